@@ -1,0 +1,3 @@
+module github.com/spoor-hunt/spoor
+
+go 1.26
