@@ -44,9 +44,22 @@ func Path(tb testing.TB, elem ...string) string {
 	return p
 }
 
-// moduleRoot returns the directory holding go.mod, found from this source
-// file's location.
+// moduleRoot returns the directory holding go.mod: found by walking up from
+// the working directory (a test runs in its package directory), or else from
+// this source file's location.
 func moduleRoot() string {
+	if dir, err := os.Getwd(); err == nil {
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				return dir
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		return "."
