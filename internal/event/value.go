@@ -40,8 +40,9 @@ func (k Kind) String() string {
 // stay valid, and Clone for keeping them.
 type Value struct {
 	kind Kind
+	ns   uint32  // Time: nanoseconds within the second
 	s    string  // String
-	n    uint64  // Int, Uint, Float (bits), Bool, Time (unix nanoseconds)
+	n    uint64  // Int, Uint, Float (bits), Bool, Time (unix seconds)
 	list []Value // List
 }
 
@@ -66,32 +67,20 @@ func BoolValue(b bool) Value {
 	return v
 }
 
-// TimeValue returns a Time value holding t in UTC. Instants outside the
-// range of int64 nanoseconds since 1970 (years 1678 to 2262) are clamped.
+// TimeValue returns a Time value holding the instant t (rendered in UTC).
+// Any instant is kept, including the 1601 epoch of Windows FILETIMEs.
 func TimeValue(t time.Time) Value {
-	return Value{kind: Time, n: uint64(clampUnixNano(t))}
+	return Value{kind: Time, n: uint64(t.Unix()), ns: uint32(t.Nanosecond())}
 }
 
-// UnixNanoValue returns a Time value from nanoseconds since 1970 UTC.
-func UnixNanoValue(ns int64) Value { return Value{kind: Time, n: uint64(ns)} }
+// UnixValue returns a Time value from seconds and nanoseconds since 1970
+// UTC; nsec must be in [0, 999999999].
+func UnixValue(sec int64, nsec uint32) Value {
+	return Value{kind: Time, n: uint64(sec), ns: nsec}
+}
 
 // ListValue returns a List value. The list is not copied.
 func ListValue(vs []Value) Value { return Value{kind: List, list: vs} }
-
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-func clampUnixNano(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return math.MinInt64
-	case t.After(maxTime):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
 
 // Kind reports the type of v.
 func (v Value) Kind() Kind { return v.kind }
@@ -125,11 +114,11 @@ func (v Value) Time() time.Time {
 	if v.kind != Time {
 		return time.Time{}
 	}
-	return time.Unix(0, int64(v.n)).UTC()
+	return time.Unix(int64(v.n), int64(v.ns)).UTC()
 }
 
-// UnixNano returns a Time value as nanoseconds since 1970 UTC.
-func (v Value) UnixNano() int64 { return int64(v.n) }
+// Unix returns a Time value as seconds and nanoseconds since 1970 UTC.
+func (v Value) Unix() (sec int64, nsec uint32) { return int64(v.n), v.ns }
 
 // List returns the elements of a List value, or nil for other kinds. The
 // returned slice must not be modified.
@@ -179,7 +168,7 @@ func (v Value) AppendText(dst []byte) []byte {
 	case Bool:
 		return strconv.AppendBool(dst, v.n != 0)
 	case Time:
-		return time.Unix(0, int64(v.n)).UTC().AppendFormat(dst, TimeLayout)
+		return v.Time().AppendFormat(dst, TimeLayout)
 	case List:
 		for i, e := range v.list {
 			if i > 0 {
@@ -255,7 +244,7 @@ func (v Value) Equal(w Value) bool {
 		}
 		return true
 	}
-	return v.n == w.n
+	return v.n == w.n && v.ns == w.ns
 }
 
 // Clone returns a copy of v that shares no memory with v, so it stays valid
