@@ -1,0 +1,141 @@
+// Package cli holds spoor's command line: one constructor per command, each
+// a thin layer of flags and output over the packages that do the work.
+//
+// Execute runs the whole command tree and returns the process exit code;
+// only main calls os.Exit.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Exit codes of spoor.
+const (
+	ExitOK          = 0   // success, possibly with some evidence skipped
+	ExitFailure     = 1   // nothing could be done (nothing readable, an I/O error)
+	ExitUsage       = 2   // bad command line
+	ExitInterrupted = 130 // stopped by SIGINT or SIGTERM
+)
+
+// Env is what the commands get from the process: streams, logger, build
+// information. Tests build one with buffers.
+type Env struct {
+	// Stdout receives data (events, findings).
+	Stdout io.Writer
+	// Stderr receives progress, summaries and errors. Progress is shown
+	// only when Stderr is a terminal.
+	Stderr io.Writer
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+	// LogLevel, when not nil, is lowered to debug by --verbose.
+	LogLevel *slog.LevelVar
+	// Build describes this binary for `spoor version`.
+	Build Build
+}
+
+func (e *Env) logger() *slog.Logger {
+	if e.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Logger
+}
+
+// stderrIsTerminal reports whether Stderr is an interactive terminal.
+func (e *Env) stderrIsTerminal() bool {
+	f, ok := e.Stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// usageError is a bad command line: exit code 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// exitError carries an exit code for an error the command has already
+// reported.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// errReported marks an error whose message the command has already
+// written to Stderr.
+var errReported = errors.New("already reported")
+
+// Execute runs the spoor command line with args (without the program name)
+// and returns the exit code: ExitOK, ExitFailure when nothing could be
+// done, ExitUsage for a bad command line, ExitInterrupted when ctx was
+// cancelled. Errors are written to env.Stderr.
+func Execute(ctx context.Context, env Env, args []string) int {
+	root := New(env)
+	root.SetArgs(args)
+	ran := false
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		ran = true
+		if v, _ := cmd.Flags().GetBool("verbose"); v && env.LogLevel != nil {
+			env.LogLevel.Set(slog.LevelDebug)
+		}
+		return nil
+	}
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitFailure
+	var ue *usageError
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		code = ExitInterrupted
+	case errors.As(err, &ue), !ran:
+		// Everything cobra rejects before a command runs is usage: unknown
+		// commands and flags, wrong number of arguments.
+		code = ExitUsage
+	}
+	if !errors.Is(err, errReported) {
+		fmt.Fprintf(env.Stderr, "spoor: %v\n", err)
+	}
+	if code == ExitUsage {
+		fmt.Fprintf(env.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return code
+}
+
+// New returns the root command with every subcommand.
+func New(env Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "spoor",
+		Short: "Hunt for long-hidden intrusions in Windows event logs",
+		Long: `spoor is a threat-hunting engine for the evidence defenders already have:
+Windows event logs (.evtx, Sysmon), JSON exports (Winlogbeat/ECS, evtx_dump,
+JSON lines), and whole folders and archives (.zip, .gz, .tar.gz) of them.
+
+File types are recognised by content, not by name, so logs collected under
+odd names or packed in archives are read as they are.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// No Run: "spoor" alone prints help.
+	}
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &usageError{err}
+	})
+	root.PersistentFlags().BoolP("verbose", "v", false, "log diagnostics (archives opened, temporary files) to stderr")
+	root.AddCommand(newVersion(env), newDump(env))
+	return root
+}

@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/source"
+)
+
+// dumpFlags are the flags of `spoor dump`.
+type dumpFlags struct {
+	output     string
+	workers    int
+	quiet      bool
+	noProgress bool
+}
+
+// outputBuffer is the size of the buffer in front of dump's output.
+const outputBuffer = 1 << 20
+
+func newDump(env Env) *cobra.Command {
+	var f dumpFlags
+	cmd := &cobra.Command{
+		Use:   "dump PATH...",
+		Short: "Print every event as one JSON object per line (what the rules see)",
+		Long: `Dump reads event logs and prints each event as one JSON object per line
+(JSONL), with the field names and typed values that Sigma rules are matched
+against: EventID, Channel, Provider_Name, Computer, TimeCreated, then the
+EventData fields by name. It is the way to check what spoor makes of your
+evidence, and a fast EVTX-to-JSON converter.
+
+PATH may be an .evtx file, a JSON or JSON-lines export (Winlogbeat/ECS,
+evtx_dump), a folder (read recursively, in name order), or a .zip, .gz,
+.tar.gz/.tgz or .tar archive of those (archives in archives too). Types are
+recognised by content, not by name; other files are skipped and counted.
+Events of an archive member name it as "archive.zip!member/path".
+
+Events come out in input order: files in walk order, each file's events in
+record order. EVTX chunks are decoded in parallel (--workers).
+
+A corrupt chunk, record or line is skipped and reported at the end with its
+location; the rest is read. On a terminal, progress is shown on stderr; the
+summary goes to stderr, the events to stdout (or --output).
+
+Exit status: 0 when events were read (even if some files were skipped), 1
+when nothing could be read, 2 for a bad command line.`,
+		Example: `  # Convert one log to JSON lines
+  spoor dump Security.evtx > security.jsonl
+
+  # A whole collection: folders and archives, into a file
+  spoor dump ./triage/ collection.zip -o events.jsonl
+
+  # Search with jq: failed logons
+  spoor dump -q Security.evtx | jq -c 'select(.EventID == 4625)'
+
+  # In a script: no progress, no summary
+  spoor dump --quiet logs.tar.gz | gzip > events.jsonl.gz`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return &usageError{errors.New("dump needs at least one PATH (file, folder or archive)")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.workers < 1 {
+				return &usageError{fmt.Errorf("--workers must be at least 1, not %d", f.workers)}
+			}
+			return runDump(cmd.Context(), env, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.output, "output", "o", "", "write the events to `FILE` instead of stdout")
+	fl.IntVar(&f.workers, "workers", runtime.NumCPU(), "EVTX chunks decoded in parallel")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no progress and no summary")
+	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show the progress line")
+	return cmd
+}
+
+func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err error) {
+	var out io.Writer = env.Stdout
+	if f.output != "" {
+		file, err := os.Create(f.output)
+		if err != nil {
+			return err // names the file
+		}
+		defer func() {
+			if cerr := file.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+		out = file
+	}
+	bw := bufio.NewWriterSize(out, outputBuffer)
+
+	var prog source.Progress
+	var pd *progressDisplay
+	if !f.quiet && !f.noProgress && env.stderrIsTerminal() {
+		pd = startProgress(env.Stderr, &prog)
+	}
+
+	var buf []byte
+	opts := source.Options{
+		Workers:     1, // one file at a time: output in input order
+		EVTXWorkers: f.workers,
+		Progress:    &prog,
+		Logger:      env.logger(),
+	}
+	sum, runErr := source.Run(ctx, paths, opts, func(_ int, ev *event.Event) error {
+		buf = ev.AppendJSON(buf[:0])
+		buf = append(buf, '\n')
+		_, err := bw.Write(buf)
+		return err
+	})
+	pd.stop()
+	flushErr := bw.Flush()
+
+	if !f.quiet {
+		printSummary(env.Stderr, sum)
+	}
+	switch {
+	case runErr != nil:
+		if errors.Is(runErr, context.Canceled) {
+			return runErr
+		}
+		return fmt.Errorf("write events: %w", runErr)
+	case flushErr != nil:
+		return fmt.Errorf("write events: %w", flushErr)
+	case sum.Logs == 0:
+		return &exitError{ExitFailure, errors.New("no event logs found in the paths given")}
+	case sum.NothingRead():
+		return &exitError{ExitFailure, errors.New("no events could be read")}
+	}
+	return nil
+}

@@ -1,0 +1,310 @@
+package source
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/event"
+)
+
+// Func receives the events of a Run.
+//
+// worker is the index, in [0, Options.Workers), of the worker calling; the
+// calls from one worker are sequential, so per-worker state indexed by it
+// needs no lock. With Options.Workers > 1 the calls of different workers are
+// concurrent. The events of one log (a file or an archive member) all come
+// from one worker, in the order the reader returns them; logs of one input
+// file (the members of an archive) come one after another from one worker.
+//
+// ev and everything in it are valid only until Func returns (see
+// event.Reader); a Func that keeps an event must Clone it. A non-nil error
+// stops the Run, which returns that error.
+type Func func(worker int, ev *event.Event) error
+
+// Run walks paths (see Walk), opens every file with the reader its content
+// calls for, and hands each event to fn.
+//
+// Problems with the evidence do not stop Run: they are recorded in the
+// Summary and reading goes on. Run returns an error only when fn returns one
+// or ctx is done; the Summary then covers what was read so far. The Summary
+// is never nil.
+func Run(ctx context.Context, paths []string, opts Options, fn Func) (*Summary, error) {
+	start := time.Now()
+	opts = opts.withDefaults()
+	files, walkFailed := Walk(paths)
+
+	prog := opts.Progress
+	if prog == nil {
+		prog = new(Progress)
+	}
+	var total int64
+	for _, f := range files {
+		total += f.Size
+	}
+	prog.filesTotal.Add(int64(len(files)))
+	prog.bytesTotal.Add(total)
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	results := make([]result, len(files))
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for id := range min(opts.Workers, max(len(files), 1)) {
+		wg.Go(func() {
+			w := &worker{id: id, opts: &opts, prog: prog, fn: fn}
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(files) {
+					return
+				}
+				w.res = &results[i]
+				err := w.file(ctx, files[i])
+				prog.filesDone.Add(1)
+				if err != nil {
+					cancel(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	sum := &Summary{Files: len(files), Failed: walkFailed}
+	for i := range results {
+		sum.add(&results[i])
+	}
+	sum.Elapsed = time.Since(start)
+	if ctx.Err() != nil {
+		return sum, context.Cause(ctx)
+	}
+	return sum, nil
+}
+
+// worker reads input files one at a time.
+type worker struct {
+	id   int
+	opts *Options
+	prog *Progress
+	fn   Func
+	res  *result // of the file being read
+
+	head [HeadSize]byte
+}
+
+// input is one thing whose content is looked at: a file or an archive
+// member, with random access or as a stream.
+type input struct {
+	name  string
+	ra    io.ReaderAt // random access to the content, or nil
+	size  int64       // size of ra; for a stream, a hint (<= 0: unknown)
+	r     io.Reader   // the content as a stream, when ra is nil
+	depth int         // archive nesting
+}
+
+// file reads one input file. It returns only errors that stop the Run.
+func (w *worker) file(ctx context.Context, f File) error {
+	fh, err := os.Open(f.Path)
+	if err != nil {
+		w.res.fail(f.Path, err, 0)
+		return nil
+	}
+	defer fh.Close()
+	size := f.Size
+	if fi, err := fh.Stat(); err == nil {
+		size = fi.Size()
+	}
+	cr := newCountingReaderAt(fh, size, w.prog)
+	defer cr.finish()
+	w.res.bytes += size
+	return w.visit(ctx, input{name: f.Path, ra: cr, size: size})
+}
+
+// visit sniffs the content of in and reads it as what it is.
+func (w *worker) visit(ctx context.Context, in input) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if in.depth > maxDepth {
+		w.res.fail(in.name, errTooDeep, 0)
+		return nil
+	}
+	var (
+		head []byte
+		br   *bufio.Reader
+	)
+	if in.ra != nil {
+		n, err := in.ra.ReadAt(w.head[:min(int64(len(w.head)), max(in.size, 0))], 0)
+		if err != nil && err != io.EOF {
+			w.res.fail(in.name, err, 0)
+			return nil
+		}
+		head = w.head[:n]
+	} else {
+		br = bufio.NewReaderSize(in.r, streamBuffer)
+		var err error
+		head, err = br.Peek(HeadSize)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			w.res.fail(in.name, err, 0)
+			return nil
+		}
+	}
+	t := w.opts.formats.sniff(head)
+	switch t {
+	case EVTX:
+		return w.evtx(ctx, in, br)
+	case JSON:
+		return w.json(ctx, in, br)
+	case Zip:
+		return w.zip(ctx, in, br)
+	case Gzip:
+		return w.gzip(ctx, in, br)
+	case Tar:
+		return w.tar(ctx, in, br)
+	}
+	w.res.notLogs = append(w.res.notLogs, in.name)
+	return nil
+}
+
+// stream returns the content of in as a stream from its start.
+func stream(in input, br *bufio.Reader) io.Reader {
+	if br != nil {
+		return br
+	}
+	return bufio.NewReaderSize(io.NewSectionReader(in.ra, 0, in.size), streamBuffer)
+}
+
+func (w *worker) evtx(ctx context.Context, in input, br *bufio.Reader) error {
+	ra, size := in.ra, in.size
+	if ra == nil {
+		sp, err := w.spool(br, in.size)
+		if err != nil {
+			w.res.fail(in.name, err, 0)
+			return nil
+		}
+		defer sp.Close()
+		ra, size = sp, sp.size
+	}
+	r, err := safeOpen(func() (event.Reader, error) {
+		return w.opts.formats.openEVTX(ra, size, in.name, w.opts.EVTXWorkers)
+	})
+	if err != nil {
+		w.res.fail(in.name, err, 0)
+		return nil
+	}
+	w.res.byType[EVTX]++
+	return w.read(ctx, in.name, r)
+}
+
+func (w *worker) json(ctx context.Context, in input, br *bufio.Reader) error {
+	r, err := safeOpen(func() (event.Reader, error) {
+		return w.opts.formats.openJSON(stream(in, br), in.name)
+	})
+	if err != nil {
+		w.res.fail(in.name, err, 0)
+		return nil
+	}
+	w.res.byType[JSON]++
+	return w.read(ctx, in.name, r)
+}
+
+// flushEvery is how many events a worker counts before it adds them to the
+// shared Progress and checks for cancellation.
+const flushEvery = 1024
+
+// read hands every event of r to the callback, records the parts r skips
+// and its failure, and closes r.
+func (w *worker) read(ctx context.Context, name string, r event.Reader) (err error) {
+	w.res.logs++
+	var (
+		events  int64 // of this log
+		pending int64 // not yet added to Progress
+		dmg     *Damage
+	)
+	defer func() {
+		w.prog.events.Add(pending)
+		w.res.events += events
+		if dmg != nil {
+			w.res.damaged = append(w.res.damaged, *dmg)
+		}
+		if cerr := safeClose(r); cerr != nil && err == nil {
+			w.opts.Logger.Debug("close reader", "source", name, "err", cerr)
+		}
+	}()
+	for {
+		ev, rerr := safeNext(r)
+		if rerr == nil {
+			if ev.Source == "" {
+				ev.Source = name
+			}
+			if err := w.fn(w.id, ev); err != nil {
+				return err
+			}
+			events++
+			if pending++; pending == flushEvery {
+				w.prog.events.Add(pending)
+				pending = 0
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if se, ok := errors.AsType[*event.SkipError](rerr); ok {
+			if dmg == nil {
+				dmg = &Damage{Name: name}
+			}
+			dmg.Skips++
+			dmg.Records += se.Records
+			if len(dmg.First) < w.opts.MaxSkips {
+				c := event.SkipError{Source: name, Where: strings.Clone(se.Where), Records: se.Records, Err: se.Err}
+				dmg.First = append(dmg.First, c)
+			}
+			continue
+		}
+		w.res.fail(name, rerr, events)
+		return nil
+	}
+}
+
+// safeOpen calls open, turning a panic of the reader into an error: bad
+// evidence never stops a run.
+func safeOpen(open func() (event.Reader, error)) (r event.Reader, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, fmt.Errorf("%w: %v", errReaderPanic, p)
+		}
+	}()
+	return open()
+}
+
+func safeNext(r event.Reader) (ev *event.Event, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ev, err = nil, fmt.Errorf("%w: %v", errReaderPanic, p)
+		}
+	}()
+	return r.Next()
+}
+
+func safeClose(r event.Reader) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", errReaderPanic, p)
+		}
+	}()
+	return r.Close()
+}

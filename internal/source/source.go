@@ -1,0 +1,182 @@
+// Package source turns the paths a user gives (files, folders, archives) into
+// opened event readers and streams their events.
+//
+// The type of every file, and of every member of an archive, is sniffed from
+// its content, never from its name: zip, gzip and tar archives are opened and
+// their members looked at in turn (archives inside archives too); EVTX files
+// go to the evtx reader, JSON logs to the jsonlog reader; anything else is
+// counted as "not an event log" and skipped quietly.
+//
+// Bad evidence never stops a run: a file that cannot be opened, or whose
+// reader fails, is recorded in the Summary and the other files go on; each
+// part a reader skips (an *event.SkipError) is counted per file, the first
+// few with their location. Events read before a failure are delivered.
+package source
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"runtime"
+	"strconv"
+
+	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/evtx"
+	"github.com/spoor-hunt/spoor/internal/jsonlog"
+)
+
+// Type is the kind of content of a file or archive member, sniffed from its
+// first bytes.
+type Type uint8
+
+// The types of content source knows. EVTX and JSON are event logs; Zip, Gzip
+// and Tar are containers whose content is looked at in turn.
+const (
+	Unknown Type = iota // not an event log
+	EVTX                // Windows XML event log (.evtx)
+	JSON                // JSON lines, a JSON array or concatenated objects
+	Zip                 // zip archive
+	Gzip                // gzip stream (a single file, or a tar)
+	Tar                 // tar archive
+	numTypes
+)
+
+var typeNames = [numTypes]string{"unknown", "evtx", "json", "zip", "gzip", "tar"}
+
+// String returns the lower-case name of t.
+func (t Type) String() string {
+	if t < numTypes {
+		return typeNames[t]
+	}
+	return "type(" + strconv.Itoa(int(t)) + ")"
+}
+
+// IsLog reports whether t is an event log type (EVTX or JSON).
+func (t Type) IsLog() bool { return t == EVTX || t == JSON }
+
+// HeadSize is how many leading bytes of a file Sniff is given.
+const HeadSize = 4096
+
+var (
+	zipMagic      = []byte("PK\x03\x04")
+	zipEmptyMagic = []byte("PK\x05\x06")
+	gzipMagic     = []byte{0x1f, 0x8b}
+	tarMagic      = []byte("ustar")
+)
+
+// Sniff reports the type of a file from head, its first bytes (up to
+// HeadSize; fewer when the file is shorter).
+func Sniff(head []byte) Type { return realFormats.sniff(head) }
+
+// Reasons recorded in Summary.Failed, besides the errors of the operating
+// system, the archive packages and the readers.
+var (
+	// errNotRegular: a path given is neither a regular file nor a folder.
+	errNotRegular = errors.New("not a regular file or folder")
+	// errTooDeep: archives nested more than maxDepth levels (a zip bomb, or
+	// a mistake).
+	errTooDeep = errors.New("archives nested too deeply")
+	// errEncrypted: an encrypted zip member, which cannot be read.
+	errEncrypted = errors.New("encrypted zip member")
+	// errReaderPanic: a reader panicked on this input.
+	errReaderPanic = errors.New("reader panic")
+)
+
+// Options configures Run. The zero value is ready to use.
+type Options struct {
+	// Workers is how many files are read in parallel; < 1 means 1. Each
+	// file (with all the members of an archive) is read by one worker, so
+	// its events reach the callback in order.
+	Workers int
+	// EVTXWorkers is how many chunks of one EVTX file are decoded in
+	// parallel (see evtx.Options); 0 means runtime.GOMAXPROCS(0).
+	EVTXWorkers int
+	// MemoryLimit is the largest archive member that is decompressed into
+	// memory when a reader needs random access to it (EVTX, nested zip);
+	// larger members go to a temporary file removed afterwards. 0 means
+	// DefaultMemoryLimit.
+	MemoryLimit int64
+	// TempDir is where temporary files go; "" means os.TempDir().
+	TempDir string
+	// MaxSkips is how many skipped parts are kept per log, with their
+	// location, for the Summary (all are counted); 0 means 5.
+	MaxSkips int
+	// Progress, when not nil, is updated as reading goes; another goroutine
+	// may read it at any time.
+	Progress *Progress
+	// Logger receives debug messages (archives opened, temp files); nil
+	// discards them. Nothing is logged per event.
+	Logger *slog.Logger
+
+	// formats replaces the real readers in tests; zero means the real ones.
+	formats formats
+}
+
+// DefaultMemoryLimit is the default Options.MemoryLimit: 256 MiB.
+const DefaultMemoryLimit = 256 << 20
+
+// maxDepth bounds how deeply archives may nest (a zip in a tar.gz is 2).
+const maxDepth = 8
+
+func (o Options) withDefaults() Options {
+	if o.Workers < 1 {
+		o.Workers = 1
+	}
+	if o.EVTXWorkers < 1 {
+		o.EVTXWorkers = runtime.GOMAXPROCS(0)
+	}
+	if o.MemoryLimit <= 0 {
+		o.MemoryLimit = DefaultMemoryLimit
+	}
+	if o.MaxSkips <= 0 {
+		o.MaxSkips = 5
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.formats.openEVTX == nil {
+		o.formats = realFormats
+	}
+	return o
+}
+
+// formats are the event log readers source dispatches to: the real evtx and
+// jsonlog packages, or fakes in tests.
+type formats struct {
+	sniffEVTX func(head []byte) bool
+	openEVTX  func(r io.ReaderAt, size int64, source string, workers int) (event.Reader, error)
+	sniffJSON func(head []byte) bool
+	openJSON  func(r io.Reader, source string) (event.Reader, error)
+}
+
+var realFormats = formats{
+	sniffEVTX: evtx.Sniff,
+	openEVTX: func(r io.ReaderAt, size int64, source string, workers int) (event.Reader, error) {
+		er, err := evtx.Open(r, size, evtx.Options{Source: source, Workers: workers})
+		if err != nil {
+			return nil, err
+		}
+		return er, nil
+	},
+	sniffJSON: jsonlog.Sniff,
+	openJSON: func(r io.Reader, source string) (event.Reader, error) {
+		return jsonlog.NewReader(r, jsonlog.Options{Source: source}), nil
+	},
+}
+
+func (f formats) sniff(head []byte) Type {
+	switch {
+	case bytes.HasPrefix(head, zipMagic), bytes.HasPrefix(head, zipEmptyMagic):
+		return Zip
+	case bytes.HasPrefix(head, gzipMagic):
+		return Gzip
+	case f.sniffEVTX(head):
+		return EVTX
+	case len(head) >= 262 && bytes.Equal(head[257:262], tarMagic):
+		return Tar
+	case f.sniffJSON(head):
+		return JSON
+	}
+	return Unknown
+}
