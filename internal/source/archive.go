@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // streamBuffer is the size of the buffer in front of streamed content.
@@ -110,6 +111,9 @@ func (w *worker) tar(ctx context.Context, in input, br *bufio.Reader) error {
 			return nil
 		}
 		if err != nil && !errors.Is(err, tar.ErrInsecurePath) {
+			if errors.Is(err, io.ErrUnexpectedEOF) && w.lastFailureIn(in.name) {
+				return nil // the truncated member is reported already
+			}
 			w.res.fail(in.name, fmt.Errorf("read tar: %w", err), 0)
 			return nil
 		}
@@ -121,6 +125,13 @@ func (w *worker) tar(ctx context.Context, in input, br *bufio.Reader) error {
 			return err
 		}
 	}
+}
+
+// lastFailureIn reports whether the last failure recorded is of a member
+// of archive.
+func (w *worker) lastFailureIn(archive string) bool {
+	f := w.res.failed
+	return len(f) > 0 && strings.HasPrefix(f[len(f)-1].Name, archive+"!")
 }
 
 // spooled is content copied out of a stream for random access: in memory,

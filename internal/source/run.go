@@ -154,10 +154,12 @@ func (w *worker) visit(ctx context.Context, in input) error {
 		br = bufio.NewReaderSize(in.r, streamBuffer)
 		var err error
 		head, err = br.Peek(HeadSize)
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		if err != nil && len(head) == 0 && !errors.Is(err, io.EOF) {
 			w.res.fail(in.name, err, 0)
 			return nil
 		}
+		// With some content, a read error is left to whoever reads on:
+		// the reader of a truncated member delivers what it can first.
 	}
 	t := w.opts.formats.sniff(head)
 	switch t {
