@@ -211,10 +211,10 @@ func TestArchives(t *testing.T) {
 		wantNotLog []string
 	}{
 		{
-			name: "zip",
-			file: "a.zip",
-			data: zipBytes(t, member{"x.json", x}, member{"dir/", nil}, member{"dir/y.json", y}, member{"notes.txt", []byte("hello")}),
-			want: []string{"!x.json#1", "!x.json#2", "!dir/y.json#1"},
+			name:      "zip",
+			file:      "a.zip",
+			data:      zipBytes(t, member{"x.json", x}, member{"dir/", nil}, member{"dir/y.json", y}, member{"notes.txt", []byte("hello")}),
+			want:      []string{"!x.json#1", "!x.json#2", "!dir/y.json#1"},
 			wantTypes: map[Type]int{Zip: 1, JSON: 2}, wantNotLog: []string{"!notes.txt"},
 		},
 		{
