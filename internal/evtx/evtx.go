@@ -1,13 +1,56 @@
 // Package evtx reads Windows XML event log files (.evtx): the file header,
 // its 64 KiB chunks, their records and the binary XML inside them, into
 // event.Events.
+//
+// Chunks are independent, so a Reader decodes them in parallel (see
+// Options.Workers) and delivers their events in file order. Every template
+// is compiled once per chunk into a list of output fields, so a record costs
+// little more than reading its substitution values. Events returned by Next
+// alias the reader's per-chunk buffers (see event.Reader for the contract).
+//
+// Damage never stops a read: a chunk whose header or records fail their
+// CRC32, a record that cannot be decoded or a chunk slot that holds garbage
+// is reported by Next as an *event.SkipError, and reading goes on. Chunk
+// slots are scanned to the end of the file, so files whose header
+// undercounts their chunks (dirty files) are read fully.
 package evtx
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"io"
+	"runtime"
+	"sync"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+)
+
+// Errors that a SkipError (or Open) wraps to say why a part of a file was
+// not decoded. Match them with errors.Is.
+var (
+	// ErrBadSignature: the file, or a chunk slot, does not start with the
+	// EVTX signature.
+	ErrBadSignature = errors.New("evtx: bad signature")
+	// ErrChecksum: a file header, chunk header or the event records of a
+	// chunk fail their CRC32.
+	ErrChecksum = errors.New("evtx: checksum mismatch")
+	// ErrTruncated: data ends before a structure it holds.
+	ErrTruncated = errors.New("evtx: truncated")
+	// ErrBadHeader: a chunk header field is out of range.
+	ErrBadHeader = errors.New("evtx: bad chunk header")
+	// ErrBadRecord: an event record's signature or size is broken.
+	ErrBadRecord = errors.New("evtx: bad record")
+	// ErrBadToken: the binary XML holds a token where it is not allowed.
+	ErrBadToken = errors.New("evtx: bad binary XML token")
+	// ErrTooComplex: the binary XML exceeds a limit on nesting, values or
+	// fields that guards the decoder against hostile input.
+	ErrTooComplex = errors.New("evtx: binary XML too complex")
+	// ErrInternal: the decoder failed on the input in an unexpected way (a
+	// recovered panic); the part was skipped.
+	ErrInternal = errors.New("evtx: internal decoder error")
 )
 
 // Options configures a Reader.
@@ -19,20 +62,278 @@ type Options struct {
 	Workers int
 }
 
-// Reader decodes the events of one EVTX file. It implements event.Reader.
-type Reader struct{}
-
-// Open starts reading the EVTX file in r, of the given size.
-func Open(r io.ReaderAt, size int64, opts Options) (*Reader, error) {
-	return nil, errors.New("evtx: not implemented")
+// Stats counts what a Reader has read so far.
+type Stats struct {
+	// Chunks is the number of chunks whose checksums passed.
+	Chunks int
+	// ChunksSkipped is the number of chunks (or chunk slots holding
+	// garbage) skipped as corrupt.
+	ChunksSkipped int
+	// Records is the number of events returned.
+	Records int
+	// RecordsLost is the number of records known to be lost in skipped
+	// chunks and records.
+	RecordsLost int
 }
 
-// Next implements event.Reader.
-func (r *Reader) Next() (*event.Event, error) { return nil, io.EOF }
+// Reader decodes the events of one EVTX file. It implements event.Reader:
+// the event returned by Next, its fields and their strings are valid until
+// the next call to Next or Close. A Reader is not safe for concurrent use.
+type Reader struct {
+	r       io.ReaderAt
+	size    int64
+	opts    Options
+	base    int64 // offset of the first chunk slot
+	slots   int   // chunk slots in the file
+	claimed int   // chunks the file header claims
 
-// Close implements event.Reader.
-func (r *Reader) Close() error { return nil }
+	pending []*event.SkipError // reported before the first chunk
+	ev      event.Event
+	cur     *chunkResult
+	pos     int
+	stats   Stats
+
+	// Serial decoding (Workers == 1).
+	dec  *decoder
+	next int
+
+	// Parallel decoding.
+	results chan chan *chunkResult
+	free    chan *chunkResult
+	quit    chan struct{}
+	wg      sync.WaitGroup
+	started bool
+	closed  bool
+}
+
+// fileHeader is the part of the file header the reader uses.
+type fileHeader struct {
+	chunks    int
+	headerCRC uint32
+}
+
+// Open starts reading the EVTX file in r, of the given size. It reads the
+// file header: an error means the input is not an EVTX file (ErrBadSignature)
+// or is too short to be one (ErrTruncated). A bare chunk (a file that starts
+// with a chunk signature) is read too. Damage after the header is reported
+// by Next.
+func Open(r io.ReaderAt, size int64, opts Options) (*Reader, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	rd := &Reader{r: r, size: size, opts: opts}
+	rd.ev.Source = opts.Source
+	head := make([]byte, fileHeaderSize)
+	n, err := r.ReadAt(head[:min(int64(fileHeaderSize), max(size, 0))], 0)
+	if err != nil && err != io.EOF && n < len(head[:min(int64(fileHeaderSize), max(size, 0))]) {
+		return nil, fmt.Errorf("read file header: %w", err)
+	}
+	head = head[:n]
+	switch {
+	case len(head) >= 8 && bytes.Equal(head[:8], chunkSignature):
+		rd.base = 0
+	case len(head) < 8 && bytes.HasPrefix(fileSignature, head):
+		return nil, fmt.Errorf("file of %d bytes: %w", size, ErrTruncated)
+	case !bytes.Equal(head[:8], fileSignature):
+		return nil, fmt.Errorf("file signature %q: %w", head[:8], ErrBadSignature)
+	case len(head) < fileHeaderSize:
+		return nil, fmt.Errorf("file header of %d bytes: %w", len(head), ErrTruncated)
+	default:
+		rd.base = fileHeaderSize
+		rd.claimed = int(binary.LittleEndian.Uint16(head[42:]))
+		stored := binary.LittleEndian.Uint32(head[124:])
+		if crc := crc32.ChecksumIEEE(head[:120]); crc != stored {
+			rd.pending = append(rd.pending, &event.SkipError{
+				Source: opts.Source, Where: "file header",
+				Err: fmt.Errorf("file header CRC32 0x%08x, stored 0x%08x: %w", crc, stored, ErrChecksum),
+			})
+		}
+	}
+	if size > rd.base {
+		rd.slots = int((size - rd.base + chunkSize - 1) / chunkSize)
+	}
+	return rd, nil
+}
+
+// Stats returns counts of what has been read so far.
+func (r *Reader) Stats() Stats { return r.stats }
+
+// Next implements event.Reader.
+func (r *Reader) Next() (*event.Event, error) {
+	if r.closed {
+		return nil, io.EOF
+	}
+	if len(r.pending) > 0 {
+		e := r.pending[0]
+		r.pending = r.pending[1:]
+		return nil, e
+	}
+	for {
+		if r.cur != nil && r.pos < len(r.cur.items) {
+			it := &r.cur.items[r.pos]
+			r.pos++
+			if it.skip != nil {
+				return nil, it.skip
+			}
+			r.ev.Fields = r.cur.fields[it.start:it.end:it.end]
+			r.ev.Locator = int64(it.id)
+			r.stats.Records++
+			return &r.ev, nil
+		}
+		res, err := r.nextChunk()
+		if err != nil {
+			return nil, err
+		}
+		r.cur, r.pos = res, 0
+		if res.read {
+			r.stats.Chunks++
+		}
+		if res.skipped {
+			r.stats.ChunksSkipped++
+		}
+		r.stats.RecordsLost += res.lost
+	}
+}
+
+// nextChunk releases the current chunk and returns the next decoded one, or
+// io.EOF.
+func (r *Reader) nextChunk() (*chunkResult, error) {
+	if r.opts.Workers == 1 {
+		if r.next >= r.slots {
+			return nil, io.EOF
+		}
+		if r.dec == nil {
+			r.dec = newDecoder(r.opts.Source)
+			r.cur = newChunkResult()
+		}
+		res := r.cur
+		r.load(r.dec, res, r.next)
+		r.next++
+		return res, nil
+	}
+	if r.cur != nil {
+		r.release(r.cur)
+		r.cur = nil
+	}
+	if !r.started {
+		r.start()
+	}
+	ch, ok := <-r.results
+	if !ok {
+		return nil, io.EOF
+	}
+	return <-ch, nil
+}
+
+func (r *Reader) release(res *chunkResult) {
+	select {
+	case r.free <- res:
+	default:
+	}
+}
+
+// start launches the dispatcher and the workers. At most 2×Workers chunks
+// are in flight beyond the one the consumer holds.
+func (r *Reader) start() {
+	r.started = true
+	w := r.opts.Workers
+	r.results = make(chan chan *chunkResult, 2*w)
+	r.free = make(chan *chunkResult, 3*w+2)
+	r.quit = make(chan struct{})
+	type job struct {
+		slot int
+		out  chan *chunkResult
+	}
+	jobs := make(chan job, 2*w)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer close(jobs)
+		defer close(r.results)
+		for i := 0; i < r.slots; i++ {
+			out := make(chan *chunkResult, 1)
+			select {
+			case r.results <- out:
+			case <-r.quit:
+				return
+			}
+			select {
+			case jobs <- job{slot: i, out: out}:
+			case <-r.quit:
+				return
+			}
+		}
+	}()
+	for range w {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			d := newDecoder(r.opts.Source)
+			for j := range jobs {
+				var res *chunkResult
+				select {
+				case res = <-r.free:
+				default:
+					res = newChunkResult()
+				}
+				r.load(d, res, j.slot)
+				j.out <- res
+			}
+		}()
+	}
+}
+
+// load reads chunk slot i and decodes it into res.
+func (r *Reader) load(d *decoder, res *chunkResult, i int) {
+	res.reset()
+	res.index = i
+	res.offset = r.base + int64(i)*chunkSize
+	n := int(min(int64(chunkSize), r.size-res.offset))
+	m, err := r.r.ReadAt(res.buf[:n], res.offset)
+	res.n = m
+	d.res = res
+	where := fmt.Sprintf("chunk %d at offset 0x%x", i, res.offset)
+	if err != nil && err != io.EOF && m < n {
+		d.skip(where, 0, fmt.Errorf("read chunk %d: %w", i, err))
+		res.skipped = true
+		return
+	}
+	b := res.buf[:m]
+	if len(b) < 8 || !bytes.Equal(b[:8], chunkSignature) {
+		// Unused slots are zero, or hold stale data past the chunks the
+		// header counts; garbage inside the counted chunks is damage.
+		if i < r.claimed && !allZero(b) {
+			d.skip(where, 0, fmt.Errorf("chunk %d: %w", i, ErrBadSignature))
+			res.skipped = true
+		}
+		return
+	}
+	d.decodeChunk(res)
+}
+
+// Close implements event.Reader. It stops the decoding goroutines.
+func (r *Reader) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	if r.started {
+		close(r.quit)
+		// Drain so that the dispatcher and workers can finish.
+		go func() {
+			for ch := range r.results {
+				<-ch
+			}
+		}()
+		r.wg.Wait()
+	}
+	r.cur = nil
+	r.ev = event.Event{}
+	return nil
+}
 
 // Sniff reports whether head, the first bytes of a file, look like an EVTX
 // file (or a bare EVTX chunk).
-func Sniff(head []byte) bool { return false }
+func Sniff(head []byte) bool {
+	return len(head) >= 8 && (bytes.Equal(head[:8], fileSignature) || bytes.Equal(head[:8], chunkSignature))
+}

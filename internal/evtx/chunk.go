@@ -1,0 +1,630 @@
+package evtx
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+
+	"github.com/spoor-hunt/spoor/internal/event"
+)
+
+// Layout of the file and its chunks.
+const (
+	fileHeaderSize  = 4096
+	chunkSize       = 65536
+	chunkHeaderSize = 512
+	minRecordSize   = recordHeaderSize + 4
+)
+
+var (
+	fileSignature   = []byte("ElfFile\x00")
+	chunkSignature  = []byte("ElfChnk\x00")
+	recordSignature = []byte("**\x00\x00")
+)
+
+// item is one entry of a decoded chunk, in file order: an event (its
+// fields are result.fields[start:end]) or a skipped part.
+type item struct {
+	start, end int32
+	id         uint64
+	skip       *event.SkipError
+}
+
+// chunkResult holds a chunk's bytes and everything decoded from them. The
+// events' fields, list values and strings all live in its buffers, which
+// are reused for another chunk only after the consumer is done with it.
+type chunkResult struct {
+	index  int   // chunk slot number
+	offset int64 // file offset of the chunk
+	buf    []byte
+	n      int // valid bytes in buf
+	items  []item
+	fields []event.Field
+	vals   []event.Value
+	arena  arena
+	// stats
+	read, skipped bool
+	records       int
+	lost          int
+}
+
+func newChunkResult() *chunkResult {
+	return &chunkResult{
+		buf:    make([]byte, chunkSize),
+		fields: make([]event.Field, 0, 1024),
+		vals:   make([]event.Value, 0, 64),
+		arena:  arena{b: make([]byte, 0, 128<<10)},
+	}
+}
+
+func (r *chunkResult) reset() {
+	r.items = r.items[:0]
+	clear(r.fields)
+	r.fields = r.fields[:0]
+	clear(r.vals)
+	r.vals = r.vals[:0]
+	r.arena.reset()
+	r.read, r.skipped = false, false
+	r.records, r.lost = 0, 0
+}
+
+// template is a template definition parsed once per chunk, with its
+// programs compiled for each context it was used in.
+type template struct {
+	root  *node
+	err   error
+	progs []ctxProgram
+}
+
+type ctxProgram struct {
+	ctx  walkCtx
+	prog *program
+}
+
+type nameEntry struct {
+	s    string
+	size int
+}
+
+// valDesc locates one substitution value of a template instance.
+type valDesc struct {
+	off  int32
+	size uint16
+	typ  uint8
+}
+
+// valueTable is the substitution values of one template instance.
+type valueTable []valDesc
+
+func (t valueTable) get(i uint16) valDesc {
+	if int(i) < len(t) {
+		return t[i]
+	}
+	return valDesc{}
+}
+
+type pending struct {
+	field int
+	v     event.Value
+}
+
+// decoder decodes chunks. One decoder serves one goroutine; its caches are
+// per chunk and cleared when the next chunk starts.
+type decoder struct {
+	source    string
+	res       *chunkResult
+	data      []byte
+	arena     *arena
+	names     map[uint32]nameEntry
+	templates map[uint32]*template
+	descs     []valDesc
+	pend      []pending
+	secs      []uint8 // section of each field of the record
+	recStart  int
+	dyn       bool
+	budget    int
+}
+
+func newDecoder(source string) *decoder {
+	return &decoder{
+		source:    source,
+		names:     make(map[uint32]nameEntry, 64),
+		templates: make(map[uint32]*template, 16),
+		descs:     make([]valDesc, 0, 256),
+	}
+}
+
+// chunkHeader is the part of a chunk header the decoder uses.
+type chunkHeader struct {
+	firstID, lastID uint64
+	freeOffset      int
+	recordsCRC      uint32
+	headerCRC       uint32
+}
+
+func parseChunkHeader(b []byte) chunkHeader {
+	return chunkHeader{
+		firstID:    binary.LittleEndian.Uint64(b[24:]),
+		lastID:     binary.LittleEndian.Uint64(b[32:]),
+		freeOffset: int(binary.LittleEndian.Uint32(b[48:])),
+		recordsCRC: binary.LittleEndian.Uint32(b[52:]),
+		headerCRC:  binary.LittleEndian.Uint32(b[124:]),
+	}
+}
+
+// records is the number of records the header claims, or 0 when the
+// identifiers make no sense.
+func (h chunkHeader) records() int {
+	if h.lastID < h.firstID || h.lastID-h.firstID >= chunkSize/minRecordSize {
+		return 0
+	}
+	return int(h.lastID - h.firstID + 1)
+}
+
+// checkChunk verifies a chunk's signature, size and checksums.
+func checkChunk(b []byte) (chunkHeader, error) {
+	if len(b) < chunkHeaderSize {
+		return chunkHeader{}, fmt.Errorf("chunk of %d bytes: %w", len(b), ErrTruncated)
+	}
+	if !bytes.Equal(b[:8], chunkSignature) {
+		return chunkHeader{}, fmt.Errorf("chunk signature %q: %w", b[:8], ErrBadSignature)
+	}
+	h := parseChunkHeader(b)
+	crc := crc32.ChecksumIEEE(b[:120])
+	crc = crc32.Update(crc, crc32.IEEETable, b[128:chunkHeaderSize])
+	if crc != h.headerCRC {
+		return h, fmt.Errorf("chunk header CRC32 0x%08x, stored 0x%08x: %w", crc, h.headerCRC, ErrChecksum)
+	}
+	if len(b) < chunkSize {
+		return h, fmt.Errorf("chunk of %d bytes: %w", len(b), ErrTruncated)
+	}
+	if h.freeOffset < chunkHeaderSize || h.freeOffset > chunkSize {
+		return h, fmt.Errorf("free space offset 0x%x: %w", h.freeOffset, ErrBadHeader)
+	}
+	if crc := crc32.ChecksumIEEE(b[chunkHeaderSize:h.freeOffset]); crc != h.recordsCRC {
+		return h, fmt.Errorf("event records CRC32 0x%08x, stored 0x%08x: %w", crc, h.recordsCRC, ErrChecksum)
+	}
+	return h, nil
+}
+
+func (d *decoder) chunkWhere() string {
+	return fmt.Sprintf("chunk %d at offset 0x%x", d.res.index, d.res.offset)
+}
+
+func (d *decoder) skip(where string, records int, err error) {
+	d.res.items = append(d.res.items, item{skip: &event.SkipError{
+		Source: d.source, Where: where, Records: records, Err: err,
+	}})
+	d.res.lost += records
+}
+
+// decodeChunk decodes the chunk in res.buf[:res.n] into res. A panic is
+// recovered and reported as a skip of the rest of the chunk.
+func (d *decoder) decodeChunk(res *chunkResult) {
+	d.res = res
+	d.data = res.buf[:res.n]
+	d.arena = &res.arena
+	clear(d.names)
+	clear(d.templates)
+	defer func() {
+		if p := recover(); p != nil {
+			d.res.fields = d.res.fields[:d.recStart]
+			d.skip(d.chunkWhere(), 0, fmt.Errorf("decode chunk %d: %v: %w", res.index, p, ErrInternal))
+			d.res.skipped = true
+		}
+	}()
+	h, err := checkChunk(d.data)
+	if err != nil {
+		d.skip(d.chunkWhere(), h.records(), err)
+		res.skipped = true
+		return
+	}
+	res.read = true
+	d.records(h)
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// records decodes the event records of a checked chunk.
+func (d *decoder) records(h chunkHeader) {
+	data := d.data
+	end := h.freeOffset
+	next := h.firstID
+	pos := chunkHeaderSize
+	for pos < end {
+		if end-pos < minRecordSize || !bytes.Equal(data[pos:pos+4], recordSignature) {
+			if allZero(data[pos:end]) {
+				return
+			}
+			pos = d.resync(pos, end, next, h, fmt.Errorf("no record signature: %w", ErrBadRecord))
+			continue
+		}
+		size := int(binary.LittleEndian.Uint32(data[pos+4:]))
+		if size < minRecordSize || size > end-pos || int(binary.LittleEndian.Uint32(data[pos+size-4:])) != size {
+			pos = d.resync(pos, end, next, h, fmt.Errorf("record size %d: %w", size, ErrBadRecord))
+			continue
+		}
+		id := binary.LittleEndian.Uint64(data[pos+8:])
+		if err := d.record(pos, size); err != nil {
+			d.skip(fmt.Sprintf("record %d at offset 0x%x", id, d.res.offset+int64(pos)), 1,
+				fmt.Errorf("decode record %d: %w", id, err))
+		} else {
+			d.res.items = append(d.res.items, item{start: int32(d.recStart), end: int32(len(d.res.fields)), id: id})
+			d.res.records++
+		}
+		next = id + 1
+		pos += size
+	}
+}
+
+// resync reports the broken record at pos and returns the offset of the
+// next record signature in the chunk (or end when there is none).
+func (d *decoder) resync(pos, end int, next uint64, h chunkHeader, err error) int {
+	where := fmt.Sprintf("record %d at offset 0x%x", next, d.res.offset+int64(pos))
+	i := bytes.Index(d.data[pos+1:end], recordSignature)
+	if i < 0 {
+		lost := 0
+		if h.lastID >= next && h.lastID-next < chunkSize/minRecordSize {
+			lost = int(h.lastID - next + 1)
+		}
+		d.skip(where, lost, err)
+		return end
+	}
+	np := pos + 1 + i
+	lost := 0
+	if np+16 <= end {
+		if id := binary.LittleEndian.Uint64(d.data[np+8:]); id >= next && id-next < chunkSize/minRecordSize {
+			lost = int(id - next)
+		}
+	}
+	d.skip(where, lost, err)
+	return np
+}
+
+// record decodes one event record into the result's fields. On error the
+// record's fields are dropped.
+func (d *decoder) record(pos, size int) (err error) {
+	d.recStart = len(d.res.fields)
+	d.dyn = false
+	d.pend = d.pend[:0]
+	d.secs = d.secs[:0]
+	d.descs = d.descs[:0]
+	d.budget = maxOpsPerRecord
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v: %w", p, ErrInternal)
+		}
+		if err != nil {
+			clear(d.res.fields[d.recStart:])
+			d.res.fields = d.res.fields[:d.recStart]
+		}
+	}()
+	c := cursor{b: d.data, pos: pos + recordHeaderSize, end: pos + size - 4}
+	if err := d.fragment(&c, walkCtx{sec: secRoot}, 0, false); err != nil {
+		return err
+	}
+	d.finish()
+	return nil
+}
+
+// finish turns repeated names into lists.
+func (d *decoder) finish() {
+	if len(d.pend) == 0 {
+		return
+	}
+	fields := d.res.fields
+	for i := range d.pend {
+		f := d.pend[i].field
+		if f < 0 {
+			continue
+		}
+		start := len(d.res.vals)
+		d.res.vals = append(d.res.vals, fields[f].Value)
+		for j := i; j < len(d.pend); j++ {
+			if d.pend[j].field == f {
+				d.res.vals = append(d.res.vals, d.pend[j].v)
+				d.pend[j].field = -1
+			}
+		}
+		fields[f].Value = event.ListValue(d.res.vals[start:len(d.res.vals):len(d.res.vals)])
+	}
+}
+
+// nameAt returns the name structure at off and its size.
+func (d *decoder) nameAt(off uint32) (string, int, error) {
+	if e, ok := d.names[off]; ok {
+		return e.s, e.size, nil
+	}
+	o := int(off)
+	if o+nameHeaderSize > len(d.data) || o < 0 {
+		return "", 0, fmt.Errorf("name at offset 0x%x: %w", off, ErrTruncated)
+	}
+	n := int(binary.LittleEndian.Uint16(d.data[o+6:]))
+	size := nameHeaderSize + 2*n + 2
+	if o+size > len(d.data) {
+		return "", 0, fmt.Errorf("name at offset 0x%x: %w", off, ErrTruncated)
+	}
+	s := d.arena.utf16(d.data[o+nameHeaderSize : o+nameHeaderSize+2*n])
+	d.names[off] = nameEntry{s: s, size: size}
+	return s, size, nil
+}
+
+// template returns the template definition at off, parsing it on first use.
+func (d *decoder) template(off uint32) (*template, error) {
+	if t, ok := d.templates[off]; ok {
+		return t, t.err
+	}
+	t := &template{}
+	d.templates[off] = t
+	o := int(off)
+	if o < 0 || o+templateDefSize > len(d.data) {
+		t.err = fmt.Errorf("template at offset 0x%x: %w", off, ErrTruncated)
+		return t, t.err
+	}
+	size := int(binary.LittleEndian.Uint32(d.data[o+20:]))
+	end := o + templateDefSize + size
+	if size < 0 || end > len(d.data) || end < o {
+		t.err = fmt.Errorf("template at offset 0x%x of %d bytes: %w", off, size, ErrTruncated)
+		return t, t.err
+	}
+	c := cursor{b: d.data, pos: o + templateDefSize, end: end}
+	root, err := parser{d: d}.fragment(&c)
+	if err == nil && root == nil {
+		err = fmt.Errorf("template at offset 0x%x holds no element: %w", off, ErrBadToken)
+	}
+	if err != nil {
+		t.err = fmt.Errorf("template at offset 0x%x: %w", off, err)
+		return t, t.err
+	}
+	t.root = root
+	return t, nil
+}
+
+// program returns t compiled for ctx.
+func (t *template) program(ctx walkCtx) *program {
+	for i := range t.progs {
+		if t.progs[i].ctx == ctx {
+			return t.progs[i].prog
+		}
+	}
+	p := compile(t.root, ctx)
+	t.progs = append(t.progs, ctxProgram{ctx: ctx, prog: p})
+	return p
+}
+
+// instance reads a template instance at the cursor: the template (inline or
+// a reference back to its definition) and the value descriptors.
+func (d *decoder) instance(c *cursor) (*template, valueTable, error) {
+	if err := c.need(10); err != nil {
+		return nil, nil, err
+	}
+	c.pos += 6 // token, unknown byte, template identifier
+	off, _ := c.u32()
+	if int(off) == c.pos {
+		if err := c.need(templateDefSize); err != nil {
+			return nil, nil, err
+		}
+		size := int(binary.LittleEndian.Uint32(c.b[c.pos+20:]))
+		if err := c.need(templateDefSize + size); err != nil {
+			return nil, nil, err
+		}
+		c.pos += templateDefSize + size
+	}
+	t, err := d.template(off)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := c.u32()
+	if err != nil {
+		return nil, nil, err
+	}
+	if n > maxValues {
+		return nil, nil, fmt.Errorf("%d substitution values: %w", n, ErrTooComplex)
+	}
+	if err := c.need(4 * int(n)); err != nil {
+		return nil, nil, err
+	}
+	start := len(d.descs)
+	off2 := c.pos + 4*int(n)
+	for i := 0; i < int(n); i++ {
+		p := c.pos + 4*i
+		size := binary.LittleEndian.Uint16(c.b[p:])
+		d.descs = append(d.descs, valDesc{off: int32(off2), size: size, typ: c.b[p+2]})
+		off2 += int(size)
+	}
+	c.pos += 4 * int(n)
+	if err := c.need(off2 - c.pos); err != nil {
+		return nil, nil, fmt.Errorf("substitution values: %w", err)
+	}
+	c.pos = off2
+	return t, valueTable(d.descs[start:len(d.descs):len(d.descs)]), nil
+}
+
+// fragment decodes the binary XML fragment at the cursor as fields in the
+// given context.
+func (d *decoder) fragment(c *cursor, ctx walkCtx, depth int, noDep bool) error {
+	if depth > maxNestedDepth {
+		return fmt.Errorf("BinXml nested deeper than %d: %w", maxNestedDepth, ErrTooComplex)
+	}
+	root, err := parser{d: d, noDep: noDep}.fragment(c)
+	if err != nil {
+		return err
+	}
+	if root != nil {
+		return d.run(compile(root, ctx), nil, depth)
+	}
+	if tok, err := c.peek(); err != nil || tok != tokTemplate {
+		return fmt.Errorf("fragment without element or template at offset 0x%x: %w", c.pos, ErrBadToken)
+	}
+	t, vt, err := d.instance(c)
+	if err != nil {
+		return err
+	}
+	return d.run(t.program(ctx), vt, depth)
+}
+
+// nested decodes a BinXml substitution value.
+func (d *decoder) nested(v valDesc, ctx walkCtx, depth int) error {
+	d.dyn = true
+	start, end := int(v.off), int(v.off)+int(v.size)
+	c := cursor{b: d.data, pos: start, end: end}
+	mark := len(d.res.fields)
+	err := d.fragment(&c, ctx, depth+1, false)
+	if err != nil && start < end && d.data[start]&^tokMoreFlag == tokOpenStart {
+		// An element in a BinXml value may lack the dependency identifier.
+		clear(d.res.fields[mark:])
+		d.res.fields = d.res.fields[:mark]
+		c = cursor{b: d.data, pos: start, end: end}
+		if err2 := d.fragment(&c, ctx, depth+1, true); err2 == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// value decodes a substitution value.
+func (d *decoder) value(v valDesc) event.Value {
+	p := d.data[v.off : int(v.off)+int(v.size)]
+	if v.typ&typeArrayFlag != 0 {
+		return array(d.arena, &d.res.vals, v.typ, p)
+	}
+	return scalar(d.arena, v.typ, p)
+}
+
+// run executes a program with the substitution values vt.
+func (d *decoder) run(p *program, vt valueTable, depth int) error {
+	for i := range p.ops {
+		o := &p.ops[i]
+		d.budget--
+		if d.budget < 0 {
+			return fmt.Errorf("more than %d fields: %w", maxOpsPerRecord, ErrTooComplex)
+		}
+		omit := false
+		for _, g := range o.guards {
+			if vt.get(g).typ == typeNull {
+				omit = true
+				break
+			}
+		}
+		if omit {
+			continue
+		}
+		var v event.Value
+		switch len(o.parts) {
+		case 0:
+		case 1:
+			pt := &o.parts[0]
+			if pt.kind == partText {
+				v = o.value
+				break
+			}
+			dsc := vt.get(pt.sub)
+			if dsc.typ == typeBinXML {
+				if err := d.nested(dsc, o.child, depth); err != nil {
+					return err
+				}
+				continue
+			}
+			v = d.value(dsc)
+		default:
+			v = event.StringValue(d.concat(o.parts, vt))
+			for j := range o.parts {
+				if pt := &o.parts[j]; pt.kind == partSub {
+					if dsc := vt.get(pt.sub); dsc.typ == typeBinXML {
+						if err := d.nested(dsc, o.child, depth); err != nil {
+							return err
+						}
+					}
+				}
+			}
+		}
+		name := o.name
+		if o.nameArgs != nil {
+			if s := d.concat(o.nameArgs, vt); s != "" {
+				name = s
+			}
+		}
+		d.emit(name, v, o.checked, o.sec)
+	}
+	return nil
+}
+
+// concat renders parts as text (BinXml substitutions contribute nothing).
+func (d *decoder) concat(parts []part, vt valueTable) string {
+	var scratch [64]byte
+	start := len(d.arena.b)
+	for j := range parts {
+		pt := &parts[j]
+		if pt.kind == partText {
+			d.arena.b = append(d.arena.b, pt.text...)
+			continue
+		}
+		dsc := vt.get(pt.sub)
+		if dsc.typ == typeBinXML || dsc.typ == typeNull {
+			continue
+		}
+		v := d.value(dsc)
+		if v.Kind() == event.String {
+			// The value's text is already at the end of the arena.
+			s := v.Str()
+			if len(s) > 0 && len(d.arena.b) >= len(s) && &d.arena.b[len(d.arena.b)-len(s)] == unsafeStringData(s) {
+				continue
+			}
+			d.arena.b = append(d.arena.b, s...)
+			continue
+		}
+		d.arena.b = append(d.arena.b, v.AppendText(scratch[:0])...)
+	}
+	return d.arena.str(start)
+}
+
+// emit appends a field. When a field of the name exists already (which
+// only a checked op or a record with BinXml values can meet) the value joins
+// it as a list if both come from the same section; a data field that meets
+// a field of another section (a UserData "Channel" after System's) is named
+// with its section as prefix instead, so that System fields keep theirs.
+func (d *decoder) emit(name string, v event.Value, checked bool, sec uint8) {
+	if checked || d.dyn {
+		for i := d.recStart; i < len(d.res.fields); i++ {
+			if d.res.fields[i].Name != name {
+				continue
+			}
+			if d.secs[i-d.recStart] == sec {
+				d.pend = append(d.pend, pending{field: i, v: v})
+				return
+			}
+			if p := sectionPrefix(sec); p != "" {
+				start := len(d.arena.b)
+				d.arena.b = append(d.arena.b, p...)
+				d.arena.b = append(d.arena.b, '_')
+				d.arena.b = append(d.arena.b, name...)
+				d.emit(d.arena.str(start), v, true, sec)
+				return
+			}
+			d.pend = append(d.pend, pending{field: i, v: v})
+			return
+		}
+	}
+	d.res.fields = append(d.res.fields, event.Field{Name: name, Value: v})
+	d.secs = append(d.secs, sec)
+}
+
+func sectionPrefix(sec uint8) string {
+	switch sec {
+	case secEventData:
+		return "EventData"
+	case secUserData:
+		return "UserData"
+	case secEvent, secRoot:
+		return "Event"
+	}
+	return ""
+}

@@ -1,0 +1,303 @@
+package evtx
+
+import (
+	"strings"
+
+	"github.com/spoor-hunt/spoor/internal/event"
+)
+
+// Sections of an event that decide how elements are named as fields.
+const (
+	secRoot      uint8 = iota // the fragment root: Event, or a nested fragment's root
+	secEvent                  // children of Event: System, EventData, UserData, ...
+	secSystem                 // inside System
+	secEventData              // inside EventData
+	secUserData               // inside UserData
+	secOther                  // inside another child of Event, named with a prefix
+)
+
+// walkCtx is where in an event an element sits, as far as naming goes.
+type walkCtx struct {
+	sec    uint8
+	prefix string // secOther: the section element's name
+}
+
+// op is one output field of a compiled fragment: a name and a value made of
+// parts (static text or substitutions), emitted unless one of its guards (an
+// optional substitution of an enclosing element) is Null.
+type op struct {
+	name     string
+	nameArgs []part // dynamic name (a Name attribute built from substitutions)
+	parts    []part
+	value    event.Value // the value when parts is a single static text
+	guards   []uint16
+	child    walkCtx // context for BinXml substitutions in parts
+	checked  bool    // the name may repeat: look for an earlier field of the name
+	sec      uint8   // section the field belongs to
+}
+
+// program is a compiled fragment: the fields it produces, in order.
+type program struct {
+	ops []op
+}
+
+// compile turns a parsed element into a program for the context it appears in.
+func compile(root *node, ctx walkCtx) *program {
+	c := compiler{}
+	c.element(root, ctx, nil)
+	// A static name that repeats, and every dynamic name, needs a check
+	// for earlier fields at run time.
+	for i := range c.ops {
+		o := &c.ops[i]
+		if o.nameArgs != nil {
+			o.checked = true
+			continue
+		}
+		for j := range c.ops {
+			if j != i && c.ops[j].nameArgs == nil && c.ops[j].name == o.name {
+				o.checked = true
+				break
+			}
+		}
+	}
+	return &program{ops: c.ops}
+}
+
+type compiler struct {
+	ops []op
+	sec uint8 // section of the element being compiled
+}
+
+// containers are System elements whose attributes are the fields.
+func isContainer(name string) bool {
+	switch name {
+	case "Provider", "TimeCreated", "Correlation", "Execution", "Security":
+		return true
+	}
+	return false
+}
+
+func isXMLNS(name string) bool {
+	return name == "xmlns" || strings.HasPrefix(name, "xmlns:")
+}
+
+// add appends an op with the given name and value parts.
+func (c *compiler) add(name string, parts []part, guards []uint16, child walkCtx) {
+	o := op{name: name, parts: parts, guards: guards, child: child, sec: c.sec}
+	if len(parts) == 1 && parts[0].kind == partText {
+		o.value = event.StringValue(parts[0].text)
+	}
+	c.ops = append(c.ops, o)
+}
+
+// valueParts returns the text and substitution parts of content.
+func valueParts(content []part) []part {
+	n := 0
+	for i := range content {
+		if content[i].kind != partElem {
+			n++
+		}
+	}
+	if n == len(content) {
+		return content
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]part, 0, n)
+	for _, p := range content {
+		if p.kind != partElem {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// elementGuards returns guards extended by the optional substitutions in the
+// content of an element without child elements: when one is Null, the
+// element is omitted. (In an element with children, an optional
+// substitution omits only itself.)
+func elementGuards(n *node, guards []uint16) []uint16 {
+	if n.hasChildren() {
+		return guards
+	}
+	out := guards
+	for _, p := range n.content {
+		if p.kind == partSub && p.optional {
+			if len(out) == len(guards) {
+				out = append([]uint16(nil), guards...)
+			}
+			out = append(out, p.sub)
+		}
+	}
+	return out
+}
+
+// attrGuards returns guards extended by the optional substitutions of an
+// attribute.
+func attrGuards(a *attr, guards []uint16) []uint16 {
+	out := guards
+	for _, p := range a.parts {
+		if p.kind == partSub && p.optional {
+			if len(out) == len(guards) {
+				out = append([]uint16(nil), guards...)
+			}
+			out = append(out, p.sub)
+		}
+	}
+	return out
+}
+
+// leaf emits the content of an element as a field named name. An element
+// with child elements contributes, in document order, its children and its
+// substitutions (usually BinXml, decoded in child context); text between
+// child elements is layout.
+func (c *compiler) leaf(n *node, name string, guards []uint16, child walkCtx) {
+	if !n.hasChildren() {
+		c.add(name, valueParts(n.content), guards, child)
+		return
+	}
+	sec := c.sec
+	for i := range n.content {
+		switch p := &n.content[i]; p.kind {
+		case partElem:
+			c.element(p.elem, child, guards)
+			c.sec = sec
+		case partSub:
+			g := guards
+			if p.optional {
+				g = append(append([]uint16(nil), guards...), p.sub)
+			}
+			c.add(name, n.content[i:i+1], g, child)
+		}
+	}
+}
+
+func (c *compiler) element(n *node, ctx walkCtx, guards []uint16) {
+	guards = elementGuards(n, guards)
+	c.sec = ctx.sec
+	switch ctx.sec {
+	case secRoot:
+		if n.name == "Event" {
+			c.leafOrChildren(n, walkCtx{sec: secEvent}, guards)
+			return
+		}
+		c.element(n, walkCtx{sec: secEvent}, guards)
+	case secEvent:
+		var inner walkCtx
+		switch n.name {
+		case "System":
+			inner = walkCtx{sec: secSystem}
+		case "EventData":
+			inner = walkCtx{sec: secEventData}
+		case "UserData":
+			inner = walkCtx{sec: secUserData}
+		default:
+			inner = walkCtx{sec: secOther, prefix: n.name}
+			for i := range n.attrs {
+				a := &n.attrs[i]
+				if !isXMLNS(a.name) {
+					c.add(n.name+"_"+a.name, a.parts, attrGuards(a, guards), inner)
+				}
+			}
+		}
+		c.leafOrChildren(n, inner, guards)
+	case secSystem:
+		for i := range n.attrs {
+			a := &n.attrs[i]
+			name := a.name
+			switch {
+			case n.name == "Provider" && name == "Name":
+				name = event.FieldProviderName
+			case n.name == "Provider" && name == "Guid":
+				name = event.FieldProviderGUID
+			case n.name == "TimeCreated" && name == "SystemTime":
+				name = event.FieldTimeCreated
+			case isXMLNS(name):
+				continue
+			}
+			c.add(name, a.parts, attrGuards(a, guards), ctx)
+		}
+		if n.hasChildren() {
+			c.leaf(n, n.name, guards, ctx)
+			return
+		}
+		vp := valueParts(n.content)
+		if len(vp) == 0 && (isContainer(n.name) || len(n.attrs) > 0) {
+			return
+		}
+		c.add(n.name, vp, guards, ctx)
+	case secEventData:
+		if n.name == "Data" {
+			name := event.FieldData
+			var args []part
+			for i := range n.attrs {
+				a := &n.attrs[i]
+				if a.name != "Name" {
+					continue
+				}
+				if len(a.parts) == 1 && a.parts[0].kind == partText {
+					name = a.parts[0].text
+				} else if len(a.parts) > 0 {
+					args = a.parts
+				}
+			}
+			before := len(c.ops)
+			c.leaf(n, name, guards, ctx)
+			if args != nil && !n.hasChildren() && len(c.ops) > before {
+				c.ops[before].nameArgs = args
+			}
+			return
+		}
+		if n.hasChildren() {
+			c.leaf(n, n.name, guards, ctx)
+			return
+		}
+		c.add(n.name, valueParts(n.content), guards, ctx)
+	case secUserData, secOther:
+		prefix := ""
+		if ctx.sec == secOther {
+			prefix = ctx.prefix + "_"
+		}
+		name := prefix + n.name
+		var args []part
+		for i := range n.attrs {
+			a := &n.attrs[i]
+			if isXMLNS(a.name) {
+				continue
+			}
+			if n.name == "Data" && a.name == "Name" {
+				if len(a.parts) == 1 && a.parts[0].kind == partText {
+					name = prefix + a.parts[0].text
+				} else {
+					args = a.parts
+				}
+				continue
+			}
+			c.add(prefix+a.name, a.parts, attrGuards(a, guards), ctx)
+		}
+		before := len(c.ops)
+		if n.hasChildren() {
+			c.leaf(n, name, guards, ctx)
+		} else {
+			c.add(name, valueParts(n.content), guards, ctx)
+		}
+		if args != nil && prefix == "" && !n.hasChildren() && len(c.ops) > before {
+			c.ops[before].nameArgs = args
+		}
+	}
+}
+
+// leafOrChildren handles a section element: its children are walked in
+// inner context; substitutions directly in it are BinXml in inner context
+// (or, when not BinXml, a field named after the element).
+func (c *compiler) leafOrChildren(n *node, inner walkCtx, guards []uint16) {
+	if n.hasChildren() {
+		c.leaf(n, n.name, guards, inner)
+		return
+	}
+	vp := valueParts(n.content)
+	if len(vp) > 0 {
+		c.add(n.name, vp, guards, inner)
+	}
+}
