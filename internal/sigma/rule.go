@@ -249,6 +249,20 @@ type CorrelationCondition struct {
 	Field string
 	// Percentile for value_percentile (value_median is 50).
 	Percentile float64
+	// Comparisons holds every bound in the order written, ANDed: the
+	// specification writes a range as `gt: 100` and `lte: 200` together.
+	// Op and Value repeat the first one.
+	Comparisons []Comparison
+	// Fields lists every field of condition.field, which may be a list
+	// (for value_count, the values of all are counted together); Field is
+	// the first.
+	Fields []string
+}
+
+// Comparison is one bound of a correlation condition, such as gte 100.
+type Comparison struct {
+	Op    string // gt, gte, lt, lte, eq, neq
+	Value float64
 }
 
 // Filter is a Sigma filter (meta filter rule): a detection that removes
@@ -267,7 +281,9 @@ type Collection struct {
 	Rules        []*Rule
 	Correlations []*Correlation
 	Filters      []*Filter
-	// Errors holds one entry per document that could not be loaded.
+	// Errors holds one entry per document that could not be loaded (the
+	// first problem found in it), and warnings (Warning set) about
+	// documents that did load.
 	Errors []*Error
 }
 

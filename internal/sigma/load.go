@@ -1,0 +1,278 @@
+package sigma
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Parse reads every YAML document of data, a Sigma rule file named file (the
+// name is only used in positions). A document is a detection rule, a
+// correlation rule (it has a correlation key) or a filter (it has a filter
+// key). Sigma v1 rule collections are supported: a document with
+// "action: global" is merged into every following document until one with
+// "action: reset"; "action: repeat" repeats the previous document with its
+// own keys merged on top.
+//
+// Parse never fails as a whole: a document that cannot be loaded is skipped
+// and reported in Collection.Errors, with warnings about documents that did
+// load. A YAML syntax error ends the file: the documents before it are kept.
+func Parse(data []byte, file string) *Collection {
+	c := &Collection{}
+	c.parse(data, file)
+	return c
+}
+
+// LoadPaths loads every rule file under paths: a file is read whatever its
+// name; a folder is walked recursively for files named *.yml or *.yaml, in
+// lexical order. The error is for a path that cannot be read; problems with
+// documents go to Collection.Errors.
+func LoadPaths(paths []string) (*Collection, error) {
+	c := &Collection{}
+	var errs []error
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !fi.IsDir() {
+			if err := c.loadFile(p); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		var files []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0 {
+				ext := strings.ToLower(filepath.Ext(path))
+				if ext == ".yml" || ext == ".yaml" {
+					files = append(files, path)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("walk rules: %w", err))
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			if err := c.loadFile(f); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+func (c *Collection) loadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	c.parse(data, path)
+	return nil
+}
+
+// parse appends the documents of data to c. A panic inside the YAML
+// library or the loader is recovered into an Error for the file.
+func (c *Collection) parse(data []byte, file string) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.Errors = append(c.Errors, &Error{Pos: Pos{File: file}, Msg: fmt.Sprintf("internal error while loading: %v", r)})
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var global, previous *yaml.Node
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			c.Errors = append(c.Errors, &Error{Pos: Pos{File: file}, Msg: "YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")})
+			return
+		}
+		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+			continue
+		}
+		root := doc.Content[0]
+		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+			continue // an empty document, such as a trailing "---"
+		}
+		pos := Pos{File: file, Line: root.Line, Column: root.Column}
+		if root.Kind != yaml.MappingNode {
+			c.Errors = append(c.Errors, &Error{Pos: pos, Msg: "a rule must be a YAML mapping, got " + kindName(root)})
+			continue
+		}
+		if act := mapGet(root, "action"); act != nil {
+			switch act.Value {
+			case "global":
+				global = withoutKey(root, "action")
+				previous = nil
+				continue
+			case "reset":
+				global, previous = nil, nil
+				continue
+			case "repeat":
+				if previous == nil {
+					c.Errors = append(c.Errors, &Error{Pos: nodePos(file, act), Key: "action", Msg: "'action: repeat' without a previous document"})
+					continue
+				}
+				root = mergeNodes(previous, withoutKey(root, "action"))
+			default:
+				c.Errors = append(c.Errors, &Error{Pos: nodePos(file, act), Key: "action", Msg: fmt.Sprintf("unknown action %q (want global, reset or repeat)", act.Value)})
+				continue
+			}
+		} else if global != nil {
+			root = mergeNodes(global, root)
+		}
+		previous = root
+		c.document(root, file)
+	}
+}
+
+// document loads one rule document.
+func (c *Collection) document(root *yaml.Node, file string) {
+	l := &loader{file: file}
+	defer func() {
+		c.Errors = append(c.Errors, l.errs...)
+	}()
+	if err := checkNode(root, 0); err != nil {
+		l.errs = append(l.errs, &Error{Pos: nodePos(file, err.node), Msg: err.msg})
+		return
+	}
+	hasCorr := mapGet(root, "correlation") != nil
+	hasFilter := mapGet(root, "filter") != nil
+	hasDet := mapGet(root, "detection") != nil
+	switch {
+	case hasCorr && (hasFilter || hasDet):
+		l.fail(root, "", "a document holds either correlation, filter or detection, not several")
+	case hasCorr:
+		if r := l.correlation(root); r != nil {
+			c.Correlations = append(c.Correlations, r)
+		}
+	case hasFilter && !hasDet:
+		if r := l.filter(root); r != nil {
+			c.Filters = append(c.Filters, r)
+		}
+	default:
+		if r := l.rule(root); r != nil {
+			c.Rules = append(c.Rules, r)
+		}
+	}
+}
+
+// nodeErr is a structural problem found by checkNode.
+type nodeErr struct {
+	node *yaml.Node
+	msg  string
+}
+
+// maxNodeDepth bounds YAML nesting; Sigma rules nest a few levels only.
+const maxNodeDepth = 64
+
+// checkNode rejects what the loader does not follow: aliases (which could
+// expand exponentially) and absurd nesting.
+func checkNode(n *yaml.Node, depth int) *nodeErr {
+	if depth > maxNodeDepth {
+		return &nodeErr{n, "YAML nested too deeply"}
+	}
+	if n.Kind == yaml.AliasNode {
+		return &nodeErr{n, "YAML aliases (*" + n.Value + ") are not supported in Sigma rules"}
+	}
+	for _, ch := range n.Content {
+		if err := checkNode(ch, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeNodes returns base with over merged on top: mappings merge key by
+// key, recursively; anything else in over replaces what base holds. Neither
+// input is modified.
+func mergeNodes(base, over *yaml.Node) *yaml.Node {
+	if base == nil || base.Kind != yaml.MappingNode || over.Kind != yaml.MappingNode {
+		return over
+	}
+	out := *base
+	out.Content = append([]*yaml.Node(nil), base.Content...)
+	for i := 0; i+1 < len(over.Content); i += 2 {
+		k, v := over.Content[i], over.Content[i+1]
+		found := false
+		for j := 0; j+1 < len(out.Content); j += 2 {
+			if out.Content[j].Value == k.Value && out.Content[j].Kind == yaml.ScalarNode {
+				out.Content[j+1] = mergeNodes(out.Content[j+1], v)
+				found = true
+				break
+			}
+		}
+		if !found {
+			out.Content = append(out.Content, k, v)
+		}
+	}
+	return &out
+}
+
+// withoutKey returns a copy of mapping m without key.
+func withoutKey(m *yaml.Node, key string) *yaml.Node {
+	out := *m
+	out.Content = nil
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value != key {
+			out.Content = append(out.Content, m.Content[i], m.Content[i+1])
+		}
+	}
+	return &out
+}
+
+// mapGet returns the value of key in mapping m, or nil.
+func mapGet(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Kind == yaml.ScalarNode && m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func nodePos(file string, n *yaml.Node) Pos {
+	return Pos{File: file, Line: n.Line, Column: n.Column}
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if isNull(n) {
+			return "null"
+		}
+		return "a scalar"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "a document"
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
