@@ -126,6 +126,12 @@ JSON lines), and whole folders and archives (.zip, .gz, .tar.gz) of them.
 
 File types are recognised by content, not by name, so logs collected under
 odd names or packed in archives are read as they are.`,
+		Example: `  # What spoor sees in a collection (EVTX, JSON, archives), as JSON lines
+  spoor dump C:\Triage\Logs\ > events.jsonl
+  spoor dump kape-collection.zip -o events.jsonl
+
+  # Version and build information
+  spoor version`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		// No Run: "spoor" alone prints help.

@@ -35,7 +35,8 @@ func newDump(env Env) *cobra.Command {
 (JSONL), with the field names and typed values that Sigma rules are matched
 against: EventID, Channel, Provider_Name, Computer, TimeCreated, then the
 EventData fields by name. It is the way to check what spoor makes of your
-evidence, and a fast EVTX-to-JSON converter.
+evidence, and a fast EVTX-to-JSON converter (like "evtx_dump -o jsonl" or
+"chainsaw dump", but with Sigma's field names whatever the input format).
 
 PATH may be an .evtx file, a JSON or JSON-lines export (Winlogbeat/ECS,
 evtx_dump), a folder (read recursively, in name order), or a .zip, .gz,

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -549,4 +550,48 @@ func TestWalkOrder(t *testing.T) {
 	if !slices.Equal(got, want) || len(failed) != 0 {
 		t.Errorf("Walk: got %q (failed %v), want %q", got, failed, want)
 	}
+}
+
+// repeatReader returns the same event n times.
+type repeatReader struct {
+	n  int
+	ev event.Event
+}
+
+func (r *repeatReader) Next() (*event.Event, error) {
+	if r.n == 0 {
+		return nil, io.EOF
+	}
+	r.n--
+	return &r.ev, nil
+}
+
+func (r *repeatReader) Close() error { return nil }
+
+// BenchmarkRun measures what Run costs per event around a reader that
+// costs nothing: it must not allocate per event.
+func BenchmarkRun(b *testing.B) {
+	const events = 100_000
+	path := filepath.Join(b.TempDir(), "a.json")
+	if err := os.WriteFile(path, []byte("{}"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	f := fakeFormats
+	f.openJSON = func(io.Reader, string) (event.Reader, error) {
+		r := &repeatReader{n: events}
+		r.ev.Add("EventID", event.IntValue(4624))
+		return r, nil
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var n int
+		_, err := Run(b.Context(), []string{path}, Options{formats: f}, func(_ int, ev *event.Event) error {
+			n++
+			return nil
+		})
+		if err != nil || n != events {
+			b.Fatalf("got %d events, err %v; want %d, nil", n, err, events)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")
 }
