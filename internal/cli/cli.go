@@ -60,8 +60,7 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-// exitError carries an exit code for an error the command has already
-// reported.
+// exitError carries the exit code for an error.
 type exitError struct {
 	code int
 	err  error
@@ -69,10 +68,6 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
-
-// errReported marks an error whose message the command has already
-// written to Stderr.
-var errReported = errors.New("already reported")
 
 // Execute runs the spoor command line with args (without the program name)
 // and returns the exit code: ExitOK, ExitFailure when nothing could be
@@ -106,7 +101,10 @@ func Execute(ctx context.Context, env Env, args []string) int {
 		// commands and flags, wrong number of arguments.
 		code = ExitUsage
 	}
-	if !errors.Is(err, errReported) {
+	switch {
+	case code == ExitInterrupted:
+		fmt.Fprintln(env.Stderr, "spoor: interrupted")
+	default:
 		fmt.Fprintf(env.Stderr, "spoor: %v\n", err)
 	}
 	if code == ExitUsage {

@@ -77,6 +77,8 @@ func TestInterrupted(t *testing.T) {
 	txt := writeFile(t, filepath.Join(t.TempDir(), "a.txt"), "x")
 	if code, _, stderr := run(t, ctx, "dump", txt); code != ExitInterrupted {
 		t.Errorf("exit code: got %d, want %d (stderr %q)", code, ExitInterrupted, stderr)
+	} else if !strings.HasSuffix(stderr, "spoor: interrupted\n") {
+		t.Errorf("stderr: got %q, want it to end with %q", stderr, "spoor: interrupted\n")
 	}
 }
 

@@ -120,7 +120,7 @@ func (w *worker) tar(ctx context.Context, in input, br *bufio.Reader) error {
 		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
 			continue
 		}
-		err = w.visit(ctx, input{name: memberName(in.name, h.Name), r: tr, size: h.Size, depth: in.depth + 1})
+		err = w.visit(ctx, input{name: memberName(in.name, strings.TrimPrefix(h.Name, "./")), r: tr, size: h.Size, depth: in.depth + 1})
 		if err != nil {
 			return err
 		}

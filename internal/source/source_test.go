@@ -201,7 +201,7 @@ func TestArchives(t *testing.T) {
 	x := jsonLines(`{"EventID":1}`, `{"EventID":2}`)
 	y := jsonLines(`{"EventID":3}`)
 	ev := fakeEVTX(`{"EventID":4}`, `{"EventID":5}`)
-	tarball := tarBytes(t, member{"logs/", nil}, member{"logs/x.json", x}, member{"logs/readme.md", []byte("# hi")}, member{"logs/e.evtx", ev})
+	tarball := tarBytes(t, member{"logs/", nil}, member{"./logs/x.json", x}, member{"logs/readme.md", []byte("# hi")}, member{"logs/e.evtx", ev})
 
 	tests := []struct {
 		name       string
