@@ -2,10 +2,106 @@
 // concatenated objects, optionally gzip-compressed) in the shapes exporters
 // write them (flat, Winlogbeat/ECS, evtx_dump) into event.Events with the
 // same canonical field names the evtx reader gives.
+//
+// # Framing
+//
+// The framing is found from the content. Input that starts with the gzip
+// magic (1f 8b) is decompressed; a gzip stream cut before its trailer ends
+// at the last byte that could be decompressed. A UTF-8 byte order mark is
+// skipped. Then:
+//
+//   - "[": a JSON array whose elements are events, streamed element by
+//     element; several arrays may follow each other.
+//   - "{": objects one after another. When the first object is on one line
+//     the input is read as JSON lines (NDJSON, "\n" or "\r\n"): a bad line
+//     costs that line only. Otherwise objects may span lines (pretty-printed
+//     objects one after another, as evtx_dump writes them).
+//   - anything else: the input is not JSON events and Next fails.
+//
+// A malformed object, a value that is not an object, or a line or object
+// longer than 64 MiB is returned by Next as an *event.SkipError locating it
+// ("line 42", the line where it starts); reading goes on at the next line
+// (in JSON lines), or at the next line that starts with "{" (otherwise).
+// Nesting deeper than 64 levels is malformed.
+//
+// # Shapes
+//
+// Each object is mapped on its own (a file may mix shapes) onto the names of
+// the event package: the System fields under their canonical names
+// (EventID, Channel, Provider_Name, Computer, EventRecordID, TimeCreated,
+// ...), EventData by name, unnamed EventData/Data as one "Data" field (a
+// List when there are several), EventData/Binary as "Binary", UserData
+// leaves by element name. Values keep their JSON types: integers are Int
+// (Uint above the int64 range), other numbers Float, strings String, true
+// and false Bool, arrays List, null Null; an object found inside an array
+// is a String holding its JSON text.
+//
+// evtx_dump: {"Event": {"System": ..., "EventData": ..., "UserData": ...}}.
+// System elements and attributes give Provider_Name, Provider_Guid and
+// EventSourceName (Provider attributes), EventID and Qualifiers (from
+// {"#attributes": {"Qualifiers": ..}, "#text": ..} or a plain value),
+// Version, Level, Task, Opcode, Keywords, TimeCreated (SystemTime),
+// EventRecordID, ActivityID and RelatedActivityID (Correlation), ProcessID
+// and ThreadID (Execution), Channel, Computer, UserID (Security), in input
+// order; other attributes of these elements go by their own names. Data
+// elements written as {"#attributes": {"Name": ..}, "#text": ..} go by their
+// Name. Other sections than System, EventData and UserData (such as
+// RenderingInfo) are read like UserData.
+//
+// Winlogbeat 7+ / ECS: winlog.event_data.* by name, winlog.user_data.*
+// leaves by name (without Winlogbeat's "xml_name"); winlog.channel,
+// event_id, computer_name, provider_name, provider_guid, record_id,
+// process.pid, process.thread.id, user.identifier, opcode, task, keywords,
+// activity_id, related_activity_id and version under the canonical names.
+// Winlogbeat 6 (an object with log_name, event_data or user_data): the
+// top-level log_name, source_name, provider_guid, computer_name, event_id,
+// record_number, process_id, thread_id, user.identifier, activity_id,
+// related_activity_id, opcode, task, keywords, level and version likewise.
+// In both, "message" becomes "Message" (the name nxlog exports use for the
+// rendered message), event.code is a fallback for EventID, host.name for
+// Computer; System fields come first, in EVTX order. Other keys of nested
+// objects are kept under their dotted paths ("host.name", "agent.version",
+// "winlog.user.name"), so nothing is lost.
+//
+// Flat (nxlog im_msvistalog, Azure Sentinel / Log Analytics, OTRF
+// Security-Datasets, and any other JSON): keys are kept under their own
+// names in input order, nested objects flattened with dots; the well-known
+// exporter names of System fields take the canonical name when the event
+// has no better one: Hostname → Computer, SourceName (then EventSourceName,
+// then Source) → Provider_Name, ProviderGuid → Provider_Guid, RecordNumber
+// → EventRecordID, ExecutionProcessID → ProcessID, EventLog → Channel, and
+// for TimeCreated: TimeCreated, then TimeGenerated, then EventTime, then
+// @timestamp (a time without a zone, such as nxlog's local EventTime, ranks
+// below one with a zone and is read as UTC).
+//
+// Values of canonical fields get the kinds the evtx reader gives: a decimal
+// string in EventID, Qualifiers, Version, Level, Task, Opcode,
+// EventRecordID, ProcessID or ThreadID becomes an Int; an integer Keywords
+// becomes its hexadecimal text ("0x8000000000000000", nxlog writes it as a
+// signed integer); TimeCreated becomes a Time, read from RFC 3339 or from
+// "2006-01-02 15:04:05.000" (any number of fractional digits). A candidate
+// that is not a time keeps its own name.
+//
+// A name appears at most once in an event: when several fields end up with
+// one name (a JSON object with a repeated key, an EventData field named like
+// a System field, such as ProcessID in Security 5156), they become one List
+// of their values, in order, at the place of the first.
+//
+// # Speed
+//
+// A Reader parses with its own byte-level JSON parser: it walks each object
+// once, strings without escapes point into the input buffer and others are
+// unescaped into a reused arena, so reading allocates next to nothing per
+// event. What Next returns is valid until the next call (see event.Reader).
 package jsonlog
 
 import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/spoor-hunt/spoor/internal/event"
 )
@@ -16,18 +112,521 @@ type Options struct {
 	Source string
 }
 
+const (
+	defaultMaxLine = 64 << 20 // longest line or object read
+	initialBuf     = 256 << 10
+	readChunk      = 64 << 10
+)
+
+var (
+	errNotObject  = errors.New("not a JSON object")
+	errTruncLine  = errors.New("unexpected end of line")
+	errTrailing   = errors.New("unexpected data after the object")
+	errArrayEnd   = errors.New("unexpected end of input inside an array")
+	errClosed     = errors.New("jsonlog: reader closed")
+	errNotJSONLog = errors.New("not JSON events")
+)
+
+// Framing states.
+const (
+	stTop        = iota // between top-level values
+	stArrayFirst        // after "[": an element or "]"
+	stArrayElem         // after ",": an element
+	stArrayNext         // after an element: "," or "]"
+)
+
 // Reader decodes the events of one JSON input. It implements event.Reader.
-type Reader struct{}
+type Reader struct {
+	src  io.Reader
+	in   io.Reader
+	gz   *gzip.Reader
+	opts Options
 
-// NewReader starts reading JSON events from r.
-func NewReader(r io.Reader, opts Options) *Reader { return &Reader{} }
+	buf    []byte
+	r, w   int   // unread bytes are buf[r:w]
+	eof    bool  // in has no more bytes
+	line   int64 // newlines before buf[lineAt]
+	lineAt int
 
-// Next implements event.Reader.
-func (r *Reader) Next() (*event.Event, error) { return nil, io.EOF }
+	started bool
+	lines   bool // JSON lines framing
+	decided bool // whether lines was decided
+	state   int
+	resync  bool // looking for a line that starts with "{"
+	discard bool // dropping the rest of an over-long line
+	maxLine int
 
-// Close implements event.Reader.
-func (r *Reader) Close() error { return nil }
+	err error // sticky error ending the iteration
+	b   builder
+}
+
+// NewReader starts reading JSON events from r. The Reader does not close r.
+func NewReader(r io.Reader, opts Options) *Reader {
+	return &Reader{src: r, in: r, opts: opts, maxLine: defaultMaxLine}
+}
+
+// Next implements event.Reader. Events carry the line number where their
+// object starts as Locator.
+func (r *Reader) Next() (ev *event.Event, err error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.err = fmt.Errorf("jsonlog: %s: internal error: %v", r.opts.Source, p)
+			ev, err = nil, r.err
+		}
+	}()
+	if !r.started {
+		r.started = true
+		if err := r.start(); err != nil {
+			r.err = err
+			return nil, err
+		}
+	}
+	ev, err = r.next()
+	if err != nil {
+		if _, ok := err.(*event.SkipError); !ok {
+			r.err = err
+		}
+		return nil, err
+	}
+	ev.Source = r.opts.Source
+	return ev, nil
+}
+
+// Close implements event.Reader. It releases the buffers and the gzip
+// reader, if any; it does not close the io.Reader given to NewReader.
+func (r *Reader) Close() error {
+	var err error
+	if r.gz != nil {
+		err = r.gz.Close()
+		r.gz = nil
+	}
+	r.buf = nil
+	r.b = builder{}
+	r.err = errClosed
+	return err
+}
+
+// start detects gzip, skips a byte order mark and checks that the input
+// starts like JSON events.
+func (r *Reader) start() error {
+	r.buf = make([]byte, initialBuf)
+	if err := r.atLeast(2); err != nil {
+		return err
+	}
+	if r.w-r.r >= 2 && r.buf[0] == 0x1f && r.buf[1] == 0x8b {
+		head := bytes.Clone(r.buf[:r.w])
+		gz, err := gzip.NewReader(io.MultiReader(bytes.NewReader(head), r.src))
+		if err != nil {
+			return fmt.Errorf("jsonlog: %s: %w", r.opts.Source, err)
+		}
+		r.gz, r.in = gz, gz
+		r.r, r.w, r.eof = 0, 0, false
+	}
+	if err := r.atLeast(3); err != nil {
+		return err
+	}
+	if bytes.HasPrefix(r.buf[r.r:r.w], []byte("\xef\xbb\xbf")) {
+		r.r += 3
+		r.lineAt = r.r
+	}
+	for {
+		for r.r < r.w && isSpace(r.buf[r.r]) {
+			r.r++
+		}
+		if r.r < r.w {
+			break
+		}
+		if r.eof {
+			return nil // empty: Next returns io.EOF
+		}
+		if err := r.fill(); err != nil && err != io.EOF {
+			return err
+		}
+	}
+	if c := r.buf[r.r]; c != '{' && c != '[' {
+		return fmt.Errorf("jsonlog: %s: %w (starts with %s)", r.opts.Source, errNotJSONLog, strconv.QuoteRune(rune(c)))
+	}
+	return nil
+}
+
+// atLeast fills the buffer until it holds n unread bytes or the input ends.
+func (r *Reader) atLeast(n int) error {
+	for r.w-r.r < n && !r.eof {
+		if err := r.fill(); err != nil && err != io.EOF {
+			return err
+		}
+	}
+	return nil
+}
+
+// fill moves the unread bytes to the front of the buffer, grows it when it
+// is full, and reads more. It returns io.EOF when the input has ended.
+func (r *Reader) fill() error {
+	if r.eof {
+		return io.EOF
+	}
+	if r.r > 0 {
+		r.countLines(r.r)
+		n := copy(r.buf, r.buf[r.r:r.w])
+		r.w = n
+		r.lineAt -= r.r
+		r.r = 0
+	}
+	if len(r.buf)-r.w < readChunk/4 && len(r.buf) < r.maxLine+readChunk {
+		nb := make([]byte, min(2*len(r.buf), r.maxLine+readChunk))
+		copy(nb, r.buf[:r.w])
+		r.buf = nb
+	}
+	for range 100 {
+		n, err := r.in.Read(r.buf[r.w:])
+		r.w += n
+		switch {
+		case err == io.EOF, err == io.ErrUnexpectedEOF && r.gz != nil:
+			// A gzip stream without its trailer ends where its data ends.
+			r.eof = true
+			if n > 0 {
+				return nil
+			}
+			return io.EOF
+		case err != nil:
+			return fmt.Errorf("jsonlog: %s: %w", r.opts.Source, err)
+		case n > 0:
+			return nil
+		}
+	}
+	return fmt.Errorf("jsonlog: %s: %w", r.opts.Source, io.ErrNoProgress)
+}
+
+// countLines counts the newlines up to buf[pos].
+func (r *Reader) countLines(pos int) {
+	if pos > r.lineAt {
+		r.line += int64(bytes.Count(r.buf[r.lineAt:pos], []byte{'\n'}))
+		r.lineAt = pos
+	}
+}
+
+// lineOf returns the 1-based line number of buf[pos].
+func (r *Reader) lineOf(pos int) int64 {
+	r.countLines(pos)
+	return r.line + 1
+}
+
+func (r *Reader) skipErr(line int64, err error) *event.SkipError {
+	return &event.SkipError{
+		Source:  r.opts.Source,
+		Where:   "line " + strconv.FormatInt(line, 10),
+		Records: 1,
+		Err:     err,
+	}
+}
+
+// next finds and decodes the next event.
+func (r *Reader) next() (*event.Event, error) {
+	for {
+		switch {
+		case r.discard:
+			if err := r.dropLine(); err != nil {
+				return nil, err
+			}
+			r.discard = false
+			continue
+		case r.resync:
+			if err := r.findObjectLine(); err != nil {
+				return nil, err
+			}
+			r.resync = false
+			continue
+		case r.lines && r.state == stTop:
+			return r.nextLine()
+		}
+		// Skip whitespace, reading more as needed.
+		for r.r < r.w && isSpace(r.buf[r.r]) {
+			r.r++
+		}
+		if r.r == r.w {
+			if !r.eof {
+				if err := r.fill(); err != nil && err != io.EOF {
+					return nil, err
+				}
+				continue
+			}
+			if r.state != stTop {
+				r.state = stTop
+				return nil, r.skipErr(r.lineOf(r.r), errArrayEnd)
+			}
+			return nil, io.EOF
+		}
+		c := r.buf[r.r]
+		switch r.state {
+		case stTop:
+			switch c {
+			case '{':
+				return r.scanObject()
+			case '[':
+				r.r++
+				r.state = stArrayFirst
+				continue
+			}
+			line := r.lineOf(r.r)
+			r.r++
+			r.resync = true
+			return nil, r.skipErr(line, errNotObject)
+		case stArrayFirst, stArrayElem:
+			if c == ']' && r.state == stArrayFirst {
+				r.r++
+				r.state = stTop
+				continue
+			}
+			if c == '{' {
+				return r.scanObject()
+			}
+			return nil, r.skipElement()
+		case stArrayNext:
+			switch c {
+			case ',':
+				r.r++
+				r.state = stArrayElem
+				continue
+			case ']':
+				r.r++
+				r.state = stTop
+				continue
+			}
+			line := r.lineOf(r.r)
+			r.r++
+			r.resync = true
+			return nil, r.skipErr(line, fmt.Errorf("invalid character %s after array element", strconv.QuoteRune(rune(c))))
+		}
+	}
+}
+
+// scanObject decodes the object at buf[r.r], reading more input until it
+// is complete.
+func (r *Reader) scanObject() (*event.Event, error) {
+	for {
+		r.b.reset(r.buf[:r.w], r.r)
+		err := r.b.object()
+		if err == nil {
+			start := r.r
+			line := r.lineOf(start)
+			r.r = r.b.pos
+			if r.state == stTop {
+				r.decide(start)
+			} else {
+				r.state = stArrayNext
+			}
+			r.b.ev.Locator = line
+			return &r.b.ev, nil
+		}
+		if err == errShort && !r.eof {
+			if r.w-r.r >= r.maxLine {
+				line := r.lineOf(r.r)
+				r.r++
+				r.resync = true
+				return nil, r.skipErr(line, fmt.Errorf("object longer than %d bytes", r.maxLine))
+			}
+			if err := r.fill(); err != nil && err != io.EOF {
+				return nil, err
+			}
+			continue
+		}
+		line := r.lineOf(r.r)
+		r.r++
+		r.resync = true
+		return nil, r.skipErr(line, err)
+	}
+}
+
+// decide chooses JSON lines framing when the first object, which started at
+// start, is on one line that ends after it.
+func (r *Reader) decide(start int) {
+	if r.decided {
+		return
+	}
+	if bytes.IndexByte(r.buf[start:r.r], '\n') >= 0 {
+		r.decided = true
+		return
+	}
+	for i := r.r; i < r.w; i++ {
+		switch r.buf[i] {
+		case '\n':
+			r.decided, r.lines = true, true
+			return
+		case ' ', '\t', '\r':
+		default:
+			r.decided = true
+			return
+		}
+	}
+	// The line goes on past the buffer: decide with the next object.
+}
+
+// skipElement steps over an array element that is not an object.
+func (r *Reader) skipElement() error {
+	for {
+		r.b.reset(r.buf[:r.w], r.r)
+		err := r.b.skip()
+		if err == errShort && !r.eof {
+			if r.w-r.r >= r.maxLine {
+				break
+			}
+			if err := r.fill(); err != nil && err != io.EOF {
+				return err
+			}
+			continue
+		}
+		line := r.lineOf(r.r)
+		if err != nil {
+			r.r++
+			r.resync = true
+			return r.skipErr(line, err)
+		}
+		r.r = r.b.pos
+		r.state = stArrayNext
+		return r.skipErr(line, errNotObject)
+	}
+	line := r.lineOf(r.r)
+	r.r++
+	r.resync = true
+	return r.skipErr(line, fmt.Errorf("value longer than %d bytes", r.maxLine))
+}
+
+// nextLine decodes the next non-blank line as one object.
+func (r *Reader) nextLine() (*event.Event, error) {
+	for {
+		i := bytes.IndexByte(r.buf[r.r:r.w], '\n')
+		if i < 0 {
+			if !r.eof {
+				if r.w-r.r >= r.maxLine {
+					line := r.lineOf(r.r)
+					r.r = r.w
+					r.discard = true
+					return nil, r.skipErr(line, fmt.Errorf("line longer than %d bytes", r.maxLine))
+				}
+				if err := r.fill(); err != nil && err != io.EOF {
+					return nil, err
+				}
+				continue
+			}
+			if r.r == r.w {
+				return nil, io.EOF
+			}
+			i = r.w - r.r
+		}
+		start, end := r.r, r.r+i
+		next := min(end+1, r.w)
+		for end > start && isSpace(r.buf[end-1]) {
+			end--
+		}
+		s := start
+		for s < end && isSpace(r.buf[s]) {
+			s++
+		}
+		if s == end {
+			r.r = next
+			continue
+		}
+		line := r.lineOf(start)
+		r.r = next
+		if r.buf[s] != '{' {
+			return nil, r.skipErr(line, errNotObject)
+		}
+		r.b.reset(r.buf[:end], s)
+		err := r.b.object()
+		switch {
+		case err == errShort:
+			return nil, r.skipErr(line, errTruncLine)
+		case err != nil:
+			return nil, r.skipErr(line, err)
+		case r.b.pos != end:
+			return nil, r.skipErr(line, errTrailing)
+		}
+		r.b.ev.Locator = line
+		return &r.b.ev, nil
+	}
+}
+
+// dropLine discards input up to and including the next newline.
+func (r *Reader) dropLine() error {
+	for {
+		if i := bytes.IndexByte(r.buf[r.r:r.w], '\n'); i >= 0 {
+			r.r += i + 1
+			return nil
+		}
+		r.r = r.w
+		if err := r.fill(); err != nil {
+			return err
+		}
+	}
+}
+
+// findObjectLine discards input up to the next line whose first
+// non-blank byte is "{", and leaves r.r there.
+func (r *Reader) findObjectLine() error {
+	for {
+		if err := r.dropLine(); err != nil {
+			return err
+		}
+		for {
+			for r.r < r.w && (r.buf[r.r] == ' ' || r.buf[r.r] == '\t' || r.buf[r.r] == '\r') {
+				r.r++
+			}
+			if r.r < r.w {
+				break
+			}
+			if err := r.fill(); err != nil {
+				return err
+			}
+		}
+		if r.buf[r.r] == '{' {
+			if r.state != stTop {
+				r.state = stArrayElem
+			}
+			return nil
+		}
+	}
+}
 
 // Sniff reports whether head, the first bytes of a file, look like JSON
-// events.
-func Sniff(head []byte) bool { return false }
+// events: an object or an array of objects, possibly gzip-compressed.
+func Sniff(head []byte) bool {
+	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+		gz, err := gzip.NewReader(bytes.NewReader(head))
+		if err != nil {
+			return false
+		}
+		var out [512]byte
+		n, _ := io.ReadFull(gz, out[:])
+		return sniffText(out[:n])
+	}
+	return sniffText(head)
+}
+
+func sniffText(b []byte) bool {
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	i := skipSpace(b, 0)
+	if i == len(b) {
+		return false
+	}
+	var want string
+	switch b[i] {
+	case '{':
+		want = "\"}"
+	case '[':
+		want = "{]"
+	default:
+		return false
+	}
+	i = skipSpace(b, i+1)
+	return i == len(b) || bytes.IndexByte([]byte(want), b[i]) >= 0
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}

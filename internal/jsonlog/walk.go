@@ -1,0 +1,667 @@
+package jsonlog
+
+import (
+	"github.com/spoor-hunt/spoor/internal/event"
+)
+
+// fieldMeta is what the builder knows about a field while it walks.
+type fieldMeta struct {
+	cand
+	won    bool // the field took its canonical name
+	merged bool // the value is a List made of repeated names
+}
+
+// builder walks one JSON object and emits its fields into ev.
+type builder struct {
+	parser
+	ev   event.Event
+	meta []fieldMeta
+
+	wlb6, wlb7, evtx bool // shape markers seen in the current object
+
+	table    []int32 // name hash table of dedup
+	tmp      []event.Field
+	tmpMeta  []fieldMeta
+	sysOrder []int32
+}
+
+func (b *builder) begin() {
+	b.ev.Reset()
+	clear(b.meta)
+	b.meta = b.meta[:0]
+	b.wlb6, b.wlb7, b.evtx = false, false, false
+}
+
+func (b *builder) emit(name string, v event.Value, c cand) {
+	b.ev.Fields = append(b.ev.Fields, event.Field{Name: name, Value: v})
+	b.meta = append(b.meta, fieldMeta{cand: c})
+}
+
+// emitSys emits a field that is a canonical System field by structure (an
+// evtx_dump System element).
+func (b *builder) emitSys(name string, v event.Value) {
+	if c := canonOf(name); c != cNone {
+		v, _, _ = b.normalize(c, v)
+	}
+	b.emit(name, v, cand{})
+}
+
+// object walks the event object at p.pos and completes the event.
+func (b *builder) object() error {
+	b.begin()
+	empty, err := b.objStart()
+	if err != nil || empty {
+		return err
+	}
+	for {
+		k, err := b.key()
+		if err != nil {
+			return err
+		}
+		if b.d[b.pos] == '{' {
+			switch k {
+			case "winlog":
+				b.wlb7 = true
+				err = b.flatten(k)
+			case "event_data":
+				b.wlb6 = true
+				err = b.eventData()
+			case "user_data":
+				b.wlb6 = true
+				err = b.userData(true)
+			case "Event":
+				b.evtx = true
+				err = b.evtxEvent()
+			default:
+				err = b.flatten(k)
+			}
+		} else {
+			var v event.Value
+			v, err = b.value()
+			if k == "log_name" {
+				b.wlb6 = true
+			}
+			b.emit(k, v, topCand(k))
+		}
+		if err != nil {
+			return err
+		}
+		more, err := b.objNext()
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+	}
+	b.finish()
+	return nil
+}
+
+// flatten walks a nested object of a flat or Winlogbeat event, emitting its
+// leaves under their dotted paths.
+func (b *builder) flatten(prefix string) error {
+	empty, err := b.objStart()
+	if err != nil || empty {
+		return err
+	}
+	for {
+		k, err := b.key()
+		if err != nil {
+			return err
+		}
+		path := b.join(prefix, k)
+		if b.d[b.pos] == '{' {
+			switch path {
+			case "winlog.event_data":
+				err = b.eventData()
+			case "winlog.user_data":
+				err = b.userData(true)
+			default:
+				err = b.flatten(path)
+			}
+		} else {
+			var v event.Value
+			v, err = b.value()
+			b.emit(path, v, pathCand(path))
+		}
+		if err != nil {
+			return err
+		}
+		more, err := b.objNext()
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// eventData walks an EventData object (evtx_dump Event.EventData,
+// Winlogbeat event_data): named Data by name, unnamed Data as one "Data"
+// field, Binary as "Binary".
+func (b *builder) eventData() error {
+	empty, err := b.objStart()
+	if err != nil || empty {
+		return err
+	}
+	for {
+		k, err := b.key()
+		if err != nil {
+			return err
+		}
+		switch {
+		case k == "#attributes":
+			err = b.skip()
+		case k == "Data":
+			err = b.unnamedData()
+		case b.d[b.pos] == '{':
+			var v event.Value
+			v, _, err = b.elem()
+			b.emit(k, v, cand{})
+		default:
+			var v event.Value
+			v, err = b.value()
+			b.emit(k, v, cand{})
+		}
+		if err != nil {
+			return err
+		}
+		more, err := b.objNext()
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// unnamedData reads the value of an EventData "Data" key: a value, a list
+// of values, or elements ({"#text": ..}, with a Name attribute when the
+// exporter kept it).
+func (b *builder) unnamedData() error {
+	switch b.d[b.pos] {
+	case '{':
+		v, name, err := b.elem()
+		if name != "" {
+			b.emit(name, v, cand{})
+		} else {
+			b.emit(event.FieldData, v, cand{})
+		}
+		return err
+	case '[':
+	default:
+		v, err := b.value()
+		b.emit(event.FieldData, v, cand{})
+		return err
+	}
+	if err := b.enter(); err != nil {
+		return err
+	}
+	b.pos++ // '['
+	base := len(b.stack)
+	c, err := b.ws()
+	if err != nil {
+		return err
+	}
+	if c != ']' {
+		for {
+			var v event.Value
+			var name string
+			if b.d[b.pos] == '{' {
+				v, name, err = b.elem()
+			} else {
+				v, err = b.value()
+			}
+			if err != nil {
+				return err
+			}
+			if name != "" {
+				b.emit(name, v, cand{})
+			} else {
+				b.stack = append(b.stack, v)
+			}
+			if c, err = b.ws(); err != nil {
+				return err
+			}
+			if c == ']' {
+				break
+			}
+			if c != ',' {
+				return b.unexpected("after array element")
+			}
+			b.pos++
+			if _, err = b.ws(); err != nil {
+				return err
+			}
+		}
+	}
+	b.pos++ // ']'
+	b.leave()
+	switch len(b.stack) - base {
+	case 0: // no unnamed Data (or all of them were named)
+	case 1:
+		b.emit(event.FieldData, b.stack[base], cand{})
+		b.stack[base] = event.Value{}
+		b.stack = b.stack[:base]
+	default:
+		b.emit(event.FieldData, event.ListValue(b.list(base)), cand{})
+	}
+	return nil
+}
+
+// elem reads an evtx_dump element object: its "#text" value (a List when
+// it is an array) and its Name attribute. Other attributes and children are
+// skipped.
+func (b *builder) elem() (v event.Value, name string, err error) {
+	empty, err := b.objStart()
+	if err != nil || empty {
+		return event.Value{}, "", err
+	}
+	for {
+		k, err := b.key()
+		if err != nil {
+			return v, name, err
+		}
+		switch {
+		case k == "#text":
+			v, err = b.value()
+		case k == "#attributes" && b.d[b.pos] == '{':
+			name, err = b.nameAttr()
+		default:
+			err = b.skip()
+		}
+		if err != nil {
+			return v, name, err
+		}
+		more, err := b.objNext()
+		if err != nil || !more {
+			return v, name, err
+		}
+	}
+}
+
+// nameAttr reads an #attributes object and returns its Name.
+func (b *builder) nameAttr() (name string, err error) {
+	empty, err := b.objStart()
+	if err != nil || empty {
+		return "", err
+	}
+	for {
+		k, err := b.key()
+		if err != nil {
+			return name, err
+		}
+		if k == "Name" && b.d[b.pos] == '"' {
+			name, err = b.str()
+		} else {
+			err = b.skip()
+		}
+		if err != nil {
+			return name, err
+		}
+		more, err := b.objNext()
+		if err != nil || !more {
+			return name, err
+		}
+	}
+}
+
+// userData walks UserData (or any section of leaves): every leaf element
+// by its own name, at any depth. Winlogbeat adds "xml_name", the name of
+// the root element, which is not a leaf.
+func (b *builder) userData(winlogbeat bool) error {
+	empty, err := b.objStart()
+	if err != nil || empty {
+		return err
+	}
+	for {
+		k, err := b.key()
+		if err != nil {
+			return err
+		}
+		switch {
+		case k == "#attributes" || winlogbeat && k == "xml_name":
+			err = b.skip()
+		case k == "#text":
+			// Mixed content directly in the section: not a named leaf.
+			err = b.skip()
+		case b.d[b.pos] == '{':
+			err = b.userElem(k)
+		default:
+			var v event.Value
+			v, err = b.value()
+			b.emit(k, v, cand{})
+		}
+		if err != nil {
+			return err
+		}
+		more, err := b.objNext()
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// userElem walks an element object under UserData: its #text is the value
+// of a leaf named name; its children are leaves or elements in turn.
+func (b *builder) userElem(name string) error {
+	empty, err := b.objStart()
+	if err != nil {
+		return err
+	}
+	if empty {
+		b.emit(name, event.Value{}, cand{})
+		return nil
+	}
+	for {
+		k, err := b.key()
+		if err != nil {
+			return err
+		}
+		switch {
+		case k == "#attributes":
+			err = b.skip()
+		case k == "#text":
+			var v event.Value
+			v, err = b.value()
+			b.emit(name, v, cand{})
+		case b.d[b.pos] == '{':
+			err = b.userElem(k)
+		default:
+			var v event.Value
+			v, err = b.value()
+			b.emit(k, v, cand{})
+		}
+		if err != nil {
+			return err
+		}
+		more, err := b.objNext()
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// evtxEvent walks the "Event" object of an evtx_dump record.
+func (b *builder) evtxEvent() error {
+	empty, err := b.objStart()
+	if err != nil || empty {
+		return err
+	}
+	for {
+		k, err := b.key()
+		if err != nil {
+			return err
+		}
+		isObj := b.d[b.pos] == '{'
+		switch {
+		case !isObj:
+			err = b.skip() // null sections, attributes of other shapes
+		case k == "#attributes":
+			err = b.skip()
+		case k == "System":
+			err = b.evtxSystem()
+		case k == "EventData":
+			err = b.eventData()
+		default: // UserData, and any other section by its leaves
+			err = b.userData(false)
+		}
+		if err != nil {
+			return err
+		}
+		more, err := b.objNext()
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// evtxSystem walks Event.System of an evtx_dump record.
+func (b *builder) evtxSystem() error {
+	empty, err := b.objStart()
+	if err != nil || empty {
+		return err
+	}
+	for {
+		k, err := b.key()
+		if err != nil {
+			return err
+		}
+		switch b.d[b.pos] {
+		case '{':
+			err = b.sysElem(k)
+		case 'n':
+			err = b.skip() // <Correlation/>, <Security/>
+		default:
+			var v event.Value
+			v, err = b.value()
+			b.emitSys(k, v)
+		}
+		if err != nil {
+			return err
+		}
+		more, err := b.objNext()
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// sysElem walks a System element with attributes: Provider (Name, Guid,
+// EventSourceName), EventID (Qualifiers, #text), TimeCreated (SystemTime),
+// Correlation, Execution, Security. Attributes become fields by their own
+// names except Provider's Name and Guid and TimeCreated's SystemTime.
+func (b *builder) sysElem(elem string) error {
+	empty, err := b.objStart()
+	if err != nil || empty {
+		return err
+	}
+	for {
+		k, err := b.key()
+		if err != nil {
+			return err
+		}
+		switch {
+		case k == "#attributes" && b.d[b.pos] == '{':
+			err = b.sysAttrs(elem)
+		case k == "#text":
+			var v event.Value
+			v, err = b.value()
+			b.emitSys(elem, v)
+		default:
+			err = b.skip()
+		}
+		if err != nil {
+			return err
+		}
+		more, err := b.objNext()
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+func (b *builder) sysAttrs(elem string) error {
+	empty, err := b.objStart()
+	if err != nil || empty {
+		return err
+	}
+	for {
+		k, err := b.key()
+		if err != nil {
+			return err
+		}
+		name := k
+		switch {
+		case elem == "Provider" && k == "Name":
+			name = event.FieldProviderName
+		case elem == "Provider" && k == "Guid":
+			name = event.FieldProviderGUID
+		case elem == "TimeCreated" && k == "SystemTime":
+			name = event.FieldTimeCreated
+		case k == "xmlns":
+			name = ""
+		}
+		if name == "" {
+			err = b.skip()
+		} else {
+			var v event.Value
+			v, err = b.value()
+			b.emitSys(name, v)
+		}
+		if err != nil {
+			return err
+		}
+		more, err := b.objNext()
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+func (b *builder) active(c uint8) bool {
+	switch c {
+	case condWLB6:
+		return b.wlb6
+	case condWLB:
+		return b.wlb6 || b.wlb7
+	}
+	return true
+}
+
+// finish gives the canonical names to the best candidates, puts System
+// fields first for Winlogbeat shapes and merges repeated names into Lists.
+func (b *builder) finish() {
+	var best [nCanon]int32
+	var bestRank [nCanon]uint8
+	var bestVal [nCanon]event.Value
+	for i := range best {
+		best[i] = -1
+	}
+	any := false
+	for i := range b.meta {
+		m := &b.meta[i]
+		if m.canon == cNone || !b.active(m.cond) {
+			continue
+		}
+		rank := m.rank
+		if best[m.canon] >= 0 && bestRank[m.canon] <= rank {
+			continue
+		}
+		v, ok, zoned := b.normalize(m.canon, b.ev.Fields[i].Value)
+		if !ok {
+			continue
+		}
+		if m.canon == cTimeCreated && !zoned && rank > rDirect {
+			rank = rLast
+			if best[m.canon] >= 0 && bestRank[m.canon] <= rank {
+				continue
+			}
+		}
+		best[m.canon], bestRank[m.canon], bestVal[m.canon] = int32(i), rank, v
+		any = true
+	}
+	if any {
+		for c, i := range best {
+			if i < 0 {
+				continue
+			}
+			b.ev.Fields[i].Name = canonNames[c]
+			b.ev.Fields[i].Value = bestVal[c]
+			b.meta[i].won = true
+		}
+		if b.wlb6 || b.wlb7 {
+			b.systemFirst()
+		}
+	}
+	b.dedup()
+}
+
+// systemFirst moves the System fields that won their names to the front, in
+// EVTX order, keeping the order of the others.
+func (b *builder) systemFirst() {
+	f, m := b.ev.Fields, b.meta
+	b.tmp = append(b.tmp[:0], f...)
+	b.tmpMeta = append(b.tmpMeta[:0], m...)
+	n := 0
+	for c := cProviderName; c < cSystemEnd; c++ {
+		for i := range b.tmp {
+			if b.tmpMeta[i].won && b.tmpMeta[i].canon == c {
+				f[n], m[n] = b.tmp[i], b.tmpMeta[i]
+				n++
+				break
+			}
+		}
+	}
+	for i := range b.tmp {
+		if tm := b.tmpMeta[i]; tm.won && tm.canon < cSystemEnd {
+			continue
+		}
+		f[n], m[n] = b.tmp[i], b.tmpMeta[i]
+		n++
+	}
+	clear(b.tmp)
+}
+
+func nameHash(s string) uint32 {
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	return uint32(n)*0x9e3779b1 ^ uint32(s[0])*0x85ebca6b ^ uint32(s[n-1])*0xc2b2ae35 ^ uint32(s[n/2])*0x27d4eb2f
+}
+
+// dedup merges fields of the same name into the first one, as a List of
+// their values in order.
+func (b *builder) dedup() {
+	f := b.ev.Fields
+	n := len(f)
+	if n < 2 {
+		return
+	}
+	size := 64
+	for size < 2*n {
+		size <<= 1
+	}
+	if cap(b.table) < size {
+		b.table = make([]int32, size)
+	}
+	t := b.table[:size]
+	for i := range t {
+		t[i] = -1
+	}
+	mask := uint32(size - 1)
+	out := 0
+	for i := 0; i < n; i++ {
+		h := nameHash(f[i].Name) & mask
+		for {
+			j := t[h]
+			if j < 0 {
+				t[h] = int32(out)
+				if out != i {
+					f[out], b.meta[out] = f[i], b.meta[i]
+				}
+				out++
+				break
+			}
+			if f[j].Name == f[i].Name {
+				b.merge(int(j), f[i].Value)
+				break
+			}
+			h = (h + 1) & mask
+		}
+	}
+	clear(f[out:n])
+	b.ev.Fields = f[:out]
+	b.meta = b.meta[:out]
+}
+
+func (b *builder) merge(j int, v event.Value) {
+	f := &b.ev.Fields[j]
+	off := len(b.vals)
+	if b.meta[j].merged {
+		b.vals = append(b.vals, f.Value.List()...)
+	} else {
+		b.vals = append(b.vals, f.Value)
+	}
+	b.vals = append(b.vals, v)
+	f.Value = event.ListValue(b.vals[off:len(b.vals):len(b.vals)])
+	b.meta[j].merged = true
+}
