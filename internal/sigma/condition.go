@@ -278,7 +278,7 @@ func (p *condParser) parsePrimary(depth int) (Expr, error) {
 		case tokThem:
 			return p.record(&OfExpr{All: t.kind == tokAll, Pattern: "them"}, t), nil
 		case tokIdent:
-			return p.record(&OfExpr{All: t.kind == tokAll, Pattern: pat.text}, pat), nil
+			return p.record(&OfExpr{All: t.kind == tokAll, Pattern: pat.text}, t), nil
 		}
 		return nil, p.errAt(pat, "expected a search identifier pattern or 'them' after 'of', got "+pat.describe())
 	case tokIdent:

@@ -241,15 +241,22 @@ func withoutKey(m *yaml.Node, key string) *yaml.Node {
 
 // mapGet returns the value of key in mapping m, or nil.
 func mapGet(m *yaml.Node, key string) *yaml.Node {
+	_, v := mapGetKV(m, key)
+	return v
+}
+
+// mapGetKV returns the key node and the value node of key in mapping m, or
+// nils.
+func mapGetKV(m *yaml.Node, key string) (k, v *yaml.Node) {
 	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
+		return nil, nil
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Kind == yaml.ScalarNode && m.Content[i].Value == key {
-			return m.Content[i+1]
+			return m.Content[i], m.Content[i+1]
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func nodePos(file string, n *yaml.Node) Pos {

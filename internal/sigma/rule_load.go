@@ -21,13 +21,18 @@ type loader struct {
 }
 
 func (l *loader) add(n *yaml.Node, key, msg string, warning bool) {
+	pos := Pos{File: l.file}
+	if n != nil {
+		pos.Line, pos.Column = n.Line, n.Column
+	}
+	l.addAt(pos, key, msg, warning)
+}
+
+func (l *loader) addAt(pos Pos, key, msg string, warning bool) {
 	if l.failed && !warning {
 		return
 	}
-	e := &Error{Key: key, Msg: msg, Warning: warning, Pos: Pos{File: l.file}}
-	if n != nil {
-		e.Pos.Line, e.Pos.Column = n.Line, n.Column
-	}
+	e := &Error{Key: key, Msg: msg, Warning: warning, Pos: pos}
 	if l.meta != nil {
 		e.RuleID, e.Title = l.meta.ID, l.meta.Title
 	}
@@ -265,12 +270,12 @@ func (l *loader) rule(root *yaml.Node) *Rule {
 	r := &Rule{}
 	l.readMeta(root, &r.Meta, ruleKeys)
 	r.Logsource = l.logsource(root)
-	det := mapGet(root, "detection")
+	dk, det := mapGetKV(root, "detection")
 	if det == nil {
 		l.fail(root, "detection", "missing detection")
 		return nil
 	}
-	r.Detection = l.detection(det, "detection", nil)
+	r.Detection = l.detection(dk, det, "detection", nil)
 	if tf := mapGet(root, "timeframe"); tf != nil {
 		r.Detection.Timeframe = l.timeframe(tf, "timeframe")
 	}
@@ -285,7 +290,7 @@ func (l *loader) filter(root *yaml.Node) *Filter {
 	f := &Filter{}
 	l.readMeta(root, &f.Meta, filterKeys)
 	f.Logsource = l.logsource(root)
-	n := mapGet(root, "filter")
+	fk, n := mapGetKV(root, "filter")
 	if n.Kind != yaml.MappingNode {
 		l.fail(n, "filter", "expected a mapping of rules, searches and condition, got "+kindName(n))
 		return nil
@@ -296,16 +301,16 @@ func (l *loader) filter(root *yaml.Node) *Filter {
 	if len(f.Rules) == 0 {
 		l.warn(n, "filter.rules", "filter names no rules: it applies to every rule of its logsource")
 	}
-	f.Detection = l.detection(n, "filter", map[string]bool{"rules": true})
+	f.Detection = l.detection(fk, n, "filter", map[string]bool{"rules": true})
 	if l.failed {
 		return nil
 	}
 	return f
 }
 
-// detection loads a detection section (or the searches of a filter); skip
-// names keys that are not searches.
-func (l *loader) detection(n *yaml.Node, key string, skip map[string]bool) Detection {
+// detection loads a detection section n under the key node k (or the
+// searches of a filter); skip names keys that are not searches.
+func (l *loader) detection(k, n *yaml.Node, key string, skip map[string]bool) Detection {
 	var d Detection
 	if n.Kind != yaml.MappingNode {
 		l.fail(n, key, "expected a mapping of searches and condition, got "+kindName(n))
@@ -314,18 +319,18 @@ func (l *loader) detection(n *yaml.Node, key string, skip map[string]bool) Detec
 	var cond *yaml.Node
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			l.fail(k, key, "a search identifier must be a string")
+		sk, v := n.Content[i], n.Content[i+1]
+		if sk.Kind != yaml.ScalarNode {
+			l.fail(sk, key, "a search identifier must be a string")
 			return d
 		}
-		name := k.Value
+		name := sk.Value
 		path := key + "." + name
 		if prev, ok := seen[name]; ok {
-			l.fail(k, path, fmt.Sprintf("duplicate key (first at line %d)", prev.Line))
+			l.fail(sk, path, fmt.Sprintf("duplicate key (first at line %d)", prev.Line))
 			return d
 		}
-		seen[name] = k
+		seen[name] = sk
 		switch {
 		case skip[name]:
 		case name == "condition":
@@ -333,13 +338,13 @@ func (l *loader) detection(n *yaml.Node, key string, skip map[string]bool) Detec
 		case name == "timeframe":
 			d.Timeframe = l.timeframe(v, path)
 		default:
-			if s := l.search(k, v, path); s != nil {
+			if s := l.search(sk, v, path); s != nil {
 				d.Searches = append(d.Searches, s)
 			}
 		}
 	}
 	if cond == nil {
-		l.fail(n, key+".condition", "missing condition")
+		l.fail(k, key+".condition", "missing condition")
 		return d
 	}
 	l.conditions(cond, key+".condition", &d)
@@ -426,8 +431,7 @@ func (l *loader) conditions(n *yaml.Node, key string, d *Detection) {
 	}
 	for _, s := range d.Searches {
 		if !used[s.Name] {
-			l.warn(nil, key, fmt.Sprintf("search %q is not used by the condition", s.Name))
-			l.errs[len(l.errs)-1].Pos = s.Pos
+			l.addAt(s.Pos, key, fmt.Sprintf("search %q is not used by the condition", s.Name), true)
 		}
 	}
 }
@@ -435,16 +439,16 @@ func (l *loader) conditions(n *yaml.Node, key string, d *Detection) {
 // failCond reports a condition error at column col (1-based, in the
 // condition text) of the scalar c.
 func (l *loader) failCond(c *yaml.Node, key string, col int, msg string) {
-	l.fail(c, key, msg)
+	pos := nodePos(l.file, c)
 	if col > 0 && !strings.Contains(c.Value, "\n") {
-		e := l.errs[len(l.errs)-1]
 		switch c.Style {
 		case 0: // plain
-			e.Pos.Column = c.Column + col - 1
+			pos.Column = c.Column + col - 1
 		case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
-			e.Pos.Column = c.Column + col
+			pos.Column = c.Column + col
 		}
 	}
+	l.addAt(pos, key, msg, false)
 }
 
 func hasSearch(ss []*Search, name string) bool {

@@ -1,0 +1,484 @@
+package sigma
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func mustRule(t *testing.T, src string) *Rule {
+	t.Helper()
+	c := Parse([]byte(src), "t.yml")
+	if e := firstError(c); e != nil {
+		t.Fatalf("got error %v, want none", e)
+	}
+	if len(c.Rules) != 1 {
+		t.Fatalf("got %d rules, want 1", len(c.Rules))
+	}
+	return c.Rules[0]
+}
+
+func TestValues(t *testing.T) {
+	tests := []struct {
+		yaml   string
+		kind   ValueKind
+		raw    string
+		number float64
+		b      bool
+	}{
+		{`4688`, NumberValue, "4688", 4688, false},
+		{`'4688'`, StringValue, "4688", 0, false},
+		{`-12`, NumberValue, "-12", -12, false},
+		{`1.5`, NumberValue, "1.5", 1.5, false},
+		{`0x10`, NumberValue, "0x10", 16, false},
+		{`0o17`, NumberValue, "0o17", 15, false},
+		{`0017`, NumberValue, "0017", 17, false},
+		{`1e3`, NumberValue, "1e3", 1000, false},
+		{`18446744073709551615`, NumberValue, "18446744073709551615", 18446744073709551615, false},
+		{`true`, BoolValue, "true", 0, true},
+		{`false`, BoolValue, "false", 0, false},
+		{`null`, NullValue, "null", 0, false},
+		{`~`, NullValue, "~", 0, false},
+		{`''`, StringValue, "", 0, false},
+		{`'C:\Windows\*'`, StringValue, `C:\Windows\*`, 0, false},
+		{`"a\tb"`, StringValue, "a\tb", 0, false},
+		{`2024-01-02`, StringValue, "2024-01-02", 0, false},
+		{`yes`, StringValue, "yes", 0, false},
+		{`!!str 12`, StringValue, "12", 0, false},
+	}
+	for _, tt := range tests {
+		r := mustRule(t, selectionRule("f: "+tt.yaml))
+		v := r.Detection.Searches[0].Alternatives[0][0].Values[0]
+		if v.Kind != tt.kind || v.Raw != tt.raw || v.Number != tt.number || v.Bool != tt.b {
+			t.Errorf("f: %s: got %+v, want {Kind:%d Raw:%q Number:%v Bool:%v}", tt.yaml, v, tt.kind, tt.raw, tt.number, tt.b)
+		}
+	}
+	r := mustRule(t, selectionRule("f: .inf"))
+	if v := r.Detection.Searches[0].Alternatives[0][0].Values[0]; v.Kind != NumberValue || !math.IsInf(v.Number, 1) {
+		t.Errorf("f: .inf: got %+v, want +Inf", v)
+	}
+}
+
+func TestSearchShapes(t *testing.T) {
+	src := `title: Shapes
+id: 5d1f9a3c-0000-4000-8000-000000000001
+logsource:
+    product: windows
+    service: security
+detection:
+    map:
+        EventID: 4688
+        Image|endswith:
+            - '\a.exe'
+            - '\b.exe'
+    list_of_maps:
+        - Image|endswith: '\c.exe'
+        - Description|contains: 'Test'
+          Company: ACME
+    keywords:
+        - 'event::clear'
+        - 'event::drop'
+    all_keywords:
+        '|all':
+            - 'OabVirtualDirectory'
+            - ' -ExternalUrl '
+    _private:
+        User: x
+    condition:
+        - map and list_of_maps
+        - 1 of keywords or all_keywords and not _private
+`
+	r := mustRule(t, src)
+	d := r.Detection
+	if len(d.Searches) != 5 {
+		t.Fatalf("got %d searches, want 5", len(d.Searches))
+	}
+	names := []string{"map", "list_of_maps", "keywords", "all_keywords", "_private"}
+	for i, n := range names {
+		if d.Searches[i].Name != n {
+			t.Errorf("search %d: got %q, want %q", i, d.Searches[i].Name, n)
+		}
+	}
+	m := d.Searches[0]
+	if len(m.Alternatives) != 1 || len(m.Alternatives[0]) != 2 {
+		t.Fatalf("map: got %d alternatives, want 1 with 2 fields", len(m.Alternatives))
+	}
+	if f := m.Alternatives[0][1]; f.Field != "Image" || !f.Has(ModEndsWith) || len(f.Values) != 2 || f.Values[1].Raw != `\b.exe` {
+		t.Errorf("map Image: got %+v", f)
+	}
+	if f := m.Alternatives[0][0]; f.Pos.Line != 8 || f.Pos.Column != 9 {
+		t.Errorf("map EventID at %d:%d, want 8:9", f.Pos.Line, f.Pos.Column)
+	}
+	lm := d.Searches[1]
+	if len(lm.Alternatives) != 2 || len(lm.Alternatives[1]) != 2 || lm.Alternatives[1][1].Field != "Company" {
+		t.Errorf("list_of_maps: got %d alternatives, want 2 (the second with 2 fields)", len(lm.Alternatives))
+	}
+	kw := d.Searches[2]
+	if len(kw.Alternatives) != 1 || len(kw.Alternatives[0]) != 1 {
+		t.Fatalf("keywords: got %d alternatives, want 1", len(kw.Alternatives))
+	}
+	if f := kw.Alternatives[0][0]; f.Field != "" || len(f.Modifiers) != 0 || len(f.Values) != 2 || f.Values[0].Raw != "event::clear" {
+		t.Errorf("keywords: got %+v, want field \"\" with 2 values", f)
+	}
+	ak := d.Searches[3].Alternatives[0][0]
+	if ak.Field != "" || !ak.Has(ModAll) || len(ak.Values) != 2 {
+		t.Errorf("all_keywords: got %+v, want field \"\" with all and 2 values", ak)
+	}
+	if len(d.Conditions) != 2 || d.ConditionText[1] != "1 of keywords or all_keywords and not _private" {
+		t.Errorf("got conditions %v, want 2", d.ConditionText)
+	}
+	if got, want := d.Conditions[1].String(), "(1 of keywords or (all_keywords and not _private))"; got != want {
+		t.Errorf("got condition %s, want %s", got, want)
+	}
+	if r.Logsource.Product != "windows" || r.Logsource.Service != "security" || r.Title != "Shapes" {
+		t.Errorf("got %+v %q, want windows/security Shapes", r.Logsource, r.Title)
+	}
+}
+
+func TestMeta(t *testing.T) {
+	src := `title: Meta
+id: 929a690e-bef0-4204-a928-ef5e620d6fcc
+name: meta_rule
+related:
+    - id: 08fbc97d-0a2f-491c-ae21-8ffcfd3174e9
+      type: derived
+status: test
+description: d
+license: MIT
+author: A, B
+references:
+    - https://example.com
+date: 2024-01-02
+modified: 2024-02-03
+tags:
+    - attack.t1059
+logsource:
+    category: process_creation
+    product: windows
+    definition: needs auditing
+detection:
+    sel:
+        a: b
+    condition: sel
+fields:
+    - CommandLine
+falsepositives:
+    - Admins
+level: critical
+scope:
+    - server
+regression_tests_path: regression/x.yml
+simulation:
+    - type: atomic-red-team
+`
+	r := mustRule(t, src)
+	m := r.Meta
+	if m.ID != "929a690e-bef0-4204-a928-ef5e620d6fcc" || m.Name != "meta_rule" || m.Status != "test" ||
+		m.Author != "A, B" || m.Date != "2024-01-02" || m.Modified != "2024-02-03" || m.Level != "critical" ||
+		m.Description != "d" {
+		t.Errorf("got meta %+v", m)
+	}
+	if len(m.Related) != 1 || m.Related[0].Type != "derived" || len(m.References) != 1 || len(m.Tags) != 1 ||
+		len(m.Fields) != 1 || len(m.FalsePositives) != 1 {
+		t.Errorf("got lists %+v", m)
+	}
+	if m.Custom["regression_tests_path"] != "regression/x.yml" || !strings.Contains(m.Custom["simulation"], "atomic-red-team") {
+		t.Errorf("got custom %q", m.Custom)
+	}
+	if r.Logsource.Definition != "needs auditing" {
+		t.Errorf("got definition %q", r.Logsource.Definition)
+	}
+	if m.Pos.Line != 1 || m.Pos.File != "t.yml" {
+		t.Errorf("got pos %+v, want t.yml:1", m.Pos)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	const head = "title: t\nid: x-1\nlogsource:\n    product: windows\n"
+	tests := []struct {
+		name, src  string
+		key        string
+		line, col  int
+		msg        string
+		wantLoaded bool
+	}{
+		{"missing detection", head, "detection", 1, 1, "missing detection", false},
+		{"missing condition", head + "detection:\n    sel:\n        a: b\n", "detection.condition", 5, 1, "missing condition", false},
+		{"missing logsource", "title: t\ndetection:\n    sel:\n        a: b\n    condition: sel\n", "logsource", 1, 1, "missing logsource", false},
+		{"missing title", "logsource:\n    product: x\ndetection:\n    sel:\n        a: b\n    condition: sel\n", "title", 1, 1, "missing title", false},
+		{"missing search", head + "detection:\n    sel:\n        a: b\n    condition: sel and fliter\n", "detection.condition", 8, 24, `condition names search "fliter"`, false},
+		{"quoted condition column", head + "detection:\n    sel:\n        a: b\n    condition: 'sel and fliter'\n", "detection.condition", 8, 25, `condition names search "fliter"`, false},
+		{"of matches nothing", head + "detection:\n    sel:\n        a: b\n    condition: sel and not 1 of filter_*\n", "detection.condition", 8, 28, `"1 of filter_*" matches no search`, false},
+		{"them without searches", head + "detection:\n    _sel:\n        a: b\n    condition: 1 of them\n", "detection.condition", 8, 16, `"1 of them" matches no search`, false},
+		{"syntax error", head + "detection:\n    sel:\n        a: b\n    condition: sel and (sel\n", "detection.condition", 8, 24, "unclosed '('", false},
+		{"condition list", head + "detection:\n    sel:\n        a: b\n    condition:\n        - sel\n        - sel or\n", "detection.condition[1]", 10, 17, "unexpected end", false},
+		{"v1 aggregation", head + "detection:\n    sel:\n        a: b\n    condition: sel | count() by x > 5\n", "detection.condition", 8, 20, "use a correlation rule", false},
+		{"empty search", head + "detection:\n    sel:\n    condition: sel\n", "detection.sel", 6, 5, "empty search", false},
+		{"empty map", head + "detection:\n    sel: {}\n    condition: sel\n", "detection.sel", 6, 10, "empty search", false},
+		{"empty list", head + "detection:\n    sel: []\n    condition: sel\n", "detection.sel", 6, 10, "empty search", false},
+		{"nested list", head + "detection:\n    sel:\n        - [a]\n    condition: sel\n", "detection.sel[0]", 7, 11, "expected a keyword or a mapping", false},
+		{"null keyword", head + "detection:\n    sel:\n        - a\n        - null\n    condition: sel\n", "detection.sel[1]", 8, 11, "null in a keyword list", false},
+		{"duplicate field", head + "detection:\n    sel:\n        a: b\n        a: c\n    condition: sel\n", "detection.sel.a", 8, 9, "duplicate field", false},
+		{"duplicate search", head + "detection:\n    sel:\n        a: b\n    sel:\n        a: c\n    condition: sel\n", "detection.sel", 8, 5, "duplicate key", false},
+		{"duplicate top key", head + "title: u\ndetection:\n    sel:\n        a: b\n    condition: sel\n", "title", 5, 1, "duplicate key", false},
+		{"detection not a map", head + "detection: sel\n", "detection", 5, 12, "expected a mapping", false},
+		{"condition not a string", head + "detection:\n    sel:\n        a: b\n    condition:\n        x: y\n", "detection.condition", 9, 9, "condition must be a string", false},
+		{"title not a string", "title: [a]\n" + "logsource:\n    product: windows\ndetection:\n    sel:\n        a: b\n    condition: sel\n", "title", 1, 8, "expected a string", false},
+		{"not a mapping", "- a\n- b\n", "", 1, 1, "must be a YAML mapping", false},
+		{"alias", head + "detection:\n    sel: &x\n        a: b\n    other: *x\n    condition: sel\n", "", 8, 12, "YAML aliases", false},
+		{"unknown action", "action: globl\ntitle: t\n", "action", 1, 9, `unknown action "globl"`, false},
+		{"repeat first", "action: repeat\ntitle: t\n", "action", 1, 9, "without a previous document", false},
+
+		// Warnings keep the rule.
+		{"timeframe", head + "detection:\n    sel:\n        a: b\n    timeframe: 5m\n    condition: sel\n", "detection.timeframe", 8, 16, "timeframe is deprecated", true},
+		{"custom key", head + "custom_thing: 1\ndetection:\n    sel:\n        a: b\n    condition: sel\n", "custom_thing", 5, 1, "not in the Sigma specification", true},
+		{"unused search", head + "detection:\n    sel:\n        a: b\n    other:\n        c: d\n    condition: sel\n", "detection.condition", 8, 5, `search "other" is not used`, true},
+		{"unknown level", head + "level: severe\ndetection:\n    sel:\n        a: b\n    condition: sel\n", "level", 5, 8, `unknown level "severe"`, true},
+	}
+	for _, tt := range tests {
+		c := Parse([]byte(tt.src), "t.yml")
+		if got := len(c.Rules) == 1; got != tt.wantLoaded {
+			t.Errorf("%s: got loaded=%v (errors %v), want %v", tt.name, got, c.Errors, tt.wantLoaded)
+		}
+		var e *Error
+		for _, x := range c.Errors {
+			if x.Warning == tt.wantLoaded {
+				e = x
+				break
+			}
+		}
+		if e == nil {
+			t.Errorf("%s: got no error (%v), want %q", tt.name, c.Errors, tt.msg)
+			continue
+		}
+		if e.Key != tt.key || e.Pos.Line != tt.line || e.Pos.Column != tt.col || !strings.Contains(e.Msg, tt.msg) || e.Pos.File != "t.yml" {
+			t.Errorf("%s: got %q (key %q), want t.yml:%d:%d key %q containing %q", tt.name, e.Error(), e.Key, tt.line, tt.col, tt.key, tt.msg)
+		}
+	}
+}
+
+func TestErrorIdentifiesRule(t *testing.T) {
+	c := Parse([]byte("title: The title\nid: the-id\nlogsource: {product: x}\ndetection:\n    sel:\n        a|bad: b\n    condition: sel\n"), "t.yml")
+	e := firstError(c)
+	if e == nil || e.RuleID != "the-id" || e.Title != "The title" {
+		t.Errorf("got %+v, want RuleID the-id and Title", e)
+	}
+}
+
+func TestYAMLSyntaxError(t *testing.T) {
+	src := "title: a\nlogsource: {product: x}\ndetection:\n    sel:\n        a: b\n    condition: sel\n---\ntitle: [unclosed\n"
+	c := Parse([]byte(src), "t.yml")
+	if len(c.Rules) != 1 {
+		t.Errorf("got %d rules, want the 1 before the syntax error", len(c.Rules))
+	}
+	e := firstError(c)
+	if e == nil || !strings.HasPrefix(e.Msg, "YAML: ") || e.Pos.File != "t.yml" {
+		t.Errorf("got %v, want a YAML syntax error", e)
+	}
+}
+
+func TestCollectionV1(t *testing.T) {
+	c, err := LoadPaths([]string{filepath.Join("testdata", "collection_v1.yml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Errors) != 0 {
+		t.Errorf("got errors %v, want none", c.Errors)
+	}
+	if len(c.Rules) != 4 {
+		t.Fatalf("got %d rules, want 4", len(c.Rules))
+	}
+	tests := []struct {
+		title, product, category, level, value string
+	}{
+		{"Suspicious tool", "windows", "process_creation", "high", `\tool.exe`},
+		{"Suspicious tool", "windows", "process_creation", "high", `\tool64.exe`},
+		{"Suspicious tool", "windows", "file_event", "medium", `\tool.cfg`},
+		{"After reset", "linux", "", "", "evil"},
+	}
+	for i, tt := range tests {
+		r := c.Rules[i]
+		v := r.Detection.Searches[0].Alternatives[0][0].Values[0].Raw
+		if r.Title != tt.title || r.Logsource.Product != tt.product || r.Logsource.Category != tt.category || r.Level != tt.level || v != tt.value {
+			t.Errorf("rule %d: got %q %+v %q %q, want %+v", i, r.Title, r.Logsource, r.Level, v, tt)
+		}
+		if len(r.Detection.Searches) != 1 {
+			t.Errorf("rule %d: got %d searches, want 1", i, len(r.Detection.Searches))
+		}
+	}
+}
+
+func TestCorrelations(t *testing.T) {
+	c, err := LoadPaths([]string{filepath.Join("testdata", "correlation_chain.yml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Errors) != 0 {
+		t.Errorf("got errors %v, want none", c.Errors)
+	}
+	if len(c.Rules) != 2 || len(c.Correlations) != 4 {
+		t.Fatalf("got %d rules and %d correlations, want 2 and 4", len(c.Rules), len(c.Correlations))
+	}
+	top := c.Correlations[0]
+	if top.Type != TemporalOrdered || top.Condition != nil || top.Timespan != 15*time.Minute ||
+		strings.Join(top.Rules, ",") != "many_failed_logons,successful_logon" || top.Level != "high" {
+		t.Errorf("got %+v", top)
+	}
+	ec := c.Correlations[1]
+	if ec.Type != EventCount || ec.Name != "many_failed_logons" || ec.Condition == nil || ec.Condition.Op != "gte" ||
+		ec.Condition.Value != 10 || len(ec.GroupBy) != 2 || ec.Timespan != 10*time.Minute {
+		t.Errorf("got %+v (condition %+v)", ec, ec.Condition)
+	}
+	vc := c.Correlations[2].Condition
+	if vc == nil || vc.Field != "TargetUserName" || len(vc.Fields) != 2 || len(vc.Comparisons) != 2 ||
+		vc.Comparisons[1] != (Comparison{Op: "lte", Value: 500}) || vc.Op != "gt" || vc.Value != 20 {
+		t.Errorf("got value_count condition %+v", vc)
+	}
+	tp := c.Correlations[3]
+	if !tp.Generate || tp.Aliases["addr"]["successful_logon"] != "SourceAddress" || tp.Timespan != 48*time.Hour {
+		t.Errorf("got %+v", tp)
+	}
+}
+
+func TestCorrelationErrors(t *testing.T) {
+	const head = "title: c\ncorrelation:\n"
+	tests := []struct {
+		name, body, key, msg string
+		warning              bool
+	}{
+		{"unknown type", "    type: event_counter\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {gte: 1}\n", "correlation.type", `unknown correlation type "event_counter"`, false},
+		{"missing type", "    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {gte: 1}\n", "correlation.type", "missing type", false},
+		{"missing rules", "    type: event_count\n    group-by: [x]\n    timespan: 1h\n    condition: {gte: 1}\n", "correlation.rules", "missing rules", false},
+		{"missing timespan", "    type: event_count\n    rules: [a]\n    group-by: [x]\n    condition: {gte: 1}\n", "correlation.timespan", "missing timespan", false},
+		{"missing group-by", "    type: event_count\n    rules: [a]\n    timespan: 1h\n    condition: {gte: 1}\n", "correlation.group-by", "missing group-by", false},
+		{"missing condition", "    type: event_count\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n", "correlation.condition", "missing condition", false},
+		{"missing field", "    type: value_count\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {gte: 1}\n", "correlation.condition.field", "missing field", false},
+		{"value_sum field", "    type: value_sum\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {gt: 1}\n", "correlation.condition.field", "missing field", false},
+		{"temporal one rule", "    type: temporal\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n", "correlation.rules", "at least two rules", false},
+		{"bad timespan unit", "    type: event_count\n    rules: [a]\n    group-by: [x]\n    timespan: 1w\n    condition: {gte: 1}\n", "correlation.timespan", "unit must be s, m, h or d", false},
+		{"bad timespan", "    type: event_count\n    rules: [a]\n    group-by: [x]\n    timespan: 1.5h\n    condition: {gte: 1}\n", "correlation.timespan", "invalid timespan", false},
+		{"zero timespan", "    type: event_count\n    rules: [a]\n    group-by: [x]\n    timespan: 0m\n    condition: {gte: 1}\n", "correlation.timespan", "must be positive", false},
+		{"no comparison", "    type: event_count\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {field: x}\n", "correlation.condition", "needs one of gt", false},
+		{"unknown op", "    type: event_count\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {ge: 1}\n", "correlation.condition.ge", `unknown condition key "ge"`, false},
+		{"string count", "    type: event_count\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {gte: many}\n", "correlation.condition.gte", "expected a number", false},
+		{"generate not bool", "    type: event_count\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {gte: 1}\n    generate: yes\n", "correlation.generate", "expected true or false", false},
+		{"field on event_count", "    type: event_count\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {gte: 1, field: y}\n", "correlation.condition.field", "no meaning", true},
+		{"alias rule", "    type: temporal\n    rules: [a, b]\n    group-by: [x]\n    timespan: 1h\n    aliases:\n        x:\n            c: f\n", "correlation.aliases.x", `alias names rule "c"`, true},
+		{"value_median", "    type: value_median\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {gte: 1, field: y}\n", "correlation.type", "pySigma extension", true},
+	}
+	for _, tt := range tests {
+		c := Parse([]byte(head+tt.body), "c.yml")
+		var e *Error
+		for _, x := range c.Errors {
+			if x.Warning == tt.warning {
+				e = x
+				break
+			}
+		}
+		if e == nil || e.Key != tt.key || !strings.Contains(e.Msg, tt.msg) {
+			t.Errorf("%s: got %v, want key %q containing %q", tt.name, c.Errors, tt.key, tt.msg)
+		}
+		if got := len(c.Correlations) == 1; got != tt.warning {
+			t.Errorf("%s: got loaded=%v, want %v", tt.name, got, tt.warning)
+		}
+	}
+	c := Parse([]byte(head+"    type: value_median\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {gte: 1, field: y}\n"), "c.yml")
+	if len(c.Correlations) != 1 || c.Correlations[0].Condition.Percentile != 50 {
+		t.Errorf("value_median: got %v, want percentile 50", c.Correlations)
+	}
+}
+
+func TestTimespan(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"30s", 30 * time.Second, true},
+		{"5m", 5 * time.Minute, true},
+		{"1h", time.Hour, true},
+		{"2d", 48 * time.Hour, true},
+		{"90m", 90 * time.Minute, true},
+		{"1w", 0, false},
+		{"1M", 0, false},
+		{"h", 0, false},
+		{"", 0, false},
+		{"-1h", 0, false},
+		{"1 h", 0, false},
+		{"99999999999999999999d", 0, false},
+		{"9999999999d", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseTimespan(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseTimespan(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestFilter(t *testing.T) {
+	c, err := LoadPaths([]string{filepath.Join("testdata", "filter_admins.yml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Errors) != 0 || len(c.Filters) != 1 {
+		t.Fatalf("got %d filters and errors %v, want 1 and none", len(c.Filters), c.Errors)
+	}
+	f := c.Filters[0]
+	if strings.Join(f.Rules, ",") != "6f3e2987-db24-4c78-a860-b4f4095a7095,suspicious_script" ||
+		f.Logsource.Category != "process_creation" || len(f.Detection.Searches) != 2 ||
+		f.Detection.Conditions[0].String() != "(selection and scripts)" {
+		t.Errorf("got %+v", f)
+	}
+	bad := Parse([]byte("title: f\nlogsource: {product: x}\nfilter:\n    rules: [a]\n    selection:\n        a: b\n"), "f.yml")
+	if e := firstError(bad); e == nil || e.Key != "filter.condition" {
+		t.Errorf("got %v, want missing filter.condition", bad.Errors)
+	}
+	bad = Parse([]byte("title: f\nfilter:\n    rules: [a]\n    selection:\n        a: b\n    condition: selection\n"), "f.yml")
+	if e := firstError(bad); e == nil || e.Key != "logsource" {
+		t.Errorf("got %v, want missing logsource", bad.Errors)
+	}
+}
+
+func TestLoadPaths(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rule := func(title string) string {
+		return "title: " + title + "\nlogsource: {product: x}\ndetection:\n    sel:\n        a: b\n    condition: sel\n"
+	}
+	write("b/z.yml", rule("bz"))
+	write("a.yaml", rule("a"))
+	write("b/a.yml", rule("ba"))
+	write("notes.txt", rule("txt"))
+	write("c/bad.yml", "title: bad\n")
+	c, err := LoadPaths([]string{dir, filepath.Join(dir, "notes.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, r := range c.Rules {
+		titles = append(titles, r.Title)
+	}
+	if got, want := strings.Join(titles, ","), "a,ba,bz,txt"; got != want {
+		t.Errorf("got rules %s, want %s", got, want)
+	}
+	if len(c.Errors) != 1 || c.Errors[0].Pos.File != filepath.Join(dir, "c", "bad.yml") {
+		t.Errorf("got errors %v, want one for c/bad.yml", c.Errors)
+	}
+	_, err = LoadPaths([]string{filepath.Join(dir, "missing")})
+	if !os.IsNotExist(err) && !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("got %v, want a not-exist error", err)
+	}
+}
