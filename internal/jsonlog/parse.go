@@ -556,6 +556,17 @@ func (p *parser) skip() error {
 	}
 }
 
+// joinRaw returns prefix + name as a string in the arena.
+func (p *parser) joinRaw(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	off := len(p.arena)
+	p.arena = append(p.arena, prefix...)
+	p.arena = append(p.arena, name...)
+	return unsafe.String(&p.arena[off], len(p.arena)-off)
+}
+
 // join returns prefix + "." + name as a string in the arena.
 func (p *parser) join(prefix, name string) string {
 	if prefix == "" {

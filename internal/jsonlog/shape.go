@@ -121,11 +121,12 @@ type cand struct {
 
 // Ranks.
 const (
-	rDirect   = 0 // the key is the canonical name
-	rAlias    = 1 // a well-known exporter name for the field
-	rAlias2   = 2 // a second choice
-	rFallback = 3 // used only when nothing better is present
-	rLast     = 4 // a time without a zone, below everything else
+	rExact    = 0 // an exporter's name that is the System field for sure
+	rDirect   = 1 // the key is the canonical name
+	rAlias    = 2 // a well-known exporter name for the field
+	rAlias2   = 3 // a second choice
+	rFallback = 4 // used only when nothing better is present
+	rLast     = 5 // a time without a zone, below everything else
 )
 
 // topCand returns the candidacy of a top-level key of a flat object.
@@ -154,7 +155,8 @@ func topCand(k string) cand {
 	case "RecordNumber":
 		return cand{cEventRecordID, rAlias, condAlways}
 	case "ExecutionProcessID":
-		return cand{cProcessID, rAlias, condAlways}
+		// nxlog's System ProcessID: a "ProcessID" beside it is EventData.
+		return cand{cProcessID, rExact, condAlways}
 	case "EventLog":
 		return cand{cChannel, rAlias, condAlways}
 	case "TimeGenerated":

@@ -4,11 +4,34 @@ import (
 	"github.com/spoor-hunt/spoor/internal/event"
 )
 
+// Sections of an event a field comes from. When two fields meet under one
+// name, same-section fields join in a List; otherwise the data field takes
+// its section's name as prefix (EventData_ProcessID), as in the evtx reader,
+// so that System fields keep their names.
+const (
+	secData   uint8 = iota // EventData, and the keys of flat objects
+	secSystem              // System fields (and candidates that took a canonical name)
+	secUser                // UserData
+	secOther               // other sections of an evtx_dump Event, named with a prefix
+)
+
+func sectionPrefix(sec uint8) string {
+	switch sec {
+	case secData:
+		return "EventData_"
+	case secUser:
+		return "UserData_"
+	}
+	return ""
+}
+
 // fieldMeta is what the builder knows about a field while it walks.
 type fieldMeta struct {
 	cand
-	won    bool // the field took its canonical name
-	merged bool // the value is a List made of repeated names
+	sec     uint8
+	won     bool // the field took its canonical name
+	merged  bool // the value is a List made of repeated names
+	renamed bool // the field has been given its section prefix
 }
 
 // builder walks one JSON object and emits its fields into ev.
@@ -16,6 +39,7 @@ type builder struct {
 	parser
 	ev   event.Event
 	meta []fieldMeta
+	sec  uint8 // section of the fields being emitted
 
 	wlb6, wlb7, evtx bool // shape markers seen in the current object
 
@@ -30,11 +54,12 @@ func (b *builder) begin() {
 	clear(b.meta)
 	b.meta = b.meta[:0]
 	b.wlb6, b.wlb7, b.evtx = false, false, false
+	b.sec = secData
 }
 
 func (b *builder) emit(name string, v event.Value, c cand) {
 	b.ev.Fields = append(b.ev.Fields, event.Field{Name: name, Value: v})
-	b.meta = append(b.meta, fieldMeta{cand: c})
+	b.meta = append(b.meta, fieldMeta{cand: c, sec: b.sec})
 }
 
 // emitSys emits a field that is a canonical System field by structure (an
@@ -68,7 +93,7 @@ func (b *builder) object() error {
 				err = b.eventData()
 			case "user_data":
 				b.wlb6 = true
-				err = b.userData(true)
+				err = b.section("", true)
 			case "Event":
 				b.evtx = true
 				err = b.evtxEvent()
@@ -116,7 +141,7 @@ func (b *builder) flatten(prefix string) error {
 			case "winlog.event_data":
 				err = b.eventData()
 			case "winlog.user_data":
-				err = b.userData(true)
+				err = b.section("", true)
 			default:
 				err = b.flatten(path)
 			}
@@ -139,6 +164,9 @@ func (b *builder) flatten(prefix string) error {
 // Winlogbeat event_data): named Data by name, unnamed Data as one "Data"
 // field, Binary as "Binary".
 func (b *builder) eventData() error {
+	prev := b.sec
+	b.sec = secData
+	defer func() { b.sec = prev }()
 	empty, err := b.objStart()
 	if err != nil || empty {
 		return err
@@ -303,10 +331,19 @@ func (b *builder) nameAttr() (name string, err error) {
 	}
 }
 
-// userData walks UserData (or any section of leaves): every leaf element
-// by its own name, at any depth. Winlogbeat adds "xml_name", the name of
-// the root element, which is not a leaf.
-func (b *builder) userData(winlogbeat bool) error {
+// section walks UserData (prefix ""), Winlogbeat's user_data, or another
+// section of an evtx_dump Event (prefix "RenderingInfo_"): every element by
+// its own name (with the prefix), at any depth, its attributes likewise, as
+// the evtx reader names them. Winlogbeat adds "xml_name", the name of the
+// root element, which is not a field; attributes of UserData itself are
+// not fields either.
+func (b *builder) section(prefix string, winlogbeat bool) error {
+	prev := b.sec
+	b.sec = secUser
+	if prefix != "" {
+		b.sec = secOther
+	}
+	defer func() { b.sec = prev }()
 	empty, err := b.objStart()
 	if err != nil || empty {
 		return err
@@ -317,17 +354,16 @@ func (b *builder) userData(winlogbeat bool) error {
 			return err
 		}
 		switch {
-		case k == "#attributes" || winlogbeat && k == "xml_name":
+		case k == "#attributes":
+			if prefix != "" && b.d[b.pos] == '{' {
+				_, err = b.attrs(prefix, false)
+			} else {
+				err = b.skip()
+			}
+		case k == "#text" || winlogbeat && k == "xml_name":
 			err = b.skip()
-		case k == "#text":
-			// Mixed content directly in the section: not a named leaf.
-			err = b.skip()
-		case b.d[b.pos] == '{':
-			err = b.userElem(k)
 		default:
-			var v event.Value
-			v, err = b.value()
-			b.emit(k, v, cand{})
+			err = b.userElem(k, prefix)
 		}
 		if err != nil {
 			return err
@@ -339,42 +375,135 @@ func (b *builder) userData(winlogbeat bool) error {
 	}
 }
 
-// userElem walks an element object under UserData: its #text is the value
-// of a leaf named name; its children are leaves or elements in turn.
-func (b *builder) userElem(name string) error {
+// userElem walks the value of element k inside a section: a value, an
+// array of repeated elements, or an element object whose #text is its
+// value, whose attributes and children are fields in turn. An element with
+// neither text nor children is a Null field.
+func (b *builder) userElem(k, prefix string) error {
+	switch b.d[b.pos] {
+	case '{':
+	case '[':
+		return b.repeated(k, prefix)
+	default:
+		v, err := b.value()
+		b.emit(b.joinRaw(prefix, k), v, cand{})
+		return err
+	}
 	empty, err := b.objStart()
 	if err != nil {
 		return err
 	}
+	name := b.joinRaw(prefix, k)
 	if empty {
 		b.emit(name, event.Value{}, cand{})
 		return nil
 	}
+	content := false
 	for {
-		k, err := b.key()
+		key, err := b.key()
 		if err != nil {
 			return err
 		}
 		switch {
-		case k == "#attributes":
+		case key == "#attributes" && b.d[b.pos] == '{':
+			var dataName string
+			dataName, err = b.attrs(prefix, k == "Data")
+			if dataName != "" {
+				name = b.joinRaw(prefix, dataName)
+			}
+		case key == "#attributes":
 			err = b.skip()
-		case k == "#text":
+		case key == "#text":
 			var v event.Value
 			v, err = b.value()
 			b.emit(name, v, cand{})
-		case b.d[b.pos] == '{':
-			err = b.userElem(k)
+			content = true
 		default:
-			var v event.Value
-			v, err = b.value()
-			b.emit(k, v, cand{})
+			err = b.userElem(key, prefix)
+			content = true
 		}
 		if err != nil {
 			return err
 		}
 		more, err := b.objNext()
-		if err != nil || !more {
+		if err != nil {
 			return err
+		}
+		if !more {
+			break
+		}
+	}
+	if !content {
+		b.emit(name, event.Value{}, cand{})
+	}
+	return nil
+}
+
+// repeated walks an array of repeated elements named k: each element is a
+// field of that name (they join in a List).
+func (b *builder) repeated(k, prefix string) error {
+	if err := b.enter(); err != nil {
+		return err
+	}
+	b.pos++ // '['
+	c, err := b.ws()
+	if err != nil {
+		return err
+	}
+	if c != ']' {
+		for {
+			if err := b.userElem(k, prefix); err != nil {
+				return err
+			}
+			if c, err = b.ws(); err != nil {
+				return err
+			}
+			if c == ']' {
+				break
+			}
+			if c != ',' {
+				return b.unexpected("after array element")
+			}
+			b.pos++
+			if _, err = b.ws(); err != nil {
+				return err
+			}
+		}
+	}
+	b.pos++ // ']'
+	b.leave()
+	return nil
+}
+
+// attrs emits the attributes of an element in a section as fields (prefix
+// + attribute name), skipping namespace declarations. With dataName, the
+// Name attribute is returned instead of emitted.
+func (b *builder) attrs(prefix string, dataName bool) (name string, err error) {
+	empty, err := b.objStart()
+	if err != nil || empty {
+		return "", err
+	}
+	for {
+		k, err := b.key()
+		if err != nil {
+			return name, err
+		}
+		switch {
+		case k == "xmlns" || len(k) > 6 && k[:6] == "xmlns:":
+			err = b.skip()
+		case dataName && k == "Name" && b.d[b.pos] == '"':
+			name, err = b.str()
+		default:
+			var v event.Value
+			v, err = b.value()
+			b.emit(b.joinRaw(prefix, k), v, cand{})
+		}
+		if err != nil {
+			return name, err
+		}
+		more, err := b.objNext()
+		if err != nil || !more {
+			return name, err
 		}
 	}
 }
@@ -400,8 +529,10 @@ func (b *builder) evtxEvent() error {
 			err = b.evtxSystem()
 		case k == "EventData":
 			err = b.eventData()
-		default: // UserData, and any other section by its leaves
-			err = b.userData(false)
+		case k == "UserData":
+			err = b.section("", false)
+		default: // RenderingInfo and the like, named with a prefix
+			err = b.section(b.joinRaw(k, "_"), false)
 		}
 		if err != nil {
 			return err
@@ -415,6 +546,9 @@ func (b *builder) evtxEvent() error {
 
 // evtxSystem walks Event.System of an evtx_dump record.
 func (b *builder) evtxSystem() error {
+	prev := b.sec
+	b.sec = secSystem
+	defer func() { b.sec = prev }()
 	empty, err := b.objStart()
 	if err != nil || empty {
 		return err
@@ -566,6 +700,9 @@ func (b *builder) finish() {
 			b.ev.Fields[i].Name = canonNames[c]
 			b.ev.Fields[i].Value = bestVal[c]
 			b.meta[i].won = true
+			if c < int(cSystemEnd) {
+				b.meta[i].sec = secSystem
+			}
 		}
 		if b.wlb6 || b.wlb7 {
 			b.systemFirst()
@@ -608,8 +745,10 @@ func nameHash(s string) uint32 {
 	return uint32(n)*0x9e3779b1 ^ uint32(s[0])*0x85ebca6b ^ uint32(s[n-1])*0xc2b2ae35 ^ uint32(s[n/2])*0x27d4eb2f
 }
 
-// dedup merges fields of the same name into the first one, as a List of
-// their values in order.
+// dedup makes names unique: fields of one section that share a name join
+// in a List at the place of the first; a data field that meets a field of
+// another section takes its section prefix (see sectionPrefix), so System
+// fields keep their names.
 func (b *builder) dedup() {
 	f := b.ev.Fields
 	n := len(f)
@@ -627,30 +766,65 @@ func (b *builder) dedup() {
 	for i := range t {
 		t[i] = -1
 	}
-	mask := uint32(size - 1)
 	out := 0
 	for i := 0; i < n; i++ {
-		h := nameHash(f[i].Name) & mask
-		for {
-			j := t[h]
-			if j < 0 {
-				t[h] = int32(out)
-				if out != i {
-					f[out], b.meta[out] = f[i], b.meta[i]
-				}
-				out++
-				break
-			}
-			if f[j].Name == f[i].Name {
-				b.merge(int(j), f[i].Value)
-				break
-			}
-			h = (h + 1) & mask
+		if out != i {
+			f[out], b.meta[out] = f[i], b.meta[i]
+		}
+		if b.insert(t, out) {
+			out++
 		}
 	}
 	clear(f[out:n])
 	b.ev.Fields = f[:out]
 	b.meta = b.meta[:out]
+}
+
+// lookup returns the slot of name in t: the slot holding it, or the empty
+// slot where it belongs (then j < 0).
+func (b *builder) lookup(t []int32, name string) (slot uint32, j int32) {
+	mask := uint32(len(t) - 1)
+	h := nameHash(name) & mask
+	for {
+		j := t[h]
+		if j < 0 || b.ev.Fields[j].Name == name {
+			return h, j
+		}
+		h = (h + 1) & mask
+	}
+}
+
+// insert enters field i in t and reports whether it stays (false: it was
+// merged into an earlier field).
+func (b *builder) insert(t []int32, i int) bool {
+	f := b.ev.Fields
+	for {
+		slot, j := b.lookup(t, f[i].Name)
+		if j < 0 {
+			t[slot] = int32(i)
+			return true
+		}
+		mi, mj := &b.meta[i], &b.meta[j]
+		if mi.sec != mj.sec {
+			if p := sectionPrefix(mi.sec); p != "" && !mi.renamed {
+				f[i].Name = b.joinRaw(p, f[i].Name)
+				mi.renamed = true
+				continue
+			}
+			if p := sectionPrefix(mj.sec); p != "" && !mj.renamed && mi.sec == secSystem {
+				name := b.joinRaw(p, f[j].Name)
+				if s2, k := b.lookup(t, name); k < 0 {
+					f[j].Name = name
+					mj.renamed = true
+					t[s2] = j
+					t[slot] = int32(i)
+					return true
+				}
+			}
+		}
+		b.merge(int(j), f[i].Value)
+		return false
+	}
 }
 
 func (b *builder) merge(j int, v event.Value) {
