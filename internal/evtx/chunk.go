@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"strings"
 
 	"github.com/spoor-hunt/spoor/internal/event"
 )
@@ -52,7 +53,7 @@ type chunkResult struct {
 func newChunkResult() *chunkResult {
 	return &chunkResult{
 		buf:    make([]byte, chunkSize),
-		fields: make([]event.Field, 0, 1024),
+		fields: make([]event.Field, 0, 4096),
 		vals:   make([]event.Value, 0, 64),
 		arena:  arena{b: make([]byte, 0, 128<<10)},
 	}
@@ -60,9 +61,7 @@ func newChunkResult() *chunkResult {
 
 func (r *chunkResult) reset() {
 	r.items = r.items[:0]
-	clear(r.fields)
 	r.fields = r.fields[:0]
-	clear(r.vals)
 	r.vals = r.vals[:0]
 	r.arena.reset()
 	r.read, r.skipped = false, false
@@ -118,6 +117,9 @@ type decoder struct {
 	arena     *arena
 	names     map[uint32]nameEntry
 	templates map[uint32]*template
+	cache     map[progKey]*program // across chunks
+	bloom     [4]uint64            // hashes of the record's field names
+	scratch   []op                 // for compiling
 	descs     []valDesc
 	pend      []pending
 	secs      []uint8 // section of each field of the record
@@ -131,6 +133,7 @@ func newDecoder(source string) *decoder {
 		source:    source,
 		names:     make(map[uint32]nameEntry, 64),
 		templates: make(map[uint32]*template, 16),
+		cache:     make(map[progKey]*program, 64),
 		descs:     make([]valDesc, 0, 256),
 	}
 }
@@ -296,6 +299,7 @@ func (d *decoder) record(pos, size int) (err error) {
 	d.dyn = false
 	d.pend = d.pend[:0]
 	d.secs = d.secs[:0]
+	d.bloom = [4]uint64{}
 	d.descs = d.descs[:0]
 	d.budget = maxOpsPerRecord
 	defer func() {
@@ -388,49 +392,95 @@ func (d *decoder) template(off uint32) (*template, error) {
 	return t, nil
 }
 
-// program returns t compiled for ctx.
-func (t *template) program(ctx walkCtx) *program {
-	for i := range t.progs {
-		if t.progs[i].ctx == ctx {
-			return t.progs[i].prog
-		}
-	}
-	p := compile(t.root, ctx)
-	t.progs = append(t.progs, ctxProgram{ctx: ctx, prog: p})
-	return p
+// progKey identifies a compiled template across chunks: the template's
+// GUID, the size of its definition and the context it is used in.
+type progKey struct {
+	guid [16]byte
+	size uint32
+	ctx  walkCtx
 }
 
-// instance reads a template instance at the cursor: the template (inline or
-// a reference back to its definition) and the value descriptors.
-func (d *decoder) instance(c *cursor) (*template, valueTable, error) {
+// maxCachedPrograms bounds the decoder's cross-chunk program cache.
+const maxCachedPrograms = 16384
+
+// program returns the template whose definition is at off compiled for ctx.
+// Programs are kept per chunk, and across chunks by template GUID and
+// definition size: the same template in another chunk differs only in the
+// offsets of its names, so it compiles to the same program.
+func (d *decoder) program(off uint32, ctx walkCtx) (*program, error) {
+	t := d.templates[off]
+	if t != nil {
+		if t.err != nil {
+			return nil, t.err
+		}
+		for i := range t.progs {
+			if t.progs[i].ctx == ctx {
+				return t.progs[i].prog, nil
+			}
+		}
+	}
+	o := int(off)
+	if o < 0 || o+templateDefSize > len(d.data) {
+		return nil, fmt.Errorf("template at offset 0x%x: %w", off, ErrTruncated)
+	}
+	key := progKey{size: binary.LittleEndian.Uint32(d.data[o+20:]), ctx: ctx}
+	copy(key.guid[:], d.data[o+4:o+20])
+	cacheable := key.guid != [16]byte{}
+	if cacheable {
+		if p, ok := d.cache[key]; ok {
+			if t == nil {
+				t = &template{}
+				d.templates[off] = t
+			}
+			t.progs = append(t.progs, ctxProgram{ctx: ctx, prog: p})
+			return p, nil
+		}
+	}
+	t, err := d.template(off)
+	if err != nil {
+		return nil, err
+	}
+	p := compile(t.root, ctx, &d.scratch)
+	if cacheable {
+		if len(d.cache) >= maxCachedPrograms {
+			clear(d.cache)
+		}
+		key.ctx.prefix = strings.Clone(key.ctx.prefix)
+		p = p.detach()
+		d.cache[key] = p
+	}
+	t.progs = append(t.progs, ctxProgram{ctx: ctx, prog: p})
+	return p, nil
+}
+
+// instance reads a template instance at the cursor: the offset of the
+// template definition (inline, or a reference back to it) and the value
+// descriptors.
+func (d *decoder) instance(c *cursor) (uint32, valueTable, error) {
 	if err := c.need(10); err != nil {
-		return nil, nil, err
+		return 0, nil, err
 	}
 	c.pos += 6 // token, unknown byte, template identifier
 	off, _ := c.u32()
 	if int(off) == c.pos {
 		if err := c.need(templateDefSize); err != nil {
-			return nil, nil, err
+			return 0, nil, err
 		}
 		size := int(binary.LittleEndian.Uint32(c.b[c.pos+20:]))
 		if err := c.need(templateDefSize + size); err != nil {
-			return nil, nil, err
+			return 0, nil, err
 		}
 		c.pos += templateDefSize + size
 	}
-	t, err := d.template(off)
-	if err != nil {
-		return nil, nil, err
-	}
 	n, err := c.u32()
 	if err != nil {
-		return nil, nil, err
+		return 0, nil, err
 	}
 	if n > maxValues {
-		return nil, nil, fmt.Errorf("%d substitution values: %w", n, ErrTooComplex)
+		return 0, nil, fmt.Errorf("%d substitution values: %w", n, ErrTooComplex)
 	}
 	if err := c.need(4 * int(n)); err != nil {
-		return nil, nil, err
+		return 0, nil, err
 	}
 	start := len(d.descs)
 	off2 := c.pos + 4*int(n)
@@ -442,10 +492,10 @@ func (d *decoder) instance(c *cursor) (*template, valueTable, error) {
 	}
 	c.pos += 4 * int(n)
 	if err := c.need(off2 - c.pos); err != nil {
-		return nil, nil, fmt.Errorf("substitution values: %w", err)
+		return 0, nil, fmt.Errorf("substitution values: %w", err)
 	}
 	c.pos = off2
-	return t, valueTable(d.descs[start:len(d.descs):len(d.descs)]), nil
+	return off, valueTable(d.descs[start:len(d.descs):len(d.descs)]), nil
 }
 
 // fragment decodes the binary XML fragment at the cursor as fields in the
@@ -459,16 +509,20 @@ func (d *decoder) fragment(c *cursor, ctx walkCtx, depth int, noDep bool) error 
 		return err
 	}
 	if root != nil {
-		return d.run(compile(root, ctx), nil, depth)
+		return d.run(compile(root, ctx, &d.scratch), nil, depth)
 	}
 	if tok, err := c.peek(); err != nil || tok != tokTemplate {
 		return fmt.Errorf("fragment without element or template at offset 0x%x: %w", c.pos, ErrBadToken)
 	}
-	t, vt, err := d.instance(c)
+	off, vt, err := d.instance(c)
 	if err != nil {
 		return err
 	}
-	return d.run(t.program(ctx), vt, depth)
+	p, err := d.program(off, ctx)
+	if err != nil {
+		return err
+	}
+	return d.run(p, vt, depth)
 }
 
 // nested decodes a BinXml substitution value.
@@ -546,13 +600,15 @@ func (d *decoder) run(p *program, vt valueTable, depth int) error {
 				}
 			}
 		}
-		name := o.name
 		if o.nameArgs != nil {
+			name := o.name
 			if s := d.concat(o.nameArgs, vt); s != "" {
 				name = s
 			}
+			d.emit(name, v, true, o.sec, nameHash(name))
+			continue
 		}
-		d.emit(name, v, o.checked, o.sec)
+		d.emit(o.name, v, o.checked, o.sec, o.hash)
 	}
 	return nil
 }
@@ -591,8 +647,9 @@ func (d *decoder) concat(parts []part, vt valueTable) string {
 // it as a list if both come from the same section; a data field that meets
 // a field of another section (a UserData "Channel" after System's) is named
 // with its section as prefix instead, so that System fields keep theirs.
-func (d *decoder) emit(name string, v event.Value, checked bool, sec uint8) {
-	if checked || d.dyn {
+func (d *decoder) emit(name string, v event.Value, checked bool, sec uint8, h uint8) {
+	w, bit := h>>6, uint64(1)<<(h&63)
+	if (checked || d.dyn) && d.bloom[w]&bit != 0 {
 		for i := d.recStart; i < len(d.res.fields); i++ {
 			if d.res.fields[i].Name != name {
 				continue
@@ -606,7 +663,8 @@ func (d *decoder) emit(name string, v event.Value, checked bool, sec uint8) {
 				d.arena.b = append(d.arena.b, p...)
 				d.arena.b = append(d.arena.b, '_')
 				d.arena.b = append(d.arena.b, name...)
-				d.emit(d.arena.str(start), v, true, sec)
+				n := d.arena.str(start)
+				d.emit(n, v, true, sec, nameHash(n))
 				return
 			}
 			d.pend = append(d.pend, pending{field: i, v: v})
@@ -615,6 +673,18 @@ func (d *decoder) emit(name string, v event.Value, checked bool, sec uint8) {
 	}
 	d.res.fields = append(d.res.fields, event.Field{Name: name, Value: v})
 	d.secs = append(d.secs, sec)
+	d.bloom[w] |= bit
+}
+
+// nameHash is an 8-bit FNV-1a hash of a field name, for the record's
+// filter of names seen.
+func nameHash(s string) uint8 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return uint8(h ^ h>>8 ^ h>>16 ^ h>>24)
 }
 
 func sectionPrefix(sec uint8) string {

@@ -34,6 +34,7 @@ type op struct {
 	child    walkCtx // context for BinXml substitutions in parts
 	checked  bool    // the name may repeat: look for an earlier field of the name
 	sec      uint8   // section the field belongs to
+	hash     uint8   // nameHash(name)
 }
 
 // program is a compiled fragment: the fields it produces, in order.
@@ -42,8 +43,14 @@ type program struct {
 }
 
 // compile turns a parsed element into a program for the context it appears in.
-func compile(root *node, ctx walkCtx) *program {
+//
+// scratch, when not nil, is reused for building the op list, which is then
+// copied to the program at its exact size.
+func compile(root *node, ctx walkCtx, scratch *[]op) *program {
 	c := compiler{}
+	if scratch != nil {
+		c.ops = (*scratch)[:0]
+	}
 	c.element(root, ctx, nil)
 	// A static name that repeats, and every dynamic name, needs a check
 	// for earlier fields at run time.
@@ -60,7 +67,44 @@ func compile(root *node, ctx walkCtx) *program {
 			}
 		}
 	}
-	return &program{ops: c.ops}
+	for i := range c.ops {
+		c.ops[i].hash = nameHash(c.ops[i].name)
+	}
+	if scratch == nil {
+		return &program{ops: c.ops}
+	}
+	*scratch = c.ops
+	return &program{ops: append([]op(nil), c.ops...)}
+}
+
+// detach returns a copy of p that shares no memory with a chunk's arena,
+// for the cross-chunk cache.
+func (p *program) detach() *program {
+	q := &program{ops: make([]op, len(p.ops))}
+	for i, o := range p.ops {
+		o.name = strings.Clone(o.name)
+		o.nameArgs = detachParts(o.nameArgs)
+		o.parts = detachParts(o.parts)
+		if o.value.Kind() == event.String {
+			o.value = event.StringValue(strings.Clone(o.value.Str()))
+		}
+		o.child.prefix = strings.Clone(o.child.prefix)
+		q.ops[i] = o
+	}
+	return q
+}
+
+func detachParts(ps []part) []part {
+	if ps == nil {
+		return nil
+	}
+	out := make([]part, len(ps))
+	for i, p := range ps {
+		p.text = strings.Clone(p.text)
+		p.elem = nil // programs never use child elements
+		out[i] = p
+	}
+	return out
 }
 
 type compiler struct {
