@@ -46,9 +46,7 @@ func parseCondition(s string, offsets bool) (Expr, map[Expr]int, error) {
 }
 
 func (p *condParser) parse() (Expr, error) {
-	if err := p.lex(); err != nil {
-		return nil, err
-	}
+	p.lex()
 	if len(p.toks) == 1 { // only the end token
 		return nil, &SyntaxError{Column: 1, Msg: "empty condition"}
 	}
@@ -79,12 +77,14 @@ const (
 	tokAll  // all
 	tokOne  // 1 or any
 	tokThem // them
+	tokBad  // a lexical error; msg says what
 )
 
 type token struct {
 	kind tokKind
 	text string
-	off  int // byte offset in the source
+	off  int    // byte offset in the source
+	msg  string // for tokBad
 }
 
 func (t token) describe() string {
@@ -119,8 +119,19 @@ func (p *condParser) record(e Expr, t token) Expr {
 	return e
 }
 
+// errAt reports msg at token t; at a lexical error token, that error is
+// reported instead: the parser reaches it only when everything before it
+// parsed.
 func (p *condParser) errAt(t token, msg string) error {
+	if t.kind == tokBad {
+		msg = t.msg
+	}
 	return &SyntaxError{Column: t.off + 1, Msg: msg}
+}
+
+// bad ends the token list with a lexical error at offset off.
+func (p *condParser) bad(off int, msg string) {
+	p.toks = append(p.toks, token{kind: tokBad, off: off, msg: msg}, token{kind: tokEOF, off: len(p.src)})
 }
 
 func isIdentRune(r rune) bool {
@@ -128,7 +139,7 @@ func isIdentRune(r rune) bool {
 		unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
-func (p *condParser) lex() error {
+func (p *condParser) lex() {
 	s := p.src
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
@@ -142,7 +153,8 @@ func (p *condParser) lex() error {
 			p.toks = append(p.toks, token{kind: tokRParen, text: ")", off: i})
 			i++
 		case r == '|':
-			return &SyntaxError{Column: i + 1, Msg: "v1 aggregation ('| count() ...') is not supported: use a correlation rule"}
+			p.bad(i, "v1 aggregation ('| count() ...') is not supported: use a correlation rule")
+			return
 		case isIdentRune(r):
 			start := i
 			for i < len(s) {
@@ -170,18 +182,20 @@ func (p *condParser) lex() error {
 			case "them":
 				t.kind = tokThem
 			case "near":
-				return &SyntaxError{Column: start + 1, Msg: "v1 'near' aggregation is not supported: use a temporal correlation rule"}
+				p.bad(start, "v1 'near' aggregation is not supported: use a temporal correlation rule")
+				return
 			}
 			p.toks = append(p.toks, t)
 		default:
 			if r == utf8.RuneError && n == 1 {
-				return &SyntaxError{Column: i + 1, Msg: "invalid UTF-8"}
+				p.bad(i, "invalid UTF-8")
+			} else {
+				p.bad(i, "unexpected character "+strconv.QuoteRune(r))
 			}
-			return &SyntaxError{Column: i + 1, Msg: "unexpected character " + strconv.QuoteRune(r)}
+			return
 		}
 	}
 	p.toks = append(p.toks, token{kind: tokEOF, off: len(s)})
-	return nil
 }
 
 func (p *condParser) peek() token { return p.toks[p.pos] }
@@ -284,6 +298,12 @@ func (p *condParser) parsePrimary(depth int) (Expr, error) {
 	case tokIdent:
 		if n, err := strconv.Atoi(t.text); err == nil && p.peek().kind == tokOf {
 			return nil, p.errAt(t, "'"+strconv.Itoa(n)+" of' is not supported: only '1 of' and 'all of'")
+		}
+		if p.peek().kind == tokLParen {
+			switch strings.ToLower(t.text) {
+			case "count", "min", "max", "avg", "sum":
+				return nil, p.errAt(t, "v1 aggregation ('"+t.text+"(...)') is not supported: use a correlation rule")
+			}
 		}
 		if strings.Contains(t.text, "*") {
 			return nil, p.errAt(t, "wildcard identifier '"+t.text+"' must follow '1 of' or 'all of'")

@@ -113,6 +113,7 @@ func TestParseConditionErrors(t *testing.T) {
 		{"selection | count() by User > 5", 11},
 		{"selection | count(User) > 10", 11},
 		{"sel1 near sel2", 6},
+		{"count(x) by y > 5 and sel", 1},
 		{"a and b\x00", 8},
 		{"a \xff", 3},
 		{"them", 1},

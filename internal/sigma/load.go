@@ -158,6 +158,8 @@ func (c *Collection) document(root *yaml.Node, file string) {
 	hasFilter := mapGet(root, "filter") != nil
 	hasDet := mapGet(root, "detection") != nil
 	switch {
+	case !hasCorr && !hasFilter && !hasDet:
+		l.fail(root, "detection", "missing detection (a document is a rule with detection, a correlation rule with correlation, or a filter with filter)")
 	case hasCorr && (hasFilter || hasDet):
 		l.fail(root, "", "a document holds either correlation, filter or detection, not several")
 	case hasCorr:
