@@ -3,6 +3,7 @@ package evtx
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf16"
@@ -72,13 +73,19 @@ func (a *arena) utf16(p []byte) string {
 func appendUTF16(dst, p []byte) []byte {
 	n := len(p) / 2
 	i := 0
-	// Fast path: ASCII, eight bytes (four code units) at a time.
-	for ; i+4 <= n; i += 4 {
-		w := binary.LittleEndian.Uint64(p[2*i:])
-		if w&0xff80ff80ff80ff80 != 0 {
-			break
+	// Fast path: ASCII, eight code units at a time, written in place.
+	if n >= 8 {
+		dst = slices.Grow(dst, n)
+		out := dst[len(dst) : len(dst)+n]
+		for ; i+8 <= n; i += 8 {
+			w0 := binary.LittleEndian.Uint64(p[2*i:])
+			w1 := binary.LittleEndian.Uint64(p[2*i+8:])
+			if (w0|w1)&0xff80ff80ff80ff80 != 0 {
+				break
+			}
+			binary.LittleEndian.PutUint64(out[i:], pack4(w0)|pack4(w1)<<32)
 		}
-		dst = append(dst, byte(w), byte(w>>16), byte(w>>32), byte(w>>48))
+		dst = dst[:len(dst)+i]
 	}
 	for ; i < n; i++ {
 		c := uint16(p[2*i]) | uint16(p[2*i+1])<<8
@@ -100,6 +107,11 @@ func appendUTF16(dst, p []byte) []byte {
 		}
 	}
 	return dst
+}
+
+// pack4 packs the low bytes of four little-endian 16-bit units into 32 bits.
+func pack4(w uint64) uint64 {
+	return w&0xff | w>>8&0xff00 | w>>16&0xff0000 | w>>24&0xff000000
 }
 
 // trimUTF16 drops trailing NUL and white space (space, tab, CR, LF) code
