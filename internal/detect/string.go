@@ -1,0 +1,76 @@
+package detect
+
+import (
+	"github.com/spoor-hunt/spoor/internal/event"
+)
+
+// The generic string modifiers contains, startswith and endswith put `*`
+// wildcards around a Sigma string (see sigmaString.wrap); cased compares it
+// as written instead of case-insensitively. This file holds the predicate
+// matching those patterns against a field's text.
+
+// strPred matches a value's text against patterns: any of them, or all of
+// them with the all modifier.
+type strPred struct {
+	pats  []pattern
+	all   bool
+	cased bool
+	// keyword is set in keyword searches, where the prefilter's findings
+	// cover all fields at once and so only rule out matches.
+	keyword bool
+}
+
+func (p *strPred) match(st *state, v event.Value, i int) bool {
+	var t string
+	if p.cased {
+		t = st.text(v, i)
+	} else {
+		t = st.lower(v, i)
+	}
+	return p.test(st, t, i >= 0 && !p.keyword)
+}
+
+// test matches the text t. scanned says the prefilter scanned exactly t, so
+// a found needle of a plain contains pattern is a match.
+func (p *strPred) test(st *state, t string, scanned bool) bool {
+	for k := range p.pats {
+		if p.pats[k].test(st, t, scanned) != p.all {
+			return !p.all
+		}
+	}
+	return p.all
+}
+
+// test matches t, using the prefilter's findings: a pattern whose needle was
+// not found anywhere in the field cannot match.
+func (p *pattern) test(st *state, t string, scanned bool) bool {
+	if p.needle >= 0 {
+		if !st.found(p.needle) {
+			return false
+		}
+		if scanned && p.kind == patContains && !p.cased {
+			return true
+		}
+	}
+	return p.match(t)
+}
+
+func (p *strPred) need() need {
+	var r need
+	for k := range p.pats {
+		pt := &p.pats[k]
+		n := anyNeed
+		if pt.needle >= 0 {
+			n = need{needles: []int32{pt.needle}, score: len(pt.needleLit)}
+		}
+		switch {
+		case k == 0:
+			r = n
+		case p.all:
+			r = andNeed(r, n)
+		default:
+			r = orNeed(r, n)
+		}
+	}
+	return r
+}
