@@ -151,6 +151,9 @@ type Reader struct {
 	started bool
 	lines   bool // JSON lines framing
 	decided bool // whether lines was decided
+	// decidePending: decide lines before the next object, after the first
+	// one, which spans lines when firstMultiline.
+	decidePending, firstMultiline bool
 	state   int
 	resync  bool // looking for a line that starts with "{"
 	discard bool // dropping the rest of an over-long line
@@ -300,6 +303,19 @@ func (r *Reader) fill() error {
 	return fmt.Errorf("jsonlog: %s: %w", r.opts.Source, io.ErrNoProgress)
 }
 
+// fillMore reads until the unread bytes have doubled (or the input ends),
+// so that parsing a value again from its start after each read costs
+// linear time even when the input comes in small pieces.
+func (r *Reader) fillMore() error {
+	want := min(2*(r.w-r.r)+512, r.maxLine+1)
+	for r.w-r.r < want && !r.eof {
+		if err := r.fill(); err != nil && err != io.EOF {
+			return err
+		}
+	}
+	return nil
+}
+
 // countLines counts the newlines up to buf[pos].
 func (r *Reader) countLines(pos int) {
 	if pos > r.lineAt {
@@ -338,6 +354,12 @@ func (r *Reader) next() (*event.Event, error) {
 				return nil, err
 			}
 			r.resync = false
+			continue
+		case r.decidePending:
+			if err := r.decide(); err != nil {
+				return nil, err
+			}
+			r.decidePending = false
 			continue
 		case r.lines && r.state == stTop:
 			return r.nextLine()
@@ -413,8 +435,15 @@ func (r *Reader) scanObject() (*event.Event, error) {
 			start := r.r
 			line := r.lineOf(start)
 			r.r = r.b.pos
+			if r.b.pos-start > r.maxLine {
+				r.resync = true
+				return nil, r.skipErr(line, fmt.Errorf("object longer than %d bytes", r.maxLine))
+			}
 			if r.state == stTop {
-				r.decide(start)
+				if !r.decided && !r.decidePending {
+					r.decidePending = true
+					r.firstMultiline = bytes.IndexByte(r.buf[start:r.r], '\n') >= 0
+				}
 			} else {
 				r.state = stArrayNext
 			}
@@ -428,7 +457,7 @@ func (r *Reader) scanObject() (*event.Event, error) {
 				r.resync = true
 				return nil, r.skipErr(line, fmt.Errorf("object longer than %d bytes", r.maxLine))
 			}
-			if err := r.fill(); err != nil && err != io.EOF {
+			if err := r.fillMore(); err != nil {
 				return nil, err
 			}
 			continue
@@ -440,28 +469,34 @@ func (r *Reader) scanObject() (*event.Event, error) {
 	}
 }
 
-// decide chooses JSON lines framing when the first object, which started at
-// start, is on one line that ends after it.
-func (r *Reader) decide(start int) {
-	if r.decided {
-		return
-	}
-	if bytes.IndexByte(r.buf[start:r.r], '\n') >= 0 {
-		r.decided = true
-		return
-	}
-	for i := r.r; i < r.w; i++ {
+// decide chooses JSON lines framing when the first top-level object is on
+// one line that ends after it (only blanks between the object and the
+// newline). It runs before the next object, when the buffer may be filled
+// again.
+func (r *Reader) decide() error {
+	for i := r.r; ; i++ {
+		if i == r.w {
+			if r.eof {
+				r.decided = true
+				return nil
+			}
+			off := i - r.r
+			if err := r.fillMore(); err != nil {
+				return err
+			}
+			i = r.r + off - 1
+			continue
+		}
 		switch r.buf[i] {
 		case '\n':
-			r.decided, r.lines = true, true
-			return
+			r.decided, r.lines = true, !r.firstMultiline
+			return nil
 		case ' ', '\t', '\r':
 		default:
 			r.decided = true
-			return
+			return nil
 		}
 	}
-	// The line goes on past the buffer: decide with the next object.
 }
 
 // skipElement steps over an array element that is not an object.
@@ -473,7 +508,7 @@ func (r *Reader) skipElement() error {
 			if r.w-r.r >= r.maxLine {
 				break
 			}
-			if err := r.fill(); err != nil && err != io.EOF {
+			if err := r.fillMore(); err != nil {
 				return err
 			}
 			continue
@@ -506,7 +541,7 @@ func (r *Reader) nextLine() (*event.Event, error) {
 					r.discard = true
 					return nil, r.skipErr(line, fmt.Errorf("line longer than %d bytes", r.maxLine))
 				}
-				if err := r.fill(); err != nil && err != io.EOF {
+				if err := r.fillMore(); err != nil {
 					return nil, err
 				}
 				continue
@@ -531,6 +566,9 @@ func (r *Reader) nextLine() (*event.Event, error) {
 		}
 		line := r.lineOf(start)
 		r.r = next
+		if end-s > r.maxLine {
+			return nil, r.skipErr(line, fmt.Errorf("line longer than %d bytes", r.maxLine))
+		}
 		if r.buf[s] != '{' {
 			return nil, r.skipErr(line, errNotObject)
 		}

@@ -183,17 +183,22 @@ func (p *parser) strSlow(start int) (string, error) {
 	a := p.arena
 	off := len(a)
 	i := start
+	q := -1 // position of the next '"' at or after i
 	for {
-		j := i
-		for j < len(d) && d[j] != '"' && d[j] != '\\' {
-			j++
+		if q < i {
+			k := bytes.IndexByte(d[i:], '"')
+			if k < 0 {
+				p.arena = a
+				return "", errShort
+			}
+			q = i + k
+		}
+		j := q
+		if k := bytes.IndexByte(d[i:q], '\\'); k >= 0 {
+			j = i + k
 		}
 		a = append(a, d[i:j]...)
-		if j >= len(d) {
-			p.arena = a
-			return "", errShort
-		}
-		if d[j] == '"' {
+		if j == q {
 			p.pos = j + 1
 			p.arena = a
 			if len(a) == off {
