@@ -1,8 +1,10 @@
 package detect
 
 import (
+	"archive/zip"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/jsonlog"
 	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
@@ -577,5 +580,132 @@ routes:
 	const anyExt = "version: 1\nroutes:\n  - product: windows\n    extend: true\n    sources: [{log: security}]\n"
 	if _, err := base.Extend([]byte(anyExt), "any.yml"); err == nil || !strings.Contains(err.Error(), "any.yml:3") {
 		t.Errorf("extend the any route: got %v, want an error at any.yml:3", err)
+	}
+}
+
+// TestPipelineRealEvents routes the events of a few Security-Datasets
+// recordings (nxlog JSON read by the jsonlog reader): each event of a log
+// the pipeline knows reaches a logsource, and every rename of a source
+// seen in the data names a field that its events really carry.
+func TestPipelineRealEvents(t *testing.T) {
+	zips := []string{
+		"datasets/atomic/windows/collection/host/msf_record_mic.zip",                            // Sysmon, Security 4663/4688/4689
+		"datasets/atomic/windows/credential_access/host/cmd_dumping_ntds_dit_file_ntdsutil.zip", // PowerShell 4103/4104/800
+		"datasets/atomic/windows/execution/host/empire_launcher_vbs.zip",                        // Windows PowerShell 400/600
+	}
+	p := DefaultPipeline()
+	// Every Source of every route that restricts events, with its label.
+	type labelled struct {
+		key, label string
+		src        Source
+	}
+	var sources []labelled
+	for _, ls := range p.Logsources() {
+		rt, err := p.Route(ls)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := pipelineKeyOf(ls).String()
+		for _, s := range rt.Sources {
+			sources = append(sources, labelled{key, fmt.Sprintf("%s: %s%s %v", key, s.Channel, s.Provider, s.EventIDs), s})
+		}
+	}
+	known := make(map[string]bool)
+	for _, l := range p.logs {
+		known[strings.ToLower(l.Channel)] = true
+	}
+	type renameKey struct{ source, field string }
+	seen := make(map[renameKey]int)  // events of the source
+	found := make(map[renameKey]int) // ... that carry a renamed name
+	hits := make(map[string]int)     // events per logsource
+	var events, unplaced int
+	for _, z := range zips {
+		forEachZipEvent(t, shared.Path(t, "datasets", "security-datasets", z), func(ev *event.Event) {
+			events++
+			placed := make(map[string]bool)
+			for _, ls := range sources {
+				if placed[ls.key] || !pipelineSourceMatches(ls.src, ev) {
+					continue
+				}
+				placed[ls.key] = true
+				hits[ls.key]++
+				for field, names := range ls.src.Fields {
+					k := renameKey{ls.label, field}
+					seen[k]++
+					if slices.ContainsFunc(names, func(n string) bool { _, ok := ev.Get(n); return ok }) {
+						found[k]++
+					}
+				}
+			}
+			if ch, _ := ev.Get(event.FieldChannel); len(placed) == 0 && known[strings.ToLower(ch.Text())] {
+				unplaced++
+				if unplaced <= 5 {
+					t.Errorf("%s:%d: event of known channel %q reaches no logsource", ev.Source, ev.Locator, ch.Text())
+				}
+			}
+		})
+	}
+	for k, n := range seen {
+		if found[k] == 0 {
+			t.Errorf("%s: rename of %s: none of %d events carries the target field", k.source, k.field, n)
+		}
+	}
+	for _, want := range []string{
+		"product: windows, category: process_creation",
+		"product: windows, category: process_termination",
+		"product: windows, category: file_access",
+		"product: windows, category: ps_module",
+		"product: windows, category: ps_script",
+		"product: windows, category: ps_classic_start",
+		"product: windows, category: ps_classic_provider_start",
+		"product: windows, category: ps_classic_script",
+		"product: windows, category: registry_set",
+		"product: windows, service: security",
+		"product: windows, service: sysmon",
+	} {
+		if hits[want] == 0 {
+			t.Errorf("no event reached %s", want)
+		}
+	}
+	if len(seen) < 8 {
+		t.Errorf("checked %d renames against real events, want at least 8", len(seen))
+	}
+	t.Logf("%d events; %d renames checked against real fields", events, len(seen))
+}
+
+// forEachZipEvent reads every JSON member of a zip file with the jsonlog
+// reader and calls fn for each event.
+func forEachZipEvent(t *testing.T, path string, fn func(*event.Event)) {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if !strings.HasSuffix(f.Name, ".json") {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := jsonlog.NewReader(rc, jsonlog.Options{Source: path + "!" + f.Name})
+		for {
+			ev, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			var skip *event.SkipError
+			if errors.As(err, &skip) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn(ev)
+		}
+		r.Close()
+		rc.Close()
 	}
 }

@@ -1,0 +1,37 @@
+package detect
+
+import (
+	"errors"
+	"testing"
+)
+
+// FuzzLoadPipeline feeds arbitrary files to the loader: it must never
+// panic, and a pipeline it accepts must validate and route every
+// logsource it lists, also when extending the default pipeline.
+func FuzzLoadPipeline(f *testing.F) {
+	f.Add([]byte(pipelineDefaultYAML))
+	f.Add([]byte("version: 1\nlogs:\n  a: {channel: A, provider: P}\nroutes:\n  - category: x\n    sources:\n      - log: a\n        event_ids: [1, 2]\n        fields: {Image: [NewProcessName, Image]}\n  - product: windows\n    any: true\n"))
+	f.Add([]byte("version: 1\nroutes:\n  - product: windows\n    category: process_creation\n    extend: true\n    sources: [{log: security, event_ids: [4696]}]\n"))
+	f.Add([]byte("version: 1\nlogs: {a: &x {channel: A}}\nroutes: [{service: s, sources: [{log: a}]}, {service: t, sources: [{log: a, fields: {X: *x}}]}]\n"))
+	base := DefaultPipeline()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		check := func(p *Pipeline) {
+			if err := p.Validate(); err != nil {
+				t.Fatalf("accepted pipeline does not validate: %v", err)
+			}
+			for _, ls := range p.Logsources() {
+				if _, err := p.Route(ls); err != nil {
+					t.Fatalf("Route(%+v) of a listed logsource: %v", ls, err)
+				}
+			}
+		}
+		if p, err := LoadPipeline(data, "fuzz.yml"); err == nil {
+			check(p)
+		}
+		if p, err := base.Extend(data, "fuzz.yml"); err == nil {
+			check(p)
+		} else if errors.Is(err, ErrUnknownLogsource) {
+			t.Fatalf("load error wraps ErrUnknownLogsource: %v", err)
+		}
+	})
+}
