@@ -85,12 +85,16 @@ func (c *Collection) loadFile(path string) error {
 	return nil
 }
 
+// internalError starts the message of an Error made from a recovered panic
+// (a bug in the loader or the YAML library).
+const internalError = "internal error while loading: "
+
 // parse appends the documents of data to c. A panic inside the YAML
 // library or the loader is recovered into an Error for the file.
 func (c *Collection) parse(data []byte, file string) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.Errors = append(c.Errors, &Error{Pos: Pos{File: file}, Msg: fmt.Sprintf("internal error while loading: %v", r)})
+			c.Errors = append(c.Errors, &Error{Pos: Pos{File: file}, Msg: internalError + fmt.Sprint(r)})
 		}
 	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))

@@ -1,0 +1,156 @@
+package sigma
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// sharedDatasets returns the shared datasets folder, or "" when it is
+// absent: fuzz seeds from real rules are optional.
+func sharedDatasets() string {
+	dir := os.Getenv("SPOOR_SHARED")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared")
+	}
+	dir = filepath.Join(dir, "datasets")
+	if _, err := os.Stat(dir); err != nil {
+		return ""
+	}
+	return dir
+}
+
+// seedRules returns up to max rule files of the SigmaHQ corpus, spread over
+// it, plus the fixtures of testdata.
+func seedRules(tb testing.TB, max int) [][]byte {
+	tb.Helper()
+	var files []string
+	fixtures, _ := filepath.Glob(filepath.Join("testdata", "*.yml"))
+	files = append(files, fixtures...)
+	if ds := sharedDatasets(); ds != "" {
+		var corpus []string
+		for _, d := range []string{"sigma/rules", "sigma/rules-placeholder", "sigma/unsupported", "hayabusa-rules/hayabusa"} {
+			_ = filepath.WalkDir(filepath.Join(ds, d), func(p string, de os.DirEntry, err error) error {
+				if err == nil && !de.IsDir() && strings.HasSuffix(p, ".yml") {
+					corpus = append(corpus, p)
+				}
+				return nil
+			})
+		}
+		step := len(corpus)/max + 1
+		for i := 0; i < len(corpus); i += step {
+			files = append(files, corpus[i])
+		}
+	}
+	var out [][]byte
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, data)
+	}
+	return out
+}
+
+func FuzzParseCondition(f *testing.F) {
+	for _, s := range []string{
+		"selection", "a or b and not c", "1 of sel_* and not all of filter*", "all of them",
+		"(a and (b or not (c)))", "not not a", "a | count() by b > 5", "any of them", "1 of",
+		"((((a))))", "a and", "x near y", "A AND NOT B", "sel-1.x", "count(x) > 3",
+	} {
+		f.Add(s)
+	}
+	for _, data := range seedRules(f, 200) {
+		c := Parse(data, "seed.yml")
+		for _, r := range c.Rules {
+			for _, s := range r.Detection.ConditionText {
+				f.Add(s)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseCondition(s)
+		if err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("ParseCondition(%q): got error %T %v, want *SyntaxError", s, err, err)
+			}
+			if se.Column < 1 || se.Column > len(s)+1 {
+				t.Fatalf("ParseCondition(%q): got column %d, want 1..%d", s, se.Column, len(s)+1)
+			}
+			return
+		}
+		// The rendering parses back to the same tree.
+		text := e.String()
+		e2, err := ParseCondition(text)
+		if err != nil {
+			t.Fatalf("ParseCondition(%q) rendered %q, which does not parse: %v", s, text, err)
+		}
+		if got := e2.String(); got != text {
+			t.Fatalf("ParseCondition(%q): rendered %q, reparsed as %q", s, text, got)
+		}
+	})
+}
+
+func FuzzParse(f *testing.F) {
+	for _, data := range seedRules(f, 300) {
+		f.Add(data)
+	}
+	f.Add([]byte("action: global\ntitle: g\n---\nlogsource: {product: x}\ndetection: {s: {a|re|i: 'x'}, condition: s}\n---\naction: repeat\n"))
+	f.Add([]byte("title: c\ncorrelation: {type: temporal, rules: [a, b], group-by: [x], timespan: 1h}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := Parse(data, "f.yml")
+		for _, e := range c.Errors {
+			if strings.HasPrefix(e.Msg, internalError) {
+				t.Fatalf("loader panicked: %v", e)
+			}
+			if e.Pos.File != "f.yml" {
+				t.Fatalf("error without the file: %v", e)
+			}
+		}
+		for _, r := range c.Rules {
+			checkDetection(t, &r.Detection)
+		}
+		for _, fl := range c.Filters {
+			checkDetection(t, &fl.Detection)
+		}
+		for _, cr := range c.Correlations {
+			if cr.Type == "" || len(cr.Rules) == 0 || cr.Timespan <= 0 {
+				t.Fatalf("loaded an incomplete correlation %+v", cr)
+			}
+		}
+	})
+}
+
+// checkDetection asserts what the loader promises the compiler.
+func checkDetection(t *testing.T, d *Detection) {
+	t.Helper()
+	if len(d.Conditions) == 0 || len(d.Conditions) != len(d.ConditionText) {
+		t.Fatalf("got %d conditions for %d texts", len(d.Conditions), len(d.ConditionText))
+	}
+	for _, s := range d.Searches {
+		if len(s.Alternatives) == 0 {
+			t.Fatalf("search %q has no alternatives", s.Name)
+		}
+		for _, alt := range s.Alternatives {
+			if len(alt) == 0 {
+				t.Fatalf("search %q has an empty alternative", s.Name)
+			}
+			for _, fm := range alt {
+				if len(fm.Values) == 0 {
+					t.Fatalf("search %q field %q has no values", s.Name, fm.Field)
+				}
+			}
+		}
+	}
+	for _, e := range d.Conditions {
+		Walk(e, func(x Expr) {
+			if id, ok := x.(*IdentExpr); ok && !hasSearch(d.Searches, id.Name) {
+				t.Fatalf("condition names missing search %q", id.Name)
+			}
+		})
+	}
+}
