@@ -89,8 +89,33 @@ func checkGolden(t *testing.T, name, got string) {
 		t.Fatalf("%v (run go test -update)", err)
 	}
 	if got != string(want) {
-		t.Errorf("%s differs from what loading gives now (run go test ./internal/sigma -update and review the diff):\ngot:\n%s\nwant:\n%s", path, got, want)
+		t.Errorf("%s differs from what loading gives now (run go test ./internal/sigma -update and review the diff):\n%s", path, lineDiff(string(want), got))
 	}
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+).
+func lineDiff(want, got string) string {
+	count := map[string]int{}
+	for _, l := range strings.Split(want, "\n") {
+		count[l]++
+	}
+	for _, l := range strings.Split(got, "\n") {
+		count[l]--
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(want, "\n") {
+		if count[l] > 0 {
+			b.WriteString("- " + l + "\n")
+			count[l]--
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if count[l] < 0 {
+			b.WriteString("+ " + l + "\n")
+			count[l]++
+		}
+	}
+	return b.String()
 }
 
 // TestCorpusSigmaHQ loads every active SigmaHQ rule and pins the outcome.

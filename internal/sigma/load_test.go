@@ -102,6 +102,9 @@ detection:
 			t.Errorf("search %d: got %q, want %q", i, d.Searches[i].Name, n)
 		}
 	}
+	if d.Search("keywords") != d.Searches[2] || d.Search("nope") != nil {
+		t.Errorf("Detection.Search: got %v and %v, want keywords and nil", d.Search("keywords"), d.Search("nope"))
+	}
 	m := d.Searches[0]
 	if len(m.Alternatives) != 1 || len(m.Alternatives[0]) != 2 {
 		t.Fatalf("map: got %d alternatives, want 1 with 2 fields", len(m.Alternatives))
@@ -236,6 +239,7 @@ func TestLoadErrors(t *testing.T) {
 		{"timeframe", head + "detection:\n    sel:\n        a: b\n    timeframe: 5m\n    condition: sel\n", "detection.timeframe", 8, 16, "timeframe is deprecated", true},
 		{"custom key", head + "custom_thing: 1\ndetection:\n    sel:\n        a: b\n    condition: sel\n", "custom_thing", 5, 1, "not in the Sigma specification", true},
 		{"unused search", head + "detection:\n    sel:\n        a: b\n    other:\n        c: d\n    condition: sel\n", "detection.condition", 8, 5, `search "other" is not used`, true},
+		{"date format", head + "date: 2024/01/02\ndetection:\n    sel:\n        a: b\n    condition: sel\n", "date", 5, 7, "not written YYYY-MM-DD", true},
 		{"unknown level", head + "level: severe\ndetection:\n    sel:\n        a: b\n    condition: sel\n", "level", 5, 8, `unknown level "severe"`, true},
 	}
 	for _, tt := range tests {

@@ -82,9 +82,21 @@ type Search struct {
 	// ANDed. A map under the identifier gives one alternative; a list of maps
 	// gives one alternative per map; a list of plain values (a keyword
 	// search) gives one alternative holding one FieldMatch with an empty
-	// Field.
+	// Field; a list mixing maps and plain values gives one alternative per
+	// map plus one for all the plain values. A scalar under the identifier
+	// is a keyword search with one value.
 	Alternatives [][]*FieldMatch
 	Pos          Pos
+}
+
+// Search returns the search named name, or nil.
+func (d *Detection) Search(name string) *Search {
+	for _, s := range d.Searches {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
 }
 
 // FieldMatch is one `field|modifier|modifier: values` entry.

@@ -114,8 +114,10 @@ func (l *loader) readMeta(root *yaml.Node, m *Meta, own map[string]bool) {
 			m.Author = l.str(v, key)
 		case "date":
 			m.Date = l.str(v, key)
+			l.checkDate(v, key, m.Date)
 		case "modified":
 			m.Modified = l.str(v, key)
+			l.checkDate(v, key, m.Modified)
 		case "references":
 			m.References = l.strList(v, key)
 		case "tags":
@@ -148,6 +150,16 @@ func (l *loader) readMeta(root *yaml.Node, m *Meta, own map[string]bool) {
 		} else {
 			l.fail(mapGet(root, "title"), "title", "empty title")
 		}
+	}
+}
+
+// checkDate warns when a date is not written YYYY-MM-DD.
+func (l *loader) checkDate(n *yaml.Node, key, s string) {
+	if s == "" {
+		return
+	}
+	if _, err := time.Parse(time.DateOnly, s); err != nil {
+		l.warn(n, key, "date is not written YYYY-MM-DD")
 	}
 }
 
