@@ -1,0 +1,61 @@
+package ruletest
+
+import (
+	"slices"
+	"testing"
+	"testing/fstest"
+)
+
+func TestLintSet(t *testing.T) {
+	rule := func(id, extra string) string {
+		return "title: T\nid: " + id + "\nlogsource:\n    category: process_creation\n    product: windows\n" +
+			"detection:\n    sel:\n        Image|endswith: '\\x.exe'\n    condition: sel\n" + extra
+	}
+	fsys := fstest.MapFS{
+		"a/one.yml":      {Data: []byte(rule("aaaaaaaa-0000-4000-8000-000000000001", ""))},
+		"a/one.test.yml": {Data: []byte("not: a rule\n")},
+		"b/two.yml":      {Data: []byte(rule("aaaaaaaa-0000-4000-8000-000000000001", "level: high\n"))},
+		"b/noid.yml":     {Data: []byte("title: No Id\nlogsource:\n    product: windows\n    category: process_creation\ndetection:\n    sel:\n        Image: x\n    condition: sel\n")},
+		"c/corr.yml": {Data: []byte("title: C\nid: cccccccc-0000-4000-8000-000000000003\ncorrelation:\n    type: event_count\n" +
+			"    rules:\n        - aaaaaaaa-0000-4000-8000-000000000001\n        - missing-rule\n    timespan: 5m\n    group-by: [User]\n    condition:\n        gte: 3\n")},
+	}
+	set, err := LoadFS(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := set.Tests, []string{"a/one.test.yml"}; !slices.Equal(got, want) {
+		t.Errorf("tests: got %v, want %v", got, want)
+	}
+	if got, want := set.Files, []string{"a/one.yml", "b/noid.yml", "b/two.yml", "c/corr.yml"}; !slices.Equal(got, want) {
+		t.Errorf("files: got %v, want %v", got, want)
+	}
+	var got []string
+	for _, p := range Lint(set, Options{}) {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"b/noid.yml:1:1: warning: id: missing id (tests, filters and correlations refer to rules by id)",
+		"b/two.yml:2:1: error: id: duplicate id aaaaaaaa-0000-4000-8000-000000000001 (also a/one.yml:1)",
+		`c/corr.yml:5:5: warning: correlation.rules: rule "missing-rule" is not among the rules loaded`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\ngot  %q\nwant %q", got, want)
+	}
+}
+
+func TestLoadRuleFileFindsItsTest(t *testing.T) {
+	fsys := fstest.MapFS{
+		"r/x.yml":      {Data: []byte("title: X\n")},
+		"r/x.test.yml": {Data: []byte("rules: [x.yml]\n")},
+	}
+	set, err := LoadFS(fsys, "r/x.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := set.Tests, []string{"r/x.test.yml"}; !slices.Equal(got, want) {
+		t.Errorf("tests: got %v, want %v", got, want)
+	}
+	if _, err := LoadFS(fsys, "r/missing.yml"); err == nil {
+		t.Error("missing file: got no error, want one")
+	}
+}
