@@ -125,6 +125,7 @@ var (
 	errArrayEnd   = errors.New("unexpected end of input inside an array")
 	errClosed     = errors.New("jsonlog: reader closed")
 	errNotJSONLog = errors.New("not JSON events")
+	errInternal   = errors.New("internal error")
 )
 
 // Framing states.
@@ -153,7 +154,9 @@ type Reader struct {
 	decided bool // whether lines was decided
 	// decidePending: decide lines before the next object, after the first
 	// one, which spans lines when firstMultiline.
-	decidePending, firstMultiline bool
+	decidePending  bool
+	firstMultiline bool
+
 	state   int
 	resync  bool // looking for a line that starts with "{"
 	discard bool // dropping the rest of an over-long line
@@ -176,7 +179,7 @@ func (r *Reader) Next() (ev *event.Event, err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			r.err = fmt.Errorf("jsonlog: %s: internal error: %v", r.opts.Source, p)
+			r.err = fmt.Errorf("jsonlog: %s: %v: %w", r.opts.Source, p, errInternal)
 			ev, err = nil, r.err
 		}
 	}()
