@@ -371,34 +371,39 @@ func entity(name string) string {
 	return "&" + name + ";"
 }
 
-// fragment parses a fragment: optional fragment headers then an element.
-// It returns the element, or nil and the cursor at a template instance
-// token when the fragment holds a template instance.
+// fragment parses a fragment: optional fragment headers and processing
+// instructions, then an element. It returns the element, or nil with the
+// cursor at a template instance token when the fragment holds a template
+// instance.
 func (p parser) fragment(c *cursor) (*node, error) {
 	for {
 		tok, err := c.peek()
 		if err != nil {
 			return nil, err
 		}
-		switch tok &^ tokMoreFlag {
+		switch tok {
 		case tokFragment:
 			if err := c.need(4); err != nil {
 				return nil, err
 			}
 			c.pos += 4
-		case tokPITarget, tokPIData:
-			if _, err := p.data(c, nil, 0, true); err != nil {
+		case tokPITarget:
+			c.pos++
+			off, err := c.u32()
+			if err != nil {
 				return nil, err
 			}
-			if t, _ := c.peek(); t == tokPITarget || t == tokPIData {
-				continue
+			if _, err := p.name(c, off); err != nil {
+				return nil, err
 			}
-			if c.pos == c.end {
-				return nil, nil
+		case tokPIData:
+			c.pos++
+			if _, err := p.lpString(c); err != nil {
+				return nil, err
 			}
 		case tokTemplate:
 			return nil, nil
-		case tokOpenStart:
+		case tokOpenStart, tokOpenStart | tokMoreFlag:
 			return p.element(c, 0)
 		default:
 			return nil, fmt.Errorf("token 0x%02x at offset 0x%x, want fragment: %w", tok, c.pos, ErrBadToken)

@@ -528,6 +528,13 @@ func (d *decoder) fragment(c *cursor, ctx walkCtx, depth int, noDep bool) error 
 // nested decodes a BinXml substitution value.
 func (d *decoder) nested(v valDesc, ctx walkCtx, depth int) error {
 	d.dyn = true
+	// Charge the record's budget for parsing, so that a template that
+	// references one large value many times cannot make a record cost more
+	// than a bounded amount of work.
+	d.budget -= 1 + int(v.size)/32
+	if d.budget < 0 {
+		return fmt.Errorf("more than %d fields: %w", maxOpsPerRecord, ErrTooComplex)
+	}
 	start, end := int(v.off), int(v.off)+int(v.size)
 	c := cursor{b: d.data, pos: start, end: end}
 	mark := len(d.res.fields)

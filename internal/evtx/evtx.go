@@ -270,6 +270,12 @@ func (r *Reader) start() {
 			defer r.wg.Done()
 			d := newDecoder(r.opts.Source)
 			for j := range jobs {
+				select {
+				case <-r.quit:
+					j.out <- nil
+					continue
+				default:
+				}
 				var res *chunkResult
 				select {
 				case res = <-r.free:

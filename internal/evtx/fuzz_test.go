@@ -1,0 +1,157 @@
+package evtx
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/shared"
+)
+
+// fuzzSeedFiles are real files whose chunks and records seed the fuzzers.
+var fuzzSeedFiles = []string{
+	"datasets/deepbluecli/evtx/many-events-application.evtx",
+	"datasets/deepbluecli/evtx/sliver-sysmon.evtx",
+	"datasets/deepbluecli/evtx/new-user-security.evtx",
+	"datasets/evtx-attack-samples/Other/Win_SysmonMon_PS_WMIC_CMD_T1047_T1086_T1059.evtx",
+}
+
+// seedChunks returns the used part of the first chunk of each seed file
+// that exists, and synthetic chunks.
+func seedChunks(f *testing.F) [][]byte {
+	var out [][]byte
+	c := newChunkBuilder(1)
+	c.record(func() {
+		c.fragment()
+		c.systemTemplate(func() {})
+		c.values(systemValues(1)...)
+		c.eof()
+	})
+	b := c.bytes()
+	out = append(out, b[:binary.LittleEndian.Uint32(b[48:])])
+	if os.Getenv("SPOOR_SHARED") == "" {
+		if _, err := os.Stat(filepath.Join("..", "..", "..", "shared")); err != nil {
+			return out
+		}
+	}
+	dir := shared.Dir(f)
+	for _, p := range fuzzSeedFiles {
+		data, err := os.ReadFile(filepath.Join(dir, p))
+		if err != nil || len(data) < fileHeaderSize+chunkSize {
+			continue
+		}
+		ch := data[fileHeaderSize : fileHeaderSize+chunkSize]
+		free := binary.LittleEndian.Uint32(ch[48:])
+		if free > chunkSize {
+			free = chunkSize
+		}
+		out = append(out, bytes.Clone(ch[:free]))
+	}
+	return out
+}
+
+// fixChunk pads data to a chunk and, when it has a chunk signature, makes
+// its free space offset and checksums valid, so that mutations reach the
+// record decoder.
+func fixChunk(data []byte) []byte {
+	b := make([]byte, chunkSize)
+	copy(b, data)
+	if !bytes.Equal(b[:8], chunkSignature) {
+		return b
+	}
+	free := binary.LittleEndian.Uint32(b[48:])
+	if free < chunkHeaderSize || free > chunkSize {
+		free = uint32(max(min(len(data), chunkSize), chunkHeaderSize))
+		binary.LittleEndian.PutUint32(b[48:], free)
+	}
+	binary.LittleEndian.PutUint32(b[52:], crc32.ChecksumIEEE(b[chunkHeaderSize:free]))
+	fixChunkCRC(b)
+	return b
+}
+
+// checkResult fails on a recovered panic and on broken invariants.
+func checkResult(t *testing.T, res *chunkResult) {
+	for _, it := range res.items {
+		if it.skip != nil {
+			if errors.Is(it.skip, ErrInternal) {
+				t.Fatalf("recovered panic: %v", it.skip)
+			}
+			continue
+		}
+		if it.start > it.end || int(it.end) > len(res.fields) {
+			t.Fatalf("item fields [%d:%d] of %d", it.start, it.end, len(res.fields))
+		}
+		seen := map[string]bool{}
+		for _, f := range res.fields[it.start:it.end] {
+			if seen[f.Name] {
+				t.Fatalf("duplicate field %q", f.Name)
+			}
+			seen[f.Name] = true
+			_ = f.Value.AppendJSON(nil)
+		}
+	}
+}
+
+// FuzzChunk decodes one chunk (padded to 64 KiB, checksums fixed up).
+func FuzzChunk(f *testing.F) {
+	for _, s := range seedChunks(f) {
+		f.Add(s)
+	}
+	d := newDecoder("fuzz")
+	res := newChunkResult()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res.reset()
+		res.n = copy(res.buf, fixChunk(data))
+		d.decodeChunk(res)
+		checkResult(t, res)
+	})
+}
+
+// FuzzBinXML decodes data as the binary XML of a record at the start of an
+// otherwise empty chunk.
+func FuzzBinXML(f *testing.F) {
+	for _, s := range seedChunks(f) {
+		// The first record's binary XML.
+		if len(s) < chunkHeaderSize+minRecordSize {
+			continue
+		}
+		size := int(binary.LittleEndian.Uint32(s[chunkHeaderSize+4:]))
+		if size < minRecordSize || chunkHeaderSize+size > len(s) {
+			continue
+		}
+		f.Add(bytes.Clone(s[chunkHeaderSize+recordHeaderSize : chunkHeaderSize+size-4]))
+	}
+	f.Add([]byte{tokFragment, 1, 1, 0, tokOpenStart, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, tokCloseEmpty, tokEOF})
+	d := newDecoder("fuzz")
+	res := newChunkResult()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > chunkSize-chunkHeaderSize-minRecordSize {
+			return
+		}
+		res.reset()
+		clear(res.buf)
+		size := recordHeaderSize + len(data) + 4
+		b := res.buf[chunkHeaderSize:]
+		copy(b, recordSignature)
+		binary.LittleEndian.PutUint32(b[4:], uint32(size))
+		binary.LittleEndian.PutUint64(b[8:], 1)
+		copy(b[recordHeaderSize:], data)
+		binary.LittleEndian.PutUint32(b[size-4:], uint32(size))
+		res.n = chunkSize
+		d.res, d.data, d.arena = res, res.buf, &res.arena
+		clear(d.names)
+		clear(d.templates)
+		if err := d.record(chunkHeaderSize, size); err != nil {
+			if errors.Is(err, ErrInternal) {
+				t.Fatalf("recovered panic: %v", err)
+			}
+			return
+		}
+		res.items = append(res.items, item{start: int32(d.recStart), end: int32(len(res.fields))})
+		checkResult(t, res)
+	})
+}
