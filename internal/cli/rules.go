@@ -21,7 +21,7 @@ clone of the SigmaHQ repository.`,
 		Args: cobra.NoArgs,
 		// No Run: "spoor rules" alone prints help.
 	}
-	cmd.AddCommand(newRulesList(env), newRulesLint(env))
+	cmd.AddCommand(newRulesList(env), newRulesLint(env), newRulesTest(env))
 	return cmd
 }
 

@@ -16,7 +16,6 @@
 package ruletest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -217,10 +216,4 @@ func (t tree) walk(root string) ([]string, error) {
 		return files, fmt.Errorf("walk rules: %w", err)
 	}
 	return files, nil
-}
-
-// hasKey reports whether data may hold the top-level key, cheaply, to avoid
-// parsing files that cannot.
-func hasKey(data []byte, key string) bool {
-	return bytes.Contains(data, []byte(key))
 }
