@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"slices"
 	"strings"
 
 	"github.com/spoor-hunt/spoor/internal/event"
@@ -120,6 +121,7 @@ type decoder struct {
 	cache     map[progKey]*program // across chunks
 	bloom     [4]uint64            // hashes of the record's field names
 	scratch   []op                 // for compiling
+	recent    [8]recentProgram     // per chunk
 	descs     []valDesc
 	pend      []pending
 	secs      []uint8 // section of each field of the record
@@ -210,6 +212,7 @@ func (d *decoder) decodeChunk(res *chunkResult) {
 	d.arena = &res.arena
 	clear(d.names)
 	clear(d.templates)
+	d.recent = [8]recentProgram{}
 	defer func() {
 		if p := recover(); p != nil {
 			d.res.fields = d.res.fields[:d.recStart]
@@ -408,6 +411,26 @@ const maxCachedPrograms = 16384
 // definition size: the same template in another chunk differs only in the
 // offsets of its names, so it compiles to the same program.
 func (d *decoder) program(off uint32, ctx walkCtx) (*program, error) {
+	slot := &d.recent[off%uint32(len(d.recent))]
+	if slot.prog != nil && slot.off == off && slot.ctx == ctx {
+		return slot.prog, nil
+	}
+	p, err := d.lookupProgram(off, ctx)
+	if err == nil {
+		*slot = recentProgram{off: off, ctx: ctx, prog: p}
+	}
+	return p, err
+}
+
+// recentProgram is an entry of the decoder's small direct-mapped cache of
+// the programs used last, which saves a map lookup per record.
+type recentProgram struct {
+	off  uint32
+	ctx  walkCtx
+	prog *program
+}
+
+func (d *decoder) lookupProgram(off uint32, ctx walkCtx) (*program, error) {
 	t := d.templates[off]
 	if t != nil {
 		if t.err != nil {
@@ -484,10 +507,12 @@ func (d *decoder) instance(c *cursor) (uint32, valueTable, error) {
 	}
 	start := len(d.descs)
 	off2 := c.pos + 4*int(n)
-	for i := 0; i < int(n); i++ {
-		p := c.pos + 4*i
-		size := binary.LittleEndian.Uint16(c.b[p:])
-		d.descs = append(d.descs, valDesc{off: int32(off2), size: size, typ: c.b[p+2]})
+	d.descs = slices.Grow(d.descs, int(n))[:start+int(n)]
+	descs := d.descs[start:]
+	spec := c.b[c.pos : c.pos+4*int(n)]
+	for i := range descs {
+		size := binary.LittleEndian.Uint16(spec[4*i:])
+		descs[i] = valDesc{off: int32(off2), size: size, typ: spec[4*i+2]}
 		off2 += int(size)
 	}
 	c.pos += 4 * int(n)
@@ -551,6 +576,22 @@ func (d *decoder) nested(v valDesc, ctx walkCtx, depth int) error {
 	return err
 }
 
+// mayExist reports whether a field of the name with hash h may have been
+// emitted already in this record.
+func (d *decoder) mayExist(checked bool, h uint8) bool {
+	return (checked || d.dyn) && d.bloom[h>>6]&(1<<(h&63)) != 0
+}
+
+// valueInto decodes a substitution value into *dst.
+func (d *decoder) valueInto(dst *event.Value, v valDesc) {
+	p := d.data[v.off : int(v.off)+int(v.size)]
+	if v.typ&typeArrayFlag != 0 {
+		*dst = array(d.arena, &d.res.vals, v.typ, p)
+		return
+	}
+	*dst = scalar(d.arena, v.typ, p)
+}
+
 // value decodes a substitution value.
 func (d *decoder) value(v valDesc) event.Value {
 	p := d.data[v.off : int(v.off)+int(v.size)]
@@ -592,6 +633,14 @@ func (d *decoder) run(p *program, vt valueTable, depth int) error {
 				if err := d.nested(dsc, o.child, depth); err != nil {
 					return err
 				}
+				continue
+			}
+			if o.nameArgs == nil && !d.mayExist(o.checked, o.hash) {
+				// Fast path: a new name; decode into the field's slot.
+				d.res.fields = append(d.res.fields, event.Field{Name: o.name})
+				d.secs = append(d.secs, o.sec)
+				d.bloom[o.hash>>6] |= 1 << (o.hash & 63)
+				d.valueInto(&d.res.fields[len(d.res.fields)-1].Value, dsc)
 				continue
 			}
 			v = d.value(dsc)

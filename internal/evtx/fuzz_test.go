@@ -145,6 +145,7 @@ func FuzzBinXML(f *testing.F) {
 		d.res, d.data, d.arena = res, res.buf, &res.arena
 		clear(d.names)
 		clear(d.templates)
+		d.recent = [8]recentProgram{}
 		if err := d.record(chunkHeaderSize, size); err != nil {
 			if errors.Is(err, ErrInternal) {
 				t.Fatalf("recovered panic: %v", err)

@@ -85,7 +85,22 @@ func appendUTF16(dst, p []byte) []byte {
 			}
 			binary.LittleEndian.PutUint64(out[i:], pack4(w0)|pack4(w1)<<32)
 		}
+		for ; i+4 <= n; i += 4 {
+			w := binary.LittleEndian.Uint64(p[2*i:])
+			if w&0xff80ff80ff80ff80 != 0 {
+				break
+			}
+			binary.LittleEndian.PutUint32(out[i:], uint32(pack4(w)))
+		}
 		dst = dst[:len(dst)+i]
+	} else {
+		for ; i+4 <= n; i += 4 {
+			w := binary.LittleEndian.Uint64(p[2*i:])
+			if w&0xff80ff80ff80ff80 != 0 {
+				break
+			}
+			dst = binary.LittleEndian.AppendUint32(dst, uint32(pack4(w)))
+		}
 	}
 	for ; i < n; i++ {
 		c := uint16(p[2*i]) | uint16(p[2*i+1])<<8
@@ -145,29 +160,26 @@ const upperHex = "0123456789ABCDEF"
 
 // appendGUID appends the 16-byte GUID in p as {XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}.
 func appendGUID(dst, p []byte) []byte {
-	d1 := binary.LittleEndian.Uint32(p)
-	d2 := binary.LittleEndian.Uint16(p[4:])
-	d3 := binary.LittleEndian.Uint16(p[6:])
-	dst = append(dst, '{')
-	for s := 28; s >= 0; s -= 4 {
-		dst = append(dst, upperHex[d1>>uint(s)&0xf])
+	var b [38]byte
+	_ = p[15]
+	hex := func(at int, c byte) {
+		b[at], b[at+1] = upperHex[c>>4], upperHex[c&0xf]
 	}
-	dst = append(dst, '-')
-	for s := 12; s >= 0; s -= 4 {
-		dst = append(dst, upperHex[d2>>uint(s)&0xf])
+	b[0], b[9], b[14], b[19], b[24], b[37] = '{', '-', '-', '-', '-', '}'
+	hex(1, p[3])
+	hex(3, p[2])
+	hex(5, p[1])
+	hex(7, p[0])
+	hex(10, p[5])
+	hex(12, p[4])
+	hex(15, p[7])
+	hex(17, p[6])
+	hex(20, p[8])
+	hex(22, p[9])
+	for i := 10; i < 16; i++ {
+		hex(25+2*(i-10), p[i])
 	}
-	dst = append(dst, '-')
-	for s := 12; s >= 0; s -= 4 {
-		dst = append(dst, upperHex[d3>>uint(s)&0xf])
-	}
-	dst = append(dst, '-')
-	for i := 8; i < 16; i++ {
-		if i == 10 {
-			dst = append(dst, '-')
-		}
-		dst = append(dst, upperHex[p[i]>>4], upperHex[p[i]&0xf])
-	}
-	return append(dst, '}')
+	return append(dst, b[:]...)
 }
 
 // sidLen returns the size of the SID at the start of p, or 0 when p is too
