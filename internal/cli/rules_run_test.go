@@ -11,7 +11,7 @@ import (
 func TestRulesTest(t *testing.T) {
 	cases := filepath.Join("..", "ruletest", "testdata", "cases")
 	sigmaDir := filepath.Join("..", "ruletest", "testdata", "sigma")
-	pass := filepath.Join(cases, "pass.test.yml")
+	pass := filepath.Join(cases, "whoami.test.yml")
 	tests := []struct {
 		name       string
 		args       []string
@@ -27,13 +27,15 @@ func TestRulesTest(t *testing.T) {
 			"pass " + pass + `:27: case "LogonType as a string still matches a number"`,
 			"pass " + pass + `:34: case "whoami from a shell"`,
 		}, "spoor: 5 tests: 5 passed, 0 failed, 0 skipped\n"},
-		{"rule file without tests", []string{filepath.Join(cases, "whoami.yml")}, ExitFailure, nil,
+		{"rule file runs its test file", []string{filepath.Join(cases, "whoami.yml")}, ExitOK, nil,
+			"spoor: 5 tests: 5 passed, 0 failed, 0 skipped\n"},
+		{"no tests", []string{filepath.Join(sigmaDir, "regression_data")}, ExitFailure, nil,
 			"spoor: no tests found in the paths given (rules with regression_tests_path, *.test.yml files)\n"},
-		{"failing test file", []string{filepath.Join(cases, "fail.test.yml")}, ExitFailure, []string{
-			"FAIL " + filepath.Join(cases, "fail.test.yml") + `:3: case "expects a rule that does not fire": got [], want [1c1b0a7e-5d4f-4c1a-9a53-5a7e0f3d2b11]: did not fire: 1c1b0a7e-5d4f-4c1a-9a53-5a7e0f3d2b11 (Whoami Run by a Web Server)`,
-			"FAIL " + filepath.Join(cases, "fail.test.yml") + `:10: case "expects nothing but a rule fires": got [2d2c1b8f-6e5a-4d2b-8b64-6b8f1a4e3c22], want []: fired unexpectedly: 2d2c1b8f-6e5a-4d2b-8b64-6b8f1a4e3c22 (Network Logon With a Numeric Field)`,
-			"FAIL " + filepath.Join(cases, "fail.test.yml") + `:17: case "wrong channel for the pipeline": got [], want [2d2c1b8f-6e5a-4d2b-8b64-6b8f1a4e3c22]: did not fire: 2d2c1b8f-6e5a-4d2b-8b64-6b8f1a4e3c22 (Network Logon With a Numeric Field)`,
-			"FAIL " + filepath.Join(cases, "fail.test.yml") + `:24: case "expects a rule not under test": expects 99999999-9999-4999-8999-999999999999, not among the rules under test (whoami.yml, late_logon.yml)`,
+		{"failing test file", []string{filepath.Join(cases, "late_logon.test.yml")}, ExitFailure, []string{
+			"FAIL " + filepath.Join(cases, "late_logon.test.yml") + `:3: case "expects a rule that does not fire": got [], want [1c1b0a7e-5d4f-4c1a-9a53-5a7e0f3d2b11]: did not fire: 1c1b0a7e-5d4f-4c1a-9a53-5a7e0f3d2b11 (Whoami Run by a Web Server)`,
+			"FAIL " + filepath.Join(cases, "late_logon.test.yml") + `:10: case "expects nothing but a rule fires": got [2d2c1b8f-6e5a-4d2b-8b64-6b8f1a4e3c22], want []: fired unexpectedly: 2d2c1b8f-6e5a-4d2b-8b64-6b8f1a4e3c22 (Network Logon With a Numeric Field)`,
+			"FAIL " + filepath.Join(cases, "late_logon.test.yml") + `:17: case "wrong channel for the pipeline": got [], want [2d2c1b8f-6e5a-4d2b-8b64-6b8f1a4e3c22]: did not fire: 2d2c1b8f-6e5a-4d2b-8b64-6b8f1a4e3c22 (Network Logon With a Numeric Field)`,
+			"FAIL " + filepath.Join(cases, "late_logon.test.yml") + `:24: case "expects a rule not under test": expects 99999999-9999-4999-8999-999999999999, not among the rules under test (late_logon.yml, whoami.yml)`,
 		}, "spoor: 5 tests: 1 passed, 4 failed, 0 skipped\n"},
 		{"regression", []string{sigmaDir}, ExitFailure, []string{
 			"FAIL " + filepath.Join(sigmaDir, "rules", "windows", "proc_creation_win_whoami_all.yml") +

@@ -187,6 +187,9 @@ func (r *runner) testFile(name string) []Result {
 	if err != nil {
 		return fail(err.Error())
 	}
+	if own := ownRule(name); !slices.Contains(tf.Rules, own) {
+		return fail(fmt.Sprintf("rules: %s, the rule of this test file, is not listed", own))
+	}
 	var rules []*sigma.Rule
 	var filters []*sigma.Filter
 	for _, rel := range tf.Rules {
@@ -247,6 +250,13 @@ func (r *runner) testFile(name string) []Result {
 		out = append(out, res)
 	}
 	return out
+}
+
+// ownRule returns the file name of the rule a test file belongs to:
+// foo.yml for foo.test.yml.
+func ownRule(testFile string) string {
+	base := testFile[strings.LastIndexAny(testFile, `/\`)+1:]
+	return base[:len(base)-len(TestSuffix)] + ".yml"
 }
 
 // caseDiff says how got differs from want, naming the rules.

@@ -35,17 +35,18 @@ func TestRunCases(t *testing.T) {
 	)
 	want := []string{
 		`FAIL ` + dir + `broken.test.yml:0 "" line 6: unknown key "detection"`,
-		`FAIL ` + dir + `fail.test.yml:3 "expects a rule that does not fire" got [], want [` + whoami + `]: did not fire: ` + whoami + ` (Whoami Run by a Web Server)`,
-		`FAIL ` + dir + `fail.test.yml:10 "expects nothing but a rule fires" got [` + logon + `], want []: fired unexpectedly: ` + logon + ` (Network Logon With a Numeric Field)`,
-		`FAIL ` + dir + `fail.test.yml:17 "wrong channel for the pipeline" got [], want [` + logon + `]: did not fire: ` + logon + ` (Network Logon With a Numeric Field)`,
-		`FAIL ` + dir + `fail.test.yml:24 "expects a rule not under test" expects 99999999-9999-4999-8999-999999999999, not among the rules under test (whoami.yml, late_logon.yml)`,
-		`pass ` + dir + `fail.test.yml:29 "passes among failures" `,
-		`FAIL ` + dir + `missing_rule.test.yml:0 "" rule file: open ` + filepath.Join("testdata", "cases", "nowhere.yml") + `: no such file or directory`,
-		`pass ` + dir + `pass.test.yml:5 "whoami under IIS (Sysmon)" `,
-		`pass ` + dir + `pass.test.yml:13 "whoami under IIS (Security 4688)" `,
-		`pass ` + dir + `pass.test.yml:20 "network logon" `,
-		`pass ` + dir + `pass.test.yml:27 "LogonType as a string still matches a number" `,
-		`pass ` + dir + `pass.test.yml:34 "whoami from a shell" `,
+		`FAIL ` + dir + `late_logon.test.yml:3 "expects a rule that does not fire" got [], want [` + whoami + `]: did not fire: ` + whoami + ` (Whoami Run by a Web Server)`,
+		`FAIL ` + dir + `late_logon.test.yml:10 "expects nothing but a rule fires" got [` + logon + `], want []: fired unexpectedly: ` + logon + ` (Network Logon With a Numeric Field)`,
+		`FAIL ` + dir + `late_logon.test.yml:17 "wrong channel for the pipeline" got [], want [` + logon + `]: did not fire: ` + logon + ` (Network Logon With a Numeric Field)`,
+		`FAIL ` + dir + `late_logon.test.yml:24 "expects a rule not under test" expects 99999999-9999-4999-8999-999999999999, not among the rules under test (late_logon.yml, whoami.yml)`,
+		`pass ` + dir + `late_logon.test.yml:29 "passes among failures" `,
+		`FAIL ` + dir + `nowhere.test.yml:0 "" rule file: open ` + filepath.Join("testdata", "cases", "nowhere.yml") + `: no such file or directory`,
+		`FAIL ` + dir + `orphan.test.yml:0 "" rules: orphan.yml, the rule of this test file, is not listed`,
+		`pass ` + dir + `whoami.test.yml:5 "whoami under IIS (Sysmon)" `,
+		`pass ` + dir + `whoami.test.yml:13 "whoami under IIS (Security 4688)" `,
+		`pass ` + dir + `whoami.test.yml:20 "network logon" `,
+		`pass ` + dir + `whoami.test.yml:27 "LogonType as a string still matches a number" `,
+		`pass ` + dir + `whoami.test.yml:34 "whoami from a shell" `,
 	}
 	var got []string
 	for _, r := range rep.Results {
@@ -54,8 +55,8 @@ func TestRunCases(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("results:\ngot:\n%q\nwant:\n%q", got, want)
 	}
-	if p, f, s := rep.Count(Passed), rep.Count(Failed), rep.Count(Skipped); p != 6 || f != 6 || s != 0 {
-		t.Errorf("counts: got %d passed, %d failed, %d skipped, want 6, 6, 0", p, f, s)
+	if p, f, s := rep.Count(Passed), rep.Count(Failed), rep.Count(Skipped); p != 6 || f != 7 || s != 0 {
+		t.Errorf("counts: got %d passed, %d failed, %d skipped, want 6, 7, 0", p, f, s)
 	}
 	r := rep.Results[2]
 	if !slices.Equal(r.Got, []string{logon}) || len(r.Want) != 0 || r.Want == nil {

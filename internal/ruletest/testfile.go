@@ -16,7 +16,8 @@ import (
 	"github.com/spoor-hunt/spoor/internal/event"
 )
 
-// TestFile is a rule test file (*.test.yml), as rules/README.md describes:
+// TestFile is a rule test file (*.test.yml), as rules/README.md specifies;
+// the tests of foo.yml are in foo.test.yml, whose rules must list foo.yml:
 //
 //	rules:                  # the rule files under test, relative to this file
 //	  - proc_creation_win_certutil_decode.yml
