@@ -562,12 +562,15 @@ func (d *decoder) nested(v valDesc, ctx walkCtx, depth int) error {
 	}
 	start, end := int(v.off), int(v.off)+int(v.size)
 	c := cursor{b: d.data, pos: start, end: end}
-	mark := len(d.res.fields)
+	mark, pendMark := len(d.res.fields), len(d.pend)
 	err := d.fragment(&c, ctx, depth+1, false)
 	if err != nil && start < end && d.data[start]&^tokMoreFlag == tokOpenStart {
-		// An element in a BinXml value may lack the dependency identifier.
+		// An element in a BinXml value may lack the dependency identifier:
+		// drop what the first attempt emitted and try without.
 		clear(d.res.fields[mark:])
 		d.res.fields = d.res.fields[:mark]
+		d.secs = d.secs[:mark-d.recStart]
+		d.pend = d.pend[:pendMark]
 		c = cursor{b: d.data, pos: start, end: end}
 		if err2 := d.fragment(&c, ctx, depth+1, true); err2 == nil {
 			return nil

@@ -2,17 +2,48 @@
 // its 64 KiB chunks, their records and the binary XML inside them, into
 // event.Events.
 //
+// # Fields
+//
+// A record becomes a flat list of fields in record order. System fields get
+// the names Sigma uses (Provider_Name, Provider_Guid, EventSourceName,
+// EventID, Qualifiers, Version, Level, Task, Opcode, Keywords, TimeCreated,
+// EventRecordID, ActivityID, RelatedActivityID, ProcessID, ThreadID,
+// Channel, Computer, UserID, and any other System element or attribute by
+// its own name). EventData/Data elements are named by their Name attribute,
+// unnamed Data elements form one field "Data", EventData/Binary is
+// "Binary", and UserData leaves are named by element name. A name that
+// repeats within a section makes one List field; a data field whose name
+// is taken by a System field is prefixed with its section
+// ("UserData_Channel", "EventData_ProcessID"); elements of other sections
+// of the event (RenderingInfo, ProcessingErrorData) are prefixed with the
+// section name. An element omitted by an optional substitution of a Null
+// value yields no field; an empty element yields a Null field.
+//
+// Values keep their binary XML type: integers are Int or Uint, FILETIME and
+// SYSTEMTIME are Time, GUIDs are "{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}",
+// SIDs "S-1-5-18", hex numbers and size_t "0x..." in lower case, binary
+// data upper-case hex, arrays Lists; text written in the XML itself stays
+// String. String values lose trailing white space, as evtx_dump renders
+// them (and as SigmaHQ's regression data expects). BinXml values are
+// decoded and their fields flattened into the event.
+//
+// # Speed
+//
 // Chunks are independent, so a Reader decodes them in parallel (see
-// Options.Workers) and delivers their events in file order. Every template
-// is compiled once per chunk into a list of output fields, so a record costs
-// little more than reading its substitution values. Events returned by Next
-// alias the reader's per-chunk buffers (see event.Reader for the contract).
+// Options.Workers) and delivers their events in file order. Each template is
+// compiled once into a list of output fields and kept across the chunks of
+// a file (by template GUID and definition size), so a record costs little
+// more than reading its substitution values. Events returned by Next alias
+// the reader's per-chunk buffers (see event.Reader for the contract).
+//
+// # Damage
 //
 // Damage never stops a read: a chunk whose header or records fail their
 // CRC32, a record that cannot be decoded or a chunk slot that holds garbage
 // is reported by Next as an *event.SkipError, and reading goes on. Chunk
 // slots are scanned to the end of the file, so files whose header
-// undercounts their chunks (dirty files) are read fully.
+// undercounts their chunks (dirty files) are read fully. Limits on nesting,
+// values and fields per record guard against hostile input.
 package evtx
 
 import (

@@ -415,3 +415,59 @@ func TestCloseEarly(t *testing.T) {
 		t.Errorf("Next after Close: got %v, want io.EOF", err)
 	}
 }
+
+// TestNestedElement decodes BinXml values that hold a plain element (not a
+// template instance), with and without the dependency identifier.
+func TestNestedElement(t *testing.T) {
+	for _, dep := range []bool{true, false} {
+		c := newChunkBuilder(1)
+		c.record(func() {
+			c.fragment()
+			c.systemTemplate(func() {
+				c.open("UserData", false)
+				c.closeStart()
+				c.sub(14, typeBinXML, false)
+				c.end()
+			})
+			vals := systemValues(1)
+			c.u32(uint32(len(vals) + 1))
+			for _, v := range vals {
+				c.u16(uint16(len(v.data)))
+				c.u8(v.typ)
+				c.u8(0)
+			}
+			sizeAt := len(c.b)
+			c.u16(0)
+			c.u8(typeBinXML)
+			c.u8(0)
+			for _, v := range vals {
+				c.b = append(c.b, v.data...)
+			}
+			start := len(c.b)
+			open := func(name string) {
+				c.u8(tokOpenStart)
+				if dep {
+					c.u16(0xffff)
+				}
+				c.u32(0)
+				c.name(name)
+				c.closeStart()
+			}
+			open("RuleAndFileData")
+			open("PolicyName")
+			c.text("EXE")
+			c.end()
+			c.end()
+			c.eof()
+			copy(c.b[sizeAt:], u16v(uint16(len(c.b)-start)))
+			c.eof()
+		})
+		evs, skips := readAll(t, fileOf(c.bytes()), 1)
+		if len(evs) != 1 || len(skips) != 0 {
+			t.Fatalf("dep %v: got %d events, skips %v; want 1 event", dep, len(evs), skips)
+		}
+		if got := evs[0].Lookup("PolicyName"); got.Kind() != event.String || got.Str() != "EXE" {
+			t.Errorf("dep %v: got PolicyName %v (%s), want string EXE", dep, got, got.Kind())
+		}
+	}
+}
