@@ -18,8 +18,10 @@ func newRules(env Env) *cobra.Command {
 		Long: `The rules commands work on Sigma rules: the built-in set embedded in spoor
 (when no PATH is given) or rule files and folders of your own, such as a
 clone of the SigmaHQ repository.`,
-		Args: cobra.NoArgs,
-		// No Run: "spoor rules" alone prints help.
+		Args: cobra.NoArgs, // an unknown subcommand is a usage error
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
 	}
 	cmd.AddCommand(newRulesList(env), newRulesLint(env), newRulesTest(env))
 	return cmd

@@ -70,6 +70,17 @@ func TestRulesLintBuiltin(t *testing.T) {
 	}
 }
 
+func TestRulesUsage(t *testing.T) {
+	code, _, stderr := run(t, t.Context(), "rules", "lnit")
+	if code != ExitUsage || !strings.Contains(stderr, `unknown command "lnit" for "spoor rules"`) {
+		t.Errorf("unknown subcommand: got exit %d and %q, want %d and unknown command", code, stderr, ExitUsage)
+	}
+	code, stdout, _ := run(t, t.Context(), "rules")
+	if code != ExitOK || !strings.Contains(stdout, "Available Commands:") {
+		t.Errorf("rules alone: got exit %d and %q, want 0 and the help", code, stdout)
+	}
+}
+
 func TestRulesLintUsage(t *testing.T) {
 	code, _, stderr := run(t, t.Context(), "rules", "lint", "--bogus")
 	if code != ExitUsage || !strings.Contains(stderr, "unknown flag: --bogus") {

@@ -177,3 +177,20 @@ func TestRulesListUsage(t *testing.T) {
 		t.Errorf("missing path: got exit %d and %q, want %d and no such file", code, stderr, ExitFailure)
 	}
 }
+
+func TestRulesListLoadFailures(t *testing.T) {
+	code, stdout, stderr := run(t, t.Context(), "rules", "list", "--json", filepath.Join("testdata", "lint"))
+	if code != ExitOK {
+		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
+	}
+	var rows []ruleRow
+	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 {
+		t.Errorf("rules listed: got %d, want 3 (good, placeholder, unroutable)", len(rows))
+	}
+	if want := "spoor: 3 rule documents could not be loaded (see spoor rules lint)\n"; stderr != want {
+		t.Errorf("stderr: got %q, want %q", stderr, want)
+	}
+}

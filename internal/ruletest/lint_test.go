@@ -59,3 +59,41 @@ func TestLoadRuleFileFindsItsTest(t *testing.T) {
 		t.Error("missing file: got no error, want one")
 	}
 }
+
+func TestLintLocatesCompileErrors(t *testing.T) {
+	fsys := fstest.MapFS{
+		"r.yml": {Data: []byte(`title: First
+id: 11111111-0000-4000-8000-000000000001
+logsource: {product: windows, category: process_creation}
+detection:
+    sel:
+        Image: x
+    condition: sel
+---
+title: Second, With a Dotted Field
+id: 11111111-0000-4000-8000-000000000002
+logsource: {product: windows, service: security}
+detection:
+    sel:
+        - EventID: 4688
+        - winlog.event_data.User|expand: '%Admins%'
+    condition: sel
+`)},
+	}
+	set, err := LoadFS(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range Lint(set, Options{}) {
+		got = append(got, p.String())
+	}
+	want := []string{"r.yml:15:11: error: detection.sel.winlog.event_data.User|expand: placeholder without a configured value: %Admins%"}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\ngot  %q\nwant %q", got, want)
+	}
+	// With a value for the placeholder the rule compiles.
+	if ps := Lint(set, Options{Placeholders: map[string][]string{"Admins": {"root"}}}); len(ps) != 0 {
+		t.Errorf("with the placeholder set: got %v, want no problems", ps)
+	}
+}
