@@ -18,8 +18,8 @@ import (
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
-// This file checks the built-in rule set until the rule-test runner
-// (internal/ruletest, spoor rules test) exists: every rule loads cleanly and
+// This file checks the built-in rule set under go test (spoor rules test runs
+// the same test files as a product feature): every rule loads cleanly and
 // carries the metadata we promise, every rule has a test file in the format
 // of README.md, the CuckooBees chain is covered, and every test case gives
 // exactly its expected detections through the real engine and the default
