@@ -1,0 +1,250 @@
+package hunt
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Result is what a hunt found: the rules used, what was read and skipped,
+// the aggregates a report shows first, and every detection.
+//
+// It is plain data with stable JSON names (snake_case), written as is by
+// `spoor hunt --json` and read by the report writers. Fields are only ever
+// added, never renamed or removed. Lists are never nil in a Result from Run,
+// so they encode as [] rather than null.
+type Result struct {
+	// Tool is "spoor".
+	Tool string `json:"tool"`
+	// Version is the version of the spoor binary, when the caller sets it.
+	Version string `json:"version,omitempty"`
+	// Started is when the hunt started (UTC).
+	Started time.Time `json:"started"`
+	// ElapsedSeconds is how long the hunt took, rule loading included.
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	// Paths are the evidence paths hunted, as given.
+	Paths []string `json:"paths"`
+	// Filters echoes the rule and time filters the hunt ran with.
+	Filters Filters `json:"filters"`
+	// Rules says which rules were used and how many could not be.
+	Rules RuleStats `json:"rules"`
+	// Evidence says what was read and what was skipped, and why.
+	Evidence Evidence `json:"evidence"`
+
+	// Total is the number of detections (len(Detections)).
+	Total int `json:"total"`
+	// Levels counts the detections by rule level.
+	Levels LevelCounts `json:"levels"`
+	// RuleCounts lists every rule that fired, most detections first (then
+	// most severe, then title).
+	RuleCounts []RuleCount `json:"rule_counts"`
+	// Hosts lists every computer with detections, most detections first
+	// (then name).
+	Hosts []HostCount `json:"hosts"`
+	// Tactics lists the ATT&CK tactics of the rules that fired, in
+	// kill-chain order (reconnaissance first, impact last).
+	Tactics []TacticCount `json:"tactics"`
+	// Detections are every rule match, sorted by time, then computer, then
+	// record ID, then rule title.
+	Detections []Detection `json:"detections"`
+}
+
+// Filters are the rule and time filters of a hunt.
+type Filters struct {
+	// MinLevel is the least severe rule level used ("" for all).
+	MinLevel string `json:"min_level,omitempty"`
+	// Statuses are the rule statuses used (none: all).
+	Statuses []string `json:"statuses,omitempty"`
+	// Tags are the tag prefixes a rule needs one of (none: all).
+	Tags []string `json:"tags,omitempty"`
+	// Exclude are the rule IDs and titles left out.
+	Exclude []string `json:"exclude,omitempty"`
+	// From and To bound the event times hunted (zero: unbounded).
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
+}
+
+// RuleStats describes the rule set of a hunt.
+type RuleStats struct {
+	// Sources are where rules came from: "builtin", the --rules paths, the
+	// SigmaHQ package folder.
+	Sources []string `json:"sources"`
+	// Loaded is how many detection rules were compiled and used.
+	Loaded int `json:"loaded"`
+	// Filtered is how many rules the filters (level, status, tags,
+	// exclusions) left out.
+	Filtered int `json:"filtered"`
+	// Skipped is how many rule files or rules could not be loaded or
+	// compiled (see Errors; `spoor rules lint` has the details).
+	Skipped int `json:"skipped"`
+	// Correlations is how many correlation rules were found and not used
+	// (correlation is not implemented yet).
+	Correlations int `json:"correlations"`
+	// Errors are the loading and compilation problems, one line each.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// Evidence describes what a hunt read.
+type Evidence struct {
+	// Files is how many input files were found.
+	Files int `json:"files"`
+	// Logs is how many event logs were opened (files and archive members).
+	Logs int `json:"logs"`
+	// EVTX and JSON count the logs by type; Archives counts the archives
+	// opened.
+	EVTX     int `json:"evtx"`
+	JSON     int `json:"json"`
+	Archives int `json:"archives"`
+	// Bytes is the size of the input files read.
+	Bytes int64 `json:"bytes"`
+	// Events is how many events were read.
+	Events int64 `json:"events"`
+	// Hunted is how many events were matched against the rules: those in
+	// the time range (all events when there is no range).
+	Hunted int64 `json:"hunted"`
+	// OutOfRange is how many events the time range left out, including
+	// events without a time when a range is set.
+	OutOfRange int64 `json:"out_of_range"`
+	// First and Last are the times of the earliest and latest event hunted
+	// (zero when no event had a time).
+	First time.Time `json:"first,omitzero"`
+	Last  time.Time `json:"last,omitzero"`
+	// NotLogs names the files skipped because they are not event logs.
+	NotLogs []string `json:"not_logs"`
+	// Failed lists the files that could not be read, or not to the end.
+	Failed []Failure `json:"failed"`
+	// Damaged lists the logs with unreadable parts that were skipped.
+	Damaged []Damage `json:"damaged"`
+}
+
+// Failure is a file or archive member that could not be read, or whose
+// reading ended early.
+type Failure struct {
+	Name string `json:"name"`
+	// Error is why.
+	Error string `json:"error"`
+	// Events is how many events were read from it before the error.
+	Events int64 `json:"events"`
+}
+
+// Damage counts the parts of one log that were unreadable and skipped.
+type Damage struct {
+	Name string `json:"name"`
+	// Skips is how many parts were skipped.
+	Skips int `json:"skips"`
+	// Records is how many records were lost, when known (a lower bound).
+	Records int `json:"records"`
+	// First describes the first few skipped parts: "place: reason".
+	First []string `json:"first"`
+}
+
+// LevelCounts counts detections by rule level.
+type LevelCounts struct {
+	Critical      int `json:"critical"`
+	High          int `json:"high"`
+	Medium        int `json:"medium"`
+	Low           int `json:"low"`
+	Informational int `json:"informational"`
+}
+
+// RuleCount is one rule that fired and how often.
+type RuleCount struct {
+	Rule
+	// Description is the rule's description.
+	Description string `json:"description,omitempty"`
+	// References are the rule's references.
+	References []string `json:"references,omitempty"`
+	// FalsePositives are the rule's known false positives.
+	FalsePositives []string `json:"falsepositives,omitempty"`
+	// Count is how many detections the rule made.
+	Count int `json:"count"`
+	// Hosts is how many distinct computers it fired on.
+	Hosts int `json:"hosts"`
+	// First and Last are the times of its first and last detection.
+	First time.Time `json:"first,omitzero"`
+	Last  time.Time `json:"last,omitzero"`
+}
+
+// HostCount is one computer with detections.
+type HostCount struct {
+	// Computer is the event's Computer field ("" when absent).
+	Computer string `json:"computer"`
+	// Count is how many detections it had.
+	Count int `json:"count"`
+	// Levels counts them by level.
+	Levels LevelCounts `json:"levels"`
+	// First and Last are the times of its first and last detection.
+	First time.Time `json:"first,omitzero"`
+	Last  time.Time `json:"last,omitzero"`
+}
+
+// TacticCount is one ATT&CK tactic seen in the detections.
+type TacticCount struct {
+	// ID is the ATT&CK tactic ID, such as "TA0002".
+	ID string `json:"id"`
+	// Name is its display name, such as "Execution".
+	Name string `json:"name"`
+	// Short is its short name as in Sigma tags (with hyphens), such as
+	// "defense-evasion".
+	Short string `json:"short"`
+	// Count is how many detections carry the tactic.
+	Count int `json:"count"`
+	// Rules is how many distinct rules carrying it fired.
+	Rules int `json:"rules"`
+	// Techniques are the technique IDs (T1059, T1059.001) of those rules,
+	// sorted.
+	Techniques []string `json:"techniques"`
+}
+
+// Rule identifies the rule of a detection.
+type Rule struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	// Level is the Sigma level: informational, low, medium, high or
+	// critical ("" when the rule has none).
+	Level  string `json:"level"`
+	Status string `json:"status,omitempty"`
+	// Tags are the rule's tags as written.
+	Tags []string `json:"tags,omitempty"`
+	// Tactics are the ATT&CK tactic short names among the tags, in
+	// kill-chain order.
+	Tactics []string `json:"tactics,omitempty"`
+	// Techniques are the ATT&CK technique IDs among the tags, upper-case
+	// (T1003, T1003.001), in tag order.
+	Techniques []string `json:"techniques,omitempty"`
+}
+
+// Detection is one rule matching one event: a compact copy of what
+// explains it, kept after the event itself is gone.
+type Detection struct {
+	// Time is the event's TimeCreated (UTC; zero when absent).
+	Time time.Time `json:"time"`
+	// Computer, Channel, Provider, EventID and RecordID are the event's
+	// system fields ("" or 0 when absent).
+	Computer string `json:"computer"`
+	Channel  string `json:"channel"`
+	Provider string `json:"provider,omitempty"`
+	EventID  int64  `json:"event_id"`
+	RecordID int64  `json:"record_id"`
+	// Source is the file the event came from ("archive.zip!member" for an
+	// archive member); Locator places it there: the record number for
+	// EVTX, the line number for JSON lines, 0 when unknown.
+	Source  string `json:"source_file"`
+	Locator int64  `json:"locator,omitempty"`
+	// Rule is the rule that matched.
+	Rule Rule `json:"rule"`
+	// Searches are the rule's searches that matched the event.
+	Searches []string `json:"searches,omitempty"`
+	// Fields are the event's fields that explain the detection: those the
+	// rule's detection names, then the key fields of the event's kind (for
+	// a process creation: Image, CommandLine, ParentImage, User...), in
+	// that order, each once; values as text.
+	Fields []Field `json:"fields"`
+	// Event is the whole event as JSON, when Options.KeepEvents is set.
+	Event json.RawMessage `json:"event,omitempty"`
+}
+
+// Field is one named event value, rendered as text.
+type Field struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
