@@ -45,8 +45,10 @@
 // and ThreadID (Execution), Channel, Computer, UserID (Security), in input
 // order; other attributes of these elements go by their own names. Data
 // elements written as {"#attributes": {"Name": ..}, "#text": ..} go by their
-// Name. Other sections than System, EventData and UserData (such as
-// RenderingInfo) are read like UserData.
+// Name. UserData elements and their attributes go by their own names (an
+// element with neither text nor children is Null). Other sections (such as
+// RenderingInfo) are read like UserData with the section name as prefix
+// ("RenderingInfo_Message"), as the evtx reader names them.
 //
 // Winlogbeat 7+ / ECS: winlog.event_data.* by name, winlog.user_data.*
 // leaves by name (without Winlogbeat's "xml_name"); winlog.channel,
@@ -82,10 +84,14 @@
 // "2006-01-02 15:04:05.000" (any number of fractional digits). A candidate
 // that is not a time keeps its own name.
 //
-// A name appears at most once in an event: when several fields end up with
-// one name (a JSON object with a repeated key, an EventData field named like
-// a System field, such as ProcessID in Security 5156), they become one List
-// of their values, in order, at the place of the first.
+// A name appears at most once in an event, by the evtx reader's rule: fields
+// of one section that share a name (repeated Data elements, a JSON object
+// with a repeated key) become one List of their values, in order, at the
+// place of the first; a data field that meets a field of another section
+// takes its section's name as prefix, so that System fields keep theirs:
+// the EventData "ProcessID" of a Security 5156 becomes "EventData_ProcessID"
+// (UserData fields take "UserData_"; keys of flat objects count as
+// EventData).
 //
 // # Speed
 //
