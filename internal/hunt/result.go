@@ -76,6 +76,9 @@ type RuleStats struct {
 	// Skipped is how many rule files or rules could not be loaded or
 	// compiled (see Errors; `spoor rules lint` has the details).
 	Skipped int `json:"skipped"`
+	// Duplicates is how many rules were left out because a rule with the
+	// same ID was already loaded.
+	Duplicates int `json:"duplicates"`
 	// Correlations is how many correlation rules were found and not used
 	// (correlation is not implemented yet).
 	Correlations int `json:"correlations"`

@@ -1,0 +1,303 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/report"
+	"github.com/spoor-hunt/spoor/internal/rulepkg"
+	"github.com/spoor-hunt/spoor/internal/source"
+)
+
+// ExitDetections is the exit code of `spoor hunt --fail-on LEVEL` when a
+// detection at or above LEVEL was found.
+const ExitDetections = 3
+
+// huntFlags are the flags of `spoor hunt`.
+type huntFlags struct {
+	rules      []string
+	noBuiltin  bool
+	sigmaHQ    bool
+	minLevel   string
+	status     []string
+	tags       []string
+	exclude    []string
+	from, to   string
+	workers    int
+	quiet      bool
+	noProgress bool
+	limit      int
+	timeline   string
+	json       bool
+	html       string
+	failOn     string
+	events     bool
+}
+
+func newHunt(env Env) *cobra.Command {
+	var f huntFlags
+	cmd := &cobra.Command{
+		Use:   "hunt PATH...",
+		Short: "Hunt evidence with Sigma rules: what happened, where, and how bad",
+		Long: `Hunt reads event logs (EVTX files, JSON exports, folders and archives of
+them, as spoor dump does), matches every event against Sigma rules, and
+reports the detections.
+
+Rules: the built-in set embedded in spoor, plus --rules (a Sigma rule file
+or folder, such as a SigmaHQ checkout; repeatable) and --sigmahq (the rule
+package installed by "spoor rules update"). --no-builtin leaves the built-in
+set out. Rules that cannot be loaded or compiled are counted and skipped
+("spoor rules lint" says why); deprecated and unsupported rules are left out
+unless --status asks for them.
+
+Output: on stdout, a summary (what was read and skipped, the rules used,
+detections by level, top rules, the hosts with most detections, the ATT&CK
+tactics seen), then the detections, most severe first, with the fields that
+explain each one, cut at --limit. --json prints the whole result as one JSON
+document instead. --timeline writes every detection, in time order, as CSV
+(.csv) or JSON lines (.jsonl, .json, .ndjson) with stable columns for
+Timeline Explorer and Timesketch; --html writes a self-contained HTML report.
+On a terminal, progress is shown on stderr.
+
+Times (--from, --to) are RFC 3339 (2022-02-07T14:00:00Z) or a date
+(2022-02-07, UTC): --from a date starts at its midnight, --to a date ends at
+its last second. Both bounds are included.
+
+Exit status: 0 when the hunt ran, with or without detections; 1 on error
+(nothing readable, a rule path missing, an output not writable); 2 for a bad
+command line; 3 with --fail-on LEVEL when a detection of LEVEL or more severe
+was found.`,
+		Example: `  # The built-in rules over a folder of collected logs
+  spoor hunt C:\Triage\Logs\
+
+  # Add the SigmaHQ rules from a checkout, high and critical only
+  spoor hunt --rules ./sigma/rules --min-level high collection.zip
+
+  # A timeline for Timeline Explorer and the whole result as JSON
+  spoor hunt --timeline timeline.csv --json logs/ > result.json
+
+  # In a sweep script: fail when anything high or worse is found
+  spoor hunt --quiet --fail-on high \\host42\c$\Windows\System32\winevt\Logs`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return &usageError{errors.New("hunt needs at least one PATH (file, folder or archive)")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := f.options()
+			if err != nil {
+				return &usageError{err}
+			}
+			return runHunt(cmd.Context(), env, f, opts, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.rules, "rules", nil, "also use the Sigma rules in `PATH` (file or folder; repeatable)")
+	fl.BoolVar(&f.noBuiltin, "no-builtin", false, "do not use the built-in rules")
+	fl.BoolVar(&f.sigmaHQ, "sigmahq", false, `also use the SigmaHQ rule package installed by "spoor rules update"`)
+	fl.StringVar(&f.minLevel, "min-level", "", "only rules of `LEVEL` or more severe (informational, low, medium, high, critical)")
+	fl.StringSliceVar(&f.status, "status", nil, "only rules of these `STATUSES` (stable, test, experimental, ...; comma-separated or repeated)")
+	fl.StringSliceVar(&f.tags, "tag", nil, "only rules with a tag starting with `TAG` (attack.t1003, credential-access, cve; repeatable)")
+	fl.StringSliceVar(&f.exclude, "exclude-rule", nil, "leave out the rule with this `ID` or title (repeatable)")
+	fl.StringVar(&f.from, "from", "", "only events at or after `TIME` (RFC 3339 or YYYY-MM-DD, UTC)")
+	fl.StringVar(&f.to, "to", "", "only events at or before `TIME` (RFC 3339 or YYYY-MM-DD, UTC)")
+	fl.IntVar(&f.workers, "workers", runtime.NumCPU(), "files read and matched in parallel")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no terminal report: only the files and JSON asked for")
+	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show the progress line")
+	fl.IntVar(&f.limit, "limit", report.DefaultLimit, "list at most `N` detections on the terminal (0: all)")
+	fl.StringVar(&f.timeline, "timeline", "", "write every detection to `FILE`: CSV (.csv) or JSON lines (.jsonl, .json, .ndjson)")
+	fl.BoolVar(&f.json, "json", false, "print the whole result as one JSON document on stdout (instead of the terminal report)")
+	fl.StringVar(&f.html, "html", "", "write a self-contained HTML report to `FILE`")
+	fl.StringVar(&f.failOn, "fail-on", "", "exit with status 3 when a detection of `LEVEL` or more severe is found")
+	fl.BoolVar(&f.events, "events", false, "keep the whole event in every detection of the --json output")
+	return cmd
+}
+
+// options checks the flags and turns them into hunt options; an error is a
+// usage error.
+func (f *huntFlags) options() (hunt.Options, error) {
+	opts := hunt.Options{
+		NoBuiltin:  f.noBuiltin,
+		Rules:      f.rules,
+		Statuses:   f.status,
+		Tags:       f.tags,
+		Exclude:    f.exclude,
+		Workers:    f.workers,
+		KeepEvents: f.events,
+	}
+	if f.workers < 1 {
+		return opts, fmt.Errorf("--workers must be at least 1, not %d", f.workers)
+	}
+	if f.limit < 0 {
+		return opts, fmt.Errorf("--limit must be 0 (all) or more, not %d", f.limit)
+	}
+	if f.noBuiltin && len(f.rules) == 0 && !f.sigmaHQ {
+		return opts, errors.New("--no-builtin leaves no rules: add --rules PATH or --sigmahq")
+	}
+	if f.minLevel != "" {
+		l, err := hunt.ParseLevel(f.minLevel)
+		if err != nil {
+			return opts, fmt.Errorf("--min-level: %w", err)
+		}
+		opts.MinLevel = l
+	}
+	if f.failOn != "" {
+		if _, err := hunt.ParseLevel(f.failOn); err != nil {
+			return opts, fmt.Errorf("--fail-on: %w", err)
+		}
+	}
+	var err error
+	if opts.From, err = parseTime(f.from, false); err != nil {
+		return opts, fmt.Errorf("--from: %w", err)
+	}
+	if opts.To, err = parseTime(f.to, true); err != nil {
+		return opts, fmt.Errorf("--to: %w", err)
+	}
+	if !opts.From.IsZero() && !opts.To.IsZero() && opts.To.Before(opts.From) {
+		return opts, fmt.Errorf("--to %s is before --from %s", f.to, f.from)
+	}
+	if f.timeline != "" {
+		if _, err := report.FormatOf(f.timeline); err != nil {
+			return opts, fmt.Errorf("--timeline: %w", err)
+		}
+	}
+	return opts, nil
+}
+
+// parseTime reads a time flag: RFC 3339, or a date (UTC) that stands for
+// its first second, or with end its last instant. "" is the zero time.
+func parseTime(s string, end bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02T15:04:05", s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2022-02-07T14:00:00Z) nor a date (2022-02-07)", s)
+	}
+	if end {
+		t = t.AddDate(0, 0, 1).Add(-time.Nanosecond)
+	}
+	return t, nil
+}
+
+func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths []string) error {
+	if f.sigmaHQ {
+		dir, err := rulepkg.RulesPath()
+		if err != nil {
+			return fmt.Errorf("--sigmahq: %w", err)
+		}
+		opts.SigmaHQ = dir
+	}
+	opts.Logger = env.logger()
+
+	var prog source.Progress
+	opts.Progress = &prog
+	var pd *progressDisplay
+	if !f.quiet && !f.noProgress && env.stderrIsTerminal() {
+		pd = startProgress(env.Stderr, &prog)
+	}
+	res, err := hunt.Run(ctx, paths, opts)
+	pd.stop()
+	if err != nil {
+		if errors.Is(err, hunt.ErrNoRules) {
+			return fmt.Errorf("%w (%s)", err, rulesLine(res, opts))
+		}
+		return err
+	}
+	res.Version = env.Build.Version
+
+	if f.timeline != "" {
+		if err := writeFileWith(f.timeline, func(w io.Writer) error {
+			format, _ := report.FormatOf(f.timeline) // checked by options
+			return report.Timeline(w, res, format)
+		}); err != nil {
+			return fmt.Errorf("write timeline: %w", err)
+		}
+	}
+	if f.html != "" {
+		if err := writeFileWith(f.html, func(w io.Writer) error { return writeHTML(w, res) }); err != nil {
+			return fmt.Errorf("write HTML report: %w", err)
+		}
+	}
+	switch {
+	case f.json:
+		if err := report.JSON(env.Stdout, res); err != nil {
+			return fmt.Errorf("write JSON: %w", err)
+		}
+	case !f.quiet:
+		color, _ := env.stdoutIsTerminal()
+		color = color && os.Getenv("NO_COLOR") == ""
+		if err := report.Terminal(env.Stdout, res, report.TerminalOptions{Color: color, Limit: f.limit}); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	}
+	if !f.quiet && f.json && env.stderrIsTerminal() {
+		fmt.Fprintf(env.Stderr, "spoor: %s in %s; %s\n", plural64(res.Evidence.Events, "event"),
+			time.Duration(res.ElapsedSeconds*float64(time.Second)).Round(time.Millisecond), rulesLine(res, opts))
+	}
+
+	switch {
+	case res.Evidence.Logs == 0:
+		return &exitError{ExitFailure, errors.New("no event logs found in the paths given")}
+	case res.Evidence.Events == 0 && len(res.Evidence.Failed) > 0:
+		return &exitError{ExitFailure, errors.New("no events could be read")}
+	}
+	if f.failOn != "" {
+		min := hunt.LevelRank(f.failOn)
+		n := 0
+		for i := range res.Detections {
+			if hunt.LevelRank(res.Detections[i].Rule.Level) >= min {
+				n++
+			}
+		}
+		if n > 0 {
+			return &exitError{ExitDetections, fmt.Errorf("%s of level %s or more severe (--fail-on)", plural(n, "detection"), strings.ToLower(f.failOn))}
+		}
+	}
+	return nil
+}
+
+// rulesLine says how many rules were used and skipped.
+func rulesLine(res *hunt.Result, opts hunt.Options) string {
+	if res == nil {
+		return "no rule loaded"
+	}
+	s := fmt.Sprintf("%s loaded", plural(res.Rules.Loaded, "rule"))
+	if res.Rules.Skipped > 0 {
+		s += fmt.Sprintf(", %d skipped (run spoor rules lint for details)", res.Rules.Skipped)
+	}
+	if res.Rules.Filtered > 0 {
+		s += fmt.Sprintf(", %d left out by filters", res.Rules.Filtered)
+	}
+	return s
+}
+
+// writeFileWith creates name, has write fill it, and closes it.
+func writeFileWith(name string, write func(io.Writer) error) (err error) {
+	file, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := file.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	return write(file)
+}

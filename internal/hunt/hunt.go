@@ -1,0 +1,309 @@
+package hunt
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/detect"
+	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/source"
+)
+
+// Options configures Run. The zero value hunts with the built-in rules on
+// all cores.
+type Options struct {
+	// NoBuiltin leaves out the built-in rule set.
+	NoBuiltin bool
+	// Rules are rule files and folders to load besides the built-in set.
+	Rules []string
+	// SigmaHQ is the folder of an installed SigmaHQ rule package to load
+	// too ("" for none).
+	SigmaHQ string
+
+	// MinLevel keeps the rules of this level or more severe ("" for all).
+	MinLevel string
+	// Statuses keeps the rules with one of these statuses; none keeps
+	// every rule except deprecated and unsupported ones.
+	Statuses []string
+	// Tags keeps the rules with a tag starting with one of these prefixes
+	// (case-insensitive, "_" same as "-", "attack." optional); none keeps
+	// all.
+	Tags []string
+	// Exclude leaves out the rules with these IDs, names or titles
+	// (case-insensitive).
+	Exclude []string
+
+	// From and To bound the times of the events hunted, both included;
+	// zero leaves that side open. With a bound, events without a time are
+	// left out.
+	From, To time.Time
+
+	// Workers is how many files are read and matched in parallel; < 1
+	// means runtime.GOMAXPROCS(0).
+	Workers int
+	// EVTXWorkers is how many chunks of one EVTX file are decoded in
+	// parallel; < 1 means runtime.GOMAXPROCS(0).
+	EVTXWorkers int
+	// KeepEvents keeps the whole event, as JSON, in every Detection.
+	KeepEvents bool
+	// Progress, when not nil, is updated as reading goes (see source).
+	Progress *source.Progress
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// ErrNoRules is returned by Run when no rule is left to hunt with.
+var ErrNoRules = errors.New("no rules to hunt with")
+
+// Run hunts the evidence under paths (files, folders, archives; see
+// source.Run) with the rules opts selects and returns what it found.
+//
+// Bad evidence and broken rules do not stop a hunt: they are counted in the
+// Result. Run returns an error when a rule path cannot be read (and a nil
+// Result), when no rule is left (ErrNoRules, with a Result that says why in
+// Rules), or when ctx is done (the Result then covers what was hunted so
+// far).
+func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
+	start := time.Now()
+	res := newResult(paths, &opts, start)
+
+	rs, err := loadRules(&opts)
+	if err != nil {
+		return nil, err
+	}
+	eng := rs.compile()
+	res.Rules = rs.stats
+	if len(eng.Rules()) == 0 {
+		res.ElapsedSeconds = time.Since(start).Seconds()
+		return res, ErrNoRules
+	}
+	infos := make(map[*detect.Rule]*ruleInfo, len(eng.Rules()))
+	for _, r := range eng.Rules() {
+		infos[r] = newRuleInfo(r)
+	}
+
+	workers := opts.Workers
+	if workers < 1 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ws := make([]*worker, workers)
+	for i := range ws {
+		ws[i] = &worker{m: eng.NewMatcher(), infos: infos, opts: &opts, strs: map[string]string{}}
+	}
+	sopts := source.Options{
+		Workers:     workers,
+		EVTXWorkers: opts.EVTXWorkers,
+		Progress:    opts.Progress,
+		Logger:      opts.Logger,
+	}
+	sum, runErr := source.Run(ctx, paths, sopts, func(id int, ev *event.Event) error {
+		ws[id].event(ev)
+		return nil
+	})
+
+	res.Evidence = evidenceOf(sum)
+	for _, w := range ws {
+		res.Evidence.Hunted += w.hunted
+		res.Evidence.OutOfRange += w.outOfRange
+		if !w.first.IsZero() && (res.Evidence.First.IsZero() || w.first.Before(res.Evidence.First)) {
+			res.Evidence.First = w.first
+		}
+		if w.last.After(res.Evidence.Last) {
+			res.Evidence.Last = w.last
+		}
+		res.Detections = append(res.Detections, w.found...)
+	}
+	sortDetections(res.Detections)
+	res.aggregate(infos)
+	res.ElapsedSeconds = time.Since(start).Seconds()
+	return res, runErr
+}
+
+func newResult(paths []string, opts *Options, start time.Time) *Result {
+	return &Result{
+		Tool:    "spoor",
+		Started: start.UTC().Truncate(time.Second),
+		Paths:   append([]string{}, paths...),
+		Filters: Filters{
+			MinLevel: strings.ToLower(opts.MinLevel),
+			Statuses: opts.Statuses,
+			Tags:     opts.Tags,
+			Exclude:  opts.Exclude,
+			From:     opts.From.UTC(),
+			To:       opts.To.UTC(),
+		},
+		Detections: []Detection{},
+		RuleCounts: []RuleCount{},
+		Hosts:      []HostCount{},
+		Tactics:    []TacticCount{},
+	}
+}
+
+// ruleInfo is what a hunt precomputes about a compiled rule.
+type ruleInfo struct {
+	rule     *detect.Rule
+	meta     Rule     // shared by every Detection of the rule
+	fields   []string // fields the rule's detection names
+	category string   // lower-case logsource category
+}
+
+func newRuleInfo(r *detect.Rule) *ruleInfo {
+	s := r.Sigma
+	tactics, techniques := attackOf(s.Tags)
+	return &ruleInfo{
+		rule: r,
+		meta: Rule{
+			ID: s.ID, Title: s.Title, Level: strings.ToLower(s.Level), Status: s.Status,
+			Tags: s.Tags, Tactics: tactics, Techniques: techniques,
+		},
+		fields:   ruleFields(s),
+		category: strings.ToLower(s.Logsource.Category),
+	}
+}
+
+// worker is the per-worker state of a hunt: used by one goroutine only.
+type worker struct {
+	m     *detect.Matcher
+	dst   []detect.Detection
+	infos map[*detect.Rule]*ruleInfo
+	opts  *Options
+	// strs interns the strings that repeat across detections (computer,
+	// channel, provider, source, field names).
+	strs map[string]string
+
+	found       []Detection
+	hunted      int64
+	outOfRange  int64
+	first, last time.Time
+}
+
+// event hunts one event.
+func (w *worker) event(ev *event.Event) {
+	t := ev.Time()
+	if !w.opts.From.IsZero() || !w.opts.To.IsZero() {
+		if t.IsZero() || (!w.opts.From.IsZero() && t.Before(w.opts.From)) || (!w.opts.To.IsZero() && t.After(w.opts.To)) {
+			w.outOfRange++
+			return
+		}
+	}
+	w.hunted++
+	if !t.IsZero() {
+		if w.first.IsZero() || t.Before(w.first) {
+			w.first = t
+		}
+		if t.After(w.last) {
+			w.last = t
+		}
+	}
+	w.dst = w.m.Match(ev, w.dst[:0])
+	if len(w.dst) == 0 {
+		return
+	}
+	var raw json.RawMessage
+	if w.opts.KeepEvents {
+		raw = ev.AppendJSON(nil)
+	}
+	for _, d := range w.dst {
+		w.found = append(w.found, w.record(ev, t, d, raw))
+	}
+}
+
+// record copies what explains detection d of ev.
+func (w *worker) record(ev *event.Event, t time.Time, d detect.Detection, raw json.RawMessage) Detection {
+	info := w.infos[d.Rule]
+	out := Detection{
+		Time:     t,
+		Computer: w.intern(ev.Lookup(event.FieldComputer).Text()),
+		Channel:  w.intern(ev.Lookup(event.FieldChannel).Text()),
+		Provider: w.intern(ev.Lookup(event.FieldProviderName).Text()),
+		EventID:  intValue(ev.Lookup(event.FieldEventID)),
+		RecordID: intValue(ev.Lookup(event.FieldEventRecordID)),
+		Source:   w.intern(ev.Source),
+		Locator:  ev.Locator,
+		Rule:     info.meta,
+		Event:    raw,
+	}
+	for _, s := range d.Searches {
+		out.Searches = append(out.Searches, w.intern(s))
+	}
+	out.Fields = explain(nil, ev, info.fields, info.category, out.EventID, w.intern)
+	if out.Fields == nil {
+		out.Fields = []Field{}
+	}
+	return out
+}
+
+// intern returns a copy of s that shares no memory with the event, the same
+// copy for equal strings.
+func (w *worker) intern(s string) string {
+	if c, ok := w.strs[s]; ok {
+		return c
+	}
+	c := strings.Clone(s)
+	w.strs[c] = c
+	return c
+}
+
+// intValue returns v as an integer: a number, or text holding one; 0
+// otherwise.
+func intValue(v event.Value) int64 {
+	switch v.Kind() {
+	case event.Int:
+		return v.Int()
+	case event.Uint:
+		return int64(v.Uint())
+	}
+	if f, ok := v.Number(); ok {
+		return int64(f)
+	}
+	return 0
+}
+
+// sortDetections sorts by time, computer, record ID, rule title and source.
+func sortDetections(ds []Detection) {
+	slices.SortStableFunc(ds, func(a, b Detection) int { return compareDetections(&a, &b) })
+}
+
+func compareDetections(a, b *Detection) int {
+	if c := a.Time.Compare(b.Time); c != 0 {
+		return c
+	}
+	return cmp.Or(
+		cmp.Compare(a.Computer, b.Computer),
+		cmp.Compare(a.RecordID, b.RecordID),
+		cmp.Compare(a.Rule.Title, b.Rule.Title),
+		cmp.Compare(a.Source, b.Source),
+		cmp.Compare(a.Locator, b.Locator),
+		cmp.Compare(a.Rule.ID, b.Rule.ID),
+	)
+}
+
+// evidenceOf converts a source Summary.
+func evidenceOf(s *source.Summary) Evidence {
+	e := Evidence{
+		Files: s.Files, Logs: s.Logs, Bytes: s.Bytes, Events: s.Events,
+		EVTX: s.Count(source.EVTX), JSON: s.Count(source.JSON),
+		Archives: s.Count(source.Zip) + s.Count(source.Gzip) + s.Count(source.Tar),
+		NotLogs:  append([]string{}, s.NotLogs...),
+		Failed:   []Failure{},
+		Damaged:  []Damage{},
+	}
+	for _, f := range s.Failed {
+		e.Failed = append(e.Failed, Failure{Name: f.Name, Error: f.Err.Error(), Events: f.Events})
+	}
+	for _, d := range s.Damaged {
+		dd := Damage{Name: d.Name, Skips: d.Skips, Records: d.Records, First: []string{}}
+		for _, se := range d.First {
+			dd.First = append(dd.First, se.Where+": "+se.Err.Error())
+		}
+		e.Damaged = append(e.Damaged, dd)
+	}
+	return e
+}

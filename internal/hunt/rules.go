@@ -1,0 +1,195 @@
+package hunt
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spoor-hunt/spoor/internal/detect"
+	"github.com/spoor-hunt/spoor/internal/ruletest"
+	"github.com/spoor-hunt/spoor/internal/sigma"
+	"github.com/spoor-hunt/spoor/rules"
+)
+
+// Levels are the Sigma rule levels, least severe first.
+var Levels = []string{"informational", "low", "medium", "high", "critical"}
+
+// LevelRank returns the position of a level in Levels (case-insensitive),
+// or -1 for an unknown or empty level: less severe than informational.
+func LevelRank(level string) int {
+	level = strings.ToLower(level)
+	for i, l := range Levels {
+		if l == level {
+			return i
+		}
+	}
+	return -1
+}
+
+// ParseLevel returns the canonical (lower-case) name of a level, or an error
+// naming the levels there are.
+func ParseLevel(s string) (string, error) {
+	if i := LevelRank(s); i >= 0 {
+		return Levels[i], nil
+	}
+	return "", fmt.Errorf("unknown level %q: want one of %s", s, strings.Join(Levels, ", "))
+}
+
+// retiredStatuses are left out when no status is asked for: rules their
+// authors no longer stand behind.
+var retiredStatuses = []string{"deprecated", "unsupported"}
+
+// ruleSet is the rules and filters of a hunt, loaded and filtered, with the
+// counts for RuleStats.
+type ruleSet struct {
+	rules   []*sigma.Rule
+	filters []*sigma.Filter
+	stats   RuleStats
+}
+
+// loadRules loads the built-in rules (unless opts.NoBuiltin), the rules
+// under opts.Rules and opts.SigmaHQ, then keeps those that pass the
+// filters. Rules are identified by ID: a rule loaded twice (the same file
+// given twice, or a SigmaHQ rule also under --rules) is used once. Only a
+// path that cannot be read is an error; broken rules are counted and
+// described in stats.
+func loadRules(opts *Options) (*ruleSet, error) {
+	rs := &ruleSet{stats: RuleStats{Sources: []string{}}}
+	var sets []*ruletest.Set
+	if !opts.NoBuiltin {
+		s, err := ruletest.LoadFS(rules.FS)
+		if err != nil {
+			return nil, fmt.Errorf("load built-in rules: %w", err)
+		}
+		sets = append(sets, s)
+		rs.stats.Sources = append(rs.stats.Sources, "builtin")
+	}
+	var paths []string
+	paths = append(paths, opts.Rules...)
+	if opts.SigmaHQ != "" {
+		paths = append(paths, opts.SigmaHQ)
+	}
+	if len(paths) > 0 {
+		s, err := ruletest.Load(paths)
+		if err != nil {
+			return nil, fmt.Errorf("load rules: %w", err)
+		}
+		sets = append(sets, s)
+		rs.stats.Sources = append(rs.stats.Sources, paths...)
+	}
+
+	f, err := newRuleFilter(opts)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, s := range sets {
+		for _, e := range s.Errors {
+			if e.Warning {
+				continue
+			}
+			rs.stats.Skipped++
+			rs.stats.Errors = append(rs.stats.Errors, e.Error())
+		}
+		rs.stats.Correlations += len(s.Correlations)
+		rs.filters = append(rs.filters, s.Filters...)
+		for _, r := range s.Rules {
+			if r.ID != "" {
+				if seen[r.ID] {
+					rs.stats.Duplicates++
+					continue
+				}
+				seen[r.ID] = true
+			}
+			if !f.keep(r) {
+				rs.stats.Filtered++
+				continue
+			}
+			rs.rules = append(rs.rules, r)
+		}
+	}
+	return rs, nil
+}
+
+// ruleFilter decides which loaded rules a hunt uses.
+type ruleFilter struct {
+	minLevel int // -1: any, rules without a level included
+	statuses []string
+	tags     []string // normalised prefixes
+	exclude  map[string]bool
+}
+
+func newRuleFilter(opts *Options) (*ruleFilter, error) {
+	f := &ruleFilter{minLevel: -1, exclude: map[string]bool{}}
+	if opts.MinLevel != "" {
+		l, err := ParseLevel(opts.MinLevel)
+		if err != nil {
+			return nil, err
+		}
+		f.minLevel = LevelRank(l)
+	}
+	for _, s := range opts.Statuses {
+		f.statuses = append(f.statuses, strings.ToLower(s))
+	}
+	for _, t := range opts.Tags {
+		f.tags = append(f.tags, normTag(t))
+	}
+	for _, x := range opts.Exclude {
+		f.exclude[strings.ToLower(x)] = true
+	}
+	return f, nil
+}
+
+// keep reports whether r passes the filter.
+func (f *ruleFilter) keep(r *sigma.Rule) bool {
+	if f.minLevel >= 0 && LevelRank(r.Level) < f.minLevel {
+		return false
+	}
+	status := strings.ToLower(r.Status)
+	if len(f.statuses) > 0 {
+		if !contains(f.statuses, status) {
+			return false
+		}
+	} else if contains(retiredStatuses, status) {
+		return false
+	}
+	if len(f.tags) > 0 && !f.tagged(r.Tags) {
+		return false
+	}
+	if f.exclude[strings.ToLower(r.ID)] || f.exclude[strings.ToLower(r.Title)] ||
+		(r.Name != "" && f.exclude[strings.ToLower(r.Name)]) {
+		return false
+	}
+	return true
+}
+
+// tagged reports whether one of tags starts with one of the filter's
+// prefixes, with or without the "attack." namespace: "t1003" and
+// "credential-access" select ATT&CK tags.
+func (f *ruleFilter) tagged(tags []string) bool {
+	for _, tag := range tags {
+		tag = normTag(tag)
+		for _, want := range f.tags {
+			if strings.HasPrefix(tag, want) || strings.HasPrefix(tag, "attack."+want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// normTag lower-cases a tag and writes "_" as "-" (SigmaHQ moved from
+// attack.credential_access to attack.credential-access).
+func normTag(t string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(t)), "_", "-")
+}
+
+// compile compiles the rule set, recording the rules that fail in stats.
+func (rs *ruleSet) compile() *detect.Engine {
+	eng, errs := detect.Compile(rs.rules, rs.filters, detect.Options{})
+	rs.stats.Skipped += len(errs)
+	for _, e := range errs {
+		rs.stats.Errors = append(rs.stats.Errors, e.Error())
+	}
+	rs.stats.Loaded = len(eng.Rules())
+	return eng
+}

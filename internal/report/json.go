@@ -1,0 +1,17 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/spoor-hunt/spoor/internal/hunt"
+)
+
+// JSON writes r as one indented JSON document followed by a newline: the
+// field names of hunt.Result, which are stable.
+func JSON(w io.Writer, r *hunt.Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r)
+}

@@ -1,0 +1,333 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/hunt"
+)
+
+// TerminalOptions tune Terminal.
+type TerminalOptions struct {
+	// Color colours levels with ANSI escapes (for a terminal only).
+	Color bool
+	// Limit is how many detections are listed, most severe first; 0 lists
+	// all of them.
+	Limit int
+	// Top is how many rules and hosts the summary tables show; 0 means 10.
+	Top int
+}
+
+// DefaultLimit is the number of detections a terminal report lists unless
+// told otherwise.
+const DefaultLimit = 50
+
+// ANSI colours of the levels.
+var levelColors = map[string]string{
+	"critical":      "\x1b[1;97;41m", // bold white on red
+	"high":          "\x1b[1;31m",    // bold red
+	"medium":        "\x1b[33m",      // yellow
+	"low":           "\x1b[32m",      // green
+	"informational": "\x1b[2m",       // dim
+}
+
+const (
+	colorReset = "\x1b[0m"
+	colorBold  = "\x1b[1m"
+)
+
+// levelsDown are the levels, most severe first.
+var levelsDown = []string{"critical", "high", "medium", "low", "informational"}
+
+// Terminal writes the report of a hunt for a person: what was read and
+// skipped, the rules used, the detections by level, the top rules and
+// hosts, the ATT&CK tactics seen, and then the detections themselves, most
+// severe first, each with the fields that explain it.
+func Terminal(w io.Writer, r *hunt.Result, opts TerminalOptions) error {
+	if opts.Top <= 0 {
+		opts.Top = 10
+	}
+	t := &term{w: bufio.NewWriter(w), color: opts.Color}
+	t.evidence(r)
+	t.rules(r)
+	if r.Total == 0 {
+		t.printf("\nNo detections.\n")
+		return t.w.Flush()
+	}
+	t.levels(r)
+	t.topRules(r, opts.Top)
+	t.hosts(r, opts.Top)
+	t.tactics(r)
+	t.detections(r, opts.Limit)
+	return t.w.Flush()
+}
+
+// term writes one terminal report.
+type term struct {
+	w     *bufio.Writer
+	color bool
+}
+
+func (t *term) printf(format string, args ...any) { fmt.Fprintf(t.w, format, args...) }
+
+// paint wraps s in the colour of level when colour is on.
+func (t *term) paint(level, s string) string {
+	if !t.color {
+		return s
+	}
+	c, ok := levelColors[level]
+	if !ok {
+		return s
+	}
+	return c + s + colorReset
+}
+
+// heading writes a section title.
+func (t *term) heading(s string) {
+	if t.color {
+		s = colorBold + s + colorReset
+	}
+	t.printf("\n%s\n", s)
+}
+
+func (t *term) evidence(r *hunt.Result) {
+	e := &r.Evidence
+	t.heading("Evidence")
+	kinds := []string{}
+	if e.EVTX > 0 {
+		kinds = append(kinds, num(e.EVTX)+" evtx")
+	}
+	if e.JSON > 0 {
+		kinds = append(kinds, num(e.JSON)+" json")
+	}
+	if e.Archives > 0 {
+		kinds = append(kinds, plural(e.Archives, "archive"))
+	}
+	t.printf("  read:       %s", plural(e.Logs, "event log"))
+	if len(kinds) > 0 {
+		t.printf(" (%s)", strings.Join(kinds, ", "))
+	}
+	t.printf(" from %s, %s MB\n", plural(e.Files, "file"), mb(e.Bytes))
+	t.printf("  events:     %s", num64(e.Events))
+	if e.OutOfRange > 0 {
+		t.printf(", %s hunted, %s outside the time range", num64(e.Hunted), num64(e.OutOfRange))
+	}
+	t.printf("\n")
+	if !e.First.IsZero() {
+		t.printf("  time range: %s to %s\n", stamp(e.First), stamp(e.Last))
+	}
+	if !r.Filters.From.IsZero() || !r.Filters.To.IsZero() {
+		t.printf("  hunted:     %s to %s\n", stampOr(r.Filters.From, "the start"), stampOr(r.Filters.To, "the end"))
+	}
+	if n := len(e.NotLogs); n > 0 {
+		t.printf("  skipped:    %s not event logs: %s", plural(n, "file"), strings.Join(e.NotLogs[:min(n, 5)], ", "))
+		if n > 5 {
+			t.printf(" and %d more", n-5)
+		}
+		t.printf("\n")
+	}
+	if len(e.Failed) > 0 {
+		t.printf("  unreadable: %s\n", plural(len(e.Failed), "file"))
+		for _, f := range e.Failed {
+			t.printf("    %s: %s", f.Name, f.Error)
+			if f.Events > 0 {
+				t.printf(" (after %s)", plural64(f.Events, "event"))
+			}
+			t.printf("\n")
+		}
+	}
+	if len(e.Damaged) > 0 {
+		t.printf("  damaged:    %s with unreadable parts skipped\n", plural(len(e.Damaged), "log"))
+		for _, d := range e.Damaged {
+			t.printf("    %s: %s skipped", d.Name, plural(d.Skips, "part"))
+			if d.Records > 0 {
+				t.printf(", at least %s lost", plural(d.Records, "record"))
+			}
+			t.printf("\n")
+			for _, f := range d.First {
+				t.printf("      %s\n", f)
+			}
+		}
+	}
+}
+
+func (t *term) rules(r *hunt.Result) {
+	s := &r.Rules
+	t.printf("  rules:      %s loaded (%s)", num(s.Loaded), strings.Join(s.Sources, ", "))
+	var extra []string
+	if s.Skipped > 0 {
+		extra = append(extra, num(s.Skipped)+" skipped (run spoor rules lint for details)")
+	}
+	if s.Filtered > 0 {
+		extra = append(extra, num(s.Filtered)+" left out by filters")
+	}
+	if s.Duplicates > 0 {
+		extra = append(extra, num(s.Duplicates)+" duplicate IDs")
+	}
+	if s.Correlations > 0 {
+		extra = append(extra, num(s.Correlations)+" correlation rules not used")
+	}
+	if len(extra) > 0 {
+		t.printf(", %s", strings.Join(extra, ", "))
+	}
+	t.printf("\n")
+}
+
+func (t *term) levels(r *hunt.Result) {
+	t.heading(fmt.Sprintf("Detections: %s", num(r.Total)))
+	var parts []string
+	for _, l := range levelsDown {
+		if n := r.Levels.Get(l); n > 0 {
+			parts = append(parts, t.paint(l, fmt.Sprintf("%s %s", l, num(n))))
+		}
+	}
+	t.printf("  %s\n", strings.Join(parts, "  "))
+}
+
+func (t *term) topRules(r *hunt.Result, top int) {
+	t.heading("Top rules")
+	t.printf("  %7s  %-13s  %5s  %s\n", "count", "level", "hosts", "rule")
+	for _, rc := range r.RuleCounts[:min(top, len(r.RuleCounts))] {
+		t.printf("  %7s  %s  %5s  %s\n", num(rc.Count), t.paint(rc.Level, fmt.Sprintf("%-13s", rc.Level)), num(rc.Hosts), rc.Title)
+	}
+	if n := len(r.RuleCounts) - top; n > 0 {
+		t.printf("  and %s more rules\n", num(n))
+	}
+}
+
+func (t *term) hosts(r *hunt.Result, top int) {
+	t.heading("Hosts with most detections")
+	t.printf("  %7s  %5s %5s %5s %5s %5s  %s\n", "count", "crit", "high", "med", "low", "info", "computer")
+	for _, h := range r.Hosts[:min(top, len(r.Hosts))] {
+		name := h.Computer
+		if name == "" {
+			name = "(no computer name)"
+		}
+		l := h.Levels
+		t.printf("  %7s  %5s %5s %5s %5s %5s  %s\n", num(h.Count), dash(l.Critical), dash(l.High), dash(l.Medium), dash(l.Low), dash(l.Informational), name)
+	}
+	if n := len(r.Hosts) - top; n > 0 {
+		t.printf("  and %s more hosts\n", num(n))
+	}
+}
+
+func (t *term) tactics(r *hunt.Result) {
+	if len(r.Tactics) == 0 {
+		return
+	}
+	t.heading("ATT&CK tactics seen")
+	for _, tc := range r.Tactics {
+		techs := tc.Techniques
+		more := ""
+		if len(techs) > 8 {
+			more = fmt.Sprintf(" +%d", len(techs)-8)
+			techs = techs[:8]
+		}
+		t.printf("  %-6s  %-20s  %7s  %s%s\n", tc.ID, tc.Name, num(tc.Count), strings.Join(techs, " "), more)
+	}
+}
+
+func (t *term) detections(r *hunt.Result, limit int) {
+	ds := r.BySeverity()
+	shown := len(ds)
+	if limit > 0 && limit < shown {
+		shown = limit
+	}
+	title := "Detections, most severe first"
+	if shown < len(ds) {
+		title += fmt.Sprintf(" (%s of %s; --limit 0 lists all)", num(shown), num(len(ds)))
+	}
+	t.heading(title)
+	for i := range ds[:shown] {
+		d := &ds[i]
+		t.printf("%s  %s  %s  %s\n", t.paint(d.Rule.Level, fmt.Sprintf("%-13s", d.Rule.Level)), stamp(d.Time), orNone(d.Computer), d.Rule.Title)
+		where := fmt.Sprintf("%s %d", d.Channel, d.EventID)
+		if d.RecordID != 0 {
+			where += fmt.Sprintf(" record %d", d.RecordID)
+		}
+		t.printf("    %s  %s", where, d.Source)
+		if d.Locator > 0 && d.Locator != d.RecordID {
+			t.printf(":%d", d.Locator)
+		}
+		t.printf("\n")
+		for _, f := range d.Fields {
+			t.printf("    %s: %s\n", f.Name, oneLine(f.Value, 300))
+		}
+	}
+}
+
+// stamp renders a time for the terminal, in UTC to the second.
+func stamp(tm time.Time) string {
+	if tm.IsZero() {
+		return "(no time)          "
+	}
+	return tm.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+func stampOr(tm time.Time, zero string) string {
+	if tm.IsZero() {
+		return zero
+	}
+	return stamp(tm)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// oneLine puts s on one line (line breaks as ⏎) and cuts it to max runes.
+func oneLine(s string, max int) string {
+	s = strings.NewReplacer("\r\n", "⏎", "\n", "⏎", "\r", "⏎", "\t", " ").Replace(s)
+	if r := []rune(s); len(r) > max {
+		return string(r[:max]) + "…"
+	}
+	return s
+}
+
+func dash(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return num(n)
+}
+
+// num renders n with thousands separators: 3,702.
+func num(n int) string { return num64(int64(n)) }
+
+func num64(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func plural(n int, noun string) string { return plural64(int64(n), noun) }
+
+func plural64(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return num64(n) + " " + noun + "s"
+}
+
+// mb renders a byte count in megabytes (10^6) with one decimal.
+func mb(n int64) string { return fmt.Sprintf("%.1f", float64(n)/1e6) }
