@@ -76,6 +76,10 @@ type RuleStats struct {
 	// Skipped is how many rule files or rules could not be loaded or
 	// compiled (see Errors; `spoor rules lint` has the details).
 	Skipped int `json:"skipped"`
+	// Unsupported is how many rules were left out because their logsource
+	// is not one spoor reads (Linux, macOS, cloud, proxy... logs); they are
+	// not in Errors.
+	Unsupported int `json:"unsupported"`
 	// Duplicates is how many rules were left out because a rule with the
 	// same ID was already loaded.
 	Duplicates int `json:"duplicates"`

@@ -1,6 +1,7 @@
 package hunt
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -186,8 +187,12 @@ func normTag(t string) string {
 // compile compiles the rule set, recording the rules that fail in stats.
 func (rs *ruleSet) compile() *detect.Engine {
 	eng, errs := detect.Compile(rs.rules, rs.filters, detect.Options{})
-	rs.stats.Skipped += len(errs)
 	for _, e := range errs {
+		if errors.Is(e, detect.ErrUnknownLogsource) {
+			rs.stats.Unsupported++
+			continue
+		}
+		rs.stats.Skipped++
 		rs.stats.Errors = append(rs.stats.Errors, e.Error())
 	}
 	rs.stats.Loaded = len(eng.Rules())

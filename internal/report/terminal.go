@@ -162,6 +162,9 @@ func (t *term) rules(r *hunt.Result) {
 	if s.Skipped > 0 {
 		extra = append(extra, num(s.Skipped)+" skipped (run spoor rules lint for details)")
 	}
+	if s.Unsupported > 0 {
+		extra = append(extra, num(s.Unsupported)+" for other log sources")
+	}
 	if s.Filtered > 0 {
 		extra = append(extra, num(s.Filtered)+" left out by filters")
 	}
@@ -250,7 +253,7 @@ func (t *term) detections(r *hunt.Result, limit int) {
 			where += fmt.Sprintf(" record %d", d.RecordID)
 		}
 		t.printf("    %s  %s", where, d.Source)
-		if d.Locator > 0 && d.Locator != d.RecordID {
+		if d.Locator > 0 && d.RecordID == 0 {
 			t.printf(":%d", d.Locator)
 		}
 		t.printf("\n")
