@@ -1,0 +1,93 @@
+package attack
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// CacheFile is the name of the installed knowledge base in the cache
+// folder.
+const CacheFile = "enterprise-attack.json.gz"
+
+// CacheDir returns the folder of an installed knowledge base:
+// $SPOOR_CACHE_DIR/attack when that is set, otherwise spoor/attack under
+// $XDG_CACHE_HOME or, when that is not set, under os.UserCacheDir.
+func CacheDir() (string, error) {
+	if d := os.Getenv("SPOOR_CACHE_DIR"); d != "" {
+		return filepath.Join(d, "attack"), nil
+	}
+	base := os.Getenv("XDG_CACHE_HOME")
+	if base == "" || !filepath.IsAbs(base) {
+		d, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("locate cache directory: %w", err)
+		}
+		base = d
+	}
+	return filepath.Join(base, "spoor", "attack"), nil
+}
+
+// Install writes kb in compact form into dir (created when missing) as
+// CacheFile, replacing what was there atomically, so that LoadDefault
+// prefers it to the embedded knowledge base. It returns the file's path.
+func Install(kb *KB, dir string) (string, error) {
+	var buf bytes.Buffer
+	if err := kb.Encode(&buf); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create cache directory: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".attack-*.tmp")
+	if err != nil {
+		return "", err
+	}
+	tmp := f.Name()
+	_, err = f.Write(buf.Bytes())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	path := filepath.Join(dir, CacheFile)
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return path, nil
+}
+
+// Source says where a knowledge base was loaded from: "embedded" or the
+// path of the installed file.
+type Source string
+
+// SourceEmbedded is the knowledge base built into spoor.
+const SourceEmbedded Source = "embedded"
+
+// LoadDefault loads the knowledge base installed in dir (see Install) when
+// there is one, and the embedded one otherwise. An installed file that
+// cannot be read is an error, not a silent fallback.
+func LoadDefault(dir string) (*KB, Source, error) {
+	if dir != "" {
+		path := filepath.Join(dir, CacheFile)
+		f, err := os.Open(path)
+		switch {
+		case err == nil:
+			defer f.Close()
+			kb, err := Decode(f)
+			if err != nil {
+				return nil, "", fmt.Errorf("%s: %w (reinstall it with spoor attack update, or remove it)", path, err)
+			}
+			return kb, Source(path), nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, "", err
+		}
+	}
+	kb, err := Load()
+	return kb, SourceEmbedded, err
+}
