@@ -23,7 +23,7 @@ clone of the SigmaHQ repository.`,
 			return cmd.Help()
 		},
 	}
-	cmd.AddCommand(newRulesList(env), newRulesLint(env), newRulesTest(env))
+	cmd.AddCommand(newRulesList(env), newRulesLint(env), newRulesTest(env), newRulesUpdate(env))
 	return cmd
 }
 

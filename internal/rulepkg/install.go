@@ -67,8 +67,9 @@ type Options struct {
 	MaxEntries           int
 	// MinRules is the least number of rules that must load (DefaultMinRules).
 	MinRules int
-	// MaxFailRate is the share of rule documents that may fail to load, from
-	// 0 to 1 (DefaultMaxFailRate); a package failing more is refused.
+	// MaxFailRate bounds the share of rule documents that fail to load,
+	// from 0 to 1 (DefaultMaxFailRate): a package failing as many or more
+	// is refused.
 	MaxFailRate float64
 	// Force installs the archive even when it is the one installed.
 	Force bool
@@ -216,8 +217,8 @@ func check(dir string, opts *Options) (*Info, error) {
 		return nil, fmt.Errorf("%w: %d rules load, at least %d expected", ErrInvalid, info.Rules, opts.MinRules)
 	}
 	docs := info.Rules + len(c.Filters) + info.Failed
-	if rate := float64(info.Failed) / float64(docs); rate > opts.MaxFailRate {
-		return nil, fmt.Errorf("%w: %d of %d rule documents fail to load (more than %.0f%%)",
+	if rate := float64(info.Failed) / float64(docs); rate >= opts.MaxFailRate {
+		return nil, fmt.Errorf("%w: %d of %d rule documents fail to load (%.0f%% or more)",
 			ErrInvalid, info.Failed, docs, opts.MaxFailRate*100)
 	}
 	return info, nil
@@ -293,14 +294,18 @@ func download(ctx context.Context, rawURL, dir string, opts *Options) (a *archiv
 	req.Header.Set("User-Agent", opts.UserAgent)
 	resp, err := client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the method and URL the caller knows
+		}
 		return nil, fmt.Errorf("download: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("download %s: HTTP %s", rawURL, resp.Status)
+		return nil, fmt.Errorf("download: HTTP %s", resp.Status)
 	}
 	if resp.ContentLength > opts.MaxDownload {
-		return nil, fmt.Errorf("download %s: %w: %d bytes, more than the limit of %d", rawURL, ErrInvalid, resp.ContentLength, opts.MaxDownload)
+		return nil, fmt.Errorf("download: %w: %d bytes, more than the limit of %d", ErrInvalid, resp.ContentLength, opts.MaxDownload)
 	}
 	f, err := os.CreateTemp(dir, tmpPrefix+"download-")
 	if err != nil {
@@ -320,10 +325,10 @@ func download(ctx context.Context, rawURL, dir string, opts *Options) (a *archiv
 	}
 	n, err := io.Copy(w, io.LimitReader(resp.Body, opts.MaxDownload+1))
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", rawURL, err)
+		return nil, fmt.Errorf("download: %w", err)
 	}
 	if n > opts.MaxDownload {
-		return nil, fmt.Errorf("download %s: %w: more than the limit of %d bytes", rawURL, ErrInvalid, opts.MaxDownload)
+		return nil, fmt.Errorf("download: %w: more than the limit of %d bytes", ErrInvalid, opts.MaxDownload)
 	}
 	a.size = n
 	a.sha256 = hex.EncodeToString(h.Sum(nil))
