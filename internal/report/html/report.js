@@ -1,5 +1,10 @@
 // Filters and sorts the detection table. Without this script the table
 // shows every row in time order and the filter form stays hidden.
+//
+// The filters and the sort live in the address's fragment, so that a view
+// can be bookmarked or shared:
+// #q=reg%20save&levels=critical,high&host=DC01&rule=...&sort=-t
+// (a leading minus sorts descending).
 (function () {
   'use strict';
   var table = document.getElementById('detections');
@@ -9,8 +14,7 @@
     return;
   }
   var tbody = table.tBodies[0];
-  var rows = Array.prototype.slice.call(tbody.rows);
-  var total = rows.length;
+  var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
   var search = document.getElementById('f-q');
   var host = document.getElementById('f-host');
   var rule = document.getElementById('f-rule');
@@ -19,7 +23,7 @@
   var COL = { host: 1, level: 2, rule: 3, tactics: 4, source: 6 };
 
   // What filtering and sorting read, taken from each row once.
-  var info = rows.map(function (tr) {
+  var info = Array.prototype.map.call(tbody.rows, function (tr) {
     var c = tr.cells;
     return {
       tr: tr,
@@ -37,7 +41,8 @@
     return n.toLocaleString('en-US');
   }
 
-  function apply() {
+  // filter hides the rows the form leaves out and says how many remain.
+  function filter() {
     var q = search.value.trim().toLowerCase();
     var levels = {};
     levelBoxes.forEach(function (b) {
@@ -56,25 +61,9 @@
         n++;
       }
     });
-    shown.textContent = 'Showing ' + fmt(n) + ' of ' + fmt(total) + ' detections';
+    shown.textContent = 'Showing ' + fmt(n) + ' of ' + fmt(info.length) + ' detections';
   }
 
-  var timer = 0;
-  search.addEventListener('input', function () {
-    clearTimeout(timer);
-    timer = setTimeout(apply, 150);
-  });
-  form.addEventListener('change', apply);
-  form.addEventListener('submit', function (e) {
-    e.preventDefault();
-  });
-  form.addEventListener('reset', function () {
-    setTimeout(apply, 0);
-  });
-
-  // Sorting: each sortable header becomes a button; a second click on
-  // the same column reverses the order.
-  var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
   function compare(key) {
     if (key === 't') {
       return function (a, b) { return a.t - b.t; };
@@ -86,11 +75,12 @@
       return a[key].localeCompare(b[key]) || a.t - b.t;
     };
   }
-  function sortBy(th, key) {
-    var asc = th.getAttribute('aria-sort') !== 'ascending';
-    var cmp = compare(key);
+
+  // sortBy orders the rows by a column: ascending, or descending when desc.
+  function sortBy(th, desc) {
+    var cmp = compare(th.getAttribute('data-key'));
     var order = info.slice().sort(function (a, b) {
-      return asc ? cmp(a, b) : cmp(b, a);
+      return desc ? cmp(b, a) : cmp(a, b);
     });
     var frag = document.createDocumentFragment();
     order.forEach(function (d) {
@@ -100,11 +90,86 @@
     headers.forEach(function (h) {
       h.removeAttribute('aria-sort');
     });
-    th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+    th.setAttribute('aria-sort', desc ? 'descending' : 'ascending');
   }
+
+  function readHash() {
+    var p = new URLSearchParams(location.hash.replace(/^#/, ''));
+    if (p.has('q')) {
+      search.value = p.get('q');
+    }
+    if (p.has('levels')) {
+      var on = p.get('levels').split(',');
+      levelBoxes.forEach(function (b) {
+        b.checked = on.indexOf(b.value) >= 0;
+      });
+    }
+    if (p.has('host')) {
+      host.value = p.get('host');
+    }
+    if (p.has('rule')) {
+      rule.value = p.get('rule');
+    }
+    var sort = p.get('sort') || '';
+    var desc = sort.charAt(0) === '-';
+    var key = desc ? sort.slice(1) : sort;
+    headers.forEach(function (th) {
+      if (key !== '' && th.getAttribute('data-key') === key) {
+        sortBy(th, desc);
+      }
+    });
+  }
+
+  function writeHash() {
+    var p = new URLSearchParams();
+    if (search.value.trim() !== '') {
+      p.set('q', search.value.trim());
+    }
+    var on = levelBoxes.filter(function (b) { return b.checked; });
+    if (on.length !== levelBoxes.length) {
+      p.set('levels', on.map(function (b) { return b.value; }).join(','));
+    }
+    if (host.value !== '') {
+      p.set('host', host.value);
+    }
+    if (rule.value !== '') {
+      p.set('rule', rule.value);
+    }
+    headers.forEach(function (th) {
+      var dir = th.getAttribute('aria-sort');
+      var key = th.getAttribute('data-key');
+      if (dir && !(key === 't' && dir === 'ascending')) {
+        p.set('sort', (dir === 'descending' ? '-' : '') + key);
+      }
+    });
+    var h = p.toString();
+    if (h !== location.hash.replace(/^#/, '')) {
+      history.replaceState(null, '', h === '' ? location.pathname + location.search : '#' + h);
+    }
+  }
+
+  function update() {
+    filter();
+    writeHash();
+  }
+
+  var timer = 0;
+  search.addEventListener('input', function () {
+    clearTimeout(timer);
+    timer = setTimeout(update, 150);
+  });
+  form.addEventListener('change', update);
+  form.addEventListener('submit', function (e) {
+    e.preventDefault();
+  });
+  form.addEventListener('reset', function () {
+    setTimeout(update, 0);
+  });
+
+  // Each sortable header becomes a button; a second click on the same
+  // column reverses the order.
   headers.forEach(function (th) {
-    var key = th.getAttribute('data-key');
-    if (!key) {
+    if (!th.getAttribute('data-key')) {
       return;
     }
     var button = document.createElement('button');
@@ -115,11 +180,13 @@
     }
     th.appendChild(button);
     button.addEventListener('click', function () {
-      sortBy(th, key);
+      sortBy(th, th.getAttribute('aria-sort') === 'ascending');
+      writeHash();
     });
   });
 
   form.hidden = false;
-  apply();
+  readHash();
+  filter();
   document.body.setAttribute('data-ready', '1');
 })();
