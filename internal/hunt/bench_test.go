@@ -1,0 +1,42 @@
+package hunt
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/shared"
+)
+
+// BenchmarkHunt hunts the evtxcorpus (../shared/tools/evtxcorpus output,
+// $SPOOR_CORPUS or /tmp/corpus) with every SigmaHQ Windows rule, end to end:
+// rules loaded and compiled in every iteration. Without the corpus it hunts
+// evtx-attack-samples.
+func BenchmarkHunt(b *testing.B) {
+	rules := shared.Path(b, "datasets", "sigma", "rules", "windows")
+	corpus := os.Getenv("SPOOR_CORPUS")
+	if corpus == "" {
+		corpus = "/tmp/corpus"
+	}
+	if _, err := os.Stat(corpus); err != nil {
+		corpus = shared.Path(b, "datasets", "evtx-attack-samples")
+	}
+	var size int64
+	filepath.Walk(corpus, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			size += fi.Size()
+		}
+		return nil
+	})
+	b.SetBytes(size)
+	b.ReportAllocs()
+	var events int64
+	for b.Loop() {
+		res, err := Run(b.Context(), []string{corpus}, Options{NoBuiltin: true, Rules: []string{rules}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		events = res.Evidence.Events
+	}
+	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

@@ -1,0 +1,207 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/hunt"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// fixture hunts the small evidence set of the hunt package with its test
+// rules only, and clears what changes from run to run.
+func fixture(t *testing.T) *hunt.Result {
+	t.Helper()
+	res, err := hunt.Run(t.Context(), []string{"../hunt/testdata/evidence"}, hunt.Options{
+		NoBuiltin: true,
+		Rules:     []string{"../hunt/testdata/rules"},
+		Workers:   2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Started = time.Time{}
+	res.ElapsedSeconds = 0
+	res.Version = "test"
+	return res
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s: output differs from the golden file (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	res := fixture(t)
+	tests := []struct {
+		name  string
+		write func(*bytes.Buffer) error
+	}{
+		{"hunt.txt", func(b *bytes.Buffer) error { return Terminal(b, res, TerminalOptions{}) }},
+		{"hunt_limit1.txt", func(b *bytes.Buffer) error { return Terminal(b, res, TerminalOptions{Limit: 1}) }},
+		{"hunt.csv", func(b *bytes.Buffer) error { return Timeline(b, res, CSV) }},
+		{"hunt.jsonl", func(b *bytes.Buffer) error { return Timeline(b, res, JSONL) }},
+		{"hunt.json", func(b *bytes.Buffer) error { return JSON(b, res) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tt.write(&b); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.name, b.Bytes())
+		})
+	}
+}
+
+func TestTerminalNoDetections(t *testing.T) {
+	res := fixture(t)
+	res.Detections, res.Total, res.RuleCounts, res.Hosts, res.Tactics = nil, 0, nil, nil, nil
+	res.Levels = hunt.LevelCounts{}
+	var b bytes.Buffer
+	if err := Terminal(&b, res, TerminalOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); !strings.HasSuffix(got, "\nNo detections.\n") {
+		t.Errorf("got %q, want it to end with No detections.", got)
+	}
+}
+
+func TestTerminalColor(t *testing.T) {
+	res := fixture(t)
+	for _, color := range []bool{false, true} {
+		var b bytes.Buffer
+		if err := Terminal(&b, res, TerminalOptions{Color: color}); err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Contains(b.String(), "\x1b[")
+		if got != color {
+			t.Errorf("Color %v: got escapes %v, want %v", color, got, color)
+		}
+		if color && !strings.Contains(b.String(), levelColors["critical"]+"critical") {
+			t.Errorf("Color true: got no critical colour in %q", b.String())
+		}
+	}
+}
+
+// TestTimelineShape checks what Timeline Explorer and Timesketch rely on:
+// the header, one row per detection in time order, the Timesketch columns.
+func TestTimelineShape(t *testing.T) {
+	res := fixture(t)
+	var b bytes.Buffer
+	if err := Timeline(&b, res, CSV); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(rows[0], ","), strings.Join(Columns, ","); got != want {
+		t.Errorf("header: got %s, want %s", got, want)
+	}
+	if got, want := len(rows)-1, len(res.Detections); got != want {
+		t.Fatalf("rows: got %d, want %d", got, want)
+	}
+	for i, row := range rows[1:] {
+		if i > 0 && row[0] < rows[i][0] {
+			t.Errorf("row %d: timestamp %s before the previous %s", i+1, row[0], rows[i][0])
+		}
+		if _, err := time.Parse(time.RFC3339, row[1]); err != nil {
+			t.Errorf("row %d: datetime: %v", i+1, err)
+		}
+		if row[2] != TimestampDesc || row[3] == "" {
+			t.Errorf("row %d: timestamp_desc %q, message %q: want both set", i+1, row[2], row[3])
+		}
+	}
+
+	b.Reset()
+	if err := Timeline(&b, res, JSONL); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != len(res.Detections) {
+		t.Fatalf("JSON lines: got %d, want %d", len(lines), len(res.Detections))
+	}
+	for i, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		for _, c := range Columns {
+			if _, ok := m[c]; !ok {
+				t.Errorf("line %d: got no %q key", i+1, c)
+			}
+		}
+		if len(m) != len(Columns) {
+			t.Errorf("line %d: got %d keys, want %d", i+1, len(m), len(Columns))
+		}
+	}
+}
+
+func TestFormatOf(t *testing.T) {
+	tests := []struct {
+		name    string
+		want    Format
+		wantErr bool
+	}{
+		{"t.csv", CSV, false},
+		{"T.CSV", CSV, false},
+		{"t.jsonl", JSONL, false},
+		{"t.json", JSONL, false},
+		{"dir/t.ndjson", JSONL, false},
+		{"t.txt", 0, true},
+		{"t", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := FormatOf(tt.name)
+		if (err != nil) != tt.wantErr || (err == nil && got != tt.want) {
+			t.Errorf("FormatOf(%q): got %v, %v, want %v (error %v)", tt.name, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestDetails(t *testing.T) {
+	got := Details([]hunt.Field{{Name: "Image", Value: `C:\a.exe`}, {Name: "CommandLine", Value: "a\r\n b\tc"}})
+	want := `Image: C:\a.exe ¦ CommandLine: a  b c`
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	res := fixture(t)
+	var b bytes.Buffer
+	if err := JSON(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	var back hunt.Result
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Total != res.Total || len(back.Detections) != len(res.Detections) || back.Rules.Loaded != res.Rules.Loaded {
+		t.Errorf("got total %d, %d detections, %d rules; want %d, %d, %d",
+			back.Total, len(back.Detections), back.Rules.Loaded, res.Total, len(res.Detections), res.Rules.Loaded)
+	}
+}
