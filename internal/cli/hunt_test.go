@@ -1,0 +1,198 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/hunt"
+)
+
+// The fixture of the hunt package: evidence with 5 detections by its own
+// rules (critical 2, high 1, medium 1, low 1).
+const (
+	huntEvidence = "../hunt/testdata/evidence"
+	huntRules    = "../hunt/testdata/rules"
+)
+
+func TestHuntExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	txt := writeFile(t, filepath.Join(dir, "notes.txt"), "not a log\n")
+	base := []string{"hunt", "--no-builtin", "--rules", huntRules}
+	tests := []struct {
+		name       string
+		args       []string
+		want       int
+		wantStderr []string
+	}{
+		{"help", []string{"hunt", "--help"}, ExitOK, nil},
+		{"detections", append(base, "-q", huntEvidence), ExitOK, nil},
+		{"fail-on met", append(base, "-q", "--fail-on", "high", huntEvidence), ExitDetections, []string{"3 detections of level high or more severe"}},
+		{"fail-on met, any case", append(base, "-q", "--fail-on", "Critical", huntEvidence), ExitDetections, []string{"2 detections"}},
+		{"fail-on not met", append(base, "-q", "--fail-on", "critical", "--exclude-rule", "Registry Hive Saved", huntEvidence), ExitOK, nil},
+		{"fail-on nothing found", append(base, "-q", "--fail-on", "low", "--from", "2030-01-01", huntEvidence), ExitOK, nil},
+		{"no path", []string{"hunt"}, ExitUsage, []string{"at least one PATH"}},
+		{"bad level", append(base, "--min-level", "severe", huntEvidence), ExitUsage, []string{"--min-level", "unknown level"}},
+		{"bad fail-on", append(base, "--fail-on", "bad", huntEvidence), ExitUsage, []string{"--fail-on"}},
+		{"bad from", append(base, "--from", "yesterday", huntEvidence), ExitUsage, []string{"--from", "RFC 3339"}},
+		{"to before from", append(base, "--from", "2024-03-05", "--to", "2024-03-04", huntEvidence), ExitUsage, []string{"before"}},
+		{"bad timeline", append(base, "--timeline", filepath.Join(dir, "t.xlsx"), huntEvidence), ExitUsage, []string{"--timeline", ".csv"}},
+		{"bad workers", append(base, "--workers", "0", huntEvidence), ExitUsage, []string{"--workers"}},
+		{"bad limit", append(base, "--limit", "-1", huntEvidence), ExitUsage, []string{"--limit"}},
+		{"no rules at all", []string{"hunt", "--no-builtin", huntEvidence}, ExitUsage, []string{"--no-builtin leaves no rules"}},
+		{"unknown flag", []string{"hunt", "--bogus", huntEvidence}, ExitUsage, []string{"unknown flag"}},
+		{"nothing readable", append(base, txt), ExitFailure, []string{"no event logs found"}},
+		{"missing rules", []string{"hunt", "--rules", filepath.Join(dir, "nope"), huntEvidence}, ExitFailure, []string{"nope"}},
+		{"rules all unsupported", []string{"hunt", "--no-builtin", "--rules", huntRules + "/linux.yml", huntEvidence}, ExitFailure, []string{"no rules to hunt with"}},
+		{"unwritable timeline", append(base, "--timeline", filepath.Join(dir, "no", "dir", "t.csv"), huntEvidence), ExitFailure, []string{"write timeline"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, t.Context(), tt.args...)
+			if code != tt.want {
+				t.Errorf("exit code: got %d, want %d (stderr %q)", code, tt.want, stderr)
+			}
+			for _, w := range tt.wantStderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr: got %q, want it to contain %q", stderr, w)
+				}
+			}
+		})
+	}
+}
+
+func TestHuntSigmaHQNotInstalled(t *testing.T) {
+	t.Setenv("SPOOR_CACHE_DIR", t.TempDir())
+	code, _, stderr := run(t, t.Context(), "hunt", "--sigmahq", huntEvidence)
+	if code != ExitFailure || !strings.Contains(stderr, "--sigmahq") || !strings.Contains(stderr, "spoor rules update") {
+		t.Errorf("got %d, %q; want exit 1 saying to run spoor rules update", code, stderr)
+	}
+}
+
+func TestHuntOutputs(t *testing.T) {
+	dir := t.TempDir()
+	csvPath, jsonlPath := filepath.Join(dir, "t.csv"), filepath.Join(dir, "t.jsonl")
+	code, stdout, stderr := run(t, t.Context(), "hunt", "--no-builtin", "--rules", huntRules,
+		"--timeline", csvPath, "--json", huntEvidence)
+	if code != ExitOK {
+		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
+	}
+	if stderr != "" {
+		t.Errorf("stderr: got %q, want nothing when not a terminal", stderr)
+	}
+	var res hunt.Result
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("--json: %v", err)
+	}
+	if res.Total != 5 || res.Version != "v9.8.7" {
+		t.Errorf("--json: got %d detections, version %q; want 5, v9.8.7", res.Total, res.Version)
+	}
+	data, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(data), "\n"); got != 6 {
+		t.Errorf("CSV timeline: got %d lines, want a header and 5 rows", got)
+	}
+
+	// The terminal report, --limit, and a JSON-lines timeline.
+	code, stdout, stderr = run(t, t.Context(), "hunt", "--no-builtin", "--rules", huntRules, "--limit", "2",
+		"--timeline", jsonlPath, huntEvidence)
+	if code != ExitOK {
+		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
+	}
+	for _, want := range []string{"Detections: 5", "Top rules", "Hosts with most detections", "ATT&CK tactics seen", "(2 of 5; --limit 0 lists all)", "4 loaded", "1 skipped (run spoor rules lint for details)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("terminal report: got %q, want it to contain %q", stdout, want)
+		}
+	}
+	if strings.Contains(stdout, "\x1b[") {
+		t.Errorf("terminal report: got colour escapes when stdout is not a terminal")
+	}
+	data, err = os.ReadFile(jsonlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(data), "\n"); got != 5 {
+		t.Errorf("JSONL timeline: got %d lines, want 5", got)
+	}
+
+	// --quiet: nothing on stdout.
+	code, stdout, _ = run(t, t.Context(), "hunt", "-q", "--no-builtin", "--rules", huntRules, huntEvidence)
+	if code != ExitOK || stdout != "" {
+		t.Errorf("--quiet: got %d, %q; want 0 and no output", code, stdout)
+	}
+}
+
+func TestHuntFilterFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want int // detections
+	}{
+		{"all", nil, 5},
+		{"min-level", []string{"--min-level", "high"}, 3},
+		{"status", []string{"--status", "stable,experimental"}, 3},
+		{"tag", []string{"--tag", "attack.t1003"}, 2},
+		{"exclude-rule", []string{"--exclude-rule", "00000000-0000-4000-8000-000000000002"}, 3},
+		{"from date", []string{"--from", "2024-03-05"}, 2},
+		{"to date includes the whole day", []string{"--to", "2024-03-04"}, 3},
+		{"from and to RFC 3339", []string{"--from", "2024-03-04T10:20:00Z", "--to", "2024-03-04T11:00:00+00:00"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"hunt", "--no-builtin", "--rules", huntRules, "--json"}, tt.args...)
+			code, stdout, stderr := run(t, t.Context(), append(args, huntEvidence)...)
+			if code != ExitOK {
+				t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
+			}
+			var res hunt.Result
+			if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Total != tt.want {
+				t.Errorf("got %d detections, want %d", res.Total, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	tests := []struct {
+		in   string
+		end  bool
+		want string
+	}{
+		{"", false, "0001-01-01T00:00:00Z"},
+		{"2024-03-04", false, "2024-03-04T00:00:00Z"},
+		{"2024-03-04", true, "2024-03-04T23:59:59.999999999Z"},
+		{"2024-03-04T10:00:00+02:00", false, "2024-03-04T08:00:00Z"},
+		{"2024-03-04T10:00:00", true, "2024-03-04T10:00:00Z"},
+	}
+	for _, tt := range tests {
+		got, err := parseTime(tt.in, tt.end)
+		if err != nil || got.Format(time.RFC3339Nano) != tt.want {
+			t.Errorf("parseTime(%q, %v): got %v, %v; want %s", tt.in, tt.end, got, err, tt.want)
+		}
+	}
+	if _, err := parseTime("03/04/2024", false); err == nil {
+		t.Error("parseTime(03/04/2024): got no error, want one")
+	}
+}
+
+// TestHuntCuckooBees is the README's first command: the built-in rules over
+// the example evidence find the intrusion on its three hosts.
+func TestHuntCuckooBees(t *testing.T) {
+	code, stdout, stderr := run(t, t.Context(), "hunt", "../../examples/cuckoobees")
+	if code != ExitOK {
+		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
+	}
+	for _, want := range []string{"ERP01.corp.local", "FS01.corp.local", "DC01.corp.local", "critical", "Credential Access"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("got no %q in the report", want)
+		}
+	}
+}
