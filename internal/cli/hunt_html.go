@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"errors"
 	"io"
 
 	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/report/html"
 )
 
-// writeHTML writes the HTML report of res. The report package for it is
-// not in yet.
-func writeHTML(_ io.Writer, _ *hunt.Result) error {
-	return errors.New("the HTML report is not available in this build yet")
-}
+// writeHTML writes the self-contained HTML report of res.
+func writeHTML(w io.Writer, res *hunt.Result) error { return html.Write(w, res) }

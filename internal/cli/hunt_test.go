@@ -196,3 +196,20 @@ func TestHuntCuckooBees(t *testing.T) {
 		}
 	}
 }
+
+func TestHuntHTML(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report.html")
+	code, _, stderr := run(t, t.Context(), "hunt", "-q", "--no-builtin", "--rules", huntRules, "--html", out, huntEvidence)
+	if code != ExitOK {
+		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<html", "Registry Hive Saved", "WEB01.example.org"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("HTML report: got no %q", want)
+		}
+	}
+}
