@@ -181,14 +181,14 @@ func (k *corr) run(items []item, out *[]Match) []fire {
 		}
 		slices.SortFunc(g, compareItems)
 		ms, ws := k.windows(g)
+		// Both are in order and every window lies in one match.
+		w := 0
 		for _, m := range ms {
-			var mine []span
-			for _, w := range ws {
-				if w.s >= m.s && w.j <= m.j {
-					mine = append(mine, w)
-				}
+			from := w
+			for w < len(ws) && ws[w].j <= m.j {
+				w++
 			}
-			all = append(all, found{key, g, m, mine})
+			all = append(all, found{key, g, m, ws[from:w]})
 		}
 	}
 	slices.SortStableFunc(all, func(a, b found) int {
