@@ -40,3 +40,17 @@ func BenchmarkHunt(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkLoadRules loads and compiles every SigmaHQ Windows rule: the
+// fixed cost of a hunt.
+func BenchmarkLoadRules(b *testing.B) {
+	rules := shared.Path(b, "datasets", "sigma", "rules", "windows")
+	b.ReportAllocs()
+	for b.Loop() {
+		rs, err := loadRules(&Options{NoBuiltin: true, Rules: []string{rules}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs.compile()
+	}
+}

@@ -74,12 +74,18 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	start := time.Now()
 	res := newResult(paths, &opts, start)
 
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	rs, err := loadRules(&opts)
 	if err != nil {
 		return nil, err
 	}
+	loaded := time.Now()
 	eng := rs.compile()
 	res.Rules = rs.stats
+	log.Debug("rules ready", "loaded", res.Rules.Loaded, "load", loaded.Sub(start), "compile", time.Since(loaded))
 	if len(eng.Rules()) == 0 {
 		res.ElapsedSeconds = time.Since(start).Seconds()
 		return res, ErrNoRules
@@ -108,6 +114,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		return nil
 	})
 
+	log.Debug("evidence hunted", "events", sum.Events, "detections", countFound(ws), "took", sum.Elapsed)
 	res.Evidence = evidenceOf(sum)
 	for _, w := range ws {
 		res.Evidence.Hunted += w.hunted
@@ -124,6 +131,14 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	res.aggregate(infos)
 	res.ElapsedSeconds = time.Since(start).Seconds()
 	return res, runErr
+}
+
+func countFound(ws []*worker) int {
+	n := 0
+	for _, w := range ws {
+		n += len(w.found)
+	}
+	return n
 }
 
 func newResult(paths []string, opts *Options, start time.Time) *Result {

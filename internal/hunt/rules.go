@@ -3,7 +3,13 @@ package hunt
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/ruletest"
@@ -55,27 +61,48 @@ type ruleSet struct {
 // described in stats.
 func loadRules(opts *Options) (*ruleSet, error) {
 	rs := &ruleSet{stats: RuleStats{Sources: []string{}}}
-	var sets []*ruletest.Set
-	if !opts.NoBuiltin {
-		s, err := ruletest.LoadFS(rules.FS)
-		if err != nil {
-			return nil, fmt.Errorf("load built-in rules: %w", err)
-		}
-		sets = append(sets, s)
-		rs.stats.Sources = append(rs.stats.Sources, "builtin")
-	}
 	var paths []string
 	paths = append(paths, opts.Rules...)
 	if opts.SigmaHQ != "" {
 		paths = append(paths, opts.SigmaHQ)
 	}
-	if len(paths) > 0 {
-		s, err := ruletest.Load(paths)
-		if err != nil {
-			return nil, fmt.Errorf("load rules: %w", err)
+	files, err := ruleFiles(paths)
+	if err != nil {
+		return nil, fmt.Errorf("load rules: %w", err)
+	}
+
+	// The built-in set and slices of the rule files are parsed in
+	// parallel (YAML parsing is most of the cost of loading thousands of
+	// rules), then merged in order: the built-in set first, files in walk
+	// order.
+	parts := max(1, min(runtime.GOMAXPROCS(0), len(files)/minFilesPerPart))
+	sets := make([]*ruletest.Set, 1+parts)
+	errs := make([]error, 1+parts)
+	var wg sync.WaitGroup
+	if !opts.NoBuiltin {
+		wg.Go(func() {
+			sets[0], errs[0] = ruletest.LoadFS(rules.FS)
+			if errs[0] != nil {
+				errs[0] = fmt.Errorf("load built-in rules: %w", errs[0])
+			}
+		})
+		rs.stats.Sources = append(rs.stats.Sources, "builtin")
+	}
+	if len(files) > 0 {
+		for i := range parts {
+			chunk := files[i*len(files)/parts : (i+1)*len(files)/parts]
+			wg.Go(func() {
+				sets[1+i], errs[1+i] = ruletest.Load(chunk)
+				if errs[1+i] != nil {
+					errs[1+i] = fmt.Errorf("load rules: %w", errs[1+i])
+				}
+			})
 		}
-		sets = append(sets, s)
 		rs.stats.Sources = append(rs.stats.Sources, paths...)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 
 	f, err := newRuleFilter(opts)
@@ -84,6 +111,9 @@ func loadRules(opts *Options) (*ruleSet, error) {
 	}
 	seen := map[string]bool{}
 	for _, s := range sets {
+		if s == nil {
+			continue
+		}
 		for _, e := range s.Errors {
 			if e.Warning {
 				continue
@@ -109,6 +139,54 @@ func loadRules(opts *Options) (*ruleSet, error) {
 		}
 	}
 	return rs, nil
+}
+
+// minFilesPerPart is the fewest rule files worth a goroutine of their own.
+const minFilesPerPart = 200
+
+// ruleFiles lists the rule files under paths: a file given is listed as
+// is; a folder is walked for *.yml and *.yaml files in lexical order,
+// leaving out test files (*.test.yml) and hidden folders, as ruletest.Load
+// walks it. The error names the paths that cannot be read.
+func ruleFiles(paths []string) ([]string, error) {
+	var files []string
+	var errs []error
+	for _, root := range paths {
+		fi, err := os.Stat(root)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !fi.IsDir() {
+			files = append(files, root)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if p != root && strings.HasPrefix(d.Name(), ".") {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			switch strings.ToLower(filepath.Ext(p)) {
+			case ".yml", ".yaml":
+				if !ruletest.IsTestFile(p) {
+					found = append(found, p)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	return files, errors.Join(errs...)
 }
 
 // ruleFilter decides which loaded rules a hunt uses.
