@@ -281,6 +281,19 @@ func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight plain ASCII bytes at a time: no control character, no
+		// quote, no backslash, nothing above 0x7f.
+		for i+8 <= len(s) {
+			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if !plainWord(w) {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -323,4 +336,28 @@ func AppendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain8 reports whether the 8 bytes of b (len(b) == 8) are all printable
+// ASCII other than '"' and '\\', so they need no escaping in JSON. It may
+// report false for some plain words; never true for a word needing work.
+func plain8(b string) bool {
+	w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+	return plainWord(w)
+}
+
+// plainWord is plain8 on the eight bytes of w, little-endian.
+func plainWord(w uint64) bool {
+	ctl := (w - 0x20*ones) & ^w // high bit set where a byte < 0x20 (or above a borrow)
+	q := w ^ '"'*ones
+	q = (q - ones) & ^q // high bit where a byte is '"'
+	bs := w ^ '\\'*ones
+	bs = (bs - ones) & ^bs // high bit where a byte is '\\'
+	return (w|ctl|q|bs)&highs == 0
 }

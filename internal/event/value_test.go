@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestValueText(t *testing.T) {
@@ -161,4 +162,42 @@ func BenchmarkEventAppendJSON(b *testing.B) {
 		buf = e.AppendJSON(buf[:0])
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+func TestPlain8(t *testing.T) {
+	// Every byte value in every position: plain8 may only say true when all
+	// eight bytes are printable ASCII other than '"' and '\\'.
+	base := []byte("abcdefgh")
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			w := append([]byte(nil), base...)
+			w[pos] = byte(c)
+			want := c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
+			if got := plain8(string(w)); got && !want {
+				t.Fatalf("plain8(%q) = true, want false", w)
+			}
+			if got := plain8(string(w)); !got && want {
+				t.Errorf("plain8(%q) = false for a plain word", w)
+			}
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain text longer than eight", "tab\there \"q\" \\ end", "\u2028\u2029", "a\xffb", "é漢字🙂 mixed ascii words"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := AppendJSONString(nil, s)
+		if !json.Valid(out) {
+			t.Fatalf("AppendJSONString(%q) = %s is not valid JSON", s, out)
+		}
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatal(err)
+		}
+		if utf8.ValidString(s) && back != s {
+			t.Fatalf("round trip of %q gave %q", s, back)
+		}
+	})
 }
