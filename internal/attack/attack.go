@@ -364,6 +364,8 @@ type index struct {
 	softwareGroups map[string][]string
 	// techniqueGroups maps a technique ID to the groups using it.
 	techniqueGroups map[string][]string
+
+	modelState // the attribution model, built on first use
 }
 
 func (kb *KB) index() *index {

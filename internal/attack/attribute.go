@@ -1,0 +1,609 @@
+package attack
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Attribution ranks ATT&CK groups by how well each explains the evidence:
+// the techniques and software observed in one operation.
+//
+// The model is a smoothed unigram language model per group, the query
+// likelihood model of information retrieval with Dirichlet smoothing
+// (Zhai and Lafferty, 2004). A group g emits an observed technique t with
+//
+//	P(t | g) = (c(t,g) + μ·f(t)) / (Z(g) + μ)
+//
+// where c(t,g) is 1 when ATT&CK records that g uses t, and partial credit
+// for its parent or a sub-technique (see below); Z(g) is the sum of c over all
+// techniques (the size of the group's profile, related techniques counted
+// at their credit); f(t) is the background frequency of t, the share of
+// group-technique links that are t (add-one smoothed); μ is the strength of
+// the background, set to the mean Z over groups (no tuning). A group's
+// score is the log-likelihood ratio of the evidence against the background:
+//
+//	score(g) = Σ_t log2(P(t | g) / f(t)) + Σ_s log2(P(s | g) / f(s)) + log2 prior(g)
+//
+// in bits, with software s scored by the same formula over the groups'
+// software (μ there is the mean number of software per group). Profiles
+// are the group-level uses plus those of campaigns attributed to the group.
+// Three properties follow without further weights:
+//
+//   - Rare evidence weighs more: for a technique the group uses, the term
+//     is about log2(1/((Z+μ)·f(t))), the inverse group frequency of t.
+//   - Software is strong evidence because most software is used by few
+//     groups (small f(s)); Cobalt Strike, used by dozens, weighs little.
+//   - A group is judged by how much of the evidence it explains, and a
+//     large profile is paid for: every term is divided by Z(g)+μ, so a
+//     group does not win by knowing many techniques, only by knowing the
+//     observed ones. Evidence a group does not explain costs it
+//     log2(μ/(Z+μ)), more for large profiles than for small ones.
+//
+// Sub-techniques get partial credit both ways: an observed T1059.003 is
+// credited 1/k to a group known for its parent T1059, and an observed T1059
+// is credited 1/k to a group known for any of its sub-techniques, where k is
+// the parent's number of sub-techniques (the chance that a parent-level
+// record means this very sub-technique, taking them as equally likely).
+// There is no other credit: siblings and the techniques of a group's
+// software were measured in the harness and diluted profiles more than they
+// helped (see BENCHMARKS.md).
+//
+// Group hints (rules tagged attack.gNNNN) multiply a group's prior by
+// HintRatio, which is a judgement, not a measurement: about the weight of
+// a software used by a handful of groups. Confidence is the posterior over ATT&CK's groups,
+// softmax(score·ln2 / Temperature): the temperature corrects the naive
+// independence of the terms and was fitted on the evaluation harness
+// (attribution_eval_test.go), where its calibration is measured. The
+// confidence is relative to the groups ATT&CK knows: an intrusion by an
+// unknown actor still spreads 100% over known ones.
+
+// Model constants; see the Attribution comment.
+const (
+	// HintRatio is the likelihood ratio of a group hint.
+	HintRatio = 20.0
+	// Temperature divides the log-likelihoods before the softmax that
+	// gives confidences; fitted by TestEvaluate -eval (see BENCHMARKS.md).
+	Temperature = 0.6
+)
+
+// Evidence is what one operation showed.
+type Evidence struct {
+	// Techniques are technique IDs (T1059.003; any case; revoked IDs
+	// stand for their replacements).
+	Techniques []string
+	// Software are software IDs (S0154) or names and aliases (Cobalt
+	// Strike, any case).
+	Software []string
+	// GroupHints are group IDs or names suggested by the evidence itself,
+	// such as rules tagged attack.g0096.
+	GroupHints []string
+}
+
+// Input is one item of Evidence and what it resolved to.
+type Input struct {
+	// Kind is the expected kind: technique, software or group (a hint).
+	Kind Kind
+	// Given is the item as given.
+	Given string
+	// ID is the active ID it resolved to; "" when unknown.
+	ID string
+	// Name is the name of the object.
+	Name string
+	// Note explains a revocation or a name match; "" otherwise.
+	Note string
+}
+
+// Candidate is a group ranked by Attribute.
+type Candidate struct {
+	Group *Group
+	// Rank is 1 for the best candidate.
+	Rank int
+	// Score is the log-likelihood ratio of the evidence, in bits, against
+	// the background of all groups: positive when the group explains the
+	// evidence better than chance.
+	Score float64
+	// Confidence is the calibrated posterior probability (0 to 1) that
+	// the evidence is this group's, among ATT&CK's groups.
+	Confidence float64
+	// Hinted is set when a group hint named the group.
+	Hinted bool
+	// Matches is the evidence the group explains, most distinctive first.
+	Matches []Match
+	// Unexplained are the observed IDs the group is not known for.
+	Unexplained []string
+	// Unseen is what the group is known for that was not observed, most
+	// distinctive first (at most MaxUnseen).
+	Unseen []Unseen
+}
+
+// MaxUnseen caps Candidate.Unseen.
+const MaxUnseen = 5
+
+// MaxExplained is the number of best candidates whose Matches,
+// Unexplained and Unseen Attribute fills; the others carry their rank,
+// score and confidence only.
+const MaxExplained = 20
+
+// Match is one observed item a group explains.
+type Match struct {
+	ID   string
+	Name string
+	Kind Kind
+	// Via says how a related item was credited: "" for a direct match,
+	// otherwise the group's technique that relates to it: "parent T1059"
+	// or "sub-technique T1059.001".
+	Via string
+	// Groups is the number of groups known for the item (directly).
+	Groups int
+	// Bits is the item's contribution to the score.
+	Bits float64
+}
+
+// Unseen is an item a group is known for that was not observed.
+type Unseen struct {
+	ID   string
+	Name string
+	Kind Kind
+	// Groups is the number of groups known for it.
+	Groups int
+}
+
+// ResolveEvidence resolves every item of ev: IDs case-insensitively and
+// through revocations, software and hint names through names and aliases.
+// It returns the inputs in order with their resolution (ID "" for unknown
+// items) and the evidence made of the resolved IDs, without repeats.
+func (kb *KB) ResolveEvidence(ev Evidence) ([]Input, Evidence) {
+	var ins []Input
+	var out Evidence
+	add := func(list *[]string, id string) {
+		if !slices.Contains(*list, id) {
+			*list = append(*list, id)
+		}
+	}
+	for _, s := range ev.Techniques {
+		in := Input{Kind: KindTechnique, Given: s}
+		if t, res, err := kb.Technique(s); err == nil {
+			in.ID, in.Name, in.Note = t.ID, t.Name, res.Note()
+			add(&out.Techniques, t.ID)
+		}
+		ins = append(ins, in)
+	}
+	for _, s := range ev.Software {
+		in := Input{Kind: KindSoftware, Given: s}
+		if sw, res, err := kb.SoftwareByID(s); err == nil {
+			in.ID, in.Name, in.Note = sw.ID, sw.Name, res.Note()
+		} else if sw := kb.softwareByName(s); sw != nil {
+			in.ID, in.Name = sw.ID, sw.Name
+		}
+		if in.ID != "" {
+			add(&out.Software, in.ID)
+		}
+		ins = append(ins, in)
+	}
+	for _, s := range ev.GroupHints {
+		in := Input{Kind: KindGroup, Given: s}
+		if ms := kb.FindGroups(s); len(ms) == 1 && ms[0].By != "partial name" {
+			in.ID, in.Name, in.Note = ms[0].Group.ID, ms[0].Group.Name, ms[0].Resolution.Note()
+			add(&out.GroupHints, in.ID)
+		}
+		ins = append(ins, in)
+	}
+	return ins, out
+}
+
+// softwareByName returns the software with the name or alias, or nil.
+func (kb *KB) softwareByName(name string) *Software {
+	name = strings.TrimSpace(name)
+	for i := range kb.Software {
+		s := &kb.Software[i]
+		if strings.EqualFold(s.Name, name) || slices.ContainsFunc(s.Aliases, func(a string) bool { return strings.EqualFold(a, name) }) {
+			return s
+		}
+	}
+	return nil
+}
+
+// Attribute ranks ATT&CK's active groups by how well each explains ev,
+// best first, with explanations for the first MaxExplained; the model is
+// described at the top of attribute.go. Items of ev that
+// do not resolve (see ResolveEvidence) are left out: callers report them.
+// With no usable evidence every group ties, each with equal confidence.
+func Attribute(kb *KB, ev Evidence) []Candidate {
+	_, ev = kb.ResolveEvidence(ev)
+	m := kb.model()
+	obsT := m.techIndexes(ev.Techniques)
+	obsS := m.softIndexes(ev.Software)
+	scores := make([]float64, len(m.groups))
+	m.score(obsT, obsS, scores)
+	hinted := make([]bool, len(m.groups))
+	for _, h := range ev.GroupHints {
+		if gi, ok := m.groupIndex[h]; ok {
+			hinted[gi] = true
+			scores[gi] += math.Log2(HintRatio)
+		}
+	}
+	conf := softmax(scores, Temperature)
+	maskT, maskS := make([]bool, len(m.techs)), make([]bool, len(m.softs))
+	for _, t := range obsT {
+		maskT[t] = true
+	}
+	for _, x := range obsS {
+		maskS[x] = true
+	}
+	order := make([]int, len(scores))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if c := cmp.Compare(scores[b], scores[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(m.groups[a].ID, m.groups[b].ID)
+	})
+	out := make([]Candidate, len(order))
+	for r, gi := range order {
+		c := Candidate{Group: m.groups[gi], Rank: r + 1, Score: scores[gi], Confidence: conf[gi], Hinted: hinted[gi]}
+		if r < MaxExplained {
+			m.explain(gi, obsT, obsS, maskT, maskS, &c)
+		}
+		out[r] = c
+	}
+	return out
+}
+
+// softmax returns exp(s·ln2/T) normalised, for scores s in bits.
+func softmax(scores []float64, temp float64) []float64 {
+	out := make([]float64, len(scores))
+	mx := math.Inf(-1)
+	for _, s := range scores {
+		mx = max(mx, s)
+	}
+	sum := 0.0
+	for i, s := range scores {
+		out[i] = math.Exp((s - mx) * math.Ln2 / temp)
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+	return out
+}
+
+// model is the attribution model of one KB, built on first use.
+type model struct {
+	groups     []*Group
+	groupIndex map[string]int
+	techs      []string // technique IDs by index
+	techIndex  map[string]int
+	softs      []string
+	softIndex  map[string]int
+	// techBits[g][t] and softBits[g][s]: log2(P(x|g)/f(x)).
+	techBits, softBits [][]float32
+	// techCredit[g][t]: c(t,g), and how it was earned.
+	techCredit [][]float32
+	// nTech[t], nSoft[s]: groups directly known for the item.
+	nTech, nSoft []int
+	// Names, the technique tree and the profiles, by index.
+	techNames, softNames []string
+	parent               []int
+	children             [][]int
+	profileT, profileS   [][]int
+	softIn               [][]bool
+}
+
+// params are the model's parameters; defaultParams is what Attribute
+// uses. Other values serve the evaluation's sensitivity study.
+type params struct {
+	related  float64 // multiplier of the parent-child credit
+	muScale  float64 // μ = muScale × mean profile size
+	software bool    // credit techniques of the group's software
+	siblings bool    // credit siblings of the group's sub-techniques
+	zDirect  bool    // profile size Z counts direct uses only
+	perChild bool    // parent-child credit divided among the children
+}
+
+var defaultParams = params{related: 1, muScale: 1, perChild: true}
+
+func (kb *KB) model() *model {
+	x := kb.index()
+	x.modelOnce.Do(func() { x.model = buildModel(kb, defaultParams) })
+	return x.model
+}
+
+func buildModel(kb *KB, p params) *model {
+	m := &model{groupIndex: make(map[string]int), techIndex: make(map[string]int), softIndex: make(map[string]int)}
+	for i := range kb.Techniques {
+		m.techIndex[kb.Techniques[i].ID] = len(m.techs)
+		m.techs = append(m.techs, kb.Techniques[i].ID)
+		m.techNames = append(m.techNames, kb.Techniques[i].Name)
+	}
+	for i := range kb.Software {
+		m.softIndex[kb.Software[i].ID] = len(m.softs)
+		m.softs = append(m.softs, kb.Software[i].ID)
+		m.softNames = append(m.softNames, kb.Software[i].Name)
+	}
+	// Profiles: group-level uses plus those of campaigns attributed to
+	// the group.
+	type profile struct{ techs, softs []int }
+	campaignsOf := make(map[string][]*Campaign)
+	for i := range kb.Campaigns {
+		c := &kb.Campaigns[i]
+		if c.Deprecated {
+			continue
+		}
+		for _, g := range c.Groups {
+			campaignsOf[g] = append(campaignsOf[g], c)
+		}
+	}
+	var profiles []profile
+	for i := range kb.Groups {
+		g := &kb.Groups[i]
+		if g.Deprecated {
+			continue
+		}
+		var pr profile
+		techs, softs := slices.Clone(g.Techniques), slices.Clone(g.Software)
+		for _, c := range campaignsOf[g.ID] {
+			techs = append(techs, c.Techniques...)
+			softs = append(softs, c.Software...)
+		}
+		for _, t := range techs {
+			if ti, ok := m.techIndex[t]; ok && !slices.Contains(pr.techs, ti) {
+				pr.techs = append(pr.techs, ti)
+			}
+		}
+		for _, s := range softs {
+			if si, ok := m.softIndex[s]; ok && !slices.Contains(pr.softs, si) {
+				pr.softs = append(pr.softs, si)
+			}
+		}
+		if len(pr.techs)+len(pr.softs) == 0 {
+			continue
+		}
+		m.groupIndex[g.ID] = len(m.groups)
+		m.groups = append(m.groups, g)
+		profiles = append(profiles, pr)
+	}
+	nT, nS := len(m.techs), len(m.softs)
+	m.nTech, m.nSoft = make([]int, nT), make([]int, nS)
+	for _, pr := range profiles {
+		for _, t := range pr.techs {
+			m.nTech[t]++
+		}
+		for _, s := range pr.softs {
+			m.nSoft[s]++
+		}
+	}
+	// Background frequencies, add-one smoothed.
+	freq := func(n []int) []float64 {
+		total := 0
+		for _, c := range n {
+			total += c + 1
+		}
+		f := make([]float64, len(n))
+		for i, c := range n {
+			f[i] = float64(c+1) / float64(total)
+		}
+		return f
+	}
+	fT, fS := freq(m.nTech), freq(m.nSoft)
+
+	// Technique tree: parent and children by index.
+	parent := make([]int, nT)
+	children := make([][]int, nT)
+	for i, id := range m.techs {
+		parent[i] = -1
+		if p, ok := m.techIndex[parentID(id)]; ok {
+			parent[i] = p
+			children[p] = append(children[p], i)
+		}
+	}
+	m.parent, m.children = parent, children
+	for _, pr := range profiles {
+		m.profileT = append(m.profileT, pr.techs)
+		m.profileS = append(m.profileS, pr.softs)
+	}
+	softTechs := make([][]int, nS)
+	for i := range kb.Software {
+		for _, t := range kb.Software[i].Techniques {
+			if ti, ok := m.techIndex[t]; ok {
+				softTechs[i] = append(softTechs[i], ti)
+			}
+		}
+	}
+
+	const g2 = 0.25 // siblings and software techniques, in the variants
+	// childShare is the credit between a technique and one of its
+	// sub-techniques: 1/k for k sub-techniques when p.perChild, else 1.
+	childShare := func(parent int) float64 {
+		if !p.perChild || len(children[parent]) == 0 {
+			return 1
+		}
+		return 1 / float64(len(children[parent]))
+	}
+	credits := make([][]float32, len(profiles))
+	zT := make([]float64, len(profiles))
+	zS := make([]float64, len(profiles))
+	for gi, pr := range profiles {
+		c := make([]float32, nT)
+		raise := func(t int, v float64) {
+			if float32(v) > c[t] {
+				c[t] = float32(v)
+			}
+		}
+		for _, t := range pr.techs {
+			raise(t, 1)
+			if pt := parent[t]; pt >= 0 {
+				raise(pt, p.related*childShare(pt))
+				if p.siblings {
+					for _, sib := range children[pt] {
+						raise(sib, g2)
+					}
+				}
+			}
+			for _, ch := range children[t] {
+				raise(ch, p.related*childShare(t))
+			}
+		}
+		if p.software {
+			for _, s := range pr.softs {
+				for _, t := range softTechs[s] {
+					raise(t, g2)
+				}
+			}
+		}
+		if p.zDirect {
+			zT[gi] = float64(len(pr.techs))
+		} else {
+			for _, v := range c {
+				zT[gi] += float64(v)
+			}
+		}
+		zS[gi] = float64(len(pr.softs))
+		credits[gi] = c
+	}
+	mean := func(z []float64) float64 {
+		s := 0.0
+		for _, v := range z {
+			s += v
+		}
+		return s / float64(len(z))
+	}
+	muT, muS := p.muScale*mean(zT), p.muScale*mean(zS)
+
+	m.techBits = make([][]float32, len(profiles))
+	m.softBits = make([][]float32, len(profiles))
+	m.techCredit = credits
+	for gi, pr := range profiles {
+		tb := make([]float32, nT)
+		for t := range nT {
+			tb[t] = float32(math.Log2((float64(credits[gi][t]) + muT*fT[t]) / ((zT[gi] + muT) * fT[t])))
+		}
+		sb := make([]float32, nS)
+		in := make([]bool, nS)
+		for _, s := range pr.softs {
+			in[s] = true
+		}
+		for s := range nS {
+			c := 0.0
+			if in[s] {
+				c = 1
+			}
+			sb[s] = float32(math.Log2((c + muS*fS[s]) / ((zS[gi] + muS) * fS[s])))
+		}
+		m.techBits[gi], m.softBits[gi] = tb, sb
+		m.softIn = append(m.softIn, in)
+	}
+	return m
+}
+
+func (m *model) techIndexes(ids []string) []int {
+	out := make([]int, 0, len(ids))
+	for _, id := range ids {
+		if i, ok := m.techIndex[id]; ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func (m *model) softIndexes(ids []string) []int {
+	out := make([]int, 0, len(ids))
+	for _, id := range ids {
+		if i, ok := m.softIndex[id]; ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// score sets scores[g] to the group's log-likelihood ratio in bits.
+func (m *model) score(obsT, obsS []int, scores []float64) {
+	for gi := range m.groups {
+		s := 0.0
+		tb, sb := m.techBits[gi], m.softBits[gi]
+		for _, t := range obsT {
+			s += float64(tb[t])
+		}
+		for _, x := range obsS {
+			s += float64(sb[x])
+		}
+		scores[gi] = s
+	}
+}
+
+// explain fills the candidate's matches, unexplained and unseen items;
+// obsT and obsS are marked in the masks.
+func (m *model) explain(gi int, obsT, obsS []int, maskT, maskS []bool, c *Candidate) {
+	c.Matches = make([]Match, 0, len(obsT)+len(obsS))
+	for _, t := range obsT {
+		credit := m.techCredit[gi][t]
+		if credit == 0 {
+			c.Unexplained = append(c.Unexplained, m.techs[t])
+			continue
+		}
+		mt := Match{ID: m.techs[t], Name: m.techNames[t], Kind: KindTechnique, Groups: m.nTech[t], Bits: float64(m.techBits[gi][t])}
+		if credit < 1 {
+			mt.Via = m.via(gi, t)
+		}
+		c.Matches = append(c.Matches, mt)
+	}
+	for _, s := range obsS {
+		if !m.softIn[gi][s] {
+			c.Unexplained = append(c.Unexplained, m.softs[s])
+			continue
+		}
+		c.Matches = append(c.Matches, Match{ID: m.softs[s], Name: m.softNames[s], Kind: KindSoftware, Groups: m.nSoft[s], Bits: float64(m.softBits[gi][s])})
+	}
+	slices.SortFunc(c.Matches, func(a, b Match) int {
+		return cmp.Or(cmp.Compare(b.Bits, a.Bits), cmp.Compare(a.Kind, b.Kind), strings.Compare(a.ID, b.ID))
+	})
+
+	// Unseen: the group's rarest items neither observed nor credited
+	// through a parent or sub-technique.
+	var unseen []Unseen
+	for _, t := range m.profileT[gi] {
+		if maskT[t] || m.parent[t] >= 0 && maskT[m.parent[t]] || slices.ContainsFunc(m.children[t], func(ch int) bool { return maskT[ch] }) {
+			continue
+		}
+		unseen = append(unseen, Unseen{ID: m.techs[t], Name: m.techNames[t], Kind: KindTechnique, Groups: m.nTech[t]})
+	}
+	for _, s := range m.profileS[gi] {
+		if !maskS[s] {
+			unseen = append(unseen, Unseen{ID: m.softs[s], Name: m.softNames[s], Kind: KindSoftware, Groups: m.nSoft[s]})
+		}
+	}
+	slices.SortStableFunc(unseen, func(a, b Unseen) int {
+		if c := cmp.Compare(a.Groups, b.Groups); c != 0 {
+			return c
+		}
+		if a.Kind != b.Kind {
+			return cmp.Compare(b.Kind, a.Kind) // software first at equal rarity
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	c.Unseen = unseen[:min(len(unseen), MaxUnseen):min(len(unseen), MaxUnseen)]
+}
+
+// via names the group's technique that earned partial credit for the
+// observed technique t.
+func (m *model) via(gi, t int) string {
+	if p := m.parent[t]; p >= 0 && slices.Contains(m.profileT[gi], p) {
+		return "parent " + m.techs[p]
+	}
+	for _, ch := range m.children[t] {
+		if slices.Contains(m.profileT[gi], ch) {
+			return "sub-technique " + m.techs[ch]
+		}
+	}
+	return "related"
+}
+
+// modelState is kept in the KB's index.
+type modelState struct {
+	modelOnce sync.Once
+	model     *model
+}

@@ -1,0 +1,168 @@
+package attack
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestAttribute(t *testing.T) {
+	kb := embeddedKB(t)
+	// A slice of APT41's own profile, with a rare software of its own.
+	ev := Evidence{
+		Techniques: []string{"T1195.002", "T1542.003", "T1574.006", "T1003.002", "T1059.003", "t1073"},
+		Software:   []string{"S0430", "cobalt strike", "S9999"},
+	}
+	ins, resolved := kb.ResolveEvidence(ev)
+	if len(ins) != 9 {
+		t.Fatalf("inputs: got %d, want 9", len(ins))
+	}
+	if ins[5].ID != "T1574.001" || ins[5].Note == "" {
+		t.Errorf("revoked T1073: got %q note %q, want T1574.001 with a note", ins[5].ID, ins[5].Note)
+	}
+	if ins[7].ID != "S0154" {
+		t.Errorf("software by name: got %q, want S0154", ins[7].ID)
+	}
+	if ins[8].ID != "" {
+		t.Errorf("unknown S9999: got %q, want unresolved", ins[8].ID)
+	}
+	if len(resolved.Software) != 2 || len(resolved.Techniques) != 6 {
+		t.Errorf("resolved: got %v, want 6 techniques and 2 software", resolved)
+	}
+	cs := Attribute(kb, ev)
+	if cs[0].Group.ID != "G0096" {
+		t.Fatalf("top candidate: got %s %s, want G0096 APT41", cs[0].Group.ID, cs[0].Group.Name)
+	}
+	sum := 0.0
+	for i, c := range cs {
+		sum += c.Confidence
+		if c.Rank != i+1 || i > 0 && c.Score > cs[i-1].Score {
+			t.Fatalf("candidate %d: rank %d score %v after %v, want ranks in score order", i, c.Rank, c.Score, cs[i-1].Score)
+		}
+	}
+	if math.Abs(sum-1) > 1e-9 {
+		t.Errorf("confidences: got sum %v, want 1", sum)
+	}
+	top := cs[0]
+	if len(top.Matches) == 0 || top.Matches[0].ID != "S0430" {
+		t.Errorf("most distinctive shared evidence: got %+v, want S0430 Winnti for Linux first", top.Matches)
+	}
+	for i := 1; i < len(top.Matches); i++ {
+		if top.Matches[i].Bits > top.Matches[i-1].Bits {
+			t.Errorf("matches: got %v after %v bits, want most distinctive first", top.Matches[i].Bits, top.Matches[i-1].Bits)
+		}
+	}
+	if len(top.Unseen) == 0 || len(top.Unseen) > MaxUnseen {
+		t.Errorf("unseen: got %d items, want 1 to %d", len(top.Unseen), MaxUnseen)
+	}
+	for _, u := range top.Unseen {
+		if slices.Contains(resolved.Techniques, u.ID) || slices.Contains(resolved.Software, u.ID) {
+			t.Errorf("unseen: got %s, which was observed", u.ID)
+		}
+	}
+	// Deprecated groups are never candidates.
+	for _, c := range cs {
+		if c.Group.Deprecated {
+			t.Errorf("candidate %s is deprecated", c.Group.ID)
+		}
+	}
+}
+
+func TestAttributeSubTechniqueCredit(t *testing.T) {
+	kb := embeddedKB(t)
+	m := kb.model()
+	find := func(parent bool) (string, string) {
+		// A group known for a parent technique but none of its
+		// sub-techniques, and one such sub-technique.
+		for _, g := range m.groups {
+			for _, id := range g.Techniques {
+				subs := kb.SubTechniques(id)
+				if len(subs) == 0 {
+					continue
+				}
+				if parent && !slices.ContainsFunc(g.Techniques, func(x string) bool { return parentID(x) == id }) {
+					return g.ID, subs[0]
+				}
+			}
+		}
+		return "", ""
+	}
+	gid, sub := find(true)
+	if gid == "" {
+		t.Fatal("no group known for a parent technique only")
+	}
+	check := func(gid, obs, wantVia string) {
+		t.Helper()
+		gi, ti := m.groupIndex[gid], m.techIndex[obs]
+		credit := m.techCredit[gi][ti]
+		if credit <= 0 || credit >= 1 || !strings.HasPrefix(m.via(gi, ti), wantVia) {
+			t.Errorf("%s observed, %s: got credit %v via %q, want partial credit via %s", obs, gid, credit, m.via(gi, ti), wantVia)
+		}
+		// The top candidate's explanation names the link too.
+		cs := Attribute(kb, Evidence{Techniques: []string{obs}, GroupHints: []string{gid}})
+		if cs[0].Group.ID == gid && (len(cs[0].Matches) != 1 || !strings.HasPrefix(cs[0].Matches[0].Via, wantVia)) {
+			t.Errorf("%s observed, %s hinted: got matches %+v, want one via %s", obs, gid, cs[0].Matches, wantVia)
+		}
+	}
+	check(gid, sub, "parent ")
+	// And the other way: an observed parent credits a group known for a
+	// sub-technique (APT41 for T1059.001).
+	check("G0096", "T1059", "sub-technique ")
+}
+
+func TestAttributeHint(t *testing.T) {
+	kb := embeddedKB(t)
+	ev := Evidence{Techniques: []string{"T1059.003", "T1003.002"}, Software: []string{"S0154"}}
+	before := Attribute(kb, ev)
+	ev.GroupHints = []string{"G0044"}
+	after := Attribute(kb, ev)
+	rank := func(cs []Candidate, id string) (int, bool) {
+		for _, c := range cs {
+			if c.Group.ID == id {
+				return c.Rank, c.Hinted
+			}
+		}
+		return 0, false
+	}
+	r0, _ := rank(before, "G0044")
+	r1, hinted := rank(after, "G0044")
+	if r1 >= r0 || !hinted {
+		t.Errorf("hint G0044: got rank %d (hinted %v), want better than %d and hinted", r1, hinted, r0)
+	}
+}
+
+func BenchmarkAttribute(b *testing.B) {
+	kb, err := Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The largest input: every technique and every software.
+	var ev Evidence
+	for _, t := range kb.Techniques {
+		ev.Techniques = append(ev.Techniques, t.ID)
+	}
+	for _, s := range kb.Software {
+		ev.Software = append(ev.Software, s.ID)
+	}
+	ev.GroupHints = []string{"G0096"}
+	Attribute(kb, ev) // the model is built once per KB
+	b.ReportAllocs()
+	for b.Loop() {
+		Attribute(kb, ev)
+	}
+}
+
+// BenchmarkAttributeCold includes loading the embedded data and building
+// the model: what one `spoor attribute` run costs.
+func BenchmarkAttributeCold(b *testing.B) {
+	ev := Evidence{Techniques: []string{"T1059.003", "T1003.002", "T1574.001", "T1190"}, Software: []string{"S0154", "S0002"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		kb, err := Load()
+		if err != nil {
+			b.Fatal(err)
+		}
+		Attribute(kb, ev)
+	}
+}

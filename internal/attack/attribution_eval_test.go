@@ -1,0 +1,470 @@
+package attack
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+var evalFlag = flag.Bool("eval", false, "run the attribution evaluation harness (TestEvaluate) and print its report")
+
+// Harness settings (issue 6): one observation per group with at least
+// evalMinTechniques techniques, per seed and condition (see conditions).
+// Temperature is fitted on fitSeeds, results are reported on evalSeeds.
+const evalMinTechniques = 10
+
+var (
+	evalSeeds = []uint64{1, 2, 3, 4, 5}
+	fitSeeds  = []uint64{101, 102, 103, 104, 105}
+)
+
+// observation is one drawn test case.
+type observation struct {
+	truth      int   // index in model.groups
+	techs      []int // technique indexes
+	softs      []int
+	techIDs    []string
+	softIDs    []string
+	noiseCount int
+}
+
+// condition is how observations are drawn.
+type condition struct {
+	name string
+	// share of the group's techniques and software observed.
+	share float64
+	// noise is the share of the final observation that is common
+	// techniques drawn by overall frequency.
+	noise float64
+	// blur is the chance that an observed technique of the group is
+	// reported as its parent or a sibling instead (technique extraction
+	// confuses neighbours).
+	blur float64
+	// noSoftware drops software from observations.
+	noSoftware bool
+}
+
+// conditions: the issue's harness first, then harder ones.
+var conditions = []condition{
+	{name: "issue harness: 30% of techniques and software, noise 1/3", share: 0.3, noise: 1.0 / 3},
+	{name: "sparse: 15% of techniques and software, noise 1/2", share: 0.15, noise: 0.5},
+	{name: "blurred: as the issue, 30% of true techniques swapped for parent or sibling", share: 0.3, noise: 1.0 / 3, blur: 0.3},
+	{name: "no software: 30% of techniques, noise 1/3", share: 0.3, noise: 1.0 / 3, noSoftware: true},
+}
+
+// drawObservations draws one observation per eligible group for a seed.
+func drawObservations(m *model, cond condition, seed uint64) []observation {
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	parent := make([]int, len(m.techs))
+	children := make([][]int, len(m.techs))
+	for i, id := range m.techs {
+		parent[i] = -1
+		if p, ok := m.techIndex[parentID(id)]; ok {
+			parent[i] = p
+			children[p] = append(children[p], i)
+		}
+	}
+	// Overall technique frequency: number of groups using it.
+	var pool []int
+	var weights []float64
+	for t, n := range m.nTech {
+		if n > 0 {
+			pool = append(pool, t)
+			weights = append(weights, float64(n))
+		}
+	}
+	var out []observation
+	for gi, g := range m.groups {
+		var techs, softs []int
+		for _, id := range g.Techniques {
+			if t, ok := m.techIndex[id]; ok {
+				techs = append(techs, t)
+			}
+		}
+		if len(techs) < evalMinTechniques {
+			continue
+		}
+		for _, id := range g.Software {
+			if s, ok := m.softIndex[id]; ok {
+				softs = append(softs, s)
+			}
+		}
+		if cond.noSoftware {
+			softs = nil
+		}
+		kT := max(1, int(math.Round(cond.share*float64(len(techs)))))
+		kS := int(math.Round(cond.share * float64(len(softs))))
+		rng.Shuffle(len(techs), func(i, j int) { techs[i], techs[j] = techs[j], techs[i] })
+		rng.Shuffle(len(softs), func(i, j int) { softs[i], softs[j] = softs[j], softs[i] })
+		o := observation{truth: gi, techs: slices.Clone(techs[:kT]), softs: slices.Clone(softs[:kS])}
+		for i, t := range o.techs {
+			if cond.blur == 0 || rng.Float64() >= cond.blur {
+				continue
+			}
+			var near []int
+			if p := parent[t]; p >= 0 {
+				near = append(near, p)
+				for _, sib := range children[p] {
+					if sib != t {
+						near = append(near, sib)
+					}
+				}
+			} else {
+				near = children[t]
+			}
+			if len(near) > 0 {
+				n := near[rng.IntN(len(near))]
+				if !slices.Contains(o.techs, n) {
+					o.techs[i] = n
+				}
+			}
+		}
+		// Noise: cond.noise of the final observation, drawn by
+		// frequency without replacement.
+		o.noiseCount = int(math.Round(float64(kT+kS) * cond.noise / (1 - cond.noise)))
+		w := slices.Clone(weights)
+		for _, t := range o.techs {
+			if i := slices.Index(pool, t); i >= 0 {
+				w[i] = 0
+			}
+		}
+		for range o.noiseCount {
+			total := 0.0
+			for _, x := range w {
+				total += x
+			}
+			r := rng.Float64() * total
+			i := 0
+			for ; i < len(w)-1; i++ {
+				r -= w[i]
+				if r < 0 && w[i] > 0 {
+					break
+				}
+			}
+			o.techs = append(o.techs, pool[i])
+			w[i] = 0
+		}
+		for _, t := range o.techs {
+			o.techIDs = append(o.techIDs, m.techs[t])
+		}
+		for _, s := range o.softs {
+			o.softIDs = append(o.softIDs, m.softs[s])
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// rankOf returns the 1-based rank of truth in scores, ties counted
+// against it.
+func rankOf(scores []float64, truth int) int {
+	r := 1
+	for i, s := range scores {
+		if i != truth && s >= scores[truth] {
+			r++
+		}
+	}
+	return r
+}
+
+// scorer ranks groups for an observation.
+type scorer struct {
+	name  string
+	n     int // number of groups scored
+	score func(o observation, scores []float64)
+}
+
+// jaccard is the baseline: |obs ∩ profile| / |obs ∪ profile| over
+// technique and software IDs.
+func jaccard(m *model) scorer {
+	profiles := make([]map[string]bool, len(m.groups))
+	for gi, g := range m.groups {
+		p := make(map[string]bool)
+		for _, id := range g.Techniques {
+			p[id] = true
+		}
+		for _, id := range g.Software {
+			p[id] = true
+		}
+		profiles[gi] = p
+	}
+	return scorer{"Jaccard baseline", len(m.groups), func(o observation, scores []float64) {
+		items := append(slices.Clone(o.techIDs), o.softIDs...)
+		for gi, p := range profiles {
+			inter := 0
+			for _, id := range items {
+				if p[id] {
+					inter++
+				}
+			}
+			scores[gi] = float64(inter) / float64(len(items)+len(p)-inter)
+		}
+	}}
+}
+
+// idfOverlap is a second baseline: the sum of log(N/n) over the observed
+// items a group is known for (rarity without the size correction).
+func idfOverlap(m *model) scorer {
+	n := float64(len(m.groups))
+	return scorer{"IDF overlap, no size correction", len(m.groups), func(o observation, scores []float64) {
+		for gi, g := range m.groups {
+			s := 0.0
+			for _, t := range o.techs {
+				if slices.Contains(g.Techniques, m.techs[t]) {
+					s += math.Log(n / float64(m.nTech[t]))
+				}
+			}
+			for _, x := range o.softs {
+				if slices.Contains(g.Software, m.softs[x]) {
+					s += math.Log(n / float64(m.nSoft[x]))
+				}
+			}
+			scores[gi] = s
+		}
+	}}
+}
+
+func modelScorer(name string, m *model) scorer {
+	return scorer{name, len(m.groups), func(o observation, scores []float64) { m.score(o.techs, o.softs, scores) }}
+}
+
+// evalResult is the outcome of one scorer over a set of observations.
+type evalResult struct {
+	n                int
+	top1, top3, top5 int
+	conf             []float64 // stated confidence of the top candidate
+	hit              []bool    // whether the top candidate was right
+	nll              float64   // mean -log P(truth)
+	meanRank         float64
+}
+
+func evaluate(sc scorer, obs []observation, temp float64) evalResult {
+	var r evalResult
+	for _, o := range obs {
+		s := make([]float64, sc.n)
+		sc.score(o, s)
+		rank := rankOf(s, o.truth)
+		r.n++
+		if rank == 1 {
+			r.top1++
+		}
+		if rank <= 3 {
+			r.top3++
+		}
+		if rank <= 5 {
+			r.top5++
+		}
+		r.meanRank += float64(rank)
+		if temp > 0 {
+			p := softmax(s, temp)
+			best := 0
+			for i := range s {
+				if s[i] > s[best] {
+					best = i
+				}
+			}
+			r.conf = append(r.conf, p[best])
+			r.hit = append(r.hit, best == o.truth && rank == 1)
+			r.nll -= math.Log(max(p[o.truth], 1e-300))
+		}
+	}
+	r.meanRank /= float64(r.n)
+	r.nll /= float64(r.n)
+	return r
+}
+
+// ece returns the expected calibration error over bins equal-width bins
+// of stated confidence, and the bins (count, mean confidence, hit rate).
+func ece(conf []float64, hit []bool, bins int) (float64, [][3]float64) {
+	out := make([][3]float64, bins)
+	for i, c := range conf {
+		b := min(int(c*float64(bins)), bins-1)
+		out[b][0]++
+		out[b][1] += c
+		if hit[i] {
+			out[b][2]++
+		}
+	}
+	e := 0.0
+	for b := range out {
+		if out[b][0] == 0 {
+			continue
+		}
+		out[b][1] /= out[b][0]
+		out[b][2] /= out[b][0]
+		e += out[b][0] / float64(len(conf)) * math.Abs(out[b][1]-out[b][2])
+	}
+	return e, out
+}
+
+// fitTemperature returns the temperature minimising the mean negative
+// log-likelihood of the true group on obs (temperature scaling).
+func fitTemperature(sc scorer, obs []observation) float64 {
+	best, bestNLL := 1.0, math.Inf(1)
+	for t := 0.05; t <= 6; t += 0.05 {
+		if r := evaluate(sc, obs, t); r.nll < bestNLL {
+			best, bestNLL = t, r.nll
+		}
+	}
+	return best
+}
+
+func drawAll(m *model, cond condition, seeds []uint64) []observation {
+	var obs []observation
+	for _, s := range seeds {
+		obs = append(obs, drawObservations(m, cond, s)...)
+	}
+	return obs
+}
+
+// TestEvaluate is the attribution evaluation harness; run it with
+//
+//	go test ./internal/attack -run TestEvaluate -eval -v
+//
+// Without -eval it runs on one seed and checks the targets only.
+func TestEvaluate(t *testing.T) {
+	kb := embeddedKB(t)
+	m := buildModel(kb, defaultParams)
+	seeds := evalSeeds
+	if !*evalFlag {
+		seeds = evalSeeds[:1]
+	}
+	pct := func(k, n int) float64 { return float64(k) / float64(n) }
+	main := modelScorer("spoor model", m)
+	jac := jaccard(m)
+	var b strings.Builder
+	type condResult struct {
+		cond      condition
+		obs       []observation
+		res, base evalResult
+	}
+	var results []condResult
+	for ci, cond := range conditions {
+		obs := drawAll(m, cond, seeds)
+		r := condResult{cond: cond, obs: obs, res: evaluate(main, obs, Temperature), base: evaluate(jac, obs, 0)}
+		results = append(results, r)
+		top1, base1 := pct(r.res.top1, r.res.n), pct(r.base.top1, r.base.n)
+		e, _ := ece(r.res.conf, r.res.hit, 10)
+		switch {
+		case top1 < 0.6:
+			t.Errorf("%s: top-1: got %.3f, want at least 0.6", cond.name, top1)
+		case ci == 0 && top1 < base1-0.02:
+			t.Errorf("%s: top-1: got %.3f, want no worse than the Jaccard baseline's %.3f", cond.name, top1, base1)
+		case ci > 0 && top1 < base1+0.02:
+			t.Errorf("%s: top-1: got %.3f, want clearly above the Jaccard baseline's %.3f", cond.name, top1, base1)
+		}
+		if e > 0.1 {
+			t.Errorf("%s: expected calibration error: got %.3f, want at most 0.1", cond.name, e)
+		}
+	}
+	if !*evalFlag {
+		return
+	}
+
+	obs0 := results[0].obs
+	nGroups := 0
+	for gi := range m.groups {
+		if slices.ContainsFunc(obs0, func(o observation) bool { return o.truth == gi }) {
+			nGroups++
+		}
+	}
+	fmt.Fprintf(&b, "ATT&CK %s (modified %s): %d candidate groups (active, with techniques or software); %d groups with >= %d techniques drawn; seeds %v\n\n",
+		kb.Domain, kb.Modified, len(m.groups), nGroups, evalMinTechniques, evalSeeds)
+
+	var fitObs []observation
+	for _, cond := range conditions {
+		fitObs = append(fitObs, drawAll(m, cond, fitSeeds)...)
+	}
+	fitted := fitTemperature(main, fitObs)
+	fmt.Fprintf(&b, "Temperature fitted on seeds %v pooled over the conditions (minimum NLL, grid 0.05): %.2f; committed Temperature = %.2f\n\n", fitSeeds, fitted, Temperature)
+
+	fmt.Fprintf(&b, "| condition | observations (true techniques + software + noise, mean) | scorer | top-1 | top-3 | top-5 | mean rank | ECE (10 bins) |\n|---|---|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		mt, ms, mn := 0.0, 0.0, 0.0
+		for _, o := range r.obs {
+			mt += float64(len(o.techs) - o.noiseCount)
+			ms += float64(len(o.softs))
+			mn += float64(o.noiseCount)
+		}
+		k := float64(len(r.obs))
+		desc := fmt.Sprintf("%d (%.1f + %.1f + %.1f)", len(r.obs), mt/k, ms/k, mn/k)
+		row := func(name string, x evalResult) {
+			eceS := "n/a"
+			if x.conf != nil {
+				e, _ := ece(x.conf, x.hit, 10)
+				eceS = fmt.Sprintf("%.3f", e)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %.3f | %.3f | %.3f | %.1f | %s |\n", r.cond.name, desc, name,
+				pct(x.top1, x.n), pct(x.top3, x.n), pct(x.top5, x.n), x.meanRank, eceS)
+		}
+		row("**spoor model**", r.res)
+		row("Jaccard baseline", r.base)
+		row("IDF overlap, no size correction", evaluate(idfOverlap(m), r.obs, 0))
+	}
+
+	fmt.Fprintf(&b, "\nSensitivity (top-1 per condition, same observations):\n\n| model |")
+	for i := range conditions {
+		fmt.Fprintf(&b, " condition %d |", i+1)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(conditions)) + "\n")
+	variants := []struct {
+		name string
+		p    params
+	}{
+		{"defaults (parent-child credit 1/k, μ = mean profile size)", defaultParams},
+		{"no partial credit", params{related: 0, muScale: 1}},
+		{"flat parent-child credit 1/2", params{related: 0.5, muScale: 1}},
+		{"+ siblings 1/4", params{related: 1, muScale: 1, perChild: true, siblings: true}},
+		{"+ techniques of the group's software 1/4", params{related: 1, muScale: 1, perChild: true, software: true}},
+		{"Z = direct uses only", params{related: 1, muScale: 1, perChild: true, zDirect: true}},
+		{"μ × 0.5", params{related: 1, muScale: 0.5, perChild: true}},
+		{"μ × 2", params{related: 1, muScale: 2, perChild: true}},
+	}
+	for _, v := range variants {
+		vm := buildModel(kb, v.p)
+		fmt.Fprintf(&b, "| %s |", v.name)
+		for _, r := range results {
+			x := evaluate(modelScorer(v.name, vm), r.obs, 0)
+			fmt.Fprintf(&b, " %.3f |", pct(x.top1, x.n))
+		}
+		b.WriteString("\n")
+	}
+
+	var conf []float64
+	var hit []bool
+	for _, r := range results {
+		conf = append(conf, r.res.conf...)
+		hit = append(hit, r.res.hit...)
+	}
+	eAll, bins := ece(conf, hit, 10)
+	fmt.Fprintf(&b, "\nReliability of the top candidate's confidence, all conditions pooled (Temperature %.2f, ECE %.3f):\n\n", Temperature, eAll)
+	fmt.Fprintf(&b, "| stated confidence | cases | mean stated | observed top-1 rate |\n|---|---|---|---|\n")
+	for i, bin := range bins {
+		if bin[0] == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "| %.1f–%.1f | %d | %.3f | %.3f |\n", float64(i)/10, float64(i+1)/10, int(bin[0]), bin[1], bin[2])
+	}
+	fmt.Fprintf(&b, "\nTop-1 by size of the true group's profile (issue harness):\n\n| techniques | observations | spoor | Jaccard |\n|---|---|---|---|\n")
+	for _, bk := range []struct {
+		name   string
+		lo, hi int
+	}{{"10–19", 10, 19}, {"20–39", 20, 39}, {"40–79", 40, 79}, {"80+", 80, 1 << 30}} {
+		var sub []observation
+		for _, o := range obs0 {
+			if n := len(m.groups[o.truth].Techniques); n >= bk.lo && n <= bk.hi {
+				sub = append(sub, o)
+			}
+		}
+		if len(sub) == 0 {
+			continue
+		}
+		r1, r2 := evaluate(main, sub, 0), evaluate(jac, sub, 0)
+		fmt.Fprintf(&b, "| %s | %d | %.3f | %.3f |\n", bk.name, len(sub), pct(r1.top1, r1.n), pct(r2.top1, r2.n))
+	}
+	t.Log("\n" + b.String())
+}
