@@ -1,20 +1,33 @@
 package detect
 
+import "slices"
+
 // automaton is an Aho-Corasick automaton over bytes, compiled to a DFA:
 // one table lookup per input byte. Bytes are first mapped to classes (one
 // per byte that occurs in some needle, plus class 0 for all others), which
 // keeps the table small. It is immutable once built and safe for
 // concurrent use.
 type automaton struct {
-	class [256]uint16
+	class  [256]uint16
 	nclass int32
-	// next[state*nclass+class] is the state after reading a byte.
+	// next[state*nclass+class] is the state after reading a byte, as the
+	// offset of its row (state*nclass), bitwise negated (^offset, so
+	// negative) when needles end there.
 	next []int32
 	// out[outStart[s]:outStart[s+1]] lists the needles (by their index in
 	// the slice given to buildAutomaton) that end at state s, including
 	// those reached through failure links.
 	outStart []int32
 	out      []int32
+}
+
+// buildAutomatonNums compiles needles whose local numbers are nums.
+func buildAutomatonNums(needles []string, nums []int32) *automaton {
+	a := buildAutomaton(needles)
+	for k, n := range a.out {
+		a.out[k] = nums[n]
+	}
+	return a
 }
 
 // buildAutomaton compiles needles (none empty; at most 255 distinct bytes
@@ -30,10 +43,18 @@ func buildAutomaton(needles []string) *automaton {
 		}
 	}
 	nc := int(a.nclass)
+	// At most one state per needle byte, plus the root.
+	bound := 1
+	for _, n := range needles {
+		bound += len(n)
+	}
+	a.next = make([]int32, 0, bound*nc)
 	newState := func() int32 {
 		s := int32(len(a.next) / nc)
-		for range nc {
-			a.next = append(a.next, -1)
+		a.next = a.next[:len(a.next)+nc]
+		row := a.next[len(a.next)-nc:]
+		for i := range row {
+			row[i] = -1
 		}
 		return s
 	}
@@ -89,6 +110,14 @@ func buildAutomaton(needles []string) *automaton {
 		a.out = append(a.out, outs[s]...)
 	}
 	a.outStart[nstates] = int32(len(a.out))
+	a.next = slices.Clip(a.next)
+	for k, t := range a.next {
+		off := t * int32(nc)
+		if a.outStart[t] < a.outStart[t+1] {
+			off = ^off
+		}
+		a.next[k] = off
+	}
 	return a
 }
 
@@ -99,11 +128,14 @@ func (a *automaton) states() int { return len(a.outStart) - 1 }
 // ends (tests only; the matcher inlines this loop).
 func (a *automaton) find(t string, hit func(needle int32)) {
 	s := int32(0)
-	nc := a.nclass
 	for i := 0; i < len(t); i++ {
-		s = a.next[s*nc+int32(a.class[t[i]])]
-		for _, n := range a.out[a.outStart[s]:a.outStart[s+1]] {
-			hit(n)
+		s = a.next[s+int32(a.class[t[i]])]
+		if s < 0 {
+			s = ^s
+			st := s / a.nclass
+			for _, n := range a.out[a.outStart[st]:a.outStart[st+1]] {
+				hit(n)
+			}
 		}
 	}
 }

@@ -42,6 +42,7 @@ func (e *Engine) compileRule(r *Rule, opts *Options) ([]*variant, error) {
 			channel:  src.Channel,
 			eventIDs: src.EventIDs,
 			provider: src.Provider,
+			fields:   src.Fields,
 			cond:     cond,
 			searches: searches,
 		}
@@ -342,7 +343,8 @@ func (c *compiler) fieldMatch(fm *sigma.FieldMatch) (node, error) {
 	case keyword:
 		n = &keywordNode{pred: pred}
 	default:
-		n = &fieldNode{field: fid, pred: pred, neq: m.neq}
+		// fieldref applies neq itself: a missing reference fails both ways.
+		n = &fieldNode{field: fid, pred: pred, neq: m.neq && !m.fieldref}
 	}
 	if null != nil {
 		if m.all {
@@ -374,13 +376,14 @@ func (c *compiler) value(fid int32, m *mods, v sigma.Value) ([]valuePred, []patt
 		case sigma.ModEndsWith:
 			mode = patSuffix
 		}
-		return []valuePred{&fieldrefPred{other: c.field(raw), mode: mode, cased: m.cased}}, nil, nil
+		return []valuePred{&fieldrefPred{other: c.field(raw), mode: mode, cased: m.cased, neq: m.neq}}, nil, nil
 	case m.re:
 		re, err := compileRe(raw, m.reI, m.reM, m.reS)
 		if err != nil {
 			return nil, nil, err
 		}
 		p := &rePred{re: re, needle: -1}
+		p.minLen, p.dotAll = minLength(re)
 		if lit := requiredLiteral(re); lit != "" {
 			p.needle, p.needleLit = c.eng.needle(fid, lit), lit
 		}

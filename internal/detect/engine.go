@@ -126,6 +126,7 @@ type variant struct {
 	channel  string
 	eventIDs []uint32
 	provider string
+	fields   map[string][]string // the Source's field names
 	cond     node
 	searches []namedNode
 	filters  []node

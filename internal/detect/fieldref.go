@@ -18,6 +18,7 @@ type fieldrefPred struct {
 	other int32
 	mode  patKind // patExact, patPrefix, patSuffix or patContains
 	cased bool
+	neq   bool
 }
 
 func (p *fieldrefPred) match(st *state, v event.Value, i int) bool {
@@ -32,15 +33,18 @@ func (p *fieldrefPred) match(st *state, v event.Value, i int) bool {
 	} else {
 		t, ref = st.lower(v, i), st.lower(w, j)
 	}
+	var ok bool
 	switch p.mode {
 	case patPrefix:
-		return strings.HasPrefix(t, ref)
+		ok = strings.HasPrefix(t, ref)
 	case patSuffix:
-		return strings.HasSuffix(t, ref)
+		ok = strings.HasSuffix(t, ref)
 	case patContains:
-		return strings.Contains(t, ref)
+		ok = strings.Contains(t, ref)
+	default:
+		ok = t == ref
 	}
-	return t == ref
+	return ok != p.neq
 }
 
 func (p *fieldrefPred) need() need { return anyNeed }

@@ -33,14 +33,20 @@ type bucket struct {
 	variants []int32
 	// always are the variants that require no literal, by index.
 	always []int32
-	// scans are the per-field automata over the needles of the variants.
+	// scans are the per-field automata over the trigger needles of the
+	// variants.
 	scans []fieldScan
+	// scanned is the set of needles the automata look for, by needle id.
+	scanned []uint64
 }
 
 // fieldScan is the automaton of one field in one bucket.
 type fieldScan struct {
 	field int32 // 0: every field (keywords)
-	ac    *automaton
+	// ac finds the needles (or, when grams is set, the short ones).
+	ac *automaton
+	// grams finds the needles of four bytes or more of large sets.
+	grams *gramSet
 	// needles maps the automaton's needle numbers to needle ids.
 	needles []int32
 	// triggers lists, per automaton needle number, the variants (by index)
@@ -75,9 +81,15 @@ func buildIndex(e *Engine) index {
 		chans = append(chans, n)
 	}
 	anyChan := byChan[""]
-	cache := map[string]*bucket{}
+	cache := &indexCache{buckets: map[string]*bucket{}, automata: map[string]scanners{}}
 	for _, ch := range chans {
-		ci := makeChanIndex(e, append(slices.Clone(byChan[ch]), anyChan...), cache)
+		vs := slices.Clone(byChan[ch])
+		for _, v := range anyChan {
+			if !redundant(v, byChan[ch]) {
+				vs = append(vs, v)
+			}
+		}
+		ci := makeChanIndex(e, vs, cache)
 		ix.channels[ch] = ci
 		ix.folded = append(ix.folded, ch)
 	}
@@ -85,8 +97,44 @@ func buildIndex(e *Engine) index {
 	return ix
 }
 
+// redundant reports whether the any-channel variant v adds nothing to the
+// variants of one channel: v only narrows by provider, and a variant of the
+// same rule for that channel, without a provider, has the same field names
+// and at least v's event IDs. (A pipeline gives a log both as a channel
+// and as a provider, for events without a Channel field.)
+func redundant(v *variant, chanVariants []*variant) bool {
+	if v.provider == "" {
+		return false
+	}
+	for _, w := range chanVariants {
+		if w.rule != v.rule || w.provider != "" || !sameFields(v.fields, w.fields) {
+			continue
+		}
+		if len(w.eventIDs) == 0 {
+			return true
+		}
+		if len(v.eventIDs) > 0 && len(intersect(v.eventIDs, w.eventIDs)) == len(v.eventIDs) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameFields reports whether two field-name maps are equal.
+func sameFields(a, b map[string][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, x := range a {
+		if y, ok := b[k]; !ok || !slices.Equal(x, y) {
+			return false
+		}
+	}
+	return true
+}
+
 // makeChanIndex builds the buckets of one channel from its variants.
-func makeChanIndex(e *Engine, vs []*variant, cache map[string]*bucket) *chanIndex {
+func makeChanIndex(e *Engine, vs []*variant, cache *indexCache) *chanIndex {
 	ci := &chanIndex{byID: map[uint32]*bucket{}}
 	var anyID []*variant
 	ids := map[uint32][]*variant{}
@@ -108,9 +156,14 @@ func makeChanIndex(e *Engine, vs []*variant, cache map[string]*bucket) *chanInde
 	return ci
 }
 
+// allNeedles puts every needle of every pattern in the automata, not only
+// the needles that trigger variants, so that patterns can skip work when
+// their needle is absent.
+const allNeedles = true
+
 // makeBucket builds a bucket for a set of variants, sharing buckets with
 // the same variants.
-func makeBucket(e *Engine, vs []*variant, cache map[string]*bucket) *bucket {
+func makeBucket(e *Engine, vs []*variant, cache *indexCache) *bucket {
 	b := &bucket{}
 	for _, v := range vs {
 		b.variants = append(b.variants, v.index)
@@ -121,14 +174,15 @@ func makeBucket(e *Engine, vs []*variant, cache map[string]*bucket) *bucket {
 	for _, v := range b.variants {
 		key = binary.AppendUvarint(key, uint64(v))
 	}
-	if c, ok := cache[string(key)]; ok {
+	if c, ok := cache.buckets[string(key)]; ok {
 		return c
 	}
-	cache[string(key)] = b
+	cache.buckets[string(key)] = b
 
-	// Every needle of every node of the variants goes into its field's
-	// automaton, so that each pattern can trust the prefilter; the needles
-	// of a variant's need trigger it.
+	// The needles of each variant's need go into their field's automaton
+	// and make the variant a candidate when found. Patterns whose needle
+	// is among them skip the work when it is absent; the others are
+	// matched in full (only for candidates).
 	type fieldNeedles struct {
 		local    map[int32]int32
 		needles  []int32
@@ -151,14 +205,21 @@ func makeBucket(e *Engine, vs []*variant, cache map[string]*bucket) *bucket {
 		fn.triggers = append(fn.triggers, nil)
 		return l
 	}
+	b.scanned = make([]uint64, (len(e.needles)+63)/64)
+	addScanned := func(id int32) {
+		add(id)
+		b.scanned[id>>6] |= 1 << (id & 63)
+	}
 	for _, vi := range b.variants {
 		v := e.variants[vi]
-		walkNeedles(v.cond, func(id int32) { add(id) })
-		for _, s := range v.searches {
-			walkNeedles(s.node, func(id int32) { add(id) })
-		}
-		for _, f := range v.filters {
-			walkNeedles(f, func(id int32) { add(id) })
+		if allNeedles {
+			walkNeedles(v.cond, addScanned)
+			for _, s := range v.searches {
+				walkNeedles(s.node, addScanned)
+			}
+			for _, f := range v.filters {
+				walkNeedles(f, addScanned)
+			}
 		}
 		if v.need.any {
 			b.always = append(b.always, vi)
@@ -166,6 +227,7 @@ func makeBucket(e *Engine, vs []*variant, cache map[string]*bucket) *bucket {
 		}
 		for _, id := range v.need.needles {
 			l := add(id)
+			b.scanned[id>>6] |= 1 << (id & 63)
 			fn := fields[e.needles[id].field]
 			fn.triggers[l] = append(fn.triggers[l], vi)
 		}
@@ -177,13 +239,63 @@ func makeBucket(e *Engine, vs []*variant, cache map[string]*bucket) *bucket {
 	slices.Sort(fids)
 	for _, f := range fids {
 		fn := fields[f]
-		lits := make([]string, len(fn.needles))
-		for k, id := range fn.needles {
-			lits[k] = e.needles[id].lit
-		}
-		b.scans = append(b.scans, fieldScan{field: f, ac: buildAutomaton(lits), needles: fn.needles, triggers: fn.triggers})
+		ac, gs := cache.automaton(e, fn.needles)
+		b.scans = append(b.scans, fieldScan{field: f, ac: ac, grams: gs, needles: fn.needles, triggers: fn.triggers})
 	}
 	return b
+}
+
+// indexCache shares buckets with the same variants and automata with the
+// same needles between the buckets of an index.
+type indexCache struct {
+	buckets  map[string]*bucket
+	automata map[string]scanners
+}
+
+// scanners are the automaton and gram set of one field scan.
+type scanners struct {
+	ac    *automaton
+	grams *gramSet
+}
+
+// maxDFABytes bounds the DFA of a needle set; larger sets put their needles
+// of four bytes or more in a gramSet, whose working set stays in cache.
+const maxDFABytes = 64 << 10
+
+// automaton returns the scanners of the needles (by id, in order; the
+// local number of a needle is its index).
+func (c *indexCache) automaton(e *Engine, needles []int32) (*automaton, *gramSet) {
+	var key []byte
+	for _, id := range needles {
+		key = binary.AppendUvarint(key, uint64(id))
+	}
+	if s, ok := c.automata[string(key)]; ok {
+		return s.ac, s.grams
+	}
+	lits := make([]string, len(needles))
+	for k, id := range needles {
+		lits[k] = e.needles[id].lit
+	}
+	var s scanners
+	s.ac = buildAutomaton(lits)
+	if len(s.ac.next)*4 > maxDFABytes {
+		var short, long []string
+		var shortNums, longNums []int32
+		for k, l := range lits {
+			if len(l) < 4 {
+				short, shortNums = append(short, l), append(shortNums, int32(k))
+			} else {
+				long, longNums = append(long, l), append(longNums, int32(k))
+			}
+		}
+		s.ac = nil
+		if len(short) > 0 {
+			s.ac = buildAutomatonNums(short, shortNums)
+		}
+		s.grams = buildGramSet(long, longNums)
+	}
+	c.automata[string(key)] = s
+	return s.ac, s.grams
 }
 
 // walkNeedles calls fn with every needle of the patterns under n.

@@ -16,8 +16,10 @@ func (n *keywordNode) eval(st *state) bool {
 	for i := range st.ev.Fields {
 		v := st.ev.Fields[i].Value
 		if v.Kind() == event.List {
-			for _, e := range v.List() {
-				if n.pred.match(st, e, -1) {
+			list := v.List()
+			base := st.elems(i, len(list))
+			for k, e := range list {
+				if n.pred.match(st, e, base+k) {
 					return true
 				}
 			}

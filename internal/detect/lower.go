@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -13,13 +14,11 @@ import (
 
 // appendLower appends the lower-cased form of s to dst.
 func appendLower(dst []byte, s string) []byte {
+	dst = slices.Grow(dst, len(s))
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			dst = append(dst, c)
+			dst = append(dst, lowerASCII[c])
 			i++
 			continue
 		}
@@ -34,6 +33,45 @@ func appendLower(dst []byte, s string) []byte {
 	}
 	return dst
 }
+
+// firstUpper returns the offset of the first character of s that
+// lower-casing changes, or -1 when s is its own lower-cased form.
+func firstUpper(s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				return i
+			}
+			continue
+		}
+		// Rare: non-ASCII text, checked rune by rune from here.
+		for j := i; j < len(s); {
+			r, size := utf8.DecodeRuneInString(s[j:])
+			if r < utf8.RuneSelf {
+				if 'A' <= r && r <= 'Z' {
+					return j
+				}
+			} else if !(r == utf8.RuneError && size == 1) && unicode.ToLower(r) != r {
+				return j
+			}
+			j += size
+		}
+		return -1
+	}
+	return -1
+}
+
+// lowerASCII maps each ASCII byte to its lower case.
+var lowerASCII = func() (t [utf8.RuneSelf]byte) {
+	for c := range t {
+		t[c] = byte(c)
+		if 'A' <= c && c <= 'Z' {
+			t[c] += 'a' - 'A'
+		}
+	}
+	return t
+}()
 
 // isLower reports whether s is its own lower-cased form, so it can be used
 // without copying.

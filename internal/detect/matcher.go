@@ -77,6 +77,7 @@ func (m *Matcher) Match(ev *event.Event, dst []Detection) []Detection {
 	}
 	m.stats.Routed += int64(len(b.variants))
 	m.cands = m.cands[:0]
+	st.scanned = b.scanned
 	for k := range b.scans {
 		m.scan(&b.scans[k])
 	}
@@ -84,6 +85,9 @@ func (m *Matcher) Match(ev *event.Event, dst []Detection) []Detection {
 	m.names = m.names[:0]
 	// Evaluate always ∪ cands in index order.
 	al, cs := b.always, m.cands
+	if st.exhaustive {
+		al, cs = b.variants, nil
+	}
 	for len(al) > 0 || len(cs) > 0 {
 		var vi int32
 		switch {
@@ -100,7 +104,6 @@ func (m *Matcher) Match(ev *event.Event, dst []Detection) []Detection {
 // eval evaluates one variant and appends its detection.
 func (m *Matcher) eval(v *variant, dst []Detection) []Detection {
 	st := &m.st
-	m.stats.Evaluated++
 	if m.ruleGen[v.rule.index] == st.gen {
 		return dst // another variant of the rule matched already
 	}
@@ -110,6 +113,7 @@ func (m *Matcher) eval(v *variant, dst []Detection) []Detection {
 			return dst
 		}
 	}
+	m.stats.Evaluated++
 	if !v.cond.eval(st) {
 		return dst
 	}
@@ -147,8 +151,10 @@ func (m *Matcher) scan(fs *fieldScan) {
 
 func (m *Matcher) scanValue(fs *fieldScan, v event.Value, i int) {
 	if v.Kind() == event.List {
-		for _, e := range v.List() {
-			m.scanText(fs, m.st.lower(e, -1))
+		list := v.List()
+		base := m.st.elems(i, len(list))
+		for k, e := range list {
+			m.scanText(fs, m.st.lower(e, base+k))
 		}
 		return
 	}
@@ -156,29 +162,51 @@ func (m *Matcher) scanValue(fs *fieldScan, v event.Value, i int) {
 }
 
 func (m *Matcher) scanText(fs *fieldScan, t string) {
-	st := &m.st
-	a := fs.ac
-	next, class, outStart, out := a.next, &a.class, a.outStart, a.out
-	nc := a.nclass
-	s := int32(0)
-	for j := 0; j < len(t); j++ {
-		s = next[s*nc+int32(class[t[j]])]
-		lo, hi := outStart[s], outStart[s+1]
-		if lo == hi {
-			continue
-		}
-		for _, l := range out[lo:hi] {
-			g := fs.needles[l]
-			if st.needleGen[g] == st.gen {
-				continue
-			}
-			st.needleGen[g] = st.gen
-			for _, vi := range fs.triggers[l] {
-				if m.varGen[vi] != st.gen {
-					m.varGen[vi] = st.gen
-					m.cands = append(m.cands, vi)
+	if a := fs.ac; a != nil {
+		next, class := a.next, &a.class
+		s := int32(0)
+		for j := 0; j < len(t); j++ {
+			s = next[s+int32(class[t[j]])]
+			if s < 0 {
+				s = ^s
+				st := s / a.nclass
+				for _, l := range a.out[a.outStart[st]:a.outStart[st+1]] {
+					m.hit(fs, l)
 				}
 			}
+		}
+	}
+	if gs := fs.grams; gs != nil && len(t) >= 4 {
+		g := gramAt(t, 0) << 8
+		for i := 0; i+4 <= len(t); i++ {
+			g = g>>8 | uint32(t[i+3])<<24
+			h := gramHash(g)
+			if gs.bits[h>>6]&(1<<(h&63)) == 0 {
+				continue
+			}
+			for _, e := range gs.lookup(g, h) {
+				n := gs.needles[e.needle]
+				start := i - int(e.off)
+				if start >= 0 && start+len(n) <= len(t) && t[start:start+len(n)] == n {
+					m.hit(fs, e.needle)
+				}
+			}
+		}
+	}
+}
+
+// hit records that needle l of fs was found.
+func (m *Matcher) hit(fs *fieldScan, l int32) {
+	st := &m.st
+	g := fs.needles[l]
+	if st.needleGen[g] == st.gen {
+		return
+	}
+	st.needleGen[g] = st.gen
+	for _, vi := range fs.triggers[l] {
+		if m.varGen[vi] != st.gen {
+			m.varGen[vi] = st.gen
+			m.cands = append(m.cands, vi)
 		}
 	}
 }

@@ -105,9 +105,9 @@ func (n notNode) need() need          { return anyNeed }
 // valuePred tests one scalar value of a field (never a List: fieldNode
 // tests list elements one by one).
 type valuePred interface {
-	// match tests v. i is the index of v's field in the event when v is
-	// the field's own value, so cached texts apply and the prefilter's
-	// findings are exact; i is -1 for a list element.
+	// match tests v, the value in text slot i (see state): i is the
+	// field's index for a field's own value, so the prefilter's findings
+	// are exact for it; a later slot for a List element.
 	match(st *state, v event.Value, i int) bool
 	need() need
 }
@@ -131,8 +131,10 @@ func (n *fieldNode) eval(st *state) bool {
 	v := st.ev.Fields[i].Value
 	var ok bool
 	if v.Kind() == event.List {
-		for _, e := range v.List() {
-			if n.pred.match(st, e, -1) {
+		list := v.List()
+		base := st.elems(i, len(list))
+		for k, e := range list {
+			if n.pred.match(st, e, base+k) {
 				ok = true
 				break
 			}

@@ -134,7 +134,7 @@ func canonicalInt(raw string, n float64) bool {
 }
 
 func (p *numEqPred) match(st *state, v event.Value, i int) bool {
-	if p.needle >= 0 && !st.found(p.needle) {
+	if p.needle >= 0 && st.absent(p.needle) {
 		return false
 	}
 	switch v.Kind() {

@@ -19,6 +19,10 @@ import (
 // rePred matches a value's text against a regular expression.
 type rePred struct {
 	re *regexp.Regexp
+	// minLen > 0 replaces the expression `.{n,}` (RE2 unrolls it into n
+	// states, which is slow): a line (a text, with s) of at least n runes.
+	minLen int
+	dotAll bool
 	// needle is a literal every match contains (lower-cased), or -1.
 	needle    int32
 	needleLit string
@@ -87,10 +91,49 @@ func reqLit(re *syntax.Regexp) string {
 }
 
 func (p *rePred) match(st *state, v event.Value, i int) bool {
-	if p.needle >= 0 && !st.found(p.needle) {
+	if p.needle >= 0 && st.absent(p.needle) {
 		return false
 	}
-	return p.re.MatchString(st.text(v, i))
+	t := st.text(v, i)
+	if p.minLen > 0 {
+		return longRun(t, p.minLen, p.dotAll)
+	}
+	return p.re.MatchString(t)
+}
+
+// longRun reports whether t has at least n runes, on one line unless
+// dotAll.
+func longRun(t string, n int, dotAll bool) bool {
+	if len(t) < n {
+		return false
+	}
+	run := 0
+	for _, r := range t {
+		if r == '\n' && !dotAll {
+			run = 0
+			continue
+		}
+		if run++; run >= n {
+			return true
+		}
+	}
+	return false
+}
+
+// minLength recognises `.{n,}` (unanchored, n > 1) and returns n and
+// whether . matches a newline.
+func minLength(re *regexp.Regexp) (int, bool) {
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil || t.Op != syntax.OpRepeat || t.Max != -1 || t.Min < 2 {
+		return 0, false
+	}
+	switch t.Sub[0].Op {
+	case syntax.OpAnyCharNotNL:
+		return t.Min, false
+	case syntax.OpAnyChar:
+		return t.Min, true
+	}
+	return 0, false
 }
 
 func (p *rePred) need() need {

@@ -27,7 +27,7 @@ func (p *strPred) match(st *state, v event.Value, i int) bool {
 	} else {
 		t = st.lower(v, i)
 	}
-	return p.test(st, t, i >= 0 && !p.keyword)
+	return p.test(st, t, i >= 0 && i < len(st.ev.Fields) && !p.keyword)
 }
 
 // test matches the text t. scanned says the prefilter scanned exactly t, so
@@ -41,14 +41,14 @@ func (p *strPred) test(st *state, t string, scanned bool) bool {
 	return p.all
 }
 
-// test matches t, using the prefilter's findings: a pattern whose needle was
-// not found anywhere in the field cannot match.
+// test matches t, using the prefilter's findings: a pattern whose needle the
+// prefilter looked for and did not find anywhere in the field cannot match.
 func (p *pattern) test(st *state, t string, scanned bool) bool {
 	if p.needle >= 0 {
-		if !st.found(p.needle) {
+		if st.absent(p.needle) {
 			return false
 		}
-		if scanned && p.kind == patContains && !p.cased {
+		if scanned && p.kind == patContains && !p.cased && st.present(p.needle) {
 			return true
 		}
 	}
