@@ -10,6 +10,13 @@
 // channels and event IDs a logsource covers and how its field names map, so
 // an event meets only the rules of its channel and event ID. Within those,
 // literal needles are found with one Aho-Corasick automaton per field over
-// the lower-cased field text, and a rule is evaluated only when the
-// literals it cannot match without are present.
+// the lower-cased field text (large needle sets use a 4-byte gram index for
+// their longer needles), and a rule is evaluated only when one of the
+// literals it cannot match without is present; a rule that needs none (a
+// condition such as "not filter", a numeric test) is always evaluated.
+//
+// Semantics decisions the specification leaves open are documented where
+// they are implemented: exists.go (null, empty, exists), node.go (List
+// values, absent fields, neq), keyword.go, numeric.go, time.go, cidr.go,
+// fieldref.go, re.go, windash.go, expand.go, lower.go (case folding).
 package detect

@@ -346,3 +346,42 @@ func TestConcurrentMatchers(t *testing.T) {
 		}
 	}
 }
+
+// TestRegressionData checks that every SigmaHQ regression event file (named
+// after the rule it must trigger) triggers its rule.
+func TestRegressionData(t *testing.T) {
+	e, _ := sigmaHQ(t)
+	compiled := map[string]bool{}
+	for _, r := range e.Rules() {
+		compiled[r.Sigma.ID] = true
+	}
+	dir := sharedPath(t, "datasets", "sigma", "regression_data")
+	files, _ := filepath.Glob(filepath.Join(dir, "rules*", "windows", "*", "*", "*.json"))
+	more, _ := filepath.Glob(filepath.Join(dir, "rules*", "windows", "*", "*", "*", "*.json"))
+	more2, _ := filepath.Glob(filepath.Join(dir, "rules*", "*", "*", "*", "*", "*.json"))
+	files = append(append(files, more...), more2...)
+	slices.Sort(files)
+	files = slices.Compact(files)
+	m := e.NewMatcher()
+	checked := 0
+	for _, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), ".json")
+		if !compiled[id] {
+			continue
+		}
+		checked++
+		found := false
+		for _, ev := range regressionEvents(t, filepath.Dir(f)) {
+			for _, d := range m.Match(ev, nil) {
+				found = found || d.Rule.Sigma.ID == id
+			}
+		}
+		if !found {
+			t.Errorf("%s: got no detection of rule %s, want one", f, id)
+		}
+	}
+	if checked < 50 {
+		t.Errorf("checked %d regression files, want at least 50", checked)
+	}
+	t.Logf("%d regression files checked", checked)
+}
