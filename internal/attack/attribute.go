@@ -478,21 +478,26 @@ func buildModel(kb *KB, p params) *model {
 	m.softBits = make([][]float32, len(profiles))
 	m.techCredit = credits
 	for gi, pr := range profiles {
+		// log2((c + μf)/((Z+μ)f)) = log2(μ/(Z+μ)) when c = 0, whatever f:
+		// the log is computed only for credited items.
 		tb := make([]float32, nT)
-		for t := range nT {
-			tb[t] = float32(math.Log2((float64(credits[gi][t]) + muT*fT[t]) / ((zT[gi] + muT) * fT[t])))
+		miss := float32(math.Log2(muT / (zT[gi] + muT)))
+		for t, c := range credits[gi] {
+			if c == 0 {
+				tb[t] = miss
+			} else {
+				tb[t] = float32(math.Log2((float64(c) + muT*fT[t]) / ((zT[gi] + muT) * fT[t])))
+			}
 		}
 		sb := make([]float32, nS)
 		in := make([]bool, nS)
+		miss = float32(math.Log2(muS / (zS[gi] + muS)))
+		for s := range sb {
+			sb[s] = miss
+		}
 		for _, s := range pr.softs {
 			in[s] = true
-		}
-		for s := range nS {
-			c := 0.0
-			if in[s] {
-				c = 1
-			}
-			sb[s] = float32(math.Log2((c + muS*fS[s]) / ((zS[gi] + muS) * fS[s])))
+			sb[s] = float32(math.Log2((1 + muS*fS[s]) / ((zS[gi] + muS) * fS[s])))
 		}
 		m.techBits[gi], m.softBits[gi] = tb, sb
 		m.softIn = append(m.softIn, in)

@@ -166,3 +166,14 @@ func BenchmarkAttributeCold(b *testing.B) {
 		Attribute(kb, ev)
 	}
 }
+
+func BenchmarkBuildModel(b *testing.B) {
+	kb, err := Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		buildModel(kb, defaultParams)
+	}
+}

@@ -140,6 +140,6 @@ odd names or packed in archives are read as they are.`,
 		return &usageError{err}
 	})
 	root.PersistentFlags().BoolP("verbose", "v", false, "log diagnostics (archives opened, temporary files) to stderr")
-	root.AddCommand(newVersion(env), newDump(env), newHunt(env), newRules(env), newAttack(env))
+	root.AddCommand(newVersion(env), newDump(env), newHunt(env), newRules(env), newAttack(env), newAttribute(env))
 	return root
 }

@@ -1,0 +1,221 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spoor-hunt/spoor/internal/attack"
+)
+
+// attributeFlags are the flags of `spoor attribute`.
+type attributeFlags struct {
+	techniques []string
+	software   []string
+	hints      []string
+	top        int
+	json       bool
+}
+
+// candidateJSON is one element of the --json output of `spoor attribute`.
+type candidateJSON struct {
+	Rank       int     `json:"rank"`
+	ID         string  `json:"id"`
+	Name       string  `json:"name"`
+	Score      float64 `json:"score"`
+	Confidence float64 `json:"confidence"`
+	Hinted     bool    `json:"hinted,omitempty"`
+	// Evidence is the shared evidence, most distinctive first.
+	Evidence []evidenceJSON `json:"evidence"`
+	// Unexplained are observed IDs the group is not known for.
+	Unexplained []string `json:"unexplained"`
+	// Unseen is what the group is known for that was not observed, most
+	// distinctive first.
+	Unseen []unseenJSON `json:"unseen"`
+}
+
+type evidenceJSON struct {
+	ID     string  `json:"id"`
+	Name   string  `json:"name"`
+	Kind   string  `json:"kind"`
+	Via    string  `json:"via,omitempty"`
+	Groups int     `json:"groups"`
+	Bits   float64 `json:"bits"`
+}
+
+type unseenJSON struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Groups int    `json:"groups"`
+}
+
+func newAttribute(env Env) *cobra.Command {
+	var f attributeFlags
+	cmd := &cobra.Command{
+		Use:   "attribute --technique ID,... [--software ID|NAME,...] [--group-hint ID,...]",
+		Short: "Rank ATT&CK groups by how much the evidence resembles their known activity",
+		Long: `Attribute ranks the groups of MITRE ATT&CK by how well each explains the
+observed techniques and software, and shows what the best candidates share
+with the evidence (most distinctive first), what they are known for that was
+not seen, and the runners-up.
+
+Rare techniques weigh more than common ones, software more than techniques,
+and a group is judged by how much of the evidence it explains with a
+correction for the size of its profile. An observed sub-technique gives
+partial credit to groups known for its parent, and the other way round.
+The score is the evidence's log-likelihood ratio in bits; the confidence is a
+probability among the groups ATT&CK knows, calibrated on test cases drawn
+from ATT&CK (BENCHMARKS.md). A resemblance is not an attribution: actors
+share tools, and ATT&CK records only what has been reported.
+
+Techniques and software are ATT&CK IDs (any case; revoked IDs are replaced,
+with a note); software may also be given by name or alias. Unknown items are
+reported on stderr and left out.
+
+Exit status: 0 when groups were ranked (some items may have been unknown),
+2 for a bad command line or when no item of the evidence is known.`,
+		Example: `  spoor attribute --technique T1059.003,T1003.002 --software S0154
+  spoor attribute --technique T1195.002,T1542.003 --software "Winnti for Linux" --top 3
+  spoor attribute --technique T1574.001 --group-hint G0096 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			if len(f.techniques)+len(f.software) == 0 {
+				return &usageError{errors.New("give the evidence: --technique and/or --software")}
+			}
+			if f.top < 1 {
+				return &usageError{errors.New("--top must be at least 1")}
+			}
+			return runAttribute(env, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.techniques, "technique", nil, "observed technique `IDs`, comma-separated (repeatable)")
+	fl.StringSliceVar(&f.software, "software", nil, "observed software `IDs or names`, comma-separated (repeatable)")
+	fl.StringSliceVar(&f.hints, "group-hint", nil, "groups the evidence itself points to, such as rule tags attack.g0096 (`IDs`)")
+	fl.IntVar(&f.top, "top", 5, "show the best `N` candidates (the terminal shows at least 3)")
+	fl.BoolVar(&f.json, "json", false, "print a JSON array ordered by rank")
+	return cmd
+}
+
+func runAttribute(env Env, f attributeFlags) error {
+	kb, _, err := loadKB()
+	if err != nil {
+		return err
+	}
+	trim := func(ss []string) []string {
+		var out []string
+		for _, s := range ss {
+			if s = strings.TrimSpace(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "attack.")); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	ev := attack.Evidence{Techniques: trim(f.techniques), GroupHints: trim(f.hints)}
+	for _, s := range f.software {
+		if s = strings.TrimSpace(s); s != "" {
+			ev.Software = append(ev.Software, strings.TrimPrefix(s, "attack."))
+		}
+	}
+	ins, resolved := kb.ResolveEvidence(ev)
+	unknown := 0
+	for _, in := range ins {
+		switch {
+		case in.ID == "":
+			unknown++
+			fmt.Fprintf(env.Stderr, "spoor: warning: %s %q is not in ATT&CK (%s, modified %s); left out\n", in.Kind, in.Given, kb.Domain, kb.Modified[:min(10, len(kb.Modified))])
+		case in.Note != "":
+			fmt.Fprintf(env.Stderr, "spoor: note: %s\n", in.Note)
+		}
+	}
+	if len(resolved.Techniques)+len(resolved.Software) == 0 {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("none of the %d techniques and software given is known to ATT&CK: nothing to attribute", len(ev.Techniques)+len(ev.Software))}
+	}
+	cands := attack.Attribute(kb, resolved)
+	n := f.top
+	if !f.json {
+		n = max(n, 3)
+	}
+	cands = cands[:min(n, len(cands))]
+	out := make([]candidateJSON, 0, len(cands))
+	for _, c := range cands {
+		cj := candidateJSON{Rank: c.Rank, ID: c.Group.ID, Name: c.Group.Name, Score: round(c.Score, 3), Confidence: round(c.Confidence, 4),
+			Hinted: c.Hinted, Evidence: []evidenceJSON{}, Unexplained: c.Unexplained, Unseen: []unseenJSON{}}
+		if cj.Unexplained == nil {
+			cj.Unexplained = []string{}
+		}
+		for _, m := range c.Matches {
+			cj.Evidence = append(cj.Evidence, evidenceJSON{ID: m.ID, Name: m.Name, Kind: m.Kind.String(), Via: m.Via, Groups: m.Groups, Bits: round(m.Bits, 3)})
+		}
+		for _, u := range c.Unseen {
+			cj.Unseen = append(cj.Unseen, unseenJSON{ID: u.ID, Name: u.Name, Kind: u.Kind.String(), Groups: u.Groups})
+		}
+		out = append(out, cj)
+	}
+	if f.json {
+		return writeJSON(env.Stdout, out)
+	}
+	printAttribution(env.Stdout, kb, resolved, out)
+	return nil
+}
+
+func round(x float64, digits int) float64 {
+	p := 1.0
+	for range digits {
+		p *= 10
+	}
+	if x < 0 {
+		return -float64(int64(-x*p+0.5)) / p
+	}
+	return float64(int64(x*p+0.5)) / p
+}
+
+func printAttribution(w io.Writer, kb *attack.KB, ev attack.Evidence, out []candidateJSON) {
+	fmt.Fprintf(w, "Evidence: %d techniques, %d software", len(ev.Techniques), len(ev.Software))
+	if len(ev.GroupHints) > 0 {
+		fmt.Fprintf(w, ", hints %s", strings.Join(ev.GroupHints, ", "))
+	}
+	fmt.Fprintf(w, " (ATT&CK %s, modified %s)\n\n", kb.Domain, kb.Modified[:min(10, len(kb.Modified))])
+	for i, c := range out {
+		switch i {
+		case 0:
+			fmt.Fprintln(w, "The evidence most resembles:")
+		case 1:
+			fmt.Fprintln(w, "\nRunners-up:")
+		}
+		hint := ""
+		if c.Hinted {
+			hint = ", hinted"
+		}
+		fmt.Fprintf(w, "%2d. %s (%s)  confidence %.0f%%  score %+.1f bits%s\n", c.Rank, c.Name, c.ID, 100*c.Confidence, c.Score, hint)
+		var shared []string
+		for _, e := range c.Evidence {
+			s := fmt.Sprintf("%s %s (%s)", e.ID, e.Name, plural(e.Groups, "group"))
+			if e.Via != "" {
+				s += " via " + e.Via
+			}
+			shared = append(shared, s)
+		}
+		if len(shared) > 0 {
+			wrapText(w, strings.Join(shared, "; "), "    resembles it in: ", "        ", 100)
+		} else {
+			fmt.Fprintln(w, "    shares none of the evidence")
+		}
+		if len(c.Unexplained) > 0 {
+			wrapText(w, strings.Join(c.Unexplained, ", "), "    not known for: ", "        ", 100)
+		}
+		if i == 0 && len(c.Unseen) > 0 {
+			var us []string
+			for _, u := range c.Unseen {
+				us = append(us, fmt.Sprintf("%s %s (%s)", u.ID, u.Name, plural(u.Groups, "group")))
+			}
+			wrapText(w, strings.Join(us, "; "), "    known for, not seen: ", "        ", 100)
+		}
+	}
+	fmt.Fprintln(w, "\nA resemblance, not an attribution: confidences are shares among the groups ATT&CK")
+	fmt.Fprintln(w, "knows, calibrated on test cases drawn from ATT&CK itself; actors share tools and techniques.")
+}
