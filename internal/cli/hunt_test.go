@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -211,5 +212,14 @@ func TestHuntHTML(t *testing.T) {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("HTML report: got no %q", want)
 		}
+	}
+}
+
+func TestHuntInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	code, stdout, stderr := run(t, ctx, "hunt", "--no-builtin", "--rules", huntRules, huntEvidence)
+	if code != ExitInterrupted || stdout != "" || !strings.HasSuffix(stderr, "spoor: interrupted\n") {
+		t.Errorf("got %d, stdout %q, stderr %q; want %d, no report, interrupted", code, stdout, stderr, ExitInterrupted)
 	}
 }
