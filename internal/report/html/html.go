@@ -35,6 +35,10 @@ import (
 // about 600 bytes a row, it keeps a report of any hunt near 12 MB.
 const DefaultMaxRows = 20000
 
+// DefaultPageRows is how many rows of the detection table are shown at a
+// time when Options.PageRows is zero.
+const DefaultPageRows = 500
+
 // Options tune the report. The zero value is ready to use.
 type Options struct {
 	// MaxRows caps the detection table: when a hunt has more detections,
@@ -45,6 +49,12 @@ type Options struct {
 	// Generated is the time written as the report's creation time; zero
 	// means time.Now. Tests set it to make the output reproducible.
 	Generated time.Time
+	// PageRows is how many matching rows the table shows at first, and
+	// how many more at each request, when scripts run: browsers lay out
+	// tables of many thousand rows slowly. Before the script runs only
+	// these are laid out; without scripts, every row shows. Zero means
+	// DefaultPageRows; a negative value, no paging.
+	PageRows int
 	// MaxValue caps the length in characters of one field value in the
 	// table, beyond which it is cut with an ellipsis. Zero means 1,000.
 	MaxValue int
@@ -84,6 +94,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	"px":    px,
 	"num":   num,
 	"count": count,
+	"inc":   func(n int) int { return n + 1 },
 }).Parse(templateText))
 
 // csp is the page's Content-Security-Policy: nothing is loaded from
@@ -148,6 +159,7 @@ type page struct {
 	TopHosts          []hostRow
 	HostTotal         int
 	Rows              []row
+	PageRows          int // 0: no paging
 	Capped            bool
 	HostOptions       []string
 	RuleOptions       []string
@@ -279,6 +291,7 @@ func (o Options) build(r *hunt.Result) *page {
 	p.RuleOptions = slices.Compact(p.RuleOptions)
 
 	p.Rows, p.Capped = o.rows(r.Detections)
+	p.PageRows = max(0, cmp.Or(o.PageRows, DefaultPageRows))
 	return p
 }
 

@@ -134,7 +134,62 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	// Without JavaScript, everything but the filters shows. Chromium's
+	// --dump-dom needs scripts enabled, so the page is opened with its
+	// scripts cut out instead.
+	t.Run("no script", func(t *testing.T) {
+		page := regexp.MustCompile(`(?s)<script>.*?</script>`).ReplaceAllString(render(t, r, Options{}), "")
+		path := filepath.Join(t.TempDir(), "report-noscript.html")
+		if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dom, console := dumpDOM(t, browser, "file://"+filepath.ToSlash(path))
+		for _, line := range console {
+			t.Errorf("console: %s", line)
+		}
+		for _, want := range []string{`<span class="n">9</span> detections`, `<svg id="chart"`, `<form id="filters" class="filters" hidden="">`, `>9 detections</p>`} {
+			if !strings.Contains(dom, want) {
+				t.Errorf("DOM lacks %q", want)
+			}
+		}
+		if got := strings.Count(dom, `<g class="bucket"`); got != 37 {
+			t.Errorf("chart has %d bar groups, want 37", got)
+		}
+		if got := strings.Count(dom, `<tr class="lv-`); got != len(r.Detections) {
+			t.Errorf("table has %d rows, want %d", got, len(r.Detections))
+		}
+		if strings.Contains(dom, `data-ready="1"`) {
+			t.Error("the script ran with scripts disabled")
+		}
+	})
+
 	// The address's fragment sets the filters: a search, levels, a host.
+	// Paged: the first rows show, and buttons for more.
+	t.Run("paged", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "report-paged.html")
+		if err := os.WriteFile(path, []byte(render(t, r, Options{PageRows: 4})), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for hash, want := range map[string]string{
+			"":              "Showing 9 of 9 detections; the first 4 are listed",
+			"#q=reg%20save": "Showing 2 of 9 detections<",
+		} {
+			dom, console := dumpDOM(t, browser, "file://"+filepath.ToSlash(path)+hash)
+			noErrors(t, dom, console)
+			if !strings.Contains(dom, want) {
+				t.Errorf("%s: DOM lacks %q", hash, want)
+			}
+			visible := len(regexp.MustCompile(`<tr class="lv-[a-z]+" data-t="\d+">`).FindAllString(dom, -1))
+			moreHidden := strings.Contains(dom, `<button type="button" id="more" hidden="">`)
+			if hash == "" && (visible != 4 || moreHidden) {
+				t.Errorf("got %d rows shown and the more button hidden=%v; want 4 shown and the button", visible, moreHidden)
+			}
+			if hash != "" && (visible != 2 || !moreHidden) {
+				t.Errorf("%s: got %d rows shown and the more button hidden=%v; want 2 shown and no button", hash, visible, moreHidden)
+			}
+		}
+	})
+
 	// first is the time of the first row in the table, when the test
 	// checks the order.
 	for _, tc := range []struct {

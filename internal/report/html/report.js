@@ -1,5 +1,8 @@
-// Filters and sorts the detection table. Without this script the table
-// shows every row in time order and the filter form stays hidden.
+// Filters, sorts and pages the detection table. Without this script the
+// table shows every row in time order and the filter form stays hidden.
+//
+// Only the first data-page matching rows are shown, and more on request:
+// browsers lay out a table of 20,000 rows slowly.
 //
 // The filters and the sort live in the address's fragment, so that a view
 // can be bookmarked or shared:
@@ -21,6 +24,10 @@
   var levelBoxes = Array.prototype.slice.call(form.querySelectorAll('input[name="level"]'));
   var rank = { critical: 0, high: 1, medium: 2, low: 3, informational: 4 };
   var COL = { host: 1, level: 2, rule: 3, tactics: 4, source: 6 };
+  var PAGE = Number(table.getAttribute('data-page')) || Infinity;
+  var limit = PAGE;
+  var more = document.getElementById('more');
+  var all = document.getElementById('all');
 
   // What filtering and sorting read, taken from each row once.
   var info = Array.prototype.map.call(tbody.rows, function (tr) {
@@ -37,11 +44,26 @@
     };
   });
 
+  // Hand the paging of the table from the style sheet to this script.
+  // Rows are hidden while they move: moving shown rows costs the browser
+  // a style pass over each.
+  function hideAll() {
+    info.forEach(function (d) {
+      d.tr.hidden = true;
+    });
+  }
+  hideAll();
+  document.body.classList.add('js');
+
   function fmt(n) {
     return n.toLocaleString('en-US');
   }
 
-  // filter hides the rows the form leaves out and says how many remain.
+  // order is info in the table's current order.
+  var order = info.slice();
+
+  // filter hides the rows the form leaves out, and those past the limit,
+  // and says how many match.
   function filter() {
     var q = search.value.trim().toLowerCase();
     var levels = {};
@@ -51,17 +73,22 @@
     var h = host.value;
     var r = rule.value;
     var n = 0;
-    info.forEach(function (d) {
+    order.forEach(function (d) {
       var ok = levels[d.level] !== false &&
         (h === '' || d.host === h) &&
         (r === '' || d.rule === r) &&
         (q === '' || d.text.indexOf(q) >= 0);
-      d.tr.hidden = !ok;
       if (ok) {
         n++;
       }
+      d.tr.hidden = !ok || n > limit;
     });
-    shown.textContent = 'Showing ' + fmt(n) + ' of ' + fmt(info.length) + ' detections';
+    var text = 'Showing ' + fmt(n) + ' of ' + fmt(info.length) + ' detections';
+    if (n > limit) {
+      text += '; the first ' + fmt(limit) + ' are listed';
+    }
+    shown.textContent = text;
+    more.hidden = all.hidden = n <= limit;
   }
 
   function compare(key) {
@@ -76,17 +103,22 @@
     };
   }
 
-  // sortBy orders the rows by a column: ascending, or descending when desc.
+  // sortBy orders the rows by a column: ascending, or descending when
+  // desc. It leaves every row hidden: filter shows them.
   function sortBy(th, desc) {
     var cmp = compare(th.getAttribute('data-key'));
-    var order = info.slice().sort(function (a, b) {
+    hideAll();
+    order = info.slice().sort(function (a, b) {
       return desc ? cmp(b, a) : cmp(a, b);
     });
-    var frag = document.createDocumentFragment();
+    // Rows move within the body taken out of the page: moving them in
+    // place costs the browser far more.
+    var next = tbody.nextSibling;
+    table.removeChild(tbody);
     order.forEach(function (d) {
-      frag.appendChild(d.tr);
+      tbody.appendChild(d.tr);
     });
-    tbody.appendChild(frag);
+    table.insertBefore(tbody, next);
     headers.forEach(function (h) {
       h.removeAttribute('aria-sort');
     });
@@ -149,9 +181,19 @@
   }
 
   function update() {
+    limit = PAGE;
     filter();
     writeHash();
   }
+
+  more.addEventListener('click', function () {
+    limit += PAGE;
+    filter();
+  });
+  all.addEventListener('click', function () {
+    limit = Infinity;
+    filter();
+  });
 
   var timer = 0;
   search.addEventListener('input', function () {
@@ -181,6 +223,7 @@
     th.appendChild(button);
     button.addEventListener('click', function () {
       sortBy(th, th.getAttribute('aria-sort') === 'ascending');
+      filter();
       writeHash();
     });
   });
