@@ -31,8 +31,9 @@ import (
 )
 
 // DefaultMaxRows is how many detections the table holds when
-// Options.MaxRows is zero: the most severe ones, then the earliest. With
-// about 600 bytes a row, it keeps a report of any hunt near 12 MB.
+// Options.MaxRows is zero: the most severe ones, then the earliest. It
+// keeps the report of any hunt near 13 MB (rows of about 650 bytes, with
+// a 200-character command line each; TestLarge).
 const DefaultMaxRows = 20000
 
 // DefaultPageRows is how many rows of the detection table are shown at a
