@@ -2,10 +2,11 @@ package hunt
 
 import (
 	"cmp"
-	"github.com/spoor-hunt/spoor/internal/detect"
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
 // Add counts one detection of the given level.
@@ -41,8 +42,9 @@ func (c LevelCounts) Get(level string) int {
 	return 0
 }
 
-// aggregate fills the counts of r from its detections.
-func (r *Result) aggregate(infos map[*detect.Rule]*ruleInfo) {
+// aggregate fills the counts of r from its detections; meta has the rules
+// and correlations by ruleKey, for their descriptions.
+func (r *Result) aggregate(meta map[string]*sigma.Meta) {
 	byRule := map[string]*RuleCount{} // by ID, or title when there is none
 	ruleHosts := map[string]map[string]bool{}
 	byHost := map[string]*HostCount{}
@@ -53,11 +55,6 @@ func (r *Result) aggregate(infos map[*detect.Rule]*ruleInfo) {
 	}
 	var tactics [16]*tacticAcc
 
-	meta := map[string]*ruleInfo{}
-	for _, info := range infos {
-		meta[ruleKey(&info.meta)] = info
-	}
-
 	r.Total = len(r.Detections)
 	for i := range r.Detections {
 		d := &r.Detections[i]
@@ -67,8 +64,7 @@ func (r *Result) aggregate(infos map[*detect.Rule]*ruleInfo) {
 		rc := byRule[key]
 		if rc == nil {
 			rc = &RuleCount{Rule: d.Rule}
-			if info := meta[key]; info != nil {
-				s := info.rule.Sigma
+			if s := meta[key]; s != nil {
 				rc.Description, rc.References, rc.FalsePositives = s.Description, s.References, s.FalsePositives
 			}
 			byRule[key] = rc

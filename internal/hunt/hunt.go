@@ -11,8 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
@@ -83,7 +85,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		return nil, err
 	}
 	loaded := time.Now()
-	eng := rs.compile()
+	eng, set := rs.compile()
 	res.Rules = rs.stats
 	log.Debug("rules ready", "loaded", res.Rules.Loaded, "load", loaded.Sub(start), "compile", time.Since(loaded))
 	if len(eng.Rules()) == 0 {
@@ -91,8 +93,18 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		return res, ErrNoRules
 	}
 	infos := make(map[*detect.Rule]*ruleInfo, len(eng.Rules()))
+	meta := make(map[string]*sigma.Meta, len(eng.Rules()))
+	var pipe *detect.Pipeline // the field names of the rules' routes
+	if len(set.Correlations()) > 0 {
+		pipe = detect.DefaultPipeline()
+	}
 	for _, r := range eng.Rules() {
-		infos[r] = newRuleInfo(r)
+		info := newRuleInfo(r)
+		if pipe != nil {
+			info.correlated(set, pipe, rs.blocks[r.Sigma])
+		}
+		infos[r] = info
+		meta[ruleKey(&info.meta)] = &r.Sigma.Meta
 	}
 
 	workers := opts.Workers
@@ -126,9 +138,11 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			res.Evidence.Last = w.last
 		}
 		res.Detections = append(res.Detections, w.found...)
+		res.Suppressed += w.suppressed
 	}
+	res.Detections = append(res.Detections, correlations(set, ws, meta)...)
 	sortDetections(res.Detections)
-	res.aggregate(infos)
+	res.aggregate(meta)
 	res.ElapsedSeconds = time.Since(start).Seconds()
 	return res, runErr
 }
@@ -167,6 +181,12 @@ type ruleInfo struct {
 	meta     Rule     // shared by every Detection of the rule
 	fields   []string // fields the rule's detection names
 	category string   // lower-case logsource category
+	// corr is what the correlations referencing the rule need of its
+	// detections; nil when none does.
+	corr *corrFields
+	// hidden: its detections are building blocks of correlations, not
+	// listed on their own.
+	hidden bool
 }
 
 func newRuleInfo(r *detect.Rule) *ruleInfo {
@@ -193,7 +213,13 @@ type worker struct {
 	// channel, provider, source, field names).
 	strs map[string]string
 
-	found       []Detection
+	found []Detection
+	// inputs are the detections of rules correlations reference, for
+	// correlate.Set.Run; inputDets[i] is the detection of inputs[i].
+	inputs     []correlate.Input
+	inputDets  []Detection
+	suppressed int
+
 	hunted      int64
 	outOfRange  int64
 	first, last time.Time
@@ -226,7 +252,16 @@ func (w *worker) event(ev *event.Event) {
 		raw = ev.AppendJSON(nil)
 	}
 	for _, d := range w.dst {
-		w.found = append(w.found, w.record(ev, t, d, raw))
+		det := w.record(ev, t, d, raw)
+		info := w.infos[d.Rule]
+		if info.corr != nil {
+			w.input(ev, t, info, &det)
+		}
+		if info.hidden {
+			w.suppressed++
+			continue
+		}
+		w.found = append(w.found, det)
 	}
 }
 

@@ -44,8 +44,16 @@ type Result struct {
 	// kill-chain order (reconnaissance first, impact last).
 	Tactics []TacticCount `json:"tactics"`
 	// Detections are every rule match, sorted by time, then computer, then
-	// record ID, then rule title.
+	// record ID, then rule title. Correlation rules that fired are among
+	// them, with Kind "correlation"; the detections of the rules they
+	// count are not, unless a correlation says generate (see Suppressed).
 	Detections []Detection `json:"detections"`
+	// Suppressed is how many detections were not listed on their own
+	// because they are the building blocks of correlation rules (a rule
+	// referenced by a correlation without generate: true, or left out by
+	// the filters but referenced by a correlation kept). Those that a
+	// correlation counted are listed in its Correlation.Detections.
+	Suppressed int `json:"suppressed"`
 }
 
 // Filters are the rule and time filters of a hunt.
@@ -83,8 +91,10 @@ type RuleStats struct {
 	// Duplicates is how many rules were left out because a rule with the
 	// same ID was already loaded.
 	Duplicates int `json:"duplicates"`
-	// Correlations is how many correlation rules were found and not used
-	// (correlation is not implemented yet).
+	// Correlations is how many correlation rules were compiled and run
+	// (those the filters left out are counted in Filtered, those that
+	// cannot run in Skipped). Loaded includes the detection rules they
+	// reference, even those the filters would leave out.
 	Correlations int `json:"correlations"`
 	// Errors are the loading and compilation problems, one line each.
 	Errors []string `json:"errors,omitempty"`
@@ -221,8 +231,12 @@ type Rule struct {
 }
 
 // Detection is one rule matching one event: a compact copy of what
-// explains it, kept after the event itself is gone.
+// explains it, kept after the event itself is gone. A correlation rule that
+// fired is a Detection too, of Kind "correlation", with Correlation set.
 type Detection struct {
+	// Kind is "" for a detection rule matching an event, "correlation"
+	// for a correlation rule firing over detections.
+	Kind string `json:"kind,omitempty"`
 	// Time is the event's TimeCreated (UTC; zero when absent).
 	Time time.Time `json:"time"`
 	// Computer, Channel, Provider, EventID and RecordID are the event's
@@ -248,6 +262,44 @@ type Detection struct {
 	Fields []Field `json:"fields"`
 	// Event is the whole event as JSON, when Options.KeepEvents is set.
 	Event json.RawMessage `json:"event,omitempty"`
+	// Correlation describes a correlation that fired (Kind
+	// "correlation"); nil otherwise. For a correlation, Time is when it
+	// fired, Computer the group's Computer (or the one computer of its
+	// detections), Fields its group-by values then its aggregate.
+	Correlation *Correlation `json:"correlation,omitempty"`
+}
+
+// KindCorrelation is the Kind of a correlation's Detection.
+const KindCorrelation = "correlation"
+
+// Correlation is one firing of a Sigma correlation rule in one group.
+type Correlation struct {
+	// Type is the correlation type: event_count, value_count, temporal...
+	Type string `json:"type"`
+	// Rules are the rules (or correlations) it references, as written.
+	Rules []string `json:"rules"`
+	// Group holds the group-by fields and their values, in group-by
+	// order.
+	Group []Field `json:"group"`
+	// Timespan is the sliding window, such as "5m0s".
+	Timespan string `json:"timespan"`
+	// Condition is the condition as text, such as "count >= 10" or
+	// "count(TargetUserName) >= 10" ("" for temporal types without one).
+	Condition string `json:"condition,omitempty"`
+	// First and Last are the times of its first and last detection; Fired
+	// is when the condition first held.
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+	Fired time.Time `json:"fired"`
+	// Value is the aggregate of the first window where the condition held
+	// (event count, distinct values, rules, sum...); Max the largest among
+	// its windows.
+	Value float64 `json:"value"`
+	Max   float64 `json:"max"`
+	// Count is how many detections it counted.
+	Count int `json:"count"`
+	// Detections are the detections it counted, in time order.
+	Detections []Detection `json:"detections"`
 }
 
 // Field is one named event value, rendered as text.

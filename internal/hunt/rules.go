@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/ruletest"
 	"github.com/spoor-hunt/spoor/internal/sigma"
@@ -50,7 +51,16 @@ var retiredStatuses = []string{"deprecated", "unsupported"}
 type ruleSet struct {
 	rules   []*sigma.Rule
 	filters []*sigma.Filter
-	stats   RuleStats
+	// all are every detection rule loaded (duplicates left out), kept or
+	// not: correlations may reference rules the filters left out.
+	all []*sigma.Rule
+	// corrs are the correlation rules kept by the filters.
+	corrs []*sigma.Correlation
+	// blocks are the rules of all the filters left out and a kept
+	// correlation references: compiled, their detections fed to the
+	// correlations only.
+	blocks map[*sigma.Rule]bool
+	stats  RuleStats
 }
 
 // loadRules loads the built-in rules (unless opts.NoBuiltin), the rules
@@ -121,7 +131,20 @@ func loadRules(opts *Options) (*ruleSet, error) {
 			rs.stats.Skipped++
 			rs.stats.Errors = append(rs.stats.Errors, e.Error())
 		}
-		rs.stats.Correlations += len(s.Correlations)
+		for _, c := range s.Correlations {
+			if c.ID != "" {
+				if seen[c.ID] {
+					rs.stats.Duplicates++
+					continue
+				}
+				seen[c.ID] = true
+			}
+			if !f.keep(&c.Meta) {
+				rs.stats.Filtered++
+				continue
+			}
+			rs.corrs = append(rs.corrs, c)
+		}
 		rs.filters = append(rs.filters, s.Filters...)
 		for _, r := range s.Rules {
 			if r.ID != "" {
@@ -131,7 +154,8 @@ func loadRules(opts *Options) (*ruleSet, error) {
 				}
 				seen[r.ID] = true
 			}
-			if !f.keep(r) {
+			rs.all = append(rs.all, r)
+			if !f.keep(&r.Meta) {
 				rs.stats.Filtered++
 				continue
 			}
@@ -218,8 +242,9 @@ func newRuleFilter(opts *Options) (*ruleFilter, error) {
 	return f, nil
 }
 
-// keep reports whether r passes the filter.
-func (f *ruleFilter) keep(r *sigma.Rule) bool {
+// keep reports whether the rule (or correlation) with meta r passes the
+// filter.
+func (f *ruleFilter) keep(r *sigma.Meta) bool {
 	if f.minLevel >= 0 && LevelRank(r.Level) < f.minLevel {
 		return false
 	}
@@ -262,8 +287,29 @@ func normTag(t string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(t)), "_", "-")
 }
 
-// compile compiles the rule set, recording the rules that fail in stats.
-func (rs *ruleSet) compile() *detect.Engine {
+// compile compiles the correlations against every rule loaded, then the
+// rules kept with the building blocks of the correlations (the rules they
+// reference, kept or not: "--min-level high" must not drop the low rules a
+// high correlation counts), recording what fails in stats.
+func (rs *ruleSet) compile() (*detect.Engine, *correlate.Set) {
+	set, cerrs := correlate.Compile(rs.corrs, rs.all)
+	for _, e := range cerrs {
+		rs.stats.Skipped++
+		rs.stats.Errors = append(rs.stats.Errors, e.Error())
+	}
+	rs.stats.Correlations = len(set.Correlations())
+	kept := make(map[*sigma.Rule]bool, len(rs.rules))
+	for _, r := range rs.rules {
+		kept[r] = true
+	}
+	rs.blocks = map[*sigma.Rule]bool{}
+	for _, r := range rs.all {
+		if !kept[r] && (set.Uses(r.ID) || (r.Name != "" && set.Uses(r.Name))) {
+			rs.blocks[r] = true
+			rs.rules = append(rs.rules, r)
+			rs.stats.Filtered--
+		}
+	}
 	eng, errs := detect.Compile(rs.rules, rs.filters, detect.Options{})
 	for _, e := range errs {
 		if errors.Is(e, detect.ErrUnknownLogsource) {
@@ -274,5 +320,5 @@ func (rs *ruleSet) compile() *detect.Engine {
 		rs.stats.Errors = append(rs.stats.Errors, e.Error())
 	}
 	rs.stats.Loaded = len(eng.Rules())
-	return eng
+	return eng, set
 }

@@ -172,7 +172,7 @@ func (t *term) rules(r *hunt.Result) {
 		extra = append(extra, num(s.Duplicates)+" duplicate IDs")
 	}
 	if s.Correlations > 0 {
-		extra = append(extra, num(s.Correlations)+" correlation rules not used")
+		extra = append(extra, plural(s.Correlations, "correlation rule"))
 	}
 	if len(extra) > 0 {
 		t.printf(", %s", strings.Join(extra, ", "))
@@ -189,6 +189,9 @@ func (t *term) levels(r *hunt.Result) {
 		}
 	}
 	t.printf("  %s\n", strings.Join(parts, "  "))
+	if r.Suppressed > 0 {
+		t.printf("  and %s of the rules correlations count, not listed on their own\n", plural(r.Suppressed, "detection"))
+	}
 }
 
 func (t *term) topRules(r *hunt.Result, top int) {
@@ -248,6 +251,10 @@ func (t *term) detections(r *hunt.Result, limit int) {
 	for i := range ds[:shown] {
 		d := &ds[i]
 		t.printf("%s  %s  %s  %s\n", t.paint(d.Rule.Level, fmt.Sprintf("%-13s", d.Rule.Level)), stamp(d.Time), orNone(d.Computer), d.Rule.Title)
+		if d.Correlation != nil {
+			t.correlation(d)
+			continue
+		}
 		where := fmt.Sprintf("%s %d", d.Channel, d.EventID)
 		if d.RecordID != 0 {
 			where += fmt.Sprintf(" record %d", d.RecordID)
@@ -260,6 +267,31 @@ func (t *term) detections(r *hunt.Result, limit int) {
 		for _, f := range d.Fields {
 			t.printf("    %s: %s\n", f.Name, oneLine(f.Value, 300))
 		}
+	}
+}
+
+// correlationShown is how many of a correlation's detections the terminal
+// lists.
+const correlationShown = 3
+
+// correlation writes the body of a correlation's entry: what it counts,
+// over which window, its group and aggregate, and its first detections.
+func (t *term) correlation(d *hunt.Detection) {
+	c := d.Correlation
+	t.printf("    correlation %s of %s: %s within %s\n", c.Type, strings.Join(c.Rules, ", "), orNone(c.Condition), c.Timespan)
+	t.printf("    %s from %s to %s", plural(c.Count, "detection"), stamp(c.First), stamp(c.Last))
+	if c.Max != c.Value {
+		t.printf(", at most %s in one window", strconv.FormatFloat(c.Max, 'f', -1, 64))
+	}
+	t.printf("\n")
+	for _, f := range d.Fields {
+		t.printf("    %s: %s\n", f.Name, oneLine(f.Value, 300))
+	}
+	for _, cd := range c.Detections[:min(correlationShown, len(c.Detections))] {
+		t.printf("      %s  %s %d record %d  %s\n", stamp(cd.Time), cd.Channel, cd.EventID, cd.RecordID, cd.Rule.Title)
+	}
+	if n := len(c.Detections) - correlationShown; n > 0 {
+		t.printf("      and %s more\n", num(n))
 	}
 }
 

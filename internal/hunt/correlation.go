@@ -1,0 +1,227 @@
+package hunt
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/detect"
+	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/sigma"
+)
+
+// corrFields are the event fields the correlations referencing one rule
+// read from its detections.
+type corrFields struct {
+	id, name string
+	// names are the fields as correlations name them (Set.Fields); cands
+	// the event field names that may carry each, tried in order: those of
+	// the rule's route (NewProcessName for Image in Security 4688), then
+	// the name itself.
+	names []string
+	cands [][]string
+}
+
+// correlated fills in what the correlations of set need of the rule's
+// detections and whether they are listed on their own: not when a
+// correlation suppresses them (it references the rule without generate) or
+// when the rule is a building block the filters left out.
+func (info *ruleInfo) correlated(set *correlate.Set, pipe *detect.Pipeline, block bool) {
+	s := info.rule.Sigma
+	key := s.ID
+	if key == "" || !set.Uses(key) {
+		key = s.Name
+	}
+	if key == "" || !set.Uses(key) {
+		return
+	}
+	cf := &corrFields{id: s.ID, name: s.Name, names: set.Fields(key)}
+	route, _ := pipe.Route(s.Logsource)
+	for _, f := range cf.names {
+		var cands []string
+		for _, src := range route.Sources {
+			for _, c := range src.Fields[f] {
+				if !slices.Contains(cands, c) {
+					cands = append(cands, c)
+				}
+			}
+		}
+		if !slices.Contains(cands, f) {
+			cands = append(cands, f)
+		}
+		cf.cands = append(cf.cands, cands)
+	}
+	info.corr = cf
+	info.hidden = block || (s.ID != "" && set.Suppressed(s.ID)) || (s.Name != "" && set.Suppressed(s.Name))
+}
+
+// input keeps detection d of ev as an input of the correlations, with
+// copies of the fields they read.
+func (w *worker) input(ev *event.Event, t time.Time, info *ruleInfo, d *Detection) {
+	if t.IsZero() {
+		return // correlate ignores inputs without a time
+	}
+	cf := info.corr
+	in := correlate.Input{RuleID: cf.id, RuleName: cf.name, Time: t, Fields: make(map[string]string, len(cf.names))}
+	for i, name := range cf.names {
+		for _, c := range cf.cands[i] {
+			if v, ok := ev.Get(c); ok {
+				in.Fields[name] = w.intern(v.Text())
+				break
+			}
+		}
+	}
+	w.inputs = append(w.inputs, in)
+	w.inputDets = append(w.inputDets, *d)
+}
+
+// correlations runs the correlations of set over the inputs the workers
+// kept and returns a Detection for each match of a correlation that is not
+// itself suppressed (an inner correlation of a chain).
+func correlations(set *correlate.Set, ws []*worker, meta map[string]*sigma.Meta) []Detection {
+	var inputs []correlate.Input
+	var dets []Detection
+	for _, w := range ws {
+		inputs = append(inputs, w.inputs...)
+		dets = append(dets, w.inputDets...)
+	}
+	if len(inputs) == 0 {
+		return nil
+	}
+	var out []Detection
+	for _, m := range set.Run(inputs) {
+		c := m.Correlation
+		if (c.ID != "" && set.Suppressed(c.ID)) || (c.Name != "" && set.Suppressed(c.Name)) {
+			continue
+		}
+		out = append(out, correlationDetection(&m, dets))
+		meta[ruleKey(&out[len(out)-1].Rule)] = &c.Meta
+	}
+	return out
+}
+
+// correlationDetection describes match m; dets are the detections behind
+// the inputs given to Run.
+func correlationDetection(m *correlate.Match, dets []Detection) Detection {
+	c := m.Correlation
+	tactics, techniques := attackOf(c.Tags)
+	cm := &Correlation{
+		Type:      string(c.Type),
+		Rules:     c.Rules,
+		Group:     []Field{},
+		Timespan:  c.Timespan.String(),
+		Condition: conditionText(c),
+		First:     m.First, Last: m.Last, Fired: m.Fired,
+		Value: m.Value, Max: m.Max, Count: m.Count,
+		Detections: make([]Detection, 0, len(m.Inputs)),
+	}
+	for _, p := range m.Group {
+		cm.Group = append(cm.Group, Field{Name: p.Field, Value: p.Value})
+	}
+	for _, i := range m.Inputs {
+		cm.Detections = append(cm.Detections, dets[i])
+	}
+	sortDetections(cm.Detections)
+
+	d := Detection{
+		Kind: KindCorrelation,
+		Time: m.Fired,
+		Rule: Rule{
+			ID: c.ID, Title: c.Title, Level: strings.ToLower(c.Level), Status: c.Status,
+			Tags: c.Tags, Tactics: tactics, Techniques: techniques,
+		},
+		Fields:      append(slices.Clone(cm.Group), Field{Name: aggregateName(c), Value: formatValue(m.Value)}),
+		Correlation: cm,
+	}
+	// Computer, channel and provider: the group's Computer, else what all
+	// its detections share.
+	d.Computer, d.Channel, d.Provider = common(cm.Detections)
+	for _, p := range cm.Group {
+		if p.Name == event.FieldComputer {
+			d.Computer = p.Value
+		}
+	}
+	return d
+}
+
+// common returns the computer, channel and provider every detection of ds
+// has ("" where they differ).
+func common(ds []Detection) (computer, channel, provider string) {
+	for i, d := range ds {
+		if i == 0 {
+			computer, channel, provider = d.Computer, d.Channel, d.Provider
+			continue
+		}
+		if d.Computer != computer {
+			computer = ""
+		}
+		if d.Channel != channel {
+			channel = ""
+		}
+		if d.Provider != provider {
+			provider = ""
+		}
+	}
+	return computer, channel, provider
+}
+
+// aggregateName names what a correlation counts: "count",
+// "count(TargetUserName)", "sum(Bytes)", "rules"...
+func aggregateName(c *sigma.Correlation) string {
+	var field string
+	if c.Condition != nil {
+		field = strings.Join(c.Condition.Fields, ",")
+		if field == "" {
+			field = c.Condition.Field
+		}
+	}
+	switch c.Type {
+	case sigma.EventCount:
+		return "count"
+	case sigma.ValueCount:
+		return "count(" + field + ")"
+	case sigma.Temporal:
+		return "rules"
+	case sigma.TemporalOrdered:
+		return "rules in order"
+	case sigma.ValueSum:
+		return "sum(" + field + ")"
+	case sigma.ValueAvg:
+		return "avg(" + field + ")"
+	case sigma.ValueMedian:
+		return "median(" + field + ")"
+	case sigma.ValuePercentile:
+		return "percentile" + formatValue(c.Condition.Percentile) + "(" + field + ")"
+	}
+	return string(c.Type)
+}
+
+var opSymbols = map[string]string{"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "==", "neq": "!="}
+
+// conditionText writes a correlation's condition as "count >= 10", bounds
+// joined by "and".
+func conditionText(c *sigma.Correlation) string {
+	if c.Condition == nil {
+		return ""
+	}
+	cmps := c.Condition.Comparisons
+	if len(cmps) == 0 && c.Condition.Op != "" {
+		cmps = []sigma.Comparison{{Op: c.Condition.Op, Value: c.Condition.Value}}
+	}
+	var parts []string
+	for _, b := range cmps {
+		op := opSymbols[b.Op]
+		if op == "" {
+			op = b.Op
+		}
+		parts = append(parts, aggregateName(c)+" "+op+" "+formatValue(b.Value))
+	}
+	return strings.Join(parts, " and ")
+}
+
+// formatValue writes an aggregate: an integer without decimals.
+func formatValue(v float64) string {
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}

@@ -1,0 +1,169 @@
+package hunt
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/shared"
+)
+
+// deepBlue hunts files of DeepBlueCLI's evtx folder with the built-in rules.
+func deepBlue(t *testing.T, opts Options, files ...string) *Result {
+	t.Helper()
+	var paths []string
+	for _, f := range files {
+		paths = append(paths, shared.Path(t, "datasets", "deepbluecli", "evtx", f))
+	}
+	opts.Workers = 2
+	res, err := Run(t.Context(), paths, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// correlationsOf returns the correlation detections of res by rule ID.
+func correlationsOf(t *testing.T, res *Result) map[string][]Detection {
+	t.Helper()
+	out := map[string][]Detection{}
+	for _, d := range res.Detections {
+		if d.Kind != KindCorrelation {
+			continue
+		}
+		if d.Correlation == nil {
+			t.Fatalf("correlation detection %q without Correlation", d.Rule.Title)
+		}
+		out[d.Rule.ID] = append(out[d.Rule.ID], d)
+	}
+	return out
+}
+
+const (
+	guessingID = "d0fda816-dc89-4df8-a27a-c7065de5e706" // mr_win_security_password_guessing
+	sprayID    = "e2f576e2-13bd-4bfa-a5cb-5a3cc1527c5b" // mr_win_security_password_spray_explicit_credentials
+	// The building blocks: failed_network_logon and
+	// explicit_credentials_remote.
+	failedLogonID = "eb6f2f3b-b714-42e6-b45b-f753f5c926f1"
+)
+
+// TestCorrelationsDeepBlue: the built-in correlation rules fire on
+// DeepBlueCLI's SMB password guessing and password spraying files with the
+// right groups and counts, and their building blocks are not listed.
+func TestCorrelationsDeepBlue(t *testing.T) {
+	res := deepBlue(t, Options{}, "smb-password-guessing-security.evtx", "password-spray.evtx")
+	if res.Rules.Correlations != 3 {
+		t.Errorf("correlation rules: got %d, want the 3 built-in ones", res.Rules.Correlations)
+	}
+	corrs := correlationsOf(t, res)
+
+	g := corrs[guessingID]
+	if len(g) != 1 {
+		t.Fatalf("password guessing: got %d matches, want 1", len(g))
+	}
+	c := g[0].Correlation
+	wantGroup := []Field{{"Computer", "DESKTOP-M5SN04R"}, {"TargetUserName", "Administrator"}, {"IpAddress", "192.168.198.149"}}
+	if !slices.Equal(c.Group, wantGroup) || c.Count != 3560 || len(c.Detections) != 3560 {
+		t.Errorf("password guessing: got group %v, count %d, %d detections; want %v, 3,560", c.Group, c.Count, len(c.Detections), wantGroup)
+	}
+	if g[0].Computer != "DESKTOP-M5SN04R" || g[0].Rule.Level != "medium" || c.Type != "event_count" || c.Condition != "count >= 10" {
+		t.Errorf("password guessing: got computer %q level %q type %q condition %q", g[0].Computer, g[0].Rule.Level, c.Type, c.Condition)
+	}
+	if !slices.Equal(g[0].Rule.Tactics, []string{"credential-access"}) || !slices.Equal(g[0].Rule.Techniques, []string{"T1110.001"}) {
+		t.Errorf("password guessing: got tactics %v techniques %v", g[0].Rule.Tactics, g[0].Rule.Techniques)
+	}
+	if !c.Fired.Equal(g[0].Time) || c.Fired.Before(c.First) || c.Last.Before(c.Fired) {
+		t.Errorf("password guessing: time %v, first %v, fired %v, last %v out of order", g[0].Time, c.First, c.Fired, c.Last)
+	}
+	for _, d := range c.Detections {
+		if d.Rule.ID != failedLogonID || d.EventID != 4625 {
+			t.Fatalf("password guessing counted %s %d, want failed_network_logon 4625 only", d.Rule.Title, d.EventID)
+		}
+	}
+	if !slices.IsSortedFunc(c.Detections, func(a, b Detection) int { return a.Time.Compare(b.Time) }) {
+		t.Error("password guessing: detections not in time order")
+	}
+
+	s := corrs[sprayID]
+	if len(s) != 1 {
+		t.Fatalf("password spray: got %d matches, want 1", len(s))
+	}
+	c = s[0].Correlation
+	if c.Max != 41 || c.Value != 10 || c.Type != "value_count" || c.Count != len(c.Detections) {
+		t.Errorf("password spray: got max %v value %v type %s count %d (%d detections); want 41 distinct accounts at most, 10 when it fired",
+			c.Max, c.Value, c.Type, c.Count, len(c.Detections))
+	}
+	accounts := map[string]bool{}
+	for _, d := range c.Detections {
+		for _, f := range d.Fields {
+			if f.Name == "TargetUserName" {
+				accounts[f.Value] = true
+			}
+		}
+	}
+	if len(accounts) != 41 {
+		t.Errorf("password spray: got %d distinct accounts among its detections, want 41", len(accounts))
+	}
+
+	// The building blocks are suppressed: counted, not listed.
+	for _, d := range res.Detections {
+		if d.Rule.ID == failedLogonID || d.Rule.Title == "Logon With Explicit Credentials to a Remote Server (Security 4648)" {
+			t.Fatalf("building block %s listed on its own, want it suppressed", d.Rule.Title)
+		}
+	}
+	if res.Suppressed < 3560+294 {
+		t.Errorf("suppressed: got %d, want at least the 3,854 counted", res.Suppressed)
+	}
+	if res.Total != len(res.Detections) || res.Levels.Medium+res.Levels.High+res.Levels.Critical+res.Levels.Low+res.Levels.Informational != res.Total {
+		t.Errorf("total %d and levels %+v disagree with %d detections", res.Total, res.Levels, len(res.Detections))
+	}
+	found := false
+	for _, rc := range res.RuleCounts {
+		if rc.ID == guessingID {
+			found = rc.Count == 1 && rc.Description != ""
+		}
+	}
+	if !found {
+		t.Error("rule counts: want the guessing correlation once, with its description")
+	}
+}
+
+// TestCorrelationsMinLevel: --min-level high keeps the high correlations
+// running although their building blocks are low, and leaves out the
+// medium one.
+func TestCorrelationsMinLevel(t *testing.T) {
+	res := deepBlue(t, Options{MinLevel: "high"}, "smb-password-guessing-security.evtx", "password-spray.evtx")
+	corrs := correlationsOf(t, res)
+	if len(corrs[sprayID]) != 1 {
+		t.Errorf("password spray (high, over low building blocks): got %d matches, want 1", len(corrs[sprayID]))
+	}
+	if len(corrs[guessingID]) != 0 {
+		t.Errorf("password guessing (medium): got %d matches, want none under --min-level high", len(corrs[guessingID]))
+	}
+	for _, d := range res.Detections {
+		if LevelRank(d.Rule.Level) < LevelRank("high") {
+			t.Errorf("got a %s detection (%s) under --min-level high", d.Rule.Level, d.Rule.Title)
+		}
+	}
+	if res.Rules.Correlations != 2 {
+		t.Errorf("correlation rules: got %d, want the 2 high ones", res.Rules.Correlations)
+	}
+}
+
+// TestCorrelationsExcluded: a correlation left out by name does not run,
+// and its building block is then listed as a detection of its own only if
+// another correlation does not suppress it.
+func TestCorrelationsExcluded(t *testing.T) {
+	res := deepBlue(t, Options{Exclude: []string{sprayID}}, "password-spray.evtx")
+	if n := len(correlationsOf(t, res)[sprayID]); n != 0 {
+		t.Errorf("excluded correlation: got %d matches, want none", n)
+	}
+	n := 0
+	for _, d := range res.Detections {
+		if d.Rule.Title == "Logon With Explicit Credentials to a Remote Server (Security 4648)" {
+			n++
+		}
+	}
+	if n < 294 {
+		t.Errorf("explicit credentials detections: got %d listed, want them listed (no correlation uses them)", n)
+	}
+}
