@@ -1,0 +1,643 @@
+package correlate
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/event"
+)
+
+// The entity index: a compact record of the processes, logon sessions,
+// services, scheduled tasks, dropped files and cross-host hints seen while
+// hunting, kept so that BuildOperations can join detections without the
+// events. It never keeps an event: Observe copies the few strings it needs
+// (interned per shard, so an image path or a user name repeated in a million
+// events is stored once). Memory grows with the number of distinct
+// processes, logons, services, tasks and written files, not with events.
+//
+// Concurrency: an Index holds one IndexShard per worker. A shard is used by
+// one goroutine at a time (the worker whose id it has); shards share
+// nothing, so workers never lock. After every Observe call has returned (for
+// source.Run: after Run returns, which waits for its workers), one goroutine
+// calls Index.Finish, which merges the shards and resolves the links; from
+// then on the Index is read-only and safe for concurrent readers.
+
+// Index is the entity index of a hunt. Create it with NewIndex, feed each
+// worker's events to Shard(worker).Observe, then call Finish.
+type Index struct {
+	shards []*IndexShard
+	done   bool
+
+	strs map[string]string
+
+	procs    []process
+	byGUID   map[string]int32
+	byPID    map[hostPID][]int32 // sorted by start time
+	logons   map[hostKey]*logon
+	services map[hostKey]*service
+	tasks    map[hostKey]*task
+	files    map[hostKey]*file
+	hashes   map[string][]hostKey // dropped files by hash
+	hostIPs  map[string]string    // IP → host
+	hostName map[string]string    // any spelling (FQDN, short, IP) upper-case → host
+	intents  map[string][]intent  // target host → remote actions naming it, by time
+	taskRun  map[int32]hostKey    // process → task it ran
+	svcRun   map[int32]hostKey    // process → service it ran
+	implic   map[int32]bool       // processes that loaded or ran a dropped file
+	alias    map[int32]int32      // Security 4688 records → their Sysmon 1 twin
+}
+
+// NewIndex returns an empty index with one shard per worker (at least one).
+func NewIndex(workers int) *Index {
+	ix := &Index{}
+	for range max(workers, 1) {
+		ix.shards = append(ix.shards, newShard())
+	}
+	return ix
+}
+
+// Shard returns the shard of worker i. Shard is safe for concurrent use;
+// the shard it returns is not (see Index).
+func (ix *Index) Shard(i int) *IndexShard { return ix.shards[i] }
+
+// hostKey names an entity on one host: a lower-cased logon ID, service
+// name, task name or file path.
+type hostKey struct{ host, key string }
+
+type hostPID struct {
+	host string
+	pid  int64
+}
+
+// process is one process instance.
+type process struct {
+	host       string
+	guid       string // "" when only Security 4688 saw it
+	pid        int64
+	start, end time.Time // zero when not seen
+	parentGUID string
+	parentPID  int64
+	parent     int32 // resolved by Finish; -1 when unknown
+	image      string
+	cmd        string
+	user       string
+	logon      string // lower-case hex
+	created    bool   // its creation event was seen
+}
+
+// logon is one logon session (Security 4624).
+type logon struct {
+	host, id    string
+	user        string // DOMAIN\name
+	ip          string
+	workstation string
+	logonType   int
+	start, end  time.Time
+	elevated    bool // 4672 special privileges
+}
+
+// service is one installed service (System 7045, Security 4697).
+type service struct {
+	host, name string
+	image      string // normalized path
+	installed  time.Time
+	logon      string // installer's logon ID (4697)
+	started    time.Time
+}
+
+// task is one scheduled task (Security 4698/4702, TaskScheduler 106).
+type task struct {
+	host, name string
+	command    string // the action's command (and arguments), normalized
+	created    time.Time
+	logon      string // creator's logon ID
+	pids       []int64
+}
+
+// file is one written file (Sysmon 11), with who wrote it and who loaded
+// or ran it.
+type file struct {
+	host, path string // path as first seen
+	first      time.Time
+	writers    [2]procRef // first and last writer
+	nwrite     int
+	loaders    []procRef // first few loaders (Sysmon 6/7) or runners
+	hash       string
+}
+
+// procRef names a process before the shards are merged.
+type procRef struct {
+	host string
+	guid string
+	pid  int64
+	t    time.Time
+	idx  int32 // resolved by Finish
+}
+
+// intent is an action on one host aimed at another: a command line naming
+// it, a connection to one of its admin ports, explicit credentials for it.
+type intent struct {
+	ref  procRef
+	t    time.Time
+	what string
+}
+
+// ubiquitous lists the images that parent or host everything on a Windows
+// machine: a shared one says nothing about two detections, so they are
+// never joining points (they remain nodes: a narrative may name them).
+//   - System, smss, csrss, wininit, winlogon, services, svchost: boot and
+//     service hosts, the parents of every service and session;
+//   - lsass: it starts few processes but every credential tool touches it;
+//   - explorer, userinit, sihost, runtimebroker, dllhost, conhost: a
+//     user's desktop and COM hosts; everything a user does all day has
+//     them as ancestors (the logon session joins a user's actions instead,
+//     with its own window);
+//   - wmiprvse, taskeng, taskhostw: shared execution hosts of WMI and the
+//     Task Scheduler; remote WMI is joined by the network logon and the
+//     lateral edge, tasks by the task edge.
+//
+// wsmprovhost.exe is not listed: WinRM starts one per remote session, so its
+// children are one session's commands. cmd.exe and powershell.exe are not
+// listed: one batch file or console is one story.
+var ubiquitous = map[string]bool{
+	"system": true, "smss.exe": true, "csrss.exe": true, "wininit.exe": true, "winlogon.exe": true,
+	"services.exe": true, "svchost.exe": true, "lsass.exe": true, "explorer.exe": true, "userinit.exe": true,
+	"sihost.exe": true, "runtimebroker.exe": true, "dllhost.exe": true, "conhost.exe": true,
+	"wmiprvse.exe": true, "taskeng.exe": true, "taskhostw.exe": true,
+}
+
+// systemLogons are the logon IDs of the built-in service accounts (and the
+// null session): everything a service does runs in them.
+var systemLogons = map[string]bool{"0x3e7": true, "0x3e4": true, "0x3e5": true, "0x0": true, "": true}
+
+// maxCommand bounds the command lines kept (longer ones are cut).
+const maxCommand = 1024
+
+// IndexShard is the part of an Index one worker fills. It is not safe for
+// concurrent use.
+type IndexShard struct {
+	strs     map[string]string
+	procs    []process
+	byGUID   map[string]int32
+	byPIDT   map[pidStart]int32 // processes without a GUID
+	logons   map[hostKey]*logon
+	services map[hostKey]*service
+	tasks    map[hostKey]*task
+	files    map[hostKey]*file
+	loads    map[hostKey][]procRef // files loaded, before Finish knows which were written
+	hostIPs  map[string]string
+	names    map[string]string
+	intents  []intentRaw
+	events   int64
+}
+
+type pidStart struct {
+	host  string
+	pid   int64
+	start int64 // Unix seconds
+}
+
+// intentRaw is an intent whose target is not resolved to a host yet.
+type intentRaw struct {
+	ref    procRef
+	target string // host name or IP as written
+	what   string
+}
+
+func newShard() *IndexShard {
+	return &IndexShard{
+		strs: map[string]string{}, byGUID: map[string]int32{}, byPIDT: map[pidStart]int32{},
+		logons: map[hostKey]*logon{}, services: map[hostKey]*service{}, tasks: map[hostKey]*task{},
+		files: map[hostKey]*file{}, loads: map[hostKey][]procRef{}, hostIPs: map[string]string{}, names: map[string]string{},
+	}
+}
+
+// intern returns a copy of s that shares no memory with the event, the same
+// copy for equal strings.
+func (s *IndexShard) intern(v string) string {
+	if v == "" {
+		return ""
+	}
+	if c, ok := s.strs[v]; ok {
+		return c
+	}
+	c := strings.Clone(v)
+	s.strs[c] = c
+	return c
+}
+
+// key returns the map key of an entity named k on host: k lower-cased
+// and interned (strings.ToLower returns its argument when there is nothing
+// to change, and the argument may live in the event's buffer).
+func (s *IndexShard) key(host, k string) hostKey {
+	return hostKey{host, s.intern(strings.ToLower(k))}
+}
+
+// HostName returns the short, upper-case name of a computer name:
+// "erp01.corp.local" → "ERP01".
+func HostName(computer string) string {
+	computer = strings.TrimSpace(computer)
+	if i := strings.IndexByte(computer, '.'); i > 0 && !isIP(computer) {
+		computer = computer[:i]
+	}
+	return strings.ToUpper(computer)
+}
+
+// str returns the text of a field ("" when absent or "-").
+func str(ev *event.Event, name string) string {
+	v, ok := ev.Get(name)
+	if !ok {
+		return ""
+	}
+	var s string
+	if v.Kind() == event.String {
+		s = v.Str()
+	} else {
+		s = v.Text()
+	}
+	if s == "-" {
+		return ""
+	}
+	return s
+}
+
+// num returns a decimal or 0x-hex number field (0 when absent or bad).
+func num(ev *event.Event, name string) int64 {
+	v, ok := ev.Get(name)
+	if !ok {
+		return 0
+	}
+	switch v.Kind() {
+	case event.Int:
+		return v.Int()
+	case event.Uint:
+		return int64(v.Uint())
+	}
+	return parseNum(v.Text())
+}
+
+func parseNum(s string) int64 {
+	s = strings.TrimSpace(s)
+	if len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") {
+		n, err := strconv.ParseInt(s[2:], 16, 64)
+		if err != nil {
+			return 0
+		}
+		return n
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// normLogon lower-cases a logon ID and drops leading zeros: "0x00003E7" →
+// "0x3e7".
+func normLogon(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if strings.HasPrefix(s, "0x") {
+		t := strings.TrimLeft(s[2:], "0")
+		if t == "" {
+			t = "0"
+		}
+		return "0x" + t
+	}
+	if n, err := strconv.ParseUint(s, 10, 64); err == nil {
+		return "0x" + strconv.FormatUint(n, 16)
+	}
+	return s
+}
+
+// normGUID upper-cases a GUID and adds braces.
+func normGUID(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "{00000000-0000-0000-0000-000000000000}" {
+		return ""
+	}
+	if s[0] != '{' {
+		s = "{" + s + "}"
+	}
+	return strings.ToUpper(s)
+}
+
+// Observe records what ev says about entities. It copies what it keeps; ev
+// may be reused once Observe returns.
+func (s *IndexShard) Observe(ev *event.Event) {
+	s.events++
+	id := num(ev, event.FieldEventID)
+	if id == 0 {
+		return
+	}
+	ch := str(ev, event.FieldChannel)
+	host := s.intern(HostName(str(ev, event.FieldComputer)))
+	if host == "" {
+		return
+	}
+	t := ev.Time()
+	sysmon := strings.Contains(ch, "Sysmon")
+	switch {
+	case sysmon:
+		s.sysmon(ev, id, host, t)
+	case ch == "Security":
+		s.security(ev, id, host, t)
+	case ch == "System":
+		if id == 7045 {
+			name := str(ev, "ServiceName")
+			if name == "" {
+				return
+			}
+			sv := s.service(host, name)
+			sv.image = s.intern(NormPath(str(ev, "ImagePath")))
+			if sv.installed.IsZero() || t.Before(sv.installed) {
+				sv.installed = t
+			}
+		}
+	case strings.Contains(ch, "TaskScheduler"):
+		name := str(ev, "TaskName")
+		if name == "" {
+			return
+		}
+		tk := s.task(host, name)
+		if id == 106 && (tk.created.IsZero() || t.Before(tk.created)) {
+			tk.created = t
+		}
+		if id == 129 { // task process created
+			if pid := num(ev, "ProcessID"); pid != 0 {
+				tk.pids = append(tk.pids, pid)
+			}
+		}
+	}
+}
+
+func (s *IndexShard) sysmon(ev *event.Event, id int64, host string, t time.Time) {
+	switch id {
+	case 1:
+		p := s.proc(host, str(ev, "ProcessGuid"), num(ev, "ProcessId"), t)
+		p.created = true
+		p.start = t
+		p.image = s.intern(str(ev, "Image"))
+		p.cmd = s.intern(cut(str(ev, "CommandLine")))
+		p.user = s.intern(str(ev, "User"))
+		p.logon = s.intern(normLogon(str(ev, "LogonId")))
+		p.parentGUID = s.intern(normGUID(str(ev, "ParentProcessGuid")))
+		p.parentPID = num(ev, "ParentProcessId")
+		if p.parentGUID != "" {
+			pp := s.proc(host, p.parentGUID, p.parentPID, time.Time{})
+			if pp.image == "" {
+				pp.image = s.intern(str(ev, "ParentImage"))
+				pp.cmd = s.intern(cut(str(ev, "ParentCommandLine")))
+				pp.user = s.intern(str(ev, "ParentUser"))
+			}
+		}
+		s.intentsOf(procRef{host: host, guid: p.guid, pid: p.pid, t: t}, p.cmd)
+	case 5:
+		p := s.proc(host, str(ev, "ProcessGuid"), num(ev, "ProcessId"), time.Time{})
+		p.end = t
+	case 3:
+		ref := s.ref(ev, host, t)
+		src, dst := str(ev, "SourceIp"), str(ev, "DestinationIp")
+		srcName, dstName := str(ev, "SourceHostname"), str(ev, "DestinationHostname")
+		initiated := strings.EqualFold(str(ev, "Initiated"), "true")
+		if initiated {
+			s.mapIP(src, host)
+			if dstName != "" {
+				s.mapIP(dst, HostName(dstName))
+			}
+			if adminPort(num(ev, "DestinationPort")) && !isLoopback(dst) {
+				s.intents = append(s.intents, intentRaw{ref: ref, target: s.intern(dst), what: "connect"})
+			}
+		} else {
+			s.mapIP(dst, host)
+			if srcName != "" {
+				s.mapIP(src, HostName(srcName))
+			}
+		}
+	case 6:
+		k := s.key(host, NormPath(str(ev, "ImageLoaded")))
+		if l := s.loads[k]; len(l) < 4 {
+			s.loads[k] = append(l, procRef{host: host, t: t})
+		}
+	case 7:
+		k := s.key(host, NormPath(str(ev, "ImageLoaded")))
+		if l := s.loads[k]; len(l) < 4 {
+			s.loads[k] = append(l, s.ref(ev, host, t))
+		}
+	case 11:
+		path := NormPath(str(ev, "TargetFilename"))
+		if path == "" {
+			return
+		}
+		k := s.key(host, path)
+		f := s.files[k]
+		if f == nil {
+			f = &file{host: host, path: s.intern(path), first: t}
+			s.files[k] = f
+		}
+		r := s.ref(ev, host, t)
+		switch {
+		case f.nwrite == 0 || t.Before(f.first):
+			if f.nwrite > 0 && f.writers[1].t.IsZero() {
+				f.writers[1] = f.writers[0]
+			}
+			f.writers[0], f.first = r, t
+		case !t.Before(f.writers[1].t):
+			f.writers[1] = r
+		}
+		f.nwrite++
+	}
+}
+
+// ref names the process of a Sysmon event.
+func (s *IndexShard) ref(ev *event.Event, host string, t time.Time) procRef {
+	r := procRef{host: host, guid: s.intern(normGUID(str(ev, "ProcessGuid"))), pid: num(ev, "ProcessId"), t: t}
+	if r.guid != "" {
+		p := s.proc(host, r.guid, r.pid, time.Time{})
+		if p.image == "" {
+			p.image = s.intern(str(ev, "Image"))
+		}
+	}
+	return r
+}
+
+func (s *IndexShard) security(ev *event.Event, id int64, host string, t time.Time) {
+	switch id {
+	case 4688:
+		pid := num(ev, "NewProcessId")
+		if pid == 0 {
+			return
+		}
+		p := s.proc(host, "", pid, t)
+		p.created = true
+		p.start = t
+		p.image = s.intern(str(ev, "NewProcessName"))
+		p.cmd = s.intern(cut(str(ev, "CommandLine")))
+		p.parentPID = num(ev, "ProcessId")
+		lid := normLogon(str(ev, "TargetLogonId"))
+		user := str(ev, "TargetUserName")
+		if systemLogons[lid] {
+			lid = normLogon(str(ev, "SubjectLogonId"))
+			user = str(ev, "SubjectUserName")
+			if d := str(ev, "SubjectDomainName"); d != "" && user != "" {
+				user = d + `\` + user
+			}
+		}
+		p.logon = s.intern(lid)
+		p.user = s.intern(user)
+		s.intentsOf(procRef{host: host, pid: pid, t: t}, p.cmd)
+	case 4624:
+		lid := normLogon(str(ev, "TargetLogonId"))
+		if lid == "" {
+			return
+		}
+		l := s.logon(host, lid)
+		l.start = t
+		l.user = s.intern(account(str(ev, "TargetDomainName"), str(ev, "TargetUserName")))
+		l.ip = s.intern(normIP(str(ev, "IpAddress")))
+		l.workstation = s.intern(HostName(str(ev, "WorkstationName")))
+		l.logonType = int(num(ev, "LogonType"))
+		if l.ip != "" && l.workstation != "" && !isLoopback(l.ip) {
+			s.mapIP(l.ip, l.workstation)
+		}
+	case 4634, 4647:
+		lid := normLogon(str(ev, "TargetLogonId"))
+		if lid == "" {
+			return
+		}
+		s.logon(host, lid).end = t
+	case 4672:
+		if lid := normLogon(str(ev, "SubjectLogonId")); lid != "" {
+			s.logon(host, lid).elevated = true
+		}
+	case 4648:
+		target := str(ev, "TargetServerName")
+		if target == "" || strings.EqualFold(target, "localhost") {
+			return
+		}
+		r := procRef{host: host, pid: num(ev, "ProcessId"), t: t}
+		s.intents = append(s.intents, intentRaw{ref: r, target: s.intern(target), what: "explicit credentials"})
+	case 4697:
+		name := str(ev, "ServiceName")
+		if name == "" {
+			return
+		}
+		sv := s.service(host, name)
+		sv.image = s.intern(NormPath(str(ev, "ServiceFileName")))
+		if sv.installed.IsZero() || t.Before(sv.installed) {
+			sv.installed = t
+		}
+		sv.logon = s.intern(normLogon(str(ev, "SubjectLogonId")))
+	case 4698, 4702:
+		name := str(ev, "TaskName")
+		if name == "" {
+			return
+		}
+		tk := s.task(host, name)
+		if id == 4698 || tk.created.IsZero() {
+			tk.created = t
+		}
+		tk.logon = s.intern(normLogon(str(ev, "SubjectLogonId")))
+		if c := TaskCommand(str(ev, "TaskContent")); c != "" {
+			tk.command = s.intern(c)
+		}
+	}
+}
+
+func (s *IndexShard) proc(host, guid string, pid int64, start time.Time) *process {
+	guid = normGUID(guid)
+	if guid != "" {
+		if i, ok := s.byGUID[guid]; ok {
+			p := &s.procs[i]
+			if p.pid == 0 {
+				p.pid = pid
+			}
+			return p
+		}
+		s.procs = append(s.procs, process{host: host, guid: s.intern(guid), pid: pid, parent: -1})
+		s.byGUID[s.procs[len(s.procs)-1].guid] = int32(len(s.procs) - 1)
+		return &s.procs[len(s.procs)-1]
+	}
+	k := pidStart{host, pid, start.Unix()}
+	if i, ok := s.byPIDT[k]; ok {
+		return &s.procs[i]
+	}
+	s.procs = append(s.procs, process{host: host, pid: pid, start: start, parent: -1})
+	s.byPIDT[k] = int32(len(s.procs) - 1)
+	return &s.procs[len(s.procs)-1]
+}
+
+func (s *IndexShard) logon(host, id string) *logon {
+	k := hostKey{host, s.intern(id)}
+	l := s.logons[k]
+	if l == nil {
+		l = &logon{host: host, id: s.intern(id)}
+		s.logons[k] = l
+	}
+	return l
+}
+
+func (s *IndexShard) service(host, name string) *service {
+	k := s.key(host, name)
+	sv := s.services[k]
+	if sv == nil {
+		sv = &service{host: host, name: s.intern(name)}
+		s.services[k] = sv
+	}
+	return sv
+}
+
+func (s *IndexShard) task(host, name string) *task {
+	k := s.key(host, name)
+	tk := s.tasks[k]
+	if tk == nil {
+		tk = &task{host: host, name: s.intern(name)}
+		s.tasks[k] = tk
+	}
+	return tk
+}
+
+// mapIP records that ip belongs to host.
+func (s *IndexShard) mapIP(ip, host string) {
+	ip = normIP(ip)
+	if ip == "" || host == "" || isLoopback(ip) || !isIP(ip) {
+		return
+	}
+	if _, ok := s.hostIPs[ip]; !ok {
+		s.hostIPs[s.intern(ip)] = s.intern(host)
+	}
+}
+
+// intentsOf records the remote hosts a command line names.
+func (s *IndexShard) intentsOf(r procRef, cmd string) {
+	for _, tg := range CommandTargets(cmd) {
+		s.intents = append(s.intents, intentRaw{ref: r, target: s.intern(tg), what: "command"})
+	}
+}
+
+func cut(s string) string {
+	if len(s) > maxCommand {
+		return s[:maxCommand]
+	}
+	return s
+}
+
+func account(domain, name string) string {
+	if name == "" {
+		return ""
+	}
+	if domain == "" {
+		return name
+	}
+	return domain + `\` + name
+}
+
+// adminPort reports whether a destination port is one remote
+// administration uses: RPC/DCOM (WMI, schtasks, sc), SMB, RDP, WinRM, SSH.
+func adminPort(p int64) bool {
+	switch p {
+	case 135, 139, 445, 3389, 5985, 5986, 22:
+		return true
+	}
+	return false
+}

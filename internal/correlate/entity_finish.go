@@ -1,0 +1,399 @@
+package correlate
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Windows of the index's own links.
+const (
+	// twinWindow is how far apart the Sysmon 1 and Security 4688 records
+	// of one process creation may be.
+	twinWindow = 2 * time.Second
+	// pidReuseWindow bounds a link made by PID alone (no ProcessGuid): the
+	// process with that PID counts only if it started at most this long
+	// before, or is known to be still running. PIDs are reused within
+	// minutes on a busy host.
+	pidReuseWindow = 24 * time.Hour
+)
+
+// Finish merges the shards and resolves the links between entities. Call it
+// once, after every Observe call has returned; the Index is read-only
+// afterwards. Calling it again does nothing.
+func (ix *Index) Finish() {
+	if ix.done {
+		return
+	}
+	ix.done = true
+	ix.strs = map[string]string{}
+	ix.byGUID = map[string]int32{}
+	ix.byPID = map[hostPID][]int32{}
+	ix.logons = map[hostKey]*logon{}
+	ix.services = map[hostKey]*service{}
+	ix.tasks = map[hostKey]*task{}
+	ix.files = map[hostKey]*file{}
+	ix.hashes = map[string][]hostKey{}
+	ix.hostIPs = map[string]string{}
+	ix.hostName = map[string]string{}
+	ix.intents = map[string][]intent{}
+	ix.taskRun = map[int32]hostKey{}
+	ix.svcRun = map[int32]hostKey{}
+	ix.implic = map[int32]bool{}
+
+	byPIDT := map[pidStart]int32{}
+	for _, s := range ix.shards {
+		for i := range s.procs {
+			p := s.procs[i]
+			if p.guid != "" {
+				if j, ok := ix.byGUID[p.guid]; ok {
+					mergeProc(&ix.procs[j], &p)
+					continue
+				}
+				ix.byGUID[p.guid] = int32(len(ix.procs))
+			} else {
+				k := pidStart{p.host, p.pid, p.start.Unix()}
+				if j, ok := byPIDT[k]; ok {
+					mergeProc(&ix.procs[j], &p)
+					continue
+				}
+				byPIDT[k] = int32(len(ix.procs))
+			}
+			p.parent = -1
+			ix.procs = append(ix.procs, p)
+		}
+		for k, l := range s.logons {
+			if m := ix.logons[k]; m != nil {
+				mergeLogon(m, l)
+			} else {
+				ix.logons[k] = l
+			}
+		}
+		for k, sv := range s.services {
+			if m := ix.services[k]; m != nil {
+				m.image = cmp.Or(m.image, sv.image)
+				m.logon = cmp.Or(m.logon, sv.logon)
+				if m.installed.IsZero() || (!sv.installed.IsZero() && sv.installed.Before(m.installed)) {
+					m.installed = sv.installed
+				}
+			} else {
+				ix.services[k] = sv
+			}
+		}
+		for k, tk := range s.tasks {
+			if m := ix.tasks[k]; m != nil {
+				m.command = cmp.Or(m.command, tk.command)
+				m.logon = cmp.Or(m.logon, tk.logon)
+				if m.created.IsZero() || (!tk.created.IsZero() && tk.created.Before(m.created)) {
+					m.created = tk.created
+				}
+				m.pids = append(m.pids, tk.pids...)
+			} else {
+				ix.tasks[k] = tk
+			}
+		}
+		for k, f := range s.files {
+			if m := ix.files[k]; m != nil {
+				if f.first.Before(m.first) {
+					m.writers[0], m.first = f.writers[0], f.first
+				}
+				last := f.writers[0]
+				if !f.writers[1].t.IsZero() {
+					last = f.writers[1]
+				}
+				if !last.t.Before(m.writers[1].t) {
+					m.writers[1] = last
+				}
+				m.nwrite += f.nwrite
+			} else {
+				ix.files[k] = f
+			}
+		}
+		for ip, h := range s.hostIPs {
+			if _, ok := ix.hostIPs[ip]; !ok {
+				ix.hostIPs[ip] = h
+			}
+		}
+	}
+
+	// A Security 4688 record and the Sysmon 1 record of the same process
+	// creation are one process: the 4688 one becomes an alias.
+	alias := map[int32]int32{}
+	for i := range ix.procs {
+		p := &ix.procs[i]
+		ix.hostName[p.host] = p.host
+		if p.guid != "" && p.pid != 0 {
+			k := hostPID{p.host, p.pid}
+			ix.byPID[k] = append(ix.byPID[k], int32(i))
+		}
+	}
+	for i := range ix.procs {
+		p := &ix.procs[i]
+		if p.guid != "" {
+			continue
+		}
+		twin := int32(-1)
+		for _, j := range ix.byPID[hostPID{p.host, p.pid}] {
+			q := &ix.procs[j]
+			if !q.start.IsZero() && absDur(q.start.Sub(p.start)) <= twinWindow {
+				twin = j
+				break
+			}
+		}
+		if twin >= 0 {
+			alias[int32(i)] = twin
+			q := &ix.procs[twin]
+			q.logon = cmp.Or(q.logon, p.logon)
+			q.user = cmp.Or(q.user, p.user)
+			q.cmd = cmp.Or(q.cmd, p.cmd)
+			continue
+		}
+	}
+	for i := range ix.procs {
+		p := &ix.procs[i]
+		if p.guid == "" && p.pid != 0 {
+			if _, ok := alias[int32(i)]; !ok {
+				k := hostPID{p.host, p.pid}
+				ix.byPID[k] = append(ix.byPID[k], int32(i))
+			}
+		}
+	}
+	for _, l := range ix.byPID {
+		slices.SortFunc(l, func(a, b int32) int { return ix.procs[a].start.Compare(ix.procs[b].start) })
+	}
+	// Aliases point at their twin through byPIDT look-ups.
+	for k, i := range byPIDT {
+		if t, ok := alias[i]; ok {
+			byPIDT[k] = t
+		}
+	}
+	for i := range ix.procs {
+		p := &ix.procs[i]
+		if t, ok := alias[int32(i)]; ok {
+			p.parent = ix.procs[t].parent // resolved below for the twin
+			continue
+		}
+		switch {
+		case p.parentGUID != "":
+			if j, ok := ix.byGUID[p.parentGUID]; ok {
+				p.parent = j
+			}
+		case p.parentPID != 0 && !p.start.IsZero():
+			p.parent = ix.byPIDAt(p.host, p.parentPID, p.start, int32(i))
+		}
+	}
+	ix.alias = alias
+
+	// Files loaded or run: mark dropped files' loaders as implicated.
+	for _, s := range ix.shards {
+		for k, refs := range s.loads {
+			f := ix.files[k]
+			if f == nil {
+				continue
+			}
+			for _, r := range refs {
+				r.idx = ix.resolve(r)
+				if len(f.loaders) < 8 {
+					f.loaders = append(f.loaders, r)
+				}
+				if r.idx >= 0 {
+					ix.implic[r.idx] = true
+				}
+			}
+		}
+	}
+	for i := range ix.procs {
+		p := &ix.procs[i]
+		if p.image == "" {
+			continue
+		}
+		if f := ix.files[hostKey{p.host, strings.ToLower(NormPath(p.image))}]; f != nil && (f.first.IsZero() || p.start.IsZero() || !p.start.Before(f.first)) {
+			ix.implic[int32(i)] = true
+			if len(f.loaders) < 8 {
+				f.loaders = append(f.loaders, procRef{host: p.host, guid: p.guid, pid: p.pid, t: p.start, idx: int32(i)})
+			}
+		}
+	}
+	for _, f := range ix.files {
+		for w := range f.writers {
+			if !f.writers[w].t.IsZero() || f.writers[w].host != "" {
+				f.writers[w].idx = ix.resolve(f.writers[w])
+			} else {
+				f.writers[w].idx = -1
+			}
+		}
+	}
+
+	// Remote intents, by target host and time.
+	for _, s := range ix.shards {
+		for _, in := range s.intents {
+			h := ix.hostOf(in.target)
+			if h == "" || h == in.ref.host {
+				continue
+			}
+			r := in.ref
+			r.idx = ix.resolve(r)
+			ix.intents[h] = append(ix.intents[h], intent{ref: r, t: r.t, what: in.what})
+		}
+	}
+	for _, l := range ix.intents {
+		slices.SortStableFunc(l, func(a, b intent) int { return a.t.Compare(b.t) })
+	}
+
+	// What tasks and services ran.
+	perHost := map[string][]int32{}
+	for i := range ix.procs {
+		if _, ok := alias[int32(i)]; !ok && ix.procs[i].created {
+			perHost[ix.procs[i].host] = append(perHost[ix.procs[i].host], int32(i))
+		}
+	}
+	for k, tk := range ix.tasks {
+		cmdl := strings.ToLower(tk.command)
+		for _, i := range perHost[tk.host] {
+			p := &ix.procs[i]
+			if !tk.created.IsZero() && p.start.Before(tk.created.Add(-time.Second)) {
+				continue
+			}
+			byPID := slices.Contains(tk.pids, p.pid)
+			if !byPID && (cmdl == "" || !schedulerHost(ix.parentImage(i)) || !strings.Contains(strings.ToLower(p.cmd), cmdl)) {
+				continue
+			}
+			if _, ok := ix.taskRun[i]; !ok {
+				ix.taskRun[i] = k
+			}
+		}
+	}
+	for k, sv := range ix.services {
+		img := strings.ToLower(sv.image)
+		if img == "" {
+			continue
+		}
+		for _, i := range perHost[sv.host] {
+			p := &ix.procs[i]
+			if baseName(strings.ToLower(ix.parentImage(i))) == "services.exe" && strings.ToLower(NormPath(p.image)) == img {
+				ix.svcRun[i] = k
+			}
+		}
+	}
+	ix.shards = nil
+}
+
+// byPIDAt returns the process with pid on host that was running at t (see
+// pidReuseWindow), or -1. self is left out.
+func (ix *Index) byPIDAt(host string, pid int64, t time.Time, self int32) int32 {
+	l := ix.byPID[hostPID{host, pid}]
+	for k := len(l) - 1; k >= 0; k-- {
+		j := l[k]
+		if j == self {
+			continue
+		}
+		q := &ix.procs[j]
+		if q.start.After(t.Add(twinWindow)) {
+			continue
+		}
+		if !q.end.IsZero() && q.end.Before(t.Add(-time.Second)) {
+			return -1
+		}
+		if !q.start.IsZero() && q.end.IsZero() && t.Sub(q.start) > pidReuseWindow {
+			return -1
+		}
+		return j
+	}
+	return -1
+}
+
+// resolve returns the process a reference names, or -1.
+func (ix *Index) resolve(r procRef) int32 {
+	if r.guid != "" {
+		if j, ok := ix.byGUID[r.guid]; ok {
+			return j
+		}
+	}
+	if r.pid == 0 || r.host == "" {
+		return -1
+	}
+	if r.t.IsZero() {
+		l := ix.byPID[hostPID{r.host, r.pid}]
+		if len(l) == 1 {
+			return l[0]
+		}
+		return -1
+	}
+	return ix.byPIDAt(r.host, r.pid, r.t, -1)
+}
+
+// hostOf returns the host a name or an address in evidence means ("" when
+// unknown).
+func (ix *Index) hostOf(name string) string {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return ""
+	}
+	if ip := normIP(name); isIP(ip) {
+		return ix.hostIPs[ip]
+	}
+	return HostName(name)
+}
+
+func (ix *Index) parentImage(i int32) string {
+	if p := ix.procs[i].parent; p >= 0 {
+		return ix.procs[p].image
+	}
+	return ""
+}
+
+// schedulerHost reports whether an image is one the Task Scheduler starts
+// task actions from.
+func schedulerHost(image string) bool {
+	switch baseName(strings.ToLower(image)) {
+	case "svchost.exe", "taskeng.exe", "taskhostw.exe", "taskhost.exe":
+		return true
+	}
+	return false
+}
+
+func mergeProc(dst, src *process) {
+	if src.created && !dst.created {
+		end := dst.end
+		*dst = *src
+		if dst.end.IsZero() {
+			dst.end = end
+		}
+		return
+	}
+	dst.image = cmp.Or(dst.image, src.image)
+	dst.cmd = cmp.Or(dst.cmd, src.cmd)
+	dst.user = cmp.Or(dst.user, src.user)
+	dst.logon = cmp.Or(dst.logon, src.logon)
+	dst.parentGUID = cmp.Or(dst.parentGUID, src.parentGUID)
+	if dst.pid == 0 {
+		dst.pid = src.pid
+	}
+	if dst.end.IsZero() {
+		dst.end = src.end
+	}
+}
+
+func mergeLogon(dst, src *logon) {
+	dst.user = cmp.Or(dst.user, src.user)
+	dst.ip = cmp.Or(dst.ip, src.ip)
+	dst.workstation = cmp.Or(dst.workstation, src.workstation)
+	if dst.logonType == 0 {
+		dst.logonType = src.logonType
+	}
+	if dst.start.IsZero() {
+		dst.start = src.start
+	}
+	if dst.end.IsZero() {
+		dst.end = src.end
+	}
+	dst.elevated = dst.elevated || src.elevated
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}

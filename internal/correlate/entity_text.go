@@ -1,0 +1,213 @@
+package correlate
+
+import (
+	"html"
+	"net/netip"
+	"strings"
+)
+
+// NormPath returns the file path a service image path, task command or
+// event field names, in one spelling: quotes and arguments dropped,
+// \SystemRoot\, %SystemRoot%, %windir%, \??\ and a bare System32\ turned
+// into C:\Windows\ paths. Case is kept; compare lower-cased.
+func NormPath(p string) string {
+	p = strings.TrimSpace(p)
+	if p == "" || p == "-" {
+		return ""
+	}
+	if p[0] == '"' {
+		if i := strings.IndexByte(p[1:], '"'); i >= 0 {
+			p = p[1 : i+1]
+		} else {
+			p = p[1:]
+		}
+	} else if i := argStart(p); i > 0 {
+		p = p[:i]
+	}
+	p = strings.TrimPrefix(p, `\??\`)
+	lp := strings.ToLower(p)
+	switch {
+	case strings.HasPrefix(lp, `\systemroot\`):
+		p = `C:\Windows\` + p[len(`\systemroot\`):]
+	case strings.HasPrefix(lp, `%systemroot%\`):
+		p = `C:\Windows\` + p[len(`%systemroot%\`):]
+	case strings.HasPrefix(lp, `%windir%\`):
+		p = `C:\Windows\` + p[len(`%windir%\`):]
+	case strings.HasPrefix(lp, `system32\`):
+		p = `C:\Windows\` + p
+	}
+	return p
+}
+
+// argStart returns where the arguments of an unquoted command start: after
+// the first ".exe", ".sys", ".dll", ".bat", ".cmd" or ".ps1" followed by a
+// space; 0 when there is none.
+func argStart(p string) int {
+	lp := strings.ToLower(p)
+	best := 0
+	for _, ext := range []string{".exe ", ".sys ", ".dll ", ".bat ", ".cmd ", ".ps1 "} {
+		if i := strings.Index(lp, ext); i > 0 && (best == 0 || i+len(ext)-1 < best) {
+			best = i + len(ext) - 1
+		}
+	}
+	return best
+}
+
+// TaskCommand returns the command of the first Exec action of a task's XML
+// (Security 4698 TaskContent), normalized as NormPath does; "" when there is
+// none.
+func TaskCommand(xml string) string {
+	i := strings.Index(xml, "<Command>")
+	if i < 0 {
+		return ""
+	}
+	rest := xml[i+len("<Command>"):]
+	j := strings.Index(rest, "</Command>")
+	if j < 0 {
+		return ""
+	}
+	return NormPath(html.UnescapeString(rest[:j]))
+}
+
+// CommandTargets returns the remote hosts a command line names, as
+// written: UNC paths (\\HOST\share), /node:HOST (wmic), /S HOST (schtasks,
+// sc-like tools that take it), -ComputerName HOST (PowerShell), -r:HOST
+// (winrs), /v:HOST (mstsc). Local names (localhost, 127.0.0.1, ".") are
+// left out.
+func CommandTargets(cmd string) []string {
+	if !strings.Contains(cmd, `\\`) && !strings.ContainsAny(cmd, "/-") {
+		return nil
+	}
+	var out []string
+	add := func(v string) {
+		v = strings.Trim(v, `"',;`)
+		for _, h := range strings.Split(v, ",") {
+			h = strings.TrimSpace(h)
+			lh := strings.ToLower(h)
+			if h == "" || lh == "localhost" || lh == "." || lh == "127.0.0.1" || lh == "::1" || lh == "?" || strings.HasPrefix(lh, "%") {
+				continue
+			}
+			out = append(out, h)
+		}
+	}
+	// UNC paths.
+	for i := 0; i+2 < len(cmd); i++ {
+		if cmd[i] != '\\' || cmd[i+1] != '\\' || (i > 0 && cmd[i-1] == '\\') {
+			continue
+		}
+		j := i + 2
+		for j < len(cmd) && cmd[j] != '\\' && cmd[j] != ' ' && cmd[j] != '"' && cmd[j] != '/' {
+			j++
+		}
+		if j > i+2 {
+			add(cmd[i+2 : j])
+		}
+		i = j
+	}
+	lc := strings.ToLower(cmd)
+	prog := progName(lc)
+	fields := splitArgs(cmd)
+	lf := splitArgs(lc)
+	for k, f := range lf {
+		next := ""
+		if k+1 < len(fields) {
+			next = fields[k+1]
+		}
+		switch {
+		case strings.HasPrefix(f, "/node:"):
+			add(fields[k][len("/node:"):])
+		case f == "/s" && remoteSwitchS[prog]:
+			add(next)
+		case strings.HasPrefix(f, "/s:") && remoteSwitchS[prog]:
+			add(fields[k][3:])
+		case f == "-computername" || f == "-cn":
+			add(next)
+		case strings.HasPrefix(f, "-r:") || strings.HasPrefix(f, "/r:"):
+			if prog == "winrs.exe" || prog == "winrs" {
+				add(fields[k][3:])
+			}
+		case strings.HasPrefix(f, "-remote:") || strings.HasPrefix(f, "/remote:"):
+			add(fields[k][strings.IndexByte(f, ':')+1:])
+		case strings.HasPrefix(f, "/v:") && (prog == "mstsc.exe" || prog == "mstsc"):
+			add(fields[k][3:])
+		}
+	}
+	return out
+}
+
+// remoteSwitchS lists the programs whose /S switch names a remote system.
+var remoteSwitchS = map[string]bool{
+	"schtasks.exe": true, "schtasks": true, "systeminfo.exe": true, "systeminfo": true, "tasklist.exe": true,
+	"tasklist": true, "taskkill.exe": true, "taskkill": true, "getmac.exe": true, "getmac": true,
+	"eventcreate.exe": true, "eventcreate": true, "gpresult.exe": true, "gpresult": true,
+}
+
+// progName returns the lower-case base name of a command line's program.
+func progName(lc string) string {
+	args := splitArgs(lc)
+	if len(args) == 0 {
+		return ""
+	}
+	return baseName(strings.Trim(args[0], `"`))
+}
+
+// splitArgs splits a command line at spaces outside double quotes, quotes
+// kept.
+func splitArgs(s string) []string {
+	var out []string
+	start, quoted := -1, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"':
+			quoted = !quoted
+			if start < 0 {
+				start = i
+			}
+		case c == ' ' && !quoted:
+			if start >= 0 {
+				out = append(out, s[start:i])
+				start = -1
+			}
+		default:
+			if start < 0 {
+				start = i
+			}
+		}
+	}
+	if start >= 0 {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+// baseName returns the last element of a Windows path.
+func baseName(p string) string {
+	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// normIP drops an IPv4-mapped IPv6 prefix and a zone.
+func normIP(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "-" {
+		return ""
+	}
+	s = strings.TrimPrefix(strings.ToLower(s), "::ffff:")
+	if i := strings.IndexByte(s, '%'); i > 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func isIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+func isLoopback(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && (a.IsLoopback() || a.IsUnspecified())
+}

@@ -1,0 +1,211 @@
+package correlate
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// steps groups an operation's detections (in time order) into steps, one
+// per event, the Sysmon 1 and Security 4688 records of one process
+// creation being one event, and tells each in a sentence.
+func (b *builder) steps(members []int) []Step {
+	var out []Step
+	at := map[string]int{}
+	for _, i := range members {
+		d := &b.dets[i]
+		var key string
+		if p := b.procs[i]; p >= 0 && isProcessCreation(d) {
+			key = "p" + strconv.Itoa(int(p))
+		} else {
+			key = fmt.Sprintf("e%s|%s|%d|%d|%d", b.host[i], d.Channel, d.RecordID, d.EventID, d.Time.UnixNano())
+		}
+		if k, ok := at[key]; ok {
+			out[k].Detections = append(out[k].Detections, i)
+			continue
+		}
+		at[key] = len(out)
+		out = append(out, Step{Time: d.Time, Host: b.host[i], Detections: []int{i}})
+	}
+	for k := range out {
+		s := &out[k]
+		s.Sentence = b.sentence(s.Detections)
+		for j, i := range s.Detections {
+			s.Detections[j] = b.dets[i].Index
+		}
+	}
+	return out
+}
+
+func isProcessCreation(d *DetectionRef) bool {
+	return (d.EventID == 1 && strings.Contains(d.Channel, "Sysmon")) || (d.EventID == 4688 && d.Channel == "Security")
+}
+
+// sentence tells one step: "2022-03-01 14:02 ERP01: w3wp.exe started
+// cmd.exe /c whoami (Web Shell Spawns a Shell; T1505.003)". The facts come
+// from the step's first detection (preferring Sysmon, which says more), the
+// rule titles and techniques from all of them.
+func (b *builder) sentence(dets []int) string {
+	d := &b.dets[dets[0]]
+	for _, i := range dets {
+		if strings.Contains(b.dets[i].Channel, "Sysmon") {
+			d = &b.dets[i]
+			break
+		}
+	}
+	var titles, techs []string
+	for _, i := range dets {
+		x := &b.dets[i]
+		if x.Title != "" && !slices.Contains(titles, x.Title) {
+			titles = append(titles, x.Title)
+		}
+		_, te := attackTags(x.Tags)
+		for _, t := range te {
+			if !slices.Contains(techs, t) {
+				techs = append(techs, t)
+			}
+		}
+	}
+	host := HostName(d.Host)
+	var s strings.Builder
+	s.WriteString(d.Time.UTC().Format("2006-01-02 15:04"))
+	s.WriteString(" " + host + ": ")
+	s.WriteString(b.fact(d, host))
+	why := strings.Join(titles, "; ")
+	if len(techs) > 0 {
+		if why != "" {
+			why += "; "
+		}
+		why += strings.Join(techs, ", ")
+	}
+	if why != "" {
+		s.WriteString(" (" + why + ")")
+	}
+	return s.String()
+}
+
+// fact says what an event shows, in plain words.
+func (b *builder) fact(d *DetectionRef, host string) string {
+	img := baseName(d.Image)
+	if img == "" {
+		img = "a process"
+	}
+	file := ""
+	if len(d.Files) > 0 {
+		file = d.Files[0]
+	}
+	sysmon := strings.Contains(d.Channel, "Sysmon")
+	switch {
+	case isProcessCreation(d):
+		parent := baseName(d.ParentImage)
+		if parent == "" {
+			if p := b.detProc(d, host); p >= 0 {
+				parent = baseName(b.ix.parentImage(p))
+			}
+		}
+		if parent == "" {
+			parent = "a process"
+		}
+		out := parent + " started " + img
+		if c := commandArgs(d.CommandLine); c != "" {
+			out += " " + excerpt(c, 120)
+		}
+		if tg := b.targets(d.CommandLine, host); tg != "" {
+			out += " → " + tg
+		}
+		return out
+	case sysmon && d.EventID == 11:
+		return img + " wrote " + file
+	case sysmon && d.EventID == 7:
+		return img + " loaded " + file
+	case sysmon && d.EventID == 6:
+		out := "driver " + file + " loaded"
+		if d.Detail != "" {
+			out += " (" + d.Detail + ")"
+		}
+		return out
+	case sysmon && d.EventID == 3:
+		out := img + " connected to " + d.DestinationIP + ":" + strconv.FormatInt(d.DestinationPort, 10)
+		if d.Detail != "" {
+			out += " (" + d.Detail + ")"
+		}
+		return out
+	case sysmon && (d.EventID == 12 || d.EventID == 13 || d.EventID == 14):
+		return img + " set " + d.Detail
+	case sysmon && (d.EventID == 8 || d.EventID == 10):
+		return img + " opened " + baseName(d.Detail)
+	case d.Service != "":
+		out := "service " + d.Service + " installed"
+		if file != "" {
+			out += ", running " + file
+		}
+		return out
+	case d.Task != "":
+		out := "task " + d.Task + " created"
+		if d.User != "" {
+			out += " by " + d.User
+		}
+		if file != "" {
+			out += ", running " + file
+		}
+		return out
+	case d.EventID == 4624 || d.EventID == 4625:
+		out := d.TargetUser + " logged on (type " + strconv.Itoa(d.LogonType) + ")"
+		if d.SourceIP != "" {
+			out += " from " + d.SourceIP
+			if h := b.ix.hostOf(d.SourceIP); h != "" {
+				out += " (" + h + ")"
+			}
+		}
+		return out
+	case d.EventID == 4648:
+		return d.User + " used the credentials of " + d.TargetUser + " for " + d.Detail
+	case d.EventID == 1102:
+		return "the Security log was cleared"
+	case d.EventID == 104 && d.Channel == "System":
+		return "an event log was cleared"
+	}
+	if d.Image != "" {
+		return img + ": event " + strconv.FormatInt(d.EventID, 10)
+	}
+	return d.Channel + " event " + strconv.FormatInt(d.EventID, 10)
+}
+
+// targets names the known hosts a command line aims at.
+func (b *builder) targets(cmd, host string) string {
+	var out []string
+	for _, t := range CommandTargets(cmd) {
+		h := b.ix.hostOf(t)
+		if h == "" || h == host || slices.Contains(out, h) {
+			continue
+		}
+		out = append(out, h)
+	}
+	return strings.Join(out, ", ")
+}
+
+// commandArgs drops the program from a command line when it is a plain
+// path or name, keeping what follows it ("cmd.exe /c whoami" → "/c
+// whoami"); the sentence names the program already.
+func commandArgs(cmd string) string {
+	cmd = strings.TrimSpace(cmd)
+	args := splitArgs(cmd)
+	if len(args) == 0 {
+		return ""
+	}
+	rest := strings.TrimSpace(cmd[len(args[0]):])
+	return rest
+}
+
+// excerpt cuts s to n bytes at most (on a rune boundary), with "…" when cut.
+func excerpt(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,862 @@
+package correlate
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Operations: detections joined into the story of one intrusion.
+//
+// BuildOperations joins two detections when the entities of their events
+// are linked in the Index. Each detection reaches, from the entities of its
+// own event, a bounded set of nodes (processes, logon sessions, dropped
+// files, services, tasks) through these edges:
+//
+//   - parent: a process and its parent, up to MaxAncestors generations
+//     (shared ancestors join their descendants);
+//   - logon: a process and the logon session it runs in (LogonId =
+//     TargetLogonId of the 4624); an event and the session it names;
+//   - file: a dropped file (written, Sysmon 11) and the processes that
+//     wrote it; a process whose image, or a detection whose loaded DLL,
+//     driver, service image or task command, is a dropped file;
+//   - service / task: a service or task and what it ran (a process under
+//     services.exe whose image is the service's image path; a process under
+//     the Task Scheduler whose command line holds the task's command, or
+//     whose PID TaskScheduler 129 gives); its image or command; the logon
+//     that created it (4697/4698 SubjectLogonId);
+//   - lateral: a network or remote-interactive logon (4624 type 3, 10), a
+//     service or task created, or a process started by WMI or WinRM on host
+//     B, and the action on host A aimed at B shortly before (a command line
+//     naming B: \\B\, /S B, /node:B, -ComputerName B, winrs -r:B; a
+//     connection to an admin port of B; explicit credentials for B), A being
+//     the logon's source host (IpAddress or WorkstationName) when known.
+//
+// Guards keep operations honest:
+//
+//   - ubiquitous system processes (see ubiquitous) are never joining
+//     points, unless the instance itself is implicated: the subject of a
+//     detection, or the loader or runner of a dropped file (the svchost that
+//     side-loaded a DLL is the attacker's);
+//   - the built-in service accounts' logons (0x3e7, 0x3e4, 0x3e5) never
+//     join;
+//   - time windows per edge: a process or logon joins detections within
+//     its lifetime when both ends are known or it is itself a detection's
+//     subject, otherwise only detections at most Window (24 h) apart,
+//     chained; a lateral edge needs the source action at most LateralWindow
+//     (10 min) before the target event; a PID-only parent link needs the
+//     parent to have started within 24 h (PID reuse);
+//   - persistent artifacts (dropped files, services, tasks) have no window:
+//     the same dropped DLL or driver joins its operation however much later
+//     it is seen again;
+//   - a detection whose event links to nothing (a log-cleared record, say)
+//     joins the nearest linked detection on the same host within
+//     ProximityWindow (60 s), and nothing else;
+//   - an operation never grows past MaxEntities entities: a join that would
+//     pass it is refused (as Defender refuses incident merges past its
+//     entity cap), and each reach is bounded by MaxReach nodes.
+
+// OperationOptions tunes BuildOperations. The zero value uses the defaults.
+type OperationOptions struct {
+	// Window is how far apart two detections joined by a process or logon
+	// of unknown lifetime may be (default 24 h).
+	Window time.Duration
+	// LateralWindow is how long before a target event its source action
+	// may be (default 10 min).
+	LateralWindow time.Duration
+	// ProximityWindow is how far an unlinked detection looks for a linked
+	// one on its host (default 60 s; negative: never).
+	ProximityWindow time.Duration
+	// MaxAncestors is how many generations above a process are walked
+	// (default 4).
+	MaxAncestors int
+	// MaxEntities caps the entities of one operation (default 500).
+	MaxEntities int
+	// MaxReach caps the nodes one detection reaches (default 128).
+	MaxReach int
+	// KeepSingletons keeps operations of one step whatever their severity;
+	// by default an unlinked detection becomes an operation only when it is
+	// medium or more severe (the rest stay plain detections).
+	KeepSingletons bool
+}
+
+func (o OperationOptions) withDefaults() OperationOptions {
+	if o.Window <= 0 {
+		o.Window = 24 * time.Hour
+	}
+	if o.LateralWindow <= 0 {
+		o.LateralWindow = 10 * time.Minute
+	}
+	if o.ProximityWindow == 0 {
+		o.ProximityWindow = 60 * time.Second
+	}
+	if o.MaxAncestors <= 0 {
+		o.MaxAncestors = 4
+	}
+	if o.MaxEntities <= 0 {
+		o.MaxEntities = 500
+	}
+	if o.MaxReach <= 0 {
+		o.MaxReach = 128
+	}
+	return o
+}
+
+// Operation is the story of one intrusion: detections joined across
+// processes, logons and hosts.
+type Operation struct {
+	// ID is stable: a hash of the first detection (time, host, rule,
+	// process).
+	ID string `json:"id"`
+	// Hosts and Users are the computers and accounts involved, sorted.
+	Hosts []string `json:"hosts"`
+	Users []string `json:"users"`
+	// First and Last are the times of the first and last detection.
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+	// Detections are the DetectionRef.Index of its detections, by time.
+	Detections []int `json:"detections"`
+	// Context are the entities that link the detections, beyond their own
+	// processes: ancestors, logons, dropped files, services, tasks.
+	Context []Entity `json:"context"`
+	// Tactics are the ATT&CK tactics reached, in kill-chain order;
+	// Techniques the technique IDs, sorted.
+	Tactics    []string `json:"tactics"`
+	Techniques []string `json:"techniques"`
+	// Score ranks operations (see score); Severity is its level:
+	// informational, low, medium, high or critical.
+	Score    float64 `json:"score"`
+	Severity string  `json:"severity"`
+	// Narrative tells the story, one plain sentence per step, by time.
+	Narrative []string `json:"narrative"`
+	// Steps are the steps the sentences tell: the detections of one event
+	// (or of the Sysmon and Security records of one process creation).
+	Steps []Step `json:"steps"`
+}
+
+// Step is one step of an operation: one event and the rules it matched.
+type Step struct {
+	Time       time.Time `json:"time"`
+	Host       string    `json:"host"`
+	Detections []int     `json:"detections"`
+	Sentence   string    `json:"sentence"`
+}
+
+// Entity is one entity that links an operation's detections.
+type Entity struct {
+	// Kind is process, logon, file, service or task.
+	Kind string `json:"kind"`
+	Host string `json:"host"`
+	// Key identifies it on its host: a ProcessGuid (or PID), a logon ID, a
+	// path, a service or task name.
+	Key string `json:"key"`
+	// Description says what it is, in one line.
+	Description string `json:"description"`
+}
+
+// node kinds.
+const (
+	kProc byte = iota + 1
+	kLogon
+	kFile
+	kService
+	kTask
+)
+
+type nodeKey struct {
+	kind byte
+	host string
+	key  string
+	idx  int32
+}
+
+// reach is one node a detection reached, and how.
+type reach struct {
+	node int32
+	prev int32 // index in the same reach list, -1 for an anchor
+	// at is when the path touched the node: the detection's time, or,
+	// past a persistent edge, the time of the link (a file's writing, a
+	// task's creation, the source command of a lateral move). Windows
+	// compare these times, so that an artifact carries the time of its
+	// making.
+	at time.Time
+}
+
+type builder struct {
+	ix    *Index
+	o     OperationOptions
+	dets  []DetectionRef
+	host  []string // HostName of each detection
+	procs []int32  // each detection's own process, -1 when none
+
+	nodes   map[nodeKey]int32
+	keys    []nodeKey
+	subject map[int32]bool   // processes that are a detection's subject
+	subjLog map[hostKey]bool // logons a detection names
+
+	reached [][]reach
+}
+
+// BuildOperations joins detections into operations through the entities of
+// idx (Finish is called if it was not). The result is sorted most severe
+// first (then by score, then first time); see OperationOptions for which
+// single detections become operations. dets are not modified.
+func BuildOperations(dets []DetectionRef, idx *Index, opts OperationOptions) []Operation {
+	if idx == nil {
+		idx = NewIndex(1)
+	}
+	idx.Finish()
+	b := &builder{ix: idx, o: opts.withDefaults(), dets: dets, nodes: map[nodeKey]int32{},
+		subject: map[int32]bool{}, subjLog: map[hostKey]bool{}}
+	order := make([]int, len(dets))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, c int) int {
+		return cmp.Or(dets[a].Time.Compare(dets[c].Time), cmp.Compare(dets[a].Index, dets[c].Index))
+	})
+	b.host = make([]string, len(dets))
+	b.procs = make([]int32, len(dets))
+	for i := range dets {
+		b.host[i] = HostName(dets[i].Host)
+		b.procs[i] = b.detProc(&dets[i], b.host[i])
+		if b.procs[i] >= 0 {
+			b.subject[b.procs[i]] = true
+		}
+		if l := normLogon(dets[i].TargetLogonID); !systemLogons[l] {
+			b.subjLog[hostKey{b.host[i], l}] = true
+		}
+	}
+	b.reached = make([][]reach, len(dets))
+	for i := range dets {
+		b.reached[i] = b.reach(i)
+	}
+	uf := b.join(order)
+	return b.operations(uf, order)
+}
+
+// detProc returns the process of a detection's event, or -1.
+func (b *builder) detProc(d *DetectionRef, host string) int32 {
+	ix := b.ix
+	if g := normGUID(d.ProcessGUID); g != "" {
+		if j, ok := ix.byGUID[g]; ok {
+			return j
+		}
+	}
+	if d.PID != 0 && host != "" {
+		return ix.byPIDAt(host, d.PID, d.Time, -1)
+	}
+	return -1
+}
+
+func (b *builder) node(k nodeKey) int32 {
+	if n, ok := b.nodes[k]; ok {
+		return n
+	}
+	n := int32(len(b.keys))
+	b.nodes[k] = n
+	b.keys = append(b.keys, k)
+	return n
+}
+
+func (b *builder) procNode(i int32) nodeKey { return nodeKey{kind: kProc, idx: i} }
+
+// joinable reports whether a node may join detections (ubiquitous
+// processes and system logons may not, unless implicated).
+func (b *builder) joinable(k nodeKey) bool {
+	switch k.kind {
+	case kProc:
+		p := &b.ix.procs[k.idx]
+		return !ubiquitous[baseName(strings.ToLower(p.image))] || b.subject[k.idx] || b.ix.implic[k.idx]
+	case kLogon:
+		return !systemLogons[k.key]
+	}
+	return true
+}
+
+// persistent reports whether a node joins its detections whatever the
+// time between them: artifacts, and processes and logons of known lifetime
+// or that are themselves a detection's subject.
+func (b *builder) persistent(k nodeKey) bool {
+	switch k.kind {
+	case kProc:
+		p := &b.ix.procs[k.idx]
+		return b.subject[k.idx] || (!p.start.IsZero() && !p.end.IsZero())
+	case kLogon:
+		if b.subjLog[hostKey{k.host, k.key}] {
+			return true
+		}
+		l := b.ix.logons[hostKey{k.host, k.key}]
+		return l != nil && !l.start.IsZero() && !l.end.IsZero()
+	}
+	return true
+}
+
+type walkItem struct {
+	k     nodeKey
+	prev  int32
+	depth int // generations above the first process of this walk
+	at    time.Time
+}
+
+// reach walks from the entities of detection i's event along the edges,
+// within the guards, and returns the nodes it reached.
+func (b *builder) reach(i int) []reach {
+	d := &b.dets[i]
+	host := b.host[i]
+	ix := b.ix
+	var out []reach
+	seen := map[nodeKey]bool{}
+	var queue []walkItem
+	at := d.Time
+	push := func(k nodeKey, prev int32, depth int) {
+		if seen[k] || len(seen) >= b.o.MaxReach {
+			return
+		}
+		seen[k] = true
+		queue = append(queue, walkItem{k, prev, depth, at})
+	}
+	if p := b.procs[i]; p >= 0 {
+		push(b.procNode(p), -1, 0)
+	} else if d.ParentProcessGUID != "" || d.ParentPID != 0 {
+		if j, ok := ix.byGUID[normGUID(d.ParentProcessGUID)]; ok {
+			push(b.procNode(j), -1, 1)
+		} else if d.ParentPID != 0 {
+			if j := ix.byPIDAt(host, d.ParentPID, d.Time, -1); j >= 0 {
+				push(b.procNode(j), -1, 1)
+			}
+		}
+	}
+	for _, l := range []string{d.LogonID, d.TargetLogonID} {
+		if l = normLogon(l); !systemLogons[l] && host != "" {
+			push(nodeKey{kind: kLogon, host: host, key: l}, -1, 0)
+		}
+	}
+	for _, f := range d.Files {
+		if k, ok := b.fileNode(host, f); ok {
+			push(k, -1, 0)
+		}
+	}
+	if d.Service != "" {
+		push(nodeKey{kind: kService, host: host, key: strings.ToLower(d.Service)}, -1, 0)
+	}
+	if d.Task != "" {
+		push(nodeKey{kind: kTask, host: host, key: strings.ToLower(d.Task)}, -1, 0)
+	}
+
+	for q := 0; q < len(queue); q++ {
+		it := queue[q]
+		n := b.node(it.k)
+		at = it.at
+		out = append(out, reach{node: n, prev: it.prev, at: at})
+		self := int32(len(out) - 1)
+		if !b.joinable(it.k) {
+			continue // a node, never a bridge
+		}
+		switch it.k.kind {
+		case kProc:
+			p := &ix.procs[it.k.idx]
+			if p.parent >= 0 && it.depth < b.o.MaxAncestors {
+				push(b.procNode(p.parent), self, it.depth+1)
+			}
+			if !systemLogons[p.logon] {
+				push(nodeKey{kind: kLogon, host: p.host, key: p.logon}, self, 0)
+			}
+			if k, ok := b.fileNode(p.host, p.image); ok {
+				push(k, self, 0)
+			}
+			if k, ok := ix.taskRun[it.k.idx]; ok {
+				push(nodeKey{kind: kTask, host: k.host, key: k.key}, self, 0)
+			}
+			if k, ok := ix.svcRun[it.k.idx]; ok {
+				push(nodeKey{kind: kService, host: k.host, key: k.key}, self, 0)
+			}
+			if pi := ix.parentImage(it.k.idx); pi != "" && !p.start.IsZero() {
+				switch baseName(strings.ToLower(pi)) {
+				case "wmiprvse.exe", "wsmprovhost.exe":
+					if s, st := b.lateral(p.host, "", p.start); s >= 0 {
+						at = st
+						push(b.procNode(s), self, 0)
+					}
+				}
+			}
+		case kLogon:
+			l := ix.logons[hostKey{it.k.host, it.k.key}]
+			if l != nil && (l.logonType == 3 || l.logonType == 10) && !l.start.IsZero() {
+				src := l.workstation
+				if h := ix.hostOf(l.ip); h != "" {
+					src = h
+				}
+				if s, st := b.lateral(l.host, src, l.start); s >= 0 {
+					at = st
+					push(b.procNode(s), self, 0)
+				}
+			}
+		case kFile:
+			f := ix.files[hostKey{it.k.host, it.k.key}]
+			for _, w := range f.writers {
+				if w.idx >= 0 && (w.guid != "" || w.pid != 0) {
+					at = w.t
+					push(b.procNode(w.idx), self, 0)
+				}
+			}
+		case kService:
+			sv := ix.services[hostKey{it.k.host, it.k.key}]
+			if sv == nil {
+				break
+			}
+			if !sv.installed.IsZero() {
+				at = sv.installed
+			}
+			if k, ok := b.fileNode(sv.host, sv.image); ok {
+				push(k, self, 0)
+			}
+			if !systemLogons[sv.logon] {
+				push(nodeKey{kind: kLogon, host: sv.host, key: sv.logon}, self, 0)
+			}
+			if !sv.installed.IsZero() {
+				if s, st := b.lateral(sv.host, "", sv.installed); s >= 0 {
+					at = st
+					push(b.procNode(s), self, 0)
+				}
+			}
+		case kTask:
+			tk := ix.tasks[hostKey{it.k.host, it.k.key}]
+			if tk == nil {
+				break
+			}
+			if !tk.created.IsZero() {
+				at = tk.created
+			}
+			if k, ok := b.fileNode(tk.host, tk.command); ok {
+				push(k, self, 0)
+			}
+			if !systemLogons[tk.logon] {
+				push(nodeKey{kind: kLogon, host: tk.host, key: tk.logon}, self, 0)
+			} else if !tk.created.IsZero() {
+				if s, st := b.lateral(tk.host, "", tk.created); s >= 0 {
+					at = st
+					push(b.procNode(s), self, 0)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// fileNode returns the node of a dropped file (one the index saw written).
+func (b *builder) fileNode(host, path string) (nodeKey, bool) {
+	if host == "" || path == "" {
+		return nodeKey{}, false
+	}
+	k := hostKey{host, strings.ToLower(NormPath(path))}
+	if _, ok := b.ix.files[k]; !ok {
+		return nodeKey{}, false
+	}
+	return nodeKey{kind: kFile, host: k.host, key: k.key}, true
+}
+
+// lateral returns the process on another host (src, when known) whose
+// action aimed at host most recently before t, within LateralWindow, and
+// the time of that action; -1 when there is none.
+func (b *builder) lateral(host, src string, t time.Time) (int32, time.Time) {
+	l := b.ix.intents[host]
+	// The last intent at or before t (a second of clock skew allowed).
+	k, _ := slices.BinarySearchFunc(l, t.Add(time.Second), func(in intent, t time.Time) int {
+		if in.t.After(t) {
+			return 1
+		}
+		return -1
+	})
+	for k--; k >= 0; k-- {
+		in := &l[k]
+		if t.Sub(in.t) > b.o.LateralWindow {
+			return -1, time.Time{}
+		}
+		if in.ref.idx < 0 || (src != "" && in.ref.host != src) {
+			continue
+		}
+		return in.ref.idx, in.t
+	}
+	return -1, time.Time{}
+}
+
+// unionFind joins detections; each root keeps the set of entities of its
+// component, for the entity cap.
+type unionFind struct {
+	parent []int
+	ents   []map[int32]struct{}
+	// links are the nodes through which two detections were joined.
+	links [][2]int
+	via   []int32
+}
+
+func (u *unionFind) find(x int) int {
+	for u.parent[x] != x {
+		u.parent[x] = u.parent[u.parent[x]]
+		x = u.parent[x]
+	}
+	return x
+}
+
+// union joins a and c unless the result would hold more than max entities.
+func (u *unionFind) union(a, c int, max int, via int32) bool {
+	ra, rc := u.find(a), u.find(c)
+	if ra == rc {
+		return true
+	}
+	ea, ec := u.ents[ra], u.ents[rc]
+	if len(ea) < len(ec) {
+		ra, rc, ea, ec = rc, ra, ec, ea
+	}
+	n := len(ea)
+	for e := range ec {
+		if _, ok := ea[e]; !ok {
+			n++
+		}
+	}
+	if n > max {
+		return false
+	}
+	for e := range ec {
+		ea[e] = struct{}{}
+	}
+	u.parent[rc] = ra
+	u.ents[rc] = nil
+	u.links = append(u.links, [2]int{a, c})
+	u.via = append(u.via, via)
+	return true
+}
+
+type entry struct {
+	det int
+	t   time.Time
+}
+
+// join unions the detections that share a joinable node, within the
+// node's window, then places unlinked detections by proximity.
+func (b *builder) join(order []int) *unionFind {
+	u := &unionFind{parent: make([]int, len(b.dets)), ents: make([]map[int32]struct{}, len(b.dets))}
+	byNode := map[int32][]entry{}
+	var nodes []int32
+	for i := range b.dets {
+		u.parent[i] = i
+		u.ents[i] = map[int32]struct{}{}
+		for _, r := range b.reached[i] {
+			if !b.joinable(b.keys[r.node]) {
+				continue
+			}
+			u.ents[i][r.node] = struct{}{}
+		}
+	}
+	for _, i := range order {
+		for _, r := range b.reached[i] {
+			if !b.joinable(b.keys[r.node]) {
+				continue
+			}
+			if _, ok := byNode[r.node]; !ok {
+				nodes = append(nodes, r.node)
+			}
+			byNode[r.node] = append(byNode[r.node], entry{i, r.at})
+		}
+	}
+	for _, n := range nodes {
+		es := byNode[n]
+		if len(es) < 2 {
+			continue
+		}
+		slices.SortStableFunc(es, func(a, c entry) int { return a.t.Compare(c.t) })
+		if b.persistent(b.keys[n]) {
+			for _, e := range es[1:] {
+				u.union(es[0].det, e.det, b.o.MaxEntities, n)
+			}
+			continue
+		}
+		for k := 1; k < len(es); k++ {
+			if es[k].t.Sub(es[k-1].t) <= b.o.Window {
+				u.union(es[k-1].det, es[k].det, b.o.MaxEntities, n)
+			}
+		}
+	}
+	// Unlinked detections: the nearest linked one on the same host.
+	if b.o.ProximityWindow > 0 {
+		linked := func(i int) bool { return len(u.ents[i]) > 0 || u.find(i) != i }
+		for oi, i := range order {
+			if len(u.ents[i]) > 0 || b.host[i] == "" {
+				continue
+			}
+			best, bestGap := -1, b.o.ProximityWindow+1
+			for dir := -1; dir <= 1; dir += 2 {
+				for k := oi + dir; k >= 0 && k < len(order); k += dir {
+					j := order[k]
+					gap := absDur(b.dets[j].Time.Sub(b.dets[i].Time))
+					if gap > b.o.ProximityWindow {
+						break
+					}
+					if b.host[j] == b.host[i] && len(b.reached[j]) > 0 && linked(j) && gap < bestGap {
+						best, bestGap = j, gap
+						break
+					}
+				}
+			}
+			if best >= 0 {
+				u.union(best, i, b.o.MaxEntities, -1)
+			}
+		}
+	}
+	return u
+}
+
+// operations turns the components into Operations.
+func (b *builder) operations(u *unionFind, order []int) []Operation {
+	comps := map[int][]int{}
+	var roots []int
+	for _, i := range order {
+		r := u.find(i)
+		if _, ok := comps[r]; !ok {
+			roots = append(roots, r)
+		}
+		comps[r] = append(comps[r], i)
+	}
+	linksOf := map[int][]int{}
+	for k, l := range u.links {
+		r := u.find(l[0])
+		linksOf[r] = append(linksOf[r], k)
+	}
+	ruleCount := map[string]int{}
+	for i := range b.dets {
+		ruleCount[b.dets[i].RuleID]++
+	}
+	var ops []Operation
+	for _, r := range roots {
+		op := b.operation(comps[r], linksOf[r], u, ruleCount)
+		if len(op.Steps) == 1 && !b.o.KeepSingletons && levelRank(op.Severity) < levelRank("medium") {
+			continue
+		}
+		ops = append(ops, op)
+	}
+	slices.SortStableFunc(ops, func(a, c Operation) int {
+		return cmp.Or(
+			cmp.Compare(levelRank(c.Severity), levelRank(a.Severity)),
+			cmp.Compare(c.Score, a.Score),
+			a.First.Compare(c.First),
+			cmp.Compare(a.ID, c.ID),
+		)
+	})
+	return ops
+}
+
+func (b *builder) operation(members, links []int, u *unionFind, ruleCount map[string]int) Operation {
+	first := &b.dets[members[0]]
+	op := Operation{
+		ID:    operationID(first, b.host[members[0]]),
+		First: first.Time,
+		Last:  b.dets[members[len(members)-1]].Time,
+	}
+	hosts, users, tactics, techs := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+	rules := map[string]bool{}
+	best := 0
+	for _, i := range members {
+		d := &b.dets[i]
+		op.Detections = append(op.Detections, d.Index)
+		if b.host[i] != "" {
+			hosts[b.host[i]] = true
+		}
+		for _, us := range []string{d.User, d.TargetUser} {
+			if us != "" && !systemUser(us) {
+				users[us] = true
+			}
+		}
+		if p := b.procs[i]; p >= 0 && b.ix.procs[p].user != "" && !systemUser(b.ix.procs[p].user) {
+			users[b.ix.procs[p].user] = true
+		}
+		ta, te := attackTags(d.Tags)
+		for _, t := range ta {
+			tactics[t] = true
+		}
+		for _, t := range te {
+			techs[t] = true
+		}
+		rules[d.RuleID] = true
+		best = max(best, levelRank(d.Level))
+	}
+	op.Hosts = sortedKeys(hosts)
+	op.Users = sortedKeys(users)
+	for _, t := range killChain {
+		if tactics[t] {
+			op.Tactics = append(op.Tactics, t)
+		}
+	}
+	op.Techniques = sortedKeys(techs)
+	op.Score = score(best, len(op.Tactics), len(op.Hosts), rules, ruleCount)
+	op.Severity = severity(best, op.Score)
+	op.Context = b.context(members, links, u)
+	op.Steps = b.steps(members)
+	for _, s := range op.Steps {
+		op.Narrative = append(op.Narrative, s.Sentence)
+	}
+	if op.Hosts == nil {
+		op.Hosts = []string{}
+	}
+	if op.Users == nil {
+		op.Users = []string{}
+	}
+	return op
+}
+
+// context lists the entities on the paths through which the members were
+// joined, except the members' own processes.
+func (b *builder) context(members, links []int, u *unionFind) []Entity {
+	own := map[int32]bool{}
+	for _, i := range members {
+		if p := b.procs[i]; p >= 0 {
+			own[b.node(b.procNode(p))] = true
+		}
+	}
+	in := map[int32]bool{}
+	var nodes []int32
+	add := func(det int, via int32) {
+		rs := b.reached[det]
+		for k := range rs {
+			if rs[k].node != via {
+				continue
+			}
+			for j := int32(k); j >= 0; j = rs[j].prev {
+				n := rs[j].node
+				if !own[n] && !in[n] {
+					in[n] = true
+					nodes = append(nodes, n)
+				}
+			}
+			return
+		}
+	}
+	for _, k := range links {
+		via := u.via[k]
+		if via < 0 {
+			continue
+		}
+		add(u.links[k][0], via)
+		add(u.links[k][1], via)
+	}
+	var out []Entity
+	for _, n := range nodes {
+		out = append(out, b.entity(b.keys[n]))
+	}
+	slices.SortStableFunc(out, func(a, c Entity) int {
+		return cmp.Or(cmp.Compare(a.Host, c.Host), cmp.Compare(a.Kind, c.Kind), cmp.Compare(a.Key, c.Key))
+	})
+	if out == nil {
+		out = []Entity{}
+	}
+	return out
+}
+
+// entity describes a node in one line.
+func (b *builder) entity(k nodeKey) Entity {
+	ix := b.ix
+	switch k.kind {
+	case kProc:
+		p := &ix.procs[k.idx]
+		key := p.guid
+		if key == "" {
+			key = "pid " + strconv.FormatInt(p.pid, 10)
+		}
+		desc := baseName(p.image)
+		if desc == "" {
+			desc = "process"
+		}
+		desc += " (pid " + strconv.FormatInt(p.pid, 10) + ")"
+		if p.cmd != "" {
+			desc += ": " + excerpt(p.cmd, 100)
+		}
+		if p.user != "" {
+			desc += " as " + p.user
+		}
+		if !p.start.IsZero() {
+			desc += ", started " + p.start.UTC().Format("2006-01-02 15:04:05")
+		}
+		return Entity{Kind: "process", Host: p.host, Key: key, Description: desc}
+	case kLogon:
+		desc := "logon session " + k.key
+		if l := ix.logons[hostKey{k.host, k.key}]; l != nil {
+			if l.user != "" {
+				desc += " of " + l.user
+			}
+			if l.logonType != 0 {
+				desc += ", type " + strconv.Itoa(l.logonType)
+			}
+			if l.ip != "" {
+				desc += " from " + l.ip
+				if h := ix.hostOf(l.ip); h != "" {
+					desc += " (" + h + ")"
+				}
+			}
+			if !l.start.IsZero() {
+				desc += ", " + l.start.UTC().Format("2006-01-02 15:04:05")
+			}
+		}
+		return Entity{Kind: "logon", Host: k.host, Key: k.key, Description: desc}
+	case kFile:
+		f := ix.files[hostKey{k.host, k.key}]
+		desc := f.path + " written"
+		if w := f.writers[0].idx; w >= 0 {
+			desc += " by " + baseName(ix.procs[w].image)
+		}
+		desc += " " + f.first.UTC().Format("2006-01-02 15:04:05")
+		return Entity{Kind: "file", Host: k.host, Key: f.path, Description: desc}
+	case kService:
+		sv := ix.services[hostKey{k.host, k.key}]
+		if sv == nil {
+			return Entity{Kind: "service", Host: k.host, Key: k.key, Description: "service " + k.key}
+		}
+		desc := "service " + sv.name
+		if sv.image != "" {
+			desc += " runs " + sv.image
+		}
+		if !sv.installed.IsZero() {
+			desc += ", installed " + sv.installed.UTC().Format("2006-01-02 15:04:05")
+		}
+		return Entity{Kind: "service", Host: k.host, Key: sv.name, Description: desc}
+	case kTask:
+		tk := ix.tasks[hostKey{k.host, k.key}]
+		if tk == nil {
+			return Entity{Kind: "task", Host: k.host, Key: k.key, Description: "task " + k.key}
+		}
+		desc := "task " + tk.name
+		if tk.command != "" {
+			desc += " runs " + tk.command
+		}
+		if !tk.created.IsZero() {
+			desc += ", created " + tk.created.UTC().Format("2006-01-02 15:04:05")
+		}
+		return Entity{Kind: "task", Host: k.host, Key: tk.name, Description: desc}
+	}
+	return Entity{}
+}
+
+// operationID hashes the first detection.
+func operationID(d *DetectionRef, host string) string {
+	h := sha256.New()
+	h.Write([]byte(d.Time.UTC().Format(time.RFC3339Nano) + "|" + host + "|" + d.RuleID + "|" + d.ProcessGUID + "|" +
+		strconv.FormatInt(d.PID, 10) + "|" + strconv.FormatInt(d.RecordID, 10)))
+	return "op-" + hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+func systemUser(u string) bool {
+	lu := strings.ToLower(u)
+	return strings.HasPrefix(lu, `nt authority\`) || lu == "system" || lu == "localsystem" || strings.HasSuffix(lu, "$")
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
