@@ -226,7 +226,7 @@ func xLabels(start time.Time, d time.Duration, n int, x0, slot, y float64) []tic
 	ticks := make([]tick, 0, len(at))
 	prevSub := ""
 	for _, i := range at {
-		label, sub := xLabel(start.Add(time.Duration(i)*d), d)
+		label, sub := xLabel(start.Add(time.Duration(i)*d), round)
 		if sub == prevSub {
 			sub = ""
 		} else {
@@ -272,9 +272,9 @@ func bucketLayout(d time.Duration) string {
 	return "2006-01-02"
 }
 
-// xLabel returns the axis label of a bucket start and its second line:
-// the time and its date for buckets under a day, the date and its year
-// otherwise.
+// xLabel returns the axis label of a bucket start and its second line,
+// for labels d apart: the time and its date under a day apart, the date
+// and its year otherwise.
 func xLabel(t time.Time, d time.Duration) (label, sub string) {
 	if d < day {
 		return t.Format("15:04"), t.Format("Jan 2")
