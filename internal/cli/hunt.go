@@ -205,6 +205,12 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 		opts.SigmaHQ = dir
 	}
 	opts.Logger = env.logger()
+	// Attribution ranks with the installed ATT&CK data when there is one.
+	if kb, _, err := loadKB(); err == nil {
+		opts.Attack = kb
+	} else {
+		opts.Logger.Warn("installed ATT&CK data not used", "err", err)
+	}
 
 	var prog source.Progress
 	opts.Progress = &prog

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/attack"
 	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
@@ -55,6 +56,11 @@ type Options struct {
 	EVTXWorkers int
 	// KeepEvents keeps the whole event, as JSON, in every Detection.
 	KeepEvents bool
+	// Attack is the ATT&CK knowledge base attribution ranks groups with;
+	// nil loads the embedded one (the CLI passes the installed one, see
+	// attack.LoadDefault). NoAttribution leaves attribution out.
+	Attack        *attack.KB
+	NoAttribution bool
 	// Progress, when not nil, is updated as reading goes (see source).
 	Progress *source.Progress
 	// Logger receives diagnostics; nil discards them.
@@ -143,6 +149,13 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	res.Detections = append(res.Detections, correlations(set, ws, meta)...)
 	sortDetections(res.Detections)
 	res.aggregate(meta)
+	if !opts.NoAttribution && len(res.Detections) > 0 {
+		at, err := newAttributor(opts.Attack)
+		if err != nil {
+			log.Warn("attribution left out", "err", err)
+		}
+		res.Attribution = at.attribute(attackEvidence(detectionRules(res.Detections)))
+	}
 	res.ElapsedSeconds = time.Since(start).Seconds()
 	return res, runErr
 }

@@ -54,6 +54,12 @@ type Result struct {
 	// the filters but referenced by a correlation kept). Those that a
 	// correlation counted are listed in its Correlation.Detections.
 	Suppressed int `json:"suppressed"`
+	// Attribution says which ATT&CK groups the techniques, software and
+	// groups tagged on every rule that fired resemble, taken together;
+	// nil when they name nothing ATT&CK knows (or with
+	// Options.NoAttribution). A hunt over unrelated evidence mixes
+	// intrusions: prefer the attribution of each operation.
+	Attribution *Attribution `json:"attribution,omitempty"`
 }
 
 // Filters are the rule and time filters of a hunt.

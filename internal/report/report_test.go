@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -204,4 +205,56 @@ func TestJSONRoundTrip(t *testing.T) {
 		t.Errorf("got total %d, %d detections, %d rules; want %d, %d, %d",
 			back.Total, len(back.Detections), back.Rules.Loaded, res.Total, len(res.Detections), res.Rules.Loaded)
 	}
+}
+
+// TestGoldenCorrelation: the terminal and JSON reports of a hunt where a
+// correlation fires (DeepBlueCLI's password spraying): the correlation with
+// its window, group, count and first detections; its building blocks
+// counted, not listed.
+func TestGoldenCorrelation(t *testing.T) {
+	// The rules are files of the built-in set, so that rules added to it
+	// do not change the golden file.
+	res, err := hunt.Run(t.Context(), []string{shared.Path(t, "datasets", "deepbluecli", "evtx", "password-spray.evtx")}, hunt.Options{
+		NoBuiltin: true,
+		Rules: []string{
+			"../../rules/windows/correlation",
+			"../../rules/windows/builtin/security/win_security_explicit_credentials_remote.yml",
+			"../../rules/windows/builtin/security/win_security_logon_failed_network.yml",
+		},
+		Workers: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Started, res.ElapsedSeconds, res.Version = time.Time{}, 0, "test"
+	res.Paths = []string{"password-spray.evtx"}
+	res.Rules.Sources = []string{"rules"}
+	for i := range res.Detections {
+		d := &res.Detections[i]
+		d.Source = filepath.Base(d.Source)
+		if c := d.Correlation; c != nil {
+			for j := range c.Detections {
+				c.Detections[j].Source = filepath.Base(c.Detections[j].Source)
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := Terminal(&b, res, TerminalOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"correlation value_count of explicit_credentials_remote: count(TargetUserName) >= 10 within 5m0s",
+		"294 detections from 2019-04-30 19:27:02Z to 2019-04-30 19:32:17Z, at most 41 in one window",
+		"and 291 more",
+		"resembles ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("terminal report: want %q in it", want)
+		}
+	}
+	if strings.Contains(out, "Logon With Explicit Credentials to a Remote Server (Security 4648)\n    Security") {
+		t.Error("terminal report: a building-block detection is listed on its own")
+	}
+	golden(t, "correlation.txt", b.Bytes())
 }

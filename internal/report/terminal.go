@@ -62,6 +62,7 @@ func Terminal(w io.Writer, r *hunt.Result, opts TerminalOptions) error {
 	t.topRules(r, opts.Top)
 	t.hosts(r, opts.Top)
 	t.tactics(r)
+	t.attribution(r)
 	t.detections(r, opts.Limit)
 	return t.w.Flush()
 }
@@ -268,6 +269,49 @@ func (t *term) detections(r *hunt.Result, limit int) {
 			t.printf("    %s: %s\n", f.Name, oneLine(f.Value, 300))
 		}
 	}
+}
+
+// attribution writes which ATT&CK groups the whole hunt resembles.
+func (t *term) attribution(r *hunt.Result) {
+	if r.Attribution == nil || len(r.Attribution.Candidates) == 0 {
+		return
+	}
+	t.heading("ATT&CK groups the detections resemble (all together; not an identification)")
+	for _, line := range AttributionLines(r.Attribution, 8) {
+		t.printf("  %s\n", line)
+	}
+}
+
+// AttributionLines describes an attribution in a few lines: the group the
+// evidence most resembles, its confidence and the shared evidence (at most
+// shared IDs), then the runners-up. It never says the evidence is a group's.
+func AttributionLines(at *hunt.Attribution, shared int) []string {
+	if at == nil || len(at.Candidates) == 0 {
+		return nil
+	}
+	ids := func(c *hunt.Candidate) string {
+		var out []string
+		for _, s := range c.Shared[:min(shared, len(c.Shared))] {
+			out = append(out, s.ID)
+		}
+		if len(c.Shared) > shared {
+			out = append(out, "…")
+		}
+		if len(out) == 0 {
+			return "no shared evidence"
+		}
+		return strings.Join(out, ", ")
+	}
+	c := &at.Candidates[0]
+	lines := []string{fmt.Sprintf("resembles %s (%s), confidence %.2f: %s", c.Name, c.ID, c.Confidence, ids(c))}
+	for i := 1; i < len(at.Candidates); i++ {
+		c := &at.Candidates[i]
+		lines = append(lines, fmt.Sprintf("  runner-up %s (%s), confidence %.2f: %s", c.Name, c.ID, c.Confidence, ids(c)))
+	}
+	if len(at.Unknown) > 0 {
+		lines = append(lines, "  not in the ATT&CK knowledge base: "+strings.Join(at.Unknown, ", "))
+	}
+	return lines
 }
 
 // correlationShown is how many of a correlation's detections the terminal

@@ -1,0 +1,59 @@
+package hunt
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/attack"
+)
+
+func TestAttackEvidence(t *testing.T) {
+	tags := []string{"attack.execution", "attack.t1059.003", "attack.S0154", "attack.g0096", "attack.s01", "cve.2021.44228", "attack.t1003.002"}
+	tactics, techniques := attackOf(tags)
+	r1 := &Rule{Tags: tags, Tactics: tactics, Techniques: techniques}
+	r2 := &Rule{Tags: []string{"attack.t1059.003", "attack.g0044"}, Techniques: []string{"T1059.003"}}
+	got := attackEvidence([]*Rule{r1, r2})
+	want := attack.Evidence{
+		Techniques: []string{"T1003.002", "T1059.003"},
+		Software:   []string{"S0154"},
+		GroupHints: []string{"G0044", "G0096"},
+	}
+	if !slices.Equal(got.Techniques, want.Techniques) || !slices.Equal(got.Software, want.Software) || !slices.Equal(got.GroupHints, want.GroupHints) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+// TestAttributionFixture: the whole hunt's attribution ranks at most
+// MaxCandidates groups, most resembling first, each with confidence in
+// [0, 1] and the shared evidence drawn from the hunt's techniques;
+// NoAttribution leaves it out.
+func TestAttributionFixture(t *testing.T) {
+	res := fixture(t, Options{Workers: 2})
+	at := res.Attribution
+	if at == nil || len(at.Candidates) != MaxCandidates {
+		t.Fatalf("got attribution %+v, want %d candidates", at, MaxCandidates)
+	}
+	var techs []string
+	for _, d := range res.Detections {
+		techs = append(techs, d.Rule.Techniques...)
+	}
+	for i, c := range at.Candidates {
+		if c.Rank != i+1 || c.ID == "" || c.Name == "" || c.Confidence < 0 || c.Confidence > 1 {
+			t.Errorf("candidate %d: got %+v", i, c)
+		}
+		if i > 0 && c.Score > at.Candidates[i-1].Score {
+			t.Errorf("candidate %d: score %v above the one before (%v)", i, c.Score, at.Candidates[i-1].Score)
+		}
+		for _, s := range c.Shared {
+			if s.Kind == "technique" && !slices.Contains(techs, s.ID) {
+				t.Errorf("candidate %s: shared %s is not a technique of the hunt", c.ID, s.ID)
+			}
+		}
+	}
+	if len(at.Candidates[0].Shared) == 0 {
+		t.Error("first candidate: got no shared evidence")
+	}
+	if res := fixture(t, Options{Workers: 2, NoAttribution: true}); res.Attribution != nil {
+		t.Errorf("NoAttribution: got %+v, want nil", res.Attribution)
+	}
+}
