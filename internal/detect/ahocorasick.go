@@ -5,8 +5,10 @@ import "slices"
 // automaton is an Aho-Corasick automaton over bytes, compiled to a DFA:
 // one table lookup per input byte. Bytes are first mapped to classes (one
 // per byte that occurs in some needle, plus class 0 for all others), which
-// keeps the table small. It is immutable once built and safe for
-// concurrent use.
+// keeps the table small. Needles hold no ASCII upper-case letter, and an
+// upper-case letter of the text has the class of its lower case: the
+// automaton finds the needles in the text's ASCII-folded form. It is
+// immutable once built and safe for concurrent use.
 type automaton struct {
 	class  [256]uint16
 	nclass int32
@@ -30,8 +32,8 @@ func buildAutomatonNums(needles []string, nums []int32) *automaton {
 	return a
 }
 
-// buildAutomaton compiles needles (none empty; at most 255 distinct bytes
-// used) into an automaton.
+// buildAutomaton compiles needles (none empty, none with an ASCII
+// upper-case letter; at most 255 distinct bytes used) into an automaton.
 func buildAutomaton(needles []string) *automaton {
 	a := &automaton{nclass: 1}
 	for _, n := range needles {
@@ -41,6 +43,9 @@ func buildAutomaton(needles []string) *automaton {
 				a.nclass++
 			}
 		}
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		a.class[c] = a.class[c+'a'-'A']
 	}
 	nc := int(a.nclass)
 	// At most one state per needle byte, plus the root.

@@ -8,21 +8,23 @@ import (
 	"testing"
 )
 
-// TestScanners checks the automaton and the gram set against strings.Index
-// on random needles and texts over a small alphabet (many overlaps).
+// TestScanners checks the automaton, the gram set and the shift set
+// against strings.Contains on random needles and texts over a small
+// alphabet (many overlaps); the scanners fold the text's ASCII case.
 func TestScanners(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	word := func(n int) string {
+	word := func(n int, alphabet string) string {
 		b := make([]byte, n)
 		for i := range b {
-			b[i] = "abc\\- "[rng.IntN(6)]
+			b[i] = alphabet[rng.IntN(len(alphabet))]
 		}
 		return string(b)
 	}
+	shifts := 0
 	for round := range 200 {
 		var needles []string
 		for range 1 + rng.IntN(40) {
-			needles = append(needles, word(4+rng.IntN(6)))
+			needles = append(needles, word(4+round%2+rng.IntN(6), "abc\\- "))
 		}
 		nums := make([]int32, len(needles))
 		for k := range nums {
@@ -30,14 +32,19 @@ func TestScanners(t *testing.T) {
 		}
 		ac := buildAutomaton(needles)
 		gs := buildGramSet(needles, nums)
-		text := word(rng.IntN(200))
+		text := word(rng.IntN(200), "abcAB\\- ")
 		var want []int32
 		for k, n := range needles {
-			if strings.Contains(text, n) {
+			if strings.Contains(strings.ToLower(text), n) {
 				want = append(want, int32(k))
 			}
 		}
-		for name, find := range map[string]func(string, func(int32)){"automaton": ac.find, "grams": gs.find} {
+		finders := map[string]func(string, func(int32)){"automaton": ac.find, "grams": gs.find}
+		if ss := buildShiftSet(needles); ss != nil {
+			finders["shift"] = ss.find
+			shifts++
+		}
+		for name, find := range finders {
 			var got []int32
 			find(text, func(n int32) {
 				if !slices.Contains(got, n) {
@@ -49,6 +56,9 @@ func TestScanners(t *testing.T) {
 				t.Fatalf("round %d %s: text %q needles %q: got %v, want %v", round, name, text, needles, got, want)
 			}
 		}
+	}
+	if shifts == 0 {
+		t.Error("no round built a shift set")
 	}
 }
 

@@ -3,7 +3,8 @@ package detect
 // gramSet finds many needles of at least four bytes in a text, for needle
 // sets too large for a DFA that stays in cache. Each needle is anchored on
 // one of its 4-byte grams, the one the fewest needles share. Scanning the
-// text computes each position's gram (rolling), tests an 8 KiB bitset of
+// text computes each position's gram (rolling, ASCII-folded as needles
+// hold no upper-case ASCII letter), tests an 8 KiB bitset of
 // the anchor grams' hashes and, on a hit, looks the gram up and compares the
 // needles anchored on it with the text around. Immutable once built.
 type gramSet struct {
@@ -27,8 +28,9 @@ type gramEntry struct {
 
 func gramHash(g uint32) uint32 { return (g * 0x9E3779B1) >> (32 - gramHashBits) }
 
+// gramAt returns the 4-byte gram at s[i:], ASCII-folded.
 func gramAt(s string, i int) uint32 {
-	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
+	return uint32(foldASCII[s[i]]) | uint32(foldASCII[s[i+1]])<<8 | uint32(foldASCII[s[i+2]])<<16 | uint32(foldASCII[s[i+3]])<<24
 }
 
 // buildGramSet indexes needles (each at least 4 bytes long; nums gives
@@ -110,7 +112,7 @@ func (gs *gramSet) find(t string, hit func(needle int32)) {
 	}
 	g := gramAt(t, 0) << 8
 	for i := 0; i+4 <= len(t); i++ {
-		g = g>>8 | uint32(t[i+3])<<24
+		g = g>>8 | uint32(foldASCII[t[i+3]])<<24
 		h := gramHash(g)
 		if gs.bits[h>>6]&(1<<(h&63)) == 0 {
 			continue
@@ -118,7 +120,7 @@ func (gs *gramSet) find(t string, hit func(needle int32)) {
 		for _, e := range gs.lookup(g, h) {
 			n := gs.needles[e.needle]
 			start := i - int(e.off)
-			if start >= 0 && start+len(n) <= len(t) && t[start:start+len(n)] == n {
+			if start >= 0 && hasFoldPrefix(t[start:], n) {
 				hit(e.needle)
 			}
 		}

@@ -47,6 +47,11 @@ type fieldScan struct {
 	ac *automaton
 	// grams finds the needles of four bytes or more of large sets.
 	grams *gramSet
+	// shift, when set, finds all the needles (few and long) instead.
+	shift *shiftSet
+	// stringsOnly: no needle can occur in the text of a number, time or
+	// bool, so only String values are scanned.
+	stringsOnly bool
 	// needles maps the automaton's needle numbers to needle ids.
 	needles []int32
 	// triggers lists, per automaton needle number, the variants (by index)
@@ -239,8 +244,9 @@ func makeBucket(e *Engine, vs []*variant, cache *indexCache) *bucket {
 	slices.Sort(fids)
 	for _, f := range fids {
 		fn := fields[f]
-		ac, gs := cache.automaton(e, fn.needles)
-		b.scans = append(b.scans, fieldScan{field: f, ac: ac, grams: gs, needles: fn.needles, triggers: fn.triggers})
+		sc := cache.automaton(e, fn.needles)
+		b.scans = append(b.scans, fieldScan{field: f, ac: sc.ac, grams: sc.grams, shift: sc.shift,
+			stringsOnly: sc.stringsOnly, needles: fn.needles, triggers: fn.triggers})
 	}
 	return b
 }
@@ -252,10 +258,13 @@ type indexCache struct {
 	automata map[string]scanners
 }
 
-// scanners are the automaton and gram set of one field scan.
+// scanners are the scanners of one field scan: a shiftSet, or an automaton
+// and a gram set.
 type scanners struct {
-	ac    *automaton
-	grams *gramSet
+	ac          *automaton
+	grams       *gramSet
+	shift       *shiftSet
+	stringsOnly bool
 }
 
 // maxDFABytes bounds the DFA of a needle set; larger sets put their needles
@@ -264,19 +273,26 @@ const maxDFABytes = 64 << 10
 
 // automaton returns the scanners of the needles (by id, in order; the
 // local number of a needle is its index).
-func (c *indexCache) automaton(e *Engine, needles []int32) (*automaton, *gramSet) {
+func (c *indexCache) automaton(e *Engine, needles []int32) scanners {
 	var key []byte
 	for _, id := range needles {
 		key = binary.AppendUvarint(key, uint64(id))
 	}
 	if s, ok := c.automata[string(key)]; ok {
-		return s.ac, s.grams
+		return s
 	}
 	lits := make([]string, len(needles))
+	s := scanners{stringsOnly: true}
 	for k, id := range needles {
 		lits[k] = e.needles[id].lit
+		if renderable(lits[k]) {
+			s.stringsOnly = false
+		}
 	}
-	var s scanners
+	if s.shift = buildShiftSet(lits); s.shift != nil {
+		c.automata[string(key)] = s
+		return s
+	}
 	s.ac = buildAutomaton(lits)
 	if len(s.ac.next)*4 > maxDFABytes {
 		var short, long []string
@@ -295,7 +311,20 @@ func (c *indexCache) automaton(e *Engine, needles []int32) (*automaton, *gramSet
 		s.grams = buildGramSet(long, longNums)
 	}
 	c.automata[string(key)] = s
-	return s.ac, s.grams
+	return s
+}
+
+// renderable reports whether the lower-cased text of a number, time or
+// bool value could contain lit: whether lit only has bytes such texts have
+// (digits, signs, separators of times and floats, "true", "false", "nan",
+// "inf", the "t" and "z" of times).
+func renderable(lit string) bool {
+	for i := 0; i < len(lit); i++ {
+		if !strings.ContainsRune("0123456789+-.:eEtTzZnaiflrsu", rune(lit[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 // walkNeedles calls fn with every needle of the patterns under n.

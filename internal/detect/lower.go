@@ -1,9 +1,11 @@
 package detect
 
 import (
+	"encoding/binary"
 	"slices"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Case-insensitive matching compares lower-cased forms: every rune is mapped
@@ -72,6 +74,51 @@ var lowerASCII = func() (t [utf8.RuneSelf]byte) {
 	}
 	return t
 }()
+
+// foldASCII maps each byte to its ASCII lower case (bytes of 0x80 and
+// above to themselves). The prefilter's scanners read text through it, so
+// that ASCII text needs no lower-cased copy: for ASCII text, folding byte
+// by byte is exactly lower-casing.
+var foldASCII = func() (t [256]byte) {
+	for c := range t {
+		t[c] = byte(c)
+		if 'A' <= c && c <= 'Z' {
+			t[c] += 'a' - 'A'
+		}
+	}
+	return t
+}()
+
+// isASCII reports whether s holds only ASCII bytes.
+func isASCII(s string) bool {
+	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read only
+	for len(b) >= 16 {
+		if (binary.LittleEndian.Uint64(b)|binary.LittleEndian.Uint64(b[8:]))&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[16:]
+	}
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// hasFoldPrefix reports whether t starts with lit (lower-case) once t's
+// ASCII letters are folded.
+func hasFoldPrefix(t, lit string) bool {
+	if len(t) < len(lit) {
+		return false
+	}
+	for k := 0; k < len(lit); k++ {
+		if foldASCII[t[k]] != lit[k] {
+			return false
+		}
+	}
+	return true
+}
 
 // isLower reports whether s is its own lower-cased form, so it can be used
 // without copying.

@@ -150,18 +150,43 @@ func (m *Matcher) scan(fs *fieldScan) {
 }
 
 func (m *Matcher) scanValue(fs *fieldScan, v event.Value, i int) {
-	if v.Kind() == event.List {
+	switch v.Kind() {
+	case event.String:
+	case event.List:
 		list := v.List()
 		base := m.st.elems(i, len(list))
 		for k, e := range list {
-			m.scanText(fs, m.st.lower(e, base+k))
+			m.scanValue(fs, e, base+k)
+		}
+		return
+	default:
+		if fs.stringsOnly {
+			return // no needle can occur in the rendering of a number, time or bool
+		}
+	}
+	m.scanText(fs, m.st.folded(v, i))
+}
+
+// scanText runs the scanners of fs over t, which they read ASCII-folded.
+func (m *Matcher) scanText(fs *fieldScan, t string) {
+	if ss := fs.shift; ss != nil {
+		mm := ss.m
+		for end := mm - 1; end < len(t); {
+			h := blockHash(t[end-1], t[end])
+			if sh := ss.shift[h]; sh != 0 {
+				end += int(sh)
+				continue
+			}
+			start := end - mm + 1
+			for _, k := range ss.cands[ss.candStart[h]:ss.candStart[h+1]] {
+				if hasFoldPrefix(t[start:], ss.needles[k]) {
+					m.hit(fs, k)
+				}
+			}
+			end++
 		}
 		return
 	}
-	m.scanText(fs, m.st.lower(v, i))
-}
-
-func (m *Matcher) scanText(fs *fieldScan, t string) {
 	if a := fs.ac; a != nil {
 		next, class := a.next, &a.class
 		s := int32(0)
@@ -179,15 +204,14 @@ func (m *Matcher) scanText(fs *fieldScan, t string) {
 	if gs := fs.grams; gs != nil && len(t) >= 4 {
 		g := gramAt(t, 0) << 8
 		for i := 0; i+4 <= len(t); i++ {
-			g = g>>8 | uint32(t[i+3])<<24
+			g = g>>8 | uint32(foldASCII[t[i+3]])<<24
 			h := gramHash(g)
 			if gs.bits[h>>6]&(1<<(h&63)) == 0 {
 				continue
 			}
 			for _, e := range gs.lookup(g, h) {
-				n := gs.needles[e.needle]
 				start := i - int(e.off)
-				if start >= 0 && start+len(n) <= len(t) && t[start:start+len(n)] == n {
+				if start >= 0 && hasFoldPrefix(t[start:], gs.needles[e.needle]) {
 					m.hit(fs, e.needle)
 				}
 			}

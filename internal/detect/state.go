@@ -228,6 +228,19 @@ func (st *state) lower(v event.Value, i int) string {
 	return s
 }
 
+// folded returns the text of v (slot i, as for text) for the prefilter's
+// scanners, which fold ASCII case as they read: the text itself when it is
+// ASCII, its lower-cased form otherwise.
+func (st *state) folded(v event.Value, i int) string {
+	if st.lowGen[i] == st.gen {
+		return st.lowStr[i]
+	}
+	if t := st.text(v, i); isASCII(t) {
+		return t
+	}
+	return st.lower(v, i)
+}
+
 // view returns arena[off:] as a string without copying. The arena is only
 // appended to during an event, and a grown arena leaves the old array to
 // the strings that point into it, so views stay valid for the whole event.
