@@ -39,6 +39,7 @@ type huntFlags struct {
 	timeline   string
 	json       bool
 	html       string
+	operations string
 	failOn     string
 	events     bool
 }
@@ -59,10 +60,17 @@ set out. Rules that cannot be loaded or compiled are counted and skipped
 ("spoor rules lint" says why); deprecated and unsupported rules are left out
 unless --status asks for them.
 
-Output: on stdout, a summary (what was read and skipped, the rules used,
-detections by level, top rules, the hosts with most detections, the ATT&CK
-tactics seen), then the detections, most severe first, with the fields that
-explain each one, cut at --limit. --json prints the whole result as one JSON
+Output: on stdout, a summary (what was read and skipped, the rules used),
+the operations first: detections joined into the story of each intrusion
+across processes, logons and hosts, most severe first, each with its
+hosts, users, time span, ATT&CK tactics in kill-chain order, the ATT&CK
+groups its evidence resembles (a resemblance, never an identification) and
+its steps; then detections by level, top rules, the hosts with most
+detections, the ATT&CK tactics seen, and the detections, most severe first,
+with the fields that explain each one, cut at --limit. Sigma correlation
+rules (built-in ones count failed logons) are detections too; the
+detections they count are not listed on their own. --operations writes the
+operations with their detections as JSON. --json prints the whole result as one JSON
 document instead. --timeline writes every detection, in time order, as CSV
 (.csv) or JSON lines (.jsonl, .json, .ndjson) with stable columns for
 Timeline Explorer and Timesketch; --html writes a self-contained HTML report.
@@ -118,6 +126,7 @@ was found.`,
 	fl.StringVar(&f.timeline, "timeline", "", "write every detection to `FILE`: CSV (.csv) or JSON lines (.jsonl, .json, .ndjson)")
 	fl.BoolVar(&f.json, "json", false, "print the whole result as one JSON document on stdout (instead of the terminal report)")
 	fl.StringVar(&f.html, "html", "", "write a self-contained HTML report to `FILE`")
+	fl.StringVar(&f.operations, "operations", "", "write the operations (detections joined into intrusions, with the ATT&CK groups they resemble) to `FILE` as JSON")
 	fl.StringVar(&f.failOn, "fail-on", "", "exit with status 3 when a detection of `LEVEL` or more severe is found")
 	fl.BoolVar(&f.events, "events", false, "keep the whole event in every detection of the --json output")
 	return cmd
@@ -234,6 +243,11 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 			return report.Timeline(w, res, format)
 		}); err != nil {
 			return fmt.Errorf("write timeline: %w", err)
+		}
+	}
+	if f.operations != "" {
+		if err := writeFileWith(f.operations, func(w io.Writer) error { return report.Operations(w, res) }); err != nil {
+			return fmt.Errorf("write operations: %w", err)
 		}
 	}
 	if f.html != "" {

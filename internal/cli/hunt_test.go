@@ -49,6 +49,7 @@ func TestHuntExitCodes(t *testing.T) {
 		{"missing rules", []string{"hunt", "--rules", filepath.Join(dir, "nope"), huntEvidence}, ExitFailure, []string{"nope"}},
 		{"rules all unsupported", []string{"hunt", "--no-builtin", "--rules", huntRules + "/linux.yml", huntEvidence}, ExitFailure, []string{"no rules to hunt with"}},
 		{"unwritable timeline", append(base, "--timeline", filepath.Join(dir, "no", "dir", "t.csv"), huntEvidence), ExitFailure, []string{"write timeline"}},
+		{"unwritable operations", append(base, "--operations", filepath.Join(dir, "no", "dir", "ops.json"), huntEvidence), ExitFailure, []string{"write operations"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,5 +222,64 @@ func TestHuntInterrupted(t *testing.T) {
 	code, stdout, stderr := run(t, ctx, "hunt", "--no-builtin", "--rules", huntRules, huntEvidence)
 	if code != ExitInterrupted || stdout != "" || !strings.HasSuffix(stderr, "spoor: interrupted\n") {
 		t.Errorf("got %d, stdout %q, stderr %q; want %d, no report, interrupted", code, stdout, stderr, ExitInterrupted)
+	}
+}
+
+// TestHuntOperationsFile: --operations FILE writes the operations of the
+// CuckooBees example as JSON, each with its detections in full, its story,
+// graph and the ATT&CK groups it resembles; the terminal report lists the
+// operation first, with "resembles" wording.
+func TestHuntOperationsFile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ops.json")
+	code, stdout, stderr := run(t, t.Context(), "hunt", "--no-progress", "--operations", out, "../../examples/cuckoobees")
+	if code != ExitOK {
+		t.Fatalf("exit code %d, stderr %q", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Tool       string `json:"tool"`
+		Operations []struct {
+			ID          string            `json:"id"`
+			Severity    string            `json:"severity"`
+			Score       float64           `json:"score"`
+			Hosts       []string          `json:"hosts"`
+			Users       []string          `json:"users"`
+			First       time.Time         `json:"first"`
+			Last        time.Time         `json:"last"`
+			Tactics     []string          `json:"tactics"`
+			Narrative   []string          `json:"narrative"`
+			Detections  []hunt.Detection  `json:"detections"`
+			Graph       hunt.Graph        `json:"graph"`
+			Attribution *hunt.Attribution `json:"attribution"`
+		} `json:"operations"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("operations file: %v", err)
+	}
+	if doc.Tool != "spoor" || len(doc.Operations) != 1 {
+		t.Fatalf("got tool %q and %d operations, want spoor and 1", doc.Tool, len(doc.Operations))
+	}
+	op := doc.Operations[0]
+	if op.ID == "" || op.Severity != "critical" || op.Score <= 0 || len(op.Hosts) != 3 || len(op.Tactics) < 8 ||
+		len(op.Narrative) == 0 || len(op.Detections) < 100 || len(op.Graph.Nodes) == 0 || len(op.Graph.Edges) == 0 {
+		t.Errorf("operation: got id %q severity %s score %v hosts %v tactics %v, %d sentences, %d detections, graph %d/%d",
+			op.ID, op.Severity, op.Score, op.Hosts, op.Tactics, len(op.Narrative), len(op.Detections), len(op.Graph.Nodes), len(op.Graph.Edges))
+	}
+	if op.Detections[0].Rule.Title == "" || op.Detections[0].Computer == "" {
+		t.Errorf("first detection: got %+v, want it in full", op.Detections[0])
+	}
+	if at := op.Attribution; at == nil || len(at.Candidates) != 3 || at.Candidates[0].Confidence <= 0 || len(at.Candidates[0].Shared) == 0 {
+		t.Errorf("attribution: got %+v, want 3 candidates, the first with confidence and shared evidence", at)
+	}
+	ops := strings.Index(stdout, "Operations: 1")
+	dets := strings.Index(stdout, "Detections: ")
+	if ops < 0 || dets < ops {
+		t.Errorf("terminal: want the operations listed before the detections")
+	}
+	if !strings.Contains(stdout, "it resembles ") || !strings.Contains(stdout, "runner-up ") || strings.Contains(stdout, " is APT") {
+		t.Errorf("terminal: want 'it resembles' and runners-up, never 'is'")
 	}
 }

@@ -23,12 +23,13 @@ func TestAttackEvidence(t *testing.T) {
 	}
 }
 
-// TestAttributionFixture: the whole hunt's attribution ranks at most
+// TestAttributionFixture: the whole hunt's attribution (without
+// operations) ranks at most
 // MaxCandidates groups, most resembling first, each with confidence in
 // [0, 1] and the shared evidence drawn from the hunt's techniques;
 // NoAttribution leaves it out.
 func TestAttributionFixture(t *testing.T) {
-	res := fixture(t, Options{Workers: 2})
+	res := fixture(t, Options{Workers: 2, NoOperations: true})
 	at := res.Attribution
 	if at == nil || len(at.Candidates) != MaxCandidates {
 		t.Fatalf("got attribution %+v, want %d candidates", at, MaxCandidates)

@@ -61,6 +61,8 @@ type Options struct {
 	// attack.LoadDefault). NoAttribution leaves attribution out.
 	Attack        *attack.KB
 	NoAttribution bool
+	// NoOperations leaves out the entity index and the operations.
+	NoOperations bool
 	// Progress, when not nil, is updated as reading goes (see source).
 	Progress *source.Progress
 	// Logger receives diagnostics; nil discards them.
@@ -117,9 +119,16 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	if workers < 1 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	var idx *correlate.Index
+	if !opts.NoOperations {
+		idx = correlate.NewIndex(workers)
+	}
 	ws := make([]*worker, workers)
 	for i := range ws {
 		ws[i] = &worker{m: eng.NewMatcher(), infos: infos, opts: &opts, strs: map[string]string{}}
+		if idx != nil {
+			ws[i].shard = idx.Shard(i)
+		}
 	}
 	sopts := source.Options{
 		Workers:     workers,
@@ -134,6 +143,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 
 	log.Debug("evidence hunted", "events", sum.Events, "detections", countFound(ws), "took", sum.Elapsed)
 	res.Evidence = evidenceOf(sum)
+	var refs []correlate.DetectionRef
 	for _, w := range ws {
 		res.Evidence.Hunted += w.hunted
 		res.Evidence.OutOfRange += w.outOfRange
@@ -144,16 +154,35 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			res.Evidence.Last = w.last
 		}
 		res.Detections = append(res.Detections, w.found...)
+		refs = append(refs, w.refs...)
 		res.Suppressed += w.suppressed
 	}
-	res.Detections = append(res.Detections, correlations(set, ws, meta)...)
-	sortDetections(res.Detections)
+	for _, d := range correlations(set, ws, meta) {
+		res.Detections = append(res.Detections, d)
+		// A correlation has no event of its own: it joins an operation
+		// through the nearest linked detection on its host.
+		refs = append(refs, correlate.DetectionRef{Time: d.Time, Host: d.Computer})
+	}
+	refs = sortDetectionsWith(res.Detections, refs)
 	res.aggregate(meta)
+
+	var at *attributor
 	if !opts.NoAttribution && len(res.Detections) > 0 {
-		at, err := newAttributor(opts.Attack)
-		if err != nil {
+		if at, err = newAttributor(opts.Attack); err != nil {
 			log.Warn("attribution left out", "err", err)
 		}
+	}
+	if idx != nil {
+		opStart := time.Now()
+		for i := range refs {
+			d := &res.Detections[i]
+			r := &refs[i]
+			r.Index, r.RuleID, r.Title, r.Level, r.Tags = i, d.Rule.ID, d.Rule.Title, d.Rule.Level, d.Rule.Tags
+		}
+		buildOperations(res, refs, idx, at)
+		log.Debug("operations built", "operations", len(res.Operations), "took", time.Since(opStart))
+	}
+	if len(res.Operations) == 0 {
 		res.Attribution = at.attribute(attackEvidence(detectionRules(res.Detections)))
 	}
 	res.ElapsedSeconds = time.Since(start).Seconds()
@@ -182,6 +211,7 @@ func newResult(paths []string, opts *Options, start time.Time) *Result {
 			To:       opts.To.UTC(),
 		},
 		Detections: []Detection{},
+		Operations: []Operation{},
 		RuleCounts: []RuleCount{},
 		Hosts:      []HostCount{},
 		Tactics:    []TacticCount{},
@@ -227,6 +257,10 @@ type worker struct {
 	strs map[string]string
 
 	found []Detection
+	// shard is the worker's part of the entity index (nil without
+	// operations); refs[i] describes found[i] for the operation builder.
+	shard *correlate.IndexShard
+	refs  []correlate.DetectionRef
 	// inputs are the detections of rules correlations reference, for
 	// correlate.Set.Run; inputDets[i] is the detection of inputs[i].
 	inputs     []correlate.Input
@@ -256,6 +290,9 @@ func (w *worker) event(ev *event.Event) {
 			w.last = t
 		}
 	}
+	if w.shard != nil {
+		w.shard.Observe(ev)
+	}
 	w.dst = w.m.Match(ev, w.dst[:0])
 	if len(w.dst) == 0 {
 		return
@@ -264,6 +301,8 @@ func (w *worker) event(ev *event.Event) {
 	if w.opts.KeepEvents {
 		raw = ev.AppendJSON(nil)
 	}
+	var ref correlate.DetectionRef
+	refDone := false
 	for _, d := range w.dst {
 		det := w.record(ev, t, d, raw)
 		info := w.infos[d.Rule]
@@ -275,6 +314,12 @@ func (w *worker) event(ev *event.Event) {
 			continue
 		}
 		w.found = append(w.found, det)
+		if w.shard != nil {
+			if !refDone {
+				ref, refDone = w.shard.Ref(ev), true
+			}
+			w.refs = append(w.refs, ref)
+		}
 	}
 }
 
@@ -332,6 +377,27 @@ func intValue(v event.Value) int64 {
 // sortDetections sorts by time, computer, record ID, rule title and source.
 func sortDetections(ds []Detection) {
 	slices.SortStableFunc(ds, func(a, b Detection) int { return compareDetections(&a, &b) })
+}
+
+// sortDetectionsWith sorts ds as sortDetections does and returns refs (nil,
+// or one per detection) in the same order.
+func sortDetectionsWith(ds []Detection, refs []correlate.DetectionRef) []correlate.DetectionRef {
+	if len(refs) != len(ds) {
+		sortDetections(ds)
+		return nil
+	}
+	order := make([]int, len(ds))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return compareDetections(&ds[a], &ds[b]) })
+	sorted := make([]Detection, len(ds))
+	sortedRefs := make([]correlate.DetectionRef, len(ds))
+	for i, j := range order {
+		sorted[i], sortedRefs[i] = ds[j], refs[j]
+	}
+	copy(ds, sorted)
+	return sortedRefs
 }
 
 func compareDetections(a, b *Detection) int {

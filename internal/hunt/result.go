@@ -54,11 +54,16 @@ type Result struct {
 	// the filters but referenced by a correlation kept). Those that a
 	// correlation counted are listed in its Correlation.Detections.
 	Suppressed int `json:"suppressed"`
+	// Operations are the detections joined into the story of each
+	// intrusion (across processes, logons and hosts), most severe first,
+	// then by score. Detections that join nothing and are less than
+	// medium are in no operation.
+	Operations []Operation `json:"operations"`
 	// Attribution says which ATT&CK groups the techniques, software and
-	// groups tagged on every rule that fired resemble, taken together;
-	// nil when they name nothing ATT&CK knows (or with
-	// Options.NoAttribution). A hunt over unrelated evidence mixes
-	// intrusions: prefer the attribution of each operation.
+	// groups tagged on every rule that fired resemble, taken together:
+	// the fallback when there is no operation (each operation has its
+	// own). nil when there are operations, when the rules name nothing
+	// ATT&CK knows, or with Options.NoAttribution.
 	Attribution *Attribution `json:"attribution,omitempty"`
 }
 

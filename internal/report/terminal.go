@@ -54,6 +54,7 @@ func Terminal(w io.Writer, r *hunt.Result, opts TerminalOptions) error {
 	t := &term{w: bufio.NewWriter(w), color: opts.Color}
 	t.evidence(r)
 	t.rules(r)
+	t.operations(r, opts.Limit)
 	if r.Total == 0 {
 		t.printf("\nNo detections.\n")
 		return t.w.Flush()
@@ -267,6 +268,61 @@ func (t *term) detections(r *hunt.Result, limit int) {
 		t.printf("\n")
 		for _, f := range d.Fields {
 			t.printf("    %s: %s\n", f.Name, oneLine(f.Value, 300))
+		}
+	}
+}
+
+// Caps of the operations section of a terminal report (unless Limit is 0).
+const (
+	operationsShown = 10
+	stepsShown      = 40
+)
+
+// operations lists the operations, most severe first: severity and score,
+// hosts, users, time span, tactics in kill-chain order, the groups it
+// resembles, and its story.
+func (t *term) operations(r *hunt.Result, limit int) {
+	if len(r.Operations) == 0 {
+		return
+	}
+	ops := r.Operations
+	if limit > 0 && len(ops) > operationsShown {
+		ops = ops[:operationsShown]
+	}
+	title := fmt.Sprintf("Operations: %s, most severe first", num(len(r.Operations)))
+	if len(ops) < len(r.Operations) {
+		title += fmt.Sprintf(" (%s shown; --limit 0 or --operations FILE for all)", num(len(ops)))
+	}
+	t.heading(title)
+	for i := range ops {
+		op := &ops[i]
+		t.printf("\n%s  operation %d  %s  score %s  %s\n", t.paint(op.Severity, fmt.Sprintf("%-13s", op.Severity)), i+1, op.ID,
+			strconv.FormatFloat(op.Score, 'f', -1, 64), plural(len(op.Detections), "detection"))
+		t.printf("  hosts:   %s (%d)\n", strings.Join(op.Hosts, ", "), len(op.Hosts))
+		if len(op.Users) > 0 {
+			t.printf("  users:   %s\n", strings.Join(op.Users, ", "))
+		}
+		t.printf("  time:    %s to %s\n", stamp(op.First), stamp(op.Last))
+		if len(op.Tactics) > 0 {
+			t.printf("  tactics: %s\n", strings.Join(op.Tactics, " → "))
+		}
+		for j, line := range AttributionLines(op.Attribution, 6) {
+			if j == 0 {
+				t.printf("  it %s\n", line)
+				continue
+			}
+			t.printf("  %s\n", line)
+		}
+		steps := op.Narrative
+		if limit > 0 && len(steps) > stepsShown {
+			steps = steps[:stepsShown]
+		}
+		t.printf("  story:\n")
+		for _, s := range steps {
+			t.printf("    %s\n", oneLine(s, 300))
+		}
+		if n := len(op.Narrative) - len(steps); n > 0 {
+			t.printf("    and %s more (--limit 0 or --operations FILE for all)\n", plural(n, "step"))
 		}
 	}
 }

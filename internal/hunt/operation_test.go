@@ -1,0 +1,124 @@
+package hunt
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestOperationsCuckooBees: the CuckooBees example (an intrusion across an
+// ERP web server, a domain controller and a file server) is one critical
+// operation holding every detection, its tactics in kill-chain order, its
+// story one sentence per step, a graph of its processes on the three hosts
+// with the lateral moves from ERP01, and the groups it resembles.
+func TestOperationsCuckooBees(t *testing.T) {
+	res, err := Run(t.Context(), []string{"../../examples/cuckoobees"}, Options{Workers: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Operations) != 1 {
+		for _, op := range res.Operations {
+			t.Logf("%s %s %v %d detections", op.ID, op.Severity, op.Hosts, len(op.Detections))
+		}
+		t.Fatalf("got %d operations, want 1", len(res.Operations))
+	}
+	op := res.Operations[0]
+	if want := []string{"DC01", "ERP01", "FS01"}; !slices.Equal(op.Hosts, want) || op.Severity != "critical" {
+		t.Errorf("got hosts %v severity %s, want %v critical", op.Hosts, op.Severity, want)
+	}
+	if len(op.Detections) != len(res.Detections) {
+		t.Errorf("got %d of the %d detections in the operation, want all", len(op.Detections), len(res.Detections))
+	}
+	for i, d := range op.Detections {
+		if d < 0 || d >= len(res.Detections) || (i > 0 && res.Detections[d].Time.Before(res.Detections[op.Detections[i-1]].Time)) {
+			t.Fatalf("detection %d: index %d out of range or out of time order", i, d)
+		}
+	}
+	if !op.First.Equal(res.Detections[op.Detections[0]].Time) || op.Last.Before(op.First) {
+		t.Errorf("got first %v last %v", op.First, op.Last)
+	}
+	last := -1
+	for _, ta := range op.Tactics {
+		i := tacticIndex(ta)
+		if i <= last {
+			t.Errorf("tactics %v not in kill-chain order", op.Tactics)
+		}
+		last = i
+	}
+	for _, want := range []string{"initial-access", "credential-access", "lateral-movement", "exfiltration"} {
+		if !slices.Contains(op.Tactics, want) {
+			t.Errorf("tactics: got %v, want %s among them", op.Tactics, want)
+		}
+	}
+	if len(op.Narrative) != len(op.Steps) || len(op.Narrative) < 50 {
+		t.Errorf("got %d sentences for %d steps, want one per step, at least 50", len(op.Narrative), len(op.Steps))
+	}
+	if !strings.Contains(op.Narrative[0], "ERP01") || !strings.Contains(op.Narrative[0], "T1505.003") {
+		t.Errorf("first step: got %q, want the web shell on ERP01", op.Narrative[0])
+	}
+
+	// Graph: nodes on the operation's hosts, edges between known nodes,
+	// parent edges on one host, lateral edges from ERP01 to DC01 and FS01.
+	g := op.Graph
+	nodes := map[string]Node{}
+	for _, n := range g.Nodes {
+		if _, dup := nodes[n.ID]; dup {
+			t.Errorf("node %s twice", n.ID)
+		}
+		nodes[n.ID] = n
+		if !slices.Contains(op.Hosts, n.Host) {
+			t.Errorf("node %s on host %q, not one of the operation's", n.ID, n.Host)
+		}
+	}
+	lateral := map[string]bool{}
+	for _, e := range g.Edges {
+		from, ok1 := nodes[e.From]
+		to, ok2 := nodes[e.To]
+		if !ok1 || !ok2 {
+			t.Fatalf("edge %+v: unknown node", e)
+		}
+		switch e.Kind {
+		case "parent":
+			if from.Host != to.Host {
+				t.Errorf("parent edge %+v across hosts", e)
+			}
+		case "lateral":
+			lateral[from.Host+">"+to.Host] = true
+		default:
+			t.Errorf("edge %+v: unknown kind", e)
+		}
+	}
+	if !lateral["ERP01>DC01"] || !lateral["ERP01>FS01"] {
+		t.Errorf("lateral edges: got %v, want ERP01>DC01 and ERP01>FS01", lateral)
+	}
+	var w3 bool
+	for _, n := range g.Nodes {
+		w3 = w3 || (n.Host == "ERP01" && strings.EqualFold(n.Label, "java.exe"))
+	}
+	if !w3 {
+		t.Error("graph: want the web server's java.exe on ERP01")
+	}
+
+	at := op.Attribution
+	if at == nil || len(at.Candidates) != MaxCandidates || len(at.Evidence.Techniques) < 20 {
+		t.Fatalf("attribution: got %+v, want %d candidates over at least 20 techniques", at, MaxCandidates)
+	}
+	if res.Attribution != nil {
+		t.Error("whole-hunt attribution: got one, want none when there are operations")
+	}
+}
+
+// TestOperationsOff: NoOperations leaves the entity index and the
+// operations out; the whole hunt is attributed instead.
+func TestOperationsOff(t *testing.T) {
+	res := fixture(t, Options{Workers: 2, NoOperations: true})
+	if len(res.Operations) != 0 || res.Operations == nil {
+		t.Errorf("got %d operations (nil %v), want an empty list", len(res.Operations), res.Operations == nil)
+	}
+	if res.Attribution == nil {
+		t.Error("got no whole-hunt attribution, want one")
+	}
+	if got := fixture(t, Options{Workers: 2}); len(got.Operations) == 0 {
+		t.Error("fixture: got no operations, want some")
+	}
+}

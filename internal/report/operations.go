@@ -1,0 +1,46 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/hunt"
+)
+
+// OperationsDocument is what Operations writes: the operations of a hunt,
+// each with its detections in full (in a Result, an operation holds their
+// indices in Result.Detections).
+type OperationsDocument struct {
+	Tool    string    `json:"tool"`
+	Version string    `json:"version,omitempty"`
+	Started time.Time `json:"started"`
+	Paths   []string  `json:"paths"`
+	// Operations are most severe first, as in the Result.
+	Operations []OperationDetail `json:"operations"`
+}
+
+// OperationDetail is an operation with its detections.
+type OperationDetail struct {
+	hunt.Operation
+	// Detections are the operation's detections, in time order.
+	Detections []hunt.Detection `json:"detections"`
+}
+
+// Operations writes the operations of r as one indented JSON document
+// (spoor hunt --operations FILE).
+func Operations(w io.Writer, r *hunt.Result) error {
+	doc := OperationsDocument{Tool: r.Tool, Version: r.Version, Started: r.Started, Paths: r.Paths,
+		Operations: make([]OperationDetail, 0, len(r.Operations))}
+	for _, op := range r.Operations {
+		d := OperationDetail{Operation: op, Detections: make([]hunt.Detection, 0, len(op.Detections))}
+		for _, i := range op.Detections {
+			d.Detections = append(d.Detections, r.Detections[i])
+		}
+		doc.Operations = append(doc.Operations, d)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(doc)
+}
