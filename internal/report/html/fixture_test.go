@@ -94,6 +94,7 @@ func fixture() *hunt.Result {
 		r.Detections = append(r.Detections, d)
 	}
 	aggregate(r)
+	fixtureOperations(r)
 	return r
 }
 

@@ -1,7 +1,9 @@
 // Package html writes the result of a hunt as one self-contained HTML
-// report: a summary of what was read and skipped, a chart of detections
-// over time by level, ATT&CK tactic coverage, the top rules and hosts, and
-// the detection table with client-side filtering and sorting.
+// report: the operations (a card per intrusion with the ATT&CK groups it
+// resembles, its story and a graph of its hosts and processes), a summary
+// of what was read and skipped, a chart of detections over time by level,
+// ATT&CK tactic coverage, the top rules and hosts, and the detection table
+// with client-side filtering and sorting.
 //
 // The report has no external assets: its CSS, its script and its chart
 // (inline SVG) are in the file, which opens from disk offline. It is
@@ -161,6 +163,8 @@ type page struct {
 	HostTotal         int
 	Rows              []row
 	PageRows          int // 0: no paging
+	Operations        []opCard
+	OperationTotal    int
 	Capped            bool
 	HostOptions       []string
 	RuleOptions       []string
@@ -291,6 +295,7 @@ func (o Options) build(r *hunt.Result) *page {
 	slices.Sort(p.RuleOptions)
 	p.RuleOptions = slices.Compact(p.RuleOptions)
 
+	p.Operations, p.OperationTotal = operationCards(r), len(r.Operations)
 	p.Rows, p.Capped = o.rows(r.Detections)
 	p.PageRows = max(0, cmp.Or(o.PageRows, DefaultPageRows))
 	return p

@@ -64,8 +64,9 @@ func dumpDOM(t *testing.T, browser, url string) (dom string, console []string) {
 }
 
 // TestBrowser opens the report of the fixture in headless Chromium and
-// checks, in the DOM after its scripts ran, that the summary, the chart
-// and the table are there, that the script ran without errors (none caught
+// checks, in the DOM after its scripts ran, that the operation view (card,
+// attribution, story, graph of hosts and processes), the summary, the
+// chart and the table are there, that the script ran without errors (none caught
 // by the page into #js-errors, none on the console), that the hostile
 // evidence stayed text, and that the filters in the address apply.
 func TestBrowser(t *testing.T) {
@@ -119,6 +120,36 @@ func TestBrowser(t *testing.T) {
 		if got := strings.Count(dom, `<g class="bucket"`); got != 37 {
 			t.Errorf("chart has %d bar groups, want 37", got)
 		}
+		// The operation view: its card, the groups it resembles, its
+		// story and its graph of hosts and processes.
+		for _, want := range []string{
+			`<a href="#operations">Operations</a>`,
+			`<article class="operation lv-critical" id="operation-1"`,
+			`Operation 1: 2 hosts, 5 detections`,
+			`<span class="group">APT41 (G0096)</span>, confidence 0.42`,
+			`<small>runner-up</small>`,
+			`<svg class="opgraph"`,
+			`<summary>Story: 3 steps</summary>`,
+		} {
+			if !strings.Contains(dom, want) {
+				t.Errorf("DOM lacks %q", want)
+			}
+		}
+		if strings.Index(dom, `id="operations"`) > strings.Index(dom, `id="summary"`) {
+			t.Error("the operations are not first")
+		}
+		if got := strings.Count(dom, `<g class="lane">`); got != 2 {
+			t.Errorf("operation graph has %d host lanes, want 2", got)
+		}
+		if got := strings.Count(dom, `<g class="proc`); got != 6 {
+			t.Errorf("operation graph has %d processes, want 6", got)
+		}
+		if got := strings.Count(dom, `<path class="edge parent"`); got != 4 {
+			t.Errorf("operation graph has %d parent edges, want 4", got)
+		}
+		if got := strings.Count(dom, `<path class="edge lateral"`); got != 1 {
+			t.Errorf("operation graph has %d lateral edges, want 1", got)
+		}
 		bars := dom[strings.Index(dom, `<g class="bars">`):]
 		if got := strings.Count(bars[:strings.Index(bars, "</svg>")], "<rect "); got != 7 {
 			t.Errorf("chart has %d bar segments, want 7", got)
@@ -147,7 +178,8 @@ func TestBrowser(t *testing.T) {
 		for _, line := range console {
 			t.Errorf("console: %s", line)
 		}
-		for _, want := range []string{`<span class="n">9</span> detections`, `<svg id="chart"`, `<form id="filters" class="filters" hidden="">`, `>9 detections</p>`} {
+		for _, want := range []string{`<span class="n">9</span> detections`, `<svg id="chart"`, `<form id="filters" class="filters" hidden="">`, `>9 detections</p>`,
+			`<svg class="opgraph"`, `<details class="story" open="">`} {
 			if !strings.Contains(dom, want) {
 				t.Errorf("DOM lacks %q", want)
 			}
