@@ -65,6 +65,7 @@ func TestGolden(t *testing.T) {
 		{"hunt.csv", func(b *bytes.Buffer) error { return Timeline(b, res, CSV) }},
 		{"hunt.jsonl", func(b *bytes.Buffer) error { return Timeline(b, res, JSONL) }},
 		{"hunt.json", func(b *bytes.Buffer) error { return JSON(b, res) }},
+		{"hunt_operations.json", func(b *bytes.Buffer) error { return Operations(b, res) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,4 +258,37 @@ func TestGoldenCorrelation(t *testing.T) {
 		t.Error("terminal report: a building-block detection is listed on its own")
 	}
 	golden(t, "correlation.txt", b.Bytes())
+}
+
+// TestOperationsDocument: --operations writes every operation of the
+// Result in its order, each with its detections in full, the ones its
+// indices name.
+func TestOperationsDocument(t *testing.T) {
+	res := fixture(t)
+	if len(res.Operations) == 0 {
+		t.Fatal("fixture: got no operations")
+	}
+	var b bytes.Buffer
+	if err := Operations(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	var doc OperationsDocument
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Tool != "spoor" || len(doc.Operations) != len(res.Operations) {
+		t.Fatalf("got tool %q, %d operations; want spoor, %d", doc.Tool, len(doc.Operations), len(res.Operations))
+	}
+	for i, op := range doc.Operations {
+		want := res.Operations[i]
+		if op.ID != want.ID || len(op.Detections) != len(want.Detections) {
+			t.Fatalf("operation %d: got %s with %d detections, want %s with %d", i, op.ID, len(op.Detections), want.ID, len(want.Detections))
+		}
+		for j, d := range op.Detections {
+			w := res.Detections[want.Detections[j]]
+			if d.RecordID != w.RecordID || d.Rule.ID != w.Rule.ID || !d.Time.Equal(w.Time) {
+				t.Errorf("operation %d detection %d: got record %d rule %s, want record %d rule %s", i, j, d.RecordID, d.Rule.ID, w.RecordID, w.Rule.ID)
+			}
+		}
+	}
 }
