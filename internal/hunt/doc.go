@@ -4,7 +4,16 @@
 // explains it (see Detection). The events themselves are never held, so
 // memory grows with what is found, not with the size of the evidence.
 //
+// Each worker also feeds its shard of a correlate.Index (the processes,
+// logon sessions, services, tasks and files the events describe) and keeps
+// the inputs of the Sigma correlation rules. After the evidence is read,
+// the correlations run over the detections (their matches become
+// detections of kind "correlation"; the building blocks they count are not
+// listed on their own), correlate.BuildOperations joins the detections
+// into operations, and attack.Attribute ranks the ATT&CK groups each
+// operation resembles: detect → correlate → attack → report.
+//
 // Run returns a Result: plain, JSON-friendly data that the report writers
-// (terminal summary, timeline, JSON, HTML) render without knowing how it
-// was made.
+// (terminal summary, timeline, JSON, operations, HTML) render without
+// knowing how it was made.
 package hunt
