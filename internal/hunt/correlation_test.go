@@ -1,7 +1,11 @@
 package hunt
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/shared"
@@ -165,5 +169,79 @@ func TestCorrelationsExcluded(t *testing.T) {
 	}
 	if n < 294 {
 		t.Errorf("explicit credentials detections: got %d listed, want them listed (no correlation uses them)", n)
+	}
+}
+
+// TestCorrelationRouteFields: a correlation grouping a process_creation
+// rule by Image reads the value of Security 4688 events from
+// NewProcessName, through the rule's route, and Sysmon 1 events from
+// Image; a generate: true correlation leaves its rule's detections listed.
+func TestCorrelationRouteFields(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("rules/recon.yml", `title: Recon tool
+id: 10000000-0000-4000-8000-000000000001
+name: recon_tool
+status: test
+level: low
+logsource:
+    category: process_creation
+    product: windows
+detection:
+    selection:
+        CommandLine|contains: ' /domain'
+    condition: selection
+`)
+	write("rules/burst.yml", `title: Recon burst per image
+id: 10000000-0000-4000-8000-000000000002
+status: test
+level: high
+tags:
+    - attack.discovery
+    - attack.t1087.002
+correlation:
+    type: event_count
+    rules:
+        - recon_tool
+    group-by:
+        - Computer
+        - Image
+    timespan: 10m
+    condition:
+        gte: 3
+    generate: true
+`)
+	var lines []string
+	for i, cmd := range []string{"net user /domain", "net group /domain", "net accounts /domain"} {
+		lines = append(lines, fmt.Sprintf(`{"TimeCreated": "2024-03-04T11:0%d:00Z", "Computer": "WS01", "Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing", "EventID": 4688, "EventRecordID": %d, "NewProcessName": "C:\\Windows\\System32\\net.exe", "CommandLine": %q}`, i, 100+i, cmd))
+		lines = append(lines, fmt.Sprintf(`{"TimeCreated": "2024-03-04T12:0%d:00Z", "Computer": "WS02", "Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "EventRecordID": %d, "Image": "C:\\Windows\\System32\\net.exe", "CommandLine": %q}`, i, 200+i, cmd))
+	}
+	ev := write("evidence/events.jsonl", strings.Join(lines, "\n")+"\n")
+	res, err := Run(t.Context(), []string{ev}, Options{NoBuiltin: true, Rules: []string{filepath.Join(dir, "rules")}, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := correlationsOf(t, res)["10000000-0000-4000-8000-000000000002"]
+	if len(got) != 2 {
+		t.Fatalf("got %d matches, want one per host (errors %v)", len(got), res.Rules.Errors)
+	}
+	for _, d := range got {
+		want := []Field{{"Computer", d.Computer}, {"Image", `C:\Windows\System32\net.exe`}}
+		if !slices.Equal(d.Correlation.Group, want) || d.Correlation.Count != 3 {
+			t.Errorf("%s: got group %v count %d, want %v, 3", d.Computer, d.Correlation.Group, d.Correlation.Count, want)
+		}
+	}
+	if res.Suppressed != 0 || res.Total != 6+2 {
+		t.Errorf("generate: got %d suppressed, %d detections; want none suppressed, 6 detections and 2 correlations", res.Suppressed, res.Total)
 	}
 }
