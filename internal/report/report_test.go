@@ -258,6 +258,14 @@ func TestGoldenCorrelation(t *testing.T) {
 		t.Error("terminal report: a building-block detection is listed on its own")
 	}
 	golden(t, "correlation.txt", b.Bytes())
+
+	b.Reset()
+	if err := Timeline(&b, res, CSV); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), ","+CorrelationDesc+",[high] Password Spraying With Explicit Credentials") {
+		t.Errorf("timeline: want the correlation's row with timestamp_desc %q", CorrelationDesc)
+	}
 }
 
 // TestOperationsDocument: --operations writes every operation of the

@@ -49,7 +49,8 @@ func FormatOf(name string) (Format, error) {
 //   - timestamp: the event time, RFC 3339 in UTC with microseconds
 //     (2022-02-07T14:02:11.000000Z); "" when the event has none
 //   - datetime: the same (the name Timesketch requires)
-//   - timestamp_desc: "Event Time" (Timesketch)
+//   - timestamp_desc: "Event Time" (Timesketch); "Correlation Fired" for
+//     a correlation, whose time is when its condition first held
 //   - message: "[level] rule title ¦ details" (Timesketch)
 //   - computer, channel, event_id, record_id: the event's system fields
 //   - level: the rule level (informational ... critical)
@@ -67,8 +68,20 @@ var Columns = []string{
 	"details", "source_file",
 }
 
-// TimestampDesc is the timestamp_desc of every timeline row.
-const TimestampDesc = "Event Time"
+// TimestampDesc is the timestamp_desc of a detection's timeline row;
+// CorrelationDesc that of a correlation's.
+const (
+	TimestampDesc   = "Event Time"
+	CorrelationDesc = "Correlation Fired"
+)
+
+// timestampDesc returns the timestamp_desc of d's row.
+func timestampDesc(d *hunt.Detection) string {
+	if d.Kind == hunt.KindCorrelation {
+		return CorrelationDesc
+	}
+	return TimestampDesc
+}
 
 // Timeline writes every detection of r in time order (r.Detections is
 // sorted so by hunt.Run), one row each, in format f.
@@ -97,7 +110,7 @@ func timelineCSV(w io.Writer, r *hunt.Result) error {
 		ts := TimeText(d.Time)
 		details := Details(d.Fields)
 		row = append(row[:0],
-			ts, ts, TimestampDesc, message(d, details),
+			ts, ts, timestampDesc(d), message(d, details),
 			d.Computer, d.Channel, strconv.FormatInt(d.EventID, 10), strconv.FormatInt(d.RecordID, 10),
 			d.Rule.Level, d.Rule.Title, d.Rule.ID,
 			strings.Join(d.Rule.Tactics, "; "), strings.Join(d.Rule.Techniques, "; "),
@@ -138,7 +151,7 @@ func timelineJSONL(w io.Writer, r *hunt.Result) error {
 		ts := TimeText(d.Time)
 		details := Details(d.Fields)
 		row := timelineRow{
-			Timestamp: ts, Datetime: ts, TimestampDesc: TimestampDesc, Message: message(d, details),
+			Timestamp: ts, Datetime: ts, TimestampDesc: timestampDesc(d), Message: message(d, details),
 			Computer: d.Computer, Channel: d.Channel, EventID: d.EventID, RecordID: d.RecordID,
 			Level: d.Rule.Level, RuleTitle: d.Rule.Title, RuleID: d.Rule.ID,
 			Tactics: nonNil(d.Rule.Tactics), Techniques: nonNil(d.Rule.Techniques),
