@@ -106,6 +106,10 @@ type Engine struct {
 	needles   []needleDef
 	needleIDs map[needleDef]int32
 
+	// By variant index: the bits of the clauses of its need (a candidate
+	// has them all).
+	clauseMask []uint8
+
 	nameChannel, nameEventID, nameProvider int32
 	fieldEventID                           int32
 
@@ -178,6 +182,7 @@ func Compile(rules []*sigma.Rule, filters []*sigma.Filter, opts Options) (*Engin
 		for _, v := range vs {
 			v.index = int32(len(e.variants))
 			e.variants = append(e.variants, v)
+			e.clauseMask = append(e.clauseMask, uint8(1)<<len(v.need.clauses)-1)
 		}
 	}
 	e.index = buildIndex(e)

@@ -14,8 +14,10 @@ type Matcher struct {
 	eng *Engine
 	st  state
 
-	// By variant index: the event in which it became a candidate.
+	// By variant index: the event in which a clause of its need was met,
+	// and the clauses met (bit k for clause k) in that event.
 	varGen []uint32
+	varMet []uint8
 	// By rule index: the event in which it matched.
 	ruleGen []uint32
 	cands   []int32
@@ -47,6 +49,7 @@ func (e *Engine) NewMatcher() *Matcher {
 		eng:     e,
 		st:      newState(e),
 		varGen:  make([]uint32, len(e.variants)),
+		varMet:  make([]uint8, len(e.variants)),
 		ruleGen: make([]uint32, len(e.rules)),
 	}
 }
@@ -227,10 +230,18 @@ func (m *Matcher) hit(fs *fieldScan, l int32) {
 		return
 	}
 	st.needleGen[g] = st.gen
-	for _, vi := range fs.triggers[l] {
+	for _, t := range fs.triggers[l] {
+		vi := t / maxClauses
 		if m.varGen[vi] != st.gen {
 			m.varGen[vi] = st.gen
-			m.cands = append(m.cands, vi)
+			m.varMet[vi] = 0
+		}
+		bit := uint8(1) << (t % maxClauses)
+		if m.varMet[vi]&bit == 0 {
+			m.varMet[vi] |= bit
+			if m.varMet[vi] == m.eng.clauseMask[vi] {
+				m.cands = append(m.cands, vi)
+			}
 		}
 	}
 }

@@ -16,41 +16,115 @@ type node interface {
 }
 
 // need is a necessary condition for a node to match, used by the
-// prefilter: when any is false, the node can only match if at least one of
-// the needles occurs in its field's lower-cased text. any true means no
-// literal is required (the node must always be evaluated).
+// prefilter: when any is false, the node can only match if each of its
+// clauses holds, a clause holding when at least one of its needles occurs
+// in its field's lower-cased text. any true means no literal is required
+// (the node must always be evaluated). A need keeps at most maxClauses
+// clauses, the most selective first.
 type need struct {
 	any     bool
-	needles []int32
-	// score ranks needs for an AND: the length of the shortest needle.
+	clauses []clause
+}
+
+// clause is a set of needles of which at least one is required.
+type clause struct {
+	needles []int32 // sorted
+	// score ranks clauses: the length of the shortest needle.
 	score int
 }
+
+// maxClauses bounds the clauses of a need: a variant becomes a candidate
+// when the prefilter finds a needle of each.
+const maxClauses = 2
 
 // anyNeed is the need of a node that requires no literal.
 var anyNeed = need{any: true}
 
-// orNeed is the need of "a or b": either's needles.
+// needleNeed is the need of a node that requires one needle.
+func needleNeed(id int32, score int) need {
+	return need{clauses: []clause{{needles: []int32{id}, score: score}}}
+}
+
+// better reports whether clause a is more selective than b.
+func (a *clause) better(b *clause) bool {
+	return a.score > b.score || a.score == b.score && len(a.needles) < len(b.needles)
+}
+
+// orNeed is the need of "a or b": clause k of the result is the union of
+// the k-th clauses of a and b (the last one of the shorter).
 func orNeed(a, b need) need {
 	if a.any || b.any {
 		return anyNeed
 	}
-	n := need{needles: append(slices.Clip(a.needles), b.needles...), score: min(a.score, b.score)}
-	slices.Sort(n.needles)
-	n.needles = slices.Compact(n.needles)
-	return n
+	n := need{}
+	for k := range max(len(a.clauses), len(b.clauses)) {
+		x := &a.clauses[min(k, len(a.clauses)-1)]
+		y := &b.clauses[min(k, len(b.clauses)-1)]
+		c := clause{needles: append(slices.Clip(x.needles), y.needles...), score: min(x.score, y.score)}
+		slices.Sort(c.needles)
+		c.needles = slices.Compact(c.needles)
+		n.clauses = append(n.clauses, c)
+	}
+	return n.best()
 }
 
-// andNeed is the need of "a and b": the better one, as both are required.
+// andNeed is the need of "a and b": the best clauses of both, as all are
+// required.
 func andNeed(a, b need) need {
 	switch {
 	case a.any:
 		return b
 	case b.any:
 		return a
-	case b.score > a.score || (b.score == a.score && len(b.needles) < len(a.needles)):
-		return b
 	}
-	return a
+	return need{clauses: append(slices.Clip(a.clauses), b.clauses...)}.best()
+}
+
+// best sorts the clauses, most selective first, drops those implied by
+// another (supersets of another clause) and keeps maxClauses.
+func (n need) best() need {
+	slices.SortStableFunc(n.clauses, func(a, b clause) int {
+		switch {
+		case a.better(&b):
+			return -1
+		case b.better(&a):
+			return 1
+		}
+		return 0
+	})
+	out := n.clauses[:0]
+	for _, c := range n.clauses {
+		implied := false
+		for _, o := range out {
+			if isSubset(o.needles, c.needles) {
+				implied = true
+				break
+			}
+		}
+		if !implied {
+			out = append(out, c)
+		}
+	}
+	n.clauses = out[:min(len(out), maxClauses)]
+	return n
+}
+
+// isSubset reports whether the sorted set a is a subset of the sorted set b.
+func isSubset(a, b []int32) bool {
+	if len(a) > len(b) {
+		return false
+	}
+	j := 0
+	for _, x := range a {
+		for j < len(b) && b[j] < x {
+			j++
+		}
+		if j == len(b) || b[j] != x {
+			return false
+		}
+		j++
+	}
+	return true
 }
 
 // andNode matches when all its operands match.

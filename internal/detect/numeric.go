@@ -149,7 +149,7 @@ func (p *numEqPred) need() need {
 	if p.needle < 0 {
 		return anyNeed
 	}
-	return need{needles: []int32{p.needle}, score: len(p.raw)}
+	return needleNeed(p.needle, len(p.raw))
 }
 
 // numCmpPred is lt, lte, gt or gte.

@@ -140,5 +140,5 @@ func (p *rePred) need() need {
 	if p.needle < 0 {
 		return anyNeed
 	}
-	return need{needles: []int32{p.needle}, score: utf8.RuneCountInString(p.needleLit)}
+	return needleNeed(p.needle, utf8.RuneCountInString(p.needleLit))
 }

@@ -61,7 +61,7 @@ func (p *strPred) need() need {
 		pt := &p.pats[k]
 		n := anyNeed
 		if pt.needle >= 0 {
-			n = need{needles: []int32{pt.needle}, score: len(pt.needleLit)}
+			n = needleNeed(pt.needle, len(pt.needleLit))
 		}
 		switch {
 		case k == 0:
