@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +33,7 @@ type Index struct {
 	strs map[string]string
 
 	procs    []process
-	byGUID   map[string]int32
+	byGUID   map[hostKey]int32   // by host and ProcessGuid
 	byPID    map[hostPID][]int32 // sorted by start time
 	logons   map[hostKey]*logon
 	services map[hostKey]*service
@@ -46,6 +47,7 @@ type Index struct {
 	svcRun   map[int32]hostKey    // process → service it ran
 	implic   map[int32]bool       // processes that loaded or ran a dropped file
 	alias    map[int32]int32      // Security 4688 records → their Sysmon 1 twin
+	events   int64                // events observed
 }
 
 // NewIndex returns an empty index with one shard per worker (at least one).
@@ -84,6 +86,7 @@ type process struct {
 	user       string
 	logon      string // lower-case hex
 	created    bool   // its creation event was seen
+	pidSure    bool   // pid comes from the creation event
 }
 
 // logon is one logon session (Security 4624).
@@ -124,6 +127,33 @@ type file struct {
 	nwrite     int
 	loaders    []procRef // first few loaders (Sysmon 6/7) or runners
 	hash       string
+}
+
+// addWriter makes r the file's first or last writer when it is earlier or
+// later than the ones it has (ties broken by process, so that the result
+// does not depend on the order of the events).
+func (f *file) addWriter(r procRef) {
+	if f.nwrite == 0 {
+		f.writers = [2]procRef{r, r}
+		f.first = r.t
+		return
+	}
+	if compareRefs(r, f.writers[0]) < 0 {
+		f.writers[0], f.first = r, r.t
+	}
+	if compareRefs(r, f.writers[1]) > 0 {
+		f.writers[1] = r
+	}
+}
+
+func compareRefs(a, b procRef) int {
+	if c := a.t.Compare(b.t); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.guid, b.guid); c != 0 {
+		return c
+	}
+	return int(a.pid - b.pid)
 }
 
 // procRef names a process before the shards are merged.
@@ -179,17 +209,19 @@ const maxCommand = 1024
 type IndexShard struct {
 	strs     map[string]string
 	procs    []process
-	byGUID   map[string]int32
+	byGUID   map[hostKey]int32  // by host and ProcessGuid
 	byPIDT   map[pidStart]int32 // processes without a GUID
 	logons   map[hostKey]*logon
 	services map[hostKey]*service
 	tasks    map[hostKey]*task
 	files    map[hostKey]*file
 	loads    map[hostKey][]procRef // files loaded, before Finish knows which were written
-	hostIPs  map[string]string
-	names    map[string]string
+	hostIPs  map[ipHost]int        // how often an address was seen as a host's
 	intents  []intentRaw
 	events   int64
+	// The last Computer seen and its HostName: events of one log come
+	// from one computer.
+	lastComputer, lastHost string
 }
 
 type pidStart struct {
@@ -207,9 +239,9 @@ type intentRaw struct {
 
 func newShard() *IndexShard {
 	return &IndexShard{
-		strs: map[string]string{}, byGUID: map[string]int32{}, byPIDT: map[pidStart]int32{},
+		strs: map[string]string{}, byGUID: map[hostKey]int32{}, byPIDT: map[pidStart]int32{},
 		logons: map[hostKey]*logon{}, services: map[hostKey]*service{}, tasks: map[hostKey]*task{},
-		files: map[hostKey]*file{}, loads: map[hostKey][]procRef{}, hostIPs: map[string]string{}, names: map[string]string{},
+		files: map[hostKey]*file{}, loads: map[hostKey][]procRef{}, hostIPs: map[ipHost]int{},
 	}
 }
 
@@ -225,6 +257,15 @@ func (s *IndexShard) intern(v string) string {
 	c := strings.Clone(v)
 	s.strs[c] = c
 	return c
+}
+
+// host returns the interned HostName of a Computer field.
+func (s *IndexShard) host(computer string) string {
+	if computer != s.lastComputer || s.lastComputer == "" {
+		s.lastComputer = strings.Clone(computer)
+		s.lastHost = s.intern(HostName(computer))
+	}
+	return s.lastHost
 }
 
 // key returns the map key of an entity named k on host: k lower-cased
@@ -331,7 +372,7 @@ func (s *IndexShard) Observe(ev *event.Event) {
 		return
 	}
 	ch := str(ev, event.FieldChannel)
-	host := s.intern(HostName(str(ev, event.FieldComputer)))
+	host := s.host(str(ev, event.FieldComputer))
 	if host == "" {
 		return
 	}
@@ -349,9 +390,9 @@ func (s *IndexShard) Observe(ev *event.Event) {
 				return
 			}
 			sv := s.service(host, name)
-			sv.image = s.intern(NormPath(str(ev, "ImagePath")))
-			if sv.installed.IsZero() || t.Before(sv.installed) {
-				sv.installed = t
+			if sv.installed.IsZero() || t.Before(sv.installed) || sv.image == "" {
+				sv.installed = minTime(sv.installed, t)
+				sv.image = s.intern(NormPath(str(ev, "ImagePath")))
 			}
 		}
 	case strings.Contains(ch, "TaskScheduler"):
@@ -374,9 +415,13 @@ func (s *IndexShard) Observe(ev *event.Event) {
 func (s *IndexShard) sysmon(ev *event.Event, id int64, host string, t time.Time) {
 	switch id {
 	case 1:
-		p := s.proc(host, str(ev, "ProcessGuid"), num(ev, "ProcessId"), t)
+		pid := num(ev, "ProcessId")
+		p := s.proc(host, str(ev, "ProcessGuid"), pid, t)
 		p.created = true
 		p.start = t
+		if pid != 0 {
+			p.pid, p.pidSure = pid, true
+		}
 		p.image = s.intern(str(ev, "Image"))
 		p.cmd = s.intern(cut(str(ev, "CommandLine")))
 		p.user = s.intern(str(ev, "User"))
@@ -385,10 +430,10 @@ func (s *IndexShard) sysmon(ev *event.Event, id int64, host string, t time.Time)
 		p.parentPID = num(ev, "ParentProcessId")
 		if p.parentGUID != "" {
 			pp := s.proc(host, p.parentGUID, p.parentPID, time.Time{})
-			if pp.image == "" {
-				pp.image = s.intern(str(ev, "ParentImage"))
-				pp.cmd = s.intern(cut(str(ev, "ParentCommandLine")))
-				pp.user = s.intern(str(ev, "ParentUser"))
+			if !pp.created {
+				pp.image = minStr(pp.image, s.intern(str(ev, "ParentImage")))
+				pp.cmd = minStr(pp.cmd, s.intern(cut(str(ev, "ParentCommandLine"))))
+				pp.user = minStr(pp.user, s.intern(str(ev, "ParentUser")))
 			}
 		}
 		s.intentsOf(procRef{host: host, guid: p.guid, pid: p.pid, t: t}, p.cmd)
@@ -416,14 +461,10 @@ func (s *IndexShard) sysmon(ev *event.Event, id int64, host string, t time.Time)
 		}
 	case 6:
 		k := s.key(host, NormPath(str(ev, "ImageLoaded")))
-		if l := s.loads[k]; len(l) < 4 {
-			s.loads[k] = append(l, procRef{host: host, t: t})
-		}
+		s.loads[k] = addLoader(s.loads[k], procRef{host: host, t: t})
 	case 7:
 		k := s.key(host, NormPath(str(ev, "ImageLoaded")))
-		if l := s.loads[k]; len(l) < 4 {
-			s.loads[k] = append(l, s.ref(ev, host, t))
-		}
+		s.loads[k] = addLoader(s.loads[k], s.ref(ev, host, t))
 	case 11:
 		path := NormPath(str(ev, "TargetFilename"))
 		if path == "" {
@@ -435,16 +476,7 @@ func (s *IndexShard) sysmon(ev *event.Event, id int64, host string, t time.Time)
 			f = &file{host: host, path: s.intern(path), first: t}
 			s.files[k] = f
 		}
-		r := s.ref(ev, host, t)
-		switch {
-		case f.nwrite == 0 || t.Before(f.first):
-			if f.nwrite > 0 && f.writers[1].t.IsZero() {
-				f.writers[1] = f.writers[0]
-			}
-			f.writers[0], f.first = r, t
-		case !t.Before(f.writers[1].t):
-			f.writers[1] = r
-		}
+		f.addWriter(s.ref(ev, host, t))
 		f.nwrite++
 	}
 }
@@ -454,8 +486,8 @@ func (s *IndexShard) ref(ev *event.Event, host string, t time.Time) procRef {
 	r := procRef{host: host, guid: s.intern(normGUID(str(ev, "ProcessGuid"))), pid: num(ev, "ProcessId"), t: t}
 	if r.guid != "" {
 		p := s.proc(host, r.guid, r.pid, time.Time{})
-		if p.image == "" {
-			p.image = s.intern(str(ev, "Image"))
+		if !p.created {
+			p.image = minStr(p.image, s.intern(str(ev, "Image")))
 		}
 	}
 	return r
@@ -492,6 +524,9 @@ func (s *IndexShard) security(ev *event.Event, id int64, host string, t time.Tim
 			return
 		}
 		l := s.logon(host, lid)
+		if !l.start.IsZero() && !t.Before(l.start) {
+			return // the same logon ID logged on again later: keep the first
+		}
 		l.start = t
 		l.user = s.intern(account(str(ev, "TargetDomainName"), str(ev, "TargetUserName")))
 		l.ip = s.intern(normIP(str(ev, "IpAddress")))
@@ -523,23 +558,23 @@ func (s *IndexShard) security(ev *event.Event, id int64, host string, t time.Tim
 			return
 		}
 		sv := s.service(host, name)
-		sv.image = s.intern(NormPath(str(ev, "ServiceFileName")))
-		if sv.installed.IsZero() || t.Before(sv.installed) {
+		if sv.installed.IsZero() || !t.After(sv.installed) {
 			sv.installed = t
+			sv.image = s.intern(NormPath(str(ev, "ServiceFileName")))
+			sv.logon = s.intern(normLogon(str(ev, "SubjectLogonId")))
 		}
-		sv.logon = s.intern(normLogon(str(ev, "SubjectLogonId")))
 	case 4698, 4702:
 		name := str(ev, "TaskName")
 		if name == "" {
 			return
 		}
 		tk := s.task(host, name)
-		if id == 4698 || tk.created.IsZero() {
+		if tk.created.IsZero() || t.Before(tk.created) {
 			tk.created = t
-		}
-		tk.logon = s.intern(normLogon(str(ev, "SubjectLogonId")))
-		if c := TaskCommand(str(ev, "TaskContent")); c != "" {
-			tk.command = s.intern(c)
+			tk.logon = s.intern(normLogon(str(ev, "SubjectLogonId")))
+			if c := TaskCommand(str(ev, "TaskContent")); c != "" {
+				tk.command = s.intern(c)
+			}
 		}
 	}
 }
@@ -547,15 +582,15 @@ func (s *IndexShard) security(ev *event.Event, id int64, host string, t time.Tim
 func (s *IndexShard) proc(host, guid string, pid int64, start time.Time) *process {
 	guid = normGUID(guid)
 	if guid != "" {
-		if i, ok := s.byGUID[guid]; ok {
+		if i, ok := s.byGUID[hostKey{host, guid}]; ok {
 			p := &s.procs[i]
-			if p.pid == 0 {
-				p.pid = pid
+			if !p.pidSure {
+				p.pid = minPID(p.pid, pid)
 			}
 			return p
 		}
 		s.procs = append(s.procs, process{host: host, guid: s.intern(guid), pid: pid, parent: -1})
-		s.byGUID[s.procs[len(s.procs)-1].guid] = int32(len(s.procs) - 1)
+		s.byGUID[hostKey{host, s.procs[len(s.procs)-1].guid}] = int32(len(s.procs) - 1)
 		return &s.procs[len(s.procs)-1]
 	}
 	k := pidStart{host, pid, start.Unix()}
@@ -603,9 +638,7 @@ func (s *IndexShard) mapIP(ip, host string) {
 	if ip == "" || host == "" || isLoopback(ip) || !isIP(ip) {
 		return
 	}
-	if _, ok := s.hostIPs[ip]; !ok {
-		s.hostIPs[s.intern(ip)] = s.intern(host)
-	}
+	s.hostIPs[ipHost{s.intern(ip), s.intern(host)}]++
 }
 
 // intentsOf records the remote hosts a command line names.
@@ -613,6 +646,53 @@ func (s *IndexShard) intentsOf(r procRef, cmd string) {
 	for _, tg := range CommandTargets(cmd) {
 		s.intents = append(s.intents, intentRaw{ref: r, target: s.intern(tg), what: "command"})
 	}
+}
+
+type ipHost struct{ ip, host string }
+
+// maxLoaders is how many loaders of one file are kept: the earliest, so
+// that the choice does not depend on the order files are read in.
+const maxLoaders = 8
+
+// addLoader adds r to the earliest loaders of a file.
+func addLoader(l []procRef, r procRef) []procRef {
+	if len(l) == maxLoaders && !r.t.Before(l[len(l)-1].t) {
+		return l
+	}
+	i := len(l)
+	for i > 0 && r.t.Before(l[i-1].t) {
+		i--
+	}
+	l = slices.Insert(l, i, r)
+	if len(l) > maxLoaders {
+		l = l[:maxLoaders]
+	}
+	return l
+}
+
+// minPID returns the smaller non-zero PID (a process's PID does not change;
+// when two events disagree, the choice must not depend on their order).
+func minPID(a, b int64) int64 {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
+}
+
+// minTime returns the earlier non-zero time.
+func minTime(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// minStr returns the smaller non-empty string (for the same reason).
+func minStr(a, b string) string {
+	if a == "" || (b != "" && b < a) {
+		return b
+	}
+	return a
 }
 
 func cut(s string) string {

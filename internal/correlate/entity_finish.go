@@ -28,7 +28,7 @@ func (ix *Index) Finish() {
 	}
 	ix.done = true
 	ix.strs = map[string]string{}
-	ix.byGUID = map[string]int32{}
+	ix.byGUID = map[hostKey]int32{}
 	ix.byPID = map[hostPID][]int32{}
 	ix.logons = map[hostKey]*logon{}
 	ix.services = map[hostKey]*service{}
@@ -43,15 +43,17 @@ func (ix *Index) Finish() {
 	ix.implic = map[int32]bool{}
 
 	byPIDT := map[pidStart]int32{}
+	ipSeen := map[ipHost]int{}
 	for _, s := range ix.shards {
+		ix.events += s.events
 		for i := range s.procs {
 			p := s.procs[i]
 			if p.guid != "" {
-				if j, ok := ix.byGUID[p.guid]; ok {
+				if j, ok := ix.byGUID[hostKey{p.host, p.guid}]; ok {
 					mergeProc(&ix.procs[j], &p)
 					continue
 				}
-				ix.byGUID[p.guid] = int32(len(ix.procs))
+				ix.byGUID[hostKey{p.host, p.guid}] = int32(len(ix.procs))
 			} else {
 				k := pidStart{p.host, p.pid, p.start.Unix()}
 				if j, ok := byPIDT[k]; ok {
@@ -72,10 +74,8 @@ func (ix *Index) Finish() {
 		}
 		for k, sv := range s.services {
 			if m := ix.services[k]; m != nil {
-				m.image = cmp.Or(m.image, sv.image)
-				m.logon = cmp.Or(m.logon, sv.logon)
 				if m.installed.IsZero() || (!sv.installed.IsZero() && sv.installed.Before(m.installed)) {
-					m.installed = sv.installed
+					m.installed, m.image, m.logon = sv.installed, sv.image, sv.logon
 				}
 			} else {
 				ix.services[k] = sv
@@ -83,10 +83,8 @@ func (ix *Index) Finish() {
 		}
 		for k, tk := range s.tasks {
 			if m := ix.tasks[k]; m != nil {
-				m.command = cmp.Or(m.command, tk.command)
-				m.logon = cmp.Or(m.logon, tk.logon)
 				if m.created.IsZero() || (!tk.created.IsZero() && tk.created.Before(m.created)) {
-					m.created = tk.created
+					m.created, m.command, m.logon = tk.created, tk.command, tk.logon
 				}
 				m.pids = append(m.pids, tk.pids...)
 			} else {
@@ -95,25 +93,26 @@ func (ix *Index) Finish() {
 		}
 		for k, f := range s.files {
 			if m := ix.files[k]; m != nil {
-				if f.first.Before(m.first) {
-					m.writers[0], m.first = f.writers[0], f.first
-				}
-				last := f.writers[0]
-				if !f.writers[1].t.IsZero() {
-					last = f.writers[1]
-				}
-				if !last.t.Before(m.writers[1].t) {
-					m.writers[1] = last
-				}
-				m.nwrite += f.nwrite
+				n := m.nwrite
+				m.addWriter(f.writers[0])
+				m.nwrite = n
+				m.addWriter(f.writers[1])
+				m.nwrite = n + f.nwrite
 			} else {
 				ix.files[k] = f
 			}
 		}
-		for ip, h := range s.hostIPs {
-			if _, ok := ix.hostIPs[ip]; !ok {
-				ix.hostIPs[ip] = h
-			}
+		for k, n := range s.hostIPs {
+			ipSeen[k] += n
+		}
+	}
+
+	// An address belongs to the host it was seen as most often (ties: the
+	// first name in order), whatever the order the files were read in.
+	best := map[string]int{}
+	for k, n := range ipSeen {
+		if h, ok := ix.hostIPs[k.ip]; !ok || n > best[k.ip] || (n == best[k.ip] && k.host < h) {
+			ix.hostIPs[k.ip], best[k.ip] = k.host, n
 		}
 	}
 
@@ -160,7 +159,10 @@ func (ix *Index) Finish() {
 		}
 	}
 	for _, l := range ix.byPID {
-		slices.SortFunc(l, func(a, b int32) int { return ix.procs[a].start.Compare(ix.procs[b].start) })
+		slices.SortFunc(l, func(a, b int32) int {
+			p, q := &ix.procs[a], &ix.procs[b]
+			return cmp.Or(p.start.Compare(q.start), strings.Compare(p.guid, q.guid))
+		})
 	}
 	// Aliases point at their twin through byPIDT look-ups.
 	for k, i := range byPIDT {
@@ -176,7 +178,7 @@ func (ix *Index) Finish() {
 		}
 		switch {
 		case p.parentGUID != "":
-			if j, ok := ix.byGUID[p.parentGUID]; ok {
+			if j, ok := ix.byGUID[hostKey{p.host, p.parentGUID}]; ok {
 				p.parent = j
 			}
 		case p.parentPID != 0 && !p.start.IsZero():
@@ -188,18 +190,18 @@ func (ix *Index) Finish() {
 	// Files loaded or run: mark dropped files' loaders as implicated.
 	for _, s := range ix.shards {
 		for k, refs := range s.loads {
-			f := ix.files[k]
-			if f == nil {
-				continue
+			if f := ix.files[k]; f != nil {
+				for _, r := range refs {
+					f.loaders = addLoader(f.loaders, r)
+				}
 			}
-			for _, r := range refs {
-				r.idx = ix.resolve(r)
-				if len(f.loaders) < 8 {
-					f.loaders = append(f.loaders, r)
-				}
-				if r.idx >= 0 {
-					ix.implic[r.idx] = true
-				}
+		}
+	}
+	for _, f := range ix.files {
+		for i := range f.loaders {
+			r := &f.loaders[i]
+			if r.idx = ix.resolve(*r); r.idx >= 0 {
+				ix.implic[r.idx] = true
 			}
 		}
 	}
@@ -210,9 +212,6 @@ func (ix *Index) Finish() {
 		}
 		if f := ix.files[hostKey{p.host, strings.ToLower(NormPath(p.image))}]; f != nil && (f.first.IsZero() || p.start.IsZero() || !p.start.Before(f.first)) {
 			ix.implic[int32(i)] = true
-			if len(f.loaders) < 8 {
-				f.loaders = append(f.loaders, procRef{host: p.host, guid: p.guid, pid: p.pid, t: p.start, idx: int32(i)})
-			}
 		}
 	}
 	for _, f := range ix.files {
@@ -298,6 +297,9 @@ func (ix *Index) byPIDAt(host string, pid int64, t time.Time, self int32) int32 
 		if !q.start.IsZero() && q.end.IsZero() && t.Sub(q.start) > pidReuseWindow {
 			return -1
 		}
+		if q.start.IsZero() && k > 0 && ix.procs[l[k-1]].start.IsZero() && l[k-1] != self {
+			return -1 // two processes with this PID from before the evidence: which one is unknown
+		}
 		return j
 	}
 	return -1
@@ -306,7 +308,7 @@ func (ix *Index) byPIDAt(host string, pid int64, t time.Time, self int32) int32 
 // resolve returns the process a reference names, or -1.
 func (ix *Index) resolve(r procRef) int32 {
 	if r.guid != "" {
-		if j, ok := ix.byGUID[r.guid]; ok {
+		if j, ok := ix.byGUID[hostKey{r.host, r.guid}]; ok {
 			return j
 		}
 	}
@@ -354,38 +356,42 @@ func schedulerHost(image string) bool {
 }
 
 func mergeProc(dst, src *process) {
-	if src.created && !dst.created {
-		end := dst.end
+	if src.created && (!dst.created || src.start.Before(dst.start)) {
+		end, pid, sure := dst.end, dst.pid, dst.pidSure
 		*dst = *src
-		if dst.end.IsZero() {
+		if dst.end.IsZero() || (!end.IsZero() && end.Before(dst.end)) {
 			dst.end = end
+		}
+		if !dst.pidSure {
+			dst.pid = minPID(dst.pid, pid)
+			dst.pidSure = sure
 		}
 		return
 	}
-	dst.image = cmp.Or(dst.image, src.image)
-	dst.cmd = cmp.Or(dst.cmd, src.cmd)
-	dst.user = cmp.Or(dst.user, src.user)
-	dst.logon = cmp.Or(dst.logon, src.logon)
-	dst.parentGUID = cmp.Or(dst.parentGUID, src.parentGUID)
-	if dst.pid == 0 {
-		dst.pid = src.pid
+	if !dst.pidSure {
+		if src.pidSure {
+			dst.pid, dst.pidSure = src.pid, true
+		} else {
+			dst.pid = minPID(dst.pid, src.pid)
+		}
 	}
-	if dst.end.IsZero() {
+	if !dst.created {
+		dst.image = minStr(dst.image, src.image)
+		dst.cmd = minStr(dst.cmd, src.cmd)
+		dst.user = minStr(dst.user, src.user)
+		dst.logon = minStr(dst.logon, src.logon)
+		dst.parentGUID = minStr(dst.parentGUID, src.parentGUID)
+	}
+	if dst.end.IsZero() || (!src.end.IsZero() && src.end.Before(dst.end)) {
 		dst.end = src.end
 	}
 }
 
 func mergeLogon(dst, src *logon) {
-	dst.user = cmp.Or(dst.user, src.user)
-	dst.ip = cmp.Or(dst.ip, src.ip)
-	dst.workstation = cmp.Or(dst.workstation, src.workstation)
-	if dst.logonType == 0 {
-		dst.logonType = src.logonType
+	if !src.start.IsZero() && (dst.start.IsZero() || src.start.Before(dst.start)) {
+		dst.start, dst.user, dst.ip, dst.workstation, dst.logonType = src.start, src.user, src.ip, src.workstation, src.logonType
 	}
-	if dst.start.IsZero() {
-		dst.start = src.start
-	}
-	if dst.end.IsZero() {
+	if dst.end.IsZero() || (!src.end.IsZero() && src.end.Before(dst.end)) {
 		dst.end = src.end
 	}
 	dst.elevated = dst.elevated || src.elevated
@@ -396,4 +402,30 @@ func absDur(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
+}
+
+// IndexStats counts what an Index holds.
+type IndexStats struct {
+	// Events is how many events were observed.
+	Events int64
+	// Processes, Logons, Services, Tasks and Files count the entities
+	// (Files: files seen written); Intents the remote actions kept for
+	// lateral edges; Hosts the computers with processes.
+	Processes, Logons, Services, Tasks, Files, Intents, Hosts int
+}
+
+// Stats counts the entities of a finished Index (Finish is called if it
+// was not).
+func (ix *Index) Stats() IndexStats {
+	ix.Finish()
+	st := IndexStats{
+		Events:    ix.events,
+		Processes: len(ix.procs) - len(ix.alias),
+		Logons:    len(ix.logons), Services: len(ix.services), Tasks: len(ix.tasks), Files: len(ix.files),
+		Hosts: len(ix.hostName),
+	}
+	for _, l := range ix.intents {
+		st.Intents += len(l)
+	}
+	return st
 }

@@ -80,9 +80,8 @@ func CommandTargets(cmd string) []string {
 	}
 	var out []string
 	add := func(v string) {
-		v = strings.Trim(v, `"',;`)
 		for _, h := range strings.Split(v, ",") {
-			h = strings.TrimSpace(h)
+			h = strings.Trim(strings.TrimSpace(h), `"';`)
 			lh := strings.ToLower(h)
 			if h == "" || lh == "localhost" || lh == "." || lh == "127.0.0.1" || lh == "::1" || lh == "?" || strings.HasPrefix(lh, "%") {
 				continue

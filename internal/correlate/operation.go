@@ -243,7 +243,7 @@ func BuildOperations(dets []DetectionRef, idx *Index, opts OperationOptions) []O
 func (b *builder) detProc(d *DetectionRef, host string) int32 {
 	ix := b.ix
 	if g := normGUID(d.ProcessGUID); g != "" {
-		if j, ok := ix.byGUID[g]; ok {
+		if j, ok := ix.byGUID[hostKey{host, g}]; ok {
 			return j
 		}
 	}
@@ -323,7 +323,7 @@ func (b *builder) reach(i int) []reach {
 	if p := b.procs[i]; p >= 0 {
 		push(b.procNode(p), -1, 0)
 	} else if d.ParentProcessGUID != "" || d.ParentPID != 0 {
-		if j, ok := ix.byGUID[normGUID(d.ParentProcessGUID)]; ok {
+		if j, ok := ix.byGUID[hostKey{host, normGUID(d.ParentProcessGUID)}]; ok {
 			push(b.procNode(j), -1, 1)
 		} else if d.ParentPID != 0 {
 			if j := ix.byPIDAt(host, d.ParentPID, d.Time, -1); j >= 0 {

@@ -1,0 +1,186 @@
+package correlate
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/shared"
+	"github.com/spoor-hunt/spoor/internal/source"
+)
+
+// fingerprint renders what an index resolved, sorted.
+func fingerprint(ix *Index) []string {
+	id := func(i int32) string {
+		if i < 0 {
+			return "-"
+		}
+		p := ix.procs[i]
+		return fmt.Sprintf("%s/%s/%d/%v", p.host, p.guid, p.pid, p.start)
+	}
+	var out []string
+	for i, p := range ix.procs {
+		if _, ok := ix.alias[int32(i)]; ok {
+			continue
+		}
+		parent := ""
+		if p.parent >= 0 {
+			q := ix.procs[p.parent]
+			parent = fmt.Sprintf("%s/%d/%v", q.guid, q.pid, q.start)
+		}
+		out = append(out, fmt.Sprintf("p %s|%s|%d|%v|%v|%v|%s|%s|%s|%s|%s|%v", p.host, p.guid, p.pid, p.start, p.end, p.created,
+			p.image, p.cmd, p.user, p.logon, parent, ix.implic[int32(i)]))
+	}
+	for k, l := range ix.logons {
+		out = append(out, fmt.Sprintf("l %s|%s|%s|%s|%s|%d|%v|%v|%v", k.host, k.key, l.user, l.ip, l.workstation, l.logonType, l.start, l.end, l.elevated))
+	}
+	for h, l := range ix.intents {
+		for _, in := range l {
+			out = append(out, fmt.Sprintf("i %s|%s|%v|%s", h, id(in.ref.idx), in.t, in.what))
+		}
+	}
+	for ip, h := range ix.hostIPs {
+		out = append(out, "a "+ip+"|"+h)
+	}
+	for k, f := range ix.files {
+		out = append(out, fmt.Sprintf("f %s|%s|%v|%d|%d|%s|%s", k.host, k.key, f.first, f.nwrite, len(f.loaders), id(f.writers[0].idx), id(f.writers[1].idx)))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestIndexOrderIndependent indexes the same recordings with one worker
+// and with four (files spread over shards in whatever order the workers
+// take them): the index is the same.
+func TestIndexOrderIndependent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads the lateral-movement recordings of Security-Datasets")
+	}
+	dir := filepath.Join(shared.Dir(t), "datasets", "security-datasets", "datasets", "atomic", "windows", "lateral_movement")
+	build := func(workers int) *Index {
+		idx := NewIndex(workers)
+		_, err := source.Run(t.Context(), []string{dir}, source.Options{Workers: workers}, func(w int, ev *event.Event) error {
+			idx.Shard(w).Observe(ev)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx.Finish()
+		return idx
+	}
+	one, four := build(1), build(4)
+	a, b := fingerprint(one), fingerprint(four)
+	if st := one.Stats(); st.Processes < 500 || st.Logons < 50 {
+		t.Fatalf("got %+v, want over 500 processes and 50 logons", st)
+	}
+	if !slices.Equal(a, b) {
+		n := 0
+		for _, x := range a {
+			if !slices.Contains(b, x) && n < 10 {
+				t.Errorf("one worker only: %s", x)
+				n++
+			}
+		}
+		for _, x := range b {
+			if !slices.Contains(a, x) && n < 20 {
+				t.Errorf("four workers only: %s", x)
+				n++
+			}
+		}
+	}
+}
+
+func TestCommandTargets(t *testing.T) {
+	for _, c := range []struct {
+		cmd  string
+		want []string
+	}{
+		{`net use \\10.10.20.15\c$ /user:corp\adm x`, []string{"10.10.20.15"}},
+		{`SCHTASKS /Create /S 10.10.20.15 /U corp\adm /TN test`, []string{"10.10.20.15"}},
+		{`schtasks.exe /create /s:FS01 /tn x`, []string{"FS01"}},
+		{`cmd.exe /c dir /s /b D:\Data`, nil}, // /s of dir is no host
+		{`wmic /node:"DC01","FS01" process call create x`, []string{"DC01", "FS01"}},
+		{`powershell Invoke-Command -ComputerName srv2 -ScriptBlock {whoami}`, []string{"srv2"}},
+		{`winrs -r:B.corp.local whoami`, []string{"B.corp.local"}},
+		{`mstsc.exe /v:10.0.0.5`, []string{"10.0.0.5"}},
+		{`PsExec.exe \\WS01 -s cmd`, []string{"WS01"}},
+		{`copy x \\localhost\c$\y`, nil},
+		{`\\?\C:\Windows\x.exe`, nil},
+		{`"C:\Program Files\x.exe" --flag`, nil},
+	} {
+		if got := CommandTargets(c.cmd); !slices.Equal(got, c.want) {
+			t.Errorf("CommandTargets(%q): got %q, want %q", c.cmd, got, c.want)
+		}
+	}
+}
+
+func TestNormPath(t *testing.T) {
+	for in, want := range map[string]string{
+		`\SystemRoot\System32\drivers\wmifilt.sys`:               `C:\Windows\System32\drivers\wmifilt.sys`,
+		`%SystemRoot%\PSEXESVC.exe`:                              `C:\Windows\PSEXESVC.exe`,
+		`"C:\Program Files\Vendor\agent.exe" -service`:           `C:\Program Files\Vendor\agent.exe`,
+		`C:\Windows\system32\svchost.exe -k netsvcs -p`:          `C:\Windows\system32\svchost.exe`,
+		`System32\drivers\x.sys`:                                 `C:\Windows\System32\drivers\x.sys`,
+		`\??\C:\Windows\Temp\x.sys`:                              `C:\Windows\Temp\x.sys`,
+		`-`:                                                      ``,
+		`C:\Windows\SYSTEM32\cmd.exe /c "C:\Windows\Temp\1.bat"`: `C:\Windows\SYSTEM32\cmd.exe`,
+	} {
+		if got := NormPath(in); got != want {
+			t.Errorf("NormPath(%q): got %q, want %q", in, got, want)
+		}
+	}
+	if got := TaskCommand(`<Exec><Command>"C:\Windows\Temp\1.bat"</Command><Arguments>-x</Arguments></Exec>`); got != `C:\Windows\Temp\1.bat` {
+		t.Errorf("TaskCommand: got %q", got)
+	}
+}
+
+// TestObserveCopies checks that the index keeps no memory of the events:
+// the events' strings are overwritten after Observe, and the index still
+// says what they said.
+func TestObserveCopies(t *testing.T) {
+	buf := []byte(`ERP01.corp.local|{7A3C0011-0000-0000-0000-000000000001}|C:\Windows\System32\cmd.exe|0x1A2B3`)
+	s := string(buf) // a string the test will "reuse" below, as readers do
+	parts := splitOn(s, '|')
+	e := ev("X", 0, chSysmon, 1)
+	e.Set(event.FieldComputer, event.StringValue(parts[0]))
+	e.Add("ProcessGuid", event.StringValue(parts[1]))
+	e.Add("ProcessId", event.StringValue("4242"))
+	e.Add("Image", event.StringValue(parts[2]))
+	e.Add("LogonId", event.StringValue(parts[3]))
+	idx := NewIndex(1)
+	idx.Shard(0).Observe(e)
+	ref := idx.Shard(0).Ref(e)
+	// Overwrite the event's memory.
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	idx.Finish()
+	if len(idx.procs) != 1 {
+		t.Fatalf("got %d processes, want 1", len(idx.procs))
+	}
+	p := idx.procs[0]
+	if p.host != "ERP01" || p.image != `C:\Windows\System32\cmd.exe` || p.logon != "0x1a2b3" || p.guid != "{7A3C0011-0000-0000-0000-000000000001}" {
+		t.Errorf("got %+v after the event's memory was reused", p)
+	}
+	if ref.Image != `C:\Windows\System32\cmd.exe` || ref.Host != "ERP01.corp.local" {
+		t.Errorf("got ref %+v after the event's memory was reused", ref)
+	}
+}
+
+func splitOn(s string, sep byte) []string {
+	var out []string
+	for {
+		i := 0
+		for i < len(s) && s[i] != sep {
+			i++
+		}
+		out = append(out, s[:i])
+		if i == len(s) {
+			return out
+		}
+		s = s[i+1:]
+	}
+}
