@@ -24,24 +24,25 @@ const ExitDetections = 3
 
 // huntFlags are the flags of `spoor hunt`.
 type huntFlags struct {
-	rules      []string
-	noBuiltin  bool
-	sigmaHQ    bool
-	minLevel   string
-	status     []string
-	tags       []string
-	exclude    []string
-	from, to   string
-	workers    int
-	quiet      bool
-	noProgress bool
-	limit      int
-	timeline   string
-	json       bool
-	html       string
-	operations string
-	failOn     string
-	events     bool
+	rules        []string
+	noBuiltin    bool
+	sigmaHQ      bool
+	minLevel     string
+	status       []string
+	tags         []string
+	exclude      []string
+	from, to     string
+	workers      int
+	quiet        bool
+	noProgress   bool
+	limit        int
+	timeline     string
+	json         bool
+	html         string
+	operations   string
+	failOn       string
+	events       bool
+	placeholders string
 }
 
 func newHunt(env Env) *cobra.Command {
@@ -129,6 +130,7 @@ was found.`,
 	fl.StringVar(&f.operations, "operations", "", "write the operations (detections joined into intrusions, with the ATT&CK groups they resemble) to `FILE` as JSON")
 	fl.StringVar(&f.failOn, "fail-on", "", "exit with status 3 when a detection of `LEVEL` or more severe is found")
 	fl.BoolVar(&f.events, "events", false, "keep the whole event in every detection of the --json output")
+	addPlaceholdersFlag(fl, &f.placeholders)
 	return cmd
 }
 
@@ -206,6 +208,10 @@ func parseTime(s string, end bool) (time.Time, error) {
 }
 
 func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths []string) error {
+	var err error
+	if opts.Placeholders, err = readPlaceholders(f.placeholders); err != nil {
+		return err
+	}
 	if f.sigmaHQ {
 		dir, err := rulepkg.RulesPath()
 		if err != nil {

@@ -13,8 +13,9 @@ import (
 
 // rulesLintFlags are the flags of `spoor rules lint`.
 type rulesLintFlags struct {
-	strict bool
-	quiet  bool
+	strict       bool
+	quiet        bool
+	placeholders string
 }
 
 func newRulesLint(env Env) *cobra.Command {
@@ -55,12 +56,17 @@ Exit status:
 	fl := cmd.Flags()
 	fl.BoolVar(&f.strict, "strict", false, "count warnings as errors for the exit status")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print errors only (no warnings, no summary)")
+	addPlaceholdersFlag(fl, &f.placeholders)
 	return cmd
 }
 
 func runRulesLint(env Env, f rulesLintFlags, paths []string) error {
+	vals, err := readPlaceholders(f.placeholders)
+	if err != nil {
+		return err
+	}
 	set, loadErr := loadRules(paths)
-	problems := ruletest.Lint(set, ruletest.Options{})
+	problems := ruletest.Lint(set, ruletest.Options{Placeholders: vals})
 	var errs, warns int
 	bw := bufio.NewWriter(env.Stdout)
 	for _, p := range problems {

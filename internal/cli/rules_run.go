@@ -15,7 +15,8 @@ import (
 
 // rulesTestFlags are the flags of `spoor rules test`.
 type rulesTestFlags struct {
-	workers int
+	workers      int
+	placeholders string
 }
 
 func newRulesTest(env Env) *cobra.Command {
@@ -67,15 +68,20 @@ Exit status:
 		},
 	}
 	cmd.Flags().IntVar(&f.workers, "workers", defaultWorkers(), "tests run in parallel")
+	addPlaceholdersFlag(cmd.Flags(), &f.placeholders)
 	return cmd
 }
 
 func runRulesTest(cmd *cobra.Command, env Env, f rulesTestFlags, verbose bool, paths []string) error {
+	vals, err := readPlaceholders(f.placeholders)
+	if err != nil {
+		return err
+	}
 	set, loadErr := loadRules(paths)
 	if loadErr != nil {
 		return loadErr
 	}
-	rep, err := ruletest.Run(cmd.Context(), set, ruletest.Options{Workers: f.workers})
+	rep, err := ruletest.Run(cmd.Context(), set, ruletest.Options{Workers: f.workers, Placeholders: vals})
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,6 @@ func BenchmarkLoadRules(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rs.compile()
+		rs.compile(nil)
 	}
 }

@@ -42,6 +42,10 @@ type Options struct {
 	// Exclude leaves out the rules with these IDs, names or titles
 	// (case-insensitive).
 	Exclude []string
+	// Placeholders gives the values of the rules' expand placeholders, by
+	// name without percent signs (see detect.LoadPlaceholders); a rule
+	// using a placeholder without a value does not compile.
+	Placeholders map[string][]string
 
 	// From and To bound the times of the events hunted, both included;
 	// zero leaves that side open. With a bound, events without a time are
@@ -93,7 +97,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		return nil, err
 	}
 	loaded := time.Now()
-	eng, set := rs.compile()
+	eng, set := rs.compile(opts.Placeholders)
 	res.Rules = rs.stats
 	log.Debug("rules ready", "loaded", res.Rules.Loaded, "load", loaded.Sub(start), "compile", time.Since(loaded))
 	if len(eng.Rules()) == 0 {

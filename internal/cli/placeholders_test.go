@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestHuntPlaceholders: a rule with an expand placeholder is skipped
+// without --placeholders and matches with the value from the file; lint and
+// test read the same flag.
+func TestHuntPlaceholders(t *testing.T) {
+	dir := t.TempDir()
+	rule := writeFile(t, filepath.Join(dir, "admin_rdp.yml"), `title: Administrator RDP logon
+id: 6a3c7f0e-2d51-4c8e-9f3a-0b7e1d2c4a55
+status: test
+level: high
+tags: [attack.lateral-movement, attack.t1021.001]
+logsource: {product: windows, service: security}
+detection:
+  sel:
+    EventID: 4624
+    LogonType: 10
+    TargetUserName|expand: '%Administrators%'
+  condition: sel
+`)
+	evidence := writeFile(t, filepath.Join(dir, "sec.jsonl"),
+		`{"TimeCreated":"2024-03-04T11:00:00Z","Computer":"DB01","Channel":"Security","EventID":4624,"EventRecordID":1,"TargetUserName":"adm-jane","LogonType":10,"IpAddress":"10.0.0.5"}`+"\n")
+	values := writeFile(t, filepath.Join(dir, "placeholders.yml"), "Administrators: ['adm-*', root]\n")
+	bad := writeFile(t, filepath.Join(dir, "bad.yml"), "Administrators: []\n")
+
+	// Without values the only rule is not compiled: nothing to hunt with.
+	code, _, errOut := run(t, context.Background(), "hunt", "--no-builtin", "--rules", rule, evidence)
+	if code != ExitFailure || !strings.Contains(errOut, "0 rules loaded, 1 skipped") {
+		t.Fatalf("without placeholders: exit %d, stderr %q, want %d and the rule skipped", code, errOut, ExitFailure)
+	}
+
+	code, out, errOut := run(t, context.Background(), "hunt", "--no-builtin", "--rules", rule, "--placeholders", values, "--json", evidence)
+	if code != 0 {
+		t.Fatalf("with placeholders: exit %d, stderr %s", code, errOut)
+	}
+	if !strings.Contains(out, "Administrator RDP logon") || !strings.Contains(out, "adm-jane") {
+		t.Errorf("with placeholders the rule did not match adm-jane: %s", out)
+	}
+
+	if code, _, errOut = run(t, context.Background(), "hunt", "--no-builtin", "--rules", rule, "--placeholders", bad, evidence); code != ExitFailure || !strings.Contains(errOut, "bad.yml:1: Administrators: no values") {
+		t.Errorf("bad placeholder file: exit %d, stderr %q, want %d and the file, line and key", code, errOut, ExitFailure)
+	}
+
+	if code, out, _ = run(t, context.Background(), "rules", "lint", rule); code != ExitFailure || !strings.Contains(out, "placeholder") {
+		t.Errorf("lint without placeholders: exit %d, out %q, want %d and a placeholder error", code, out, ExitFailure)
+	}
+	if code, out, _ = run(t, context.Background(), "rules", "lint", "--placeholders", values, rule); code != ExitOK {
+		t.Errorf("lint with placeholders: exit %d, out %q, want %d", code, out, ExitOK)
+	}
+}
