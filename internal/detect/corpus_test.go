@@ -23,6 +23,9 @@ var updateCorpus = flag.Bool("update-corpus", false, "rewrite testdata/sigmahq_n
 // compiled against a route that takes every event, since whether they are
 // routed is the pipeline's business, not the compiler's.
 func TestSigmaHQCorpusCompiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the whole SigmaHQ corpus twice; runs without -short")
+	}
 	root := sharedPath(t, "datasets", "sigma")
 	dirs, _ := filepath.Glob(filepath.Join(root, "rules*"))
 	if len(dirs) == 0 {
