@@ -103,18 +103,19 @@ type logon struct {
 // service is one installed service (System 7045, Security 4697).
 type service struct {
 	host, name string
-	image      string // normalized path
-	installed  time.Time
-	logon      string // installer's logon ID (4697)
-	started    time.Time
+	image      string      // normalized path
+	installed  time.Time   // first installation
+	installs   []time.Time // every installation: each is an instance
+	logon      string      // installer's logon ID (4697)
 }
 
 // task is one scheduled task (Security 4698/4702, TaskScheduler 106).
 type task struct {
 	host, name string
-	command    string // the action's command (and arguments), normalized
-	created    time.Time
-	logon      string // creator's logon ID
+	command    string      // the action's command (and arguments), normalized
+	created    time.Time   // first creation
+	creates    []time.Time // every creation: each is an instance
+	logon      string      // creator's logon ID
 	pids       []int64
 }
 
@@ -390,6 +391,7 @@ func (s *IndexShard) Observe(ev *event.Event) {
 				return
 			}
 			sv := s.service(host, name)
+			sv.installs = append(sv.installs, t)
 			if sv.installed.IsZero() || t.Before(sv.installed) || sv.image == "" {
 				sv.installed = minTime(sv.installed, t)
 				sv.image = s.intern(NormPath(str(ev, "ImagePath")))
@@ -401,8 +403,9 @@ func (s *IndexShard) Observe(ev *event.Event) {
 			return
 		}
 		tk := s.task(host, name)
-		if id == 106 && (tk.created.IsZero() || t.Before(tk.created)) {
-			tk.created = t
+		if id == 106 {
+			tk.creates = append(tk.creates, t)
+			tk.created = minTime(tk.created, t)
 		}
 		if id == 129 { // task process created
 			if pid := num(ev, "ProcessID"); pid != 0 {
@@ -558,6 +561,7 @@ func (s *IndexShard) security(ev *event.Event, id int64, host string, t time.Tim
 			return
 		}
 		sv := s.service(host, name)
+		sv.installs = append(sv.installs, t)
 		if sv.installed.IsZero() || !t.After(sv.installed) {
 			sv.installed = t
 			sv.image = s.intern(NormPath(str(ev, "ServiceFileName")))
@@ -569,6 +573,9 @@ func (s *IndexShard) security(ev *event.Event, id int64, host string, t time.Tim
 			return
 		}
 		tk := s.task(host, name)
+		if id == 4698 {
+			tk.creates = append(tk.creates, t)
+		}
 		if tk.created.IsZero() || t.Before(tk.created) {
 			tk.created = t
 			tk.logon = s.intern(normLogon(str(ev, "SubjectLogonId")))

@@ -74,6 +74,7 @@ func (ix *Index) Finish() {
 		}
 		for k, sv := range s.services {
 			if m := ix.services[k]; m != nil {
+				m.installs = append(m.installs, sv.installs...)
 				if m.installed.IsZero() || (!sv.installed.IsZero() && sv.installed.Before(m.installed)) {
 					m.installed, m.image, m.logon = sv.installed, sv.image, sv.logon
 				}
@@ -83,6 +84,7 @@ func (ix *Index) Finish() {
 		}
 		for k, tk := range s.tasks {
 			if m := ix.tasks[k]; m != nil {
+				m.creates = append(m.creates, tk.creates...)
 				if m.created.IsZero() || (!tk.created.IsZero() && tk.created.Before(m.created)) {
 					m.created, m.command, m.logon = tk.created, tk.command, tk.logon
 				}
@@ -105,6 +107,13 @@ func (ix *Index) Finish() {
 		for k, n := range s.hostIPs {
 			ipSeen[k] += n
 		}
+	}
+
+	for _, sv := range ix.services {
+		sv.installs = instances(sv.installs)
+	}
+	for _, tk := range ix.tasks {
+		tk.creates = instances(tk.creates)
 	}
 
 	// An address belongs to the host it was seen as most often (ties: the
@@ -276,6 +285,41 @@ func (ix *Index) Finish() {
 		}
 	}
 	ix.shards = nil
+}
+
+// instanceGap is how close two installations of a service (System 7045 and
+// Security 4697 log the same one) or creations of a task must be to count
+// as one.
+const instanceGap = 10 * time.Second
+
+// instances sorts times and keeps the first of each run closer than
+// instanceGap.
+func instances(ts []time.Time) []time.Time {
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	var out []time.Time
+	for _, t := range ts {
+		if len(out) == 0 || t.Sub(out[len(out)-1]) > instanceGap {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// instanceAt returns the instance in effect at t: the last one created at
+// or before t (instanceGap of skew allowed), else the first; zero when
+// there is none.
+func instanceAt(ts []time.Time, t time.Time) time.Time {
+	var at time.Time
+	for _, x := range ts {
+		if x.After(t.Add(instanceGap)) {
+			break
+		}
+		at = x
+	}
+	if at.IsZero() && len(ts) > 0 {
+		at = ts[0]
+	}
+	return at
 }
 
 // byPIDAt returns the process with pid on host that was running at t (see

@@ -172,6 +172,10 @@ type nodeKey struct {
 	host string
 	key  string
 	idx  int32
+	// inst is the instance of a service or task: the time (Unix ns) of
+	// the installation or creation in effect. A service installed again
+	// later (PsExec's PSEXESVC each time it is used) is another instance.
+	inst int64
 }
 
 // reach is one node a detection reached, and how.
@@ -342,10 +346,10 @@ func (b *builder) reach(i int) []reach {
 		}
 	}
 	if d.Service != "" {
-		push(nodeKey{kind: kService, host: host, key: strings.ToLower(d.Service)}, -1, 0)
+		push(b.serviceNode(host, strings.ToLower(d.Service), d.Time), -1, 0)
 	}
 	if d.Task != "" {
-		push(nodeKey{kind: kTask, host: host, key: strings.ToLower(d.Task)}, -1, 0)
+		push(b.taskNode(host, strings.ToLower(d.Task), d.Time), -1, 0)
 	}
 
 	for q := 0; q < len(queue); q++ {
@@ -370,10 +374,10 @@ func (b *builder) reach(i int) []reach {
 				push(k, self, 0)
 			}
 			if k, ok := ix.taskRun[it.k.idx]; ok {
-				push(nodeKey{kind: kTask, host: k.host, key: k.key}, self, 0)
+				push(b.taskNode(k.host, k.key, p.start), self, 0)
 			}
 			if k, ok := ix.svcRun[it.k.idx]; ok {
-				push(nodeKey{kind: kService, host: k.host, key: k.key}, self, 0)
+				push(b.serviceNode(k.host, k.key, p.start), self, 0)
 			}
 			if pi := ix.parentImage(it.k.idx); pi != "" && !p.start.IsZero() {
 				switch baseName(strings.ToLower(pi)) {
@@ -409,17 +413,18 @@ func (b *builder) reach(i int) []reach {
 			if sv == nil {
 				break
 			}
-			if !sv.installed.IsZero() {
-				at = sv.installed
+			inst := instTime(it.k.inst)
+			if !inst.IsZero() {
+				at = inst
 			}
 			if k, ok := b.fileNode(sv.host, sv.image); ok {
 				push(k, self, 0)
 			}
-			if !systemLogons[sv.logon] {
+			if !systemLogons[sv.logon] && inst.Equal(instanceAt(sv.installs, sv.installed)) {
 				push(nodeKey{kind: kLogon, host: sv.host, key: sv.logon}, self, 0)
 			}
-			if !sv.installed.IsZero() {
-				if s, st := b.lateral(sv.host, "", sv.installed); s >= 0 {
+			if !inst.IsZero() {
+				if s, st := b.lateral(sv.host, "", inst); s >= 0 {
 					at = st
 					push(b.procNode(s), self, 0)
 				}
@@ -429,16 +434,17 @@ func (b *builder) reach(i int) []reach {
 			if tk == nil {
 				break
 			}
-			if !tk.created.IsZero() {
-				at = tk.created
+			inst := instTime(it.k.inst)
+			if !inst.IsZero() {
+				at = inst
 			}
 			if k, ok := b.fileNode(tk.host, tk.command); ok {
 				push(k, self, 0)
 			}
-			if !systemLogons[tk.logon] {
+			if !systemLogons[tk.logon] && inst.Equal(instanceAt(tk.creates, tk.created)) {
 				push(nodeKey{kind: kLogon, host: tk.host, key: tk.logon}, self, 0)
-			} else if !tk.created.IsZero() {
-				if s, st := b.lateral(tk.host, "", tk.created); s >= 0 {
+			} else if !inst.IsZero() {
+				if s, st := b.lateral(tk.host, "", inst); s >= 0 {
 					at = st
 					push(b.procNode(s), self, 0)
 				}
@@ -446,6 +452,39 @@ func (b *builder) reach(i int) []reach {
 		}
 	}
 	return out
+}
+
+// serviceNode returns the node of the instance of a service in effect at
+// t (see nodeKey.inst).
+func (b *builder) serviceNode(host, name string, t time.Time) nodeKey {
+	k := nodeKey{kind: kService, host: host, key: name}
+	if sv := b.ix.services[hostKey{host, name}]; sv != nil {
+		k.inst = instNanos(instanceAt(sv.installs, t))
+	}
+	return k
+}
+
+// taskNode returns the node of the instance of a task in effect at t.
+func (b *builder) taskNode(host, name string, t time.Time) nodeKey {
+	k := nodeKey{kind: kTask, host: host, key: name}
+	if tk := b.ix.tasks[hostKey{host, name}]; tk != nil {
+		k.inst = instNanos(instanceAt(tk.creates, t))
+	}
+	return k
+}
+
+func instNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func instTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }
 
 // fileNode returns the node of a dropped file (one the index saw written).
@@ -565,7 +604,7 @@ func (b *builder) join(order []int) *unionFind {
 		}
 	}
 	for _, n := range nodes {
-		es := byNode[n]
+		es := b.inSpan(b.keys[n], byNode[n])
 		if len(es) < 2 {
 			continue
 		}
@@ -609,6 +648,41 @@ func (b *builder) join(order []int) *unionFind {
 		}
 	}
 	return u
+}
+
+// spanSlack allows for clock skew between a process's or session's start
+// and end records and the events in it.
+const spanSlack = 2 * time.Second
+
+// inSpan keeps the entries of a node that fall in its known lifetime. For
+// a logon session: from its logon to its logoff (each when seen); an entry
+// outside belongs to another session that had the same ID (logon IDs
+// repeat after a reboot). For a process: from its start (a descendant may
+// outlive it, so its end bounds nothing); an entry before it belongs to an
+// earlier process that had the same ID.
+func (b *builder) inSpan(k nodeKey, es []entry) []entry {
+	var lo, hi time.Time
+	switch k.kind {
+	case kProc:
+		lo = b.ix.procs[k.idx].start
+	case kLogon:
+		if l := b.ix.logons[hostKey{k.host, k.key}]; l != nil {
+			lo, hi = l.start, l.end
+		}
+	default:
+		return es
+	}
+	if lo.IsZero() && hi.IsZero() {
+		return es
+	}
+	out := es[:0:0]
+	for _, e := range es {
+		if (!lo.IsZero() && e.t.Before(lo.Add(-spanSlack))) || (!hi.IsZero() && e.t.After(hi.Add(spanSlack))) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // operations turns the components into Operations.
@@ -818,8 +892,8 @@ func (b *builder) entity(k nodeKey) Entity {
 		if sv.image != "" {
 			desc += " runs " + sv.image
 		}
-		if !sv.installed.IsZero() {
-			desc += ", installed " + sv.installed.UTC().Format("2006-01-02 15:04:05")
+		if inst := instTime(k.inst); !inst.IsZero() {
+			desc += ", installed " + inst.Format("2006-01-02 15:04:05")
 		}
 		return Entity{Kind: "service", Host: k.host, Key: sv.name, Description: desc}
 	case kTask:
@@ -831,8 +905,8 @@ func (b *builder) entity(k nodeKey) Entity {
 		if tk.command != "" {
 			desc += " runs " + tk.command
 		}
-		if !tk.created.IsZero() {
-			desc += ", created " + tk.created.UTC().Format("2006-01-02 15:04:05")
+		if inst := instTime(k.inst); !inst.IsZero() {
+			desc += ", created " + inst.Format("2006-01-02 15:04:05")
 		}
 		return Entity{Kind: "task", Host: k.host, Key: tk.name, Description: desc}
 	}

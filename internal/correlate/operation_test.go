@@ -563,3 +563,31 @@ func TestShardsConcurrent(t *testing.T) {
 		t.Fatalf("got %d operations, want one of 200 detections:\n%s", len(ops), describeOps(ops))
 	}
 }
+
+func TestGuardServiceInstances(t *testing.T) {
+	// PSEXESVC installed on B from A, and again two weeks later from C:
+	// each installation is its own instance, so the two uses stay apart.
+	a := child("A", 10, `C:\Tools\PsExec.exe`, `PsExec.exe \\B -s cmd.exe`)
+	cProc := proc{"C", guid("C", 10), 4040, `C:\Tools\PsExec.exe`, `PsExec.exe \\B -s whoami`, ""}
+	cParent := proc{"C", guid("C", 3), 2000, `C:\Windows\System32\cmd.exe`, `cmd.exe`, ""}
+	later := 14 * 24 * time.Hour
+	s := &scene{}
+	s.det(start(0, a, w3wp))
+	s.det(ev("B", 20*time.Second, "System", 7045, "ServiceName", "PSEXESVC", "ImagePath", `%SystemRoot%\PSEXESVC.exe`))
+	s.det(start(later, cProc, cParent))
+	s.det(ev("B", later+20*time.Second, "System", 7045, "ServiceName", "PSEXESVC", "ImagePath", `%SystemRoot%\PSEXESVC.exe`))
+	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}, {2, 3}})
+}
+
+func TestGuardLogonSpan(t *testing.T) {
+	// Logon ID 0x99 ends at 1 h; after a reboot the same ID is another
+	// session: a detection in it does not join the first session's.
+	explorer := child("A", 9, `C:\Windows\explorer.exe`, `explorer.exe`)
+	a := child("A", 10, `C:\Windows\System32\whoami.exe`, `whoami /all`)
+	b := child("A", 11, `C:\Windows\System32\net.exe`, `net group /domain`)
+	a.logon, b.logon = "0x99", "0x99"
+	s := (&scene{}).add(logon4624("A", 0, "0x99", "mallory", 2, "", ""), ev("A", time.Hour, "Security", 4634, "TargetLogonId", "0x99"))
+	s.det(start(time.Minute, a, explorer))
+	s.det(start(3*time.Hour, b, explorer))
+	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+}
