@@ -129,12 +129,13 @@ func buildAutomaton(needles []string) *automaton {
 // states returns the number of states (for statistics and tests).
 func (a *automaton) states() int { return len(a.outStart) - 1 }
 
-// find calls hit for every needle occurrence in t, in order of where it
-// ends (tests only; the matcher inlines this loop).
+// find calls hit for every needle occurrence in t (read ASCII-folded), in
+// order of where it ends.
 func (a *automaton) find(t string, hit func(needle int32)) {
+	next, class := a.next, &a.class
 	s := int32(0)
 	for i := 0; i < len(t); i++ {
-		s = a.next[s+int32(a.class[t[i]])]
+		s = next[s+int32(class[t[i]])]
 		if s < 0 {
 			s = ^s
 			st := s / a.nclass

@@ -104,8 +104,7 @@ func (gs *gramSet) lookup(g, h uint32) []gramEntry {
 	return nil
 }
 
-// find calls hit for every needle found in t (tests; the matcher inlines
-// this loop).
+// find calls hit for every needle found in t (read ASCII-folded).
 func (gs *gramSet) find(t string, hit func(needle int32)) {
 	if len(t) < 4 {
 		return

@@ -172,53 +172,16 @@ func (m *Matcher) scanValue(fs *fieldScan, v event.Value, i int) {
 
 // scanText runs the scanners of fs over t, which they read ASCII-folded.
 func (m *Matcher) scanText(fs *fieldScan, t string) {
-	if ss := fs.shift; ss != nil {
-		mm := ss.m
-		for end := mm - 1; end < len(t); {
-			h := blockHash(t[end-1], t[end])
-			if sh := ss.shift[h]; sh != 0 {
-				end += int(sh)
-				continue
-			}
-			start := end - mm + 1
-			for _, k := range ss.cands[ss.candStart[h]:ss.candStart[h+1]] {
-				if hasFoldPrefix(t[start:], ss.needles[k]) {
-					m.hit(fs, k)
-				}
-			}
-			end++
-		}
+	hit := func(l int32) { m.hit(fs, l) }
+	if fs.shift != nil {
+		fs.shift.find(t, hit)
 		return
 	}
-	if a := fs.ac; a != nil {
-		next, class := a.next, &a.class
-		s := int32(0)
-		for j := 0; j < len(t); j++ {
-			s = next[s+int32(class[t[j]])]
-			if s < 0 {
-				s = ^s
-				st := s / a.nclass
-				for _, l := range a.out[a.outStart[st]:a.outStart[st+1]] {
-					m.hit(fs, l)
-				}
-			}
-		}
+	if fs.ac != nil {
+		fs.ac.find(t, hit)
 	}
-	if gs := fs.grams; gs != nil && len(t) >= 4 {
-		g := gramAt(t, 0) << 8
-		for i := 0; i+4 <= len(t); i++ {
-			g = g>>8 | uint32(foldASCII[t[i+3]])<<24
-			h := gramHash(g)
-			if gs.bits[h>>6]&(1<<(h&63)) == 0 {
-				continue
-			}
-			for _, e := range gs.lookup(g, h) {
-				start := i - int(e.off)
-				if start >= 0 && hasFoldPrefix(t[start:], gs.needles[e.needle]) {
-					m.hit(fs, e.needle)
-				}
-			}
-		}
+	if fs.grams != nil {
+		fs.grams.find(t, hit)
 	}
 }
 

@@ -76,8 +76,7 @@ func buildShiftSet(needles []string) *shiftSet {
 	return ss
 }
 
-// find calls hit for every needle occurrence in t (tests; the matcher
-// inlines this loop).
+// find calls hit for every needle occurrence in t (read ASCII-folded).
 func (ss *shiftSet) find(t string, hit func(needle int32)) {
 	m := ss.m
 	for end := m - 1; end < len(t); {
