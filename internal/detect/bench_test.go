@@ -13,6 +13,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/evtx"
 	"github.com/spoor-hunt/spoor/internal/jsonlog"
 	"github.com/spoor-hunt/spoor/internal/shared"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
 // sharedPath returns a path under the shared test data, skipping the test
@@ -147,4 +148,32 @@ func benchEvents(b *testing.B, e *Engine, events []*event.Event) {
 	b.ReportMetric(float64(st.Evaluated-before.Evaluated)/n/float64(e.Variants())*100, "%evaluated")
 	b.ReportMetric(float64(st.Routed-before.Routed)/n/float64(e.Variants())*100, "%routed")
 	b.ReportMetric(float64(st.Detections-before.Detections)/n, "detections/event")
+}
+
+// BenchmarkLoadCompile loads (sigma.LoadPaths, files read each time) and
+// compiles the SigmaHQ rules: the Windows rules the Match benchmark uses,
+// and every rule of every product. One op is one load and compile.
+func BenchmarkLoadCompile(b *testing.B) {
+	root := sharedPath(b, "datasets", "sigma")
+	windows, _ := filepath.Glob(filepath.Join(root, "rules*", "windows"))
+	all, _ := filepath.Glob(filepath.Join(root, "rules*"))
+	for _, c := range []struct {
+		name string
+		dirs []string
+	}{{"windows", windows}, {"all", all}} {
+		b.Run(c.name, func(b *testing.B) {
+			var loaded, rules, variants int
+			for b.Loop() {
+				col, err := sigma.LoadPaths(c.dirs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				e, _ := Compile(col.Rules, col.Filters, Options{Placeholders: map[string][]string{}})
+				loaded, rules, variants = len(col.Rules), len(e.Rules()), e.Variants()
+			}
+			b.ReportMetric(float64(loaded), "loaded")
+			b.ReportMetric(float64(rules), "rules")
+			b.ReportMetric(float64(variants), "variants")
+		})
+	}
 }
