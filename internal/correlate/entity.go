@@ -443,6 +443,10 @@ func (s *IndexShard) sysmon(ev *event.Event, id int64, host string, t time.Time)
 	case 5:
 		p := s.proc(host, str(ev, "ProcessGuid"), num(ev, "ProcessId"), time.Time{})
 		p.end = t
+	case 2, 12, 13, 14, 15, 17, 18, 22, 23, 26:
+		// The acting process is named (a detection on such an event
+		// resolves to it), nothing else is kept.
+		s.ref(ev, host, t)
 	case 3:
 		ref := s.ref(ev, host, t)
 		src, dst := str(ev, "SourceIp"), str(ev, "DestinationIp")

@@ -206,6 +206,13 @@ func isIP(s string) bool {
 	return err == nil
 }
 
+// localAddr reports whether a logon's source address means this host or
+// its link: loopback, unspecified or link-local.
+func localAddr(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && (a.IsLoopback() || a.IsUnspecified() || a.IsLinkLocalUnicast())
+}
+
 func isLoopback(s string) bool {
 	a, err := netip.ParseAddr(s)
 	return err == nil && (a.IsLoopback() || a.IsUnspecified())

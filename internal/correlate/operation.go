@@ -389,11 +389,19 @@ func (b *builder) reach(i int) []reach {
 				}
 			}
 		case kLogon:
+			// A network or remote-interactive logon from a known other
+			// host: the action there that caused it. A logon from a
+			// loopback or link-local address is local; one whose source
+			// host is unknown is not traced (any command aimed at this host
+			// would do, which proves nothing).
 			l := ix.logons[hostKey{it.k.host, it.k.key}]
-			if l != nil && (l.logonType == 3 || l.logonType == 10) && !l.start.IsZero() {
+			if l != nil && (l.logonType == 3 || l.logonType == 10) && !l.start.IsZero() && !localAddr(l.ip) {
 				src := l.workstation
 				if h := ix.hostOf(l.ip); h != "" {
 					src = h
+				}
+				if src == "" || src == l.host {
+					break
 				}
 				if s, st := b.lateral(l.host, src, l.start); s >= 0 {
 					at = st
@@ -625,7 +633,7 @@ func (b *builder) join(order []int) *unionFind {
 	if b.o.ProximityWindow > 0 {
 		linked := func(i int) bool { return len(u.ents[i]) > 0 || u.find(i) != i }
 		for oi, i := range order {
-			if len(u.ents[i]) > 0 || b.host[i] == "" {
+			if len(u.ents[i]) > 0 || b.host[i] == "" || !actorless(&b.dets[i]) {
 				continue
 			}
 			best, bestGap := -1, b.o.ProximityWindow+1
@@ -683,6 +691,16 @@ func (b *builder) inSpan(k nodeKey, es []entry) []entry {
 		out = append(out, e)
 	}
 	return out
+}
+
+// actorless reports whether a detection's event names no acting process
+// nor session (a log-cleared record, a correlation match): only those may
+// join by proximity. An event that names its actor but links to nothing
+// is left alone: its actor is simply not part of anything.
+func actorless(d *DetectionRef) bool {
+	return d.ProcessGUID == "" && d.PID == 0 && d.ParentProcessGUID == "" && d.ParentPID == 0 &&
+		systemLogons[normLogon(d.LogonID)] && systemLogons[normLogon(d.TargetLogonID)] &&
+		d.Service == "" && d.Task == "" && len(d.Files) == 0
 }
 
 // operations turns the components into Operations.

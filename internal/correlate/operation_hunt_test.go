@@ -31,6 +31,12 @@ func huntOps(t testing.TB, paths []string, workers int, mutate func(ev *event.Ev
 	if len(errs) > 0 {
 		t.Fatalf("detect.Compile: %v", errors.Join(errs...))
 	}
+	return huntWith(t, eng, paths, workers, mutate)
+}
+
+// huntWith is huntOps with the rules of eng.
+func huntWith(t testing.TB, eng *detect.Engine, paths []string, workers int, mutate func(ev *event.Event) bool) ([]hunted, *Index) {
+	t.Helper()
 	idx := NewIndex(workers)
 	ms := make([]*detect.Matcher, workers)
 	found := make([][]hunted, workers)

@@ -591,3 +591,31 @@ func TestGuardLogonSpan(t *testing.T) {
 	s.det(start(3*time.Hour, b, explorer))
 	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
 }
+
+func TestGuardLateralSource(t *testing.T) {
+	// wmic /node:B on A; on B, a logon from ::1, one from an address no
+	// host is known by, and one from A: only the last is traced to A.
+	wmic := child("A", 10, `C:\Windows\System32\wbem\WMIC.exe`, `wmic /node:B process call create "cmd.exe /c whoami"`)
+	s := (&scene{}).add(connect(0, w3wp, "10.0.0.11", "10.0.0.15", "B.corp.local", 135))
+	s.det(start(time.Second, wmic, w3wp))
+	for i, ip := range []string{"::1", "fe80::6c96:34e3:33cb:dbba", "10.9.9.9", "10.0.0.11"} {
+		id := "0x" + strconv.Itoa(700+i)
+		s.add(logon4624("B", time.Duration(10+i)*time.Second, id, "B$", 3, ip, ""))
+		s.det(ev("B", time.Duration(20+i)*time.Second, "Security", 4634, "TargetLogonId", id, "TargetUserName", "B$"))
+	}
+	checkGroups(t, s, OperationOptions{}, [][]int{{0, 4}, {1}, {2}, {3}})
+}
+
+func TestGuardProximityNeedsActorless(t *testing.T) {
+	// A registry event of a process the index knows nothing else about,
+	// next to a detection: it names its actor, so it does not join by
+	// proximity (an actorless 1102 does).
+	cmd := child("A", 10, `C:\Windows\System32\cmd.exe`, `cmd.exe /c whoami`)
+	other := child("A", 50, `C:\Windows\System32\svchost.exe`, `svchost.exe -k netsvcs`)
+	s := &scene{}
+	s.det(start(0, cmd, w3wp))
+	s.det(ev("A", 20*time.Second, chSysmon, 13, "ProcessGuid", other.guid, "ProcessId", strconv.Itoa(other.pid), "Image", other.image,
+		"TargetObject", `HKU\S-1-5-21-1\Software\x`))
+	s.det(ev("A", 2*time.Second, "Security", 1102, "SubjectLogonId", "0x3e7"))
+	checkGroups(t, s, OperationOptions{}, [][]int{{0, 2}, {1}})
+}

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/ruletest"
 	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
@@ -171,9 +173,34 @@ var attackSteps = []struct{ host, pattern string }{
 
 func TestScenarioCuckooBees(t *testing.T) {
 	benign, mutate := benignPaths(t)
-	fixture := filepath.Join("testdata", "cuckoobees")
-	hs, idx := huntOps(t, append([]string{fixture}, benign...), 4, mutate)
+	hs, idx := huntOps(t, append([]string{scenarioFixture}, benign...), 4, mutate)
+	checkScenario(t, hs, idx)
+}
 
+// TestScenarioWithSigmaHQ is the scenario with the SigmaHQ Windows rules
+// added to the built-in ones: hundreds of detections on the background, of
+// every level, and still one operation with the whole intrusion and none of
+// them.
+func TestScenarioWithSigmaHQ(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the SigmaHQ rules")
+	}
+	set, err := ruletest.Load([]string{shared.Path(t, "datasets", "sigma", "rules", "windows")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, _ := detect.Compile(append(builtin(t).Rules, set.Rules...), nil, detect.Options{}) // rules that do not compile are left out
+	benign, mutate := benignPaths(t)
+	hs, idx := huntWith(t, eng, append([]string{scenarioFixture}, benign...), 4, mutate)
+	checkScenario(t, hs, idx)
+}
+
+var scenarioFixture = filepath.Join("testdata", "cuckoobees")
+
+// checkScenario checks the operations of a scenario hunt.
+func checkScenario(t *testing.T, hs []hunted, idx *Index) {
+	t.Helper()
+	fixture := scenarioFixture
 	isAttack := func(h hunted) bool { return strings.HasPrefix(filepath.ToSlash(h.source), "testdata/cuckoobees/") }
 	var nAttack, nBenign int
 	for _, h := range hs {
@@ -183,8 +210,8 @@ func TestScenarioCuckooBees(t *testing.T) {
 			nBenign++
 		}
 	}
-	if nAttack < 100 {
-		t.Fatalf("got %d detections on the intrusion, want over 100", nAttack)
+	if nAttack < 150 {
+		t.Fatalf("got %d detections on the intrusion, want over 150", nAttack)
 	}
 	ops := BuildOperations(refsOf(hs), idx, OperationOptions{})
 	st := idx.Stats()
