@@ -219,7 +219,11 @@ type IndexShard struct {
 	loads    map[hostKey][]procRef // files loaded, before Finish knows which were written
 	hostIPs  map[ipHost]int        // how often an address was seen as a host's
 	intents  []intentRaw
-	events   int64
+	// lastIntent is when each process last aimed at each target, so that
+	// a process that connects to a share all day keeps one intent a
+	// minute, not one per connection.
+	lastIntent map[intentKey]time.Time
+	events     int64
 	// The last Computer seen and its HostName: events of one log come
 	// from one computer.
 	lastComputer, lastHost string
@@ -243,6 +247,7 @@ func newShard() *IndexShard {
 		strs: map[string]string{}, byGUID: map[hostKey]int32{}, byPIDT: map[pidStart]int32{},
 		logons: map[hostKey]*logon{}, services: map[hostKey]*service{}, tasks: map[hostKey]*task{},
 		files: map[hostKey]*file{}, loads: map[hostKey][]procRef{}, hostIPs: map[ipHost]int{},
+		lastIntent: map[intentKey]time.Time{},
 	}
 }
 
@@ -458,7 +463,7 @@ func (s *IndexShard) sysmon(ev *event.Event, id int64, host string, t time.Time)
 				s.mapIP(dst, HostName(dstName))
 			}
 			if adminPort(num(ev, "DestinationPort")) && !isLoopback(dst) {
-				s.intents = append(s.intents, intentRaw{ref: ref, target: s.intern(dst), what: "connect"})
+				s.addIntent(intentRaw{ref: ref, target: s.intern(dst), what: "connect"})
 			}
 		} else {
 			s.mapIP(dst, host)
@@ -558,7 +563,7 @@ func (s *IndexShard) security(ev *event.Event, id int64, host string, t time.Tim
 			return
 		}
 		r := procRef{host: host, pid: num(ev, "ProcessId"), t: t}
-		s.intents = append(s.intents, intentRaw{ref: r, target: s.intern(target), what: "explicit credentials"})
+		s.addIntent(intentRaw{ref: r, target: s.intern(target), what: "explicit credentials"})
 	case 4697:
 		name := str(ev, "ServiceName")
 		if name == "" {
@@ -652,10 +657,29 @@ func (s *IndexShard) mapIP(ip, host string) {
 	s.hostIPs[ipHost{s.intern(ip), s.intern(host)}]++
 }
 
+type intentKey struct {
+	host, guid   string
+	pid          int64
+	target, what string
+}
+
+// intentEvery is how often the same process aiming at the same target is
+// recorded again.
+const intentEvery = time.Minute
+
+func (s *IndexShard) addIntent(in intentRaw) {
+	k := intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what}
+	if last, ok := s.lastIntent[k]; ok && absDur(in.ref.t.Sub(last)) < intentEvery {
+		return
+	}
+	s.lastIntent[k] = in.ref.t
+	s.intents = append(s.intents, in)
+}
+
 // intentsOf records the remote hosts a command line names.
 func (s *IndexShard) intentsOf(r procRef, cmd string) {
 	for _, tg := range CommandTargets(cmd) {
-		s.intents = append(s.intents, intentRaw{ref: r, target: s.intern(tg), what: "command"})
+		s.addIntent(intentRaw{ref: r, target: s.intern(tg), what: "command"})
 	}
 }
 

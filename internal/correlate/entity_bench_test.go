@@ -15,13 +15,19 @@ import (
 // one shard per worker) and reports, besides the time, what the index
 // keeps: the heap it holds after a GC (index-bytes), per entity (bytes/
 // entity: processes, logons, services, tasks and written files) and per
-// event read (bytes/event), and the counts.
+// event read (bytes/event), and the counts. "twice" reads every recording
+// two times: twice the events, the same entities, about the same memory.
 func BenchmarkIndex(b *testing.B) {
 	dir := filepath.Join(shared.Dir(b), "datasets", "security-datasets", "datasets", "atomic", "windows")
+	b.Run("once", func(b *testing.B) { benchIndex(b, []string{dir}) })
+	b.Run("twice", func(b *testing.B) { benchIndex(b, []string{dir, dir}) })
+}
+
+func benchIndex(b *testing.B, paths []string) {
 	const workers = 4
 	run := func() *Index {
 		idx := NewIndex(workers)
-		_, err := source.Run(b.Context(), []string{dir}, source.Options{Workers: workers}, func(w int, ev *event.Event) error {
+		_, err := source.Run(b.Context(), paths, source.Options{Workers: workers}, func(w int, ev *event.Event) error {
 			idx.Shard(w).Observe(ev)
 			return nil
 		})

@@ -245,8 +245,14 @@ func (ix *Index) Finish() {
 			ix.intents[h] = append(ix.intents[h], intent{ref: r, t: r.t, what: in.what})
 		}
 	}
-	for _, l := range ix.intents {
-		slices.SortStableFunc(l, func(a, b intent) int { return a.t.Compare(b.t) })
+	for h, l := range ix.intents {
+		slices.SortFunc(l, compareIntents)
+		// The same evidence read twice gives the same intents once.
+		ix.intents[h] = slices.CompactFunc(l, func(a, b intent) bool { return compareIntents(a, b) == 0 })
+	}
+	for _, tk := range ix.tasks {
+		slices.Sort(tk.pids)
+		tk.pids = slices.Compact(tk.pids)
 	}
 
 	// What tasks and services ran.
@@ -285,6 +291,10 @@ func (ix *Index) Finish() {
 		}
 	}
 	ix.shards = nil
+}
+
+func compareIntents(a, b intent) int {
+	return cmp.Or(a.t.Compare(b.t), cmp.Compare(a.ref.idx, b.ref.idx), strings.Compare(a.what, b.what))
 }
 
 // instanceGap is how close two installations of a service (System 7045 and
