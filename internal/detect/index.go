@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/sigma"
@@ -18,6 +20,8 @@ type index struct {
 	// other serves events of channels no Source names (and events without a
 	// Channel): only variants that accept any channel.
 	other *chanIndex
+	// cache shares the automata of the buckets, built lazily.
+	cache *indexCache
 }
 
 // chanIndex holds the buckets of one channel.
@@ -28,7 +32,16 @@ type chanIndex struct {
 
 // bucket is the set of rule variants an event may match, with the
 // automata that prefilter them.
+//
+// A bucket's prefilter (always, scans, scanned) is built on the first
+// event routed to it (see index.ready): a hunt sees a few of the channels
+// and event IDs the rules name, and the automata are most of the cost of
+// compiling. variants is set at Compile.
 type bucket struct {
+	// built is set, with release semantics, once the fields below
+	// variants are; mu serialises their building.
+	built atomic.Bool
+	mu    sync.Mutex
 	// variants are all the variants, by index.
 	variants []int32
 	// always are the variants that require no literal, by index.
@@ -87,7 +100,8 @@ func buildIndex(e *Engine) index {
 		chans = append(chans, n)
 	}
 	anyChan := byChan[""]
-	cache := &indexCache{buckets: map[string]*bucket{}, automata: map[string]scanners{}}
+	cache := &indexCache{buckets: map[string]*bucket{}, automata: map[string]*scannerEntry{}}
+	ix.cache = cache
 	for _, ch := range chans {
 		vs := slices.Clone(byChan[ch])
 		for _, v := range anyChan {
@@ -185,7 +199,30 @@ func makeBucket(e *Engine, vs []*variant, cache *indexCache) *bucket {
 		return c
 	}
 	cache.buckets[string(key)] = b
+	return b
+}
 
+// ready returns b with its prefilter built, building it on first use. It
+// is safe for concurrent Matchers, and does not allocate once built.
+func (ix *index) ready(e *Engine, b *bucket) *bucket {
+	if !b.built.Load() {
+		ix.buildBucket(e, b)
+	}
+	return b
+}
+
+// buildBucket builds b unless another Matcher did.
+func (ix *index) buildBucket(e *Engine, b *bucket) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.built.Load() {
+		b.build(e, ix.cache)
+		b.built.Store(true)
+	}
+}
+
+// build builds the prefilter of b's variants.
+func (b *bucket) build(e *Engine, cache *indexCache) {
 	// The needles of each variant's need go into their field's automaton
 	// and make the variant a candidate when found. Patterns whose needle
 	// is among them skip the work when it is absent; the others are
@@ -252,17 +289,24 @@ func makeBucket(e *Engine, vs []*variant, cache *indexCache) *bucket {
 		b.scans = append(b.scans, fieldScan{field: f, ac: sc.ac, grams: sc.grams, shift: sc.shift,
 			stringsOnly: sc.stringsOnly, needles: fn.needles, triggers: fn.triggers})
 	}
-	return b
 }
 
 // trigger encodes clause k of variant vi.
 func trigger(vi int32, k int) int32 { return vi*maxClauses + int32(k) }
 
 // indexCache shares buckets with the same variants and automata with the
-// same needles between the buckets of an index.
+// same needles between the buckets of an index. buckets is only used by
+// Compile; automata is used by the lazy builds of buckets, under mu.
 type indexCache struct {
 	buckets  map[string]*bucket
-	automata map[string]scanners
+	mu       sync.Mutex
+	automata map[string]*scannerEntry
+}
+
+// scannerEntry is an automata cache entry, built once.
+type scannerEntry struct {
+	once sync.Once
+	s    scanners
 }
 
 // scanners are the scanners of one field scan: a shiftSet, or an automaton
@@ -285,9 +329,19 @@ func (c *indexCache) automaton(e *Engine, needles []int32) scanners {
 	for _, id := range needles {
 		key = binary.AppendUvarint(key, uint64(id))
 	}
-	if s, ok := c.automata[string(key)]; ok {
-		return s
+	c.mu.Lock()
+	ent := c.automata[string(key)]
+	if ent == nil {
+		ent = &scannerEntry{}
+		c.automata[string(key)] = ent
 	}
+	c.mu.Unlock()
+	ent.once.Do(func() { ent.s = buildScanners(e, needles) })
+	return ent.s
+}
+
+// buildScanners builds the scanners of the needles.
+func buildScanners(e *Engine, needles []int32) scanners {
 	lits := make([]string, len(needles))
 	s := scanners{stringsOnly: true}
 	for k, id := range needles {
@@ -297,7 +351,6 @@ func (c *indexCache) automaton(e *Engine, needles []int32) scanners {
 		}
 	}
 	if s.shift = buildShiftSet(lits); s.shift != nil {
-		c.automata[string(key)] = s
 		return s
 	}
 	s.ac = buildAutomaton(lits)
@@ -317,7 +370,6 @@ func (c *indexCache) automaton(e *Engine, needles []int32) scanners {
 		}
 		s.grams = buildGramSet(long, longNums)
 	}
-	c.automata[string(key)] = s
 	return s
 }
 
@@ -396,12 +448,12 @@ func (ix *index) lookup(st *state, m *Matcher) *bucket {
 		if i := st.name(st.eng.nameEventID); i >= 0 {
 			if id, ok := eventID(st.ev.Fields[i].Value); ok {
 				if b := ci.byID[id]; b != nil {
-					return b
+					return ix.ready(st.eng, b)
 				}
 			}
 		}
 	}
-	return ci.any
+	return ix.ready(st.eng, ci.any)
 }
 
 // channel returns the index of a channel, compared without regard to case.

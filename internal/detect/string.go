@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"slices"
+
 	"github.com/spoor-hunt/spoor/internal/event"
 )
 
@@ -56,6 +58,9 @@ func (p *pattern) test(st *state, t string, scanned bool) bool {
 }
 
 func (p *strPred) need() need {
+	if !p.all && len(p.pats) > 1 {
+		return p.orNeed()
+	}
 	var r need
 	for k := range p.pats {
 		pt := &p.pats[k]
@@ -73,4 +78,24 @@ func (p *strPred) need() need {
 		}
 	}
 	return r
+}
+
+// orNeed is the need of the OR of the patterns, as folding them with
+// orNeed gives it (one clause of every needle, scored by the shortest)
+// without re-sorting the growing clause at each pattern.
+func (p *strPred) orNeed() need {
+	c := clause{needles: make([]int32, 0, len(p.pats))}
+	for k := range p.pats {
+		pt := &p.pats[k]
+		if pt.needle < 0 {
+			return anyNeed
+		}
+		if k == 0 || len(pt.needleLit) < c.score {
+			c.score = len(pt.needleLit)
+		}
+		c.needles = append(c.needles, pt.needle)
+	}
+	slices.Sort(c.needles)
+	c.needles = slices.Compact(c.needles)
+	return need{clauses: []clause{c}}
 }
