@@ -43,6 +43,7 @@ type huntFlags struct {
 	failOn       string
 	events       bool
 	placeholders string
+	pipelines    []string
 }
 
 func newHunt(env Env) *cobra.Command {
@@ -131,6 +132,7 @@ was found.`,
 	fl.StringVar(&f.failOn, "fail-on", "", "exit with status 3 when a detection of `LEVEL` or more severe is found")
 	fl.BoolVar(&f.events, "events", false, "keep the whole event in every detection of the --json output")
 	addPlaceholdersFlag(fl, &f.placeholders)
+	addPipelineFlag(fl, &f.pipelines)
 	return cmd
 }
 
@@ -210,6 +212,9 @@ func parseTime(s string, end bool) (time.Time, error) {
 func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths []string) error {
 	var err error
 	if opts.Placeholders, err = readPlaceholders(f.placeholders); err != nil {
+		return err
+	}
+	if opts.Pipeline, err = readPipeline(f.pipelines); err != nil {
 		return err
 	}
 	if f.sigmaHQ {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,5 +54,69 @@ detection:
 	}
 	if code, out, _ = run(t, context.Background(), "rules", "lint", "--placeholders", values, rule); code != ExitOK {
 		t.Errorf("lint with placeholders: exit %d, out %q, want %d", code, out, ExitOK)
+	}
+}
+
+// TestHuntPipeline: --pipeline extends the built-in logsource pipeline, so
+// a rule for a logsource only the user's file routes runs on its events,
+// with the file's field renames; a broken file is an error naming it.
+func TestHuntPipeline(t *testing.T) {
+	dir := t.TempDir()
+	rule := writeFile(t, filepath.Join(dir, "erp_export.yml"), `title: ERP bulk export
+id: 0b8f3e9a-5c1d-4e27-8a6f-3d2c1b0a9e87
+status: test
+level: medium
+tags: [attack.collection, attack.t1005]
+logsource: {product: windows, category: erp_audit}
+detection:
+  sel:
+    Action: export
+    Rows|gt: 10000
+  condition: sel
+`)
+	pipe := writeFile(t, filepath.Join(dir, "erp.yml"), `version: 1
+logs:
+  erp:
+    channel: Contoso-ERP/Audit
+routes:
+  - product: windows
+    category: erp_audit
+    sources:
+      - log: erp
+        event_ids: [300]
+        fields: {Action: Operation}
+`)
+	broken := writeFile(t, filepath.Join(dir, "broken.yml"), "version: 1\nroutes:\n  - product: windows\n    category: x\n    colour: red\n")
+	evidence := writeFile(t, filepath.Join(dir, "erp.jsonl"),
+		`{"TimeCreated":"2024-03-04T11:00:00Z","Computer":"ERP01","Channel":"Contoso-ERP/Audit","EventID":300,"EventRecordID":7,"Operation":"export","Rows":250000}`+"\n"+
+			`{"TimeCreated":"2024-03-04T11:01:00Z","Computer":"ERP01","Channel":"Contoso-ERP/Audit","EventID":300,"EventRecordID":8,"Operation":"export","Rows":12}`+"\n")
+
+	code, _, errOut := run(t, context.Background(), "hunt", "--no-builtin", "--rules", rule, evidence)
+	if code != ExitFailure || !strings.Contains(errOut, "0 rules loaded") {
+		t.Fatalf("without --pipeline: exit %d, stderr %q, want %d and the rule not routable", code, errOut, ExitFailure)
+	}
+	code, out, errOut := run(t, context.Background(), "hunt", "--no-builtin", "--rules", rule, "--pipeline", pipe, "--json", evidence)
+	if code != ExitOK {
+		t.Fatalf("with --pipeline: exit %d, stderr %s", code, errOut)
+	}
+	var res struct {
+		Total      int `json:"total"`
+		RuleCounts []struct {
+			Title string `json:"title"`
+			Count int    `json:"count"`
+		} `json:"rule_counts"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != 1 || len(res.RuleCounts) != 1 || res.RuleCounts[0].Title != "ERP bulk export" {
+		t.Errorf("with --pipeline: got %d detections %+v, want 1 of ERP bulk export (250000 rows, not 12)", res.Total, res.RuleCounts)
+	}
+	code, _, errOut = run(t, context.Background(), "hunt", "--no-builtin", "--rules", rule, "--pipeline", broken, evidence)
+	if code != ExitFailure || !strings.Contains(errOut, "broken.yml") || !strings.Contains(errOut, "colour") {
+		t.Errorf("broken pipeline: exit %d, stderr %q, want %d naming the file and the key", code, errOut, ExitFailure)
+	}
+	if code, out, _ = run(t, context.Background(), "rules", "lint", "--pipeline", pipe, rule); code != ExitOK {
+		t.Errorf("lint with --pipeline: exit %d, out %q, want %d", code, out, ExitOK)
 	}
 }

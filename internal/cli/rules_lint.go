@@ -16,6 +16,7 @@ type rulesLintFlags struct {
 	strict       bool
 	quiet        bool
 	placeholders string
+	pipelines    []string
 }
 
 func newRulesLint(env Env) *cobra.Command {
@@ -57,6 +58,7 @@ Exit status:
 	fl.BoolVar(&f.strict, "strict", false, "count warnings as errors for the exit status")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print errors only (no warnings, no summary)")
 	addPlaceholdersFlag(fl, &f.placeholders)
+	addPipelineFlag(fl, &f.pipelines)
 	return cmd
 }
 
@@ -65,8 +67,12 @@ func runRulesLint(env Env, f rulesLintFlags, paths []string) error {
 	if err != nil {
 		return err
 	}
+	pipeline, err := readPipeline(f.pipelines)
+	if err != nil {
+		return err
+	}
 	set, loadErr := loadRules(paths)
-	problems := ruletest.Lint(set, ruletest.Options{Placeholders: vals})
+	problems := ruletest.Lint(set, ruletest.Options{Router: pipeline, Placeholders: vals})
 	var errs, warns int
 	bw := bufio.NewWriter(env.Stdout)
 	for _, p := range problems {

@@ -17,6 +17,7 @@ import (
 type rulesTestFlags struct {
 	workers      int
 	placeholders string
+	pipelines    []string
 }
 
 func newRulesTest(env Env) *cobra.Command {
@@ -69,6 +70,7 @@ Exit status:
 	}
 	cmd.Flags().IntVar(&f.workers, "workers", defaultWorkers(), "tests run in parallel")
 	addPlaceholdersFlag(cmd.Flags(), &f.placeholders)
+	addPipelineFlag(cmd.Flags(), &f.pipelines)
 	return cmd
 }
 
@@ -77,11 +79,15 @@ func runRulesTest(cmd *cobra.Command, env Env, f rulesTestFlags, verbose bool, p
 	if err != nil {
 		return err
 	}
+	pipeline, err := readPipeline(f.pipelines)
+	if err != nil {
+		return err
+	}
 	set, loadErr := loadRules(paths)
 	if loadErr != nil {
 		return loadErr
 	}
-	rep, err := ruletest.Run(cmd.Context(), set, ruletest.Options{Workers: f.workers, Placeholders: vals})
+	rep, err := ruletest.Run(cmd.Context(), set, ruletest.Options{Router: pipeline, Workers: f.workers, Placeholders: vals})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
@@ -51,6 +52,6 @@ func BenchmarkLoadRules(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rs.compile(nil)
+		rs.compile(detect.DefaultPipeline(), nil)
 	}
 }

@@ -46,6 +46,9 @@ type Options struct {
 	// name without percent signs (see detect.LoadPlaceholders); a rule
 	// using a placeholder without a value does not compile.
 	Placeholders map[string][]string
+	// Pipeline routes logsources to events and maps field names; nil
+	// selects detect.DefaultPipeline().
+	Pipeline *detect.Pipeline
 
 	// From and To bound the times of the events hunted, both included;
 	// zero leaves that side open. With a bound, events without a time are
@@ -97,7 +100,11 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		return nil, err
 	}
 	loaded := time.Now()
-	eng, set := rs.compile(opts.Placeholders)
+	pipeline := opts.Pipeline
+	if pipeline == nil {
+		pipeline = detect.DefaultPipeline()
+	}
+	eng, set := rs.compile(pipeline, opts.Placeholders)
 	res.Rules = rs.stats
 	log.Debug("rules ready", "loaded", res.Rules.Loaded, "load", loaded.Sub(start), "compile", time.Since(loaded))
 	if len(eng.Rules()) == 0 {
@@ -108,7 +115,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	meta := make(map[string]*sigma.Meta, len(eng.Rules()))
 	var pipe *detect.Pipeline // the field names of the rules' routes
 	if len(set.Correlations()) > 0 {
-		pipe = detect.DefaultPipeline()
+		pipe = pipeline
 	}
 	for _, r := range eng.Rules() {
 		info := newRuleInfo(r)

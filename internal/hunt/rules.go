@@ -291,7 +291,7 @@ func normTag(t string) string {
 // rules kept with the building blocks of the correlations (the rules they
 // reference, kept or not: "--min-level high" must not drop the low rules a
 // high correlation counts), recording what fails in stats.
-func (rs *ruleSet) compile(placeholders map[string][]string) (*detect.Engine, *correlate.Set) {
+func (rs *ruleSet) compile(pipeline *detect.Pipeline, placeholders map[string][]string) (*detect.Engine, *correlate.Set) {
 	set, cerrs := correlate.Compile(rs.corrs, rs.all)
 	for _, e := range cerrs {
 		rs.stats.Skipped++
@@ -310,7 +310,7 @@ func (rs *ruleSet) compile(placeholders map[string][]string) (*detect.Engine, *c
 			rs.stats.Filtered--
 		}
 	}
-	eng, errs := detect.Compile(rs.rules, rs.filters, detect.Options{Placeholders: placeholders})
+	eng, errs := detect.Compile(rs.rules, rs.filters, detect.Options{Router: pipeline, Placeholders: placeholders})
 	for _, e := range errs {
 		if errors.Is(e, detect.ErrUnknownLogsource) {
 			rs.stats.Unsupported++
