@@ -33,8 +33,15 @@ import (
 //     service or task created, or a process started by WMI or WinRM on host
 //     B, and the action on host A aimed at B shortly before (a command line
 //     naming B: \\B\, /S B, /node:B, -ComputerName B, winrs -r:B; a
-//     connection to an admin port of B; explicit credentials for B), A being
-//     the logon's source host (IpAddress or WorkstationName) when known.
+//     connection to an admin port of B; explicit credentials for B). For a
+//     logon, A must be its source host (IpAddress mapped to a host, or
+//     WorkstationName), known and not B: a logon from a loopback,
+//     link-local or unknown address is not traced.
+//
+// Times: each node a detection reaches carries the time the path touched
+// it: the detection's own time, or past a persistent link the time of that
+// link (a file's writing, a task's creation, the source command of a
+// lateral move), and windows compare these times.
 //
 // Guards keep operations honest:
 //
@@ -47,15 +54,21 @@ import (
 //   - time windows per edge: a process or logon joins detections within
 //     its lifetime when both ends are known or it is itself a detection's
 //     subject, otherwise only detections at most Window (24 h) apart,
-//     chained; a lateral edge needs the source action at most LateralWindow
-//     (10 min) before the target event; a PID-only parent link needs the
-//     parent to have started within 24 h (PID reuse);
+//     chained; a logon session only within its known span (logon to
+//     logoff), a process only from its start (IDs are reused); a lateral
+//     edge needs the source action at most LateralWindow (10 min) before
+//     the target event; a PID-only parent link needs the parent to have
+//     started within 24 h (PID reuse), and is refused when two processes
+//     from before the evidence had that PID;
 //   - persistent artifacts (dropped files, services, tasks) have no window:
 //     the same dropped DLL or driver joins its operation however much later
-//     it is seen again;
-//   - a detection whose event links to nothing (a log-cleared record, say)
-//     joins the nearest linked detection on the same host within
-//     ProximityWindow (60 s), and nothing else;
+//     it is seen again; a service or task joins per instance (each
+//     installation or creation), so PsExec's service installed again a
+//     month later, by someone else, is another artifact;
+//   - a detection whose event names no actor (no process, no user session:
+//     a log-cleared record, a correlation match) joins the nearest linked
+//     detection on the same host within ProximityWindow (60 s), and
+//     nothing else;
 //   - an operation never grows past MaxEntities entities: a join that would
 //     pass it is refused (as Defender refuses incident merges past its
 //     entity cap), and each reach is bounded by MaxReach nodes.
