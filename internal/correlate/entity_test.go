@@ -184,3 +184,15 @@ func splitOn(s string, sep byte) []string {
 		s = s[i+1:]
 	}
 }
+
+func TestCommandTargetsThroughShell(t *testing.T) {
+	for cmd, want := range map[string][]string{
+		`cmd.exe /c SCHTASKS /Create /S 10.10.20.15 /U corp\adm /TN test`: {"10.10.20.15"},
+		`cmd.exe /c winrs -r:srv3 whoami`:                                 {"srv3"},
+		`cmd.exe /c dir /s C:\`:                                           nil,
+	} {
+		if got := CommandTargets(cmd); !slices.Equal(got, want) {
+			t.Errorf("CommandTargets(%q): got %q, want %q", cmd, got, want)
+		}
+	}
+}

@@ -112,6 +112,11 @@ func CommandTargets(cmd string) []string {
 		if k+1 < len(fields) {
 			next = fields[k+1]
 		}
+		// The program a switch belongs to is the last one named before it
+		// (cmd.exe /c schtasks /S HOST: schtasks).
+		if p := baseName(strings.Trim(f, `"`)); remoteSwitchS[p] || p == "winrs" || p == "winrs.exe" || p == "mstsc" || p == "mstsc.exe" {
+			prog = p
+		}
 		switch {
 		case strings.HasPrefix(f, "/node:"):
 			add(fields[k][len("/node:"):])

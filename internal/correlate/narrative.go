@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // steps groups an operation's detections (in time order) into steps, one
@@ -18,6 +19,16 @@ func (b *builder) steps(members []int) []Step {
 		var key string
 		if p := b.procs[i]; p >= 0 && isProcessCreation(d) {
 			key = "p" + strconv.Itoa(int(p))
+			if k, ok := at[key]; !ok {
+				// A helper its detected parent started at once to do what
+				// the parent's command says (cmd.exe /c whoami →
+				// whoami.exe, net.exe → net1.exe) is the parent's step.
+				if pp := b.ix.procs[p].parent; pp >= 0 && b.helper(p, pp) {
+					if k, ok = at["p"+strconv.Itoa(int(pp))]; ok {
+						at[key] = k
+					}
+				}
+			}
 		} else {
 			key = fmt.Sprintf("e%s|%s|%d|%d|%d", b.host[i], d.Channel, d.RecordID, d.EventID, d.Time.UnixNano())
 		}
@@ -36,6 +47,31 @@ func (b *builder) steps(members []int) []Step {
 		}
 	}
 	return out
+}
+
+// helperWindow is how soon after its parent a helper process starts.
+const helperWindow = 2 * time.Second
+
+// helper reports whether process p, child of pp, is a helper that carries
+// out pp's command: started within helperWindow of it, its program named in
+// pp's command line.
+func (b *builder) helper(p, pp int32) bool {
+	c, q := &b.ix.procs[p], &b.ix.procs[pp]
+	if c.start.IsZero() || q.start.IsZero() || c.start.Sub(q.start) > helperWindow || c.start.Before(q.start) {
+		return false
+	}
+	name := strings.ToLower(strings.TrimSuffix(strings.ToLower(baseName(c.image)), ".exe"))
+	if name == "" {
+		return false
+	}
+	cmd := strings.ToLower(commandArgs(q.cmd))
+	if name == "net1" {
+		name = "net" // net.exe hands its work to net1.exe
+	}
+	if strings.Contains(strings.ToLower(baseName(q.image)), name) {
+		return true
+	}
+	return cmd != "" && strings.Contains(cmd, name)
 }
 
 func isProcessCreation(d *DetectionRef) bool {

@@ -458,9 +458,10 @@ func TestOperationSays(t *testing.T) {
 		return
 	}
 	op := ops[0]
+	// whoami.exe is the helper that carries out cmd.exe /c whoami: one
+	// step, both rules.
 	want := []string{
-		"2022-02-07 14:02 A: w3wp.exe started cmd.exe /c whoami (Rule 0; T1059.003)",
-		"2022-02-07 14:02 A: cmd.exe started whoami.exe (Rule 1; T1059.003)",
+		"2022-02-07 14:02 A: w3wp.exe started cmd.exe /c whoami (Rule 0; Rule 1; T1059.003)",
 	}
 	if !slices.Equal(op.Narrative, want) {
 		t.Errorf("got narrative\n%s\nwant\n%s", strings.Join(op.Narrative, "\n"), strings.Join(want, "\n"))
@@ -471,6 +472,9 @@ func TestOperationSays(t *testing.T) {
 	}
 	if !slices.Equal(op.Tactics, []string{"execution"}) || !slices.Equal(op.Techniques, []string{"T1059.003"}) {
 		t.Errorf("got tactics %v techniques %v", op.Tactics, op.Techniques)
+	}
+	if len(op.Steps) != 1 || len(op.Steps[0].Detections) != 2 {
+		t.Errorf("got steps %+v, want one of both detections", op.Steps)
 	}
 	if !strings.HasPrefix(op.ID, "op-") || len(op.ID) != 15 {
 		t.Errorf("got ID %q", op.ID)
@@ -618,4 +622,24 @@ func TestGuardProximityNeedsActorless(t *testing.T) {
 		"TargetObject", `HKU\S-1-5-21-1\Software\x`))
 	s.det(ev("A", 2*time.Second, "Security", 1102, "SubjectLogonId", "0x3e7"))
 	checkGroups(t, s, OperationOptions{}, [][]int{{0, 2}, {1}})
+}
+
+func TestNarrativeHelpers(t *testing.T) {
+	// net.exe hands "group /domain" to net1.exe at once: one step. A child
+	// started a minute later, or one the command does not name, is a step
+	// of its own.
+	bat := child("A", 10, `C:\Windows\System32\cmd.exe`, `cmd.exe /c i.bat`)
+	net := child("A", 11, `C:\Windows\System32\net.exe`, `net group "domain admins" /domain`)
+	net1 := child("A", 12, `C:\Windows\System32\net1.exe`, `C:\Windows\system32\net1 group "domain admins" /domain`)
+	late := child("A", 13, `C:\Windows\System32\net1.exe`, `net1 user`)
+	other := child("A", 14, `C:\Windows\System32\whoami.exe`, `whoami`)
+	s := (&scene{}).add(start(0, bat, w3wp))
+	s.det(start(time.Second, net, bat))
+	s.det(start(time.Second+20*time.Millisecond, net1, net))
+	s.det(start(time.Minute, late, net))
+	s.det(start(time.Minute, other, net))
+	ops := checkGroups(t, s, OperationOptions{}, [][]int{{0, 1, 2, 3}})
+	if len(ops) == 1 && len(ops[0].Steps) != 3 {
+		t.Errorf("got %d steps, want 3:\n%s", len(ops[0].Steps), strings.Join(ops[0].Narrative, "\n"))
+	}
 }

@@ -141,15 +141,15 @@ func fixtureKeys(t *testing.T, dir string) map[string]bool {
 var attackSteps = []struct{ host, pattern string }{
 	{"ERP01", `java\.exe wrote .*about_us\.jsp`},                             // web shell
 	{"ERP01", `java\.exe started cmd\.exe /c whoami`},                        // first command
-	{"ERP01", `net1?\.exe group "domain admins" /domain`},                    // recon burst
+	{"ERP01", `net\.exe group "domain admins" /domain`},                      // recon burst
 	{"ERP01", `nltest\.exe /dclist`},                                         // recon burst
-	{"ERP01", `wscript\.exe //E:VBScript\.Encode`},                           // encoded VBScript
-	{"ERP01", `certutil\.exe -urlcache`},                                     // tool download
-	{"ERP01", `reg\.exe save HKLM\\SAM`},                                     // hive dumps
-	{"ERP01", `reg\.exe save HKLM\\SECURITY`},                                // hive dumps
+	{"ERP01", `wscript //E:VBScript\.Encode`},                                // encoded VBScript
+	{"ERP01", `certutil -urlcache`},                                          // tool download
+	{"ERP01", `reg save HKLM\\SAM`},                                          // hive dumps
+	{"ERP01", `reg save HKLM\\SECURITY`},                                     // hive dumps
 	{"ERP01", `rundll32\.exe "lsadump::sam`},                                 // masqueraded dumper
 	{"ERP01", `winrm\.vbs`},                                                  // WinRM listener
-	{"ERP01", `schtasks\.exe /Create /S 10\.10\.20\.15 .* → FS01`},           // remote task
+	{"ERP01", `(?i)schtasks /Create /S 10\.10\.20\.15 .* → FS01`},            // remote task
 	{"FS01", `task \\test created by CORP\\adm\.wang`},                       // the task on FS01
 	{"FS01", `cmd\.exe wrote .*WindowsPowerShell\\v1\.0\\prntvpt\.dll`},      // PRIVATELOG dropped
 	{"FS01", `svchost\.exe loaded .*WindowsPowerShell\\v1\.0\\prntvpt\.dll`}, // side-loaded
@@ -157,11 +157,11 @@ var attackSteps = []struct{ host, pattern string }{
 	{"FS01", `drmstore\.blf`},                                                // CLFS log
 	{"FS01", `service wmifilt installed`},                                    // driver service
 	{"FS01", `driver .*wmifilt\.sys loaded`},                                 // rootkit
-	{"ERP01", `WMIC\.exe /node:10\.10\.20\.5 .* → DC01`},                     // WMI to the DC
+	{"ERP01", `(?i)wmic /node:10\.10\.20\.5 .* → DC01`},                      // WMI to the DC
 	{"DC01", `WmiPrvSE\.exe started cmd\.exe /c copy`},                       // on the DC
 	{"DC01", `cmd\.exe wrote C:\\Windows\\System32\\wlbsctrl\.dll`},          // phantom DLL
 	{"DC01", `svchost\.exe loaded C:\\Windows\\System32\\wlbsctrl\.dll`},     // IKEEXT side-load
-	{"DC01", `ntdsutil\.exe`},                                                // NTDS copy
+	{"DC01", `ntdsutil "ac i ntds" ifm`},                                     // NTDS copy
 	{"FS01", `makecab\.exe /F`},                                              // staging
 	{"FS01", `rar\.exe a -hp`},                                               // RAR staging
 	{"FS01", `rar\.exe wrote C:\\\$Recycle\.Bin\\d1\.part3\.rar`},            // archive parts
