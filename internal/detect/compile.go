@@ -306,6 +306,9 @@ func (c *compiler) fieldMatch(fm *sigma.FieldMatch) (node, error) {
 
 	var preds []valuePred
 	str := &strPred{all: m.all, cased: m.cased, keyword: keyword}
+	if len(values) > 1 {
+		str.pats = make([]pattern, 0, len(values))
+	}
 	for _, v := range values {
 		if v.Kind == sigma.NullValue {
 			return nil, fmt.Errorf("%w: more than one null", ErrValue)

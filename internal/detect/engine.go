@@ -3,6 +3,10 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/sigma"
@@ -95,6 +99,9 @@ type Engine struct {
 	rules    []*Rule
 	variants []*variant
 
+	// mu guards the tables below while Compile interns on several
+	// goroutines; they are read-only afterwards.
+	mu sync.Mutex
 	// Field names used by rules, by id.
 	names    map[string]int32
 	nameList []string
@@ -169,15 +176,53 @@ func Compile(rules []*sigma.Rule, filters []*sigma.Filter, opts Options) (*Engin
 	e.nameProvider = e.name(event.FieldProviderName)
 	e.fieldEventID = e.field([]string{event.FieldEventID})
 
-	var errs []error
-	for _, r := range rules {
-		rule := &Rule{Sigma: r, index: len(e.rules)}
-		rule.Filters = filtersFor(r, filters)
+	// Rules compile on all cores (each is independent but for the shared
+	// field and needle tables, which intern under e.mu: their ids depend
+	// on the scheduling, and nothing observable depends on the ids), then
+	// are numbered in the order given.
+	type compiled struct {
+		rule *Rule
+		vs   []*variant
+		err  error
+	}
+	out := make([]compiled, len(rules))
+	compileOne := func(i int) {
+		rule := &Rule{Sigma: rules[i]}
+		rule.Filters = filtersFor(rules[i], filters)
 		vs, err := e.compileRule(rule, &opts)
-		if err != nil {
-			errs = append(errs, err)
+		out[i] = compiled{rule, vs, err}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(rules)/minRulesPerWorker)
+	if workers > 1 {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(rules) {
+						return
+					}
+					compileOne(i)
+				}
+			})
+		}
+		wg.Wait()
+	} else {
+		for i := range rules {
+			compileOne(i)
+		}
+	}
+
+	var errs []error
+	e.rules = make([]*Rule, 0, len(rules))
+	for _, c := range out {
+		rule, vs := c.rule, c.vs
+		if c.err != nil {
+			errs = append(errs, c.err)
 			continue
 		}
+		rule.index = len(e.rules)
 		e.rules = append(e.rules, rule)
 		for _, v := range vs {
 			v.index = int32(len(e.variants))
@@ -189,7 +234,11 @@ func Compile(rules []*sigma.Rule, filters []*sigma.Filter, opts Options) (*Engin
 	return e, errs
 }
 
-// name returns the id of a field name.
+// minRulesPerWorker is the fewest rules worth a compiling goroutine.
+const minRulesPerWorker = 64
+
+// name returns the id of a field name; the caller holds e.mu (or compiles
+// alone).
 func (e *Engine) name(n string) int32 {
 	if id, ok := e.names[n]; ok {
 		return id
@@ -202,10 +251,14 @@ func (e *Engine) name(n string) int32 {
 
 // field returns the id of a resolved field with the given candidate names.
 func (e *Engine) field(cands []string) int32 {
-	key := ""
+	var b strings.Builder
 	for _, c := range cands {
-		key += c + "\x00"
+		b.WriteString(c)
+		b.WriteByte(0)
 	}
+	key := b.String()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if id, ok := e.fieldKeys[key]; ok {
 		return id
 	}
@@ -226,6 +279,8 @@ func (e *Engine) needle(field int32, lit string) int32 {
 		return -1
 	}
 	d := needleDef{field, lit}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if id, ok := e.needleIDs[d]; ok {
 		return id
 	}

@@ -103,7 +103,8 @@ func buildIndex(e *Engine) index {
 	cache := &indexCache{buckets: map[string]*bucket{}, automata: map[string]*scannerEntry{}}
 	ix.cache = cache
 	for _, ch := range chans {
-		vs := slices.Clone(byChan[ch])
+		vs := make([]*variant, 0, len(byChan[ch])+len(anyChan))
+		vs = append(vs, byChan[ch]...)
 		for _, v := range anyChan {
 			if !redundant(v, byChan[ch]) {
 				vs = append(vs, v)
@@ -164,8 +165,10 @@ func makeChanIndex(e *Engine, vs []*variant, cache *indexCache) *chanIndex {
 			continue
 		}
 		for _, id := range v.eventIDs {
-			if !slices.Contains(ids[id], v) {
-				ids[id] = append(ids[id], v)
+			// v's IDs are handled together: v is already listed
+			// for id only if last (a repeated ID).
+			if l := ids[id]; len(l) == 0 || l[len(l)-1] != v {
+				ids[id] = append(l, v)
 			}
 		}
 	}
