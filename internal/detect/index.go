@@ -356,8 +356,9 @@ func buildScanners(e *Engine, needles []int32) scanners {
 	if s.shift = buildShiftSet(lits); s.shift != nil {
 		return s
 	}
-	s.ac = buildAutomaton(lits)
-	if len(s.ac.next)*4 > maxDFABytes {
+	if dfaCells(lits)*4 <= maxDFABytes {
+		s.ac = buildAutomaton(lits)
+	} else {
 		var short, long []string
 		var shortNums, longNums []int32
 		for k, l := range lits {
@@ -374,6 +375,37 @@ func buildScanners(e *Engine, needles []int32) scanners {
 		s.grams = buildGramSet(long, longNums)
 	}
 	return s
+}
+
+// dfaCells returns the size (len(next)) of buildAutomaton(lits) without
+// building it: its states are the distinct prefixes of the needles (the
+// root included), each a row of one cell per byte class (one per distinct
+// byte of the needles, plus one for the others).
+func dfaCells(lits []string) int {
+	var seen [256]bool
+	classes := 1
+	for _, l := range lits {
+		for i := 0; i < len(l); i++ {
+			if !seen[l[i]] {
+				seen[l[i]] = true
+				classes++
+			}
+		}
+	}
+	sorted := slices.Clone(lits)
+	slices.Sort(sorted)
+	// In sorted order, a needle's new prefixes are those longer than its
+	// common prefix with the needle before it.
+	states, prev := 1, ""
+	for _, l := range sorted {
+		n := 0
+		for n < len(l) && n < len(prev) && l[n] == prev[n] {
+			n++
+		}
+		states += len(l) - n
+		prev = l
+	}
+	return states * classes
 }
 
 // renderable reports whether the lower-cased text of a number, time or
