@@ -105,8 +105,17 @@ func buildIndex(e *Engine) index {
 	for _, ch := range chans {
 		vs := make([]*variant, 0, len(byChan[ch])+len(anyChan))
 		vs = append(vs, byChan[ch]...)
+		// The channel's variants by rule: redundant only compares
+		// variants of the same rule.
+		var byRule map[*Rule][]*variant
 		for _, v := range anyChan {
-			if !redundant(v, byChan[ch]) {
+			if v.provider != "" && byRule == nil {
+				byRule = make(map[*Rule][]*variant, len(byChan[ch]))
+				for _, w := range byChan[ch] {
+					byRule[w.rule] = append(byRule[w.rule], w)
+				}
+			}
+			if !redundant(v, byRule[v.rule]) {
 				vs = append(vs, v)
 			}
 		}
