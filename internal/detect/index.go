@@ -295,9 +295,21 @@ func (b *bucket) build(e *Engine, cache *indexCache) {
 		fids = append(fids, f)
 	}
 	slices.Sort(fids)
-	for _, f := range fids {
+	// The fields' scanners are built in parallel: another Matcher
+	// routed to this bucket waits for it, and on its core the build
+	// goes faster.
+	scs := make([]scanners, len(fids))
+	var wg sync.WaitGroup
+	for k := 1; k < len(fids); k++ {
+		wg.Go(func() { scs[k] = cache.automaton(e, fields[fids[k]].needles) })
+	}
+	if len(fids) > 0 {
+		scs[0] = cache.automaton(e, fields[fids[0]].needles)
+	}
+	wg.Wait()
+	for k, f := range fids {
 		fn := fields[f]
-		sc := cache.automaton(e, fn.needles)
+		sc := scs[k]
 		b.scans = append(b.scans, fieldScan{field: f, ac: sc.ac, grams: sc.grams, shift: sc.shift,
 			stringsOnly: sc.stringsOnly, needles: fn.needles, triggers: fn.triggers})
 	}
