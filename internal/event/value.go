@@ -284,9 +284,7 @@ func AppendJSONString(dst []byte, s string) []byte {
 		// Skip eight plain ASCII bytes at a time: no control character, no
 		// quote, no backslash, nothing above 0x7f.
 		for i+8 <= len(s) {
-			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if !plainWord(w) {
+			if !plainWord(loadWord(s[i : i+8])) {
 				break
 			}
 			i += 8
@@ -343,16 +341,16 @@ const (
 	highs = 0x8080808080808080
 )
 
-// plain8 reports whether the 8 bytes of b (len(b) == 8) are all printable
-// ASCII other than '"' and '\\', so they need no escaping in JSON. It may
-// report false for some plain words; never true for a word needing work.
-func plain8(b string) bool {
-	w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
-	return plainWord(w)
+// loadWord reads the first eight bytes of s (len(s) >= 8) as a
+// little-endian word; the compiler turns it into one load.
+func loadWord(s string) uint64 {
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// plainWord is plain8 on the eight bytes of w, little-endian.
+// plainWord reports whether the eight bytes of w are all printable ASCII
+// other than '"' and '\\', so they need no escaping in JSON. It may report
+// false for some plain words; never true for a word needing work.
 func plainWord(w uint64) bool {
 	ctl := (w - 0x20*ones) & ^w // high bit set where a byte < 0x20 (or above a borrow)
 	q := w ^ '"'*ones

@@ -165,7 +165,7 @@ func BenchmarkEventAppendJSON(b *testing.B) {
 }
 
 func TestPlain8(t *testing.T) {
-	// Every byte value in every position: plain8 may only say true when all
+	// Every byte value in every position: plainWord may only say true when all
 	// eight bytes are printable ASCII other than '"' and '\\'.
 	base := []byte("abcdefgh")
 	for pos := 0; pos < 8; pos++ {
@@ -173,11 +173,11 @@ func TestPlain8(t *testing.T) {
 			w := append([]byte(nil), base...)
 			w[pos] = byte(c)
 			want := c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
-			if got := plain8(string(w)); got && !want {
-				t.Fatalf("plain8(%q) = true, want false", w)
+			if got := plainWord(loadWord(string(w))); got && !want {
+				t.Fatalf("plainWord(%q) = true, want false", w)
 			}
-			if got := plain8(string(w)); !got && want {
-				t.Errorf("plain8(%q) = false for a plain word", w)
+			if got := plainWord(loadWord(string(w))); !got && want {
+				t.Errorf("plainWord(%q) = false for a plain word", w)
 			}
 		}
 	}
