@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -156,6 +157,11 @@ func (f *huntFlags) options() (hunt.Options, error) {
 	}
 	if f.noBuiltin && len(f.rules) == 0 && !f.sigmaHQ {
 		return opts, errors.New("--no-builtin leaves no rules: add --rules PATH or --sigmahq")
+	}
+	for _, st := range f.status {
+		if !slices.Contains(statuses, strings.ToLower(st)) {
+			return opts, fmt.Errorf("--status %q: want one of %s", st, strings.Join(statuses, ", "))
+		}
 	}
 	if f.minLevel != "" {
 		l, err := hunt.ParseLevel(f.minLevel)

@@ -42,6 +42,8 @@ func TestHuntExitCodes(t *testing.T) {
 		{"to before from", append(base, "--from", "2024-03-05", "--to", "2024-03-04", huntEvidence), ExitUsage, []string{"before"}},
 		{"bad timeline", append(base, "--timeline", filepath.Join(dir, "t.xlsx"), huntEvidence), ExitUsage, []string{"--timeline", ".csv"}},
 		{"bad workers", append(base, "--workers", "0", huntEvidence), ExitUsage, []string{"--workers"}},
+		{"bad status", append(base, "--status", "stable,bogus", huntEvidence), ExitUsage, []string{"--status", "bogus", "experimental"}},
+		{"status any case", append(base, "-q", "--status", "Test,EXPERIMENTAL,stable", huntEvidence), ExitOK, nil},
 		{"bad limit", append(base, "--limit", "-1", huntEvidence), ExitUsage, []string{"--limit"}},
 		{"no rules at all", []string{"hunt", "--no-builtin", huntEvidence}, ExitUsage, []string{"--no-builtin leaves no rules"}},
 		{"unknown flag", []string{"hunt", "--bogus", huntEvidence}, ExitUsage, []string{"unknown flag"}},
