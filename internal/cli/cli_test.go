@@ -83,7 +83,10 @@ func TestInterrupted(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	code, stdout, _ := run(t, t.Context(), "version")
+	code, stdout, stderr := run(t, t.Context(), "version")
+	if code != ExitOK || stderr != "" {
+		t.Errorf("version: got exit %d and stderr %q, want 0 and nothing", code, stderr)
+	}
 	for _, w := range []string{"spoor v9.8.7", "commit: abc123", runtime.Version()} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("version: got %q, want it to contain %q (exit %d)", stdout, w, code)

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -67,6 +69,21 @@ func TestRulesLintBuiltin(t *testing.T) {
 	code, stdout, stderr := run(t, t.Context(), "rules", "lint", "--strict")
 	if code != ExitOK {
 		t.Errorf("built-in rules: got exit %d, want 0:\n%s%s", code, stdout, stderr)
+	}
+	// An exit 0 proves nothing if no rule was linted (the embedded set
+	// lost, or the walk finding nothing): the summary must count them all.
+	m := regexp.MustCompile(`(\d+) files, (\d+) rules, (\d+) correlations: 0 errors, 0 warnings`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("summary: got %q, want files, rules and correlations counted, 0 errors, 0 warnings", stderr)
+	}
+	files, _ := strconv.Atoi(m[1])
+	rules, _ := strconv.Atoi(m[2])
+	corrs, _ := strconv.Atoi(m[3])
+	if rules < 50 || corrs < 1 || files != rules+corrs {
+		t.Errorf("summary %q: want at least 50 rules and 1 correlation, one file each", m[0])
+	}
+	if stdout != "" {
+		t.Errorf("stdout: got %q, want no problem printed", stdout)
 	}
 }
 
