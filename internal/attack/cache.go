@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/spoor-hunt/spoor/internal/cachedir"
 )
 
 // CacheFile is the name of the installed knowledge base in the cache
@@ -17,18 +19,7 @@ const CacheFile = "enterprise-attack.json.gz"
 // $SPOOR_CACHE_DIR/attack when that is set, otherwise spoor/attack under
 // $XDG_CACHE_HOME or, when that is not set, under os.UserCacheDir.
 func CacheDir() (string, error) {
-	if d := os.Getenv("SPOOR_CACHE_DIR"); d != "" {
-		return filepath.Join(d, "attack"), nil
-	}
-	base := os.Getenv("XDG_CACHE_HOME")
-	if base == "" || !filepath.IsAbs(base) {
-		d, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("locate cache directory: %w", err)
-		}
-		base = d
-	}
-	return filepath.Join(base, "spoor", "attack"), nil
+	return cachedir.Dir("attack")
 }
 
 // Install writes kb in compact form into dir (created when missing) as

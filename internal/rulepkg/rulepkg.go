@@ -21,6 +21,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/spoor-hunt/spoor/internal/cachedir"
 )
 
 // DefaultURL is the latest SigmaHQ release asset with every rule.
@@ -74,18 +76,7 @@ type Info struct {
 // set, otherwise spoor/sigmahq under $XDG_CACHE_HOME or, when that is not
 // set, under os.UserCacheDir.
 func Dir() (string, error) {
-	if d := os.Getenv("SPOOR_CACHE_DIR"); d != "" {
-		return filepath.Join(d, "sigmahq"), nil
-	}
-	base := os.Getenv("XDG_CACHE_HOME")
-	if base == "" || !filepath.IsAbs(base) {
-		d, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("locate cache directory: %w", err)
-		}
-		base = d
-	}
-	return filepath.Join(base, "spoor", "sigmahq"), nil
+	return cachedir.Dir("sigmahq")
 }
 
 // Installed returns what is installed in Dir, or ErrNotInstalled.
