@@ -71,9 +71,9 @@ func (b *builder) emitSys(name string, v event.Value) {
 	b.emit(name, v, cand{})
 }
 
-// object walks the event object at p.pos and completes the event.
-func (b *builder) object() error {
-	b.begin()
+// members walks the object at p.pos, calling f for each member with its key
+// and p.pos at its value, which f must consume.
+func (b *builder) members(f func(k string) error) error {
 	empty, err := b.objStart()
 	if err != nil || empty {
 		return err
@@ -83,6 +83,20 @@ func (b *builder) object() error {
 		if err != nil {
 			return err
 		}
+		if err := f(k); err != nil {
+			return err
+		}
+		more, err := b.objNext()
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// object walks the event object at p.pos and completes the event.
+func (b *builder) object() error {
+	b.begin()
+	err := b.members(func(k string) (err error) {
 		if b.d[b.pos] == '{' {
 			switch k {
 			case "winlog":
@@ -108,16 +122,10 @@ func (b *builder) object() error {
 			}
 			b.emit(k, v, topCand(k))
 		}
-		if err != nil {
-			return err
-		}
-		more, err := b.objNext()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	b.finish()
 	return nil
@@ -126,15 +134,7 @@ func (b *builder) object() error {
 // flatten walks a nested object of a flat or Winlogbeat event, emitting its
 // leaves under their dotted paths.
 func (b *builder) flatten(prefix string) error {
-	empty, err := b.objStart()
-	if err != nil || empty {
-		return err
-	}
-	for {
-		k, err := b.key()
-		if err != nil {
-			return err
-		}
+	return b.members(func(k string) (err error) {
 		path := b.join(prefix, k)
 		if b.d[b.pos] == '{' {
 			switch path {
@@ -150,14 +150,8 @@ func (b *builder) flatten(prefix string) error {
 			v, err = b.value()
 			b.emit(path, v, pathCand(path))
 		}
-		if err != nil {
-			return err
-		}
-		more, err := b.objNext()
-		if err != nil || !more {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 // eventData walks an EventData object (evtx_dump Event.EventData,
@@ -167,15 +161,7 @@ func (b *builder) eventData() error {
 	prev := b.sec
 	b.sec = secData
 	defer func() { b.sec = prev }()
-	empty, err := b.objStart()
-	if err != nil || empty {
-		return err
-	}
-	for {
-		k, err := b.key()
-		if err != nil {
-			return err
-		}
+	return b.members(func(k string) (err error) {
 		switch {
 		case k == "#attributes":
 			err = b.skip()
@@ -190,14 +176,8 @@ func (b *builder) eventData() error {
 			v, err = b.value()
 			b.emit(k, v, cand{})
 		}
-		if err != nil {
-			return err
-		}
-		more, err := b.objNext()
-		if err != nil || !more {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 // unnamedData reads the value of an EventData "Data" key: a value, a list
@@ -278,15 +258,7 @@ func (b *builder) unnamedData() error {
 // it is an array) and its Name attribute. Other attributes and children are
 // skipped.
 func (b *builder) elem() (v event.Value, name string, err error) {
-	empty, err := b.objStart()
-	if err != nil || empty {
-		return event.Value{}, "", err
-	}
-	for {
-		k, err := b.key()
-		if err != nil {
-			return v, name, err
-		}
+	err = b.members(func(k string) (err error) {
 		switch {
 		case k == "#text":
 			v, err = b.value()
@@ -295,40 +267,22 @@ func (b *builder) elem() (v event.Value, name string, err error) {
 		default:
 			err = b.skip()
 		}
-		if err != nil {
-			return v, name, err
-		}
-		more, err := b.objNext()
-		if err != nil || !more {
-			return v, name, err
-		}
-	}
+		return err
+	})
+	return v, name, err
 }
 
 // nameAttr reads an #attributes object and returns its Name.
 func (b *builder) nameAttr() (name string, err error) {
-	empty, err := b.objStart()
-	if err != nil || empty {
-		return "", err
-	}
-	for {
-		k, err := b.key()
-		if err != nil {
-			return name, err
-		}
+	err = b.members(func(k string) (err error) {
 		if k == "Name" && b.d[b.pos] == '"' {
 			name, err = b.str()
 		} else {
 			err = b.skip()
 		}
-		if err != nil {
-			return name, err
-		}
-		more, err := b.objNext()
-		if err != nil || !more {
-			return name, err
-		}
-	}
+		return err
+	})
+	return name, err
 }
 
 // section walks UserData (prefix ""), Winlogbeat's user_data, or another
@@ -344,15 +298,7 @@ func (b *builder) section(prefix string, winlogbeat bool) error {
 		b.sec = secOther
 	}
 	defer func() { b.sec = prev }()
-	empty, err := b.objStart()
-	if err != nil || empty {
-		return err
-	}
-	for {
-		k, err := b.key()
-		if err != nil {
-			return err
-		}
+	return b.members(func(k string) (err error) {
 		switch {
 		case k == "#attributes":
 			if prefix != "" && b.d[b.pos] == '{' {
@@ -365,14 +311,8 @@ func (b *builder) section(prefix string, winlogbeat bool) error {
 		default:
 			err = b.userElem(k, prefix)
 		}
-		if err != nil {
-			return err
-		}
-		more, err := b.objNext()
-		if err != nil || !more {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 // userElem walks the value of element k inside a section: a value, an
@@ -389,21 +329,9 @@ func (b *builder) userElem(k, prefix string) error {
 		b.emit(b.joinRaw(prefix, k), v, cand{})
 		return err
 	}
-	empty, err := b.objStart()
-	if err != nil {
-		return err
-	}
 	name := b.joinRaw(prefix, k)
-	if empty {
-		b.emit(name, event.Value{}, cand{})
-		return nil
-	}
 	content := false
-	for {
-		key, err := b.key()
-		if err != nil {
-			return err
-		}
+	err := b.members(func(key string) (err error) {
 		switch {
 		case key == "#attributes" && b.d[b.pos] == '{':
 			var dataName string
@@ -422,16 +350,10 @@ func (b *builder) userElem(k, prefix string) error {
 			err = b.userElem(key, prefix)
 			content = true
 		}
-		if err != nil {
-			return err
-		}
-		more, err := b.objNext()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if !content {
 		b.emit(name, event.Value{}, cand{})
@@ -479,15 +401,7 @@ func (b *builder) repeated(k, prefix string) error {
 // + attribute name), skipping namespace declarations. With dataName, the
 // Name attribute is returned instead of emitted.
 func (b *builder) attrs(prefix string, dataName bool) (name string, err error) {
-	empty, err := b.objStart()
-	if err != nil || empty {
-		return "", err
-	}
-	for {
-		k, err := b.key()
-		if err != nil {
-			return name, err
-		}
+	err = b.members(func(k string) (err error) {
 		switch {
 		case k == "xmlns" || len(k) > 6 && k[:6] == "xmlns:":
 			err = b.skip()
@@ -498,27 +412,14 @@ func (b *builder) attrs(prefix string, dataName bool) (name string, err error) {
 			v, err = b.value()
 			b.emit(b.joinRaw(prefix, k), v, cand{})
 		}
-		if err != nil {
-			return name, err
-		}
-		more, err := b.objNext()
-		if err != nil || !more {
-			return name, err
-		}
-	}
+		return err
+	})
+	return name, err
 }
 
 // evtxEvent walks the "Event" object of an evtx_dump record.
 func (b *builder) evtxEvent() error {
-	empty, err := b.objStart()
-	if err != nil || empty {
-		return err
-	}
-	for {
-		k, err := b.key()
-		if err != nil {
-			return err
-		}
+	return b.members(func(k string) (err error) {
 		isObj := b.d[b.pos] == '{'
 		switch {
 		case !isObj:
@@ -534,14 +435,8 @@ func (b *builder) evtxEvent() error {
 		default: // RenderingInfo and the like, named with a prefix
 			err = b.section(b.joinRaw(k, "_"), false)
 		}
-		if err != nil {
-			return err
-		}
-		more, err := b.objNext()
-		if err != nil || !more {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 // evtxSystem walks Event.System of an evtx_dump record.
@@ -549,15 +444,7 @@ func (b *builder) evtxSystem() error {
 	prev := b.sec
 	b.sec = secSystem
 	defer func() { b.sec = prev }()
-	empty, err := b.objStart()
-	if err != nil || empty {
-		return err
-	}
-	for {
-		k, err := b.key()
-		if err != nil {
-			return err
-		}
+	return b.members(func(k string) (err error) {
 		switch b.d[b.pos] {
 		case '{':
 			err = b.sysElem(k)
@@ -568,14 +455,8 @@ func (b *builder) evtxSystem() error {
 			v, err = b.value()
 			b.emitSys(k, v)
 		}
-		if err != nil {
-			return err
-		}
-		more, err := b.objNext()
-		if err != nil || !more {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 // sysElem walks a System element with attributes: Provider (Name, Guid,
@@ -583,15 +464,7 @@ func (b *builder) evtxSystem() error {
 // Correlation, Execution, Security. Attributes become fields by their own
 // names except Provider's Name and Guid and TimeCreated's SystemTime.
 func (b *builder) sysElem(elem string) error {
-	empty, err := b.objStart()
-	if err != nil || empty {
-		return err
-	}
-	for {
-		k, err := b.key()
-		if err != nil {
-			return err
-		}
+	return b.members(func(k string) (err error) {
 		switch {
 		case k == "#attributes" && b.d[b.pos] == '{':
 			err = b.sysAttrs(elem)
@@ -602,26 +475,12 @@ func (b *builder) sysElem(elem string) error {
 		default:
 			err = b.skip()
 		}
-		if err != nil {
-			return err
-		}
-		more, err := b.objNext()
-		if err != nil || !more {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 func (b *builder) sysAttrs(elem string) error {
-	empty, err := b.objStart()
-	if err != nil || empty {
-		return err
-	}
-	for {
-		k, err := b.key()
-		if err != nil {
-			return err
-		}
+	return b.members(func(k string) (err error) {
 		name := k
 		switch {
 		case elem == "Provider" && k == "Name":
@@ -640,14 +499,8 @@ func (b *builder) sysAttrs(elem string) error {
 			v, err = b.value()
 			b.emitSys(name, v)
 		}
-		if err != nil {
-			return err
-		}
-		more, err := b.objNext()
-		if err != nil || !more {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 func (b *builder) active(c uint8) bool {
