@@ -123,8 +123,18 @@ Windows event logs (.evtx, Sysmon), JSON exports (Winlogbeat/ECS, evtx_dump,
 JSON lines), and whole folders and archives (.zip, .gz, .tar.gz) of them.
 
 File types are recognised by content, not by name, so logs collected under
-odd names or packed in archives are read as they are.`,
-		Example: `  # What spoor sees in a collection (EVTX, JSON, archives), as JSON lines
+odd names or packed in archives are read as they are.
+
+Exit status (each command's --help says when, for it):
+  0    success
+  1    error: nothing readable, a path missing, an output not writable
+  2    bad command line
+  3    hunt --fail-on LEVEL: a detection of LEVEL or more severe was found
+  130  interrupted (Ctrl-C)`,
+		Example: `  # Hunt a folder of collected logs with the built-in Sigma rules
+  spoor hunt C:\Triage\Logs\
+
+  # What spoor sees in a collection (EVTX, JSON, archives), as JSON lines
   spoor dump C:\Triage\Logs\ > events.jsonl
   spoor dump kape-collection.zip -o events.jsonl
 

@@ -100,6 +100,12 @@ func TestVersion(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
+	code, root, _ := run(t, t.Context(), "--help")
+	for _, w := range []string{"spoor hunt C:\\Triage\\Logs\\", "Exit status", "130  interrupted", "3    hunt --fail-on"} {
+		if code != ExitOK || !strings.Contains(root, w) {
+			t.Errorf("spoor --help: got exit %d, want 0 and %q in the help", code, w)
+		}
+	}
 	_, stdout, _ := run(t, t.Context(), "dump", "--help")
 	for _, w := range []string{"Examples:", "spoor dump Security.evtx", "--output", "--workers", "--quiet", "--no-progress", "archive.zip!member"} {
 		if !strings.Contains(stdout, w) {
