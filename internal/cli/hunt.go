@@ -125,7 +125,7 @@ was found.`,
 	fl.IntVar(&f.workers, "workers", runtime.NumCPU(), "files read and matched in parallel")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no terminal report: only the files and JSON asked for")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show the progress line")
-	fl.IntVar(&f.limit, "limit", report.DefaultLimit, "list at most `N` detections on the terminal (0: all)")
+	fl.IntVar(&f.limit, "limit", report.DefaultLimit, "list at most `N` detections on the terminal (0: all, and every operation with all its steps)")
 	fl.StringVar(&f.timeline, "timeline", "", "write every detection to `FILE`: CSV (.csv) or JSON lines (.jsonl, .json, .ndjson)")
 	fl.BoolVar(&f.json, "json", false, "print the whole result as one JSON document on stdout (instead of the terminal report)")
 	fl.StringVar(&f.html, "html", "", "write a self-contained HTML report to `FILE`")
