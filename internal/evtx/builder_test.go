@@ -153,6 +153,28 @@ func (c *chunkBuilder) values(vs ...val) {
 	}
 }
 
+// valuesBinXML writes vs and, last, a BinXml value that body writes in
+// place (its names are offsets in the chunk), patching its size in the
+// descriptor afterwards.
+func (c *chunkBuilder) valuesBinXML(vs []val, body func()) {
+	c.u32(uint32(len(vs) + 1))
+	for _, v := range vs {
+		c.u16(uint16(len(v.data)))
+		c.u8(v.typ)
+		c.u8(0)
+	}
+	sizeAt := len(c.b)
+	c.u16(0)
+	c.u8(typeBinXML)
+	c.u8(0)
+	for _, v := range vs {
+		c.b = append(c.b, v.data...)
+	}
+	start := len(c.b)
+	body()
+	copy(c.b[sizeAt:], u16v(uint16(len(c.b)-start)))
+}
+
 // record writes an event record whose binary XML body writes.
 func (c *chunkBuilder) record(body func()) {
 	start := len(c.b)

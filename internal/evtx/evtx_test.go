@@ -224,15 +224,6 @@ func TestDecodeTokens(t *testing.T) {
 			c.end()
 		})
 		// The UserData value: a fragment with its own template.
-		inner := newChunkBuilder(0)
-		_ = inner
-		var nested []byte
-		{
-			// Write the nested value in place: it must live in the chunk,
-			// since its names are chunk offsets. Build it after the value
-			// descriptors, whose sizes we know only afterwards: write the
-			// descriptors with a placeholder and patch the size.
-		}
 		vals := systemValues(1,
 			val{typeUint32, u32v(42)},
 			val{typeString, strv("Dynamic")},
@@ -240,49 +231,35 @@ func TestDecodeTokens(t *testing.T) {
 			val{typeString | typeArrayFlag, strv("one\x00two\x00")},
 			val{typeUint16 | typeArrayFlag, append(u16v(7), u16v(8)...)},
 		)
-		c.u32(uint32(len(vals) + 1))
-		for _, v := range vals {
-			c.u16(uint16(len(v.data)))
-			c.u8(v.typ)
-			c.u8(0)
-		}
-		sizeAt := len(c.b)
-		c.u16(0)
-		c.u8(typeBinXML)
-		c.u8(0)
-		for _, v := range vals {
-			c.b = append(c.b, v.data...)
-		}
-		start := len(c.b)
-		c.fragment()
-		c.templateDef(func() {
-			c.open("LogFileCleared", true)
-			c.attr("xmlns")
-			c.text("http://manifests.microsoft.com/win/2004/08/windows/eventlog")
-			c.closeStart()
-			c.open("SubjectUserName", false)
-			c.closeStart()
-			c.sub(0, typeString, false)
-			c.end()
-			c.open("Channel", false)
-			c.closeStart()
-			c.sub(1, typeString, false)
-			c.end()
-			c.open("Item", false)
-			c.closeStart()
-			c.sub(2, typeUint8, false)
-			c.end()
-			c.open("Item", false)
-			c.closeStart()
-			c.sub(3, typeUint8, false)
-			c.end()
-			c.end()
+		c.valuesBinXML(vals, func() {
+			c.fragment()
+			c.templateDef(func() {
+				c.open("LogFileCleared", true)
+				c.attr("xmlns")
+				c.text("http://manifests.microsoft.com/win/2004/08/windows/eventlog")
+				c.closeStart()
+				c.open("SubjectUserName", false)
+				c.closeStart()
+				c.sub(0, typeString, false)
+				c.end()
+				c.open("Channel", false)
+				c.closeStart()
+				c.sub(1, typeString, false)
+				c.end()
+				c.open("Item", false)
+				c.closeStart()
+				c.sub(2, typeUint8, false)
+				c.end()
+				c.open("Item", false)
+				c.closeStart()
+				c.sub(3, typeUint8, false)
+				c.end()
+				c.end()
+			})
+			c.values(val{typeString, strv("admin")}, val{typeString, strv("Security")},
+				val{typeUint8, []byte{1}}, val{typeUint8, []byte{2}})
+			c.eof()
 		})
-		c.values(val{typeString, strv("admin")}, val{typeString, strv("Security")},
-			val{typeUint8, []byte{1}}, val{typeUint8, []byte{2}})
-		c.eof()
-		nested = c.b[start:]
-		copy(c.b[sizeAt:], u16v(uint16(len(nested))))
 		c.eof()
 	})
 	evs, skips := readAll(t, fileOf(c.bytes()), 1)
@@ -340,22 +317,8 @@ func TestBareChunk(t *testing.T) {
 // TestReuse checks the reuse contract: an event stays intact until the
 // next call to Next, across chunk boundaries, with parallel workers.
 func TestReuse(t *testing.T) {
-	var chunks [][]byte
-	id := uint64(1)
-	for range 6 {
-		c := newChunkBuilder(id)
-		for range 3 {
-			c.record(func() {
-				c.fragment()
-				c.systemTemplate(func() {})
-				c.values(systemValues(id)...)
-				c.eof()
-			})
-			id++
-		}
-		chunks = append(chunks, c.bytes())
-	}
-	data := fileOf(chunks...)
+	data := synthFile(6)
+	id := uint64(6*3 + 1) // the next record id after the last
 	r, err := Open(bytes.NewReader(data), int64(len(data)), Options{Workers: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -429,37 +392,23 @@ func TestNestedElement(t *testing.T) {
 				c.sub(14, typeBinXML, false)
 				c.end()
 			})
-			vals := systemValues(1)
-			c.u32(uint32(len(vals) + 1))
-			for _, v := range vals {
-				c.u16(uint16(len(v.data)))
-				c.u8(v.typ)
-				c.u8(0)
-			}
-			sizeAt := len(c.b)
-			c.u16(0)
-			c.u8(typeBinXML)
-			c.u8(0)
-			for _, v := range vals {
-				c.b = append(c.b, v.data...)
-			}
-			start := len(c.b)
-			open := func(name string) {
-				c.u8(tokOpenStart)
-				if dep {
-					c.u16(0xffff)
+			c.valuesBinXML(systemValues(1), func() {
+				open := func(name string) {
+					c.u8(tokOpenStart)
+					if dep {
+						c.u16(0xffff)
+					}
+					c.u32(0)
+					c.name(name)
+					c.closeStart()
 				}
-				c.u32(0)
-				c.name(name)
-				c.closeStart()
-			}
-			open("RuleAndFileData")
-			open("PolicyName")
-			c.text("EXE")
-			c.end()
-			c.end()
-			c.eof()
-			copy(c.b[sizeAt:], u16v(uint16(len(c.b)-start)))
+				open("RuleAndFileData")
+				open("PolicyName")
+				c.text("EXE")
+				c.end()
+				c.end()
+				c.eof()
+			})
 			c.eof()
 		})
 		evs, skips := readAll(t, fileOf(c.bytes()), 1)
