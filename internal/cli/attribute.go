@@ -175,7 +175,7 @@ func round(x float64, digits int) float64 {
 }
 
 func printAttribution(w io.Writer, kb *attack.KB, ev attack.Evidence, out []candidateJSON) {
-	fmt.Fprintf(w, "Evidence: %d techniques, %d software", len(ev.Techniques), len(ev.Software))
+	fmt.Fprintf(w, "Evidence: %s, %d software", plural(len(ev.Techniques), "technique"), len(ev.Software))
 	if len(ev.GroupHints) > 0 {
 		fmt.Fprintf(w, ", hints %s", strings.Join(ev.GroupHints, ", "))
 	}

@@ -68,6 +68,21 @@ func TestAttributeText(t *testing.T) {
 	}
 }
 
+// TestAttributeEvidenceCount: the evidence line counts techniques in the
+// singular and the plural.
+func TestAttributeEvidenceCount(t *testing.T) {
+	t.Setenv("SPOOR_CACHE_DIR", t.TempDir())
+	for args, want := range map[string]string{
+		"T1059":           "Evidence: 1 technique, 0 software (",
+		"T1059,T1003.002": "Evidence: 2 techniques, 0 software (",
+	} {
+		code, stdout, stderr := run(t, t.Context(), "attribute", "--technique", args)
+		if code != ExitOK || !strings.HasPrefix(stdout, want) {
+			t.Errorf("attribute --technique %s: got exit %d and %q (stderr %q), want 0 and a start %q", args, code, stdout, stderr, want)
+		}
+	}
+}
+
 func TestAttributeErrors(t *testing.T) {
 	t.Setenv("SPOOR_CACHE_DIR", t.TempDir())
 	tests := []struct {
