@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -230,6 +231,15 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 		}
 		opts.SigmaHQ = dir
 	}
+	// An output that cannot be written is found before the hunt, not after
+	// a collection has been read for minutes.
+	for _, o := range []struct{ what, path string }{
+		{"write timeline", f.timeline}, {"write operations", f.operations}, {"write HTML report", f.html},
+	} {
+		if err := checkOutput(o.path); err != nil {
+			return fmt.Errorf("%s: %w", o.what, err)
+		}
+	}
 	opts.Logger = env.logger()
 	// Attribution ranks with the installed ATT&CK data when there is one.
 	if kb, _, err := loadKB(); err == nil {
@@ -326,6 +336,26 @@ func rulesLine(res *hunt.Result, opts hunt.Options) string {
 }
 
 // writeFileWith creates name, has write fill it, and closes it.
+// checkOutput reports an output path ("" is none) that cannot be created:
+// a directory, or one whose folder does not exist.
+func checkOutput(path string) error {
+	if path == "" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("open %s: is a directory", path)
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("open %s: folder %s: %w", path, dir, errors.Unwrap(err))
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("open %s: %s is not a folder", path, dir)
+	}
+	return nil
+}
+
 func writeFileWith(name string, write func(io.Writer) error) (err error) {
 	file, err := os.Create(name)
 	if err != nil {

@@ -218,6 +218,25 @@ func TestHuntHTML(t *testing.T) {
 	}
 }
 
+// TestHuntOutputCheckedFirst: an output that cannot be written fails the
+// hunt before any log is read (here, before the cancelled context is seen).
+func TestHuntOutputCheckedFirst(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	dir := t.TempDir()
+	for _, tt := range []struct{ flag, path, want string }{
+		{"--timeline", filepath.Join(dir, "no", "t.csv"), "write timeline: open "},
+		{"--operations", filepath.Join(dir, "no", "ops.json"), "write operations: open "},
+		{"--html", filepath.Join(dir, "no", "r.html"), "write HTML report: open "},
+		{"--html", dir, "is a directory"},
+	} {
+		code, stdout, stderr := run(t, ctx, "hunt", "--no-builtin", "--rules", huntRules, tt.flag, tt.path, huntEvidence)
+		if code != ExitFailure || stdout != "" || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%s %s: got %d, stdout %q, stderr %q; want %d, no report, %q", tt.flag, tt.path, code, stdout, stderr, ExitFailure, tt.want)
+		}
+	}
+}
+
 func TestHuntInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
