@@ -313,30 +313,33 @@ func (p parser) data(c *cursor, parts []part, depth int, content bool) ([]part, 
 				return nil, err
 			}
 			parts = append(parts, part{kind: partElem, elem: e})
-		case tokPITarget:
-			if !content || tok != tokPITarget {
+		case tokPITarget, tokPIData:
+			if !content || tok&tokMoreFlag != 0 {
 				return parts, nil
 			}
-			c.pos++
-			off, err := c.u32()
-			if err != nil {
-				return nil, err
-			}
-			if _, err := p.name(c, off); err != nil {
-				return nil, err
-			}
-		case tokPIData:
-			if !content || tok != tokPIData {
-				return parts, nil
-			}
-			c.pos++
-			if _, err := p.lpString(c); err != nil {
+			if err := p.skipPI(c, tok); err != nil {
 				return nil, err
 			}
 		default:
 			return parts, nil
 		}
 	}
+}
+
+// skipPI skips a processing instruction's target (tokPITarget, a name) or
+// data (tokPIData, a length-prefixed string) at the cursor.
+func (p parser) skipPI(c *cursor, tok byte) error {
+	c.pos++
+	if tok == tokPIData {
+		_, err := p.lpString(c)
+		return err
+	}
+	off, err := c.u32()
+	if err != nil {
+		return err
+	}
+	_, err = p.name(c, off)
+	return err
 }
 
 // appendText appends static text, merging it with a preceding text part.
@@ -387,18 +390,8 @@ func (p parser) fragment(c *cursor) (*node, error) {
 				return nil, err
 			}
 			c.pos += 4
-		case tokPITarget:
-			c.pos++
-			off, err := c.u32()
-			if err != nil {
-				return nil, err
-			}
-			if _, err := p.name(c, off); err != nil {
-				return nil, err
-			}
-		case tokPIData:
-			c.pos++
-			if _, err := p.lpString(c); err != nil {
+		case tokPITarget, tokPIData:
+			if err := p.skipPI(c, tok); err != nil {
 				return nil, err
 			}
 		case tokTemplate:
