@@ -52,25 +52,12 @@ type Operation struct {
 	Attribution *Attribution `json:"attribution,omitempty"`
 }
 
-// Step is one step of an operation.
-type Step struct {
-	Time time.Time `json:"time"`
-	Host string    `json:"host"`
-	// Detections are indices in Result.Detections.
-	Detections []int  `json:"detections"`
-	Sentence   string `json:"sentence"`
-}
+// Step is one step of an operation: one event and the rules it matched
+// (Detections are indices in Result.Detections).
+type Step = correlate.Step
 
 // Entity is one entity that links an operation's detections.
-type Entity struct {
-	// Kind is process, logon, file, service or task.
-	Kind string `json:"kind"`
-	Host string `json:"host"`
-	// Key identifies it on its host: a ProcessGuid (or PID), a logon ID,
-	// a path, a service or task name.
-	Key         string `json:"key"`
-	Description string `json:"description"`
-}
+type Entity = correlate.Entity
 
 // Graph is the processes of an operation on their hosts and the edges
 // between them: parent to child on one host, and lateral movement from a
@@ -125,12 +112,8 @@ func buildOperations(res *Result, refs []correlate.DetectionRef, idx *correlate.
 		if op.Detections == nil {
 			op.Detections = []int{}
 		}
-		for _, s := range o.Steps {
-			op.Steps = append(op.Steps, Step{Time: s.Time, Host: s.Host, Detections: s.Detections, Sentence: s.Sentence})
-		}
-		for _, e := range o.Context {
-			op.Context = append(op.Context, Entity{Kind: e.Kind, Host: e.Host, Key: e.Key, Description: e.Description})
-		}
+		op.Steps = append(op.Steps, o.Steps...)
+		op.Context = append(op.Context, o.Context...)
 		op.Graph = graphOf(op.Steps, refs, op.Hosts)
 		rules := make([]*Rule, 0, len(op.Detections))
 		for _, d := range op.Detections {
