@@ -106,6 +106,10 @@ was found.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("tag") && (len(f.tags) == 0 || slices.Contains(f.tags, "")) {
+				// --tag "" would otherwise keep every rule, silently.
+				return &usageError{errors.New("--tag: empty tag")}
+			}
 			opts, err := f.options()
 			if err != nil {
 				return &usageError{err}
