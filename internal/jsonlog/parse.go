@@ -211,64 +211,54 @@ func (p *parser) strSlow(start int) (string, error) {
 			p.arena = a
 			return "", errShort
 		}
-		switch e := d[j+1]; e {
-		case '"', '\\', '/':
-			a = append(a, e)
+		e := d[j+1]
+		if c := simpleEscape[e]; c != 0 {
+			a = append(a, c)
 			i = j + 2
-		case 'b':
-			a = append(a, '\b')
-			i = j + 2
-		case 'f':
-			a = append(a, '\f')
-			i = j + 2
-		case 'n':
-			a = append(a, '\n')
-			i = j + 2
-		case 'r':
-			a = append(a, '\r')
-			i = j + 2
-		case 't':
-			a = append(a, '\t')
-			i = j + 2
-		case 'u':
-			r, n := hex4(d[j+2:])
-			if n < 0 {
-				p.arena = a
-				return "", errShort
-			}
-			if n == 0 {
-				p.pos = j
-				p.arena = a
-				return "", p.fail("invalid \\u escape in string")
-			}
-			i = j + 6
-			if utf16.IsSurrogate(r) {
-				r2, n2 := rune(-1), 0
-				if i+1 < len(d) && d[i] == '\\' && d[i+1] == 'u' {
-					r2, n2 = hex4(d[i+2:])
-					if n2 < 0 {
-						p.arena = a
-						return "", errShort
-					}
-				} else if i+1 >= len(d) {
-					p.arena = a
-					return "", errShort
-				}
-				if dec := utf16.DecodeRune(r, r2); n2 > 0 && dec != utf8.RuneError {
-					r = dec
-					i += 6
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			a = utf8.AppendRune(a, r)
-		default:
+			continue
+		}
+		if e != 'u' {
 			p.pos = j
 			p.arena = a
 			return "", p.fail("invalid escape character %q in string", e)
 		}
+		r, n := hex4(d[j+2:])
+		if n < 0 {
+			p.arena = a
+			return "", errShort
+		}
+		if n == 0 {
+			p.pos = j
+			p.arena = a
+			return "", p.fail("invalid \\u escape in string")
+		}
+		i = j + 6
+		if utf16.IsSurrogate(r) {
+			r2, n2 := rune(-1), 0
+			if i+1 < len(d) && d[i] == '\\' && d[i+1] == 'u' {
+				r2, n2 = hex4(d[i+2:])
+				if n2 < 0 {
+					p.arena = a
+					return "", errShort
+				}
+			} else if i+1 >= len(d) {
+				p.arena = a
+				return "", errShort
+			}
+			if dec := utf16.DecodeRune(r, r2); n2 > 0 && dec != utf8.RuneError {
+				r = dec
+				i += 6
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		a = utf8.AppendRune(a, r)
 	}
 }
+
+// simpleEscape maps the character after a backslash to the byte it stands
+// for in the one-character escapes; 0 for the others.
+var simpleEscape = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 
 // hex4 decodes four hex digits: n is 4 on success, 0 on a bad digit, -1
 // when b is too short.
