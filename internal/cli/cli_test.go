@@ -53,6 +53,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad workers", []string{"dump", "--workers", "0", txt}, ExitUsage, []string{"--workers must be at least 1"}},
 		{"version takes no args", []string{"version", "x"}, ExitUsage, nil},
 		{"nothing readable", []string{"dump", txt}, ExitFailure, []string{"no event logs found", txt}},
+		{"only a damaged log", []string{"dump", writeFile(t, filepath.Join(dir, "h.evtx"), "ElfFile\x00"+strings.Repeat("\x00", 4096))}, ExitFailure, []string{"checksum", "no events could be read"}},
 		{"missing path", []string{"dump", missing}, ExitFailure, []string{missing, "no such file"}},
 		{"unwritable output", []string{"dump", "-o", filepath.Join(dir, "no", "such", "dir", "out.jsonl"), txt}, ExitFailure, []string{"out.jsonl"}},
 	}

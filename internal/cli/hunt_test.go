@@ -22,6 +22,7 @@ const (
 func TestHuntExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	txt := writeFile(t, filepath.Join(dir, "notes.txt"), "not a log\n")
+	badHeader := writeFile(t, filepath.Join(dir, "h.evtx"), "ElfFile\x00"+strings.Repeat("\x00", 4096))
 	base := []string{"hunt", "--no-builtin", "--rules", huntRules}
 	tests := []struct {
 		name       string
@@ -50,6 +51,7 @@ func TestHuntExitCodes(t *testing.T) {
 		{"no rules at all", []string{"hunt", "--no-builtin", huntEvidence}, ExitUsage, []string{"--no-builtin leaves no rules"}},
 		{"unknown flag", []string{"hunt", "--bogus", huntEvidence}, ExitUsage, []string{"unknown flag"}},
 		{"nothing readable", append(base, txt), ExitFailure, []string{"no event logs found"}},
+		{"only a damaged log", append(base, badHeader), ExitFailure, []string{"no events could be read"}},
 		{"missing rules", []string{"hunt", "--rules", filepath.Join(dir, "nope"), huntEvidence}, ExitFailure, []string{"nope"}},
 		{"rules all unsupported", []string{"hunt", "--no-builtin", "--rules", huntRules + "/linux.yml", huntEvidence}, ExitFailure, []string{"no rules to hunt with"}},
 		{"unwritable timeline", append(base, "--timeline", filepath.Join(dir, "no", "dir", "t.csv"), huntEvidence), ExitFailure, []string{"write timeline"}},

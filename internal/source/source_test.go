@@ -409,6 +409,8 @@ func TestNothingRead(t *testing.T) {
 	dir := t.TempDir()
 	txt := writeFile(t, filepath.Join(dir, "a.txt"), []byte("hello"))
 	fatal := writeFile(t, filepath.Join(dir, "f.json"), jsonLines(fatalLine))
+	// An EVTX signature, then a header whose checksum is wrong.
+	badHeader := writeFile(t, filepath.Join(dir, "h.evtx"), append([]byte("ElfFile\x00"), make([]byte, 4096)...))
 	tests := []struct {
 		name  string
 		paths []string
@@ -417,6 +419,8 @@ func TestNothingRead(t *testing.T) {
 		{"no logs", []string{txt}, true},
 		{"missing path", []string{filepath.Join(dir, "nope")}, true},
 		{"failed log", []string{fatal}, true},
+		{"only a damaged log", []string{badHeader}, true},
+		{"some read, a damaged log", []string{filepath.Join("testdata", "tree"), badHeader}, false},
 		{"empty folder", []string{t.TempDir()}, true},
 		{"some read", []string{filepath.Join("testdata", "tree"), fatal}, false},
 	}

@@ -104,8 +104,9 @@ func (s *Summary) add(r *result) {
 }
 
 // NothingRead reports whether the run found nothing to read: no event log
-// at all, or no event read while some file failed. A command exits non-zero
-// then.
+// at all, or no event read while some file failed or was damaged (an EVTX
+// file whose header is corrupt yields no event, only a damage). A command
+// exits non-zero then.
 func (s *Summary) NothingRead() bool {
-	return s.Logs == 0 || (s.Events == 0 && len(s.Failed) > 0)
+	return s.Logs == 0 || (s.Events == 0 && (len(s.Failed) > 0 || len(s.Damaged) > 0))
 }
