@@ -3,11 +3,8 @@ package hunt
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 
@@ -170,8 +167,8 @@ const minFilesPerPart = 200
 
 // ruleFiles lists the rule files under paths: a file given is listed as
 // is; a folder is walked for *.yml and *.yaml files in lexical order,
-// leaving out test files (*.test.yml) and hidden folders, as ruletest.Load
-// walks it. The error names the paths that cannot be read.
+// leaving out test files (*.test.yml) and hidden folders, by
+// ruletest.RuleFiles as ruletest.Load walks it. The error names the paths that cannot be read.
 func ruleFiles(paths []string) ([]string, error) {
 	var files []string
 	var errs []error
@@ -185,29 +182,10 @@ func ruleFiles(paths []string) ([]string, error) {
 			files = append(files, root)
 			continue
 		}
-		var found []string
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if p != root && strings.HasPrefix(d.Name(), ".") {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			switch strings.ToLower(filepath.Ext(p)) {
-			case ".yml", ".yaml":
-				if !ruletest.IsTestFile(p) {
-					found = append(found, p)
-				}
-			}
-			return nil
-		})
+		found, err := ruletest.RuleFiles(root)
 		if err != nil {
 			errs = append(errs, err)
 		}
-		sort.Strings(found)
 		files = append(files, found...)
 	}
 	return files, errors.Join(errs...)

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -101,7 +102,7 @@ func load(t tree, paths []string) (*Set, error) {
 		}
 		files, err := t.walk(p)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("walk rules: %w", err))
 		}
 		for _, f := range files {
 			if IsTestFile(f) {
@@ -114,6 +115,14 @@ func load(t tree, paths []string) (*Set, error) {
 		}
 	}
 	return s, errors.Join(errs...)
+}
+
+// RuleFiles returns the rule files under the folder root on disk, walked as
+// Load walks it: *.yml and *.yaml files in lexical order, leaving out test
+// files and hidden folders. On an error it returns the files found so far.
+func RuleFiles(root string) ([]string, error) {
+	files, err := tree{}.walk(root)
+	return slices.DeleteFunc(files, IsTestFile), err
 }
 
 // IsTestFile reports whether name is a test file (*.test.yml).
@@ -212,8 +221,5 @@ func (t tree) walk(root string) ([]string, error) {
 		err = fs.WalkDir(t.fsys, root, fn)
 	}
 	sort.Strings(files)
-	if err != nil {
-		return files, fmt.Errorf("walk rules: %w", err)
-	}
-	return files, nil
+	return files, err
 }
