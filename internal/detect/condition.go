@@ -14,29 +14,34 @@ import (
 // underscore. A pattern matching no search is an error, as is a name that
 // is not a search. A rule's list of conditions is ORed.
 
+// conditionNodes compiles the operands of an and or an or.
+func conditionNodes(ops []sigma.Expr, searches []namedNode) ([]node, error) {
+	var n []node
+	for _, o := range ops {
+		c, err := conditionNode(o, searches)
+		if err != nil {
+			return nil, err
+		}
+		n = append(n, c)
+	}
+	return n, nil
+}
+
 // conditionNode compiles a condition over the compiled searches.
 func conditionNode(e sigma.Expr, searches []namedNode) (node, error) {
 	switch x := e.(type) {
 	case *sigma.AndExpr:
-		var n andNode
-		for _, o := range x.Operands {
-			c, err := conditionNode(o, searches)
-			if err != nil {
-				return nil, err
-			}
-			n = append(n, c)
+		n, err := conditionNodes(x.Operands, searches)
+		if err != nil {
+			return nil, err
 		}
-		return n, nil
+		return andNode(n), nil
 	case *sigma.OrExpr:
-		var n orNode
-		for _, o := range x.Operands {
-			c, err := conditionNode(o, searches)
-			if err != nil {
-				return nil, err
-			}
-			n = append(n, c)
+		n, err := conditionNodes(x.Operands, searches)
+		if err != nil {
+			return nil, err
 		}
-		return n, nil
+		return orNode(n), nil
 	case *sigma.NotExpr:
 		c, err := conditionNode(x.Operand, searches)
 		if err != nil {
