@@ -72,6 +72,26 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+// TestDumpOutputInInput: dump -o FILE inside a folder being dumped does
+// not read its own output back.
+func TestDumpOutputInInput(t *testing.T) {
+	requireJSONReader(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.jsonl"), `{"EventID":4624,"Channel":"Security"}`+"\n"+`{"EventID":4625,"Channel":"Security"}`+"\n")
+	out := filepath.Join(dir, "z.jsonl")
+	code, _, stderr := run(t, t.Context(), "dump", "-o", out, dir)
+	if code != ExitOK {
+		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "\n"); n != 2 || !strings.Contains(stderr, "from 1 file:") {
+		t.Errorf("got %d events and summary %q, want 2 events from 1 file", n, stderr)
+	}
+}
+
 func TestInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

@@ -114,6 +114,10 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err err
 		Progress:    &prog,
 		Logger:      env.logger(),
 	}
+	if f.output != "" {
+		// The output may be in a folder being dumped: not read back.
+		opts.Exclude = []string{f.output}
+	}
 	sum, runErr := source.Run(ctx, paths, opts, func(_ int, ev *event.Event) error {
 		buf = ev.AppendJSON(buf[:0])
 		buf = append(buf, '\n')

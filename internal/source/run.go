@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,7 @@ func Run(ctx context.Context, paths []string, opts Options, fn Func) (*Summary, 
 	start := time.Now()
 	opts = opts.withDefaults()
 	files, walkFailed := Walk(paths)
+	files = exclude(files, opts.Exclude)
 
 	prog := opts.Progress
 	if prog == nil {
@@ -309,4 +311,27 @@ func safeClose(r event.Reader) (err error) {
 		}
 	}()
 	return r.Close()
+}
+
+// exclude drops from files those that are one of the files named by skip
+// (the same file by os.SameFile, whatever the path).
+func exclude(files []File, skip []string) []File {
+	var skipped []os.FileInfo
+	for _, p := range skip {
+		if fi, err := os.Stat(p); err == nil {
+			skipped = append(skipped, fi)
+		}
+	}
+	if len(skipped) == 0 {
+		return files
+	}
+	kept := files[:0]
+	for _, f := range files {
+		fi, err := os.Stat(f.Path)
+		if err == nil && slices.ContainsFunc(skipped, func(s os.FileInfo) bool { return os.SameFile(fi, s) }) {
+			continue
+		}
+		kept = append(kept, f)
+	}
+	return kept
 }

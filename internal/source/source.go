@@ -108,6 +108,10 @@ type Options struct {
 	// Logger receives debug messages (archives opened, temp files); nil
 	// discards them. Nothing is logged per event.
 	Logger *slog.Logger
+	// Exclude names files that are not read even when a path given or a
+	// folder walked holds them, such as the output file being written
+	// (compared by identity, not by name).
+	Exclude []string
 
 	// formats replaces the real readers in tests; zero means the real ones.
 	formats formats
