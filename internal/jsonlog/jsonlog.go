@@ -348,6 +348,15 @@ func (r *Reader) skipErr(line int64, err error) *event.SkipError {
 	}
 }
 
+// skipByte reports err at the byte at r.r, steps over that byte and
+// resynchronises on the next object.
+func (r *Reader) skipByte(err error) *event.SkipError {
+	line := r.lineOf(r.r)
+	r.r++
+	r.resync = true
+	return r.skipErr(line, err)
+}
+
 // next finds and decodes the next event.
 func (r *Reader) next() (*event.Event, error) {
 	for {
@@ -401,10 +410,7 @@ func (r *Reader) next() (*event.Event, error) {
 				r.state = stArrayFirst
 				continue
 			}
-			line := r.lineOf(r.r)
-			r.r++
-			r.resync = true
-			return nil, r.skipErr(line, errNotObject)
+			return nil, r.skipByte(errNotObject)
 		case stArrayFirst, stArrayElem:
 			if c == ']' && r.state == stArrayFirst {
 				r.r++
@@ -426,10 +432,7 @@ func (r *Reader) next() (*event.Event, error) {
 				r.state = stTop
 				continue
 			}
-			line := r.lineOf(r.r)
-			r.r++
-			r.resync = true
-			return nil, r.skipErr(line, fmt.Errorf("invalid character %s after array element", strconv.QuoteRune(rune(c))))
+			return nil, r.skipByte(fmt.Errorf("invalid character %s after array element", strconv.QuoteRune(rune(c))))
 		}
 	}
 }
@@ -461,20 +464,14 @@ func (r *Reader) scanObject() (*event.Event, error) {
 		}
 		if err == errShort && !r.eof {
 			if r.w-r.r >= r.maxLine {
-				line := r.lineOf(r.r)
-				r.r++
-				r.resync = true
-				return nil, r.skipErr(line, fmt.Errorf("object longer than %d bytes", r.maxLine))
+				return nil, r.skipByte(fmt.Errorf("object longer than %d bytes", r.maxLine))
 			}
 			if err := r.fillMore(); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		line := r.lineOf(r.r)
-		r.r++
-		r.resync = true
-		return nil, r.skipErr(line, err)
+		return nil, r.skipByte(err)
 	}
 }
 
@@ -522,20 +519,15 @@ func (r *Reader) skipElement() error {
 			}
 			continue
 		}
-		line := r.lineOf(r.r)
 		if err != nil {
-			r.r++
-			r.resync = true
-			return r.skipErr(line, err)
+			return r.skipByte(err)
 		}
+		line := r.lineOf(r.r)
 		r.r = r.b.pos
 		r.state = stArrayNext
 		return r.skipErr(line, errNotObject)
 	}
-	line := r.lineOf(r.r)
-	r.r++
-	r.resync = true
-	return r.skipErr(line, fmt.Errorf("value longer than %d bytes", r.maxLine))
+	return r.skipByte(fmt.Errorf("value longer than %d bytes", r.maxLine))
 }
 
 // nextLine decodes the next non-blank line as one object.
