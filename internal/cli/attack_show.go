@@ -330,11 +330,14 @@ command line.`,
 			if limit < 0 {
 				return &usageError{errors.New("--limit must not be negative")}
 			}
+			q := strings.Join(args, " ")
+			if strings.TrimSpace(q) == "" {
+				return &usageError{errors.New("search needs some TEXT, not only spaces")}
+			}
 			kb, _, err := loadKB()
 			if err != nil {
 				return err
 			}
-			q := strings.Join(args, " ")
 			hits := kb.Search(q, limit)
 			if len(hits) == 0 {
 				return fmt.Errorf("nothing in ATT&CK matches %q", q)

@@ -32,6 +32,7 @@ func TestAttackGroup(t *testing.T) {
 		{"unknown technique", []string{"attack", "technique", "T9999"}, ExitFailure, nil, []string{`no ATT&CK technique has the ID "T9999"`}},
 		{"search", []string{"attack", "search", "BARIUM"}, ExitOK, []string{"group", "G0096", "APT41"}, nil},
 		{"search nothing", []string{"attack", "search", "zzzqqq"}, ExitFailure, nil, []string{"nothing in ATT&CK matches"}},
+		{"search empty", []string{"attack", "search", "", " "}, ExitUsage, nil, []string{"search needs some TEXT"}},
 		{"update needs --from", []string{"attack", "update"}, ExitUsage, nil, []string{"--from FILE is required"}},
 	}
 	for _, tt := range tests {
