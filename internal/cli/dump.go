@@ -80,7 +80,7 @@ when nothing could be read, 2 for a bad command line.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&f.output, "output", "o", "", "write the events to `FILE` instead of stdout")
 	fl.IntVar(&f.workers, "workers", runtime.NumCPU(), "EVTX chunks decoded in parallel")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no progress and no summary")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no progress and no summary (unless nothing could be read: then it says why)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show the progress line")
 	return cmd
 }
@@ -127,7 +127,9 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err err
 	pd.stop()
 	flushErr := bw.Flush()
 
-	if !f.quiet {
+	// Quiet or not, a dump that reads nothing says why (the files that
+	// failed or were skipped) before it exits 1.
+	if !f.quiet || (runErr == nil && sum.NothingRead()) {
 		printSummary(env.Stderr, sum)
 	}
 	switch {
