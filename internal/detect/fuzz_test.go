@@ -149,15 +149,7 @@ func FuzzAhoCorasick(f *testing.F) {
 		}
 		// The index splits large sets: short needles to an automaton, the
 		// others to a gram set.
-		var short, long []string
-		var shortNums, longNums []int32
-		for k, n := range needles {
-			if len(n) < 4 {
-				short, shortNums = append(short, n), append(shortNums, int32(k))
-			} else {
-				long, longNums = append(long, n), append(longNums, int32(k))
-			}
-		}
+		short, shortNums, long, longNums := splitShort(needles)
 		check("automaton and gram set", func(t string, hit func(int32)) {
 			if len(short) > 0 {
 				buildAutomatonNums(short, shortNums).find(t, hit)

@@ -380,15 +380,7 @@ func buildScanners(e *Engine, needles []int32) scanners {
 	if dfaCells(lits)*4 <= maxDFABytes {
 		s.ac = buildAutomaton(lits)
 	} else {
-		var short, long []string
-		var shortNums, longNums []int32
-		for k, l := range lits {
-			if len(l) < 4 {
-				short, shortNums = append(short, l), append(shortNums, int32(k))
-			} else {
-				long, longNums = append(long, l), append(longNums, int32(k))
-			}
-		}
+		short, shortNums, long, longNums := splitShort(lits)
 		s.ac = nil
 		if len(short) > 0 {
 			s.ac = buildAutomatonNums(short, shortNums)
@@ -396,6 +388,20 @@ func buildScanners(e *Engine, needles []int32) scanners {
 		s.grams = buildGramSet(long, longNums)
 	}
 	return s
+}
+
+// splitShort splits lits, too many for one automaton, into the short ones
+// (under 4 bytes, for an automaton) and the others (for a gram set), each
+// with its number in lits.
+func splitShort(lits []string) (short []string, shortNums []int32, long []string, longNums []int32) {
+	for k, l := range lits {
+		if len(l) < 4 {
+			short, shortNums = append(short, l), append(shortNums, int32(k))
+		} else {
+			long, longNums = append(long, l), append(longNums, int32(k))
+		}
+	}
+	return short, shortNums, long, longNums
 }
 
 // dfaCells returns the size (len(next)) of buildAutomaton(lits) without
