@@ -116,7 +116,20 @@ func loadRules(opts *Options) (*ruleSet, error) {
 	if err != nil {
 		return nil, err
 	}
+	// dup reports whether id, not empty, was seen before, counting the
+	// duplicate; the first of an id is kept.
 	seen := map[string]bool{}
+	dup := func(id string) bool {
+		if id == "" {
+			return false
+		}
+		if seen[id] {
+			rs.stats.Duplicates++
+			return true
+		}
+		seen[id] = true
+		return false
+	}
 	for _, s := range sets {
 		if s == nil {
 			continue
@@ -129,12 +142,8 @@ func loadRules(opts *Options) (*ruleSet, error) {
 			rs.stats.Errors = append(rs.stats.Errors, e.Error())
 		}
 		for _, c := range s.Correlations {
-			if c.ID != "" {
-				if seen[c.ID] {
-					rs.stats.Duplicates++
-					continue
-				}
-				seen[c.ID] = true
+			if dup(c.ID) {
+				continue
 			}
 			if !f.keep(&c.Meta) {
 				rs.stats.Filtered++
@@ -144,12 +153,8 @@ func loadRules(opts *Options) (*ruleSet, error) {
 		}
 		rs.filters = append(rs.filters, s.Filters...)
 		for _, r := range s.Rules {
-			if r.ID != "" {
-				if seen[r.ID] {
-					rs.stats.Duplicates++
-					continue
-				}
-				seen[r.ID] = true
+			if dup(r.ID) {
+				continue
 			}
 			rs.all = append(rs.all, r)
 			if !f.keep(&r.Meta) {
