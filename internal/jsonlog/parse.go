@@ -514,41 +514,47 @@ func (p *parser) skip() error {
 			}
 		}
 	case c == '[':
-		if err := p.enter(); err != nil {
-			return err
-		}
-		p.pos++
-		c, err := p.ws()
-		if err != nil {
-			return err
-		}
-		if c != ']' {
-			for {
-				if err := p.skip(); err != nil {
-					return err
-				}
-				if c, err = p.ws(); err != nil {
-					return err
-				}
-				if c == ']' {
-					break
-				}
-				if c != ',' {
-					return p.unexpected("after array element")
-				}
-				p.pos++
-				if _, err = p.ws(); err != nil {
-					return err
-				}
-			}
-		}
-		p.pos++
-		p.leave()
-		return nil
+		return p.elements(p.skip)
 	default:
 		_, err := p.value()
 		return err
 	}
+}
+
+// elements walks the array at p.pos, calling f for each element with p.pos
+// at it, which f must consume.
+func (p *parser) elements(f func() error) error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	p.pos++ // '['
+	c, err := p.ws()
+	if err != nil {
+		return err
+	}
+	if c != ']' {
+		for {
+			if err := f(); err != nil {
+				return err
+			}
+			if c, err = p.ws(); err != nil {
+				return err
+			}
+			if c == ']' {
+				break
+			}
+			if c != ',' {
+				return p.unexpected("after array element")
+			}
+			p.pos++
+			if _, err = p.ws(); err != nil {
+				return err
+			}
+		}
+	}
+	p.pos++ // ']'
+	p.leave()
+	return nil
 }
 
 // joinRaw returns prefix + name as a string in the arena.

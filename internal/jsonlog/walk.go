@@ -199,49 +199,28 @@ func (b *builder) unnamedData() error {
 		b.emit(event.FieldData, v, cand{})
 		return err
 	}
-	if err := b.enter(); err != nil {
-		return err
-	}
-	b.pos++ // '['
 	base := len(b.stack)
-	c, err := b.ws()
+	err := b.elements(func() (err error) {
+		var v event.Value
+		var name string
+		if b.d[b.pos] == '{' {
+			v, name, err = b.elem()
+		} else {
+			v, err = b.value()
+		}
+		if err != nil {
+			return err
+		}
+		if name != "" {
+			b.emit(name, v, cand{})
+		} else {
+			b.stack = append(b.stack, v)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	if c != ']' {
-		for {
-			var v event.Value
-			var name string
-			if b.d[b.pos] == '{' {
-				v, name, err = b.elem()
-			} else {
-				v, err = b.value()
-			}
-			if err != nil {
-				return err
-			}
-			if name != "" {
-				b.emit(name, v, cand{})
-			} else {
-				b.stack = append(b.stack, v)
-			}
-			if c, err = b.ws(); err != nil {
-				return err
-			}
-			if c == ']' {
-				break
-			}
-			if c != ',' {
-				return b.unexpected("after array element")
-			}
-			b.pos++
-			if _, err = b.ws(); err != nil {
-				return err
-			}
-		}
-	}
-	b.pos++ // ']'
-	b.leave()
 	switch len(b.stack) - base {
 	case 0: // no unnamed Data (or all of them were named)
 	case 1:
@@ -364,37 +343,7 @@ func (b *builder) userElem(k, prefix string) error {
 // repeated walks an array of repeated elements named k: each element is a
 // field of that name (they join in a List).
 func (b *builder) repeated(k, prefix string) error {
-	if err := b.enter(); err != nil {
-		return err
-	}
-	b.pos++ // '['
-	c, err := b.ws()
-	if err != nil {
-		return err
-	}
-	if c != ']' {
-		for {
-			if err := b.userElem(k, prefix); err != nil {
-				return err
-			}
-			if c, err = b.ws(); err != nil {
-				return err
-			}
-			if c == ']' {
-				break
-			}
-			if c != ',' {
-				return b.unexpected("after array element")
-			}
-			b.pos++
-			if _, err = b.ws(); err != nil {
-				return err
-			}
-		}
-	}
-	b.pos++ // ']'
-	b.leave()
-	return nil
+	return b.elements(func() error { return b.userElem(k, prefix) })
 }
 
 // attrs emits the attributes of an element in a section as fields (prefix
