@@ -165,23 +165,20 @@ func elementGuards(n *node, guards []uint16) []uint16 {
 	if n.hasChildren() {
 		return guards
 	}
-	out := guards
-	for _, p := range n.content {
-		if p.kind == partSub && p.optional {
-			if len(out) == len(guards) {
-				out = append([]uint16(nil), guards...)
-			}
-			out = append(out, p.sub)
-		}
-	}
-	return out
+	return partGuards(n.content, guards)
 }
 
 // attrGuards returns guards extended by the optional substitutions of an
 // attribute.
 func attrGuards(a *attr, guards []uint16) []uint16 {
+	return partGuards(a.parts, guards)
+}
+
+// partGuards returns guards extended by the optional substitutions among
+// parts, copying guards before the first.
+func partGuards(parts []part, guards []uint16) []uint16 {
 	out := guards
-	for _, p := range a.parts {
+	for _, p := range parts {
 		if p.kind == partSub && p.optional {
 			if len(out) == len(guards) {
 				out = append([]uint16(nil), guards...)
