@@ -303,6 +303,12 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 			time.Duration(res.ElapsedSeconds*float64(time.Second)).Round(time.Millisecond), rulesLine(res, opts))
 	}
 
+	if (f.quiet || f.json) && res.Evidence.Events == 0 {
+		// No terminal report says why nothing was read: stderr does.
+		for _, fl := range res.Evidence.Failed {
+			fmt.Fprintf(env.Stderr, "spoor: could not read %s: %s\n", fl.Name, fl.Error)
+		}
+	}
 	switch {
 	case res.Evidence.Logs == 0:
 		return &exitError{ExitFailure, errors.New("no event logs found in the paths given")}
