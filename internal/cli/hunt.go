@@ -221,6 +221,11 @@ func parseTime(s string, end bool) (time.Time, error) {
 }
 
 func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths []string) error {
+	for _, out := range []string{f.timeline, f.operations, f.html} {
+		if out != "" {
+			opts.Outputs = append(opts.Outputs, out)
+		}
+	}
 	var err error
 	if opts.Placeholders, err = readPlaceholders(f.placeholders); err != nil {
 		return err

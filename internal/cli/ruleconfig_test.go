@@ -120,3 +120,30 @@ routes:
 		t.Errorf("lint with --pipeline: exit %d, out %q, want %d", code, out, ExitOK)
 	}
 }
+
+// TestHuntSkipsItsOwnOutputs: a timeline written into the folder being
+// hunted is not read back as evidence on the next run.
+func TestHuntSkipsItsOwnOutputs(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "sec.jsonl"),
+		`{"TimeCreated":"2024-03-04T11:00:00Z","Computer":"DB01","Channel":"Security","EventID":1102,"EventRecordID":1,"SubjectUserName":"admin"}`+"\n")
+	timeline := filepath.Join(dir, "timeline.jsonl")
+	for i := 1; i <= 2; i++ {
+		code, out, errOut := run(t, context.Background(), "hunt", "--json", "--timeline", timeline, dir)
+		if code != ExitOK {
+			t.Fatalf("run %d: exit %d, stderr %s", i, code, errOut)
+		}
+		var res struct {
+			Evidence struct {
+				Logs   int `json:"logs"`
+				Events int `json:"events"`
+			} `json:"evidence"`
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Evidence.Logs != 1 || res.Evidence.Events != 1 {
+			t.Errorf("run %d: read %d logs, %d events, want 1 and 1 (the timeline is not evidence)", i, res.Evidence.Logs, res.Evidence.Events)
+		}
+	}
+}

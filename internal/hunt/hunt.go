@@ -44,6 +44,9 @@ type Options struct {
 	// Exclude leaves out the rules with these IDs, names or titles
 	// (case-insensitive).
 	Exclude []string
+	// Outputs are files this hunt writes (timeline, reports): never read
+	// as evidence, even when they lie in a folder hunted.
+	Outputs []string
 	// Placeholders gives the values of the rules' expand placeholders, by
 	// name without percent signs (see detect.LoadPlaceholders); a rule
 	// using a placeholder without a value does not compile.
@@ -151,6 +154,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		EVTXWorkers: opts.EVTXWorkers,
 		Progress:    opts.Progress,
 		Logger:      opts.Logger,
+		Exclude:     opts.Outputs,
 	}
 	sum, runErr := source.Run(ctx, paths, sopts, func(id int, ev *event.Event) error {
 		ws[id].event(ev)
