@@ -2,6 +2,7 @@ package detect
 
 import (
 	"errors"
+	"github.com/spoor-hunt/spoor/internal/cputime"
 	"io"
 	"io/fs"
 	"os"
@@ -128,7 +129,7 @@ func benchEvents(b *testing.B, e *Engine, events []*event.Event) {
 	// of this goroutine's thread, which is what one core can do.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cpu0 := threadCPU()
+	cpu0 := cputime.Thread()
 	b.ReportAllocs()
 	b.ResetTimer()
 	i := 0
@@ -138,7 +139,7 @@ func benchEvents(b *testing.B, e *Engine, events []*event.Event) {
 			i = 0
 		}
 	}
-	cpu := threadCPU() - cpu0
+	cpu := cputime.Thread() - cpu0
 	st := m.Stats()
 	n := float64(st.Events - before.Events)
 	b.ReportMetric(n/b.Elapsed().Seconds(), "events/s")

@@ -2,6 +2,7 @@ package evtx
 
 import (
 	"bytes"
+	"github.com/spoor-hunt/spoor/internal/cputime"
 	"io"
 	"os"
 	"path/filepath"
@@ -63,14 +64,14 @@ func BenchmarkDecode(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
 			records := 0
-			cpu0 := shared.ProcessCPU()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				for _, data := range files {
 					records += decodeCount(b, data, tc.workers)
 				}
 			}
 			b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
-			if cpu := shared.ProcessCPU() - cpu0; cpu > 0 {
+			if cpu := cputime.Process() - cpu0; cpu > 0 {
 				// Records per CPU second of the whole process (GC included):
 				// the figure to compare on a machine shared with other work.
 				b.ReportMetric(float64(records)/cpu.Seconds(), "records/cpu-s")

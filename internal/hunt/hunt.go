@@ -15,6 +15,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/attack"
 	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/cputime"
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/sigma"
@@ -100,6 +101,14 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// The ATT&CK knowledge loads on another goroutine while the rules
+	// load and the evidence is read; attribution waits for it at the end.
+	var attr func() (*attributor, error)
+	if !opts.NoAttribution {
+		attr = sync.OnceValues(func() (*attributor, error) { return newAttributor(opts.Attack) })
+		go attr()
+	}
+	cpu0 := cputime.Process()
 	relaxGC()
 	rs, err := loadRules(&opts)
 	if err != nil {
@@ -114,7 +123,8 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	eng, set := rs.compile(pipeline, opts.Placeholders)
 	restoreGC()
 	res.Rules = rs.stats
-	log.Debug("rules ready", "loaded", res.Rules.Loaded, "load", loaded.Sub(start), "compile", time.Since(loaded))
+	cpuRules := cputime.Process()
+	log.Debug("rules ready", "loaded", res.Rules.Loaded, "load", loaded.Sub(start), "compile", time.Since(loaded), "cpu", cpuRules-cpu0)
 	if len(eng.Rules()) == 0 {
 		res.ElapsedSeconds = time.Since(start).Seconds()
 		return res, ErrNoRules
@@ -161,7 +171,8 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		return nil
 	})
 
-	log.Debug("evidence hunted", "events", sum.Events, "detections", countFound(ws), "took", sum.Elapsed)
+	cpuEvidence := cputime.Process()
+	log.Debug("evidence hunted", "events", sum.Events, "detections", countFound(ws), "took", sum.Elapsed, "cpu", cpuEvidence-cpuRules)
 	res.Evidence = evidenceOf(sum)
 	var refs []correlate.DetectionRef
 	for _, w := range ws {
@@ -187,8 +198,8 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	res.aggregate(meta)
 
 	var at *attributor
-	if !opts.NoAttribution && len(res.Detections) > 0 {
-		if at, err = newAttributor(opts.Attack); err != nil {
+	if attr != nil && len(res.Detections) > 0 {
+		if at, err = attr(); err != nil {
 			log.Warn("attribution left out", "err", err)
 		}
 	}
@@ -200,7 +211,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			r.Index, r.RuleID, r.Title, r.Level, r.Tags = i, d.Rule.ID, d.Rule.Title, d.Rule.Level, d.Rule.Tags
 		}
 		buildOperations(res, refs, idx, at)
-		log.Debug("operations built", "operations", len(res.Operations), "took", time.Since(opStart))
+		log.Debug("operations built", "operations", len(res.Operations), "took", time.Since(opStart), "cpu", cputime.Process()-cpuEvidence)
 	}
 	if len(res.Operations) == 0 {
 		res.Attribution = at.attribute(attackEvidence(detectionRules(res.Detections)))
