@@ -191,6 +191,22 @@ func (k Kind) String() string {
 	return [...]string{"unknown", "tactic", "technique", "group", "software", "campaign"}[k]
 }
 
+// MarshalText writes the kind as String does, so that it reads as a word
+// in JSON.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads what MarshalText writes; other words are
+// KindUnknown.
+func (k *Kind) UnmarshalText(b []byte) error {
+	*k = KindUnknown
+	for i := KindTactic; i <= KindCampaign; i++ {
+		if i.String() == string(b) {
+			*k = i
+		}
+	}
+	return nil
+}
+
 // KindOf returns the kind of an ATT&CK ID by its prefix (TA, T, G, S, C),
 // whatever its case, or KindUnknown.
 func KindOf(id string) Kind {

@@ -11,36 +11,45 @@ import (
 // Attribution ranks ATT&CK groups by how well each explains the evidence:
 // the techniques and software observed in one operation.
 //
-// The model is a smoothed unigram language model per group, the query
-// likelihood model of information retrieval with Dirichlet smoothing
-// (Zhai and Lafferty, 2004). A group g emits an observed technique t with
+// The model is generative. Real evidence mixes an actor's own activity with
+// common techniques from unrelated activity (administrators, other
+// malware, the rules' own noise). Under group g, each observed item x, a
+// technique or a software, comes either from g's profile, with an unknown
+// share λ, or from the background:
 //
-//	P(t | g) = (c(t,g) + μ·f(t)) / (Z(g) + μ)
+//	P(x | g, λ) = λ·p_g(x) + (1−λ)·b(x)
 //
-// where c(t,g) is 1 when ATT&CK records that g uses t, and partial credit
-// for its parent or a sub-technique (see below); Z(g) is the sum of c over all
-// techniques (the size of the group's profile, related techniques counted
-// at their credit); f(t) is the background frequency of t, the share of
-// group-technique links that are t (add-one smoothed); μ is the strength of
-// the background, set to the mean Z over groups (no tuning). A group's
-// score is the log-likelihood ratio of the evidence against the background:
+// where p_g(t) = c(t,g)/Z(g) spreads the group's profile evenly over what it
+// is known for: c(t,g) is 1 when ATT&CK records that g uses t, with partial
+// credit for its parent or a sub-technique (see below), and Z(g) is the sum
+// of c, the size of the profile. The background b(x) is the share of
+// group-item links that are x (add-one smoothed): the mean profile of all
+// groups, which is also what an actor ATT&CK does not know is expected to
+// show. Software has its own profile and background, by the same formulas.
+// With a_i = p_g(x_i)/b(x_i), each item's likelihood ratio against the
+// background is λ·a_i + 1−λ. The share λ is not known, so it is integrated
+// out under a uniform prior, exactly (a Beta integral of a polynomial):
 //
-//	score(g) = Σ_t log2(P(t | g) / f(t)) + Σ_s log2(P(s | g) / f(s)) + log2 prior(g)
+//	L(g) = ∫₀¹ Π_i (λ·a_i + 1 − λ) dλ,    score(g) = log2 L(g) + log2 prior(g)
 //
-// in bits, with software s scored by the same formula over the groups'
-// software (μ there is the mean number of software per group). Profiles
-// are the group-level uses plus those of campaigns attributed to the group.
-// Three properties follow without further weights:
+// in bits. Properties that follow without weights:
 //
-//   - Rare evidence weighs more: for a technique the group uses, the term
-//     is about log2(1/((Z+μ)·f(t))), the inverse group frequency of t.
+//   - Rare evidence weighs more: a_i is inversely proportional to b(x_i).
 //   - Software is strong evidence because most software is used by few
-//     groups (small f(s)); Cobalt Strike, used by dozens, weighs little.
-//   - A group is judged by how much of the evidence it explains, and a
-//     large profile is paid for: every term is divided by Z(g)+μ, so a
-//     group does not win by knowing many techniques, only by knowing the
-//     observed ones. Evidence a group does not explain costs it
-//     log2(μ/(Z+μ)), more for large profiles than for small ones.
+//     groups and group software lists are short; Cobalt Strike, used by
+//     dozens, weighs little.
+//   - A group is judged by how much of the evidence it explains and
+//     large profiles are paid for: a_i is divided by Z(g), so a group wins
+//     by knowing the observed items, not by knowing many. Items a group does
+//     not explain (a_i = 0) cost each group alike through (1−λ), and the
+//     integral charges for the unknown λ (Occam's razor), so evidence that
+//     no group explains well leaves every score below 0.
+//
+// The alternative that the evidence is none of these groups' — an actor
+// ATT&CK does not profile, or unrelated activity — has likelihood ratio 1
+// (score 0): by the choice of b, what an unprofiled actor is expected to
+// show. Its prior is UnknownPrior, a judgement, not a measurement. Weak
+// or common evidence therefore leaves most of the confidence with it.
 //
 // Sub-techniques get partial credit both ways: an observed T1059.003 is
 // credited 1/k to a group known for its parent T1059, and an observed T1059
@@ -49,24 +58,30 @@ import (
 // record means this very sub-technique, taking them as equally likely).
 // There is no other credit: siblings and the techniques of a group's
 // software were measured in the harness and diluted profiles more than they
-// helped (see BENCHMARKS.md).
+// helped (see BENCHMARKS.md). Profiles are the group-level uses plus those
+// of campaigns attributed to the group.
 //
 // Group hints (rules tagged attack.gNNNN) multiply a group's prior by
 // HintRatio, which is a judgement, not a measurement: about the weight of
-// a software used by a handful of groups. Confidence is the posterior over ATT&CK's groups,
-// softmax(score·ln2 / Temperature): the temperature corrects the naive
-// independence of the terms and was fitted on the evaluation harness
-// (attribution_eval_test.go), where its calibration is measured. The
-// confidence is relative to the groups ATT&CK knows: an intrusion by an
-// unknown actor still spreads 100% over known ones.
+// a software used by a handful of groups. Confidence is the posterior over
+// ATT&CK's groups and the unknown alternative, softmax(score·ln2 /
+// Temperature): the temperature corrects the naive independence of the
+// items and was fitted on the evaluation harness
+// (attribution_eval_test.go), where its calibration is measured.
 
 // Model constants; see the Attribution comment.
 const (
 	// HintRatio is the likelihood ratio of a group hint.
 	HintRatio = 20.0
+	// UnknownPrior is the prior probability that the evidence is none of
+	// ATT&CK's groups': as likely as not, since most intrusions seen in
+	// the field are by actors ATT&CK does not profile and hunts also
+	// surface unrelated and test activity. The groups share the rest
+	// equally.
+	UnknownPrior = 0.5
 	// Temperature divides the log-likelihoods before the softmax that
 	// gives confidences; fitted by TestEvaluate -eval (see BENCHMARKS.md).
-	Temperature = 0.6
+	Temperature = 0.65
 )
 
 // Evidence is what one operation showed.
@@ -102,11 +117,11 @@ type Candidate struct {
 	// Rank is 1 for the best candidate.
 	Rank int
 	// Score is the log-likelihood ratio of the evidence, in bits, against
-	// the background of all groups: positive when the group explains the
-	// evidence better than chance.
+	// the background (an actor ATT&CK does not know), hint included:
+	// positive when the group explains the evidence better than that.
 	Score float64
 	// Confidence is the calibrated posterior probability (0 to 1) that
-	// the evidence is this group's, among ATT&CK's groups.
+	// the evidence is this group's; Ranking.Unknown holds the rest.
 	Confidence float64
 	// Hinted is set when a group hint named the group.
 	Hinted bool
@@ -138,17 +153,18 @@ type Match struct {
 	Via string
 	// Groups is the number of groups known for the item (directly).
 	Groups int
-	// Bits is the item's contribution to the score.
+	// Bits is the item's likelihood ratio, the group's profile against
+	// the background, in bits: how much it points to the group.
 	Bits float64
 }
 
 // Unseen is an item a group is known for that was not observed.
 type Unseen struct {
-	ID   string
-	Name string
-	Kind Kind
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Kind Kind   `json:"kind"`
 	// Groups is the number of groups known for it.
-	Groups int
+	Groups int `json:"groups"`
 }
 
 // ResolveEvidence resolves every item of ev: IDs case-insensitively and
@@ -206,12 +222,22 @@ func (kb *KB) softwareByName(name string) *Software {
 	return nil
 }
 
+// Ranking is the outcome of Attribute.
+type Ranking struct {
+	// Candidates are ATT&CK's active groups, best first.
+	Candidates []Candidate
+	// UnknownActor is the confidence that the evidence is none of these
+	// groups': an actor ATT&CK does not profile, or unrelated activity.
+	UnknownActor float64
+}
+
 // Attribute ranks ATT&CK's active groups by how well each explains ev,
 // best first, with explanations for the first MaxExplained; the model is
-// described at the top of attribute.go. Items of ev that
-// do not resolve (see ResolveEvidence) are left out: callers report them.
-// With no usable evidence every group ties, each with equal confidence.
-func Attribute(kb *KB, ev Evidence) []Candidate {
+// described at the top of attribute.go. Items of ev that do not resolve
+// (see ResolveEvidence) are left out: callers report them. With no usable
+// evidence every group ties and the confidence stays with the unknown at
+// its prior.
+func Attribute(kb *KB, ev Evidence) Ranking {
 	_, ev = kb.ResolveEvidence(ev)
 	m := kb.model()
 	obsT := m.techIndexes(ev.Techniques)
@@ -225,7 +251,7 @@ func Attribute(kb *KB, ev Evidence) []Candidate {
 			scores[gi] += math.Log2(HintRatio)
 		}
 	}
-	conf := softmax(scores, Temperature)
+	conf, unknown := posterior(scores, Temperature, UnknownPrior)
 	maskT, maskS := make([]bool, len(m.techs)), make([]bool, len(m.softs))
 	for _, t := range obsT {
 		maskT[t] = true
@@ -251,25 +277,32 @@ func Attribute(kb *KB, ev Evidence) []Candidate {
 		}
 		out[r] = c
 	}
-	return out
+	return Ranking{Candidates: out, UnknownActor: unknown}
 }
 
-// softmax returns exp(s·ln2/T) normalised, for scores s in bits.
-func softmax(scores []float64, temp float64) []float64 {
+// posterior returns the confidence of each group and of the unknown
+// alternative: softmax(s·ln2/T) over the scores in bits, each group with
+// prior (1−unknown)/G, the unknown with score 0 and prior unknown (0 gives
+// the posterior among the groups alone).
+func posterior(scores []float64, temp, unknown float64) ([]float64, float64) {
+	logPrior := math.Log2((1 - unknown) / float64(len(scores)))
+	logUnknown := math.Log2(unknown) // -Inf for 0: weight 0
 	out := make([]float64, len(scores))
-	mx := math.Inf(-1)
+	mx := logUnknown
 	for _, s := range scores {
-		mx = max(mx, s)
+		mx = max(mx, s+logPrior)
 	}
-	sum := 0.0
+	w := func(bits float64) float64 { return math.Exp((bits - mx) * math.Ln2 / temp) }
+	u := w(logUnknown)
+	sum := u
 	for i, s := range scores {
-		out[i] = math.Exp((s - mx) * math.Ln2 / temp)
+		out[i] = w(s + logPrior)
 		sum += out[i]
 	}
 	for i := range out {
 		out[i] /= sum
 	}
-	return out
+	return out, u / sum
 }
 
 // model is the attribution model of one KB, built on first use.
@@ -280,8 +313,9 @@ type model struct {
 	techIndex  map[string]int
 	softs      []string
 	softIndex  map[string]int
-	// techBits[g][t] and softBits[g][s]: log2(P(x|g)/f(x)).
-	techBits, softBits [][]float32
+	// techRatio[g][t] and softRatio[g][s]: a = p_g(x)/b(x), 0 for items
+	// the group is not credited with.
+	techRatio, softRatio [][]float32
 	// techCredit[g][t]: c(t,g), and how it was earned.
 	techCredit [][]float32
 	// nTech[t], nSoft[s]: groups directly known for the item.
@@ -291,21 +325,31 @@ type model struct {
 	parent               []int
 	children             [][]int
 	profileT, profileS   [][]int
-	softIn               [][]bool
+	// zT[g], zS[g]: the sizes of the technique and software profiles.
+	zT, zS []float64
+	p      params
 }
 
 // params are the model's parameters; defaultParams is what Attribute
 // uses. Other values serve the evaluation's sensitivity study.
 type params struct {
 	related  float64 // multiplier of the parent-child credit
-	muScale  float64 // μ = muScale × mean profile size
 	software bool    // credit techniques of the group's software
 	siblings bool    // credit siblings of the group's sub-techniques
 	zDirect  bool    // profile size Z counts direct uses only
 	perChild bool    // parent-child credit divided among the children
+	// share is how λ is set: shareIntegrated (the model), a fixed share
+	// in (0, 1), or shareDirichlet: λ = Z/(Z+μ) with μ the mean Z over
+	// groups, which is Dirichlet smoothing, spoor's earlier model.
+	share float64
 }
 
-var defaultParams = params{related: 1, muScale: 1, perChild: true}
+const (
+	shareIntegrated = 0
+	shareDirichlet  = -1
+)
+
+var defaultParams = params{related: 1, perChild: true}
 
 func (kb *KB) model() *model {
 	x := kb.index()
@@ -314,7 +358,7 @@ func (kb *KB) model() *model {
 }
 
 func buildModel(kb *KB, p params) *model {
-	m := &model{groupIndex: make(map[string]int), techIndex: make(map[string]int), softIndex: make(map[string]int)}
+	m := &model{groupIndex: make(map[string]int), techIndex: make(map[string]int), softIndex: make(map[string]int), p: p}
 	for i := range kb.Techniques {
 		m.techIndex[kb.Techniques[i].ID] = len(m.techs)
 		m.techs = append(m.techs, kb.Techniques[i].ID)
@@ -425,8 +469,8 @@ func buildModel(kb *KB, p params) *model {
 		return 1 / float64(len(children[parent]))
 	}
 	credits := make([][]float32, len(profiles))
-	zT := make([]float64, len(profiles))
-	zS := make([]float64, len(profiles))
+	m.zT = make([]float64, len(profiles))
+	m.zS = make([]float64, len(profiles))
 	for gi, pr := range profiles {
 		c := make([]float32, nT)
 		raise := func(t int, v float64) {
@@ -456,51 +500,31 @@ func buildModel(kb *KB, p params) *model {
 			}
 		}
 		if p.zDirect {
-			zT[gi] = float64(len(pr.techs))
+			m.zT[gi] = float64(len(pr.techs))
 		} else {
 			for _, v := range c {
-				zT[gi] += float64(v)
+				m.zT[gi] += float64(v)
 			}
 		}
-		zS[gi] = float64(len(pr.softs))
+		m.zS[gi] = float64(len(pr.softs))
 		credits[gi] = c
 	}
-	mean := func(z []float64) float64 {
-		s := 0.0
-		for _, v := range z {
-			s += v
-		}
-		return s / float64(len(z))
-	}
-	muT, muS := p.muScale*mean(zT), p.muScale*mean(zS)
 
-	m.techBits = make([][]float32, len(profiles))
-	m.softBits = make([][]float32, len(profiles))
+	m.techRatio = make([][]float32, len(profiles))
+	m.softRatio = make([][]float32, len(profiles))
 	m.techCredit = credits
 	for gi, pr := range profiles {
-		// log2((c + μf)/((Z+μ)f)) = log2(μ/(Z+μ)) when c = 0, whatever f:
-		// the log is computed only for credited items.
-		tb := make([]float32, nT)
-		miss := float32(math.Log2(muT / (zT[gi] + muT)))
+		tr := make([]float32, nT)
 		for t, c := range credits[gi] {
-			if c == 0 {
-				tb[t] = miss
-			} else {
-				tb[t] = float32(math.Log2((float64(c) + muT*fT[t]) / ((zT[gi] + muT) * fT[t])))
+			if c > 0 {
+				tr[t] = float32(float64(c) / m.zT[gi] / fT[t])
 			}
 		}
-		sb := make([]float32, nS)
-		in := make([]bool, nS)
-		miss = float32(math.Log2(muS / (zS[gi] + muS)))
-		for s := range sb {
-			sb[s] = miss
-		}
+		sr := make([]float32, nS)
 		for _, s := range pr.softs {
-			in[s] = true
-			sb[s] = float32(math.Log2((1 + muS*fS[s]) / ((zS[gi] + muS) * fS[s])))
+			sr[s] = float32(1 / m.zS[gi] / fS[s])
 		}
-		m.techBits[gi], m.softBits[gi] = tb, sb
-		m.softIn = append(m.softIn, in)
+		m.techRatio[gi], m.softRatio[gi] = tr, sr
 	}
 	return m
 }
@@ -525,19 +549,109 @@ func (m *model) softIndexes(ids []string) []int {
 	return out
 }
 
-// score sets scores[g] to the group's log-likelihood ratio in bits.
+// score sets scores[g] to the group's log-likelihood ratio in bits
+// against the background, log2 L(g) of the Attribution comment.
 func (m *model) score(obsT, obsS []int, scores []float64) {
+	n := len(obsT) + len(obsS)
+	var mean float64 // μ, for shareDirichlet
+	if m.p.share == shareDirichlet {
+		for _, z := range m.zT {
+			mean += z
+		}
+		mean /= float64(len(m.zT))
+	}
+	var ratios []float64
+	var s integral
 	for gi := range m.groups {
-		s := 0.0
-		tb, sb := m.techBits[gi], m.softBits[gi]
+		ratios = ratios[:0]
 		for _, t := range obsT {
-			s += float64(tb[t])
+			if a := m.techRatio[gi][t]; a > 0 {
+				ratios = append(ratios, float64(a))
+			}
 		}
 		for _, x := range obsS {
-			s += float64(sb[x])
+			if a := m.softRatio[gi][x]; a > 0 {
+				ratios = append(ratios, float64(a))
+			}
 		}
-		scores[gi] = s
+		switch share := m.p.share; share {
+		case shareIntegrated:
+			scores[gi] = s.log2(ratios, n)
+		case shareDirichlet:
+			scores[gi] = fixedShare(ratios, n, m.zT[gi]/(m.zT[gi]+mean))
+		default:
+			scores[gi] = fixedShare(ratios, n, share)
+		}
 	}
+}
+
+// fixedShare returns log2 Π_i (λ·a_i + 1 − λ) over n items, of which
+// those with a_i > 0 are in ratios.
+func fixedShare(ratios []float64, n int, share float64) float64 {
+	s := float64(n-len(ratios)) * math.Log2(1-share)
+	for _, a := range ratios {
+		s += math.Log2(share*a + 1 - share)
+	}
+	return s
+}
+
+// integral computes log2 ∫₀¹ Π_i (λ·a_i + 1 − λ) dλ exactly. In the
+// Bernstein basis the product is Σ_k e_k·λ^k·(1−λ)^(n−k), with e_k the
+// elementary symmetric polynomial of degree k of the a_i (items with
+// a_i = 0 only raise n), and ∫ λ^k (1−λ)^(n−k) dλ = k!(n−k)!/(n+1)!.
+// The coefficients are kept scaled (scale is their log) against
+// overflow; the buffers are reused between calls.
+type integral struct {
+	e      []float64
+	lnFact []float64 // ln k! for k ≤ n+1
+	terms  []float64
+}
+
+func (x *integral) log2(ratios []float64, n int) float64 {
+	for len(x.lnFact) < n+2 {
+		k := len(x.lnFact)
+		if k == 0 {
+			x.lnFact = append(x.lnFact, 0)
+			continue
+		}
+		x.lnFact = append(x.lnFact, x.lnFact[k-1]+math.Log(float64(k)))
+	}
+	e := append(x.e[:0], 1)
+	scale := 0.0
+	for _, a := range ratios {
+		e = append(e, 0)
+		top := 0.0
+		for k := len(e) - 1; k > 0; k-- {
+			e[k] += e[k-1] * a
+			top = max(top, e[k])
+		}
+		top = max(top, e[0])
+		if top > 1e150 {
+			for k := range e {
+				e[k] /= top
+			}
+			scale += math.Log(top)
+		}
+	}
+	x.e = e
+	// ln Σ_k e_k·k!(n−k)!/(n+1)!, by log-sum-exp.
+	terms := x.terms[:0]
+	mx := math.Inf(-1)
+	for k, c := range e {
+		if c == 0 {
+			terms = append(terms, math.Inf(-1))
+			continue
+		}
+		t := math.Log(c) + x.lnFact[k] + x.lnFact[n-k] - x.lnFact[n+1]
+		terms = append(terms, t)
+		mx = max(mx, t)
+	}
+	x.terms = terms
+	sum := 0.0
+	for _, t := range terms {
+		sum += math.Exp(t - mx)
+	}
+	return (mx + math.Log(sum) + scale) / math.Ln2
 }
 
 // explain fills the candidate's matches, unexplained and unseen items;
@@ -550,18 +664,18 @@ func (m *model) explain(gi int, obsT, obsS []int, maskT, maskS []bool, c *Candid
 			c.Unexplained = append(c.Unexplained, m.techs[t])
 			continue
 		}
-		mt := Match{ID: m.techs[t], Name: m.techNames[t], Kind: KindTechnique, Groups: m.nTech[t], Bits: float64(m.techBits[gi][t])}
+		mt := Match{ID: m.techs[t], Name: m.techNames[t], Kind: KindTechnique, Groups: m.nTech[t], Bits: math.Log2(float64(m.techRatio[gi][t]))}
 		if credit < 1 {
 			mt.Via = m.via(gi, t)
 		}
 		c.Matches = append(c.Matches, mt)
 	}
 	for _, s := range obsS {
-		if !m.softIn[gi][s] {
+		if m.softRatio[gi][s] == 0 {
 			c.Unexplained = append(c.Unexplained, m.softs[s])
 			continue
 		}
-		c.Matches = append(c.Matches, Match{ID: m.softs[s], Name: m.softNames[s], Kind: KindSoftware, Groups: m.nSoft[s], Bits: float64(m.softBits[gi][s])})
+		c.Matches = append(c.Matches, Match{ID: m.softs[s], Name: m.softNames[s], Kind: KindSoftware, Groups: m.nSoft[s], Bits: math.Log2(float64(m.softRatio[gi][s]))})
 	}
 	slices.SortFunc(c.Matches, func(a, b Match) int {
 		return cmp.Or(cmp.Compare(b.Bits, a.Bits), cmp.Compare(a.Kind, b.Kind), strings.Compare(a.ID, b.ID))

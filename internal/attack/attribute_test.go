@@ -30,11 +30,12 @@ func TestAttribute(t *testing.T) {
 	if len(resolved.Software) != 2 || len(resolved.Techniques) != 6 {
 		t.Errorf("resolved: got %v, want 6 techniques and 2 software", resolved)
 	}
-	cs := Attribute(kb, ev)
+	rk := Attribute(kb, ev)
+	cs := rk.Candidates
 	if cs[0].Group.ID != "G0096" {
 		t.Fatalf("top candidate: got %s %s, want G0096 APT41", cs[0].Group.ID, cs[0].Group.Name)
 	}
-	sum := 0.0
+	sum := rk.UnknownActor
 	for i, c := range cs {
 		sum += c.Confidence
 		if c.Rank != i+1 || i > 0 && c.Score > cs[i-1].Score {
@@ -42,7 +43,7 @@ func TestAttribute(t *testing.T) {
 		}
 	}
 	if math.Abs(sum-1) > 1e-9 {
-		t.Errorf("confidences: got sum %v, want 1", sum)
+		t.Errorf("confidences with the unknown: got sum %v, want 1", sum)
 	}
 	top := cs[0]
 	if len(top.Matches) == 0 || top.Matches[0].ID != "S0430" {
@@ -100,7 +101,7 @@ func TestAttributeSubTechniqueCredit(t *testing.T) {
 			t.Errorf("%s observed, %s: got credit %v via %q, want partial credit via %s", obs, gid, credit, m.via(gi, ti), wantVia)
 		}
 		// The top candidate's explanation names the link too.
-		cs := Attribute(kb, Evidence{Techniques: []string{obs}, GroupHints: []string{gid}})
+		cs := Attribute(kb, Evidence{Techniques: []string{obs}, GroupHints: []string{gid}}).Candidates
 		if cs[0].Group.ID == gid && (len(cs[0].Matches) != 1 || !strings.HasPrefix(cs[0].Matches[0].Via, wantVia)) {
 			t.Errorf("%s observed, %s hinted: got matches %+v, want one via %s", obs, gid, cs[0].Matches, wantVia)
 		}
@@ -114,9 +115,9 @@ func TestAttributeSubTechniqueCredit(t *testing.T) {
 func TestAttributeHint(t *testing.T) {
 	kb := embeddedKB(t)
 	ev := Evidence{Techniques: []string{"T1059.003", "T1003.002"}, Software: []string{"S0154"}}
-	before := Attribute(kb, ev)
+	before := Attribute(kb, ev).Candidates
 	ev.GroupHints = []string{"G0044"}
-	after := Attribute(kb, ev)
+	after := Attribute(kb, ev).Candidates
 	rank := func(cs []Candidate, id string) (int, bool) {
 		for _, c := range cs {
 			if c.Group.ID == id {

@@ -236,8 +236,15 @@ func modelScorer(name string, m *model) scorer {
 type evalResult struct {
 	n                int
 	top1, top3, top5 int
-	conf             []float64 // stated confidence of the top candidate
+	conf             []float64 // stated confidence of the top candidate, among the groups
 	hit              []bool    // whether the top candidate was right
+	// shipped and shippedHit are the top candidate's confidence as
+	// Attribute states it (with the unknown alternative) and whether it
+	// was right, over each observation twice: as drawn, and with its true
+	// group taken out of ATT&CK (an unknown actor, whose top candidate is
+	// always wrong), which weighs the two as the prior UnknownPrior 1/2.
+	shipped    []float64
+	shippedHit []bool
 	nll              float64   // mean -log P(truth)
 	meanRank         float64
 }
@@ -260,15 +267,15 @@ func evaluate(sc scorer, obs []observation, temp float64) evalResult {
 		}
 		r.meanRank += float64(rank)
 		if temp > 0 {
-			p := softmax(s, temp)
-			best := 0
-			for i := range s {
-				if s[i] > s[best] {
-					best = i
-				}
-			}
+			p, _ := posterior(s, temp, 0)
+			q, _ := posterior(s, temp, UnknownPrior)
+			best := slices.Index(s, slices.Max(s))
 			r.conf = append(r.conf, p[best])
 			r.hit = append(r.hit, best == o.truth && rank == 1)
+			out := slices.Delete(slices.Clone(s), o.truth, o.truth+1)
+			q2, _ := posterior(out, temp, UnknownPrior)
+			r.shipped = append(r.shipped, q[best], slices.Max(q2))
+			r.shippedHit = append(r.shippedHit, best == o.truth && rank == 1, false)
 			r.nll -= math.Log(max(p[o.truth], 1e-300))
 		}
 	}
@@ -382,7 +389,7 @@ func TestEvaluate(t *testing.T) {
 	fitted := fitTemperature(main, fitObs)
 	fmt.Fprintf(&b, "Temperature fitted on seeds %v pooled over the conditions (minimum NLL, grid 0.05): %.2f; committed Temperature = %.2f\n\n", fitSeeds, fitted, Temperature)
 
-	fmt.Fprintf(&b, "| condition | observations (true techniques + software + noise, mean) | scorer | top-1 | top-3 | top-5 | mean rank | ECE (10 bins) |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| condition | observations (true techniques + software + noise, mean) | scorer | top-1 | top-3 | top-5 | mean rank | ECE among groups | ECE as stated (known and unknown actors) |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
 		mt, ms, mn := 0.0, 0.0, 0.0
 		for _, o := range r.obs {
@@ -393,13 +400,14 @@ func TestEvaluate(t *testing.T) {
 		k := float64(len(r.obs))
 		desc := fmt.Sprintf("%d (%.1f + %.1f + %.1f)", len(r.obs), mt/k, ms/k, mn/k)
 		row := func(name string, x evalResult) {
-			eceS := "n/a"
+			eceS, eceU := "n/a", "n/a"
 			if x.conf != nil {
 				e, _ := ece(x.conf, x.hit, 10)
-				eceS = fmt.Sprintf("%.3f", e)
+				u, _ := ece(x.shipped, x.shippedHit, 10)
+				eceS, eceU = fmt.Sprintf("%.3f", e), fmt.Sprintf("%.3f", u)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %.3f | %.3f | %.3f | %.1f | %s |\n", r.cond.name, desc, name,
-				pct(x.top1, x.n), pct(x.top3, x.n), pct(x.top5, x.n), x.meanRank, eceS)
+			fmt.Fprintf(&b, "| %s | %s | %s | %.3f | %.3f | %.3f | %.1f | %s | %s |\n", r.cond.name, desc, name,
+				pct(x.top1, x.n), pct(x.top3, x.n), pct(x.top5, x.n), x.meanRank, eceS, eceU)
 		}
 		row("**spoor model**", r.res)
 		row("Jaccard baseline", r.base)
@@ -415,14 +423,15 @@ func TestEvaluate(t *testing.T) {
 		name string
 		p    params
 	}{
-		{"defaults (parent-child credit 1/k, μ = mean profile size)", defaultParams},
-		{"no partial credit", params{related: 0, muScale: 1}},
-		{"flat parent-child credit 1/2", params{related: 0.5, muScale: 1}},
-		{"+ siblings 1/4", params{related: 1, muScale: 1, perChild: true, siblings: true}},
-		{"+ techniques of the group's software 1/4", params{related: 1, muScale: 1, perChild: true, software: true}},
-		{"Z = direct uses only", params{related: 1, muScale: 1, perChild: true, zDirect: true}},
-		{"μ × 0.5", params{related: 1, muScale: 0.5, perChild: true}},
-		{"μ × 2", params{related: 1, muScale: 2, perChild: true}},
+		{"defaults (λ integrated, parent-child credit 1/k)", defaultParams},
+		{"earlier model: λ = Z/(Z+μ), μ = mean Z (Dirichlet smoothing)", params{related: 1, perChild: true, share: shareDirichlet}},
+		{"λ fixed at 1/2", params{related: 1, perChild: true, share: 0.5}},
+		{"λ fixed at 2/3", params{related: 1, perChild: true, share: 2.0 / 3}},
+		{"no partial credit", params{related: 0}},
+		{"flat parent-child credit 1/2", params{related: 0.5}},
+		{"+ siblings 1/4", params{related: 1, perChild: true, siblings: true}},
+		{"+ techniques of the group's software 1/4", params{related: 1, perChild: true, software: true}},
+		{"Z = direct uses only", params{related: 1, perChild: true, zDirect: true}},
 	}
 	for _, v := range variants {
 		vm := buildModel(kb, v.p)
@@ -434,20 +443,31 @@ func TestEvaluate(t *testing.T) {
 		b.WriteString("\n")
 	}
 
-	var conf []float64
-	var hit []bool
+	var conf, shipped []float64
+	var hit, shippedHit []bool
 	for _, r := range results {
 		conf = append(conf, r.res.conf...)
+		shipped = append(shipped, r.res.shipped...)
 		hit = append(hit, r.res.hit...)
+		shippedHit = append(shippedHit, r.res.shippedHit...)
 	}
-	eAll, bins := ece(conf, hit, 10)
-	fmt.Fprintf(&b, "\nReliability of the top candidate's confidence, all conditions pooled (Temperature %.2f, ECE %.3f):\n\n", Temperature, eAll)
-	fmt.Fprintf(&b, "| stated confidence | cases | mean stated | observed top-1 rate |\n|---|---|---|---|\n")
-	for i, bin := range bins {
-		if bin[0] == 0 {
-			continue
+	for _, rel := range []struct {
+		what string
+		conf []float64
+		hit  []bool
+	}{
+		{"among the groups (every case by a known group)", conf, hit},
+		{fmt.Sprintf("as stated, with the unknown alternative at prior %.2f (each case twice: as drawn, and with its group taken out of ATT&CK)", UnknownPrior), shipped, shippedHit},
+	} {
+		eAll, bins := ece(rel.conf, rel.hit, 10)
+		fmt.Fprintf(&b, "\nReliability of the top candidate's confidence %s, all conditions pooled (Temperature %.2f, ECE %.3f):\n\n", rel.what, Temperature, eAll)
+		fmt.Fprintf(&b, "| stated confidence | cases | mean stated | observed top-1 rate |\n|---|---|---|---|\n")
+		for i, bin := range bins {
+			if bin[0] == 0 {
+				continue
+			}
+			fmt.Fprintf(&b, "| %.1f–%.1f | %d | %.3f | %.3f |\n", float64(i)/10, float64(i+1)/10, int(bin[0]), bin[1], bin[2])
 		}
-		fmt.Fprintf(&b, "| %.1f–%.1f | %d | %.3f | %.3f |\n", float64(i)/10, float64(i+1)/10, int(bin[0]), bin[1], bin[2])
 	}
 	fmt.Fprintf(&b, "\nTop-1 by size of the true group's profile (issue harness):\n\n| techniques | observations | spoor | Jaccard |\n|---|---|---|---|\n")
 	for _, bk := range []struct {

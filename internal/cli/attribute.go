@@ -20,39 +20,6 @@ type attributeFlags struct {
 	json       bool
 }
 
-// candidateJSON is one element of the --json output of `spoor attribute`.
-type candidateJSON struct {
-	Rank       int     `json:"rank"`
-	ID         string  `json:"id"`
-	Name       string  `json:"name"`
-	Score      float64 `json:"score"`
-	Confidence float64 `json:"confidence"`
-	Hinted     bool    `json:"hinted,omitempty"`
-	// Evidence is the shared evidence, most distinctive first.
-	Evidence []evidenceJSON `json:"evidence"`
-	// Unexplained are observed IDs the group is not known for.
-	Unexplained []string `json:"unexplained"`
-	// Unseen is what the group is known for that was not observed, most
-	// distinctive first.
-	Unseen []unseenJSON `json:"unseen"`
-}
-
-type evidenceJSON struct {
-	ID     string  `json:"id"`
-	Name   string  `json:"name"`
-	Kind   string  `json:"kind"`
-	Via    string  `json:"via,omitempty"`
-	Groups int     `json:"groups"`
-	Bits   float64 `json:"bits"`
-}
-
-type unseenJSON struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Kind   string `json:"kind"`
-	Groups int    `json:"groups"`
-}
-
 func newAttribute(env Env) *cobra.Command {
 	var f attributeFlags
 	cmd := &cobra.Command{
@@ -67,17 +34,21 @@ Rare techniques weigh more than common ones, software more than techniques,
 and a group is judged by how much of the evidence it explains with a
 correction for the size of its profile. An observed sub-technique gives
 partial credit to groups known for its parent, and the other way round.
-The score is the evidence's log-likelihood ratio in bits; the confidence is a
-probability among the groups ATT&CK knows, calibrated on test cases drawn
-from ATT&CK (BENCHMARKS.md). A resemblance is not an attribution: actors
-share tools, and ATT&CK records only what has been reported.
+The score is the evidence's log-likelihood ratio in bits against what an
+actor ATT&CK does not know would show; the confidence is a probability,
+calibrated on test cases drawn from ATT&CK (BENCHMARKS.md), shared with the
+alternative that the evidence is none of these groups' (an unknown actor or
+unrelated activity), so that thin or common evidence stays with it. A
+resemblance is not an attribution: actors share tools, and ATT&CK records
+only what has been reported.
 
 Techniques and software are ATT&CK IDs (any case; revoked IDs are replaced,
 with a note); software may also be given by name or alias. Unknown items are
 reported on stderr and left out.
 
 Exit status: 0 when groups were ranked (some items may have been unknown),
-2 for a bad command line or when no item of the evidence is known.`,
+1 when no item of the evidence is known (as for spoor attack group), 2 for a
+bad command line.`,
 		Example: `  spoor attribute --technique T1059.003,T1003.002 --software S0154
   spoor attribute --technique T1195.002,T1542.003 --software "Winnti for Linux" --top 3
   spoor attribute --technique T1574.001 --group-hint G0096 --json`,
@@ -97,7 +68,7 @@ Exit status: 0 when groups were ranked (some items may have been unknown),
 	fl.StringSliceVar(&f.software, "software", nil, "observed software `IDs or names`, comma-separated (repeatable)")
 	fl.StringSliceVar(&f.hints, "group-hint", nil, "groups the evidence itself points to, such as rule tags attack.g0096 (`IDs`)")
 	fl.IntVar(&f.top, "top", 5, "show the best `N` candidates (the terminal shows at least 3)")
-	fl.BoolVar(&f.json, "json", false, "print a JSON array ordered by rank")
+	fl.BoolVar(&f.json, "json", false, "print the attribution as JSON, in the shape of a hunt's attributions")
 	return cmd
 }
 
@@ -133,54 +104,27 @@ func runAttribute(env Env, f attributeFlags) error {
 		}
 	}
 	if len(resolved.Techniques)+len(resolved.Software) == 0 {
-		return &exitError{code: ExitUsage, err: fmt.Errorf("none of the %d techniques and software given is known to ATT&CK: nothing to attribute", len(ev.Techniques)+len(ev.Software))}
+		return &exitError{code: ExitFailure, err: fmt.Errorf("none of the %d techniques and software given is known to ATT&CK: nothing to attribute", len(ev.Techniques)+len(ev.Software))}
 	}
-	cands := attack.Attribute(kb, resolved)
 	n := f.top
 	if !f.json {
 		n = max(n, 3)
 	}
-	cands = cands[:min(n, len(cands))]
-	out := make([]candidateJSON, 0, len(cands))
-	for _, c := range cands {
-		cj := candidateJSON{Rank: c.Rank, ID: c.Group.ID, Name: c.Group.Name, Score: round(c.Score, 3), Confidence: round(c.Confidence, 4),
-			Hinted: c.Hinted, Evidence: []evidenceJSON{}, Unexplained: c.Unexplained, Unseen: []unseenJSON{}}
-		if cj.Unexplained == nil {
-			cj.Unexplained = []string{}
-		}
-		for _, m := range c.Matches {
-			cj.Evidence = append(cj.Evidence, evidenceJSON{ID: m.ID, Name: m.Name, Kind: m.Kind.String(), Via: m.Via, Groups: m.Groups, Bits: round(m.Bits, 3)})
-		}
-		for _, u := range c.Unseen {
-			cj.Unseen = append(cj.Unseen, unseenJSON{ID: u.ID, Name: u.Name, Kind: u.Kind.String(), Groups: u.Groups})
-		}
-		out = append(out, cj)
-	}
+	sum := attack.Summarize(kb, ev, n)
 	if f.json {
-		return writeJSON(env.Stdout, out)
+		return writeJSON(env.Stdout, sum)
 	}
-	printAttribution(env.Stdout, kb, resolved, out)
+	printAttribution(env.Stdout, kb, resolved, sum)
 	return nil
 }
 
-func round(x float64, digits int) float64 {
-	p := 1.0
-	for range digits {
-		p *= 10
-	}
-	if x < 0 {
-		return -float64(int64(-x*p+0.5)) / p
-	}
-	return float64(int64(x*p+0.5)) / p
-}
-
-func printAttribution(w io.Writer, kb *attack.KB, ev attack.Evidence, out []candidateJSON) {
+func printAttribution(w io.Writer, kb *attack.KB, ev attack.Evidence, sum *attack.Summary) {
 	fmt.Fprintf(w, "Evidence: %s, %d software", plural(len(ev.Techniques), "technique"), len(ev.Software))
 	if len(ev.GroupHints) > 0 {
 		fmt.Fprintf(w, ", hints %s", strings.Join(ev.GroupHints, ", "))
 	}
 	fmt.Fprintf(w, " (ATT&CK %s, modified %s)\n\n", kb.Domain, kb.Modified[:min(10, len(kb.Modified))])
-	for i, c := range out {
+	for i, c := range sum.Candidates {
 		switch i {
 		case 0:
 			fmt.Fprintln(w, "The evidence most resembles:")
@@ -193,7 +137,7 @@ func printAttribution(w io.Writer, kb *attack.KB, ev attack.Evidence, out []cand
 		}
 		fmt.Fprintf(w, "%2d. %s (%s)  confidence %.0f%%  score %+.1f bits%s\n", c.Rank, c.Name, c.ID, 100*c.Confidence, c.Score, hint)
 		var shared []string
-		for _, e := range c.Evidence {
+		for _, e := range c.Shared {
 			s := fmt.Sprintf("%s %s (%s)", e.ID, e.Name, plural(e.Groups, "group"))
 			if e.Via != "" {
 				s += " via " + e.Via
@@ -216,6 +160,7 @@ func printAttribution(w io.Writer, kb *attack.KB, ev attack.Evidence, out []cand
 			wrapText(w, strings.Join(us, "; "), "    known for, not seen: ", "        ", 100)
 		}
 	}
-	fmt.Fprintln(w, "\nA resemblance, not an attribution: confidences are shares among the groups ATT&CK")
-	fmt.Fprintln(w, "knows, calibrated on test cases drawn from ATT&CK itself; actors share tools and techniques.")
+	fmt.Fprintf(w, "\nNone of ATT&CK's groups (an unknown actor, or unrelated activity): confidence %.0f%%\n", 100*sum.UnknownActor)
+	fmt.Fprintln(w, "\nA resemblance, not an attribution: confidences are calibrated on test cases drawn from")
+	fmt.Fprintln(w, "ATT&CK itself; actors share tools and techniques, and ATT&CK records only what was reported.")
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/attack"
 )
 
 func TestAttributeJSON(t *testing.T) {
@@ -13,34 +15,41 @@ func TestAttributeJSON(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
 	}
-	var raw []map[string]any
+	var raw map[string]any
 	if err := json.Unmarshal([]byte(stdout), &raw); err != nil {
-		t.Fatalf("got %v, want a JSON array: %s", err, stdout)
+		t.Fatalf("got %v, want a JSON object: %s", err, stdout)
 	}
-	if len(raw) != 4 {
-		t.Fatalf("candidates: got %d, want 4", len(raw))
-	}
-	for i, c := range raw {
-		for _, k := range []string{"id", "name", "score", "confidence", "evidence"} {
-			if _, ok := c[k]; !ok {
-				t.Errorf("candidate %d: got keys %v, want %q", i, c, k)
-			}
+	for _, k := range []string{"evidence", "unknown_actor", "candidates"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("got keys %v, want %q", raw, k)
 		}
 	}
-	var cs []candidateJSON
-	if err := json.Unmarshal([]byte(stdout), &cs); err != nil {
+	var sum attack.Summary
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
 		t.Fatal(err)
+	}
+	cs := sum.Candidates
+	if len(cs) != 4 {
+		t.Fatalf("candidates: got %d, want 4", len(cs))
 	}
 	if cs[0].ID != "G0096" || cs[0].Rank != 1 {
 		t.Errorf("top: got %s rank %d, want G0096 rank 1", cs[0].ID, cs[0].Rank)
 	}
-	for i := 1; i < len(cs); i++ {
-		if cs[i].Rank != i+1 || cs[i].Score > cs[i-1].Score || cs[i].Confidence > cs[i-1].Confidence {
+	total := sum.UnknownActor
+	for i := range cs {
+		total += cs[i].Confidence
+		if i > 0 && (cs[i].Rank != i+1 || cs[i].Score > cs[i-1].Score || cs[i].Confidence > cs[i-1].Confidence) {
 			t.Errorf("candidate %d: rank %d score %v confidence %v, want ordered by rank", i, cs[i].Rank, cs[i].Score, cs[i].Confidence)
 		}
 	}
-	if len(cs[0].Evidence) == 0 || cs[0].Evidence[0].ID != "S0430" || cs[0].Evidence[0].Kind != "software" {
-		t.Errorf("top evidence: got %+v, want S0430 software first", cs[0].Evidence)
+	if total > 1.002 {
+		t.Errorf("confidences: got a sum of %v, want at most 1", total)
+	}
+	if len(cs[0].Shared) == 0 || cs[0].Shared[0].ID != "S0430" || cs[0].Shared[0].Kind != "software" {
+		t.Errorf("top evidence: got %+v, want S0430 software first", cs[0].Shared)
+	}
+	if len(cs[0].Unseen) == 0 || cs[0].Unseen[0].Kind != attack.KindTechnique && cs[0].Unseen[0].Kind != attack.KindSoftware {
+		t.Errorf("top unseen: got %+v, want techniques or software", cs[0].Unseen)
 	}
 	if stderr != "" {
 		t.Errorf("stderr: got %q, want nothing for known evidence", stderr)
@@ -53,7 +62,7 @@ func TestAttributeText(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
 	}
-	for _, w := range []string{"most resembles", "Runners-up:", " 2. ", " 3. ", "resembles it in:", "known for, not seen:"} {
+	for _, w := range []string{"most resembles", "Runners-up:", " 2. ", " 3. ", "resembles it in:", "known for, not seen:", "None of ATT&CK's groups"} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("stdout: got %q, want it to contain %q", stdout, w)
 		}
@@ -88,17 +97,18 @@ func TestAttributeErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
+		code int
 		want string
 	}{
-		{"no evidence", []string{"attribute"}, "give the evidence"},
-		{"all unknown", []string{"attribute", "--technique", "T9999", "--software", "S9999,NoSuchTool"}, "none of the 3 techniques and software given is known"},
-		{"bad top", []string{"attribute", "--technique", "T1059", "--top", "0"}, "--top must be at least 1"},
+		{"no evidence", []string{"attribute"}, ExitUsage, "give the evidence"},
+		{"all unknown", []string{"attribute", "--technique", "T9999", "--software", "S9999,NoSuchTool"}, ExitFailure, "none of the 3 techniques and software given is known"},
+		{"bad top", []string{"attribute", "--technique", "T1059", "--top", "0"}, ExitUsage, "--top must be at least 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, stderr := run(t, t.Context(), tt.args...)
-			if code != ExitUsage || !strings.Contains(stderr, tt.want) {
-				t.Errorf("got exit %d, stderr %q, want 2 and %q", code, stderr, tt.want)
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Errorf("got exit %d, stderr %q, want %d and %q", code, stderr, tt.code, tt.want)
 			}
 		})
 	}

@@ -10,60 +10,23 @@ import (
 )
 
 // Attribution says which ATT&CK groups the evidence of an operation (or of
-// the whole hunt) resembles: never who did it. Candidates are ranked by
-// attack.Attribute; the confidence is relative to the groups ATT&CK knows.
-type Attribution struct {
-	// Evidence is what was given to the ranking: the technique, software
-	// and group IDs tagged on the rules that fired (attack.t1003.002,
-	// attack.s0154, attack.g0096), upper-case, sorted.
-	Evidence AttributionEvidence `json:"evidence"`
-	// Unknown are the tagged IDs the knowledge base does not know; they
-	// are left out of the ranking.
-	Unknown []string `json:"unknown,omitempty"`
-	// Candidates are the best groups, most resembling first (at most
-	// MaxCandidates): the first, then the runners-up.
-	Candidates []Candidate `json:"candidates"`
-}
+// the whole hunt) resembles: never who did it. It is attack's summary, as
+// spoor attribute --json writes it: the evidence is the technique, software
+// and group IDs tagged on the rules that fired (attack.t1003.002,
+// attack.s0154, attack.g0096), upper-case, sorted; the candidates are
+// ranked by attack.Attribute, and UnknownActor is the confidence that the
+// evidence is none of ATT&CK's groups'.
+type Attribution = attack.Summary
 
 // AttributionEvidence is the ATT&CK evidence of an attribution.
-type AttributionEvidence struct {
-	Techniques []string `json:"techniques"`
-	Software   []string `json:"software"`
-	GroupHints []string `json:"group_hints"`
-}
+type AttributionEvidence = attack.SummaryEvidence
 
 // Candidate is one ATT&CK group the evidence resembles.
-type Candidate struct {
-	// Rank is 1 for the most resembling group.
-	Rank int `json:"rank"`
-	// ID and Name are the group's, such as G0096 and APT41.
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	// Score is the log-likelihood ratio of the evidence, in bits, against
-	// all groups; Confidence the calibrated posterior (0 to 1) among
-	// ATT&CK's groups.
-	Score      float64 `json:"score"`
-	Confidence float64 `json:"confidence"`
-	// Hinted is set when a rule's group tag named the group.
-	Hinted bool `json:"hinted,omitempty"`
-	// Shared is the evidence the group is known for, most distinctive
-	// first.
-	Shared []SharedEvidence `json:"shared"`
-}
+type Candidate = attack.Resemblance
 
 // SharedEvidence is one observed technique or software a candidate group
 // is known for.
-type SharedEvidence struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	// Kind is technique or software.
-	Kind string `json:"kind"`
-	// Via names the group's related technique when the credit is partial
-	// ("parent T1059"); "" for a direct match.
-	Via string `json:"via,omitempty"`
-	// Groups is how many ATT&CK groups are known for it.
-	Groups int `json:"groups"`
-}
+type SharedEvidence = attack.Shared
 
 // MaxCandidates is how many groups an Attribution keeps.
 const MaxCandidates = 3
@@ -153,30 +116,7 @@ func (a *attributor) attribute(ev attack.Evidence) *Attribution {
 	if at, ok := a.cache[key]; ok {
 		return at
 	}
-	ins, known := a.kb.ResolveEvidence(ev)
-	var at *Attribution
-	if len(known.Techniques)+len(known.Software)+len(known.GroupHints) > 0 {
-		at = &Attribution{
-			Evidence: AttributionEvidence{
-				Techniques: orEmpty(ev.Techniques), Software: orEmpty(ev.Software), GroupHints: orEmpty(ev.GroupHints),
-			},
-			Candidates: []Candidate{},
-		}
-		for _, in := range ins {
-			if in.ID == "" {
-				at.Unknown = append(at.Unknown, in.Given)
-			}
-		}
-		cands := attack.Attribute(a.kb, ev)
-		for _, c := range cands[:min(MaxCandidates, len(cands))] {
-			out := Candidate{Rank: c.Rank, ID: c.Group.ID, Name: c.Group.Name, Score: round(c.Score, 3),
-				Confidence: round(c.Confidence, 3), Hinted: c.Hinted, Shared: []SharedEvidence{}}
-			for _, m := range c.Matches {
-				out.Shared = append(out.Shared, SharedEvidence{ID: m.ID, Name: m.Name, Kind: m.Kind.String(), Via: m.Via, Groups: m.Groups})
-			}
-			at.Candidates = append(at.Candidates, out)
-		}
-	}
+	at := attack.Summarize(a.kb, ev, MaxCandidates)
 	if a.cache == nil {
 		a.cache = map[string]*Attribution{}
 	}

@@ -340,7 +340,8 @@ func (t *term) attribution(r *hunt.Result) {
 
 // AttributionLines describes an attribution in a few lines: the group the
 // evidence most resembles, its confidence and the shared evidence (at most
-// shared IDs), then the runners-up. It never says the evidence is a group's.
+// shared IDs), then the runners-up and the confidence that it is none of
+// ATT&CK's groups'. It never says the evidence is a group's.
 func AttributionLines(at *hunt.Attribution, shared int) []string {
 	if at == nil || len(at.Candidates) == 0 {
 		return nil
@@ -364,6 +365,7 @@ func AttributionLines(at *hunt.Attribution, shared int) []string {
 		c := &at.Candidates[i]
 		lines = append(lines, fmt.Sprintf("  runner-up %s (%s), confidence %.2f: %s", c.Name, c.ID, c.Confidence, ids(c)))
 	}
+	lines = append(lines, fmt.Sprintf("  or none of ATT&CK's groups (an unknown actor, or unrelated activity), confidence %.2f", at.UnknownActor))
 	if len(at.Unknown) > 0 {
 		lines = append(lines, "  not in the ATT&CK knowledge base: "+strings.Join(at.Unknown, ", "))
 	}

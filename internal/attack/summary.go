@@ -1,0 +1,102 @@
+package attack
+
+import "math"
+
+// Summary is an attribution as spoor writes it (spoor attribute --json and
+// the attributions of hunt results): the evidence given, the given items
+// ATT&CK does not know, the confidence that the evidence is none of
+// ATT&CK's groups', and the best candidates with their explanations.
+// Numbers are rounded to 3 decimals, so that JSON and golden files do not
+// carry the noise of float arithmetic.
+type Summary struct {
+	// Evidence is what was given, unresolved.
+	Evidence SummaryEvidence `json:"evidence"`
+	// Unknown are the given items ATT&CK does not know; they are left out
+	// of the ranking.
+	Unknown []string `json:"unknown,omitempty"`
+	// UnknownActor is Ranking.UnknownActor.
+	UnknownActor float64 `json:"unknown_actor"`
+	// Candidates are the best groups, most resembling first: the first,
+	// then the runners-up.
+	Candidates []Resemblance `json:"candidates"`
+}
+
+// SummaryEvidence is the evidence of a Summary; lists are never null.
+type SummaryEvidence struct {
+	Techniques []string `json:"techniques"`
+	Software   []string `json:"software"`
+	GroupHints []string `json:"group_hints"`
+}
+
+// Resemblance is a Candidate as written in a Summary.
+type Resemblance struct {
+	// Rank is 1 for the most resembling group.
+	Rank int `json:"rank"`
+	// ID and Name are the group's, such as G0096 and APT41.
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Score and Confidence are the Candidate's.
+	Score      float64 `json:"score"`
+	Confidence float64 `json:"confidence"`
+	Hinted     bool    `json:"hinted,omitempty"`
+	// Shared is the evidence the group is known for, most distinctive
+	// first.
+	Shared []Shared `json:"shared"`
+	// Unexplained are the observed IDs the group is not known for.
+	Unexplained []string `json:"unexplained"`
+	// Unseen is what the group is known for that was not observed, most
+	// distinctive first.
+	Unseen []Unseen `json:"unseen"`
+}
+
+// Shared is one observed item a candidate group is known for: a Match as
+// written in a Summary.
+type Shared struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Kind is technique or software.
+	Kind string `json:"kind"`
+	// Via names the group's related technique when the credit is partial
+	// ("parent T1059"); "" for a direct match.
+	Via string `json:"via,omitempty"`
+	// Groups is how many ATT&CK groups are known for it.
+	Groups int `json:"groups"`
+	// Bits is Match.Bits.
+	Bits float64 `json:"bits"`
+}
+
+// Summarize ranks the groups for ev (see Attribute) and returns the
+// summary of the best n, or nil when no item of ev is known to ATT&CK.
+func Summarize(kb *KB, ev Evidence, n int) *Summary {
+	ins, known := kb.ResolveEvidence(ev)
+	if len(known.Techniques)+len(known.Software)+len(known.GroupHints) == 0 {
+		return nil
+	}
+	s := &Summary{Evidence: SummaryEvidence{Techniques: orEmpty(ev.Techniques), Software: orEmpty(ev.Software), GroupHints: orEmpty(ev.GroupHints)}}
+	for _, in := range ins {
+		if in.ID == "" {
+			s.Unknown = append(s.Unknown, in.Given)
+		}
+	}
+	rk := Attribute(kb, known)
+	s.UnknownActor = round3(rk.UnknownActor)
+	s.Candidates = make([]Resemblance, 0, min(n, len(rk.Candidates)))
+	for _, c := range rk.Candidates[:min(n, len(rk.Candidates))] {
+		r := Resemblance{Rank: c.Rank, ID: c.Group.ID, Name: c.Group.Name, Score: round3(c.Score), Confidence: round3(c.Confidence),
+			Hinted: c.Hinted, Shared: []Shared{}, Unexplained: orEmpty(c.Unexplained), Unseen: orEmpty(c.Unseen)}
+		for _, m := range c.Matches {
+			r.Shared = append(r.Shared, Shared{ID: m.ID, Name: m.Name, Kind: m.Kind.String(), Via: m.Via, Groups: m.Groups, Bits: round3(m.Bits)})
+		}
+		s.Candidates = append(s.Candidates, r)
+	}
+	return s
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
