@@ -13,9 +13,37 @@ type compiler struct {
 	eng  *Engine
 	opts *Options
 	src  *Source
+	// used records the field names the compile resolved and the Source's
+	// candidates for each (nil: looked up as written).
+	used map[string][]string
 }
 
-// compileRule compiles r once per Source of its Route.
+// compiled is one compile of a rule's detection and filters.
+type compiled struct {
+	cond     node
+	searches []namedNode
+	filters  []node
+	need     need
+	ids      []uint32
+	idsOK    bool
+	used     map[string][]string
+}
+
+// sameFields reports whether src resolves every field name the compile
+// used as the Source it was compiled for did, which makes compiling again
+// for src give the same nodes.
+func (cp *compiled) sameFields(src *Source) bool {
+	for name, cands := range cp.used {
+		if !slices.Equal(src.Fields[name], cands) {
+			return false
+		}
+	}
+	return true
+}
+
+// compileRule compiles r once per Source of its Route; Sources that
+// resolve the rule's fields alike (a rule's Route often lists channels
+// with the same field names) share one compile.
 func (e *Engine) compileRule(r *Rule, opts *Options) ([]*variant, error) {
 	sr := r.Sigma
 	fail := func(key string, err error) error {
@@ -30,12 +58,21 @@ func (e *Engine) compileRule(r *Rule, opts *Options) ([]*variant, error) {
 		sources = []Source{{}}
 	}
 	var out []*variant
+	var done []*compiled
 	for k := range sources {
 		src := &sources[k]
-		c := &compiler{eng: e, opts: opts, src: src}
-		cond, searches, key, err := c.detection(&sr.Detection)
-		if err != nil {
-			return nil, fail(key, err)
+		var cp *compiled
+		for _, d := range done {
+			if d.sameFields(src) {
+				cp = d
+				break
+			}
+		}
+		if cp == nil {
+			if cp, err = e.compileDetection(r, opts, src); err != nil {
+				return nil, err
+			}
+			done = append(done, cp)
 		}
 		v := &variant{
 			rule:     r,
@@ -43,24 +80,17 @@ func (e *Engine) compileRule(r *Rule, opts *Options) ([]*variant, error) {
 			eventIDs: src.EventIDs,
 			provider: src.Provider,
 			fields:   src.Fields,
-			cond:     cond,
-			searches: searches,
+			cond:     cp.cond,
+			searches: cp.searches,
+			filters:  cp.filters,
+			need:     cp.need,
 		}
-		for _, f := range r.Filters {
-			fcond, _, key, err := c.detection(&f.Detection)
-			if err != nil {
-				return nil, &RuleError{Pos: f.Pos, ID: f.ID, Title: f.Title, Key: key,
-					Err: fmt.Errorf("filter for rule %s: %w", sr.ID, err)}
-			}
-			v.filters = append(v.filters, fcond)
-		}
-		v.need = cond.need()
 		// Narrow the event IDs to those the condition requires.
-		if ids, ok := eventIDsOf(e, cond); ok {
+		if cp.idsOK {
 			if len(v.eventIDs) == 0 {
-				v.eventIDs = ids
+				v.eventIDs = cp.ids
 			} else {
-				v.eventIDs = intersect(v.eventIDs, ids)
+				v.eventIDs = intersect(v.eventIDs, cp.ids)
 				if len(v.eventIDs) == 0 {
 					continue // this Source can never satisfy the rule
 				}
@@ -69,6 +99,28 @@ func (e *Engine) compileRule(r *Rule, opts *Options) ([]*variant, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// compileDetection compiles r's detection and filters for src.
+func (e *Engine) compileDetection(r *Rule, opts *Options, src *Source) (*compiled, error) {
+	sr := r.Sigma
+	c := &compiler{eng: e, opts: opts, src: src, used: map[string][]string{}}
+	cond, searches, key, err := c.detection(&sr.Detection)
+	if err != nil {
+		return nil, &RuleError{Pos: sr.Pos, ID: sr.ID, Title: sr.Title, Key: key, Err: err}
+	}
+	cp := &compiled{cond: cond, searches: searches, used: c.used}
+	for _, f := range r.Filters {
+		fcond, _, key, err := c.detection(&f.Detection)
+		if err != nil {
+			return nil, &RuleError{Pos: f.Pos, ID: f.ID, Title: f.Title, Key: key,
+				Err: fmt.Errorf("filter for rule %s: %w", sr.ID, err)}
+		}
+		cp.filters = append(cp.filters, fcond)
+	}
+	cp.need = cond.need()
+	cp.ids, cp.idsOK = eventIDsOf(e, cond)
+	return cp, nil
 }
 
 // detection compiles the searches and conditions of d. On error it also
@@ -143,7 +195,9 @@ func fieldKey(fm *sigma.FieldMatch) string {
 
 // field resolves a Sigma field name through the Source's field names.
 func (c *compiler) field(name string) int32 {
-	if cands := c.src.Fields[name]; len(cands) > 0 {
+	cands := c.src.Fields[name]
+	c.used[name] = cands
+	if len(cands) > 0 {
 		return c.eng.field(cands)
 	}
 	return c.eng.field([]string{name})
