@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -92,21 +94,71 @@ const internalError = "internal error while loading: "
 // parse appends the documents of data to c. A panic inside the YAML
 // library or the loader is recovered into an Error for the file.
 func (c *Collection) parse(data []byte, file string) {
+	c.parseDocs(documents(data), file)
+}
+
+// documents yields the documents of data: parsed by the fast parser when
+// data is within the subset it handles (fastyaml.go), else decoded by
+// yaml.v3.
+func documents(data []byte) iter.Seq2[*yaml.Node, error] {
+	docs, ok := fastDocs(data)
+	if !ok {
+		return yamlDocuments(data)
+	}
+	return func(yield func(*yaml.Node, error) bool) {
+		for _, d := range docs {
+			if !yield(d, nil) {
+				return
+			}
+		}
+	}
+}
+
+// yamlDocuments yields the documents of data decoded by yaml.v3, one at a
+// time, so that those before a syntax error are kept; the error ends the
+// sequence.
+func yamlDocuments(data []byte) iter.Seq2[*yaml.Node, error] {
+	return func(yield func(*yaml.Node, error) bool) {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			doc := &yaml.Node{}
+			err := dec.Decode(doc)
+			if err == io.EOF {
+				return
+			}
+			if !yield(doc, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// syntaxError makes the Error of a YAML syntax error, with the line that
+// yaml.v3 only gives in its message ("yaml: line 7: ...").
+func syntaxError(file string, err error) *Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	e := &Error{Pos: Pos{File: file}, Msg: "YAML: " + msg}
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, text, ok := strings.Cut(rest, ": "); ok {
+			if n, err := strconv.Atoi(num); err == nil && n > 0 {
+				e.Pos.Line, e.Msg = n, "YAML: "+text
+			}
+		}
+	}
+	return e
+}
+
+// parseDocs appends the documents of docs, read from file, to c.
+func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.Errors = append(c.Errors, &Error{Pos: Pos{File: file}, Msg: internalError + fmt.Sprint(r)})
 		}
 	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var global, previous *yaml.Node
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if err == io.EOF {
-			return
-		}
+	for doc, err := range docs {
 		if err != nil {
-			c.Errors = append(c.Errors, &Error{Pos: Pos{File: file}, Msg: "YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")})
+			c.Errors = append(c.Errors, syntaxError(file, err))
 			return
 		}
 		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {

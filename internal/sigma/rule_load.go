@@ -235,16 +235,27 @@ func (l *loader) related(n *yaml.Node) []Related {
 }
 
 // scalarText renders a node for Meta.Custom: a scalar's text, or the YAML
-// of anything else.
+// of anything else, without comments (the fast YAML parser drops them).
 func scalarText(n *yaml.Node) string {
 	if n.Kind == yaml.ScalarNode {
 		return n.Value
 	}
-	b, err := yaml.Marshal(n)
+	b, err := yaml.Marshal(withoutComments(n))
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSuffix(string(b), "\n")
+}
+
+// withoutComments returns a deep copy of n without comments.
+func withoutComments(n *yaml.Node) *yaml.Node {
+	out := *n
+	out.HeadComment, out.LineComment, out.FootComment = "", "", ""
+	out.Content = make([]*yaml.Node, len(n.Content))
+	for i, c := range n.Content {
+		out.Content[i] = withoutComments(c)
+	}
+	return &out
 }
 
 func (l *loader) logsource(root *yaml.Node) Logsource {

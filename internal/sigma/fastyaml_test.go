@@ -1,0 +1,240 @@
+package sigma
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/shared"
+	"go.yaml.in/yaml/v3"
+)
+
+// treeDiff describes the first difference between the fast parser's node
+// got and yaml.v3's want, comments aside, or returns "".
+func treeDiff(got, want *yaml.Node, path string) string {
+	type fields struct {
+		Kind         yaml.Kind
+		Style        yaml.Style
+		Tag, Value   string
+		Anchor       string
+		Line, Column int
+		Content      int
+	}
+	g := fields{got.Kind, got.Style, got.Tag, got.Value, got.Anchor, got.Line, got.Column, len(got.Content)}
+	w := fields{want.Kind, want.Style, want.Tag, want.Value, want.Anchor, want.Line, want.Column, len(want.Content)}
+	if g != w || got.Alias != nil || want.Alias != nil {
+		return fmt.Sprintf("%s: got %+v, want %+v", path, g, w)
+	}
+	for i := range got.Content {
+		if d := treeDiff(got.Content[i], want.Content[i], fmt.Sprintf("%s/%d", path, i)); d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+// compareParsers parses data with both parsers. It reports whether the
+// fast parser took it, and a difference: the fast parser accepted what
+// yaml.v3 rejects, or gave another tree.
+func compareParsers(data []byte) (fast bool, diff string) {
+	var want []*yaml.Node
+	var yamlErr error
+	for doc, err := range yamlDocuments(data) {
+		if err != nil {
+			yamlErr = err
+			break
+		}
+		want = append(want, doc)
+	}
+	got, ok := parseFast(data)
+	if !ok {
+		return false, ""
+	}
+	if yamlErr != nil {
+		return true, "fast parser accepted what yaml.v3 rejects: " + yamlErr.Error()
+	}
+	if len(got) != len(want) {
+		return true, fmt.Sprintf("got %d documents, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if d := treeDiff(got[i], want[i], fmt.Sprintf("doc%d", i)); d != "" {
+			return true, d
+		}
+	}
+	return true, ""
+}
+
+// yamlFiles lists the *.yml and *.yaml files under dir.
+func yamlFiles(tb testing.TB, dir string) []string {
+	tb.Helper()
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml")) {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return files
+}
+
+// TestFastYAMLCorpus parses every YAML file of the SigmaHQ and Hayabusa
+// corpora, the built-in rules and testdata with both parsers: the trees
+// must be the same wherever the fast parser takes a file, and so must the
+// loaded collections.
+func TestFastYAMLCorpus(t *testing.T) {
+	datasets := shared.Path(t, "datasets")
+	sets := []struct {
+		name    string
+		dir     string
+		minFast float64 // share of files that must take the fast path
+	}{
+		{"sigma", filepath.Join(datasets, "sigma"), 0.97},
+		{"hayabusa", filepath.Join(datasets, "hayabusa-rules"), 0.9},
+		{"builtin", filepath.Join("..", "..", "rules"), 0.97},
+		{"testdata", "testdata", 0},
+	}
+	for _, s := range sets {
+		files := yamlFiles(t, s.dir)
+		fast := 0
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ok, diff := compareParsers(data)
+			if diff != "" {
+				t.Errorf("%s: %s", f, diff)
+				continue
+			}
+			if !ok {
+				t.Logf("%s: yaml.v3", f)
+				continue
+			}
+			fast++
+			got, want := Parse(data, f), &Collection{}
+			want.parseDocs(yamlDocuments(data), f)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: the collection loaded on the fast path differs from yaml.v3's", f)
+			}
+		}
+		share := float64(fast) / float64(max(len(files), 1))
+		t.Logf("%s: %d of %d files (%.1f%%) took the fast path", s.name, fast, len(files), 100*share)
+		if share < s.minFast {
+			t.Errorf("%s: got %.1f%% of files on the fast path, want at least %.0f%%", s.name, 100*share, 100*s.minFast)
+		}
+	}
+}
+
+// fastCases are inputs at the edges of the fast parser's subset.
+var fastCases = []string{
+	"",
+	"# only a comment\n",
+	"a: 1\n",
+	"a:\nb: 1\nc:\n  - \n  -\n  - x\n",
+	"a: # c\nb:\n  # x\nc: 1\n",
+	"- # c\n-\n",
+	"# c\n\na: 1\n---\n# x\n",
+	"---\n# x",
+	"---\n---\na: 1\n---\n",
+	"--- # y\na: 1\n",
+	"--- a\n",
+	"a: 1\n...\n",
+	"a: |\n  x\n  y",
+	"a: |-\n\n  x\n\n",
+	"a: |\n\n\nb: 1",
+	"a: |\n   \n  x\n",
+	"a: |\n  x\n   \n  y\n",
+	"a: |\n  x\n    more\n  # not a comment\nb: 2\n",
+	"a: |+\n  x\n\n",
+	"a: >\n  x\n  y\n",
+	"a: |2\n   x\n",
+	"a:\n  - x\n  -\n    y: 1\n    z: 2\n",
+	"a:\n- x\n- y: 1\n  z: 2\nb: 3\n",
+	"k: \"\\x80\\u00e9\\U0001F600\\N\\_\\L\\P\\e\\0\\/\\\"\"\n",
+	"k: \"\\ud800\"\n",
+	"k: \"\\q\"\n",
+	"k: 'it''s'  # c\n",
+	"k: 'a'#c\n",
+	"k: 'a' b\n",
+	"k: 'a\n  b'\n",
+	"k: [ a , \"b\", 'c' ]\n",
+	"k: [a, b,]\n",
+	"k: [a: b]\n",
+	"k: []\n",
+	"k: [a, [b]]\n",
+	"a: b\n   c\n\n   d\n\n\n   e  \nf: 1\n",
+	"a: b # c\n  d\n",
+	"a: b\n  - c\n",
+	"a: b: c\n",
+	"a: b\n c:\n",
+	"k: 089\nl: 0o17\nm: 1_000\nn: 2024-01-02\no: 2024-1-2 3:04:05\np: .5\nq: 1e3\nr: +1\ns: 0x1F\nt: -0b11\nu: ~\nv: Yes\nw: \"1\"\nx: -.inf\ny: 0b102\nz: 1.\n",
+	"<<: {a: 1}\n",
+	"a: &x 1\nb: *x\n",
+	"a: !!str 1\n",
+	"a: {b: 1}\n",
+	"? a\n: b\n",
+	"a:\n\tb: 1\n",
+	"a: 1\r\nb: 2\r\n",
+	"\xef\xbb\xbfa: 1\n",
+	"%YAML 1.2\n---\na: 1\n",
+	"a: 1\n  b: 2\n",
+	"  a: 1\nb: 2\n",
+	"a:\n    b: 1\n  c: 2\n",
+	"- a\nb: 1\n",
+	"a: 1\n- b\n",
+	"- - a\n",
+	"- a: 1\n  b: 2\n- c\n",
+	"- 'x'\n- \"y\": 1\n",
+	"'q': 1\n\"d\": 2\n",
+	"a : 1\n",
+	"a:b: 1\n",
+	"é: ü\nkey: 'ä' # c\nx: [ö, 'ß']\n",
+	"a: -\n",
+	"a: -1\n- b\n",
+	"title: x\ndescription: |\n    Line one\n    line two\ndetection:\n    selection:\n        Image|endswith: '\\cmd.exe'\n    condition: selection\n",
+}
+
+func FuzzFastYAML(f *testing.F) {
+	for _, s := range fastCases {
+		f.Add([]byte(s))
+	}
+	for _, data := range seedRules(f, 40) {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, diff := compareParsers(data); diff != "" {
+			t.Fatal(diff)
+		}
+	})
+}
+
+func TestFastYAMLCases(t *testing.T) {
+	fast := 0
+	for _, s := range fastCases {
+		ok, diff := compareParsers([]byte(s))
+		if diff != "" {
+			t.Errorf("%q: %s", s, diff)
+		}
+		if ok {
+			fast++
+		}
+	}
+	t.Logf("%d of %d cases took the fast path", fast, len(fastCases))
+}
+
+func TestSyntaxErrorLine(t *testing.T) {
+	c := Parse([]byte("title: x\ndetection:\n  a: [b\n"), "t.yml")
+	if len(c.Errors) != 1 {
+		t.Fatalf("got errors %v, want one", c.Errors)
+	}
+	e := c.Errors[0]
+	if e.Pos.Line == 0 || strings.Contains(e.Msg, "line ") || !strings.HasPrefix(e.Msg, "YAML: ") {
+		t.Errorf("got %v (line %d), want the line in Pos and not in the message", e, e.Pos.Line)
+	}
+}
