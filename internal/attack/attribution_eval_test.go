@@ -245,8 +245,8 @@ type evalResult struct {
 	// always wrong), which weighs the two as the prior UnknownPrior 1/2.
 	shipped    []float64
 	shippedHit []bool
-	nll              float64   // mean -log P(truth)
-	meanRank         float64
+	nll        float64 // mean -log P(truth)
+	meanRank   float64
 }
 
 func evaluate(sc scorer, obs []observation, temp float64) evalResult {

@@ -13,7 +13,7 @@ import (
 
 // CacheFile is the name of the installed knowledge base in the cache
 // folder.
-const CacheFile = "enterprise-attack.json.gz"
+const CacheFile = "enterprise-attack.bin"
 
 // CacheDir returns the folder of an installed knowledge base:
 // $SPOOR_CACHE_DIR/attack when that is set, otherwise spoor/attack under

@@ -90,7 +90,7 @@ func TestAttackUpdate(t *testing.T) {
 	if !strings.Contains(stdout, "172 groups") && !strings.Contains(stdout, "181 groups") {
 		t.Errorf("stdout: got %q, want the group count", stdout)
 	}
-	installed := filepath.Join(cache, "attack", "enterprise-attack.json.gz")
+	installed := filepath.Join(cache, "attack", "enterprise-attack.bin")
 	if _, err := os.Stat(installed); err != nil {
 		t.Fatalf("installed file: %v", err)
 	}

@@ -1,7 +1,7 @@
 // Command attackgen converts an ATT&CK STIX 2.0 or 2.1 bundle into the
 // compact data file embedded in package attack:
 //
-//	go run ./cmd/attackgen -in enterprise-attack.json -out data/enterprise-attack.json.gz
+//	go run ./cmd/attackgen -in enterprise-attack.json -out data/enterprise-attack.bin
 //
 // It is run by `go generate` in internal/attack, from the bundle in
 // ../shared. The output is deterministic for a given bundle.
@@ -18,10 +18,10 @@ import (
 
 func main() {
 	in := flag.String("in", "", "STIX bundle to read")
-	out := flag.String("out", "", "compact data file to write (gzip'd JSON)")
+	out := flag.String("out", "", "compact data file to write (see attack.KB.Encode)")
 	flag.Parse()
 	if *in == "" || *out == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: attackgen -in BUNDLE.json -out DATA.json.gz")
+		fmt.Fprintln(os.Stderr, "usage: attackgen -in BUNDLE.json -out DATA.bin")
 		os.Exit(2)
 	}
 	if err := run(*in, *out); err != nil {
