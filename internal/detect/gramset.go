@@ -1,5 +1,10 @@
 package detect
 
+import (
+	"cmp"
+	"slices"
+)
+
 // gramSet finds many needles of at least four bytes in a text, for needle
 // sets too large for a DFA that stays in cache. Each needle is anchored on
 // one of its 4-byte grams, the one the fewest needles share. Scanning the
@@ -34,42 +39,78 @@ func gramAt(s string, i int) uint32 {
 }
 
 // buildGramSet indexes needles (each at least 4 bytes long; nums gives
-// their local numbers).
+// their local numbers). It counts grams in a flat table, not in maps: the
+// sets are built on the hunt's first events and hold tens of thousands of
+// grams.
 func buildGramSet(needles []string, nums []int32) *gramSet {
-	count := map[uint32]int{}
+	// How many needles hold each gram, in an open-addressing table whose
+	// slots also remember the last needle counted (a gram counts once per
+	// needle).
+	total := 0
 	for _, n := range needles {
-		seen := map[uint32]bool{}
-		for i := 0; i+4 <= len(n); i++ {
-			g := gramAt(n, i)
-			if !seen[g] {
-				seen[g] = true
-				count[g]++
+		total += max(len(n)-3, 0)
+	}
+	tbits := 4
+	for 1<<tbits < 2*total {
+		tbits++
+	}
+	tsize := 1 << tbits
+	type gramCount struct {
+		gram  uint32
+		count int32
+		last  int32 // needle index + 1; 0: empty slot
+	}
+	table := make([]gramCount, tsize)
+	tmask := uint32(tsize - 1)
+	slot := func(g uint32) *gramCount {
+		for s := (g * 0x9E3779B1) >> (32 - tbits); ; s = (s + 1) & tmask {
+			if e := &table[s]; e.last == 0 || e.gram == g {
+				return e
 			}
 		}
 	}
-	byGram := map[uint32][]gramEntry{}
-	var order []uint32
+	for k, n := range needles {
+		for i := 0; i+4 <= len(n); i++ {
+			e := slot(gramAt(n, i))
+			if e.last != int32(k)+1 {
+				e.gram, e.last = gramAt(n, i), int32(k)+1
+				e.count++
+			}
+		}
+	}
+	count := func(g uint32) int32 { return slot(g).count }
+	// Each needle's anchor: its gram the fewest needles share (the first
+	// such), grouped by anchor.
+	type anchored struct {
+		gram  uint32
+		entry gramEntry
+	}
+	anchors := make([]anchored, len(needles))
 	maxNum := int32(0)
 	for k, n := range needles {
-		best, bestOff := uint32(0), -1
+		best, bestOff, bestCount := uint32(0), -1, int32(0)
 		for i := 0; i+4 <= len(n); i++ {
 			g := gramAt(n, i)
-			if bestOff < 0 || count[g] < count[best] {
-				best, bestOff = g, i
+			if c := count(g); bestOff < 0 || c < bestCount {
+				best, bestOff, bestCount = g, i, c
 			}
 		}
-		if _, ok := byGram[best]; !ok {
-			order = append(order, best)
-		}
-		byGram[best] = append(byGram[best], gramEntry{needle: nums[k], off: int32(bestOff)})
+		anchors[k] = anchored{best, gramEntry{needle: nums[k], off: int32(bestOff)}}
 		maxNum = max(maxNum, nums[k])
 	}
+	slices.SortStableFunc(anchors, func(a, b anchored) int { return cmp.Compare(a.gram, b.gram) })
 	gs := &gramSet{needles: make([]string, maxNum+1)}
 	for k, n := range needles {
 		gs.needles[nums[k]] = n
 	}
+	groups := 0
+	for i := range anchors {
+		if i == 0 || anchors[i].gram != anchors[i-1].gram {
+			groups++
+		}
+	}
 	size := uint32(16)
-	for size < uint32(2*len(order)) {
+	for size < uint32(2*groups) {
 		size *= 2
 	}
 	gs.mask = size - 1
@@ -79,7 +120,9 @@ func buildGramSet(needles []string, nums []int32) *gramSet {
 	for i := range gs.starts {
 		gs.starts[i] = -1
 	}
-	for _, g := range order {
+	gs.entries = make([]gramEntry, 0, len(anchors))
+	for i := 0; i < len(anchors); {
+		g := anchors[i].gram
 		h := gramHash(g)
 		gs.bits[h>>6] |= 1 << (h & 63)
 		s := h & gs.mask
@@ -88,7 +131,9 @@ func buildGramSet(needles []string, nums []int32) *gramSet {
 		}
 		gs.keys[s] = g
 		gs.starts[s] = int32(len(gs.entries))
-		gs.entries = append(gs.entries, byGram[g]...)
+		for ; i < len(anchors) && anchors[i].gram == g; i++ {
+			gs.entries = append(gs.entries, anchors[i].entry)
+		}
 		gs.ends[s] = int32(len(gs.entries))
 	}
 	return gs
