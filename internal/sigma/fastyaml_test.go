@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -236,5 +237,42 @@ func TestSyntaxErrorLine(t *testing.T) {
 	e := c.Errors[0]
 	if e.Pos.Line == 0 || strings.Contains(e.Msg, "line ") || !strings.HasPrefix(e.Msg, "YAML: ") {
 		t.Errorf("got %v (line %d), want the line in Pos and not in the message", e, e.Pos.Line)
+	}
+}
+
+// BenchmarkParseYAML parses every active SigmaHQ rule file into nodes, with
+// the fast parser (falling back to yaml.v3 as Parse does) and with yaml.v3
+// alone.
+func BenchmarkParseYAML(b *testing.B) {
+	base := filepath.Join(shared.Path(b, "datasets"), "sigma")
+	var files [][]byte
+	var size int64
+	for _, dir := range corpusPaths(b, base, sigmaActive...) {
+		for _, f := range yamlFiles(b, dir) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			files = append(files, data)
+			size += int64(len(data))
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		docs func([]byte) iter.Seq2[*yaml.Node, error]
+	}{{"fast", documents}, {"yamlv3", yamlDocuments}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, data := range files {
+					for _, err := range bc.docs(data) {
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			}
+		})
 	}
 }
