@@ -174,7 +174,12 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	cpuEvidence := cputime.Process()
 	log.Debug("evidence hunted", "events", sum.Events, "detections", countFound(ws), "took", sum.Elapsed, "cpu", cpuEvidence-cpuRules)
 	res.Evidence = evidenceOf(sum)
+	found := countFound(ws)
+	res.Detections = make([]Detection, 0, found)
 	var refs []correlate.DetectionRef
+	if idx != nil {
+		refs = make([]correlate.DetectionRef, 0, found)
+	}
 	for _, w := range ws {
 		res.Evidence.Hunted += w.hunted
 		res.Evidence.OutOfRange += w.outOfRange
@@ -184,8 +189,8 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		if w.last.After(res.Evidence.Last) {
 			res.Evidence.Last = w.last
 		}
-		res.Detections = append(res.Detections, w.found...)
-		refs = append(refs, w.refs...)
+		res.Detections = w.found.appendTo(res.Detections)
+		refs = w.refs.appendTo(refs)
 		res.Suppressed += w.suppressed
 	}
 	for _, d := range correlations(set, ws, meta) {
@@ -266,7 +271,7 @@ func restoreGC() {
 func countFound(ws []*worker) int {
 	n := 0
 	for _, w := range ws {
-		n += len(w.found)
+		n += w.found.len()
 	}
 	return n
 }
@@ -330,11 +335,11 @@ type worker struct {
 	// channel, provider, source, field names).
 	strs map[string]string
 
-	found []Detection
+	found chunks[Detection]
 	// shard is the worker's part of the entity index (nil without
 	// operations); refs[i] describes found[i] for the operation builder.
 	shard *correlate.IndexShard
-	refs  []correlate.DetectionRef
+	refs  chunks[correlate.DetectionRef]
 	// inputs are the detections of rules correlations reference, for
 	// correlate.Set.Run; inputDets[i] is the detection of inputs[i].
 	inputs     []correlate.Input
@@ -387,12 +392,12 @@ func (w *worker) event(ev *event.Event) {
 			w.suppressed++
 			continue
 		}
-		w.found = append(w.found, det)
+		w.found.add(det)
 		if w.shard != nil {
 			if !refDone {
 				ref, refDone = w.shard.Ref(ev), true
 			}
-			w.refs = append(w.refs, ref)
+			w.refs.add(ref)
 		}
 	}
 }
