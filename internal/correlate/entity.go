@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -217,7 +218,7 @@ type IndexShard struct {
 	tasks    map[hostKey]*task
 	files    map[hostKey]*file
 	loads    map[hostKey][]procRef // files loaded, before Finish knows which were written
-	hostIPs  map[ipHost]int        // how often an address was seen as a host's
+	hostIPs  map[ipHost]*int       // how often an address was seen as a host's
 	intents  []intentRaw
 	// lastIntent is when each process last aimed at each target, so that
 	// a process that connects to a share all day keeps one intent a
@@ -227,6 +228,12 @@ type IndexShard struct {
 	// The last Computer seen and its HostName: events of one log come
 	// from one computer.
 	lastComputer, lastHost string
+	// names and paths remember, for each spelling seen, its HostName and
+	// the key of the file path it names (see pathKey), so that a name or
+	// a DLL path seen in a million events is normalized once.
+	names, paths map[string]string
+	// f is the current event's fields.
+	f fields
 }
 
 type pidStart struct {
@@ -246,8 +253,8 @@ func newShard() *IndexShard {
 	return &IndexShard{
 		strs: map[string]string{}, byGUID: map[hostKey]int32{}, byPIDT: map[pidStart]int32{},
 		logons: map[hostKey]*logon{}, services: map[hostKey]*service{}, tasks: map[hostKey]*task{},
-		files: map[hostKey]*file{}, loads: map[hostKey][]procRef{}, hostIPs: map[ipHost]int{},
-		lastIntent: map[intentKey]time.Time{},
+		files: map[hostKey]*file{}, loads: map[hostKey][]procRef{}, hostIPs: map[ipHost]*int{},
+		lastIntent: map[intentKey]time.Time{}, names: map[string]string{}, paths: map[string]string{},
 	}
 }
 
@@ -269,9 +276,31 @@ func (s *IndexShard) intern(v string) string {
 func (s *IndexShard) host(computer string) string {
 	if computer != s.lastComputer || s.lastComputer == "" {
 		s.lastComputer = strings.Clone(computer)
-		s.lastHost = s.intern(HostName(computer))
+		s.lastHost = s.hostName(computer)
 	}
 	return s.lastHost
+}
+
+// hostName returns the interned HostName of a computer name.
+func (s *IndexShard) hostName(computer string) string {
+	if h, ok := s.names[computer]; ok {
+		return h
+	}
+	h := s.intern(HostName(computer))
+	s.names[strings.Clone(computer)] = h
+	return h
+}
+
+// pathKey returns the key of the file an event's path names on host: the
+// path normalized (NormPath), lower-cased and interned; "" when there is
+// none.
+func (s *IndexShard) pathKey(host, raw string) hostKey {
+	k, ok := s.paths[raw]
+	if !ok {
+		k = s.intern(strings.ToLower(NormPath(raw)))
+		s.paths[strings.Clone(raw)] = k
+	}
+	return hostKey{host, k}
 }
 
 // key returns the map key of an entity named k on host: k lower-cased
@@ -291,39 +320,6 @@ func HostName(computer string) string {
 	return strings.ToUpper(computer)
 }
 
-// str returns the text of a field ("" when absent or "-").
-func str(ev *event.Event, name string) string {
-	v, ok := ev.Get(name)
-	if !ok {
-		return ""
-	}
-	var s string
-	if v.Kind() == event.String {
-		s = v.Str()
-	} else {
-		s = v.Text()
-	}
-	if s == "-" {
-		return ""
-	}
-	return s
-}
-
-// num returns a decimal or 0x-hex number field (0 when absent or bad).
-func num(ev *event.Event, name string) int64 {
-	v, ok := ev.Get(name)
-	if !ok {
-		return 0
-	}
-	switch v.Kind() {
-	case event.Int:
-		return v.Int()
-	case event.Uint:
-		return int64(v.Uint())
-	}
-	return parseNum(v.Text())
-}
-
 func parseNum(s string) int64 {
 	s = strings.TrimSpace(s)
 	if len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") {
@@ -341,13 +337,16 @@ func parseNum(s string) int64 {
 }
 
 // normLogon lower-cases a logon ID and drops leading zeros: "0x00003E7" →
-// "0x3e7".
+// "0x3e7". It returns s itself when it is in that form already.
 func normLogon(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if strings.HasPrefix(s, "0x") {
 		t := strings.TrimLeft(s[2:], "0")
 		if t == "" {
 			t = "0"
+		}
+		if len(t) == len(s)-2 {
+			return s
 		}
 		return "0x" + t
 	}
@@ -373,25 +372,27 @@ func normGUID(s string) string {
 // may be reused once Observe returns.
 func (s *IndexShard) Observe(ev *event.Event) {
 	s.events++
-	id := num(ev, event.FieldEventID)
+	f := &s.f
+	f.scan(ev)
+	id := f.num(fEventID)
 	if id == 0 {
 		return
 	}
-	ch := str(ev, event.FieldChannel)
-	host := s.host(str(ev, event.FieldComputer))
+	ch := f.str(fChannel)
+	host := s.host(f.str(fComputer))
 	if host == "" {
 		return
 	}
-	t := ev.Time()
+	t := f.time()
 	sysmon := strings.Contains(ch, "Sysmon")
 	switch {
 	case sysmon:
-		s.sysmon(ev, id, host, t)
+		s.sysmon(id, host, t)
 	case ch == "Security":
-		s.security(ev, id, host, t)
+		s.security(id, host, t)
 	case ch == "System":
 		if id == 7045 {
-			name := str(ev, "ServiceName")
+			name := f.str(fServiceName)
 			if name == "" {
 				return
 			}
@@ -399,11 +400,11 @@ func (s *IndexShard) Observe(ev *event.Event) {
 			sv.installs = append(sv.installs, t)
 			if sv.installed.IsZero() || t.Before(sv.installed) || sv.image == "" {
 				sv.installed = minTime(sv.installed, t)
-				sv.image = s.intern(NormPath(str(ev, "ImagePath")))
+				sv.image = s.intern(NormPath(f.str(fImagePath)))
 			}
 		}
 	case strings.Contains(ch, "TaskScheduler"):
-		name := str(ev, "TaskName")
+		name := f.str(fTaskName)
 		if name == "" {
 			return
 		}
@@ -413,117 +414,122 @@ func (s *IndexShard) Observe(ev *event.Event) {
 			tk.created = minTime(tk.created, t)
 		}
 		if id == 129 { // task process created
-			if pid := num(ev, "ProcessID"); pid != 0 {
+			if pid := f.num(fProcessID); pid != 0 {
 				tk.pids = append(tk.pids, pid)
 			}
 		}
 	}
 }
 
-func (s *IndexShard) sysmon(ev *event.Event, id int64, host string, t time.Time) {
+// sysmon records a Sysmon event (its fields in s.f).
+func (s *IndexShard) sysmon(id int64, host string, t time.Time) {
+	f := &s.f
 	switch id {
 	case 1:
-		pid := num(ev, "ProcessId")
-		p := s.proc(host, str(ev, "ProcessGuid"), pid, t)
+		pid := f.num(fProcessId)
+		p := s.proc(host, normGUID(f.str(fProcessGuid)), pid, t)
 		p.created = true
 		p.start = t
 		if pid != 0 {
 			p.pid, p.pidSure = pid, true
 		}
-		p.image = s.intern(str(ev, "Image"))
-		p.cmd = s.intern(cut(str(ev, "CommandLine")))
-		p.user = s.intern(str(ev, "User"))
-		p.logon = s.intern(normLogon(str(ev, "LogonId")))
-		p.parentGUID = s.intern(normGUID(str(ev, "ParentProcessGuid")))
-		p.parentPID = num(ev, "ParentProcessId")
+		p.image = s.intern(f.str(fImage))
+		p.cmd = s.intern(cut(f.str(fCommandLine)))
+		p.user = s.intern(f.str(fUser))
+		p.logon = s.intern(normLogon(f.str(fLogonId)))
+		p.parentGUID = s.intern(normGUID(f.str(fParentProcessGuid)))
+		p.parentPID = f.num(fParentProcessId)
 		if p.parentGUID != "" {
 			pp := s.proc(host, p.parentGUID, p.parentPID, time.Time{})
 			if !pp.created {
-				pp.image = minStr(pp.image, s.intern(str(ev, "ParentImage")))
-				pp.cmd = minStr(pp.cmd, s.intern(cut(str(ev, "ParentCommandLine"))))
-				pp.user = minStr(pp.user, s.intern(str(ev, "ParentUser")))
+				s.keepMin(&pp.image, f.str(fParentImage))
+				s.keepMin(&pp.cmd, cut(f.str(fParentCommandLine)))
+				s.keepMin(&pp.user, f.str(fParentUser))
 			}
 		}
 		s.intentsOf(procRef{host: host, guid: p.guid, pid: p.pid, t: t}, p.cmd)
 	case 5:
-		p := s.proc(host, str(ev, "ProcessGuid"), num(ev, "ProcessId"), time.Time{})
+		p := s.proc(host, normGUID(f.str(fProcessGuid)), f.num(fProcessId), time.Time{})
 		p.end = t
 	case 2, 12, 13, 14, 15, 17, 18, 22, 23, 26:
 		// The acting process is named (a detection on such an event
 		// resolves to it), nothing else is kept.
-		s.ref(ev, host, t)
+		s.ref(host, t)
 	case 3:
-		ref := s.ref(ev, host, t)
-		src, dst := str(ev, "SourceIp"), str(ev, "DestinationIp")
-		srcName, dstName := str(ev, "SourceHostname"), str(ev, "DestinationHostname")
-		initiated := strings.EqualFold(str(ev, "Initiated"), "true")
-		if initiated {
+		ref := s.ref(host, t)
+		src, dst := f.str(fSourceIp), f.str(fDestinationIp)
+		srcName, dstName := f.str(fSourceHostname), f.str(fDestinationHostname)
+		if f.isTrue(fInitiated) {
 			s.mapIP(src, host)
 			if dstName != "" {
-				s.mapIP(dst, HostName(dstName))
+				s.mapIP(dst, s.hostName(dstName))
 			}
-			if adminPort(num(ev, "DestinationPort")) && !isLoopback(dst) {
-				s.addIntent(intentRaw{ref: ref, target: s.intern(dst), what: "connect"})
+			if adminPort(f.num(fDestinationPort)) && !isLoopback(dst) {
+				s.addIntent(intentRaw{ref: ref, target: dst, what: "connect"})
 			}
 		} else {
 			s.mapIP(dst, host)
 			if srcName != "" {
-				s.mapIP(src, HostName(srcName))
+				s.mapIP(src, s.hostName(srcName))
 			}
 		}
 	case 6:
-		k := s.key(host, NormPath(str(ev, "ImageLoaded")))
+		k := s.pathKey(host, f.str(fImageLoaded))
 		s.loads[k] = addLoader(s.loads[k], procRef{host: host, t: t})
 	case 7:
-		k := s.key(host, NormPath(str(ev, "ImageLoaded")))
-		s.loads[k] = addLoader(s.loads[k], s.ref(ev, host, t))
+		k := s.pathKey(host, f.str(fImageLoaded))
+		s.loads[k] = addLoader(s.loads[k], s.ref(host, t))
 	case 11:
-		path := NormPath(str(ev, "TargetFilename"))
-		if path == "" {
+		raw := f.str(fTargetFilename)
+		k := s.pathKey(host, raw)
+		if k.key == "" {
 			return
 		}
-		k := s.key(host, path)
-		f := s.files[k]
-		if f == nil {
-			f = &file{host: host, path: s.intern(path), first: t}
-			s.files[k] = f
+		fl := s.files[k]
+		if fl == nil {
+			fl = &file{host: host, path: s.intern(NormPath(raw)), first: t}
+			s.files[k] = fl
 		}
-		f.addWriter(s.ref(ev, host, t))
-		f.nwrite++
+		fl.addWriter(s.ref(host, t))
+		fl.nwrite++
 	}
 }
 
-// ref names the process of a Sysmon event.
-func (s *IndexShard) ref(ev *event.Event, host string, t time.Time) procRef {
-	r := procRef{host: host, guid: s.intern(normGUID(str(ev, "ProcessGuid"))), pid: num(ev, "ProcessId"), t: t}
-	if r.guid != "" {
-		p := s.proc(host, r.guid, r.pid, time.Time{})
+// ref names the process of a Sysmon event (its fields in s.f).
+func (s *IndexShard) ref(host string, t time.Time) procRef {
+	f := &s.f
+	r := procRef{host: host, pid: f.num(fProcessId), t: t}
+	if g := normGUID(f.str(fProcessGuid)); g != "" {
+		p := s.proc(host, g, r.pid, time.Time{})
+		r.guid = p.guid
 		if !p.created {
-			p.image = minStr(p.image, s.intern(str(ev, "Image")))
+			s.keepMin(&p.image, f.str(fImage))
 		}
 	}
 	return r
 }
 
-func (s *IndexShard) security(ev *event.Event, id int64, host string, t time.Time) {
+// security records a Security event (its fields in s.f).
+func (s *IndexShard) security(id int64, host string, t time.Time) {
+	f := &s.f
 	switch id {
 	case 4688:
-		pid := num(ev, "NewProcessId")
+		pid := f.num(fNewProcessId)
 		if pid == 0 {
 			return
 		}
 		p := s.proc(host, "", pid, t)
 		p.created = true
 		p.start = t
-		p.image = s.intern(str(ev, "NewProcessName"))
-		p.cmd = s.intern(cut(str(ev, "CommandLine")))
-		p.parentPID = num(ev, "ProcessId")
-		lid := normLogon(str(ev, "TargetLogonId"))
-		user := str(ev, "TargetUserName")
+		p.image = s.intern(f.str(fNewProcessName))
+		p.cmd = s.intern(cut(f.str(fCommandLine)))
+		p.parentPID = f.num(fProcessId)
+		lid := normLogon(f.str(fTargetLogonId))
+		user := f.str(fTargetUserName)
 		if systemLogons[lid] {
-			lid = normLogon(str(ev, "SubjectLogonId"))
-			user = str(ev, "SubjectUserName")
-			if d := str(ev, "SubjectDomainName"); d != "" && user != "" {
+			lid = normLogon(f.str(fSubjectLogonId))
+			user = f.str(fSubjectUserName)
+			if d := f.str(fSubjectDomainName); d != "" && user != "" {
 				user = d + `\` + user
 			}
 		}
@@ -531,7 +537,7 @@ func (s *IndexShard) security(ev *event.Event, id int64, host string, t time.Tim
 		p.user = s.intern(user)
 		s.intentsOf(procRef{host: host, pid: pid, t: t}, p.cmd)
 	case 4624:
-		lid := normLogon(str(ev, "TargetLogonId"))
+		lid := normLogon(f.str(fTargetLogonId))
 		if lid == "" {
 			return
 		}
@@ -540,32 +546,32 @@ func (s *IndexShard) security(ev *event.Event, id int64, host string, t time.Tim
 			return // the same logon ID logged on again later: keep the first
 		}
 		l.start = t
-		l.user = s.intern(account(str(ev, "TargetDomainName"), str(ev, "TargetUserName")))
-		l.ip = s.intern(normIP(str(ev, "IpAddress")))
-		l.workstation = s.intern(HostName(str(ev, "WorkstationName")))
-		l.logonType = int(num(ev, "LogonType"))
+		l.user = s.intern(account(f.str(fTargetDomainName), f.str(fTargetUserName)))
+		l.ip = s.intern(normIP(f.str(fIpAddress)))
+		l.workstation = s.hostName(f.str(fWorkstationName))
+		l.logonType = int(f.num(fLogonType))
 		if l.ip != "" && l.workstation != "" && !isLoopback(l.ip) {
 			s.mapIP(l.ip, l.workstation)
 		}
 	case 4634, 4647:
-		lid := normLogon(str(ev, "TargetLogonId"))
+		lid := normLogon(f.str(fTargetLogonId))
 		if lid == "" {
 			return
 		}
 		s.logon(host, lid).end = t
 	case 4672:
-		if lid := normLogon(str(ev, "SubjectLogonId")); lid != "" {
+		if lid := normLogon(f.str(fSubjectLogonId)); lid != "" {
 			s.logon(host, lid).elevated = true
 		}
 	case 4648:
-		target := str(ev, "TargetServerName")
+		target := f.str(fTargetServerName)
 		if target == "" || strings.EqualFold(target, "localhost") {
 			return
 		}
-		r := procRef{host: host, pid: num(ev, "ProcessId"), t: t}
-		s.addIntent(intentRaw{ref: r, target: s.intern(target), what: "explicit credentials"})
+		r := procRef{host: host, pid: f.num(fProcessId), t: t}
+		s.addIntent(intentRaw{ref: r, target: target, what: "explicit credentials"})
 	case 4697:
-		name := str(ev, "ServiceName")
+		name := f.str(fServiceName)
 		if name == "" {
 			return
 		}
@@ -573,11 +579,11 @@ func (s *IndexShard) security(ev *event.Event, id int64, host string, t time.Tim
 		sv.installs = append(sv.installs, t)
 		if sv.installed.IsZero() || !t.After(sv.installed) {
 			sv.installed = t
-			sv.image = s.intern(NormPath(str(ev, "ServiceFileName")))
-			sv.logon = s.intern(normLogon(str(ev, "SubjectLogonId")))
+			sv.image = s.intern(NormPath(f.str(fServiceFileName)))
+			sv.logon = s.intern(normLogon(f.str(fSubjectLogonId)))
 		}
 	case 4698, 4702:
-		name := str(ev, "TaskName")
+		name := f.str(fTaskName)
 		if name == "" {
 			return
 		}
@@ -587,16 +593,26 @@ func (s *IndexShard) security(ev *event.Event, id int64, host string, t time.Tim
 		}
 		if tk.created.IsZero() || t.Before(tk.created) {
 			tk.created = t
-			tk.logon = s.intern(normLogon(str(ev, "SubjectLogonId")))
-			if c := TaskCommand(str(ev, "TaskContent")); c != "" {
+			tk.logon = s.intern(normLogon(f.str(fSubjectLogonId)))
+			if c := TaskCommand(f.str(fTaskContent)); c != "" {
 				tk.command = s.intern(c)
 			}
 		}
 	}
 }
 
+// keepMin sets *dst to v (interned) when v is the smaller non-empty string
+// (see minStr), interning only then.
+func (s *IndexShard) keepMin(dst *string, v string) {
+	if v != "" && (*dst == "" || v < *dst) {
+		*dst = s.intern(v)
+	}
+}
+
+// proc returns the process with guid (normalized, see normGUID) on host,
+// or, without a GUID, the one with pid started at start; it is added when
+// new.
 func (s *IndexShard) proc(host, guid string, pid int64, start time.Time) *process {
-	guid = normGUID(guid)
 	if guid != "" {
 		if i, ok := s.byGUID[hostKey{host, guid}]; ok {
 			p := &s.procs[i]
@@ -605,8 +621,9 @@ func (s *IndexShard) proc(host, guid string, pid int64, start time.Time) *proces
 			}
 			return p
 		}
-		s.procs = append(s.procs, process{host: host, guid: s.intern(guid), pid: pid, parent: -1})
-		s.byGUID[hostKey{host, s.procs[len(s.procs)-1].guid}] = int32(len(s.procs) - 1)
+		guid = s.intern(guid)
+		s.procs = append(s.procs, process{host: host, guid: guid, pid: pid, parent: -1})
+		s.byGUID[hostKey{host, guid}] = int32(len(s.procs) - 1)
 		return &s.procs[len(s.procs)-1]
 	}
 	k := pidStart{host, pid, start.Unix()}
@@ -619,12 +636,12 @@ func (s *IndexShard) proc(host, guid string, pid int64, start time.Time) *proces
 }
 
 func (s *IndexShard) logon(host, id string) *logon {
-	k := hostKey{host, s.intern(id)}
-	l := s.logons[k]
-	if l == nil {
-		l = &logon{host: host, id: s.intern(id)}
-		s.logons[k] = l
+	if l := s.logons[hostKey{host, id}]; l != nil {
+		return l
 	}
+	id = s.intern(id)
+	l := &logon{host: host, id: id}
+	s.logons[hostKey{host, id}] = l
 	return l
 }
 
@@ -651,10 +668,18 @@ func (s *IndexShard) task(host, name string) *task {
 // mapIP records that ip belongs to host.
 func (s *IndexShard) mapIP(ip, host string) {
 	ip = normIP(ip)
-	if ip == "" || host == "" || isLoopback(ip) || !isIP(ip) {
+	if ip == "" || host == "" {
 		return
 	}
-	s.hostIPs[ipHost{s.intern(ip), s.intern(host)}]++
+	if a, err := netip.ParseAddr(ip); err != nil || a.IsLoopback() || a.IsUnspecified() {
+		return
+	}
+	k := ipHost{ip, host}
+	if n := s.hostIPs[k]; n != nil {
+		*n++
+		return
+	}
+	s.hostIPs[ipHost{s.intern(ip), s.intern(host)}] = new(1)
 }
 
 type intentKey struct {
@@ -667,11 +692,15 @@ type intentKey struct {
 // recorded again.
 const intentEvery = time.Minute
 
+// addIntent keeps in, unless the same process aimed at the same target
+// less than intentEvery before; in.target is interned when kept.
 func (s *IndexShard) addIntent(in intentRaw) {
 	k := intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what}
 	if last, ok := s.lastIntent[k]; ok && absDur(in.ref.t.Sub(last)) < intentEvery {
 		return
 	}
+	in.target = s.intern(in.target)
+	k.target = in.target
 	s.lastIntent[k] = in.ref.t
 	s.intents = append(s.intents, in)
 }
@@ -679,7 +708,7 @@ func (s *IndexShard) addIntent(in intentRaw) {
 // intentsOf records the remote hosts a command line names.
 func (s *IndexShard) intentsOf(r procRef, cmd string) {
 	for _, tg := range CommandTargets(cmd) {
-		s.addIntent(intentRaw{ref: r, target: s.intern(tg), what: "command"})
+		s.addIntent(intentRaw{ref: r, target: tg, what: "command"})
 	}
 }
 

@@ -1,11 +1,15 @@
 package correlate
 
 import (
+	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/ruletest"
 	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
@@ -65,4 +69,71 @@ func benchIndex(b *testing.B, paths []string) {
 	b.ReportMetric(float64(st.Logons), "logons")
 	b.ReportMetric(float64(st.Files), "files")
 	runtime.KeepAlive(idx)
+}
+
+// BenchmarkObserve feeds one shard the events of evtx-attack-samples, read
+// once and kept in memory, so that it measures Observe alone (bytes: the
+// EVTX files' size).
+func BenchmarkObserve(b *testing.B) {
+	dir := shared.Path(b, "datasets", "evtx-attack-samples")
+	var evs []*event.Event
+	sum, err := source.Run(b.Context(), []string{dir}, source.Options{Workers: 1}, func(_ int, ev *event.Event) error {
+		evs = append(evs, ev.Clone())
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(corpusBytes(dir))
+	b.ReportAllocs()
+	for b.Loop() {
+		s := newShard()
+		for _, ev := range evs {
+			s.Observe(ev)
+		}
+	}
+	b.ReportMetric(float64(sum.Events), "events")
+}
+
+// BenchmarkOperations builds the operations of a hunt of the evtxcorpus
+// ($SPOOR_CORPUS or /tmp/corpus; evtx-attack-samples without it) with the
+// SigmaHQ Windows rules: the detections and the index are made once,
+// BuildOperations runs in the loop (bytes: the evidence's size).
+func BenchmarkOperations(b *testing.B) {
+	set, err := ruletest.Load([]string{shared.Path(b, "datasets", "sigma", "rules", "windows")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng, _ := detect.Compile(set.Rules, nil, detect.Options{}) // rules that do not compile are left out
+	corpus := os.Getenv("SPOOR_CORPUS")
+	if corpus == "" {
+		corpus = "/tmp/corpus"
+	}
+	if _, err := os.Stat(corpus); err != nil {
+		corpus = shared.Path(b, "datasets", "evtx-attack-samples")
+	}
+	hs, idx := huntWith(b, eng, []string{corpus}, runtime.GOMAXPROCS(0), nil)
+	refs := refsOf(hs)
+	b.SetBytes(corpusBytes(corpus))
+	b.ReportAllocs()
+	var ops []Operation
+	for b.Loop() {
+		ops = BuildOperations(refs, idx, OperationOptions{})
+	}
+	b.ReportMetric(float64(len(refs)), "detections")
+	b.ReportMetric(float64(len(ops)), "operations")
+}
+
+// corpusBytes returns the size of the files under dir.
+func corpusBytes(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }

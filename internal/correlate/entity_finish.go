@@ -105,7 +105,7 @@ func (ix *Index) Finish() {
 			}
 		}
 		for k, n := range s.hostIPs {
-			ipSeen[k] += n
+			ipSeen[k] += *n
 		}
 	}
 

@@ -25,32 +25,81 @@ func NormPath(p string) string {
 		p = p[:i]
 	}
 	p = strings.TrimPrefix(p, `\??\`)
-	lp := strings.ToLower(p)
 	switch {
-	case strings.HasPrefix(lp, `\systemroot\`):
+	case hasPrefixFold(p, `\systemroot\`):
 		p = `C:\Windows\` + p[len(`\systemroot\`):]
-	case strings.HasPrefix(lp, `%systemroot%\`):
+	case hasPrefixFold(p, `%systemroot%\`):
 		p = `C:\Windows\` + p[len(`%systemroot%\`):]
-	case strings.HasPrefix(lp, `%windir%\`):
+	case hasPrefixFold(p, `%windir%\`):
 		p = `C:\Windows\` + p[len(`%windir%\`):]
-	case strings.HasPrefix(lp, `system32\`):
+	case hasPrefixFold(p, `system32\`):
 		p = `C:\Windows\` + p
 	}
 	return p
 }
 
-// argStart returns where the arguments of an unquoted command start: after
-// the first ".exe", ".sys", ".dll", ".bat", ".cmd" or ".ps1" followed by a
-// space; 0 when there is none.
-func argStart(p string) int {
-	lp := strings.ToLower(p)
-	best := 0
-	for _, ext := range []string{".exe ", ".sys ", ".dll ", ".bat ", ".cmd ", ".ps1 "} {
-		if i := strings.Index(lp, ext); i > 0 && (best == 0 || i+len(ext)-1 < best) {
-			best = i + len(ext) - 1
+// hasPrefixFold reports whether s starts with the lower-case ASCII prefix,
+// ASCII letters of s compared in either case (no other character of s
+// lower-cases to an ASCII letter of these prefixes).
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := range len(prefix) {
+		if lowerASCII(s[i]) != prefix[i] {
+			return false
 		}
 	}
-	return best
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// argStart returns where the arguments of an unquoted command start: after
+// the first ".exe", ".sys", ".dll", ".bat", ".cmd" or ".ps1" followed by a
+// space (an extension found first at the very start does not count); 0
+// when there is none. The position is in the lower-cased command, which
+// for ASCII is the command itself, so that only other text is copied.
+func argStart(p string) int {
+	for i := range len(p) {
+		if p[i] >= 0x80 {
+			p = strings.ToLower(p)
+			break
+		}
+	}
+	var first uint8 // the extensions seen
+	for i := 0; i+4 < len(p); i++ {
+		if p[i] != '.' || p[i+4] != ' ' {
+			continue
+		}
+		e := extBit(lowerASCII(p[i+1]), lowerASCII(p[i+2]), lowerASCII(p[i+3]))
+		if e == 0 || first&e != 0 {
+			continue
+		}
+		first |= e
+		if i > 0 {
+			return i + 4
+		}
+	}
+	return 0
+}
+
+// exts are the extensions argStart looks for.
+var exts = [...]string{"exe", "sys", "dll", "bat", "cmd", "ps1"}
+
+// extBit returns the bit of extension abc in exts (0 for others).
+func extBit(a, b, c byte) uint8 {
+	for i, e := range exts {
+		if e[0] == a && e[1] == b && e[2] == c {
+			return 1 << i
+		}
+	}
+	return 0
 }
 
 // TaskCommand returns the command of the first Exec action of a task's XML
@@ -103,10 +152,15 @@ func CommandTargets(cmd string) []string {
 		}
 		i = j
 	}
-	lc := strings.ToLower(cmd)
-	prog := progName(lc)
+	if !hasSwitch(cmd) {
+		return out
+	}
 	fields := splitArgs(cmd)
-	lf := splitArgs(lc)
+	lf := splitArgs(strings.ToLower(cmd))
+	prog := ""
+	if len(lf) > 0 {
+		prog = baseName(strings.Trim(lf[0], `"`))
+	}
 	for k, f := range lf {
 		next := ""
 		if k+1 < len(fields) {
@@ -146,13 +200,26 @@ var remoteSwitchS = map[string]bool{
 	"eventcreate.exe": true, "eventcreate": true, "gpresult.exe": true, "gpresult": true,
 }
 
-// progName returns the lower-case base name of a command line's program.
-func progName(lc string) string {
-	args := splitArgs(lc)
-	if len(args) == 0 {
-		return ""
+// hasSwitch reports whether an argument of cmd may be one of the switches
+// CommandTargets reads: one starting with /n, /s, /r, /v, -c or -r in
+// either case (arguments start the command or follow a space).
+func hasSwitch(cmd string) bool {
+	for i := 0; i+1 < len(cmd); i++ {
+		if i > 0 && cmd[i-1] != ' ' {
+			continue
+		}
+		switch c := lowerASCII(cmd[i+1]); cmd[i] {
+		case '/':
+			if c == 'n' || c == 's' || c == 'r' || c == 'v' {
+				return true
+			}
+		case '-':
+			if c == 'c' || c == 'r' {
+				return true
+			}
+		}
 	}
-	return baseName(strings.Trim(args[0], `"`))
+	return false
 }
 
 // splitArgs splits a command line at spaces outside double quotes, quotes

@@ -71,90 +71,92 @@ type DetectionRef struct {
 // Observe.
 func (s *IndexShard) Ref(ev *event.Event) DetectionRef {
 	in := s.intern
-	get := func(name string) string { return in(str(ev, name)) }
+	f := &s.f
+	f.scan(ev)
+	get := func(k slot) string { return in(f.str(k)) }
 	r := DetectionRef{
-		Time:     ev.Time(),
-		Host:     get(event.FieldComputer),
-		EventID:  num(ev, event.FieldEventID),
-		Channel:  get(event.FieldChannel),
-		RecordID: num(ev, event.FieldEventRecordID),
+		Time:     f.time(),
+		Host:     get(fComputer),
+		EventID:  f.num(fEventID),
+		Channel:  get(fChannel),
+		RecordID: f.num(fEventRecordID),
 	}
 	switch ch := r.Channel; {
 	case strings.Contains(ch, "Sysmon"):
-		r.ProcessGUID = in(normGUID(str(ev, "ProcessGuid")))
-		r.PID = num(ev, "ProcessId")
-		r.Image = get("Image")
-		r.User = get("User")
-		r.LogonID = in(normLogon(str(ev, "LogonId")))
+		r.ProcessGUID = in(normGUID(f.str(fProcessGuid)))
+		r.PID = f.num(fProcessId)
+		r.Image = get(fImage)
+		r.User = get(fUser)
+		r.LogonID = in(normLogon(f.str(fLogonId)))
 		switch r.EventID {
 		case 1:
-			r.CommandLine = in(cut(str(ev, "CommandLine")))
-			r.ParentProcessGUID = in(normGUID(str(ev, "ParentProcessGuid")))
-			r.ParentPID = num(ev, "ParentProcessId")
-			r.ParentImage = get("ParentImage")
+			r.CommandLine = in(cut(f.str(fCommandLine)))
+			r.ParentProcessGUID = in(normGUID(f.str(fParentProcessGuid)))
+			r.ParentPID = f.num(fParentProcessId)
+			r.ParentImage = get(fParentImage)
 		case 3:
-			r.SourceIP = in(normIP(str(ev, "SourceIp")))
-			r.DestinationIP = in(normIP(str(ev, "DestinationIp")))
-			r.DestinationPort = num(ev, "DestinationPort")
-			r.Detail = get("DestinationHostname")
+			r.SourceIP = in(normIP(f.str(fSourceIp)))
+			r.DestinationIP = in(normIP(f.str(fDestinationIp)))
+			r.DestinationPort = f.num(fDestinationPort)
+			r.Detail = get(fDestinationHostname)
 		case 6:
-			r.Files = []string{get("ImageLoaded")}
-			r.Detail = in(strings.TrimSpace(str(ev, "Signature") + " " + str(ev, "SignatureStatus")))
+			r.Files = []string{get(fImageLoaded)}
+			r.Detail = in(strings.TrimSpace(f.str(fSignature) + " " + f.str(fSignatureStatus)))
 		case 7:
-			r.Files = []string{get("ImageLoaded")}
+			r.Files = []string{get(fImageLoaded)}
 		case 8, 10:
-			r.ProcessGUID = in(normGUID(str(ev, "SourceProcessGUID") + str(ev, "SourceProcessGuid")))
-			r.PID = num(ev, "SourceProcessId")
-			r.Image = get("SourceImage")
-			r.Detail = get("TargetImage")
+			r.ProcessGUID = in(normGUID(f.str(fSourceProcessGUID) + f.str(fSourceProcessGuid)))
+			r.PID = f.num(fSourceProcessId)
+			r.Image = get(fSourceImage)
+			r.Detail = get(fTargetImage)
 		case 11, 15, 23, 26, 2:
-			r.Files = []string{get("TargetFilename")}
+			r.Files = []string{get(fTargetFilename)}
 		case 12, 13, 14:
-			r.Detail = get("TargetObject")
+			r.Detail = get(fTargetObject)
 		}
 	case ch == "Security":
-		r.LogonID = in(normLogon(str(ev, "SubjectLogonId")))
-		r.User = in(account(str(ev, "SubjectDomainName"), str(ev, "SubjectUserName")))
+		r.LogonID = in(normLogon(f.str(fSubjectLogonId)))
+		r.User = in(account(f.str(fSubjectDomainName), f.str(fSubjectUserName)))
 		switch r.EventID {
 		case 4688:
-			r.PID = num(ev, "NewProcessId")
-			r.ParentPID = num(ev, "ProcessId")
-			r.Image = get("NewProcessName")
-			r.ParentImage = get("ParentProcessName")
-			r.CommandLine = in(cut(str(ev, "CommandLine")))
-			if lid := normLogon(str(ev, "TargetLogonId")); !systemLogons[lid] {
+			r.PID = f.num(fNewProcessId)
+			r.ParentPID = f.num(fProcessId)
+			r.Image = get(fNewProcessName)
+			r.ParentImage = get(fParentProcessName)
+			r.CommandLine = in(cut(f.str(fCommandLine)))
+			if lid := normLogon(f.str(fTargetLogonId)); !systemLogons[lid] {
 				r.LogonID = in(lid)
 			}
 		case 4624, 4625, 4634:
-			r.TargetLogonID = in(normLogon(str(ev, "TargetLogonId")))
-			r.TargetUser = in(account(str(ev, "TargetDomainName"), str(ev, "TargetUserName")))
-			r.SourceIP = in(normIP(str(ev, "IpAddress")))
-			r.LogonType = int(num(ev, "LogonType"))
-			r.Detail = in(HostName(str(ev, "WorkstationName")))
+			r.TargetLogonID = in(normLogon(f.str(fTargetLogonId)))
+			r.TargetUser = in(account(f.str(fTargetDomainName), f.str(fTargetUserName)))
+			r.SourceIP = in(normIP(f.str(fIpAddress)))
+			r.LogonType = int(f.num(fLogonType))
+			r.Detail = in(HostName(f.str(fWorkstationName)))
 			r.PID = 0
 		case 4648:
-			r.TargetUser = in(account(str(ev, "TargetDomainName"), str(ev, "TargetUserName")))
-			r.Detail = get("TargetServerName")
-			r.PID = num(ev, "ProcessId")
-			r.Image = get("ProcessName")
+			r.TargetUser = in(account(f.str(fTargetDomainName), f.str(fTargetUserName)))
+			r.Detail = get(fTargetServerName)
+			r.PID = f.num(fProcessId)
+			r.Image = get(fProcessName)
 		case 4697:
-			r.Service = get("ServiceName")
-			r.Files = []string{in(NormPath(str(ev, "ServiceFileName")))}
+			r.Service = get(fServiceName)
+			r.Files = []string{in(NormPath(f.str(fServiceFileName)))}
 		case 4698, 4699, 4700, 4701, 4702:
-			r.Task = get("TaskName")
-			if c := TaskCommand(str(ev, "TaskContent")); c != "" {
+			r.Task = get(fTaskName)
+			if c := TaskCommand(f.str(fTaskContent)); c != "" {
 				r.Files = []string{in(c)}
 				r.Detail = r.Files[0]
 			}
 		}
 	case ch == "System":
 		if r.EventID == 7045 {
-			r.Service = get("ServiceName")
-			r.Files = []string{in(NormPath(str(ev, "ImagePath")))}
-			r.User = get("AccountName")
+			r.Service = get(fServiceName)
+			r.Files = []string{in(NormPath(f.str(fImagePath)))}
+			r.User = get(fAccountName)
 		}
 	case strings.Contains(ch, "TaskScheduler"):
-		r.Task = get("TaskName")
+		r.Task = get(fTaskName)
 	}
 	return r
 }

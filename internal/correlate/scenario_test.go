@@ -82,7 +82,7 @@ func benignPaths(t *testing.T) ([]string, func(ev *event.Event) bool) {
 		if !ok {
 			return true
 		}
-		host := HostName(str(ev, event.FieldComputer))
+		host := HostName(ev.Lookup(event.FieldComputer).Text())
 		to, ok := benignHosts[host]
 		if !ok {
 			return false // a computer the scenario has no place for
