@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -77,14 +78,32 @@ func Execute(ctx context.Context, env Env, args []string) int {
 	root := New(env)
 	root.SetArgs(args)
 	ran := false
+	var profile *os.File
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		ran = true
 		if v, _ := cmd.Flags().GetBool("verbose"); v && env.LogLevel != nil {
 			env.LogLevel.Set(slog.LevelDebug)
 		}
+		if path, _ := cmd.Flags().GetString("cpuprofile"); path != "" {
+			f, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				f.Close()
+				return fmt.Errorf("cpu profile %s: %w", path, err)
+			}
+			profile = f
+		}
 		return nil
 	}
 	cmd, err := root.ExecuteContextC(ctx)
+	if profile != nil {
+		pprof.StopCPUProfile()
+		if cerr := profile.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -150,6 +169,9 @@ Exit status (each command's --help says when, for it):
 		return &usageError{err}
 	})
 	root.PersistentFlags().BoolP("verbose", "v", false, "log diagnostics (archives opened, temporary files) to stderr")
+	// For performance reports: go tool pprof spoor FILE.
+	root.PersistentFlags().String("cpuprofile", "", "write a CPU profile of the command to `FILE`")
+	root.PersistentFlags().MarkHidden("cpuprofile")
 	root.AddCommand(newVersion(env), newDump(env), newHunt(env), newRules(env), newAttack(env), newAttribute(env))
 	return root
 }
