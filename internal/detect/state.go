@@ -235,7 +235,7 @@ func (st *state) folded(v event.Value, i int) string {
 	if st.lowGen[i] == st.gen {
 		return st.lowStr[i]
 	}
-	if t := st.text(v, i); isASCII(t) {
+	if t := st.text(v, i); v.KnownASCII() || isASCII(t) {
 		return t
 	}
 	return st.lower(v, i)

@@ -40,7 +40,7 @@ func (k Kind) String() string {
 // stay valid, and Clone for keeping them.
 type Value struct {
 	kind Kind
-	ns   uint32  // Time: nanoseconds within the second
+	ns   uint32  // Time: nanoseconds within the second; String: knownASCII or 0
 	s    string  // String
 	n    uint64  // Int, Uint, Float (bits), Bool, Time (unix seconds)
 	list []Value // List
@@ -48,6 +48,18 @@ type Value struct {
 
 // StringValue returns a String value.
 func StringValue(s string) Value { return Value{kind: String, s: s} }
+
+// ASCIIStringValue returns a String value whose text the caller knows to
+// be ASCII (no byte of 0x80 or more), as a reader converting text often
+// knows for free: matchers then need not check before folding case.
+func ASCIIStringValue(s string) Value { return Value{kind: String, s: s, ns: knownASCII} }
+
+// knownASCII marks, in ns, a String value made by ASCIIStringValue.
+const knownASCII = 1
+
+// KnownASCII reports whether v is a String value known to be ASCII (made
+// by ASCIIStringValue or cloned from one); false means not known.
+func (v Value) KnownASCII() bool { return v.kind == String && v.ns == knownASCII }
 
 // IntValue returns an Int value.
 func IntValue(i int64) Value { return Value{kind: Int, n: uint64(i)} }

@@ -116,6 +116,21 @@ func TestCloneSharesNothing(t *testing.T) {
 	}
 }
 
+func TestKnownASCII(t *testing.T) {
+	a := ASCIIStringValue("cmd.exe")
+	if !a.KnownASCII() || a.Kind() != String || a.Str() != "cmd.exe" || a.Text() != "cmd.exe" {
+		t.Fatalf("ASCIIStringValue: known %v kind %v text %q", a.KnownASCII(), a.Kind(), a.Text())
+	}
+	if !a.Clone().KnownASCII() {
+		t.Error("Clone dropped the ASCII mark")
+	}
+	for _, v := range []Value{StringValue("cmd.exe"), TimeValue(time.Unix(1, 1)), UintValue(1), {}} {
+		if v.KnownASCII() {
+			t.Errorf("%v (%v) claims to be known ASCII", v.Text(), v.Kind())
+		}
+	}
+}
+
 func TestEventJSONAndSet(t *testing.T) {
 	e := &Event{}
 	e.Add(FieldEventID, UintValue(4688))

@@ -69,6 +69,18 @@ func (a *arena) utf16(p []byte) string {
 	return a.str(start)
 }
 
+// utf16Value returns the UTF-16LE text in p as a String value, marked
+// ASCII when it is: exactly then is the UTF-8 one byte per code unit (any
+// other code unit, pair or invalid unit takes two bytes or more).
+func (a *arena) utf16Value(p []byte) event.Value {
+	start := len(a.b)
+	a.b = appendUTF16(a.b, p)
+	if len(a.b)-start == len(p)/2 {
+		return event.ASCIIStringValue(a.str(start))
+	}
+	return event.StringValue(a.str(start))
+}
+
 // appendUTF16 appends the UTF-16LE text in p to dst as UTF-8.
 func appendUTF16(dst, p []byte) []byte {
 	n := len(p) / 2
@@ -271,7 +283,7 @@ func scalar(a *arena, typ byte, p []byte) event.Value {
 	case typeNull:
 		return event.Value{}
 	case typeString:
-		return event.StringValue(a.utf16(trimUTF16(p)))
+		return a.utf16Value(trimUTF16(p))
 	case typeAnsi:
 		for len(p) > 0 && (p[len(p)-1] == 0 || isSpace(p[len(p)-1])) {
 			p = p[:len(p)-1]
@@ -368,7 +380,7 @@ func array(a *arena, vals *[]event.Value, typ byte, p []byte) event.Value {
 			for end+1 < len(p) && (p[end] != 0 || p[end+1] != 0) {
 				end += 2
 			}
-			*vals = append(*vals, event.StringValue(a.utf16(trimUTF16(p[:end]))))
+			*vals = append(*vals, a.utf16Value(trimUTF16(p[:end])))
 			if end+2 > len(p) {
 				break
 			}

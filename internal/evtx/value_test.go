@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spoor-hunt/spoor/internal/event"
 )
@@ -134,6 +135,16 @@ func TestAppendUTF16(t *testing.T) {
 		if got := a.utf16(strv(s)); got != s {
 			t.Errorf("got %q, want %q", got, s)
 		}
+		v := a.utf16Value(strv(s))
+		ascii := utf8.ValidString(s) && len([]rune(s)) == len(s)
+		if v.Str() != s || v.KnownASCII() != ascii {
+			t.Errorf("utf16Value(%q) = %q, known ASCII %v; want %v", s, v.Str(), v.KnownASCII(), ascii)
+		}
+	}
+	// An unpaired surrogate becomes U+FFFD: never ASCII.
+	var a arena
+	if v := a.utf16Value([]byte{'a', 0, 0x00, 0xd8, 'b', 0}); v.KnownASCII() || v.Str() != "a\uFFFDb" {
+		t.Errorf("unpaired surrogate: %q, known ASCII %v", v.Str(), v.KnownASCII())
 	}
 }
 
