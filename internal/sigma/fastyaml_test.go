@@ -3,9 +3,11 @@ package sigma
 import (
 	"fmt"
 	"iter"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -275,4 +277,180 @@ func BenchmarkParseYAML(b *testing.B) {
 			}
 		})
 	}
+}
+
+// yamlGen writes random YAML close to the fast parser's subset: nested
+// block collections, every scalar style, comments, blank lines and odd
+// indentation, some of it outside the subset or invalid.
+type yamlGen struct {
+	r *rand.Rand
+	b strings.Builder
+}
+
+var genScalars = []string{
+	"a", "b c", "x:y", "1", "-1", "+1", "0x1F", "0o7", "0b1", "-0b1", "1_0", "089", "00", "1e3", "1.", ".5",
+	".inf", "-.Inf", "9999999999999999999999", "2024-01-02", "2024-1-2 3:4:5", "true", "False", "Yes",
+	"null", "NULL", "~", "é ü", "a#b", "it's", "x -", `C:\x`, `a "b"`, "*.exe", "100%", "a|b", "-x", "1:2",
+}
+
+func (g *yamlGen) pick() string { return genScalars[g.r.IntN(len(genScalars))] }
+
+func (g *yamlGen) spaces(n int) { g.b.WriteString(strings.Repeat(" ", n)) }
+
+func (g *yamlGen) scalar() {
+	s := g.pick()
+	switch g.r.IntN(7) {
+	case 0:
+		g.b.WriteString("'" + strings.ReplaceAll(s, "'", "''") + "'")
+	case 1:
+		esc := []string{"", `\t`, `\u00e9`, `\n`, `\x7f`, `\/`}[g.r.IntN(6)]
+		g.b.WriteString(`"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + esc + `"`)
+	default:
+		g.b.WriteString(s)
+	}
+}
+
+func (g *yamlGen) junk() {
+	switch g.r.IntN(12) {
+	case 0:
+		g.b.WriteString("\n")
+	case 1:
+		g.spaces(g.r.IntN(8))
+		g.b.WriteString("# c\n")
+	case 2:
+		g.spaces(g.r.IntN(8))
+		g.b.WriteString("\n")
+	}
+}
+
+// node writes a collection or scalar at indentation ind; first says the
+// line is already started (after "- ").
+func (g *yamlGen) node(ind, depth int, first bool) {
+	kind := g.r.IntN(3)
+	if depth > 3 {
+		kind = 2
+	}
+	for i := 0; i <= g.r.IntN(4) && kind < 2; i++ {
+		if i > 0 || !first {
+			g.spaces(ind)
+		}
+		if kind == 1 {
+			g.b.WriteString("-")
+			if g.r.IntN(4) > 0 {
+				g.value(ind, depth, false)
+				continue
+			}
+			g.b.WriteString(" ")
+			g.node(ind+2, depth+1, true)
+			continue
+		}
+		key := "k" + strconv.Itoa(i)
+		if g.r.IntN(8) == 0 {
+			key = "'" + key + "'"
+		}
+		g.b.WriteString(key + strings.Repeat(" ", g.r.IntN(2)) + ":")
+		g.value(ind, depth, true)
+	}
+	if kind == 2 {
+		if !first {
+			g.spaces(ind)
+		}
+		g.scalar()
+		g.b.WriteString("\n")
+	}
+	g.junk()
+}
+
+// value writes what follows a key's colon or an entry's dash.
+func (g *yamlGen) value(ind, depth int, mapValue bool) {
+	switch g.r.IntN(9) {
+	case 0, 1:
+		g.b.WriteString([]string{"\n", " # c\n"}[g.r.IntN(2)])
+		g.junk()
+		if mapValue && g.r.IntN(3) == 0 {
+			g.spaces(ind)
+			g.b.WriteString("- ")
+			g.scalar()
+			g.b.WriteString("\n")
+			return
+		}
+		g.node(ind+1+g.r.IntN(4), depth+1, false)
+	case 2:
+		g.b.WriteString("\n")
+	case 3:
+		g.b.WriteString(" " + []string{"|", "|-", "| # h", "|+", ">"}[g.r.IntN(5)] + "\n")
+		in := ind + 1 + g.r.IntN(3)
+		for l := 0; l <= g.r.IntN(4); l++ {
+			switch g.r.IntN(4) {
+			case 0:
+				g.spaces(g.r.IntN(in + 2))
+			case 1:
+				g.spaces(in + g.r.IntN(3))
+				g.b.WriteString(g.pick())
+			default:
+				g.spaces(in)
+				g.b.WriteString(g.pick() + " #x")
+			}
+			g.b.WriteString("\n")
+		}
+	case 4:
+		g.b.WriteString(" [")
+		for i := range g.r.IntN(4) {
+			if i > 0 {
+				g.b.WriteString("," + strings.Repeat(" ", g.r.IntN(2)))
+			}
+			g.scalar()
+		}
+		g.b.WriteString("]\n")
+	case 5:
+		g.b.WriteString(" ")
+		g.scalar()
+		for range g.r.IntN(3) {
+			g.b.WriteString("\n" + strings.Repeat("\n", g.r.IntN(2)))
+			g.spaces(ind + g.r.IntN(4))
+			g.b.WriteString(g.pick())
+		}
+		g.b.WriteString("\n")
+	default:
+		g.spaces(1 + g.r.IntN(2))
+		g.scalar()
+		g.b.WriteString([]string{"", " # c", "  "}[g.r.IntN(3)] + "\n")
+	}
+}
+
+// TestFastYAMLGenerated compares both parsers on generated documents (a
+// million of them ran clean when the parser was written; set
+// SPOOR_YAMLGEN to run more).
+func TestFastYAMLGenerated(t *testing.T) {
+	n := 20000
+	if s := os.Getenv("SPOOR_YAMLGEN"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	g := &yamlGen{r: rand.New(rand.NewPCG(1, uint64(n)))}
+	fast := 0
+	for range n {
+		g.b.Reset()
+		if g.r.IntN(4) == 0 {
+			g.b.WriteString("---\n")
+		}
+		g.node(g.r.IntN(2), 0, false)
+		if g.r.IntN(4) == 0 {
+			g.b.WriteString("---\n")
+			if g.r.IntN(2) == 0 {
+				g.node(0, 0, false)
+			}
+		}
+		data := g.b.String()
+		if g.r.IntN(5) == 0 {
+			data = strings.TrimSuffix(data, "\n")
+		}
+		ok, diff := compareParsers([]byte(data))
+		if diff != "" {
+			t.Fatalf("%q: %s", data, diff)
+		}
+		if ok {
+			fast++
+		}
+	}
+	t.Logf("%d of %d generated documents took the fast path", fast, n)
 }
