@@ -56,18 +56,58 @@ var conditions = []condition{
 	{name: "no software: 30% of techniques, noise 1/3", share: 0.3, noise: 1.0 / 3, noSoftware: true},
 }
 
+// drawnItems returns what the harness draws a group's observations
+// from: its group-level techniques and software (not its campaigns'), as
+// model indexes in ATT&CK's order.
+func drawnItems(m *model, gi int) (techs, softs []int) {
+	g := m.groups[gi]
+	for _, id := range g.Techniques {
+		if t, ok := m.techIndex[id]; ok {
+			techs = append(techs, t)
+		}
+	}
+	for _, id := range g.Software {
+		if s, ok := m.softIndex[id]; ok {
+			softs = append(softs, s)
+		}
+	}
+	return techs, softs
+}
+
+// drawSizes returns how many of a group's nT techniques and nS software
+// an observation shows (nS must already be 0 under noSoftware), and how
+// many noise techniques are added.
+func drawSizes(cond condition, nT, nS int) (kT, kS, noise int) {
+	kT = max(1, int(math.Round(cond.share*float64(nT))))
+	kS = int(math.Round(cond.share * float64(nS)))
+	return kT, kS, noiseCount(cond, kT+kS)
+}
+
+// noiseCount returns how many noise techniques join shown true items so
+// that they make up cond.noise of the observation.
+func noiseCount(cond condition, shown int) int {
+	return int(math.Round(float64(shown) * cond.noise / (1 - cond.noise)))
+}
+
+// neighbours returns what a blurred technique t may be reported as: its
+// parent and siblings for a sub-technique, its sub-techniques otherwise.
+func neighbours(m *model, t int) []int {
+	p := m.parent[t]
+	if p < 0 {
+		return m.children[t]
+	}
+	near := []int{p}
+	for _, sib := range m.children[p] {
+		if sib != t {
+			near = append(near, sib)
+		}
+	}
+	return near
+}
+
 // drawObservations draws one observation per eligible group for a seed.
 func drawObservations(m *model, cond condition, seed uint64) []observation {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	parent := make([]int, len(m.techs))
-	children := make([][]int, len(m.techs))
-	for i, id := range m.techs {
-		parent[i] = -1
-		if p, ok := m.techIndex[parentID(id)]; ok {
-			parent[i] = p
-			children[p] = append(children[p], i)
-		}
-	}
 	// Overall technique frequency: number of groups using it.
 	var pool []int
 	var weights []float64
@@ -78,45 +118,23 @@ func drawObservations(m *model, cond condition, seed uint64) []observation {
 		}
 	}
 	var out []observation
-	for gi, g := range m.groups {
-		var techs, softs []int
-		for _, id := range g.Techniques {
-			if t, ok := m.techIndex[id]; ok {
-				techs = append(techs, t)
-			}
-		}
+	for gi := range m.groups {
+		techs, softs := drawnItems(m, gi)
 		if len(techs) < evalMinTechniques {
 			continue
-		}
-		for _, id := range g.Software {
-			if s, ok := m.softIndex[id]; ok {
-				softs = append(softs, s)
-			}
 		}
 		if cond.noSoftware {
 			softs = nil
 		}
-		kT := max(1, int(math.Round(cond.share*float64(len(techs)))))
-		kS := int(math.Round(cond.share * float64(len(softs))))
+		kT, kS, noise := drawSizes(cond, len(techs), len(softs))
 		rng.Shuffle(len(techs), func(i, j int) { techs[i], techs[j] = techs[j], techs[i] })
 		rng.Shuffle(len(softs), func(i, j int) { softs[i], softs[j] = softs[j], softs[i] })
-		o := observation{truth: gi, techs: slices.Clone(techs[:kT]), softs: slices.Clone(softs[:kS])}
+		o := observation{truth: gi, techs: slices.Clone(techs[:kT]), softs: slices.Clone(softs[:kS]), noiseCount: noise}
 		for i, t := range o.techs {
 			if cond.blur == 0 || rng.Float64() >= cond.blur {
 				continue
 			}
-			var near []int
-			if p := parent[t]; p >= 0 {
-				near = append(near, p)
-				for _, sib := range children[p] {
-					if sib != t {
-						near = append(near, sib)
-					}
-				}
-			} else {
-				near = children[t]
-			}
-			if len(near) > 0 {
+			if near := neighbours(m, t); len(near) > 0 {
 				n := near[rng.IntN(len(near))]
 				if !slices.Contains(o.techs, n) {
 					o.techs[i] = n
@@ -125,7 +143,6 @@ func drawObservations(m *model, cond condition, seed uint64) []observation {
 		}
 		// Noise: cond.noise of the final observation, drawn by
 		// frequency without replacement.
-		o.noiseCount = int(math.Round(float64(kT+kS) * cond.noise / (1 - cond.noise)))
 		w := slices.Clone(weights)
 		for _, t := range o.techs {
 			if i := slices.Index(pool, t); i >= 0 {
@@ -247,6 +264,9 @@ type evalResult struct {
 	shippedHit []bool
 	nll        float64 // mean -log P(truth)
 	meanRank   float64
+	// tied counts the observations where the true group has the best
+	// score but shares it.
+	tied int
 }
 
 func evaluate(sc scorer, obs []observation, temp float64) evalResult {
@@ -255,6 +275,9 @@ func evaluate(sc scorer, obs []observation, temp float64) evalResult {
 		s := make([]float64, sc.n)
 		sc.score(o, s)
 		rank := rankOf(s, o.truth)
+		if rank > 1 && s[o.truth] == slices.Max(s) {
+			r.tied++
+		}
 		r.n++
 		if rank == 1 {
 			r.top1++
@@ -348,11 +371,19 @@ func TestEvaluate(t *testing.T) {
 		cond      condition
 		obs       []observation
 		res, base evalResult
+		oracle    evalResult // with -eval only
+		blind     evalResult // size-blind oracle, with -eval only
 	}
 	var results []condResult
 	for ci, cond := range conditions {
 		obs := drawAll(m, cond, seeds)
 		r := condResult{cond: cond, obs: obs, res: evaluate(main, obs, Temperature), base: evaluate(jac, obs, 0)}
+		if *evalFlag {
+			// Temperature 1: the oracle's scores are exact log-likelihoods.
+			r.oracle = evaluate(newOracle(m, cond, false).scorer(), obs, 1)
+			r.blind = evaluate(newOracle(m, cond, true).scorer(), obs, 1)
+			r.oracle.shipped, r.blind.shipped = nil, nil
+		}
 		results = append(results, r)
 		top1, base1 := pct(r.res.top1, r.res.n), pct(r.base.top1, r.base.n)
 		e, _ := ece(r.res.conf, r.res.hit, 10)
@@ -403,8 +434,11 @@ func TestEvaluate(t *testing.T) {
 			eceS, eceU := "n/a", "n/a"
 			if x.conf != nil {
 				e, _ := ece(x.conf, x.hit, 10)
+				eceS = fmt.Sprintf("%.3f", e)
+			}
+			if x.shipped != nil {
 				u, _ := ece(x.shipped, x.shippedHit, 10)
-				eceS, eceU = fmt.Sprintf("%.3f", e), fmt.Sprintf("%.3f", u)
+				eceU = fmt.Sprintf("%.3f", u)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %.3f | %.3f | %.3f | %.1f | %s | %s |\n", r.cond.name, desc, name,
 				pct(x.top1, x.n), pct(x.top3, x.n), pct(x.top5, x.n), x.meanRank, eceS, eceU)
@@ -412,6 +446,50 @@ func TestEvaluate(t *testing.T) {
 		row("**spoor model**", r.res)
 		row("Jaccard baseline", r.base)
 		row("IDF overlap, no size correction", evaluate(idfOverlap(m), r.obs, 0))
+		row("oracle: knows the drawing process; an upper bound, not a model", r.oracle)
+		row("size-blind oracle: the same, given the observed counts", r.blind)
+	}
+
+	fmt.Fprintf(&b, "\nThe ceiling (oracle: the exact posterior under the drawing process, uniform prior over the drawn groups; see oracle_eval_test.go):\n\n")
+	fmt.Fprintf(&b, "| condition | oracle | top-1 | expected top-1 of the optimal decision (mean top posterior) | ambiguous: true group not the unique argmax | of which tied with another group |\n|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		for _, x := range []struct {
+			name string
+			r    evalResult
+		}{{"oracle", r.oracle}, {"size-blind oracle", r.blind}} {
+			bayes := 0.0
+			for _, c := range x.r.conf {
+				bayes += c
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.3f | %.3f | %d of %d | %d |\n", r.cond.name, x.name, pct(x.r.top1, x.r.n), bayes/float64(len(x.r.conf)),
+				x.r.n-x.r.top1, x.r.n, x.r.tied)
+		}
+	}
+	fmt.Fprintf(&b, "\nWhat the oracle uses that the others cannot (top-1 misses of spoor and Jaccard, and how the oracle rules out the group they put first):\n\n")
+	fmt.Fprintf(&b, "| condition | scorer | misses | winner ruled out by the counts alone (the observation's technique or software count is impossible for it) | winner possible, less likely |\n|---|---|---|---|---|\n")
+	for ci, r := range results {
+		orc := newOracle(m, r.cond, false)
+		for _, sc := range []scorer{main, jac} {
+			misses, bySize := 0, 0
+			s := make([]float64, sc.n)
+			for _, o := range r.obs {
+				sc.score(o, s)
+				if rankOf(s, o.truth) == 1 {
+					continue
+				}
+				misses++
+				best := -1
+				for gi := range s {
+					if gi != o.truth && (best < 0 || s[gi] > s[best]) {
+						best = gi
+					}
+				}
+				if g := orc.groups[best]; !g.drawn || len(o.softs) != g.kS || len(o.techs) != g.kT+g.noise {
+					bySize++
+				}
+			}
+			fmt.Fprintf(&b, "| %d | %s | %d | %d | %d |\n", ci+1, sc.name, misses, bySize, misses-bySize)
+		}
 	}
 
 	fmt.Fprintf(&b, "\nSensitivity (top-1 per condition, same observations):\n\n| model |")
