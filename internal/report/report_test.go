@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -126,12 +127,23 @@ func TestTimelineShape(t *testing.T) {
 	if got, want := len(rows)-1, len(res.Detections); got != want {
 		t.Fatalf("rows: got %d, want %d", got, want)
 	}
+	var prev int64
 	for i, row := range rows[1:] {
-		if i > 0 && row[0] < rows[i][0] {
-			t.Errorf("row %d: timestamp %s before the previous %s", i+1, row[0], rows[i][0])
+		// timestamp is microseconds since 1970 (what Timesketch stores),
+		// datetime the same instant as RFC 3339.
+		us, err := strconv.ParseInt(row[0], 10, 64)
+		if err != nil {
+			t.Errorf("row %d: timestamp: %v", i+1, err)
 		}
-		if _, err := time.Parse(time.RFC3339, row[1]); err != nil {
+		if us < prev {
+			t.Errorf("row %d: timestamp %d before the previous %d", i+1, us, prev)
+		}
+		prev = us
+		dt, err := time.Parse(time.RFC3339, row[1])
+		if err != nil {
 			t.Errorf("row %d: datetime: %v", i+1, err)
+		} else if dt.UnixMicro() != us {
+			t.Errorf("row %d: timestamp %d is not datetime %s (%d)", i+1, us, row[1], dt.UnixMicro())
 		}
 		if row[2] != TimestampDesc || row[3] == "" {
 			t.Errorf("row %d: timestamp_desc %q, message %q: want both set", i+1, row[2], row[3])
@@ -158,6 +170,9 @@ func TestTimelineShape(t *testing.T) {
 		}
 		if len(m) != len(Columns) {
 			t.Errorf("line %d: got %d keys, want %d", i+1, len(m), len(Columns))
+		}
+		if ts, ok := m["timestamp"].(float64); !ok || ts <= 0 {
+			t.Errorf("line %d: timestamp %v: want a number of microseconds (Timesketch keeps it as given)", i+1, m["timestamp"])
 		}
 	}
 }

@@ -46,9 +46,14 @@ func FormatOf(name string) (Format, error) {
 // Columns are the timeline's columns, in order: the CSV header and the keys
 // of every JSON line. They are stable; new ones are only ever appended.
 //
-//   - timestamp: the event time, RFC 3339 in UTC with microseconds
-//     (2022-02-07T14:02:11.000000Z); "" when the event has none
-//   - datetime: the same (the name Timesketch requires)
+//   - timestamp: the event time in microseconds since 1970 UTC, as
+//     Timesketch stores it (a number in JSON lines; its import keeps a
+//     timestamp it is given); "" in CSV and null in JSON lines when the
+//     event has none
+//   - datetime: the event time, RFC 3339 in UTC with microseconds
+//     (2022-02-07T14:02:11.000000Z), so that the text sorts as the time
+//     does (Timesketch requires it; Timeline Explorer shows it); "" when
+//     the event has none
 //   - timestamp_desc: "Event Time" (Timesketch); "Correlation Fired" for
 //     a correlation, whose time is when its condition first held
 //   - message: "[level] rule title ¦ details" (Timesketch)
@@ -107,10 +112,13 @@ func timelineCSV(w io.Writer, r *hunt.Result) error {
 	row := make([]string, len(Columns))
 	for i := range r.Detections {
 		d := &r.Detections[i]
-		ts := TimeText(d.Time)
 		details := Details(d.Fields)
+		micros := ""
+		if us := timeMicros(d.Time); us != nil {
+			micros = strconv.FormatInt(*us, 10)
+		}
 		row = append(row[:0],
-			ts, ts, timestampDesc(d), message(d, details),
+			micros, TimeText(d.Time), timestampDesc(d), message(d, details),
 			d.Computer, d.Channel, strconv.FormatInt(d.EventID, 10), strconv.FormatInt(d.RecordID, 10),
 			d.Rule.Level, d.Rule.Title, d.Rule.ID,
 			strings.Join(d.Rule.Tactics, "; "), strings.Join(d.Rule.Techniques, "; "),
@@ -126,7 +134,7 @@ func timelineCSV(w io.Writer, r *hunt.Result) error {
 
 // timelineRow is one JSON line; its fields follow Columns.
 type timelineRow struct {
-	Timestamp     string   `json:"timestamp"`
+	Timestamp     *int64   `json:"timestamp"`
 	Datetime      string   `json:"datetime"`
 	TimestampDesc string   `json:"timestamp_desc"`
 	Message       string   `json:"message"`
@@ -148,10 +156,9 @@ func timelineJSONL(w io.Writer, r *hunt.Result) error {
 	enc.SetEscapeHTML(false)
 	for i := range r.Detections {
 		d := &r.Detections[i]
-		ts := TimeText(d.Time)
 		details := Details(d.Fields)
 		row := timelineRow{
-			Timestamp: ts, Datetime: ts, TimestampDesc: timestampDesc(d), Message: message(d, details),
+			Timestamp: timeMicros(d.Time), Datetime: TimeText(d.Time), TimestampDesc: timestampDesc(d), Message: message(d, details),
 			Computer: d.Computer, Channel: d.Channel, EventID: d.EventID, RecordID: d.RecordID,
 			Level: d.Rule.Level, RuleTitle: d.Rule.Title, RuleID: d.Rule.ID,
 			Tactics: nonNil(d.Rule.Tactics), Techniques: nonNil(d.Rule.Techniques),
@@ -171,6 +178,15 @@ func TimeText(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}
+
+// timeMicros returns t in microseconds since 1970 UTC, nil for no time.
+func timeMicros(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	us := t.UnixMicro()
+	return &us
 }
 
 // Details renders fields as "Name: value ¦ Name: value", each value on one
