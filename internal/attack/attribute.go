@@ -51,6 +51,13 @@ import (
 // show. Its prior is UnknownPrior, a judgement, not a measurement. Weak
 // or common evidence therefore leaves most of the confidence with it.
 //
+// Evidence is collapsed to its most specific techniques: a technique
+// observed together with one of its sub-techniques is left out. Rules tag
+// a sub-technique with its parent (attack.t1003 and attack.t1003.001), so
+// the parent is implied by the sub-technique and adds no information of
+// its own; counted as a second, independent item it would double the
+// weight of every such pair (measured in BENCHMARKS.md).
+//
 // Sub-techniques get partial credit both ways: an observed T1059.003 is
 // credited 1/k to a group known for its parent T1059, and an observed T1059
 // is credited 1/k to a group known for any of its sub-techniques, where k is
@@ -81,7 +88,7 @@ const (
 	UnknownPrior = 0.5
 	// Temperature divides the log-likelihoods before the softmax that
 	// gives confidences; fitted by TestEvaluate -eval (see BENCHMARKS.md).
-	Temperature = 0.65
+	Temperature = 0.60
 )
 
 // Evidence is what one operation showed.
@@ -125,7 +132,10 @@ type Candidate struct {
 	Confidence float64
 	// Hinted is set when a group hint named the group.
 	Hinted bool
-	// Matches is the evidence the group explains, most distinctive first.
+	// Matches is the evidence the group explains, most distinctive first;
+	// a technique observed with one of its sub-techniques is not evidence
+	// of its own (see the Attribution comment) and is in neither Matches
+	// nor Unexplained.
 	Matches []Match
 	// Unexplained are the observed IDs the group is not known for.
 	Unexplained []string
@@ -240,7 +250,7 @@ type Ranking struct {
 func Attribute(kb *KB, ev Evidence) Ranking {
 	_, ev = kb.ResolveEvidence(ev)
 	m := kb.model()
-	obsT := m.techIndexes(ev.Techniques)
+	obsT := m.mostSpecific(m.techIndexes(ev.Techniques))
 	obsS := m.softIndexes(ev.Software)
 	scores := make([]float64, len(m.groups))
 	m.score(obsT, obsS, scores)
@@ -534,6 +544,18 @@ func (m *model) techIndexes(ids []string) []int {
 	for _, id := range ids {
 		if i, ok := m.techIndex[id]; ok {
 			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// mostSpecific returns the techniques (indexes) without those observed
+// with one of their sub-techniques, in order; techs is not changed.
+func (m *model) mostSpecific(techs []int) []int {
+	out := make([]int, 0, len(techs))
+	for _, t := range techs {
+		if !slices.ContainsFunc(techs, func(x int) bool { return m.parent[x] == t }) {
+			out = append(out, t)
 		}
 	}
 	return out

@@ -178,3 +178,54 @@ func BenchmarkBuildModel(b *testing.B) {
 		buildModel(kb, defaultParams)
 	}
 }
+
+// A technique tagged with its sub-technique (attack.t1218 with
+// attack.t1218.010) is implied by it: the pair is the same evidence as
+// the sub-technique alone, and the parent appears in no explanation.
+func TestAttributeParentImpliedBySubTechnique(t *testing.T) {
+	kb := embeddedKB(t)
+	for _, tc := range []struct {
+		name       string
+		with, want Evidence
+	}{
+		{"one pair",
+			Evidence{Techniques: []string{"T1218.010", "T1218", "T1140"}},
+			Evidence{Techniques: []string{"T1218.010", "T1140"}}},
+		{"parent of two sub-techniques",
+			Evidence{Techniques: []string{"T1218", "T1218.010", "T1218.011", "T1059.005", "T1059", "T1105"}},
+			Evidence{Techniques: []string{"T1218.010", "T1218.011", "T1059.005", "T1105"}}},
+		{"parent in lower case, with software",
+			Evidence{Techniques: []string{"T1003.001", "t1003"}, Software: []string{"S0002"}},
+			Evidence{Techniques: []string{"T1003.001"}, Software: []string{"S0002"}}},
+	} {
+		got, want := Attribute(kb, tc.with), Attribute(kb, tc.want)
+		if math.Abs(got.UnknownActor-want.UnknownActor) > 1e-12 {
+			t.Errorf("%s: unknown actor: got %.4f, want %.4f as without the parent", tc.name, got.UnknownActor, want.UnknownActor)
+		}
+		for i := range 5 {
+			g, w := got.Candidates[i], want.Candidates[i]
+			if g.Group.ID != w.Group.ID || math.Abs(g.Score-w.Score) > 1e-9 || math.Abs(g.Confidence-w.Confidence) > 1e-12 {
+				t.Errorf("%s: candidate %d: got %s score %.3f confidence %.4f, want %s %.3f %.4f as without the parent",
+					tc.name, i+1, g.Group.ID, g.Score, g.Confidence, w.Group.ID, w.Score, w.Confidence)
+			}
+			for _, id := range append(slices.Clone(g.Unexplained), matchIDs(g.Matches)...) {
+				if !slices.Contains(tc.want.Techniques, id) && !slices.Contains(tc.want.Software, id) {
+					t.Errorf("%s: candidate %s: got %s in its explanation, want only the most specific evidence", tc.name, g.Group.ID, id)
+				}
+			}
+		}
+	}
+	// A parent observed without any of its sub-techniques is evidence.
+	alone, none := Attribute(kb, Evidence{Techniques: []string{"T1218", "T1140"}}), Attribute(kb, Evidence{Techniques: []string{"T1140"}})
+	if alone.Candidates[0].Score == none.Candidates[0].Score && alone.UnknownActor == none.UnknownActor {
+		t.Errorf("parent alone: got the same ranking as without it, want it counted")
+	}
+}
+
+func matchIDs(ms []Match) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return ids
+}
