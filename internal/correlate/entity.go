@@ -47,6 +47,7 @@ type Index struct {
 	taskRun  map[int32]hostKey    // process → task it ran
 	svcRun   map[int32]hostKey    // process → service it ran
 	implic   map[int32]bool       // processes that loaded or ran a dropped file
+	imgFile  map[int32]string     // processes whose image is a dropped file → its key
 	alias    map[int32]int32      // Security 4688 records → their Sysmon 1 twin
 	events   int64                // events observed
 }
@@ -88,6 +89,7 @@ type process struct {
 	logon      string // lower-case hex
 	created    bool   // its creation event was seen
 	pidSure    bool   // pid comes from the creation event
+	ubiq       bool   // its image is ubiquitous (set by Finish)
 }
 
 // logon is one logon session (Security 4624).

@@ -41,6 +41,7 @@ func (ix *Index) Finish() {
 	ix.taskRun = map[int32]hostKey{}
 	ix.svcRun = map[int32]hostKey{}
 	ix.implic = map[int32]bool{}
+	ix.imgFile = map[int32]string{}
 
 	byPIDT := map[pidStart]int32{}
 	ipSeen := map[ipHost]int{}
@@ -214,13 +215,21 @@ func (ix *Index) Finish() {
 			}
 		}
 	}
+	// Each process's image as a file key, once: whether it is ubiquitous,
+	// a dropped file, what a service ran.
+	imgKey := make([]string, len(ix.procs))
 	for i := range ix.procs {
 		p := &ix.procs[i]
+		p.ubiq = ubiquitous[baseName(strings.ToLower(p.image))]
 		if p.image == "" {
 			continue
 		}
-		if f := ix.files[hostKey{p.host, strings.ToLower(NormPath(p.image))}]; f != nil && (f.first.IsZero() || p.start.IsZero() || !p.start.Before(f.first)) {
-			ix.implic[int32(i)] = true
+		imgKey[i] = strings.ToLower(NormPath(p.image))
+		if f := ix.files[hostKey{p.host, imgKey[i]}]; f != nil {
+			ix.imgFile[int32(i)] = imgKey[i]
+			if f.first.IsZero() || p.start.IsZero() || !p.start.Before(f.first) {
+				ix.implic[int32(i)] = true
+			}
 		}
 	}
 	for _, f := range ix.files {
@@ -284,8 +293,7 @@ func (ix *Index) Finish() {
 			continue
 		}
 		for _, i := range perHost[sv.host] {
-			p := &ix.procs[i]
-			if baseName(strings.ToLower(ix.parentImage(i))) == "services.exe" && strings.ToLower(NormPath(p.image)) == img {
+			if imgKey[i] == img && baseName(strings.ToLower(ix.parentImage(i))) == "services.exe" {
 				ix.svcRun[i] = k
 			}
 		}

@@ -1,7 +1,6 @@
 package correlate
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,24 +12,24 @@ import (
 // creation being one event, and tells each in a sentence.
 func (b *builder) steps(members []int) []Step {
 	var out []Step
-	at := map[string]int{}
+	at := map[stepKey]int{}
 	for _, i := range members {
 		d := &b.dets[i]
-		var key string
+		var key stepKey
 		if p := b.procs[i]; p >= 0 && isProcessCreation(d) {
-			key = "p" + strconv.Itoa(int(p))
+			key = stepKey{proc: p}
 			if k, ok := at[key]; !ok {
 				// A helper its detected parent started at once to do what
 				// the parent's command says (cmd.exe /c whoami →
 				// whoami.exe, net.exe → net1.exe) is the parent's step.
 				if pp := b.ix.procs[p].parent; pp >= 0 && b.helper(p, pp) {
-					if k, ok = at["p"+strconv.Itoa(int(pp))]; ok {
+					if k, ok = at[stepKey{proc: pp}]; ok {
 						at[key] = k
 					}
 				}
 			}
 		} else {
-			key = fmt.Sprintf("e%s|%s|%d|%d|%d", b.host[i], d.Channel, d.RecordID, d.EventID, d.Time.UnixNano())
+			key = stepKey{proc: -1, host: b.host[i], channel: d.Channel, record: d.RecordID, id: d.EventID, t: d.Time.UnixNano()}
 		}
 		if k, ok := at[key]; ok {
 			out[k].Detections = append(out[k].Detections, i)
@@ -47,6 +46,14 @@ func (b *builder) steps(members []int) []Step {
 		}
 	}
 	return out
+}
+
+// stepKey names the event of a step: a process creation (proc), else the
+// record.
+type stepKey struct {
+	proc          int32
+	host, channel string
+	record, id, t int64
 }
 
 // helperWindow is how soon after its parent a helper process starts.
@@ -96,8 +103,7 @@ func (b *builder) sentence(dets []int) string {
 		if x.Title != "" && !slices.Contains(titles, x.Title) {
 			titles = append(titles, x.Title)
 		}
-		_, te := attackTags(x.Tags)
-		for _, t := range te {
+		for _, t := range b.tags[i].techniques {
 			if !slices.Contains(techs, t) {
 				techs = append(techs, t)
 			}

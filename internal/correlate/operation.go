@@ -4,9 +4,12 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -210,12 +213,45 @@ type builder struct {
 	host  []string // HostName of each detection
 	procs []int32  // each detection's own process, -1 when none
 
+	// Nodes are numbered: node i < len(ix.procs) is process i, the others
+	// are numbered in nodes in the order the detections reach them.
 	nodes   map[nodeKey]int32
-	keys    []nodeKey
+	keys    []nodeKey        // by node
 	subject map[int32]bool   // processes that are a detection's subject
 	subjLog map[hostKey]bool // logons a detection names
 
 	reached [][]reach
+	// tags are the ATT&CK tactics and techniques of each detection's rule.
+	tags []ruleTags
+}
+
+type tagsKey struct {
+	first *string
+	n     int
+}
+
+type ruleTags struct{ tactics, techniques []string }
+
+// ruleTagsOf returns the tactics and techniques of each detection's tags
+// (see attackTags), parsing each distinct list once (by its first element
+// and length: a rule's detections share its list).
+func ruleTagsOf(dets []DetectionRef) []ruleTags {
+	out := make([]ruleTags, len(dets))
+	seen := map[tagsKey]ruleTags{}
+	for i := range dets {
+		tags := dets[i].Tags
+		if len(tags) == 0 {
+			continue
+		}
+		k := tagsKey{&tags[0], len(tags)}
+		rt, ok := seen[k]
+		if !ok {
+			rt.tactics, rt.techniques = attackTags(tags)
+			seen[k] = rt
+		}
+		out[i] = rt
+	}
+	return out
 }
 
 // BuildOperations joins detections into operations through the entities of
@@ -228,7 +264,11 @@ func BuildOperations(dets []DetectionRef, idx *Index, opts OperationOptions) []O
 	}
 	idx.Finish()
 	b := &builder{ix: idx, o: opts.withDefaults(), dets: dets, nodes: map[nodeKey]int32{},
-		subject: map[int32]bool{}, subjLog: map[hostKey]bool{}}
+		subject: map[int32]bool{}, subjLog: map[hostKey]bool{}, tags: ruleTagsOf(dets)}
+	b.keys = make([]nodeKey, len(idx.procs))
+	for i := range b.keys {
+		b.keys[i] = b.procNode(int32(i))
+	}
 	order := make([]int, len(dets))
 	for i := range order {
 		order[i] = i
@@ -248,10 +288,7 @@ func BuildOperations(dets []DetectionRef, idx *Index, opts OperationOptions) []O
 			b.subjLog[hostKey{b.host[i], l}] = true
 		}
 	}
-	b.reached = make([][]reach, len(dets))
-	for i := range dets {
-		b.reached[i] = b.reach(i)
-	}
+	b.reachAll()
 	uf := b.join(order)
 	return b.operations(uf, order)
 }
@@ -271,6 +308,9 @@ func (b *builder) detProc(d *DetectionRef, host string) int32 {
 }
 
 func (b *builder) node(k nodeKey) int32 {
+	if k.kind == kProc {
+		return k.idx
+	}
 	if n, ok := b.nodes[k]; ok {
 		return n
 	}
@@ -288,7 +328,7 @@ func (b *builder) joinable(k nodeKey) bool {
 	switch k.kind {
 	case kProc:
 		p := &b.ix.procs[k.idx]
-		return !ubiquitous[baseName(strings.ToLower(p.image))] || b.subject[k.idx] || b.ix.implic[k.idx]
+		return !p.ubiq || b.subject[k.idx] || b.ix.implic[k.idx]
 	case kLogon:
 		return !systemLogons[k.key]
 	}
@@ -320,15 +360,55 @@ type walkItem struct {
 	at    time.Time
 }
 
+// walker is the scratch space of one goroutine walking from detections.
+type walker struct {
+	seen  map[nodeKey]bool
+	queue []walkItem
+	// pend are the nodes other than processes this walker reached, which
+	// its reaches name as -1-i until reachAll numbers them.
+	pend []nodeKey
+	// files are the file keys of paths (see fileNode).
+	files map[string]string
+}
+
+// reachAll walks from every detection (see reach), on all cores, and
+// numbers the nodes reached in the order of the detections, as one walk
+// after the other would.
+func (b *builder) reachAll() {
+	n := len(b.dets)
+	b.reached = make([][]reach, n)
+	by := make([]int32, n) // the walker of each detection
+	var ws []*walker
+	parallel(n, func(nw int) {
+		ws = make([]*walker, nw)
+		for w := range ws {
+			ws[w] = &walker{seen: map[nodeKey]bool{}, files: map[string]string{}}
+		}
+	}, func(w, i int) {
+		b.reached[i] = b.reach(ws[w], i)
+		by[i] = int32(w)
+	})
+	for i, rs := range b.reached {
+		for k := range rs {
+			if r := &rs[k]; r.node < 0 {
+				r.node = b.node(ws[by[i]].pend[-1-r.node])
+			}
+		}
+	}
+}
+
 // reach walks from the entities of detection i's event along the edges,
-// within the guards, and returns the nodes it reached.
-func (b *builder) reach(i int) []reach {
+// within the guards, and returns the nodes it reached (those other than
+// processes as -1-i, i in w.pend).
+func (b *builder) reach(w *walker, i int) []reach {
 	d := &b.dets[i]
 	host := b.host[i]
 	ix := b.ix
 	var out []reach
-	seen := map[nodeKey]bool{}
-	var queue []walkItem
+	seen := w.seen
+	clear(seen)
+	queue := w.queue[:0]
+	defer func() { w.queue = queue }()
 	at := d.Time
 	push := func(k nodeKey, prev int32, depth int) {
 		if seen[k] || len(seen) >= b.o.MaxReach {
@@ -354,7 +434,7 @@ func (b *builder) reach(i int) []reach {
 		}
 	}
 	for _, f := range d.Files {
-		if k, ok := b.fileNode(host, f); ok {
+		if k, ok := b.fileNode(w, host, f); ok {
 			push(k, -1, 0)
 		}
 	}
@@ -367,7 +447,11 @@ func (b *builder) reach(i int) []reach {
 
 	for q := 0; q < len(queue); q++ {
 		it := queue[q]
-		n := b.node(it.k)
+		n := it.k.idx
+		if it.k.kind != kProc {
+			n = int32(-1 - len(w.pend))
+			w.pend = append(w.pend, it.k)
+		}
 		at = it.at
 		out = append(out, reach{node: n, prev: it.prev, at: at})
 		self := int32(len(out) - 1)
@@ -383,8 +467,8 @@ func (b *builder) reach(i int) []reach {
 			if !systemLogons[p.logon] {
 				push(nodeKey{kind: kLogon, host: p.host, key: p.logon}, self, 0)
 			}
-			if k, ok := b.fileNode(p.host, p.image); ok {
-				push(k, self, 0)
+			if key, ok := ix.imgFile[it.k.idx]; ok {
+				push(nodeKey{kind: kFile, host: p.host, key: key}, self, 0)
 			}
 			if k, ok := ix.taskRun[it.k.idx]; ok {
 				push(b.taskNode(k.host, k.key, p.start), self, 0)
@@ -438,7 +522,7 @@ func (b *builder) reach(i int) []reach {
 			if !inst.IsZero() {
 				at = inst
 			}
-			if k, ok := b.fileNode(sv.host, sv.image); ok {
+			if k, ok := b.fileNode(w, sv.host, sv.image); ok {
 				push(k, self, 0)
 			}
 			if !systemLogons[sv.logon] && inst.Equal(instanceAt(sv.installs, sv.installed)) {
@@ -459,7 +543,7 @@ func (b *builder) reach(i int) []reach {
 			if !inst.IsZero() {
 				at = inst
 			}
-			if k, ok := b.fileNode(tk.host, tk.command); ok {
+			if k, ok := b.fileNode(w, tk.host, tk.command); ok {
 				push(k, self, 0)
 			}
 			if !systemLogons[tk.logon] && inst.Equal(instanceAt(tk.creates, tk.created)) {
@@ -509,11 +593,16 @@ func instTime(n int64) time.Time {
 }
 
 // fileNode returns the node of a dropped file (one the index saw written).
-func (b *builder) fileNode(host, path string) (nodeKey, bool) {
+func (b *builder) fileNode(w *walker, host, path string) (nodeKey, bool) {
 	if host == "" || path == "" {
 		return nodeKey{}, false
 	}
-	k := hostKey{host, strings.ToLower(NormPath(path))}
+	key, ok := w.files[path]
+	if !ok {
+		key = strings.ToLower(NormPath(path))
+		w.files[path] = key
+	}
+	k := hostKey{host, key}
 	if _, ok := b.ix.files[k]; !ok {
 		return nodeKey{}, false
 	}
@@ -601,7 +690,7 @@ type entry struct {
 // node's window, then places unlinked detections by proximity.
 func (b *builder) join(order []int) *unionFind {
 	u := &unionFind{parent: make([]int, len(b.dets)), ents: make([]map[int32]struct{}, len(b.dets))}
-	byNode := map[int32][]entry{}
+	byNode := make([][]entry, len(b.keys))
 	var nodes []int32
 	for i := range b.dets {
 		u.parent[i] = i
@@ -618,7 +707,7 @@ func (b *builder) join(order []int) *unionFind {
 			if !b.joinable(b.keys[r.node]) {
 				continue
 			}
-			if _, ok := byNode[r.node]; !ok {
+			if byNode[r.node] == nil {
 				nodes = append(nodes, r.node)
 			}
 			byNode[r.node] = append(byNode[r.node], entry{i, r.at})
@@ -736,9 +825,13 @@ func (b *builder) operations(u *unionFind, order []int) []Operation {
 	for i := range b.dets {
 		ruleCount[b.dets[i].RuleID]++
 	}
+	all := make([]Operation, len(roots))
+	parallel(len(roots), nil, func(_, k int) {
+		r := roots[k]
+		all[k] = b.operation(comps[r], linksOf[r], u, ruleCount)
+	})
 	var ops []Operation
-	for _, r := range roots {
-		op := b.operation(comps[r], linksOf[r], u, ruleCount)
+	for _, op := range all {
 		if len(op.Steps) == 1 && !b.o.KeepSingletons && levelRank(op.Severity) < levelRank("medium") {
 			continue
 		}
@@ -779,11 +872,10 @@ func (b *builder) operation(members, links []int, u *unionFind, ruleCount map[st
 		if p := b.procs[i]; p >= 0 && b.ix.procs[p].user != "" && !systemUser(b.ix.procs[p].user) {
 			users[b.ix.procs[p].user] = true
 		}
-		ta, te := attackTags(d.Tags)
-		for _, t := range ta {
+		for _, t := range b.tags[i].tactics {
 			tactics[t] = true
 		}
-		for _, t := range te {
+		for _, t := range b.tags[i].techniques {
 			techs[t] = true
 		}
 		rules[d.RuleID] = true
@@ -964,4 +1056,32 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// parallel calls setup(nw), then f(w, i) for every i in [0, n) on nw
+// goroutines (w in [0, nw) names the caller's; nw is GOMAXPROCS at most,
+// fewer for a small n), and returns when every call has. Which goroutine
+// gets which i is left to the scheduler: f's results must not depend on w.
+func parallel(n int, setup func(nw int), f func(w, i int)) {
+	const chunk = 16
+	nw := max(1, min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk))
+	if setup != nil {
+		setup(nw)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range nw {
+		wg.Go(func() {
+			for {
+				start := int(next.Add(chunk)) - chunk
+				if start >= n {
+					return
+				}
+				for i := start; i < min(start+chunk, n); i++ {
+					f(w, i)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
