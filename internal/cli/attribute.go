@@ -104,7 +104,11 @@ func runAttribute(env Env, f attributeFlags) error {
 		}
 	}
 	if len(resolved.Techniques)+len(resolved.Software) == 0 {
-		return &exitError{code: ExitFailure, err: fmt.Errorf("none of the %d techniques and software given is known to ATT&CK: nothing to attribute", len(ev.Techniques)+len(ev.Software))}
+		what := "the technique or software given is not known"
+		if n := len(ev.Techniques) + len(ev.Software); n > 1 {
+			what = fmt.Sprintf("none of the %d techniques and software given is known", n)
+		}
+		return &exitError{code: ExitFailure, err: fmt.Errorf("%s to ATT&CK: nothing to attribute", what)}
 	}
 	n := f.top
 	if !f.json {

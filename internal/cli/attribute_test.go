@@ -102,6 +102,7 @@ func TestAttributeErrors(t *testing.T) {
 	}{
 		{"no evidence", []string{"attribute"}, ExitUsage, "give the evidence"},
 		{"all unknown", []string{"attribute", "--technique", "T9999", "--software", "S9999,NoSuchTool"}, ExitFailure, "none of the 3 techniques and software given is known"},
+		{"one unknown", []string{"attribute", "--technique", "T9999"}, ExitFailure, "the technique or software given is not known to ATT&CK"},
 		{"bad top", []string{"attribute", "--technique", "T1059", "--top", "0"}, ExitUsage, "--top must be at least 1"},
 	}
 	for _, tt := range tests {
