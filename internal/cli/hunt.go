@@ -272,6 +272,9 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 		return err
 	}
 	res.Version = env.Build.Version
+	for _, x := range res.Rules.UnknownExcludes {
+		fmt.Fprintf(env.Stderr, "spoor: warning: --exclude-rule %q names no rule loaded\n", x)
+	}
 
 	if f.timeline != "" {
 		if err := writeFileWith(f.timeline, func(w io.Writer) error {

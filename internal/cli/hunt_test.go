@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,6 +149,7 @@ func TestHuntFilterFlags(t *testing.T) {
 		{"status any case", []string{"--status", "Stable,EXPERIMENTAL"}, 3},
 		{"tag", []string{"--tag", "attack.t1003"}, 2},
 		{"exclude-rule", []string{"--exclude-rule", "00000000-0000-4000-8000-000000000002"}, 3},
+		{"exclude-rule naming no rule", []string{"--exclude-rule", "No Such Rule"}, 5},
 		{"from date", []string{"--from", "2024-03-05"}, 2},
 		{"to date includes the whole day", []string{"--to", "2024-03-04"}, 3},
 		{"from and to RFC 3339", []string{"--from", "2024-03-04T10:20:00Z", "--to", "2024-03-04T11:00:00+00:00"}, 2},
@@ -165,6 +167,10 @@ func TestHuntFilterFlags(t *testing.T) {
 			}
 			if res.Total != tt.want {
 				t.Errorf("got %d detections, want %d", res.Total, tt.want)
+			}
+			warned := strings.Contains(stderr, `--exclude-rule "No Such Rule" names no rule loaded`)
+			if want := slices.Contains(tt.args, "No Such Rule"); warned != want {
+				t.Errorf("warning about an --exclude-rule naming no rule: got %v, want %v (stderr %q)", warned, want, stderr)
 			}
 		})
 	}

@@ -169,6 +169,16 @@ func TestFilters(t *testing.T) {
 	}
 }
 
+// TestUnknownExcludes checks that --exclude-rule names that name no loaded
+// rule are reported (a typo would otherwise pass silently), and that a
+// name counts as known even when another filter also leaves its rule out.
+func TestUnknownExcludes(t *testing.T) {
+	res := fixture(t, Options{MinLevel: "high", Exclude: []string{"Remote Desktop Logon", "Remote Desktop Logn", "00000000-0000-4000-8000-000000000002"}})
+	if got, want := res.Rules.UnknownExcludes, []string{"Remote Desktop Logn"}; !slices.Equal(got, want) {
+		t.Errorf("unknown excludes: got %q, want %q", got, want)
+	}
+}
+
 func TestTimeRangeCounts(t *testing.T) {
 	from, _ := time.Parse(time.RFC3339, "2024-03-04T10:00:00Z")
 	res := fixture(t, Options{From: from})

@@ -107,6 +107,9 @@ type RuleStats struct {
 	// cannot run in Skipped). Loaded includes the detection rules they
 	// reference, even those the filters would leave out.
 	Correlations int `json:"correlations"`
+	// UnknownExcludes are the Options.Exclude names that named no loaded
+	// rule (a typo, or a rule not in the sets loaded).
+	UnknownExcludes []string `json:"unknown_excludes,omitempty"`
 	// Errors are the loading and compilation problems, one line each.
 	Errors []string `json:"errors,omitempty"`
 }

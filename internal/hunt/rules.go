@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -164,6 +165,7 @@ func loadRules(opts *Options) (*ruleSet, error) {
 			rs.rules = append(rs.rules, r)
 		}
 	}
+	rs.stats.UnknownExcludes = f.unnamed()
 	return rs, nil
 }
 
@@ -201,11 +203,14 @@ type ruleFilter struct {
 	minLevel int // -1: any, rules without a level included
 	statuses []string
 	tags     []string // normalised prefixes
-	exclude  map[string]bool
+	// exclude maps the lower-cased --exclude-rule names to the names as
+	// given; named records those that named a loaded rule.
+	exclude map[string]string
+	named   map[string]bool
 }
 
 func newRuleFilter(opts *Options) (*ruleFilter, error) {
-	f := &ruleFilter{minLevel: -1, exclude: map[string]bool{}}
+	f := &ruleFilter{minLevel: -1, exclude: map[string]string{}, named: map[string]bool{}}
 	if opts.MinLevel != "" {
 		l, err := ParseLevel(opts.MinLevel)
 		if err != nil {
@@ -220,14 +225,46 @@ func newRuleFilter(opts *Options) (*ruleFilter, error) {
 		f.tags = append(f.tags, normTag(t))
 	}
 	for _, x := range opts.Exclude {
-		f.exclude[strings.ToLower(x)] = true
+		f.exclude[strings.ToLower(x)] = x
 	}
 	return f, nil
+}
+
+// excluded reports whether an --exclude-rule name names r (its ID, title or
+// correlation name), recording the names that did.
+func (f *ruleFilter) excluded(r *sigma.Meta) bool {
+	hit := false
+	for _, k := range []string{r.ID, r.Title, r.Name} {
+		if k == "" {
+			continue
+		}
+		if _, ok := f.exclude[strings.ToLower(k)]; ok {
+			f.named[strings.ToLower(k)] = true
+			hit = true
+		}
+	}
+	return hit
+}
+
+// unnamed returns the --exclude-rule names, as given, that named no loaded
+// rule (a typo would otherwise pass unnoticed), sorted.
+func (f *ruleFilter) unnamed() []string {
+	var out []string
+	for k, x := range f.exclude {
+		if !f.named[k] {
+			out = append(out, x)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // keep reports whether the rule (or correlation) with meta r passes the
 // filter.
 func (f *ruleFilter) keep(r *sigma.Meta) bool {
+	if f.excluded(r) {
+		return false
+	}
 	if f.minLevel >= 0 && LevelRank(r.Level) < f.minLevel {
 		return false
 	}
@@ -240,10 +277,6 @@ func (f *ruleFilter) keep(r *sigma.Meta) bool {
 		return false
 	}
 	if len(f.tags) > 0 && !f.tagged(r.Tags) {
-		return false
-	}
-	if f.exclude[strings.ToLower(r.ID)] || f.exclude[strings.ToLower(r.Title)] ||
-		(r.Name != "" && f.exclude[strings.ToLower(r.Name)]) {
 		return false
 	}
 	return true
