@@ -1,9 +1,12 @@
 package hunt
 
 import (
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/correlate"
@@ -96,32 +99,50 @@ type Edge struct {
 }
 
 // buildOperations joins the detections of res (refs[i] describes
-// res.Detections[i]) into res.Operations, each with its attribution.
+// res.Detections[i]) into res.Operations, each with its attribution. The
+// operations are drawn and attributed on all cores, each goroutine with
+// its own attributor (a KB is safe for concurrent use; only the caches
+// are not).
 func buildOperations(res *Result, refs []correlate.DetectionRef, idx *correlate.Index, at *attributor) {
 	ops := correlate.BuildOperations(refs, idx, correlate.OperationOptions{})
-	res.Operations = make([]Operation, 0, len(ops))
-	for i := range ops {
-		o := &ops[i]
-		op := Operation{
-			ID: o.ID, Severity: o.Severity, Score: round(o.Score, 3),
-			Hosts: orEmpty(o.Hosts), Users: orEmpty(o.Users), First: o.First, Last: o.Last,
-			Tactics: orEmpty(o.Tactics), Techniques: orEmpty(o.Techniques),
-			Detections: o.Detections, Narrative: orEmpty(o.Narrative),
-			Steps: make([]Step, 0, len(o.Steps)), Context: make([]Entity, 0, len(o.Context)),
+	res.Operations = make([]Operation, len(ops))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(ops)) {
+		var own *attributor
+		if at != nil {
+			own = &attributor{kb: at.kb}
 		}
-		if op.Detections == nil {
-			op.Detections = []int{}
-		}
-		op.Steps = append(op.Steps, o.Steps...)
-		op.Context = append(op.Context, o.Context...)
-		op.Graph = graphOf(op.Steps, refs, op.Hosts)
-		rules := make([]*Rule, 0, len(op.Detections))
-		for _, d := range op.Detections {
-			rules = append(rules, &res.Detections[d].Rule)
-		}
-		op.Attribution = at.attribute(attackEvidence(rules))
-		res.Operations = append(res.Operations, op)
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(ops); i = int(next.Add(1)) - 1 {
+				res.Operations[i] = operationOf(&ops[i], res.Detections, refs, own)
+			}
+		})
 	}
+	wg.Wait()
+}
+
+// operationOf is the Operation of o, drawn from refs and attributed by at.
+func operationOf(o *correlate.Operation, dets []Detection, refs []correlate.DetectionRef, at *attributor) Operation {
+	op := Operation{
+		ID: o.ID, Severity: o.Severity, Score: round(o.Score, 3),
+		Hosts: orEmpty(o.Hosts), Users: orEmpty(o.Users), First: o.First, Last: o.Last,
+		Tactics: orEmpty(o.Tactics), Techniques: orEmpty(o.Techniques),
+		Detections: o.Detections, Narrative: orEmpty(o.Narrative),
+		Steps: make([]Step, 0, len(o.Steps)), Context: make([]Entity, 0, len(o.Context)),
+	}
+	if op.Detections == nil {
+		op.Detections = []int{}
+	}
+	op.Steps = append(op.Steps, o.Steps...)
+	op.Context = append(op.Context, o.Context...)
+	op.Graph = graphOf(op.Steps, refs, op.Hosts)
+	rules := make([]*Rule, 0, len(op.Detections))
+	for _, d := range op.Detections {
+		rules = append(rules, &dets[d].Rule)
+	}
+	op.Attribution = at.attribute(attackEvidence(rules))
+	return op
 }
 
 // graphOf draws the processes of the detections of steps (indices into
