@@ -171,8 +171,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		return nil
 	})
 
-	cpuEvidence := cputime.Process()
-	log.Debug("evidence hunted", "events", sum.Events, "detections", countFound(ws), "took", sum.Elapsed, "cpu", cpuEvidence-cpuRules)
+	log.Debug("evidence hunted", "events", sum.Events, "detections", countFound(ws), "took", sum.Elapsed, "cpu", cputime.Process()-cpuRules)
 	res.Evidence = evidenceOf(sum)
 	found := countFound(ws)
 	res.Detections = make([]Detection, 0, found)
@@ -209,14 +208,14 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 	}
 	if idx != nil {
-		opStart := time.Now()
+		opStart, opCPU := time.Now(), cputime.Process()
 		for i := range refs {
 			d := &res.Detections[i]
 			r := &refs[i]
 			r.Index, r.RuleID, r.Title, r.Level, r.Tags = i, d.Rule.ID, d.Rule.Title, d.Rule.Level, d.Rule.Tags
 		}
 		buildOperations(res, refs, idx, at)
-		log.Debug("operations built", "operations", len(res.Operations), "took", time.Since(opStart), "cpu", cputime.Process()-cpuEvidence)
+		log.Debug("operations built", "operations", len(res.Operations), "took", time.Since(opStart), "cpu", cputime.Process()-opCPU)
 	}
 	if len(res.Operations) == 0 {
 		res.Attribution = at.attribute(attackEvidence(detectionRules(res.Detections)))
