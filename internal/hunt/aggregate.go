@@ -60,10 +60,10 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta) {
 		d := &r.Detections[i]
 		r.Levels.Add(d.Rule.Level)
 
-		key := ruleKey(&d.Rule)
+		key := ruleKey(d.Rule)
 		rc := byRule[key]
 		if rc == nil {
-			rc = &RuleCount{Rule: d.Rule}
+			rc = &RuleCount{Rule: *d.Rule}
 			if s := meta[key]; s != nil {
 				rc.Description, rc.References, rc.FalsePositives = s.Description, s.References, s.FalsePositives
 			}

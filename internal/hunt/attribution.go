@@ -97,7 +97,7 @@ func detectionRules(ds []Detection) []*Rule {
 	seen := map[string]bool{}
 	var out []*Rule
 	for i := range ds {
-		r := &ds[i].Rule
+		r := ds[i].Rule
 		if k := ruleKey(r); !seen[k] {
 			seen[k] = true
 			out = append(out, r)

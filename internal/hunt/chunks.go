@@ -28,10 +28,10 @@ func (c *chunks[T]) add(x T) {
 // len returns the number of items.
 func (c *chunks[T]) len() int { return c.n }
 
-// appendTo appends the items to dst.
-func (c *chunks[T]) appendTo(dst []T) []T {
-	for _, ch := range c.full {
-		dst = append(dst, ch...)
+// at returns item i (0 <= i < len()): every chunk before the last is full.
+func (c *chunks[T]) at(i int) *T {
+	if k := i / chunkSize; k < len(c.full) {
+		return &c.full[k][i%chunkSize]
 	}
-	return append(dst, c.cur...)
+	return &c.cur[i%chunkSize]
 }

@@ -97,7 +97,7 @@ func correlations(set *correlate.Set, ws []*worker, meta map[string]*sigma.Meta)
 			continue
 		}
 		out = append(out, correlationDetection(&m, dets))
-		meta[ruleKey(&out[len(out)-1].Rule)] = &c.Meta
+		meta[ruleKey(out[len(out)-1].Rule)] = &c.Meta
 	}
 	return out
 }
@@ -128,7 +128,7 @@ func correlationDetection(m *correlate.Match, dets []Detection) Detection {
 	d := Detection{
 		Kind: KindCorrelation,
 		Time: m.Fired,
-		Rule: Rule{
+		Rule: &Rule{
 			ID: c.ID, Title: c.Title, Level: strings.ToLower(c.Level), Status: c.Status,
 			Tags: c.Tags, Tactics: tactics, Techniques: techniques,
 		},

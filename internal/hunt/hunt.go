@@ -173,13 +173,11 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 
 	log.Debug("evidence hunted", "events", sum.Events, "detections", countFound(ws), "took", sum.Elapsed, "cpu", cputime.Process()-cpuRules)
 	res.Evidence = evidenceOf(sum)
-	found := countFound(ws)
-	res.Detections = make([]Detection, 0, found)
-	var refs []correlate.DetectionRef
-	if idx != nil {
-		refs = make([]correlate.DetectionRef, 0, found)
-	}
-	for _, w := range ws {
+	// Each worker's detections are sorted on a core of their own while the
+	// correlations run; the sorted runs are then merged.
+	runs := make([]*sortedRun, len(ws)+1)
+	var sorting sync.WaitGroup
+	for i, w := range ws {
 		res.Evidence.Hunted += w.hunted
 		res.Evidence.OutOfRange += w.outOfRange
 		if !w.first.IsZero() && (res.Evidence.First.IsZero() || w.first.Before(res.Evidence.First)) {
@@ -188,17 +186,21 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		if w.last.After(res.Evidence.Last) {
 			res.Evidence.Last = w.last
 		}
-		res.Detections = w.found.appendTo(res.Detections)
-		refs = w.refs.appendTo(refs)
 		res.Suppressed += w.suppressed
+		sorting.Go(func() { runs[i] = newSortedRun(&w.found, &w.refs) })
 	}
+	var corrs chunks[Detection]
+	var corrRefs chunks[correlate.DetectionRef]
 	for _, d := range correlations(set, ws, meta) {
-		res.Detections = append(res.Detections, d)
+		corrs.add(d)
 		// A correlation has no event of its own: it joins an operation
 		// through the nearest linked detection on its host.
-		refs = append(refs, correlate.DetectionRef{Time: d.Time, Host: d.Computer})
+		corrRefs.add(correlate.DetectionRef{Time: d.Time, Host: d.Computer})
 	}
-	refs = sortDetectionsWith(res.Detections, refs)
+	runs[len(ws)] = newSortedRun(&corrs, &corrRefs)
+	sorting.Wait()
+	var refs []correlate.DetectionRef
+	res.Detections, refs = mergeRuns(runs, idx != nil)
 	res.aggregate(meta)
 
 	var at *attributor
@@ -430,7 +432,7 @@ func (w *worker) record(ev *event.Event, t time.Time, d detect.Detection, raw js
 		RecordID: intValue(ev.Lookup(event.FieldEventRecordID)),
 		Source:   w.intern(ev.Source),
 		Locator:  ev.Locator,
-		Rule:     info.meta,
+		Rule:     &info.meta,
 		Event:    raw,
 	}
 	for _, s := range d.Searches {
@@ -474,26 +476,8 @@ func sortDetections(ds []Detection) {
 	slices.SortStableFunc(ds, func(a, b Detection) int { return compareDetections(&a, &b) })
 }
 
-// sortDetectionsWith sorts ds as sortDetections does and returns refs (nil,
-// or one per detection) in the same order.
-func sortDetectionsWith(ds []Detection, refs []correlate.DetectionRef) []correlate.DetectionRef {
-	if len(refs) != len(ds) {
-		sortDetections(ds)
-		return nil
-	}
-	order := make([]int, len(ds))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return compareDetections(&ds[a], &ds[b]) })
-	sorted := make([]Detection, len(ds))
-	sortedRefs := make([]correlate.DetectionRef, len(ds))
-	for i, j := range order {
-		sorted[i], sortedRefs[i] = ds[j], refs[j]
-	}
-	copy(ds, sorted)
-	return sortedRefs
-}
+// compareDetections orders detections by time, computer, record ID, rule
+// title, source, locator and rule ID.
 
 func compareDetections(a, b *Detection) int {
 	if c := a.Time.Compare(b.Time); c != 0 {

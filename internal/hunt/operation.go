@@ -139,7 +139,7 @@ func operationOf(o *correlate.Operation, dets []Detection, refs []correlate.Dete
 	op.Graph = graphOf(op.Steps, refs, op.Hosts)
 	rules := make([]*Rule, 0, len(op.Detections))
 	for _, d := range op.Detections {
-		rules = append(rules, &dets[d].Rule)
+		rules = append(rules, dets[d].Rule)
 	}
 	op.Attribution = at.attribute(attackEvidence(rules))
 	return op

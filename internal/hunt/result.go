@@ -266,7 +266,7 @@ type Detection struct {
 	Source  string `json:"source_file"`
 	Locator int64  `json:"locator,omitempty"`
 	// Rule is the rule that matched.
-	Rule Rule `json:"rule"`
+	Rule *Rule `json:"rule"`
 	// Searches are the rule's searches that matched the event.
 	Searches []string `json:"searches,omitempty"`
 	// Fields are the event's fields that explain the detection: those the

@@ -83,7 +83,7 @@ func fixture() *hunt.Result {
 	for i, s := range specs {
 		d := hunt.Detection{
 			Computer: s.host, Channel: "Security", EventID: s.eventID, RecordID: s.record,
-			Source: s.source, Locator: int64(i + 1), Rule: s.rule, Fields: s.fields,
+			Source: s.source, Locator: int64(i + 1), Rule: &s.rule, Fields: s.fields,
 		}
 		if d.EventID == 1 {
 			d.Channel = "Microsoft-Windows-Sysmon/Operational"
@@ -116,7 +116,7 @@ func aggregate(r *hunt.Result) {
 		countLevel(&r.Levels, d.Rule.Level)
 		rc := rules[d.Rule.ID]
 		if rc == nil {
-			rc = &hunt.RuleCount{Rule: d.Rule}
+			rc = &hunt.RuleCount{Rule: *d.Rule}
 			rules[d.Rule.ID] = rc
 			ruleHosts[d.Rule.ID] = map[string]bool{}
 		}

@@ -1,0 +1,70 @@
+package hunt
+
+import (
+	"slices"
+
+	"github.com/spoor-hunt/spoor/internal/correlate"
+)
+
+// sortedRun is one run of detections (a worker's, or the correlations')
+// with their refs (empty without operations) and the order that sorts
+// them: the detections themselves are large and are moved once, by
+// mergeRuns.
+type sortedRun struct {
+	ds    *chunks[Detection]
+	refs  *chunks[correlate.DetectionRef]
+	order []int32
+	next  int // position in order of the run's next detection
+}
+
+// newSortedRun sorts the detections of ds by compareDetections, stably,
+// through an index; refs hold one ref per detection, or none.
+func newSortedRun(ds *chunks[Detection], refs *chunks[correlate.DetectionRef]) *sortedRun {
+	order := make([]int32, ds.len())
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(a, b int32) int { return compareDetections(ds.at(int(a)), ds.at(int(b))) })
+	return &sortedRun{ds: ds, refs: refs, order: order}
+}
+
+// head returns the run's next detection, nil when it has none left.
+func (r *sortedRun) head() *Detection {
+	if r.next == len(r.order) {
+		return nil
+	}
+	return r.ds.at(int(r.order[r.next]))
+}
+
+// mergeRuns merges sorted runs into one slice of detections sorted by
+// compareDetections and, when withRefs, their refs in the same order.
+// Equal detections keep the order of their runs, so the result is the
+// stable sort of the runs' concatenation whichever the worker that found
+// each detection.
+func mergeRuns(runs []*sortedRun, withRefs bool) ([]Detection, []correlate.DetectionRef) {
+	n := 0
+	for _, r := range runs {
+		n += len(r.order)
+	}
+	ds := make([]Detection, 0, n)
+	var refs []correlate.DetectionRef
+	if withRefs {
+		refs = make([]correlate.DetectionRef, 0, n)
+	}
+	for len(ds) < n {
+		var best *sortedRun
+		var bestHead *Detection
+		for _, r := range runs {
+			if h := r.head(); h != nil && (best == nil || compareDetections(h, bestHead) < 0) {
+				best, bestHead = r, h
+			}
+		}
+		j := int(best.order[best.next])
+		best.next++
+		ds = append(ds, *bestHead)
+		if withRefs {
+			refs = append(refs, *best.refs.at(j))
+		}
+	}
+	return ds, refs
+}
