@@ -247,7 +247,10 @@ type Ranking struct {
 // (see ResolveEvidence) are left out: callers report them. With no usable
 // evidence every group ties and the confidence stays with the unknown at
 // its prior.
-func Attribute(kb *KB, ev Evidence) Ranking {
+func Attribute(kb *KB, ev Evidence) Ranking { return rank(kb, ev, MaxExplained) }
+
+// rank is Attribute with explanations for the first explained candidates.
+func rank(kb *KB, ev Evidence, explained int) Ranking {
 	_, ev = kb.ResolveEvidence(ev)
 	m := kb.model()
 	obsT := m.mostSpecific(m.techIndexes(ev.Techniques))
@@ -282,7 +285,7 @@ func Attribute(kb *KB, ev Evidence) Ranking {
 	out := make([]Candidate, len(order))
 	for r, gi := range order {
 		c := Candidate{Group: m.groups[gi], Rank: r + 1, Score: scores[gi], Confidence: conf[gi], Hinted: hinted[gi]}
-		if r < MaxExplained {
+		if r < explained {
 			m.explain(gi, obsT, obsS, maskT, maskS, &c)
 		}
 		out[r] = c

@@ -78,7 +78,7 @@ func Summarize(kb *KB, ev Evidence, n int) *Summary {
 			s.Unknown = append(s.Unknown, in.Given)
 		}
 	}
-	rk := Attribute(kb, known)
+	rk := rank(kb, known, n) // only the n kept need explaining
 	s.UnknownActor = round3(rk.UnknownActor)
 	s.Candidates = make([]Resemblance, 0, min(n, len(rk.Candidates)))
 	for _, c := range rk.Candidates[:min(n, len(rk.Candidates))] {
