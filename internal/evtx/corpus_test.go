@@ -111,7 +111,8 @@ func TestDatasets(t *testing.T) {
 }
 
 // TestParallelMatchesSerial decodes every dataset file with one and with
-// several workers and compares the renderings.
+// several workers, and helped by other goroutines, and compares the
+// renderings.
 func TestParallelMatchesSerial(t *testing.T) {
 	root := shared.Dir(t)
 	files := evtxFiles(t, filepath.Join(root, "datasets/deepbluecli"))
@@ -121,13 +122,15 @@ func TestParallelMatchesSerial(t *testing.T) {
 			t.Fatal(err)
 		}
 		serial, _ := readAll(t, data, 1)
-		parallel, _ := readAll(t, data, 4)
-		if len(serial) != len(parallel) {
-			t.Fatalf("%s: got %d records in parallel, want %d", p, len(parallel), len(serial))
-		}
-		for i := range serial {
-			if a, b := render(serial[i]), render(parallel[i]); a != b {
-				t.Fatalf("%s: record %d differs:\n%s\nvs\n%s", p, i, a, b)
+		for _, workers := range []int{4, -1, -3} { // -n: helped by n goroutines
+			parallel, _ := readAll(t, data, workers)
+			if len(serial) != len(parallel) {
+				t.Fatalf("%s: workers %d: got %d records, want %d", p, workers, len(parallel), len(serial))
+			}
+			for i := range serial {
+				if a, b := render(serial[i]), render(parallel[i]); a != b {
+					t.Fatalf("%s: workers %d: record %d differs:\n%s\nvs\n%s", p, workers, i, a, b)
+				}
 			}
 		}
 	}

@@ -166,7 +166,7 @@ func TestCorruptChunks(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, workers := range []int{1, 2} {
+			for _, workers := range []int{1, 2, -2} {
 				data := tc.corrupt(synthFile(3))
 				evs, skips := readAll(t, data, workers)
 				if len(evs) != tc.events {

@@ -89,8 +89,14 @@ type Options struct {
 	// Source names the input in events and errors (a file path).
 	Source string
 	// Workers is how many chunks are decoded in parallel; 0 means
-	// runtime.GOMAXPROCS(0).
+	// runtime.GOMAXPROCS(0). Ignored when Helped is set.
 	Workers int
+	// Helped makes the goroutine calling Next decode the chunks itself,
+	// one after another, unless other goroutines decoded them ahead by
+	// calling Help: a caller that reads several files at once, one per
+	// core, keeps each chunk on the core that decodes and consumes it, and
+	// lends the cores that have no file left to the files still read.
+	Helped bool
 }
 
 // Stats counts what a Reader has read so far.
@@ -127,6 +133,9 @@ type Reader struct {
 	// Serial decoding (Workers == 1).
 	dec  *decoder
 	next int
+
+	// Helped decoding: see helped.go.
+	help *helpState
 
 	// Parallel decoding.
 	results chan chan *chunkResult
@@ -183,6 +192,9 @@ func Open(r io.ReaderAt, size int64, opts Options) (*Reader, error) {
 	if size > rd.base {
 		rd.slots = int((size - rd.base + chunkSize - 1) / chunkSize)
 	}
+	if opts.Helped {
+		rd.help = newHelpState()
+	}
 	return rd, nil
 }
 
@@ -229,6 +241,9 @@ func (r *Reader) Next() (*event.Event, error) {
 // nextChunk releases the current chunk and returns the next decoded one, or
 // io.EOF.
 func (r *Reader) nextChunk() (*chunkResult, error) {
+	if r.help != nil {
+		return r.nextHelped()
+	}
 	if r.opts.Workers == 1 {
 		if r.next >= r.slots {
 			return nil, io.EOF
@@ -354,6 +369,9 @@ func (r *Reader) Close() error {
 		return nil
 	}
 	r.closed = true
+	if r.help != nil {
+		r.closeHelped()
+	}
 	if r.started {
 		close(r.quit)
 		// Drain so that the dispatcher and workers can finish.

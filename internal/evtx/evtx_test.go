@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,13 +15,36 @@ import (
 )
 
 // readAll decodes data and returns clones of its events and the skips.
+// workers < 0 reads Helped, with -workers goroutines calling Help until
+// the reader is read.
 func readAll(tb testing.TB, data []byte, workers int) ([]*event.Event, []*event.SkipError) {
 	tb.Helper()
-	r, err := Open(bytes.NewReader(data), int64(len(data)), Options{Source: "test.evtx", Workers: workers})
+	opts := Options{Source: "test.evtx", Workers: workers, Helped: workers < 0}
+	r, err := Open(bytes.NewReader(data), int64(len(data)), opts)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
-	defer r.Close()
+	done := make(chan struct{})
+	var helpers sync.WaitGroup
+	for range -workers {
+		helpers.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if !r.Help() {
+					runtime.Gosched()
+				}
+			}
+		})
+	}
+	defer func() {
+		close(done)
+		helpers.Wait()
+		r.Close()
+	}()
 	var evs []*event.Event
 	var skips []*event.SkipError
 	for {

@@ -62,12 +62,21 @@ func Run(ctx context.Context, paths []string, opts Options, fn Func) (*Summary, 
 		next atomic.Int64
 		wg   sync.WaitGroup
 	)
-	for id := range min(opts.Workers, max(len(files), 1)) {
+	workers := min(opts.Workers, max(len(files), 1))
+	helpers := &helpers{}
+	if opts.EVTXWorkers == 0 {
+		// Workers with no file left help the others decode theirs.
+		workers = opts.Workers
+	}
+	helpers.reading.Store(int64(workers))
+	for id := range workers {
 		wg.Go(func() {
-			w := &worker{id: id, opts: &opts, prog: prog, fn: fn}
+			w := &worker{id: id, opts: &opts, prog: prog, fn: fn, helpers: helpers}
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
 				if i >= len(files) {
+					helpers.reading.Add(-1)
+					helpers.help(ctx)
 					return
 				}
 				w.res = &results[i]
@@ -100,6 +109,9 @@ type worker struct {
 	prog *Progress
 	fn   Func
 	res  *result // of the file being read
+	// helpers are the EVTX readers open that workers with no file left
+	// may help decode (EVTXWorkers 0).
+	helpers *helpers
 
 	head [HeadSize]byte
 }
@@ -207,6 +219,10 @@ func (w *worker) evtx(ctx context.Context, in input, br *bufio.Reader) error {
 		return nil
 	}
 	w.res.byType[EVTX]++
+	if h, ok := r.(helpable); ok && w.opts.EVTXWorkers == 0 {
+		w.helpers.add(h)
+		defer w.helpers.remove(h)
+	}
 	return w.read(ctx, in.name, r)
 }
 

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"runtime"
 	"strconv"
 
 	"github.com/spoor-hunt/spoor/internal/event"
@@ -90,7 +89,10 @@ type Options struct {
 	// its events reach the callback in order.
 	Workers int
 	// EVTXWorkers is how many chunks of one EVTX file are decoded in
-	// parallel (see evtx.Options); 0 means runtime.GOMAXPROCS(0).
+	// parallel (see evtx.Options). 0 (the default) means: by the worker
+	// reading the file, so that a chunk stays on the core that decodes it,
+	// helped by the workers that have no file left to read (see
+	// evtx.Options.Helped).
 	EVTXWorkers int
 	// MemoryLimit is the largest archive member that is decompressed into
 	// memory when a reader needs random access to it (EVTX, nested zip);
@@ -127,8 +129,8 @@ func (o Options) withDefaults() Options {
 	if o.Workers < 1 {
 		o.Workers = 1
 	}
-	if o.EVTXWorkers < 1 {
-		o.EVTXWorkers = runtime.GOMAXPROCS(0)
+	if o.EVTXWorkers < 0 {
+		o.EVTXWorkers = 0
 	}
 	if o.MemoryLimit <= 0 {
 		o.MemoryLimit = DefaultMemoryLimit
@@ -157,7 +159,7 @@ type formats struct {
 var realFormats = formats{
 	sniffEVTX: evtx.Sniff,
 	openEVTX: func(r io.ReaderAt, size int64, source string, workers int) (event.Reader, error) {
-		er, err := evtx.Open(r, size, evtx.Options{Source: source, Workers: workers})
+		er, err := evtx.Open(r, size, evtx.Options{Source: source, Workers: workers, Helped: workers == 0})
 		if err != nil {
 			return nil, err
 		}
