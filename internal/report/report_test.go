@@ -315,3 +315,29 @@ func TestOperationsDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestAttributionLines checks that the likelier of the best group and
+// "none of ATT&CK's groups" comes first, and that a group is never said to
+// be the actor.
+func TestAttributionLines(t *testing.T) {
+	at := &hunt.Attribution{Candidates: []hunt.Candidate{
+		{Rank: 1, ID: "G0096", Name: "APT41", Confidence: 0.7},
+		{Rank: 2, ID: "G0044", Name: "Winnti Group", Confidence: 0.1},
+	}, UnknownActor: 0.2}
+	lines := AttributionLines(at, 3)
+	if !strings.HasPrefix(lines[0], "resembles APT41 (G0096), confidence 0.70") || !strings.Contains(lines[1], "runner-up Winnti Group") ||
+		!strings.Contains(lines[2], "or none of ATT&CK's groups") {
+		t.Errorf("group likelier: got %q", lines)
+	}
+	at.Candidates[0].Confidence, at.UnknownActor = 0.1, 0.8
+	lines = AttributionLines(at, 3)
+	if !strings.HasPrefix(lines[0], "resembles none of ATT&CK's groups") || !strings.Contains(lines[1], "closest group APT41") ||
+		!strings.Contains(lines[2], "next closest Winnti Group") {
+		t.Errorf("none likelier: got %q", lines)
+	}
+	for _, l := range lines {
+		if strings.Contains(l, " is ") {
+			t.Errorf("line says a group is the actor: %q", l)
+		}
+	}
+}

@@ -341,7 +341,8 @@ func (t *term) attribution(r *hunt.Result) {
 // AttributionLines describes an attribution in a few lines: the group the
 // evidence most resembles, its confidence and the shared evidence (at most
 // shared IDs), then the runners-up and the confidence that it is none of
-// ATT&CK's groups'. It never says the evidence is a group's.
+// ATT&CK's groups'; when none is the likelier, that comes first and the
+// groups follow as the closest. It never says the evidence is a group's.
 func AttributionLines(at *hunt.Attribution, shared int) []string {
 	if at == nil || len(at.Candidates) == 0 {
 		return nil
@@ -359,13 +360,29 @@ func AttributionLines(at *hunt.Attribution, shared int) []string {
 		}
 		return strings.Join(out, ", ")
 	}
+	const none = "none of ATT&CK's groups (an unknown actor, or unrelated activity), confidence %.2f"
+	var lines []string
 	c := &at.Candidates[0]
-	lines := []string{fmt.Sprintf("resembles %s (%s), confidence %.2f: %s", c.Name, c.ID, c.Confidence, ids(c))}
-	for i := 1; i < len(at.Candidates); i++ {
-		c := &at.Candidates[i]
-		lines = append(lines, fmt.Sprintf("  runner-up %s (%s), confidence %.2f: %s", c.Name, c.ID, c.Confidence, ids(c)))
+	if at.UnknownActor >= c.Confidence {
+		// The evidence is likelier none of the groups': say so first, and
+		// the groups only as the closest.
+		lines = append(lines, fmt.Sprintf("resembles "+none, at.UnknownActor))
+		for i := range at.Candidates {
+			c := &at.Candidates[i]
+			label := "closest group"
+			if i > 0 {
+				label = "next closest"
+			}
+			lines = append(lines, fmt.Sprintf("  %s %s (%s), confidence %.2f: %s", label, c.Name, c.ID, c.Confidence, ids(c)))
+		}
+	} else {
+		lines = append(lines, fmt.Sprintf("resembles %s (%s), confidence %.2f: %s", c.Name, c.ID, c.Confidence, ids(c)))
+		for i := 1; i < len(at.Candidates); i++ {
+			c := &at.Candidates[i]
+			lines = append(lines, fmt.Sprintf("  runner-up %s (%s), confidence %.2f: %s", c.Name, c.ID, c.Confidence, ids(c)))
+		}
+		lines = append(lines, fmt.Sprintf("  or "+none, at.UnknownActor))
 	}
-	lines = append(lines, fmt.Sprintf("  or none of ATT&CK's groups (an unknown actor, or unrelated activity), confidence %.2f", at.UnknownActor))
 	if len(at.Unknown) > 0 {
 		lines = append(lines, "  not in the ATT&CK knowledge base: "+strings.Join(at.Unknown, ", "))
 	}
