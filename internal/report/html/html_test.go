@@ -308,3 +308,27 @@ func TestCut(t *testing.T) {
 		}
 	}
 }
+
+// TestNoneOfTheGroupsFirst checks that an operation whose evidence is
+// likelier none of ATT&CK's groups' says so first, the groups following as
+// the closest, and otherwise comes last.
+func TestNoneOfTheGroupsFirst(t *testing.T) {
+	op := hunt.Operation{ID: "op-1", Severity: "high", Attribution: &hunt.Attribution{
+		Candidates:   []hunt.Candidate{{Rank: 1, ID: "G0009", Name: "Deep Panda", Confidence: 0.01}},
+		UnknownActor: 0.97,
+	}}
+	r := &hunt.Result{Operations: []hunt.Operation{op}}
+	out := render(t, r, Options{})
+	none := strings.Index(out, "None of ATT&amp;CK's groups")
+	group := strings.Index(out, "Deep Panda (G0009)</span>, confidence 0.01 <small>closest</small>")
+	if none < 0 || group < 0 || none > group {
+		t.Errorf("none likelier: want it first, then the closest group (none at %d, group at %d)", none, group)
+	}
+	r.Operations[0].Attribution.Candidates[0].Confidence, r.Operations[0].Attribution.UnknownActor = 0.9, 0.05
+	out = render(t, r, Options{})
+	group = strings.Index(out, "Deep Panda (G0009)</span>, confidence 0.90:")
+	none = strings.Index(out, "none of ATT&amp;CK's groups</span> (an unknown actor, or unrelated activity), confidence 0.05")
+	if group < 0 || none < group {
+		t.Errorf("group likelier: want it first, none last (group at %d, none at %d)", group, none)
+	}
+}

@@ -50,7 +50,11 @@ type opCard struct {
 	MoreSteps   int
 	TotalSteps  int
 	Candidates  []candRow
-	Unknown     string
+	// None is the confidence that the evidence is none of ATT&CK's
+	// groups'; NoneFirst is set when that is likelier than the best group.
+	None      string
+	NoneFirst bool
+	Unknown   string
 	Graph       *opGraph
 }
 
@@ -126,6 +130,8 @@ func operationCards(r *hunt.Result) []opCard {
 				c.Candidates = append(c.Candidates, row)
 			}
 			c.Unknown = strings.Join(at.Unknown, ", ")
+			c.None = strconv.FormatFloat(at.UnknownActor, 'f', 2, 64)
+			c.NoneFirst = len(at.Candidates) > 0 && at.UnknownActor >= at.Candidates[0].Confidence
 		}
 		c.Graph = layoutGraph(&op.Graph, op.Hosts, i+1)
 		cards = append(cards, c)
