@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/binary"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -102,29 +103,47 @@ func buildIndex(e *Engine) index {
 	anyChan := byChan[""]
 	cache := &indexCache{buckets: map[string]*bucket{}, automata: map[string]*scannerEntry{}}
 	ix.cache = cache
-	for _, ch := range chans {
-		vs := make([]*variant, 0, len(byChan[ch])+len(anyChan))
-		vs = append(vs, byChan[ch]...)
-		// The channel's variants by rule: redundant only compares
-		// variants of the same rule.
-		var byRule map[*Rule][]*variant
-		for _, v := range anyChan {
-			if v.provider != "" && byRule == nil {
-				byRule = make(map[*Rule][]*variant, len(byChan[ch]))
-				for _, w := range byChan[ch] {
-					byRule[w.rule] = append(byRule[w.rule], w)
-				}
-			}
-			if !redundant(v, byRule[v.rule]) {
-				vs = append(vs, v)
-			}
-		}
-		ci := makeChanIndex(e, vs, cache)
-		ix.channels[ch] = ci
-		ix.folded = append(ix.folded, ch)
+	// The channels' indexes are built on all cores (Compile waits for
+	// them); buckets with the same variants are shared through cache.
+	cis := make([]*chanIndex, len(chans))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, ch := range chans {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			cis[i] = makeChanIndex(e, channelVariants(byChan[ch], anyChan), cache)
+		})
 	}
 	ix.other = makeChanIndex(e, anyChan, cache)
+	wg.Wait()
+	for i, ch := range chans {
+		ix.channels[ch] = cis[i]
+		ix.folded = append(ix.folded, ch)
+	}
 	return ix
+}
+
+// channelVariants returns the variants of one channel: its own, then those
+// of any channel that are not redundant with them.
+func channelVariants(own, anyChan []*variant) []*variant {
+	vs := make([]*variant, 0, len(own)+len(anyChan))
+	vs = append(vs, own...)
+	// The channel's variants by rule: redundant only compares variants of
+	// the same rule.
+	var byRule map[*Rule][]*variant
+	for _, v := range anyChan {
+		if v.provider != "" && byRule == nil {
+			byRule = make(map[*Rule][]*variant, len(own))
+			for _, w := range own {
+				byRule[w.rule] = append(byRule[w.rule], w)
+			}
+		}
+		if !redundant(v, byRule[v.rule]) {
+			vs = append(vs, v)
+		}
+	}
+	return vs
 }
 
 // redundant reports whether the any-channel variant v adds nothing to the
@@ -207,6 +226,8 @@ func makeBucket(e *Engine, vs []*variant, cache *indexCache) *bucket {
 	for _, v := range b.variants {
 		key = binary.AppendUvarint(key, uint64(v))
 	}
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
 	if c, ok := cache.buckets[string(key)]; ok {
 		return c
 	}
@@ -322,8 +343,8 @@ func trigger(vi int32, k int) int32 { return vi*maxClauses + int32(k) }
 // same needles between the buckets of an index. buckets is only used by
 // Compile; automata is used by the lazy builds of buckets, under mu.
 type indexCache struct {
+	mu       sync.Mutex // guards buckets and automata
 	buckets  map[string]*bucket
-	mu       sync.Mutex
 	automata map[string]*scannerEntry
 }
 
