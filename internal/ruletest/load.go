@@ -154,7 +154,7 @@ type tree struct {
 
 func (t tree) read(name string) ([]byte, error) {
 	if t.fsys == nil {
-		return os.ReadFile(name)
+		return readFile(name)
 	}
 	return fs.ReadFile(t.fsys, name)
 }
