@@ -100,7 +100,7 @@ func loadRules(opts *Options) (*ruleSet, error) {
 		for i := range parts {
 			chunk := files[i*len(files)/parts : (i+1)*len(files)/parts]
 			wg.Go(func() {
-				sets[1+i], errs[1+i] = ruletest.Load(chunk)
+				sets[1+i], errs[1+i] = ruletest.LoadFiles(chunk)
 				if errs[1+i] != nil {
 					errs[1+i] = fmt.Errorf("load rules: %w", errs[1+i])
 				}
@@ -186,7 +186,9 @@ func ruleFiles(paths []string) ([]string, error) {
 			continue
 		}
 		if !fi.IsDir() {
-			files = append(files, root)
+			if !ruletest.IsTestFile(root) { // a test file given is not a rule
+				files = append(files, root)
+			}
 			continue
 		}
 		found, err := ruletest.RuleFiles(root)

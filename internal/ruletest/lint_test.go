@@ -1,7 +1,10 @@
 package ruletest
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -95,5 +98,22 @@ detection:
 	// With a value for the placeholder the rule compiles.
 	if ps := Lint(set, Options{Placeholders: map[string][]string{"Admins": {"root"}}}); len(ps) != 0 {
 		t.Errorf("with the placeholder set: got %v, want no problems", ps)
+	}
+}
+
+// TestLoadFiles checks that LoadFiles loads the rule files given, without
+// test files, and names the files it cannot read.
+func TestLoadFiles(t *testing.T) {
+	dir := t.TempDir()
+	rule := filepath.Join(dir, "x.yml")
+	os.WriteFile(rule, []byte("title: X\nid: 5f7c1a3e-8f1d-4c6b-9f61-3a1c2b4d5e6f\nlogsource: {product: windows}\ndetection:\n  sel: {Image: a}\n  condition: sel\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "x.test.yml"), []byte("rules: [x.yml]\n"), 0o644)
+	missing := filepath.Join(dir, "missing.yml")
+	set, err := LoadFiles([]string{rule, missing})
+	if err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("error: got %v, want one naming %s", err, missing)
+	}
+	if len(set.Rules) != 1 || set.Rules[0].Title != "X" || len(set.Tests) != 0 || !slices.Equal(set.Files, []string{rule}) {
+		t.Errorf("got %d rules, tests %v, files %v; want rule X, no tests, files [%s]", len(set.Rules), set.Tests, set.Files, rule)
 	}
 }

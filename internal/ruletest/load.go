@@ -60,6 +60,20 @@ func Load(paths []string) (*Set, error) {
 	return load(tree{}, paths)
 }
 
+// LoadFiles loads rule files known to be files (as RuleFiles lists them),
+// without looking for test files beside them: what a hunt needs, at one
+// system call less per file than Load.
+func LoadFiles(files []string) (*Set, error) {
+	s := &Set{data: map[string][]byte{}}
+	var errs []error
+	for _, f := range files {
+		if err := s.loadFile(f); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return s, errors.Join(errs...)
+}
+
 // LoadFS is Load on the files of fsys; paths are slash-separated names in
 // fsys, and none means the whole of fsys.
 func LoadFS(fsys fs.FS, paths ...string) (*Set, error) {
