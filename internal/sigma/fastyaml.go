@@ -3,6 +3,7 @@ package sigma
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -72,32 +73,93 @@ type fastParser struct {
 	depth   int
 	nodes   []yaml.Node  // slab the nodes are taken from
 	ptrs    []*yaml.Node // slab the Content slices are taken from
-	stack   []*yaml.Node // children of the collections being parsed
-	buf     []byte       // scratch for values that are not substrings
+	// nodesOut and ptrsOut are set once the first slabs (the pooled ones)
+	// are full and others were made.
+	nodesOut, ptrsOut bool
+	stack             []*yaml.Node // children of the collections being parsed
+	buf               []byte       // scratch for values that are not substrings
 }
 
 // fastDocs parses data with the fast parser. It returns the documents, or
 // ok false when data is outside the subset the parser handles (or the
-// parser failed), in which case the caller must use yaml.v3.
-func fastDocs(data []byte) (docs []*yaml.Node, ok bool) {
+// parser failed), in which case the caller must use yaml.v3. When ok, the
+// caller calls release once done with the documents: their nodes go back
+// to a pool for the next file (a hunt parses thousands; the nodes are most
+// of what loading them allocates).
+func fastDocs(data []byte) (docs []*yaml.Node, release func(), ok bool) {
+	var sl *slabs
 	defer func() {
 		if recover() != nil {
-			docs, ok = nil, false
+			docs, release, ok = nil, nil, false
 		}
 	}()
-	return parseFast(data)
+	sl = slabPool.Get().(*slabs)
+	docs, ok = parseSlabs(data, sl)
+	if !ok {
+		sl.put()
+		return nil, nil, false
+	}
+	return docs, sl.put, true
 }
 
-// parseFast is fastDocs without the recovery, for tests and fuzzing.
+// slabs are the node and Content slabs of a parse, kept for reuse. The
+// parser takes nodes from nodes[:0] and needs them zeroed: put clears what
+// a parse used.
+type slabs struct {
+	nodes []yaml.Node
+	ptrs  []*yaml.Node
+	// used are how many of each the last parse took.
+	usedNodes, usedPtrs int
+}
+
+// maxPooledNodes bounds the slabs kept: a huge file's are left to the GC.
+const maxPooledNodes = 1 << 14
+
+var slabPool = sync.Pool{New: func() any { return new(slabs) }}
+
+// put clears the slabs and returns them to the pool; no node of theirs may
+// be used afterwards.
+func (sl *slabs) put() {
+	clear(sl.nodes[:sl.usedNodes])
+	clear(sl.ptrs[:sl.usedPtrs])
+	sl.nodes, sl.ptrs = sl.nodes[:0], sl.ptrs[:0]
+	if cap(sl.nodes) <= maxPooledNodes {
+		slabPool.Put(sl)
+	}
+}
+
+// parseFast is fastDocs without the recovery and the pool, for tests and
+// fuzzing.
 func parseFast(data []byte) ([]*yaml.Node, bool) {
+	return parseSlabs(data, new(slabs))
+}
+
+// parseSlabs parses data, taking nodes from sl when it holds enough (sl is
+// then set to the slabs used).
+func parseSlabs(data []byte, sl *slabs) ([]*yaml.Node, bool) {
 	p := &fastParser{src: string(data)}
+	defer func() { // what put must clear, whatever the outcome
+		sl.usedNodes, sl.usedPtrs = cap(sl.nodes), cap(sl.ptrs)
+		if !p.nodesOut {
+			sl.usedNodes = len(p.nodes)
+		}
+		if !p.ptrsOut {
+			sl.usedPtrs = len(p.ptrs)
+		}
+	}()
 	if !p.split() {
 		return nil, false
 	}
 	// A content line holds at most two nodes but for "- key: value" (Sigma
 	// rules hold 1.6 on average); more come in chunks.
-	p.nodes = make([]yaml.Node, 0, 2*p.content+2)
-	p.ptrs = make([]*yaml.Node, 0, 2*p.content+2)
+	need := 2*p.content + 2
+	if cap(sl.nodes) < need {
+		sl.nodes = make([]yaml.Node, 0, need)
+	}
+	if cap(sl.ptrs) < need {
+		sl.ptrs = make([]*yaml.Node, 0, need)
+	}
+	p.nodes, p.ptrs = sl.nodes[:0], sl.ptrs[:0]
 	var docs []*yaml.Node
 	p.skip()
 	for p.i < len(p.lines) {
@@ -235,6 +297,7 @@ func (p *fastParser) column(k, off int) int {
 // node returns a new node from the slab; line is 0-based.
 func (p *fastParser) node(kind yaml.Kind, tag, value string, style yaml.Style, line, col int) *yaml.Node {
 	if len(p.nodes) == cap(p.nodes) {
+		p.nodesOut = true
 		p.nodes = make([]yaml.Node, 0, 64)
 	}
 	p.nodes = p.nodes[:len(p.nodes)+1]
@@ -260,6 +323,7 @@ func (p *fastParser) children(start int) []*yaml.Node {
 		return nil
 	}
 	if cap(p.ptrs)-len(p.ptrs) < n {
+		p.ptrsOut = true
 		p.ptrs = make([]*yaml.Node, 0, max(n, 64))
 	}
 	at := len(p.ptrs)

@@ -261,18 +261,20 @@ func BenchmarkParseYAML(b *testing.B) {
 	}
 	for _, bc := range []struct {
 		name string
-		docs func([]byte) iter.Seq2[*yaml.Node, error]
-	}{{"fast", documents}, {"yamlv3", yamlDocuments}} {
+		docs func([]byte) (iter.Seq2[*yaml.Node, error], func())
+	}{{"fast", documents}, {"yamlv3", func(data []byte) (iter.Seq2[*yaml.Node, error], func()) { return yamlDocuments(data), func() {} }}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
 			for b.Loop() {
 				for _, data := range files {
-					for _, err := range bc.docs(data) {
+					docs, release := bc.docs(data)
+					for _, err := range docs {
 						if err != nil {
 							b.Fatal(err)
 						}
 					}
+					release()
 				}
 			}
 		})
@@ -453,4 +455,25 @@ func TestFastYAMLGenerated(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d generated documents took the fast path", fast, n)
+}
+
+// TestSlabReuseKeepsRules checks that the rules of a file stay intact once
+// its nodes went back to the pool and served the next files.
+func TestSlabReuseKeepsRules(t *testing.T) {
+	rule := func(title, image string) []byte {
+		return []byte("title: " + title + "\nid: 11111111-2222-4333-8444-55555555555" + title[len(title)-1:] +
+			"\nlogsource:\n    product: windows\n    category: process_creation\ndetection:\n    sel:\n        Image|endswith:\n            - '" + image + "'\n    condition: sel\n")
+	}
+	first := Parse(rule("Rule 1", `\first.exe`), "1.yml")
+	for i := 2; i < 50; i++ {
+		Parse(rule("Rule "+strconv.Itoa(i%10), `\other.exe`), "n.yml")
+	}
+	if len(first.Rules) != 1 {
+		t.Fatalf("first file: got %d rules, errors %v", len(first.Rules), first.Errors)
+	}
+	r := first.Rules[0]
+	s := r.Detection.Searches[0]
+	if r.Title != "Rule 1" || s.Name != "sel" || s.Alternatives[0][0].Field != "Image" || s.Alternatives[0][0].Values[0].Raw != `\first.exe` {
+		t.Errorf("first rule changed after its nodes were reused: %q %q %+v", r.Title, s.Name, s.Alternatives[0][0])
+	}
 }

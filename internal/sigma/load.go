@@ -94,24 +94,27 @@ const internalError = "internal error while loading: "
 // parse appends the documents of data to c. A panic inside the YAML
 // library or the loader is recovered into an Error for the file.
 func (c *Collection) parse(data []byte, file string) {
-	c.parseDocs(documents(data), file)
+	docs, release := documents(data)
+	c.parseDocs(docs, file)
+	release()
 }
 
 // documents yields the documents of data: parsed by the fast parser when
 // data is within the subset it handles (fastyaml.go), else decoded by
-// yaml.v3.
-func documents(data []byte) iter.Seq2[*yaml.Node, error] {
-	docs, ok := fastDocs(data)
+// yaml.v3. The caller calls release once done with them (no node may be
+// kept).
+func documents(data []byte) (docs iter.Seq2[*yaml.Node, error], release func()) {
+	nodes, release, ok := fastDocs(data)
 	if !ok {
-		return yamlDocuments(data)
+		return yamlDocuments(data), func() {}
 	}
 	return func(yield func(*yaml.Node, error) bool) {
-		for _, d := range docs {
+		for _, d := range nodes {
 			if !yield(d, nil) {
 				return
 			}
 		}
-	}
+	}, release
 }
 
 // yamlDocuments yields the documents of data decoded by yaml.v3, one at a
