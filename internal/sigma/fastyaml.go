@@ -1000,11 +1000,13 @@ func resolveNumber(s string) string {
 		}
 	}
 	t := strings.ReplaceAll(s, "_", "")
-	if _, err := strconv.ParseInt(t, 0, 64); err == nil {
-		return tagInt
-	}
-	if _, err := strconv.ParseUint(t, 0, 64); err == nil {
-		return tagInt
+	if intChars(t) { // spares the error values of parsing ids and words
+		if _, err := strconv.ParseInt(t, 0, 64); err == nil {
+			return tagInt
+		}
+		if _, err := strconv.ParseUint(t, 0, 64); err == nil {
+			return tagInt
+		}
 	}
 	if isYAMLFloat(t) {
 		if _, err := strconv.ParseFloat(t, 64); err == nil {
@@ -1029,6 +1031,26 @@ func resolveNumber(s string) string {
 		}
 	}
 	return tagStr
+}
+
+// intChars reports whether t, after an optional sign, holds only what an
+// integer strconv.ParseInt accepts with base 0 can hold: digits, hex
+// letters and the base prefixes' letters.
+func intChars(t string) bool {
+	if t != "" && (t[0] == '-' || t[0] == '+') {
+		t = t[1:]
+	}
+	if t == "" {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F', c == 'x', c == 'X', c == 'o', c == 'O':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // isYAMLFloat reports whether s matches
