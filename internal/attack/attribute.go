@@ -364,6 +364,11 @@ const (
 
 var defaultParams = params{related: 1, perChild: true}
 
+// Prepare builds what attribution needs (the look-up index and the
+// model) ahead of the first Attribute or Summarize, for a caller that has
+// a spare core now and a hurry later. It is safe for concurrent use.
+func (kb *KB) Prepare() { kb.model() }
+
 func (kb *KB) model() *model {
 	x := kb.index()
 	x.modelOnce.Do(func() { x.model = buildModel(kb, defaultParams) })

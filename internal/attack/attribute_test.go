@@ -229,3 +229,19 @@ func matchIDs(ms []Match) []string {
 	}
 	return ids
 }
+
+// TestPrepare checks that Prepare builds the model, so that the first
+// Attribute finds it.
+func TestPrepare(t *testing.T) {
+	kb, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := kb.index(); x.model != nil {
+		t.Fatal("model built before Prepare")
+	}
+	kb.Prepare()
+	if x := kb.index(); x.model == nil || len(x.model.groups) == 0 {
+		t.Fatal("Prepare did not build the model")
+	}
+}

@@ -89,6 +89,7 @@ func newAttributor(kb *attack.KB) (*attributor, error) {
 			return nil, fmt.Errorf("load ATT&CK: %w", err)
 		}
 	}
+	kb.Prepare() // on the loading goroutine, not on the hunt's critical path
 	return &attributor{kb: kb}, nil
 }
 
