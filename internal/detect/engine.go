@@ -80,6 +80,10 @@ type Rule struct {
 	index   int
 }
 
+// Index returns the rule's position in Engine.Rules, for callers that keep
+// per-rule state in a slice.
+func (r *Rule) Index() int { return r.index }
+
 // Detection is one rule matching one event.
 type Detection struct {
 	Rule *Rule

@@ -129,19 +129,30 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		res.ElapsedSeconds = time.Since(start).Seconds()
 		return res, ErrNoRules
 	}
-	infos := make(map[*detect.Rule]*ruleInfo, len(eng.Rules()))
-	meta := make(map[string]*sigma.Meta, len(eng.Rules()))
 	var pipe *detect.Pipeline // the field names of the rules' routes
 	if len(set.Correlations()) > 0 {
 		pipe = pipeline
 	}
-	for _, r := range eng.Rules() {
-		info := newRuleInfo(r)
-		if pipe != nil {
-			info.correlated(set, pipe, rs.blocks[r.Sigma])
-		}
-		infos[r] = info
-		meta[ruleKey(&info.meta)] = &r.Sigma.Meta
+	// What the hunt keeps of each rule, by Rule.Index, made on all cores.
+	rules := eng.Rules()
+	infos := make([]*ruleInfo, len(rules))
+	var making sync.WaitGroup
+	parts := runtime.GOMAXPROCS(0)
+	for p := range parts {
+		making.Go(func() {
+			for _, r := range rules[p*len(rules)/parts : (p+1)*len(rules)/parts] {
+				info := newRuleInfo(r)
+				if pipe != nil {
+					info.correlated(set, pipe, rs.blocks[r.Sigma])
+				}
+				infos[r.Index()] = info
+			}
+		})
+	}
+	making.Wait()
+	meta := make(map[string]*sigma.Meta, len(rules))
+	for i, r := range rules {
+		meta[ruleKey(&infos[i].meta)] = &r.Sigma.Meta
 	}
 
 	workers := opts.Workers
@@ -347,7 +358,7 @@ func newRuleInfo(r *detect.Rule) *ruleInfo {
 type worker struct {
 	m     *detect.Matcher
 	dst   []detect.Detection
-	infos map[*detect.Rule]*ruleInfo
+	infos []*ruleInfo // by detect.Rule.Index
 	opts  *Options
 	// strs interns the strings that repeat across detections (computer,
 	// channel, provider, source, field names).
@@ -402,7 +413,7 @@ func (w *worker) event(ev *event.Event) {
 	refDone := false
 	for _, d := range w.dst {
 		det := w.record(ev, t, d, raw)
-		info := w.infos[d.Rule]
+		info := w.infos[d.Rule.Index()]
 		if info.corr != nil {
 			w.input(ev, t, info, &det)
 		}
@@ -422,7 +433,7 @@ func (w *worker) event(ev *event.Event) {
 
 // record copies what explains detection d of ev.
 func (w *worker) record(ev *event.Event, t time.Time, d detect.Detection, raw json.RawMessage) Detection {
-	info := w.infos[d.Rule]
+	info := w.infos[d.Rule.Index()]
 	out := Detection{
 		Time:     t,
 		Computer: w.intern(ev.Lookup(event.FieldComputer).Text()),
