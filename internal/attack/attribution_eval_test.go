@@ -522,7 +522,7 @@ func TestEvaluate(t *testing.T) {
 	for _, v := range variants {
 		sensitivity(modelScorer(v.name, buildModel(kb, v.p)))
 	}
-	sensitivity(scorer{"a technique observed with its sub-technique counted as evidence too (before 2026-11-27)", len(m.groups), func(o observation, scores []float64) {
+	sensitivity(scorer{"a technique observed with its sub-technique counted as evidence too (before 2026-11-26)", len(m.groups), func(o observation, scores []float64) {
 		m.score(o.techs, o.softs, scores)
 	}})
 
