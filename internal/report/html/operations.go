@@ -55,7 +55,7 @@ type opCard struct {
 	None      string
 	NoneFirst bool
 	Unknown   string
-	Graph       *opGraph
+	Graph     *opGraph
 }
 
 type candRow struct {
