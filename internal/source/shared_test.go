@@ -1,9 +1,12 @@
 package source
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/event"
@@ -93,4 +96,51 @@ func keys(m map[string]int) string {
 		ks = append(ks, k)
 	}
 	return strings.Join(ks, ", ")
+}
+
+// TestHelpedMatchesSerial reads real EVTX files with workers helping each
+// other decode (EVTXWorkers 0, the default) and with each file decoded by
+// its reader alone, and requires the same events in the same order for
+// every file: helping changes who decodes a chunk, never what a file
+// yields. One file read by three workers makes two of them helpers from
+// the start.
+func TestHelpedMatchesSerial(t *testing.T) {
+	dir := shared.Path(t, "datasets", "deepbluecli", "evtx")
+	big := filepath.Join(dir, "smb-password-guessing-security.evtx")
+	requireReader(t, "evtx", evtx.Sniff, head(t, big))
+	for _, tc := range []struct {
+		name    string
+		paths   []string
+		workers int
+	}{
+		{"one file, three workers", []string{big}, 3},
+		{"a folder, two workers", []string{dir}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			read := func(evtxWorkers int) map[string][]string {
+				var mu sync.Mutex
+				seq := map[string][]string{}
+				sum, err := Run(t.Context(), tc.paths, Options{Workers: tc.workers, EVTXWorkers: evtxWorkers}, func(_ int, ev *event.Event) error {
+					line := fmt.Sprintf("%d %s", ev.Locator, ev.Lookup(event.FieldEventRecordID).Text())
+					mu.Lock()
+					seq[ev.Source] = append(seq[ev.Source], line)
+					mu.Unlock()
+					return nil
+				})
+				if err != nil || len(sum.Failed) > 0 {
+					t.Fatalf("Run: %v, failed %v", err, sum.Failed)
+				}
+				return seq
+			}
+			helped, alone := read(0), read(1)
+			if len(helped) == 0 || len(helped) != len(alone) {
+				t.Fatalf("got %d logs helped, %d alone", len(helped), len(alone))
+			}
+			for src, want := range alone {
+				if got := helped[src]; !slices.Equal(got, want) {
+					t.Errorf("%s: helped read gave %d events (first %.40q), alone %d", src, len(got), got, len(want))
+				}
+			}
+		})
+	}
 }
