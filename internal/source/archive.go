@@ -35,8 +35,9 @@ func (w *worker) zip(ctx context.Context, in input, br *bufio.Reader) error {
 	}
 	zr, err := zip.NewReader(ra, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		w.res.fail(in.name, fmt.Errorf("open zip: %w", err), 0)
-		return nil
+		// No readable central directory (a copy cut short): the members
+		// are found from the front.
+		return w.cutZip(ctx, in, ra, size, fmt.Errorf("open zip: %w", err))
 	}
 	w.res.byType[Zip]++
 	w.opts.Logger.Debug("open archive", "source", in.name, "type", Zip, "members", len(zr.File))
