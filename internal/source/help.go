@@ -40,17 +40,25 @@ func (h *helpers) remove(r helpable) {
 	}
 }
 
-// helpIdle is how long a helper waits when no reader has a part to decode
-// ahead (their consumers are a window behind, or nothing is open yet).
-const helpIdle = 100 * time.Microsecond
+// A helper with nothing to do (the consumers are a window ahead of it, or
+// the files being read cannot be helped, such as JSON) waits helpIdle,
+// twice as long each time up to helpIdleMax, before it looks again.
+const (
+	helpIdle    = 50 * time.Microsecond
+	helpIdleMax = 2 * time.Millisecond
+)
 
 // help decodes parts of the open readers ahead of their consumers until no
 // worker is reading files any more or ctx is done.
 func (h *helpers) help(ctx context.Context) {
+	idle := helpIdle
 	for ctx.Err() == nil && h.reading.Load() > 0 {
-		if !h.helpOne() {
-			time.Sleep(helpIdle)
+		if h.helpOne() {
+			idle = helpIdle
+			continue
 		}
+		time.Sleep(idle)
+		idle = min(2*idle, helpIdleMax)
 	}
 }
 
