@@ -352,8 +352,10 @@ func normLogon(s string) string {
 		}
 		return "0x" + t
 	}
-	if n, err := strconv.ParseUint(s, 10, 64); err == nil {
-		return "0x" + strconv.FormatUint(n, 16)
+	if s != "" && strings.Trim(s, "0123456789") == "" { // spares ParseUint's error values
+		if n, err := strconv.ParseUint(s, 10, 64); err == nil {
+			return "0x" + strconv.FormatUint(n, 16)
+		}
 	}
 	return s
 }

@@ -694,10 +694,14 @@ func (b *builder) join(order []int) *unionFind {
 	var nodes []int32
 	for i := range b.dets {
 		u.parent[i] = i
-		u.ents[i] = map[int32]struct{}{}
+		// A detection that reaches nothing joinable keeps a nil map (union
+		// only adds into the larger of two, never into an empty one).
 		for _, r := range b.reached[i] {
 			if !b.joinable(b.keys[r.node]) {
 				continue
+			}
+			if u.ents[i] == nil {
+				u.ents[i] = make(map[int32]struct{}, len(b.reached[i]))
 			}
 			u.ents[i][r.node] = struct{}{}
 		}
