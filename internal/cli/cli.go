@@ -40,6 +40,8 @@ type Env struct {
 	LogLevel *slog.LevelVar
 	// Build describes this binary for `spoor version`.
 	Build Build
+	// Stdin is what the path "-" reads; nil means os.Stdin.
+	Stdin io.Reader
 }
 
 func (e *Env) logger() *slog.Logger {

@@ -270,3 +270,20 @@ func TestProgressDisplay(t *testing.T) {
 	var nilDisplay *progressDisplay
 	nilDisplay.stop() // must not panic
 }
+
+// TestStdinDash checks that "-" reads the events of the standard input,
+// for dump and for hunt.
+func TestStdinDash(t *testing.T) {
+	in := `{"EventID":4688,"Channel":"Security","Computer":"H","NewProcessName":"C:\\Windows\\System32\\whoami.exe"}` + "\n" +
+		`{"EventID":4624,"Channel":"Security","Computer":"H"}` + "\n"
+	var stdout, stderr bytes.Buffer
+	code := Execute(t.Context(), Env{Stdout: &stdout, Stderr: &stderr, Stdin: strings.NewReader(in)}, []string{"dump", "-q", "-"})
+	if code != ExitOK || strings.Count(stdout.String(), "\n") != 2 || !strings.Contains(stdout.String(), `"EventID":4624`) {
+		t.Errorf("dump -: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	code = Execute(t.Context(), Env{Stdout: &stdout, Stderr: &stderr, Stdin: strings.NewReader(in)}, []string{"hunt", "--json", "-"})
+	if code != ExitOK || !strings.Contains(stdout.String(), `"events": 2`) {
+		t.Errorf("hunt -: exit %d, stdout %.300q, stderr %q", code, stdout.String(), stderr.String())
+	}
+}

@@ -42,7 +42,9 @@ PATH may be an .evtx file, a JSON or JSON-lines export (Winlogbeat/ECS,
 evtx_dump), a folder (read recursively, in name order), or a .zip, .gz,
 .tar.gz/.tgz or .tar archive of those (archives in archives too). Types are
 recognised by content, not by name; other files are skipped and counted.
-Events of an archive member name it as "archive.zip!member/path".
+Events of an archive member name it as "archive.zip!member/path". "-" reads
+the standard input (events name it "stdin"), and a named pipe such as a
+shell's <(zcat logs.json.gz) is read as a stream too.
 
 Events come out in input order: files in walk order, each file's events in
 record order. EVTX chunks are decoded in parallel (--workers).
@@ -63,7 +65,10 @@ when nothing could be read, 2 for a bad command line.`,
   spoor dump -q Security.evtx | jq -c 'select(.EventID == 4625)'
 
   # In a script: no progress, no summary
-  spoor dump --quiet logs.tar.gz | gzip > events.jsonl.gz`,
+  spoor dump --quiet logs.tar.gz | gzip > events.jsonl.gz
+
+  # From a pipe
+  zcat winlogbeat.json.gz | spoor dump - > events.jsonl`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return &usageError{errors.New("dump needs at least one PATH (file, folder or archive)")}
@@ -113,6 +118,7 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err err
 		EVTXWorkers: f.workers,
 		Progress:    &prog,
 		Logger:      env.logger(),
+		Stdin:       env.Stdin,
 	}
 	if f.output != "" {
 		// The output may be in a folder being dumped: not read back.

@@ -54,8 +54,8 @@ func newHunt(env Env) *cobra.Command {
 		Use:   "hunt PATH...",
 		Short: "Hunt evidence with Sigma rules: what happened, where, and how bad",
 		Long: `Hunt reads event logs (EVTX files, JSON exports, folders and archives of
-them, as spoor dump does), matches every event against Sigma rules, and
-reports the detections.
+them, "-" for the standard input, as spoor dump does), matches every event
+against Sigma rules, and reports the detections.
 
 Rules: the built-in set embedded in spoor, plus --rules (a Sigma rule file
 or folder, such as a SigmaHQ checkout; repeatable) and --sigmahq (the rule
@@ -114,6 +114,7 @@ was found.`,
 			if err != nil {
 				return &usageError{err}
 			}
+			opts.Stdin = env.Stdin
 			return runHunt(cmd.Context(), env, f, opts, args)
 		},
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"runtime"
 	"runtime/debug"
@@ -48,6 +49,8 @@ type Options struct {
 	// Outputs are files this hunt writes (timeline, reports): never read
 	// as evidence, even when they lie in a folder hunted.
 	Outputs []string
+	// Stdin is what the path "-" reads; nil means os.Stdin.
+	Stdin io.Reader
 	// Placeholders gives the values of the rules' expand placeholders, by
 	// name without percent signs (see detect.LoadPlaceholders); a rule
 	// using a placeholder without a value does not compile.
@@ -176,6 +179,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		Progress:    opts.Progress,
 		Logger:      opts.Logger,
 		Exclude:     opts.Outputs,
+		Stdin:       opts.Stdin,
 	}
 	sum, runErr := source.Run(ctx, paths, sopts, func(id int, ev *event.Event) error {
 		ws[id].event(ev)

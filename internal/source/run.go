@@ -49,7 +49,7 @@ func Run(ctx context.Context, paths []string, opts Options, fn Func) (*Summary, 
 	}
 	var total int64
 	for _, f := range files {
-		total += f.Size
+		total += max(f.Size, 0) // a stream's size is not known
 	}
 	prog.filesTotal.Add(int64(len(files)))
 	prog.bytesTotal.Add(total)
@@ -128,6 +128,9 @@ type input struct {
 
 // file reads one input file. It returns only errors that stop the Run.
 func (w *worker) file(ctx context.Context, f File) error {
+	if f.Size < 0 { // a stream: standard input or a named pipe
+		return w.stream(ctx, f)
+	}
 	fh, err := os.Open(f.Path)
 	if err != nil {
 		w.res.fail(f.Path, err, 0)
@@ -142,6 +145,42 @@ func (w *worker) file(ctx context.Context, f File) error {
 	defer cr.finish()
 	w.res.bytes += size
 	return w.visit(ctx, input{name: f.Path, ra: cr, size: size})
+}
+
+// stream reads a file that is a stream (see File.Size): its bytes count
+// for Progress as they are read.
+func (w *worker) stream(ctx context.Context, f File) error {
+	var r io.Reader
+	name := f.Path
+	if f.Path == Stdin {
+		r, name = w.opts.Stdin, "stdin"
+	} else {
+		fh, err := os.Open(f.Path)
+		if err != nil {
+			w.res.fail(f.Path, err, 0)
+			return nil
+		}
+		defer fh.Close()
+		r = fh
+	}
+	cr := &countingReader{r: r, prog: w.prog}
+	err := w.visit(ctx, input{name: name, r: cr})
+	w.res.bytes += cr.n
+	return err
+}
+
+// countingReader counts the bytes read through it, into Progress too.
+type countingReader struct {
+	r    io.Reader
+	prog *Progress
+	n    int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.prog.bytesDone.Add(int64(n))
+	return n, err
 }
 
 // visit sniffs the content of in and reads it as what it is.

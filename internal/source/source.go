@@ -18,6 +18,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"strconv"
 
 	"github.com/spoor-hunt/spoor/internal/event"
@@ -110,6 +111,8 @@ type Options struct {
 	// Logger receives debug messages (archives opened, temp files); nil
 	// discards them. Nothing is logged per event.
 	Logger *slog.Logger
+	// Stdin is what the path Stdin ("-") reads; nil means os.Stdin.
+	Stdin io.Reader
 	// Exclude names files that are not read even when a path given or a
 	// folder walked holds them, such as the output file being written
 	// (compared by identity, not by name).
@@ -140,6 +143,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Stdin == nil {
+		o.Stdin = os.Stdin
 	}
 	if o.formats.openEVTX == nil {
 		o.formats = realFormats

@@ -8,11 +8,18 @@ import (
 
 // File is an input file found by Walk.
 type File struct {
-	// Path is the file's path as given or as found under a given folder.
+	// Path is the file's path as given or as found under a given folder,
+	// or Stdin.
 	Path string
-	// Size is its size in bytes at the time of the walk.
+	// Size is its size in bytes at the time of the walk; -1 for a stream
+	// (standard input, a named pipe).
 	Size int64
 }
+
+// Stdin is the path that names the standard input (Options.Stdin), read as
+// a stream: JSON as it comes, EVTX and archives through memory or a
+// temporary file.
+const Stdin = "-"
 
 // Walk lists the files to read for paths: a file as it is, a folder with
 // every regular file below it (recursively, in lexical order, following
@@ -25,6 +32,10 @@ func Walk(paths []string) ([]File, []Failure) {
 		failed []Failure
 	)
 	for _, p := range paths {
+		if p == Stdin {
+			files = append(files, File{Path: p, Size: -1})
+			continue
+		}
 		fi, err := os.Stat(p)
 		if err != nil {
 			failed = append(failed, Failure{Name: p, Err: err})
@@ -35,6 +46,10 @@ func Walk(paths []string) ([]File, []Failure) {
 			files = append(files, File{Path: p, Size: fi.Size()})
 		case fi.IsDir():
 			files, failed = walkDir(p, files, failed)
+		case fi.Mode()&fs.ModeNamedPipe != 0:
+			// A pipe given by name (a shell's <(zcat logs.json.gz)): read
+			// as a stream.
+			files = append(files, File{Path: p, Size: -1})
 		default:
 			failed = append(failed, Failure{Name: p, Err: errNotRegular})
 		}
