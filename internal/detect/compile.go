@@ -18,8 +18,8 @@ type compiler struct {
 	used map[string][]string
 }
 
-// compiled is one compile of a rule's detection and filters.
-type compiled struct {
+// compiledDetection is one compile of a rule's detection and filters.
+type compiledDetection struct {
 	cond     node
 	searches []namedNode
 	filters  []node
@@ -29,10 +29,10 @@ type compiled struct {
 	used     map[string][]string
 }
 
-// sameFields reports whether src resolves every field name the compile
+// resolvesAlike reports whether src resolves every field name the compile
 // used as the Source it was compiled for did, which makes compiling again
 // for src give the same nodes.
-func (cp *compiled) sameFields(src *Source) bool {
+func (cp *compiledDetection) resolvesAlike(src *Source) bool {
 	for name, cands := range cp.used {
 		if !slices.Equal(src.Fields[name], cands) {
 			return false
@@ -58,12 +58,12 @@ func (e *Engine) compileRule(r *Rule, opts *Options) ([]*variant, error) {
 		sources = []Source{{}}
 	}
 	var out []*variant
-	var done []*compiled
+	var done []*compiledDetection
 	for k := range sources {
 		src := &sources[k]
-		var cp *compiled
+		var cp *compiledDetection
 		for _, d := range done {
-			if d.sameFields(src) {
+			if d.resolvesAlike(src) {
 				cp = d
 				break
 			}
@@ -102,14 +102,14 @@ func (e *Engine) compileRule(r *Rule, opts *Options) ([]*variant, error) {
 }
 
 // compileDetection compiles r's detection and filters for src.
-func (e *Engine) compileDetection(r *Rule, opts *Options, src *Source) (*compiled, error) {
+func (e *Engine) compileDetection(r *Rule, opts *Options, src *Source) (*compiledDetection, error) {
 	sr := r.Sigma
 	c := &compiler{eng: e, opts: opts, src: src, used: map[string][]string{}}
 	cond, searches, key, err := c.detection(&sr.Detection)
 	if err != nil {
 		return nil, &RuleError{Pos: sr.Pos, ID: sr.ID, Title: sr.Title, Key: key, Err: err}
 	}
-	cp := &compiled{cond: cond, searches: searches, used: c.used}
+	cp := &compiledDetection{cond: cond, searches: searches, used: c.used}
 	for _, f := range r.Filters {
 		fcond, _, key, err := c.detection(&f.Detection)
 		if err != nil {
