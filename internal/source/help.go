@@ -52,8 +52,10 @@ const (
 // worker is reading files any more or ctx is done.
 func (h *helpers) help(ctx context.Context) {
 	idle := helpIdle
+	var rs []helpable // scratch: the readers open, copied out of the lock
 	for ctx.Err() == nil && h.reading.Load() > 0 {
-		if h.helpOne() {
+		var did bool
+		if rs, did = h.helpOne(rs[:0]); did {
 			idle = helpIdle
 			continue
 		}
@@ -62,18 +64,19 @@ func (h *helpers) help(ctx context.Context) {
 	}
 }
 
-// helpOne decodes one part of the first reader that has one; it reports
-// whether it did.
-func (h *helpers) helpOne() bool {
+// helpOne decodes one part of the first reader that has one (the readers
+// are copied into rs, returned for reuse: Help runs outside the lock); it
+// reports whether it did.
+func (h *helpers) helpOne(rs []helpable) ([]helpable, bool) {
 	h.mu.Lock()
-	rs := slices.Clone(h.readers)
+	rs = append(rs, h.readers...)
 	h.mu.Unlock()
 	for _, r := range rs {
 		if safeHelp(r) {
-			return true
+			return rs, true
 		}
 	}
-	return false
+	return rs, false
 }
 
 // safeHelp calls r.Help, turning a panic of the reader into "nothing
