@@ -513,17 +513,18 @@ func walkPredNeedles(p valuePred, fn func(int32)) {
 }
 
 // lookup returns the bucket for the current event of st; lastChan caches
-// the previous channel's index.
+// the previous channel's index under a copy of its name (the event's string
+// is the reader's and changes under us once the reader reuses its buffer).
 func (ix *index) lookup(st *state, m *Matcher) *bucket {
 	ci := ix.other
 	if i := st.name(st.eng.nameChannel); i >= 0 {
 		if v := st.ev.Fields[i].Value; v.Kind() == event.String {
 			ch := v.Str()
-			if m.lastChan != nil && ch == m.lastChanName {
+			if m.lastChan != nil && ch == string(m.lastChanName) {
 				ci = m.lastChan
 			} else {
 				ci = ix.channel(ch)
-				m.lastChan, m.lastChanName = ci, ch
+				m.lastChan, m.lastChanName = ci, append(m.lastChanName[:0], ch...)
 			}
 		}
 	}

@@ -24,7 +24,7 @@ type Matcher struct {
 	names   []string
 
 	lastChan     *chanIndex
-	lastChanName string
+	lastChanName []byte // a copy: the event's own string is the reader's
 
 	stats Stats
 }

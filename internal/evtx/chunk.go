@@ -64,6 +64,7 @@ func (r *chunkResult) reset() {
 	r.items = r.items[:0]
 	r.fields = r.fields[:0]
 	r.vals = r.vals[:0]
+	event.Scribble(r.buf)
 	r.arena.reset()
 	r.read, r.skipped = false, false
 	r.records, r.lost = 0, 0

@@ -50,7 +50,10 @@ type arena struct {
 	b []byte
 }
 
-func (a *arena) reset() { a.b = a.b[:0] }
+func (a *arena) reset() {
+	event.Scribble(a.b)
+	a.b = a.b[:0]
+}
 
 // str returns the bytes written since start as a string over the arena.
 func (a *arena) str(start int) string {
