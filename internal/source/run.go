@@ -40,8 +40,9 @@ type Func func(worker int, ev *event.Event) error
 func Run(ctx context.Context, paths []string, opts Options, fn Func) (*Summary, error) {
 	start := time.Now()
 	opts = opts.withDefaults()
-	files, walkFailed := Walk(paths)
-	files = exclude(files, opts.Exclude)
+	wk := walker{seen: map[fileID]bool{}}
+	wk.walk(ctx, paths)
+	files := exclude(wk.files, opts.Exclude)
 
 	prog := opts.Progress
 	if prog == nil {
@@ -91,12 +92,14 @@ func Run(ctx context.Context, paths []string, opts Options, fn Func) (*Summary, 
 	}
 	wg.Wait()
 
-	sum := &Summary{Files: len(files), Failed: walkFailed}
+	sum := &Summary{Files: len(files), Failed: wk.failed, Duplicates: wk.dups}
 	for i := range results {
 		sum.add(&results[i])
 	}
 	sum.Elapsed = time.Since(start)
-	if ctx.Err() != nil {
+	if err := ctx.Err(); err != nil {
+		// A read the cancellation ended is no failure of the evidence.
+		sum.Failed = slices.DeleteFunc(sum.Failed, func(f Failure) bool { return errors.Is(f.Err, err) })
 		return sum, context.Cause(ctx)
 	}
 	return sum, nil
@@ -133,7 +136,7 @@ func (w *worker) file(ctx context.Context, f File) error {
 	}
 	fh, err := os.Open(f.Path)
 	if err != nil {
-		w.res.fail(f.Path, err, 0)
+		w.res.failed = append(w.res.failed, Failure{Name: f.Path, Err: err, Named: f.Named})
 		return nil
 	}
 	defer fh.Close()
@@ -155,17 +158,27 @@ func (w *worker) stream(ctx context.Context, f File) error {
 	if f.Path == Stdin {
 		r, name = w.opts.Stdin, "stdin"
 	} else {
-		fh, err := os.Open(f.Path)
+		fh, err := openPipe(ctx, f.Path)
 		if err != nil {
-			w.res.fail(f.Path, err, 0)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			w.res.failed = append(w.res.failed, Failure{Name: f.Path, Err: err, Named: f.Named})
 			return nil
 		}
 		defer fh.Close()
 		r = fh
 	}
+	// A stream may block for ever (an idle terminal, a pipe's writer that
+	// never writes): reading it ends when ctx is done.
+	r, stop := withContext(ctx, r)
+	defer stop()
 	cr := &countingReader{r: r, prog: w.prog}
 	err := w.visit(ctx, input{name: name, r: cr})
 	w.res.bytes += cr.n
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err() // what failed on the way was the cancellation
+	}
 	return err
 }
 

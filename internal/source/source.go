@@ -74,6 +74,8 @@ func Sniff(head []byte) Type { return realFormats.sniff(head) }
 var (
 	// errNotRegular: a path given is neither a regular file nor a folder.
 	errNotRegular = errors.New("not a regular file or folder")
+	// errLinkLoop: a symbolic link to a folder that holds it, not followed.
+	errLinkLoop = errors.New("symbolic link to a folder that holds it (a loop): not followed")
 	// errTooDeep: archives nested more than maxDepth levels (a zip bomb, or
 	// a mistake).
 	errTooDeep = errors.New("archives nested too deeply")

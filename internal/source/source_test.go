@@ -542,17 +542,21 @@ func TestStop(t *testing.T) {
 }
 
 func TestWalkOrder(t *testing.T) {
-	files, failed := Walk([]string{filepath.Join("testdata", "tree"), filepath.Join("testdata", "tree", "a.json")})
+	files, failed, dups := Walk([]string{filepath.Join("testdata", "tree"), filepath.Join("testdata", "tree", "a.json")})
 	var got []string
 	for _, f := range files {
 		got = append(got, filepath.ToSlash(f.Path))
 	}
 	want := []string{
 		"testdata/tree/a.json", "testdata/tree/notes.txt", "testdata/tree/sub/b.jsonl",
-		"testdata/tree/sub/deeper/c.log", "testdata/tree/a.json",
+		"testdata/tree/sub/deeper/c.log",
 	}
 	if !slices.Equal(got, want) || len(failed) != 0 {
 		t.Errorf("Walk: got %q (failed %v), want %q", got, failed, want)
+	}
+	// The file named after its folder is in the folder's listing already.
+	if len(dups) != 1 || filepath.ToSlash(dups[0]) != "testdata/tree/a.json" {
+		t.Errorf("duplicates: got %q, want [testdata/tree/a.json]", dups)
 	}
 }
 

@@ -30,6 +30,10 @@ type Summary struct {
 	// Failed lists the files and members that could not be read, or whose
 	// reading ended early on an error.
 	Failed []Failure
+	// Duplicates names the paths not read because they are a file or
+	// folder listed before (see Walk): given twice, a link, a file in a
+	// folder given too.
+	Duplicates []string
 	// Damaged lists the logs in which a reader skipped parts (corrupt
 	// chunks or records, malformed lines).
 	Damaged []Damage
@@ -53,6 +57,10 @@ type Failure struct {
 	Err error
 	// Events is how many events were read from it before the error.
 	Events int64
+	// Named is true when Name is a path given to Run (a file or folder
+	// that could not be opened or listed), false for a file found in a
+	// folder or a member of an archive.
+	Named bool
 }
 
 // Error implements error: the name, then the reason.
@@ -89,6 +97,17 @@ type result struct {
 
 func (r *result) fail(name string, err error, events int64) {
 	r.failed = append(r.failed, Failure{Name: name, Err: err, Events: events})
+}
+
+// NamedFailed returns the failures of paths given to Run (Failure.Named).
+func (s *Summary) NamedFailed() []Failure {
+	var out []Failure
+	for _, f := range s.Failed {
+		if f.Named {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func (s *Summary) add(r *result) {

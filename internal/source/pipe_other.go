@@ -1,0 +1,16 @@
+//go:build !unix
+
+package source
+
+import (
+	"context"
+	"os"
+)
+
+// openPipe opens the named pipe at path for reading.
+func openPipe(ctx context.Context, path string) (*os.File, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return os.Open(path)
+}
