@@ -87,7 +87,7 @@ func correlateFiles(t *testing.T, c *sigma.Collection, paths ...string) (*Set, [
 	if err != nil {
 		t.Fatalf("source.Run: %v", err)
 	}
-	return set, set.Run(inputs), inputs
+	return set, mustRun(t, set, inputs), inputs
 }
 
 // describe renders a match as "title [field=value,...] count N value V max
@@ -240,11 +240,11 @@ func TestHayabusaUserGuessing(t *testing.T) {
 			"LogonProcessName": "NtLmSsp", "WorkstationName": "KALI", "TargetUserName": user}}
 	}
 	users := []Input{input(0, "admin"), input(time.Minute, "root"), input(2*time.Minute, "backup"), input(5*time.Minute, "test"), input(5*time.Minute+1, "guest")}
-	if ms := set.Run(users[:3]); len(ms) != 0 {
+	if ms := mustRun(t, set, users[:3]); len(ms) != 0 {
 		t.Errorf("three users: got %v, want no match", describeAll(ms))
 	}
 	want := []string{"User Guessing [IpAddress=10.1.1.9,LogonType=3,TargetDomainName=FS01,ProcessName=-,LogonProcessName=NtLmSsp,WorkstationName=KALI] count 5 value 4 max 4 10:00:00.000..10:05:00.000"}
-	if got := describeAll(set.Run(users)); !slices.Equal(got, want) {
+	if got := describeAll(mustRun(t, set, users)); !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 	if !set.Suppressed(rule) || set.Suppressed("0ae09af3-f30f-47c2-a31c-83e0b918eeee") {

@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"cmp"
+	"context"
 	"math"
 	"slices"
 	"strconv"
@@ -49,9 +50,15 @@ type fire struct {
 //
 // Matches of correlations referenced by others are returned too; the
 // caller hides those Suppressed says to hide.
-func (s *Set) Run(inputs []Input) []Match {
+//
+// Run returns ctx's error, and no match, when ctx is done before it ends
+// (it looks every checkEvery inputs or groups).
+func (s *Set) Run(ctx context.Context, inputs []Input) ([]Match, error) {
 	byBase := map[*base][]int{}
 	for i := range inputs {
+		if i%checkEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		in := &inputs[i]
 		if in.Time.IsZero() {
 			continue
@@ -75,10 +82,19 @@ func (s *Set) Run(inputs []Input) []Match {
 				items = append(items, k.chainItem(si, sr.corr, &f))
 			}
 		}
-		fires[k.index] = k.run(items, &out)
+		f, err := k.run(ctx, items, &out)
+		if err != nil {
+			return nil, err
+		}
+		fires[k.index] = f
 	}
-	return out
+	return out, nil
 }
+
+// checkEvery is how many inputs, groups or detections the long phases
+// after a hunt (correlations, operations) handle between two looks at
+// their context.
+const checkEvery = 1024
 
 // baseItem makes the item of a base input.
 func (k *corr) baseItem(si int, in *Input, index int) item {
@@ -139,7 +155,7 @@ func parseNumber(s string) (float64, bool) {
 
 // run evaluates the correlation over its items, appends its matches to out
 // and returns the windows in which it held.
-func (k *corr) run(items []item, out *[]Match) []fire {
+func (k *corr) run(ctx context.Context, items []item, out *[]Match) ([]fire, error) {
 	ng := len(k.c.GroupBy)
 	groups := map[string][]int{}
 	var keys []string
@@ -174,7 +190,10 @@ func (k *corr) run(items []item, out *[]Match) []fire {
 		ws  []span
 	}
 	var all []found
-	for _, key := range keys {
+	for n, key := range keys {
+		if n%checkEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		g := make([]*item, len(groups[key]))
 		for i, x := range groups[key] {
 			g[i] = &items[x]
@@ -236,7 +255,7 @@ func (k *corr) run(items []item, out *[]Match) []fire {
 			fires = append(fires, fire{t: g[w.j].t, group: group, pass: k.shared(g[w.s : w.j+1]), match: idx})
 		}
 	}
-	return fires
+	return fires, nil
 }
 
 // shared returns, for each pass field, the value every item of the window

@@ -99,7 +99,7 @@ func runCases(t *testing.T, cases []runCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := mustCompile(t, c.docs)
-			got := summary(s.Run(c.inputs))
+			got := summary(mustRun(t, s, c.inputs))
 			if !slices.Equal(got, c.want) {
 				t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(c.want, "\n\t"))
 			}
@@ -112,7 +112,7 @@ func runCases(t *testing.T, cases []runCase) {
 				for i, p := range perm {
 					shuffled[i] = c.inputs[p]
 				}
-				ms := s.Run(shuffled)
+				ms := mustRun(t, s, shuffled)
 				for i := range ms {
 					for x, idx := range ms[i].Inputs {
 						ms[i].Inputs[x] = perm[idx]

@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"runtime"
@@ -258,7 +259,10 @@ func ruleTagsOf(dets []DetectionRef) []ruleTags {
 // idx (Finish is called if it was not). The result is sorted most severe
 // first (then by score, then first time); see OperationOptions for which
 // single detections become operations. dets are not modified.
-func BuildOperations(dets []DetectionRef, idx *Index, opts OperationOptions) []Operation {
+//
+// BuildOperations returns ctx's error, and no operation, when ctx is done
+// before it ends (it looks every checkEvery detections or nodes).
+func BuildOperations(ctx context.Context, dets []DetectionRef, idx *Index, opts OperationOptions) ([]Operation, error) {
 	if idx == nil {
 		idx = NewIndex(1)
 	}
@@ -279,6 +283,9 @@ func BuildOperations(dets []DetectionRef, idx *Index, opts OperationOptions) []O
 	b.host = make([]string, len(dets))
 	b.procs = make([]int32, len(dets))
 	for i := range dets {
+		if i%checkEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		b.host[i] = HostName(dets[i].Host)
 		b.procs[i] = b.detProc(&dets[i], b.host[i])
 		if b.procs[i] >= 0 {
@@ -288,9 +295,14 @@ func BuildOperations(dets []DetectionRef, idx *Index, opts OperationOptions) []O
 			b.subjLog[hostKey{b.host[i], l}] = true
 		}
 	}
-	b.reachAll()
-	uf := b.join(order)
-	return b.operations(uf, order)
+	if err := b.reachAll(ctx); err != nil {
+		return nil, err
+	}
+	uf, err := b.join(ctx, order)
+	if err != nil {
+		return nil, err
+	}
+	return b.operations(ctx, uf, order)
 }
 
 // detProc returns the process of a detection's event, or -1.
@@ -374,12 +386,12 @@ type walker struct {
 // reachAll walks from every detection (see reach), on all cores, and
 // numbers the nodes reached in the order of the detections, as one walk
 // after the other would.
-func (b *builder) reachAll() {
+func (b *builder) reachAll(ctx context.Context) error {
 	n := len(b.dets)
 	b.reached = make([][]reach, n)
 	by := make([]int32, n) // the walker of each detection
 	var ws []*walker
-	parallel(n, func(nw int) {
+	err := parallel(ctx, n, func(nw int) {
 		ws = make([]*walker, nw)
 		for w := range ws {
 			ws[w] = &walker{seen: map[nodeKey]bool{}, files: map[string]string{}}
@@ -388,6 +400,9 @@ func (b *builder) reachAll() {
 		b.reached[i] = b.reach(ws[w], i)
 		by[i] = int32(w)
 	})
+	if err != nil {
+		return err
+	}
 	for i, rs := range b.reached {
 		for k := range rs {
 			if r := &rs[k]; r.node < 0 {
@@ -395,6 +410,7 @@ func (b *builder) reachAll() {
 			}
 		}
 	}
+	return nil
 }
 
 // reach walks from the entities of detection i's event along the edges,
@@ -688,7 +704,7 @@ type entry struct {
 
 // join unions the detections that share a joinable node, within the
 // node's window, then places unlinked detections by proximity.
-func (b *builder) join(order []int) *unionFind {
+func (b *builder) join(ctx context.Context, order []int) (*unionFind, error) {
 	u := &unionFind{parent: make([]int, len(b.dets)), ents: make([]map[int32]struct{}, len(b.dets))}
 	byNode := make([][]entry, len(b.keys))
 	var nodes []int32
@@ -717,7 +733,10 @@ func (b *builder) join(order []int) *unionFind {
 			byNode[r.node] = append(byNode[r.node], entry{i, r.at})
 		}
 	}
-	for _, n := range nodes {
+	for ni, n := range nodes {
+		if ni%checkEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		es := b.inSpan(b.keys[n], byNode[n])
 		if len(es) < 2 {
 			continue
@@ -761,7 +780,7 @@ func (b *builder) join(order []int) *unionFind {
 			}
 		}
 	}
-	return u
+	return u, nil
 }
 
 // spanSlack allows for clock skew between a process's or session's start
@@ -810,7 +829,7 @@ func actorless(d *DetectionRef) bool {
 }
 
 // operations turns the components into Operations.
-func (b *builder) operations(u *unionFind, order []int) []Operation {
+func (b *builder) operations(ctx context.Context, u *unionFind, order []int) ([]Operation, error) {
 	comps := map[int][]int{}
 	var roots []int
 	for _, i := range order {
@@ -830,10 +849,13 @@ func (b *builder) operations(u *unionFind, order []int) []Operation {
 		ruleCount[b.dets[i].RuleID]++
 	}
 	all := make([]Operation, len(roots))
-	parallel(len(roots), nil, func(_, k int) {
+	err := parallel(ctx, len(roots), nil, func(_, k int) {
 		r := roots[k]
 		all[k] = b.operation(comps[r], linksOf[r], u, ruleCount)
 	})
+	if err != nil {
+		return nil, err
+	}
 	var ops []Operation
 	for _, op := range all {
 		if len(op.Steps) == 1 && !b.o.KeepSingletons && levelRank(op.Severity) < levelRank("medium") {
@@ -849,7 +871,7 @@ func (b *builder) operations(u *unionFind, order []int) []Operation {
 			cmp.Compare(a.ID, c.ID),
 		)
 	})
-	return ops
+	return ops, nil
 }
 
 func (b *builder) operation(members, links []int, u *unionFind, ruleCount map[string]int) Operation {
@@ -1066,7 +1088,9 @@ func sortedKeys(m map[string]bool) []string {
 // goroutines (w in [0, nw) names the caller's; nw is GOMAXPROCS at most,
 // fewer for a small n), and returns when every call has. Which goroutine
 // gets which i is left to the scheduler: f's results must not depend on w.
-func parallel(n int, setup func(nw int), f func(w, i int)) {
+// When ctx is done the goroutines stop at their next chunk and parallel
+// returns ctx's error (some calls not made).
+func parallel(ctx context.Context, n int, setup func(nw int), f func(w, i int)) error {
 	const chunk = 16
 	nw := max(1, min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk))
 	if setup != nil {
@@ -1078,7 +1102,7 @@ func parallel(n int, setup func(nw int), f func(w, i int)) {
 		wg.Go(func() {
 			for {
 				start := int(next.Add(chunk)) - chunk
-				if start >= n {
+				if start >= n || ctx.Err() != nil {
 					return
 				}
 				for i := start; i < min(start+chunk, n); i++ {
@@ -1088,4 +1112,5 @@ func parallel(n int, setup func(nw int), f func(w, i int)) {
 		})
 	}
 	wg.Wait()
+	return ctx.Err()
 }

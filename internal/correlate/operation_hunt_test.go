@@ -100,6 +100,6 @@ func describeOps(ops []Operation) string {
 
 func TestExampleOperations(t *testing.T) {
 	hs, idx := huntOps(t, []string{"../../examples/cuckoobees"}, 4, nil)
-	ops := BuildOperations(refsOf(hs), idx, OperationOptions{})
+	ops := mustOperations(t, refsOf(hs), idx, OperationOptions{})
 	t.Logf("%d detections, %d operations\n%s", len(hs), len(ops), describeOps(ops))
 }

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -122,7 +123,11 @@ func (s *scene) build(opts OperationOptions) []Operation {
 		}
 	}
 	slices.SortFunc(refs, func(a, b DetectionRef) int { return a.Index - b.Index })
-	return BuildOperations(refs, idx, opts)
+	ops, err := BuildOperations(context.Background(), refs, idx, opts)
+	if err != nil {
+		panic(err) // Background is never cancelled
+	}
+	return ops
 }
 
 // groups returns the detection numbers of each operation, sorted.
@@ -562,7 +567,7 @@ func TestShardsConcurrent(t *testing.T) {
 	for i := range all {
 		all[i].Index = i
 	}
-	ops := BuildOperations(all, idx, OperationOptions{})
+	ops := mustOperations(t, all, idx, OperationOptions{})
 	if len(ops) != 1 || len(ops[0].Detections) != 200 {
 		t.Fatalf("got %d operations, want one of 200 detections:\n%s", len(ops), describeOps(ops))
 	}

@@ -30,7 +30,7 @@ func BenchmarkRun(b *testing.B) {
 	b.ReportAllocs()
 	var n int
 	for b.Loop() {
-		n = len(s.Run(inputs))
+		n = len(mustRun(b, s, inputs))
 	}
 	b.ReportMetric(float64(n), "matches")
 }

@@ -1,6 +1,7 @@
 package hunt
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -91,6 +92,26 @@ func newAttributor(kb *attack.KB) (*attributor, error) {
 	}
 	kb.Prepare() // on the loading goroutine, not on the hunt's critical path
 	return &attributor{kb: kb}, nil
+}
+
+// waitAttributor returns what load returns, or ctx's error when ctx is
+// done first (the load, bounded, ends on its own).
+func waitAttributor(ctx context.Context, load func() (*attributor, error)) (*attributor, error) {
+	type loaded struct {
+		at  *attributor
+		err error
+	}
+	ch := make(chan loaded, 1)
+	go func() {
+		at, err := load()
+		ch <- loaded{at, err}
+	}()
+	select {
+	case l := <-ch:
+		return l.at, l.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // detectionRules returns the distinct rules of ds.

@@ -1,6 +1,7 @@
 package hunt
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,8 +80,9 @@ func (w *worker) input(ev *event.Event, t time.Time, info *ruleInfo, d *Detectio
 
 // correlations runs the correlations of set over the inputs the workers
 // kept and returns a Detection for each match of a correlation that is not
-// itself suppressed (an inner correlation of a chain).
-func correlations(set *correlate.Set, ws []*worker, meta map[string]*sigma.Meta) []Detection {
+// itself suppressed (an inner correlation of a chain). It returns ctx's
+// error when ctx is done first.
+func correlations(ctx context.Context, set *correlate.Set, ws []*worker, meta map[string]*sigma.Meta) ([]Detection, error) {
 	var inputs []correlate.Input
 	var dets []Detection
 	for _, w := range ws {
@@ -88,10 +90,14 @@ func correlations(set *correlate.Set, ws []*worker, meta map[string]*sigma.Meta)
 		dets = append(dets, w.inputDets...)
 	}
 	if len(inputs) == 0 {
-		return nil
+		return nil, nil
+	}
+	matches, err := set.Run(ctx, inputs)
+	if err != nil {
+		return nil, err
 	}
 	var out []Detection
-	for _, m := range set.Run(inputs) {
+	for _, m := range matches {
 		c := m.Correlation
 		if (c.ID != "" && set.Suppressed(c.ID)) || (c.Name != "" && set.Suppressed(c.Name)) {
 			continue
@@ -99,7 +105,7 @@ func correlations(set *correlate.Set, ws []*worker, meta map[string]*sigma.Meta)
 		out = append(out, correlationDetection(&m, dets))
 		meta[ruleKey(out[len(out)-1].Rule)] = &c.Meta
 	}
-	return out
+	return out, nil
 }
 
 // correlationDetection describes match m; dets are the detections behind

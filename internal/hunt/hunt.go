@@ -118,6 +118,10 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		res.ElapsedSeconds = time.Since(start).Seconds()
+		return res, err
+	}
 	loaded := time.Now()
 	pipeline := opts.Pipeline
 	if pipeline == nil {
@@ -206,7 +210,11 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	}
 	var corrs chunks[Detection]
 	var corrRefs chunks[correlate.DetectionRef]
-	for _, d := range correlations(set, ws, meta) {
+	matched, err := correlations(ctx, set, ws, meta)
+	if runErr == nil {
+		runErr = err
+	}
+	for _, d := range matched {
 		corrs.add(d)
 		// A correlation has no event of its own: it joins an operation
 		// through the nearest linked detection on its host.
@@ -217,10 +225,20 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	var refs []correlate.DetectionRef
 	res.Detections, refs = mergeRuns(runs, idx != nil)
 	res.aggregate(meta)
+	if runErr != nil {
+		// Cancelled: the detections hunted so far, without operations
+		// nor attribution.
+		res.ElapsedSeconds = time.Since(start).Seconds()
+		return res, runErr
+	}
 
 	var at *attributor
 	if attr != nil && len(res.Detections) > 0 {
-		if at, err = attr(); err != nil {
+		if at, err = waitAttributor(ctx, attr); err != nil {
+			if ctx.Err() != nil {
+				res.ElapsedSeconds = time.Since(start).Seconds()
+				return res, err
+			}
 			log.Warn("attribution left out", "err", err)
 		}
 	}
@@ -231,14 +249,18 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			r := &refs[i]
 			r.Index, r.RuleID, r.Title, r.Level, r.Tags = i, d.Rule.ID, d.Rule.Title, d.Rule.Level, d.Rule.Tags
 		}
-		buildOperations(res, refs, idx, at)
+		err := buildOperations(ctx, res, refs, idx, at)
 		log.Debug("operations built", "operations", len(res.Operations), "took", time.Since(opStart), "cpu", cputime.Process()-opCPU)
+		if err != nil {
+			res.ElapsedSeconds = time.Since(start).Seconds()
+			return res, err
+		}
 	}
-	if len(res.Operations) == 0 {
+	if len(res.Operations) == 0 && ctx.Err() == nil {
 		res.Attribution = at.attribute(attackEvidence(detectionRules(res.Detections)))
 	}
 	res.ElapsedSeconds = time.Since(start).Seconds()
-	return res, runErr
+	return res, ctx.Err()
 }
 
 // rulesGCPercent is the GC percent while rules load and compile: most of

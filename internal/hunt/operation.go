@@ -1,6 +1,7 @@
 package hunt
 
 import (
+	"context"
 	"runtime"
 	"slices"
 	"strconv"
@@ -102,10 +103,14 @@ type Edge struct {
 // res.Detections[i]) into res.Operations, each with its attribution. The
 // operations are drawn and attributed on all cores, each goroutine with
 // its own attributor (a KB is safe for concurrent use; only the caches
-// are not).
-func buildOperations(res *Result, refs []correlate.DetectionRef, idx *correlate.Index, at *attributor) {
-	ops := correlate.BuildOperations(refs, idx, correlate.OperationOptions{})
-	res.Operations = make([]Operation, len(ops))
+// are not). It returns ctx's error, and leaves res.Operations as it was,
+// when ctx is done first.
+func buildOperations(ctx context.Context, res *Result, refs []correlate.DetectionRef, idx *correlate.Index, at *attributor) error {
+	ops, err := correlate.BuildOperations(ctx, refs, idx, correlate.OperationOptions{})
+	if err != nil {
+		return err
+	}
+	out := make([]Operation, len(ops))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(ops)) {
@@ -114,12 +119,17 @@ func buildOperations(res *Result, refs []correlate.DetectionRef, idx *correlate.
 			own = &attributor{kb: at.kb}
 		}
 		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < len(ops); i = int(next.Add(1)) - 1 {
-				res.Operations[i] = operationOf(&ops[i], res.Detections, refs, own)
+			for i := int(next.Add(1)) - 1; i < len(ops) && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
+				out[i] = operationOf(&ops[i], res.Detections, refs, own)
 			}
 		})
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	res.Operations = out
+	return nil
 }
 
 // operationOf is the Operation of o, drawn from refs and attributed by at.

@@ -1,0 +1,153 @@
+package hunt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/event"
+)
+
+// cancelOn is a log handler that cancels when msg is logged: Run logs
+// one constant message at the end of each phase, so this cancels between
+// two phases, whatever the timing.
+type cancelOn struct {
+	msg    string
+	cancel context.CancelFunc
+}
+
+func (c cancelOn) Enabled(context.Context, slog.Level) bool { return true }
+func (c cancelOn) WithAttrs([]slog.Attr) slog.Handler       { return c }
+func (c cancelOn) WithGroup(string) slog.Handler            { return c }
+
+func (c cancelOn) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == c.msg {
+		c.cancel()
+	}
+	return nil
+}
+
+// TestRunCancelPhases checks that a hunt cancelled after a phase returns
+// the context's error without running the next ones: no correlation, no
+// operation, no attribution.
+func TestRunCancelPhases(t *testing.T) {
+	paths := []string{"../../examples/cuckoobees"}
+	// Uncancelled, the hunt has all three.
+	full, err := Run(t.Context(), paths, Options{Workers: 2, NoOperations: true})
+	if err != nil || len(full.Detections) == 0 || full.Attribution == nil {
+		t.Fatalf("uncancelled: got err %v, %d detections, attribution %v; want detections and an attribution", err, len(full.Detections), full.Attribution)
+	}
+	for _, tc := range []struct {
+		name  string
+		after string // the message logged at the end of the phase
+		noOps bool
+	}{
+		{"after the rules", "rules ready", false},
+		{"after the evidence", "evidence hunted", false},
+		{"after the evidence, no operations", "evidence hunted", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			res, err := Run(ctx, paths, Options{Workers: 2, NoOperations: tc.noOps, Logger: slog.New(cancelOn{tc.after, cancel})})
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("got err %v, want %v", err, context.Canceled)
+			}
+			if res == nil {
+				t.Fatal("got no Result, want what was hunted")
+			}
+			if len(res.Operations) != 0 || res.Attribution != nil {
+				t.Errorf("got %d operations, attribution %t; want none after the cancel", len(res.Operations), res.Attribution != nil)
+			}
+			for _, d := range res.Detections {
+				if d.Kind == KindCorrelation {
+					t.Errorf("got correlation %s, want none after the cancel", d.Rule.Title)
+				}
+			}
+		})
+	}
+}
+
+// TestWaitAttributorCancel checks that a hunt waiting for the ATT&CK data
+// stops waiting when its context is cancelled.
+func TestWaitAttributorCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	at, err := waitAttributor(ctx, func() (*attributor, error) {
+		<-t.Context().Done() // a load that does not end while the test runs
+		return nil, nil
+	})
+	if !errors.Is(err, context.Canceled) || at != nil {
+		t.Errorf("got %v, %v; want nil, %v", at, err, context.Canceled)
+	}
+}
+
+// cancelAfter is a context cancelled after its Err has been called n
+// times: a cancellation at a place in the work that does not depend on
+// timing.
+type cancelAfter struct {
+	context.Context
+	n atomic.Int64
+}
+
+func (c *cancelAfter) Err() error {
+	if c.n.Add(-1) < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestBuildOperationsCancel checks that building and attributing the
+// operations stops, with the context's error and no operation kept, when
+// the context is cancelled at any point of the way.
+func TestBuildOperationsCancel(t *testing.T) {
+	at, err := newAttributor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := correlate.NewIndex(1)
+	sh := idx.Shard(0)
+	rule := &Rule{ID: "r", Title: "Rule", Level: "high", Tags: []string{"attack.execution", "attack.t1059.003"}, Techniques: []string{"T1059.003"}}
+	var refs []correlate.DetectionRef
+	res := &Result{}
+	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 200 {
+		ev := &event.Event{}
+		ev.Add(event.FieldEventID, event.IntValue(1))
+		ev.Add(event.FieldChannel, event.StringValue("Microsoft-Windows-Sysmon/Operational"))
+		ev.Add(event.FieldComputer, event.StringValue(fmt.Sprintf("host%d", i%7)))
+		ev.Add(event.FieldTimeCreated, event.TimeValue(t0.Add(time.Duration(i)*time.Second)))
+		ev.Add("ProcessGuid", event.StringValue(fmt.Sprintf("{%08d-0000-0000-0000-000000000000}", i)))
+		ev.Add("ProcessId", event.IntValue(int64(1000+i)))
+		ev.Add("Image", event.StringValue(`C:\Windows\System32\cmd.exe`))
+		sh.Observe(ev)
+		r := sh.Ref(ev)
+		r.Index, r.RuleID, r.Title, r.Level, r.Tags = i, rule.ID, rule.Title, rule.Level, rule.Tags
+		refs = append(refs, r)
+		res.Detections = append(res.Detections, Detection{Time: t0.Add(time.Duration(i) * time.Second), Rule: rule})
+	}
+	count := &cancelAfter{Context: context.Background()}
+	count.n.Store(1 << 40)
+	if err := buildOperations(count, res, refs, idx, at); err != nil || len(res.Operations) == 0 || res.Operations[0].Attribution == nil {
+		t.Fatalf("uncancelled: got err %v, %d operations; want attributed operations (or the test proves nothing)", err, len(res.Operations))
+	}
+	looks := 1<<40 - count.n.Load()
+	for _, n := range []int64{0, looks / 2, looks - len64(res.Operations) - 1, looks - 2, looks - 1} {
+		t.Run(fmt.Sprintf("after %d of %d looks", n, looks), func(t *testing.T) {
+			ctx := &cancelAfter{Context: context.Background()}
+			ctx.n.Store(n)
+			got := &Result{Detections: res.Detections}
+			err := buildOperations(ctx, got, refs, idx, at)
+			if !errors.Is(err, context.Canceled) || got.Operations != nil {
+				t.Errorf("got %d operations, err %v; want none, %v", len(got.Operations), err, context.Canceled)
+			}
+		})
+	}
+}
+
+func len64[T any](s []T) int64 { return int64(len(s)) }
