@@ -207,12 +207,13 @@ func TestDumpJSON(t *testing.T) {
 
 func TestPrintSummary(t *testing.T) {
 	s := &source.Summary{
-		Files:   4,
-		Logs:    3,
-		Events:  1234,
-		Bytes:   2_500_000,
-		Elapsed: 2 * time.Second,
-		NotLogs: []string{"a.txt", "b.txt", "c.txt", "d.txt", "e.txt", "f.txt", "g.txt"},
+		Files:      4,
+		Logs:       3,
+		Events:     1234,
+		Bytes:      2_500_000,
+		Elapsed:    2 * time.Second,
+		NotLogs:    []string{"a.txt", "b.txt", "c.txt", "d.txt", "e.txt", "f.txt", "g.txt"},
+		Duplicates: []string{"logs/a.evtx", "link.evtx"},
 		Failed: []source.Failure{
 			{Name: "x.evtx", Err: &os.PathError{Op: "open", Path: "x.evtx", Err: os.ErrPermission}},
 			{Name: "y.json", Err: context.DeadlineExceeded, Events: 12},
@@ -227,6 +228,7 @@ func TestPrintSummary(t *testing.T) {
 	printSummary(&b, s)
 	want := `spoor: read 3 event logs (2 evtx, 1 json) from 4 files (archives: 1 zip): 1234 events, 2.5 MB in 2s (617 events/s)
 spoor: skipped 7 files not event logs: a.txt, b.txt, c.txt, d.txt, e.txt and 2 more
+spoor: 2 paths given twice (the same path, a link, or in a folder given), read once: logs/a.evtx, link.evtx
 spoor: could not read 2 files:
   open x.evtx: permission denied
   y.json: context deadline exceeded (after 12 events)

@@ -53,8 +53,14 @@ A corrupt chunk, record or line is skipped and reported at the end with its
 location; the rest is read. On a terminal, progress is shown on stderr; the
 summary goes to stderr, the events to stdout (or --output).
 
-Exit status: 0 when events were read (even if some files were skipped), 1
-when nothing could be read, 2 for a bad command line.`,
+A file reached twice (a path given twice, a link, a file inside a folder
+given too) is read once. Symbolic links to folders are followed; a link to a
+folder that holds it (a loop) is reported and not followed.
+
+Exit status: 0 when events were read (even if some files found in folders
+or archives were skipped), 1 when nothing could be read or a PATH given
+could not be (missing, no permission, a dangling link: named on stderr even
+with --quiet), 2 for a bad command line.`,
 		Example: `  # Convert one log to JSON lines
   spoor dump Security.evtx > security.jsonl
 
@@ -79,13 +85,13 @@ when nothing could be read, 2 for a bad command line.`,
 			if f.workers < 1 {
 				return &usageError{fmt.Errorf("--workers must be at least 1, not %d", f.workers)}
 			}
-			return runDump(cmd.Context(), env, f, args)
+			return runDump(cmd.Context(), quietEnv(env, cmd, f.quiet), f, args)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.output, "output", "o", "", "write the events to `FILE` instead of stdout")
 	fl.IntVar(&f.workers, "workers", runtime.NumCPU(), "EVTX chunks decoded in parallel")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no progress and no summary (unless nothing could be read: then it says why)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no progress, no summary and no log lines (a path that cannot be read is still named; when nothing could be read, it says why)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show the progress line")
 	return cmd
 }
@@ -134,9 +140,15 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err err
 	flushErr := bw.Flush()
 
 	// Quiet or not, a dump that reads nothing says why (the files that
-	// failed or were skipped) before it exits 1.
+	// failed or were skipped) before it exits 1, and a path given that
+	// could not be read is named.
+	named := sum.NamedFailed()
 	if !f.quiet || (runErr == nil && sum.NothingRead()) {
 		printSummary(env.Stderr, sum)
+	} else {
+		for _, fl := range named {
+			fmt.Fprintf(env.Stderr, "spoor: could not read %s\n", failure(fl))
+		}
 	}
 	switch {
 	case runErr != nil:
@@ -150,6 +162,8 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err err
 		return &exitError{ExitFailure, errors.New("no event logs found in the paths given")}
 	case sum.NothingRead():
 		return &exitError{ExitFailure, errors.New("no events could be read")}
+	case len(named) > 0:
+		return unreadablePaths(len(named))
 	}
 	return nil
 }

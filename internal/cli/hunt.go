@@ -85,9 +85,10 @@ Times (--from, --to) are RFC 3339 (2022-02-07T14:00:00Z) or a date
 its last second. Both bounds are included.
 
 Exit status: 0 when the hunt ran, with or without detections; 1 on error
-(nothing readable, a rule path missing, an output not writable); 2 for a bad
-command line; 3 with --fail-on LEVEL when a detection of LEVEL or more severe
-was found.`,
+(nothing readable, a PATH given that could not be read, a rule path missing,
+an output not writable); 2 for a bad command line; 3 with --fail-on LEVEL
+when a detection of LEVEL or more severe was found (even if a PATH could not
+be read: it is named on stderr, with --quiet too).`,
 		Example: `  # The built-in rules over a folder of collected logs
   spoor hunt C:\Triage\Logs\
 
@@ -115,7 +116,7 @@ was found.`,
 				return &usageError{err}
 			}
 			opts.Stdin = env.Stdin
-			return runHunt(cmd.Context(), env, f, opts, args)
+			return runHunt(cmd.Context(), quietEnv(env, cmd, f.quiet), f, opts, args)
 		},
 	}
 	fl := cmd.Flags()
@@ -129,7 +130,7 @@ was found.`,
 	fl.StringVar(&f.from, "from", "", "only events at or after `TIME` (RFC 3339 or YYYY-MM-DD, UTC)")
 	fl.StringVar(&f.to, "to", "", "only events at or before `TIME` (RFC 3339 or YYYY-MM-DD, UTC)")
 	fl.IntVar(&f.workers, "workers", runtime.NumCPU(), "files read and matched in parallel")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no terminal report: only the files and JSON asked for")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress, no terminal report and no log lines: only the files and JSON asked for (a path that cannot be read is still named)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show the progress line")
 	fl.IntVar(&f.limit, "limit", report.DefaultLimit, "list at most `N` detections on the terminal (0: all, and every operation with all its steps)")
 	fl.StringVar(&f.timeline, "timeline", "", "write every detection to `FILE`: CSV (.csv) or JSON lines (.jsonl, .json, .ndjson)")
@@ -312,9 +313,15 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 			time.Duration(res.ElapsedSeconds*float64(time.Second)).Round(time.Millisecond), rulesLine(res, opts))
 	}
 
-	if (f.quiet || f.json) && res.Evidence.Events == 0 {
-		// No terminal report says why nothing was read: stderr does.
-		for _, fl := range res.Evidence.Failed {
+	// A path given that could not be read is named on stderr, whatever
+	// the flags; and when no terminal report says why nothing was read,
+	// stderr does.
+	named := 0
+	for _, fl := range res.Evidence.Failed {
+		if fl.Named {
+			named++
+		}
+		if fl.Named || ((f.quiet || f.json) && res.Evidence.Events == 0) {
 			fmt.Fprintf(env.Stderr, "spoor: could not read %s: %s\n", fl.Name, fl.Error)
 		}
 	}
@@ -335,6 +342,9 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 		if n > 0 {
 			return &exitError{ExitDetections, fmt.Errorf("%s of level %s or more severe (--fail-on)", plural(n, "detection"), strings.ToLower(f.failOn))}
 		}
+	}
+	if named > 0 {
+		return unreadablePaths(named)
 	}
 	return nil
 }

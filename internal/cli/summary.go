@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
@@ -30,6 +32,13 @@ func printSummary(w io.Writer, s *source.Summary) {
 
 	if n := len(s.NotLogs); n > 0 {
 		fmt.Fprintf(&b, "spoor: skipped %s not event logs: %s", plural(n, "file"), strings.Join(s.NotLogs[:min(n, maxNotLogs)], ", "))
+		if n > maxNotLogs {
+			fmt.Fprintf(&b, " and %d more", n-maxNotLogs)
+		}
+		b.WriteString("\n")
+	}
+	if n := len(s.Duplicates); n > 0 {
+		fmt.Fprintf(&b, "spoor: %s given twice (the same path, a link, or in a folder given), read once: %s", plural(n, "path"), strings.Join(s.Duplicates[:min(n, maxNotLogs)], ", "))
 		if n > maxNotLogs {
 			fmt.Fprintf(&b, " and %d more", n-maxNotLogs)
 		}
@@ -62,6 +71,22 @@ func printSummary(w io.Writer, s *source.Summary) {
 		}
 	}
 	io.WriteString(w, b.String())
+}
+
+// unreadablePaths is the error of a run in which n paths given could not
+// be read (missing, no permission, a dangling link): exit code 1, even
+// when the other paths were read.
+func unreadablePaths(n int) error {
+	return &exitError{ExitFailure, fmt.Errorf("%s given could not be read", plural(n, "path"))}
+}
+
+// quietEnv is env for a command run with --quiet: no log lines, unless
+// --verbose asks for them.
+func quietEnv(env Env, cmd *cobra.Command, quiet bool) Env {
+	if v, _ := cmd.Flags().GetBool("verbose"); quiet && !v {
+		env.Logger = nil
+	}
+	return env
 }
 
 // failure renders a failure without naming the file twice: errors of the

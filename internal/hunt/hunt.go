@@ -535,13 +535,14 @@ func evidenceOf(s *source.Summary) Evidence {
 	e := Evidence{
 		Files: s.Files, Logs: s.Logs, Bytes: s.Bytes, Events: s.Events,
 		EVTX: s.Count(source.EVTX), JSON: s.Count(source.JSON),
-		Archives: s.Count(source.Zip) + s.Count(source.Gzip) + s.Count(source.Tar),
-		NotLogs:  append([]string{}, s.NotLogs...),
-		Failed:   []Failure{},
-		Damaged:  []Damage{},
+		Archives:   s.Count(source.Zip) + s.Count(source.Gzip) + s.Count(source.Tar),
+		NotLogs:    append([]string{}, s.NotLogs...),
+		Duplicates: s.Duplicates,
+		Failed:     []Failure{},
+		Damaged:    []Damage{},
 	}
 	for _, f := range s.Failed {
-		e.Failed = append(e.Failed, Failure{Name: f.Name, Error: f.Err.Error(), Events: f.Events})
+		e.Failed = append(e.Failed, Failure{Name: f.Name, Error: f.Err.Error(), Events: f.Events, Named: f.Named})
 	}
 	for _, d := range s.Damaged {
 		dd := Damage{Name: d.Name, Skips: d.Skips, Records: d.Records, First: []string{}}

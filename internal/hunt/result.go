@@ -143,6 +143,9 @@ type Evidence struct {
 	NotLogs []string `json:"not_logs"`
 	// Failed lists the files that could not be read, or not to the end.
 	Failed []Failure `json:"failed"`
+	// Duplicates names the paths not read because they are a file or
+	// folder read already (given twice, a link, a file in a folder given).
+	Duplicates []string `json:"duplicates,omitempty"`
 	// Damaged lists the logs with unreadable parts that were skipped.
 	Damaged []Damage `json:"damaged"`
 }
@@ -155,6 +158,9 @@ type Failure struct {
 	Error string `json:"error"`
 	// Events is how many events were read from it before the error.
 	Events int64 `json:"events"`
+	// Named is true for a path given to the hunt (not a file found in a
+	// folder or an archive member).
+	Named bool `json:"named,omitempty"`
 }
 
 // Damage counts the parts of one log that were unreadable and skipped.

@@ -132,6 +132,13 @@ func (t *term) evidence(r *hunt.Result) {
 		}
 		t.printf("\n")
 	}
+	if n := len(e.Duplicates); n > 0 {
+		t.printf("  read once:  %s given twice (the same path, a link, or in a folder given): %s", plural(n, "path"), strings.Join(e.Duplicates[:min(n, 5)], ", "))
+		if n > 5 {
+			t.printf(" and %d more", n-5)
+		}
+		t.printf("\n")
+	}
 	if len(e.Failed) > 0 {
 		t.printf("  unreadable: %s\n", plural(len(e.Failed), "file"))
 		for _, f := range e.Failed {
