@@ -40,7 +40,7 @@ type Func func(worker int, ev *event.Event) error
 func Run(ctx context.Context, paths []string, opts Options, fn Func) (*Summary, error) {
 	start := time.Now()
 	opts = opts.withDefaults()
-	wk := walker{seen: map[fileID]bool{}}
+	wk := newWalker()
 	wk.walk(ctx, paths)
 	files := exclude(wk.files, opts.Exclude)
 

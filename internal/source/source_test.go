@@ -542,7 +542,9 @@ func TestStop(t *testing.T) {
 }
 
 func TestWalkOrder(t *testing.T) {
-	files, failed, dups := Walk([]string{filepath.Join("testdata", "tree"), filepath.Join("testdata", "tree", "a.json")})
+	w := newWalker()
+	w.walk(t.Context(), []string{filepath.Join("testdata", "tree"), filepath.Join("testdata", "tree", "a.json")})
+	files, failed, dups := w.files, w.failed, w.dups
 	var got []string
 	for _, f := range files {
 		got = append(got, filepath.ToSlash(f.Path))

@@ -32,18 +32,20 @@ const Stdin = "-"
 //
 // Every file is listed once: a path that is the same file or folder as one
 // listed before (given twice, a hard or symbolic link, a file inside a
-// folder given too) is returned in dups instead, compared by identity
-// (device and inode where the system has them, else the absolute path with
-// links resolved). A symbolic link to a folder that holds it (a loop) is
-// not followed: it is a failure.
+// folder given too) is left out (Run names them in Summary.Duplicates),
+// compared by identity (device and inode where the system has them, else
+// the absolute path with links resolved). A symbolic link to a folder that
+// holds it (a loop) is not followed: it is a failure.
 //
 // Paths that do not exist or cannot be listed are returned as failures
 // (Named when given to Walk); Walk does not look at the content of files.
-func Walk(paths []string) (files []File, failed []Failure, dups []string) {
-	w := walker{seen: map[fileID]bool{}}
+func Walk(paths []string) ([]File, []Failure) {
+	w := newWalker()
 	w.walk(context.Background(), paths)
-	return w.files, w.failed, w.dups
+	return w.files, w.failed
 }
+
+func newWalker() *walker { return &walker{seen: map[fileID]bool{}} }
 
 // walker lists files for Walk.
 type walker struct {

@@ -67,7 +67,9 @@ func TestSymlinkedFolder(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "other", "b.json"), jsonLines(`{"EventID":7}`))
 	writeFile(t, filepath.Join(dir, "case", "a.json"), jsonLines(`{"EventID":1}`))
 	link(t, filepath.Join("..", "other"), filepath.Join(dir, "case", "Logs"))
-	files, failed, dups := Walk([]string{filepath.Join(dir, "case")})
+	w := newWalker()
+	w.walk(t.Context(), []string{filepath.Join(dir, "case")})
+	files, failed, dups := w.files, w.failed, w.dups
 	want := []string{filepath.Join(dir, "case", "Logs", "b.json"), filepath.Join(dir, "case", "a.json")}
 	if got := paths(files); !slices.Equal(got, want) || len(failed) != 0 || len(dups) != 0 {
 		t.Errorf("Walk: got %q (failed %v, duplicates %q), want %q", got, failed, dups, want)
