@@ -32,7 +32,7 @@ func TestInterleavedChannels(t *testing.T) {
 	_, err := source.Run(t.Context(), evidence, source.Options{Workers: 1}, func(_ int, ev *event.Event) error {
 		ch := ""
 		if v, ok := ev.Get("Channel"); ok {
-			ch = v.String()
+			ch = strings.Clone(v.String()) // a map key outlives the event
 		}
 		if _, ok := byChannel[ch]; !ok {
 			channels = append(channels, ch)
@@ -70,6 +70,7 @@ func TestInterleavedChannels(t *testing.T) {
 			break
 		}
 	}
+	t.Logf("%d events, %d channels", len(all), len(channels))
 	writeLines(t, mixed, all)
 	for i, ch := range channels {
 		writeLines(t, filepath.Join(perChannel, fmt.Sprintf("%03d.jsonl", i)), byChannel[ch])
@@ -92,6 +93,7 @@ func TestInterleavedChannels(t *testing.T) {
 		return out
 	}
 	got, want := hunt(filepath.Dir(mixed)), hunt(perChannel)
+	t.Logf("%d detections per channel, %d interleaved", len(want), len(got))
 	if len(want) < 1000 {
 		t.Fatalf("per channel: got %d detections, want a real number (more than 1,000)", len(want))
 	}
