@@ -174,11 +174,13 @@ odd names or packed in archives are read as they are.
 Exit status (each command's --help says when, for it):
   0    success
   1    error: nothing readable, a path missing, an output not writable
-  2    bad command line
+  2    bad command line (an output file that is evidence read, too)
   3    hunt --fail-on LEVEL: a detection of LEVEL or more severe was found
-  130  interrupted (Ctrl-C); 143: terminated (SIGTERM). Output files are
-       written whole or not at all: an interrupted command leaves them
-       as they were`,
+  130  interrupted (Ctrl-C)
+  143  terminated (SIGTERM)
+
+Output files are written whole or not at all: an error or an interruption
+leaves the file as it was.`,
 		Example: `  # Hunt a folder of collected logs with the built-in Sigma rules
   spoor hunt C:\Triage\Logs\
 

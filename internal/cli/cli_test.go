@@ -59,6 +59,17 @@ func TestExitCodes(t *testing.T) {
 		{"missing path, quiet", []string{"dump", "-q", missing}, ExitFailure, []string{missing, "no such file", "no event logs found"}},
 		{"unwritable output", []string{"dump", "-o", filepath.Join(dir, "no", "such", "dir", "out.jsonl"), txt}, ExitFailure, []string{"out.jsonl"}},
 	}
+	if runtime.GOOS == "linux" {
+		// A full disk: the error names the file. (outfile's tests show the
+		// previous file kept and no temporary file left.)
+		ev := writeFile(t, filepath.Join(dir, "ev.jsonl"), `{"EventID":4624,"Channel":"Security"}`+"\n")
+		tests = append(tests, struct {
+			name       string
+			args       []string
+			want       int
+			wantStderr []string
+		}{"full disk", []string{"dump", "-q", "-o", "/dev/full", ev}, ExitFailure, []string{"write events: write /dev/full: no space left on device"}})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, stderr := run(t, t.Context(), tt.args...)
