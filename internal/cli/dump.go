@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 
 	"github.com/spf13/cobra"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/outfile"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
@@ -90,18 +90,18 @@ when nothing could be read, 2 for a bad command line.`,
 	return cmd
 }
 
-func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err error) {
+func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) error {
+	if err := refuseInputs([]output{{"-o", f.output}}, paths); err != nil {
+		return err
+	}
 	var out io.Writer = env.Stdout
+	var file *outfile.File // the output, put in place when the dump succeeds
 	if f.output != "" {
-		file, err := os.Create(f.output)
-		if err != nil {
+		var err error
+		if file, err = outfile.Create(f.output); err != nil {
 			return err // names the file
 		}
-		defer func() {
-			if cerr := file.Close(); cerr != nil && err == nil {
-				err = cerr
-			}
-		}()
+		defer file.Discard()
 		out = file
 	}
 	bw := bufio.NewWriterSize(out, outputBuffer)
@@ -122,7 +122,7 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err err
 	}
 	if f.output != "" {
 		// The output may be in a folder being dumped: not read back.
-		opts.Exclude = []string{f.output}
+		opts.Exclude = []string{f.output, file.Temp()}
 	}
 	sum, runErr := source.Run(ctx, paths, opts, func(_ int, ev *event.Event) error {
 		buf = ev.AppendJSON(buf[:0])
@@ -140,8 +140,8 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err err
 	}
 	switch {
 	case runErr != nil:
-		if errors.Is(runErr, context.Canceled) {
-			return runErr
+		if ctx.Err() != nil {
+			return interrupted(ctx, &prog, file == nil)
 		}
 		return fmt.Errorf("write events: %w", runErr)
 	case flushErr != nil:
@@ -150,6 +150,11 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err err
 		return &exitError{ExitFailure, errors.New("no event logs found in the paths given")}
 	case sum.NothingRead():
 		return &exitError{ExitFailure, errors.New("no events could be read")}
+	}
+	if file != nil {
+		if err := file.Commit(); err != nil {
+			return fmt.Errorf("write events: %w", err)
+		}
 	}
 	return nil
 }

@@ -341,3 +341,67 @@ func TestAttributionLines(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineCSVFormulas: a CSV cell of evidence or rule text that starts
+// like a spreadsheet formula is written with a leading single quote (OWASP,
+// CSV Injection); numbers stay numbers and JSON lines keep the text as is.
+func TestTimelineCSVFormulas(t *testing.T) {
+	hyperlink := `=HYPERLINK("http://x","y")`
+	res := &hunt.Result{Detections: []hunt.Detection{{
+		Time:     time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC), // a negative timestamp
+		Computer: hyperlink,
+		Channel:  "+cmd|' /C calc'!A0",
+		EventID:  -1,
+		RecordID: 7,
+		Source:   "@SUM(1+1)*cmd|' /C calc'!A0",
+		Rule:     &hunt.Rule{ID: "-2+3", Title: "\tTab", Level: "\rhigh", Tactics: []string{"\nx"}, Techniques: []string{"T1003"}},
+		Fields:   []hunt.Field{{Name: "=A1", Value: "v"}},
+	}}}
+	var b bytes.Buffer
+	if err := Timeline(&b, res, CSV); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("got %d rows, want a header and 1 row", len(rows))
+	}
+	got := map[string]string{}
+	for i, c := range Columns {
+		got[c] = rows[1][i]
+	}
+	for col, want := range map[string]string{
+		"timestamp":   "-1000000",
+		"datetime":    "1969-12-31T23:59:59.000000Z",
+		"message":     "[\rhigh] \tTab ¦ =A1: v",
+		"computer":    "'" + hyperlink,
+		"channel":     "'+cmd|' /C calc'!A0",
+		"event_id":    "-1",
+		"record_id":   "7",
+		"level":       "'\rhigh",
+		"rule_title":  "'\tTab",
+		"rule_id":     "'-2+3",
+		"tactics":     "'\nx",
+		"techniques":  "T1003",
+		"details":     "'=A1: v",
+		"source_file": "'@SUM(1+1)*cmd|' /C calc'!A0",
+	} {
+		if got[col] != want {
+			t.Errorf("CSV %s: got %q, want %q", col, got[col], want)
+		}
+	}
+
+	b.Reset()
+	if err := Timeline(&b, res, JSONL); err != nil {
+		t.Fatal(err)
+	}
+	var row timelineRow
+	if err := json.Unmarshal(b.Bytes(), &row); err != nil {
+		t.Fatal(err)
+	}
+	if row.Computer != hyperlink || row.RuleID != "-2+3" || row.Details != "=A1: v" {
+		t.Errorf("JSON lines: got computer %q, rule_id %q, details %q; want them as they are", row.Computer, row.RuleID, row.Details)
+	}
+}

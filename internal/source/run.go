@@ -80,12 +80,12 @@ func Run(ctx context.Context, paths []string, opts Options, fn Func) (*Summary, 
 					return
 				}
 				w.res = &results[i]
-				err := w.file(ctx, files[i])
-				prog.filesDone.Add(1)
-				if err != nil {
+				if err := w.file(ctx, files[i]); err != nil {
+					// Stopped in the middle: the file is not done.
 					cancel(err)
 					return
 				}
+				prog.filesDone.Add(1)
 			}
 		})
 	}
