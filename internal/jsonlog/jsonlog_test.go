@@ -66,6 +66,7 @@ func TestFraming(t *testing.T) {
 	long := `{"a":"` + strings.Repeat("x", 300) + `"}`
 	deep := `{"a":` + strings.Repeat("[", 100000) + "\n"
 	deepObj := strings.Repeat(`{"a":`, 100) + "1" + strings.Repeat("}", 100)
+	nuls := strings.Repeat("\x00", 10000)
 	gzipped := gz("{\"a\":1}\n{\"a\":2}\n")
 	tests := []struct {
 		name    string
@@ -105,9 +106,33 @@ func TestFraming(t *testing.T) {
 		{"bom", []byte("\xef\xbb\xbf{\"a\":1}\n"), 0, []string{`1: {"a":1}`}, false},
 		{"not json", []byte("type=SYSCALL msg=audit(1604994496.155:92733)\n"), 0, nil, true},
 		{"zeek tsv", []byte("#separator \\x09\n#fields\tts\n"), 0, nil, true},
-		{"binary", []byte("\x00\x05\x16\x07"), 0, nil, true},
+		{"binary", []byte("\x00\x05\x16\x07"), 0, []string{"skip line 1 (offset 0)"}, true},
 		{"deep array", []byte(deep + "{\"a\":2}\n"), 0, []string{"skip line 1", `2: {"a":2}`}, false},
 		{"deep objects", []byte(deepObj + "\n{\"a\":2}\n"), 0, []string{"skip line 1", `2: {"a":2}`}, false},
+		{"nul padding first", []byte(nuls + "{\"a\":1}\n{\"a\":2}\n"), 0,
+			[]string{"skip line 1 (offset 0)", `1: {"a":1}`, `2: {"a":2}`}, false},
+		{"nul padding between lines", []byte("{\"a\":1}\n" + nuls + "{\"a\":2}\n{\"a\":3}\n"), 0,
+			[]string{`1: {"a":1}`, "skip line 2 (offset 8)", `2: {"a":2}`, `3: {"a":3}`}, false},
+		{"nul padding after a cut line", []byte("{\"a\":1}\n{\"a\":1.5,\"b" + nuls + "{\"a\":2}\n"), 0,
+			[]string{`1: {"a":1}`, "skip line 2", "skip line 2 (offset 19)", `2: {"a":2}`}, false},
+		{"nul padding at the end", []byte("{\"a\":1}\n" + nuls), 0, []string{`1: {"a":1}`, "skip line 2 (offset 8)"}, false},
+		{"nul padding in an array", []byte("[{\"a\":1},\n" + nuls + "{\"a\":2}]"), 0,
+			[]string{`1: {"a":1}`, "skip line 2 (offset 10)", `2: {"a":2}`}, false},
+		{"nul padding between objects", []byte("{\n\"a\":1\n}\n{\n\"a\":" + nuls + "{\n\"a\":2\n}\n"), 0,
+			[]string{`1: {"a":1}`, "skip line 4", "skip line 5 (offset 16)", `5: {"a":2}`}, false},
+		{"junk first", []byte("garbage\xff\xfe\nta\":\"x\"}\n{\"a\":1}\n{\"a\":2}\n"), 0,
+			[]string{"skip line 1 (offset 0)", `3: {"a":1}`, `4: {"a":2}`}, false},
+		{"junk then padding", []byte("garbage" + nuls + "{\"a\":1}\n"), 0,
+			[]string{"skip line 1 (offset 0)", "skip line 1 (offset 7)", `1: {"a":1}`}, false},
+		{"junk too long", []byte(strings.Repeat("junk line\n", maxJunk/10+10) + "{\"a\":1}\n"), 0, nil, true},
+		{"deep unclosed array first", []byte(strings.Repeat("[", 100000) + "\n{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n"), 0,
+			[]string{"skip line 1", `2: {"a":1}`, `3: {"a":2}`, `4: {"a":3}`, "skip line 5"}, false},
+		{"one-line array bad element", []byte(`[{"a":1},{"a" 1},{"a":3}]`), 0,
+			[]string{`1: {"a":1}`, "skip line 1", `1: {"a":3}`}, false},
+		{"one-line array bad scalar", []byte(`[{"a":1},tru,{"a":3}]`), 0,
+			[]string{`1: {"a":1}`, "skip line 1", `1: {"a":3}`}, false},
+		{"one-line array deep element", []byte(`[{"a":1},{"b":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `},{"a":3}]`), 0,
+			[]string{`1: {"a":1}`, "skip line 1", `1: {"a":3}`}, false},
 		{"long line", []byte("{\"a\":1}\n" + long + "\n{\"a\":3}\n"), 200,
 			[]string{`1: {"a":1}`, "skip line 2", `3: {"a":3}`}, false},
 		{"long object", []byte("{\n\"a\":1}\n" + long + "\n{\"a\":3}\n"), 200,
