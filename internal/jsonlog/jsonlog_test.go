@@ -494,3 +494,38 @@ func TestAllocs(t *testing.T) {
 		t.Errorf("got %.3f allocations per event (%.0f per run), want next to none", per, allocs)
 	}
 }
+
+// TestScribble checks, in builds with the spoorscribble tag, that the
+// strings of an event are overwritten once the reader reuses their bytes:
+// an escaped string (in the arena) at the next event, a plain one (in the
+// read buffer) when the buffer is refilled.
+func TestScribble(t *testing.T) {
+	if !event.Scribbling {
+		t.Skip("needs -tags spoorscribble")
+	}
+	first := `{"plain":"hello","escaped":"x\u0041"}` + "\n"
+	in := first + strings.Repeat(`{"n":"`+strings.Repeat("y", 100)+`"}`+"\n", 2*initialBuf/100)
+	r := NewReader(strings.NewReader(in), Options{})
+	ev, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, escaped := ev.Lookup("plain").Str(), ev.Lookup("escaped").Str()
+	if plain != "hello" || escaped != "xA" {
+		t.Fatalf("got %q %q, want hello xA", plain, escaped)
+	}
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if escaped == "xA" {
+		t.Errorf("escaped string: got %q after the next event, want it scribbled", escaped)
+	}
+	for {
+		if _, err := r.Next(); err != nil {
+			break
+		}
+	}
+	if plain == "hello" {
+		t.Errorf("plain string: got %q after the buffer was refilled, want it scribbled", plain)
+	}
+}
