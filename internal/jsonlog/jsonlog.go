@@ -803,6 +803,10 @@ func Sniff(head []byte) bool {
 	return sniffText(head)
 }
 
+// sniffText accepts text that starts, after blanks and NUL padding, like
+// an object or an array of objects, or whose first line is junk (a cut
+// line, garbage, a deep unclosed array) and the next starts with a whole
+// non-empty object, as the Reader skips to it.
 func sniffText(b []byte) bool {
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	i := skipSpace(b, 0)
@@ -815,15 +819,48 @@ func sniffText(b []byte) bool {
 		want = "\"}"
 	case '[':
 		want = "{]"
-	default:
-		return false
 	}
-	i = skipSpace(b, i+1)
-	return i == len(b) || bytes.IndexByte([]byte(want), b[i]) >= 0
+	if want != "" {
+		j := skipSpace(b, i+1)
+		if j == len(b) || bytes.IndexByte([]byte(want), b[j]) >= 0 {
+			return true
+		}
+	}
+	// Junk: one line at most (a text file whose lines are mostly not
+	// JSON is not JSON events), then a whole object.
+	lines := 0
+	for i < len(b) {
+		if b[i] == '{' && wholeObject(b, i) {
+			return true
+		}
+		n := bytes.IndexAny(b[i:], "\n\x00")
+		if n < 0 {
+			return false
+		}
+		if b[i+n] == '\n' {
+			if lines++; lines > 1 {
+				return false
+			}
+		}
+		i = skipSpace(b, i+n+1)
+	}
+	return false
 }
 
+// wholeObject reports whether a valid object with at least one member
+// starts at b[i] and ends within b.
+func wholeObject(b []byte, i int) bool {
+	if j := skipSpace(b, i+1); j == len(b) || b[j] != '"' {
+		return false
+	}
+	var p parser
+	p.reset(b, i)
+	return p.skip() == nil
+}
+
+// skipSpace skips blanks and NUL padding.
 func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
+	for i < len(b) && (isSpace(b[i]) || b[i] == 0) {
 		i++
 	}
 	return i

@@ -448,6 +448,15 @@ func TestSniff(t *testing.T) {
 		{"#separator \\x09", false},
 		{"ElfFile\x00", false},
 		{"\x1f\x8b", false},
+		{"\x00\x00\x00\x00{\"a\":1}\n", true},
+		{"\x00\x00\x00\x00", false},
+		{"ta\":\"x\"}\n{\"a\":1}\n", true},
+		{"\xff\xfe\x01garbage\x00\x00{\"a\":1}", true},
+		{strings.Repeat("[", 3000) + "\n{\"a\":1}\n", true},
+		{strings.Repeat("[", 3000) + "\n{\"a\":", false},
+		{"ta\":\"x\"}\n{}\n", false},
+		{"Dec  6 sshd[1]: ok\nDec  6 app: started\n{\"a\":1}\n", false},
+		{"\x7fELF\x02\x01{\"a\":1}", false},
 	}
 	for _, tt := range tests {
 		if got := Sniff([]byte(tt.head)); got != tt.want {
