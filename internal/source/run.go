@@ -215,6 +215,9 @@ func (w *worker) visit(ctx context.Context, in input) error {
 		// the reader of a truncated member delivers what it can first.
 	}
 	t := w.opts.formats.sniff(head)
+	if t == Unknown && len(head) == HeadSize && firstNonNUL(head) < 0 && w.opts.formats.sniffJSON(afterPadding(in, br)) {
+		t = JSON // a JSON log after NUL padding, which its reader skips
+	}
 	switch t {
 	case EVTX:
 		return w.evtx(ctx, in, br)

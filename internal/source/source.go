@@ -14,6 +14,7 @@
 package source
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -175,6 +176,48 @@ var realFormats = formats{
 	openJSON: func(r io.Reader, source string) (event.Reader, error) {
 		return jsonlog.NewReader(r, jsonlog.Options{Source: source}), nil
 	},
+}
+
+// maxPadding bounds how far NUL padding at the start of a file is looked
+// past for the JSON log after it (a log file zero-filled after a crash, or
+// preallocated).
+const maxPadding = 64 << 20
+
+// firstNonNUL returns the index of the first byte of b that is not NUL, or
+// -1.
+func firstNonNUL(b []byte) int {
+	for i, c := range b {
+		if c != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// afterPadding returns up to HeadSize bytes of in after the NUL bytes at its
+// start, looking at most maxPadding bytes far (a stream: as far as br
+// buffers), or nil. It does not move the stream.
+func afterPadding(in input, br *bufio.Reader) []byte {
+	if in.ra == nil {
+		b, _ := br.Peek(br.Size())
+		if i := firstNonNUL(b); i >= 0 {
+			return b[i:min(len(b), i+HeadSize)]
+		}
+		return nil
+	}
+	buf := make([]byte, 64<<10)
+	for off := int64(0); off < min(in.size, maxPadding); off += int64(len(buf)) {
+		n, err := in.ra.ReadAt(buf, off)
+		if i := firstNonNUL(buf[:n]); i >= 0 {
+			head := make([]byte, HeadSize)
+			m, _ := in.ra.ReadAt(head, off+int64(i))
+			return head[:m]
+		}
+		if err != nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 func (f formats) sniff(head []byte) Type {
