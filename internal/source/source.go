@@ -55,8 +55,9 @@ func (t Type) String() string {
 // IsLog reports whether t is an event log type (EVTX or JSON).
 func (t Type) IsLog() bool { return t == EVTX || t == JSON }
 
-// HeadSize is how many leading bytes of a file Sniff is given.
-const HeadSize = 4096
+// HeadSize is how many leading bytes of a file Sniff is given: enough to
+// see the first chunk of an EVTX file past a damaged file header.
+const HeadSize = evtx.SniffSize
 
 var (
 	zipMagic      = []byte("PK\x03\x04")
