@@ -23,8 +23,8 @@ func (d *decoder) salvageChunk(h chunkHeader, err error) int {
 	if h.freeOffset >= chunkHeaderSize && h.freeOffset <= end {
 		end = h.freeOffset
 	}
-	got, bad := d.salvage(chunkHeaderSize, end, false)
-	lost := bad
+	got, broken, bad := d.salvage(chunkHeaderSize, end, false)
+	lost := broken + bad
 	if n := h.records(); n > 0 {
 		lost = max(n-got, 0)
 	}
@@ -38,14 +38,15 @@ func (d *decoder) salvageChunk(h chunkHeader, err error) int {
 }
 
 // carve reads the records found in the chunk's bytes from offset from to
-// the end, marked carved. Those that look like records but do not decode
-// (often a template of the chunk's earlier life, since overwritten) are
-// counted in one skip.
+// the end, marked carved. Those whose header is whole but that do not
+// decode (most often their template, from the chunk's earlier life, was
+// overwritten) are counted in one skip; record signatures without a
+// consistent header (records partly overwritten) are not.
 func (d *decoder) carve(from int) {
 	if from < 0 || from >= len(d.data) {
 		return
 	}
-	got, bad := d.salvage(from, len(d.data), true)
+	got, _, bad := d.salvage(from, len(d.data), true)
 	d.res.carved += got
 	if bad > 0 {
 		d.skip(fmt.Sprintf("%s, carving from offset 0x%x", d.chunkWhere(), d.res.offset+int64(from)), bad,
@@ -63,9 +64,10 @@ func (d *decoder) carveSlot(res *chunkResult) {
 }
 
 // salvage decodes, one by one, the records found in d.data[start:end]
-// whose header is consistent. It returns how many it decoded, and how many
-// record signatures it met that began no consistent, decodable record.
-func (d *decoder) salvage(start, end int, carved bool) (got, bad int) {
+// whose header is consistent. It returns how many it decoded, how many
+// record signatures it met without a consistent header (broken) and how
+// many records with one it could not decode (bad).
+func (d *decoder) salvage(start, end int, carved bool) (got, broken, bad int) {
 	data := d.data
 	pos := start
 	for pos+minRecordSize <= end {
@@ -79,7 +81,7 @@ func (d *decoder) salvage(start, end int, carved bool) (got, bad int) {
 		}
 		size := int(binary.LittleEndian.Uint32(data[pos+4:]))
 		if size < minRecordSize || size > end-pos || int(binary.LittleEndian.Uint32(data[pos+size-4:])) != size {
-			bad++
+			broken++
 			pos++
 			continue
 		}
@@ -93,5 +95,5 @@ func (d *decoder) salvage(start, end int, carved bool) (got, bad int) {
 		got++
 		pos += size
 	}
-	return got, bad
+	return got, broken, bad
 }

@@ -118,6 +118,10 @@ type Options struct {
 	// folder walked holds them, such as the output file being written
 	// (compared by identity, not by name).
 	Exclude []string
+	// Carve makes the EVTX reader also recover records from the free space
+	// of chunks and from slack (see evtx.Options.Carve); their events are
+	// marked event.Event.Carved.
+	Carve bool
 
 	// formats replaces the real readers in tests; zero means the real ones.
 	formats formats
@@ -158,15 +162,15 @@ func (o Options) withDefaults() Options {
 // jsonlog packages, or fakes in tests.
 type formats struct {
 	sniffEVTX func(head []byte) bool
-	openEVTX  func(r io.ReaderAt, size int64, source string, workers int) (event.Reader, error)
+	openEVTX  func(r io.ReaderAt, size int64, opts evtx.Options) (event.Reader, error)
 	sniffJSON func(head []byte) bool
 	openJSON  func(r io.Reader, source string) (event.Reader, error)
 }
 
 var realFormats = formats{
 	sniffEVTX: evtx.Sniff,
-	openEVTX: func(r io.ReaderAt, size int64, source string, workers int) (event.Reader, error) {
-		er, err := evtx.Open(r, size, evtx.Options{Source: source, Workers: workers, Helped: workers == 0})
+	openEVTX: func(r io.ReaderAt, size int64, opts evtx.Options) (event.Reader, error) {
+		er, err := evtx.Open(r, size, opts)
 		if err != nil {
 			return nil, err
 		}
