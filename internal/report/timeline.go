@@ -66,11 +66,14 @@ func FormatOf(name string) (Format, error) {
 //   - details: the fields that explain the detection, "Name: value"
 //     joined by " ¦ " (as Hayabusa writes them), line breaks as spaces
 //   - source_file: the file (or "archive!member") the event came from
+//   - carved: "true" (true in JSON lines) when the event was carved from
+//     an EVTX file's free space or slack (hunt --carve), "" (false)
+//     otherwise
 var Columns = []string{
 	"timestamp", "datetime", "timestamp_desc", "message",
 	"computer", "channel", "event_id", "record_id",
 	"level", "rule_title", "rule_id", "tactics", "techniques",
-	"details", "source_file",
+	"details", "source_file", "carved",
 }
 
 // TimestampDesc is the timestamp_desc of a detection's timeline row;
@@ -122,7 +125,7 @@ func timelineCSV(w io.Writer, r *hunt.Result) error {
 			d.Computer, d.Channel, strconv.FormatInt(d.EventID, 10), strconv.FormatInt(d.RecordID, 10),
 			d.Rule.Level, d.Rule.Title, d.Rule.ID,
 			strings.Join(d.Rule.Tactics, "; "), strings.Join(d.Rule.Techniques, "; "),
-			details, d.Source,
+			details, d.Source, carvedText(d.Carved),
 		)
 		if err := cw.Write(row); err != nil {
 			return err
@@ -149,6 +152,15 @@ type timelineRow struct {
 	Techniques    []string `json:"techniques"`
 	Details       string   `json:"details"`
 	SourceFile    string   `json:"source_file"`
+	Carved        bool     `json:"carved"`
+}
+
+// carvedText is the CSV carved column.
+func carvedText(carved bool) string {
+	if carved {
+		return "true"
+	}
+	return ""
 }
 
 func timelineJSONL(w io.Writer, r *hunt.Result) error {
@@ -162,7 +174,7 @@ func timelineJSONL(w io.Writer, r *hunt.Result) error {
 			Computer: d.Computer, Channel: d.Channel, EventID: d.EventID, RecordID: d.RecordID,
 			Level: d.Rule.Level, RuleTitle: d.Rule.Title, RuleID: d.Rule.ID,
 			Tactics: nonNil(d.Rule.Tactics), Techniques: nonNil(d.Rule.Techniques),
-			Details: details, SourceFile: d.Source,
+			Details: details, SourceFile: d.Source, Carved: d.Carved,
 		}
 		if err := enc.Encode(&row); err != nil {
 			return err
