@@ -40,10 +40,16 @@
 //
 // Damage never stops a read: a chunk whose header or records fail their
 // CRC32, a record that cannot be decoded or a chunk slot that holds garbage
-// is reported by Next as an *event.SkipError, and reading goes on. Chunk
-// slots are scanned to the end of the file, so files whose header
-// undercounts their chunks (dirty files) are read fully. Limits on nesting,
-// values and fields per record guard against hostile input.
+// is reported by Next as an *event.SkipError, and reading goes on. A chunk
+// that fails its checks or is cut short gives up its records one by one,
+// wherever a record's own header is consistent and it decodes; its
+// SkipError says how many were recovered and lost. Chunk slots are scanned
+// to the end of the file, so files whose header undercounts their chunks
+// (dirty files) are read fully; a file whose header is damaged is read
+// from its first chunk signature. With Options.Carve, records in the
+// chunks' free space and in slack are recovered too, marked
+// event.Event.Carved. Limits on nesting, values and fields per record
+// guard against hostile input.
 package evtx
 
 import (

@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
@@ -105,6 +107,7 @@ func FuzzChunk(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res.reset()
 		res.n = copy(res.buf, fixChunk(data))
+		res.carve = true // the free space too
 		d.decodeChunk(res)
 		checkResult(t, res)
 	})
@@ -153,5 +156,63 @@ func FuzzBinXML(f *testing.F) {
 		}
 		res.items = append(res.items, item{start: int32(d.recStart), end: int32(len(res.fields))})
 		checkResult(t, res)
+	})
+}
+
+// maxFuzzFile bounds the inputs of FuzzFile: a file header and two chunks,
+// so that every input costs at most two chunks' decoding and carving.
+const maxFuzzFile = fileHeaderSize + 2*chunkSize
+
+// FuzzFile reads a whole small file (checksums not fixed up, so damaged
+// chunks are salvaged) with carving on.
+func FuzzFile(f *testing.F) {
+	f.Add(synthFile(2))
+	f.Add(carveFile())
+	c, offs := refChunk(1, 3)
+	b := c.bytes()
+	b[offs[1]] ^= 0xff // a record signature: the records checksum fails
+	f.Add(fileOf(b))
+	f.Add(b[:offs[2]+20]) // a bare chunk, cut
+	for _, s := range seedChunks(f) {
+		f.Add(fileOf(fixChunk(s)))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > maxFuzzFile {
+			return
+		}
+		r, err := Open(bytes.NewReader(data), int64(len(data)), Options{Source: "fuzz", Workers: 1, Carve: true})
+		if err != nil {
+			return
+		}
+		defer r.Close()
+		// Each record takes at least minRecordSize bytes; every chunk slot
+		// may add a few skips.
+		limit := len(data)/minRecordSize + 8*(len(data)/chunkSize+2)
+		for n := 0; ; n++ {
+			if n > limit {
+				t.Fatalf("more than %d results from %d bytes", limit, len(data))
+			}
+			ev, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				if se, ok := errors.AsType[*event.SkipError](err); ok {
+					if errors.Is(se, ErrInternal) {
+						t.Fatalf("recovered panic: %v", se)
+					}
+					continue
+				}
+				t.Fatalf("Next: %v", err)
+			}
+			seen := map[string]bool{}
+			for _, f := range ev.Fields {
+				if seen[f.Name] {
+					t.Fatalf("duplicate field %q", f.Name)
+				}
+				seen[f.Name] = true
+				_ = f.Value.AppendJSON(nil)
+			}
+		}
 	})
 }
