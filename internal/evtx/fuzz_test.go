@@ -159,22 +159,33 @@ func FuzzBinXML(f *testing.F) {
 	})
 }
 
-// maxFuzzFile bounds the inputs of FuzzFile: a file header and two chunks,
-// so that every input costs at most two chunks' decoding and carving.
-const maxFuzzFile = fileHeaderSize + 2*chunkSize
+// maxFuzzFile bounds the inputs of FuzzFile: a file header, a chunk and
+// part of another, so that every input costs at most two chunks' decoding
+// and carving.
+const maxFuzzFile = fileHeaderSize + chunkSize + 16<<10
 
-// FuzzFile reads a whole small file (checksums not fixed up, so damaged
-// chunks are salvaged) with carving on.
+// FuzzFile reads a whole file (checksums not fixed up, so damaged chunks
+// are salvaged) with carving on. Seeds are small (chunks cut after their
+// records, which is damage too) so that the mutator works on structure.
 func FuzzFile(f *testing.F) {
-	f.Add(synthFile(2))
-	f.Add(carveFile())
-	c, offs := refChunk(1, 3)
+	c, offs := refChunk(1, 4)
+	c.record(func() {
+		c.fragment()
+		c.templateRef(0x1000)
+		c.values(systemValues(5)...)
+		c.eof()
+	})
+	used := len(c.b)
 	b := c.bytes()
-	b[offs[1]] ^= 0xff // a record signature: the records checksum fails
-	f.Add(fileOf(b))
-	f.Add(b[:offs[2]+20]) // a bare chunk, cut
+	binary.LittleEndian.PutUint32(b[48:], uint32(offs[3])) // records 4 and 5 in free space
+	fixRecordsCRC(b)
+	f.Add(b[:used])                           // a bare chunk, cut after its records
+	f.Add(fileOf(b)[:fileHeaderSize+used])    // a file, cut
+	f.Add(append(fileOf(b), b[:used]...)[1:]) // file signature broken, a headerless chunk after
+	b[offs[1]] ^= 0xff                        // a record signature: the records checksum fails
+	f.Add(b[:used])
 	for _, s := range seedChunks(f) {
-		f.Add(fileOf(fixChunk(s)))
+		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > maxFuzzFile {
