@@ -9,6 +9,7 @@ import (
 	"runtime"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/outfile"
@@ -21,6 +22,7 @@ type dumpFlags struct {
 	workers    int
 	quiet      bool
 	noProgress bool
+	carve      bool
 }
 
 // outputBuffer is the size of the buffer in front of dump's output.
@@ -50,7 +52,9 @@ Events come out in input order: files in walk order, each file's events in
 record order. EVTX chunks are decoded in parallel (--workers).
 
 A corrupt chunk, record or line is skipped and reported at the end with its
-location; the rest is read. On a terminal, progress is shown on stderr; the
+location; the rest is read (the records of a damaged EVTX chunk one by one).
+--carve also recovers EVTX records left outside the chunks' record areas
+(free space, slack); their lines end with "carved":true. On a terminal, progress is shown on stderr; the
 summary goes to stderr, the events to stdout (or --output).
 
 Exit status: 0 when events were read (even if some files were skipped), 1
@@ -87,6 +91,7 @@ when nothing could be read, 2 for a bad command line.`,
 	fl.IntVar(&f.workers, "workers", runtime.NumCPU(), "EVTX chunks decoded in parallel")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no progress and no summary (unless nothing could be read: then it says why)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show the progress line")
+	addCarveFlag(fl, &f.carve)
 	return cmd
 }
 
@@ -119,6 +124,7 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) error {
 		Progress:    &prog,
 		Logger:      env.logger(),
 		Stdin:       env.Stdin,
+		Carve:       f.carve,
 	}
 	if f.output != "" {
 		// The output may be in a folder being dumped: not read back.
@@ -126,6 +132,9 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) error {
 	}
 	sum, runErr := source.Run(ctx, paths, opts, func(_ int, ev *event.Event) error {
 		buf = ev.AppendJSON(buf[:0])
+		if ev.Carved {
+			buf = append(buf[:len(buf)-1], `,"carved":true}`...)
+		}
 		buf = append(buf, '\n')
 		_, err := bw.Write(buf)
 		return err
@@ -157,4 +166,9 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) error {
 		}
 	}
 	return nil
+}
+
+// addCarveFlag adds --carve, shared by dump and hunt.
+func addCarveFlag(fl *pflag.FlagSet, carve *bool) {
+	fl.BoolVar(carve, "carve", false, "also recover EVTX records from chunks' free space and slack (stale or deleted records), marked carved")
 }

@@ -46,6 +46,7 @@ type huntFlags struct {
 	events       bool
 	placeholders string
 	pipelines    []string
+	carve        bool
 }
 
 func newHunt(env Env) *cobra.Command {
@@ -140,6 +141,7 @@ was found.`,
 	fl.BoolVar(&f.events, "events", false, "keep the whole event in every detection of the --json output")
 	addPlaceholdersFlag(fl, &f.placeholders)
 	addPipelineFlag(fl, &f.pipelines)
+	addCarveFlag(fl, &f.carve)
 	return cmd
 }
 
@@ -154,6 +156,7 @@ func (f *huntFlags) options() (hunt.Options, error) {
 		Exclude:    f.exclude,
 		Workers:    f.workers,
 		KeepEvents: f.events,
+		Carve:      f.carve,
 	}
 	if f.workers < 1 {
 		return opts, fmt.Errorf("--workers must be at least 1, not %d", f.workers)

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -174,6 +175,50 @@ func TestTimelineShape(t *testing.T) {
 		if ts, ok := m["timestamp"].(float64); !ok || ts <= 0 {
 			t.Errorf("line %d: timestamp %v: want a number of microseconds (Timesketch keeps it as given)", i+1, m["timestamp"])
 		}
+	}
+}
+
+// TestCarvedMark: a carved detection says so in the timeline (the carved
+// column, in CSV and JSON lines), in the terminal report and in JSON.
+func TestCarvedMark(t *testing.T) {
+	res := fixture(t)
+	if len(res.Detections) < 2 {
+		t.Fatalf("got %d detections, want at least 2", len(res.Detections))
+	}
+	res.Detections[1].Carved = true
+	var b bytes.Buffer
+	if err := Timeline(&b, res, CSV); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.Index(rows[0], "carved")
+	if col != len(Columns)-1 || rows[1][col] != "" || rows[2][col] != "true" {
+		t.Errorf("CSV: got carved column %d, values %q and %q; want %d, \"\" and \"true\"", col, rows[1][col], rows[2][col], len(Columns)-1)
+	}
+	b.Reset()
+	if err := Timeline(&b, res, JSONL); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	if !strings.HasSuffix(lines[0], `"carved":false}`) || !strings.HasSuffix(lines[1], `"carved":true}`) {
+		t.Errorf("JSON lines: got\n%s\n%s\nwant carved false, then true", lines[0], lines[1])
+	}
+	b.Reset()
+	if err := Terminal(&b, res, TerminalOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(b.String(), "(carved)"); got != 1 {
+		t.Errorf("terminal: got %d carved marks, want 1:\n%s", got, b.String())
+	}
+	b.Reset()
+	if err := JSON(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(b.String(), `"carved": true`) + strings.Count(b.String(), `"carved":true`); got != 1 {
+		t.Errorf("JSON: got %d carved marks, want 1", got)
 	}
 }
 

@@ -66,6 +66,9 @@ func FormatOf(name string) (Format, error) {
 //   - details: the fields that explain the detection, "Name: value"
 //     joined by " ¦ " (as Hayabusa writes them), line breaks as spaces
 //   - source_file: the file (or "archive!member") the event came from
+//   - carved: "true" (true in JSON lines) when the event was carved from
+//     an EVTX file's free space or slack (hunt --carve), "" (false)
+//     otherwise
 //
 // In CSV, a text cell that starts with a character that makes a
 // spreadsheet read a formula (= + - @, tab, carriage return, line feed) is
@@ -75,7 +78,7 @@ var Columns = []string{
 	"timestamp", "datetime", "timestamp_desc", "message",
 	"computer", "channel", "event_id", "record_id",
 	"level", "rule_title", "rule_id", "tactics", "techniques",
-	"details", "source_file",
+	"details", "source_file", "carved",
 }
 
 // TimestampDesc is the timestamp_desc of a detection's timeline row;
@@ -127,7 +130,7 @@ func timelineCSV(w io.Writer, r *hunt.Result) error {
 			cell(d.Computer), cell(d.Channel), strconv.FormatInt(d.EventID, 10), strconv.FormatInt(d.RecordID, 10),
 			cell(d.Rule.Level), cell(d.Rule.Title), cell(d.Rule.ID),
 			cell(strings.Join(d.Rule.Tactics, "; ")), cell(strings.Join(d.Rule.Techniques, "; ")),
-			cell(details), cell(d.Source),
+			cell(details), cell(d.Source), carvedText(d.Carved),
 		)
 		if err := cw.Write(row); err != nil {
 			return err
@@ -171,6 +174,15 @@ type timelineRow struct {
 	Techniques    []string `json:"techniques"`
 	Details       string   `json:"details"`
 	SourceFile    string   `json:"source_file"`
+	Carved        bool     `json:"carved"`
+}
+
+// carvedText is the CSV carved column.
+func carvedText(carved bool) string {
+	if carved {
+		return "true"
+	}
+	return ""
 }
 
 func timelineJSONL(w io.Writer, r *hunt.Result) error {
@@ -184,7 +196,7 @@ func timelineJSONL(w io.Writer, r *hunt.Result) error {
 			Computer: d.Computer, Channel: d.Channel, EventID: d.EventID, RecordID: d.RecordID,
 			Level: d.Rule.Level, RuleTitle: d.Rule.Title, RuleID: d.Rule.ID,
 			Tactics: nonNil(d.Rule.Tactics), Techniques: nonNil(d.Rule.Techniques),
-			Details: details, SourceFile: d.Source,
+			Details: details, SourceFile: d.Source, Carved: d.Carved,
 		}
 		if err := enc.Encode(&row); err != nil {
 			return err

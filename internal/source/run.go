@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/evtx"
 )
 
 // Func receives the events of a Run.
@@ -254,7 +255,9 @@ func (w *worker) evtx(ctx context.Context, in input, br *bufio.Reader) error {
 		ra, size = sp, sp.size
 	}
 	r, err := safeOpen(func() (event.Reader, error) {
-		return w.opts.formats.openEVTX(ra, size, in.name, w.opts.EVTXWorkers)
+		return w.opts.formats.openEVTX(ra, size, evtx.Options{
+			Source: in.name, Workers: w.opts.EVTXWorkers, Helped: w.opts.EVTXWorkers == 0, Carve: w.opts.Carve,
+		})
 	})
 	if err != nil {
 		w.res.fail(in.name, err, 0)

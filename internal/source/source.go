@@ -56,8 +56,9 @@ func (t Type) String() string {
 // IsLog reports whether t is an event log type (EVTX or JSON).
 func (t Type) IsLog() bool { return t == EVTX || t == JSON }
 
-// HeadSize is how many leading bytes of a file Sniff is given.
-const HeadSize = 4096
+// HeadSize is how many leading bytes of a file Sniff is given: enough to
+// see the first chunk of an EVTX file past a damaged file header.
+const HeadSize = evtx.SniffSize
 
 var (
 	zipMagic      = []byte("PK\x03\x04")
@@ -118,6 +119,10 @@ type Options struct {
 	// folder walked holds them, such as the output file being written
 	// (compared by identity, not by name).
 	Exclude []string
+	// Carve makes the EVTX reader also recover records from the free space
+	// of chunks and from slack (see evtx.Options.Carve); their events are
+	// marked event.Event.Carved.
+	Carve bool
 
 	// formats replaces the real readers in tests; zero means the real ones.
 	formats formats
@@ -158,15 +163,15 @@ func (o Options) withDefaults() Options {
 // jsonlog packages, or fakes in tests.
 type formats struct {
 	sniffEVTX func(head []byte) bool
-	openEVTX  func(r io.ReaderAt, size int64, source string, workers int) (event.Reader, error)
+	openEVTX  func(r io.ReaderAt, size int64, opts evtx.Options) (event.Reader, error)
 	sniffJSON func(head []byte) bool
 	openJSON  func(r io.Reader, source string) (event.Reader, error)
 }
 
 var realFormats = formats{
 	sniffEVTX: evtx.Sniff,
-	openEVTX: func(r io.ReaderAt, size int64, source string, workers int) (event.Reader, error) {
-		er, err := evtx.Open(r, size, evtx.Options{Source: source, Workers: workers, Helped: workers == 0})
+	openEVTX: func(r io.ReaderAt, size int64, opts evtx.Options) (event.Reader, error) {
+		er, err := evtx.Open(r, size, opts)
 		if err != nil {
 			return nil, err
 		}
