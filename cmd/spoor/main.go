@@ -19,7 +19,16 @@ var (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		// The command stops, says how far it got and exits 130 (143 for
+		// SIGTERM); a second signal ends the process at once.
+		signal.Stop(sigs)
+		cancel(&cli.SignalError{Signal: s})
+	}()
 	level := new(slog.LevelVar)
 	level.Set(slog.LevelWarn)
 	env := cli.Env{
@@ -29,7 +38,5 @@ func main() {
 		LogLevel: level,
 		Build:    cli.Build{Version: version, Commit: commit},
 	}
-	code := cli.Execute(ctx, env, os.Args[1:])
-	stop()
-	os.Exit(code)
+	os.Exit(cli.Execute(ctx, env, os.Args[1:]))
 }

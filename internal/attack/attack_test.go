@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -336,6 +337,22 @@ func TestCacheOverride(t *testing.T) {
 	kb, src, err = LoadDefault(dir)
 	if err != nil || string(src) != path || kb.Modified != mod.Modified || len(kb.Groups) != 3 {
 		t.Fatalf("installed: got source %q modified %q %d groups (%v), want %s, 2099, 3 groups", src, kb.Modified, len(kb.Groups), err, path)
+	}
+	// The file gets the permissions os.Create gives (it had 0600), and no
+	// temporary file is left beside it.
+	if runtime.GOOS != "windows" {
+		ref, err := os.Create(filepath.Join(t.TempDir(), "ref"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref.Close()
+		want, _ := os.Stat(ref.Name())
+		if got, err := os.Stat(path); err != nil || got.Mode() != want.Mode() {
+			t.Errorf("installed file mode: got %v (%v), want %v as os.Create gives", got.Mode(), err, want.Mode())
+		}
+	}
+	if des, _ := os.ReadDir(dir); len(des) != 1 {
+		t.Errorf("cache folder: got %d entries, want only %s", len(des), CacheFile)
 	}
 	// A damaged install is an error, not a silent fallback.
 	if err := os.WriteFile(path, []byte("junk"), 0o644); err != nil {

@@ -1,7 +1,6 @@
 package attack
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/spoor-hunt/spoor/internal/cachedir"
+	"github.com/spoor-hunt/spoor/internal/outfile"
 )
 
 // CacheFile is the name of the installed knowledge base in the cache
@@ -26,28 +26,11 @@ func CacheDir() (string, error) {
 // CacheFile, replacing what was there atomically, so that LoadDefault
 // prefers it to the embedded knowledge base. It returns the file's path.
 func Install(kb *KB, dir string) (string, error) {
-	var buf bytes.Buffer
-	if err := kb.Encode(&buf); err != nil {
-		return "", err
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create cache directory: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".attack-*.tmp")
-	if err != nil {
-		return "", err
-	}
-	tmp := f.Name()
-	_, err = f.Write(buf.Bytes())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	path := filepath.Join(dir, CacheFile)
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := outfile.Write(path, kb.Encode); err != nil {
 		return "", err
 	}
 	return path, nil

@@ -13,9 +13,12 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/spoor-hunt/spoor/internal/outfile"
 )
 
 // Exit codes of spoor.
@@ -23,8 +26,24 @@ const (
 	ExitOK          = 0   // success, possibly with some evidence skipped
 	ExitFailure     = 1   // nothing could be done (nothing readable, an I/O error)
 	ExitUsage       = 2   // bad command line
-	ExitInterrupted = 130 // stopped by SIGINT or SIGTERM
+	ExitInterrupted = 130 // stopped by SIGINT (Ctrl-C)
+	ExitTerminated  = 143 // stopped by SIGTERM
 )
+
+// SignalError is the cause main gives the context it cancels when a signal
+// arrives (context.WithCancelCause): Execute then exits ExitTerminated for
+// SIGTERM and ExitInterrupted for any other.
+type SignalError struct{ Signal os.Signal }
+
+func (e *SignalError) Error() string { return e.Signal.String() + " signal received" }
+
+// interruptedCode returns the exit code of a command stopped by ctx.
+func interruptedCode(ctx context.Context) int {
+	if se, ok := errors.AsType[*SignalError](context.Cause(ctx)); ok && se.Signal == syscall.SIGTERM {
+		return ExitTerminated
+	}
+	return ExitInterrupted
+}
 
 // Env is what the commands get from the process: streams, logger, build
 // information. Tests build one with buffers.
@@ -74,25 +93,26 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // Execute runs the spoor command line with args (without the program name)
 // and returns the exit code: ExitOK, ExitFailure when nothing could be
-// done, ExitUsage for a bad command line, ExitInterrupted when ctx was
-// cancelled. Errors are written to env.Stderr.
+// done, ExitUsage for a bad command line, ExitInterrupted (ExitTerminated
+// when the cause is a SIGTERM SignalError) when ctx was cancelled. Errors
+// are written to env.Stderr.
 func Execute(ctx context.Context, env Env, args []string) int {
 	root := New(env)
 	root.SetArgs(args)
 	ran := false
-	var profile *os.File
+	var profile *outfile.File
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		ran = true
 		if v, _ := cmd.Flags().GetBool("verbose"); v && env.LogLevel != nil {
 			env.LogLevel.Set(slog.LevelDebug)
 		}
 		if path, _ := cmd.Flags().GetString("cpuprofile"); path != "" {
-			f, err := os.Create(path)
+			f, err := outfile.Create(path)
 			if err != nil {
 				return err
 			}
 			if err := pprof.StartCPUProfile(f); err != nil {
-				f.Close()
+				f.Discard()
 				return fmt.Errorf("cpu profile %s: %w", path, err)
 			}
 			profile = f
@@ -101,8 +121,10 @@ func Execute(ctx context.Context, env Env, args []string) int {
 	}
 	cmd, err := root.ExecuteContextC(ctx)
 	if profile != nil {
+		// A profile is whole once stopped, even of a command that failed
+		// or was interrupted: it is kept.
 		pprof.StopCPUProfile()
-		if cerr := profile.Close(); cerr != nil && err == nil {
+		if cerr := profile.Commit(); cerr != nil && err == nil {
 			err = cerr
 		}
 	}
@@ -115,15 +137,18 @@ func Execute(ctx context.Context, env Env, args []string) int {
 	switch {
 	case errors.As(err, &ee):
 		code = ee.code
-	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-		code = ExitInterrupted
+	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.Cause(ctx))):
+		code = interruptedCode(ctx)
 	case errors.As(err, &ue), !ran:
 		// Everything cobra rejects before a command runs is usage: unknown
 		// commands and flags, wrong number of arguments.
 		code = ExitUsage
 	}
+	var ie *interruptedError
 	switch {
-	case code == ExitInterrupted:
+	case errors.As(err, &ie):
+		fmt.Fprintf(env.Stderr, "spoor: %v\n", ie)
+	case code == ExitInterrupted || code == ExitTerminated:
 		fmt.Fprintln(env.Stderr, "spoor: interrupted")
 	default:
 		fmt.Fprintf(env.Stderr, "spoor: %v\n", err)
@@ -149,9 +174,13 @@ odd names or packed in archives are read as they are.
 Exit status (each command's --help says when, for it):
   0    success
   1    error: nothing readable, a path missing, an output not writable
-  2    bad command line
+  2    bad command line (an output file that is evidence read, too)
   3    hunt --fail-on LEVEL: a detection of LEVEL or more severe was found
-  130  interrupted (Ctrl-C)`,
+  130  interrupted (Ctrl-C)
+  143  terminated (SIGTERM)
+
+Output files are written whole or not at all: an error or an interruption
+leaves the file as it was.`,
 		Example: `  # Hunt a folder of collected logs with the built-in Sigma rules
   spoor hunt C:\Triage\Logs\
 

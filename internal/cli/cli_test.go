@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,6 +59,17 @@ func TestExitCodes(t *testing.T) {
 		{"missing path, quiet", []string{"dump", "-q", missing}, ExitFailure, []string{missing, "no such file", "no event logs found"}},
 		{"unwritable output", []string{"dump", "-o", filepath.Join(dir, "no", "such", "dir", "out.jsonl"), txt}, ExitFailure, []string{"out.jsonl"}},
 	}
+	if runtime.GOOS == "linux" {
+		// A full disk: the error names the file. (outfile's tests show the
+		// previous file kept and no temporary file left.)
+		ev := writeFile(t, filepath.Join(dir, "ev.jsonl"), `{"EventID":4624,"Channel":"Security"}`+"\n")
+		tests = append(tests, struct {
+			name       string
+			args       []string
+			want       int
+			wantStderr []string
+		}{"full disk", []string{"dump", "-q", "-o", "/dev/full", ev}, ExitFailure, []string{"write events: write /dev/full: no space left on device"}})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, stderr := run(t, t.Context(), tt.args...)
@@ -94,13 +106,28 @@ func TestDumpOutputInInput(t *testing.T) {
 }
 
 func TestInterrupted(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
+	ctx, cancelPlain := context.WithCancel(t.Context())
+	cancelPlain()
+	var cancel context.CancelCauseFunc
 	txt := writeFile(t, filepath.Join(t.TempDir(), "a.txt"), "x")
-	if code, _, stderr := run(t, ctx, "dump", txt); code != ExitInterrupted {
-		t.Errorf("exit code: got %d, want %d (stderr %q)", code, ExitInterrupted, stderr)
-	} else if !strings.HasSuffix(stderr, "spoor: interrupted\n") {
-		t.Errorf("stderr: got %q, want it to end with %q", stderr, "spoor: interrupted\n")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"dump", txt}, "spoor: interrupted: read 0 of 1 file, 0 events\n"},
+		{[]string{"dump", "-o", filepath.Join(t.TempDir(), "out.jsonl"), txt}, "spoor: interrupted: read 0 of 1 file, 0 events; no output written\n"},
+	} {
+		if code, _, stderr := run(t, ctx, tt.args...); code != ExitInterrupted {
+			t.Errorf("%q: exit code: got %d, want %d (stderr %q)", tt.args, code, ExitInterrupted, stderr)
+		} else if !strings.HasSuffix(stderr, tt.want) {
+			t.Errorf("%q: stderr: got %q, want it to end with %q", tt.args, stderr, tt.want)
+		}
+	}
+	// A SIGTERM (the cause main gives) exits 143.
+	ctx, cancel = context.WithCancelCause(t.Context())
+	cancel(&SignalError{Signal: syscall.SIGTERM})
+	if code, _, stderr := run(t, ctx, "dump", txt); code != ExitTerminated {
+		t.Errorf("SIGTERM: exit code: got %d, want %d (stderr %q)", code, ExitTerminated, stderr)
 	}
 }
 

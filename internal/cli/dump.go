@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/outfile"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
@@ -21,6 +22,7 @@ type dumpFlags struct {
 	workers    int
 	quiet      bool
 	noProgress bool
+	carve      bool
 }
 
 // outputBuffer is the size of the buffer in front of dump's output.
@@ -50,7 +52,9 @@ Events come out in input order: files in walk order, each file's events in
 record order. EVTX chunks are decoded in parallel (--workers).
 
 A corrupt chunk, record or line is skipped and reported at the end with its
-location; the rest is read. On a terminal, progress is shown on stderr; the
+location; the rest is read (the records of a damaged EVTX chunk one by one).
+--carve also recovers EVTX records left outside the chunks' record areas
+(free space, slack); their lines end with "carved":true. On a terminal, progress is shown on stderr; the
 summary goes to stderr, the events to stdout (or --output).
 
 A file reached twice (a path given twice, a link, a file inside a folder
@@ -93,21 +97,22 @@ with --quiet), 2 for a bad command line.`,
 	fl.IntVar(&f.workers, "workers", runtime.NumCPU(), "EVTX chunks decoded in parallel")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no progress, no summary and no log lines (a path that cannot be read is still named; when nothing could be read, it says why)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show the progress line")
+	addCarveFlag(fl, &f.carve)
 	return cmd
 }
 
-func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err error) {
+func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) error {
+	if err := refuseInputs([]output{{"-o", f.output}}, paths); err != nil {
+		return err
+	}
 	var out io.Writer = env.Stdout
+	var file *outfile.File // the output, put in place when the dump succeeds
 	if f.output != "" {
-		file, err := os.Create(f.output)
-		if err != nil {
+		var err error
+		if file, err = outfile.Create(f.output); err != nil {
 			return err // names the file
 		}
-		defer func() {
-			if cerr := file.Close(); cerr != nil && err == nil {
-				err = cerr
-			}
-		}()
+		defer file.Discard()
 		out = file
 	}
 	bw := bufio.NewWriterSize(out, outputBuffer)
@@ -125,13 +130,17 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err err
 		Progress:    &prog,
 		Logger:      env.logger(),
 		Stdin:       env.Stdin,
+		Carve:       f.carve,
 	}
 	if f.output != "" {
 		// The output may be in a folder being dumped: not read back.
-		opts.Exclude = []string{f.output}
+		opts.Exclude = []string{f.output, file.Temp()}
 	}
 	sum, runErr := source.Run(ctx, paths, opts, func(_ int, ev *event.Event) error {
 		buf = ev.AppendJSON(buf[:0])
+		if ev.Carved {
+			buf = append(buf[:len(buf)-1], `,"carved":true}`...)
+		}
 		buf = append(buf, '\n')
 		_, err := bw.Write(buf)
 		return err
@@ -152,8 +161,8 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err err
 	}
 	switch {
 	case runErr != nil:
-		if errors.Is(runErr, context.Canceled) {
-			return runErr
+		if ctx.Err() != nil {
+			return interrupted(ctx, &prog, file == nil)
 		}
 		return fmt.Errorf("write events: %w", runErr)
 	case flushErr != nil:
@@ -165,5 +174,15 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err err
 	case len(named) > 0:
 		return unreadablePaths(len(named))
 	}
+	if file != nil {
+		if err := file.Commit(); err != nil {
+			return fmt.Errorf("write events: %w", err)
+		}
+	}
 	return nil
+}
+
+// addCarveFlag adds --carve, shared by dump and hunt.
+func addCarveFlag(fl *pflag.FlagSet, carve *bool) {
+	fl.BoolVar(carve, "carve", false, "also recover EVTX records from chunks' free space and slack (stale or deleted records), marked carved")
 }

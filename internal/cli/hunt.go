@@ -46,6 +46,7 @@ type huntFlags struct {
 	events       bool
 	placeholders string
 	pipelines    []string
+	carve        bool
 }
 
 func newHunt(env Env) *cobra.Command {
@@ -141,6 +142,7 @@ be read: it is named on stderr, with --quiet too).`,
 	fl.BoolVar(&f.events, "events", false, "keep the whole event in every detection of the --json output")
 	addPlaceholdersFlag(fl, &f.placeholders)
 	addPipelineFlag(fl, &f.pipelines)
+	addCarveFlag(fl, &f.carve)
 	return cmd
 }
 
@@ -155,6 +157,7 @@ func (f *huntFlags) options() (hunt.Options, error) {
 		Exclude:    f.exclude,
 		Workers:    f.workers,
 		KeepEvents: f.events,
+		Carve:      f.carve,
 	}
 	if f.workers < 1 {
 		return opts, fmt.Errorf("--workers must be at least 1, not %d", f.workers)
@@ -223,6 +226,9 @@ func parseTime(s string, end bool) (time.Time, error) {
 }
 
 func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths []string) error {
+	if err := refuseInputs([]output{{"--timeline", f.timeline}, {"--operations", f.operations}, {"--html", f.html}}, paths); err != nil {
+		return err
+	}
 	for _, out := range []string{f.timeline, f.operations, f.html} {
 		if out != "" {
 			opts.Outputs = append(opts.Outputs, out)
@@ -267,6 +273,9 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 	}
 	res, err := hunt.Run(ctx, paths, opts)
 	pd.stop()
+	if ctx.Err() != nil {
+		return interrupted(ctx, &prog, false)
+	}
 	if err != nil {
 		if errors.Is(err, hunt.ErrNoRules) {
 			return fmt.Errorf("%w (%s)", err, rulesLine(res, opts))
@@ -278,23 +287,40 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 		fmt.Fprintf(env.Stderr, "spoor: warning: --exclude-rule %q names no rule loaded\n", x)
 	}
 
-	if f.timeline != "" {
-		if err := writeFileWith(f.timeline, func(w io.Writer) error {
+	// The output files are written aside and put in place together, once
+	// all are whole: an error or an interruption leaves every one as it was.
+	var files pendingFiles
+	defer files.discard()
+	for _, o := range []struct {
+		what, path string
+		write      func(io.Writer) error
+	}{
+		{"write timeline", f.timeline, func(w io.Writer) error {
 			format, _ := report.FormatOf(f.timeline) // checked by options
 			return report.Timeline(w, res, format)
-		}); err != nil {
-			return fmt.Errorf("write timeline: %w", err)
+		}},
+		{"write operations", f.operations, func(w io.Writer) error { return report.Operations(w, res) }},
+		{"write HTML report", f.html, func(w io.Writer) error { return writeHTML(w, res) }},
+	} {
+		if o.path == "" {
+			continue
+		}
+		file, err := files.create(o.path)
+		if err == nil {
+			err = o.write(ctxWriter{ctx, file})
+		}
+		if ctx.Err() != nil {
+			return interrupted(ctx, &prog, false)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.what, err)
 		}
 	}
-	if f.operations != "" {
-		if err := writeFileWith(f.operations, func(w io.Writer) error { return report.Operations(w, res) }); err != nil {
-			return fmt.Errorf("write operations: %w", err)
+	if err := files.commit(ctx); err != nil {
+		if ctx.Err() != nil {
+			return interrupted(ctx, &prog, false)
 		}
-	}
-	if f.html != "" {
-		if err := writeFileWith(f.html, func(w io.Writer) error { return writeHTML(w, res) }); err != nil {
-			return fmt.Errorf("write HTML report: %w", err)
-		}
+		return fmt.Errorf("write output: %w", err)
 	}
 	switch {
 	case f.json:
@@ -364,7 +390,6 @@ func rulesLine(res *hunt.Result, opts hunt.Options) string {
 	return s
 }
 
-// writeFileWith creates name, has write fill it, and closes it.
 // checkOutput reports an output path ("" is none) that cannot be created:
 // a directory, or one whose folder does not exist.
 func checkOutput(path string) error {
@@ -383,17 +408,4 @@ func checkOutput(path string) error {
 		return fmt.Errorf("open %s: %s is not a folder", path, dir)
 	}
 	return nil
-}
-
-func writeFileWith(name string, write func(io.Writer) error) (err error) {
-	file, err := os.Create(name)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := file.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}()
-	return write(file)
 }

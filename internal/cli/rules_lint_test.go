@@ -46,6 +46,11 @@ func TestRulesLint(t *testing.T) {
 				f("unknown_modifier.yml") + `:11:9: error: detection.selection.CommandLine|contians: unknown modifier "contians"` + "\n" +
 				f("unroutable.yml") + ":5:1: warning: logsource: no route for this logsource: the rule never runs (unknown logsource: product: linux, category: process_creation)\n",
 			"spoor: 6 files, 3 rules (3 not loaded): 4 errors, 1 warning\n"},
+		{"correlation cycles", []string{"--strict", filepath.Join("testdata", "lint-cycle")}, ExitFailure,
+			filepath.Join("testdata", "lint-cycle", "cycle.yml") + ":21:5: error: correlation.rules: correlations reference each other in a cycle: self -> self\n" +
+				filepath.Join("testdata", "lint-cycle", "cycle.yml") + ":36:5: error: correlation.rules: correlations reference each other in a cycle: loop_a -> loop_b -> loop_a\n" +
+				filepath.Join("testdata", "lint-cycle", "cycle.yml") + ":51:5: error: correlation.rules: it references correlation loop_a, which cannot run\n",
+			"spoor: 1 file, 1 rule, 3 correlations: 3 errors, 0 warnings\n"},
 		{"list fixtures with a test file and a correlation", []string{listFixtures}, ExitOK, "",
 			"spoor: 4 files, 3 rules, 1 correlation: 0 errors, 0 warnings\n"},
 	}

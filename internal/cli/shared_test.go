@@ -63,3 +63,40 @@ func TestDumpSharedEVTX(t *testing.T) {
 		t.Errorf("summary: got %q, want it to count 1 evtx", stderr)
 	}
 }
+
+// TestDumpCarve: --carve adds the records left in the file's free space
+// and slack, each line marked "carved":true; without it nothing changes.
+func TestDumpCarve(t *testing.T) {
+	path := shared.Path(t, "datasets", "deepbluecli", "evtx", "smb-password-guessing-security.evtx")
+	count := func(args ...string) (plain, carved int) {
+		t.Helper()
+		code, stdout, stderr := run(t, t.Context(), append([]string{"dump", "-q"}, append(args, path)...)...)
+		if code != ExitOK {
+			t.Fatalf("%v: exit code %d, want 0 (stderr %q)", args, code, stderr)
+		}
+		for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+			var ev struct {
+				Carved  *bool `json:"carved"`
+				EventID int
+			}
+			if err := json.Unmarshal([]byte(l), &ev); err != nil {
+				t.Fatalf("%v: got %v, want JSON lines", args, err)
+			}
+			switch {
+			case ev.Carved == nil:
+				plain++
+			case *ev.Carved && strings.HasSuffix(l, `,"carved":true}`) && ev.EventID != 0:
+				carved++
+			default:
+				t.Fatalf("%v: got line %s", args, l)
+			}
+		}
+		return plain, carved
+	}
+	if plain, carved := count(); plain != 3561 || carved != 0 {
+		t.Errorf("without --carve: got %d events, %d carved; want 3561, 0", plain, carved)
+	}
+	if plain, carved := count("--carve"); plain != 3561 || carved == 0 {
+		t.Errorf("--carve: got %d events, %d carved; want 3561 and some carved", plain, carved)
+	}
+}

@@ -74,6 +74,7 @@
 package correlate
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -81,6 +82,34 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
+
+// Kinds of Compile errors, for callers that treat them apart (errors.Is).
+// Every error of Compile is also a *sigma.Error locating the correlation.
+var (
+	// ErrUnresolved: a correlation names a rule that is not among those
+	// given, or references a correlation that cannot run because of that;
+	// a rule set linted alone may legitimately lack the rules.
+	ErrUnresolved = errors.New("unresolved rule reference")
+	// ErrDuplicateID: two correlations share an id.
+	ErrDuplicateID = errors.New("duplicate correlation id")
+)
+
+// compileError is a located error of Compile with its kind (nil for the
+// others).
+type compileError struct {
+	err  *sigma.Error
+	kind error
+}
+
+func (e *compileError) Error() string { return e.err.Error() }
+
+// Unwrap returns the located error and its kind.
+func (e *compileError) Unwrap() []error {
+	if e.kind == nil {
+		return []error{e.err}
+	}
+	return []error{e.err, e.kind}
+}
 
 // Input is one base detection given to Run: a detection rule matching one
 // event.
@@ -199,8 +228,16 @@ func Compile(corrs []*sigma.Correlation, rules []*sigma.Rule) (*Set, []error) {
 		suppressed: map[string]bool{},
 	}
 	var errs []error
+	// unresolved marks the correlations broken by an ErrUnresolved.
+	unresolved := map[*sigma.Correlation]bool{}
+	failKind := func(kind error, c *sigma.Correlation, key, format string, args ...any) {
+		errs = append(errs, &compileError{&sigma.Error{Pos: c.Pos, Key: key, RuleID: c.ID, Title: c.Title, Msg: fmt.Sprintf(format, args...)}, kind})
+		if kind == ErrUnresolved {
+			unresolved[c] = true
+		}
+	}
 	fail := func(c *sigma.Correlation, key, format string, args ...any) {
-		errs = append(errs, &sigma.Error{Pos: c.Pos, Key: key, RuleID: c.ID, Title: c.Title, Msg: fmt.Sprintf(format, args...)})
+		failKind(nil, c, key, format, args...)
 	}
 
 	// Index the rules and correlations by id and name.
@@ -221,7 +258,7 @@ func Compile(corrs []*sigma.Correlation, rules []*sigma.Rule) (*Set, []error) {
 	for _, c := range corrs {
 		if c.ID != "" {
 			if _, dup := corrByID[c.ID]; dup {
-				fail(c, "id", "duplicate correlation id %s", c.ID)
+				failKind(ErrDuplicateID, c, "id", "duplicate correlation id %s", c.ID)
 				continue
 			}
 			corrByID[c.ID] = c
@@ -261,7 +298,7 @@ func Compile(corrs []*sigma.Correlation, rules []*sigma.Rule) (*Set, []error) {
 			cs := sameFile(corrByName[name], c.Pos.File, func(x *sigma.Correlation) string { return x.Pos.File })
 			switch {
 			case len(rs)+len(cs) == 0:
-				fail(c, "correlation.rules", "rule %q is not among the rules loaded (referenced by id or name)", name)
+				failKind(ErrUnresolved, c, "correlation.rules", "rule %q is not among the rules loaded (referenced by id or name)", name)
 				broken[c] = true
 			case len(rs)+len(cs) > 1:
 				fail(c, "correlation.rules", "rule name %q is ambiguous: %d rules have it", name, len(rs)+len(cs))
@@ -306,7 +343,11 @@ func Compile(corrs []*sigma.Correlation, rules []*sigma.Rule) (*Set, []error) {
 			}
 			if !visit(r.corr, append(path, c)) {
 				if ok && !broken[c] {
-					fail(c, "correlation.rules", "it references correlation %s, which cannot run", corrName(r.corr))
+					var kind error
+					if unresolved[r.corr] {
+						kind = ErrUnresolved
+					}
+					failKind(kind, c, "correlation.rules", "it references correlation %s, which cannot run", corrName(r.corr))
 				}
 				ok = false
 			}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
-	"github.com/spoor-hunt/spoor/internal/ruletest"
 	"github.com/spoor-hunt/spoor/internal/shared"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
@@ -103,7 +103,7 @@ func BenchmarkObserve(b *testing.B) {
 // SigmaHQ Windows rules: the detections and the index are made once,
 // BuildOperations runs in the loop (bytes: the evidence's size).
 func BenchmarkOperations(b *testing.B) {
-	set, err := ruletest.Load([]string{shared.Path(b, "datasets", "sigma", "rules", "windows")})
+	set, err := sigma.LoadPaths([]string{shared.Path(b, "datasets", "sigma", "rules", "windows")})
 	if err != nil {
 		b.Fatal(err)
 	}

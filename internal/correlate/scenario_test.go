@@ -12,8 +12,8 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
-	"github.com/spoor-hunt/spoor/internal/ruletest"
 	"github.com/spoor-hunt/spoor/internal/shared"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
@@ -185,7 +185,7 @@ func TestScenarioWithSigmaHQ(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles the SigmaHQ rules")
 	}
-	set, err := ruletest.Load([]string{shared.Path(t, "datasets", "sigma", "rules", "windows")})
+	set, err := sigma.LoadPaths([]string{shared.Path(t, "datasets", "sigma", "rules", "windows")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,12 @@ type Event struct {
 	// Locator places the event inside Source: the record number for EVTX,
 	// the line number (1-based) for JSON lines, 0 when unknown.
 	Locator int64
+	// Carved marks an event recovered by carving: read from the free
+	// space of an EVTX chunk or from slack between and after chunks,
+	// outside the records the file's structure lists (evtx.Options.Carve).
+	// Such a record may be stale (overwritten or never committed), and
+	// every output says so.
+	Carved bool
 }
 
 // Get returns the value of the named field and whether it exists. Names are
@@ -70,6 +76,7 @@ func (e *Event) Reset() {
 	e.Fields = e.Fields[:0]
 	e.Source = ""
 	e.Locator = 0
+	e.Carved = false
 }
 
 // Clone returns a deep copy of e that shares no memory with it. Use it to
@@ -79,6 +86,7 @@ func (e *Event) Clone() *Event {
 		Fields:  make([]Field, len(e.Fields)),
 		Source:  cloneString(e.Source),
 		Locator: e.Locator,
+		Carved:  e.Carved,
 	}
 	for i, f := range e.Fields {
 		c.Fields[i] = Field{Name: cloneString(f.Name), Value: f.Value.Clone()}

@@ -3,6 +3,7 @@ package evtx
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"slices"
@@ -31,6 +32,7 @@ type item struct {
 	start, end int32
 	id         uint64
 	skip       *event.SkipError
+	carved     bool
 }
 
 // chunkResult holds a chunk's bytes and everything decoded from them. The
@@ -45,10 +47,13 @@ type chunkResult struct {
 	fields []event.Field
 	vals   []event.Value
 	arena  arena
+	carve  bool // carve free space and slack (Options.Carve)
 	// stats
 	read, skipped bool
+	salvaged      bool // damaged, some records recovered
 	records       int
 	lost          int
+	carved        int
 }
 
 func newChunkResult() *chunkResult {
@@ -66,8 +71,8 @@ func (r *chunkResult) reset() {
 	r.vals = r.vals[:0]
 	event.Scribble(r.buf)
 	r.arena.reset()
-	r.read, r.skipped = false, false
-	r.records, r.lost = 0, 0
+	r.read, r.skipped, r.salvaged = false, false, false
+	r.records, r.lost, r.carved = 0, 0, 0
 }
 
 // template is a template definition parsed once per chunk, with its
@@ -205,30 +210,50 @@ func (d *decoder) skip(where string, records int, err error) {
 	d.res.lost += records
 }
 
-// decodeChunk decodes the chunk in res.buf[:res.n] into res. A panic is
-// recovered and reported as a skip of the rest of the chunk.
-func (d *decoder) decodeChunk(res *chunkResult) {
+// begin makes res.buf[:res.n] the chunk the decoder reads, with empty
+// per-chunk caches.
+func (d *decoder) begin(res *chunkResult) {
 	d.res = res
 	d.data = res.buf[:res.n]
 	d.arena = &res.arena
 	clear(d.names)
 	clear(d.templates)
 	d.recent = [8]recentProgram{}
-	defer func() {
-		if p := recover(); p != nil {
-			d.res.fields = d.res.fields[:d.recStart]
-			d.skip(d.chunkWhere(), 0, fmt.Errorf("decode chunk %d: %v: %w", res.index, p, ErrInternal))
-			d.res.skipped = true
-		}
-	}()
+}
+
+// recoverPanic, deferred, reports a panic while decoding the chunk as a
+// skip of the rest of the chunk.
+func (d *decoder) recoverPanic() {
+	if p := recover(); p != nil {
+		d.res.fields = d.res.fields[:d.recStart]
+		d.skip(d.chunkWhere(), 0, fmt.Errorf("decode chunk %d: %v: %w", d.res.index, p, ErrInternal))
+		d.res.skipped = true
+	}
+}
+
+// decodeChunk decodes the chunk in res.buf[:res.n] into res. A chunk that
+// fails its checks but has a header gives up what records it still holds
+// (see salvageChunk); with res.carve, the chunk's free space is carved.
+// A panic is recovered and reported as a skip of the rest of the chunk.
+func (d *decoder) decodeChunk(res *chunkResult) {
+	d.begin(res)
+	defer d.recoverPanic()
 	h, err := checkChunk(d.data)
-	if err != nil {
+	carveFrom := 0
+	switch {
+	case err == nil:
+		res.read = true
+		d.records(h)
+		carveFrom = h.freeOffset
+	case len(d.data) >= chunkHeaderSize && !errors.Is(err, ErrBadSignature):
+		carveFrom = d.salvageChunk(h, err)
+	default:
 		d.skip(d.chunkWhere(), h.records(), err)
 		res.skipped = true
-		return
 	}
-	res.read = true
-	d.records(h)
+	if res.carve {
+		d.carve(carveFrom)
+	}
 }
 
 func allZero(b []byte) bool {

@@ -95,12 +95,13 @@ func TestCorruptChunks(t *testing.T) {
 		{
 			name:    "records checksum",
 			corrupt: func(b []byte) []byte { chunkAt(b, 1)[700] ^= 0x55; return b },
-			events:  6, want: []error{ErrChecksum}, where: "chunk 1 at offset 0x11000", lost: 3,
+			// The byte is in a value: the records all decode again.
+			events: 9, want: []error{ErrChecksum}, where: "chunk 1 at offset 0x11000", lost: 0,
 		},
 		{
 			name:    "chunk header checksum",
 			corrupt: func(b []byte) []byte { chunkAt(b, 2)[200] ^= 1; return b },
-			events:  6, want: []error{ErrChecksum}, where: "chunk 2 at offset 0x21000", lost: 3,
+			events:  9, want: []error{ErrChecksum}, where: "chunk 2 at offset 0x21000", lost: 0,
 		},
 		{
 			name: "free space offset",
@@ -110,12 +111,12 @@ func TestCorruptChunks(t *testing.T) {
 				fixChunkCRC(c)
 				return b
 			},
-			events: 6, want: []error{ErrBadHeader}, where: "chunk 0 at offset 0x1000", lost: 3,
+			events: 9, want: []error{ErrBadHeader}, where: "chunk 0 at offset 0x1000", lost: 0,
 		},
 		{
 			name:    "truncated mid-chunk",
 			corrupt: func(b []byte) []byte { return b[:fileHeaderSize+2*chunkSize+3000] },
-			events:  6, want: []error{ErrTruncated}, where: "chunk 2 at offset 0x21000", lost: 3,
+			events:  8, want: []error{ErrTruncated}, where: "chunk 2 at offset 0x21000", lost: 1,
 		},
 		{
 			name:    "garbage chunk",
@@ -241,8 +242,9 @@ func TestRandom(t *testing.T) {
 	}
 }
 
-// TestRealFileDamage damages a real multi-chunk file: a flipped byte in one
-// chunk loses that chunk only; a cut file loses the cut chunk only.
+// TestRealFileDamage damages a real multi-chunk file: a flipped byte in a
+// value of one chunk loses no record (the chunk's records are recovered one
+// by one); a cut file loses only the records the cut goes through.
 func TestRealFileDamage(t *testing.T) {
 	p := filepath.Join(shared.Dir(t), "datasets/deepbluecli/evtx/smb-password-guessing-security.evtx")
 	orig, err := os.ReadFile(p)
@@ -265,18 +267,36 @@ func TestRealFileDamage(t *testing.T) {
 	if len(skips) != 1 || !errors.Is(skips[0], ErrChecksum) {
 		t.Fatalf("flipped: got skips %v, want one ErrChecksum", skips)
 	}
-	if want := len(clean) - perChunk(1); len(evs) != want || skips[0].Records != perChunk(1) {
-		t.Errorf("flipped: got %d events, %d lost; want %d, %d", len(evs), skips[0].Records, want, perChunk(1))
+	if len(evs) != len(clean) || skips[0].Records != 0 {
+		t.Errorf("flipped: got %d events, %d lost; want %d, 0", len(evs), skips[0].Records, len(clean))
 	}
 
-	cut := orig[:fileHeaderSize+2*chunkSize+chunkSize/2]
+	cutAt := chunkSize / 2
+	cut := orig[:fileHeaderSize+2*chunkSize+cutAt]
 	evs, skips = readAll(t, cut, 1)
 	if len(skips) != 1 || !errors.Is(skips[0], ErrTruncated) {
 		t.Fatalf("cut: got skips %v, want one ErrTruncated", skips)
 	}
-	if want := perChunk(0) + perChunk(1); len(evs) != want {
-		t.Errorf("cut: got %d events, want %d", len(evs), want)
+	whole := recordsBefore(chunkAt(orig, 2), cutAt)
+	if want := perChunk(0) + perChunk(1) + whole; len(evs) != want || skips[0].Records != perChunk(2)-whole {
+		t.Errorf("cut: got %d events, %d lost; want %d, %d", len(evs), skips[0].Records, want, perChunk(2)-whole)
 	}
+}
+
+// recordsBefore counts the records of a healthy chunk that end within its
+// first n bytes.
+func recordsBefore(c []byte, n int) int {
+	pos, count := chunkHeaderSize, 0
+	free := int(binary.LittleEndian.Uint32(c[48:]))
+	for pos+minRecordSize <= free {
+		size := int(binary.LittleEndian.Uint32(c[pos+4:]))
+		if size < minRecordSize || pos+size > n {
+			break
+		}
+		pos += size
+		count++
+	}
+	return count
 }
 
 func crcIEEE(b []byte) uint32 { return crc32.ChecksumIEEE(b) }

@@ -40,10 +40,16 @@
 //
 // Damage never stops a read: a chunk whose header or records fail their
 // CRC32, a record that cannot be decoded or a chunk slot that holds garbage
-// is reported by Next as an *event.SkipError, and reading goes on. Chunk
-// slots are scanned to the end of the file, so files whose header
-// undercounts their chunks (dirty files) are read fully. Limits on nesting,
-// values and fields per record guard against hostile input.
+// is reported by Next as an *event.SkipError, and reading goes on. A chunk
+// that fails its checks or is cut short gives up its records one by one,
+// wherever a record's own header is consistent and it decodes; its
+// SkipError says how many were recovered and lost. Chunk slots are scanned
+// to the end of the file, so files whose header undercounts their chunks
+// (dirty files) are read fully; a file whose header is damaged is read
+// from its first chunk signature. With Options.Carve, records in the
+// chunks' free space and in slack are recovered too, marked
+// event.Event.Carved. Limits on nesting, values and fields per record
+// guard against hostile input.
 package evtx
 
 import (
@@ -79,6 +85,9 @@ var (
 	// ErrTooComplex: the binary XML exceeds a limit on nesting, values or
 	// fields that guards the decoder against hostile input.
 	ErrTooComplex = errors.New("evtx: binary XML too complex")
+	// ErrCarve: carving met records that look whole but do not decode,
+	// most often because the template they use was overwritten.
+	ErrCarve = errors.New("evtx: carved record not decodable")
 	// ErrInternal: the decoder failed on the input in an unexpected way (a
 	// recovered panic); the part was skipped.
 	ErrInternal = errors.New("evtx: internal decoder error")
@@ -97,6 +106,10 @@ type Options struct {
 	// core, keeps each chunk on the core that decodes and consumes it, and
 	// lends the cores that have no file left to the files still read.
 	Helped bool
+	// Carve also reads the records left outside the chunks' record
+	// areas: in a chunk's free space, in chunk slots that hold no chunk
+	// and after the last chunk. Their events are marked event.Event.Carved.
+	Carve bool
 }
 
 // Stats counts what a Reader has read so far.
@@ -104,10 +117,15 @@ type Stats struct {
 	// Chunks is the number of chunks whose checksums passed.
 	Chunks int
 	// ChunksSkipped is the number of chunks (or chunk slots holding
-	// garbage) skipped as corrupt.
+	// garbage) skipped as corrupt, nothing recovered from them.
 	ChunksSkipped int
-	// Records is the number of events returned.
+	// ChunksSalvaged is the number of chunks that failed their checks
+	// (or were cut short) and from which records were recovered.
+	ChunksSalvaged int
+	// Records is the number of events returned, Carved ones included.
 	Records int
+	// Carved is the number of carved events returned (Options.Carve).
+	Carved int
 	// RecordsLost is the number of records known to be lost in skipped
 	// chunks and records.
 	RecordsLost int
@@ -174,8 +192,20 @@ func Open(r io.ReaderAt, size int64, opts Options) (*Reader, error) {
 		rd.base = 0
 	case len(head) < 8 && bytes.HasPrefix(fileSignature, head):
 		return nil, fmt.Errorf("file of %d bytes: %w", size, ErrTruncated)
-	case !bytes.Equal(head[:8], fileSignature):
-		return nil, fmt.Errorf("file signature %q: %w", head[:8], ErrBadSignature)
+	case len(head) < 8 || !bytes.Equal(head[:8], fileSignature):
+		// A damaged file header: the chunks are read where they are.
+		base, err := findChunk(r, size)
+		if err != nil {
+			return nil, err
+		}
+		if base < 0 {
+			return nil, fmt.Errorf("file signature %q: %w", head[:min(len(head), 8)], ErrBadSignature)
+		}
+		rd.base = base
+		rd.pending = append(rd.pending, &event.SkipError{
+			Source: opts.Source, Where: "file header",
+			Err: fmt.Errorf("file signature %q, chunks from offset 0x%x: %w", head[:min(len(head), 8)], base, ErrBadSignature),
+		})
 	case len(head) < fileHeaderSize:
 		return nil, fmt.Errorf("file header of %d bytes: %w", len(head), ErrTruncated)
 	default:
@@ -220,7 +250,11 @@ func (r *Reader) Next() (*event.Event, error) {
 			}
 			r.ev.Fields = r.cur.fields[it.start:it.end:it.end]
 			r.ev.Locator = int64(it.id)
+			r.ev.Carved = it.carved
 			r.stats.Records++
+			if it.carved {
+				r.stats.Carved++
+			}
 			return &r.ev, nil
 		}
 		res, err := r.nextChunk()
@@ -233,6 +267,9 @@ func (r *Reader) Next() (*event.Event, error) {
 		}
 		if res.skipped {
 			r.stats.ChunksSkipped++
+		}
+		if res.salvaged {
+			r.stats.ChunksSalvaged++
 		}
 		r.stats.RecordsLost += res.lost
 	}
@@ -343,6 +380,7 @@ func (r *Reader) load(d *decoder, res *chunkResult, i int) {
 	n := int(min(int64(chunkSize), r.size-res.offset))
 	m, err := r.r.ReadAt(res.buf[:n], res.offset)
 	res.n = m
+	res.carve = r.opts.Carve
 	d.res = res
 	where := fmt.Sprintf("chunk %d at offset 0x%x", i, res.offset)
 	if err != nil && err != io.EOF && m < n {
@@ -358,9 +396,35 @@ func (r *Reader) load(d *decoder, res *chunkResult, i int) {
 			d.skip(where, 0, fmt.Errorf("chunk %d: %w", i, ErrBadSignature))
 			res.skipped = true
 		}
+		if res.carve {
+			d.carveSlot(res)
+		}
 		return
 	}
 	d.decodeChunk(res)
+}
+
+// chunkSearch is how far into a file whose header is damaged findChunk
+// looks for a chunk: past the header and a whole chunk slot, so that a
+// file shifted by a few bytes, or whose first chunk is damaged too, is
+// found.
+const chunkSearch = fileHeaderSize + 2*chunkSize
+
+// findChunk returns where the chunk slots of a file with a damaged header
+// start: at the first chunk signature in the file's first chunkSearch
+// bytes, less as many whole slots as fit before it (the slots before a
+// damaged chunk are read too); -1 when there is none.
+func findChunk(r io.ReaderAt, size int64) (int64, error) {
+	b := make([]byte, min(size, chunkSearch))
+	n, err := r.ReadAt(b, 0)
+	if err != nil && err != io.EOF && n < len(b) {
+		return 0, fmt.Errorf("read file: %w", err)
+	}
+	i := bytes.Index(b[:n], chunkSignature)
+	if i < 0 {
+		return -1, nil
+	}
+	return int64(i) % chunkSize, nil
 }
 
 // Close implements event.Reader. It stops the decoding goroutines.
@@ -387,8 +451,26 @@ func (r *Reader) Close() error {
 	return nil
 }
 
+// SniffSize is how many leading bytes of a file Sniff needs to recognise
+// an EVTX file whose file header is damaged: the header and the signature
+// of the first chunk.
+const SniffSize = fileHeaderSize + 8
+
 // Sniff reports whether head, the first bytes of a file, look like an EVTX
-// file (or a bare EVTX chunk).
+// file (or a bare EVTX chunk): the file signature, the chunk signature, or
+// a damaged file header recognised by its other fields (header size,
+// format version, header block size) or by the signature of the first
+// chunk after it (when head holds SniffSize bytes).
 func Sniff(head []byte) bool {
-	return len(head) >= 8 && (bytes.Equal(head[:8], fileSignature) || bytes.Equal(head[:8], chunkSignature))
+	if len(head) < 8 {
+		return false
+	}
+	if bytes.Equal(head[:8], fileSignature) || bytes.Equal(head[:8], chunkSignature) {
+		return true
+	}
+	if len(head) >= SniffSize && bytes.Equal(head[fileHeaderSize:SniffSize], chunkSignature) {
+		return true
+	}
+	return len(head) >= 44 && binary.LittleEndian.Uint32(head[32:]) == 128 &&
+		binary.LittleEndian.Uint16(head[38:]) == 3 && binary.LittleEndian.Uint16(head[40:]) == fileHeaderSize
 }

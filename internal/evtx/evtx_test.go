@@ -19,7 +19,14 @@ import (
 // the reader is read.
 func readAll(tb testing.TB, data []byte, workers int) ([]*event.Event, []*event.SkipError) {
 	tb.Helper()
-	opts := Options{Source: "test.evtx", Workers: workers, Helped: workers < 0}
+	return readWith(tb, data, workers, Options{})
+}
+
+// readWith is readAll with options (Source, Workers and Helped are set
+// from workers).
+func readWith(tb testing.TB, data []byte, workers int, opts Options) ([]*event.Event, []*event.SkipError) {
+	tb.Helper()
+	opts.Source, opts.Workers, opts.Helped = "test.evtx", workers, workers < 0
 	r, err := Open(bytes.NewReader(data), int64(len(data)), opts)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)

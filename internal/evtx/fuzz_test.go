@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
@@ -105,6 +107,7 @@ func FuzzChunk(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res.reset()
 		res.n = copy(res.buf, fixChunk(data))
+		res.carve = true // the free space too
 		d.decodeChunk(res)
 		checkResult(t, res)
 	})
@@ -153,5 +156,74 @@ func FuzzBinXML(f *testing.F) {
 		}
 		res.items = append(res.items, item{start: int32(d.recStart), end: int32(len(res.fields))})
 		checkResult(t, res)
+	})
+}
+
+// maxFuzzFile bounds the inputs of FuzzFile: a file header, a chunk and
+// part of another, so that every input costs at most two chunks' decoding
+// and carving.
+const maxFuzzFile = fileHeaderSize + chunkSize + 16<<10
+
+// FuzzFile reads a whole file (checksums not fixed up, so damaged chunks
+// are salvaged) with carving on. Seeds are small (chunks cut after their
+// records, which is damage too) so that the mutator works on structure.
+func FuzzFile(f *testing.F) {
+	c, offs := refChunk(1, 4)
+	c.record(func() {
+		c.fragment()
+		c.templateRef(0x1000)
+		c.values(systemValues(5)...)
+		c.eof()
+	})
+	used := len(c.b)
+	b := c.bytes()
+	binary.LittleEndian.PutUint32(b[48:], uint32(offs[3])) // records 4 and 5 in free space
+	fixRecordsCRC(b)
+	f.Add(b[:used])                           // a bare chunk, cut after its records
+	f.Add(fileOf(b)[:fileHeaderSize+used])    // a file, cut
+	f.Add(append(fileOf(b), b[:used]...)[1:]) // file signature broken, a headerless chunk after
+	b[offs[1]] ^= 0xff                        // a record signature: the records checksum fails
+	f.Add(b[:used])
+	for _, s := range seedChunks(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > maxFuzzFile {
+			return
+		}
+		r, err := Open(bytes.NewReader(data), int64(len(data)), Options{Source: "fuzz", Workers: 1, Carve: true})
+		if err != nil {
+			return
+		}
+		defer r.Close()
+		// Each record takes at least minRecordSize bytes; every chunk slot
+		// may add a few skips.
+		limit := len(data)/minRecordSize + 8*(len(data)/chunkSize+2)
+		for n := 0; ; n++ {
+			if n > limit {
+				t.Fatalf("more than %d results from %d bytes", limit, len(data))
+			}
+			ev, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				if se, ok := errors.AsType[*event.SkipError](err); ok {
+					if errors.Is(se, ErrInternal) {
+						t.Fatalf("recovered panic: %v", se)
+					}
+					continue
+				}
+				t.Fatalf("Next: %v", err)
+			}
+			seen := map[string]bool{}
+			for _, f := range ev.Fields {
+				if seen[f.Name] {
+					t.Fatalf("duplicate field %q", f.Name)
+				}
+				seen[f.Name] = true
+				_ = f.Value.AppendJSON(nil)
+			}
+		}
 	})
 }

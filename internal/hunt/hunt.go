@@ -72,6 +72,9 @@ type Options struct {
 	EVTXWorkers int
 	// KeepEvents keeps the whole event, as JSON, in every Detection.
 	KeepEvents bool
+	// Carve also hunts the EVTX records recovered from free space and
+	// slack (source.Options.Carve); their detections are marked Carved.
+	Carve bool
 	// Attack is the ATT&CK knowledge base attribution ranks groups with;
 	// nil loads the embedded one (the CLI passes the installed one, see
 	// attack.LoadDefault). NoAttribution leaves attribution out.
@@ -184,6 +187,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		Logger:      opts.Logger,
 		Exclude:     opts.Outputs,
 		Stdin:       opts.Stdin,
+		Carve:       opts.Carve,
 	}
 	sum, runErr := source.Run(ctx, paths, sopts, func(id int, ev *event.Event) error {
 		ws[id].event(ev)
@@ -469,6 +473,7 @@ func (w *worker) record(ev *event.Event, t time.Time, d detect.Detection, raw js
 		RecordID: intValue(ev.Lookup(event.FieldEventRecordID)),
 		Source:   w.intern(ev.Source),
 		Locator:  ev.Locator,
+		Carved:   ev.Carved,
 		Rule:     &info.meta,
 		Event:    raw,
 	}

@@ -271,6 +271,10 @@ type Detection struct {
 	// EVTX, the line number for JSON lines, 0 when unknown.
 	Source  string `json:"source_file"`
 	Locator int64  `json:"locator,omitempty"`
+	// Carved is set when the event was carved from an EVTX file's free
+	// space or slack (Options.Carve): a stale record, not one the log
+	// lists.
+	Carved bool `json:"carved,omitempty"`
 	// Rule is the rule that matched.
 	Rule *Rule `json:"rule"`
 	// Searches are the rule's searches that matched the event.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"runtime"
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/event"
@@ -30,10 +31,27 @@ func FuzzRead(f *testing.F) {
 		"\xef\xbb\xbf[ ]",
 		`{"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
 	}
+	seeds = append(seeds,
+		"\x00\x00\x00\x00{\"a\":1}\n{\"a\":2}\n",
+		"{\"a\":1}\n{\"a\":1.5,\"b\x00\x00\x00{\"a\":2}\n\x00\x00",
+		"garbage\xff\xfe\nta\":\"x\"}\n{\"a\":1}\n",
+		"junk\x00\x00[{\"a\":1},{\"a\" 1},tru,{\"a\":3}]",
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n{\"a\":1}\n{\"a\":2}",
+		"[{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}{\"a\":2}]",
+	)
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
+		// Bounded work per input: the input is capped, and what reading it
+		// allocates is bounded by a multiple of the buffers a Reader owns
+		// (its read buffer, at most maxLine plus a chunk) plus a per-byte
+		// share for the events' arenas.
+		if len(in) > 1<<16 {
+			in = in[:1<<16]
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		r := NewReader(bytes.NewReader(in), Options{Source: "fuzz"})
 		r.maxLine = 1 << 12
 		events, calls := 0, 0
@@ -72,6 +90,10 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 		r.Close()
+		runtime.ReadMemStats(&after)
+		if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(4*(initialBuf+1<<12+readChunk)+64*len(in)+1<<20); got > limit {
+			t.Fatalf("allocated %d bytes for %d bytes of input, want at most %d", got, len(in), limit)
+		}
 		// A single valid JSON object on one line is one event.
 		trimmed := bytes.Trim(in, " \t\r\n") // JSON whitespace only
 		if len(trimmed) > 0 && trimmed[0] == '{' && len(trimmed) <= r.maxLine &&

@@ -16,13 +16,19 @@
 //     the input is read as JSON lines (NDJSON, "\n" or "\r\n"): a bad line
 //     costs that line only. Otherwise objects may span lines (pretty-printed
 //     objects one after another, as evtx_dump writes them).
-//   - anything else: the input is not JSON events and Next fails.
+//   - anything else (a file cut in the middle of a line, garbage): junk,
+//     skipped up to the first line that starts with "{" and reported as
+//     one *event.SkipError ("line 1 (offset 0)"); with no such line in its
+//     first 1 MiB the input is not JSON events and Next fails.
 //
 // A malformed object, a value that is not an object, or a line or object
 // longer than 64 MiB is returned by Next as an *event.SkipError locating it
 // ("line 42", the line where it starts); reading goes on at the next line
-// (in JSON lines), or at the next line that starts with "{" (otherwise).
-// Nesting deeper than 64 levels is malformed.
+// (in JSON lines), after the bad element when it ends on its line (in an
+// array), or at the next line that starts with "{" (otherwise). Nesting
+// deeper than 64 levels is malformed. A run of NUL bytes (a file zero-filled
+// after a crash, preallocated space), wherever it is and however long, is
+// one *event.SkipError ("line 7 (offset 8192)"); it ends the line before it.
 //
 // # Shapes
 //
@@ -132,7 +138,14 @@ var (
 	errClosed     = errors.New("jsonlog: reader closed")
 	errNotJSONLog = errors.New("not JSON events")
 	errInternal   = errors.New("internal error")
+	errPadding    = errors.New("NUL padding")
+	errJunk       = errors.New("not JSON events before the first object line")
 )
+
+// maxJunk bounds the bytes that go before the first object line of an
+// input (besides NUL padding, which is skipped whatever its length): past
+// it, the input is not JSON events.
+const maxJunk = 1 << 20
 
 // Framing states.
 const (
@@ -150,6 +163,7 @@ type Reader struct {
 	opts Options
 
 	buf    []byte
+	base   int64 // input offset of buf[0]
 	r, w   int   // unread bytes are buf[r:w]
 	eof    bool  // in has no more bytes
 	line   int64 // newlines before buf[lineAt]
@@ -165,6 +179,7 @@ type Reader struct {
 
 	state   int
 	resync  bool // looking for a line that starts with "{"
+	seen    bool // a top-level "{" or "[" was met
 	discard bool // dropping the rest of an over-long line
 	maxLine int
 
@@ -258,9 +273,6 @@ func (r *Reader) start() error {
 			return err
 		}
 	}
-	if c := r.buf[r.r]; c != '{' && c != '[' {
-		return fmt.Errorf("jsonlog: %s: %w (starts with %s)", r.opts.Source, errNotJSONLog, strconv.QuoteRune(rune(c)))
-	}
 	return nil
 }
 
@@ -283,6 +295,8 @@ func (r *Reader) fill() error {
 	if r.r > 0 {
 		r.countLines(r.r)
 		n := copy(r.buf, r.buf[r.r:r.w])
+		event.Scribble(r.buf[n:r.w]) // consumed bytes, strings of the last event among them
+		r.base += int64(r.r)
 		r.w = n
 		r.lineAt -= r.r
 		r.r = 0
@@ -290,6 +304,7 @@ func (r *Reader) fill() error {
 	if len(r.buf)-r.w < readChunk/4 && len(r.buf) < r.maxLine+readChunk {
 		nb := make([]byte, min(2*len(r.buf), r.maxLine+readChunk))
 		copy(nb, r.buf[:r.w])
+		event.Scribble(r.buf)
 		r.buf = nb
 	}
 	for range 100 {
@@ -368,7 +383,7 @@ func (r *Reader) next() (*event.Event, error) {
 			r.discard = false
 			continue
 		case r.resync:
-			if err := r.findObjectLine(); err != nil {
+			if err := r.findObjectLine(-1); err != nil {
 				return nil, err
 			}
 			r.resync = false
@@ -400,15 +415,23 @@ func (r *Reader) next() (*event.Event, error) {
 			return nil, io.EOF
 		}
 		c := r.buf[r.r]
+		if c == 0 {
+			return nil, r.skipPadding()
+		}
 		switch r.state {
 		case stTop:
 			switch c {
 			case '{':
+				r.seen = true
 				return r.scanObject()
 			case '[':
+				r.seen = true
 				r.r++
 				r.state = stArrayFirst
 				continue
+			}
+			if !r.seen {
+				return nil, r.skipJunk()
 			}
 			return nil, r.skipByte(errNotObject)
 		case stArrayFirst, stArrayElem:
@@ -431,6 +454,11 @@ func (r *Reader) next() (*event.Event, error) {
 				r.r++
 				r.state = stTop
 				continue
+			case '{':
+				// A missing comma, or objects one after another where
+				// reading resumed inside an array after damage: the next
+				// object is an element all the same.
+				return r.scanObject()
 			}
 			return nil, r.skipByte(fmt.Errorf("invalid character %s after array element", strconv.QuoteRune(rune(c))))
 		}
@@ -471,8 +499,63 @@ func (r *Reader) scanObject() (*event.Event, error) {
 			}
 			continue
 		}
-		return nil, r.skipByte(err)
+		return nil, r.skipBad(err)
 	}
+}
+
+// skipBad reports err for the value at r.r. Inside an array whose value
+// ends on its line, as far as its brackets tell, reading goes on after it
+// (the rest of a one-line array is kept); otherwise it resynchronises on
+// the next line that starts with "{".
+func (r *Reader) skipBad(err error) *event.SkipError {
+	if r.state == stTop {
+		return r.skipByte(err)
+	}
+	end := balancedEnd(r.buf[r.r:r.w])
+	if end < 0 {
+		return r.skipByte(err)
+	}
+	line := r.lineOf(r.r)
+	r.r += end
+	r.state = stArrayNext
+	return r.skipErr(line, err)
+}
+
+// balancedEnd returns the length of the value at the start of b, found by
+// its brackets and strings alone (the value need not be valid JSON), or -1
+// when it does not end before a newline or the end of b.
+func balancedEnd(b []byte) int {
+	depth, inStr, esc := 0, false, false
+	for i, c := range b {
+		switch {
+		case c == '\n':
+			return -1
+		case esc:
+			esc = false
+		case inStr:
+			switch c {
+			case '\\':
+				esc = true
+			case '"':
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case depth == 0 && (c == ',' || c == ']'):
+			if i == 0 {
+				return -1
+			}
+			return i // a bad scalar ends before the separator
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth <= 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
 }
 
 // decide chooses JSON lines framing when the first top-level object is on
@@ -520,7 +603,7 @@ func (r *Reader) skipElement() error {
 			continue
 		}
 		if err != nil {
-			return r.skipByte(err)
+			return r.skipBad(err)
 		}
 		line := r.lineOf(r.r)
 		r.r = r.b.pos
@@ -530,10 +613,65 @@ func (r *Reader) skipElement() error {
 	return r.skipByte(fmt.Errorf("value longer than %d bytes", r.maxLine))
 }
 
-// nextLine decodes the next non-blank line as one object.
+// skipJunk steps over what comes before the first object line of the
+// input (a file cut in the middle of a line, garbage bytes), reported as
+// one skipped part. An input with no line starting with "{" within its
+// first maxJunk bytes is not JSON events: that error ends the reader.
+func (r *Reader) skipJunk() error {
+	line, off := r.lineOf(r.r), r.base+int64(r.r)
+	err := r.findObjectLine(maxJunk)
+	if err == errJunk || err == io.EOF {
+		return fmt.Errorf("jsonlog: %s: %w (no line starting with \"{\" in its first %d bytes)", r.opts.Source, errNotJSONLog, maxJunk)
+	}
+	if err != nil {
+		return err
+	}
+	return r.skipSpan(line, off, errJunk)
+}
+
+// skipSpan reports the bytes from off (on line) to r.r, skipped for err.
+func (r *Reader) skipSpan(line, off int64, err error) *event.SkipError {
+	return &event.SkipError{
+		Source: r.opts.Source,
+		Where:  "line " + strconv.FormatInt(line, 10) + " (offset " + strconv.FormatInt(off, 10) + ")",
+		Err:    fmt.Errorf("%d bytes: %w", r.base+int64(r.r)-off, err),
+	}
+}
+
+// skipPadding steps over the NUL bytes at r.r, however many, and reports
+// them as one skipped part.
+func (r *Reader) skipPadding() *event.SkipError {
+	line, off := r.lineOf(r.r), r.base+int64(r.r)
+	for {
+		for r.r < r.w && r.buf[r.r] == 0 {
+			r.r++
+		}
+		if r.r < r.w || r.eof {
+			break
+		}
+		if err := r.fill(); err != nil && err != io.EOF {
+			break // the read error comes back from the next read
+		}
+	}
+	return r.skipSpan(line, off, errPadding)
+}
+
+// nextLine decodes the next non-blank line as one object. A NUL byte ends
+// a line too: the padding that follows is skipped and reported on its own.
 func (r *Reader) nextLine() (*event.Event, error) {
 	for {
+		if r.r < r.w && r.buf[r.r] == 0 {
+			return nil, r.skipPadding()
+		}
 		i := bytes.IndexByte(r.buf[r.r:r.w], '\n')
+		nul := false // the line ends at a NUL, which stays to be read
+		if z := bytes.IndexByte(r.buf[r.r:r.r+max(i, 0)], 0); i >= 0 && z >= 0 {
+			i, nul = z, true
+		} else if i < 0 {
+			if z := bytes.IndexByte(r.buf[r.r:r.w], 0); z >= 0 {
+				i, nul = z, true
+			}
+		}
 		if i < 0 {
 			if !r.eof {
 				if r.w-r.r >= r.maxLine {
@@ -554,6 +692,9 @@ func (r *Reader) nextLine() (*event.Event, error) {
 		}
 		start, end := r.r, r.r+i
 		next := min(end+1, r.w)
+		if nul {
+			next = end
+		}
 		for end > start && isSpace(r.buf[end-1]) {
 			end--
 		}
@@ -588,11 +729,20 @@ func (r *Reader) nextLine() (*event.Event, error) {
 	}
 }
 
-// dropLine discards input up to and including the next newline.
+// dropLine discards input up to and including the next newline, or up to
+// a NUL byte (padding, which next skips and reports on its own).
 func (r *Reader) dropLine() error {
 	for {
 		if i := bytes.IndexByte(r.buf[r.r:r.w], '\n'); i >= 0 {
+			if z := bytes.IndexByte(r.buf[r.r:r.r+i], 0); z >= 0 {
+				r.r += z
+				return nil
+			}
 			r.r += i + 1
+			return nil
+		}
+		if z := bytes.IndexByte(r.buf[r.r:r.w], 0); z >= 0 {
+			r.r += z
 			return nil
 		}
 		r.r = r.w
@@ -603,11 +753,20 @@ func (r *Reader) dropLine() error {
 }
 
 // findObjectLine discards input up to the next line whose first
-// non-blank byte is "{", and leaves r.r there.
-func (r *Reader) findObjectLine() error {
+// non-blank byte is "{", or up to NUL padding, and leaves r.r there. With
+// limit >= 0 it gives up with errJunk after discarding more than limit
+// bytes.
+func (r *Reader) findObjectLine(limit int64) error {
+	from := r.base + int64(r.r)
 	for {
+		if limit >= 0 && r.base+int64(r.r)-from > limit {
+			return errJunk
+		}
 		if err := r.dropLine(); err != nil {
 			return err
+		}
+		if r.r < r.w && r.buf[r.r] == 0 {
+			return nil
 		}
 		for {
 			for r.r < r.w && (r.buf[r.r] == ' ' || r.buf[r.r] == '\t' || r.buf[r.r] == '\r') {
@@ -644,6 +803,10 @@ func Sniff(head []byte) bool {
 	return sniffText(head)
 }
 
+// sniffText accepts text that starts, after blanks and NUL padding, like
+// an object or an array of objects, or whose first line is junk (a cut
+// line, garbage, a deep unclosed array) and the next starts with a whole
+// non-empty object, as the Reader skips to it.
 func sniffText(b []byte) bool {
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	i := skipSpace(b, 0)
@@ -656,15 +819,48 @@ func sniffText(b []byte) bool {
 		want = "\"}"
 	case '[':
 		want = "{]"
-	default:
-		return false
 	}
-	i = skipSpace(b, i+1)
-	return i == len(b) || bytes.IndexByte([]byte(want), b[i]) >= 0
+	if want != "" {
+		j := skipSpace(b, i+1)
+		if j == len(b) || bytes.IndexByte([]byte(want), b[j]) >= 0 {
+			return true
+		}
+	}
+	// Junk: one line at most (a text file whose lines are mostly not
+	// JSON is not JSON events), then a whole object.
+	lines := 0
+	for i < len(b) {
+		if b[i] == '{' && wholeObject(b, i) {
+			return true
+		}
+		n := bytes.IndexAny(b[i:], "\n\x00")
+		if n < 0 {
+			return false
+		}
+		if b[i+n] == '\n' {
+			if lines++; lines > 1 {
+				return false
+			}
+		}
+		i = skipSpace(b, i+n+1)
+	}
+	return false
 }
 
+// wholeObject reports whether a valid object with at least one member
+// starts at b[i] and ends within b.
+func wholeObject(b []byte, i int) bool {
+	if j := skipSpace(b, i+1); j == len(b) || b[j] != '"' {
+		return false
+	}
+	var p parser
+	p.reset(b, i)
+	return p.skip() == nil
+}
+
+// skipSpace skips blanks and NUL padding.
 func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
+	for i < len(b) && (isSpace(b[i]) || b[i] == 0) {
 		i++
 	}
 	return i

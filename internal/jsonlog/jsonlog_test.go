@@ -66,6 +66,7 @@ func TestFraming(t *testing.T) {
 	long := `{"a":"` + strings.Repeat("x", 300) + `"}`
 	deep := `{"a":` + strings.Repeat("[", 100000) + "\n"
 	deepObj := strings.Repeat(`{"a":`, 100) + "1" + strings.Repeat("}", 100)
+	nuls := strings.Repeat("\x00", 10000)
 	gzipped := gz("{\"a\":1}\n{\"a\":2}\n")
 	tests := []struct {
 		name    string
@@ -105,9 +106,33 @@ func TestFraming(t *testing.T) {
 		{"bom", []byte("\xef\xbb\xbf{\"a\":1}\n"), 0, []string{`1: {"a":1}`}, false},
 		{"not json", []byte("type=SYSCALL msg=audit(1604994496.155:92733)\n"), 0, nil, true},
 		{"zeek tsv", []byte("#separator \\x09\n#fields\tts\n"), 0, nil, true},
-		{"binary", []byte("\x00\x05\x16\x07"), 0, nil, true},
+		{"binary", []byte("\x00\x05\x16\x07"), 0, []string{"skip line 1 (offset 0)"}, true},
 		{"deep array", []byte(deep + "{\"a\":2}\n"), 0, []string{"skip line 1", `2: {"a":2}`}, false},
 		{"deep objects", []byte(deepObj + "\n{\"a\":2}\n"), 0, []string{"skip line 1", `2: {"a":2}`}, false},
+		{"nul padding first", []byte(nuls + "{\"a\":1}\n{\"a\":2}\n"), 0,
+			[]string{"skip line 1 (offset 0)", `1: {"a":1}`, `2: {"a":2}`}, false},
+		{"nul padding between lines", []byte("{\"a\":1}\n" + nuls + "{\"a\":2}\n{\"a\":3}\n"), 0,
+			[]string{`1: {"a":1}`, "skip line 2 (offset 8)", `2: {"a":2}`, `3: {"a":3}`}, false},
+		{"nul padding after a cut line", []byte("{\"a\":1}\n{\"a\":1.5,\"b" + nuls + "{\"a\":2}\n"), 0,
+			[]string{`1: {"a":1}`, "skip line 2", "skip line 2 (offset 19)", `2: {"a":2}`}, false},
+		{"nul padding at the end", []byte("{\"a\":1}\n" + nuls), 0, []string{`1: {"a":1}`, "skip line 2 (offset 8)"}, false},
+		{"nul padding in an array", []byte("[{\"a\":1},\n" + nuls + "{\"a\":2}]"), 0,
+			[]string{`1: {"a":1}`, "skip line 2 (offset 10)", `2: {"a":2}`}, false},
+		{"nul padding between objects", []byte("{\n\"a\":1\n}\n{\n\"a\":" + nuls + "{\n\"a\":2\n}\n"), 0,
+			[]string{`1: {"a":1}`, "skip line 4", "skip line 5 (offset 16)", `5: {"a":2}`}, false},
+		{"junk first", []byte("garbage\xff\xfe\nta\":\"x\"}\n{\"a\":1}\n{\"a\":2}\n"), 0,
+			[]string{"skip line 1 (offset 0)", `3: {"a":1}`, `4: {"a":2}`}, false},
+		{"junk then padding", []byte("garbage" + nuls + "{\"a\":1}\n"), 0,
+			[]string{"skip line 1 (offset 0)", "skip line 1 (offset 7)", `1: {"a":1}`}, false},
+		{"junk too long", []byte(strings.Repeat("junk line\n", maxJunk/10+10) + "{\"a\":1}\n"), 0, nil, true},
+		{"deep unclosed array first", []byte(strings.Repeat("[", 100000) + "\n{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n"), 0,
+			[]string{"skip line 1", `2: {"a":1}`, `3: {"a":2}`, `4: {"a":3}`, "skip line 5"}, false},
+		{"one-line array bad element", []byte(`[{"a":1},{"a" 1},{"a":3}]`), 0,
+			[]string{`1: {"a":1}`, "skip line 1", `1: {"a":3}`}, false},
+		{"one-line array bad scalar", []byte(`[{"a":1},tru,{"a":3}]`), 0,
+			[]string{`1: {"a":1}`, "skip line 1", `1: {"a":3}`}, false},
+		{"one-line array deep element", []byte(`[{"a":1},{"b":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `},{"a":3}]`), 0,
+			[]string{`1: {"a":1}`, "skip line 1", `1: {"a":3}`}, false},
 		{"long line", []byte("{\"a\":1}\n" + long + "\n{\"a\":3}\n"), 200,
 			[]string{`1: {"a":1}`, "skip line 2", `3: {"a":3}`}, false},
 		{"long object", []byte("{\n\"a\":1}\n" + long + "\n{\"a\":3}\n"), 200,
@@ -423,6 +448,15 @@ func TestSniff(t *testing.T) {
 		{"#separator \\x09", false},
 		{"ElfFile\x00", false},
 		{"\x1f\x8b", false},
+		{"\x00\x00\x00\x00{\"a\":1}\n", true},
+		{"\x00\x00\x00\x00", false},
+		{"ta\":\"x\"}\n{\"a\":1}\n", true},
+		{"\xff\xfe\x01garbage\x00\x00{\"a\":1}", true},
+		{strings.Repeat("[", 3000) + "\n{\"a\":1}\n", true},
+		{strings.Repeat("[", 3000) + "\n{\"a\":", false},
+		{"ta\":\"x\"}\n{}\n", false},
+		{"Dec  6 sshd[1]: ok\nDec  6 app: started\n{\"a\":1}\n", false},
+		{"\x7fELF\x02\x01{\"a\":1}", false},
 	}
 	for _, tt := range tests {
 		if got := Sniff([]byte(tt.head)); got != tt.want {
@@ -467,5 +501,40 @@ func TestAllocs(t *testing.T) {
 	})
 	if per := allocs / 2000; per > 0.05 {
 		t.Errorf("got %.3f allocations per event (%.0f per run), want next to none", per, allocs)
+	}
+}
+
+// TestScribble checks, in builds with the spoorscribble tag, that the
+// strings of an event are overwritten once the reader reuses their bytes:
+// an escaped string (in the arena) at the next event, a plain one (in the
+// read buffer) when the buffer is refilled.
+func TestScribble(t *testing.T) {
+	if !event.Scribbling {
+		t.Skip("needs -tags spoorscribble")
+	}
+	first := `{"plain":"hello","escaped":"x\u0041"}` + "\n"
+	in := first + strings.Repeat(`{"n":"`+strings.Repeat("y", 100)+`"}`+"\n", 2*initialBuf/100)
+	r := NewReader(strings.NewReader(in), Options{})
+	ev, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, escaped := ev.Lookup("plain").Str(), ev.Lookup("escaped").Str()
+	if plain != "hello" || escaped != "xA" {
+		t.Fatalf("got %q %q, want hello xA", plain, escaped)
+	}
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if escaped == "xA" {
+		t.Errorf("escaped string: got %q after the next event, want it scribbled", escaped)
+	}
+	for {
+		if _, err := r.Next(); err != nil {
+			break
+		}
+	}
+	if plain == "hello" {
+		t.Errorf("plain string: got %q after the buffer was refilled, want it scribbled", plain)
 	}
 }

@@ -47,6 +47,7 @@ func (p *parser) reset(d []byte, pos int) {
 	p.d = d
 	p.pos = pos
 	p.depth = 0
+	event.Scribble(p.arena) // the last event's unescaped strings and names
 	p.arena = p.arena[:0]
 	clear(p.vals)
 	p.vals = p.vals[:0]

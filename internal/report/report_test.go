@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -177,6 +178,50 @@ func TestTimelineShape(t *testing.T) {
 	}
 }
 
+// TestCarvedMark: a carved detection says so in the timeline (the carved
+// column, in CSV and JSON lines), in the terminal report and in JSON.
+func TestCarvedMark(t *testing.T) {
+	res := fixture(t)
+	if len(res.Detections) < 2 {
+		t.Fatalf("got %d detections, want at least 2", len(res.Detections))
+	}
+	res.Detections[1].Carved = true
+	var b bytes.Buffer
+	if err := Timeline(&b, res, CSV); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.Index(rows[0], "carved")
+	if col != len(Columns)-1 || rows[1][col] != "" || rows[2][col] != "true" {
+		t.Errorf("CSV: got carved column %d, values %q and %q; want %d, \"\" and \"true\"", col, rows[1][col], rows[2][col], len(Columns)-1)
+	}
+	b.Reset()
+	if err := Timeline(&b, res, JSONL); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	if !strings.HasSuffix(lines[0], `"carved":false}`) || !strings.HasSuffix(lines[1], `"carved":true}`) {
+		t.Errorf("JSON lines: got\n%s\n%s\nwant carved false, then true", lines[0], lines[1])
+	}
+	b.Reset()
+	if err := Terminal(&b, res, TerminalOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(b.String(), "(carved)"); got != 1 {
+		t.Errorf("terminal: got %d carved marks, want 1:\n%s", got, b.String())
+	}
+	b.Reset()
+	if err := JSON(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(b.String(), `"carved": true`) + strings.Count(b.String(), `"carved":true`); got != 1 {
+		t.Errorf("JSON: got %d carved marks, want 1", got)
+	}
+}
+
 func TestFormatOf(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -339,5 +384,69 @@ func TestAttributionLines(t *testing.T) {
 		if strings.Contains(l, " is ") {
 			t.Errorf("line says a group is the actor: %q", l)
 		}
+	}
+}
+
+// TestTimelineCSVFormulas: a CSV cell of evidence or rule text that starts
+// like a spreadsheet formula is written with a leading single quote (OWASP,
+// CSV Injection); numbers stay numbers and JSON lines keep the text as is.
+func TestTimelineCSVFormulas(t *testing.T) {
+	hyperlink := `=HYPERLINK("http://x","y")`
+	res := &hunt.Result{Detections: []hunt.Detection{{
+		Time:     time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC), // a negative timestamp
+		Computer: hyperlink,
+		Channel:  "+cmd|' /C calc'!A0",
+		EventID:  -1,
+		RecordID: 7,
+		Source:   "@SUM(1+1)*cmd|' /C calc'!A0",
+		Rule:     &hunt.Rule{ID: "-2+3", Title: "\tTab", Level: "\rhigh", Tactics: []string{"\nx"}, Techniques: []string{"T1003"}},
+		Fields:   []hunt.Field{{Name: "=A1", Value: "v"}},
+	}}}
+	var b bytes.Buffer
+	if err := Timeline(&b, res, CSV); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("got %d rows, want a header and 1 row", len(rows))
+	}
+	got := map[string]string{}
+	for i, c := range Columns {
+		got[c] = rows[1][i]
+	}
+	for col, want := range map[string]string{
+		"timestamp":   "-1000000",
+		"datetime":    "1969-12-31T23:59:59.000000Z",
+		"message":     "[\rhigh] \tTab ¦ =A1: v",
+		"computer":    "'" + hyperlink,
+		"channel":     "'+cmd|' /C calc'!A0",
+		"event_id":    "-1",
+		"record_id":   "7",
+		"level":       "'\rhigh",
+		"rule_title":  "'\tTab",
+		"rule_id":     "'-2+3",
+		"tactics":     "'\nx",
+		"techniques":  "T1003",
+		"details":     "'=A1: v",
+		"source_file": "'@SUM(1+1)*cmd|' /C calc'!A0",
+	} {
+		if got[col] != want {
+			t.Errorf("CSV %s: got %q, want %q", col, got[col], want)
+		}
+	}
+
+	b.Reset()
+	if err := Timeline(&b, res, JSONL); err != nil {
+		t.Fatal(err)
+	}
+	var row timelineRow
+	if err := json.Unmarshal(b.Bytes(), &row); err != nil {
+		t.Fatal(err)
+	}
+	if row.Computer != hyperlink || row.RuleID != "-2+3" || row.Details != "=A1: v" {
+		t.Errorf("JSON lines: got computer %q, rule_id %q, details %q; want them as they are", row.Computer, row.RuleID, row.Details)
 	}
 }

@@ -272,6 +272,9 @@ func (t *term) detections(r *hunt.Result, limit int) {
 		if d.Locator > 0 && d.RecordID == 0 {
 			t.printf(":%d", d.Locator)
 		}
+		if d.Carved {
+			t.printf("  (carved)")
+		}
 		t.printf("\n")
 		for _, f := range d.Fields {
 			t.printf("    %s: %s\n", f.Name, oneLine(f.Value, 300))

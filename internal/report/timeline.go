@@ -66,11 +66,19 @@ func FormatOf(name string) (Format, error) {
 //   - details: the fields that explain the detection, "Name: value"
 //     joined by " ¦ " (as Hayabusa writes them), line breaks as spaces
 //   - source_file: the file (or "archive!member") the event came from
+//   - carved: "true" (true in JSON lines) when the event was carved from
+//     an EVTX file's free space or slack (hunt --carve), "" (false)
+//     otherwise
+//
+// In CSV, a text cell that starts with a character that makes a
+// spreadsheet read a formula (= + - @, tab, carriage return, line feed) is
+// written with a single quote in front, so that a Computer of
+// =HYPERLINK(...) stays text; JSON lines are written as they are.
 var Columns = []string{
 	"timestamp", "datetime", "timestamp_desc", "message",
 	"computer", "channel", "event_id", "record_id",
 	"level", "rule_title", "rule_id", "tactics", "techniques",
-	"details", "source_file",
+	"details", "source_file", "carved",
 }
 
 // TimestampDesc is the timestamp_desc of a detection's timeline row;
@@ -118,11 +126,11 @@ func timelineCSV(w io.Writer, r *hunt.Result) error {
 			micros = strconv.FormatInt(*us, 10)
 		}
 		row = append(row[:0],
-			micros, TimeText(d.Time), timestampDesc(d), message(d, details),
-			d.Computer, d.Channel, strconv.FormatInt(d.EventID, 10), strconv.FormatInt(d.RecordID, 10),
-			d.Rule.Level, d.Rule.Title, d.Rule.ID,
-			strings.Join(d.Rule.Tactics, "; "), strings.Join(d.Rule.Techniques, "; "),
-			details, d.Source,
+			micros, TimeText(d.Time), timestampDesc(d), cell(message(d, details)),
+			cell(d.Computer), cell(d.Channel), strconv.FormatInt(d.EventID, 10), strconv.FormatInt(d.RecordID, 10),
+			cell(d.Rule.Level), cell(d.Rule.Title), cell(d.Rule.ID),
+			cell(strings.Join(d.Rule.Tactics, "; ")), cell(strings.Join(d.Rule.Techniques, "; ")),
+			cell(details), cell(d.Source), carvedText(d.Carved),
 		)
 		if err := cw.Write(row); err != nil {
 			return err
@@ -130,6 +138,23 @@ func timelineCSV(w io.Writer, r *hunt.Result) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// formulaStarts are the first characters that make a spreadsheet read a
+// cell as a formula (OWASP, CSV Injection): = + - @, tab, carriage return,
+// line feed.
+const formulaStarts = "=+-@\t\r\n"
+
+// cell neutralises a CSV cell of text that comes from the evidence or the
+// rules: one that starts like a formula gets a leading single quote, which
+// spreadsheets take as "this is text" (OWASP's advice; the CSV writer
+// quotes separators and quotes). The columns spoor renders from numbers
+// and times are left as they are: a number, even negative, is no formula.
+func cell(s string) string {
+	if s != "" && strings.IndexByte(formulaStarts, s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
 }
 
 // timelineRow is one JSON line; its fields follow Columns.
@@ -149,6 +174,15 @@ type timelineRow struct {
 	Techniques    []string `json:"techniques"`
 	Details       string   `json:"details"`
 	SourceFile    string   `json:"source_file"`
+	Carved        bool     `json:"carved"`
+}
+
+// carvedText is the CSV carved column.
+func carvedText(carved bool) string {
+	if carved {
+		return "true"
+	}
+	return ""
 }
 
 func timelineJSONL(w io.Writer, r *hunt.Result) error {
@@ -162,7 +196,7 @@ func timelineJSONL(w io.Writer, r *hunt.Result) error {
 			Computer: d.Computer, Channel: d.Channel, EventID: d.EventID, RecordID: d.RecordID,
 			Level: d.Rule.Level, RuleTitle: d.Rule.Title, RuleID: d.Rule.ID,
 			Tactics: nonNil(d.Rule.Tactics), Techniques: nonNil(d.Rule.Techniques),
-			Details: details, SourceFile: d.Source,
+			Details: details, SourceFile: d.Source, Carved: d.Carved,
 		}
 		if err := enc.Encode(&row); err != nil {
 			return err

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/outfile"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
@@ -190,7 +191,10 @@ func Install(ctx context.Context, src Source, opts Options) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, manifestName), append(data, '\n'), 0o644); err != nil {
+	if err := outfile.Write(filepath.Join(tmp, manifestName), func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("write manifest: %w", err)
 	}
 	if err := swap(tmp, dir); err != nil {

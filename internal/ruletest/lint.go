@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
@@ -94,8 +95,9 @@ func (o Options) router() detect.Router {
 // naming missing searches...), what the engine's compiler finds
 // (placeholders without configured values, modifier combinations,
 // logsources the router cannot place), and what only the whole set shows
-// (duplicate ids; correlations and filters naming rules not in the set).
-// Problems come sorted by file and position.
+// (duplicate ids; correlations and filters naming rules not in the set;
+// correlations the hunt would reject, such as cycles, by the hunt's own
+// check, correlate.Compile). Problems come sorted by file and position.
 func Lint(s *Set, opts Options) []Problem {
 	var out []Problem
 	for _, e := range s.Errors {
@@ -132,6 +134,7 @@ func Lint(s *Set, opts Options) []Problem {
 	}
 
 	out = append(out, s.crossChecks()...)
+	out = append(out, s.correlationChecks()...)
 	slices.SortStableFunc(out, func(a, b Problem) int {
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Column, b.Pos.Column))
 	})
@@ -182,6 +185,29 @@ func (s *Set) crossChecks() []Problem {
 	}
 	for _, f := range s.Filters {
 		unknown(&f.Meta, "filter.rules", f.Rules)
+	}
+	return out
+}
+
+// correlationChecks reports what makes the hunt reject a correlation
+// (a cycle, an ambiguous reference, a condition it cannot evaluate), found
+// by the hunt's own compiler. References to rules outside the set and
+// duplicate ids are left to crossChecks, which reports them once.
+func (s *Set) correlationChecks() []Problem {
+	if len(s.Correlations) == 0 {
+		return nil
+	}
+	_, errs := correlate.Compile(s.Correlations, s.Rules)
+	var out []Problem
+	for _, err := range errs {
+		if errors.Is(err, correlate.ErrUnresolved) || errors.Is(err, correlate.ErrDuplicateID) {
+			continue
+		}
+		p := Problem{Severity: Error, Msg: err.Error()}
+		if se, ok := errors.AsType[*sigma.Error](err); ok {
+			p.Pos, p.Key, p.RuleID, p.Msg = s.locate(se.Pos, se.Key), se.Key, se.RuleID, se.Msg
+		}
+		out = append(out, p)
 	}
 	return out
 }

@@ -46,6 +46,47 @@ func TestLintSet(t *testing.T) {
 	}
 }
 
+// TestLintCorrelationCycle checks that lint reports the correlations the
+// hunt rejects (correlate.Compile's check), located at their rules key, and
+// not again the unknown references crossChecks warns about.
+func TestLintCorrelationCycle(t *testing.T) {
+	corr := func(name, refs string) string {
+		return "title: " + name + "\nname: " + name + "\ncorrelation:\n    type: event_count\n    rules: [" + refs + "]\n" +
+			"    group-by: [User]\n    timespan: 5m\n    condition:\n        gte: 3\n"
+	}
+	fsys := fstest.MapFS{
+		"self.yml": {Data: []byte("id: 00000000-0000-4000-8000-000000000001\n" + corr("self", "self"))},
+		"ab.yml": {Data: []byte("id: 00000000-0000-4000-8000-000000000002\n" + corr("a", "b") + "---\n" +
+			"id: 00000000-0000-4000-8000-000000000003\n" + corr("b", "a"))},
+		"gone.yml": {Data: []byte("id: 00000000-0000-4000-8000-000000000004\n" + corr("gone", "missing") + "---\n" +
+			"id: 00000000-0000-4000-8000-000000000005\n" + corr("on_gone", "gone"))},
+	}
+	got := lintFS(t, fsys)
+	want := []string{
+		"ab.yml:6:5: error: correlation.rules: correlations reference each other in a cycle: a -> b -> a",
+		"ab.yml:17:5: error: correlation.rules: it references correlation a, which cannot run",
+		`gone.yml:6:5: warning: correlation.rules: rule "missing" is not among the rules loaded`,
+		"self.yml:6:5: error: correlation.rules: correlations reference each other in a cycle: self -> self",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\ngot  %q\nwant %q", got, want)
+	}
+}
+
+// lintFS loads the rules of fsys and returns Lint's problems as strings.
+func lintFS(t *testing.T, fsys fstest.MapFS) []string {
+	t.Helper()
+	set, err := LoadFS(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range Lint(set, Options{}) {
+		got = append(got, p.String())
+	}
+	return got
+}
+
 func TestLoadRuleFileFindsItsTest(t *testing.T) {
 	fsys := fstest.MapFS{
 		"r/x.yml":      {Data: []byte("title: X\n")},
@@ -83,19 +124,16 @@ detection:
     condition: sel
 `)},
 	}
-	set, err := LoadFS(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, p := range Lint(set, Options{}) {
-		got = append(got, p.String())
-	}
+	got := lintFS(t, fsys)
 	want := []string{"r.yml:15:11: error: detection.sel.winlog.event_data.User|expand: placeholder without a configured value: %Admins%"}
 	if !slices.Equal(got, want) {
 		t.Errorf("problems:\ngot  %q\nwant %q", got, want)
 	}
 	// With a value for the placeholder the rule compiles.
+	set, err := LoadFS(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if ps := Lint(set, Options{Placeholders: map[string][]string{"Admins": {"root"}}}); len(ps) != 0 {
 		t.Errorf("with the placeholder set: got %v, want no problems", ps)
 	}

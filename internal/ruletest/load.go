@@ -170,7 +170,15 @@ func (t tree) read(name string) ([]byte, error) {
 	if t.fsys == nil {
 		return readFile(name)
 	}
-	return fs.ReadFile(t.fsys, name)
+	if fi, err := fs.Stat(t.fsys, name); err == nil && fi.Mode().IsRegular() && fi.Size() <= sigma.MaxFileSize {
+		return fs.ReadFile(t.fsys, name)
+	}
+	f, err := t.fsys.Open(name) // too large, or of unknown size: read what Parse needs to tell
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return sigma.ReadLimited(f)
 }
 
 func (t tree) isDir(name string) (bool, error) {

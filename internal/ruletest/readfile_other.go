@@ -2,7 +2,7 @@
 
 package ruletest
 
-import "os"
+import "github.com/spoor-hunt/spoor/internal/sigma"
 
-// readFile reads a whole rule file.
-func readFile(name string) ([]byte, error) { return os.ReadFile(name) }
+// readFile reads a rule file, at most sigma.MaxFileSize+1 bytes of it.
+func readFile(name string) ([]byte, error) { return sigma.ReadFile(name) }

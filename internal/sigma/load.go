@@ -16,6 +16,14 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// MaxFileSize is the largest rule file loaded (8 MiB). The largest rule
+// files published, SigmaHQ's lists of vulnerable drivers (0.3 MB), are far
+// below it, and a list of some 150,000 IOCs fits; a 50 MB rule file of a
+// million values would take gigabytes to compile and hunt with. Readers
+// read at most MaxFileSize+1 bytes of a rule file, and Parse refuses a
+// larger one with an Error naming the file and the limit.
+const MaxFileSize = 8 << 20
+
 // Parse reads every YAML document of data, a Sigma rule file named file (the
 // name is only used in positions). A document is a detection rule, a
 // correlation rule (it has a correlation key) or a filter (it has a filter
@@ -27,10 +35,28 @@ import (
 // Parse never fails as a whole: a document that cannot be loaded is skipped
 // and reported in Collection.Errors, with warnings about documents that did
 // load. A YAML syntax error ends the file: the documents before it are kept.
+// A file larger than MaxFileSize is not parsed: Errors says so.
 func Parse(data []byte, file string) *Collection {
 	c := &Collection{}
 	c.parse(data, file)
 	return c
+}
+
+// ReadFile reads the rule file name, at most MaxFileSize+1 bytes of it: a
+// larger file is then refused by Parse without being read whole.
+func ReadFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadLimited(f)
+}
+
+// ReadLimited reads r up to its end or MaxFileSize+1 bytes, whichever
+// comes first.
+func ReadLimited(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 }
 
 // LoadPaths loads every rule file under paths: a file is read whatever its
@@ -79,7 +105,7 @@ func LoadPaths(paths []string) (*Collection, error) {
 }
 
 func (c *Collection) loadFile(path string) error {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return err
 	}
@@ -94,6 +120,11 @@ const internalError = "internal error while loading: "
 // parse appends the documents of data to c. A panic inside the YAML
 // library or the loader is recovered into an Error for the file.
 func (c *Collection) parse(data []byte, file string) {
+	if len(data) > MaxFileSize {
+		c.Errors = append(c.Errors, &Error{Pos: Pos{File: file},
+			Msg: fmt.Sprintf("rule file larger than %d MiB, the limit on rule files (sigma.MaxFileSize): not loaded", MaxFileSize>>20)})
+		return
+	}
 	docs, release := documents(data)
 	c.parseDocs(docs, file)
 	release()

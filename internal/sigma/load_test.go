@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -484,5 +485,49 @@ func TestLoadPaths(t *testing.T) {
 	_, err = LoadPaths([]string{filepath.Join(dir, "missing")})
 	if !os.IsNotExist(err) && !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("got %v, want a not-exist error", err)
+	}
+}
+
+// bigRule returns a rule whose one list has enough values to make the file
+// larger than size bytes.
+func bigRule(size int) []byte {
+	var b strings.Builder
+	b.WriteString("title: Many Values\nid: 5c1b0a7e-5d4f-4c1a-9a53-5a7e0f3d2b99\nlogsource:\n    category: process_creation\n" +
+		"    product: windows\ndetection:\n    selection:\n        Hashes|contains:\n")
+	for i := 0; b.Len() <= size; i++ {
+		fmt.Fprintf(&b, "            - '%032x'\n", i)
+	}
+	b.WriteString("    condition: selection\n")
+	return []byte(b.String())
+}
+
+// TestFileTooLarge checks that a rule file over MaxFileSize is refused with
+// an error naming the file and the limit, by Parse and by LoadPaths (which
+// reads no more of it than needed to tell), and that one at the limit loads.
+func TestFileTooLarge(t *testing.T) {
+	big := bigRule(MaxFileSize)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "big.yml")
+	if err := os.WriteFile(p, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fromDisk, err := LoadPaths([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*Collection{"Parse": Parse(big, p), "LoadPaths": fromDisk} {
+		if len(c.Rules) != 0 || len(c.Errors) != 1 {
+			t.Fatalf("%s: got %d rules, %d errors, want 0 rules, 1 error", name, len(c.Rules), len(c.Errors))
+		}
+		if e := c.Errors[0].Error(); !strings.HasPrefix(e, p+": ") || !strings.Contains(e, "8 MiB") {
+			t.Errorf("%s: got %q, want an error naming %s and the limit", name, e, p)
+		}
+	}
+	fits := bigRule(MaxFileSize - 100)
+	if len(fits) > MaxFileSize {
+		t.Fatalf("fixture of %d bytes, want at most %d", len(fits), MaxFileSize)
+	}
+	if c := Parse(fits, "fits.yml"); len(c.Rules) != 1 || len(c.Errors) != 0 {
+		t.Errorf("at the limit: got %d rules, errors %v, want 1 rule", len(c.Rules), c.Errors)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/evtx"
 )
 
 // Fake readers, so that this package is tested on its own: "JSON" is one
@@ -29,11 +30,11 @@ const (
 
 var fakeFormats = formats{
 	sniffEVTX: func(head []byte) bool { return bytes.HasPrefix(head, fakeEVTXTag) },
-	openEVTX: func(r io.ReaderAt, size int64, source string, _ int) (event.Reader, error) {
+	openEVTX: func(r io.ReaderAt, size int64, opts evtx.Options) (event.Reader, error) {
 		if size < int64(len(fakeEVTXTag)) {
 			return nil, errors.New("too short")
 		}
-		return newFakeReader(io.NewSectionReader(r, int64(len(fakeEVTXTag)), size), source), nil
+		return newFakeReader(io.NewSectionReader(r, int64(len(fakeEVTXTag)), size), opts.Source), nil
 	},
 	sniffJSON: func(head []byte) bool {
 		head = bytes.TrimLeft(head, " \t\r\n")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/evtx"
 )
 
 // Func receives the events of a Run.
@@ -81,12 +82,12 @@ func Run(ctx context.Context, paths []string, opts Options, fn Func) (*Summary, 
 					return
 				}
 				w.res = &results[i]
-				err := w.file(ctx, files[i])
-				prog.filesDone.Add(1)
-				if err != nil {
+				if err := w.file(ctx, files[i]); err != nil {
+					// Stopped in the middle: the file is not done.
 					cancel(err)
 					return
 				}
+				prog.filesDone.Add(1)
 			}
 		})
 	}
@@ -228,6 +229,9 @@ func (w *worker) visit(ctx context.Context, in input) error {
 		// the reader of a truncated member delivers what it can first.
 	}
 	t := w.opts.formats.sniff(head)
+	if t == Unknown && len(head) == HeadSize && firstNonNUL(head) < 0 && w.opts.formats.sniffJSON(afterPadding(in, br)) {
+		t = JSON // a JSON log after NUL padding, which its reader skips
+	}
 	switch t {
 	case EVTX:
 		return w.evtx(ctx, in, br)
@@ -264,7 +268,9 @@ func (w *worker) evtx(ctx context.Context, in input, br *bufio.Reader) error {
 		ra, size = sp, sp.size
 	}
 	r, err := safeOpen(func() (event.Reader, error) {
-		return w.opts.formats.openEVTX(ra, size, in.name, w.opts.EVTXWorkers)
+		return w.opts.formats.openEVTX(ra, size, evtx.Options{
+			Source: in.name, Workers: w.opts.EVTXWorkers, Helped: w.opts.EVTXWorkers == 0, Carve: w.opts.Carve,
+		})
 	})
 	if err != nil {
 		w.res.fail(in.name, err, 0)

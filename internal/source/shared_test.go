@@ -1,7 +1,10 @@
 package source
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"slices"
@@ -142,5 +145,86 @@ func TestHelpedMatchesSerial(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSharedEVTXDamagedHeader reads a real EVTX file whose file header is
+// damaged (a byte of its signature flipped, or the header zeroed): it is
+// still sniffed as EVTX, its events are all read, and the damage is
+// reported.
+func TestSharedEVTXDamagedHeader(t *testing.T) {
+	orig, err := os.ReadFile(shared.Path(t, "datasets", "deepbluecli", "evtx", "smb-password-guessing-security.evtx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	flipped := bytes.Clone(orig)
+	flipped[2] ^= 0x20
+	zeroed := bytes.Clone(orig)
+	clear(zeroed[:4096])
+	for name, data := range map[string][]byte{"flipped.evtx": flipped, "zeroed.evtx": zeroed} {
+		p := writeFile(t, filepath.Join(dir, name), data)
+		if got := Sniff(head(t, p)); got != EVTX {
+			t.Errorf("%s: sniffed %v, want evtx", name, got)
+		}
+		events := 0
+		sum, err := Run(t.Context(), []string{p}, Options{}, func(_ int, ev *event.Event) error {
+			events++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if events != 3561 {
+			t.Errorf("%s: got %d events, want 3561", name, events)
+		}
+		if len(sum.Damaged) != 1 || sum.Damaged[0].Skips != 1 || sum.Damaged[0].First[0].Where != "file header" {
+			t.Errorf("%s: got damage %+v, want the file header", name, sum.Damaged)
+		}
+	}
+}
+
+// TestSharedEVTXCarve hides the last record of a real file's first chunk
+// in its free space (the chunk's header says the records end before it,
+// checksums made valid): only Options.Carve reads it, marked Carved.
+func TestSharedEVTXCarve(t *testing.T) {
+	data, err := os.ReadFile(shared.Path(t, "datasets", "deepbluecli", "evtx", "smb-password-guessing-security.evtx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := data[4096 : 4096+65536]
+	free := int(binary.LittleEndian.Uint32(c[48:]))
+	last := 512
+	for pos := 512; pos < free; pos += int(binary.LittleEndian.Uint32(c[pos+4:])) {
+		last = pos
+	}
+	binary.LittleEndian.PutUint32(c[48:], uint32(last))
+	binary.LittleEndian.PutUint64(c[32:], binary.LittleEndian.Uint64(c[32:])-1)
+	binary.LittleEndian.PutUint32(c[52:], crc32.ChecksumIEEE(c[512:last]))
+	crc := crc32.Update(crc32.ChecksumIEEE(c[:120]), crc32.IEEETable, c[128:512])
+	binary.LittleEndian.PutUint32(c[124:], crc)
+	hidden := int64(binary.LittleEndian.Uint64(c[last+8:]))
+	p := writeFile(t, filepath.Join(t.TempDir(), "hidden.evtx"), data)
+	for _, carve := range []bool{false, true} {
+		events, found := 0, false
+		sum, err := Run(t.Context(), []string{p}, Options{Carve: carve}, func(_ int, ev *event.Event) error {
+			if !ev.Carved {
+				events++
+			}
+			if ev.Locator == hidden {
+				found = true
+				if !ev.Carved {
+					t.Errorf("carve %v: record %d not marked carved", carve, hidden)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if events != 3560 || found != carve || len(sum.Damaged) != 0 {
+			t.Errorf("carve %v: got %d events not carved, record %d found %v, damage %v; want 3560, %v, none",
+				carve, events, hidden, found, sum.Damaged, carve)
+		}
 	}
 }

@@ -14,6 +14,7 @@
 package source
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -55,8 +56,9 @@ func (t Type) String() string {
 // IsLog reports whether t is an event log type (EVTX or JSON).
 func (t Type) IsLog() bool { return t == EVTX || t == JSON }
 
-// HeadSize is how many leading bytes of a file Sniff is given.
-const HeadSize = 4096
+// HeadSize is how many leading bytes of a file Sniff is given: enough to
+// see the first chunk of an EVTX file past a damaged file header.
+const HeadSize = evtx.SniffSize
 
 var (
 	zipMagic      = []byte("PK\x03\x04")
@@ -119,6 +121,10 @@ type Options struct {
 	// folder walked holds them, such as the output file being written
 	// (compared by identity, not by name).
 	Exclude []string
+	// Carve makes the EVTX reader also recover records from the free space
+	// of chunks and from slack (see evtx.Options.Carve); their events are
+	// marked event.Event.Carved.
+	Carve bool
 
 	// formats replaces the real readers in tests; zero means the real ones.
 	formats formats
@@ -159,15 +165,15 @@ func (o Options) withDefaults() Options {
 // jsonlog packages, or fakes in tests.
 type formats struct {
 	sniffEVTX func(head []byte) bool
-	openEVTX  func(r io.ReaderAt, size int64, source string, workers int) (event.Reader, error)
+	openEVTX  func(r io.ReaderAt, size int64, opts evtx.Options) (event.Reader, error)
 	sniffJSON func(head []byte) bool
 	openJSON  func(r io.Reader, source string) (event.Reader, error)
 }
 
 var realFormats = formats{
 	sniffEVTX: evtx.Sniff,
-	openEVTX: func(r io.ReaderAt, size int64, source string, workers int) (event.Reader, error) {
-		er, err := evtx.Open(r, size, evtx.Options{Source: source, Workers: workers, Helped: workers == 0})
+	openEVTX: func(r io.ReaderAt, size int64, opts evtx.Options) (event.Reader, error) {
+		er, err := evtx.Open(r, size, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -177,6 +183,48 @@ var realFormats = formats{
 	openJSON: func(r io.Reader, source string) (event.Reader, error) {
 		return jsonlog.NewReader(r, jsonlog.Options{Source: source}), nil
 	},
+}
+
+// maxPadding bounds how far NUL padding at the start of a file is looked
+// past for the JSON log after it (a log file zero-filled after a crash, or
+// preallocated).
+const maxPadding = 64 << 20
+
+// firstNonNUL returns the index of the first byte of b that is not NUL, or
+// -1.
+func firstNonNUL(b []byte) int {
+	for i, c := range b {
+		if c != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// afterPadding returns up to HeadSize bytes of in after the NUL bytes at its
+// start, looking at most maxPadding bytes far (a stream: as far as br
+// buffers), or nil. It does not move the stream.
+func afterPadding(in input, br *bufio.Reader) []byte {
+	if in.ra == nil {
+		b, _ := br.Peek(br.Size())
+		if i := firstNonNUL(b); i >= 0 {
+			return b[i:min(len(b), i+HeadSize)]
+		}
+		return nil
+	}
+	buf := make([]byte, 64<<10)
+	for off := int64(0); off < min(in.size, maxPadding); off += int64(len(buf)) {
+		n, err := in.ra.ReadAt(buf, off)
+		if i := firstNonNUL(buf[:n]); i >= 0 {
+			head := make([]byte, HeadSize)
+			m, _ := in.ra.ReadAt(head, off+int64(i))
+			return head[:m]
+		}
+		if err != nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 func (f formats) sniff(head []byte) Type {

@@ -343,6 +343,9 @@ func (o Options) rows(ds []hunt.Detection) ([]row, bool) {
 		if d.Locator > 0 {
 			rw.Source += ":" + strconv.FormatInt(d.Locator, 10)
 		}
+		if d.Carved {
+			rw.Source += " (carved)"
+		}
 		rw.Fields = make([]hunt.Field, len(d.Fields))
 		for j, f := range d.Fields {
 			rw.Fields[j] = hunt.Field{Name: f.Name, Value: cut(f.Value, maxValue)}

@@ -332,3 +332,14 @@ func TestNoneOfTheGroupsFirst(t *testing.T) {
 		t.Errorf("group likelier: want it first, none last (group at %d, none at %d)", group, none)
 	}
 }
+
+// TestCarved: a carved detection's source says so.
+func TestCarved(t *testing.T) {
+	r := fixture()
+	r.Detections[0].Carved = true
+	body := render(t, r, Options{})
+	body = body[strings.Index(body, `<table id="detections"`):]
+	if got := strings.Count(body, " (carved)"); got != 1 {
+		t.Errorf("got %d carved marks, want 1", got)
+	}
+}
