@@ -60,13 +60,10 @@ type walker struct {
 	stdin bool
 }
 
-// walk lists paths; it stops early, with what it has, when ctx is done.
+// walk lists paths; once ctx is done it enters no more folders.
 func (w *walker) walk(ctx context.Context, paths []string) {
 	w.ctx = ctx
 	for _, p := range paths {
-		if ctx.Err() != nil {
-			return
-		}
 		if p == Stdin {
 			if w.stdin {
 				w.dups = append(w.dups, p)
