@@ -171,13 +171,15 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) error {
 		return &exitError{ExitFailure, errors.New("no event logs found in the paths given")}
 	case sum.NothingRead():
 		return &exitError{ExitFailure, errors.New("no events could be read")}
-	case len(named) > 0:
-		return unreadablePaths(len(named))
 	}
 	if file != nil {
 		if err := file.Commit(); err != nil {
 			return fmt.Errorf("write events: %w", err)
 		}
+	}
+	if len(named) > 0 {
+		// The events of the paths read are written all the same.
+		return unreadablePaths(len(named))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,6 +92,7 @@ func TestUnreadablePathQuiet(t *testing.T) {
 		{"dump", []string{"dump", huntEvidence, missing}, ExitFailure, true},
 		{"dump quiet", []string{"dump", "-q", huntEvidence, missing}, ExitFailure, true},
 		{"dump quiet, dangling link", []string{"dump", "-q", huntEvidence, dangling}, ExitFailure, true},
+		{"dump to a file", []string{"dump", "-q", "-o", filepath.Join(dir, "out.jsonl"), huntEvidence, missing}, ExitFailure, false},
 		{"hunt", append(base, huntEvidence, missing), ExitFailure, true},
 		{"hunt quiet", append(base, "-q", huntEvidence, missing), ExitFailure, false},
 		{"hunt json, dangling link", append(base, "--json", huntEvidence, dangling), ExitFailure, true},
@@ -108,6 +110,12 @@ func TestUnreadablePathQuiet(t *testing.T) {
 			}
 			if (stdout != "") != tc.stdout {
 				t.Errorf("stdout: got %.200q, want output %v", stdout, tc.stdout)
+			}
+			if out := filepath.Join(dir, "out.jsonl"); slices.Contains(tc.args, out) {
+				// What was read is written, the missing path apart.
+				if data, err := os.ReadFile(out); err != nil || !bytes.Contains(data, []byte(`"EventID"`)) {
+					t.Errorf("%s: got %.100q, %v; want the events read", out, data, err)
+				}
 			}
 		})
 	}
