@@ -106,7 +106,7 @@ func (g *Gzip) Read(p []byte) (int, error) {
 		if n > 0 {
 			if berr := g.budget.charge(n, g.out, g.in.n); berr != nil {
 				g.err = berr
-				return n, berr
+				return 0, berr // nothing past the limit
 			}
 		}
 		switch err {

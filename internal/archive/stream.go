@@ -78,7 +78,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 	if s.budget != nil && n > 0 {
 		if berr := s.budget.charge(n, s.out, s.in.n); berr != nil {
 			s.err = berr
-			return n, berr
+			return 0, berr // nothing past the limit
 		}
 	}
 	switch err {
