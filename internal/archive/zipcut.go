@@ -67,7 +67,7 @@ func WalkCutZip(ctx context.Context, ra io.ReaderAt, size int64, b *Budget, fn f
 			cz.Stop = fmt.Errorf("member at offset 0x%x does not move forward", cz.End)
 			return cz, nil
 		}
-		cz.End = next
+		cz.End = min(next, size) // a data descriptor may be cut off
 	}
 }
 
