@@ -28,7 +28,7 @@ func FuzzExtract(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer file.Close()
-		a := &archive{f: file, size: int64(len(data))}
+		a := &fetched{f: file, size: int64(len(data))}
 		opts := Options{MaxUnpacked: 1 << 20, MaxFile: 1 << 16, MaxEntries: 1000}
 		opts.defaults()
 		dir := filepath.Join(base, "out")
