@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spoor-hunt/spoor/internal/archive"
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
@@ -21,6 +22,7 @@ type dumpFlags struct {
 	workers    int
 	quiet      bool
 	noProgress bool
+	limits     limitsFlags
 }
 
 // outputBuffer is the size of the buffer in front of dump's output.
@@ -79,7 +81,11 @@ when nothing could be read, 2 for a bad command line.`,
 			if f.workers < 1 {
 				return &usageError{fmt.Errorf("--workers must be at least 1, not %d", f.workers)}
 			}
-			return runDump(cmd.Context(), env, f, args)
+			limits, err := f.limits.limits()
+			if err != nil {
+				return &usageError{err}
+			}
+			return runDump(cmd.Context(), env, f, limits, args)
 		},
 	}
 	fl := cmd.Flags()
@@ -87,10 +93,11 @@ when nothing could be read, 2 for a bad command line.`,
 	fl.IntVar(&f.workers, "workers", runtime.NumCPU(), "EVTX chunks decoded in parallel")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no progress and no summary (unless nothing could be read: then it says why)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show the progress line")
+	addLimitsFlags(fl, &f.limits)
 	return cmd
 }
 
-func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err error) {
+func runDump(ctx context.Context, env Env, f dumpFlags, limits archive.Limits, paths []string) (err error) {
 	var out io.Writer = env.Stdout
 	if f.output != "" {
 		file, err := os.Create(f.output)
@@ -119,6 +126,7 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) (err err
 		Progress:    &prog,
 		Logger:      env.logger(),
 		Stdin:       env.Stdin,
+		Limits:      limits,
 	}
 	if f.output != "" {
 		// The output may be in a folder being dumped: not read back.
