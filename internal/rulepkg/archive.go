@@ -21,6 +21,8 @@ import (
 type fetched struct {
 	f      *os.File
 	remove bool // f is a temporary file
+	// ra reads the archive: f, or the bytes of a test.
+	ra     io.ReaderAt
 	size   int64
 	sha256 string
 	// source is the URL or absolute file name, for Info.Source.
@@ -40,16 +42,17 @@ func (a *fetched) close() {
 // walk calls fn for every member of the archive (a zip, or a tar.gz) in
 // order, all it decompresses within opts.MaxUnpacked.
 func (a *fetched) walk(ctx context.Context, opts *Options, fn func(e *archive.Entry) error) error {
-	if _, err := a.f.Seek(0, io.SeekStart); err != nil {
-		return err
+	ra := a.ra
+	if ra == nil {
+		ra = a.f
 	}
-	br := bufio.NewReader(a.f)
+	br := bufio.NewReader(io.NewSectionReader(ra, 0, a.size))
 	magic, _ := br.Peek(4)
 	b := archive.NewBudget(archive.Limits{MaxBytes: opts.MaxUnpacked})
 	var err error
 	switch {
 	case bytes.HasPrefix(magic, []byte("PK\x03\x04")), bytes.HasPrefix(magic, []byte("PK\x05\x06")):
-		z, zerr := archive.OpenZip(a.f, a.size)
+		z, zerr := archive.OpenZip(ra, a.size)
 		if zerr != nil {
 			return fmt.Errorf("%w: %w", ErrInvalid, zerr) // "zip: not a valid zip file"
 		}
@@ -121,6 +124,7 @@ type extracted struct {
 	top        string // the top folder removed from every name, if any
 	versionTxt string // the first line of version.txt
 	files      int    // rule files written
+	rulesDirs  bool   // rules are in rules* folders (a source archive)
 }
 
 // extract checks every member of the archive and writes its rule files
@@ -131,6 +135,16 @@ type extracted struct {
 // archive has other folders of YAML, such as tests and deprecated, that
 // are not rules); then to write the files kept.
 func (a *fetched) extract(ctx context.Context, dir string, opts *Options) (*extracted, error) {
+	x, err := a.check(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return x, a.write(ctx, dir, x, opts)
+}
+
+// check is extract's first reading: it checks every member's name and
+// finds the top folder and whether there are rules* folders.
+func (a *fetched) check(ctx context.Context, opts *Options) (*extracted, error) {
 	var names []string
 	entries := 0
 	err := a.walk(ctx, opts, func(e *archive.Entry) error {
@@ -171,21 +185,24 @@ func (a *fetched) extract(ctx context.Context, dir string, opts *Options) (*extr
 		return nil, err
 	}
 	x := &extracted{top: topFolder(names)}
-	rulesDirs := false
 	for _, n := range names {
 		first, rest, _ := strings.Cut(strings.TrimPrefix(n, x.top), "/")
 		if rest != "" && isRulesDir(first) {
-			rulesDirs = true
+			x.rulesDirs = true
 			break
 		}
 	}
+	return x, nil
+}
 
+// write is extract's second reading: it writes the files check kept.
+func (a *fetched) write(ctx context.Context, dir string, x *extracted, opts *Options) error {
 	if err := os.MkdirAll(filepath.Join(dir, rulesName), 0o755); err != nil {
-		return nil, err
+		return err
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer root.Close()
 	var unpacked int64
@@ -204,7 +221,7 @@ func (a *fetched) extract(ctx context.Context, dir string, opts *Options) (*extr
 		case rel == "version.txt" || (!strings.Contains(rel, "/") && strings.HasPrefix(strings.ToUpper(rel), "LICENSE")):
 			dest = rel
 		case ext == ".yml" || ext == ".yaml":
-			if rulesDirs {
+			if x.rulesDirs {
 				first, _, _ := strings.Cut(rel, "/")
 				if !isRulesDir(first) {
 					return nil
@@ -262,10 +279,7 @@ func (a *fetched) extract(ctx context.Context, dir string, opts *Options) (*extr
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return x, nil
+	return err
 }
 
 // topFolder returns "name/" when every member is under the one folder name,
