@@ -50,7 +50,13 @@ func (s *sizeValue) Set(text string) error {
 	unit := strings.TrimLeft(num, "0123456789.")
 	num = num[:len(num)-len(unit)]
 	shift := 0
-	switch strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(unit), "B"), "iB")) {
+	u := strings.ToUpper(strings.TrimSpace(unit))
+	if rest, ok := strings.CutSuffix(u, "IB"); ok {
+		u = rest
+	} else {
+		u = strings.TrimSuffix(u, "B")
+	}
+	switch u {
 	case "":
 	case "K":
 		shift = 10
