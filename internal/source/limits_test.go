@@ -57,12 +57,12 @@ func leftIn(t *testing.T, dir string) {
 func TestLimits(t *testing.T) {
 	small := jsonLines(`{"EventID":1}`, `{"EventID":2}`)
 	type test struct {
-		name     string
-		data     []byte
-		stdin    bool
-		limits   archive.Limits
-		events   int
-		failed   string // relative to the path, "" for stdin
+		name   string
+		data   []byte
+		stdin  bool
+		limits archive.Limits
+		events int
+		failed string // relative to the path, "" for stdin
 	}
 	tests := []test{
 		{name: "byte limit across members", data: zipBytes(t, member{"a.json", small}, member{"b.json", small}, member{"c.json", small}),
