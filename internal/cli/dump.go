@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/spoor-hunt/spoor/internal/archive"
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/outfile"
 	"github.com/spoor-hunt/spoor/internal/source"
@@ -23,6 +24,7 @@ type dumpFlags struct {
 	quiet      bool
 	noProgress bool
 	carve      bool
+	limits     limitsFlags
 }
 
 // outputBuffer is the size of the buffer in front of dump's output.
@@ -89,7 +91,11 @@ with --quiet), 2 for a bad command line.`,
 			if f.workers < 1 {
 				return &usageError{fmt.Errorf("--workers must be at least 1, not %d", f.workers)}
 			}
-			return runDump(cmd.Context(), quietEnv(env, cmd, f.quiet), f, args)
+			limits, err := f.limits.limits()
+			if err != nil {
+				return &usageError{err}
+			}
+			return runDump(cmd.Context(), quietEnv(env, cmd, f.quiet), f, limits, args)
 		},
 	}
 	fl := cmd.Flags()
@@ -98,10 +104,11 @@ with --quiet), 2 for a bad command line.`,
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no progress, no summary and no log lines (a path that cannot be read is still named; when nothing could be read, it says why)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show the progress line")
 	addCarveFlag(fl, &f.carve)
+	addLimitsFlags(fl, &f.limits)
 	return cmd
 }
 
-func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) error {
+func runDump(ctx context.Context, env Env, f dumpFlags, limits archive.Limits, paths []string) error {
 	if err := refuseInputs([]output{{"-o", f.output}}, paths); err != nil {
 		return err
 	}
@@ -131,6 +138,7 @@ func runDump(ctx context.Context, env Env, f dumpFlags, paths []string) error {
 		Logger:      env.logger(),
 		Stdin:       env.Stdin,
 		Carve:       f.carve,
+		Limits:      limits,
 	}
 	if f.output != "" {
 		// The output may be in a folder being dumped: not read back.

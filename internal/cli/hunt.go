@@ -38,6 +38,7 @@ type huntFlags struct {
 	quiet        bool
 	noProgress   bool
 	limit        int
+	limits       limitsFlags
 	timeline     string
 	json         bool
 	html         string
@@ -143,6 +144,7 @@ be read: it is named on stderr, with --quiet too).`,
 	addPlaceholdersFlag(fl, &f.placeholders)
 	addPipelineFlag(fl, &f.pipelines)
 	addCarveFlag(fl, &f.carve)
+	addLimitsFlags(fl, &f.limits)
 	return cmd
 }
 
@@ -162,6 +164,11 @@ func (f *huntFlags) options() (hunt.Options, error) {
 	if f.workers < 1 {
 		return opts, fmt.Errorf("--workers must be at least 1, not %d", f.workers)
 	}
+	limits, err := f.limits.limits()
+	if err != nil {
+		return opts, err
+	}
+	opts.Limits = limits
 	if f.limit < 0 {
 		return opts, fmt.Errorf("--limit must be 0 (all) or more, not %d", f.limit)
 	}
@@ -185,7 +192,6 @@ func (f *huntFlags) options() (hunt.Options, error) {
 			return opts, fmt.Errorf("--fail-on: %w", err)
 		}
 	}
-	var err error
 	if opts.From, err = parseTime(f.from, false); err != nil {
 		return opts, fmt.Errorf("--from: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/archive"
 	"github.com/spoor-hunt/spoor/internal/attack"
 	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/cputime"
@@ -84,6 +85,9 @@ type Options struct {
 	NoOperations bool
 	// Progress, when not nil, is updated as reading goes (see source).
 	Progress *source.Progress
+	// Limits bound what each input file may decompress and spool (see
+	// source.Options.Limits).
+	Limits archive.Limits
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -188,6 +192,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		Exclude:     opts.Outputs,
 		Stdin:       opts.Stdin,
 		Carve:       opts.Carve,
+		Limits:      opts.Limits,
 	}
 	sum, runErr := source.Run(ctx, paths, sopts, func(id int, ev *event.Event) error {
 		ws[id].event(ev)

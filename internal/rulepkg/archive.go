@@ -1,11 +1,8 @@
 package rulepkg
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -16,12 +13,16 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/spoor-hunt/spoor/internal/archive"
 )
 
-// archive is a fetched archive file.
-type archive struct {
+// fetched is a fetched archive file.
+type fetched struct {
 	f      *os.File
 	remove bool // f is a temporary file
+	// ra reads the archive: f, or the bytes of a test.
+	ra     io.ReaderAt
 	size   int64
 	sha256 string
 	// source is the URL or absolute file name, for Info.Source.
@@ -31,169 +32,58 @@ type archive struct {
 	names []string
 }
 
-func (a *archive) close() {
+func (a *fetched) close() {
 	a.f.Close()
 	if a.remove {
 		os.Remove(a.f.Name())
 	}
 }
 
-// entryKind is the type of an archive member.
-type entryKind int
-
-const (
-	kindFile entryKind = iota
-	kindDir
-	kindSymlink
-	kindHardlink
-	kindOther
-)
-
-// entry is an archive member as walk presents it.
-type entry struct {
-	name string // as in the archive
-	kind entryKind
-	link string // target of a link
-	// open returns the content of a file or symbolic link; for a tar
-	// archive it is valid only during the walk function.
-	open func() (io.Reader, error)
-}
-
-// walk calls fn for every member of the archive in order.
-func (a *archive) walk(ctx context.Context, opts *Options, fn func(e *entry) error) error {
-	if _, err := a.f.Seek(0, io.SeekStart); err != nil {
-		return err
+// walk calls fn for every member of the archive (a zip, or a tar.gz) in
+// order, all it decompresses within opts.MaxUnpacked.
+func (a *fetched) walk(ctx context.Context, opts *Options, fn func(e *archive.Entry) error) error {
+	ra := a.ra
+	if ra == nil {
+		ra = a.f
 	}
-	br := bufio.NewReader(a.f)
+	br := bufio.NewReader(io.NewSectionReader(ra, 0, a.size))
 	magic, _ := br.Peek(4)
+	b := archive.NewBudget(archive.Limits{MaxBytes: opts.MaxUnpacked})
+	var err error
 	switch {
 	case bytes.HasPrefix(magic, []byte("PK\x03\x04")), bytes.HasPrefix(magic, []byte("PK\x05\x06")):
-		return a.walkZip(ctx, fn)
+		z, zerr := archive.OpenZip(ra, a.size)
+		if zerr != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, zerr) // "zip: not a valid zip file"
+		}
+		err = z.Walk(ctx, b, fn)
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		return walkTarGz(ctx, br, opts, fn)
+		gz, gerr := archive.NewGzip(br, b)
+		if gerr != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, gerr)
+		}
+		err = archive.WalkTar(ctx, gz, b, fn)
+		if err == nil && gz.Damage() != nil {
+			err = fmt.Errorf("%w: tar.gz: %w", ErrInvalid, gz.Damage())
+		}
+	default:
+		return fmt.Errorf("%w: not a zip or tar.gz archive", ErrInvalid)
 	}
-	return fmt.Errorf("%w: not a zip or tar.gz archive", ErrInvalid)
+	switch {
+	case errors.Is(err, archive.ErrLimit):
+		return fmt.Errorf("%w: more than %d bytes unpacked", ErrInvalid, opts.MaxUnpacked)
+	case err != nil && !errors.Is(err, ErrInvalid) && ctx.Err() == nil && !isFS(err):
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return err
 }
 
-func (a *archive) walkZip(ctx context.Context, fn func(e *entry) error) error {
-	zr, err := zip.NewReader(a.f, a.size)
-	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // names are checked by the caller
-		return fmt.Errorf("%w: %w", ErrInvalid, err) // "zip: not a valid zip file"
-	}
-	for _, zf := range zr.File {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		e := &entry{name: zf.Name}
-		mode := zf.Mode()
-		switch {
-		case mode.IsDir() || strings.HasSuffix(zf.Name, "/"):
-			e.kind = kindDir
-		case mode&fs.ModeSymlink != 0:
-			e.kind = kindSymlink
-			r, err := zf.Open()
-			if err != nil {
-				return fmt.Errorf("%w: zip member %s: %w", ErrInvalid, zf.Name, err)
-			}
-			target, err := io.ReadAll(io.LimitReader(r, 4096))
-			r.Close()
-			if err != nil {
-				return fmt.Errorf("%w: zip member %s: %w", ErrInvalid, zf.Name, err)
-			}
-			e.link = string(target)
-		case mode.IsRegular():
-			e.kind = kindFile
-		default:
-			e.kind = kindOther
-		}
-		var rc io.ReadCloser
-		e.open = func() (io.Reader, error) {
-			r, err := zf.Open()
-			rc = r
-			return r, err
-		}
-		err := fn(e)
-		if rc != nil {
-			rc.Close()
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func walkTarGz(ctx context.Context, r io.Reader, opts *Options, fn func(e *entry) error) error {
-	zr, err := gzip.NewReader(r)
-	if err != nil {
-		return fmt.Errorf("%w: gzip: %w", ErrInvalid, err)
-	}
-	defer zr.Close()
-	lr := &limitReader{r: zr, n: opts.MaxUnpacked}
-	tr := tar.NewReader(lr)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			if lr.over {
-				return fmt.Errorf("%w: more than %d bytes unpacked", ErrInvalid, opts.MaxUnpacked)
-			}
-			return fmt.Errorf("%w: tar.gz: %w", ErrInvalid, err)
-		}
-		e := &entry{name: h.Name, link: h.Linkname}
-		switch h.Typeflag {
-		case tar.TypeXGlobalHeader: // GitHub archives carry the commit in one
-			continue
-		case tar.TypeReg, tar.TypeRegA:
-			e.kind = kindFile
-		case tar.TypeDir:
-			e.kind = kindDir
-		case tar.TypeSymlink:
-			e.kind = kindSymlink
-		case tar.TypeLink:
-			e.kind = kindHardlink
-		default:
-			e.kind = kindOther
-		}
-		e.open = func() (io.Reader, error) { return tr, nil }
-		if err := fn(e); err != nil {
-			if lr.over {
-				return fmt.Errorf("%w: more than %d bytes unpacked", ErrInvalid, opts.MaxUnpacked)
-			}
-			return err
-		}
-	}
-}
-
-// limitReader fails once more than n bytes were read.
-type limitReader struct {
-	r    io.Reader
-	n    int64
-	over bool
-}
-
-var errTooLarge = errors.New("too large")
-
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		l.over = true
-		return 0, errTooLarge
-	}
-	if int64(len(p)) > l.n+1 {
-		p = p[:l.n+1]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	if l.n < 0 {
-		l.over = true
-		return n, errTooLarge
-	}
-	return n, err
+// isFS reports whether err is the file system's (writing the rules out),
+// not the archive's.
+func isFS(err error) bool {
+	var pe *fs.PathError
+	var le *os.LinkError
+	return errors.As(err, &pe) || errors.As(err, &le)
 }
 
 // localName returns the archive member name as a clean slash-separated
@@ -234,6 +124,7 @@ type extracted struct {
 	top        string // the top folder removed from every name, if any
 	versionTxt string // the first line of version.txt
 	files      int    // rule files written
+	rulesDirs  bool   // rules are in rules* folders (a source archive)
 }
 
 // extract checks every member of the archive and writes its rule files
@@ -243,38 +134,48 @@ type extracted struct {
 // folder (a source archive has one) and the rules* folders (a source
 // archive has other folders of YAML, such as tests and deprecated, that
 // are not rules); then to write the files kept.
-func (a *archive) extract(ctx context.Context, dir string, opts *Options) (*extracted, error) {
+func (a *fetched) extract(ctx context.Context, dir string, opts *Options) (*extracted, error) {
+	x, err := a.check(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return x, a.write(ctx, dir, x, opts)
+}
+
+// check is extract's first reading: it checks every member's name and
+// finds the top folder and whether there are rules* folders.
+func (a *fetched) check(ctx context.Context, opts *Options) (*extracted, error) {
 	var names []string
 	entries := 0
-	err := a.walk(ctx, opts, func(e *entry) error {
+	err := a.walk(ctx, opts, func(e *archive.Entry) error {
 		entries++
 		if entries > opts.MaxEntries {
 			return fmt.Errorf("%w: more than %d members", ErrInvalid, opts.MaxEntries)
 		}
-		n, err := localName(e.name)
+		n, err := localName(e.Name)
 		if err != nil {
 			return err
 		}
 		if n == "" {
-			if e.kind != kindDir {
-				return fmt.Errorf("%w: unsafe member name %q", ErrInvalid, e.name)
+			if e.Kind != archive.Dir {
+				return fmt.Errorf("%w: unsafe member name %q", ErrInvalid, e.Name)
 			}
 			return nil
 		}
-		switch e.kind {
-		case kindSymlink:
-			if e.link == "" || strings.HasPrefix(e.link, "/") || strings.Contains(e.link, "\\") {
-				return fmt.Errorf("%w: link %s leads outside the archive", ErrInvalid, e.name)
+		switch e.Kind {
+		case archive.Symlink:
+			if e.Link == "" || strings.HasPrefix(e.Link, "/") || strings.Contains(e.Link, "\\") {
+				return fmt.Errorf("%w: link %s leads outside the archive", ErrInvalid, e.Name)
 			}
-			if _, err := localName(path.Join(path.Dir(n), e.link)); err != nil {
-				return fmt.Errorf("%w: link %s leads outside the archive", ErrInvalid, e.name)
+			if _, err := localName(path.Join(path.Dir(n), e.Link)); err != nil {
+				return fmt.Errorf("%w: link %s leads outside the archive", ErrInvalid, e.Name)
 			}
-		case kindHardlink:
-			if _, err := localName(e.link); err != nil {
-				return fmt.Errorf("%w: link %s leads outside the archive", ErrInvalid, e.name)
+		case archive.Hardlink:
+			if _, err := localName(e.Link); err != nil {
+				return fmt.Errorf("%w: link %s leads outside the archive", ErrInvalid, e.Name)
 			}
 		}
-		if e.kind == kindDir {
+		if e.Kind == archive.Dir {
 			n += "/"
 		}
 		names = append(names, n)
@@ -284,29 +185,32 @@ func (a *archive) extract(ctx context.Context, dir string, opts *Options) (*extr
 		return nil, err
 	}
 	x := &extracted{top: topFolder(names)}
-	rulesDirs := false
 	for _, n := range names {
 		first, rest, _ := strings.Cut(strings.TrimPrefix(n, x.top), "/")
 		if rest != "" && isRulesDir(first) {
-			rulesDirs = true
+			x.rulesDirs = true
 			break
 		}
 	}
+	return x, nil
+}
 
+// write is extract's second reading: it writes the files check kept.
+func (a *fetched) write(ctx context.Context, dir string, x *extracted, opts *Options) error {
 	if err := os.MkdirAll(filepath.Join(dir, rulesName), 0o755); err != nil {
-		return nil, err
+		return err
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer root.Close()
 	var unpacked int64
-	err = a.walk(ctx, opts, func(e *entry) error {
-		if e.kind != kindFile {
+	err = a.walk(ctx, opts, func(e *archive.Entry) error {
+		if e.Kind != archive.File {
 			return nil // folders are made for the files in them; links are not followed
 		}
-		n, _ := localName(e.name)
+		n, _ := localName(e.Name)
 		rel, ok := strings.CutPrefix(n, x.top)
 		if !ok || rel == "" {
 			return nil
@@ -317,7 +221,7 @@ func (a *archive) extract(ctx context.Context, dir string, opts *Options) (*extr
 		case rel == "version.txt" || (!strings.Contains(rel, "/") && strings.HasPrefix(strings.ToUpper(rel), "LICENSE")):
 			dest = rel
 		case ext == ".yml" || ext == ".yaml":
-			if rulesDirs {
+			if x.rulesDirs {
 				first, _, _ := strings.Cut(rel, "/")
 				if !isRulesDir(first) {
 					return nil
@@ -328,16 +232,16 @@ func (a *archive) extract(ctx context.Context, dir string, opts *Options) (*extr
 		default:
 			return nil
 		}
-		r, err := e.open()
+		r, err := e.Open()
 		if err != nil {
-			return fmt.Errorf("%w: member %s: %w", ErrInvalid, e.name, err)
+			return fmt.Errorf("%w: member %s: %w", ErrInvalid, e.Name, err)
 		}
 		if err := root.MkdirAll(path.Dir(dest), 0o755); err != nil {
 			return err
 		}
 		f, err := root.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%w: member %s appears twice", ErrInvalid, e.name)
+			return fmt.Errorf("%w: member %s appears twice", ErrInvalid, e.Name)
 		}
 		if err != nil {
 			return err
@@ -352,13 +256,16 @@ func (a *archive) extract(ctx context.Context, dir string, opts *Options) (*extr
 			err = cerr
 		}
 		if err != nil {
-			if errors.Is(err, errTooLarge) {
+			if errors.Is(err, archive.ErrLimit) {
 				return err // reported by walk
 			}
-			return fmt.Errorf("%w: member %s: %w", ErrInvalid, e.name, err)
+			return fmt.Errorf("%w: member %s: %w", ErrInvalid, e.Name, err)
 		}
 		if n64 > opts.MaxFile {
-			return fmt.Errorf("%w: member %s is larger than %d bytes", ErrInvalid, e.name, opts.MaxFile)
+			return fmt.Errorf("%w: member %s is larger than %d bytes", ErrInvalid, e.Name, opts.MaxFile)
+		}
+		if err := e.Damage(); err != nil {
+			return fmt.Errorf("%w: member %s: %w", ErrInvalid, e.Name, err)
 		}
 		unpacked += n64
 		if unpacked > opts.MaxUnpacked {
@@ -372,10 +279,7 @@ func (a *archive) extract(ctx context.Context, dir string, opts *Options) (*extr
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return x, nil
+	return err
 }
 
 // topFolder returns "name/" when every member is under the one folder name,

@@ -145,7 +145,7 @@ func Install(ctx context.Context, src Source, opts Options) (*Info, error) {
 	}
 	cleanStale(parent)
 
-	var a *archive
+	var a *fetched
 	var err error
 	if src.URL != "" {
 		a, err = download(ctx, src.URL, parent, &opts)
@@ -275,14 +275,14 @@ func cleanStale(parent string) {
 }
 
 // download fetches url into a temporary file in dir.
-func download(ctx context.Context, rawURL, dir string, opts *Options) (a *archive, err error) {
+func download(ctx context.Context, rawURL, dir string, opts *Options) (a *fetched, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("download: %q is not an http or https URL", rawURL)
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	a = &archive{source: rawURL, names: []string{u.Path}}
+	a = &fetched{source: rawURL, names: []string{u.Path}}
 	client := *opts.Client
 	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 10 {
@@ -316,10 +316,10 @@ func download(ctx context.Context, rawURL, dir string, opts *Options) (a *archiv
 		return nil, fmt.Errorf("download: %w", err)
 	}
 	a.f, a.remove = f, true
-	fetched := a
+	got := a
 	defer func() {
 		if err != nil {
-			fetched.close()
+			got.close()
 		}
 	}()
 	h := sha256.New()
@@ -356,7 +356,7 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 }
 
 // openFile opens the local archive name and hashes it.
-func openFile(name string, opts *Options) (*archive, error) {
+func openFile(name string, opts *Options) (*fetched, error) {
 	abs, err := filepath.Abs(name)
 	if err != nil {
 		return nil, err
@@ -365,7 +365,7 @@ func openFile(name string, opts *Options) (*archive, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &archive{f: f, source: abs, names: []string{filepath.ToSlash(abs)}}
+	a := &fetched{f: f, source: abs, names: []string{filepath.ToSlash(abs)}}
 	fi, err := f.Stat()
 	if err != nil {
 		a.close()

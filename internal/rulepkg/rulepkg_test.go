@@ -52,7 +52,7 @@ func rules(dir string, first, n int) []member {
 	return ms
 }
 
-func buildZip(t *testing.T, ms []member) []byte {
+func buildZip(t testing.TB, ms []member) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -79,7 +79,7 @@ func buildZip(t *testing.T, ms []member) []byte {
 
 // buildTarGz builds a tar.gz with a pax global header first, as GitHub's
 // source archives have.
-func buildTarGz(t *testing.T, ms []member) []byte {
+func buildTarGz(t testing.TB, ms []member) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)

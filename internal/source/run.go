@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/archive"
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/evtx"
 )
@@ -113,6 +114,8 @@ type worker struct {
 	prog *Progress
 	fn   Func
 	res  *result // of the file being read
+	// budget is what the file being read may still decompress and spool.
+	budget *archive.Budget
 	// helpers are the EVTX readers open that workers with no file left
 	// may help decode (EVTXWorkers 0).
 	helpers *helpers
@@ -132,6 +135,7 @@ type input struct {
 
 // file reads one input file. It returns only errors that stop the Run.
 func (w *worker) file(ctx context.Context, f File) error {
+	w.budget = archive.NewBudget(w.opts.Limits)
 	if f.Size < 0 { // a stream: standard input or a named pipe
 		return w.stream(ctx, f)
 	}
@@ -258,14 +262,14 @@ func stream(in input, br *bufio.Reader) io.Reader {
 
 func (w *worker) evtx(ctx context.Context, in input, br *bufio.Reader) error {
 	ra, size := in.ra, in.size
+	var spoolErr error // the content ended early: read what there is
 	if ra == nil {
-		sp, err := w.spool(br, in.size)
-		if err != nil {
-			w.res.fail(in.name, err, 0)
-			return nil
+		sp, err := w.spool(ctx, in, br)
+		if sp == nil {
+			return w.failSpool(ctx, in.name, err)
 		}
 		defer sp.Close()
-		ra, size = sp, sp.size
+		ra, size, spoolErr = sp, sp.Size, err
 	}
 	r, err := safeOpen(func() (event.Reader, error) {
 		return w.opts.formats.openEVTX(ra, size, evtx.Options{
@@ -281,7 +285,11 @@ func (w *worker) evtx(ctx context.Context, in input, br *bufio.Reader) error {
 		w.helpers.add(h)
 		defer w.helpers.remove(h)
 	}
-	return w.read(ctx, in.name, r)
+	err = w.read(ctx, in.name, r)
+	if spoolErr != nil {
+		w.res.damage(in.name, "decompressed data", spoolErr, w.opts.MaxSkips)
+	}
+	return err
 }
 
 func (w *worker) json(ctx context.Context, in input, br *bufio.Reader) error {

@@ -22,6 +22,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/spoor-hunt/spoor/internal/archive"
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/evtx"
 	"github.com/spoor-hunt/spoor/internal/jsonlog"
@@ -81,8 +82,6 @@ var (
 	// errTooDeep: archives nested more than maxDepth levels (a zip bomb, or
 	// a mistake).
 	errTooDeep = errors.New("archives nested too deeply")
-	// errEncrypted: an encrypted zip member, which cannot be read.
-	errEncrypted = errors.New("encrypted zip member")
 	// errReaderPanic: a reader panicked on this input.
 	errReaderPanic = errors.New("reader panic")
 )
@@ -99,13 +98,18 @@ type Options struct {
 	// helped by the workers that have no file left to read (see
 	// evtx.Options.Helped).
 	EVTXWorkers int
-	// MemoryLimit is the largest archive member that is decompressed into
-	// memory when a reader needs random access to it (EVTX, nested zip);
-	// larger members go to a temporary file removed afterwards. 0 means
-	// DefaultMemoryLimit.
+	// MemoryLimit is the largest stream (archive member, standard input)
+	// that is copied into memory when a reader needs random access to it
+	// (EVTX, nested zip); larger ones are spooled to a temporary file
+	// removed afterwards. 0 means DefaultMemoryLimit.
 	MemoryLimit int64
 	// TempDir is where temporary files go; "" means os.TempDir().
 	TempDir string
+	// Limits bound what each input file (with the archives nested in it)
+	// may decompress and spool; past them the member being read fails
+	// with an error wrapping archive.ErrLimit and the file ends there.
+	// The zero value means archive's defaults.
+	Limits archive.Limits
 	// MaxSkips is how many skipped parts are kept per log, with their
 	// location, for the Summary (all are counted); 0 means 5.
 	MaxSkips int
@@ -130,8 +134,10 @@ type Options struct {
 	formats formats
 }
 
-// DefaultMemoryLimit is the default Options.MemoryLimit: 256 MiB.
-const DefaultMemoryLimit = 256 << 20
+// DefaultMemoryLimit is the default Options.MemoryLimit: 4 MiB. Spooling
+// to disk costs little next to decoding, and a reader's memory stays
+// small whatever the size of what it reads.
+const DefaultMemoryLimit = 4 << 20
 
 // maxDepth bounds how deeply archives may nest (a zip in a tar.gz is 2).
 const maxDepth = 8
@@ -146,6 +152,7 @@ func (o Options) withDefaults() Options {
 	if o.MemoryLimit <= 0 {
 		o.MemoryLimit = DefaultMemoryLimit
 	}
+	o.Limits = o.Limits.WithDefaults()
 	if o.MaxSkips <= 0 {
 		o.MaxSkips = 5
 	}

@@ -3,11 +3,18 @@ package source
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"hash/crc32"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/archive"
 )
 
 // cutZipFixture writes an archive of three JSON-lines members, the first
@@ -78,6 +85,148 @@ func TestCutZip(t *testing.T) {
 			i := slices.IndexFunc(sum.Damaged, func(d Damage) bool { return d.Name == path })
 			if i < 0 || !strings.Contains(sum.Damaged[i].First[0].Where, "central directory") {
 				t.Errorf("damaged: got %+v, want the archive, its central directory named", sum.Damaged)
+			}
+		})
+	}
+}
+
+// deflated returns data compressed with raw deflate, as in a zip member.
+func deflated(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	fw, err := flate.NewWriter(&b, flate.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(data)
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// manyLines returns n fake events, in JSON lines or as a fake EVTX.
+func manyLines(n int) []string {
+	var lines []string
+	for i := range n {
+		lines = append(lines, fmt.Sprintf(`{"EventID":%d,"pad":"%d"}`, i+1, i*7919))
+	}
+	return lines
+}
+
+// TestCutMember checks that a deflated member cut short, in a zip with its
+// central directory or without (cut inside its first member), yields the
+// events before the cut and is reported damaged, the archive never failed.
+// Before, an EVTX member (spooled for random access) so cut lost all its
+// events, a JSON one was reported failed, and a zip cut inside its first
+// member was reported failed.
+func TestCutMember(t *testing.T) {
+	lines := manyLines(400)
+	for _, tc := range []struct {
+		name    string
+		content []byte
+		central bool // cut the deflate data, keep the central directory
+	}{
+		{"evtx, central directory", fakeEVTX(lines...), true},
+		{"json, central directory", jsonLines(lines...), true},
+		{"evtx, cut in the first member", fakeEVTX(lines...), false},
+		{"json, cut in the first member", jsonLines(lines...), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var data []byte
+			if tc.central {
+				raw := deflated(t, tc.content)
+				raw = raw[:len(raw)/2]
+				var b bytes.Buffer
+				zw := zip.NewWriter(&b)
+				w, err := zw.CreateRaw(&zip.FileHeader{Name: "log", Method: zip.Deflate, CRC32: crc32.ChecksumIEEE(tc.content),
+					CompressedSize64: uint64(len(raw)), UncompressedSize64: uint64(len(tc.content))})
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.Write(raw)
+				if err := zw.Close(); err != nil {
+					t.Fatal(err)
+				}
+				data = b.Bytes()
+			} else {
+				full := zipBytes(t, member{"log", tc.content}, member{"two.json", jsonLines(`{"EventID":1}`)})
+				data = full[:bytes.Index(full, []byte("two.json"))/2]
+			}
+			path := writeFile(t, filepath.Join(t.TempDir(), "a.zip"), data)
+			events, sum := read(t, []string{path}, Options{MemoryLimit: 64})
+			if len(events) < 50 || len(events) >= len(lines) {
+				t.Errorf("events: got %d, want some of %d (those before the cut)", len(events), len(lines))
+			}
+			if len(sum.Failed) != 0 {
+				t.Errorf("failed: got %v, want none", sum.Failed)
+			}
+			var cut bool
+			for _, d := range sum.Damaged {
+				for _, s := range d.First {
+					if d.Name == path+"!log" && errors.Is(s.Err, archive.ErrCut) {
+						cut = true
+					}
+				}
+			}
+			if !cut {
+				t.Errorf("damaged: got %+v, want the member cut (%v)", sum.Damaged, archive.ErrCut)
+			}
+		})
+	}
+}
+
+// zip64Member returns a stored member's local header with zip64 sizes
+// csize and usize, and data bytes after it.
+func zip64Member(csize, usize uint64, name string, data int) []byte {
+	h := make([]byte, 30, 30+len(name)+20+data)
+	binary.LittleEndian.PutUint32(h, 0x04034b50)
+	binary.LittleEndian.PutUint16(h[4:], 45)
+	binary.LittleEndian.PutUint32(h[18:], 0xffffffff)
+	binary.LittleEndian.PutUint32(h[22:], 0xffffffff)
+	binary.LittleEndian.PutUint16(h[26:], uint16(len(name)))
+	binary.LittleEndian.PutUint16(h[28:], 20)
+	h = append(h, name...)
+	h = binary.LittleEndian.AppendUint16(h, 1)
+	h = binary.LittleEndian.AppendUint16(h, 16)
+	h = binary.LittleEndian.AppendUint64(h, usize)
+	h = binary.LittleEndian.AppendUint64(h, csize)
+	return append(h, make([]byte, data)...)
+}
+
+// TestCutZipHostile checks that local headers whose sizes point outside
+// the file end the walk: before, zip64 sizes of 2^63 or more became
+// negative, and a 76-byte zip whose member's size led back to its own
+// header was read forever.
+func TestCutZipHostile(t *testing.T) {
+	loop := zip64Member(1<<64-52, 24, "ab", 24) // data at 52, next at 52-52 = 0
+	if len(loop) != 76 {
+		t.Fatalf("fixture: got %d bytes, want 76", len(loop))
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"76 bytes leading back to the start", loop},
+		{"size 2^63", zip64Member(1<<63, 1<<63, "a.json", 40)},
+		{"size 2^64-1 after a member", append(zip64Member(4, 4, "x", 4), zip64Member(1<<64-1, 5, "y", 10)...)},
+		{"size past the end", zip64Member(1<<40, 1<<40, "a.json", 10)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, filepath.Join(t.TempDir(), "h.zip"), tc.data)
+			done := make(chan *Summary, 1)
+			go func() {
+				_, sum := read(t, []string{path}, Options{})
+				done <- sum
+			}()
+			select {
+			case sum := <-done:
+				if !slices.ContainsFunc(sum.Damaged, func(d Damage) bool { return d.Name == path }) &&
+					!slices.Contains(failureNames(sum), path) {
+					t.Errorf("got damaged %v failed %v, want the archive reported", sum.Damaged, sum.Failed)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("still reading after 10 s: the walk does not end")
 			}
 		})
 	}

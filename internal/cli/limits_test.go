@@ -1,0 +1,41 @@
+package cli
+
+import "testing"
+
+func TestSizeValue(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64 // 0: an error
+	}{
+		{"1024", 1024},
+		{"64K", 64 << 10},
+		{"500M", 500 << 20},
+		{"16G", 16 << 30},
+		{"16GiB", 16 << 30},
+		{"2TB", 2 << 40},
+		{"1.5G", 3 << 29},
+		{"0", 0},
+		{"-1G", 0},
+		{"5X", 0},
+		{"G", 0},
+	} {
+		var v sizeValue
+		err := v.Set(tc.in)
+		if got := int64(v); (err != nil) != (tc.want == 0) || got != tc.want {
+			t.Errorf("Set(%q): got %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestLimitsFlags checks that dump and hunt take --max-decompressed and
+// --max-ratio, and that a bad value is a usage error.
+func TestLimitsFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"dump", "--max-decompressed", "lots", "x"},
+		{"hunt", "--max-ratio", "-2", "x"},
+	} {
+		if code, _, _ := run(t, t.Context(), args...); code != ExitUsage {
+			t.Errorf("%q: got exit %d, want %d", args, code, ExitUsage)
+		}
+	}
+}
