@@ -54,6 +54,13 @@ func printSummary(w io.Writer, s *source.Summary) {
 			b.WriteString("\n")
 		}
 	}
+	if s.Carved > 0 || s.CarveDropped > 0 {
+		fmt.Fprintf(&b, "spoor: carved %s from EVTX free space and slack", plural64(s.Carved, "record"))
+		if s.CarveDropped > 0 {
+			fmt.Fprintf(&b, "; %s found whole could not be decoded (their templates overwritten)", plural64(s.CarveDropped, "stale record"))
+		}
+		b.WriteString("\n")
+	}
 	if len(s.Damaged) > 0 {
 		fmt.Fprintf(&b, "spoor: skipped unreadable parts of %s:\n", plural(len(s.Damaged), "log"))
 		for _, d := range s.Damaged {

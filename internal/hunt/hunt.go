@@ -548,8 +548,9 @@ func evidenceOf(s *source.Summary) Evidence {
 		Archives:   s.Count(source.Zip) + s.Count(source.Gzip) + s.Count(source.Tar),
 		NotLogs:    append([]string{}, s.NotLogs...),
 		Duplicates: s.Duplicates,
-		Failed:     []Failure{},
-		Damaged:    []Damage{},
+		Carved:     s.Carved, CarveDropped: s.CarveDropped,
+		Failed:  []Failure{},
+		Damaged: []Damage{},
 	}
 	for _, f := range s.Failed {
 		e.Failed = append(e.Failed, Failure{Name: f.Name, Error: f.Err.Error(), Events: f.Events, Named: f.Named})

@@ -148,6 +148,11 @@ type Evidence struct {
 	Duplicates []string `json:"duplicates,omitempty"`
 	// Damaged lists the logs with unreadable parts that were skipped.
 	Damaged []Damage `json:"damaged"`
+	// Carved is how many events were carved from EVTX free space and
+	// slack (Options.Carve); CarveDropped how many stale records carving
+	// found whole but could not decode.
+	Carved       int64 `json:"carved,omitempty"`
+	CarveDropped int64 `json:"carve_dropped,omitempty"`
 }
 
 // Failure is a file or archive member that could not be read, or whose

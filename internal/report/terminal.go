@@ -149,6 +149,13 @@ func (t *term) evidence(r *hunt.Result) {
 			t.printf("\n")
 		}
 	}
+	if e.Carved > 0 || e.CarveDropped > 0 {
+		t.printf("  carved:     %s from EVTX free space and slack", plural64(e.Carved, "record"))
+		if e.CarveDropped > 0 {
+			t.printf("; %s found whole could not be decoded", plural64(e.CarveDropped, "stale record"))
+		}
+		t.printf("\n")
+	}
 	if len(e.Damaged) > 0 {
 		t.printf("  damaged:    %s with unreadable parts skipped\n", plural(len(e.Damaged), "log"))
 		for _, d := range e.Damaged {

@@ -337,6 +337,9 @@ func (w *worker) read(ctx context.Context, name string, r event.Reader) (err err
 				return err
 			}
 			events++
+			if ev.Carved {
+				w.res.carved++
+			}
 			if pending++; pending == flushEvery {
 				w.prog.events.Add(pending)
 				pending = 0
@@ -350,6 +353,12 @@ func (w *worker) read(ctx context.Context, name string, r event.Reader) (err err
 			return nil
 		}
 		if se, ok := errors.AsType[*event.SkipError](rerr); ok {
+			if errors.Is(se.Err, evtx.ErrCarve) {
+				// Stale records that did not decode: what carving
+				// could not give, not damage to the log.
+				w.res.carveDropped += int64(se.Records)
+				continue
+			}
 			if dmg == nil {
 				dmg = &Damage{Name: name}
 			}

@@ -37,6 +37,11 @@ type Summary struct {
 	// Damaged lists the logs in which a reader skipped parts (corrupt
 	// chunks or records, malformed lines).
 	Damaged []Damage
+	// Carved is how many of the events were carved from EVTX free space
+	// and slack (Options.Carve); CarveDropped how many stale records
+	// carving found whole but could not decode (most often their template
+	// was overwritten). Neither is damage.
+	Carved, CarveDropped int64
 }
 
 // Count returns how many event logs of type t were opened (or archives,
@@ -93,6 +98,8 @@ type result struct {
 	notLogs []string
 	failed  []Failure
 	damaged []Damage
+
+	carved, carveDropped int64
 }
 
 func (r *result) fail(name string, err error, events int64) {
@@ -120,6 +127,8 @@ func (s *Summary) add(r *result) {
 	s.NotLogs = append(s.NotLogs, r.notLogs...)
 	s.Failed = append(s.Failed, r.failed...)
 	s.Damaged = append(s.Damaged, r.damaged...)
+	s.Carved += r.carved
+	s.CarveDropped += r.carveDropped
 }
 
 // NothingRead reports whether the run found nothing to read: no event log
