@@ -79,6 +79,9 @@ var (
 	errNotRegular = errors.New("not a regular file or folder")
 	// errLinkLoop: a symbolic link to a folder that holds it, not followed.
 	errLinkLoop = errors.New("symbolic link to a folder that holds it (a loop): not followed")
+	// errPseudoFS: a folder reached in a walk is on a kernel pseudo file
+	// system (a link to /proc in a collection): not walked.
+	errPseudoFS = errors.New("a kernel pseudo file system (such as /proc or /sys): not walked")
 	// errTooDeep: archives nested more than maxDepth levels (a zip bomb, or
 	// a mistake).
 	errTooDeep = errors.New("archives nested too deeply")

@@ -35,7 +35,8 @@ const Stdin = "-"
 // folder given too) is left out (Run names them in Summary.Duplicates),
 // compared by identity (device and inode where the system has them, else
 // the absolute path with links resolved). A symbolic link to a folder that
-// holds it (a loop) is not followed: it is a failure.
+// holds it (a loop) is not followed: it is a failure, as is a folder below
+// a path given that is on a kernel pseudo file system (/proc, /sys).
 //
 // Paths that do not exist or cannot be listed are returned as failures
 // (Named when given to Walk); Walk does not look at the content of files.
@@ -117,6 +118,12 @@ func (w *walker) dir(p string, fi fs.FileInfo, named bool) {
 	}
 	w.seen[id] = true
 	if w.ctx.Err() != nil {
+		return
+	}
+	// A folder reached by the walk on another device may be /proc or
+	// the like (a collection's link to /): its files never end or block.
+	if n := len(w.open); n > 0 && (id.dev != w.open[n-1].dev || id.dev == 0) && pseudoFS(p) {
+		w.failed = append(w.failed, Failure{Name: p, Err: errPseudoFS})
 		return
 	}
 	// On an error, ReadDir returns the entries it read before: they are

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -149,4 +151,29 @@ func paths(files []File) []string {
 		out = append(out, f.Path)
 	}
 	return out
+}
+
+// TestPseudoFSNotWalked: a collection holding a link to /proc (or to /,
+// which holds it) must not make the walk read the kernel's files, some of
+// which block forever.
+func TestPseudoFSNotWalked(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("pseudo file systems are recognised on Linux")
+	}
+	if _, err := os.Stat("/proc/self"); err != nil {
+		t.Skip("no /proc here")
+	}
+	dir := t.TempDir()
+	if err := os.Symlink("/proc", filepath.Join(dir, "proc")); err != nil {
+		t.Fatal(err)
+	}
+	files, failed := Walk([]string{dir})
+	for _, f := range files {
+		if strings.HasPrefix(f.Path, filepath.Join(dir, "proc")) {
+			t.Fatalf("walk listed %s, want nothing below the link to /proc", f.Path)
+		}
+	}
+	if len(failed) != 1 || !errors.Is(failed[0].Err, errPseudoFS) {
+		t.Errorf("failures: got %v, want the link to /proc reported as a pseudo file system", failed)
+	}
 }
