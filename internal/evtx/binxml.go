@@ -343,16 +343,38 @@ func (p parser) skipPI(c *cursor, tok byte) error {
 }
 
 // appendText appends static text, merging it with a preceding text part.
+// The merged text is built at the end of the arena and grows there: text
+// just written after it (a string or character reference token) joins it
+// without a copy, other text is appended, and the preceding text is copied
+// only when it does not end the arena. An element of n text tokens costs
+// O(n), not O(n²).
 func (p parser) appendText(parts []part, s string) []part {
-	if n := len(parts); n > 0 && parts[n-1].kind == partText {
-		a := p.d.arena
-		start := len(a.b)
-		a.b = append(a.b, parts[n-1].text...)
-		a.b = append(a.b, s...)
-		parts[n-1].text = a.str(start)
+	n := len(parts)
+	if n == 0 || parts[n-1].kind != partText {
+		return append(parts, part{kind: partText, text: s})
+	}
+	prev := parts[n-1].text
+	if s == "" {
 		return parts
 	}
-	return append(parts, part{kind: partText, text: s})
+	if prev == "" {
+		parts[n-1].text = s
+		return parts
+	}
+	a := p.d.arena
+	start := a.offset(prev)
+	switch {
+	case start >= 0 && a.offset(s) == start+len(prev) && start+len(prev)+len(s) == len(a.b):
+		// s was written right after prev.
+	case start >= 0 && start+len(prev) == len(a.b):
+		a.b = append(a.b, s...)
+	default:
+		start = len(a.b)
+		a.b = append(a.b, prev...)
+		a.b = append(a.b, s...)
+	}
+	parts[n-1].text = a.str(start)
+	return parts
 }
 
 // entity returns the text an XML entity reference stands for.
