@@ -166,6 +166,9 @@ func (p parser) element(c *cursor, depth int) (*node, error) {
 	if depth > maxElementDepth {
 		return nil, fmt.Errorf("elements nested deeper than %d: %w", maxElementDepth, ErrTooComplex)
 	}
+	if err := p.d.spend(1); err != nil {
+		return nil, err
+	}
 	start := c.pos
 	tok, err := c.u8()
 	if err != nil {
@@ -201,6 +204,9 @@ func (p parser) element(c *cursor, depth int) (*node, error) {
 			}
 			if t&^tokMoreFlag != tokAttribute {
 				break
+			}
+			if err := p.d.spend(1); err != nil {
+				return nil, err
 			}
 			c.pos++
 			off, err := c.u32()
@@ -245,6 +251,9 @@ func (p parser) element(c *cursor, depth int) (*node, error) {
 // including) the first token that does not belong to it.
 func (p parser) data(c *cursor, parts []part, depth int, content bool) ([]part, error) {
 	for {
+		if err := p.d.spend(1); err != nil {
+			return nil, err
+		}
 		start := c.pos
 		tok, err := c.peek()
 		if err != nil {
@@ -402,6 +411,9 @@ func entity(name string) string {
 // instance.
 func (p parser) fragment(c *cursor) (*node, error) {
 	for {
+		if err := p.d.spend(1); err != nil {
+			return nil, err
+		}
 		tok, err := c.peek()
 		if err != nil {
 			return nil, err

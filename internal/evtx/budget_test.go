@@ -1,9 +1,18 @@
 package evtx
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
 // textChunk returns a chunk of one record whose Data element holds n
@@ -87,5 +96,248 @@ func TestTextTokensLinear(t *testing.T) {
 				t.Errorf("decoding allocated %d bytes, want at most %d", n, limit)
 			}
 		})
+	}
+}
+
+// TestChunkBudgetReal decodes every chunk of the real files in the shared
+// datasets and checks that the most work and output a chunk needs stays far
+// (8 times) below the chunk's budget.
+func TestChunkBudgetReal(t *testing.T) {
+	root := shared.Dir(t)
+	var files []string
+	for _, dir := range []string{"datasets/evtx-attack-samples", "datasets/deepbluecli", "datasets/sigma"} {
+		files = append(files, evtxFiles(t, filepath.Join(root, dir))...)
+	}
+	d := newDecoder("budget")
+	res := newChunkResult()
+	var most struct{ work, output, text, values, fields int }
+	var where [5]string
+	chunks := 0
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := fileHeaderSize; off+chunkHeaderSize <= len(data); off += chunkSize {
+			res.reset()
+			res.index, res.offset = chunks, int64(off)
+			res.n = copy(res.buf, data[off:])
+			d.decodeChunk(res)
+			chunks++
+			for _, it := range res.items {
+				var be *budgetError
+				if it.skip != nil && errors.As(it.skip, &be) {
+					t.Errorf("%s: %v", p, it.skip)
+				}
+			}
+			name := fmt.Sprintf("%s chunk at 0x%x", filepath.Base(p), off)
+			for i, m := range []struct{ got, most *int }{
+				{ptr(maxChunkWork - d.work), &most.work},
+				{ptr(d.output()), &most.output},
+				{ptr(len(res.arena.b)), &most.text},
+				{ptr(len(res.vals)), &most.values},
+				{ptr(len(res.fields)), &most.fields},
+			} {
+				if *m.got > *m.most {
+					*m.most, where[i] = *m.got, name
+				}
+			}
+		}
+	}
+	if chunks == 0 {
+		t.Skip("no EVTX files in the datasets")
+	}
+	t.Logf("%d files, %d chunks; most a chunk needs:", len(files), chunks)
+	t.Logf("work:   %8d units of %8d (%s)", most.work, maxChunkWork, where[0])
+	t.Logf("output: %8d bytes of %8d (%s)", most.output, maxChunkOutput, where[1])
+	t.Logf("  text: %8d bytes (%s)", most.text, where[2])
+	t.Logf("  list elements: %d (%s)", most.values, where[3])
+	t.Logf("  fields: %d (%s)", most.fields, where[4])
+	for _, c := range []struct {
+		what        string
+		most, limit int
+	}{
+		{"work", most.work, maxChunkWork},
+		{"output", most.output, maxChunkOutput},
+	} {
+		if c.most > c.limit/8 {
+			t.Errorf("a real chunk needs %d of %s, more than 1/8 of the budget of %d", c.most, c.what, c.limit)
+		}
+	}
+}
+
+func ptr(n int) *int { return &n }
+
+// bombChunk returns a chunk whose first record defines a template of n
+// Data elements, each holding substitution 0 (optional when opt), and
+// whose other records, as many as fit, use it again with the value v:
+// little input that multiplies into much work (opt with a Null value:
+// every element is considered and omitted) or much output (every element
+// is a value of v). It also returns how many records it holds.
+func bombChunk(n int, opt bool, v val) ([]byte, int) {
+	c := newChunkBuilder(1)
+	var def int
+	c.record(func() {
+		c.fragment()
+		def = c.templateDef(func() {
+			c.open("Event", false)
+			c.closeStart()
+			c.open("EventData", false)
+			c.closeStart()
+			for range n {
+				c.open("Data", false)
+				c.closeStart()
+				c.sub(0, v.typ, opt)
+				c.end()
+			}
+			c.end()
+			c.end()
+		})
+		c.values(v)
+		c.eof()
+	})
+	for len(c.b)+64+len(v.data) < chunkSize {
+		c.record(func() {
+			c.fragment()
+			c.templateRef(def)
+			c.values(v)
+			c.eof()
+		})
+	}
+	return c.bytes(), c.recs
+}
+
+// nestedBombChunk returns a chunk like bombChunk's with opt and a Null
+// value, except that its records use the template of n elements through
+// BinXml values, each 8 times.
+func nestedBombChunk(n int) ([]byte, int) {
+	c := newChunkBuilder(1)
+	var big, outer int
+	c.record(func() {
+		c.fragment()
+		big = c.templateDef(func() {
+			c.open("Event", false)
+			c.closeStart()
+			c.open("EventData", false)
+			c.closeStart()
+			for range n {
+				c.open("Data", false)
+				c.closeStart()
+				c.sub(0, typeNull, true)
+				c.end()
+			}
+			c.end()
+			c.end()
+		})
+		c.values(val{typeNull, nil})
+		c.eof()
+	})
+	inner := func() {
+		c.fragment()
+		c.templateRef(big)
+		c.values(val{typeNull, nil})
+		c.eof()
+	}
+	c.record(func() {
+		c.fragment()
+		outer = c.templateDef(func() {
+			c.open("Event", false)
+			c.closeStart()
+			c.open("EventData", false)
+			c.closeStart()
+			for range 8 {
+				c.sub(0, typeBinXML, false)
+			}
+			c.end()
+			c.end()
+		})
+		c.valuesBinXML(nil, inner)
+		c.eof()
+	})
+	for len(c.b)+128 < chunkSize {
+		c.record(func() {
+			c.fragment()
+			c.templateRef(outer)
+			c.valuesBinXML(nil, inner)
+			c.eof()
+		})
+	}
+	return c.bytes(), c.recs
+}
+
+// TestChunkBudget decodes chunks crafted to cost far more work or output
+// than their size: decoding stops when the chunk goes over its budget, the
+// records decoded before stay, and the rest of the chunk is one SkipError
+// that names the chunk and the record where it stopped.
+func TestChunkBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		nested bool
+		opt    bool
+		v      val
+		what   string
+	}{
+		{"work", false, true, val{typeNull, nil}, "units of work"},
+		{"nested", true, true, val{typeNull, nil}, "units of work"},
+		{"output", false, false, val{typeUint32, u32v(7)}, "bytes of output"},
+		{"text", false, false, val{typeString, strv(strings.Repeat("x", 200))}, "bytes of output"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			chunk, records := bombChunk(2000, tc.opt, tc.v)
+			if tc.nested {
+				chunk, records = nestedBombChunk(2000)
+			}
+			data := fileOf(chunk)
+			var events int
+			var skips []*event.SkipError
+			n := allocated(func() { events, skips = countAll(t, data) })
+			if len(skips) != 1 {
+				t.Fatalf("got %d skips %v, want 1", len(skips), skips)
+			}
+			se := skips[0]
+			var be *budgetError
+			if !errors.As(se, &be) || be.what != tc.what || !errors.Is(se, ErrTooComplex) {
+				t.Errorf("got skip %v, want the chunk over its budget of %s", se, tc.what)
+			}
+			if !strings.HasPrefix(se.Where, "chunk 0 at offset 0x1000, from record ") {
+				t.Errorf("got skip at %q, want chunk 0 and the record", se.Where)
+			}
+			if events == 0 || events+se.Records != records {
+				t.Errorf("got %d events and %d records lost, want some events and %d records in all", events, se.Records, records)
+			}
+			// The output's buffers grow by a quarter at a time when large:
+			// five times the budget, and the reader's own buffers.
+			if limit := uint64(5*maxChunkOutput + 4<<20); n > limit {
+				t.Errorf("decoding allocated %d bytes, want at most %d", n, limit)
+			}
+			t.Logf("%d records, %d decoded, %d bytes allocated; %v", records, events, n, se)
+		})
+	}
+}
+
+// countAll reads data with one worker and returns how many events it holds
+// and the skips.
+func countAll(tb testing.TB, data []byte) (int, []*event.SkipError) {
+	tb.Helper()
+	r, err := Open(bytes.NewReader(data), int64(len(data)), Options{Source: "test.evtx", Workers: 1})
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	defer r.Close()
+	n := 0
+	var skips []*event.SkipError
+	for {
+		_, err := r.Next()
+		var se *event.SkipError
+		switch {
+		case err == io.EOF:
+			return n, skips
+		case errors.As(err, &se):
+			skips = append(skips, se)
+		case err != nil:
+			tb.Fatalf("Next: %v", err)
+		default:
+			n++
+		}
 	}
 }

@@ -2,6 +2,7 @@ package evtx
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -128,7 +129,8 @@ type decoder struct {
 	secs      []uint8 // section of each field of the record
 	recStart  int
 	dyn       bool
-	budget    int
+	budget    int // the record's ops
+	work      int // the chunk's work units left (see maxChunkWork)
 }
 
 func newDecoder(source string) *decoder {
@@ -208,12 +210,7 @@ func (d *decoder) skip(where string, records int, err error) {
 // decodeChunk decodes the chunk in res.buf[:res.n] into res. A panic is
 // recovered and reported as a skip of the rest of the chunk.
 func (d *decoder) decodeChunk(res *chunkResult) {
-	d.res = res
-	d.data = res.buf[:res.n]
-	d.arena = &res.arena
-	clear(d.names)
-	clear(d.templates)
-	d.recent = [8]recentProgram{}
+	d.begin(res)
 	defer func() {
 		if p := recover(); p != nil {
 			d.res.fields = d.res.fields[:d.recStart]
@@ -229,6 +226,18 @@ func (d *decoder) decodeChunk(res *chunkResult) {
 	}
 	res.read = true
 	d.records(h)
+}
+
+// begin starts decoding the chunk in res.buf[:res.n] into res: the
+// per-chunk caches are cleared and the chunk's budget is full.
+func (d *decoder) begin(res *chunkResult) {
+	d.res = res
+	d.data = res.buf[:res.n]
+	d.arena = &res.arena
+	clear(d.names)
+	clear(d.templates)
+	d.recent = [8]recentProgram{}
+	d.work = maxChunkWork
 }
 
 func allZero(b []byte) bool {
@@ -261,6 +270,9 @@ func (d *decoder) records(h chunkHeader) {
 		}
 		id := binary.LittleEndian.Uint64(data[pos+8:])
 		if err := d.record(pos, size); err != nil {
+			if d.stopChunk(err, id, pos, h) {
+				return
+			}
 			d.skip(fmt.Sprintf("record %d at offset 0x%x", id, d.res.offset+int64(pos)), 1,
 				fmt.Errorf("decode record %d: %w", id, err))
 		} else {
@@ -329,21 +341,18 @@ func (d *decoder) finish() {
 		return
 	}
 	fields := d.res.fields
-	for i := range d.pend {
+	// Group the values by field, each group in record order.
+	slices.SortStableFunc(d.pend, func(a, b pending) int { return cmp.Compare(a.field, b.field) })
+	for i := 0; i < len(d.pend); {
 		f := d.pend[i].field
-		if f < 0 {
-			continue
-		}
 		start := len(d.res.vals)
 		d.res.vals = append(d.res.vals, fields[f].Value)
-		for j := i; j < len(d.pend); j++ {
-			if d.pend[j].field == f {
-				d.res.vals = append(d.res.vals, d.pend[j].v)
-				d.pend[j].field = -1
-			}
+		for ; i < len(d.pend) && d.pend[i].field == f; i++ {
+			d.res.vals = append(d.res.vals, d.pend[i].v)
 		}
 		fields[f].Value = event.ListValue(d.res.vals[start:len(d.res.vals):len(d.res.vals)])
 	}
+	d.work -= len(d.pend)
 }
 
 // nameAt returns the name structure at off and its size.
@@ -437,6 +446,7 @@ func (d *decoder) lookupProgram(off uint32, ctx walkCtx) (*program, error) {
 		if t.err != nil {
 			return nil, t.err
 		}
+		d.work -= len(t.progs)
 		for i := range t.progs {
 			if t.progs[i].ctx == ctx {
 				return t.progs[i].prog, nil
@@ -465,6 +475,7 @@ func (d *decoder) lookupProgram(off uint32, ctx walkCtx) (*program, error) {
 		return nil, err
 	}
 	p := compile(t.root, ctx, &d.scratch)
+	d.work -= p.cost
 	if cacheable {
 		if len(d.cache) >= maxCachedPrograms {
 			clear(d.cache)
@@ -535,7 +546,9 @@ func (d *decoder) fragment(c *cursor, ctx walkCtx, depth int, noDep bool) error 
 		return err
 	}
 	if root != nil {
-		return d.run(compile(root, ctx, &d.scratch), nil, depth)
+		p := compile(root, ctx, &d.scratch)
+		d.work -= p.cost
+		return d.run(p, nil, depth)
 	}
 	if tok, err := c.peek(); err != nil || tok != tokTemplate {
 		return fmt.Errorf("fragment without element or template at offset 0x%x: %w", c.pos, ErrBadToken)
@@ -588,6 +601,7 @@ func (d *decoder) mayExist(checked bool, h uint8) bool {
 
 // valueInto decodes a substitution value into *dst.
 func (d *decoder) valueInto(dst *event.Value, v valDesc) {
+	d.work -= int(v.size) >> 4
 	p := d.data[v.off : int(v.off)+int(v.size)]
 	if v.typ&typeArrayFlag != 0 {
 		*dst = array(d.arena, &d.res.vals, v.typ, p)
@@ -598,6 +612,7 @@ func (d *decoder) valueInto(dst *event.Value, v valDesc) {
 
 // value decodes a substitution value.
 func (d *decoder) value(v valDesc) event.Value {
+	d.work -= int(v.size) >> 4
 	p := d.data[v.off : int(v.off)+int(v.size)]
 	if v.typ&typeArrayFlag != 0 {
 		return array(d.arena, &d.res.vals, v.typ, p)
@@ -610,7 +625,11 @@ func (d *decoder) run(p *program, vt valueTable, depth int) error {
 	for i := range p.ops {
 		o := &p.ops[i]
 		d.budget--
-		if d.budget < 0 {
+		d.work--
+		if d.budget < 0 || d.overBudget() {
+			if d.overBudget() {
+				return d.budgetErr()
+			}
 			return fmt.Errorf("more than %d fields: %w", maxOpsPerRecord, ErrTooComplex)
 		}
 		omit := false
@@ -677,7 +696,11 @@ func (d *decoder) run(p *program, vt valueTable, depth int) error {
 func (d *decoder) concat(parts []part, vt valueTable) string {
 	var scratch [64]byte
 	start := len(d.arena.b)
+	d.work -= len(parts)
 	for j := range parts {
+		if len(d.arena.b) > maxChunkOutput {
+			break // the chunk is over its budget: the next op stops it
+		}
 		pt := &parts[j]
 		if pt.kind == partText {
 			d.arena.b = append(d.arena.b, pt.text...)
@@ -710,10 +733,7 @@ func (d *decoder) concat(parts []part, vt valueTable) string {
 func (d *decoder) emit(name string, v event.Value, checked bool, sec uint8, h uint8) {
 	w, bit := h>>6, uint64(1)<<(h&63)
 	if (checked || d.dyn) && d.bloom[w]&bit != 0 {
-		for i := d.recStart; i < len(d.res.fields); i++ {
-			if d.res.fields[i].Name != name {
-				continue
-			}
+		if i := d.find(name); i >= 0 {
 			if d.secs[i-d.recStart] == sec {
 				d.pend = append(d.pend, pending{field: i, v: v})
 				return
@@ -734,6 +754,19 @@ func (d *decoder) emit(name string, v event.Value, checked bool, sec uint8, h ui
 	d.res.fields = append(d.res.fields, event.Field{Name: name, Value: v})
 	d.secs = append(d.secs, sec)
 	d.bloom[w] |= bit
+}
+
+// find returns the index of the record's first field named name, or -1.
+// The fields compared are charged to the chunk's work.
+func (d *decoder) find(name string) int {
+	for i := d.recStart; i < len(d.res.fields); i++ {
+		if d.res.fields[i].Name == name {
+			d.work -= i - d.recStart
+			return i
+		}
+	}
+	d.work -= len(d.res.fields) - d.recStart
+	return -1
 }
 
 // nameHash is an 8-bit FNV-1a hash of a field name, for the record's

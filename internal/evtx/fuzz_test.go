@@ -141,10 +141,7 @@ func FuzzBinXML(f *testing.F) {
 		copy(b[recordHeaderSize:], data)
 		binary.LittleEndian.PutUint32(b[size-4:], uint32(size))
 		res.n = chunkSize
-		d.res, d.data, d.arena = res, res.buf, &res.arena
-		clear(d.names)
-		clear(d.templates)
-		d.recent = [8]recentProgram{}
+		d.begin(res)
 		if err := d.record(chunkHeaderSize, size); err != nil {
 			if errors.Is(err, ErrInternal) {
 				t.Fatalf("recovered panic: %v", err)
