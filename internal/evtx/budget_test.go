@@ -168,14 +168,11 @@ func TestChunkBudgetReal(t *testing.T) {
 
 func ptr(n int) *int { return &n }
 
-// bombChunk returns a chunk whose first record defines a template of n
-// Data elements, each holding substitution 0 (optional when opt), and
-// whose other records, as many as fit, use it again with the value v:
-// little input that multiplies into much work (opt with a Null value:
-// every element is considered and omitted) or much output (every element
-// is a value of v). It also returns how many records it holds.
-func bombChunk(n int, opt bool, v val) ([]byte, int) {
-	c := newChunkBuilder(1)
+// dataTemplate writes, in a record, the definition of a template of n
+// Data elements in EventData, each holding substitution 0 of type typ
+// (optional when opt), and values vs for it; it returns the definition's
+// offset.
+func (c *chunkBuilder) dataTemplate(n int, typ byte, opt bool, vs ...val) int {
 	var def int
 	c.record(func() {
 		c.fragment()
@@ -187,23 +184,44 @@ func bombChunk(n int, opt bool, v val) ([]byte, int) {
 			for range n {
 				c.open("Data", false)
 				c.closeStart()
-				c.sub(0, v.typ, opt)
+				c.sub(0, typ, opt)
 				c.end()
 			}
 			c.end()
 			c.end()
 		})
-		c.values(v)
+		c.values(vs...)
 		c.eof()
 	})
-	for len(c.b)+64+len(v.data) < chunkSize {
+	return def
+}
+
+// fillRecords adds records that use the template at def with the values
+// vs, as many as fit in the chunk.
+func (c *chunkBuilder) fillRecords(def int, vs ...val) {
+	size := 64
+	for _, v := range vs {
+		size += len(v.data)
+	}
+	for len(c.b)+size < chunkSize {
 		c.record(func() {
 			c.fragment()
 			c.templateRef(def)
-			c.values(v)
+			c.values(vs...)
 			c.eof()
 		})
 	}
+}
+
+// bombChunk returns a chunk whose first record defines a template of n
+// Data elements, each holding substitution 0 (optional when opt), and
+// whose other records, as many as fit, use it again with the value v:
+// little input that multiplies into much work (opt with a Null value:
+// every element is considered and omitted) or much output (every element
+// is a value of v). It also returns how many records it holds.
+func bombChunk(n int, opt bool, v val) ([]byte, int) {
+	c := newChunkBuilder(1)
+	c.fillRecords(c.dataTemplate(n, v.typ, opt, v), v)
 	return c.bytes(), c.recs
 }
 
@@ -212,56 +230,18 @@ func bombChunk(n int, opt bool, v val) ([]byte, int) {
 // BinXml values, each 8 times.
 func nestedBombChunk(n int) ([]byte, int) {
 	c := newChunkBuilder(1)
-	var big, outer int
-	c.record(func() {
-		c.fragment()
-		big = c.templateDef(func() {
-			c.open("Event", false)
-			c.closeStart()
-			c.open("EventData", false)
-			c.closeStart()
-			for range n {
-				c.open("Data", false)
-				c.closeStart()
-				c.sub(0, typeNull, true)
-				c.end()
-			}
-			c.end()
-			c.end()
-		})
-		c.values(val{typeNull, nil})
-		c.eof()
-	})
-	inner := func() {
-		c.fragment()
-		c.templateRef(big)
-		c.values(val{typeNull, nil})
-		c.eof()
-	}
-	c.record(func() {
-		c.fragment()
-		outer = c.templateDef(func() {
-			c.open("Event", false)
-			c.closeStart()
-			c.open("EventData", false)
-			c.closeStart()
-			for range 8 {
-				c.sub(0, typeBinXML, false)
-			}
-			c.end()
-			c.end()
-		})
-		c.valuesBinXML(nil, inner)
-		c.eof()
-	})
-	for len(c.b)+128 < chunkSize {
-		c.record(func() {
-			c.fragment()
-			c.templateRef(outer)
-			c.valuesBinXML(nil, inner)
-			c.eof()
-		})
-	}
+	null := val{typeNull, nil}
+	big := c.dataTemplate(n, typeNull, true, null)
+	// The BinXml value, an instance of the big template, refers to it by
+	// offset only: it can be written anywhere.
+	inner := &chunkBuilder{}
+	inner.fragment()
+	inner.templateRef(big)
+	inner.values(null)
+	inner.eof()
+	bx := val{typeBinXML, inner.b}
+	outer := c.dataTemplate(8, typeBinXML, false, bx)
+	c.fillRecords(outer, bx)
 	return c.bytes(), c.recs
 }
 
