@@ -88,3 +88,74 @@ func (d *decoder) stopChunk(err error, id uint64, pos int, h chunkHeader) bool {
 	d.res.skipped = true
 	return true
 }
+
+// Capacities past which the buffers a chunk's decoding grew are dropped
+// rather than kept for the next chunk: only a chunk near its budget grows
+// them so far (real chunks stay below a tenth of these).
+const (
+	keepArena  = 1 << 20 // bytes
+	keepFields = 1 << 15
+	keepValues = 1 << 14
+	keepDecode = 1 << 14 // the decoder's per-record scratch, in elements
+)
+
+// oversized reports whether r grew buffers too large to keep for reuse.
+func (r *chunkResult) oversized() bool {
+	return cap(r.arena.b) > keepArena || cap(r.fields) > keepFields || cap(r.vals) > keepValues
+}
+
+// trim drops r's oversized buffers for new ones of the starting size.
+func (r *chunkResult) trim() {
+	if cap(r.arena.b) > keepArena {
+		r.arena.b = make([]byte, 0, startArena)
+	}
+	if cap(r.fields) > keepFields {
+		r.fields = make([]event.Field, 0, startFields)
+	}
+	if cap(r.vals) > keepValues {
+		r.vals = make([]event.Value, 0, startValues)
+	}
+}
+
+// trim drops the decoder's per-record scratch buffers that a large record
+// grew.
+func (d *decoder) trim() {
+	if cap(d.descs) > keepDecode {
+		d.descs = make([]valDesc, 0, 256)
+	}
+	if cap(d.pend) > keepDecode {
+		d.pend = nil
+	}
+	if cap(d.secs) > keepDecode {
+		d.secs = nil
+	}
+	if cap(d.scratch) > keepDecode {
+		d.scratch = nil
+	}
+}
+
+// scribbleFields overwrites fields that the reader is about to reuse, in
+// builds with the spoorscribble tag (see event.Scribble): a consumer that
+// kept them past the reuse contract sees junk names and values.
+func scribbleFields(fs []event.Field) {
+	if !event.Scribbling {
+		return
+	}
+	for i := range fs {
+		fs[i] = event.Field{Name: scribbled, Value: event.StringValue(scribbled)}
+	}
+}
+
+// scribbleValues does for list elements what scribbleFields does for
+// fields.
+func scribbleValues(vs []event.Value) {
+	if !event.Scribbling {
+		return
+	}
+	for i := range vs {
+		vs[i] = event.StringValue(scribbled)
+	}
+}
+
+// scribbled is the junk that scribbled fields and values hold.
+const scribbled = "\xdb\xdb\xdb\xdb"

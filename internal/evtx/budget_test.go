@@ -2,6 +2,7 @@ package evtx
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -319,5 +320,96 @@ func countAll(tb testing.TB, data []byte) (int, []*event.SkipError) {
 		default:
 			n++
 		}
+	}
+}
+
+// TestReuseCapped reads a chunk that grows the reader's buffers to its
+// budget, then a small one: the grown buffers are not kept for reuse.
+func TestReuseCapped(t *testing.T) {
+	bomb, _ := bombChunk(2000, false, val{typeUint32, u32v(7)})
+	small, _ := textChunk(8)
+	data := fileOf(bomb, small)
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"serial", Options{Workers: 1}},
+		{"parallel", Options{Workers: 2}},
+		{"helped", Options{Helped: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Open(bytes.NewReader(data), int64(len(data)), tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			for {
+				if _, err := r.Next(); err == io.EOF {
+					break
+				}
+			}
+			// What the reader keeps for the next chunks.
+			kept := []*chunkResult{r.cur}
+			for _, free := range []chan *chunkResult{r.free, helpFree(r)} {
+				for len(free) > 0 {
+					kept = append(kept, <-free)
+				}
+			}
+			for _, res := range kept {
+				if res != nil && (cap(res.arena.b) > keepArena || cap(res.fields) > keepFields || cap(res.vals) > keepValues) {
+					t.Errorf("kept a chunk result of %d bytes of arena, %d fields, %d values; want at most %d, %d, %d",
+						cap(res.arena.b), cap(res.fields), cap(res.vals), keepArena, keepFields, keepValues)
+				}
+			}
+		})
+	}
+}
+
+func helpFree(r *Reader) chan *chunkResult {
+	if r.help == nil {
+		return nil
+	}
+	return r.help.free
+}
+
+// TestProgramCacheBounded decodes chunks that each define a template of
+// another GUID holding 30 KB of text: the decoder's cross-chunk cache of
+// compiled templates stays within its bound of memory.
+func TestProgramCacheBounded(t *testing.T) {
+	d := newDecoder("cache")
+	res := newChunkResult()
+	text := strings.Repeat("x", 15000)
+	for i := range 1200 { // 36 MB of text in all
+		c := newChunkBuilder(1)
+		c.record(func() {
+			c.fragment()
+			def := c.templateDef(func() {
+				c.open("Event", false)
+				c.closeStart()
+				c.open("Data", false)
+				c.closeStart()
+				c.text(text)
+				c.sub(0, typeString, false)
+				c.end()
+				c.end()
+			})
+			binary.LittleEndian.PutUint64(c.b[def+4:], uint64(i+1)) // GUID
+			c.values(val{typeString, strv("y")})
+			c.eof()
+		})
+		res.reset()
+		res.n = copy(res.buf, c.bytes())
+		d.decodeChunk(res)
+		if res.records != 1 {
+			t.Fatalf("chunk %d: got %d records, want 1 (%v)", i, res.records, res.items)
+		}
+	}
+	total := 0
+	for _, p := range d.cache {
+		total += p.size()
+	}
+	t.Logf("%d programs, %d bytes", len(d.cache), total)
+	if total > maxCachedBytes {
+		t.Errorf("got %d bytes of cached programs, want at most %d", total, maxCachedBytes)
 	}
 }

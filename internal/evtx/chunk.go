@@ -52,21 +52,31 @@ type chunkResult struct {
 	lost          int
 }
 
+// Starting capacities of a chunk result's buffers.
+const (
+	startFields = 4096
+	startValues = 64
+	startArena  = 128 << 10
+)
+
 func newChunkResult() *chunkResult {
 	return &chunkResult{
 		buf:    make([]byte, chunkSize),
-		fields: make([]event.Field, 0, 4096),
-		vals:   make([]event.Value, 0, 64),
-		arena:  arena{b: make([]byte, 0, 128<<10)},
+		fields: make([]event.Field, 0, startFields),
+		vals:   make([]event.Value, 0, startValues),
+		arena:  arena{b: make([]byte, 0, startArena)},
 	}
 }
 
 func (r *chunkResult) reset() {
 	r.items = r.items[:0]
+	scribbleFields(r.fields)
+	scribbleValues(r.vals)
 	r.fields = r.fields[:0]
 	r.vals = r.vals[:0]
 	event.Scribble(r.buf)
 	r.arena.reset()
+	r.trim()
 	r.read, r.skipped = false, false
 	r.records, r.lost = 0, 0
 }
@@ -114,23 +124,24 @@ type pending struct {
 // decoder decodes chunks. One decoder serves one goroutine; its caches are
 // per chunk and cleared when the next chunk starts.
 type decoder struct {
-	source    string
-	res       *chunkResult
-	data      []byte
-	arena     *arena
-	names     map[uint32]nameEntry
-	templates map[uint32]*template
-	cache     map[progKey]*program // across chunks
-	bloom     [4]uint64            // hashes of the record's field names
-	scratch   []op                 // for compiling
-	recent    [8]recentProgram     // per chunk
-	descs     []valDesc
-	pend      []pending
-	secs      []uint8 // section of each field of the record
-	recStart  int
-	dyn       bool
-	budget    int // the record's ops
-	work      int // the chunk's work units left (see maxChunkWork)
+	source     string
+	res        *chunkResult
+	data       []byte
+	arena      *arena
+	names      map[uint32]nameEntry
+	templates  map[uint32]*template
+	cache      map[progKey]*program // across chunks
+	cacheBytes int                  // memory the cached programs hold
+	bloom      [4]uint64            // hashes of the record's field names
+	scratch    []op                 // for compiling
+	recent     [8]recentProgram     // per chunk
+	descs      []valDesc
+	pend       []pending
+	secs       []uint8 // section of each field of the record
+	recStart   int
+	dyn        bool
+	budget     int // the record's ops
+	work       int // the chunk's work units left (see maxChunkWork)
 }
 
 func newDecoder(source string) *decoder {
@@ -238,6 +249,7 @@ func (d *decoder) begin(res *chunkResult) {
 	clear(d.templates)
 	d.recent = [8]recentProgram{}
 	d.work = maxChunkWork
+	d.trim()
 }
 
 func allZero(b []byte) bool {
@@ -413,8 +425,12 @@ type progKey struct {
 	ctx  walkCtx
 }
 
-// maxCachedPrograms bounds the decoder's cross-chunk program cache.
-const maxCachedPrograms = 16384
+// maxCachedPrograms and maxCachedBytes bound the decoder's cross-chunk
+// program cache (real files use a few hundred programs of a few KB).
+const (
+	maxCachedPrograms = 16384
+	maxCachedBytes    = 16 << 20
+)
 
 // program returns the template whose definition is at off compiled for ctx.
 // Programs are kept per chunk, and across chunks by template GUID and
@@ -477,12 +493,15 @@ func (d *decoder) lookupProgram(off uint32, ctx walkCtx) (*program, error) {
 	p := compile(t.root, ctx, &d.scratch)
 	d.work -= p.cost
 	if cacheable {
-		if len(d.cache) >= maxCachedPrograms {
-			clear(d.cache)
-		}
 		key.ctx.prefix = strings.Clone(key.ctx.prefix)
 		p = p.detach()
+		size := p.size() + len(key.ctx.prefix)
+		if len(d.cache) >= maxCachedPrograms || d.cacheBytes+size > maxCachedBytes {
+			clear(d.cache)
+			d.cacheBytes = 0
+		}
 		d.cache[key] = p
+		d.cacheBytes += size
 	}
 	t.progs = append(t.progs, ctxProgram{ctx: ctx, prog: p})
 	return p, nil

@@ -2,6 +2,7 @@ package evtx
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/spoor-hunt/spoor/internal/event"
 )
@@ -114,6 +115,27 @@ func (p *program) detach() *program {
 		q.ops[i] = o
 	}
 	return q
+}
+
+// size returns about how many bytes p holds.
+func (p *program) size() int {
+	n := len(p.ops) * int(unsafe.Sizeof(op{}))
+	for i := range p.ops {
+		o := &p.ops[i]
+		n += len(o.name) + len(o.child.prefix) + 2*len(o.guards) + partsSize(o.parts) + partsSize(o.nameArgs)
+		if o.value.Kind() == event.String {
+			n += len(o.value.Str())
+		}
+	}
+	return n
+}
+
+func partsSize(ps []part) int {
+	n := len(ps) * int(unsafe.Sizeof(part{}))
+	for i := range ps {
+		n += len(ps[i].text)
+	}
+	return n
 }
 
 func detachParts(ps []part) []part {

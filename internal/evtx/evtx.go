@@ -272,6 +272,9 @@ func (r *Reader) nextChunk() (*chunkResult, error) {
 }
 
 func (r *Reader) release(res *chunkResult) {
+	if res.oversized() {
+		return // not kept for reuse
+	}
 	select {
 	case r.free <- res:
 	default:
