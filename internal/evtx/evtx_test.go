@@ -377,18 +377,7 @@ func TestReuse(t *testing.T) {
 
 // TestCloseEarly checks that Close stops the workers mid-file.
 func TestCloseEarly(t *testing.T) {
-	var chunks [][]byte
-	for i := range 20 {
-		c := newChunkBuilder(uint64(i + 1))
-		c.record(func() {
-			c.fragment()
-			c.systemTemplate(func() {})
-			c.values(systemValues(uint64(i + 1))...)
-			c.eof()
-		})
-		chunks = append(chunks, c.bytes())
-	}
-	data := fileOf(chunks...)
+	data := smallChunks(20)
 	r, err := Open(bytes.NewReader(data), int64(len(data)), Options{Workers: 2})
 	if err != nil {
 		t.Fatal(err)
