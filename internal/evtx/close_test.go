@@ -25,6 +25,22 @@ func smallChunks(n int) []byte {
 	return fileOf(chunks...)
 }
 
+// readOneClose opens data, reads an event and closes the reader.
+func readOneClose(t *testing.T, data []byte, opts Options) *Reader {
+	t.Helper()
+	r, err := Open(bytes.NewReader(data), int64(len(data)), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // goroutinesSettle waits (up to 10 s) for the number of goroutines to drop
 // to want and returns the last count.
 func goroutinesSettle(want int) int {
@@ -62,16 +78,7 @@ func TestCloseLeaksNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := runtime.NumGoroutine()
 			for range tc.times {
-				r, err := Open(bytes.NewReader(data), int64(len(data)), tc.opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := r.Next(); err != nil {
-					t.Fatal(err)
-				}
-				if err := r.Close(); err != nil {
-					t.Fatal(err)
-				}
+				readOneClose(t, data, tc.opts)
 			}
 			if after := goroutinesSettle(before); after > before {
 				t.Errorf("got %d goroutines after %d Closes, want %d as before", after, tc.times, before)

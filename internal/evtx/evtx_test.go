@@ -377,17 +377,7 @@ func TestReuse(t *testing.T) {
 
 // TestCloseEarly checks that Close stops the workers mid-file.
 func TestCloseEarly(t *testing.T) {
-	data := smallChunks(20)
-	r, err := Open(bytes.NewReader(data), int64(len(data)), Options{Workers: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Next(); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
+	r := readOneClose(t, smallChunks(20), Options{Workers: 2})
 	if _, err := r.Next(); err != io.EOF {
 		t.Errorf("Next after Close: got %v, want io.EOF", err)
 	}
