@@ -388,11 +388,15 @@ func (d *decoder) nameAt(off uint32) (string, int, error) {
 
 // template returns the template definition at off, parsing it on first use.
 func (d *decoder) template(off uint32) (*template, error) {
-	if t, ok := d.templates[off]; ok {
+	t := d.templates[off]
+	if t != nil && (t.root != nil || t.err != nil) {
 		return t, t.err
 	}
-	t := &template{}
-	d.templates[off] = t
+	if t == nil {
+		t = &template{}
+		d.templates[off] = t
+	}
+	// else the entry holds only programs from the cross-chunk cache.
 	o := int(off)
 	if o < 0 || o+templateDefSize > len(d.data) {
 		t.err = fmt.Errorf("template at offset 0x%x: %w", off, ErrTruncated)
