@@ -390,12 +390,7 @@ func TestNestedElement(t *testing.T) {
 		c := newChunkBuilder(1)
 		c.record(func() {
 			c.fragment()
-			c.systemTemplate(func() {
-				c.open("UserData", false)
-				c.closeStart()
-				c.sub(14, typeBinXML, false)
-				c.end()
-			})
+			c.userDataTemplate()
 			c.valuesBinXML(systemValues(1), func() {
 				open := func(name string) {
 					c.u8(tokOpenStart)
@@ -458,12 +453,7 @@ func TestTemplateCachedInOtherContext(t *testing.T) {
 		if again {
 			c.record(func() {
 				c.fragment()
-				c.systemTemplate(func() {
-					c.open("UserData", false)
-					c.closeStart()
-					c.sub(14, typeBinXML, false)
-					c.end()
-				})
+				c.userDataTemplate()
 				c.valuesBinXML(systemValues(first+1), func() {
 					c.fragment()
 					c.templateRef(def)
