@@ -413,3 +413,33 @@ func TestProgramCacheBounded(t *testing.T) {
 		t.Errorf("got %d bytes of cached programs, want at most %d", total, maxCachedBytes)
 	}
 }
+
+// TestScribbleReused keeps an event's fields past Next, which the reuse
+// contract forbids: in builds with the spoorscribble tag the reader
+// overwrites them when it reuses its buffers, so that such a consumer sees
+// junk (names and numbers too, which live outside the arena).
+func TestScribbleReused(t *testing.T) {
+	if !event.Scribbling {
+		t.Skip("needs -tags spoorscribble")
+	}
+	empty := newChunkBuilder(2).bytes()
+	data := fileOf(smallChunks(1)[fileHeaderSize:], empty)
+	r, err := Open(bytes.NewReader(data), int64(len(data)), Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ev, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := ev.Fields // not cloned
+	if _, err := r.Next(); err != io.EOF {
+		t.Fatalf("Next: got %v, want io.EOF", err)
+	}
+	for _, f := range kept {
+		if f.Name != scribbled || f.Value.Kind() != event.String || f.Value.Str() != scribbled {
+			t.Errorf("got kept field %q=%v, want scribbled", f.Name, f.Value)
+		}
+	}
+}

@@ -43,7 +43,9 @@
 // is reported by Next as an *event.SkipError, and reading goes on. Chunk
 // slots are scanned to the end of the file, so files whose header
 // undercounts their chunks (dirty files) are read fully. Limits on nesting,
-// values and fields per record guard against hostile input.
+// values and fields per record, and a budget of work and output per chunk,
+// guard against hostile input: a chunk over its budget ends in a SkipError
+// for the rest of it.
 package evtx
 
 import (
@@ -78,7 +80,8 @@ var (
 	// ErrBadToken: the binary XML holds a token where it is not allowed.
 	ErrBadToken = errors.New("evtx: bad binary XML token")
 	// ErrTooComplex: the binary XML exceeds a limit on nesting, values or
-	// fields that guards the decoder against hostile input.
+	// fields, or its chunk the budget of work and output, that guards the
+	// decoder against hostile input.
 	ErrTooComplex = errors.New("evtx: binary XML too complex")
 	// ErrInternal: the decoder failed on the input in an unexpected way (a
 	// recovered panic); the part was skipped.
