@@ -166,6 +166,9 @@ func (p parser) element(c *cursor, depth int) (*node, error) {
 	if depth > maxElementDepth {
 		return nil, fmt.Errorf("elements nested deeper than %d: %w", maxElementDepth, ErrTooComplex)
 	}
+	if err := p.d.spend(1); err != nil {
+		return nil, err
+	}
 	start := c.pos
 	tok, err := c.u8()
 	if err != nil {
@@ -201,6 +204,9 @@ func (p parser) element(c *cursor, depth int) (*node, error) {
 			}
 			if t&^tokMoreFlag != tokAttribute {
 				break
+			}
+			if err := p.d.spend(1); err != nil {
+				return nil, err
 			}
 			c.pos++
 			off, err := c.u32()
@@ -245,6 +251,9 @@ func (p parser) element(c *cursor, depth int) (*node, error) {
 // including) the first token that does not belong to it.
 func (p parser) data(c *cursor, parts []part, depth int, content bool) ([]part, error) {
 	for {
+		if err := p.d.spend(1); err != nil {
+			return nil, err
+		}
 		start := c.pos
 		tok, err := c.peek()
 		if err != nil {
@@ -343,16 +352,38 @@ func (p parser) skipPI(c *cursor, tok byte) error {
 }
 
 // appendText appends static text, merging it with a preceding text part.
+// The merged text is built at the end of the arena and grows there: text
+// just written after it (a string or character reference token) joins it
+// without a copy, other text is appended, and the preceding text is copied
+// only when it does not end the arena. An element of n text tokens costs
+// O(n), not O(n²).
 func (p parser) appendText(parts []part, s string) []part {
-	if n := len(parts); n > 0 && parts[n-1].kind == partText {
-		a := p.d.arena
-		start := len(a.b)
-		a.b = append(a.b, parts[n-1].text...)
-		a.b = append(a.b, s...)
-		parts[n-1].text = a.str(start)
+	n := len(parts)
+	if n == 0 || parts[n-1].kind != partText {
+		return append(parts, part{kind: partText, text: s})
+	}
+	prev := parts[n-1].text
+	if s == "" {
 		return parts
 	}
-	return append(parts, part{kind: partText, text: s})
+	if prev == "" {
+		parts[n-1].text = s
+		return parts
+	}
+	a := p.d.arena
+	start := a.offset(prev)
+	switch {
+	case start >= 0 && a.offset(s) == start+len(prev) && start+len(prev)+len(s) == len(a.b):
+		// s was written right after prev.
+	case start >= 0 && start+len(prev) == len(a.b):
+		a.b = append(a.b, s...)
+	default:
+		start = len(a.b)
+		a.b = append(a.b, prev...)
+		a.b = append(a.b, s...)
+	}
+	parts[n-1].text = a.str(start)
+	return parts
 }
 
 // entity returns the text an XML entity reference stands for.
@@ -380,6 +411,9 @@ func entity(name string) string {
 // instance.
 func (p parser) fragment(c *cursor) (*node, error) {
 	for {
+		if err := p.d.spend(1); err != nil {
+			return nil, err
+		}
 		tok, err := c.peek()
 		if err != nil {
 			return nil, err

@@ -323,6 +323,17 @@ func (c *chunkBuilder) systemTemplate(data func()) int {
 	})
 }
 
+// userDataTemplate writes systemTemplate with a UserData element that
+// holds substitution 14, a BinXml value.
+func (c *chunkBuilder) userDataTemplate() int {
+	return c.systemTemplate(func() {
+		c.open("UserData", false)
+		c.closeStart()
+		c.sub(14, typeBinXML, false)
+		c.end()
+	})
+}
+
 // systemValues returns the values of systemTemplate's substitutions, and
 // extra values after them.
 func systemValues(recordID uint64, extra ...val) []val {

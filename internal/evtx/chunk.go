@@ -2,6 +2,7 @@ package evtx
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -56,21 +57,31 @@ type chunkResult struct {
 	carved        int
 }
 
+// Starting capacities of a chunk result's buffers.
+const (
+	startFields = 4096
+	startValues = 64
+	startArena  = 128 << 10
+)
+
 func newChunkResult() *chunkResult {
 	return &chunkResult{
 		buf:    make([]byte, chunkSize),
-		fields: make([]event.Field, 0, 4096),
-		vals:   make([]event.Value, 0, 64),
-		arena:  arena{b: make([]byte, 0, 128<<10)},
+		fields: make([]event.Field, 0, startFields),
+		vals:   make([]event.Value, 0, startValues),
+		arena:  arena{b: make([]byte, 0, startArena)},
 	}
 }
 
 func (r *chunkResult) reset() {
 	r.items = r.items[:0]
+	scribbleFields(r.fields)
+	scribbleValues(r.vals)
 	r.fields = r.fields[:0]
 	r.vals = r.vals[:0]
 	event.Scribble(r.buf)
 	r.arena.reset()
+	r.trim()
 	r.read, r.skipped, r.salvaged = false, false, false
 	r.records, r.lost, r.carved = 0, 0, 0
 }
@@ -118,22 +129,24 @@ type pending struct {
 // decoder decodes chunks. One decoder serves one goroutine; its caches are
 // per chunk and cleared when the next chunk starts.
 type decoder struct {
-	source    string
-	res       *chunkResult
-	data      []byte
-	arena     *arena
-	names     map[uint32]nameEntry
-	templates map[uint32]*template
-	cache     map[progKey]*program // across chunks
-	bloom     [4]uint64            // hashes of the record's field names
-	scratch   []op                 // for compiling
-	recent    [8]recentProgram     // per chunk
-	descs     []valDesc
-	pend      []pending
-	secs      []uint8 // section of each field of the record
-	recStart  int
-	dyn       bool
-	budget    int
+	source     string
+	res        *chunkResult
+	data       []byte
+	arena      *arena
+	names      map[uint32]nameEntry
+	templates  map[uint32]*template
+	cache      map[progKey]*program // across chunks
+	cacheBytes int                  // memory the cached programs hold
+	bloom      [4]uint64            // hashes of the record's field names
+	scratch    []op                 // for compiling
+	recent     [8]recentProgram     // per chunk
+	descs      []valDesc
+	pend       []pending
+	secs       []uint8 // section of each field of the record
+	recStart   int
+	dyn        bool
+	budget     int // the record's ops
+	work       int // the chunk's work units left (see maxChunkWork)
 }
 
 func newDecoder(source string) *decoder {
@@ -210,17 +223,6 @@ func (d *decoder) skip(where string, records int, err error) {
 	d.res.lost += records
 }
 
-// begin makes res.buf[:res.n] the chunk the decoder reads, with empty
-// per-chunk caches.
-func (d *decoder) begin(res *chunkResult) {
-	d.res = res
-	d.data = res.buf[:res.n]
-	d.arena = &res.arena
-	clear(d.names)
-	clear(d.templates)
-	d.recent = [8]recentProgram{}
-}
-
 // recoverPanic, deferred, reports a panic while decoding the chunk as a
 // skip of the rest of the chunk.
 func (d *decoder) recoverPanic() {
@@ -256,6 +258,19 @@ func (d *decoder) decodeChunk(res *chunkResult) {
 	}
 }
 
+// begin starts decoding the chunk in res.buf[:res.n] into res: the
+// per-chunk caches are cleared and the chunk's budget is full.
+func (d *decoder) begin(res *chunkResult) {
+	d.res = res
+	d.data = res.buf[:res.n]
+	d.arena = &res.arena
+	clear(d.names)
+	clear(d.templates)
+	d.recent = [8]recentProgram{}
+	d.work = maxChunkWork
+	d.trim()
+}
+
 func allZero(b []byte) bool {
 	for _, c := range b {
 		if c != 0 {
@@ -286,6 +301,9 @@ func (d *decoder) records(h chunkHeader) {
 		}
 		id := binary.LittleEndian.Uint64(data[pos+8:])
 		if err := d.record(pos, size); err != nil {
+			if d.stopChunk(err, id, pos, h) {
+				return
+			}
 			d.skip(fmt.Sprintf("record %d at offset 0x%x", id, d.res.offset+int64(pos)), 1,
 				fmt.Errorf("decode record %d: %w", id, err))
 		} else {
@@ -354,21 +372,18 @@ func (d *decoder) finish() {
 		return
 	}
 	fields := d.res.fields
-	for i := range d.pend {
+	// Group the values by field, each group in record order.
+	slices.SortStableFunc(d.pend, func(a, b pending) int { return cmp.Compare(a.field, b.field) })
+	for i := 0; i < len(d.pend); {
 		f := d.pend[i].field
-		if f < 0 {
-			continue
-		}
 		start := len(d.res.vals)
 		d.res.vals = append(d.res.vals, fields[f].Value)
-		for j := i; j < len(d.pend); j++ {
-			if d.pend[j].field == f {
-				d.res.vals = append(d.res.vals, d.pend[j].v)
-				d.pend[j].field = -1
-			}
+		for ; i < len(d.pend) && d.pend[i].field == f; i++ {
+			d.res.vals = append(d.res.vals, d.pend[i].v)
 		}
 		fields[f].Value = event.ListValue(d.res.vals[start:len(d.res.vals):len(d.res.vals)])
 	}
+	d.work -= len(d.pend)
 }
 
 // nameAt returns the name structure at off and its size.
@@ -392,11 +407,15 @@ func (d *decoder) nameAt(off uint32) (string, int, error) {
 
 // template returns the template definition at off, parsing it on first use.
 func (d *decoder) template(off uint32) (*template, error) {
-	if t, ok := d.templates[off]; ok {
+	t := d.templates[off]
+	if t != nil && (t.root != nil || t.err != nil) {
 		return t, t.err
 	}
-	t := &template{}
-	d.templates[off] = t
+	if t == nil {
+		t = &template{}
+		d.templates[off] = t
+	}
+	// else the entry holds only programs from the cross-chunk cache.
 	o := int(off)
 	if o < 0 || o+templateDefSize > len(d.data) {
 		t.err = fmt.Errorf("template at offset 0x%x: %w", off, ErrTruncated)
@@ -429,8 +448,12 @@ type progKey struct {
 	ctx  walkCtx
 }
 
-// maxCachedPrograms bounds the decoder's cross-chunk program cache.
-const maxCachedPrograms = 16384
+// maxCachedPrograms and maxCachedBytes bound the decoder's cross-chunk
+// program cache (real files use a few hundred programs of a few KB).
+const (
+	maxCachedPrograms = 16384
+	maxCachedBytes    = 16 << 20
+)
 
 // program returns the template whose definition is at off compiled for ctx.
 // Programs are kept per chunk, and across chunks by template GUID and
@@ -462,6 +485,7 @@ func (d *decoder) lookupProgram(off uint32, ctx walkCtx) (*program, error) {
 		if t.err != nil {
 			return nil, t.err
 		}
+		d.work -= len(t.progs)
 		for i := range t.progs {
 			if t.progs[i].ctx == ctx {
 				return t.progs[i].prog, nil
@@ -490,13 +514,17 @@ func (d *decoder) lookupProgram(off uint32, ctx walkCtx) (*program, error) {
 		return nil, err
 	}
 	p := compile(t.root, ctx, &d.scratch)
+	d.work -= p.cost
 	if cacheable {
-		if len(d.cache) >= maxCachedPrograms {
-			clear(d.cache)
-		}
 		key.ctx.prefix = strings.Clone(key.ctx.prefix)
 		p = p.detach()
+		size := p.size() + len(key.ctx.prefix)
+		if len(d.cache) >= maxCachedPrograms || d.cacheBytes+size > maxCachedBytes {
+			clear(d.cache)
+			d.cacheBytes = 0
+		}
 		d.cache[key] = p
+		d.cacheBytes += size
 	}
 	t.progs = append(t.progs, ctxProgram{ctx: ctx, prog: p})
 	return p, nil
@@ -560,7 +588,9 @@ func (d *decoder) fragment(c *cursor, ctx walkCtx, depth int, noDep bool) error 
 		return err
 	}
 	if root != nil {
-		return d.run(compile(root, ctx, &d.scratch), nil, depth)
+		p := compile(root, ctx, &d.scratch)
+		d.work -= p.cost
+		return d.run(p, nil, depth)
 	}
 	if tok, err := c.peek(); err != nil || tok != tokTemplate {
 		return fmt.Errorf("fragment without element or template at offset 0x%x: %w", c.pos, ErrBadToken)
@@ -613,6 +643,7 @@ func (d *decoder) mayExist(checked bool, h uint8) bool {
 
 // valueInto decodes a substitution value into *dst.
 func (d *decoder) valueInto(dst *event.Value, v valDesc) {
+	d.work -= int(v.size) >> 4
 	p := d.data[v.off : int(v.off)+int(v.size)]
 	if v.typ&typeArrayFlag != 0 {
 		*dst = array(d.arena, &d.res.vals, v.typ, p)
@@ -623,6 +654,7 @@ func (d *decoder) valueInto(dst *event.Value, v valDesc) {
 
 // value decodes a substitution value.
 func (d *decoder) value(v valDesc) event.Value {
+	d.work -= int(v.size) >> 4
 	p := d.data[v.off : int(v.off)+int(v.size)]
 	if v.typ&typeArrayFlag != 0 {
 		return array(d.arena, &d.res.vals, v.typ, p)
@@ -635,7 +667,11 @@ func (d *decoder) run(p *program, vt valueTable, depth int) error {
 	for i := range p.ops {
 		o := &p.ops[i]
 		d.budget--
-		if d.budget < 0 {
+		d.work--
+		if d.budget < 0 || d.overBudget() {
+			if d.overBudget() {
+				return d.budgetErr()
+			}
 			return fmt.Errorf("more than %d fields: %w", maxOpsPerRecord, ErrTooComplex)
 		}
 		omit := false
@@ -702,7 +738,11 @@ func (d *decoder) run(p *program, vt valueTable, depth int) error {
 func (d *decoder) concat(parts []part, vt valueTable) string {
 	var scratch [64]byte
 	start := len(d.arena.b)
+	d.work -= len(parts)
 	for j := range parts {
+		if len(d.arena.b) > maxChunkOutput {
+			break // the chunk is over its budget: the next op stops it
+		}
 		pt := &parts[j]
 		if pt.kind == partText {
 			d.arena.b = append(d.arena.b, pt.text...)
@@ -735,10 +775,7 @@ func (d *decoder) concat(parts []part, vt valueTable) string {
 func (d *decoder) emit(name string, v event.Value, checked bool, sec uint8, h uint8) {
 	w, bit := h>>6, uint64(1)<<(h&63)
 	if (checked || d.dyn) && d.bloom[w]&bit != 0 {
-		for i := d.recStart; i < len(d.res.fields); i++ {
-			if d.res.fields[i].Name != name {
-				continue
-			}
+		if i := d.find(name); i >= 0 {
 			if d.secs[i-d.recStart] == sec {
 				d.pend = append(d.pend, pending{field: i, v: v})
 				return
@@ -759,6 +796,19 @@ func (d *decoder) emit(name string, v event.Value, checked bool, sec uint8, h ui
 	d.res.fields = append(d.res.fields, event.Field{Name: name, Value: v})
 	d.secs = append(d.secs, sec)
 	d.bloom[w] |= bit
+}
+
+// find returns the index of the record's first field named name, or -1.
+// The fields compared are charged to the chunk's work.
+func (d *decoder) find(name string) int {
+	for i := d.recStart; i < len(d.res.fields); i++ {
+		if d.res.fields[i].Name == name {
+			d.work -= i - d.recStart
+			return i
+		}
+	}
+	d.work -= len(d.res.fields) - d.recStart
+	return -1
 }
 
 // nameHash is an 8-bit FNV-1a hash of a field name, for the record's

@@ -2,6 +2,7 @@ package evtx
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/spoor-hunt/spoor/internal/event"
 )
@@ -39,7 +40,8 @@ type op struct {
 
 // program is a compiled fragment: the fields it produces, in order.
 type program struct {
-	ops []op
+	ops  []op
+	cost int // work units compiling it took (elements compiled, names compared)
 }
 
 // compile turns a parsed element into a program for the context it appears in.
@@ -52,29 +54,50 @@ func compile(root *node, ctx walkCtx, scratch *[]op) *program {
 		c.ops = (*scratch)[:0]
 	}
 	c.element(root, ctx, nil)
-	// A static name that repeats, and every dynamic name, needs a check
-	// for earlier fields at run time.
-	for i := range c.ops {
-		o := &c.ops[i]
-		if o.nameArgs != nil {
-			o.checked = true
-			continue
-		}
-		for j := range c.ops {
-			if j != i && c.ops[j].nameArgs == nil && c.ops[j].name == o.name {
-				o.checked = true
-				break
-			}
-		}
-	}
+	markRepeated(c.ops)
 	for i := range c.ops {
 		c.ops[i].hash = nameHash(c.ops[i].name)
 	}
+	cost := c.nodes + len(c.ops)
 	if scratch == nil {
-		return &program{ops: c.ops}
+		return &program{ops: c.ops, cost: cost}
 	}
 	*scratch = c.ops
-	return &program{ops: append([]op(nil), c.ops...)}
+	return &program{ops: append([]op(nil), c.ops...), cost: cost}
+}
+
+// markRepeated sets checked on the ops whose name needs a check for
+// earlier fields at run time: a static name that repeats, and every
+// dynamic name.
+func markRepeated(ops []op) {
+	if len(ops) <= 64 {
+		for i := range ops {
+			o := &ops[i]
+			if o.nameArgs != nil {
+				o.checked = true
+				continue
+			}
+			for j := range ops {
+				if j != i && ops[j].nameArgs == nil && ops[j].name == o.name {
+					o.checked = true
+					break
+				}
+			}
+		}
+		return
+	}
+	// Many ops (a crafted template): count the names instead of comparing
+	// every pair.
+	static := make(map[string]int, len(ops))
+	for i := range ops {
+		if ops[i].nameArgs == nil {
+			static[ops[i].name]++
+		}
+	}
+	for i := range ops {
+		o := &ops[i]
+		o.checked = o.nameArgs != nil || static[o.name] > 1
+	}
 }
 
 // detach returns a copy of p that shares no memory with a chunk's arena,
@@ -94,6 +117,27 @@ func (p *program) detach() *program {
 	return q
 }
 
+// size returns about how many bytes p holds.
+func (p *program) size() int {
+	n := len(p.ops) * int(unsafe.Sizeof(op{}))
+	for i := range p.ops {
+		o := &p.ops[i]
+		n += len(o.name) + len(o.child.prefix) + 2*len(o.guards) + partsSize(o.parts) + partsSize(o.nameArgs)
+		if o.value.Kind() == event.String {
+			n += len(o.value.Str())
+		}
+	}
+	return n
+}
+
+func partsSize(ps []part) int {
+	n := len(ps) * int(unsafe.Sizeof(part{}))
+	for i := range ps {
+		n += len(ps[i].text)
+	}
+	return n
+}
+
 func detachParts(ps []part) []part {
 	if ps == nil {
 		return nil
@@ -108,8 +152,9 @@ func detachParts(ps []part) []part {
 }
 
 type compiler struct {
-	ops []op
-	sec uint8 // section of the element being compiled
+	ops   []op
+	sec   uint8 // section of the element being compiled
+	nodes int   // elements compiled
 }
 
 // containers are System elements whose attributes are the fields.
@@ -215,6 +260,7 @@ func (c *compiler) leaf(n *node, name string, guards []uint16, child walkCtx) {
 }
 
 func (c *compiler) element(n *node, ctx walkCtx, guards []uint16) {
+	c.nodes++
 	guards = elementGuards(n, guards)
 	c.sec = ctx.sec
 	switch ctx.sec {

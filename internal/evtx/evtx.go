@@ -48,8 +48,9 @@
 // (dirty files) are read fully; a file whose header is damaged is read
 // from its first chunk signature. With Options.Carve, records in the
 // chunks' free space and in slack are recovered too, marked
-// event.Event.Carved. Limits on nesting, values and fields per record
-// guard against hostile input.
+// event.Event.Carved. Limits on nesting, values and fields per record,
+// and a budget of work and output per chunk, guard against hostile input:
+// a chunk over its budget ends in a SkipError for the rest of it.
 package evtx
 
 import (
@@ -61,6 +62,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/spoor-hunt/spoor/internal/event"
 )
@@ -83,7 +85,8 @@ var (
 	// ErrBadToken: the binary XML holds a token where it is not allowed.
 	ErrBadToken = errors.New("evtx: bad binary XML token")
 	// ErrTooComplex: the binary XML exceeds a limit on nesting, values or
-	// fields that guards the decoder against hostile input.
+	// fields, or its chunk the budget of work and output, that guards the
+	// decoder against hostile input.
 	ErrTooComplex = errors.New("evtx: binary XML too complex")
 	// ErrCarve: carving met records that look whole but do not decode,
 	// most often because the template they use was overwritten.
@@ -133,7 +136,10 @@ type Stats struct {
 
 // Reader decodes the events of one EVTX file. It implements event.Reader:
 // the event returned by Next, its fields and their strings are valid until
-// the next call to Next or Close. A Reader is not safe for concurrent use.
+// the next call to Next or Close. A Reader is not safe for concurrent use,
+// except that Close may be called while another goroutine waits in Next
+// (which then returns io.EOF) and that Help may be called from any
+// goroutine.
 type Reader struct {
 	r       io.ReaderAt
 	size    int64
@@ -160,8 +166,9 @@ type Reader struct {
 	free    chan *chunkResult
 	quit    chan struct{}
 	wg      sync.WaitGroup
-	started bool
-	closed  bool
+	mu      sync.Mutex // orders start and Close when Close comes from another goroutine
+	started bool       // written under mu
+	closed  atomic.Bool
 }
 
 // fileHeader is the part of the file header the reader uses.
@@ -233,7 +240,7 @@ func (r *Reader) Stats() Stats { return r.stats }
 
 // Next implements event.Reader.
 func (r *Reader) Next() (*event.Event, error) {
-	if r.closed {
+	if r.closed.Load() {
 		return nil, io.EOF
 	}
 	if len(r.pending) > 0 {
@@ -260,6 +267,12 @@ func (r *Reader) Next() (*event.Event, error) {
 		res, err := r.nextChunk()
 		if err != nil {
 			return nil, err
+		}
+		if r.closed.Load() {
+			// Closed while this goroutine waited: Close may have
+			// happened before the chunk was decoded, and nothing is
+			// returned after it.
+			return nil, io.EOF
 		}
 		r.cur, r.pos = res, 0
 		if res.read {
@@ -298,26 +311,44 @@ func (r *Reader) nextChunk() (*chunkResult, error) {
 		r.release(r.cur)
 		r.cur = nil
 	}
-	if !r.started {
-		r.start()
+	if !r.started && !r.start() {
+		return nil, io.EOF
 	}
 	ch, ok := <-r.results
 	if !ok {
 		return nil, io.EOF
 	}
-	return <-ch, nil
+	res := <-ch
+	if res == nil { // the reader was closed
+		return nil, io.EOF
+	}
+	return res, nil
 }
 
 func (r *Reader) release(res *chunkResult) {
+	if res.oversized() {
+		return // not kept for reuse
+	}
 	select {
 	case r.free <- res:
 	default:
 	}
 }
 
-// start launches the dispatcher and the workers. At most 2×Workers chunks
-// are in flight beyond the one the consumer holds.
-func (r *Reader) start() {
+// start launches the dispatcher and the workers, unless the reader is
+// closed; it reports whether it did. At most 2×Workers chunks are in
+// flight beyond the one the consumer holds.
+//
+// Every chunk channel the dispatcher hands to the consumer gets exactly one
+// result, a nil one when the reader is closed first, so that neither a
+// Next waiting for it nor anyone else is left blocked: the dispatcher and
+// the workers end once quit is closed, without anybody draining them.
+func (r *Reader) start() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed.Load() {
+		return false
+	}
 	r.started = true
 	w := r.opts.Workers
 	r.results = make(chan chan *chunkResult, 2*w)
@@ -343,6 +374,7 @@ func (r *Reader) start() {
 			select {
 			case jobs <- job{slot: i, out: out}:
 			case <-r.quit:
+				out <- nil // no worker will: the consumer may wait for it
 				return
 			}
 		}
@@ -370,6 +402,7 @@ func (r *Reader) start() {
 			}
 		}()
 	}
+	return true
 }
 
 // load reads chunk slot i and decodes it into res.
@@ -427,27 +460,24 @@ func findChunk(r io.ReaderAt, size int64) (int64, error) {
 	return int64(i) % chunkSize, nil
 }
 
-// Close implements event.Reader. It stops the decoding goroutines.
+// Close implements event.Reader. It stops the decoding goroutines and
+// returns once they are done (a chunk being read is read to its end).
+// The last chunk's buffers go with the Reader: a Next waiting in another
+// goroutine may still hold them.
 func (r *Reader) Close() error {
-	if r.closed {
+	if r.closed.Swap(true) {
 		return nil
 	}
-	r.closed = true
 	if r.help != nil {
 		r.closeHelped()
 	}
-	if r.started {
+	r.mu.Lock()
+	started := r.started
+	r.mu.Unlock()
+	if started {
 		close(r.quit)
-		// Drain so that the dispatcher and workers can finish.
-		go func() {
-			for ch := range r.results {
-				<-ch
-			}
-		}()
 		r.wg.Wait()
 	}
-	r.cur = nil
-	r.ev = event.Event{}
 	return nil
 }
 

@@ -384,28 +384,7 @@ func TestReuse(t *testing.T) {
 
 // TestCloseEarly checks that Close stops the workers mid-file.
 func TestCloseEarly(t *testing.T) {
-	var chunks [][]byte
-	for i := range 20 {
-		c := newChunkBuilder(uint64(i + 1))
-		c.record(func() {
-			c.fragment()
-			c.systemTemplate(func() {})
-			c.values(systemValues(uint64(i + 1))...)
-			c.eof()
-		})
-		chunks = append(chunks, c.bytes())
-	}
-	data := fileOf(chunks...)
-	r, err := Open(bytes.NewReader(data), int64(len(data)), Options{Workers: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Next(); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
+	r := readOneClose(t, smallChunks(20), Options{Workers: 2})
 	if _, err := r.Next(); err != io.EOF {
 		t.Errorf("Next after Close: got %v, want io.EOF", err)
 	}
@@ -418,12 +397,7 @@ func TestNestedElement(t *testing.T) {
 		c := newChunkBuilder(1)
 		c.record(func() {
 			c.fragment()
-			c.systemTemplate(func() {
-				c.open("UserData", false)
-				c.closeStart()
-				c.sub(14, typeBinXML, false)
-				c.end()
-			})
+			c.userDataTemplate()
 			c.valuesBinXML(systemValues(1), func() {
 				open := func(name string) {
 					c.u8(tokOpenStart)
@@ -450,5 +424,59 @@ func TestNestedElement(t *testing.T) {
 		if got := evs[0].Lookup("PolicyName"); got.Kind() != event.String || got.Str() != "EXE" {
 			t.Errorf("dep %v: got PolicyName %v (%s), want string EXE", dep, got, got.Kind())
 		}
+	}
+}
+
+// TestTemplateCachedInOtherContext uses a template (of a GUID) in a chunk
+// after one where it was compiled: first in the same context (its program
+// comes from the cross-chunk cache, the definition is not parsed), then in
+// another (the definition must be parsed then; it was compiled as nil, a
+// recovered panic that lost the record).
+func TestTemplateCachedInOtherContext(t *testing.T) {
+	guid := []byte("0123456789abcdef")
+	chunk := func(first uint64, again bool) []byte {
+		c := newChunkBuilder(first)
+		var def int
+		c.record(func() {
+			c.fragment()
+			def = c.templateDef(func() {
+				c.open("Event", false)
+				c.closeStart()
+				c.open("EventData", false)
+				c.closeStart()
+				c.open("Data", true)
+				c.attr("Name")
+				c.text("Inner")
+				c.closeStart()
+				c.sub(0, typeString, false)
+				c.end()
+				c.end()
+				c.end()
+			})
+			copy(c.b[def+4:], guid)
+			c.values(val{typeString, strv("root")})
+			c.eof()
+		})
+		if again {
+			c.record(func() {
+				c.fragment()
+				c.userDataTemplate()
+				c.valuesBinXML(systemValues(first+1), func() {
+					c.fragment()
+					c.templateRef(def)
+					c.values(val{typeString, strv("nested")})
+					c.eof()
+				})
+				c.eof()
+			})
+		}
+		return c.bytes()
+	}
+	evs, skips := readAll(t, fileOf(chunk(1, false), chunk(2, true)), 1)
+	if len(skips) != 0 || len(evs) != 3 {
+		t.Fatalf("got %d events, skips %v; want 3 events", len(evs), skips)
+	}
+	if got := evs[2].Lookup("Inner"); got.Str() != "nested" {
+		t.Errorf("got Inner %q in the nested use, want \"nested\"", got.Str())
 	}
 }

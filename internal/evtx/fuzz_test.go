@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/event"
@@ -35,6 +36,15 @@ func seedChunks(f *testing.F) [][]byte {
 	})
 	b := c.bytes()
 	out = append(out, b[:binary.LittleEndian.Uint32(b[48:])])
+	// Chunks crafted to cost much more than their size: thousands of text
+	// tokens in one element (quadratic before), a template used again by
+	// every record, the same through BinXml values. The last two are cut
+	// to 16 KiB, so that an input costs a few milliseconds rather than the
+	// whole budget.
+	text, _ := textChunk(11000)
+	work, _ := bombChunk(300, true, val{typeNull, nil})
+	nested, _ := nestedBombChunk(300)
+	out = append(out, text[:binary.LittleEndian.Uint32(text[48:])], work[:16<<10], nested[:16<<10])
 	if os.Getenv("SPOOR_SHARED") == "" {
 		if _, err := os.Stat(filepath.Join("..", "..", "..", "shared")); err != nil {
 			return out
@@ -97,6 +107,34 @@ func checkResult(t *testing.T, res *chunkResult) {
 	}
 }
 
+// Bounds on what decoding one fuzz input may cost, from the chunk's
+// budget: the work and output one step past the limit can add before the
+// check that stops the chunk (a part list, a record's fields compared or
+// grouped, a compile, one value of 64 KiB expanded to list elements), and
+// the allocation of output buffers that grow by a quarter at a time.
+const (
+	fuzzMaxWork   = maxChunkWork + 1<<17
+	fuzzMaxOutput = maxChunkOutput + 8<<20
+	fuzzMaxAlloc  = 5*fuzzMaxOutput + 16<<20
+)
+
+// decodeBounded runs decode and fails when it goes past the fuzz bounds.
+func decodeBounded(t *testing.T, d *decoder, decode func()) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	decode()
+	runtime.ReadMemStats(&after)
+	if work := maxChunkWork - d.work; work > fuzzMaxWork {
+		t.Fatalf("decoding took %d units of work, want at most %d", work, fuzzMaxWork)
+	}
+	if out := d.output(); out > fuzzMaxOutput {
+		t.Fatalf("decoding made %d bytes of output, want at most %d", out, fuzzMaxOutput)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > fuzzMaxAlloc {
+		t.Fatalf("decoding allocated %d bytes, want at most %d", n, fuzzMaxAlloc)
+	}
+}
+
 // FuzzChunk decodes one chunk (padded to 64 KiB, checksums fixed up).
 func FuzzChunk(f *testing.F) {
 	for _, s := range seedChunks(f) {
@@ -105,10 +143,13 @@ func FuzzChunk(f *testing.F) {
 	d := newDecoder("fuzz")
 	res := newChunkResult()
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > chunkSize {
+			return
+		}
 		res.reset()
 		res.n = copy(res.buf, fixChunk(data))
 		res.carve = true // the free space too
-		d.decodeChunk(res)
+		decodeBounded(t, d, func() { d.decodeChunk(res) })
 		checkResult(t, res)
 	})
 }
@@ -144,11 +185,10 @@ func FuzzBinXML(f *testing.F) {
 		copy(b[recordHeaderSize:], data)
 		binary.LittleEndian.PutUint32(b[size-4:], uint32(size))
 		res.n = chunkSize
-		d.res, d.data, d.arena = res, res.buf, &res.arena
-		clear(d.names)
-		clear(d.templates)
-		d.recent = [8]recentProgram{}
-		if err := d.record(chunkHeaderSize, size); err != nil {
+		d.begin(res)
+		var err error
+		decodeBounded(t, d, func() { err = d.record(chunkHeaderSize, size) })
+		if err != nil {
 			if errors.Is(err, ErrInternal) {
 				t.Fatalf("recovered panic: %v", err)
 			}

@@ -102,13 +102,13 @@ func (h *helpState) result() *chunkResult {
 // from a helper or decoded here.
 func (r *Reader) nextHelped() (*chunkResult, error) {
 	h := r.help
-	if r.cur != nil {
+	if r.cur != nil && !r.cur.oversized() {
 		select {
 		case h.free <- r.cur:
 		default:
 		}
-		r.cur = nil
 	}
+	r.cur = nil
 	h.mu.Lock()
 	if r.next >= r.slots {
 		h.mu.Unlock()

@@ -63,6 +63,21 @@ func (a *arena) str(start int) string {
 	return unsafe.String(&a.b[start], len(a.b)-start)
 }
 
+// offset returns where the non-empty string s starts in the arena's
+// current buffer, or -1 when s does not lie in it (it is elsewhere, or in
+// the memory the arena had before it grew).
+func (a *arena) offset(s string) int {
+	if len(s) == 0 || len(a.b) == 0 {
+		return -1
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(a.b)))
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	if p < base || p-base > uintptr(len(a.b)) || uintptr(len(s)) > uintptr(len(a.b))-(p-base) {
+		return -1
+	}
+	return int(p - base)
+}
+
 // utf16 appends the UTF-16LE text in p (an even or odd number of bytes; an
 // odd trailing byte is ignored) as UTF-8 and returns it as a string.
 // Unpaired surrogates become U+FFFD.
