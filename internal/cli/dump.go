@@ -143,6 +143,8 @@ func runDump(ctx context.Context, env Env, f dumpFlags, limits archive.Limits, p
 	if f.output != "" {
 		// The output may be in a folder being dumped: not read back.
 		opts.Exclude = []string{f.output, file.Temp()}
+	} else if out := stdoutFile(env.Stdout); out != "" {
+		opts.Exclude = []string{out}
 	}
 	sum, runErr := source.Run(ctx, paths, opts, func(_ int, ev *event.Event) error {
 		buf = ev.AppendJSON(buf[:0])

@@ -235,7 +235,7 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 	if err := refuseInputs([]output{{"--timeline", f.timeline}, {"--operations", f.operations}, {"--html", f.html}}, paths); err != nil {
 		return err
 	}
-	for _, out := range []string{f.timeline, f.operations, f.html} {
+	for _, out := range []string{f.timeline, f.operations, f.html, stdoutFile(env.Stdout)} {
 		if out != "" {
 			opts.Outputs = append(opts.Outputs, out)
 		}

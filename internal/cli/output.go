@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 
 	"github.com/spoor-hunt/spoor/internal/outfile"
 	"github.com/spoor-hunt/spoor/internal/source"
@@ -30,6 +32,9 @@ type output struct {
 // output is. An earlier output that spoor would read (a dump's JSON lines,
 // a .jsonl timeline) cannot be told from collected evidence: refused.
 func refuseInputs(outs []output, paths []string) error {
+	if err := sameOutputs(outs); err != nil {
+		return err
+	}
 	var (
 		existing []output
 		infos    []os.FileInfo
@@ -75,6 +80,44 @@ func refuseInputs(outs []output, paths []string) error {
 		}
 	}
 	return nil
+}
+
+// sameOutputs returns a usage error when two outputs name the same file
+// (one would replace the other), by identity when both exist, else by
+// absolute path.
+func sameOutputs(outs []output) error {
+	same := func(a, b string) bool {
+		ai, aerr := os.Stat(a)
+		bi, berr := os.Stat(b)
+		if aerr == nil && berr == nil {
+			return os.SameFile(ai, bi)
+		}
+		aa, aerr := filepath.Abs(a)
+		ba, berr := filepath.Abs(b)
+		return aerr == nil && berr == nil && aa == ba
+	}
+	for i, a := range outs {
+		for _, b := range outs[i+1:] {
+			if a.path != "" && b.path != "" && same(a.path, b.path) {
+				return &usageError{fmt.Errorf("%s %s and %s %s name the same file: give each output its own", a.flag, a.path, b.flag, b.path)}
+			}
+		}
+	}
+	return nil
+}
+
+// stdoutFile returns a path to the file standard output is redirected to
+// when it is a regular file ("" otherwise), so that a command does not read
+// its own growing output back (spoor dump logs > logs/events.jsonl).
+func stdoutFile(w io.Writer) string {
+	f, ok := w.(*os.File)
+	if !ok {
+		return ""
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return ""
+	}
+	return "/dev/fd/" + strconv.Itoa(int(f.Fd()))
 }
 
 // isEvidence reports whether spoor reads the file at path as evidence: an

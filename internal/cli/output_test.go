@@ -88,3 +88,44 @@ func TestOutputIsInput(t *testing.T) {
 		})
 	}
 }
+
+// TestSameOutputFile: two outputs naming one file (however spelled) would
+// replace each other: a usage error before anything is read.
+func TestSameOutputFile(t *testing.T) {
+	requireJSONReader(t)
+	dir := t.TempDir()
+	ev := writeFile(t, filepath.Join(dir, "ev.jsonl"), `{"Channel":"Security","EventID":4624}`+"\n")
+	out := filepath.Join(dir, "out.csv")
+	code, _, stderr := run(t, t.Context(), "hunt", "--timeline", out, "--html", filepath.Join(dir, ".", "out.csv"), ev)
+	if code != ExitUsage || !strings.Contains(stderr, "name the same file") {
+		t.Errorf("got exit %d, stderr %q; want %d naming the same file", code, stderr, ExitUsage)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("got %s written (%v), want nothing", out, err)
+	}
+}
+
+// TestStdoutInInputFolder: standard output redirected to a file in the
+// folder being read (spoor dump logs > logs/events.jsonl) is not read back:
+// it would grow as it is read.
+func TestStdoutInInputFolder(t *testing.T) {
+	requireJSONReader(t)
+	dir := t.TempDir()
+	const line = `{"Channel":"Security","EventID":4624,"EventRecordID":1}` + "\n"
+	const events = 40000 // more than the output buffer holds
+	writeFile(t, filepath.Join(dir, "ev.jsonl"), strings.Repeat(line, events))
+	out, err := os.Create(filepath.Join(dir, "events.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	var stderr strings.Builder
+	code := Execute(t.Context(), Env{Stdout: out, Stderr: &stderr}, []string{"dump", "-q", dir})
+	data, err := os.ReadFile(out.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "\n"); code != ExitOK || n != events {
+		t.Errorf("got exit %d, %d events written (stderr %q); want %d and the %d of ev.jsonl", code, n, stderr.String(), ExitOK, events)
+	}
+}
