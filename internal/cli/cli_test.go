@@ -56,7 +56,7 @@ func TestExitCodes(t *testing.T) {
 		{"nothing readable", []string{"dump", txt}, ExitFailure, []string{"no event logs found", txt}},
 		{"only a damaged log", []string{"dump", writeFile(t, filepath.Join(dir, "h.evtx"), "ElfFile\x00"+strings.Repeat("\x00", 4096))}, ExitFailure, []string{"checksum", "no events could be read"}},
 		{"missing path", []string{"dump", missing}, ExitFailure, []string{missing, "no such file"}},
-		{"missing path, quiet", []string{"dump", "-q", missing}, ExitFailure, []string{missing, "no such file", "no event logs found"}},
+		{"missing path, quiet", []string{"dump", "-q", missing}, ExitFailure, []string{missing, "no such file", "nothing could be read"}},
 		{"unwritable output", []string{"dump", "-o", filepath.Join(dir, "no", "such", "dir", "out.jsonl"), txt}, ExitFailure, []string{"out.jsonl"}},
 	}
 	if runtime.GOOS == "linux" {

@@ -177,8 +177,10 @@ func runDump(ctx context.Context, env Env, f dumpFlags, limits archive.Limits, p
 		return fmt.Errorf("write events: %w", runErr)
 	case flushErr != nil:
 		return fmt.Errorf("write events: %w", flushErr)
-	case sum.Logs == 0:
+	case sum.Logs == 0 && len(sum.Failed) == 0:
 		return &exitError{ExitFailure, errors.New("no event logs found in the paths given")}
+	case sum.Logs == 0:
+		return &exitError{ExitFailure, errors.New("nothing could be read")}
 	case sum.NothingRead():
 		return &exitError{ExitFailure, errors.New("no events could be read")}
 	}

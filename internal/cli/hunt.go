@@ -358,8 +358,10 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 		}
 	}
 	switch {
-	case res.Evidence.Logs == 0:
+	case res.Evidence.Logs == 0 && len(res.Evidence.Failed) == 0:
 		return &exitError{ExitFailure, errors.New("no event logs found in the paths given")}
+	case res.Evidence.Logs == 0:
+		return &exitError{ExitFailure, errors.New("nothing could be read")}
 	case res.Evidence.Events == 0 && (len(res.Evidence.Failed) > 0 || len(res.Evidence.Damaged) > 0):
 		return &exitError{ExitFailure, errors.New("no events could be read")}
 	}

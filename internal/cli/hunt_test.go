@@ -52,7 +52,7 @@ func TestHuntExitCodes(t *testing.T) {
 		{"no rules at all", []string{"hunt", "--no-builtin", huntEvidence}, ExitUsage, []string{"--no-builtin leaves no rules"}},
 		{"unknown flag", []string{"hunt", "--bogus", huntEvidence}, ExitUsage, []string{"unknown flag"}},
 		{"nothing readable", append(base, txt), ExitFailure, []string{"no event logs found"}},
-		{"missing path, quiet", append(base, "-q", filepath.Join(dir, "gone")), ExitFailure, []string{"could not read " + filepath.Join(dir, "gone") + ": ", "no such file", "no event logs found"}},
+		{"missing path, quiet", append(base, "-q", filepath.Join(dir, "gone")), ExitFailure, []string{"could not read " + filepath.Join(dir, "gone") + ": ", "no such file", "nothing could be read"}},
 		{"only a damaged log", append(base, badHeader), ExitFailure, []string{"no events could be read"}},
 		{"missing rules", []string{"hunt", "--rules", filepath.Join(dir, "nope"), huntEvidence}, ExitFailure, []string{"nope"}},
 		{"rules all unsupported", []string{"hunt", "--no-builtin", "--rules", huntRules + "/linux.yml", huntEvidence}, ExitFailure, []string{"no rules to hunt with"}},

@@ -1,6 +1,13 @@
 package cli
 
-import "testing"
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 func TestSizeValue(t *testing.T) {
 	for _, tc := range []struct {
@@ -37,5 +44,29 @@ func TestLimitsFlags(t *testing.T) {
 		if code, _, _ := run(t, t.Context(), args...); code != ExitUsage {
 			t.Errorf("%q: got exit %d, want %d", args, code, ExitUsage)
 		}
+	}
+}
+
+// TestLimitReached: an input stopped by a limit is named with the flags
+// that raise it, and a run that read nothing else says nothing could be
+// read (not that there were no logs).
+func TestLimitReached(t *testing.T) {
+	requireJSONReader(t)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(strings.Repeat(`{"Channel":"Security","EventID":4624}`+"\n", 1000)))
+	zw.Close()
+	gz := filepath.Join(t.TempDir(), "events.json.gz")
+	if err := os.WriteFile(gz, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, t.Context(), "dump", "-q", "--max-decompressed", "1K", gz)
+	for _, want := range []string{gz, "--max-decompressed and --max-ratio raise the limits", "nothing could be read"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr: got %q, want it to contain %q", stderr, want)
+		}
+	}
+	if code != ExitFailure {
+		t.Errorf("got exit %d, want %d", code, ExitFailure)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spoor-hunt/spoor/internal/archive"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
@@ -99,10 +100,14 @@ func quietEnv(env Env, cmd *cobra.Command, quiet bool) Env {
 // failure renders a failure without naming the file twice: errors of the
 // operating system name it already.
 func failure(f source.Failure) string {
+	s := f.Error()
 	if pe, ok := errors.AsType[*fs.PathError](f.Err); ok && pe.Path == f.Name {
-		return f.Err.Error()
+		s = f.Err.Error()
 	}
-	return f.Error()
+	if errors.Is(f.Err, archive.ErrLimit) {
+		s += " (--max-decompressed and --max-ratio raise the limits)"
+	}
+	return s
 }
 
 // typeCounts renders the non-zero counts of types: "2 evtx, 1 json".
