@@ -7,15 +7,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 )
 
 // Spooled is content copied out of a stream for random access: in memory,
-// or in a temporary file that Close removes.
+// or in a temporary file. Where the system allows it (not on Windows) the
+// file's name is removed as soon as it is created, so that nothing is left
+// behind even when the process is killed; elsewhere Close removes it.
 type Spooled struct {
 	io.ReaderAt
 	// Size is the size of the content.
-	Size int64
-	file *os.File
+	Size    int64
+	file    *os.File
+	removed bool // the file's name is removed already
 }
 
 // Path returns the temporary file's name, "" when the content is in
@@ -33,6 +37,10 @@ func (s *Spooled) Close() error {
 		return nil
 	}
 	err := s.file.Close()
+	if s.removed {
+		s.file = nil
+		return err
+	}
 	if rerr := os.Remove(s.file.Name()); err == nil {
 		err = rerr
 	}
@@ -87,6 +95,12 @@ func (b *Budget) Spool(ctx context.Context, r io.Reader, hint int64, dir string,
 		return nil, fmt.Errorf("spool to temporary file: %w", err)
 	}
 	sp := &Spooled{ReaderAt: f, file: f}
+	if runtime.GOOS != "windows" {
+		// The open file stays readable; a second Ctrl-C, a kill or a
+		// crash leaves no spool of up to the whole budget in the
+		// temporary folder.
+		sp.removed = os.Remove(f.Name()) == nil
+	}
 	if err := sp.copy(ctx, b, buf, r); err != nil {
 		if stops(err) {
 			sp.Close()

@@ -48,13 +48,15 @@ type chunkResult struct {
 	fields []event.Field
 	vals   []event.Value
 	arena  arena
-	carve  bool // carve free space and slack (Options.Carve)
+	carve  bool      // carve free space and slack (Options.Carve)
+	live   []idRange // the file's live record identifiers (Reader.live)
 	// stats
 	read, skipped bool
 	salvaged      bool // damaged, some records recovered
 	records       int
 	lost          int
 	carved        int
+	copies        int // carved records left out as copies of live ones
 }
 
 // Starting capacities of a chunk result's buffers.
@@ -83,7 +85,7 @@ func (r *chunkResult) reset() {
 	r.arena.reset()
 	r.trim()
 	r.read, r.skipped, r.salvaged = false, false, false
-	r.records, r.lost, r.carved = 0, 0, 0
+	r.records, r.lost, r.carved, r.copies = 0, 0, 0, 0
 }
 
 // template is a template definition parsed once per chunk, with its

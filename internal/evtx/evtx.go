@@ -129,6 +129,12 @@ type Stats struct {
 	Records int
 	// Carved is the number of carved events returned (Options.Carve).
 	Carved int
+	// CarvedCopies is the number of records carving found that are
+	// copies of live records of the file (same record identifier as a
+	// record a checked chunk header holds) and that were left out:
+	// Windows starts a chunk from a copy of the previous one, so the free
+	// space of a log's last chunk repeats records that are still live.
+	CarvedCopies int
 	// RecordsLost is the number of records known to be lost in skipped
 	// chunks and records.
 	RecordsLost int
@@ -147,6 +153,10 @@ type Reader struct {
 	base    int64 // offset of the first chunk slot
 	slots   int   // chunk slots in the file
 	claimed int   // chunks the file header claims
+	// live holds the record identifiers of the chunks whose header
+	// checks, sorted and merged (Options.Carve): carved records with one
+	// of them are copies of live records.
+	live []idRange
 
 	pending []*event.SkipError // reported before the first chunk
 	ev      event.Event
@@ -229,6 +239,9 @@ func Open(r io.ReaderAt, size int64, opts Options) (*Reader, error) {
 	if size > rd.base {
 		rd.slots = int((size - rd.base + chunkSize - 1) / chunkSize)
 	}
+	if opts.Carve {
+		rd.live = liveRanges(r, rd.base, rd.slots)
+	}
 	if opts.Helped {
 		rd.help = newHelpState()
 	}
@@ -285,6 +298,7 @@ func (r *Reader) Next() (*event.Event, error) {
 			r.stats.ChunksSalvaged++
 		}
 		r.stats.RecordsLost += res.lost
+		r.stats.CarvedCopies += res.copies
 	}
 }
 
@@ -414,6 +428,7 @@ func (r *Reader) load(d *decoder, res *chunkResult, i int) {
 	m, err := r.r.ReadAt(res.buf[:n], res.offset)
 	res.n = m
 	res.carve = r.opts.Carve
+	res.live = r.live
 	d.res = res
 	where := fmt.Sprintf("chunk %d at offset 0x%x", i, res.offset)
 	if err != nil && err != io.EOF && m < n {

@@ -2,8 +2,12 @@ package evtx
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
+	"io"
+	"slices"
 )
 
 // Salvage and carving: records read without the guarantees of a checked
@@ -41,7 +45,8 @@ func (d *decoder) salvageChunk(h chunkHeader, err error) int {
 // the end, marked carved. Those whose header is whole but that do not
 // decode (most often their template, from the chunk's earlier life, was
 // overwritten) are counted in one skip; record signatures without a
-// consistent header (records partly overwritten) are not.
+// consistent header (records partly overwritten) are not. Records whose
+// identifier a live chunk holds are copies, left out (chunkResult.copies).
 func (d *decoder) carve(from int) {
 	if from < 0 || from >= len(d.data) {
 		return
@@ -85,15 +90,67 @@ func (d *decoder) salvage(start, end int, carved bool) (got, broken, bad int) {
 			pos++
 			continue
 		}
+		id := binary.LittleEndian.Uint64(data[pos+8:])
+		if carved && isLive(d.res.live, id) {
+			d.res.copies++
+			pos += size
+			continue
+		}
 		if err := d.record(pos, size); err != nil {
 			bad++
 			pos++
 			continue
 		}
-		id := binary.LittleEndian.Uint64(data[pos+8:])
 		d.res.items = append(d.res.items, item{start: int32(d.recStart), end: int32(len(d.res.fields)), id: id, carved: carved})
 		got++
 		pos += size
 	}
 	return got, broken, bad
+}
+
+// idRange is a range of record identifiers, first and last included.
+type idRange struct{ first, last uint64 }
+
+// liveRanges reads the header of every chunk slot of the file and returns
+// the record identifiers of the chunks whose header checks, sorted and
+// merged. A slot that cannot be read is left out (its chunk is reported
+// when it is decoded).
+func liveRanges(r io.ReaderAt, base int64, slots int) []idRange {
+	var live []idRange
+	b := make([]byte, chunkHeaderSize)
+	for i := range slots {
+		if n, _ := r.ReadAt(b, base+int64(i)*chunkSize); n < chunkHeaderSize || !bytes.Equal(b[:8], chunkSignature) {
+			continue
+		}
+		h := parseChunkHeader(b)
+		crc := crc32.ChecksumIEEE(b[:120])
+		if crc32.Update(crc, crc32.IEEETable, b[128:chunkHeaderSize]) != h.headerCRC || h.records() == 0 {
+			continue
+		}
+		live = append(live, idRange{h.firstID, h.lastID})
+	}
+	slices.SortFunc(live, func(a, b idRange) int { return cmp.Compare(a.first, b.first) })
+	merged := live[:0]
+	for _, g := range live {
+		if n := len(merged); n > 0 && (g.first <= merged[n-1].last || g.first-1 == merged[n-1].last) {
+			merged[n-1].last = max(merged[n-1].last, g.last)
+			continue
+		}
+		merged = append(merged, g)
+	}
+	return merged
+}
+
+// isLive reports whether id is in one of the sorted, disjoint ranges.
+func isLive(live []idRange, id uint64) bool {
+	_, found := slices.BinarySearchFunc(live, id, func(g idRange, id uint64) int {
+		switch {
+		case g.last < id:
+			return -1
+		case g.first > id:
+			return 1
+		}
+		return 0
+	})
+	return found
 }

@@ -308,3 +308,54 @@ func TestCarveHealthy(t *testing.T) {
 		t.Errorf("got %d events, skips %v; want 9, none", len(evs), skips)
 	}
 }
+
+// TestCarveCopiesOfLive: Windows starts a chunk from a copy of the previous
+// one, so a chunk's free space repeats records that are live in another
+// chunk. Carving leaves those out (a hunt with --carve found each of their
+// detections twice) and keeps the records no live chunk holds, whether the
+// live copy comes before or after the stale one.
+func TestCarveCopiesOfLive(t *testing.T) {
+	live, _ := refChunk(6, 2) // records 6 and 7
+	c, offs := refChunk(4, 5) // records 4 and 5 live; 6, 7 and 8 in its free space
+	stale := c.bytes()
+	binary.LittleEndian.PutUint32(stale[48:], uint32(offs[2]))
+	binary.LittleEndian.PutUint64(stale[16:], 5)
+	binary.LittleEndian.PutUint64(stale[32:], 5)
+	fixRecordsCRC(stale)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want []int64
+	}{
+		{"live first", fileOf(live.bytes(), stale), []int64{6, 7, 4, 5, 8}},
+		{"live last", fileOf(stale, live.bytes()), []int64{4, 5, 8, 6, 7}},
+	} {
+		for _, workers := range []int{1, 2, -2} {
+			evs, skips := readWith(t, tc.data, workers, Options{Carve: true})
+			if got := locators(evs); !slices.Equal(got, tc.want) {
+				t.Errorf("%s, workers %d: got records %v, want %v", tc.name, workers, got, tc.want)
+			}
+			for _, ev := range evs {
+				if want := ev.Locator == 8; ev.Carved != want {
+					t.Errorf("%s, workers %d: record %d: got carved %v, want %v", tc.name, workers, ev.Locator, ev.Carved, want)
+				}
+			}
+			if len(skips) != 0 {
+				t.Errorf("%s, workers %d: got skips %v, want none", tc.name, workers, skips)
+			}
+		}
+		r, err := Open(bytes.NewReader(tc.data), int64(len(tc.data)), Options{Workers: 1, Carve: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := r.Next(); err != nil && !errors.As(err, new(*event.SkipError)) {
+				break
+			}
+		}
+		r.Close()
+		if st := r.Stats(); st.Carved != 1 || st.CarvedCopies != 2 {
+			t.Errorf("%s: got %d carved, %d copies; want 1, 2", tc.name, st.Carved, st.CarvedCopies)
+		}
+	}
+}

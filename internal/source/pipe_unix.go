@@ -56,3 +56,11 @@ func openPipe(ctx context.Context, path string) (*os.File, error) {
 		}
 	}
 }
+
+// openFile opens a file the walk found regular without waiting: a file
+// replaced since by a named pipe would block the open until a writer came
+// (O_NONBLOCK has no effect on a regular file). The caller checks that
+// what it opened is still a regular file.
+func openFile(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+}

@@ -139,7 +139,9 @@ func (w *worker) file(ctx context.Context, f File) error {
 	if f.Size < 0 { // a stream: standard input or a named pipe
 		return w.stream(ctx, f)
 	}
-	fh, err := os.Open(f.Path)
+	// The file may have changed since the walk: a named pipe or a device
+	// in its place is not read (it could block or never end).
+	fh, err := openFile(f.Path)
 	if err != nil {
 		w.res.failed = append(w.res.failed, Failure{Name: f.Path, Err: err, Named: f.Named})
 		return nil
@@ -147,6 +149,10 @@ func (w *worker) file(ctx context.Context, f File) error {
 	defer fh.Close()
 	size := f.Size
 	if fi, err := fh.Stat(); err == nil {
+		if !fi.Mode().IsRegular() {
+			w.res.failed = append(w.res.failed, Failure{Name: f.Path, Err: errNotRegular, Named: f.Named})
+			return nil
+		}
 		size = fi.Size()
 	}
 	cr := newCountingReaderAt(fh, size, w.prog)
