@@ -57,58 +57,47 @@ func (kb *KB) Without(ids ...string) *KB {
 	// The texts are shared once decoded (or their error).
 	v.text, v.textErr = kb.texts()
 	drop := make(map[string]bool, len(ids))
-	sources := make(map[string]bool)
 	for _, id := range ids {
-		if r, ok := kb.Relationship(id); ok {
-			drop[id] = true
-			sources[r.Source] = true
+		drop[id] = true
+	}
+	// Links of the dropped relationships, then those that another
+	// relationship of the same source keeps.
+	type link struct{ src, dst string }
+	gone := make(map[link]bool)
+	for _, r := range kb.rels {
+		if drop[r.ID] {
+			gone[link{r.Source, r.Target}] = true
 		}
 	}
-	if len(drop) == 0 {
+	if len(gone) == 0 {
 		return v
 	}
-	type link struct{ src, dst string }
-	kept := make(map[link]bool)
-	v.rels = make([]Relationship, 0, len(kb.rels)-len(drop))
-	var gone []Relationship
+	v.rels = make([]Relationship, 0, len(kb.rels))
 	for _, r := range kb.rels {
-		switch {
-		case drop[r.ID]:
-			gone = append(gone, r)
-		case sources[r.Source]:
-			kept[link{r.Source, r.Target}] = true
-			fallthrough
-		default:
+		if !drop[r.ID] {
 			v.rels = append(v.rels, r)
+			delete(gone, link{r.Source, r.Target})
 		}
 	}
-	x := kb.index()
-	for _, r := range gone {
-		if kept[link{r.Source, r.Target}] {
-			continue
+	// cut returns list without the targets src lost, as a fresh slice
+	// (the old one is kb's), or list itself when it lost none.
+	cut := func(src string, list []string) []string {
+		if !slices.ContainsFunc(list, func(id string) bool { return gone[link{src, id}] }) {
+			return list
 		}
-		var list *[]string
-		soft := KindOf(r.Target) == KindSoftware
-		switch KindOf(r.Source) {
-		case KindGroup:
-			g := &v.Groups[x.groups[r.Source]]
-			list = &g.Techniques
-			if soft {
-				list = &g.Software
-			}
-		case KindSoftware:
-			list = &v.Software[x.software[r.Source]].Techniques
-		case KindCampaign:
-			c := &v.Campaigns[x.campaigns[r.Source]]
-			list = &c.Techniques
-			if soft {
-				list = &c.Software
-			}
-		default:
-			continue
-		}
-		// A fresh slice: the old one is kb's.
-		*list = slices.DeleteFunc(slices.Clone(*list), func(id string) bool { return id == r.Target })
+		return slices.DeleteFunc(slices.Clone(list), func(id string) bool { return gone[link{src, id}] })
+	}
+	for i := range v.Groups {
+		g := &v.Groups[i]
+		g.Techniques, g.Software = cut(g.ID, g.Techniques), cut(g.ID, g.Software)
+	}
+	for i := range v.Software {
+		s := &v.Software[i]
+		s.Techniques = cut(s.ID, s.Techniques)
+	}
+	for i := range v.Campaigns {
+		c := &v.Campaigns[i]
+		c.Techniques, c.Software = cut(c.ID, c.Techniques), cut(c.ID, c.Software)
 	}
 	return v
 }

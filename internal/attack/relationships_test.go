@@ -8,10 +8,19 @@ import (
 	"testing"
 )
 
-// tinyBundle is a STIX bundle of two groups, three techniques and one
-// software, whose relationships cite reports A, B and C.
+// tinyBundle is tinyBundleJSON loaded.
 func tinyBundle(t *testing.T) *KB {
 	t.Helper()
+	kb, err := LoadBundle(strings.NewReader(tinyBundleJSON()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kb
+}
+
+// tinyBundleJSON is a STIX bundle of two groups, three techniques and one
+// software, whose relationships cite reports A, B and C.
+func tinyBundleJSON() string {
 	obj := func(typ, id, attackID, name, extra string) string {
 		return fmt.Sprintf(`{"type":%q,"id":%q,"name":%q,"external_references":[{"source_name":"mitre-attack","external_id":%q}]%s}`, typ, id, name, attackID, extra)
 	}
@@ -40,11 +49,7 @@ func tinyBundle(t *testing.T) *KB {
 		rel("relationship--f", "intrusion-set--2", "attack-pattern--1", "Report B"),
 		rel("relationship--g", "malware--1", "attack-pattern--1", "Report C"),
 	}
-	kb, err := LoadBundle(strings.NewReader(`{"type":"bundle","objects":[` + strings.Join(objs, ",") + `]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kb
+	return `{"type":"bundle","objects":[` + strings.Join(objs, ",") + `]}`
 }
 
 func TestRelationshipCitations(t *testing.T) {
@@ -178,4 +183,54 @@ func TestECE(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzLoadBundle reads arbitrary bundles: no panic, and when one loads,
+// its relationships are sorted and hold every list entry: without all of
+// them no group, software or campaign keeps any, and the KB they came
+// from is unchanged. Inputs are capped at 64 KiB, which bounds the work.
+func FuzzLoadBundle(f *testing.F) {
+	f.Add(tinyBundleJSON())
+	f.Add(`{"type":"bundle","objects":[]}`)
+	f.Add(strings.ReplaceAll(tinyBundleJSON(), "relationship--e", "relationship--a"))
+	f.Fuzz(func(t *testing.T, in string) {
+		if len(in) > 64<<10 {
+			t.Skip()
+		}
+		kb, err := LoadBundle(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		rels := kb.Relationships()
+		if !slices.IsSortedFunc(rels, func(a, b Relationship) int { return strings.Compare(a.ID, b.ID) }) {
+			t.Fatal("relationships not sorted by ID")
+		}
+		before := fmt.Sprint(kb.Groups, kb.Software, kb.Campaigns)
+		ids := make([]string, len(rels))
+		for i, r := range rels {
+			ids[i] = r.ID
+		}
+		v := kb.Without(ids...)
+		if n := len(v.Relationships()); n != 0 {
+			t.Errorf("without every relationship: got %d left, want 0", n)
+		}
+		for _, g := range v.Groups {
+			if len(g.Techniques)+len(g.Software) > 0 {
+				t.Errorf("group %s without every relationship: got %q and %q, want none", g.ID, g.Techniques, g.Software)
+			}
+		}
+		for _, s := range v.Software {
+			if len(s.Techniques) > 0 {
+				t.Errorf("software %s without every relationship: got %q, want none", s.ID, s.Techniques)
+			}
+		}
+		for _, c := range v.Campaigns {
+			if len(c.Techniques)+len(c.Software) > 0 {
+				t.Errorf("campaign %s without every relationship: got %q and %q, want none", c.ID, c.Techniques, c.Software)
+			}
+		}
+		if after := fmt.Sprint(kb.Groups, kb.Software, kb.Campaigns); after != before {
+			t.Errorf("Without changed the KB it was made from")
+		}
+	})
 }
