@@ -74,6 +74,10 @@ type KB struct {
 	text     *texts
 	textErr  error
 	src      []byte // the texts, gzip'd JSON
+
+	// rels are the "uses" relationships the lists were built from,
+	// sorted by ID; LoadBundle keeps them, the compact form does not.
+	rels []Relationship
 }
 
 // texts are the long fields of the compact form.

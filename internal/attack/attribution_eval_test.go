@@ -254,14 +254,14 @@ type evalResult struct {
 	n                int
 	top1, top3, top5 int
 	conf             []float64 // stated confidence of the top candidate, among the groups
-	hit              []bool    // whether the top candidate was right
+	hit              []float64 // 1 when the top candidate was right, else 0
 	// shipped and shippedHit are the top candidate's confidence as
 	// Attribute states it (with the unknown alternative) and whether it
 	// was right, over each observation twice: as drawn, and with its true
 	// group taken out of ATT&CK (an unknown actor, whose top candidate is
 	// always wrong), which weighs the two as the prior UnknownPrior 1/2.
 	shipped    []float64
-	shippedHit []bool
+	shippedHit []float64
 	nll        float64 // mean -log P(truth)
 	meanRank   float64
 	// tied counts the observations where the true group has the best
@@ -294,11 +294,11 @@ func evaluate(sc scorer, obs []observation, temp float64) evalResult {
 			q, _ := posterior(s, temp, UnknownPrior)
 			best := slices.Index(s, slices.Max(s))
 			r.conf = append(r.conf, p[best])
-			r.hit = append(r.hit, best == o.truth && rank == 1)
+			r.hit = append(r.hit, b2f(best == o.truth && rank == 1))
 			out := slices.Delete(slices.Clone(s), o.truth, o.truth+1)
 			q2, _ := posterior(out, temp, UnknownPrior)
 			r.shipped = append(r.shipped, q[best], slices.Max(q2))
-			r.shippedHit = append(r.shippedHit, best == o.truth && rank == 1, false)
+			r.shippedHit = append(r.shippedHit, b2f(best == o.truth && rank == 1), 0)
 			r.nll -= math.Log(max(p[o.truth], 1e-300))
 		}
 	}
@@ -307,17 +307,24 @@ func evaluate(sc scorer, obs []observation, temp float64) evalResult {
 	return r
 }
 
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // ece returns the expected calibration error over bins equal-width bins
 // of stated confidence, and the bins (count, mean confidence, hit rate).
-func ece(conf []float64, hit []bool, bins int) (float64, [][3]float64) {
+// hit[i] is 1 when the case's top candidate was right, 0 when wrong, or
+// the chance it was right when the top is a tie broken at random.
+func ece(conf, hit []float64, bins int) (float64, [][3]float64) {
 	out := make([][3]float64, bins)
 	for i, c := range conf {
-		b := min(int(c*float64(bins)), bins-1)
+		b := max(0, min(int(c*float64(bins)), bins-1))
 		out[b][0]++
 		out[b][1] += c
-		if hit[i] {
-			out[b][2]++
-		}
+		out[b][2] += hit[i]
 	}
 	e := 0.0
 	for b := range out {
@@ -527,7 +534,7 @@ func TestEvaluate(t *testing.T) {
 	}})
 
 	var conf, shipped []float64
-	var hit, shippedHit []bool
+	var hit, shippedHit []float64
 	for _, r := range results {
 		conf = append(conf, r.res.conf...)
 		shipped = append(shipped, r.res.shipped...)
@@ -537,7 +544,7 @@ func TestEvaluate(t *testing.T) {
 	for _, rel := range []struct {
 		what string
 		conf []float64
-		hit  []bool
+		hit  []float64
 	}{
 		{"among the groups (every case by a known group)", conf, hit},
 		{fmt.Sprintf("as stated, with the unknown alternative at prior %.2f (each case twice: as drawn, and with its group taken out of ATT&CK)", UnknownPrior), shipped, shippedHit},

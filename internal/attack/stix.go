@@ -247,6 +247,16 @@ func fromObjects(objs []stixObject) (*KB, error) {
 			*list = append(*list, id)
 		}
 	}
+	// use records a "uses" relationship that was applied to a list.
+	use := func(o *stixObject, src, dst string) {
+		r := Relationship{ID: o.ID, Source: src, Target: dst}
+		for _, ref := range o.ExternalRef {
+			if ref.SourceName != "" && ref.SourceName != "mitre-attack" && !slices.Contains(r.Citations, ref.SourceName) {
+				r.Citations = append(r.Citations, ref.SourceName)
+			}
+		}
+		kb.rels = append(kb.rels, r)
+	}
 	for i := range objs {
 		o := &objs[i]
 		if o.Type != "relationship" || o.Revoked || o.Deprecated {
@@ -268,16 +278,23 @@ func fromObjects(objs []stixObject) (*KB, error) {
 					add(&g.Techniques, tid)
 				case isSoft:
 					add(&g.Software, tid)
+				default:
+					continue
 				}
+				use(o, g.ID, tid)
 			} else if s, ok := software[src]; ok && isTech {
 				add(&s.Techniques, tid)
+				use(o, s.ID, tid)
 			} else if c, ok := campaigns[src]; ok {
 				switch {
 				case isTech:
 					add(&c.Techniques, tid)
 				case isSoft:
 					add(&c.Software, tid)
+				default:
+					continue
 				}
+				use(o, c.ID, tid)
 			}
 		case "attributed-to":
 			if c, ok := campaigns[src]; ok {
@@ -358,6 +375,7 @@ func fromObjects(objs []stixObject) (*KB, error) {
 	slices.SortFunc(kb.Software, func(a, b Software) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(kb.Campaigns, func(a, b Campaign) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(kb.Revoked, func(a, b Revoked) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(kb.rels, func(a, b Relationship) int { return strings.Compare(a.ID, b.ID) })
 	if len(kb.Techniques) == 0 {
 		return nil, fmt.Errorf("%w: no techniques", ErrBundle)
 	}
