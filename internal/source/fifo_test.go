@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -141,5 +142,31 @@ func TestOpenPipeUnblocked(t *testing.T) {
 			f.Close()
 		}
 		t.Errorf("open for writing: got %v, want %v (no reader left)", err, syscall.ENXIO)
+	}
+}
+
+// TestSpecialFilesNamed: a named pipe or socket in a folder (or a link to
+// one) is not read, since it may never end, but it is named as not read
+// rather than skipped silently.
+func TestSpecialFilesNamed(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "p")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	link(t, fifo, filepath.Join(dir, "q"))
+	files, failed := Walk([]string{dir})
+	if len(files) != 0 {
+		t.Errorf("files: got %v, want none", files)
+	}
+	var names []string
+	for _, f := range failed {
+		if !errors.Is(f.Err, errSpecial) {
+			t.Errorf("failure %v: want errSpecial", f)
+		}
+		names = append(names, filepath.Base(f.Name))
+	}
+	if !slices.Equal(names, []string{"p", "q"}) {
+		t.Errorf("named: got %v, want [p q]", names)
 	}
 }

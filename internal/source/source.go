@@ -77,6 +77,9 @@ func Sniff(head []byte) Type { return realFormats.sniff(head) }
 var (
 	// errNotRegular: a path given is neither a regular file nor a folder.
 	errNotRegular = errors.New("not a regular file or folder")
+	// errSpecial: a named pipe, socket or device found in a folder is
+	// not read (it may never end); it is named, not skipped silently.
+	errSpecial = errors.New("a named pipe, socket or device: not read")
 	// errLinkLoop: a symbolic link to a folder that holds it, not followed.
 	errLinkLoop = errors.New("symbolic link to a folder that holds it (a loop): not followed")
 	// errPseudoFS: a folder reached in a walk is on a kernel pseudo file

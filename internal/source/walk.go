@@ -142,17 +142,21 @@ func (w *walker) dir(p string, fi fs.FileInfo, named bool) {
 		case t&fs.ModeSymlink != 0:
 			info, err = os.Stat(q)
 		default:
-			continue // devices, pipes, sockets
+			info = nil // a device, pipe or socket
 		}
 		switch {
 		case err != nil:
 			w.failed = append(w.failed, Failure{Name: q, Err: err})
+		case info == nil:
+			w.failed = append(w.failed, Failure{Name: q, Err: errSpecial})
 		case info.IsDir():
 			w.dir(q, info, false)
 		case info.Mode().IsRegular():
 			w.file(q, info, false)
+		default:
+			// A link to a device, pipe or socket: named, as they are.
+			w.failed = append(w.failed, Failure{Name: q, Err: errSpecial})
 		}
-		// A link to a device, pipe or socket is skipped like them.
 	}
 	w.open = w.open[:len(w.open)-1]
 }
