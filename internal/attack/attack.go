@@ -385,7 +385,8 @@ type index struct {
 	// techniqueGroups maps a technique ID to the groups using it.
 	techniqueGroups map[string][]string
 
-	modelState // the attribution model, built on first use
+	modelState   // the attribution model, built on first use
+	softObserved // the software matcher, built on first use
 }
 
 func (kb *KB) index() *index {

@@ -26,6 +26,18 @@ type SummaryEvidence struct {
 	Techniques []string `json:"techniques"`
 	Software   []string `json:"software"`
 	GroupHints []string `json:"group_hints"`
+	// Seen says where software that no rule tagged was recognised (see
+	// RecognizeSoftware); its IDs are in Software too.
+	Seen []SoftwareSeen `json:"software_seen,omitempty"`
+}
+
+// SoftwareSeen is software recognised in what a detection saw.
+type SoftwareSeen struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// In is the first text it was recognised in: a field's value or a
+	// rule's title.
+	In string `json:"in"`
 }
 
 // Resemblance is a Candidate as written in a Summary.

@@ -1,6 +1,9 @@
 package hunt
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -56,5 +59,59 @@ func TestAttributionFixture(t *testing.T) {
 	}
 	if res := fixture(t, Options{Workers: 2, NoAttribution: true}); res.Attribution != nil {
 		t.Errorf("NoAttribution: got %+v, want nil", res.Attribution)
+	}
+}
+
+// TestAttributionSoftwareSeen: a detection whose command line runs
+// Mimikatz, by a rule that names no software, carries Mimikatz (S0002) in
+// its operation's attribution evidence, with the command line it was
+// seen in.
+func TestAttributionSoftwareSeen(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules")
+	if err := os.MkdirAll(rules, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rule := `title: LSASS secrets dumped from the command line
+id: 10000000-0000-4000-8000-000000000011
+status: test
+level: high
+tags:
+    - attack.credential-access
+    - attack.t1003.001
+logsource:
+    category: process_creation
+    product: windows
+detection:
+    selection:
+        CommandLine|contains: 'sekurlsa::'
+    condition: selection
+`
+	if err := os.WriteFile(filepath.Join(rules, "dump.yml"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := `C:\Users\Public\mimikatz.exe "privilege::debug" "sekurlsa::logonpasswords" exit`
+	line := fmt.Sprintf(`{"TimeCreated": "2024-03-04T11:00:00Z", "Computer": "WS01", "Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "EventRecordID": 7, "Image": "C:\\Users\\Public\\svc.exe", "CommandLine": %q}`, cmd)
+	ev := filepath.Join(dir, "events.jsonl")
+	if err := os.WriteFile(ev, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(t.Context(), []string{ev}, Options{NoBuiltin: true, Rules: []string{rules}, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Detections) != 1 || len(res.Operations) != 1 {
+		t.Fatalf("got %d detections, %d operations, want 1 and 1", len(res.Detections), len(res.Operations))
+	}
+	at := res.Operations[0].Attribution
+	if at == nil {
+		t.Fatal("got no attribution")
+	}
+	if !slices.Contains(at.Evidence.Software, "S0002") {
+		t.Errorf("evidence software: got %v, want S0002 among them", at.Evidence.Software)
+	}
+	want := []attack.SoftwareSeen{{ID: "S0002", Name: "Mimikatz", In: cmd}}
+	if !slices.Equal(at.Evidence.Seen, want) {
+		t.Errorf("software seen: got %+v, want %+v", at.Evidence.Seen, want)
 	}
 }

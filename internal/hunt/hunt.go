@@ -266,7 +266,11 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 	}
 	if len(res.Operations) == 0 && ctx.Err() == nil {
-		res.Attribution = at.attribute(attackEvidence(detectionRules(res.Detections)))
+		ds := make([]*Detection, len(res.Detections))
+		for i := range res.Detections {
+			ds[i] = &res.Detections[i]
+		}
+		res.Attribution = at.attributeSeen(detectionRules(res.Detections), ds)
 	}
 	res.ElapsedSeconds = time.Since(start).Seconds()
 	return res, ctx.Err()

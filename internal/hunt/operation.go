@@ -148,10 +148,12 @@ func operationOf(o *correlate.Operation, dets []Detection, refs []correlate.Dete
 	op.Context = append(op.Context, o.Context...)
 	op.Graph = graphOf(op.Steps, refs, op.Hosts)
 	rules := make([]*Rule, 0, len(op.Detections))
+	ds := make([]*Detection, 0, len(op.Detections))
 	for _, d := range op.Detections {
 		rules = append(rules, dets[d].Rule)
+		ds = append(ds, &dets[d])
 	}
-	op.Attribution = at.attribute(attackEvidence(rules))
+	op.Attribution = at.attributeSeen(rules, ds)
 	return op
 }
 

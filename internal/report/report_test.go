@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/attack"
 	"github.com/spoor-hunt/spoor/internal/hunt"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
@@ -384,6 +385,11 @@ func TestAttributionLines(t *testing.T) {
 		if strings.Contains(l, " is ") {
 			t.Errorf("line says a group is the actor: %q", l)
 		}
+	}
+	at.Evidence.Seen = []attack.SoftwareSeen{{ID: "S0002", Name: "Mimikatz", In: `C:\Temp\mimikatz.exe`}}
+	lines = AttributionLines(at, 3)
+	if want := `  software Mimikatz (S0002) seen in: C:\Temp\mimikatz.exe`; lines[len(lines)-1] != want {
+		t.Errorf("software seen: got %q, want %q last", lines, want)
 	}
 }
 

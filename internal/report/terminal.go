@@ -359,7 +359,8 @@ func (t *term) attribution(r *hunt.Result) {
 // evidence most resembles, its confidence and the shared evidence (at most
 // shared IDs), then the runners-up and the confidence that it is none of
 // ATT&CK's groups'; when none is the likelier, that comes first and the
-// groups follow as the closest. It never says the evidence is a group's.
+// groups follow as the closest; then the software recognised in what the
+// detections saw, with where. It never says the evidence is a group's.
 func AttributionLines(at *hunt.Attribution, shared int) []string {
 	if at == nil || len(at.Candidates) == 0 {
 		return nil
@@ -399,6 +400,9 @@ func AttributionLines(at *hunt.Attribution, shared int) []string {
 			lines = append(lines, fmt.Sprintf("  runner-up %s (%s), confidence %.2f: %s", c.Name, c.ID, c.Confidence, ids(c)))
 		}
 		lines = append(lines, fmt.Sprintf("  or "+none, at.UnknownActor))
+	}
+	for _, sw := range at.Evidence.Seen {
+		lines = append(lines, fmt.Sprintf("  software %s (%s) seen in: %s", sw.Name, sw.ID, oneLine(sw.In, 120)))
 	}
 	if len(at.Unknown) > 0 {
 		lines = append(lines, "  not in the ATT&CK knowledge base: "+strings.Join(at.Unknown, ", "))
