@@ -1,11 +1,11 @@
 package attack
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Software from observables: RecognizeSoftware finds ATT&CK software named
@@ -186,22 +186,66 @@ func exeStem(p string) string {
 	return strings.ToLower(p)
 }
 
-var proseWord = regexp.MustCompile(`[\p{L}\p{N}]+`)
+// eachWord calls fn with each run of letters and digits in s, in order.
+func eachWord(s string, fn func(w string)) {
+	start := -1
+	for i := 0; i < len(s); {
+		r, n := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(s[i:])
+		}
+		alnum := r < utf8.RuneSelf && ('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') ||
+			r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r))
+		switch {
+		case alnum && start < 0:
+			start = i
+		case !alnum && start >= 0:
+			fn(s[start:i])
+			start = -1
+		}
+		i += n
+	}
+	if start >= 0 {
+		fn(s[start:])
+	}
+}
+
+// nameTokens returns the tokens of the software names that ordinary is
+// asked about: one-token names and the stems of names like net.exe.
+func nameTokens(kb *KB) map[string]bool {
+	cand := map[string]bool{}
+	for i := range kb.Software {
+		s := &kb.Software[i]
+		if s.Deprecated {
+			continue
+		}
+		for _, n := range append([]string{s.Name}, s.Aliases...) {
+			toks, _ := tokenize(n)
+			if len(toks) == 1 || len(toks) == 2 && toks[1] == "exe" {
+				cand[toks[0]] = true
+			}
+		}
+	}
+	return cand
+}
 
 func buildSoftMatcher(kb *KB) *softMatcher {
 	m := &softMatcher{anywhere: map[string][]int{}, fileName: map[string][]int{}, exeOnly: map[string][]int{}, seqs: map[string][]tokenSeq{}}
-	// ordinary[w] counts the descriptions that use w in lower case; own
-	// uses are subtracted below.
+	// used[w] counts the descriptions that use the name token w in lower
+	// case; own uses are subtracted below. Only name tokens are counted
+	// (scanning every word of the prose cost most of the build).
+	cand := nameTokens(kb)
 	used := map[string]int{}
 	if tx, err := kb.texts(); err == nil {
+		seen := map[string]bool{}
 		for _, d := range tx.Desc {
-			seen := map[string]bool{}
-			for _, w := range proseWord.FindAllString(d, -1) {
-				if w == strings.ToLower(w) && !seen[w] {
+			clear(seen)
+			eachWord(d, func(w string) {
+				if cand[w] && !seen[w] {
 					seen[w] = true
 					used[w]++
 				}
-			}
+			})
 		}
 	}
 	add := func(mp map[string][]int, k string, i int) {
@@ -215,9 +259,11 @@ func buildSoftMatcher(kb *KB) *softMatcher {
 			continue
 		}
 		own := map[string]bool{}
-		for _, w := range proseWord.FindAllString(kb.Description(s.ID), -1) {
-			own[w] = true
-		}
+		eachWord(kb.Description(s.ID), func(w string) {
+			if cand[w] {
+				own[w] = true
+			}
+		})
 		for _, n := range append([]string{s.Name}, s.Aliases...) {
 			toks, _ := tokenize(n)
 			switch {
