@@ -32,6 +32,26 @@ type SharedEvidence = attack.Shared
 // MaxCandidates is how many groups an Attribution keeps.
 const MaxCandidates = 3
 
+// TooLittleEvidence is Result.NotAttributed when the detections are too
+// few to compare with any group's activity.
+const TooLittleEvidence = "too little evidence"
+
+// tooLittle reports whether detections are too little evidence to
+// attribute: all of one rule, of low or informational level. (Operations
+// never hold such detections alone: they stay plain detections.)
+func tooLittle(ds []Detection) bool {
+	if len(ds) == 0 {
+		return false
+	}
+	rule := ds[0].Rule
+	for i := range ds {
+		if ds[i].Rule != rule {
+			return false
+		}
+	}
+	return LevelRank(rule.Level) < LevelRank("medium")
+}
+
 // attackEvidence gathers the ATT&CK evidence of rules: techniques (their
 // Techniques), software (attack.sNNNN tags) and group hints (attack.gNNNN
 // tags), each once, sorted.

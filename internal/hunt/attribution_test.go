@@ -115,3 +115,70 @@ detection:
 		t.Errorf("software seen: got %+v, want %+v", at.Evidence.Seen, want)
 	}
 }
+
+// TestTooLittleEvidence: a hunt whose only detections are of one rule of
+// low level is not attributed (a single low-severity detection says
+// nothing about an actor); one medium rule, or two rules, are.
+func TestTooLittleEvidence(t *testing.T) {
+	low := &Rule{ID: "a", Level: "low", Techniques: []string{"T1069.002"}}
+	low2 := &Rule{ID: "b", Level: "informational", Techniques: []string{"T1082"}}
+	medium := &Rule{ID: "c", Level: "medium", Techniques: []string{"T1069.002"}}
+	for _, tc := range []struct {
+		name  string
+		rules []*Rule
+		want  bool
+	}{
+		{"one low detection", []*Rule{low}, true},
+		{"three of one low rule", []*Rule{low, low, low}, true},
+		{"two low rules", []*Rule{low, low2}, false},
+		{"one medium detection", []*Rule{medium}, false},
+		{"none", nil, false},
+	} {
+		var ds []Detection
+		for _, r := range tc.rules {
+			ds = append(ds, Detection{Rule: r})
+		}
+		if got := tooLittle(ds); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestTooLittleEvidenceHunt(t *testing.T) {
+	dir := t.TempDir()
+	ev := filepath.Join(dir, "ev.jsonl")
+	rule := filepath.Join(dir, "rule.yml")
+	if err := os.WriteFile(ev, []byte(`{"Channel":"Security","EventID":4799,"Computer":"DC01","TargetUserName":"Domain Admins"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const yml = `title: group listed
+id: 00000000-0000-4000-8000-00000000aa01
+status: test
+level: %s
+tags: [attack.discovery, attack.t1069.002]
+logsource: {product: windows, service: security}
+detection: {sel: {EventID: 4799}, condition: sel}
+`
+	for _, tc := range []struct {
+		level      string
+		attributed bool
+	}{{"low", false}, {"medium", true}} {
+		if err := os.WriteFile(rule, fmt.Appendf(nil, yml, tc.level), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(t.Context(), []string{ev}, Options{NoBuiltin: true, Rules: []string{rule}, Workers: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Detections) != 1 {
+			t.Fatalf("%s: got %d detections, want 1", tc.level, len(res.Detections))
+		}
+		got := res.Attribution != nil
+		for _, op := range res.Operations {
+			got = got || op.Attribution != nil
+		}
+		if got != tc.attributed || (res.NotAttributed == "") != tc.attributed {
+			t.Errorf("%s: attributed %v, not attributed %q; want attributed %v", tc.level, got, res.NotAttributed, tc.attributed)
+		}
+	}
+}

@@ -265,7 +265,9 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			return res, err
 		}
 	}
-	if len(res.Operations) == 0 && ctx.Err() == nil {
+	if len(res.Operations) == 0 && ctx.Err() == nil && at != nil && tooLittle(res.Detections) {
+		res.NotAttributed = TooLittleEvidence
+	} else if len(res.Operations) == 0 && ctx.Err() == nil {
 		ds := make([]*Detection, len(res.Detections))
 		for i := range res.Detections {
 			ds[i] = &res.Detections[i]

@@ -65,6 +65,11 @@ type Result struct {
 	// own). nil when there are operations, when the rules name nothing
 	// ATT&CK knows, or with Options.NoAttribution.
 	Attribution *Attribution `json:"attribution,omitempty"`
+	// NotAttributed says why there is no Attribution although rules
+	// fired and nothing asked to leave it out: "too little evidence" when
+	// every detection is of one rule of low or informational level (one
+	// such rule says nothing about an actor).
+	NotAttributed string `json:"not_attributed,omitempty"`
 }
 
 // Filters are the rule and time filters of a hunt.

@@ -456,3 +456,16 @@ func TestTimelineCSVFormulas(t *testing.T) {
 		t.Errorf("JSON lines: got computer %q, rule_id %q, details %q; want them as they are", row.Computer, row.RuleID, row.Details)
 	}
 }
+
+// TestNotAttributed: a hunt whose evidence is too little to attribute says
+// so in the terminal instead of listing groups.
+func TestNotAttributed(t *testing.T) {
+	res := &hunt.Result{Total: 1, NotAttributed: hunt.TooLittleEvidence}
+	var b strings.Builder
+	if err := Terminal(&b, res, TerminalOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "none compared: too little evidence") {
+		t.Errorf("terminal: got\n%s\nwant it to say too little evidence", b.String())
+	}
+}

@@ -346,6 +346,11 @@ func (t *term) operations(r *hunt.Result, limit int) {
 
 // attribution writes which ATT&CK groups the whole hunt resembles.
 func (t *term) attribution(r *hunt.Result) {
+	if r.NotAttributed != "" {
+		t.heading("ATT&CK groups the detections resemble")
+		t.printf("  none compared: %s (the detections are all of one low-severity rule)\n", r.NotAttributed)
+		return
+	}
 	if r.Attribution == nil || len(r.Attribution.Candidates) == 0 {
 		return
 	}
