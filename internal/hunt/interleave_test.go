@@ -16,10 +16,13 @@ import (
 
 // TestInterleavedChannels hunts real events written as one JSON lines file
 // whose consecutive events come from different channels, and the same events
-// written one file per channel. The detections must be the same: a reader
-// reuses its buffer from event to event, so anything the matcher keeps of one
-// event (such as its channel, to route the next) and reads again later sees
-// the next event's bytes.
+// written one file per channel. The detections must be the same, whatever
+// the matcher carries from one event's routing to the next. It guards the
+// routing end to end; it cannot reproduce the stale-channel aliasing itself
+// (no two channels of these datasets have the same length, and where the
+// JSON reader's buffer puts a line is not under the test's control): that
+// is detect's TestMatcherReusedBuffer, and the spoorscribble build catches
+// kept strings in general.
 func TestInterleavedChannels(t *testing.T) {
 	evidence := []string{
 		shared.Path(t, "datasets", "evtx-attack-samples"),
