@@ -443,3 +443,36 @@ func TestScribbleReused(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkBudgetSalvage decodes a work bomb in a chunk that fails its
+// checks (salvaged) and in one whose header is gone (carved): decoding
+// stops at the record that goes over the budget, and the chunk's one skip
+// says so (it is not counted as records that do not decode).
+func TestChunkBudgetSalvage(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func([]byte)
+		opts   Options
+	}{
+		{"salvaged", func(b []byte) { b[124] ^= 0xff }, Options{}},
+		{"carved", func(b []byte) { clear(b[:chunkHeaderSize]) }, Options{Carve: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			chunk, _ := bombChunk(2000, true, val{typeNull, nil})
+			tc.damage(chunk)
+			evs, skips := readWith(t, fileOf(chunk), 1, tc.opts)
+			var budget, carve int
+			for _, se := range skips {
+				if errors.Is(se, ErrTooComplex) {
+					budget++
+				}
+				if errors.Is(se, ErrCarve) {
+					carve++
+				}
+			}
+			if len(evs) == 0 || budget != 1 || carve != 0 {
+				t.Errorf("got %d events and skips %v, want some events and one skip for the budget, none for records not decodable", len(evs), skips)
+			}
+		})
+	}
+}

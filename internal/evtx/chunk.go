@@ -670,10 +670,10 @@ func (d *decoder) run(p *program, vt valueTable, depth int) error {
 		o := &p.ops[i]
 		d.budget--
 		d.work--
-		if d.budget < 0 || d.overBudget() {
-			if d.overBudget() {
-				return d.budgetErr()
-			}
+		if d.overBudget() {
+			return d.budgetErr()
+		}
+		if d.budget < 0 {
 			return fmt.Errorf("more than %d fields: %w", maxOpsPerRecord, ErrTooComplex)
 		}
 		omit := false

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -27,10 +28,13 @@ func (d *decoder) salvageChunk(h chunkHeader, err error) int {
 	if h.freeOffset >= chunkHeaderSize && h.freeOffset <= end {
 		end = h.freeOffset
 	}
-	got, broken, bad := d.salvage(chunkHeaderSize, end, false)
+	got, broken, bad, stop := d.salvage(chunkHeaderSize, end, false)
 	lost := broken + bad
 	if n := h.records(); n > 0 {
 		lost = max(n-got, 0)
+	}
+	if stop != nil {
+		err = fmt.Errorf("%w; then %w", err, stop)
 	}
 	d.skip(d.chunkWhere(), lost, fmt.Errorf("%d records recovered, %d lost: %w", got, lost, err))
 	if got > 0 {
@@ -51,11 +55,15 @@ func (d *decoder) carve(from int) {
 	if from < 0 || from >= len(d.data) {
 		return
 	}
-	got, _, bad := d.salvage(from, len(d.data), true)
+	got, _, bad, stop := d.salvage(from, len(d.data), true)
 	d.res.carved += got
-	if bad > 0 {
+	if bad > 0 || stop != nil {
+		cause := ErrCarve
+		if stop != nil {
+			cause = stop
+		}
 		d.skip(fmt.Sprintf("%s, carving from offset 0x%x", d.chunkWhere(), d.res.offset+int64(from)), bad,
-			fmt.Errorf("%d records carved, %d dropped: %w", got, bad, ErrCarve))
+			fmt.Errorf("%d records carved, %d dropped: %w", got, bad, cause))
 	}
 }
 
@@ -71,8 +79,10 @@ func (d *decoder) carveSlot(res *chunkResult) {
 // salvage decodes, one by one, the records found in d.data[start:end]
 // whose header is consistent. It returns how many it decoded, how many
 // record signatures it met without a consistent header (broken) and how
-// many records with one it could not decode (bad).
-func (d *decoder) salvage(start, end int, carved bool) (got, broken, bad int) {
+// many records with one it could not decode (bad). It stops at the first
+// record that takes the chunk over its budget, returned as stop: every
+// record after it would fail the same way.
+func (d *decoder) salvage(start, end int, carved bool) (got, broken, bad int, stop error) {
 	data := d.data
 	pos := start
 	for pos+minRecordSize <= end {
@@ -97,6 +107,9 @@ func (d *decoder) salvage(start, end int, carved bool) (got, broken, bad int) {
 			continue
 		}
 		if err := d.record(pos, size); err != nil {
+			if errors.As(err, new(*budgetError)) {
+				return got, broken, bad, fmt.Errorf("record %d at offset 0x%x: %w", id, d.res.offset+int64(pos), err)
+			}
 			bad++
 			pos++
 			continue
@@ -105,7 +118,7 @@ func (d *decoder) salvage(start, end int, carved bool) (got, broken, bad int) {
 		got++
 		pos += size
 	}
-	return got, broken, bad
+	return got, broken, bad, nil
 }
 
 // idRange is a range of record identifiers, first and last included.
