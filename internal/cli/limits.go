@@ -49,6 +49,10 @@ func (s *sizeValue) Set(text string) error {
 	num := strings.TrimSpace(text)
 	unit := strings.TrimLeft(num, "0123456789.")
 	num = num[:len(num)-len(unit)]
+	if num == "" {
+		// No number first (-1G, abc): not a unit's fault.
+		return fmt.Errorf("%q: want a size such as 500M or 16G", text)
+	}
 	shift := 0
 	u := strings.ToUpper(strings.TrimSpace(unit))
 	if rest, ok := strings.CutSuffix(u, "IB"); ok {
@@ -70,9 +74,12 @@ func (s *sizeValue) Set(text string) error {
 		return fmt.Errorf("unit %q: want K, M, G or T", unit)
 	}
 	v, err := strconv.ParseFloat(num, 64)
-	if err != nil || v <= 0 || v*float64(int64(1)<<shift) >= 1<<62 {
+	bytes := v * float64(int64(1)<<shift)
+	// Under one byte (0.1) would be 0, which archive.Limits takes for
+	// the default: refused, as 0 is.
+	if err != nil || bytes < 1 || bytes >= 1<<62 {
 		return fmt.Errorf("%q: want a size such as 500M or 16G", text)
 	}
-	*s = sizeValue(v * float64(int64(1)<<shift))
+	*s = sizeValue(bytes)
 	return nil
 }

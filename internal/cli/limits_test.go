@@ -25,11 +25,17 @@ func TestSizeValue(t *testing.T) {
 		{"-1G", 0},
 		{"5X", 0},
 		{"G", 0},
+		{"0.1", 0}, // under a byte: not 0, the default
+		{"0.5K", 512},
 	} {
 		var v sizeValue
 		err := v.Set(tc.in)
 		if got := int64(v); (err != nil) != (tc.want == 0) || got != tc.want {
 			t.Errorf("Set(%q): got %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+		// A value with no number first is not blamed on its unit.
+		if err != nil && strings.HasPrefix(tc.in, "-") && strings.Contains(err.Error(), "unit") {
+			t.Errorf("Set(%q): got %q, want no mention of a unit", tc.in, err)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strconv"
 	"strings"
 	"time"
 
@@ -124,8 +125,5 @@ func typeCounts(s *source.Summary, types ...source.Type) string {
 func plural(n int, noun string) string { return plural64(int64(n), noun) }
 
 func plural64(n int64, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return strconv.FormatInt(n, 10) + " " + pluralNoun(n, noun)
 }

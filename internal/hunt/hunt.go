@@ -106,6 +106,8 @@ var ErrNoRules = errors.New("no rules to hunt with")
 func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	start := time.Now()
 	res := newResult(paths, &opts, start)
+	// Every return, cancelled or not, says how long the hunt ran.
+	defer func() { res.ElapsedSeconds = time.Since(start).Seconds() }()
 
 	log := opts.Logger
 	if log == nil {
@@ -126,7 +128,6 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		res.ElapsedSeconds = time.Since(start).Seconds()
 		return res, err
 	}
 	loaded := time.Now()
@@ -140,7 +141,6 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	cpuRules := cputime.Process()
 	log.Debug("rules ready", "loaded", res.Rules.Loaded, "load", loaded.Sub(start), "compile", time.Since(loaded), "cpu", cpuRules-cpu0)
 	if len(eng.Rules()) == 0 {
-		res.ElapsedSeconds = time.Since(start).Seconds()
 		return res, ErrNoRules
 	}
 	var pipe *detect.Pipeline // the field names of the rules' routes
@@ -237,7 +237,6 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	if runErr != nil {
 		// Cancelled: the detections hunted so far, without operations
 		// nor attribution.
-		res.ElapsedSeconds = time.Since(start).Seconds()
 		return res, runErr
 	}
 
@@ -245,7 +244,6 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	if attr != nil && len(res.Detections) > 0 {
 		if at, err = waitAttributor(ctx, attr); err != nil {
 			if ctx.Err() != nil {
-				res.ElapsedSeconds = time.Since(start).Seconds()
 				return res, err
 			}
 			log.Warn("attribution left out", "err", err)
@@ -261,20 +259,20 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		err := buildOperations(ctx, res, refs, idx, at)
 		log.Debug("operations built", "operations", len(res.Operations), "took", time.Since(opStart), "cpu", cputime.Process()-opCPU)
 		if err != nil {
-			res.ElapsedSeconds = time.Since(start).Seconds()
 			return res, err
 		}
 	}
-	if len(res.Operations) == 0 && ctx.Err() == nil && at != nil && tooLittle(res.Detections) {
+	switch {
+	case len(res.Operations) > 0 || ctx.Err() != nil:
+	case at != nil && tooLittle(res.Detections):
 		res.NotAttributed = TooLittleEvidence
-	} else if len(res.Operations) == 0 && ctx.Err() == nil {
+	default:
 		ds := make([]*Detection, len(res.Detections))
 		for i := range res.Detections {
 			ds[i] = &res.Detections[i]
 		}
 		res.Attribution = at.attributeSeen(detectionRules(res.Detections), ds)
 	}
-	res.ElapsedSeconds = time.Since(start).Seconds()
 	return res, ctx.Err()
 }
 
