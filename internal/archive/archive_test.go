@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
 )
 
 type member struct {
@@ -197,5 +198,63 @@ func TestFormatSize(t *testing.T) {
 		if got := FormatSize(n); got != want {
 			t.Errorf("FormatSize(%d): got %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestWalkCutZipHostile checks that local headers whose sizes point
+// outside the file end the walk at the member they cut, and that the
+// member's content reports the cut (ErrCut) while the callback still
+// holds it. Before, zip64 sizes of 2^63 or more became negative, a
+// 76-byte zip whose member's size led back to its own header was read
+// forever, and a member whose size is not an int64 read whole.
+func TestWalkCutZipHostile(t *testing.T) {
+	loop := zip64Header(1<<64-52, 24, "ab", 24) // data at 52, next at 52-52 = 0
+	if len(loop) != 76 {
+		t.Fatalf("fixture: got %d bytes, want 76", len(loop))
+	}
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		members int
+	}{
+		{"76 bytes leading back to the start", loop, 1},
+		{"size 2^63", zip64Header(1<<63, 1<<63, "a.json", 40), 1},
+		{"size 2^64-1 after a member", append(zip64Header(4, 4, "x", 4), zip64Header(1<<64-1, 5, "y", 10)...), 2},
+		{"size past the end", zip64Header(1<<40, 1<<40, "a.json", 10), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			type result struct {
+				cz      CutZip
+				err     error
+				damages []error
+			}
+			done := make(chan result, 1)
+			go func() {
+				var r result
+				r.cz, r.err = WalkCutZip(context.Background(), bytes.NewReader(tc.data), int64(len(tc.data)), NewBudget(Limits{}), func(e *Entry) error {
+					c, err := e.Open()
+					if err != nil {
+						return err
+					}
+					if _, err := io.Copy(io.Discard, c); err != nil {
+						return err
+					}
+					r.damages = append(r.damages, e.Damage())
+					return nil
+				})
+				done <- r
+			}()
+			select {
+			case r := <-done:
+				if r.err != nil || r.cz.Stop == nil || r.cz.Members != tc.members {
+					t.Fatalf("got %d members, stop %v, error %v; want %d members, stopped at the cut", r.cz.Members, r.cz.Stop, r.err, tc.members)
+				}
+				if last := r.damages[len(r.damages)-1]; !errors.Is(last, ErrCut) {
+					t.Errorf("damage of the member cut: got %v, want %v", last, ErrCut)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("still reading after 10 s: the walk does not end")
+			}
+		})
 	}
 }

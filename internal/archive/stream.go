@@ -45,6 +45,7 @@ type Stream struct {
 	size   int64 // expected content size, < 0 unknown
 	crc    uint32
 	hasCRC bool
+	cut    bool // the data is known to end before the content does
 	sum    uint32
 	damage error
 	err    error // sticky: the error returned last
@@ -98,7 +99,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 // it has ended.
 func (s *Stream) finish(cut bool) {
 	switch {
-	case cut || (s.size >= 0 && s.out < s.size):
+	case cut || s.cut || (s.size >= 0 && s.out < s.size):
 		s.damage = ErrCut
 	case s.hasCRC && s.sum != s.crc:
 		s.damage = ErrChecksum

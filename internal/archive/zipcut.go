@@ -131,11 +131,12 @@ func cutMember(ra io.ReaderAt, size, off int64, b *Budget, cz *CutZip, fn func(e
 		} else {
 			s = newFlate(sr, b)
 		}
-		if !streamed {
-			s.expect(e.Size, crc, true)
-		}
-		if cut {
+		switch {
+		case cut:
 			s.expect(e.Size, 0, false)
+			s.cut = true
+		case !streamed:
+			s.expect(e.Size, crc, true)
 		}
 		e.open = func() (io.Reader, error) { e.stream = s; return s, nil }
 	}
@@ -145,9 +146,6 @@ func cutMember(ra io.ReaderAt, size, off int64, b *Budget, cz *CutZip, fn func(e
 	}
 	switch {
 	case cut:
-		if s != nil && s.Damage() == nil {
-			s.damage = ErrCut
-		}
 		return off, fmt.Errorf("member %q at offset 0x%x cut", e.Name, off), nil
 	case sized:
 		next := data + int64(csize)

@@ -21,7 +21,6 @@ type limitsFlags struct {
 // flags.
 func addLimitsFlags(fl *pflag.FlagSet, f *limitsFlags) {
 	f.maxBytes = archive.DefaultMaxBytes
-	f.maxRatio = archive.DefaultMaxRatio
 	fl.Var(&f.maxBytes, "max-decompressed", "stop reading an input file (with the archives in it) past `SIZE` decompressed, or spooled to temporary files (binary units: 500M, 16G)")
 	fl.Int64Var(&f.maxRatio, "max-ratio", archive.DefaultMaxRatio, fmt.Sprintf("stop reading a compressed stream that expands more than `N` times once past %s (a decompression bomb; 0: no bound)", archive.FormatSize(archive.RatioFloor)))
 }

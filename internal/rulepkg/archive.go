@@ -63,6 +63,11 @@ func (a *fetched) walk(ctx context.Context, opts *Options, fn func(e *archive.En
 			return fmt.Errorf("%w: %w", ErrInvalid, gerr)
 		}
 		err = archive.WalkTar(ctx, gz, b, fn)
+		if err == nil {
+			// The tar may end before the gzip data does (its zero
+			// padding): the trailer is checked at the end of the data.
+			_, err = io.Copy(io.Discard, gz)
+		}
 		if err == nil && gz.Damage() != nil {
 			err = fmt.Errorf("%w: tar.gz: %w", ErrInvalid, gz.Damage())
 		}

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -14,16 +13,9 @@ import (
 func TestNULPadding(t *testing.T) {
 	dir := t.TempDir()
 	lines := []byte("{\"EventID\":1}\n{\"EventID\":2}\n")
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	padded := write("padded.json", append(make([]byte, 1<<20), lines...))
-	streamed := write("streamed.json.gz", gzipBytes(t, append(make([]byte, 32<<10), lines...)))
-	zeros := write("zeros.bin", make([]byte, 1<<20))
+	padded := writeFile(t, filepath.Join(dir, "padded.json"), append(make([]byte, 1<<20), lines...))
+	streamed := writeFile(t, filepath.Join(dir, "streamed.json.gz"), gzipBytes(t, append(make([]byte, 32<<10), lines...)))
+	zeros := writeFile(t, filepath.Join(dir, "zeros.bin"), make([]byte, 1<<20))
 	got, sum := read(t, []string{padded, streamed, zeros}, Options{formats: realFormats})
 	want := []string{padded + "#1", padded + "#2", streamed + "#1", streamed + "#2"}
 	if g := names(got); !slices.Equal(g, want) {

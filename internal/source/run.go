@@ -143,14 +143,14 @@ func (w *worker) file(ctx context.Context, f File) error {
 	// in its place is not read (it could block or never end).
 	fh, err := openFile(f.Path)
 	if err != nil {
-		w.res.failed = append(w.res.failed, Failure{Name: f.Path, Err: err, Named: f.Named})
+		w.res.failFile(f, err)
 		return nil
 	}
 	defer fh.Close()
 	size := f.Size
 	if fi, err := fh.Stat(); err == nil {
 		if !fi.Mode().IsRegular() {
-			w.res.failed = append(w.res.failed, Failure{Name: f.Path, Err: errNotRegular, Named: f.Named})
+			w.res.failFile(f, errNotRegular)
 			return nil
 		}
 		size = fi.Size()
@@ -174,7 +174,7 @@ func (w *worker) stream(ctx context.Context, f File) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			w.res.failed = append(w.res.failed, Failure{Name: f.Path, Err: err, Named: f.Named})
+			w.res.failFile(f, err)
 			return nil
 		}
 		defer fh.Close()

@@ -106,6 +106,11 @@ func (r *result) fail(name string, err error, events int64) {
 	r.failed = append(r.failed, Failure{Name: name, Err: err, Events: events})
 }
 
+// failFile records that the input file f could not be opened.
+func (r *result) failFile(f File, err error) {
+	r.failed = append(r.failed, Failure{Name: f.Path, Err: err, Named: f.Named})
+}
+
 // NamedFailed returns the failures of paths given to Run (Failure.Named).
 func (s *Summary) NamedFailed() []Failure {
 	var out []Failure
