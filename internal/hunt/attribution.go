@@ -100,9 +100,17 @@ type attributor struct {
 	kb    *attack.KB
 	cache map[string]*Attribution
 	// recognised caches RecognizeSoftware by text and kind: detections
-	// repeat the same images and titles.
+	// repeat the same images and titles. Only short texts are kept, at most
+	// maxRecognised of them (long command lines rarely repeat, and the
+	// cache must not grow with the detections).
 	recognised map[recognisedKey][]string
 }
+
+// Bounds of attributor.recognised.
+const (
+	maxRecognised     = 1 << 14
+	maxRecognisedText = 512
+)
 
 type recognisedKey struct {
 	text string
@@ -176,10 +184,12 @@ func (a *attributor) softwareSeen(ds []*Detection) []attack.SoftwareSeen {
 		ids, ok := a.recognised[key]
 		if !ok {
 			ids = a.kb.RecognizeSoftware(text, k)
-			if a.recognised == nil {
-				a.recognised = map[recognisedKey][]string{}
+			if len(text) <= maxRecognisedText && len(a.recognised) < maxRecognised {
+				if a.recognised == nil {
+					a.recognised = map[recognisedKey][]string{}
+				}
+				a.recognised[key] = ids
 			}
-			a.recognised[key] = ids
 		}
 		for _, id := range ids {
 			if !slices.ContainsFunc(out, func(s attack.SoftwareSeen) bool { return s.ID == id }) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/attack"
@@ -180,5 +181,29 @@ detection: {sel: {EventID: 4799}, condition: sel}
 		if got != tc.attributed || (res.NotAttributed == "") != tc.attributed {
 			t.Errorf("%s: attributed %v, not attributed %q; want attributed %v", tc.level, got, res.NotAttributed, tc.attributed)
 		}
+	}
+}
+
+// TestRecognisedCacheBounded: long texts (command lines rarely repeat) are
+// recognised but not cached, so the cache does not grow with detections.
+func TestRecognisedCacheBounded(t *testing.T) {
+	at, err := newAttributor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := &Rule{Title: "t"}
+	long := `C:\Temp\mimikatz.exe ` + strings.Repeat("x", maxRecognisedText)
+	d := &Detection{Rule: rule, Fields: []Field{{Name: "CommandLine", Value: long}, {Name: "Image", Value: `C:\Temp\mimikatz.exe`}}}
+	seen := at.softwareSeen([]*Detection{d})
+	if len(seen) != 1 || seen[0].ID != "S0002" {
+		t.Fatalf("got %v, want Mimikatz recognised", seen)
+	}
+	for k := range at.recognised {
+		if len(k.text) > maxRecognisedText {
+			t.Errorf("cached a text of %d bytes, want at most %d", len(k.text), maxRecognisedText)
+		}
+	}
+	if len(at.recognised) == 0 {
+		t.Error("got nothing cached, want the short texts")
 	}
 }
