@@ -142,6 +142,15 @@ type Group struct {
 	Software   []string `json:"software,omitempty"`
 	// Mentions are other groups the description links to, sorted.
 	Mentions []string `json:"mentions,omitempty"`
+	// Associated is software that ATT&CK's prose links to the group
+	// without a "uses" relationship: the group's description links the
+	// software, or the software's description links the group, in a
+	// sentence citing a report (see describedLinks). Sorted.
+	Associated []string `json:"associated,omitempty"`
+	// Reports is the number of distinct reports ATT&CK cites for each
+	// item of Techniques, Software and Associated (at least 1): how well
+	// documented the group's use of it is, which attribution weighs.
+	Reports map[string]int `json:"reports,omitempty"`
 }
 
 // Software is ATT&CK software (S0001...): malware or a tool.

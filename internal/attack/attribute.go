@@ -14,67 +14,56 @@ import (
 // The model is generative. Real evidence mixes an actor's own activity with
 // common techniques from unrelated activity (administrators, other
 // malware, the rules' own noise). Under group g, each observed item x, a
-// technique or a software, comes either from g's profile, with an unknown
-// share λ, or from the background:
+// technique or a software, comes either from g's profile, with share λ_g,
+// or from the background:
 //
-//	P(x | g, λ) = λ·p_g(x) + (1−λ)·b(x)
+//	P(x | g) = λ_g·p_g(x) + (1−λ_g)·b(x)
 //
-// where p_g(t) = c(t,g)/Z(g) spreads the group's profile evenly over what it
-// is known for: c(t,g) is 1 when ATT&CK records that g uses t, with partial
-// credit for its parent or a sub-technique (see below), and Z(g) is the sum
-// of c, the size of the profile. The background b(x) is the share of
-// group-item links that are x (add-one smoothed): the mean profile of all
-// groups, which is also what an actor ATT&CK does not know is expected to
-// show. Software has its own profile and background, by the same formulas.
-// With a_i = p_g(x_i)/b(x_i), each item's likelihood ratio against the
-// background is λ·a_i + 1−λ. The share λ is not known, so it is integrated
-// out under a uniform prior, exactly (a Beta integral of a polynomial):
+// The profile p_g(x) = c(x,g)/Z(g) weighs what the group is known for by
+// how well it is documented: c(x,g) = r^½ for an item r reports support
+// (Group.Reports), so what many reports describe is what the group does,
+// and Z(g) is the sum of c over techniques and software alike. Software
+// ATT&CK's prose associates with the group (Group.Associated: "ShadowPad
+// ... used by APT41") is in the profile too. The background b(x) is the
+// item's share of all groups' weights (add-one smoothed): what an actor
+// ATT&CK does not know is expected to show. The share is Dirichlet
+// smoothing, λ_g = Z(g)/(Z(g)+μ), μ = 400: a well-documented group's
+// profile is trusted more, as real reports are most often about such
+// groups. With a_i = p_g(x_i)/b(x_i):
 //
-//	L(g) = ∫₀¹ Π_i (λ·a_i + 1 − λ) dλ,    score(g) = log2 L(g) + log2 prior(g)
+//	score(g) = Σ_i log2(λ_g·a_i + 1 − λ_g)
 //
-// in bits. Properties that follow without weights:
-//
-//   - Rare evidence weighs more: a_i is inversely proportional to b(x_i).
-//   - Software is strong evidence because most software is used by few
-//     groups and group software lists are short; Cobalt Strike, used by
-//     dozens, weighs little.
-//   - A group is judged by how much of the evidence it explains and
-//     large profiles are paid for: a_i is divided by Z(g), so a group wins
-//     by knowing the observed items, not by knowing many. Items a group does
-//     not explain (a_i = 0) cost each group alike through (1−λ), and the
-//     integral charges for the unknown λ (Occam's razor), so evidence that
-//     no group explains well leaves every score below 0.
+// in bits against the background. Rare evidence weighs more (a_i is
+// inversely proportional to b); software is strong evidence because most
+// is used by few groups; items a group does not explain cost it log2(1−λ_g).
+// These choices were measured on real report cases
+// (attribution_reports_eval_test.go, BENCHMARKS.md) against the earlier
+// model (every item 1, λ integrated out), IDF containment, Jaccard and
+// naive Bayes.
 //
 // The alternative that the evidence is none of these groups' — an actor
-// ATT&CK does not profile, or unrelated activity — has likelihood ratio 1
-// (score 0): by the choice of b, what an unprofiled actor is expected to
-// show. Its prior is UnknownPrior, a judgement, not a measurement. Weak
-// or common evidence therefore leaves most of the confidence with it.
+// ATT&CK does not profile, or unrelated activity — has score 0: by the
+// choice of b, what an unprofiled actor is expected to show. Its prior is
+// UnknownPrior, a judgement, not a measurement. Weak or common evidence
+// therefore leaves much of the confidence with it.
 //
 // Evidence is collapsed to its most specific techniques: a technique
 // observed together with one of its sub-techniques is left out. Rules tag
 // a sub-technique with its parent (attack.t1003 and attack.t1003.001), so
 // the parent is implied by the sub-technique and adds no information of
-// its own; counted as a second, independent item it would double the
-// weight of every such pair (measured in BENCHMARKS.md).
-//
-// Sub-techniques get partial credit both ways: an observed T1059.003 is
-// credited 1/k to a group known for its parent T1059, and an observed T1059
-// is credited 1/k to a group known for any of its sub-techniques, where k is
-// the parent's number of sub-techniques (the chance that a parent-level
-// record means this very sub-technique, taking them as equally likely).
-// There is no other credit: siblings and the techniques of a group's
-// software were measured in the harness and diluted profiles more than they
-// helped (see BENCHMARKS.md). Profiles are the group-level uses plus those
-// of campaigns attributed to the group.
+// its own. Sub-techniques get partial credit both ways: an observed
+// T1059.003 is credited c/k to a group known for its parent T1059, and an
+// observed T1059 c/k to a group known for any of its sub-techniques, where
+// k is the parent's number of sub-techniques. Profiles are the group-level
+// uses plus those of campaigns attributed to the group.
 //
 // Group hints (rules tagged attack.gNNNN) multiply a group's prior by
-// HintRatio, which is a judgement, not a measurement: about the weight of
-// a software used by a handful of groups. Confidence is the posterior over
-// ATT&CK's groups and the unknown alternative, softmax(score·ln2 /
-// Temperature): the temperature corrects the naive independence of the
-// items and was set on the real report cases of
-// attribution_reports_eval_test.go, where its calibration is measured.
+// HintRatio, which is a judgement: about the weight of a software used by
+// a handful of groups. Confidence is the posterior over ATT&CK's groups
+// and the unknown alternative, each group's weight 2^(score/T) times its
+// prior, T = Temperature·n^TemperatureGrowth for n items: the temperature
+// corrects the items' naive independence and was set on the real report
+// cases, where the confidence among the groups is calibrated.
 
 // Model constants; see the Attribution comment.
 const (
@@ -86,13 +75,17 @@ const (
 	// surface unrelated and test activity. The groups share the rest
 	// equally.
 	UnknownPrior = 0.5
-	// Temperature divides the log-likelihoods before the softmax that
-	// gives confidences. It corrects the items' naive independence and was
-	// measured on real report cases (TestEvaluateReports -eval): 0.60, fitted
-	// on draws from the groups' own profiles, made spoor overconfident on
-	// real reports (ECE 0.13 on whole reports, 0.09-0.14 on 2 to 5 items);
-	// 1.0 halves that at every evidence size (BENCHMARKS.md).
-	Temperature = 1.0
+	// Temperature and TemperatureGrowth divide the log-likelihoods before
+	// the softmax that gives confidences: by Temperature·n^TemperatureGrowth
+	// for n items of evidence. The division corrects the items' naive
+	// independence, and more so the more items there are (items of one
+	// report are far from independent). Both were set on the real report
+	// cases (TestEvaluateReports -eval), where the posterior among the
+	// groups is calibrated to an ECE of about 0.05 at 1, 2, 3, 5 items and
+	// on whole reports; no single temperature was within 0.1 at every size
+	// (BENCHMARKS.md).
+	Temperature       = 0.30
+	TemperatureGrowth = 0.30
 )
 
 // Evidence is what one operation showed.
@@ -255,8 +248,12 @@ func Attribute(kb *KB, ev Evidence) Ranking { return rank(kb, ev, MaxExplained) 
 
 // rank is Attribute with explanations for the first explained candidates.
 func rank(kb *KB, ev Evidence, explained int) Ranking {
+	return rankModel(kb, kb.model(), ev, explained)
+}
+
+// rankModel is rank with model m of kb.
+func rankModel(kb *KB, m *model, ev Evidence, explained int) Ranking {
 	_, ev = kb.ResolveEvidence(ev)
-	m := kb.model()
 	obsT := m.mostSpecific(m.techIndexes(ev.Techniques))
 	obsS := m.softIndexes(ev.Software)
 	scores := make([]float64, len(m.groups))
@@ -268,7 +265,7 @@ func rank(kb *KB, ev Evidence, explained int) Ranking {
 			scores[gi] += math.Log2(HintRatio)
 		}
 	}
-	conf, unknown := posterior(scores, Temperature, UnknownPrior)
+	conf, unknown := posterior(scores, temperature(len(obsT)+len(obsS)), UnknownPrior)
 	maskT, maskS := make([]bool, len(m.techs)), make([]bool, len(m.softs))
 	for _, t := range obsT {
 		maskT[t] = true
@@ -297,23 +294,29 @@ func rank(kb *KB, ev Evidence, explained int) Ranking {
 	return Ranking{Candidates: out, UnknownActor: unknown}
 }
 
+// temperature is the softmax temperature for n items of evidence.
+func temperature(n int) float64 {
+	return Temperature * math.Pow(float64(max(1, n)), TemperatureGrowth)
+}
+
 // posterior returns the confidence of each group and of the unknown
-// alternative: softmax(s·ln2/T) over the scores in bits, each group with
-// prior (1−unknown)/G, the unknown with score 0 and prior unknown (0 gives
-// the posterior among the groups alone).
+// alternative: each group's weight is 2^(s/T) times its prior
+// (1−unknown)/G, the unknown's 2^0 times its prior unknown (0 gives the
+// posterior among the groups alone). The temperature tempers the
+// evidence, not the priors.
 func posterior(scores []float64, temp, unknown float64) ([]float64, float64) {
 	logPrior := math.Log2((1 - unknown) / float64(len(scores)))
 	logUnknown := math.Log2(unknown) // -Inf for 0: weight 0
 	out := make([]float64, len(scores))
 	mx := logUnknown
 	for _, s := range scores {
-		mx = max(mx, s+logPrior)
+		mx = max(mx, s/temp+logPrior)
 	}
-	w := func(bits float64) float64 { return math.Exp((bits - mx) * math.Ln2 / temp) }
+	w := func(bits float64) float64 { return math.Exp((bits - mx) * math.Ln2) }
 	u := w(logUnknown)
 	sum := u
 	for i, s := range scores {
-		out[i] = w(s + logPrior)
+		out[i] = w(s/temp + logPrior)
 		sum += out[i]
 	}
 	for i := range out {
@@ -348,17 +351,27 @@ type model struct {
 }
 
 // params are the model's parameters; defaultParams is what Attribute
-// uses. Other values serve the evaluation's sensitivity study.
+// uses. Other values serve the evaluations' sensitivity studies.
 type params struct {
 	related  float64 // multiplier of the parent-child credit
 	software bool    // credit techniques of the group's software
 	siblings bool    // credit siblings of the group's sub-techniques
 	zDirect  bool    // profile size Z counts direct uses only
 	perChild bool    // parent-child credit divided among the children
-	// share is how λ is set: shareIntegrated (the model), a fixed share
-	// in (0, 1), or shareDirichlet: λ = Z/(Z+μ) with μ the mean Z over
-	// groups, which is Dirichlet smoothing, spoor's earlier model.
+	// share is how λ is set: shareIntegrated, a fixed share in (0, 1),
+	// or shareDirichlet: λ = Z/(Z+μ), Dirichlet smoothing, with μ = mu,
+	// or the mean Z over groups when mu is 0.
 	share float64
+	mu    float64
+	// weight: an item's credit is Reports^weight (the reports ATT&CK
+	// cites for the group's use of it); 0 credits every item 1.
+	weight float64
+	// pooled: techniques and software share one profile and one
+	// background, so Z counts both; otherwise each kind has its own.
+	pooled bool
+	// associated: software linked to the group by ATT&CK's prose
+	// (Group.Associated) is in the profile.
+	associated bool
 }
 
 const (
@@ -366,7 +379,11 @@ const (
 	shareDirichlet  = -1
 )
 
-var defaultParams = params{related: 1, perChild: true}
+var defaultParams = params{related: 1, perChild: true, share: shareDirichlet, mu: 400, weight: 0.5, pooled: true, associated: true}
+
+// earlierParams is the model of the synthetic harness's era (until
+// issue 11): every item credited 1, λ integrated, kinds apart.
+var earlierParams = params{related: 1, perChild: true}
 
 // Prepare builds what attribution needs (the look-up index and the
 // model) ahead of the first Attribute or Summarize, for a caller that has
@@ -392,8 +409,12 @@ func buildModel(kb *KB, p params) *model {
 		m.softNames = append(m.softNames, kb.Software[i].Name)
 	}
 	// Profiles: group-level uses plus those of campaigns attributed to
-	// the group.
-	type profile struct{ techs, softs []int }
+	// the group (and, with p.associated, the software ATT&CK's prose
+	// links to it), each item with its weight.
+	type profile struct {
+		techs, softs []int
+		tw, sw       []float64 // weights, by position in techs and softs
+	}
 	campaignsOf := make(map[string][]*Campaign)
 	for i := range kb.Campaigns {
 		c := &kb.Campaigns[i]
@@ -410,8 +431,17 @@ func buildModel(kb *KB, p params) *model {
 		if g.Deprecated {
 			continue
 		}
+		weight := func(id string) float64 {
+			if p.weight == 0 {
+				return 1
+			}
+			return math.Pow(float64(max(1, g.Reports[id])), p.weight)
+		}
 		var pr profile
 		techs, softs := slices.Clone(g.Techniques), slices.Clone(g.Software)
+		if p.associated {
+			softs = append(softs, g.Associated...)
+		}
 		for _, c := range campaignsOf[g.ID] {
 			techs = append(techs, c.Techniques...)
 			softs = append(softs, c.Software...)
@@ -419,11 +449,13 @@ func buildModel(kb *KB, p params) *model {
 		for _, t := range techs {
 			if ti, ok := m.techIndex[t]; ok && !slices.Contains(pr.techs, ti) {
 				pr.techs = append(pr.techs, ti)
+				pr.tw = append(pr.tw, weight(t))
 			}
 		}
 		for _, s := range softs {
 			if si, ok := m.softIndex[s]; ok && !slices.Contains(pr.softs, si) {
 				pr.softs = append(pr.softs, si)
+				pr.sw = append(pr.sw, weight(s))
 			}
 		}
 		if len(pr.techs)+len(pr.softs) == 0 {
@@ -435,27 +467,38 @@ func buildModel(kb *KB, p params) *model {
 	}
 	nT, nS := len(m.techs), len(m.softs)
 	m.nTech, m.nSoft = make([]int, nT), make([]int, nS)
+	// Background: the items' shares of the groups' weights, add-one
+	// smoothed; pooled, techniques and software share the denominator.
+	wT, wS := make([]float64, nT), make([]float64, nS)
 	for _, pr := range profiles {
-		for _, t := range pr.techs {
+		for j, t := range pr.techs {
 			m.nTech[t]++
+			wT[t] += pr.tw[j]
 		}
-		for _, s := range pr.softs {
+		for j, s := range pr.softs {
 			m.nSoft[s]++
+			wS[s] += pr.sw[j]
 		}
 	}
-	// Background frequencies, add-one smoothed.
-	freq := func(n []int) []float64 {
-		total := 0
-		for _, c := range n {
+	sum := func(w []float64) float64 {
+		total := 0.0
+		for _, c := range w {
 			total += c + 1
 		}
-		f := make([]float64, len(n))
-		for i, c := range n {
-			f[i] = float64(c+1) / float64(total)
-		}
-		return f
+		return total
 	}
-	fT, fS := freq(m.nTech), freq(m.nSoft)
+	totT, totS := sum(wT), sum(wS)
+	if p.pooled {
+		totT += totS
+		totS = totT
+	}
+	fT, fS := make([]float64, nT), make([]float64, nS)
+	for i, c := range wT {
+		fT[i] = (c + 1) / totT
+	}
+	for i, c := range wS {
+		fS[i] = (c + 1) / totS
+	}
 
 	// Technique tree: parent and children by index.
 	parent := make([]int, nT)
@@ -500,18 +543,19 @@ func buildModel(kb *KB, p params) *model {
 				c[t] = float32(v)
 			}
 		}
-		for _, t := range pr.techs {
-			raise(t, 1)
+		for j, t := range pr.techs {
+			w := pr.tw[j]
+			raise(t, w)
 			if pt := parent[t]; pt >= 0 {
-				raise(pt, p.related*childShare(pt))
+				raise(pt, w*p.related*childShare(pt))
 				if p.siblings {
 					for _, sib := range children[pt] {
-						raise(sib, g2)
+						raise(sib, w*g2)
 					}
 				}
 			}
 			for _, ch := range children[t] {
-				raise(ch, p.related*childShare(t))
+				raise(ch, w*p.related*childShare(t))
 			}
 		}
 		if p.software {
@@ -522,13 +566,17 @@ func buildModel(kb *KB, p params) *model {
 			}
 		}
 		if p.zDirect {
-			m.zT[gi] = float64(len(pr.techs))
+			for _, w := range pr.tw {
+				m.zT[gi] += w
+			}
 		} else {
 			for _, v := range c {
 				m.zT[gi] += float64(v)
 			}
 		}
-		m.zS[gi] = float64(len(pr.softs))
+		for _, w := range pr.sw {
+			m.zS[gi] += w
+		}
 		credits[gi] = c
 	}
 
@@ -536,19 +584,33 @@ func buildModel(kb *KB, p params) *model {
 	m.softRatio = make([][]float32, len(profiles))
 	m.techCredit = credits
 	for gi, pr := range profiles {
+		zT, zS := m.zT[gi], m.zS[gi]
+		if p.pooled {
+			zT = zT + zS
+			zS = zT
+		}
 		tr := make([]float32, nT)
 		for t, c := range credits[gi] {
 			if c > 0 {
-				tr[t] = float32(float64(c) / m.zT[gi] / fT[t])
+				tr[t] = float32(float64(c) / zT / fT[t])
 			}
 		}
 		sr := make([]float32, nS)
-		for _, s := range pr.softs {
-			sr[s] = float32(1 / m.zS[gi] / fS[s])
+		for j, s := range pr.softs {
+			sr[s] = float32(pr.sw[j] / zS / fS[s])
 		}
 		m.techRatio[gi], m.softRatio[gi] = tr, sr
 	}
 	return m
+}
+
+// z is the size of group gi's profile that sets its share under
+// Dirichlet smoothing.
+func (m *model) z(gi int) float64 {
+	if m.p.pooled {
+		return m.zT[gi] + m.zS[gi]
+	}
+	return m.zT[gi]
 }
 
 func (m *model) techIndexes(ids []string) []int {
@@ -587,12 +649,12 @@ func (m *model) softIndexes(ids []string) []int {
 // against the background, log2 L(g) of the Attribution comment.
 func (m *model) score(obsT, obsS []int, scores []float64) {
 	n := len(obsT) + len(obsS)
-	var mean float64 // μ, for shareDirichlet
-	if m.p.share == shareDirichlet {
-		for _, z := range m.zT {
-			mean += z
+	mean := m.p.mu // μ, for shareDirichlet
+	if m.p.share == shareDirichlet && mean == 0 {
+		for gi := range m.groups {
+			mean += m.z(gi)
 		}
-		mean /= float64(len(m.zT))
+		mean /= float64(len(m.groups))
 	}
 	var ratios []float64
 	var s integral
@@ -612,7 +674,7 @@ func (m *model) score(obsT, obsS []int, scores []float64) {
 		case shareIntegrated:
 			scores[gi] = s.log2(ratios, n)
 		case shareDirichlet:
-			scores[gi] = fixedShare(ratios, n, m.zT[gi]/(m.zT[gi]+mean))
+			scores[gi] = fixedShare(ratios, n, m.z(gi)/(m.z(gi)+mean))
 		default:
 			scores[gi] = fixedShare(ratios, n, share)
 		}
@@ -712,7 +774,8 @@ func (m *model) explain(gi int, obsT, obsS []int, maskT, maskS []bool, c *Candid
 		c.Matches = append(c.Matches, Match{ID: m.softs[s], Name: m.softNames[s], Kind: KindSoftware, Groups: m.nSoft[s], Bits: math.Log2(float64(m.softRatio[gi][s]))})
 	}
 	slices.SortFunc(c.Matches, func(a, b Match) int {
-		return cmp.Or(cmp.Compare(b.Bits, a.Bits), cmp.Compare(a.Kind, b.Kind), strings.Compare(a.ID, b.ID))
+		// At equal weight, software first: it names a tool, not a behaviour.
+		return cmp.Or(cmp.Compare(b.Bits, a.Bits), cmp.Compare(b.Kind, a.Kind), strings.Compare(a.ID, b.ID))
 	})
 
 	// Unseen: the group's rarest items neither observed nor credited

@@ -57,12 +57,23 @@ type reportCase struct {
 // when c's report is held out: those of c's list whose only citation is
 // c's report. A relationship another report also cites is kept, and so
 // is one kb does not have.
+//
+// The links ATT&CK's prose makes between the group and software
+// (Relationship.Described) that only c's report supports are held out too:
+// they are the same knowledge written in a description.
 func heldOut(kb *KB, c reportCase) []string {
 	var out []string
+	only := func(r Relationship) bool {
+		return !slices.ContainsFunc(r.Citations, func(s string) bool { return s != c.Report })
+	}
 	for _, id := range c.Relationships {
-		r, ok := kb.Relationship(id)
-		if ok && !slices.ContainsFunc(r.Citations, func(s string) bool { return s != c.Report }) {
+		if r, ok := kb.Relationship(id); ok && only(r) {
 			out = append(out, id)
+		}
+	}
+	for _, r := range kb.Relationships() {
+		if r.Described && r.Source == c.Group && only(r) {
+			out = append(out, r.ID)
 		}
 	}
 	return out
@@ -82,12 +93,14 @@ type caseKB struct {
 	// reports[i] is the number of distinct reports kb cites for the
 	// group's relationships, the held-out report left out.
 	reports []int
+	// earlier is the model until issue 11 on kb, built on first use.
+	earlier *model
 }
 
 // newCaseKB returns the case's view of full; groups and pos are shared by
 // every case.
 func newCaseKB(full *KB, groups []*Group, pos map[string]int, c reportCase) *caseKB {
-	v := full.Without(heldOut(full, c)...)
+	v := full.WithoutReport(c.Report, heldOut(full, c)...)
 	ck := &caseKB{kb: v, groups: make([]*Group, len(groups)), pos: pos, df: make(map[string]int), reports: make([]int, len(groups))}
 	for i, g := range groups {
 		vg, _, _ := v.Group(g.ID)
@@ -150,8 +163,8 @@ type reportScorer func(ck *caseKB, ev Evidence, scores []float64) (confidence fl
 
 // rankingScorer makes a reportScorer of an attribution model: Attribute,
 // or a new model with Attribute's signature. The confidence is that of its
-// first candidate as it states it (with its unknown-actor alternative
-// taking a share); groups it leaves out score -Inf.
+// first candidate among the groups (see below); groups it leaves out score
+// -Inf.
 func rankingScorer(attribute func(*KB, Evidence) Ranking) reportScorer {
 	return func(ck *caseKB, ev Evidence, scores []float64) float64 {
 		for i := range scores {
@@ -166,7 +179,13 @@ func rankingScorer(attribute func(*KB, Evidence) Ranking) reportScorer {
 		if len(rk.Candidates) == 0 {
 			return math.NaN()
 		}
-		return rk.Candidates[0].Confidence
+		// The confidence among ATT&CK's groups: every case's actor is one
+		// of them, so the share the model keeps for an unknown actor (a
+		// judgement these cases cannot measure) is taken out.
+		if rk.UnknownActor >= 1 {
+			return math.NaN()
+		}
+		return rk.Candidates[0].Confidence / (1 - rk.UnknownActor)
 	}
 }
 
@@ -262,7 +281,13 @@ var reportScorers = []struct {
 	name, confidence string
 	score            reportScorer
 }{
-	{"spoor (Attribute)", "its first candidate's confidence, as stated (unknown actor included)", rankingScorer(Attribute)},
+	{"spoor (Attribute)", "its first candidate's confidence among the groups: as stated, divided by the groups' share (1 − unknown actor)", rankingScorer(Attribute)},
+	{"spoor until issue 11 (every item 1, λ integrated)", "as spoor's", func(ck *caseKB, ev Evidence, scores []float64) float64 {
+		if ck.earlier == nil {
+			ck.earlier = buildModel(ck.kb, earlierParams)
+		}
+		return rankingScorer(func(kb *KB, ev Evidence) Ranking { return rankModel(kb, ck.earlier, ev, 0) })(ck, ev, scores)
+	}},
 	{"IDF containment", "the best score's share of the sum of scores", idfContainment},
 	{"Jaccard", "the best score's share of the sum of scores", jaccardReports},
 	{fmt.Sprintf("naive Bayes, report-count prior (ε = %g)", nbEpsilon), "the posterior over the groups", naiveBayes},
@@ -346,11 +371,9 @@ func (t *tally) add(o outcome) {
 	}
 }
 
-// evaluateCase runs every scorer on the case's full and cut-down
-// evidence: out[scorer] lists the outcomes.
-func evaluateCase(full *KB, groups []*Group, pos map[string]int, c reportCase, ci int) [][]outcome {
-	ck := newCaseKB(full, groups, pos, c)
-	truth := pos[c.Group]
+// caseEvidence returns the case's full evidence and its cut-down draws,
+// with their sizes (0 for the full evidence).
+func caseEvidence(c reportCase, ci int) ([]Evidence, []int) {
 	evs := []Evidence{{Techniques: c.Techniques, Software: c.Software}}
 	sizes := []int{0}
 	for _, k := range reportSizes {
@@ -359,6 +382,15 @@ func evaluateCase(full *KB, groups []*Group, pos map[string]int, c reportCase, c
 			sizes = append(sizes, k)
 		}
 	}
+	return evs, sizes
+}
+
+// evaluateCase runs every scorer on the case's full and cut-down
+// evidence: out[scorer] lists the outcomes.
+func evaluateCase(full *KB, groups []*Group, pos map[string]int, c reportCase, ci int) [][]outcome {
+	ck := newCaseKB(full, groups, pos, c)
+	truth := pos[c.Group]
+	evs, sizes := caseEvidence(c, ci)
 	out := make([][]outcome, len(reportScorers))
 	scores := make([]float64, len(groups))
 	for si, sc := range reportScorers {
@@ -379,36 +411,9 @@ func TestEvaluateReports(t *testing.T) {
 		t.Skip("the report-case harness runs with -eval")
 	}
 	start := time.Now()
-	b, err := os.ReadFile(shared.Path(t, "datasets", "attack", "attribution-reports.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ds reportDataset
-	if err := json.Unmarshal(b, &ds); err != nil {
-		t.Fatalf("attribution-reports.json: %v", err)
-	}
-	var full *KB
-	if ds.Bundle == bundlePath[len(bundlePath)-1] {
-		full = fromBundle(t)
-	} else {
-		f, err := os.Open(shared.Path(t, "datasets", "attack", ds.Bundle))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if full, err = LoadBundle(f); err != nil {
-			t.Fatalf("%s: %v", ds.Bundle, err)
-		}
-	}
+	ds, full, groups, pos := loadReports(t)
 	loaded := time.Since(start)
 
-	// Candidates: the groups Attribute ranks on the full knowledge base.
-	var groups []*Group
-	pos := make(map[string]int)
-	for _, c := range Attribute(full, Evidence{}).Candidates {
-		pos[c.Group.ID] = len(groups)
-		groups = append(groups, c.Group)
-	}
 	missing, removed, listed := 0, 0, 0
 	for _, c := range ds.Cases {
 		if _, ok := pos[c.Group]; !ok {
@@ -508,4 +513,39 @@ func countGroups(cases []reportCase) int {
 		seen[c.Group] = true
 	}
 	return len(seen)
+}
+
+// loadReports reads the cases and their bundle and returns them with the
+// candidate groups: those Attribute ranks on the full knowledge base, and
+// their indexes.
+func loadReports(t *testing.T) (reportDataset, *KB, []*Group, map[string]int) {
+	t.Helper()
+	b, err := os.ReadFile(shared.Path(t, "datasets", "attack", "attribution-reports.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ds reportDataset
+	if err := json.Unmarshal(b, &ds); err != nil {
+		t.Fatalf("attribution-reports.json: %v", err)
+	}
+	var full *KB
+	if ds.Bundle == bundlePath[len(bundlePath)-1] {
+		full = fromBundle(t)
+	} else {
+		f, err := os.Open(shared.Path(t, "datasets", "attack", ds.Bundle))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if full, err = LoadBundle(f); err != nil {
+			t.Fatalf("%s: %v", ds.Bundle, err)
+		}
+	}
+	var groups []*Group
+	pos := make(map[string]int)
+	for _, c := range Attribute(full, Evidence{}).Candidates {
+		pos[c.Group.ID] = len(groups)
+		groups = append(groups, c.Group)
+	}
+	return ds, full, groups, pos
 }

@@ -16,6 +16,10 @@ type Relationship struct {
 	// Source and Target are ATT&CK IDs; a revoked target stands for its
 	// replacement, as in the lists.
 	Source, Target string
+	// Described marks a link made by ATT&CK's prose rather than a "uses"
+	// relationship (Group.Associated); its ID is "description--G...--S..."
+	// and its citations those of the sentences making it.
+	Described bool
 	// Citations are the source names of the relationship's external
 	// references (the reports ATT&CK cites for it, such as "Cisco Group
 	// 72"), without ATT&CK's own "mitre-attack" reference, in order and
@@ -50,7 +54,13 @@ func (kb *KB) Relationship(id string) (Relationship, bool) {
 // views of one bundle cost little. This is what leave-one-report-out
 // evaluation needs: the knowledge base as if a report had not been
 // written.
-func (kb *KB) Without(ids ...string) *KB {
+func (kb *KB) Without(ids ...string) *KB { return kb.WithoutReport("", ids...) }
+
+// WithoutReport is Without, the relationships with the given ids dropped,
+// and the report named (a citation's source name; "" for none) no longer
+// counted in the groups' Reports: the knowledge base as if the report had
+// not been written, when ids are the relationships only it supports.
+func (kb *KB) WithoutReport(report string, ids ...string) *KB {
 	v := &KB{Format: kb.Format, Domain: kb.Domain, Modified: kb.Modified, Tactics: kb.Tactics, Techniques: kb.Techniques,
 		Groups: slices.Clone(kb.Groups), Software: slices.Clone(kb.Software), Campaigns: slices.Clone(kb.Campaigns),
 		Revoked: kb.Revoked, src: kb.src, rels: kb.rels}
@@ -69,7 +79,7 @@ func (kb *KB) Without(ids ...string) *KB {
 			gone[link{r.Source, r.Target}] = true
 		}
 	}
-	if len(gone) == 0 {
+	if len(gone) == 0 && report == "" {
 		return v
 	}
 	v.rels = make([]Relationship, 0, len(kb.rels))
@@ -89,7 +99,7 @@ func (kb *KB) Without(ids ...string) *KB {
 	}
 	for i := range v.Groups {
 		g := &v.Groups[i]
-		g.Techniques, g.Software = cut(g.ID, g.Techniques), cut(g.ID, g.Software)
+		g.Techniques, g.Software, g.Associated = cut(g.ID, g.Techniques), cut(g.ID, g.Software), cut(g.ID, g.Associated)
 	}
 	for i := range v.Software {
 		s := &v.Software[i]
@@ -98,6 +108,11 @@ func (kb *KB) Without(ids ...string) *KB {
 	for i := range v.Campaigns {
 		c := &v.Campaigns[i]
 		c.Techniques, c.Software = cut(c.ID, c.Techniques), cut(c.ID, c.Software)
+	}
+	if report != "" {
+		v.countReports(report)
+	} else {
+		v.countReports()
 	}
 	return v
 }

@@ -64,6 +64,10 @@ var (
 	citation = regexp.MustCompile(`\s*\(Citation:[^)]*\)`)
 	// groupLink is a link to a group page.
 	groupLink = regexp.MustCompile(`attack\.mitre\.org/groups/(G\d+)`)
+	// objectLink is a link to a group or software page.
+	objectLink = regexp.MustCompile(`attack\.mitre\.org/(?:groups|software)/([GS]\d+)`)
+	// citedSource is the source named by one "(Citation: Source)".
+	citedSource = regexp.MustCompile(`\(Citation: ?([^)]*)\)`)
 )
 
 // cleanText turns an ATT&CK description into plain text: links become
@@ -326,6 +330,8 @@ func fromObjects(objs []stixObject) (*KB, error) {
 		}
 	}
 
+	describedLinks(kb, objs, groups, software)
+
 	// Mentions of revoked groups point at their replacements.
 	groupIDs := make(map[string]bool, len(groups))
 	for _, g := range groups {
@@ -358,6 +364,7 @@ func fromObjects(objs []stixObject) (*KB, error) {
 		slices.Sort(g.Techniques)
 		slices.Sort(g.Software)
 		slices.Sort(g.Mentions)
+		slices.Sort(g.Associated)
 		kb.Groups = append(kb.Groups, *g)
 	}
 	for _, s := range software {
@@ -376,6 +383,7 @@ func fromObjects(objs []stixObject) (*KB, error) {
 	slices.SortFunc(kb.Campaigns, func(a, b Campaign) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(kb.Revoked, func(a, b Revoked) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(kb.rels, func(a, b Relationship) int { return strings.Compare(a.ID, b.ID) })
+	kb.countReports()
 	if len(kb.Techniques) == 0 {
 		return nil, fmt.Errorf("%w: no techniques", ErrBundle)
 	}
@@ -393,4 +401,125 @@ func otherNames(name string, aliases []string) []string {
 		}
 	}
 	return out
+}
+
+// describedLinks adds the group-software links of ATT&CK's prose: a
+// group's description linking a software page, or a software's linking a
+// group page, that no "uses" relationship makes. Analysts read these
+// ("ShadowPad ... used by APT41") as much as the relationships. Each link
+// is kept as a Relationship of its own (ID "description--G...--S...") whose
+// citations are those of the sentences making it: a sentence without a
+// citation takes that of the next cited sentence of its paragraph, since
+// ATT&CK often cites once for several sentences; a link no cited sentence
+// makes is left out, as nothing says where it comes from.
+func describedLinks(kb *KB, objs []stixObject, groups map[string]*Group, software map[string]*Software) {
+	byID := make(map[string]*Group, len(groups))
+	for _, g := range groups {
+		byID[g.ID] = g
+	}
+	soft := make(map[string]bool, len(software))
+	for _, s := range software {
+		soft[s.ID] = true
+	}
+	type link struct{ g, s string }
+	cites := make(map[link][]string)
+	for i := range objs {
+		o := &objs[i]
+		self := o.attackID()
+		_, isGroup := groups[o.ID]
+		_, isSoft := software[o.ID]
+		if !isGroup && !isSoft {
+			continue
+		}
+		forCitedSentences(o.Description, func(sentence string, cs []string) {
+			for _, m := range objectLink.FindAllStringSubmatch(sentence, -1) {
+				var l link
+				switch {
+				case isGroup && soft[m[1]]:
+					l = link{self, m[1]}
+				case isSoft && byID[m[1]] != nil:
+					l = link{m[1], self}
+				default:
+					continue
+				}
+				for _, c := range cs {
+					if !slices.Contains(cites[l], c) {
+						cites[l] = append(cites[l], c)
+					}
+				}
+			}
+		})
+	}
+	for l, cs := range cites {
+		g := byID[l.g]
+		if slices.Contains(g.Software, l.s) {
+			continue
+		}
+		g.Associated = append(g.Associated, l.s)
+		kb.rels = append(kb.rels, Relationship{ID: "description--" + l.g + "--" + l.s, Source: l.g, Target: l.s, Citations: cs, Described: true})
+	}
+}
+
+// forCitedSentences calls fn with each sentence of a description and the
+// citations it rests on: its own, or those of the next cited sentence of
+// its paragraph; sentences resting on none are skipped.
+func forCitedSentences(desc string, fn func(sentence string, cites []string)) {
+	for para := range strings.SplitSeq(desc, "\n") {
+		var pending []string
+		start := 0
+		flush := func(end int) {
+			s := para[start:end]
+			start = end
+			if strings.TrimSpace(s) == "" {
+				return
+			}
+			pending = append(pending, s)
+			ms := citedSource.FindAllStringSubmatch(s, -1)
+			if len(ms) == 0 {
+				return
+			}
+			var cs []string
+			for _, m := range ms {
+				if !slices.Contains(cs, m[1]) {
+					cs = append(cs, m[1])
+				}
+			}
+			for _, p := range pending {
+				fn(p, cs)
+			}
+			pending = pending[:0]
+		}
+		// A sentence ends after ". " or ") " (the end of a citation).
+		for i := 0; i+1 < len(para); i++ {
+			if (para[i] == '.' || para[i] == ')') && para[i+1] == ' ' {
+				flush(i + 1)
+			}
+		}
+		flush(len(para))
+	}
+}
+
+// countReports sets each group's Reports from the relationships: the
+// distinct citations of the links from the group to each item of its
+// lists, at least 1, not counting the sources named in skip.
+func (kb *KB) countReports(skip ...string) {
+	type link struct{ src, dst string }
+	seen := make(map[link][]string)
+	for _, r := range kb.rels {
+		l := link{r.Source, r.Target}
+		for _, c := range r.Citations {
+			if !slices.Contains(seen[l], c) && !slices.Contains(skip, c) {
+				seen[l] = append(seen[l], c)
+			}
+		}
+	}
+	for i := range kb.Groups {
+		g := &kb.Groups[i]
+		g.Reports = make(map[string]int, len(g.Techniques)+len(g.Software)+len(g.Associated))
+		for _, list := range [][]string{g.Techniques, g.Software, g.Associated} {
+			for _, id := range list {
+				g.Reports[id] = max(1, len(seen[link{g.ID, id}]))
+			}
+		}
+	}
 }
