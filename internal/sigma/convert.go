@@ -113,3 +113,25 @@ func (l *loader) convert(r *Rule) ([]*Rule, *Correlation) {
 	}
 	return rules, c
 }
+
+// perCategory loads rule r, whose logsource listed several categories
+// (l.categories), as one rule per category: the first keeps r's id, the
+// others get "<id>/<category>". A warning says so.
+func (l *loader) perCategory(r *Rule) []*Rule {
+	out := make([]*Rule, len(l.categories))
+	var ids []string
+	for i, cat := range l.categories {
+		x := *r
+		x.Logsource.Category = cat
+		if i > 0 && r.ID != "" {
+			x.ID = r.ID + "/" + cat
+		}
+		if i > 0 && r.Name != "" {
+			x.Name = r.Name + "/" + cat
+		}
+		out[i] = &x
+		ids = append(ids, x.ID)
+	}
+	l.warn(l.categoriesNode, "logsource.category", fmt.Sprintf("logsource lists %d categories: loaded as one rule per category (ids %s)", len(out), strings.Join(ids, ", ")))
+	return out
+}

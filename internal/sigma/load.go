@@ -363,6 +363,10 @@ func (c *Collection) document(root *yaml.Node, file string) {
 		r := l.rule(root)
 		switch {
 		case r == nil:
+		case l.agg != nil && l.categories != nil:
+			l.fail(l.categoriesNode, "logsource.category", "a v1 aggregation over several categories cannot be converted: name one category")
+		case l.categories != nil:
+			c.Rules = append(c.Rules, l.perCategory(r)...)
 		case l.agg != nil:
 			rules, corr := l.convert(r)
 			c.Rules = append(c.Rules, rules...)

@@ -655,3 +655,24 @@ func TestV1Aggregation(t *testing.T) {
 		}
 	}
 }
+
+// TestCategoryList checks that a logsource listing several categories
+// loads as one rule per category.
+func TestCategoryList(t *testing.T) {
+	src := "title: t\nid: c-1\nlogsource:\n    product: windows\n    category: [process_creation, image_load]\ndetection:\n    sel: {a: b}\n    condition: sel\n"
+	c := Parse([]byte(src), "t.yml")
+	var got []string
+	for _, r := range c.Rules {
+		got = append(got, r.ID+"="+r.Logsource.Category)
+	}
+	if want := "c-1=process_creation c-1/image_load=image_load"; strings.Join(got, " ") != want {
+		t.Errorf("got rules %v, want %s", got, want)
+	}
+	if len(c.Errors) != 1 || !c.Errors[0].Warning || c.Errors[0].Key != "logsource.category" || c.Errors[0].Pos.Line != 5 {
+		t.Errorf("got %v, want one warning at logsource.category, line 5", c.Errors)
+	}
+	c = Parse([]byte(strings.Replace(src, "condition: sel", "condition: sel | count() > 2", 1)), "t.yml")
+	if e := firstError(c); e == nil || e.Key != "logsource.category" || len(c.Rules)+len(c.Correlations) != 0 {
+		t.Errorf("aggregation over several categories: got %v, want an error at logsource.category", c.Errors)
+	}
+}

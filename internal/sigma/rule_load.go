@@ -23,6 +23,9 @@ type loader struct {
 	agg          *aggInfo
 	timeframe    *yaml.Node
 	timeframeKey string
+	// categories lists the logsource's categories when it lists several.
+	categories     []string
+	categoriesNode *yaml.Node
 }
 
 func (l *loader) add(n *yaml.Node, key, msg string, warning bool) {
@@ -279,6 +282,20 @@ func (l *loader) logsource(root *yaml.Node) Logsource {
 		key := "logsource." + k.Value
 		switch k.Value {
 		case "category":
+			if v.Kind == yaml.SequenceNode {
+				// Some packs list several categories: the rule is loaded
+				// once per category (see rule).
+				cats := l.strList(v, key)
+				if len(cats) == 0 {
+					l.fail(v, key, "empty list of categories")
+					break
+				}
+				ls.Category = cats[0]
+				if len(cats) > 1 {
+					l.categories, l.categoriesNode = cats, v
+				}
+				break
+			}
 			ls.Category = l.str(v, key)
 		case "product":
 			ls.Product = l.str(v, key)
@@ -338,6 +355,9 @@ func (l *loader) filter(root *yaml.Node) *Filter {
 		l.warn(n, "filter.rules", "filter names no rules: it applies to every rule of its logsource")
 	}
 	f.Detection = l.detection(fk, n, "filter", map[string]bool{"rules": true})
+	if l.categories != nil {
+		l.fail(l.categoriesNode, "logsource.category", "a filter names one category")
+	}
 	if l.agg != nil {
 		l.fail(l.agg.node, l.agg.key, "a filter cannot hold a v1 aggregation")
 	}
