@@ -1,0 +1,86 @@
+package hunt
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/ruletest"
+	"github.com/spoor-hunt/spoor/internal/shared"
+)
+
+// TestLintAgreesWithHunt walks real rule folders and checks that `spoor
+// rules lint` and a hunt reject the same rules: the files with a rule lint
+// calls an error are the files with a rule the hunt skips, and the
+// duplicate ids lint reports are the duplicates the hunt leaves out.
+func TestLintAgreesWithHunt(t *testing.T) {
+	datasets := shared.Path(t, "datasets")
+	evidence := filepath.Join(datasets, "evtx-attack-samples", "AutomatedTestingTools", "WinDefender_Events_1117_1116_AtomicRedTeam.evtx")
+	dirs := []string{"hayabusa-rules/hayabusa", "sigma/deprecated", "sigma/unsupported", "sigma/rules-placeholder", "sigma/rules-emerging-threats",
+		"sigma/rules-threat-hunting", "sigma/rules-dfir", "sigma/rules-compliance", "sigma/rules"}
+	if testing.Short() {
+		dirs = dirs[:3]
+	}
+	fileOf := regexp.MustCompile(`^(.*?\.ya?ml):\d`)
+	for _, d := range dirs {
+		dir := filepath.Join(datasets, filepath.FromSlash(d))
+		t.Run(d, func(t *testing.T) {
+			set, err := ruletest.Load([]string{dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lintFiles := map[string]bool{}
+			dups := 0
+			for _, p := range ruletest.Lint(set, ruletest.Options{}) {
+				switch {
+				case p.Severity != ruletest.Error:
+				case p.Key == "id" && strings.HasPrefix(p.Msg, "duplicate id"):
+					dups++
+				default:
+					lintFiles[p.Pos.File] = true
+				}
+			}
+			// Every status, so that the hunt's filters leave nothing out.
+			statuses := []string{""}
+			for _, r := range set.Rules {
+				statuses = append(statuses, strings.ToLower(r.Status))
+			}
+			for _, c := range set.Correlations {
+				statuses = append(statuses, strings.ToLower(c.Status))
+			}
+			slices.Sort(statuses)
+			res, err := Run(context.Background(), []string{evidence}, Options{NoBuiltin: true, Rules: []string{dir}, Statuses: slices.Compact(statuses), Workers: 1})
+			if err != nil && !errors.Is(err, ErrNoRules) { // a folder of placeholder rules or of other logs has none to hunt with
+				t.Fatal(err)
+			}
+			huntFiles := map[string]bool{}
+			for _, e := range res.Rules.Errors {
+				m := fileOf.FindStringSubmatch(e)
+				if m == nil {
+					t.Errorf("hunt error %q names no rule file", e)
+					continue
+				}
+				huntFiles[m[1]] = true
+			}
+			for f := range lintFiles {
+				if !huntFiles[f] {
+					t.Errorf("%s: lint rejects a rule, the hunt runs it", f)
+				}
+			}
+			for f := range huntFiles {
+				if !lintFiles[f] {
+					t.Errorf("%s: the hunt skips a rule, lint finds no error", f)
+				}
+			}
+			if dups != res.Rules.Duplicates {
+				t.Errorf("lint reports %d duplicate ids, the hunt leaves out %d duplicates", dups, res.Rules.Duplicates)
+			}
+			t.Logf("%d files with rejected rules, %d duplicates; hunt: %d rules loaded, %d correlations, %d skipped, %d of logsources spoor does not read",
+				len(lintFiles), dups, res.Rules.Loaded, res.Rules.Correlations, res.Rules.Skipped, res.Rules.Unsupported)
+		})
+	}
+}
