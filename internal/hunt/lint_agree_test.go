@@ -84,3 +84,30 @@ func TestLintAgreesWithHunt(t *testing.T) {
 		})
 	}
 }
+
+// TestV1AggregationHunt hunts real password guessing with a Hayabusa rule
+// written as a Sigma 1.x aggregation ("selection and not filter | count()
+// by IpAddress >= 5", timeframe 5m): it fires as the correlation it is
+// converted to, under the rule's own id, and the events it counts are not
+// listed on their own.
+func TestV1AggregationHunt(t *testing.T) {
+	datasets := shared.Path(t, "datasets")
+	rule := filepath.Join(datasets, "hayabusa-rules", "hayabusa", "builtin", "Security", "LogonLogoff", "Logon", "Sec_4625_Med_LogonFail_WrongPW_PW-Guessing_Cnt_Deprecated.yml")
+	evidence := filepath.Join(datasets, "deepbluecli", "evtx", "smb-password-guessing-security.evtx")
+	res, err := Run(context.Background(), []string{evidence}, Options{NoBuiltin: true, Rules: []string{rule}, Statuses: []string{"deprecated"}, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Detections) != 1 {
+		t.Fatalf("got %d detections, want the one correlation", len(res.Detections))
+	}
+	d := res.Detections[0]
+	c := d.Correlation
+	if d.Kind != KindCorrelation || d.Rule.ID != "35e8a0fc-60c2-46d7-ba39-aafb15b9854e" || c == nil || c.Type != "event_count" ||
+		c.Timespan != "5m0s" || len(c.Group) != 1 || c.Group[0].Value != "192.168.198.149" || c.Value != 5 || c.Count < 3000 {
+		t.Errorf("got %+v (correlation %+v), want an event_count of the rule's id over 192.168.198.149's thousands of failures, firing at 5", d, c)
+	}
+	if res.Suppressed < 3000 {
+		t.Errorf("got %d suppressed detections, want the counted failures", res.Suppressed)
+	}
+}
