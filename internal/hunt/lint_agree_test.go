@@ -3,6 +3,7 @@ package hunt
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -109,5 +110,27 @@ func TestV1AggregationHunt(t *testing.T) {
 	}
 	if res.Suppressed < 3000 {
 		t.Errorf("got %d suppressed detections, want the counted failures", res.Suppressed)
+	}
+}
+
+// TestV1AggregationWholeHunt: a v1 aggregation without a timeframe counts
+// over the whole hunt, and says so.
+func TestV1AggregationWholeHunt(t *testing.T) {
+	evidence := filepath.Join(shared.Path(t, "datasets"), "evtx-attack-samples", "AutomatedTestingTools", "WinDefender_Events_1117_1116_AtomicRedTeam.evtx")
+	rule := filepath.Join(t.TempDir(), "r.yml")
+	const src = "title: many detections\nid: v1-whole\nlogsource: {product: windows, service: windefend}\ndetection:\n    sel: {EventID: 1116}\n    condition: sel | count() by Computer > 2\n"
+	if err := os.WriteFile(rule, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), []string{evidence}, Options{NoBuiltin: true, Rules: []string{rule}, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Detections) != 1 || res.Detections[0].Correlation == nil {
+		t.Fatalf("got %+v, want one correlation", res.Detections)
+	}
+	c := res.Detections[0].Correlation
+	if c.Timespan != "whole hunt" || c.Condition != "count > 2" || c.Value != 3 || c.Count != 6 {
+		t.Errorf("got %+v, want count > 2 over the whole hunt, firing at 3, of the six 1116 records", c)
 	}
 }
