@@ -21,27 +21,29 @@ type aggregation struct {
 	op      string // gt, gte, lt, lte, eq, neq
 	value   float64
 	// near: the searches that must occur near the main condition, as
-	// condition texts (each a positive term), and the negated terms left out.
+	// condition texts (each a positive term) with their byte offsets in the
+	// aggregation text, and the negated terms left out.
 	near, nearNot []string
+	nearOff       []int
 }
 
 // v1Funcs are the aggregation functions of Sigma 1.x.
 var v1Funcs = map[string]bool{"count": true, "min": true, "max": true, "avg": true, "sum": true}
 
 // splitAggregation finds a v1 aggregation in the condition text s. It
-// returns the search condition (what selects the events), the aggregation
-// text and the byte offset of the aggregation in s; ok is false when s has
+// returns the search condition (what selects the events) and the
+// aggregation text, each with its byte offset in s; ok is false when s has
 // no aggregation. Two forms are found: "SEARCH | AGG" and, as some
 // pre-specification rules write it, "AGG and SEARCH" with the aggregation
 // first.
-func splitAggregation(s string) (search, agg string, off int, ok bool) {
+func splitAggregation(s string) (search string, searchOff int, agg string, off int, ok bool) {
 	if i := strings.IndexByte(s, '|'); i >= 0 {
-		return s[:i], s[i+1:], i + 1, true
+		return s[:i], 0, s[i+1:], i + 1, true
 	}
 	t := strings.TrimLeftFunc(s, unicode.IsSpace)
 	name, _, found := strings.Cut(t, "(")
 	if !found || !v1Funcs[strings.ToLower(strings.TrimSpace(name))] {
-		return "", "", 0, false
+		return "", 0, "", 0, false
 	}
 	lead := len(s) - len(t)
 	// The aggregation ends after its comparison's number; what follows,
@@ -51,7 +53,7 @@ func splitAggregation(s string) (search, agg string, off int, ok bool) {
 	if w, r, _ := strings.Cut(rest, " "); strings.EqualFold(w, "and") {
 		rest = r
 	}
-	return rest, t[:end], lead, true
+	return rest, len(strings.TrimRightFunc(s, unicode.IsSpace)) - len(rest), t[:end], lead, true
 }
 
 // aggregationEnd returns the end of a leading "fn(field) by X op N" in t:
@@ -162,6 +164,7 @@ func (p *aggLexer) near() (*aggregation, error) {
 			a.nearNot = append(a.nearNot, term)
 		} else {
 			a.near = append(a.near, term)
+			a.nearOff = append(a.nearOff, start)
 		}
 		if p.skip(); p.pos >= len(p.src) {
 			break

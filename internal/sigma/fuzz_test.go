@@ -165,12 +165,12 @@ func FuzzAggregation(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		search, agg, off, ok := splitAggregation(s)
+		search, searchOff, agg, off, ok := splitAggregation(s)
 		if !ok {
 			return
 		}
-		if off < 0 || off > len(s) || !strings.Contains(s, agg) || !strings.Contains(s, search) {
-			t.Fatalf("splitAggregation(%q): got %q, %q at %d", s, search, agg, off)
+		if off < 0 || off+len(agg) > len(s) || s[off:off+len(agg)] != agg || searchOff < 0 || searchOff+len(search) > len(s) || s[searchOff:searchOff+len(search)] != search {
+			t.Fatalf("splitAggregation(%q): got %q at %d, %q at %d", s, search, searchOff, agg, off)
 		}
 		a, err := parseAggregation(agg)
 		if err != nil {
@@ -181,8 +181,13 @@ func FuzzAggregation(f *testing.F) {
 			return
 		}
 		if a.fn == "near" {
-			if len(a.near) == 0 || a.op != "" {
+			if len(a.near) == 0 || a.op != "" || len(a.nearOff) != len(a.near) {
 				t.Fatalf("parseAggregation(%q): got %+v, want near terms and no comparison", agg, a)
+			}
+			for i, term := range a.near {
+				if !strings.HasPrefix(agg[a.nearOff[i]:], term) {
+					t.Fatalf("parseAggregation(%q): term %q is not at %d", agg, term, a.nearOff[i])
+				}
 			}
 			return
 		}

@@ -450,7 +450,7 @@ func (l *loader) conditions(n *yaml.Node, key string, d *Detection) {
 			return
 		}
 		text, off := c.Value, 0
-		if search, aggText, aggOff, ok := splitAggregation(c.Value); ok {
+		if search, searchOff, aggText, aggOff, ok := splitAggregation(c.Value); ok {
 			if len(nodes) > 1 {
 				l.failCond(c, ckey, aggOff+1, "column "+strconv.Itoa(aggOff+1)+": a v1 aggregation in a list of conditions cannot be converted to a correlation rule")
 				return
@@ -465,10 +465,10 @@ func (l *loader) conditions(n *yaml.Node, key string, d *Detection) {
 				l.failCond(c, ckey, 1, "column 1: v1 aggregation without a search to aggregate")
 				return
 			}
-			text, off = search, strings.Index(c.Value, search)
+			text, off = search, searchOff
 			l.agg = &aggInfo{aggregation: a, node: c, key: ckey, search: strings.TrimSpace(search)}
-			for _, term := range a.near {
-				e, ok := l.condition(c, ckey, term, strings.Index(c.Value, term), d, used)
+			for i, term := range a.near {
+				e, ok := l.condition(c, ckey, term, aggOff+a.nearOff[i], d, used)
 				if !ok {
 					return
 				}
