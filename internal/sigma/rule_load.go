@@ -284,7 +284,7 @@ func (l *loader) logsource(root *yaml.Node) Logsource {
 		case "category":
 			if v.Kind == yaml.SequenceNode {
 				// Some packs list several categories: the rule is loaded
-				// once per category (see rule).
+				// once per category (perCategory).
 				cats := l.strList(v, key)
 				if len(cats) == 0 {
 					l.fail(v, key, "empty list of categories")
