@@ -190,6 +190,7 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 		}
 	}()
 	var global, previous *yaml.Node
+	var globalLine, previousLine int
 	// ids are the ids of the documents loaded so far, to tell a collection
 	// document that inherits one already used.
 	ids := map[string]bool{}
@@ -218,6 +219,7 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 			switch act.Value {
 			case "global":
 				global = withoutKey(root, "action")
+				globalLine = root.Line
 				previous = nil
 				continue
 			case "reset":
@@ -229,14 +231,18 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 					continue
 				}
 				root = mergeNodes(previous, withoutKey(root, "action"))
+				c.Errors = append(c.Errors, &Error{Pos: pos, Key: "action", Warning: true,
+					Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document repeats the one at line %d with its own keys on top", previousLine)})
 			default:
 				c.Errors = append(c.Errors, &Error{Pos: nodePos(file, act), Key: "action", Msg: fmt.Sprintf("unknown action %q (want global, reset or repeat)", act.Value)})
 				continue
 			}
 		} else if global != nil {
 			root = mergeNodes(global, root)
+			c.Errors = append(c.Errors, &Error{Pos: pos, Warning: true,
+				Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document is the global document at line %d with its own keys on top", globalLine)})
 		}
-		previous = root
+		previous, previousLine = root, pos.Line
 		if id := mapGet(root, "id"); id != nil && id.Kind == yaml.ScalarNode && id.Value != "" {
 			if ids[id.Value] && root != own && mapGet(own, "id") == nil {
 				// The documents of a v1 collection share the global id; each
@@ -411,6 +417,7 @@ func mergeNodes(base, over *yaml.Node) *yaml.Node {
 		return over
 	}
 	out := *base
+	out.Line, out.Column = over.Line, over.Column // the document's own place
 	out.Content = append([]*yaml.Node(nil), base.Content...)
 	for i := 0; i+1 < len(over.Content); i += 2 {
 		k, v := over.Content[i], over.Content[i+1]

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -345,11 +346,25 @@ func TestCollectionV1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Errors) != 0 {
-		t.Errorf("got errors %v, want none", c.Errors)
+	// Each merged document loads with a warning saying what it was merged
+	// with, at its own place.
+	var warned []string
+	for _, e := range c.Errors {
+		if !e.Warning || !strings.Contains(e.Msg, "rule collection (Sigma 1.x)") {
+			t.Errorf("got %v, want only warnings about the collection", e)
+		}
+		warned = append(warned, strconv.Itoa(e.Pos.Line))
+	}
+	if got := strings.Join(warned, " "); got != "12 18 23" {
+		t.Errorf("got warnings at lines %s, want 12 18 23", got)
 	}
 	if len(c.Rules) != 4 {
 		t.Fatalf("got %d rules, want 4", len(c.Rules))
+	}
+	for i, line := range []int{12, 18, 23, 32} {
+		if c.Rules[i].Pos.Line != line {
+			t.Errorf("rule %d: got line %d, want %d (its own document)", i, c.Rules[i].Pos.Line, line)
+		}
 	}
 	tests := []struct {
 		title, product, category, level, value string
