@@ -51,7 +51,8 @@
 // of the window's inputs having the field that carry each of its values,
 // and holds when some value's share satisfies every bound: a process seen
 // in at most 1% of a computer's process creations. Its aggregate is the
-// share of the rarest such value. value_sum, value_avg, value_percentile
+// share of the rarest such value; its match holds the inputs carrying the
+// values whose share held, in the window where it first held. value_sum, value_avg, value_percentile
 // with condition.percentile, and value_median aggregate the inputs whose
 // field holds a number (decimal, or hexadecimal with 0x);
 // others are ignored, and a window with no number is not evaluated.
@@ -157,6 +158,8 @@ type Match struct {
 	Count int
 	// Inputs are the indices, in the slice given to Run, of the base
 	// inputs behind the match, through chained correlations too; sorted.
+	// For a value_percentile share, only those carrying the values whose
+	// share held (see the package documentation).
 	Inputs []int
 	// Parts are the indices, in the slice Run returns, of the matches of
 	// referenced correlations this match was built on; sorted.

@@ -255,14 +255,15 @@ func TestValueAggregates(t *testing.T) {
 	p90 := baseRules("up") + corrDoc("p90", "value_percentile", "up", "Ip", "1m", "gte: 9.5, field: Bytes, percentile: 90")
 	med := baseRules("up") + corrDoc("med", "value_median", "up", "Ip", "1m", "eq: 2.5, field: Bytes")
 	// value_percentile as the specification's example writes it: a value
-	// carried by at most 25% of the group's inputs in the window.
+	// carried by at most 25% of the group's inputs in the window; the match
+	// holds the inputs of that value.
 	rare := baseRules("up") + corrDoc("rare", "value_percentile", "up", "Host", "1h", "lte: 25, field: Image")
 	common := baseRules("up") + corrDoc("common", "value_percentile", "up", "Host", "1h", "gt: 50, neq: 75, field: Image")
 	runCases(t, []runCase{
 		{"a rare value", rare,
 			[]Input{in("up", 0, "Host=h", "Image=a"), in("up", 1*sec, "Host=h", "Image=a"), in("up", 2*sec, "Host=h", "Image=b"),
 				in("up", 3*sec, "Host=h", "Image=a"), in("up", 4*sec, "Host=h", "Image=a"), in("up", 5*sec, "Host=h")},
-			[]string{"rare [Host=h] 0s..5s fired 5s value 20 max 20 count 6 inputs [0 1 2 3 4 5] parts []"}},
+			[]string{"rare [Host=h] 0s..5s fired 5s value 20 max 20 count 6 inputs [2] parts []"}},
 		{"no rare value", rare,
 			[]Input{in("up", 0, "Host=h", "Image=a"), in("up", 1*sec, "Host=h", "Image=b"), in("up", 2*sec, "Host=h", "Image=b"),
 				in("up", 3*sec, "Host=h", "Image=a")},
@@ -270,12 +271,12 @@ func TestValueAggregates(t *testing.T) {
 		{"rare only once the window is whole", rare,
 			[]Input{in("up", 0, "Host=h", "Image=b"), in("up", 1*sec, "Host=h", "Image=a"), in("up", 2*sec, "Host=h", "Image=a"),
 				in("up", 3*sec, "Host=h", "Image=a"), in("up", 2*time.Hour, "Host=h", "Image=c")},
-			[]string{"rare [Host=h] 0s..3s fired 3s value 25 max 25 count 4 inputs [0 1 2 3] parts []"}},
+			[]string{"rare [Host=h] 0s..3s fired 3s value 25 max 25 count 4 inputs [0] parts []"}},
 		{"a common value, but not at 75%", common,
 			[]Input{in("up", 0, "Host=h", "Image=a"), in("up", 1*sec, "Host=h", "Image=a"), in("up", 2*sec, "Host=h", "Image=a"),
 				in("up", 3*sec, "Host=h", "Image=b"), in("up", 2*time.Hour, "Host=h", "Image=a"), in("up", 2*time.Hour+sec, "Host=h", "Image=a"),
 				in("up", 2*time.Hour+2*sec, "Host=h", "Image=b")},
-			[]string{"common [Host=h] 2h0m0s..2h0m2s fired 2h0m2s value 66.66666666666667 max 66.66666666666667 count 3 inputs [4 5 6] parts []"}},
+			[]string{"common [Host=h] 2h0m0s..2h0m2s fired 2h0m2s value 66.66666666666667 max 66.66666666666667 count 3 inputs [4 5] parts []"}},
 		{"sum over timespan", sum,
 			[]Input{in("up", 0, "Ip=1", "Bytes=60"), in("up", 30*sec, "Ip=1", "Bytes=x"), in("up", 60*sec, "Ip=1", "Bytes=0x29")},
 			[]string{"sum [Ip=1] 0s..1m0s fired 1m0s value 101 max 101 count 3 inputs [0 1 2] parts []"}},

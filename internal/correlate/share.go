@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"math"
+	"slices"
 
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
@@ -80,18 +81,38 @@ func (a *shareAgg) remove(i int) { a.update(i, -1) }
 // value returns the share, in percent, of the rarest value whose share
 // satisfies every bound, and false when no value's does.
 func (a *shareAgg) value(int) (float64, bool) {
-	if a.n == 0 {
+	lo, hi, not, ok := countBounds(a.cmps, a.n)
+	if !ok {
 		return 0, false
 	}
-	// The bounds on a share become bounds on a count: share = 100·c/n.
-	lo, hi := 1, a.n
-	var not []int
-	for _, cmp := range a.cmps {
-		t := cmp.Value * float64(a.n) / 100
-		if math.IsNaN(t) {
+	for lo <= hi {
+		below := a.upTo(lo - 1)
+		if a.upTo(hi) == below {
 			return 0, false
 		}
-		t = max(-1, min(t, float64(a.n)+1)) // within int, and past any count
+		c := a.kth(below + 1)
+		if !slices.Contains(not, c) {
+			return 100 * float64(c) / float64(a.n), true
+		}
+		lo = c + 1
+	}
+	return 0, false
+}
+
+// countBounds turns the bounds on a share, in percent, of n inputs into
+// bounds on a value's count (share = 100·c/n): the counts from lo to hi,
+// but those in not. ok is false when no count can satisfy them.
+func countBounds(cmps []sigma.Comparison, n int) (lo, hi int, not []int, ok bool) {
+	if n == 0 {
+		return 0, 0, nil, false
+	}
+	lo, hi = 1, n
+	for _, cmp := range cmps {
+		t := cmp.Value * float64(n) / 100
+		if math.IsNaN(t) {
+			return 0, 0, nil, false
+		}
+		t = max(-1, min(t, float64(n)+1)) // within int, and past any count
 		whole := math.Abs(t-math.Round(t)) < 1e-9
 		if whole {
 			t = math.Round(t)
@@ -107,7 +128,7 @@ func (a *shareAgg) value(int) (float64, bool) {
 			hi = min(hi, int(math.Floor(t)))
 		case "eq":
 			if !whole {
-				return 0, false
+				return 0, 0, nil, false
 			}
 			lo, hi = max(lo, int(t)), min(hi, int(t))
 		case "neq":
@@ -116,20 +137,32 @@ func (a *shareAgg) value(int) (float64, bool) {
 			}
 		}
 	}
-	for lo <= hi {
-		below := a.upTo(lo - 1)
-		if a.upTo(hi) == below {
-			return 0, false
+	return lo, hi, not, lo <= hi
+}
+
+// rare returns the items of window w whose value's share satisfies the
+// bounds: the inputs a value_percentile share match is about (the rare
+// process, not the computer's other process creations).
+func rare(w []*item, at int, cmps []sigma.Comparison) []*item {
+	count := map[string]int{}
+	n := 0
+	for _, it := range w {
+		if v := it.vals[at]; v.ok {
+			count[v.v]++
+			n++
 		}
-		c := a.kth(below + 1)
-		excluded := false
-		for _, x := range not {
-			excluded = excluded || x == c
-		}
-		if !excluded {
-			return 100 * float64(c) / float64(a.n), true
-		}
-		lo = c + 1
 	}
-	return 0, false
+	lo, hi, not, ok := countBounds(cmps, n)
+	if !ok {
+		return nil
+	}
+	var out []*item
+	for _, it := range w {
+		if v := it.vals[at]; v.ok {
+			if c := count[v.v]; c >= lo && c <= hi && !slices.Contains(not, c) {
+				out = append(out, it)
+			}
+		}
+	}
+	return out
 }
