@@ -46,8 +46,15 @@
 //
 // Value fields. value_count counts the distinct values (tuples, when
 // condition.field lists several fields) among the inputs that have them.
-// value_sum, value_avg, value_percentile and value_median aggregate the
-// inputs whose field holds a number (decimal, or hexadecimal with 0x);
+// value_percentile without condition.percentile (as the specification's
+// example writes it: {field: Image, lte: 1}) compares the share, in percent,
+// of the window's inputs having the field that carry each of its values,
+// and holds when some value's share satisfies every bound: a process seen
+// in at most 1% of a computer's process creations. Its aggregate is the
+// share of the rarest such value; its match holds the inputs carrying the
+// values whose share held, in the window where it first held. value_sum, value_avg, value_percentile
+// with condition.percentile, and value_median aggregate the inputs whose
+// field holds a number (decimal, or hexadecimal with 0x);
 // others are ignored, and a window with no number is not evaluated.
 // Percentiles interpolate linearly between the closest ranks (the median of
 // 1, 2, 3, 4 is 2.5).
@@ -151,6 +158,8 @@ type Match struct {
 	Count int
 	// Inputs are the indices, in the slice given to Run, of the base
 	// inputs behind the match, through chained correlations too; sorted.
+	// For a value_percentile share, only those carrying the values whose
+	// share held (see the package documentation).
 	Inputs []int
 	// Parts are the indices, in the slice Run returns, of the matches of
 	// referenced correlations this match was built on; sorted.
@@ -506,8 +515,8 @@ func checkCondition(c *sigma.Correlation) string {
 		if cc == nil || cc.Field == "" {
 			return "missing condition.field (required for " + string(c.Type) + ")"
 		}
-		if c.Type == sigma.ValuePercentile && cc.Percentile <= 0 {
-			return "value_percentile needs condition.percentile, from above 0 to 100 (which percentile of condition.field to compare)"
+		if c.Type == sigma.ValuePercentile && !cc.Share && (cc.Percentile < 0 || cc.Percentile > 100) {
+			return "value_percentile needs condition.percentile from 0 to 100 (which percentile of condition.field to compare)"
 		}
 	default:
 		return fmt.Sprintf("unknown correlation type %q", c.Type)
@@ -528,6 +537,9 @@ func checkCondition(c *sigma.Correlation) string {
 func upward(c *sigma.Correlation) bool {
 	if c.Condition == nil {
 		return true
+	}
+	if c.Condition.Share {
+		return false // a value's share falls as other values come
 	}
 	for _, cmp := range c.Condition.Comparisons {
 		if cmp.Op != "gt" && cmp.Op != "gte" {

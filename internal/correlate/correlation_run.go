@@ -230,7 +230,13 @@ func (k *corr) run(ctx context.Context, items []item, out *[]Match) ([]fire, err
 		for i, name := range k.c.GroupBy {
 			match.Group = append(match.Group, Pair{name, g[m.s].vals[i].v})
 		}
-		for _, it := range g[m.s : m.j+1] {
+		members := g[m.s : m.j+1]
+		if cc := k.c.Condition; cc != nil && cc.Share {
+			// The inputs carrying the values whose share held, in the
+			// window where it first held.
+			members = rare(g[f.ws[0].s:f.ws[0].j+1], ng, cc.Comparisons)
+		}
+		for _, it := range members {
 			if it.input >= 0 {
 				match.Inputs = append(match.Inputs, it.input)
 			} else {

@@ -254,7 +254,29 @@ func TestValueAggregates(t *testing.T) {
 	avg := baseRules("up") + corrDoc("avg", "value_avg", "up", "Ip", "1m", "gte: 50, field: Bytes")
 	p90 := baseRules("up") + corrDoc("p90", "value_percentile", "up", "Ip", "1m", "gte: 9.5, field: Bytes, percentile: 90")
 	med := baseRules("up") + corrDoc("med", "value_median", "up", "Ip", "1m", "eq: 2.5, field: Bytes")
+	// value_percentile as the specification's example writes it: a value
+	// carried by at most 25% of the group's inputs in the window; the match
+	// holds the inputs of that value.
+	rare := baseRules("up") + corrDoc("rare", "value_percentile", "up", "Host", "1h", "lte: 25, field: Image")
+	common := baseRules("up") + corrDoc("common", "value_percentile", "up", "Host", "1h", "gt: 50, neq: 75, field: Image")
 	runCases(t, []runCase{
+		{"a rare value", rare,
+			[]Input{in("up", 0, "Host=h", "Image=a"), in("up", 1*sec, "Host=h", "Image=a"), in("up", 2*sec, "Host=h", "Image=b"),
+				in("up", 3*sec, "Host=h", "Image=a"), in("up", 4*sec, "Host=h", "Image=a"), in("up", 5*sec, "Host=h")},
+			[]string{"rare [Host=h] 0s..5s fired 5s value 20 max 20 count 6 inputs [2] parts []"}},
+		{"no rare value", rare,
+			[]Input{in("up", 0, "Host=h", "Image=a"), in("up", 1*sec, "Host=h", "Image=b"), in("up", 2*sec, "Host=h", "Image=b"),
+				in("up", 3*sec, "Host=h", "Image=a")},
+			nil},
+		{"rare only once the window is whole", rare,
+			[]Input{in("up", 0, "Host=h", "Image=b"), in("up", 1*sec, "Host=h", "Image=a"), in("up", 2*sec, "Host=h", "Image=a"),
+				in("up", 3*sec, "Host=h", "Image=a"), in("up", 2*time.Hour, "Host=h", "Image=c")},
+			[]string{"rare [Host=h] 0s..3s fired 3s value 25 max 25 count 4 inputs [0] parts []"}},
+		{"a common value, but not at 75%", common,
+			[]Input{in("up", 0, "Host=h", "Image=a"), in("up", 1*sec, "Host=h", "Image=a"), in("up", 2*sec, "Host=h", "Image=a"),
+				in("up", 3*sec, "Host=h", "Image=b"), in("up", 2*time.Hour, "Host=h", "Image=a"), in("up", 2*time.Hour+sec, "Host=h", "Image=a"),
+				in("up", 2*time.Hour+2*sec, "Host=h", "Image=b")},
+			[]string{"common [Host=h] 2h0m0s..2h0m2s fired 2h0m2s value 66.66666666666667 max 66.66666666666667 count 3 inputs [4 5] parts []"}},
 		{"sum over timespan", sum,
 			[]Input{in("up", 0, "Ip=1", "Bytes=60"), in("up", 30*sec, "Ip=1", "Bytes=x"), in("up", 60*sec, "Ip=1", "Bytes=0x29")},
 			[]string{"sum [Ip=1] 0s..1m0s fired 1m0s value 101 max 101 count 3 inputs [0 1 2] parts []"}},
@@ -482,9 +504,6 @@ func TestCompileErrors(t *testing.T) {
 			baseRules("a") + "---\ntitle: other a\nname: a\nlogsource: {product: windows}\ndetection:\n    sel: {EventID: 2}\n    condition: sel\n" +
 				corrDoc("x", "event_count", "a", "H", "1m", "gt: 1"),
 			[]string{`rule name "a" is ambiguous: 2 rules have it`}, nil},
-		{"percentile without percentile",
-			baseRules("a") + corrDoc("x", "value_percentile", "a", "H", "1m", "gt: 1, field: F"),
-			[]string{"value_percentile needs condition.percentile"}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, errs := compileYAML(t, c.docs)

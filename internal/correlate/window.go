@@ -38,7 +38,9 @@ func (k *corr) windows(g []*item) (matches, ws []span) {
 			continue // not maximal: the next item joins this window
 		}
 		v, ok := a.value(s)
-		if !ok || !k.holds(v) {
+		// A share aggregate only reports a value whose share holds (its
+		// bounds are checked on counts, exactly).
+		if _, share := a.(*shareAgg); !ok || (!share && !k.holds(v)) {
 			continue
 		}
 		ws = append(ws, span{s: s, j: j, v: v, max: v})
@@ -111,6 +113,9 @@ func (k *corr) newAgg(g []*item) agg {
 	case sigma.ValueAvg:
 		return &sumAgg{g: g, avg: true}
 	case sigma.ValuePercentile, sigma.ValueMedian:
+		if k.c.Condition.Share {
+			return newShareAgg(g, ng, k.c.Condition.Comparisons)
+		}
 		return newPercentileAgg(g, k.percentile)
 	}
 	return &countAgg{}

@@ -35,8 +35,14 @@ import (
 // no other channel name one, so the two Sources describe the same events;
 // an event that carries both fields satisfies both.
 //
+// A logsource naming both a category and a service that no route names
+// takes the sources of the category's route whose logs the service's route
+// covers ("category: ps_script, service: powershell" is PowerShell 4104).
+//
 // Field renames map a Sigma field name to the event field names that carry
-// it in that source, tried in order. Only the names listed are tried: to
+// it in that source, tried in order. A log may carry renames too (Windows
+// Defender names its fields with spaces, "Threat Name", where rules write
+// ThreatName): every source of the log gets them, under its own. Only the names listed are tried: to
 // also accept the Sigma name itself, list it. Renames are not chained:
 // "ProcessId: NewProcessId" together with "ParentProcessId: ProcessId"
 // swaps meanings as Security 4688 requires.
@@ -191,9 +197,13 @@ func (p *Pipeline) Validate() error {
 // ErrUnknownLogsource when no route of the pipeline serves ls. The
 // returned Route shares nothing with the pipeline.
 func (p *Pipeline) Route(ls sigma.Logsource) (Route, error) {
-	r, ok := p.routes[pipelineKeyOf(ls)]
+	key := pipelineKeyOf(ls)
+	r, ok := p.routes[key]
+	if !ok && key.category != "" && key.service != "" {
+		r, ok = p.categoryOfService(key)
+	}
 	if !ok {
-		return Route{}, fmt.Errorf("%w: %s", ErrUnknownLogsource, pipelineKeyOf(ls))
+		return Route{}, fmt.Errorf("%w: %s", ErrUnknownLogsource, key)
 	}
 	if r.Any {
 		return Route{}, nil
@@ -202,13 +212,40 @@ func (p *Pipeline) Route(ls sigma.Logsource) (Route, error) {
 	for _, s := range r.Sources {
 		l := p.logs[s.Log]
 		if l.Channel != "" {
-			out.Sources = append(out.Sources, s.source(l.Channel, ""))
+			out.Sources = append(out.Sources, s.source(l, l.Channel, ""))
 		}
 		if l.Provider != "" {
-			out.Sources = append(out.Sources, s.source("", l.Provider))
+			out.Sources = append(out.Sources, s.source(l, "", l.Provider))
 		}
 	}
 	return out, nil
+}
+
+// categoryOfService serves a logsource that names both a category and a
+// service (Hayabusa's "category: ps_classic_start, service:
+// powershell-classic"), which no route names: the sources of the
+// category's route whose logs the service's route covers, the events of
+// the category within the service. It fails when either route is missing
+// or they share no log.
+func (p *Pipeline) categoryOfService(key pipelineKey) (*pipelineRoute, bool) {
+	cat, ok := p.routes[pipelineKey{product: key.product, category: key.category}]
+	if !ok {
+		return nil, false
+	}
+	svc, ok := p.routes[pipelineKey{product: key.product, service: key.service}]
+	if !ok {
+		return nil, false
+	}
+	if svc.Any {
+		return cat, true
+	}
+	out := &pipelineRoute{Product: key.product, Category: key.category, Service: key.service, pos: cat.pos}
+	for _, s := range cat.Sources {
+		if slices.ContainsFunc(svc.Sources, func(x *pipelineSource) bool { return x.Log == s.Log }) {
+			out.Sources = append(out.Sources, s)
+		}
+	}
+	return out, len(out.Sources) > 0 || cat.Any
 }
 
 // Logsources returns the logsources the pipeline routes, sorted by product,
@@ -340,12 +377,16 @@ func (k pipelineKey) String() string {
 	return strings.Join(parts, ", ")
 }
 
-// source returns s as a Source with the given channel and provider; its
-// slices and map are fresh.
-func (s *pipelineSource) source(channel, provider string) Source {
+// source returns s, a source of log l, as a Source with the given channel
+// and provider, with l's renames under its own; its slices and map are
+// fresh.
+func (s *pipelineSource) source(l *pipelineLog, channel, provider string) Source {
 	out := Source{Channel: channel, Provider: provider, EventIDs: slices.Clone(s.EventIDs)}
-	if len(s.Fields) > 0 {
-		out.Fields = make(map[string][]string, len(s.Fields))
+	if len(s.Fields)+len(l.Fields) > 0 {
+		out.Fields = make(map[string][]string, len(s.Fields)+len(l.Fields))
+		for k, v := range l.Fields {
+			out.Fields[k] = slices.Clone(v)
+		}
 		for k, v := range s.Fields {
 			out.Fields[k] = slices.Clone(v)
 		}

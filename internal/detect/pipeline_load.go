@@ -28,12 +28,15 @@ type pipelineFile struct {
 }
 
 // pipelineLog is one event log: a channel, and the provider that writes
-// only that channel when there is one.
+// only that channel when there is one, with the renames every source of
+// the log gets (a source's own renames win for the same field).
 type pipelineLog struct {
-	Channel  string `yaml:"channel"`
-	Provider string `yaml:"provider"`
+	Channel  string                   `yaml:"channel"`
+	Provider string                   `yaml:"provider"`
+	Fields   map[string]pipelineNames `yaml:"fields"`
 
-	pos pipelinePos
+	pos        pipelinePos
+	fieldLines map[string]int // line of each key of Fields
 }
 
 // pipelineRoute serves one Sigma logsource.
@@ -135,6 +138,7 @@ func (f *pipelineFile) annotate(root *yaml.Node) {
 		for i := 0; i+1 < len(logs.Content); i += 2 {
 			if l := f.Logs[logs.Content[i].Value]; l != nil {
 				l.pos = pipelinePos{f.name, logs.Content[i].Line}
+				l.fieldLines = fieldLines(pipelineDeref(logs.Content[i+1]))
 			}
 		}
 	}
@@ -165,14 +169,23 @@ func (f *pipelineFile) annotate(root *yaml.Node) {
 			}
 			sn := pipelineDeref(sources.Content[j])
 			s.pos.line = sn.Line
-			if fields := pipelineValue(sn, "fields"); fields != nil {
-				s.fieldLines = make(map[string]int, len(fields.Content)/2)
-				for k := 0; k+1 < len(fields.Content); k += 2 {
-					s.fieldLines[fields.Content[k].Value] = fields.Content[k].Line
-				}
-			}
+			s.fieldLines = fieldLines(sn)
 		}
 	}
+}
+
+// fieldLines returns the line of each key of the fields mapping of n, or
+// nil when n has none.
+func fieldLines(n *yaml.Node) map[string]int {
+	fields := pipelineValue(n, "fields")
+	if fields == nil {
+		return nil
+	}
+	out := make(map[string]int, len(fields.Content)/2)
+	for k := 0; k+1 < len(fields.Content); k += 2 {
+		out[fields.Content[k].Value] = fields.Content[k].Line
+	}
+	return out
 }
 
 // pipelineDeref follows aliases.
@@ -218,6 +231,9 @@ func (f *pipelineFile) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: logs: %s: no channel or provider", l.pos, name))
 		case l.Channel != strings.TrimSpace(l.Channel) || l.Provider != strings.TrimSpace(l.Provider):
 			errs = append(errs, fmt.Errorf("%s: logs: %s: leading or trailing space in channel or provider", l.pos, name))
+		}
+		if l != nil {
+			errs = append(errs, renameErrors(l.Fields, l.fieldLines, l.pos, "logs: "+name)...)
 		}
 	}
 	seen := make(map[pipelineKey]*pipelineRoute)
@@ -269,14 +285,22 @@ func (s *pipelineSource) validate(r *pipelineRoute, i int) []error {
 		}
 		seen[id] = true
 	}
-	for _, field := range pipelineSortedNames(s.Fields) {
-		names := s.Fields[field]
+	errs = append(errs, renameErrors(s.Fields, s.fieldLines, s.pos, fmt.Sprintf("route (%s): sources[%d]", r.key(), i))...)
+	return errs
+}
+
+// renameErrors checks the renames of a log or source placed at pos (lines
+// gives the line of each field), where names it in messages.
+func renameErrors(fields map[string]pipelineNames, lines map[string]int, pos pipelinePos, where string) []error {
+	var errs []error
+	for _, field := range pipelineSortedNames(fields) {
+		names := fields[field]
 		bad := func(format string, args ...any) {
-			pos := s.pos
-			if line, ok := s.fieldLines[field]; ok {
-				pos.line = line
+			at := pos
+			if line, ok := lines[field]; ok {
+				at.line = line
 			}
-			errs = append(errs, fmt.Errorf("%s: route (%s): sources[%d]: fields: %s: %s", pos, r.key(), i, field, fmt.Sprintf(format, args...)))
+			errs = append(errs, fmt.Errorf("%s: %s: fields: %s: %s", at, where, field, fmt.Sprintf(format, args...)))
 		}
 		switch {
 		case !pipelineValidName(field):

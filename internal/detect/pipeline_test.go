@@ -414,12 +414,35 @@ func TestPipelineRoute(t *testing.T) {
 		{Product: "windows", Service: "no-such-service"},
 		{Product: "linux", Category: "process_creation"},
 		{Category: "process_creation"},
-		{Product: "windows", Category: "process_creation", Service: "sysmon"},
+		{Product: "windows", Category: "process_creation", Service: "powershell"}, // no log in common
+		{Product: "windows", Category: "no_such_category", Service: "sysmon"},
 		{},
 	} {
 		_, err := p.Route(ls)
 		if !errors.Is(err, ErrUnknownLogsource) {
 			t.Errorf("Route(%+v): got error %v, want ErrUnknownLogsource", ls, err)
+		}
+	}
+	// A category and a service: the category's sources within the
+	// service's logs.
+	for _, tt := range []struct {
+		ls   sigma.Logsource
+		want string
+	}{
+		{sigma.Logsource{Product: "windows", Category: "process_creation", Service: "sysmon"},
+			"Microsoft-Windows-Sysmon/Operational [1]; Microsoft-Windows-Sysmon [1]"},
+		{sigma.Logsource{Product: "windows", Category: "ps_classic_start", Service: "powershell-classic"},
+			"Windows PowerShell [400]; PowerShell [400]"},
+		{sigma.Logsource{Product: "windows", Category: "ps_script", Service: "powershell"},
+			"Microsoft-Windows-PowerShell/Operational [4104]; Microsoft-Windows-PowerShell [4104]; PowerShellCore/Operational [4104]; PowerShellCore [4104]"},
+	} {
+		rt, err := p.Route(tt.ls)
+		var got []string
+		for _, s := range rt.Sources {
+			got = append(got, fmt.Sprintf("%s%s %v", s.Channel, s.Provider, s.EventIDs))
+		}
+		if err != nil || strings.Join(got, "; ") != tt.want {
+			t.Errorf("Route(%+v): got %q, %v, want %q", tt.ls, strings.Join(got, "; "), err, tt.want)
 		}
 	}
 	// A bare product takes every event: a Route without Sources.
@@ -482,6 +505,7 @@ func TestLoadPipelineErrors(t *testing.T) {
 		{"whole log twice", head + "  - category: x\n    sources:\n      - log: sysmon\n      - log: sysmon\n        event_ids: [3]\n",
 			[]string{"sources[1]: log \"sysmon\" event 3 is already covered by sources[0]"}},
 		{"extend without base", head + "  - category: x\n    extend: true\n    sources: [{log: sysmon}]\n", []string{"user.yml:6", "extend: no earlier route"}},
+		{"log rename to itself", "version: 1\nlogs:\n  a:\n    channel: A\n    fields:\n      X: [Y, Y]\n", []string{"user.yml:6: logs: a: fields: X: \"Y\" listed twice"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -495,6 +519,50 @@ func TestLoadPipelineErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPipelineLogFields checks that a log's renames reach every source of
+// the log, under the source's own.
+func TestPipelineLogFields(t *testing.T) {
+	const file = `version: 1
+logs:
+  av:
+    channel: AV
+    provider: AVP
+    fields:
+      ThreatName: [ThreatName, Threat Name]
+      Path: File Path
+routes:
+  - category: antivirus
+    sources:
+      - log: av
+        fields:
+          Path: Target
+  - service: av
+    sources:
+      - log: av
+`
+	p, err := LoadPipeline([]byte(file), "user.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		ls   sigma.Logsource
+		want string
+	}{
+		{sigma.Logsource{Category: "antivirus"}, "map[Path:[Target] ThreatName:[ThreatName Threat Name]]"},
+		{sigma.Logsource{Service: "av"}, "map[Path:[File Path] ThreatName:[ThreatName Threat Name]]"},
+	} {
+		rt, err := p.Route(tt.ls)
+		if err != nil || len(rt.Sources) != 2 {
+			t.Fatalf("Route(%+v): got %+v, %v, want 2 sources", tt.ls, rt, err)
+		}
+		for _, s := range rt.Sources {
+			if got := fmt.Sprint(s.Fields); got != tt.want {
+				t.Errorf("Route(%+v) %s%s: got fields %s, want %s", tt.ls, s.Channel, s.Provider, got, tt.want)
+			}
+		}
 	}
 }
 
@@ -592,6 +660,7 @@ func TestPipelineRealEvents(t *testing.T) {
 		"datasets/atomic/windows/collection/host/msf_record_mic.zip",                            // Sysmon, Security 4663/4688/4689
 		"datasets/atomic/windows/credential_access/host/cmd_dumping_ntds_dit_file_ntdsutil.zip", // PowerShell 4103/4104/800
 		"datasets/atomic/windows/execution/host/empire_launcher_vbs.zip",                        // Windows PowerShell 400/600
+		"datasets/atomic/windows/discovery/host/empire_shell_net_local_users.zip",               // System: Directory-Services-SAM 16969
 	}
 	p := DefaultPipeline()
 	// Every Source of every route that restricts events, with its label.

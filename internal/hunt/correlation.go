@@ -117,7 +117,7 @@ func correlationDetection(m *correlate.Match, dets []Detection) Detection {
 		Type:      string(c.Type),
 		Rules:     c.Rules,
 		Group:     []Field{},
-		Timespan:  c.Timespan.String(),
+		Timespan:  timespanText(c.Timespan),
 		Condition: conditionText(c),
 		First:     m.First, Last: m.Last, Fired: m.Fired,
 		Value: m.Value, Max: m.Max, Count: m.Count,
@@ -199,6 +199,9 @@ func aggregateName(c *sigma.Correlation) string {
 	case sigma.ValueMedian:
 		return "median(" + field + ")"
 	case sigma.ValuePercentile:
+		if c.Condition.Share {
+			return "share%(" + field + ")"
+		}
 		return "percentile" + formatValue(c.Condition.Percentile) + "(" + field + ")"
 	}
 	return string(c.Type)
@@ -225,6 +228,15 @@ func conditionText(c *sigma.Correlation) string {
 		parts = append(parts, aggregateName(c)+" "+op+" "+formatValue(b.Value))
 	}
 	return strings.Join(parts, " and ")
+}
+
+// timespanText writes a timespan, "whole hunt" for the one of a v1
+// aggregation without a timeframe.
+func timespanText(d time.Duration) string {
+	if d == sigma.Unbounded {
+		return "whole hunt"
+	}
+	return d.String()
 }
 
 // formatValue writes an aggregate: an integer without decimals.

@@ -315,7 +315,8 @@ type Correlation struct {
 	// Group holds the group-by fields and their values, in group-by
 	// order.
 	Group []Field `json:"group"`
-	// Timespan is the sliding window, such as "5m0s".
+	// Timespan is the sliding window, such as "5m0s" ("whole hunt" for a
+	// Sigma 1.x aggregation without a timeframe).
 	Timespan string `json:"timespan"`
 	// Condition is the condition as text, such as "count >= 10" or
 	// "count(TargetUserName) >= 10" ("" for temporal types without one).

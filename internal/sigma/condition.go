@@ -25,7 +25,9 @@ func (e *SyntaxError) Error() string {
 // are case-insensitive; "any of" is accepted as "1 of". Identifiers are made
 // of letters, digits, '_', '-' and '.'; patterns after "of" may also hold '*'.
 // The deprecated v1 aggregations ("| count() by X > 5", "near") are
-// rejected: the specification replaced them with correlation rules.
+// rejected: the specification replaced them with correlation rules, and
+// the loader splits them off a rule's condition and converts them
+// (convert.go) before the rest comes here.
 //
 // ParseCondition checks syntax only; the loader checks that identifiers
 // name existing searches.

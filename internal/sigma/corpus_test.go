@@ -152,8 +152,9 @@ func TestCorpusHayabusa(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Correlations) != 3 {
-		t.Errorf("got %d correlations, want 3", len(c.Correlations))
+	// Three correlation rules, and three v1 aggregations converted.
+	if len(c.Correlations) != 6 {
+		t.Errorf("got %d correlations, want 6", len(c.Correlations))
 	}
 	checkGolden(t, "corpus_hayabusa.golden", summary(c, root))
 }

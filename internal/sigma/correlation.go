@@ -220,6 +220,7 @@ func (l *loader) correlationCondition(n *yaml.Node, t CorrelationType) *Correlat
 	if t == ValueMedian {
 		cc.Percentile = 50
 	}
+	cc.Share = t == ValuePercentile && !hasPercentile
 	return cc
 }
 

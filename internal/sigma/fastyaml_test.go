@@ -137,6 +137,13 @@ func TestFastYAMLCorpus(t *testing.T) {
 // fastCases are inputs at the edges of the fast parser's subset.
 var fastCases = []string{
 	"",
+	// Shapes of the Sigma 1.x forms the loader converts: repeated keys,
+	// collections, aggregations in the condition, a list of categories.
+	"a: 1\nb:\n  c: 2\n  c: 3\na: 4\n",
+	"action: global\ntitle: g\n---\ndetection:\n  sel: {a: 1}\n---\naction: repeat\n---\naction: reset\n",
+	"detection:\n  condition: sel | count(x) by y > 5\n  timeframe: 5m\n",
+	"detection:\n  condition: 'sel |near a and not b'\n",
+	"logsource:\n  category: [a, b]\n  category:\n    - c\n",
 	"# only a comment\n",
 	"a: 1\n",
 	"a:\nb: 1\nc:\n  - \n  -\n  - x\n",

@@ -101,6 +101,16 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("action: global\ntitle: g\n---\nlogsource: {product: x}\ndetection: {s: {a|re|i: 'x'}, condition: s}\n---\naction: repeat\n"))
 	f.Add([]byte("title: c\ncorrelation: {type: temporal, rules: [a, b], group-by: [x], timespan: 1h}\n"))
+	// Sigma 1.x forms the loader converts: aggregations, near, collections
+	// sharing an id, repeated keys, a list of categories.
+	for _, cond := range []string{
+		"sel | count() by x > 5", "sel and not f | count(u) by a, b >= 10", "sel|sum(n) < 3", "sel | max(n) by h != 1",
+		"count(s) per a per b > 200 and not f", "sel | near f and not g", "sel |near 1 of f* and (g)", "sel | count() by",
+	} {
+		f.Add([]byte("title: a\nid: i\nlogsource: {product: windows}\ndetection:\n  sel: {a: 1}\n  f: {b: 2}\n  g: {c: 3}\n  timeframe: 5m\n  condition: " + cond + "\n"))
+	}
+	f.Add([]byte("action: global\ntitle: g\nid: g-1\nlogsource: {product: windows}\ndetection: {condition: sel}\n---\ndetection: {sel: {a: 1}}\n---\ndetection: {sel: {a: 2}}\n---\naction: repeat\ndetection: {sel: {a: 3}}\n"))
+	f.Add([]byte("title: a\ntitle: b\nlogsource:\n  category: [x, y]\n  category: z\ndetection:\n  sel: {a: 1, a: 2}\n  sel: {b: 1}\n  condition: sel\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := Parse(data, "f.yml")
 		for _, e := range c.Errors {
@@ -117,10 +127,72 @@ func FuzzParse(f *testing.F) {
 		for _, fl := range c.Filters {
 			checkDetection(t, &fl.Detection)
 		}
+		ids := map[string]bool{}
+		for _, r := range c.Rules {
+			ids[r.ID], ids[r.Name] = true, true
+		}
 		for _, cr := range c.Correlations {
 			if cr.Type == "" || len(cr.Rules) == 0 || cr.Timespan <= 0 {
 				t.Fatalf("loaded an incomplete correlation %+v", cr)
 			}
+			if cr.Condition == nil && cr.Type != Temporal && cr.Type != TemporalOrdered {
+				t.Fatalf("loaded a %s correlation without a condition", cr.Type)
+			}
+		}
+		// A converted v1 aggregation references the rules made beside it.
+		for _, e := range c.Errors {
+			if !strings.Contains(e.Msg, "v1 aggregation converted") {
+				continue
+			}
+			_, list, _ := strings.Cut(e.Msg, "its searches are the rules ")
+			for _, id := range strings.Split(list, ", ") {
+				if !ids[id] {
+					t.Fatalf("%v: rule %q was not loaded", e, id)
+				}
+			}
+		}
+	})
+}
+
+// FuzzAggregation parses v1 aggregations: errors are located within the
+// text, and what parses has a function and, but for near, a comparison.
+func FuzzAggregation(f *testing.F) {
+	for _, s := range []string{
+		"sel | count() by x > 5", "sel | count(u) by a, b >= 10", "a|sum(n)<3", "sel | avg(n) by h == 1.5",
+		"count(s) per a per b > 200 and not f", "sel | near f and not g", "x | near (a and b) and c", "| count()",
+		"sel | count() by", "sel | count() > x", "sel | min() > 1", "count(", "sel | near", "sel | near not a",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		search, searchOff, agg, off, ok := splitAggregation(s)
+		if !ok {
+			return
+		}
+		if off < 0 || off+len(agg) > len(s) || s[off:off+len(agg)] != agg || searchOff < 0 || searchOff+len(search) > len(s) || s[searchOff:searchOff+len(search)] != search {
+			t.Fatalf("splitAggregation(%q): got %q at %d, %q at %d", s, search, searchOff, agg, off)
+		}
+		a, err := parseAggregation(agg)
+		if err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) || se.Column < 1 || se.Column > len(agg)+1 {
+				t.Fatalf("parseAggregation(%q): got error %v, want a *SyntaxError within 1..%d", agg, err, len(agg)+1)
+			}
+			return
+		}
+		if a.fn == "near" {
+			if len(a.near) == 0 || a.op != "" || len(a.nearOff) != len(a.near) {
+				t.Fatalf("parseAggregation(%q): got %+v, want near terms and no comparison", agg, a)
+			}
+			for i, term := range a.near {
+				if !strings.HasPrefix(agg[a.nearOff[i]:], term) {
+					t.Fatalf("parseAggregation(%q): term %q is not at %d", agg, term, a.nearOff[i])
+				}
+			}
+			return
+		}
+		if !v1Funcs[a.fn] || !correlationOps[a.op] || (a.fn != "count" && a.field == "") {
+			t.Fatalf("parseAggregation(%q): got %+v", agg, a)
 		}
 	})
 }

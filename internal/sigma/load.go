@@ -190,6 +190,11 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 		}
 	}()
 	var global, previous *yaml.Node
+	var globalLine, previousLine int
+	// ids are the ids of the documents loaded so far, to tell a collection
+	// document that inherits one already used.
+	ids := map[string]bool{}
+	n := 0
 	for doc, err := range docs {
 		if err != nil {
 			c.Errors = append(c.Errors, syntaxError(file, err))
@@ -202,15 +207,19 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 			continue // an empty document, such as a trailing "---"
 		}
+		n++
 		pos := Pos{File: file, Line: root.Line, Column: root.Column}
 		if root.Kind != yaml.MappingNode {
 			c.Errors = append(c.Errors, &Error{Pos: pos, Msg: "a rule must be a YAML mapping, got " + kindName(root)})
 			continue
 		}
+		root = c.lastKeyWins(root, file)
+		own := root
 		if act := mapGet(root, "action"); act != nil {
 			switch act.Value {
 			case "global":
 				global = withoutKey(root, "action")
+				globalLine = root.Line
 				previous = nil
 				continue
 			case "reset":
@@ -222,16 +231,112 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 					continue
 				}
 				root = mergeNodes(previous, withoutKey(root, "action"))
+				c.Errors = append(c.Errors, &Error{Pos: pos, Key: "action", Warning: true,
+					Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document repeats the one at line %d with its own keys on top", previousLine)})
 			default:
 				c.Errors = append(c.Errors, &Error{Pos: nodePos(file, act), Key: "action", Msg: fmt.Sprintf("unknown action %q (want global, reset or repeat)", act.Value)})
 				continue
 			}
 		} else if global != nil {
 			root = mergeNodes(global, root)
+			c.Errors = append(c.Errors, &Error{Pos: pos, Warning: true,
+				Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document is the global document at line %d with its own keys on top", globalLine)})
 		}
-		previous = root
+		previous, previousLine = root, pos.Line
+		if id := mapGet(root, "id"); id != nil && id.Kind == yaml.ScalarNode && id.Value != "" {
+			if ids[id.Value] && root != own && mapGet(own, "id") == nil {
+				// The documents of a v1 collection share the global id; each
+				// rule needs its own.
+				derived := fmt.Sprintf("%s/doc-%d", id.Value, n)
+				root = withValue(root, "id", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: derived, Line: id.Line, Column: id.Column})
+				c.Errors = append(c.Errors, &Error{Pos: pos, Key: "id", RuleID: derived, Warning: true,
+					Msg: fmt.Sprintf("rule collection: document %d inherits id %s, which an earlier document of the collection has; it is given id %s", n, id.Value, derived)})
+			}
+			ids[id.Value] = true
+		}
 		c.document(root, file)
 	}
+}
+
+// withValue returns a copy of mapping m with the value of key replaced.
+func withValue(m *yaml.Node, key string, v *yaml.Node) *yaml.Node {
+	out := *m
+	out.Content = append([]*yaml.Node(nil), m.Content...)
+	for i := 0; i+1 < len(out.Content); i += 2 {
+		if out.Content[i].Kind == yaml.ScalarNode && out.Content[i].Value == key {
+			out.Content[i+1] = v
+		}
+	}
+	return &out
+}
+
+// lastKeyWins returns n with, in every mapping, only the last of keys
+// written twice, as the YAML libraries other Sigma engines use read them;
+// each dropped key is reported as a warning. n is returned unchanged (no
+// copy) when no key repeats.
+func (c *Collection) lastKeyWins(n *yaml.Node, file string) *yaml.Node {
+	var walk func(n *yaml.Node, path string, depth int) *yaml.Node
+	walk = func(n *yaml.Node, path string, depth int) *yaml.Node {
+		if depth > maxNodeDepth || len(n.Content) == 0 {
+			return n // checkNode reports the depth
+		}
+		var content []*yaml.Node // a copy, once something changes
+		set := func(i int, x *yaml.Node) {
+			if content == nil {
+				content = append([]*yaml.Node(nil), n.Content...)
+			}
+			content[i] = x
+		}
+		if n.Kind == yaml.MappingNode {
+			last := map[string]int{}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Kind == yaml.ScalarNode {
+					last[k.Value] = i
+				}
+			}
+			if len(last)*2 < len(n.Content)-len(n.Content)%2 {
+				kept := make([]*yaml.Node, 0, len(n.Content))
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					k := n.Content[i]
+					if k.Kind == yaml.ScalarNode && last[k.Value] != i {
+						later := n.Content[last[k.Value]]
+						c.Errors = append(c.Errors, &Error{Pos: nodePos(file, k), Key: joinKey(path, k.Value), Warning: true,
+							Msg: fmt.Sprintf("duplicate key: this one is ignored, the one at line %d is used (YAML's last one wins)", later.Line)})
+						continue
+					}
+					kept = append(kept, k, n.Content[i+1])
+				}
+				content = kept
+			}
+		}
+		src := n.Content
+		if content != nil {
+			src = content
+		}
+		for i, ch := range src {
+			p := path
+			if n.Kind == yaml.MappingNode && i%2 == 1 {
+				p = joinKey(path, src[i-1].Value)
+			}
+			if x := walk(ch, p, depth+1); x != ch {
+				set(i, x)
+			}
+		}
+		if content == nil {
+			return n
+		}
+		out := *n
+		out.Content = content
+		return &out
+	}
+	return walk(n, "", 0)
+}
+
+func joinKey(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
 }
 
 // document loads one rule document.
@@ -261,7 +366,18 @@ func (c *Collection) document(root *yaml.Node, file string) {
 			c.Filters = append(c.Filters, r)
 		}
 	default:
-		if r := l.rule(root); r != nil {
+		r := l.rule(root)
+		switch {
+		case r == nil:
+		case l.agg != nil && l.categories != nil:
+			l.fail(l.categoriesNode, "logsource.category", "a v1 aggregation over several categories cannot be converted: name one category")
+		case l.categories != nil:
+			c.Rules = append(c.Rules, l.perCategory(r)...)
+		case l.agg != nil:
+			rules, corr := l.convert(r)
+			c.Rules = append(c.Rules, rules...)
+			c.Correlations = append(c.Correlations, corr)
+		default:
 			c.Rules = append(c.Rules, r)
 		}
 	}
@@ -301,6 +417,7 @@ func mergeNodes(base, over *yaml.Node) *yaml.Node {
 		return over
 	}
 	out := *base
+	out.Line, out.Column = over.Line, over.Column // the document's own place
 	out.Content = append([]*yaml.Node(nil), base.Content...)
 	for i := 0; i+1 < len(over.Content); i += 2 {
 		k, v := over.Content[i], over.Content[i+1]

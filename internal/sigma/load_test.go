@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -219,15 +220,17 @@ func TestLoadErrors(t *testing.T) {
 		{"them without searches", head + "detection:\n    _sel:\n        a: b\n    condition: 1 of them\n", "detection.condition", 8, 16, `"1 of them" matches no search`, false},
 		{"syntax error", head + "detection:\n    sel:\n        a: b\n    condition: sel and (sel\n", "detection.condition", 8, 24, "unclosed '('", false},
 		{"condition list", head + "detection:\n    sel:\n        a: b\n    condition:\n        - sel\n        - sel or\n", "detection.condition[1]", 10, 17, "unexpected end", false},
-		{"v1 aggregation", head + "detection:\n    sel:\n        a: b\n    condition: sel | count() by x > 5\n", "detection.condition", 8, 20, "use a correlation rule", false},
+		{"v1 aggregation without a number", head + "detection:\n    sel:\n        a: b\n    condition: sel | count() by x >\n", "detection.condition", 8, 36, "v1 aggregation: expected a number", false},
+		{"v1 aggregation unknown function", head + "detection:\n    sel:\n        a: b\n    condition: sel | median(x) > 5\n", "detection.condition", 8, 22, `unknown aggregation function "median"`, false},
+		{"v1 aggregation in a list", head + "detection:\n    sel:\n        a: b\n    condition:\n        - sel | count() > 5\n        - sel\n", "detection.condition[0]", 9, 16, "in a list of conditions", false},
+		{"v1 near missing search", head + "detection:\n    sel:\n        a: b\n    condition: sel | near sel and nope\n", "detection.condition", 8, 35, `condition names search "nope"`, false},
+		{"v1 leading aggregation missing search", head + "detection:\n    sel:\n        a: b\n    condition: count(sel) > 2 and sel2\n", "detection.condition", 8, 35, `condition names search "sel2"`, false},
+		{"v1 aggregation missing search", head + "detection:\n    sel:\n        a: b\n    condition: sel and nope | count() > 5\n", "detection.condition", 8, 24, `condition names search "nope"`, false},
 		{"empty search", head + "detection:\n    sel:\n    condition: sel\n", "detection.sel", 6, 5, "empty search", false},
 		{"empty map", head + "detection:\n    sel: {}\n    condition: sel\n", "detection.sel", 6, 10, "empty search", false},
 		{"empty list", head + "detection:\n    sel: []\n    condition: sel\n", "detection.sel", 6, 10, "empty search", false},
 		{"nested list", head + "detection:\n    sel:\n        - [a]\n    condition: sel\n", "detection.sel[0]", 7, 11, "expected a keyword or a mapping", false},
 		{"null keyword", head + "detection:\n    sel:\n        - a\n        - null\n    condition: sel\n", "detection.sel[1]", 8, 11, "null in a keyword list", false},
-		{"duplicate field", head + "detection:\n    sel:\n        a: b\n        a: c\n    condition: sel\n", "detection.sel.a", 8, 9, "duplicate field", false},
-		{"duplicate search", head + "detection:\n    sel:\n        a: b\n    sel:\n        a: c\n    condition: sel\n", "detection.sel", 8, 5, "duplicate key", false},
-		{"duplicate top key", head + "title: u\ndetection:\n    sel:\n        a: b\n    condition: sel\n", "title", 5, 1, "duplicate key", false},
 		{"detection not a map", head + "detection: sel\n", "detection", 5, 12, "expected a mapping", false},
 		{"condition not a string", head + "detection:\n    sel:\n        a: b\n    condition:\n        x: y\n", "detection.condition", 9, 9, "condition must be a string", false},
 		{"title not a string", "title: [a]\n" + "logsource:\n    product: windows\ndetection:\n    sel:\n        a: b\n    condition: sel\n", "title", 1, 8, "expected a string", false},
@@ -237,6 +240,9 @@ func TestLoadErrors(t *testing.T) {
 		{"repeat first", "action: repeat\ntitle: t\n", "action", 1, 9, "without a previous document", false},
 
 		// Warnings keep the rule.
+		{"duplicate field", head + "detection:\n    sel:\n        a: b\n        a: c\n    condition: sel\n", "detection.sel.a", 7, 9, "duplicate key: this one is ignored, the one at line 8 is used", true},
+		{"duplicate search", head + "detection:\n    sel:\n        a: b\n    sel:\n        a: c\n    condition: sel\n", "detection.sel", 6, 5, "duplicate key", true},
+		{"duplicate top key", head + "title: u\ndetection:\n    sel:\n        a: b\n    condition: sel\n", "title", 1, 1, "duplicate key", true},
 		{"timeframe", head + "detection:\n    sel:\n        a: b\n    timeframe: 5m\n    condition: sel\n", "detection.timeframe", 8, 16, "timeframe is deprecated", true},
 		{"custom key", head + "custom_thing: 1\ndetection:\n    sel:\n        a: b\n    condition: sel\n", "custom_thing", 5, 1, "not in the Sigma specification", true},
 		{"unused search", head + "detection:\n    sel:\n        a: b\n    other:\n        c: d\n    condition: sel\n", "detection.condition", 8, 5, `search "other" is not used`, true},
@@ -285,16 +291,80 @@ func TestYAMLSyntaxError(t *testing.T) {
 	}
 }
 
+// TestDuplicateKeys checks that the last of keys written twice is used, as
+// YAML libraries read them, at every level.
+func TestDuplicateKeys(t *testing.T) {
+	src := "title: first\ntitle: last\nid: d-1\nlogsource:\n    product: windows\n    product: linux\ndetection:\n    sel:\n        a: 1\n        a: 2\n    condition: sel\n"
+	c := Parse([]byte(src), "t.yml")
+	if len(c.Rules) != 1 {
+		t.Fatalf("got %d rules (errors %v), want 1", len(c.Rules), c.Errors)
+	}
+	r := c.Rules[0]
+	if v := r.Detection.Searches[0].Alternatives[0]; r.Title != "last" || r.Logsource.Product != "linux" || len(v) != 1 || v[0].Values[0].Raw != "2" {
+		t.Errorf("got title %q, product %q, sel %+v, want the last of each", r.Title, r.Logsource.Product, v)
+	}
+	var keys []string
+	for _, e := range c.Errors {
+		if !e.Warning {
+			t.Errorf("got error %v, want warnings only", e)
+		}
+		keys = append(keys, fmt.Sprintf("%s@%d", e.Key, e.Pos.Line))
+	}
+	if got, want := strings.Join(keys, " "), "title@1 logsource.product@5 detection.sel.a@9"; got != want {
+		t.Errorf("got warnings at %s, want %s", got, want)
+	}
+}
+
+// TestCollectionIDs checks that the documents of a collection sharing the
+// global id get their own ids, while a document repeating its own id is
+// still a duplicate for lint to find.
+func TestCollectionIDs(t *testing.T) {
+	src := "action: global\ntitle: g\nid: g-1\nlogsource: {product: windows}\ndetection: {condition: sel}\n---\ndetection: {sel: {a: 1}}\n---\ndetection: {sel: {a: 2}}\n---\naction: repeat\ndetection: {sel: {a: 3}}\n---\nid: own\ndetection: {sel: {a: 4}}\n"
+	c := Parse([]byte(src), "t.yml")
+	var ids []string
+	for _, r := range c.Rules {
+		ids = append(ids, r.ID)
+	}
+	if got, want := strings.Join(ids, " "), "g-1 g-1/doc-3 g-1/doc-4 own"; got != want {
+		t.Errorf("got ids %s, want %s", got, want)
+	}
+	warned := 0
+	for _, e := range c.Errors {
+		if !e.Warning {
+			t.Errorf("got error %v, want warnings only", e)
+		} else if e.Key == "id" && strings.Contains(e.Msg, "rule collection") {
+			warned++
+		}
+	}
+	if warned != 2 {
+		t.Errorf("got %d warnings about derived ids (%v), want 2", warned, c.Errors)
+	}
+}
+
 func TestCollectionV1(t *testing.T) {
 	c, err := LoadPaths([]string{filepath.Join("testdata", "collection_v1.yml")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Errors) != 0 {
-		t.Errorf("got errors %v, want none", c.Errors)
+	// Each merged document loads with a warning saying what it was merged
+	// with, at its own place.
+	var warned []string
+	for _, e := range c.Errors {
+		if !e.Warning || !strings.Contains(e.Msg, "rule collection (Sigma 1.x)") {
+			t.Errorf("got %v, want only warnings about the collection", e)
+		}
+		warned = append(warned, strconv.Itoa(e.Pos.Line))
+	}
+	if got := strings.Join(warned, " "); got != "12 18 23" {
+		t.Errorf("got warnings at lines %s, want 12 18 23", got)
 	}
 	if len(c.Rules) != 4 {
 		t.Fatalf("got %d rules, want 4", len(c.Rules))
+	}
+	for i, line := range []int{12, 18, 23, 32} {
+		if c.Rules[i].Pos.Line != line {
+			t.Errorf("rule %d: got line %d, want %d (its own document)", i, c.Rules[i].Pos.Line, line)
+		}
 	}
 	tests := []struct {
 		title, product, category, level, value string
@@ -529,5 +599,97 @@ func TestFileTooLarge(t *testing.T) {
 	}
 	if c := Parse(fits, "fits.yml"); len(c.Rules) != 1 || len(c.Errors) != 0 {
 		t.Errorf("at the limit: got %d rules, errors %v, want 1 rule", len(c.Rules), c.Errors)
+	}
+}
+
+// TestV1Aggregation checks what each Sigma 1.x aggregation becomes: the
+// detection rule(s) of its searches and a correlation carrying the rule's
+// identity.
+func TestV1Aggregation(t *testing.T) {
+	const head = "title: t\nid: x-1\nlevel: high\nlogsource:\n    product: windows\ndetection:\n    sel:\n        a: b\n    other:\n        c: d\n"
+	tests := []struct {
+		name, cond, timeframe string
+		typ                   CorrelationType
+		rules                 []string // derived ids
+		conds                 []string // their conditions
+		groupBy               []string
+		field, op             string
+		value, percentile     float64
+		timespan              time.Duration
+	}{
+		{"count", "sel | count() by x > 5", "5m", EventCount, []string{"x-1/events"}, []string{"sel"}, []string{"x"}, "", "gt", 5, 0, 5 * time.Minute},
+		{"count field", "sel and not other | count(u) by h, w >= 10", "1h", ValueCount, []string{"x-1/events"}, []string{"(sel and not other)"}, []string{"h", "w"}, "u", "gte", 10, 0, time.Hour},
+		{"no group, no timeframe", "sel | count() < 3", "", EventCount, []string{"x-1/events"}, []string{"sel"}, nil, "", "lt", 3, 0, Unbounded},
+		{"sum", "sel|sum(bytes) by ip != 7", "30s", ValueSum, []string{"x-1/events"}, []string{"sel"}, []string{"ip"}, "bytes", "neq", 7, 0, 30 * time.Second},
+		{"avg", "sel | avg(n) by ip == 2", "1d", ValueAvg, []string{"x-1/events"}, []string{"sel"}, []string{"ip"}, "n", "eq", 2, 0, 24 * time.Hour},
+		{"min", "sel | min(n) by ip <= 1", "1m", ValuePercentile, []string{"x-1/events"}, []string{"sel"}, []string{"ip"}, "n", "lte", 1, 0, time.Minute},
+		{"max", "sel | max(n) by ip > 1", "1m", ValuePercentile, []string{"x-1/events"}, []string{"sel"}, []string{"ip"}, "n", "gt", 1, 100, time.Minute},
+		{"leading aggregation with per", "count(s) per e per h > 200 and not other", "15m", ValueCount, []string{"x-1/events"}, []string{"not other"}, []string{"e", "h"}, "s", "gt", 200, 0, 15 * time.Minute},
+		{"near", "sel | near other", "30s", Temporal, []string{"x-1/near-0", "x-1/near-1"}, []string{"sel", "other"}, nil, "", "", 0, 0, 30 * time.Second},
+		{"near with a negated term", "sel |near 1 of oth* and not other", "30s", Temporal, []string{"x-1/near-0", "x-1/near-1"}, []string{"sel", "1 of oth*"}, nil, "", "", 0, 0, 30 * time.Second},
+	}
+	for _, tt := range tests {
+		src := head + "    condition: " + tt.cond + "\n"
+		if tt.timeframe != "" {
+			src += "    timeframe: " + tt.timeframe + "\n"
+		}
+		c := Parse([]byte(src), "t.yml")
+		var warned bool
+		for _, e := range c.Errors {
+			if !e.Warning {
+				t.Errorf("%s: got error %v, want none", tt.name, e)
+			}
+			if strings.Contains(e.Msg, "v1 aggregation converted") && e.Key == "detection.condition" && e.Pos.Line == 11 {
+				warned = true
+			}
+			if strings.Contains(e.Msg, "timeframe is deprecated") {
+				t.Errorf("%s: got %v, want no deprecation warning for a timeframe the aggregation uses", tt.name, e)
+			}
+		}
+		if !warned {
+			t.Errorf("%s: got warnings %v, want one saying what was converted", tt.name, c.Errors)
+		}
+		if len(c.Correlations) != 1 || len(c.Rules) != len(tt.rules) {
+			t.Errorf("%s: got %d correlations and %d rules, want 1 and %d", tt.name, len(c.Correlations), len(c.Rules), len(tt.rules))
+			continue
+		}
+		corr := c.Correlations[0]
+		if corr.ID != "x-1" || corr.Title != "t" || corr.Level != "high" || corr.Type != tt.typ || corr.Generate ||
+			corr.Timespan != tt.timespan || fmt.Sprint(corr.GroupBy) != fmt.Sprint(tt.groupBy) || fmt.Sprint(corr.Rules) != fmt.Sprint(tt.rules) {
+			t.Errorf("%s: got correlation %+v, want type %s rules %v group-by %v timespan %v", tt.name, corr, tt.typ, tt.rules, tt.groupBy, tt.timespan)
+		}
+		if tt.op == "" {
+			if corr.Condition != nil {
+				t.Errorf("%s: got condition %+v, want none", tt.name, corr.Condition)
+			}
+		} else if cc := corr.Condition; cc == nil || cc.Op != tt.op || cc.Value != tt.value || cc.Field != tt.field || cc.Percentile != tt.percentile || len(cc.Comparisons) != 1 {
+			t.Errorf("%s: got condition %+v, want %s %v field %q percentile %v", tt.name, cc, tt.op, tt.value, tt.field, tt.percentile)
+		}
+		for i, r := range c.Rules {
+			if r.ID != tt.rules[i] || r.Name != tt.rules[i] || r.Detection.Timeframe != 0 || len(r.Detection.Conditions) != 1 || r.Detection.Conditions[0].String() != tt.conds[i] {
+				t.Errorf("%s: rule %d: got id %q name %q condition %v, want %q with condition %s", tt.name, i, r.ID, r.Name, r.Detection.Conditions, tt.rules[i], tt.conds[i])
+			}
+		}
+	}
+}
+
+// TestCategoryList checks that a logsource listing several categories
+// loads as one rule per category.
+func TestCategoryList(t *testing.T) {
+	src := "title: t\nid: c-1\nlogsource:\n    product: windows\n    category: [process_creation, image_load]\ndetection:\n    sel: {a: b}\n    condition: sel\n"
+	c := Parse([]byte(src), "t.yml")
+	var got []string
+	for _, r := range c.Rules {
+		got = append(got, r.ID+"="+r.Logsource.Category)
+	}
+	if want := "c-1=process_creation c-1/image_load=image_load"; strings.Join(got, " ") != want {
+		t.Errorf("got rules %v, want %s", got, want)
+	}
+	if len(c.Errors) != 1 || !c.Errors[0].Warning || c.Errors[0].Key != "logsource.category" || c.Errors[0].Pos.Line != 5 {
+		t.Errorf("got %v, want one warning at logsource.category, line 5", c.Errors)
+	}
+	c = Parse([]byte(strings.Replace(src, "condition: sel", "condition: sel | count() > 2", 1)), "t.yml")
+	if e := firstError(c); e == nil || e.Key != "logsource.category" || len(c.Rules)+len(c.Correlations) != 0 {
+		t.Errorf("aggregation over several categories: got %v, want an error at logsource.category", c.Errors)
 	}
 }

@@ -259,8 +259,15 @@ type CorrelationCondition struct {
 	Value float64
 	// Field is the field the value_* types aggregate.
 	Field string
-	// Percentile for value_percentile (value_median is 50).
+	// Percentile for value_percentile (value_median is 50): the percentile
+	// of the field's numbers that the bounds compare.
 	Percentile float64
+	// Share is true for a value_percentile written as the specification's
+	// example writes it, without percentile ({field: Image, lte: 1}): the
+	// bounds compare the share, in percent, of the window's events that
+	// carry each value of the field, and hold when some value's share
+	// satisfies them (a value seen in at most 1% of the events).
+	Share bool
 	// Comparisons holds every bound in the order written, ANDed: the
 	// specification writes a range as `gt: 100` and `lte: 200` together.
 	// Op and Value repeat the first one.

@@ -18,6 +18,14 @@ type loader struct {
 	meta   *Meta
 	errs   []*Error
 	failed bool
+	// agg is the v1 aggregation found in the condition, if any; timeframe
+	// is the node of the detection's timeframe.
+	agg          *aggInfo
+	timeframe    *yaml.Node
+	timeframeKey string
+	// categories lists the logsource's categories when it lists several.
+	categories     []string
+	categoriesNode *yaml.Node
 }
 
 func (l *loader) add(n *yaml.Node, key, msg string, warning bool) {
@@ -274,6 +282,20 @@ func (l *loader) logsource(root *yaml.Node) Logsource {
 		key := "logsource." + k.Value
 		switch k.Value {
 		case "category":
+			if v.Kind == yaml.SequenceNode {
+				// Some packs list several categories: the rule is loaded
+				// once per category (perCategory).
+				cats := l.strList(v, key)
+				if len(cats) == 0 {
+					l.fail(v, key, "empty list of categories")
+					break
+				}
+				ls.Category = cats[0]
+				if len(cats) > 1 {
+					l.categories, l.categoriesNode = cats, v
+				}
+				break
+			}
 			ls.Category = l.str(v, key)
 		case "product":
 			ls.Product = l.str(v, key)
@@ -300,12 +322,20 @@ func (l *loader) rule(root *yaml.Node) *Rule {
 	}
 	r.Detection = l.detection(dk, det, "detection", nil)
 	if tf := mapGet(root, "timeframe"); tf != nil {
-		r.Detection.Timeframe = l.timeframe(tf, "timeframe")
+		r.Detection.Timeframe = l.readTimeframe(tf, "timeframe")
 	}
 	if l.failed {
 		return nil
 	}
+	l.timeframeUnused()
 	return r
+}
+
+// timeframeUnused warns about a timeframe no v1 aggregation uses.
+func (l *loader) timeframeUnused() {
+	if l.timeframe != nil && l.agg == nil {
+		l.warn(l.timeframe, l.timeframeKey, "timeframe is deprecated (it belonged to v1 aggregations; use a correlation rule)")
+	}
 }
 
 // filter loads a Sigma filter.
@@ -325,9 +355,16 @@ func (l *loader) filter(root *yaml.Node) *Filter {
 		l.warn(n, "filter.rules", "filter names no rules: it applies to every rule of its logsource")
 	}
 	f.Detection = l.detection(fk, n, "filter", map[string]bool{"rules": true})
+	if l.categories != nil {
+		l.fail(l.categoriesNode, "logsource.category", "a filter names one category")
+	}
+	if l.agg != nil {
+		l.fail(l.agg.node, l.agg.key, "a filter cannot hold a v1 aggregation")
+	}
 	if l.failed {
 		return nil
 	}
+	l.timeframeUnused()
 	return f
 }
 
@@ -359,7 +396,7 @@ func (l *loader) detection(k, n *yaml.Node, key string, skip map[string]bool) De
 		case name == "condition":
 			cond = v
 		case name == "timeframe":
-			d.Timeframe = l.timeframe(v, path)
+			d.Timeframe = l.readTimeframe(v, path)
 		default:
 			if s := l.search(sk, v, path); s != nil {
 				d.Searches = append(d.Searches, s)
@@ -374,9 +411,9 @@ func (l *loader) detection(k, n *yaml.Node, key string, skip map[string]bool) De
 	return d
 }
 
-// timeframe reads the deprecated timeframe of v1 aggregations.
-func (l *loader) timeframe(n *yaml.Node, key string) time.Duration {
-	l.warn(n, key, "timeframe is deprecated (it belonged to v1 aggregations; use a correlation rule)")
+// readTimeframe reads the deprecated timeframe of v1 aggregations.
+func (l *loader) readTimeframe(n *yaml.Node, key string) time.Duration {
+	l.timeframe, l.timeframeKey = n, key
 	if n.Kind != yaml.ScalarNode {
 		l.fail(n, key, "expected a duration such as 5m, got "+kindName(n))
 		return 0
@@ -389,7 +426,8 @@ func (l *loader) timeframe(n *yaml.Node, key string) time.Duration {
 }
 
 // conditions parses the condition (a string or a list of strings, ORed)
-// and checks that the identifiers it names exist.
+// and checks that the identifiers it names exist. A v1 aggregation in the
+// condition is split off into l.agg for the caller to convert.
 func (l *loader) conditions(n *yaml.Node, key string, d *Detection) {
 	var nodes []*yaml.Node
 	switch {
@@ -411,52 +449,90 @@ func (l *loader) conditions(n *yaml.Node, key string, d *Detection) {
 			l.fail(c, ckey, "condition must be a string, got "+kindName(c))
 			return
 		}
-		e, offs, err := parseCondition(c.Value, true)
-		if err != nil {
-			col := 0
-			if se, ok := err.(*SyntaxError); ok {
-				col = se.Column
-			}
-			l.failCond(c, ckey, col, err.Error())
-			return
-		}
-		var bad string
-		badOff := 0
-		Walk(e, func(x Expr) {
-			if bad != "" {
+		text, off := c.Value, 0
+		if search, searchOff, aggText, aggOff, ok := splitAggregation(c.Value); ok {
+			if len(nodes) > 1 {
+				l.failCond(c, ckey, aggOff+1, "column "+strconv.Itoa(aggOff+1)+": a v1 aggregation in a list of conditions cannot be converted to a correlation rule")
 				return
 			}
-			switch x := x.(type) {
-			case *IdentExpr:
-				if !hasSearch(d.Searches, x.Name) {
-					bad, badOff = fmt.Sprintf("condition names search %q, which the detection does not define", x.Name), offs[x]
-				}
-				used[x.Name] = true
-			case *OfExpr:
-				n := 0
-				for _, s := range d.Searches {
-					if x.Match(s.Name) {
-						n++
-						used[s.Name] = true
-					}
-				}
-				if n == 0 {
-					bad, badOff = fmt.Sprintf("%q matches no search of the detection", x.String()), offs[x]
-				}
+			a, err := parseAggregation(aggText)
+			if err != nil {
+				se := err.(*SyntaxError)
+				l.failCond(c, ckey, aggOff+se.Column, "column "+strconv.Itoa(aggOff+se.Column)+": "+se.Msg)
+				return
 			}
-		})
-		if bad != "" {
-			l.failCond(c, ckey, badOff+1, "column "+strconv.Itoa(badOff+1)+": "+bad)
+			if strings.TrimSpace(search) == "" {
+				l.failCond(c, ckey, 1, "column 1: v1 aggregation without a search to aggregate")
+				return
+			}
+			text, off = search, searchOff
+			l.agg = &aggInfo{aggregation: a, node: c, key: ckey, search: strings.TrimSpace(search)}
+			for i, term := range a.near {
+				e, ok := l.condition(c, ckey, term, aggOff+a.nearOff[i], d, used)
+				if !ok {
+					return
+				}
+				l.agg.nearExprs = append(l.agg.nearExprs, e)
+			}
+		}
+		e, ok := l.condition(c, ckey, text, off, d, used)
+		if !ok {
 			return
 		}
 		d.Conditions = append(d.Conditions, e)
-		d.ConditionText = append(d.ConditionText, c.Value)
+		d.ConditionText = append(d.ConditionText, strings.TrimSpace(text))
 	}
 	for _, s := range d.Searches {
 		if !used[s.Name] {
 			l.addAt(s.Pos, key, fmt.Sprintf("search %q is not used by the condition", s.Name), true)
 		}
 	}
+}
+
+// condition parses text, found at byte offset off of the condition c, and
+// checks that the searches it names exist, marking them in used.
+func (l *loader) condition(c *yaml.Node, ckey, text string, off int, d *Detection, used map[string]bool) (Expr, bool) {
+	e, offs, err := parseCondition(text, true)
+	if err != nil {
+		col := 0
+		if se, ok := err.(*SyntaxError); ok {
+			col = se.Column + off
+			err = &SyntaxError{Column: col, Msg: se.Msg}
+		}
+		l.failCond(c, ckey, col, err.Error())
+		return nil, false
+	}
+	var bad string
+	badOff := 0
+	Walk(e, func(x Expr) {
+		if bad != "" {
+			return
+		}
+		switch x := x.(type) {
+		case *IdentExpr:
+			if !hasSearch(d.Searches, x.Name) {
+				bad, badOff = fmt.Sprintf("condition names search %q, which the detection does not define", x.Name), offs[x]
+			}
+			used[x.Name] = true
+		case *OfExpr:
+			n := 0
+			for _, s := range d.Searches {
+				if x.Match(s.Name) {
+					n++
+					used[s.Name] = true
+				}
+			}
+			if n == 0 {
+				bad, badOff = fmt.Sprintf("%q matches no search of the detection", x.String()), offs[x]
+			}
+		}
+	})
+	if bad != "" {
+		col := badOff + off + 1
+		l.failCond(c, ckey, col, "column "+strconv.Itoa(col)+": "+bad)
+		return nil, false
+	}
+	return e, true
 }
 
 // failCond reports a condition error at column col (1-based, in the
