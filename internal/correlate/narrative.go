@@ -9,8 +9,9 @@ import (
 
 // steps groups an operation's detections (in time order) into steps, one
 // per event, the Sysmon 1 and Security 4688 records of one process
-// creation being one event, and tells each in a sentence.
-func (b *builder) steps(members []int) []Step {
+// creation being one event, and tells each in a sentence. evidence is how
+// many steps hold a detection above informational.
+func (b *builder) steps(members []int) (steps []Step, evidence int) {
 	var out []Step
 	at := map[stepKey]int{}
 	for _, i := range members {
@@ -41,11 +42,24 @@ func (b *builder) steps(members []int) []Step {
 	for k := range out {
 		s := &out[k]
 		s.Sentence = b.sentence(s.Detections)
+		tactics := map[string]bool{}
+		informational := true
 		for j, i := range s.Detections {
+			for _, t := range b.tags[i].tactics {
+				tactics[t] = true
+			}
+			informational = informational && levelRank(b.dets[i].Level) == 1
 			s.Detections[j] = b.dets[i].Index
 		}
+		s.Tactics = inKillChain(tactics)
+		if s.Tactics == nil {
+			s.Tactics = []string{}
+		}
+		if !informational {
+			evidence++
+		}
 	}
-	return out
+	return out, evidence
 }
 
 // stepKey names the event of a step: a process creation (proc), else the

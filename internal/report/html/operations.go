@@ -95,7 +95,7 @@ type gEdge struct {
 	Kind string // parent or lateral
 }
 
-// operationCards returns the cards of r's operations, most severe first
+// operationCards returns the cards of r's operations, highest score first
 // (as r lists them), at most maxOperations.
 func operationCards(r *hunt.Result) []opCard {
 	ops := r.Operations[:min(len(r.Operations), maxOperations)]
