@@ -883,15 +883,13 @@ func (b *builder) operations(ctx context.Context, u *unionFind, order []int) ([]
 
 func (b *builder) operation(members, links []int, u *unionFind, ruleCount map[string]int) Operation {
 	first := &b.dets[members[0]]
-	op := Operation{
-		ID:    operationID(first, b.host[members[0]]),
-		First: first.Time,
-		Last:  b.dets[members[len(members)-1]].Time,
-	}
+	op := Operation{ID: operationID(first, b.host[members[0]])}
+	op.First, op.Last = b.span(members)
 	hosts, users := map[string]bool{}, map[string]bool{}
 	for _, i := range members {
 		d := &b.dets[i]
 		op.Detections = append(op.Detections, d.Index)
+		d.Counted.addTo(hosts, users)
 		if b.host[i] != "" {
 			hosts[b.host[i]] = true
 		}

@@ -238,7 +238,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		corrs.add(d)
 		// A correlation has no event of its own: it joins an operation
 		// through the nearest linked detection on its host.
-		corrRefs.add(correlate.DetectionRef{Time: d.Time, Host: d.Computer})
+		corrRefs.add(correlate.DetectionRef{Time: d.Time, Host: d.Computer, Counted: countedOf(&d)})
 	}
 	runs[len(ws)] = newSortedRun(&corrs, &corrRefs)
 	sorting.Wait()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spoor-hunt/spoor/internal/hunt"
 )
@@ -107,8 +108,8 @@ func operationCards(r *hunt.Result) []opCard {
 			Score:      strconv.FormatFloat(op.Score, 'f', -1, 64),
 			Hosts:      op.Hosts,
 			Users:      op.Users,
-			First:      op.First.UTC().Format(timeLayout),
-			Last:       op.Last.UTC().Format(timeLayout),
+			First:      instant(op.First),
+			Last:       instant(op.Last),
 			Detections: len(op.Detections),
 		}
 		for _, t := range op.Tactics {
@@ -137,6 +138,14 @@ func operationCards(r *hunt.Result) []opCard {
 		cards = append(cards, c)
 	}
 	return cards
+}
+
+// instant writes t in timeLayout, "(no time)" when it is zero.
+func instant(t time.Time) string {
+	if t.IsZero() {
+		return "(no time)"
+	}
+	return t.UTC().Format(timeLayout)
 }
 
 // layoutGraph places the graph of an operation: a lane per host (in hosts

@@ -117,3 +117,13 @@ func fixtureOperations(r *hunt.Result) {
 		},
 	}}
 }
+
+// TestOperationCardNoTime: an operation whose detections have no time
+// says so, not 0001-01-01.
+func TestOperationCardNoTime(t *testing.T) {
+	r := &hunt.Result{Operations: []hunt.Operation{{ID: "op-1", Severity: "high", Hosts: []string{"A"}, Narrative: []string{"(no time) A: x"}}}}
+	c := operationCards(r)
+	if len(c) != 1 || c[0].First != "(no time)" || c[0].Last != "(no time)" {
+		t.Errorf("got %+v, want first and last (no time)", c)
+	}
+}
