@@ -423,8 +423,12 @@ func boxKey(bx *box, id string) string {
 	return bx.ids[0]
 }
 
-// maxTitleCommands is how many command lines a box's hover text lists.
-const maxTitleCommands = 8
+// A box's hover text lists at most maxTitleCommands command lines, each
+// cut to titleCommandRunes (one process's to 500).
+const (
+	maxTitleCommands  = 40
+	titleCommandRunes = 300
+)
 
 // boxNode draws box bx at x, y: its label (with the count of its processes
 // when more than one), and a hover text with the host, image, each
@@ -447,8 +451,12 @@ func boxNode(byID map[string]*hunt.Node, bx *box, x, y float64) gNode {
 		label = cut(first.Label, gLabelRunes-utf8.RuneCountInString(suffix)) + suffix
 		title += " (" + num(len(bx.ids)) + " processes)"
 	}
+	n := 500
+	if len(cmds) > 1 {
+		n = titleCommandRunes
+	}
 	for _, c := range cmds[:min(len(cmds), maxTitleCommands)] {
-		title += "\n" + cut(c, 500)
+		title += "\n" + cut(c, n)
 	}
 	if len(cmds) > maxTitleCommands {
 		title += "\nand " + count(len(cmds)-maxTitleCommands, "more command line")

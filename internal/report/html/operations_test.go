@@ -222,3 +222,82 @@ func TestOperationCardNoTime(t *testing.T) {
 		t.Errorf("got steps %+v, want the step's tactics by name", got)
 	}
 }
+
+// TestCuckooBeesGraph: on the CuckooBees example's operation (web shell on
+// ERP01, moves to DC01 and FS01), no two boxes of one parent share an
+// image (its 27 cmd.exe under java.exe are one box), each box's hover text
+// holds its command lines, and no lateral arc reaches into the host
+// label column.
+func TestCuckooBeesGraph(t *testing.T) {
+	res, err := hunt.Run(t.Context(), []string{"../../../examples/cuckoobees"}, hunt.Options{Workers: 2, NoAttribution: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Operations) != 1 {
+		t.Fatalf("got %d operations, want 1", len(res.Operations))
+	}
+	op := &res.Operations[0]
+	og := layoutGraph(&op.Graph, op.Hosts, 1)
+	type spot struct {
+		x, y float64
+	}
+	at := map[spot]gNode{}
+	repeated := 0
+	for _, n := range og.Nodes {
+		at[spot{n.X, n.Y}] = n
+		if n.Count > 1 {
+			repeated++
+		}
+	}
+	if repeated == 0 || len(og.Nodes) >= len(op.Graph.Nodes) {
+		t.Errorf("got %d boxes for %d nodes, %d of them repeated; want repeated siblings collapsed", len(og.Nodes), len(op.Graph.Nodes), repeated)
+	}
+	// Siblings: the boxes a parent edge leaves one box for.
+	kids := map[spot][]gNode{}
+	for _, e := range og.Edges {
+		if e.Kind != "parent" {
+			continue
+		}
+		var ax, ay, c1, c2, c3, c4, bx, by float64
+		if _, err := fmt.Sscanf(e.D, "M%f %f C%f %f %f %f %f %f", &ax, &ay, &c1, &c2, &c3, &c4, &bx, &by); err != nil {
+			t.Fatalf("parent path %q: %v", e.D, err)
+		}
+		from := spot{ax - gNodeW, ay - gNodeH/2}
+		kids[from] = append(kids[from], at[spot{bx, by - gNodeH/2}])
+	}
+	for from, ks := range kids {
+		seen := map[string]bool{}
+		for _, k := range ks {
+			name := strings.Fields(k.Label)[0]
+			if seen[name] {
+				t.Errorf("box %q: two children %s", at[from].Label, name)
+			}
+			seen[name] = true
+		}
+	}
+	for i := range op.Graph.Nodes {
+		nd := &op.Graph.Nodes[i]
+		if nd.CommandLine == "" || nd.Kind != "process" {
+			continue
+		}
+		found := false
+		for _, n := range og.Nodes {
+			found = found || strings.Contains(n.Title, cut(nd.CommandLine, titleCommandRunes))
+		}
+		if !found {
+			t.Errorf("command line %q of %s in no box's hover text", nd.CommandLine, nd.Label)
+		}
+	}
+	for _, e := range og.Edges {
+		if e.Kind != "lateral" {
+			continue
+		}
+		var ax, ay, cx, cy, bx, by float64
+		if _, err := fmt.Sscanf(e.D, "M%f %f Q%f %f %f %f", &ax, &ay, &cx, &cy, &bx, &by); err != nil {
+			t.Fatalf("lateral path %q: %v", e.D, err)
+		}
+		if min(ax, cx, bx) <= gLabelX+gLaneLabelW {
+			t.Errorf("lateral path %q over the host labels", e.D)
+		}
+	}
+}
