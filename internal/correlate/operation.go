@@ -144,8 +144,9 @@ type Operation struct {
 	// Context are the entities that link the detections, beyond their own
 	// processes: ancestors, logons, dropped files, services, tasks.
 	Context []Entity `json:"context"`
-	// Tactics are the ATT&CK tactics reached, in kill-chain order;
-	// Techniques the technique IDs, sorted.
+	// Tactics are the ATT&CK tactics its steps reach, in kill-chain
+	// order; Techniques the technique IDs of its rules, sorted. Neither
+	// counts informational rules (enrichment, no evidence).
 	Tactics    []string `json:"tactics"`
 	Techniques []string `json:"techniques"`
 	// Score ranks operations (see score); Severity is its level:

@@ -32,8 +32,9 @@ type Operation struct {
 	// First and Last are the times of its first and last detection.
 	First time.Time `json:"first"`
 	Last  time.Time `json:"last"`
-	// Tactics are the ATT&CK tactics reached, in kill-chain order;
-	// Techniques the technique IDs, sorted.
+	// Tactics are the ATT&CK tactics its steps reach, in kill-chain
+	// order; Techniques the technique IDs of its rules, sorted. Neither
+	// counts informational rules (enrichment, no evidence).
 	Tactics    []string `json:"tactics"`
 	Techniques []string `json:"techniques"`
 	// Detections are the indices of its detections in
