@@ -130,12 +130,19 @@ func loadKB(kb *attack.KB) (*attack.KB, error) {
 }
 
 // techniqueTactics returns the tactics of a technique in kb (through its
-// revocation), nil when kb does not know it: correlate.Reach's lookup.
+// revocation; a sub-technique kb does not know has its parent's), nil when
+// kb does not know it: correlate.Reach's lookup.
 func techniqueTactics(kb *attack.KB) func(string) []string {
 	return func(id string) []string {
 		t, _, err := kb.Technique(id)
 		if err != nil {
-			return nil
+			parent, _, ok := strings.Cut(id, ".")
+			if !ok {
+				return nil
+			}
+			if t, _, err = kb.Technique(parent); err != nil {
+				return nil
+			}
 		}
 		return t.Tactics
 	}

@@ -180,3 +180,44 @@ func TestOperationsOff(t *testing.T) {
 		t.Error("fixture: got no operations, want some")
 	}
 }
+
+// TestTechniqueTactics: a technique's tactics come from ATT&CK, through a
+// revocation, and an unknown sub-technique has its parent's.
+func TestTechniqueTactics(t *testing.T) {
+	kb, err := attack.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	of := techniqueTactics(kb)
+	for _, c := range []struct {
+		id   string
+		want []string
+	}{
+		{"T1021.006", []string{"lateral-movement"}},
+		{"T1133", []string{"persistence", "initial-access"}},
+		{"T1021.999", []string{"lateral-movement"}},
+		{"T9999", nil},
+		{"T9999.001", nil},
+	} {
+		got := slices.Clone(of(c.id))
+		slices.Sort(got)
+		want := slices.Clone(c.want)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: got %v, want %v", c.id, got, c.want)
+		}
+	}
+	revoked := 0
+	for _, r := range kb.Revoked {
+		if attack.KindOf(r.ID) != attack.KindTechnique {
+			continue
+		}
+		revoked++
+		if by, _, err := kb.Technique(r.By); err == nil && !slices.Equal(of(r.ID), by.Tactics) {
+			t.Errorf("revoked %s: got %v, want its replacement %s's %v", r.ID, of(r.ID), r.By, by.Tactics)
+		}
+	}
+	if revoked == 0 {
+		t.Error("no revoked technique in ATT&CK: the revocation is untested")
+	}
+}
