@@ -68,7 +68,7 @@ unless --status asks for them.
 
 Output: on stdout, a summary (what was read and skipped, the rules used),
 the operations first: detections joined into the story of each intrusion
-across processes, logons and hosts, most severe first, each with its
+across processes, logons and hosts, strongest evidence first, each with its
 hosts, users, time span, ATT&CK tactics in kill-chain order, the ATT&CK
 groups its evidence resembles (a resemblance, never an identification) and
 its steps; then detections by level, top rules, the hosts with most

@@ -9,8 +9,9 @@ import (
 
 // steps groups an operation's detections (in time order) into steps, one
 // per event, the Sysmon 1 and Security 4688 records of one process
-// creation being one event, and tells each in a sentence.
-func (b *builder) steps(members []int) []Step {
+// creation being one event, and tells each in a sentence. evidence is how
+// many steps hold a detection above informational.
+func (b *builder) steps(members []int) (steps []Step, evidence int) {
 	var out []Step
 	at := map[stepKey]int{}
 	for _, i := range members {
@@ -41,11 +42,24 @@ func (b *builder) steps(members []int) []Step {
 	for k := range out {
 		s := &out[k]
 		s.Sentence = b.sentence(s.Detections)
+		tactics := map[string]bool{}
+		informational := true
 		for j, i := range s.Detections {
+			for _, t := range b.tags[i].tactics {
+				tactics[t] = true
+			}
+			informational = informational && levelRank(b.dets[i].Level) == 1
 			s.Detections[j] = b.dets[i].Index
 		}
+		s.Tactics = inKillChain(tactics)
+		if s.Tactics == nil {
+			s.Tactics = []string{}
+		}
+		if !informational {
+			evidence++
+		}
 	}
-	return out
+	return out, evidence
 }
 
 // stepKey names the event of a step: a process creation (proc), else the
@@ -111,8 +125,19 @@ func (b *builder) sentence(dets []int) string {
 	}
 	host := HostName(d.Host)
 	var s strings.Builder
-	s.WriteString(d.Time.UTC().Format("2006-01-02 15:04"))
-	s.WriteString(" " + host + ": ")
+	if d.Time.IsZero() {
+		s.WriteString(noTime)
+	} else {
+		s.WriteString(d.Time.UTC().Format("2006-01-02 15:04"))
+	}
+	where := host
+	if c := d.Counted; where == "" && c != nil {
+		where = listOf(c.hostNames(), 2)
+	}
+	if where != "" {
+		s.WriteString(" " + where)
+	}
+	s.WriteString(": ")
 	s.WriteString(b.fact(d, host))
 	why := strings.Join(titles, "; ")
 	if len(techs) > 0 {
@@ -127,8 +152,12 @@ func (b *builder) sentence(dets []int) string {
 	return s.String()
 }
 
-// fact says what an event shows, in plain words.
+// fact says what an event shows, in plain words (or what a correlation
+// counted).
 func (b *builder) fact(d *DetectionRef, host string) string {
+	if d.Counted != nil {
+		return counted(d.Counted)
+	}
 	img := baseName(d.Image)
 	if img == "" {
 		img = "a process"
@@ -250,4 +279,124 @@ func excerpt(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// Counted describes the detections a correlation match counted.
+type Counted struct {
+	// Events is how many detections it counted; Condition what held
+	// ("count >= 10").
+	Events    int
+	Condition string
+	// Hosts and Users are the computers and accounts of those detections.
+	Hosts, Users []string
+	// First and Last are the times of the first and last of them.
+	First, Last time.Time
+}
+
+// hostNames returns the short names of c's hosts, each once.
+func (c *Counted) hostNames() []string {
+	var out []string
+	for _, h := range c.Hosts {
+		if h = HostName(h); h != "" && !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// operationUsers is how many accounts a correlation may name for them to
+// be its operation's users: a handful are who it is about; dozens (a
+// password spray's) are its targets, told in its step.
+const operationUsers = 3
+
+// addTo adds the hosts (short names) and users (but the system's, and
+// only a handful) of c to an operation's; nothing when c is nil.
+func (c *Counted) addTo(hosts, users map[string]bool) {
+	if c == nil {
+		return
+	}
+	for _, h := range c.hostNames() {
+		hosts[h] = true
+	}
+	if len(c.Users) > operationUsers {
+		return
+	}
+	for _, u := range c.Users {
+		if u != "" && !systemUser(u) {
+			users[u] = true
+		}
+	}
+}
+
+// span returns the first and last time of the members, counting what
+// correlations counted; detections without a time are left out (zero
+// when none has one).
+func (b *builder) span(members []int) (first, last time.Time) {
+	see := func(t time.Time) {
+		if t.IsZero() {
+			return
+		}
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
+	for _, i := range members {
+		d := &b.dets[i]
+		see(d.Time)
+		if c := d.Counted; c != nil {
+			see(c.First)
+			see(c.Last)
+		}
+	}
+	return first, last
+}
+
+// noTime is what a sentence says for an event without a time.
+const noTime = "(no time)"
+
+// counted tells what a correlation counted: "count >= 10: 12 events on
+// DC01 and FS01, accounts CORP\alice, CORP\bob, 14:02:01 to 14:05:30".
+func counted(c *Counted) string {
+	var s strings.Builder
+	if c.Condition != "" {
+		s.WriteString(c.Condition + ": ")
+	}
+	s.WriteString(strconv.Itoa(c.Events) + " event")
+	if c.Events != 1 {
+		s.WriteString("s")
+	}
+	if hosts := c.hostNames(); len(hosts) > 0 {
+		s.WriteString(" on " + listOf(hosts, 4))
+	}
+	if len(c.Users) > 0 {
+		s.WriteString(", account")
+		if len(c.Users) > 1 {
+			s.WriteString("s")
+		}
+		s.WriteString(" " + listOf(c.Users, 4))
+	}
+	switch {
+	case c.First.IsZero():
+	case c.Last.Equal(c.First) || c.Last.IsZero():
+		s.WriteString(", at " + c.First.UTC().Format("2006-01-02 15:04:05"))
+	case c.Last.UTC().Format(time.DateOnly) == c.First.UTC().Format(time.DateOnly):
+		s.WriteString(", " + c.First.UTC().Format("15:04:05") + " to " + c.Last.UTC().Format("15:04:05"))
+	default:
+		s.WriteString(", " + c.First.UTC().Format("2006-01-02 15:04:05") + " to " + c.Last.UTC().Format("2006-01-02 15:04:05"))
+	}
+	return s.String()
+}
+
+// listOf writes at most n items, "a, b and c", with "and k more" past n.
+func listOf(items []string, n int) string {
+	if len(items) > n {
+		return strings.Join(items[:n], ", ") + " and " + strconv.Itoa(len(items)-n) + " more"
+	}
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }

@@ -95,10 +95,14 @@ type OperationOptions struct {
 	MaxEntities int
 	// MaxReach caps the nodes one detection reaches (default 128).
 	MaxReach int
-	// KeepSingletons keeps operations of one step whatever their severity;
-	// by default an unlinked detection becomes an operation only when it is
-	// medium or more severe (the rest stay plain detections).
+	// KeepSingletons keeps every operation; by default one that is all
+	// informational detections, or all of one low or audit-type rule, is
+	// left out (see listed; its detections stay plain detections).
 	KeepSingletons bool
+	// TechniqueTactics returns the ATT&CK tactics (kill-chain short names)
+	// of a technique ID, nil when ATT&CK does not know it; nil: the
+	// tactics a rule names are its steps' (see tagsOf).
+	TechniqueTactics func(technique string) []string
 }
 
 func (o OperationOptions) withDefaults() OperationOptions {
@@ -140,8 +144,9 @@ type Operation struct {
 	// Context are the entities that link the detections, beyond their own
 	// processes: ancestors, logons, dropped files, services, tasks.
 	Context []Entity `json:"context"`
-	// Tactics are the ATT&CK tactics reached, in kill-chain order;
-	// Techniques the technique IDs, sorted.
+	// Tactics are the ATT&CK tactics its steps reach, in kill-chain
+	// order; Techniques the technique IDs of its rules, sorted. Neither
+	// counts informational rules (enrichment, no evidence).
 	Tactics    []string `json:"tactics"`
 	Techniques []string `json:"techniques"`
 	// Score ranks operations (see score); Severity is its level:
@@ -161,6 +166,9 @@ type Step struct {
 	Host       string    `json:"host"`
 	Detections []int     `json:"detections"`
 	Sentence   string    `json:"sentence"`
+	// Tactics are the ATT&CK tactics its detections reach, in kill-chain
+	// order: those of their techniques (see tagsOf).
+	Tactics []string `json:"tactics"`
 }
 
 // Entity is one entity that links an operation's detections.
@@ -227,16 +235,16 @@ type builder struct {
 }
 
 type tagsKey struct {
-	first *string
-	n     int
+	first    *string
+	n, level int
 }
 
 type ruleTags struct{ tactics, techniques []string }
 
 // ruleTagsOf returns the tactics and techniques of each detection's tags
-// (see attackTags), parsing each distinct list once (by its first element
-// and length: a rule's detections share its list).
-func ruleTagsOf(dets []DetectionRef) []ruleTags {
+// (see tagsOf), parsing each distinct list once (by its first element,
+// length and level: a rule's detections share its list).
+func ruleTagsOf(dets []DetectionRef, lookup func(string) []string) []ruleTags {
 	out := make([]ruleTags, len(dets))
 	seen := map[tagsKey]ruleTags{}
 	for i := range dets {
@@ -244,10 +252,10 @@ func ruleTagsOf(dets []DetectionRef) []ruleTags {
 		if len(tags) == 0 {
 			continue
 		}
-		k := tagsKey{&tags[0], len(tags)}
+		k := tagsKey{&tags[0], len(tags), levelRank(dets[i].Level)}
 		rt, ok := seen[k]
 		if !ok {
-			rt.tactics, rt.techniques = attackTags(tags)
+			rt = tagsOf(tags, dets[i].Level, lookup)
 			seen[k] = rt
 		}
 		out[i] = rt
@@ -268,7 +276,8 @@ func BuildOperations(ctx context.Context, dets []DetectionRef, idx *Index, opts 
 	}
 	idx.Finish()
 	b := &builder{ix: idx, o: opts.withDefaults(), dets: dets, nodes: map[nodeKey]int32{},
-		subject: map[int32]bool{}, subjLog: map[hostKey]bool{}, tags: ruleTagsOf(dets)}
+		subject: map[int32]bool{}, subjLog: map[hostKey]bool{}}
+	b.tags = ruleTagsOf(dets, b.o.TechniqueTactics)
 	b.keys = make([]nodeKey, len(idx.procs))
 	for i := range b.keys {
 		b.keys[i] = b.procNode(int32(i))
@@ -857,16 +866,15 @@ func (b *builder) operations(ctx context.Context, u *unionFind, order []int) ([]
 		return nil, err
 	}
 	var ops []Operation
-	for _, op := range all {
-		if len(op.Steps) == 1 && !b.o.KeepSingletons && levelRank(op.Severity) < levelRank("medium") {
-			continue
+	for k, op := range all {
+		if b.o.KeepSingletons || b.listed(comps[roots[k]]) {
+			ops = append(ops, op)
 		}
-		ops = append(ops, op)
 	}
 	slices.SortStableFunc(ops, func(a, c Operation) int {
 		return cmp.Or(
-			cmp.Compare(levelRank(c.Severity), levelRank(a.Severity)),
 			cmp.Compare(c.Score, a.Score),
+			cmp.Compare(levelRank(c.Severity), levelRank(a.Severity)),
 			a.First.Compare(c.First),
 			cmp.Compare(a.ID, c.ID),
 		)
@@ -876,17 +884,13 @@ func (b *builder) operations(ctx context.Context, u *unionFind, order []int) ([]
 
 func (b *builder) operation(members, links []int, u *unionFind, ruleCount map[string]int) Operation {
 	first := &b.dets[members[0]]
-	op := Operation{
-		ID:    operationID(first, b.host[members[0]]),
-		First: first.Time,
-		Last:  b.dets[members[len(members)-1]].Time,
-	}
-	hosts, users, tactics, techs := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
-	rules := map[string]bool{}
-	best := 0
+	op := Operation{ID: operationID(first, b.host[members[0]])}
+	op.First, op.Last = b.span(members)
+	hosts, users := map[string]bool{}, map[string]bool{}
 	for _, i := range members {
 		d := &b.dets[i]
 		op.Detections = append(op.Detections, d.Index)
+		d.Counted.addTo(hosts, users)
 		if b.host[i] != "" {
 			hosts[b.host[i]] = true
 		}
@@ -898,27 +902,13 @@ func (b *builder) operation(members, links []int, u *unionFind, ruleCount map[st
 		if p := b.procs[i]; p >= 0 && b.ix.procs[p].user != "" && !systemUser(b.ix.procs[p].user) {
 			users[b.ix.procs[p].user] = true
 		}
-		for _, t := range b.tags[i].tactics {
-			tactics[t] = true
-		}
-		for _, t := range b.tags[i].techniques {
-			techs[t] = true
-		}
-		rules[d.RuleID] = true
-		best = max(best, levelRank(d.Level))
 	}
 	op.Hosts = sortedKeys(hosts)
 	op.Users = sortedKeys(users)
-	for _, t := range killChain {
-		if tactics[t] {
-			op.Tactics = append(op.Tactics, t)
-		}
-	}
-	op.Techniques = sortedKeys(techs)
-	op.Score = score(best, len(op.Tactics), len(op.Hosts), rules, ruleCount)
-	op.Severity = severity(best, op.Score)
 	op.Context = b.context(members, links, u)
-	op.Steps = b.steps(members)
+	var evidenceSteps int
+	op.Steps, evidenceSteps = b.steps(members)
+	b.assess(&op, members, evidenceSteps, ruleCount)
 	for _, s := range op.Steps {
 		op.Narrative = append(op.Narrative, s.Sentence)
 	}

@@ -63,6 +63,12 @@ type DetectionRef struct {
 	// signature, a task's command, an explicit-credential target...).
 	Image, ParentImage, CommandLine string
 	Detail                          string
+
+	// Counted is what a correlation match counted; nil for the detection
+	// of one event. A correlation has no event of its own: its step tells
+	// the events it counted, and its operation spans their hosts, users
+	// and times.
+	Counted *Counted
 }
 
 // Ref returns the entity keys and facts of ev as a DetectionRef (Index and

@@ -505,31 +505,6 @@ func TestSingletons(t *testing.T) {
 	}
 }
 
-func TestScoreAndSeverity(t *testing.T) {
-	for _, c := range []struct {
-		best, tactics, hosts int
-		rules                map[string]int // rule → detections in the hunt
-		score                float64
-		severity             string
-	}{
-		{levelRank("low"), 1, 1, map[string]int{"a": 1}, 3, "low"},
-		{levelRank("informational"), 1, 1, map[string]int{"a": 1024}, 1.09, "informational"},
-		{levelRank("medium"), 1, 1, map[string]int{"a": 1}, 5, "medium"},
-		{levelRank("low"), 5, 1, map[string]int{"a": 1, "b": 1, "c": 1}, 11, "medium"},
-		{levelRank("high"), 6, 3, map[string]int{"a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "f": 1}, 23.5, "high"},
-		{levelRank("critical"), 8, 3, map[string]int{"a": 1, "b": 1, "c": 1, "d": 1, "e": 1}, 29.5, "critical"},
-	} {
-		set := map[string]bool{}
-		for r := range c.rules {
-			set[r] = true
-		}
-		got := score(c.best, c.tactics, c.hosts, set, c.rules)
-		if got != c.score || severity(c.best, got) != c.severity {
-			t.Errorf("%+v: got %v %s, want %v %s", c, got, severity(c.best, got), c.score, c.severity)
-		}
-	}
-}
-
 // TestShardsConcurrent feeds one scene's events to several shards from
 // several goroutines, in a shuffled order, and gets the operations one
 // shard gives (run with -race).
@@ -567,7 +542,7 @@ func TestShardsConcurrent(t *testing.T) {
 	for i := range all {
 		all[i].Index = i
 	}
-	ops := mustOperations(t, all, idx, OperationOptions{})
+	ops := mustOperations(t, all, idx, OperationOptions{KeepSingletons: true})
 	if len(ops) != 1 || len(ops[0].Detections) != 200 {
 		t.Fatalf("got %d operations, want one of 200 detections:\n%s", len(ops), describeOps(ops))
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
@@ -43,8 +44,10 @@ func (c LevelCounts) Get(level string) int {
 }
 
 // aggregate fills the counts of r from its detections; meta has the rules
-// and correlations by ruleKey, for their descriptions.
-func (r *Result) aggregate(meta map[string]*sigma.Meta) {
+// and correlations by ruleKey, for their descriptions; tacticsOf gives
+// the tactics of a technique (see correlate.Reach; nil: those the rules
+// name).
+func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) []string) {
 	byRule := map[string]*RuleCount{} // by ID, or title when there is none
 	ruleHosts := map[string]map[string]bool{}
 	byHost := map[string]*HostCount{}
@@ -54,6 +57,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta) {
 		techniques map[string]bool
 	}
 	var tactics [16]*tacticAcc
+	reach := map[string]map[string][]string{} // by ruleKey
 
 	r.Total = len(r.Detections)
 	for i := range r.Detections {
@@ -83,7 +87,12 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta) {
 		hc.Levels.Add(d.Rule.Level)
 		hc.First, hc.Last = widen(hc.First, hc.Last, d.Time)
 
-		for _, t := range d.Rule.Tactics {
+		reached, ok := reach[key]
+		if !ok {
+			reached = correlate.Reach(d.Rule.Tags, d.Rule.Level, tacticsOf)
+			reach[key] = reached
+		}
+		for t, techs := range reached {
 			ti := tacticIndex(t)
 			if ti < 0 {
 				continue
@@ -95,7 +104,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta) {
 			}
 			acc.count++
 			acc.rules[key] = true
-			for _, tech := range d.Rule.Techniques {
+			for _, tech := range techs {
 				acc.techniques[tech] = true
 			}
 		}

@@ -117,37 +117,67 @@ type recognisedKey struct {
 	kind attack.TextKind
 }
 
+// loadKB returns kb, or the embedded knowledge base when kb is nil.
+func loadKB(kb *attack.KB) (*attack.KB, error) {
+	if kb != nil {
+		return kb, nil
+	}
+	kb, err := attack.Load()
+	if err != nil {
+		return nil, fmt.Errorf("load ATT&CK: %w", err)
+	}
+	return kb, nil
+}
+
+// techniqueTactics returns the tactics of a technique in kb (through its
+// revocation; a sub-technique kb does not know has its parent's), nil when
+// kb does not know it: correlate.Reach's lookup.
+func techniqueTactics(kb *attack.KB) func(string) []string {
+	return func(id string) []string {
+		t, _, err := kb.Technique(id)
+		if err != nil {
+			parent, _, ok := strings.Cut(id, ".")
+			if !ok {
+				return nil
+			}
+			if t, _, err = kb.Technique(parent); err != nil {
+				return nil
+			}
+		}
+		return t.Tactics
+	}
+}
+
 // newAttributor ranks with kb, or with the embedded knowledge base when kb
 // is nil. On error the attributor attributes nothing.
 func newAttributor(kb *attack.KB) (*attributor, error) {
-	if kb == nil {
-		var err error
-		if kb, err = attack.Load(); err != nil {
-			return nil, fmt.Errorf("load ATT&CK: %w", err)
-		}
+	kb, err := loadKB(kb)
+	if err != nil {
+		return nil, err
 	}
 	kb.Prepare() // on the loading goroutine, not on the hunt's critical path
 	kb.PrepareSoftware()
 	return &attributor{kb: kb}, nil
 }
 
-// waitAttributor returns what load returns, or ctx's error when ctx is
-// done first (the load, bounded, ends on its own).
-func waitAttributor(ctx context.Context, load func() (*attributor, error)) (*attributor, error) {
+// waitLoaded returns what load returns, or ctx's error when ctx is done
+// first (the load, bounded, ends on its own).
+func waitLoaded[T any](ctx context.Context, load func() (T, error)) (T, error) {
 	type loaded struct {
-		at  *attributor
+		v   T
 		err error
 	}
 	ch := make(chan loaded, 1)
 	go func() {
-		at, err := load()
-		ch <- loaded{at, err}
+		v, err := load()
+		ch <- loaded{v, err}
 	}()
 	select {
 	case l := <-ch:
-		return l.at, l.err
+		return l.v, l.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		var zero T
+		return zero, ctx.Err()
 	}
 }
 

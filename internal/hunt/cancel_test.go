@@ -73,12 +73,12 @@ func TestRunCancelPhases(t *testing.T) {
 	}
 }
 
-// TestWaitAttributorCancel checks that a hunt waiting for the ATT&CK data
+// TestWaitLoadedCancel checks that a hunt waiting for the ATT&CK data
 // stops waiting when its context is cancelled.
-func TestWaitAttributorCancel(t *testing.T) {
+func TestWaitLoadedCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(10*time.Millisecond, cancel)
-	at, err := waitAttributor(ctx, func() (*attributor, error) {
+	at, err := waitLoaded(ctx, func() (*attributor, error) {
 		<-t.Context().Done() // a load that does not end while the test runs
 		return nil, nil
 	})
@@ -133,7 +133,7 @@ func TestBuildOperationsCancel(t *testing.T) {
 	}
 	count := &cancelAfter{Context: context.Background()}
 	count.n.Store(1 << 40)
-	if err := buildOperations(count, res, refs, idx, at); err != nil || len(res.Operations) == 0 || res.Operations[0].Attribution == nil {
+	if err := buildOperations(count, res, refs, idx, at, nil); err != nil || len(res.Operations) == 0 || res.Operations[0].Attribution == nil {
 		t.Fatalf("uncancelled: got err %v, %d operations; want attributed operations (or the test proves nothing)", err, len(res.Operations))
 	}
 	looks := 1<<40 - count.n.Load()
@@ -142,7 +142,7 @@ func TestBuildOperationsCancel(t *testing.T) {
 			ctx := &cancelAfter{Context: context.Background()}
 			ctx.n.Store(n)
 			got := &Result{Detections: res.Detections}
-			err := buildOperations(ctx, got, refs, idx, at)
+			err := buildOperations(ctx, got, refs, idx, at, nil)
 			if !errors.Is(err, context.Canceled) || got.Operations != nil {
 				t.Errorf("got %d operations, err %v; want none, %v", len(got.Operations), err, context.Canceled)
 			}

@@ -243,3 +243,75 @@ func timespanText(d time.Duration) string {
 func formatValue(v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
+
+// accountFields are the fields that name an account, each with the field
+// of its domain ("" when there is none).
+var accountFields = [][2]string{
+	{"TargetUserName", "TargetDomainName"},
+	{"SubjectUserName", "SubjectDomainName"},
+	{"User", ""},
+	{"AccountName", ""},
+}
+
+// countedOf describes what correlation detection d counted, for its
+// operation's story: how many detections, the condition, and their hosts,
+// accounts (else those of its group) and time span; the detections of a
+// correlation it counted are its own.
+func countedOf(d *Detection) *correlate.Counted {
+	c := d.Correlation
+	out := &correlate.Counted{Events: c.Count, Condition: c.Condition, First: c.First, Last: c.Last}
+	add := func(list *[]string, v string) {
+		if v != "" && v != "-" && !slices.Contains(*list, v) {
+			*list = append(*list, v)
+		}
+	}
+	accounts := func(fs []Field) {
+		get := func(name string) string {
+			for _, f := range fs {
+				if f.Name == name {
+					return f.Value
+				}
+			}
+			return ""
+		}
+		for _, a := range accountFields {
+			name := get(a[0])
+			if name == "" || name == "-" {
+				continue
+			}
+			if dom := get(a[1]); dom != "" && dom != "-" && !strings.Contains(name, `\`) {
+				name = dom + `\` + name
+			}
+			add(&out.Users, name)
+		}
+	}
+	var walk func(ds []Detection)
+	walk = func(ds []Detection) {
+		for i := range ds {
+			x := &ds[i]
+			if x.Correlation != nil {
+				walk(x.Correlation.Detections)
+				continue
+			}
+			add(&out.Hosts, x.Computer)
+			accounts(x.Fields)
+		}
+	}
+	walk(c.Detections)
+	if len(out.Users) == 0 {
+		accounts(c.Group)
+	}
+	if len(out.Hosts) == 0 {
+		add(&out.Hosts, d.Computer)
+	}
+	// An account seen with its domain and without (a field list that
+	// lacks the domain) is one account.
+	out.Users = slices.DeleteFunc(out.Users, func(u string) bool {
+		return !strings.Contains(u, `\`) && slices.ContainsFunc(out.Users, func(q string) bool {
+			return len(q) > len(u) && strings.EqualFold(q[len(q)-len(u)-1:], `\`+u)
+		})
+	})
+	slices.Sort(out.Hosts)
+	slices.Sort(out.Users)
+	return out
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
@@ -178,17 +179,7 @@ func TestCorrelationsExcluded(t *testing.T) {
 // Image; a generate: true correlation leaves its rule's detections listed.
 func TestCorrelationRouteFields(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		t.Helper()
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, text string) string { return writeFile(t, dir, name, text) }
 	write("rules/recon.yml", `title: Recon tool
 id: 10000000-0000-4000-8000-000000000001
 name: recon_tool
@@ -243,5 +234,85 @@ correlation:
 	}
 	if res.Suppressed != 0 || res.Total != 6+2 {
 		t.Errorf("generate: got %d suppressed, %d detections; want none suppressed, 6 detections and 2 correlations", res.Suppressed, res.Total)
+	}
+}
+
+// writeFile writes text to name under dir, making its folders, and
+// returns its path.
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestCorrelationAcrossHostsOperation: a correlation whose aliases join
+// the events of two hosts has no computer of its own; its operation spans
+// both hosts and its step tells the events it counted.
+func TestCorrelationAcrossHostsOperation(t *testing.T) {
+	dir := t.TempDir()
+	for i, r := range [][3]string{{"failed_logon", "Failed logon", "4625"}, {"user_process", "Process by user", "4688"}} {
+		writeFile(t, dir, "rules/"+r[0]+".yml", fmt.Sprintf(`title: %s
+id: 20000000-0000-4000-8000-00000000000%d
+name: %s
+status: test
+level: low
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID: %s
+    condition: selection
+`, r[1], i+1, r[0], r[2]))
+	}
+	writeFile(t, dir, "rules/both.yml", `title: Failed logon then a process, same account
+id: 20000000-0000-4000-8000-000000000009
+status: test
+level: high
+tags:
+    - attack.credential-access
+    - attack.t1110.001
+correlation:
+    type: temporal_ordered
+    rules:
+        - failed_logon
+        - user_process
+    group-by:
+        - account
+    aliases:
+        account:
+            failed_logon: TargetUserName
+            user_process: SubjectUserName
+    timespan: 10m
+`)
+	ev := writeFile(t, dir, "evidence/events.jsonl", `{"TimeCreated": "2024-03-04T11:00:00Z", "Computer": "DC1.corp.local", "Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing", "EventID": 4625, "EventRecordID": 10, "TargetUserName": "alice", "TargetDomainName": "CORP", "LogonType": 3, "IpAddress": "10.0.0.9"}
+{"TimeCreated": "2024-03-04T11:02:00Z", "Computer": "FS01.corp.local", "Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing", "EventID": 4688, "EventRecordID": 20, "SubjectUserName": "alice", "SubjectDomainName": "CORP", "NewProcessName": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami"}
+`)
+	res, err := Run(t.Context(), []string{ev}, Options{NoBuiltin: true, Rules: []string{filepath.Join(dir, "rules")}, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := correlationsOf(t, res)["20000000-0000-4000-8000-000000000009"]; len(got) != 1 || got[0].Computer != "" {
+		t.Fatalf("got %d matches (computer %q), want 1 without a computer (errors %v)", len(got), got[0].Computer, res.Rules.Errors)
+	}
+	if len(res.Operations) != 1 {
+		t.Fatalf("got %d operations, want 1", len(res.Operations))
+	}
+	op := res.Operations[0]
+	if !slices.Equal(op.Hosts, []string{"DC1", "FS01"}) || !slices.Equal(op.Users, []string{`CORP\alice`}) {
+		t.Errorf("got hosts %v users %v, want [DC1 FS01] [CORP\\alice]", op.Hosts, op.Users)
+	}
+	want := `2024-03-04 11:02 DC1 and FS01: 2 events on DC1 and FS01, account CORP\alice, 11:00:00 to 11:02:00 (Failed logon then a process, same account; T1110.001)`
+	if len(op.Narrative) != 1 || op.Narrative[0] != want {
+		t.Errorf("got story %q, want %q", op.Narrative, want)
+	}
+	if !op.First.Equal(time.Date(2024, 3, 4, 11, 0, 0, 0, time.UTC)) {
+		t.Errorf("got first %v, want the first event counted", op.First)
 	}
 }

@@ -76,9 +76,10 @@ type Options struct {
 	// Carve also hunts the EVTX records recovered from free space and
 	// slack (source.Options.Carve); their detections are marked Carved.
 	Carve bool
-	// Attack is the ATT&CK knowledge base attribution ranks groups with;
-	// nil loads the embedded one (the CLI passes the installed one, see
-	// attack.LoadDefault). NoAttribution leaves attribution out.
+	// Attack is the ATT&CK knowledge base attribution ranks groups with
+	// and the tactics of techniques come from; nil loads the embedded one
+	// (the CLI passes the installed one, see attack.LoadDefault).
+	// NoAttribution leaves attribution out.
 	Attack        *attack.KB
 	NoAttribution bool
 	// NoOperations leaves out the entity index and the operations.
@@ -114,10 +115,20 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	// The ATT&CK knowledge loads on another goroutine while the rules
-	// load and the evidence is read; attribution waits for it at the end.
+	// load and the evidence is read: the tactics of techniques wait for it
+	// after the run, attribution at the end.
+	know := sync.OnceValues(func() (*attack.KB, error) { return loadKB(opts.Attack) })
 	var attr func() (*attributor, error)
-	if !opts.NoAttribution {
-		attr = sync.OnceValues(func() (*attributor, error) { return newAttributor(opts.Attack) })
+	if opts.NoAttribution {
+		go know()
+	} else {
+		attr = sync.OnceValues(func() (*attributor, error) {
+			kb, err := know()
+			if err != nil {
+				return nil, err
+			}
+			return newAttributor(kb)
+		})
 		go attr()
 	}
 	cpu0 := cputime.Process()
@@ -227,13 +238,19 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		corrs.add(d)
 		// A correlation has no event of its own: it joins an operation
 		// through the nearest linked detection on its host.
-		corrRefs.add(correlate.DetectionRef{Time: d.Time, Host: d.Computer})
+		corrRefs.add(correlate.DetectionRef{Time: d.Time, Host: d.Computer, Counted: countedOf(&d)})
 	}
 	runs[len(ws)] = newSortedRun(&corrs, &corrRefs)
 	sorting.Wait()
 	var refs []correlate.DetectionRef
 	res.Detections, refs = mergeRuns(runs, idx != nil)
-	res.aggregate(meta)
+	var tacticsOf func(string) []string // nil: the tactics rules name
+	if kb, err := waitLoaded(ctx, know); err == nil {
+		tacticsOf = techniqueTactics(kb)
+	} else if ctx.Err() == nil {
+		log.Warn("ATT&CK tactics of techniques left out", "err", err)
+	}
+	res.aggregate(meta, tacticsOf)
 	if runErr != nil {
 		// Cancelled: the detections hunted so far, without operations
 		// nor attribution.
@@ -242,7 +259,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 
 	var at *attributor
 	if attr != nil && len(res.Detections) > 0 {
-		if at, err = waitAttributor(ctx, attr); err != nil {
+		if at, err = waitLoaded(ctx, attr); err != nil {
 			if ctx.Err() != nil {
 				return res, err
 			}
@@ -256,7 +273,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			r := &refs[i]
 			r.Index, r.RuleID, r.Title, r.Level, r.Tags = i, d.Rule.ID, d.Rule.Title, d.Rule.Level, d.Rule.Tags
 		}
-		err := buildOperations(ctx, res, refs, idx, at)
+		err := buildOperations(ctx, res, refs, idx, at, tacticsOf)
 		log.Debug("operations built", "operations", len(res.Operations), "took", time.Since(opStart), "cpu", cputime.Process()-opCPU)
 		if err != nil {
 			return res, err

@@ -19,9 +19,10 @@ import (
 type Operation struct {
 	// ID is stable across runs over the same evidence.
 	ID string `json:"id"`
-	// Severity is informational, low, medium, high or critical; Score
-	// ranks operations of one severity (highest level, tactics, hosts,
-	// rarity of its rules).
+	// Severity is informational, low, medium, high or critical (its most
+	// severe detection, or its score's band); Score ranks operations by
+	// evidence of an intrusion (highest level, tactics and techniques
+	// reached by distinct steps, hosts, rarity of its rules).
 	Severity string  `json:"severity"`
 	Score    float64 `json:"score"`
 	// Hosts and Users are the computers (short names) and accounts
@@ -31,8 +32,9 @@ type Operation struct {
 	// First and Last are the times of its first and last detection.
 	First time.Time `json:"first"`
 	Last  time.Time `json:"last"`
-	// Tactics are the ATT&CK tactics reached, in kill-chain order;
-	// Techniques the technique IDs, sorted.
+	// Tactics are the ATT&CK tactics its steps reach, in kill-chain
+	// order; Techniques the technique IDs of its rules, sorted. Neither
+	// counts informational rules (enrichment, no evidence).
 	Tactics    []string `json:"tactics"`
 	Techniques []string `json:"techniques"`
 	// Detections are the indices of its detections in
@@ -105,8 +107,8 @@ type Edge struct {
 // its own attributor (a KB is safe for concurrent use; only the caches
 // are not). It returns ctx's error, and leaves res.Operations as it was,
 // when ctx is done first.
-func buildOperations(ctx context.Context, res *Result, refs []correlate.DetectionRef, idx *correlate.Index, at *attributor) error {
-	ops, err := correlate.BuildOperations(ctx, refs, idx, correlate.OperationOptions{})
+func buildOperations(ctx context.Context, res *Result, refs []correlate.DetectionRef, idx *correlate.Index, at *attributor, tacticsOf func(string) []string) error {
+	ops, err := correlate.BuildOperations(ctx, refs, idx, correlate.OperationOptions{TechniqueTactics: tacticsOf})
 	if err != nil {
 		return err
 	}
@@ -147,9 +149,15 @@ func operationOf(o *correlate.Operation, dets []Detection, refs []correlate.Dete
 	op.Steps = append(op.Steps, o.Steps...)
 	op.Context = append(op.Context, o.Context...)
 	op.Graph = graphOf(op.Steps, refs, op.Hosts)
+	// Informational rules enrich events: their tags are no evidence of
+	// an actor when the operation has other rules.
+	informational := !slices.ContainsFunc(op.Detections, func(d int) bool { return LevelRank(dets[d].Rule.Level) != 0 })
 	rules := make([]*Rule, 0, len(op.Detections))
 	ds := make([]*Detection, 0, len(op.Detections))
 	for _, d := range op.Detections {
+		if !informational && LevelRank(dets[d].Rule.Level) == 0 {
+			continue
+		}
 		rules = append(rules, dets[d].Rule)
 		ds = append(ds, &dets[d])
 	}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/attack"
 )
 
 // TestOperationsCuckooBees: the CuckooBees example (an intrusion across an
@@ -99,12 +101,68 @@ func TestOperationsCuckooBees(t *testing.T) {
 		t.Error("graph: want the web server's java.exe on ERP01")
 	}
 
+	checkTacticsOfTechniques(t, res, &op)
+
 	at := op.Attribution
 	if at == nil || len(at.Candidates) != MaxCandidates || len(at.Evidence.Techniques) < 20 {
 		t.Fatalf("attribution: got %+v, want %d candidates over at least 20 techniques", at, MaxCandidates)
 	}
 	if res.Attribution != nil {
 		t.Error("whole-hunt attribution: got one, want none when there are operations")
+	}
+}
+
+// checkTacticsOfTechniques checks that the hunt's tactics list each
+// technique only under its own tactics in ATT&CK, and that each step of op
+// reaches only tactics of its detections' techniques (the CuckooBees rule
+// for WinRM's compatibility listener is tagged initial access and
+// persistence for T1133, lateral movement for T1021.006: T1021.006 is
+// under lateral movement alone).
+func checkTacticsOfTechniques(t *testing.T, res *Result, op *Operation) {
+	t.Helper()
+	kb, err := attack.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tacticsOf := techniqueTactics(kb)
+	for _, tc := range res.Tactics {
+		for _, id := range tc.Techniques {
+			if of := tacticsOf(id); of != nil && !slices.Contains(of, tc.Short) {
+				t.Errorf("hunt tactics: %s listed under %s, its tactics are %v", id, tc.Short, of)
+			}
+		}
+	}
+	winrm := false
+	for _, st := range op.Steps {
+		reached := map[string]bool{}
+		for _, d := range st.Detections {
+			r := res.Detections[d].Rule
+			for _, id := range r.Techniques {
+				of := tacticsOf(id)
+				if of == nil {
+					of = r.Tactics
+				}
+				for _, ta := range of {
+					reached[ta] = true
+				}
+			}
+			if slices.Contains(r.Techniques, "T1021.006") && slices.Contains(r.Techniques, "T1133") {
+				winrm = true
+			}
+		}
+		for _, ta := range st.Tactics {
+			if !reached[ta] {
+				t.Errorf("step %q: tactic %s, reached by none of its techniques", st.Sentence, ta)
+			}
+		}
+	}
+	if !winrm {
+		t.Error("want the WinRM listener step (T1133, T1021.006) in the operation")
+	}
+	for _, tc := range res.Tactics {
+		if (tc.Short == "initial-access" || tc.Short == "persistence") && slices.Contains(tc.Techniques, "T1021.006") {
+			t.Errorf("hunt tactics: T1021.006 under %s", tc.Short)
+		}
 	}
 }
 
@@ -120,5 +178,46 @@ func TestOperationsOff(t *testing.T) {
 	}
 	if got := fixture(t, Options{Workers: 2}); len(got.Operations) == 0 {
 		t.Error("fixture: got no operations, want some")
+	}
+}
+
+// TestTechniqueTactics: a technique's tactics come from ATT&CK, through a
+// revocation, and an unknown sub-technique has its parent's.
+func TestTechniqueTactics(t *testing.T) {
+	kb, err := attack.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	of := techniqueTactics(kb)
+	for _, c := range []struct {
+		id   string
+		want []string
+	}{
+		{"T1021.006", []string{"lateral-movement"}},
+		{"T1133", []string{"persistence", "initial-access"}},
+		{"T1021.999", []string{"lateral-movement"}},
+		{"T9999", nil},
+		{"T9999.001", nil},
+	} {
+		got := slices.Clone(of(c.id))
+		slices.Sort(got)
+		want := slices.Clone(c.want)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: got %v, want %v", c.id, got, c.want)
+		}
+	}
+	revoked := 0
+	for _, r := range kb.Revoked {
+		if attack.KindOf(r.ID) != attack.KindTechnique {
+			continue
+		}
+		revoked++
+		if by, _, err := kb.Technique(r.By); err == nil && !slices.Equal(of(r.ID), by.Tactics) {
+			t.Errorf("revoked %s: got %v, want its replacement %s's %v", r.ID, of(r.ID), r.By, by.Tactics)
+		}
+	}
+	if revoked == 0 {
+		t.Error("no revoked technique in ATT&CK: the revocation is untested")
 	}
 }

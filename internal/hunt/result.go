@@ -40,8 +40,10 @@ type Result struct {
 	// Hosts lists every computer with detections, most detections first
 	// (then name).
 	Hosts []HostCount `json:"hosts"`
-	// Tactics lists the ATT&CK tactics of the rules that fired, in
-	// kill-chain order (reconnaissance first, impact last).
+	// Tactics lists the ATT&CK tactics the detections reach, in
+	// kill-chain order (reconnaissance first, impact last): those of the
+	// rules' techniques in ATT&CK, not every tactic a rule names, none of
+	// an informational rule (see correlate.Reach).
 	Tactics []TacticCount `json:"tactics"`
 	// Detections are every rule match, sorted by time, then computer, then
 	// record ID, then rule title. Correlation rules that fired are among
@@ -55,9 +57,10 @@ type Result struct {
 	// correlation counted are listed in its Correlation.Detections.
 	Suppressed int `json:"suppressed"`
 	// Operations are the detections joined into the story of each
-	// intrusion (across processes, logons and hosts), most severe first,
-	// then by score. Detections that join nothing and are less than
-	// medium are in no operation.
+	// intrusion (across processes, logons and hosts), highest score (the
+	// strongest evidence of an intrusion) first. Operations of
+	// informational detections only, or of one low or audit-type rule,
+	// are not listed: their detections are plain detections.
 	Operations []Operation `json:"operations"`
 	// Attribution says which ATT&CK groups the techniques, software and
 	// groups tagged on every rule that fired resemble, taken together:
@@ -233,12 +236,12 @@ type TacticCount struct {
 	// Short is its short name as in Sigma tags (with hyphens), such as
 	// "defense-evasion".
 	Short string `json:"short"`
-	// Count is how many detections carry the tactic.
+	// Count is how many detections reach the tactic.
 	Count int `json:"count"`
-	// Rules is how many distinct rules carrying it fired.
+	// Rules is how many distinct rules reaching it fired.
 	Rules int `json:"rules"`
-	// Techniques are the technique IDs (T1059, T1059.001) of those rules,
-	// sorted.
+	// Techniques are the technique IDs (T1059, T1059.001) of those rules
+	// that reach it, sorted.
 	Techniques []string `json:"techniques"`
 }
 

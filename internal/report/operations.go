@@ -16,7 +16,7 @@ type OperationsDocument struct {
 	Version string    `json:"version,omitempty"`
 	Started time.Time `json:"started"`
 	Paths   []string  `json:"paths"`
-	// Operations are most severe first, as in the Result.
+	// Operations are highest score first, as in the Result.
 	Operations []OperationDetail `json:"operations"`
 }
 

@@ -295,7 +295,7 @@ const (
 	stepsShown      = 40
 )
 
-// operations lists the operations, most severe first: severity and score,
+// operations lists the operations, highest score first: severity and score,
 // hosts, users, time span, tactics in kill-chain order, the groups it
 // resembles, and its story.
 func (t *term) operations(r *hunt.Result, limit int) {
@@ -306,7 +306,7 @@ func (t *term) operations(r *hunt.Result, limit int) {
 	if limit > 0 && len(ops) > operationsShown {
 		ops = ops[:operationsShown]
 	}
-	title := fmt.Sprintf("Operations: %s, most severe first", num(len(r.Operations)))
+	title := fmt.Sprintf("Operations: %s, strongest evidence first", num(len(r.Operations)))
 	if len(ops) < len(r.Operations) {
 		title += fmt.Sprintf(" (%s shown; --limit 0 or --operations FILE for all)", num(len(ops)))
 	}

@@ -3,8 +3,11 @@ package html
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/spoor-hunt/spoor/internal/hunt"
 )
@@ -25,8 +28,10 @@ const (
 
 // Graph geometry, in SVG user units.
 const (
-	gLaneLabelW = 104.0 // host label box
-	gLeft       = 124.0 // x of depth 0
+	gLabelX     = 8.0   // host label box
+	gLaneLabelW = 104.0 //
+	gArcGap     = 4.0   // between a host label and the arcs
+	gLeft       = 150.0 // x of depth 0: a gutter for the arcs
 	gColW       = 156.0
 	gNodeW      = 136.0
 	gNodeH      = 22.0
@@ -46,7 +51,7 @@ type opCard struct {
 	First, Last string
 	Tactics     []string // names, kill-chain order
 	Detections  int
-	Steps       []string
+	Steps       []stepRow
 	MoreSteps   int
 	TotalSteps  int
 	Candidates  []candRow
@@ -56,6 +61,12 @@ type opCard struct {
 	NoneFirst bool
 	Unknown   string
 	Graph     *opGraph
+}
+
+// stepRow is one sentence of a story, with the tactics its step reaches.
+type stepRow struct {
+	Sentence string
+	Tactics  string // names, kill-chain order
 }
 
 type candRow struct {
@@ -78,6 +89,7 @@ type opGraph struct {
 
 type gLane struct {
 	Host           string
+	Label          string // the host, cut to fit its box
 	Y, H           float64
 	LabelX, LabelY float64
 	Width          float64
@@ -88,6 +100,7 @@ type gNode struct {
 	Label    string
 	Title    string
 	Detected bool
+	Count    int // processes drawn as this box
 }
 
 type gEdge struct {
@@ -95,7 +108,7 @@ type gEdge struct {
 	Kind string // parent or lateral
 }
 
-// operationCards returns the cards of r's operations, most severe first
+// operationCards returns the cards of r's operations, highest score first
 // (as r lists them), at most maxOperations.
 func operationCards(r *hunt.Result) []opCard {
 	ops := r.Operations[:min(len(r.Operations), maxOperations)]
@@ -107,14 +120,20 @@ func operationCards(r *hunt.Result) []opCard {
 			Score:      strconv.FormatFloat(op.Score, 'f', -1, 64),
 			Hosts:      op.Hosts,
 			Users:      op.Users,
-			First:      op.First.UTC().Format(timeLayout),
-			Last:       op.Last.UTC().Format(timeLayout),
+			First:      instant(op.First),
+			Last:       instant(op.Last),
 			Detections: len(op.Detections),
 		}
 		for _, t := range op.Tactics {
 			c.Tactics = append(c.Tactics, tacticName(t))
 		}
-		c.Steps = op.Narrative[:min(len(op.Narrative), maxSteps)]
+		for k, sentence := range op.Narrative[:min(len(op.Narrative), maxSteps)] {
+			row := stepRow{Sentence: sentence}
+			if k < len(op.Steps) {
+				row.Tactics = tacticNames(op.Steps[k].Tactics)
+			}
+			c.Steps = append(c.Steps, row)
+		}
 		c.MoreSteps = len(op.Narrative) - len(c.Steps)
 		c.TotalSteps = len(op.Narrative)
 		if at := op.Attribution; at != nil {
@@ -139,15 +158,84 @@ func operationCards(r *hunt.Result) []opCard {
 	return cards
 }
 
+// instant writes t in timeLayout, "(no time)" when it is zero.
+func instant(t time.Time) string {
+	if t.IsZero() {
+		return "(no time)"
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+// A box is one drawn process, or several: repeated siblings (processes
+// of one parent, or roots of one host, with the same image: cmd.exe →
+// reg.exe three times) are one box with a count, their children merged.
+type box struct {
+	ids  []string // graph node IDs, in graph order
+	host string
+	kids []*box
+}
+
+// boxes groups the drawn processes into boxes: roots (no drawn parent)
+// per host and image, then each box's children (those of all its
+// processes) likewise; a process in a parent cycle that no root reaches
+// is a root. It returns the boxes in placing order and each process's box.
+func boxes(g *hunt.Graph, byID map[string]*hunt.Node, drawn map[string]bool, children map[string][]string, hasParent map[string]bool) ([]*box, map[string]*box) {
+	of := map[string]*box{}
+	var group func(ids []string) []*box
+	group = func(ids []string) []*box {
+		var out []*box
+		by := map[string]*box{}
+		for _, id := range ids {
+			if of[id] != nil {
+				continue // reached twice (a cycle)
+			}
+			nd := byID[id]
+			k := nd.Host + "\x00" + strings.ToLower(nd.Label)
+			bx := by[k]
+			if bx == nil {
+				bx = &box{host: nd.Host}
+				by[k] = bx
+				out = append(out, bx)
+			}
+			bx.ids = append(bx.ids, id)
+			of[id] = bx
+		}
+		for _, bx := range out {
+			var kids []string
+			for _, id := range bx.ids {
+				kids = append(kids, children[id]...)
+			}
+			bx.kids = group(kids)
+		}
+		return out
+	}
+	var roots []string
+	for _, nd := range g.Nodes {
+		if drawn[nd.ID] && !hasParent[nd.ID] {
+			roots = append(roots, nd.ID)
+		}
+	}
+	top := group(roots)
+	for _, nd := range g.Nodes { // cycles, if any
+		if drawn[nd.ID] && of[nd.ID] == nil {
+			top = append(top, group([]string{nd.ID})...)
+		}
+	}
+	return top, of
+}
+
+// gHostRunes is how much of a host name its label box holds.
+const gHostRunes = 13
+
 // layoutGraph places the graph of an operation: a lane per host (in hosts
 // order, then any other host of a node), each process tree depth first,
-// children by first detection. It returns nil for a graph without a
+// children by first detection, repeated siblings as one box (see box). Host
+// labels sit in a column of their own left of the processes, and lateral
+// arcs keep to the right of it. It returns nil for a graph without a
 // process.
 func layoutGraph(g *hunt.Graph, hosts []string, n int) *opGraph {
 	type place struct {
-		lane       int
-		row, depth int
-		drawn      bool
+		lane, row, depth int
 	}
 	procs := 0
 	for _, nd := range g.Nodes {
@@ -175,11 +263,12 @@ func layoutGraph(g *hunt.Graph, hosts []string, n int) *opGraph {
 
 	// Which processes are drawn: the first maxGraphNodes in graph order
 	// (the order of the story).
-	byID := map[string]int{}
 	drawn := map[string]bool{}
+	byID := map[string]*hunt.Node{}
 	k := 0
-	for i, nd := range g.Nodes {
-		byID[nd.ID] = i
+	for i := range g.Nodes {
+		nd := &g.Nodes[i]
+		byID[nd.ID] = nd
 		if nd.Kind == "process" && k < maxGraphNodes {
 			drawn[nd.ID] = true
 			k++
@@ -193,39 +282,35 @@ func layoutGraph(g *hunt.Graph, hosts []string, n int) *opGraph {
 			hasParent[e.To] = true
 		}
 	}
-	places := map[string]*place{}
+	top, boxOf := boxes(g, byID, drawn, children, hasParent)
+
+	places := map[*box]*place{}
+	var order []*box
 	rows := make([]int, len(laneHosts))
 	// A first child shares its parent's row; each other child starts a
 	// row of its own below everything placed so far.
-	var visit func(id string, depth, row int)
-	visit = func(id string, depth, row int) {
-		if places[id] != nil {
+	var visit func(bx *box, depth, row int)
+	visit = func(bx *box, depth, row int) {
+		if places[bx] != nil {
 			return
 		}
-		nd := &g.Nodes[byID[id]]
-		l := laneOf[nd.Host]
+		l := laneOf[bx.host]
 		if row < 0 {
 			row = rows[l]
 		}
-		places[id] = &place{lane: l, row: row, depth: min(depth, gMaxDepth), drawn: true}
+		places[bx] = &place{lane: l, row: row, depth: min(depth, gMaxDepth)}
+		order = append(order, bx)
 		rows[l] = max(rows[l], row+1)
-		for i, c := range children[id] {
-			if i == 0 && laneOf[g.Nodes[byID[c]].Host] == l {
+		for i, c := range bx.kids {
+			if i == 0 && laneOf[c.host] == l {
 				visit(c, depth+1, row)
 			} else {
 				visit(c, depth+1, -1)
 			}
 		}
 	}
-	for _, nd := range g.Nodes {
-		if drawn[nd.ID] && !hasParent[nd.ID] {
-			visit(nd.ID, 0, -1)
-		}
-	}
-	for _, nd := range g.Nodes { // cycles, if any: drawn at depth 0
-		if drawn[nd.ID] {
-			visit(nd.ID, 0, -1)
-		}
+	for _, bx := range top {
+		visit(bx, 0, -1)
 	}
 	maxDepth := 0
 	for _, p := range places {
@@ -239,37 +324,44 @@ func layoutGraph(g *hunt.Graph, hosts []string, n int) *opGraph {
 	for l, h := range laneHosts {
 		hgt := float64(max(rows[l], 1))*gRowH + 2*gPad - (gRowH - gNodeH)
 		laneY[l] = y
-		og.Lanes = append(og.Lanes, gLane{Host: h, Y: y, H: hgt, LabelX: 8, LabelY: y + gPad, Width: og.Width})
+		og.Lanes = append(og.Lanes, gLane{Host: h, Label: cut(h, gHostRunes), Y: y, H: hgt, LabelX: gLabelX, LabelY: y + gPad, Width: og.Width})
 		y += hgt + 6
 	}
 	og.Height = y
 	pos := func(id string) (x, y float64, ok bool) {
-		p := places[id]
+		p := places[boxOf[id]]
 		if p == nil {
 			return 0, 0, false
 		}
 		return gLeft + float64(p.depth)*gColW, laneY[p.lane] + gPad + float64(p.row)*gRowH, true
 	}
-	for _, nd := range g.Nodes {
-		x, y, ok := pos(nd.ID)
-		if !ok {
+	for _, bx := range order {
+		x, y, _ := pos(bx.ids[0])
+		og.Nodes = append(og.Nodes, boxNode(byID, bx, x, y))
+	}
+	// The host label's side, where arcs from or to a host without a known
+	// process end.
+	hostSide := func(h string) (x, y float64, ok bool) {
+		l, ok := laneOf[h]
+		return gLabelX + gLaneLabelW + gArcGap, laneY[l] + gPad + gNodeH/2, ok
+	}
+	seen := map[string]bool{}
+	for _, e := range g.Edges {
+		from, to := byID[e.From], byID[e.To]
+		if from == nil || to == nil {
 			continue
 		}
-		title := nd.Host + ": " + cmp.Or(nd.Image, nd.Label)
-		if nd.CommandLine != "" {
-			title += "\n" + cut(nd.CommandLine, 500)
+		// Edges between boxes: once each.
+		key := e.Kind + "\x00" + boxKey(boxOf[e.From], e.From) + "\x00" + boxKey(boxOf[e.To], e.To)
+		if seen[key] {
+			continue
 		}
-		if len(nd.Detections) > 0 {
-			title += "\n" + count(len(nd.Detections), "detection")
-		}
-		og.Nodes = append(og.Nodes, gNode{X: x, Y: y, Label: cut(nd.Label, gLabelRunes), Title: title, Detected: len(nd.Detections) > 0})
-	}
-	for _, e := range g.Edges {
+		seen[key] = true
 		x1, y1, ok1 := pos(e.From)
 		switch e.Kind {
 		case "parent":
 			x2, y2, ok2 := pos(e.To)
-			if !ok1 || !ok2 {
+			if !ok1 || !ok2 || boxOf[e.From] == boxOf[e.To] {
 				continue
 			}
 			ax, ay := x1+gNodeW, y1+gNodeH/2
@@ -277,29 +369,24 @@ func layoutGraph(g *hunt.Graph, hosts []string, n int) *opGraph {
 			mx := (ax + bx) / 2
 			og.Edges = append(og.Edges, gEdge{Kind: "parent", D: "M" + px(ax) + " " + px(ay) + " C" + px(mx) + " " + px(ay) + " " + px(mx) + " " + px(by) + " " + px(bx) + " " + px(by)})
 		case "lateral":
-			to := g.Nodes[byID[e.To]]
-			var bx, by float64
+			var ax, ay, bx, by float64
+			var ok bool
 			if to.Kind == "host" {
-				l, ok := laneOf[to.Host]
-				if !ok {
-					continue
-				}
-				bx, by = 8+gLaneLabelW/2, laneY[l]+gPad
+				bx, by, ok = hostSide(to.Host)
 			} else {
-				x2, y2, ok2 := pos(e.To)
-				if !ok2 {
-					continue
+				bx, by, ok = pos(e.To)
+				bx += gNodeW / 2
+				if ok1 && by < y1 {
+					by += gNodeH // into a box above from below
 				}
-				bx, by = x2+gNodeW/2, y2
 			}
-			from := g.Nodes[byID[e.From]]
-			var ax, ay float64
+			if !ok {
+				continue
+			}
 			if from.Kind == "host" {
-				l, ok := laneOf[from.Host]
-				if !ok {
+				if ax, ay, ok = hostSide(from.Host); !ok {
 					continue
 				}
-				ax, ay = 8+gLaneLabelW/2, laneY[l]+gPad+gNodeH
 			} else {
 				if !ok1 {
 					continue
@@ -309,14 +396,73 @@ func layoutGraph(g *hunt.Graph, hosts []string, n int) *opGraph {
 					ay = y1
 				}
 			}
-			cx := min(ax, bx) - 40
-			og.Edges = append(og.Edges, gEdge{Kind: "lateral", D: "M" + px(ax) + " " + px(ay) + " Q" + px(max(cx, 4)) + " " + px((ay+by)/2) + " " + px(bx) + " " + px(by)})
+			// The control point keeps left of both ends but right of the
+			// host labels: a quadratic arc stays within the hull of its
+			// three points, so it never crosses a label.
+			cx := max(min(ax, bx)-40, gLabelX+gLaneLabelW+2*gArcGap)
+			og.Edges = append(og.Edges, gEdge{Kind: "lateral", D: "M" + px(ax) + " " + px(ay) + " Q" + px(cx) + " " + px((ay+by)/2) + " " + px(bx) + " " + px(by)})
 		}
 	}
 	procWord := "processes"
-	if len(og.Nodes) == 1 {
+	if len(drawn) == 1 {
 		procWord = "process"
 	}
-	og.Desc = fmt.Sprintf("%s %s on %s; %s.", num(len(og.Nodes)), procWord, count(len(laneHosts), "host"), count(len(og.Edges), "link"))
+	og.Desc = fmt.Sprintf("%s %s on %s; %s.", num(len(drawn)), procWord, count(len(laneHosts), "host"), count(len(og.Edges), "link"))
+	if len(og.Nodes) < len(drawn) && len(og.Nodes) > 1 {
+		og.Desc = fmt.Sprintf("%s %s in %s boxes on %s (repeated siblings drawn once, with a count); %s.", num(len(drawn)), procWord,
+			num(len(og.Nodes)), count(len(laneHosts), "host"), count(len(og.Edges), "link"))
+	}
 	return og
+}
+
+// boxKey names the end of an edge: its box, or a host node's ID.
+func boxKey(bx *box, id string) string {
+	if bx == nil {
+		return id
+	}
+	return bx.ids[0]
+}
+
+// A box's hover text lists at most maxTitleCommands command lines, each
+// cut to titleCommandRunes (one process's to 500).
+const (
+	maxTitleCommands  = 40
+	titleCommandRunes = 300
+)
+
+// boxNode draws box bx at x, y: its label (with the count of its processes
+// when more than one), and a hover text with the host, image, each
+// distinct command line and the detections.
+func boxNode(byID map[string]*hunt.Node, bx *box, x, y float64) gNode {
+	first := byID[bx.ids[0]]
+	var cmds []string
+	dets := 0
+	for _, id := range bx.ids {
+		nd := byID[id]
+		if c := nd.CommandLine; c != "" && !slices.Contains(cmds, c) {
+			cmds = append(cmds, c)
+		}
+		dets += len(nd.Detections)
+	}
+	label := cut(first.Label, gLabelRunes)
+	title := first.Host + ": " + cmp.Or(first.Image, first.Label)
+	if len(bx.ids) > 1 {
+		suffix := " ×" + strconv.Itoa(len(bx.ids))
+		label = cut(first.Label, gLabelRunes-utf8.RuneCountInString(suffix)) + suffix
+		title += " (" + num(len(bx.ids)) + " processes)"
+	}
+	n := 500
+	if len(cmds) > 1 {
+		n = titleCommandRunes
+	}
+	for _, c := range cmds[:min(len(cmds), maxTitleCommands)] {
+		title += "\n" + cut(c, n)
+	}
+	if len(cmds) > maxTitleCommands {
+		title += "\nand " + count(len(cmds)-maxTitleCommands, "more command line")
+	}
+	if dets > 0 {
+		title += "\n" + count(dets, "detection")
+	}
+	return gNode{X: x, Y: y, Label: label, Title: title, Detected: dets > 0, Count: len(bx.ids)}
 }

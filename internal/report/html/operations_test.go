@@ -1,9 +1,11 @@
 package html
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spoor-hunt/spoor/internal/hunt"
 )
@@ -64,8 +66,8 @@ func TestLayoutGraph(t *testing.T) {
 			lateral = append(lateral, e)
 		}
 	}
-	if len(lateral) != 1 || !strings.HasSuffix(lateral[0].D, px(8+gLaneLabelW/2)+" "+px(og.Lanes[1].Y+gPad)) {
-		t.Errorf("lateral edges: got %+v, want one ending at the DC01 label", lateral)
+	if len(lateral) != 1 || !strings.HasSuffix(lateral[0].D, px(gLabelX+gLaneLabelW+gArcGap)+" "+px(og.Lanes[1].Y+gPad+gNodeH/2)) {
+		t.Errorf("lateral edges: got %+v, want one ending beside the DC01 label", lateral)
 	}
 	if og.Width <= gLeft+2*gColW || og.Height <= og.Lanes[1].Y {
 		t.Errorf("size: got %v x %v", og.Width, og.Height)
@@ -80,11 +82,99 @@ func TestLayoutGraph(t *testing.T) {
 func TestLayoutGraphCap(t *testing.T) {
 	var g hunt.Graph
 	for i := range maxGraphNodes + 7 {
-		g.Nodes = append(g.Nodes, hunt.Node{ID: "p" + num(i), Kind: "process", Host: "H", Label: "x.exe"})
+		g.Nodes = append(g.Nodes, hunt.Node{ID: "p" + num(i), Kind: "process", Host: "H", Label: "x" + num(i) + ".exe"})
 	}
 	og := layoutGraph(&g, []string{"H"}, 1)
 	if len(og.Nodes) != maxGraphNodes || og.Hidden != 7 {
 		t.Errorf("got %d nodes drawn, %d hidden; want %d and 7", len(og.Nodes), og.Hidden, maxGraphNodes)
+	}
+}
+
+// TestLayoutGraphRepeatedSiblings: a parent that starts cmd.exe → reg.exe
+// three times is drawn with one cmd.exe box and one reg.exe box, each
+// with its count, their hover text holding every command line.
+func TestLayoutGraphRepeatedSiblings(t *testing.T) {
+	g := hunt.Graph{Nodes: []hunt.Node{{ID: "ps", Kind: "process", Host: "A", Label: "powershell.exe", CommandLine: "powershell -enc AAA"}}}
+	for i := range 3 {
+		c, r := "cmd"+num(i), "reg"+num(i)
+		g.Nodes = append(g.Nodes,
+			hunt.Node{ID: c, Kind: "process", Host: "A", Label: "cmd.exe", CommandLine: "cmd.exe /c reg query HKLM\\k" + num(i)},
+			hunt.Node{ID: r, Kind: "process", Host: "A", Label: "reg.exe", CommandLine: "reg query HKLM\\k" + num(i), Detections: []int{i}})
+		g.Edges = append(g.Edges, hunt.Edge{From: "ps", To: c, Kind: "parent"}, hunt.Edge{From: c, To: r, Kind: "parent"})
+	}
+	// A sibling with another image stays apart.
+	g.Nodes = append(g.Nodes, hunt.Node{ID: "who", Kind: "process", Host: "A", Label: "whoami.exe", CommandLine: "whoami"})
+	g.Edges = append(g.Edges, hunt.Edge{From: "ps", To: "who", Kind: "parent"})
+	og := layoutGraph(&g, []string{"A"}, 1)
+	labels := map[string]gNode{}
+	for _, n := range og.Nodes {
+		labels[n.Label] = n
+	}
+	if len(og.Nodes) != 4 || len(og.Edges) != 3 {
+		t.Fatalf("got %d boxes %v and %d edges, want 4 boxes and 3 edges", len(og.Nodes), labels, len(og.Edges))
+	}
+	cmd, reg := labels["cmd.exe ×3"], labels["reg.exe ×3"]
+	if cmd.Count != 3 || reg.Count != 3 || !reg.Detected || labels["whoami.exe"].Count != 1 {
+		t.Errorf("got boxes %+v, want cmd.exe ×3, reg.exe ×3 (detected) and whoami.exe", labels)
+	}
+	for i := range 3 {
+		if want := "reg query HKLM\\k" + num(i); !strings.Contains(reg.Title, "\n"+want+"\n") && !strings.HasSuffix(reg.Title, "\n"+want) {
+			t.Errorf("reg.exe box title %q: want command line %q", reg.Title, want)
+		}
+	}
+	if !strings.Contains(labels["powershell.exe"].Title, "powershell -enc AAA") || !strings.Contains(reg.Title, "3 detections") {
+		t.Errorf("titles: got %q and %q, want the command line and the detections", labels["powershell.exe"].Title, reg.Title)
+	}
+	if !strings.Contains(og.Desc, "8 processes in 4 boxes") {
+		t.Errorf("got description %q", og.Desc)
+	}
+}
+
+// TestLateralArcsClearOfLabels: lateral arcs, whichever way they go, stay
+// right of the host labels (a quadratic arc stays within the hull of its
+// three points), and a long host name is cut to fit its label.
+func TestLateralArcsClearOfLabels(t *testing.T) {
+	long := "WORKSTATION-FINANCE-042"
+	g := hunt.Graph{
+		Nodes: []hunt.Node{
+			{ID: "a", Kind: "process", Host: "WEB01", Label: "w3wp.exe"},
+			{ID: "b", Kind: "process", Host: "WEB01", Label: "cmd.exe"},
+			{ID: "host:DC01", Kind: "host", Host: "DC01", Label: "DC01"},
+			{ID: "c", Kind: "process", Host: long, Label: "wsmprovhost.exe"},
+			{ID: "host:WEB01", Kind: "host", Host: "WEB01", Label: "WEB01"},
+			{ID: "d", Kind: "process", Host: "DC01", Label: "cmd.exe"},
+		},
+		Edges: []hunt.Edge{
+			{From: "a", To: "b", Kind: "parent"},
+			{From: "b", To: "host:DC01", Kind: "lateral"},
+			{From: "b", To: "c", Kind: "lateral"},
+			{From: "c", To: "host:WEB01", Kind: "lateral"},
+			{From: "host:WEB01", To: "d", Kind: "lateral"},
+		},
+	}
+	og := layoutGraph(&g, []string{"WEB01", long, "DC01"}, 1)
+	right := gLabelX + gLaneLabelW
+	n := 0
+	for _, e := range og.Edges {
+		if e.Kind != "lateral" {
+			continue
+		}
+		n++
+		var ax, ay, cx, cy, bx, by float64
+		if _, err := fmt.Sscanf(e.D, "M%f %f Q%f %f %f %f", &ax, &ay, &cx, &cy, &bx, &by); err != nil {
+			t.Fatalf("lateral path %q: %v", e.D, err)
+		}
+		if min(ax, cx, bx) <= right {
+			t.Errorf("lateral path %q reaches x %v, over the host labels (right edge %v)", e.D, min(ax, cx, bx), right)
+		}
+	}
+	if n != 4 {
+		t.Errorf("got %d lateral arcs, want 4", n)
+	}
+	for _, l := range og.Lanes {
+		if utf8.RuneCountInString(l.Label) > gHostRunes || !strings.HasPrefix(l.Host, strings.TrimSuffix(l.Label, "…")) {
+			t.Errorf("lane %q: label %q, want at most %d runes of it", l.Host, l.Label, gHostRunes)
+		}
 	}
 }
 
@@ -105,6 +195,7 @@ func fixtureOperations(r *hunt.Result) {
 			"2024-05-14 09:14 WEB01: cmd.exe started net.exe user /domain (Reconnaissance burst; T1087)",
 			"2024-05-14 11:17 DC01: cmd.exe started " + hostileCommand + " (" + hostileRule + ")",
 		},
+		Steps: []hunt.Step{{Tactics: []string{"initial-access", "persistence"}}, {Tactics: []string{"discovery"}}, {Tactics: []string{}}},
 		Graph: g,
 		Attribution: &hunt.Attribution{
 			Evidence: hunt.AttributionEvidence{Techniques: []string{"T1003.002", "T1190", "T1505.003"}, Software: []string{}, GroupHints: []string{}},
@@ -116,4 +207,97 @@ func fixtureOperations(r *hunt.Result) {
 			},
 		},
 	}}
+}
+
+// TestOperationCardNoTime: an operation whose detections have no time
+// says so, not 0001-01-01; each step shows the tactics it reaches.
+func TestOperationCardNoTime(t *testing.T) {
+	r := &hunt.Result{Operations: []hunt.Operation{{ID: "op-1", Severity: "high", Hosts: []string{"A"}, Narrative: []string{"(no time) A: x"},
+		Steps: []hunt.Step{{Sentence: "(no time) A: x", Tactics: []string{"lateral-movement", "persistence"}}}}}}
+	c := operationCards(r)
+	if len(c) != 1 || c[0].First != "(no time)" || c[0].Last != "(no time)" {
+		t.Fatalf("got %+v, want first and last (no time)", c)
+	}
+	if got := c[0].Steps; len(got) != 1 || got[0].Tactics != "Lateral Movement, Persistence" {
+		t.Errorf("got steps %+v, want the step's tactics by name", got)
+	}
+}
+
+// TestCuckooBeesGraph: on the CuckooBees example's operation (web shell on
+// ERP01, moves to DC01 and FS01), no two boxes of one parent share an
+// image (its 27 cmd.exe under java.exe are one box), each box's hover text
+// holds its command lines, and no lateral arc reaches into the host
+// label column.
+func TestCuckooBeesGraph(t *testing.T) {
+	res, err := hunt.Run(t.Context(), []string{"../../../examples/cuckoobees"}, hunt.Options{Workers: 2, NoAttribution: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Operations) != 1 {
+		t.Fatalf("got %d operations, want 1", len(res.Operations))
+	}
+	op := &res.Operations[0]
+	og := layoutGraph(&op.Graph, op.Hosts, 1)
+	type spot struct {
+		x, y float64
+	}
+	at := map[spot]gNode{}
+	repeated := 0
+	for _, n := range og.Nodes {
+		at[spot{n.X, n.Y}] = n
+		if n.Count > 1 {
+			repeated++
+		}
+	}
+	if repeated == 0 || len(og.Nodes) >= len(op.Graph.Nodes) {
+		t.Errorf("got %d boxes for %d nodes, %d of them repeated; want repeated siblings collapsed", len(og.Nodes), len(op.Graph.Nodes), repeated)
+	}
+	// Siblings: the boxes a parent edge leaves one box for.
+	kids := map[spot][]gNode{}
+	for _, e := range og.Edges {
+		if e.Kind != "parent" {
+			continue
+		}
+		var ax, ay, c1, c2, c3, c4, bx, by float64
+		if _, err := fmt.Sscanf(e.D, "M%f %f C%f %f %f %f %f %f", &ax, &ay, &c1, &c2, &c3, &c4, &bx, &by); err != nil {
+			t.Fatalf("parent path %q: %v", e.D, err)
+		}
+		from := spot{ax - gNodeW, ay - gNodeH/2}
+		kids[from] = append(kids[from], at[spot{bx, by - gNodeH/2}])
+	}
+	for from, ks := range kids {
+		seen := map[string]bool{}
+		for _, k := range ks {
+			name := strings.Fields(k.Label)[0]
+			if seen[name] {
+				t.Errorf("box %q: two children %s", at[from].Label, name)
+			}
+			seen[name] = true
+		}
+	}
+	for i := range op.Graph.Nodes {
+		nd := &op.Graph.Nodes[i]
+		if nd.CommandLine == "" || nd.Kind != "process" {
+			continue
+		}
+		found := false
+		for _, n := range og.Nodes {
+			found = found || strings.Contains(n.Title, cut(nd.CommandLine, titleCommandRunes))
+		}
+		if !found {
+			t.Errorf("command line %q of %s in no box's hover text", nd.CommandLine, nd.Label)
+		}
+	}
+	for _, e := range og.Edges {
+		if e.Kind != "lateral" {
+			continue
+		}
+		var ax, ay, cx, cy, bx, by float64
+		if _, err := fmt.Sscanf(e.D, "M%f %f Q%f %f %f %f", &ax, &ay, &cx, &cy, &bx, &by); err != nil {
+			t.Fatalf("lateral path %q: %v", e.D, err)
+		}
+		if min(ax, cx, bx) <= gLabelX+gLaneLabelW {
+			t.Errorf("lateral path %q over the host labels", e.D)
+		}
+	}
 }
