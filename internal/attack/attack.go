@@ -35,7 +35,7 @@ import (
 
 // FormatVersion is the version of the compact data format; Decode rejects
 // other versions. Version 1 was gzip'd JSON.
-const FormatVersion = 2
+const FormatVersion = 3
 
 // Errors of the look-ups and loaders.
 var (
@@ -64,6 +64,9 @@ type KB struct {
 	Campaigns  []Campaign  `json:"campaigns,omitempty"`
 	// Revoked lists revoked objects with their final replacement.
 	Revoked []Revoked `json:"revoked"`
+	// Procedures are the artefacts of the groups' procedure texts, by
+	// group, then artefact (see Procedure).
+	Procedures []Procedure `json:"procedures,omitempty"`
 
 	once sync.Once
 	idx  *index
@@ -396,6 +399,7 @@ type index struct {
 
 	modelState   // the attribution model, built on first use
 	softObserved // the software matcher, built on first use
+	procObserved // the procedure matcher, built on first use
 }
 
 func (kb *KB) index() *index {

@@ -99,6 +99,9 @@ type Evidence struct {
 	// GroupHints are group IDs or names suggested by the evidence itself,
 	// such as rules tagged attack.g0096.
 	GroupHints []string
+	// Procedures are artefacts of ATT&CK's procedure texts that were seen,
+	// as KB.RecognizeProcedures returns them.
+	Procedures []string
 }
 
 // Input is one item of Evidence and what it resolved to.
@@ -139,6 +142,9 @@ type Candidate struct {
 	// Unseen is what the group is known for that was not observed, most
 	// distinctive first (at most MaxUnseen).
 	Unseen []Unseen
+	// Procedures are the observed artefacts the group's procedure texts
+	// name, most distinctive first.
+	Procedures []ProcedureMatch
 }
 
 // MaxUnseen caps Candidate.Unseen.
@@ -206,6 +212,14 @@ func (kb *KB) ResolveEvidence(ev Evidence) ([]Input, Evidence) {
 		}
 		ins = append(ins, in)
 	}
+	if len(ev.Procedures) > 0 {
+		pm := kb.procMatcher()
+		for _, a := range ev.Procedures {
+			if len(pm.groups[a]) > 0 {
+				add(&out.Procedures, a)
+			}
+		}
+	}
 	for _, s := range ev.GroupHints {
 		in := Input{Kind: KindGroup, Given: s}
 		if ms := kb.FindGroups(s); len(ms) == 1 && ms[0].By != "partial name" {
@@ -258,6 +272,7 @@ func rankModel(kb *KB, m *model, ev Evidence, explained int) Ranking {
 	obsS := m.softIndexes(ev.Software)
 	scores := make([]float64, len(m.groups))
 	m.score(obsT, obsS, scores)
+	kb.procedureScores(m, ev.Procedures, scores)
 	hinted := make([]bool, len(m.groups))
 	for _, h := range ev.GroupHints {
 		if gi, ok := m.groupIndex[h]; ok {
@@ -265,7 +280,7 @@ func rankModel(kb *KB, m *model, ev Evidence, explained int) Ranking {
 			scores[gi] += math.Log2(HintRatio)
 		}
 	}
-	conf, unknown := posterior(scores, temperature(len(obsT)+len(obsS)), UnknownPrior)
+	conf, unknown := posterior(scores, temperature(len(obsT)+len(obsS)+len(ev.Procedures)), UnknownPrior)
 	maskT, maskS := make([]bool, len(m.techs)), make([]bool, len(m.softs))
 	for _, t := range obsT {
 		maskT[t] = true
@@ -288,6 +303,9 @@ func rankModel(kb *KB, m *model, ev Evidence, explained int) Ranking {
 		c := Candidate{Group: m.groups[gi], Rank: r + 1, Score: scores[gi], Confidence: conf[gi], Hinted: hinted[gi]}
 		if r < explained {
 			m.explain(gi, obsT, obsS, maskT, maskS, &c)
+			if len(ev.Procedures) > 0 {
+				c.Procedures = kb.procedureMatches(m, c.Group.ID, ev.Procedures)
+			}
 		}
 		out[r] = c
 	}

@@ -63,7 +63,7 @@ func (kb *KB) Without(ids ...string) *KB { return kb.WithoutReport("", ids...) }
 func (kb *KB) WithoutReport(report string, ids ...string) *KB {
 	v := &KB{Format: kb.Format, Domain: kb.Domain, Modified: kb.Modified, Tactics: kb.Tactics, Techniques: kb.Techniques,
 		Groups: slices.Clone(kb.Groups), Software: slices.Clone(kb.Software), Campaigns: slices.Clone(kb.Campaigns),
-		Revoked: kb.Revoked, src: kb.src, rels: kb.rels}
+		Revoked: kb.Revoked, Procedures: kb.Procedures, src: kb.src, rels: kb.rels}
 	// The texts are shared once decoded (or their error).
 	v.text, v.textErr = kb.texts()
 	drop := make(map[string]bool, len(ids))
@@ -82,6 +82,7 @@ func (kb *KB) WithoutReport(report string, ids ...string) *KB {
 	if len(gone) == 0 && report == "" {
 		return v
 	}
+	v.Procedures = slices.DeleteFunc(slices.Clone(kb.Procedures), func(p Procedure) bool { return drop[p.Rel] })
 	v.rels = make([]Relationship, 0, len(kb.rels))
 	for _, r := range kb.rels {
 		if !drop[r.ID] {

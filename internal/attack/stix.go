@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -251,6 +252,7 @@ func fromObjects(objs []stixObject) (*KB, error) {
 			*list = append(*list, id)
 		}
 	}
+	procTexts := map[string][]string{} // procedure texts by group
 	// use records a "uses" relationship that was applied to a list.
 	use := func(o *stixObject, src, dst string) {
 		r := Relationship{ID: o.ID, Source: src, Target: dst}
@@ -286,6 +288,10 @@ func fromObjects(objs []stixObject) (*KB, error) {
 					continue
 				}
 				use(o, g.ID, tid)
+				procTexts[g.ID] = append(procTexts[g.ID], o.Description)
+				for _, a := range artefacts(o.Description) {
+					kb.Procedures = append(kb.Procedures, Procedure{Group: g.ID, Target: tid, Artefact: a, Rel: o.ID, Citations: kb.rels[len(kb.rels)-1].Citations})
+				}
 			} else if s, ok := software[src]; ok && isTech {
 				add(&s.Techniques, tid)
 				use(o, s.ID, tid)
@@ -383,6 +389,10 @@ func fromObjects(objs []stixObject) (*KB, error) {
 	slices.SortFunc(kb.Campaigns, func(a, b Campaign) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(kb.Revoked, func(a, b Revoked) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(kb.rels, func(a, b Relationship) int { return strings.Compare(a.ID, b.ID) })
+	countProcedureGroups(kb.Procedures, procTexts)
+	slices.SortFunc(kb.Procedures, func(a, b Procedure) int {
+		return cmp.Or(strings.Compare(a.Group, b.Group), strings.Compare(a.Artefact, b.Artefact), strings.Compare(a.Rel, b.Rel))
+	})
 	kb.countReports()
 	if len(kb.Techniques) == 0 {
 		return nil, fmt.Errorf("%w: no techniques", ErrBundle)

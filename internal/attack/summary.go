@@ -29,6 +29,16 @@ type SummaryEvidence struct {
 	// Seen says where software that no rule tagged was recognised (see
 	// RecognizeSoftware); its IDs are in Software too.
 	Seen []SoftwareSeen `json:"software_seen,omitempty"`
+	// Procedures are the artefacts of ATT&CK's procedure texts seen (see
+	// RecognizeProcedures), each with the first text it was seen in.
+	Procedures []ProcedureSeen `json:"procedures_seen,omitempty"`
+}
+
+// ProcedureSeen is an artefact of ATT&CK's procedure texts seen in what a
+// detection saw.
+type ProcedureSeen struct {
+	Artefact string `json:"artefact"`
+	In       string `json:"in"`
 }
 
 // SoftwareSeen is software recognised in what a detection saw.
@@ -59,6 +69,10 @@ type Resemblance struct {
 	// Unseen is what the group is known for that was not observed, most
 	// distinctive first.
 	Unseen []Unseen `json:"unseen"`
+	// Procedures are the seen artefacts the group is documented with,
+	// with ATT&CK's sources: "`net config workstation`: APT41 is
+	// documented doing exactly this".
+	Procedures []ProcedureMatch `json:"procedures,omitempty"`
 }
 
 // Shared is one observed item a candidate group is known for: a Match as
@@ -81,7 +95,7 @@ type Shared struct {
 // summary of the best n, or nil when no item of ev is known to ATT&CK.
 func Summarize(kb *KB, ev Evidence, n int) *Summary {
 	ins, known := kb.ResolveEvidence(ev)
-	if len(known.Techniques)+len(known.Software)+len(known.GroupHints) == 0 {
+	if len(known.Techniques)+len(known.Software)+len(known.GroupHints)+len(known.Procedures) == 0 {
 		return nil
 	}
 	s := &Summary{Evidence: SummaryEvidence{Techniques: orEmpty(ev.Techniques), Software: orEmpty(ev.Software), GroupHints: orEmpty(ev.GroupHints)}}
@@ -95,7 +109,7 @@ func Summarize(kb *KB, ev Evidence, n int) *Summary {
 	s.Candidates = make([]Resemblance, 0, min(n, len(rk.Candidates)))
 	for _, c := range rk.Candidates[:min(n, len(rk.Candidates))] {
 		r := Resemblance{Rank: c.Rank, ID: c.Group.ID, Name: c.Group.Name, Score: round3(c.Score), Confidence: round3(c.Confidence),
-			Hinted: c.Hinted, Shared: []Shared{}, Unexplained: orEmpty(c.Unexplained), Unseen: orEmpty(c.Unseen)}
+			Hinted: c.Hinted, Shared: []Shared{}, Unexplained: orEmpty(c.Unexplained), Unseen: orEmpty(c.Unseen), Procedures: c.Procedures}
 		for _, m := range c.Matches {
 			r.Shared = append(r.Shared, Shared{ID: m.ID, Name: m.Name, Kind: m.Kind.String(), Via: m.Via, Groups: m.Groups, Bits: round3(m.Bits)})
 		}

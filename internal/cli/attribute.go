@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ type attributeFlags struct {
 	techniques []string
 	software   []string
 	hints      []string
+	texts      []string
 	top        int
 	json       bool
 }
@@ -23,7 +25,7 @@ type attributeFlags struct {
 func newAttribute(env Env) *cobra.Command {
 	var f attributeFlags
 	cmd := &cobra.Command{
-		Use:   "attribute --technique ID,... [--software ID|NAME,...] [--group-hint ID,...]",
+		Use:   "attribute --technique ID,... [--software ID|NAME,...] [--group-hint ID,...] [--seen TEXT...]",
 		Short: "Rank ATT&CK groups by how much the evidence resembles their known activity",
 		Long: `Attribute ranks the groups of MITRE ATT&CK by how well each explains the
 observed techniques and software, and shows what the best candidates share
@@ -44,18 +46,23 @@ only what has been reported.
 
 Techniques and software are ATT&CK IDs (any case; revoked IDs are replaced,
 with a note); software may also be given by name or alias. Unknown items are
-reported on stderr and left out.
+reported on stderr and left out. --seen gives what was observed as text (a
+command line, a file path): software named in it is evidence, and so are the
+artefacts of ATT&CK's procedure texts it shows ("net config Workstation":
+a group documented doing exactly that), each weighted by how few groups'
+procedures name it and shown with ATT&CK's sources.
 
 Exit status: 0 when groups were ranked (some items may have been unknown),
 1 when no item of the evidence is known (as for spoor attack group), 2 for a
 bad command line.`,
 		Example: `  spoor attribute --technique T1059.003,T1003.002 --software S0154
   spoor attribute --technique T1195.002,T1542.003 --software "Winnti for Linux" --top 3
-  spoor attribute --technique T1574.001 --group-hint G0096 --json`,
+  spoor attribute --technique T1574.001 --group-hint G0096 --json
+  spoor attribute --technique T1016 --seen 'cmd /c net config Workstation'`,
 		Args: cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
-			if len(f.techniques)+len(f.software) == 0 {
-				return &usageError{errors.New("give the evidence: --technique and/or --software")}
+			if len(f.techniques)+len(f.software)+len(f.texts) == 0 {
+				return &usageError{errors.New("give the evidence: --technique, --software and/or --seen")}
 			}
 			if f.top < 1 {
 				return &usageError{errors.New("--top must be at least 1")}
@@ -67,6 +74,7 @@ bad command line.`,
 	fl.StringSliceVar(&f.techniques, "technique", nil, "observed technique `IDs`, comma-separated (repeatable)")
 	fl.StringSliceVar(&f.software, "software", nil, "observed software `IDs or names`, comma-separated (repeatable)")
 	fl.StringSliceVar(&f.hints, "group-hint", nil, "groups the evidence itself points to, such as rule tags attack.g0096 (`IDs`)")
+	fl.StringArrayVar(&f.texts, "seen", nil, "observed `TEXT`, such as a command line or a file path: software and documented procedures in it are evidence (repeatable)")
 	fl.IntVar(&f.top, "top", 5, "show the best `N` candidates (the terminal shows at least 3)")
 	fl.BoolVar(&f.json, "json", false, "print the attribution as JSON, in the shape of a hunt's attributions")
 	return cmd
@@ -92,6 +100,23 @@ func runAttribute(env Env, f attributeFlags) error {
 			ev.Software = append(ev.Software, strings.TrimPrefix(s, "attack."))
 		}
 	}
+	var seen []attack.SoftwareSeen
+	var procs []attack.ProcedureSeen
+	for _, text := range f.texts {
+		for _, id := range kb.RecognizeSoftware(text, attack.TextFree) {
+			if !slices.Contains(ev.Software, id) {
+				ev.Software = append(ev.Software, id)
+				sw, _, _ := kb.SoftwareByID(id)
+				seen = append(seen, attack.SoftwareSeen{ID: id, Name: sw.Name, In: text})
+			}
+		}
+		for _, a := range kb.RecognizeProcedures(text) {
+			if !slices.Contains(ev.Procedures, a) {
+				ev.Procedures = append(ev.Procedures, a)
+				procs = append(procs, attack.ProcedureSeen{Artefact: a, In: text})
+			}
+		}
+	}
 	ins, resolved := kb.ResolveEvidence(ev)
 	unknown := 0
 	for _, in := range ins {
@@ -103,7 +128,7 @@ func runAttribute(env Env, f attributeFlags) error {
 			fmt.Fprintf(env.Stderr, "spoor: note: %s\n", in.Note)
 		}
 	}
-	if len(resolved.Techniques)+len(resolved.Software) == 0 {
+	if len(resolved.Techniques)+len(resolved.Software)+len(resolved.Procedures) == 0 {
 		what := "the technique or software given is not known"
 		if n := len(ev.Techniques) + len(ev.Software); n > 1 {
 			what = fmt.Sprintf("none of the %d techniques and software given is known", n)
@@ -115,6 +140,7 @@ func runAttribute(env Env, f attributeFlags) error {
 		n = max(n, 3)
 	}
 	sum := attack.Summarize(kb, ev, n)
+	sum.Evidence.Seen, sum.Evidence.Procedures = seen, procs
 	if f.json {
 		return writeJSON(env.Stdout, sum)
 	}
@@ -152,6 +178,10 @@ func printAttribution(w io.Writer, kb *attack.KB, ev attack.Evidence, sum *attac
 			wrapText(w, strings.Join(shared, "; "), "    resembles it in: ", "        ", 100)
 		} else {
 			fmt.Fprintln(w, "    shares none of the evidence")
+		}
+		for _, p := range c.Procedures {
+			wrapText(w, fmt.Sprintf("`%s`: documented (%s %s; %s; %s)", p.Artefact, p.Target, p.TargetName, plural(p.Groups, "group"), strings.Join(p.Sources, ", ")),
+				"    procedure: ", "        ", 100)
 		}
 		if len(c.Unexplained) > 0 {
 			wrapText(w, strings.Join(c.Unexplained, ", "), "    not known for: ", "        ", 100)

@@ -103,7 +103,13 @@ type attributor struct {
 	// repeat the same images and titles. Only short texts are kept, at most
 	// maxRecognised of them (long command lines rarely repeat, and the
 	// cache must not grow with the detections).
-	recognised map[recognisedKey][]string
+	recognised map[recognisedKey]recognisedIn
+}
+
+// recognisedIn is what one text showed: software IDs and artefacts of
+// ATT&CK's procedure texts.
+type recognisedIn struct {
+	software, procedures []string
 }
 
 // Bounds of attributor.recognised.
@@ -204,27 +210,37 @@ func detectionRules(ds []Detection) []*Rule {
 // groups, 0.54" to "GALLIUM, 0.64". Their use is the technique's evidence.
 var imageFields = []string{"Image", "ParentImage", "NewProcessName", "ParentProcessName", "ProcessName"}
 
-// softwareSeen returns the ATT&CK software recognised in the fields and
-// rule titles of ds (see attack.KB.RecognizeSoftware), each once with the
-// first text it was seen in, by ID.
-func (a *attributor) softwareSeen(ds []*Detection) []attack.SoftwareSeen {
-	var out []attack.SoftwareSeen
+// seenIn returns the ATT&CK software (see attack.KB.RecognizeSoftware) and
+// the artefacts of procedure texts (attack.KB.RecognizeProcedures)
+// recognised in the fields and rule titles of ds, each once with the first
+// text it was seen in, by ID and by artefact.
+func (a *attributor) seenIn(ds []*Detection) ([]attack.SoftwareSeen, []attack.ProcedureSeen) {
+	var soft []attack.SoftwareSeen
+	var procs []attack.ProcedureSeen
 	note := func(text string, k attack.TextKind) {
 		key := recognisedKey{text, k}
-		ids, ok := a.recognised[key]
+		in, ok := a.recognised[key]
 		if !ok {
-			ids = a.kb.RecognizeSoftware(text, k)
+			in.software = a.kb.RecognizeSoftware(text, k)
+			if k != attack.TextTitle {
+				in.procedures = a.kb.RecognizeProcedures(text)
+			}
 			if len(text) <= maxRecognisedText && len(a.recognised) < maxRecognised {
 				if a.recognised == nil {
-					a.recognised = map[recognisedKey][]string{}
+					a.recognised = map[recognisedKey]recognisedIn{}
 				}
-				a.recognised[key] = ids
+				a.recognised[key] = in
 			}
 		}
-		for _, id := range ids {
-			if !slices.ContainsFunc(out, func(s attack.SoftwareSeen) bool { return s.ID == id }) {
+		for _, id := range in.software {
+			if !slices.ContainsFunc(soft, func(s attack.SoftwareSeen) bool { return s.ID == id }) {
 				sw, _, _ := a.kb.SoftwareByID(id)
-				out = append(out, attack.SoftwareSeen{ID: id, Name: sw.Name, In: text})
+				soft = append(soft, attack.SoftwareSeen{ID: id, Name: sw.Name, In: text})
+			}
+		}
+		for _, art := range in.procedures {
+			if !slices.ContainsFunc(procs, func(p attack.ProcedureSeen) bool { return p.Artefact == art }) {
+				procs = append(procs, attack.ProcedureSeen{Artefact: art, In: text})
 			}
 		}
 	}
@@ -240,8 +256,9 @@ func (a *attributor) softwareSeen(ds []*Detection) []attack.SoftwareSeen {
 			note(d.Rule.Title, attack.TextTitle)
 		}
 	}
-	slices.SortFunc(out, func(x, y attack.SoftwareSeen) int { return strings.Compare(x.ID, y.ID) })
-	return out
+	slices.SortFunc(soft, func(x, y attack.SoftwareSeen) int { return strings.Compare(x.ID, y.ID) })
+	slices.SortFunc(procs, func(x, y attack.ProcedureSeen) int { return strings.Compare(x.Artefact, y.Artefact) })
+	return soft, procs
 }
 
 // attributeSeen returns the attribution of the ATT&CK evidence of the
@@ -251,19 +268,23 @@ func (a *attributor) attributeSeen(rules []*Rule, ds []*Detection) *Attribution 
 		return nil
 	}
 	ev := attackEvidence(rules)
-	seen := a.softwareSeen(ds)
+	seen, procs := a.seenIn(ds)
 	for _, s := range seen {
 		if !slices.Contains(ev.Software, s.ID) {
 			ev.Software = append(ev.Software, s.ID)
 		}
 	}
 	slices.Sort(ev.Software)
+	for _, p := range procs {
+		ev.Procedures = append(ev.Procedures, p.Artefact)
+	}
 	at := a.attribute(ev)
-	if at == nil || len(seen) == 0 {
+	if at == nil || len(seen)+len(procs) == 0 {
 		return at
 	}
 	cp := *at // the cached attribution is shared by operations with the same evidence
 	cp.Evidence.Seen = seen
+	cp.Evidence.Procedures = procs
 	return &cp
 }
 
@@ -273,7 +294,7 @@ func (a *attributor) attribute(ev attack.Evidence) *Attribution {
 	if a == nil || a.kb == nil {
 		return nil
 	}
-	key := strings.Join(ev.Techniques, ",") + "|" + strings.Join(ev.Software, ",") + "|" + strings.Join(ev.GroupHints, ",")
+	key := strings.Join(ev.Techniques, ",") + "|" + strings.Join(ev.Software, ",") + "|" + strings.Join(ev.GroupHints, ",") + "|" + strings.Join(ev.Procedures, "\x00")
 	if at, ok := a.cache[key]; ok {
 		return at
 	}

@@ -194,7 +194,7 @@ func TestRecognisedCacheBounded(t *testing.T) {
 	rule := &Rule{Title: "t"}
 	long := `C:\Temp\mimikatz.exe ` + strings.Repeat("x", maxRecognisedText)
 	d := &Detection{Rule: rule, Fields: []Field{{Name: "CommandLine", Value: long}, {Name: "Image", Value: `C:\Temp\mimikatz.exe`}}}
-	seen := at.softwareSeen([]*Detection{d})
+	seen, _ := at.seenIn([]*Detection{d})
 	if len(seen) != 1 || seen[0].ID != "S0002" {
 		t.Fatalf("got %v, want Mimikatz recognised", seen)
 	}
@@ -205,5 +205,26 @@ func TestRecognisedCacheBounded(t *testing.T) {
 	}
 	if len(at.recognised) == 0 {
 		t.Error("got nothing cached, want the short texts")
+	}
+}
+
+// TestProceduresSeen: an artefact of a group's procedure text in a
+// detection's command line is evidence, with where it was seen, and the
+// group documented with it explains it with ATT&CK's sources.
+func TestProceduresSeen(t *testing.T) {
+	at, err := newAttributor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := &Rule{Title: "Network Configuration Discovery", Techniques: []string{"T1016"}}
+	cmd := `cmd.exe /c net config Workstation`
+	d := &Detection{Rule: rule, Fields: []Field{{Name: "CommandLine", Value: cmd}}}
+	got := at.attributeSeen([]*Rule{rule}, []*Detection{d})
+	if got == nil || len(got.Evidence.Procedures) != 1 || got.Evidence.Procedures[0].In != cmd {
+		t.Fatalf("procedures seen: got %+v, want net config workstation seen in %q", got, cmd)
+	}
+	top := got.Candidates[0]
+	if top.ID != "G0096" || len(top.Procedures) == 0 || len(top.Procedures[0].Sources) == 0 {
+		t.Errorf("top candidate: got %s %+v, want APT41 with its documented procedure and its sources", top.Name, top.Procedures)
 	}
 }

@@ -409,6 +409,12 @@ func AttributionLines(at *hunt.Attribution, shared int) []string {
 	for _, sw := range at.Evidence.Seen {
 		lines = append(lines, fmt.Sprintf("  software %s (%s) seen in: %s", sw.Name, sw.ID, oneLine(sw.In, 120)))
 	}
+	for i := range at.Candidates {
+		c := &at.Candidates[i]
+		for _, p := range c.Procedures {
+			lines = append(lines, fmt.Sprintf("  procedure `%s`: %s is documented doing this (%s, %s; per %s)", p.Artefact, c.Name, p.Target, plural(p.Groups, "group"), strings.Join(p.Sources, ", ")))
+		}
+	}
 	if len(at.Unknown) > 0 {
 		lines = append(lines, "  not in the ATT&CK knowledge base: "+strings.Join(at.Unknown, ", "))
 	}

@@ -1,0 +1,319 @@
+package attack
+
+import (
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Procedures are what analysts attribute by: ATT&CK's procedure texts
+// (the descriptions of group-level "uses" relationships) name concrete
+// artefacts, "used `net config Workstation`", "copied ntdsutil.exe". A
+// Procedure is one artefact of one group's procedure text: a fragment
+// ATT&CK quotes as code, or a file name with an executable's or script's
+// extension written in the prose. RecognizeProcedures finds them in what a
+// detection saw, and Attribute credits the groups documented doing exactly
+// that, by how few groups share the artefact.
+type Procedure struct {
+	// Group is the group's ID; Target the technique or software of the
+	// relationship whose text names the artefact.
+	Group  string `json:"group"`
+	Target string `json:"target"`
+	// Artefact is the artefact in lower case, spaces collapsed: the key
+	// RecognizeProcedures returns and Evidence.Procedures holds.
+	Artefact string `json:"artefact"`
+	// Rel is the relationship's STIX id; Citations its reports.
+	Rel       string   `json:"rel"`
+	Citations []string `json:"citations,omitempty"`
+	// Groups is the number of groups whose procedure texts name the
+	// artefact, quoted or not: how common it is (whoami: dozens).
+	Groups int `json:"groups"`
+}
+
+// MaxProcedureGroups is the most groups an artefact may be named for and
+// still be evidence: past it (cmd.exe, whoami, c:\windows) it tells groups
+// apart no better than its technique.
+const MaxProcedureGroups = 8
+
+// countProcedureGroups sets each procedure's Groups from texts, the
+// procedure texts of the group-level relationships by group ID.
+func countProcedureGroups(ps []Procedure, texts map[string][]string) {
+	type pos struct{ text, at int }
+	var toks [][]string
+	var owner []string
+	index := map[string][]pos{}
+	for g, ts := range texts {
+		for _, t := range ts {
+			tk, _ := tokenize(t)
+			for j, w := range tk {
+				index[w] = append(index[w], pos{len(toks), j})
+			}
+			toks = append(toks, tk)
+			owner = append(owner, g)
+		}
+	}
+	counted := map[string]int{}
+	for i := range ps {
+		a := ps[i].Artefact
+		if n, ok := counted[a]; ok {
+			ps[i].Groups = n
+			continue
+		}
+		seq, _ := tokenize(a)
+		// A file name is as common as its stem: net.exe as "net".
+		if len(seq) == 2 && fileName.MatchString(a) {
+			seq = seq[:1]
+		}
+		groups := map[string]bool{}
+		for _, p := range index[seq[0]] {
+			t := toks[p.text]
+			if p.at+len(seq) <= len(t) && slices.Equal(t[p.at:p.at+len(seq)], seq) {
+				groups[owner[p.text]] = true
+			}
+		}
+		counted[a] = max(1, len(groups))
+		ps[i].Groups = counted[a]
+	}
+}
+
+// ProcedureShare is the weight of a matched procedure: a group documented
+// doing what was seen gets the likelihood ratio 1 + (G/k − 1)·ProcedureShare
+// over the background, with G groups and k of them documented doing it
+// (1.4 bits for one of 172 groups, 0.3 bits for one of 8). A judgement:
+// the report cases carry IDs, not texts, so it cannot be fitted there. It
+// is kept low because ATT&CK documents a command for a few groups that
+// many more run: one matched procedure with a common technique leaves
+// most of the confidence with the unknown actor.
+const ProcedureShare = 0.01
+
+var (
+	// codeSpan is a fragment ATT&CK quotes as code.
+	codeSpan = regexp.MustCompile("`([^`\n]{3,200})`")
+	// fileName is a file name with an executable's, library's or
+	// script's extension in prose.
+	fileName = regexp.MustCompile(`(?i)\b[a-z0-9_][a-z0-9_.-]*\.(?:exe|dll|sys|ps1|psm1|bat|cmd|vbs|vbe|js|jse|hta|scr|msi|lnk|jsp|aspx?|php)\b`)
+)
+
+// artefacts returns the artefacts a procedure text names, in lower case
+// with spaces collapsed, each once, without those too common to tell
+// groups apart: a single token shorter than minArtefact (cmd, dir, ping).
+func artefacts(desc string) []string {
+	var out []string
+	add := func(s string) {
+		s = strings.Join(strings.Fields(strings.ToLower(strings.Trim(s, ` "'`))), " ")
+		toks, _ := tokenize(s)
+		if len(toks) == 0 || len(toks) == 1 && len(toks[0]) < minArtefact {
+			return
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	for _, m := range codeSpan.FindAllStringSubmatch(desc, -1) {
+		add(m[1])
+	}
+	// File names outside code spans and Markdown links' targets.
+	prose := mdLinkTarget.ReplaceAllString(codeSpan.ReplaceAllString(desc, " "), "")
+	for _, m := range fileName.FindAllString(prose, -1) {
+		add(m)
+	}
+	return out
+}
+
+// minArtefact is the shortest one-token artefact kept.
+const minArtefact = 5
+
+// mdLinkTarget is the target of a Markdown link, "(https://...)".
+var mdLinkTarget = regexp.MustCompile(`\]\([^)]*\)`)
+
+// procMatcher finds artefacts in texts.
+type procMatcher struct {
+	// seqs are the artefacts' token sequences by their first token.
+	seqs map[string][]procSeq
+	// groups[a] are the groups documented with artefact a, sorted;
+	// common[a] the groups whose procedure texts name it at all.
+	groups map[string][]string
+	common map[string]int
+}
+
+type procSeq struct {
+	toks     []string
+	artefact string
+}
+
+// procObserved is kept in the KB's index.
+type procObserved struct {
+	procOnce sync.Once
+	proc     *procMatcher
+}
+
+func (kb *KB) procMatcher() *procMatcher {
+	x := kb.index()
+	x.procOnce.Do(func() { x.proc = buildProcMatcher(kb) })
+	return x.proc
+}
+
+// buildProcMatcher indexes the artefacts of active groups' procedures. An
+// artefact whose one token is a lower-case word of ATT&CK's prose in two
+// or more descriptions (whoami, netstat, systeminfo: commands every
+// discovery technique names) is left out: dozens of groups run them, a
+// handful are documented with them.
+func buildProcMatcher(kb *KB) *procMatcher {
+	m := &procMatcher{seqs: map[string][]procSeq{}, groups: map[string][]string{}, common: map[string]int{}}
+	active := map[string]bool{}
+	for i := range kb.Groups {
+		if !kb.Groups[i].Deprecated {
+			active[kb.Groups[i].ID] = true
+		}
+	}
+	single := map[string]bool{}
+	for _, p := range kb.Procedures {
+		if toks, _ := tokenize(p.Artefact); len(toks) == 1 {
+			single[toks[0]] = true
+		}
+	}
+	used := map[string]int{}
+	if tx, err := kb.texts(); err == nil {
+		seen := map[string]bool{}
+		for _, d := range tx.Desc {
+			clear(seen)
+			eachWord(d, func(w string) {
+				if single[w] && !seen[w] {
+					seen[w] = true
+					used[w]++
+				}
+			})
+		}
+	}
+	for _, p := range kb.Procedures {
+		if !active[p.Group] || p.Groups > MaxProcedureGroups {
+			continue
+		}
+		toks, _ := tokenize(p.Artefact)
+		if len(toks) == 1 && used[toks[0]] >= 2 {
+			continue
+		}
+		m.common[p.Artefact] = max(m.common[p.Artefact], p.Groups)
+		if _, ok := m.groups[p.Artefact]; !ok {
+			m.seqs[toks[0]] = append(m.seqs[toks[0]], procSeq{toks, p.Artefact})
+		}
+		if !slices.Contains(m.groups[p.Artefact], p.Group) {
+			m.groups[p.Artefact] = append(m.groups[p.Artefact], p.Group)
+		}
+	}
+	for _, gs := range m.groups {
+		slices.Sort(gs)
+	}
+	return m
+}
+
+// RecognizeProcedures returns the artefacts of ATT&CK's procedure texts
+// that text shows (as whole tokens, in order: `net config workstation`
+// in "net.exe config workstation" does not match, "net config
+// Workstation /all" does), sorted, each once. The matcher is built on
+// first use.
+func (kb *KB) RecognizeProcedures(text string) []string {
+	m := kb.procMatcher()
+	toks, _ := tokenize(text)
+	var out []string
+	for i, t := range toks {
+		for _, sq := range m.seqs[t] {
+			if i+len(sq.toks) <= len(toks) && slices.Equal(toks[i:i+len(sq.toks)], sq.toks) && !slices.Contains(out, sq.artefact) {
+				out = append(out, sq.artefact)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ProcedureMatch is a procedure a candidate group is documented with and
+// the evidence showed.
+type ProcedureMatch struct {
+	// Artefact is what was seen, as RecognizeProcedures returns it.
+	Artefact string `json:"artefact"`
+	// Target and TargetName are the technique or software of the
+	// procedure.
+	Target     string `json:"target"`
+	TargetName string `json:"target_name"`
+	// Sources are the reports ATT&CK cites for it.
+	Sources []string `json:"sources"`
+	// Groups is how many groups' procedure texts name the artefact.
+	Groups int `json:"groups"`
+	// Bits is its weight for the group.
+	Bits float64 `json:"bits"`
+}
+
+// procedureBits is the weight in bits of an artefact k of G groups are
+// documented with.
+func procedureBits(k, g int) float64 {
+	return math.Log2(1 + (float64(g)/float64(k)-1)*ProcedureShare)
+}
+
+// procedureScores adds to scores (indexed like m.groups) the weight of
+// each observed artefact for the groups documented with it.
+func (kb *KB) procedureScores(m *model, arts []string, scores []float64) {
+	if len(arts) == 0 {
+		return
+	}
+	pm := kb.procMatcher()
+	for _, a := range arts {
+		gs := pm.groups[a]
+		if len(gs) == 0 {
+			continue
+		}
+		bits := procedureBits(max(len(gs), pm.common[a]), len(m.groups))
+		for _, g := range gs {
+			if gi, ok := m.groupIndex[g]; ok {
+				scores[gi] += bits
+			}
+		}
+	}
+}
+
+// procedureMatches returns the observed artefacts group g is documented
+// with, strongest first.
+func (kb *KB) procedureMatches(m *model, g string, arts []string) []ProcedureMatch {
+	pm := kb.procMatcher()
+	var out []ProcedureMatch
+	for _, a := range arts {
+		gs := pm.groups[a]
+		if !slices.Contains(gs, g) {
+			continue
+		}
+		k := max(len(gs), pm.common[a])
+		pmt := ProcedureMatch{Artefact: a, Groups: k, Bits: round3(procedureBits(k, len(m.groups))), Sources: []string{}}
+		for _, p := range kb.Procedures {
+			if p.Group != g || p.Artefact != a {
+				continue
+			}
+			if pmt.Target == "" {
+				pmt.Target, pmt.TargetName = p.Target, kb.nameOf(p.Target)
+			}
+			for _, c := range p.Citations {
+				if !slices.Contains(pmt.Sources, c) {
+					pmt.Sources = append(pmt.Sources, c)
+				}
+			}
+		}
+		out = append(out, pmt)
+	}
+	slices.SortStableFunc(out, func(a, b ProcedureMatch) int { return a.Groups - b.Groups })
+	return out
+}
+
+// nameOf returns the name of a technique or software ID, or "".
+func (kb *KB) nameOf(id string) string {
+	if KindOf(id) == KindSoftware {
+		if s, _, err := kb.SoftwareByID(id); err == nil {
+			return s.Name
+		}
+		return ""
+	}
+	if t, _, err := kb.Technique(id); err == nil {
+		return t.Name
+	}
+	return ""
+}

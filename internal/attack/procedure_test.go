@@ -1,0 +1,70 @@
+package attack
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestRecognizeProcedures(t *testing.T) {
+	kb := embeddedKB(t)
+	for _, c := range []struct {
+		text string
+		want []string
+	}{
+		// APT41's procedure text quotes `net config Workstation`.
+		// Tokens in order: net.exe's "exe" breaks the sequence.
+		{`C:\Windows\system32\net.exe config workstation`, nil},
+		{`cmd /c net config Workstation`, []string{"net config workstation"}},
+		// Every discovery technique names whoami: not an artefact.
+		{`whoami /all`, nil},
+		{`cmd.exe /c dir`, nil},
+	} {
+		got := kb.RecognizeProcedures(c.text)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("RecognizeProcedures(%q): got %q, want %q", c.text, got, c.want)
+		}
+	}
+}
+
+func TestAttributeProcedures(t *testing.T) {
+	kb := embeddedKB(t)
+	arts := kb.RecognizeProcedures(`cmd /c net config Workstation`)
+	without := Summarize(kb, Evidence{Techniques: []string{"T1016"}}, 200)
+	with := Summarize(kb, Evidence{Techniques: []string{"T1016"}, Procedures: arts}, 200)
+	rank := func(s *Summary) int {
+		return slices.IndexFunc(s.Candidates, func(r Resemblance) bool { return r.ID == "G0096" })
+	}
+	if rw, ro := rank(with), rank(without); rw != 0 || ro == 0 {
+		t.Fatalf("APT41 with its documented `net config workstation`: rank %d, without it %d; want first only with it", rw+1, ro+1)
+	}
+	ps := with.Candidates[0].Procedures
+	if len(ps) != 1 || ps[0].Artefact != "net config workstation" || len(ps[0].Sources) == 0 || ps[0].Target == "" || ps[0].Bits <= 0 {
+		t.Errorf("APT41's matched procedures: got %+v, want net config workstation with its technique and sources", ps)
+	}
+	if len(with.Candidates[1].Procedures) != 0 && with.Candidates[1].Procedures[0].Groups == 1 {
+		t.Errorf("runner-up %s credited a procedure only APT41 is documented with", with.Candidates[1].Name)
+	}
+}
+
+// FuzzRecognizeProcedures: any text gives known artefacts, sorted, once.
+func FuzzRecognizeProcedures(f *testing.F) {
+	kb, err := Load()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{`cmd /c net config Workstation`, `fsutil fsinfo drives`, "\xff\xfe net", `makecab.exe /f x`, ``} {
+		f.Add(s)
+	}
+	pm := kb.procMatcher()
+	f.Fuzz(func(t *testing.T, text string) {
+		if len(text) > 4096 {
+			return
+		}
+		arts := kb.RecognizeProcedures(text)
+		for i, a := range arts {
+			if len(pm.groups[a]) == 0 || (i > 0 && arts[i-1] >= a) {
+				t.Fatalf("got %q: %q unknown or out of order", arts, a)
+			}
+		}
+	})
+}
