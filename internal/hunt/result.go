@@ -89,8 +89,8 @@ type Filters struct {
 
 // RuleStats describes the rule set of a hunt.
 type RuleStats struct {
-	// Sources are where rules came from: "builtin", the --rules paths, the
-	// SigmaHQ package folder.
+	// Sources are where rules came from: "builtin", the SigmaHQ package
+	// (its Package.Name), the --rules paths.
 	Sources []string `json:"sources"`
 	// Loaded is how many detection rules were compiled and used.
 	Loaded int `json:"loaded"`
@@ -107,6 +107,18 @@ type RuleStats struct {
 	// Duplicates is how many rules were left out because a rule with the
 	// same ID was already loaded.
 	Duplicates int `json:"duplicates"`
+	// Replaced is how many built-in or SigmaHQ package rules were left out
+	// because a rule given with Options.Rules has their ID (a SigmaHQ
+	// checkout given with --rules replaces the package's rules).
+	Replaced int `json:"replaced,omitempty"`
+	// Noisy is how many rules of the SigmaHQ package were left out as too
+	// noisy for a default hunt (Options.Noisy keeps them).
+	Noisy int `json:"noisy,omitempty"`
+	// SigmaHQ names the SigmaHQ package used ("" when none), and
+	// SigmaHQNote says why it was chosen over the other one, when there
+	// was a choice.
+	SigmaHQ     string `json:"sigmahq,omitempty"`
+	SigmaHQNote string `json:"sigmahq_note,omitempty"`
 	// Correlations is how many correlation rules were compiled and run
 	// (those the filters left out are counted in Filtered, those that
 	// cannot run in Skipped). Loaded includes the detection rules they

@@ -32,14 +32,14 @@ type Package struct {
 	noisy map[string]bool
 }
 
-// Name describes the package in one phrase: "SigmaHQ 2026-07-30 (8eaafff1),
-// embedded" or "SigmaHQ r2026-09-01, installed".
+// Name describes the package in a few words: "embedded SigmaHQ 2026-07-30
+// (8eaafff1)" or "installed SigmaHQ r2026-09-01".
 func (p *Package) Name() string {
 	where := "installed"
 	if p.Embedded {
 		where = "embedded"
 	}
-	return "SigmaHQ " + p.Info.Version + ", " + where
+	return where + " SigmaHQ " + p.Info.Version
 }
 
 // Noisy reports whether the rule with this id is left out of a default
