@@ -136,7 +136,7 @@ func TestVersion(t *testing.T) {
 	if code != ExitOK || stderr != "" {
 		t.Errorf("version: got exit %d and stderr %q, want 0 and nothing", code, stderr)
 	}
-	for _, w := range []string{"spoor v9.8.7", "commit: abc123", runtime.Version()} {
+	for _, w := range []string{"spoor v9.8.7", "commit: abc123", runtime.Version(), "SigmaHQ rules: ", "rule files", "Detection Rule License (DRL) 1.1"} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("version: got %q, want it to contain %q (exit %d)", stdout, w, code)
 		}
