@@ -53,7 +53,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta) {
 		rules      map[string]bool
 		techniques map[string]bool
 	}
-	var tactics [16]*tacticAcc
+	tactics := make([]*tacticAcc, len(Tactics))
 
 	r.Total = len(r.Detections)
 	for i := range r.Detections {

@@ -255,6 +255,9 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			log.Warn("attribution left out", "err", err)
 		}
 	}
+	if at != nil {
+		res.markUnknown(at.kb)
+	}
 	if idx != nil {
 		opStart, opCPU := time.Now(), cputime.Process()
 		for i := range refs {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"github.com/spoor-hunt/spoor/internal/attack"
 	"io/fs"
 	"os"
 	"path"
@@ -219,6 +220,36 @@ func TestAttackOf(t *testing.T) {
 	}
 	if want := []string{"T1003.001", "T1059"}; !slices.Equal(techniques, want) {
 		t.Errorf("techniques: got %v, want %v", techniques, want)
+	}
+	// ATT&CK v19's halves of Defense Evasion are tactics, in its place in
+	// the kill chain; technique IDs newer than spoor's ATT&CK are kept.
+	tactics, techniques = attackOf([]string{"attack.credential-access", "attack.defense-impairment", "attack.stealth", "attack.execution", "attack.t1685.001", "attack.t1686"})
+	if want := []string{"execution", "stealth", "defense-impairment", "credential-access"}; !slices.Equal(tactics, want) {
+		t.Errorf("v19 tactics: got %v, want %v", tactics, want)
+	}
+	if want := []string{"T1685.001", "T1686"}; !slices.Equal(techniques, want) {
+		t.Errorf("v19 techniques: got %v, want %v", techniques, want)
+	}
+}
+
+// TestMarkUnknown: techniques the ATT&CK knowledge base does not know stay
+// listed and are marked.
+func TestMarkUnknown(t *testing.T) {
+	kb, err := attack.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := &Rule{Techniques: []string{"T1003.001", "T1686", "T1685.001"}}
+	r := &Result{
+		Tactics:    []TacticCount{{Short: "stealth", Techniques: []string{"T1003.001", "T1685.001"}}},
+		Detections: []Detection{{Rule: rule}},
+	}
+	r.markUnknown(kb)
+	if want := []string{"T1685.001"}; !slices.Equal(r.Tactics[0].Unknown, want) || !slices.Equal(r.Tactics[0].Techniques, []string{"T1003.001", "T1685.001"}) {
+		t.Errorf("got tactic techniques %v, unknown %v; want both kept, %v unknown", r.Tactics[0].Techniques, r.Tactics[0].Unknown, want)
+	}
+	if want := []string{"T1685.001", "T1686"}; !slices.Equal(r.UnknownTechniques, want) || r.ATTACKModified == "" {
+		t.Errorf("got unknown techniques %v, release %q; want %v and a release", r.UnknownTechniques, r.ATTACKModified, want)
 	}
 }
 

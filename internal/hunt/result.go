@@ -43,6 +43,13 @@ type Result struct {
 	// Tactics lists the ATT&CK tactics of the rules that fired, in
 	// kill-chain order (reconnaissance first, impact last).
 	Tactics []TacticCount `json:"tactics"`
+	// UnknownTechniques are the technique IDs of the rules that fired
+	// that the ATT&CK knowledge base of the hunt does not know (see
+	// TacticCount.Unknown), sorted; ATTACKModified is that knowledge
+	// base's release time (its newest object's). Both are empty without
+	// attribution.
+	UnknownTechniques []string `json:"unknown_techniques,omitempty"`
+	ATTACKModified    string   `json:"attack_modified,omitempty"`
 	// Detections are every rule match, sorted by time, then computer, then
 	// record ID, then rule title. Correlation rules that fired are among
 	// them, with Kind "correlation"; the detections of the rules they
@@ -252,6 +259,10 @@ type TacticCount struct {
 	// Techniques are the technique IDs (T1059, T1059.001) of those rules,
 	// sorted.
 	Techniques []string `json:"techniques"`
+	// Unknown are the Techniques the ATT&CK knowledge base of the hunt
+	// does not know: newer than its release (SigmaHQ tags ATT&CK v19's
+	// T1685...), or mistyped. They are kept in Techniques, only marked.
+	Unknown []string `json:"unknown,omitempty"`
 }
 
 // Rule identifies the rule of a detection.
