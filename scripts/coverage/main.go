@@ -195,6 +195,15 @@ func tactics(w io.Writer, spoor, dir string, args []string) error {
 		return nil
 	}
 	var b strings.Builder
+	fmt.Fprintf(&b, "# Tactic coverage of evtx-attack-samples, file by file\n\n")
+	cmdline := "go run ./scripts/coverage tactics -files " + *files
+	if fs.NArg() > 0 {
+		cmdline += " -- " + strings.Join(fs.Args(), " ")
+	}
+	fmt.Fprintf(&b, "Written by `%s` (see BENCHMARKS.md, issue 13).\n", cmdline)
+	fmt.Fprintf(&b, "Rules: %d loaded (%s). Each file of a tactic folder, with the rules whose detections in it are\n", res.Rules.Loaded, strings.Join(res.Rules.Sources, ", "))
+	fmt.Fprintf(&b, "tagged with the folder's tactic (Defense Evasion: defense-evasion, stealth or defense-impairment), or **missed**.\n\n")
+	fmt.Fprintf(&b, "Caught: %d of %d files (%s).\n\n", total.caught, total.files, pct(total.caught, total.files))
 	paths := slices.Sorted(maps.Keys(folderOf))
 	for _, p := range paths {
 		rel, _ := filepath.Rel(dir, p)
