@@ -311,7 +311,7 @@ func TestStdinDash(t *testing.T) {
 		t.Errorf("dump -: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
 	stdout.Reset()
-	code = Execute(t.Context(), Env{Stdout: &stdout, Stderr: &stderr, Stdin: strings.NewReader(in)}, []string{"hunt", "--json", "-"})
+	code = Execute(t.Context(), Env{Stdout: &stdout, Stderr: &stderr, Stdin: strings.NewReader(in)}, []string{"hunt", "--no-sigmahq", "--json", "-"})
 	if code != ExitOK || !strings.Contains(stdout.String(), `"events": 2`) {
 		t.Errorf("hunt -: exit %d, stdout %.300q, stderr %q", code, stdout.String(), stderr.String())
 	}

@@ -81,6 +81,9 @@ func TestHuntExitCodes(t *testing.T) {
 // rules and the embedded SigmaHQ package (none installed), says so, and
 // --no-sigmahq leaves the package out.
 func TestHuntSigmaHQDefault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hunts with every SigmaHQ rule, more than once")
+	}
 	t.Setenv("SPOOR_CACHE_DIR", t.TempDir())
 	code, stdout, stderr := run(t, t.Context(), "hunt", "--json", huntEvidence)
 	if code != ExitOK {
@@ -115,6 +118,9 @@ func TestHuntSigmaHQDefault(t *testing.T) {
 // TestHuntRulesReplaceSigmaHQ: a SigmaHQ rule given with --rules replaces
 // the package's rule with its id, with a note, and is counted once.
 func TestHuntRulesReplaceSigmaHQ(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hunts with every SigmaHQ rule, more than once")
+	}
 	t.Setenv("SPOOR_CACHE_DIR", t.TempDir())
 	pkg, err := rulepkg.Embedded()
 	if err != nil {
@@ -283,7 +289,11 @@ func TestParseTime(t *testing.T) {
 // TestHuntCuckooBees is the README's first command: the built-in rules over
 // the example evidence find the intrusion on its three hosts.
 func TestHuntCuckooBees(t *testing.T) {
-	code, stdout, stderr := run(t, t.Context(), "hunt", "../../examples/cuckoobees")
+	args := []string{"hunt", "../../examples/cuckoobees"}
+	if testing.Short() { // the race detector's run: the SigmaHQ rules make it minutes
+		args = append(args, "--no-sigmahq")
+	}
+	code, stdout, stderr := run(t, t.Context(), args...)
 	if code != ExitOK {
 		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
 	}

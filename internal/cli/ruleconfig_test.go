@@ -129,7 +129,7 @@ func TestHuntSkipsItsOwnOutputs(t *testing.T) {
 		`{"TimeCreated":"2024-03-04T11:00:00Z","Computer":"DB01","Channel":"Security","EventID":1102,"EventRecordID":1,"SubjectUserName":"admin"}`+"\n")
 	timeline := filepath.Join(dir, "timeline.jsonl")
 	for i := 1; i <= 2; i++ {
-		code, out, errOut := run(t, context.Background(), "hunt", "--json", "--timeline", timeline, dir)
+		code, out, errOut := run(t, context.Background(), "hunt", "--no-sigmahq", "--json", "--timeline", timeline, dir)
 		if code != ExitOK {
 			t.Fatalf("run %d: exit %d, stderr %s", i, code, errOut)
 		}

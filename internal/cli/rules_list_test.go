@@ -137,6 +137,9 @@ func TestRulesListTableCut(t *testing.T) {
 }
 
 func TestRulesListBuiltin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads every SigmaHQ rule")
+	}
 	t.Setenv("SPOOR_CACHE_DIR", t.TempDir())
 	code, stdout, stderr := run(t, t.Context(), "rules", "list", "--json")
 	if code != ExitOK {
