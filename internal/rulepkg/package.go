@@ -4,12 +4,14 @@ import (
 	"archive/zip"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
+	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/rules/sigmahq"
 )
 
@@ -78,7 +80,7 @@ func Embedded() (*Package, error) {
 		return nil, fmt.Errorf("embedded SigmaHQ rules: %w", err)
 	}
 	return &Package{
-		FS:       zr,
+		FS:       newZipFS(zr),
 		Embedded: true,
 		Info: Info{
 			Version: strings.TrimSpace(sigmahq.Version),
@@ -162,4 +164,49 @@ func noisyIDs(text string) map[string]bool {
 		}
 	}
 	return ids
+}
+
+// zipFS is the embedded zip as an fs.FS whose Stat and ReadFile open a
+// member once, at its known size (zip.Reader's own would open it twice,
+// each time with a new decompressor).
+type zipFS struct {
+	*zip.Reader
+	files map[string]*zip.File
+}
+
+func newZipFS(zr *zip.Reader) *zipFS {
+	z := &zipFS{Reader: zr, files: make(map[string]*zip.File, len(zr.File))}
+	for _, f := range zr.File {
+		z.files[f.Name] = f
+	}
+	return z
+}
+
+// Stat implements fs.StatFS.
+func (z *zipFS) Stat(name string) (fs.FileInfo, error) {
+	if f, ok := z.files[name]; ok {
+		return f.FileInfo(), nil
+	}
+	return fs.Stat(z.Reader, name)
+}
+
+// ReadFile implements fs.ReadFileFS.
+func (z *zipFS) ReadFile(name string) ([]byte, error) {
+	f, ok := z.files[name]
+	if !ok {
+		return fs.ReadFile(z.Reader, name)
+	}
+	if f.UncompressedSize64 > uint64(sigma.MaxFileSize) {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("larger than a rule file may be")}
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data := make([]byte, f.UncompressedSize64)
+	if _, err := io.ReadFull(rc, data); err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	return data, nil
 }
