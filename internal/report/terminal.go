@@ -188,6 +188,12 @@ func (t *term) rules(r *hunt.Result) {
 	if s.Duplicates > 0 {
 		extra = append(extra, num(s.Duplicates)+" duplicate IDs")
 	}
+	if s.Replaced > 0 {
+		extra = append(extra, num(s.Replaced)+" replaced by --rules")
+	}
+	if s.Noisy > 0 {
+		extra = append(extra, num(s.Noisy)+" noisy left out (--noisy)")
+	}
 	if s.Correlations > 0 {
 		extra = append(extra, plural(s.Correlations, "correlation rule"))
 	}
