@@ -115,8 +115,7 @@ func openIn(dir string, dirErr error) (*Package, error) {
 		return nil, err
 	}
 	if dirErr != nil {
-		emb.Note = fmt.Sprintf("no cache folder for an installed package (%v)", dirErr)
-		return emb, nil
+		return emb, nil // no cache folder (no home), so nothing installed: no choice to tell
 	}
 	info, err := InstalledIn(dir)
 	if errors.Is(err, ErrNotInstalled) {
