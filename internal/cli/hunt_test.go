@@ -106,7 +106,7 @@ func TestHuntSigmaHQDefault(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Rules.Sources) != 1 || res.Rules.Sources[0] != "builtin" || res.Rules.Loaded > 200 {
+	if len(res.Rules.Sources) != 1 || res.Rules.Sources[0] != "builtin" || res.Rules.Loaded > 1000 {
 		t.Errorf("--no-sigmahq: got sources %q and %d rules, want the built-in ones alone", res.Rules.Sources, res.Rules.Loaded)
 	}
 	// --sigmahq, once needed, still parses (deprecated).
