@@ -136,7 +136,7 @@ func TestVersion(t *testing.T) {
 	if code != ExitOK || stderr != "" {
 		t.Errorf("version: got exit %d and stderr %q, want 0 and nothing", code, stderr)
 	}
-	for _, w := range []string{"spoor v9.8.7", "commit: abc123", runtime.Version()} {
+	for _, w := range []string{"spoor v9.8.7", "commit: abc123", runtime.Version(), "SigmaHQ rules: ", "rule files", "Detection Rule License (DRL) 1.1"} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("version: got %q, want it to contain %q (exit %d)", stdout, w, code)
 		}
@@ -311,7 +311,7 @@ func TestStdinDash(t *testing.T) {
 		t.Errorf("dump -: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
 	stdout.Reset()
-	code = Execute(t.Context(), Env{Stdout: &stdout, Stderr: &stderr, Stdin: strings.NewReader(in)}, []string{"hunt", "--json", "-"})
+	code = Execute(t.Context(), Env{Stdout: &stdout, Stderr: &stderr, Stdin: strings.NewReader(in)}, []string{"hunt", "--no-sigmahq", "--json", "-"})
 	if code != ExitOK || !strings.Contains(stdout.String(), `"events": 2`) {
 		t.Errorf("hunt -: exit %d, stdout %.300q, stderr %q", code, stdout.String(), stderr.String())
 	}

@@ -29,6 +29,8 @@ type huntFlags struct {
 	rules        []string
 	noBuiltin    bool
 	sigmaHQ      bool
+	noSigmaHQ    bool
+	noisy        bool
 	minLevel     string
 	status       []string
 	tags         []string
@@ -59,12 +61,17 @@ func newHunt(env Env) *cobra.Command {
 them, "-" for the standard input, as spoor dump does), matches every event
 against Sigma rules, and reports the detections.
 
-Rules: the built-in set embedded in spoor, plus --rules (a Sigma rule file
-or folder, such as a SigmaHQ checkout; repeatable) and --sigmahq (the rule
-package installed by "spoor rules update"). --no-builtin leaves the built-in
-set out. Rules that cannot be loaded or compiled are counted and skipped
-("spoor rules lint" says why); deprecated and unsupported rules are left out
-unless --status asks for them.
+Rules: spoor's built-in set and the SigmaHQ rules (embedded in spoor, or
+the package "spoor rules update" installed when it is newer), plus --rules
+(a Sigma rule file or folder; repeatable). A rule under --rules with the
+same id as a built-in or SigmaHQ rule replaces it, so a SigmaHQ checkout
+given with --rules replaces the package's rules. --no-builtin leaves the
+built-in set out, --no-sigmahq the SigmaHQ rules. The SigmaHQ rules that
+fire too often on ordinary activity are left out unless --noisy is given
+(the list and how it was measured: docs/default-rules.md). Rules that cannot
+be loaded or compiled are counted and skipped ("spoor rules lint" says why);
+deprecated and unsupported rules are left out unless --status asks for
+them.
 
 Output: on stdout, a summary (what was read and skipped, the rules used),
 the operations first: detections joined into the story of each intrusion
@@ -94,8 +101,8 @@ be read: it is named on stderr, with --quiet too).`,
 		Example: `  # The built-in rules over a folder of collected logs
   spoor hunt C:\Triage\Logs\
 
-  # Add the SigmaHQ rules from a checkout, high and critical only
-  spoor hunt --rules ./sigma/rules --min-level high collection.zip
+  # Only spoor's own rules and those of a folder, high and critical only
+  spoor hunt --no-sigmahq --rules ./my-rules --min-level high collection.zip
 
   # A timeline for Timeline Explorer and the whole result as JSON
   spoor hunt --timeline timeline.csv --json logs/ > result.json
@@ -124,7 +131,10 @@ be read: it is named on stderr, with --quiet too).`,
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.rules, "rules", nil, "also use the Sigma rules in `PATH` (file or folder; repeatable)")
 	fl.BoolVar(&f.noBuiltin, "no-builtin", false, "do not use the built-in rules")
-	fl.BoolVar(&f.sigmaHQ, "sigmahq", false, `also use the SigmaHQ rule package installed by "spoor rules update"`)
+	fl.BoolVar(&f.sigmaHQ, "sigmahq", false, "the SigmaHQ rules (used by default)")
+	cmd.Flags().MarkDeprecated("sigmahq", "the SigmaHQ rules are used by default (the package of spoor rules update when it is newer than the embedded one)")
+	fl.BoolVar(&f.noSigmaHQ, "no-sigmahq", false, "do not use the SigmaHQ rules (embedded, or installed by spoor rules update)")
+	fl.BoolVar(&f.noisy, "noisy", false, "also use the SigmaHQ rules left out by default as too noisy")
 	fl.StringVar(&f.minLevel, "min-level", "", "only rules of `LEVEL` or more severe (informational, low, medium, high, critical)")
 	fl.StringSliceVar(&f.status, "status", nil, "only rules of these `STATUSES` (stable, test, experimental, ...; comma-separated or repeated)")
 	fl.StringSliceVar(&f.tags, "tag", nil, "only rules with a tag starting with `TAG` (attack.t1003, credential-access, cve; repeatable)")
@@ -154,6 +164,7 @@ func (f *huntFlags) options() (hunt.Options, error) {
 	opts := hunt.Options{
 		NoBuiltin:  f.noBuiltin,
 		Rules:      f.rules,
+		Noisy:      f.noisy,
 		Statuses:   f.status,
 		Tags:       f.tags,
 		Exclude:    f.exclude,
@@ -172,8 +183,11 @@ func (f *huntFlags) options() (hunt.Options, error) {
 	if f.limit < 0 {
 		return opts, fmt.Errorf("--limit must be 0 (all) or more, not %d", f.limit)
 	}
-	if f.noBuiltin && len(f.rules) == 0 && !f.sigmaHQ {
-		return opts, errors.New("--no-builtin leaves no rules: add --rules PATH or --sigmahq")
+	if f.sigmaHQ && f.noSigmaHQ {
+		return opts, errors.New("--sigmahq and --no-sigmahq contradict each other")
+	}
+	if f.noBuiltin && f.noSigmaHQ && len(f.rules) == 0 {
+		return opts, errors.New("--no-builtin and --no-sigmahq leave no rules: add --rules PATH")
 	}
 	for _, st := range f.status {
 		if !slices.Contains(statuses, strings.ToLower(st)) {
@@ -247,12 +261,10 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 	if opts.Pipeline, err = readPipeline(f.pipelines); err != nil {
 		return err
 	}
-	if f.sigmaHQ {
-		dir, err := rulepkg.RulesPath()
-		if err != nil {
-			return fmt.Errorf("--sigmahq: %w", err)
+	if !f.noSigmaHQ {
+		if opts.SigmaHQ, err = rulepkg.Open(); err != nil {
+			return err
 		}
-		opts.SigmaHQ = dir
 	}
 	// An output that cannot be written is found before the hunt, not after
 	// a collection has been read for minutes.
@@ -291,6 +303,15 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 	res.Version = env.Build.Version
 	for _, x := range res.Rules.UnknownExcludes {
 		fmt.Fprintf(env.Stderr, "spoor: warning: --exclude-rule %q names no rule loaded\n", x)
+	}
+	if !f.quiet {
+		if n := res.Rules.Replaced; n > 0 {
+			fmt.Fprintf(env.Stderr, "spoor: note: %s given with --rules replaced the built-in or SigmaHQ %s of the same id\n",
+				plural(n, "rule"), pluralNoun(int64(n), "rule"))
+		}
+		if res.Rules.SigmaHQNote != "" {
+			fmt.Fprintf(env.Stderr, "spoor: note: %s\n", res.Rules.SigmaHQNote)
+		}
 	}
 
 	// The output files are written aside and put in place together, once

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/rulepkg"
 )
 
 // The fixture of the hunt package: evidence with 5 detections by its own
@@ -24,7 +26,7 @@ func TestHuntExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	txt := writeFile(t, filepath.Join(dir, "notes.txt"), "not a log\n")
 	badHeader := writeFile(t, filepath.Join(dir, "h.evtx"), "ElfFile\x00"+strings.Repeat("\x00", 4096))
-	base := []string{"hunt", "--no-builtin", "--rules", huntRules}
+	base := []string{"hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules}
 	tests := []struct {
 		name       string
 		args       []string
@@ -49,13 +51,14 @@ func TestHuntExitCodes(t *testing.T) {
 		{"empty tag in a list", append(base, "--tag", "attack.t1003,", huntEvidence), ExitUsage, []string{"--tag: empty tag"}},
 		{"status any case", append(base, "-q", "--status", "Test,EXPERIMENTAL,stable", huntEvidence), ExitOK, nil},
 		{"bad limit", append(base, "--limit", "-1", huntEvidence), ExitUsage, []string{"--limit"}},
-		{"no rules at all", []string{"hunt", "--no-builtin", huntEvidence}, ExitUsage, []string{"--no-builtin leaves no rules"}},
+		{"no rules at all", []string{"hunt", "--no-builtin", "--no-sigmahq", huntEvidence}, ExitUsage, []string{"--no-builtin and --no-sigmahq leave no rules"}},
+		{"sigmahq both ways", append(base, "--sigmahq", huntEvidence), ExitUsage, []string{"contradict"}},
 		{"unknown flag", []string{"hunt", "--bogus", huntEvidence}, ExitUsage, []string{"unknown flag"}},
 		{"nothing readable", append(base, txt), ExitFailure, []string{"no event logs found"}},
 		{"missing path, quiet", append(base, "-q", filepath.Join(dir, "gone")), ExitFailure, []string{"could not read " + filepath.Join(dir, "gone") + ": ", "no such file", "nothing could be read"}},
 		{"only a damaged log", append(base, badHeader), ExitFailure, []string{"no events could be read"}},
 		{"missing rules", []string{"hunt", "--rules", filepath.Join(dir, "nope"), huntEvidence}, ExitFailure, []string{"nope"}},
-		{"rules all unsupported", []string{"hunt", "--no-builtin", "--rules", huntRules + "/linux.yml", huntEvidence}, ExitFailure, []string{"no rules to hunt with"}},
+		{"rules all unsupported", []string{"hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules + "/linux.yml", huntEvidence}, ExitFailure, []string{"no rules to hunt with"}},
 		{"unwritable timeline", append(base, "--timeline", filepath.Join(dir, "no", "dir", "t.csv"), huntEvidence), ExitFailure, []string{"write timeline"}},
 		{"unwritable operations", append(base, "--operations", filepath.Join(dir, "no", "dir", "ops.json"), huntEvidence), ExitFailure, []string{"write operations"}},
 	}
@@ -74,18 +77,102 @@ func TestHuntExitCodes(t *testing.T) {
 	}
 }
 
-func TestHuntSigmaHQNotInstalled(t *testing.T) {
+// TestHuntSigmaHQDefault: a hunt with no rule flags uses the built-in
+// rules and the embedded SigmaHQ package (none installed), says so, and
+// --no-sigmahq leaves the package out.
+func TestHuntSigmaHQDefault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hunts with every SigmaHQ rule, more than once")
+	}
 	t.Setenv("SPOOR_CACHE_DIR", t.TempDir())
-	code, _, stderr := run(t, t.Context(), "hunt", "--sigmahq", huntEvidence)
-	if code != ExitFailure || !strings.Contains(stderr, "--sigmahq") || !strings.Contains(stderr, "spoor rules update") {
-		t.Errorf("got %d, %q; want exit 1 saying to run spoor rules update", code, stderr)
+	code, stdout, stderr := run(t, t.Context(), "hunt", "--json", huntEvidence)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	var res hunt.Result
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rules.Sources) != 2 || res.Rules.Sources[0] != "builtin" || !strings.HasPrefix(res.Rules.Sources[1], "embedded SigmaHQ ") ||
+		res.Rules.Loaded < 2000 || res.Rules.Noisy == 0 {
+		t.Errorf("got sources %q, %d rules loaded, %d noisy; want builtin and the embedded SigmaHQ package, over 2,000 rules, the noisy left out",
+			res.Rules.Sources, res.Rules.Loaded, res.Rules.Noisy)
+	}
+	code, stdout, stderr = run(t, t.Context(), "hunt", "--json", "--no-sigmahq", huntEvidence)
+	if code != ExitOK {
+		t.Fatalf("--no-sigmahq: exit %d, stderr %q", code, stderr)
+	}
+	res = hunt.Result{}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rules.Sources) != 1 || res.Rules.Sources[0] != "builtin" || res.Rules.Loaded > 1000 {
+		t.Errorf("--no-sigmahq: got sources %q and %d rules, want the built-in ones alone", res.Rules.Sources, res.Rules.Loaded)
+	}
+	// --sigmahq, once needed, still parses (deprecated).
+	if code, _, stderr := run(t, t.Context(), "hunt", "-q", "--sigmahq", "--no-builtin", huntEvidence); code != ExitOK {
+		t.Errorf("--sigmahq: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestHuntRulesReplaceSigmaHQ: a SigmaHQ rule given with --rules replaces
+// the package's rule with its id, with a note, and is counted once.
+func TestHuntRulesReplaceSigmaHQ(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hunts with every SigmaHQ rule, more than once")
+	}
+	t.Setenv("SPOOR_CACHE_DIR", t.TempDir())
+	pkg, err := rulepkg.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "rules/windows/process_creation/proc_creation_win_reg_dumping_sensitive_hives.yml"
+	data, err := fs.ReadFile(pkg.FS, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.yml"), string(data))
+	writeFile(t, filepath.Join(dir, "b.yml"), string(data)) // given twice
+	count := func(args ...string) (hunt.Result, string) {
+		t.Helper()
+		code, stdout, stderr := run(t, t.Context(), append([]string{"hunt", "--json"}, args...)...)
+		if code != ExitOK {
+			t.Fatalf("%q: exit %d, stderr %q", args, code, stderr)
+		}
+		var res hunt.Result
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+			t.Fatal(err)
+		}
+		return res, stderr
+	}
+	base, _ := count(huntEvidence)
+	got, stderr := count("--rules", dir, huntEvidence)
+	if got.Rules.Replaced != 1 || got.Rules.Duplicates != 1 || got.Rules.Loaded != base.Rules.Loaded {
+		t.Errorf("got %d replaced, %d duplicates, %d loaded; want 1, 1 and %d as without --rules",
+			got.Rules.Replaced, got.Rules.Duplicates, got.Rules.Loaded, base.Rules.Loaded)
+	}
+	if got.Total != base.Total {
+		t.Errorf("got %d detections, want %d as without --rules (none counted twice)", got.Total, base.Total)
+	}
+	if !strings.Contains(stderr, "1 rule given with --rules replaced") {
+		t.Errorf("got stderr %q, want a note of the replaced rule", stderr)
+	}
+	fired := false
+	for _, d := range got.Detections {
+		if strings.Contains(d.Rule.Title, "Dumping of Sensitive Hives") {
+			fired = true
+		}
+	}
+	if !fired {
+		t.Error("the replacing rule did not fire")
 	}
 }
 
 func TestHuntOutputs(t *testing.T) {
 	dir := t.TempDir()
 	csvPath, jsonlPath := filepath.Join(dir, "t.csv"), filepath.Join(dir, "t.jsonl")
-	code, stdout, stderr := run(t, t.Context(), "hunt", "--no-builtin", "--rules", huntRules,
+	code, stdout, stderr := run(t, t.Context(), "hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules,
 		"--timeline", csvPath, "--json", huntEvidence)
 	if code != ExitOK {
 		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
@@ -109,7 +196,7 @@ func TestHuntOutputs(t *testing.T) {
 	}
 
 	// The terminal report, --limit, and a JSON-lines timeline.
-	code, stdout, stderr = run(t, t.Context(), "hunt", "--no-builtin", "--rules", huntRules, "--limit", "2",
+	code, stdout, stderr = run(t, t.Context(), "hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules, "--limit", "2",
 		"--timeline", jsonlPath, huntEvidence)
 	if code != ExitOK {
 		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
@@ -131,7 +218,7 @@ func TestHuntOutputs(t *testing.T) {
 	}
 
 	// --quiet: nothing on stdout.
-	code, stdout, _ = run(t, t.Context(), "hunt", "-q", "--no-builtin", "--rules", huntRules, huntEvidence)
+	code, stdout, _ = run(t, t.Context(), "hunt", "-q", "--no-builtin", "--no-sigmahq", "--rules", huntRules, huntEvidence)
 	if code != ExitOK || stdout != "" {
 		t.Errorf("--quiet: got %d, %q; want 0 and no output", code, stdout)
 	}
@@ -156,7 +243,7 @@ func TestHuntFilterFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"hunt", "--no-builtin", "--rules", huntRules, "--json"}, tt.args...)
+			args := append([]string{"hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules, "--json"}, tt.args...)
 			code, stdout, stderr := run(t, t.Context(), append(args, huntEvidence)...)
 			if code != ExitOK {
 				t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
@@ -202,7 +289,11 @@ func TestParseTime(t *testing.T) {
 // TestHuntCuckooBees is the README's first command: the built-in rules over
 // the example evidence find the intrusion on its three hosts.
 func TestHuntCuckooBees(t *testing.T) {
-	code, stdout, stderr := run(t, t.Context(), "hunt", "../../examples/cuckoobees")
+	args := []string{"hunt", "../../examples/cuckoobees"}
+	if testing.Short() { // the race detector's run: the SigmaHQ rules make it minutes
+		args = append(args, "--no-sigmahq")
+	}
+	code, stdout, stderr := run(t, t.Context(), args...)
 	if code != ExitOK {
 		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
 	}
@@ -215,7 +306,7 @@ func TestHuntCuckooBees(t *testing.T) {
 
 func TestHuntHTML(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "report.html")
-	code, _, stderr := run(t, t.Context(), "hunt", "-q", "--no-builtin", "--rules", huntRules, "--html", out, huntEvidence)
+	code, _, stderr := run(t, t.Context(), "hunt", "-q", "--no-builtin", "--no-sigmahq", "--rules", huntRules, "--html", out, huntEvidence)
 	if code != ExitOK {
 		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
 	}
@@ -242,7 +333,7 @@ func TestHuntOutputCheckedFirst(t *testing.T) {
 		{"--html", filepath.Join(dir, "no", "r.html"), "write HTML report: open "},
 		{"--html", dir, "is a directory"},
 	} {
-		code, stdout, stderr := run(t, ctx, "hunt", "--no-builtin", "--rules", huntRules, tt.flag, tt.path, huntEvidence)
+		code, stdout, stderr := run(t, ctx, "hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules, tt.flag, tt.path, huntEvidence)
 		if code != ExitFailure || stdout != "" || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%s %s: got %d, stdout %q, stderr %q; want %d, no report, %q", tt.flag, tt.path, code, stdout, stderr, ExitFailure, tt.want)
 		}
@@ -252,7 +343,7 @@ func TestHuntOutputCheckedFirst(t *testing.T) {
 func TestHuntInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	code, stdout, stderr := run(t, ctx, "hunt", "--no-builtin", "--rules", huntRules, huntEvidence)
+	code, stdout, stderr := run(t, ctx, "hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules, huntEvidence)
 	// How far it got depends on where the cancelled context is first seen.
 	if code != ExitInterrupted || stdout != "" || !strings.HasPrefix(stderr, "spoor: interrupted: ") || !strings.HasSuffix(stderr, "; no output written\n") {
 		t.Errorf("got %d, stdout %q, stderr %q; want %d, no report, interrupted", code, stdout, stderr, ExitInterrupted)
@@ -265,7 +356,7 @@ func TestHuntInterrupted(t *testing.T) {
 // operation first, with "resembles" wording.
 func TestHuntOperationsFile(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "ops.json")
-	code, stdout, stderr := run(t, t.Context(), "hunt", "--no-progress", "--operations", out, "../../examples/cuckoobees")
+	code, stdout, stderr := run(t, t.Context(), "hunt", "--no-progress", "--no-sigmahq", "--operations", out, "../../examples/cuckoobees")
 	if code != ExitOK {
 		t.Fatalf("exit code %d, stderr %q", code, stderr)
 	}

@@ -36,7 +36,7 @@ func TestDuplicatePathsCounted(t *testing.T) {
 		return strings.Count(stdout, "\n"), stderr
 	}
 	huntJSON := func(paths ...string) hunt.Result {
-		args := append([]string{"hunt", "--no-builtin", "--rules", huntRules, "--json"}, paths...)
+		args := append([]string{"hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules, "--json"}, paths...)
 		code, stdout, stderr := run(t, t.Context(), args...)
 		if code != ExitOK {
 			t.Fatalf("hunt %v: exit %d, stderr %q", paths, code, stderr)
@@ -82,7 +82,7 @@ func TestUnreadablePathQuiet(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "nowhere"), dangling); err != nil {
 		t.Skipf("symlink: %v", err)
 	}
-	base := []string{"hunt", "--no-builtin", "--rules", huntRules}
+	base := []string{"hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules}
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -147,8 +147,8 @@ func TestQuietLogs(t *testing.T) {
 		{[]string{"dump", zipped}, true},
 		{[]string{"dump", "-q", zipped}, false},
 		{[]string{"dump", "-q", "-v", zipped}, true},
-		{[]string{"hunt", "--no-builtin", "--rules", huntRules, zipped}, true},
-		{[]string{"hunt", "--no-builtin", "--rules", huntRules, "-q", zipped}, false},
+		{[]string{"hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules, zipped}, true},
+		{[]string{"hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules, "-q", zipped}, false},
 	} {
 		t.Run(strings.Join(tc.args[:len(tc.args)-1], " "), func(t *testing.T) {
 			var stdout, stderr, logs bytes.Buffer

@@ -32,7 +32,7 @@ func TestOutputIsInput(t *testing.T) {
 		t.Skip(err)
 	}
 	earlier := writeFile(t, filepath.Join(c, "timeline.jsonl"), `{"timestamp":1,"computer":"FS01"}`+"\n")
-	hunt := []string{"hunt", "--no-builtin", "--rules", huntRules}
+	hunt := []string{"hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules}
 	refused := []struct {
 		name string
 		args []string

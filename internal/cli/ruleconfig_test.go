@@ -32,12 +32,12 @@ detection:
 	bad := writeFile(t, filepath.Join(dir, "bad.yml"), "Administrators: []\n")
 
 	// Without values the only rule is not compiled: nothing to hunt with.
-	code, _, errOut := run(t, context.Background(), "hunt", "--no-builtin", "--rules", rule, evidence)
+	code, _, errOut := run(t, context.Background(), "hunt", "--no-builtin", "--no-sigmahq", "--rules", rule, evidence)
 	if code != ExitFailure || !strings.Contains(errOut, "0 rules loaded, 1 skipped") {
 		t.Fatalf("without placeholders: exit %d, stderr %q, want %d and the rule skipped", code, errOut, ExitFailure)
 	}
 
-	code, out, errOut := run(t, context.Background(), "hunt", "--no-builtin", "--rules", rule, "--placeholders", values, "--json", evidence)
+	code, out, errOut := run(t, context.Background(), "hunt", "--no-builtin", "--no-sigmahq", "--rules", rule, "--placeholders", values, "--json", evidence)
 	if code != 0 {
 		t.Fatalf("with placeholders: exit %d, stderr %s", code, errOut)
 	}
@@ -45,7 +45,7 @@ detection:
 		t.Errorf("with placeholders the rule did not match adm-jane: %s", out)
 	}
 
-	if code, _, errOut = run(t, context.Background(), "hunt", "--no-builtin", "--rules", rule, "--placeholders", bad, evidence); code != ExitFailure || !strings.Contains(errOut, "bad.yml:1: Administrators: no values") {
+	if code, _, errOut = run(t, context.Background(), "hunt", "--no-builtin", "--no-sigmahq", "--rules", rule, "--placeholders", bad, evidence); code != ExitFailure || !strings.Contains(errOut, "bad.yml:1: Administrators: no values") {
 		t.Errorf("bad placeholder file: exit %d, stderr %q, want %d and the file, line and key", code, errOut, ExitFailure)
 	}
 
@@ -91,11 +91,11 @@ routes:
 		`{"TimeCreated":"2024-03-04T11:00:00Z","Computer":"ERP01","Channel":"Contoso-ERP/Audit","EventID":300,"EventRecordID":7,"Operation":"export","Rows":250000}`+"\n"+
 			`{"TimeCreated":"2024-03-04T11:01:00Z","Computer":"ERP01","Channel":"Contoso-ERP/Audit","EventID":300,"EventRecordID":8,"Operation":"export","Rows":12}`+"\n")
 
-	code, _, errOut := run(t, context.Background(), "hunt", "--no-builtin", "--rules", rule, evidence)
+	code, _, errOut := run(t, context.Background(), "hunt", "--no-builtin", "--no-sigmahq", "--rules", rule, evidence)
 	if code != ExitFailure || !strings.Contains(errOut, "0 rules loaded") {
 		t.Fatalf("without --pipeline: exit %d, stderr %q, want %d and the rule not routable", code, errOut, ExitFailure)
 	}
-	code, out, errOut := run(t, context.Background(), "hunt", "--no-builtin", "--rules", rule, "--pipeline", pipe, "--json", evidence)
+	code, out, errOut := run(t, context.Background(), "hunt", "--no-builtin", "--no-sigmahq", "--rules", rule, "--pipeline", pipe, "--json", evidence)
 	if code != ExitOK {
 		t.Fatalf("with --pipeline: exit %d, stderr %s", code, errOut)
 	}
@@ -112,7 +112,7 @@ routes:
 	if res.Total != 1 || len(res.RuleCounts) != 1 || res.RuleCounts[0].Title != "ERP bulk export" {
 		t.Errorf("with --pipeline: got %d detections %+v, want 1 of ERP bulk export (250000 rows, not 12)", res.Total, res.RuleCounts)
 	}
-	code, _, errOut = run(t, context.Background(), "hunt", "--no-builtin", "--rules", rule, "--pipeline", broken, evidence)
+	code, _, errOut = run(t, context.Background(), "hunt", "--no-builtin", "--no-sigmahq", "--rules", rule, "--pipeline", broken, evidence)
 	if code != ExitFailure || !strings.Contains(errOut, "broken.yml") || !strings.Contains(errOut, "colour") {
 		t.Errorf("broken pipeline: exit %d, stderr %q, want %d naming the file and the key", code, errOut, ExitFailure)
 	}
@@ -129,7 +129,7 @@ func TestHuntSkipsItsOwnOutputs(t *testing.T) {
 		`{"TimeCreated":"2024-03-04T11:00:00Z","Computer":"DB01","Channel":"Security","EventID":1102,"EventRecordID":1,"SubjectUserName":"admin"}`+"\n")
 	timeline := filepath.Join(dir, "timeline.jsonl")
 	for i := 1; i <= 2; i++ {
-		code, out, errOut := run(t, context.Background(), "hunt", "--json", "--timeline", timeline, dir)
+		code, out, errOut := run(t, context.Background(), "hunt", "--no-sigmahq", "--json", "--timeline", timeline, dir)
 		if code != ExitOK {
 			t.Fatalf("run %d: exit %d, stderr %s", i, code, errOut)
 		}

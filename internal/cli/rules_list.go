@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spoor-hunt/spoor/internal/rulepkg"
 	"github.com/spoor-hunt/spoor/internal/ruletest"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
@@ -21,6 +22,7 @@ type rulesListFlags struct {
 	logsource string
 	status    []string
 	json      bool
+	noSigmaHQ bool
 }
 
 // levels are the Sigma levels, least severe first.
@@ -36,8 +38,13 @@ func newRulesList(env Env) *cobra.Command {
 		Short: "List rules with their level, status, logsource and ATT&CK tags",
 		Long: `List prints one line per rule: id, level, status, logsource
 (product/category/service), ATT&CK tags (without the "attack." prefix) and
-title. Without PATH it lists the built-in rules; a PATH is a rule file or a
-folder walked for *.yml and *.yaml (test files, *.test.yml, are left out).
+title. Without PATH it lists the rules a hunt uses by default: the built-in
+rules, then the SigmaHQ rules (embedded in spoor, or the package "spoor
+rules update" installed when it is newer; --no-sigmahq leaves them out),
+with their version, licence and attribution at the end (on stderr with
+--json, where each rule has a "source" and the SigmaHQ rules a hunt leaves
+out as too noisy are marked "noisy"). A PATH is a rule file or a folder
+walked for *.yml and *.yaml (test files, *.test.yml, are left out).
 Correlation rules and filters are listed too.
 
 Filters combine with AND; the values of a repeated flag with OR:
@@ -81,6 +88,7 @@ Exit status: 0 when the rules were listed, 1 when a PATH could not be read,
 	fl.StringVar(&f.logsource, "logsource", "", "only rules of logsource `SPEC` (windows/process_creation, category=process_creation)")
 	fl.StringArrayVar(&f.status, "status", nil, "only rules of `STATUS` (repeatable)")
 	fl.BoolVar(&f.json, "json", false, "print a JSON array instead of a table")
+	fl.BoolVar(&f.noSigmaHQ, "no-sigmahq", false, "without PATH: list the built-in rules alone")
 	return cmd
 }
 
@@ -98,6 +106,10 @@ type ruleRow struct {
 	Tags        []string `json:"tags"`
 	File        string   `json:"file"`
 	Line        int      `json:"line"`
+	// Source is "builtin" or "sigmahq" when no PATH is given.
+	Source string `json:"source,omitempty"`
+	// Noisy marks the SigmaHQ rules a default hunt leaves out.
+	Noisy bool `json:"noisy,omitempty"`
 }
 
 type logsourceJSON struct {
@@ -246,8 +258,32 @@ func rows(s *ruletest.Set) []*ruleRow {
 
 func runRulesList(env Env, f rulesListFlags, filter *listFilter, paths []string) error {
 	set, loadErr := loadRules(paths)
+	all := rows(set)
+	var pkg *rulepkg.Package
+	if len(paths) == 0 && !f.noSigmaHQ {
+		for _, r := range all {
+			r.Source = "builtin"
+		}
+		var err error
+		if pkg, err = rulepkg.Open(); err != nil {
+			return err
+		}
+		files, err := pkg.Files()
+		if err != nil {
+			return fmt.Errorf("%s: %w", pkg.Name(), err)
+		}
+		pset, err := ruletest.LoadFSFiles(pkg.FS, files)
+		if err != nil {
+			return fmt.Errorf("%s: %w", pkg.Name(), err)
+		}
+		for _, r := range rows(pset) {
+			r.Source, r.Noisy = "sigmahq", pkg.Noisy(r.ID)
+			all = append(all, r)
+		}
+		set.Errors = append(set.Errors, pset.Errors...)
+	}
 	var list []*ruleRow
-	for _, r := range rows(set) {
+	for _, r := range all {
 		if filter.match(r) {
 			list = append(list, r)
 		}
@@ -269,6 +305,13 @@ func runRulesList(env Env, f rulesListFlags, filter *listFilter, paths []string)
 	}
 	if n := loadFailures(set); n > 0 {
 		fmt.Fprintf(env.Stderr, "spoor: %s could not be loaded (see spoor rules lint)\n", plural(n, "rule document"))
+	}
+	if pkg != nil {
+		out := env.Stdout
+		if f.json {
+			out = env.Stderr
+		}
+		fmt.Fprintf(out, "\n%s\n", sigmaHQLine(pkg))
 	}
 	if loadErr != nil {
 		return loadErr
@@ -347,4 +390,15 @@ func writeRuleTable(w io.Writer, list []*ruleRow, width int) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.id, l.level, l.status, l.ls, l.tags, l.title)
 	}
 	return tw.Flush()
+}
+
+// sigmaHQLine describes the SigmaHQ package a hunt uses: which, how many
+// files, why it was chosen, and the licence and attribution its rules are
+// shared under.
+func sigmaHQLine(pkg *rulepkg.Package) string {
+	s := fmt.Sprintf("SigmaHQ rules: %s, %s", pkg.Name(), plural(pkg.Info.Files, "rule file"))
+	if pkg.Note != "" {
+		s += " (" + pkg.Note + ")"
+	}
+	return s + "\n" + rulepkg.Attribution
 }

@@ -137,6 +137,10 @@ func TestRulesListTableCut(t *testing.T) {
 }
 
 func TestRulesListBuiltin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads every SigmaHQ rule")
+	}
+	t.Setenv("SPOOR_CACHE_DIR", t.TempDir())
 	code, stdout, stderr := run(t, t.Context(), "rules", "list", "--json")
 	if code != ExitOK {
 		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
@@ -148,10 +152,29 @@ func TestRulesListBuiltin(t *testing.T) {
 	if len(rows) == 0 {
 		t.Fatal("built-in rules: got none, want some")
 	}
+	sources := map[string]int{}
+	noisy := 0
 	for _, r := range rows {
-		if r.ID == "" || r.Title == "" || strings.HasSuffix(r.File, ".test.yml") {
-			t.Errorf("built-in rule %+v: want an id, a title and a rule file", r)
+		sources[r.Source]++
+		if r.Noisy {
+			noisy++
 		}
+		if r.ID == "" || r.Title == "" || strings.HasSuffix(r.File, ".test.yml") {
+			t.Errorf("rule %+v: want an id, a title and a rule file", r)
+		}
+	}
+	if sources["builtin"] == 0 || sources["sigmahq"] < 2000 || noisy == 0 {
+		t.Errorf("got %v rules by source, %d noisy; want built-in ones, over 2,000 SigmaHQ ones, some noisy", sources, noisy)
+	}
+	for _, w := range []string{"SigmaHQ rules: embedded SigmaHQ 20", "Detection Rule License (DRL) 1.1"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("got stderr %q, want it to name %q", stderr, w)
+		}
+	}
+	code, stdout, _ = run(t, t.Context(), "rules", "list", "--json", "--no-sigmahq")
+	rows = nil
+	if err := json.Unmarshal([]byte(stdout), &rows); code != ExitOK || err != nil || len(rows) != sources["builtin"] {
+		t.Errorf("--no-sigmahq: got exit %d, %d rows (%v), want the %d built-in ones", code, len(rows), err, sources["builtin"])
 	}
 }
 

@@ -26,9 +26,10 @@ func newRulesUpdate(env Env) *cobra.Command {
 	var f rulesUpdateFlags
 	cmd := &cobra.Command{
 		Use:   "update",
-		Short: "Download and install the SigmaHQ rule package for hunt --sigmahq",
-		Long: `Update installs the SigmaHQ rule package, which "spoor hunt --sigmahq"
-uses: by default the latest release's sigma_all_rules.zip, downloaded from
+		Short: "Download and install a newer SigmaHQ rule package for spoor hunt",
+		Long: `Update installs the SigmaHQ rule package, which "spoor hunt" then uses
+instead of the SigmaHQ rules embedded in spoor when it is newer (by the
+date of its newest rule): by default the latest release's sigma_all_rules.zip, downloaded from
 GitHub. --url takes another release asset (sigma_core.zip, sigma_core+.zip,
 sigma_emerging_threats_addon.zip...) or a source archive of the repository
 (.zip or .tar.gz, whose rules* folders are installed); --from installs an
@@ -62,7 +63,7 @@ update failed (the installed rules are unchanged), 2 for a bad command line.`,
   spoor rules update --url https://github.com/SigmaHQ/sigma/releases/latest/download/sigma_core.zip
 
   # Then hunt with them
-  spoor hunt --sigmahq C:\Triage\Logs`,
+  spoor hunt C:\Triage\Logs`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.from != "" && cmd.Flags().Changed("url") {

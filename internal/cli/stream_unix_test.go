@@ -32,8 +32,8 @@ func TestBlockedInputInterrupted(t *testing.T) {
 	for _, args := range [][]string{
 		{"dump", pipe},
 		{"dump", "-q", "-"},
-		{"hunt", "--no-builtin", "--rules", huntRules, pipe},
-		{"hunt", "--no-builtin", "--rules", huntRules, "-"},
+		{"hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules, pipe},
+		{"hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules, "-"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())

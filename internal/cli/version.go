@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/spoor-hunt/spoor/internal/rulepkg"
 )
 
 // Build describes the binary. Version and Commit are set at link time by
@@ -69,6 +71,14 @@ func newVersion(env Env) *cobra.Command {
 			}
 			_, err := fmt.Fprintf(env.Stdout, "spoor %s\ncommit: %s\ngo: %s %s/%s\n",
 				b.Version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			if err != nil {
+				return err
+			}
+			pkg, err := rulepkg.Open()
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(env.Stdout, "%s\n", sigmaHQLine(pkg))
 			return err
 		},
 	}

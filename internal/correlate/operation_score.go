@@ -7,10 +7,11 @@ import (
 )
 
 // killChain lists the ATT&CK Enterprise tactics by their Sigma tag names,
-// in kill-chain order.
+// in kill-chain order; stealth and defense-impairment (ATT&CK v19's halves
+// of defense-evasion) stand beside it.
 var killChain = []string{
 	"reconnaissance", "resource-development", "initial-access", "execution", "persistence",
-	"privilege-escalation", "defense-evasion", "credential-access", "discovery", "lateral-movement",
+	"privilege-escalation", "defense-evasion", "stealth", "defense-impairment", "credential-access", "discovery", "lateral-movement",
 	"collection", "command-and-control", "exfiltration", "impact",
 }
 

@@ -56,7 +56,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 		rules      map[string]bool
 		techniques map[string]bool
 	}
-	var tactics [16]*tacticAcc
+	tactics := make([]*tacticAcc, len(Tactics))
 	reach := map[string]map[string][]string{} // by ruleKey
 
 	r.Total = len(r.Detections)

@@ -1,7 +1,10 @@
 package hunt
 
 import (
+	"slices"
 	"strings"
+
+	"github.com/spoor-hunt/spoor/internal/attack"
 )
 
 // Tactic is an ATT&CK (Enterprise) tactic.
@@ -11,7 +14,10 @@ type Tactic struct {
 	Name  string // Execution
 }
 
-// Tactics are the ATT&CK Enterprise tactics in kill-chain order.
+// Tactics are the ATT&CK Enterprise tactics in kill-chain order. ATT&CK
+// v19 split Defense Evasion into Stealth (which kept its ID, TA0005) and
+// Defense Impairment (TA0112); rules tag either name, so the three stand
+// together where Defense Evasion stood.
 var Tactics = []Tactic{
 	{"TA0043", "reconnaissance", "Reconnaissance"},
 	{"TA0042", "resource-development", "Resource Development"},
@@ -20,6 +26,8 @@ var Tactics = []Tactic{
 	{"TA0003", "persistence", "Persistence"},
 	{"TA0004", "privilege-escalation", "Privilege Escalation"},
 	{"TA0005", "defense-evasion", "Defense Evasion"},
+	{"TA0005", "stealth", "Stealth"},
+	{"TA0112", "defense-impairment", "Defense Impairment"},
 	{"TA0006", "credential-access", "Credential Access"},
 	{"TA0007", "discovery", "Discovery"},
 	{"TA0008", "lateral-movement", "Lateral Movement"},
@@ -45,7 +53,7 @@ func tacticIndex(short string) int {
 // techniques (upper-case IDs, tag order, each once) among Sigma tags such as
 // attack.credential-access and attack.t1003.001.
 func attackOf(tags []string) (tactics, techniques []string) {
-	var seen [16]bool
+	seen := make([]bool, len(Tactics))
 	for _, tag := range tags {
 		t := strings.ToLower(tag)
 		rest, ok := strings.CutPrefix(t, "attack.")
@@ -96,4 +104,40 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// markUnknown marks the techniques of the rules that fired that kb does
+// not know (TacticCount.Unknown, UnknownTechniques): they stay in every
+// list, where a person reads them with the mark.
+func (r *Result) markUnknown(kb *attack.KB) {
+	r.ATTACKModified = kb.Modified
+	known := map[string]bool{}
+	isKnown := func(id string) bool {
+		k, ok := known[id]
+		if !ok {
+			_, _, err := kb.Technique(id)
+			k = err == nil
+			known[id] = k
+		}
+		return k
+	}
+	for i := range r.Tactics {
+		tc := &r.Tactics[i]
+		for _, id := range tc.Techniques {
+			if !isKnown(id) {
+				tc.Unknown = append(tc.Unknown, id)
+				if !slices.Contains(r.UnknownTechniques, id) {
+					r.UnknownTechniques = append(r.UnknownTechniques, id)
+				}
+			}
+		}
+	}
+	for i := range r.Detections {
+		for _, id := range r.Detections[i].Rule.Techniques {
+			if !isKnown(id) && !slices.Contains(r.UnknownTechniques, id) {
+				r.UnknownTechniques = append(r.UnknownTechniques, id)
+			}
+		}
+	}
+	slices.Sort(r.UnknownTechniques)
 }

@@ -4,8 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/spoor-hunt/spoor/internal/cputime"
 	"github.com/spoor-hunt/spoor/internal/detect"
+	"github.com/spoor-hunt/spoor/internal/rulepkg"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
@@ -47,6 +50,9 @@ func BenchmarkHunt(b *testing.B) {
 func BenchmarkLoadRules(b *testing.B) {
 	rules := shared.Path(b, "datasets", "sigma", "rules", "windows")
 	b.ReportAllocs()
+	relaxGC() // as Run loads rules
+	defer restoreGC()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		rs, err := loadRules(&Options{NoBuiltin: true, Rules: []string{rules}})
 		if err != nil {
@@ -54,4 +60,33 @@ func BenchmarkLoadRules(b *testing.B) {
 		}
 		rs.compile(detect.DefaultPipeline(), nil)
 	}
+	reportCPU(b, cpu0)
+}
+
+// BenchmarkLoadDefaultRules loads and compiles the rules of a default hunt
+// (spoor hunt with no rule flags): the built-in set and the embedded
+// SigmaHQ package less its noisy rules. Target: under 0.3 s.
+func BenchmarkLoadDefaultRules(b *testing.B) {
+	pkg, err := rulepkg.Embedded()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	relaxGC() // as Run loads rules
+	defer restoreGC()
+	cpu0 := cputime.Process()
+	for b.Loop() {
+		rs, err := loadRules(&Options{SigmaHQ: pkg})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs.compile(detect.DefaultPipeline(), nil)
+	}
+	reportCPU(b, cpu0)
+}
+
+// reportCPU reports the process's CPU time per iteration since cpu0: on a
+// shared machine the wall time depends on what else the cores run.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric((cputime.Process()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 }

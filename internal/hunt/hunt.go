@@ -20,6 +20,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/cputime"
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/rulepkg"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
@@ -30,10 +31,15 @@ type Options struct {
 	// NoBuiltin leaves out the built-in rule set.
 	NoBuiltin bool
 	// Rules are rule files and folders to load besides the built-in set.
+	// A rule here whose ID is also a built-in or SigmaHQ package rule's
+	// replaces it (RuleStats.Replaced).
 	Rules []string
-	// SigmaHQ is the folder of an installed SigmaHQ rule package to load
-	// too ("" for none).
-	SigmaHQ string
+	// SigmaHQ is the SigmaHQ rule package to hunt with too (the CLI's
+	// default is rulepkg.Open's); nil for none.
+	SigmaHQ *rulepkg.Package
+	// Noisy keeps the SigmaHQ package's rules that its noise list leaves
+	// out of a default hunt (RuleStats.Noisy).
+	Noisy bool
 
 	// MinLevel keeps the rules of this level or more severe ("" for all).
 	MinLevel string
@@ -265,6 +271,9 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			}
 			log.Warn("attribution left out", "err", err)
 		}
+	}
+	if at != nil {
+		res.markUnknown(at.kb)
 	}
 	if idx != nil {
 		opStart, opCPU := time.Now(), cputime.Process()

@@ -16,10 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/attack"
+	"github.com/spoor-hunt/spoor/internal/rulepkg"
 	"github.com/spoor-hunt/spoor/internal/ruletest"
 	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/rules"
+	"github.com/spoor-hunt/spoor/rules/sigmahq"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -219,6 +222,36 @@ func TestAttackOf(t *testing.T) {
 	}
 	if want := []string{"T1003.001", "T1059"}; !slices.Equal(techniques, want) {
 		t.Errorf("techniques: got %v, want %v", techniques, want)
+	}
+	// ATT&CK v19's halves of Defense Evasion are tactics, in its place in
+	// the kill chain; technique IDs newer than spoor's ATT&CK are kept.
+	tactics, techniques = attackOf([]string{"attack.credential-access", "attack.defense-impairment", "attack.stealth", "attack.execution", "attack.t1685.001", "attack.t1686"})
+	if want := []string{"execution", "stealth", "defense-impairment", "credential-access"}; !slices.Equal(tactics, want) {
+		t.Errorf("v19 tactics: got %v, want %v", tactics, want)
+	}
+	if want := []string{"T1685.001", "T1686"}; !slices.Equal(techniques, want) {
+		t.Errorf("v19 techniques: got %v, want %v", techniques, want)
+	}
+}
+
+// TestMarkUnknown: techniques the ATT&CK knowledge base does not know stay
+// listed and are marked.
+func TestMarkUnknown(t *testing.T) {
+	kb, err := attack.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := &Rule{Techniques: []string{"T1003.001", "T1686", "T1685.001"}}
+	r := &Result{
+		Tactics:    []TacticCount{{Short: "stealth", Techniques: []string{"T1003.001", "T1685.001"}}},
+		Detections: []Detection{{Rule: rule}},
+	}
+	r.markUnknown(kb)
+	if want := []string{"T1685.001"}; !slices.Equal(r.Tactics[0].Unknown, want) || !slices.Equal(r.Tactics[0].Techniques, []string{"T1003.001", "T1685.001"}) {
+		t.Errorf("got tactic techniques %v, unknown %v; want both kept, %v unknown", r.Tactics[0].Techniques, r.Tactics[0].Unknown, want)
+	}
+	if want := []string{"T1685.001", "T1686"}; !slices.Equal(r.UnknownTechniques, want) || r.ATTACKModified == "" {
+		t.Errorf("got unknown techniques %v, release %q; want %v and a release", r.UnknownTechniques, r.ATTACKModified, want)
 	}
 }
 
@@ -435,5 +468,66 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
+}
+
+// TestSigmaHQPackage: the package's rules are loaded beside the built-in
+// ones, its noisy rules left out unless Options.Noisy, and a rule given
+// with Options.Rules replaces the package's rule of its id.
+func TestSigmaHQPackage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads every SigmaHQ rule")
+	}
+	pkg, err := rulepkg.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(opts Options) *Result {
+		t.Helper()
+		res, err := Run(t.Context(), []string{"testdata/evidence"}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	base := run(Options{SigmaHQ: pkg, NoAttribution: true, NoOperations: true})
+	if want := []string{"builtin", pkg.Name()}; !slices.Equal(base.Rules.Sources, want) || base.Rules.SigmaHQ != pkg.Name() {
+		t.Errorf("got sources %q, SigmaHQ %q; want %q", base.Rules.Sources, base.Rules.SigmaHQ, want)
+	}
+	if base.Rules.Noisy < 10 || base.Rules.Loaded < 2000 {
+		t.Errorf("got %d noisy left out, %d loaded; want the noise list's rules out, over 2,000 loaded", base.Rules.Noisy, base.Rules.Loaded)
+	}
+	noisy := run(Options{SigmaHQ: pkg, Noisy: true, NoAttribution: true, NoOperations: true})
+	if noisy.Rules.Noisy != 0 || noisy.Rules.Loaded != base.Rules.Loaded+base.Rules.Noisy {
+		t.Errorf("Noisy: got %d noisy, %d loaded; want 0 and %d", noisy.Rules.Noisy, noisy.Rules.Loaded, base.Rules.Loaded+base.Rules.Noisy)
+	}
+	// A noisy rule given with Rules replaces the package's and is used.
+	var id, name string
+	for line := range strings.Lines(sigmahq.Noisy) {
+		if f := strings.Fields(line); len(f) > 0 && !strings.HasPrefix(f[0], "#") {
+			id = f[0]
+			break
+		}
+	}
+	files, _ := pkg.Files()
+	for _, f := range files {
+		data, _ := fs.ReadFile(pkg.FS, f)
+		if strings.Contains(string(data), "id: "+id) {
+			name = f
+			break
+		}
+	}
+	if name == "" {
+		t.Fatalf("noisy rule %s not in the package", id)
+	}
+	data, _ := fs.ReadFile(pkg.FS, name)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "r.yml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := run(Options{SigmaHQ: pkg, Rules: []string{dir}, NoAttribution: true, NoOperations: true})
+	if got.Rules.Replaced != 1 || got.Rules.Noisy != base.Rules.Noisy-1 || got.Rules.Loaded != base.Rules.Loaded+1 {
+		t.Errorf("noisy rule given: got %d replaced, %d noisy, %d loaded; want 1, %d, %d",
+			got.Rules.Replaced, got.Rules.Noisy, got.Rules.Loaded, base.Rules.Noisy-1, base.Rules.Loaded+1)
 	}
 }

@@ -45,6 +45,13 @@ type Result struct {
 	// rules' techniques in ATT&CK, not every tactic a rule names, none of
 	// an informational rule (see correlate.Reach).
 	Tactics []TacticCount `json:"tactics"`
+	// UnknownTechniques are the technique IDs of the rules that fired
+	// that the ATT&CK knowledge base of the hunt does not know (see
+	// TacticCount.Unknown), sorted; ATTACKModified is that knowledge
+	// base's release time (its newest object's). Both are empty without
+	// attribution.
+	UnknownTechniques []string `json:"unknown_techniques,omitempty"`
+	ATTACKModified    string   `json:"attack_modified,omitempty"`
 	// Detections are every rule match, sorted by time, then computer, then
 	// record ID, then rule title. Correlation rules that fired are among
 	// them, with Kind "correlation"; the detections of the rules they
@@ -92,8 +99,8 @@ type Filters struct {
 
 // RuleStats describes the rule set of a hunt.
 type RuleStats struct {
-	// Sources are where rules came from: "builtin", the --rules paths, the
-	// SigmaHQ package folder.
+	// Sources are where rules came from: "builtin", the SigmaHQ package
+	// (its Package.Name), the --rules paths.
 	Sources []string `json:"sources"`
 	// Loaded is how many detection rules were compiled and used.
 	Loaded int `json:"loaded"`
@@ -110,6 +117,18 @@ type RuleStats struct {
 	// Duplicates is how many rules were left out because a rule with the
 	// same ID was already loaded.
 	Duplicates int `json:"duplicates"`
+	// Replaced is how many built-in or SigmaHQ package rules were left out
+	// because a rule given with Options.Rules has their ID (a SigmaHQ
+	// checkout given with --rules replaces the package's rules).
+	Replaced int `json:"replaced,omitempty"`
+	// Noisy is how many rules of the SigmaHQ package were left out as too
+	// noisy for a default hunt (Options.Noisy keeps them).
+	Noisy int `json:"noisy,omitempty"`
+	// SigmaHQ names the SigmaHQ package used ("" when none), and
+	// SigmaHQNote says why it was chosen over the other one, when there
+	// was a choice.
+	SigmaHQ     string `json:"sigmahq,omitempty"`
+	SigmaHQNote string `json:"sigmahq_note,omitempty"`
 	// Correlations is how many correlation rules were compiled and run
 	// (those the filters left out are counted in Filtered, those that
 	// cannot run in Skipped). Loaded includes the detection rules they
@@ -243,6 +262,10 @@ type TacticCount struct {
 	// Techniques are the technique IDs (T1059, T1059.001) of those rules
 	// that reach it, sorted.
 	Techniques []string `json:"techniques"`
+	// Unknown are the Techniques the ATT&CK knowledge base of the hunt
+	// does not know: newer than its release (SigmaHQ tags ATT&CK v19's
+	// T1685...), or mistyped. They are kept in Techniques, only marked.
+	Unknown []string `json:"unknown,omitempty"`
 }
 
 // Rule identifies the rule of a detection.

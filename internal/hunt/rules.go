@@ -58,55 +58,75 @@ type ruleSet struct {
 	// correlation references: compiled, their detections fed to the
 	// correlations only.
 	blocks map[*sigma.Rule]bool
-	stats  RuleStats
+	// noisy are the package's rules left out as too noisy (in all).
+	noisy map[*sigma.Rule]bool
+	stats RuleStats
 }
 
-// loadRules loads the built-in rules (unless opts.NoBuiltin), the rules
-// under opts.Rules and opts.SigmaHQ, then keeps those that pass the
-// filters. Rules are identified by ID: a rule loaded twice (the same file
-// given twice, or a SigmaHQ rule also under --rules) is used once. Only a
-// path that cannot be read is an error; broken rules are counted and
-// described in stats.
+// loadRules loads the built-in rules (unless opts.NoBuiltin), the SigmaHQ
+// package (opts.SigmaHQ) and the rules under opts.Rules, then keeps those
+// that pass the filters. Rules are identified by ID: a rule of opts.Rules
+// whose ID is a built-in or package rule's replaces it (counted in
+// Replaced); otherwise a rule loaded twice (the same file given twice) is
+// used once, the first. Only a path that cannot be read is an error;
+// broken rules are counted and described in stats.
 func loadRules(opts *Options) (*ruleSet, error) {
-	rs := &ruleSet{stats: RuleStats{Sources: []string{}}}
-	var paths []string
-	paths = append(paths, opts.Rules...)
-	if opts.SigmaHQ != "" {
-		paths = append(paths, opts.SigmaHQ)
-	}
-	files, err := ruleFiles(paths)
+	rs := &ruleSet{stats: RuleStats{Sources: []string{}}, noisy: map[*sigma.Rule]bool{}}
+	files, err := ruleFiles(opts.Rules)
 	if err != nil {
 		return nil, fmt.Errorf("load rules: %w", err)
+	}
+	var pkgFiles []string
+	if opts.SigmaHQ != nil {
+		if pkgFiles, err = opts.SigmaHQ.Files(); err != nil {
+			return nil, fmt.Errorf("load %s: %w", opts.SigmaHQ.Name(), err)
+		}
 	}
 
 	// The built-in set and slices of the rule files are parsed in
 	// parallel (YAML parsing is most of the cost of loading thousands of
-	// rules), then merged in order: the built-in set first, files in walk
-	// order.
-	parts := max(1, min(runtime.GOMAXPROCS(0), len(files)/minFilesPerPart))
-	sets := make([]*ruletest.Set, 1+parts)
-	errs := make([]error, 1+parts)
-	var wg sync.WaitGroup
+	// rules), then merged in order: the built-in set, the package, the
+	// files given, each in walk order.
+	var loads []func() (*ruletest.Set, error)
 	if !opts.NoBuiltin {
-		wg.Go(func() {
-			sets[0], errs[0] = ruletest.LoadFS(rules.FS)
-			if errs[0] != nil {
-				errs[0] = fmt.Errorf("load built-in rules: %w", errs[0])
+		loads = append(loads, func() (*ruletest.Set, error) {
+			s, err := ruletest.LoadFS(rules.FS)
+			if err != nil {
+				err = fmt.Errorf("load built-in rules: %w", err)
 			}
+			return s, err
 		})
 		rs.stats.Sources = append(rs.stats.Sources, "builtin")
 	}
-	if len(files) > 0 {
-		for i := range parts {
-			chunk := files[i*len(files)/parts : (i+1)*len(files)/parts]
-			wg.Go(func() {
-				sets[1+i], errs[1+i] = ruletest.LoadFiles(chunk)
-				if errs[1+i] != nil {
-					errs[1+i] = fmt.Errorf("load rules: %w", errs[1+i])
-				}
-			})
-		}
-		rs.stats.Sources = append(rs.stats.Sources, paths...)
+	for _, chunk := range parts(pkgFiles) {
+		loads = append(loads, func() (*ruletest.Set, error) {
+			s, err := ruletest.LoadFSFiles(opts.SigmaHQ.FS, chunk)
+			if err != nil {
+				err = fmt.Errorf("load %s: %w", opts.SigmaHQ.Name(), err)
+			}
+			return s, err
+		})
+	}
+	if opts.SigmaHQ != nil {
+		rs.stats.Sources = append(rs.stats.Sources, opts.SigmaHQ.Name())
+		rs.stats.SigmaHQ, rs.stats.SigmaHQNote = opts.SigmaHQ.Name(), opts.SigmaHQ.Note
+	}
+	embedded := len(loads) // the sets before it are built-in or the package's
+	for _, chunk := range parts(files) {
+		loads = append(loads, func() (*ruletest.Set, error) {
+			s, err := ruletest.LoadFiles(chunk)
+			if err != nil {
+				err = fmt.Errorf("load rules: %w", err)
+			}
+			return s, err
+		})
+	}
+	rs.stats.Sources = append(rs.stats.Sources, opts.Rules...)
+	sets := make([]*ruletest.Set, len(loads))
+	errs := make([]error, len(loads))
+	var wg sync.WaitGroup
+	for i, load := range loads {
+		wg.Go(func() { sets[i], errs[i] = load() })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -117,24 +137,45 @@ func loadRules(opts *Options) (*ruleSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	// dup reports whether id, not empty, was seen before, counting the
-	// duplicate; the first of an id is kept.
-	seen := map[string]bool{}
-	dup := func(id string) bool {
-		if id == "" {
-			return false
+	// given are the IDs of the rules given with opts.Rules: an embedded
+	// rule with one of them is replaced.
+	given := map[string]bool{}
+	for _, s := range sets[embedded:] {
+		for _, r := range s.Rules {
+			given[r.ID] = r.ID != ""
 		}
-		if seen[id] {
+		for _, c := range s.Correlations {
+			given[c.ID] = c.ID != ""
+		}
+	}
+	// skip reports whether the rule or correlation id of set i is left
+	// out, counting it: replaced by a rule given, or seen before (the
+	// first of an id is kept).
+	seen := map[string]bool{}
+	skip := func(i int, id string) bool {
+		switch {
+		case id == "":
+			return false
+		case i < embedded && given[id]:
+			rs.stats.Replaced++
+			return true
+		case seen[id]:
 			rs.stats.Duplicates++
 			return true
 		}
 		seen[id] = true
 		return false
 	}
-	for _, s := range sets {
-		if s == nil {
-			continue
-		}
+	// noisy reports whether a rule of set i is one of the package's left
+	// out as too noisy.
+	first := 0 // the first set of the package
+	if !opts.NoBuiltin {
+		first = 1
+	}
+	noisy := func(i int, m *sigma.Meta) bool {
+		return i >= first && i < embedded && !opts.Noisy && opts.SigmaHQ.Noisy(m.ID)
+	}
+	for i, s := range sets {
 		for _, e := range s.Errors {
 			if e.Warning {
 				continue
@@ -143,7 +184,11 @@ func loadRules(opts *Options) (*ruleSet, error) {
 			rs.stats.Errors = append(rs.stats.Errors, e.Error())
 		}
 		for _, c := range s.Correlations {
-			if dup(c.ID) {
+			if skip(i, c.ID) {
+				continue
+			}
+			if noisy(i, &c.Meta) {
+				rs.stats.Noisy++
 				continue
 			}
 			if !f.keep(&c.Meta) {
@@ -154,10 +199,15 @@ func loadRules(opts *Options) (*ruleSet, error) {
 		}
 		rs.filters = append(rs.filters, s.Filters...)
 		for _, r := range s.Rules {
-			if dup(r.ID) {
+			if skip(i, r.ID) {
 				continue
 			}
 			rs.all = append(rs.all, r)
+			if noisy(i, &r.Meta) {
+				rs.stats.Noisy++
+				rs.noisy[r] = true
+				continue
+			}
 			if !f.keep(&r.Meta) {
 				rs.stats.Filtered++
 				continue
@@ -167,6 +217,20 @@ func loadRules(opts *Options) (*ruleSet, error) {
 	}
 	rs.stats.UnknownExcludes = f.unnamed()
 	return rs, nil
+}
+
+// parts splits files into slices to parse in parallel: as many as there
+// are cores, each of at least minFilesPerPart files (none for no file).
+func parts(files []string) [][]string {
+	if len(files) == 0 {
+		return nil
+	}
+	n := max(1, min(runtime.GOMAXPROCS(0), len(files)/minFilesPerPart))
+	out := make([][]string, n)
+	for i := range n {
+		out[i] = files[i*len(files)/n : (i+1)*len(files)/n]
+	}
+	return out
 }
 
 // minFilesPerPart is the fewest rule files worth a goroutine of their own.
@@ -325,7 +389,11 @@ func (rs *ruleSet) compile(pipeline *detect.Pipeline, placeholders map[string][]
 		if !kept[r] && (set.Uses(r.ID) || (r.Name != "" && set.Uses(r.Name))) {
 			rs.blocks[r] = true
 			rs.rules = append(rs.rules, r)
-			rs.stats.Filtered--
+			if rs.noisy[r] {
+				rs.stats.Noisy--
+			} else {
+				rs.stats.Filtered--
+			}
 		}
 	}
 	eng, errs := detect.Compile(rs.rules, rs.filters, detect.Options{Router: pipeline, Placeholders: placeholders})

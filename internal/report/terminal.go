@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -187,6 +188,12 @@ func (t *term) rules(r *hunt.Result) {
 	if s.Duplicates > 0 {
 		extra = append(extra, num(s.Duplicates)+" duplicate IDs")
 	}
+	if s.Replaced > 0 {
+		extra = append(extra, num(s.Replaced)+" replaced by --rules")
+	}
+	if s.Noisy > 0 {
+		extra = append(extra, num(s.Noisy)+" noisy left out (--noisy)")
+	}
 	if s.Correlations > 0 {
 		extra = append(extra, plural(s.Correlations, "correlation rule"))
 	}
@@ -244,12 +251,25 @@ func (t *term) tactics(r *hunt.Result) {
 	t.heading("ATT&CK tactics seen")
 	for _, tc := range r.Tactics {
 		techs := tc.Techniques
+		if len(tc.Unknown) > 0 {
+			techs = slices.Clone(techs)
+			for i, id := range techs {
+				if slices.Contains(tc.Unknown, id) {
+					techs[i] = id + "*"
+				}
+			}
+		}
 		more := ""
 		if len(techs) > 8 {
 			more = fmt.Sprintf(" +%d", len(techs)-8)
 			techs = techs[:8]
 		}
 		t.printf("  %-6s  %-20s  %7s  %s%s\n", tc.ID, tc.Name, num(tc.Count), strings.Join(techs, " "), more)
+	}
+	if len(r.UnknownTechniques) > 0 {
+		release, _, _ := strings.Cut(r.ATTACKModified, "T")
+		t.printf("  * not in spoor's ATT&CK knowledge (release of %s), newer than it: %s (kept; spoor attack update installs a newer release)\n",
+			release, strings.Join(r.UnknownTechniques, ", "))
 	}
 }
 

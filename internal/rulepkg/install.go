@@ -212,6 +212,9 @@ func check(dir string, opts *Options) (*Info, error) {
 		return nil, fmt.Errorf("load rules: %w", err)
 	}
 	info := &Info{Rules: Count(c)}
+	for _, r := range c.Rules {
+		info.Newest = max(info.Newest, ruleDate(r.Date), ruleDate(r.Modified))
+	}
 	for _, e := range c.Errors {
 		if !e.Warning {
 			info.Failed++

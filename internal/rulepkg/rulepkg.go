@@ -68,6 +68,10 @@ type Info struct {
 	Files int `json:"files"`
 	// SHA256 is the hex SHA-256 of the archive.
 	SHA256 string `json:"sha256"`
+	// Newest is the latest date or modified date of its rules
+	// (YYYY-MM-DD): what tells whether it is newer than the embedded
+	// package ("" in the manifests of older spoor versions).
+	Newest string `json:"newest,omitempty"`
 	// Path is the install folder (not stored; set when read).
 	Path string `json:"-"`
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/shared"
@@ -76,5 +77,17 @@ func TestInstallSigmaHQ(t *testing.T) {
 	}
 	if got := loadCount(t, filepath.Join(opts.Dir, rulesName)); got != want {
 		t.Errorf("rules loaded from the install: got %d, want %d", got, want)
+	}
+	// The same checkout as the embedded package: its newest rule dates it,
+	// not its (later) tag, so it is not newer and the embedded one is used.
+	if info.Newest == "" || info.Newest > "2026-08-05" {
+		t.Errorf("got newest rule date %q, want one no later than the checkout", info.Newest)
+	}
+	pkg, err := OpenIn(opts.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pkg.Embedded || !strings.Contains(pkg.Note, "not newer") {
+		t.Errorf("got embedded %v, note %q; want the embedded package, the installed one not newer", pkg.Embedded, pkg.Note)
 	}
 }

@@ -64,7 +64,17 @@ func Load(paths []string) (*Set, error) {
 // without looking for test files beside them: what a hunt needs, at one
 // system call less per file than Load.
 func LoadFiles(files []string) (*Set, error) {
-	s := &Set{data: map[string][]byte{}}
+	return loadFiles(tree{}, files)
+}
+
+// LoadFSFiles is LoadFiles on files of fsys (slash-separated names, as
+// fs.WalkDir lists them).
+func LoadFSFiles(fsys fs.FS, files []string) (*Set, error) {
+	return loadFiles(tree{fsys: fsys}, files)
+}
+
+func loadFiles(t tree, files []string) (*Set, error) {
+	s := &Set{tree: t, data: map[string][]byte{}}
 	var errs []error
 	for _, f := range files {
 		if err := s.loadFile(f); err != nil {

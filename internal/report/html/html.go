@@ -371,7 +371,7 @@ func eventRef(d *hunt.Detection) string {
 	return strings.Join(parts, ", ")
 }
 
-// tacticRows returns the 14 tactics in kill-chain order with their counts,
+// tacticRows returns the tactics in kill-chain order with their counts,
 // and the tactics of r that are not among them.
 func tacticRows(seen []hunt.TacticCount) (known, other []tacticRow) {
 	known = make([]tacticRow, len(tactics))
@@ -379,7 +379,7 @@ func tacticRows(seen []hunt.TacticCount) (known, other []tacticRow) {
 		known[i] = tacticRow{ID: t.ID, Name: t.Name}
 	}
 	for _, tc := range seen {
-		tr := tacticRow{ID: tc.ID, Name: tc.Name, Count: tc.Count, Rules: tc.Rules, Techniques: strings.Join(tc.Techniques, ", ")}
+		tr := tacticRow{ID: tc.ID, Name: tc.Name, Count: tc.Count, Rules: tc.Rules, Techniques: markedTechniques(tc)}
 		i := tacticIndex(tc.Short)
 		if i < 0 {
 			i = tacticIndex(tc.ID)
@@ -393,6 +393,23 @@ func tacticRows(seen []hunt.TacticCount) (known, other []tacticRow) {
 		known[i] = tr
 	}
 	return known, other
+}
+
+// markedTechniques lists the techniques of tc, those ATT&CK's knowledge in
+// spoor does not know (newer than its release) marked with a star.
+func markedTechniques(tc hunt.TacticCount) string {
+	techs := make([]string, len(tc.Techniques))
+	for i, id := range tc.Techniques {
+		techs[i] = id
+		if slices.Contains(tc.Unknown, id) {
+			techs[i] += "*"
+		}
+	}
+	s := strings.Join(techs, ", ")
+	if len(tc.Unknown) > 0 {
+		s += " (* newer than spoor's ATT&CK knowledge)"
+	}
+	return s
 }
 
 func tacticNames(short []string) string {

@@ -9,7 +9,9 @@ type tactic struct {
 	Slug string // initial-access, as in Sigma tags (attack.initial-access)
 }
 
-// tactics are the 14 ATT&CK Enterprise tactics in kill-chain order.
+// tactics are the ATT&CK Enterprise tactics in kill-chain order, with
+// ATT&CK v19's Stealth (which kept TA0005) and Defense Impairment beside
+// Defense Evasion, which they split (rules tag either).
 var tactics = [...]tactic{
 	{"TA0043", "Reconnaissance", "reconnaissance"},
 	{"TA0042", "Resource Development", "resource-development"},
@@ -18,6 +20,8 @@ var tactics = [...]tactic{
 	{"TA0003", "Persistence", "persistence"},
 	{"TA0004", "Privilege Escalation", "privilege-escalation"},
 	{"TA0005", "Defense Evasion", "defense-evasion"},
+	{"TA0005", "Stealth", "stealth"},
+	{"TA0112", "Defense Impairment", "defense-impairment"},
 	{"TA0006", "Credential Access", "credential-access"},
 	{"TA0007", "Discovery", "discovery"},
 	{"TA0008", "Lateral Movement", "lateral-movement"},
@@ -29,7 +33,7 @@ var tactics = [...]tactic{
 
 // tacticIndex returns the kill-chain position of a tactic named by its
 // Sigma tag ("attack.defense-evasion", "attack.defense_evasion"), its name
-// ("Defense Evasion") or its ID ("TA0005"), or -1 when it is none of the 14.
+// ("Defense Evasion") or its ID ("TA0005"), or -1 when it is none of them (an ID shared by two, TA0005, names the first).
 func tacticIndex(s string) int {
 	s = strings.ToLower(strings.TrimSpace(s))
 	s = strings.TrimPrefix(s, "attack.")
@@ -43,7 +47,7 @@ func tacticIndex(s string) int {
 }
 
 // tacticName returns the display name of a tactic, or s itself when it is
-// not one of the 14.
+// not one of them.
 func tacticName(s string) string {
 	if i := tacticIndex(s); i >= 0 {
 		return tactics[i].Name
