@@ -102,6 +102,11 @@ type Evidence struct {
 	// Procedures are artefacts of ATT&CK's procedure texts that were seen,
 	// as KB.RecognizeProcedures returns them.
 	Procedures []string
+	// Weights are the shares of evidence carried by techniques and
+	// software, by ID as given, in (0, 1]; an item not in it (or a nil map)
+	// carries 1. A rule tagged with k techniques says one of them
+	// happened: each carries 1/k unless another rule names it alone.
+	Weights map[string]float64
 }
 
 // Input is one item of Evidence and what it resolved to.
@@ -180,6 +185,14 @@ type Unseen struct {
 	Groups int `json:"groups"`
 }
 
+// weight returns the weight of a resolved ID (see Evidence.Weights).
+func (ev Evidence) weight(id string) float64 {
+	if w, ok := ev.Weights[id]; ok && w > 0 && w < 1 {
+		return w
+	}
+	return 1
+}
+
 // ResolveEvidence resolves every item of ev: IDs case-insensitively and
 // through revocations, software and hint names through names and aliases.
 // It returns the inputs in order with their resolution (ID "" for unknown
@@ -192,11 +205,27 @@ func (kb *KB) ResolveEvidence(ev Evidence) ([]Input, Evidence) {
 			*list = append(*list, id)
 		}
 	}
+	// carry moves the weight of a given item to its resolved ID: the
+	// largest when several resolve to one.
+	carry := func(given, id string) {
+		if ev.Weights == nil {
+			return
+		}
+		if out.Weights == nil {
+			out.Weights = make(map[string]float64)
+		}
+		w, ok := ev.Weights[given]
+		if !ok {
+			w = 1
+		}
+		out.Weights[id] = max(out.Weights[id], w)
+	}
 	for _, s := range ev.Techniques {
 		in := Input{Kind: KindTechnique, Given: s}
 		if t, res, err := kb.Technique(s); err == nil {
 			in.ID, in.Name, in.Note = t.ID, t.Name, res.Note()
 			add(&out.Techniques, t.ID)
+			carry(s, t.ID)
 		}
 		ins = append(ins, in)
 	}
@@ -209,6 +238,7 @@ func (kb *KB) ResolveEvidence(ev Evidence) ([]Input, Evidence) {
 		}
 		if in.ID != "" {
 			add(&out.Software, in.ID)
+			carry(s, in.ID)
 		}
 		ins = append(ins, in)
 	}
@@ -271,7 +301,17 @@ func rankModel(kb *KB, m *model, ev Evidence, explained int) Ranking {
 	obsT := m.mostSpecific(m.techIndexes(ev.Techniques))
 	obsS := m.softIndexes(ev.Software)
 	scores := make([]float64, len(m.groups))
-	m.score(obsT, obsS, scores)
+	var wT, wS []float64
+	if ev.Weights != nil {
+		wT, wS = make([]float64, len(obsT)), make([]float64, len(obsS))
+		for j, t := range obsT {
+			wT[j] = ev.weight(m.techs[t])
+		}
+		for j, x := range obsS {
+			wS[j] = ev.weight(m.softs[x])
+		}
+	}
+	m.score(obsT, obsS, wT, wS, scores)
 	kb.procedureScores(m, ev.Procedures, scores)
 	hinted := make([]bool, len(m.groups))
 	for _, h := range ev.GroupHints {
@@ -280,7 +320,15 @@ func rankModel(kb *KB, m *model, ev Evidence, explained int) Ranking {
 			scores[gi] += math.Log2(HintRatio)
 		}
 	}
-	conf, unknown := posterior(scores, temperature(len(obsT)+len(obsS)+len(ev.Procedures)), UnknownPrior)
+	// The temperature's n counts weighted items by their weight.
+	n := float64(len(ev.Procedures))
+	for j := range obsT {
+		n += weightAt(wT, j)
+	}
+	for j := range obsS {
+		n += weightAt(wS, j)
+	}
+	conf, unknown := posterior(scores, temperature(n), UnknownPrior)
 	maskT, maskS := make([]bool, len(m.techs)), make([]bool, len(m.softs))
 	for _, t := range obsT {
 		maskT[t] = true
@@ -313,8 +361,8 @@ func rankModel(kb *KB, m *model, ev Evidence, explained int) Ranking {
 }
 
 // temperature is the softmax temperature for n items of evidence.
-func temperature(n int) float64 {
-	return Temperature * math.Pow(float64(max(1, n)), TemperatureGrowth)
+func temperature(n float64) float64 {
+	return Temperature * math.Pow(max(1, n), TemperatureGrowth)
 }
 
 // posterior returns the confidence of each group and of the unknown
@@ -665,7 +713,10 @@ func (m *model) softIndexes(ids []string) []int {
 
 // score sets scores[g] to the group's log-likelihood ratio in bits
 // against the background, log2 L(g) of the Attribution comment.
-func (m *model) score(obsT, obsS []int, scores []float64) {
+//
+// wT and wS weigh the items (nil: all 1; see Evidence.Weights); the
+// integrated share, the earlier model, ignores them.
+func (m *model) score(obsT, obsS []int, wT, wS []float64, scores []float64) {
 	n := len(obsT) + len(obsS)
 	mean := m.p.mu // μ, for shareDirichlet
 	if m.p.share == shareDirichlet && mean == 0 {
@@ -688,15 +739,33 @@ func (m *model) score(obsT, obsS []int, scores []float64) {
 				ratios = append(ratios, float64(a))
 			}
 		}
-		switch share := m.p.share; share {
-		case shareIntegrated:
+		share := m.p.share
+		if share == shareDirichlet {
+			share = m.z(gi) / (m.z(gi) + mean)
+		}
+		switch {
+		case share == shareIntegrated:
 			scores[gi] = s.log2(ratios, n)
-		case shareDirichlet:
-			scores[gi] = fixedShare(ratios, n, m.z(gi)/(m.z(gi)+mean))
+		case wT != nil || wS != nil:
+			scores[gi] = 0
+			for j, t := range obsT {
+				scores[gi] += weightAt(wT, j) * math.Log2(share*float64(m.techRatio[gi][t])+1-share)
+			}
+			for j, x := range obsS {
+				scores[gi] += weightAt(wS, j) * math.Log2(share*float64(m.softRatio[gi][x])+1-share)
+			}
 		default:
 			scores[gi] = fixedShare(ratios, n, share)
 		}
 	}
+}
+
+// weightAt returns w[j], or 1 when w is nil.
+func weightAt(w []float64, j int) float64 {
+	if w == nil {
+		return 1
+	}
+	return w[j]
 }
 
 // fixedShare returns log2 Π_i (λ·a_i + 1 − λ) over n items, of which

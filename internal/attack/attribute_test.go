@@ -247,3 +247,31 @@ func TestPrepare(t *testing.T) {
 		t.Fatal("Prepare did not build the model")
 	}
 }
+
+// TestEvidenceWeights: an item carrying half the weight moves the scores
+// half as far; weights of 1 change nothing.
+func TestEvidenceWeights(t *testing.T) {
+	kb := embeddedKB(t)
+	ev := Evidence{Techniques: []string{"T1542.003", "T1059.003"}}
+	score := func(ev Evidence, g string) float64 {
+		for _, c := range Attribute(kb, ev).Candidates {
+			if c.Group.ID == g {
+				return c.Score
+			}
+		}
+		t.Fatalf("%s not ranked", g)
+		return 0
+	}
+	full := score(ev, "G0096")
+	ones := ev
+	ones.Weights = map[string]float64{"T1542.003": 1, "T1059.003": 1}
+	if got := score(ones, "G0096"); math.Abs(got-full) > 1e-9 {
+		t.Errorf("weights of 1: score %v, want %v", got, full)
+	}
+	half := ev
+	half.Weights = map[string]float64{"T1542.003": 0.5}
+	onlyShell := score(Evidence{Techniques: []string{"T1059.003"}}, "G0096")
+	if got, want := score(half, "G0096"), onlyShell+(full-onlyShell)/2; math.Abs(got-want) > 1e-9 {
+		t.Errorf("bootkit at half weight: score %v, want %v", got, want)
+	}
+}

@@ -246,7 +246,7 @@ func idfOverlap(m *model) scorer {
 }
 
 func modelScorer(name string, m *model) scorer {
-	return scorer{name, len(m.groups), func(o observation, scores []float64) { m.score(m.mostSpecific(o.techs), o.softs, scores) }}
+	return scorer{name, len(m.groups), func(o observation, scores []float64) { m.score(m.mostSpecific(o.techs), o.softs, nil, nil, scores) }}
 }
 
 // evalResult is the outcome of one scorer over a set of observations.
@@ -296,7 +296,7 @@ func evaluate(sc scorer, obs []observation, temp float64) evalResult {
 		if temp != 0 {
 			temp := temp
 			if temp == modelTemperature {
-				temp = temperature(len(o.techs) + len(o.softs))
+				temp = temperature(float64(len(o.techs) + len(o.softs)))
 			}
 			p, _ := posterior(s, temp, 0)
 			q, _ := posterior(s, temp, UnknownPrior)
@@ -541,7 +541,7 @@ func TestEvaluate(t *testing.T) {
 		sensitivity(modelScorer(v.name, buildModel(kb, v.p)))
 	}
 	sensitivity(scorer{"a technique observed with its sub-technique counted as evidence too (before 2026-11-26)", len(m.groups), func(o observation, scores []float64) {
-		m.score(o.techs, o.softs, scores)
+		m.score(o.techs, o.softs, nil, nil, scores)
 	}})
 
 	var conf, shipped []float64

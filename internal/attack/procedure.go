@@ -21,9 +21,13 @@ type Procedure struct {
 	// relationship whose text names the artefact.
 	Group  string `json:"group"`
 	Target string `json:"target"`
-	// Artefact is the artefact in lower case, spaces collapsed: the key
-	// RecognizeProcedures returns and Evidence.Procedures holds.
+	// Artefact is the artefact's tokens (runs of letters and digits, in
+	// lower case) joined by spaces: the key RecognizeProcedures returns and
+	// Evidence.Procedures holds; `net group "Domain Admins" /domain` and
+	// its spelling with curly quotes are one artefact. Text is the
+	// artefact as ATT&CK writes it.
 	Artefact string `json:"artefact"`
+	Text     string `json:"text"`
 	// Rel is the relationship's STIX id; Citations its reports.
 	Rel       string   `json:"rel"`
 	Citations []string `json:"citations,omitempty"`
@@ -61,11 +65,7 @@ func countProcedureGroups(ps []Procedure, texts map[string][]string) {
 			ps[i].Groups = n
 			continue
 		}
-		seq, _ := tokenize(a)
-		// A file name is as common as its stem: net.exe as "net".
-		if len(seq) == 2 && fileName.MatchString(a) {
-			seq = seq[:1]
-		}
+		seq := strings.Fields(a)
 		groups := map[string]bool{}
 		for _, p := range index[seq[0]] {
 			t := toks[p.text]
@@ -96,19 +96,28 @@ var (
 	fileName = regexp.MustCompile(`(?i)\b[a-z0-9_][a-z0-9_.-]*\.(?:exe|dll|sys|ps1|psm1|bat|cmd|vbs|vbe|js|jse|hta|scr|msi|lnk|jsp|aspx?|php)\b`)
 )
 
-// artefacts returns the artefacts a procedure text names, in lower case
-// with spaces collapsed, each once, without those too common to tell
-// groups apart: a single token shorter than minArtefact (cmd, dir, ping).
-func artefacts(desc string) []string {
-	var out []string
+// artefact is one artefact of a procedure text: its key and its text.
+type artefact struct{ key, text string }
+
+// artefacts returns the artefacts a procedure text names, each once. A
+// command, path or file name of one word (whoami, makecab.exe, ntdsutil)
+// is left out: it names a tool, which dozens of groups run while ATT&CK
+// documents a few; a procedure is a tool used in a particular way (`net
+// config Workstation`, `fsutil fsinfo drives`, `reg save`).
+func artefacts(desc string) []artefact {
+	var out []artefact
 	add := func(s string) {
-		s = strings.Join(strings.Fields(strings.ToLower(strings.Trim(s, ` "'`))), " ")
+		s = strings.Join(strings.Fields(strings.Trim(s, ` "'`)), " ")
 		toks, _ := tokenize(s)
-		if len(toks) == 0 || len(toks) == 1 && len(toks[0]) < minArtefact {
+		if fileName.MatchString(s) && len(toks) >= 2 && fileName.FindString(s) == s {
+			toks = toks[:len(toks)-1] // a file name: its extension is not a word
+		}
+		if len(toks) < 2 || len(strings.Join(toks, "")) < minArtefact {
 			return
 		}
-		if !slices.Contains(out, s) {
-			out = append(out, s)
+		key := strings.Join(toks, " ")
+		if !slices.ContainsFunc(out, func(a artefact) bool { return a.key == key }) {
+			out = append(out, artefact{key, s})
 		}
 	}
 	for _, m := range codeSpan.FindAllStringSubmatch(desc, -1) {
@@ -122,7 +131,7 @@ func artefacts(desc string) []string {
 	return out
 }
 
-// minArtefact is the shortest one-token artefact kept.
+// minArtefact is the fewest letters and digits an artefact has.
 const minArtefact = 5
 
 // mdLinkTarget is the target of a Markdown link, "(https://...)".
@@ -155,11 +164,9 @@ func (kb *KB) procMatcher() *procMatcher {
 	return x.proc
 }
 
-// buildProcMatcher indexes the artefacts of active groups' procedures. An
-// artefact whose one token is a lower-case word of ATT&CK's prose in two
-// or more descriptions (whoami, netstat, systeminfo: commands every
-// discovery technique names) is left out: dozens of groups run them, a
-// handful are documented with them.
+// buildProcMatcher indexes the artefacts of active groups' procedures,
+// but for those named in more than MaxProcedureGroups groups' procedure
+// texts.
 func buildProcMatcher(kb *KB) *procMatcher {
 	m := &procMatcher{seqs: map[string][]procSeq{}, groups: map[string][]string{}, common: map[string]int{}}
 	active := map[string]bool{}
@@ -168,33 +175,11 @@ func buildProcMatcher(kb *KB) *procMatcher {
 			active[kb.Groups[i].ID] = true
 		}
 	}
-	single := map[string]bool{}
-	for _, p := range kb.Procedures {
-		if toks, _ := tokenize(p.Artefact); len(toks) == 1 {
-			single[toks[0]] = true
-		}
-	}
-	used := map[string]int{}
-	if tx, err := kb.texts(); err == nil {
-		seen := map[string]bool{}
-		for _, d := range tx.Desc {
-			clear(seen)
-			eachWord(d, func(w string) {
-				if single[w] && !seen[w] {
-					seen[w] = true
-					used[w]++
-				}
-			})
-		}
-	}
 	for _, p := range kb.Procedures {
 		if !active[p.Group] || p.Groups > MaxProcedureGroups {
 			continue
 		}
-		toks, _ := tokenize(p.Artefact)
-		if len(toks) == 1 && used[toks[0]] >= 2 {
-			continue
-		}
+		toks := strings.Fields(p.Artefact)
 		m.common[p.Artefact] = max(m.common[p.Artefact], p.Groups)
 		if _, ok := m.groups[p.Artefact]; !ok {
 			m.seqs[toks[0]] = append(m.seqs[toks[0]], procSeq{toks, p.Artefact})
@@ -210,9 +195,9 @@ func buildProcMatcher(kb *KB) *procMatcher {
 }
 
 // RecognizeProcedures returns the artefacts of ATT&CK's procedure texts
-// that text shows (as whole tokens, in order: `net config workstation`
-// in "net.exe config workstation" does not match, "net config
-// Workstation /all" does), sorted, each once. The matcher is built on
+// that text shows (their keys, see Procedure.Artefact: whole tokens, in
+// order; `net config Workstation` matches "net config workstation /all",
+// not "net.exe config workstation"), sorted, each once. The matcher is built on
 // first use.
 func (kb *KB) RecognizeProcedures(text string) []string {
 	m := kb.procMatcher()
@@ -232,8 +217,10 @@ func (kb *KB) RecognizeProcedures(text string) []string {
 // ProcedureMatch is a procedure a candidate group is documented with and
 // the evidence showed.
 type ProcedureMatch struct {
-	// Artefact is what was seen, as RecognizeProcedures returns it.
+	// Artefact is what was seen, as RecognizeProcedures returns it; Text
+	// how the group's procedure text writes it.
 	Artefact string `json:"artefact"`
+	Text     string `json:"text"`
 	// Target and TargetName are the technique or software of the
 	// procedure.
 	Target     string `json:"target"`
@@ -285,6 +272,12 @@ func (kb *KB) procedureMatches(m *model, g string, arts []string) []ProcedureMat
 		}
 		k := max(len(gs), pm.common[a])
 		pmt := ProcedureMatch{Artefact: a, Groups: k, Bits: round3(procedureBits(k, len(m.groups))), Sources: []string{}}
+		for _, p := range kb.Procedures {
+			if p.Group == g && p.Artefact == a {
+				pmt.Text = p.Text
+				break
+			}
+		}
 		for _, p := range kb.Procedures {
 			if p.Group != g || p.Artefact != a {
 				continue

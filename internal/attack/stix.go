@@ -290,7 +290,7 @@ func fromObjects(objs []stixObject) (*KB, error) {
 				use(o, g.ID, tid)
 				procTexts[g.ID] = append(procTexts[g.ID], o.Description)
 				for _, a := range artefacts(o.Description) {
-					kb.Procedures = append(kb.Procedures, Procedure{Group: g.ID, Target: tid, Artefact: a, Rel: o.ID, Citations: kb.rels[len(kb.rels)-1].Citations})
+					kb.Procedures = append(kb.Procedures, Procedure{Group: g.ID, Target: tid, Artefact: a.key, Text: a.text, Rel: o.ID, Citations: kb.rels[len(kb.rels)-1].Citations})
 				}
 			} else if s, ok := software[src]; ok && isTech {
 				add(&s.Techniques, tid)

@@ -180,7 +180,7 @@ func printAttribution(w io.Writer, kb *attack.KB, ev attack.Evidence, sum *attac
 			fmt.Fprintln(w, "    shares none of the evidence")
 		}
 		for _, p := range c.Procedures {
-			wrapText(w, fmt.Sprintf("`%s`: documented (%s %s; %s; %s)", p.Artefact, p.Target, p.TargetName, plural(p.Groups, "group"), strings.Join(p.Sources, ", ")),
+			wrapText(w, fmt.Sprintf("`%s`: documented (%s %s; %s; %s)", p.Text, p.Target, p.TargetName, plural(p.Groups, "group"), strings.Join(p.Sources, ", ")),
 				"    procedure: ", "        ", 100)
 		}
 		if len(c.Unexplained) > 0 {

@@ -63,8 +63,21 @@ func attackEvidence(rules []*Rule) attack.Evidence {
 		}
 	}
 	for _, r := range rules {
+		// A rule tagged with k techniques (a parent tagged with its
+		// sub-technique not counted) says one of them happened: each
+		// carries 1/k, its largest share over the rules naming it.
+		k := 0
+		for _, t := range r.Techniques {
+			if !slices.ContainsFunc(r.Techniques, func(x string) bool { return strings.HasPrefix(x, t+".") }) {
+				k++
+			}
+		}
 		for _, t := range r.Techniques {
 			add(&ev.Techniques, t)
+			if ev.Weights == nil {
+				ev.Weights = map[string]float64{}
+			}
+			ev.Weights[t] = max(ev.Weights[t], 1/float64(max(k, 1)))
 		}
 		for _, tag := range r.Tags {
 			rest, ok := strings.CutPrefix(strings.ToLower(tag), "attack.")
@@ -214,10 +227,17 @@ var imageFields = []string{"Image", "ParentImage", "NewProcessName", "ParentProc
 // the artefacts of procedure texts (attack.KB.RecognizeProcedures)
 // recognised in the fields and rule titles of ds, each once with the first
 // text it was seen in, by ID and by artefact.
+//
+// Software named only by rule titles counts when two rules name it: one
+// rule's title is its author's hypothesis, and rules named after malware
+// often look for a behaviour others share (SigmaHQ's "Pikabot Fake DLL
+// Extension Execution Via Rundll32.EXE" fires on any rundll32 loader).
+// Software a field names (an image, a command line, a file) counts at once.
 func (a *attributor) seenIn(ds []*Detection) ([]attack.SoftwareSeen, []attack.ProcedureSeen) {
 	var soft []attack.SoftwareSeen
 	var procs []attack.ProcedureSeen
-	note := func(text string, k attack.TextKind) {
+	titles := map[string][]string{} // software ID -> the titles naming it
+	recognise := func(text string, k attack.TextKind) recognisedIn {
 		key := recognisedKey{text, k}
 		in, ok := a.recognised[key]
 		if !ok {
@@ -232,16 +252,12 @@ func (a *attributor) seenIn(ds []*Detection) ([]attack.SoftwareSeen, []attack.Pr
 				a.recognised[key] = in
 			}
 		}
-		for _, id := range in.software {
-			if !slices.ContainsFunc(soft, func(s attack.SoftwareSeen) bool { return s.ID == id }) {
-				sw, _, _ := a.kb.SoftwareByID(id)
-				soft = append(soft, attack.SoftwareSeen{ID: id, Name: sw.Name, In: text})
-			}
-		}
-		for _, art := range in.procedures {
-			if !slices.ContainsFunc(procs, func(p attack.ProcedureSeen) bool { return p.Artefact == art }) {
-				procs = append(procs, attack.ProcedureSeen{Artefact: art, In: text})
-			}
+		return in
+	}
+	addSoft := func(id, text string) {
+		if !slices.ContainsFunc(soft, func(s attack.SoftwareSeen) bool { return s.ID == id }) {
+			sw, _, _ := a.kb.SoftwareByID(id)
+			soft = append(soft, attack.SoftwareSeen{ID: id, Name: sw.Name, In: text})
 		}
 	}
 	for _, d := range ds {
@@ -250,10 +266,27 @@ func (a *attributor) seenIn(ds []*Detection) ([]attack.SoftwareSeen, []attack.Pr
 			if slices.Contains(imageFields, f.Name) {
 				k = attack.TextProgram
 			}
-			note(f.Value, k)
+			in := recognise(f.Value, k)
+			for _, id := range in.software {
+				addSoft(id, f.Value)
+			}
+			for _, art := range in.procedures {
+				if !slices.ContainsFunc(procs, func(p attack.ProcedureSeen) bool { return p.Artefact == art }) {
+					procs = append(procs, attack.ProcedureSeen{Artefact: art, In: f.Value})
+				}
+			}
 		}
 		if d.Rule != nil {
-			note(d.Rule.Title, attack.TextTitle)
+			for _, id := range recognise(d.Rule.Title, attack.TextTitle).software {
+				if !slices.Contains(titles[id], d.Rule.Title) {
+					titles[id] = append(titles[id], d.Rule.Title)
+				}
+			}
+		}
+	}
+	for id, ts := range titles {
+		if len(ts) >= 2 {
+			addSoft(id, ts[0])
 		}
 	}
 	slices.SortFunc(soft, func(x, y attack.SoftwareSeen) int { return strings.Compare(x.ID, y.ID) })
@@ -295,6 +328,9 @@ func (a *attributor) attribute(ev attack.Evidence) *Attribution {
 		return nil
 	}
 	key := strings.Join(ev.Techniques, ",") + "|" + strings.Join(ev.Software, ",") + "|" + strings.Join(ev.GroupHints, ",") + "|" + strings.Join(ev.Procedures, "\x00")
+	for _, t := range ev.Techniques {
+		key += fmt.Sprintf("|%.3f", ev.Weights[t])
+	}
 	if at, ok := a.cache[key]; ok {
 		return at
 	}

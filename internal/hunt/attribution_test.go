@@ -2,6 +2,7 @@ package hunt
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -226,5 +227,42 @@ func TestProceduresSeen(t *testing.T) {
 	top := got.Candidates[0]
 	if top.ID != "G0096" || len(top.Procedures) == 0 || len(top.Procedures[0].Sources) == 0 {
 		t.Errorf("top candidate: got %s %+v, want APT41 with its documented procedure and its sources", top.Name, top.Procedures)
+	}
+}
+
+// TestEvidenceWeights: a rule tagged with k techniques makes each carry
+// 1/k (a parent tagged with its sub-technique not counted), unless a rule
+// names it alone.
+func TestEvidenceWeights(t *testing.T) {
+	ev := attackEvidence([]*Rule{
+		{Title: "a", Techniques: []string{"T1039", "T1048", "T1021", "T1021.002"}},
+		{Title: "b", Techniques: []string{"T1048"}},
+	})
+	want := map[string]float64{"T1039": 1.0 / 3, "T1048": 1, "T1021": 1.0 / 3, "T1021.002": 1.0 / 3}
+	for id, w := range want {
+		if math.Abs(ev.Weights[id]-w) > 1e-9 {
+			t.Errorf("%s: weight %v, want %v", id, ev.Weights[id], w)
+		}
+	}
+}
+
+// TestTitleSoftwareCorroborated: software named only by one rule's title
+// is not evidence; named by two rules' titles, or by a field, it is.
+func TestTitleSoftwareCorroborated(t *testing.T) {
+	at, err := newAttributor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := &Detection{Rule: &Rule{Title: "Pikabot Fake DLL Extension Execution Via Rundll32.EXE"}}
+	two := &Detection{Rule: &Rule{Title: "Potential Pikabot Discovery Activity"}}
+	if soft, _ := at.seenIn([]*Detection{one}); len(soft) != 0 {
+		t.Errorf("one title: got %v, want no software", soft)
+	}
+	if soft, _ := at.seenIn([]*Detection{one, two}); len(soft) != 1 || soft[0].Name != "Pikabot" {
+		t.Errorf("two titles: got %v, want Pikabot", soft)
+	}
+	field := &Detection{Rule: &Rule{Title: "x"}, Fields: []Field{{Name: "Image", Value: `C:\Temp\mimikatz.exe`}}}
+	if soft, _ := at.seenIn([]*Detection{field}); len(soft) != 1 || soft[0].ID != "S0002" {
+		t.Errorf("a field: got %v, want Mimikatz", soft)
 	}
 }
