@@ -153,6 +153,11 @@ type Operation struct {
 	// Steps are the steps the sentences tell: the detections of one event
 	// (or of the Sysmon and Security records of one process creation).
 	Steps []Step `json:"steps"`
+	// Joins say, for every pair of detections the builder joined, which
+	// entity joined them and how, so that each edge can be audited.
+	Joins []Join `json:"joins"`
+	// Lateral are the cross-host links the joins went through, once each.
+	Lateral []Hop `json:"lateral"`
 }
 
 // Step is one step of an operation: one event and the rules it matched.
@@ -182,6 +187,7 @@ const (
 	kFile
 	kService
 	kTask
+	kAccount
 )
 
 type nodeKey struct {
@@ -199,6 +205,7 @@ type nodeKey struct {
 type reach struct {
 	node int32
 	prev int32 // index in the same reach list, -1 for an anchor
+	edge edge  // how node was reached from prev
 	// at is when the path touched the node: the detection's time, or,
 	// past a persistent edge, the time of the link (a file's writing, a
 	// task's creation, the source command of a lateral move). Windows
@@ -368,9 +375,23 @@ func (b *builder) persistent(k nodeKey) bool {
 type walkItem struct {
 	k     nodeKey
 	prev  int32
+	edge  edge
 	depth int // generations above the first process of this walk
 	at    time.Time
 }
+
+// edge is the kind of link by which a walk reached a node.
+type edge byte
+
+const (
+	eAnchor  edge = iota // the detection's own entity
+	eParent              // parent or child process
+	eLogon               // a process and its logon session
+	eFile                // a dropped file and its writer, loader or runner
+	eService             // a service and what it ran, its image, its installer
+	eTask                // a task and what it ran, its command, its creator
+	eLateral             // a remote action and its effect on the target host
+)
 
 // walker is the scratch space of one goroutine walking from detections.
 type walker struct {
@@ -426,39 +447,39 @@ func (b *builder) reach(w *walker, i int) []reach {
 	queue := w.queue[:0]
 	defer func() { w.queue = queue }()
 	at := d.Time
-	push := func(k nodeKey, prev int32, depth int) {
+	push := func(k nodeKey, prev int32, e edge, depth int) {
 		if seen[k] || len(seen) >= b.o.MaxReach {
 			return
 		}
 		seen[k] = true
-		queue = append(queue, walkItem{k, prev, depth, at})
+		queue = append(queue, walkItem{k, prev, e, depth, at})
 	}
 	if p := b.procs[i]; p >= 0 {
-		push(b.procNode(p), -1, 0)
+		push(b.procNode(p), -1, eAnchor, 0)
 	} else if d.ParentProcessGUID != "" || d.ParentPID != 0 {
 		if j, ok := ix.byGUID[hostKey{host, normGUID(d.ParentProcessGUID)}]; ok {
-			push(b.procNode(j), -1, 1)
+			push(b.procNode(j), -1, eAnchor, 1)
 		} else if d.ParentPID != 0 {
 			if j := ix.byPIDAt(host, d.ParentPID, d.Time, -1); j >= 0 {
-				push(b.procNode(j), -1, 1)
+				push(b.procNode(j), -1, eAnchor, 1)
 			}
 		}
 	}
 	for _, l := range []string{d.LogonID, d.TargetLogonID} {
 		if l = normLogon(l); !systemLogons[l] && host != "" {
-			push(nodeKey{kind: kLogon, host: host, key: l}, -1, 0)
+			push(nodeKey{kind: kLogon, host: host, key: l}, -1, eAnchor, 0)
 		}
 	}
 	for _, f := range d.Files {
 		if k, ok := b.fileNode(w, host, f); ok {
-			push(k, -1, 0)
+			push(k, -1, eAnchor, 0)
 		}
 	}
 	if d.Service != "" {
-		push(b.serviceNode(host, strings.ToLower(d.Service), d.Time), -1, 0)
+		push(b.serviceNode(host, strings.ToLower(d.Service), d.Time), -1, eAnchor, 0)
 	}
 	if d.Task != "" {
-		push(b.taskNode(host, strings.ToLower(d.Task), d.Time), -1, 0)
+		push(b.taskNode(host, strings.ToLower(d.Task), d.Time), -1, eAnchor, 0)
 	}
 
 	for q := 0; q < len(queue); q++ {
@@ -469,7 +490,7 @@ func (b *builder) reach(w *walker, i int) []reach {
 			w.pend = append(w.pend, it.k)
 		}
 		at = it.at
-		out = append(out, reach{node: n, prev: it.prev, at: at})
+		out = append(out, reach{node: n, prev: it.prev, edge: it.edge, at: at})
 		self := int32(len(out) - 1)
 		if !b.joinable(it.k) {
 			continue // a node, never a bridge
@@ -478,26 +499,26 @@ func (b *builder) reach(w *walker, i int) []reach {
 		case kProc:
 			p := &ix.procs[it.k.idx]
 			if p.parent >= 0 && it.depth < b.o.MaxAncestors {
-				push(b.procNode(p.parent), self, it.depth+1)
+				push(b.procNode(p.parent), self, eParent, it.depth+1)
 			}
 			if !systemLogons[p.logon] {
-				push(nodeKey{kind: kLogon, host: p.host, key: p.logon}, self, 0)
+				push(nodeKey{kind: kLogon, host: p.host, key: p.logon}, self, eLogon, 0)
 			}
 			if key, ok := ix.imgFile[it.k.idx]; ok {
-				push(nodeKey{kind: kFile, host: p.host, key: key}, self, 0)
+				push(nodeKey{kind: kFile, host: p.host, key: key}, self, eFile, 0)
 			}
 			if k, ok := ix.taskRun[it.k.idx]; ok {
-				push(b.taskNode(k.host, k.key, p.start), self, 0)
+				push(b.taskNode(k.host, k.key, p.start), self, eTask, 0)
 			}
 			if k, ok := ix.svcRun[it.k.idx]; ok {
-				push(b.serviceNode(k.host, k.key, p.start), self, 0)
+				push(b.serviceNode(k.host, k.key, p.start), self, eService, 0)
 			}
 			if pi := ix.parentImage(it.k.idx); pi != "" && !p.start.IsZero() {
 				switch baseName(strings.ToLower(pi)) {
 				case "wmiprvse.exe", "wsmprovhost.exe":
 					if s, st := b.lateral(p.host, "", p.start); s >= 0 {
 						at = st
-						push(b.procNode(s), self, 0)
+						push(b.procNode(s), self, eLateral, 0)
 					}
 				}
 			}
@@ -518,7 +539,7 @@ func (b *builder) reach(w *walker, i int) []reach {
 				}
 				if s, st := b.lateral(l.host, src, l.start); s >= 0 {
 					at = st
-					push(b.procNode(s), self, 0)
+					push(b.procNode(s), self, eLateral, 0)
 				}
 			}
 		case kFile:
@@ -526,7 +547,7 @@ func (b *builder) reach(w *walker, i int) []reach {
 			for _, w := range f.writers {
 				if w.idx >= 0 && (w.guid != "" || w.pid != 0) {
 					at = w.t
-					push(b.procNode(w.idx), self, 0)
+					push(b.procNode(w.idx), self, eFile, 0)
 				}
 			}
 		case kService:
@@ -539,15 +560,15 @@ func (b *builder) reach(w *walker, i int) []reach {
 				at = inst
 			}
 			if k, ok := b.fileNode(w, sv.host, sv.image); ok {
-				push(k, self, 0)
+				push(k, self, eService, 0)
 			}
 			if !systemLogons[sv.logon] && inst.Equal(instanceAt(sv.installs, sv.installed)) {
-				push(nodeKey{kind: kLogon, host: sv.host, key: sv.logon}, self, 0)
+				push(nodeKey{kind: kLogon, host: sv.host, key: sv.logon}, self, eService, 0)
 			}
 			if !inst.IsZero() {
 				if s, st := b.lateral(sv.host, "", inst); s >= 0 {
 					at = st
-					push(b.procNode(s), self, 0)
+					push(b.procNode(s), self, eLateral, 0)
 				}
 			}
 		case kTask:
@@ -560,14 +581,14 @@ func (b *builder) reach(w *walker, i int) []reach {
 				at = inst
 			}
 			if k, ok := b.fileNode(w, tk.host, tk.command); ok {
-				push(k, self, 0)
+				push(k, self, eTask, 0)
 			}
 			if !systemLogons[tk.logon] && inst.Equal(instanceAt(tk.creates, tk.created)) {
-				push(nodeKey{kind: kLogon, host: tk.host, key: tk.logon}, self, 0)
+				push(nodeKey{kind: kLogon, host: tk.host, key: tk.logon}, self, eTask, 0)
 			} else if !inst.IsZero() {
 				if s, st := b.lateral(tk.host, "", inst); s >= 0 {
 					at = st
-					push(b.procNode(s), self, 0)
+					push(b.procNode(s), self, eLateral, 0)
 				}
 			}
 		}
@@ -918,6 +939,7 @@ func (b *builder) operation(members, links []int, u *unionFind, ruleCount map[st
 	op.Score = score(best, len(op.Tactics), len(op.Hosts), rules, ruleCount)
 	op.Severity = severity(best, op.Score)
 	op.Context = b.context(members, links, u)
+	op.Joins, op.Lateral = b.joins(links, u)
 	op.Steps = b.steps(members)
 	for _, s := range op.Steps {
 		op.Narrative = append(op.Narrative, s.Sentence)

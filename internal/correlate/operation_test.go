@@ -648,3 +648,63 @@ func TestNarrativeHelpers(t *testing.T) {
 		t.Errorf("got %d steps, want 3:\n%s", len(ops[0].Steps), strings.Join(ops[0].Narrative, "\n"))
 	}
 }
+
+// hasJoin reports whether op records a join of kind through an entity on
+// host whose key holds key, and, when hop is not "", a lateral hop whose
+// "from→to label" holds hop.
+func hasJoin(op Operation, kind, host, key, hop string) bool {
+	for _, j := range op.Joins {
+		if j.Kind != kind || (host != "" && j.Host != host) || !strings.Contains(j.Key, key) {
+			continue
+		}
+		if hop == "" {
+			return true
+		}
+		for _, h := range j.Lateral {
+			if strings.Contains(h.From+"→"+h.To+" "+h.Label, hop) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkJoin fails unless the only operation of ops records the join (see
+// hasJoin).
+func checkJoin(t *testing.T, ops []Operation, kind, host, key, hop string) {
+	t.Helper()
+	if len(ops) == 0 {
+		t.Fatalf("got no operation, want one joined by %s %s", kind, key)
+	}
+	if !hasJoin(ops[0], kind, host, key, hop) {
+		t.Errorf("got joins %+v, want %s via %s %q %q", ops[0].Joins, kind, host, key, hop)
+	}
+}
+
+func TestJoinsRecorded(t *testing.T) {
+	// Each kind of link is recorded with the entity that made it.
+	explorer := child("A", 9, `C:\Windows\explorer.exe`, `explorer.exe`)
+	a := child("A", 10, `C:\Windows\System32\whoami.exe`, `whoami /all`)
+	b := child("A", 11, `C:\Windows\System32\net.exe`, `net group /domain`)
+	a.logon, b.logon = "0x51f00", "0x51f00"
+	s := (&scene{}).add(logon4624("A", 0, "0x51F00", "mallory", 10, "10.0.0.9", "KALI"))
+	s.det(start(time.Minute, a, explorer))
+	s.det(start(2*time.Hour, b, explorer))
+	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "logon session", "A", "0x51f00", "")
+
+	cmd := child("A", 10, `C:\Windows\System32\cmd.exe`, `cmd.exe /c whoami`)
+	who := child("A", 11, `C:\Windows\System32\whoami.exe`, `whoami`)
+	s = &scene{}
+	s.det(start(0, cmd, w3wp))
+	s.det(start(time.Second, who, cmd))
+	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "process tree", "A", cmd.guid, "")
+
+	dl := child("A", 10, `C:\Windows\System32\certutil.exe`, `certutil -decode u.txt C:\ProgramData\DRM\rundll32.exe`)
+	tool := child("A", 11, `C:\ProgramData\DRM\rundll32.exe`, `rundll32.exe lsadump::sam`)
+	s = &scene{}
+	s.det(start(0, dl, w3wp))
+	sh := child("A", 12, `C:\Windows\System32\cmd.exe`, `cmd.exe`)
+	s.add(write(time.Second, dl, `C:\ProgramData\DRM\rundll32.exe`), start(72*time.Hour, sh, services))
+	s.det(start(72*time.Hour+time.Second, tool, sh))
+	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "shared file", "A", `C:\ProgramData\DRM\rundll32.exe`, "")
+}

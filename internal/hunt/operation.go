@@ -48,6 +48,13 @@ type Operation struct {
 	// processes: ancestors, logon sessions, dropped files, services,
 	// tasks.
 	Context []Entity `json:"context"`
+	// Joins say which entity joined each pair of detections the builder
+	// joined, and how (process tree, logon session, remote target, shared
+	// file, service, task, shared account, nearby), for audit.
+	Joins []Join `json:"joins"`
+	// Lateral are the cross-host links the joins went through: from a
+	// host to another, with a short label of the keys that made them.
+	Lateral []Hop `json:"lateral"`
 	// Graph is the hosts and processes of the operation and the links
 	// between them, for drawing.
 	Graph Graph `json:"graph"`
@@ -62,6 +69,13 @@ type Step = correlate.Step
 
 // Entity is one entity that links an operation's detections.
 type Entity = correlate.Entity
+
+// Join is one link between two detections of an operation (Detections
+// are indices in Result.Detections).
+type Join = correlate.Join
+
+// Hop is one cross-host link of an operation.
+type Hop = correlate.Hop
 
 // Graph is the processes of an operation on their hosts and the edges
 // between them: parent to child on one host, and lateral movement from a
@@ -146,6 +160,8 @@ func operationOf(o *correlate.Operation, dets []Detection, refs []correlate.Dete
 	}
 	op.Steps = append(op.Steps, o.Steps...)
 	op.Context = append(op.Context, o.Context...)
+	op.Joins = append(make([]Join, 0, len(o.Joins)), o.Joins...)
+	op.Lateral = append(make([]Hop, 0, len(o.Lateral)), o.Lateral...)
 	op.Graph = graphOf(op.Steps, refs, op.Hosts)
 	rules := make([]*Rule, 0, len(op.Detections))
 	ds := make([]*Detection, 0, len(op.Detections))
