@@ -169,7 +169,7 @@ func TestEdgeParentChild(t *testing.T) {
 	s := &scene{}
 	s.det(start(0, cmd, w3wp))
 	s.det(start(time.Second, who, cmd))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "process tree", "A", cmd.guid, "")
 }
 
 func TestEdgeSharedAncestor(t *testing.T) {
@@ -277,7 +277,7 @@ func TestEdgeFileRun(t *testing.T) {
 	s.det(start(0, dl, w3wp))
 	s.add(write(time.Second, dl, `C:\ProgramData\DRM\rundll32.exe`), start(72*time.Hour, cmd, services))
 	s.det(start(72*time.Hour+time.Second, tool, cmd))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "shared file", "A", `C:\ProgramData\DRM\rundll32.exe`, "")
 }
 
 func TestEdgeService(t *testing.T) {
@@ -314,7 +314,7 @@ func TestEdgeLogonSession(t *testing.T) {
 	s := (&scene{}).add(logon4624("A", 0, "0x51F00", "mallory", 10, "10.0.0.9", "KALI"))
 	s.det(start(time.Minute, a, explorer))
 	s.det(start(2*time.Hour, b, explorer))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "logon session", "A", "0x51f00", "")
 
 	// The built-in accounts' sessions join nothing.
 	a.logon, b.logon = "0x3e7", "0x3e7"
@@ -679,32 +679,4 @@ func checkJoin(t *testing.T, ops []Operation, kind, host, key, hop string) {
 	if !hasJoin(ops[0], kind, host, key, hop) {
 		t.Errorf("got joins %+v, want %s via %s %q %q", ops[0].Joins, kind, host, key, hop)
 	}
-}
-
-func TestJoinsRecorded(t *testing.T) {
-	// Each kind of link is recorded with the entity that made it.
-	explorer := child("A", 9, `C:\Windows\explorer.exe`, `explorer.exe`)
-	a := child("A", 10, `C:\Windows\System32\whoami.exe`, `whoami /all`)
-	b := child("A", 11, `C:\Windows\System32\net.exe`, `net group /domain`)
-	a.logon, b.logon = "0x51f00", "0x51f00"
-	s := (&scene{}).add(logon4624("A", 0, "0x51F00", "mallory", 10, "10.0.0.9", "KALI"))
-	s.det(start(time.Minute, a, explorer))
-	s.det(start(2*time.Hour, b, explorer))
-	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "logon session", "A", "0x51f00", "")
-
-	cmd := child("A", 10, `C:\Windows\System32\cmd.exe`, `cmd.exe /c whoami`)
-	who := child("A", 11, `C:\Windows\System32\whoami.exe`, `whoami`)
-	s = &scene{}
-	s.det(start(0, cmd, w3wp))
-	s.det(start(time.Second, who, cmd))
-	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "process tree", "A", cmd.guid, "")
-
-	dl := child("A", 10, `C:\Windows\System32\certutil.exe`, `certutil -decode u.txt C:\ProgramData\DRM\rundll32.exe`)
-	tool := child("A", 11, `C:\ProgramData\DRM\rundll32.exe`, `rundll32.exe lsadump::sam`)
-	s = &scene{}
-	s.det(start(0, dl, w3wp))
-	sh := child("A", 12, `C:\Windows\System32\cmd.exe`, `cmd.exe`)
-	s.add(write(time.Second, dl, `C:\ProgramData\DRM\rundll32.exe`), start(72*time.Hour, sh, services))
-	s.det(start(72*time.Hour+time.Second, tool, sh))
-	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "shared file", "A", `C:\ProgramData\DRM\rundll32.exe`, "")
 }
