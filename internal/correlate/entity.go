@@ -36,7 +36,8 @@ type Index struct {
 	procs    []process
 	byGUID   map[hostKey]int32   // by host and ProcessGuid
 	byPID    map[hostPID][]int32 // sorted by start time
-	logons   map[hostKey]*logon
+	logons   map[hostKey]*logonID
+	boots    map[string][]time.Time // by host, sorted
 	services map[hostKey]*service
 	tasks    map[hostKey]*task
 	files    map[hostKey]*file
@@ -127,27 +128,12 @@ type task struct {
 type file struct {
 	host, path string // path as first seen
 	first      time.Time
-	writers    [2]procRef // first and last writer
-	nwrite     int
-	loaders    []procRef // first few loaders (Sysmon 6/7) or runners
-	hash       string
-}
-
-// addWriter makes r the file's first or last writer when it is earlier or
-// later than the ones it has (ties broken by process, so that the result
-// does not depend on the order of the events).
-func (f *file) addWriter(r procRef) {
-	if f.nwrite == 0 {
-		f.writers = [2]procRef{r, r}
-		f.first = r.t
-		return
-	}
-	if compareRefs(r, f.writers[0]) < 0 {
-		f.writers[0], f.first = r, r.t
-	}
-	if compareRefs(r, f.writers[1]) > 0 {
-		f.writers[1] = r
-	}
+	// writes are its writes, each an instance of the file (see
+	// addWrite): a loader or runner is linked to the write before it.
+	writes  []procRef
+	nwrite  int
+	loaders []procRef // first few loaders (Sysmon 6/7) or runners
+	hash    string
 }
 
 func compareRefs(a, b procRef) int {
@@ -215,7 +201,9 @@ type IndexShard struct {
 	procs    []process
 	byGUID   map[hostKey]int32  // by host and ProcessGuid
 	byPIDT   map[pidStart]int32 // processes without a GUID
-	logons   map[hostKey]*logon
+	logons   map[hostKey]*logonSet
+	boots    []hostTime // boots seen
+	exits    []hostTime // exits of processes known by PID only (Security 4689)
 	services map[hostKey]*service
 	tasks    map[hostKey]*task
 	files    map[hostKey]*file
@@ -254,7 +242,7 @@ type intentRaw struct {
 func newShard() *IndexShard {
 	return &IndexShard{
 		strs: map[string]string{}, byGUID: map[hostKey]int32{}, byPIDT: map[pidStart]int32{},
-		logons: map[hostKey]*logon{}, services: map[hostKey]*service{}, tasks: map[hostKey]*task{},
+		logons: map[hostKey]*logonSet{}, services: map[hostKey]*service{}, tasks: map[hostKey]*task{},
 		files: map[hostKey]*file{}, loads: map[hostKey][]procRef{}, hostIPs: map[ipHost]*int{},
 		lastIntent: map[intentKey]time.Time{}, names: map[string]string{}, paths: map[string]string{},
 	}
@@ -389,12 +377,18 @@ func (s *IndexShard) Observe(ev *event.Event) {
 	}
 	t := f.time()
 	sysmon := strings.Contains(ch, "Sysmon")
+	// Forwarded logs may spell the channels in lower case.
+	security, system := strings.EqualFold(ch, "Security"), strings.EqualFold(ch, "System")
+	if bootEvent(security, system, id) && !t.IsZero() {
+		s.boots = append(s.boots, hostTime{host: host, t: t})
+		return
+	}
 	switch {
 	case sysmon:
 		s.sysmon(id, host, t)
-	case ch == "Security":
+	case security:
 		s.security(id, host, t)
-	case ch == "System":
+	case system:
 		if id == 7045 {
 			name := f.str(fServiceName)
 			if name == "" {
@@ -494,7 +488,7 @@ func (s *IndexShard) sysmon(id int64, host string, t time.Time) {
 			fl = &file{host: host, path: s.intern(NormPath(raw)), first: t}
 			s.files[k] = fl
 		}
-		fl.addWriter(s.ref(host, t))
+		fl.addWrite(s.ref(host, t))
 		fl.nwrite++
 	}
 }
@@ -540,16 +534,19 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 		p.logon = s.intern(lid)
 		p.user = s.intern(user)
 		s.intentsOf(procRef{host: host, pid: pid, t: t}, p.cmd)
+	case 4689:
+		if pid := f.num(fProcessId); pid != 0 && !t.IsZero() {
+			s.exits = append(s.exits, hostTime{host: host, pid: pid, t: t})
+		}
 	case 4624:
 		lid := normLogon(f.str(fTargetLogonId))
-		if lid == "" {
+		if lid == "" || t.IsZero() {
 			return
 		}
-		l := s.logon(host, lid)
-		if !l.start.IsZero() && !t.Before(l.start) {
-			return // the same logon ID logged on again later: keep the first
+		l := &logon{host: host, id: s.intern(lid), start: t}
+		if !s.logon(host, lid).addStart(l) {
+			return
 		}
-		l.start = t
 		l.user = s.intern(account(f.str(fTargetDomainName), f.str(fTargetUserName)))
 		l.ip = s.intern(normIP(f.str(fIpAddress)))
 		l.workstation = s.hostName(f.str(fWorkstationName))
@@ -562,10 +559,12 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 		if lid == "" {
 			return
 		}
-		s.logon(host, lid).end = t
+		ls := s.logon(host, lid)
+		ls.ends = append(ls.ends, t)
 	case 4672:
 		if lid := normLogon(f.str(fSubjectLogonId)); lid != "" {
-			s.logon(host, lid).elevated = true
+			ls := s.logon(host, lid)
+			ls.privs = append(ls.privs, t)
 		}
 	case 4648:
 		target := f.str(fTargetServerName)
@@ -639,12 +638,12 @@ func (s *IndexShard) proc(host, guid string, pid int64, start time.Time) *proces
 	return &s.procs[len(s.procs)-1]
 }
 
-func (s *IndexShard) logon(host, id string) *logon {
+func (s *IndexShard) logon(host, id string) *logonSet {
 	if l := s.logons[hostKey{host, id}]; l != nil {
 		return l
 	}
 	id = s.intern(id)
-	l := &logon{host: host, id: id}
+	l := &logonSet{}
 	s.logons[hostKey{host, id}] = l
 	return l
 }

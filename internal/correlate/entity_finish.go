@@ -30,7 +30,8 @@ func (ix *Index) Finish() {
 	ix.strs = map[string]string{}
 	ix.byGUID = map[hostKey]int32{}
 	ix.byPID = map[hostPID][]int32{}
-	ix.logons = map[hostKey]*logon{}
+	ix.logons = map[hostKey]*logonID{}
+	ix.boots = map[string][]time.Time{}
 	ix.services = map[hostKey]*service{}
 	ix.tasks = map[hostKey]*task{}
 	ix.files = map[hostKey]*file{}
@@ -45,7 +46,11 @@ func (ix *Index) Finish() {
 
 	byPIDT := map[pidStart]int32{}
 	ipSeen := map[ipHost]int{}
+	logons := map[hostKey]*logonSet{}
+	var boots, exits []hostTime
 	for _, s := range ix.shards {
+		boots = append(boots, s.boots...)
+		exits = append(exits, s.exits...)
 		ix.events += s.events
 		for i := range s.procs {
 			p := s.procs[i]
@@ -67,11 +72,16 @@ func (ix *Index) Finish() {
 			ix.procs = append(ix.procs, p)
 		}
 		for k, l := range s.logons {
-			if m := ix.logons[k]; m != nil {
-				mergeLogon(m, l)
-			} else {
-				ix.logons[k] = l
+			m := logons[k]
+			if m == nil {
+				logons[k] = l
+				continue
 			}
+			for _, st := range l.starts {
+				m.addStart(st)
+			}
+			m.ends = append(m.ends, l.ends...)
+			m.privs = append(m.privs, l.privs...)
 		}
 		for k, sv := range s.services {
 			if m := ix.services[k]; m != nil {
@@ -96,11 +106,10 @@ func (ix *Index) Finish() {
 		}
 		for k, f := range s.files {
 			if m := ix.files[k]; m != nil {
-				n := m.nwrite
-				m.addWriter(f.writers[0])
-				m.nwrite = n
-				m.addWriter(f.writers[1])
-				m.nwrite = n + f.nwrite
+				for _, w := range f.writes {
+					m.addWrite(w)
+				}
+				m.nwrite += f.nwrite
 			} else {
 				ix.files[k] = f
 			}
@@ -110,6 +119,8 @@ func (ix *Index) Finish() {
 		}
 	}
 
+	ix.finishBoots(boots)
+	ix.finishLogons(logons)
 	for _, sv := range ix.services {
 		sv.installs = instances(sv.installs)
 	}
@@ -174,6 +185,21 @@ func (ix *Index) Finish() {
 			return cmp.Or(p.start.Compare(q.start), strings.Compare(p.guid, q.guid))
 		})
 	}
+	// Security 4689: the exit of the process with that PID running then.
+	slices.SortFunc(exits, func(a, b hostTime) int { return a.t.Compare(b.t) })
+	for _, e := range exits {
+		l := ix.byPID[hostPID{e.host, e.pid}]
+		for k := len(l) - 1; k >= 0; k-- {
+			q := &ix.procs[l[k]]
+			if q.start.After(e.t.Add(time.Second)) {
+				continue
+			}
+			if q.end.IsZero() {
+				q.end = e.t
+			}
+			break
+		}
+	}
 	// Aliases point at their twin through byPIDT look-ups.
 	for k, i := range byPIDT {
 		if t, ok := alias[i]; ok {
@@ -233,12 +259,8 @@ func (ix *Index) Finish() {
 		}
 	}
 	for _, f := range ix.files {
-		for w := range f.writers {
-			if !f.writers[w].t.IsZero() || f.writers[w].host != "" {
-				f.writers[w].idx = ix.resolve(f.writers[w])
-			} else {
-				f.writers[w].idx = -1
-			}
+		for w := range f.writes {
+			f.writes[w].idx = ix.resolve(f.writes[w])
 		}
 	}
 
@@ -356,6 +378,9 @@ func (ix *Index) byPIDAt(host string, pid int64, t time.Time, self int32) int32 
 		if !q.end.IsZero() && q.end.Before(t.Add(-time.Second)) {
 			return -1
 		}
+		if ix.bootBetween(host, q.start, t) {
+			return -1 // the host rebooted since it started
+		}
 		if !q.start.IsZero() && q.end.IsZero() && t.Sub(q.start) > pidReuseWindow {
 			return -1
 		}
@@ -449,16 +474,6 @@ func mergeProc(dst, src *process) {
 	}
 }
 
-func mergeLogon(dst, src *logon) {
-	if !src.start.IsZero() && (dst.start.IsZero() || src.start.Before(dst.start)) {
-		dst.start, dst.user, dst.ip, dst.workstation, dst.logonType = src.start, src.user, src.ip, src.workstation, src.logonType
-	}
-	if dst.end.IsZero() || (!src.end.IsZero() && src.end.Before(dst.end)) {
-		dst.end = src.end
-	}
-	dst.elevated = dst.elevated || src.elevated
-}
-
 func absDur(d time.Duration) time.Duration {
 	if d < 0 {
 		return -d
@@ -483,11 +498,19 @@ func (ix *Index) Stats() IndexStats {
 	st := IndexStats{
 		Events:    ix.events,
 		Processes: len(ix.procs) - len(ix.alias),
-		Logons:    len(ix.logons), Services: len(ix.services), Tasks: len(ix.tasks), Files: len(ix.files),
+		Logons:    ix.logonCount(), Services: len(ix.services), Tasks: len(ix.tasks), Files: len(ix.files),
 		Hosts: len(ix.hostName),
 	}
 	for _, l := range ix.intents {
 		st.Intents += len(l)
 	}
 	return st
+}
+
+func (ix *Index) logonCount() int {
+	n := 0
+	for _, l := range ix.logons {
+		n += len(l.inst)
+	}
+	return n
 }

@@ -33,8 +33,14 @@ func fingerprint(ix *Index) []string {
 		out = append(out, fmt.Sprintf("p %s|%s|%d|%v|%v|%v|%s|%s|%s|%s|%s|%v", p.host, p.guid, p.pid, p.start, p.end, p.created,
 			p.image, p.cmd, p.user, p.logon, parent, ix.implic[int32(i)]))
 	}
-	for k, l := range ix.logons {
-		out = append(out, fmt.Sprintf("l %s|%s|%s|%s|%s|%d|%v|%v|%v", k.host, k.key, l.user, l.ip, l.workstation, l.logonType, l.start, l.end, l.elevated))
+	for k, lid := range ix.logons {
+		for _, l := range lid.inst {
+			out = append(out, fmt.Sprintf("l %s|%s|%s|%s|%s|%d|%v|%v|%v", k.host, k.key, l.user, l.ip, l.workstation, l.logonType, l.start, l.end, l.elevated))
+		}
+		out = append(out, fmt.Sprintf("le %s|%s|%v", k.host, k.key, lid.ends))
+	}
+	for h, l := range ix.boots {
+		out = append(out, fmt.Sprintf("b %s|%v", h, l))
 	}
 	for h, l := range ix.intents {
 		for _, in := range l {
@@ -45,7 +51,11 @@ func fingerprint(ix *Index) []string {
 		out = append(out, "a "+ip+"|"+h)
 	}
 	for k, f := range ix.files {
-		out = append(out, fmt.Sprintf("f %s|%s|%v|%d|%d|%s|%s", k.host, k.key, f.first, f.nwrite, len(f.loaders), id(f.writers[0].idx), id(f.writers[1].idx)))
+		ws := make([]string, 0, len(f.writes))
+		for _, w := range f.writes {
+			ws = append(ws, fmt.Sprintf("%v@%s", w.t, id(w.idx)))
+		}
+		out = append(out, fmt.Sprintf("f %s|%s|%v|%d|%d|%v", k.host, k.key, f.first, f.nwrite, len(f.loaders), ws))
 	}
 	slices.Sort(out)
 	return out

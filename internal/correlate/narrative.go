@@ -82,7 +82,7 @@ func (b *builder) helper(p, pp int32) bool {
 }
 
 func isProcessCreation(d *DetectionRef) bool {
-	return (d.EventID == 1 && strings.Contains(d.Channel, "Sysmon")) || (d.EventID == 4688 && d.Channel == "Security")
+	return (d.EventID == 1 && strings.Contains(d.Channel, "Sysmon")) || (d.EventID == 4688 && strings.EqualFold(d.Channel, "Security"))
 }
 
 // sentence tells one step: "2022-03-01 14:02 ERP01: w3wp.exe started
@@ -205,7 +205,7 @@ func (b *builder) fact(d *DetectionRef, host string) string {
 		return d.User + " used the credentials of " + d.TargetUser + " for " + d.Detail
 	case d.EventID == 1102:
 		return "the Security log was cleared"
-	case d.EventID == 104 && d.Channel == "System":
+	case d.EventID == 104 && strings.EqualFold(d.Channel, "System"):
 		return "an event log was cleared"
 	}
 	if d.Image != "" {

@@ -224,9 +224,8 @@ type builder struct {
 	// Nodes are numbered: node i < len(ix.procs) is process i, the others
 	// are numbered in nodes in the order the detections reach them.
 	nodes   map[nodeKey]int32
-	keys    []nodeKey        // by node
-	subject map[int32]bool   // processes that are a detection's subject
-	subjLog map[hostKey]bool // logons a detection names
+	keys    []nodeKey      // by node
+	subject map[int32]bool // processes that are a detection's subject
 
 	reached [][]reach
 	// tags are the ATT&CK tactics and techniques of each detection's rule.
@@ -275,7 +274,7 @@ func BuildOperations(ctx context.Context, dets []DetectionRef, idx *Index, opts 
 	}
 	idx.Finish()
 	b := &builder{ix: idx, o: opts.withDefaults(), dets: dets, nodes: map[nodeKey]int32{},
-		subject: map[int32]bool{}, subjLog: map[hostKey]bool{}, tags: ruleTagsOf(dets)}
+		subject: map[int32]bool{}, tags: ruleTagsOf(dets)}
 	b.keys = make([]nodeKey, len(idx.procs))
 	for i := range b.keys {
 		b.keys[i] = b.procNode(int32(i))
@@ -295,11 +294,8 @@ func BuildOperations(ctx context.Context, dets []DetectionRef, idx *Index, opts 
 		}
 		b.host[i] = HostName(dets[i].Host)
 		b.procs[i] = b.detProc(&dets[i], b.host[i])
-		if b.procs[i] >= 0 {
-			b.subject[b.procs[i]] = true
-		}
-		if l := normLogon(dets[i].TargetLogonID); !systemLogons[l] {
-			b.subjLog[hostKey{b.host[i], l}] = true
+		if p := b.procs[i]; p >= 0 && (!idx.procs[p].ubiq || ownDoing(&dets[i])) {
+			b.subject[p] = true
 		}
 	}
 	if err := b.reachAll(ctx); err != nil {
@@ -363,11 +359,8 @@ func (b *builder) persistent(k nodeKey) bool {
 		p := &b.ix.procs[k.idx]
 		return b.subject[k.idx] || (!p.start.IsZero() && !p.end.IsZero())
 	case kLogon:
-		if b.subjLog[hostKey{k.host, k.key}] {
-			return true
-		}
-		l := b.ix.logons[hostKey{k.host, k.key}]
-		return l != nil && !l.start.IsZero() && !l.end.IsZero()
+		l := b.logonOf(k)
+		return l != nil && !l.end.IsZero()
 	}
 	return true
 }
@@ -467,11 +460,11 @@ func (b *builder) reach(w *walker, i int) []reach {
 	}
 	for _, l := range []string{d.LogonID, d.TargetLogonID} {
 		if l = normLogon(l); !systemLogons[l] && host != "" {
-			push(nodeKey{kind: kLogon, host: host, key: l}, -1, eAnchor, 0)
+			push(b.logonNode(host, l, d.Time), -1, eAnchor, 0)
 		}
 	}
 	for _, f := range d.Files {
-		if k, ok := b.fileNode(w, host, f); ok {
+		if k, ok := b.fileNode(w, host, f, d.Time); ok {
 			push(k, -1, eAnchor, 0)
 		}
 	}
@@ -502,10 +495,12 @@ func (b *builder) reach(w *walker, i int) []reach {
 				push(b.procNode(p.parent), self, eParent, it.depth+1)
 			}
 			if !systemLogons[p.logon] {
-				push(nodeKey{kind: kLogon, host: p.host, key: p.logon}, self, eLogon, 0)
+				push(b.logonNode(p.host, p.logon, cmp.Or(p.start, at)), self, eLogon, 0)
 			}
 			if key, ok := ix.imgFile[it.k.idx]; ok {
-				push(nodeKey{kind: kFile, host: p.host, key: key}, self, eFile, 0)
+				if k, ok := b.fileKey(hostKey{p.host, key}, cmp.Or(p.start, at)); ok {
+					push(k, self, eFile, 0)
+				}
 			}
 			if k, ok := ix.taskRun[it.k.idx]; ok {
 				push(b.taskNode(k.host, k.key, p.start), self, eTask, 0)
@@ -528,7 +523,7 @@ func (b *builder) reach(w *walker, i int) []reach {
 			// loopback or link-local address is local; one whose source
 			// host is unknown is not traced (any command aimed at this host
 			// would do, which proves nothing).
-			l := ix.logons[hostKey{it.k.host, it.k.key}]
+			l := b.logonOf(it.k)
 			if l != nil && (l.logonType == 3 || l.logonType == 10) && !l.start.IsZero() && !localAddr(l.ip) {
 				src := l.workstation
 				if h := ix.hostOf(l.ip); h != "" {
@@ -543,12 +538,12 @@ func (b *builder) reach(w *walker, i int) []reach {
 				}
 			}
 		case kFile:
+			// The write this instance is: its writer only (two processes
+			// writing one path, a cache or a log, are not one story).
 			f := ix.files[hostKey{it.k.host, it.k.key}]
-			for _, w := range f.writers {
-				if w.idx >= 0 && (w.guid != "" || w.pid != 0) {
-					at = w.t
-					push(b.procNode(w.idx), self, eFile, 0)
-				}
+			if w := f.writes[it.k.inst-1]; w.idx >= 0 && (w.guid != "" || w.pid != 0) {
+				at = w.t
+				push(b.procNode(w.idx), self, eFile, 0)
 			}
 		case kService:
 			sv := ix.services[hostKey{it.k.host, it.k.key}]
@@ -559,11 +554,11 @@ func (b *builder) reach(w *walker, i int) []reach {
 			if !inst.IsZero() {
 				at = inst
 			}
-			if k, ok := b.fileNode(w, sv.host, sv.image); ok {
+			if k, ok := b.fileNode(w, sv.host, sv.image, cmp.Or(inst, at)); ok {
 				push(k, self, eService, 0)
 			}
 			if !systemLogons[sv.logon] && inst.Equal(instanceAt(sv.installs, sv.installed)) {
-				push(nodeKey{kind: kLogon, host: sv.host, key: sv.logon}, self, eService, 0)
+				push(b.logonNode(sv.host, sv.logon, sv.installed), self, eService, 0)
 			}
 			if !inst.IsZero() {
 				if s, st := b.lateral(sv.host, "", inst); s >= 0 {
@@ -580,11 +575,11 @@ func (b *builder) reach(w *walker, i int) []reach {
 			if !inst.IsZero() {
 				at = inst
 			}
-			if k, ok := b.fileNode(w, tk.host, tk.command); ok {
+			if k, ok := b.fileNode(w, tk.host, tk.command, cmp.Or(inst, at)); ok {
 				push(k, self, eTask, 0)
 			}
 			if !systemLogons[tk.logon] && inst.Equal(instanceAt(tk.creates, tk.created)) {
-				push(nodeKey{kind: kLogon, host: tk.host, key: tk.logon}, self, eTask, 0)
+				push(b.logonNode(tk.host, tk.logon, tk.created), self, eTask, 0)
 			} else if !inst.IsZero() {
 				if s, st := b.lateral(tk.host, "", inst); s >= 0 {
 					at = st
@@ -629,8 +624,9 @@ func instTime(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-// fileNode returns the node of a dropped file (one the index saw written).
-func (b *builder) fileNode(w *walker, host, path string) (nodeKey, bool) {
+// fileNode returns the node of a dropped file (one the index saw written)
+// as it was at t: the write in effect then.
+func (b *builder) fileNode(w *walker, host, path string, t time.Time) (nodeKey, bool) {
 	if host == "" || path == "" {
 		return nodeKey{}, false
 	}
@@ -639,11 +635,20 @@ func (b *builder) fileNode(w *walker, host, path string) (nodeKey, bool) {
 		key = strings.ToLower(NormPath(path))
 		w.files[path] = key
 	}
-	k := hostKey{host, key}
-	if _, ok := b.ix.files[k]; !ok {
+	return b.fileKey(hostKey{host, key}, t)
+}
+
+// fileKey returns the node of the file k as it was at t (see fileNode).
+func (b *builder) fileKey(k hostKey, t time.Time) (nodeKey, bool) {
+	f := b.ix.files[k]
+	if f == nil {
 		return nodeKey{}, false
 	}
-	return nodeKey{kind: kFile, host: k.host, key: k.key}, true
+	i := f.writeAt(t)
+	if i < 0 {
+		return nodeKey{}, false
+	}
+	return nodeKey{kind: kFile, host: k.host, key: k.key, inst: int64(i + 1)}, true
 }
 
 // lateral returns the process on another host (src, when known) whose
@@ -769,10 +774,16 @@ func (b *builder) join(ctx context.Context, order []int) (*unionFind, error) {
 			}
 			continue
 		}
-		for k := 1; k < len(es); k++ {
-			if es[k].t.Sub(es[k-1].t) <= b.o.Window {
-				u.union(es[k-1].det, es[k].det, b.o.MaxEntities, n)
+		// Not chained: a session or process of unknown lifetime joins
+		// detections at most Window after the first of their run, so that
+		// a desktop session or a console left open for days does not tie a
+		// week of unrelated work together.
+		for k, first := 1, 0; k < len(es); k++ {
+			if es[k].t.Sub(es[first].t) > b.o.Window {
+				first = k
+				continue
 			}
+			u.union(es[k-1].det, es[k].det, b.o.MaxEntities, n)
 		}
 	}
 	// Unlinked detections: the nearest linked one on the same host.
@@ -820,7 +831,7 @@ func (b *builder) inSpan(k nodeKey, es []entry) []entry {
 	case kProc:
 		lo = b.ix.procs[k.idx].start
 	case kLogon:
-		if l := b.ix.logons[hostKey{k.host, k.key}]; l != nil {
+		if l := b.logonOf(k); l != nil {
 			lo, hi = l.start, l.end
 		}
 	default:
@@ -837,6 +848,20 @@ func (b *builder) inSpan(k nodeKey, es []entry) []entry {
 		out = append(out, e)
 	}
 	return out
+}
+
+// ownDoing reports whether a detection's event is something its process
+// did of its own accord, so that a ubiquitous process it names is
+// implicated: it was started (Sysmon 1, Security 4688), loaded an image
+// (Sysmon 7) or started a thread in another process (Sysmon 8). What
+// services.exe or svchost.exe writes to the registry or to disk, opens or
+// connects to is its job done for whoever asked (a service installed, a
+// file served), and says nothing of the instance.
+func ownDoing(d *DetectionRef) bool {
+	if isProcessCreation(d) {
+		return true
+	}
+	return strings.Contains(d.Channel, "Sysmon") && (d.EventID == 7 || d.EventID == 8)
 }
 
 // actorless reports whether a detection's event names no acting process
@@ -1028,7 +1053,7 @@ func (b *builder) entity(k nodeKey) Entity {
 		return Entity{Kind: "process", Host: p.host, Key: key, Description: desc}
 	case kLogon:
 		desc := "logon session " + k.key
-		if l := ix.logons[hostKey{k.host, k.key}]; l != nil {
+		if l := b.logonOf(k); l != nil {
 			if l.user != "" {
 				desc += " of " + l.user
 			}
@@ -1048,11 +1073,12 @@ func (b *builder) entity(k nodeKey) Entity {
 		return Entity{Kind: "logon", Host: k.host, Key: k.key, Description: desc}
 	case kFile:
 		f := ix.files[hostKey{k.host, k.key}]
+		wr := f.writes[k.inst-1]
 		desc := f.path + " written"
-		if w := f.writers[0].idx; w >= 0 {
-			desc += " by " + baseName(ix.procs[w].image)
+		if wr.idx >= 0 {
+			desc += " by " + baseName(ix.procs[wr.idx].image)
 		}
-		desc += " " + f.first.UTC().Format("2006-01-02 15:04:05")
+		desc += " " + wr.t.UTC().Format("2006-01-02 15:04:05")
 		return Entity{Kind: "file", Host: k.host, Key: f.path, Description: desc}
 	case kService:
 		sv := ix.services[hostKey{k.host, k.key}]

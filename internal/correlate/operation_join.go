@@ -243,5 +243,22 @@ func logonTypeName(t int) string {
 // logonOf returns the logon session of a logon node (nil when the index
 // has no 4624 of it).
 func (b *builder) logonOf(k nodeKey) *logon {
-	return b.ix.logons[hostKey{k.host, k.key}]
+	if k.inst <= 0 {
+		return nil
+	}
+	if lid := b.ix.logons[hostKey{k.host, k.key}]; lid != nil {
+		for _, l := range lid.inst {
+			if l.start.UnixNano() == k.inst {
+				return l
+			}
+		}
+	}
+	return nil
+}
+
+// logonNode returns the node of the session logon ID id named on host at
+// t (see Index.logonAt).
+func (b *builder) logonNode(host, id string, t time.Time) nodeKey {
+	inst, _ := b.ix.logonAt(host, id, t)
+	return nodeKey{kind: kLogon, host: host, key: id, inst: inst}
 }

@@ -680,3 +680,88 @@ func checkJoin(t *testing.T, ops []Operation, kind, host, key, hop string) {
 		t.Errorf("got joins %+v, want %s via %s %q %q", ops[0].Joins, kind, host, key, hop)
 	}
 }
+
+// TestFalseJoins: identifiers that were only reused join nothing.
+func TestFalseJoins(t *testing.T) {
+	explorer := child("A", 9, `C:\Windows\explorer.exe`, `explorer.exe`)
+	a := child("A", 10, `C:\Windows\System32\whoami.exe`, `whoami /all`)
+	b := child("A", 11, `C:\Windows\System32\net.exe`, `net group /domain`)
+	a.logon, b.logon = "0x99", "0x99"
+	boot := ev("A", 2*time.Hour, "Security", 4608)
+	p4688 := func(at time.Duration, pid, ppid int, image, cmd string) *event.Event {
+		return ev("A", at, "Security", 4688, "NewProcessId", "0x"+strconv.FormatInt(int64(pid), 16),
+			"ProcessId", "0x"+strconv.FormatInt(int64(ppid), 16), "NewProcessName", image, "CommandLine", cmd,
+			"SubjectLogonId", "0x3e7", "TargetLogonId", "0x0")
+	}
+	exit4689 := func(at time.Duration, pid int) *event.Event {
+		return ev("A", at, "Security", 4689, "ProcessId", "0x"+strconv.FormatInt(int64(pid), 16), "SubjectLogonId", "0x3e7")
+	}
+	for _, c := range []struct {
+		name string
+		s    func() *scene
+	}{
+		{"logon ID reused after a reboot", func() *scene {
+			// No 4624 for either: only the boot between tells them apart.
+			s := (&scene{}).add(boot)
+			s.det(start(time.Hour, a, explorer))
+			s.det(start(3*time.Hour, b, explorer))
+			return s
+		}},
+		{"logon ID reused after a reboot, with its logons", func() *scene {
+			s := (&scene{}).add(logon4624("A", 0, "0x99", "mallory", 3, "10.0.0.9", "KALI"), boot,
+				logon4624("A", 2*time.Hour+time.Minute, "0x99", "bob", 3, "10.0.0.7", "PC7"))
+			s.det(start(time.Hour, a, explorer))
+			s.det(start(3*time.Hour, b, explorer))
+			return s
+		}},
+		{"logon ID reused after a logoff, its next logon not logged", func() *scene {
+			s := (&scene{}).add(logon4624("A", 0, "0x99", "mallory", 3, "10.0.0.9", "KALI"),
+				ev("A", 2*time.Hour, "Security", 4634, "TargetLogonId", "0x99"))
+			s.det(start(time.Hour, a, explorer))
+			s.det(start(3*time.Hour, b, explorer))
+			return s
+		}},
+		{"PID reused after its process exited", func() *scene {
+			s := (&scene{}).add(p4688(0, 5000, 2412, `C:\Windows\System32\cmd.exe`, `cmd.exe /c i.bat`), exit4689(time.Minute, 5000))
+			s.det(p4688(30*time.Second, 5004, 5000, `C:\Windows\System32\net.exe`, `net view`))
+			// Another process got PID 5000; its parent is not logged.
+			s.det(p4688(time.Hour, 5008, 5000, `C:\Windows\System32\net.exe`, `net user`))
+			return s
+		}},
+		{"PID reused after a reboot", func() *scene {
+			s := (&scene{}).add(p4688(0, 5000, 2412, `C:\Windows\System32\cmd.exe`, `cmd.exe /c i.bat`), boot)
+			s.det(p4688(30*time.Second, 5004, 5000, `C:\Windows\System32\net.exe`, `net view`))
+			s.det(p4688(3*time.Hour, 5008, 5000, `C:\Windows\System32\net.exe`, `net user`))
+			return s
+		}},
+		{"same host name, another year: logon ID and parent PID", func() *scene {
+			year := 365 * 24 * time.Hour
+			s := (&scene{}).add(p4688(0, 5000, 2412, `C:\Windows\System32\cmd.exe`, `cmd.exe /c i.bat`))
+			s.det(start(time.Hour, a, explorer))
+			s.det(p4688(30*time.Second, 5004, 5000, `C:\Windows\System32\net.exe`, `net view`))
+			s.det(start(year, b, explorer))
+			s.det(p4688(year+time.Minute, 5008, 5000, `C:\Windows\System32\net.exe`, `net user`))
+			return s
+		}},
+		{"same path written again by another process", func() *scene {
+			// A cache file two unrelated tools write a month apart: each
+			// write is its own instance.
+			x := child("A", 20, `C:\Tools\x.exe`, `x.exe`)
+			y := child("A", 21, `C:\Tools\y.exe`, `y.exe`)
+			path := `C:\Users\u\AppData\Local\Microsoft\Windows\SchCache\corp.local.sch`
+			s := (&scene{}).add(start(0, x, w3wp), start(30*24*time.Hour, y, w3wp))
+			s.det(write(time.Second, x, path))
+			s.det(write(30*24*time.Hour+time.Second, y, path))
+			return s
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := c.s()
+			var want [][]int
+			for i := range s.detected {
+				want = append(want, []int{i})
+			}
+			checkGroups(t, s, OperationOptions{}, want)
+		})
+	}
+}
