@@ -45,12 +45,17 @@ type Index struct {
 	hostIPs  map[string]string    // IP → host
 	hostName map[string]string    // any spelling (FQDN, short, IP) upper-case → host
 	intents  map[string][]intent  // target host → remote actions naming it, by time
-	taskRun  map[int32]hostKey    // process → task it ran
-	svcRun   map[int32]hostKey    // process → service it ran
-	implic   map[int32]bool       // processes that loaded or ran a dropped file
-	imgFile  map[int32]string     // processes whose image is a dropped file → its key
-	alias    map[int32]int32      // Security 4688 records → their Sysmon 1 twin
-	events   int64                // events observed
+	// unknown are the remote actions aimed at an address no host is known
+	// by, by time; drops the files a command copied to another host's
+	// admin share (\\host\c$\path), by local path and time.
+	unknown []intent
+	drops   map[string][]intent
+	taskRun map[int32]hostKey // process → task it ran
+	svcRun  map[int32]hostKey // process → service it ran
+	implic  map[int32]bool    // processes that loaded or ran a dropped file
+	imgFile map[int32]string  // processes whose image is a dropped file → its key
+	alias   map[int32]int32   // Security 4688 records → their Sysmon 1 twin
+	events  int64             // events observed
 }
 
 // NewIndex returns an empty index with one shard per worker (at least one).
@@ -161,6 +166,10 @@ type intent struct {
 	ref  procRef
 	t    time.Time
 	what string
+	// account is the account the command or 4648 names ("" when none).
+	account string
+	host    string // the target host ("" when unknown)
+	path    string // a dropped file's local path on the target, lower-cased
 }
 
 // ubiquitous lists the images that parent or host everything on a Windows
@@ -234,9 +243,11 @@ type pidStart struct {
 
 // intentRaw is an intent whose target is not resolved to a host yet.
 type intentRaw struct {
-	ref    procRef
-	target string // host name or IP as written
-	what   string
+	ref     procRef
+	target  string // host name or IP as written
+	what    string
+	account string // the account named, if any
+	path    string // for a drop: the file's local path on the target
 }
 
 func newShard() *IndexShard {
@@ -572,7 +583,8 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 			return
 		}
 		r := procRef{host: host, pid: f.num(fProcessId), t: t}
-		s.addIntent(intentRaw{ref: r, target: target, what: "explicit credentials"})
+		s.addIntent(intentRaw{ref: r, target: target, what: "explicit credentials",
+			account: s.intern(account(f.str(fTargetDomainName), f.str(fTargetUserName)))})
 	case 4697:
 		name := f.str(fServiceName)
 		if name == "" {
@@ -686,9 +698,9 @@ func (s *IndexShard) mapIP(ip, host string) {
 }
 
 type intentKey struct {
-	host, guid   string
-	pid          int64
-	target, what string
+	host, guid         string
+	pid                int64
+	target, what, path string
 }
 
 // intentEvery is how often the same process aiming at the same target is
@@ -698,20 +710,29 @@ const intentEvery = time.Minute
 // addIntent keeps in, unless the same process aimed at the same target
 // less than intentEvery before; in.target is interned when kept.
 func (s *IndexShard) addIntent(in intentRaw) {
-	k := intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what}
+	k := intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what, in.path}
 	if last, ok := s.lastIntent[k]; ok && absDur(in.ref.t.Sub(last)) < intentEvery {
 		return
 	}
 	in.target = s.intern(in.target)
-	k.target = in.target
+	in.path = s.intern(in.path)
+	k.target, k.path = in.target, in.path
 	s.lastIntent[k] = in.ref.t
 	s.intents = append(s.intents, in)
 }
 
 // intentsOf records the remote hosts a command line names.
 func (s *IndexShard) intentsOf(r procRef, cmd string) {
-	for _, tg := range CommandTargets(cmd) {
-		s.addIntent(intentRaw{ref: r, target: tg, what: "command"})
+	tgs := CommandTargets(cmd)
+	if len(tgs) == 0 {
+		return
+	}
+	acct := s.intern(CommandAccount(cmd))
+	for _, tg := range tgs {
+		s.addIntent(intentRaw{ref: r, target: tg, what: "command", account: acct})
+	}
+	for _, d := range CommandDrops(cmd) {
+		s.addIntent(intentRaw{ref: r, target: d[0], what: "drop", account: acct, path: strings.ToLower(d[1])})
 	}
 }
 

@@ -39,6 +39,7 @@ func (ix *Index) Finish() {
 	ix.hostIPs = map[string]string{}
 	ix.hostName = map[string]string{}
 	ix.intents = map[string][]intent{}
+	ix.drops = map[string][]intent{}
 	ix.taskRun = map[int32]hostKey{}
 	ix.svcRun = map[int32]hostKey{}
 	ix.implic = map[int32]bool{}
@@ -268,19 +269,34 @@ func (ix *Index) Finish() {
 	for _, s := range ix.shards {
 		for _, in := range s.intents {
 			h := ix.hostOf(in.target)
-			if h == "" || h == in.ref.host {
+			if h == in.ref.host && h != "" {
 				continue
 			}
 			r := in.ref
 			r.idx = ix.resolve(r)
-			ix.intents[h] = append(ix.intents[h], intent{ref: r, t: r.t, what: in.what})
+			x := intent{ref: r, t: r.t, what: in.what, account: in.account, host: h, path: in.path}
+			switch {
+			case in.what == "drop":
+				ix.drops[in.path] = append(ix.drops[in.path], x)
+			case h == "":
+				ix.unknown = append(ix.unknown, x)
+			default:
+				ix.intents[h] = append(ix.intents[h], x)
+			}
 		}
 	}
-	for h, l := range ix.intents {
+	// The same evidence read twice gives the same intents once.
+	compact := func(l []intent) []intent {
 		slices.SortFunc(l, compareIntents)
-		// The same evidence read twice gives the same intents once.
-		ix.intents[h] = slices.CompactFunc(l, func(a, b intent) bool { return compareIntents(a, b) == 0 })
+		return slices.CompactFunc(l, func(a, b intent) bool { return compareIntents(a, b) == 0 })
 	}
+	for h, l := range ix.intents {
+		ix.intents[h] = compact(l)
+	}
+	for p, l := range ix.drops {
+		ix.drops[p] = compact(l)
+	}
+	ix.unknown = compact(ix.unknown)
 	for _, tk := range ix.tasks {
 		slices.Sort(tk.pids)
 		tk.pids = slices.Compact(tk.pids)
@@ -324,7 +340,8 @@ func (ix *Index) Finish() {
 }
 
 func compareIntents(a, b intent) int {
-	return cmp.Or(a.t.Compare(b.t), cmp.Compare(a.ref.idx, b.ref.idx), strings.Compare(a.what, b.what))
+	return cmp.Or(a.t.Compare(b.t), cmp.Compare(a.ref.idx, b.ref.idx), strings.Compare(a.what, b.what),
+		strings.Compare(a.ref.host, b.ref.host), strings.Compare(a.host, b.host), strings.Compare(a.account, b.account))
 }
 
 // instanceGap is how close two installations of a service (System 7045 and

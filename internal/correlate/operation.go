@@ -518,21 +518,10 @@ func (b *builder) reach(w *walker, i int) []reach {
 				}
 			}
 		case kLogon:
-			// A network or remote-interactive logon from a known other
-			// host: the action there that caused it. A logon from a
-			// loopback or link-local address is local; one whose source
-			// host is unknown is not traced (any command aimed at this host
-			// would do, which proves nothing).
-			l := b.logonOf(it.k)
-			if l != nil && (l.logonType == 3 || l.logonType == 10) && !l.start.IsZero() && !localAddr(l.ip) {
-				src := l.workstation
-				if h := ix.hostOf(l.ip); h != "" {
-					src = h
-				}
-				if src == "" || src == l.host {
-					break
-				}
-				if s, st := b.lateral(l.host, src, l.start); s >= 0 {
+			// A remote logon: the action on another host that caused it
+			// (see lateralLogon).
+			if l := b.logonOf(it.k); l != nil {
+				if s, st := b.lateralLogon(l); s >= 0 {
 					at = st
 					push(b.procNode(s), self, eLateral, 0)
 				}
@@ -541,9 +530,15 @@ func (b *builder) reach(w *walker, i int) []reach {
 			// The write this instance is: its writer only (two processes
 			// writing one path, a cache or a log, are not one story).
 			f := ix.files[hostKey{it.k.host, it.k.key}]
-			if w := f.writes[it.k.inst-1]; w.idx >= 0 && (w.guid != "" || w.pid != 0) {
-				at = w.t
-				push(b.procNode(w.idx), self, eFile, 0)
+			wr := f.writes[it.k.inst-1]
+			if wr.idx >= 0 && (wr.guid != "" || wr.pid != 0) {
+				at = wr.t
+				push(b.procNode(wr.idx), self, eFile, 0)
+			}
+			// A copy to this host's admin share from another host.
+			if s, st := b.lateralDrop(it.k.host, it.k.key, wr.t); s >= 0 {
+				at = st
+				push(b.procNode(s), self, eLateral, 0)
 			}
 		case kService:
 			sv := ix.services[hostKey{it.k.host, it.k.key}]

@@ -220,6 +220,8 @@ func (b *builder) hop(target, src nodeKey, t time.Time) Hop {
 	case kProc:
 		p := &ix.procs[target.idx]
 		h.Label = baseName(ix.parentImage(target.idx)) + " started " + baseName(p.image)
+	case kFile:
+		h.Label = "file " + b.entity(target).Key + " copied"
 	}
 	h.Label += " ← " + baseName(sp.image)
 	return h
