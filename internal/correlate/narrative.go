@@ -41,11 +41,34 @@ func (b *builder) steps(members []int) []Step {
 	for k := range out {
 		s := &out[k]
 		s.Sentence = b.sentence(s.Detections)
+		if k > 0 {
+			if gap := s.Time.Sub(out[k-1].Time); gap >= DormantGap {
+				s.Dormant = spanWords(gap)
+				s.Sentence = "[dormant " + s.Dormant + "] " + s.Sentence
+			}
+		}
 		for j, i := range s.Detections {
 			s.Detections[j] = b.dets[i].Index
 		}
 	}
 	return out
+}
+
+// spanWords says a long span in days, months or years ("16 days", "7
+// months", "2 years"), rounded down.
+func spanWords(d time.Duration) string {
+	days := int(d / (24 * time.Hour))
+	n, unit := days, "day"
+	switch {
+	case days >= 730:
+		n, unit = days/365, "year"
+	case days >= 61:
+		n, unit = int(float64(days)/30.44), "month"
+	}
+	if n != 1 {
+		unit += "s"
+	}
+	return strconv.Itoa(n) + " " + unit
 }
 
 // stepKey names the event of a step: a process creation (proc), else the

@@ -166,7 +166,13 @@ type Step struct {
 	Host       string    `json:"host"`
 	Detections []int     `json:"detections"`
 	Sentence   string    `json:"sentence"`
+	// Dormant is how long nothing was seen before this step, when it is at
+	// least DormantGap ("7 months"); the sentence starts with it.
+	Dormant string `json:"dormant,omitempty"`
 }
+
+// DormantGap is the quiet time before a step that the story tells.
+const DormantGap = 7 * 24 * time.Hour
 
 // Entity is one entity that links an operation's detections.
 type Entity struct {

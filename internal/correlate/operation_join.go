@@ -219,6 +219,7 @@ func (b *builder) hop(target, src nodeKey, t time.Time) Hop {
 		h.Label = "task " + b.entity(target).Key
 	case kProc:
 		p := &ix.procs[target.idx]
+		h.To = p.host
 		h.Label = baseName(ix.parentImage(target.idx)) + " started " + baseName(p.image)
 	case kFile:
 		h.Label = "file " + b.entity(target).Key + " copied"

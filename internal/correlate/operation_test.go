@@ -258,7 +258,12 @@ func TestEdgeFileSideLoad(t *testing.T) {
 	later := 400 * 24 * time.Hour
 	s.add(start(later, host, services))
 	s.det(load(later+time.Second, host, dll))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	ops := checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	// The story tells the quiet year.
+	if len(ops) == 1 && (len(ops[0].Steps) != 2 || ops[0].Steps[1].Dormant != "13 months" ||
+		!strings.HasPrefix(ops[0].Narrative[1], "[dormant 13 months] ")) {
+		t.Errorf("got narrative %q, want its second step dormant 13 months", ops[0].Narrative)
+	}
 
 	// A DLL nobody was seen writing joins nothing.
 	s = &scene{}
@@ -370,7 +375,8 @@ func TestEdgeLateralWMI(t *testing.T) {
 	s.det(start(2*time.Second, shell, wmiprvse))
 	// Another WMI shell on B an hour later is not the same action.
 	s.det(start(time.Hour, child("B", 21, `C:\Windows\System32\cmd.exe`, `cmd.exe /c ipconfig`), wmiprvse))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}, {2}})
+	ops := checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}, {2}})
+	checkJoin(t, ops, "remote target", "", "", "A→B WmiPrvSE.exe started cmd.exe ← WMIC.exe")
 }
 
 func TestEdgeLateralServiceOverSMB(t *testing.T) {
