@@ -111,6 +111,9 @@ type Edge struct {
 	// Kind is parent (From started To) or lateral (From reached the host
 	// of To: a remote command, a network logon from its host).
 	Kind string `json:"kind"`
+	// Label, on a lateral edge, names the keys that joined the two hosts
+	// (the labels of the operation's hops between them, "; "-separated).
+	Label string `json:"label,omitempty"`
 }
 
 // buildOperations joins the detections of res (refs[i] describes
@@ -163,6 +166,7 @@ func operationOf(o *correlate.Operation, dets []Detection, refs []correlate.Dete
 	op.Joins = append(make([]Join, 0, len(o.Joins)), o.Joins...)
 	op.Lateral = append(make([]Hop, 0, len(o.Lateral)), o.Lateral...)
 	op.Graph = graphOf(op.Steps, refs, op.Hosts)
+	labelLateral(&op.Graph, op.Lateral)
 	rules := make([]*Rule, 0, len(op.Detections))
 	ds := make([]*Detection, 0, len(op.Detections))
 	for _, d := range op.Detections {
@@ -294,6 +298,28 @@ func graphStep(g *Graph, st Step, di int, refs []correlate.DetectionRef, procID 
 				edge(Edge{From: hostNode(src), To: to, Kind: "lateral"})
 			}
 		}
+	}
+}
+
+// labelLateral sets the label of each lateral edge of g to the keys of the
+// hops between its two hosts.
+func labelLateral(g *Graph, hops []Hop) {
+	host := make(map[string]string, len(g.Nodes))
+	for _, n := range g.Nodes {
+		host[n.ID] = n.Host
+	}
+	for i := range g.Edges {
+		e := &g.Edges[i]
+		if e.Kind != "lateral" {
+			continue
+		}
+		var labels []string
+		for _, h := range hops {
+			if h.From == host[e.From] && h.To == host[e.To] && !slices.Contains(labels, h.Label) {
+				labels = append(labels, h.Label)
+			}
+		}
+		e.Label = strings.Join(labels, "; ")
 	}
 }
 

@@ -91,6 +91,19 @@ func TestOperationsCuckooBees(t *testing.T) {
 	if !lateral["ERP01>DC01"] || !lateral["ERP01>FS01"] {
 		t.Errorf("lateral edges: got %v, want ERP01>DC01 and ERP01>FS01", lateral)
 	}
+	// Every join is recorded; the move to DC01 is the WMI command's
+	// network logon, and its edge says so.
+	if len(op.Joins) < len(op.Detections)-1 {
+		t.Errorf("got %d joins for %d detections, want one per union at least", len(op.Joins), len(op.Detections))
+	}
+	var labelled bool
+	for _, e := range g.Edges {
+		labelled = labelled || (e.Kind == "lateral" && nodes[e.From].Host == "ERP01" && nodes[e.To].Host == "DC01" &&
+			strings.Contains(e.Label, `network logon`) && strings.Contains(e.Label, `WMIC.exe`))
+	}
+	if !labelled {
+		t.Errorf("lateral edges: got %+v (hops %+v), want ERP01>DC01 labelled with the WMI logon", g.Edges, op.Lateral)
+	}
 	var w3 bool
 	for _, n := range g.Nodes {
 		w3 = w3 || (n.Host == "ERP01" && strings.EqualFold(n.Label, "java.exe"))

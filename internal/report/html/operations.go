@@ -91,8 +91,9 @@ type gNode struct {
 }
 
 type gEdge struct {
-	D    string // SVG path
-	Kind string // parent or lateral
+	D     string // SVG path
+	Kind  string // parent or lateral
+	Title string // a lateral edge's keys, shown on hover
 }
 
 // operationCards returns the cards of r's operations, most severe first
@@ -310,7 +311,7 @@ func layoutGraph(g *hunt.Graph, hosts []string, n int) *opGraph {
 				}
 			}
 			cx := min(ax, bx) - 40
-			og.Edges = append(og.Edges, gEdge{Kind: "lateral", D: "M" + px(ax) + " " + px(ay) + " Q" + px(max(cx, 4)) + " " + px((ay+by)/2) + " " + px(bx) + " " + px(by)})
+			og.Edges = append(og.Edges, gEdge{Kind: "lateral", Title: e.Label, D: "M" + px(ax) + " " + px(ay) + " Q" + px(max(cx, 4)) + " " + px((ay+by)/2) + " " + px(bx) + " " + px(by)})
 		}
 	}
 	procWord := "processes"
