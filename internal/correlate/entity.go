@@ -46,9 +46,11 @@ type Index struct {
 	hostName map[string]string    // any spelling (FQDN, short, IP) upper-case → host
 	intents  map[string][]intent  // target host → remote actions naming it, by time
 	// unknown are the remote actions aimed at an address no host is known
-	// by, by time; drops the files a command copied to another host's
-	// admin share (\\host\c$\path), by local path and time.
-	unknown []intent
+	// by, by the name of the account they used (see accountName: only a
+	// logon of that account may be traced to them), by time; drops the
+	// files a command copied to another host's admin share
+	// (\\host\c$\path), by local path and time.
+	unknown map[string][]intent
 	drops   map[string][]intent
 	taskRun map[int32]hostKey // process → task it ran
 	svcRun  map[int32]hostKey // process → service it ran

@@ -40,6 +40,7 @@ func (ix *Index) Finish() {
 	ix.hostName = map[string]string{}
 	ix.intents = map[string][]intent{}
 	ix.drops = map[string][]intent{}
+	ix.unknown = map[string][]intent{}
 	ix.taskRun = map[int32]hostKey{}
 	ix.svcRun = map[int32]hostKey{}
 	ix.implic = map[int32]bool{}
@@ -279,7 +280,13 @@ func (ix *Index) Finish() {
 			case in.what == "drop":
 				ix.drops[in.path] = append(ix.drops[in.path], x)
 			case h == "":
-				ix.unknown = append(ix.unknown, x)
+				acct := x.account
+				if acct == "" && r.idx >= 0 {
+					acct = ix.procs[r.idx].user
+				}
+				if name := accountName(acct); name != "" {
+					ix.unknown[name] = append(ix.unknown[name], x)
+				}
 			default:
 				ix.intents[h] = append(ix.intents[h], x)
 			}
@@ -296,7 +303,9 @@ func (ix *Index) Finish() {
 	for p, l := range ix.drops {
 		ix.drops[p] = compact(l)
 	}
-	ix.unknown = compact(ix.unknown)
+	for a, l := range ix.unknown {
+		ix.unknown[a] = compact(l)
+	}
 	for _, tk := range ix.tasks {
 		slices.Sort(tk.pids)
 		tk.pids = slices.Compact(tk.pids)

@@ -55,7 +55,7 @@ func (b *builder) lateralLogon(l *logon) (int32, time.Time) {
 		}
 	}
 	try(ix.intents[l.host], true)
-	try(ix.unknown, false)
+	try(ix.unknown[accountName(l.user)], false)
 	return best, bestT
 }
 
