@@ -302,24 +302,46 @@ func graphStep(g *Graph, st Step, di int, refs []correlate.DetectionRef, procID 
 }
 
 // labelLateral sets the label of each lateral edge of g to the keys of the
-// hops between its two hosts.
+// hops between its two hosts, and draws the hops no edge shows (a command
+// naming its target by an address the graph cannot place) from host to
+// host.
 func labelLateral(g *Graph, hops []Hop) {
 	host := make(map[string]string, len(g.Nodes))
 	for _, n := range g.Nodes {
 		host[n.ID] = n.Host
 	}
+	labels := func(from, to string) string {
+		var l []string
+		for _, h := range hops {
+			if h.From == from && h.To == to && !slices.Contains(l, h.Label) {
+				l = append(l, h.Label)
+			}
+		}
+		return strings.Join(l, "; ")
+	}
+	drawn := map[[2]string]bool{}
 	for i := range g.Edges {
 		e := &g.Edges[i]
 		if e.Kind != "lateral" {
 			continue
 		}
-		var labels []string
-		for _, h := range hops {
-			if h.From == host[e.From] && h.To == host[e.To] && !slices.Contains(labels, h.Label) {
-				labels = append(labels, h.Label)
+		k := [2]string{host[e.From], host[e.To]}
+		drawn[k] = true
+		e.Label = labels(k[0], k[1])
+	}
+	for _, h := range hops {
+		k := [2]string{h.From, h.To}
+		if drawn[k] || h.From == "" || h.To == "" || h.From == h.To {
+			continue
+		}
+		drawn[k] = true
+		for _, hn := range k {
+			if _, ok := host["host:"+hn]; !ok {
+				host["host:"+hn] = hn
+				g.Nodes = append(g.Nodes, Node{ID: "host:" + hn, Kind: "host", Host: hn, Label: hn})
 			}
 		}
-		e.Label = strings.Join(labels, "; ")
+		g.Edges = append(g.Edges, Edge{From: "host:" + h.From, To: "host:" + h.To, Kind: "lateral", Label: labels(h.From, h.To)})
 	}
 }
 
