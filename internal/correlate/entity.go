@@ -37,7 +37,8 @@ type Index struct {
 	byGUID   map[hostKey]int32   // by host and ProcessGuid
 	byPID    map[hostPID][]int32 // sorted by start time
 	logons   map[hostKey]*logonID
-	boots    map[string][]time.Time // by host, sorted
+	boots    map[string][]time.Time   // by host, sorted
+	incarn   map[string][]incarnation // by host, when it had several
 	services map[hostKey]*service
 	tasks    map[hostKey]*task
 	files    map[hostKey]*file

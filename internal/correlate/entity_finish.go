@@ -32,6 +32,7 @@ func (ix *Index) Finish() {
 	ix.byPID = map[hostPID][]int32{}
 	ix.logons = map[hostKey]*logonID{}
 	ix.boots = map[string][]time.Time{}
+	ix.incarn = map[string][]incarnation{}
 	ix.services = map[hostKey]*service{}
 	ix.tasks = map[hostKey]*task{}
 	ix.files = map[hostKey]*file{}
@@ -121,6 +122,12 @@ func (ix *Index) Finish() {
 		}
 	}
 
+	ix.finishIncarnations()
+	for h, l := range ix.incarn {
+		for _, in := range l[1:] {
+			boots = append(boots, hostTime{host: h, t: in.from}) // a new machine started
+		}
+	}
 	ix.finishBoots(boots)
 	ix.finishLogons(logons)
 	for _, sv := range ix.services {

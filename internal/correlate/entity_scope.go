@@ -209,3 +209,65 @@ func (f *file) writeAt(t time.Time) int {
 	}
 	return at
 }
+
+// Host incarnations. A host name is reused: a lab rebuilt, a machine
+// reinstalled, another computer given the name years later. Sysmon's
+// ProcessGuid begins with a value drawn from the machine (its first eight
+// hex digits are the same for every process of one installation), so a
+// host whose processes change that prefix at some time, for good, is
+// another machine from then on: its start counts as a boot (no logon ID or
+// PID crosses it), and a file, service or task of the earlier machine is
+// not the later one's. A host whose prefixes interleave (two machines
+// logging under one name at once) is not split.
+
+// incarnation is one machine behind a host name, from the first process
+// start seen with its prefix.
+type incarnation struct {
+	from   time.Time
+	prefix string
+}
+
+// finishIncarnations finds the incarnations of each host from its
+// processes' GUIDs and start times.
+func (ix *Index) finishIncarnations() {
+	per := map[string][]incarnation{}
+	for i := range ix.procs {
+		p := &ix.procs[i]
+		if len(p.guid) < 9 || p.start.IsZero() {
+			continue
+		}
+		per[p.host] = append(per[p.host], incarnation{from: p.start, prefix: p.guid[1:9]})
+	}
+	for h, l := range per {
+		slices.SortFunc(l, func(a, b incarnation) int { return cmp.Or(a.from.Compare(b.from), cmp.Compare(a.prefix, b.prefix)) })
+		var spans []incarnation
+		seen := map[string]bool{}
+		for _, x := range l {
+			if n := len(spans); n > 0 && spans[n-1].prefix == x.prefix {
+				continue
+			}
+			if seen[x.prefix] {
+				spans = nil // interleaved: not told apart
+				break
+			}
+			seen[x.prefix] = true
+			spans = append(spans, x)
+		}
+		if len(spans) > 1 {
+			ix.incarn[h] = spans
+		}
+	}
+}
+
+// incarnationAt returns the start of the incarnation of host in effect at
+// t (zero when the host has one, or t is before its first).
+func (ix *Index) incarnationAt(host string, t time.Time) time.Time {
+	var at time.Time
+	for _, in := range ix.incarn[host] {
+		if in.from.After(t) {
+			break
+		}
+		at = in.from
+	}
+	return at
+}

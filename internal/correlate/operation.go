@@ -597,7 +597,7 @@ func (b *builder) reach(w *walker, i int) []reach {
 func (b *builder) serviceNode(host, name string, t time.Time) nodeKey {
 	k := nodeKey{kind: kService, host: host, key: name}
 	if sv := b.ix.services[hostKey{host, name}]; sv != nil {
-		k.inst = instNanos(instanceAt(sv.installs, t))
+		k.inst = b.instanceOn(host, instanceAt(sv.installs, t), t)
 	}
 	return k
 }
@@ -606,9 +606,20 @@ func (b *builder) serviceNode(host, name string, t time.Time) nodeKey {
 func (b *builder) taskNode(host, name string, t time.Time) nodeKey {
 	k := nodeKey{kind: kTask, host: host, key: name}
 	if tk := b.ix.tasks[hostKey{host, name}]; tk != nil {
-		k.inst = instNanos(instanceAt(tk.creates, t))
+		k.inst = b.instanceOn(host, instanceAt(tk.creates, t), t)
 	}
 	return k
+}
+
+// instanceOn returns the key of an instance created at inst and named at
+// t: inst, unless it was created on an earlier machine of that name (see
+// incarnation): then an instance of t's machine whose creation is not in
+// the evidence, named by that machine's start as -1 - its nanoseconds.
+func (b *builder) instanceOn(host string, inst, t time.Time) int64 {
+	if at := b.ix.incarnationAt(host, t); !inst.IsZero() && !b.ix.incarnationAt(host, inst).Equal(at) {
+		return -1 - instNanos(at)
+	}
+	return instNanos(inst)
 }
 
 func instNanos(t time.Time) int64 {
@@ -618,8 +629,10 @@ func instNanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
+// instTime is the creation time an instance key names (zero for one
+// whose creation is not in the evidence).
 func instTime(n int64) time.Time {
-	if n == 0 {
+	if n <= 0 {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
@@ -646,8 +659,8 @@ func (b *builder) fileKey(k hostKey, t time.Time) (nodeKey, bool) {
 		return nodeKey{}, false
 	}
 	i := f.writeAt(t)
-	if i < 0 {
-		return nodeKey{}, false
+	if i < 0 || !b.ix.incarnationAt(k.host, f.writes[i].t).Equal(b.ix.incarnationAt(k.host, t)) {
+		return nodeKey{}, false // written on an earlier machine of that name
 	}
 	return nodeKey{kind: kFile, host: k.host, key: k.key, inst: int64(i + 1)}, true
 }

@@ -771,3 +771,40 @@ func TestFalseJoins(t *testing.T) {
 		})
 	}
 }
+
+// TestFalseJoinsRebuiltHost: a host name given to another machine (the
+// processes' Sysmon GUIDs change their machine prefix for good) is another
+// host from then on, for logon IDs and for dropped files alike.
+func TestFalseJoinsRebuiltHost(t *testing.T) {
+	other := func(p proc) proc {
+		p.guid = "{BEEF" + p.guid[5:]
+		return p
+	}
+	explorer := child("A", 9, `C:\Windows\explorer.exe`, `explorer.exe`)
+	a := child("A", 10, `C:\Windows\System32\whoami.exe`, `whoami /all`)
+	b := child("A", 11, `C:\Windows\System32\net.exe`, `net group /domain`)
+	a.logon, b.logon = "0x99", "0x99"
+	// The lab is rebuilt two hours later: the same logon ID, no boot
+	// logged, no 4624.
+	s := (&scene{}).add(start(0, explorer, services))
+	s.det(start(time.Hour, a, explorer))
+	s.add(start(2*time.Hour, other(explorer), other(services)))
+	s.det(start(3*time.Hour, other(b), other(explorer)))
+	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+
+	// A tool written on the first machine; a process with that path on
+	// the second, a year later.
+	drop := child("A", 12, `C:\Windows\System32\certutil.exe`, `certutil -decode u.txt C:\ProgramData\t.exe`)
+	tool := child("A", 13, `C:\ProgramData\t.exe`, `t.exe`)
+	year := 365 * 24 * time.Hour
+	s = (&scene{}).add(start(0, explorer, services), write(time.Minute, drop, `C:\ProgramData\t.exe`))
+	s.det(start(time.Second, drop, explorer))
+	s.add(start(year, other(explorer), other(services)))
+	s.det(start(year+time.Hour, other(tool), other(explorer)))
+	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+	// On the same machine, the year is no obstacle (the durable key).
+	s = (&scene{}).add(start(0, explorer, services), write(time.Minute, drop, `C:\ProgramData\t.exe`))
+	s.det(start(time.Second, drop, explorer))
+	s.det(start(year+time.Hour, tool, explorer))
+	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+}
