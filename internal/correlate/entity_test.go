@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/event"
@@ -204,5 +205,32 @@ func TestCommandTargetsThroughShell(t *testing.T) {
 		if got := CommandTargets(cmd); !slices.Equal(got, want) {
 			t.Errorf("CommandTargets(%q): got %q, want %q", cmd, got, want)
 		}
+	}
+}
+
+func TestCommandAccountAndDrops(t *testing.T) {
+	for _, c := range []struct{ cmd, account, drops string }{
+		{`wmic /node:10.0.0.5 /user:CORP\adm /password:x process call create "cmd"`, `CORP\adm`, ""},
+		{`schtasks /create /S h /U corp\adm /P x /TN t`, `corp\adm`, ""},
+		{`PsExec64.exe \\10.0.0.5 -u CORP\adm -p x cmd`, `CORP\adm`, ""},
+		{`powershell -c "Enter-PSSession -ComputerName h -Credential $c"`, "", ""},
+		{`powershell -c "Invoke-Command -ComputerName h -Credential adm@corp.local {x}"`, "adm@corp.local", ""},
+		{`cmd /c copy /y C:\t\e.exe \\10.0.0.5\c$\Windows\Temp\e.exe`, "", `10.0.0.5 C:\Windows\Temp\e.exe`},
+		{`copy a "\\FS01\ADMIN$\Temp\my tool.exe"`, "", `FS01 C:\Windows\Temp\my tool.exe`},
+		{`net use \\FS01\share /user:corp\adm`, `corp\adm`, ""},
+	} {
+		if got := CommandAccount(c.cmd); got != c.account {
+			t.Errorf("CommandAccount(%q) = %q, want %q", c.cmd, got, c.account)
+		}
+		var drops []string
+		for _, d := range CommandDrops(c.cmd) {
+			drops = append(drops, d[0]+" "+d[1])
+		}
+		if got := strings.Join(drops, "; "); got != c.drops {
+			t.Errorf("CommandDrops(%q) = %q, want %q", c.cmd, got, c.drops)
+		}
+	}
+	if !sameAccount(`CORP\Adm`, "adm@corp.local") || sameAccount("", "") || sameAccount(`CORP\adm`, `CORP\adm2`) {
+		t.Error("sameAccount: want names compared without domain or case, empty never the same")
 	}
 }

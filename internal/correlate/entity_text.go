@@ -306,8 +306,9 @@ func CommandAccount(cmd string) string {
 	if !strings.ContainsAny(cmd, "/-") {
 		return ""
 	}
-	fields := splitArgs(cmd)
+	fields := strings.Fields(cmd) // inside a shell's quoted command too
 	for k, f := range fields {
+		f = strings.Trim(f, `"'`)
 		lf := strings.ToLower(f)
 		next := ""
 		if k+1 < len(fields) {
