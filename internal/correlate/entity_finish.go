@@ -122,12 +122,7 @@ func (ix *Index) Finish() {
 		}
 	}
 
-	ix.finishIncarnations()
-	for h, l := range ix.incarn {
-		for _, in := range l[1:] {
-			boots = append(boots, hostTime{host: h, t: in.from}) // a new machine started
-		}
-	}
+	boots = append(boots, ix.finishIncarnations()...) // a new machine started
 	ix.finishBoots(boots)
 	ix.finishLogons(logons)
 	for _, sv := range ix.services {

@@ -211,63 +211,106 @@ func (f *file) writeAt(t time.Time) int {
 }
 
 // Host incarnations. A host name is reused: a lab rebuilt, a machine
-// reinstalled, another computer given the name years later. Sysmon's
-// ProcessGuid begins with a value drawn from the machine (its first eight
-// hex digits are the same for every process of one installation), so a
-// host whose processes change that prefix at some time, for good, is
-// another machine from then on: its start counts as a boot (no logon ID or
-// PID crosses it), and a file, service or task of the earlier machine is
-// not the later one's. A host whose prefixes interleave (two machines
-// logging under one name at once) is not split.
+// reinstalled, another computer given the name years later, two labs
+// running at once. Sysmon's ProcessGuid begins with a value drawn from the
+// machine (its first eight hex digits are the same for every process of
+// one installation), so the processes of one host name fall into
+// incarnations, one per prefix, each spanning the process starts seen with
+// it. An incarnation that starts while no other is running is a new
+// machine from then on: its start counts as a boot (no logon ID or PID
+// crosses it). A file, service or task made on one incarnation is not
+// another's, and an account used from a foothold is the foothold
+// machine's. While two incarnations overlap, which one an event is of is
+// unknown, and nothing is told apart by them.
 
-// incarnation is one machine behind a host name, from the first process
-// start seen with its prefix.
+// incarnation is one machine behind a host name: the first and last
+// process starts seen with its GUID prefix.
 type incarnation struct {
-	from   time.Time
-	prefix string
+	from, to time.Time
+	prefix   string
 }
 
 // finishIncarnations finds the incarnations of each host from its
-// processes' GUIDs and start times.
-func (ix *Index) finishIncarnations() {
-	per := map[string][]incarnation{}
+// processes' GUIDs and start times, and adds the boots they imply.
+func (ix *Index) finishIncarnations() []hostTime {
+	per := map[string]map[string]*incarnation{}
 	for i := range ix.procs {
 		p := &ix.procs[i]
 		if len(p.guid) < 9 || p.start.IsZero() {
 			continue
 		}
-		per[p.host] = append(per[p.host], incarnation{from: p.start, prefix: p.guid[1:9]})
+		m := per[p.host]
+		if m == nil {
+			m = map[string]*incarnation{}
+			per[p.host] = m
+		}
+		in := m[p.guid[1:9]]
+		if in == nil {
+			m[p.guid[1:9]] = &incarnation{from: p.start, to: p.start, prefix: p.guid[1:9]}
+			continue
+		}
+		in.from, in.to = minTime(in.from, p.start), maxTime(in.to, p.start)
 	}
-	for h, l := range per {
+	var boots []hostTime
+	for h, m := range per {
+		if len(m) < 2 {
+			continue
+		}
+		l := make([]incarnation, 0, len(m))
+		for _, in := range m {
+			l = append(l, *in)
+		}
 		slices.SortFunc(l, func(a, b incarnation) int { return cmp.Or(a.from.Compare(b.from), cmp.Compare(a.prefix, b.prefix)) })
-		var spans []incarnation
-		seen := map[string]bool{}
-		for _, x := range l {
-			if n := len(spans); n > 0 && spans[n-1].prefix == x.prefix {
-				continue
+		ix.incarn[h] = l
+		for k := 1; k < len(l); k++ {
+			if !slices.ContainsFunc(l[:k], func(o incarnation) bool { return !o.to.Before(l[k].from) }) {
+				boots = append(boots, hostTime{host: h, t: l[k].from})
 			}
-			if seen[x.prefix] {
-				spans = nil // interleaved: not told apart
-				break
-			}
-			seen[x.prefix] = true
-			spans = append(spans, x)
-		}
-		if len(spans) > 1 {
-			ix.incarn[h] = spans
 		}
 	}
+	return boots
 }
 
-// incarnationAt returns the start of the incarnation of host in effect at
-// t (zero when the host has one, or t is before its first).
-func (ix *Index) incarnationAt(host string, t time.Time) time.Time {
-	var at time.Time
-	for _, in := range ix.incarn[host] {
-		if in.from.After(t) {
-			break
-		}
-		at = in.from
+// incarnationAt returns the incarnation of host in effect at t, named by
+// its first start: the one whose span holds t, a span reaching to the next
+// incarnation's start when that one starts after it (the first from the
+// beginning of time, the last to its end). It returns false when two hold
+// t, and zero and true when the host has one incarnation.
+func (ix *Index) incarnationAt(host string, t time.Time) (time.Time, bool) {
+	l := ix.incarn[host]
+	if len(l) == 0 {
+		return time.Time{}, true
 	}
-	return at
+	var at time.Time
+	n := 0
+	for k, in := range l {
+		from, to := in.from, in.to
+		if k == 0 {
+			from = time.Time{}
+		}
+		if k+1 == len(l) {
+			to = maxTime(to, t)
+		} else if l[k+1].from.After(to) {
+			to = l[k+1].from.Add(-time.Nanosecond)
+		}
+		if !t.Before(from) && !t.After(to) {
+			at, n = in.from, n+1
+		}
+	}
+	return at, n == 1
+}
+
+// sameIncarnation reports whether a and b may be of one machine of host:
+// each is of a known incarnation and they differ is the only no.
+func (ix *Index) sameIncarnation(host string, a, b time.Time) bool {
+	x, okx := ix.incarnationAt(host, a)
+	y, oky := ix.incarnationAt(host, b)
+	return !okx || !oky || x.Equal(y)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

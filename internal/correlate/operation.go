@@ -193,7 +193,6 @@ const (
 	kFile
 	kService
 	kTask
-	kAccount
 )
 
 type nodeKey struct {
@@ -616,7 +615,8 @@ func (b *builder) taskNode(host, name string, t time.Time) nodeKey {
 // incarnation): then an instance of t's machine whose creation is not in
 // the evidence, named by that machine's start as -1 - its nanoseconds.
 func (b *builder) instanceOn(host string, inst, t time.Time) int64 {
-	if at := b.ix.incarnationAt(host, t); !inst.IsZero() && !b.ix.incarnationAt(host, inst).Equal(at) {
+	if !inst.IsZero() && !b.ix.sameIncarnation(host, inst, t) {
+		at, _ := b.ix.incarnationAt(host, t)
 		return -1 - instNanos(at)
 	}
 	return instNanos(inst)
@@ -659,7 +659,7 @@ func (b *builder) fileKey(k hostKey, t time.Time) (nodeKey, bool) {
 		return nodeKey{}, false
 	}
 	i := f.writeAt(t)
-	if i < 0 || !b.ix.incarnationAt(k.host, f.writes[i].t).Equal(b.ix.incarnationAt(k.host, t)) {
+	if i < 0 || !b.ix.sameIncarnation(k.host, f.writes[i].t, t) {
 		return nodeKey{}, false // written on an earlier machine of that name
 	}
 	return nodeKey{kind: kFile, host: k.host, key: k.key, inst: int64(i + 1)}, true

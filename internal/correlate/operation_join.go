@@ -14,8 +14,7 @@ type Join struct {
 	Detections [2]int `json:"detections"`
 	// Kind says what joined them: "process tree" (a shared process or
 	// ancestor), "logon session", "shared file" (a dropped file and what
-	// wrote, loaded or ran it), "service", "task", "shared account" (the
-	// same account used from the same source host), "remote target" (a
+	// wrote, loaded or ran it), "service", "task", "remote target" (a
 	// path that crosses hosts: see Lateral) or "nearby" (a detection
 	// naming no actor placed beside a linked one on its host).
 	Kind string `json:"kind"`
@@ -115,8 +114,6 @@ func joinKind(kind byte) string {
 		return "service"
 	case kTask:
 		return "task"
-	case kAccount:
-		return "shared account"
 	}
 	return "?"
 }

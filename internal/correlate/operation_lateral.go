@@ -27,10 +27,7 @@ func (b *builder) lateralLogon(l *logon) (int32, time.Time) {
 		return -1, time.Time{}
 	}
 	ix := b.ix
-	src := l.workstation
-	if h := ix.hostOf(l.ip); h != "" {
-		src = h
-	}
+	src := b.logonSource(l)
 	if src == l.host {
 		return -1, time.Time{}
 	}
@@ -96,4 +93,13 @@ func lastAt(l []intent, t time.Time) int {
 		return -1
 	})
 	return k - 1
+}
+
+// logonSource returns the host a remote logon came from: its address's,
+// else its workstation name ("" when unknown).
+func (b *builder) logonSource(l *logon) string {
+	if h := b.ix.hostOf(l.ip); h != "" {
+		return h
+	}
+	return l.workstation
 }

@@ -50,7 +50,7 @@ type Operation struct {
 	Context []Entity `json:"context"`
 	// Joins say which entity joined each pair of detections the builder
 	// joined, and how (process tree, logon session, remote target, shared
-	// file, service, task, shared account, nearby), for audit.
+	// file, service, task, nearby), for audit.
 	Joins []Join `json:"joins"`
 	// Lateral are the cross-host links the joins went through: from a
 	// host to another, with a short label of the keys that made them.
