@@ -183,10 +183,20 @@ func edgeKind(e edge) string {
 // kindNode returns the end of edge e (n or prev) that names it: the file of
 // a file edge, the logon of a logon edge...
 func kindNode(e edge, n, prev nodeKey) (nodeKey, bool) {
-	want := map[edge]byte{eFile: kFile, eService: kService, eTask: kTask, eLogon: kLogon}[e]
-	switch want {
-	case 0:
+	var want byte
+	switch e {
+	case eFile:
+		want = kFile
+	case eService:
+		want = kService
+	case eTask:
+		want = kTask
+	case eLogon:
+		want = kLogon
+	default:
 		return nodeKey{}, false
+	}
+	switch want {
 	case n.kind:
 		return n, true
 	case prev.kind:
@@ -247,9 +257,10 @@ func (b *builder) logonOf(k nodeKey) *logon {
 		return nil
 	}
 	if lid := b.ix.logons[hostKey{k.host, k.key}]; lid != nil {
-		for _, l := range lid.inst {
-			if l.start.UnixNano() == k.inst {
-				return l
+		t := time.Unix(0, k.inst)
+		for i := lastStartAt(lid.inst, t); i >= 0 && !lid.inst[i].start.Before(t.Add(-spanSlack)); i-- {
+			if lid.inst[i].start.UnixNano() == k.inst {
+				return lid.inst[i]
 			}
 		}
 	}
