@@ -35,8 +35,11 @@ type Hop struct {
 	// Label says it in a few words: what the target logged and the source
 	// process ("network logon 0x5e1 of CORP\adm ← WMIC.exe").
 	Label string `json:"label"`
-	// Time is when the source acted.
-	Time time.Time `json:"time"`
+	// Time is when the source acted; ProcessGUID and PID name the source
+	// process.
+	Time        time.Time `json:"time"`
+	ProcessGUID string    `json:"process_guid,omitempty"`
+	PID         int64     `json:"pid,omitempty"`
 }
 
 // joins describes the links of an operation (indices in u.links), and the
@@ -210,7 +213,7 @@ func kindNode(e edge, n, prev nodeKey) (nodeKey, bool) {
 func (b *builder) hop(target, src nodeKey, t time.Time) Hop {
 	ix := b.ix
 	sp := &ix.procs[src.idx]
-	h := Hop{From: sp.host, To: target.host, Time: t}
+	h := Hop{From: sp.host, To: target.host, Time: t, ProcessGUID: sp.guid, PID: sp.pid}
 	switch target.kind {
 	case kLogon:
 		h.Label = "logon " + target.key

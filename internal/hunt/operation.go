@@ -310,12 +310,20 @@ func labelLateral(g *Graph, hops []Hop) {
 	for _, n := range g.Nodes {
 		host[n.ID] = n.Host
 	}
-	labels := func(from, to string) string {
-		var l []string
+	// The hops of the edge's own process, else all those between its
+	// hosts.
+	labels := func(from, to, proc string) string {
+		var l, own []string
 		for _, h := range hops {
 			if h.From == from && h.To == to && !slices.Contains(l, h.Label) {
 				l = append(l, h.Label)
+				if proc != "" && processID(h.From, h.ProcessGUID, h.PID) == proc {
+					own = append(own, h.Label)
+				}
 			}
+		}
+		if len(own) > 0 {
+			l = own
 		}
 		return strings.Join(l, "; ")
 	}
@@ -327,7 +335,7 @@ func labelLateral(g *Graph, hops []Hop) {
 		}
 		k := [2]string{host[e.From], host[e.To]}
 		drawn[k] = true
-		e.Label = labels(k[0], k[1])
+		e.Label = labels(k[0], k[1], e.From)
 	}
 	for _, h := range hops {
 		k := [2]string{h.From, h.To}
@@ -341,7 +349,7 @@ func labelLateral(g *Graph, hops []Hop) {
 				g.Nodes = append(g.Nodes, Node{ID: "host:" + hn, Kind: "host", Host: hn, Label: hn})
 			}
 		}
-		g.Edges = append(g.Edges, Edge{From: "host:" + h.From, To: "host:" + h.To, Kind: "lateral", Label: labels(h.From, h.To)})
+		g.Edges = append(g.Edges, Edge{From: "host:" + h.From, To: "host:" + h.To, Kind: "lateral", Label: labels(h.From, h.To, "")})
 	}
 }
 
