@@ -36,7 +36,9 @@ type Index struct {
 	procs    []process
 	byGUID   map[hostKey]int32   // by host and ProcessGuid
 	byPID    map[hostPID][]int32 // sorted by start time
-	logons   map[hostKey]*logon
+	logons   map[hostKey]*logonID
+	boots    map[string][]time.Time   // by host, sorted
+	incarn   map[string][]incarnation // by host, when it had several
 	services map[hostKey]*service
 	tasks    map[hostKey]*task
 	files    map[hostKey]*file
@@ -44,12 +46,19 @@ type Index struct {
 	hostIPs  map[string]string    // IP → host
 	hostName map[string]string    // any spelling (FQDN, short, IP) upper-case → host
 	intents  map[string][]intent  // target host → remote actions naming it, by time
-	taskRun  map[int32]hostKey    // process → task it ran
-	svcRun   map[int32]hostKey    // process → service it ran
-	implic   map[int32]bool       // processes that loaded or ran a dropped file
-	imgFile  map[int32]string     // processes whose image is a dropped file → its key
-	alias    map[int32]int32      // Security 4688 records → their Sysmon 1 twin
-	events   int64                // events observed
+	// unknown are the remote actions aimed at an address no host is known
+	// by, by the name of the account they used (see accountName: only a
+	// logon of that account may be traced to them), by time; drops the
+	// files a command copied to another host's admin share
+	// (\\host\c$\path), by local path and time.
+	unknown map[string][]intent
+	drops   map[string][]intent
+	taskRun map[int32]hostKey // process → task it ran
+	svcRun  map[int32]hostKey // process → service it ran
+	implic  map[int32]bool    // processes that loaded or ran a dropped file
+	imgFile map[int32]string  // processes whose image is a dropped file → its key
+	alias   map[int32]int32   // Security 4688 records → their Sysmon 1 twin
+	events  int64             // events observed
 }
 
 // NewIndex returns an empty index with one shard per worker (at least one).
@@ -127,27 +136,12 @@ type task struct {
 type file struct {
 	host, path string // path as first seen
 	first      time.Time
-	writers    [2]procRef // first and last writer
-	nwrite     int
-	loaders    []procRef // first few loaders (Sysmon 6/7) or runners
-	hash       string
-}
-
-// addWriter makes r the file's first or last writer when it is earlier or
-// later than the ones it has (ties broken by process, so that the result
-// does not depend on the order of the events).
-func (f *file) addWriter(r procRef) {
-	if f.nwrite == 0 {
-		f.writers = [2]procRef{r, r}
-		f.first = r.t
-		return
-	}
-	if compareRefs(r, f.writers[0]) < 0 {
-		f.writers[0], f.first = r, r.t
-	}
-	if compareRefs(r, f.writers[1]) > 0 {
-		f.writers[1] = r
-	}
+	// writes are its writes, each an instance of the file (see
+	// addWrite): a loader or runner is linked to the write before it.
+	writes  []procRef
+	nwrite  int
+	loaders []procRef // first few loaders (Sysmon 6/7) or runners
+	hash    string
 }
 
 func compareRefs(a, b procRef) int {
@@ -175,6 +169,10 @@ type intent struct {
 	ref  procRef
 	t    time.Time
 	what string
+	// account is the account the command or 4648 names ("" when none).
+	account string
+	host    string // the target host ("" when unknown)
+	path    string // a dropped file's local path on the target, lower-cased
 }
 
 // ubiquitous lists the images that parent or host everything on a Windows
@@ -215,7 +213,9 @@ type IndexShard struct {
 	procs    []process
 	byGUID   map[hostKey]int32  // by host and ProcessGuid
 	byPIDT   map[pidStart]int32 // processes without a GUID
-	logons   map[hostKey]*logon
+	logons   map[hostKey]*logonSet
+	boots    []hostTime // boots seen
+	exits    []hostTime // exits of processes known by PID only (Security 4689)
 	services map[hostKey]*service
 	tasks    map[hostKey]*task
 	files    map[hostKey]*file
@@ -246,15 +246,17 @@ type pidStart struct {
 
 // intentRaw is an intent whose target is not resolved to a host yet.
 type intentRaw struct {
-	ref    procRef
-	target string // host name or IP as written
-	what   string
+	ref     procRef
+	target  string // host name or IP as written
+	what    string
+	account string // the account named, if any
+	path    string // for a drop: the file's local path on the target
 }
 
 func newShard() *IndexShard {
 	return &IndexShard{
 		strs: map[string]string{}, byGUID: map[hostKey]int32{}, byPIDT: map[pidStart]int32{},
-		logons: map[hostKey]*logon{}, services: map[hostKey]*service{}, tasks: map[hostKey]*task{},
+		logons: map[hostKey]*logonSet{}, services: map[hostKey]*service{}, tasks: map[hostKey]*task{},
 		files: map[hostKey]*file{}, loads: map[hostKey][]procRef{}, hostIPs: map[ipHost]*int{},
 		lastIntent: map[intentKey]time.Time{}, names: map[string]string{}, paths: map[string]string{},
 	}
@@ -389,12 +391,18 @@ func (s *IndexShard) Observe(ev *event.Event) {
 	}
 	t := f.time()
 	sysmon := strings.Contains(ch, "Sysmon")
+	// Forwarded logs may spell the channels in lower case.
+	security, system := strings.EqualFold(ch, "Security"), strings.EqualFold(ch, "System")
+	if bootEvent(security, system, id) && !t.IsZero() {
+		s.boots = append(s.boots, hostTime{host: host, t: t})
+		return
+	}
 	switch {
 	case sysmon:
 		s.sysmon(id, host, t)
-	case ch == "Security":
+	case security:
 		s.security(id, host, t)
-	case ch == "System":
+	case system:
 		if id == 7045 {
 			name := f.str(fServiceName)
 			if name == "" {
@@ -494,7 +502,7 @@ func (s *IndexShard) sysmon(id int64, host string, t time.Time) {
 			fl = &file{host: host, path: s.intern(NormPath(raw)), first: t}
 			s.files[k] = fl
 		}
-		fl.addWriter(s.ref(host, t))
+		fl.addWrite(s.ref(host, t))
 		fl.nwrite++
 	}
 }
@@ -540,16 +548,19 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 		p.logon = s.intern(lid)
 		p.user = s.intern(user)
 		s.intentsOf(procRef{host: host, pid: pid, t: t}, p.cmd)
+	case 4689:
+		if pid := f.num(fProcessId); pid != 0 && !t.IsZero() {
+			s.exits = append(s.exits, hostTime{host: host, pid: pid, t: t})
+		}
 	case 4624:
 		lid := normLogon(f.str(fTargetLogonId))
-		if lid == "" {
+		if lid == "" || t.IsZero() {
 			return
 		}
-		l := s.logon(host, lid)
-		if !l.start.IsZero() && !t.Before(l.start) {
-			return // the same logon ID logged on again later: keep the first
+		l := &logon{host: host, id: s.intern(lid), start: t}
+		if !s.logon(host, lid).addStart(l) {
+			return
 		}
-		l.start = t
 		l.user = s.intern(account(f.str(fTargetDomainName), f.str(fTargetUserName)))
 		l.ip = s.intern(normIP(f.str(fIpAddress)))
 		l.workstation = s.hostName(f.str(fWorkstationName))
@@ -562,10 +573,12 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 		if lid == "" {
 			return
 		}
-		s.logon(host, lid).end = t
+		ls := s.logon(host, lid)
+		ls.ends = append(ls.ends, t)
 	case 4672:
 		if lid := normLogon(f.str(fSubjectLogonId)); lid != "" {
-			s.logon(host, lid).elevated = true
+			ls := s.logon(host, lid)
+			ls.privs = append(ls.privs, t)
 		}
 	case 4648:
 		target := f.str(fTargetServerName)
@@ -573,7 +586,8 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 			return
 		}
 		r := procRef{host: host, pid: f.num(fProcessId), t: t}
-		s.addIntent(intentRaw{ref: r, target: target, what: "explicit credentials"})
+		s.addIntent(intentRaw{ref: r, target: target, what: "explicit credentials",
+			account: s.intern(account(f.str(fTargetDomainName), f.str(fTargetUserName)))})
 	case 4697:
 		name := f.str(fServiceName)
 		if name == "" {
@@ -639,12 +653,12 @@ func (s *IndexShard) proc(host, guid string, pid int64, start time.Time) *proces
 	return &s.procs[len(s.procs)-1]
 }
 
-func (s *IndexShard) logon(host, id string) *logon {
+func (s *IndexShard) logon(host, id string) *logonSet {
 	if l := s.logons[hostKey{host, id}]; l != nil {
 		return l
 	}
 	id = s.intern(id)
-	l := &logon{host: host, id: id}
+	l := &logonSet{}
 	s.logons[hostKey{host, id}] = l
 	return l
 }
@@ -687,9 +701,9 @@ func (s *IndexShard) mapIP(ip, host string) {
 }
 
 type intentKey struct {
-	host, guid   string
-	pid          int64
-	target, what string
+	host, guid         string
+	pid                int64
+	target, what, path string
 }
 
 // intentEvery is how often the same process aiming at the same target is
@@ -699,20 +713,29 @@ const intentEvery = time.Minute
 // addIntent keeps in, unless the same process aimed at the same target
 // less than intentEvery before; in.target is interned when kept.
 func (s *IndexShard) addIntent(in intentRaw) {
-	k := intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what}
+	k := intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what, in.path}
 	if last, ok := s.lastIntent[k]; ok && absDur(in.ref.t.Sub(last)) < intentEvery {
 		return
 	}
 	in.target = s.intern(in.target)
-	k.target = in.target
+	in.path = s.intern(in.path)
+	k.target, k.path = in.target, in.path
 	s.lastIntent[k] = in.ref.t
 	s.intents = append(s.intents, in)
 }
 
 // intentsOf records the remote hosts a command line names.
 func (s *IndexShard) intentsOf(r procRef, cmd string) {
-	for _, tg := range CommandTargets(cmd) {
-		s.addIntent(intentRaw{ref: r, target: tg, what: "command"})
+	tgs := CommandTargets(cmd)
+	if len(tgs) == 0 {
+		return
+	}
+	acct := s.intern(CommandAccount(cmd))
+	for _, tg := range tgs {
+		s.addIntent(intentRaw{ref: r, target: tg, what: "command", account: acct})
+	}
+	for _, d := range CommandDrops(cmd) {
+		s.addIntent(intentRaw{ref: r, target: d[0], what: "drop", account: acct, path: strings.ToLower(d[1])})
 	}
 }
 

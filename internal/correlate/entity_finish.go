@@ -30,7 +30,9 @@ func (ix *Index) Finish() {
 	ix.strs = map[string]string{}
 	ix.byGUID = map[hostKey]int32{}
 	ix.byPID = map[hostPID][]int32{}
-	ix.logons = map[hostKey]*logon{}
+	ix.logons = map[hostKey]*logonID{}
+	ix.boots = map[string][]time.Time{}
+	ix.incarn = map[string][]incarnation{}
 	ix.services = map[hostKey]*service{}
 	ix.tasks = map[hostKey]*task{}
 	ix.files = map[hostKey]*file{}
@@ -38,6 +40,8 @@ func (ix *Index) Finish() {
 	ix.hostIPs = map[string]string{}
 	ix.hostName = map[string]string{}
 	ix.intents = map[string][]intent{}
+	ix.drops = map[string][]intent{}
+	ix.unknown = map[string][]intent{}
 	ix.taskRun = map[int32]hostKey{}
 	ix.svcRun = map[int32]hostKey{}
 	ix.implic = map[int32]bool{}
@@ -45,7 +49,11 @@ func (ix *Index) Finish() {
 
 	byPIDT := map[pidStart]int32{}
 	ipSeen := map[ipHost]int{}
+	logons := map[hostKey]*logonSet{}
+	var boots, exits []hostTime
 	for _, s := range ix.shards {
+		boots = append(boots, s.boots...)
+		exits = append(exits, s.exits...)
 		ix.events += s.events
 		for i := range s.procs {
 			p := s.procs[i]
@@ -67,11 +75,16 @@ func (ix *Index) Finish() {
 			ix.procs = append(ix.procs, p)
 		}
 		for k, l := range s.logons {
-			if m := ix.logons[k]; m != nil {
-				mergeLogon(m, l)
-			} else {
-				ix.logons[k] = l
+			m := logons[k]
+			if m == nil {
+				logons[k] = l
+				continue
 			}
+			for _, st := range l.starts {
+				m.addStart(st)
+			}
+			m.ends = append(m.ends, l.ends...)
+			m.privs = append(m.privs, l.privs...)
 		}
 		for k, sv := range s.services {
 			if m := ix.services[k]; m != nil {
@@ -96,11 +109,10 @@ func (ix *Index) Finish() {
 		}
 		for k, f := range s.files {
 			if m := ix.files[k]; m != nil {
-				n := m.nwrite
-				m.addWriter(f.writers[0])
-				m.nwrite = n
-				m.addWriter(f.writers[1])
-				m.nwrite = n + f.nwrite
+				for _, w := range f.writes {
+					m.addWrite(w)
+				}
+				m.nwrite += f.nwrite
 			} else {
 				ix.files[k] = f
 			}
@@ -110,6 +122,9 @@ func (ix *Index) Finish() {
 		}
 	}
 
+	boots = append(boots, ix.finishIncarnations()...) // a new machine started
+	ix.finishBoots(boots)
+	ix.finishLogons(logons)
 	for _, sv := range ix.services {
 		sv.installs = instances(sv.installs)
 	}
@@ -174,6 +189,21 @@ func (ix *Index) Finish() {
 			return cmp.Or(p.start.Compare(q.start), strings.Compare(p.guid, q.guid))
 		})
 	}
+	// Security 4689: the exit of the process with that PID running then.
+	slices.SortFunc(exits, func(a, b hostTime) int { return a.t.Compare(b.t) })
+	for _, e := range exits {
+		l := ix.byPID[hostPID{e.host, e.pid}]
+		for k := len(l) - 1; k >= 0; k-- {
+			q := &ix.procs[l[k]]
+			if q.start.After(e.t.Add(time.Second)) {
+				continue
+			}
+			if q.end.IsZero() {
+				q.end = e.t
+			}
+			break
+		}
+	}
 	// Aliases point at their twin through byPIDT look-ups.
 	for k, i := range byPIDT {
 		if t, ok := alias[i]; ok {
@@ -233,12 +263,8 @@ func (ix *Index) Finish() {
 		}
 	}
 	for _, f := range ix.files {
-		for w := range f.writers {
-			if !f.writers[w].t.IsZero() || f.writers[w].host != "" {
-				f.writers[w].idx = ix.resolve(f.writers[w])
-			} else {
-				f.writers[w].idx = -1
-			}
+		for w := range f.writes {
+			f.writes[w].idx = ix.resolve(f.writes[w])
 		}
 	}
 
@@ -246,18 +272,41 @@ func (ix *Index) Finish() {
 	for _, s := range ix.shards {
 		for _, in := range s.intents {
 			h := ix.hostOf(in.target)
-			if h == "" || h == in.ref.host {
+			if h == in.ref.host && h != "" {
 				continue
 			}
 			r := in.ref
 			r.idx = ix.resolve(r)
-			ix.intents[h] = append(ix.intents[h], intent{ref: r, t: r.t, what: in.what})
+			x := intent{ref: r, t: r.t, what: in.what, account: in.account, host: h, path: in.path}
+			switch {
+			case in.what == "drop":
+				ix.drops[in.path] = append(ix.drops[in.path], x)
+			case h == "":
+				acct := x.account
+				if acct == "" && r.idx >= 0 {
+					acct = ix.procs[r.idx].user
+				}
+				if name := accountName(acct); name != "" {
+					ix.unknown[name] = append(ix.unknown[name], x)
+				}
+			default:
+				ix.intents[h] = append(ix.intents[h], x)
+			}
 		}
 	}
-	for h, l := range ix.intents {
+	// The same evidence read twice gives the same intents once.
+	compact := func(l []intent) []intent {
 		slices.SortFunc(l, compareIntents)
-		// The same evidence read twice gives the same intents once.
-		ix.intents[h] = slices.CompactFunc(l, func(a, b intent) bool { return compareIntents(a, b) == 0 })
+		return slices.CompactFunc(l, func(a, b intent) bool { return compareIntents(a, b) == 0 })
+	}
+	for h, l := range ix.intents {
+		ix.intents[h] = compact(l)
+	}
+	for p, l := range ix.drops {
+		ix.drops[p] = compact(l)
+	}
+	for a, l := range ix.unknown {
+		ix.unknown[a] = compact(l)
 	}
 	for _, tk := range ix.tasks {
 		slices.Sort(tk.pids)
@@ -302,7 +351,8 @@ func (ix *Index) Finish() {
 }
 
 func compareIntents(a, b intent) int {
-	return cmp.Or(a.t.Compare(b.t), cmp.Compare(a.ref.idx, b.ref.idx), strings.Compare(a.what, b.what))
+	return cmp.Or(a.t.Compare(b.t), cmp.Compare(a.ref.idx, b.ref.idx), strings.Compare(a.what, b.what),
+		strings.Compare(a.ref.host, b.ref.host), strings.Compare(a.host, b.host), strings.Compare(a.account, b.account))
 }
 
 // instanceGap is how close two installations of a service (System 7045 and
@@ -355,6 +405,9 @@ func (ix *Index) byPIDAt(host string, pid int64, t time.Time, self int32) int32 
 		}
 		if !q.end.IsZero() && q.end.Before(t.Add(-time.Second)) {
 			return -1
+		}
+		if ix.bootBetween(host, q.start, t) {
+			return -1 // the host rebooted since it started
 		}
 		if !q.start.IsZero() && q.end.IsZero() && t.Sub(q.start) > pidReuseWindow {
 			return -1
@@ -449,16 +502,6 @@ func mergeProc(dst, src *process) {
 	}
 }
 
-func mergeLogon(dst, src *logon) {
-	if !src.start.IsZero() && (dst.start.IsZero() || src.start.Before(dst.start)) {
-		dst.start, dst.user, dst.ip, dst.workstation, dst.logonType = src.start, src.user, src.ip, src.workstation, src.logonType
-	}
-	if dst.end.IsZero() || (!src.end.IsZero() && src.end.Before(dst.end)) {
-		dst.end = src.end
-	}
-	dst.elevated = dst.elevated || src.elevated
-}
-
 func absDur(d time.Duration) time.Duration {
 	if d < 0 {
 		return -d
@@ -483,11 +526,19 @@ func (ix *Index) Stats() IndexStats {
 	st := IndexStats{
 		Events:    ix.events,
 		Processes: len(ix.procs) - len(ix.alias),
-		Logons:    len(ix.logons), Services: len(ix.services), Tasks: len(ix.tasks), Files: len(ix.files),
+		Logons:    ix.logonCount(), Services: len(ix.services), Tasks: len(ix.tasks), Files: len(ix.files),
 		Hosts: len(ix.hostName),
 	}
 	for _, l := range ix.intents {
 		st.Intents += len(l)
 	}
 	return st
+}
+
+func (ix *Index) logonCount() int {
+	n := 0
+	for _, l := range ix.logons {
+		n += len(l.inst)
+	}
+	return n
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/event"
@@ -33,8 +34,14 @@ func fingerprint(ix *Index) []string {
 		out = append(out, fmt.Sprintf("p %s|%s|%d|%v|%v|%v|%s|%s|%s|%s|%s|%v", p.host, p.guid, p.pid, p.start, p.end, p.created,
 			p.image, p.cmd, p.user, p.logon, parent, ix.implic[int32(i)]))
 	}
-	for k, l := range ix.logons {
-		out = append(out, fmt.Sprintf("l %s|%s|%s|%s|%s|%d|%v|%v|%v", k.host, k.key, l.user, l.ip, l.workstation, l.logonType, l.start, l.end, l.elevated))
+	for k, lid := range ix.logons {
+		for _, l := range lid.inst {
+			out = append(out, fmt.Sprintf("l %s|%s|%s|%s|%s|%d|%v|%v|%v", k.host, k.key, l.user, l.ip, l.workstation, l.logonType, l.start, l.end, l.elevated))
+		}
+		out = append(out, fmt.Sprintf("le %s|%s|%v", k.host, k.key, lid.ends))
+	}
+	for h, l := range ix.boots {
+		out = append(out, fmt.Sprintf("b %s|%v", h, l))
 	}
 	for h, l := range ix.intents {
 		for _, in := range l {
@@ -45,7 +52,11 @@ func fingerprint(ix *Index) []string {
 		out = append(out, "a "+ip+"|"+h)
 	}
 	for k, f := range ix.files {
-		out = append(out, fmt.Sprintf("f %s|%s|%v|%d|%d|%s|%s", k.host, k.key, f.first, f.nwrite, len(f.loaders), id(f.writers[0].idx), id(f.writers[1].idx)))
+		ws := make([]string, 0, len(f.writes))
+		for _, w := range f.writes {
+			ws = append(ws, fmt.Sprintf("%v@%s", w.t, id(w.idx)))
+		}
+		out = append(out, fmt.Sprintf("f %s|%s|%v|%d|%d|%v", k.host, k.key, f.first, f.nwrite, len(f.loaders), ws))
 	}
 	slices.Sort(out)
 	return out
@@ -194,5 +205,32 @@ func TestCommandTargetsThroughShell(t *testing.T) {
 		if got := CommandTargets(cmd); !slices.Equal(got, want) {
 			t.Errorf("CommandTargets(%q): got %q, want %q", cmd, got, want)
 		}
+	}
+}
+
+func TestCommandAccountAndDrops(t *testing.T) {
+	for _, c := range []struct{ cmd, account, drops string }{
+		{`wmic /node:10.0.0.5 /user:CORP\adm /password:x process call create "cmd"`, `CORP\adm`, ""},
+		{`schtasks /create /S h /U corp\adm /P x /TN t`, `corp\adm`, ""},
+		{`PsExec64.exe \\10.0.0.5 -u CORP\adm -p x cmd`, `CORP\adm`, ""},
+		{`powershell -c "Enter-PSSession -ComputerName h -Credential $c"`, "", ""},
+		{`powershell -c "Invoke-Command -ComputerName h -Credential adm@corp.local {x}"`, "adm@corp.local", ""},
+		{`cmd /c copy /y C:\t\e.exe \\10.0.0.5\c$\Windows\Temp\e.exe`, "", `10.0.0.5 C:\Windows\Temp\e.exe`},
+		{`copy a "\\FS01\ADMIN$\Temp\my tool.exe"`, "", `FS01 C:\Windows\Temp\my tool.exe`},
+		{`net use \\FS01\share /user:corp\adm`, `corp\adm`, ""},
+	} {
+		if got := CommandAccount(c.cmd); got != c.account {
+			t.Errorf("CommandAccount(%q) = %q, want %q", c.cmd, got, c.account)
+		}
+		var drops []string
+		for _, d := range CommandDrops(c.cmd) {
+			drops = append(drops, d[0]+" "+d[1])
+		}
+		if got := strings.Join(drops, "; "); got != c.drops {
+			t.Errorf("CommandDrops(%q) = %q, want %q", c.cmd, got, c.drops)
+		}
+	}
+	if !sameAccount(`CORP\Adm`, "adm@corp.local") || sameAccount("", "") || sameAccount(`CORP\adm`, `CORP\adm2`) {
+		t.Error("sameAccount: want names compared without domain or case, empty never the same")
 	}
 }

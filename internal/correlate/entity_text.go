@@ -155,11 +155,19 @@ func CommandTargets(cmd string) []string {
 	if !hasSwitch(cmd) {
 		return out
 	}
-	fields := splitArgs(cmd)
-	lf := splitArgs(strings.ToLower(cmd))
 	prog := ""
-	if len(lf) > 0 {
-		prog = baseName(strings.Trim(lf[0], `"`))
+	if l := splitArgs(strings.ToLower(cmd)); len(l) > 0 {
+		prog = baseName(strings.Trim(l[0], `"`))
+	}
+	// Switches are looked for inside quoted arguments too: a shell's
+	// command (powershell -c "Invoke-Command -ComputerName H ...") is one.
+	fields := strings.Fields(cmd)
+	for k, f := range fields {
+		fields[k] = strings.Trim(f, `"'`)
+	}
+	lf := strings.Fields(strings.ToLower(cmd))
+	for k, f := range lf {
+		lf[k] = strings.Trim(f, `"'`)
 	}
 	for k, f := range lf {
 		next := ""
@@ -288,4 +296,92 @@ func localAddr(s string) bool {
 func isLoopback(s string) bool {
 	a, err := netip.ParseAddr(s)
 	return err == nil && (a.IsLoopback() || a.IsUnspecified())
+}
+
+// CommandAccount returns the account a command line names for a remote
+// action, as written: /user:X (net use, wmic), /U X (schtasks and the
+// other /S tools), -u X (PsExec), -Credential X (PowerShell, a literal name
+// only); "" when it names none.
+func CommandAccount(cmd string) string {
+	if !strings.ContainsAny(cmd, "/-") {
+		return ""
+	}
+	fields := strings.Fields(cmd) // inside a shell's quoted command too
+	for k, f := range fields {
+		f = strings.Trim(f, `"'`)
+		lf := strings.ToLower(f)
+		next := ""
+		if k+1 < len(fields) {
+			next = strings.Trim(fields[k+1], `"'`)
+		}
+		switch {
+		case strings.HasPrefix(lf, "/user:") || strings.HasPrefix(lf, "/u:"):
+			return strings.Trim(f[strings.IndexByte(f, ':')+1:], `"'`)
+		case lf == "/u" || lf == "-u" || lf == "/user" || lf == "-user" || lf == "-username":
+			return next
+		case lf == "-credential" || lf == "-cred":
+			if next != "" && next[0] != '$' && next[0] != '(' {
+				return next
+			}
+		}
+	}
+	return ""
+}
+
+// CommandDrops returns the files a command line names on another host's
+// administrative share, each as the host written and the file's local path
+// there: \\HOST\C$\Windows\Temp\x.exe → (HOST, C:\Windows\Temp\x.exe),
+// \\HOST\ADMIN$\x.exe → (HOST, C:\Windows\x.exe).
+func CommandDrops(cmd string) [][2]string {
+	var out [][2]string
+	for i := 0; i+2 < len(cmd); i++ {
+		if cmd[i] != '\\' || cmd[i+1] != '\\' || (i > 0 && cmd[i-1] == '\\') {
+			continue
+		}
+		end := i + 2
+		quoted := i > 0 && cmd[i-1] == '"'
+		for end < len(cmd) && cmd[end] != '"' && (quoted || cmd[end] != ' ') {
+			end++
+		}
+		unc := cmd[i+2 : end]
+		i = end
+		host, rest, ok := strings.Cut(unc, `\`)
+		if !ok || host == "" {
+			continue
+		}
+		share, path, ok := strings.Cut(rest, `\`)
+		if !ok || path == "" {
+			continue
+		}
+		var local string
+		switch ls := strings.ToLower(share); {
+		case ls == "admin$":
+			local = `C:\Windows\` + path
+		case len(ls) == 2 && ls[1] == '$' && 'a' <= ls[0] && ls[0] <= 'z':
+			local = strings.ToUpper(ls[:1]) + `:\` + path
+		default:
+			continue
+		}
+		out = append(out, [2]string{host, local})
+	}
+	return out
+}
+
+// accountName returns the lower-cased name of an account, without its
+// domain: CORP\Adm, adm@corp.local → adm.
+func accountName(a string) string {
+	if i := strings.LastIndexByte(a, '\\'); i >= 0 {
+		a = a[i+1:]
+	}
+	if i := strings.IndexByte(a, '@'); i > 0 {
+		a = a[:i]
+	}
+	return strings.ToLower(strings.TrimSpace(a))
+}
+
+// sameAccount reports whether two accounts are known and the same (by
+// name: domains are spelt too many ways, NetBIOS or DNS, to compare).
+func sameAccount(a, b string) bool {
+	x, y := accountName(a), accountName(b)
+	return x != "" && x == y
 }

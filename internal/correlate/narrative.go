@@ -42,6 +42,12 @@ func (b *builder) steps(members []int) (steps []Step, evidence int) {
 	for k := range out {
 		s := &out[k]
 		s.Sentence = b.sentence(s.Detections)
+		if k > 0 && !s.Time.IsZero() && !out[k-1].Time.IsZero() {
+			if gap := s.Time.Sub(out[k-1].Time); gap >= DormantGap {
+				s.Dormant = spanWords(gap)
+				s.Sentence = "[dormant " + s.Dormant + "] " + s.Sentence
+			}
+		}
 		tactics := map[string]bool{}
 		informational := true
 		for j, i := range s.Detections {
@@ -60,6 +66,23 @@ func (b *builder) steps(members []int) (steps []Step, evidence int) {
 		}
 	}
 	return out, evidence
+}
+
+// spanWords says a long span in days, months or years ("16 days", "7
+// months", "2 years"), rounded down.
+func spanWords(d time.Duration) string {
+	days := int(d / (24 * time.Hour))
+	n, unit := days, "day"
+	switch {
+	case days >= 730:
+		n, unit = days/365, "year"
+	case days >= 61:
+		n, unit = int(float64(days)/30.44), "month"
+	}
+	if n != 1 {
+		unit += "s"
+	}
+	return strconv.Itoa(n) + " " + unit
 }
 
 // stepKey names the event of a step: a process creation (proc), else the
@@ -96,7 +119,7 @@ func (b *builder) helper(p, pp int32) bool {
 }
 
 func isProcessCreation(d *DetectionRef) bool {
-	return (d.EventID == 1 && strings.Contains(d.Channel, "Sysmon")) || (d.EventID == 4688 && d.Channel == "Security")
+	return (d.EventID == 1 && strings.Contains(d.Channel, "Sysmon")) || (d.EventID == 4688 && strings.EqualFold(d.Channel, "Security"))
 }
 
 // sentence tells one step: "2022-03-01 14:02 ERP01: w3wp.exe started
@@ -234,7 +257,7 @@ func (b *builder) fact(d *DetectionRef, host string) string {
 		return d.User + " used the credentials of " + d.TargetUser + " for " + d.Detail
 	case d.EventID == 1102:
 		return "the Security log was cleared"
-	case d.EventID == 104 && d.Channel == "System":
+	case d.EventID == 104 && strings.EqualFold(d.Channel, "System"):
 		return "an event log was cleared"
 	}
 	if d.Image != "" {

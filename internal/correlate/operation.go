@@ -158,6 +158,11 @@ type Operation struct {
 	// Steps are the steps the sentences tell: the detections of one event
 	// (or of the Sysmon and Security records of one process creation).
 	Steps []Step `json:"steps"`
+	// Joins say, for every pair of detections the builder joined, which
+	// entity joined them and how, so that each edge can be audited.
+	Joins []Join `json:"joins"`
+	// Lateral are the cross-host links the joins went through, once each.
+	Lateral []Hop `json:"lateral"`
 }
 
 // Step is one step of an operation: one event and the rules it matched.
@@ -169,7 +174,13 @@ type Step struct {
 	// Tactics are the ATT&CK tactics its detections reach, in kill-chain
 	// order: those of their techniques (see tagsOf).
 	Tactics []string `json:"tactics"`
+	// Dormant is how long nothing was seen before this step, when it is at
+	// least DormantGap ("7 months"); the sentence starts with it.
+	Dormant string `json:"dormant,omitempty"`
 }
+
+// DormantGap is the quiet time before a step that the story tells.
+const DormantGap = 7 * 24 * time.Hour
 
 // Entity is one entity that links an operation's detections.
 type Entity struct {
@@ -207,6 +218,7 @@ type nodeKey struct {
 type reach struct {
 	node int32
 	prev int32 // index in the same reach list, -1 for an anchor
+	edge edge  // how node was reached from prev
 	// at is when the path touched the node: the detection's time, or,
 	// past a persistent edge, the time of the link (a file's writing, a
 	// task's creation, the source command of a lateral move). Windows
@@ -225,9 +237,8 @@ type builder struct {
 	// Nodes are numbered: node i < len(ix.procs) is process i, the others
 	// are numbered in nodes in the order the detections reach them.
 	nodes   map[nodeKey]int32
-	keys    []nodeKey        // by node
-	subject map[int32]bool   // processes that are a detection's subject
-	subjLog map[hostKey]bool // logons a detection names
+	keys    []nodeKey      // by node
+	subject map[int32]bool // processes that are a detection's subject
 
 	reached [][]reach
 	// tags are the ATT&CK tactics and techniques of each detection's rule.
@@ -276,7 +287,7 @@ func BuildOperations(ctx context.Context, dets []DetectionRef, idx *Index, opts 
 	}
 	idx.Finish()
 	b := &builder{ix: idx, o: opts.withDefaults(), dets: dets, nodes: map[nodeKey]int32{},
-		subject: map[int32]bool{}, subjLog: map[hostKey]bool{}}
+		subject: map[int32]bool{}}
 	b.tags = ruleTagsOf(dets, b.o.TechniqueTactics)
 	b.keys = make([]nodeKey, len(idx.procs))
 	for i := range b.keys {
@@ -297,11 +308,8 @@ func BuildOperations(ctx context.Context, dets []DetectionRef, idx *Index, opts 
 		}
 		b.host[i] = HostName(dets[i].Host)
 		b.procs[i] = b.detProc(&dets[i], b.host[i])
-		if b.procs[i] >= 0 {
-			b.subject[b.procs[i]] = true
-		}
-		if l := normLogon(dets[i].TargetLogonID); !systemLogons[l] {
-			b.subjLog[hostKey{b.host[i], l}] = true
+		if p := b.procs[i]; p >= 0 && (!idx.procs[p].ubiq || ownDoing(&dets[i])) {
+			b.subject[p] = true
 		}
 	}
 	if err := b.reachAll(ctx); err != nil {
@@ -365,11 +373,8 @@ func (b *builder) persistent(k nodeKey) bool {
 		p := &b.ix.procs[k.idx]
 		return b.subject[k.idx] || (!p.start.IsZero() && !p.end.IsZero())
 	case kLogon:
-		if b.subjLog[hostKey{k.host, k.key}] {
-			return true
-		}
-		l := b.ix.logons[hostKey{k.host, k.key}]
-		return l != nil && !l.start.IsZero() && !l.end.IsZero()
+		l := b.logonOf(k)
+		return l != nil && !l.end.IsZero()
 	}
 	return true
 }
@@ -377,9 +382,23 @@ func (b *builder) persistent(k nodeKey) bool {
 type walkItem struct {
 	k     nodeKey
 	prev  int32
+	edge  edge
 	depth int // generations above the first process of this walk
 	at    time.Time
 }
+
+// edge is the kind of link by which a walk reached a node.
+type edge byte
+
+const (
+	eAnchor  edge = iota // the detection's own entity
+	eParent              // parent or child process
+	eLogon               // a process and its logon session
+	eFile                // a dropped file and its writer, loader or runner
+	eService             // a service and what it ran, its image, its installer
+	eTask                // a task and what it ran, its command, its creator
+	eLateral             // a remote action and its effect on the target host
+)
 
 // walker is the scratch space of one goroutine walking from detections.
 type walker struct {
@@ -435,39 +454,39 @@ func (b *builder) reach(w *walker, i int) []reach {
 	queue := w.queue[:0]
 	defer func() { w.queue = queue }()
 	at := d.Time
-	push := func(k nodeKey, prev int32, depth int) {
+	push := func(k nodeKey, prev int32, e edge, depth int) {
 		if seen[k] || len(seen) >= b.o.MaxReach {
 			return
 		}
 		seen[k] = true
-		queue = append(queue, walkItem{k, prev, depth, at})
+		queue = append(queue, walkItem{k, prev, e, depth, at})
 	}
 	if p := b.procs[i]; p >= 0 {
-		push(b.procNode(p), -1, 0)
+		push(b.procNode(p), -1, eAnchor, 0)
 	} else if d.ParentProcessGUID != "" || d.ParentPID != 0 {
 		if j, ok := ix.byGUID[hostKey{host, normGUID(d.ParentProcessGUID)}]; ok {
-			push(b.procNode(j), -1, 1)
+			push(b.procNode(j), -1, eAnchor, 1)
 		} else if d.ParentPID != 0 {
 			if j := ix.byPIDAt(host, d.ParentPID, d.Time, -1); j >= 0 {
-				push(b.procNode(j), -1, 1)
+				push(b.procNode(j), -1, eAnchor, 1)
 			}
 		}
 	}
 	for _, l := range []string{d.LogonID, d.TargetLogonID} {
 		if l = normLogon(l); !systemLogons[l] && host != "" {
-			push(nodeKey{kind: kLogon, host: host, key: l}, -1, 0)
+			push(b.logonNode(host, l, d.Time), -1, eAnchor, 0)
 		}
 	}
 	for _, f := range d.Files {
-		if k, ok := b.fileNode(w, host, f); ok {
-			push(k, -1, 0)
+		if k, ok := b.fileNode(w, host, f, d.Time); ok {
+			push(k, -1, eAnchor, 0)
 		}
 	}
 	if d.Service != "" {
-		push(b.serviceNode(host, strings.ToLower(d.Service), d.Time), -1, 0)
+		push(b.serviceNode(host, strings.ToLower(d.Service), d.Time), -1, eAnchor, 0)
 	}
 	if d.Task != "" {
-		push(b.taskNode(host, strings.ToLower(d.Task), d.Time), -1, 0)
+		push(b.taskNode(host, strings.ToLower(d.Task), d.Time), -1, eAnchor, 0)
 	}
 
 	for q := 0; q < len(queue); q++ {
@@ -478,7 +497,7 @@ func (b *builder) reach(w *walker, i int) []reach {
 			w.pend = append(w.pend, it.k)
 		}
 		at = it.at
-		out = append(out, reach{node: n, prev: it.prev, at: at})
+		out = append(out, reach{node: n, prev: it.prev, edge: it.edge, at: at})
 		self := int32(len(out) - 1)
 		if !b.joinable(it.k) {
 			continue // a node, never a bridge
@@ -487,56 +506,53 @@ func (b *builder) reach(w *walker, i int) []reach {
 		case kProc:
 			p := &ix.procs[it.k.idx]
 			if p.parent >= 0 && it.depth < b.o.MaxAncestors {
-				push(b.procNode(p.parent), self, it.depth+1)
+				push(b.procNode(p.parent), self, eParent, it.depth+1)
 			}
 			if !systemLogons[p.logon] {
-				push(nodeKey{kind: kLogon, host: p.host, key: p.logon}, self, 0)
+				push(b.logonNode(p.host, p.logon, cmp.Or(p.start, at)), self, eLogon, 0)
 			}
 			if key, ok := ix.imgFile[it.k.idx]; ok {
-				push(nodeKey{kind: kFile, host: p.host, key: key}, self, 0)
+				if k, ok := b.fileKey(hostKey{p.host, key}, cmp.Or(p.start, at)); ok {
+					push(k, self, eFile, 0)
+				}
 			}
 			if k, ok := ix.taskRun[it.k.idx]; ok {
-				push(b.taskNode(k.host, k.key, p.start), self, 0)
+				push(b.taskNode(k.host, k.key, p.start), self, eTask, 0)
 			}
 			if k, ok := ix.svcRun[it.k.idx]; ok {
-				push(b.serviceNode(k.host, k.key, p.start), self, 0)
+				push(b.serviceNode(k.host, k.key, p.start), self, eService, 0)
 			}
 			if pi := ix.parentImage(it.k.idx); pi != "" && !p.start.IsZero() {
 				switch baseName(strings.ToLower(pi)) {
 				case "wmiprvse.exe", "wsmprovhost.exe":
 					if s, st := b.lateral(p.host, "", p.start); s >= 0 {
 						at = st
-						push(b.procNode(s), self, 0)
+						push(b.procNode(s), self, eLateral, 0)
 					}
 				}
 			}
 		case kLogon:
-			// A network or remote-interactive logon from a known other
-			// host: the action there that caused it. A logon from a
-			// loopback or link-local address is local; one whose source
-			// host is unknown is not traced (any command aimed at this host
-			// would do, which proves nothing).
-			l := ix.logons[hostKey{it.k.host, it.k.key}]
-			if l != nil && (l.logonType == 3 || l.logonType == 10) && !l.start.IsZero() && !localAddr(l.ip) {
-				src := l.workstation
-				if h := ix.hostOf(l.ip); h != "" {
-					src = h
-				}
-				if src == "" || src == l.host {
-					break
-				}
-				if s, st := b.lateral(l.host, src, l.start); s >= 0 {
+			// A remote logon: the action on another host that caused it
+			// (see lateralLogon).
+			if l := b.logonOf(it.k); l != nil {
+				if s, st := b.lateralLogon(l); s >= 0 {
 					at = st
-					push(b.procNode(s), self, 0)
+					push(b.procNode(s), self, eLateral, 0)
 				}
 			}
 		case kFile:
+			// The write this instance is: its writer only (two processes
+			// writing one path, a cache or a log, are not one story).
 			f := ix.files[hostKey{it.k.host, it.k.key}]
-			for _, w := range f.writers {
-				if w.idx >= 0 && (w.guid != "" || w.pid != 0) {
-					at = w.t
-					push(b.procNode(w.idx), self, 0)
-				}
+			wr := f.writes[it.k.inst-1]
+			if wr.idx >= 0 && (wr.guid != "" || wr.pid != 0) {
+				at = wr.t
+				push(b.procNode(wr.idx), self, eFile, 0)
+			}
+			// A copy to this host's admin share from another host.
+			if s, st := b.lateralDrop(it.k.host, it.k.key, wr.t); s >= 0 {
+				at = st
+				push(b.procNode(s), self, eLateral, 0)
 			}
 		case kService:
 			sv := ix.services[hostKey{it.k.host, it.k.key}]
@@ -547,16 +563,16 @@ func (b *builder) reach(w *walker, i int) []reach {
 			if !inst.IsZero() {
 				at = inst
 			}
-			if k, ok := b.fileNode(w, sv.host, sv.image); ok {
-				push(k, self, 0)
+			if k, ok := b.fileNode(w, sv.host, sv.image, cmp.Or(inst, at)); ok {
+				push(k, self, eService, 0)
 			}
 			if !systemLogons[sv.logon] && inst.Equal(instanceAt(sv.installs, sv.installed)) {
-				push(nodeKey{kind: kLogon, host: sv.host, key: sv.logon}, self, 0)
+				push(b.logonNode(sv.host, sv.logon, sv.installed), self, eService, 0)
 			}
 			if !inst.IsZero() {
 				if s, st := b.lateral(sv.host, "", inst); s >= 0 {
 					at = st
-					push(b.procNode(s), self, 0)
+					push(b.procNode(s), self, eLateral, 0)
 				}
 			}
 		case kTask:
@@ -568,15 +584,15 @@ func (b *builder) reach(w *walker, i int) []reach {
 			if !inst.IsZero() {
 				at = inst
 			}
-			if k, ok := b.fileNode(w, tk.host, tk.command); ok {
-				push(k, self, 0)
+			if k, ok := b.fileNode(w, tk.host, tk.command, cmp.Or(inst, at)); ok {
+				push(k, self, eTask, 0)
 			}
 			if !systemLogons[tk.logon] && inst.Equal(instanceAt(tk.creates, tk.created)) {
-				push(nodeKey{kind: kLogon, host: tk.host, key: tk.logon}, self, 0)
+				push(b.logonNode(tk.host, tk.logon, tk.created), self, eTask, 0)
 			} else if !inst.IsZero() {
 				if s, st := b.lateral(tk.host, "", inst); s >= 0 {
 					at = st
-					push(b.procNode(s), self, 0)
+					push(b.procNode(s), self, eLateral, 0)
 				}
 			}
 		}
@@ -589,7 +605,7 @@ func (b *builder) reach(w *walker, i int) []reach {
 func (b *builder) serviceNode(host, name string, t time.Time) nodeKey {
 	k := nodeKey{kind: kService, host: host, key: name}
 	if sv := b.ix.services[hostKey{host, name}]; sv != nil {
-		k.inst = instNanos(instanceAt(sv.installs, t))
+		k.inst = b.instanceOn(host, instanceAt(sv.installs, t), t)
 	}
 	return k
 }
@@ -598,9 +614,21 @@ func (b *builder) serviceNode(host, name string, t time.Time) nodeKey {
 func (b *builder) taskNode(host, name string, t time.Time) nodeKey {
 	k := nodeKey{kind: kTask, host: host, key: name}
 	if tk := b.ix.tasks[hostKey{host, name}]; tk != nil {
-		k.inst = instNanos(instanceAt(tk.creates, t))
+		k.inst = b.instanceOn(host, instanceAt(tk.creates, t), t)
 	}
 	return k
+}
+
+// instanceOn returns the key of an instance created at inst and named at
+// t: inst, unless it was created on an earlier machine of that name (see
+// incarnation): then an instance of t's machine whose creation is not in
+// the evidence, named by that machine's start as -1 - its nanoseconds.
+func (b *builder) instanceOn(host string, inst, t time.Time) int64 {
+	if !inst.IsZero() && !b.ix.sameIncarnation(host, inst, t) {
+		at, _ := b.ix.incarnationAt(host, t)
+		return -1 - instNanos(at)
+	}
+	return instNanos(inst)
 }
 
 func instNanos(t time.Time) int64 {
@@ -610,15 +638,18 @@ func instNanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
+// instTime is the creation time an instance key names (zero for one
+// whose creation is not in the evidence).
 func instTime(n int64) time.Time {
-	if n == 0 {
+	if n <= 0 {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
 }
 
-// fileNode returns the node of a dropped file (one the index saw written).
-func (b *builder) fileNode(w *walker, host, path string) (nodeKey, bool) {
+// fileNode returns the node of a dropped file (one the index saw written)
+// as it was at t: the write in effect then.
+func (b *builder) fileNode(w *walker, host, path string, t time.Time) (nodeKey, bool) {
 	if host == "" || path == "" {
 		return nodeKey{}, false
 	}
@@ -627,11 +658,20 @@ func (b *builder) fileNode(w *walker, host, path string) (nodeKey, bool) {
 		key = strings.ToLower(NormPath(path))
 		w.files[path] = key
 	}
-	k := hostKey{host, key}
-	if _, ok := b.ix.files[k]; !ok {
+	return b.fileKey(hostKey{host, key}, t)
+}
+
+// fileKey returns the node of the file k as it was at t (see fileNode).
+func (b *builder) fileKey(k hostKey, t time.Time) (nodeKey, bool) {
+	f := b.ix.files[k]
+	if f == nil {
 		return nodeKey{}, false
 	}
-	return nodeKey{kind: kFile, host: k.host, key: k.key}, true
+	i := f.writeAt(t)
+	if i < 0 || !b.ix.sameIncarnation(k.host, f.writes[i].t, t) {
+		return nodeKey{}, false // written on an earlier machine of that name
+	}
+	return nodeKey{kind: kFile, host: k.host, key: k.key, inst: int64(i + 1)}, true
 }
 
 // lateral returns the process on another host (src, when known) whose
@@ -757,10 +797,16 @@ func (b *builder) join(ctx context.Context, order []int) (*unionFind, error) {
 			}
 			continue
 		}
-		for k := 1; k < len(es); k++ {
-			if es[k].t.Sub(es[k-1].t) <= b.o.Window {
-				u.union(es[k-1].det, es[k].det, b.o.MaxEntities, n)
+		// Not chained: a session or process of unknown lifetime joins
+		// detections at most Window after the first of their run, so that
+		// a desktop session or a console left open for days does not tie a
+		// week of unrelated work together.
+		for k, first := 1, 0; k < len(es); k++ {
+			if es[k].t.Sub(es[first].t) > b.o.Window {
+				first = k
+				continue
 			}
+			u.union(es[k-1].det, es[k].det, b.o.MaxEntities, n)
 		}
 	}
 	// Unlinked detections: the nearest linked one on the same host.
@@ -808,7 +854,7 @@ func (b *builder) inSpan(k nodeKey, es []entry) []entry {
 	case kProc:
 		lo = b.ix.procs[k.idx].start
 	case kLogon:
-		if l := b.ix.logons[hostKey{k.host, k.key}]; l != nil {
+		if l := b.logonOf(k); l != nil {
 			lo, hi = l.start, l.end
 		}
 	default:
@@ -825,6 +871,20 @@ func (b *builder) inSpan(k nodeKey, es []entry) []entry {
 		out = append(out, e)
 	}
 	return out
+}
+
+// ownDoing reports whether a detection's event is something its process
+// did of its own accord, so that a ubiquitous process it names is
+// implicated: it was started (Sysmon 1, Security 4688), loaded an image
+// (Sysmon 7) or started a thread in another process (Sysmon 8). What
+// services.exe or svchost.exe writes to the registry or to disk, opens or
+// connects to is its job done for whoever asked (a service installed, a
+// file served), and says nothing of the instance.
+func ownDoing(d *DetectionRef) bool {
+	if isProcessCreation(d) {
+		return true
+	}
+	return strings.Contains(d.Channel, "Sysmon") && (d.EventID == 7 || d.EventID == 8)
 }
 
 // actorless reports whether a detection's event names no acting process
@@ -906,6 +966,7 @@ func (b *builder) operation(members, links []int, u *unionFind, ruleCount map[st
 	op.Hosts = sortedKeys(hosts)
 	op.Users = sortedKeys(users)
 	op.Context = b.context(members, links, u)
+	op.Joins, op.Lateral = b.joins(links, u)
 	var evidenceSteps int
 	op.Steps, evidenceSteps = b.steps(members)
 	b.assess(&op, members, evidenceSteps, ruleCount)
@@ -996,7 +1057,7 @@ func (b *builder) entity(k nodeKey) Entity {
 		return Entity{Kind: "process", Host: p.host, Key: key, Description: desc}
 	case kLogon:
 		desc := "logon session " + k.key
-		if l := ix.logons[hostKey{k.host, k.key}]; l != nil {
+		if l := b.logonOf(k); l != nil {
 			if l.user != "" {
 				desc += " of " + l.user
 			}
@@ -1016,11 +1077,12 @@ func (b *builder) entity(k nodeKey) Entity {
 		return Entity{Kind: "logon", Host: k.host, Key: k.key, Description: desc}
 	case kFile:
 		f := ix.files[hostKey{k.host, k.key}]
+		wr := f.writes[k.inst-1]
 		desc := f.path + " written"
-		if w := f.writers[0].idx; w >= 0 {
-			desc += " by " + baseName(ix.procs[w].image)
+		if wr.idx >= 0 {
+			desc += " by " + baseName(ix.procs[wr.idx].image)
 		}
-		desc += " " + f.first.UTC().Format("2006-01-02 15:04:05")
+		desc += " " + wr.t.UTC().Format("2006-01-02 15:04:05")
 		return Entity{Kind: "file", Host: k.host, Key: f.path, Description: desc}
 	case kService:
 		sv := ix.services[hostKey{k.host, k.key}]

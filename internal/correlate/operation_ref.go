@@ -120,7 +120,7 @@ func (s *IndexShard) Ref(ev *event.Event) DetectionRef {
 		case 12, 13, 14:
 			r.Detail = get(fTargetObject)
 		}
-	case ch == "Security":
+	case strings.EqualFold(ch, "Security"):
 		r.LogonID = in(normLogon(f.str(fSubjectLogonId)))
 		r.User = in(account(f.str(fSubjectDomainName), f.str(fSubjectUserName)))
 		switch r.EventID {
@@ -155,7 +155,7 @@ func (s *IndexShard) Ref(ev *event.Event) DetectionRef {
 				r.Detail = r.Files[0]
 			}
 		}
-	case ch == "System":
+	case strings.EqualFold(ch, "System"):
 		if r.EventID == 7045 {
 			r.Service = get(fServiceName)
 			r.Files = []string{in(NormPath(f.str(fImagePath)))}

@@ -169,7 +169,7 @@ func TestEdgeParentChild(t *testing.T) {
 	s := &scene{}
 	s.det(start(0, cmd, w3wp))
 	s.det(start(time.Second, who, cmd))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "process tree", "A", cmd.guid, "")
 }
 
 func TestEdgeSharedAncestor(t *testing.T) {
@@ -258,7 +258,12 @@ func TestEdgeFileSideLoad(t *testing.T) {
 	later := 400 * 24 * time.Hour
 	s.add(start(later, host, services))
 	s.det(load(later+time.Second, host, dll))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	ops := checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	// The story tells the quiet year.
+	if len(ops) == 1 && (len(ops[0].Steps) != 2 || ops[0].Steps[1].Dormant != "13 months" ||
+		!strings.HasPrefix(ops[0].Narrative[1], "[dormant 13 months] ")) {
+		t.Errorf("got narrative %q, want its second step dormant 13 months", ops[0].Narrative)
+	}
 
 	// A DLL nobody was seen writing joins nothing.
 	s = &scene{}
@@ -277,7 +282,7 @@ func TestEdgeFileRun(t *testing.T) {
 	s.det(start(0, dl, w3wp))
 	s.add(write(time.Second, dl, `C:\ProgramData\DRM\rundll32.exe`), start(72*time.Hour, cmd, services))
 	s.det(start(72*time.Hour+time.Second, tool, cmd))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "shared file", "A", `C:\ProgramData\DRM\rundll32.exe`, "")
 }
 
 func TestEdgeService(t *testing.T) {
@@ -314,7 +319,7 @@ func TestEdgeLogonSession(t *testing.T) {
 	s := (&scene{}).add(logon4624("A", 0, "0x51F00", "mallory", 10, "10.0.0.9", "KALI"))
 	s.det(start(time.Minute, a, explorer))
 	s.det(start(2*time.Hour, b, explorer))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "logon session", "A", "0x51f00", "")
 
 	// The built-in accounts' sessions join nothing.
 	a.logon, b.logon = "0x3e7", "0x3e7"
@@ -370,7 +375,8 @@ func TestEdgeLateralWMI(t *testing.T) {
 	s.det(start(2*time.Second, shell, wmiprvse))
 	// Another WMI shell on B an hour later is not the same action.
 	s.det(start(time.Hour, child("B", 21, `C:\Windows\System32\cmd.exe`, `cmd.exe /c ipconfig`), wmiprvse))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}, {2}})
+	ops := checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}, {2}})
+	checkJoin(t, ops, "remote target", "", "", "A→B WmiPrvSE.exe started cmd.exe ← WMIC.exe")
 }
 
 func TestEdgeLateralServiceOverSMB(t *testing.T) {
@@ -622,4 +628,158 @@ func TestNarrativeHelpers(t *testing.T) {
 	if len(ops) == 1 && len(ops[0].Steps) != 3 {
 		t.Errorf("got %d steps, want 3:\n%s", len(ops[0].Steps), strings.Join(ops[0].Narrative, "\n"))
 	}
+}
+
+// hasJoin reports whether op records a join of kind through an entity on
+// host whose key holds key, and, when hop is not "", a lateral hop whose
+// "from→to label" holds hop.
+func hasJoin(op Operation, kind, host, key, hop string) bool {
+	for _, j := range op.Joins {
+		if j.Kind != kind || (host != "" && j.Host != host) || !strings.Contains(j.Key, key) {
+			continue
+		}
+		if hop == "" {
+			return true
+		}
+		for _, h := range j.Lateral {
+			if strings.Contains(h.From+"→"+h.To+" "+h.Label, hop) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkJoin fails unless the only operation of ops records the join (see
+// hasJoin).
+func checkJoin(t *testing.T, ops []Operation, kind, host, key, hop string) {
+	t.Helper()
+	if len(ops) == 0 {
+		t.Fatalf("got no operation, want one joined by %s %s", kind, key)
+	}
+	if !hasJoin(ops[0], kind, host, key, hop) {
+		t.Errorf("got joins %+v, want %s via %s %q %q", ops[0].Joins, kind, host, key, hop)
+	}
+}
+
+// TestFalseJoins: identifiers that were only reused join nothing.
+func TestFalseJoins(t *testing.T) {
+	explorer := child("A", 9, `C:\Windows\explorer.exe`, `explorer.exe`)
+	a := child("A", 10, `C:\Windows\System32\whoami.exe`, `whoami /all`)
+	b := child("A", 11, `C:\Windows\System32\net.exe`, `net group /domain`)
+	a.logon, b.logon = "0x99", "0x99"
+	boot := ev("A", 2*time.Hour, "Security", 4608)
+	p4688 := func(at time.Duration, pid, ppid int, image, cmd string) *event.Event {
+		return ev("A", at, "Security", 4688, "NewProcessId", "0x"+strconv.FormatInt(int64(pid), 16),
+			"ProcessId", "0x"+strconv.FormatInt(int64(ppid), 16), "NewProcessName", image, "CommandLine", cmd,
+			"SubjectLogonId", "0x3e7", "TargetLogonId", "0x0")
+	}
+	exit4689 := func(at time.Duration, pid int) *event.Event {
+		return ev("A", at, "Security", 4689, "ProcessId", "0x"+strconv.FormatInt(int64(pid), 16), "SubjectLogonId", "0x3e7")
+	}
+	for _, c := range []struct {
+		name string
+		s    func() *scene
+	}{
+		{"logon ID reused after a reboot", func() *scene {
+			// No 4624 for either: only the boot between tells them apart.
+			s := (&scene{}).add(boot)
+			s.det(start(time.Hour, a, explorer))
+			s.det(start(3*time.Hour, b, explorer))
+			return s
+		}},
+		{"logon ID reused after a reboot, with its logons", func() *scene {
+			s := (&scene{}).add(logon4624("A", 0, "0x99", "mallory", 3, "10.0.0.9", "KALI"), boot,
+				logon4624("A", 2*time.Hour+time.Minute, "0x99", "bob", 3, "10.0.0.7", "PC7"))
+			s.det(start(time.Hour, a, explorer))
+			s.det(start(3*time.Hour, b, explorer))
+			return s
+		}},
+		{"logon ID reused after a logoff, its next logon not logged", func() *scene {
+			s := (&scene{}).add(logon4624("A", 0, "0x99", "mallory", 3, "10.0.0.9", "KALI"),
+				ev("A", 2*time.Hour, "Security", 4634, "TargetLogonId", "0x99"))
+			s.det(start(time.Hour, a, explorer))
+			s.det(start(3*time.Hour, b, explorer))
+			return s
+		}},
+		{"PID reused after its process exited", func() *scene {
+			s := (&scene{}).add(p4688(0, 5000, 2412, `C:\Windows\System32\cmd.exe`, `cmd.exe /c i.bat`), exit4689(time.Minute, 5000))
+			s.det(p4688(30*time.Second, 5004, 5000, `C:\Windows\System32\net.exe`, `net view`))
+			// Another process got PID 5000; its parent is not logged.
+			s.det(p4688(time.Hour, 5008, 5000, `C:\Windows\System32\net.exe`, `net user`))
+			return s
+		}},
+		{"PID reused after a reboot", func() *scene {
+			s := (&scene{}).add(p4688(0, 5000, 2412, `C:\Windows\System32\cmd.exe`, `cmd.exe /c i.bat`), boot)
+			s.det(p4688(30*time.Second, 5004, 5000, `C:\Windows\System32\net.exe`, `net view`))
+			s.det(p4688(3*time.Hour, 5008, 5000, `C:\Windows\System32\net.exe`, `net user`))
+			return s
+		}},
+		{"same host name, another year: logon ID and parent PID", func() *scene {
+			year := 365 * 24 * time.Hour
+			s := (&scene{}).add(p4688(0, 5000, 2412, `C:\Windows\System32\cmd.exe`, `cmd.exe /c i.bat`))
+			s.det(start(time.Hour, a, explorer))
+			s.det(p4688(30*time.Second, 5004, 5000, `C:\Windows\System32\net.exe`, `net view`))
+			s.det(start(year, b, explorer))
+			s.det(p4688(year+time.Minute, 5008, 5000, `C:\Windows\System32\net.exe`, `net user`))
+			return s
+		}},
+		{"same path written again by another process", func() *scene {
+			// A cache file two unrelated tools write a month apart: each
+			// write is its own instance.
+			x := child("A", 20, `C:\Tools\x.exe`, `x.exe`)
+			y := child("A", 21, `C:\Tools\y.exe`, `y.exe`)
+			path := `C:\Users\u\AppData\Local\Microsoft\Windows\SchCache\corp.local.sch`
+			s := (&scene{}).add(start(0, x, w3wp), start(30*24*time.Hour, y, w3wp))
+			s.det(write(time.Second, x, path))
+			s.det(write(30*24*time.Hour+time.Second, y, path))
+			return s
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := c.s()
+			var want [][]int
+			for i := range s.detected {
+				want = append(want, []int{i})
+			}
+			checkGroups(t, s, OperationOptions{}, want)
+		})
+	}
+}
+
+// TestFalseJoinsRebuiltHost: a host name given to another machine (the
+// processes' Sysmon GUIDs change their machine prefix for good) is another
+// host from then on, for logon IDs and for dropped files alike.
+func TestFalseJoinsRebuiltHost(t *testing.T) {
+	other := func(p proc) proc {
+		p.guid = "{BEEF" + p.guid[5:]
+		return p
+	}
+	explorer := child("A", 9, `C:\Windows\explorer.exe`, `explorer.exe`)
+	a := child("A", 10, `C:\Windows\System32\whoami.exe`, `whoami /all`)
+	b := child("A", 11, `C:\Windows\System32\net.exe`, `net group /domain`)
+	a.logon, b.logon = "0x99", "0x99"
+	// The lab is rebuilt two hours later: the same logon ID, no boot
+	// logged, no 4624.
+	s := (&scene{}).add(start(0, explorer, services))
+	s.det(start(time.Hour, a, explorer))
+	s.add(start(2*time.Hour, other(explorer), other(services)))
+	s.det(start(3*time.Hour, other(b), other(explorer)))
+	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+
+	// A tool written on the first machine; a process with that path on
+	// the second, a year later.
+	drop := child("A", 12, `C:\Windows\System32\certutil.exe`, `certutil -decode u.txt C:\ProgramData\t.exe`)
+	tool := child("A", 13, `C:\ProgramData\t.exe`, `t.exe`)
+	year := 365 * 24 * time.Hour
+	s = (&scene{}).add(start(0, explorer, services), write(time.Minute, drop, `C:\ProgramData\t.exe`))
+	s.det(start(time.Second, drop, explorer))
+	s.add(start(year, other(explorer), other(services)))
+	s.det(start(year+time.Hour, other(tool), other(explorer)))
+	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+	// On the same machine, the year is no obstacle (the durable key).
+	s = (&scene{}).add(start(0, explorer, services), write(time.Minute, drop, `C:\ProgramData\t.exe`))
+	s.det(start(time.Second, drop, explorer))
+	s.det(start(year+time.Hour, tool, explorer))
+	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
 }

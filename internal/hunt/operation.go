@@ -50,6 +50,13 @@ type Operation struct {
 	// processes: ancestors, logon sessions, dropped files, services,
 	// tasks.
 	Context []Entity `json:"context"`
+	// Joins say which entity joined each pair of detections the builder
+	// joined, and how (process tree, logon session, remote target, shared
+	// file, service, task, nearby), for audit.
+	Joins []Join `json:"joins"`
+	// Lateral are the cross-host links the joins went through: from a
+	// host to another, with a short label of the keys that made them.
+	Lateral []Hop `json:"lateral"`
 	// Graph is the hosts and processes of the operation and the links
 	// between them, for drawing.
 	Graph Graph `json:"graph"`
@@ -64,6 +71,13 @@ type Step = correlate.Step
 
 // Entity is one entity that links an operation's detections.
 type Entity = correlate.Entity
+
+// Join is one link between two detections of an operation (Detections
+// are indices in Result.Detections).
+type Join = correlate.Join
+
+// Hop is one cross-host link of an operation.
+type Hop = correlate.Hop
 
 // Graph is the processes of an operation on their hosts and the edges
 // between them: parent to child on one host, and lateral movement from a
@@ -99,6 +113,9 @@ type Edge struct {
 	// Kind is parent (From started To) or lateral (From reached the host
 	// of To: a remote command, a network logon from its host).
 	Kind string `json:"kind"`
+	// Label, on a lateral edge, names the keys that joined the two hosts
+	// (the labels of the operation's hops between them, "; "-separated).
+	Label string `json:"label,omitempty"`
 }
 
 // buildOperations joins the detections of res (refs[i] describes
@@ -148,7 +165,10 @@ func operationOf(o *correlate.Operation, dets []Detection, refs []correlate.Dete
 	}
 	op.Steps = append(op.Steps, o.Steps...)
 	op.Context = append(op.Context, o.Context...)
+	op.Joins = append(make([]Join, 0, len(o.Joins)), o.Joins...)
+	op.Lateral = append(make([]Hop, 0, len(o.Lateral)), o.Lateral...)
 	op.Graph = graphOf(op.Steps, refs, op.Hosts)
+	labelLateral(&op.Graph, op.Lateral)
 	// Informational rules enrich events: their tags are no evidence of
 	// an actor when the operation has other rules.
 	informational := !slices.ContainsFunc(op.Detections, func(d int) bool { return LevelRank(dets[d].Rule.Level) != 0 })
@@ -286,6 +306,58 @@ func graphStep(g *Graph, st Step, di int, refs []correlate.DetectionRef, procID 
 				edge(Edge{From: hostNode(src), To: to, Kind: "lateral"})
 			}
 		}
+	}
+}
+
+// labelLateral sets the label of each lateral edge of g to the keys of the
+// hops between its two hosts, and draws the hops no edge shows (a command
+// naming its target by an address the graph cannot place) from host to
+// host.
+func labelLateral(g *Graph, hops []Hop) {
+	host := make(map[string]string, len(g.Nodes))
+	for _, n := range g.Nodes {
+		host[n.ID] = n.Host
+	}
+	// The hops of the edge's own process, else all those between its
+	// hosts.
+	labels := func(from, to, proc string) string {
+		var l, own []string
+		for _, h := range hops {
+			if h.From == from && h.To == to && !slices.Contains(l, h.Label) {
+				l = append(l, h.Label)
+				if proc != "" && processID(h.From, h.ProcessGUID, h.PID) == proc {
+					own = append(own, h.Label)
+				}
+			}
+		}
+		if len(own) > 0 {
+			l = own
+		}
+		return strings.Join(l, "; ")
+	}
+	drawn := map[[2]string]bool{}
+	for i := range g.Edges {
+		e := &g.Edges[i]
+		if e.Kind != "lateral" {
+			continue
+		}
+		k := [2]string{host[e.From], host[e.To]}
+		drawn[k] = true
+		e.Label = labels(k[0], k[1], e.From)
+	}
+	for _, h := range hops {
+		k := [2]string{h.From, h.To}
+		if drawn[k] || h.From == "" || h.To == "" || h.From == h.To {
+			continue
+		}
+		drawn[k] = true
+		for _, hn := range k {
+			if _, ok := host["host:"+hn]; !ok {
+				host["host:"+hn] = hn
+				g.Nodes = append(g.Nodes, Node{ID: "host:" + hn, Kind: "host", Host: hn, Label: hn})
+			}
+		}
+		g.Edges = append(g.Edges, Edge{From: "host:" + h.From, To: "host:" + h.To, Kind: "lateral", Label: labels(h.From, h.To, "")})
 	}
 }
 

@@ -93,6 +93,19 @@ func TestOperationsCuckooBees(t *testing.T) {
 	if !lateral["ERP01>DC01"] || !lateral["ERP01>FS01"] {
 		t.Errorf("lateral edges: got %v, want ERP01>DC01 and ERP01>FS01", lateral)
 	}
+	// Every join is recorded; the move to DC01 is the WMI command's
+	// network logon, and its edge says so.
+	if len(op.Joins) < len(op.Detections)-1 {
+		t.Errorf("got %d joins for %d detections, want one per union at least", len(op.Joins), len(op.Detections))
+	}
+	var labelled bool
+	for _, e := range g.Edges {
+		labelled = labelled || (e.Kind == "lateral" && nodes[e.From].Host == "ERP01" && nodes[e.To].Host == "DC01" &&
+			strings.Contains(e.Label, `network logon`) && strings.Contains(e.Label, `WMIC.exe`))
+	}
+	if !labelled {
+		t.Errorf("lateral edges: got %+v (hops %+v), want ERP01>DC01 labelled with the WMI logon", g.Edges, op.Lateral)
+	}
 	var w3 bool
 	for _, n := range g.Nodes {
 		w3 = w3 || (n.Host == "ERP01" && strings.EqualFold(n.Label, "java.exe"))
@@ -219,5 +232,32 @@ func TestTechniqueTactics(t *testing.T) {
 	}
 	if revoked == 0 {
 		t.Error("no revoked technique in ATT&CK: the revocation is untested")
+	}
+}
+
+// TestLabelLateral: a lateral edge is labelled with the hops of its own
+// process, else with those between its hosts; a hop no edge shows is drawn
+// from host to host.
+func TestLabelLateral(t *testing.T) {
+	g := Graph{
+		Nodes: []Node{{ID: "p1", Kind: "process", Host: "J"}, {ID: "proc:J:{W}", Kind: "process", Host: "J"}, {ID: "host:DC", Kind: "host", Host: "DC"}},
+		Edges: []Edge{{From: "p1", To: "host:DC", Kind: "lateral"}, {From: "proc:J:{W}", To: "host:DC", Kind: "lateral"}},
+	}
+	hops := []Hop{
+		{From: "J", To: "DC", Label: "network logon 0x1 of CORP\\adm ← WMIC.exe", ProcessGUID: "{W}"},
+		{From: "J", To: "DC", Label: "service PSEXESVC ← PsExec.exe", ProcessGUID: "{P}"},
+		{From: "J", To: "FS", Label: "file C:\\t\\e.exe copied ← cmd.exe"},
+	}
+	labelLateral(&g, hops)
+	want := []Edge{
+		{From: "p1", To: "host:DC", Kind: "lateral", Label: "network logon 0x1 of CORP\\adm ← WMIC.exe; service PSEXESVC ← PsExec.exe"},
+		{From: "proc:J:{W}", To: "host:DC", Kind: "lateral", Label: "network logon 0x1 of CORP\\adm ← WMIC.exe"},
+		{From: "host:J", To: "host:FS", Kind: "lateral", Label: "file C:\\t\\e.exe copied ← cmd.exe"},
+	}
+	if !slices.Equal(g.Edges, want) {
+		t.Errorf("got edges %+v, want %+v", g.Edges, want)
+	}
+	if len(g.Nodes) != 5 {
+		t.Errorf("got nodes %+v, want J's and FS's host nodes added", g.Nodes)
 	}
 }

@@ -25,6 +25,9 @@ type OperationDetail struct {
 	hunt.Operation
 	// Detections are the operation's detections, in time order.
 	Detections []hunt.Detection `json:"detections"`
+	// Joins are the operation's joins, each naming its two detections by
+	// their position in Detections (not in the hunt's Result).
+	Joins []hunt.Join `json:"joins"`
 }
 
 // Operations writes the operations of r as one indented JSON document
@@ -34,8 +37,15 @@ func Operations(w io.Writer, r *hunt.Result) error {
 		Operations: make([]OperationDetail, 0, len(r.Operations))}
 	for _, op := range r.Operations {
 		d := OperationDetail{Operation: op, Detections: make([]hunt.Detection, 0, len(op.Detections))}
-		for _, i := range op.Detections {
+		pos := make(map[int]int, len(op.Detections))
+		for k, i := range op.Detections {
 			d.Detections = append(d.Detections, r.Detections[i])
+			pos[i] = k
+		}
+		d.Joins = make([]hunt.Join, 0, len(op.Joins))
+		for _, j := range op.Joins {
+			j.Detections = [2]int{pos[j.Detections[0]], pos[j.Detections[1]]}
+			d.Joins = append(d.Joins, j)
 		}
 		doc.Operations = append(doc.Operations, d)
 	}

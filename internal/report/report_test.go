@@ -469,3 +469,22 @@ func TestNotAttributed(t *testing.T) {
 		t.Errorf("terminal: got\n%s\nwant it to say too little evidence", b.String())
 	}
 }
+
+// TestTerminalLateral: each cross-host link of an operation is listed once,
+// with the keys that made it.
+func TestTerminalLateral(t *testing.T) {
+	res := fixture(t)
+	if len(res.Operations) == 0 {
+		t.Fatal("fixture: got no operations")
+	}
+	hop := hunt.Hop{From: "J", To: "DC", Label: `network logon 0x3e4a1f of CORP\adm ← WMIC.exe`}
+	res.Operations[0].Lateral = []hunt.Hop{hop, hop}
+	var b bytes.Buffer
+	if err := Terminal(&b, res, TerminalOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := "  lateral: J → DC  network logon 0x3e4a1f of CORP\\adm ← WMIC.exe\n"
+	if got := strings.Count(b.String(), want); got != 1 {
+		t.Errorf("got %q %d times, want once in\n%s", want, got, b.String())
+	}
+}

@@ -343,6 +343,7 @@ func (t *term) operations(r *hunt.Result, limit int) {
 		if len(op.Tactics) > 0 {
 			t.printf("  tactics: %s\n", strings.Join(op.Tactics, " → "))
 		}
+		t.lateral(op.Lateral)
 		for j, line := range AttributionLines(op.Attribution, 6) {
 			if j == 0 {
 				t.printf("  it %s\n", line)
@@ -361,6 +362,28 @@ func (t *term) operations(r *hunt.Result, limit int) {
 		if n := len(op.Narrative) - len(steps); n > 0 {
 			t.printf("    and %s more (--limit 0 or --operations FILE for all)\n", plural(n, "step"))
 		}
+	}
+}
+
+// lateralShown is how many cross-host links an operation lists.
+const lateralShown = 5
+
+// lateral lists an operation's cross-host links, once each, with the keys
+// that made them.
+func (t *term) lateral(hops []hunt.Hop) {
+	var seen []string
+	for _, h := range hops {
+		line := h.From + " → " + h.To + "  " + h.Label
+		if slices.Contains(seen, line) {
+			continue
+		}
+		seen = append(seen, line)
+		if len(seen) <= lateralShown {
+			t.printf("  lateral: %s\n", oneLine(line, 200))
+		}
+	}
+	if n := len(seen) - lateralShown; n > 0 {
+		t.printf("  lateral: and %d more (--operations FILE for all)\n", n)
 	}
 }
 

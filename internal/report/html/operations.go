@@ -104,8 +104,9 @@ type gNode struct {
 }
 
 type gEdge struct {
-	D    string // SVG path
-	Kind string // parent or lateral
+	D     string // SVG path
+	Kind  string // parent or lateral
+	Title string // a lateral edge's keys, shown on hover
 }
 
 // operationCards returns the cards of r's operations, highest score first
@@ -400,7 +401,7 @@ func layoutGraph(g *hunt.Graph, hosts []string, n int) *opGraph {
 			// host labels: a quadratic arc stays within the hull of its
 			// three points, so it never crosses a label.
 			cx := max(min(ax, bx)-40, gLabelX+gLaneLabelW+2*gArcGap)
-			og.Edges = append(og.Edges, gEdge{Kind: "lateral", D: "M" + px(ax) + " " + px(ay) + " Q" + px(cx) + " " + px((ay+by)/2) + " " + px(bx) + " " + px(by)})
+			og.Edges = append(og.Edges, gEdge{Kind: "lateral", Title: e.Label, D: "M" + px(ax) + " " + px(ay) + " Q" + px(cx) + " " + px((ay+by)/2) + " " + px(bx) + " " + px(by)})
 		}
 	}
 	procWord := "processes"

@@ -27,7 +27,7 @@ func opGraphFixture() hunt.Graph {
 			{From: "w3wp", To: "cmd", Kind: "parent"},
 			{From: "cmd", To: "net", Kind: "parent"},
 			{From: "cmd", To: "wmic", Kind: "parent"},
-			{From: "wmic", To: "host:DC01", Kind: "lateral"},
+			{From: "wmic", To: "host:DC01", Kind: "lateral", Label: `network logon 0x3e4a1f of CORP\adm ← WMIC.exe`},
 			{From: "wmiprvse", To: "dccmd", Kind: "parent"},
 		},
 	}
@@ -68,6 +68,8 @@ func TestLayoutGraph(t *testing.T) {
 	}
 	if len(lateral) != 1 || !strings.HasSuffix(lateral[0].D, px(gLabelX+gLaneLabelW+gArcGap)+" "+px(og.Lanes[1].Y+gPad+gNodeH/2)) {
 		t.Errorf("lateral edges: got %+v, want one ending beside the DC01 label", lateral)
+	} else if lateral[0].Title != `network logon 0x3e4a1f of CORP\adm ← WMIC.exe` {
+		t.Errorf("lateral edge title: got %q, want its join keys", lateral[0].Title)
 	}
 	if og.Width <= gLeft+2*gColW || og.Height <= og.Lanes[1].Y {
 		t.Errorf("size: got %v x %v", og.Width, og.Height)
