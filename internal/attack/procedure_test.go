@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"math"
 	"slices"
 	"testing"
 )
@@ -67,4 +68,27 @@ func FuzzRecognizeProcedures(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSummarizeCluster: a candidate shows the groups ATT&CK relates to it
+// with their confidence, and the cluster's together.
+func TestSummarizeCluster(t *testing.T) {
+	kb := embeddedKB(t)
+	s := Summarize(kb, Evidence{Techniques: []string{"T1195.002", "T1542.003", "T1574.006"}, Software: []string{"S0430"}}, 5)
+	i := slices.IndexFunc(s.Candidates, func(r Resemblance) bool { return r.ID == "G0044" })
+	if i < 0 {
+		t.Fatalf("Winnti Group not among %+v", s.Candidates)
+	}
+	w := s.Candidates[i]
+	j := slices.IndexFunc(w.Related, func(r RelatedShare) bool { return r.ID == "G0096" })
+	if j < 0 {
+		t.Fatalf("Winnti Group's related: got %+v, want APT41", w.Related)
+	}
+	sum := w.Confidence
+	for _, r := range w.Related {
+		sum += r.Confidence
+	}
+	if math.Abs(w.ClusterConfidence-sum) > 0.002 || w.ClusterConfidence < w.Related[j].Confidence {
+		t.Errorf("cluster confidence %v, want Winnti's %v plus its related groups' (%v)", w.ClusterConfidence, w.Confidence, sum)
+	}
 }

@@ -69,11 +69,29 @@ type Resemblance struct {
 	// Unseen is what the group is known for that was not observed, most
 	// distinctive first.
 	Unseen []Unseen `json:"unseen"`
+	// Related are the groups ATT&CK relates to this one in descriptions
+	// but keeps apart (APT41 and Winnti Group), with their confidence, when
+	// it is at least MinRelated; ClusterConfidence is the group's and
+	// theirs together: the split between them is often a reporting
+	// choice, not a fact of the evidence.
+	Related           []RelatedShare `json:"related,omitempty"`
+	ClusterConfidence float64        `json:"cluster_confidence,omitempty"`
 	// Procedures are the seen artefacts the group is documented with,
 	// with ATT&CK's sources: "`net config workstation`: APT41 is
 	// documented doing exactly this".
 	Procedures []ProcedureMatch `json:"procedures,omitempty"`
 }
+
+// RelatedShare is a related group's share of the confidence.
+type RelatedShare struct {
+	ID         string  `json:"id"`
+	Name       string  `json:"name"`
+	Confidence float64 `json:"confidence"`
+}
+
+// MinRelated is the least confidence a related group has to be shown
+// beside a candidate.
+const MinRelated = 0.01
 
 // Shared is one observed item a candidate group is known for: a Match as
 // written in a Summary.
@@ -105,6 +123,10 @@ func Summarize(kb *KB, ev Evidence, n int) *Summary {
 		}
 	}
 	rk := rank(kb, known, n) // only the n kept need explaining
+	confOf := make(map[string]float64, len(rk.Candidates))
+	for _, c := range rk.Candidates {
+		confOf[c.Group.ID] = c.Confidence
+	}
 	s.UnknownActor = round3(rk.UnknownActor)
 	s.Candidates = make([]Resemblance, 0, min(n, len(rk.Candidates)))
 	for _, c := range rk.Candidates[:min(n, len(rk.Candidates))] {
@@ -112,6 +134,16 @@ func Summarize(kb *KB, ev Evidence, n int) *Summary {
 			Hinted: c.Hinted, Shared: []Shared{}, Unexplained: orEmpty(c.Unexplained), Unseen: orEmpty(c.Unseen), Procedures: c.Procedures}
 		for _, m := range c.Matches {
 			r.Shared = append(r.Shared, Shared{ID: m.ID, Name: m.Name, Kind: m.Kind.String(), Via: m.Via, Groups: m.Groups, Bits: round3(m.Bits)})
+		}
+		cluster := c.Confidence
+		for _, rel := range kb.RelatedGroups(c.Group) {
+			if cf := confOf[rel.Group.ID]; cf >= MinRelated {
+				r.Related = append(r.Related, RelatedShare{ID: rel.Group.ID, Name: rel.Group.Name, Confidence: round3(cf)})
+				cluster += cf
+			}
+		}
+		if len(r.Related) > 0 {
+			r.ClusterConfidence = round3(cluster)
 		}
 		s.Candidates = append(s.Candidates, r)
 	}

@@ -166,6 +166,13 @@ func printAttribution(w io.Writer, kb *attack.KB, ev attack.Evidence, sum *attac
 			hint = ", hinted"
 		}
 		fmt.Fprintf(w, "%2d. %s (%s)  confidence %.0f%%  score %+.1f bits%s\n", c.Rank, c.Name, c.ID, 100*c.Confidence, c.Score, hint)
+		if len(c.Related) > 0 {
+			var rs []string
+			for _, r := range c.Related {
+				rs = append(rs, fmt.Sprintf("%s (%s) %.0f%%", r.Name, r.ID, 100*r.Confidence))
+			}
+			fmt.Fprintf(w, "    related in ATT&CK: %s; together %.0f%%\n", strings.Join(rs, ", "), 100*c.ClusterConfidence)
+		}
 		var shared []string
 		for _, e := range c.Shared {
 			s := fmt.Sprintf("%s %s (%s)", e.ID, e.Name, plural(e.Groups, "group"))

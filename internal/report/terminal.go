@@ -426,6 +426,17 @@ func AttributionLines(at *hunt.Attribution, shared int) []string {
 		}
 		return strings.Join(out, ", ")
 	}
+	// cluster names the related groups sharing the confidence, if any.
+	cluster := func(c *hunt.Candidate) string {
+		if len(c.Related) == 0 {
+			return ""
+		}
+		var rs []string
+		for _, r := range c.Related {
+			rs = append(rs, fmt.Sprintf("%s %.2f", r.Name, r.Confidence))
+		}
+		return fmt.Sprintf(" (related: %s; together %.2f)", strings.Join(rs, ", "), c.ClusterConfidence)
+	}
 	const none = "none of ATT&CK's groups (an unknown actor, or unrelated activity), confidence %.2f"
 	var lines []string
 	c := &at.Candidates[0]
@@ -439,13 +450,13 @@ func AttributionLines(at *hunt.Attribution, shared int) []string {
 			if i > 0 {
 				label = "next closest"
 			}
-			lines = append(lines, fmt.Sprintf("  %s %s (%s), confidence %.2f: %s", label, c.Name, c.ID, c.Confidence, ids(c)))
+			lines = append(lines, fmt.Sprintf("  %s %s (%s), confidence %.2f%s: %s", label, c.Name, c.ID, c.Confidence, cluster(c), ids(c)))
 		}
 	} else {
-		lines = append(lines, fmt.Sprintf("resembles %s (%s), confidence %.2f: %s", c.Name, c.ID, c.Confidence, ids(c)))
+		lines = append(lines, fmt.Sprintf("resembles %s (%s), confidence %.2f%s: %s", c.Name, c.ID, c.Confidence, cluster(c), ids(c)))
 		for i := 1; i < len(at.Candidates); i++ {
 			c := &at.Candidates[i]
-			lines = append(lines, fmt.Sprintf("  runner-up %s (%s), confidence %.2f: %s", c.Name, c.ID, c.Confidence, ids(c)))
+			lines = append(lines, fmt.Sprintf("  runner-up %s (%s), confidence %.2f%s: %s", c.Name, c.ID, c.Confidence, cluster(c), ids(c)))
 		}
 		lines = append(lines, fmt.Sprintf("  or "+none, at.UnknownActor))
 	}
