@@ -13,7 +13,7 @@ import (
 )
 
 // realSamples names, for the built-in rules written for issue #13 (what the
-// Security, System and application logs show), a real recording under
+// Security, System, application and PowerShell logs show), a real recording under
 // ../shared/datasets in which the rule must fire: the test cases beside each
 // rule are made-up events, these are the attacks as Windows logged them.
 // Rules with no public recording of their technique in the shared data are
@@ -76,6 +76,8 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/builtin/terminalservices/win_terminalservices_rdp_auth_from_loopback.yml", "evtx-attack-samples/Command and Control/DE_RDP_Tunneling_TerminalServices-RemoteConnectionManagerOperational_1149.evtx"},
 	{"windows/builtin/winrm/win_winrm_ntlm_authentication.yml", "evtx-attack-samples/Lateral Movement/RemotePowerShell_MS_Windows-Remote_Management_EventID_169.evtx"},
 	{"windows/builtin/winrm/win_winrm_remote_shell_created.yml", "evtx-attack-samples/Lateral Movement/LM_winrm_target_wrmlogs_91_wsmanShellStarted_poorLog.evtx"},
+	{"windows/powershell/powershell_script/posh_ps_credential_prompt_plaintext.yml", "evtx-attack-samples/Credential Access/phish_windows_credentials_powershell_scriptblockLog_4104.evtx"},
+	{"windows/powershell/powershell_script/posh_ps_lsass_minidump.yml", "evtx-attack-samples/Credential Access/Powershell_4104_MiniDumpWriteDump_Lsass.evtx"},
 	{"windows/process_creation/proc_creation_win_dcom_lateral_child.yml", "evtx-attack-samples/Lateral Movement/LM_DCOM_MSHTA_LethalHTA_Sysmon_3_1.evtx"},
 	{"windows/process_creation/proc_creation_win_winrm_host_spawns_process.yml", "evtx-attack-samples/Lateral Movement/LM_winrm_exec_sysmon_1_winrshost.evtx"},
 }
