@@ -67,6 +67,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/builtin/security/win_security_service_install_pipe_impersonation.yml", "security-datasets/datasets/atomic/windows/other/aptsimulator_cobaltstrike.zip"},
 	{"windows/builtin/security/win_security_sid_history_added.yml", "evtx-attack-samples/Privilege Escalation/4765_sidhistory_add_t1178.evtx"},
 	{"windows/builtin/security/win_security_user_account_created.yml", "deepbluecli/evtx/new-user-security.evtx"},
+	{"windows/builtin/security/win_security_user_account_enabled.yml", "security-datasets/datasets/atomic/windows/defense_evasion/host/empire_scm_dll_hijack_ikeext.tar.gz"},
 	{"windows/builtin/security/win_security_user_account_named_like_computer.yml", "evtx-attack-samples/Defense Evasion/DE_Fake_ComputerAccount_4720.evtx"},
 	{"windows/builtin/security/win_security_wfp_rdp_over_loopback.yml", "evtx-attack-samples/Command and Control/DE_RDP_Tunnel_5156.evtx"},
 	{"windows/builtin/system/win_system_dcom_remote_launch_lateral_object.yml", "evtx-attack-samples/Lateral Movement/LM_dcom_shwnd_shbrwnd_mmc20_failed_traces_system_10016.evtx"},
