@@ -79,7 +79,9 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/builtin/winrm/win_winrm_remote_shell_created.yml", "evtx-attack-samples/Lateral Movement/LM_winrm_target_wrmlogs_91_wsmanShellStarted_poorLog.evtx"},
 	{"windows/powershell/powershell_script/posh_ps_credential_prompt_plaintext.yml", "evtx-attack-samples/Credential Access/phish_windows_credentials_powershell_scriptblockLog_4104.evtx"},
 	{"windows/powershell/powershell_script/posh_ps_lsass_minidump.yml", "evtx-attack-samples/Credential Access/Powershell_4104_MiniDumpWriteDump_Lsass.evtx"},
-	{"windows/process_creation/proc_creation_win_dcom_lateral_child.yml", "evtx-attack-samples/Lateral Movement/LM_DCOM_MSHTA_LethalHTA_Sysmon_3_1.evtx"},
+	{"windows/process_creation/proc_creation_win_mmc_spawns_shell.yml", "evtx-attack-samples/Lateral Movement/LM_impacket_docmexec_mmc_sysmon_01.evtx"},
+	{"windows/process_creation/proc_creation_win_mmc_spawns_shell.yml", "evtx-attack-samples/Privilege Escalation/Sysmon_UACME_39.evtx"},
+	{"windows/process_creation/proc_creation_win_mshta_dcom_embedding.yml", "evtx-attack-samples/Lateral Movement/LM_DCOM_MSHTA_LethalHTA_Sysmon_3_1.evtx"},
 	{"windows/process_creation/proc_creation_win_winrm_host_spawns_process.yml", "evtx-attack-samples/Lateral Movement/LM_winrm_exec_sysmon_1_winrshost.evtx"},
 }
 
