@@ -36,12 +36,14 @@ var benignSets = []struct {
 	start time.Time
 }{
 	{"lateral_movement/host/covenant_dcom_executeexcel4macro_allowed.zip", time.Date(2022, 2, 7, 14, 3, 0, 0, time.UTC)},
-	{"lateral_movement/host/covenant_dcom_iertutil_dll_hijack.zip", time.Date(2022, 2, 14, 22, 49, 0, 0, time.UTC)},
+	{"lateral_movement/host/covenant_dcom_registerxll.zip", time.Date(2022, 2, 14, 22, 49, 0, 0, time.UTC)},
 	{"defense_evasion/host/cmd_wevtutil_modify_security_eventlog_path.zip", time.Date(2022, 2, 14, 23, 9, 0, 0, time.UTC)},
 	{"defense_evasion/host/empire_dllinjection_LoadLibrary_CreateRemoteThread.zip", time.Date(2022, 2, 16, 3, 18, 0, 0, time.UTC)},
-	{"lateral_movement/host/covenant_sharpsc_start_dcerpc_smb_svcctl.zip", time.Date(2022, 2, 16, 3, 39, 0, 0, time.UTC)},
+	{"lateral_movement/host/covenant_sharpwmi_create_dcerpc_wmi.zip", time.Date(2022, 2, 16, 3, 39, 0, 0, time.UTC)},
 	{"defense_evasion/host/cmd_stop_event_logging_controlset001_minint_key.zip", time.Date(2022, 2, 28, 23, 0, 0, 0, time.UTC)},
-	{"defense_evasion/host/psh_metasploit_stop_netprofm_eventlog_before_reboot.zip", time.Date(2022, 3, 2, 2, 58, 30, 0, time.UTC)},
+	{"defense_evasion/host/cmd_psh_stop_netprofm_eventlog_before_reboot.zip", time.Date(2022, 3, 2, 2, 58, 30, 0, time.UTC)},
+	{"credential_access/host/empire_mimikatz_extract_keys.zip", time.Date(2022, 2, 7, 14, 20, 0, 0, time.UTC)},
+	{"credential_access/host/empire_mimikatz_sam_access.zip", time.Date(2022, 3, 1, 1, 30, 0, 0, time.UTC)},
 }
 
 // benignHosts maps the recordings' computers onto the scenario's.

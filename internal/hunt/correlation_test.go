@@ -56,8 +56,8 @@ const (
 // right groups and counts, and their building blocks are not listed.
 func TestCorrelationsDeepBlue(t *testing.T) {
 	res := deepBlue(t, Options{}, "smb-password-guessing-security.evtx", "password-spray.evtx")
-	if res.Rules.Correlations != 3 {
-		t.Errorf("correlation rules: got %d, want the 3 built-in ones", res.Rules.Correlations)
+	if res.Rules.Correlations != 5 {
+		t.Errorf("correlation rules: got %d, want the 5 built-in ones", res.Rules.Correlations)
 	}
 	corrs := correlationsOf(t, res)
 
@@ -149,8 +149,43 @@ func TestCorrelationsMinLevel(t *testing.T) {
 			t.Errorf("got a %s detection (%s) under --min-level high", d.Rule.Level, d.Rule.Title)
 		}
 	}
-	if res.Rules.Correlations != 2 {
-		t.Errorf("correlation rules: got %d, want the 2 high ones", res.Rules.Correlations)
+	if res.Rules.Correlations != 3 {
+		t.Errorf("correlation rules: got %d, want the 3 high ones", res.Rules.Correlations)
+	}
+}
+
+// TestCorrelationsSQLAndKerberos: the SQL Server guessing correlation fires
+// on a real brute force of "sa" (ten failed logins in a second), and the
+// Kerberos spraying one does not on a real spray of nine accounts, one
+// under its threshold; their building blocks are counted, not listed.
+func TestCorrelationsSQLAndKerberos(t *testing.T) {
+	const (
+		mssqlID    = "6de8cff4-6250-4436-9fbf-72872f1f8e6a" // mr_win_mssql_password_guessing
+		kerberosID = "6a480305-584c-464a-9499-fdc309a39b35" // mr_win_security_kerberos_password_spray
+	)
+	dir := shared.Path(t, "datasets", "evtx-attack-samples", "Credential Access")
+	res, err := Run(t.Context(), []string{
+		filepath.Join(dir, "MSSQL_multiple_failed_logon_EventID_18456.evtx"),
+		filepath.Join(dir, "kerberos_pwd_spray_4771.evtx"),
+	}, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrs := correlationsOf(t, res)
+	m := corrs[mssqlID]
+	if len(m) != 1 || m[0].Correlation.Count != 10 || m[0].Rule.Level != "medium" {
+		t.Fatalf("SQL Server password guessing: got %d matches (%+v), want 1 counting 10 failures", len(m), m)
+	}
+	if n := len(corrs[kerberosID]); n != 0 {
+		t.Errorf("Kerberos spraying: got %d matches on 9 accounts, want none under the threshold of 10", n)
+	}
+	for _, d := range res.Detections {
+		if d.EventID == 18456 || d.EventID == 4771 {
+			t.Errorf("building block %s listed on its own, want it suppressed", d.Rule.Title)
+		}
+	}
+	if res.Suppressed < 10+9 {
+		t.Errorf("suppressed: got %d, want at least the 10 SQL and 9 Kerberos failures", res.Suppressed)
 	}
 }
 

@@ -290,7 +290,11 @@ func TestAttackSamplesEveryTactic(t *testing.T) {
 	}
 	per := map[string]int{}
 	for _, d := range res.Detections {
-		rel, err := filepath.Rel(dir, d.Source)
+		src := d.Source
+		if c := d.Correlation; c != nil && len(c.Detections) > 0 {
+			src = c.Detections[0].Source // a correlation has no file of its own
+		}
+		rel, err := filepath.Rel(dir, src)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -86,7 +86,8 @@ var want = map[string][]string{
 		"proc_creation_win_wmic_remote_process_create", "net_connection_win_cli_tool_to_cloud_storage",
 	},
 	"fs01.jsonl": {
-		"win_security_scheduled_task_system_batch", "file_event_win_dll_written_to_powershell_folder",
+		"win_security_scheduled_task_system_batch", "win_security_scheduled_task_suspicious_action",
+		"file_event_win_dll_written_to_powershell_folder",
 		"image_load_win_dll_from_powershell_folder", "image_load_win_prntvpt_outside_system",
 		"image_load_win_svchost_clfsw32", "file_event_win_clfs_blf_unusual_location",
 		"win_system_service_install_kernel_driver", "win_security_service_install_kernel_driver",
