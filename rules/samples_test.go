@@ -26,7 +26,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/builtin/application/win_mssql_xp_cmdshell_executed.yml", "evtx-attack-samples/Lateral Movement/LM_xp_cmdshell_MSSQL_Events.evtx"},
 	{"windows/builtin/application/win_mssql_xp_cmdshell_executed.yml", "evtx-attack-samples/Lateral Movement/MSSQL_15281_xp_cmdshell_exec_failed_attempt.evtx"},
 	{"windows/builtin/bits_client/win_bits_client_job_by_unusual_process.yml", "evtx-attack-samples/Command and Control/bits_openvpn.evtx"},
-	{"windows/builtin/bits_client/win_bits_client_job_by_unusual_process.yml", "evtx-attack-samples/Execution/windows_bits_4_59_60_lolbas_desktopimgdownldr.evtx"},
+	{"windows/builtin/bits_client/win_bits_client_job_by_unusual_process.yml", "evtx-attack-samples/Execution/windows_bits_4_59_60_lolbas desktopimgdownldr.evtx"},
 	{"windows/builtin/bits_client/win_bits_client_job_local_or_raw_ip_source.yml", "evtx-attack-samples/Persistence/persist_bitsadmin_Microsoft-Windows-Bits-Client-Operational.evtx"},
 	{"windows/builtin/rdpcorets/win_rdpcorets_inbound_connection.yml", "evtx-attack-samples/Lateral Movement/dfir_rdpsharp_target_RdpCoreTs_168_68_131.evtx"},
 	{"windows/builtin/security/win_security_admin_share_executable_write.yml", "evtx-attack-samples/Lateral Movement/LM_5145_Remote_FileCopy.evtx"},
