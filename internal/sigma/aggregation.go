@@ -155,7 +155,9 @@ func (p *aggLexer) near() (*aggregation, error) {
 			p.pos = save
 		}
 		end := p.termEnd()
-		term := strings.TrimSpace(p.src[start:end])
+		raw := p.src[start:end]
+		term := strings.TrimSpace(raw)
+		start += len(raw) - len(strings.TrimLeftFunc(raw, unicode.IsSpace)) // skip spares \v, \f and others
 		if term == "" {
 			return nil, p.errf("expected a search after near")
 		}
