@@ -80,9 +80,7 @@ func (ix *Index) Finish() {
 				logons[k] = l
 				continue
 			}
-			for _, st := range l.starts {
-				m.addStart(st)
-			}
+			m.starts = append(m.starts, l.starts...) // repeats dropped by finishLogons
 			m.ends = append(m.ends, l.ends...)
 			m.privs = append(m.privs, l.privs...)
 		}

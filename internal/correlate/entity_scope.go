@@ -44,13 +44,13 @@ type logonSet struct {
 	privs  []time.Time // 4672
 }
 
-// addStart adds a 4624, unless the same logon at the same time is there
-// (the same evidence read twice).
+// addStart adds a 4624, unless it repeats the last one added (the same
+// evidence read twice in a row). Other repeats are dropped by
+// finishLogons: a scan of every start here would be quadratic in the
+// 4624s of one ID (SYSTEM's 0x3e7 has one per service start).
 func (ls *logonSet) addStart(l *logon) bool {
-	for _, m := range ls.starts {
-		if m.start.Equal(l.start) {
-			return false
-		}
+	if n := len(ls.starts); n > 0 && ls.starts[n-1].start.Equal(l.start) {
+		return false
 	}
 	ls.starts = append(ls.starts, l)
 	return true
@@ -69,8 +69,11 @@ type logonID struct {
 // marks it elevated.
 func (ix *Index) finishLogons(sets map[hostKey]*logonSet) {
 	for k, ls := range sets {
+		// Stable and compacted: of the 4624s of one time (the same evidence
+		// read twice), the first added is kept.
 		l := ls.starts
-		slices.SortFunc(l, func(a, b *logon) int { return a.start.Compare(b.start) })
+		slices.SortStableFunc(l, func(a, b *logon) int { return a.start.Compare(b.start) })
+		l = slices.CompactFunc(l, func(a, b *logon) bool { return a.start.Equal(b.start) })
 		slices.SortFunc(ls.ends, func(a, b time.Time) int { return a.Compare(b) })
 		for _, e := range ls.ends {
 			if i := lastStartAt(l, e); i >= 0 && l[i].end.IsZero() && !ix.bootBetween(k.host, l[i].start, e) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/shared"
@@ -232,5 +233,23 @@ func TestCommandAccountAndDrops(t *testing.T) {
 	}
 	if !sameAccount(`CORP\Adm`, "adm@corp.local") || sameAccount("", "") || sameAccount(`CORP\adm`, `CORP\adm2`) {
 		t.Error("sameAccount: want names compared without domain or case, empty never the same")
+	}
+}
+
+// TestLogonRepeatsDropped: a 4624 read again, in a row or after others,
+// makes one logon instance; each other time of the ID makes its own.
+func TestLogonRepeatsDropped(t *testing.T) {
+	l := func(at time.Duration) *event.Event {
+		return ev("dc", at, "Security", 4624, "TargetLogonId", "0x3e7", "TargetUserName", "SYSTEM")
+	}
+	for _, shards := range []int{1, 2} {
+		idx := NewIndex(shards)
+		for i, e := range []*event.Event{l(0), l(0), l(time.Minute), l(0), l(2 * time.Minute), l(time.Minute)} {
+			idx.Shard(i % shards).Observe(e)
+		}
+		idx.Finish()
+		if got := idx.Stats().Logons; got != 3 {
+			t.Errorf("%d shards: got %d logons, want 3", shards, got)
+		}
 	}
 }
