@@ -226,6 +226,12 @@ func (f *file) writeAt(t time.Time) int {
 // machine's. While two incarnations overlap, which one an event is of is
 // unknown, and nothing is told apart by them.
 
+// maxIncarnations bounds the incarnations of one host name: past it the
+// GUIDs' prefixes are not drawn from the machine (an export that draws
+// every GUID at random), and telling them apart would make every process
+// start a boot (and incarnationAt, which scans them, slow).
+const maxIncarnations = 64
+
 // incarnation is one machine behind a host name: the first and last
 // process starts seen with its GUID prefix.
 type incarnation struct {
@@ -256,7 +262,7 @@ func (ix *Index) finishIncarnations() []hostTime {
 	}
 	var boots []hostTime
 	for h, m := range per {
-		if len(m) < 2 {
+		if len(m) < 2 || len(m) > maxIncarnations {
 			continue
 		}
 		l := make([]incarnation, 0, len(m))
@@ -265,10 +271,14 @@ func (ix *Index) finishIncarnations() []hostTime {
 		}
 		slices.SortFunc(l, func(a, b incarnation) int { return cmp.Or(a.from.Compare(b.from), cmp.Compare(a.prefix, b.prefix)) })
 		ix.incarn[h] = l
+		// l[k] starts while no other runs when every earlier one ended
+		// before it: the latest end of those is enough.
+		last := l[0].to
 		for k := 1; k < len(l); k++ {
-			if !slices.ContainsFunc(l[:k], func(o incarnation) bool { return !o.to.Before(l[k].from) }) {
+			if last.Before(l[k].from) {
 				boots = append(boots, hostTime{host: h, t: l[k].from})
 			}
+			last = maxTime(last, l[k].to)
 		}
 	}
 	return boots

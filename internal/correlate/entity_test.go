@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +252,33 @@ func TestLogonRepeatsDropped(t *testing.T) {
 		if got := idx.Stats().Logons; got != 3 {
 			t.Errorf("%d shards: got %d logons, want 3", shards, got)
 		}
+	}
+}
+
+// TestIncarnationsRandomGUIDs: processes whose GUIDs all differ in the
+// machine's prefix are not each a new machine (no boot between them), while
+// two prefixes one after the other are.
+func TestIncarnationsRandomGUIDs(t *testing.T) {
+	// build returns the boots and incarnations of one host's n processes.
+	build := func(n int, prefix func(i int) int) (boots, incarn int) {
+		idx := NewIndex(1)
+		for i := range n {
+			idx.Shard(0).Observe(ev("ws", time.Duration(i)*time.Minute, chSysmon, 1,
+				"ProcessGuid", fmt.Sprintf("{%08X-0000-0000-0000-%012d}", prefix(i), i), "ProcessId", strconv.Itoa(100+i)))
+		}
+		idx.Finish()
+		for _, l := range idx.boots {
+			boots += len(l)
+		}
+		for _, l := range idx.incarn {
+			incarn += len(l)
+		}
+		return boots, incarn
+	}
+	if b, in := build(200, func(i int) int { return i }); b != 0 || in != 0 {
+		t.Errorf("200 prefixes: got %d boots and %d incarnations, want none", b, in)
+	}
+	if b, in := build(20, func(i int) int { return i / 10 }); b != 1 || in != 2 {
+		t.Errorf("2 prefixes in turn: got %d boots and %d incarnations, want 1 and 2", b, in)
 	}
 }
