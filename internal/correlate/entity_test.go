@@ -282,3 +282,30 @@ func TestIncarnationsRandomGUIDs(t *testing.T) {
 		t.Errorf("2 prefixes in turn: got %d boots and %d incarnations, want 1 and 2", b, in)
 	}
 }
+
+// TestExitEndsProcessThen: a 4689 ends the process that had the PID then,
+// not a later or earlier holder of it.
+func TestExitEndsProcessThen(t *testing.T) {
+	idx := NewIndex(1)
+	for _, e := range []*event.Event{
+		ev("ws", 0, "Security", 4688, "NewProcessId", "0x10"),
+		ev("ws", 10*time.Minute, "Security", 4688, "NewProcessId", "0x10"),
+		ev("ws", 20*time.Minute, "Security", 4688, "NewProcessId", "0x10"),
+		ev("ws", 15*time.Minute, "Security", 4689, "ProcessId", "0x10"),
+	} {
+		idx.Shard(0).Observe(e)
+	}
+	idx.Finish()
+	var ends []time.Duration
+	for _, p := range idx.procs {
+		if p.end.IsZero() {
+			ends = append(ends, -1)
+		} else {
+			ends = append(ends, p.end.Sub(p.start))
+		}
+	}
+	slices.Sort(ends)
+	if want := []time.Duration{-1, -1, 5 * time.Minute}; !slices.Equal(ends, want) {
+		t.Errorf("got process lifetimes %v, want %v", ends, want)
+	}
+}
