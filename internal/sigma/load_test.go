@@ -693,3 +693,30 @@ func TestCategoryList(t *testing.T) {
 		t.Errorf("aggregation over several categories: got %v, want an error at logsource.category", c.Errors)
 	}
 }
+
+// TestCategoryListBounded: a category listed twice makes one rule (not two
+// with one id), and a list longer than maxCategories is an error at its
+// place, not a rule per entry.
+func TestCategoryListBounded(t *testing.T) {
+	src := "title: t\nid: c-1\nlogsource:\n    product: windows\n    category: [%s]\ndetection:\n    sel: {a: b}\n    condition: sel\n"
+	c := Parse(fmt.Appendf(nil, src, "process_creation, image_load, image_load"), "t.yml")
+	var got []string
+	for _, r := range c.Rules {
+		got = append(got, r.ID)
+	}
+	if want := "c-1 c-1/image_load"; strings.Join(got, " ") != want {
+		t.Errorf("repeated category: got rules %v, want %s", got, want)
+	}
+	c = Parse(fmt.Appendf(nil, src, strings.Repeat("a, ", 10000)+strings.Repeat("x", 10)), "t.yml")
+	if len(c.Rules) != 2 {
+		t.Errorf("10,001 entries of 2 categories: got %d rules, want 2", len(c.Rules))
+	}
+	many := make([]string, maxCategories+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("c%d", i)
+	}
+	c = Parse(fmt.Appendf(nil, src, strings.Join(many, ", ")), "t.yml")
+	if e := firstError(c); e == nil || e.Key != "logsource.category" || e.Pos.Line != 5 || len(c.Rules) != 0 {
+		t.Errorf("%d categories: got %d rules and errors %v, want an error at logsource.category, line 5", len(many), len(c.Rules), c.Errors)
+	}
+}
