@@ -139,6 +139,10 @@ func parseAggregation(s string) (*aggregation, error) {
 	return a, nil
 }
 
+// maxNearTerms bounds the searches of a near: each becomes a detection
+// rule with the whole detection (convert).
+const maxNearTerms = 32
+
 // near parses the terms after "near": searches joined by "and", some
 // negated. A term is an identifier, "1 of X"/"all of X", or parenthesised.
 func (p *aggLexer) near() (*aggregation, error) {
@@ -160,6 +164,10 @@ func (p *aggLexer) near() (*aggregation, error) {
 		start += len(raw) - len(strings.TrimLeftFunc(raw, unicode.IsSpace)) // skip spares \v, \f and others
 		if term == "" {
 			return nil, p.errf("expected a search after near")
+		}
+		if len(a.near)+len(a.nearNot) == maxNearTerms {
+			p.pos = start
+			return nil, p.errf("near joins at most %d searches", maxNearTerms)
 		}
 		p.pos = end
 		if neg {

@@ -224,6 +224,7 @@ func TestLoadErrors(t *testing.T) {
 		{"v1 aggregation unknown function", head + "detection:\n    sel:\n        a: b\n    condition: sel | median(x) > 5\n", "detection.condition", 8, 22, `unknown aggregation function "median"`, false},
 		{"v1 aggregation in a list", head + "detection:\n    sel:\n        a: b\n    condition:\n        - sel | count() > 5\n        - sel\n", "detection.condition[0]", 9, 16, "in a list of conditions", false},
 		{"v1 near missing search", head + "detection:\n    sel:\n        a: b\n    condition: sel | near sel and nope\n", "detection.condition", 8, 35, `condition names search "nope"`, false},
+		{"v1 near too many searches", head + "detection:\n    sel:\n        a: b\n    condition: sel | near " + strings.Repeat("sel and ", 40) + "sel\n", "detection.condition", 8, 283, "near joins at most 32 searches", false},
 		{"v1 leading aggregation missing search", head + "detection:\n    sel:\n        a: b\n    condition: count(sel) > 2 and sel2\n", "detection.condition", 8, 35, `condition names search "sel2"`, false},
 		{"v1 aggregation missing search", head + "detection:\n    sel:\n        a: b\n    condition: sel and nope | count() > 5\n", "detection.condition", 8, 24, `condition names search "nope"`, false},
 		{"empty search", head + "detection:\n    sel:\n    condition: sel\n", "detection.sel", 6, 5, "empty search", false},
