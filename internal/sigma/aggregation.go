@@ -27,6 +27,10 @@ type aggregation struct {
 	nearOff       []int
 }
 
+// maxGroupBy bounds the fields a correlation groups by: every event of its
+// rules is keyed by all of them.
+const maxGroupBy = 32
+
 // v1Funcs are the aggregation functions of Sigma 1.x.
 var v1Funcs = map[string]bool{"count": true, "min": true, "max": true, "avg": true, "sum": true}
 
@@ -112,6 +116,10 @@ func parseAggregation(s string) (*aggregation, error) {
 			break
 		}
 		for {
+			if len(a.groupBy) == maxGroupBy {
+				p.skip()
+				return nil, p.errf("groups by more than %d fields", maxGroupBy)
+			}
 			g := p.word()
 			if g == "" {
 				return nil, p.errf("expected a field after %q", w)
