@@ -1,11 +1,14 @@
 package correlate
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
@@ -165,4 +168,44 @@ func corpusBytes(dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// BenchmarkFinishAdversarial builds the index of n events that share one
+// identity: Security 4624s of one logon ID (SYSTEM's 0x3e7 logs one per
+// service start), and Sysmon processes whose GUIDs all differ in their
+// first eight hex digits (an export that draws them at random), and
+// Security 4688/4689 of processes that all had one PID. Finish
+// and Observe must stay about linear in n.
+func BenchmarkFinishAdversarial(b *testing.B) {
+	for _, n := range []int{2000, 20000} {
+		logons := make([]*event.Event, n)
+		procs := make([]*event.Event, n)
+		for i := range n {
+			at := time.Duration(i) * time.Second
+			logons[i] = ev("dc", at, "Security", 4624, "TargetLogonId", "0x3e7", "TargetUserName", "SYSTEM", "LogonType", "5")
+			procs[i] = ev("ws", at, chSysmon, 1, "ProcessGuid", fmt.Sprintf("{%08X-0000-0000-0000-000000000001}", i),
+				"ProcessId", strconv.Itoa(1000+i%5000), "Image", `C:\Windows\System32\cmd.exe`)
+		}
+		// One PID reused by every process, each exit after its start.
+		var exits []*event.Event
+		for i := range n {
+			at := time.Duration(i) * time.Second
+			exits = append(exits, ev("ws", at, "Security", 4688, "NewProcessId", "0x1000", "NewProcessName", `C:\Windows\System32\cmd.exe`),
+				ev("ws", at+time.Millisecond, "Security", 4689, "ProcessId", "0x1000"))
+		}
+		b.Run(fmt.Sprintf("logons-%d", n), func(b *testing.B) { benchFinish(b, logons) })
+		b.Run(fmt.Sprintf("exits-%d", n), func(b *testing.B) { benchFinish(b, exits) })
+		b.Run(fmt.Sprintf("guids-%d", n), func(b *testing.B) { benchFinish(b, procs) })
+	}
+}
+
+func benchFinish(b *testing.B, evs []*event.Event) {
+	b.ReportAllocs()
+	for b.Loop() {
+		idx := NewIndex(1)
+		for _, e := range evs {
+			idx.Shard(0).Observe(e)
+		}
+		idx.Finish()
+	}
 }

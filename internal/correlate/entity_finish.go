@@ -80,9 +80,7 @@ func (ix *Index) Finish() {
 				logons[k] = l
 				continue
 			}
-			for _, st := range l.starts {
-				m.addStart(st)
-			}
+			m.starts = append(m.starts, l.starts...) // repeats dropped by finishLogons
 			m.ends = append(m.ends, l.ends...)
 			m.privs = append(m.privs, l.privs...)
 		}
@@ -191,17 +189,21 @@ func (ix *Index) Finish() {
 	}
 	// Security 4689: the exit of the process with that PID running then.
 	slices.SortFunc(exits, func(a, b hostTime) int { return a.t.Compare(b.t) })
+	// The last process started by then (a second of skew allowed), found by
+	// binary search: a scan from the latest is quadratic in one PID's reuse.
 	for _, e := range exits {
 		l := ix.byPID[hostPID{e.host, e.pid}]
-		for k := len(l) - 1; k >= 0; k-- {
-			q := &ix.procs[l[k]]
-			if q.start.After(e.t.Add(time.Second)) {
-				continue
+		by := e.t.Add(time.Second)
+		k, _ := slices.BinarySearchFunc(l, by, func(i int32, t time.Time) int {
+			if ix.procs[i].start.After(t) {
+				return 1
 			}
-			if q.end.IsZero() {
+			return -1
+		})
+		if k > 0 {
+			if q := &ix.procs[l[k-1]]; q.end.IsZero() {
 				q.end = e.t
 			}
-			break
 		}
 	}
 	// Aliases point at their twin through byPIDT look-ups.

@@ -44,13 +44,13 @@ type logonSet struct {
 	privs  []time.Time // 4672
 }
 
-// addStart adds a 4624, unless the same logon at the same time is there
-// (the same evidence read twice).
+// addStart adds a 4624, unless it repeats the last one added (the same
+// evidence read twice in a row). Other repeats are dropped by
+// finishLogons: a scan of every start here would be quadratic in the
+// 4624s of one ID (SYSTEM's 0x3e7 has one per service start).
 func (ls *logonSet) addStart(l *logon) bool {
-	for _, m := range ls.starts {
-		if m.start.Equal(l.start) {
-			return false
-		}
+	if n := len(ls.starts); n > 0 && ls.starts[n-1].start.Equal(l.start) {
+		return false
 	}
 	ls.starts = append(ls.starts, l)
 	return true
@@ -69,8 +69,11 @@ type logonID struct {
 // marks it elevated.
 func (ix *Index) finishLogons(sets map[hostKey]*logonSet) {
 	for k, ls := range sets {
+		// Stable and compacted: of the 4624s of one time (the same evidence
+		// read twice), the first added is kept.
 		l := ls.starts
-		slices.SortFunc(l, func(a, b *logon) int { return a.start.Compare(b.start) })
+		slices.SortStableFunc(l, func(a, b *logon) int { return a.start.Compare(b.start) })
+		l = slices.CompactFunc(l, func(a, b *logon) bool { return a.start.Equal(b.start) })
 		slices.SortFunc(ls.ends, func(a, b time.Time) int { return a.Compare(b) })
 		for _, e := range ls.ends {
 			if i := lastStartAt(l, e); i >= 0 && l[i].end.IsZero() && !ix.bootBetween(k.host, l[i].start, e) {
@@ -223,6 +226,12 @@ func (f *file) writeAt(t time.Time) int {
 // machine's. While two incarnations overlap, which one an event is of is
 // unknown, and nothing is told apart by them.
 
+// maxIncarnations bounds the incarnations of one host name: past it the
+// GUIDs' prefixes are not drawn from the machine (an export that draws
+// every GUID at random), and telling them apart would make every process
+// start a boot (and incarnationAt, which scans them, slow).
+const maxIncarnations = 64
+
 // incarnation is one machine behind a host name: the first and last
 // process starts seen with its GUID prefix.
 type incarnation struct {
@@ -253,7 +262,7 @@ func (ix *Index) finishIncarnations() []hostTime {
 	}
 	var boots []hostTime
 	for h, m := range per {
-		if len(m) < 2 {
+		if len(m) < 2 || len(m) > maxIncarnations {
 			continue
 		}
 		l := make([]incarnation, 0, len(m))
@@ -262,10 +271,14 @@ func (ix *Index) finishIncarnations() []hostTime {
 		}
 		slices.SortFunc(l, func(a, b incarnation) int { return cmp.Or(a.from.Compare(b.from), cmp.Compare(a.prefix, b.prefix)) })
 		ix.incarn[h] = l
+		// l[k] starts while no other runs when every earlier one ended
+		// before it: the latest end of those is enough.
+		last := l[0].to
 		for k := 1; k < len(l); k++ {
-			if !slices.ContainsFunc(l[:k], func(o incarnation) bool { return !o.to.Before(l[k].from) }) {
+			if last.Before(l[k].from) {
 				boots = append(boots, hostTime{host: h, t: l[k].from})
 			}
+			last = maxTime(last, l[k].to)
 		}
 	}
 	return boots

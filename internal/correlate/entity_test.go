@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/shared"
@@ -232,5 +234,78 @@ func TestCommandAccountAndDrops(t *testing.T) {
 	}
 	if !sameAccount(`CORP\Adm`, "adm@corp.local") || sameAccount("", "") || sameAccount(`CORP\adm`, `CORP\adm2`) {
 		t.Error("sameAccount: want names compared without domain or case, empty never the same")
+	}
+}
+
+// TestLogonRepeatsDropped: a 4624 read again, in a row or after others,
+// makes one logon instance; each other time of the ID makes its own.
+func TestLogonRepeatsDropped(t *testing.T) {
+	l := func(at time.Duration) *event.Event {
+		return ev("dc", at, "Security", 4624, "TargetLogonId", "0x3e7", "TargetUserName", "SYSTEM")
+	}
+	for _, shards := range []int{1, 2} {
+		idx := NewIndex(shards)
+		for i, e := range []*event.Event{l(0), l(0), l(time.Minute), l(0), l(2 * time.Minute), l(time.Minute)} {
+			idx.Shard(i % shards).Observe(e)
+		}
+		idx.Finish()
+		if got := idx.Stats().Logons; got != 3 {
+			t.Errorf("%d shards: got %d logons, want 3", shards, got)
+		}
+	}
+}
+
+// TestIncarnationsRandomGUIDs: processes whose GUIDs all differ in the
+// machine's prefix are not each a new machine (no boot between them), while
+// two prefixes one after the other are.
+func TestIncarnationsRandomGUIDs(t *testing.T) {
+	// build returns the boots and incarnations of one host's n processes.
+	build := func(n int, prefix func(i int) int) (boots, incarn int) {
+		idx := NewIndex(1)
+		for i := range n {
+			idx.Shard(0).Observe(ev("ws", time.Duration(i)*time.Minute, chSysmon, 1,
+				"ProcessGuid", fmt.Sprintf("{%08X-0000-0000-0000-%012d}", prefix(i), i), "ProcessId", strconv.Itoa(100+i)))
+		}
+		idx.Finish()
+		for _, l := range idx.boots {
+			boots += len(l)
+		}
+		for _, l := range idx.incarn {
+			incarn += len(l)
+		}
+		return boots, incarn
+	}
+	if b, in := build(200, func(i int) int { return i }); b != 0 || in != 0 {
+		t.Errorf("200 prefixes: got %d boots and %d incarnations, want none", b, in)
+	}
+	if b, in := build(20, func(i int) int { return i / 10 }); b != 1 || in != 2 {
+		t.Errorf("2 prefixes in turn: got %d boots and %d incarnations, want 1 and 2", b, in)
+	}
+}
+
+// TestExitEndsProcessThen: a 4689 ends the process that had the PID then,
+// not a later or earlier holder of it.
+func TestExitEndsProcessThen(t *testing.T) {
+	idx := NewIndex(1)
+	for _, e := range []*event.Event{
+		ev("ws", 0, "Security", 4688, "NewProcessId", "0x10"),
+		ev("ws", 10*time.Minute, "Security", 4688, "NewProcessId", "0x10"),
+		ev("ws", 20*time.Minute, "Security", 4688, "NewProcessId", "0x10"),
+		ev("ws", 15*time.Minute, "Security", 4689, "ProcessId", "0x10"),
+	} {
+		idx.Shard(0).Observe(e)
+	}
+	idx.Finish()
+	var ends []time.Duration
+	for _, p := range idx.procs {
+		if p.end.IsZero() {
+			ends = append(ends, -1)
+		} else {
+			ends = append(ends, p.end.Sub(p.start))
+		}
+	}
+	slices.Sort(ends)
+	if want := []time.Duration{-1, -1, 5 * time.Minute}; !slices.Equal(ends, want) {
+		t.Errorf("got process lifetimes %v, want %v", ends, want)
 	}
 }

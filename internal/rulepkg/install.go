@@ -212,8 +212,9 @@ func check(dir string, opts *Options) (*Info, error) {
 		return nil, fmt.Errorf("load rules: %w", err)
 	}
 	info := &Info{Rules: Count(c)}
+	now := time.Now()
 	for _, r := range c.Rules {
-		info.Newest = max(info.Newest, ruleDate(r.Date), ruleDate(r.Modified))
+		info.Newest = newestDate(info.Newest, r, now)
 	}
 	for _, e := range c.Errors {
 		if !e.Warning {

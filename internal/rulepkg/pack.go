@@ -76,6 +76,7 @@ func Pack(w io.Writer, src string) (*PackInfo, error) {
 		data []byte
 	}
 	var kept []member
+	now := time.Now()
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -96,7 +97,7 @@ func Pack(w io.Writer, src string) (*PackInfo, error) {
 			continue
 		}
 		for _, r := range c.Rules {
-			info.Newest = max(info.Newest, ruleDate(r.Date), ruleDate(r.Modified))
+			info.Newest = newestDate(info.Newest, r, now)
 		}
 		kept = append(kept, member{rel, data})
 	}
@@ -158,9 +159,28 @@ func windowsOnly(c *sigma.Collection) bool {
 // 2024/03/26.
 var dateRE = regexp.MustCompile(`20\d\d[-/]\d\d[-/]\d\d`)
 
-// ruleDate returns the date in s as YYYY-MM-DD, or "".
+// ruleDate returns the date in s as YYYY-MM-DD, or "" when s has none or
+// it is no day of the calendar (2024-13-45).
 func ruleDate(s string) string {
-	return strings.ReplaceAll(dateRE.FindString(s), "/", "-")
+	d := strings.ReplaceAll(dateRE.FindString(s), "/", "-")
+	if _, err := time.Parse(time.DateOnly, d); err != nil {
+		return ""
+	}
+	return d
+}
+
+// newestDate returns the latest of cur and the date and modified date of
+// r, but for a date after now's next day: one rule's typo (2099-01-01)
+// would date its whole package, and a package dated in the future is
+// newer than every package a later spoor embeds (Open).
+func newestDate(cur string, r *sigma.Rule, now time.Time) string {
+	limit := now.UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+	for _, d := range [...]string{ruleDate(r.Date), ruleDate(r.Modified)} {
+		if d <= limit {
+			cur = max(cur, d)
+		}
+	}
+	return cur
 }
 
 // Attribution is the notice that goes with the SigmaHQ rules spoor embeds:

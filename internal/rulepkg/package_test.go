@@ -3,6 +3,7 @@ package rulepkg
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -145,5 +146,25 @@ func TestNoisyIDs(t *testing.T) {
 	ids := noisyIDs("# comment\nAAA-1  # title (12/M)\n\n  bbb-2\n")
 	if len(ids) != 2 || !ids["aaa-1"] || !ids["bbb-2"] {
 		t.Errorf("got %v, want aaa-1 and bbb-2", ids)
+	}
+}
+
+// TestCheckNewestIgnoresBadDates: an installed package is dated by its
+// rules' real dates up to today; a rule dated in the future or on no day
+// of the calendar does not make it newer than every embedded package.
+func TestCheckNewestIgnoresBadDates(t *testing.T) {
+	dir := t.TempDir()
+	rule := "title: x%d\nid: 5d7a9d3c-3c2b-4c1e-9d55-3d0f0a7e7a1%d\ndate: %s\nlogsource:\n    product: windows\n    category: process_creation\ndetection:\n    sel:\n        Image|endswith: '\\x.exe'\n    condition: sel\n"
+	for i, d := range []string{"2024-01-02", "2099/01/01", "2025-13-40", "2024-01-01"} {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("r%d.yml", i)), fmt.Appendf(nil, rule, i, i, d), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, err := check(dir, &Options{MinRules: 1, MaxFailRate: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Newest != "2024-01-02" {
+		t.Errorf("got newest %q, want 2024-01-02", info.Newest)
 	}
 }

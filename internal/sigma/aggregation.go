@@ -27,6 +27,10 @@ type aggregation struct {
 	nearOff       []int
 }
 
+// maxGroupBy bounds the fields a correlation groups by: every event of its
+// rules is keyed by all of them.
+const maxGroupBy = 32
+
 // v1Funcs are the aggregation functions of Sigma 1.x.
 var v1Funcs = map[string]bool{"count": true, "min": true, "max": true, "avg": true, "sum": true}
 
@@ -112,6 +116,10 @@ func parseAggregation(s string) (*aggregation, error) {
 			break
 		}
 		for {
+			if len(a.groupBy) == maxGroupBy {
+				p.skip()
+				return nil, p.errf("groups by more than %d fields", maxGroupBy)
+			}
 			g := p.word()
 			if g == "" {
 				return nil, p.errf("expected a field after %q", w)
@@ -139,6 +147,10 @@ func parseAggregation(s string) (*aggregation, error) {
 	return a, nil
 }
 
+// maxNearTerms bounds the searches of a near: each becomes a detection
+// rule with the whole detection (convert).
+const maxNearTerms = 32
+
 // near parses the terms after "near": searches joined by "and", some
 // negated. A term is an identifier, "1 of X"/"all of X", or parenthesised.
 func (p *aggLexer) near() (*aggregation, error) {
@@ -160,6 +172,10 @@ func (p *aggLexer) near() (*aggregation, error) {
 		start += len(raw) - len(strings.TrimLeftFunc(raw, unicode.IsSpace)) // skip spares \v, \f and others
 		if term == "" {
 			return nil, p.errf("expected a search after near")
+		}
+		if len(a.near)+len(a.nearNot) == maxNearTerms {
+			p.pos = start
+			return nil, p.errf("near joins at most %d searches", maxNearTerms)
 		}
 		p.pos = end
 		if neg {

@@ -50,6 +50,9 @@ func (l *loader) correlation(root *yaml.Node) *Correlation {
 			c.Rules = l.strList(v, key)
 		case "group-by":
 			c.GroupBy = l.strList(v, key)
+			if len(c.GroupBy) > maxGroupBy {
+				l.fail(v, key, fmt.Sprintf("groups by %d fields, more than %d", len(c.GroupBy), maxGroupBy))
+			}
 		case "timespan":
 			if v.Kind != yaml.ScalarNode || isNull(v) {
 				l.fail(v, key, "expected a timespan such as 5m, got "+kindName(v))

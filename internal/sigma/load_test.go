@@ -201,6 +201,15 @@ simulation:
 	}
 }
 
+// groupBy33 lists 33 fields, one more than a correlation may group by.
+var groupBy33 = func() string {
+	var f []string
+	for i := range 33 {
+		f = append(f, fmt.Sprintf("f%d", i))
+	}
+	return strings.Join(f, ", ")
+}()
+
 func TestLoadErrors(t *testing.T) {
 	const head = "title: t\nid: x-1\nlogsource:\n    product: windows\n"
 	tests := []struct {
@@ -224,6 +233,8 @@ func TestLoadErrors(t *testing.T) {
 		{"v1 aggregation unknown function", head + "detection:\n    sel:\n        a: b\n    condition: sel | median(x) > 5\n", "detection.condition", 8, 22, `unknown aggregation function "median"`, false},
 		{"v1 aggregation in a list", head + "detection:\n    sel:\n        a: b\n    condition:\n        - sel | count() > 5\n        - sel\n", "detection.condition[0]", 9, 16, "in a list of conditions", false},
 		{"v1 near missing search", head + "detection:\n    sel:\n        a: b\n    condition: sel | near sel and nope\n", "detection.condition", 8, 35, `condition names search "nope"`, false},
+		{"v1 aggregation grouped by too many fields", head + "detection:\n    sel:\n        a: b\n    condition: sel | count() by " + groupBy33 + " > 5\n", "detection.condition", 8, 183, "groups by more than 32 fields", false},
+		{"v1 near too many searches", head + "detection:\n    sel:\n        a: b\n    condition: sel | near " + strings.Repeat("sel and ", 40) + "sel\n", "detection.condition", 8, 283, "near joins at most 32 searches", false},
 		{"v1 leading aggregation missing search", head + "detection:\n    sel:\n        a: b\n    condition: count(sel) > 2 and sel2\n", "detection.condition", 8, 35, `condition names search "sel2"`, false},
 		{"v1 aggregation missing search", head + "detection:\n    sel:\n        a: b\n    condition: sel and nope | count() > 5\n", "detection.condition", 8, 24, `condition names search "nope"`, false},
 		{"empty search", head + "detection:\n    sel:\n    condition: sel\n", "detection.sel", 6, 5, "empty search", false},
@@ -442,6 +453,7 @@ func TestCorrelationErrors(t *testing.T) {
 		{"generate not bool", "    type: event_count\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {gte: 1}\n    generate: yes\n", "correlation.generate", "expected true or false", false},
 		{"field on event_count", "    type: event_count\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {gte: 1, field: y}\n", "correlation.condition.field", "no meaning", true},
 		{"alias rule", "    type: temporal\n    rules: [a, b]\n    group-by: [x]\n    timespan: 1h\n    aliases:\n        x:\n            c: f\n", "correlation.aliases.x", `alias names rule "c"`, true},
+		{"group-by too long", "    type: event_count\n    rules: [a]\n    group-by: [" + groupBy33 + "]\n    timespan: 1h\n    condition: {gte: 1}\n", "correlation.group-by", "groups by 33 fields, more than 32", false},
 		{"value_median", "    type: value_median\n    rules: [a]\n    group-by: [x]\n    timespan: 1h\n    condition: {gte: 1, field: y}\n", "correlation.type", "pySigma extension", true},
 	}
 	for _, tt := range tests {
@@ -691,5 +703,32 @@ func TestCategoryList(t *testing.T) {
 	c = Parse([]byte(strings.Replace(src, "condition: sel", "condition: sel | count() > 2", 1)), "t.yml")
 	if e := firstError(c); e == nil || e.Key != "logsource.category" || len(c.Rules)+len(c.Correlations) != 0 {
 		t.Errorf("aggregation over several categories: got %v, want an error at logsource.category", c.Errors)
+	}
+}
+
+// TestCategoryListBounded: a category listed twice makes one rule (not two
+// with one id), and a list longer than maxCategories is an error at its
+// place, not a rule per entry.
+func TestCategoryListBounded(t *testing.T) {
+	src := "title: t\nid: c-1\nlogsource:\n    product: windows\n    category: [%s]\ndetection:\n    sel: {a: b}\n    condition: sel\n"
+	c := Parse(fmt.Appendf(nil, src, "process_creation, image_load, image_load"), "t.yml")
+	var got []string
+	for _, r := range c.Rules {
+		got = append(got, r.ID)
+	}
+	if want := "c-1 c-1/image_load"; strings.Join(got, " ") != want {
+		t.Errorf("repeated category: got rules %v, want %s", got, want)
+	}
+	c = Parse(fmt.Appendf(nil, src, strings.Repeat("a, ", 10000)+strings.Repeat("x", 10)), "t.yml")
+	if len(c.Rules) != 2 {
+		t.Errorf("10,001 entries of 2 categories: got %d rules, want 2", len(c.Rules))
+	}
+	many := make([]string, maxCategories+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("c%d", i)
+	}
+	c = Parse(fmt.Appendf(nil, src, strings.Join(many, ", ")), "t.yml")
+	if e := firstError(c); e == nil || e.Key != "logsource.category" || e.Pos.Line != 5 || len(c.Rules) != 0 {
+		t.Errorf("%d categories: got %d rules and errors %v, want an error at logsource.category, line 5", len(many), len(c.Rules), c.Errors)
 	}
 }

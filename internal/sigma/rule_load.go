@@ -185,6 +185,10 @@ func (l *loader) str(n *yaml.Node, key string) string {
 
 // strList returns a list of scalars; a single scalar is a list of one and
 // null an empty list.
+// maxCategories bounds the categories of a logsource that lists several
+// (Sigma's taxonomy has about 40 for Windows).
+const maxCategories = 64
+
 func (l *loader) strList(n *yaml.Node, key string) []string {
 	switch {
 	case isNull(n):
@@ -288,6 +292,24 @@ func (l *loader) logsource(root *yaml.Node) Logsource {
 				cats := l.strList(v, key)
 				if len(cats) == 0 {
 					l.fail(v, key, "empty list of categories")
+					break
+				}
+				// Each makes a rule: a repeat would make two with one id,
+				// and a long list a rule pack of its own.
+				seen := map[string]bool{}
+				uniq := cats[:0]
+				for _, c := range cats {
+					if !seen[c] {
+						seen[c] = true
+						uniq = append(uniq, c)
+					}
+				}
+				if len(uniq) < len(cats) {
+					l.warn(v, key, "a category listed twice is loaded once")
+				}
+				cats = uniq
+				if len(cats) > maxCategories {
+					l.fail(v, key, fmt.Sprintf("lists %d categories, more than the %d a rule may be loaded for", len(cats), maxCategories))
 					break
 				}
 				ls.Category = cats[0]
