@@ -77,6 +77,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/builtin/terminalservices/win_terminalservices_rdp_auth_from_loopback.yml", "evtx-attack-samples/Command and Control/DE_RDP_Tunneling_TerminalServices-RemoteConnectionManagerOperational_1149.evtx"},
 	{"windows/builtin/winrm/win_winrm_ntlm_authentication.yml", "evtx-attack-samples/Lateral Movement/RemotePowerShell_MS_Windows-Remote_Management_EventID_169.evtx"},
 	{"windows/builtin/winrm/win_winrm_remote_shell_created.yml", "evtx-attack-samples/Lateral Movement/LM_winrm_target_wrmlogs_91_wsmanShellStarted_poorLog.evtx"},
+	{"windows/create_remote_thread/create_remote_thread_win_unbacked_start_address.yml", "evtx-attack-samples/Defense Evasion/meterpreter_migrate_to_explorer_sysmon_8.evtx"},
 	{"windows/file_change/file_change_win_timestomp_script_or_startup.yml", "evtx-attack-samples/Defense Evasion/sysmon_2_11_evasion_timestomp_MACE.evtx"},
 	{"windows/image_load/image_load_win_unsigned_dll_in_system_folder.yml", "evtx-attack-samples/Privilege Escalation/sysmon_11_1_7_uacbypass_cliconfg.evtx"},
 	{"windows/image_load/image_load_win_unsigned_dll_in_system_folder.yml", "evtx-attack-samples/Privilege Escalation/sysmon_1_7_elevate_uacbypass_sysprep.evtx"},
