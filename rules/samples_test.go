@@ -66,6 +66,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/builtin/security/win_security_scheduled_task_suspicious_action.yml", "evtx-attack-samples/Lateral Movement/remote task update 4624 4702 same logonid.evtx"},
 	{"windows/builtin/security/win_security_service_install_pipe_impersonation.yml", "security-datasets/datasets/atomic/windows/other/aptsimulator_cobaltstrike.zip"},
 	{"windows/builtin/security/win_security_sid_history_added.yml", "evtx-attack-samples/Privilege Escalation/4765_sidhistory_add_t1178.evtx"},
+	{"windows/builtin/security/win_security_transaction_by_program_in_writable_folder.yml", "evtx-attack-samples/Defense Evasion/Win_4985_T1186_Process_Doppelganging.evtx"},
 	{"windows/builtin/security/win_security_user_account_created.yml", "deepbluecli/evtx/new-user-security.evtx"},
 	{"windows/builtin/security/win_security_user_account_enabled.yml", "security-datasets/datasets/atomic/windows/defense_evasion/host/empire_scm_dll_hijack_ikeext.tar.gz"},
 	{"windows/builtin/security/win_security_user_account_named_like_computer.yml", "evtx-attack-samples/Defense Evasion/DE_Fake_ComputerAccount_4720.evtx"},
