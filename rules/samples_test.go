@@ -101,6 +101,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/registry_set/registry_set_win_uac_bypass_shell_open_command.yml", "evtx-attack-samples/Privilege Escalation/UACME_61_Changepk.evtx"},
 	{"windows/registry_set/registry_set_win_uac_disabled.yml", "evtx-attack-samples/Defense Evasion/DE_UAC_Disabled_Sysmon_12_13.evtx"},
 	{"windows/registry_set/registry_set_win_update_orchestrator_uscheduler_cmdline.yml", "evtx-attack-samples/Privilege Escalation/PrivEsc_CVE-2020-1313_Sysmon_13_UScheduler_Cmdline.evtx"},
+	{"windows/registry_set/registry_set_win_user_com_server_in_writable_folder.yml", "evtx-attack-samples/Persistence/persist_firefox_comhijack_sysmon_11_13_7_1.evtx"},
 	{"windows/registry_set/registry_set_win_volatile_environment_systemroot.yml", "evtx-attack-samples/Privilege Escalation/sysmon_13_1_12_11_perfmonUACBypass.evtx"},
 	{"windows/sysmon/sysmon_eventlog_service_crash_report.yml", "evtx-attack-samples/Defense Evasion/DE_EventLog_Service_Crashed.evtx"},
 }
