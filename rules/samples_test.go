@@ -94,6 +94,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/process_creation/proc_creation_win_mmc_spawns_shell.yml", "evtx-attack-samples/Lateral Movement/LM_impacket_docmexec_mmc_sysmon_01.evtx"},
 	{"windows/process_creation/proc_creation_win_mmc_spawns_shell.yml", "evtx-attack-samples/Privilege Escalation/Sysmon_UACME_39.evtx"},
 	{"windows/process_creation/proc_creation_win_mshta_dcom_embedding.yml", "evtx-attack-samples/Lateral Movement/LM_DCOM_MSHTA_LethalHTA_Sysmon_3_1.evtx"},
+	{"windows/process_creation/proc_creation_win_smss_unusual_child.yml", "evtx-attack-samples/Persistence/sysmon_1_smss_child_proc_bootexecute_setupexecute.evtx"},
 	{"windows/process_creation/proc_creation_win_winrm_host_spawns_process.yml", "evtx-attack-samples/Lateral Movement/LM_winrm_exec_sysmon_1_winrshost.evtx"},
 	{"windows/process_creation/proc_creation_win_wusa_extract_to_windows_folder.yml", "evtx-attack-samples/Privilege Escalation/sysmon_11_1_15_WScriptBypassUAC.evtx"},
 	{"windows/process_creation/proc_creation_win_wusa_extract_to_windows_folder.yml", "evtx-attack-samples/Privilege Escalation/sysmon_1_7_11_sysprep_uacbypass.evtx"},
