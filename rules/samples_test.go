@@ -25,6 +25,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/builtin/application/win_mssql_xp_cmdshell_enabled.yml", "evtx-attack-samples/Defense Evasion/DE_xp_cmdshell_enabled_MSSQL_EID_15457.evtx"},
 	{"windows/builtin/application/win_mssql_xp_cmdshell_executed.yml", "evtx-attack-samples/Lateral Movement/LM_xp_cmdshell_MSSQL_Events.evtx"},
 	{"windows/builtin/application/win_mssql_xp_cmdshell_executed.yml", "evtx-attack-samples/Lateral Movement/MSSQL_15281_xp_cmdshell_exec_failed_attempt.evtx"},
+	{"windows/builtin/application_experience/win_application_experience_shim_on_accessibility_program.yml", "evtx-attack-samples/Persistence/Persistence_Shime_Microsoft-Windows-Application-Experience_Program-Telemetry_500.evtx"},
 	{"windows/builtin/bits_client/win_bits_client_job_by_unusual_process.yml", "evtx-attack-samples/Command and Control/bits_openvpn.evtx"},
 	{"windows/builtin/bits_client/win_bits_client_job_by_unusual_process.yml", "evtx-attack-samples/Execution/windows_bits_4_59_60_lolbas_desktopimgdownldr.evtx"},
 	{"windows/builtin/bits_client/win_bits_client_job_local_or_raw_ip_source.yml", "evtx-attack-samples/Persistence/persist_bitsadmin_Microsoft-Windows-Bits-Client-Operational.evtx"},
