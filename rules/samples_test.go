@@ -49,6 +49,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/builtin/security/win_security_explicit_credentials_remote_admin_tool.yml", "evtx-attack-samples/Lateral Movement/LM_WMIC_4648_rpcss.evtx"},
 	{"windows/builtin/security/win_security_explicit_credentials_server_process.yml", "evtx-attack-samples/Privilege Escalation/Runas_4624_4648_Webshell_CreateProcessAsUserA.evtx"},
 	{"windows/builtin/security/win_security_gpo_modified.yml", "evtx-attack-samples/Credential Access/ACL_ForcePwd_SPNAdd_User_Computer_Accounts.evtx"},
+	{"windows/builtin/security/win_security_interactive_logon_custom_logon_process.yml", "evtx-attack-samples/Credential Access/CA_4624_4625_LogonType2_LogonProc_chrome.evtx"},
 	{"windows/builtin/security/win_security_kerberos_logon_from_loopback_user.yml", "evtx-attack-samples/Privilege Escalation/privesc_KrbRelayUp_windows_4624.evtx"},
 	{"windows/builtin/security/win_security_local_group_enumeration_by_tool.yml", "evtx-attack-samples/Discovery/4799_remote_local_groups_enumeration.evtx"},
 	{"windows/builtin/security/win_security_local_group_enumeration_by_tool.yml", "evtx-attack-samples/Discovery/discovery_local_user_or_group_windows_security_4799_4798.evtx"},
