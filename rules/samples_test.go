@@ -103,6 +103,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/process_creation/proc_creation_win_wusa_extract_to_windows_folder.yml", "evtx-attack-samples/Privilege Escalation/sysmon_1_7_11_sysprep_uacbypass.evtx"},
 	{"windows/registry_add/registry_add_win_local_account_created.yml", "evtx-attack-samples/Persistence/sysmon_local_account_creation_and_added_admingroup_12_13.evtx"},
 	{"windows/registry_event/registry_event_win_powershell_lockdown_policy_removed.yml", "evtx-attack-samples/Defense Evasion/DE_Powershell_CLM_Disabled_Sysmon_12.evtx"},
+	{"windows/registry_set/registry_set_win_directinput_by_program_in_user_folder.yml", "evtx-attack-samples/Credential Access/sysmon_13_keylogger_directx.evtx"},
 	{"windows/registry_set/registry_set_win_ieak_pending_gpo.yml", "evtx-attack-samples/Persistence/persistence_pendingGPO_sysmon_13.evtx"},
 	{"windows/registry_set/registry_set_win_powershell_execution_policy_unrestricted.yml", "evtx-attack-samples/Defense Evasion/de_powershell_execpolicy_changed_sysmon_13.evtx"},
 	{"windows/registry_set/registry_set_win_sam_user_f_value_by_other_process.yml", "evtx-attack-samples/Persistence/persist_valid_account_guest_rid_hijack.evtx"},
