@@ -108,6 +108,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/registry_set/registry_set_win_directinput_by_program_in_user_folder.yml", "evtx-attack-samples/Credential Access/sysmon_13_keylogger_directx.evtx"},
 	{"windows/registry_set/registry_set_win_ieak_pending_gpo.yml", "evtx-attack-samples/Persistence/persistence_pendingGPO_sysmon_13.evtx"},
 	{"windows/registry_set/registry_set_win_powershell_execution_policy_unrestricted.yml", "evtx-attack-samples/Defense Evasion/de_powershell_execpolicy_changed_sysmon_13.evtx"},
+	{"windows/registry_set/registry_set_win_registry_symbolic_link_created.yml", "evtx-attack-samples/Privilege Escalation/privesc_registry_symlink_CVE-2020-1377.evtx"},
 	{"windows/registry_set/registry_set_win_sam_user_f_value_by_other_process.yml", "evtx-attack-samples/Persistence/persist_valid_account_guest_rid_hijack.evtx"},
 	{"windows/registry_set/registry_set_win_uac_bypass_shell_open_command.yml", "evtx-attack-samples/Privilege Escalation/UACME_61_Changepk.evtx"},
 	{"windows/registry_set/registry_set_win_uac_disabled.yml", "evtx-attack-samples/Defense Evasion/DE_UAC_Disabled_Sysmon_12_13.evtx"},
