@@ -95,6 +95,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/process_access/proc_access_win_parent_spoofing_full_access.yml", "evtx-attack-samples/Defense Evasion/sysmon_10_1_ppid_spoofing.evtx"},
 	{"windows/process_access/proc_access_win_remote_access_tool_memory_read.yml", "evtx-attack-samples/Credential Access/CA_teamviewer-dumper_sysmon_10.evtx"},
 	{"windows/process_creation/proc_creation_win_accessibility_program_spawns_shell.yml", "evtx-attack-samples/Persistence/persistence_accessibility_features_osk_sysmon1.evtx"},
+	{"windows/process_creation/proc_creation_win_auto_elevated_program_from_user_folder.yml", "evtx-attack-samples/Privilege Escalation/UACME_59_Sysmon.evtx"},
 	{"windows/process_creation/proc_creation_win_bits_notify_command.yml", "evtx-attack-samples/Persistence/sysmon_1_persist_bitsjob_SetNotifyCmdLine.evtx"},
 	{"windows/process_creation/proc_creation_win_mmc_spawns_shell.yml", "evtx-attack-samples/Lateral Movement/LM_impacket_docmexec_mmc_sysmon_01.evtx"},
 	{"windows/process_creation/proc_creation_win_mmc_spawns_shell.yml", "evtx-attack-samples/Privilege Escalation/Sysmon_UACME_39.evtx"},
