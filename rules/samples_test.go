@@ -86,6 +86,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/file_change/file_change_win_timestomp_script_or_startup.yml", "evtx-attack-samples/Defense Evasion/sysmon_2_11_evasion_timestomp_MACE.evtx"},
 	{"windows/image_load/image_load_win_unsigned_dll_in_system_folder.yml", "evtx-attack-samples/Privilege Escalation/sysmon_11_1_7_uacbypass_cliconfg.evtx"},
 	{"windows/image_load/image_load_win_unsigned_dll_in_system_folder.yml", "evtx-attack-samples/Privilege Escalation/sysmon_1_7_elevate_uacbypass_sysprep.evtx"},
+	{"windows/pipe_created/pipe_created_win_kekeo_pipe.yml", "evtx-attack-samples/Credential Access/sysmon17_18_kekeo_tsssp_default_np.evtx"},
 	{"windows/pipe_created/pipe_created_win_pipe_path_impersonation.yml", "evtx-attack-samples/Privilege Escalation/EfsPotato_sysmon_17_18_privesc_seimpersonate_to_system.evtx"},
 	{"windows/pipe_created/pipe_created_win_pipe_path_impersonation.yml", "evtx-attack-samples/Privilege Escalation/privesc_roguepotato_sysmon_17_18.evtx"},
 	{"windows/pipe_created/pipe_created_win_remote_exec_tool_pipe.yml", "evtx-attack-samples/Defense Evasion/DE_renamed_psexec_service_sysmon_17_18.evtx"},
