@@ -84,6 +84,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/builtin/winrm/win_winrm_remote_shell_created.yml", "evtx-attack-samples/Lateral Movement/LM_winrm_target_wrmlogs_91_wsmanShellStarted_poorLog.evtx"},
 	{"windows/create_remote_thread/create_remote_thread_win_unbacked_start_address.yml", "evtx-attack-samples/Defense Evasion/meterpreter_migrate_to_explorer_sysmon_8.evtx"},
 	{"windows/file_change/file_change_win_timestomp_script_or_startup.yml", "evtx-attack-samples/Defense Evasion/sysmon_2_11_evasion_timestomp_MACE.evtx"},
+	{"windows/image_load/image_load_win_renamed_windows_program_image.yml", "evtx-attack-samples/Defense Evasion/DE_ProcessHerpaderping_Sysmon_11_10_1_7.evtx"},
 	{"windows/image_load/image_load_win_unsigned_dll_in_system_folder.yml", "evtx-attack-samples/Privilege Escalation/sysmon_11_1_7_uacbypass_cliconfg.evtx"},
 	{"windows/image_load/image_load_win_unsigned_dll_in_system_folder.yml", "evtx-attack-samples/Privilege Escalation/sysmon_1_7_elevate_uacbypass_sysprep.evtx"},
 	{"windows/pipe_created/pipe_created_win_kekeo_pipe.yml", "evtx-attack-samples/Credential Access/sysmon17_18_kekeo_tsssp_default_np.evtx"},
