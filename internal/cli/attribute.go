@@ -33,16 +33,17 @@ with the evidence (most distinctive first), what they are known for that was
 not seen, and the runners-up.
 
 Rare techniques weigh more than common ones, software more than techniques,
-and a group is judged by how much of the evidence it explains with a
-correction for the size of its profile. An observed sub-technique gives
-partial credit to groups known for its parent, and the other way round.
-The score is the evidence's log-likelihood ratio in bits against what an
-actor ATT&CK does not know would show; the confidence is a probability,
-calibrated on test cases drawn from ATT&CK (BENCHMARKS.md), shared with the
-alternative that the evidence is none of these groups' (an unknown actor or
-unrelated activity), so that thin or common evidence stays with it. A
-resemblance is not an attribution: actors share tools, and ATT&CK records
-only what has been reported.
+and what many reports document about a group more than what one does. An
+observed sub-technique gives partial credit to groups known for its parent,
+and the other way round. The score is the evidence's log-likelihood ratio in
+bits against what an actor ATT&CK does not know would show; the confidence
+is a probability, calibrated on real reports held out of ATT&CK one at a
+time (BENCHMARKS.md), shared with the alternative that the evidence is none
+of these groups' (an unknown actor or unrelated activity), so that thin or
+common evidence stays with it. Groups ATT&CK relates to a candidate (APT41
+and Winnti Group) are shown beside it with their share. A resemblance is
+not an attribution: actors share tools, and ATT&CK records only what has
+been reported.
 
 Techniques and software are ATT&CK IDs (any case; revoked IDs are replaced,
 with a note); software may also be given by name or alias. Unknown items are
@@ -202,6 +203,6 @@ func printAttribution(w io.Writer, kb *attack.KB, ev attack.Evidence, sum *attac
 		}
 	}
 	fmt.Fprintf(w, "\nNone of ATT&CK's groups (an unknown actor, or unrelated activity): confidence %.0f%%\n", 100*sum.UnknownActor)
-	fmt.Fprintln(w, "\nA resemblance, not an attribution: confidences are calibrated on test cases drawn from")
-	fmt.Fprintln(w, "ATT&CK itself; actors share tools and techniques, and ATT&CK records only what was reported.")
+	fmt.Fprintln(w, "\nA resemblance, not an attribution: confidences are calibrated on real reports held out of")
+	fmt.Fprintln(w, "ATT&CK; actors share tools and techniques, and ATT&CK records only what was reported.")
 }
