@@ -89,6 +89,8 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/process_creation/proc_creation_win_mmc_spawns_shell.yml", "evtx-attack-samples/Privilege Escalation/Sysmon_UACME_39.evtx"},
 	{"windows/process_creation/proc_creation_win_mshta_dcom_embedding.yml", "evtx-attack-samples/Lateral Movement/LM_DCOM_MSHTA_LethalHTA_Sysmon_3_1.evtx"},
 	{"windows/process_creation/proc_creation_win_winrm_host_spawns_process.yml", "evtx-attack-samples/Lateral Movement/LM_winrm_exec_sysmon_1_winrshost.evtx"},
+	{"windows/registry_set/registry_set_win_file_share_added.yml", "evtx-attack-samples/Lateral Movement/LM_NewShare_Added_Sysmon_12_13.evtx"},
+	{"windows/registry_set/registry_set_win_null_session_pipes_modified.yml", "evtx-attack-samples/Lateral Movement/LM_add_new_namedpipe_tp_nullsession_registry_turla_like_ttp.evtx"},
 }
 
 // TestRulesOnRealSamples runs each rule of realSamples alone, through the
