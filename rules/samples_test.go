@@ -77,8 +77,14 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/builtin/terminalservices/win_terminalservices_rdp_auth_from_loopback.yml", "evtx-attack-samples/Command and Control/DE_RDP_Tunneling_TerminalServices-RemoteConnectionManagerOperational_1149.evtx"},
 	{"windows/builtin/winrm/win_winrm_ntlm_authentication.yml", "evtx-attack-samples/Lateral Movement/RemotePowerShell_MS_Windows-Remote_Management_EventID_169.evtx"},
 	{"windows/builtin/winrm/win_winrm_remote_shell_created.yml", "evtx-attack-samples/Lateral Movement/LM_winrm_target_wrmlogs_91_wsmanShellStarted_poorLog.evtx"},
+	{"windows/file_event/file_event_win_executable_written_over_smb.yml", "evtx-attack-samples/Lateral Movement/lateral_movement_startup_3_11.evtx"},
+	{"windows/file_event/file_event_win_executable_written_over_smb.yml", "evtx-attack-samples/Lateral Movement/remote_file_copy_system_proc_file_write_sysmon_11.evtx"},
+	{"windows/file_event/file_event_win_executable_written_over_smb.yml", "security-datasets/datasets/atomic/windows/lateral_movement/host/covenant_copy_smb_CreateRequest.zip"},
 	{"windows/file_event/file_event_win_mstsc_writes_executable.yml", "evtx-attack-samples/Lateral Movement/LM_tsclient_startup_folder.evtx"},
 	{"windows/image_load/image_load_win_rdp_activex_unusual_process.yml", "evtx-attack-samples/Lateral Movement/sharprdp_sysmon_7_mstscax.dll.evtx"},
+	{"windows/image_load/image_load_win_system_process_dll_from_share.yml", "evtx-attack-samples/Lateral Movement/LM_ImageLoad_NFSH_Sysmon_7.evtx"},
+	{"windows/network_connection/net_connection_win_explorer_inbound_remote.yml", "evtx-attack-samples/Lateral Movement/LM_sysmon_3_DCOM_ShellBrowserWindow_ShellWindows.evtx"},
+	{"windows/network_connection/net_connection_win_explorer_inbound_remote.yml", "security-datasets/datasets/atomic/windows/lateral_movement/host/empire_dcom_shellwindows_stager.zip"},
 	{"windows/pipe_created/pipe_created_win_pipe_path_impersonation.yml", "evtx-attack-samples/Privilege Escalation/EfsPotato_sysmon_17_18_privesc_seimpersonate_to_system.evtx"},
 	{"windows/pipe_created/pipe_created_win_pipe_path_impersonation.yml", "evtx-attack-samples/Privilege Escalation/privesc_roguepotato_sysmon_17_18.evtx"},
 	{"windows/pipe_created/pipe_created_win_remote_exec_tool_pipe.yml", "evtx-attack-samples/Defense Evasion/DE_renamed_psexec_service_sysmon_17_18.evtx"},
@@ -91,6 +97,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/process_creation/proc_creation_win_winrm_host_spawns_process.yml", "evtx-attack-samples/Lateral Movement/LM_winrm_exec_sysmon_1_winrshost.evtx"},
 	{"windows/registry_set/registry_set_win_file_share_added.yml", "evtx-attack-samples/Lateral Movement/LM_NewShare_Added_Sysmon_12_13.evtx"},
 	{"windows/registry_set/registry_set_win_null_session_pipes_modified.yml", "evtx-attack-samples/Lateral Movement/LM_add_new_namedpipe_tp_nullsession_registry_turla_like_ttp.evtx"},
+	{"windows/registry_set/registry_set_win_service_value_unc_path.yml", "evtx-attack-samples/Lateral Movement/LM_regsvc_DirectoryServiceExtPt_Lsass_NTDS_AdamXpn.evtx"},
 }
 
 // TestRulesOnRealSamples runs each rule of realSamples alone, through the
