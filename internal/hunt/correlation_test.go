@@ -56,8 +56,8 @@ const (
 // right groups and counts, and their building blocks are not listed.
 func TestCorrelationsDeepBlue(t *testing.T) {
 	res := deepBlue(t, Options{}, "smb-password-guessing-security.evtx", "password-spray.evtx")
-	if res.Rules.Correlations != 5 {
-		t.Errorf("correlation rules: got %d, want the 5 built-in ones", res.Rules.Correlations)
+	if res.Rules.Correlations != 6 {
+		t.Errorf("correlation rules: got %d, want the 6 built-in ones", res.Rules.Correlations)
 	}
 	corrs := correlationsOf(t, res)
 
@@ -186,6 +186,32 @@ func TestCorrelationsSQLAndKerberos(t *testing.T) {
 	}
 	if res.Suppressed < 10+9 {
 		t.Errorf("suppressed: got %d, want at least the 10 SQL and 9 Kerberos failures", res.Suppressed)
+	}
+}
+
+// TestCorrelationRemoteTask: the temporal correlation ties the task updated
+// in the recording to the network logon of the same session (the aliased
+// logon ids), and its two building blocks are not listed.
+func TestCorrelationRemoteTask(t *testing.T) {
+	const remoteTaskID = "d79a83db-41be-4eb4-afc5-63d92674c8c6" // mr_win_security_remote_scheduled_task
+	f := shared.Path(t, "datasets", "evtx-attack-samples", "Lateral Movement", "remote task update 4624 4702 same logonid.evtx")
+	res, err := Run(t.Context(), []string{f}, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := correlationsOf(t, res)[remoteTaskID]
+	if len(m) != 1 {
+		t.Fatalf("remote task: got %d matches, want 1", len(m))
+	}
+	want := []Field{{"Computer", "01566s-win16-ir.threebeesco.com"}, {"LogonId", "0x21a8c68"}}
+	if got := m[0].Correlation.Group; !slices.Equal(got, want) {
+		t.Errorf("remote task group: got %v, want %v", got, want)
+	}
+	for _, d := range res.Detections {
+		// network_logon_user and scheduled_task_registered
+		if d.Rule.ID == "fef9b90b-7d59-4708-a695-c49081ca52e0" || d.Rule.ID == "6060b14d-e3d6-4d25-a3ab-4896963b4682" {
+			t.Errorf("building block %s listed on its own, want it suppressed", d.Rule.Title)
+		}
 	}
 }
 
