@@ -88,6 +88,8 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/network_connection/net_connection_win_explorer_inbound_remote.yml", "security-datasets/datasets/atomic/windows/lateral_movement/host/empire_dcom_shellwindows_stager.zip"},
 	{"windows/network_connection/net_connection_win_powershell_ldap_query.yml", "evtx-attack-samples/Discovery/discovery_sysmon_3_Invoke_UserHunter_SourceMachine.evtx"},
 	{"windows/network_connection/net_connection_win_powershell_ldap_query.yml", "security-datasets/datasets/atomic/windows/defense_evasion/host/empire_powerview_ldap_ntsecuritydescriptor.zip"},
+	{"windows/network_connection/net_connection_win_powershell_remote_rpc.yml", "evtx-attack-samples/Lateral Movement/LM_sysmon_remote_task_src_powershell.evtx"},
+	{"windows/network_connection/net_connection_win_powershell_remote_rpc.yml", "security-datasets/datasets/atomic/windows/lateral_movement/host/empire_psexec_dcerpc_tcp_svcctl.zip"},
 	{"windows/network_connection/net_connection_win_web_server_to_remote_access_port.yml", "evtx-attack-samples/Command and Control/tunna_iis_rdp_smb_tunneling_sysmon_3.evtx"},
 	{"windows/pipe_created/pipe_created_win_pipe_path_impersonation.yml", "evtx-attack-samples/Privilege Escalation/EfsPotato_sysmon_17_18_privesc_seimpersonate_to_system.evtx"},
 	{"windows/pipe_created/pipe_created_win_pipe_path_impersonation.yml", "evtx-attack-samples/Privilege Escalation/privesc_roguepotato_sysmon_17_18.evtx"},
