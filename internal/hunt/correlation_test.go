@@ -56,8 +56,8 @@ const (
 // right groups and counts, and their building blocks are not listed.
 func TestCorrelationsDeepBlue(t *testing.T) {
 	res := deepBlue(t, Options{}, "smb-password-guessing-security.evtx", "password-spray.evtx")
-	if res.Rules.Correlations != 6 {
-		t.Errorf("correlation rules: got %d, want the 6 built-in ones", res.Rules.Correlations)
+	if res.Rules.Correlations != 7 {
+		t.Errorf("correlation rules: got %d, want the 7 built-in ones", res.Rules.Correlations)
 	}
 	corrs := correlationsOf(t, res)
 
@@ -212,6 +212,21 @@ func TestCorrelationRemoteTask(t *testing.T) {
 		if d.Rule.ID == "fef9b90b-7d59-4708-a695-c49081ca52e0" || d.Rule.ID == "6060b14d-e3d6-4d25-a3ab-4896963b4682" {
 			t.Errorf("building block %s listed on its own, want it suppressed", d.Rule.Title)
 		}
+	}
+}
+
+// TestCorrelationPipeEnumeration: the value_count correlation counts the
+// different pipes a remote client tried on the host within a minute.
+func TestCorrelationPipeEnumeration(t *testing.T) {
+	const pipeEnumID = "9014b662-2c6d-4f9d-a80b-1f56d9fc96ac" // mr_win_remote_named_pipe_enumeration
+	f := shared.Path(t, "datasets", "evtx-attack-samples", "Discovery", "Discovery_Remote_System_NamedPipes_Sysmon_18.evtx")
+	res, err := Run(t.Context(), []string{f}, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := correlationsOf(t, res)[pipeEnumID]
+	if len(m) != 1 || m[0].Correlation.Value < 10 {
+		t.Fatalf("pipe enumeration: got %d matches (%+v), want 1 counting at least 10 pipes", len(m), m)
 	}
 }
 
