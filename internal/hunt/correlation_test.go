@@ -189,17 +189,24 @@ func TestCorrelationsSQLAndKerberos(t *testing.T) {
 	}
 }
 
+// attackSampleCorrelation hunts one evtx-attack-samples recording with the
+// built-in rules and returns the result and the matches of correlation id.
+func attackSampleCorrelation(t *testing.T, id string, folder, file string) (*Result, []Detection) {
+	t.Helper()
+	f := shared.Path(t, "datasets", "evtx-attack-samples", folder, file)
+	res, err := Run(t.Context(), []string{f}, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, correlationsOf(t, res)[id]
+}
+
 // TestCorrelationRemoteTask: the temporal correlation ties the task updated
 // in the recording to the network logon of the same session (the aliased
 // logon ids), and its two building blocks are not listed.
 func TestCorrelationRemoteTask(t *testing.T) {
 	const remoteTaskID = "d79a83db-41be-4eb4-afc5-63d92674c8c6" // mr_win_security_remote_scheduled_task
-	f := shared.Path(t, "datasets", "evtx-attack-samples", "Lateral Movement", "remote task update 4624 4702 same logonid.evtx")
-	res, err := Run(t.Context(), []string{f}, Options{Workers: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := correlationsOf(t, res)[remoteTaskID]
+	res, m := attackSampleCorrelation(t, remoteTaskID, "Lateral Movement", "remote task update 4624 4702 same logonid.evtx")
 	if len(m) != 1 {
 		t.Fatalf("remote task: got %d matches, want 1", len(m))
 	}
@@ -219,12 +226,7 @@ func TestCorrelationRemoteTask(t *testing.T) {
 // different pipes a remote client tried on the host within a minute.
 func TestCorrelationPipeEnumeration(t *testing.T) {
 	const pipeEnumID = "9014b662-2c6d-4f9d-a80b-1f56d9fc96ac" // mr_win_remote_named_pipe_enumeration
-	f := shared.Path(t, "datasets", "evtx-attack-samples", "Discovery", "Discovery_Remote_System_NamedPipes_Sysmon_18.evtx")
-	res, err := Run(t.Context(), []string{f}, Options{Workers: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := correlationsOf(t, res)[pipeEnumID]
+	_, m := attackSampleCorrelation(t, pipeEnumID, "Discovery", "Discovery_Remote_System_NamedPipes_Sysmon_18.evtx")
 	if len(m) != 1 || m[0].Correlation.Value < 10 {
 		t.Fatalf("pipe enumeration: got %d matches (%+v), want 1 counting at least 10 pipes", len(m), m)
 	}
