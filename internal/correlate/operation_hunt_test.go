@@ -9,6 +9,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
@@ -26,12 +27,30 @@ type hunted struct {
 // indexed (and returns false to drop it).
 func huntOps(t testing.TB, paths []string, workers int, mutate func(ev *event.Event) bool) ([]hunted, *Index) {
 	t.Helper()
-	c := builtin(t.(*testing.T))
-	eng, errs := detect.Compile(c.Rules, nil, detect.Options{})
+	eng, errs := detect.Compile(reportedBuiltin(t.(*testing.T)), nil, detect.Options{})
 	if len(errs) > 0 {
 		t.Fatalf("detect.Compile: %v", errors.Join(errs...))
 	}
 	return huntWith(t, eng, paths, workers, mutate)
+}
+
+// reportedBuiltin returns the built-in rules a hunt reports: all but the
+// building blocks of the correlations, which are not reported on their own
+// (they match every network logon, every task).
+func reportedBuiltin(t *testing.T) []*sigma.Rule {
+	t.Helper()
+	c := builtin(t)
+	set, errs := Compile(c.Correlations, c.Rules)
+	if len(errs) > 0 {
+		t.Fatalf("Compile: %v", errors.Join(errs...))
+	}
+	var reported []*sigma.Rule
+	for _, r := range c.Rules {
+		if !set.Uses(r.ID) && (r.Name == "" || !set.Uses(r.Name)) {
+			reported = append(reported, r)
+		}
+	}
+	return reported
 }
 
 // huntWith is huntOps with the rules of eng.

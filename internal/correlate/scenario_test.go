@@ -191,7 +191,7 @@ func TestScenarioWithSigmaHQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, _ := detect.Compile(append(builtin(t).Rules, set.Rules...), nil, detect.Options{}) // rules that do not compile are left out
+	eng, _ := detect.Compile(append(reportedBuiltin(t), set.Rules...), nil, detect.Options{}) // rules that do not compile are left out
 	benign, mutate := benignPaths(t)
 	hs, idx := huntWith(t, eng, append([]string{scenarioFixture}, benign...), 4, mutate)
 	checkScenario(t, hs, idx)

@@ -56,8 +56,8 @@ const (
 // right groups and counts, and their building blocks are not listed.
 func TestCorrelationsDeepBlue(t *testing.T) {
 	res := deepBlue(t, Options{}, "smb-password-guessing-security.evtx", "password-spray.evtx")
-	if res.Rules.Correlations != 5 {
-		t.Errorf("correlation rules: got %d, want the 5 built-in ones", res.Rules.Correlations)
+	if res.Rules.Correlations != 7 {
+		t.Errorf("correlation rules: got %d, want the 7 built-in ones", res.Rules.Correlations)
 	}
 	corrs := correlationsOf(t, res)
 
@@ -186,6 +186,49 @@ func TestCorrelationsSQLAndKerberos(t *testing.T) {
 	}
 	if res.Suppressed < 10+9 {
 		t.Errorf("suppressed: got %d, want at least the 10 SQL and 9 Kerberos failures", res.Suppressed)
+	}
+}
+
+// attackSampleCorrelation hunts one evtx-attack-samples recording with the
+// built-in rules and returns the result and the matches of correlation id.
+func attackSampleCorrelation(t *testing.T, id string, folder, file string) (*Result, []Detection) {
+	t.Helper()
+	f := shared.Path(t, "datasets", "evtx-attack-samples", folder, file)
+	res, err := Run(t.Context(), []string{f}, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, correlationsOf(t, res)[id]
+}
+
+// TestCorrelationRemoteTask: the temporal correlation ties the task updated
+// in the recording to the network logon of the same session (the aliased
+// logon ids), and its two building blocks are not listed.
+func TestCorrelationRemoteTask(t *testing.T) {
+	const remoteTaskID = "d79a83db-41be-4eb4-afc5-63d92674c8c6" // mr_win_security_remote_scheduled_task
+	res, m := attackSampleCorrelation(t, remoteTaskID, "Lateral Movement", "remote task update 4624 4702 same logonid.evtx")
+	if len(m) != 1 {
+		t.Fatalf("remote task: got %d matches, want 1", len(m))
+	}
+	want := []Field{{"Computer", "01566s-win16-ir.threebeesco.com"}, {"LogonId", "0x21a8c68"}}
+	if got := m[0].Correlation.Group; !slices.Equal(got, want) {
+		t.Errorf("remote task group: got %v, want %v", got, want)
+	}
+	for _, d := range res.Detections {
+		// network_logon_user and scheduled_task_registered
+		if d.Rule.ID == "fef9b90b-7d59-4708-a695-c49081ca52e0" || d.Rule.ID == "6060b14d-e3d6-4d25-a3ab-4896963b4682" {
+			t.Errorf("building block %s listed on its own, want it suppressed", d.Rule.Title)
+		}
+	}
+}
+
+// TestCorrelationPipeEnumeration: the value_count correlation counts the
+// different pipes a remote client tried on the host within a minute.
+func TestCorrelationPipeEnumeration(t *testing.T) {
+	const pipeEnumID = "9014b662-2c6d-4f9d-a80b-1f56d9fc96ac" // mr_win_remote_named_pipe_enumeration
+	_, m := attackSampleCorrelation(t, pipeEnumID, "Discovery", "Discovery_Remote_System_NamedPipes_Sysmon_18.evtx")
+	if len(m) != 1 || m[0].Correlation.Value < 10 {
+		t.Fatalf("pipe enumeration: got %d matches (%+v), want 1 counting at least 10 pipes", len(m), m)
 	}
 }
 

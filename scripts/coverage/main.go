@@ -89,6 +89,13 @@ type result struct {
 			Level string   `json:"level"`
 			Tags  []string `json:"tags"`
 		} `json:"rule"`
+		// Correlation holds, for a correlation's detection (which has no
+		// source file of its own), the detections it is made of.
+		Correlation *struct {
+			Detections []struct {
+				Source string `json:"source_file"`
+			} `json:"detections"`
+		} `json:"correlation"`
 	} `json:"detections"`
 }
 
@@ -157,14 +164,26 @@ func tactics(w io.Writer, spoor, dir string, args []string) error {
 	}
 	caught := map[string]map[string]bool{} // file → rule titles
 	for _, d := range res.Detections {
-		folder, ok := folderOf[d.Source]
-		if !ok || !tagged(d.Rule.Tags, folderTactics[folder]) {
-			continue
+		// A correlation catches the files its events came from.
+		sources := []string{d.Source}
+		if d.Correlation != nil {
+			sources = sources[:0]
+			for _, part := range d.Correlation.Detections {
+				if !slices.Contains(sources, part.Source) {
+					sources = append(sources, part.Source)
+				}
+			}
 		}
-		if caught[d.Source] == nil {
-			caught[d.Source] = map[string]bool{}
+		for _, src := range sources {
+			folder, ok := folderOf[src]
+			if !ok || !tagged(d.Rule.Tags, folderTactics[folder]) {
+				continue
+			}
+			if caught[src] == nil {
+				caught[src] = map[string]bool{}
+			}
+			caught[src][d.Rule.Title] = true
 		}
-		caught[d.Source][d.Rule.Title] = true
 	}
 	type row struct{ files, caught int }
 	rows := map[string]*row{}
