@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -48,21 +47,8 @@ func Pack(w io.Writer, src string) (*PackInfo, error) {
 	var files []string
 	for _, dir := range PackFolders {
 		root := filepath.Join(src, dir)
-		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if p != root && strings.HasPrefix(d.Name(), ".") {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			if ext := strings.ToLower(path.Ext(d.Name())); ext == ".yml" || ext == ".yaml" {
-				files = append(files, p)
-			}
-			return nil
-		})
+		found, err := sigma.RuleFiles(nil, root)
+		files = append(files, found...)
 		if errors.Is(err, fs.ErrNotExist) && missing(root) {
 			continue // a checkout without that folder
 		}

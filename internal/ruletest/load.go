@@ -23,7 +23,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/spoor-hunt/spoor/internal/sigma"
@@ -226,32 +225,5 @@ func (t tree) ext(name string) string {
 	return path.Ext(name)
 }
 
-// walk returns the *.yml and *.yaml files under root in lexical order,
-// leaving out hidden folders (.git, .github).
-func (t tree) walk(root string) ([]string, error) {
-	var files []string
-	fn := func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != root && strings.HasPrefix(d.Name(), ".") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		switch strings.ToLower(t.ext(p)) {
-		case ".yml", ".yaml":
-			files = append(files, p)
-		}
-		return nil
-	}
-	var err error
-	if t.fsys == nil {
-		err = filepath.WalkDir(root, fn)
-	} else {
-		err = fs.WalkDir(t.fsys, root, fn)
-	}
-	sort.Strings(files)
-	return files, err
-}
+// walk returns the rule files under root (see sigma.RuleFiles).
+func (t tree) walk(root string) ([]string, error) { return sigma.RuleFiles(t.fsys, root) }
