@@ -397,9 +397,23 @@ type index struct {
 	// techniqueGroups maps a technique ID to the groups using it.
 	techniqueGroups map[string][]string
 
-	modelState   // the attribution model, built on first use
-	softObserved // the software matcher, built on first use
-	procObserved // the procedure matcher, built on first use
+	// Built on first use: the attribution model, the software and the
+	// procedure matchers.
+	model lazy[*model]
+	soft  lazy[*softMatcher]
+	proc  lazy[*procMatcher]
+}
+
+// lazy is a value built once, on first use, by whichever caller comes first.
+type lazy[T any] struct {
+	once sync.Once
+	v    T
+}
+
+// get returns the value, building it with build on first use.
+func (l *lazy[T]) get(build func() T) T {
+	l.once.Do(func() { l.v = build() })
+	return l.v
 }
 
 func (kb *KB) index() *index {

@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // Attribution ranks ATT&CK groups by how well each explains the evidence:
@@ -458,8 +457,7 @@ func (kb *KB) Prepare() { kb.model() }
 
 func (kb *KB) model() *model {
 	x := kb.index()
-	x.modelOnce.Do(func() { x.model = buildModel(kb, defaultParams) })
-	return x.model
+	return x.model.get(func() *model { return buildModel(kb, defaultParams) })
 }
 
 func buildModel(kb *KB, p params) *model {
@@ -728,34 +726,32 @@ func (m *model) score(obsT, obsS []int, wT, wS []float64, scores []float64) {
 	var ratios []float64
 	var s integral
 	for gi := range m.groups {
-		ratios = ratios[:0]
-		for _, t := range obsT {
-			if a := m.techRatio[gi][t]; a > 0 {
-				ratios = append(ratios, float64(a))
-			}
-		}
-		for _, x := range obsS {
-			if a := m.softRatio[gi][x]; a > 0 {
-				ratios = append(ratios, float64(a))
-			}
-		}
 		share := m.p.share
+		if share == shareIntegrated {
+			ratios = ratios[:0]
+			for _, t := range obsT {
+				if a := m.techRatio[gi][t]; a > 0 {
+					ratios = append(ratios, float64(a))
+				}
+			}
+			for _, x := range obsS {
+				if a := m.softRatio[gi][x]; a > 0 {
+					ratios = append(ratios, float64(a))
+				}
+			}
+			scores[gi] = s.log2(ratios, n)
+			continue
+		}
 		if share == shareDirichlet {
 			share = m.z(gi) / (m.z(gi) + mean)
 		}
-		switch {
-		case share == shareIntegrated:
-			scores[gi] = s.log2(ratios, n)
-		case wT != nil || wS != nil:
-			scores[gi] = 0
-			for j, t := range obsT {
-				scores[gi] += weightAt(wT, j) * math.Log2(share*float64(m.techRatio[gi][t])+1-share)
-			}
-			for j, x := range obsS {
-				scores[gi] += weightAt(wS, j) * math.Log2(share*float64(m.softRatio[gi][x])+1-share)
-			}
-		default:
-			scores[gi] = fixedShare(ratios, n, share)
+		// Σ_i w_i·log2(λ·a_i + 1 − λ).
+		scores[gi] = 0
+		for j, t := range obsT {
+			scores[gi] += weightAt(wT, j) * math.Log2(share*float64(m.techRatio[gi][t])+1-share)
+		}
+		for j, x := range obsS {
+			scores[gi] += weightAt(wS, j) * math.Log2(share*float64(m.softRatio[gi][x])+1-share)
 		}
 	}
 }
@@ -766,16 +762,6 @@ func weightAt(w []float64, j int) float64 {
 		return 1
 	}
 	return w[j]
-}
-
-// fixedShare returns log2 Π_i (λ·a_i + 1 − λ) over n items, of which
-// those with a_i > 0 are in ratios.
-func fixedShare(ratios []float64, n int, share float64) float64 {
-	s := float64(n-len(ratios)) * math.Log2(1-share)
-	for _, a := range ratios {
-		s += math.Log2(share*a + 1 - share)
-	}
-	return s
 }
 
 // integral computes log2 ∫₀¹ Π_i (λ·a_i + 1 − λ) dλ exactly. In the
@@ -903,10 +889,4 @@ func (m *model) via(gi, t int) string {
 		}
 	}
 	return "related"
-}
-
-// modelState is kept in the KB's index.
-type modelState struct {
-	modelOnce sync.Once
-	model     *model
 }

@@ -239,11 +239,11 @@ func TestPrepare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if x := kb.index(); x.model != nil {
+	if x := kb.index(); x.model.v != nil {
 		t.Fatal("model built before Prepare")
 	}
 	kb.Prepare()
-	if x := kb.index(); x.model == nil || len(x.model.groups) == 0 {
+	if x := kb.index(); x.model.v == nil || len(x.model.v.groups) == 0 {
 		t.Fatal("Prepare did not build the model")
 	}
 }

@@ -3,7 +3,6 @@ package attack
 import (
 	"slices"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -79,16 +78,8 @@ const (
 // basenames.
 const minNameLen = 4
 
-// softObserved is kept in the KB's index.
-type softObserved struct {
-	softOnce sync.Once
-	soft     *softMatcher
-}
-
 func (kb *KB) softMatcher() *softMatcher {
-	x := kb.index()
-	x.softOnce.Do(func() { x.soft = buildSoftMatcher(kb) })
-	return x.soft
+	return kb.index().soft.get(func() *softMatcher { return buildSoftMatcher(kb) })
 }
 
 // PrepareSoftware builds the matcher of RecognizeSoftware now, so that its

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // Procedures are what analysts attribute by: ATT&CK's procedure texts
@@ -152,16 +151,8 @@ type procSeq struct {
 	artefact string
 }
 
-// procObserved is kept in the KB's index.
-type procObserved struct {
-	procOnce sync.Once
-	proc     *procMatcher
-}
-
 func (kb *KB) procMatcher() *procMatcher {
-	x := kb.index()
-	x.procOnce.Do(func() { x.proc = buildProcMatcher(kb) })
-	return x.proc
+	return kb.index().proc.get(func() *procMatcher { return buildProcMatcher(kb) })
 }
 
 // buildProcMatcher indexes the artefacts of active groups' procedures,
@@ -193,6 +184,10 @@ func buildProcMatcher(kb *KB) *procMatcher {
 	}
 	return m
 }
+
+// named is the number of groups the artefact a tells apart from: those
+// documented with it or naming it in any procedure text, the larger.
+func (pm *procMatcher) named(a string) int { return max(len(pm.groups[a]), pm.common[a]) }
 
 // RecognizeProcedures returns the artefacts of ATT&CK's procedure texts
 // that text shows (their keys, see Procedure.Artefact: whole tokens, in
@@ -251,7 +246,7 @@ func (kb *KB) procedureScores(m *model, arts []string, scores []float64) {
 		if len(gs) == 0 {
 			continue
 		}
-		bits := procedureBits(max(len(gs), pm.common[a]), len(m.groups))
+		bits := procedureBits(pm.named(a), len(m.groups))
 		for _, g := range gs {
 			if gi, ok := m.groupIndex[g]; ok {
 				scores[gi] += bits
@@ -270,20 +265,14 @@ func (kb *KB) procedureMatches(m *model, g string, arts []string) []ProcedureMat
 		if !slices.Contains(gs, g) {
 			continue
 		}
-		k := max(len(gs), pm.common[a])
+		k := pm.named(a)
 		pmt := ProcedureMatch{Artefact: a, Groups: k, Bits: round3(procedureBits(k, len(m.groups))), Sources: []string{}}
-		for _, p := range kb.Procedures {
-			if p.Group == g && p.Artefact == a {
-				pmt.Text = p.Text
-				break
-			}
-		}
 		for _, p := range kb.Procedures {
 			if p.Group != g || p.Artefact != a {
 				continue
 			}
-			if pmt.Target == "" {
-				pmt.Target, pmt.TargetName = p.Target, kb.nameOf(p.Target)
+			if pmt.Target == "" { // the first procedure naming it
+				pmt.Text, pmt.Target, pmt.TargetName = p.Text, p.Target, kb.nameOf(p.Target)
 			}
 			for _, c := range p.Citations {
 				if !slices.Contains(pmt.Sources, c) {
