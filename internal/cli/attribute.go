@@ -130,11 +130,15 @@ func runAttribute(env Env, f attributeFlags) error {
 		}
 	}
 	if len(resolved.Techniques)+len(resolved.Software)+len(resolved.Procedures) == 0 {
-		what := "the technique or software given is not known"
-		if n := len(ev.Techniques) + len(ev.Software); n > 1 {
-			what = fmt.Sprintf("none of the %d techniques and software given is known", n)
+		what := "the technique or software given is not known to ATT&CK"
+		switch n := len(ev.Techniques) + len(ev.Software); {
+		case n == 0:
+			// Only --seen, and it named nothing ATT&CK knows.
+			what = "the text given names no ATT&CK software and no documented procedure"
+		case n > 1:
+			what = fmt.Sprintf("none of the %d techniques and software given is known to ATT&CK", n)
 		}
-		return &exitError{code: ExitFailure, err: fmt.Errorf("%s to ATT&CK: nothing to attribute", what)}
+		return &exitError{code: ExitFailure, err: fmt.Errorf("%s: nothing to attribute", what)}
 	}
 	n := f.top
 	if !f.json {

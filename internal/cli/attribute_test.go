@@ -104,6 +104,7 @@ func TestAttributeErrors(t *testing.T) {
 		{"all unknown", []string{"attribute", "--technique", "T9999", "--software", "S9999,NoSuchTool"}, ExitFailure, "none of the 3 techniques and software given is known"},
 		{"one unknown", []string{"attribute", "--technique", "T9999"}, ExitFailure, "the technique or software given is not known to ATT&CK"},
 		{"bad top", []string{"attribute", "--technique", "T1059", "--top", "0"}, ExitUsage, "--top must be at least 1"},
+		{"seen nothing", []string{"attribute", "--seen", "hello world"}, ExitFailure, "the text given names no ATT&CK software and no documented procedure"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,6 +113,32 @@ func TestAttributeErrors(t *testing.T) {
 				t.Errorf("got exit %d, stderr %q, want %d and %q", code, stderr, tt.code, tt.want)
 			}
 		})
+	}
+}
+
+// TestAttributeSeen: a command line given with --seen is matched against
+// the groups' procedure texts; the JSON says what was seen where, and the
+// group documented with it explains it with ATT&CK's sources.
+func TestAttributeSeen(t *testing.T) {
+	t.Setenv("SPOOR_CACHE_DIR", t.TempDir())
+	cmd := `cmd /c net config Workstation`
+	code, stdout, stderr := run(t, t.Context(), "attribute", "--technique", "T1016", "--seen", cmd, "--json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var sum attack.Summary
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Evidence.Procedures) != 1 || sum.Evidence.Procedures[0].In != cmd {
+		t.Errorf("procedures seen: got %+v, want one, in %q", sum.Evidence.Procedures, cmd)
+	}
+	top := sum.Candidates[0]
+	if top.ID != "G0096" || len(top.Procedures) != 1 || top.Procedures[0].Text == "" || len(top.Procedures[0].Sources) == 0 {
+		t.Errorf("top candidate: got %s %+v, want APT41 with its procedure's text and sources", top.Name, top.Procedures)
+	}
+	if top.Confidence > 0.2 {
+		t.Errorf("one documented command and a common technique: confidence %v, want at most 0.2", top.Confidence)
 	}
 }
 
