@@ -18,6 +18,11 @@
 // the recordings; run it with --noisy so that the rules already listed
 // are measured too.
 //
+// techniques hunts each Windows recording of Security-Datasets that its
+// metadata labels with ATT&CK techniques and counts those with a detection
+// whose rule names a labelled technique (or its parent or sub-technique): a
+// check on labels no rule here was written against.
+//
 // HUNT FLAGS are passed to spoor hunt (for example --no-sigmahq, or
 // --rules PATH).
 package main
@@ -41,7 +46,7 @@ func main() {
 	spoor := flag.String("spoor", "bin/spoor", "the spoor binary to measure")
 	shared := flag.String("shared", "", "the shared folder (default $SPOOR_SHARED, else ../shared)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: coverage [-spoor BIN] [-shared DIR] tactics [-files FILE] [-- HUNT FLAGS...]\n       coverage [-spoor BIN] [-shared DIR] noise [-list FILE] [-rate N] [-recordings N] [-- HUNT FLAGS...]")
+		fmt.Fprintln(os.Stderr, "usage: coverage [-spoor BIN] [-shared DIR] tactics [-files FILE] [-- HUNT FLAGS...]\n       coverage [-spoor BIN] [-shared DIR] noise [-list FILE] [-rate N] [-recordings N] [-- HUNT FLAGS...]\n       coverage [-spoor BIN] [-shared DIR] techniques [-files FILE] [-- HUNT FLAGS...]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -61,6 +66,8 @@ func main() {
 		err = tactics(os.Stdout, *spoor, filepath.Join(*shared, "datasets", "evtx-attack-samples"), args)
 	case "noise":
 		err = noise(os.Stdout, *spoor, filepath.Join(*shared, "datasets", "security-datasets"), args)
+	case "techniques":
+		err = techniques(os.Stdout, *spoor, filepath.Join(*shared, "datasets", "security-datasets", "datasets", "atomic"), args)
 	default:
 		flag.Usage()
 		os.Exit(2)
