@@ -108,7 +108,7 @@ func artefacts(desc string) []artefact {
 	add := func(s string) {
 		s = strings.Join(strings.Fields(strings.Trim(s, ` "'`)), " ")
 		toks, _ := tokenize(s)
-		if fileName.MatchString(s) && len(toks) >= 2 && fileName.FindString(s) == s {
+		if len(toks) >= 2 && fileName.FindString(s) == s {
 			toks = toks[:len(toks)-1] // a file name: its extension is not a word
 		}
 		if len(toks) < 2 || len(strings.Join(toks, "")) < minArtefact {
