@@ -190,7 +190,15 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 		}
 	}()
 	var global, previous *yaml.Node
-	var globalLine, previousLine int
+	var globalLine, previousLine, globalNodes int
+	// expand is what the collection may still add to its documents
+	// (maxExpandedNodes): each merge repeats the global or previous
+	// document's nodes, and each document is then compiled whole.
+	expand := maxExpandedNodes
+	tooLarge := func(pos Pos, what string) {
+		c.Errors = append(c.Errors, &Error{Pos: pos, Key: "action",
+			Msg: fmt.Sprintf("rule collection: merging %s into this document would repeat more than %d YAML nodes into the file's documents in all (the limit on what a collection may expand to): this document and the rest of the file are not loaded", what, maxExpandedNodes)})
+	}
 	// ids are the ids of the documents loaded so far, to tell a collection
 	// document that inherits one already used.
 	ids := map[string]bool{}
@@ -220,6 +228,7 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 			case "global":
 				global = withoutKey(root, "action")
 				globalLine = root.Line
+				globalNodes = countNodes(global, maxExpandedNodes+1)
 				previous = nil
 				continue
 			case "reset":
@@ -230,6 +239,12 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 					c.Errors = append(c.Errors, &Error{Pos: nodePos(file, act), Key: "action", Msg: "'action: repeat' without a previous document"})
 					continue
 				}
+				n := countNodes(previous, expand+1)
+				if n > expand {
+					tooLarge(pos, fmt.Sprintf("the document at line %d it repeats", previousLine))
+					return
+				}
+				expand -= n
 				root = mergeNodes(previous, withoutKey(root, "action"))
 				c.Errors = append(c.Errors, &Error{Pos: pos, Key: "action", Warning: true,
 					Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document repeats the one at line %d with its own keys on top", previousLine)})
@@ -238,6 +253,11 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 				continue
 			}
 		} else if global != nil {
+			if globalNodes > expand {
+				tooLarge(pos, fmt.Sprintf("the global document at line %d", globalLine))
+				return
+			}
+			expand -= globalNodes
 			root = mergeNodes(global, root)
 			c.Errors = append(c.Errors, &Error{Pos: pos, Warning: true,
 				Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document is the global document at line %d with its own keys on top", globalLine)})
@@ -381,6 +401,28 @@ func (c *Collection) document(root *yaml.Node, file string) {
 			c.Rules = append(c.Rules, r)
 		}
 	}
+}
+
+// maxExpandedNodes bounds the YAML nodes that the rule collection of one
+// file adds to its documents: the global document's nodes repeated into
+// every document that follows it, a document's into its repeat. Each
+// document is compiled whole, so a large global document over many small
+// ones would multiply the work that MaxFileSize bounds; 2^18 nodes is
+// about as many values as a rule file of MaxFileSize holds, while the
+// collections published add under a hundred (SigmaHQ's three: 49 to 94).
+const maxExpandedNodes = 1 << 18
+
+// countNodes returns the number of nodes of the tree n, counting no further
+// than limit.
+func countNodes(n *yaml.Node, limit int) int {
+	count := 0
+	stack := []*yaml.Node{n}
+	for len(stack) > 0 && count < limit {
+		x := stack[len(stack)-1]
+		stack = append(stack[:len(stack)-1], x.Content...)
+		count++
+	}
+	return count
 }
 
 // nodeErr is a structural problem found by checkNode.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func mustRule(t *testing.T, src string) *Rule {
@@ -731,4 +733,52 @@ func TestCategoryListBounded(t *testing.T) {
 	if e := firstError(c); e == nil || e.Key != "logsource.category" || e.Pos.Line != 5 || len(c.Rules) != 0 {
 		t.Errorf("%d categories: got %d rules and errors %v, want an error at logsource.category, line 5", len(many), len(c.Rules), c.Errors)
 	}
+}
+
+// TestCollectionExpansionBound checks that a large global document over many
+// small ones is refused once the collection would expand past
+// maxExpandedNodes, with an error at the document where it stops, while the
+// documents before it load.
+func TestCollectionExpansionBound(t *testing.T) {
+	const values, docs = 4000, 100 // 100 merges of >4,000 nodes: over 2^18
+	var b strings.Builder
+	b.WriteString("action: global\ntitle: g\nlogsource: {product: windows}\ndetection:\n  condition: sel\n  big: [")
+	for i := range values {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "v%d", i)
+	}
+	b.WriteString("]\n")
+	for i := range docs {
+		fmt.Fprintf(&b, "---\nid: d-%d\ndetection: {sel: {a: %d}}\n", i, i)
+	}
+	c := Parse([]byte(b.String()), "big.yml")
+	var errs []*Error
+	for _, e := range c.Errors {
+		if !e.Warning {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) != 1 {
+		t.Fatalf("got errors %v, want one about the collection's expansion", errs)
+	}
+	e := errs[0]
+	if e.Pos.File != "big.yml" || e.Pos.Line == 0 || !strings.Contains(e.Msg, "the global document at line 1") || !strings.Contains(e.Msg, "not loaded") {
+		t.Errorf("got %v, want an error located in big.yml naming the global document", e)
+	}
+	// Each document adds the global document's nodes: the rules that fit.
+	want := maxExpandedNodes / countNodes(withoutKey(firstDoc(t, b.String()), "action"), maxExpandedNodes)
+	if len(c.Rules) != want || want == 0 || want >= docs {
+		t.Errorf("got %d rules loaded, want the %d that fit within the limit", len(c.Rules), want)
+	}
+}
+
+func firstDoc(t *testing.T, src string) *yaml.Node {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.NewDecoder(strings.NewReader(src)).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Content[0]
 }
