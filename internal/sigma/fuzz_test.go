@@ -106,6 +106,7 @@ func FuzzParse(f *testing.F) {
 	for _, cond := range []string{
 		"sel | count() by x > 5", "sel and not f | count(u) by a, b >= 10", "sel|sum(n) < 3", "sel | max(n) by h != 1",
 		"count(s) per a per b > 200 and not f", "sel | near f and not g", "sel |near 1 of f* and (g)", "sel | count() by",
+		"write a from sel to %v%; then if f -> alert",
 	} {
 		f.Add([]byte("title: a\nid: i\nlogsource: {product: windows}\ndetection:\n  sel: {a: 1}\n  f: {b: 2}\n  g: {c: 3}\n  timeframe: 5m\n  condition: " + cond + "\n"))
 	}

@@ -239,6 +239,8 @@ func TestLoadErrors(t *testing.T) {
 		{"v1 near too many searches", head + "detection:\n    sel:\n        a: b\n    condition: sel | near " + strings.Repeat("sel and ", 40) + "sel\n", "detection.condition", 8, 283, "near joins at most 32 searches", false},
 		{"v1 leading aggregation missing search", head + "detection:\n    sel:\n        a: b\n    condition: count(sel) > 2 and sel2\n", "detection.condition", 8, 35, `condition names search "sel2"`, false},
 		{"v1 aggregation missing search", head + "detection:\n    sel:\n        a: b\n    condition: sel and nope | count() > 5\n", "detection.condition", 8, 24, `condition names search "nope"`, false},
+		{"stateful program", head + "detection:\n    sel:\n        a: b\n    condition: write a from sel to %v%; then if sel -> alert\n", "detection.condition", 8, 16, "a stateful program", false},
+		{"Hayabusa rule of two searches without condition", head + "ruletype: Hayabusa\ndetection:\n    sel:\n        a: b\n    other:\n        c: d\n", "detection.condition", 6, 1, "missing condition", false},
 		{"empty search", head + "detection:\n    sel:\n    condition: sel\n", "detection.sel", 6, 5, "empty search", false},
 		{"empty map", head + "detection:\n    sel: {}\n    condition: sel\n", "detection.sel", 6, 10, "empty search", false},
 		{"empty list", head + "detection:\n    sel: []\n    condition: sel\n", "detection.sel", 6, 10, "empty search", false},
@@ -281,6 +283,32 @@ func TestLoadErrors(t *testing.T) {
 		if e.Key != tt.key || e.Pos.Line != tt.line || e.Pos.Column != tt.col || !strings.Contains(e.Msg, tt.msg) || e.Pos.File != "t.yml" {
 			t.Errorf("%s: got %q (key %q), want t.yml:%d:%d key %q containing %q", tt.name, e.Error(), e.Key, tt.line, tt.col, tt.key, tt.msg)
 		}
+	}
+}
+
+// TestHayabusaSoleSearch checks that a rule of Hayabusa's format without a
+// condition loads with its only search as the condition, saying so, while
+// a Sigma rule without one is still refused (TestLoadErrors).
+func TestHayabusaSoleSearch(t *testing.T) {
+	src := "title: t\nlogsource: {product: windows, service: security}\nruletype: Hayabusa\ndetection:\n    selection:\n        EventID: 4624\n"
+	c := Parse([]byte(src), "t.yml")
+	if len(c.Rules) != 1 {
+		t.Fatalf("got %d rules (errors %v), want 1", len(c.Rules), c.Errors)
+	}
+	if got := c.Rules[0].Detection.ConditionText; len(got) != 1 || got[0] != "selection" {
+		t.Errorf("got condition %q, want [selection]", got)
+	}
+	warned := false
+	for _, e := range c.Errors {
+		if !e.Warning {
+			t.Errorf("got error %v, want warnings only", e)
+		}
+		if e.Key == "detection.condition" && e.Pos.Line == 4 && strings.Contains(e.Msg, `the only search, "selection", is the condition`) {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("got %v, want a warning at detection.condition saying the search became the condition", c.Errors)
 	}
 }
 
