@@ -43,6 +43,7 @@ func TestCorpusLoads(t *testing.T) {
 				continue
 			}
 			bad[p.Pos.File] = true
+			t.Logf("rejected: %s", p)
 			if p.Pos.File == "" || p.Pos.Line == 0 || len(p.Msg) < 10 || strings.Contains(p.Msg, "internal error") {
 				t.Errorf("%s: got %q, want a located, specific reason", d, p)
 			}
@@ -69,6 +70,8 @@ func TestCorpusLoads(t *testing.T) {
 			aggs++
 			if !bad[f] {
 				loaded++
+			} else {
+				t.Logf("v1 aggregation rejected: %s", f)
 			}
 		}
 		if aggs < 50 {

@@ -189,20 +189,22 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 			c.Errors = append(c.Errors, &Error{Pos: Pos{File: file}, Msg: internalError + fmt.Sprint(r)})
 		}
 	}()
-	var global, previous *yaml.Node
-	var globalLine, previousLine, globalNodes int
-	// expand is what the collection may still add to its documents
-	// (maxExpandedNodes): each merge repeats the global or previous
-	// document's nodes, and each document is then compiled whole.
-	expand := maxExpandedNodes
-	tooLarge := func(pos Pos, what string) {
-		c.Errors = append(c.Errors, &Error{Pos: pos, Key: "action",
-			Msg: fmt.Sprintf("rule collection: merging %s into this document would repeat more than %d YAML nodes into the file's documents in all (the limit on what a collection may expand to): this document and the rest of the file are not loaded", what, maxExpandedNodes)})
+	// The state of a rule collection, in one variable: the loop body below
+	// is a closure, and each variable it shares is a heap allocation per
+	// file.
+	var st struct {
+		global, previous                      *yaml.Node
+		globalLine, previousLine, globalNodes int
+		// expand is what the collection may still add to its documents
+		// (maxExpandedNodes): each merge repeats the global or previous
+		// document's nodes, and each document is then compiled whole.
+		expand int
+		n      int // documents so far
 	}
+	st.expand = maxExpandedNodes
 	// ids are the ids of the documents loaded so far, to tell a collection
 	// document that inherits one already used.
 	ids := map[string]bool{}
-	n := 0
 	for doc, err := range docs {
 		if err != nil {
 			c.Errors = append(c.Errors, syntaxError(file, err))
@@ -215,7 +217,7 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 			continue // an empty document, such as a trailing "---"
 		}
-		n++
+		st.n++
 		pos := Pos{File: file, Line: root.Line, Column: root.Column}
 		if root.Kind != yaml.MappingNode {
 			c.Errors = append(c.Errors, &Error{Pos: pos, Msg: "a rule must be a YAML mapping, got " + kindName(root)})
@@ -226,56 +228,63 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 		if act := mapGet(root, "action"); act != nil {
 			switch act.Value {
 			case "global":
-				global = withoutKey(root, "action")
-				globalLine = root.Line
-				globalNodes = countNodes(global, maxExpandedNodes+1)
-				previous = nil
+				st.global = withoutKey(root, "action")
+				st.globalLine = root.Line
+				st.globalNodes = countNodes(st.global, maxExpandedNodes+1)
+				st.previous = nil
 				continue
 			case "reset":
-				global, previous = nil, nil
+				st.global, st.previous = nil, nil
 				continue
 			case "repeat":
-				if previous == nil {
+				if st.previous == nil {
 					c.Errors = append(c.Errors, &Error{Pos: nodePos(file, act), Key: "action", Msg: "'action: repeat' without a previous document"})
 					continue
 				}
-				n := countNodes(previous, expand+1)
-				if n > expand {
-					tooLarge(pos, fmt.Sprintf("the document at line %d it repeats", previousLine))
+				added := countNodes(st.previous, st.expand+1)
+				if added > st.expand {
+					c.expansionError(pos, fmt.Sprintf("the document at line %d it repeats", st.previousLine))
 					return
 				}
-				expand -= n
-				root = mergeNodes(previous, withoutKey(root, "action"))
+				st.expand -= added
+				root = mergeNodes(st.previous, withoutKey(root, "action"))
 				c.Errors = append(c.Errors, &Error{Pos: pos, Key: "action", Warning: true,
-					Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document repeats the one at line %d with its own keys on top", previousLine)})
+					Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document repeats the one at line %d with its own keys on top", st.previousLine)})
 			default:
 				c.Errors = append(c.Errors, &Error{Pos: nodePos(file, act), Key: "action", Msg: fmt.Sprintf("unknown action %q (want global, reset or repeat)", act.Value)})
 				continue
 			}
-		} else if global != nil {
-			if globalNodes > expand {
-				tooLarge(pos, fmt.Sprintf("the global document at line %d", globalLine))
+		} else if st.global != nil {
+			if st.globalNodes > st.expand {
+				c.expansionError(pos, fmt.Sprintf("the global document at line %d", st.globalLine))
 				return
 			}
-			expand -= globalNodes
-			root = mergeNodes(global, root)
+			st.expand -= st.globalNodes
+			root = mergeNodes(st.global, root)
 			c.Errors = append(c.Errors, &Error{Pos: pos, Warning: true,
-				Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document is the global document at line %d with its own keys on top", globalLine)})
+				Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document is the global document at line %d with its own keys on top", st.globalLine)})
 		}
-		previous, previousLine = root, pos.Line
+		st.previous, st.previousLine = root, pos.Line
 		if id := mapGet(root, "id"); id != nil && id.Kind == yaml.ScalarNode && id.Value != "" {
 			if ids[id.Value] && root != own && mapGet(own, "id") == nil {
 				// The documents of a v1 collection share the global id; each
 				// rule needs its own.
-				derived := fmt.Sprintf("%s/doc-%d", id.Value, n)
+				derived := fmt.Sprintf("%s/doc-%d", id.Value, st.n)
 				root = withValue(root, "id", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: derived, Line: id.Line, Column: id.Column})
 				c.Errors = append(c.Errors, &Error{Pos: pos, Key: "id", RuleID: derived, Warning: true,
-					Msg: fmt.Sprintf("rule collection: document %d inherits id %s, which an earlier document of the collection has; it is given id %s", n, id.Value, derived)})
+					Msg: fmt.Sprintf("rule collection: document %d inherits id %s, which an earlier document of the collection has; it is given id %s", st.n, id.Value, derived)})
 			}
 			ids[id.Value] = true
 		}
 		c.document(root, file)
 	}
+}
+
+// expansionError reports that a rule collection would expand past
+// maxExpandedNodes at the document at pos, by merging what into it.
+func (c *Collection) expansionError(pos Pos, what string) {
+	c.Errors = append(c.Errors, &Error{Pos: pos, Key: "action",
+		Msg: fmt.Sprintf("rule collection: merging %s into this document would repeat more than %d YAML nodes into the file's documents in all (the limit on what a collection may expand to): this document and the rest of the file are not loaded", what, maxExpandedNodes)})
 }
 
 // withValue returns a copy of mapping m with the value of key replaced.
