@@ -304,38 +304,32 @@ func withValue(m *yaml.Node, key string, v *yaml.Node) *yaml.Node {
 // each dropped key is reported as a warning. n is returned unchanged (no
 // copy) when no key repeats.
 func (c *Collection) lastKeyWins(n *yaml.Node, file string) *yaml.Node {
-	var walk func(n *yaml.Node, path string, depth int) *yaml.Node
-	walk = func(n *yaml.Node, path string, depth int) *yaml.Node {
-		if depth > maxNodeDepth || len(n.Content) == 0 {
+	// keys is the path of mapping keys down to n, joined only for a
+	// warning: most documents repeat no key.
+	var walk func(n *yaml.Node, keys []string, depth int) *yaml.Node
+	walk = func(n *yaml.Node, keys []string, depth int) *yaml.Node {
+		if depth > maxNodeDepth {
 			return n // checkNode reports the depth
 		}
 		var content []*yaml.Node // a copy, once something changes
-		set := func(i int, x *yaml.Node) {
-			if content == nil {
-				content = append([]*yaml.Node(nil), n.Content...)
-			}
-			content[i] = x
-		}
-		if n.Kind == yaml.MappingNode {
+		if n.Kind == yaml.MappingNode && repeatsKey(n.Content) {
 			last := map[string]int{}
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				if k := n.Content[i]; k.Kind == yaml.ScalarNode {
 					last[k.Value] = i
 				}
 			}
-			if len(last)*2 < len(n.Content)-len(n.Content)%2 {
-				kept := make([]*yaml.Node, 0, len(n.Content))
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					k := n.Content[i]
-					if k.Kind == yaml.ScalarNode && last[k.Value] != i {
-						later := n.Content[last[k.Value]]
-						c.Errors = append(c.Errors, &Error{Pos: nodePos(file, k), Key: joinKey(path, k.Value), Warning: true,
-							Msg: fmt.Sprintf("duplicate key: this one is ignored, the one at line %d is used (YAML's last one wins)", later.Line)})
-						continue
-					}
-					kept = append(kept, k, n.Content[i+1])
+			path := strings.Join(keys, ".")
+			content = make([]*yaml.Node, 0, len(n.Content))
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Kind == yaml.ScalarNode && last[k.Value] != i {
+					later := n.Content[last[k.Value]]
+					c.Errors = append(c.Errors, &Error{Pos: nodePos(file, k), Key: joinKey(path, k.Value), Warning: true,
+						Msg: fmt.Sprintf("duplicate key: this one is ignored, the one at line %d is used (YAML's last one wins)", later.Line)})
+					continue
 				}
-				content = kept
+				content = append(content, k, n.Content[i+1])
 			}
 		}
 		src := n.Content
@@ -343,12 +337,18 @@ func (c *Collection) lastKeyWins(n *yaml.Node, file string) *yaml.Node {
 			src = content
 		}
 		for i, ch := range src {
-			p := path
-			if n.Kind == yaml.MappingNode && i%2 == 1 {
-				p = joinKey(path, src[i-1].Value)
+			if len(ch.Content) == 0 {
+				continue // a scalar, or an empty collection
 			}
-			if x := walk(ch, p, depth+1); x != ch {
-				set(i, x)
+			ks := keys
+			if n.Kind == yaml.MappingNode && i%2 == 1 {
+				ks = append(keys, src[i-1].Value)
+			}
+			if x := walk(ch, ks, depth+1); x != ch {
+				if content == nil {
+					content = append([]*yaml.Node(nil), n.Content...)
+				}
+				content[i] = x
 			}
 		}
 		if content == nil {
@@ -358,7 +358,37 @@ func (c *Collection) lastKeyWins(n *yaml.Node, file string) *yaml.Node {
 		out.Content = content
 		return &out
 	}
-	return walk(n, "", 0)
+	return walk(n, nil, 0)
+}
+
+// repeatsKey reports whether the mapping content (keys and values
+// alternating) has a scalar key twice. Rule mappings are small: pairs are
+// compared without a map up to a few dozen keys.
+func repeatsKey(content []*yaml.Node) bool {
+	const small = 32
+	if len(content) > 2*small {
+		seen := make(map[string]bool, len(content)/2)
+		for i := 0; i+1 < len(content); i += 2 {
+			if k := content[i]; k.Kind == yaml.ScalarNode {
+				if seen[k.Value] {
+					return true
+				}
+				seen[k.Value] = true
+			}
+		}
+		return false
+	}
+	for i := 0; i+1 < len(content); i += 2 {
+		if content[i].Kind != yaml.ScalarNode {
+			continue
+		}
+		for j := i + 2; j+1 < len(content); j += 2 {
+			if content[j].Kind == yaml.ScalarNode && content[j].Value == content[i].Value {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func joinKey(path, k string) string {
