@@ -810,3 +810,37 @@ func firstDoc(t *testing.T, src string) *yaml.Node {
 	}
 	return doc.Content[0]
 }
+
+// TestRepeatsKey checks both ways repeatsKey looks for a repeated key:
+// pairwise in small mappings, with a map in large ones.
+func TestRepeatsKey(t *testing.T) {
+	mapping := func(keys ...string) []*yaml.Node {
+		var out []*yaml.Node
+		for _, k := range keys {
+			out = append(out, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &yaml.Node{Kind: yaml.ScalarNode, Value: "v"})
+		}
+		return out
+	}
+	many := func(n int) []string {
+		var keys []string
+		for i := range n {
+			keys = append(keys, fmt.Sprintf("k%d", i))
+		}
+		return keys
+	}
+	for _, tt := range []struct {
+		name string
+		keys []string
+		want bool
+	}{
+		{"empty", nil, false},
+		{"small distinct", []string{"a", "b", "c"}, false},
+		{"small repeated", []string{"a", "b", "a"}, true},
+		{"large distinct", many(100), false},
+		{"large repeated at the ends", append(many(100), "k0"), true},
+	} {
+		if got := repeatsKey(mapping(tt.keys...)); got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
