@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/shared"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
 // sigmaFolders are SigmaHQ's rule folders: the active rules, then the
@@ -43,6 +44,7 @@ func TestCorpusLoads(t *testing.T) {
 				continue
 			}
 			bad[p.Pos.File] = true
+			t.Logf("rejected: %s", p)
 			if p.Pos.File == "" || p.Pos.Line == 0 || len(p.Msg) < 10 || strings.Contains(p.Msg, "internal error") {
 				t.Errorf("%s: got %q, want a located, specific reason", d, p)
 			}
@@ -53,6 +55,22 @@ func TestCorpusLoads(t *testing.T) {
 		totalBad += len(bad)
 		t.Logf("%-30s %5d files, %5d load (%d rules, %d correlations, %d filters), %d files with a rule rejected",
 			d, len(set.Files), len(set.Files)-len(bad), len(set.Rules), len(set.Correlations), len(set.Filters), len(bad))
+
+		// A rule using a placeholder is rejected until it has a value, as
+		// the specification asks: with a value for each, every rule of
+		// SigmaHQ's active folders loads.
+		if values := placeholderValues(set); len(values) > 0 {
+			still := map[string]bool{}
+			for _, p := range Lint(set, Options{Placeholders: values}) {
+				if p.Severity == Error {
+					still[p.Pos.File] = true
+				}
+			}
+			t.Logf("%s: with a value for each of its %d placeholders, %d files with a rule rejected", d, len(values), len(still))
+			if strings.HasPrefix(filepath.Base(d), "rules") && len(still) > 0 {
+				t.Errorf("%s: got %d files with a rule rejected given every placeholder a value, want 0", d, len(still))
+			}
+		}
 
 		if d != filepath.Join("sigma", "unsupported") {
 			continue
@@ -69,6 +87,8 @@ func TestCorpusLoads(t *testing.T) {
 			aggs++
 			if !bad[f] {
 				loaded++
+			} else {
+				t.Logf("v1 aggregation rejected: %s", f)
 			}
 		}
 		if aggs < 50 {
@@ -124,4 +144,26 @@ func TestSigmaHQRegression(t *testing.T) {
 		t.Errorf("got %d regression tests passed for %d info.yml files, want at least one per file (and 90 files)", passed, infos)
 	}
 	t.Logf("%d regression tests passed (%d info.yml files), %d skipped without data", passed, infos, rep.Count(Skipped))
+}
+
+// placeholderValues gives a value to each placeholder the rules of set use.
+func placeholderValues(set *Set) map[string][]string {
+	values := map[string][]string{}
+	for _, r := range set.Rules {
+		for _, s := range r.Detection.Searches {
+			for _, alt := range s.Alternatives {
+				for _, fm := range alt {
+					if !fm.Has(sigma.ModExpand) {
+						continue
+					}
+					for _, v := range fm.Values {
+						for _, name := range sigma.Placeholders(v) {
+							values[name] = []string{"placeholder-value"}
+						}
+					}
+				}
+			}
+		}
+	}
+	return values
 }

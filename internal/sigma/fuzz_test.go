@@ -106,10 +106,15 @@ func FuzzParse(f *testing.F) {
 	for _, cond := range []string{
 		"sel | count() by x > 5", "sel and not f | count(u) by a, b >= 10", "sel|sum(n) < 3", "sel | max(n) by h != 1",
 		"count(s) per a per b > 200 and not f", "sel | near f and not g", "sel |near 1 of f* and (g)", "sel | count() by",
+		"write a from sel to %v%; then if f -> alert",
 	} {
 		f.Add([]byte("title: a\nid: i\nlogsource: {product: windows}\ndetection:\n  sel: {a: 1}\n  f: {b: 2}\n  g: {c: 3}\n  timeframe: 5m\n  condition: " + cond + "\n"))
 	}
 	f.Add([]byte("action: global\ntitle: g\nid: g-1\nlogsource: {product: windows}\ndetection: {condition: sel}\n---\ndetection: {sel: {a: 1}}\n---\ndetection: {sel: {a: 2}}\n---\naction: repeat\ndetection: {sel: {a: 3}}\n"))
+	// A large global document over many small ones: past maxExpandedNodes
+	// the rest of the file is refused.
+	big := "action: global\ntitle: g\nlogsource: {product: windows}\ndetection:\n  condition: sel\n  big: [" + strings.Repeat("v,", 3000) + "v]\n"
+	f.Add([]byte(big + strings.Repeat("---\ndetection: {sel: {a: 1}}\n---\naction: repeat\n", 60)))
 	f.Add([]byte("title: a\ntitle: b\nlogsource:\n  category: [x, y]\n  category: z\ndetection:\n  sel: {a: 1, a: 2}\n  sel: {b: 1}\n  condition: sel\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := Parse(data, "f.yml")
@@ -121,11 +126,20 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("error without the file: %v", e)
 			}
 		}
+		values := 0
 		for _, r := range c.Rules {
 			checkDetection(t, &r.Detection)
+			values += detectionValues(&r.Detection)
 		}
 		for _, fl := range c.Filters {
 			checkDetection(t, &fl.Detection)
+			values += detectionValues(&fl.Detection)
+		}
+		// What is loaded is bounded by the file: a collection adds at most
+		// maxExpandedNodes, and a document makes at most maxCategories
+		// rules (or maxNearTerms+1 for a near).
+		if limit := (len(data) + maxExpandedNodes) * maxCategories; values > limit {
+			t.Fatalf("loaded %d values from %d bytes, more than %d", values, len(data), limit)
 		}
 		ids := map[string]bool{}
 		for _, r := range c.Rules {
@@ -225,4 +239,17 @@ func checkDetection(t *testing.T, d *Detection) {
 			}
 		})
 	}
+}
+
+// detectionValues counts the values of d's searches.
+func detectionValues(d *Detection) int {
+	n := 0
+	for _, s := range d.Searches {
+		for _, alt := range s.Alternatives {
+			for _, fm := range alt {
+				n += len(fm.Values)
+			}
+		}
+	}
+	return n
 }

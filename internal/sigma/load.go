@@ -189,12 +189,22 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 			c.Errors = append(c.Errors, &Error{Pos: Pos{File: file}, Msg: internalError + fmt.Sprint(r)})
 		}
 	}()
-	var global, previous *yaml.Node
-	var globalLine, previousLine int
+	// The state of a rule collection, in one variable: the loop body below
+	// is a closure, and each variable it shares is a heap allocation per
+	// file.
+	var st struct {
+		global, previous                      *yaml.Node
+		globalLine, previousLine, globalNodes int
+		// expand is what the collection may still add to its documents
+		// (maxExpandedNodes): each merge repeats the global or previous
+		// document's nodes, and each document is then compiled whole.
+		expand int
+		n      int // documents so far
+	}
+	st.expand = maxExpandedNodes
 	// ids are the ids of the documents loaded so far, to tell a collection
 	// document that inherits one already used.
 	ids := map[string]bool{}
-	n := 0
 	for doc, err := range docs {
 		if err != nil {
 			c.Errors = append(c.Errors, syntaxError(file, err))
@@ -207,7 +217,7 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 			continue // an empty document, such as a trailing "---"
 		}
-		n++
+		st.n++
 		pos := Pos{File: file, Line: root.Line, Column: root.Column}
 		if root.Kind != yaml.MappingNode {
 			c.Errors = append(c.Errors, &Error{Pos: pos, Msg: "a rule must be a YAML mapping, got " + kindName(root)})
@@ -218,44 +228,63 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 		if act := mapGet(root, "action"); act != nil {
 			switch act.Value {
 			case "global":
-				global = withoutKey(root, "action")
-				globalLine = root.Line
-				previous = nil
+				st.global = withoutKey(root, "action")
+				st.globalLine = root.Line
+				st.globalNodes = countNodes(st.global, maxExpandedNodes+1)
+				st.previous = nil
 				continue
 			case "reset":
-				global, previous = nil, nil
+				st.global, st.previous = nil, nil
 				continue
 			case "repeat":
-				if previous == nil {
+				if st.previous == nil {
 					c.Errors = append(c.Errors, &Error{Pos: nodePos(file, act), Key: "action", Msg: "'action: repeat' without a previous document"})
 					continue
 				}
-				root = mergeNodes(previous, withoutKey(root, "action"))
+				added := countNodes(st.previous, st.expand+1)
+				if added > st.expand {
+					c.expansionError(pos, fmt.Sprintf("the document at line %d it repeats", st.previousLine))
+					return
+				}
+				st.expand -= added
+				root = mergeNodes(st.previous, withoutKey(root, "action"))
 				c.Errors = append(c.Errors, &Error{Pos: pos, Key: "action", Warning: true,
-					Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document repeats the one at line %d with its own keys on top", previousLine)})
+					Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document repeats the one at line %d with its own keys on top", st.previousLine)})
 			default:
 				c.Errors = append(c.Errors, &Error{Pos: nodePos(file, act), Key: "action", Msg: fmt.Sprintf("unknown action %q (want global, reset or repeat)", act.Value)})
 				continue
 			}
-		} else if global != nil {
-			root = mergeNodes(global, root)
+		} else if st.global != nil {
+			if st.globalNodes > st.expand {
+				c.expansionError(pos, fmt.Sprintf("the global document at line %d", st.globalLine))
+				return
+			}
+			st.expand -= st.globalNodes
+			root = mergeNodes(st.global, root)
 			c.Errors = append(c.Errors, &Error{Pos: pos, Warning: true,
-				Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document is the global document at line %d with its own keys on top", globalLine)})
+				Msg: fmt.Sprintf("rule collection (Sigma 1.x): this document is the global document at line %d with its own keys on top", st.globalLine)})
 		}
-		previous, previousLine = root, pos.Line
+		st.previous, st.previousLine = root, pos.Line
 		if id := mapGet(root, "id"); id != nil && id.Kind == yaml.ScalarNode && id.Value != "" {
 			if ids[id.Value] && root != own && mapGet(own, "id") == nil {
 				// The documents of a v1 collection share the global id; each
 				// rule needs its own.
-				derived := fmt.Sprintf("%s/doc-%d", id.Value, n)
+				derived := fmt.Sprintf("%s/doc-%d", id.Value, st.n)
 				root = withValue(root, "id", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: derived, Line: id.Line, Column: id.Column})
 				c.Errors = append(c.Errors, &Error{Pos: pos, Key: "id", RuleID: derived, Warning: true,
-					Msg: fmt.Sprintf("rule collection: document %d inherits id %s, which an earlier document of the collection has; it is given id %s", n, id.Value, derived)})
+					Msg: fmt.Sprintf("rule collection: document %d inherits id %s, which an earlier document of the collection has; it is given id %s", st.n, id.Value, derived)})
 			}
 			ids[id.Value] = true
 		}
 		c.document(root, file)
 	}
+}
+
+// expansionError reports that a rule collection would expand past
+// maxExpandedNodes at the document at pos, by merging what into it.
+func (c *Collection) expansionError(pos Pos, what string) {
+	c.Errors = append(c.Errors, &Error{Pos: pos, Key: "action",
+		Msg: fmt.Sprintf("rule collection: merging %s into this document would repeat more than %d YAML nodes into the file's documents in all (the limit on what a collection may expand to): this document and the rest of the file are not loaded", what, maxExpandedNodes)})
 }
 
 // withValue returns a copy of mapping m with the value of key replaced.
@@ -275,38 +304,32 @@ func withValue(m *yaml.Node, key string, v *yaml.Node) *yaml.Node {
 // each dropped key is reported as a warning. n is returned unchanged (no
 // copy) when no key repeats.
 func (c *Collection) lastKeyWins(n *yaml.Node, file string) *yaml.Node {
-	var walk func(n *yaml.Node, path string, depth int) *yaml.Node
-	walk = func(n *yaml.Node, path string, depth int) *yaml.Node {
-		if depth > maxNodeDepth || len(n.Content) == 0 {
+	// keys is the path of mapping keys down to n, joined only for a
+	// warning: most documents repeat no key.
+	var walk func(n *yaml.Node, keys []string, depth int) *yaml.Node
+	walk = func(n *yaml.Node, keys []string, depth int) *yaml.Node {
+		if depth > maxNodeDepth {
 			return n // checkNode reports the depth
 		}
 		var content []*yaml.Node // a copy, once something changes
-		set := func(i int, x *yaml.Node) {
-			if content == nil {
-				content = append([]*yaml.Node(nil), n.Content...)
-			}
-			content[i] = x
-		}
-		if n.Kind == yaml.MappingNode {
+		if n.Kind == yaml.MappingNode && repeatsKey(n.Content) {
 			last := map[string]int{}
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				if k := n.Content[i]; k.Kind == yaml.ScalarNode {
 					last[k.Value] = i
 				}
 			}
-			if len(last)*2 < len(n.Content)-len(n.Content)%2 {
-				kept := make([]*yaml.Node, 0, len(n.Content))
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					k := n.Content[i]
-					if k.Kind == yaml.ScalarNode && last[k.Value] != i {
-						later := n.Content[last[k.Value]]
-						c.Errors = append(c.Errors, &Error{Pos: nodePos(file, k), Key: joinKey(path, k.Value), Warning: true,
-							Msg: fmt.Sprintf("duplicate key: this one is ignored, the one at line %d is used (YAML's last one wins)", later.Line)})
-						continue
-					}
-					kept = append(kept, k, n.Content[i+1])
+			path := strings.Join(keys, ".")
+			content = make([]*yaml.Node, 0, len(n.Content))
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Kind == yaml.ScalarNode && last[k.Value] != i {
+					later := n.Content[last[k.Value]]
+					c.Errors = append(c.Errors, &Error{Pos: nodePos(file, k), Key: joinKey(path, k.Value), Warning: true,
+						Msg: fmt.Sprintf("duplicate key: this one is ignored, the one at line %d is used (YAML's last one wins)", later.Line)})
+					continue
 				}
-				content = kept
+				content = append(content, k, n.Content[i+1])
 			}
 		}
 		src := n.Content
@@ -314,12 +337,18 @@ func (c *Collection) lastKeyWins(n *yaml.Node, file string) *yaml.Node {
 			src = content
 		}
 		for i, ch := range src {
-			p := path
-			if n.Kind == yaml.MappingNode && i%2 == 1 {
-				p = joinKey(path, src[i-1].Value)
+			if len(ch.Content) == 0 {
+				continue // a scalar, or an empty collection
 			}
-			if x := walk(ch, p, depth+1); x != ch {
-				set(i, x)
+			ks := keys
+			if n.Kind == yaml.MappingNode && i%2 == 1 {
+				ks = append(keys, src[i-1].Value)
+			}
+			if x := walk(ch, ks, depth+1); x != ch {
+				if content == nil {
+					content = append([]*yaml.Node(nil), n.Content...)
+				}
+				content[i] = x
 			}
 		}
 		if content == nil {
@@ -329,7 +358,37 @@ func (c *Collection) lastKeyWins(n *yaml.Node, file string) *yaml.Node {
 		out.Content = content
 		return &out
 	}
-	return walk(n, "", 0)
+	return walk(n, nil, 0)
+}
+
+// repeatsKey reports whether the mapping content (keys and values
+// alternating) has a scalar key twice. Rule mappings are small: pairs are
+// compared without a map up to a few dozen keys.
+func repeatsKey(content []*yaml.Node) bool {
+	const small = 32
+	if len(content) > 2*small {
+		seen := make(map[string]bool, len(content)/2)
+		for i := 0; i+1 < len(content); i += 2 {
+			if k := content[i]; k.Kind == yaml.ScalarNode {
+				if seen[k.Value] {
+					return true
+				}
+				seen[k.Value] = true
+			}
+		}
+		return false
+	}
+	for i := 0; i+1 < len(content); i += 2 {
+		if content[i].Kind != yaml.ScalarNode {
+			continue
+		}
+		for j := i + 2; j+1 < len(content); j += 2 {
+			if content[j].Kind == yaml.ScalarNode && content[j].Value == content[i].Value {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func joinKey(path, k string) string {
@@ -381,6 +440,28 @@ func (c *Collection) document(root *yaml.Node, file string) {
 			c.Rules = append(c.Rules, r)
 		}
 	}
+}
+
+// maxExpandedNodes bounds the YAML nodes that the rule collection of one
+// file adds to its documents: the global document's nodes repeated into
+// every document that follows it, a document's into its repeat. Each
+// document is compiled whole, so a large global document over many small
+// ones would multiply the work that MaxFileSize bounds; 2^18 nodes is
+// about as many values as a rule file of MaxFileSize holds, while the
+// collections published add under a hundred (SigmaHQ's three: 49 to 94).
+const maxExpandedNodes = 1 << 18
+
+// countNodes returns the number of nodes of the tree n, counting no further
+// than limit.
+func countNodes(n *yaml.Node, limit int) int {
+	count := 0
+	stack := []*yaml.Node{n}
+	for len(stack) > 0 && count < limit {
+		x := stack[len(stack)-1]
+		stack = append(stack[:len(stack)-1], x.Content...)
+		count++
+	}
+	return count
 }
 
 // nodeErr is a structural problem found by checkNode.

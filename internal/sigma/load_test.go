@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func mustRule(t *testing.T, src string) *Rule {
@@ -237,6 +239,8 @@ func TestLoadErrors(t *testing.T) {
 		{"v1 near too many searches", head + "detection:\n    sel:\n        a: b\n    condition: sel | near " + strings.Repeat("sel and ", 40) + "sel\n", "detection.condition", 8, 283, "near joins at most 32 searches", false},
 		{"v1 leading aggregation missing search", head + "detection:\n    sel:\n        a: b\n    condition: count(sel) > 2 and sel2\n", "detection.condition", 8, 35, `condition names search "sel2"`, false},
 		{"v1 aggregation missing search", head + "detection:\n    sel:\n        a: b\n    condition: sel and nope | count() > 5\n", "detection.condition", 8, 24, `condition names search "nope"`, false},
+		{"stateful program", head + "detection:\n    sel:\n        a: b\n    condition: write a from sel to %v%; then if sel -> alert\n", "detection.condition", 8, 16, "a stateful program", false},
+		{"Hayabusa rule of two searches without condition", head + "ruletype: Hayabusa\ndetection:\n    sel:\n        a: b\n    other:\n        c: d\n", "detection.condition", 6, 1, "missing condition", false},
 		{"empty search", head + "detection:\n    sel:\n    condition: sel\n", "detection.sel", 6, 5, "empty search", false},
 		{"empty map", head + "detection:\n    sel: {}\n    condition: sel\n", "detection.sel", 6, 10, "empty search", false},
 		{"empty list", head + "detection:\n    sel: []\n    condition: sel\n", "detection.sel", 6, 10, "empty search", false},
@@ -279,6 +283,32 @@ func TestLoadErrors(t *testing.T) {
 		if e.Key != tt.key || e.Pos.Line != tt.line || e.Pos.Column != tt.col || !strings.Contains(e.Msg, tt.msg) || e.Pos.File != "t.yml" {
 			t.Errorf("%s: got %q (key %q), want t.yml:%d:%d key %q containing %q", tt.name, e.Error(), e.Key, tt.line, tt.col, tt.key, tt.msg)
 		}
+	}
+}
+
+// TestHayabusaSoleSearch checks that a rule of Hayabusa's format without a
+// condition loads with its only search as the condition, saying so, while
+// a Sigma rule without one is still refused (TestLoadErrors).
+func TestHayabusaSoleSearch(t *testing.T) {
+	src := "title: t\nlogsource: {product: windows, service: security}\nruletype: Hayabusa\ndetection:\n    selection:\n        EventID: 4624\n"
+	c := Parse([]byte(src), "t.yml")
+	if len(c.Rules) != 1 {
+		t.Fatalf("got %d rules (errors %v), want 1", len(c.Rules), c.Errors)
+	}
+	if got := c.Rules[0].Detection.ConditionText; len(got) != 1 || got[0] != "selection" {
+		t.Errorf("got condition %q, want [selection]", got)
+	}
+	warned := false
+	for _, e := range c.Errors {
+		if !e.Warning {
+			t.Errorf("got error %v, want warnings only", e)
+		}
+		if e.Key == "detection.condition" && e.Pos.Line == 4 && strings.Contains(e.Msg, `the only search, "selection", is the condition`) {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("got %v, want a warning at detection.condition saying the search became the condition", c.Errors)
 	}
 }
 
@@ -730,5 +760,87 @@ func TestCategoryListBounded(t *testing.T) {
 	c = Parse(fmt.Appendf(nil, src, strings.Join(many, ", ")), "t.yml")
 	if e := firstError(c); e == nil || e.Key != "logsource.category" || e.Pos.Line != 5 || len(c.Rules) != 0 {
 		t.Errorf("%d categories: got %d rules and errors %v, want an error at logsource.category, line 5", len(many), len(c.Rules), c.Errors)
+	}
+}
+
+// TestCollectionExpansionBound checks that a large global document over many
+// small ones is refused once the collection would expand past
+// maxExpandedNodes, with an error at the document where it stops, while the
+// documents before it load.
+func TestCollectionExpansionBound(t *testing.T) {
+	const values, docs = 4000, 100 // 100 merges of >4,000 nodes: over 2^18
+	var b strings.Builder
+	b.WriteString("action: global\ntitle: g\nlogsource: {product: windows}\ndetection:\n  condition: sel\n  big: [")
+	for i := range values {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "v%d", i)
+	}
+	b.WriteString("]\n")
+	for i := range docs {
+		fmt.Fprintf(&b, "---\nid: d-%d\ndetection: {sel: {a: %d}}\n", i, i)
+	}
+	c := Parse([]byte(b.String()), "big.yml")
+	var errs []*Error
+	for _, e := range c.Errors {
+		if !e.Warning {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) != 1 {
+		t.Fatalf("got errors %v, want one about the collection's expansion", errs)
+	}
+	e := errs[0]
+	if e.Pos.File != "big.yml" || e.Pos.Line == 0 || !strings.Contains(e.Msg, "the global document at line 1") || !strings.Contains(e.Msg, "not loaded") {
+		t.Errorf("got %v, want an error located in big.yml naming the global document", e)
+	}
+	// Each document adds the global document's nodes: the rules that fit.
+	want := maxExpandedNodes / countNodes(withoutKey(firstDoc(t, b.String()), "action"), maxExpandedNodes)
+	if len(c.Rules) != want || want == 0 || want >= docs {
+		t.Errorf("got %d rules loaded, want the %d that fit within the limit", len(c.Rules), want)
+	}
+}
+
+func firstDoc(t *testing.T, src string) *yaml.Node {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.NewDecoder(strings.NewReader(src)).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Content[0]
+}
+
+// TestRepeatsKey checks both ways repeatsKey looks for a repeated key:
+// pairwise in small mappings, with a map in large ones.
+func TestRepeatsKey(t *testing.T) {
+	mapping := func(keys ...string) []*yaml.Node {
+		var out []*yaml.Node
+		for _, k := range keys {
+			out = append(out, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &yaml.Node{Kind: yaml.ScalarNode, Value: "v"})
+		}
+		return out
+	}
+	many := func(n int) []string {
+		var keys []string
+		for i := range n {
+			keys = append(keys, fmt.Sprintf("k%d", i))
+		}
+		return keys
+	}
+	for _, tt := range []struct {
+		name string
+		keys []string
+		want bool
+	}{
+		{"empty", nil, false},
+		{"small distinct", []string{"a", "b", "c"}, false},
+		{"small repeated", []string{"a", "b", "a"}, true},
+		{"large distinct", many(100), false},
+		{"large repeated at the ends", append(many(100), "k0"), true},
+	} {
+		if got := repeatsKey(mapping(tt.keys...)); got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

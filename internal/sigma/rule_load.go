@@ -26,6 +26,9 @@ type loader struct {
 	// categories lists the logsource's categories when it lists several.
 	categories     []string
 	categoriesNode *yaml.Node
+	// hayabusa is set for a rule in Hayabusa's format (ruletype:
+	// Hayabusa), which may leave out the condition of a single search.
+	hayabusa bool
 }
 
 func (l *loader) add(n *yaml.Node, key, msg string, warning bool) {
@@ -342,6 +345,9 @@ func (l *loader) rule(root *yaml.Node) *Rule {
 		l.fail(root, "detection", "missing detection")
 		return nil
 	}
+	if rt := mapGet(root, "ruletype"); rt != nil && strings.EqualFold(rt.Value, "hayabusa") {
+		l.hayabusa = true
+	}
 	r.Detection = l.detection(dk, det, "detection", nil)
 	if tf := mapGet(root, "timeframe"); tf != nil {
 		r.Detection.Timeframe = l.readTimeframe(tf, "timeframe")
@@ -425,6 +431,13 @@ func (l *loader) detection(k, n *yaml.Node, key string, skip map[string]bool) De
 			}
 		}
 	}
+	if cond == nil && l.hayabusa && len(d.Searches) == 1 {
+		// Hayabusa reads its rules so (its rule parser takes the sole
+		// selection as the condition); Sigma requires a condition.
+		name := d.Searches[0].Name
+		cond = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: name, Line: k.Line, Column: k.Column}
+		l.warn(k, key+".condition", fmt.Sprintf("missing condition: the only search, %q, is the condition, as Hayabusa reads a rule of its format (ruletype: Hayabusa) without one", name))
+	}
 	if cond == nil {
 		l.fail(k, key+".condition", "missing condition")
 		return d
@@ -471,6 +484,10 @@ func (l *loader) conditions(n *yaml.Node, key string, d *Detection) {
 			l.fail(c, ckey, "condition must be a string, got "+kindName(c))
 			return
 		}
+		if statefulProgram(c.Value) {
+			l.failCond(c, ckey, 1, "column 1: a stateful program (\"write FIELD from SEARCH to %VAR%; then if ... -> alert\"), a draft form no Sigma version defines: neither a condition nor a v1 aggregation, it cannot be converted")
+			return
+		}
 		text, off := c.Value, 0
 		if search, searchOff, aggText, aggOff, ok := splitAggregation(c.Value); ok {
 			if len(nodes) > 1 {
@@ -509,6 +526,14 @@ func (l *loader) conditions(n *yaml.Node, key string, d *Detection) {
 			l.addAt(s.Pos, key, fmt.Sprintf("search %q is not used by the condition", s.Name), true)
 		}
 	}
+}
+
+// statefulProgram reports whether condition s is written in a draft form
+// of stateful detection, "write X from S to %V%; then if ... -> alert",
+// which some retired SigmaHQ rules use.
+func statefulProgram(s string) bool {
+	s = strings.TrimSpace(s)
+	return len(s) > 6 && strings.EqualFold(s[:6], "write ") && strings.Contains(s, ";") && strings.Contains(s, "->")
 }
 
 // condition parses text, found at byte offset off of the condition c, and
