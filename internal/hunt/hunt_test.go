@@ -18,7 +18,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/attack"
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
-	"github.com/spoor-hunt/spoor/internal/ruletest"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/rules"
@@ -336,7 +336,7 @@ var goldenSamples = []string{
 // set, and their own tests pin them).
 func TestAttackSamplesGolden(t *testing.T) {
 	res, dir := samples(t)
-	set, err := ruletest.LoadFS(rules.FS)
+	set, err := ruleset.LoadFS(rules.FS)
 	if err != nil {
 		t.Fatal(err)
 	}

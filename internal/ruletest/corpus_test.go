@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
@@ -33,7 +34,7 @@ func TestCorpusLoads(t *testing.T) {
 	total, totalFiles, totalBad := 0, 0, 0
 	for _, d := range dirs {
 		dir := filepath.Join(datasets, d)
-		set, err := Load([]string{dir})
+		set, err := ruleset.Load([]string{dir})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +91,7 @@ func TestSigmaHQRegression(t *testing.T) {
 	for _, d := range sigmaFolders {
 		dirs = append(dirs, filepath.Join(base, d))
 	}
-	set, err := Load(dirs)
+	set, err := ruleset.Load(dirs)
 	if err != nil {
 		t.Fatal(err)
 	}
