@@ -290,6 +290,7 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 	if !f.quiet && !f.noProgress && env.stderrIsTerminal() {
 		pd = startProgress(env.Stderr, &prog)
 	}
+	opts.OnPhase = env.OnHuntPhase
 	res, err := hunt.Run(ctx, paths, opts)
 	pd.stop()
 	if ctx.Err() != nil {
