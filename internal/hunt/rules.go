@@ -13,9 +13,9 @@ import (
 	"github.com/spoor-hunt/spoor/rules"
 )
 
-// ruleSet is the rules and filters of a hunt, loaded and filtered, with the
+// huntRules is the rules and filters of a hunt, loaded and filtered, with the
 // counts for RuleStats.
-type ruleSet struct {
+type huntRules struct {
 	rules   []*sigma.Rule
 	filters []*sigma.Filter
 	// all are every detection rule loaded (duplicates left out), kept or
@@ -39,8 +39,8 @@ type ruleSet struct {
 // Replaced); otherwise a rule loaded twice (the same file given twice) is
 // used once, the first. Only a path that cannot be read is an error;
 // broken rules are counted and described in stats.
-func loadRules(opts *Options) (*ruleSet, error) {
-	rs := &ruleSet{stats: RuleStats{Sources: []string{}}, noisy: map[*sigma.Rule]bool{}}
+func loadRules(opts *Options) (*huntRules, error) {
+	rs := &huntRules{stats: RuleStats{Sources: []string{}}, noisy: map[*sigma.Rule]bool{}}
 	files, err := ruleset.Files(opts.Rules)
 	if err != nil {
 		return nil, fmt.Errorf("load rules: %w", err)
@@ -209,7 +209,7 @@ const minFilesPerPart = 200
 // rules kept with the building blocks of the correlations (the rules they
 // reference, kept or not: "--min-level high" must not drop the low rules a
 // high correlation counts), recording what fails in stats.
-func (rs *ruleSet) compile(pipeline *detect.Pipeline, placeholders map[string][]string) (*detect.Engine, *correlate.Set) {
+func (rs *huntRules) compile(pipeline *detect.Pipeline, placeholders map[string][]string) (*detect.Engine, *correlate.Set) {
 	set, cerrs := correlate.Compile(rs.corrs, rs.all)
 	for _, e := range cerrs {
 		rs.stats.Skipped++
