@@ -37,6 +37,8 @@ func main() {
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		LogLevel: level,
 		Build:    cli.Build{Version: version, Commit: commit},
+		// Tuning the process is main's business: the GC of a hunt.
+		OnHuntPhase: new(huntGC).phase,
 	}
 	os.Exit(cli.Execute(ctx, env, os.Args[1:]))
 }

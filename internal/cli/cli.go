@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/spoor-hunt/spoor/internal/hunt"
 	"github.com/spoor-hunt/spoor/internal/outfile"
 )
 
@@ -61,6 +62,9 @@ type Env struct {
 	Build Build
 	// Stdin is what the path "-" reads; nil means os.Stdin.
 	Stdin io.Reader
+	// OnHuntPhase, when not nil, is told the phases of a hunt
+	// (hunt.Options.OnPhase): main tunes the process to them.
+	OnHuntPhase func(hunt.Phase)
 }
 
 func (e *Env) logger() *slog.Logger {

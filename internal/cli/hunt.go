@@ -17,6 +17,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/hunt"
 	"github.com/spoor-hunt/spoor/internal/report"
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
@@ -190,19 +191,19 @@ func (f *huntFlags) options() (hunt.Options, error) {
 		return opts, errors.New("--no-builtin and --no-sigmahq leave no rules: add --rules PATH")
 	}
 	for _, st := range f.status {
-		if !slices.Contains(statuses, strings.ToLower(st)) {
-			return opts, fmt.Errorf("--status %q: want one of %s", st, strings.Join(statuses, ", "))
+		if !slices.Contains(ruleset.Statuses, strings.ToLower(st)) {
+			return opts, fmt.Errorf("--status %q: want one of %s", st, strings.Join(ruleset.Statuses, ", "))
 		}
 	}
 	if f.minLevel != "" {
-		l, err := hunt.ParseLevel(f.minLevel)
+		l, err := ruleset.ParseLevel(f.minLevel)
 		if err != nil {
 			return opts, fmt.Errorf("--min-level: %w", err)
 		}
 		opts.MinLevel = l
 	}
 	if f.failOn != "" {
-		if _, err := hunt.ParseLevel(f.failOn); err != nil {
+		if _, err := ruleset.ParseLevel(f.failOn); err != nil {
 			return opts, fmt.Errorf("--fail-on: %w", err)
 		}
 	}
@@ -289,6 +290,7 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 	if !f.quiet && !f.noProgress && env.stderrIsTerminal() {
 		pd = startProgress(env.Stderr, &prog)
 	}
+	opts.OnPhase = env.OnHuntPhase
 	res, err := hunt.Run(ctx, paths, opts)
 	pd.stop()
 	if ctx.Err() != nil {
@@ -387,10 +389,10 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 		return &exitError{ExitFailure, errors.New("no events could be read")}
 	}
 	if f.failOn != "" {
-		min := hunt.LevelRank(f.failOn)
+		min := ruleset.LevelRank(f.failOn)
 		n := 0
 		for i := range res.Detections {
-			if hunt.LevelRank(res.Detections[i].Rule.Level) >= min {
+			if ruleset.LevelRank(res.Detections[i].Rule.Level) >= min {
 				n++
 			}
 		}

@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/spoor-hunt/spoor/internal/ruletest"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/rules"
 )
 
@@ -29,11 +29,11 @@ clone of the SigmaHQ repository.`,
 
 // loadRules loads the rules under paths, or the built-in set when there are
 // none. The error joins the paths that could not be read.
-func loadRules(paths []string) (*ruletest.Set, error) {
+func loadRules(paths []string) (*ruleset.Set, error) {
 	if len(paths) == 0 {
-		return ruletest.LoadFS(rules.FS)
+		return ruleset.LoadFS(rules.FS)
 	}
-	return ruletest.Load(paths)
+	return ruleset.Load(paths)
 }
 
 // stdoutIsTerminal reports whether Stdout is an interactive terminal, and

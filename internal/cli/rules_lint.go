@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/ruletest"
 )
 
@@ -104,7 +105,7 @@ func runRulesLint(env Env, f rulesLintFlags, paths []string) error {
 
 // lintSummary says what was linted and what was found:
 // "3 files, 5 rules, 1 correlation: 2 errors, 1 warning".
-func lintSummary(s *ruletest.Set, errs, warns int) string {
+func lintSummary(s *ruleset.Set, errs, warns int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s, %s", plural(len(s.Files), "file"), plural(len(s.Rules), "rule"))
 	if n := len(s.Correlations); n > 0 {

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
-	"github.com/spoor-hunt/spoor/internal/ruletest"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
@@ -24,12 +24,6 @@ type rulesListFlags struct {
 	json      bool
 	noSigmaHQ bool
 }
-
-// levels are the Sigma levels, least severe first.
-var levels = []string{"informational", "low", "medium", "high", "critical"}
-
-// statuses are the Sigma statuses.
-var statuses = []string{"stable", "test", "experimental", "deprecated", "unsupported"}
 
 func newRulesList(env Env) *cobra.Command {
 	var f rulesListFlags
@@ -110,6 +104,8 @@ type ruleRow struct {
 	Source string `json:"source,omitempty"`
 	// Noisy marks the SigmaHQ rules a default hunt leaves out.
 	Noisy bool `json:"noisy,omitempty"`
+
+	meta *sigma.Meta // what the filter selects by
 }
 
 type logsourceJSON struct {
@@ -120,38 +116,38 @@ type logsourceJSON struct {
 
 // listFilter is the parsed filter flags of `spoor rules list`.
 type listFilter struct {
-	minLevel int // index in levels; -1 for no filter
-	tags     []string
+	// rules selects by level, status and tags, as a hunt does.
+	rules *ruleset.Filter
 	// logsource: each term must hold. A term with a key compares that
 	// key; a term without compares any of product, category, service.
 	logsource []lsTerm
-	status    []string
 }
 
 type lsTerm struct{ key, value string }
 
 // filter parses the flags.
 func (f *rulesListFlags) filter() (*listFilter, error) {
-	lf := &listFilter{minLevel: -1}
-	if f.level != "" {
-		lf.minLevel = slices.Index(levels, strings.ToLower(f.level))
-		if lf.minLevel < 0 {
-			return nil, fmt.Errorf("--level %q: want one of %s", f.level, strings.Join(levels, ", "))
-		}
+	sel := ruleset.Selection{MinLevel: f.level, Tags: f.tags, KeepRetired: true}
+	if f.level != "" && ruleset.LevelRank(f.level) < 0 {
+		return nil, fmt.Errorf("--level %q: want one of %s", f.level, strings.Join(ruleset.Levels, ", "))
 	}
 	for _, t := range f.tags {
-		if t == "" {
+		if strings.TrimSpace(t) == "" {
 			return nil, fmt.Errorf("--tag: empty tag")
 		}
-		lf.tags = append(lf.tags, normTag(t))
 	}
 	for _, s := range f.status {
 		s = strings.ToLower(s)
-		if !slices.Contains(statuses, s) {
-			return nil, fmt.Errorf("--status %q: want one of %s", s, strings.Join(statuses, ", "))
+		if !slices.Contains(ruleset.Statuses, s) {
+			return nil, fmt.Errorf("--status %q: want one of %s", s, strings.Join(ruleset.Statuses, ", "))
 		}
-		lf.status = append(lf.status, s)
+		sel.Statuses = append(sel.Statuses, s)
 	}
+	rules, err := ruleset.NewFilter(sel)
+	if err != nil {
+		return nil, err
+	}
+	lf := &listFilter{rules: rules}
 	if f.logsource != "" {
 		for term := range strings.SplitSeq(strings.ToLower(f.logsource), ",") {
 			if k, v, ok := strings.Cut(term, "="); ok {
@@ -173,26 +169,9 @@ func (f *rulesListFlags) filter() (*listFilter, error) {
 	return lf, nil
 }
 
-// normTag lower-cases a tag and writes "_" as "-" (SigmaHQ moved from
-// attack.credential_access to attack.credential-access).
-func normTag(t string) string {
-	return strings.ReplaceAll(strings.ToLower(t), "_", "-")
-}
-
 // match reports whether r passes the filter.
 func (lf *listFilter) match(r *ruleRow) bool {
-	if lf.minLevel >= 0 && slices.Index(levels, r.Level) < lf.minLevel {
-		return false
-	}
-	if len(lf.status) > 0 && !slices.Contains(lf.status, r.Status) {
-		return false
-	}
-	if len(lf.tags) > 0 && !slices.ContainsFunc(r.Tags, func(tag string) bool {
-		tag = normTag(tag)
-		return slices.ContainsFunc(lf.tags, func(want string) bool {
-			return strings.HasPrefix(tag, want) || strings.HasPrefix(tag, "attack."+want)
-		})
-	}) {
+	if !lf.rules.Keep(r.meta) {
 		return false
 	}
 	for _, t := range lf.logsource {
@@ -224,11 +203,11 @@ func (lf *listFilter) match(r *ruleRow) bool {
 }
 
 // rows returns the rules, correlations and filters of s in file order.
-func rows(s *ruletest.Set) []*ruleRow {
+func rows(s *ruleset.Set) []*ruleRow {
 	var out []*ruleRow
 	row := func(kind string, m *sigma.Meta) *ruleRow {
 		r := &ruleRow{ID: m.ID, Title: m.Title, Kind: kind, Level: m.Level, Status: m.Status,
-			Tags: m.Tags, File: m.Pos.File, Line: m.Pos.Line}
+			Tags: m.Tags, File: m.Pos.File, Line: m.Pos.Line, meta: m}
 		if r.Tags == nil {
 			r.Tags = []string{}
 		}
@@ -272,7 +251,7 @@ func runRulesList(env Env, f rulesListFlags, filter *listFilter, paths []string)
 		if err != nil {
 			return fmt.Errorf("%s: %w", pkg.Name(), err)
 		}
-		pset, err := ruletest.LoadFSFiles(pkg.FS, files)
+		pset, err := ruleset.LoadFSFiles(pkg.FS, files)
 		if err != nil {
 			return fmt.Errorf("%s: %w", pkg.Name(), err)
 		}
@@ -320,7 +299,7 @@ func runRulesList(env Env, f rulesListFlags, filter *listFilter, paths []string)
 }
 
 // loadFailures counts the documents the loader rejected.
-func loadFailures(s *ruletest.Set) int {
+func loadFailures(s *ruleset.Set) int {
 	n := 0
 	for _, e := range s.Errors {
 		if !e.Warning {

@@ -35,6 +35,7 @@ func TestRulesListFilters(t *testing.T) {
 		{"tag underscore or dash", []string{"--tag", "attack.credential-access"}, []string{idA, idB}},
 		{"tag without attack.", []string{"--tag", "t1574"}, []string{idC}},
 		{"tags ORed", []string{"--tag", "attack.t1574", "--tag", "attack.t1003.001"}, []string{idA, idC}},
+		{"tag with spaces, as a hunt reads it", []string{"--tag", " T1003 "}, []string{idA, idB}},
 		{"logsource slash", []string{"--logsource", "windows/process_creation"}, []string{idA}},
 		{"logsource service", []string{"--logsource", "windows/security"}, []string{idB}},
 		{"logsource product only", []string{"--logsource", "windows"}, []string{idA, idB, idC}},
@@ -188,6 +189,7 @@ func TestRulesListUsage(t *testing.T) {
 		{[]string{"--logsource", "os=windows"}, `want product=, category= or service=`},
 		{[]string{"--logsource", "windows//x"}, `empty part`},
 		{[]string{"--tag", ""}, `empty tag`},
+		{[]string{"--tag", " "}, `empty tag`},
 	}
 	for _, tt := range tests {
 		code, _, stderr := run(t, t.Context(), append(append([]string{"rules", "list"}, tt.args...), listFixtures)...)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
@@ -117,7 +118,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 	slices.SortFunc(r.RuleCounts, func(a, b RuleCount) int {
 		return cmp.Or(
 			cmp.Compare(b.Count, a.Count),
-			cmp.Compare(LevelRank(b.Level), LevelRank(a.Level)),
+			cmp.Compare(ruleset.LevelRank(b.Level), ruleset.LevelRank(a.Level)),
 			cmp.Compare(a.Title, b.Title),
 			cmp.Compare(a.ID, b.ID),
 		)
@@ -170,7 +171,7 @@ func widen(first, last, t time.Time) (time.Time, time.Time) {
 func (r *Result) BySeverity() []Detection {
 	ds := slices.Clone(r.Detections)
 	slices.SortStableFunc(ds, func(a, b Detection) int {
-		return cmp.Compare(LevelRank(b.Rule.Level), LevelRank(a.Rule.Level))
+		return cmp.Compare(ruleset.LevelRank(b.Rule.Level), ruleset.LevelRank(a.Rule.Level))
 	})
 	return ds
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spoor-hunt/spoor/internal/attack"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 )
 
 // Attribution says which ATT&CK groups the evidence of an operation (or of
@@ -49,7 +50,7 @@ func tooLittle(ds []Detection) bool {
 			return false
 		}
 	}
-	return LevelRank(rule.Level) < LevelRank("medium")
+	return ruleset.LevelRank(rule.Level) < ruleset.LevelRank("medium")
 }
 
 // attackEvidence gathers the ATT&CK evidence of rules: techniques (their

@@ -3,6 +3,7 @@ package hunt
 import (
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func BenchmarkHunt(b *testing.B) {
 	b.ReportAllocs()
 	var events int64
 	for b.Loop() {
-		res, err := Run(b.Context(), []string{corpus}, Options{NoBuiltin: true, Rules: []string{rules}})
+		res, err := Run(b.Context(), []string{corpus}, Options{NoBuiltin: true, Rules: []string{rules}, OnPhase: benchGC})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -45,13 +46,25 @@ func BenchmarkHunt(b *testing.B) {
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
+// benchGC sets the GC percent of each phase of a Run as cmd/spoor does
+// (cmd/spoor/gc.go), for the default GOGC.
+func benchGC(p Phase) {
+	switch p {
+	case PhaseRules:
+		debug.SetGCPercent(400)
+	case PhaseEvidence:
+		debug.SetGCPercent(200)
+	case PhaseDone:
+		debug.SetGCPercent(100)
+	}
+}
+
 // BenchmarkLoadRules loads and compiles every SigmaHQ Windows rule: the
 // fixed cost of a hunt.
 func BenchmarkLoadRules(b *testing.B) {
 	rules := shared.Path(b, "datasets", "sigma", "rules", "windows")
 	b.ReportAllocs()
-	relaxGC() // as Run loads rules
-	defer restoreGC()
+	defer debug.SetGCPercent(debug.SetGCPercent(400)) // as cmd/spoor sets it while rules load
 	cpu0 := cputime.Process()
 	for b.Loop() {
 		rs, err := loadRules(&Options{NoBuiltin: true, Rules: []string{rules}})
@@ -72,8 +85,7 @@ func BenchmarkLoadDefaultRules(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	relaxGC() // as Run loads rules
-	defer restoreGC()
+	defer debug.SetGCPercent(debug.SetGCPercent(400)) // as cmd/spoor sets it while rules load
 	cpu0 := cputime.Process()
 	for b.Loop() {
 		rs, err := loadRules(&Options{SigmaHQ: pkg})

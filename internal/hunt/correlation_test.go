@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
@@ -145,7 +146,7 @@ func TestCorrelationsMinLevel(t *testing.T) {
 		t.Errorf("password guessing (medium): got %d matches, want none under --min-level high", len(corrs[guessingID]))
 	}
 	for _, d := range res.Detections {
-		if LevelRank(d.Rule.Level) < LevelRank("high") {
+		if ruleset.LevelRank(d.Rule.Level) < ruleset.LevelRank("high") {
 			t.Errorf("got a %s detection (%s) under --min-level high", d.Rule.Level, d.Rule.Title)
 		}
 	}

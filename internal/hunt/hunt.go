@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -97,6 +96,9 @@ type Options struct {
 	Limits archive.Limits
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+	// OnPhase, when not nil, is called on Run's goroutine as the Run
+	// enters each Phase.
+	OnPhase func(Phase)
 }
 
 // ErrNoRules is returned by Run when no rule is left to hunt with.
@@ -138,8 +140,8 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		go attr()
 	}
 	cpu0 := cputime.Process()
-	relaxGC()
-	defer restoreGC()
+	opts.phase(PhaseRules)
+	defer opts.phase(PhaseDone)
 	rs, err := loadRules(&opts)
 	if err != nil {
 		return nil, err
@@ -153,7 +155,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		pipeline = detect.DefaultPipeline()
 	}
 	eng, set := rs.compile(pipeline, opts.Placeholders)
-	phaseGC(huntGCPercent)
+	opts.phase(PhaseEvidence)
 	res.Rules = rs.stats
 	cpuRules := cputime.Process()
 	log.Debug("rules ready", "loaded", res.Rules.Loaded, "load", loaded.Sub(start), "compile", time.Since(loaded), "cpu", cpuRules-cpu0)
@@ -300,66 +302,6 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		res.Attribution = at.attributeSeen(detectionRules(res.Detections), ds)
 	}
 	return res, ctx.Err()
-}
-
-// rulesGCPercent is the GC percent while rules load and compile: most of
-// what they allocate is garbage (YAML nodes, intermediate needs) and the
-// live heap is small, so collecting less often saves about a tenth of the
-// CPU of loading thousands of rules for a few tens of MB of peak memory.
-const rulesGCPercent = 400
-
-// huntGCPercent is the GC percent while the evidence is hunted: the live
-// heap is then mostly the compiled rules, long-lived and pointer-dense, so
-// every collection marks all of them again; collecting half as often saves
-// about a tenth of the evidence phase's CPU, and the heap stays within a
-// small multiple of what the rules and the detections hold.
-const huntGCPercent = 200
-
-// gcRelax counts the Runs loading rules; the first raises the GC percent
-// and the last restores it.
-var gcRelax struct {
-	sync.Mutex
-	n   int
-	old int
-	set bool
-}
-
-// relaxGC raises the GC percent to rulesGCPercent, unless it is higher or
-// off already, until restoreGC; phaseGC lowers it for the evidence.
-func relaxGC() {
-	gcRelax.Lock()
-	defer gcRelax.Unlock()
-	gcRelax.n++
-	if gcRelax.n > 1 {
-		return
-	}
-	old := debug.SetGCPercent(rulesGCPercent)
-	gcRelax.old, gcRelax.set = old, true
-	if old < 0 || old >= rulesGCPercent {
-		debug.SetGCPercent(old)
-		gcRelax.set = false
-	}
-}
-
-// phaseGC sets the GC percent of a phase of the Run, when relaxGC raised
-// it (not when the user's own GOGC is higher or off).
-func phaseGC(percent int) {
-	gcRelax.Lock()
-	defer gcRelax.Unlock()
-	if gcRelax.set && percent > gcRelax.old {
-		debug.SetGCPercent(percent)
-	}
-}
-
-// restoreGC undoes relaxGC.
-func restoreGC() {
-	gcRelax.Lock()
-	defer gcRelax.Unlock()
-	gcRelax.n--
-	if gcRelax.n == 0 && gcRelax.set {
-		debug.SetGCPercent(gcRelax.old)
-		gcRelax.set = false
-	}
 }
 
 func countFound(ws []*worker) int {

@@ -2,6 +2,7 @@ package hunt
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -18,7 +19,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/attack"
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
-	"github.com/spoor-hunt/spoor/internal/ruletest"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/rules"
@@ -336,7 +337,7 @@ var goldenSamples = []string{
 // set, and their own tests pin them).
 func TestAttackSamplesGolden(t *testing.T) {
 	res, dir := samples(t)
-	set, err := ruletest.LoadFS(rules.FS)
+	set, err := ruleset.LoadFS(rules.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,5 +534,20 @@ func TestSigmaHQPackage(t *testing.T) {
 	if got.Rules.Replaced != 1 || got.Rules.Noisy != base.Rules.Noisy-1 || got.Rules.Loaded != base.Rules.Loaded+1 {
 		t.Errorf("noisy rule given: got %d replaced, %d noisy, %d loaded; want 1, %d, %d",
 			got.Rules.Replaced, got.Rules.Noisy, got.Rules.Loaded, base.Rules.Noisy-1, base.Rules.Loaded+1)
+	}
+}
+
+// TestPhases checks that a Run tells OnPhase its phases in order, and ends
+// with PhaseDone when no rule is left.
+func TestPhases(t *testing.T) {
+	var got []Phase
+	fixture(t, Options{OnPhase: func(p Phase) { got = append(got, p) }})
+	if want := []Phase{PhaseRules, PhaseEvidence, PhaseDone}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	got = nil
+	_, err := Run(t.Context(), []string{"testdata/evidence"}, Options{NoBuiltin: true, Rules: []string{"testdata/rules/linux.yml"}, OnPhase: func(p Phase) { got = append(got, p) }})
+	if want := []Phase{PhaseRules, PhaseEvidence, PhaseDone}; !errors.Is(err, ErrNoRules) || !slices.Equal(got, want) {
+		t.Errorf("no rules: got %v, %v, want %v, ErrNoRules", got, err, want)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/ruletest"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
@@ -30,7 +31,7 @@ func TestLintAgreesWithHunt(t *testing.T) {
 	for _, d := range dirs {
 		dir := filepath.Join(datasets, filepath.FromSlash(d))
 		t.Run(d, func(t *testing.T) {
-			set, err := ruletest.Load([]string{dir})
+			set, err := ruleset.Load([]string{dir})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 )
 
 // Operation is the story of one intrusion: detections joined across
@@ -171,11 +172,11 @@ func operationOf(o *correlate.Operation, dets []Detection, refs []correlate.Dete
 	labelLateral(&op.Graph, op.Lateral)
 	// Informational rules enrich events: their tags are no evidence of
 	// an actor when the operation has other rules.
-	informational := !slices.ContainsFunc(op.Detections, func(d int) bool { return LevelRank(dets[d].Rule.Level) != 0 })
+	informational := !slices.ContainsFunc(op.Detections, func(d int) bool { return ruleset.LevelRank(dets[d].Rule.Level) != 0 })
 	rules := make([]*Rule, 0, len(op.Detections))
 	ds := make([]*Detection, 0, len(op.Detections))
 	for _, d := range op.Detections {
-		if !informational && LevelRank(dets[d].Rule.Level) == 0 {
+		if !informational && ruleset.LevelRank(dets[d].Rule.Level) == 0 {
 			continue
 		}
 		rules = append(rules, dets[d].Rule)

@@ -3,50 +3,19 @@ package hunt
 import (
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
-	"slices"
-	"strings"
 	"sync"
 
 	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/detect"
-	"github.com/spoor-hunt/spoor/internal/ruletest"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/rules"
 )
 
-// Levels are the Sigma rule levels, least severe first.
-var Levels = []string{"informational", "low", "medium", "high", "critical"}
-
-// LevelRank returns the position of a level in Levels (case-insensitive),
-// or -1 for an unknown or empty level: less severe than informational.
-func LevelRank(level string) int {
-	level = strings.ToLower(level)
-	for i, l := range Levels {
-		if l == level {
-			return i
-		}
-	}
-	return -1
-}
-
-// ParseLevel returns the canonical (lower-case) name of a level, or an error
-// naming the levels there are.
-func ParseLevel(s string) (string, error) {
-	if i := LevelRank(s); i >= 0 {
-		return Levels[i], nil
-	}
-	return "", fmt.Errorf("unknown level %q: want one of %s", s, strings.Join(Levels, ", "))
-}
-
-// retiredStatuses are left out when no status is asked for: rules their
-// authors no longer stand behind.
-var retiredStatuses = []string{"deprecated", "unsupported"}
-
-// ruleSet is the rules and filters of a hunt, loaded and filtered, with the
+// huntRules is the rules and filters of a hunt, loaded and filtered, with the
 // counts for RuleStats.
-type ruleSet struct {
+type huntRules struct {
 	rules   []*sigma.Rule
 	filters []*sigma.Filter
 	// all are every detection rule loaded (duplicates left out), kept or
@@ -70,9 +39,9 @@ type ruleSet struct {
 // Replaced); otherwise a rule loaded twice (the same file given twice) is
 // used once, the first. Only a path that cannot be read is an error;
 // broken rules are counted and described in stats.
-func loadRules(opts *Options) (*ruleSet, error) {
-	rs := &ruleSet{stats: RuleStats{Sources: []string{}}, noisy: map[*sigma.Rule]bool{}}
-	files, err := ruleFiles(opts.Rules)
+func loadRules(opts *Options) (*huntRules, error) {
+	rs := &huntRules{stats: RuleStats{Sources: []string{}}, noisy: map[*sigma.Rule]bool{}}
+	files, err := ruleset.Files(opts.Rules)
 	if err != nil {
 		return nil, fmt.Errorf("load rules: %w", err)
 	}
@@ -87,10 +56,10 @@ func loadRules(opts *Options) (*ruleSet, error) {
 	// parallel (YAML parsing is most of the cost of loading thousands of
 	// rules), then merged in order: the built-in set, the package, the
 	// files given, each in walk order.
-	var loads []func() (*ruletest.Set, error)
+	var loads []func() (*ruleset.Set, error)
 	if !opts.NoBuiltin {
-		loads = append(loads, func() (*ruletest.Set, error) {
-			s, err := ruletest.LoadFS(rules.FS)
+		loads = append(loads, func() (*ruleset.Set, error) {
+			s, err := ruleset.LoadFS(rules.FS)
 			if err != nil {
 				err = fmt.Errorf("load built-in rules: %w", err)
 			}
@@ -99,8 +68,8 @@ func loadRules(opts *Options) (*ruleSet, error) {
 		rs.stats.Sources = append(rs.stats.Sources, "builtin")
 	}
 	for _, chunk := range parts(pkgFiles) {
-		loads = append(loads, func() (*ruletest.Set, error) {
-			s, err := ruletest.LoadFSFiles(opts.SigmaHQ.FS, chunk)
+		loads = append(loads, func() (*ruleset.Set, error) {
+			s, err := ruleset.LoadFSFiles(opts.SigmaHQ.FS, chunk)
 			if err != nil {
 				err = fmt.Errorf("load %s: %w", opts.SigmaHQ.Name(), err)
 			}
@@ -113,8 +82,8 @@ func loadRules(opts *Options) (*ruleSet, error) {
 	}
 	embedded := len(loads) // the sets before it are built-in or the package's
 	for _, chunk := range parts(files) {
-		loads = append(loads, func() (*ruletest.Set, error) {
-			s, err := ruletest.LoadFiles(chunk)
+		loads = append(loads, func() (*ruleset.Set, error) {
+			s, err := ruleset.LoadFiles(chunk)
 			if err != nil {
 				err = fmt.Errorf("load rules: %w", err)
 			}
@@ -122,7 +91,7 @@ func loadRules(opts *Options) (*ruleSet, error) {
 		})
 	}
 	rs.stats.Sources = append(rs.stats.Sources, opts.Rules...)
-	sets := make([]*ruletest.Set, len(loads))
+	sets := make([]*ruleset.Set, len(loads))
 	errs := make([]error, len(loads))
 	var wg sync.WaitGroup
 	for i, load := range loads {
@@ -133,7 +102,7 @@ func loadRules(opts *Options) (*ruleSet, error) {
 		return nil, err
 	}
 
-	f, err := newRuleFilter(opts)
+	f, err := ruleset.NewFilter(ruleset.Selection{MinLevel: opts.MinLevel, Statuses: opts.Statuses, Tags: opts.Tags, Exclude: opts.Exclude})
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +160,7 @@ func loadRules(opts *Options) (*ruleSet, error) {
 				rs.stats.Noisy++
 				continue
 			}
-			if !f.keep(&c.Meta) {
+			if !f.Keep(&c.Meta) {
 				rs.stats.Filtered++
 				continue
 			}
@@ -208,14 +177,14 @@ func loadRules(opts *Options) (*ruleSet, error) {
 				rs.noisy[r] = true
 				continue
 			}
-			if !f.keep(&r.Meta) {
+			if !f.Keep(&r.Meta) {
 				rs.stats.Filtered++
 				continue
 			}
 			rs.rules = append(rs.rules, r)
 		}
 	}
-	rs.stats.UnknownExcludes = f.unnamed()
+	rs.stats.UnknownExcludes = f.Unnamed()
 	return rs, nil
 }
 
@@ -236,144 +205,11 @@ func parts(files []string) [][]string {
 // minFilesPerPart is the fewest rule files worth a goroutine of their own.
 const minFilesPerPart = 200
 
-// ruleFiles lists the rule files under paths: a file given is listed as
-// is; a folder is walked for *.yml and *.yaml files in lexical order,
-// leaving out test files (*.test.yml) and hidden folders, by
-// ruletest.RuleFiles as ruletest.Load walks it. The error names the paths that cannot be read.
-func ruleFiles(paths []string) ([]string, error) {
-	var files []string
-	var errs []error
-	for _, root := range paths {
-		fi, err := os.Stat(root)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !fi.IsDir() {
-			if !ruletest.IsTestFile(root) { // a test file given is not a rule
-				files = append(files, root)
-			}
-			continue
-		}
-		found, err := ruletest.RuleFiles(root)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		files = append(files, found...)
-	}
-	return files, errors.Join(errs...)
-}
-
-// ruleFilter decides which loaded rules a hunt uses.
-type ruleFilter struct {
-	minLevel int // -1: any, rules without a level included
-	statuses []string
-	tags     []string // normalised prefixes
-	// exclude maps the lower-cased --exclude-rule names to the names as
-	// given; named records those that named a loaded rule.
-	exclude map[string]string
-	named   map[string]bool
-}
-
-func newRuleFilter(opts *Options) (*ruleFilter, error) {
-	f := &ruleFilter{minLevel: -1, exclude: map[string]string{}, named: map[string]bool{}}
-	if opts.MinLevel != "" {
-		l, err := ParseLevel(opts.MinLevel)
-		if err != nil {
-			return nil, err
-		}
-		f.minLevel = LevelRank(l)
-	}
-	for _, s := range opts.Statuses {
-		f.statuses = append(f.statuses, strings.ToLower(s))
-	}
-	for _, t := range opts.Tags {
-		f.tags = append(f.tags, normTag(t))
-	}
-	for _, x := range opts.Exclude {
-		f.exclude[strings.ToLower(x)] = x
-	}
-	return f, nil
-}
-
-// excluded reports whether an --exclude-rule name names r (its ID, title or
-// correlation name), recording the names that did.
-func (f *ruleFilter) excluded(r *sigma.Meta) bool {
-	hit := false
-	for _, k := range []string{r.ID, r.Title, r.Name} {
-		if k == "" {
-			continue
-		}
-		if _, ok := f.exclude[strings.ToLower(k)]; ok {
-			f.named[strings.ToLower(k)] = true
-			hit = true
-		}
-	}
-	return hit
-}
-
-// unnamed returns the --exclude-rule names, as given, that named no loaded
-// rule (a typo would otherwise pass unnoticed), sorted.
-func (f *ruleFilter) unnamed() []string {
-	var out []string
-	for k, x := range f.exclude {
-		if !f.named[k] {
-			out = append(out, x)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// keep reports whether the rule (or correlation) with meta r passes the
-// filter.
-func (f *ruleFilter) keep(r *sigma.Meta) bool {
-	if f.excluded(r) {
-		return false
-	}
-	if f.minLevel >= 0 && LevelRank(r.Level) < f.minLevel {
-		return false
-	}
-	status := strings.ToLower(r.Status)
-	if len(f.statuses) > 0 {
-		if !contains(f.statuses, status) {
-			return false
-		}
-	} else if contains(retiredStatuses, status) {
-		return false
-	}
-	if len(f.tags) > 0 && !f.tagged(r.Tags) {
-		return false
-	}
-	return true
-}
-
-// tagged reports whether one of tags starts with one of the filter's
-// prefixes, with or without the "attack." namespace: "t1003" and
-// "credential-access" select ATT&CK tags.
-func (f *ruleFilter) tagged(tags []string) bool {
-	for _, tag := range tags {
-		tag = normTag(tag)
-		for _, want := range f.tags {
-			if strings.HasPrefix(tag, want) || strings.HasPrefix(tag, "attack."+want) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// normTag lower-cases a tag and writes "_" as "-" (SigmaHQ moved from
-// attack.credential_access to attack.credential-access).
-func normTag(t string) string {
-	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(t)), "_", "-")
-}
-
 // compile compiles the correlations against every rule loaded, then the
 // rules kept with the building blocks of the correlations (the rules they
 // reference, kept or not: "--min-level high" must not drop the low rules a
 // high correlation counts), recording what fails in stats.
-func (rs *ruleSet) compile(pipeline *detect.Pipeline, placeholders map[string][]string) (*detect.Engine, *correlate.Set) {
+func (rs *huntRules) compile(pipeline *detect.Pipeline, placeholders map[string][]string) (*detect.Engine, *correlate.Set) {
 	set, cerrs := correlate.Compile(rs.corrs, rs.all)
 	for _, e := range cerrs {
 		rs.stats.Skipped++

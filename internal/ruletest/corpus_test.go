@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
@@ -34,7 +35,7 @@ func TestCorpusLoads(t *testing.T) {
 	total, totalFiles, totalBad := 0, 0, 0
 	for _, d := range dirs {
 		dir := filepath.Join(datasets, d)
-		set, err := Load([]string{dir})
+		set, err := ruleset.Load([]string{dir})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +111,7 @@ func TestSigmaHQRegression(t *testing.T) {
 	for _, d := range sigmaFolders {
 		dirs = append(dirs, filepath.Join(base, d))
 	}
-	set, err := Load(dirs)
+	set, err := ruleset.Load(dirs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestSigmaHQRegression(t *testing.T) {
 }
 
 // placeholderValues gives a value to each placeholder the rules of set use.
-func placeholderValues(set *Set) map[string][]string {
+func placeholderValues(set *ruleset.Set) map[string][]string {
 	values := map[string][]string{}
 	for _, r := range set.Rules {
 		for _, s := range r.Detection.Searches {

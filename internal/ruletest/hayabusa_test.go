@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"io"
 	"path/filepath"
 	"strconv"
@@ -29,7 +30,7 @@ import (
 // that does not fire is logged with the event's fields.
 func TestHayabusaSamples(t *testing.T) {
 	dir := filepath.Join(shared.Path(t, "datasets"), "hayabusa-rules", "hayabusa")
-	set, err := Load([]string{dir})
+	set, err := ruleset.Load([]string{dir})
 	if err != nil {
 		t.Fatal(err)
 	}

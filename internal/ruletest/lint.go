@@ -13,6 +13,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/detect"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
@@ -98,7 +99,7 @@ func (o Options) router() detect.Router {
 // (duplicate ids; correlations and filters naming rules not in the set;
 // correlations the hunt would reject, such as cycles, by the hunt's own
 // check, correlate.Compile). Problems come sorted by file and position.
-func Lint(s *Set, opts Options) []Problem {
+func Lint(s *ruleset.Set, opts Options) []Problem {
 	var out []Problem
 	for _, e := range s.Errors {
 		sev := Error
@@ -125,7 +126,7 @@ func Lint(s *Set, opts Options) []Problem {
 				p.Severity = Warning
 				p.Msg = "no route for this logsource: the rule never runs (" + re.Err.Error() + ")"
 			}
-			p.Pos = s.locate(p.Pos, p.Key)
+			p.Pos = locate(s, p.Pos, p.Key)
 		}
 		if k := p.String(); !seen[k] { // a filter fails once per rule it applies to
 			seen[k] = true
@@ -133,8 +134,8 @@ func Lint(s *Set, opts Options) []Problem {
 		}
 	}
 
-	out = append(out, s.crossChecks()...)
-	out = append(out, s.correlationChecks()...)
+	out = append(out, crossChecks(s)...)
+	out = append(out, correlationChecks(s)...)
 	slices.SortStableFunc(out, func(a, b Problem) int {
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Column, b.Pos.Column))
 	})
@@ -143,7 +144,7 @@ func Lint(s *Set, opts Options) []Problem {
 
 // crossChecks finds what only the whole set shows: duplicate ids, rules
 // without an id, and correlations and filters naming rules not in the set.
-func (s *Set) crossChecks() []Problem {
+func crossChecks(s *ruleset.Set) []Problem {
 	var out []Problem
 	first := map[string]sigma.Pos{}
 	refs := map[string]bool{}
@@ -152,12 +153,12 @@ func (s *Set) crossChecks() []Problem {
 			refs[m.Name] = true
 		}
 		if m.ID == "" {
-			out = append(out, Problem{Pos: s.locate(m.Pos, ""), Key: "id", Msg: "missing id (tests, filters and correlations refer to rules by id)", Severity: Warning})
+			out = append(out, Problem{Pos: locate(s, m.Pos, ""), Key: "id", Msg: "missing id (tests, filters and correlations refer to rules by id)", Severity: Warning})
 			return
 		}
 		refs[m.ID] = true
 		if p, ok := first[m.ID]; ok {
-			out = append(out, Problem{Pos: s.locate(m.Pos, "id"), Key: "id", RuleID: m.ID,
+			out = append(out, Problem{Pos: locate(s, m.Pos, "id"), Key: "id", RuleID: m.ID,
 				Msg: fmt.Sprintf("duplicate id %s (also %s:%d)", m.ID, p.File, p.Line), Severity: Error})
 			return
 		}
@@ -175,7 +176,7 @@ func (s *Set) crossChecks() []Problem {
 	unknown := func(m *sigma.Meta, key string, names []string) {
 		for _, n := range names {
 			if !refs[n] {
-				out = append(out, Problem{Pos: s.locate(m.Pos, key), Key: key, RuleID: m.ID,
+				out = append(out, Problem{Pos: locate(s, m.Pos, key), Key: key, RuleID: m.ID,
 					Msg: fmt.Sprintf("rule %q is not among the rules loaded", n), Severity: Warning})
 			}
 		}
@@ -193,7 +194,7 @@ func (s *Set) crossChecks() []Problem {
 // (a cycle, an ambiguous reference, a condition it cannot evaluate), found
 // by the hunt's own compiler. References to rules outside the set and
 // duplicate ids are left to crossChecks, which reports them once.
-func (s *Set) correlationChecks() []Problem {
+func correlationChecks(s *ruleset.Set) []Problem {
 	if len(s.Correlations) == 0 {
 		return nil
 	}
@@ -205,7 +206,7 @@ func (s *Set) correlationChecks() []Problem {
 		}
 		p := Problem{Severity: Error, Msg: err.Error()}
 		if se, ok := errors.AsType[*sigma.Error](err); ok {
-			p.Pos, p.Key, p.RuleID, p.Msg = s.locate(se.Pos, se.Key), se.Key, se.RuleID, se.Msg
+			p.Pos, p.Key, p.RuleID, p.Msg = locate(s, se.Pos, se.Key), se.Key, se.RuleID, se.Msg
 		}
 		out = append(out, p)
 	}
@@ -216,9 +217,9 @@ func (s *Set) correlationChecks() []Problem {
 // "detection.selection.Image|re" or `detection.condition "sel and x"`)
 // inside the document that starts at doc, or doc when the key cannot be
 // found.
-func (s *Set) locate(doc sigma.Pos, key string) sigma.Pos {
-	data, ok := s.data[doc.File]
-	if !ok || doc.Line == 0 {
+func locate(s *ruleset.Set, doc sigma.Pos, key string) sigma.Pos {
+	data := s.Data(doc.File)
+	if data == nil || doc.Line == 0 {
 		return doc
 	}
 	root := findDocument(data, doc.Line, doc.Column)

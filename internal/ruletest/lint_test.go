@@ -1,12 +1,11 @@
 package ruletest
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 )
 
 func TestLintSet(t *testing.T) {
@@ -22,7 +21,7 @@ func TestLintSet(t *testing.T) {
 		"c/corr.yml": {Data: []byte("title: C\nid: cccccccc-0000-4000-8000-000000000003\ncorrelation:\n    type: event_count\n" +
 			"    rules:\n        - aaaaaaaa-0000-4000-8000-000000000001\n        - missing-rule\n    timespan: 5m\n    group-by: [User]\n    condition:\n        gte: 3\n")},
 	}
-	set, err := LoadFS(fsys)
+	set, err := ruleset.LoadFS(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +75,7 @@ func TestLintCorrelationCycle(t *testing.T) {
 // lintFS loads the rules of fsys and returns Lint's problems as strings.
 func lintFS(t *testing.T, fsys fstest.MapFS) []string {
 	t.Helper()
-	set, err := LoadFS(fsys)
+	set, err := ruleset.LoadFS(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,23 +84,6 @@ func lintFS(t *testing.T, fsys fstest.MapFS) []string {
 		got = append(got, p.String())
 	}
 	return got
-}
-
-func TestLoadRuleFileFindsItsTest(t *testing.T) {
-	fsys := fstest.MapFS{
-		"r/x.yml":      {Data: []byte("title: X\n")},
-		"r/x.test.yml": {Data: []byte("rules: [x.yml]\n")},
-	}
-	set, err := LoadFS(fsys, "r/x.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := set.Tests, []string{"r/x.test.yml"}; !slices.Equal(got, want) {
-		t.Errorf("tests: got %v, want %v", got, want)
-	}
-	if _, err := LoadFS(fsys, "r/missing.yml"); err == nil {
-		t.Error("missing file: got no error, want one")
-	}
 }
 
 func TestLintLocatesCompileErrors(t *testing.T) {
@@ -130,28 +112,11 @@ detection:
 		t.Errorf("problems:\ngot  %q\nwant %q", got, want)
 	}
 	// With a value for the placeholder the rule compiles.
-	set, err := LoadFS(fsys)
+	set, err := ruleset.LoadFS(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ps := Lint(set, Options{Placeholders: map[string][]string{"Admins": {"root"}}}); len(ps) != 0 {
 		t.Errorf("with the placeholder set: got %v, want no problems", ps)
-	}
-}
-
-// TestLoadFiles checks that LoadFiles loads the rule files given, without
-// test files, and names the files it cannot read.
-func TestLoadFiles(t *testing.T) {
-	dir := t.TempDir()
-	rule := filepath.Join(dir, "x.yml")
-	os.WriteFile(rule, []byte("title: X\nid: 5f7c1a3e-8f1d-4c6b-9f61-3a1c2b4d5e6f\nlogsource: {product: windows}\ndetection:\n  sel: {Image: a}\n  condition: sel\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "x.test.yml"), []byte("rules: [x.yml]\n"), 0o644)
-	missing := filepath.Join(dir, "missing.yml")
-	set, err := LoadFiles([]string{rule, missing})
-	if err == nil || !strings.Contains(err.Error(), missing) {
-		t.Errorf("error: got %v, want one naming %s", err, missing)
-	}
-	if len(set.Rules) != 1 || set.Rules[0].Title != "X" || len(set.Tests) != 0 || !slices.Equal(set.Files, []string{rule}) {
-		t.Errorf("got %d rules, tests %v, files %v; want rule X, no tests, files [%s]", len(set.Rules), set.Tests, set.Files, rule)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
@@ -113,11 +115,11 @@ const RegressionKey = "regression_tests_path"
 const regressionDir = "regression_data"
 
 // Run runs the tests of s: every case of its test files and the regression
-// tests of its rules (found only on disk: a Set from LoadFS has none). Rules
+// tests of its rules (found only on disk: a Set from ruleset.LoadFS has none). Rules
 // that could not be loaded but name a regression test fail it. Tests run in
 // parallel (Options.Workers); the Report is in a fixed order whatever the
 // parallelism. The error is ctx's when it is done before the end.
-func Run(ctx context.Context, s *Set, opts Options) (*Report, error) {
+func Run(ctx context.Context, s *ruleset.Set, opts Options) (*Report, error) {
 	r := &runner{set: s, router: opts.router(), placeholders: opts.Placeholders}
 	var jobs []func() []Result
 	for _, tf := range s.Tests {
@@ -161,7 +163,7 @@ func Run(ctx context.Context, s *Set, opts Options) (*Report, error) {
 
 // runner holds what the tests of one Run share.
 type runner struct {
-	set          *Set
+	set          *ruleset.Set
 	router       detect.Router
 	placeholders map[string][]string
 }
@@ -179,7 +181,7 @@ func (r *runner) testFile(name string) []Result {
 	fail := func(reason string) []Result {
 		return []Result{{Kind: CaseTest, Status: Failed, File: name, Reason: reason}}
 	}
-	data, err := r.set.tree.read(name)
+	data, err := r.set.ReadFile(name)
 	if err != nil {
 		return fail(err.Error())
 	}
@@ -193,8 +195,8 @@ func (r *runner) testFile(name string) []Result {
 	var rules []*sigma.Rule
 	var filters []*sigma.Filter
 	for _, rel := range tf.Rules {
-		rf := r.set.tree.join(r.set.tree.dir(name), rel)
-		data, err := r.set.tree.read(rf)
+		rf := beside(r.set, name, rel)
+		data, err := r.set.ReadFile(rf)
 		if err != nil {
 			return fail("rule file: " + err.Error())
 		}
@@ -256,7 +258,16 @@ func (r *runner) testFile(name string) []Result {
 // foo.yml for foo.test.yml.
 func ownRule(testFile string) string {
 	base := testFile[strings.LastIndexAny(testFile, `/\`)+1:]
-	return base[:len(base)-len(TestSuffix)] + ".yml"
+	return base[:len(base)-len(ruleset.TestSuffix)] + ".yml"
+}
+
+// beside returns the name of rel, a path relative to the folder of the file
+// name, in the file system of s.
+func beside(s *ruleset.Set, name, rel string) string {
+	if s.FS == nil {
+		return filepath.Join(filepath.Dir(name), rel)
+	}
+	return path.Join(path.Dir(name), rel)
 }
 
 // caseDiff says how got differs from want, naming the rules.
@@ -310,7 +321,7 @@ func (r *runner) regression(ctx context.Context, rule *sigma.Rule, infoPath stri
 		res.Status, res.Reason = st, reason
 		return []Result{res}
 	}
-	if r.set.tree.fsys != nil {
+	if r.set.FS != nil {
 		return end(Skipped, "regression data is read from disk only")
 	}
 	root := sigmaRoot(filepath.Dir(rule.Pos.File))
@@ -419,7 +430,7 @@ func (r *runner) unloadedRegressions() []func() []Result {
 			continue
 		}
 		seen[f] = true
-		data := r.set.data[f]
+		data := r.set.Data(f)
 		if !hasTopKey(data, RegressionKey) {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 )
 
 // summary renders a result for comparison: status, file, line, name and
@@ -20,7 +21,7 @@ func summary(r Result) string {
 }
 
 func TestRunCases(t *testing.T) {
-	set, err := Load([]string{filepath.Join("testdata", "cases")})
+	set, err := ruleset.Load([]string{filepath.Join("testdata", "cases")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestRunCases(t *testing.T) {
 }
 
 func TestRunRegression(t *testing.T) {
-	set, err := Load([]string{filepath.Join("testdata", "sigma")})
+	set, err := ruleset.Load([]string{filepath.Join("testdata", "sigma")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestRunRegressionUnloadable(t *testing.T) {
 	if err := os.WriteFile(rule, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	set, err := Load([]string{rule})
+	set, err := ruleset.Load([]string{rule})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func TestRunFS(t *testing.T) {
 			"detection:\n    sel:\n        Image|endswith: '\\x.exe'\n    condition: sel\n")},
 		"w/r.test.yml": {Data: []byte("rules: [r.yml]\ncases:\n  - name: hit\n    event: {Channel: Security, EventID: 4688, NewProcessName: 'C:\\x.exe'}\n    detections: [r1]\n")},
 	}
-	set, err := LoadFS(fsys)
+	set, err := ruleset.LoadFS(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestRunFS(t *testing.T) {
 }
 
 func TestRunCancelled(t *testing.T) {
-	set, err := Load([]string{filepath.Join("testdata", "cases")})
+	set, err := ruleset.Load([]string{filepath.Join("testdata", "cases")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package ruletest
+package ruleset
 
 import "github.com/spoor-hunt/spoor/internal/sigma"
 
