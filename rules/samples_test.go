@@ -140,6 +140,22 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/registry_set/registry_set_win_file_share_added.yml", "evtx-attack-samples/Lateral Movement/LM_NewShare_Added_Sysmon_12_13.evtx"},
 	{"windows/registry_set/registry_set_win_null_session_pipes_modified.yml", "evtx-attack-samples/Lateral Movement/LM_add_new_namedpipe_tp_nullsession_registry_turla_like_ttp.evtx"},
 	{"windows/registry_set/registry_set_win_service_value_unc_path.yml", "evtx-attack-samples/Lateral Movement/LM_regsvc_DirectoryServiceExtPt_Lsass_NTDS_AdamXpn.evtx"},
+	{"windows/channel/win_rpc_netlogon_password_set_unauthenticated.yml", "evtx-attack-samples/Credential Access/etw_rpc_zerologon.evtx"},
+	{"windows/channel/win_winsock_lsp_installed.yml", "evtx-attack-samples/Persistence/Persistence_Winsock_Catalog Change EventId_1.evtx"},
+	{"windows/network_connection/net_connection_win_rdp_inbound_remote.yml", "evtx-attack-samples/Lateral Movement/LM_sysmon_3_12_13_1_SharpRDP.evtx"},
+	{"windows/network_connection/net_connection_win_rdp_inbound_remote.yml", "security-datasets/datasets/atomic/windows/credential_access/host/rdp_interactive_taskmanager_lsass_dump.zip"},
+	{"windows/pipe_created/pipe_created_win_eventlog_connected_over_smb.yml", "evtx-attack-samples/Defense Evasion/DE_remote_eventlog_svc_crash_byt3bl33d3r_sysmon_17_1_3.evtx"},
+	{"windows/pipe_created/pipe_created_win_remote_exec_pipe_local_client.yml", "evtx-attack-samples/Privilege Escalation/sysmon_privesc_psexec_dwell.evtx"},
+	{"windows/pipe_created/pipe_created_win_remote_exec_pipe_local_client.yml", "evtx-attack-samples/Defense Evasion/DE_renamed_psexec_service_sysmon_17_18.evtx"},
+	{"windows/pipe_created/pipe_created_win_remote_exec_pipe_local_client.yml", "security-datasets/datasets/atomic/windows/credential_access/host/cmd_psexec_lsa_secrets_dump.zip"},
+	{"windows/pipe_created/pipe_created_win_srvsvc_connected_over_smb.yml", "evtx-attack-samples/Discovery/discovery_enum_shares_target_sysmon_3_18.evtx"},
+	{"windows/pipe_created/pipe_created_win_srvsvc_connected_over_smb.yml", "evtx-attack-samples/Discovery/discovery_sysmon_18_Invoke_UserHunter_NetSessionEnum_DC-srvsvc.evtx"},
+	{"windows/pipe_created/pipe_created_win_unknown_pipe_connected_over_smb.yml", "evtx-attack-samples/Lateral Movement/lm_sysmon_18_remshell_over_namedpipe.evtx"},
+	{"windows/pipe_created/pipe_created_win_unknown_pipe_connected_over_smb.yml", "evtx-attack-samples/Defense Evasion/faxhell_sysmon_7_1_18_3_bindshell_dllhijack.evtx"},
+	{"windows/process_access/proc_access_win_suspend_resume_only.yml", "evtx-attack-samples/Defense Evasion/process_suspend_sysmon_10_ga_800.evtx"},
+	{"windows/process_creation/proc_creation_win_proxy_binary_spawns_shell.yml", "evtx-attack-samples/Execution/evasion_execution_imageload_wuauclt_lolbas.evtx"},
+	{"windows/process_creation/proc_creation_win_proxy_binary_spawns_shell.yml", "evtx-attack-samples/Execution/exec_msxsl_xsl_sysmon_1_7.evtx"},
+	{"windows/process_creation/proc_creation_win_proxy_binary_spawns_shell.yml", "security-datasets/datasets/atomic/windows/defense_evasion/host/empire_launcher_sct_regsvr32.zip"},
 }
 
 // TestRulesOnRealSamples runs each rule of realSamples alone, through the
