@@ -232,6 +232,23 @@ func TestCorrelationPipeEnumeration(t *testing.T) {
 	}
 }
 
+// TestCorrelationProcessListing: the value_count correlation counts the
+// different processes one program outside the system folders opened for
+// their details within a minute (Meterpreter's ps), and its building block
+// is not listed.
+func TestCorrelationProcessListing(t *testing.T) {
+	const listingID = "77fe29c8-103d-4e63-844a-726527d63f77" // mr_win_process_listing_by_user_program
+	res, m := attackSampleCorrelation(t, listingID, "Discovery", "discovery_meterpreter_ps_cmd_process_listing_sysmon_10.evtx")
+	if len(m) == 0 || m[0].Correlation.Value < 10 {
+		t.Fatalf("process listing: got %d matches (%+v), want at least 1 counting 10 processes or more", len(m), m)
+	}
+	for _, d := range res.Detections {
+		if d.Rule.ID == "c77a14d0-aced-4458-b66b-208cc5cdc011" { // process_queried_by_user_program
+			t.Errorf("building block %s listed on its own, want it suppressed", d.Rule.Title)
+		}
+	}
+}
+
 // TestCorrelationsExcluded: a correlation left out by name does not run,
 // and its building block is then listed as a detection of its own only if
 // another correlation does not suppress it.
