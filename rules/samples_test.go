@@ -78,6 +78,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/builtin/security/win_security_wfp_rdp_over_loopback.yml", "evtx-attack-samples/Command and Control/DE_RDP_Tunnel_5156.evtx"},
 	{"windows/builtin/system/win_system_dcom_remote_launch_lateral_object.yml", "evtx-attack-samples/Lateral Movement/LM_dcom_shwnd_shbrwnd_mmc20_failed_traces_system_10016.evtx"},
 	{"windows/builtin/system/win_system_eventlog_service_stopped_or_disabled.yml", "deepbluecli/evtx/disablestop-eventlog.evtx"},
+	{"windows/builtin/system/win_system_netlogon_secure_channel_auth_failed.yml", "evtx-attack-samples/Credential Access/Zerologon_CVE-2020-1472_DFIR_System_NetLogon_Error_EventID_5805.evtx"},
 	{"windows/builtin/system/win_system_service_install_bare_program_name.yml", "evtx-attack-samples/Lateral Movement/LM_Remote_Service02_7045.evtx"},
 	{"windows/builtin/system/win_system_service_install_pipe_impersonation.yml", "evtx-attack-samples/Privilege Escalation/System_7045_namedpipe_privesc.evtx"},
 	{"windows/builtin/terminalservices/win_terminalservices_rdp_auth_from_loopback.yml", "evtx-attack-samples/Command and Control/DE_RDP_Tunneling_TerminalServices-RemoteConnectionManagerOperational_1149.evtx"},
