@@ -249,6 +249,22 @@ func TestCorrelationProcessListing(t *testing.T) {
 	}
 }
 
+// TestCorrelationRemoteAutostartKey: the temporal_ordered correlations tie
+// a Run value written by the WMI provider host to the remote RPC connection
+// before it, and one written by a svchost process to the start of the
+// Remote Registry service in that same process.
+func TestCorrelationRemoteAutostartKey(t *testing.T) {
+	for _, c := range []struct{ id, file string }{
+		{"aef0c9c6-d84e-4cd0-8223-b4bb8a5d8ff7", "wmi_remote_registry_sysmon.evtx"},       // mr_win_remote_wmi_autostart_key
+		{"48c60c8a-2ad7-4c55-933d-636934afa96c", "lm_remote_registry_sysmon_1_13_3.evtx"}, // mr_win_remote_registry_autostart_key
+	} {
+		_, m := attackSampleCorrelation(t, c.id, "Lateral Movement", c.file)
+		if len(m) != 1 {
+			t.Errorf("%s: got %d matches of %s, want 1", c.file, len(m), c.id)
+		}
+	}
+}
+
 // TestCorrelationsExcluded: a correlation left out by name does not run,
 // and its building block is then listed as a detection of its own only if
 // another correlation does not suppress it.
