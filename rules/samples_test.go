@@ -24,6 +24,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/builtin/application/win_msi_install_from_url.yml", "evtx-attack-samples/Execution/rogue_msi_url_1040_1042.evtx"},
 	{"windows/builtin/application/win_mssql_xp_cmdshell_enabled.yml", "evtx-attack-samples/Defense Evasion/DE_xp_cmdshell_enabled_MSSQL_EID_15457.evtx"},
 	{"windows/builtin/application/win_mssql_xp_cmdshell_executed.yml", "evtx-attack-samples/Lateral Movement/LM_xp_cmdshell_MSSQL_Events.evtx"},
+	{"windows/builtin/application/win_mssql_xp_cmdshell_remote_client.yml", "evtx-attack-samples/Lateral Movement/LM_xp_cmdshell_MSSQL_Events.evtx"},
 	{"windows/builtin/application/win_mssql_xp_cmdshell_executed.yml", "evtx-attack-samples/Lateral Movement/MSSQL_15281_xp_cmdshell_exec_failed_attempt.evtx"},
 	{"windows/builtin/application_experience/win_application_experience_shim_on_accessibility_program.yml", "evtx-attack-samples/Persistence/Persistence_Shime_Microsoft-Windows-Application-Experience_Program-Telemetry_500.evtx"},
 	{"windows/builtin/application_experience/win_pca_control_panel_applet_user_folder.yml", "evtx-attack-samples/Execution/Exec_via_cpl_Application_Experience_EventID_17_ControlPanelApplet.evtx"},

@@ -265,6 +265,16 @@ func TestCorrelationRemoteAutostartKey(t *testing.T) {
 	}
 }
 
+// TestCorrelationEventLogRestart: the Event Log service entering the running
+// state after Windows Error Reporting started is its restart after a crash.
+func TestCorrelationEventLogRestart(t *testing.T) {
+	const restartID = "28747bf9-daaf-4350-a603-4585461652e8" // mr_win_system_eventlog_restart_after_crash
+	_, m := attackSampleCorrelation(t, restartID, "Defense Evasion", "DE_WinEventLogSvc_Crash_System_7036.evtx")
+	if len(m) != 1 {
+		t.Fatalf("event log restart: got %d matches, want 1", len(m))
+	}
+}
+
 // TestCorrelationsExcluded: a correlation left out by name does not run,
 // and its building block is then listed as a detection of its own only if
 // another correlation does not suppress it.
