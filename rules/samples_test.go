@@ -155,6 +155,7 @@ var realSamples = []struct{ rule, sample string }{
 	{"windows/pipe_created/pipe_created_win_unknown_pipe_connected_over_smb.yml", "evtx-attack-samples/Lateral Movement/lm_sysmon_18_remshell_over_namedpipe.evtx"},
 	{"windows/pipe_created/pipe_created_win_unknown_pipe_connected_over_smb.yml", "evtx-attack-samples/Defense Evasion/faxhell_sysmon_7_1_18_3_bindshell_dllhijack.evtx"},
 	{"windows/process_access/proc_access_win_suspend_resume_only.yml", "evtx-attack-samples/Defense Evasion/process_suspend_sysmon_10_ga_800.evtx"},
+	{"windows/process_creation/proc_creation_win_renamed_regsvr32_remote_scriptlet.yml", "evtx-attack-samples/Execution/exec_sysmon_1_lolbin_renamed_regsvr32_scrobj.evtx"},
 	{"windows/process_creation/proc_creation_win_proxy_binary_spawns_shell.yml", "evtx-attack-samples/Execution/evasion_execution_imageload_wuauclt_lolbas.evtx"},
 	{"windows/process_creation/proc_creation_win_proxy_binary_spawns_shell.yml", "evtx-attack-samples/Execution/exec_msxsl_xsl_sysmon_1_7.evtx"},
 	{"windows/process_creation/proc_creation_win_proxy_binary_spawns_shell.yml", "security-datasets/datasets/atomic/windows/defense_evasion/host/empire_launcher_sct_regsvr32.zip"},
