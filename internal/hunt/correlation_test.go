@@ -56,8 +56,8 @@ const (
 // right groups and counts, and their building blocks are not listed.
 func TestCorrelationsDeepBlue(t *testing.T) {
 	res := deepBlue(t, Options{}, "smb-password-guessing-security.evtx", "password-spray.evtx")
-	if res.Rules.Correlations != 7 {
-		t.Errorf("correlation rules: got %d, want the 7 built-in ones", res.Rules.Correlations)
+	if res.Rules.Correlations != 11 {
+		t.Errorf("correlation rules: got %d, want the 11 built-in ones", res.Rules.Correlations)
 	}
 	corrs := correlationsOf(t, res)
 
@@ -149,8 +149,8 @@ func TestCorrelationsMinLevel(t *testing.T) {
 			t.Errorf("got a %s detection (%s) under --min-level high", d.Rule.Level, d.Rule.Title)
 		}
 	}
-	if res.Rules.Correlations != 3 {
-		t.Errorf("correlation rules: got %d, want the 3 high ones", res.Rules.Correlations)
+	if res.Rules.Correlations != 5 {
+		t.Errorf("correlation rules: got %d, want the 5 high ones", res.Rules.Correlations)
 	}
 }
 
