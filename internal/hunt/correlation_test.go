@@ -57,8 +57,8 @@ const (
 // right groups and counts, and their building blocks are not listed.
 func TestCorrelationsDeepBlue(t *testing.T) {
 	res := deepBlue(t, Options{}, "smb-password-guessing-security.evtx", "password-spray.evtx")
-	if res.Rules.Correlations != 7 {
-		t.Errorf("correlation rules: got %d, want the 7 built-in ones", res.Rules.Correlations)
+	if res.Rules.Correlations != 11 {
+		t.Errorf("correlation rules: got %d, want the 11 built-in ones", res.Rules.Correlations)
 	}
 	corrs := correlationsOf(t, res)
 
@@ -150,8 +150,8 @@ func TestCorrelationsMinLevel(t *testing.T) {
 			t.Errorf("got a %s detection (%s) under --min-level high", d.Rule.Level, d.Rule.Title)
 		}
 	}
-	if res.Rules.Correlations != 3 {
-		t.Errorf("correlation rules: got %d, want the 3 high ones", res.Rules.Correlations)
+	if res.Rules.Correlations != 5 {
+		t.Errorf("correlation rules: got %d, want the 5 high ones", res.Rules.Correlations)
 	}
 }
 
@@ -230,6 +230,49 @@ func TestCorrelationPipeEnumeration(t *testing.T) {
 	_, m := attackSampleCorrelation(t, pipeEnumID, "Discovery", "Discovery_Remote_System_NamedPipes_Sysmon_18.evtx")
 	if len(m) != 1 || m[0].Correlation.Value < 10 {
 		t.Fatalf("pipe enumeration: got %d matches (%+v), want 1 counting at least 10 pipes", len(m), m)
+	}
+}
+
+// TestCorrelationProcessListing: the value_count correlation counts the
+// different processes one program outside the system folders opened for
+// their details within a minute (Meterpreter's ps), and its building block
+// is not listed.
+func TestCorrelationProcessListing(t *testing.T) {
+	const listingID = "77fe29c8-103d-4e63-844a-726527d63f77" // mr_win_process_listing_by_user_program
+	res, m := attackSampleCorrelation(t, listingID, "Discovery", "discovery_meterpreter_ps_cmd_process_listing_sysmon_10.evtx")
+	if len(m) == 0 || m[0].Correlation.Value < 10 {
+		t.Fatalf("process listing: got %d matches (%+v), want at least 1 counting 10 processes or more", len(m), m)
+	}
+	for _, d := range res.Detections {
+		if d.Rule.ID == "c77a14d0-aced-4458-b66b-208cc5cdc011" { // process_queried_by_user_program
+			t.Errorf("building block %s listed on its own, want it suppressed", d.Rule.Title)
+		}
+	}
+}
+
+// TestCorrelationRemoteAutostartKey: the temporal_ordered correlations tie
+// a Run value written by the WMI provider host to the remote RPC connection
+// before it, and one written by a svchost process to the start of the
+// Remote Registry service in that same process.
+func TestCorrelationRemoteAutostartKey(t *testing.T) {
+	for _, c := range []struct{ id, file string }{
+		{"aef0c9c6-d84e-4cd0-8223-b4bb8a5d8ff7", "wmi_remote_registry_sysmon.evtx"},       // mr_win_remote_wmi_autostart_key
+		{"48c60c8a-2ad7-4c55-933d-636934afa96c", "lm_remote_registry_sysmon_1_13_3.evtx"}, // mr_win_remote_registry_autostart_key
+	} {
+		_, m := attackSampleCorrelation(t, c.id, "Lateral Movement", c.file)
+		if len(m) != 1 {
+			t.Errorf("%s: got %d matches of %s, want 1", c.file, len(m), c.id)
+		}
+	}
+}
+
+// TestCorrelationEventLogRestart: the Event Log service entering the running
+// state after Windows Error Reporting started is its restart after a crash.
+func TestCorrelationEventLogRestart(t *testing.T) {
+	const restartID = "28747bf9-daaf-4350-a603-4585461652e8" // mr_win_system_eventlog_restart_after_crash
+	_, m := attackSampleCorrelation(t, restartID, "Defense Evasion", "DE_WinEventLogSvc_Crash_System_7036.evtx")
+	if len(m) != 1 {
+		t.Fatalf("event log restart: got %d matches, want 1", len(m))
 	}
 }
 
