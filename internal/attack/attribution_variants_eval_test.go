@@ -312,3 +312,179 @@ func paramsScorer(p params) reportScorer {
 		return rankingScorer(func(kb *KB, ev Evidence) Ranking { return rankModel(kb, m.(*model), ev, 0) })(ck, ev, scores)
 	}
 }
+
+// TestReportLearned fits a linear combination of scores (a conditional
+// logit: the true group's softmax probability over the candidates,
+// maximised by gradient ascent) on the cases of one half of the groups
+// (parity of the ID) and measures it on the other half, both ways: item
+// and score weights learned without fitting and measuring on the same
+// groups. Run it with
+//
+//	go test ./internal/attack -run TestReportLearned -eval -v
+func TestReportLearned(t *testing.T) {
+	if !*evalFlag {
+		t.Skip("runs with -eval")
+	}
+	features := []variant{
+		{"spoor bits", rankingScorer(Attribute)},
+		{"IDF containment", idfContainment},
+		{"log2(reports+1)", func(ck *caseKB, _ Evidence, scores []float64) float64 {
+			for i := range scores {
+				scores[i] = math.Log2(float64(ck.reports[i] + 1))
+			}
+			return math.NaN()
+		}},
+		{"Bernoulli m=300", bernoulliScorer(300, false)},
+	}
+	ds, full, groups, pos := loadReports(t)
+	// An evaluation: features by candidate (only groups spoor ranks), the
+	// truth's row (-1 when spoor leaves it out), the size, the half.
+	type eval struct {
+		x     [][]float64
+		truth int
+		size  int
+		half  int
+	}
+	evals := make([][]eval, len(ds.Cases))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			cols := make([][]float64, len(features))
+			for f := range cols {
+				cols[f] = make([]float64, len(groups))
+			}
+			for ci := range next {
+				c := ds.Cases[ci]
+				ck := newCaseKB(full, groups, pos, c)
+				evs, sizes := caseEvidence(c, ci)
+				h := int(c.Group[len(c.Group)-1]-'0') % 2
+				for ei, ev := range evs {
+					for f, ft := range features {
+						ft.score(ck, ev, cols[f])
+					}
+					e := eval{truth: -1, size: sizes[ei], half: h}
+					for g := range groups {
+						if math.IsInf(cols[0][g], -1) {
+							continue
+						}
+						if g == pos[c.Group] {
+							e.truth = len(e.x)
+						}
+						row := make([]float64, len(features))
+						for f := range features {
+							row[f] = cols[f][g]
+						}
+						e.x = append(e.x, row)
+					}
+					evals[ci] = append(evals[ci], e)
+				}
+			}
+		})
+	}
+	for ci := range ds.Cases {
+		next <- ci
+	}
+	close(next)
+	wg.Wait()
+
+	nf := len(features)
+	fit := func(half int) []float64 {
+		w := make([]float64, nf)
+		w[0] = 1 // start from spoor
+		const rate, steps = 0.05, 300
+		for range steps {
+			grad := make([]float64, nf)
+			n := 0
+			for _, es := range evals {
+				for _, e := range es {
+					if e.half != half || e.truth < 0 {
+						continue
+					}
+					n++
+					mx := math.Inf(-1)
+					s := make([]float64, len(e.x))
+					for i, row := range e.x {
+						for f := range nf {
+							s[i] += w[f] * row[f]
+						}
+						mx = max(mx, s[i])
+					}
+					sum := 0.0
+					for i := range s {
+						s[i] = math.Exp(s[i] - mx)
+						sum += s[i]
+					}
+					for i, row := range e.x {
+						p := s[i] / sum
+						for f := range nf {
+							grad[f] -= p * row[f]
+						}
+					}
+					for f := range nf {
+						grad[f] += e.x[e.truth][f]
+					}
+				}
+			}
+			for f := range nf {
+				w[f] += rate * grad[f] / float64(n)
+			}
+		}
+		return w
+	}
+	// measure returns top-1/3/5 by size index of weights w on a half.
+	measure := func(w []float64, half int) [][3]float64 {
+		out := make([][3]float64, 1+len(reportSizes))
+		cnt := make([]float64, 1+len(reportSizes))
+		for _, es := range evals {
+			for _, e := range es {
+				if e.half != half {
+					continue
+				}
+				k := sizeIndex(e.size)
+				cnt[k]++
+				if e.truth < 0 {
+					continue
+				}
+				s := make([]float64, len(e.x))
+				for i, row := range e.x {
+					for f := range nf {
+						s[i] += w[f] * row[f]
+					}
+				}
+				b, ti := placement(s, e.truth)
+				out[k][0] += topK(b, ti, 1)
+				out[k][1] += topK(b, ti, 3)
+				out[k][2] += topK(b, ti, 5)
+			}
+		}
+		for k := range out {
+			for j := range 3 {
+				out[k][j] /= cnt[k]
+			}
+		}
+		return out
+	}
+	spoorOnly := make([]float64, nf)
+	spoorOnly[0] = 1
+	var w strings.Builder
+	fmt.Fprintf(&w, "features: ")
+	for _, f := range features {
+		fmt.Fprintf(&w, "%s; ", f.name)
+	}
+	w.WriteString("\n\n| fitted on | measured on | weights | full top-1/3/5 | 1 | 2 | 3 | 5 |\n|---|---|---|---|---|---|---|---|\n")
+	for _, h := range []int{0, 1} {
+		wt := fit(h)
+		for _, row := range []struct {
+			name string
+			w    []float64
+		}{{"(spoor alone)", spoorOnly}, {fmt.Sprintf("half %d", h), wt}} {
+			fmt.Fprintf(&w, "| %s | half %d | %.3f |", row.name, 1-h, row.w)
+			for _, r := range measure(row.w, 1-h) {
+				fmt.Fprintf(&w, " %.3f / %.3f / %.3f |", r[0], r[1], r[2])
+			}
+			w.WriteString("\n")
+		}
+	}
+	t.Log("\n" + w.String())
+}
