@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/operation"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
@@ -45,7 +45,7 @@ func (c LevelCounts) Get(level string) int {
 
 // aggregate fills the counts of r from its detections; meta has the rules
 // and correlations by ruleKey, for their descriptions; tacticsOf gives
-// the tactics of a technique (see correlate.Reach; nil: those the rules
+// the tactics of a technique (see operation.Reach; nil: those the rules
 // name).
 func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) []string) {
 	byRule := map[string]*RuleCount{} // by ID, or title when there is none
@@ -89,7 +89,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 
 		reached, ok := reach[key]
 		if !ok {
-			reached = correlate.Reach(d.Rule.Tags, d.Rule.Level, tacticsOf)
+			reached = operation.Reach(d.Rule.Tags, d.Rule.Level, tacticsOf)
 			reach[key] = reached
 		}
 		for t, techs := range reached {

@@ -150,7 +150,7 @@ func loadKB(kb *attack.KB) (*attack.KB, error) {
 
 // techniqueTactics returns the tactics of a technique in kb (through its
 // revocation; a sub-technique kb does not know has its parent's), nil when
-// kb does not know it: correlate.Reach's lookup.
+// kb does not know it: operation.Reach's lookup.
 func techniqueTactics(kb *attack.KB) func(string) []string {
 	return func(id string) []string {
 		t, _, err := kb.Technique(id)

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/ctxtest"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/operation"
 )
 
 // cancelOn is a log handler that cancels when msg is logged: Run logs
@@ -87,21 +87,6 @@ func TestWaitLoadedCancel(t *testing.T) {
 	}
 }
 
-// cancelAfter is a context cancelled after its Err has been called n
-// times: a cancellation at a place in the work that does not depend on
-// timing.
-type cancelAfter struct {
-	context.Context
-	n atomic.Int64
-}
-
-func (c *cancelAfter) Err() error {
-	if c.n.Add(-1) < 0 {
-		return context.Canceled
-	}
-	return nil
-}
-
 // TestBuildOperationsCancel checks that building and attributing the
 // operations stops, with the context's error and no operation kept, when
 // the context is cancelled at any point of the way.
@@ -110,10 +95,10 @@ func TestBuildOperationsCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx := correlate.NewIndex(1)
+	idx := operation.NewIndex(1)
 	sh := idx.Shard(0)
 	rule := &Rule{ID: "r", Title: "Rule", Level: "high", Tags: []string{"attack.execution", "attack.t1059.003"}, Techniques: []string{"T1059.003"}}
-	var refs []correlate.DetectionRef
+	var refs []operation.DetectionRef
 	res := &Result{}
 	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	for i := range 200 {
@@ -131,16 +116,14 @@ func TestBuildOperationsCancel(t *testing.T) {
 		refs = append(refs, r)
 		res.Detections = append(res.Detections, Detection{Time: t0.Add(time.Duration(i) * time.Second), Rule: rule})
 	}
-	count := &cancelAfter{Context: context.Background()}
-	count.n.Store(1 << 40)
+	count := ctxtest.After(ctxtest.Never)
 	if err := buildOperations(count, res, refs, idx, at, nil); err != nil || len(res.Operations) == 0 || res.Operations[0].Attribution == nil {
 		t.Fatalf("uncancelled: got err %v, %d operations; want attributed operations (or the test proves nothing)", err, len(res.Operations))
 	}
-	looks := 1<<40 - count.n.Load()
+	looks := count.Looks()
 	for _, n := range []int64{0, looks / 2, looks - len64(res.Operations) - 1, looks - 2, looks - 1} {
 		t.Run(fmt.Sprintf("after %d of %d looks", n, looks), func(t *testing.T) {
-			ctx := &cancelAfter{Context: context.Background()}
-			ctx.n.Store(n)
+			ctx := ctxtest.After(n)
 			got := &Result{Detections: res.Detections}
 			err := buildOperations(ctx, got, refs, idx, at, nil)
 			if !errors.Is(err, context.Canceled) || got.Operations != nil {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/operation"
 )
 
 func TestChunks(t *testing.T) {
@@ -37,15 +37,15 @@ func TestMergeRuns(t *testing.T) {
 	for _, sizes := range [][]int{{0}, {5}, {0, 0, 3}, {chunkSize + 7, 40, 0, 1}, {300, 300}} {
 		var runs []*sortedRun
 		var all []Detection
-		var allRefs []correlate.DetectionRef
+		var allRefs []operation.DetectionRef
 		for k, size := range sizes {
-			ds, refs := &chunks[Detection]{}, &chunks[correlate.DetectionRef]{}
+			ds, refs := &chunks[Detection]{}, &chunks[operation.DetectionRef]{}
 			for i := range size {
 				d := Detection{
 					Time: base.Add(time.Duration(rng.IntN(50)) * time.Second), Computer: []string{"h1", "h2"}[rng.IntN(2)],
 					RecordID: int64(rng.IntN(5)), Rule: rules[rng.IntN(2)], Source: "f", Locator: int64(k*10000 + i),
 				}
-				r := correlate.DetectionRef{Index: k*10000 + i}
+				r := operation.DetectionRef{Index: k*10000 + i}
 				ds.add(d)
 				refs.add(r)
 				all = append(all, d)

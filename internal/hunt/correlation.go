@@ -10,6 +10,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/operation"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
@@ -257,9 +258,9 @@ var accountFields = [][2]string{
 // operation's story: how many detections, the condition, and their hosts,
 // accounts (else those of its group) and time span; the detections of a
 // correlation it counted are its own.
-func countedOf(d *Detection) *correlate.Counted {
+func countedOf(d *Detection) *operation.Counted {
 	c := d.Correlation
-	out := &correlate.Counted{Events: c.Count, Condition: c.Condition, First: c.First, Last: c.Last}
+	out := &operation.Counted{Events: c.Count, Condition: c.Condition, First: c.First, Last: c.Last}
 	add := func(list *[]string, v string) {
 		if v != "" && v != "-" && !slices.Contains(*list, v) {
 			*list = append(*list, v)

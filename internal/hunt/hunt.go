@@ -20,6 +20,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/cputime"
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/operation"
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
@@ -190,9 +191,9 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	if workers < 1 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	var idx *correlate.Index
+	var idx *operation.Index
 	if !opts.NoOperations {
-		idx = correlate.NewIndex(workers)
+		idx = operation.NewIndex(workers)
 	}
 	ws := make([]*worker, workers)
 	for i := range ws {
@@ -235,7 +236,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		sorting.Go(func() { runs[i] = newSortedRun(&w.found, &w.refs) })
 	}
 	var corrs chunks[Detection]
-	var corrRefs chunks[correlate.DetectionRef]
+	var corrRefs chunks[operation.DetectionRef]
 	matched, err := correlations(ctx, set, ws, meta)
 	if runErr == nil {
 		runErr = err
@@ -244,11 +245,11 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		corrs.add(d)
 		// A correlation has no event of its own: it joins an operation
 		// through the nearest linked detection on its host.
-		corrRefs.add(correlate.DetectionRef{Time: d.Time, Host: d.Computer, Counted: countedOf(&d)})
+		corrRefs.add(operation.DetectionRef{Time: d.Time, Host: d.Computer, Counted: countedOf(&d)})
 	}
 	runs[len(ws)] = newSortedRun(&corrs, &corrRefs)
 	sorting.Wait()
-	var refs []correlate.DetectionRef
+	var refs []operation.DetectionRef
 	res.Detections, refs = mergeRuns(runs, idx != nil)
 	var tacticsOf func(string) []string // nil: the tactics rules name
 	if kb, err := waitLoaded(ctx, know); err == nil {
@@ -432,8 +433,8 @@ type worker struct {
 	found chunks[Detection]
 	// shard is the worker's part of the entity index (nil without
 	// operations); refs[i] describes found[i] for the operation builder.
-	shard *correlate.IndexShard
-	refs  chunks[correlate.DetectionRef]
+	shard *operation.IndexShard
+	refs  chunks[operation.DetectionRef]
 	// inputs are the detections of rules correlations reference, for
 	// correlate.Set.Run; inputDets[i] is the detection of inputs[i].
 	inputs     []correlate.Input
@@ -474,7 +475,7 @@ func (w *worker) event(ev *event.Event) {
 	if w.opts.KeepEvents {
 		raw = ev.AppendJSON(nil)
 	}
-	var ref correlate.DetectionRef
+	var ref operation.DetectionRef
 	refDone := false
 	for _, d := range w.dst {
 		det := w.record(ev, t, d, raw)

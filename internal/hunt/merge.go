@@ -3,7 +3,7 @@ package hunt
 import (
 	"slices"
 
-	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/operation"
 )
 
 // sortedRun is one run of detections (a worker's, or the correlations')
@@ -12,14 +12,14 @@ import (
 // mergeRuns.
 type sortedRun struct {
 	ds    *chunks[Detection]
-	refs  *chunks[correlate.DetectionRef]
+	refs  *chunks[operation.DetectionRef]
 	order []int32
 	next  int // position in order of the run's next detection
 }
 
 // newSortedRun sorts the detections of ds by compareDetections, stably,
 // through an index; refs hold one ref per detection, or none.
-func newSortedRun(ds *chunks[Detection], refs *chunks[correlate.DetectionRef]) *sortedRun {
+func newSortedRun(ds *chunks[Detection], refs *chunks[operation.DetectionRef]) *sortedRun {
 	order := make([]int32, ds.len())
 	for i := range order {
 		order[i] = int32(i)
@@ -41,15 +41,15 @@ func (r *sortedRun) head() *Detection {
 // Equal detections keep the order of their runs, so the result is the
 // stable sort of the runs' concatenation whichever the worker that found
 // each detection.
-func mergeRuns(runs []*sortedRun, withRefs bool) ([]Detection, []correlate.DetectionRef) {
+func mergeRuns(runs []*sortedRun, withRefs bool) ([]Detection, []operation.DetectionRef) {
 	n := 0
 	for _, r := range runs {
 		n += len(r.order)
 	}
 	ds := make([]Detection, 0, n)
-	var refs []correlate.DetectionRef
+	var refs []operation.DetectionRef
 	if withRefs {
-		refs = make([]correlate.DetectionRef, 0, n)
+		refs = make([]operation.DetectionRef, 0, n)
 	}
 	for len(ds) < n {
 		var best *sortedRun

@@ -10,11 +10,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/operation"
 )
 
 // Operation is the story of one intrusion: detections joined across
-// processes, logon sessions and hosts by correlate.BuildOperations, with
+// processes, logon sessions and hosts by operation.Build, with
 // the ATT&CK groups its evidence resembles.
 type Operation struct {
 	// ID is stable across runs over the same evidence.
@@ -67,17 +67,17 @@ type Operation struct {
 
 // Step is one step of an operation: one event and the rules it matched
 // (Detections are indices in Result.Detections).
-type Step = correlate.Step
+type Step = operation.Step
 
 // Entity is one entity that links an operation's detections.
-type Entity = correlate.Entity
+type Entity = operation.Entity
 
 // Join is one link between two detections of an operation (Detections
 // are indices in Result.Detections).
-type Join = correlate.Join
+type Join = operation.Join
 
 // Hop is one cross-host link of an operation.
-type Hop = correlate.Hop
+type Hop = operation.Hop
 
 // Graph is the processes of an operation on their hosts and the edges
 // between them: parent to child on one host, and lateral movement from a
@@ -124,8 +124,8 @@ type Edge struct {
 // its own attributor (a KB is safe for concurrent use; only the caches
 // are not). It returns ctx's error, and leaves res.Operations as it was,
 // when ctx is done first.
-func buildOperations(ctx context.Context, res *Result, refs []correlate.DetectionRef, idx *correlate.Index, at *attributor, tacticsOf func(string) []string) error {
-	ops, err := correlate.BuildOperations(ctx, refs, idx, correlate.OperationOptions{TechniqueTactics: tacticsOf})
+func buildOperations(ctx context.Context, res *Result, refs []operation.DetectionRef, idx *operation.Index, at *attributor, tacticsOf func(string) []string) error {
+	ops, err := operation.Build(ctx, refs, idx, operation.Options{TechniqueTactics: tacticsOf})
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func buildOperations(ctx context.Context, res *Result, refs []correlate.Detectio
 }
 
 // operationOf is the Operation of o, drawn from refs and attributed by at.
-func operationOf(o *correlate.Operation, dets []Detection, refs []correlate.DetectionRef, at *attributor) Operation {
+func operationOf(o *operation.Operation, dets []Detection, refs []operation.DetectionRef, at *attributor) Operation {
 	op := Operation{
 		ID: o.ID, Severity: o.Severity, Score: round(o.Score, 3),
 		Hosts: orEmpty(o.Hosts), Users: orEmpty(o.Users), First: o.First, Last: o.Last,
@@ -188,7 +188,7 @@ func operationOf(o *correlate.Operation, dets []Detection, refs []correlate.Dete
 // graphOf draws the processes of the detections of steps (indices into
 // refs) and their parents, with parent and lateral edges; hosts are the
 // operation's hosts.
-func graphOf(steps []Step, refs []correlate.DetectionRef, hosts []string) Graph {
+func graphOf(steps []Step, refs []operation.DetectionRef, hosts []string) Graph {
 	g := Graph{Nodes: []Node{}, Edges: []Edge{}}
 	index := map[string]int{}
 	node := func(n Node) int {
@@ -219,7 +219,7 @@ func graphOf(steps []Step, refs []correlate.DetectionRef, hosts []string) Graph 
 		return id
 	}
 	inOp := func(name string) string {
-		h := correlate.HostName(name)
+		h := operation.HostName(name)
 		if slices.Contains(hosts, h) {
 			return h
 		}
@@ -231,7 +231,7 @@ func graphOf(steps []Step, refs []correlate.DetectionRef, hosts []string) Graph 
 	for _, st := range steps {
 		for _, di := range st.Detections {
 			r := &refs[di]
-			host := correlate.HostName(r.Host)
+			host := operation.HostName(r.Host)
 			if r.ProcessGUID != "" && r.PID > 0 {
 				guids[hostPID{host, r.PID}] = r.ProcessGUID
 			}
@@ -260,12 +260,12 @@ type hostPID struct {
 }
 
 // graphStep adds detection di of step st to the graph.
-func graphStep(g *Graph, st Step, di int, refs []correlate.DetectionRef, procID func(string, string, int64) string,
+func graphStep(g *Graph, st Step, di int, refs []operation.DetectionRef, procID func(string, string, int64) string,
 	node func(Node) int, edge func(Edge),
 	hostNode func(string) string, inOp func(string) string) {
 	{
 		r := &refs[di]
-		host := correlate.HostName(r.Host)
+		host := operation.HostName(r.Host)
 		id := procID(host, r.ProcessGUID, r.PID)
 		var self string
 		if id != "" {
@@ -286,7 +286,7 @@ func graphStep(g *Graph, st Step, di int, refs []correlate.DetectionRef, procID 
 		// Lateral: a command naming another host of the operation (by
 		// name, or by address as the step's sentence resolves it: "→
 		// FS01"), a logon from another host of the operation.
-		targets := correlate.CommandTargets(r.CommandLine)
+		targets := operation.CommandTargets(r.CommandLine)
 		if _, after, ok := strings.Cut(st.Sentence, " → "); ok {
 			if name, _, _ := strings.Cut(after, " "); name != "" {
 				targets = append(targets, name)

@@ -43,7 +43,7 @@ type Result struct {
 	// Tactics lists the ATT&CK tactics the detections reach, in
 	// kill-chain order (reconnaissance first, impact last): those of the
 	// rules' techniques in ATT&CK, not every tactic a rule names, none of
-	// an informational rule (see correlate.Reach).
+	// an informational rule (see operation.Reach).
 	Tactics []TacticCount `json:"tactics"`
 	// UnknownTechniques are the technique IDs of the rules that fired
 	// that the ATT&CK knowledge base of the hunt does not know (see

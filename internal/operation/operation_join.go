@@ -1,4 +1,4 @@
-package correlate
+package operation
 
 import (
 	"cmp"
@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Join is one link by which BuildOperations joined two detections: the
+// Join is one link by which Build joined two detections: the
 // entity both reached, and how.
 type Join struct {
 	// Detections are the DetectionRef.Index of the two detections.

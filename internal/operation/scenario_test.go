@@ -1,4 +1,4 @@
-package correlate
+package operation
 
 import (
 	"bufio"
@@ -215,7 +215,7 @@ func checkScenario(t *testing.T, hs []hunted, idx *Index) {
 	if nAttack < 150 {
 		t.Fatalf("got %d detections on the intrusion, want over 150", nAttack)
 	}
-	ops := mustOperations(t, refsOf(hs), idx, OperationOptions{})
+	ops := mustOperations(t, refsOf(hs), idx, Options{})
 	st := idx.Stats()
 	t.Logf("%d detections on the intrusion, %d on the background; %d operations; index %+v", nAttack, nBenign, len(ops), st)
 	if st.Events < 100000 || st.Processes < 500 || st.Hosts != 3 {
@@ -307,7 +307,7 @@ func checkScenario(t *testing.T, hs []hunted, idx *Index) {
 func TestScenarioBackgroundAlone(t *testing.T) {
 	benign, mutate := benignPaths(t)
 	hs, idx := huntOps(t, benign, 4, mutate)
-	ops := mustOperations(t, refsOf(hs), idx, OperationOptions{KeepSingletons: true})
+	ops := mustOperations(t, refsOf(hs), idx, Options{KeepSingletons: true})
 	t.Logf("%d detections, %d operations", len(hs), len(ops))
 	for _, op := range ops {
 		if levelRank(op.Severity) > levelRank("low") {

@@ -1,4 +1,4 @@
-package correlate
+package operation
 
 import (
 	"context"
@@ -7,10 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/ruletest"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
+	"github.com/spoor-hunt/spoor/rules"
 )
 
 // hunted is what huntOps keeps of one detection besides its DetectionRef.
@@ -40,7 +43,7 @@ func huntOps(t testing.TB, paths []string, workers int, mutate func(ev *event.Ev
 func reportedBuiltin(t *testing.T) []*sigma.Rule {
 	t.Helper()
 	c := builtin(t)
-	set, errs := Compile(c.Correlations, c.Rules)
+	set, errs := correlate.Compile(c.Correlations, c.Rules)
 	if len(errs) > 0 {
 		t.Fatalf("Compile: %v", errors.Join(errs...))
 	}
@@ -51,6 +54,16 @@ func reportedBuiltin(t *testing.T) []*sigma.Rule {
 		}
 	}
 	return reported
+}
+
+// builtin loads the built-in rule set: its rules and correlations.
+func builtin(t *testing.T) *sigma.Collection {
+	t.Helper()
+	s, err := ruletest.LoadFS(rules.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &s.Collection
 }
 
 // huntWith is huntOps with the rules of eng.
@@ -119,6 +132,6 @@ func describeOps(ops []Operation) string {
 
 func TestExampleOperations(t *testing.T) {
 	hs, idx := huntOps(t, []string{"../../examples/cuckoobees"}, 4, nil)
-	ops := mustOperations(t, refsOf(hs), idx, OperationOptions{})
+	ops := mustOperations(t, refsOf(hs), idx, Options{})
 	t.Logf("%d detections, %d operations\n%s", len(hs), len(ops), describeOps(ops))
 }

@@ -1,4 +1,4 @@
-package correlate
+package operation
 
 import (
 	"cmp"
@@ -16,7 +16,7 @@ import (
 
 // Operations: detections joined into the story of one intrusion.
 //
-// BuildOperations joins two detections when the entities of their events
+// Build joins two detections when the entities of their events
 // are linked in the Index. Each detection reaches, from the entities of its
 // own event, a bounded set of nodes (processes, logon sessions, dropped
 // files, services, tasks) through these edges:
@@ -77,8 +77,12 @@ import (
 //     pass it is refused (as Defender refuses incident merges past its
 //     entity cap), and each reach is bounded by MaxReach nodes.
 
-// OperationOptions tunes BuildOperations. The zero value uses the defaults.
-type OperationOptions struct {
+// checkEvery is how many detections or nodes Build handles
+// between two looks at its context.
+const checkEvery = 1024
+
+// Options tunes Build. The zero value uses the defaults.
+type Options struct {
 	// Window is how far apart two detections joined by a process or logon
 	// of unknown lifetime may be (default 24 h).
 	Window time.Duration
@@ -105,7 +109,7 @@ type OperationOptions struct {
 	TechniqueTactics func(technique string) []string
 }
 
-func (o OperationOptions) withDefaults() OperationOptions {
+func (o Options) withDefaults() Options {
 	if o.Window <= 0 {
 		o.Window = 24 * time.Hour
 	}
@@ -229,7 +233,7 @@ type reach struct {
 
 type builder struct {
 	ix    *Index
-	o     OperationOptions
+	o     Options
 	dets  []DetectionRef
 	host  []string // HostName of each detection
 	procs []int32  // each detection's own process, -1 when none
@@ -274,14 +278,14 @@ func ruleTagsOf(dets []DetectionRef, lookup func(string) []string) []ruleTags {
 	return out
 }
 
-// BuildOperations joins detections into operations through the entities of
+// Build joins detections into operations through the entities of
 // idx (Finish is called if it was not). The result is sorted most severe
-// first (then by score, then first time); see OperationOptions for which
+// first (then by score, then first time); see Options for which
 // single detections become operations. dets are not modified.
 //
-// BuildOperations returns ctx's error, and no operation, when ctx is done
+// Build returns ctx's error, and no operation, when ctx is done
 // before it ends (it looks every checkEvery detections or nodes).
-func BuildOperations(ctx context.Context, dets []DetectionRef, idx *Index, opts OperationOptions) ([]Operation, error) {
+func Build(ctx context.Context, dets []DetectionRef, idx *Index, opts Options) ([]Operation, error) {
 	if idx == nil {
 		idx = NewIndex(1)
 	}
