@@ -7,50 +7,18 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/operation"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
-
-// Add counts one detection of the given level.
-func (c *LevelCounts) Add(level string) {
-	switch level {
-	case "critical":
-		c.Critical++
-	case "high":
-		c.High++
-	case "medium":
-		c.Medium++
-	case "low":
-		c.Low++
-	default:
-		c.Informational++
-	}
-}
-
-// Get returns the count of a level.
-func (c LevelCounts) Get(level string) int {
-	switch level {
-	case "critical":
-		return c.Critical
-	case "high":
-		return c.High
-	case "medium":
-		return c.Medium
-	case "low":
-		return c.Low
-	case "informational":
-		return c.Informational
-	}
-	return 0
-}
 
 // aggregate fills the counts of r from its detections; meta has the rules
 // and correlations by ruleKey, for their descriptions; tacticsOf gives
 // the tactics of a technique (see operation.Reach; nil: those the rules
 // name).
-func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) []string) {
-	byRule := map[string]*RuleCount{} // by ID, or title when there is none
+func aggregate(r *result.Result, meta map[string]*sigma.Meta, tacticsOf func(string) []string) {
+	byRule := map[string]*result.RuleCount{} // by ID, or title when there is none
 	ruleHosts := map[string]map[string]bool{}
-	byHost := map[string]*HostCount{}
+	byHost := map[string]*result.HostCount{}
 	type tacticAcc struct {
 		count      int
 		rules      map[string]bool
@@ -67,7 +35,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 		key := ruleKey(d.Rule)
 		rc := byRule[key]
 		if rc == nil {
-			rc = &RuleCount{Rule: *d.Rule}
+			rc = &result.RuleCount{Rule: *d.Rule}
 			if s := meta[key]; s != nil {
 				rc.Description, rc.References, rc.FalsePositives = s.Description, s.References, s.FalsePositives
 			}
@@ -80,7 +48,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 
 		hc := byHost[d.Computer]
 		if hc == nil {
-			hc = &HostCount{Computer: d.Computer}
+			hc = &result.HostCount{Computer: d.Computer}
 			byHost[d.Computer] = hc
 		}
 		hc.Count++
@@ -114,7 +82,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 		rc.Hosts = len(ruleHosts[key])
 		r.RuleCounts = append(r.RuleCounts, *rc)
 	}
-	slices.SortFunc(r.RuleCounts, func(a, b RuleCount) int {
+	slices.SortFunc(r.RuleCounts, func(a, b result.RuleCount) int {
 		return cmp.Or(
 			cmp.Compare(b.Count, a.Count),
 			cmp.Compare(LevelRank(b.Level), LevelRank(a.Level)),
@@ -125,7 +93,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 	for _, hc := range byHost {
 		r.Hosts = append(r.Hosts, *hc)
 	}
-	slices.SortFunc(r.Hosts, func(a, b HostCount) int {
+	slices.SortFunc(r.Hosts, func(a, b result.HostCount) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Computer, b.Computer))
 	})
 	for i, acc := range tactics {
@@ -133,7 +101,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 			continue
 		}
 		t := Tactics[i]
-		tc := TacticCount{ID: t.ID, Name: t.Name, Short: t.Short, Count: acc.count, Rules: len(acc.rules), Techniques: []string{}}
+		tc := result.TacticCount{ID: t.ID, Name: t.Name, Short: t.ShortName, Count: acc.count, Rules: len(acc.rules), Techniques: []string{}}
 		for tech := range acc.techniques {
 			tc.Techniques = append(tc.Techniques, tech)
 		}
@@ -143,7 +111,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 }
 
 // ruleKey identifies a rule among the detections: its ID, or its title.
-func ruleKey(r *Rule) string {
+func ruleKey(r *result.Rule) string {
 	if r.ID != "" {
 		return r.ID
 	}
@@ -163,14 +131,4 @@ func widen(first, last, t time.Time) (time.Time, time.Time) {
 		last = t
 	}
 	return first, last
-}
-
-// BySeverity returns the detections of r, most severe first, then in time
-// order: the order of a list for a person. r.Detections is not changed.
-func (r *Result) BySeverity() []Detection {
-	ds := slices.Clone(r.Detections)
-	slices.SortStableFunc(ds, func(a, b Detection) int {
-		return cmp.Compare(LevelRank(b.Rule.Level), LevelRank(a.Rule.Level))
-	})
-	return ds
 }

@@ -5,36 +5,31 @@ import (
 	"strings"
 
 	"github.com/spoor-hunt/spoor/internal/attack"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
-// Tactic is an ATT&CK (Enterprise) tactic.
-type Tactic struct {
-	ID    string // TA0002
-	Short string // execution
-	Name  string // Execution
-}
-
-// Tactics are the ATT&CK Enterprise tactics in kill-chain order. ATT&CK
-// v19 split Defense Evasion into Stealth (which kept its ID, TA0005) and
-// Defense Impairment (TA0112); rules tag either name, so the three stand
-// together where Defense Evasion stood.
-var Tactics = []Tactic{
-	{"TA0043", "reconnaissance", "Reconnaissance"},
-	{"TA0042", "resource-development", "Resource Development"},
-	{"TA0001", "initial-access", "Initial Access"},
-	{"TA0002", "execution", "Execution"},
-	{"TA0003", "persistence", "Persistence"},
-	{"TA0004", "privilege-escalation", "Privilege Escalation"},
-	{"TA0005", "defense-evasion", "Defense Evasion"},
-	{"TA0005", "stealth", "Stealth"},
-	{"TA0112", "defense-impairment", "Defense Impairment"},
-	{"TA0006", "credential-access", "Credential Access"},
-	{"TA0007", "discovery", "Discovery"},
-	{"TA0008", "lateral-movement", "Lateral Movement"},
-	{"TA0009", "collection", "Collection"},
-	{"TA0011", "command-and-control", "Command and Control"},
-	{"TA0010", "exfiltration", "Exfiltration"},
-	{"TA0040", "impact", "Impact"},
+// Tactics are the ATT&CK Enterprise tactics in kill-chain order, fixed
+// here: a hunt orders tactics without waiting for the knowledge base.
+// ATT&CK v19 split Defense Evasion into Stealth (which kept its ID, TA0005)
+// and Defense Impairment (TA0112); rules tag either name, so the three
+// stand together where Defense Evasion stood.
+var Tactics = []attack.Tactic{
+	{ID: "TA0043", ShortName: "reconnaissance", Name: "Reconnaissance"},
+	{ID: "TA0042", ShortName: "resource-development", Name: "Resource Development"},
+	{ID: "TA0001", ShortName: "initial-access", Name: "Initial Access"},
+	{ID: "TA0002", ShortName: "execution", Name: "Execution"},
+	{ID: "TA0003", ShortName: "persistence", Name: "Persistence"},
+	{ID: "TA0004", ShortName: "privilege-escalation", Name: "Privilege Escalation"},
+	{ID: "TA0005", ShortName: "defense-evasion", Name: "Defense Evasion"},
+	{ID: "TA0005", ShortName: "stealth", Name: "Stealth"},
+	{ID: "TA0112", ShortName: "defense-impairment", Name: "Defense Impairment"},
+	{ID: "TA0006", ShortName: "credential-access", Name: "Credential Access"},
+	{ID: "TA0007", ShortName: "discovery", Name: "Discovery"},
+	{ID: "TA0008", ShortName: "lateral-movement", Name: "Lateral Movement"},
+	{ID: "TA0009", ShortName: "collection", Name: "Collection"},
+	{ID: "TA0011", ShortName: "command-and-control", Name: "Command and Control"},
+	{ID: "TA0010", ShortName: "exfiltration", Name: "Exfiltration"},
+	{ID: "TA0040", ShortName: "impact", Name: "Impact"},
 }
 
 // tacticIndex returns the kill-chain position of a tactic short name
@@ -42,7 +37,7 @@ var Tactics = []Tactic{
 func tacticIndex(short string) int {
 	short = strings.ReplaceAll(strings.ToLower(short), "_", "-")
 	for i, t := range Tactics {
-		if t.Short == short {
+		if t.ShortName == short {
 			return i
 		}
 	}
@@ -73,7 +68,7 @@ func attackOf(tags []string) (tactics, techniques []string) {
 	}
 	for i, t := range Tactics {
 		if seen[i] {
-			tactics = append(tactics, t.Short)
+			tactics = append(tactics, t.ShortName)
 		}
 	}
 	return tactics, techniques
@@ -109,7 +104,7 @@ func contains(list []string, s string) bool {
 // markUnknown marks the techniques of the rules that fired that kb does
 // not know (TacticCount.Unknown, UnknownTechniques): they stay in every
 // list, where a person reads them with the mark.
-func (r *Result) markUnknown(kb *attack.KB) {
+func markUnknown(r *result.Result, kb *attack.KB) {
 	r.ATTACKModified = kb.Modified
 	known := map[string]bool{}
 	isKnown := func(id string) bool {

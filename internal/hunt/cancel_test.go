@@ -11,6 +11,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/ctxtest"
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/operation"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // cancelOn is a log handler that cancels when msg is logged: Run logs
@@ -65,7 +66,7 @@ func TestRunCancelPhases(t *testing.T) {
 				t.Errorf("got %d operations, attribution %t; want none after the cancel", len(res.Operations), res.Attribution != nil)
 			}
 			for _, d := range res.Detections {
-				if d.Kind == KindCorrelation {
+				if d.Kind == result.KindCorrelation {
 					t.Errorf("got correlation %s, want none after the cancel", d.Rule.Title)
 				}
 			}
@@ -97,9 +98,9 @@ func TestBuildOperationsCancel(t *testing.T) {
 	}
 	idx := operation.NewIndex(1)
 	sh := idx.Shard(0)
-	rule := &Rule{ID: "r", Title: "Rule", Level: "high", Tags: []string{"attack.execution", "attack.t1059.003"}, Techniques: []string{"T1059.003"}}
+	rule := &result.Rule{ID: "r", Title: "Rule", Level: "high", Tags: []string{"attack.execution", "attack.t1059.003"}, Techniques: []string{"T1059.003"}}
 	var refs []operation.DetectionRef
-	res := &Result{}
+	res := &result.Result{}
 	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	for i := range 200 {
 		ev := &event.Event{}
@@ -114,7 +115,7 @@ func TestBuildOperationsCancel(t *testing.T) {
 		r := sh.Ref(ev)
 		r.Index, r.RuleID, r.Title, r.Level, r.Tags = i, rule.ID, rule.Title, rule.Level, rule.Tags
 		refs = append(refs, r)
-		res.Detections = append(res.Detections, Detection{Time: t0.Add(time.Duration(i) * time.Second), Rule: rule})
+		res.Detections = append(res.Detections, result.Detection{Time: t0.Add(time.Duration(i) * time.Second), Rule: rule})
 	}
 	count := ctxtest.After(ctxtest.Never)
 	if err := buildOperations(count, res, refs, idx, at, nil); err != nil || len(res.Operations) == 0 || res.Operations[0].Attribution == nil {
@@ -124,7 +125,7 @@ func TestBuildOperationsCancel(t *testing.T) {
 	for _, n := range []int64{0, looks / 2, looks - len64(res.Operations) - 1, looks - 2, looks - 1} {
 		t.Run(fmt.Sprintf("after %d of %d looks", n, looks), func(t *testing.T) {
 			ctx := ctxtest.After(n)
-			got := &Result{Detections: res.Detections}
+			got := &result.Result{Detections: res.Detections}
 			err := buildOperations(ctx, got, refs, idx, at, nil)
 			if !errors.Is(err, context.Canceled) || got.Operations != nil {
 				t.Errorf("got %d operations, err %v; want none, %v", len(got.Operations), err, context.Canceled)

@@ -1,7 +1,7 @@
 // Package hunt runs a hunt: it loads and filters Sigma rules, compiles them
 // once, streams the events of the evidence through one detect.Matcher per
 // worker, and keeps only the detections, each a compact copy of what
-// explains it (see Detection). The events themselves are never held, so
+// explains it (see result.Detection). The events themselves are never held, so
 // memory grows with what is found, not with the size of the evidence.
 //
 // Each worker also feeds its shard of an operation.Index (the processes,
@@ -13,7 +13,7 @@
 // into operations, and attack.Attribute ranks the ATT&CK groups each
 // operation resembles: detect → correlate → operation → attack → report.
 //
-// Run returns a Result: plain, JSON-friendly data that the report writers
-// (terminal summary, timeline, JSON, operations, HTML) render without
-// knowing how it was made.
+// Run returns a result.Result: plain, JSON-friendly data that the report
+// writers (terminal summary, timeline, JSON, operations, HTML) render
+// without knowing how it was made.
 package hunt

@@ -21,6 +21,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/operation"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
@@ -111,7 +112,7 @@ var ErrNoRules = errors.New("no rules to hunt with")
 // Result), when no rule is left (ErrNoRules, with a Result that says why in
 // Rules), or when ctx is done (the Result then covers what was hunted so
 // far).
-func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
+func Run(ctx context.Context, paths []string, opts Options) (*result.Result, error) {
 	start := time.Now()
 	res := newResult(paths, &opts, start)
 	// Every return, cancelled or not, says how long the hunt ran.
@@ -235,7 +236,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		res.Suppressed += w.suppressed
 		sorting.Go(func() { runs[i] = newSortedRun(&w.found, &w.refs) })
 	}
-	var corrs chunks[Detection]
+	var corrs chunks[result.Detection]
 	var corrRefs chunks[operation.DetectionRef]
 	matched, err := correlations(ctx, set, ws, meta)
 	if runErr == nil {
@@ -257,7 +258,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	} else if ctx.Err() == nil {
 		log.Warn("ATT&CK tactics of techniques left out", "err", err)
 	}
-	res.aggregate(meta, tacticsOf)
+	aggregate(res, meta, tacticsOf)
 	if runErr != nil {
 		// Cancelled: the detections hunted so far, without operations
 		// nor attribution.
@@ -274,7 +275,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 	}
 	if at != nil {
-		res.markUnknown(at.kb)
+		markUnknown(res, at.kb)
 	}
 	if idx != nil {
 		opStart, opCPU := time.Now(), cputime.Process()
@@ -292,9 +293,9 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	switch {
 	case len(res.Operations) > 0 || ctx.Err() != nil:
 	case at != nil && tooLittle(res.Detections):
-		res.NotAttributed = TooLittleEvidence
+		res.NotAttributed = result.TooLittleEvidence
 	default:
-		ds := make([]*Detection, len(res.Detections))
+		ds := make([]*result.Detection, len(res.Detections))
 		for i := range res.Detections {
 			ds[i] = &res.Detections[i]
 		}
@@ -371,12 +372,12 @@ func countFound(ws []*worker) int {
 	return n
 }
 
-func newResult(paths []string, opts *Options, start time.Time) *Result {
-	return &Result{
+func newResult(paths []string, opts *Options, start time.Time) *result.Result {
+	return &result.Result{
 		Tool:    "spoor",
 		Started: start.UTC().Truncate(time.Second),
 		Paths:   append([]string{}, paths...),
-		Filters: Filters{
+		Filters: result.Filters{
 			MinLevel: strings.ToLower(opts.MinLevel),
 			Statuses: opts.Statuses,
 			Tags:     opts.Tags,
@@ -384,20 +385,20 @@ func newResult(paths []string, opts *Options, start time.Time) *Result {
 			From:     opts.From.UTC(),
 			To:       opts.To.UTC(),
 		},
-		Detections: []Detection{},
-		Operations: []Operation{},
-		RuleCounts: []RuleCount{},
-		Hosts:      []HostCount{},
-		Tactics:    []TacticCount{},
+		Detections: []result.Detection{},
+		Operations: []result.Operation{},
+		RuleCounts: []result.RuleCount{},
+		Hosts:      []result.HostCount{},
+		Tactics:    []result.TacticCount{},
 	}
 }
 
 // ruleInfo is what a hunt precomputes about a compiled rule.
 type ruleInfo struct {
 	rule     *detect.Rule
-	meta     Rule     // shared by every Detection of the rule
-	fields   []string // fields the rule's detection names
-	category string   // lower-case logsource category
+	meta     result.Rule // shared by every Detection of the rule
+	fields   []string    // fields the rule's detection names
+	category string      // lower-case logsource category
 	// corr is what the correlations referencing the rule need of its
 	// detections; nil when none does.
 	corr *corrFields
@@ -411,7 +412,7 @@ func newRuleInfo(r *detect.Rule) *ruleInfo {
 	tactics, techniques := attackOf(s.Tags)
 	return &ruleInfo{
 		rule: r,
-		meta: Rule{
+		meta: result.Rule{
 			ID: s.ID, Title: s.Title, Level: strings.ToLower(s.Level), Status: s.Status,
 			Tags: s.Tags, Tactics: tactics, Techniques: techniques,
 		},
@@ -430,7 +431,7 @@ type worker struct {
 	// channel, provider, source, field names).
 	strs map[string]string
 
-	found chunks[Detection]
+	found chunks[result.Detection]
 	// shard is the worker's part of the entity index (nil without
 	// operations); refs[i] describes found[i] for the operation builder.
 	shard *operation.IndexShard
@@ -438,7 +439,7 @@ type worker struct {
 	// inputs are the detections of rules correlations reference, for
 	// correlate.Set.Run; inputDets[i] is the detection of inputs[i].
 	inputs     []correlate.Input
-	inputDets  []Detection
+	inputDets  []result.Detection
 	suppressed int
 
 	hunted      int64
@@ -498,9 +499,9 @@ func (w *worker) event(ev *event.Event) {
 }
 
 // record copies what explains detection d of ev.
-func (w *worker) record(ev *event.Event, t time.Time, d detect.Detection, raw json.RawMessage) Detection {
+func (w *worker) record(ev *event.Event, t time.Time, d detect.Detection, raw json.RawMessage) result.Detection {
 	info := w.infos[d.Rule.Index()]
-	out := Detection{
+	out := result.Detection{
 		Time:     t,
 		Computer: w.intern(ev.Lookup(event.FieldComputer).Text()),
 		Channel:  w.intern(ev.Lookup(event.FieldChannel).Text()),
@@ -518,7 +519,7 @@ func (w *worker) record(ev *event.Event, t time.Time, d detect.Detection, raw js
 	}
 	out.Fields = explain(nil, ev, info.fields, info.category, out.EventID, w.intern)
 	if out.Fields == nil {
-		out.Fields = []Field{}
+		out.Fields = []result.Field{}
 	}
 	return out
 }
@@ -550,14 +551,14 @@ func intValue(v event.Value) int64 {
 }
 
 // sortDetections sorts by time, computer, record ID, rule title and source.
-func sortDetections(ds []Detection) {
-	slices.SortStableFunc(ds, func(a, b Detection) int { return compareDetections(&a, &b) })
+func sortDetections(ds []result.Detection) {
+	slices.SortStableFunc(ds, func(a, b result.Detection) int { return compareDetections(&a, &b) })
 }
 
 // compareDetections orders detections by time, computer, record ID, rule
 // title, source, locator and rule ID.
 
-func compareDetections(a, b *Detection) int {
+func compareDetections(a, b *result.Detection) int {
 	if c := a.Time.Compare(b.Time); c != 0 {
 		return c
 	}
@@ -572,22 +573,22 @@ func compareDetections(a, b *Detection) int {
 }
 
 // evidenceOf converts a source Summary.
-func evidenceOf(s *source.Summary) Evidence {
-	e := Evidence{
+func evidenceOf(s *source.Summary) result.Evidence {
+	e := result.Evidence{
 		Files: s.Files, Logs: s.Logs, Bytes: s.Bytes, Events: s.Events,
 		EVTX: s.Count(source.EVTX), JSON: s.Count(source.JSON),
 		Archives:   s.Count(source.Zip) + s.Count(source.Gzip) + s.Count(source.Tar),
 		NotLogs:    append([]string{}, s.NotLogs...),
 		Duplicates: s.Duplicates,
 		Carved:     s.Carved, CarveDropped: s.CarveDropped,
-		Failed:  []Failure{},
-		Damaged: []Damage{},
+		Failed:  []result.Failure{},
+		Damaged: []result.Damage{},
 	}
 	for _, f := range s.Failed {
-		e.Failed = append(e.Failed, Failure{Name: f.Name, Error: f.Err.Error(), Events: f.Events, Named: f.Named})
+		e.Failed = append(e.Failed, result.Failure{Name: f.Name, Error: f.Err.Error(), Events: f.Events, Named: f.Named})
 	}
 	for _, d := range s.Damaged {
-		dd := Damage{Name: d.Name, Skips: d.Skips, Records: d.Records, First: []string{}}
+		dd := result.Damage{Name: d.Name, Skips: d.Skips, Records: d.Records, First: []string{}}
 		for _, se := range d.First {
 			dd.First = append(dd.First, se.Where+": "+se.Err.Error())
 		}
@@ -595,3 +596,7 @@ func evidenceOf(s *source.Summary) Evidence {
 	}
 	return e
 }
+
+// RuleStats is result.RuleStats under the name the rule loading (rules.go)
+// uses; it goes when the loading leaves hunt.
+type RuleStats = result.RuleStats

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/spoor-hunt/spoor/internal/operation"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // sortedRun is one run of detections (a worker's, or the correlations')
@@ -11,7 +12,7 @@ import (
 // them: the detections themselves are large and are moved once, by
 // mergeRuns.
 type sortedRun struct {
-	ds    *chunks[Detection]
+	ds    *chunks[result.Detection]
 	refs  *chunks[operation.DetectionRef]
 	order []int32
 	next  int // position in order of the run's next detection
@@ -19,7 +20,7 @@ type sortedRun struct {
 
 // newSortedRun sorts the detections of ds by compareDetections, stably,
 // through an index; refs hold one ref per detection, or none.
-func newSortedRun(ds *chunks[Detection], refs *chunks[operation.DetectionRef]) *sortedRun {
+func newSortedRun(ds *chunks[result.Detection], refs *chunks[operation.DetectionRef]) *sortedRun {
 	order := make([]int32, ds.len())
 	for i := range order {
 		order[i] = int32(i)
@@ -29,7 +30,7 @@ func newSortedRun(ds *chunks[Detection], refs *chunks[operation.DetectionRef]) *
 }
 
 // head returns the run's next detection, nil when it has none left.
-func (r *sortedRun) head() *Detection {
+func (r *sortedRun) head() *result.Detection {
 	if r.next == len(r.order) {
 		return nil
 	}
@@ -41,19 +42,19 @@ func (r *sortedRun) head() *Detection {
 // Equal detections keep the order of their runs, so the result is the
 // stable sort of the runs' concatenation whichever the worker that found
 // each detection.
-func mergeRuns(runs []*sortedRun, withRefs bool) ([]Detection, []operation.DetectionRef) {
+func mergeRuns(runs []*sortedRun, withRefs bool) ([]result.Detection, []operation.DetectionRef) {
 	n := 0
 	for _, r := range runs {
 		n += len(r.order)
 	}
-	ds := make([]Detection, 0, n)
+	ds := make([]result.Detection, 0, n)
 	var refs []operation.DetectionRef
 	if withRefs {
 		refs = make([]operation.DetectionRef, 0, n)
 	}
 	for len(ds) < n {
 		var best *sortedRun
-		var bestHead *Detection
+		var bestHead *result.Detection
 		for _, r := range runs {
 			if h := r.head(); h != nil && (best == nil || compareDetections(h, bestHead) < 0) {
 				best, bestHead = r, h

@@ -9,9 +9,10 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/ctxtest"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
-func mustOperations(t testing.TB, dets []DetectionRef, idx *Index, opts Options) []Operation {
+func mustOperations(t testing.TB, dets []DetectionRef, idx *Index, opts Options) []result.Operation {
 	t.Helper()
 	ops, err := Build(context.Background(), dets, idx, opts)
 	if err != nil {

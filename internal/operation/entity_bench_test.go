@@ -12,6 +12,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
@@ -123,7 +124,7 @@ func BenchmarkOperations(b *testing.B) {
 	refs := refsOf(hs)
 	b.SetBytes(corpusBytes(corpus))
 	b.ReportAllocs()
-	var ops []Operation
+	var ops []result.Operation
 	for b.Loop() {
 		ops = mustOperations(b, refs, idx, Options{})
 	}
@@ -146,7 +147,7 @@ func BenchmarkOperationsAtomic(b *testing.B) {
 	hs, idx := huntWith(b, eng, []string{dir}, runtime.GOMAXPROCS(0), nil)
 	refs := refsOf(hs)
 	b.ReportAllocs()
-	var ops []Operation
+	var ops []result.Operation
 	for b.Loop() {
 		ops = mustOperations(b, refs, idx, Options{})
 	}

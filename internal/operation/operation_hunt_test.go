@@ -10,6 +10,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/ruletest"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
@@ -115,7 +116,7 @@ func refsOf(hs []hunted) []DetectionRef {
 }
 
 // describeOps renders operations for failure messages and -v logs.
-func describeOps(ops []Operation) string {
+func describeOps(ops []result.Operation) string {
 	var b strings.Builder
 	for _, op := range ops {
 		fmt.Fprintf(&b, "%s %s score %.2f hosts %v users %v %d detections, %d steps, tactics %v\n",

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // killChain lists the ATT&CK Enterprise tactics by their Sigma tag names,
@@ -210,7 +212,7 @@ func severity(best int, score float64) string {
 // members (detection numbers), steps and the number of those steps that
 // hold a detection above informational (evidence). ruleCount is how many
 // detections each rule made in the whole hunt.
-func (b *builder) assess(op *Operation, members []int, evidenceSteps int, ruleCount map[string]int) {
+func (b *builder) assess(op *result.Operation, members []int, evidenceSteps int, ruleCount map[string]int) {
 	e := evidence{steps: evidenceSteps, hosts: len(op.Hosts), rules: map[string]bool{}, count: ruleCount}
 	techs := map[string]bool{}
 	for _, i := range members {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // Tests of what an operation says of ATT&CK, how operations rank and
@@ -74,7 +75,7 @@ type ruled struct {
 
 // buildRuled indexes background then the detected events and builds the
 // operations of the detections, ATT&CK being fakeATTACK.
-func buildRuled(t *testing.T, background []*event.Event, ds []ruled, opts Options) []Operation {
+func buildRuled(t *testing.T, background []*event.Event, ds []ruled, opts Options) []result.Operation {
 	t.Helper()
 	idx := NewIndex(1)
 	sh := idx.Shard(0)

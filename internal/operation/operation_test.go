@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // Unit tests of the operation builder: one per edge and per guard, on
@@ -102,7 +103,7 @@ func (s *scene) det(e *event.Event) int {
 
 // build indexes the events over two shards (alternating, so that merging
 // is exercised) and builds the operations of the detected ones.
-func (s *scene) build(opts Options) []Operation {
+func (s *scene) build(opts Options) []result.Operation {
 	idx := NewIndex(2)
 	var refs []DetectionRef
 	isDet := map[int]int{}
@@ -131,7 +132,7 @@ func (s *scene) build(opts Options) []Operation {
 }
 
 // groups returns the detection numbers of each operation, sorted.
-func groups(ops []Operation) [][]int {
+func groups(ops []result.Operation) [][]int {
 	var out [][]int
 	for _, op := range ops {
 		g := slices.Clone(op.Detections)
@@ -142,7 +143,7 @@ func groups(ops []Operation) [][]int {
 	return out
 }
 
-func checkGroups(t *testing.T, s *scene, opts Options, want [][]int) []Operation {
+func checkGroups(t *testing.T, s *scene, opts Options, want [][]int) []result.Operation {
 	t.Helper()
 	opts.KeepSingletons = true
 	ops := s.build(opts)
@@ -633,7 +634,7 @@ func TestNarrativeHelpers(t *testing.T) {
 // hasJoin reports whether op records a join of kind through an entity on
 // host whose key holds key, and, when hop is not "", a lateral hop whose
 // "from→to label" holds hop.
-func hasJoin(op Operation, kind, host, key, hop string) bool {
+func hasJoin(op result.Operation, kind, host, key, hop string) bool {
 	for _, j := range op.Joins {
 		if j.Kind != kind || (host != "" && j.Host != host) || !strings.Contains(j.Key, key) {
 			continue
@@ -652,7 +653,7 @@ func hasJoin(op Operation, kind, host, key, hop string) bool {
 
 // checkJoin fails unless the only operation of ops records the join (see
 // hasJoin).
-func checkJoin(t *testing.T, ops []Operation, kind, host, key, hop string) {
+func checkJoin(t *testing.T, ops []result.Operation, kind, host, key, hop string) {
 	t.Helper()
 	if len(ops) == 0 {
 		t.Fatalf("got no operation, want one joined by %s %s", kind, key)

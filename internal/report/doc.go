@@ -4,6 +4,6 @@
 // whole Result as one JSON document (JSON). The HTML report is in the html
 // subpackage.
 //
-// Writers take a *hunt.Result and an io.Writer and do nothing else: they
+// Writers take a *result.Result and an io.Writer and do nothing else: they
 // never change the Result.
 package report
