@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -23,7 +22,6 @@ import (
 	"github.com/spoor-hunt/spoor/internal/operation"
 	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
-	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
@@ -112,6 +110,10 @@ var ErrNoRules = errors.New("no rules to hunt with")
 // Result), when no rule is left (ErrNoRules, with a Result that says why in
 // Rules), or when ctx is done (the Result then covers what was hunted so
 // far).
+//
+// A hunt is six phases, each a function of its own (phases.go) that takes
+// ctx and returns plain data: load the rules, compile them, read the
+// evidence and match it, correlate, build the operations, attribute.
 func Run(ctx context.Context, paths []string, opts Options) (*result.Result, error) {
 	start := time.Now()
 	res := newResult(paths, &opts, start)
@@ -122,23 +124,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*result.Result, err
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	// The ATT&CK knowledge loads on another goroutine while the rules
-	// load and the evidence is read: the tactics of techniques wait for it
-	// after the run, attribution at the end.
-	know := sync.OnceValues(func() (*attack.KB, error) { return loadKB(opts.Attack) })
-	var attr func() (*attributor, error)
-	if opts.NoAttribution {
-		go know()
-	} else {
-		attr = sync.OnceValues(func() (*attributor, error) {
-			kb, err := know()
-			if err != nil {
-				return nil, err
-			}
-			return newAttributor(kb)
-		})
-		go attr()
-	}
+	know, attr := loadKnowledge(&opts)
 	cpu0 := cputime.Process()
 	relaxGC()
 	defer restoreGC()
@@ -150,115 +136,38 @@ func Run(ctx context.Context, paths []string, opts Options) (*result.Result, err
 		return res, err
 	}
 	loaded := time.Now()
-	pipeline := opts.Pipeline
-	if pipeline == nil {
-		pipeline = detect.DefaultPipeline()
-	}
-	eng, set := rs.compile(pipeline, opts.Placeholders)
+	rules, err := compileRules(ctx, rs, &opts)
 	phaseGC(huntGCPercent)
 	res.Rules = rs.stats
+	if err != nil {
+		return res, err
+	}
 	cpuRules := cputime.Process()
 	log.Debug("rules ready", "loaded", res.Rules.Loaded, "load", loaded.Sub(start), "compile", time.Since(loaded), "cpu", cpuRules-cpu0)
-	if len(eng.Rules()) == 0 {
+	if len(rules.eng.Rules()) == 0 {
 		return res, ErrNoRules
 	}
-	var pipe *detect.Pipeline // the field names of the rules' routes
-	if len(set.Correlations()) > 0 {
-		pipe = pipeline
-	}
-	// What the hunt keeps of each rule, by Rule.Index, made on all cores.
-	rules := eng.Rules()
-	infos := make([]*ruleInfo, len(rules))
-	var making sync.WaitGroup
-	parts := runtime.GOMAXPROCS(0)
-	for p := range parts {
-		making.Go(func() {
-			for _, r := range rules[p*len(rules)/parts : (p+1)*len(rules)/parts] {
-				info := newRuleInfo(r)
-				if pipe != nil {
-					info.correlated(set, pipe, rs.blocks[r.Sigma])
-				}
-				infos[r.Index()] = info
-			}
-		})
-	}
-	making.Wait()
-	meta := make(map[string]*sigma.Meta, len(rules))
-	for i, r := range rules {
-		meta[ruleKey(&infos[i].meta)] = &r.Sigma.Meta
-	}
 
-	workers := opts.Workers
-	if workers < 1 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var idx *operation.Index
-	if !opts.NoOperations {
-		idx = operation.NewIndex(workers)
-	}
-	ws := make([]*worker, workers)
-	for i := range ws {
-		ws[i] = &worker{m: eng.NewMatcher(), infos: infos, opts: &opts, strs: map[string]string{}}
-		if idx != nil {
-			ws[i].shard = idx.Shard(i)
-		}
-	}
-	sopts := source.Options{
-		Workers:     workers,
-		EVTXWorkers: opts.EVTXWorkers,
-		Progress:    opts.Progress,
-		Logger:      opts.Logger,
-		Exclude:     opts.Outputs,
-		Stdin:       opts.Stdin,
-		Carve:       opts.Carve,
-		Limits:      opts.Limits,
-	}
-	sum, runErr := source.Run(ctx, paths, sopts, func(id int, ev *event.Event) error {
-		ws[id].event(ev)
-		return nil
-	})
-
-	log.Debug("evidence hunted", "events", sum.Events, "detections", countFound(ws), "took", sum.Elapsed, "cpu", cputime.Process()-cpuRules)
-	res.Evidence = evidenceOf(sum)
+	read, runErr := readEvidence(ctx, paths, rules, &opts)
+	log.Debug("evidence hunted", "events", read.summary.Events, "detections", countFound(read.workers), "took", read.summary.Elapsed, "cpu", cputime.Process()-cpuRules)
+	res.Evidence, res.Suppressed = read.evidence()
 	// Each worker's detections are sorted on a core of their own while the
 	// correlations run; the sorted runs are then merged.
-	runs := make([]*sortedRun, len(ws)+1)
-	var sorting sync.WaitGroup
-	for i, w := range ws {
-		res.Evidence.Hunted += w.hunted
-		res.Evidence.OutOfRange += w.outOfRange
-		if !w.first.IsZero() && (res.Evidence.First.IsZero() || w.first.Before(res.Evidence.First)) {
-			res.Evidence.First = w.first
-		}
-		if w.last.After(res.Evidence.Last) {
-			res.Evidence.Last = w.last
-		}
-		res.Suppressed += w.suppressed
-		sorting.Go(func() { runs[i] = newSortedRun(&w.found, &w.refs) })
-	}
-	var corrs chunks[result.Detection]
-	var corrRefs chunks[operation.DetectionRef]
-	matched, err := correlations(ctx, set, ws, meta)
+	sorted := sortFound(read.workers)
+	matched, err := correlations(ctx, rules.set, read.workers, rules.meta)
+	log.Debug("detections correlated", "correlations", len(matched))
 	if runErr == nil {
 		runErr = err
 	}
-	for _, d := range matched {
-		corrs.add(d)
-		// A correlation has no event of its own: it joins an operation
-		// through the nearest linked detection on its host.
-		corrRefs.add(operation.DetectionRef{Time: d.Time, Host: d.Computer, Counted: countedOf(&d)})
-	}
-	runs[len(ws)] = newSortedRun(&corrs, &corrRefs)
-	sorting.Wait()
 	var refs []operation.DetectionRef
-	res.Detections, refs = mergeRuns(runs, idx != nil)
+	res.Detections, refs = sorted.merge(matched, read.index != nil)
 	var tacticsOf func(string) []string // nil: the tactics rules name
 	if kb, err := waitLoaded(ctx, know); err == nil {
 		tacticsOf = techniqueTactics(kb)
 	} else if ctx.Err() == nil {
 		log.Warn("ATT&CK tactics of techniques left out", "err", err)
 	}
-	aggregate(res, meta, tacticsOf)
+	aggregate(res, rules.meta, tacticsOf)
 	if runErr != nil {
 		// Cancelled: the detections hunted so far, without operations
 		// nor attribution.
@@ -277,29 +186,22 @@ func Run(ctx context.Context, paths []string, opts Options) (*result.Result, err
 	if at != nil {
 		markUnknown(res, at.kb)
 	}
-	if idx != nil {
+	if read.index != nil {
 		opStart, opCPU := time.Now(), cputime.Process()
-		for i := range refs {
-			d := &res.Detections[i]
-			r := &refs[i]
-			r.Index, r.RuleID, r.Title, r.Level, r.Tags = i, d.Rule.ID, d.Rule.Title, d.Rule.Level, d.Rule.Tags
+		ops, err := buildOperations(ctx, res.Detections, refs, read.index, tacticsOf)
+		if err == nil {
+			err = attributeOperations(ctx, ops, res.Detections, at)
 		}
-		err := buildOperations(ctx, res, refs, idx, at, tacticsOf)
-		log.Debug("operations built", "operations", len(res.Operations), "took", time.Since(opStart), "cpu", cputime.Process()-opCPU)
+		log.Debug("operations built", "operations", len(ops), "took", time.Since(opStart), "cpu", cputime.Process()-opCPU)
 		if err != nil {
 			return res, err
 		}
+		res.Operations = ops
 	}
-	switch {
-	case len(res.Operations) > 0 || ctx.Err() != nil:
-	case at != nil && tooLittle(res.Detections):
-		res.NotAttributed = result.TooLittleEvidence
-	default:
-		ds := make([]*result.Detection, len(res.Detections))
-		for i := range res.Detections {
-			ds[i] = &res.Detections[i]
+	if len(res.Operations) == 0 {
+		if res.Attribution, res.NotAttributed, err = attributeHunt(ctx, res.Detections, at); err != nil {
+			return res, err
 		}
-		res.Attribution = at.attributeSeen(detectionRules(res.Detections), ds)
 	}
 	return res, ctx.Err()
 }

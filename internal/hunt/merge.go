@@ -2,6 +2,7 @@ package hunt
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/spoor-hunt/spoor/internal/operation"
 	"github.com/spoor-hunt/spoor/internal/result"
@@ -68,4 +69,37 @@ func mergeRuns(runs []*sortedRun, withRefs bool) ([]result.Detection, []operatio
 		}
 	}
 	return ds, refs
+}
+
+// sorting is the sorting of the workers' detections, each worker's on a
+// core of its own, while the correlations run.
+type sorting struct {
+	runs []*sortedRun // the workers', then the correlations'
+	wg   sync.WaitGroup
+}
+
+// sortFound starts sorting the detections of each worker of ws.
+func sortFound(ws []*worker) *sorting {
+	s := &sorting{runs: make([]*sortedRun, len(ws)+1)}
+	for i, w := range ws {
+		s.wg.Go(func() { s.runs[i] = newSortedRun(&w.found, &w.refs) })
+	}
+	return s
+}
+
+// merge adds the correlations' detections to the runs, waits for the
+// sorts and merges the runs (see mergeRuns). A correlation has no event of
+// its own: its ref places it by time and host, and says what it counted,
+// so that it joins an operation through the nearest linked detection on
+// its host.
+func (s *sorting) merge(corrs []result.Detection, withRefs bool) ([]result.Detection, []operation.DetectionRef) {
+	var ds chunks[result.Detection]
+	var refs chunks[operation.DetectionRef]
+	for _, d := range corrs {
+		ds.add(d)
+		refs.add(operation.DetectionRef{Time: d.Time, Host: d.Computer, Counted: countedOf(&d)})
+	}
+	s.runs[len(s.runs)-1] = newSortedRun(&ds, &refs)
+	s.wg.Wait()
+	return mergeRuns(s.runs, withRefs)
 }

@@ -11,17 +11,33 @@ import (
 	"github.com/spoor-hunt/spoor/internal/result"
 )
 
-// buildOperations joins the detections of res (refs[i] describes
-// res.Detections[i]) into res.Operations, each with its attribution. The
-// operations are attributed on all cores, each goroutine with its own
-// attributor (a KB is safe for concurrent use; only the caches are not).
-// It returns ctx's error, and leaves res.Operations as it was, when ctx is
-// done first.
-func buildOperations(ctx context.Context, res *result.Result, refs []operation.DetectionRef, idx *operation.Index, at *attributor, tacticsOf func(string) []string) error {
+// buildOperations joins dets (refs[i] describes dets[i], and is given the
+// detection's index and rule here) into operations through the entities
+// of idx; tacticsOf gives the tactics of a technique (nil: those the rules
+// name). It returns ctx's error, and no operation, when ctx is done
+// first.
+func buildOperations(ctx context.Context, dets []result.Detection, refs []operation.DetectionRef, idx *operation.Index, tacticsOf func(string) []string) ([]result.Operation, error) {
+	for i := range refs {
+		d := &dets[i]
+		r := &refs[i]
+		r.Index, r.RuleID, r.Title, r.Level, r.Tags = i, d.Rule.ID, d.Rule.Title, d.Rule.Level, d.Rule.Tags
+	}
 	ops, err := operation.Build(ctx, refs, idx, operation.Options{TechniqueTactics: tacticsOf})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	if ops == nil {
+		ops = []result.Operation{}
+	}
+	return ops, nil
+}
+
+// attributeOperations sets the attribution of each of ops (whose
+// detections are in dets) by at, on all cores, each goroutine with its own
+// attributor (a KB is safe for concurrent use; only the caches are not).
+// It returns ctx's error when ctx is done first, some operations then
+// left unattributed.
+func attributeOperations(ctx context.Context, ops []result.Operation, dets []result.Detection, at *attributor) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(ops)) {
@@ -31,19 +47,12 @@ func buildOperations(ctx context.Context, res *result.Result, refs []operation.D
 		}
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < len(ops) && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
-				ops[i].Attribution = attributeOperation(&ops[i], res.Detections, own)
+				ops[i].Attribution = attributeOperation(&ops[i], dets, own)
 			}
 		})
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if ops == nil {
-		ops = []result.Operation{}
-	}
-	res.Operations = ops
-	return nil
+	return ctx.Err()
 }
 
 // attributeOperation is the attribution of op, whose detections are in
