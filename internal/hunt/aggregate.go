@@ -24,7 +24,7 @@ func aggregate(r *result.Result, meta map[string]*sigma.Meta, tacticsOf func(str
 		rules      map[string]bool
 		techniques map[string]bool
 	}
-	tactics := make([]*tacticAcc, len(Tactics))
+	tactics := make([]*tacticAcc, len(result.Tactics))
 	reach := map[string]map[string][]string{} // by ruleKey
 
 	r.Total = len(r.Detections)
@@ -100,7 +100,7 @@ func aggregate(r *result.Result, meta map[string]*sigma.Meta, tacticsOf func(str
 		if acc == nil {
 			continue
 		}
-		t := Tactics[i]
+		t := result.Tactics[i]
 		tc := result.TacticCount{ID: t.ID, Name: t.Name, Short: t.ShortName, Count: acc.count, Rules: len(acc.rules), Techniques: []string{}}
 		for tech := range acc.techniques {
 			tc.Techniques = append(tc.Techniques, tech)

@@ -9,13 +9,14 @@ import (
 )
 
 // killChain lists the ATT&CK Enterprise tactics by their Sigma tag names,
-// in kill-chain order; stealth and defense-impairment (ATT&CK v19's halves
-// of defense-evasion) stand beside it.
-var killChain = []string{
-	"reconnaissance", "resource-development", "initial-access", "execution", "persistence",
-	"privilege-escalation", "defense-evasion", "stealth", "defense-impairment", "credential-access", "discovery", "lateral-movement",
-	"collection", "command-and-control", "exfiltration", "impact",
-}
+// in kill-chain order (result.Tactics).
+var killChain = func() []string {
+	out := make([]string, len(result.Tactics))
+	for i, t := range result.Tactics {
+		out[i] = t.ShortName
+	}
+	return out
+}()
 
 var isTactic = func() map[string]bool {
 	m := map[string]bool{}

@@ -155,9 +155,9 @@ func aggregate(r *result.Result) {
 		return cmp.Or(b.Count-a.Count, cmp.Compare(a.Computer, b.Computer))
 	})
 	r.Tactics = nil
-	for _, t := range tactics {
-		if ta := tacs[t.Slug]; ta != nil {
-			r.Tactics = append(r.Tactics, result.TacticCount{ID: t.ID, Name: t.Name, Short: t.Slug, Count: ta.count, Rules: len(ta.rules)})
+	for _, t := range result.Tactics {
+		if ta := tacs[t.ShortName]; ta != nil {
+			r.Tactics = append(r.Tactics, result.TacticCount{ID: t.ID, Name: t.Name, Short: t.ShortName, Count: ta.count, Rules: len(ta.rules)})
 		}
 	}
 }

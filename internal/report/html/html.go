@@ -374,8 +374,8 @@ func eventRef(d *result.Detection) string {
 // tacticRows returns the tactics in kill-chain order with their counts,
 // and the tactics of r that are not among them.
 func tacticRows(seen []result.TacticCount) (known, other []tacticRow) {
-	known = make([]tacticRow, len(tactics))
-	for i, t := range tactics {
+	known = make([]tacticRow, len(result.Tactics))
+	for i, t := range result.Tactics {
 		known[i] = tacticRow{ID: t.ID, Name: t.Name}
 	}
 	for _, tc := range seen {
@@ -389,7 +389,7 @@ func tacticRows(seen []result.TacticCount) (known, other []tacticRow) {
 			other = append(other, tr)
 			continue
 		}
-		tr.ID, tr.Name = tactics[i].ID, tactics[i].Name
+		tr.ID, tr.Name = result.Tactics[i].ID, result.Tactics[i].Name
 		known[i] = tr
 	}
 	return known, other

@@ -129,7 +129,7 @@ func TestChart(t *testing.T) {
 func TestTacticsInOrder(t *testing.T) {
 	out := render(t, fixture(), Options{})
 	last := -1
-	for _, tc := range tactics {
+	for _, tc := range result.Tactics {
 		i := strings.Index(out, `<span class="name">`+tc.Name+`</span> <span class="id">`+tc.ID+`</span>`)
 		if i < 0 {
 			t.Fatalf("tactic %s %s missing", tc.ID, tc.Name)
