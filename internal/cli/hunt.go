@@ -16,6 +16,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/hunt"
 	"github.com/spoor-hunt/spoor/internal/report"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
 	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/source"
@@ -407,7 +408,7 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 }
 
 // rulesLine says how many rules were used and skipped.
-func rulesLine(res *hunt.Result, opts hunt.Options) string {
+func rulesLine(res *result.Result, opts hunt.Options) string {
 	if res == nil {
 		return "no rule loaded"
 	}

@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
 // deepBlue hunts files of DeepBlueCLI's evtx folder with the built-in rules.
-func deepBlue(t *testing.T, opts Options, files ...string) *Result {
+func deepBlue(t *testing.T, opts Options, files ...string) *result.Result {
 	t.Helper()
 	var paths []string
 	for _, f := range files {
@@ -29,11 +30,11 @@ func deepBlue(t *testing.T, opts Options, files ...string) *Result {
 }
 
 // correlationsOf returns the correlation detections of res by rule ID.
-func correlationsOf(t *testing.T, res *Result) map[string][]Detection {
+func correlationsOf(t *testing.T, res *result.Result) map[string][]result.Detection {
 	t.Helper()
-	out := map[string][]Detection{}
+	out := map[string][]result.Detection{}
 	for _, d := range res.Detections {
-		if d.Kind != KindCorrelation {
+		if d.Kind != result.KindCorrelation {
 			continue
 		}
 		if d.Correlation == nil {
@@ -67,7 +68,7 @@ func TestCorrelationsDeepBlue(t *testing.T) {
 		t.Fatalf("password guessing: got %d matches, want 1", len(g))
 	}
 	c := g[0].Correlation
-	wantGroup := []Field{{"Computer", "DESKTOP-M5SN04R"}, {"TargetUserName", "Administrator"}, {"IpAddress", "192.168.198.149"}}
+	wantGroup := []result.Field{{Name: "Computer", Value: "DESKTOP-M5SN04R"}, {Name: "TargetUserName", Value: "Administrator"}, {Name: "IpAddress", Value: "192.168.198.149"}}
 	if !slices.Equal(c.Group, wantGroup) || c.Count != 3560 || len(c.Detections) != 3560 {
 		t.Errorf("password guessing: got group %v, count %d, %d detections; want %v, 3,560", c.Group, c.Count, len(c.Detections), wantGroup)
 	}
@@ -85,7 +86,7 @@ func TestCorrelationsDeepBlue(t *testing.T) {
 			t.Fatalf("password guessing counted %s %d, want failed_network_logon 4625 only", d.Rule.Title, d.EventID)
 		}
 	}
-	if !slices.IsSortedFunc(c.Detections, func(a, b Detection) int { return a.Time.Compare(b.Time) }) {
+	if !slices.IsSortedFunc(c.Detections, func(a, b result.Detection) int { return a.Time.Compare(b.Time) }) {
 		t.Error("password guessing: detections not in time order")
 	}
 
@@ -192,7 +193,7 @@ func TestCorrelationsSQLAndKerberos(t *testing.T) {
 
 // attackSampleCorrelation hunts one evtx-attack-samples recording with the
 // built-in rules and returns the result and the matches of correlation id.
-func attackSampleCorrelation(t *testing.T, id string, folder, file string) (*Result, []Detection) {
+func attackSampleCorrelation(t *testing.T, id string, folder, file string) (*result.Result, []result.Detection) {
 	t.Helper()
 	f := shared.Path(t, "datasets", "evtx-attack-samples", folder, file)
 	res, err := Run(t.Context(), []string{f}, Options{Workers: 2})
@@ -211,7 +212,7 @@ func TestCorrelationRemoteTask(t *testing.T) {
 	if len(m) != 1 {
 		t.Fatalf("remote task: got %d matches, want 1", len(m))
 	}
-	want := []Field{{"Computer", "01566s-win16-ir.threebeesco.com"}, {"LogonId", "0x21a8c68"}}
+	want := []result.Field{{Name: "Computer", Value: "01566s-win16-ir.threebeesco.com"}, {Name: "LogonId", Value: "0x21a8c68"}}
 	if got := m[0].Correlation.Group; !slices.Equal(got, want) {
 		t.Errorf("remote task group: got %v, want %v", got, want)
 	}
@@ -349,7 +350,7 @@ correlation:
 		t.Fatalf("got %d matches, want one per host (errors %v)", len(got), res.Rules.Errors)
 	}
 	for _, d := range got {
-		want := []Field{{"Computer", d.Computer}, {"Image", `C:\Windows\System32\net.exe`}}
+		want := []result.Field{{Name: "Computer", Value: d.Computer}, {Name: "Image", Value: `C:\Windows\System32\net.exe`}}
 		if !slices.Equal(d.Correlation.Group, want) || d.Correlation.Count != 3 {
 			t.Errorf("%s: got group %v count %d, want %v, 3", d.Computer, d.Correlation.Group, d.Correlation.Count, want)
 		}

@@ -5,6 +5,6 @@
 // subpackage. The ATT&CK look-ups and attribution of `spoor attack` and
 // `spoor attribute` are written here too (Group, Technique, Attribution).
 //
-// Writers take a *hunt.Result and an io.Writer and do nothing else: they
+// Writers take a *result.Result and an io.Writer and do nothing else: they
 // never change the Result.
 package report

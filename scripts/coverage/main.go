@@ -342,7 +342,7 @@ func noise(w io.Writer, spoor, dir string, args []string) error {
 var bgTitles, bgLevels = map[string]string{}, map[string]string{}
 
 // backgroundNoise hunts the ordinary activity of examples/cuckoobees (its
-// lines that are not the intrusion's, internal/correlate/testdata/cuckoobees)
+// lines that are not the intrusion's, internal/operation/testdata/cuckoobees)
 // and returns the detections of each rule id, and the events hunted.
 func backgroundNoise(spoor string, flags []string) (map[string]int, int64, error) {
 	tmp, err := os.MkdirTemp("", "spoor-background-")
@@ -359,7 +359,7 @@ func backgroundNoise(spoor string, flags []string) (map[string]int, int64, error
 		if err != nil {
 			return nil, 0, err
 		}
-		attack, err := os.ReadFile(filepath.Join("internal", "correlate", "testdata", "cuckoobees", filepath.Base(l)))
+		attack, err := os.ReadFile(filepath.Join("internal", "operation", "testdata", "cuckoobees", filepath.Base(l)))
 		if err != nil {
 			return nil, 0, err
 		}

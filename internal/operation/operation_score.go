@@ -1,19 +1,22 @@
-package correlate
+package operation
 
 import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // killChain lists the ATT&CK Enterprise tactics by their Sigma tag names,
-// in kill-chain order; stealth and defense-impairment (ATT&CK v19's halves
-// of defense-evasion) stand beside it.
-var killChain = []string{
-	"reconnaissance", "resource-development", "initial-access", "execution", "persistence",
-	"privilege-escalation", "defense-evasion", "stealth", "defense-impairment", "credential-access", "discovery", "lateral-movement",
-	"collection", "command-and-control", "exfiltration", "impact",
-}
+// in kill-chain order (result.Tactics).
+var killChain = func() []string {
+	out := make([]string, len(result.Tactics))
+	for i, t := range result.Tactics {
+		out[i] = t.ShortName
+	}
+	return out
+}()
 
 var isTactic = func() map[string]bool {
 	m := map[string]bool{}
@@ -210,7 +213,7 @@ func severity(best int, score float64) string {
 // members (detection numbers), steps and the number of those steps that
 // hold a detection above informational (evidence). ruleCount is how many
 // detections each rule made in the whole hunt.
-func (b *builder) assess(op *Operation, members []int, evidenceSteps int, ruleCount map[string]int) {
+func (b *builder) assess(op *result.Operation, members []int, evidenceSteps int, ruleCount map[string]int) {
 	e := evidence{steps: evidenceSteps, hosts: len(op.Hosts), rules: map[string]bool{}, count: ruleCount}
 	techs := map[string]bool{}
 	for _, i := range members {

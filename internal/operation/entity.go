@@ -1,4 +1,4 @@
-package correlate
+package operation
 
 import (
 	"net/netip"
@@ -12,7 +12,7 @@ import (
 
 // The entity index: a compact record of the processes, logon sessions,
 // services, scheduled tasks, dropped files and cross-host hints seen while
-// hunting, kept so that BuildOperations can join detections without the
+// hunting, kept so that Build can join detections without the
 // events. It never keeps an event: Observe copies the few strings it needs
 // (interned per shard, so an image path or a user name repeated in a million
 // events is stored once). Memory grows with the number of distinct

@@ -1,4 +1,4 @@
-package correlate
+package operation
 
 import (
 	"slices"
@@ -18,7 +18,7 @@ func TestCorrelationStep(t *testing.T) {
 		Tags: []string{"attack.lateral-movement", "attack.t1021.006"},
 		Counted: &Counted{Events: 2, Condition: "rules in order", Hosts: []string{"DC1.corp.local", "FS01.corp.local"},
 			Users: []string{`CORP\alice`}, First: first, Last: last}}
-	ops := mustOperations(t, []DetectionRef{ref}, nil, OperationOptions{TechniqueTactics: fakeTactics})
+	ops := mustOperations(t, []DetectionRef{ref}, nil, Options{TechniqueTactics: fakeTactics})
 	if len(ops) != 1 {
 		t.Fatalf("got %d operations, want 1", len(ops))
 	}
@@ -46,7 +46,7 @@ func TestNoTime(t *testing.T) {
 		{"CommandLine", "whoami /all"}, {"ParentImage", `C:\Windows\System32\cmd.exe`}} {
 		timeless.Add(kv[0], event.StringValue(kv[1]))
 	}
-	ops := buildRuled(t, nil, []ruled{{timeless, "whoami", "high", "attack.discovery attack.t1033"}}, OperationOptions{})
+	ops := buildRuled(t, nil, []ruled{{timeless, "whoami", "high", "attack.discovery attack.t1033"}}, Options{})
 	if len(ops) != 1 {
 		t.Fatalf("got %s, want one operation", describeOps(ops))
 	}

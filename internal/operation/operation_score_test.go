@@ -1,4 +1,4 @@
-package correlate
+package operation
 
 import (
 	"maps"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // Tests of what an operation says of ATT&CK, how operations rank and
@@ -74,7 +75,7 @@ type ruled struct {
 
 // buildRuled indexes background then the detected events and builds the
 // operations of the detections, ATT&CK being fakeATTACK.
-func buildRuled(t *testing.T, background []*event.Event, ds []ruled, opts OperationOptions) []Operation {
+func buildRuled(t *testing.T, background []*event.Event, ds []ruled, opts Options) []result.Operation {
 	t.Helper()
 	idx := NewIndex(1)
 	sh := idx.Shard(0)
@@ -100,7 +101,7 @@ func TestStepTactics(t *testing.T) {
 	ops := buildRuled(t, nil, []ruled{
 		{start(0, cmd, w3wp), "winrm", "high", "attack.persistence attack.initial-access attack.lateral-movement attack.t1021.006"},
 		{start(time.Second, who, cmd), "logoff-like", "informational", "attack.impact attack.t1531"},
-	}, OperationOptions{})
+	}, Options{})
 	if len(ops) != 1 || len(ops[0].Steps) != 2 {
 		t.Fatalf("got %s, want one operation of two steps", describeOps(ops))
 	}
@@ -129,7 +130,7 @@ func TestRankByEvidence(t *testing.T) {
 		{start(time.Minute, dump, cmd), "procdump", "high", "attack.credential-access attack.t1003.001"},
 		{cve, "audit-cve", "critical", "attack.execution attack.t1203 attack.privilege-escalation attack.t1068 attack.defense-evasion attack.t1211 " +
 			"attack.credential-access attack.t1212 attack.lateral-movement attack.t1210 attack.impact attack.t1499.004"},
-	}, OperationOptions{})
+	}, Options{})
 	if len(ops) != 2 {
 		t.Fatalf("got %s, want two operations", describeOps(ops))
 	}
@@ -174,11 +175,11 @@ func TestLowValueLeftOut(t *testing.T) {
 		{"two low rules", chain(low, [3]string{"other-low", "low", ""}), true},
 		{"a medium rule and informational ones", chain(info, info, tagged), true},
 	} {
-		ops := buildRuled(t, nil, c.ds, OperationOptions{})
+		ops := buildRuled(t, nil, c.ds, Options{})
 		if (len(ops) == 1) != c.listed || len(ops) > 1 {
 			t.Errorf("%s: got %d operations, want listed %v", c.name, len(ops), c.listed)
 		}
-		if all := buildRuled(t, nil, c.ds, OperationOptions{KeepSingletons: true}); len(all) != 1 {
+		if all := buildRuled(t, nil, c.ds, Options{KeepSingletons: true}); len(all) != 1 {
 			t.Errorf("%s, all kept: got %d operations, want 1", c.name, len(all))
 		}
 	}

@@ -1,4 +1,4 @@
-package correlate
+package operation
 
 import (
 	"testing"
@@ -153,7 +153,7 @@ func TestLateralJoins(t *testing.T) {
 		{"SMB copy of another file", func() *scene { return dropScene(`C:\Windows\Temp\f.exe`) }, [][]int{{0}, {1}}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ops := checkGroups(t, c.scene(), OperationOptions{}, c.want)
+			ops := checkGroups(t, c.scene(), Options{}, c.want)
 			if c.hop == "" {
 				return
 			}
@@ -176,5 +176,5 @@ func TestLateralSourceAddress(t *testing.T) {
 			s.events[i] = logon4624("DC", 0, "0x3e4a1f", "adm", 3, "10.0.0.12", "-")
 		}
 	}
-	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1, 2}})
+	checkGroups(t, s, Options{}, [][]int{{0}, {1, 2}})
 }

@@ -1,4 +1,4 @@
-package correlate
+package operation
 
 import (
 	"cmp"
@@ -10,7 +10,7 @@ import (
 // host and from its logon (4624) to its logoff (4634/4647); a PID names one
 // process only from its start to its exit (Sysmon 5, Security 4689) and
 // within one boot; a file path names one file from one write to the next.
-// The index keeps each such instance apart, and BuildOperations resolves
+// The index keeps each such instance apart, and Build resolves
 // every reference at the time it was made, so that an ID reused after a
 // reboot, a logoff or an exit never joins what the earlier holder did.
 

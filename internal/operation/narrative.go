@@ -1,18 +1,20 @@
-package correlate
+package operation
 
 import (
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // steps groups an operation's detections (in time order) into steps, one
 // per event, the Sysmon 1 and Security 4688 records of one process
 // creation being one event, and tells each in a sentence. evidence is how
 // many steps hold a detection above informational.
-func (b *builder) steps(members []int) (steps []Step, evidence int) {
-	var out []Step
+func (b *builder) steps(members []int) (steps []result.Step, evidence int) {
+	var out []result.Step
 	at := map[stepKey]int{}
 	for _, i := range members {
 		d := &b.dets[i]
@@ -37,7 +39,7 @@ func (b *builder) steps(members []int) (steps []Step, evidence int) {
 			continue
 		}
 		at[key] = len(out)
-		out = append(out, Step{Time: d.Time, Host: b.host[i], Detections: []int{i}})
+		out = append(out, result.Step{Time: d.Time, Host: b.host[i], Detections: []int{i}})
 	}
 	for k := range out {
 		s := &out[k]

@@ -1,4 +1,12 @@
-package hunt
+// Package result is the model of what a hunt found: the rules used, what
+// was read, the detections, the operations they join into and the ATT&CK
+// groups their evidence resembles. It is plain data with stable JSON names,
+// made by the hunt (with package operation's operations and package
+// attack's attributions) and read by the reports, and by anything else that
+// keeps, serves or exports a hunt's results. It depends on no package of
+// the hunt: only on attack, whose Summary is the one form of an
+// attribution.
+package result
 
 import (
 	"encoding/json"
@@ -10,8 +18,8 @@ import (
 //
 // It is plain data with stable JSON names (snake_case), written as is by
 // `spoor hunt --json` and read by the report writers. Fields are only ever
-// added, never renamed or removed. Lists are never nil in a Result from Run,
-// so they encode as [] rather than null.
+// added, never renamed or removed. Lists are never nil in a Result from
+// hunt.Run, so they encode as [] rather than null.
 type Result struct {
 	// Tool is "spoor".
 	Tool string `json:"tool"`
@@ -43,7 +51,7 @@ type Result struct {
 	// Tactics lists the ATT&CK tactics the detections reach, in
 	// kill-chain order (reconnaissance first, impact last): those of the
 	// rules' techniques in ATT&CK, not every tactic a rule names, none of
-	// an informational rule (see correlate.Reach).
+	// an informational rule (see operation.Reach).
 	Tactics []TacticCount `json:"tactics"`
 	// UnknownTechniques are the technique IDs of the rules that fired
 	// that the ATT&CK knowledge base of the hunt does not know (see

@@ -1,10 +1,11 @@
-package correlate
+package operation
 
 import (
 	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -12,11 +13,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // Operations: detections joined into the story of one intrusion.
 //
-// BuildOperations joins two detections when the entities of their events
+// Build joins two detections when the entities of their events
 // are linked in the Index. Each detection reaches, from the entities of its
 // own event, a bounded set of nodes (processes, logon sessions, dropped
 // files, services, tasks) through these edges:
@@ -77,8 +80,12 @@ import (
 //     pass it is refused (as Defender refuses incident merges past its
 //     entity cap), and each reach is bounded by MaxReach nodes.
 
-// OperationOptions tunes BuildOperations. The zero value uses the defaults.
-type OperationOptions struct {
+// checkEvery is how many detections or nodes Build handles
+// between two looks at its context.
+const checkEvery = 1024
+
+// Options tunes Build. The zero value uses the defaults.
+type Options struct {
 	// Window is how far apart two detections joined by a process or logon
 	// of unknown lifetime may be (default 24 h).
 	Window time.Duration
@@ -105,7 +112,7 @@ type OperationOptions struct {
 	TechniqueTactics func(technique string) []string
 }
 
-func (o OperationOptions) withDefaults() OperationOptions {
+func (o Options) withDefaults() Options {
 	if o.Window <= 0 {
 		o.Window = 24 * time.Hour
 	}
@@ -127,72 +134,8 @@ func (o OperationOptions) withDefaults() OperationOptions {
 	return o
 }
 
-// Operation is the story of one intrusion: detections joined across
-// processes, logons and hosts.
-type Operation struct {
-	// ID is stable: a hash of the first detection (time, host, rule,
-	// process).
-	ID string `json:"id"`
-	// Hosts and Users are the computers and accounts involved, sorted.
-	Hosts []string `json:"hosts"`
-	Users []string `json:"users"`
-	// First and Last are the times of the first and last detection.
-	First time.Time `json:"first"`
-	Last  time.Time `json:"last"`
-	// Detections are the DetectionRef.Index of its detections, by time.
-	Detections []int `json:"detections"`
-	// Context are the entities that link the detections, beyond their own
-	// processes: ancestors, logons, dropped files, services, tasks.
-	Context []Entity `json:"context"`
-	// Tactics are the ATT&CK tactics its steps reach, in kill-chain
-	// order; Techniques the technique IDs of its rules, sorted. Neither
-	// counts informational rules (enrichment, no evidence).
-	Tactics    []string `json:"tactics"`
-	Techniques []string `json:"techniques"`
-	// Score ranks operations (see score); Severity is its level:
-	// informational, low, medium, high or critical.
-	Score    float64 `json:"score"`
-	Severity string  `json:"severity"`
-	// Narrative tells the story, one plain sentence per step, by time.
-	Narrative []string `json:"narrative"`
-	// Steps are the steps the sentences tell: the detections of one event
-	// (or of the Sysmon and Security records of one process creation).
-	Steps []Step `json:"steps"`
-	// Joins say, for every pair of detections the builder joined, which
-	// entity joined them and how, so that each edge can be audited.
-	Joins []Join `json:"joins"`
-	// Lateral are the cross-host links the joins went through, once each.
-	Lateral []Hop `json:"lateral"`
-}
-
-// Step is one step of an operation: one event and the rules it matched.
-type Step struct {
-	Time       time.Time `json:"time"`
-	Host       string    `json:"host"`
-	Detections []int     `json:"detections"`
-	Sentence   string    `json:"sentence"`
-	// Tactics are the ATT&CK tactics its detections reach, in kill-chain
-	// order: those of their techniques (see tagsOf).
-	Tactics []string `json:"tactics"`
-	// Dormant is how long nothing was seen before this step, when it is at
-	// least DormantGap ("7 months"); the sentence starts with it.
-	Dormant string `json:"dormant,omitempty"`
-}
-
 // DormantGap is the quiet time before a step that the story tells.
 const DormantGap = 7 * 24 * time.Hour
-
-// Entity is one entity that links an operation's detections.
-type Entity struct {
-	// Kind is process, logon, file, service or task.
-	Kind string `json:"kind"`
-	Host string `json:"host"`
-	// Key identifies it on its host: a ProcessGuid (or PID), a logon ID, a
-	// path, a service or task name.
-	Key string `json:"key"`
-	// Description says what it is, in one line.
-	Description string `json:"description"`
-}
 
 // node kinds.
 const (
@@ -229,7 +172,7 @@ type reach struct {
 
 type builder struct {
 	ix    *Index
-	o     OperationOptions
+	o     Options
 	dets  []DetectionRef
 	host  []string // HostName of each detection
 	procs []int32  // each detection's own process, -1 when none
@@ -243,6 +186,17 @@ type builder struct {
 	reached [][]reach
 	// tags are the ATT&CK tactics and techniques of each detection's rule.
 	tags []ruleTags
+	// byIndex gives the position in dets of a DetectionRef.Index, when
+	// they differ.
+	byIndex map[int]int
+}
+
+// ref returns the detection whose DetectionRef.Index is i.
+func (b *builder) ref(i int) *DetectionRef {
+	if b.byIndex != nil {
+		return &b.dets[b.byIndex[i]]
+	}
+	return &b.dets[i]
 }
 
 type tagsKey struct {
@@ -274,14 +228,14 @@ func ruleTagsOf(dets []DetectionRef, lookup func(string) []string) []ruleTags {
 	return out
 }
 
-// BuildOperations joins detections into operations through the entities of
+// Build joins detections into operations through the entities of
 // idx (Finish is called if it was not). The result is sorted most severe
-// first (then by score, then first time); see OperationOptions for which
+// first (then by score, then first time); see Options for which
 // single detections become operations. dets are not modified.
 //
-// BuildOperations returns ctx's error, and no operation, when ctx is done
+// Build returns ctx's error, and no operation, when ctx is done
 // before it ends (it looks every checkEvery detections or nodes).
-func BuildOperations(ctx context.Context, dets []DetectionRef, idx *Index, opts OperationOptions) ([]Operation, error) {
+func Build(ctx context.Context, dets []DetectionRef, idx *Index, opts Options) ([]result.Operation, error) {
 	if idx == nil {
 		idx = NewIndex(1)
 	}
@@ -300,6 +254,15 @@ func BuildOperations(ctx context.Context, dets []DetectionRef, idx *Index, opts 
 	slices.SortStableFunc(order, func(a, c int) int {
 		return cmp.Or(dets[a].Time.Compare(dets[c].Time), cmp.Compare(dets[a].Index, dets[c].Index))
 	})
+	for i := range dets {
+		if dets[i].Index != i {
+			b.byIndex = make(map[int]int, len(dets))
+			for j := range dets {
+				b.byIndex[dets[j].Index] = j
+			}
+			break
+		}
+	}
 	b.host = make([]string, len(dets))
 	b.procs = make([]int32, len(dets))
 	for i := range dets {
@@ -898,7 +861,7 @@ func actorless(d *DetectionRef) bool {
 }
 
 // operations turns the components into Operations.
-func (b *builder) operations(ctx context.Context, u *unionFind, order []int) ([]Operation, error) {
+func (b *builder) operations(ctx context.Context, u *unionFind, order []int) ([]result.Operation, error) {
 	comps := map[int][]int{}
 	var roots []int
 	for _, i := range order {
@@ -917,7 +880,7 @@ func (b *builder) operations(ctx context.Context, u *unionFind, order []int) ([]
 	for i := range b.dets {
 		ruleCount[b.dets[i].RuleID]++
 	}
-	all := make([]Operation, len(roots))
+	all := make([]result.Operation, len(roots))
 	err := parallel(ctx, len(roots), nil, func(_, k int) {
 		r := roots[k]
 		all[k] = b.operation(comps[r], linksOf[r], u, ruleCount)
@@ -925,13 +888,13 @@ func (b *builder) operations(ctx context.Context, u *unionFind, order []int) ([]
 	if err != nil {
 		return nil, err
 	}
-	var ops []Operation
+	var ops []result.Operation
 	for k, op := range all {
 		if b.o.KeepSingletons || b.listed(comps[roots[k]]) {
 			ops = append(ops, op)
 		}
 	}
-	slices.SortStableFunc(ops, func(a, c Operation) int {
+	slices.SortStableFunc(ops, func(a, c result.Operation) int {
 		return cmp.Or(
 			cmp.Compare(c.Score, a.Score),
 			cmp.Compare(levelRank(c.Severity), levelRank(a.Severity)),
@@ -939,12 +902,44 @@ func (b *builder) operations(ctx context.Context, u *unionFind, order []int) ([]
 			cmp.Compare(a.ID, c.ID),
 		)
 	})
+	if err := parallel(ctx, len(ops), nil, func(_, k int) { b.finish(&ops[k]) }); err != nil {
+		return nil, err
+	}
 	return ops, nil
 }
 
-func (b *builder) operation(members, links []int, u *unionFind, ruleCount map[string]int) Operation {
+// finish draws the graph of a listed operation and gives it the form of a
+// hunt's result: its score rounded to 3 decimals (so that JSON and golden
+// files do not carry the noise of float arithmetic), no nil list.
+func (b *builder) finish(op *result.Operation) {
+	op.Score = math.Round(op.Score*1000) / 1000
+	for _, l := range []*[]string{&op.Tactics, &op.Techniques, &op.Narrative} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	if op.Detections == nil {
+		op.Detections = []int{}
+	}
+	if op.Steps == nil {
+		op.Steps = []result.Step{}
+	}
+	if op.Context == nil {
+		op.Context = []result.Entity{}
+	}
+	if op.Joins == nil {
+		op.Joins = []result.Join{}
+	}
+	if op.Lateral == nil {
+		op.Lateral = []result.Hop{}
+	}
+	op.Graph = graphOf(op.Steps, b.ref, op.Hosts)
+	labelLateral(&op.Graph, op.Lateral)
+}
+
+func (b *builder) operation(members, links []int, u *unionFind, ruleCount map[string]int) result.Operation {
 	first := &b.dets[members[0]]
-	op := Operation{ID: operationID(first, b.host[members[0]])}
+	op := result.Operation{ID: operationID(first, b.host[members[0]])}
 	op.First, op.Last = b.span(members)
 	hosts, users := map[string]bool{}, map[string]bool{}
 	for _, i := range members {
@@ -984,7 +979,7 @@ func (b *builder) operation(members, links []int, u *unionFind, ruleCount map[st
 
 // context lists the entities on the paths through which the members were
 // joined, except the members' own processes.
-func (b *builder) context(members, links []int, u *unionFind) []Entity {
+func (b *builder) context(members, links []int, u *unionFind) []result.Entity {
 	own := map[int32]bool{}
 	for _, i := range members {
 		if p := b.procs[i]; p >= 0 {
@@ -1017,21 +1012,21 @@ func (b *builder) context(members, links []int, u *unionFind) []Entity {
 		add(u.links[k][0], via)
 		add(u.links[k][1], via)
 	}
-	var out []Entity
+	var out []result.Entity
 	for _, n := range nodes {
 		out = append(out, b.entity(b.keys[n]))
 	}
-	slices.SortStableFunc(out, func(a, c Entity) int {
+	slices.SortStableFunc(out, func(a, c result.Entity) int {
 		return cmp.Or(cmp.Compare(a.Host, c.Host), cmp.Compare(a.Kind, c.Kind), cmp.Compare(a.Key, c.Key))
 	})
 	if out == nil {
-		out = []Entity{}
+		out = []result.Entity{}
 	}
 	return out
 }
 
 // entity describes a node in one line.
-func (b *builder) entity(k nodeKey) Entity {
+func (b *builder) entity(k nodeKey) result.Entity {
 	ix := b.ix
 	switch k.kind {
 	case kProc:
@@ -1054,7 +1049,7 @@ func (b *builder) entity(k nodeKey) Entity {
 		if !p.start.IsZero() {
 			desc += ", started " + p.start.UTC().Format("2006-01-02 15:04:05")
 		}
-		return Entity{Kind: "process", Host: p.host, Key: key, Description: desc}
+		return result.Entity{Kind: "process", Host: p.host, Key: key, Description: desc}
 	case kLogon:
 		desc := "logon session " + k.key
 		if l := b.logonOf(k); l != nil {
@@ -1074,7 +1069,7 @@ func (b *builder) entity(k nodeKey) Entity {
 				desc += ", " + l.start.UTC().Format("2006-01-02 15:04:05")
 			}
 		}
-		return Entity{Kind: "logon", Host: k.host, Key: k.key, Description: desc}
+		return result.Entity{Kind: "logon", Host: k.host, Key: k.key, Description: desc}
 	case kFile:
 		f := ix.files[hostKey{k.host, k.key}]
 		wr := f.writes[k.inst-1]
@@ -1083,11 +1078,11 @@ func (b *builder) entity(k nodeKey) Entity {
 			desc += " by " + baseName(ix.procs[wr.idx].image)
 		}
 		desc += " " + wr.t.UTC().Format("2006-01-02 15:04:05")
-		return Entity{Kind: "file", Host: k.host, Key: f.path, Description: desc}
+		return result.Entity{Kind: "file", Host: k.host, Key: f.path, Description: desc}
 	case kService:
 		sv := ix.services[hostKey{k.host, k.key}]
 		if sv == nil {
-			return Entity{Kind: "service", Host: k.host, Key: k.key, Description: "service " + k.key}
+			return result.Entity{Kind: "service", Host: k.host, Key: k.key, Description: "service " + k.key}
 		}
 		desc := "service " + sv.name
 		if sv.image != "" {
@@ -1096,11 +1091,11 @@ func (b *builder) entity(k nodeKey) Entity {
 		if inst := instTime(k.inst); !inst.IsZero() {
 			desc += ", installed " + inst.Format("2006-01-02 15:04:05")
 		}
-		return Entity{Kind: "service", Host: k.host, Key: sv.name, Description: desc}
+		return result.Entity{Kind: "service", Host: k.host, Key: sv.name, Description: desc}
 	case kTask:
 		tk := ix.tasks[hostKey{k.host, k.key}]
 		if tk == nil {
-			return Entity{Kind: "task", Host: k.host, Key: k.key, Description: "task " + k.key}
+			return result.Entity{Kind: "task", Host: k.host, Key: k.key, Description: "task " + k.key}
 		}
 		desc := "task " + tk.name
 		if tk.command != "" {
@@ -1109,9 +1104,9 @@ func (b *builder) entity(k nodeKey) Entity {
 		if inst := instTime(k.inst); !inst.IsZero() {
 			desc += ", created " + inst.Format("2006-01-02 15:04:05")
 		}
-		return Entity{Kind: "task", Host: k.host, Key: tk.name, Description: desc}
+		return result.Entity{Kind: "task", Host: k.host, Key: tk.name, Description: desc}
 	}
-	return Entity{}
+	return result.Entity{}
 }
 
 // operationID hashes the first detection.

@@ -1,4 +1,4 @@
-package correlate
+package operation
 
 import (
 	"bufio"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
@@ -215,7 +216,7 @@ func checkScenario(t *testing.T, hs []hunted, idx *Index) {
 	if nAttack < 150 {
 		t.Fatalf("got %d detections on the intrusion, want over 150", nAttack)
 	}
-	ops := mustOperations(t, refsOf(hs), idx, OperationOptions{})
+	ops := mustOperations(t, refsOf(hs), idx, Options{})
 	st := idx.Stats()
 	t.Logf("%d detections on the intrusion, %d on the background; %d operations; index %+v", nAttack, nBenign, len(ops), st)
 	if st.Events < 100000 || st.Processes < 500 || st.Hosts != 3 {
@@ -224,7 +225,7 @@ func checkScenario(t *testing.T, hs []hunted, idx *Index) {
 
 	// Exactly one operation holds attack detections; it holds all of them
 	// and nothing else.
-	var op *Operation
+	var op *result.Operation
 	for i := range ops {
 		attack, other := 0, 0
 		for _, d := range ops[i].Detections {
@@ -249,7 +250,7 @@ func checkScenario(t *testing.T, hs []hunted, idx *Index) {
 		t.Fatal("got no operation with the intrusion")
 	}
 	if t.Failed() || testing.Verbose() {
-		t.Log(describeOps([]Operation{*op}))
+		t.Log(describeOps([]result.Operation{*op}))
 	}
 	if !slices.Equal(op.Hosts, []string{"DC01", "ERP01", "FS01"}) || op.Severity != "critical" {
 		t.Errorf("got hosts %v, severity %s; want DC01 ERP01 FS01, critical", op.Hosts, op.Severity)
@@ -307,11 +308,11 @@ func checkScenario(t *testing.T, hs []hunted, idx *Index) {
 func TestScenarioBackgroundAlone(t *testing.T) {
 	benign, mutate := benignPaths(t)
 	hs, idx := huntOps(t, benign, 4, mutate)
-	ops := mustOperations(t, refsOf(hs), idx, OperationOptions{KeepSingletons: true})
+	ops := mustOperations(t, refsOf(hs), idx, Options{KeepSingletons: true})
 	t.Logf("%d detections, %d operations", len(hs), len(ops))
 	for _, op := range ops {
 		if levelRank(op.Severity) > levelRank("low") {
-			t.Errorf("got a %s operation from background events:\n%s", op.Severity, describeOps([]Operation{op}))
+			t.Errorf("got a %s operation from background events:\n%s", op.Severity, describeOps([]result.Operation{op}))
 		}
 	}
 }

@@ -1,55 +1,22 @@
-package correlate
+package operation
 
 import (
 	"cmp"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/spoor-hunt/spoor/internal/result"
 )
-
-// Join is one link by which BuildOperations joined two detections: the
-// entity both reached, and how.
-type Join struct {
-	// Detections are the DetectionRef.Index of the two detections.
-	Detections [2]int `json:"detections"`
-	// Kind says what joined them: "process tree" (a shared process or
-	// ancestor), "logon session", "shared file" (a dropped file and what
-	// wrote, loaded or ran it), "service", "task", "remote target" (a
-	// path that crosses hosts: see Lateral) or "nearby" (a detection
-	// naming no actor placed beside a linked one on its host).
-	Kind string `json:"kind"`
-	// Entity, Host and Key name the shared entity (as in Context); empty
-	// for "nearby".
-	Entity string `json:"entity,omitempty"`
-	Host   string `json:"host,omitempty"`
-	Key    string `json:"key,omitempty"`
-	// Lateral are the cross-host links on the two paths to the entity.
-	Lateral []Hop `json:"lateral,omitempty"`
-}
-
-// Hop is one cross-host link: an action on From aimed at To, and what it
-// caused there.
-type Hop struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-	// Label says it in a few words: what the target logged and the source
-	// process ("network logon 0x5e1 of CORP\adm ← WMIC.exe").
-	Label string `json:"label"`
-	// Time is when the source acted; ProcessGUID and PID name the source
-	// process.
-	Time        time.Time `json:"time"`
-	ProcessGUID string    `json:"process_guid,omitempty"`
-	PID         int64     `json:"pid,omitempty"`
-}
 
 // joins describes the links of an operation (indices in u.links), and the
 // distinct hops they cross.
-func (b *builder) joins(links []int, u *unionFind) ([]Join, []Hop) {
-	out := make([]Join, 0, len(links))
-	var hops []Hop
+func (b *builder) joins(links []int, u *unionFind) ([]result.Join, []result.Hop) {
+	out := make([]result.Join, 0, len(links))
+	var hops []result.Hop
 	for _, k := range links {
 		a, c, via := u.links[k][0], u.links[k][1], u.via[k]
-		j := Join{Detections: [2]int{b.dets[a].Index, b.dets[c].Index}}
+		j := result.Join{Detections: [2]int{b.dets[a].Index, b.dets[c].Index}}
 		if j.Detections[0] > j.Detections[1] {
 			j.Detections[0], j.Detections[1] = j.Detections[1], j.Detections[0]
 		}
@@ -93,14 +60,14 @@ func (b *builder) joins(links []int, u *unionFind) ([]Join, []Hop) {
 		}
 		out = append(out, j)
 	}
-	slices.SortStableFunc(out, func(x, y Join) int {
+	slices.SortStableFunc(out, func(x, y result.Join) int {
 		return cmp.Or(cmp.Compare(x.Detections[0], y.Detections[0]), cmp.Compare(x.Detections[1], y.Detections[1]))
 	})
-	slices.SortStableFunc(hops, func(x, y Hop) int {
+	slices.SortStableFunc(hops, func(x, y result.Hop) int {
 		return cmp.Or(x.Time.Compare(y.Time), cmp.Compare(x.From, y.From), cmp.Compare(x.To, y.To), cmp.Compare(x.Label, y.Label))
 	})
 	if hops == nil {
-		hops = []Hop{}
+		hops = []result.Hop{}
 	}
 	return out, hops
 }
@@ -210,10 +177,10 @@ func kindNode(e edge, n, prev nodeKey) (nodeKey, bool) {
 
 // hop describes the lateral edge from target (on the host reached) to src,
 // the process that acted from another host at t.
-func (b *builder) hop(target, src nodeKey, t time.Time) Hop {
+func (b *builder) hop(target, src nodeKey, t time.Time) result.Hop {
 	ix := b.ix
 	sp := &ix.procs[src.idx]
-	h := Hop{From: sp.host, To: target.host, Time: t, ProcessGUID: sp.guid, PID: sp.pid}
+	h := result.Hop{From: sp.host, To: target.host, Time: t, ProcessGUID: sp.guid, PID: sp.pid}
 	switch target.kind {
 	case kLogon:
 		h.Label = "logon " + target.key

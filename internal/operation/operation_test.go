@@ -1,4 +1,4 @@
-package correlate
+package operation
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // Unit tests of the operation builder: one per edge and per guard, on
@@ -102,7 +103,7 @@ func (s *scene) det(e *event.Event) int {
 
 // build indexes the events over two shards (alternating, so that merging
 // is exercised) and builds the operations of the detected ones.
-func (s *scene) build(opts OperationOptions) []Operation {
+func (s *scene) build(opts Options) []result.Operation {
 	idx := NewIndex(2)
 	var refs []DetectionRef
 	isDet := map[int]int{}
@@ -123,7 +124,7 @@ func (s *scene) build(opts OperationOptions) []Operation {
 		}
 	}
 	slices.SortFunc(refs, func(a, b DetectionRef) int { return a.Index - b.Index })
-	ops, err := BuildOperations(context.Background(), refs, idx, opts)
+	ops, err := Build(context.Background(), refs, idx, opts)
 	if err != nil {
 		panic(err) // Background is never cancelled
 	}
@@ -131,7 +132,7 @@ func (s *scene) build(opts OperationOptions) []Operation {
 }
 
 // groups returns the detection numbers of each operation, sorted.
-func groups(ops []Operation) [][]int {
+func groups(ops []result.Operation) [][]int {
 	var out [][]int
 	for _, op := range ops {
 		g := slices.Clone(op.Detections)
@@ -142,7 +143,7 @@ func groups(ops []Operation) [][]int {
 	return out
 }
 
-func checkGroups(t *testing.T, s *scene, opts OperationOptions, want [][]int) []Operation {
+func checkGroups(t *testing.T, s *scene, opts Options, want [][]int) []result.Operation {
 	t.Helper()
 	opts.KeepSingletons = true
 	ops := s.build(opts)
@@ -169,7 +170,7 @@ func TestEdgeParentChild(t *testing.T) {
 	s := &scene{}
 	s.det(start(0, cmd, w3wp))
 	s.det(start(time.Second, who, cmd))
-	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "process tree", "A", cmd.guid, "")
+	checkJoin(t, checkGroups(t, s, Options{}, [][]int{{0, 1}}), "process tree", "A", cmd.guid, "")
 }
 
 func TestEdgeSharedAncestor(t *testing.T) {
@@ -180,7 +181,7 @@ func TestEdgeSharedAncestor(t *testing.T) {
 	s := (&scene{}).add(start(0, bat, w3wp), start(time.Second, net, bat))
 	s.det(start(2*time.Second, net1, net)) // grandchild of bat
 	s.det(start(3*time.Second, fsu, bat))  // child of bat
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1}})
 }
 
 func TestGuardUbiquitous(t *testing.T) {
@@ -190,7 +191,7 @@ func TestGuardUbiquitous(t *testing.T) {
 	s := &scene{}
 	s.det(start(0, a, services))
 	s.det(start(time.Minute, b, services))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+	checkGroups(t, s, Options{}, [][]int{{0}, {1}})
 
 	// An svchost instance that is itself detected is implicated: its
 	// children join it.
@@ -201,13 +202,13 @@ func TestGuardUbiquitous(t *testing.T) {
 	s.det(load(time.Second, host, `C:\Windows\System32\clfsw32.dll`))
 	s.det(start(time.Hour, c1, host))
 	s.det(start(2*time.Hour, c2, host))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1, 2}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1, 2}})
 
 	// The same without the detection on svchost: the children stay apart.
 	s = (&scene{}).add(start(0, host, services), load(time.Second, host, `C:\Windows\System32\clfsw32.dll`))
 	s.det(start(time.Hour, c1, host))
 	s.det(start(2*time.Hour, c2, host))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+	checkGroups(t, s, Options{}, [][]int{{0}, {1}})
 }
 
 func TestGuardAncestorDepth(t *testing.T) {
@@ -226,8 +227,8 @@ func TestGuardAncestorDepth(t *testing.T) {
 	other := child("A", 16, `C:\Tools\other.exe`, `other.exe`)
 	s.det(start(20*time.Second, leaf, prev))
 	s.det(start(21*time.Second, other, root))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
-	checkGroups(t, s, OperationOptions{MaxAncestors: 5}, [][]int{{0, 1}})
+	checkGroups(t, s, Options{}, [][]int{{0}, {1}})
+	checkGroups(t, s, Options{MaxAncestors: 5}, [][]int{{0, 1}})
 }
 
 func TestGuardProcessWindow(t *testing.T) {
@@ -241,10 +242,10 @@ func TestGuardProcessWindow(t *testing.T) {
 	s.det(start(time.Hour, a, bat))
 	s.det(start(20*time.Hour, b, bat))
 	s.det(start(70*time.Hour, c, bat))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}, {2}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1}, {2}})
 	// Its lifetime known (Sysmon 5): every child joins.
 	s.add(stop(80*time.Hour, bat))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1, 2}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1, 2}})
 }
 
 func TestEdgeFileSideLoad(t *testing.T) {
@@ -258,7 +259,7 @@ func TestEdgeFileSideLoad(t *testing.T) {
 	later := 400 * 24 * time.Hour
 	s.add(start(later, host, services))
 	s.det(load(later+time.Second, host, dll))
-	ops := checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	ops := checkGroups(t, s, Options{}, [][]int{{0, 1}})
 	// The story tells the quiet year.
 	if len(ops) == 1 && (len(ops[0].Steps) != 2 || ops[0].Steps[1].Dormant != "13 months" ||
 		!strings.HasPrefix(ops[0].Narrative[1], "[dormant 13 months] ")) {
@@ -270,7 +271,7 @@ func TestEdgeFileSideLoad(t *testing.T) {
 	s.det(load(0, host, `C:\Windows\System32\clfsw32.dll`))
 	other := child("A", 13, `C:\Windows\System32\svchost.exe`, `svchost.exe -k netsvcs`)
 	s.det(load(time.Hour, other, `C:\Windows\System32\clfsw32.dll`))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+	checkGroups(t, s, Options{}, [][]int{{0}, {1}})
 }
 
 func TestEdgeFileRun(t *testing.T) {
@@ -282,7 +283,7 @@ func TestEdgeFileRun(t *testing.T) {
 	s.det(start(0, dl, w3wp))
 	s.add(write(time.Second, dl, `C:\ProgramData\DRM\rundll32.exe`), start(72*time.Hour, cmd, services))
 	s.det(start(72*time.Hour+time.Second, tool, cmd))
-	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "shared file", "A", `C:\ProgramData\DRM\rundll32.exe`, "")
+	checkJoin(t, checkGroups(t, s, Options{}, [][]int{{0, 1}}), "shared file", "A", `C:\ProgramData\DRM\rundll32.exe`, "")
 }
 
 func TestEdgeService(t *testing.T) {
@@ -295,7 +296,7 @@ func TestEdgeService(t *testing.T) {
 	s.add(write(time.Second, drop, `C:\Windows\System32\drivers\x.exe`))
 	s.det(ev("A", 10*24*time.Hour, "System", 7045, "ServiceName", "xsvc", "ImagePath", `\SystemRoot\System32\drivers\x.exe`))
 	s.det(start(30*24*time.Hour, svc, services)) // what the service ran, under services.exe
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1, 2}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1, 2}})
 }
 
 func TestEdgeTask(t *testing.T) {
@@ -308,7 +309,7 @@ func TestEdgeTask(t *testing.T) {
 	s.det(start(5*24*time.Hour, run, svchost))
 	// Another cmd under the scheduler, not the task's command.
 	s.det(start(5*24*time.Hour+time.Minute, child("A", 11, `C:\Windows\System32\cmd.exe`, `cmd.exe /c backup.cmd`), svchost))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}, {2}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1}, {2}})
 }
 
 func TestEdgeLogonSession(t *testing.T) {
@@ -319,14 +320,14 @@ func TestEdgeLogonSession(t *testing.T) {
 	s := (&scene{}).add(logon4624("A", 0, "0x51F00", "mallory", 10, "10.0.0.9", "KALI"))
 	s.det(start(time.Minute, a, explorer))
 	s.det(start(2*time.Hour, b, explorer))
-	checkJoin(t, checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}}), "logon session", "A", "0x51f00", "")
+	checkJoin(t, checkGroups(t, s, Options{}, [][]int{{0, 1}}), "logon session", "A", "0x51f00", "")
 
 	// The built-in accounts' sessions join nothing.
 	a.logon, b.logon = "0x3e7", "0x3e7"
 	s = &scene{}
 	s.det(start(time.Minute, a, explorer))
 	s.det(start(2*time.Hour, b, explorer))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+	checkGroups(t, s, Options{}, [][]int{{0}, {1}})
 
 	// A session of unknown span joins detections within 24 h only; with
 	// its logoff known, its whole span.
@@ -334,9 +335,9 @@ func TestEdgeLogonSession(t *testing.T) {
 	s = &scene{}
 	s.det(start(time.Minute, a, explorer))
 	s.det(start(50*time.Hour, b, explorer))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+	checkGroups(t, s, Options{}, [][]int{{0}, {1}})
 	s.add(logon4624("A", 0, "0x77", "mallory", 2, "", ""), ev("A", 60*time.Hour, "Security", 4634, "TargetLogonId", "0x77"))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1}})
 }
 
 func TestEdgeLateralScheduledTask(t *testing.T) {
@@ -351,7 +352,7 @@ func TestEdgeLateralScheduledTask(t *testing.T) {
 	s.det(ev("B", 3*time.Second, "Security", 4698, "SubjectLogonId", "0xabc", "TaskName", `\test`,
 		"TaskContent", `<Exec><Command>C:\Windows\Temp\1.bat</Command></Exec>`))
 	s.det(start(12*time.Minute, run, bSched))
-	ops := checkGroups(t, s, OperationOptions{}, [][]int{{0, 1, 2}})
+	ops := checkGroups(t, s, Options{}, [][]int{{0, 1, 2}})
 	if len(ops) == 1 && !slices.Equal(ops[0].Hosts, []string{"A", "B"}) {
 		t.Errorf("got hosts %v, want [A B]", ops[0].Hosts)
 	}
@@ -362,7 +363,7 @@ func TestEdgeLateralScheduledTask(t *testing.T) {
 	s.add(logon4624("B", 11*time.Minute, "0xabc", "adm", 3, "10.0.0.11", "A"))
 	s.det(ev("B", 11*time.Minute+time.Second, "Security", 4698, "SubjectLogonId", "0xabc", "TaskName", `\test`,
 		"TaskContent", `<Exec><Command>C:\Windows\Temp\1.bat</Command></Exec>`))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+	checkGroups(t, s, Options{}, [][]int{{0}, {1}})
 }
 
 func TestEdgeLateralWMI(t *testing.T) {
@@ -375,7 +376,7 @@ func TestEdgeLateralWMI(t *testing.T) {
 	s.det(start(2*time.Second, shell, wmiprvse))
 	// Another WMI shell on B an hour later is not the same action.
 	s.det(start(time.Hour, child("B", 21, `C:\Windows\System32\cmd.exe`, `cmd.exe /c ipconfig`), wmiprvse))
-	ops := checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}, {2}})
+	ops := checkGroups(t, s, Options{}, [][]int{{0, 1}, {2}})
 	checkJoin(t, ops, "remote target", "", "", "A→B WmiPrvSE.exe started cmd.exe ← WMIC.exe")
 }
 
@@ -386,7 +387,7 @@ func TestEdgeLateralServiceOverSMB(t *testing.T) {
 	s.det(start(0, psexec, w3wp))
 	s.det(ev("B", 30*time.Second, "System", 7045, "ServiceName", "PSEXESVC", "ImagePath", `%SystemRoot%\PSEXESVC.exe`))
 	s.det(ev("B", 30*time.Minute, "System", 7045, "ServiceName", "Other", "ImagePath", `C:\Other\o.exe`))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}, {2}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1}, {2}})
 }
 
 func TestEdgeLateralWinRM(t *testing.T) {
@@ -400,7 +401,7 @@ func TestEdgeLateralWinRM(t *testing.T) {
 	s.det(start(0, winrs, w3wp))
 	s.add(start(2*time.Second, prov, svchost))
 	s.det(start(3*time.Second, who, prov))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1}})
 }
 
 func TestGuardProximity(t *testing.T) {
@@ -411,8 +412,8 @@ func TestGuardProximity(t *testing.T) {
 	s.det(ev("A", 2*time.Second, "Security", 1102, "SubjectLogonId", "0x3e7")) // joins
 	s.det(ev("A", 3*time.Minute, "System", 104))                               // too late
 	s.det(ev("B", 3*time.Second, "Security", 1102, "SubjectLogonId", "0x3e7")) // other host
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}, {2}, {3}})
-	checkGroups(t, s, OperationOptions{ProximityWindow: -1}, [][]int{{0}, {1}, {2}, {3}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1}, {2}, {3}})
+	checkGroups(t, s, Options{ProximityWindow: -1}, [][]int{{0}, {1}, {2}, {3}})
 }
 
 func TestGuardEntityCap(t *testing.T) {
@@ -421,10 +422,10 @@ func TestGuardEntityCap(t *testing.T) {
 	for n := range 6 {
 		s.det(start(time.Duration(n+1)*time.Second, child("A", 20+n, `C:\Windows\System32\net.exe`, `net view`), bat))
 	}
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1, 2, 3, 4, 5}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1, 2, 3, 4, 5}})
 	// Each detection brings its own process and the shared batch (and its
 	// w3wp parent): four entities hold two detections, five hold three.
-	checkGroups(t, s, OperationOptions{MaxEntities: 4}, [][]int{{0, 1}, {2, 3}, {4, 5}})
+	checkGroups(t, s, Options{MaxEntities: 4}, [][]int{{0, 1}, {2, 3}, {4, 5}})
 }
 
 func TestIndexSecurity4688(t *testing.T) {
@@ -437,14 +438,14 @@ func TestIndexSecurity4688(t *testing.T) {
 	s := (&scene{}).add(p4688(0, 5000, 2412, `C:\Windows\System32\cmd.exe`, `cmd.exe /c i.bat`))
 	s.det(p4688(time.Second, 5004, 5000, `C:\Windows\System32\net.exe`, `net view`))
 	s.det(p4688(2*time.Second, 5008, 5000, `C:\Windows\System32\net.exe`, `net user`))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1}})
 
 	// PID reuse: a "parent" that started 25 h before, still running for
 	// all we know, is not trusted.
 	s = (&scene{}).add(p4688(0, 5000, 2412, `C:\Windows\System32\cmd.exe`, `cmd.exe /c i.bat`))
 	s.det(p4688(25*time.Hour, 5004, 5000, `C:\Windows\System32\net.exe`, `net view`))
 	s.det(p4688(25*time.Hour+time.Second, 5008, 5000, `C:\Windows\System32\net.exe`, `net user`))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+	checkGroups(t, s, Options{}, [][]int{{0}, {1}})
 
 	// The Sysmon 1 and Security 4688 records of one process are one step.
 	cmd := child("A", 10, `C:\Windows\System32\cmd.exe`, `cmd.exe /c whoami`)
@@ -452,7 +453,7 @@ func TestIndexSecurity4688(t *testing.T) {
 	s.det(start(0, cmd, w3wp))
 	s.det(ev("A", 0, "Security", 4688, "NewProcessId", "0x"+strconv.FormatInt(int64(cmd.pid), 16), "ProcessId", "0x96c",
 		"NewProcessName", cmd.image, "CommandLine", cmd.cmd, "SubjectLogonId", "0x3e7", "ParentProcessName", w3wp.image))
-	ops := checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	ops := checkGroups(t, s, Options{}, [][]int{{0, 1}})
 	if len(ops) == 1 && len(ops[0].Steps) != 1 {
 		t.Errorf("got %d steps, want 1: %v", len(ops[0].Steps), ops[0].Narrative)
 	}
@@ -464,7 +465,7 @@ func TestOperationSays(t *testing.T) {
 	s := &scene{levels: map[int]string{1: "high"}}
 	s.det(start(2*time.Minute, cmd, w3wp))
 	s.det(start(2*time.Minute+time.Second, who, cmd))
-	ops := checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	ops := checkGroups(t, s, Options{}, [][]int{{0, 1}})
 	if len(ops) != 1 {
 		return
 	}
@@ -491,7 +492,7 @@ func TestOperationSays(t *testing.T) {
 		t.Errorf("got ID %q", op.ID)
 	}
 	// The ID does not depend on the input order.
-	again := s.build(OperationOptions{})
+	again := s.build(Options{})
 	if again[0].ID != op.ID {
 		t.Errorf("got ID %s, then %s", op.ID, again[0].ID)
 	}
@@ -501,11 +502,11 @@ func TestSingletons(t *testing.T) {
 	s := &scene{levels: map[int]string{0: "low", 1: "medium"}}
 	s.det(start(0, child("A", 10, `C:\x\a.exe`, `a.exe`), services))
 	s.det(start(time.Hour, child("A", 11, `C:\x\b.exe`, `b.exe`), services))
-	ops := s.build(OperationOptions{})
+	ops := s.build(Options{})
 	if got := groups(ops); !slices.EqualFunc(got, [][]int{{1}}, slices.Equal) {
 		t.Errorf("got %v, want only the medium singleton", got)
 	}
-	ops = s.build(OperationOptions{KeepSingletons: true})
+	ops = s.build(Options{KeepSingletons: true})
 	if len(ops) != 2 || ops[0].Severity != "medium" || ops[1].Severity != "low" {
 		t.Errorf("got %s, want medium then low", describeOps(ops))
 	}
@@ -548,7 +549,7 @@ func TestShardsConcurrent(t *testing.T) {
 	for i := range all {
 		all[i].Index = i
 	}
-	ops := mustOperations(t, all, idx, OperationOptions{KeepSingletons: true})
+	ops := mustOperations(t, all, idx, Options{KeepSingletons: true})
 	if len(ops) != 1 || len(ops[0].Detections) != 200 {
 		t.Fatalf("got %d operations, want one of 200 detections:\n%s", len(ops), describeOps(ops))
 	}
@@ -566,7 +567,7 @@ func TestGuardServiceInstances(t *testing.T) {
 	s.det(ev("B", 20*time.Second, "System", 7045, "ServiceName", "PSEXESVC", "ImagePath", `%SystemRoot%\PSEXESVC.exe`))
 	s.det(start(later, cProc, cParent))
 	s.det(ev("B", later+20*time.Second, "System", 7045, "ServiceName", "PSEXESVC", "ImagePath", `%SystemRoot%\PSEXESVC.exe`))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}, {2, 3}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1}, {2, 3}})
 }
 
 func TestGuardLogonSpan(t *testing.T) {
@@ -579,7 +580,7 @@ func TestGuardLogonSpan(t *testing.T) {
 	s := (&scene{}).add(logon4624("A", 0, "0x99", "mallory", 2, "", ""), ev("A", time.Hour, "Security", 4634, "TargetLogonId", "0x99"))
 	s.det(start(time.Minute, a, explorer))
 	s.det(start(3*time.Hour, b, explorer))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+	checkGroups(t, s, Options{}, [][]int{{0}, {1}})
 }
 
 func TestGuardLateralSource(t *testing.T) {
@@ -593,7 +594,7 @@ func TestGuardLateralSource(t *testing.T) {
 		s.add(logon4624("B", time.Duration(10+i)*time.Second, id, "B$", 3, ip, ""))
 		s.det(ev("B", time.Duration(20+i)*time.Second, "Security", 4634, "TargetLogonId", id, "TargetUserName", "B$"))
 	}
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 4}, {1}, {2}, {3}})
+	checkGroups(t, s, Options{}, [][]int{{0, 4}, {1}, {2}, {3}})
 }
 
 func TestGuardProximityNeedsActorless(t *testing.T) {
@@ -607,7 +608,7 @@ func TestGuardProximityNeedsActorless(t *testing.T) {
 	s.det(ev("A", 20*time.Second, chSysmon, 13, "ProcessGuid", other.guid, "ProcessId", strconv.Itoa(other.pid), "Image", other.image,
 		"TargetObject", `HKU\S-1-5-21-1\Software\x`))
 	s.det(ev("A", 2*time.Second, "Security", 1102, "SubjectLogonId", "0x3e7"))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 2}, {1}})
+	checkGroups(t, s, Options{}, [][]int{{0, 2}, {1}})
 }
 
 func TestNarrativeHelpers(t *testing.T) {
@@ -624,7 +625,7 @@ func TestNarrativeHelpers(t *testing.T) {
 	s.det(start(time.Second+20*time.Millisecond, net1, net))
 	s.det(start(time.Minute, late, net))
 	s.det(start(time.Minute, other, net))
-	ops := checkGroups(t, s, OperationOptions{}, [][]int{{0, 1, 2, 3}})
+	ops := checkGroups(t, s, Options{}, [][]int{{0, 1, 2, 3}})
 	if len(ops) == 1 && len(ops[0].Steps) != 3 {
 		t.Errorf("got %d steps, want 3:\n%s", len(ops[0].Steps), strings.Join(ops[0].Narrative, "\n"))
 	}
@@ -633,7 +634,7 @@ func TestNarrativeHelpers(t *testing.T) {
 // hasJoin reports whether op records a join of kind through an entity on
 // host whose key holds key, and, when hop is not "", a lateral hop whose
 // "from→to label" holds hop.
-func hasJoin(op Operation, kind, host, key, hop string) bool {
+func hasJoin(op result.Operation, kind, host, key, hop string) bool {
 	for _, j := range op.Joins {
 		if j.Kind != kind || (host != "" && j.Host != host) || !strings.Contains(j.Key, key) {
 			continue
@@ -652,7 +653,7 @@ func hasJoin(op Operation, kind, host, key, hop string) bool {
 
 // checkJoin fails unless the only operation of ops records the join (see
 // hasJoin).
-func checkJoin(t *testing.T, ops []Operation, kind, host, key, hop string) {
+func checkJoin(t *testing.T, ops []result.Operation, kind, host, key, hop string) {
 	t.Helper()
 	if len(ops) == 0 {
 		t.Fatalf("got no operation, want one joined by %s %s", kind, key)
@@ -742,7 +743,7 @@ func TestFalseJoins(t *testing.T) {
 			for i := range s.detected {
 				want = append(want, []int{i})
 			}
-			checkGroups(t, s, OperationOptions{}, want)
+			checkGroups(t, s, Options{}, want)
 		})
 	}
 }
@@ -765,7 +766,7 @@ func TestFalseJoinsRebuiltHost(t *testing.T) {
 	s.det(start(time.Hour, a, explorer))
 	s.add(start(2*time.Hour, other(explorer), other(services)))
 	s.det(start(3*time.Hour, other(b), other(explorer)))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+	checkGroups(t, s, Options{}, [][]int{{0}, {1}})
 
 	// A tool written on the first machine; a process with that path on
 	// the second, a year later.
@@ -776,10 +777,10 @@ func TestFalseJoinsRebuiltHost(t *testing.T) {
 	s.det(start(time.Second, drop, explorer))
 	s.add(start(year, other(explorer), other(services)))
 	s.det(start(year+time.Hour, other(tool), other(explorer)))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0}, {1}})
+	checkGroups(t, s, Options{}, [][]int{{0}, {1}})
 	// On the same machine, the year is no obstacle (the durable key).
 	s = (&scene{}).add(start(0, explorer, services), write(time.Minute, drop, `C:\ProgramData\t.exe`))
 	s.det(start(time.Second, drop, explorer))
 	s.det(start(year+time.Hour, tool, explorer))
-	checkGroups(t, s, OperationOptions{}, [][]int{{0, 1}})
+	checkGroups(t, s, Options{}, [][]int{{0, 1}})
 }

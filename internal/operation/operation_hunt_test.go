@@ -1,4 +1,4 @@
-package correlate
+package operation
 
 import (
 	"context"
@@ -7,10 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/result"
+	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
+	"github.com/spoor-hunt/spoor/rules"
 )
 
 // hunted is what huntOps keeps of one detection besides its DetectionRef.
@@ -40,7 +44,7 @@ func huntOps(t testing.TB, paths []string, workers int, mutate func(ev *event.Ev
 func reportedBuiltin(t *testing.T) []*sigma.Rule {
 	t.Helper()
 	c := builtin(t)
-	set, errs := Compile(c.Correlations, c.Rules)
+	set, errs := correlate.Compile(c.Correlations, c.Rules)
 	if len(errs) > 0 {
 		t.Fatalf("Compile: %v", errors.Join(errs...))
 	}
@@ -51,6 +55,16 @@ func reportedBuiltin(t *testing.T) []*sigma.Rule {
 		}
 	}
 	return reported
+}
+
+// builtin loads the built-in rule set: its rules and correlations.
+func builtin(t *testing.T) *sigma.Collection {
+	t.Helper()
+	s, err := ruleset.LoadFS(rules.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &s.Collection
 }
 
 // huntWith is huntOps with the rules of eng.
@@ -102,7 +116,7 @@ func refsOf(hs []hunted) []DetectionRef {
 }
 
 // describeOps renders operations for failure messages and -v logs.
-func describeOps(ops []Operation) string {
+func describeOps(ops []result.Operation) string {
 	var b strings.Builder
 	for _, op := range ops {
 		fmt.Fprintf(&b, "%s %s score %.2f hosts %v users %v %d detections, %d steps, tactics %v\n",
@@ -119,6 +133,6 @@ func describeOps(ops []Operation) string {
 
 func TestExampleOperations(t *testing.T) {
 	hs, idx := huntOps(t, []string{"../../examples/cuckoobees"}, 4, nil)
-	ops := mustOperations(t, refsOf(hs), idx, OperationOptions{})
+	ops := mustOperations(t, refsOf(hs), idx, Options{})
 	t.Logf("%d detections, %d operations\n%s", len(hs), len(ops), describeOps(ops))
 }

@@ -1,4 +1,4 @@
-package correlate
+package operation
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
@@ -105,7 +106,7 @@ func BenchmarkObserve(b *testing.B) {
 // BenchmarkOperations builds the operations of a hunt of the evtxcorpus
 // ($SPOOR_CORPUS or /tmp/corpus; evtx-attack-samples without it) with the
 // SigmaHQ Windows rules: the detections and the index are made once,
-// BuildOperations runs in the loop (bytes: the evidence's size).
+// Build runs in the loop (bytes: the evidence's size).
 func BenchmarkOperations(b *testing.B) {
 	set, err := sigma.LoadPaths([]string{shared.Path(b, "datasets", "sigma", "rules", "windows")})
 	if err != nil {
@@ -123,9 +124,9 @@ func BenchmarkOperations(b *testing.B) {
 	refs := refsOf(hs)
 	b.SetBytes(corpusBytes(corpus))
 	b.ReportAllocs()
-	var ops []Operation
+	var ops []result.Operation
 	for b.Loop() {
-		ops = mustOperations(b, refs, idx, OperationOptions{})
+		ops = mustOperations(b, refs, idx, Options{})
 	}
 	b.ReportMetric(float64(len(refs)), "detections")
 	b.ReportMetric(float64(len(ops)), "operations")
@@ -135,7 +136,7 @@ func BenchmarkOperations(b *testing.B) {
 // Windows atomic recording of Security-Datasets (about 680,000 events) with
 // the SigmaHQ Windows rules (issue 12: under 2 s on 2 cores with the
 // index's own cost, BenchmarkIndex's once minus read): the detections and
-// the index are made once, BuildOperations runs in the loop.
+// the index are made once, Build runs in the loop.
 func BenchmarkOperationsAtomic(b *testing.B) {
 	set, err := sigma.LoadPaths([]string{shared.Path(b, "datasets", "sigma", "rules", "windows")})
 	if err != nil {
@@ -146,9 +147,9 @@ func BenchmarkOperationsAtomic(b *testing.B) {
 	hs, idx := huntWith(b, eng, []string{dir}, runtime.GOMAXPROCS(0), nil)
 	refs := refsOf(hs)
 	b.ReportAllocs()
-	var ops []Operation
+	var ops []result.Operation
 	for b.Loop() {
-		ops = mustOperations(b, refs, idx, OperationOptions{})
+		ops = mustOperations(b, refs, idx, Options{})
 	}
 	st := idx.Stats()
 	b.ReportMetric(float64(st.Events), "events")
