@@ -19,6 +19,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
 	"github.com/spoor-hunt/spoor/internal/ruleset"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
@@ -390,10 +391,10 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 		return &exitError{ExitFailure, errors.New("no events could be read")}
 	}
 	if f.failOn != "" {
-		min := ruleset.LevelRank(f.failOn)
+		min := sigma.LevelRank(f.failOn)
 		n := 0
 		for i := range res.Detections {
-			if ruleset.LevelRank(res.Detections[i].Rule.Level) >= min {
+			if sigma.LevelRank(res.Detections[i].Rule.Level) >= min {
 				n++
 			}
 		}

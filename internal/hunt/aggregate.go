@@ -8,7 +8,6 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/operation"
 	"github.com/spoor-hunt/spoor/internal/result"
-	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
@@ -86,7 +85,7 @@ func aggregate(r *result.Result, meta map[string]*sigma.Meta, tacticsOf func(str
 	slices.SortFunc(r.RuleCounts, func(a, b result.RuleCount) int {
 		return cmp.Or(
 			cmp.Compare(b.Count, a.Count),
-			cmp.Compare(ruleset.LevelRank(b.Level), ruleset.LevelRank(a.Level)),
+			cmp.Compare(sigma.LevelRank(b.Level), sigma.LevelRank(a.Level)),
 			cmp.Compare(a.Title, b.Title),
 			cmp.Compare(a.ID, b.ID),
 		)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/attack"
 	"github.com/spoor-hunt/spoor/internal/result"
-	"github.com/spoor-hunt/spoor/internal/ruleset"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
 // MaxCandidates is how many groups an Attribution keeps.
@@ -27,7 +27,7 @@ func tooLittle(ds []result.Detection) bool {
 			return false
 		}
 	}
-	return ruleset.LevelRank(rule.Level) < ruleset.LevelRank("medium")
+	return sigma.LevelRank(rule.Level) < sigma.LevelRank("medium")
 }
 
 // attackEvidence gathers the ATT&CK evidence of rules: techniques (their

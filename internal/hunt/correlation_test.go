@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/result"
-	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/shared"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
 // deepBlue hunts files of DeepBlueCLI's evtx folder with the built-in rules.
@@ -147,7 +147,7 @@ func TestCorrelationsMinLevel(t *testing.T) {
 		t.Errorf("password guessing (medium): got %d matches, want none under --min-level high", len(corrs[guessingID]))
 	}
 	for _, d := range res.Detections {
-		if ruleset.LevelRank(d.Rule.Level) < ruleset.LevelRank("high") {
+		if sigma.LevelRank(d.Rule.Level) < sigma.LevelRank("high") {
 			t.Errorf("got a %s detection (%s) under --min-level high", d.Rule.Level, d.Rule.Title)
 		}
 	}

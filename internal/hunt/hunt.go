@@ -439,7 +439,3 @@ func evidenceOf(s *source.Summary) result.Evidence {
 	}
 	return e
 }
-
-// RuleStats is result.RuleStats under the name the rule loading (rules.go)
-// uses; it goes when the loading leaves hunt.
-type RuleStats = result.RuleStats

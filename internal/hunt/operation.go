@@ -9,7 +9,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/operation"
 	"github.com/spoor-hunt/spoor/internal/result"
-	"github.com/spoor-hunt/spoor/internal/ruleset"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
 // buildOperations joins dets (refs[i] describes dets[i], and is given the
@@ -61,11 +61,11 @@ func attributeOperations(ctx context.Context, ops []result.Operation, dets []res
 func attributeOperation(op *result.Operation, dets []result.Detection, at *attributor) *result.Attribution {
 	// Informational rules enrich events: their tags are no evidence of
 	// an actor when the operation has other rules.
-	informational := !slices.ContainsFunc(op.Detections, func(d int) bool { return ruleset.LevelRank(dets[d].Rule.Level) != 0 })
+	informational := !slices.ContainsFunc(op.Detections, func(d int) bool { return sigma.LevelRank(dets[d].Rule.Level) != 0 })
 	rules := make([]*result.Rule, 0, len(op.Detections))
 	ds := make([]*result.Detection, 0, len(op.Detections))
 	for _, d := range op.Detections {
-		if !informational && ruleset.LevelRank(dets[d].Rule.Level) == 0 {
+		if !informational && sigma.LevelRank(dets[d].Rule.Level) == 0 {
 			continue
 		}
 		rules = append(rules, dets[d].Rule)

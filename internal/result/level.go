@@ -3,23 +3,9 @@ package result
 import (
 	"cmp"
 	"slices"
-	"strings"
+
+	"github.com/spoor-hunt/spoor/internal/sigma"
 )
-
-// Levels are the Sigma rule levels, least severe first.
-var Levels = []string{"informational", "low", "medium", "high", "critical"}
-
-// LevelRank returns the position of a level in Levels (case-insensitive),
-// or -1 for an unknown or empty level: less severe than informational.
-func LevelRank(level string) int {
-	level = strings.ToLower(level)
-	for i, l := range Levels {
-		if l == level {
-			return i
-		}
-	}
-	return -1
-}
 
 // Add counts one detection of the given level.
 func (c *LevelCounts) Add(level string) {
@@ -59,7 +45,7 @@ func (c LevelCounts) Get(level string) int {
 func (r *Result) BySeverity() []Detection {
 	ds := slices.Clone(r.Detections)
 	slices.SortStableFunc(ds, func(a, b Detection) int {
-		return cmp.Compare(LevelRank(b.Rule.Level), LevelRank(a.Rule.Level))
+		return cmp.Compare(sigma.LevelRank(b.Rule.Level), sigma.LevelRank(a.Rule.Level))
 	})
 	return ds
 }
