@@ -65,7 +65,13 @@ func attackEvidence(rules []*Rule) attack.Evidence {
 	for _, r := range rules {
 		// A rule tagged with k techniques (a parent tagged with its
 		// sub-technique not counted) says one of them happened: each
-		// carries 1/k, its largest share over the rules naming it.
+		// carries 1/k of the rule's level weight, its largest share over
+		// the rules naming it. Shares are not added up over rules (nor
+		// over the rules firing on one event): SigmaHQ has several rules
+		// for one behaviour, and adding them (1−Π(1−w), as if
+		// independent) made the CuckooBees operation's first group more
+		// confident (0.28 to 0.71) and APT41 no nearer (7th to 13th;
+		// BENCHMARKS.md).
 		k := 0
 		for _, t := range r.Techniques {
 			if !slices.ContainsFunc(r.Techniques, func(x string) bool { return strings.HasPrefix(x, t+".") }) {
@@ -77,7 +83,7 @@ func attackEvidence(rules []*Rule) attack.Evidence {
 			if ev.Weights == nil {
 				ev.Weights = map[string]float64{}
 			}
-			ev.Weights[t] = max(ev.Weights[t], 1/float64(max(k, 1)))
+			ev.Weights[t] = max(ev.Weights[t], levelWeight(r.Level)/float64(max(k, 1)))
 		}
 		for _, tag := range r.Tags {
 			rest, ok := strings.CutPrefix(strings.ToLower(tag), "attack.")
@@ -96,6 +102,28 @@ func attackEvidence(rules []*Rule) attack.Evidence {
 	slices.Sort(ev.Software)
 	slices.Sort(ev.GroupHints)
 	return ev
+}
+
+// levelWeight is the share of evidence a rule of the level carries: how
+// likely its match is the activity it is tagged with rather than ordinary
+// use, by the meaning Sigma gives levels (informational: enrichment;
+// low: notable, rarely an incident; medium: to review; high and critical:
+// an alert). A generic rule's tag (SigmaHQ's low "File And SubFolder
+// Enumeration Via Dir Command" is tagged T1217, browser information
+// discovery) then weighs what the rule's matches mean, not what the
+// technique would say if it were certain. Measured in BENCHMARKS.md
+// (attribution, 2026-12-07).
+func levelWeight(level string) float64 {
+	switch LevelRank(level) {
+	case 0:
+		return 0.25
+	case 1:
+		return 0.5
+	case 2:
+		return 0.75
+	default: // high, critical, or no level (nothing to weigh it by)
+		return 1
+	}
 }
 
 func allDigits(s string) bool {

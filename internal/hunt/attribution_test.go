@@ -231,14 +231,18 @@ func TestProceduresSeen(t *testing.T) {
 }
 
 // TestEvidenceWeights: a rule tagged with k techniques makes each carry
-// 1/k (a parent tagged with its sub-technique not counted), unless a rule
-// names it alone.
+// 1/k (a parent tagged with its sub-technique not counted) of its level's
+// weight, the largest share over the rules naming it: a low rule half a
+// high one's, two low rules no more than one.
 func TestEvidenceWeights(t *testing.T) {
 	ev := attackEvidence([]*Rule{
-		{Title: "a", Techniques: []string{"T1039", "T1048", "T1021", "T1021.002"}},
-		{Title: "b", Techniques: []string{"T1048"}},
+		{Title: "a", Level: "high", Techniques: []string{"T1039", "T1048", "T1021", "T1021.002"}},
+		{Title: "b", Level: "critical", Techniques: []string{"T1048"}},
+		{Title: "c", Level: "low", Techniques: []string{"T1217"}},
+		{Title: "d", Level: "low", Techniques: []string{"T1217", "T1083"}},
+		{Title: "e", Level: "medium", Techniques: []string{"T1039"}},
 	})
-	want := map[string]float64{"T1039": 1.0 / 3, "T1048": 1, "T1021": 1.0 / 3, "T1021.002": 1.0 / 3}
+	want := map[string]float64{"T1039": 0.75, "T1048": 1, "T1021": 1.0 / 3, "T1021.002": 1.0 / 3, "T1217": 0.5, "T1083": 0.25}
 	for id, w := range want {
 		if math.Abs(ev.Weights[id]-w) > 1e-9 {
 			t.Errorf("%s: weight %v, want %v", id, ev.Weights[id], w)
