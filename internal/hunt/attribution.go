@@ -62,6 +62,12 @@ func attackEvidence(rules []*Rule) attack.Evidence {
 			*list = append(*list, id)
 		}
 	}
+	weigh := func(id string, w float64) {
+		if ev.Weights == nil {
+			ev.Weights = map[string]float64{}
+		}
+		ev.Weights[id] = max(ev.Weights[id], w)
+	}
 	for _, r := range rules {
 		// A rule tagged with k techniques (a parent tagged with its
 		// sub-technique not counted) says one of them happened: each
@@ -80,11 +86,13 @@ func attackEvidence(rules []*Rule) attack.Evidence {
 		}
 		for _, t := range r.Techniques {
 			add(&ev.Techniques, t)
-			if ev.Weights == nil {
-				ev.Weights = map[string]float64{}
-			}
-			ev.Weights[t] = max(ev.Weights[t], levelWeight(r.Level)/float64(max(k, 1)))
+			weigh(t, levelWeight(r.Level)/float64(max(k, 1)))
 		}
+		// Software tags are weighed the same way: SigmaHQ's "HackTool -
+		// CrackMapExec Execution Patterns" is tagged with cmd and
+		// schtasks, the tools the hack tool drives, and a false match of
+		// it made both certain (software seen in a field is, below).
+		var soft []string
 		for _, tag := range r.Tags {
 			rest, ok := strings.CutPrefix(strings.ToLower(tag), "attack.")
 			if !ok || len(rest) != 5 || !allDigits(rest[1:]) {
@@ -92,10 +100,14 @@ func attackEvidence(rules []*Rule) attack.Evidence {
 			}
 			switch rest[0] {
 			case 's':
-				add(&ev.Software, strings.ToUpper(rest))
+				soft = append(soft, strings.ToUpper(rest))
 			case 'g':
 				add(&ev.GroupHints, strings.ToUpper(rest))
 			}
+		}
+		for _, id := range soft {
+			add(&ev.Software, id)
+			weigh(id, levelWeight(r.Level)/float64(len(soft)))
 		}
 	}
 	slices.Sort(ev.Techniques)
@@ -329,10 +341,17 @@ func (a *attributor) attributeSeen(rules []*Rule, ds []*Detection) *Attribution 
 		return nil
 	}
 	ev := attackEvidence(rules)
+	// A rule tagged with an ordinary tool (SigmaHQ's "Scheduled Task
+	// Creation Via Schtasks.EXE": attack.s0111) saw the tool's
+	// technique, as an image of it does (see imageFields).
+	ev.Software = slices.DeleteFunc(ev.Software, a.kb.OrdinaryTool)
 	seen, procs := a.seenIn(ds)
 	for _, s := range seen {
 		if !slices.Contains(ev.Software, s.ID) {
 			ev.Software = append(ev.Software, s.ID)
+		}
+		if ev.Weights != nil {
+			ev.Weights[s.ID] = 1 // a field named it, or two rules' titles
 		}
 	}
 	slices.Sort(ev.Software)
@@ -356,8 +375,8 @@ func (a *attributor) attribute(ev attack.Evidence) *Attribution {
 		return nil
 	}
 	key := strings.Join(ev.Techniques, ",") + "|" + strings.Join(ev.Software, ",") + "|" + strings.Join(ev.GroupHints, ",") + "|" + strings.Join(ev.Procedures, "\x00")
-	for _, t := range ev.Techniques {
-		key += fmt.Sprintf("|%.3f", ev.Weights[t])
+	for _, id := range slices.Concat(ev.Techniques, ev.Software) {
+		key += fmt.Sprintf("|%.3f", ev.Weights[id])
 	}
 	if at, ok := a.cache[key]; ok {
 		return at

@@ -250,6 +250,25 @@ func TestEvidenceWeights(t *testing.T) {
 	}
 }
 
+// TestOrdinaryToolTags: a rule's tag of a built-in tool (schtasks, cmd)
+// is not software evidence, a tag of other software is, weighed by the
+// rule's level.
+func TestOrdinaryToolTags(t *testing.T) {
+	at, err := newAttributor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schtasks := &Rule{ID: "a", Title: "Scheduled Task Creation Via Schtasks.EXE", Level: "low", Tags: []string{"attack.t1053.005", "attack.s0111"}, Techniques: []string{"T1053.005"}}
+	plugx := &Rule{ID: "b", Title: "x", Level: "low", Tags: []string{"attack.s0013"}}
+	got := at.attributeSeen([]*Rule{schtasks, plugx}, []*Detection{{Rule: schtasks}, {Rule: plugx}})
+	if got == nil || !slices.Equal(got.Evidence.Software, []string{"S0013"}) {
+		t.Fatalf("software: got %+v, want PlugX alone", got)
+	}
+	if ev := attackEvidence([]*Rule{plugx}); ev.Weights["S0013"] != 0.5 {
+		t.Errorf("PlugX tagged by a low rule: weight %v, want 0.5", ev.Weights["S0013"])
+	}
+}
+
 // TestTitleSoftwareCorroborated: software named only by one rule's title
 // is not evidence; named by two rules' titles, or by a field, it is.
 func TestTitleSoftwareCorroborated(t *testing.T) {
