@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/spoor-hunt/spoor/internal/attack"
 )
@@ -345,6 +346,9 @@ func (a *attributor) attributeSeen(rules []*Rule, ds []*Detection) *Attribution 
 	// Creation Via Schtasks.EXE": attack.s0111) saw the tool's
 	// technique, as an image of it does (see imageFields).
 	ev.Software = slices.DeleteFunc(ev.Software, a.kb.OrdinaryTool)
+	ev.GroupHints = slices.DeleteFunc(ev.GroupHints, func(g string) bool {
+		return !slices.ContainsFunc(rules, func(r *Rule) bool { return a.namesGroup(r, g) })
+	})
 	seen, procs := a.seenIn(ds)
 	for _, s := range seen {
 		if !slices.Contains(ev.Software, s.ID) {
@@ -366,6 +370,47 @@ func (a *attributor) attributeSeen(rules []*Rule, ds []*Detection) *Attribution 
 	cp.Evidence.Seen = seen
 	cp.Evidence.Procedures = procs
 	return &cp
+}
+
+// namesGroup reports whether r is tagged with the group g and is written
+// for it: its title names the group (an alias too: "Sofacy Trojan Loader
+// Activity", APT28) or software the group uses ("ComRAT Network
+// Communication", Turla). SigmaHQ tags rules for a technique with a group
+// known for it: its four CMSTP rules with MuddyWater (attack.g0069), which
+// made one CMSTP UAC bypass MuddyWater's at 0.997. Such a tag restates the
+// technique, which is evidence already.
+func (a *attributor) namesGroup(r *Rule, g string) bool {
+	if !slices.ContainsFunc(r.Tags, func(t string) bool { return strings.EqualFold(t, "attack."+g) }) {
+		return false
+	}
+	grp, _, err := a.kb.Group(g)
+	if err != nil {
+		return false
+	}
+	title := words(r.Title)
+	for _, n := range append([]string{grp.Name}, grp.Aliases...) {
+		if containsRun(title, words(n)) {
+			return true
+		}
+	}
+	return slices.ContainsFunc(a.kb.RecognizeSoftware(r.Title, attack.TextTitle), func(s string) bool {
+		return slices.Contains(grp.Software, s)
+	})
+}
+
+// words returns the runs of letters and digits of s, in lower case.
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// containsRun reports whether seq occurs in ws as consecutive words.
+func containsRun(ws, seq []string) bool {
+	for i := 0; len(seq) > 0 && i+len(seq) <= len(ws); i++ {
+		if slices.Equal(ws[i:i+len(seq)], seq) {
+			return true
+		}
+	}
+	return false
 }
 
 // attribute returns the attribution of ev, or nil when ev has nothing the

@@ -269,6 +269,31 @@ func TestOrdinaryToolTags(t *testing.T) {
 	}
 }
 
+// TestGroupHintsNamed: a rule's group tag is a hint when the rule names
+// the group or its software; on a rule for a technique the group is known
+// for (SigmaHQ's CMSTP rules, tagged MuddyWater) it is not.
+func TestGroupHintsNamed(t *testing.T) {
+	at, err := newAttributor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		title, tag string
+		want       []string
+	}{
+		{"CMSTP Execution Process Creation", "attack.g0069", []string{}},
+		{"Potential MuddyWater APT Activity", "attack.g0069", []string{"G0069"}},
+		{"Sofacy Trojan Loader Activity", "attack.g0007", []string{"G0007"}},
+		{"ComRAT Network Communication", "attack.g0010", []string{"G0010"}},
+	} {
+		r := &Rule{ID: c.title, Title: c.title, Level: "high", Tags: []string{"attack.t1218.003", c.tag}, Techniques: []string{"T1218.003"}}
+		got := at.attributeSeen([]*Rule{r}, []*Detection{{Rule: r}})
+		if got == nil || !slices.Equal(got.Evidence.GroupHints, c.want) {
+			t.Errorf("%s: got %+v, want group hints %v", c.title, got, c.want)
+		}
+	}
+}
+
 // TestTitleSoftwareCorroborated: software named only by one rule's title
 // is not evidence; named by two rules' titles, or by a field, it is.
 func TestTitleSoftwareCorroborated(t *testing.T) {
