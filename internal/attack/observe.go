@@ -49,6 +49,8 @@ type softMatcher struct {
 	exeOnly map[string][]int
 	// seqs are the names of several tokens, by their first token.
 	seqs map[string][]tokenSeq
+	// ordinary are the tools whose name is an ordinary tool's, by index.
+	ordinary map[int]bool
 }
 
 type tokenSeq struct {
@@ -129,6 +131,22 @@ func (kb *KB) RecognizeSoftware(text string, k TextKind) []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// OrdinaryTool reports whether the software with the ID is a tool whose
+// name is an ordinary word or command (cmd, Net, schtasks, certutil; see
+// the top of observe.go). ATT&CK records such a tool for a few groups
+// while many more run it (cmd: 6 groups, the Windows command shell's
+// technique 71), so its use is its technique's evidence, not the
+// software's.
+func (kb *KB) OrdinaryTool(id string) bool {
+	m := kb.softMatcher()
+	for i := range kb.Software {
+		if kb.Software[i].ID == id {
+			return m.ordinary[i]
+		}
+	}
+	return false
 }
 
 // tokenize splits text into lower-case tokens of letters and digits, and
@@ -221,7 +239,7 @@ func nameTokens(kb *KB) map[string]bool {
 }
 
 func buildSoftMatcher(kb *KB) *softMatcher {
-	m := &softMatcher{anywhere: map[string][]int{}, fileName: map[string][]int{}, exeOnly: map[string][]int{}, seqs: map[string][]tokenSeq{}}
+	m := &softMatcher{anywhere: map[string][]int{}, fileName: map[string][]int{}, exeOnly: map[string][]int{}, seqs: map[string][]tokenSeq{}, ordinary: map[int]bool{}}
 	// used[w] counts the descriptions that use the name token w in lower
 	// case; own uses are subtracted below. Only name tokens are counted
 	// (scanning every word of the prose cost most of the build).
@@ -281,6 +299,11 @@ func buildSoftMatcher(kb *KB) *softMatcher {
 				case ordinary(t, used, own):
 					if s.Type == "tool" {
 						add(m.exeOnly, t, i)
+						// A short name is ordinary for its length
+						// alone (Tor, FRP); a command has its .exe too.
+						if n == s.Name && (len(t) >= minNameLen || slices.ContainsFunc(s.Aliases, func(a string) bool { return strings.EqualFold(a, t+".exe") })) {
+							m.ordinary[i] = true
+						}
 					}
 				case marked(n):
 					add(m.anywhere, t, i)

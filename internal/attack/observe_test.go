@@ -77,3 +77,17 @@ func FuzzRecognizeSoftware(f *testing.F) {
 		}
 	})
 }
+
+// TestOrdinaryTool: the built-in commands ATT&CK records as software are
+// ordinary tools; short names of other tools and malware are not.
+func TestOrdinaryTool(t *testing.T) {
+	kb := embeddedKB(t)
+	for id, want := range map[string]bool{
+		"S0106": true, "S0039": true, "S0111": true, "S0160": true, "S0075": true, // cmd, Net, schtasks, certutil, Reg
+		"S0183": false, "S0002": false, "S0013": false, "S0154": false, // Tor, Mimikatz, PlugX, Cobalt Strike
+	} {
+		if got := kb.OrdinaryTool(id); got != want {
+			t.Errorf("OrdinaryTool(%s): got %v, want %v", id, got, want)
+		}
+	}
+}

@@ -19,6 +19,11 @@ func TestRecognizeProcedures(t *testing.T) {
 		// Every discovery technique names whoami: not an artefact.
 		{`whoami /all`, nil},
 		{`cmd.exe /c dir`, nil},
+		// One stretch of text is one observation: "net view" (named for
+		// some groups) within "net view /domain" (named for others) is
+		// not a second one.
+		{`net view /domain`, []string{"net view domain"}},
+		{`net view /domain & net view`, []string{"net view", "net view domain"}},
 	} {
 		got := kb.RecognizeProcedures(c.text)
 		if !slices.Equal(got, c.want) {
@@ -44,6 +49,23 @@ func TestAttributeProcedures(t *testing.T) {
 	}
 	if len(with.Candidates[1].Procedures) != 0 && with.Candidates[1].Procedures[0].Groups == 1 {
 		t.Errorf("runner-up %s credited a procedure only APT41 is documented with", with.Candidates[1].Name)
+	}
+}
+
+// TestArtefactsCodeTags: ATT&CK quotes code in HTML's <code> as well as in
+// backticks; both are artefacts (APT41's `reg save` and `net share` are
+// written in <code>).
+func TestArtefactsCodeTags(t *testing.T) {
+	got := artefacts("used the <code>net share</code> command and `net config Workstation`; <code>whoami</code>")
+	want := []artefact{{"net share", "net share"}, {"net config workstation", "net config Workstation"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("artefacts: got %q, want %q", got, want)
+	}
+	kb := embeddedKB(t)
+	for _, a := range []string{"reg save", "net share"} {
+		if !slices.ContainsFunc(kb.Procedures, func(p Procedure) bool { return p.Group == "G0096" && p.Artefact == a }) {
+			t.Errorf("APT41's procedures: %q missing", a)
+		}
 	}
 }
 

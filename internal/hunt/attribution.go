@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/spoor-hunt/spoor/internal/attack"
 	"github.com/spoor-hunt/spoor/internal/result"
@@ -40,10 +41,22 @@ func attackEvidence(rules []*result.Rule) attack.Evidence {
 			*list = append(*list, id)
 		}
 	}
+	weigh := func(id string, w float64) {
+		if ev.Weights == nil {
+			ev.Weights = map[string]float64{}
+		}
+		ev.Weights[id] = max(ev.Weights[id], w)
+	}
 	for _, r := range rules {
 		// A rule tagged with k techniques (a parent tagged with its
 		// sub-technique not counted) says one of them happened: each
-		// carries 1/k, its largest share over the rules naming it.
+		// carries 1/k of the rule's level weight, its largest share over
+		// the rules naming it. Shares are not added up over rules (nor
+		// over the rules firing on one event): SigmaHQ has several rules
+		// for one behaviour, and adding them (1−Π(1−w), as if
+		// independent) made the CuckooBees operation's first group more
+		// confident (0.28 to 0.71) and APT41 no nearer (7th to 13th;
+		// BENCHMARKS.md).
 		k := 0
 		for _, t := range r.Techniques {
 			if !slices.ContainsFunc(r.Techniques, func(x string) bool { return strings.HasPrefix(x, t+".") }) {
@@ -52,11 +65,13 @@ func attackEvidence(rules []*result.Rule) attack.Evidence {
 		}
 		for _, t := range r.Techniques {
 			add(&ev.Techniques, t)
-			if ev.Weights == nil {
-				ev.Weights = map[string]float64{}
-			}
-			ev.Weights[t] = max(ev.Weights[t], 1/float64(max(k, 1)))
+			weigh(t, levelWeight(r.Level)/float64(max(k, 1)))
 		}
+		// Software tags are weighed the same way: SigmaHQ's "HackTool -
+		// CrackMapExec Execution Patterns" is tagged with cmd and
+		// schtasks, the tools the hack tool drives, and a false match of
+		// it made both certain (software seen in a field is, below).
+		var soft []string
 		for _, tag := range r.Tags {
 			rest, ok := strings.CutPrefix(strings.ToLower(tag), "attack.")
 			if !ok || len(rest) != 5 || !allDigits(rest[1:]) {
@@ -64,16 +79,42 @@ func attackEvidence(rules []*result.Rule) attack.Evidence {
 			}
 			switch rest[0] {
 			case 's':
-				add(&ev.Software, strings.ToUpper(rest))
+				soft = append(soft, strings.ToUpper(rest))
 			case 'g':
 				add(&ev.GroupHints, strings.ToUpper(rest))
 			}
+		}
+		for _, id := range soft {
+			add(&ev.Software, id)
+			weigh(id, levelWeight(r.Level)/float64(len(soft)))
 		}
 	}
 	slices.Sort(ev.Techniques)
 	slices.Sort(ev.Software)
 	slices.Sort(ev.GroupHints)
 	return ev
+}
+
+// levelWeight is the share of evidence a rule of the level carries: how
+// likely its match is the activity it is tagged with rather than ordinary
+// use, by the meaning Sigma gives levels (informational: enrichment;
+// low: notable, rarely an incident; medium: to review; high and critical:
+// an alert). A generic rule's tag (SigmaHQ's low "File And SubFolder
+// Enumeration Via Dir Command" is tagged T1217, browser information
+// discovery) then weighs what the rule's matches mean, not what the
+// technique would say if it were certain. Measured in BENCHMARKS.md
+// (attribution, 2026-12-07).
+func levelWeight(level string) float64 {
+	switch sigma.LevelRank(level) {
+	case 0:
+		return 0.25
+	case 1:
+		return 0.5
+	case 2:
+		return 0.75
+	default: // high, critical, or no level (nothing to weigh it by)
+		return 1
+	}
 }
 
 func allDigits(s string) bool {
@@ -279,10 +320,20 @@ func (a *attributor) attributeSeen(rules []*result.Rule, ds []*result.Detection)
 		return nil
 	}
 	ev := attackEvidence(rules)
+	// A rule tagged with an ordinary tool (SigmaHQ's "Scheduled Task
+	// Creation Via Schtasks.EXE": attack.s0111) saw the tool's
+	// technique, as an image of it does (see imageFields).
+	ev.Software = slices.DeleteFunc(ev.Software, a.kb.OrdinaryTool)
+	ev.GroupHints = slices.DeleteFunc(ev.GroupHints, func(g string) bool {
+		return !slices.ContainsFunc(rules, func(r *result.Rule) bool { return a.namesGroup(r, g) })
+	})
 	seen, procs := a.seenIn(ds)
 	for _, s := range seen {
 		if !slices.Contains(ev.Software, s.ID) {
 			ev.Software = append(ev.Software, s.ID)
+		}
+		if ev.Weights != nil {
+			ev.Weights[s.ID] = 1 // a field named it, or two rules' titles
 		}
 	}
 	slices.Sort(ev.Software)
@@ -299,6 +350,47 @@ func (a *attributor) attributeSeen(rules []*result.Rule, ds []*result.Detection)
 	return &cp
 }
 
+// namesGroup reports whether r is tagged with the group g and is written
+// for it: its title names the group (an alias too: "Sofacy Trojan Loader
+// Activity", APT28) or software the group uses ("ComRAT Network
+// Communication", Turla). SigmaHQ tags rules for a technique with a group
+// known for it: its four CMSTP rules with MuddyWater (attack.g0069), which
+// made one CMSTP UAC bypass MuddyWater's at 0.997. Such a tag restates the
+// technique, which is evidence already.
+func (a *attributor) namesGroup(r *result.Rule, g string) bool {
+	if !slices.ContainsFunc(r.Tags, func(t string) bool { return strings.EqualFold(t, "attack."+g) }) {
+		return false
+	}
+	grp, _, err := a.kb.Group(g)
+	if err != nil {
+		return false
+	}
+	title := words(r.Title)
+	for _, n := range append([]string{grp.Name}, grp.Aliases...) {
+		if containsRun(title, words(n)) {
+			return true
+		}
+	}
+	return slices.ContainsFunc(a.kb.RecognizeSoftware(r.Title, attack.TextTitle), func(s string) bool {
+		return slices.Contains(grp.Software, s)
+	})
+}
+
+// words returns the runs of letters and digits of s, in lower case.
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// containsRun reports whether seq occurs in ws as consecutive words.
+func containsRun(ws, seq []string) bool {
+	for i := 0; len(seq) > 0 && i+len(seq) <= len(ws); i++ {
+		if slices.Equal(ws[i:i+len(seq)], seq) {
+			return true
+		}
+	}
+	return false
+}
+
 // attribute returns the attribution of ev, or nil when ev has nothing the
 // knowledge base knows.
 func (a *attributor) attribute(ev attack.Evidence) *result.Attribution {
@@ -306,8 +398,8 @@ func (a *attributor) attribute(ev attack.Evidence) *result.Attribution {
 		return nil
 	}
 	key := strings.Join(ev.Techniques, ",") + "|" + strings.Join(ev.Software, ",") + "|" + strings.Join(ev.GroupHints, ",") + "|" + strings.Join(ev.Procedures, "\x00")
-	for _, t := range ev.Techniques {
-		key += fmt.Sprintf("|%.3f", ev.Weights[t])
+	for _, id := range slices.Concat(ev.Techniques, ev.Software) {
+		key += fmt.Sprintf("|%.3f", ev.Weights[id])
 	}
 	if at, ok := a.cache[key]; ok {
 		return at

@@ -232,17 +232,65 @@ func TestProceduresSeen(t *testing.T) {
 }
 
 // TestEvidenceWeights: a rule tagged with k techniques makes each carry
-// 1/k (a parent tagged with its sub-technique not counted), unless a rule
-// names it alone.
+// 1/k (a parent tagged with its sub-technique not counted) of its level's
+// weight, the largest share over the rules naming it: a low rule half a
+// high one's, two low rules no more than one.
 func TestEvidenceWeights(t *testing.T) {
 	ev := attackEvidence([]*result.Rule{
-		{Title: "a", Techniques: []string{"T1039", "T1048", "T1021", "T1021.002"}},
-		{Title: "b", Techniques: []string{"T1048"}},
+		{Title: "a", Level: "high", Techniques: []string{"T1039", "T1048", "T1021", "T1021.002"}},
+		{Title: "b", Level: "critical", Techniques: []string{"T1048"}},
+		{Title: "c", Level: "low", Techniques: []string{"T1217"}},
+		{Title: "d", Level: "low", Techniques: []string{"T1217", "T1083"}},
+		{Title: "e", Level: "medium", Techniques: []string{"T1039"}},
 	})
-	want := map[string]float64{"T1039": 1.0 / 3, "T1048": 1, "T1021": 1.0 / 3, "T1021.002": 1.0 / 3}
+	want := map[string]float64{"T1039": 0.75, "T1048": 1, "T1021": 1.0 / 3, "T1021.002": 1.0 / 3, "T1217": 0.5, "T1083": 0.25}
 	for id, w := range want {
 		if math.Abs(ev.Weights[id]-w) > 1e-9 {
 			t.Errorf("%s: weight %v, want %v", id, ev.Weights[id], w)
+		}
+	}
+}
+
+// TestOrdinaryToolTags: a rule's tag of a built-in tool (schtasks, cmd)
+// is not software evidence, a tag of other software is, weighed by the
+// rule's level.
+func TestOrdinaryToolTags(t *testing.T) {
+	at, err := newAttributor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schtasks := &result.Rule{ID: "a", Title: "Scheduled Task Creation Via Schtasks.EXE", Level: "low", Tags: []string{"attack.t1053.005", "attack.s0111"}, Techniques: []string{"T1053.005"}}
+	plugx := &result.Rule{ID: "b", Title: "x", Level: "low", Tags: []string{"attack.s0013"}}
+	got := at.attributeSeen([]*result.Rule{schtasks, plugx}, []*result.Detection{{Rule: schtasks}, {Rule: plugx}})
+	if got == nil || !slices.Equal(got.Evidence.Software, []string{"S0013"}) {
+		t.Fatalf("software: got %+v, want PlugX alone", got)
+	}
+	if ev := attackEvidence([]*result.Rule{plugx}); ev.Weights["S0013"] != 0.5 {
+		t.Errorf("PlugX tagged by a low rule: weight %v, want 0.5", ev.Weights["S0013"])
+	}
+}
+
+// TestGroupHintsNamed: a rule's group tag is a hint when the rule names
+// the group or its software; on a rule for a technique the group is known
+// for (SigmaHQ's CMSTP rules, tagged MuddyWater) it is not.
+func TestGroupHintsNamed(t *testing.T) {
+	at, err := newAttributor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		title, tag string
+		want       []string
+	}{
+		{"CMSTP Execution Process Creation", "attack.g0069", []string{}},
+		{"Potential MuddyWater APT Activity", "attack.g0069", []string{"G0069"}},
+		{"Sofacy Trojan Loader Activity", "attack.g0007", []string{"G0007"}},
+		{"ComRAT Network Communication", "attack.g0010", []string{"G0010"}},
+	} {
+		r := &result.Rule{ID: c.title, Title: c.title, Level: "high", Tags: []string{"attack.t1218.003", c.tag}, Techniques: []string{"T1218.003"}}
+		got := at.attributeSeen([]*result.Rule{r}, []*result.Detection{{Rule: r}})
+		if got == nil || !slices.Equal(got.Evidence.GroupHints, c.want) {
+			t.Errorf("%s: got %+v, want group hints %v", c.title, got, c.want)
 		}
 	}
 }

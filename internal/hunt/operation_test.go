@@ -124,6 +124,31 @@ func TestOperationsCuckooBees(t *testing.T) {
 	if res.Attribution != nil {
 		t.Error("whole-hunt attribution: got one, want none when there are operations")
 	}
+	// The intrusion is modelled on APT41's: APT41 is a candidate, and
+	// what it is credited with includes the commands its ATT&CK
+	// procedures quote (in <code>: `reg save`, `net share`) and the
+	// operation ran.
+	i := slices.IndexFunc(at.Candidates, func(c result.Candidate) bool { return c.ID == "G0096" })
+	if i < 0 {
+		t.Fatalf("candidates: got %v, want APT41 among them", candidateNames(at.Candidates))
+	}
+	var procs []string
+	for _, p := range at.Candidates[i].Procedures {
+		procs = append(procs, p.Artefact)
+	}
+	for _, want := range []string{"reg save", "net share"} {
+		if !slices.Contains(procs, want) {
+			t.Errorf("APT41's matched procedures: got %q, want %q among them", procs, want)
+		}
+	}
+}
+
+func candidateNames(cs []result.Candidate) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Name)
+	}
+	return out
 }
 
 // checkTacticsOfTechniques checks that the hunt's tactics list each
