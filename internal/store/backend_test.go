@@ -33,7 +33,9 @@ func backends(t *testing.T, test func(t *testing.T, open opener)) {
 func targetOpener(target string) opener {
 	return func(t testing.TB, opts ...Option) *Store {
 		t.Helper()
-		s, err := Open(context.Background(), target, opts...)
+		// Cheap password hashes: the tests hash a lot, on a shared machine.
+		cheap := func(s *Store) { s.argon = argonParams{time: 1, memory: 64, threads: 1} }
+		s, err := Open(context.Background(), target, append([]Option{cheap}, opts...)...)
 		if err != nil {
 			t.Fatalf("open %s: %v", redact(target), err)
 		}

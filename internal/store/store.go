@@ -56,6 +56,7 @@ type Store struct {
 	dialect dialect
 	now     func() time.Time
 	lease   time.Duration
+	argon   argonParams
 }
 
 // Option changes how Open sets up a store.
@@ -87,7 +88,7 @@ func (d dialect) String() string {
 // URL's search_path, if it sets one), anything else is a folder holding the
 // SQLite file FileName (created if missing).
 func Open(ctx context.Context, target string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, lease: DefaultLease}
+	s := &Store{now: time.Now, lease: DefaultLease, argon: defaultArgon}
 	for _, o := range opts {
 		o(s)
 	}

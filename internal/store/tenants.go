@@ -136,7 +136,7 @@ func (s *Store) AddUser(ctx context.Context, tenant, name string, role Role, pas
 	if !role.valid() {
 		return User{}, fmt.Errorf("%w: role %q", ErrInvalid, role)
 	}
-	hash, err := hashPassword(password)
+	hash, err := hashPassword(s.argon, password)
 	if err != nil {
 		return User{}, err
 	}
@@ -186,7 +186,7 @@ func (s *Store) Users(ctx context.Context, tenant string) ([]User, error) {
 
 // SetPassword replaces the password of a user of tenant.
 func (s *Store) SetPassword(ctx context.Context, tenant, name, password, actor string) error {
-	hash, err := hashPassword(password)
+	hash, err := hashPassword(s.argon, password)
 	if err != nil {
 		return err
 	}
@@ -240,23 +240,29 @@ func (s *Store) Authenticate(ctx context.Context, name, password string) (User, 
 	return u, nil
 }
 
-// Argon2id parameters (RFC 9106's second recommended option, memory-light).
+// argonParams are the costs of an argon2id hash; each hash records its own,
+// so they can be raised without invalidating stored passwords.
+type argonParams struct {
+	time, memory uint32 // passes, KiB
+	threads      uint8
+}
+
+// defaultArgon is RFC 9106's second recommended option (memory-light).
+var defaultArgon = argonParams{time: 3, memory: 64 << 10, threads: 2}
+
 const (
-	argonTime    = 3
-	argonMemory  = 64 << 10 // KiB
-	argonThreads = 2
 	argonKeyLen  = 32
 	argonSaltLen = 16
 )
 
 // dummyHash is hashed against when a user does not exist.
 var dummyHash = sync.OnceValue(func() string {
-	h, _ := hashPassword("spoor: no such user")
+	h, _ := hashPassword(defaultArgon, "spoor: no such user")
 	return h
 })
 
 // hashPassword returns password's argon2id hash in the PHC string format.
-func hashPassword(password string) (string, error) {
+func hashPassword(p argonParams, password string) (string, error) {
 	if password == "" {
 		return "", fmt.Errorf("%w: empty password", ErrInvalid)
 	}
@@ -264,10 +270,10 @@ func hashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(password), salt, p.time, p.memory, p.threads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argon2.Version, p.memory, p.time, p.threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // verifyPassword tells whether password matches a hash of hashPassword,
