@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,8 @@ type Detection struct {
 	ID   int64
 	Hunt int64
 	JSON json.RawMessage
+
+	cursor cursor // its place in the list it came from
 }
 
 // DetectionPage is one page of a detection list.
@@ -72,21 +75,52 @@ type DetectionPage struct {
 	Next string
 }
 
-// where builds the WHERE clause of f within a case.
-func (s *Store) where(ref caseRef, f Filter) (string, []any, error) {
-	var b strings.Builder
-	args := []any{ref.caseID}
-	b.WriteString(`d.case_id = ?`)
-	add := func(cond string, a ...any) {
-		b.WriteString(" AND ")
-		b.WriteString(cond)
-		args = append(args, a...)
+// plan is a detection query: what it reads, and its conditions.
+type plan struct {
+	// from is the detections d, or the tag table t joined to them when a
+	// tag is filtered on: its key is in time order, so a page of a common
+	// tag is read in order instead of sorted out of all of the tag's rows.
+	from string
+	// at and id are the columns of the time order.
+	at, id string
+	where  []string
+	args   []any
+}
+
+func (p *plan) add(cond string, args ...any) {
+	p.where = append(p.where, cond)
+	p.args = append(p.args, args...)
+}
+
+func (p *plan) sql(columns, order string, extra ...string) string {
+	return `SELECT ` + columns + ` FROM ` + p.from + ` WHERE ` + strings.Join(append(slices.Clone(p.where), extra...), ` AND `) + order
+}
+
+// plan builds the query of f within a case.
+func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) {
+	p := &plan{from: `detections d`, at: `d.at`, id: `d.id`}
+	tags := []string{}
+	if f.Tactic != "" {
+		tags = append(tags, "tactic:"+strings.ToLower(f.Tactic))
 	}
+	if f.Technique != "" {
+		tags = append(tags, "technique:"+strings.ToUpper(f.Technique))
+	}
+	if len(tags) > 0 {
+		p.from, p.at, p.id = `detection_tags t JOIN detections d ON d.id = t.detection_id`, `t.at`, `t.detection_id`
+		p.add(`t.case_id = ? AND t.tag = ?`, ref.caseID, tags[0])
+		for _, tag := range tags[1:] {
+			p.add(`EXISTS (SELECT 1 FROM detection_tags t2 WHERE t2.case_id = ? AND t2.tag = ? AND t2.at = d.at AND t2.detection_id = d.id)`, ref.caseID, tag)
+		}
+	}
+	p.add(`d.case_id = ?`, ref.caseID)
 	if f.Hunt != 0 {
-		add(`d.hunt_id = ?`, f.Hunt)
+		p.add(`d.hunt_id = ?`, f.Hunt)
 	}
 	if !f.Unfinished {
-		add(`d.hunt_id IN (SELECT id FROM hunts WHERE case_id = ? AND state = 'complete')`, ref.caseID)
+		if err := s.completeOnly(ctx, ref, p); err != nil {
+			return nil, err
+		}
 	}
 	if len(f.Levels) > 0 {
 		marks := make([]string, len(f.Levels))
@@ -94,42 +128,65 @@ func (s *Store) where(ref caseRef, f Filter) (string, []any, error) {
 		for i, l := range f.Levels {
 			r, err := levelRank(l)
 			if err != nil {
-				return "", nil, err
+				return nil, err
 			}
 			marks[i], ranks[i] = "?", r
 		}
-		add(`d.level_rank IN (`+strings.Join(marks, ", ")+`)`, ranks...)
+		p.add(`d.level_rank IN (`+strings.Join(marks, ", ")+`)`, ranks...)
 	}
 	if f.Rule != "" {
-		add(`d.rule_id = ?`, f.Rule)
+		p.add(`d.rule_id = ?`, f.Rule)
 	}
 	if f.Host != "" {
-		add(`d.host = ?`, strings.ToLower(f.Host))
+		p.add(`d.host = ?`, strings.ToLower(f.Host))
 	}
 	if f.User != "" {
-		add(`d.user_name = ?`, strings.ToLower(f.User))
-	}
-	if f.Tactic != "" {
-		add(`d.id IN (SELECT detection_id FROM detection_tags WHERE case_id = ? AND tag = ?)`, ref.caseID, "tactic:"+strings.ToLower(f.Tactic))
-	}
-	if f.Technique != "" {
-		add(`d.id IN (SELECT detection_id FROM detection_tags WHERE case_id = ? AND tag = ?)`, ref.caseID, "technique:"+strings.ToUpper(f.Technique))
+		p.add(`d.user_name = ?`, strings.ToLower(f.User))
 	}
 	if !f.From.IsZero() {
-		add(`d.at >= ?`, micros(f.From))
+		p.add(p.at+` >= ?`, micros(f.From))
 	}
 	if !f.To.IsZero() {
-		add(`d.at < ?`, micros(f.To))
+		p.add(p.at+` < ?`, micros(f.To))
 	}
 	if ws := queryWords(f.Text); len(ws) > 0 {
 		if s.dialect == postgresDialect {
-			add(`d.search @@ plainto_tsquery('simple', ?)`, strings.Join(ws, " "))
+			p.add(`d.search @@ plainto_tsquery('simple', ?)`, strings.Join(ws, " "))
 		} else {
 			// Each word quoted: FTS5 reads none of them as syntax.
-			add(`d.id IN (SELECT rowid FROM detection_text WHERE detection_text MATCH ?)`, `"`+strings.Join(ws, `" "`)+`"`)
+			p.add(`d.id IN (SELECT rowid FROM detection_text WHERE detection_text MATCH ?)`, `"`+strings.Join(ws, `" "`)+`"`)
 		}
 	}
-	return b.String(), args, nil
+	return p, nil
+}
+
+// completeOnly keeps the detections of complete hunts: those of hunts known
+// now (a hunt begun after has a higher ID) but the unfinished ones.
+func (s *Store) completeOnly(ctx context.Context, ref caseRef, p *plan) error {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, state FROM hunts WHERE case_id = ? ORDER BY id`), ref.caseID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var last int64
+	var unfinished []any
+	for rows.Next() {
+		var state HuntState
+		if err := rows.Scan(&last, &state); err != nil {
+			return err
+		}
+		if state != HuntComplete {
+			unfinished = append(unfinished, last)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	p.add(`d.hunt_id <= ?`, last)
+	if len(unfinished) > 0 {
+		p.add(`d.hunt_id NOT IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(unfinished)), ", ")+`)`, unfinished...)
+	}
+	return nil
 }
 
 // queryWords are the words of a free-text query, as searchText cuts them.
@@ -147,62 +204,102 @@ func (s *Store) Detections(ctx context.Context, tenant, caseName string, q Query
 	if err != nil {
 		return DetectionPage{}, err
 	}
-	where, args, err := s.where(ref, q.Filter)
+	p, err := s.plan(ctx, ref, q.Filter)
 	if err != nil {
 		return DetectionPage{}, err
 	}
-	var order string
-	switch q.Order {
-	case ByTime:
-		order = `d.at, d.id`
-	case ByTimeDesc:
-		order = `d.at DESC, d.id DESC`
-	case ByLevel:
-		order = `d.level_rank DESC, d.at, d.id`
-	default:
+	if q.Order != ByTime && q.Order != ByTimeDesc && q.Order != ByLevel {
 		return DetectionPage{}, fmt.Errorf("%w: order %d", ErrInvalid, q.Order)
 	}
+	var after *cursor
 	if q.After != "" {
 		c, err := parseCursor(q.After, q.Order)
 		if err != nil {
 			return DetectionPage{}, err
 		}
-		switch q.Order {
-		case ByTime:
-			where += ` AND (d.at, d.id) > (?, ?)`
-			args = append(args, c.at, c.id)
-		case ByTimeDesc:
-			where += ` AND (d.at, d.id) < (?, ?)`
-			args = append(args, c.at, c.id)
-		case ByLevel:
-			where += ` AND (d.level_rank < ? OR (d.level_rank = ? AND (d.at, d.id) > (?, ?)))`
-			args = append(args, c.rank, c.rank, c.at, c.id)
-		}
+		after = &c
 	}
 	limit := pageLimit(q.Limit)
+	if q.Order != ByLevel {
+		return s.page(ctx, p, q.Order == ByTimeDesc, after, nil, limit)
+	}
+	// By level: one time-ordered read per level, most severe first, each
+	// an index range (level, time) rather than a sort of every match.
+	var out DetectionPage
+	for rank := 4; rank >= -1 && len(out.Detections) < limit; rank-- {
+		if after != nil && rank > after.rank {
+			continue
+		}
+		var from *cursor
+		if after != nil && rank == after.rank {
+			from = after
+		}
+		page, err := s.page(ctx, p, false, from, &rank, limit-len(out.Detections))
+		if err != nil {
+			return DetectionPage{}, err
+		}
+		out.Detections = append(out.Detections, page.Detections...)
+		out.Next = page.Next
+		if page.Next != "" {
+			break
+		}
+	}
+	if len(out.Detections) == limit && out.Next == "" && len(out.Detections) > 0 {
+		// The page ended a level exactly: the next starts after its last row.
+		last := out.Detections[len(out.Detections)-1]
+		out.Next = last.cursor.String(ByLevel)
+	}
+	return out, nil
+}
+
+// page reads one time-ordered page of p after a cursor, of one level rank
+// when given.
+func (s *Store) page(ctx context.Context, p *plan, desc bool, after *cursor, rank *int, limit int) (DetectionPage, error) {
+	var extra []string
+	args := slices.Clone(p.args)
+	if rank != nil {
+		extra = append(extra, `d.level_rank = ?`)
+		args = append(args, *rank)
+	}
+	order := ` ORDER BY ` + p.at + `, ` + p.id
+	if after != nil {
+		if desc {
+			extra = append(extra, `(`+p.at+`, `+p.id+`) < (?, ?)`)
+		} else {
+			extra = append(extra, `(`+p.at+`, `+p.id+`) > (?, ?)`)
+		}
+		args = append(args, after.at, after.id)
+	}
+	if desc {
+		order = ` ORDER BY ` + p.at + ` DESC, ` + p.id + ` DESC`
+	}
 	args = append(args, limit+1)
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT d.id, d.hunt_id, d.level_rank, d.at, d.body FROM detections d
-		WHERE `+where+` ORDER BY `+order+` LIMIT ?`), args...)
+	rows, err := s.db.QueryContext(ctx, s.q(p.sql(`d.id, d.hunt_id, d.level_rank, d.at, d.body`, order+` LIMIT ?`, extra...)), args...)
 	if err != nil {
 		return DetectionPage{}, err
 	}
 	defer rows.Close()
-	var page DetectionPage
-	var last cursor
+	var out DetectionPage
 	for rows.Next() {
-		if len(page.Detections) == limit {
-			page.Next = last.String(q.Order)
+		if len(out.Detections) == limit {
+			order := ByTime
+			if rank != nil {
+				order = ByLevel
+			} else if desc {
+				order = ByTimeDesc
+			}
+			out.Next = out.Detections[limit-1].cursor.String(order)
 			break
 		}
 		var d Detection
 		var body string
-		if err := rows.Scan(&d.ID, &d.Hunt, &last.rank, &last.at, &body); err != nil {
+		if err := rows.Scan(&d.ID, &d.Hunt, &d.cursor.rank, &d.cursor.at, &body); err != nil {
 			return DetectionPage{}, err
 		}
-		last.id, d.JSON = d.ID, json.RawMessage(body)
-		page.Detections = append(page.Detections, d)
+		d.cursor.id, d.JSON = d.ID, json.RawMessage(body)
+		out.Detections = append(out.Detections, d)
 	}
-	return page, rows.Err()
+	return out, rows.Err()
 }
 
 // CountDetections counts the detections of a case of tenant that f keeps.
@@ -211,12 +308,12 @@ func (s *Store) CountDetections(ctx context.Context, tenant, caseName string, f 
 	if err != nil {
 		return 0, err
 	}
-	where, args, err := s.where(ref, f)
+	p, err := s.plan(ctx, ref, f)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
-	err = s.db.QueryRowContext(ctx, s.q(`SELECT count(*) FROM detections d WHERE `+where), args...).Scan(&n)
+	err = s.db.QueryRowContext(ctx, s.q(p.sql(`count(*)`, ``)), p.args...).Scan(&n)
 	return n, err
 }
 

@@ -58,6 +58,9 @@ func TestFilters(t *testing.T) {
 			{"combined", Filter{Levels: []string{"medium"}, Tactic: "execution", From: mid}, func(x genMeta) bool {
 				return x.rule.level == "medium" && slices.Contains(x.rule.tactics, "execution") && !x.at.Before(mid)
 			}},
+			{"tactic and technique", Filter{Tactic: m.rule.tactics[0], Technique: m.rule.techniques[0]}, func(x genMeta) bool {
+				return slices.Contains(x.rule.tactics, m.rule.tactics[0]) && x.rule.techniques[0] == m.rule.techniques[0]
+			}},
 			{"nothing", Filter{Host: "no-such-host"}, func(genMeta) bool { return false }},
 		}
 		for _, c := range cases {

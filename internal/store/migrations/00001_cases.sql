@@ -65,19 +65,24 @@ CREATE TABLE detections (
 	search TSVECTOR NOT NULL{{end}}
 );
 CREATE UNIQUE INDEX detections_hunt ON detections (hunt_id, seq);
-CREATE INDEX detections_time ON detections (case_id, at, id);
-CREATE INDEX detections_level ON detections (case_id, level_rank DESC, at, id);
-CREATE INDEX detections_host ON detections (case_id, host, at, id);
-CREATE INDEX detections_user ON detections (case_id, user_name, at, id);
-CREATE INDEX detections_rule ON detections (case_id, rule_id, at, id);
+-- Each filter's index is in time order and ends with the hunt, so a page is
+-- read in order and a count never leaves the index (lists check the hunt).
+CREATE INDEX detections_time ON detections (case_id, at, id, hunt_id);
+CREATE INDEX detections_level ON detections (case_id, level_rank, at, id, hunt_id);
+CREATE INDEX detections_host ON detections (case_id, host, at, id, hunt_id);
+CREATE INDEX detections_user ON detections (case_id, user_name, at, id, hunt_id);
+CREATE INDEX detections_rule ON detections (case_id, rule_id, at, id, hunt_id);
 
 -- Tactics and techniques, one row each ("tactic:execution",
--- "technique:T1059.001", and the parent "technique:T1059" of a sub-technique).
+-- "technique:T1059.001", and the parent "technique:T1059" of a sub-technique),
+-- with the detection's time: a list filtered by one is read from this key in
+-- time order, however common the tag.
 CREATE TABLE detection_tags (
 	case_id BIGINT NOT NULL,
 	tag TEXT NOT NULL,
+	at BIGINT NOT NULL,
 	detection_id BIGINT NOT NULL REFERENCES detections (id),
-	PRIMARY KEY (case_id, tag, detection_id)
+	PRIMARY KEY (case_id, tag, at, detection_id)
 ){{if not .Postgres}} WITHOUT ROWID{{end}};
 
 -- Free text: the words of index.go's searchText, tokenised there, so both
