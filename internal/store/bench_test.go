@@ -133,7 +133,7 @@ func BenchmarkDetectionList(b *testing.B) {
 							t0 := time.Now()
 							switch kind {
 							case "count":
-								if _, err := s.CountDetections(ctx, "acme", "intrusion", f); err != nil {
+								if _, _, err := s.CountDetections(ctx, "acme", "intrusion", f, 10_000); err != nil {
 									b.Fatal(err)
 								}
 							default:

@@ -69,7 +69,7 @@ func TestInterruptedHunt(t *testing.T) {
 		if len(hunts) != 2 || hunts[0].State != HuntComplete || hunts[1].State != HuntIncomplete || !hunts[1].Finished.IsZero() {
 			t.Fatalf("got hunts %+v, want the first complete and the second incomplete", hunts)
 		}
-		n, err := s.CountDetections(ctx, "acme", "intrusion", Filter{})
+		n, _, err := s.CountDetections(ctx, "acme", "intrusion", Filter{}, 0)
 		if err != nil || n != int64(len(done)) {
 			t.Errorf("complete hunts: got %d detections (%v), want %d", n, err, len(done))
 		}
@@ -82,7 +82,7 @@ func TestInterruptedHunt(t *testing.T) {
 				t.Fatalf("detection %d of the interrupted hunt %d listed among complete hunts'", d.ID, d.Hunt)
 			}
 		}
-		n, err = s.CountDetections(ctx, "acme", "intrusion", Filter{Hunt: hunts[1].ID, Unfinished: true})
+		n, _, err = s.CountDetections(ctx, "acme", "intrusion", Filter{Hunt: hunts[1].ID, Unfinished: true}, 0)
 		if err != nil || n != BatchSize {
 			t.Errorf("the interrupted hunt: got %d detections (%v), want the %d of its written batch", n, err, BatchSize)
 		}
@@ -344,7 +344,7 @@ func TestTenantIsolation(t *testing.T) {
 			"Hunt":              func(tn, c string) error { _, err := s.Hunt(ctx, tn, c, hunt); return err },
 			"BeginHunt":         func(tn, c string) error { _, err := s.BeginHunt(ctx, tn, c, HuntSpec{By: "eve"}); return err },
 			"Detections":        func(tn, c string) error { _, err := s.Detections(ctx, tn, c, Query{}); return err },
-			"CountDetections":   func(tn, c string) error { _, err := s.CountDetections(ctx, tn, c, Filter{}); return err },
+			"CountDetections":   func(tn, c string) error { _, _, err := s.CountDetections(ctx, tn, c, Filter{}, 0); return err },
 			"GetDetection":      func(tn, c string) error { _, err := s.GetDetection(ctx, tn, c, det); return err },
 			"ReplaceOperations": func(tn, c string) error { return s.ReplaceOperations(ctx, tn, c, nil, "eve") },
 			"Operations":        func(tn, c string) error { _, err := s.Operations(ctx, tn, c); return err },
@@ -374,7 +374,7 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		}
 		// rival's own case of the same name sees none of acme's data.
-		if n, err := s.CountDetections(ctx, "rival", "intrusion", Filter{Unfinished: true}); err != nil || n != 0 {
+		if n, _, err := s.CountDetections(ctx, "rival", "intrusion", Filter{Unfinished: true}, 0); err != nil || n != 0 {
 			t.Errorf("rival's intrusion: got %d detections (%v), want 0", n, err)
 		}
 		if ops, err := s.Operations(ctx, "rival", "intrusion"); err != nil || len(ops) != 0 {

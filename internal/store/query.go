@@ -77,14 +77,16 @@ type DetectionPage struct {
 
 // plan is a detection query: what it reads, and its conditions.
 type plan struct {
-	// from is the detections d, or the tag table t joined to them when a
-	// tag is filtered on: its key is in time order, so a page of a common
-	// tag is read in order instead of sorted out of all of the tag's rows.
-	from string
-	// at and id are the columns of the time order.
-	at, id string
-	where  []string
-	args   []any
+	// drive is the table read in order: the detections d, or the tag table
+	// t when a tag is filtered on (its key is in time order, so a page of a
+	// common tag is read in order instead of sorted out of all its rows).
+	drive string
+	// at, id and hunt are the driving table's time, detection and hunt.
+	at, id, hunt string
+	// needD: a condition reads the detections (t then joins them).
+	needD bool
+	where []string
+	args  []any
 }
 
 func (p *plan) add(cond string, args ...any) {
@@ -92,13 +94,23 @@ func (p *plan) add(cond string, args ...any) {
 	p.args = append(p.args, args...)
 }
 
-func (p *plan) sql(columns, order string, extra ...string) string {
-	return `SELECT ` + columns + ` FROM ` + p.from + ` WHERE ` + strings.Join(append(slices.Clone(p.where), extra...), ` AND `) + order
+// sql is the query; rows says the detections' columns are read.
+func (p *plan) sql(columns, order string, rows bool, extra ...string) string {
+	from := p.drive
+	if p.drive != `detections d` && (rows || p.needD) {
+		from += ` JOIN detections d ON d.id = t.detection_id`
+	}
+	return `SELECT ` + columns + ` FROM ` + from + ` WHERE ` + strings.Join(append(slices.Clone(p.where), extra...), ` AND `) + order
 }
+
+// denseWords is how many detections hold a word before a search for it
+// checks rows in time order rather than gathering all of them (SQLite;
+// Store.denseWords, which tests lower).
+const denseWords = 10_000
 
 // plan builds the query of f within a case.
 func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) {
-	p := &plan{from: `detections d`, at: `d.at`, id: `d.id`}
+	p := &plan{drive: `detections d`, at: `d.at`, id: `d.id`, hunt: `d.hunt_id`}
 	tags := []string{}
 	if f.Tactic != "" {
 		tags = append(tags, "tactic:"+strings.ToLower(f.Tactic))
@@ -107,21 +119,29 @@ func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) 
 		tags = append(tags, "technique:"+strings.ToUpper(f.Technique))
 	}
 	if len(tags) > 0 {
-		p.from, p.at, p.id = `detection_tags t JOIN detections d ON d.id = t.detection_id`, `t.at`, `t.detection_id`
+		p.drive, p.at, p.id, p.hunt = `detection_tags t`, `t.at`, `t.detection_id`, `t.hunt_id`
 		p.add(`t.case_id = ? AND t.tag = ?`, ref.caseID, tags[0])
 		for _, tag := range tags[1:] {
-			p.add(`EXISTS (SELECT 1 FROM detection_tags t2 WHERE t2.case_id = ? AND t2.tag = ? AND t2.at = d.at AND t2.detection_id = d.id)`, ref.caseID, tag)
+			p.add(`EXISTS (SELECT 1 FROM detection_tags t2 WHERE t2.case_id = ? AND t2.tag = ? AND t2.at = t.at AND t2.detection_id = t.detection_id)`, ref.caseID, tag)
 		}
+	} else {
+		p.add(`d.case_id = ?`, ref.caseID)
 	}
-	p.add(`d.case_id = ?`, ref.caseID)
 	if f.Hunt != 0 {
-		p.add(`d.hunt_id = ?`, f.Hunt)
+		p.add(p.hunt+` = ?`, f.Hunt)
 	}
 	if !f.Unfinished {
 		if err := s.completeOnly(ctx, ref, p); err != nil {
 			return nil, err
 		}
 	}
+	if !f.From.IsZero() {
+		p.add(p.at+` >= ?`, micros(f.From))
+	}
+	if !f.To.IsZero() {
+		p.add(p.at+` < ?`, micros(f.To))
+	}
+	n := len(p.where)
 	if len(f.Levels) > 0 {
 		marks := make([]string, len(f.Levels))
 		ranks := make([]any, len(f.Levels))
@@ -143,21 +163,44 @@ func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) 
 	if f.User != "" {
 		p.add(`d.user_name = ?`, strings.ToLower(f.User))
 	}
-	if !f.From.IsZero() {
-		p.add(p.at+` >= ?`, micros(f.From))
-	}
-	if !f.To.IsZero() {
-		p.add(p.at+` < ?`, micros(f.To))
-	}
 	if ws := queryWords(f.Text); len(ws) > 0 {
 		if s.dialect == postgresDialect {
 			p.add(`d.search @@ plainto_tsquery('simple', ?)`, strings.Join(ws, " "))
-		} else {
-			// Each word quoted: FTS5 reads none of them as syntax.
-			p.add(`d.id IN (SELECT rowid FROM detection_text WHERE detection_text MATCH ?)`, `"`+strings.Join(ws, `" "`)+`"`)
+		} else if err := s.textSQLite(ctx, p, ws); err != nil {
+			return nil, err
 		}
 	}
+	p.needD = len(p.where) > n
 	return p, nil
+}
+
+// textSQLite adds the free-text condition on SQLite. FTS5 gives the
+// matches of a word in ID order, so a list in time order first gathers
+// them all: cheap for a rare word, slow for one in a third of the rows,
+// which is instead checked on each row read until the page is full.
+// PostgreSQL's planner makes that choice itself.
+func (s *Store) textSQLite(ctx context.Context, p *plan, ws []string) error {
+	rarest := int64(-1)
+	for _, w := range ws {
+		var doc int64
+		err := s.db.QueryRowContext(ctx, `SELECT doc FROM detection_words WHERE term = ?`, w).Scan(&doc)
+		if errors.Is(err, sql.ErrNoRows) {
+			doc = 0
+		} else if err != nil {
+			return err
+		}
+		if rarest < 0 || doc < rarest {
+			rarest = doc
+		}
+	}
+	// Each word quoted: FTS5 reads none of them as syntax.
+	match := `"` + strings.Join(ws, `" "`) + `"`
+	if rarest > s.denseWords {
+		p.add(`EXISTS (SELECT 1 FROM detection_text WHERE detection_text MATCH ? AND rowid = d.id)`, match)
+	} else {
+		p.add(`d.id IN (SELECT rowid FROM detection_text WHERE detection_text MATCH ?)`, match)
+	}
+	return nil
 }
 
 // completeOnly keeps the detections of complete hunts: those of hunts known
@@ -182,9 +225,9 @@ func (s *Store) completeOnly(ctx context.Context, ref caseRef, p *plan) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	p.add(`d.hunt_id <= ?`, last)
+	p.add(p.hunt+` <= ?`, last)
 	if len(unfinished) > 0 {
-		p.add(`d.hunt_id NOT IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(unfinished)), ", ")+`)`, unfinished...)
+		p.add(p.hunt+` NOT IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(unfinished)), ", ")+`)`, unfinished...)
 	}
 	return nil
 }
@@ -274,7 +317,7 @@ func (s *Store) page(ctx context.Context, p *plan, desc bool, after *cursor, ran
 		order = ` ORDER BY ` + p.at + ` DESC, ` + p.id + ` DESC`
 	}
 	args = append(args, limit+1)
-	rows, err := s.db.QueryContext(ctx, s.q(p.sql(`d.id, d.hunt_id, d.level_rank, d.at, d.body`, order+` LIMIT ?`, extra...)), args...)
+	rows, err := s.db.QueryContext(ctx, s.q(p.sql(`d.id, d.hunt_id, d.level_rank, d.at, d.body`, order+` LIMIT ?`, true, extra...)), args...)
 	if err != nil {
 		return DetectionPage{}, err
 	}
@@ -302,19 +345,28 @@ func (s *Store) page(ctx context.Context, p *plan, desc bool, after *cursor, ran
 	return out, rows.Err()
 }
 
-// CountDetections counts the detections of a case of tenant that f keeps.
-func (s *Store) CountDetections(ctx context.Context, tenant, caseName string, f Filter) (int64, error) {
+// CountDetections counts the detections of a case of tenant that f keeps,
+// up to upTo (0: all of them); more tells there are more than n. A console
+// shows "10,000+" rather than read a million rows to say how many.
+func (s *Store) CountDetections(ctx context.Context, tenant, caseName string, f Filter, upTo int64) (n int64, more bool, err error) {
 	ref, err := s.resolveCase(ctx, s.db, tenant, caseName)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	p, err := s.plan(ctx, ref, f)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	var n int64
-	err = s.db.QueryRowContext(ctx, s.q(p.sql(`count(*)`, ``)), p.args...).Scan(&n)
-	return n, err
+	if upTo <= 0 {
+		err = s.db.QueryRowContext(ctx, s.q(p.sql(`count(*)`, ``, false)), p.args...).Scan(&n)
+		return n, false, err
+	}
+	query := `SELECT count(*) FROM (` + p.sql(`1`, ` LIMIT ?`, false) + `) AS m`
+	err = s.db.QueryRowContext(ctx, s.q(query), append(slices.Clone(p.args), upTo+1)...).Scan(&n)
+	if n > upTo {
+		return upTo, true, err
+	}
+	return n, false, err
 }
 
 // GetDetection returns one detection of a case of tenant, whatever its

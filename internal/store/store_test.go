@@ -196,7 +196,7 @@ func TestBadDetection(t *testing.T) {
 		if err := w.Finish(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
-		n, err := s.CountDetections(ctx, "acme", "intrusion", Filter{})
+		n, _, err := s.CountDetections(ctx, "acme", "intrusion", Filter{}, 0)
 		if err != nil || n != int64(len(bad)) {
 			t.Errorf("got %d detections (%v), want the %d good ones", n, err, len(bad))
 		}

@@ -75,13 +75,15 @@ CREATE INDEX detections_rule ON detections (case_id, rule_id, at, id, hunt_id);
 
 -- Tactics and techniques, one row each ("tactic:execution",
 -- "technique:T1059.001", and the parent "technique:T1059" of a sub-technique),
--- with the detection's time: a list filtered by one is read from this key in
--- time order, however common the tag.
+-- with the detection's time and hunt: a list filtered by one is read from
+-- this key in time order, however common the tag, and counted without the
+-- detections.
 CREATE TABLE detection_tags (
 	case_id BIGINT NOT NULL,
 	tag TEXT NOT NULL,
 	at BIGINT NOT NULL,
 	detection_id BIGINT NOT NULL REFERENCES detections (id),
+	hunt_id BIGINT NOT NULL,
 	PRIMARY KEY (case_id, tag, at, detection_id)
 ){{if not .Postgres}} WITHOUT ROWID{{end}};
 
@@ -91,6 +93,9 @@ CREATE TABLE detection_tags (
 CREATE INDEX detections_search ON detections USING GIN (search);
 {{- else -}}
 CREATE VIRTUAL TABLE detection_text USING fts5 (words, content = '', contentless_delete = 1);
+-- How many detections hold each word: a common word is checked row by row
+-- in time order, a rare one looked up (query.go).
+CREATE VIRTUAL TABLE detection_words USING fts5vocab (detection_text, 'row');
 {{- end}}
 
 -- The operations of a case, replaced as a set when they are rebuilt.
