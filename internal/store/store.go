@@ -57,8 +57,6 @@ type Store struct {
 	now     func() time.Time
 	lease   time.Duration
 	argon   argonParams
-
-	denseWords int64
 }
 
 // Option changes how Open sets up a store.
@@ -90,7 +88,7 @@ func (d dialect) String() string {
 // URL's search_path, if it sets one), anything else is a folder holding the
 // SQLite file FileName (created if missing).
 func Open(ctx context.Context, target string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, lease: DefaultLease, argon: defaultArgon, denseWords: denseWords}
+	s := &Store{now: time.Now, lease: DefaultLease, argon: defaultArgon}
 	for _, o := range opts {
 		o(s)
 	}
