@@ -111,8 +111,11 @@ func TestAbort(t *testing.T) {
 			t.Fatal(err)
 		}
 		h, err := s.Hunt(ctx, "acme", "intrusion", w.Hunt())
-		if err != nil || h.State != HuntIncomplete || !strings.Contains(string(h.Summary), "interrupted") {
-			t.Errorf("got hunt %+v (%v), want incomplete, interrupted", h, err)
+		if err != nil || h.State != HuntIncomplete || !strings.Contains(string(h.Summary), "interrupted") || h.Detections != 0 {
+			t.Errorf("got hunt %+v (%v), want incomplete, interrupted, the buffered detection dropped", h, err)
+		}
+		if n, _, err := s.CountDetections(ctx, "acme", "intrusion", Filter{Unfinished: true}, 0); err != nil || n != 0 {
+			t.Errorf("got %d detections (%v), want 0", n, err)
 		}
 		if err := w.Finish(ctx, nil); !errors.Is(err, ErrFinished) {
 			t.Errorf("finish after abort: got %v, want ErrFinished", err)

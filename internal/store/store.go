@@ -92,10 +92,20 @@ func Open(ctx context.Context, target string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	if s.lease <= 0 {
+		return nil, fmt.Errorf("%w: lease %v", ErrInvalid, s.lease)
+	}
+	if target == "" {
+		return nil, fmt.Errorf("%w: no store folder or URL", ErrInvalid)
+	}
 	var err error
 	if strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://") {
 		s.dialect = postgresDialect
 		s.db, err = sql.Open("pgx", target)
+		if err == nil {
+			// Bounded: a busy console must not take every server connection.
+			s.db.SetMaxOpenConns(16)
+		}
 	} else {
 		s.db, err = openSQLite(target)
 	}
