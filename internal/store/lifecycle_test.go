@@ -399,3 +399,66 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentWriters: two hunts of one case stream at once while an
+// analyst triages; every write lands (SQLite serialises the writers).
+func TestConcurrentWriters(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		setup(t, s)
+		seed, _ := newGen(5).detection(0)
+		ingest(t, s, [][]byte{seed})
+		page, err := s.Detections(ctx, "acme", "intrusion", Query{})
+		if err != nil || len(page.Detections) != 1 {
+			t.Fatal(page, err)
+		}
+		detID := itoa(int(page.Detections[0].ID))
+		const each = 2*BatchSize + 10
+		var wg sync.WaitGroup
+		errs := make(chan error, 3)
+		for h := range 2 {
+			wg.Go(func() {
+				g := newGen(uint64(10 + h))
+				w, err := s.BeginHunt(ctx, "acme", "intrusion", HuntSpec{By: "hunter"})
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i := range each {
+					d, _ := g.detection(i)
+					if err := w.Write(ctx, d); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- w.Finish(ctx, nil)
+			})
+		}
+		wg.Go(func() {
+			for i := range 20 {
+				state := []TriageState{TriageInvestigating, TriageBenign}[i%2]
+				if err := s.SetTriage(ctx, "acme", "intrusion", Triage{Kind: KindDetection, ID: detID, State: state}, "alice"); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		})
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, _, err := s.CountDetections(ctx, "acme", "intrusion", Filter{}, 0)
+		if err != nil || n != 2*each+1 {
+			t.Errorf("got %d detections (%v), want %d", n, err, 2*each+1)
+		}
+		tr, err := s.GetTriage(ctx, "acme", "intrusion", KindDetection, detID)
+		if err != nil || tr.State != TriageBenign {
+			t.Errorf("got triage %+v (%v), want the last one, benign", tr, err)
+		}
+	})
+}
