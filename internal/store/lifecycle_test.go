@@ -376,6 +376,22 @@ func TestTenantIsolation(t *testing.T) {
 				t.Errorf("%s of an unknown tenant: got %v, want ErrNotFound", name, err)
 			}
 		}
+		// Users are managed within their tenant only.
+		if _, err := s.AddUser(ctx, "acme", "alice", RoleAnalyst, "pw", "root"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPassword(ctx, "rival", "alice", "stolen", "eve"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SetPassword of acme's user through rival: got %v, want ErrNotFound", err)
+		}
+		if err := s.DisableUser(ctx, "rival", "alice", "eve"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("DisableUser of acme's user through rival: got %v, want ErrNotFound", err)
+		}
+		if users, err := s.Users(ctx, "rival"); err != nil || len(users) != 0 {
+			t.Errorf("rival's users: got %+v (%v), want none", users, err)
+		}
+		if u, err := s.Authenticate(ctx, "alice", "pw"); err != nil || u.Tenant != "acme" {
+			t.Errorf("alice: got %+v (%v), want acme's, unchanged", u, err)
+		}
 		// rival's own case of the same name sees none of acme's data.
 		if n, _, err := s.CountDetections(ctx, "rival", "intrusion", Filter{Unfinished: true}, 0); err != nil || n != 0 {
 			t.Errorf("rival's intrusion: got %d detections (%v), want 0", n, err)
