@@ -59,6 +59,9 @@ func postgresSchema(t testing.TB) string {
 		cancel()
 	}
 	if err != nil {
+		if admin != nil {
+			admin.Close()
+		}
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("PostgreSQL %s: %v (CI must provide it)", redact(dsn), err)
 		}
