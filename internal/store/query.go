@@ -1,0 +1,395 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Filter selects detections of a case. Zero fields select everything;
+// string matches are exact but for case (Host, User) and the free text.
+type Filter struct {
+	// Hunt keeps one hunt's detections (0: all hunts).
+	Hunt int64
+	// Unfinished also shows detections of hunts that are not complete
+	// (running, or interrupted); by default only complete hunts' are shown.
+	Unfinished bool
+	// Levels keeps detections whose rule has one of these levels.
+	Levels []string
+	// Rule is a rule id.
+	Rule string
+	// Host is a computer name; User an account (DOMAIN\name as Sysmon
+	// writes it, or the name when no domain was logged).
+	Host, User string
+	// Tactic is an ATT&CK tactic short name (execution); Technique an ID
+	// (T1059 also matches its sub-techniques, T1059.001 only itself).
+	Tactic, Technique string
+	// From and To bound the detection's time: From <= time < To.
+	From, To time.Time
+	// Text keeps detections holding every word of it (words are runs of
+	// letters and digits, any case) in their rule, host, user, source or
+	// field values.
+	Text string
+}
+
+// Order is the order of a detection list.
+type Order int
+
+// Orders of a detection list; ties are broken by the store's ID, so pages
+// never skip or repeat a detection.
+const (
+	ByTime     Order = iota // oldest first
+	ByTimeDesc              // newest first
+	ByLevel                 // most severe first, then oldest first
+)
+
+// Query is a filtered, ordered page of detections.
+type Query struct {
+	Filter
+	Order Order
+	// Limit is the page size (DefaultLimit when 0, at most MaxLimit).
+	Limit int
+	// After is the Next of the previous page ("" for the first).
+	After string
+}
+
+// Detection is a stored detection: its JSON exactly as it was written.
+type Detection struct {
+	ID   int64
+	Hunt int64
+	JSON json.RawMessage
+
+	cursor cursor // its place in the list it came from
+}
+
+// DetectionPage is one page of a detection list.
+type DetectionPage struct {
+	Detections []Detection
+	// Next is the After of the next page; "" on the last.
+	Next string
+}
+
+// plan is a detection query: what it reads, and its conditions.
+type plan struct {
+	// drive is the table read in order: the detections d, or the tag table
+	// t when a tag is filtered on (its key is in time order, so a page of a
+	// common tag is read in order instead of sorted out of all its rows).
+	drive string
+	// at, id and hunt are the driving table's time, detection and hunt.
+	at, id, hunt string
+	// needD: a condition reads the detections (t then joins them).
+	needD bool
+	where []string
+	args  []any
+}
+
+func (p *plan) add(cond string, args ...any) {
+	p.where = append(p.where, cond)
+	p.args = append(p.args, args...)
+}
+
+// sql is the query; rows says the detections' columns are read.
+func (p *plan) sql(columns, order string, rows bool, extra ...string) string {
+	from := p.drive
+	if p.drive != `detections d` && (rows || p.needD) {
+		from += ` JOIN detections d ON d.id = t.detection_id`
+	}
+	return `SELECT ` + columns + ` FROM ` + from + ` WHERE ` + strings.Join(append(slices.Clone(p.where), extra...), ` AND `) + order
+}
+
+// plan builds the query of f within a case.
+func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) {
+	p := &plan{drive: `detections d`, at: `d.at`, id: `d.id`, hunt: `d.hunt_id`}
+	tags := []string{}
+	if f.Tactic != "" {
+		tags = append(tags, "tactic:"+strings.ToLower(f.Tactic))
+	}
+	if f.Technique != "" {
+		tags = append(tags, "technique:"+strings.ToUpper(f.Technique))
+	}
+	if len(tags) > 0 {
+		p.drive, p.at, p.id, p.hunt = `detection_tags t`, `t.at`, `t.detection_id`, `t.hunt_id`
+		p.add(`t.case_id = ? AND t.tag = ?`, ref.caseID, tags[0])
+		for _, tag := range tags[1:] {
+			p.add(`EXISTS (SELECT 1 FROM detection_tags t2 WHERE t2.case_id = ? AND t2.tag = ? AND t2.at = t.at AND t2.detection_id = t.detection_id)`, ref.caseID, tag)
+		}
+	} else {
+		p.add(`d.case_id = ?`, ref.caseID)
+	}
+	if f.Hunt != 0 {
+		p.add(p.hunt+` = ?`, f.Hunt)
+	}
+	if !f.Unfinished {
+		if err := s.completeOnly(ctx, ref, p); err != nil {
+			return nil, err
+		}
+	}
+	if !f.From.IsZero() {
+		p.add(p.at+` >= ?`, micros(f.From))
+	}
+	if !f.To.IsZero() {
+		p.add(p.at+` < ?`, micros(f.To))
+	}
+	n := len(p.where)
+	if len(f.Levels) > 0 {
+		marks := make([]string, len(f.Levels))
+		ranks := make([]any, len(f.Levels))
+		for i, l := range f.Levels {
+			r, err := levelRank(l)
+			if err != nil {
+				return nil, err
+			}
+			marks[i], ranks[i] = "?", r
+		}
+		p.add(`d.level_rank IN (`+strings.Join(marks, ", ")+`)`, ranks...)
+	}
+	if f.Rule != "" {
+		p.add(`d.rule_id = ?`, f.Rule)
+	}
+	if f.Host != "" {
+		p.add(`d.host = ?`, strings.ToLower(f.Host))
+	}
+	if f.User != "" {
+		p.add(`d.user_name = ?`, strings.ToLower(f.User))
+	}
+	if ws := queryWords(f.Text); len(ws) > 0 {
+		if s.dialect == postgresDialect {
+			p.add(`d.search @@ plainto_tsquery('simple', ?)`, strings.Join(ws, " "))
+		} else {
+			// Each word quoted: FTS5 reads none of them as syntax.
+			p.add(`d.id IN (SELECT rowid FROM detection_text WHERE detection_text MATCH ?)`, `"`+strings.Join(ws, `" "`)+`"`)
+		}
+	}
+	p.needD = len(p.where) > n
+	return p, nil
+}
+
+// completeOnly keeps the detections of complete hunts: those of hunts known
+// now (a hunt begun after has a higher ID) but the unfinished ones.
+func (s *Store) completeOnly(ctx context.Context, ref caseRef, p *plan) error {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, state FROM hunts WHERE case_id = ? ORDER BY id`), ref.caseID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var last int64
+	var unfinished []any
+	for rows.Next() {
+		var state HuntState
+		if err := rows.Scan(&last, &state); err != nil {
+			return err
+		}
+		if state != HuntComplete {
+			unfinished = append(unfinished, last)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	p.add(p.hunt+` <= ?`, last)
+	if len(unfinished) > 0 {
+		p.add(p.hunt+` NOT IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(unfinished)), ", ")+`)`, unfinished...)
+	}
+	return nil
+}
+
+// queryWords are the words of a free-text query, as searchText cuts them.
+func queryWords(text string) []string {
+	var ws []string
+	for w := range words(text) {
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+// Detections returns a page of the detections of a case of tenant.
+func (s *Store) Detections(ctx context.Context, tenant, caseName string, q Query) (DetectionPage, error) {
+	ref, err := s.resolveCase(ctx, s.db, tenant, caseName)
+	if err != nil {
+		return DetectionPage{}, err
+	}
+	p, err := s.plan(ctx, ref, q.Filter)
+	if err != nil {
+		return DetectionPage{}, err
+	}
+	if q.Order != ByTime && q.Order != ByTimeDesc && q.Order != ByLevel {
+		return DetectionPage{}, fmt.Errorf("%w: order %d", ErrInvalid, q.Order)
+	}
+	var after *cursor
+	if q.After != "" {
+		c, err := parseCursor(q.After, q.Order)
+		if err != nil {
+			return DetectionPage{}, err
+		}
+		after = &c
+	}
+	limit := pageLimit(q.Limit)
+	if q.Order != ByLevel {
+		return s.page(ctx, p, q.Order == ByTimeDesc, after, nil, limit)
+	}
+	// By level: one time-ordered read per level, most severe first, each
+	// an index range (level, time) rather than a sort of every match.
+	var out DetectionPage
+	for rank := 4; rank >= -1 && len(out.Detections) < limit; rank-- {
+		if after != nil && rank > after.rank {
+			continue
+		}
+		var from *cursor
+		if after != nil && rank == after.rank {
+			from = after
+		}
+		page, err := s.page(ctx, p, false, from, &rank, limit-len(out.Detections))
+		if err != nil {
+			return DetectionPage{}, err
+		}
+		out.Detections = append(out.Detections, page.Detections...)
+		out.Next = page.Next
+		if page.Next != "" {
+			break
+		}
+	}
+	if len(out.Detections) == limit && out.Next == "" && len(out.Detections) > 0 {
+		// The page ended a level exactly: the next starts after its last row.
+		last := out.Detections[len(out.Detections)-1]
+		out.Next = last.cursor.String(ByLevel)
+	}
+	return out, nil
+}
+
+// page reads one time-ordered page of p after a cursor, of one level rank
+// when given.
+func (s *Store) page(ctx context.Context, p *plan, desc bool, after *cursor, rank *int, limit int) (DetectionPage, error) {
+	var extra []string
+	args := slices.Clone(p.args)
+	if rank != nil {
+		extra = append(extra, `d.level_rank = ?`)
+		args = append(args, *rank)
+	}
+	order := ` ORDER BY ` + p.at + `, ` + p.id
+	if after != nil {
+		if desc {
+			extra = append(extra, `(`+p.at+`, `+p.id+`) < (?, ?)`)
+		} else {
+			extra = append(extra, `(`+p.at+`, `+p.id+`) > (?, ?)`)
+		}
+		args = append(args, after.at, after.id)
+	}
+	if desc {
+		order = ` ORDER BY ` + p.at + ` DESC, ` + p.id + ` DESC`
+	}
+	args = append(args, limit+1)
+	rows, err := s.db.QueryContext(ctx, s.q(p.sql(`d.id, d.hunt_id, d.level_rank, d.at, d.body`, order+` LIMIT ?`, true, extra...)), args...)
+	if err != nil {
+		return DetectionPage{}, err
+	}
+	defer rows.Close()
+	var out DetectionPage
+	for rows.Next() {
+		if len(out.Detections) == limit {
+			order := ByTime
+			if rank != nil {
+				order = ByLevel
+			} else if desc {
+				order = ByTimeDesc
+			}
+			out.Next = out.Detections[limit-1].cursor.String(order)
+			break
+		}
+		var d Detection
+		var body string
+		if err := rows.Scan(&d.ID, &d.Hunt, &d.cursor.rank, &d.cursor.at, &body); err != nil {
+			return DetectionPage{}, err
+		}
+		d.cursor.id, d.JSON = d.ID, json.RawMessage(body)
+		out.Detections = append(out.Detections, d)
+	}
+	return out, rows.Err()
+}
+
+// CountDetections counts the detections of a case of tenant that f keeps,
+// up to upTo (0: all of them); more tells there are more than n. A console
+// shows "10,000+" rather than read a million rows to say how many.
+func (s *Store) CountDetections(ctx context.Context, tenant, caseName string, f Filter, upTo int64) (n int64, more bool, err error) {
+	ref, err := s.resolveCase(ctx, s.db, tenant, caseName)
+	if err != nil {
+		return 0, false, err
+	}
+	p, err := s.plan(ctx, ref, f)
+	if err != nil {
+		return 0, false, err
+	}
+	if upTo <= 0 {
+		err = s.db.QueryRowContext(ctx, s.q(p.sql(`count(*)`, ``, false)), p.args...).Scan(&n)
+		return n, false, err
+	}
+	query := `SELECT count(*) FROM (` + p.sql(`1`, ` LIMIT ?`, false) + `) AS m`
+	err = s.db.QueryRowContext(ctx, s.q(query), append(slices.Clone(p.args), upTo+1)...).Scan(&n)
+	if n > upTo {
+		return upTo, true, err
+	}
+	return n, false, err
+}
+
+// GetDetection returns one detection of a case of tenant, whatever its
+// hunt's state.
+func (s *Store) GetDetection(ctx context.Context, tenant, caseName string, id int64) (Detection, error) {
+	ref, err := s.resolveCase(ctx, s.db, tenant, caseName)
+	if err != nil {
+		return Detection{}, err
+	}
+	d := Detection{ID: id}
+	var body string
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT hunt_id, body FROM detections WHERE case_id = ? AND id = ?`), ref.caseID, id).Scan(&d.Hunt, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Detection{}, fmt.Errorf("detection %d of case %q: %w", id, caseName, ErrNotFound)
+	}
+	d.JSON = json.RawMessage(body)
+	return d, err
+}
+
+// cursor is where a page ended: the last row's sort key.
+type cursor struct {
+	rank   int
+	at, id int64
+}
+
+func (c cursor) String(o Order) string {
+	s := strconv.FormatInt(c.at, 10) + "." + strconv.FormatInt(c.id, 10)
+	if o == ByLevel {
+		s = strconv.Itoa(c.rank) + "." + s
+	}
+	return s
+}
+
+func parseCursor(s string, o Order) (cursor, error) {
+	parts := strings.Split(s, ".")
+	want := 2
+	if o == ByLevel {
+		want = 3
+	}
+	bad := fmt.Errorf("%w: page cursor %q", ErrInvalid, s)
+	if len(parts) != want {
+		return cursor{}, bad
+	}
+	var c cursor
+	var err error
+	if o == ByLevel {
+		if c.rank, err = strconv.Atoi(parts[0]); err != nil {
+			return cursor{}, bad
+		}
+		parts = parts[1:]
+	}
+	if c.at, err = strconv.ParseInt(parts[0], 10, 64); err != nil {
+		return cursor{}, bad
+	}
+	if c.id, err = strconv.ParseInt(parts[1], 10, 64); err != nil {
+		return cursor{}, bad
+	}
+	return c, nil
+}

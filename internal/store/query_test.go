@@ -1,0 +1,136 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFilters checks every filter, order and page walk against the
+// generated detections' own attributes.
+func TestFilters(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		setup(t, s)
+		g := newGen(7)
+		const n = 2500 // more than two batches
+		raws := make([][]byte, n)
+		metas := make([]genMeta, n)
+		for i := range n {
+			raws[i], metas[i] = g.detection(i)
+		}
+		ingest(t, s, raws)
+		// Store IDs follow the write order within a hunt.
+		page, err := s.Detections(ctx, "acme", "intrusion", Query{Limit: 1})
+		if err != nil || len(page.Detections) != 1 {
+			t.Fatal(page, err)
+		}
+		first := 0
+		for i, x := range metas {
+			if x.at.Before(metas[first].at) {
+				first = i
+			}
+		}
+		base := page.Detections[0].ID - int64(first)
+		m := metas[0]
+		mid := g.start.Add(15 * 24 * time.Hour)
+		cases := []struct {
+			name string
+			f    Filter
+			keep func(genMeta) bool
+		}{
+			{"all", Filter{}, func(genMeta) bool { return true }},
+			{"level", Filter{Levels: []string{"high", "critical"}}, func(x genMeta) bool { return x.rule.level == "high" || x.rule.level == "critical" }},
+			{"rule", Filter{Rule: m.rule.id}, func(x genMeta) bool { return x.rule.id == m.rule.id }},
+			{"host any case", Filter{Host: strings.ToUpper(m.host)}, func(x genMeta) bool { return x.host == m.host }},
+			{"user", Filter{User: m.user}, func(x genMeta) bool { return x.user == m.user }},
+			{"tactic", Filter{Tactic: "lateral-movement"}, func(x genMeta) bool { return slices.Contains(x.rule.tactics, "lateral-movement") }},
+			{"technique", Filter{Technique: m.rule.techniques[0]}, func(x genMeta) bool { return x.rule.techniques[0] == m.rule.techniques[0] }},
+			{"parent technique", Filter{Technique: m.rule.techniques[0][:5]}, func(x genMeta) bool { return x.rule.techniques[0][:5] == m.rule.techniques[0][:5] }},
+			{"time range", Filter{From: mid, To: mid.Add(48 * time.Hour)}, func(x genMeta) bool { return !x.at.Before(mid) && x.at.Before(mid.Add(48*time.Hour)) }},
+			{"text", Filter{Text: fmt.Sprintf("RUN%d.BAT", m.run)}, func(x genMeta) bool { return x.run == m.run }},
+			{"text words", Filter{Text: fmt.Sprintf("%s run%d", strings.ToLower(m.host[:5]), m.run)}, func(x genMeta) bool { return x.run == m.run && x.host[:5] == m.host[:5] }},
+			{"combined", Filter{Levels: []string{"medium"}, Tactic: "execution", From: mid}, func(x genMeta) bool {
+				return x.rule.level == "medium" && slices.Contains(x.rule.tactics, "execution") && !x.at.Before(mid)
+			}},
+			{"tactic and technique", Filter{Tactic: m.rule.tactics[0], Technique: m.rule.techniques[0]}, func(x genMeta) bool {
+				return slices.Contains(x.rule.tactics, m.rule.tactics[0]) && x.rule.techniques[0] == m.rule.techniques[0]
+			}},
+			{"nothing", Filter{Host: "no-such-host"}, func(genMeta) bool { return false }},
+		}
+		for _, c := range cases {
+			var want []int
+			for i, x := range metas {
+				if c.keep(x) {
+					want = append(want, i)
+				}
+			}
+			if c.name != "nothing" && len(want) == 0 {
+				t.Fatalf("%s: the generated data has no match, the test is void", c.name)
+			}
+			count, more, err := s.CountDetections(ctx, "acme", "intrusion", c.f, 0)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if count != int64(len(want)) || more {
+				t.Errorf("%s: got count %d (more %v), want %d", c.name, count, more, len(want))
+			}
+			for _, upTo := range []int64{int64(len(want)), int64(len(want)) - 1} {
+				if upTo < 1 {
+					continue
+				}
+				count, more, err := s.CountDetections(ctx, "acme", "intrusion", c.f, upTo)
+				if err != nil || count != upTo || more != (upTo < int64(len(want))) {
+					t.Errorf("%s: count up to %d: got %d, more %v (%v), want %d, more %v", c.name, upTo, count, more, err, upTo, upTo < int64(len(want)))
+				}
+			}
+			for _, order := range []Order{ByTime, ByTimeDesc, ByLevel} {
+				sorted := slices.Clone(want)
+				slices.SortFunc(sorted, func(a, b int) int {
+					x, y := metas[a], metas[b]
+					switch order {
+					case ByTimeDesc:
+						return cmp.Or(y.at.Compare(x.at), cmp.Compare(b, a))
+					case ByLevel:
+						return cmp.Or(cmp.Compare(levelRanks[y.rule.level], levelRanks[x.rule.level]), x.at.Compare(y.at), cmp.Compare(a, b))
+					}
+					return cmp.Or(x.at.Compare(y.at), cmp.Compare(a, b))
+				})
+				var got []int
+				q := Query{Filter: c.f, Order: order, Limit: 97}
+				for pages := 0; ; pages++ {
+					if pages > n {
+						t.Fatalf("%s order %d: the pages do not end", c.name, order)
+					}
+					page, err := s.Detections(ctx, "acme", "intrusion", q)
+					if err != nil {
+						t.Fatalf("%s order %d: %v", c.name, order, err)
+					}
+					for _, d := range page.Detections {
+						got = append(got, int(d.ID-base))
+					}
+					if page.Next == "" {
+						break
+					}
+					q.After = page.Next
+				}
+				if !slices.Equal(got, sorted) {
+					t.Errorf("%s order %d: got %d detections %v..., want %d %v...", c.name, order, len(got), head(got), len(sorted), head(sorted))
+				}
+			}
+		}
+		if _, err := s.Detections(ctx, "acme", "intrusion", Query{After: "12.x"}); err == nil {
+			t.Error("a bad cursor: got no error")
+		}
+		if _, err := s.Detections(ctx, "acme", "intrusion", Query{Filter: Filter{Levels: []string{"severe"}}}); err == nil {
+			t.Error("an unknown level: got no error")
+		}
+	})
+}
+
+func head(s []int) []int { return s[:min(len(s), 8)] }
