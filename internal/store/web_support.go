@@ -1,0 +1,42 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// What `spoor serve` (internal/server) needs of the store beyond the calls
+// the rest of the store's users share.
+
+// WithPasswordCost sets the argon2id cost of the passwords the store hashes
+// from now on: passes, memory in KiB and threads (at least 1 each). Stored
+// hashes keep the cost they were made with. Tests of packages above the
+// store lower it; a server may raise it.
+func WithPasswordCost(passes, memoryKiB uint32, threads uint8) Option {
+	return func(s *Store) {
+		if passes >= 1 && memoryKiB >= 8*uint32(max(threads, 1)) && threads >= 1 {
+			s.argon = argonParams{time: passes, memory: memoryKiB, threads: threads}
+		}
+	}
+}
+
+// GetUser returns the user of tenant named name, disabled or not: a
+// session checks on each request that its user still may act, and as who.
+func (s *Store) GetUser(ctx context.Context, tenant, name string) (User, error) {
+	u := User{Tenant: tenant, Name: name}
+	var disabled int
+	var created int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT u.id, u.role, u.disabled, u.created
+		FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE t.name = ? AND u.name = ?`), tenant, name).
+		Scan(&u.ID, &u.Role, &disabled, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("user %q of tenant %q: %w", name, tenant, ErrNotFound)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	u.Disabled, u.Created = disabled != 0, fromMicros(created)
+	return u, nil
+}
