@@ -122,7 +122,15 @@ func (s *Server) routes() {
 	// Anything else under /api/ is a JSON 404, never the console page.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { fail(w, http.StatusNotFound, "not found") })
 	assets, _ := fs.Sub(staticFS, "static")
-	s.mux.Handle("GET /", http.FileServerFS(assets))
+	files := http.FileServerFS(assets)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if changes(r) {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP sets the security headers every answer carries and hands the
