@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,28 +12,15 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/store"
+	"github.com/spoor-hunt/spoor/internal/storetest"
 )
 
 // password of every test user.
 const password = "correct horse battery"
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fixture is a server over a store with two tenants, acme and globex, each
 // with a case named "intrusion" holding a hunt of real detections and its
@@ -44,7 +30,7 @@ type fixture struct {
 	t     *testing.T
 	st    *store.Store
 	srv   *Server
-	clock *clock
+	clock *storetest.Clock
 	// acme's first detection and operation.
 	det int64
 	op  string
@@ -52,59 +38,18 @@ type fixture struct {
 	globexDet int64
 }
 
-// backends runs test on SQLite in a temporary folder and on PostgreSQL in
-// a schema of its own (skipped without a server, but not under CI=true).
-func backends(t *testing.T, test func(t *testing.T, target string)) {
-	t.Run("sqlite", func(t *testing.T) { test(t, t.TempDir()) })
-	t.Run("postgres", func(t *testing.T) { test(t, postgresSchema(t)) })
-}
-
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SPOOR_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = admin.PingContext(ctx)
-		cancel()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL: %v (CI must provide it)", err)
-		}
-		t.Skipf("no PostgreSQL (set SPOOR_TEST_POSTGRES): %v", err)
-	}
-	schema := "spoor_server_test_" + strings.ToLower(rand.Text()[:10])
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		admin.Close()
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+var backends = storetest.Backends
 
 func newFixture(t *testing.T, target string) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	c := &clock{t: time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)}
-	st, err := store.Open(ctx, target, store.WithClock(c.now), store.WithPasswordCost(1, 64, 1))
+	c := storetest.NewClock(time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC))
+	st, err := store.Open(ctx, target, store.WithClock(c.Now), store.WithPasswordCost(1, 64, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{t: t, st: st, clock: c, srv: New(st, Options{Now: c.now})}
+	f := &fixture{t: t, st: st, clock: c, srv: New(st, Options{Now: c.Now})}
 	b, err := os.ReadFile("../store/testdata/hunt.json")
 	if err != nil {
 		t.Fatal(err)
@@ -455,7 +400,7 @@ func TestLoginRateLimit(t *testing.T) {
 	if c := login("ann", password, "192.0.2.8"); c != http.StatusOK {
 		t.Errorf("from another address: %d, want 200", c)
 	}
-	f.clock.add(20 * time.Second)
+	f.clock.Add(20 * time.Second)
 	if c := login("ann", password, "192.0.2.7"); c != http.StatusOK {
 		t.Errorf("after the refill: %d, want 200", c)
 	}
@@ -497,8 +442,8 @@ func TestTriageIsAudited(t *testing.T) {
 	backends(t, func(t *testing.T, target string) {
 		f := newFixture(t, target)
 		ann := f.login("ann")
-		f.clock.add(time.Minute)
-		at := f.clock.now()
+		f.clock.Add(time.Minute)
+		at := f.clock.Now()
 		path := "/api/cases/intrusion/triage/operation/" + f.op
 		w := f.do(ann, "PUT", path, map[string]string{"state": "malicious", "assignee": "vic", "notes": "C2 beacon"})
 		if w.Code != http.StatusOK {
@@ -531,18 +476,18 @@ func TestTriageIsAudited(t *testing.T) {
 func TestSessionExpires(t *testing.T) {
 	f := newFixture(t, t.TempDir())
 	ann := f.login("ann")
-	f.clock.add(59 * time.Minute)
+	f.clock.Add(59 * time.Minute)
 	if w := f.do(ann, "GET", "/api/me", nil); w.Code != http.StatusOK {
 		t.Fatalf("session used within the hour: %d", w.Code)
 	}
-	f.clock.add(time.Hour)
+	f.clock.Add(time.Hour)
 	if w := f.do(ann, "GET", "/api/me", nil); w.Code != http.StatusUnauthorized {
 		t.Errorf("session idle an hour: %d, want 401", w.Code)
 	}
 	// However busy, a session ends after 12 hours.
 	vic := f.login("vic")
 	for range 14 {
-		f.clock.add(55 * time.Minute)
+		f.clock.Add(55 * time.Minute)
 		f.do(vic, "GET", "/api/me", nil)
 	}
 	if w := f.do(vic, "GET", "/api/me", nil); w.Code != http.StatusUnauthorized {
