@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"net"
@@ -41,7 +42,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	for _, l := range []struct {
 		*limiter
 		key string
-	}{{s.limiter, ip + "\x00" + in.User}, {s.ipLimiter, ip}} {
+	}{{s.limiter, limitKey(ip, in.User)}, {s.ipLimiter, ip}} {
 		if ok, wait := l.allow(l.key); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			fail(w, http.StatusTooManyRequests, "too many login attempts; try again later")
@@ -71,6 +72,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	value, sess := s.sessions.create(u.Tenant, u.Name)
 	setSessionCookie(w, r, value, s.sessions.max)
 	writeJSON(w, http.StatusOK, me{User: u.Name, Tenant: u.Tenant, Role: u.Role, CSRF: sess.csrf})
+}
+
+// limitKey is the rate limiter's key of an address and a user name: a
+// hash, so a key takes 32 bytes whatever name a client sends.
+func limitKey(ip, user string) string {
+	sum := sha256.Sum256([]byte(ip + "\x00" + user))
+	return string(sum[:])
 }
 
 // clientIP is the address of the peer (no forwarding header is trusted).
