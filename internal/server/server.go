@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -127,6 +128,13 @@ func (s *Server) routes() {
 		if changes(r) {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		// A name fs.FS refuses (invalid UTF-8) is not found, not the 500
+		// the file server answers.
+		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+		if name != "" && !fs.ValidPath(name) {
+			http.NotFound(w, r)
 			return
 		}
 		files.ServeHTTP(w, r)

@@ -27,7 +27,7 @@ const password = "correct horse battery"
 // operations. acme has ada (admin), ann (analyst), vic (viewer); globex has
 // gus (admin).
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	st    *store.Store
 	srv   *Server
 	clock *storetest.Clock
@@ -40,7 +40,7 @@ type fixture struct {
 
 var backends = storetest.Backends
 
-func newFixture(t *testing.T, target string) *fixture {
+func newFixture(t testing.TB, target string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	c := storetest.NewClock(time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC))
@@ -94,7 +94,7 @@ func newFixture(t *testing.T, target string) *fixture {
 	return f
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func (f *fixture) login(user string) client {
 	return c
 }
 
-func decode(t *testing.T, w *httptest.ResponseRecorder, v any) {
+func decode(t testing.TB, w *httptest.ResponseRecorder, v any) {
 	t.Helper()
 	if err := json.Unmarshal(w.Body.Bytes(), v); err != nil {
 		t.Fatalf("answer %q: %v", w.Body, err)
@@ -581,7 +581,7 @@ func TestHeadersAndLimits(t *testing.T) {
 	}
 	for _, body := range []string{`{"state":"benign"} {}`, `{"state":"benign","admin":true}`, `[`} {
 		w := f.do(ann, "PUT", "/api/cases/intrusion/triage/operation/"+f.op, nil, func(r *http.Request) {
-			r.Body = io.NopCloser(strings.NewReader(body))
+			r.Body = readCloser(body)
 			r.Header.Set("Content-Type", "application/json")
 		})
 		if w.Code != http.StatusBadRequest {
@@ -589,3 +589,5 @@ func TestHeadersAndLimits(t *testing.T) {
 		}
 	}
 }
+
+func readCloser(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }
