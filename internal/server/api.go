@@ -38,30 +38,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &in) {
 		return
 	}
-	ip := clientIP(r)
-	for _, l := range []struct {
-		*limiter
-		key string
-	}{{s.limiter, limitKey(ip, in.User)}, {s.ipLimiter, ip}} {
-		if ok, wait := l.allow(l.key); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-			fail(w, http.StatusTooManyRequests, "too many login attempts; try again later")
-			return
-		}
-	}
-	select {
-	case s.hashing <- struct{}{}:
-	case <-r.Context().Done():
-		return
-	}
-	u, err := s.st.Authenticate(r.Context(), in.User, in.Password)
-	<-s.hashing
-	if errors.Is(err, store.ErrCredentials) {
-		fail(w, http.StatusUnauthorized, "wrong user name or password")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	u, ok := s.checkPassword(w, r, in.User, in.Password)
+	if !ok {
 		return
 	}
 	// A login replaces the session the browser had: a session id planted
@@ -79,6 +57,38 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 func limitKey(ip, user string) string {
 	sum := sha256.Sum256([]byte(ip + "\x00" + user))
 	return string(sum[:])
+}
+
+// checkPassword returns the user if password is theirs, within the login
+// limits; when not, it has answered (429, 401 or 500).
+func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, user, password string) (store.User, bool) {
+	ip := clientIP(r)
+	for _, l := range []struct {
+		*limiter
+		key string
+	}{{s.limiter, limitKey(ip, user)}, {s.ipLimiter, ip}} {
+		if ok, wait := l.allow(l.key); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+			fail(w, http.StatusTooManyRequests, "too many login attempts; try again later")
+			return store.User{}, false
+		}
+	}
+	select {
+	case s.hashing <- struct{}{}:
+	case <-r.Context().Done():
+		return store.User{}, false
+	}
+	u, err := s.st.Authenticate(r.Context(), user, password)
+	<-s.hashing
+	if errors.Is(err, store.ErrCredentials) {
+		fail(w, http.StatusUnauthorized, "wrong user name or password")
+		return store.User{}, false
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return store.User{}, false
+	}
+	return u, true
 }
 
 // clientIP is the address of the peer (no forwarding header is trusted).
@@ -590,4 +600,70 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, userJSON{Name: u.Name, Role: u.Role, Created: u.Created})
+}
+
+// disableUser disables a user of the admin's tenant; their sessions end
+// at their next request. An admin cannot disable themselves (the tenant
+// would be left without one).
+func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) {
+	admin, name := who(r).user, r.PathValue("user")
+	if name == admin.Name {
+		fail(w, http.StatusBadRequest, "you cannot disable yourself")
+		return
+	}
+	if err := s.st.DisableUser(r.Context(), admin.Tenant, name, admin.Name); err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// resetPassword sets the password of a user of the admin's tenant and
+// ends that user's sessions.
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Password string `json:"password"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if len(in.Password) < minPassword {
+		fail(w, http.StatusBadRequest, "password: at least "+strconv.Itoa(minPassword)+" characters")
+		return
+	}
+	admin := who(r).user
+	if err := s.st.SetPassword(r.Context(), admin.Tenant, r.PathValue("user"), in.Password, admin.Name); err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	// Whoever held the old password is logged out.
+	s.sessions.dropUser(admin.Tenant, r.PathValue("user"), who(r).session)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// changePassword changes the user's own password, given the current one
+// (a session left open is not enough to take the account over); the
+// attempts count against the login limits. The user's other sessions end.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Current string `json:"current"`
+		New     string `json:"new"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if len(in.New) < minPassword {
+		fail(w, http.StatusBadRequest, "new: at least "+strconv.Itoa(minPassword)+" characters")
+		return
+	}
+	u := who(r).user
+	if _, ok := s.checkPassword(w, r, u.Name, in.Current); !ok {
+		return
+	}
+	if err := s.st.SetPassword(r.Context(), u.Tenant, u.Name, in.New, u.Name); err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	s.sessions.dropUser(u.Tenant, u.Name, who(r).session)
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -120,6 +120,9 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/cases/{case}/audit", s.need(store.RoleViewer, s.audit))
 	s.mux.Handle("GET /api/users", s.need(store.RoleAdmin, s.listUsers))
 	s.mux.Handle("POST /api/users", s.need(store.RoleAdmin, s.addUser))
+	s.mux.Handle("POST /api/users/{user}/disable", s.need(store.RoleAdmin, s.disableUser))
+	s.mux.Handle("PUT /api/users/{user}/password", s.need(store.RoleAdmin, s.resetPassword))
+	s.mux.Handle("PUT /api/me/password", s.need(store.RoleViewer, s.changePassword))
 	// Anything else under /api/ is a JSON 404, never the console page.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { fail(w, http.StatusNotFound, "not found") })
 	assets, _ := fs.Sub(staticFS, "static")

@@ -204,6 +204,9 @@ func (f *fixture) allEndpoints() []endpoint {
 		{"POST", "/api/cases", map[string]string{"name": "new case"}, 201},
 		{"GET", "/api/users", nil, 200},
 		{"POST", "/api/users", map[string]string{"name": "neo", "role": "viewer", "password": password}, 201},
+		{"PUT", "/api/users/vic/password", map[string]string{"password": password}, 204},
+		{"POST", "/api/users/vic/disable", nil, 204},
+		{"PUT", "/api/me/password", map[string]string{"current": password, "new": password}, 204},
 	}, f.caseEndpoints("intrusion")...)
 }
 
@@ -296,6 +299,18 @@ func TestOtherTenantIsNotFound(t *testing.T) {
 		if len(users.Users) != 1 || users.Users[0].Name != "gus" {
 			t.Errorf("globex's users: %+v, want gus alone", users.Users)
 		}
+		for _, e := range []endpoint{
+			{"PUT", "/api/users/vic/password", map[string]string{"password": "taken over, then"}, 0},
+			{"POST", "/api/users/vic/disable", nil, 0},
+		} {
+			if w := f.do(gus, e.method, e.path, e.body); w.Code != http.StatusNotFound {
+				t.Errorf("globex %s %s (acme's user): %d %s, want 404", e.method, e.path, w.Code, w.Body)
+			}
+		}
+		if u, err := f.st.GetUser(context.Background(), "acme", "vic"); err != nil || u.Disabled {
+			t.Errorf("acme's vic after globex's calls: %+v, %v", u, err)
+		}
+		f.login("vic")
 	})
 }
 
@@ -357,6 +372,8 @@ func TestRoles(t *testing.T) {
 		{"vic", endpoint{"GET", "/api/cases/intrusion/audit", nil, 200}},
 		{"ann", endpoint{"POST", "/api/cases", map[string]string{"name": "a"}, 403}},
 		{"ann", endpoint{"POST", "/api/users", map[string]string{"name": "z", "role": "admin", "password": password}, 403}},
+		{"ann", endpoint{"POST", "/api/users/vic/disable", nil, 403}},
+		{"ann", endpoint{"PUT", "/api/users/vic/password", map[string]string{"password": "ann's now, surely"}, 403}},
 		{"ann", endpoint{"PUT", "/api/cases/intrusion/triage/detection/" + d, triage, 200}},
 		{"ada", endpoint{"PUT", "/api/cases/intrusion/triage/operation/" + f.op, triage, 200}},
 		{"ada", endpoint{"POST", "/api/cases", map[string]string{"name": "b"}, 201}},
@@ -591,3 +608,67 @@ func TestHeadersAndLimits(t *testing.T) {
 }
 
 func readCloser(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }
+
+func TestPasswords(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	ann, elsewhere := f.login("ann"), f.login("ann")
+	const next = "a new and longer one"
+	for _, c := range []struct {
+		body map[string]string
+		want int
+	}{
+		{map[string]string{"current": "not it", "new": next}, 401},
+		{map[string]string{"current": password, "new": "short"}, 400},
+		{map[string]string{"current": password, "new": next}, 204},
+	} {
+		if w := f.do(ann, "PUT", "/api/me/password", c.body); w.Code != c.want {
+			t.Errorf("change password %v: %d %s, want %d", c.body, w.Code, w.Body, c.want)
+		}
+	}
+	if w := f.do(elsewhere, "GET", "/api/me", nil); w.Code != http.StatusUnauthorized {
+		t.Errorf("ann's other session after the change: %d, want 401", w.Code)
+	}
+	if w := f.do(ann, "GET", "/api/me", nil); w.Code != http.StatusOK {
+		t.Errorf("the session that changed it: %d, want 200", w.Code)
+	}
+	if w := f.do(client{}, "POST", "/api/login", map[string]string{"user": "ann", "password": password}); w.Code != http.StatusUnauthorized {
+		t.Errorf("login with the old password: %d, want 401", w.Code)
+	}
+	// An admin's reset ends the user's sessions; disabling too.
+	ada, vic := f.login("ada"), f.login("vic")
+	if w := f.do(ada, "PUT", "/api/users/ann/password", map[string]string{"password": password}); w.Code != http.StatusNoContent {
+		t.Fatalf("reset: %d %s", w.Code, w.Body)
+	}
+	if w := f.do(ann, "GET", "/api/me", nil); w.Code != http.StatusUnauthorized {
+		t.Errorf("ann's session after the reset: %d, want 401", w.Code)
+	}
+	f.clock.Add(time.Minute) // ann's login attempts are spent
+	f.login("ann")
+	if w := f.do(ada, "POST", "/api/users/vic/disable", nil); w.Code != http.StatusNoContent {
+		t.Fatalf("disable: %d %s", w.Code, w.Body)
+	}
+	if w := f.do(vic, "GET", "/api/me", nil); w.Code != http.StatusUnauthorized {
+		t.Errorf("vic's session once disabled: %d, want 401", w.Code)
+	}
+	if w := f.do(ada, "POST", "/api/users/ada/disable", nil); w.Code != http.StatusBadRequest {
+		t.Errorf("an admin disabling themselves: %d, want 400", w.Code)
+	}
+}
+
+// TestGetChangesNothing: a GET of a state-changing call (what a link or an
+// image can make a browser send) does not log out or change anything.
+func TestGetChangesNothing(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	ada := f.login("ada")
+	for _, p := range []string{"/api/logout", "/api/login", "/api/users/vic/disable"} {
+		if w := f.do(ada, "GET", p, nil); w.Code < 400 {
+			t.Errorf("GET %s: %d, want a refusal", p, w.Code)
+		}
+	}
+	if w := f.do(ada, "GET", "/api/me", nil); w.Code != http.StatusOK {
+		t.Errorf("session after GETs: %d", w.Code)
+	}
+	if u, err := f.st.GetUser(context.Background(), "acme", "vic"); err != nil || u.Disabled {
+		t.Errorf("vic after a GET of disable: %+v, %v", u, err)
+	}
+}

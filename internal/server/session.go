@@ -109,6 +109,17 @@ func (ss *sessions) drop(id [32]byte) {
 	ss.mu.Unlock()
 }
 
+// dropUser ends the sessions of a user but keep (nil: all of them).
+func (ss *sessions) dropUser(tenant, user string, keep *session) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for id, s := range ss.byID {
+		if s.tenant == tenant && s.user == user && s != keep {
+			delete(ss.byID, id)
+		}
+	}
+}
+
 func sessionCookie(r *http.Request) string {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
