@@ -579,6 +579,15 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 // minPassword is the shortest password an admin may set.
 const minPassword = 12
 
+// tooShort refuses a password shorter than minPassword, naming its field.
+func tooShort(w http.ResponseWriter, field, password string) bool {
+	if len(password) < minPassword {
+		fail(w, http.StatusBadRequest, field+": at least "+strconv.Itoa(minPassword)+" characters")
+		return true
+	}
+	return false
+}
+
 // addUser creates a user of the admin's own tenant.
 func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 	var in struct {
@@ -589,8 +598,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &in) {
 		return
 	}
-	if len(in.Password) < minPassword {
-		fail(w, http.StatusBadRequest, "password: at least "+strconv.Itoa(minPassword)+" characters")
+	if tooShort(w, "password", in.Password) {
 		return
 	}
 	admin := who(r).user
@@ -627,8 +635,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &in) {
 		return
 	}
-	if len(in.Password) < minPassword {
-		fail(w, http.StatusBadRequest, "password: at least "+strconv.Itoa(minPassword)+" characters")
+	if tooShort(w, "password", in.Password) {
 		return
 	}
 	admin := who(r).user
@@ -652,8 +659,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &in) {
 		return
 	}
-	if len(in.New) < minPassword {
-		fail(w, http.StatusBadRequest, "new: at least "+strconv.Itoa(minPassword)+" characters")
+	if tooShort(w, "new", in.New) {
 		return
 	}
 	u := who(r).user
