@@ -28,27 +28,46 @@ const (
 )
 
 // Certificate loads the certificate in certFile and keyFile, or, when both
-// are "", the self-signed one in dir, made there on first use (an ECDSA
-// P-256 key, for localhost and this host's name, valid for a year; the key
-// file readable by its owner only). created tells it was just made.
+// are "", the self-signed one in dir, made there on first use or once
+// expired (an ECDSA P-256 key, for localhost and this host's name, valid
+// for a year; the key file readable by its owner only). created tells it
+// was just made.
 func Certificate(certFile, keyFile, dir string) (cert tls.Certificate, created bool, err error) {
 	if (certFile == "") != (keyFile == "") {
 		return cert, false, errors.New("--tls-cert and --tls-key go together")
 	}
-	if certFile == "" {
-		certFile, keyFile = filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)
-		if _, err := os.Stat(certFile); errors.Is(err, fs.ErrNotExist) {
-			if err := selfSign(certFile, keyFile); err != nil {
-				return cert, false, fmt.Errorf("self-signed certificate in %s: %w", dir, err)
-			}
-			created = true
+	if certFile != "" {
+		cert, err = loadPair(certFile, keyFile)
+		return cert, false, err
+	}
+	certFile, keyFile = filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)
+	if _, err := os.Stat(certFile); err == nil {
+		if cert, err = loadPair(certFile, keyFile); err != nil {
+			return cert, false, err
 		}
+		if time.Now().Before(cert.Leaf.NotAfter) {
+			return cert, false, nil
+		}
+		// Ours and expired: a new one replaces it (its fingerprint printed).
+		if err := errors.Join(os.Remove(certFile), os.Remove(keyFile)); err != nil {
+			return cert, false, fmt.Errorf("replace expired certificate: %w", err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return cert, false, err
 	}
-	cert, err = tls.LoadX509KeyPair(certFile, keyFile)
+	if err := selfSign(certFile, keyFile); err != nil {
+		return cert, false, fmt.Errorf("self-signed certificate in %s: %w", dir, err)
+	}
+	cert, err = loadPair(certFile, keyFile)
+	return cert, err == nil, err
+}
+
+func loadPair(certFile, keyFile string) (tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return cert, false, fmt.Errorf("TLS certificate %s, key %s: %w", certFile, keyFile, err)
+		return cert, fmt.Errorf("TLS certificate %s, key %s: %w", certFile, keyFile, err)
 	}
-	return cert, created, nil
+	return cert, nil
 }
 
 // Fingerprint is the SHA-256 of a certificate's DER, as browsers show it.
