@@ -61,6 +61,9 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 	if f.data != "" && f.storeURL != "" {
 		return &usageError{errors.New("--data and --store go one at a time")}
 	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return &usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
 	dir := f.data
 	if dir == "" {
 		d, err := cachedir.DataDir("cases")

@@ -172,3 +172,15 @@ func TestServeAdminPasswordFromEnv(t *testing.T) {
 		t.Errorf("a password from the environment was announced:\n%s", strings.Join(s.out, "\n"))
 	}
 }
+
+func TestServeUsage(t *testing.T) {
+	code, _, stderr := run(t, t.Context(), "serve", "--data", t.TempDir(), "--store", "postgres://x@127.0.0.1/none")
+	if code != ExitUsage || !strings.Contains(stderr, "--data and --store") {
+		t.Errorf("--data with --store: exit %d, %q", code, stderr)
+	}
+	dir := t.TempDir()
+	code, _, stderr = run(t, t.Context(), "serve", "--data", dir, "--tls-cert", filepath.Join(dir, "c.pem"))
+	if code != ExitUsage || !strings.Contains(stderr, "--tls-key") {
+		t.Errorf("--tls-cert alone: exit %d, %q", code, stderr)
+	}
+}
