@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,8 +39,10 @@ On first start (a store without tenants) it creates the tenant "default"
 and its admin "admin" with the password in $SPOOR_ADMIN_PASSWORD, or a
 generated one printed once.
 
-The data folder is --data, else $SPOOR_DATA_DIR/cases, else spoor/cases
-under the user's data folder. Ctrl-C or SIGTERM stops it, letting requests
+The store is --data or --store, else $SPOOR_STORE (as spoor case reads
+it), else the folder $SPOOR_DATA_DIR/cases, else spoor/cases under the
+user's data folder. The certificate made is kept in the data folder (the
+default one with --store URL). Ctrl-C or SIGTERM stops it, letting requests
 in flight finish.`,
 		Example: `  # Start the console on this machine
   spoor serve
@@ -63,6 +66,14 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return &usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
+	if f.data == "" && f.storeURL == "" {
+		// The store `spoor case` reads, when one is set.
+		if env := os.Getenv("SPOOR_STORE"); strings.Contains(env, "://") {
+			f.storeURL = env
+		} else {
+			f.data = env
+		}
 	}
 	dir := f.data
 	if dir == "" {

@@ -66,9 +66,9 @@ func BenchmarkIngest(b *testing.B) {
 
 // BenchmarkDetectionList fills a case with -store.rows generated detections
 // (reporting the ingest rate), then measures console requests: a page of
-// 50 under each filter (parameters drawn at random per request), a page
-// 20 pages deep, and the filter's count. Each iteration is one request;
-// p50 and p95 are reported per kind of request.
+// 50 under each filter (parameters drawn at random per request), the
+// tenth page (timed alone), and the filter's count up to 10,000. Each
+// iteration is one request; p50 and p95 are reported per kind of request.
 func BenchmarkDetectionList(b *testing.B) {
 	benchBackends(b, func(b *testing.B, s *Store) {
 		ctx := context.Background()
@@ -123,37 +123,44 @@ func BenchmarkDetectionList(b *testing.B) {
 		for _, order := range []Order{ByTimeDesc, ByLevel} {
 			for _, fl := range filters {
 				for _, kind := range []string{"page", "deep", "count"} {
-					if order == ByLevel && kind == "count" {
-						continue
+					if order == ByLevel && kind == "count" || fl.name == "text common" && kind == "deep" {
+						continue // counts do not depend on the order; a common word's pages all cost the first's
 					}
 					b.Run(fmt.Sprintf("order=%d/%s/%s", order, fl.name, kind), func(b *testing.B) {
 						var took []time.Duration
 						for b.Loop() {
 							f := fl.f()
-							t0 := time.Now()
-							switch kind {
-							case "count":
+							if kind == "count" {
+								t0 := time.Now()
 								if _, _, err := s.CountDetections(ctx, "acme", "intrusion", f, 10_000); err != nil {
 									b.Fatal(err)
 								}
-							default:
-								q := Query{Filter: f, Order: order, Limit: 50}
-								pages := 1
-								if kind == "deep" {
-									pages = 20
-								}
-								for range pages {
-									page, err := s.Detections(ctx, "acme", "intrusion", q)
-									if err != nil {
-										b.Fatal(err)
-									}
-									if page.Next == "" {
-										break
-									}
-									q.After = page.Next
-								}
+								took = append(took, time.Since(t0))
+								continue
 							}
-							took = append(took, time.Since(t0))
+							// A page: the first, or the tenth (timed alone).
+							q := Query{Filter: f, Order: order, Limit: 50}
+							pages := 1
+							if kind == "deep" {
+								pages = 10
+							}
+							for i := range pages {
+								t0 := time.Now()
+								page, err := s.Detections(ctx, "acme", "intrusion", q)
+								if err != nil {
+									b.Fatal(err)
+								}
+								if i == pages-1 {
+									took = append(took, time.Since(t0))
+								}
+								if page.Next == "" {
+									break
+								}
+								q.After = page.Next
+							}
+						}
+						if len(took) == 0 {
+							b.Skip("no filter drawn had that many pages")
 						}
 						slices.Sort(took)
 						b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")

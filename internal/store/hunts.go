@@ -191,11 +191,22 @@ func (w *Writer) Finish(ctx context.Context, summary json.RawMessage) error {
 	return w.end(ctx, HuntComplete, summary)
 }
 
-// Abort marks the hunt incomplete (cancelled, failed), keeping what was
-// written; why goes to the audit log.
+// Abort marks the hunt incomplete (cancelled, failed), keeping the batches
+// already written; why goes to its summary. Give it a live context: the
+// hunt's own may be the one cancelled.
 func (w *Writer) Abort(ctx context.Context, why string) error {
+	if w.ended {
+		return ErrFinished
+	}
+	// What is buffered is dropped: the hunt's count is what was stored.
+	w.seq -= int64(len(w.batch))
+	clear(w.batch)
 	w.batch = w.batch[:0]
-	return w.end(ctx, HuntIncomplete, json.RawMessage(fmt.Sprintf(`{"aborted":%q}`, why)))
+	summary, err := json.Marshal(map[string]string{"aborted": why})
+	if err != nil {
+		return err
+	}
+	return w.end(ctx, HuntIncomplete, summary)
 }
 
 func (w *Writer) end(ctx context.Context, state HuntState, summary json.RawMessage) error {

@@ -111,8 +111,11 @@ func TestAbort(t *testing.T) {
 			t.Fatal(err)
 		}
 		h, err := s.Hunt(ctx, "acme", "intrusion", w.Hunt())
-		if err != nil || h.State != HuntIncomplete || !strings.Contains(string(h.Summary), "interrupted") {
-			t.Errorf("got hunt %+v (%v), want incomplete, interrupted", h, err)
+		if err != nil || h.State != HuntIncomplete || !strings.Contains(string(h.Summary), "interrupted") || h.Detections != 0 {
+			t.Errorf("got hunt %+v (%v), want incomplete, interrupted, the buffered detection dropped", h, err)
+		}
+		if n, _, err := s.CountDetections(ctx, "acme", "intrusion", Filter{Unfinished: true}, 0); err != nil || n != 0 {
+			t.Errorf("got %d detections (%v), want 0", n, err)
 		}
 		if err := w.Finish(ctx, nil); !errors.Is(err, ErrFinished) {
 			t.Errorf("finish after abort: got %v, want ErrFinished", err)
@@ -373,6 +376,22 @@ func TestTenantIsolation(t *testing.T) {
 				t.Errorf("%s of an unknown tenant: got %v, want ErrNotFound", name, err)
 			}
 		}
+		// Users are managed within their tenant only.
+		if _, err := s.AddUser(ctx, "acme", "alice", RoleAnalyst, "pw", "root"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPassword(ctx, "rival", "alice", "stolen", "eve"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SetPassword of acme's user through rival: got %v, want ErrNotFound", err)
+		}
+		if err := s.DisableUser(ctx, "rival", "alice", "eve"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("DisableUser of acme's user through rival: got %v, want ErrNotFound", err)
+		}
+		if users, err := s.Users(ctx, "rival"); err != nil || len(users) != 0 {
+			t.Errorf("rival's users: got %+v (%v), want none", users, err)
+		}
+		if u, err := s.Authenticate(ctx, "alice", "pw"); err != nil || u.Tenant != "acme" {
+			t.Errorf("alice: got %+v (%v), want acme's, unchanged", u, err)
+		}
 		// rival's own case of the same name sees none of acme's data.
 		if n, _, err := s.CountDetections(ctx, "rival", "intrusion", Filter{Unfinished: true}, 0); err != nil || n != 0 {
 			t.Errorf("rival's intrusion: got %d detections (%v), want 0", n, err)
@@ -393,6 +412,69 @@ func TestTenantIsolation(t *testing.T) {
 		}
 		if ops, err := s.Operations(ctx, "acme", "intrusion"); err != nil || len(ops) != 1 {
 			t.Errorf("acme's operations: got %d (%v), want 1", len(ops), err)
+		}
+	})
+}
+
+// TestConcurrentWriters: two hunts of one case stream at once while an
+// analyst triages; every write lands (SQLite serialises the writers).
+func TestConcurrentWriters(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		setup(t, s)
+		seed, _ := newGen(5).detection(0)
+		ingest(t, s, [][]byte{seed})
+		page, err := s.Detections(ctx, "acme", "intrusion", Query{})
+		if err != nil || len(page.Detections) != 1 {
+			t.Fatal(page, err)
+		}
+		detID := itoa(int(page.Detections[0].ID))
+		const each = 2*BatchSize + 10
+		var wg sync.WaitGroup
+		errs := make(chan error, 3)
+		for h := range 2 {
+			wg.Go(func() {
+				g := newGen(uint64(10 + h))
+				w, err := s.BeginHunt(ctx, "acme", "intrusion", HuntSpec{By: "hunter"})
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i := range each {
+					d, _ := g.detection(i)
+					if err := w.Write(ctx, d); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- w.Finish(ctx, nil)
+			})
+		}
+		wg.Go(func() {
+			for i := range 20 {
+				state := []TriageState{TriageInvestigating, TriageBenign}[i%2]
+				if err := s.SetTriage(ctx, "acme", "intrusion", Triage{Kind: KindDetection, ID: detID, State: state}, "alice"); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		})
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, _, err := s.CountDetections(ctx, "acme", "intrusion", Filter{}, 0)
+		if err != nil || n != 2*each+1 {
+			t.Errorf("got %d detections (%v), want %d", n, err, 2*each+1)
+		}
+		tr, err := s.GetTriage(ctx, "acme", "intrusion", KindDetection, detID)
+		if err != nil || tr.State != TriageBenign {
+			t.Errorf("got triage %+v (%v), want the last one, benign", tr, err)
 		}
 	})
 }

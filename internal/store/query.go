@@ -103,11 +103,6 @@ func (p *plan) sql(columns, order string, rows bool, extra ...string) string {
 	return `SELECT ` + columns + ` FROM ` + from + ` WHERE ` + strings.Join(append(slices.Clone(p.where), extra...), ` AND `) + order
 }
 
-// denseWords is how many detections hold a word before a search for it
-// checks rows in time order rather than gathering all of them (SQLite;
-// Store.denseWords, which tests lower).
-const denseWords = 10_000
-
 // plan builds the query of f within a case.
 func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) {
 	p := &plan{drive: `detections d`, at: `d.at`, id: `d.id`, hunt: `d.hunt_id`}
@@ -166,41 +161,13 @@ func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) 
 	if ws := queryWords(f.Text); len(ws) > 0 {
 		if s.dialect == postgresDialect {
 			p.add(`d.search @@ plainto_tsquery('simple', ?)`, strings.Join(ws, " "))
-		} else if err := s.textSQLite(ctx, p, ws); err != nil {
-			return nil, err
+		} else {
+			// Each word quoted: FTS5 reads none of them as syntax.
+			p.add(`d.id IN (SELECT rowid FROM detection_text WHERE detection_text MATCH ?)`, `"`+strings.Join(ws, `" "`)+`"`)
 		}
 	}
 	p.needD = len(p.where) > n
 	return p, nil
-}
-
-// textSQLite adds the free-text condition on SQLite. FTS5 gives the
-// matches of a word in ID order, so a list in time order first gathers
-// them all: cheap for a rare word, slow for one in a third of the rows,
-// which is instead checked on each row read until the page is full.
-// PostgreSQL's planner makes that choice itself.
-func (s *Store) textSQLite(ctx context.Context, p *plan, ws []string) error {
-	rarest := int64(-1)
-	for _, w := range ws {
-		var doc int64
-		err := s.db.QueryRowContext(ctx, `SELECT doc FROM detection_words WHERE term = ?`, w).Scan(&doc)
-		if errors.Is(err, sql.ErrNoRows) {
-			doc = 0
-		} else if err != nil {
-			return err
-		}
-		if rarest < 0 || doc < rarest {
-			rarest = doc
-		}
-	}
-	// Each word quoted: FTS5 reads none of them as syntax.
-	match := `"` + strings.Join(ws, `" "`) + `"`
-	if rarest > s.denseWords {
-		p.add(`EXISTS (SELECT 1 FROM detection_text WHERE detection_text MATCH ? AND rowid = d.id)`, match)
-	} else {
-		p.add(`d.id IN (SELECT rowid FROM detection_text WHERE detection_text MATCH ?)`, match)
-	}
-	return nil
 }
 
 // completeOnly keeps the detections of complete hunts: those of hunts known

@@ -57,8 +57,6 @@ type Store struct {
 	now     func() time.Time
 	lease   time.Duration
 	argon   argonParams
-
-	denseWords int64
 }
 
 // Option changes how Open sets up a store.
@@ -90,14 +88,24 @@ func (d dialect) String() string {
 // URL's search_path, if it sets one), anything else is a folder holding the
 // SQLite file FileName (created if missing).
 func Open(ctx context.Context, target string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, lease: DefaultLease, argon: defaultArgon, denseWords: denseWords}
+	s := &Store{now: time.Now, lease: DefaultLease, argon: defaultArgon}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.lease <= 0 {
+		return nil, fmt.Errorf("%w: lease %v", ErrInvalid, s.lease)
+	}
+	if target == "" {
+		return nil, fmt.Errorf("%w: no store folder or URL", ErrInvalid)
 	}
 	var err error
 	if strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://") {
 		s.dialect = postgresDialect
 		s.db, err = sql.Open("pgx", target)
+		if err == nil {
+			// Bounded: a busy console must not take every server connection.
+			s.db.SetMaxOpenConns(16)
+		}
 	} else {
 		s.db, err = openSQLite(target)
 	}

@@ -93,9 +93,6 @@ CREATE TABLE detection_tags (
 CREATE INDEX detections_search ON detections USING GIN (search);
 {{- else -}}
 CREATE VIRTUAL TABLE detection_text USING fts5 (words, content = '', contentless_delete = 1);
--- How many detections hold each word: a common word is checked row by row
--- in time order, a rare one looked up (query.go).
-CREATE VIRTUAL TABLE detection_words USING fts5vocab (detection_text, 'row');
 {{- end}}
 
 -- The operations of a case, replaced as a set when they are rebuilt.
