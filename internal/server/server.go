@@ -64,6 +64,8 @@ type Server struct {
 	// tens of MiB, so a flood of logins must queue, not exhaust memory.
 	hashing chan struct{}
 	mux     *http.ServeMux
+	// endpoints are the API's patterns.
+	endpoints []string
 }
 
 // New returns a server over st.
@@ -105,24 +107,24 @@ func New(st *store.Store, o Options) *Server {
 // the routing the API needs, so there is no router dependency; a method
 // not registered for a path is 405 by the mux itself.
 func (s *Server) routes() {
-	s.mux.HandleFunc("POST /api/login", s.login)
-	s.mux.Handle("POST /api/logout", s.need(store.RoleViewer, s.logout))
-	s.mux.Handle("GET /api/me", s.need(store.RoleViewer, s.me))
-	s.mux.Handle("GET /api/cases", s.need(store.RoleViewer, s.listCases))
-	s.mux.Handle("POST /api/cases", s.need(store.RoleAdmin, s.addCase))
-	s.mux.Handle("GET /api/cases/{case}", s.need(store.RoleViewer, s.caseOverview))
-	s.mux.Handle("GET /api/cases/{case}/detections", s.need(store.RoleViewer, s.listDetections))
-	s.mux.Handle("GET /api/cases/{case}/detections/{id}", s.need(store.RoleViewer, s.getDetection))
-	s.mux.Handle("GET /api/cases/{case}/operations", s.need(store.RoleViewer, s.listOperations))
-	s.mux.Handle("GET /api/cases/{case}/operations/{id}", s.need(store.RoleViewer, s.getOperation))
-	s.mux.Handle("GET /api/cases/{case}/triage/{kind}/{id}", s.need(store.RoleViewer, s.getTriage))
-	s.mux.Handle("PUT /api/cases/{case}/triage/{kind}/{id}", s.need(store.RoleAnalyst, s.setTriage))
-	s.mux.Handle("GET /api/cases/{case}/audit", s.need(store.RoleViewer, s.audit))
-	s.mux.Handle("GET /api/users", s.need(store.RoleAdmin, s.listUsers))
-	s.mux.Handle("POST /api/users", s.need(store.RoleAdmin, s.addUser))
-	s.mux.Handle("POST /api/users/{user}/disable", s.need(store.RoleAdmin, s.disableUser))
-	s.mux.Handle("PUT /api/users/{user}/password", s.need(store.RoleAdmin, s.resetPassword))
-	s.mux.Handle("PUT /api/me/password", s.need(store.RoleViewer, s.changePassword))
+	s.handle("POST /api/login", http.HandlerFunc(s.login))
+	s.handle("POST /api/logout", s.need(store.RoleViewer, s.logout))
+	s.handle("GET /api/me", s.need(store.RoleViewer, s.me))
+	s.handle("GET /api/cases", s.need(store.RoleViewer, s.listCases))
+	s.handle("POST /api/cases", s.need(store.RoleAdmin, s.addCase))
+	s.handle("GET /api/cases/{case}", s.need(store.RoleViewer, s.caseOverview))
+	s.handle("GET /api/cases/{case}/detections", s.need(store.RoleViewer, s.listDetections))
+	s.handle("GET /api/cases/{case}/detections/{id}", s.need(store.RoleViewer, s.getDetection))
+	s.handle("GET /api/cases/{case}/operations", s.need(store.RoleViewer, s.listOperations))
+	s.handle("GET /api/cases/{case}/operations/{id}", s.need(store.RoleViewer, s.getOperation))
+	s.handle("GET /api/cases/{case}/triage/{kind}/{id}", s.need(store.RoleViewer, s.getTriage))
+	s.handle("PUT /api/cases/{case}/triage/{kind}/{id}", s.need(store.RoleAnalyst, s.setTriage))
+	s.handle("GET /api/cases/{case}/audit", s.need(store.RoleViewer, s.audit))
+	s.handle("GET /api/users", s.need(store.RoleAdmin, s.listUsers))
+	s.handle("POST /api/users", s.need(store.RoleAdmin, s.addUser))
+	s.handle("POST /api/users/{user}/disable", s.need(store.RoleAdmin, s.disableUser))
+	s.handle("PUT /api/users/{user}/password", s.need(store.RoleAdmin, s.resetPassword))
+	s.handle("PUT /api/me/password", s.need(store.RoleViewer, s.changePassword))
 	// Anything else under /api/ is a JSON 404, never the console page.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { fail(w, http.StatusNotFound, "not found") })
 	assets, _ := fs.Sub(staticFS, "static")
@@ -142,6 +144,12 @@ func (s *Server) routes() {
 		}
 		files.ServeHTTP(w, r)
 	})
+}
+
+// handle registers an API endpoint; the tests call every one.
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.endpoints = append(s.endpoints, pattern)
+	s.mux.Handle(pattern, h)
 }
 
 // ServeHTTP sets the security headers every answer carries and hands the

@@ -231,6 +231,18 @@ func TestEveryEndpointNeedsASession(t *testing.T) {
 	if w := f.do(ada, "GET", "/api/me", nil); w.Code != http.StatusUnauthorized {
 		t.Errorf("after logout: %d, want 401", w.Code)
 	}
+	// The table holds every endpoint there is (but login, which needs no
+	// session), so these tests and those over it miss none.
+	called := map[string]bool{}
+	for _, e := range es {
+		_, pattern := f.srv.mux.Handler(httptest.NewRequest(e.method, e.path, nil))
+		called[pattern] = true
+	}
+	for _, p := range f.srv.endpoints {
+		if !called[p] && p != "POST /api/login" {
+			t.Errorf("endpoint %s is not in the tests' table", p)
+		}
+	}
 }
 
 // TestOtherTenantIsNotFound: an admin of globex (every role's rights)
