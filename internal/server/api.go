@@ -347,9 +347,17 @@ func (s *Server) listDetections(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
+	ids := make([]string, len(page.Detections))
+	for i, d := range page.Detections {
+		ids[i] = strconv.FormatInt(d.ID, 10)
+	}
+	triages, ok := s.triages(w, r, store.KindDetection, ids)
+	if !ok {
+		return
+	}
 	out := make([]detectionJSON, len(page.Detections))
 	for i, d := range page.Detections {
-		out[i] = detectionJSON{ID: d.ID, Hunt: d.Hunt, Detection: d.JSON}
+		out[i] = detectionJSON{ID: d.ID, Hunt: d.Hunt, Detection: d.JSON, Triage: triages[i]}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"detections": out, "next": page.Next})
 }
@@ -388,9 +396,17 @@ func (s *Server) listOperations(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
+	ids := make([]string, len(ops))
+	for i, o := range ops {
+		ids[i] = o.ID
+	}
+	triages, ok := s.triages(w, r, store.KindOperation, ids)
+	if !ok {
+		return
+	}
 	out := make([]operationJSON, len(ops))
 	for i, o := range ops {
-		out[i] = operationJSON{ID: o.ID, Built: o.Built, Operation: o.JSON}
+		out[i] = operationJSON{ID: o.ID, Built: o.Built, Operation: o.JSON, Triage: triages[i]}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"operations": out})
 }
@@ -427,6 +443,27 @@ func toTriage(t store.Triage) triageJSON {
 		j.Updated = &t.Updated
 	}
 	return j
+}
+
+// triages returns the triage of each of ids, objects of kind of the
+// request's case (state new where nobody set one); when not ok, it has
+// answered.
+func (s *Server) triages(w http.ResponseWriter, r *http.Request, kind string, ids []string) ([]*triageJSON, bool) {
+	set, err := s.st.Triages(r.Context(), who(r).user.Tenant, r.PathValue("case"), kind, ids)
+	if err != nil {
+		s.storeError(w, r, err)
+		return nil, false
+	}
+	out := make([]*triageJSON, len(ids))
+	for i, id := range ids {
+		t, ok := set[id]
+		if !ok {
+			t = store.Triage{State: store.TriageNew}
+		}
+		j := toTriage(t)
+		out[i] = &j
+	}
+	return out, true
 }
 
 // triageKind is the store's kind of a {kind} in a path; any other is not

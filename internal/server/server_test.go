@@ -493,6 +493,27 @@ func TestTriageIsAudited(t *testing.T) {
 		if last.Action != "triage.set" || last.Actor != "ann" || !last.At.Equal(at) || detail["id"] != f.op || detail["state"] != "malicious" {
 			t.Errorf("last audit entry: %+v %v, want ann's triage.set at %v", last, detail, at)
 		}
+		// Lists show each object's triage.
+		var ops struct{ Operations []operationJSON }
+		decode(t, f.do(ann, "GET", "/api/cases/intrusion/operations", nil), &ops)
+		if len(ops.Operations) == 0 || ops.Operations[0].Triage == nil || ops.Operations[0].Triage.State != store.TriageMalicious {
+			t.Errorf("operation list: %+v, want the triage set", ops.Operations)
+		}
+		d := strconv.FormatInt(f.det, 10)
+		if w := f.do(ann, "PUT", "/api/cases/intrusion/triage/detection/"+d, map[string]string{"state": "false-positive"}); w.Code != http.StatusOK {
+			t.Fatalf("triage detection: %d %s", w.Code, w.Body)
+		}
+		var dets struct{ Detections []detectionJSON }
+		decode(t, f.do(ann, "GET", "/api/cases/intrusion/detections?limit=1000", nil), &dets)
+		for _, x := range dets.Detections {
+			want := store.TriageNew
+			if x.ID == f.det {
+				want = store.TriageFalsePositive
+			}
+			if x.Triage == nil || x.Triage.State != want {
+				t.Errorf("detection %d in the list: triage %+v, want %s", x.ID, x.Triage, want)
+			}
+		}
 		// Refused changes: an assignee of another tenant, an unknown state.
 		for _, b := range []map[string]string{{"state": "malicious", "assignee": "gus"}, {"state": "pwned"}} {
 			if w := f.do(ann, "PUT", path, b); w.Code != http.StatusBadRequest {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // What `spoor serve` (internal/server) needs of the store beyond the calls
@@ -39,4 +40,46 @@ func (s *Store) GetUser(ctx context.Context, tenant, name string) (User, error) 
 	}
 	u.Disabled, u.Created = disabled != 0, fromMicros(created)
 	return u, nil
+}
+
+// Triages returns the triage of the objects of one kind of a case of
+// tenant, by id: those never triaged are left out (they are TriageNew).
+// It reads a page's worth in a few queries where GetTriage takes one per
+// object; ids not of the case are ignored.
+func (s *Store) Triages(ctx context.Context, tenant, caseName, kind string, ids []string) (map[string]Triage, error) {
+	ref, err := s.resolveCase(ctx, s.db, tenant, caseName)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Triage{}
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		args := []any{ref.caseID, kind}
+		for _, id := range part {
+			args = append(args, id)
+		}
+		rows, err := s.db.QueryContext(ctx, s.q(`SELECT object_id, state, assignee, notes, updated, updated_by FROM triage
+			WHERE case_id = ? AND kind = ? AND object_id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(part)), ", ")+`)`), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			t := Triage{Kind: kind}
+			var updated int64
+			if err := rows.Scan(&t.ID, &t.State, &t.Assignee, &t.Notes, &updated, &t.UpdatedBy); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			t.Updated = fromMicros(updated)
+			out[t.ID] = t
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
