@@ -557,6 +557,7 @@ func (s *Server) setTriage(w http.ResponseWriter, r *http.Request) {
 type auditJSON struct {
 	ID     int64           `json:"id"`
 	At     time.Time       `json:"at"`
+	Case   string          `json:"case,omitempty"`
 	Actor  string          `json:"actor"`
 	Action string          `json:"action"`
 	Detail json.RawMessage `json:"detail"`
@@ -565,30 +566,51 @@ type auditJSON struct {
 // audit answers a case's audit log, oldest first: after (the last id of
 // the previous page) and limit page it.
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
+	after, limit, ok := auditPage(w, r)
+	if !ok {
+		return
+	}
+	es, err := s.st.Audit(r.Context(), who(r).user.Tenant, r.PathValue("case"), after, limit)
+	s.auditAnswer(w, r, es, err)
+}
+
+// tenantAudit answers the audit log of the admin's tenant: user changes
+// and every case's entries.
+func (s *Server) tenantAudit(w http.ResponseWriter, r *http.Request) {
+	after, limit, ok := auditPage(w, r)
+	if !ok {
+		return
+	}
+	es, err := s.st.TenantAudit(r.Context(), who(r).user.Tenant, after, limit)
+	s.auditAnswer(w, r, es, err)
+}
+
+func auditPage(w http.ResponseWriter, r *http.Request) (after int64, limit int, ok bool) {
 	v := r.URL.Query()
-	var after int64
-	limit := 0
 	var err error
 	if x := v.Get("after"); x != "" {
 		if after, err = strconv.ParseInt(x, 10, 64); err != nil || after < 0 {
 			fail(w, http.StatusBadRequest, "after: not an audit entry id")
-			return
+			return 0, 0, false
 		}
 	}
 	if x := v.Get("limit"); x != "" {
 		if limit, err = strconv.Atoi(x); err != nil || limit <= 0 || limit > store.MaxLimit {
 			fail(w, http.StatusBadRequest, "limit: a number from 1 to "+strconv.Itoa(store.MaxLimit))
-			return
+			return 0, 0, false
 		}
 	}
-	es, err := s.st.Audit(r.Context(), who(r).user.Tenant, r.PathValue("case"), after, limit)
+	return after, limit, true
+}
+
+func (s *Server) auditAnswer(w http.ResponseWriter, r *http.Request, es []store.AuditEntry, err error) {
 	if err != nil {
 		s.storeError(w, r, err)
 		return
 	}
 	out := make([]auditJSON, len(es))
 	for i, e := range es {
-		out[i] = auditJSON{ID: e.ID, At: e.At, Actor: e.Actor, Action: e.Action, Detail: e.Detail}
+		out[i] = auditJSON{ID: e.ID, At: e.At, Case: e.Case, Actor: e.Actor, Action: e.Action, Detail: e.Detail}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
 }

@@ -120,6 +120,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/cases/{case}/triage/{kind}/{id}", s.need(store.RoleViewer, s.getTriage))
 	s.handle("PUT /api/cases/{case}/triage/{kind}/{id}", s.need(store.RoleAnalyst, s.setTriage))
 	s.handle("GET /api/cases/{case}/audit", s.need(store.RoleViewer, s.audit))
+	s.handle("GET /api/audit", s.need(store.RoleAdmin, s.tenantAudit))
 	s.handle("GET /api/users", s.need(store.RoleAdmin, s.listUsers))
 	s.handle("POST /api/users", s.need(store.RoleAdmin, s.addUser))
 	s.handle("POST /api/users/{user}/disable", s.need(store.RoleAdmin, s.disableUser))

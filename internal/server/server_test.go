@@ -203,6 +203,7 @@ func (f *fixture) allEndpoints() []endpoint {
 		{"GET", "/api/cases", nil, 200},
 		{"POST", "/api/cases", map[string]string{"name": "new case"}, 201},
 		{"GET", "/api/users", nil, 200},
+		{"GET", "/api/audit", nil, 200},
 		{"POST", "/api/users", map[string]string{"name": "neo", "role": "viewer", "password": password}, 201},
 		{"PUT", "/api/users/vic/password", map[string]string{"password": password}, 204},
 		{"POST", "/api/users/vic/disable", nil, 204},
@@ -297,12 +298,17 @@ func TestOtherTenantIsNotFound(t *testing.T) {
 		if len(list.Cases) != 1 || list.Cases[0].Description != "globex's case" {
 			t.Errorf("globex's cases: %+v, want its one case", list.Cases)
 		}
-		// Nor does acme's triage show in globex's audit log.
-		var audit struct{ Entries []auditJSON }
-		decode(t, f.do(gus, "GET", "/api/cases/intrusion/audit", nil), &audit)
-		for _, e := range audit.Entries {
-			if e.Actor == "ada" {
-				t.Errorf("globex's audit log holds acme's entry %+v", e)
+		// Nor does acme's triage show in globex's audit logs.
+		for _, p := range []string{"/api/cases/intrusion/audit", "/api/audit"} {
+			var audit struct{ Entries []auditJSON }
+			decode(t, f.do(gus, "GET", p, nil), &audit)
+			if len(audit.Entries) == 0 {
+				t.Errorf("%s: globex's own entries missing", p)
+			}
+			for _, e := range audit.Entries {
+				if e.Actor == "ada" || e.Actor == "ann" || strings.Contains(string(e.Detail), "acme") {
+					t.Errorf("globex's %s holds acme's entry %+v", p, e)
+				}
 			}
 		}
 		// An admin manages the users of its own tenant only.
@@ -380,6 +386,7 @@ func TestRoles(t *testing.T) {
 		{"vic", endpoint{"PUT", "/api/cases/intrusion/triage/operation/" + f.op, triage, 403}},
 		{"vic", endpoint{"POST", "/api/cases", map[string]string{"name": "v"}, 403}},
 		{"vic", endpoint{"GET", "/api/users", nil, 403}},
+		{"ann", endpoint{"GET", "/api/audit", nil, 403}},
 		{"vic", endpoint{"GET", "/api/cases/intrusion/detections/" + d, nil, 200}},
 		{"vic", endpoint{"GET", "/api/cases/intrusion/audit", nil, 200}},
 		{"ann", endpoint{"POST", "/api/cases", map[string]string{"name": "a"}, 403}},
@@ -685,6 +692,23 @@ func TestPasswords(t *testing.T) {
 	}
 	if w := f.do(ada, "POST", "/api/users/ada/disable", nil); w.Code != http.StatusBadRequest {
 		t.Errorf("an admin disabling themselves: %d, want 400", w.Code)
+	}
+	// The tenant's audit log has each change, who made it and when.
+	var audit struct{ Entries []auditJSON }
+	decode(t, f.do(ada, "GET", "/api/audit?limit=1000", nil), &audit)
+	var actions []string
+	for _, e := range audit.Entries {
+		if e.Case == "" && e.Actor != "root" {
+			var d struct{ User string }
+			must(t, json.Unmarshal(e.Detail, &d))
+			actions = append(actions, e.Actor+" "+e.Action+" "+d.User)
+		}
+	}
+	if want := "ann user.passwd ann,ada user.passwd ann,ada user.disable vic"; strings.Join(actions, ",") != want {
+		t.Errorf("tenant audit of user changes: %q, want %q", actions, want)
+	}
+	if last := audit.Entries[len(audit.Entries)-1]; !last.At.Equal(f.clock.Now()) {
+		t.Errorf("last entry at %v, want %v", last.At, f.clock.Now())
 	}
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -82,4 +83,33 @@ func (s *Store) Triages(ctx context.Context, tenant, caseName, kind string, ids 
 		}
 	}
 	return out, nil
+}
+
+// TenantAudit returns the audit log of a whole tenant, oldest first: its
+// users' changes (Case "") and its cases' entries, at most limit after the
+// entry with ID after (0: from the start).
+func (s *Store) TenantAudit(ctx context.Context, tenant string, after int64, limit int) ([]AuditEntry, error) {
+	tid, err := s.tenantID(ctx, s.db, tenant)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT a.id, a.at, COALESCE(c.name, ''), a.actor, a.action, a.detail
+		FROM audit a LEFT JOIN cases c ON c.id = a.case_id
+		WHERE a.tenant_id = ? AND a.id > ? ORDER BY a.id LIMIT ?`), tid, after, pageLimit(limit))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		e := AuditEntry{Tenant: tenant}
+		var at int64
+		var detail string
+		if err := rows.Scan(&e.ID, &at, &e.Case, &e.Actor, &e.Action, &detail); err != nil {
+			return nil, err
+		}
+		e.At, e.Detail = fromMicros(at), json.RawMessage(detail)
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }

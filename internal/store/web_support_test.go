@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -62,6 +63,42 @@ func TestTriages(t *testing.T) {
 		}
 		if _, err := s.Triages(ctx, "globex", "nonexistent", KindDetection, ids); !errors.Is(err, ErrNotFound) {
 			t.Errorf("missing case: %v", err)
+		}
+	})
+}
+
+// TestTenantAudit: a tenant's log holds its user changes and its cases'
+// entries, with the case named, and nothing of another tenant.
+func TestTenantAudit(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		setup(t, s)
+		for _, step := range []error{
+			func() error { _, err := s.AddUser(ctx, "acme", "ann", RoleAnalyst, "pw", "ada"); return err }(),
+			func() error { _, err := s.AddTenant(ctx, "globex", "root"); return err }(),
+			func() error { _, err := s.AddUser(ctx, "globex", "gus", RoleAdmin, "pw", "root"); return err }(),
+			func() error { _, err := s.AddCase(ctx, "globex", "intrusion", "", "gus"); return err }(),
+			s.DisableUser(ctx, "acme", "ann", "ada"),
+		} {
+			if step != nil {
+				t.Fatal(step)
+			}
+		}
+		es, err := s.TenantAudit(ctx, "acme", 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range es {
+			got = append(got, e.Case+"/"+e.Actor+"/"+e.Action)
+		}
+		want := "/root/tenant.add,intrusion/alice/case.add,/ada/user.add,/ada/user.disable"
+		if strings.Join(got, ",") != want {
+			t.Errorf("acme's log: %q, want %s", got, want)
+		}
+		if page, err := s.TenantAudit(ctx, "acme", es[1].ID, 1); err != nil || len(page) != 1 || page[0].ID != es[2].ID {
+			t.Errorf("page after entry 2: %+v, %v", page, err)
 		}
 	})
 }
