@@ -21,6 +21,10 @@ func FuzzAPI(f *testing.F) {
 		{"POST", "/api/cases", `{"name":"x"}`},
 		{"GET", "/api/cases/intrusion/audit?after=0&limit=5", ""},
 		{"GET", "/api/cases/..%2f..%2fglobex/detections", ""},
+		{"GET", "/api/audit?after=1&limit=3", ""},
+		{"PUT", "/api/me/password", `{"current":"x","new":"yyyyyyyyyyyyy"}`},
+		{"POST", "/api/users/vic/disable", ""},
+		{"PUT", "/api/users/gus/password", `{"password":"zzzzzzzzzzzzzz"}`},
 	} {
 		f.Add(seed[0], seed[1], seed[2])
 	}
