@@ -500,19 +500,27 @@ func mergeNodes(base, over *yaml.Node) *yaml.Node {
 	out := *base
 	out.Line, out.Column = over.Line, over.Column // the document's own place
 	out.Content = append([]*yaml.Node(nil), base.Content...)
-	for i := 0; i+1 < len(over.Content); i += 2 {
-		k, v := over.Content[i], over.Content[i+1]
-		found := false
-		for j := 0; j+1 < len(out.Content); j += 2 {
-			if out.Content[j].Value == k.Value && out.Content[j].Kind == yaml.ScalarNode {
-				out.Content[j+1] = mergeNodes(out.Content[j+1], v)
-				found = true
-				break
+	// Each key is found by index, not by a scan of out: the collection
+	// bound (maxExpandedNodes) counts nodes, and a scan per key would make
+	// a merge of two large mappings quadratic in them.
+	index := make(map[string]int, len(out.Content)/2)
+	for j := 0; j+1 < len(out.Content); j += 2 {
+		if k := out.Content[j]; k.Kind == yaml.ScalarNode {
+			if _, ok := index[k.Value]; !ok {
+				index[k.Value] = j // the first wins, as a scan would find it
 			}
 		}
-		if !found {
-			out.Content = append(out.Content, k, v)
+	}
+	for i := 0; i+1 < len(over.Content); i += 2 {
+		k, v := over.Content[i], over.Content[i+1]
+		if j, ok := index[k.Value]; ok {
+			out.Content[j+1] = mergeNodes(out.Content[j+1], v)
+			continue
 		}
+		if k.Kind == yaml.ScalarNode {
+			index[k.Value] = len(out.Content)
+		}
+		out.Content = append(out.Content, k, v)
 	}
 	return &out
 }

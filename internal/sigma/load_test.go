@@ -844,3 +844,33 @@ func TestRepeatsKey(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeNodesLinear checks that merging a mapping into another finds
+// each key without scanning the merged mapping: the collection bound counts
+// the nodes a merge repeats, not the pairs of keys it compares. Here 2^17
+// keys of the base and 2^22 pairs of the mapping merged onto it (one key
+// and value repeated, so little memory) would be 5×10^11 comparisons, hours
+// of CPU, where finding each key by index takes well under a second.
+func TestMergeNodesLinear(t *testing.T) {
+	const baseKeys, overPairs = 1 << 17, 1 << 22
+	scalar := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+	base := &yaml.Node{Kind: yaml.MappingNode}
+	for i := range baseKeys {
+		base.Content = append(base.Content, scalar(fmt.Sprintf("k%d", i)), scalar("base"))
+	}
+	key, value := scalar("last"), scalar("over")
+	over := &yaml.Node{Kind: yaml.MappingNode, Content: make([]*yaml.Node, 0, 2*overPairs)}
+	for range overPairs {
+		over.Content = append(over.Content, key, value)
+	}
+	out := mergeNodes(base, over)
+	if got, want := len(out.Content), 2*baseKeys+2; got != want {
+		t.Fatalf("merged mapping has %d nodes, want %d", got, want)
+	}
+	if v := mapGet(out, "last"); v != value {
+		t.Errorf("got %v for the merged key, want the value merged on top", v)
+	}
+	if v := mapGet(out, "k7"); v == nil || v.Value != "base" {
+		t.Errorf("got %v for a key of the base, want its own value", v)
+	}
+}
