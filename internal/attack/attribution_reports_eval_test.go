@@ -95,12 +95,17 @@ type caseKB struct {
 	reports []int
 	// earlier is the model until issue 11 on kb, built on first use.
 	earlier *model
+	// memo holds what other scorers build once per case, by their key.
+	memo sync.Map
 }
 
 // newCaseKB returns the case's view of full; groups and pos are shared by
-// every case.
+// every case. A case without a report holds nothing out.
 func newCaseKB(full *KB, groups []*Group, pos map[string]int, c reportCase) *caseKB {
-	v := full.WithoutReport(c.Report, heldOut(full, c)...)
+	v := full
+	if c.Report != "" {
+		v = full.WithoutReport(c.Report, heldOut(full, c)...)
+	}
 	ck := &caseKB{kb: v, groups: make([]*Group, len(groups)), pos: pos, df: make(map[string]int), reports: make([]int, len(groups))}
 	for i, g := range groups {
 		vg, _, _ := v.Group(g.ID)

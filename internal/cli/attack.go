@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -101,25 +100,4 @@ cannot be written, 2 for a bad command line.`,
 	return cmd
 }
 
-// wrapText writes s wrapped at width columns: the first line of each
-// paragraph starts with first, the others with indent.
-func wrapText(w io.Writer, s, first, indent string, width int) {
-	for para := range strings.SplitSeq(s, "\n") {
-		line, empty := first, true
-		for word := range strings.FieldsSeq(para) {
-			if !empty && len(line)+1+len(word) > width {
-				fmt.Fprintln(w, line)
-				line, empty = indent, true
-			}
-			if !empty {
-				line += " "
-			}
-			line += word
-			empty = false
-		}
-		if empty {
-			line = strings.TrimRight(line, " ")
-		}
-		fmt.Fprintln(w, line)
-	}
-}
+//END

@@ -3,42 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/spoor-hunt/spoor/internal/attack"
+	"github.com/spoor-hunt/spoor/internal/report"
 )
-
-// ref is an ATT&CK object named in JSON output.
-type ref struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// relatedJSON is a group ATT&CK relates to another but keeps apart.
-type relatedJSON struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Direction string `json:"direction"` // "mentions" or "mentioned by"
-}
-
-// groupJSON is the --json output of `spoor attack group`.
-type groupJSON struct {
-	ID          string        `json:"id"`
-	Name        string        `json:"name"`
-	Aliases     []string      `json:"aliases"`
-	MatchedBy   string        `json:"matched_by"`
-	Matched     string        `json:"matched"`
-	Note        string        `json:"note,omitempty"`
-	Deprecated  bool          `json:"deprecated,omitempty"`
-	Related     []relatedJSON `json:"related"`
-	Techniques  []ref         `json:"techniques"`
-	Software    []ref         `json:"software"`
-	Description string        `json:"description"`
-}
 
 func newAttackGroup(env Env) *cobra.Command {
 	var asJSON bool
@@ -71,7 +43,7 @@ line.`,
 				return fmt.Errorf("no ATT&CK group is named %q (try: spoor attack search %s)", q, q)
 			case len(ms) > 1:
 				if asJSON {
-					out := make([]groupJSON, 0, len(ms))
+					out := make([]report.GroupView, 0, len(ms))
 					for _, m := range ms {
 						out = append(out, groupOut(kb, m))
 					}
@@ -91,7 +63,7 @@ line.`,
 			if asJSON {
 				return writeJSON(env.Stdout, g)
 			}
-			printGroup(env.Stdout, kb, ms[0].Group, g)
+			report.Group(env.Stdout, kb, ms[0].Group, g)
 			return nil
 		},
 	}
@@ -99,95 +71,28 @@ line.`,
 	return cmd
 }
 
-func groupOut(kb *attack.KB, m attack.GroupMatch) groupJSON {
+func groupOut(kb *attack.KB, m attack.GroupMatch) report.GroupView {
 	g := m.Group
-	out := groupJSON{ID: g.ID, Name: g.Name, Aliases: g.Aliases, MatchedBy: m.By, Matched: m.Matched,
+	out := report.GroupView{ID: g.ID, Name: g.Name, Aliases: g.Aliases, MatchedBy: m.By, Matched: m.Matched,
 		Note: m.Resolution.Note(), Deprecated: g.Deprecated, Description: kb.Description(g.ID),
-		Related: []relatedJSON{}, Techniques: []ref{}, Software: []ref{}}
+		Related: []report.RelatedGroup{}, Techniques: []report.Ref{}, Software: []report.Ref{}}
 	if out.Aliases == nil {
 		out.Aliases = []string{}
 	}
 	for _, r := range kb.RelatedGroups(g) {
-		out.Related = append(out.Related, relatedJSON{ID: r.Group.ID, Name: r.Group.Name, Direction: r.Direction})
+		out.Related = append(out.Related, report.RelatedGroup{ID: r.Group.ID, Name: r.Group.Name, Direction: r.Direction})
 	}
 	for _, id := range g.Techniques {
 		if t, _, err := kb.Technique(id); err == nil {
-			out.Techniques = append(out.Techniques, ref{t.ID, t.Name})
+			out.Techniques = append(out.Techniques, report.Ref{ID: t.ID, Name: t.Name})
 		}
 	}
 	for _, id := range g.Software {
 		if s, _, err := kb.SoftwareByID(id); err == nil {
-			out.Software = append(out.Software, ref{s.ID, s.Name})
+			out.Software = append(out.Software, report.Ref{ID: s.ID, Name: s.Name})
 		}
 	}
 	return out
-}
-
-func printGroup(w io.Writer, kb *attack.KB, g *attack.Group, out groupJSON) {
-	fmt.Fprintf(w, "%s (%s)", g.Name, g.ID)
-	if g.Deprecated {
-		fmt.Fprint(w, " [deprecated in ATT&CK]")
-	}
-	fmt.Fprintln(w)
-	switch out.MatchedBy {
-	case "alias":
-		fmt.Fprintf(w, "  matched the alias %q\n", out.Matched)
-	case "partial name":
-		fmt.Fprintf(w, "  matched the name or alias %q\n", out.Matched)
-	}
-	if len(g.Aliases) > 0 {
-		fmt.Fprintf(w, "  aliases: %s\n", strings.Join(g.Aliases, ", "))
-	}
-	if len(out.Related) > 0 {
-		fmt.Fprintf(w, "  ATT&CK keeps %s apart from these related groups:\n", g.Name)
-		for _, r := range out.Related {
-			how := "named in " + g.Name + "'s description"
-			if r.Direction == "mentioned by" {
-				how = "its description names " + g.Name
-			}
-			fmt.Fprintf(w, "    %s (%s): %s\n", r.Name, r.ID, how)
-		}
-	}
-	fmt.Fprintf(w, "  techniques (%d):\n", len(g.Techniques))
-	for _, ta := range kb.Tactics {
-		var line []string
-		for _, id := range g.Techniques {
-			if t, _, err := kb.Technique(id); err == nil && len(t.Tactics) > 0 && t.Tactics[0] == ta.ShortName {
-				line = append(line, t.ID+" "+t.Name)
-			}
-		}
-		if len(line) > 0 {
-			fmt.Fprintf(w, "    %s:\n", ta.Name)
-			wrapText(w, strings.Join(line, "; "), "      ", "      ", 100)
-		}
-	}
-	fmt.Fprintf(w, "  software (%d):\n", len(out.Software))
-	var sw []string
-	for _, s := range out.Software {
-		sw = append(sw, s.ID+" "+s.Name)
-	}
-	if len(sw) > 0 {
-		wrapText(w, strings.Join(sw, "; "), "    ", "    ", 100)
-	}
-	if out.Description != "" {
-		fmt.Fprintln(w)
-		wrapText(w, out.Description, "  ", "  ", 100)
-	}
-}
-
-// techniqueJSON is the --json output of `spoor attack technique`.
-type techniqueJSON struct {
-	ID            string             `json:"id"`
-	Name          string             `json:"name"`
-	Note          string             `json:"note,omitempty"`
-	Deprecated    bool               `json:"deprecated,omitempty"`
-	Parent        *ref               `json:"parent,omitempty"`
-	SubTechniques []ref              `json:"sub_techniques,omitempty"`
-	Tactics       []string           `json:"tactics"`
-	Platforms     []string           `json:"platforms"`
-	Groups        []ref              `json:"groups"`
-	Detections    []attack.Detection `json:"detections"`
-	Description   string             `json:"description"`
 }
 
 func newAttackTechnique(env Env) *cobra.Command {
@@ -213,23 +118,23 @@ Exit status: 0 when found, 1 when not, 2 for a bad command line.`,
 			if err != nil {
 				return fmt.Errorf("no ATT&CK technique has the ID %q (try: spoor attack search %s)", args[0], args[0])
 			}
-			out := techniqueJSON{ID: t.ID, Name: t.Name, Note: res.Note(), Deprecated: t.Deprecated,
-				Tactics: t.Tactics, Platforms: t.Platforms, Groups: []ref{}, Detections: kb.Detections(t.ID),
+			out := report.TechniqueView{ID: t.ID, Name: t.Name, Note: res.Note(), Deprecated: t.Deprecated,
+				Tactics: t.Tactics, Platforms: t.Platforms, Groups: []report.Ref{}, Detections: kb.Detections(t.ID),
 				Description: kb.Description(t.ID)}
 			if out.Note != "" {
 				fmt.Fprintf(env.Stderr, "spoor: note: %s\n", out.Note)
 			}
 			if p, _, err := kb.Technique(t.Parent()); err == nil {
-				out.Parent = &ref{p.ID, p.Name}
+				out.Parent = &report.Ref{ID: p.ID, Name: p.Name}
 			}
 			for _, id := range kb.SubTechniques(t.ID) {
 				if s, _, err := kb.Technique(id); err == nil {
-					out.SubTechniques = append(out.SubTechniques, ref{s.ID, s.Name})
+					out.SubTechniques = append(out.SubTechniques, report.Ref{ID: s.ID, Name: s.Name})
 				}
 			}
 			for _, id := range kb.GroupsUsingTechnique(t.ID) {
 				if g, _, err := kb.Group(id); err == nil {
-					out.Groups = append(out.Groups, ref{g.ID, g.Name})
+					out.Groups = append(out.Groups, report.Ref{ID: g.ID, Name: g.Name})
 				}
 			}
 			if out.Detections == nil {
@@ -238,64 +143,12 @@ Exit status: 0 when found, 1 when not, 2 for a bad command line.`,
 			if asJSON {
 				return writeJSON(env.Stdout, out)
 			}
-			printTechnique(env.Stdout, kb, out)
+			report.Technique(env.Stdout, kb, out)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-func printTechnique(w io.Writer, kb *attack.KB, t techniqueJSON) {
-	fmt.Fprintf(w, "%s %s", t.ID, t.Name)
-	if t.Deprecated {
-		fmt.Fprint(w, " [deprecated in ATT&CK]")
-	}
-	fmt.Fprintln(w)
-	if t.Parent != nil {
-		fmt.Fprintf(w, "  sub-technique of %s %s\n", t.Parent.ID, t.Parent.Name)
-	}
-	if len(t.SubTechniques) > 0 {
-		var s []string
-		for _, r := range t.SubTechniques {
-			s = append(s, r.ID+" "+r.Name)
-		}
-		fmt.Fprintln(w, "  sub-techniques:")
-		wrapText(w, strings.Join(s, "; "), "    ", "    ", 100)
-	}
-	var tactics []string
-	for _, sn := range t.Tactics {
-		if ta, err := kb.Tactic(sn); err == nil {
-			tactics = append(tactics, ta.Name+" ("+ta.ID+")")
-		}
-	}
-	fmt.Fprintf(w, "  tactics: %s\n", strings.Join(tactics, ", "))
-	fmt.Fprintf(w, "  platforms: %s\n", strings.Join(t.Platforms, ", "))
-	active := 0
-	for _, g := range kb.Groups {
-		if !g.Deprecated {
-			active++
-		}
-	}
-	fmt.Fprintf(w, "  used by %d of %d groups", len(t.Groups), active)
-	if len(t.Groups) > 0 && len(t.Groups) <= 12 {
-		var gs []string
-		for _, g := range t.Groups {
-			gs = append(gs, g.Name+" ("+g.ID+")")
-		}
-		fmt.Fprintf(w, ": %s", strings.Join(gs, ", "))
-	}
-	fmt.Fprintln(w)
-	for _, d := range t.Detections {
-		fmt.Fprintf(w, "  detection %s: %s\n", d.ID, d.Name)
-		if len(d.LogSources) > 0 {
-			wrapText(w, strings.Join(d.LogSources, "; "), "    logs: ", "          ", 100)
-		}
-	}
-	if t.Description != "" {
-		fmt.Fprintln(w)
-		wrapText(w, t.Description, "  ", "  ", 100)
-	}
 }
 
 // hitJSON is one element of the --json output of `spoor attack search`.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/report"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
@@ -61,7 +62,7 @@ func TestAttackGroupJSON(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
 	}
-	var g groupJSON
+	var g report.GroupView
 	if err := json.Unmarshal([]byte(stdout), &g); err != nil {
 		t.Fatalf("got %v, want a JSON object: %s", err, stdout)
 	}

@@ -3,13 +3,13 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/spoor-hunt/spoor/internal/attack"
+	"github.com/spoor-hunt/spoor/internal/report"
 )
 
 // attributeFlags are the flags of `spoor attribute`.
@@ -149,64 +149,6 @@ func runAttribute(env Env, f attributeFlags) error {
 	if f.json {
 		return writeJSON(env.Stdout, sum)
 	}
-	printAttribution(env.Stdout, kb, resolved, sum)
+	report.Attribution(env.Stdout, kb, resolved, sum)
 	return nil
-}
-
-func printAttribution(w io.Writer, kb *attack.KB, ev attack.Evidence, sum *attack.Summary) {
-	fmt.Fprintf(w, "Evidence: %s, %d software", plural(len(ev.Techniques), "technique"), len(ev.Software))
-	if len(ev.GroupHints) > 0 {
-		fmt.Fprintf(w, ", hints %s", strings.Join(ev.GroupHints, ", "))
-	}
-	fmt.Fprintf(w, " (ATT&CK %s, modified %s)\n\n", kb.Domain, kb.Modified[:min(10, len(kb.Modified))])
-	for i, c := range sum.Candidates {
-		switch i {
-		case 0:
-			fmt.Fprintln(w, "The evidence most resembles:")
-		case 1:
-			fmt.Fprintln(w, "\nRunners-up:")
-		}
-		hint := ""
-		if c.Hinted {
-			hint = ", hinted"
-		}
-		fmt.Fprintf(w, "%2d. %s (%s)  confidence %.0f%%  score %+.1f bits%s\n", c.Rank, c.Name, c.ID, 100*c.Confidence, c.Score, hint)
-		if len(c.Related) > 0 {
-			var rs []string
-			for _, r := range c.Related {
-				rs = append(rs, fmt.Sprintf("%s (%s) %.0f%%", r.Name, r.ID, 100*r.Confidence))
-			}
-			fmt.Fprintf(w, "    related in ATT&CK: %s; together %.0f%%\n", strings.Join(rs, ", "), 100*c.ClusterConfidence)
-		}
-		var shared []string
-		for _, e := range c.Shared {
-			s := fmt.Sprintf("%s %s (%s)", e.ID, e.Name, plural(e.Groups, "group"))
-			if e.Via != "" {
-				s += " via " + e.Via
-			}
-			shared = append(shared, s)
-		}
-		if len(shared) > 0 {
-			wrapText(w, strings.Join(shared, "; "), "    resembles it in: ", "        ", 100)
-		} else {
-			fmt.Fprintln(w, "    shares none of the evidence")
-		}
-		for _, p := range c.Procedures {
-			wrapText(w, fmt.Sprintf("`%s`: documented (%s %s; %s; %s)", p.Text, p.Target, p.TargetName, plural(p.Groups, "group"), strings.Join(p.Sources, ", ")),
-				"    procedure: ", "        ", 100)
-		}
-		if len(c.Unexplained) > 0 {
-			wrapText(w, strings.Join(c.Unexplained, ", "), "    not known for: ", "        ", 100)
-		}
-		if i == 0 && len(c.Unseen) > 0 {
-			var us []string
-			for _, u := range c.Unseen {
-				us = append(us, fmt.Sprintf("%s %s (%s)", u.ID, u.Name, plural(u.Groups, "group")))
-			}
-			wrapText(w, strings.Join(us, "; "), "    known for, not seen: ", "        ", 100)
-		}
-	}
-	fmt.Fprintf(w, "\nNone of ATT&CK's groups (an unknown actor, or unrelated activity): confidence %.0f%%\n", 100*sum.UnknownActor)
-	fmt.Fprintln(w, "\nA resemblance, not an attribution: confidences are calibrated on real reports held out of")
-	fmt.Fprintln(w, "ATT&CK; actors share tools and techniques, and ATT&CK records only what was reported.")
 }

@@ -16,8 +16,10 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/hunt"
 	"github.com/spoor-hunt/spoor/internal/report"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
 	"github.com/spoor-hunt/spoor/internal/ruleset"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
@@ -389,10 +391,10 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 		return &exitError{ExitFailure, errors.New("no events could be read")}
 	}
 	if f.failOn != "" {
-		min := ruleset.LevelRank(f.failOn)
+		min := sigma.LevelRank(f.failOn)
 		n := 0
 		for i := range res.Detections {
-			if ruleset.LevelRank(res.Detections[i].Rule.Level) >= min {
+			if sigma.LevelRank(res.Detections[i].Rule.Level) >= min {
 				n++
 			}
 		}
@@ -407,7 +409,7 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 }
 
 // rulesLine says how many rules were used and skipped.
-func rulesLine(res *hunt.Result, opts hunt.Options) string {
+func rulesLine(res *result.Result, opts hunt.Options) string {
 	if res == nil {
 		return "no rule loaded"
 	}

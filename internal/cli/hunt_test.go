@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
 )
 
@@ -89,7 +89,7 @@ func TestHuntSigmaHQDefault(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
-	var res hunt.Result
+	var res result.Result
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestHuntSigmaHQDefault(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("--no-sigmahq: exit %d, stderr %q", code, stderr)
 	}
-	res = hunt.Result{}
+	res = result.Result{}
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatal(err)
 	}
@@ -134,13 +134,13 @@ func TestHuntRulesReplaceSigmaHQ(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "a.yml"), string(data))
 	writeFile(t, filepath.Join(dir, "b.yml"), string(data)) // given twice
-	count := func(args ...string) (hunt.Result, string) {
+	count := func(args ...string) (result.Result, string) {
 		t.Helper()
 		code, stdout, stderr := run(t, t.Context(), append([]string{"hunt", "--json"}, args...)...)
 		if code != ExitOK {
 			t.Fatalf("%q: exit %d, stderr %q", args, code, stderr)
 		}
-		var res hunt.Result
+		var res result.Result
 		if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func TestHuntOutputs(t *testing.T) {
 	if stderr != "" {
 		t.Errorf("stderr: got %q, want nothing when not a terminal", stderr)
 	}
-	var res hunt.Result
+	var res result.Result
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("--json: %v", err)
 	}
@@ -248,7 +248,7 @@ func TestHuntFilterFlags(t *testing.T) {
 			if code != ExitOK {
 				t.Fatalf("exit code: got %d, want 0 (stderr %q)", code, stderr)
 			}
-			var res hunt.Result
+			var res result.Result
 			if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 				t.Fatal(err)
 			}
@@ -367,18 +367,18 @@ func TestHuntOperationsFile(t *testing.T) {
 	var doc struct {
 		Tool       string `json:"tool"`
 		Operations []struct {
-			ID          string            `json:"id"`
-			Severity    string            `json:"severity"`
-			Score       float64           `json:"score"`
-			Hosts       []string          `json:"hosts"`
-			Users       []string          `json:"users"`
-			First       time.Time         `json:"first"`
-			Last        time.Time         `json:"last"`
-			Tactics     []string          `json:"tactics"`
-			Narrative   []string          `json:"narrative"`
-			Detections  []hunt.Detection  `json:"detections"`
-			Graph       hunt.Graph        `json:"graph"`
-			Attribution *hunt.Attribution `json:"attribution"`
+			ID          string              `json:"id"`
+			Severity    string              `json:"severity"`
+			Score       float64             `json:"score"`
+			Hosts       []string            `json:"hosts"`
+			Users       []string            `json:"users"`
+			First       time.Time           `json:"first"`
+			Last        time.Time           `json:"last"`
+			Tactics     []string            `json:"tactics"`
+			Narrative   []string            `json:"narrative"`
+			Detections  []result.Detection  `json:"detections"`
+			Graph       result.Graph        `json:"graph"`
+			Attribution *result.Attribution `json:"attribution"`
 		} `json:"operations"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // TestDuplicatePathsCounted checks that evidence named twice (the same
@@ -35,13 +35,13 @@ func TestDuplicatePathsCounted(t *testing.T) {
 		}
 		return strings.Count(stdout, "\n"), stderr
 	}
-	huntJSON := func(paths ...string) hunt.Result {
+	huntJSON := func(paths ...string) result.Result {
 		args := append([]string{"hunt", "--no-builtin", "--no-sigmahq", "--rules", huntRules, "--json"}, paths...)
 		code, stdout, stderr := run(t, t.Context(), args...)
 		if code != ExitOK {
 			t.Fatalf("hunt %v: exit %d, stderr %q", paths, code, stderr)
 		}
-		var res hunt.Result
+		var res result.Result
 		if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 			t.Fatal(err)
 		}

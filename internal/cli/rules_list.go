@@ -128,8 +128,8 @@ type lsTerm struct{ key, value string }
 // filter parses the flags.
 func (f *rulesListFlags) filter() (*listFilter, error) {
 	sel := ruleset.Selection{MinLevel: f.level, Tags: f.tags, KeepRetired: true}
-	if f.level != "" && ruleset.LevelRank(f.level) < 0 {
-		return nil, fmt.Errorf("--level %q: want one of %s", f.level, strings.Join(ruleset.Levels, ", "))
+	if f.level != "" && sigma.LevelRank(f.level) < 0 {
+		return nil, fmt.Errorf("--level %q: want one of %s", f.level, strings.Join(sigma.Levels, ", "))
 	}
 	for _, t := range f.tags {
 		if strings.TrimSpace(t) == "" {

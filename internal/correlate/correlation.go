@@ -3,8 +3,8 @@
 // event_count, value_count, temporal, temporal_ordered, value_sum,
 // value_avg, value_percentile and value_median, with group-by, aliases,
 // sliding timespans, chaining (a correlation over correlations) and
-// generate. The operation builder, which joins detections into the story of
-// an intrusion, will live in this package too.
+// generate. (Joining detections into the story of an intrusion is package
+// operation's.)
 //
 // Compile resolves a set of correlations against the detection rules they
 // reference, once. Run evaluates them over the base detections of a hunt,

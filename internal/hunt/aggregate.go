@@ -6,58 +6,25 @@ import (
 	"sort"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/correlate"
-	"github.com/spoor-hunt/spoor/internal/ruleset"
+	"github.com/spoor-hunt/spoor/internal/operation"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
-// Add counts one detection of the given level.
-func (c *LevelCounts) Add(level string) {
-	switch level {
-	case "critical":
-		c.Critical++
-	case "high":
-		c.High++
-	case "medium":
-		c.Medium++
-	case "low":
-		c.Low++
-	default:
-		c.Informational++
-	}
-}
-
-// Get returns the count of a level.
-func (c LevelCounts) Get(level string) int {
-	switch level {
-	case "critical":
-		return c.Critical
-	case "high":
-		return c.High
-	case "medium":
-		return c.Medium
-	case "low":
-		return c.Low
-	case "informational":
-		return c.Informational
-	}
-	return 0
-}
-
 // aggregate fills the counts of r from its detections; meta has the rules
 // and correlations by ruleKey, for their descriptions; tacticsOf gives
-// the tactics of a technique (see correlate.Reach; nil: those the rules
+// the tactics of a technique (see operation.Reach; nil: those the rules
 // name).
-func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) []string) {
-	byRule := map[string]*RuleCount{} // by ID, or title when there is none
+func aggregate(r *result.Result, meta map[string]*sigma.Meta, tacticsOf func(string) []string) {
+	byRule := map[string]*result.RuleCount{} // by ID, or title when there is none
 	ruleHosts := map[string]map[string]bool{}
-	byHost := map[string]*HostCount{}
+	byHost := map[string]*result.HostCount{}
 	type tacticAcc struct {
 		count      int
 		rules      map[string]bool
 		techniques map[string]bool
 	}
-	tactics := make([]*tacticAcc, len(Tactics))
+	tactics := make([]*tacticAcc, len(result.Tactics))
 	reach := map[string]map[string][]string{} // by ruleKey
 
 	r.Total = len(r.Detections)
@@ -68,7 +35,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 		key := ruleKey(d.Rule)
 		rc := byRule[key]
 		if rc == nil {
-			rc = &RuleCount{Rule: *d.Rule}
+			rc = &result.RuleCount{Rule: *d.Rule}
 			if s := meta[key]; s != nil {
 				rc.Description, rc.References, rc.FalsePositives = s.Description, s.References, s.FalsePositives
 			}
@@ -81,7 +48,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 
 		hc := byHost[d.Computer]
 		if hc == nil {
-			hc = &HostCount{Computer: d.Computer}
+			hc = &result.HostCount{Computer: d.Computer}
 			byHost[d.Computer] = hc
 		}
 		hc.Count++
@@ -90,7 +57,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 
 		reached, ok := reach[key]
 		if !ok {
-			reached = correlate.Reach(d.Rule.Tags, d.Rule.Level, tacticsOf)
+			reached = operation.Reach(d.Rule.Tags, d.Rule.Level, tacticsOf)
 			reach[key] = reached
 		}
 		for t, techs := range reached {
@@ -115,10 +82,10 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 		rc.Hosts = len(ruleHosts[key])
 		r.RuleCounts = append(r.RuleCounts, *rc)
 	}
-	slices.SortFunc(r.RuleCounts, func(a, b RuleCount) int {
+	slices.SortFunc(r.RuleCounts, func(a, b result.RuleCount) int {
 		return cmp.Or(
 			cmp.Compare(b.Count, a.Count),
-			cmp.Compare(ruleset.LevelRank(b.Level), ruleset.LevelRank(a.Level)),
+			cmp.Compare(sigma.LevelRank(b.Level), sigma.LevelRank(a.Level)),
 			cmp.Compare(a.Title, b.Title),
 			cmp.Compare(a.ID, b.ID),
 		)
@@ -126,15 +93,15 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 	for _, hc := range byHost {
 		r.Hosts = append(r.Hosts, *hc)
 	}
-	slices.SortFunc(r.Hosts, func(a, b HostCount) int {
+	slices.SortFunc(r.Hosts, func(a, b result.HostCount) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Computer, b.Computer))
 	})
 	for i, acc := range tactics {
 		if acc == nil {
 			continue
 		}
-		t := Tactics[i]
-		tc := TacticCount{ID: t.ID, Name: t.Name, Short: t.Short, Count: acc.count, Rules: len(acc.rules), Techniques: []string{}}
+		t := result.Tactics[i]
+		tc := result.TacticCount{ID: t.ID, Name: t.Name, Short: t.ShortName, Count: acc.count, Rules: len(acc.rules), Techniques: []string{}}
 		for tech := range acc.techniques {
 			tc.Techniques = append(tc.Techniques, tech)
 		}
@@ -144,7 +111,7 @@ func (r *Result) aggregate(meta map[string]*sigma.Meta, tacticsOf func(string) [
 }
 
 // ruleKey identifies a rule among the detections: its ID, or its title.
-func ruleKey(r *Rule) string {
+func ruleKey(r *result.Rule) string {
 	if r.ID != "" {
 		return r.ID
 	}
@@ -164,14 +131,4 @@ func widen(first, last, t time.Time) (time.Time, time.Time) {
 		last = t
 	}
 	return first, last
-}
-
-// BySeverity returns the detections of r, most severe first, then in time
-// order: the order of a list for a person. r.Detections is not changed.
-func (r *Result) BySeverity() []Detection {
-	ds := slices.Clone(r.Detections)
-	slices.SortStableFunc(ds, func(a, b Detection) int {
-		return cmp.Compare(ruleset.LevelRank(b.Rule.Level), ruleset.LevelRank(a.Rule.Level))
-	})
-	return ds
 }

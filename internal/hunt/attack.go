@@ -5,44 +5,15 @@ import (
 	"strings"
 
 	"github.com/spoor-hunt/spoor/internal/attack"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
-
-// Tactic is an ATT&CK (Enterprise) tactic.
-type Tactic struct {
-	ID    string // TA0002
-	Short string // execution
-	Name  string // Execution
-}
-
-// Tactics are the ATT&CK Enterprise tactics in kill-chain order. ATT&CK
-// v19 split Defense Evasion into Stealth (which kept its ID, TA0005) and
-// Defense Impairment (TA0112); rules tag either name, so the three stand
-// together where Defense Evasion stood.
-var Tactics = []Tactic{
-	{"TA0043", "reconnaissance", "Reconnaissance"},
-	{"TA0042", "resource-development", "Resource Development"},
-	{"TA0001", "initial-access", "Initial Access"},
-	{"TA0002", "execution", "Execution"},
-	{"TA0003", "persistence", "Persistence"},
-	{"TA0004", "privilege-escalation", "Privilege Escalation"},
-	{"TA0005", "defense-evasion", "Defense Evasion"},
-	{"TA0005", "stealth", "Stealth"},
-	{"TA0112", "defense-impairment", "Defense Impairment"},
-	{"TA0006", "credential-access", "Credential Access"},
-	{"TA0007", "discovery", "Discovery"},
-	{"TA0008", "lateral-movement", "Lateral Movement"},
-	{"TA0009", "collection", "Collection"},
-	{"TA0011", "command-and-control", "Command and Control"},
-	{"TA0010", "exfiltration", "Exfiltration"},
-	{"TA0040", "impact", "Impact"},
-}
 
 // tacticIndex returns the kill-chain position of a tactic short name
 // (hyphens or underscores), or -1.
 func tacticIndex(short string) int {
 	short = strings.ReplaceAll(strings.ToLower(short), "_", "-")
-	for i, t := range Tactics {
-		if t.Short == short {
+	for i, t := range result.Tactics {
+		if t.ShortName == short {
 			return i
 		}
 	}
@@ -53,7 +24,7 @@ func tacticIndex(short string) int {
 // techniques (upper-case IDs, tag order, each once) among Sigma tags such as
 // attack.credential-access and attack.t1003.001.
 func attackOf(tags []string) (tactics, techniques []string) {
-	seen := make([]bool, len(Tactics))
+	seen := make([]bool, len(result.Tactics))
 	for _, tag := range tags {
 		t := strings.ToLower(tag)
 		rest, ok := strings.CutPrefix(t, "attack.")
@@ -71,9 +42,9 @@ func attackOf(tags []string) (tactics, techniques []string) {
 			seen[i] = true
 		}
 	}
-	for i, t := range Tactics {
+	for i, t := range result.Tactics {
 		if seen[i] {
-			tactics = append(tactics, t.Short)
+			tactics = append(tactics, t.ShortName)
 		}
 	}
 	return tactics, techniques
@@ -109,7 +80,7 @@ func contains(list []string, s string) bool {
 // markUnknown marks the techniques of the rules that fired that kb does
 // not know (TacticCount.Unknown, UnknownTechniques): they stay in every
 // list, where a person reads them with the mark.
-func (r *Result) markUnknown(kb *attack.KB) {
+func markUnknown(r *result.Result, kb *attack.KB) {
 	r.ATTACKModified = kb.Modified
 	known := map[string]bool{}
 	isKnown := func(id string) bool {

@@ -3,44 +3,21 @@ package hunt
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
 	"github.com/spoor-hunt/spoor/internal/attack"
-	"github.com/spoor-hunt/spoor/internal/ruleset"
+	"github.com/spoor-hunt/spoor/internal/result"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 )
-
-// Attribution says which ATT&CK groups the evidence of an operation (or of
-// the whole hunt) resembles: never who did it. It is attack's summary, as
-// spoor attribute --json writes it: the evidence is the technique, software
-// and group IDs tagged on the rules that fired (attack.t1003.002,
-// attack.s0154, attack.g0096), upper-case, sorted; the candidates are
-// ranked by attack.Attribute, and UnknownActor is the confidence that the
-// evidence is none of ATT&CK's groups'.
-type Attribution = attack.Summary
-
-// AttributionEvidence is the ATT&CK evidence of an attribution.
-type AttributionEvidence = attack.SummaryEvidence
-
-// Candidate is one ATT&CK group the evidence resembles.
-type Candidate = attack.Resemblance
-
-// SharedEvidence is one observed technique or software a candidate group
-// is known for.
-type SharedEvidence = attack.Shared
 
 // MaxCandidates is how many groups an Attribution keeps.
 const MaxCandidates = 3
 
-// TooLittleEvidence is Result.NotAttributed when the detections are too
-// few to compare with any group's activity.
-const TooLittleEvidence = "too little evidence"
-
 // tooLittle reports whether detections are too little evidence to
 // attribute: all of one rule, of low or informational level. (Operations
 // never hold such detections alone: they stay plain detections.)
-func tooLittle(ds []Detection) bool {
+func tooLittle(ds []result.Detection) bool {
 	if len(ds) == 0 {
 		return false
 	}
@@ -50,13 +27,13 @@ func tooLittle(ds []Detection) bool {
 			return false
 		}
 	}
-	return ruleset.LevelRank(rule.Level) < ruleset.LevelRank("medium")
+	return sigma.LevelRank(rule.Level) < sigma.LevelRank("medium")
 }
 
 // attackEvidence gathers the ATT&CK evidence of rules: techniques (their
 // Techniques), software (attack.sNNNN tags) and group hints (attack.gNNNN
 // tags), each once, sorted.
-func attackEvidence(rules []*Rule) attack.Evidence {
+func attackEvidence(rules []*result.Rule) attack.Evidence {
 	var ev attack.Evidence
 	add := func(list *[]string, id string) {
 		if !slices.Contains(*list, id) {
@@ -112,7 +89,7 @@ func allDigits(s string) bool {
 // operations show the same few techniques).
 type attributor struct {
 	kb    *attack.KB
-	cache map[string]*Attribution
+	cache map[string]*result.Attribution
 	// recognised caches RecognizeSoftware by text and kind: detections
 	// repeat the same images and titles. Only short texts are kept, at most
 	// maxRecognised of them (long command lines rarely repeat, and the
@@ -151,7 +128,7 @@ func loadKB(kb *attack.KB) (*attack.KB, error) {
 
 // techniqueTactics returns the tactics of a technique in kb (through its
 // revocation; a sub-technique kb does not know has its parent's), nil when
-// kb does not know it: correlate.Reach's lookup.
+// kb does not know it: operation.Reach's lookup.
 func techniqueTactics(kb *attack.KB) func(string) []string {
 	return func(id string) []string {
 		t, _, err := kb.Technique(id)
@@ -202,9 +179,9 @@ func waitLoaded[T any](ctx context.Context, load func() (T, error)) (T, error) {
 }
 
 // detectionRules returns the distinct rules of ds.
-func detectionRules(ds []Detection) []*Rule {
+func detectionRules(ds []result.Detection) []*result.Rule {
 	seen := map[string]bool{}
-	var out []*Rule
+	var out []*result.Rule
 	for i := range ds {
 		r := ds[i].Rule
 		if k := ruleKey(r); !seen[k] {
@@ -234,7 +211,7 @@ var imageFields = []string{"Image", "ParentImage", "NewProcessName", "ParentProc
 // often look for a behaviour others share (SigmaHQ's "Pikabot Fake DLL
 // Extension Execution Via Rundll32.EXE" fires on any rundll32 loader).
 // Software a field names (an image, a command line, a file) counts at once.
-func (a *attributor) seenIn(ds []*Detection) ([]attack.SoftwareSeen, []attack.ProcedureSeen) {
+func (a *attributor) seenIn(ds []*result.Detection) ([]attack.SoftwareSeen, []attack.ProcedureSeen) {
 	var soft []attack.SoftwareSeen
 	var procs []attack.ProcedureSeen
 	titles := map[string][]string{} // software ID -> the titles naming it
@@ -297,7 +274,7 @@ func (a *attributor) seenIn(ds []*Detection) ([]attack.SoftwareSeen, []attack.Pr
 
 // attributeSeen returns the attribution of the ATT&CK evidence of the
 // rules of ds and of the software recognised in what ds saw.
-func (a *attributor) attributeSeen(rules []*Rule, ds []*Detection) *Attribution {
+func (a *attributor) attributeSeen(rules []*result.Rule, ds []*result.Detection) *result.Attribution {
 	if a == nil || a.kb == nil {
 		return nil
 	}
@@ -324,7 +301,7 @@ func (a *attributor) attributeSeen(rules []*Rule, ds []*Detection) *Attribution 
 
 // attribute returns the attribution of ev, or nil when ev has nothing the
 // knowledge base knows.
-func (a *attributor) attribute(ev attack.Evidence) *Attribution {
+func (a *attributor) attribute(ev attack.Evidence) *result.Attribution {
 	if a == nil || a.kb == nil {
 		return nil
 	}
@@ -337,22 +314,8 @@ func (a *attributor) attribute(ev attack.Evidence) *Attribution {
 	}
 	at := attack.Summarize(a.kb, ev, MaxCandidates)
 	if a.cache == nil {
-		a.cache = map[string]*Attribution{}
+		a.cache = map[string]*result.Attribution{}
 	}
 	a.cache[key] = at
 	return at
-}
-
-func orEmpty(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// round rounds x to n decimals, so that JSON and golden files do not carry
-// the noise of float arithmetic.
-func round(x float64, n int) float64 {
-	p := math.Pow10(n)
-	return math.Round(x*p) / p
 }

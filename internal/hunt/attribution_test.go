@@ -10,14 +10,15 @@ import (
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/attack"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 func TestAttackEvidence(t *testing.T) {
 	tags := []string{"attack.execution", "attack.t1059.003", "attack.S0154", "attack.g0096", "attack.s01", "cve.2021.44228", "attack.t1003.002"}
 	tactics, techniques := attackOf(tags)
-	r1 := &Rule{Tags: tags, Tactics: tactics, Techniques: techniques}
-	r2 := &Rule{Tags: []string{"attack.t1059.003", "attack.g0044"}, Techniques: []string{"T1059.003"}}
-	got := attackEvidence([]*Rule{r1, r2})
+	r1 := &result.Rule{Tags: tags, Tactics: tactics, Techniques: techniques}
+	r2 := &result.Rule{Tags: []string{"attack.t1059.003", "attack.g0044"}, Techniques: []string{"T1059.003"}}
+	got := attackEvidence([]*result.Rule{r1, r2})
 	want := attack.Evidence{
 		Techniques: []string{"T1003.002", "T1059.003"},
 		Software:   []string{"S0154"},
@@ -122,23 +123,23 @@ detection:
 // low level is not attributed (a single low-severity detection says
 // nothing about an actor); one medium rule, or two rules, are.
 func TestTooLittleEvidence(t *testing.T) {
-	low := &Rule{ID: "a", Level: "low", Techniques: []string{"T1069.002"}}
-	low2 := &Rule{ID: "b", Level: "informational", Techniques: []string{"T1082"}}
-	medium := &Rule{ID: "c", Level: "medium", Techniques: []string{"T1069.002"}}
+	low := &result.Rule{ID: "a", Level: "low", Techniques: []string{"T1069.002"}}
+	low2 := &result.Rule{ID: "b", Level: "informational", Techniques: []string{"T1082"}}
+	medium := &result.Rule{ID: "c", Level: "medium", Techniques: []string{"T1069.002"}}
 	for _, tc := range []struct {
 		name  string
-		rules []*Rule
+		rules []*result.Rule
 		want  bool
 	}{
-		{"one low detection", []*Rule{low}, true},
-		{"three of one low rule", []*Rule{low, low, low}, true},
-		{"two low rules", []*Rule{low, low2}, false},
-		{"one medium detection", []*Rule{medium}, false},
+		{"one low detection", []*result.Rule{low}, true},
+		{"three of one low rule", []*result.Rule{low, low, low}, true},
+		{"two low rules", []*result.Rule{low, low2}, false},
+		{"one medium detection", []*result.Rule{medium}, false},
 		{"none", nil, false},
 	} {
-		var ds []Detection
+		var ds []result.Detection
 		for _, r := range tc.rules {
-			ds = append(ds, Detection{Rule: r})
+			ds = append(ds, result.Detection{Rule: r})
 		}
 		if got := tooLittle(ds); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
@@ -192,10 +193,10 @@ func TestRecognisedCacheBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rule := &Rule{Title: "t"}
+	rule := &result.Rule{Title: "t"}
 	long := `C:\Temp\mimikatz.exe ` + strings.Repeat("x", maxRecognisedText)
-	d := &Detection{Rule: rule, Fields: []Field{{Name: "CommandLine", Value: long}, {Name: "Image", Value: `C:\Temp\mimikatz.exe`}}}
-	seen, _ := at.seenIn([]*Detection{d})
+	d := &result.Detection{Rule: rule, Fields: []result.Field{{Name: "CommandLine", Value: long}, {Name: "Image", Value: `C:\Temp\mimikatz.exe`}}}
+	seen, _ := at.seenIn([]*result.Detection{d})
 	if len(seen) != 1 || seen[0].ID != "S0002" {
 		t.Fatalf("got %v, want Mimikatz recognised", seen)
 	}
@@ -217,10 +218,10 @@ func TestProceduresSeen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rule := &Rule{Title: "Network Configuration Discovery", Techniques: []string{"T1016"}}
+	rule := &result.Rule{Title: "Network Configuration Discovery", Techniques: []string{"T1016"}}
 	cmd := `cmd.exe /c net config Workstation`
-	d := &Detection{Rule: rule, Fields: []Field{{Name: "CommandLine", Value: cmd}}}
-	got := at.attributeSeen([]*Rule{rule}, []*Detection{d})
+	d := &result.Detection{Rule: rule, Fields: []result.Field{{Name: "CommandLine", Value: cmd}}}
+	got := at.attributeSeen([]*result.Rule{rule}, []*result.Detection{d})
 	if got == nil || len(got.Evidence.Procedures) != 1 || got.Evidence.Procedures[0].In != cmd {
 		t.Fatalf("procedures seen: got %+v, want net config workstation seen in %q", got, cmd)
 	}
@@ -234,7 +235,7 @@ func TestProceduresSeen(t *testing.T) {
 // 1/k (a parent tagged with its sub-technique not counted), unless a rule
 // names it alone.
 func TestEvidenceWeights(t *testing.T) {
-	ev := attackEvidence([]*Rule{
+	ev := attackEvidence([]*result.Rule{
 		{Title: "a", Techniques: []string{"T1039", "T1048", "T1021", "T1021.002"}},
 		{Title: "b", Techniques: []string{"T1048"}},
 	})
@@ -253,16 +254,16 @@ func TestTitleSoftwareCorroborated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	one := &Detection{Rule: &Rule{Title: "Pikabot Fake DLL Extension Execution Via Rundll32.EXE"}}
-	two := &Detection{Rule: &Rule{Title: "Potential Pikabot Discovery Activity"}}
-	if soft, _ := at.seenIn([]*Detection{one}); len(soft) != 0 {
+	one := &result.Detection{Rule: &result.Rule{Title: "Pikabot Fake DLL Extension Execution Via Rundll32.EXE"}}
+	two := &result.Detection{Rule: &result.Rule{Title: "Potential Pikabot Discovery Activity"}}
+	if soft, _ := at.seenIn([]*result.Detection{one}); len(soft) != 0 {
 		t.Errorf("one title: got %v, want no software", soft)
 	}
-	if soft, _ := at.seenIn([]*Detection{one, two}); len(soft) != 1 || soft[0].Name != "Pikabot" {
+	if soft, _ := at.seenIn([]*result.Detection{one, two}); len(soft) != 1 || soft[0].Name != "Pikabot" {
 		t.Errorf("two titles: got %v, want Pikabot", soft)
 	}
-	field := &Detection{Rule: &Rule{Title: "x"}, Fields: []Field{{Name: "Image", Value: `C:\Temp\mimikatz.exe`}}}
-	if soft, _ := at.seenIn([]*Detection{field}); len(soft) != 1 || soft[0].ID != "S0002" {
+	field := &result.Detection{Rule: &result.Rule{Title: "x"}, Fields: []result.Field{{Name: "Image", Value: `C:\Temp\mimikatz.exe`}}}
+	if soft, _ := at.seenIn([]*result.Detection{field}); len(soft) != 1 || soft[0].ID != "S0002" {
 		t.Errorf("a field: got %v, want Mimikatz", soft)
 	}
 }

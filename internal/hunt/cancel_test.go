@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
+	"slices"
 	"testing"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/ctxtest"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/operation"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // cancelOn is a log handler that cancels when msg is logged: Run logs
@@ -50,6 +52,8 @@ func TestRunCancelPhases(t *testing.T) {
 		{"after the rules", "rules ready", false},
 		{"after the evidence", "evidence hunted", false},
 		{"after the evidence, no operations", "evidence hunted", true},
+		{"after the correlations", "detections correlated", false},
+		{"after the correlations, no operations", "detections correlated", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
@@ -64,8 +68,11 @@ func TestRunCancelPhases(t *testing.T) {
 			if len(res.Operations) != 0 || res.Attribution != nil {
 				t.Errorf("got %d operations, attribution %t; want none after the cancel", len(res.Operations), res.Attribution != nil)
 			}
+			if tc.after == "detections correlated" {
+				return // the correlations ran
+			}
 			for _, d := range res.Detections {
-				if d.Kind == KindCorrelation {
+				if d.Kind == result.KindCorrelation {
 					t.Errorf("got correlation %s, want none after the cancel", d.Rule.Title)
 				}
 			}
@@ -87,34 +94,19 @@ func TestWaitLoadedCancel(t *testing.T) {
 	}
 }
 
-// cancelAfter is a context cancelled after its Err has been called n
-// times: a cancellation at a place in the work that does not depend on
-// timing.
-type cancelAfter struct {
-	context.Context
-	n atomic.Int64
-}
-
-func (c *cancelAfter) Err() error {
-	if c.n.Add(-1) < 0 {
-		return context.Canceled
-	}
-	return nil
-}
-
-// TestBuildOperationsCancel checks that building and attributing the
-// operations stops, with the context's error and no operation kept, when
-// the context is cancelled at any point of the way.
-func TestBuildOperationsCancel(t *testing.T) {
+// TestLaterPhasesCancel checks that the phases after the reading (build
+// the operations, attribute them, attribute the whole hunt) stop with the
+// context's error when the context is cancelled at any point of their way.
+func TestLaterPhasesCancel(t *testing.T) {
 	at, err := newAttributor(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx := correlate.NewIndex(1)
+	idx := operation.NewIndex(1)
 	sh := idx.Shard(0)
-	rule := &Rule{ID: "r", Title: "Rule", Level: "high", Tags: []string{"attack.execution", "attack.t1059.003"}, Techniques: []string{"T1059.003"}}
-	var refs []correlate.DetectionRef
-	res := &Result{}
+	rule := &result.Rule{ID: "r", Title: "Rule", Level: "high", Tags: []string{"attack.execution", "attack.t1059.003"}, Techniques: []string{"T1059.003"}}
+	var refs []operation.DetectionRef
+	var dets []result.Detection
 	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	for i := range 200 {
 		ev := &event.Event{}
@@ -126,28 +118,44 @@ func TestBuildOperationsCancel(t *testing.T) {
 		ev.Add("ProcessId", event.IntValue(int64(1000+i)))
 		ev.Add("Image", event.StringValue(`C:\Windows\System32\cmd.exe`))
 		sh.Observe(ev)
-		r := sh.Ref(ev)
-		r.Index, r.RuleID, r.Title, r.Level, r.Tags = i, rule.ID, rule.Title, rule.Level, rule.Tags
-		refs = append(refs, r)
-		res.Detections = append(res.Detections, Detection{Time: t0.Add(time.Duration(i) * time.Second), Rule: rule})
+		refs = append(refs, sh.Ref(ev))
+		dets = append(dets, result.Detection{Time: t0.Add(time.Duration(i) * time.Second), Rule: rule,
+			Fields: []result.Field{{Name: "Image", Value: `C:\Windows\System32\cmd.exe`}}})
 	}
-	count := &cancelAfter{Context: context.Background()}
-	count.n.Store(1 << 40)
-	if err := buildOperations(count, res, refs, idx, at, nil); err != nil || len(res.Operations) == 0 || res.Operations[0].Attribution == nil {
-		t.Fatalf("uncancelled: got err %v, %d operations; want attributed operations (or the test proves nothing)", err, len(res.Operations))
+	// cases are the contexts that cancel at every part of the way of a
+	// phase that looks at its context looks times.
+	cases := func(looks int64) map[string]context.Context {
+		return map[string]context.Context{
+			"before": ctxtest.Cancelled(), "at the first look": ctxtest.After(0),
+			"half way": ctxtest.After(looks / 2), "at the last look": ctxtest.After(looks - 1),
+		}
 	}
-	looks := 1<<40 - count.n.Load()
-	for _, n := range []int64{0, looks / 2, looks - len64(res.Operations) - 1, looks - 2, looks - 1} {
-		t.Run(fmt.Sprintf("after %d of %d looks", n, looks), func(t *testing.T) {
-			ctx := &cancelAfter{Context: context.Background()}
-			ctx.n.Store(n)
-			got := &Result{Detections: res.Detections}
-			err := buildOperations(ctx, got, refs, idx, at, nil)
-			if !errors.Is(err, context.Canceled) || got.Operations != nil {
-				t.Errorf("got %d operations, err %v; want none, %v", len(got.Operations), err, context.Canceled)
-			}
-		})
+
+	count := ctxtest.After(ctxtest.Never)
+	ops, err := buildOperations(count, dets, refs, idx, nil)
+	if err != nil || len(ops) == 0 {
+		t.Fatalf("build, uncancelled: got err %v, %d operations; want operations (or the test proves nothing)", err, len(ops))
+	}
+	for name, ctx := range cases(count.Looks()) {
+		if got, err := buildOperations(ctx, dets, refs, idx, nil); !errors.Is(err, context.Canceled) || got != nil {
+			t.Errorf("build, cancelled %s: got %d operations, err %v; want none, %v", name, len(got), err, context.Canceled)
+		}
+	}
+
+	count = ctxtest.After(ctxtest.Never)
+	if err := attributeOperations(count, ops, dets, at); err != nil || ops[0].Attribution == nil {
+		t.Fatalf("attribute, uncancelled: got err %v, attribution %v; want one (or the test proves nothing)", err, ops[0].Attribution)
+	}
+	for name, ctx := range cases(count.Looks()) {
+		if err := attributeOperations(ctx, slices.Clone(ops), dets, at); !errors.Is(err, context.Canceled) {
+			t.Errorf("attribute, cancelled %s: got err %v, want %v", name, err, context.Canceled)
+		}
+	}
+
+	if a, _, err := attributeHunt(t.Context(), dets, at); err != nil || a == nil {
+		t.Fatalf("attribute the hunt, uncancelled: got %v, err %v; want an attribution (or the test proves nothing)", a, err)
+	}
+	if a, why, err := attributeHunt(ctxtest.Cancelled(), dets, at); !errors.Is(err, context.Canceled) || a != nil || why != "" {
+		t.Errorf("attribute the hunt, cancelled: got %v %q, err %v; want none, %v", a, why, err, context.Canceled)
 	}
 }
-
-func len64[T any](s []T) int64 { return int64(len(s)) }

@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/operation"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 func TestChunks(t *testing.T) {
@@ -33,19 +34,19 @@ func TestChunks(t *testing.T) {
 func TestMergeRuns(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)
-	rules := []*Rule{{ID: "a", Title: "A"}, {ID: "b", Title: "B"}}
+	rules := []*result.Rule{{ID: "a", Title: "A"}, {ID: "b", Title: "B"}}
 	for _, sizes := range [][]int{{0}, {5}, {0, 0, 3}, {chunkSize + 7, 40, 0, 1}, {300, 300}} {
 		var runs []*sortedRun
-		var all []Detection
-		var allRefs []correlate.DetectionRef
+		var all []result.Detection
+		var allRefs []operation.DetectionRef
 		for k, size := range sizes {
-			ds, refs := &chunks[Detection]{}, &chunks[correlate.DetectionRef]{}
+			ds, refs := &chunks[result.Detection]{}, &chunks[operation.DetectionRef]{}
 			for i := range size {
-				d := Detection{
+				d := result.Detection{
 					Time: base.Add(time.Duration(rng.IntN(50)) * time.Second), Computer: []string{"h1", "h2"}[rng.IntN(2)],
 					RecordID: int64(rng.IntN(5)), Rule: rules[rng.IntN(2)], Source: "f", Locator: int64(k*10000 + i),
 				}
-				r := correlate.DetectionRef{Index: k*10000 + i}
+				r := operation.DetectionRef{Index: k*10000 + i}
 				ds.add(d)
 				refs.add(r)
 				all = append(all, d)

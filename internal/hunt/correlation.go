@@ -10,6 +10,8 @@ import (
 	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/operation"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
@@ -60,7 +62,7 @@ func (info *ruleInfo) correlated(set *correlate.Set, pipe *detect.Pipeline, bloc
 
 // input keeps detection d of ev as an input of the correlations, with
 // copies of the fields they read.
-func (w *worker) input(ev *event.Event, t time.Time, info *ruleInfo, d *Detection) {
+func (w *worker) input(ev *event.Event, t time.Time, info *ruleInfo, d *result.Detection) {
 	if t.IsZero() {
 		return // correlate ignores inputs without a time
 	}
@@ -82,9 +84,9 @@ func (w *worker) input(ev *event.Event, t time.Time, info *ruleInfo, d *Detectio
 // kept and returns a Detection for each match of a correlation that is not
 // itself suppressed (an inner correlation of a chain). It returns ctx's
 // error when ctx is done first.
-func correlations(ctx context.Context, set *correlate.Set, ws []*worker, meta map[string]*sigma.Meta) ([]Detection, error) {
+func correlations(ctx context.Context, set *correlate.Set, ws []*worker, meta map[string]*sigma.Meta) ([]result.Detection, error) {
 	var inputs []correlate.Input
-	var dets []Detection
+	var dets []result.Detection
 	for _, w := range ws {
 		inputs = append(inputs, w.inputs...)
 		dets = append(dets, w.inputDets...)
@@ -96,7 +98,7 @@ func correlations(ctx context.Context, set *correlate.Set, ws []*worker, meta ma
 	if err != nil {
 		return nil, err
 	}
-	var out []Detection
+	var out []result.Detection
 	for _, m := range matches {
 		c := m.Correlation
 		if (c.ID != "" && set.Suppressed(c.ID)) || (c.Name != "" && set.Suppressed(c.Name)) {
@@ -110,35 +112,35 @@ func correlations(ctx context.Context, set *correlate.Set, ws []*worker, meta ma
 
 // correlationDetection describes match m; dets are the detections behind
 // the inputs given to Run.
-func correlationDetection(m *correlate.Match, dets []Detection) Detection {
+func correlationDetection(m *correlate.Match, dets []result.Detection) result.Detection {
 	c := m.Correlation
 	tactics, techniques := attackOf(c.Tags)
-	cm := &Correlation{
+	cm := &result.Correlation{
 		Type:      string(c.Type),
 		Rules:     c.Rules,
-		Group:     []Field{},
+		Group:     []result.Field{},
 		Timespan:  timespanText(c.Timespan),
 		Condition: conditionText(c),
 		First:     m.First, Last: m.Last, Fired: m.Fired,
 		Value: m.Value, Max: m.Max, Count: m.Count,
-		Detections: make([]Detection, 0, len(m.Inputs)),
+		Detections: make([]result.Detection, 0, len(m.Inputs)),
 	}
 	for _, p := range m.Group {
-		cm.Group = append(cm.Group, Field{Name: p.Field, Value: p.Value})
+		cm.Group = append(cm.Group, result.Field{Name: p.Field, Value: p.Value})
 	}
 	for _, i := range m.Inputs {
 		cm.Detections = append(cm.Detections, dets[i])
 	}
 	sortDetections(cm.Detections)
 
-	d := Detection{
-		Kind: KindCorrelation,
+	d := result.Detection{
+		Kind: result.KindCorrelation,
 		Time: m.Fired,
-		Rule: &Rule{
+		Rule: &result.Rule{
 			ID: c.ID, Title: c.Title, Level: strings.ToLower(c.Level), Status: c.Status,
 			Tags: c.Tags, Tactics: tactics, Techniques: techniques,
 		},
-		Fields:      append(slices.Clone(cm.Group), Field{Name: aggregateName(c), Value: formatValue(m.Value)}),
+		Fields:      append(slices.Clone(cm.Group), result.Field{Name: aggregateName(c), Value: formatValue(m.Value)}),
 		Correlation: cm,
 	}
 	// Computer, channel and provider: the group's Computer, else what all
@@ -154,7 +156,7 @@ func correlationDetection(m *correlate.Match, dets []Detection) Detection {
 
 // common returns the computer, channel and provider every detection of ds
 // has ("" where they differ).
-func common(ds []Detection) (computer, channel, provider string) {
+func common(ds []result.Detection) (computer, channel, provider string) {
 	for i, d := range ds {
 		if i == 0 {
 			computer, channel, provider = d.Computer, d.Channel, d.Provider
@@ -257,15 +259,15 @@ var accountFields = [][2]string{
 // operation's story: how many detections, the condition, and their hosts,
 // accounts (else those of its group) and time span; the detections of a
 // correlation it counted are its own.
-func countedOf(d *Detection) *correlate.Counted {
+func countedOf(d *result.Detection) *operation.Counted {
 	c := d.Correlation
-	out := &correlate.Counted{Events: c.Count, Condition: c.Condition, First: c.First, Last: c.Last}
+	out := &operation.Counted{Events: c.Count, Condition: c.Condition, First: c.First, Last: c.Last}
 	add := func(list *[]string, v string) {
 		if v != "" && v != "-" && !slices.Contains(*list, v) {
 			*list = append(*list, v)
 		}
 	}
-	accounts := func(fs []Field) {
+	accounts := func(fs []result.Field) {
 		get := func(name string) string {
 			for _, f := range fs {
 				if f.Name == name {
@@ -285,8 +287,8 @@ func countedOf(d *Detection) *correlate.Counted {
 			add(&out.Users, name)
 		}
 	}
-	var walk func(ds []Detection)
-	walk = func(ds []Detection) {
+	var walk func(ds []result.Detection)
+	walk = func(ds []result.Detection) {
 		for i := range ds {
 			x := &ds[i]
 			if x.Correlation != nil {

@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/ruleset"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/shared"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
 // deepBlue hunts files of DeepBlueCLI's evtx folder with the built-in rules.
-func deepBlue(t *testing.T, opts Options, files ...string) *Result {
+func deepBlue(t *testing.T, opts Options, files ...string) *result.Result {
 	t.Helper()
 	var paths []string
 	for _, f := range files {
@@ -29,11 +30,11 @@ func deepBlue(t *testing.T, opts Options, files ...string) *Result {
 }
 
 // correlationsOf returns the correlation detections of res by rule ID.
-func correlationsOf(t *testing.T, res *Result) map[string][]Detection {
+func correlationsOf(t *testing.T, res *result.Result) map[string][]result.Detection {
 	t.Helper()
-	out := map[string][]Detection{}
+	out := map[string][]result.Detection{}
 	for _, d := range res.Detections {
-		if d.Kind != KindCorrelation {
+		if d.Kind != result.KindCorrelation {
 			continue
 		}
 		if d.Correlation == nil {
@@ -57,8 +58,8 @@ const (
 // right groups and counts, and their building blocks are not listed.
 func TestCorrelationsDeepBlue(t *testing.T) {
 	res := deepBlue(t, Options{}, "smb-password-guessing-security.evtx", "password-spray.evtx")
-	if res.Rules.Correlations != 7 {
-		t.Errorf("correlation rules: got %d, want the 7 built-in ones", res.Rules.Correlations)
+	if res.Rules.Correlations != 11 {
+		t.Errorf("correlation rules: got %d, want the 11 built-in ones", res.Rules.Correlations)
 	}
 	corrs := correlationsOf(t, res)
 
@@ -67,7 +68,7 @@ func TestCorrelationsDeepBlue(t *testing.T) {
 		t.Fatalf("password guessing: got %d matches, want 1", len(g))
 	}
 	c := g[0].Correlation
-	wantGroup := []Field{{"Computer", "DESKTOP-M5SN04R"}, {"TargetUserName", "Administrator"}, {"IpAddress", "192.168.198.149"}}
+	wantGroup := []result.Field{{Name: "Computer", Value: "DESKTOP-M5SN04R"}, {Name: "TargetUserName", Value: "Administrator"}, {Name: "IpAddress", Value: "192.168.198.149"}}
 	if !slices.Equal(c.Group, wantGroup) || c.Count != 3560 || len(c.Detections) != 3560 {
 		t.Errorf("password guessing: got group %v, count %d, %d detections; want %v, 3,560", c.Group, c.Count, len(c.Detections), wantGroup)
 	}
@@ -85,7 +86,7 @@ func TestCorrelationsDeepBlue(t *testing.T) {
 			t.Fatalf("password guessing counted %s %d, want failed_network_logon 4625 only", d.Rule.Title, d.EventID)
 		}
 	}
-	if !slices.IsSortedFunc(c.Detections, func(a, b Detection) int { return a.Time.Compare(b.Time) }) {
+	if !slices.IsSortedFunc(c.Detections, func(a, b result.Detection) int { return a.Time.Compare(b.Time) }) {
 		t.Error("password guessing: detections not in time order")
 	}
 
@@ -146,12 +147,12 @@ func TestCorrelationsMinLevel(t *testing.T) {
 		t.Errorf("password guessing (medium): got %d matches, want none under --min-level high", len(corrs[guessingID]))
 	}
 	for _, d := range res.Detections {
-		if ruleset.LevelRank(d.Rule.Level) < ruleset.LevelRank("high") {
+		if sigma.LevelRank(d.Rule.Level) < sigma.LevelRank("high") {
 			t.Errorf("got a %s detection (%s) under --min-level high", d.Rule.Level, d.Rule.Title)
 		}
 	}
-	if res.Rules.Correlations != 3 {
-		t.Errorf("correlation rules: got %d, want the 3 high ones", res.Rules.Correlations)
+	if res.Rules.Correlations != 5 {
+		t.Errorf("correlation rules: got %d, want the 5 high ones", res.Rules.Correlations)
 	}
 }
 
@@ -192,7 +193,7 @@ func TestCorrelationsSQLAndKerberos(t *testing.T) {
 
 // attackSampleCorrelation hunts one evtx-attack-samples recording with the
 // built-in rules and returns the result and the matches of correlation id.
-func attackSampleCorrelation(t *testing.T, id string, folder, file string) (*Result, []Detection) {
+func attackSampleCorrelation(t *testing.T, id string, folder, file string) (*result.Result, []result.Detection) {
 	t.Helper()
 	f := shared.Path(t, "datasets", "evtx-attack-samples", folder, file)
 	res, err := Run(t.Context(), []string{f}, Options{Workers: 2})
@@ -211,7 +212,7 @@ func TestCorrelationRemoteTask(t *testing.T) {
 	if len(m) != 1 {
 		t.Fatalf("remote task: got %d matches, want 1", len(m))
 	}
-	want := []Field{{"Computer", "01566s-win16-ir.threebeesco.com"}, {"LogonId", "0x21a8c68"}}
+	want := []result.Field{{Name: "Computer", Value: "01566s-win16-ir.threebeesco.com"}, {Name: "LogonId", Value: "0x21a8c68"}}
 	if got := m[0].Correlation.Group; !slices.Equal(got, want) {
 		t.Errorf("remote task group: got %v, want %v", got, want)
 	}
@@ -230,6 +231,49 @@ func TestCorrelationPipeEnumeration(t *testing.T) {
 	_, m := attackSampleCorrelation(t, pipeEnumID, "Discovery", "Discovery_Remote_System_NamedPipes_Sysmon_18.evtx")
 	if len(m) != 1 || m[0].Correlation.Value < 10 {
 		t.Fatalf("pipe enumeration: got %d matches (%+v), want 1 counting at least 10 pipes", len(m), m)
+	}
+}
+
+// TestCorrelationProcessListing: the value_count correlation counts the
+// different processes one program outside the system folders opened for
+// their details within a minute (Meterpreter's ps), and its building block
+// is not listed.
+func TestCorrelationProcessListing(t *testing.T) {
+	const listingID = "77fe29c8-103d-4e63-844a-726527d63f77" // mr_win_process_listing_by_user_program
+	res, m := attackSampleCorrelation(t, listingID, "Discovery", "discovery_meterpreter_ps_cmd_process_listing_sysmon_10.evtx")
+	if len(m) == 0 || m[0].Correlation.Value < 10 {
+		t.Fatalf("process listing: got %d matches (%+v), want at least 1 counting 10 processes or more", len(m), m)
+	}
+	for _, d := range res.Detections {
+		if d.Rule.ID == "c77a14d0-aced-4458-b66b-208cc5cdc011" { // process_queried_by_user_program
+			t.Errorf("building block %s listed on its own, want it suppressed", d.Rule.Title)
+		}
+	}
+}
+
+// TestCorrelationRemoteAutostartKey: the temporal_ordered correlations tie
+// a Run value written by the WMI provider host to the remote RPC connection
+// before it, and one written by a svchost process to the start of the
+// Remote Registry service in that same process.
+func TestCorrelationRemoteAutostartKey(t *testing.T) {
+	for _, c := range []struct{ id, file string }{
+		{"aef0c9c6-d84e-4cd0-8223-b4bb8a5d8ff7", "wmi_remote_registry_sysmon.evtx"},       // mr_win_remote_wmi_autostart_key
+		{"48c60c8a-2ad7-4c55-933d-636934afa96c", "lm_remote_registry_sysmon_1_13_3.evtx"}, // mr_win_remote_registry_autostart_key
+	} {
+		_, m := attackSampleCorrelation(t, c.id, "Lateral Movement", c.file)
+		if len(m) != 1 {
+			t.Errorf("%s: got %d matches of %s, want 1", c.file, len(m), c.id)
+		}
+	}
+}
+
+// TestCorrelationEventLogRestart: the Event Log service entering the running
+// state after Windows Error Reporting started is its restart after a crash.
+func TestCorrelationEventLogRestart(t *testing.T) {
+	const restartID = "28747bf9-daaf-4350-a603-4585461652e8" // mr_win_system_eventlog_restart_after_crash
+	_, m := attackSampleCorrelation(t, restartID, "Defense Evasion", "DE_WinEventLogSvc_Crash_System_7036.evtx")
+	if len(m) != 1 {
+		t.Fatalf("event log restart: got %d matches, want 1", len(m))
 	}
 }
 
@@ -306,7 +350,7 @@ correlation:
 		t.Fatalf("got %d matches, want one per host (errors %v)", len(got), res.Rules.Errors)
 	}
 	for _, d := range got {
-		want := []Field{{"Computer", d.Computer}, {"Image", `C:\Windows\System32\net.exe`}}
+		want := []result.Field{{Name: "Computer", Value: d.Computer}, {Name: "Image", Value: `C:\Windows\System32\net.exe`}}
 		if !slices.Equal(d.Correlation.Group, want) || d.Correlation.Count != 3 {
 			t.Errorf("%s: got group %v count %d, want %v, 3", d.Computer, d.Correlation.Group, d.Correlation.Count, want)
 		}

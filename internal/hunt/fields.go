@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
@@ -117,7 +118,7 @@ func ruleFields(r *sigma.Rule) []string {
 // rule: first the rule's own fields (names), then the key fields of the
 // rule's category or of the event's ID, each once; when none of those is
 // present, the event's first data fields.
-func explain(dst []Field, ev *event.Event, names []string, category string, eventID int64, intern func(string) string) []Field {
+func explain(dst []result.Field, ev *event.Event, names []string, category string, eventID int64, intern func(string) string) []result.Field {
 	start := len(dst)
 	add := func(name string) {
 		v, ok := ev.Get(name)
@@ -129,7 +130,7 @@ func explain(dst []Field, ev *event.Event, names []string, category string, even
 				return
 			}
 		}
-		dst = append(dst, Field{Name: intern(name), Value: valueText(v)})
+		dst = append(dst, result.Field{Name: intern(name), Value: valueText(v)})
 	}
 	for _, n := range names {
 		add(n)
@@ -149,7 +150,7 @@ func explain(dst []Field, ev *event.Event, names []string, category string, even
 		if systemFields[f.Name] || f.Value.IsNull() {
 			continue
 		}
-		dst = append(dst, Field{Name: intern(f.Name), Value: valueText(f.Value)})
+		dst = append(dst, result.Field{Name: intern(f.Name), Value: valueText(f.Value)})
 		if len(dst)-start == maxFallbackFields {
 			break
 		}

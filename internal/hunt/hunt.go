@@ -7,10 +7,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/archive"
@@ -19,8 +17,9 @@ import (
 	"github.com/spoor-hunt/spoor/internal/cputime"
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/operation"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
-	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
@@ -112,7 +111,11 @@ var ErrNoRules = errors.New("no rules to hunt with")
 // Result), when no rule is left (ErrNoRules, with a Result that says why in
 // Rules), or when ctx is done (the Result then covers what was hunted so
 // far).
-func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
+//
+// A hunt is six phases, each a function of its own (phases.go) that takes
+// ctx and returns plain data: load the rules, compile them, read the
+// evidence and match it, correlate, build the operations, attribute.
+func Run(ctx context.Context, paths []string, opts Options) (*result.Result, error) {
 	start := time.Now()
 	res := newResult(paths, &opts, start)
 	// Every return, cancelled or not, says how long the hunt ran.
@@ -122,23 +125,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	// The ATT&CK knowledge loads on another goroutine while the rules
-	// load and the evidence is read: the tactics of techniques wait for it
-	// after the run, attribution at the end.
-	know := sync.OnceValues(func() (*attack.KB, error) { return loadKB(opts.Attack) })
-	var attr func() (*attributor, error)
-	if opts.NoAttribution {
-		go know()
-	} else {
-		attr = sync.OnceValues(func() (*attributor, error) {
-			kb, err := know()
-			if err != nil {
-				return nil, err
-			}
-			return newAttributor(kb)
-		})
-		go attr()
-	}
+	know, attr := loadKnowledge(&opts)
 	cpu0 := cputime.Process()
 	opts.phase(PhaseRules)
 	defer opts.phase(PhaseDone)
@@ -150,115 +137,38 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		return res, err
 	}
 	loaded := time.Now()
-	pipeline := opts.Pipeline
-	if pipeline == nil {
-		pipeline = detect.DefaultPipeline()
-	}
-	eng, set := rs.compile(pipeline, opts.Placeholders)
+	rules, err := compileRules(ctx, rs, &opts)
 	opts.phase(PhaseEvidence)
 	res.Rules = rs.stats
+	if err != nil {
+		return res, err
+	}
 	cpuRules := cputime.Process()
 	log.Debug("rules ready", "loaded", res.Rules.Loaded, "load", loaded.Sub(start), "compile", time.Since(loaded), "cpu", cpuRules-cpu0)
-	if len(eng.Rules()) == 0 {
+	if len(rules.eng.Rules()) == 0 {
 		return res, ErrNoRules
 	}
-	var pipe *detect.Pipeline // the field names of the rules' routes
-	if len(set.Correlations()) > 0 {
-		pipe = pipeline
-	}
-	// What the hunt keeps of each rule, by Rule.Index, made on all cores.
-	rules := eng.Rules()
-	infos := make([]*ruleInfo, len(rules))
-	var making sync.WaitGroup
-	parts := runtime.GOMAXPROCS(0)
-	for p := range parts {
-		making.Go(func() {
-			for _, r := range rules[p*len(rules)/parts : (p+1)*len(rules)/parts] {
-				info := newRuleInfo(r)
-				if pipe != nil {
-					info.correlated(set, pipe, rs.blocks[r.Sigma])
-				}
-				infos[r.Index()] = info
-			}
-		})
-	}
-	making.Wait()
-	meta := make(map[string]*sigma.Meta, len(rules))
-	for i, r := range rules {
-		meta[ruleKey(&infos[i].meta)] = &r.Sigma.Meta
-	}
 
-	workers := opts.Workers
-	if workers < 1 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var idx *correlate.Index
-	if !opts.NoOperations {
-		idx = correlate.NewIndex(workers)
-	}
-	ws := make([]*worker, workers)
-	for i := range ws {
-		ws[i] = &worker{m: eng.NewMatcher(), infos: infos, opts: &opts, strs: map[string]string{}}
-		if idx != nil {
-			ws[i].shard = idx.Shard(i)
-		}
-	}
-	sopts := source.Options{
-		Workers:     workers,
-		EVTXWorkers: opts.EVTXWorkers,
-		Progress:    opts.Progress,
-		Logger:      opts.Logger,
-		Exclude:     opts.Outputs,
-		Stdin:       opts.Stdin,
-		Carve:       opts.Carve,
-		Limits:      opts.Limits,
-	}
-	sum, runErr := source.Run(ctx, paths, sopts, func(id int, ev *event.Event) error {
-		ws[id].event(ev)
-		return nil
-	})
-
-	log.Debug("evidence hunted", "events", sum.Events, "detections", countFound(ws), "took", sum.Elapsed, "cpu", cputime.Process()-cpuRules)
-	res.Evidence = evidenceOf(sum)
+	read, runErr := readEvidence(ctx, paths, rules, &opts)
+	log.Debug("evidence hunted", "events", read.summary.Events, "detections", countFound(read.workers), "took", read.summary.Elapsed, "cpu", cputime.Process()-cpuRules)
+	res.Evidence, res.Suppressed = read.evidence()
 	// Each worker's detections are sorted on a core of their own while the
 	// correlations run; the sorted runs are then merged.
-	runs := make([]*sortedRun, len(ws)+1)
-	var sorting sync.WaitGroup
-	for i, w := range ws {
-		res.Evidence.Hunted += w.hunted
-		res.Evidence.OutOfRange += w.outOfRange
-		if !w.first.IsZero() && (res.Evidence.First.IsZero() || w.first.Before(res.Evidence.First)) {
-			res.Evidence.First = w.first
-		}
-		if w.last.After(res.Evidence.Last) {
-			res.Evidence.Last = w.last
-		}
-		res.Suppressed += w.suppressed
-		sorting.Go(func() { runs[i] = newSortedRun(&w.found, &w.refs) })
-	}
-	var corrs chunks[Detection]
-	var corrRefs chunks[correlate.DetectionRef]
-	matched, err := correlations(ctx, set, ws, meta)
+	sorted := sortFound(read.workers)
+	matched, err := correlations(ctx, rules.set, read.workers, rules.meta)
+	log.Debug("detections correlated", "correlations", len(matched))
 	if runErr == nil {
 		runErr = err
 	}
-	for _, d := range matched {
-		corrs.add(d)
-		// A correlation has no event of its own: it joins an operation
-		// through the nearest linked detection on its host.
-		corrRefs.add(correlate.DetectionRef{Time: d.Time, Host: d.Computer, Counted: countedOf(&d)})
-	}
-	runs[len(ws)] = newSortedRun(&corrs, &corrRefs)
-	sorting.Wait()
-	var refs []correlate.DetectionRef
-	res.Detections, refs = mergeRuns(runs, idx != nil)
+	var refs []operation.DetectionRef
+	res.Detections, refs = sorted.merge(matched, read.index != nil)
 	var tacticsOf func(string) []string // nil: the tactics rules name
 	if kb, err := waitLoaded(ctx, know); err == nil {
 		tacticsOf = techniqueTactics(kb)
 	} else if ctx.Err() == nil {
 		log.Warn("ATT&CK tactics of techniques left out", "err", err)
 	}
-	res.aggregate(meta, tacticsOf)
+	aggregate(res, rules.meta, tacticsOf)
 	if runErr != nil {
 		// Cancelled: the detections hunted so far, without operations
 		// nor attribution.
@@ -275,31 +185,24 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 	}
 	if at != nil {
-		res.markUnknown(at.kb)
+		markUnknown(res, at.kb)
 	}
-	if idx != nil {
+	if read.index != nil {
 		opStart, opCPU := time.Now(), cputime.Process()
-		for i := range refs {
-			d := &res.Detections[i]
-			r := &refs[i]
-			r.Index, r.RuleID, r.Title, r.Level, r.Tags = i, d.Rule.ID, d.Rule.Title, d.Rule.Level, d.Rule.Tags
+		ops, err := buildOperations(ctx, res.Detections, refs, read.index, tacticsOf)
+		if err == nil {
+			err = attributeOperations(ctx, ops, res.Detections, at)
 		}
-		err := buildOperations(ctx, res, refs, idx, at, tacticsOf)
-		log.Debug("operations built", "operations", len(res.Operations), "took", time.Since(opStart), "cpu", cputime.Process()-opCPU)
+		log.Debug("operations built", "operations", len(ops), "took", time.Since(opStart), "cpu", cputime.Process()-opCPU)
 		if err != nil {
 			return res, err
 		}
+		res.Operations = ops
 	}
-	switch {
-	case len(res.Operations) > 0 || ctx.Err() != nil:
-	case at != nil && tooLittle(res.Detections):
-		res.NotAttributed = TooLittleEvidence
-	default:
-		ds := make([]*Detection, len(res.Detections))
-		for i := range res.Detections {
-			ds[i] = &res.Detections[i]
+	if len(res.Operations) == 0 {
+		if res.Attribution, res.NotAttributed, err = attributeHunt(ctx, res.Detections, at); err != nil {
+			return res, err
 		}
-		res.Attribution = at.attributeSeen(detectionRules(res.Detections), ds)
 	}
 	return res, ctx.Err()
 }
@@ -312,12 +215,12 @@ func countFound(ws []*worker) int {
 	return n
 }
 
-func newResult(paths []string, opts *Options, start time.Time) *Result {
-	return &Result{
+func newResult(paths []string, opts *Options, start time.Time) *result.Result {
+	return &result.Result{
 		Tool:    "spoor",
 		Started: start.UTC().Truncate(time.Second),
 		Paths:   append([]string{}, paths...),
-		Filters: Filters{
+		Filters: result.Filters{
 			MinLevel: strings.ToLower(opts.MinLevel),
 			Statuses: opts.Statuses,
 			Tags:     opts.Tags,
@@ -325,20 +228,20 @@ func newResult(paths []string, opts *Options, start time.Time) *Result {
 			From:     opts.From.UTC(),
 			To:       opts.To.UTC(),
 		},
-		Detections: []Detection{},
-		Operations: []Operation{},
-		RuleCounts: []RuleCount{},
-		Hosts:      []HostCount{},
-		Tactics:    []TacticCount{},
+		Detections: []result.Detection{},
+		Operations: []result.Operation{},
+		RuleCounts: []result.RuleCount{},
+		Hosts:      []result.HostCount{},
+		Tactics:    []result.TacticCount{},
 	}
 }
 
 // ruleInfo is what a hunt precomputes about a compiled rule.
 type ruleInfo struct {
 	rule     *detect.Rule
-	meta     Rule     // shared by every Detection of the rule
-	fields   []string // fields the rule's detection names
-	category string   // lower-case logsource category
+	meta     result.Rule // shared by every Detection of the rule
+	fields   []string    // fields the rule's detection names
+	category string      // lower-case logsource category
 	// corr is what the correlations referencing the rule need of its
 	// detections; nil when none does.
 	corr *corrFields
@@ -352,7 +255,7 @@ func newRuleInfo(r *detect.Rule) *ruleInfo {
 	tactics, techniques := attackOf(s.Tags)
 	return &ruleInfo{
 		rule: r,
-		meta: Rule{
+		meta: result.Rule{
 			ID: s.ID, Title: s.Title, Level: strings.ToLower(s.Level), Status: s.Status,
 			Tags: s.Tags, Tactics: tactics, Techniques: techniques,
 		},
@@ -371,15 +274,15 @@ type worker struct {
 	// channel, provider, source, field names).
 	strs map[string]string
 
-	found chunks[Detection]
+	found chunks[result.Detection]
 	// shard is the worker's part of the entity index (nil without
 	// operations); refs[i] describes found[i] for the operation builder.
-	shard *correlate.IndexShard
-	refs  chunks[correlate.DetectionRef]
+	shard *operation.IndexShard
+	refs  chunks[operation.DetectionRef]
 	// inputs are the detections of rules correlations reference, for
 	// correlate.Set.Run; inputDets[i] is the detection of inputs[i].
 	inputs     []correlate.Input
-	inputDets  []Detection
+	inputDets  []result.Detection
 	suppressed int
 
 	hunted      int64
@@ -416,7 +319,7 @@ func (w *worker) event(ev *event.Event) {
 	if w.opts.KeepEvents {
 		raw = ev.AppendJSON(nil)
 	}
-	var ref correlate.DetectionRef
+	var ref operation.DetectionRef
 	refDone := false
 	for _, d := range w.dst {
 		det := w.record(ev, t, d, raw)
@@ -439,9 +342,9 @@ func (w *worker) event(ev *event.Event) {
 }
 
 // record copies what explains detection d of ev.
-func (w *worker) record(ev *event.Event, t time.Time, d detect.Detection, raw json.RawMessage) Detection {
+func (w *worker) record(ev *event.Event, t time.Time, d detect.Detection, raw json.RawMessage) result.Detection {
 	info := w.infos[d.Rule.Index()]
-	out := Detection{
+	out := result.Detection{
 		Time:     t,
 		Computer: w.intern(ev.Lookup(event.FieldComputer).Text()),
 		Channel:  w.intern(ev.Lookup(event.FieldChannel).Text()),
@@ -459,7 +362,7 @@ func (w *worker) record(ev *event.Event, t time.Time, d detect.Detection, raw js
 	}
 	out.Fields = explain(nil, ev, info.fields, info.category, out.EventID, w.intern)
 	if out.Fields == nil {
-		out.Fields = []Field{}
+		out.Fields = []result.Field{}
 	}
 	return out
 }
@@ -491,14 +394,14 @@ func intValue(v event.Value) int64 {
 }
 
 // sortDetections sorts by time, computer, record ID, rule title and source.
-func sortDetections(ds []Detection) {
-	slices.SortStableFunc(ds, func(a, b Detection) int { return compareDetections(&a, &b) })
+func sortDetections(ds []result.Detection) {
+	slices.SortStableFunc(ds, func(a, b result.Detection) int { return compareDetections(&a, &b) })
 }
 
 // compareDetections orders detections by time, computer, record ID, rule
 // title, source, locator and rule ID.
 
-func compareDetections(a, b *Detection) int {
+func compareDetections(a, b *result.Detection) int {
 	if c := a.Time.Compare(b.Time); c != 0 {
 		return c
 	}
@@ -513,22 +416,22 @@ func compareDetections(a, b *Detection) int {
 }
 
 // evidenceOf converts a source Summary.
-func evidenceOf(s *source.Summary) Evidence {
-	e := Evidence{
+func evidenceOf(s *source.Summary) result.Evidence {
+	e := result.Evidence{
 		Files: s.Files, Logs: s.Logs, Bytes: s.Bytes, Events: s.Events,
 		EVTX: s.Count(source.EVTX), JSON: s.Count(source.JSON),
 		Archives:   s.Count(source.Zip) + s.Count(source.Gzip) + s.Count(source.Tar),
 		NotLogs:    append([]string{}, s.NotLogs...),
 		Duplicates: s.Duplicates,
 		Carved:     s.Carved, CarveDropped: s.CarveDropped,
-		Failed:  []Failure{},
-		Damaged: []Damage{},
+		Failed:  []result.Failure{},
+		Damaged: []result.Damage{},
 	}
 	for _, f := range s.Failed {
-		e.Failed = append(e.Failed, Failure{Name: f.Name, Error: f.Err.Error(), Events: f.Events, Named: f.Named})
+		e.Failed = append(e.Failed, result.Failure{Name: f.Name, Error: f.Err.Error(), Events: f.Events, Named: f.Named})
 	}
 	for _, d := range s.Damaged {
-		dd := Damage{Name: d.Name, Skips: d.Skips, Records: d.Records, First: []string{}}
+		dd := result.Damage{Name: d.Name, Skips: d.Skips, Records: d.Records, First: []string{}}
 		for _, se := range d.First {
 			dd.First = append(dd.First, se.Where+": "+se.Err.Error())
 		}

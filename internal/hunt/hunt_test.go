@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/attack"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
 	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/shared"
@@ -29,7 +30,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // fixture hunts testdata/evidence with the rules of testdata/rules only.
-func fixture(t *testing.T, opts Options) *Result {
+func fixture(t *testing.T, opts Options) *result.Result {
 	t.Helper()
 	opts.NoBuiltin = true
 	opts.Rules = append(opts.Rules, "testdata/rules")
@@ -41,7 +42,7 @@ func fixture(t *testing.T, opts Options) *Result {
 }
 
 // found renders the detections as "record:rule-id-suffix" in result order.
-func found(res *Result) []string {
+func found(res *result.Result) []string {
 	var out []string
 	for _, d := range res.Detections {
 		out = append(out, fmt.Sprintf("%d:%s", d.RecordID, d.Rule.ID[len(d.Rule.ID)-1:]))
@@ -67,7 +68,7 @@ func TestRunFixture(t *testing.T) {
 	if got, want := e.First.Format(time.RFC3339), "2024-03-04T09:00:00Z"; got != want {
 		t.Errorf("first: got %s, want %s", got, want)
 	}
-	if got, want := res.Levels, (LevelCounts{Critical: 2, High: 1, Medium: 1, Low: 1}); got != want {
+	if got, want := res.Levels, (result.LevelCounts{Critical: 2, High: 1, Medium: 1, Low: 1}); got != want {
 		t.Errorf("levels: got %+v, want %+v", got, want)
 	}
 	if got := res.RuleCounts[0]; got.ID != "00000000-0000-4000-8000-000000000002" || got.Count != 2 || got.Hosts != 2 || got.Description == "" {
@@ -91,7 +92,7 @@ func TestRunFixture(t *testing.T) {
 
 func TestDetectionFields(t *testing.T) {
 	res := fixture(t, Options{KeepEvents: true})
-	byRecord := map[int64]*Detection{}
+	byRecord := map[int64]*result.Detection{}
 	for i := range res.Detections {
 		byRecord[res.Detections[i].RecordID] = &res.Detections[i]
 	}
@@ -242,12 +243,12 @@ func TestMarkUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rule := &Rule{Techniques: []string{"T1003.001", "T1686", "T1685.001"}}
-	r := &Result{
-		Tactics:    []TacticCount{{Short: "stealth", Techniques: []string{"T1003.001", "T1685.001"}}},
-		Detections: []Detection{{Rule: rule}},
+	rule := &result.Rule{Techniques: []string{"T1003.001", "T1686", "T1685.001"}}
+	r := &result.Result{
+		Tactics:    []result.TacticCount{{Short: "stealth", Techniques: []string{"T1003.001", "T1685.001"}}},
+		Detections: []result.Detection{{Rule: rule}},
 	}
-	r.markUnknown(kb)
+	markUnknown(r, kb)
 	if want := []string{"T1685.001"}; !slices.Equal(r.Tactics[0].Unknown, want) || !slices.Equal(r.Tactics[0].Techniques, []string{"T1003.001", "T1685.001"}) {
 		t.Errorf("got tactic techniques %v, unknown %v; want both kept, %v unknown", r.Tactics[0].Techniques, r.Tactics[0].Unknown, want)
 	}
@@ -263,12 +264,12 @@ func sigmaRules(t *testing.T) string { return shared.Path(t, "datasets", "sigma"
 
 var (
 	samplesOnce sync.Once
-	samplesRes  *Result
+	samplesRes  *result.Result
 	samplesErr  error
 )
 
 // samples hunts all of evtx-attack-samples with the SigmaHQ rules, once.
-func samples(t *testing.T) (*Result, string) {
+func samples(t *testing.T) (*result.Result, string) {
 	t.Helper()
 	dir := shared.Path(t, "datasets", "evtx-attack-samples")
 	rules := sigmaRules(t)
@@ -487,7 +488,7 @@ func TestSigmaHQPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(opts Options) *Result {
+	run := func(opts Options) *result.Result {
 		t.Helper()
 		res, err := Run(t.Context(), []string{"testdata/evidence"}, opts)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/ruletest"
 	"github.com/spoor-hunt/spoor/internal/shared"
@@ -105,7 +106,7 @@ func TestV1AggregationHunt(t *testing.T) {
 	}
 	d := res.Detections[0]
 	c := d.Correlation
-	if d.Kind != KindCorrelation || d.Rule.ID != "35e8a0fc-60c2-46d7-ba39-aafb15b9854e" || c == nil || c.Type != "event_count" ||
+	if d.Kind != result.KindCorrelation || d.Rule.ID != "35e8a0fc-60c2-46d7-ba39-aafb15b9854e" || c == nil || c.Type != "event_count" ||
 		c.Timespan != "5m0s" || len(c.Group) != 1 || c.Group[0].Value != "192.168.198.149" || c.Value != 5 || c.Count < 3000 {
 		t.Errorf("got %+v (correlation %+v), want an event_count of the rule's id over 192.168.198.149's thousands of failures, firing at 5", d, c)
 	}

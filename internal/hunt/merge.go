@@ -2,8 +2,10 @@ package hunt
 
 import (
 	"slices"
+	"sync"
 
-	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/operation"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // sortedRun is one run of detections (a worker's, or the correlations')
@@ -11,15 +13,15 @@ import (
 // them: the detections themselves are large and are moved once, by
 // mergeRuns.
 type sortedRun struct {
-	ds    *chunks[Detection]
-	refs  *chunks[correlate.DetectionRef]
+	ds    *chunks[result.Detection]
+	refs  *chunks[operation.DetectionRef]
 	order []int32
 	next  int // position in order of the run's next detection
 }
 
 // newSortedRun sorts the detections of ds by compareDetections, stably,
 // through an index; refs hold one ref per detection, or none.
-func newSortedRun(ds *chunks[Detection], refs *chunks[correlate.DetectionRef]) *sortedRun {
+func newSortedRun(ds *chunks[result.Detection], refs *chunks[operation.DetectionRef]) *sortedRun {
 	order := make([]int32, ds.len())
 	for i := range order {
 		order[i] = int32(i)
@@ -29,7 +31,7 @@ func newSortedRun(ds *chunks[Detection], refs *chunks[correlate.DetectionRef]) *
 }
 
 // head returns the run's next detection, nil when it has none left.
-func (r *sortedRun) head() *Detection {
+func (r *sortedRun) head() *result.Detection {
 	if r.next == len(r.order) {
 		return nil
 	}
@@ -41,19 +43,19 @@ func (r *sortedRun) head() *Detection {
 // Equal detections keep the order of their runs, so the result is the
 // stable sort of the runs' concatenation whichever the worker that found
 // each detection.
-func mergeRuns(runs []*sortedRun, withRefs bool) ([]Detection, []correlate.DetectionRef) {
+func mergeRuns(runs []*sortedRun, withRefs bool) ([]result.Detection, []operation.DetectionRef) {
 	n := 0
 	for _, r := range runs {
 		n += len(r.order)
 	}
-	ds := make([]Detection, 0, n)
-	var refs []correlate.DetectionRef
+	ds := make([]result.Detection, 0, n)
+	var refs []operation.DetectionRef
 	if withRefs {
-		refs = make([]correlate.DetectionRef, 0, n)
+		refs = make([]operation.DetectionRef, 0, n)
 	}
 	for len(ds) < n {
 		var best *sortedRun
-		var bestHead *Detection
+		var bestHead *result.Detection
 		for _, r := range runs {
 			if h := r.head(); h != nil && (best == nil || compareDetections(h, bestHead) < 0) {
 				best, bestHead = r, h
@@ -67,4 +69,37 @@ func mergeRuns(runs []*sortedRun, withRefs bool) ([]Detection, []correlate.Detec
 		}
 	}
 	return ds, refs
+}
+
+// sorting is the sorting of the workers' detections, each worker's on a
+// core of its own, while the correlations run.
+type sorting struct {
+	runs []*sortedRun // the workers', then the correlations'
+	wg   sync.WaitGroup
+}
+
+// sortFound starts sorting the detections of each worker of ws.
+func sortFound(ws []*worker) *sorting {
+	s := &sorting{runs: make([]*sortedRun, len(ws)+1)}
+	for i, w := range ws {
+		s.wg.Go(func() { s.runs[i] = newSortedRun(&w.found, &w.refs) })
+	}
+	return s
+}
+
+// merge adds the correlations' detections to the runs, waits for the
+// sorts and merges the runs (see mergeRuns). A correlation has no event of
+// its own: its ref places it by time and host, and says what it counted,
+// so that it joins an operation through the nearest linked detection on
+// its host.
+func (s *sorting) merge(corrs []result.Detection, withRefs bool) ([]result.Detection, []operation.DetectionRef) {
+	var ds chunks[result.Detection]
+	var refs chunks[operation.DetectionRef]
+	for _, d := range corrs {
+		ds.add(d)
+		refs.add(operation.DetectionRef{Time: d.Time, Host: d.Computer, Counted: countedOf(&d)})
+	}
+	s.runs[len(s.runs)-1] = newSortedRun(&ds, &refs)
+	s.wg.Wait()
+	return mergeRuns(s.runs, withRefs)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/attack"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // TestOperationsCuckooBees: the CuckooBees example (an intrusion across an
@@ -62,7 +63,7 @@ func TestOperationsCuckooBees(t *testing.T) {
 	// Graph: nodes on the operation's hosts, edges between known nodes,
 	// parent edges on one host, lateral edges from ERP01 to DC01 and FS01.
 	g := op.Graph
-	nodes := map[string]Node{}
+	nodes := map[string]result.Node{}
 	for _, n := range g.Nodes {
 		if _, dup := nodes[n.ID]; dup {
 			t.Errorf("node %s twice", n.ID)
@@ -131,7 +132,7 @@ func TestOperationsCuckooBees(t *testing.T) {
 // for WinRM's compatibility listener is tagged initial access and
 // persistence for T1133, lateral movement for T1021.006: T1021.006 is
 // under lateral movement alone).
-func checkTacticsOfTechniques(t *testing.T, res *Result, op *Operation) {
+func checkTacticsOfTechniques(t *testing.T, res *result.Result, op *result.Operation) {
 	t.Helper()
 	kb, err := attack.Load()
 	if err != nil {
@@ -232,32 +233,5 @@ func TestTechniqueTactics(t *testing.T) {
 	}
 	if revoked == 0 {
 		t.Error("no revoked technique in ATT&CK: the revocation is untested")
-	}
-}
-
-// TestLabelLateral: a lateral edge is labelled with the hops of its own
-// process, else with those between its hosts; a hop no edge shows is drawn
-// from host to host.
-func TestLabelLateral(t *testing.T) {
-	g := Graph{
-		Nodes: []Node{{ID: "p1", Kind: "process", Host: "J"}, {ID: "proc:J:{W}", Kind: "process", Host: "J"}, {ID: "host:DC", Kind: "host", Host: "DC"}},
-		Edges: []Edge{{From: "p1", To: "host:DC", Kind: "lateral"}, {From: "proc:J:{W}", To: "host:DC", Kind: "lateral"}},
-	}
-	hops := []Hop{
-		{From: "J", To: "DC", Label: "network logon 0x1 of CORP\\adm ← WMIC.exe", ProcessGUID: "{W}"},
-		{From: "J", To: "DC", Label: "service PSEXESVC ← PsExec.exe", ProcessGUID: "{P}"},
-		{From: "J", To: "FS", Label: "file C:\\t\\e.exe copied ← cmd.exe"},
-	}
-	labelLateral(&g, hops)
-	want := []Edge{
-		{From: "p1", To: "host:DC", Kind: "lateral", Label: "network logon 0x1 of CORP\\adm ← WMIC.exe; service PSEXESVC ← PsExec.exe"},
-		{From: "proc:J:{W}", To: "host:DC", Kind: "lateral", Label: "network logon 0x1 of CORP\\adm ← WMIC.exe"},
-		{From: "host:J", To: "host:FS", Kind: "lateral", Label: "file C:\\t\\e.exe copied ← cmd.exe"},
-	}
-	if !slices.Equal(g.Edges, want) {
-		t.Errorf("got edges %+v, want %+v", g.Edges, want)
-	}
-	if len(g.Nodes) != 5 {
-		t.Errorf("got nodes %+v, want J's and FS's host nodes added", g.Nodes)
 	}
 }

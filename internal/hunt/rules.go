@@ -8,6 +8,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/correlate"
 	"github.com/spoor-hunt/spoor/internal/detect"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/rules"
@@ -29,7 +30,7 @@ type huntRules struct {
 	blocks map[*sigma.Rule]bool
 	// noisy are the package's rules left out as too noisy (in all).
 	noisy map[*sigma.Rule]bool
-	stats RuleStats
+	stats result.RuleStats
 }
 
 // loadRules loads the built-in rules (unless opts.NoBuiltin), the SigmaHQ
@@ -40,7 +41,7 @@ type huntRules struct {
 // used once, the first. Only a path that cannot be read is an error;
 // broken rules are counted and described in stats.
 func loadRules(opts *Options) (*huntRules, error) {
-	rs := &huntRules{stats: RuleStats{Sources: []string{}}, noisy: map[*sigma.Rule]bool{}}
+	rs := &huntRules{stats: result.RuleStats{Sources: []string{}}, noisy: map[*sigma.Rule]bool{}}
 	files, err := ruleset.Files(opts.Rules)
 	if err != nil {
 		return nil, fmt.Errorf("load rules: %w", err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/attack"
 	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
@@ -22,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // fixture hunts the small evidence set of the hunt package with its test
 // rules only, and clears what changes from run to run.
-func fixture(t *testing.T) *hunt.Result {
+func fixture(t *testing.T) *result.Result {
 	t.Helper()
 	res, err := hunt.Run(t.Context(), []string{"../hunt/testdata/evidence"}, hunt.Options{
 		NoBuiltin: true,
@@ -84,7 +85,7 @@ func TestGolden(t *testing.T) {
 func TestTerminalNoDetections(t *testing.T) {
 	res := fixture(t)
 	res.Detections, res.Total, res.RuleCounts, res.Hosts, res.Tactics = nil, 0, nil, nil, nil
-	res.Levels = hunt.LevelCounts{}
+	res.Levels = result.LevelCounts{}
 	var b bytes.Buffer
 	if err := Terminal(&b, res, TerminalOptions{}); err != nil {
 		t.Fatal(err)
@@ -246,7 +247,7 @@ func TestFormatOf(t *testing.T) {
 }
 
 func TestDetails(t *testing.T) {
-	got := Details([]hunt.Field{{Name: "Image", Value: `C:\a.exe`}, {Name: "CommandLine", Value: "a\r\n b\tc"}})
+	got := Details([]result.Field{{Name: "Image", Value: `C:\a.exe`}, {Name: "CommandLine", Value: "a\r\n b\tc"}})
 	want := `Image: C:\a.exe ¦ CommandLine: a  b c`
 	if got != want {
 		t.Errorf("got %q, want %q", got, want)
@@ -259,7 +260,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	if err := JSON(&b, res); err != nil {
 		t.Fatal(err)
 	}
-	var back hunt.Result
+	var back result.Result
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +370,7 @@ func TestOperationsDocument(t *testing.T) {
 // "none of ATT&CK's groups" comes first, and that a group is never said to
 // be the actor.
 func TestAttributionLines(t *testing.T) {
-	at := &hunt.Attribution{Candidates: []hunt.Candidate{
+	at := &result.Attribution{Candidates: []result.Candidate{
 		{Rank: 1, ID: "G0096", Name: "APT41", Confidence: 0.7},
 		{Rank: 2, ID: "G0044", Name: "Winnti Group", Confidence: 0.1},
 	}, UnknownActor: 0.2}
@@ -401,15 +402,15 @@ func TestAttributionLines(t *testing.T) {
 // CSV Injection); numbers stay numbers and JSON lines keep the text as is.
 func TestTimelineCSVFormulas(t *testing.T) {
 	hyperlink := `=HYPERLINK("http://x","y")`
-	res := &hunt.Result{Detections: []hunt.Detection{{
+	res := &result.Result{Detections: []result.Detection{{
 		Time:     time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC), // a negative timestamp
 		Computer: hyperlink,
 		Channel:  "+cmd|' /C calc'!A0",
 		EventID:  -1,
 		RecordID: 7,
 		Source:   "@SUM(1+1)*cmd|' /C calc'!A0",
-		Rule:     &hunt.Rule{ID: "-2+3", Title: "\tTab", Level: "\rhigh", Tactics: []string{"\nx"}, Techniques: []string{"T1003"}},
-		Fields:   []hunt.Field{{Name: "=A1", Value: "v"}},
+		Rule:     &result.Rule{ID: "-2+3", Title: "\tTab", Level: "\rhigh", Tactics: []string{"\nx"}, Techniques: []string{"T1003"}},
+		Fields:   []result.Field{{Name: "=A1", Value: "v"}},
 	}}}
 	var b bytes.Buffer
 	if err := Timeline(&b, res, CSV); err != nil {
@@ -463,7 +464,7 @@ func TestTimelineCSVFormulas(t *testing.T) {
 // TestNotAttributed: a hunt whose evidence is too little to attribute says
 // so in the terminal instead of listing groups.
 func TestNotAttributed(t *testing.T) {
-	res := &hunt.Result{Total: 1, NotAttributed: hunt.TooLittleEvidence}
+	res := &result.Result{Total: 1, NotAttributed: result.TooLittleEvidence}
 	var b strings.Builder
 	if err := Terminal(&b, res, TerminalOptions{}); err != nil {
 		t.Fatal(err)
@@ -480,8 +481,8 @@ func TestTerminalLateral(t *testing.T) {
 	if len(res.Operations) == 0 {
 		t.Fatal("fixture: got no operations")
 	}
-	hop := hunt.Hop{From: "J", To: "DC", Label: `network logon 0x3e4a1f of CORP\adm ← WMIC.exe`}
-	res.Operations[0].Lateral = []hunt.Hop{hop, hop}
+	hop := result.Hop{From: "J", To: "DC", Label: `network logon 0x3e4a1f of CORP\adm ← WMIC.exe`}
+	res.Operations[0].Lateral = []result.Hop{hop, hop}
 	var b bytes.Buffer
 	if err := Terminal(&b, res, TerminalOptions{}); err != nil {
 		t.Fatal(err)

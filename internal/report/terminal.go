@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // TerminalOptions tune Terminal.
@@ -48,7 +48,7 @@ var levelsDown = []string{"critical", "high", "medium", "low", "informational"}
 // skipped, the rules used, the detections by level, the top rules and
 // hosts, the ATT&CK tactics seen, and then the detections themselves, most
 // severe first, each with the fields that explain it.
-func Terminal(w io.Writer, r *hunt.Result, opts TerminalOptions) error {
+func Terminal(w io.Writer, r *result.Result, opts TerminalOptions) error {
 	if opts.Top <= 0 {
 		opts.Top = 10
 	}
@@ -97,7 +97,7 @@ func (t *term) heading(s string) {
 	t.printf("\n%s\n", s)
 }
 
-func (t *term) evidence(r *hunt.Result) {
+func (t *term) evidence(r *result.Result) {
 	e := &r.Evidence
 	t.heading("Evidence")
 	kinds := []string{}
@@ -172,7 +172,7 @@ func (t *term) evidence(r *hunt.Result) {
 	}
 }
 
-func (t *term) rules(r *hunt.Result) {
+func (t *term) rules(r *result.Result) {
 	s := &r.Rules
 	t.printf("  rules:      %s loaded (%s)", num(s.Loaded), strings.Join(s.Sources, ", "))
 	var extra []string
@@ -203,7 +203,7 @@ func (t *term) rules(r *hunt.Result) {
 	t.printf("\n")
 }
 
-func (t *term) levels(r *hunt.Result) {
+func (t *term) levels(r *result.Result) {
 	t.heading(fmt.Sprintf("Detections: %s", num(r.Total)))
 	var parts []string
 	for _, l := range levelsDown {
@@ -217,7 +217,7 @@ func (t *term) levels(r *hunt.Result) {
 	}
 }
 
-func (t *term) topRules(r *hunt.Result, top int) {
+func (t *term) topRules(r *result.Result, top int) {
 	t.heading("Top rules")
 	t.printf("  %7s  %-13s  %5s  %s\n", "count", "level", "hosts", "rule")
 	for _, rc := range r.RuleCounts[:min(top, len(r.RuleCounts))] {
@@ -228,7 +228,7 @@ func (t *term) topRules(r *hunt.Result, top int) {
 	}
 }
 
-func (t *term) hosts(r *hunt.Result, top int) {
+func (t *term) hosts(r *result.Result, top int) {
 	t.heading("Hosts with most detections")
 	t.printf("  %7s  %5s %5s %5s %5s %5s  %s\n", "count", "crit", "high", "med", "low", "info", "computer")
 	for _, h := range r.Hosts[:min(top, len(r.Hosts))] {
@@ -244,7 +244,7 @@ func (t *term) hosts(r *hunt.Result, top int) {
 	}
 }
 
-func (t *term) tactics(r *hunt.Result) {
+func (t *term) tactics(r *result.Result) {
 	if len(r.Tactics) == 0 {
 		return
 	}
@@ -273,7 +273,7 @@ func (t *term) tactics(r *hunt.Result) {
 	}
 }
 
-func (t *term) detections(r *hunt.Result, limit int) {
+func (t *term) detections(r *result.Result, limit int) {
 	ds := r.BySeverity()
 	shown := len(ds)
 	if limit > 0 && limit < shown {
@@ -318,7 +318,7 @@ const (
 // operations lists the operations, highest score first: severity and score,
 // hosts, users, time span, tactics in kill-chain order, the groups it
 // resembles, and its story.
-func (t *term) operations(r *hunt.Result, limit int) {
+func (t *term) operations(r *result.Result, limit int) {
 	if len(r.Operations) == 0 {
 		return
 	}
@@ -370,7 +370,7 @@ const lateralShown = 5
 
 // lateral lists an operation's cross-host links, once each, with the keys
 // that made them.
-func (t *term) lateral(hops []hunt.Hop) {
+func (t *term) lateral(hops []result.Hop) {
 	var seen []string
 	for _, h := range hops {
 		line := h.From + " → " + h.To + "  " + h.Label
@@ -388,7 +388,7 @@ func (t *term) lateral(hops []hunt.Hop) {
 }
 
 // attribution writes which ATT&CK groups the whole hunt resembles.
-func (t *term) attribution(r *hunt.Result) {
+func (t *term) attribution(r *result.Result) {
 	if r.NotAttributed != "" {
 		t.heading("ATT&CK groups the detections resemble")
 		t.printf("  none compared: %s (the detections are all of one low-severity rule)\n", r.NotAttributed)
@@ -409,11 +409,11 @@ func (t *term) attribution(r *hunt.Result) {
 // ATT&CK's groups'; when none is the likelier, that comes first and the
 // groups follow as the closest; then the software recognised in what the
 // detections saw, with where. It never says the evidence is a group's.
-func AttributionLines(at *hunt.Attribution, shared int) []string {
+func AttributionLines(at *result.Attribution, shared int) []string {
 	if at == nil || len(at.Candidates) == 0 {
 		return nil
 	}
-	ids := func(c *hunt.Candidate) string {
+	ids := func(c *result.Candidate) string {
 		var out []string
 		for _, s := range c.Shared[:min(shared, len(c.Shared))] {
 			out = append(out, s.ID)
@@ -427,7 +427,7 @@ func AttributionLines(at *hunt.Attribution, shared int) []string {
 		return strings.Join(out, ", ")
 	}
 	// cluster names the related groups sharing the confidence, if any.
-	cluster := func(c *hunt.Candidate) string {
+	cluster := func(c *result.Candidate) string {
 		if len(c.Related) == 0 {
 			return ""
 		}
@@ -481,7 +481,7 @@ const correlationShown = 3
 
 // correlation writes the body of a correlation's entry: what it counts,
 // over which window, its group and aggregate, and its first detections.
-func (t *term) correlation(d *hunt.Detection) {
+func (t *term) correlation(d *result.Detection) {
 	c := d.Correlation
 	t.printf("    correlation %s of %s: %s within %s\n", c.Type, strings.Join(c.Rules, ", "), orNone(c.Condition), c.Timespan)
 	t.printf("    %s from %s to %s", plural(c.Count, "detection"), stamp(c.First), stamp(c.Last))

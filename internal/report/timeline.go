@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // Format is a timeline file format.
@@ -89,8 +89,8 @@ const (
 )
 
 // timestampDesc returns the timestamp_desc of d's row.
-func timestampDesc(d *hunt.Detection) string {
-	if d.Kind == hunt.KindCorrelation {
+func timestampDesc(d *result.Detection) string {
+	if d.Kind == result.KindCorrelation {
 		return CorrelationDesc
 	}
 	return TimestampDesc
@@ -98,7 +98,7 @@ func timestampDesc(d *hunt.Detection) string {
 
 // Timeline writes every detection of r in time order (r.Detections is
 // sorted so by hunt.Run), one row each, in format f.
-func Timeline(w io.Writer, r *hunt.Result, f Format) error {
+func Timeline(w io.Writer, r *result.Result, f Format) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var err error
 	if f == JSONL {
@@ -112,7 +112,7 @@ func Timeline(w io.Writer, r *hunt.Result, f Format) error {
 	return bw.Flush()
 }
 
-func timelineCSV(w io.Writer, r *hunt.Result) error {
+func timelineCSV(w io.Writer, r *result.Result) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(Columns); err != nil {
 		return err
@@ -185,7 +185,7 @@ func carvedText(carved bool) string {
 	return ""
 }
 
-func timelineJSONL(w io.Writer, r *hunt.Result) error {
+func timelineJSONL(w io.Writer, r *result.Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for i := range r.Detections {
@@ -225,7 +225,7 @@ func timeMicros(t time.Time) *int64 {
 
 // Details renders fields as "Name: value ¦ Name: value", each value on one
 // line.
-func Details(fields []hunt.Field) string {
+func Details(fields []result.Field) string {
 	var b strings.Builder
 	for i, f := range fields {
 		if i > 0 {
@@ -247,7 +247,7 @@ func flatten(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' || r == '\t' }), " ")
 }
 
-func message(d *hunt.Detection, details string) string {
+func message(d *result.Detection, details string) string {
 	m := "[" + d.Rule.Level + "] " + d.Rule.Title
 	if details != "" {
 		m += " ¦ " + details

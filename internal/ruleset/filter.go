@@ -8,9 +8,6 @@ import (
 	"github.com/spoor-hunt/spoor/internal/sigma"
 )
 
-// Levels are the Sigma rule levels, least severe first.
-var Levels = []string{"informational", "low", "medium", "high", "critical"}
-
 // Statuses are the Sigma rule statuses.
 var Statuses = []string{"stable", "test", "experimental", "deprecated", "unsupported"}
 
@@ -18,25 +15,13 @@ var Statuses = []string{"stable", "test", "experimental", "deprecated", "unsuppo
 // Selection.KeepRetired): rules their authors no longer stand behind.
 var retiredStatuses = []string{"deprecated", "unsupported"}
 
-// LevelRank returns the position of a level in Levels (case-insensitive),
-// or -1 for an unknown or empty level: less severe than informational.
-func LevelRank(level string) int {
-	level = strings.ToLower(level)
-	for i, l := range Levels {
-		if l == level {
-			return i
-		}
-	}
-	return -1
-}
-
 // ParseLevel returns the canonical (lower-case) name of a level, or an error
 // naming the levels there are.
 func ParseLevel(s string) (string, error) {
-	if i := LevelRank(s); i >= 0 {
-		return Levels[i], nil
+	if i := sigma.LevelRank(s); i >= 0 {
+		return sigma.Levels[i], nil
 	}
-	return "", fmt.Errorf("unknown level %q: want one of %s", s, strings.Join(Levels, ", "))
+	return "", fmt.Errorf("unknown level %q: want one of %s", s, strings.Join(sigma.Levels, ", "))
 }
 
 // Selection says which rules a Filter keeps: those that pass every field
@@ -85,7 +70,7 @@ func NewFilter(sel Selection) (*Filter, error) {
 		if err != nil {
 			return nil, err
 		}
-		f.minLevel = LevelRank(l)
+		f.minLevel = sigma.LevelRank(l)
 	}
 	for _, s := range sel.Statuses {
 		f.statuses = append(f.statuses, strings.ToLower(s))
@@ -105,7 +90,7 @@ func (f *Filter) Keep(m *sigma.Meta) bool {
 	if f.excluded(m) {
 		return false
 	}
-	if f.minLevel >= 0 && LevelRank(m.Level) < f.minLevel {
+	if f.minLevel >= 0 && sigma.LevelRank(m.Level) < f.minLevel {
 		return false
 	}
 	status := strings.ToLower(m.Status)

@@ -66,7 +66,7 @@ func TestNewFilterLevel(t *testing.T) {
 	if got, err := ParseLevel("Medium"); got != "medium" || err != nil {
 		t.Errorf("ParseLevel(Medium): got %q, %v, want medium", got, err)
 	}
-	if LevelRank("") != -1 || LevelRank("CRITICAL") != 4 {
-		t.Errorf("LevelRank: got %d for \"\" and %d for CRITICAL, want -1 and 4", LevelRank(""), LevelRank("CRITICAL"))
+	if sigma.LevelRank("") != -1 || sigma.LevelRank("CRITICAL") != 4 {
+		t.Errorf("LevelRank: got %d for \"\" and %d for CRITICAL, want -1 and 4", sigma.LevelRank(""), sigma.LevelRank("CRITICAL"))
 	}
 }

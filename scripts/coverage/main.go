@@ -9,7 +9,8 @@
 // with the folder's tactic (for Defense Evasion: defense-evasion, or
 // ATT&CK v19's stealth or defense-impairment, into which it was split). It
 // prints a Markdown table per folder and, with -files, writes every file
-// with the rules that caught it (or "missed").
+// with the rules that caught it (or "missed", with the reason of
+// misses.go where the file's recording was read).
 //
 // noise hunts security-datasets and prints the detections per million
 // events at each level. With -list it also writes the noise list of the
@@ -235,6 +236,8 @@ func tactics(w io.Writer, spoor, dir string, args []string) error {
 		rel, _ := filepath.Rel(dir, p)
 		if c := caught[p]; c != nil {
 			fmt.Fprintf(&b, "- `%s`: %s\n", filepath.ToSlash(rel), strings.Join(slices.Sorted(maps.Keys(c)), "; "))
+		} else if why := missReasons[filepath.ToSlash(rel)]; why != "" {
+			fmt.Fprintf(&b, "- `%s`: **missed**: %s\n", filepath.ToSlash(rel), why)
 		} else {
 			fmt.Fprintf(&b, "- `%s`: **missed**\n", filepath.ToSlash(rel))
 		}
@@ -339,7 +342,7 @@ func noise(w io.Writer, spoor, dir string, args []string) error {
 var bgTitles, bgLevels = map[string]string{}, map[string]string{}
 
 // backgroundNoise hunts the ordinary activity of examples/cuckoobees (its
-// lines that are not the intrusion's, internal/correlate/testdata/cuckoobees)
+// lines that are not the intrusion's, internal/operation/testdata/cuckoobees)
 // and returns the detections of each rule id, and the events hunted.
 func backgroundNoise(spoor string, flags []string) (map[string]int, int64, error) {
 	tmp, err := os.MkdirTemp("", "spoor-background-")
@@ -356,7 +359,7 @@ func backgroundNoise(spoor string, flags []string) (map[string]int, int64, error
 		if err != nil {
 			return nil, 0, err
 		}
-		attack, err := os.ReadFile(filepath.Join("internal", "correlate", "testdata", "cuckoobees", filepath.Base(l)))
+		attack, err := os.ReadFile(filepath.Join("internal", "operation", "testdata", "cuckoobees", filepath.Base(l)))
 		if err != nil {
 			return nil, 0, err
 		}

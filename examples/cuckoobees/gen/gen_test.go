@@ -59,12 +59,12 @@ func TestCommittedFilesAreCurrent(t *testing.T) {
 			t.Errorf("%s differs from the generator's output: run go run ./examples/cuckoobees/gen", f.name)
 		}
 		// The intrusion alone, for the operation builder's scenario test.
-		got, err = os.ReadFile(filepath.Join("..", "..", "..", "internal", "correlate", "testdata", "cuckoobees", f.name))
+		got, err = os.ReadFile(filepath.Join("..", "..", "..", "internal", "operation", "testdata", "cuckoobees", f.name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, f.attackData) {
-			t.Errorf("internal/correlate/testdata/cuckoobees/%s differs from the generator's output: run go run ./examples/cuckoobees/gen", f.name)
+			t.Errorf("internal/operation/testdata/cuckoobees/%s differs from the generator's output: run go run ./examples/cuckoobees/gen", f.name)
 		}
 	}
 }

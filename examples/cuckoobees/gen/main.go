@@ -31,7 +31,7 @@ import (
 
 func main() {
 	out := flag.String("out", filepath.Join("examples", "cuckoobees"), "folder to write the .jsonl files into")
-	attackOut := flag.String("attack-out", filepath.Join("internal", "correlate", "testdata", "cuckoobees"),
+	attackOut := flag.String("attack-out", filepath.Join("internal", "operation", "testdata", "cuckoobees"),
 		"folder to write the intrusion's events alone into (the operation builder's scenario test)")
 	seed := flag.Uint64("seed", 2022, "random seed")
 	flag.Parse()

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // Hostile evidence: values an attacker controls, which must stay inert text
@@ -25,32 +25,32 @@ var t0 = time.Date(2024, 5, 14, 9, 12, 30, 0, time.UTC)
 
 // fixture returns a Result with detections on three hosts over about six
 // hours at every level, one without a time, and hostile strings.
-func fixture() *hunt.Result {
+func fixture() *result.Result {
 	type spec struct {
 		at       time.Duration
 		host     string
-		rule     hunt.Rule
-		fields   []hunt.Field
+		rule     result.Rule
+		fields   []result.Field
 		eventID  int64
 		record   int64
 		source   string
 		noTime   bool
 		provider string
 	}
-	webshell := hunt.Rule{ID: "8a1b0c2d-0000-4000-8000-000000000001", Title: "Web server spawns a shell", Level: "high",
+	webshell := result.Rule{ID: "8a1b0c2d-0000-4000-8000-000000000001", Title: "Web server spawns a shell", Level: "high",
 		Tactics: []string{"persistence", "initial-access"}, Techniques: []string{"T1505.003", "T1190"}}
-	recon := hunt.Rule{ID: "8a1b0c2d-0000-4000-8000-000000000002", Title: "Reconnaissance burst", Level: "medium",
+	recon := result.Rule{ID: "8a1b0c2d-0000-4000-8000-000000000002", Title: "Reconnaissance burst", Level: "medium",
 		Tactics: []string{"discovery"}, Techniques: []string{"T1087", "T1082"}}
-	sam := hunt.Rule{ID: "8a1b0c2d-0000-4000-8000-000000000003", Title: "Registry hive saved with reg save", Level: "critical",
+	sam := result.Rule{ID: "8a1b0c2d-0000-4000-8000-000000000003", Title: "Registry hive saved with reg save", Level: "critical",
 		Tactics: []string{"credential-access"}, Techniques: []string{"T1003.002"}}
-	clear := hunt.Rule{ID: "8a1b0c2d-0000-4000-8000-000000000004", Title: "Event log cleared", Level: "low",
+	clear := result.Rule{ID: "8a1b0c2d-0000-4000-8000-000000000004", Title: "Event log cleared", Level: "low",
 		Tactics: []string{"defense-evasion"}, Techniques: []string{"T1070.001"}}
-	logon := hunt.Rule{ID: "8a1b0c2d-0000-4000-8000-000000000005", Title: "Interactive logon", Level: "informational"}
-	hostile := hunt.Rule{ID: "8a1b0c2d-0000-4000-8000-000000000006", Title: hostileRule, Level: "high",
+	logon := result.Rule{ID: "8a1b0c2d-0000-4000-8000-000000000005", Title: "Interactive logon", Level: "informational"}
+	hostile := result.Rule{ID: "8a1b0c2d-0000-4000-8000-000000000006", Title: hostileRule, Level: "high",
 		Tactics: []string{"execution", "lateral-movement"}, Techniques: []string{"T1059.003", "T1021.002"}}
 
-	proc := func(img, cmd string) []hunt.Field {
-		return []hunt.Field{{Name: "Image", Value: img}, {Name: "CommandLine", Value: cmd}, {Name: "User", Value: `CORP\svc_web`}}
+	proc := func(img, cmd string) []result.Field {
+		return []result.Field{{Name: "Image", Value: img}, {Name: "CommandLine", Value: cmd}, {Name: "User", Value: `CORP\svc_web`}}
 	}
 	specs := []spec{
 		{at: 0, host: "WEB01.corp.local", rule: webshell, fields: proc(`C:\Windows\System32\cmd.exe`, `cmd.exe /c whoami`), eventID: 1, record: 1001, source: "evidence/web01/sysmon.evtx"},
@@ -58,30 +58,30 @@ func fixture() *hunt.Result {
 		{at: 3 * time.Minute, host: "WEB01.corp.local", rule: recon, fields: proc(`C:\Windows\System32\net.exe`, `net group "domain admins" /domain`), eventID: 1, record: 1003, source: "evidence/web01/sysmon.evtx"},
 		{at: 47 * time.Minute, host: "WEB01.corp.local", rule: sam, fields: proc(`C:\Windows\System32\reg.exe`, `reg save HKLM\SAM C:\ProgramData\s.hiv`), eventID: 1, record: 1010, source: "evidence/web01/sysmon.evtx"},
 		{at: 2*time.Hour + 5*time.Minute, host: "DC01.corp.local", rule: hostile, fields: proc(`C:\Windows\System32\cmd.exe`, hostileCommand), eventID: 4688, record: 52001, source: "evidence/dc01/Security.evtx"},
-		{at: 2*time.Hour + 6*time.Minute, host: hostileHost, rule: logon, fields: []hunt.Field{{Name: "TargetUserName", Value: "admin"}, {Name: hostileFieldKey, Value: "10"}}, eventID: 4624, record: 7, source: hostileSource},
+		{at: 2*time.Hour + 6*time.Minute, host: hostileHost, rule: logon, fields: []result.Field{{Name: "TargetUserName", Value: "admin"}, {Name: hostileFieldKey, Value: "10"}}, eventID: 4624, record: 7, source: hostileSource},
 		{at: 4*time.Hour + 30*time.Minute, host: "DC01.corp.local", rule: sam, fields: proc(`C:\Windows\System32\reg.exe`, `reg save HKLM\SECURITY C:\ProgramData\y.hiv`), eventID: 4688, record: 52100, source: "evidence/dc01/Security.evtx"},
-		{at: 5*time.Hour + 58*time.Minute, host: "DC01.corp.local", rule: clear, fields: []hunt.Field{{Name: "SubjectUserName", Value: "admin"}}, eventID: 1102, record: 52200, source: "evidence/dc01/Security.evtx"},
+		{at: 5*time.Hour + 58*time.Minute, host: "DC01.corp.local", rule: clear, fields: []result.Field{{Name: "SubjectUserName", Value: "admin"}}, eventID: 1102, record: 52200, source: "evidence/dc01/Security.evtx"},
 		{host: "", rule: recon, fields: proc(`C:\Windows\System32\whoami.exe`, `whoami /all`), noTime: true, source: "evidence/misc.jsonl"},
 	}
-	r := &hunt.Result{
+	r := &result.Result{
 		Tool:           "spoor",
 		Version:        "v0.0.0-test",
 		Started:        time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC),
 		ElapsedSeconds: 1.25,
 		Paths:          []string{"evidence/", "extra/dc01.zip"},
-		Filters:        hunt.Filters{MinLevel: "informational"},
-		Rules:          hunt.RuleStats{Sources: []string{"builtin", "rules/extra"}, Loaded: 52, Filtered: 3, Skipped: 1, Errors: []string{"rules/extra/broken.yml: unknown modifier |foo"}},
-		Evidence: hunt.Evidence{
+		Filters:        result.Filters{MinLevel: "informational"},
+		Rules:          result.RuleStats{Sources: []string{"builtin", "rules/extra"}, Loaded: 52, Filtered: 3, Skipped: 1, Errors: []string{"rules/extra/broken.yml: unknown modifier |foo"}},
+		Evidence: result.Evidence{
 			Files: 5, Logs: 4, EVTX: 3, JSON: 1, Archives: 1, Bytes: 3 << 20, Events: 12345, Hunted: 12345,
 			First:   t0.Add(-time.Hour),
 			Last:    t0.Add(6 * time.Hour),
 			NotLogs: []string{"evidence/readme.txt", hostileNotLog},
-			Failed:  []hunt.Failure{{Name: "evidence/cut.evtx", Error: "unexpected EOF", Events: 120}},
-			Damaged: []hunt.Damage{{Name: "evidence/dc01/Security.evtx", Skips: 2, Records: 40, First: []string{"chunk 3: bad checksum", "chunk 9: bad magic"}}},
+			Failed:  []result.Failure{{Name: "evidence/cut.evtx", Error: "unexpected EOF", Events: 120}},
+			Damaged: []result.Damage{{Name: "evidence/dc01/Security.evtx", Skips: 2, Records: 40, First: []string{"chunk 3: bad checksum", "chunk 9: bad magic"}}},
 		},
 	}
 	for i, s := range specs {
-		d := hunt.Detection{
+		d := result.Detection{
 			Computer: s.host, Channel: "Security", EventID: s.eventID, RecordID: s.record,
 			Source: s.source, Locator: int64(i + 1), Rule: &s.rule, Fields: s.fields,
 		}
@@ -100,23 +100,23 @@ func fixture() *hunt.Result {
 
 // aggregate fills the counts of r from its detections, as hunt.Run does,
 // and sorts the detections by time.
-func aggregate(r *hunt.Result) {
-	slices.SortStableFunc(r.Detections, func(a, b hunt.Detection) int { return a.Time.Compare(b.Time) })
+func aggregate(r *result.Result) {
+	slices.SortStableFunc(r.Detections, func(a, b result.Detection) int { return a.Time.Compare(b.Time) })
 	r.Total = len(r.Detections)
-	r.Levels = hunt.LevelCounts{}
-	rules := map[string]*hunt.RuleCount{}
+	r.Levels = result.LevelCounts{}
+	rules := map[string]*result.RuleCount{}
 	ruleHosts := map[string]map[string]bool{}
-	hosts := map[string]*hunt.HostCount{}
+	hosts := map[string]*result.HostCount{}
 	type tacticAgg struct {
 		count int
 		rules map[string]bool
 	}
 	tacs := map[string]*tacticAgg{}
 	for _, d := range r.Detections {
-		countLevel(&r.Levels, d.Rule.Level)
+		r.Levels.Add(d.Rule.Level)
 		rc := rules[d.Rule.ID]
 		if rc == nil {
-			rc = &hunt.RuleCount{Rule: *d.Rule}
+			rc = &result.RuleCount{Rule: *d.Rule}
 			rules[d.Rule.ID] = rc
 			ruleHosts[d.Rule.ID] = map[string]bool{}
 		}
@@ -125,11 +125,11 @@ func aggregate(r *hunt.Result) {
 		rc.Hosts = len(ruleHosts[d.Rule.ID])
 		hc := hosts[d.Computer]
 		if hc == nil {
-			hc = &hunt.HostCount{Computer: d.Computer}
+			hc = &result.HostCount{Computer: d.Computer}
 			hosts[d.Computer] = hc
 		}
 		hc.Count++
-		countLevel(&hc.Levels, d.Rule.Level)
+		hc.Levels.Add(d.Rule.Level)
 		for _, t := range d.Rule.Tactics {
 			ta := tacs[t]
 			if ta == nil {
@@ -144,35 +144,20 @@ func aggregate(r *hunt.Result) {
 	for _, rc := range rules {
 		r.RuleCounts = append(r.RuleCounts, *rc)
 	}
-	slices.SortFunc(r.RuleCounts, func(a, b hunt.RuleCount) int {
+	slices.SortFunc(r.RuleCounts, func(a, b result.RuleCount) int {
 		return cmp.Or(b.Count-a.Count, levelIndex(a.Level)-levelIndex(b.Level), cmp.Compare(a.Title, b.Title))
 	})
 	r.Hosts = nil
 	for _, hc := range hosts {
 		r.Hosts = append(r.Hosts, *hc)
 	}
-	slices.SortFunc(r.Hosts, func(a, b hunt.HostCount) int {
+	slices.SortFunc(r.Hosts, func(a, b result.HostCount) int {
 		return cmp.Or(b.Count-a.Count, cmp.Compare(a.Computer, b.Computer))
 	})
 	r.Tactics = nil
-	for _, t := range tactics {
-		if ta := tacs[t.Slug]; ta != nil {
-			r.Tactics = append(r.Tactics, hunt.TacticCount{ID: t.ID, Name: t.Name, Short: t.Slug, Count: ta.count, Rules: len(ta.rules)})
+	for _, t := range result.Tactics {
+		if ta := tacs[t.ShortName]; ta != nil {
+			r.Tactics = append(r.Tactics, result.TacticCount{ID: t.ID, Name: t.Name, Short: t.ShortName, Count: ta.count, Rules: len(ta.rules)})
 		}
-	}
-}
-
-func countLevel(c *hunt.LevelCounts, level string) {
-	switch level {
-	case "critical":
-		c.Critical++
-	case "high":
-		c.High++
-	case "medium":
-		c.Medium++
-	case "low":
-		c.Low++
-	default:
-		c.Informational++
 	}
 }

@@ -29,7 +29,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // DefaultMaxRows is how many detections the table holds when
@@ -64,12 +64,12 @@ type Options struct {
 }
 
 // Write writes the HTML report of r to w with the default options.
-func Write(w io.Writer, r *hunt.Result) error {
+func Write(w io.Writer, r *result.Result) error {
 	return Options{}.Write(w, r)
 }
 
 // Write writes the HTML report of r to w.
-func (o Options) Write(w io.Writer, r *hunt.Result) error {
+func (o Options) Write(w io.Writer, r *result.Result) error {
 	p := o.build(r)
 	var buf bytes.Buffer
 	buf.Grow(4096 + 600*len(p.Rows))
@@ -144,9 +144,9 @@ type page struct {
 	Generated         string
 	Started, Elapsed  string
 	Paths             []string
-	Rules             hunt.RuleStats
+	Rules             result.RuleStats
 	Filters           []string
-	Evidence          hunt.Evidence
+	Evidence          result.Evidence
 	Size              string
 	First, Last       string
 	NotLogs           []string
@@ -210,7 +210,7 @@ type row struct {
 	RuleID     string
 	Tactics    string
 	Techniques string
-	Fields     []hunt.Field
+	Fields     []result.Field
 	Source     string
 	Event      string // "Security 4688, record 123"
 }
@@ -224,7 +224,7 @@ const (
 // noHost is how a detection without a Computer is shown and filtered.
 const noHost = "(none)"
 
-func (o Options) build(r *hunt.Result) *page {
+func (o Options) build(r *result.Result) *page {
 	gen := o.Generated
 	if gen.IsZero() {
 		gen = time.Now()
@@ -303,7 +303,7 @@ func (o Options) build(r *hunt.Result) *page {
 
 // rows returns the table rows in the Result's order (by time), capped to
 // the most severe detections.
-func (o Options) rows(ds []hunt.Detection) ([]row, bool) {
+func (o Options) rows(ds []result.Detection) ([]row, bool) {
 	limit := o.MaxRows
 	if limit == 0 {
 		limit = DefaultMaxRows
@@ -346,9 +346,9 @@ func (o Options) rows(ds []hunt.Detection) ([]row, bool) {
 		if d.Carved {
 			rw.Source += " (carved)"
 		}
-		rw.Fields = make([]hunt.Field, len(d.Fields))
+		rw.Fields = make([]result.Field, len(d.Fields))
 		for j, f := range d.Fields {
-			rw.Fields[j] = hunt.Field{Name: f.Name, Value: cut(f.Value, maxValue)}
+			rw.Fields[j] = result.Field{Name: f.Name, Value: cut(f.Value, maxValue)}
 		}
 		rows = append(rows, rw)
 	}
@@ -357,7 +357,7 @@ func (o Options) rows(ds []hunt.Detection) ([]row, bool) {
 
 // eventRef names an event by channel, event ID and record ID, leaving out
 // what is unknown.
-func eventRef(d *hunt.Detection) string {
+func eventRef(d *result.Detection) string {
 	var parts []string
 	if d.Channel != "" {
 		parts = append(parts, d.Channel)
@@ -373,9 +373,9 @@ func eventRef(d *hunt.Detection) string {
 
 // tacticRows returns the tactics in kill-chain order with their counts,
 // and the tactics of r that are not among them.
-func tacticRows(seen []hunt.TacticCount) (known, other []tacticRow) {
-	known = make([]tacticRow, len(tactics))
-	for i, t := range tactics {
+func tacticRows(seen []result.TacticCount) (known, other []tacticRow) {
+	known = make([]tacticRow, len(result.Tactics))
+	for i, t := range result.Tactics {
 		known[i] = tacticRow{ID: t.ID, Name: t.Name}
 	}
 	for _, tc := range seen {
@@ -389,7 +389,7 @@ func tacticRows(seen []hunt.TacticCount) (known, other []tacticRow) {
 			other = append(other, tr)
 			continue
 		}
-		tr.ID, tr.Name = tactics[i].ID, tactics[i].Name
+		tr.ID, tr.Name = result.Tactics[i].ID, result.Tactics[i].Name
 		known[i] = tr
 	}
 	return known, other
@@ -397,7 +397,7 @@ func tacticRows(seen []hunt.TacticCount) (known, other []tacticRow) {
 
 // markedTechniques lists the techniques of tc, those ATT&CK's knowledge in
 // spoor does not know (newer than its release) marked with a star.
-func markedTechniques(tc hunt.TacticCount) string {
+func markedTechniques(tc result.TacticCount) string {
 	techs := make([]string, len(tc.Techniques))
 	for i, id := range tc.Techniques {
 		techs[i] = id
@@ -420,7 +420,7 @@ func tacticNames(short []string) string {
 	return strings.Join(names, ", ")
 }
 
-func ruleRows(rcs []hunt.RuleCount) []ruleRow {
+func ruleRows(rcs []result.RuleCount) []ruleRow {
 	top := rcs[:min(len(rcs), topN)]
 	rows := make([]ruleRow, len(top))
 	for i, rc := range top {
@@ -438,7 +438,7 @@ func ruleRows(rcs []hunt.RuleCount) []ruleRow {
 	return rows
 }
 
-func hostRows(hcs []hunt.HostCount) []hostRow {
+func hostRows(hcs []result.HostCount) []hostRow {
 	top := hcs[:min(len(hcs), topN)]
 	rows := make([]hostRow, len(top))
 	for i, hc := range top {
@@ -462,7 +462,7 @@ func share(n, top int) float64 {
 }
 
 // filters describes the hunt's filters, one line each.
-func filters(f hunt.Filters) []string {
+func filters(f result.Filters) []string {
 	var out []string
 	if f.MinLevel != "" {
 		out = append(out, "level "+f.MinLevel+" and above")

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 var generated = time.Date(2024, 6, 1, 9, 0, 0, 0, time.UTC)
 
 // render writes the report of r with opts (Generated fixed) and returns it.
-func render(t *testing.T, r *hunt.Result, opts Options) string {
+func render(t *testing.T, r *result.Result, opts Options) string {
 	t.Helper()
 	if opts.Generated.IsZero() {
 		opts.Generated = generated
@@ -129,7 +129,7 @@ func TestChart(t *testing.T) {
 func TestTacticsInOrder(t *testing.T) {
 	out := render(t, fixture(), Options{})
 	last := -1
-	for _, tc := range tactics {
+	for _, tc := range result.Tactics {
 		i := strings.Index(out, `<span class="name">`+tc.Name+`</span> <span class="id">`+tc.ID+`</span>`)
 		if i < 0 {
 			t.Fatalf("tactic %s %s missing", tc.ID, tc.Name)
@@ -223,7 +223,7 @@ func TestCap(t *testing.T) {
 }
 
 func TestEmpty(t *testing.T) {
-	r := &hunt.Result{Tool: "spoor", Paths: []string{"x"}}
+	r := &result.Result{Tool: "spoor", Paths: []string{"x"}}
 	out := render(t, r, Options{})
 	for _, want := range []string{"No detections.", "No rule fired.", "No host had detections.", "not seen"} {
 		if !strings.Contains(out, want) {
@@ -240,11 +240,11 @@ func TestLarge(t *testing.T) {
 	}
 	r := fixture()
 	base := r.Detections
-	r.Detections = make([]hunt.Detection, 0, 100000)
+	r.Detections = make([]result.Detection, 0, 100000)
 	for i := range 100000 {
 		d := base[i%(len(base)-1)] // the dated ones
 		d.Time = t0.Add(time.Duration(i) * 13 * time.Second)
-		d.Fields = []hunt.Field{{Name: "CommandLine", Value: strings.Repeat("powershell -enc AAAA ", 10)}}
+		d.Fields = []result.Field{{Name: "CommandLine", Value: strings.Repeat("powershell -enc AAAA ", 10)}}
 		r.Detections = append(r.Detections, d)
 	}
 	aggregate(r)
@@ -313,11 +313,11 @@ func TestCut(t *testing.T) {
 // likelier none of ATT&CK's groups' says so first, the groups following as
 // the closest, and otherwise comes last.
 func TestNoneOfTheGroupsFirst(t *testing.T) {
-	op := hunt.Operation{ID: "op-1", Severity: "high", Attribution: &hunt.Attribution{
-		Candidates:   []hunt.Candidate{{Rank: 1, ID: "G0009", Name: "Deep Panda", Confidence: 0.01}},
+	op := result.Operation{ID: "op-1", Severity: "high", Attribution: &result.Attribution{
+		Candidates:   []result.Candidate{{Rank: 1, ID: "G0009", Name: "Deep Panda", Confidence: 0.01}},
 		UnknownActor: 0.97,
 	}}
-	r := &hunt.Result{Operations: []hunt.Operation{op}}
+	r := &result.Result{Operations: []result.Operation{op}}
 	out := render(t, r, Options{})
 	none := strings.Index(out, "None of ATT&amp;CK's groups")
 	group := strings.Index(out, "Deep Panda (G0009)</span>, confidence 0.01 <small>closest</small>")

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // The operation view: one card per operation (severity, hosts, users,
@@ -111,7 +111,7 @@ type gEdge struct {
 
 // operationCards returns the cards of r's operations, highest score first
 // (as r lists them), at most maxOperations.
-func operationCards(r *hunt.Result) []opCard {
+func operationCards(r *result.Result) []opCard {
 	ops := r.Operations[:min(len(r.Operations), maxOperations)]
 	cards := make([]opCard, 0, len(ops))
 	for i := range ops {
@@ -180,7 +180,7 @@ type box struct {
 // per host and image, then each box's children (those of all its
 // processes) likewise; a process in a parent cycle that no root reaches
 // is a root. It returns the boxes in placing order and each process's box.
-func boxes(g *hunt.Graph, byID map[string]*hunt.Node, drawn map[string]bool, children map[string][]string, hasParent map[string]bool) ([]*box, map[string]*box) {
+func boxes(g *result.Graph, byID map[string]*result.Node, drawn map[string]bool, children map[string][]string, hasParent map[string]bool) ([]*box, map[string]*box) {
 	of := map[string]*box{}
 	var group func(ids []string) []*box
 	group = func(ids []string) []*box {
@@ -234,7 +234,7 @@ const gHostRunes = 13
 // labels sit in a column of their own left of the processes, and lateral
 // arcs keep to the right of it. It returns nil for a graph without a
 // process.
-func layoutGraph(g *hunt.Graph, hosts []string, n int) *opGraph {
+func layoutGraph(g *result.Graph, hosts []string, n int) *opGraph {
 	type place struct {
 		lane, row, depth int
 	}
@@ -265,7 +265,7 @@ func layoutGraph(g *hunt.Graph, hosts []string, n int) *opGraph {
 	// Which processes are drawn: the first maxGraphNodes in graph order
 	// (the order of the story).
 	drawn := map[string]bool{}
-	byID := map[string]*hunt.Node{}
+	byID := map[string]*result.Node{}
 	k := 0
 	for i := range g.Nodes {
 		nd := &g.Nodes[i]
@@ -434,7 +434,7 @@ const (
 // boxNode draws box bx at x, y: its label (with the count of its processes
 // when more than one), and a hover text with the host, image, each
 // distinct command line and the detections.
-func boxNode(byID map[string]*hunt.Node, bx *box, x, y float64) gNode {
+func boxNode(byID map[string]*result.Node, bx *box, x, y float64) gNode {
 	first := byID[bx.ids[0]]
 	var cmds []string
 	dets := 0

@@ -8,13 +8,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 // opGraphFixture is a web shell on WEB01 (w3wp → cmd → net, and cmd →
 // wmic reaching DC01, where WmiPrvSE → cmd ran).
-func opGraphFixture() hunt.Graph {
-	return hunt.Graph{
-		Nodes: []hunt.Node{
+func opGraphFixture() result.Graph {
+	return result.Graph{
+		Nodes: []result.Node{
 			{ID: "w3wp", Kind: "process", Host: "WEB01", Label: "w3wp.exe"},
 			{ID: "cmd", Kind: "process", Host: "WEB01", Label: "cmd.exe", CommandLine: `cmd.exe /c whoami`, Detections: []int{0}},
 			{ID: "net", Kind: "process", Host: "WEB01", Label: "net.exe", Detections: []int{1}},
@@ -23,7 +24,7 @@ func opGraphFixture() hunt.Graph {
 			{ID: "wmiprvse", Kind: "process", Host: "DC01", Label: "WmiPrvSE.exe"},
 			{ID: "dccmd", Kind: "process", Host: "DC01", Label: "cmd.exe", Detections: []int{3}},
 		},
-		Edges: []hunt.Edge{
+		Edges: []result.Edge{
 			{From: "w3wp", To: "cmd", Kind: "parent"},
 			{From: "cmd", To: "net", Kind: "parent"},
 			{From: "cmd", To: "wmic", Kind: "parent"},
@@ -74,7 +75,7 @@ func TestLayoutGraph(t *testing.T) {
 	if og.Width <= gLeft+2*gColW || og.Height <= og.Lanes[1].Y {
 		t.Errorf("size: got %v x %v", og.Width, og.Height)
 	}
-	if g := layoutGraph(&hunt.Graph{Nodes: []hunt.Node{{ID: "host:X", Kind: "host", Host: "X"}}}, nil, 2); g != nil {
+	if g := layoutGraph(&result.Graph{Nodes: []result.Node{{ID: "host:X", Kind: "host", Host: "X"}}}, nil, 2); g != nil {
 		t.Errorf("a graph without processes: got %+v, want nil", g)
 	}
 }
@@ -82,9 +83,9 @@ func TestLayoutGraph(t *testing.T) {
 // TestLayoutGraphCap: past maxGraphNodes processes, the rest are counted,
 // not drawn.
 func TestLayoutGraphCap(t *testing.T) {
-	var g hunt.Graph
+	var g result.Graph
 	for i := range maxGraphNodes + 7 {
-		g.Nodes = append(g.Nodes, hunt.Node{ID: "p" + num(i), Kind: "process", Host: "H", Label: "x" + num(i) + ".exe"})
+		g.Nodes = append(g.Nodes, result.Node{ID: "p" + num(i), Kind: "process", Host: "H", Label: "x" + num(i) + ".exe"})
 	}
 	og := layoutGraph(&g, []string{"H"}, 1)
 	if len(og.Nodes) != maxGraphNodes || og.Hidden != 7 {
@@ -96,17 +97,17 @@ func TestLayoutGraphCap(t *testing.T) {
 // three times is drawn with one cmd.exe box and one reg.exe box, each
 // with its count, their hover text holding every command line.
 func TestLayoutGraphRepeatedSiblings(t *testing.T) {
-	g := hunt.Graph{Nodes: []hunt.Node{{ID: "ps", Kind: "process", Host: "A", Label: "powershell.exe", CommandLine: "powershell -enc AAA"}}}
+	g := result.Graph{Nodes: []result.Node{{ID: "ps", Kind: "process", Host: "A", Label: "powershell.exe", CommandLine: "powershell -enc AAA"}}}
 	for i := range 3 {
 		c, r := "cmd"+num(i), "reg"+num(i)
 		g.Nodes = append(g.Nodes,
-			hunt.Node{ID: c, Kind: "process", Host: "A", Label: "cmd.exe", CommandLine: "cmd.exe /c reg query HKLM\\k" + num(i)},
-			hunt.Node{ID: r, Kind: "process", Host: "A", Label: "reg.exe", CommandLine: "reg query HKLM\\k" + num(i), Detections: []int{i}})
-		g.Edges = append(g.Edges, hunt.Edge{From: "ps", To: c, Kind: "parent"}, hunt.Edge{From: c, To: r, Kind: "parent"})
+			result.Node{ID: c, Kind: "process", Host: "A", Label: "cmd.exe", CommandLine: "cmd.exe /c reg query HKLM\\k" + num(i)},
+			result.Node{ID: r, Kind: "process", Host: "A", Label: "reg.exe", CommandLine: "reg query HKLM\\k" + num(i), Detections: []int{i}})
+		g.Edges = append(g.Edges, result.Edge{From: "ps", To: c, Kind: "parent"}, result.Edge{From: c, To: r, Kind: "parent"})
 	}
 	// A sibling with another image stays apart.
-	g.Nodes = append(g.Nodes, hunt.Node{ID: "who", Kind: "process", Host: "A", Label: "whoami.exe", CommandLine: "whoami"})
-	g.Edges = append(g.Edges, hunt.Edge{From: "ps", To: "who", Kind: "parent"})
+	g.Nodes = append(g.Nodes, result.Node{ID: "who", Kind: "process", Host: "A", Label: "whoami.exe", CommandLine: "whoami"})
+	g.Edges = append(g.Edges, result.Edge{From: "ps", To: "who", Kind: "parent"})
 	og := layoutGraph(&g, []string{"A"}, 1)
 	labels := map[string]gNode{}
 	for _, n := range og.Nodes {
@@ -137,8 +138,8 @@ func TestLayoutGraphRepeatedSiblings(t *testing.T) {
 // three points), and a long host name is cut to fit its label.
 func TestLateralArcsClearOfLabels(t *testing.T) {
 	long := "WORKSTATION-FINANCE-042"
-	g := hunt.Graph{
-		Nodes: []hunt.Node{
+	g := result.Graph{
+		Nodes: []result.Node{
 			{ID: "a", Kind: "process", Host: "WEB01", Label: "w3wp.exe"},
 			{ID: "b", Kind: "process", Host: "WEB01", Label: "cmd.exe"},
 			{ID: "host:DC01", Kind: "host", Host: "DC01", Label: "DC01"},
@@ -146,7 +147,7 @@ func TestLateralArcsClearOfLabels(t *testing.T) {
 			{ID: "host:WEB01", Kind: "host", Host: "WEB01", Label: "WEB01"},
 			{ID: "d", Kind: "process", Host: "DC01", Label: "cmd.exe"},
 		},
-		Edges: []hunt.Edge{
+		Edges: []result.Edge{
 			{From: "a", To: "b", Kind: "parent"},
 			{From: "b", To: "host:DC01", Kind: "lateral"},
 			{From: "b", To: "c", Kind: "lateral"},
@@ -182,10 +183,10 @@ func TestLateralArcsClearOfLabels(t *testing.T) {
 
 // fixtureOperations gives the fixture's Result one operation across WEB01
 // and DC01, with a hostile command line in its story and graph.
-func fixtureOperations(r *hunt.Result) {
+func fixtureOperations(r *result.Result) {
 	g := opGraphFixture()
 	g.Nodes[1].CommandLine = hostileCommand
-	r.Operations = []hunt.Operation{{
+	r.Operations = []result.Operation{{
 		ID: "op-0123456789ab", Severity: "critical", Score: 21.5,
 		Hosts: []string{"WEB01", "DC01"}, Users: []string{`CORP\svc_web`},
 		First: t0, Last: t0.Add(4*time.Hour + 30*time.Minute),
@@ -197,15 +198,15 @@ func fixtureOperations(r *hunt.Result) {
 			"2024-05-14 09:14 WEB01: cmd.exe started net.exe user /domain (Reconnaissance burst; T1087)",
 			"2024-05-14 11:17 DC01: cmd.exe started " + hostileCommand + " (" + hostileRule + ")",
 		},
-		Steps: []hunt.Step{{Tactics: []string{"initial-access", "persistence"}}, {Tactics: []string{"discovery"}}, {Tactics: []string{}}},
+		Steps: []result.Step{{Tactics: []string{"initial-access", "persistence"}}, {Tactics: []string{"discovery"}}, {Tactics: []string{}}},
 		Graph: g,
-		Attribution: &hunt.Attribution{
-			Evidence: hunt.AttributionEvidence{Techniques: []string{"T1003.002", "T1190", "T1505.003"}, Software: []string{}, GroupHints: []string{}},
-			Candidates: []hunt.Candidate{
-				{Rank: 1, ID: "G0096", Name: "APT41", Score: 3.2, Confidence: 0.42, Shared: []hunt.SharedEvidence{
+		Attribution: &result.Attribution{
+			Evidence: result.AttributionEvidence{Techniques: []string{"T1003.002", "T1190", "T1505.003"}, Software: []string{}, GroupHints: []string{}},
+			Candidates: []result.Candidate{
+				{Rank: 1, ID: "G0096", Name: "APT41", Score: 3.2, Confidence: 0.42, Shared: []result.SharedEvidence{
 					{ID: "T1505.003", Name: "Web Shell", Kind: "technique", Groups: 30}, {ID: "T1003.002", Name: "Security Account Manager", Kind: "technique", Groups: 13}}},
-				{Rank: 2, ID: "G0125", Name: "HAFNIUM", Score: 2.1, Confidence: 0.2, Shared: []hunt.SharedEvidence{{ID: "T1505.003", Name: "Web Shell", Kind: "technique", Groups: 30}}},
-				{Rank: 3, ID: "G0027", Name: "Threat Group-3390", Score: 1.0, Confidence: 0.1, Shared: []hunt.SharedEvidence{}},
+				{Rank: 2, ID: "G0125", Name: "HAFNIUM", Score: 2.1, Confidence: 0.2, Shared: []result.SharedEvidence{{ID: "T1505.003", Name: "Web Shell", Kind: "technique", Groups: 30}}},
+				{Rank: 3, ID: "G0027", Name: "Threat Group-3390", Score: 1.0, Confidence: 0.1, Shared: []result.SharedEvidence{}},
 			},
 		},
 	}}
@@ -214,8 +215,8 @@ func fixtureOperations(r *hunt.Result) {
 // TestOperationCardNoTime: an operation whose detections have no time
 // says so, not 0001-01-01; each step shows the tactics it reaches.
 func TestOperationCardNoTime(t *testing.T) {
-	r := &hunt.Result{Operations: []hunt.Operation{{ID: "op-1", Severity: "high", Hosts: []string{"A"}, Narrative: []string{"(no time) A: x"},
-		Steps: []hunt.Step{{Sentence: "(no time) A: x", Tactics: []string{"lateral-movement", "persistence"}}}}}}
+	r := &result.Result{Operations: []result.Operation{{ID: "op-1", Severity: "high", Hosts: []string{"A"}, Narrative: []string{"(no time) A: x"},
+		Steps: []result.Step{{Sentence: "(no time) A: x", Tactics: []string{"lateral-movement", "persistence"}}}}}}
 	c := operationCards(r)
 	if len(c) != 1 || c[0].First != "(no time)" || c[0].Last != "(no time)" {
 		t.Fatalf("got %+v, want first and last (no time)", c)
