@@ -37,8 +37,8 @@ func (g *huntGC) phase(p hunt.Phase) {
 			debug.SetGCPercent(g.old)
 		}
 	case hunt.PhaseEvidence:
-		if g.set && huntGCPercent > g.old {
-			debug.SetGCPercent(huntGCPercent)
+		if g.set { // never above both the hunt's percent and the process's
+			debug.SetGCPercent(max(huntGCPercent, g.old))
 		}
 	case hunt.PhaseDone:
 		if g.set {

@@ -111,7 +111,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte("title: a\nid: i\nlogsource: {product: windows}\ndetection:\n  sel: {a: 1}\n  f: {b: 2}\n  g: {c: 3}\n  timeframe: 5m\n  condition: " + cond + "\n"))
 	}
 	f.Add([]byte("action: global\ntitle: g\nid: g-1\nlogsource: {product: windows}\ndetection: {condition: sel}\n---\ndetection: {sel: {a: 1}}\n---\ndetection: {sel: {a: 2}}\n---\naction: repeat\ndetection: {sel: {a: 3}}\n"))
-	// A large global document over many small ones: past maxExpandedNodes
+	// A large global document over many small ones: past expansionLimit
 	// the rest of the file is refused.
 	big := "action: global\ntitle: g\nlogsource: {product: windows}\ndetection:\n  condition: sel\n  big: [" + strings.Repeat("v,", 3000) + "v]\n"
 	f.Add([]byte(big + strings.Repeat("---\ndetection: {sel: {a: 1}}\n---\naction: repeat\n", 60)))
@@ -136,9 +136,9 @@ func FuzzParse(f *testing.F) {
 			values += detectionValues(&fl.Detection)
 		}
 		// What is loaded is bounded by the file: a collection adds at most
-		// maxExpandedNodes, and a document makes at most maxCategories
+		// expansionLimit, and a document makes at most maxCategories
 		// rules (or maxNearTerms+1 for a near).
-		if limit := (len(data) + maxExpandedNodes) * maxCategories; values > limit {
+		if limit := (len(data) + expansionLimit(len(data))) * maxCategories; values > limit {
 			t.Fatalf("loaded %d values from %d bytes, more than %d", values, len(data), limit)
 		}
 		ids := map[string]bool{}

@@ -126,7 +126,7 @@ func (c *Collection) parse(data []byte, file string) {
 		return
 	}
 	docs, release := documents(data)
-	c.parseDocs(docs, file)
+	c.parseDocs(docs, file, expansionLimit(len(data)))
 	release()
 }
 
@@ -182,8 +182,10 @@ func syntaxError(file string, err error) *Error {
 	return e
 }
 
-// parseDocs appends the documents of docs, read from file, to c.
-func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
+// parseDocs appends the documents of docs, read from file, to c. Its rule
+// collection may repeat at most limit nodes into its documents
+// (expansionLimit).
+func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string, limit int) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.Errors = append(c.Errors, &Error{Pos: Pos{File: file}, Msg: internalError + fmt.Sprint(r)})
@@ -196,12 +198,12 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 		global, previous                      *yaml.Node
 		globalLine, previousLine, globalNodes int
 		// expand is what the collection may still add to its documents
-		// (maxExpandedNodes): each merge repeats the global or previous
+		// (of limit): each merge repeats the global or previous
 		// document's nodes, and each document is then compiled whole.
 		expand int
 		n      int // documents so far
 	}
-	st.expand = maxExpandedNodes
+	st.expand = limit
 	// ids are the ids of the documents loaded so far, to tell a collection
 	// document that inherits one already used.
 	ids := map[string]bool{}
@@ -230,7 +232,7 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 			case "global":
 				st.global = withoutKey(root, "action")
 				st.globalLine = root.Line
-				st.globalNodes = countNodes(st.global, maxExpandedNodes+1)
+				st.globalNodes = countNodes(st.global, limit+1)
 				st.previous = nil
 				continue
 			case "reset":
@@ -243,7 +245,7 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 				}
 				added := countNodes(st.previous, st.expand+1)
 				if added > st.expand {
-					c.expansionError(pos, fmt.Sprintf("the document at line %d it repeats", st.previousLine))
+					c.expansionError(pos, fmt.Sprintf("the document at line %d it repeats", st.previousLine), limit)
 					return
 				}
 				st.expand -= added
@@ -256,7 +258,7 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 			}
 		} else if st.global != nil {
 			if st.globalNodes > st.expand {
-				c.expansionError(pos, fmt.Sprintf("the global document at line %d", st.globalLine))
+				c.expansionError(pos, fmt.Sprintf("the global document at line %d", st.globalLine), limit)
 				return
 			}
 			st.expand -= st.globalNodes
@@ -280,11 +282,11 @@ func (c *Collection) parseDocs(docs iter.Seq2[*yaml.Node, error], file string) {
 	}
 }
 
-// expansionError reports that a rule collection would expand past
-// maxExpandedNodes at the document at pos, by merging what into it.
-func (c *Collection) expansionError(pos Pos, what string) {
+// expansionError reports that a rule collection would expand past limit
+// at the document at pos, by merging what into it.
+func (c *Collection) expansionError(pos Pos, what string, limit int) {
 	c.Errors = append(c.Errors, &Error{Pos: pos, Key: "action",
-		Msg: fmt.Sprintf("rule collection: merging %s into this document would repeat more than %d YAML nodes into the file's documents in all (the limit on what a collection may expand to): this document and the rest of the file are not loaded", what, maxExpandedNodes)})
+		Msg: fmt.Sprintf("rule collection: merging %s into this document would repeat more than %d YAML nodes into the file's documents in all (the limit on what a collection may expand to: one node per byte of its file, at most %d): this document and the rest of the file are not loaded", what, limit, maxExpandedNodes)})
 }
 
 // withValue returns a copy of mapping m with the value of key replaced.
@@ -451,6 +453,16 @@ func (c *Collection) document(root *yaml.Node, file string) {
 // collections published add under a hundred (SigmaHQ's three: 49 to 94).
 const maxExpandedNodes = 1 << 18
 
+// expansionLimit returns the nodes that the rule collection of a file of
+// size bytes may repeat into its documents: one per byte, at most
+// maxExpandedNodes. The work of loading a file then stays within a small
+// multiple of what a plain rule file of its size costs, so that a folder
+// of small collections costs no more than its bytes of plain rules (under
+// the file-wide bound alone, 13 KB could repeat 2^18 nodes).
+func expansionLimit(size int) int {
+	return min(size, maxExpandedNodes)
+}
+
 // countNodes returns the number of nodes of the tree n, counting no further
 // than limit.
 func countNodes(n *yaml.Node, limit int) int {
@@ -500,19 +512,27 @@ func mergeNodes(base, over *yaml.Node) *yaml.Node {
 	out := *base
 	out.Line, out.Column = over.Line, over.Column // the document's own place
 	out.Content = append([]*yaml.Node(nil), base.Content...)
-	for i := 0; i+1 < len(over.Content); i += 2 {
-		k, v := over.Content[i], over.Content[i+1]
-		found := false
-		for j := 0; j+1 < len(out.Content); j += 2 {
-			if out.Content[j].Value == k.Value && out.Content[j].Kind == yaml.ScalarNode {
-				out.Content[j+1] = mergeNodes(out.Content[j+1], v)
-				found = true
-				break
+	// Each key is found by index, not by a scan of out: the collection
+	// bound (maxExpandedNodes) counts nodes, and a scan per key would make
+	// a merge of two large mappings quadratic in them.
+	index := make(map[string]int, len(out.Content)/2)
+	for j := 0; j+1 < len(out.Content); j += 2 {
+		if k := out.Content[j]; k.Kind == yaml.ScalarNode {
+			if _, ok := index[k.Value]; !ok {
+				index[k.Value] = j // the first wins, as a scan would find it
 			}
 		}
-		if !found {
-			out.Content = append(out.Content, k, v)
+	}
+	for i := 0; i+1 < len(over.Content); i += 2 {
+		k, v := over.Content[i], over.Content[i+1]
+		if j, ok := index[k.Value]; ok {
+			out.Content[j+1] = mergeNodes(out.Content[j+1], v)
+			continue
 		}
+		if k.Kind == yaml.ScalarNode {
+			index[k.Value] = len(out.Content)
+		}
+		out.Content = append(out.Content, k, v)
 	}
 	return &out
 }

@@ -764,24 +764,13 @@ func TestCategoryListBounded(t *testing.T) {
 }
 
 // TestCollectionExpansionBound checks that a large global document over many
-// small ones is refused once the collection would expand past
-// maxExpandedNodes, with an error at the document where it stops, while the
+// small ones is refused once the collection would expand past its limit
+// (expansionLimit), with an error at the document where it stops, while the
 // documents before it load.
 func TestCollectionExpansionBound(t *testing.T) {
 	const values, docs = 4000, 100 // 100 merges of >4,000 nodes: over 2^18
-	var b strings.Builder
-	b.WriteString("action: global\ntitle: g\nlogsource: {product: windows}\ndetection:\n  condition: sel\n  big: [")
-	for i := range values {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, "v%d", i)
-	}
-	b.WriteString("]\n")
-	for i := range docs {
-		fmt.Fprintf(&b, "---\nid: d-%d\ndetection: {sel: {a: %d}}\n", i, i)
-	}
-	c := Parse([]byte(b.String()), "big.yml")
+	src := collection("sel", values, docs, func(i int) string { return fmt.Sprintf("id: d-%d\ndetection: {sel: {a: %d}}\n", i, i) })
+	c := Parse([]byte(src), "big.yml")
 	var errs []*Error
 	for _, e := range c.Errors {
 		if !e.Warning {
@@ -796,10 +785,54 @@ func TestCollectionExpansionBound(t *testing.T) {
 		t.Errorf("got %v, want an error located in big.yml naming the global document", e)
 	}
 	// Each document adds the global document's nodes: the rules that fit.
-	want := maxExpandedNodes / countNodes(withoutKey(firstDoc(t, b.String()), "action"), maxExpandedNodes)
+	want := expansionLimit(len(src)) / countNodes(withoutKey(firstDoc(t, src), "action"), maxExpandedNodes)
 	if len(c.Rules) != want || want == 0 || want >= docs {
 		t.Errorf("got %d rules loaded, want the %d that fit within the limit", len(c.Rules), want)
 	}
+}
+
+// TestCollectionExpansionPerByte checks that what a collection may repeat
+// grows with its file: a 13 KB file that repeats a global document of 1,000
+// values into 260 small ones (260,000 nodes, under maxExpandedNodes) stops
+// once it has repeated as many nodes as it has bytes. Under the file-wide
+// bound alone, a folder of such files cost over a hundred times the CPU of
+// plain rules of its size (fifty of them: 48 s and 1.3 GB to lint).
+func TestCollectionExpansionPerByte(t *testing.T) {
+	const values, docs = 1000, 260
+	src := collection("sel and big", values, docs, func(int) string { return "detection: {sel: {a: 1}}\n" })
+	c := Parse([]byte(src), "small.yml")
+	var errs []*Error
+	for _, e := range c.Errors {
+		if !e.Warning {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Msg, "the global document at line 1") || errs[0].Pos.Line == 0 {
+		t.Fatalf("got errors %v, want one, located, about the collection's expansion", errs)
+	}
+	global := countNodes(withoutKey(firstDoc(t, src), "action"), maxExpandedNodes)
+	if want := len(src) / global; len(c.Rules) != want || want == 0 {
+		t.Errorf("got %d rules loaded, want the %d whose global nodes fit in the file's %d bytes", len(c.Rules), want, len(src))
+	}
+}
+
+// collection returns a rule collection: a global document whose condition
+// is cond and whose search big lists values values, then docs documents,
+// the i-th doc(i).
+func collection(cond string, values, docs int, doc func(i int) string) string {
+	var b strings.Builder
+	b.WriteString("action: global\ntitle: g\nlogsource: {product: windows}\ndetection:\n  condition: " + cond + "\n  big: [")
+	for i := range values {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "v%d", i)
+	}
+	b.WriteString("]\n")
+	for i := range docs {
+		b.WriteString("---\n" + doc(i))
+	}
+	return b.String()
 }
 
 func firstDoc(t *testing.T, src string) *yaml.Node {
@@ -842,5 +875,35 @@ func TestRepeatsKey(t *testing.T) {
 		if got := repeatsKey(mapping(tt.keys...)); got != tt.want {
 			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestMergeNodesLinear checks that merging a mapping into another finds
+// each key without scanning the merged mapping: the collection bound counts
+// the nodes a merge repeats, not the pairs of keys it compares. Here 2^17
+// keys of the base and 2^22 pairs of the mapping merged onto it (one key
+// and value repeated, so little memory) would be 5×10^11 comparisons, hours
+// of CPU, where finding each key by index takes well under a second.
+func TestMergeNodesLinear(t *testing.T) {
+	const baseKeys, overPairs = 1 << 17, 1 << 22
+	scalar := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+	base := &yaml.Node{Kind: yaml.MappingNode}
+	for i := range baseKeys {
+		base.Content = append(base.Content, scalar(fmt.Sprintf("k%d", i)), scalar("base"))
+	}
+	key, value := scalar("last"), scalar("over")
+	over := &yaml.Node{Kind: yaml.MappingNode, Content: make([]*yaml.Node, 0, 2*overPairs)}
+	for range overPairs {
+		over.Content = append(over.Content, key, value)
+	}
+	out := mergeNodes(base, over)
+	if got, want := len(out.Content), 2*baseKeys+2; got != want {
+		t.Fatalf("merged mapping has %d nodes, want %d", got, want)
+	}
+	if v := mapGet(out, "last"); v != value {
+		t.Errorf("got %v for the merged key, want the value merged on top", v)
+	}
+	if v := mapGet(out, "k7"); v == nil || v.Value != "base" {
+		t.Errorf("got %v for a key of the base, want its own value", v)
 	}
 }
