@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -91,13 +92,24 @@ func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, user, pas
 	return u, true
 }
 
-// clientIP is the address of the peer (no forwarding header is trusted).
+// clientIP is the address of the peer (no forwarding header is trusted);
+// for IPv6 its /64, which one client commonly holds whole, so stepping
+// through its addresses does not reset the login limits.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -32,3 +32,22 @@ func TestTriageIDIsCanonical(t *testing.T) {
 		must(t, f.st.SetTriage(context.Background(), "acme", "intrusion", store.Triage{Kind: store.KindDetection, ID: d, State: store.TriageNew}, "ann"))
 	}
 }
+
+// TestLoginLimitIPv6Prefix: a client holds a whole IPv6 /64; changing the
+// low bits of its address must not reset its login limits.
+func TestLoginLimitIPv6Prefix(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	tripped := false
+	for i := range 30 {
+		addr := "[2001:db8:1:2::" + strconv.FormatInt(int64(i+1), 16) + "]:4242"
+		w := f.do(client{}, "POST", "/api/login", map[string]string{"user": "ann", "password": "guess"},
+			func(r *http.Request) { r.RemoteAddr = addr })
+		if w.Code == http.StatusTooManyRequests {
+			tripped = true
+			break
+		}
+	}
+	if !tripped {
+		t.Error("30 guesses at ann from one /64, each from its own address: never 429")
+	}
+}
