@@ -64,10 +64,12 @@ func limitKey(ip, user string) string {
 // limits; when not, it has answered (429, 401 or 500).
 func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, user, password string) (store.User, bool) {
 	ip := clientIP(r)
+	// The address first: an address over its limit makes no per-name
+	// bucket, so spraying names cannot fill the limiter until it forgets.
 	for _, l := range []struct {
 		*limiter
 		key string
-	}{{s.limiter, limitKey(ip, user)}, {s.ipLimiter, ip}} {
+	}{{s.ipLimiter, ip}, {s.limiter, limitKey(ip, user)}} {
 		if ok, wait := l.allow(l.key); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			fail(w, http.StatusTooManyRequests, "too many login attempts; try again later")

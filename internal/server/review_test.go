@@ -51,3 +51,21 @@ func TestLoginLimitIPv6Prefix(t *testing.T) {
 		t.Error("30 guesses at ann from one /64, each from its own address: never 429")
 	}
 }
+
+// TestRefusedLoginsHoldNoBuckets: an address over its limit sends names
+// it never tried before; each must not leave a per-name bucket behind (a
+// flood of them fills the limiter until it forgets every limit).
+func TestRefusedLoginsHoldNoBuckets(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	f.srv = New(f.st, Options{Now: f.clock.Now, LoginBurst: 1}) // few full-price dummy hashes
+	for i := range 200 {
+		f.do(client{}, "POST", "/api/login", map[string]string{"user": "spray" + strconv.Itoa(i), "password": "x"},
+			func(r *http.Request) { r.RemoteAddr = "198.51.100.9:1" })
+	}
+	f.srv.limiter.mu.Lock()
+	n := len(f.srv.limiter.keys)
+	f.srv.limiter.mu.Unlock()
+	if burst := int(f.srv.ipLimiter.burst); n > burst {
+		t.Errorf("200 names from an address allowed %d attempts: %d per-name buckets, want at most %d", burst, n, burst)
+	}
+}
