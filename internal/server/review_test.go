@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/store"
@@ -68,4 +69,17 @@ func TestRefusedLoginsHoldNoBuckets(t *testing.T) {
 	if burst := int(f.srv.ipLimiter.burst); n > burst {
 		t.Errorf("200 names from an address allowed %d attempts: %d per-name buckets, want at most %d", burst, n, burst)
 	}
+}
+
+// TestRepeatedLevels: a level named again and again is one condition, not
+// a query parameter each (thousands of them fail the query: a 500).
+func TestRepeatedLevels(t *testing.T) {
+	backends(t, func(t *testing.T, target string) {
+		f := newFixture(t, target)
+		vic := f.login("vic")
+		levels := strings.TrimSuffix(strings.Repeat("high,", 70000), ",")
+		if w := f.do(vic, "GET", "/api/cases/intrusion/detections?level="+levels, nil); w.Code != http.StatusOK {
+			t.Errorf("level named 70000 times: %d %s, want 200", w.Code, w.Body)
+		}
+	})
 }

@@ -138,16 +138,19 @@ func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) 
 	}
 	n := len(p.where)
 	if len(f.Levels) > 0 {
-		marks := make([]string, len(f.Levels))
-		ranks := make([]any, len(f.Levels))
-		for i, l := range f.Levels {
+		// Each rank once: a level named thousands of times is still one
+		// parameter, not more than the database takes.
+		var ranks []any
+		for _, l := range f.Levels {
 			r, err := levelRank(l)
 			if err != nil {
 				return nil, err
 			}
-			marks[i], ranks[i] = "?", r
+			if !slices.Contains(ranks, any(r)) {
+				ranks = append(ranks, r)
+			}
 		}
-		p.add(`d.level_rank IN (`+strings.Join(marks, ", ")+`)`, ranks...)
+		p.add(`d.level_rank IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ranks)), ", ")+`)`, ranks...)
 	}
 	if f.Rule != "" {
 		p.add(`d.rule_id = ?`, f.Rule)
