@@ -83,3 +83,20 @@ func TestRepeatedLevels(t *testing.T) {
 		}
 	})
 }
+
+// TestLongFreeText: a free-text query of very many words is refused (400),
+// never a 500 or a long stall.
+func TestLongFreeText(t *testing.T) {
+	backends(t, func(t *testing.T, target string) {
+		f := newFixture(t, target)
+		vic := f.login("vic")
+		var b strings.Builder
+		for i := range 60000 {
+			b.WriteString("w" + strconv.Itoa(i) + "+")
+		}
+		w := f.do(vic, "GET", "/api/cases/intrusion/detections?q="+b.String(), nil)
+		if w.Code != http.StatusBadRequest {
+			t.Errorf("q of 60000 words: %d %s, want 400", w.Code, w.Body)
+		}
+	})
+}

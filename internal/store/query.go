@@ -161,7 +161,11 @@ func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) 
 	if f.User != "" {
 		p.add(`d.user_name = ?`, strings.ToLower(f.User))
 	}
-	if ws := queryWords(f.Text); len(ws) > 0 {
+	ws := queryWords(f.Text)
+	if len(ws) > MaxQueryWords {
+		return nil, fmt.Errorf("%w: free text of %d words, at most %d", ErrInvalid, len(ws), MaxQueryWords)
+	}
+	if len(ws) > 0 {
 		if s.dialect == postgresDialect {
 			p.add(`d.search @@ plainto_tsquery('simple', ?)`, strings.Join(ws, " "))
 		} else {
@@ -201,6 +205,11 @@ func (s *Store) completeOnly(ctx context.Context, ref caseRef, p *plan) error {
 	}
 	return nil
 }
+
+// MaxQueryWords bounds a free-text query: each word is a term the index
+// intersects (PostgreSQL refuses a tsquery past its size limit, and FTS5
+// spends seconds on tens of thousands).
+const MaxQueryWords = 64
 
 // queryWords are the words of a free-text query, as searchText cuts them.
 func queryWords(text string) []string {
