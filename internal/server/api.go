@@ -700,8 +700,13 @@ func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) {
 }
 
 // resetPassword sets the password of a user of the admin's tenant and
-// ends that user's sessions.
+// ends that user's sessions. Not the admin's own: that takes the current
+// password (changePassword), or an open session would be enough.
 func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("user") == who(r).user.Name {
+		fail(w, http.StatusBadRequest, "your own password: PUT /api/me/password, with the current one")
+		return
+	}
 	var in struct {
 		Password string `json:"password"`
 	}

@@ -100,3 +100,16 @@ func TestLongFreeText(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminOwnPasswordNeedsCurrent: an admin's session left open must not
+// change the admin's own password without the current one, through the
+// admin's reset either.
+func TestAdminOwnPasswordNeedsCurrent(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	ada := f.login("ada")
+	w := f.do(ada, "PUT", "/api/users/ada/password", map[string]string{"password": "taken over by whoever sat down"})
+	if w.Code == http.StatusNoContent {
+		t.Errorf("admin reset of their own password: %d, want refused", w.Code)
+	}
+	f.login("ada") // the password is unchanged
+}
