@@ -113,3 +113,46 @@ func TestAdminOwnPasswordNeedsCurrent(t *testing.T) {
 	}
 	f.login("ada") // the password is unchanged
 }
+
+// TestBootstrapRace: two servers starting on one empty store at once
+// both start, and exactly one admin password is made (and shown).
+func TestBootstrapRace(t *testing.T) {
+	backends(t, func(t *testing.T, target string) {
+		ctx := context.Background()
+		const n = 4
+		stores := make([]*store.Store, n)
+		for i := range stores {
+			st, err := store.Open(ctx, target, store.WithPasswordCost(1, 64, 1))
+			must(t, err)
+			t.Cleanup(func() { st.Close() })
+			stores[i] = st
+		}
+		type result struct {
+			pw  string
+			err error
+		}
+		results := make(chan result, n)
+		for _, st := range stores {
+			go func() {
+				pw, err := Bootstrap(ctx, st, "")
+				results <- result{pw, err}
+			}()
+		}
+		var made []string
+		for range n {
+			r := <-results
+			if r.err != nil {
+				t.Errorf("a concurrent first start failed: %v", r.err)
+			}
+			if r.pw != "" {
+				made = append(made, r.pw)
+			}
+		}
+		if len(made) != 1 {
+			t.Fatalf("%d passwords made, want 1", len(made))
+		}
+		if _, err := stores[0].Authenticate(ctx, FirstAdmin, made[0]); err != nil {
+			t.Errorf("the password shown does not log in: %v", err)
+		}
+	})
+}
