@@ -19,9 +19,10 @@ const FirstAdmin = "admin"
 // Bootstrap prepares a store that has no tenant yet: it creates the tenant
 // store.DefaultTenant and its admin FirstAdmin, with password (when not
 // "") or a generated one; a start that stopped between the two finishes
-// the job, and of two starts at once one makes the admin. It returns the password generated ("" when the store had users
-// or password was given), for the caller to show once: it is stored only
-// hashed.
+// the job, and of two starts at once one makes the admin. It returns the
+// password generated ("" when the store had users, another start made the
+// admin, or password was given), for the caller to show once: it is
+// stored only hashed.
 func Bootstrap(ctx context.Context, st *store.Store, password string) (generated string, err error) {
 	ts, err := st.Tenants(ctx)
 	if err != nil {
