@@ -58,7 +58,7 @@ func TestLoginLimitIPv6Prefix(t *testing.T) {
 // flood of them fills the limiter until it forgets every limit).
 func TestRefusedLoginsHoldNoBuckets(t *testing.T) {
 	f := newFixture(t, t.TempDir())
-	f.srv = New(f.st, Options{Now: f.clock.Now, LoginBurst: 1}) // few full-price dummy hashes
+	f.srv = New(f.st, Options{Now: f.clock.Now, LoginBurst: 1})
 	for i := range 200 {
 		f.do(client{}, "POST", "/api/login", map[string]string{"user": "spray" + strconv.Itoa(i), "password": "x"},
 			func(r *http.Request) { r.RemoteAddr = "198.51.100.9:1" })
