@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -155,4 +158,25 @@ func TestBootstrapRace(t *testing.T) {
 			t.Errorf("the password shown does not log in: %v", err)
 		}
 	})
+}
+
+// TestSelfSignedAfterCrash: a start that stopped between writing the
+// key and the certificate leaves a key alone; the next start makes a new
+// pair (the key readable by its owner only) rather than fail for good.
+func TestSelfSignedAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := Certificate("", "", dir); err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.Remove(filepath.Join(dir, CertFile)))
+	cert, made, err := Certificate("", "", dir)
+	if err != nil || !made {
+		t.Fatalf("a key without its certificate: made %v, %v; want a new pair", made, err)
+	}
+	if _, err := tls.LoadX509KeyPair(filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)); err != nil || len(cert.Certificate) == 0 {
+		t.Errorf("the new pair: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, KeyFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file: %v (%v), want mode 0600", fi.Mode(), err)
+	}
 }
