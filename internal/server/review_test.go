@@ -180,3 +180,17 @@ func TestSelfSignedAfterCrash(t *testing.T) {
 		t.Errorf("key file: %v (%v), want mode 0600", fi.Mode(), err)
 	}
 }
+
+// TestStoreErrorKeepsSession: a request the store fails (here: its client
+// went away mid-way) does not end the session; only a user gone or
+// disabled does.
+func TestStoreErrorKeepsSession(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	ann := f.login("ann")
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	f.do(ann, "GET", "/api/me", nil, func(r *http.Request) { *r = *r.WithContext(gone) })
+	if w := f.do(ann, "GET", "/api/me", nil); w.Code != http.StatusOK {
+		t.Errorf("session after a failed store read: %d, want 200", w.Code)
+	}
+}
