@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -63,10 +64,12 @@ func limitKey(ip, user string) string {
 // limits; when not, it has answered (429, 401 or 500).
 func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, user, password string) (store.User, bool) {
 	ip := clientIP(r)
+	// The address first: an address over its limit makes no per-name
+	// bucket, so spraying names cannot fill the limiter until it forgets.
 	for _, l := range []struct {
 		*limiter
 		key string
-	}{{s.limiter, limitKey(ip, user)}, {s.ipLimiter, ip}} {
+	}{{s.ipLimiter, ip}, {s.limiter, limitKey(ip, user)}} {
 		if ok, wait := l.allow(l.key); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			fail(w, http.StatusTooManyRequests, "too many login attempts; try again later")
@@ -91,13 +94,24 @@ func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, user, pas
 	return u, true
 }
 
-// clientIP is the address of the peer (no forwarding header is trusted).
+// clientIP is the address of the peer (no forwarding header is trusted);
+// for IPv6 its /64, which one client commonly holds whole, so stepping
+// through its addresses does not reset the login limits.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -686,8 +700,13 @@ func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) {
 }
 
 // resetPassword sets the password of a user of the admin's tenant and
-// ends that user's sessions.
+// ends that user's sessions. Not the admin's own: that takes the current
+// password (changePassword), or an open session would be enough.
 func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("user") == who(r).user.Name {
+		fail(w, http.StatusBadRequest, "your own password: PUT /api/me/password, with the current one")
+		return
+	}
 	var in struct {
 		Password string `json:"password"`
 	}

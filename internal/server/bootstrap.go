@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 
 	"github.com/spoor-hunt/spoor/internal/store"
@@ -18,9 +19,10 @@ const FirstAdmin = "admin"
 // Bootstrap prepares a store that has no tenant yet: it creates the tenant
 // store.DefaultTenant and its admin FirstAdmin, with password (when not
 // "") or a generated one; a start that stopped between the two finishes
-// the job. It returns the password generated ("" when the store had users
-// or password was given), for the caller to show once: it is stored only
-// hashed.
+// the job, and of two starts at once one makes the admin. It returns the
+// password generated ("" when the store had users, another start made the
+// admin, or password was given), for the caller to show once: it is
+// stored only hashed.
 func Bootstrap(ctx context.Context, st *store.Store, password string) (generated string, err error) {
 	ts, err := st.Tenants(ctx)
 	if err != nil {
@@ -41,12 +43,18 @@ func Bootstrap(ctx context.Context, st *store.Store, password string) (generated
 	} else if len(password) < minPassword {
 		return "", fmt.Errorf("%s: at least %d characters", AdminPasswordEnv, minPassword)
 	}
+	// Another start on the same store may get there first: its tenant is
+	// ours, and its admin is the one (it shows the password).
 	if len(ts) == 0 {
-		if _, err := st.AddTenant(ctx, store.DefaultTenant, "spoor serve"); err != nil {
+		if _, err := st.AddTenant(ctx, store.DefaultTenant, "spoor serve"); err != nil && !errors.Is(err, store.ErrExists) {
 			return "", err
 		}
 	}
-	if _, err := st.AddUser(ctx, store.DefaultTenant, FirstAdmin, store.RoleAdmin, password, "spoor serve"); err != nil {
+	_, err = st.AddUser(ctx, store.DefaultTenant, FirstAdmin, store.RoleAdmin, password, "spoor serve")
+	if errors.Is(err, store.ErrExists) {
+		return "", nil
+	}
+	if err != nil {
 		return "", err
 	}
 	return generated, nil

@@ -206,13 +206,15 @@ func (s *Server) need(min store.Role, h http.HandlerFunc) http.Handler {
 		}
 		// The user as stored now: one disabled or demoted since login
 		// loses what it lost at once, not when the session ends.
+		// A store that fails (a client gone, a database restarting) ends
+		// the request, not the session.
 		u, err := s.st.GetUser(r.Context(), sess.tenant, sess.user)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.internal(w, r, err)
+			return
+		}
 		if err != nil || u.Disabled {
 			s.sessions.drop(sess.id)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				s.internal(w, r, err)
-				return
-			}
 			fail(w, http.StatusUnauthorized, "not logged in")
 			return
 		}

@@ -80,10 +80,19 @@ func Fingerprint(cert tls.Certificate) string {
 	return strings.Join(parts, ":")
 }
 
+// selfSign makes the certificate, and its key unless a start that stopped
+// between the two left the key alone: that key is kept (removing it could
+// pull it from under another start writing its certificate now).
 func selfSign(certFile, keyFile string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := leftKey(keyFile)
 	if err != nil {
 		return err
+	}
+	fresh := key == nil
+	if fresh {
+		if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+			return err
+		}
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
@@ -117,10 +126,45 @@ func selfSign(certFile, keyFile string) error {
 		return err
 	}
 	// The key first: a certificate without its key is never left behind.
-	if err := writeNew(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return err
+	if fresh {
+		if err := writeNew(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+			return err
+		}
 	}
-	return writeNew(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	err = writeNew(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	if !fresh && errors.Is(err, fs.ErrExist) {
+		return nil // another start certified the same key first
+	}
+	return err
+}
+
+// leftKey reads the ECDSA key a stopped start left in keyFile, if any
+// (nil, nil when there is none). Its mode must still be owner-only.
+func leftKey(keyFile string) (*ecdsa.PrivateKey, error) {
+	fi, err := os.Lstat(keyFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s: a key without its certificate, not a file of mode 0600: remove it", keyFile)
+	}
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	var key any
+	if block != nil {
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	}
+	ec, ok := key.(*ecdsa.PrivateKey)
+	if block == nil || err != nil || !ok {
+		return nil, fmt.Errorf("%s: a key without its certificate, not one spoor wrote: remove it", keyFile)
+	}
+	return ec, nil
 }
 
 // writeNew writes a file that must not exist yet (O_EXCL: never through a

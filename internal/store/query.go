@@ -138,16 +138,19 @@ func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) 
 	}
 	n := len(p.where)
 	if len(f.Levels) > 0 {
-		marks := make([]string, len(f.Levels))
-		ranks := make([]any, len(f.Levels))
-		for i, l := range f.Levels {
+		// Each rank once: a level named thousands of times is still one
+		// parameter, not more than the database takes.
+		var ranks []any
+		for _, l := range f.Levels {
 			r, err := levelRank(l)
 			if err != nil {
 				return nil, err
 			}
-			marks[i], ranks[i] = "?", r
+			if !slices.Contains(ranks, any(r)) {
+				ranks = append(ranks, r)
+			}
 		}
-		p.add(`d.level_rank IN (`+strings.Join(marks, ", ")+`)`, ranks...)
+		p.add(`d.level_rank IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ranks)), ", ")+`)`, ranks...)
 	}
 	if f.Rule != "" {
 		p.add(`d.rule_id = ?`, f.Rule)
@@ -158,7 +161,11 @@ func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) 
 	if f.User != "" {
 		p.add(`d.user_name = ?`, strings.ToLower(f.User))
 	}
-	if ws := queryWords(f.Text); len(ws) > 0 {
+	ws := queryWords(f.Text)
+	if len(ws) > MaxQueryWords {
+		return nil, fmt.Errorf("%w: free text of %d words, at most %d", ErrInvalid, len(ws), MaxQueryWords)
+	}
+	if len(ws) > 0 {
 		if s.dialect == postgresDialect {
 			p.add(`d.search @@ plainto_tsquery('simple', ?)`, strings.Join(ws, " "))
 		} else {
@@ -198,6 +205,11 @@ func (s *Store) completeOnly(ctx context.Context, ref caseRef, p *plan) error {
 	}
 	return nil
 }
+
+// MaxQueryWords bounds a free-text query: each word is a term the index
+// intersects (PostgreSQL refuses a tsquery past its size limit, and FTS5
+// spends seconds on tens of thousands).
+const MaxQueryWords = 64
 
 // queryWords are the words of a free-text query, as searchText cuts them.
 func queryWords(text string) []string {

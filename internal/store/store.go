@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -57,6 +58,9 @@ type Store struct {
 	now     func() time.Time
 	lease   time.Duration
 	argon   argonParams
+	// dummyHash is checked against when a user does not exist: a hash of
+	// the store's own cost, so timing does not tell which names exist.
+	dummyHash func() string
 }
 
 // Option changes how Open sets up a store.
@@ -92,6 +96,10 @@ func Open(ctx context.Context, target string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	s.dummyHash = sync.OnceValue(func() string {
+		h, _ := hashPassword(s.argon, "spoor: no such user")
+		return h
+	})
 	if s.lease <= 0 {
 		return nil, fmt.Errorf("%w: lease %v", ErrInvalid, s.lease)
 	}

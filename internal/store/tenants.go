@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -218,6 +217,9 @@ func (s *Store) updateUser(ctx context.Context, tenant, name, actor, action, set
 // Authenticate returns the user named name if password is its password and
 // it is not disabled; otherwise ErrCredentials, the same for every cause.
 func (s *Store) Authenticate(ctx context.Context, name, password string) (User, error) {
+	// Made before the lookup, on the first call whoever it names: made on
+	// the first unknown name, it would cost that call a hash more.
+	dummy := s.dummyHash()
 	u := User{Name: name}
 	var hash string
 	var disabled int
@@ -227,7 +229,7 @@ func (s *Store) Authenticate(ctx context.Context, name, password string) (User, 
 		Scan(&u.ID, &u.Tenant, &u.Role, &hash, &disabled, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Spend the time a hash takes, so timing does not tell which names exist.
-		verifyPassword(dummyHash(), password)
+		verifyPassword(dummy, password)
 		return User{}, ErrCredentials
 	}
 	if err != nil {
@@ -254,12 +256,6 @@ const (
 	argonKeyLen  = 32
 	argonSaltLen = 16
 )
-
-// dummyHash is hashed against when a user does not exist.
-var dummyHash = sync.OnceValue(func() string {
-	h, _ := hashPassword(defaultArgon, "spoor: no such user")
-	return h
-})
 
 // hashPassword returns password's argon2id hash in the PHC string format.
 func hashPassword(p argonParams, password string) (string, error) {

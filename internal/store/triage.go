@@ -59,7 +59,7 @@ func (s *Store) SetTriage(ctx context.Context, tenant, caseName string, t Triage
 		if err != nil {
 			return err
 		}
-		if err := s.checkObject(ctx, tx, ref, t.Kind, t.ID); err != nil {
+		if t.ID, err = s.checkObject(ctx, tx, ref, t.Kind, t.ID); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO triage (case_id, kind, object_id, state, assignee, notes, updated, updated_by)
@@ -75,28 +75,31 @@ func (s *Store) SetTriage(ctx context.Context, tenant, caseName string, t Triage
 	})
 }
 
-// checkObject makes sure the object triaged belongs to the case.
-func (s *Store) checkObject(ctx context.Context, q querier, ref caseRef, kind, id string) error {
+// checkObject makes sure the object triaged belongs to the case, and
+// returns its id as triage keys it: a detection's in plain decimal, so
+// "007" or "+7" is detection 7's triage, never a record of its own that
+// the detection's pages do not show.
+func (s *Store) checkObject(ctx context.Context, q querier, ref caseRef, kind, id string) (string, error) {
 	var query string
 	var key any = id
 	switch kind {
 	case KindDetection:
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil {
-			return fmt.Errorf("%w: detection id %q", ErrInvalid, id)
+			return "", fmt.Errorf("%w: detection id %q", ErrInvalid, id)
 		}
-		query, key = `SELECT 1 FROM detections WHERE case_id = ? AND id = ?`, n
+		query, key, id = `SELECT 1 FROM detections WHERE case_id = ? AND id = ?`, n, strconv.FormatInt(n, 10)
 	case KindOperation:
 		query = `SELECT 1 FROM operations WHERE case_id = ? AND op_id = ?`
 	default:
-		return fmt.Errorf("%w: kind %q", ErrInvalid, kind)
+		return "", fmt.Errorf("%w: kind %q", ErrInvalid, kind)
 	}
 	var one int
 	err := q.QueryRowContext(ctx, s.q(query), ref.caseID, key).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s %s: %w", kind, id, ErrNotFound)
+		return "", fmt.Errorf("%s %s: %w", kind, id, ErrNotFound)
 	}
-	return err
+	return id, err
 }
 
 // GetTriage returns the triage of a detection or operation of a case of
@@ -106,7 +109,7 @@ func (s *Store) GetTriage(ctx context.Context, tenant, caseName, kind, id string
 	if err != nil {
 		return Triage{}, err
 	}
-	if err := s.checkObject(ctx, s.db, ref, kind, id); err != nil {
+	if id, err = s.checkObject(ctx, s.db, ref, kind, id); err != nil {
 		return Triage{}, err
 	}
 	t := Triage{Kind: kind, ID: id, State: TriageNew}
