@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/result"
+	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/store"
 )
 
@@ -211,7 +213,12 @@ type tacticCount struct {
 	count
 }
 
-var levels = []string{"critical", "high", "medium", "low", "informational"}
+// levels are Sigma's levels, most severe first.
+var levels = func() []string {
+	l := slices.Clone(sigma.Levels)
+	slices.Reverse(l)
+	return l
+}()
 
 func (s *Server) caseOverview(w http.ResponseWriter, r *http.Request) {
 	ctx, tenant, name := r.Context(), who(r).user.Tenant, r.PathValue("case")
@@ -388,13 +395,11 @@ func (s *Server) getDetection(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
-	t, err := s.st.GetTriage(ctx, tenant, name, store.KindDetection, strconv.FormatInt(id, 10))
-	if err != nil {
-		s.storeError(w, r, err)
+	t, ok := s.triages(w, r, store.KindDetection, []string{strconv.FormatInt(id, 10)})
+	if !ok {
 		return
 	}
-	tj := toTriage(t)
-	writeJSON(w, http.StatusOK, detectionJSON{ID: d.ID, Hunt: d.Hunt, Detection: d.JSON, Triage: &tj})
+	writeJSON(w, http.StatusOK, detectionJSON{ID: d.ID, Hunt: d.Hunt, Detection: d.JSON, Triage: t[0]})
 }
 
 type operationJSON struct {
@@ -434,13 +439,11 @@ func (s *Server) getOperation(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
-	t, err := s.st.GetTriage(ctx, tenant, name, store.KindOperation, id)
-	if err != nil {
-		s.storeError(w, r, err)
+	t, ok := s.triages(w, r, store.KindOperation, []string{id})
+	if !ok {
 		return
 	}
-	tj := toTriage(t)
-	writeJSON(w, http.StatusOK, operationJSON{ID: o.ID, Built: o.Built, Operation: o.JSON, Triage: &tj})
+	writeJSON(w, http.StatusOK, operationJSON{ID: o.ID, Built: o.Built, Operation: o.JSON, Triage: t[0]})
 }
 
 type triageJSON struct {
