@@ -5,6 +5,9 @@
 # run. Go 1.26's fuzz coordinator may also fail a target with a bare
 # "context deadline exceeded" at the end of -fuzztime, having found nothing
 # (golang/go#75804, fixed in Go 1.27): that is reported, not counted.
+# Minimising a new input is serial and may take 60 s by default: a target
+# whose inputs cost milliseconds (FuzzLoadBundle) then spent its whole run
+# minimising, a handful of executions. Two seconds keep it fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t="${1:-10}"
@@ -16,7 +19,7 @@ while IFS=: read -r file name; do
 	corpus="$(dirname "$file")/testdata/fuzz/$name"
 	before=$(ls "$corpus" 2>/dev/null | sort || true)
 	echo "-- $pkg $name (${t}s)"
-	if go test -run='^$' -fuzz="^${name}\$" -fuzztime="${t}s" "$pkg" >"$log" 2>&1; then
+	if go test -run='^$' -fuzz="^${name}\$" -fuzztime="${t}s" -fuzzminimizetime=2s "$pkg" >"$log" 2>&1; then
 		continue
 	fi
 	after=$(ls "$corpus" 2>/dev/null | sort || true)
