@@ -130,6 +130,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/users/{user}/disable", s.need(store.RoleAdmin, s.disableUser))
 	s.handle("PUT /api/users/{user}/password", s.need(store.RoleAdmin, s.resetPassword))
 	s.handle("PUT /api/me/password", s.need(store.RoleViewer, s.changePassword))
+	s.tokenRoutes()
 	// Anything else under /api/ is a JSON 404, never the console page.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { fail(w, http.StatusNotFound, "not found") })
 	assets, _ := fs.Sub(staticFS, "static")

@@ -85,7 +85,9 @@ func (ss *sessions) get(ctx context.Context, value string) (*session, error) {
 	return &session{secret: value, tenant: st.Tenant, user: st.User, csrf: st.CSRF, created: st.Created, seen: now}, nil
 }
 
-func (ss *sessions) drop(ctx context.Context, s *session) error { return ss.st.EndSession(ctx, s.secret) }
+func (ss *sessions) drop(ctx context.Context, s *session) error {
+	return ss.st.EndSession(ctx, s.secret)
+}
 
 // dropUser ends the sessions of a user but keep (nil: all of them).
 func (ss *sessions) dropUser(ctx context.Context, tenant, user string, keep *session) error {
