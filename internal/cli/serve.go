@@ -9,12 +9,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/spoor-hunt/spoor/internal/cachedir"
 	"github.com/spoor-hunt/spoor/internal/server"
 	"github.com/spoor-hunt/spoor/internal/store"
 )
@@ -61,27 +59,12 @@ in flight finish.`,
 }
 
 func runServe(ctx context.Context, env Env, f serveFlags) error {
-	if f.data != "" && f.storeURL != "" {
-		return &usageError{errors.New("--data and --store go one at a time")}
-	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return &usageError{errors.New("--tls-cert and --tls-key go together")}
 	}
-	if f.data == "" && f.storeURL == "" {
-		// The store `spoor case` reads, when one is set.
-		if env := os.Getenv("SPOOR_STORE"); strings.Contains(env, "://") {
-			f.storeURL = env
-		} else {
-			f.data = env
-		}
-	}
-	dir := f.data
-	if dir == "" {
-		d, err := cachedir.DataDir("cases")
-		if err != nil {
-			return err
-		}
-		dir = d
+	target, dir, err := storeTarget(f.data, f.storeURL)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
@@ -89,10 +72,6 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 	cert, made, err := server.Certificate(f.tlsCert, f.tlsKey, dir)
 	if err != nil {
 		return err
-	}
-	target := dir
-	if f.storeURL != "" {
-		target = f.storeURL
 	}
 	st, err := store.Open(ctx, target)
 	if err != nil {

@@ -20,28 +20,11 @@ func (s *Server) tokenRoutes() {
 // DefaultTokenDays is how long a token lives when its request says not.
 const DefaultTokenDays = 90
 
+// tokenJSON is a token in the API; the answer that makes it also holds
+// the token itself, once.
 type tokenJSON struct {
-	ID       int64      `json:"id"`
-	User     string     `json:"user"`
-	Name     string     `json:"name"`
-	Role     store.Role `json:"role"`
-	Created  time.Time  `json:"created"`
-	Expires  time.Time  `json:"expires"`
-	LastUsed *time.Time `json:"last_used,omitempty"`
-	Revoked  *time.Time `json:"revoked,omitempty"`
-	// Secret is the token itself, in the answer that makes it only.
+	store.Token
 	Secret string `json:"token,omitempty"`
-}
-
-func toToken(t store.Token) tokenJSON {
-	out := tokenJSON{ID: t.ID, User: t.User, Name: t.Name, Role: t.Role, Created: t.Created, Expires: t.Expires}
-	if !t.LastUsed.IsZero() {
-		out.LastUsed = &t.LastUsed
-	}
-	if !t.Revoked.IsZero() {
-		out.Revoked = &t.Revoked
-	}
-	return out
 }
 
 // listTokens lists the caller's tokens; an admin's ?all=true lists every
@@ -63,7 +46,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]tokenJSON, len(ts))
 	for i, t := range ts {
-		out[i] = toToken(t)
+		out[i] = tokenJSON{Token: t}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
 }
@@ -106,9 +89,7 @@ func (s *Server) addToken(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
-	out := toToken(t)
-	out.Secret = secret
-	writeJSON(w, http.StatusCreated, out)
+	writeJSON(w, http.StatusCreated, tokenJSON{Token: t, Secret: secret})
 }
 
 // revokeToken revokes one of the caller's tokens; an admin may revoke any

@@ -66,7 +66,7 @@ func TestTokenCalls(t *testing.T) {
 		}
 		var list struct{ Tokens []tokenJSON }
 		decode(t, f.do(ada, "GET", "/api/tokens", nil), &list)
-		if len(list.Tokens) != 1 || list.Tokens[0].LastUsed == nil || list.Tokens[0].Secret != "" {
+		if len(list.Tokens) != 1 || list.Tokens[0].LastUsed.IsZero() || list.Tokens[0].Secret != "" {
 			t.Fatalf("ada's tokens %+v: want one, used, without its secret", list.Tokens)
 		}
 		if w := f.do(ada, "DELETE", "/api/tokens/"+strconv.FormatInt(tok.ID, 10), nil); w.Code != http.StatusNoContent {

@@ -41,14 +41,15 @@ const tokenTouch = time.Minute
 
 // Token is an API token as the store keeps it: never its secret.
 type Token struct {
-	ID           int64
-	Tenant, User string
-	Name         string
-	Role         Role
-	Created      time.Time
-	Expires      time.Time
-	LastUsed     time.Time // zero: never used
-	Revoked      time.Time // zero: not revoked
+	ID       int64     `json:"id"`
+	Tenant   string    `json:"tenant"`
+	User     string    `json:"user"`
+	Name     string    `json:"name"`
+	Role     Role      `json:"role"`
+	Created  time.Time `json:"created"`
+	Expires  time.Time `json:"expires"`
+	LastUsed time.Time `json:"last_used,omitzero"` // zero: never used
+	Revoked  time.Time `json:"revoked,omitzero"`   // zero: not revoked
 }
 
 // secretHash is how a token or session secret is looked up: a SHA-256 is
