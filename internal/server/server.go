@@ -50,6 +50,9 @@ type Options struct {
 	// user name, then one per LoginEvery (defaults 5 and 20s).
 	LoginBurst int
 	LoginEvery time.Duration
+	// OIDC, when set, adds login through an OpenID Connect provider
+	// (NewOIDC).
+	OIDC *OIDCProvider
 }
 
 // Server serves the API and the console. It is an http.Handler.
@@ -64,6 +67,7 @@ type Server struct {
 	// hashing bounds concurrent password checks: each argon2id check takes
 	// tens of MiB, so a flood of logins must queue, not exhaust memory.
 	hashing chan struct{}
+	oidc    *OIDCProvider
 	mux     *http.ServeMux
 	// endpoints are the API's patterns.
 	endpoints []string
@@ -100,6 +104,7 @@ func New(st *store.Store, o Options) *Server {
 		limiter:   newLimiter(o.Now, o.LoginBurst, o.LoginEvery),
 		ipLimiter: newLimiter(o.Now, 4*o.LoginBurst, o.LoginEvery/4),
 		hashing:   make(chan struct{}, 2),
+		oidc:      o.OIDC,
 		mux:       http.NewServeMux(),
 	}
 	s.routes()
@@ -131,6 +136,7 @@ func (s *Server) routes() {
 	s.handle("PUT /api/users/{user}/password", s.need(store.RoleAdmin, s.resetPassword))
 	s.handle("PUT /api/me/password", s.need(store.RoleViewer, s.changePassword))
 	s.tokenRoutes()
+	s.oidcRoutes()
 	// Anything else under /api/ is a JSON 404, never the console page.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { fail(w, http.StatusNotFound, "not found") })
 	assets, _ := fs.Sub(staticFS, "static")

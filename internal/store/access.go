@@ -258,6 +258,26 @@ func (s *Store) TokenUser(ctx context.Context, secret string) (User, Token, erro
 	return u, t, nil
 }
 
+// FindUser returns the user named name, of whichever tenant (user names
+// are unique in the store), or ErrNotFound: the user a single sign-on
+// identity names.
+func (s *Store) FindUser(ctx context.Context, name string) (User, error) {
+	u := User{Name: name}
+	var disabled int
+	var created int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT u.id, t.name, u.role, u.disabled, u.created
+		FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.name = ?`), name).
+		Scan(&u.ID, &u.Tenant, &u.Role, &disabled, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("user %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	u.Disabled, u.Created = disabled != 0, fromMicros(created)
+	return u, nil
+}
+
 // Session is a browser's login session as the store keeps it: not the
 // secret its cookie holds.
 type Session struct {
