@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -125,5 +126,30 @@ func TestUserAndTenantCommands(t *testing.T) {
 	code, out, _ = runIn(t, "", "user", "list", "--tenant", "globex")
 	if code != ExitOK || !strings.Contains(out, "gus") || !strings.Contains(out, "disabled") {
 		t.Errorf("user list: exit %d %q, want gus disabled", code, out)
+	}
+}
+
+// TestServeOIDCFlags: the OIDC flags go together, the secret comes from a
+// file, and a provider that cannot be reached stops the start with a
+// message naming it.
+func TestServeOIDCFlags(t *testing.T) {
+	dir := t.TempDir()
+	secret := writeFile(t, filepath.Join(dir, "secret"), "s3cret\n")
+	empty := writeFile(t, filepath.Join(dir, "empty"), "\n")
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--oidc-issuer", "http://127.0.0.1:1"}, ExitUsage, "--oidc-client-id"},
+		{[]string{"--oidc-issuer", "http://127.0.0.1:1", "--oidc-client-id", "spoor"}, ExitUsage, "--oidc-client-secret-file"},
+		{[]string{"--oidc-issuer", "http://127.0.0.1:1", "--oidc-client-id", "spoor", "--oidc-client-secret-file", empty}, ExitFailure, "empty"},
+		{[]string{"--oidc-issuer", "http://127.0.0.1:1", "--oidc-client-id", "spoor", "--oidc-client-secret-file", filepath.Join(dir, "none")}, ExitFailure, "--oidc-client-secret-file"},
+		{[]string{"--oidc-issuer", "http://127.0.0.1:1", "--oidc-client-id", "spoor", "--oidc-client-secret-file", secret}, ExitFailure, "OIDC provider http://127.0.0.1:1"},
+	} {
+		code, _, stderr := run(t, t.Context(), append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0"}, c.args...)...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("serve %v: exit %d %q, want %d naming %q", c.args, code, stderr, c.code, c.want)
+		}
 	}
 }

@@ -266,3 +266,34 @@ func TestCookieAndTokenTogether(t *testing.T) {
 		t.Errorf("triage after refused changes: %+v, want new", tr)
 	}
 }
+
+// FuzzAuthorization sends arbitrary Authorization headers, and with them
+// a token's call: never a server error, and a call is let in only with
+// the token's secret itself.
+func FuzzAuthorization(f *testing.F) {
+	fx := newFixture(f, f.TempDir())
+	tok := fx.makeToken(fx.login("ann"), map[string]any{"name": "fuzz"})
+	for _, seed := range []string{"Bearer " + tok.Secret, "bearer  " + tok.Secret + " ", "Bearer " + store.TokenPrefix, "Basic x", "Bearer", "", "Bearer \x00"} {
+		f.Add(seed, "GET", "/api/me")
+	}
+	f.Add("Bearer "+tok.Secret, "DELETE", "/api/tokens/1")
+	f.Add("Bearer "+tok.Secret, "POST", "/api/tokens")
+	f.Fuzz(func(t *testing.T, authz, method, path string) {
+		if len(authz) > 8192 || strings.ContainsAny(authz, "\r\n") || !strings.HasPrefix(path, "/api/") || strings.ContainsAny(path, " \r\n\t#%") {
+			return
+		}
+		switch method {
+		case "GET", "POST", "DELETE":
+		default:
+			return
+		}
+		fx.t = t
+		w := fx.do(client{}, method, path, nil, func(r *http.Request) { r.Header.Set("Authorization", authz) })
+		if w.Code >= 500 {
+			t.Fatalf("%q %s %s: %d %s", authz, method, path, w.Code, w.Body)
+		}
+		if w.Code < 300 && path == "/api/me" && !strings.Contains(authz, tok.Secret) {
+			t.Fatalf("%q let in: %d %s", authz, w.Code, w.Body)
+		}
+	})
+}
