@@ -28,3 +28,12 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_user ON sessions (user_id, created);
 CREATE INDEX sessions_seen ON sessions (seen);
+
+-- The console's detection list (query.go): a rule's detections by level
+-- and time, so the level order of one rule reads only its levels; and, on
+-- SQLite, how many detections hold each word, to tell a common word (read
+-- in time order, each row checked) from a rare one (FTS5's set first).
+CREATE INDEX detections_rule_level ON detections (case_id, rule_id, level_rank, at, id, hunt_id);
+{{if not .Postgres -}}
+CREATE VIRTUAL TABLE detection_text_vocab USING fts5vocab (detection_text, 'row');
+{{- end}}
