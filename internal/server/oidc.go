@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -114,6 +115,13 @@ func (a *OIDCProvider) oauth(r *http.Request) *oauth2.Config {
 // completes only in the browser that began the login.
 func (s *Server) oidcBegin(w http.ResponseWriter, r *http.Request) {
 	a := s.oidc
+	// Counted as logins per address: each begun login is held until used
+	// or expired, so a flood must not fill the table for everyone.
+	if ok, wait := s.ipLimiter.allow(clientIP(r)); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		fail(w, http.StatusTooManyRequests, "too many login attempts; try again later")
+		return
+	}
 	state, nonce, verifier := token(), token(), oauth2.GenerateVerifier()
 	now := s.now()
 	a.mu.Lock()

@@ -142,7 +142,7 @@ func oidcFixture(t *testing.T) (*fixture, *mockIdP) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = New(f.st, Options{Now: f.clock.Now, OIDC: p})
+	f.srv = New(f.st, Options{Now: f.clock.Now, OIDC: p, LoginBurst: 100})
 	return f, idp
 }
 
@@ -302,4 +302,21 @@ func TestOIDCRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused("disabled user", f.oidcFinish(f.oidcBegin(idp)), http.StatusForbidden)
+}
+
+// TestOIDCBeginLimited: logins begun count against the address's login
+// limit, so a flood cannot fill the table of logins in progress.
+func TestOIDCBeginLimited(t *testing.T) {
+	f, _ := oidcFixture(t)
+	f.srv = New(f.st, Options{Now: f.clock.Now, OIDC: f.srv.oidc, LoginBurst: 2})
+	codes := map[int]int{}
+	for range 20 {
+		codes[f.do(client{}, "GET", "/api/oidc/login", nil).Code]++
+	}
+	if codes[http.StatusFound] != 8 || codes[http.StatusTooManyRequests] != 12 {
+		t.Errorf("20 logins begun from one address: %v, want 8 redirects (4 x burst) then 429", codes)
+	}
+	if n := len(f.srv.oidc.pending); n > 8 {
+		t.Errorf("%d logins held", n)
+	}
 }
