@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Filter selects detections of a case. Zero fields select everything;
@@ -461,6 +463,9 @@ func (s *Store) finishFromIndex(ctx context.Context, p *plan, out DetectionPage,
 
 // holdsWords tells whether a stored detection holds every word.
 func holdsWords(body []byte, words []string) (bool, error) {
+	if lacksWord(body, words) {
+		return false, nil
+	}
 	row, err := indexDetection(body)
 	if err != nil {
 		return false, err
@@ -472,6 +477,33 @@ func holdsWords(body []byte, words []string) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// lacksWord tells, without decoding it, that a detection cannot hold every
+// word: an ASCII body without \u escapes has each of its words' letters as
+// they are, in some case, so a word not among its bytes (ASCII case
+// folded) is none of its words. Any other body, or a word not ASCII, is
+// left to the full check.
+func lacksWord(body []byte, words []string) bool {
+	if bytes.Contains(body, []byte(`\u`)) {
+		return false
+	}
+	for _, c := range body {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	lower := bytes.ToLower(body) // ASCII only: no length change
+	for _, w := range words {
+		ascii := true
+		for i := 0; i < len(w); i++ {
+			ascii = ascii && w[i] < utf8.RuneSelf
+		}
+		if ascii && !bytes.Contains(lower, []byte(w)) {
+			return true
+		}
+	}
+	return false
 }
 
 // CountDetections counts the detections of a case of tenant that f keeps,

@@ -169,3 +169,34 @@ func TestFilters(t *testing.T) {
 }
 
 func head(s []int) []int { return s[:min(len(s), 8)] }
+
+// TestLacksWord: the quick check before decoding refuses a detection only
+// when it cannot hold a word, whatever its case, escapes or non-ASCII text.
+func TestLacksWord(t *testing.T) {
+	for _, c := range []struct {
+		body  string
+		words []string
+		lacks bool
+	}{
+		{`{"v":"C:\\Windows\\PowerShell.exe"}`, []string{"powershell"}, false},
+		{`{"v":"C:\\Windows\\cmd.exe"}`, []string{"powershell"}, true},
+		{`{"v":"cmd powershell"}`, []string{"cmd", "whoami"}, true},
+		{`{"v":"\u0070owershell"}`, []string{"powershell"}, false}, // escaped: decode to know
+		{`{"v":"\u212Aerberos"}`, []string{"kerberos"}, false},     // escaped Kelvin sign
+		{"{\"v\":\"\u212Aerberos\"}", []string{"kerberos"}, false}, // the Kelvin sign itself lowercases to k
+		{`{"v":"ünïcode"}`, []string{"ünïcode"}, false},
+	} {
+		if got := lacksWord([]byte(c.body), c.words); got != c.lacks {
+			t.Errorf("lacksWord(%s, %q) = %v, want %v", c.body, c.words, got, c.lacks)
+		}
+		// Never refuses what the full check finds.
+		if row, err := indexDetection([]byte(`{"rule":{"id":"r","level":"low"},"fields":[{"name":"v","value":` +
+			strings.TrimSuffix(strings.TrimPrefix(c.body, `{"v":`), `}`) + `}]}`)); err == nil && lacksWord([]byte(c.body), c.words) {
+			for _, w := range c.words {
+				if slices.Contains(strings.Fields(row.words), w) && len(c.words) == 1 {
+					t.Errorf("%s: lacksWord refuses %q, which the index finds", c.body, w)
+				}
+			}
+		}
+	}
+}
