@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/spoor-hunt/spoor/internal/cachedir"
 	"github.com/spoor-hunt/spoor/internal/server"
 	"github.com/spoor-hunt/spoor/internal/store"
 )
@@ -22,6 +22,8 @@ import (
 type serveFlags struct {
 	data, storeURL, listen string
 	tlsCert, tlsKey        string
+	oidc                   server.OIDC
+	oidcSecretFile         string
 }
 
 func newServe(env Env) *cobra.Command {
@@ -43,7 +45,12 @@ The store is --data or --store, else $SPOOR_STORE (as spoor case reads
 it), else the folder $SPOOR_DATA_DIR/cases, else spoor/cases under the
 user's data folder. The certificate made is kept in the data folder (the
 default one with --store URL). Ctrl-C or SIGTERM stops it, letting requests
-in flight finish.`,
+in flight finish.
+
+With --oidc-issuer, users may also log in through an OpenID Connect
+provider (authorization code with PKCE) at /api/oidc/login. The ID token's
+--oidc-user-claim names the spoor user they log in as, who must exist
+(spoor user add) and be enabled; the tenant and role are that user's.`,
 		Example: `  # Start the console on this machine
   spoor serve
   # A team's store, on all interfaces, with the organisation's certificate
@@ -57,31 +64,21 @@ in flight finish.`,
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8443", "`ADDR`ess to listen on (host:port)")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate `FILE` (PEM, with its chain)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS private key `FILE` (PEM)")
+	fl.StringVar(&f.oidc.Issuer, "oidc-issuer", "", "log in through this OpenID Connect provider (issuer `URL`)")
+	fl.StringVar(&f.oidc.ClientID, "oidc-client-id", "", "the console's client `ID` at the provider")
+	fl.StringVar(&f.oidcSecretFile, "oidc-client-secret-file", "", "`FILE` holding the client secret")
+	fl.StringVar(&f.oidc.RedirectURL, "oidc-redirect-url", "", "callback `URL` registered at the provider (default https://HOST/api/oidc/callback of the request)")
+	fl.StringVar(&f.oidc.UserClaim, "oidc-user-claim", "preferred_username", "ID token `CLAIM` naming the spoor user")
 	return cmd
 }
 
 func runServe(ctx context.Context, env Env, f serveFlags) error {
-	if f.data != "" && f.storeURL != "" {
-		return &usageError{errors.New("--data and --store go one at a time")}
-	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return &usageError{errors.New("--tls-cert and --tls-key go together")}
 	}
-	if f.data == "" && f.storeURL == "" {
-		// The store `spoor case` reads, when one is set.
-		if env := os.Getenv("SPOOR_STORE"); strings.Contains(env, "://") {
-			f.storeURL = env
-		} else {
-			f.data = env
-		}
-	}
-	dir := f.data
-	if dir == "" {
-		d, err := cachedir.DataDir("cases")
-		if err != nil {
-			return err
-		}
-		dir = d
+	target, dir, err := storeTarget(f.data, f.storeURL)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
@@ -90,15 +87,17 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	target := dir
-	if f.storeURL != "" {
-		target = f.storeURL
-	}
 	st, err := store.Open(ctx, target)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	var provider *server.OIDCProvider
+	if f.oidc.Issuer != "" {
+		if provider, err = newOIDC(ctx, f); err != nil {
+			return err
+		}
+	}
 	pw, err := server.Bootstrap(ctx, st, os.Getenv(server.AdminPasswordEnv))
 	if err != nil {
 		return fmt.Errorf("first start: %w", err)
@@ -118,7 +117,7 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 		fmt.Fprintf(env.Stdout, "Certificate SHA-256 fingerprint: %s\n", server.Fingerprint(cert))
 	}
 	srv := &http.Server{
-		Handler:           server.New(st, server.Options{Logger: env.logger()}),
+		Handler:           server.New(st, server.Options{Logger: env.logger(), OIDC: provider}),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -143,4 +142,40 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 	}
 	<-done
 	return ctx.Err()
+}
+
+// newOIDC discovers the provider of f's flags, the secret read from its
+// file (never from the command line, where other users could read it).
+func newOIDC(ctx context.Context, f serveFlags) (*server.OIDCProvider, error) {
+	if f.oidc.ClientID == "" || f.oidcSecretFile == "" {
+		return nil, &usageError{errors.New("--oidc-issuer needs --oidc-client-id and --oidc-client-secret-file")}
+	}
+	secret, err := readSmallFile(f.oidcSecretFile, 4<<10)
+	if err != nil {
+		return nil, fmt.Errorf("--oidc-client-secret-file: %w", err)
+	}
+	f.oidc.ClientSecret = strings.TrimSpace(string(secret))
+	if f.oidc.ClientSecret == "" {
+		return nil, fmt.Errorf("--oidc-client-secret-file %s: empty", f.oidcSecretFile)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return server.NewOIDC(dctx, f.oidc, nil)
+}
+
+// readSmallFile reads a file of at most limit bytes.
+func readSmallFile(path string, limit int64) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+	}
+	return b, nil
 }

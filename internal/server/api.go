@@ -47,11 +47,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	// A login replaces the session the browser had: a session id planted
 	// before login is never the one that becomes authenticated.
-	if old := s.sessions.get(sessionCookie(r)); old != nil {
-		s.sessions.drop(old.id)
+	if old := sessionCookie(r); old != "" {
+		if err := s.st.EndSession(r.Context(), old); err != nil {
+			s.internal(w, r, err)
+			return
+		}
 	}
-	value, sess := s.sessions.create(u.Tenant, u.Name)
-	setSessionCookie(w, r, value, s.sessions.max)
+	sess, err := s.sessions.create(r.Context(), u.Tenant, u.Name)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setSessionCookie(w, r, sess.secret, s.sessions.max)
 	writeJSON(w, http.StatusOK, me{User: u.Name, Tenant: u.Tenant, Role: u.Role, CSRF: sess.csrf})
 }
 
@@ -117,14 +124,22 @@ func clientIP(r *http.Request) string {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	s.sessions.drop(who(r).session.id)
+	sess := who(r).session
+	if sess == nil {
+		fail(w, http.StatusBadRequest, "a token is revoked (DELETE /api/tokens/{id}), not logged out")
+		return
+	}
+	if err := s.sessions.drop(r.Context(), sess); err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	setSessionCookie(w, r, "", 0)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	p := who(r)
-	writeJSON(w, http.StatusOK, me{User: p.user.Name, Tenant: p.user.Tenant, Role: p.user.Role, CSRF: p.session.csrf})
+	writeJSON(w, http.StatusOK, me{User: p.user.Name, Tenant: p.user.Tenant, Role: p.user.Role, CSRF: p.csrf()})
 }
 
 // caseJSON is a case in the API.
@@ -653,7 +668,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 // minPassword is the shortest password an admin may set.
-const minPassword = 12
+const minPassword = store.MinPassword
 
 // tooShort refuses a password shorter than minPassword, naming its field.
 func tooShort(w http.ResponseWriter, field, password string) bool {
@@ -720,12 +735,16 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	admin := who(r).user
-	if err := s.st.SetPassword(r.Context(), admin.Tenant, r.PathValue("user"), in.Password, admin.Name); err != nil {
+	if err := s.st.ResetPassword(r.Context(), admin.Tenant, r.PathValue("user"), in.Password, admin.Name); err != nil {
 		s.storeError(w, r, err)
 		return
 	}
-	// Whoever held the old password is logged out.
-	s.sessions.dropUser(admin.Tenant, r.PathValue("user"), who(r).session)
+	// Whoever held the old password is logged out, and the tokens they
+	// may have made with it are revoked.
+	if err := s.sessions.dropUser(r.Context(), admin.Tenant, r.PathValue("user"), who(r).session); err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -751,6 +770,9 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
-	s.sessions.dropUser(u.Tenant, u.Name, who(r).session)
+	if err := s.sessions.dropUser(r.Context(), u.Tenant, u.Name, who(r).session); err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -11,8 +11,6 @@
 package server
 
 import (
-	"context"
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -45,10 +43,16 @@ type Options struct {
 	// SessionIdle and SessionMax end a session idle that long, or that old
 	// (defaults 1h and 12h).
 	SessionIdle, SessionMax time.Duration
+	// SessionsPerUser is how many sessions a user keeps at once; a login
+	// past it ends the oldest (default 10).
+	SessionsPerUser int
 	// LoginBurst login attempts are allowed at once per client address and
 	// user name, then one per LoginEvery (defaults 5 and 20s).
 	LoginBurst int
 	LoginEvery time.Duration
+	// OIDC, when set, adds login through an OpenID Connect provider
+	// (NewOIDC).
+	OIDC *OIDCProvider
 }
 
 // Server serves the API and the console. It is an http.Handler.
@@ -63,6 +67,7 @@ type Server struct {
 	// hashing bounds concurrent password checks: each argon2id check takes
 	// tens of MiB, so a flood of logins must queue, not exhaust memory.
 	hashing chan struct{}
+	oidc    *OIDCProvider
 	mux     *http.ServeMux
 	// endpoints are the API's patterns.
 	endpoints []string
@@ -82,6 +87,9 @@ func New(st *store.Store, o Options) *Server {
 	if o.SessionMax <= 0 {
 		o.SessionMax = 12 * time.Hour
 	}
+	if o.SessionsPerUser <= 0 {
+		o.SessionsPerUser = 10
+	}
 	if o.LoginBurst <= 0 {
 		o.LoginBurst = 5
 	}
@@ -92,10 +100,11 @@ func New(st *store.Store, o Options) *Server {
 		st:        st,
 		log:       o.Logger,
 		now:       o.Now,
-		sessions:  newSessions(o.Now, o.SessionIdle, o.SessionMax),
+		sessions:  newSessions(st, o.Now, o.SessionIdle, o.SessionMax, o.SessionsPerUser),
 		limiter:   newLimiter(o.Now, o.LoginBurst, o.LoginEvery),
 		ipLimiter: newLimiter(o.Now, 4*o.LoginBurst, o.LoginEvery/4),
 		hashing:   make(chan struct{}, 2),
+		oidc:      o.OIDC,
 		mux:       http.NewServeMux(),
 	}
 	s.routes()
@@ -126,6 +135,8 @@ func (s *Server) routes() {
 	s.handle("POST /api/users/{user}/disable", s.need(store.RoleAdmin, s.disableUser))
 	s.handle("PUT /api/users/{user}/password", s.need(store.RoleAdmin, s.resetPassword))
 	s.handle("PUT /api/me/password", s.need(store.RoleViewer, s.changePassword))
+	s.tokenRoutes()
+	s.oidcRoutes()
 	// Anything else under /api/ is a JSON 404, never the console page.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { fail(w, http.StatusNotFound, "not found") })
 	assets, _ := fs.Sub(staticFS, "static")
@@ -172,58 +183,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	s.mux.ServeHTTP(w, r)
-}
-
-// principal is who makes a request: the session's user as the store has
-// them now.
-type principal struct {
-	user    store.User
-	session *session
-}
-
-type principalKey struct{}
-
-func who(r *http.Request) principal { return r.Context().Value(principalKey{}).(principal) }
-
-var roleRank = map[store.Role]int{store.RoleViewer: 1, store.RoleAnalyst: 2, store.RoleAdmin: 3}
-
-// need wraps a handler: the request must carry a live session whose user
-// exists, is enabled and has at least role min; a request that may change
-// state (any method but GET and HEAD) must also carry the session's CSRF
-// token and come from this origin.
-func (s *Server) need(min store.Role, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sess := s.sessions.get(sessionCookie(r))
-		if sess == nil {
-			fail(w, http.StatusUnauthorized, "not logged in")
-			return
-		}
-		if changes(r) {
-			if !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(r.Header.Get(CSRFHeader)), []byte(sess.csrf)) != 1 {
-				fail(w, http.StatusForbidden, "missing or wrong CSRF token")
-				return
-			}
-		}
-		// The user as stored now: one disabled or demoted since login
-		// loses what it lost at once, not when the session ends.
-		// A store that fails (a client gone, a database restarting) ends
-		// the request, not the session.
-		u, err := s.st.GetUser(r.Context(), sess.tenant, sess.user)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			s.internal(w, r, err)
-			return
-		}
-		if err != nil || u.Disabled {
-			s.sessions.drop(sess.id)
-			fail(w, http.StatusUnauthorized, "not logged in")
-			return
-		}
-		if roleRank[u.Role] < roleRank[min] {
-			fail(w, http.StatusForbidden, "your role may not do this")
-			return
-		}
-		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, principal{user: u, session: sess})))
-	})
 }
 
 // changes tells a method that may change state.

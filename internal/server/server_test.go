@@ -208,6 +208,9 @@ func (f *fixture) allEndpoints() []endpoint {
 		{"PUT", "/api/users/vic/password", map[string]string{"password": password}, 204},
 		{"POST", "/api/users/vic/disable", nil, 204},
 		{"PUT", "/api/me/password", map[string]string{"current": password, "new": password}, 204},
+		{"GET", "/api/tokens", nil, 200},
+		{"POST", "/api/tokens", map[string]string{"name": "script"}, 201},
+		{"DELETE", "/api/tokens/1", nil, 204},
 	}, f.caseEndpoints("intrusion")...)
 }
 

@@ -1,41 +1,43 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/spoor-hunt/spoor/internal/store"
 )
 
 // SessionCookie is the cookie that names a session.
 const SessionCookie = "spoor_session"
 
-// maxSessions bounds the sessions held; past it the one idle longest goes.
-const maxSessions = 100_000
-
-// session is a logged-in user. Sessions live in the server's memory: a
-// restart logs everyone out, which a console can afford.
+// session is a logged-in browser. Sessions are kept in the store, by the
+// hash of their cookie value, so a restart logs no one out and servers
+// sharing a PostgreSQL store share them.
 type session struct {
-	id           [32]byte // SHA-256 of the cookie value
-	tenant, user string
-	csrf         string
-	created      time.Time
-	seen         time.Time
+	secret        string // the cookie value (this request's, never stored)
+	tenant, user  string
+	csrf          string
+	created, seen time.Time
 }
 
-// sessions holds the live sessions by the hash of their cookie value, so
-// the values themselves are never kept.
+// sessions starts, finds and ends sessions in the store and judges their
+// expiry.
 type sessions struct {
-	mu        sync.Mutex
+	st        *store.Store
 	now       func() time.Time
 	idle, max time.Duration
-	byID      map[[32]byte]*session
+	// perUser is how many sessions a user keeps; a login past it ends the
+	// oldest.
+	perUser int
 }
 
-func newSessions(now func() time.Time, idle, max time.Duration) *sessions {
-	return &sessions{now: now, idle: idle, max: max, byID: map[[32]byte]*session{}}
+func newSessions(st *store.Store, now func() time.Time, idle, max time.Duration, perUser int) *sessions {
+	return &sessions{st: st, now: now, idle: idle, max: max, perUser: perUser}
 }
 
 // token returns 256 random bits, URL-safe.
@@ -45,79 +47,55 @@ func token() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// create starts a session and returns the cookie value naming it.
-func (ss *sessions) create(tenant, user string) (string, *session) {
+// create starts a session; its secret is the cookie value.
+func (ss *sessions) create(ctx context.Context, tenant, user string) (*session, error) {
 	value := token()
 	now := ss.now()
-	s := &session{id: sha256.Sum256([]byte(value)), tenant: tenant, user: user, csrf: token(), created: now, seen: now}
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if len(ss.byID) >= maxSessions {
-		ss.sweep(now)
+	st, err := ss.st.AddSession(ctx, tenant, user, value, store.SessionLimits{
+		PerUser: ss.perUser, IdleBefore: now.Add(-ss.idle), MadeBefore: now.Add(-ss.max)})
+	if err != nil {
+		return nil, err
 	}
-	if len(ss.byID) >= maxSessions {
-		var oldest *session
-		for _, o := range ss.byID {
-			if oldest == nil || o.seen.Before(oldest.seen) {
-				oldest = o
-			}
-		}
-		delete(ss.byID, oldest.id)
-	}
-	ss.byID[s.id] = s
-	return value, s
+	return &session{secret: value, tenant: tenant, user: user, csrf: st.CSRF, created: st.Created, seen: st.Seen}, nil
 }
 
 // get returns the live session a cookie value names, or nil, and marks it
-// used.
-func (ss *sessions) get(value string) *session {
+// used. The store's time of last use is written at most every idle/120
+// (30 s of an hour), not on every request.
+func (ss *sessions) get(ctx context.Context, value string) (*session, error) {
 	if value == "" {
-		return nil
+		return nil, nil
 	}
-	id := sha256.Sum256([]byte(value))
+	st, err := ss.st.GetSession(ctx, value)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
 	now := ss.now()
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	s := ss.byID[id]
-	if s == nil {
-		return nil
+	if now.Sub(st.Seen) >= ss.idle || now.Sub(st.Created) >= ss.max {
+		return nil, ss.st.EndSession(ctx, value)
 	}
-	if ss.expired(s, now) {
-		delete(ss.byID, id)
-		return nil
-	}
-	s.seen = now
-	return s
-}
-
-func (ss *sessions) expired(s *session, now time.Time) bool {
-	return now.Sub(s.seen) >= ss.idle || now.Sub(s.created) >= ss.max
-}
-
-// sweep drops expired sessions; the caller holds mu.
-func (ss *sessions) sweep(now time.Time) {
-	for id, s := range ss.byID {
-		if ss.expired(s, now) {
-			delete(ss.byID, id)
+	if now.Sub(st.Seen) >= ss.idle/120 {
+		if err := ss.st.TouchSession(ctx, value, now); err != nil {
+			return nil, err
 		}
 	}
+	return &session{secret: value, tenant: st.Tenant, user: st.User, csrf: st.CSRF, created: st.Created, seen: now}, nil
 }
 
-func (ss *sessions) drop(id [32]byte) {
-	ss.mu.Lock()
-	delete(ss.byID, id)
-	ss.mu.Unlock()
+func (ss *sessions) drop(ctx context.Context, s *session) error {
+	return ss.st.EndSession(ctx, s.secret)
 }
 
 // dropUser ends the sessions of a user but keep (nil: all of them).
-func (ss *sessions) dropUser(tenant, user string, keep *session) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	for id, s := range ss.byID {
-		if s.tenant == tenant && s.user == user && s != keep {
-			delete(ss.byID, id)
-		}
+func (ss *sessions) dropUser(ctx context.Context, tenant, user string, keep *session) error {
+	secret := ""
+	if keep != nil {
+		secret = keep.secret
 	}
+	return ss.st.EndSessions(ctx, tenant, user, secret)
 }
 
 func sessionCookie(r *http.Request) string {

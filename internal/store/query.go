@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Filter selects detections of a case. Zero fields select everything;
@@ -87,6 +89,25 @@ type plan struct {
 	needD bool
 	where []string
 	args  []any
+	// fts is SQLite's MATCH expression of the free text ("": none), and
+	// words its words. It is not among the conditions: a rare word is
+	// applied as the set FTS5 returns (withText), a common one by checking
+	// each row read in order (see scanText).
+	fts   string
+	words []string
+}
+
+// withText is p with its free text as a condition: the detections FTS5
+// finds, gathered before the order is read.
+func (p *plan) withText() *plan {
+	if p.fts == "" {
+		return p
+	}
+	q := *p
+	q.where = append(slices.Clone(p.where), `d.id IN (SELECT rowid FROM detection_text WHERE detection_text MATCH ?)`)
+	q.args = append(slices.Clone(p.args), p.fts)
+	q.fts, q.words = "", nil
+	return &q
 }
 
 func (p *plan) add(cond string, args ...any) {
@@ -170,10 +191,10 @@ func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) 
 			p.add(`d.search @@ plainto_tsquery('simple', ?)`, strings.Join(ws, " "))
 		} else {
 			// Each word quoted: FTS5 reads none of them as syntax.
-			p.add(`d.id IN (SELECT rowid FROM detection_text WHERE detection_text MATCH ?)`, `"`+strings.Join(ws, `" "`)+`"`)
+			p.fts, p.words = `"`+strings.Join(ws, `" "`)+`"`, ws
 		}
 	}
-	p.needD = len(p.where) > n
+	p.needD = len(p.where) > n || p.fts != ""
 	return p, nil
 }
 
@@ -230,6 +251,9 @@ func (s *Store) Detections(ctx context.Context, tenant, caseName string, q Query
 	if err != nil {
 		return DetectionPage{}, err
 	}
+	if p, err = s.textPlan(ctx, p); err != nil {
+		return DetectionPage{}, err
+	}
 	if q.Order != ByTime && q.Order != ByTimeDesc && q.Order != ByLevel {
 		return DetectionPage{}, fmt.Errorf("%w: order %d", ErrInvalid, q.Order)
 	}
@@ -277,6 +301,9 @@ func (s *Store) Detections(ctx context.Context, tenant, caseName string, q Query
 // page reads one time-ordered page of p after a cursor, of one level rank
 // when given.
 func (s *Store) page(ctx context.Context, p *plan, desc bool, after *cursor, rank *int, limit int) (DetectionPage, error) {
+	if p.fts != "" {
+		return s.scanText(ctx, p, desc, after, rank, limit)
+	}
 	var extra []string
 	args := slices.Clone(p.args)
 	if rank != nil {
@@ -304,13 +331,7 @@ func (s *Store) page(ctx context.Context, p *plan, desc bool, after *cursor, ran
 	var out DetectionPage
 	for rows.Next() {
 		if len(out.Detections) == limit {
-			order := ByTime
-			if rank != nil {
-				order = ByLevel
-			} else if desc {
-				order = ByTimeDesc
-			}
-			out.Next = out.Detections[limit-1].cursor.String(order)
+			out.Next = out.Detections[limit-1].cursor.String(pageOrder(desc, rank))
 			break
 		}
 		var d Detection
@@ -322,6 +343,167 @@ func (s *Store) page(ctx context.Context, p *plan, desc bool, after *cursor, ran
 		out.Detections = append(out.Detections, d)
 	}
 	return out, rows.Err()
+}
+
+// pageOrder is the order whose cursor a page of page() ends with.
+func pageOrder(desc bool, rank *int) Order {
+	if rank != nil {
+		return ByLevel
+	}
+	if desc {
+		return ByTimeDesc
+	}
+	return ByTime
+}
+
+// Free text on SQLite: a word in at least commonWordDocs detections of the
+// store is common, and its pages are read in order with each row's words
+// checked (scanText), up to textScanBudget rows a page; past that (the
+// word is common in the store but not in this list), the rest of the page
+// comes from FTS5's set. Variables for the tests.
+var (
+	commonWordDocs int64 = 10_000
+	textScanBudget       = 4_096
+)
+
+// textChunk is how many rows scanText reads at a time.
+const textChunk = 256
+
+// textPlan decides how p's free text is applied: a plan keeping fts is read
+// by scanText.
+func (s *Store) textPlan(ctx context.Context, p *plan) (*plan, error) {
+	if p.fts == "" {
+		return p, nil
+	}
+	common, err := s.commonText(ctx, p.words)
+	if err != nil || common {
+		return p, err
+	}
+	return p.withText(), nil
+}
+
+// commonText tells whether every word is in at least commonWordDocs
+// detections of the store (fts5vocab counts them from the index, without
+// reading the matches).
+func (s *Store) commonText(ctx context.Context, words []string) (bool, error) {
+	for _, w := range words {
+		var docs int64
+		err := s.db.QueryRowContext(ctx, `SELECT doc FROM detection_text_vocab WHERE term = ?`, w).Scan(&docs)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && docs < commonWordDocs {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// scanText reads a page of p whose free text is common: rows in the page's
+// order without the text condition, each kept if it holds every word (its
+// words as the index has them: indexDetection's).
+func (s *Store) scanText(ctx context.Context, p *plan, desc bool, after *cursor, rank *int, limit int) (DetectionPage, error) {
+	bare := *p
+	bare.fts, bare.words = "", nil
+	var out DetectionPage
+	for scanned := 0; ; {
+		if scanned >= textScanBudget {
+			return s.finishFromIndex(ctx, p, out, desc, after, rank, limit)
+		}
+		chunk, err := s.page(ctx, &bare, desc, after, rank, textChunk)
+		if err != nil {
+			return DetectionPage{}, err
+		}
+		for _, d := range chunk.Detections {
+			ok, err := holdsWords(d.JSON, p.words)
+			if err != nil {
+				return DetectionPage{}, err
+			}
+			if !ok {
+				continue
+			}
+			if len(out.Detections) == limit {
+				out.Next = out.Detections[limit-1].cursor.String(pageOrder(desc, rank))
+				return out, nil
+			}
+			out.Detections = append(out.Detections, d)
+		}
+		scanned += len(chunk.Detections)
+		if chunk.Next == "" {
+			return out, nil
+		}
+		last := chunk.Detections[len(chunk.Detections)-1].cursor
+		after = &last
+	}
+}
+
+// finishFromIndex completes a page begun by scanText from FTS5's set, after
+// the last row scanText read.
+func (s *Store) finishFromIndex(ctx context.Context, p *plan, out DetectionPage, desc bool, after *cursor, rank *int, limit int) (DetectionPage, error) {
+	need := limit - len(out.Detections)
+	if need == 0 {
+		// The page is full: is there more after it?
+		probe, err := s.page(ctx, p.withText(), desc, after, rank, 1)
+		if err != nil {
+			return DetectionPage{}, err
+		}
+		if len(probe.Detections) > 0 {
+			out.Next = out.Detections[limit-1].cursor.String(pageOrder(desc, rank))
+		}
+		return out, nil
+	}
+	rest, err := s.page(ctx, p.withText(), desc, after, rank, need)
+	if err != nil {
+		return DetectionPage{}, err
+	}
+	out.Detections = append(out.Detections, rest.Detections...)
+	out.Next = rest.Next
+	return out, nil
+}
+
+// holdsWords tells whether a stored detection holds every word.
+func holdsWords(body []byte, words []string) (bool, error) {
+	if lacksWord(body, words) {
+		return false, nil
+	}
+	row, err := indexDetection(body)
+	if err != nil {
+		return false, err
+	}
+	have := strings.Fields(row.words)
+	for _, w := range words {
+		if !slices.Contains(have, w) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// lacksWord tells, without decoding it, that a detection cannot hold every
+// word: an ASCII body without \u escapes has each of its words' letters as
+// they are, in some case, so a word not among its bytes (ASCII case
+// folded) is none of its words. Any other body, or a word not ASCII, is
+// left to the full check.
+func lacksWord(body []byte, words []string) bool {
+	if bytes.Contains(body, []byte(`\u`)) {
+		return false
+	}
+	for _, c := range body {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	lower := bytes.ToLower(body) // ASCII only: no length change
+	for _, w := range words {
+		ascii := true
+		for i := 0; i < len(w); i++ {
+			ascii = ascii && w[i] < utf8.RuneSelf
+		}
+		if ascii && !bytes.Contains(lower, []byte(w)) {
+			return true
+		}
+	}
+	return false
 }
 
 // CountDetections counts the detections of a case of tenant that f keeps,
@@ -336,6 +518,24 @@ func (s *Store) CountDetections(ctx context.Context, tenant, caseName string, f 
 	if err != nil {
 		return 0, false, err
 	}
+	if p.fts != "" && upTo > 0 && p.drive == `detections d` {
+		if common, err := s.commonText(ctx, p.words); err != nil {
+			return 0, false, err
+		} else if common {
+			// A common word: its matches read from FTS5 as they come (ID
+			// order), each checked against the other conditions, until
+			// upTo+1; not all of them gathered first.
+			inner := `SELECT 1 FROM detection_text CROSS JOIN detections d WHERE detection_text MATCH ? AND d.id = detection_text.rowid AND ` +
+				strings.Join(p.where, ` AND `) + ` LIMIT ?`
+			args := append(append([]any{p.fts}, p.args...), upTo+1)
+			err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM (`+inner+`) AS m`, args...).Scan(&n)
+			if n > upTo {
+				return upTo, true, err
+			}
+			return n, false, err
+		}
+	}
+	p = p.withText()
 	if upTo <= 0 {
 		err = s.db.QueryRowContext(ctx, s.q(p.sql(`count(*)`, ``, false)), p.args...).Scan(&n)
 		return n, false, err

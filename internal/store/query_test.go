@@ -39,11 +39,28 @@ func TestFilters(t *testing.T) {
 		base := page.Detections[0].ID - int64(first)
 		m := metas[0]
 		mid := g.start.Add(15 * 24 * time.Hour)
+		// "powershell" is in about a third: a common word when
+		// commonWordDocs is low.
+		hasPowershell := map[int]bool{}
+		for i, raw := range raws {
+			for w := range words(string(raw)) {
+				if w == "powershell" {
+					hasPowershell[i] = true
+				}
+			}
+		}
+		// The cases whose keep needs the detection itself.
+		keepI := map[string]func(int) bool{
+			"common word":          func(i int) bool { return hasPowershell[i] },
+			"common word and host": func(i int) bool { return hasPowershell[i] && metas[i].host == m.host },
+		}
 		cases := []struct {
 			name string
 			f    Filter
 			keep func(genMeta) bool
 		}{
+			{"common word", Filter{Text: "PowerShell"}, nil},
+			{"common word and host", Filter{Text: "powershell", Host: m.host}, nil},
 			{"all", Filter{}, func(genMeta) bool { return true }},
 			{"level", Filter{Levels: []string{"high", "critical"}}, func(x genMeta) bool { return x.rule.level == "high" || x.rule.level == "critical" }},
 			{"rule", Filter{Rule: m.rule.id}, func(x genMeta) bool { return x.rule.id == m.rule.id }},
@@ -63,64 +80,82 @@ func TestFilters(t *testing.T) {
 			}},
 			{"nothing", Filter{Host: "no-such-host"}, func(genMeta) bool { return false }},
 		}
-		for _, c := range cases {
-			var want []int
-			for i, x := range metas {
-				if c.keep(x) {
-					want = append(want, i)
-				}
-			}
-			if c.name != "nothing" && len(want) == 0 {
-				t.Fatalf("%s: the generated data has no match, the test is void", c.name)
-			}
-			count, more, err := s.CountDetections(ctx, "acme", "intrusion", c.f, 0)
-			if err != nil {
-				t.Fatalf("%s: %v", c.name, err)
-			}
-			if count != int64(len(want)) || more {
-				t.Errorf("%s: got count %d (more %v), want %d", c.name, count, more, len(want))
-			}
-			for _, upTo := range []int64{int64(len(want)), int64(len(want)) - 1} {
-				if upTo < 1 {
+		// Free text three ways on SQLite: every word rare (FTS5's set),
+		// every word common (rows checked in order), and common with a scan
+		// budget so small that pages end from FTS5's set.
+		type textMode struct {
+			docs   int64
+			budget int
+		}
+		modes := []textMode{{commonWordDocs, textScanBudget}}
+		if s.dialect == sqliteDialect {
+			modes = append(modes, textMode{1, textScanBudget}, textMode{1, 300})
+		}
+		defer func(m textMode) { commonWordDocs, textScanBudget = m.docs, m.budget }(modes[0])
+		for _, mode := range modes {
+			commonWordDocs, textScanBudget = mode.docs, mode.budget
+			for _, c := range cases {
+				if c.f.Text == "" && mode != modes[0] {
 					continue
 				}
-				count, more, err := s.CountDetections(ctx, "acme", "intrusion", c.f, upTo)
-				if err != nil || count != upTo || more != (upTo < int64(len(want))) {
-					t.Errorf("%s: count up to %d: got %d, more %v (%v), want %d, more %v", c.name, upTo, count, more, err, upTo, upTo < int64(len(want)))
+				var want []int
+				for i, x := range metas {
+					if k := keepI[c.name]; k != nil && k(i) || k == nil && c.keep(x) {
+						want = append(want, i)
+					}
 				}
-			}
-			for _, order := range []Order{ByTime, ByTimeDesc, ByLevel} {
-				sorted := slices.Clone(want)
-				slices.SortFunc(sorted, func(a, b int) int {
-					x, y := metas[a], metas[b]
-					switch order {
-					case ByTimeDesc:
-						return cmp.Or(y.at.Compare(x.at), cmp.Compare(b, a))
-					case ByLevel:
-						return cmp.Or(cmp.Compare(levelRanks[y.rule.level], levelRanks[x.rule.level]), x.at.Compare(y.at), cmp.Compare(a, b))
-					}
-					return cmp.Or(x.at.Compare(y.at), cmp.Compare(a, b))
-				})
-				var got []int
-				q := Query{Filter: c.f, Order: order, Limit: 97}
-				for pages := 0; ; pages++ {
-					if pages > n {
-						t.Fatalf("%s order %d: the pages do not end", c.name, order)
-					}
-					page, err := s.Detections(ctx, "acme", "intrusion", q)
-					if err != nil {
-						t.Fatalf("%s order %d: %v", c.name, order, err)
-					}
-					for _, d := range page.Detections {
-						got = append(got, int(d.ID-base))
-					}
-					if page.Next == "" {
-						break
-					}
-					q.After = page.Next
+				if c.name != "nothing" && len(want) == 0 {
+					t.Fatalf("%s: the generated data has no match, the test is void", c.name)
 				}
-				if !slices.Equal(got, sorted) {
-					t.Errorf("%s order %d: got %d detections %v..., want %d %v...", c.name, order, len(got), head(got), len(sorted), head(sorted))
+				count, more, err := s.CountDetections(ctx, "acme", "intrusion", c.f, 0)
+				if err != nil {
+					t.Fatalf("%s: %v", c.name, err)
+				}
+				if count != int64(len(want)) || more {
+					t.Errorf("%s %+v: got count %d (more %v), want %d", c.name, mode, count, more, len(want))
+				}
+				for _, upTo := range []int64{int64(len(want)), int64(len(want)) - 1} {
+					if upTo < 1 {
+						continue
+					}
+					count, more, err := s.CountDetections(ctx, "acme", "intrusion", c.f, upTo)
+					if err != nil || count != upTo || more != (upTo < int64(len(want))) {
+						t.Errorf("%s: count up to %d: got %d, more %v (%v), want %d, more %v", c.name, upTo, count, more, err, upTo, upTo < int64(len(want)))
+					}
+				}
+				for _, order := range []Order{ByTime, ByTimeDesc, ByLevel} {
+					sorted := slices.Clone(want)
+					slices.SortFunc(sorted, func(a, b int) int {
+						x, y := metas[a], metas[b]
+						switch order {
+						case ByTimeDesc:
+							return cmp.Or(y.at.Compare(x.at), cmp.Compare(b, a))
+						case ByLevel:
+							return cmp.Or(cmp.Compare(levelRanks[y.rule.level], levelRanks[x.rule.level]), x.at.Compare(y.at), cmp.Compare(a, b))
+						}
+						return cmp.Or(x.at.Compare(y.at), cmp.Compare(a, b))
+					})
+					var got []int
+					q := Query{Filter: c.f, Order: order, Limit: 97}
+					for pages := 0; ; pages++ {
+						if pages > n {
+							t.Fatalf("%s order %d: the pages do not end", c.name, order)
+						}
+						page, err := s.Detections(ctx, "acme", "intrusion", q)
+						if err != nil {
+							t.Fatalf("%s order %d: %v", c.name, order, err)
+						}
+						for _, d := range page.Detections {
+							got = append(got, int(d.ID-base))
+						}
+						if page.Next == "" {
+							break
+						}
+						q.After = page.Next
+					}
+					if !slices.Equal(got, sorted) {
+						t.Errorf("%s order %d %+v: got %d detections %v..., want %d %v...", c.name, order, mode, len(got), head(got), len(sorted), head(sorted))
+					}
 				}
 			}
 		}
@@ -134,3 +169,34 @@ func TestFilters(t *testing.T) {
 }
 
 func head(s []int) []int { return s[:min(len(s), 8)] }
+
+// TestLacksWord: the quick check before decoding refuses a detection only
+// when it cannot hold a word, whatever its case, escapes or non-ASCII text.
+func TestLacksWord(t *testing.T) {
+	for _, c := range []struct {
+		body  string
+		words []string
+		lacks bool
+	}{
+		{`{"v":"C:\\Windows\\PowerShell.exe"}`, []string{"powershell"}, false},
+		{`{"v":"C:\\Windows\\cmd.exe"}`, []string{"powershell"}, true},
+		{`{"v":"cmd powershell"}`, []string{"cmd", "whoami"}, true},
+		{`{"v":"\u0070owershell"}`, []string{"powershell"}, false}, // escaped: decode to know
+		{`{"v":"\u212Aerberos"}`, []string{"kerberos"}, false},     // escaped Kelvin sign
+		{"{\"v\":\"\u212Aerberos\"}", []string{"kerberos"}, false}, // the Kelvin sign itself lowercases to k
+		{`{"v":"ünïcode"}`, []string{"ünïcode"}, false},
+	} {
+		if got := lacksWord([]byte(c.body), c.words); got != c.lacks {
+			t.Errorf("lacksWord(%s, %q) = %v, want %v", c.body, c.words, got, c.lacks)
+		}
+		// Never refuses what the full check finds.
+		if row, err := indexDetection([]byte(`{"rule":{"id":"r","level":"low"},"fields":[{"name":"v","value":` +
+			strings.TrimSuffix(strings.TrimPrefix(c.body, `{"v":`), `}`) + `}]}`)); err == nil && lacksWord([]byte(c.body), c.words) {
+			for _, w := range c.words {
+				if slices.Contains(strings.Fields(row.words), w) && len(c.words) == 1 {
+					t.Errorf("%s: lacksWord refuses %q, which the index finds", c.body, w)
+				}
+			}
+		}
+	}
+}

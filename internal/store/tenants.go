@@ -197,7 +197,9 @@ func (s *Store) DisableUser(ctx context.Context, tenant, name, actor string) err
 	return s.updateUser(ctx, tenant, name, actor, "user.disable", `disabled = ?`, 1)
 }
 
-func (s *Store) updateUser(ctx context.Context, tenant, name, actor, action, set string, value any) error {
+// updateUser sets a column of a user of tenant, audited; also runs in the
+// same transaction.
+func (s *Store) updateUser(ctx context.Context, tenant, name, actor, action, set string, value any, also ...func(*sql.Tx, int64) error) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		tid, err := s.tenantID(ctx, tx, tenant)
 		if err != nil {
@@ -209,6 +211,11 @@ func (s *Store) updateUser(ctx context.Context, tenant, name, actor, action, set
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return fmt.Errorf("user %q of tenant %q: %w", name, tenant, ErrNotFound)
+		}
+		for _, f := range also {
+			if err := f(tx, tid); err != nil {
+				return err
+			}
 		}
 		return s.audit(ctx, tx, tid, 0, actor, action, map[string]any{"user": name})
 	})
