@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/gaps"
+	"github.com/spoor-hunt/spoor/internal/source"
 )
 
 func newGaps(env Env) *cobra.Command {
@@ -45,33 +44,14 @@ or disabled, at medium confidence or more) as detections.`,
   spoor gaps --json ./collection/ | jq -c 'select(.confidence == "high")'`,
 		Args: needPaths("gaps"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			as := make([]*gaps.Analyzer, max(f.workers, 1))
-			for i := range as {
-				as[i] = gaps.New()
-			}
-			sum, err := analyseEvidence(cmd.Context(), cmd, env, f, args, func(w int, ev *event.Event) error {
-				as[w].Observe(ev)
+			return analyse(cmd, env, f, args, gaps.New, func(w io.Writer, as []*gaps.Analyzer, sum *source.Summary) error {
+				found := gaps.Findings(gaps.Options{Chunks: gaps.FileChunks, Damaged: damagedLogs(sum)}, as...)
+				if f.json {
+					return encodeEach(json.NewEncoder(w), found)
+				}
+				writeGaps(w, found)
 				return nil
 			})
-			if sum == nil || (err != nil && sum.Events == 0) {
-				return err
-			}
-			found := gaps.Findings(gaps.Options{Chunks: gaps.FileChunks, Damaged: damagedLogs(sum)}, as...)
-			bw := bufio.NewWriter(env.Stdout)
-			if f.json {
-				enc := json.NewEncoder(bw)
-				for i := range found {
-					if werr := enc.Encode(&found[i]); werr != nil {
-						return werr
-					}
-				}
-			} else {
-				writeGaps(bw, found)
-			}
-			if ferr := bw.Flush(); ferr != nil {
-				return fmt.Errorf("write findings: %w", ferr)
-			}
-			return err
 		},
 	}
 	addAnalyseFlags(cmd, &f)

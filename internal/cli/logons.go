@@ -1,8 +1,8 @@
 package cli
 
 import (
-	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/logons"
+	"github.com/spoor-hunt/spoor/internal/source"
 )
 
 func newLogons(env Env) *cobra.Command {
@@ -43,30 +43,14 @@ rdp or flag.`,
   spoor logons --json ./collection/ | jq -c 'select(.type == "flag")'`,
 		Args: needPaths("logons"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cs := make([]*logons.Collector, max(f.workers, 1))
-			for i := range cs {
-				cs[i] = logons.NewCollector()
-			}
-			sum, err := analyseEvidence(cmd.Context(), cmd, env, f, args, func(w int, ev *event.Event) error {
-				cs[w].Observe(ev)
+			return analyse(cmd, env, f, args, logons.NewCollector, func(w io.Writer, cs []*logons.Collector, _ *source.Summary) error {
+				rep := logons.Summarize(opts, cs...)
+				if f.json {
+					return writeLogonsJSON(w, rep)
+				}
+				writeLogons(w, rep)
 				return nil
 			})
-			if sum == nil || (err != nil && sum.Events == 0) {
-				return err
-			}
-			rep := logons.Summarize(opts, cs...)
-			bw := bufio.NewWriter(env.Stdout)
-			if f.json {
-				if werr := writeLogonsJSON(bw, rep); werr != nil {
-					return werr
-				}
-			} else {
-				writeLogons(bw, rep)
-			}
-			if ferr := bw.Flush(); ferr != nil {
-				return fmt.Errorf("write logons: %w", ferr)
-			}
-			return err
 		},
 	}
 	addAnalyseFlags(cmd, &f)
@@ -77,23 +61,14 @@ rdp or flag.`,
 
 func writeLogonsJSON(w io.Writer, rep *logons.Report) error {
 	enc := json.NewEncoder(w)
-	for i := range rep.Logons {
-		if err := enc.Encode(&rep.Logons[i]); err != nil {
-			return err
-		}
-	}
-	for i := range rep.Explicit {
-		if err := enc.Encode(&rep.Explicit[i]); err != nil {
-			return err
-		}
-	}
-	for i := range rep.RDP {
-		if err := enc.Encode(&rep.RDP[i]); err != nil {
-			return err
-		}
-	}
-	for i := range rep.Flags {
-		if err := enc.Encode(&rep.Flags[i]); err != nil {
+	return errors.Join(encodeEach(enc, rep.Logons), encodeEach(enc, rep.Explicit), encodeEach(enc, rep.RDP), encodeEach(enc, rep.Flags))
+}
+
+// encodeEach writes each item of items as a JSON line; it stops at the
+// first error.
+func encodeEach[T any](enc *json.Encoder, items []T) error {
+	for i := range items {
+		if err := enc.Encode(&items[i]); err != nil {
 			return err
 		}
 	}

@@ -148,8 +148,8 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	l.observe(ev)
 }
 
-// Findings returns what the logs of the analyzers show, by source (in the
-// order the logs were first seen, analyzer by analyzer), then by time.
+// Findings returns what the logs of the analyzers show, by source name,
+// then by time.
 func Findings(opts Options, as ...*Analyzer) []Finding {
 	var out []Finding
 	for _, a := range as {
@@ -165,6 +165,7 @@ func Findings(opts Options, as ...*Analyzer) []Finding {
 			out = append(out, l.findings(chunks, lost)...)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b Finding) int { return cmp.Compare(a.Source, b.Source) })
 	return out
 }
 
@@ -325,7 +326,7 @@ func (l *logState) timeStep(t time.Time, rid int64, mark marker) {
 			f.Meaning = fmt.Sprintf("Record %d is dated %s before record %d, but in line with the records before that: record %d alone is dated ahead (a provider's clock or a delayed write), not a clock set back.", rid, roundDur(back), rid-1, rid-1)
 		case back%time.Hour < 5*time.Minute || back%time.Hour > time.Hour-5*time.Minute:
 			f.Confidence = Low
-			f.Meaning = fmt.Sprintf("Time goes back %s from record %d to %d, a whole number of hours: most likely a time-zone or clock correction at startup, not tampering.", roundDur(back), rid-1, rid)
+			f.Meaning = fmt.Sprintf("Time goes back %s from record %d to %d, within minutes of a whole number of hours: most likely a time-zone or clock correction at startup, not tampering.", roundDur(back), rid-1, rid)
 		default:
 			f.Confidence = Medium
 			f.Meaning = fmt.Sprintf("Time goes back %s from record %d to %d: the clock was set back (look for 4616 or Kernel-General 1), or records were written with forged times.", roundDur(back), rid-1, rid)
@@ -455,7 +456,7 @@ func (l *logState) findings(chunks []evtx.ChunkInfo, lost int) []Finding {
 	if l.filtered > 0 {
 		out = append(out, Finding{
 			Kind: Filtered, Confidence: Low, Source: l.source, Computer: l.computer, Channel: l.channel,
-			Meaning: fmt.Sprintf("The file's own record numbers are whole but its EventRecordIDs skip %d times: it is a filtered export of a log (Save Filtered Log File, wevtutil epl /q), a subset of what the host logged. Missing EventRecordIDs here prove nothing; and an export put in place of the original log would hide events.", l.filtered),
+			Meaning: fmt.Sprintf("The file's own record numbers are whole but its EventRecordIDs skip %s: it is a filtered export of a log (Save Filtered Log File, wevtutil epl /q), a subset of what the host logged. Missing EventRecordIDs here prove nothing; and an export put in place of the original log would hide events.", times(l.filtered)),
 		})
 	} else {
 		out = append(out, l.silences()...)
@@ -571,11 +572,22 @@ func stamp(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.000Z")
 }
 
-// roundDur rounds d for reading: to the second under an hour, the minute
-// above.
-func roundDur(d time.Duration) time.Duration {
-	if d < time.Hour {
-		return d.Round(time.Second)
+// roundDur renders d for reading: to the second under an hour, the
+// minute under two days, in days and hours above.
+func roundDur(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	case d < 48*time.Hour:
+		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
 	}
-	return d.Round(time.Minute)
+	h := int64(d.Round(time.Hour) / time.Hour)
+	return fmt.Sprintf("%dd%dh", h/24, h%24)
+}
+
+func times(n int64) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
 }

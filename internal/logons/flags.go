@@ -129,17 +129,11 @@ func failures(rep *Report, opts Options) []Flag {
 	type acctKey struct{ computer, account, source string }
 	type failed struct {
 		account, source string // as first seen
-		count           int
-		first, last     time.Time
+		tally
 	}
 	byAccount := map[acctKey]*failed{}
 	type srcKey struct{ computer, source string }
-	type tried struct {
-		accounts    map[string]bool
-		count       int
-		first, last time.Time
-	}
-	bySource := map[srcKey]*tried{}
+	bySource := map[srcKey]*tally{}
 	for _, l := range rep.Logons {
 		if l.Outcome != Failure {
 			continue
@@ -148,25 +142,20 @@ func failures(rep *Report, opts Options) []Flag {
 		k := acctKey{l.Computer, strings.ToLower(l.Account), strings.ToLower(src)}
 		f := byAccount[k]
 		if f == nil {
-			f = &failed{account: l.Account, source: src, first: l.First, last: l.Last}
+			f = &failed{account: l.Account, source: src}
 			byAccount[k] = f
 		}
-		f.count += l.Count
-		f.first, f.last = widen(f.first, f.last, l.First)
-		f.first, f.last = widen(f.first, f.last, l.Last)
+		f.add(l.Count, l.First, l.Last, "")
 		if src == "" {
 			continue
 		}
 		sk := srcKey{l.Computer, src}
 		t := bySource[sk]
 		if t == nil {
-			t = &tried{accounts: map[string]bool{}, first: l.First, last: l.Last}
+			t = &tally{}
 			bySource[sk] = t
 		}
-		t.accounts[l.Account] = true
-		t.count += l.Count
-		t.first, t.last = widen(t.first, t.last, l.First)
-		t.first, t.last = widen(t.first, t.last, l.Last)
+		t.add(l.Count, l.First, l.Last, l.Account)
 	}
 	var out []Flag
 	for k, f := range byAccount {
@@ -199,13 +188,13 @@ func failures(rep *Report, opts Options) []Flag {
 		})
 	}
 	for k, t := range bySource {
-		if len(t.accounts) < opts.Failures {
+		if len(t.names) < opts.Failures {
 			continue
 		}
 		out = append(out, Flag{
 			Type: "flag", Kind: Spray, Time: t.first, Computer: k.computer, Source: k.source,
 			Reason: fmt.Sprintf("%s failed to log on as %d different accounts (%s), %s between %s and %s: password spraying or guessing.",
-				k.source, len(t.accounts), some(t.accounts), times(t.count), stamp(t.first), stamp(t.last)),
+				k.source, len(t.names), some(t.names), times(t.count), stamp(t.first), stamp(t.last)),
 		})
 	}
 	return out
@@ -215,12 +204,7 @@ func failures(rep *Report, opts Options) []Flag {
 // (4648).
 func explicitSprays(rep *Report, opts Options) []Flag {
 	type key struct{ computer, subject string }
-	type used struct {
-		accounts    map[string]bool
-		count       int
-		first, last time.Time
-	}
-	by := map[key]*used{}
+	by := map[key]*tally{}
 	for _, x := range rep.Explicit {
 		if x.Account == "" {
 			continue
@@ -228,26 +212,44 @@ func explicitSprays(rep *Report, opts Options) []Flag {
 		k := key{x.Computer, x.Subject}
 		u := by[k]
 		if u == nil {
-			u = &used{accounts: map[string]bool{}, first: x.First, last: x.Last}
+			u = &tally{}
 			by[k] = u
 		}
-		u.accounts[x.Account] = true
-		u.count += x.Count
-		u.first, u.last = widen(u.first, u.last, x.First)
-		u.first, u.last = widen(u.first, u.last, x.Last)
+		u.add(x.Count, x.First, x.Last, x.Account)
 	}
 	var out []Flag
 	for k, u := range by {
-		if len(u.accounts) < opts.Failures {
+		if len(u.names) < opts.Failures {
 			continue
 		}
 		out = append(out, Flag{
 			Type: "flag", Kind: ExplicitSpray, Time: u.first, Computer: k.computer, Account: k.subject,
 			Reason: fmt.Sprintf("%s used the explicit credentials of %d different accounts (%s), %s between %s and %s: password spraying or testing stolen credentials.",
-				orLocal(k.subject), len(u.accounts), some(u.accounts), times(u.count), stamp(u.first), stamp(u.last)),
+				orLocal(k.subject), len(u.names), some(u.names), times(u.count), stamp(u.first), stamp(u.last)),
 		})
 	}
 	return out
+}
+
+// tally counts rows: their events, the time they span and the distinct
+// names (accounts) among them.
+type tally struct {
+	count       int
+	first, last time.Time
+	names       map[string]bool
+}
+
+// add counts a row of n events from first to last; name "" counts none.
+func (t *tally) add(n int, first, last time.Time, name string) {
+	t.count += n
+	t.first, t.last = widen(t.first, t.last, first)
+	t.first, t.last = widen(t.first, t.last, last)
+	if name != "" {
+		if t.names == nil {
+			t.names = map[string]bool{}
+		}
+		t.names[name] = true
+	}
 }
 
 // some lists up to five names of a set, sorted, with how many more.
