@@ -112,7 +112,7 @@ func (h *tamperHook) detections(sum *source.Summary, opts *Options, meta map[str
 		ds = append(ds, d)
 		refs = append(refs, operation.DetectionRef{
 			Time: d.Time, Host: d.Computer, RuleID: r.ID, Title: r.Title, Level: r.Level, Tags: r.Tags,
-			EventID: d.EventID, Channel: d.Channel, RecordID: d.RecordID,
+			EventID: d.EventID, Channel: d.Channel, RecordID: d.RecordID, Detail: tamperStep(f),
 		})
 	}
 	return ds, refs, nil
@@ -129,4 +129,25 @@ func (s *sorting) addRun(ds []result.Detection, refs []operation.DetectionRef) {
 	}
 	last := len(s.runs) - 1
 	s.runs = append(s.runs[:last], newSortedRun(&dc, &rc), s.runs[last])
+}
+
+// tamperStep tells a finding in an operation's story.
+func tamperStep(f *gaps.Finding) string {
+	switch f.Kind {
+	case gaps.Removed:
+		return fmt.Sprintf("%s removed from the %s log (written between %s and %s)", plural(f.Missing, "record"), f.Channel,
+			f.From.UTC().Format("15:04:05"), f.To.UTC().Format("15:04:05"))
+	case gaps.Stopped:
+		return "event logging was stopped without a reboot"
+	case gaps.Disabled:
+		return "the EventLog service was set to disabled"
+	}
+	return string(f.Kind)
+}
+
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.FormatInt(n, 10) + " " + noun + "s"
 }
