@@ -3,6 +3,7 @@ package logons
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ func flags(rep *Report, opts Options) []Flag {
 	out = append(out, interactiveMisuse(rep)...)
 	out = append(out, failures(rep, opts)...)
 	out = append(out, explicitSprays(rep, opts)...)
+	out = append(out, tunnels(rep)...)
 	slices.SortStableFunc(out, func(a, b Flag) int {
 		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Computer, b.Computer), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Account, b.Account), cmp.Compare(a.Source, b.Source))
 	})
@@ -277,4 +279,24 @@ func stamp(t time.Time) string {
 		return "(no time)"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+// tunnels flags RDP sessions from the loopback address: the RDP port was
+// reached through a tunnel on the host itself (plink, ngrok, a SOCKS
+// proxy), a way attackers bring RDP through firewalls.
+func tunnels(rep *Report) []Flag {
+	var out []Flag
+	for _, r := range rep.RDP {
+		addr, _, _ := strings.Cut(r.SourceIP, "%") // an IPv6 zone
+		a, err := netip.ParseAddr(addr)
+		if err != nil || !a.Unmap().IsLoopback() {
+			continue
+		}
+		out = append(out, Flag{
+			Type: "flag", Kind: RDPTunnel, Time: r.First, Computer: r.Computer, Account: r.Account, Source: r.SourceIP,
+			Reason: fmt.Sprintf("RDP for %s from %s, the computer's own loopback address (%d authentications, %d logons): the session came through a tunnel on the host (plink, ngrok, a proxy), a way to bring RDP through firewalls.",
+				orLocal(r.Account), r.SourceIP, r.Authenticated, r.Logons),
+		})
+	}
+	return out
 }

@@ -71,7 +71,8 @@ type Explicit struct {
 }
 
 // RDP is the Remote Desktop activity of one account from one address on
-// one computer.
+// one computer. The address is as logged: a loopback address is kept, as
+// it is the mark of a tunnelled session.
 type RDP struct {
 	Type     string `json:"type"` // "rdp"
 	Computer string `json:"computer"`
@@ -97,6 +98,7 @@ const (
 	BruteForce         = "password-guessing"
 	Spray              = "password-spray"
 	ExplicitSpray      = "explicit-credentials-spray"
+	RDPTunnel          = "rdp-from-loopback"
 )
 
 // Flag is an unusual combination, with why it is one.
@@ -244,13 +246,13 @@ func (c *Collector) Observe(ev *event.Event) {
 	case eid == 4648 && strings.EqualFold(channel, "Security"):
 		c.explicitLogon(ev)
 	case eid == 1149 && strings.Contains(channel, "RemoteConnectionManager"):
-		c.rdpEvent(ev, account(text(ev, "Param2"), text(ev, "Param1")), ip(text(ev, "Param3")), eid)
+		c.rdpEvent(ev, account(text(ev, "Param2"), text(ev, "Param1")), text(ev, "Param3"), eid)
 	case (eid == 21 || eid == 24 || eid == 25) && strings.Contains(channel, "LocalSessionManager"):
 		user, addr := text(ev, "User"), text(ev, "Address")
 		if user == "" {
 			user, addr = fromMessage(ev.Lookup("Message").Text())
 		}
-		c.rdpEvent(ev, user, ip(addr), eid)
+		c.rdpEvent(ev, user, addr, eid)
 	}
 }
 
@@ -307,7 +309,7 @@ func (c *Collector) logon(ev *event.Event, eid int64) {
 		a.reasons[reason(status)]++
 	}
 	if eid == 4624 && k.logonType == 10 {
-		c.rdpEvent(ev, k.account, k.ip, eid)
+		c.rdpEvent(ev, k.account, text(ev, "IpAddress"), eid) // the loopback kept: a tunnel
 	}
 }
 

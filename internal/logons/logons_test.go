@@ -188,6 +188,16 @@ func TestFlags(t *testing.T) {
 		c.Observe(logon(4625, day.Add(time.Duration(i)*time.Minute), "SRV2", "CORP", "carol", 3, "10.7.7.7", "X"))
 	}
 	c.Observe(logon(4624, day.Add(7*time.Minute), "SRV2", "CORP", "carol", 3, "10.7.7.7", "X"))
+	// RDP through a tunnel: 1149 from the loopback address.
+	rdp := &event.Event{}
+	rdp.Add("EventID", event.IntValue(1149))
+	rdp.Add("TimeCreated", event.TimeValue(day.Add(13*24*time.Hour)))
+	rdp.Add("Channel", event.StringValue("Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational"))
+	rdp.Add("Computer", event.StringValue("SRV1"))
+	rdp.Add("Param1", event.StringValue("dave"))
+	rdp.Add("Param2", event.StringValue("CORP"))
+	rdp.Add("Param3", event.StringValue("::1"))
+	c.Observe(rdp)
 	rep := Summarize(Options{}, c)
 	var got []string
 	for _, f := range rep.Flags {
@@ -202,6 +212,7 @@ func TestFlags(t *testing.T) {
 		MachineInteractive + ` CORP\WS1$ local`,
 		NewSource + ` CORP\backupacct 10.9.9.9`, // in the baseline only local, as a service
 		ServiceInteractive + ` CORP\backupacct 10.9.9.9`,
+		RDPTunnel + ` CORP\dave ::1`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("flags:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
