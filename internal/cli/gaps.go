@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -71,7 +70,6 @@ func writeGaps(w io.Writer, found []gaps.Finding) {
 			source = f.Source
 			fmt.Fprintf(w, "\n%s (%s, %s)\n", f.Source, orDash(f.Channel), orDash(f.Computer))
 		}
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		records := ""
 		switch {
 		case f.FirstRecord == 0:
@@ -80,8 +78,8 @@ func writeGaps(w io.Writer, found []gaps.Finding) {
 		default:
 			records = fmt.Sprintf("records %d-%d", f.FirstRecord, f.LastRecord)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", strings.ToUpper(string(f.Confidence)), f.Kind, window(f.From, f.To), records, f.Technique)
-		tw.Flush()
+		line := strings.Join([]string{strings.ToUpper(string(f.Confidence)), string(f.Kind), window(f.From, f.To), records, f.Technique}, "  ")
+		fmt.Fprintf(w, "  %s\n", strings.TrimRight(line, " "))
 		fmt.Fprintf(w, "      %s\n", f.Meaning)
 	}
 }
