@@ -191,6 +191,10 @@ type pendingStop struct {
 	after int // records seen since
 }
 
+// maxRecord bounds the record numbers taken as such: far above any log's,
+// far below where a number and its neighbours would overflow.
+const maxRecord = 1 << 60
+
 // stopWindow is how many records after a stop a boot marker is looked for:
 // Windows writes a few records at startup before the one that says so.
 const stopWindow = 40
@@ -285,6 +289,8 @@ func (l *logState) observe(ev *event.Event) {
 
 	consecutive := l.havePrev && loc == l.prevLoc+1
 	switch {
+	case ev.Locator < 1 || ev.Locator > maxRecord:
+		// Not a record number (a reader that has none).
 	case len(l.runs) > 0 && consecutive:
 		r := &l.runs[len(l.runs)-1]
 		r.last, r.lastT, r.lastRID = loc, t, rid
