@@ -113,8 +113,9 @@ func (f *Finding) Tampering() bool {
 type Options struct {
 	// Chunks gives the chunk headers of an EVTX source, to place missing
 	// records in their chunks and to check them against what the headers
-	// claim; nil, or no chunks, and missing records are placed by number
-	// only. FileChunks reads them from a file on disk.
+	// claim (called only for a log with missing records); nil, or no
+	// chunks, and missing records are placed by number only. FileChunks
+	// reads them from a file on disk.
 	Chunks func(source string) []evtx.ChunkInfo
 	// Damaged gives the records a reader lost to damage in a source (a
 	// corrupt chunk or record), which may explain missing records.
@@ -154,9 +155,12 @@ func Findings(opts Options, as ...*Analyzer) []Finding {
 	var out []Finding
 	for _, a := range as {
 		for _, l := range a.order {
-			var chunks []evtx.ChunkInfo
-			if opts.Chunks != nil && l.evtx {
-				chunks = opts.Chunks(l.source)
+			// The chunk headers are read only for a log with a gap.
+			chunks := func() []evtx.ChunkInfo {
+				if opts.Chunks == nil {
+					return nil
+				}
+				return opts.Chunks(l.source)
 			}
 			lost := 0
 			if opts.Damaged != nil {
@@ -446,7 +450,7 @@ const (
 
 // findings ends the log: the stops still waiting, the missing records
 // (placed in chunks), silences, and a filtered export's note.
-func (l *logState) findings(chunks []evtx.ChunkInfo, lost int) []Finding {
+func (l *logState) findings(chunks func() []evtx.ChunkInfo, lost int) []Finding {
 	out := slices.Clone(l.found)
 	for _, s := range l.stops {
 		if s.after > 0 {
@@ -472,7 +476,9 @@ func (l *logState) findings(chunks []evtx.ChunkInfo, lost int) []Finding {
 }
 
 // missing finds the record numbers missing between the runs of the log.
-func (l *logState) missing(chunks []evtx.ChunkInfo, lost int) []Finding {
+func (l *logState) missing(chunksOf func() []evtx.ChunkInfo, lost int) []Finding {
+	var chunks []evtx.ChunkInfo
+	read := false
 	runs := slices.Clone(l.runs)
 	slices.SortFunc(runs, func(a, b run) int { return cmp.Compare(a.first, b.first) })
 	var out []Finding
@@ -491,6 +497,9 @@ func (l *logState) missing(chunks []evtx.ChunkInfo, lost int) []Finding {
 			Source: l.source, Computer: l.computer, Channel: l.channel,
 			FirstRecord: int64(a.last + 1), LastRecord: int64(b.first - 1), Missing: int64(b.first - a.last - 1),
 			From: a.lastT, To: b.firstT,
+		}
+		if !read {
+			chunks, read = chunksOf(), true
 		}
 		where, claimed := place(chunks, a.last, b.first)
 		f.Chunks = where
