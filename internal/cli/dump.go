@@ -158,17 +158,7 @@ func runDump(ctx context.Context, env Env, f dumpFlags, limits archive.Limits, p
 	pd.stop()
 	flushErr := bw.Flush()
 
-	// Quiet or not, a dump that reads nothing says why (the files that
-	// failed or were skipped) before it exits 1, and a path given that
-	// could not be read is named.
-	named := sum.NamedFailed()
-	if !f.quiet || (runErr == nil && sum.NothingRead()) {
-		printSummary(env.Stderr, sum)
-	} else {
-		for _, fl := range named {
-			fmt.Fprintf(env.Stderr, "spoor: could not read %s\n", failure(fl))
-		}
-	}
+	named := reportRun(env, f.quiet, sum, runErr)
 	switch {
 	case runErr != nil:
 		if ctx.Err() != nil {
@@ -177,12 +167,9 @@ func runDump(ctx context.Context, env Env, f dumpFlags, limits archive.Limits, p
 		return fmt.Errorf("write events: %w", runErr)
 	case flushErr != nil:
 		return fmt.Errorf("write events: %w", flushErr)
-	case sum.Logs == 0 && len(sum.Failed) == 0:
-		return &exitError{ExitFailure, errors.New("no event logs found in the paths given")}
-	case sum.Logs == 0:
-		return &exitError{ExitFailure, errors.New("nothing could be read")}
-	case sum.NothingRead():
-		return &exitError{ExitFailure, errors.New("no events could be read")}
+	}
+	if err := readNothing(sum); err != nil {
+		return err
 	}
 	if file != nil {
 		if err := file.Commit(); err != nil {

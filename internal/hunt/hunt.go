@@ -155,6 +155,11 @@ func Run(ctx context.Context, paths []string, opts Options) (*result.Result, err
 	// Each worker's detections are sorted on a core of their own while the
 	// correlations run; the sorted runs are then merged.
 	sorted := sortFound(read.workers)
+	tampered, tamperRefs, err := read.tamper.detections(read.summary, &opts, rules.meta)
+	if err != nil {
+		return res, err
+	}
+	sorted.addRun(tampered, tamperRefs)
 	matched, err := correlations(ctx, rules.set, read.workers, rules.meta)
 	log.Debug("detections correlated", "correlations", len(matched))
 	if runErr == nil {

@@ -103,6 +103,8 @@ type read struct {
 	// index is the entity index the workers fed; nil without operations.
 	index   *operation.Index
 	summary *source.Summary
+	// tamper is the tampering findings' hook (tamper.go).
+	tamper *tamperHook
 }
 
 // readEvidence reads the evidence under paths and matches every event
@@ -114,7 +116,7 @@ func readEvidence(ctx context.Context, paths []string, rules *compiled, opts *Op
 	if workers < 1 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	r := &read{workers: make([]*worker, workers)}
+	r := &read{workers: make([]*worker, workers), tamper: newTamperHook(workers)}
 	if !opts.NoOperations {
 		r.index = operation.NewIndex(workers)
 	}
@@ -136,6 +138,7 @@ func readEvidence(ctx context.Context, paths []string, rules *compiled, opts *Op
 	}
 	var err error
 	r.summary, err = source.Run(ctx, paths, sopts, func(id int, ev *event.Event) error {
+		r.tamper.observe(id, ev)
 		r.workers[id].event(ev)
 		return nil
 	})

@@ -262,6 +262,9 @@ func (b *builder) fact(d *DetectionRef, host string) string {
 	case d.EventID == 104 && strings.EqualFold(d.Channel, "System"):
 		return "an event log was cleared"
 	}
+	if d.EventID == 0 && d.Detail != "" {
+		return d.Detail // a detection without an event says what it found (a hunt's tampering findings)
+	}
 	if d.Image != "" {
 		return img + ": event " + strconv.FormatInt(d.EventID, 10)
 	}

@@ -340,6 +340,11 @@ type Detection struct {
 // KindCorrelation is the Kind of a correlation's Detection.
 const KindCorrelation = "correlation"
 
+// KindTampering is the Kind of a Detection made of a finding of tampering
+// with the logs (internal/gaps: records removed, logging stopped or
+// disabled): it has no event of its own; Fields say what was found.
+const KindTampering = "tampering"
+
 // Correlation is one firing of a Sigma correlation rule in one group.
 type Correlation struct {
 	// Type is the correlation type: event_count, value_count, temporal...
