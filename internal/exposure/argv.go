@@ -349,7 +349,7 @@ func decodeUTF16Base64(s string) (string, bool) {
 
 // PowerShellCommands splits a PowerShell script into its commands (at ;,
 // |, newlines, && and || outside quotes and braces' strings) and each into
-// tokens: single-quoted strings literal ('' a quote), double-quoted ones
+// tokens: single-quoted strings literal (” a quote), double-quoted ones
 // with backtick escapes, variables and subexpressions kept as written.
 // Parentheses, braces and brackets are kept in the token they start.
 func PowerShellCommands(script string) []Command {

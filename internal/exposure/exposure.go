@@ -70,6 +70,10 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 	byKey := map[string]*item{}
 	add := func(it *item) {
 		if prev := byKey[it.key]; prev != nil && absDur(prev.Time.Sub(it.Time)) <= linkWindow {
+			// The tool's own process creation names its image in full.
+			if !strings.ContainsAny(prev.Process, `\/`) && strings.ContainsAny(it.Process, `\/`) {
+				prev.Process = it.Process
+			}
 			for _, d := range it.Detections {
 				if !slices.Contains(prev.Detections, d) {
 					prev.Detections = append(prev.Detections, d)
@@ -119,6 +123,9 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 	sort.SliceStable(items, func(a, b int) bool { return items[a].Time.Before(items[b].Time) })
 	for _, it := range items {
 		slices.Sort(it.Detections)
+		if it.Kind == result.ExposureStaged && it.Destination == "" && len(it.Files) == 1 {
+			it.Destination = it.Files[0]
+		}
 		it.outputs = append(it.outputs, it.Files...)
 		if it.Destination != "" && it.Kind != result.ExposureExfiltrated {
 			it.outputs = append(it.outputs, it.Destination)
@@ -132,6 +139,7 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 		grade(it, items)
 	}
 	markValuable(items, jewels)
+	carryValuable(items)
 	for _, it := range items {
 		exp.Items = append(exp.Items, it.ExposureItem)
 	}
@@ -213,7 +221,7 @@ func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line st
 			continue
 		}
 		a, ok := recognise(c, cwd)
-		if !ok {
+		if !ok || toolTransfer(a) {
 			continue
 		}
 		it := &item{ExposureItem: proto}
@@ -222,10 +230,13 @@ func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line st
 		it.Password, it.HeadersEncrypted, it.Recursive = a.password, a.headers, a.recursive
 		it.VolumeSize = a.volSize
 		it.listFile = a.listFile
+		if a.unquoted {
+			it.Why = "a path with spaces written unquoted, read as one; "
+		}
 		it.CommandLine = cut(line, 1024)
 		it.Process = image
 		if b := base(image); b == "cmd" || b == "powershell" || b == "pwsh" {
-			if !c.PowerShell && base(c.Args[0]) != b {
+			if builtin := a.tool == "copy" || a.tool == "move" || a.tool == "dir"; !c.PowerShell && base(c.Args[0]) != b && !builtin {
 				it.Process = c.Args[0]
 			}
 		}
@@ -313,7 +324,7 @@ func ownerOf(items []*item, h string, w fileWrite) *item {
 		if dest != "" && (dest == lw || isVolumeOf(lw, dest) || strings.HasSuffix(dest, `\`) && strings.HasPrefix(lw, dest) || hasWildcard(dest) && globMatch(dest, lw)) {
 			return it
 		}
-		if w.image != "" && strings.EqualFold(baseName(w.image), baseName(it.Process)) && !w.time.Before(it.Time) && w.time.Sub(it.Time) <= listingWindow {
+		if w.image != "" && base(w.image) == base(it.Process) && !w.time.Before(it.Time) && w.time.Sub(it.Time) <= listingWindow {
 			near = it
 		}
 	}
@@ -469,58 +480,69 @@ func size(it *item, items []*item) {
 		}
 		return
 	}
-	if it.Kind == result.ExposureExfiltrated || it.Kind == result.ExposureCollected {
-		// The volumes of linked split archives this item moved.
-		var vs int64
-		sent := 0
-		var last bool
-		for _, li := range it.Linked {
-			a := items[li]
-			if a.Kind != result.ExposureStaged || a.VolumeSize == 0 {
+	if it.Kind != result.ExposureExfiltrated && it.Kind != result.ExposureCollected {
+		return
+	}
+	// The volumes of split archives this item moved: its sources traced
+	// back through the items linked before it (copies) to the archive.
+	var ancestors []*item
+	seen := map[int]bool{}
+	queue := slices.Clone(it.Linked)
+	for len(queue) > 0 {
+		li := queue[0]
+		queue = queue[1:]
+		a := items[li]
+		if seen[li] || !a.Time.Before(it.Time) && a.Time != it.Time {
+			continue
+		}
+		seen[li] = true
+		ancestors = append(ancestors, a)
+		queue = append(queue, a.Linked...)
+	}
+	var vs int64
+	sent := map[string]bool{}
+	last := false
+	for _, s := range append(slices.Clone(it.Sources), it.Files...) {
+		bn := strings.ToLower(baseName(s))
+		for _, a := range ancestors {
+			if a.Kind != result.ExposureStaged || a.VolumeSize == 0 || !isVolumeOf(bn, strings.ToLower(baseName(a.Destination))) {
 				continue
 			}
-			for _, s := range append(slices.Clone(it.Sources), it.Files...) {
-				if _, local, ok := adminLocal(s); ok {
-					s = local
-				}
-				if isVolumeOf(strings.ToLower(baseName(s)), strings.ToLower(baseName(a.Destination))) {
-					sent++
-					vs = a.VolumeSize
-					last = last || isLastVolume(s, a)
-				}
+			if vs != 0 && vs != a.VolumeSize {
+				continue
 			}
+			vs = a.VolumeSize
+			sent[bn] = true
+			last = last || isLastVolume(bn, a)
+			break
 		}
-		if sent == 0 {
-			// A copy of a volume fetched from another item.
-			for _, li := range it.Linked {
-				a := items[li]
-				if a.Kind == result.ExposureCollected && a.VolumeSize > 0 && a.Time.Before(it.Time) {
-					sent += a.Volumes
-					vs = a.VolumeSize
-				}
-			}
-		}
-		if sent > 0 {
-			it.VolumeSize, it.Volumes = vs, sent
-			min := int64(sent) * vs
-			note := fmt.Sprintf("%d volumes of %s", sent, bytesText(vs))
-			if last {
-				min = int64(sent-1)*vs + 1
-				note += fmt.Sprintf(": more than %s (the last volume's size is not in the evidence)", bytesText(int64(sent-1)*vs))
-			} else {
-				note += fmt.Sprintf(": at least %s", bytesText(min))
-			}
-			it.SizeMin, it.SizeMax, it.SizeNote = min, int64(sent)*vs, note+fmt.Sprintf(", at most %s", bytesText(int64(sent)*vs))
-		}
+	}
+	n := int64(len(sent))
+	if n == 0 {
+		return
+	}
+	it.VolumeSize, it.Volumes = vs, int(n)
+	it.SizeMax = n * vs
+	switch {
+	case last && n == 1:
+		it.SizeMin = 1
+		it.SizeNote = fmt.Sprintf("the last volume of a split archive of %s volumes: at most %s", bytesText(vs), bytesText(vs))
+	case last:
+		it.SizeMin = (n-1)*vs + 1
+		it.SizeNote = fmt.Sprintf("%d volumes of %s, the last among them: more than %s (the last volume's size is not in the evidence), at most %s",
+			n, bytesText(vs), bytesText((n-1)*vs), bytesText(n*vs))
+	default:
+		it.SizeMin = n * vs
+		it.SizeNote = fmt.Sprintf("%d whole volumes of %s: %s", n, bytesText(vs), bytesText(n*vs))
 	}
 }
 
 // isLastVolume says whether s may be the last volume of staged item a:
 // the highest numbered of those its file events show (or unknown).
 func isLastVolume(s string, a *item) bool {
-	high := ""
+	high := "" // by volume number, then name
 	for _, f := range a.Files {
-		if isVolumeOf(strings.ToLower(f), strings.ToLower(a.Destination)) && strings.ToLower(f) > high {
+		if l := strings.ToLower(f); isVolumeOf(l, strings.ToLower(a.Destination)) && (len(l) > len(high) || len(l) == len(high) && l > high) {
 			high = strings.ToLower(f)
 		}
 	}
@@ -607,7 +629,7 @@ func grade(it *item, items []*item) {
 			}
 		}
 	}
-	it.Why = strings.Join(why, "; ")
+	it.Why += strings.Join(why, "; ")
 }
 
 // summarise fills the operation-level fields of exp.
@@ -653,7 +675,7 @@ func summarise(exp *result.Exposure, items []*item) {
 		s += "; sent to " + strings.Join(exp.Destinations, ", ")
 	}
 	if exp.SentMin > 0 {
-		s += fmt.Sprintf("; %s to %s sent", bytesText(exp.SentMin), bytesText(exp.SentMax))
+		s += "; sent: " + exp.SizeNote
 	}
 	if len(exp.CrownJewels) > 0 {
 		s += "; valuable: " + strings.Join(exp.CrownJewels, ", ")
@@ -763,4 +785,29 @@ func cut(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// programExt are the extensions of programs and scripts: a copy of one is
+// a tool moved (T1570, T1105), not data collected.
+var programExt = []string{".exe", ".dll", ".sys", ".bat", ".cmd", ".ps1", ".vbs", ".js", ".hta", ".jsp", ".aspx", ".php", ".msi", ".scr", ".ocx", ".cpl"}
+
+// toolTransfer says whether a copy moves tools rather than data: it
+// pushes named local files to another host's administrative share, or a
+// source or the destination is a program or script.
+func toolTransfer(a action) bool {
+	if a.kind != result.ExposureCollected || a.tool == "dir" || a.tool == "net view" {
+		return false
+	}
+	isProgram := func(p string) bool {
+		l := strings.ToLower(p)
+		return slices.ContainsFunc(programExt, func(e string) bool { return strings.HasSuffix(l, e) })
+	}
+	if isProgram(a.dest) || slices.ContainsFunc(a.sources, isProgram) {
+		return true
+	}
+	// Named local files pushed to another host's administrative share:
+	// lateral tool transfer (data pushes are folders or wildcards).
+	_, _, admin := adminLocal(a.dest)
+	remoteSrc := slices.ContainsFunc(a.sources, func(s string) bool { return strings.HasPrefix(s, `\\`) })
+	return admin && !remoteSrc && !a.recursive && !slices.ContainsFunc(a.sources, hasWildcard)
 }

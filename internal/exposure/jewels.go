@@ -217,6 +217,21 @@ func markValuable(items []*item, jewels *Jewels) {
 	}
 }
 
+// carryValuable passes each item's labels on to the later items linked to
+// it: data flows forward, from a listing or copy to its archive and
+// upload. items are in time order.
+func carryValuable(items []*item) {
+	for i, it := range items {
+		for _, li := range it.Linked {
+			if li < i {
+				for _, l := range items[li].Valuable {
+					addLabel(it, l)
+				}
+			}
+		}
+	}
+}
+
 func addLabel(it *item, l string) {
 	if !slices.Contains(it.Valuable, l) {
 		it.Valuable = append(it.Valuable, l)

@@ -1,6 +1,7 @@
 package exposure
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/spoor-hunt/spoor/internal/result"
@@ -19,6 +20,9 @@ type action struct {
 	// listFile is set when the sources are in a list or directive file
 	// whose content the evidence does not show (makecab /F, rar @list).
 	listFile string
+	// unquoted is set when a path with spaces was written unquoted and
+	// read as one.
+	unquoted bool
 }
 
 // recognise returns the data movement c performs, resolving its paths
@@ -444,6 +448,12 @@ func recogniseCopy(tool string, args []string, cwd string) (action, bool) {
 		return action{}, false
 	}
 	a := action{kind: result.ExposureCollected, tool: tool}
+	if len(pos) > 2 && !strings.Contains(strings.Join(pos, ""), "+") {
+		// cmd refuses more than two names; an unquoted path with spaces
+		// is what was meant.
+		pos = []string{strings.Join(pos[:len(pos)-1], " "), pos[len(pos)-1]}
+		a.unquoted = true
+	}
 	for _, s := range strings.Split(pos[0], "+") {
 		if s != "" {
 			a.sources = append(a.sources, resolve(s, cwd))
@@ -470,8 +480,9 @@ func recogniseDir(args []string, cwd string) (action, bool) {
 		}
 		a.sources = append(a.sources, resolve(strings.Trim(arg, `"`), cwd))
 	}
-	// A bare `dir` of the working folder says too little to report.
-	if len(a.sources) == 0 {
+	// A bare `dir`, or one of a folder's top level, is discovery, not a
+	// look for data: only recursive listings or file-type wildcards count.
+	if len(a.sources) == 0 || !a.recursive && !slices.ContainsFunc(a.sources, hasWildcard) {
 		return action{}, false
 	}
 	return a, true

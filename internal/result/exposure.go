@@ -41,7 +41,7 @@ type ExposureItem struct {
 	// makecab, tar, Compress-Archive, robocopy, xcopy, copy, Copy-Item,
 	// dir, net view, share access, curl, rclone, bitsadmin,
 	// Invoke-WebRequest, azcopy, connection...).
-	Tool string `json:"tool"`
+	Tool string    `json:"tool"`
 	Time time.Time `json:"time"`
 	Host string    `json:"host"`
 	// Process is the image of the process; Account its user, when the
