@@ -45,9 +45,12 @@ func SplitArgs(s string) []string {
 		if i < len(s) {
 			i++
 		}
-		// Text glued to the closing quote belongs to the name too.
+		// Text glued to the closing quote belongs to the name too (the
+		// C runtime's reading).
 		for i < len(s) && !isSpace(s[i]) {
-			b.WriteByte(s[i])
+			if s[i] != '"' {
+				b.WriteByte(s[i])
+			}
 			i++
 		}
 	} else {
@@ -317,6 +320,10 @@ func powershellPayload(args []string) (string, bool) {
 			return "", false
 		}
 		// Options with a value.
+		if name == "ep" || name == "w" || name == "v" {
+			i++
+			continue
+		}
 		for _, opt := range []string{"executionpolicy", "windowstyle", "version", "configurationname", "inputformat", "outputformat", "workingdirectory", "settingsfile"} {
 			if len(name) >= 2 && strings.HasPrefix(opt, name) {
 				i++

@@ -54,6 +54,7 @@ type item struct {
 	outputs   []string // paths written: destination, volumes, files
 	key       string
 	connected bool // an exfiltration corroborated by a connection
+	fileOnly  bool // an archive seen only by its file event
 	linkedBy  []string
 }
 
@@ -108,6 +109,7 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 					it.Tool = "archive written"
 				}
 				it.key = "file|" + h + "|" + strings.ToLower(w.path)
+				it.fileOnly = true
 				add(it)
 				owner = byKey[it.key]
 			}
@@ -579,7 +581,7 @@ func grade(it *item, items []*item) {
 		switch {
 		case explicit && (len(it.Files) > 0 || linked):
 			it.Strength = "strong"
-		case explicit || linked || len(it.Files) > 0 && it.Tool != "archive written":
+		case explicit || linked || len(it.Files) > 0 && !it.fileOnly:
 			it.Strength = "medium"
 		default:
 			it.Strength = "weak"

@@ -707,7 +707,16 @@ func recogniseMega(tool string, args []string, cwd string) (action, bool) {
 // Parameters may be abbreviated to a unique prefix and given as -Name
 // value or -Name:value; positional parameters are read in order.
 func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool) {
-	params, pos := psParams(args)
+	var known []string
+	switch cmdlet {
+	case "compress-archive":
+		known = psCompress
+	case "copy-item", "copy", "cp", "cpi", "move-item", "move", "mv", "mi":
+		known = psCopy
+	default:
+		known = psWeb
+	}
+	params, pos := psParams(args, known)
 	get := func(names ...string) string {
 		for _, n := range names {
 			if v, ok := params[n]; ok {
@@ -784,19 +793,22 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 	return action{}, false
 }
 
-// psKnown are the parameters of the cmdlets above, for PowerShell's
-// unique-prefix abbreviations; switches take no value.
-var psKnown = []string{"path", "literalpath", "destinationpath", "destination", "infile", "uri", "method", "recurse",
-	"force", "compressionlevel", "update", "passthru", "outfile", "headers", "body", "contenttype", "credential",
-	"usebasicparsing", "usedefaultcredentials", "filter", "include", "exclude", "container", "confirm", "whatif", "proxy",
-	"timeoutsec", "useragent", "erroraction", "skipcertificatecheck", "form", "session", "websession"}
+// Parameters of the cmdlets above, for PowerShell's unique-prefix
+// abbreviations; psSwitches take no value.
+var (
+	psCompress = []string{"path", "literalpath", "destinationpath", "compressionlevel", "update", "force", "passthru", "confirm", "whatif"}
+	psCopy     = []string{"path", "literalpath", "destination", "recurse", "force", "filter", "include", "exclude", "container",
+		"passthru", "credential", "confirm", "whatif", "tosession", "fromsession"}
+	psWeb = []string{"uri", "infile", "method", "outfile", "headers", "body", "contenttype", "credential", "usebasicparsing",
+		"usedefaultcredentials", "proxy", "timeoutsec", "useragent", "skipcertificatecheck", "form", "session", "websessionvariable"}
+)
 
 var psSwitches = map[string]bool{"recurse": true, "force": true, "update": true, "passthru": true, "usebasicparsing": true,
 	"usedefaultcredentials": true, "container": true, "confirm": true, "whatif": true, "skipcertificatecheck": true}
 
 // psParams reads PowerShell arguments into named parameters (full names,
 // lower-case) and positional ones.
-func psParams(args []string) (map[string]string, []string) {
+func psParams(args, known []string) (map[string]string, []string) {
 	params := map[string]string{}
 	var pos []string
 	for i := 0; i < len(args); i++ {
@@ -808,7 +820,7 @@ func psParams(args []string) (map[string]string, []string) {
 		name, val, hasVal := strings.Cut(arg[1:], ":")
 		name = strings.ToLower(name)
 		full := ""
-		for _, k := range psKnown {
+		for _, k := range known {
 			if k == name {
 				full = k
 				break
