@@ -146,6 +146,7 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 		exp.Items = append(exp.Items, it.ExposureItem)
 	}
 	summarise(exp, items)
+	exp.Inferred = jewels == nil && len(exp.CrownJewels) > 0
 	if jewels != nil {
 		raise(op, exp)
 	}
@@ -535,7 +536,7 @@ func size(it *item, items []*item) {
 			n, bytesText(vs), bytesText((n-1)*vs), bytesText(n*vs))
 	default:
 		it.SizeMin = n * vs
-		it.SizeNote = fmt.Sprintf("%d whole volumes of %s: %s", n, bytesText(vs), bytesText(n*vs))
+		it.SizeNote = fmt.Sprintf("%d whole volume(s) of %s: %s", n, bytesText(vs), bytesText(n*vs))
 	}
 }
 
