@@ -64,7 +64,7 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 		d := &dets[di]
 		if f := field(d, "TargetFilename"); f != "" && isFileEvent(d) {
 			h := shortHost(d.Computer)
-			written[h] = append(written[h], fileWrite{path: f, image: field(d, "Image"), det: di, time: d.Time})
+			written[h] = append(written[h], fileWrite{path: f, image: field(d, "Image"), det: di, time: d.Time, staging: stagingRule(d.Rule)})
 		}
 	}
 	var items []*item
@@ -100,6 +100,11 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 				continue
 			}
 			owner := ownerOf(items, h, w)
+			if owner == nil && !w.staging {
+				// An archive a download or an installer wrote, which no
+				// staging rule flagged: not evidence of staging.
+				continue
+			}
 			if owner == nil {
 				it := &item{ExposureItem: result.ExposureItem{
 					Kind: result.ExposureStaged, Tool: strings.TrimSuffix(strings.ToLower(baseName(w.image)), ".exe"),
@@ -157,6 +162,19 @@ type fileWrite struct {
 	path, image string
 	det         int
 	time        time.Time
+	staging     bool // its rule is about staging or exfiltration
+}
+
+// stagingRule says whether a rule is about collection, staging or
+// exfiltration (its tactics, or T1560/T1074 techniques).
+func stagingRule(r *result.Rule) bool {
+	if r == nil {
+		return false
+	}
+	if slices.Contains(r.Tactics, "collection") || slices.Contains(r.Tactics, "exfiltration") {
+		return true
+	}
+	return slices.ContainsFunc(r.Techniques, func(t string) bool { return strings.HasPrefix(t, "T1560") || strings.HasPrefix(t, "T1074") })
 }
 
 // recogniseDetection returns the data movements one detection's fields
@@ -172,7 +190,9 @@ func recogniseDetection(d *result.Detection, di int) []*item {
 	case d.EventID == 5145:
 		share := strings.Replace(field(d, "ShareName"), `\\*\`, `\\`+h+`\`, 1)
 		rel := field(d, "RelativeTargetName")
-		if share == "" {
+		// Named pipes (IPC$) carry no files; a program written to a share is
+		// a tool moved; an access that cannot read data takes none.
+		if share == "" || strings.HasSuffix(strings.ToUpper(share), `\IPC$`) || isProgram(rel) || !readsData(field(d, "AccessMask")) {
 			return nil
 		}
 		it := &item{ExposureItem: proto}
@@ -626,6 +646,10 @@ func grade(it *item, items []*item) {
 		default:
 			why = append(why, "the command copies named files")
 			it.Strength = "medium"
+			if !slices.ContainsFunc(it.Sources, func(s string) bool { return strings.HasPrefix(s, `\\`) }) && !strings.HasPrefix(it.Destination, `\\`) {
+				why = append(why, "from a local folder to another: what the files hold is not known")
+				it.Strength = "weak"
+			}
 			if linked {
 				why = append(why, "linked to staging or exfiltration")
 				it.Strength = "strong"
@@ -792,18 +816,48 @@ func cut(s string, n int) string {
 
 // programExt are the extensions of programs and scripts: a copy of one is
 // a tool moved (T1570, T1105), not data collected.
-var programExt = []string{".exe", ".dll", ".sys", ".bat", ".cmd", ".ps1", ".vbs", ".js", ".hta", ".jsp", ".aspx", ".php", ".msi", ".scr", ".ocx", ".cpl"}
+var programExt = []string{".exe", ".dll", ".sys", ".bat", ".cmd", ".ps1", ".vbs", ".js", ".hta", ".jsp", ".aspx", ".php", ".msi", ".scr", ".ocx", ".cpl", ".manifest"}
+
+// readsData says whether a 5145 access mask includes ReadData (0x1) or
+// GENERIC_READ; true when the mask is not given.
+func readsData(mask string) bool {
+	if mask == "" {
+		return true
+	}
+	var m uint64
+	h, ok := strings.CutPrefix(strings.ToLower(mask), "0x")
+	if !ok || h == "" || len(h) > 16 {
+		return true
+	}
+	for _, c := range h {
+		switch {
+		case c >= '0' && c <= '9':
+			m = m<<4 | uint64(c-'0')
+		case c >= 'a' && c <= 'f':
+			m = m<<4 | uint64(c-'a'+10)
+		default:
+			return true
+		}
+	}
+	return m&0x1 != 0 || m&0x80000000 != 0
+}
+
+func isProgram(p string) bool {
+	l := strings.ToLower(p)
+	return slices.ContainsFunc(programExt, func(e string) bool { return strings.HasSuffix(l, e) })
+}
 
 // toolTransfer says whether a copy moves tools rather than data: it
 // pushes named local files to another host's administrative share, or a
 // source or the destination is a program or script.
 func toolTransfer(a action) bool {
+	if a.kind == result.ExposureStaged {
+		// An archive of programs only: a tool packed for delivery (a DLL
+		// into a cabinet for a UAC bypass), not data.
+		return len(a.sources) > 0 && !slices.ContainsFunc(a.sources, func(s string) bool { return !isProgram(s) })
+	}
 	if a.kind != result.ExposureCollected || a.tool == "dir" || a.tool == "net view" {
 		return false
-	}
-	isProgram := func(p string) bool {
-		l := strings.ToLower(p)
-		return slices.ContainsFunc(programExt, func(e string) bool { return strings.HasSuffix(l, e) })
 	}
 	if isProgram(a.dest) || slices.ContainsFunc(a.sources, isProgram) {
 		return true

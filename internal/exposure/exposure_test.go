@@ -102,11 +102,33 @@ func TestSplitVolumesUploaded(t *testing.T) {
 	}
 }
 
-// An archive written with no command seen is weak: unknown content.
+// An archive written with no command seen, that a staging rule flagged,
+// is weak: unknown content. One that no staging rule flagged (a download)
+// is not exposure.
 func TestArchiveOfUnknownContent(t *testing.T) {
-	_, e := annotate(t, nil, file("WS1", 0, `C:\Users\x\t.exe`, `C:\Users\Public\o.7z`))
+	_, e := annotate(t, nil, det("WS1", 11, 0, []string{"collection"}, "Image", `C:\Users\x\t.exe`, "TargetFilename", `C:\Users\Public\o.7z`))
 	if len(e.Items) != 1 || e.Items[0].Kind != result.ExposureStaged || e.Items[0].Strength != "weak" {
 		t.Errorf("items %+v, want one weak staged item", e.Items)
+	}
+	ops := []result.Operation{{ID: "op", Detections: []int{0}}}
+	Annotate(ops, []result.Detection{file("WS1", 0, `C:\Windows\System32\svchost.exe`, `C:\Users\x\AppData\Local\Temp\i.7z`)}, nil)
+	if ops[0].Exposure != nil {
+		t.Errorf("a download's archive is exposure: %+v", ops[0].Exposure.Items)
+	}
+}
+
+// Security 5145 of named pipes, of programs written to a share, and of
+// accesses that read no data are not exposure.
+func TestShareAccessNotData(t *testing.T) {
+	ops := []result.Operation{{ID: "op", Detections: []int{0, 1, 2}}}
+	dets := []result.Detection{
+		det("FS03", 5145, 0, nil, "ShareName", `\\*\IPC$`, "RelativeTargetName", "svcctl", "AccessMask", "0x12019f"),
+		det("FS03", 5145, 0, nil, "ShareName", `\\*\ADMIN$`, "RelativeTargetName", `System32\svc.exe`, "AccessMask", "0x17019f"),
+		det("FS03", 5145, 0, nil, "ShareName", `\\*\C$`, "RelativeTargetName", `Users\x.txt`, "AccessMask", "0x2"),
+	}
+	Annotate(ops, dets, nil)
+	if ops[0].Exposure != nil {
+		t.Errorf("got %+v", ops[0].Exposure.Items)
 	}
 }
 

@@ -729,7 +729,8 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 		var out []string
 		for _, p := range strings.Split(v, ",") {
 			p = strings.Trim(p, `"' `)
-			if p != "" {
+			// An expression ($var, (Get-Command x).Path) is not evaluated.
+			if p != "" && !strings.ContainsAny(p[:1], "$(@[") {
 				out = append(out, resolve(p, cwd))
 			}
 		}
@@ -765,10 +766,10 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 		if dst == "" && len(pos) > 0 {
 			dst = pos[0]
 		}
-		if src == "" {
+		a.sources = split(src)
+		if len(a.sources) == 0 {
 			return action{}, false
 		}
-		a.sources = split(src)
 		if dst != "" {
 			a.dest = resolve(strings.Trim(dst, `"'`), cwd)
 		} else {
