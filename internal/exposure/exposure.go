@@ -30,6 +30,10 @@ const listingWindow = time.Hour
 // maxFiles caps the files kept on one item.
 const maxFiles = 32
 
+// maxItems caps the items of one operation (linking is quadratic in
+// them); past it, items are counted, not kept.
+const maxItems = 1000
+
 // Annotate sets the Exposure of each of ops (whose detections are in
 // dets) and, when jewels names valuable data an operation touched, raises
 // its severity and score (see raise) and re-sorts ops by score. jewels
@@ -68,6 +72,7 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 		}
 	}
 	var items []*item
+	dropped := 0
 	byKey := map[string]*item{}
 	add := func(it *item) {
 		if prev := byKey[it.key]; prev != nil && absDur(prev.Time.Sub(it.Time)) <= linkWindow {
@@ -80,6 +85,10 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 					prev.Detections = append(prev.Detections, d)
 				}
 			}
+			return
+		}
+		if len(items) == maxItems {
+			dropped++
 			return
 		}
 		byKey[it.key] = it
@@ -116,7 +125,9 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 				it.key = "file|" + h + "|" + strings.ToLower(w.path)
 				it.fileOnly = true
 				add(it)
-				owner = byKey[it.key]
+				if owner = byKey[it.key]; owner == nil {
+					continue
+				}
 			}
 			addFile(owner, w.path)
 			if !slices.Contains(owner.Detections, w.det) {
@@ -152,6 +163,9 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 	}
 	summarise(exp, items)
 	exp.Inferred = jewels == nil && len(exp.CrownJewels) > 0
+	if dropped > 0 {
+		exp.Summary += fmt.Sprintf("; %d more data movements not kept (more than %d)", dropped, maxItems)
+	}
 	if jewels != nil {
 		raise(op, exp)
 	}

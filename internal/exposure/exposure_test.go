@@ -1,6 +1,7 @@
 package exposure
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -213,5 +214,18 @@ func TestNoExposure(t *testing.T) {
 	Annotate(ops, dets, nil)
 	if ops[0].Exposure != nil || ops[0].Severity != "high" || ops[0].Score != 4 {
 		t.Errorf("got %+v", ops[0])
+	}
+}
+
+// An operation of many data movements keeps maxItems of them and says how
+// many more there were, in bounded time.
+func TestManyItems(t *testing.T) {
+	var dets []result.Detection
+	for i := range maxItems + 50 {
+		dets = append(dets, proc("WS1", i, `C:\Windows\System32\cmd.exe`, fmt.Sprintf(`cmd /c copy \\fs\s\f%d.docx C:\t\`, i), `C:\`))
+	}
+	_, e := annotate(t, nil, dets...)
+	if len(e.Items) != maxItems || !strings.Contains(e.Summary, "50 more data movements not kept") {
+		t.Errorf("%d items, summary %q", len(e.Items), e.Summary)
 	}
 }
