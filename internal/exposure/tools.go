@@ -603,12 +603,7 @@ func recogniseRclone(args []string, cwd string) (action, bool) {
 		}
 		pos = append(pos, arg)
 	}
-	if len(pos) < 3 {
-		return action{}, false
-	}
-	switch strings.ToLower(pos[0]) {
-	case "copy", "sync", "move", "copyto", "moveto":
-	default:
+	if !verbOf(pos, "copy", "sync", "move", "copyto", "moveto") {
 		return action{}, false
 	}
 	a := action{kind: result.ExposureCollected, tool: "rclone", recursive: true, sources: []string{resolve(pos[1], cwd)}, dest: pos[2]}
@@ -618,6 +613,12 @@ func recogniseRclone(args []string, cwd string) (action, bool) {
 		a.dest = resolve(pos[2], cwd)
 	}
 	return a, true
+}
+
+// verbOf says whether the positional arguments pos are one of verbs (any
+// case) followed by a source and a destination at least.
+func verbOf(pos []string, verbs ...string) bool {
+	return len(pos) >= 3 && slices.Contains(verbs, strings.ToLower(pos[0]))
 }
 
 // recogniseBitsadmin reads `bitsadmin /transfer name [/upload] [/priority
@@ -660,12 +661,7 @@ func recogniseCloudCLI(tool string, args []string, cwd string) (action, bool) {
 		}
 		pos = pos[1:]
 	}
-	if len(pos) < 3 {
-		return action{}, false
-	}
-	switch strings.ToLower(pos[0]) {
-	case "copy", "cp", "sync", "mv", "rsync":
-	default:
+	if !verbOf(pos, "copy", "cp", "sync", "mv", "rsync") {
 		return action{}, false
 	}
 	dst := pos[len(pos)-1]
