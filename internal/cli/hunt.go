@@ -130,6 +130,13 @@ be read: it is named on stderr, with --quiet too).`,
 				return &usageError{err}
 			}
 			opts.Stdin = env.Stdin
+			if f.crownJewels != "" {
+				// A file that cannot be read is an error (exit 1), as a
+				// missing rule path is.
+				if opts.CrownJewels, err = exposure.LoadJewels(f.crownJewels); err != nil {
+					return err
+				}
+			}
 			return runHunt(cmd.Context(), quietEnv(env, cmd, f.quiet), f, opts, args)
 		},
 	}
@@ -220,11 +227,6 @@ func (f *huntFlags) options() (hunt.Options, error) {
 	}
 	if !opts.From.IsZero() && !opts.To.IsZero() && opts.To.Before(opts.From) {
 		return opts, fmt.Errorf("--to %s is before --from %s", f.to, f.from)
-	}
-	if f.crownJewels != "" {
-		if opts.CrownJewels, err = exposure.LoadJewels(f.crownJewels); err != nil {
-			return opts, fmt.Errorf("--crown-jewels: %w", err)
-		}
 	}
 	if f.timeline != "" {
 		if _, err := report.FormatOf(f.timeline); err != nil {

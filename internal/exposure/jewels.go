@@ -256,5 +256,9 @@ func raise(op *result.Operation, exp *result.Exposure) {
 	}
 	op.Severity = levels[r]
 	op.Score += 2
-	exp.Raised = fmt.Sprintf("touched crown jewels (%s): severity %s → %s, score +2", strings.Join(exp.CrownJewels, ", "), before, op.Severity)
+	sev := fmt.Sprintf("severity %s → %s", before, op.Severity)
+	if before == op.Severity {
+		sev = "severity " + before + " (the highest already)"
+	}
+	exp.Raised = fmt.Sprintf("touched crown jewels (%s): %s, score +2", strings.Join(exp.CrownJewels, ", "), sev)
 }
