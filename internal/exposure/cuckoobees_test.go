@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/exposure"
 	"github.com/spoor-hunt/spoor/internal/hunt"
 )
 
@@ -63,5 +64,18 @@ func TestCuckooBeesExposure(t *testing.T) {
 				t.Errorf("%s %s: detection %d is not the operation's", it.Kind, it.Tool, d)
 			}
 		}
+	}
+}
+
+// BenchmarkAnnotate: exposure of the CuckooBees example's operations (514
+// detections, 9 items) once the hunt has built them.
+func BenchmarkAnnotate(b *testing.B) {
+	res, err := hunt.Run(b.Context(), []string{"../../examples/cuckoobees"}, hunt.Options{Workers: 2, NoAttribution: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		exposure.Annotate(res.Operations, res.Detections, nil)
 	}
 }
