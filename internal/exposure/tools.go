@@ -735,14 +735,7 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 	switch cmdlet {
 	case "compress-archive":
 		a := action{kind: result.ExposureStaged, tool: "Compress-Archive", recursive: true}
-		src := get("path", "literalpath")
-		dst := get("destinationpath")
-		if src == "" && len(pos) > 0 {
-			src, pos = pos[0], pos[1:]
-		}
-		if dst == "" && len(pos) > 0 {
-			dst = pos[0]
-		}
+		src, dst := pathAndDestination(get("path", "literalpath"), get("destinationpath"), pos)
 		if dst == "" {
 			return action{}, false
 		}
@@ -754,14 +747,7 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 			a.tool = "Move-Item"
 		}
 		_, a.recursive = params["recurse"]
-		src := get("path", "literalpath")
-		dst := get("destination")
-		if src == "" && len(pos) > 0 {
-			src, pos = pos[0], pos[1:]
-		}
-		if dst == "" && len(pos) > 0 {
-			dst = pos[0]
-		}
+		src, dst := pathAndDestination(get("path", "literalpath"), get("destination"), pos)
 		a.sources = split(src)
 		if len(a.sources) == 0 {
 			return action{}, false
@@ -788,6 +774,18 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 		return action{kind: result.ExposureExfiltrated, tool: tool, dest: uri, sources: split(in)}, true
 	}
 	return action{}, false
+}
+
+// pathAndDestination fills a cmdlet's -Path and -Destination(Path) not
+// given by name from its positional arguments, in that order.
+func pathAndDestination(src, dst string, pos []string) (string, string) {
+	if src == "" && len(pos) > 0 {
+		src, pos = pos[0], pos[1:]
+	}
+	if dst == "" && len(pos) > 0 {
+		dst = pos[0]
+	}
+	return src, dst
 }
 
 // Parameters of the cmdlets above, for PowerShell's unique-prefix
