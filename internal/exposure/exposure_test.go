@@ -198,6 +198,7 @@ func TestParseJewelsErrors(t *testing.T) {
 	for _, tc := range []struct{ name, data string }{
 		{"j.yml", "- path: a\n  host: b\n"},
 		{"j.yml", "- pth: a\n"},
+		{"j.yml", "- path: ' '\n  host: b\n- path: ' '\n"},
 		{"j.txt", "# only comments\n"},
 		{"j.txt", "| label\n"},
 	} {

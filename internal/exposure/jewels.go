@@ -88,6 +88,7 @@ func ParseJewels(name string, data []byte) (*Jewels, error) {
 			list = doc.Jewels
 		}
 		for i, e := range list {
+			e.Path, e.Share, e.Host, e.Label = strings.TrimSpace(e.Path), strings.TrimSpace(e.Share), strings.TrimSpace(e.Host), strings.TrimSpace(e.Label)
 			set := 0
 			for _, v := range []string{e.Path, e.Share, e.Host} {
 				if strings.TrimSpace(v) != "" {
