@@ -273,7 +273,7 @@ func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line st
 		it.CommandLine = cut(line, 1024)
 		it.Process = image
 		if b := base(image); b == "cmd" || b == "powershell" || b == "pwsh" {
-			if builtin := a.tool == "copy" || a.tool == "move" || a.tool == "dir"; !c.PowerShell && base(c.Args[0]) != b && !builtin {
+			if builtin := a.tool == "copy" || a.tool == "move" || a.tool == "dir" || c.PowerShell; !c.PowerShell && base(c.Args[0]) != b && !builtin {
 				it.Process = c.Args[0]
 			}
 		}
@@ -439,7 +439,7 @@ func link(items []*item) {
 					why = "connection"
 					a.connected = true
 				}
-			case b.Kind == result.ExposureStaged && len(b.Sources) == 0 && a.Tool == "dir" && a.Host == b.Host && b.Time.Sub(a.Time) <= listingWindow:
+			case b.Kind == result.ExposureStaged && len(b.Sources) == 0 && (a.Tool == "dir" || a.Tool == "Get-ChildItem") && a.Host == b.Host && b.Time.Sub(a.Time) <= listingWindow:
 				why = "listing"
 			default:
 				if readsOutputOf(b, a) {
@@ -647,7 +647,7 @@ func grade(it *item, items []*item) {
 		}
 	case result.ExposureCollected:
 		switch it.Tool {
-		case "dir", "net view":
+		case "dir", "net view", "Get-ChildItem":
 			why = append(why, "a listing: names read, no data moved")
 			it.Strength = "weak"
 			if linked {
@@ -870,7 +870,7 @@ func toolTransfer(a action) bool {
 		// into a cabinet for a UAC bypass), not data.
 		return len(a.sources) > 0 && !slices.ContainsFunc(a.sources, func(s string) bool { return !isProgram(s) })
 	}
-	if a.kind != result.ExposureCollected || a.tool == "dir" || a.tool == "net view" {
+	if a.kind != result.ExposureCollected || a.tool == "dir" || a.tool == "net view" || a.tool == "Get-ChildItem" {
 		return false
 	}
 	if isProgram(a.dest) || slices.ContainsFunc(a.sources, isProgram) {

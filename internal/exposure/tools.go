@@ -468,7 +468,7 @@ func recogniseCopy(tool string, args []string, cwd string) (action, bool) {
 }
 
 // recogniseDir reads `dir [/s] [/b] paths...`: a listing, collection of
-// names only.
+// names only: recursive, of a file-type wildcard, or of a share.
 func recogniseDir(args []string, cwd string) (action, bool) {
 	a := action{kind: result.ExposureCollected, tool: "dir"}
 	for _, arg := range args {
@@ -482,11 +482,14 @@ func recogniseDir(args []string, cwd string) (action, bool) {
 	}
 	// A bare `dir`, or one of a folder's top level, is discovery, not a
 	// look for data: only recursive listings or file-type wildcards count.
-	if len(a.sources) == 0 || !a.recursive && !slices.ContainsFunc(a.sources, hasWildcard) {
+	if len(a.sources) == 0 || !a.recursive && !slices.ContainsFunc(a.sources, hasWildcard) && !slices.ContainsFunc(a.sources, isUNC) {
 		return action{}, false
 	}
 	return a, true
 }
+
+// isUNC says whether p is a UNC path (\\host\share).
+func isUNC(p string) bool { return strings.HasPrefix(p, `\\`) }
 
 // recogniseNetView reads `net view \\host` (the shares of a host): a
 // listing of shares.
@@ -709,6 +712,8 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 		known = psCompress
 	case "copy-item", "copy", "cp", "cpi", "move-item", "move", "mv", "mi":
 		known = psCopy
+	case "get-childitem", "gci", "ls", "dir":
+		known = psList
 	default:
 		known = psWeb
 	}
@@ -758,6 +763,19 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 			a.dest = cwd
 		}
 		return a, true
+	case "get-childitem", "gci", "ls", "dir":
+		// A listing: recursive, of a file-type filter, or of a share.
+		a := action{kind: result.ExposureCollected, tool: "Get-ChildItem"}
+		_, a.recursive = params["recurse"]
+		src, _ := pathAndDestination(get("path", "literalpath"), "", pos)
+		a.sources = split(src)
+		if f := get("filter", "include"); f != "" && len(a.sources) > 0 {
+			a.sources[0] = strings.TrimRight(a.sources[0], `\`) + `\` + f
+		}
+		if len(a.sources) == 0 || !a.recursive && !slices.ContainsFunc(a.sources, hasWildcard) && !slices.ContainsFunc(a.sources, isUNC) {
+			return action{}, false
+		}
+		return a, true
 	case "invoke-webrequest", "iwr", "invoke-restmethod", "irm", "curl", "wget":
 		in := get("infile")
 		if in == "" {
@@ -794,11 +812,13 @@ var (
 	psCompress = []string{"path", "literalpath", "destinationpath", "compressionlevel", "update", "force", "passthru", "confirm", "whatif"}
 	psCopy     = []string{"path", "literalpath", "destination", "recurse", "force", "filter", "include", "exclude", "container",
 		"passthru", "credential", "confirm", "whatif", "tosession", "fromsession"}
+	psList = []string{"path", "literalpath", "filter", "include", "exclude", "recurse", "depth", "force", "name", "file", "directory",
+		"hidden", "attributes", "erroraction"}
 	psWeb = []string{"uri", "infile", "method", "outfile", "headers", "body", "contenttype", "credential", "usebasicparsing",
 		"usedefaultcredentials", "proxy", "timeoutsec", "useragent", "skipcertificatecheck", "form", "session", "websessionvariable"}
 )
 
-var psSwitches = map[string]bool{"recurse": true, "force": true, "update": true, "passthru": true, "usebasicparsing": true,
+var psSwitches = map[string]bool{"name": true, "file": true, "directory": true, "hidden": true, "recurse": true, "force": true, "update": true, "passthru": true, "usebasicparsing": true,
 	"usedefaultcredentials": true, "container": true, "confirm": true, "whatif": true, "skipcertificatecheck": true}
 
 // psParams reads PowerShell arguments into named parameters (full names,
