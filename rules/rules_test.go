@@ -437,10 +437,12 @@ var chain = []struct {
 		"19e38871-faa5-4a9a-93ee-960f0182327b", // proc_creation_win_makecab_staging
 		"bd49e61e-e4c6-4f34-91be-0edef836e39e", // proc_creation_win_rar_password_archive
 		"6c1bea89-5573-4dd4-b4f8-2d6935f69674", // proc_creation_win_7zip_password_archive
+		"b8e5f307-c303-4896-836d-55b9bdc6dfa4", // proc_creation_win_archiver_split_volumes
 		"f4742a09-c3a7-4ab6-b774-fb03b92b4b29", // file_event_win_archive_in_staging_folder
 	}},
 	{30, "Exfiltration", []string{
 		"064bdedb-5b4f-40bb-b71c-87c2b494b5fa", // net_connection_win_cli_tool_to_cloud_storage
+		"60b98306-259c-4a4a-9497-e6449e48a49a", // proc_creation_win_upload_tool_sends_file
 	}},
 	{31, "CHM spear-phish", []string{
 		"18d523f5-39ca-4b7c-9ca1-ec270673c5b3", // proc_creation_win_hh_spawns_shell

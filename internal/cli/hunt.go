@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/spoor-hunt/spoor/internal/exposure"
 	"io"
 	"os"
 	"path/filepath"
@@ -50,6 +51,7 @@ type huntFlags struct {
 	operations   string
 	failOn       string
 	events       bool
+	crownJewels  string
 	placeholders string
 	pipelines    []string
 	carve        bool
@@ -128,6 +130,13 @@ be read: it is named on stderr, with --quiet too).`,
 				return &usageError{err}
 			}
 			opts.Stdin = env.Stdin
+			if f.crownJewels != "" {
+				// A file that cannot be read is an error (exit 1), as a
+				// missing rule path is.
+				if opts.CrownJewels, err = exposure.LoadJewels(f.crownJewels); err != nil {
+					return err
+				}
+			}
 			return runHunt(cmd.Context(), quietEnv(env, cmd, f.quiet), f, opts, args)
 		},
 	}
@@ -153,6 +162,7 @@ be read: it is named on stderr, with --quiet too).`,
 	fl.StringVar(&f.html, "html", "", "write a self-contained HTML report to `FILE`")
 	fl.StringVar(&f.operations, "operations", "", "write the operations (detections joined into intrusions, with the ATT&CK groups they resemble) to `FILE` as JSON")
 	fl.StringVar(&f.failOn, "fail-on", "", "exit with status 3 when a detection of `LEVEL` or more severe is found")
+	fl.StringVar(&f.crownJewels, "crown-jewels", "", "mark exposure touching the valuable locations in `FILE` (YAML, or lines: path globs, \\\\host\\share, hosts, each with an optional | label) and raise the severity of operations that touch them (docs/exposure.md)")
 	fl.BoolVar(&f.events, "events", false, "keep the whole event in every detection of the --json output")
 	addPlaceholdersFlag(fl, &f.placeholders)
 	addPipelineFlag(fl, &f.pipelines)

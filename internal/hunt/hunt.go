@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/spoor-hunt/spoor/internal/exposure"
 	"io"
 	"log/slog"
 	"slices"
@@ -88,6 +89,9 @@ type Options struct {
 	NoAttribution bool
 	// NoOperations leaves out the entity index and the operations.
 	NoOperations bool
+	// CrownJewels are the locations of valuable data exposure marks (and
+	// whose touching raises an operation's severity); nil: inferred.
+	CrownJewels *exposure.Jewels
 	// Progress, when not nil, is updated as reading goes (see source).
 	Progress *source.Progress
 	// Limits bound what each input file may decompress and spool (see
@@ -197,6 +201,9 @@ func Run(ctx context.Context, paths []string, opts Options) (*result.Result, err
 		ops, err := buildOperations(ctx, res.Detections, refs, read.index, tacticsOf)
 		if err == nil {
 			err = attributeOperations(ctx, ops, res.Detections, at)
+		}
+		if err == nil {
+			exposure.Annotate(ops, res.Detections, opts.CrownJewels)
 		}
 		log.Debug("operations built", "operations", len(ops), "took", time.Since(opStart), "cpu", cputime.Process()-opCPU)
 		if err != nil {

@@ -351,6 +351,7 @@ func (t *term) operations(r *result.Result, limit int) {
 			}
 			t.printf("  %s\n", line)
 		}
+		t.exposure(op.Exposure, limit)
 		steps := op.Narrative
 		if limit > 0 && len(steps) > stepsShown {
 			steps = steps[:stepsShown]
@@ -363,6 +364,92 @@ func (t *term) operations(r *result.Result, limit int) {
 			t.printf("    and %s more (--limit 0 or --operations FILE for all)\n", plural(n, "step"))
 		}
 	}
+}
+
+// exposureShown is how many exposure items an operation lists (unless
+// Limit is 0).
+const exposureShown = 12
+
+// exposure lists what an operation's evidence shows taken: the summary,
+// then each item with its strength and why.
+func (t *term) exposure(e *result.Exposure, limit int) {
+	if e == nil {
+		return
+	}
+	t.printf("  exposure: %s\n", oneLine(e.Summary, 400))
+	if e.Raised != "" {
+		t.printf("    %s\n", e.Raised)
+	}
+	if len(e.CrownJewels) > 0 && e.Inferred {
+		t.printf("    (valuable data inferred from file types and archived shares: no --crown-jewels file)\n")
+	}
+	items := e.Items
+	if limit > 0 && len(items) > exposureShown {
+		items = items[:exposureShown]
+	}
+	for _, it := range items {
+		t.printf("    %s\n", oneLine(ExposureLine(&it), 400))
+		t.printf("      %s: %s\n", t.paint(strengthLevel(it.Strength), it.Strength), it.Why)
+	}
+	if n := len(e.Items) - len(items); n > 0 {
+		t.printf("    and %s more (--limit 0 or --operations FILE for all)\n", plural(n, "item"))
+	}
+}
+
+// strengthLevel is the level whose colour an item's strength takes.
+func strengthLevel(s string) string {
+	switch s {
+	case "strong":
+		return "high"
+	case "medium":
+		return "medium"
+	}
+	return "low"
+}
+
+// ExposureLine says one exposure item in a line: kind, time, host, tool,
+// what it read and wrote, its switches and size, valuable data touched,
+// the account.
+func ExposureLine(it *result.ExposureItem) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-11s %s %s  %s", it.Kind, stamp(it.Time), it.Host, it.Tool)
+	if len(it.Sources) > 0 {
+		src := it.Sources
+		if len(src) > 4 {
+			src = append(slices.Clone(src[:4]), fmt.Sprintf("and %d more", len(it.Sources)-4))
+		}
+		b.WriteString("  " + strings.Join(src, ", "))
+	}
+	if it.Destination != "" {
+		b.WriteString(" → " + it.Destination)
+	}
+	var notes []string
+	if it.Recursive {
+		notes = append(notes, "recursive")
+	}
+	if it.Password {
+		p := "password"
+		if it.HeadersEncrypted {
+			p += " (file names hidden)"
+		}
+		notes = append(notes, p)
+	}
+	if len(it.Files) > 0 && it.Volumes == 0 {
+		notes = append(notes, plural(len(it.Files), "file")+" seen")
+	}
+	if it.SizeNote != "" {
+		notes = append(notes, it.SizeNote)
+	}
+	if len(it.Valuable) > 0 {
+		notes = append(notes, "valuable: "+strings.Join(it.Valuable, ", "))
+	}
+	if it.Account != "" {
+		notes = append(notes, "by "+it.Account)
+	}
+	if len(notes) > 0 {
+		b.WriteString("  [" + strings.Join(notes, "; ") + "]")
+	}
+	return b.String()
 }
 
 // lateralShown is how many cross-host links an operation lists.

@@ -52,6 +52,9 @@ type Operation struct {
 	// Attribution says which ATT&CK groups its evidence resembles; nil
 	// when its rules name nothing ATT&CK knows.
 	Attribution *Attribution `json:"attribution,omitempty"`
+	// Exposure is the data its evidence shows collected, staged and sent
+	// out; nil when none.
+	Exposure *Exposure `json:"exposure,omitempty"`
 }
 
 // Graph is the processes of an operation on their hosts and the edges

@@ -84,6 +84,7 @@ var want = map[string][]string{
 		"proc_creation_win_rundll32_suspicious_invocation",
 		"proc_creation_win_winrm_compat_listener_enabled", "proc_creation_win_schtasks_remote_create_system",
 		"proc_creation_win_wmic_remote_process_create", "net_connection_win_cli_tool_to_cloud_storage",
+		"proc_creation_win_upload_tool_sends_file",
 	},
 	"fs01.jsonl": {
 		"win_security_scheduled_task_system_batch", "win_security_scheduled_task_suspicious_action",
@@ -94,6 +95,7 @@ var want = map[string][]string{
 		"win_system_service_install_kernel_driver", "win_security_service_install_kernel_driver",
 		"driver_load_win_unsigned_or_bad_signature", "proc_creation_win_makecab_staging",
 		"proc_creation_win_rar_password_archive", "file_event_win_archive_in_staging_folder",
+		"proc_creation_win_archiver_split_volumes",
 		"proc_creation_win_eventlog_clear_cmdline", "win_security_audit_log_cleared", "win_system_eventlog_cleared",
 	},
 	"dc01.jsonl": {

@@ -61,6 +61,20 @@ type opCard struct {
 	NoneFirst bool
 	Unknown   string
 	Graph     *opGraph
+	// Exposure is what the operation's evidence shows taken (nil: none).
+	Exposure *result.Exposure
+	Exposed  []exposureRow
+}
+
+// exposureRow is one exposure item as the card's table shows it.
+type exposureRow struct {
+	Kind, Time, Host, Tool string
+	From, To               string
+	Notes                  string
+	Strength               string // strong, medium, weak
+	Level                  string // CSS level of the strength
+	Why                    string
+	Command                string
 }
 
 // stepRow is one sentence of a story, with the tactics its step reaches.
@@ -154,9 +168,49 @@ func operationCards(r *result.Result) []opCard {
 			c.NoneFirst = len(at.Candidates) > 0 && at.UnknownActor >= at.Candidates[0].Confidence
 		}
 		c.Graph = layoutGraph(&op.Graph, op.Hosts, i+1)
+		if e := op.Exposure; e != nil {
+			c.Exposure = e
+			for k := range e.Items {
+				c.Exposed = append(c.Exposed, exposureRowOf(&e.Items[k]))
+			}
+		}
 		cards = append(cards, c)
 	}
 	return cards
+}
+
+// exposureRowOf is the table row of an exposure item.
+func exposureRowOf(it *result.ExposureItem) exposureRow {
+	row := exposureRow{Kind: it.Kind, Time: instant(it.Time), Host: it.Host, Tool: it.Tool, To: it.Destination,
+		Strength: it.Strength, Why: it.Why, Command: it.CommandLine}
+	row.From = strings.Join(it.Sources, ", ")
+	row.Level = map[string]string{"strong": "high", "medium": "medium"}[it.Strength]
+	if row.Level == "" {
+		row.Level = "low"
+	}
+	var notes []string
+	if it.Recursive {
+		notes = append(notes, "recursive")
+	}
+	if it.Password {
+		notes = append(notes, "password")
+	}
+	if it.HeadersEncrypted {
+		notes = append(notes, "file names hidden")
+	}
+	if it.SizeNote != "" {
+		notes = append(notes, it.SizeNote)
+	} else if len(it.Files) > 0 {
+		notes = append(notes, fmt.Sprintf("%d file(s) seen: %s", len(it.Files), strings.Join(it.Files, ", ")))
+	}
+	if len(it.Valuable) > 0 {
+		notes = append(notes, "valuable: "+strings.Join(it.Valuable, ", "))
+	}
+	if it.Account != "" {
+		notes = append(notes, "by "+it.Account)
+	}
+	row.Notes = strings.Join(notes, "; ")
+	return row
 }
 
 // instant writes t in timeLayout, "(no time)" when it is zero.

@@ -304,3 +304,24 @@ func TestCuckooBeesGraph(t *testing.T) {
 		}
 	}
 }
+
+// TestExposureTable: an operation's exposure is a table on its card, each
+// item with its paths, size note, strength and why, and the note that
+// valuable data was inferred.
+func TestExposureTable(t *testing.T) {
+	r := &result.Result{Tool: "spoor", Operations: []result.Operation{{ID: "op-1", Severity: "high", Exposure: &result.Exposure{
+		Summary: "1 staged", Inferred: true, CrownJewels: []string{"CAD drawings (inferred)"},
+		Items: []result.ExposureItem{{Kind: "staged", Tool: "rar", Host: "FS03", Sources: []string{`D:\CAD\*.dwg`}, Destination: `C:\t\<a>.rar`,
+			Password: true, SizeNote: "3 volumes of 100 MiB", Strength: "strong", Why: "the command names its sources"}},
+	}}}}
+	var b strings.Builder
+	if err := Write(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	s := b.String()
+	for _, want := range []string{`<table class="exposure">`, `D:\CAD\*.dwg`, `C:\t\&lt;a&gt;.rar`, "password; 3 volumes of 100 MiB", `lv-high" title="the command names its sources">strong`, "Valuable data inferred"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}

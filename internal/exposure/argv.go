@@ -1,0 +1,457 @@
+package exposure
+
+import (
+	"encoding/base64"
+	"strings"
+	"unicode/utf16"
+)
+
+// maxCommandLine bounds the text parsed of one command line: the hunt cuts
+// field values at 4 KiB; a longer one (a test, a future change) is cut
+// here so that parsing stays linear and bounded.
+const maxCommandLine = 8 << 10
+
+// maxDepth bounds the nesting of shells unwrapped (cmd /c powershell -c
+// cmd /c ...).
+const maxDepth = 4
+
+// SplitArgs splits a Windows command line into arguments the way the
+// Microsoft C runtime (and CommandLineToArgvW) does: the program name ends
+// at the first whitespace outside its quotes, no escape in it; then
+// arguments are separated by spaces and tabs outside double quotes; 2n
+// backslashes before a quote give n and the quote opens or closes, 2n+1
+// give n and a literal quote; other backslashes are literal; "" inside
+// quotes is a literal quote.
+func SplitArgs(s string) []string {
+	if len(s) > maxCommandLine {
+		s = s[:maxCommandLine]
+	}
+	var args []string
+	i := 0
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return nil
+	}
+	// The program name.
+	var b strings.Builder
+	if s[i] == '"' {
+		i++
+		for i < len(s) && s[i] != '"' {
+			b.WriteByte(s[i])
+			i++
+		}
+		if i < len(s) {
+			i++
+		}
+		// Text glued to the closing quote belongs to the name too (the
+		// C runtime's reading).
+		for i < len(s) && !isSpace(s[i]) {
+			if s[i] != '"' {
+				b.WriteByte(s[i])
+			}
+			i++
+		}
+	} else {
+		for i < len(s) && !isSpace(s[i]) {
+			b.WriteByte(s[i])
+			i++
+		}
+	}
+	args = append(args, b.String())
+	for {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		if i == len(s) {
+			return args
+		}
+		b.Reset()
+		quoted := false
+		for i < len(s) && (quoted || !isSpace(s[i])) {
+			c := s[i]
+			switch {
+			case c == '\\':
+				n := 0
+				for i < len(s) && s[i] == '\\' {
+					n++
+					i++
+				}
+				if i < len(s) && s[i] == '"' {
+					b.WriteString(strings.Repeat(`\`, n/2))
+					if n%2 == 1 {
+						b.WriteByte('"')
+						i++
+					}
+					continue
+				}
+				b.WriteString(strings.Repeat(`\`, n))
+			case c == '"':
+				if quoted && i+1 < len(s) && s[i+1] == '"' {
+					b.WriteByte('"')
+					i += 2
+					continue
+				}
+				quoted = !quoted
+				i++
+			default:
+				b.WriteByte(c)
+				i++
+			}
+		}
+		args = append(args, b.String())
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// Command is one program run with its arguments, as a shell line names it:
+// Args[0] is the program (or a cmd built-in, or a PowerShell cmdlet when
+// PowerShell is set).
+type Command struct {
+	Args       []string
+	PowerShell bool
+}
+
+// Commands returns the commands a process's command line runs: the
+// process itself, and, when it is a shell (cmd /c|/k, PowerShell -Command,
+// -EncodedCommand or a script text), each command of the line it runs,
+// unwrapped to maxDepth shells. Redirections are dropped from cmd lines.
+func Commands(commandLine string) []Command {
+	var out []Command
+	expand(&out, commandLine, 0)
+	return out
+}
+
+func expand(out *[]Command, line string, depth int) {
+	args := SplitArgs(line)
+	if len(args) == 0 {
+		return
+	}
+	*out = append(*out, Command{Args: args})
+	if depth >= maxDepth {
+		return
+	}
+	switch base(args[0]) {
+	case "cmd":
+		if rest, ok := cmdPayload(line); ok {
+			for _, c := range splitCmd(rest) {
+				expand(out, c, depth+1)
+			}
+		}
+	case "powershell", "pwsh":
+		if script, ok := powershellPayload(args); ok {
+			for _, c := range PowerShellCommands(script) {
+				*out = append(*out, c)
+				if len(c.Args) > 0 && (base(c.Args[0]) == "cmd" || base(c.Args[0]) == "powershell" || base(c.Args[0]) == "pwsh") {
+					expand(out, strings.Join(quoteAll(c.Args), " "), depth+1)
+				}
+			}
+		}
+	}
+}
+
+// quoteAll quotes the arguments that hold spaces, for SplitArgs to read
+// them back (PowerShell's tokens are already unquoted).
+func quoteAll(args []string) []string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsAny(a, " \t") {
+			a = `"` + a + `"`
+		}
+		q[i] = a
+	}
+	return q
+}
+
+// base is the lower-cased file name of a program without its directory
+// and .exe.
+func base(prog string) string {
+	if i := strings.LastIndexAny(prog, `\/`); i >= 0 {
+		prog = prog[i+1:]
+	}
+	prog = strings.ToLower(prog)
+	return strings.TrimSuffix(prog, ".exe")
+}
+
+// cmdPayload returns what cmd.exe runs after /c or /k in line (the raw
+// text: cmd reads its own command line, not argv), with cmd's rule for a
+// leading quote: the first and last quotes are removed unless the quoted
+// text is one program name with spaces and nothing else is quoted.
+func cmdPayload(line string) (string, bool) {
+	low := strings.ToLower(line)
+	at := -1
+	for _, sw := range []string{"/c", "/k", "/r"} {
+		for off := 0; ; {
+			i := strings.Index(low[off:], sw)
+			if i < 0 {
+				break
+			}
+			i += off
+			end := i + len(sw)
+			if (i == 0 || isSpace(low[i-1]) || low[i-1] == '"') && (end == len(low) || isSpace(low[end]) || low[end] == '"') {
+				if at < 0 || i < at {
+					at = i
+				}
+				break
+			}
+			off = end
+		}
+	}
+	if at < 0 {
+		return "", false
+	}
+	rest := strings.TrimLeft(line[at+2:], " \t")
+	if strings.HasPrefix(rest, `"`) {
+		first, last := 0, strings.LastIndexByte(rest, '"')
+		quotes := strings.Count(rest, `"`)
+		inner := rest[1:max(last, 1)]
+		keep := quotes == 2 && strings.ContainsAny(inner, " ") && !strings.ContainsAny(inner, "&<>()@^|")
+		if !keep && last > first {
+			rest = rest[1:last] + rest[last+1:]
+		}
+	}
+	return rest, true
+}
+
+// splitCmd splits a cmd line into its commands at &, &&, || and | outside
+// double quotes (^ escapes the next character), drops redirections (>,
+// >>, <, 2>&1 and their targets) and leading @ and parentheses.
+func splitCmd(s string) []string {
+	var cmds []string
+	var b strings.Builder
+	quoted := false
+	flush := func() {
+		c := strings.TrimSpace(b.String())
+		c = strings.TrimLeft(c, "@( ")
+		c = strings.TrimRight(c, ") ")
+		if c != "" {
+			cmds = append(cmds, c)
+		}
+		b.Reset()
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '"' {
+			quoted = !quoted
+			b.WriteByte(c)
+			continue
+		}
+		if quoted {
+			b.WriteByte(c)
+			continue
+		}
+		switch c {
+		case '^':
+			if i+1 < len(s) {
+				i++
+				b.WriteByte(s[i])
+			}
+		case '&', '|':
+			flush()
+			if i+1 < len(s) && s[i+1] == c {
+				i++
+			}
+		case '>', '<':
+			// A handle number glued before it (2>) is part of the
+			// redirection.
+			str := b.String()
+			if n := len(str); n > 0 && str[n-1] >= '0' && str[n-1] <= '9' && (n == 1 || isSpace(str[n-2])) {
+				b.Reset()
+				b.WriteString(str[:n-1])
+			}
+			i++
+			if i < len(s) && s[i] == '>' {
+				i++
+			}
+			if i < len(s) && s[i] == '&' { // 2>&1
+				i++
+				for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+					i++
+				}
+				i--
+				continue
+			}
+			for i < len(s) && isSpace(s[i]) {
+				i++
+			}
+			q := false
+			for i < len(s) && (q || (!isSpace(s[i]) && s[i] != '&' && s[i] != '|' && s[i] != '>' && s[i] != '<')) {
+				if s[i] == '"' {
+					q = !q
+				}
+				i++
+			}
+			i--
+		default:
+			b.WriteByte(c)
+		}
+	}
+	flush()
+	return cmds
+}
+
+// powershellPayload returns the script a powershell.exe command line runs:
+// -Command (-c, and any prefix of -command) and what follows, or the
+// decoded -EncodedCommand (-e, -enc, -ec...).
+func powershellPayload(args []string) (string, bool) {
+	for i := 1; i < len(args); i++ {
+		a := strings.ToLower(args[i])
+		if !strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "/") {
+			// The first bare argument starts the command.
+			return strings.Join(args[i:], " "), true
+		}
+		name := a[1:]
+		switch {
+		case name == "":
+			continue
+		case name == "c" || len(name) >= 3 && strings.HasPrefix("command", name):
+			if i+1 < len(args) {
+				return strings.Join(args[i+1:], " "), true
+			}
+			return "", false
+		case name == "e" || name == "ec" || len(name) >= 2 && strings.HasPrefix("encodedcommand", name):
+			if i+1 < len(args) {
+				return decodeUTF16Base64(args[i+1])
+			}
+			return "", false
+		case name == "f" || len(name) >= 2 && strings.HasPrefix("file", name):
+			return "", false
+		}
+		// Options with a value.
+		if name == "ep" || name == "w" || name == "v" {
+			i++
+			continue
+		}
+		for _, opt := range []string{"executionpolicy", "windowstyle", "version", "configurationname", "inputformat", "outputformat", "workingdirectory", "settingsfile"} {
+			if len(name) >= 2 && strings.HasPrefix(opt, name) {
+				i++
+				break
+			}
+		}
+	}
+	return "", false
+}
+
+// decodeUTF16Base64 decodes PowerShell's -EncodedCommand: base64 of
+// UTF-16LE text.
+func decodeUTF16Base64(s string) (string, bool) {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		raw, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+		if err != nil {
+			return "", false
+		}
+	}
+	if len(raw) > 2*maxCommandLine {
+		raw = raw[:2*maxCommandLine]
+	}
+	u := make([]uint16, len(raw)/2)
+	for i := range u {
+		u[i] = uint16(raw[2*i]) | uint16(raw[2*i+1])<<8
+	}
+	return string(utf16.Decode(u)), true
+}
+
+// PowerShellCommands splits a PowerShell script into its commands (at ;,
+// |, newlines, && and || outside quotes and braces' strings) and each into
+// tokens: single-quoted strings literal (” a quote), double-quoted ones
+// with backtick escapes, variables and subexpressions kept as written.
+// Parentheses, braces and brackets are kept in the token they start.
+func PowerShellCommands(script string) []Command {
+	if len(script) > maxCommandLine {
+		script = script[:maxCommandLine]
+	}
+	var cmds []Command
+	var args []string
+	var b strings.Builder
+	inToken := false
+	endToken := func() {
+		if inToken {
+			args = append(args, b.String())
+			b.Reset()
+			inToken = false
+		}
+	}
+	endCommand := func() {
+		endToken()
+		if len(args) > 0 {
+			// A leading & or . invokes what follows.
+			if args[0] == "&" || args[0] == "." {
+				args = args[1:]
+			}
+			if len(args) > 0 {
+				cmds = append(cmds, Command{Args: args, PowerShell: true})
+			}
+		}
+		args = nil
+	}
+	for i := 0; i < len(script); i++ {
+		c := script[i]
+		switch {
+		case c == '\'' || c == '"' || c == 0xE2 && i+2 < len(script) && (script[i+1] == 0x80 && (script[i+2] == 0x98 || script[i+2] == 0x99 || script[i+2] == 0x9C || script[i+2] == 0x9D)):
+			inToken = true
+			i = readPSString(script, i, &b)
+		case c == '`' && i+1 < len(script):
+			inToken = true
+			i++
+			b.WriteByte(script[i])
+		case c == ';' || c == '\n' || c == '\r' || c == '|' || c == '{' || c == '}':
+			endCommand()
+		case c == '&' && i+1 < len(script) && script[i+1] == '&':
+			endCommand()
+			i++
+		case isSpace(c):
+			endToken()
+		case c == ',' && inToken:
+			// An array argument: a,b stays one token, "a","b" too.
+			b.WriteByte(c)
+		default:
+			inToken = true
+			b.WriteByte(c)
+		}
+	}
+	endCommand()
+	return cmds
+}
+
+// readPSString reads the quoted string starting at s[i] into b and returns
+// the index of its closing quote (or the end).
+func readPSString(s string, i int, b *strings.Builder) int {
+	q := s[i]
+	if q == 0xE2 { // typographic quotes PowerShell accepts
+		i += 2
+		q = '"'
+		if s[i] == 0x98 || s[i] == 0x99 {
+			q = '\''
+		}
+	}
+	for i++; i < len(s); i++ {
+		c := s[i]
+		if c == 0xE2 && i+2 < len(s) && s[i+1] == 0x80 {
+			cq := byte('"')
+			if s[i+2] == 0x98 || s[i+2] == 0x99 {
+				cq = '\''
+			}
+			if s[i+2] >= 0x98 && s[i+2] <= 0x9D && cq == q {
+				return i + 2
+			}
+		}
+		if c == q {
+			if i+1 < len(s) && s[i+1] == q {
+				b.WriteByte(q)
+				i++
+				continue
+			}
+			return i
+		}
+		if c == '`' && q == '"' && i+1 < len(s) {
+			i++
+			b.WriteByte(s[i])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return len(s)
+}

