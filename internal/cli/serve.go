@@ -22,6 +22,7 @@ import (
 type serveFlags struct {
 	data, storeURL, listen string
 	tlsCert, tlsKey        string
+	maxUpload              int64
 }
 
 func newServe(env Env) *cobra.Command {
@@ -41,7 +42,9 @@ generated one printed once.
 
 The store is --data or --store, else $SPOOR_STORE (as spoor case reads
 it), else the folder $SPOOR_DATA_DIR/cases, else spoor/cases under the
-user's data folder. The certificate made is kept in the data folder (the
+user's data folder. Evidence uploaded in the console is kept in the data
+folder's uploads/ and hunted in the background, one upload at a time,
+with the case's filters. The certificate made is kept in the data folder (the
 default one with --store URL). Ctrl-C or SIGTERM stops it, letting requests
 in flight finish.`,
 		Example: `  # Start the console on this machine
@@ -57,6 +60,7 @@ in flight finish.`,
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8443", "`ADDR`ess to listen on (host:port)")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate `FILE` (PEM, with its chain)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS private key `FILE` (PEM)")
+	fl.Int64Var(&f.maxUpload, "max-upload", server.DefaultMaxUpload, "largest evidence upload in `BYTES` (kept under the data folder's uploads/)")
 	return cmd
 }
 
@@ -117,8 +121,10 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 	if f.tlsCert == "" {
 		fmt.Fprintf(env.Stdout, "Certificate SHA-256 fingerprint: %s\n", server.Fingerprint(cert))
 	}
+	console := server.New(st, server.Options{Logger: env.logger(), Hunt: huntIntoCase(st, env), DataDir: dir, MaxUpload: f.maxUpload})
+	defer console.Close()
 	srv := &http.Server{
-		Handler:           server.New(st, server.Options{Logger: env.logger()}),
+		Handler:           console,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

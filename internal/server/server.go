@@ -49,6 +49,12 @@ type Options struct {
 	// user name, then one per LoginEvery (defaults 5 and 20s).
 	LoginBurst int
 	LoginEvery time.Duration
+	// Hunt runs the hunts of uploaded evidence (jobs.go); DataDir is the
+	// folder uploads are kept in (under uploads/). Without both, uploads
+	// are refused. MaxUpload bounds one upload (DefaultMaxUpload).
+	Hunt      HuntFunc
+	DataDir   string
+	MaxUpload int64
 }
 
 // Server serves the API and the console. It is an http.Handler.
@@ -66,6 +72,8 @@ type Server struct {
 	mux     *http.ServeMux
 	// endpoints are the API's patterns.
 	endpoints []string
+	jobs      *jobs
+	maxUpload int64
 }
 
 // New returns a server over st.
@@ -88,7 +96,12 @@ func New(st *store.Store, o Options) *Server {
 	if o.LoginEvery <= 0 {
 		o.LoginEvery = 20 * time.Second
 	}
+	if o.MaxUpload <= 0 {
+		o.MaxUpload = DefaultMaxUpload
+	}
 	s := &Server{
+		jobs:      newJobs(o.Hunt, o.DataDir, o.Now),
+		maxUpload: o.MaxUpload,
 		st:        st,
 		log:       o.Logger,
 		now:       o.Now,
@@ -126,6 +139,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/users/{user}/disable", s.need(store.RoleAdmin, s.disableUser))
 	s.handle("PUT /api/users/{user}/password", s.need(store.RoleAdmin, s.resetPassword))
 	s.handle("PUT /api/me/password", s.need(store.RoleViewer, s.changePassword))
+	s.consoleRoutes()
 	// Anything else under /api/ is a JSON 404, never the console page.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { fail(w, http.StatusNotFound, "not found") })
 	assets, _ := fs.Sub(staticFS, "static")
@@ -170,7 +184,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		h.Set("Cache-Control", "no-store")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+	limit := int64(MaxBody)
+	if isUpload(r) {
+		limit = s.maxUpload
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	s.mux.ServeHTTP(w, r)
 }
 
