@@ -129,8 +129,16 @@ func storeResult(ctx context.Context, st *store.Store, tenant, caseName, actor s
 		return err
 	}
 	ops := make([]json.RawMessage, 0, len(old)+len(res.Operations))
+	fresh := map[string]bool{}
+	for i := range res.Operations {
+		fresh[res.Operations[i].ID] = true
+	}
 	for _, o := range old {
-		ops = append(ops, o.JSON)
+		// An operation found again (its ID is made from its content) is
+		// the new hunt's.
+		if !fresh[o.ID] {
+			ops = append(ops, o.JSON)
+		}
 	}
 	for i := range res.Operations {
 		op := &res.Operations[i]

@@ -120,7 +120,9 @@ func filterDocument(d *result.Detection, only bool, keep []string, made string) 
 		sel = append(sel, kv{"Computer", d.Computer})
 	}
 	for _, f := range d.Fields {
-		if (only && !slices.Contains(keep, f.Name)) || !fieldName.MatchString(f.Name) || f.Name == "Computer" ||
+		// An empty value is left out: the field may be absent rather
+		// than empty in the next event.
+		if (only && !slices.Contains(keep, f.Name)) || f.Value == "" || !fieldName.MatchString(f.Name) || f.Name == "Computer" ||
 			slices.ContainsFunc(sel, func(x kv) bool { return x.k == f.Name }) {
 			continue
 		}
