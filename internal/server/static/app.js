@@ -321,7 +321,7 @@ async function detectionsPage(c, params) {
   show(el("h2", {}, "Detections"), tabs(c, "/detections"), form,
     el("div", { class: "split" },
       el("div", {}, el("p", { id: "detection-summary" }, page.detections.length + " shown" + (page.next ? " (more on the next page)" : "")),
-        el("table", { id: "detections" }, el("tr", {}, ["Time", "Level", "Rule", "Host", "Tactics", "Triage"].map((h) => el("th", {}, h))), rows), nav),
+        el("table", { id: "detections", "data-query": q.toString() }, el("tr", {}, ["Time", "Level", "Rule", "Host", "Tactics", "Triage"].map((h) => el("th", {}, h))), rows), nav),
       detail));
 }
 
