@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
 )
 
 // Progress is how far a background hunt is, as its HuntFunc reports it.

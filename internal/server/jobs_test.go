@@ -74,7 +74,6 @@ func (f *fixture) upload(c client, caseName string, files [][2]string, edit ...f
 	return w.Code, jb
 }
 
-
 // TestUploadJobs: an upload is kept under server-made names and hunted
 // into its case with the case's filters; a failing or crashing hunt fails
 // its job and the next one still runs; jobs are the tenant's own.
