@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/result"
@@ -82,6 +83,10 @@ func FuzzFilterDocument(f *testing.F) {
 	f.Add("r1", "title", "HOST", "CommandLine", `a\b*c?d"e'f`+"\n", "User", `CORP\adm`)
 	f.Add("7a3b6d1f", "t: x", "", "Image", "- item", "Details", "{a: [b]}")
 	f.Fuzz(func(t *testing.T, rule, title, computer, n1, v1, n2, v2 string) {
+		// A detection comes from the store's JSON: its text is UTF-8.
+		for _, p := range []*string{&rule, &title, &computer, &n1, &v1, &n2, &v2} {
+			*p = strings.ToValidUTF8(*p, "\uFFFD")
+		}
 		checkFilterDocument(t, &result.Detection{Computer: computer, Rule: &result.Rule{ID: rule, Title: title},
 			Fields: []result.Field{{Name: n1, Value: v1}, {Name: n2, Value: v2}}})
 	})
