@@ -176,6 +176,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := text(`#case-title`); got != "intrusion" {
 		t.Errorf("case title %q", got)
 	}
+	// An absent part is left out, not written as "null".
+	noNull := func(where string) {
+		t.Helper()
+		if v := text(`#view`); strings.Contains(v, "null") || strings.Contains(v, "undefined") {
+			t.Errorf("%s shows null or undefined: %s", where, v)
+		}
+	}
+	noNull("the new case's overview")
 
 	// Upload evidence and watch its hunt finish.
 	upload("1")
@@ -190,6 +198,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(css(`#operations tr.pick`)),
 		chromedp.Click(css(`#operations tr.pick`)),
 		chromedp.WaitVisible(css(`#opgraph g.proc.detected`)))
+	noNull("the operation")
 	if count(`#story li`) == 0 || count(`#joins`) != 1 {
 		t.Errorf("operation page without its story or joins")
 	}

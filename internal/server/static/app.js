@@ -46,8 +46,14 @@ const level = (l) => el("span", { class: "lv lv-" + (l || "informational") }, l 
 const when = (t) => (t ? new Date(t).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "");
 const view = () => document.getElementById("view");
 
+// fill replaces the children of node, leaving out the absent ones
+// (replaceChildren would write null as text).
+function fill(node, ...kids) {
+  node.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
+}
+
 function show(...kids) {
-  view().replaceChildren(...kids);
+  fill(view(), ...kids);
 }
 
 function failed(err) {
@@ -252,7 +258,7 @@ function drawGraph(L, byID, pick) {
 
 async function nodeDetail(c, nodes, side) {
   const ids = [...new Set(nodes.flatMap((n) => n.detections || []))].slice(0, 50);
-  side.replaceChildren(el("h3", {}, nodes[0].label + (nodes.length > 1 ? " ×" + nodes.length : "")),
+  fill(side, el("h3", {}, nodes[0].label + (nodes.length > 1 ? " ×" + nodes.length : "")),
     el("p", {}, nodes[0].host), nodes.map((n) => n.command_line ? el("pre", {}, n.command_line) : null),
     ids.length ? null : el("p", { class: "note" }, "No detection on this process."));
   for (const id of ids) {
@@ -336,7 +342,7 @@ function detectionDetail(c, x, box) {
   const d = x.detection;
   const msg = el("span", { role: "status" });
   const fields = (d.fields || []).map((f) => el("label", {}, el("input", { type: "checkbox", name: "field", value: f.name, checked: true }), " " + f.name));
-  box.replaceChildren(el("div", { class: "panel" },
+  fill(box, el("div", { class: "panel" },
     el("h3", {}, level(d.rule.level), " ", d.rule.title),
     el("p", {}, when(d.time), " · rule ", el("code", {}, d.rule.id), " · hunt ", x.hunt),
     fieldList(d),
@@ -348,7 +354,7 @@ function detectionDetail(c, x, box) {
       const keep = new FormData(e.target).getAll("field");
       try {
         const f = await api("POST", caseAPI(c) + "/filters", { detection: x.id, fields: keep });
-        msg.replaceChildren("Filter #" + f.id + " kept; later hunts into this case apply it. ", el("a", { href: caseURL(c, "/filters") }, "Filters"));
+        fill(msg, "Filter #" + f.id + " kept; later hunts into this case apply it. ", el("a", { href: caseURL(c, "/filters") }, "Filters"));
         msg.className = "saved";
       } catch (err) { msg.textContent = err.message; msg.className = "error"; }
     },
