@@ -22,6 +22,9 @@ import (
 // maxReportDetections bounds the detections an exported report holds.
 const maxReportDetections = 20_000
 
+// exportPage is how many detections a timeline export reads at a time.
+var exportPage = store.MaxLimit
+
 // export answers the file named in the path: timeline.csv, timeline.jsonl
 // or report.html.
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {
@@ -43,7 +46,7 @@ func (s *Server) exportTimeline(w http.ResponseWriter, r *http.Request, f report
 		fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	q.Limit, q.Order = store.MaxLimit, store.ByTime
+	q.Limit, q.Order = exportPage, store.ByTime
 	ctx, u, name := r.Context(), who(r).user, r.PathValue("case")
 	// The first page before any byte is sent: a case not found is a 404.
 	page, err := s.st.Detections(ctx, u.Tenant, name, q)
