@@ -24,6 +24,7 @@ type serveFlags struct {
 	tlsCert, tlsKey        string
 	oidc                   server.OIDC
 	oidcSecretFile         string
+	maxUpload              int64
 }
 
 func newServe(env Env) *cobra.Command {
@@ -43,7 +44,9 @@ generated one printed once.
 
 The store is --data or --store, else $SPOOR_STORE (as spoor case reads
 it), else the folder $SPOOR_DATA_DIR/cases, else spoor/cases under the
-user's data folder. The certificate made is kept in the data folder (the
+user's data folder. Evidence uploaded in the console is kept in the data
+folder's uploads/ and hunted in the background, one upload at a time,
+with the case's filters. The certificate made is kept in the data folder (the
 default one with --store URL). Ctrl-C or SIGTERM stops it, letting requests
 in flight finish.
 
@@ -69,6 +72,7 @@ provider (authorization code with PKCE) at /api/oidc/login. The ID token's
 	fl.StringVar(&f.oidcSecretFile, "oidc-client-secret-file", "", "`FILE` holding the client secret")
 	fl.StringVar(&f.oidc.RedirectURL, "oidc-redirect-url", "", "callback `URL` registered at the provider (default https://HOST/api/oidc/callback of the request)")
 	fl.StringVar(&f.oidc.UserClaim, "oidc-user-claim", "preferred_username", "ID token `CLAIM` naming the spoor user")
+	fl.Int64Var(&f.maxUpload, "max-upload", server.DefaultMaxUpload, "largest evidence upload in `BYTES` (kept under the data folder's uploads/)")
 	return cmd
 }
 
@@ -116,8 +120,10 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 	if f.tlsCert == "" {
 		fmt.Fprintf(env.Stdout, "Certificate SHA-256 fingerprint: %s\n", server.Fingerprint(cert))
 	}
+	console := server.New(st, server.Options{Logger: env.logger(), OIDC: provider, Hunt: huntIntoCase(st, env), DataDir: dir, MaxUpload: f.maxUpload})
+	defer console.Close()
 	srv := &http.Server{
-		Handler:           server.New(st, server.Options{Logger: env.logger(), OIDC: provider}),
+		Handler:           console,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

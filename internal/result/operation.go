@@ -158,3 +158,26 @@ type Hop struct {
 	ProcessGUID string    `json:"process_guid,omitempty"`
 	PID         int64     `json:"pid,omitempty"`
 }
+
+// EachDetectionRef calls fn with a pointer to every reference op holds to a
+// detection (its list, its steps', joins' and graph nodes'), for a reader
+// that numbers detections otherwise (the case store, by its IDs).
+func (op *Operation) EachDetectionRef(fn func(*int)) {
+	for i := range op.Detections {
+		fn(&op.Detections[i])
+	}
+	for i := range op.Steps {
+		for k := range op.Steps[i].Detections {
+			fn(&op.Steps[i].Detections[k])
+		}
+	}
+	for i := range op.Joins {
+		fn(&op.Joins[i].Detections[0])
+		fn(&op.Joins[i].Detections[1])
+	}
+	for i := range op.Graph.Nodes {
+		for k := range op.Graph.Nodes[i].Detections {
+			fn(&op.Graph.Nodes[i].Detections[k])
+		}
+	}
+}

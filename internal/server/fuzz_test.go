@@ -25,6 +25,13 @@ func FuzzAPI(f *testing.F) {
 		{"PUT", "/api/me/password", `{"current":"x","new":"yyyyyyyyyyyyy"}`},
 		{"POST", "/api/users/vic/disable", ""},
 		{"PUT", "/api/users/gus/password", `{"password":"zzzzzzzzzzzzzz"}`},
+		{"POST", "/api/cases/intrusion/filters", `{"detection":1,"fields":["CommandLine"]}`},
+		{"DELETE", "/api/cases/intrusion/filters/1", ""},
+		{"GET", "/api/cases/intrusion/operations/op-x/graph", ""},
+		{"GET", "/api/cases/intrusion/export/timeline.csv?level=high&q=x", ""},
+		{"GET", "/api/cases/intrusion/export/report.html", ""},
+		{"GET", "/api/cases/intrusion/jobs/1", ""},
+		{"POST", "/api/cases/intrusion/uploads", `{}`},
 	} {
 		f.Add(seed[0], seed[1], seed[2])
 	}

@@ -53,6 +53,12 @@ type Options struct {
 	// OIDC, when set, adds login through an OpenID Connect provider
 	// (NewOIDC).
 	OIDC *OIDCProvider
+	// Hunt runs the hunts of uploaded evidence (jobs.go); DataDir is the
+	// folder uploads are kept in (under uploads/). Without both, uploads
+	// are refused. MaxUpload bounds one upload (DefaultMaxUpload).
+	Hunt      HuntFunc
+	DataDir   string
+	MaxUpload int64
 }
 
 // Server serves the API and the console. It is an http.Handler.
@@ -71,6 +77,8 @@ type Server struct {
 	mux     *http.ServeMux
 	// endpoints are the API's patterns.
 	endpoints []string
+	jobs      *jobs
+	maxUpload int64
 }
 
 // New returns a server over st.
@@ -96,7 +104,12 @@ func New(st *store.Store, o Options) *Server {
 	if o.LoginEvery <= 0 {
 		o.LoginEvery = 20 * time.Second
 	}
+	if o.MaxUpload <= 0 {
+		o.MaxUpload = DefaultMaxUpload
+	}
 	s := &Server{
+		jobs:      newJobs(o.Hunt, o.DataDir, o.Now),
+		maxUpload: o.MaxUpload,
 		st:        st,
 		log:       o.Logger,
 		now:       o.Now,
@@ -137,6 +150,7 @@ func (s *Server) routes() {
 	s.handle("PUT /api/me/password", s.need(store.RoleViewer, s.changePassword))
 	s.tokenRoutes()
 	s.oidcRoutes()
+	s.consoleRoutes()
 	// Anything else under /api/ is a JSON 404, never the console page.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { fail(w, http.StatusNotFound, "not found") })
 	assets, _ := fs.Sub(staticFS, "static")
@@ -181,7 +195,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		h.Set("Cache-Control", "no-store")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+	limit := int64(MaxBody)
+	if isUpload(r) {
+		limit = s.maxUpload
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	s.mux.ServeHTTP(w, r)
 }
 

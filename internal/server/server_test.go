@@ -36,6 +36,10 @@ type fixture struct {
 	op  string
 	// globexDet is a detection of globex's case.
 	globexDet int64
+	// filter is a filter of acme's case; hunts receives the uploads'
+	// hunts (jobs_test.go).
+	filter int64
+	hunts  chan huntCall
 }
 
 var backends = storetest.Backends
@@ -49,7 +53,9 @@ func newFixture(t testing.TB, target string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{t: t, st: st, clock: c, srv: New(st, Options{Now: c.Now})}
+	f := &fixture{t: t, st: st, clock: c, hunts: make(chan huntCall, 4)}
+	f.srv = New(st, Options{Now: c.Now, Hunt: f.hunt, DataDir: t.TempDir()})
+	t.Cleanup(f.srv.Close)
 	b, err := os.ReadFile("../store/testdata/hunt.json")
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +90,9 @@ func newFixture(t testing.TB, target string) *fixture {
 		}
 		if tenant == "acme" {
 			f.det, f.op = page.Detections[0].ID, ops[0].ID
+			cf, err := st.AddFilter(ctx, tenant, "intrusion", store.CaseFilter{Title: "t", Rule: "r", Body: []byte("title: t")}, "root")
+			must(t, err)
+			f.filter = cf.ID
 		} else {
 			f.globexDet = page.Detections[0].ID
 		}
@@ -192,6 +201,18 @@ func (f *fixture) caseEndpoints(c string) []endpoint {
 		{"PUT", "/api/cases/" + c + "/triage/detection/" + d, triage, 200},
 		{"PUT", "/api/cases/" + c + "/triage/operation/" + op, triage, 200},
 		{"GET", "/api/cases/" + c + "/audit", nil, 200},
+		{"GET", "/api/cases/" + c + "/operations/" + op + "/graph", nil, 200},
+		{"GET", "/api/cases/" + c + "/filters", nil, 200},
+		{"POST", "/api/cases/" + c + "/filters", map[string]int64{"detection": f.det}, 201},
+		{"DELETE", "/api/cases/" + c + "/filters/" + strconv.FormatInt(f.filter, 10), nil, 204},
+		// A JSON body is past the case check, refused as no upload (see
+		// TestUploadJobs for uploads and their jobs).
+		{"POST", "/api/cases/" + c + "/uploads", map[string]string{}, 415},
+		{"GET", "/api/cases/" + c + "/jobs", nil, 200},
+		{"GET", "/api/cases/" + c + "/jobs/1", nil, 404},
+		{"GET", "/api/cases/" + c + "/export/timeline.csv", nil, 200},
+		{"GET", "/api/cases/" + c + "/export/timeline.jsonl?level=medium", nil, 200},
+		{"GET", "/api/cases/" + c + "/export/report.html", nil, 200},
 	}
 }
 

@@ -114,7 +114,8 @@ type gNode struct {
 	Label    string
 	Title    string
 	Detected bool
-	Count    int // processes drawn as this box
+	Count    int      // processes drawn as this box
+	IDs      []string // the graph node IDs of those processes (the console selects by them)
 }
 
 type gEdge struct {
@@ -122,6 +123,14 @@ type gEdge struct {
 	Kind  string // parent or lateral
 	Title string // a lateral edge's keys, shown on hover
 }
+
+// Layout is an operation's graph laid out as the report draws it: host
+// lanes, process boxes and edge paths in SVG user units. The console draws
+// the same layout, interactive.
+type Layout = opGraph
+
+// LayoutOperation lays out op's graph; nil when it has no process.
+func LayoutOperation(op *result.Operation) *Layout { return layoutGraph(&op.Graph, op.Hosts, 1) }
 
 // operationCards returns the cards of r's operations, highest score first
 // (as r lists them), at most maxOperations.
@@ -519,5 +528,5 @@ func boxNode(byID map[string]*result.Node, bx *box, x, y float64) gNode {
 	if dets > 0 {
 		title += "\n" + count(dets, "detection")
 	}
-	return gNode{X: x, Y: y, Label: label, Title: title, Detected: dets > 0, Count: len(bx.ids)}
+	return gNode{X: x, Y: y, Label: label, Title: title, Detected: dets > 0, Count: len(bx.ids), IDs: bx.ids}
 }
