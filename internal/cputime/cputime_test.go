@@ -1,9 +1,16 @@
 package cputime
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+)
 
 // TestProcessGrows checks that the counters move with work done.
 func TestProcessGrows(t *testing.T) {
+	// Thread is the calling thread's: a goroutine moved to another thread
+	// between the two readings saw it go back under load.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	p0, t0 := Process(), Thread()
 	if p0 <= 0 {
 		t.Skip("CPU time not readable here")
