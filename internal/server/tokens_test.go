@@ -225,14 +225,16 @@ func TestTokenOtherTenant(t *testing.T) {
 func TestTokenEveryEndpointAsSession(t *testing.T) {
 	for _, c := range []struct{ role, user string }{{"viewer", "vic"}, {"analyst", "ann"}} {
 		t.Run(c.role, func(t *testing.T) {
-			f := newFixture(t, t.TempDir())
-			sess := f.login(c.user)
-			tok := f.makeToken(f.login("ada"), map[string]any{"name": "t", "role": c.role})
-			for _, e := range f.allEndpoints() {
+			// Two like fixtures, one per caller: a call that deletes
+			// (a filter) would otherwise leave the second caller a 404.
+			fs, ft := newFixture(t, t.TempDir()), newFixture(t, t.TempDir())
+			sess := fs.login(c.user)
+			tok := ft.makeToken(ft.login("ada"), map[string]any{"name": "t", "role": c.role})
+			for _, e := range fs.allEndpoints() {
 				if strings.HasPrefix(e.path, "/api/tokens") || e.path == "/api/logout" || e.path == "/api/me/password" {
 					continue // tested apart: they act on the caller's own
 				}
-				ws, wt := f.do(sess, e.method, e.path, e.body), f.do(client{}, e.method, e.path, e.body, bearer(tok.Secret))
+				ws, wt := fs.do(sess, e.method, e.path, e.body), ft.do(client{}, e.method, e.path, e.body, bearer(tok.Secret))
 				if ws.Code != wt.Code {
 					t.Errorf("%s %s: %s session %d, %s token %d", e.method, e.path, c.role, ws.Code, c.role, wt.Code)
 				}
