@@ -161,4 +161,3 @@ func (x *explainer) wants(f *event.Field, iocs []*IOC) bool {
 	}
 	return false
 }
-
