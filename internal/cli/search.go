@@ -538,4 +538,3 @@ func writeHitTable(w io.Writer, file string, rows [][]string) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
