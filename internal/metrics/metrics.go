@@ -92,11 +92,11 @@ type Collector struct {
 	first, last    time.Time
 	channels       map[string]*span
 	providers      map[string]*span
-	ids            map[idKey]int64
+	ids            map[idKey]*int64
 	computers      map[string]*span
 	pairs          map[pairKey]*span
 	hours          map[int64]int64
-	hosts          map[string]seen
+	hosts          map[string]*seen
 }
 
 type span struct {
@@ -137,9 +137,9 @@ type pairKey struct{ computer, channel string }
 // NewCollector returns an empty Collector.
 func NewCollector() *Collector {
 	return &Collector{
-		channels: map[string]*span{}, providers: map[string]*span{}, ids: map[idKey]int64{},
+		channels: map[string]*span{}, providers: map[string]*span{}, ids: map[idKey]*int64{},
 		computers: map[string]*span{}, pairs: map[pairKey]*span{}, hours: map[int64]int64{},
-		hosts: map[string]seen{},
+		hosts: map[string]*seen{},
 	}
 }
 
@@ -197,20 +197,21 @@ func (c *Collector) Observe(ev *event.Event) {
 	spanOf(c.pairs, pairKey{computer, channel}, func(k pairKey) pairKey {
 		return pairKey{strings.Clone(k.computer), strings.Clone(k.channel)}
 	}).add(t)
-	k := idKey{channel, provider, id}
-	if _, ok := c.ids[k]; !ok {
-		k = idKey{strings.Clone(channel), strings.Clone(provider), id}
+	// Maps are only assigned to on a key's first sight, with a copy of
+	// it: assigning to an existing string key stores the key given, which
+	// would be the reader's.
+	n := c.ids[idKey{channel, provider, id}]
+	if n == nil {
+		n = new(int64)
+		c.ids[idKey{strings.Clone(channel), strings.Clone(provider), id}] = n
 	}
-	c.ids[k]++
-	if s := sightings(channel, id, cmdLine); s != 0 {
-		if h, ok := c.hosts[computer]; ok {
-			c.hosts[computer] = h | s
-		} else {
-			c.hosts[strings.Clone(computer)] = s
-		}
-	} else if _, ok := c.hosts[computer]; !ok {
-		c.hosts[strings.Clone(computer)] = 0
+	*n++
+	h := c.hosts[computer]
+	if h == nil {
+		h = new(seen)
+		c.hosts[strings.Clone(computer)] = h
 	}
+	*h |= sightings(channel, id, cmdLine)
 }
 
 // eventID reads an EventID: a number, or text of one (JSON exports); -1
@@ -244,13 +245,21 @@ func (c *Collector) Merge(o *Collector) {
 	mergeSpans(c.computers, o.computers)
 	mergeSpans(c.pairs, o.pairs)
 	for k, n := range o.ids {
-		c.ids[k] += n
+		if d := c.ids[k]; d != nil {
+			*d += *n
+		} else {
+			c.ids[k] = n
+		}
 	}
 	for k, n := range o.hours {
 		c.hours[k] += n
 	}
 	for k, s := range o.hosts {
-		c.hosts[k] |= s
+		if d := c.hosts[k]; d != nil {
+			*d |= *s
+		} else {
+			c.hosts[k] = s
+		}
 	}
 }
 
@@ -292,7 +301,7 @@ func (c *Collector) Result(per Per) *Result {
 		return cmp.Or(cmp.Compare(a.Computer, b.Computer), bySize(a, b))
 	})
 	for k, n := range c.ids {
-		r.EventIDs = append(r.EventIDs, EventID{Channel: k.channel, Provider: k.provider, EventID: k.id, Name: EventName(k.channel, k.id), Events: n})
+		r.EventIDs = append(r.EventIDs, EventID{Channel: k.channel, Provider: k.provider, EventID: k.id, Name: EventName(k.channel, k.id), Events: *n})
 	}
 	slices.SortFunc(r.EventIDs, func(a, b EventID) int {
 		return cmp.Or(cmp.Compare(b.Events, a.Events), cmp.Compare(a.Channel, b.Channel),

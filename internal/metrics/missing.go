@@ -100,7 +100,7 @@ var gaps = []struct {
 }
 
 // missing lists, for each gap, the computers whose sightings lack it.
-func missing(hosts map[string]seen) []Missing {
+func missing(hosts map[string]*seen) []Missing {
 	names := make([]string, 0, len(hosts))
 	for h := range hosts {
 		names = append(names, h)
@@ -110,7 +110,7 @@ func missing(hosts map[string]seen) []Missing {
 	for _, g := range gaps {
 		m := Missing{What: g.what, Setting: g.setting, Of: len(names)}
 		for _, h := range names {
-			if g.lacking(hosts[h]) {
+			if g.lacking(*hosts[h]) {
 				m.Computers = append(m.Computers, h)
 			}
 		}
