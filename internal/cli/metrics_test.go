@@ -173,11 +173,11 @@ func TestMetricsMissing(t *testing.T) {
 	want := map[string][]string{}
 	for name, h := range hosts {
 		for what, lacks := range map[string]bool{
-			"no Security log":                   !h.security,
-			"no Sysmon":                         !h.sysmon,
-			"no process-creation auditing":      h.security && !h.p4688 && !h.sysmon1,
-			"no command line in process":        h.p4688 && !h.cmd4688 && !h.sysmon1,
-			"no logon auditing":                 h.security && !h.logon,
+			"no Security log":                    !h.security,
+			"no Sysmon":                          !h.sysmon,
+			"no process-creation auditing":       h.security && !h.p4688 && !h.sysmon1,
+			"no command line in process":         h.p4688 && !h.cmd4688 && !h.sysmon1,
+			"no logon auditing":                  h.security && !h.logon,
 			"no PowerShell script-block logging": !h.sb,
 		} {
 			if lacks {
