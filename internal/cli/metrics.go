@@ -131,14 +131,19 @@ func runMetrics(ctx context.Context, env Env, f metricsFlags, paths []string) er
 	res, sum, runErr := metrics.Run(ctx, paths, opts)
 	pd.stop()
 
-	if !f.quiet || (runErr == nil && sum.NothingRead()) {
-		printSummary(env.Stderr, sum)
-	} else {
-		for _, fl := range sum.NamedFailed() {
-			fmt.Fprintf(env.Stderr, "spoor: could not read %s\n", failure(fl))
+	// The read summary goes after the tables, as dump's and search's do;
+	// a run that read nothing says why and writes no tables.
+	summary := func() {
+		if !f.quiet || (runErr == nil && sum.NothingRead()) {
+			printSummary(env.Stderr, sum)
+		} else {
+			for _, fl := range sum.NamedFailed() {
+				fmt.Fprintf(env.Stderr, "spoor: could not read %s\n", failure(fl))
+			}
 		}
 	}
 	if runErr != nil || sum.Logs == 0 || sum.NothingRead() {
+		summary()
 		return readError(ctx, &prog, sum, runErr, nil, "metrics")
 	}
 	bw := bufio.NewWriterSize(env.Stdout, outputBuffer)
@@ -153,6 +158,7 @@ func runMetrics(ctx context.Context, env Env, f metricsFlags, paths []string) er
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
+	summary()
 	if err != nil {
 		return fmt.Errorf("write metrics: %w", err)
 	}
