@@ -38,6 +38,16 @@ func BenchmarkSearch(b *testing.B) {
 		}
 		return nil
 	})
+	// The floor: reading and decoding alone, in the same run.
+	b.Run("read-only", func(b *testing.B) {
+		b.SetBytes(size)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := source.Run(b.Context(), []string{dir}, source.Options{Workers: 2}, func(int, *event.Event) error { return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	for _, bq := range benchQueries {
 		b.Run(bq.name, func(b *testing.B) {
 			s, err := Compile(bq.q)
