@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -23,15 +22,11 @@ import (
 
 // metricsFlags are the flags of `spoor metrics`.
 type metricsFlags struct {
-	per        string
-	top        int
-	json       bool
-	csv        bool
-	workers    int
-	quiet      bool
-	noProgress bool
-	carve      bool
-	limits     limitsFlags
+	per      string
+	top      int
+	json     bool
+	csv      bool
+	evidence evidenceFlags
 }
 
 func newMetrics(env Env) *cobra.Command {
@@ -80,7 +75,7 @@ PATH given could not be; 2 for a bad command line.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runMetrics(cmd.Context(), quietEnv(env, cmd, f.quiet), f, args)
+			return runMetrics(cmd.Context(), quietEnv(env, cmd, f.evidence.quiet), f, args)
 		},
 	}
 	fl := cmd.Flags()
@@ -88,11 +83,7 @@ PATH given could not be; 2 for a bad command line.`,
 	fl.IntVar(&f.top, "top", 25, "show at most `N` rows of each table on the terminal (0: all; JSON and CSV have all)")
 	fl.BoolVar(&f.json, "json", false, "print JSON lines, one object a row")
 	fl.BoolVar(&f.csv, "csv", false, "print CSV, one row a count")
-	fl.IntVar(&f.workers, "workers", runtime.NumCPU(), "files read in parallel")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no progress, no read summary and no log lines")
-	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show the progress line")
-	addCarveFlag(fl, &f.carve)
-	addLimitsFlags(fl, &f.limits)
+	f.evidence.add(fl)
 	return cmd
 }
 
@@ -110,40 +101,21 @@ func runMetrics(ctx context.Context, env Env, f metricsFlags, paths []string) er
 	switch {
 	case f.json && f.csv:
 		return &usageError{errors.New("--json and --csv contradict each other: choose one output")}
-	case f.workers < 1:
-		return &usageError{fmt.Errorf("--workers must be at least 1, not %d", f.workers)}
 	case f.top < 0:
 		return &usageError{fmt.Errorf("--top must be 0 (all) or more, not %d", f.top)}
 	}
-	limits, err := f.limits.limits()
-	if err != nil {
-		return &usageError{err}
-	}
 	var prog source.Progress
-	opts.Source = source.Options{Workers: f.workers, Progress: &prog, Logger: env.logger(), Stdin: env.Stdin, Carve: f.carve, Limits: limits}
-	if out := stdoutFile(env.Stdout); out != "" {
-		opts.Source.Exclude = []string{out}
+	var err error
+	if opts.Source, err = f.evidence.options(env, &prog); err != nil {
+		return err
 	}
-	var pd *progressDisplay
-	if !f.quiet && !f.noProgress && env.stderrIsTerminal() {
-		pd = startProgress(env.Stderr, &prog)
-	}
+	pd := f.evidence.progress(env, &prog)
 	res, sum, runErr := metrics.Run(ctx, paths, opts)
 	pd.stop()
-
 	// The read summary goes after the tables, as dump's and search's do;
 	// a run that read nothing says why and writes no tables.
-	summary := func() {
-		if !f.quiet || (runErr == nil && sum.NothingRead()) {
-			printSummary(env.Stderr, sum)
-		} else {
-			for _, fl := range sum.NamedFailed() {
-				fmt.Fprintf(env.Stderr, "spoor: could not read %s\n", failure(fl))
-			}
-		}
-	}
-	if runErr != nil || sum.Logs == 0 || sum.NothingRead() {
-		summary()
+	if readFailed(sum, runErr) {
+		f.evidence.summary(env, sum, runErr)
 		return readError(ctx, &prog, sum, runErr, nil, "metrics")
 	}
 	bw := bufio.NewWriterSize(env.Stdout, outputBuffer)
@@ -158,7 +130,7 @@ func runMetrics(ctx context.Context, env Env, f metricsFlags, paths []string) er
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
-	summary()
+	f.evidence.summary(env, sum, nil)
 	if err != nil {
 		return fmt.Errorf("write metrics: %w", err)
 	}

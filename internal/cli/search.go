@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,21 +23,17 @@ import (
 
 // searchFlags are the flags of `spoor search`.
 type searchFlags struct {
-	keywords   []string
-	regexes    []string
-	all        bool
-	anyOf      bool
-	cased      bool
-	fields     []string
-	ioc        string
-	from, to   string
-	json       bool
-	csv        bool
-	workers    int
-	quiet      bool
-	noProgress bool
-	carve      bool
-	limits     limitsFlags
+	keywords []string
+	regexes  []string
+	all      bool
+	anyOf    bool
+	cased    bool
+	fields   []string
+	ioc      string
+	from, to string
+	json     bool
+	csv      bool
+	evidence evidenceFlags
 }
 
 func newSearch(env Env) *cobra.Command {
@@ -116,7 +111,7 @@ command line (a bad regular expression, an unknown modifier, a malformed
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSearch(cmd.Context(), quietEnv(env, cmd, f.quiet), f, args)
+			return runSearch(cmd.Context(), quietEnv(env, cmd, f.evidence.quiet), f, args)
 		},
 	}
 	fl := cmd.Flags()
@@ -131,11 +126,7 @@ command line (a bad regular expression, an unknown modifier, a malformed
 	fl.StringVar(&f.to, "to", "", "only events at or before `TIME` (RFC 3339 or YYYY-MM-DD, UTC)")
 	fl.BoolVar(&f.json, "json", false, "print JSON lines, one hit a line")
 	fl.BoolVar(&f.csv, "csv", false, "print CSV, one hit a row")
-	fl.IntVar(&f.workers, "workers", runtime.NumCPU(), "files read and searched in parallel")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no progress, no summary and no log lines")
-	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show the progress line")
-	addCarveFlag(fl, &f.carve)
-	addLimitsFlags(fl, &f.limits)
+	f.evidence.add(fl)
 	return cmd
 }
 
@@ -149,9 +140,6 @@ func (f *searchFlags) query() (search.Query, error) {
 	}
 	if f.json && f.csv {
 		return q, &usageError{errors.New("--json and --csv contradict each other: choose one output")}
-	}
-	if f.workers < 1 {
-		return q, &usageError{fmt.Errorf("--workers must be at least 1, not %d", f.workers)}
 	}
 	if f.ioc != "" {
 		file, err := os.Open(f.ioc)
@@ -185,23 +173,10 @@ func runSearch(ctx context.Context, env Env, f searchFlags, paths []string) erro
 	if !opts.From.IsZero() && !opts.To.IsZero() && opts.To.Before(opts.From) {
 		return &usageError{fmt.Errorf("--to %s is before --from %s", f.to, f.from)}
 	}
-	limits, err := f.limits.limits()
-	if err != nil {
-		return &usageError{err}
-	}
 	var prog source.Progress
-	opts.Source = source.Options{
-		Workers:  f.workers,
-		Progress: &prog,
-		Logger:   env.logger(),
-		Stdin:    env.Stdin,
-		Carve:    f.carve,
-		Limits:   limits,
+	if opts.Source, err = f.evidence.options(env, &prog); err != nil {
+		return err
 	}
-	if out := stdoutFile(env.Stdout); out != "" {
-		opts.Source.Exclude = []string{out}
-	}
-
 	format := hitsTable
 	switch {
 	case f.json:
@@ -210,12 +185,9 @@ func runSearch(ctx context.Context, env Env, f searchFlags, paths []string) erro
 		format = hitsCSV
 	}
 	bw := bufio.NewWriterSize(env.Stdout, outputBuffer)
-	hw := newHitWriter(bw, format, q.Explainer(), f.workers)
+	hw := newHitWriter(bw, format, q.Explainer(), opts.Source.Workers)
 
-	var pd *progressDisplay
-	if !f.quiet && !f.noProgress && env.stderrIsTerminal() {
-		pd = startProgress(env.Stderr, &prog)
-	}
+	pd := f.evidence.progress(env, &prog)
 	sum, stats, runErr := searcher.Run(ctx, paths, opts, hw.hit)
 	pd.stop()
 	if runErr == nil {
@@ -223,44 +195,15 @@ func runSearch(ctx context.Context, env Env, f searchFlags, paths []string) erro
 	}
 	flushErr := bw.Flush()
 
-	if !f.quiet || (runErr == nil && sum.NothingRead()) {
-		printSummary(env.Stderr, sum)
+	f.evidence.summary(env, sum, runErr)
+	if !f.evidence.quiet {
 		fmt.Fprintf(env.Stderr, "spoor: %s in %s searched", plural64(stats.Hits, "hit"), plural64(stats.Searched, "event"))
 		if stats.OutOfRange > 0 {
 			fmt.Fprintf(env.Stderr, " (%s outside --from/--to)", plural64(stats.OutOfRange, "event"))
 		}
 		fmt.Fprintln(env.Stderr)
-	} else {
-		for _, fl := range sum.NamedFailed() {
-			fmt.Fprintf(env.Stderr, "spoor: could not read %s\n", failure(fl))
-		}
 	}
 	return readError(ctx, &prog, sum, runErr, flushErr, "write hits")
-}
-
-// readError is the error of a command that read evidence and wrote to
-// stdout (dump's rules): interrupted, a write that failed, nothing read, a
-// path given that could not be read.
-func readError(ctx context.Context, prog *source.Progress, sum *source.Summary, runErr, flushErr error, what string) error {
-	switch {
-	case runErr != nil:
-		if ctx.Err() != nil {
-			return interrupted(ctx, prog, true)
-		}
-		return fmt.Errorf("%s: %w", what, runErr)
-	case flushErr != nil:
-		return fmt.Errorf("%s: %w", what, flushErr)
-	case sum.Logs == 0 && len(sum.Failed) == 0:
-		return &exitError{ExitFailure, errors.New("no event logs found in the paths given")}
-	case sum.Logs == 0:
-		return &exitError{ExitFailure, errors.New("nothing could be read")}
-	case sum.NothingRead():
-		return &exitError{ExitFailure, errors.New("no events could be read")}
-	}
-	if n := len(sum.NamedFailed()); n > 0 {
-		return unreadablePaths(n)
-	}
-	return nil
 }
 
 // hitFormat is how hits are printed.
