@@ -169,20 +169,8 @@ func runDump(ctx context.Context, env Env, f dumpFlags, limits archive.Limits, p
 			fmt.Fprintf(env.Stderr, "spoor: could not read %s\n", failure(fl))
 		}
 	}
-	switch {
-	case runErr != nil:
-		if ctx.Err() != nil {
-			return interrupted(ctx, &prog, file == nil)
-		}
-		return fmt.Errorf("write events: %w", runErr)
-	case flushErr != nil:
-		return fmt.Errorf("write events: %w", flushErr)
-	case sum.Logs == 0 && len(sum.Failed) == 0:
-		return &exitError{ExitFailure, errors.New("no event logs found in the paths given")}
-	case sum.Logs == 0:
-		return &exitError{ExitFailure, errors.New("nothing could be read")}
-	case sum.NothingRead():
-		return &exitError{ExitFailure, errors.New("no events could be read")}
+	if err := readFailure(ctx, &prog, sum, runErr, flushErr, "write events", file == nil); err != nil {
+		return err
 	}
 	if file != nil {
 		if err := file.Commit(); err != nil {

@@ -77,13 +77,26 @@ func readFailed(sum *source.Summary, runErr error) bool {
 }
 
 // readError is the error of a command that read evidence and wrote to
-// stdout, by dump's rules: interrupted, a write that failed, nothing read,
-// a path given that could not be read (exit 1 even when the rest was).
+// stdout, by dump's rules: readFailure's, else a path given that could not
+// be read (exit 1 even when the rest was read).
 func readError(ctx context.Context, prog *source.Progress, sum *source.Summary, runErr, writeErr error, what string) error {
+	if err := readFailure(ctx, prog, sum, runErr, writeErr, what, true); err != nil {
+		return err
+	}
+	if n := len(sum.NamedFailed()); n > 0 {
+		return unreadablePaths(n)
+	}
+	return nil
+}
+
+// readFailure is the error of a run that stopped (interrupted: written
+// says whether its output is kept), failed to write, or read nothing;
+// nil otherwise.
+func readFailure(ctx context.Context, prog *source.Progress, sum *source.Summary, runErr, writeErr error, what string, written bool) error {
 	switch {
 	case runErr != nil:
 		if ctx.Err() != nil {
-			return interrupted(ctx, prog, true)
+			return interrupted(ctx, prog, written)
 		}
 		return fmt.Errorf("%s: %w", what, runErr)
 	case writeErr != nil:
@@ -94,9 +107,6 @@ func readError(ctx context.Context, prog *source.Progress, sum *source.Summary, 
 		return &exitError{ExitFailure, errors.New("nothing could be read")}
 	case sum.NothingRead():
 		return &exitError{ExitFailure, errors.New("no events could be read")}
-	}
-	if n := len(sum.NamedFailed()); n > 0 {
-		return unreadablePaths(n)
 	}
 	return nil
 }
