@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/cputime"
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/evtx"
 	"github.com/spoor-hunt/spoor/internal/shared"
@@ -27,10 +28,14 @@ var benchQueries = []struct {
 		{Domain, "evil.example.com", 3}, {FileName, "mimikatz.exe", 4}, {FileName, "procdump64.exe", 5}}}},
 }
 
-// BenchmarkSearch searches evtx-attack-samples end to end (read, decode,
-// match) on all cores, as spoor search does.
+// BenchmarkSearch searches the evtxcorpus ($SPOOR_CORPUS, or
+// evtx-attack-samples when unset) end to end (read, decode, match) on two
+// workers, as spoor search does, beside reading alone.
 func BenchmarkSearch(b *testing.B) {
-	dir := shared.Path(b, "datasets", "evtx-attack-samples")
+	dir := os.Getenv("SPOOR_CORPUS")
+	if dir == "" {
+		dir = shared.Path(b, "datasets", "evtx-attack-samples")
+	}
 	var size int64
 	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
 		if err == nil && fi.Mode().IsRegular() {
@@ -42,11 +47,13 @@ func BenchmarkSearch(b *testing.B) {
 	b.Run("read-only", func(b *testing.B) {
 		b.SetBytes(size)
 		b.ReportAllocs()
+		cpu0 := cputime.Process()
 		for b.Loop() {
 			if _, err := source.Run(b.Context(), []string{dir}, source.Options{Workers: 2}, func(int, *event.Event) error { return nil }); err != nil {
 				b.Fatal(err)
 			}
 		}
+		b.ReportMetric((cputime.Process()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	})
 	for _, bq := range benchQueries {
 		b.Run(bq.name, func(b *testing.B) {
@@ -57,6 +64,7 @@ func BenchmarkSearch(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
 			var events int64
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				_, st, err := s.Run(b.Context(), []string{dir}, Options{Source: source.Options{Workers: 2}}, func(int, Hit) error { return nil })
 				if err != nil {
@@ -64,7 +72,9 @@ func BenchmarkSearch(b *testing.B) {
 				}
 				events = st.Searched
 			}
-			b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			cpu := (cputime.Process() - cpu0).Seconds()
+			b.ReportMetric(cpu/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(events)*float64(b.N)/cpu, "events/cpu-s")
 		})
 	}
 }
@@ -81,12 +91,13 @@ func BenchmarkMatch(b *testing.B) {
 			}
 			m := s.NewMatcher()
 			b.ReportAllocs()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				for _, ev := range events {
 					m.Match(ev)
 				}
 			}
-			b.ReportMetric(float64(len(events))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(len(events))*float64(b.N)/(cputime.Process()-cpu0).Seconds(), "events/cpu-s")
 		})
 	}
 }
