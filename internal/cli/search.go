@@ -67,8 +67,8 @@ engine, so it means what it would in a rule:
   --ioc FILE       indicators, one a line (# comments): MD5/SHA-1/SHA-256
                    hashes (Hashes, Hash, MD5, SHA1, SHA256, Imphash), IP
                    addresses (DestinationIp, SourceIp, IpAddress,
-                   SourceAddress, DestAddress, ClientAddress, Address,
-                   QueryResults), domains and their subdomains (QueryName,
+                   SourceAddress, DestAddress, ClientAddress, Address),
+                   domains and their subdomains (QueryName,
                    DestinationHostname, SourceHostname), file names or paths
                    (at the end of Image, ParentImage, TargetFilename,
                    ImageLoaded, NewProcessName, ServiceFileName, ImagePath

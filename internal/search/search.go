@@ -49,14 +49,16 @@ var ErrQuery = errors.New("bad query")
 // Searcher is a compiled Query: immutable, safe for concurrent use; each
 // worker takes its own Matcher.
 type Searcher struct {
-	eng *detect.Engine
-	// iocs[i] is the indicator of rule i when the query has indicators.
+	eng  *detect.Engine
 	iocs []IOC
+	// index finds the indicators a hit holds (see attribute).
+	index iocIndex
 }
 
 // Compile compiles q into a Searcher: one Sigma rule, or with indicators
-// one rule per indicator (so that each hit says which it holds), over
-// every event (no logsource: field names are those spoor dump shows).
+// one rule per kind of indicator (its values ORed in each of the kind's
+// fields), over every event (no logsource: field names are those spoor
+// dump shows).
 func Compile(q Query) (*Searcher, error) {
 	var base []*sigma.Search
 	var conds []sigma.Expr
@@ -125,14 +127,24 @@ func Compile(q Query) (*Searcher, error) {
 		}
 		rules = append(rules, rule("query", base, conds))
 	}
-	for i, ioc := range q.IOCs {
-		alts, err := iocAlternatives(ioc)
+	var byKind [FileName + 1][]IOC
+	for _, ioc := range q.IOCs {
+		if ioc.Kind < Hash || ioc.Kind > FileName {
+			return nil, fmt.Errorf("%w: indicator %q (line %d): unknown kind", ErrQuery, ioc.Value, ioc.Line)
+		}
+		byKind[ioc.Kind] = append(byKind[ioc.Kind], ioc)
+	}
+	for kind, iocs := range byKind {
+		if len(iocs) == 0 {
+			continue
+		}
+		alts, err := iocAlternatives(Kind(kind), iocs)
 		if err != nil {
-			return nil, fmt.Errorf("%w: indicator %q (line %d): %v", ErrQuery, ioc.Value, ioc.Line, err)
+			return nil, fmt.Errorf("%w: %s indicators: %v", ErrQuery, Kind(kind), err)
 		}
 		ss := append(append([]*sigma.Search(nil), base...), &sigma.Search{Name: "ioc", Alternatives: alts})
 		cs := append(append([]sigma.Expr(nil), conds...), &sigma.IdentExpr{Name: "ioc"})
-		rules = append(rules, rule("ioc"+strconv.Itoa(i), ss, cs))
+		rules = append(rules, rule("ioc-"+Kind(kind).String(), ss, cs))
 	}
 	eng, errs := detect.Compile(rules, nil, detect.Options{Router: everyEvent})
 	if len(errs) > 0 {
@@ -140,7 +152,7 @@ func Compile(q Query) (*Searcher, error) {
 		// the engine refuses (a wildcard base64 value and the like).
 		return nil, fmt.Errorf("%w: %v", ErrQuery, errs[0])
 	}
-	return &Searcher{eng: eng, iocs: q.IOCs}, nil
+	return &Searcher{eng: eng, iocs: q.IOCs, index: newIOCIndex(q.IOCs)}, nil
 }
 
 // everyEvent routes a query to every event, whatever its channel.
@@ -159,8 +171,9 @@ func rule(id string, searches []*sigma.Search, conds []sigma.Expr) *sigma.Rule {
 // The fields where each kind of indicator occurs, as the logs name them
 // (Sysmon, Security, System, Terminal Services). Hashes are matched in
 // Sysmon's "SHA1=...,MD5=..." lists and in single-hash fields; addresses
-// also in their IPv4-mapped IPv6 form and in DNS answers; domains also as
-// the parent of a name; a bare file name at the end of a path.
+// also in their IPv4-mapped IPv6 form (not in DNS answers: a contained
+// 10.0.2.1 would match 10.0.2.17); domains also as the parent of a name; a
+// bare file name at the end of a path.
 var (
 	hashListFields = []string{"Hashes", "Hash"}
 	hashFields     = []string{"MD5", "SHA1", "SHA256", "IMPHASH", "md5", "sha1", "sha256", "Imphash"}
@@ -173,12 +186,12 @@ var (
 	fileNameFields = []string{"OriginalFileName"}
 )
 
-// iocAlternatives is the search of one indicator: one alternative per
-// field (ORed).
-func iocAlternatives(ioc IOC) ([][]*sigma.FieldMatch, error) {
+// iocAlternatives is the search of the indicators of one kind: one
+// alternative per field (ORed), each with every indicator's values.
+func iocAlternatives(kind Kind, iocs []IOC) ([][]*sigma.FieldMatch, error) {
 	var alts [][]*sigma.FieldMatch
 	// add adds fields|mods: raws, raw Sigma strings (wildcards live).
-	add := func(fields []string, mods string, raws ...string) error {
+	add := func(fields []string, mods string, raws []string) error {
 		sv := make([]sigma.Value, len(raws))
 		for i, r := range raws {
 			sv[i] = sigma.Value{Kind: sigma.StringValue, Raw: r}
@@ -192,30 +205,40 @@ func iocAlternatives(ioc IOC) ([][]*sigma.FieldMatch, error) {
 		}
 		return nil
 	}
-	v := sigma.EscapeWildcards(ioc.Value)
+	var exact, suffix []string // raw values: the whole value, its end
+	for _, ioc := range iocs {
+		v := sigma.EscapeWildcards(ioc.Value)
+		switch kind {
+		case Hash:
+			exact = append(exact, v)
+		case IP:
+			exact = append(exact, v)
+			if a, err := netip.ParseAddr(ioc.Value); err == nil && a.Is4() {
+				exact = append(exact, "::ffff:"+v)
+			}
+		case Domain:
+			d := strings.TrimSuffix(v, ".")
+			exact = append(exact, d, d+".", "*."+d, "*."+d+".")
+		case FileName:
+			exact = append(exact, v)
+			if !strings.ContainsAny(ioc.Value, `\/`) {
+				suffix = append(suffix, `\\`+v, "/"+v)
+			}
+		}
+	}
 	var err error
-	switch ioc.Kind {
+	switch kind {
 	case Hash:
-		err = errors.Join(add(hashListFields, "|contains", v), add(hashFields, "", v))
+		err = errors.Join(add(hashListFields, "|contains", exact), add(hashFields, "", exact))
 	case IP:
-		vals := []string{v}
-		if a, perr := netip.ParseAddr(ioc.Value); perr == nil && a.Is4() {
-			vals = append(vals, "::ffff:"+v)
-		}
-		err = errors.Join(add(ipFields, "", vals...), add([]string{"QueryResults"}, "|contains", v))
+		err = add(ipFields, "", exact)
 	case Domain:
-		d := strings.TrimSuffix(v, ".")
-		err = add(domainFields, "", d, d+".", "*."+d)
+		err = add(domainFields, "", exact)
 	case FileName:
-		if strings.ContainsAny(ioc.Value, `\/`) {
-			err = add(pathFields, "", v)
-		} else {
-			// The name at the end of a path, or the whole value.
-			err = errors.Join(add(pathFields, "|endswith", `\\`+v, "/"+v),
-				add(pathFields, "", v), add(fileNameFields, "", v))
+		err = errors.Join(add(pathFields, "", exact), add(fileNameFields, "", exact))
+		if len(suffix) > 0 {
+			err = errors.Join(err, add(pathFields, "|endswith", suffix))
 		}
-	default:
-		err = fmt.Errorf("unknown kind %d", ioc.Kind)
 	}
 	return alts, err
 }
@@ -244,9 +267,7 @@ func (m *Matcher) Match(ev *event.Event) (bool, []*IOC) {
 	}
 	m.hits = m.hits[:0]
 	if len(m.s.iocs) > 0 {
-		for _, d := range m.dst {
-			m.hits = append(m.hits, &m.s.iocs[d.Rule.Index()])
-		}
+		m.hits = m.s.index.attribute(m.hits, m.s.iocs, ev)
 	}
 	return true, m.hits
 }
