@@ -2,6 +2,7 @@ package search
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -154,5 +155,38 @@ func TestCompileErrors(t *testing.T) {
 		if !errors.Is(err, ErrQuery) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: got %v, want ErrQuery saying %q", tc.q, err, tc.want)
 		}
+	}
+}
+
+// TestAttribute: a hit names the indicators it holds, by the forms the
+// rules match, and no other of the same kind.
+func TestAttribute(t *testing.T) {
+	iocs := []IOC{
+		{Hash, "AAAA1111AAAA1111AAAA1111AAAA1111", 1},
+		{Hash, "bbbb2222bbbb2222bbbb2222bbbb2222", 2}, // not in the event
+		{IP, "10.0.2.17", 3},
+		{IP, "10.0.2.1", 4}, // a prefix of the one held: not held
+		{Domain, "Evil.COM.", 5},
+		{FileName, `c:\tools\x.exe`, 6},
+		{FileName, "y.dll", 7},
+		{FileName, "y.dll", 8}, // listed twice: both named
+	}
+	e := ev("Hashes", "SHA1=0000,MD5=aaaa1111aaaa1111aaaa1111aaaa1111,IMPHASH=1111",
+		"IpAddress", "::ffff:10.0.2.17", "QueryName", "cdn.evil.com", "Image", `C:\Tools\X.exe`,
+		"ImageLoaded", `C:\Windows\Y.DLL`)
+	s, err := Compile(Query{IOCs: iocs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, got := s.NewMatcher().Match(e)
+	var lines []int
+	for _, c := range got {
+		lines = append(lines, c.Line)
+	}
+	if want := []int{1, 3, 5, 6, 7, 8}; !ok || fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Errorf("got %v %v, want true %v", ok, lines, want)
+	}
+	if ok, _ := s.NewMatcher().Match(ev("IpAddress", "10.0.2.170", "QueryName", "notevil.com")); ok {
+		t.Errorf("10.0.2.170 and notevil.com: got a hit, want none")
 	}
 }
