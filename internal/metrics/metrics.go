@@ -88,8 +88,8 @@ const (
 
 // Collector counts the events one goroutine sees.
 type Collector struct {
-	events, noTime int64
-	first, last    time.Time
+	all            span // every event
+	noTime         int64
 	channels       map[string]*span
 	providers      map[string]*span
 	ids            map[idKey]*int64
@@ -179,16 +179,10 @@ func (c *Collector) Observe(ev *event.Event) {
 			cmdLine = f.Value.Text() != ""
 		}
 	}
-	c.events++
+	c.all.add(t)
 	if t.IsZero() {
 		c.noTime++
 	} else {
-		if c.first.IsZero() || t.Before(c.first) {
-			c.first = t
-		}
-		if t.After(c.last) {
-			c.last = t
-		}
 		c.hours[t.Unix()/3600]++
 	}
 	spanOf(c.channels, channel, cloneKey).add(t)
@@ -232,14 +226,8 @@ func eventID(v event.Value) int64 {
 
 // Merge adds o's counts to c.
 func (c *Collector) Merge(o *Collector) {
-	c.events += o.events
+	c.all.merge(&o.all)
 	c.noTime += o.noTime
-	if !o.first.IsZero() && (c.first.IsZero() || o.first.Before(c.first)) {
-		c.first = o.first
-	}
-	if o.last.After(c.last) {
-		c.last = o.last
-	}
 	mergeSpans(c.channels, o.channels)
 	mergeSpans(c.providers, o.providers)
 	mergeSpans(c.computers, o.computers)
@@ -275,7 +263,7 @@ func mergeSpans[K comparable](dst, src map[K]*span) {
 
 // Result returns what c counted, with the timeline in buckets of per.
 func (c *Collector) Result(per Per) *Result {
-	r := &Result{Events: c.events, NoTime: c.noTime, First: c.first, Last: c.last}
+	r := &Result{Events: c.all.events, NoTime: c.noTime, First: c.all.first, Last: c.all.last}
 	for k, s := range c.channels {
 		r.Channels = append(r.Channels, Span{Channel: k, Events: s.events, First: s.first, Last: s.last})
 	}
@@ -316,7 +304,7 @@ func (c *Collector) Result(per Per) *Result {
 func (c *Collector) timeline(per Per) Timeline {
 	if per == PerAuto {
 		per = PerDay
-		if !c.first.IsZero() && c.last.Sub(c.first) <= 72*time.Hour {
+		if !c.all.first.IsZero() && c.all.last.Sub(c.all.first) <= 72*time.Hour {
 			per = PerHour
 		}
 	}
