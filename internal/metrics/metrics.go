@@ -88,15 +88,15 @@ const (
 
 // Collector counts the events one goroutine sees.
 type Collector struct {
-	all            span // every event
-	noTime         int64
-	channels       map[string]*span
-	providers      map[string]*span
-	ids            map[idKey]*int64
-	computers      map[string]*span
-	pairs          map[pairKey]*span
-	hours          map[int64]int64
-	hosts          map[string]*seen
+	all       span // every event
+	noTime    int64
+	channels  map[string]*span
+	providers map[string]*span
+	ids       map[idKey]*int64
+	computers map[string]*span
+	pairs     map[pairKey]*span
+	hours     map[int64]int64
+	hosts     map[string]*seen
 }
 
 type span struct {
