@@ -158,17 +158,11 @@ func runDump(ctx context.Context, env Env, f dumpFlags, limits archive.Limits, p
 	pd.stop()
 	flushErr := bw.Flush()
 
+	// Quiet or not, a dump that reads nothing says why (the files that
+	// failed or were skipped) before it exits 1, and a path given that
+	// could not be read is named.
 	named := reportRun(env, f.quiet, sum, runErr)
-	switch {
-	case runErr != nil:
-		if ctx.Err() != nil {
-			return interrupted(ctx, &prog, file == nil)
-		}
-		return fmt.Errorf("write events: %w", runErr)
-	case flushErr != nil:
-		return fmt.Errorf("write events: %w", flushErr)
-	}
-	if err := readNothing(sum); err != nil {
+	if err := readFailure(ctx, &prog, sum, runErr, flushErr, "write events", file == nil); err != nil {
 		return err
 	}
 	if file != nil {
