@@ -1,0 +1,284 @@
+package stix_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/spoor-hunt/spoor/internal/attack"
+	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/result"
+	"github.com/spoor-hunt/spoor/internal/shared"
+	"github.com/spoor-hunt/spoor/internal/stix"
+	"github.com/spoor-hunt/spoor/rules"
+)
+
+// schemaBase is the $id prefix of the OASIS STIX 2.1 JSON schemas.
+const schemaBase = "http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas/"
+
+var (
+	schemaOnce sync.Once
+	schemaErr  error
+	schemas    *jsonschema.Compiler
+)
+
+// bundleSchema compiles the bundle schema of the STIX 2.1 JSON schemas
+// in ../shared/docs/stix/json-schemas, each added under its $id.
+func bundleSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	dir := shared.Path(t, "docs", "stix", "json-schemas", "schemas")
+	schemaOnce.Do(func() {
+		c := jsonschema.NewCompiler()
+		schemaErr = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
+				return err
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			doc, err := jsonschema.UnmarshalJSON(f)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, p)
+			return c.AddResource(schemaBase+filepath.ToSlash(rel), doc)
+		})
+		schemas = c
+	})
+	if schemaErr != nil {
+		t.Fatal(schemaErr)
+	}
+	s, err := schemas.Compile(schemaBase + "common/bundle.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// validate checks a bundle against the JSON schemas, object by object
+// (the errors then name the object), and against Check.
+func validate(t *testing.T, data []byte) {
+	t.Helper()
+	sch := bundleSchema(t)
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(doc); err != nil {
+		// Name the objects that fail, one by one.
+		objs := doc.(map[string]any)["objects"].([]any)
+		n := 0
+		for _, o := range objs {
+			one := map[string]any{"type": "bundle", "id": doc.(map[string]any)["id"], "objects": []any{o}}
+			if err := sch.Validate(one); err != nil && n < 5 {
+				n++
+				b, _ := json.Marshal(o)
+				t.Errorf("schema: %s\n%v", b, err)
+			}
+		}
+		if n == 0 {
+			t.Errorf("schema: %v", err)
+		}
+	}
+	for _, err := range stix.Check(data) {
+		t.Errorf("check: %v", err)
+	}
+}
+
+// huntOf hunts paths with the built-in rules.
+func huntOf(t *testing.T, paths ...string) *result.Result {
+	t.Helper()
+	res, err := hunt.Run(context.Background(), paths, hunt.Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// builtinYAML returns the built-in rule of an id, by a scan of the
+// embedded files.
+func builtinYAML(t *testing.T) func(string) []byte {
+	t.Helper()
+	byID := map[string][]byte{}
+	err := fs.WalkDir(rules.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, ".test.yml") {
+			return err
+		}
+		b, err := fs.ReadFile(rules.FS, p)
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if id, ok := strings.CutPrefix(line, "id: "); ok {
+				byID[strings.TrimSpace(id)] = b
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(id string) []byte { return byID[id] }
+}
+
+func operations(res *result.Result) []stix.Operation {
+	var ops []stix.Operation
+	for i := range res.Operations {
+		op := &res.Operations[i]
+		ds := make([]result.Detection, len(op.Detections))
+		for j, k := range op.Detections {
+			ds[j] = res.Detections[k]
+		}
+		ops = append(ops, stix.Operation{Op: op, Detections: ds})
+	}
+	return ops
+}
+
+func exportJSON(t *testing.T, ops []stix.Operation, opts stix.Options) ([]byte, *stix.Bundle) {
+	t.Helper()
+	b, err := stix.Export(ops, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.MarshalIndent(b, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, b
+}
+
+func byType(b *stix.Bundle, typ string) []stix.Object {
+	var out []stix.Object
+	for _, o := range b.Objects {
+		if o.Type() == typ {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func TestExportCuckooBees(t *testing.T) {
+	res := huntOf(t, filepath.Join("..", "..", "examples", "cuckoobees"))
+	if len(res.Operations) == 0 {
+		t.Fatal("no operation in the CuckooBees example")
+	}
+	kb, err := attack.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := stix.Options{Identity: "Example CERT", RuleYAML: builtinYAML(t), ATTACK: kb}
+	data, b := exportJSON(t, operations(res), opts)
+	validate(t, data)
+
+	if n := len(byType(b, "report")); n != len(res.Operations) {
+		t.Errorf("got %d reports, want one per operation (%d)", n, len(res.Operations))
+	}
+	patterns := map[string]bool{}
+	sigma := 0
+	for _, ind := range byType(b, "indicator") {
+		if ind["pattern_type"] == "sigma" {
+			sigma++
+			continue
+		}
+		patterns[ind["pattern"].(string)] = true
+	}
+	if sigma == 0 {
+		t.Error("no Sigma indicator")
+	}
+	// What the example's README says the intrusion left.
+	for _, want := range []string{
+		`[ipv4-addr:value = '198.51.100.23']`,
+		`[file:name = 'rar.exe' AND file:parent_directory_ref.path = 'C:\\ProgramData\\Microsoft\\DRM']`,
+		`[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree\\test']`,
+	} {
+		if !patterns[want] {
+			t.Errorf("no indicator %s; have %d: %v", want, len(patterns), slices.Sorted(mapKeys(patterns)))
+		}
+	}
+	var attributed int
+	for _, r := range byType(b, "relationship") {
+		if r["relationship_type"] == "attributed-to" {
+			attributed++
+			if _, ok := r["confidence"].(int); !ok {
+				t.Errorf("attributed-to without an integer confidence: %v", r)
+			}
+			if !strings.Contains(r["description"].(string), "not an identification") {
+				t.Errorf("attributed-to without its explanation: %v", r["description"])
+			}
+		}
+	}
+	if attributed == 0 {
+		t.Error("no attributed-to relationship")
+	}
+	if len(byType(b, "malware"))+len(byType(b, "tool")) == 0 {
+		t.Error("no software (Mimikatz was recognised)")
+	}
+
+	// Deterministic: the same operations give the same bundle.
+	again, _ := exportJSON(t, operations(res), opts)
+	if !bytes.Equal(data, again) {
+		t.Error("a second export of the same operations differs")
+	}
+
+	// Redacted: no host, user or internal address is left, anywhere.
+	opts.Redact = stix.Redact{Hosts: true, Users: true, IPs: true}
+	red, _ := exportJSON(t, operations(res), opts)
+	validate(t, red)
+	low := strings.ToLower(string(red))
+	for _, leak := range []string{"erp01", "fs01", "dc01", "adm.wang", "10.10.20.11", "10.10.20.15"} {
+		if strings.Contains(low, leak) {
+			i := strings.Index(low, leak)
+			t.Errorf("redacted export shows %q: …%s…", leak, red[max(0, i-80):min(len(red), i+40)])
+		}
+	}
+	if !strings.Contains(string(red), stix.Pseudonym("host", "FS01")) {
+		t.Errorf("redacted export lacks FS01's pseudonym %s", stix.Pseudonym("host", "FS01"))
+	}
+	if !strings.Contains(string(red), "198.51.100.23") {
+		t.Error("redacting internal addresses removed the attacker's public one")
+	}
+}
+
+func mapKeys(m map[string]bool) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func TestExportEVTXAttackSamples(t *testing.T) {
+	dir := shared.Path(t, "datasets", "evtx-attack-samples")
+	if testing.Short() {
+		t.Skip("hunts a few hundred EVTX files")
+	}
+	res := huntOf(t, dir)
+	kb, err := attack.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tlp := range []string{"clear", "amber+strict"} {
+		data, b := exportJSON(t, operations(res), stix.Options{TLP: tlp, RuleYAML: builtinYAML(t), ATTACK: kb})
+		validate(t, data)
+		if n := len(byType(b, "indicator")); n < len(res.Operations) {
+			t.Errorf("TLP %s: %d indicators for %d operations", tlp, n, len(res.Operations))
+		}
+		if got := byType(b, "marking-definition")[0]["name"]; got != "TLP:"+strings.ToUpper(tlp) {
+			t.Errorf("marking %v, want TLP:%s", got, strings.ToUpper(tlp))
+		}
+	}
+}
