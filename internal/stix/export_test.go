@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -280,5 +281,95 @@ func TestExportEVTXAttackSamples(t *testing.T) {
 		if got := byType(b, "marking-definition")[0]["name"]; got != "TLP:"+strings.ToUpper(tlp) {
 			t.Errorf("marking %v, want TLP:%s", got, strings.ToUpper(tlp))
 		}
+	}
+}
+
+// TestExportedPatternsMatch compiles every STIX-pattern indicator of the
+// CuckooBees export and matches it over the detections it came from:
+// each must find what it was made of, and a pattern of another value
+// must not.
+func TestExportedPatternsMatch(t *testing.T) {
+	res := huntOf(t, filepath.Join("..", "..", "examples", "cuckoobees"))
+	_, b := exportJSON(t, operations(res), stix.Options{})
+	var recs []stix.Record
+	for _, d := range res.Detections {
+		recs = append(recs, stix.Record{Time: d.Time, Fields: d.Fields})
+	}
+	n := 0
+	for _, ind := range byType(b, "indicator") {
+		if ind["pattern_type"] != "stix" {
+			continue
+		}
+		n++
+		s := ind["pattern"].(string)
+		p, err := stix.ParsePattern(s)
+		if err != nil {
+			t.Errorf("%s: %v", s, err)
+			continue
+		}
+		m, err := stix.Compile(p)
+		if err != nil {
+			t.Errorf("%s: %v", s, err)
+			continue
+		}
+		if len(m.Match(recs)) == 0 {
+			t.Errorf("%s matches none of the detections it was made of", s)
+		}
+		other, _ := stix.ParsePattern(strings.Replace(s, "= '", "= 'x", 1))
+		if om, err := stix.Compile(other); err == nil && len(om.Match(recs)) > 0 {
+			t.Errorf("%s matches", other.Text)
+		}
+	}
+	if n < 10 {
+		t.Errorf("%d STIX-pattern indicators, want at least 10", n)
+	}
+}
+
+func TestMatchObservationOperators(t *testing.T) {
+	at := func(min int) time.Time { return time.Date(2022, 2, 14, 23, min, 0, 0, time.UTC) }
+	recs := []stix.Record{
+		{Time: at(0), Fields: []result.Field{{Name: "Image", Value: `C:\Windows\Temp\a.exe`}, {Name: "Hashes", Value: "MD5=79054025255FB1A26E4BC422AEF54EB4,SHA256=AA"}}},
+		{Time: at(2), Fields: []result.Field{{Name: "TargetObject", Value: `HKLM\foo\bar`}, {Name: "Details", Value: "x"}}},
+		{Time: at(10), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}, {Name: "SourceIp", Value: "10.0.0.5"}, {Name: "DestinationPort", Value: "443"}}},
+		{Time: at(11), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}}},
+	}
+	for _, tc := range []struct {
+		pattern string
+		want    int // matches
+	}{
+		{`[file:hashes.MD5 = '79054025255fb1a26e4bc422aef54eb4']`, 1},
+		{`([file:hashes.MD5 = '79054025255fb1a26e4bc422aef54eb4'] FOLLOWEDBY [windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\foo\\bar']) WITHIN 300 SECONDS`, 1},
+		{`([file:hashes.MD5 = '79054025255fb1a26e4bc422aef54eb4'] FOLLOWEDBY [windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\foo\\bar']) WITHIN 60 SECONDS`, 0},
+		{`[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\foo\\bar'] FOLLOWEDBY [file:name = 'a.exe']`, 0},
+		{`[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\foo' AND windows-registry-key:values[*].name = 'bar']`, 1},
+		{`[ipv4-addr:value ISSUBSET '198.51.100.0/24']`, 2},
+		{`[ipv4-addr:value = '198.51.100.7/32'] REPEATS 2 TIMES`, 1},
+		{`[ipv4-addr:value = '198.51.100.7'] REPEATS 3 TIMES`, 0},
+		{`[network-traffic:dst_ref.value = '198.51.100.7' AND network-traffic:dst_port = 443]`, 1},
+		{`[network-traffic:dst_port > 400 AND network-traffic:dst_port < 500]`, 1},
+		{`[file:name LIKE '_.exe' AND file:parent_directory_ref.path MATCHES '(?i)\\\\temp$']`, 1},
+		{`[file:name NOT LIKE '%.exe']`, 0},
+		{`[file:name IN ('b.exe', 'a.exe')] AND [ipv4-addr:value = '10.0.0.5']`, 1},
+		{`[file:name = 'a.exe'] START t'2022-02-14T23:00:00Z' STOP t'2022-02-14T23:00:00.001Z'`, 1},
+		{`[file:name = 'a.exe'] START t'2022-02-14T23:01:00Z' STOP t'2022-02-15T00:00:00Z'`, 0},
+		{`[EXISTS windows-registry-key:values[*].data]`, 1},
+	} {
+		p, err := stix.ParsePattern(tc.pattern)
+		if err != nil {
+			t.Errorf("%s: %v", tc.pattern, err)
+			continue
+		}
+		m, err := stix.Compile(p)
+		if err != nil {
+			t.Errorf("%s: %v", tc.pattern, err)
+			continue
+		}
+		if got := len(m.Match(recs)); got != tc.want {
+			t.Errorf("%s: got %d matches, want %d", tc.pattern, got, tc.want)
+		}
+	}
+	p, _ := stix.ParsePattern(`[file:name = 'a' AND ipv4-addr:value = '1.2.3.4']`)
+	if _, err := stix.Compile(p); err == nil || !strings.Contains(err.Error(), "one type") {
+		t.Errorf("AND across object types: %v, want an error (section 9.5)", err)
 	}
 }
