@@ -42,7 +42,7 @@ With --json, detections and operations are printed exactly as
 	pf.StringVar(&f.store, "store", os.Getenv("SPOOR_STORE"), "the case store: a `DIR` or a postgres:// URL (default $SPOOR_STORE)")
 	pf.StringVar(&f.tenant, "tenant", store.DefaultTenant, "the `TENANT` whose cases to read")
 	pf.BoolVar(&f.json, "json", false, "print JSON")
-	cmd.AddCommand(newCaseList(env, f), newCaseShow(env, f), newCaseDetections(env, f), newCaseOperations(env, f))
+	cmd.AddCommand(newCaseList(env, f), newCaseShow(env, f), newCaseDetections(env, f), newCaseOperations(env, f), newCaseExport(env, f))
 	return cmd
 }
 
