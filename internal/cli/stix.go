@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -66,23 +65,27 @@ type ruleSources struct {
 
 // yaml returns the rule files, as written, of the rules with the given
 // ids: a file holding one rule document, whose id line names it. A file of
-// several documents (a rule collection) is not shared: one indicator
-// holds one rule.
+// several documents (a rule collection) is not shared: one indicator holds
+// one rule. A correlation rule is followed by the rules it references
+// (found by name or id), as one collection, so that it stands alone.
 func (rs ruleSources) yaml(ids map[string]bool) (map[string][]byte, error) {
-	out := map[string][]byte{}
+	byKey := map[string][]byte{} // every single-document rule by id and by name
 	look := func(data []byte) {
 		if bytes.Contains(data, []byte("\n---")) {
 			return
 		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(nil, len(data)+1)
-		for sc.Scan() {
-			if id, ok := strings.CutPrefix(sc.Text(), "id:"); ok {
-				id = strings.Trim(strings.TrimSpace(id), `"'`)
-				if ids[id] && out[id] == nil {
-					out[id] = bytes.Clone(data)
+		var kept []byte
+		for line := range strings.Lines(string(data)) {
+			for _, key := range []string{"id:", "name:"} {
+				if v, ok := strings.CutPrefix(line, key); ok {
+					if kept == nil {
+						kept = bytes.Clone(data)
+					}
+					v = strings.Trim(strings.TrimSpace(v), `"'`)
+					if byKey[v] == nil {
+						byKey[v] = kept
+					}
 				}
-				return
 			}
 		}
 	}
@@ -125,6 +128,27 @@ func (rs ruleSources) yaml(ids map[string]bool) (map[string][]byte, error) {
 				return nil, err
 			}
 			look(data)
+		}
+	}
+	out := map[string][]byte{}
+	for id := range ids {
+		data := byKey[id]
+		if data == nil {
+			continue
+		}
+		c := sigma.Parse(data, id)
+		for _, corr := range c.Correlations {
+			for _, ref := range corr.Rules {
+				base := byKey[ref]
+				if base == nil {
+					data = nil // a correlation without its rules cannot run
+					break
+				}
+				data = append(append(bytes.Clone(data), "\n---\n"...), base...)
+			}
+		}
+		if data != nil {
+			out[id] = data
 		}
 	}
 	return out, nil

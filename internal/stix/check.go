@@ -72,8 +72,10 @@ func Check(data []byte) []error {
 			if !okA || !okZ {
 				continue
 			}
-			if z.Before(a) || (pair[0] != "created" && pair[0] != "first_observed" && !z.After(a)) {
-				fail(o, pair[1], "%s is not after %s", o[pair[1]], pair[0])
+			// valid_until must be later than valid_from; the others may be
+			// equal (sections 4.7, 4.4, 5.2, 4.14, 3.2).
+			if z.Before(a) || (pair[0] == "valid_from" && !z.After(a)) {
+				fail(o, pair[1], "%s is before %s", o[pair[1]], pair[0])
 			}
 		}
 		for prop, v := range o {

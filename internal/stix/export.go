@@ -71,6 +71,12 @@ func Export(ops []Operation, opts Options) (*Bundle, error) {
 		}
 		e.operation(op)
 	}
+	return e.bundle(), nil
+}
+
+// bundle returns the objects made, sorted by id, in a bundle whose id is
+// derived from theirs.
+func (e *exporter) bundle() *Bundle {
 	ids := make([]string, 0, len(e.objects))
 	for id := range e.objects {
 		ids = append(ids, id)
@@ -81,7 +87,7 @@ func Export(ops []Operation, opts Options) (*Bundle, error) {
 		b.Objects[i] = e.objects[id]
 	}
 	b.ID = "bundle--" + uuid5(spoorNamespace, canonical(ids))
-	return b, nil
+	return b
 }
 
 // exporter builds a bundle's objects.
@@ -421,8 +427,7 @@ func (e *exporter) indicate(ind *indicator, techniques, hosts map[string]string,
 		"count": ind.seen.count, "description": "seen by spoor in operation " + op.ID}
 	if !ind.seen.first.IsZero() {
 		s["first_seen"] = Timestamp(ind.seen.first)
-		// last_seen must be later than first_seen (section 5.2).
-		s["last_seen"] = Timestamp(ind.seen.last.Add(time.Millisecond))
+		s["last_seen"] = Timestamp(ind.seen.last)
 	}
 	var where []string
 	for _, h := range ind.seen.hosts {

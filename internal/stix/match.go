@@ -26,6 +26,7 @@ type Record struct {
 type Matcher struct {
 	pattern *Pattern
 	root    obsNode
+	leaves  []obsLeaf
 }
 
 // Compile turns a pattern into a matcher over Windows events. A pattern
@@ -34,11 +35,42 @@ type Matcher struct {
 // saying which and what spoor can match, as is a MATCHES whose regular
 // expression uses PCRE features RE2 lacks.
 func Compile(p *Pattern) (*Matcher, error) {
-	root, err := compileObs(p.Root)
+	m := &Matcher{pattern: p}
+	root, err := m.compileObs(p.Root)
 	if err != nil {
 		return nil, err
 	}
-	return &Matcher{pattern: p, root: root}, nil
+	m.root = root
+	return m, nil
+}
+
+// Observed is what one record shows to matchers: its observables, made
+// once for all the matchers a record is given to.
+type Observed struct{ scos []sco }
+
+// Observe returns what a record's fields show to matchers.
+func Observe(fields []result.Field) Observed { return Observed{observables(fields)} }
+
+// Single reports whether the pattern is one observation expression
+// without qualifiers: a record matches it alone (see Matches).
+func (m *Matcher) Single() bool {
+	_, ok := m.root.(obsLeaf)
+	return ok
+}
+
+// Matches reports whether o satisfies one of the pattern's observation
+// expressions: for a Single pattern, whether the record matches; for
+// others, whether it can be part of a match, so that a caller reading a
+// stream keeps only those records for Match.
+func (m *Matcher) Matches(o Observed) bool {
+	for _, l := range m.leaves {
+		for i := range o.scos {
+			if l.c.match(&o.scos[i]) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Pattern returns the pattern m was compiled from.
@@ -187,23 +219,24 @@ func (n obsQual) eval(recs []Record, obs [][]sco) []hit {
 	return out
 }
 
-func compileObs(x ObsExpr) (obsNode, error) {
+func (m *Matcher) compileObs(x ObsExpr) (obsNode, error) {
 	switch x := x.(type) {
 	case *Observation:
 		if _, err := obsType(x.Expr); err != nil {
 			return nil, err
 		}
 		c, err := compileComp(x.Expr)
+		m.leaves = append(m.leaves, obsLeaf{c})
 		return obsLeaf{c}, err
 	case *ObsOp:
-		l, err := compileObs(x.L)
+		l, err := m.compileObs(x.L)
 		if err != nil {
 			return nil, err
 		}
-		r, err := compileObs(x.R)
+		r, err := m.compileObs(x.R)
 		return obsBin{x.Op, l, r}, err
 	case *Qualified:
-		in, err := compileObs(x.X)
+		in, err := m.compileObs(x.X)
 		return obsQual{x, in}, err
 	}
 	return nil, fmt.Errorf("unknown observation expression %T", x)
