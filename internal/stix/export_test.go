@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -67,17 +68,25 @@ func bundleSchema(t *testing.T) *jsonschema.Schema {
 	return s
 }
 
-// validate checks a bundle against the JSON schemas, object by object
-// (the errors then name the object), and against Check.
+// validate checks a bundle against the JSON schemas and Check.
 func validate(t *testing.T, data []byte) {
+	t.Helper()
+	for _, p := range problems(t, data) {
+		t.Error(p)
+	}
+}
+
+// problems are the ways a bundle fails the JSON schemas, object by object
+// (so that each names its object), and Check.
+func problems(t *testing.T, data []byte) []string {
 	t.Helper()
 	sch := bundleSchema(t)
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
+	var out []string
 	if err := sch.Validate(doc); err != nil {
-		// Name the objects that fail, one by one.
 		objs := doc.(map[string]any)["objects"].([]any)
 		n := 0
 		for _, o := range objs {
@@ -85,16 +94,17 @@ func validate(t *testing.T, data []byte) {
 			if err := sch.Validate(one); err != nil && n < 5 {
 				n++
 				b, _ := json.Marshal(o)
-				t.Errorf("schema: %s\n%v", b, err)
+				out = append(out, fmt.Sprintf("schema: %s\n%v", b, err))
 			}
 		}
 		if n == 0 {
-			t.Errorf("schema: %v", err)
+			out = append(out, fmt.Sprintf("schema: %v", err))
 		}
 	}
 	for _, err := range stix.Check(data) {
-		t.Errorf("check: %v", err)
+		out = append(out, "check: "+err.Error())
 	}
+	return out
 }
 
 // huntOf hunts paths with the built-in rules.
@@ -376,4 +386,76 @@ func TestMatchObservationOperators(t *testing.T) {
 	if _, err := stix.Compile(p); err == nil || !strings.Contains(err.Error(), "one type") {
 		t.Errorf("AND across object types: %v, want an error (section 9.5)", err)
 	}
+}
+
+// TestValidationRejects breaks a valid export one way at a time: the
+// schemas or Check (for what the schemas cannot say) must reject each.
+func TestValidationRejects(t *testing.T) {
+	at := time.Date(2022, 2, 14, 23, 10, 2, 0, time.UTC)
+	op := &result.Operation{ID: "op-1", Severity: "high", Hosts: []string{"FS01"}, First: at, Last: at, Techniques: []string{"T1003"},
+		Narrative: []string{"FS01: rar.exe ran"}}
+	dets := []result.Detection{{Time: at, Computer: "FS01.corp.local", Rule: &result.Rule{ID: "r1", Title: "Rar", Level: "high", Tactics: []string{"collection"}, Techniques: []string{"T1003"}},
+		Fields: []result.Field{{Name: "Image", Value: `C:\ProgramData\rar.exe`}, {Name: "Hashes", Value: "SHA256=" + strings.Repeat("AB", 32)}, {Name: "DestinationIp", Value: "198.51.100.23"}}}}
+	ops := []stix.Operation{{Op: op, Detections: dets}}
+	data, _ := exportJSON(t, ops, stix.Options{RuleYAML: func(string) []byte { return []byte("title: Rar\nid: r1\n") }})
+	if p := problems(t, data); len(p) > 0 {
+		t.Fatalf("the export to break is not valid: %v", p)
+	}
+	for _, tc := range []struct {
+		name, want string
+		edit       func(objs []map[string]any)
+	}{
+		{"created to the second", "check:", func(objs []map[string]any) { first(objs, "campaign")["created"] = "2022-02-14T23:10:02Z" }},
+		{"created in another zone", "", func(objs []map[string]any) { first(objs, "campaign")["modified"] = "2022-02-14T23:10:02.000+01:00" }},
+		{"modified before created", "check:", func(objs []map[string]any) { first(objs, "campaign")["modified"] = "2000-01-01T00:00:00.000Z" }},
+		{"creator not an identity", "check:", func(objs []map[string]any) {
+			first(objs, "report")["created_by_ref"] = first(objs, "indicator")["id"]
+		}},
+		{"dangling reference", "check:", func(objs []map[string]any) {
+			r := first(objs, "report")
+			r["object_refs"] = append(r["object_refs"].([]any), "indicator--6b7e2b8c-4b5f-4b8e-9f3e-2f1f3c5d7a9b")
+		}},
+		{"report without object_refs", "", func(objs []map[string]any) { delete(first(objs, "report"), "object_refs") }},
+		{"identity without name", "schema:", func(objs []map[string]any) { delete(first(objs, "identity"), "name") }},
+		{"bad pattern", "check:", func(objs []map[string]any) {
+			for _, o := range objs {
+				if o["type"] == "indicator" && o["pattern_type"] == "stix" {
+					o["pattern"] = "[file:name = ]"
+					return
+				}
+			}
+		}},
+		{"confidence of 150", "", func(objs []map[string]any) { first(objs, "relationship")["confidence"] = 150 }},
+		{"two objects with one id", "check:", func(objs []map[string]any) {
+			first(objs, "campaign")["id"] = first(objs, "report")["id"]
+		}},
+	} {
+		var b struct {
+			Type    string           `json:"type"`
+			ID      string           `json:"id"`
+			Objects []map[string]any `json:"objects"`
+		}
+		if err := json.Unmarshal(data, &b); err != nil {
+			t.Fatal(err)
+		}
+		tc.edit(b.Objects)
+		broken, _ := json.Marshal(b)
+		p := problems(t, broken)
+		if len(p) == 0 {
+			t.Errorf("%s: accepted", tc.name)
+			continue
+		}
+		if !slices.ContainsFunc(p, func(s string) bool { return strings.HasPrefix(s, tc.want) }) {
+			t.Errorf("%s: got %v, want a %q problem", tc.name, p, tc.want)
+		}
+	}
+}
+
+func first(objs []map[string]any, typ string) map[string]any {
+	for _, o := range objs {
+		if o["type"] == typ {
+			return o
+		}
+	}
+	panic("no " + typ)
 }
