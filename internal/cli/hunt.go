@@ -339,7 +339,7 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 		{"write HTML report", f.html, func(w io.Writer) error { return writeHTML(w, res) }},
 		{"write STIX bundle", f.stix.file, func(w io.Writer) error {
 			so, _ := f.stix.options() // checked by options
-			return exportSTIX(w, resultOperations(res), so, ruleSources{!f.noBuiltin, opts.SigmaHQ, f.rules})
+			return exportSTIX(w, resultOperations(res), so, ruleSources{!f.noBuiltin, opts.SigmaHQ, f.rules}, opts.Attack)
 		}},
 	} {
 		if o.path == "" {

@@ -154,8 +154,9 @@ func (rs ruleSources) yaml(ids map[string]bool) (map[string][]byte, error) {
 	return out, nil
 }
 
-// exportSTIX writes the bundle of ops to w.
-func exportSTIX(w io.Writer, ops []stix.Operation, opts stix.Options, rs ruleSources) error {
+// exportSTIX writes the bundle of ops to w; kb names ATT&CK's objects
+// (nil: the installed or embedded knowledge base is loaded).
+func exportSTIX(w io.Writer, ops []stix.Operation, opts stix.Options, rs ruleSources, kb *attack.KB) error {
 	ids := map[string]bool{}
 	for _, op := range ops {
 		for _, d := range op.Detections {
@@ -169,10 +170,13 @@ func exportSTIX(w io.Writer, ops []stix.Operation, opts stix.Options, rs ruleSou
 		return fmt.Errorf("read rules: %w", err)
 	}
 	opts.RuleYAML = func(id string) []byte { return yaml[id] }
-	if kb, _, err := loadKB(); err == nil {
-		opts.ATTACK = kb
-	} else if kb, err := attack.Load(); err == nil {
-		opts.ATTACK = kb
+	opts.ATTACK = kb
+	if kb == nil {
+		if kb, _, err := loadKB(); err == nil {
+			opts.ATTACK = kb
+		} else if kb, err := attack.Load(); err == nil {
+			opts.ATTACK = kb
+		}
 	}
 	b, err := stix.Export(ops, opts)
 	if err != nil {
@@ -323,7 +327,7 @@ func writeSTIXFile(path string, ops []stix.Operation, opts stix.Options, rs rule
 		return err
 	}
 	defer f.Discard()
-	if err := exportSTIX(f, ops, opts, rs); err != nil {
+	if err := exportSTIX(f, ops, opts, rs, nil); err != nil {
 		return err
 	}
 	return f.Commit()
@@ -374,7 +378,7 @@ standard output; a file is written whole or not at all.`,
 			}
 			rs := ruleSources{builtin: true, sigmaHQ: pkg, paths: paths}
 			if sf.file == "-" {
-				return exportSTIX(env.Stdout, ops, opts, rs)
+				return exportSTIX(env.Stdout, ops, opts, rs, nil)
 			}
 			return writeSTIXFile(sf.file, ops, opts, rs)
 		},

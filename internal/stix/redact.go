@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Redact says what an export replaces with stable pseudonyms.
@@ -129,27 +131,47 @@ func (r *redactor) compile() {
 	for i, v := range vals {
 		alts[i] = regexp.QuoteMeta(v)
 	}
-	// Boundaries: a value is replaced only where it is not part of a
-	// longer name (letters, digits, _ around it).
-	r.re = regexp.MustCompile(`(?i)(^|[^\pL\pN_])(` + strings.Join(alts, "|") + `)([^\pL\pN_]|$)`)
+	r.re = regexp.MustCompile(`(?i)` + strings.Join(alts, "|"))
 }
 
-// text returns s with every recorded value replaced by its pseudonym.
+// text returns s with every recorded value replaced by its pseudonym,
+// where it is not part of a longer name (a letter, digit or _ on either
+// side).
 func (r *redactor) text(s string) string {
 	if r.re == nil {
 		return s
 	}
-	// ReplaceAll does not see overlapping matches (a value right after
-	// another, one separator between them): repeat until nothing changes.
-	for range 4 {
-		out := r.re.ReplaceAllStringFunc(s, func(m string) string {
-			sub := r.re.FindStringSubmatch(m)
-			return sub[1] + r.with[strings.ToLower(sub[2])] + sub[3]
-		})
-		if out == s {
-			break
-		}
-		s = out
+	locs := r.re.FindAllStringIndex(s, -1)
+	if locs == nil {
+		return s
 	}
-	return s
+	var b strings.Builder
+	last := 0
+	for _, l := range locs {
+		before, _ := utf8.DecodeLastRuneInString(s[:l[0]])
+		after, _ := utf8.DecodeRuneInString(s[l[1]:])
+		if l[0] > 0 && nameRune(before) || l[1] < len(s) && nameRune(after) {
+			continue
+		}
+		b.WriteString(s[last:l[0]])
+		b.WriteString(r.pseudonym(s[l[0]:l[1]]))
+		last = l[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
+
+// pseudonym returns the pseudonym of a value matched without case.
+func (r *redactor) pseudonym(v string) string {
+	if p, ok := r.with[strings.ToLower(v)]; ok {
+		return p
+	}
+	for k, p := range r.with { // case folding that ToLower does not undo (the Kelvin sign)
+		if strings.EqualFold(k, v) {
+			return p
+		}
+	}
+	return Pseudonym("value", v) // unreachable: the expression holds only recorded values
+}
+
+func nameRune(c rune) bool { return c == '_' || unicode.IsLetter(c) || unicode.IsDigit(c) }
