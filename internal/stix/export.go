@@ -586,14 +586,12 @@ func windowsPath(s string) string {
 // unusualDirs are folders where programs do not normally live: where
 // intruders stage what they bring.
 var unusualDirs = []string{`\temp\`, `\tmp\`, `\programdata\`, `\users\public\`, `\appdata\`, `\perflogs\`,
-	`\$recycle.bin\`, `\windows\tasks\`, `\windows\debug\`, `\windows\fonts\`, `\system volume information\`, `\downloads\`, `\inetpub\wwwroot\`}
+	`\$recycle.bin\`, `\windows\tasks\`, `\windows\debug\`, `\windows\fonts\`, `\system volume information\`, `\downloads\`,
+	`\wwwroot\`, `\webapps\`, `\deploy\`} // the last three: where web shells are written
 
 // unusualPath reports whether a file lives where programs do not.
 func unusualPath(p string) bool {
 	l := strings.ToLower(p)
-	if !strings.HasPrefix(l, `c:\`) {
-		return true // another drive: a data or removable volume
-	}
 	for _, d := range unusualDirs {
 		if strings.Contains(l, d) {
 			return true
