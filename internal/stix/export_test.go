@@ -459,3 +459,24 @@ func first(objs []map[string]any, typ string) map[string]any {
 	}
 	panic("no " + typ)
 }
+
+// TestMatchBounded: a pattern built to make a retro-hunt combine records
+// without end stops at MaxSteps.
+func TestMatchBounded(t *testing.T) {
+	recs := make([]stix.Record, 2000)
+	for i := range recs {
+		recs[i] = stix.Record{Time: time.Unix(int64(i), 0), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}}}
+	}
+	p, err := stix.ParsePattern(`(([ipv4-addr:value = '198.51.100.7'] REPEATS 500 TIMES) AND ([ipv4-addr:value = '198.51.100.7'] REPEATS 500 TIMES)) REPEATS 500 TIMES`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := stix.Compile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without the budget this runs for hours (the test's timeout).
+	if n := len(m.Match(recs)); n > stix.MaxHits {
+		t.Errorf("%d matches, more than MaxHits (%d)", n, stix.MaxHits)
+	}
+}

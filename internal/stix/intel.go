@@ -24,8 +24,13 @@ type Indicator struct {
 	Refs []json.RawMessage
 }
 
-// MaxBundleBytes bounds the bundle an import reads.
-const MaxBundleBytes = 256 << 20
+// Limits of what an import reads.
+const (
+	MaxBundleBytes = 256 << 20
+	// MaxIndicators bounds the indicators taken from one bundle: each is
+	// a rule or a matcher every event of a retro-hunt goes through.
+	MaxIndicators = 100_000
+)
 
 // Indicators returns the indicators of a bundle (a bundle object, or a
 // bare list of objects as some feeds send). An object that is not an
@@ -74,6 +79,10 @@ func Indicators(data []byte) ([]Indicator, []error) {
 		}
 		if o.Type != "indicator" || o.Revoked {
 			continue
+		}
+		if len(out) == MaxIndicators {
+			errs = append(errs, fmt.Errorf("more than %d indicators: the rest are left out", MaxIndicators))
+			break
 		}
 		if o.Pattern == "" {
 			errs = append(errs, fmt.Errorf("indicator %s: no pattern", o.ID))

@@ -89,7 +89,8 @@ func (m *Matcher) Match(recs []Record) [][]int {
 	for i := range recs {
 		obs[i] = observables(recs[i].Fields)
 	}
-	hits := m.root.eval(recs, obs)
+	budget := MaxSteps
+	hits := m.root.eval(&evalState{recs, obs, &budget})
 	out := make([][]int, len(hits))
 	for i, h := range hits {
 		out[i] = h.recs
@@ -126,18 +127,37 @@ func (a hit) merge(b hit) hit {
 	return hit{recs, first, last}
 }
 
+// MaxSteps bounds the work of one Match: the pairs of hits AND and
+// FOLLOWEDBY try, the hits REPEATS gathers. A pattern written to make a
+// retro-hunt combine without end is cut short there, keeping the matches
+// found.
+const MaxSteps = 10_000_000
+
+// evalState is what the nodes of one Match share.
+type evalState struct {
+	recs   []Record
+	obs    [][]sco
+	budget *int
+}
+
+// step spends n of the budget and reports whether any was left.
+func (st *evalState) step(n int) bool {
+	*st.budget -= n
+	return *st.budget >= 0
+}
+
 type obsNode interface {
-	eval(recs []Record, obs [][]sco) []hit
+	eval(st *evalState) []hit
 }
 
 type obsLeaf struct{ c compNode }
 
-func (n obsLeaf) eval(recs []Record, obs [][]sco) []hit {
+func (n obsLeaf) eval(st *evalState) []hit {
 	var out []hit
-	for i := range recs {
-		for _, s := range obs[i] {
+	for i := range st.recs {
+		for _, s := range st.obs[i] {
 			if n.c.match(&s) {
-				out = append(out, hit{[]int{i}, recs[i].Time, recs[i].Time})
+				out = append(out, hit{[]int{i}, st.recs[i].Time, st.recs[i].Time})
 				break
 			}
 		}
@@ -153,14 +173,17 @@ type obsBin struct {
 	l, r obsNode
 }
 
-func (n obsBin) eval(recs []Record, obs [][]sco) []hit {
-	l, r := n.l.eval(recs, obs), n.r.eval(recs, obs)
+func (n obsBin) eval(st *evalState) []hit {
+	l, r := n.l.eval(st), n.r.eval(st)
 	if n.op == "OR" {
 		return capHits(append(l, r...))
 	}
 	var out []hit
 	for _, a := range l {
 		for _, b := range r {
+			if !st.step(len(a.recs) * len(b.recs)) {
+				return out
+			}
 			if !a.disjoint(b) || (n.op == "FOLLOWEDBY" && b.first.Before(a.last)) {
 				continue
 			}
@@ -183,8 +206,8 @@ type obsQual struct {
 	x obsNode
 }
 
-func (n obsQual) eval(recs []Record, obs [][]sco) []hit {
-	in := n.x.eval(recs, obs)
+func (n obsQual) eval(st *evalState) []hit {
+	in := n.x.eval(st)
 	var out []hit
 	switch n.q.Kind {
 	case "WITHIN":
@@ -207,6 +230,9 @@ func (n obsQual) eval(recs []Record, obs [][]sco) []hit {
 		for i := range in {
 			acc, taken := in[i], 1
 			for j := i + 1; j < len(in) && taken < n.q.Repeats; j++ {
+				if !st.step(len(acc.recs) * len(in[j].recs)) {
+					return out
+				}
 				if acc.disjoint(in[j]) {
 					acc, taken = acc.merge(in[j]), taken+1
 				}
