@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/spoor-hunt/spoor/internal/store"
 )
@@ -39,11 +40,16 @@ With --json, detections and operations are printed exactly as
 ("detections", "operations").`,
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.store, "store", os.Getenv("SPOOR_STORE"), "the case store: a `DIR` or a postgres:// URL (default $SPOOR_STORE)")
-	pf.StringVar(&f.tenant, "tenant", store.DefaultTenant, "the `TENANT` whose cases to read")
+	f.addStore(pf)
 	pf.BoolVar(&f.json, "json", false, "print JSON")
-	cmd.AddCommand(newCaseList(env, f), newCaseShow(env, f), newCaseDetections(env, f), newCaseOperations(env, f))
+	cmd.AddCommand(newCaseList(env, f), newCaseShow(env, f), newCaseDetections(env, f), newCaseOperations(env, f), newCaseExport(env, f))
 	return cmd
+}
+
+// addStore adds the flags that name the store and the tenant.
+func (f *caseFlags) addStore(fl *pflag.FlagSet) {
+	fl.StringVar(&f.store, "store", os.Getenv("SPOOR_STORE"), "the case store: a `DIR` or a postgres:// URL (default $SPOOR_STORE)")
+	fl.StringVar(&f.tenant, "tenant", store.DefaultTenant, "the `TENANT` whose cases to read")
 }
 
 // withStore gives run the store of f, opened for the command and closed after.

@@ -55,6 +55,7 @@ type huntFlags struct {
 	placeholders string
 	pipelines    []string
 	carve        bool
+	stix         stixFlags
 }
 
 func newHunt(env Env) *cobra.Command {
@@ -168,6 +169,7 @@ be read: it is named on stderr, with --quiet too).`,
 	addPipelineFlag(fl, &f.pipelines)
 	addCarveFlag(fl, &f.carve)
 	addLimitsFlags(fl, &f.limits)
+	f.stix.add(fl, "write the operations as a STIX 2.1 bundle to `FILE` (see spoor case export)")
 	return cmd
 }
 
@@ -228,6 +230,9 @@ func (f *huntFlags) options() (hunt.Options, error) {
 	if !opts.From.IsZero() && !opts.To.IsZero() && opts.To.Before(opts.From) {
 		return opts, fmt.Errorf("--to %s is before --from %s", f.to, f.from)
 	}
+	if _, err := f.stix.options(); err != nil {
+		return opts, err
+	}
 	if f.timeline != "" {
 		if _, err := report.FormatOf(f.timeline); err != nil {
 			return opts, fmt.Errorf("--timeline: %w", err)
@@ -259,10 +264,10 @@ func parseTime(s string, end bool) (time.Time, error) {
 }
 
 func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths []string) error {
-	if err := refuseInputs([]output{{"--timeline", f.timeline}, {"--operations", f.operations}, {"--html", f.html}}, paths); err != nil {
+	if err := refuseInputs([]output{{"--timeline", f.timeline}, {"--operations", f.operations}, {"--html", f.html}, {"--stix", f.stix.file}}, paths); err != nil {
 		return err
 	}
-	for _, out := range []string{f.timeline, f.operations, f.html, stdoutFile(env.Stdout)} {
+	for _, out := range []string{f.timeline, f.operations, f.html, f.stix.file, stdoutFile(env.Stdout)} {
 		if out != "" {
 			opts.Outputs = append(opts.Outputs, out)
 		}
@@ -282,7 +287,7 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 	// An output that cannot be written is found before the hunt, not after
 	// a collection has been read for minutes.
 	for _, o := range []struct{ what, path string }{
-		{"write timeline", f.timeline}, {"write operations", f.operations}, {"write HTML report", f.html},
+		{"write timeline", f.timeline}, {"write operations", f.operations}, {"write HTML report", f.html}, {"write STIX bundle", f.stix.file},
 	} {
 		if err := checkOutput(o.path); err != nil {
 			return fmt.Errorf("%s: %w", o.what, err)
@@ -342,6 +347,10 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 		}},
 		{"write operations", f.operations, func(w io.Writer) error { return report.Operations(w, res) }},
 		{"write HTML report", f.html, func(w io.Writer) error { return writeHTML(w, res) }},
+		{"write STIX bundle", f.stix.file, func(w io.Writer) error {
+			so, _ := f.stix.options() // checked by options
+			return exportSTIX(w, resultOperations(res), so, ruleSources{!f.noBuiltin, opts.SigmaHQ, f.rules}, opts.Attack)
+		}},
 	} {
 		if o.path == "" {
 			continue

@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/stix"
+)
+
+// TestSTIXExport exports the CuckooBees example's operations from a hunt
+// (hunt --stix) and from the case store that keeps the same hunt (case
+// export): both bundles pass Check and are the same objects, the
+// identifiers being derived from the content.
+func TestSTIXExport(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	fromHunt := filepath.Join(dir, "hunt.stix.json")
+	code, out, errOut := run(t, ctx, "hunt", "--no-sigmahq", "--json", "--stix", fromHunt, "--identity", "Example CERT", "--tlp", "green",
+		filepath.Join("..", "..", "examples", "cuckoobees"))
+	if code != ExitOK {
+		t.Fatalf("hunt: exit %d: %s", code, errOut)
+	}
+	var hunt struct{ Detections, Operations []json.RawMessage }
+	if err := json.Unmarshal([]byte(out), &hunt); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, ctx, filepath.Join(dir, "store"), hunt.Detections, hunt.Operations)
+	fromCase := filepath.Join(dir, "case.stix.json")
+	code, _, errOut = run(t, ctx, "case", "export", "--store", filepath.Join(dir, "store"), "--stix", fromCase,
+		"--identity", "Example CERT", "--tlp", "green", "intrusion")
+	if code != ExitOK {
+		t.Fatalf("case export: exit %d: %s", code, errOut)
+	}
+	read := func(name string) map[string]string {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range stix.Check(data) {
+			t.Errorf("%s: %v", filepath.Base(name), err)
+		}
+		var b struct{ Objects []json.RawMessage }
+		if err := json.Unmarshal(data, &b); err != nil {
+			t.Fatal(err)
+		}
+		byID := map[string]string{}
+		for _, o := range b.Objects {
+			var h struct{ ID string }
+			json.Unmarshal(o, &h)
+			byID[h.ID] = string(o)
+		}
+		return byID
+	}
+	h, c := read(fromHunt), read(fromCase)
+	if len(h) < 100 {
+		t.Fatalf("hunt --stix: %d objects, want more than 100", len(h))
+	}
+	for id, o := range h {
+		if c[id] != o {
+			t.Errorf("case export: %s is %.300s, want %.300s", id, c[id], o)
+		}
+	}
+	for id := range c {
+		if _, ok := h[id]; !ok {
+			t.Errorf("case export: %s not in the hunt's bundle: %.300s", id, c[id])
+		}
+	}
+	if !strings.Contains(h["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"], "TLP:GREEN") {
+		t.Error("hunt --stix --tlp green: no TLP:GREEN marking")
+	}
+
+	// Bad flags are usage errors, before anything is hunted.
+	for _, args := range [][]string{
+		{"hunt", "--stix", filepath.Join(dir, "x.json"), "--tlp", "white", "."},
+		{"hunt", "--stix", filepath.Join(dir, "x.json"), "--redact", "hosts,emails", "."},
+		{"case", "export", "--store", filepath.Join(dir, "store"), "intrusion"},
+	} {
+		if code, _, errOut := run(t, ctx, args...); code != ExitUsage {
+			t.Errorf("%v: exit %d (%s), want %d", args, code, errOut, ExitUsage)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.json")); err == nil {
+		t.Error("a refused export wrote its file")
+	}
+}

@@ -1,0 +1,482 @@
+package stix_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/spoor-hunt/spoor/internal/attack"
+	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/result"
+	"github.com/spoor-hunt/spoor/internal/shared"
+	"github.com/spoor-hunt/spoor/internal/stix"
+	"github.com/spoor-hunt/spoor/rules"
+)
+
+// schemaBase is the $id prefix of the OASIS STIX 2.1 JSON schemas.
+const schemaBase = "http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas/"
+
+var (
+	schemaOnce sync.Once
+	schemaErr  error
+	schemas    *jsonschema.Compiler
+)
+
+// bundleSchema compiles the bundle schema of the STIX 2.1 JSON schemas
+// in ../shared/docs/stix/json-schemas, each added under its $id.
+func bundleSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	dir := shared.Path(t, "docs", "stix", "json-schemas", "schemas")
+	schemaOnce.Do(func() {
+		c := jsonschema.NewCompiler()
+		schemaErr = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
+				return err
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			doc, err := jsonschema.UnmarshalJSON(f)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, p)
+			return c.AddResource(schemaBase+filepath.ToSlash(rel), doc)
+		})
+		schemas = c
+	})
+	if schemaErr != nil {
+		t.Fatal(schemaErr)
+	}
+	s, err := schemas.Compile(schemaBase + "common/bundle.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// validate checks a bundle against the JSON schemas and Check.
+func validate(t *testing.T, data []byte) {
+	t.Helper()
+	for _, p := range problems(t, data) {
+		t.Error(p)
+	}
+}
+
+// problems are the ways a bundle fails the JSON schemas, object by object
+// (so that each names its object), and Check.
+func problems(t *testing.T, data []byte) []string {
+	t.Helper()
+	sch := bundleSchema(t)
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	if err := sch.Validate(doc); err != nil {
+		objs := doc.(map[string]any)["objects"].([]any)
+		n := 0
+		for _, o := range objs {
+			one := map[string]any{"type": "bundle", "id": doc.(map[string]any)["id"], "objects": []any{o}}
+			if err := sch.Validate(one); err != nil && n < 5 {
+				n++
+				b, _ := json.Marshal(o)
+				out = append(out, fmt.Sprintf("schema: %s\n%v", b, err))
+			}
+		}
+		if n == 0 {
+			out = append(out, fmt.Sprintf("schema: %v", err))
+		}
+	}
+	for _, err := range stix.Check(data) {
+		out = append(out, "check: "+err.Error())
+	}
+	return out
+}
+
+// huntOf hunts paths with the built-in rules.
+func huntOf(t *testing.T, paths ...string) *result.Result {
+	t.Helper()
+	res, err := hunt.Run(context.Background(), paths, hunt.Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// builtinYAML returns the built-in rule of an id, by a scan of the
+// embedded files.
+func builtinYAML(t *testing.T) func(string) []byte {
+	t.Helper()
+	byID := map[string][]byte{}
+	err := fs.WalkDir(rules.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, ".test.yml") {
+			return err
+		}
+		b, err := fs.ReadFile(rules.FS, p)
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if id, ok := strings.CutPrefix(line, "id: "); ok {
+				byID[strings.TrimSpace(id)] = b
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(id string) []byte { return byID[id] }
+}
+
+func operations(res *result.Result) []stix.Operation {
+	var ops []stix.Operation
+	for i := range res.Operations {
+		op := &res.Operations[i]
+		ds := make([]result.Detection, len(op.Detections))
+		for j, k := range op.Detections {
+			ds[j] = res.Detections[k]
+		}
+		ops = append(ops, stix.Operation{Op: op, Detections: ds})
+	}
+	return ops
+}
+
+func exportJSON(t *testing.T, ops []stix.Operation, opts stix.Options) ([]byte, *stix.Bundle) {
+	t.Helper()
+	b, err := stix.Export(ops, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.MarshalIndent(b, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, b
+}
+
+func byType(b *stix.Bundle, typ string) []stix.Object {
+	var out []stix.Object
+	for _, o := range b.Objects {
+		if o.Type() == typ {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func TestExportCuckooBees(t *testing.T) {
+	res := huntOf(t, filepath.Join("..", "..", "examples", "cuckoobees"))
+	if len(res.Operations) == 0 {
+		t.Fatal("no operation in the CuckooBees example")
+	}
+	kb, err := attack.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := stix.Options{Identity: "Example CERT", RuleYAML: builtinYAML(t), ATTACK: kb}
+	data, b := exportJSON(t, operations(res), opts)
+	validate(t, data)
+
+	if n := len(byType(b, "report")); n != len(res.Operations) {
+		t.Errorf("got %d reports, want one per operation (%d)", n, len(res.Operations))
+	}
+	patterns := map[string]bool{}
+	sigma := 0
+	for _, ind := range byType(b, "indicator") {
+		if ind["pattern_type"] == "sigma" {
+			sigma++
+			continue
+		}
+		patterns[ind["pattern"].(string)] = true
+	}
+	if sigma == 0 {
+		t.Error("no Sigma indicator")
+	}
+	// What the example's README says the intrusion left.
+	for _, want := range []string{
+		`[ipv4-addr:value = '198.51.100.23']`,
+		`[file:name = 'rar.exe' AND file:parent_directory_ref.path = 'C:\\ProgramData\\Microsoft\\DRM']`,
+		`[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree\\test']`,
+	} {
+		if !patterns[want] {
+			t.Errorf("no indicator %s; have %d: %v", want, len(patterns), slices.Sorted(mapKeys(patterns)))
+		}
+	}
+	var attributed int
+	for _, r := range byType(b, "relationship") {
+		if r["relationship_type"] == "attributed-to" {
+			attributed++
+			if _, ok := r["confidence"].(int); !ok {
+				t.Errorf("attributed-to without an integer confidence: %v", r)
+			}
+			if !strings.Contains(r["description"].(string), "not an identification") {
+				t.Errorf("attributed-to without its explanation: %v", r["description"])
+			}
+		}
+	}
+	if attributed == 0 {
+		t.Error("no attributed-to relationship")
+	}
+	if len(byType(b, "malware"))+len(byType(b, "tool")) == 0 {
+		t.Error("no software (Mimikatz was recognised)")
+	}
+
+	// Deterministic: the same operations give the same bundle.
+	again, _ := exportJSON(t, operations(res), opts)
+	if !bytes.Equal(data, again) {
+		t.Error("a second export of the same operations differs")
+	}
+
+	// Redacted: no host, user or internal address is left, anywhere.
+	opts.Redact = stix.Redact{Hosts: true, Users: true, IPs: true}
+	red, _ := exportJSON(t, operations(res), opts)
+	validate(t, red)
+	low := strings.ToLower(string(red))
+	for _, leak := range []string{"erp01", "fs01", "dc01", "adm.wang", "10.10.20.11", "10.10.20.15"} {
+		if strings.Contains(low, leak) {
+			i := strings.Index(low, leak)
+			t.Errorf("redacted export shows %q: …%s…", leak, red[max(0, i-80):min(len(red), i+40)])
+		}
+	}
+	if !strings.Contains(string(red), stix.Pseudonym("host", "FS01")) {
+		t.Errorf("redacted export lacks FS01's pseudonym %s", stix.Pseudonym("host", "FS01"))
+	}
+	if !strings.Contains(string(red), "198.51.100.23") {
+		t.Error("redacting internal addresses removed the attacker's public one")
+	}
+}
+
+func mapKeys(m map[string]bool) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func TestExportEVTXAttackSamples(t *testing.T) {
+	dir := shared.Path(t, "datasets", "evtx-attack-samples")
+	if testing.Short() {
+		t.Skip("hunts a few hundred EVTX files")
+	}
+	res := huntOf(t, dir)
+	kb, err := attack.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tlp := range []string{"clear", "amber+strict"} {
+		data, b := exportJSON(t, operations(res), stix.Options{TLP: tlp, RuleYAML: builtinYAML(t), ATTACK: kb})
+		validate(t, data)
+		// Every operation's report holds an indicator (a Sigma rule that
+		// fired in it, at least).
+		for _, r := range byType(b, "report") {
+			if !slices.ContainsFunc(r["object_refs"].([]string), func(id string) bool { return strings.HasPrefix(id, "indicator--") }) {
+				t.Errorf("TLP %s: report %s holds no indicator", tlp, r["name"])
+			}
+		}
+		if got := byType(b, "marking-definition")[0]["name"]; got != "TLP:"+strings.ToUpper(tlp) {
+			t.Errorf("marking %v, want TLP:%s", got, strings.ToUpper(tlp))
+		}
+	}
+}
+
+// TestExportedPatternsMatch compiles every STIX-pattern indicator of the
+// CuckooBees export and matches it over the detections it came from:
+// each must find what it was made of, and a pattern of another value
+// must not.
+func TestExportedPatternsMatch(t *testing.T) {
+	res := huntOf(t, filepath.Join("..", "..", "examples", "cuckoobees"))
+	_, b := exportJSON(t, operations(res), stix.Options{})
+	var recs []stix.Record
+	for _, d := range res.Detections {
+		recs = append(recs, stix.Record{Time: d.Time, Fields: d.Fields})
+	}
+	n := 0
+	for _, ind := range byType(b, "indicator") {
+		if ind["pattern_type"] != "stix" {
+			continue
+		}
+		n++
+		s := ind["pattern"].(string)
+		p, err := stix.ParsePattern(s)
+		if err != nil {
+			t.Errorf("%s: %v", s, err)
+			continue
+		}
+		m, err := stix.Compile(p)
+		if err != nil {
+			t.Errorf("%s: %v", s, err)
+			continue
+		}
+		if len(m.Match(recs)) == 0 {
+			t.Errorf("%s matches none of the detections it was made of", s)
+		}
+		other, _ := stix.ParsePattern(strings.Replace(s, "= '", "= 'x", 1))
+		if om, err := stix.Compile(other); err == nil && len(om.Match(recs)) > 0 {
+			t.Errorf("%s matches", other.Text)
+		}
+	}
+	if n < 10 {
+		t.Errorf("%d STIX-pattern indicators, want at least 10", n)
+	}
+}
+
+func TestMatchObservationOperators(t *testing.T) {
+	at := func(min int) time.Time { return time.Date(2022, 2, 14, 23, min, 0, 0, time.UTC) }
+	recs := []stix.Record{
+		{Time: at(0), Fields: []result.Field{{Name: "Image", Value: `C:\Windows\Temp\a.exe`}, {Name: "Hashes", Value: "MD5=79054025255FB1A26E4BC422AEF54EB4,SHA256=AA"}}},
+		{Time: at(2), Fields: []result.Field{{Name: "TargetObject", Value: `HKLM\foo\bar`}, {Name: "Details", Value: "x"}}},
+		{Time: at(10), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}, {Name: "SourceIp", Value: "10.0.0.5"}, {Name: "DestinationPort", Value: "443"}}},
+		{Time: at(11), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}}},
+	}
+	for _, tc := range []struct {
+		pattern string
+		want    int // matches
+	}{
+		{`[file:hashes.MD5 = '79054025255fb1a26e4bc422aef54eb4']`, 1},
+		{`([file:hashes.MD5 = '79054025255fb1a26e4bc422aef54eb4'] FOLLOWEDBY [windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\foo\\bar']) WITHIN 300 SECONDS`, 1},
+		{`([file:hashes.MD5 = '79054025255fb1a26e4bc422aef54eb4'] FOLLOWEDBY [windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\foo\\bar']) WITHIN 60 SECONDS`, 0},
+		{`[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\foo\\bar'] FOLLOWEDBY [file:name = 'a.exe']`, 0},
+		{`[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\foo' AND windows-registry-key:values[*].name = 'bar']`, 1},
+		{`[ipv4-addr:value ISSUBSET '198.51.100.0/24']`, 2},
+		{`[ipv4-addr:value = '198.51.100.7/32'] REPEATS 2 TIMES`, 1},
+		{`[ipv4-addr:value = '198.51.100.7'] REPEATS 3 TIMES`, 0},
+		{`[network-traffic:dst_ref.value = '198.51.100.7' AND network-traffic:dst_port = 443]`, 1},
+		{`[network-traffic:dst_port > 400 AND network-traffic:dst_port < 500]`, 1},
+		{`[file:name LIKE '_.exe' AND file:parent_directory_ref.path MATCHES '(?i)\\\\temp$']`, 1},
+		{`[file:name NOT LIKE '%.exe']`, 0},
+		{`[file:name IN ('b.exe', 'a.exe')] AND [ipv4-addr:value = '10.0.0.5']`, 1},
+		{`[file:name = 'a.exe'] START t'2022-02-14T23:00:00Z' STOP t'2022-02-14T23:00:00.001Z'`, 1},
+		{`[file:name = 'a.exe'] START t'2022-02-14T23:01:00Z' STOP t'2022-02-15T00:00:00Z'`, 0},
+		{`[EXISTS windows-registry-key:values[*].data]`, 1},
+	} {
+		p, err := stix.ParsePattern(tc.pattern)
+		if err != nil {
+			t.Errorf("%s: %v", tc.pattern, err)
+			continue
+		}
+		m, err := stix.Compile(p)
+		if err != nil {
+			t.Errorf("%s: %v", tc.pattern, err)
+			continue
+		}
+		if got := len(m.Match(recs)); got != tc.want {
+			t.Errorf("%s: got %d matches, want %d", tc.pattern, got, tc.want)
+		}
+	}
+	p, _ := stix.ParsePattern(`[file:name = 'a' AND ipv4-addr:value = '1.2.3.4']`)
+	if _, err := stix.Compile(p); err == nil || !strings.Contains(err.Error(), "one type") {
+		t.Errorf("AND across object types: %v, want an error (section 9.5)", err)
+	}
+}
+
+// TestValidationRejects breaks a valid export one way at a time: the
+// schemas or Check (for what the schemas cannot say) must reject each.
+func TestValidationRejects(t *testing.T) {
+	at := time.Date(2022, 2, 14, 23, 10, 2, 0, time.UTC)
+	op := &result.Operation{ID: "op-1", Severity: "high", Hosts: []string{"FS01"}, First: at, Last: at, Techniques: []string{"T1003"},
+		Narrative: []string{"FS01: rar.exe ran"}}
+	dets := []result.Detection{{Time: at, Computer: "FS01.corp.local", Rule: &result.Rule{ID: "r1", Title: "Rar", Level: "high", Tactics: []string{"collection"}, Techniques: []string{"T1003"}},
+		Fields: []result.Field{{Name: "Image", Value: `C:\ProgramData\rar.exe`}, {Name: "Hashes", Value: "SHA256=" + strings.Repeat("AB", 32)}, {Name: "DestinationIp", Value: "198.51.100.23"}}}}
+	ops := []stix.Operation{{Op: op, Detections: dets}}
+	data, _ := exportJSON(t, ops, stix.Options{RuleYAML: func(string) []byte { return []byte("title: Rar\nid: r1\n") }})
+	if p := problems(t, data); len(p) > 0 {
+		t.Fatalf("the export to break is not valid: %v", p)
+	}
+	for _, tc := range []struct {
+		name, want string
+		edit       func(objs []map[string]any)
+	}{
+		{"created to the second", "check:", func(objs []map[string]any) { first(objs, "campaign")["created"] = "2022-02-14T23:10:02Z" }},
+		{"created in another zone", "", func(objs []map[string]any) { first(objs, "campaign")["modified"] = "2022-02-14T23:10:02.000+01:00" }},
+		{"modified before created", "check:", func(objs []map[string]any) { first(objs, "campaign")["modified"] = "2000-01-01T00:00:00.000Z" }},
+		{"creator not an identity", "check:", func(objs []map[string]any) {
+			first(objs, "report")["created_by_ref"] = first(objs, "indicator")["id"]
+		}},
+		{"dangling reference", "check:", func(objs []map[string]any) {
+			r := first(objs, "report")
+			r["object_refs"] = append(r["object_refs"].([]any), "indicator--6b7e2b8c-4b5f-4b8e-9f3e-2f1f3c5d7a9b")
+		}},
+		{"report without object_refs", "", func(objs []map[string]any) { delete(first(objs, "report"), "object_refs") }},
+		{"identity without name", "schema:", func(objs []map[string]any) { delete(first(objs, "identity"), "name") }},
+		{"bad pattern", "check:", func(objs []map[string]any) {
+			for _, o := range objs {
+				if o["type"] == "indicator" && o["pattern_type"] == "stix" {
+					o["pattern"] = "[file:name = ]"
+					return
+				}
+			}
+		}},
+		{"confidence of 150", "", func(objs []map[string]any) { first(objs, "relationship")["confidence"] = 150 }},
+		{"two objects with one id", "check:", func(objs []map[string]any) {
+			first(objs, "campaign")["id"] = first(objs, "report")["id"]
+		}},
+	} {
+		var b struct {
+			Type    string           `json:"type"`
+			ID      string           `json:"id"`
+			Objects []map[string]any `json:"objects"`
+		}
+		if err := json.Unmarshal(data, &b); err != nil {
+			t.Fatal(err)
+		}
+		tc.edit(b.Objects)
+		broken, _ := json.Marshal(b)
+		p := problems(t, broken)
+		if len(p) == 0 {
+			t.Errorf("%s: accepted", tc.name)
+			continue
+		}
+		if !slices.ContainsFunc(p, func(s string) bool { return strings.HasPrefix(s, tc.want) }) {
+			t.Errorf("%s: got %v, want a %q problem", tc.name, p, tc.want)
+		}
+	}
+}
+
+func first(objs []map[string]any, typ string) map[string]any {
+	for _, o := range objs {
+		if o["type"] == typ {
+			return o
+		}
+	}
+	panic("no " + typ)
+}
+
+// TestMatchBounded: a pattern built to make a retro-hunt combine records
+// without end stops at MaxSteps.
+func TestMatchBounded(t *testing.T) {
+	recs := make([]stix.Record, 2000)
+	for i := range recs {
+		recs[i] = stix.Record{Time: time.Unix(int64(i), 0), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}}}
+	}
+	p, err := stix.ParsePattern(`(([ipv4-addr:value = '198.51.100.7'] REPEATS 500 TIMES) AND ([ipv4-addr:value = '198.51.100.7'] REPEATS 500 TIMES)) REPEATS 500 TIMES`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := stix.Compile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without the budget this runs for hours (the test's timeout).
+	if n := len(m.Match(recs)); n > stix.MaxHits {
+		t.Errorf("%d matches, more than MaxHits (%d)", n, stix.MaxHits)
+	}
+}

@@ -1,0 +1,28 @@
+package stix
+
+import "testing"
+
+func TestRedactor(t *testing.T) {
+	var r redactor
+	r.addHost("FS01.corp.local")
+	r.addUser(`CORP\adm.wang`)
+	r.addUser(`NT AUTHORITY\SYSTEM`)
+	r.addIP("10.10.20.15")
+	r.addIP("198.51.100.23")
+	r.compile()
+	fs01, adm, ip := Pseudonym("host", "fs01"), Pseudonym("user", "adm.wang"), Pseudonym("ip", "10.10.20.15")
+	for in, want := range map[string]string{
+		`FS01.corp.local ran`:                 fs01 + ` ran`,
+		`fs01: net use \\10.10.20.15\c$`:      fs01 + `: net use \\` + ip + `\c$`,
+		`FS01$ logged on`:                     fs01 + ` logged on`,
+		`CORP\adm.wang on FS01`:               `CORP\` + adm + ` on ` + fs01,
+		`C:\Users\adm.wang\x.exe`:             `C:\Users\` + adm + `\x.exe`,
+		`offs01x and fs012 stay`:              `offs01x and fs012 stay`,
+		`10.10.20.150 and 198.51.100.23 stay`: `10.10.20.150 and 198.51.100.23 stay`,
+		`NT AUTHORITY\SYSTEM stays`:           `NT AUTHORITY\SYSTEM stays`,
+	} {
+		if got := r.text(in); got != want {
+			t.Errorf("text(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
