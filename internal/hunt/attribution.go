@@ -261,6 +261,9 @@ func (a *attributor) seenIn(ds []*result.Detection) ([]attack.SoftwareSeen, []at
 		in, ok := a.recognised[key]
 		if !ok {
 			in.software = a.kb.RecognizeSoftware(text, k)
+			if k != attack.TextTitle && len(in.software) > 0 {
+				in.software = a.withoutSystemTools(text, k, in.software)
+			}
 			if k != attack.TextTitle {
 				in.procedures = a.kb.RecognizeProcedures(text)
 			}
@@ -311,6 +314,61 @@ func (a *attributor) seenIn(ds []*result.Detection) ([]attack.SoftwareSeen, []at
 	slices.SortFunc(soft, func(x, y attack.SoftwareSeen) int { return strings.Compare(x.ID, y.ID) })
 	slices.SortFunc(procs, func(x, y attack.ProcedureSeen) int { return strings.Compare(x.Artefact, y.Artefact) })
 	return soft, procs
+}
+
+// withoutSystemTools returns ids, software recognised in text, without
+// the tools named only by a path in the Windows system folders (System32,
+// SysWOW64): there they are the operating system's own programs
+// (systeminfo, tasklist, nltest, dsquery), which ATT&CK records as
+// software of a few groups while every administrator runs them, so their
+// use is the technique's evidence (the rules' tags), not the software's,
+// as for KB.OrdinaryTool. Malware keeps its name wherever it lies, and a
+// tool copied elsewhere is still the tool.
+func (a *attributor) withoutSystemTools(text string, k attack.TextKind, ids []string) []string {
+	rest, ok := withoutSystemPaths(text)
+	if !ok {
+		return ids
+	}
+	kept := a.kb.RecognizeSoftware(rest, k)
+	return slices.DeleteFunc(ids, func(id string) bool {
+		sw, _, err := a.kb.SoftwareByID(id)
+		return err == nil && sw.Type == "tool" && !slices.Contains(kept, id)
+	})
+}
+
+// withoutSystemPaths returns text without the paths in the Windows system
+// folders (each from its start to the next space or quote), and whether
+// there was one.
+func withoutSystemPaths(text string) (string, bool) {
+	lower := strings.ToLower(text)
+	var b strings.Builder
+	found := false
+	for {
+		i := systemFolder(lower)
+		if i < 0 {
+			break
+		}
+		start := strings.LastIndexAny(lower[:i], " \t\"'") + 1
+		end := i + strings.IndexAny(lower[i:]+" ", " \t\"'")
+		b.WriteString(text[:start])
+		text, lower = text[end:], lower[end:]
+		found = true
+	}
+	b.WriteString(text)
+	return b.String(), found
+}
+
+// systemFolder returns the index of the first system folder in a
+// lower-case text, or -1.
+func systemFolder(lower string) int {
+	i, j := strings.Index(lower, `\system32\`), strings.Index(lower, `\syswow64\`)
+	switch {
+	case i < 0:
+		return j
+	case j < 0:
+		return i
+	}
+	return min(i, j)
 }
 
 // attributeSeen returns the attribution of the ATT&CK evidence of the

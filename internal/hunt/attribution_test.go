@@ -315,3 +315,37 @@ func TestTitleSoftwareCorroborated(t *testing.T) {
 		t.Errorf("a field: got %v, want Mimikatz", soft)
 	}
 }
+
+// TestSystemToolNotSoftware: a tool run from the Windows system folders is
+// the operating system's own (systeminfo, tasklist, nltest, dsquery): ATT&CK
+// records it as software of a few groups while every administrator runs
+// it, so it is its technique's evidence (the rule's tags), not the
+// software's. A copy elsewhere, or other software in the same text, still
+// counts.
+func TestSystemToolNotSoftware(t *testing.T) {
+	at, err := newAttributor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		field, value string
+		want         []string
+	}{
+		{"Image", `C:\Windows\System32\systeminfo.exe`, nil},
+		{"Image", `c:\windows\syswow64\TASKLIST.EXE`, nil},
+		{"CommandLine", `"C:\Windows\system32\nltest.exe" /dclist:corp.local`, nil},
+		{"CommandLine", `C:\Windows\System32\dsquery.exe computer -limit 0`, nil},
+		{"Image", `C:\Users\Public\systeminfo.exe`, []string{"S0096"}},
+		{"CommandLine", `C:\Windows\system32\cmd.exe /c C:\Temp\mimikatz.exe sekurlsa::logonpasswords`, []string{"S0002"}},
+	} {
+		d := &result.Detection{Rule: &result.Rule{Title: "x"}, Fields: []result.Field{{Name: tc.field, Value: tc.value}}}
+		soft, _ := at.seenIn([]*result.Detection{d})
+		var ids []string
+		for _, s := range soft {
+			ids = append(ids, s.ID)
+		}
+		if !slices.Equal(ids, tc.want) {
+			t.Errorf("%s %s: got %v, want %v", tc.field, tc.value, ids, tc.want)
+		}
+	}
+}
