@@ -139,9 +139,11 @@ type attributor struct {
 }
 
 // recognisedIn is what one text showed: software IDs and artefacts of
-// ATT&CK's procedure texts.
+// ATT&CK's procedure texts, and the tools it named only by a path in the
+// Windows system folders (see withoutSystemTools), which are not in
+// software.
 type recognisedIn struct {
-	software, procedures []string
+	software, procedures, system []string
 }
 
 // Bounds of attributor.recognised.
@@ -262,7 +264,7 @@ func (a *attributor) seenIn(ds []*result.Detection) ([]attack.SoftwareSeen, []at
 		if !ok {
 			in.software = a.kb.RecognizeSoftware(text, k)
 			if k != attack.TextTitle && len(in.software) > 0 {
-				in.software = a.withoutSystemTools(text, k, in.software)
+				in.software, in.system = a.withoutSystemTools(text, k, in.software)
 			}
 			if k != attack.TextTitle {
 				in.procedures = a.kb.RecognizeProcedures(text)
@@ -282,15 +284,25 @@ func (a *attributor) seenIn(ds []*result.Detection) ([]attack.SoftwareSeen, []at
 			soft = append(soft, attack.SoftwareSeen{ID: id, Name: sw.Name, In: text})
 		}
 	}
+	system := map[string]bool{} // tools the detections saw in the system folders
 	for _, d := range ds {
+		// A tool one field of the event places in the system folders is
+		// the operating system's in its other fields too (the
+		// OriginalFileName "tasklist.exe", the command line "nltest
+		// /dclist").
+		var sys []string
 		for _, f := range d.Fields {
-			k := attack.TextFree
-			if slices.Contains(imageFields, f.Name) {
-				k = attack.TextProgram
-			}
-			in := recognise(f.Value, k)
+			sys = append(sys, recognise(f.Value, fieldKind(f.Name)).system...)
+		}
+		for _, id := range sys {
+			system[id] = true
+		}
+		for _, f := range d.Fields {
+			in := recognise(f.Value, fieldKind(f.Name))
 			for _, id := range in.software {
-				addSoft(id, f.Value)
+				if !slices.Contains(sys, id) {
+					addSoft(id, f.Value)
+				}
 			}
 			for _, art := range in.procedures {
 				if !slices.ContainsFunc(procs, func(p attack.ProcedureSeen) bool { return p.Artefact == art }) {
@@ -307,7 +319,9 @@ func (a *attributor) seenIn(ds []*result.Detection) ([]attack.SoftwareSeen, []at
 		}
 	}
 	for id, ts := range titles {
-		if len(ts) >= 2 {
+		// Titles naming a tool the detections saw only as the system's own
+		// (SigmaHQ's "Nltest.EXE Execution") name that program.
+		if len(ts) >= 2 && !system[id] {
 			addSoft(id, ts[0])
 		}
 	}
@@ -324,16 +338,31 @@ func (a *attributor) seenIn(ds []*result.Detection) ([]attack.SoftwareSeen, []at
 // use is the technique's evidence (the rules' tags), not the software's,
 // as for KB.OrdinaryTool. Malware keeps its name wherever it lies, and a
 // tool copied elsewhere is still the tool.
-func (a *attributor) withoutSystemTools(text string, k attack.TextKind, ids []string) []string {
+// It returns the software kept and the tools left out.
+func (a *attributor) withoutSystemTools(text string, k attack.TextKind, ids []string) (kept, system []string) {
 	rest, ok := withoutSystemPaths(text)
 	if !ok {
-		return ids
+		return ids, nil
 	}
-	kept := a.kb.RecognizeSoftware(rest, k)
-	return slices.DeleteFunc(ids, func(id string) bool {
+	elsewhere := a.kb.RecognizeSoftware(rest, k)
+	for _, id := range ids {
 		sw, _, err := a.kb.SoftwareByID(id)
-		return err == nil && sw.Type == "tool" && !slices.Contains(kept, id)
-	})
+		if err == nil && sw.Type == "tool" && !slices.Contains(elsewhere, id) {
+			system = append(system, id)
+		} else {
+			kept = append(kept, id)
+		}
+	}
+	return kept, system
+}
+
+// fieldKind is how a field's text is matched: an image's path as a
+// program's (see imageFields), any other as free text.
+func fieldKind(name string) attack.TextKind {
+	if slices.Contains(imageFields, name) {
+		return attack.TextProgram
+	}
+	return attack.TextFree
 }
 
 // withoutSystemPaths returns text without the paths in the Windows system

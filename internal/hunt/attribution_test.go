@@ -339,6 +339,10 @@ func TestSystemToolNotSoftware(t *testing.T) {
 		{"CommandLine", `C:\Windows\system32\cmd.exe /c C:\Temp\mimikatz.exe sekurlsa::logonpasswords`, []string{"S0002"}},
 	} {
 		d := &result.Detection{Rule: &result.Rule{Title: "x"}, Fields: []result.Field{{Name: tc.field, Value: tc.value}}}
+		// The program's own name (OriginalFileName) is where its image is.
+		if tc.field == "Image" {
+			d.Fields = append(d.Fields, result.Field{Name: "OriginalFileName", Value: exeName(tc.value)})
+		}
 		soft, _ := at.seenIn([]*result.Detection{d})
 		var ids []string
 		for _, s := range soft {
@@ -347,5 +351,28 @@ func TestSystemToolNotSoftware(t *testing.T) {
 		if !slices.Equal(ids, tc.want) {
 			t.Errorf("%s %s: got %v, want %v", tc.field, tc.value, ids, tc.want)
 		}
+	}
+}
+
+// exeName returns the file name of a Windows path.
+func exeName(p string) string { return p[strings.LastIndexByte(p, '\\')+1:] }
+
+// TestSystemToolTitles: rule titles naming a tool (SigmaHQ's "Nltest.EXE
+// Execution") that the detections saw only in the system folders name
+// the system's own program, not evidence of the software.
+func TestSystemToolTitles(t *testing.T) {
+	at, err := newAttributor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := []result.Field{{Name: "Image", Value: `C:\Windows\System32\nltest.exe`}, {Name: "CommandLine", Value: `nltest /dclist:corp.local`}}
+	one := &result.Detection{Rule: &result.Rule{Title: "Nltest.EXE Execution"}, Fields: img}
+	two := &result.Detection{Rule: &result.Rule{Title: "Potential Recon Activity Via Nltest.EXE"}, Fields: img}
+	if soft, _ := at.seenIn([]*result.Detection{one, two}); len(soft) != 0 {
+		t.Errorf("system nltest named by two titles: got %v, want no software", soft)
+	}
+	two.Fields = []result.Field{{Name: "Image", Value: `C:\Users\Public\nltest.exe`}}
+	if soft, _ := at.seenIn([]*result.Detection{one, two}); len(soft) != 1 || soft[0].ID != "S0359" {
+		t.Errorf("a copy outside the system folders: got %v, want Nltest", soft)
 	}
 }
