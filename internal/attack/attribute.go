@@ -50,11 +50,14 @@ import (
 // observed together with one of its sub-techniques is left out. Rules tag
 // a sub-technique with its parent (attack.t1003 and attack.t1003.001), so
 // the parent is implied by the sub-technique and adds no information of
-// its own. Sub-techniques get partial credit both ways: an observed
-// T1059.003 is credited c/k to a group known for its parent T1059, and an
-// observed T1059 c/k to a group known for any of its sub-techniques, where
-// k is the parent's number of sub-techniques. Profiles are the group-level
-// uses plus those of campaigns attributed to the group.
+// its own. An observed T1059.003 is credited c/k to a group known for its
+// parent T1059, where k is the parent's number of sub-techniques. A parent
+// observed alone (a rule tagged attack.t1558) means "the parent or some
+// sub-technique of it": under a group and under the background its
+// probability sums over the family (familyRatio), so it points to the
+// groups known for its sub-techniques, not to the few ATT&CK credits with
+// the bare parent. Profiles are the group-level uses plus those of
+// campaigns attributed to the group.
 //
 // Group hints (rules tagged attack.gNNNN) multiply a group's prior by
 // HintRatio, which is a judgement: about the weight of a software used by
