@@ -369,7 +369,7 @@ func fieldKind(name string) attack.TextKind {
 // folders (each from its start to the next space or quote), and whether
 // there was one.
 func withoutSystemPaths(text string) (string, bool) {
-	lower := strings.ToLower(text)
+	lower := asciiLower(text) // byte for byte: strings.ToLower changes invalid UTF-8's length
 	var b strings.Builder
 	found := false
 	for {
@@ -385,6 +385,17 @@ func withoutSystemPaths(text string) (string, bool) {
 	}
 	b.WriteString(text)
 	return b.String(), found
+}
+
+// asciiLower returns s with A-Z in lower case and every other byte as it is.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // systemFolder returns the index of the first system folder in a

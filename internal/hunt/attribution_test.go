@@ -376,3 +376,20 @@ func TestSystemToolTitles(t *testing.T) {
 		t.Errorf("a copy outside the system folders: got %v, want Nltest", soft)
 	}
 }
+
+// FuzzWithoutSystemPaths: any text (evidence fields are untrusted) comes
+// back no longer, with no system folder left in it.
+func FuzzWithoutSystemPaths(f *testing.F) {
+	for _, s := range []string{`C:\Windows\System32\nltest.exe /dclist:x`, `"c:\windows\syswow64\a b.exe" \system32\`, `\system32\\syswow64\`, "\\SYSTEM32\\\xff'x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, found := withoutSystemPaths(s)
+		if len(out) > len(s) || systemFolder(asciiLower(out)) >= 0 && found {
+			t.Errorf("%q: got %q", s, out)
+		}
+		if !found && out != s {
+			t.Errorf("%q: nothing found but got %q", s, out)
+		}
+	})
+}
