@@ -210,18 +210,23 @@ func normalised(scores []float64) float64 {
 	return best / sum
 }
 
-// idfContainment: the share of the evidence's IDF weight that a group's
-// profile covers, idf = ln((N+1)/(df+1)) with N candidate groups and df
-// the groups using the item.
-func idfContainment(ck *caseKB, ev Evidence, scores []float64) float64 {
-	its := items(ev)
+// idfWeights returns the evidence's items, the IDF of each and their sum.
+func (ck *caseKB) idfWeights(ev Evidence) (its []string, idf []float64, total float64) {
+	its = items(ev)
 	n := float64(len(ck.groups))
-	idf := make([]float64, len(its))
-	total := 0.0
+	idf = make([]float64, len(its))
 	for j, id := range its {
 		idf[j] = math.Log((n + 1) / float64(ck.df[id]+1))
 		total += idf[j]
 	}
+	return its, idf, total
+}
+
+// idfContainment: the share of the evidence's IDF weight that a group's
+// profile covers, idf = ln((N+1)/(df+1)) with N candidate groups and df
+// the groups using the item.
+func idfContainment(ck *caseKB, ev Evidence, scores []float64) float64 {
+	its, idf, total := ck.idfWeights(ev)
 	for i := range ck.groups {
 		s := 0.0
 		for j, id := range its {

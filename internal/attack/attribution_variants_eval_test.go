@@ -536,14 +536,7 @@ func reportSimilarity(beta float64) reportScorer {
 			v, _ = ck.memo.LoadOrStore("group reports", newGroupReports(ck))
 		}
 		reps := v.(groupReports)
-		its := items(ev)
-		n := float64(len(ck.groups))
-		idf := make([]float64, len(its))
-		total := 0.0
-		for j, id := range its {
-			idf[j] = math.Log((n + 1) / float64(ck.df[id]+1))
-			total += idf[j]
-		}
+		its, idf, total := ck.idfWeights(ev)
 		for i := range ck.groups {
 			if len(reps[i]) == 0 {
 				scores[i] = math.Inf(-1)
