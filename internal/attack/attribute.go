@@ -50,11 +50,14 @@ import (
 // observed together with one of its sub-techniques is left out. Rules tag
 // a sub-technique with its parent (attack.t1003 and attack.t1003.001), so
 // the parent is implied by the sub-technique and adds no information of
-// its own. Sub-techniques get partial credit both ways: an observed
-// T1059.003 is credited c/k to a group known for its parent T1059, and an
-// observed T1059 c/k to a group known for any of its sub-techniques, where
-// k is the parent's number of sub-techniques. Profiles are the group-level
-// uses plus those of campaigns attributed to the group.
+// its own. An observed T1059.003 is credited c/k to a group known for its
+// parent T1059, where k is the parent's number of sub-techniques. A parent
+// observed alone (a rule tagged attack.t1558) means "the parent or some
+// sub-technique of it": under a group and under the background its
+// probability sums over the family (familyRatio), so it points to the
+// groups known for its sub-techniques, not to the few ATT&CK credits with
+// the bare parent. Profiles are the group-level uses plus those of
+// campaigns attributed to the group.
 //
 // Group hints (rules tagged attack.gNNNN) multiply a group's prior by
 // HintRatio, which is a judgement: about the weight of a software used by
@@ -437,6 +440,10 @@ type params struct {
 	// associated: software linked to the group by ATT&CK's prose
 	// (Group.Associated) is in the profile.
 	associated bool
+	// family: an observed parent technique means "the parent or some
+	// sub-technique of it", so its probability under a group and under the
+	// background sums over the family (see familyRatio).
+	family bool
 }
 
 const (
@@ -444,7 +451,7 @@ const (
 	shareDirichlet  = -1
 )
 
-var defaultParams = params{related: 1, perChild: true, share: shareDirichlet, mu: 400, weight: 0.5, pooled: true, associated: true}
+var defaultParams = params{related: 1, perChild: true, share: shareDirichlet, mu: 400, weight: 0.5, pooled: true, associated: true, family: true}
 
 // earlierParams is the model of the synthetic harness's era (until
 // issue 11): every item credited 1, λ integrated, kinds apart.
@@ -659,6 +666,9 @@ func buildModel(kb *KB, p params) *model {
 				tr[t] = float32(float64(c) / zT / fT[t])
 			}
 		}
+		if p.family {
+			familyRatio(tr, pr.techs, pr.tw, zT, wT, totT, parent, children)
+		}
 		sr := make([]float32, nS)
 		for j, s := range pr.softs {
 			sr[s] = float32(pr.sw[j] / zS / fS[s])
@@ -666,6 +676,34 @@ func buildModel(kb *KB, p params) *model {
 		m.techRatio[gi], m.softRatio[gi] = tr, sr
 	}
 	return m
+}
+
+// familyRatio sets a group's ratio for each parent technique to that of
+// its family: a rule tagged with a parent (attack.t1558) says that some
+// sub-technique of it, or the parent itself, was seen, so under the group
+// its probability is the sum of the group's direct weights over the
+// family, and under the background the sum of all groups' weights over
+// the family (add-one smoothed like b). The parent's own weights alone
+// would make the few groups ATT&CK credits with the bare parent (Akira
+// for T1558) near certain on it, though many groups are known for its
+// sub-techniques. techs and tw are the group's direct uses and weights,
+// z its profile size; wT and totT are the background's weights and total.
+func familyRatio(tr []float32, techs []int, tw []float64, z float64, wT []float64, totT float64, parent []int, children [][]int) {
+	fam := make(map[int]float64) // parent -> the group's weight over its family
+	for j, t := range techs {
+		if len(children[t]) > 0 {
+			fam[t] += tw[j]
+		} else if pt := parent[t]; pt >= 0 {
+			fam[pt] += tw[j]
+		}
+	}
+	for pt, c := range fam {
+		bg := wT[pt] + 1
+		for _, ch := range children[pt] {
+			bg += wT[ch]
+		}
+		tr[pt] = float32(c / z / (bg / totT))
+	}
 }
 
 // z is the size of group gi's profile that sets its share under

@@ -275,3 +275,53 @@ func TestEvidenceWeights(t *testing.T) {
 		t.Errorf("bootkit at half weight: score %v, want %v", got, want)
 	}
 }
+
+// A parent technique observed alone (a rule tagged attack.t1558) means
+// "some sub-technique of it": its evidence spreads over every group known
+// for the parent or any of its sub-techniques. Before, it went to the few
+// ATT&CK credits with the bare parent (T1558 alone: Akira 0.82; T1547:
+// APT42 0.79, among 57 groups knowing it or a sub-technique).
+func TestAttributeParentMeansSomeSubTechnique(t *testing.T) {
+	kb := embeddedKB(t)
+	m := kb.model()
+	checked := 0
+	for p, children := range m.children {
+		if len(children) == 0 {
+			continue
+		}
+		family := make(map[int]int) // group -> its techniques in the family
+		subs := 0                   // groups known for a sub-technique
+		for gi := range m.groups {
+			sub := false
+			for _, x := range m.profileT[gi] {
+				if x == p || m.parent[x] == p {
+					family[gi]++
+					sub = sub || x != p
+				}
+			}
+			if sub {
+				subs++
+			}
+		}
+		if subs < 4 {
+			continue
+		}
+		checked++
+		rk := Attribute(kb, Evidence{Techniques: []string{m.techs[p]}})
+		for _, c := range rk.Candidates {
+			gi := m.groupIndex[c.Group.ID]
+			bare := family[gi] == 1 && slices.Contains(m.profileT[gi], p)
+			if bare && c.Confidence > 0.2 {
+				t.Errorf("%s alone (%d groups know a sub-technique): got %s, known for the bare parent only, at %.2f, want at most 0.2",
+					m.techs[p], subs, c.Group.Name, c.Confidence)
+			}
+		}
+		if top := rk.Candidates[0]; len(family) > 10 && top.Confidence > 0.4 {
+			t.Errorf("%s alone (%d groups know it or a sub-technique): got %s at %.2f, want no group above 0.4",
+				m.techs[p], len(family), top.Group.Name, top.Confidence)
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("checked %d parent techniques, want at least 20", checked)
+	}
+}

@@ -83,6 +83,8 @@ func heldOut(kb *KB, c reportCase) []string {
 // the baselines derive from it.
 type caseKB struct {
 	kb *KB // the view without the held-out relationships
+	// report is the held-out report ("" when nothing is held out).
+	report string
 	// groups are the candidates, the same in every case: the active
 	// groups of the full knowledge base with techniques or software
 	// (those Attribute ranks). Scores are indexed like groups.
@@ -106,7 +108,7 @@ func newCaseKB(full *KB, groups []*Group, pos map[string]int, c reportCase) *cas
 	if c.Report != "" {
 		v = full.WithoutReport(c.Report, heldOut(full, c)...)
 	}
-	ck := &caseKB{kb: v, groups: make([]*Group, len(groups)), pos: pos, df: make(map[string]int), reports: make([]int, len(groups))}
+	ck := &caseKB{kb: v, report: c.Report, groups: make([]*Group, len(groups)), pos: pos, df: make(map[string]int), reports: make([]int, len(groups))}
 	for i, g := range groups {
 		vg, _, _ := v.Group(g.ID)
 		ck.groups[i] = vg
@@ -208,18 +210,23 @@ func normalised(scores []float64) float64 {
 	return best / sum
 }
 
-// idfContainment: the share of the evidence's IDF weight that a group's
-// profile covers, idf = ln((N+1)/(df+1)) with N candidate groups and df
-// the groups using the item.
-func idfContainment(ck *caseKB, ev Evidence, scores []float64) float64 {
-	its := items(ev)
+// idfWeights returns the evidence's items, the IDF of each and their sum.
+func (ck *caseKB) idfWeights(ev Evidence) (its []string, idf []float64, total float64) {
+	its = items(ev)
 	n := float64(len(ck.groups))
-	idf := make([]float64, len(its))
-	total := 0.0
+	idf = make([]float64, len(its))
 	for j, id := range its {
 		idf[j] = math.Log((n + 1) / float64(ck.df[id]+1))
 		total += idf[j]
 	}
+	return its, idf, total
+}
+
+// idfContainment: the share of the evidence's IDF weight that a group's
+// profile covers, idf = ln((N+1)/(df+1)) with N candidate groups and df
+// the groups using the item.
+func idfContainment(ck *caseKB, ev Evidence, scores []float64) float64 {
+	its, idf, total := ck.idfWeights(ev)
 	for i := range ck.groups {
 		s := 0.0
 		for j, id := range its {
@@ -293,6 +300,7 @@ var reportScorers = []struct {
 		}
 		return rankingScorer(func(kb *KB, ev Evidence) Ranking { return rankModel(kb, ck.earlier, ev, 0) })(ck, ev, scores)
 	}},
+	{"spoor, a parent's own weight only (before the family sum)", "as spoor's", paramsScorer(func() params { p := defaultParams; p.family = false; return p }())},
 	{"IDF containment", "the best score's share of the sum of scores", idfContainment},
 	{"Jaccard", "the best score's share of the sum of scores", jaccardReports},
 	{fmt.Sprintf("naive Bayes, report-count prior (ε = %g)", nbEpsilon), "the posterior over the groups", naiveBayes},

@@ -488,3 +488,113 @@ func TestReportLearned(t *testing.T) {
 	}
 	t.Log("\n" + w.String())
 }
+
+// groupReports are the reports behind each candidate group in a case's
+// knowledge base: by group index, each report (a citation other than the
+// held-out one) with the techniques and software it is cited for. A report
+// is one sample of the group's toolkit; the held-out report is none of them.
+type groupReports [][]map[string]bool
+
+func newGroupReports(ck *caseKB) groupReports {
+	byName := make([]map[string]map[string]bool, len(ck.groups))
+	for _, r := range ck.kb.Relationships() {
+		i, ok := ck.pos[r.Source]
+		if !ok {
+			continue
+		}
+		for _, s := range r.Citations {
+			if s == ck.report {
+				continue
+			}
+			if byName[i] == nil {
+				byName[i] = make(map[string]map[string]bool)
+			}
+			if byName[i][s] == nil {
+				byName[i][s] = make(map[string]bool)
+			}
+			byName[i][s][r.Target] = true
+		}
+	}
+	out := make(groupReports, len(ck.groups))
+	for i, m := range byName {
+		for _, items := range m {
+			out[i] = append(out[i], items)
+		}
+	}
+	return out
+}
+
+// reportSimilarity scores each group by the IDF-weighted containment of
+// the evidence in the group's closest report (soft: with beta > 0, the
+// log-sum-exp of beta·containment over its reports, divided by beta),
+// since real intrusions repeat a crew's recurring toolkit. Groups with no
+// report left score -Inf, as Attribute leaves them out.
+func reportSimilarity(beta float64) reportScorer {
+	return func(ck *caseKB, ev Evidence, scores []float64) float64 {
+		v, ok := ck.memo.Load("group reports")
+		if !ok {
+			v, _ = ck.memo.LoadOrStore("group reports", newGroupReports(ck))
+		}
+		reps := v.(groupReports)
+		its, idf, total := ck.idfWeights(ev)
+		for i := range ck.groups {
+			if len(reps[i]) == 0 {
+				scores[i] = math.Inf(-1)
+				continue
+			}
+			best, sum := 0.0, 0.0
+			for _, r := range reps[i] {
+				c := 0.0
+				for j, id := range its {
+					if r[id] {
+						c += idf[j]
+					}
+				}
+				c /= total
+				best = max(best, c)
+				if beta > 0 {
+					sum += math.Exp(beta * c)
+				}
+			}
+			scores[i] = best
+			if beta > 0 {
+				scores[i] = math.Log(sum) / beta
+			}
+		}
+		return math.NaN()
+	}
+}
+
+// TestReportSimilarity compares ranking by the group's closest reports
+// (reportSimilarity), alone and added to spoor's score, with spoor and
+// IDF containment. Run it with
+//
+//	go test ./internal/attack -run TestReportSimilarity -eval -v
+func TestReportSimilarity(t *testing.T) {
+	spoor := rankingScorer(Attribute)
+	plus := func(a, b reportScorer, alpha float64) reportScorer {
+		return func(ck *caseKB, ev Evidence, scores []float64) float64 {
+			extra := make([]float64, len(scores))
+			b(ck, ev, extra)
+			a(ck, ev, scores)
+			for i := range scores {
+				if !math.IsInf(extra[i], -1) {
+					scores[i] += alpha * extra[i]
+				}
+			}
+			return math.NaN()
+		}
+	}
+	vs := []variant{
+		{"spoor (Attribute)", spoor},
+		{"IDF containment", idfContainment},
+		{"closest report (max IDF containment over the group's reports)", reportSimilarity(0)},
+		{"soft closest report (β = 10)", reportSimilarity(10)},
+		{"IDF containment + closest report", plus(idfContainment, reportSimilarity(0), 1)},
+		{"spoor + 2·closest report", plus(spoor, reportSimilarity(0), 2)},
+		{"spoor + 5·closest report", plus(spoor, reportSimilarity(0), 5)},
+		{"spoor + 10·closest report", plus(spoor, reportSimilarity(0), 10)},
+		{"spoor + 5·soft closest report (β = 10)", plus(spoor, reportSimilarity(10), 5)},
+	}
+	runVariants(t, true, vs)
+}

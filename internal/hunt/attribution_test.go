@@ -315,3 +315,81 @@ func TestTitleSoftwareCorroborated(t *testing.T) {
 		t.Errorf("a field: got %v, want Mimikatz", soft)
 	}
 }
+
+// TestSystemToolNotSoftware: a tool run from the Windows system folders is
+// the operating system's own (systeminfo, tasklist, nltest, dsquery): ATT&CK
+// records it as software of a few groups while every administrator runs
+// it, so it is its technique's evidence (the rule's tags), not the
+// software's. A copy elsewhere, or other software in the same text, still
+// counts.
+func TestSystemToolNotSoftware(t *testing.T) {
+	at, err := newAttributor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		field, value string
+		want         []string
+	}{
+		{"Image", `C:\Windows\System32\systeminfo.exe`, nil},
+		{"Image", `c:\windows\syswow64\TASKLIST.EXE`, nil},
+		{"CommandLine", `"C:\Windows\system32\nltest.exe" /dclist:corp.local`, nil},
+		{"CommandLine", `C:\Windows\System32\dsquery.exe computer -limit 0`, nil},
+		{"Image", `C:\Users\Public\systeminfo.exe`, []string{"S0096"}},
+		{"CommandLine", `C:\Windows\system32\cmd.exe /c C:\Temp\mimikatz.exe sekurlsa::logonpasswords`, []string{"S0002"}},
+	} {
+		d := &result.Detection{Rule: &result.Rule{Title: "x"}, Fields: []result.Field{{Name: tc.field, Value: tc.value}}}
+		// The program's own name (OriginalFileName) is where its image is.
+		if tc.field == "Image" {
+			d.Fields = append(d.Fields, result.Field{Name: "OriginalFileName", Value: exeName(tc.value)})
+		}
+		soft, _ := at.seenIn([]*result.Detection{d})
+		var ids []string
+		for _, s := range soft {
+			ids = append(ids, s.ID)
+		}
+		if !slices.Equal(ids, tc.want) {
+			t.Errorf("%s %s: got %v, want %v", tc.field, tc.value, ids, tc.want)
+		}
+	}
+}
+
+// exeName returns the file name of a Windows path.
+func exeName(p string) string { return p[strings.LastIndexByte(p, '\\')+1:] }
+
+// TestSystemToolTitles: rule titles naming a tool (SigmaHQ's "Nltest.EXE
+// Execution") that the detections saw only in the system folders name
+// the system's own program, not evidence of the software.
+func TestSystemToolTitles(t *testing.T) {
+	at, err := newAttributor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := []result.Field{{Name: "Image", Value: `C:\Windows\System32\nltest.exe`}, {Name: "CommandLine", Value: `nltest /dclist:corp.local`}}
+	one := &result.Detection{Rule: &result.Rule{Title: "Nltest.EXE Execution"}, Fields: img}
+	two := &result.Detection{Rule: &result.Rule{Title: "Potential Recon Activity Via Nltest.EXE"}, Fields: img}
+	if soft, _ := at.seenIn([]*result.Detection{one, two}); len(soft) != 0 {
+		t.Errorf("system nltest named by two titles: got %v, want no software", soft)
+	}
+	two.Fields = []result.Field{{Name: "Image", Value: `C:\Users\Public\nltest.exe`}}
+	if soft, _ := at.seenIn([]*result.Detection{one, two}); len(soft) != 1 || soft[0].ID != "S0359" {
+		t.Errorf("a copy outside the system folders: got %v, want Nltest", soft)
+	}
+}
+
+// FuzzWithoutSystemPaths: any text (evidence fields are untrusted) comes
+// back no longer, with no system folder left in it.
+func FuzzWithoutSystemPaths(f *testing.F) {
+	for _, s := range []string{`C:\Windows\System32\nltest.exe /dclist:x`, `"c:\windows\syswow64\a b.exe" \system32\`, `\system32\\syswow64\`, "\\SYSTEM32\\\xff'x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, found := withoutSystemPaths(s)
+		if len(out) > len(s) || systemFolder(asciiLower(out)) >= 0 && found {
+			t.Errorf("%q: got %q", s, out)
+		}
+		if !found && out != s {
+			t.Errorf("%q: nothing found but got %q", s, out)
+		}
+	})
+}
