@@ -145,7 +145,11 @@ func Run(ctx context.Context, paths []string, opts Options) (*result.Result, err
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	know, attr := loadKnowledge(&opts)
+	var know func() (*attack.KB, error)
+	var attr func() (*attributor, error)
+	if opts.Sink == nil { // a sink's owner attributes (see Operations)
+		know, attr = loadKnowledge(&opts)
+	}
 	cpu0 := cputime.Process()
 	opts.phase(PhaseRules)
 	defer opts.phase(PhaseDone)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // HuntState is where a hunt stands.
@@ -133,10 +134,23 @@ func (w *Writer) stopBeat() {
 // object is refused with an error naming its number in the hunt (from 0)
 // and nothing else is lost. The batch is written when full.
 func (w *Writer) Write(ctx context.Context, raw []byte) error {
+	return w.WriteRef(ctx, raw, nil)
+}
+
+// WriteRef is Write with what the operation builder needs of the
+// detection (hunt.Sink's operation.DetectionRef as JSON; nil for none),
+// kept beside it for Refs; ref is copied.
+func (w *Writer) WriteRef(ctx context.Context, raw, ref []byte) error {
 	if w.ended {
 		return ErrFinished
 	}
 	row, err := indexDetection(raw)
+	if err == nil && ref != nil {
+		if !utf8.Valid(ref) || !json.Valid(ref) {
+			err = fmt.Errorf("%w: operation ref is not JSON", ErrInvalid)
+		}
+		row.ref = string(ref)
+	}
 	if err != nil {
 		return fmt.Errorf("hunt %d detection %d: %w", w.hunt, w.seq, err)
 	}
