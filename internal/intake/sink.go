@@ -14,7 +14,7 @@ import (
 // queued is how many encoded detections wait for the store: the hunt's
 // workers encode on their own cores and wait only when the store falls
 // this far behind.
-const queued = 2 * store.BatchSize
+const queued = 1024
 
 // item is one detection encoded for the store.
 type item struct{ det, ref []byte }

@@ -50,8 +50,11 @@ type Hunt struct {
 }
 
 // BatchSize is how many detections a Writer buffers before it writes them
-// in one transaction.
-const BatchSize = 1000
+// in one transaction. Larger transactions rewrite the hot pages (the
+// tails of the time-ordered indexes, the text index's new segment) less
+// often: 5,000 costs SQLite about 15% less CPU per detection than 1,000
+// (BenchmarkIngest), for a few MB more held.
+const BatchSize = 5000
 
 // BeginHunt records a running hunt of a case of tenant and returns the
 // Writer that stores its detections.
