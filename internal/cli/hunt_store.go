@@ -35,9 +35,19 @@ func (f *huntFlags) checkStore() error {
 	return nil
 }
 
+// StoreHuntMemory is the memory a hunt into a case aims to stay within
+// (Env.LimitMemory): its detections go to the store, so what it holds is
+// the rules, the entity index and the rebuild's refs; a soft limit below
+// 256 MiB leaves room for what the Go runtime does not count (SQLite's
+// own allocations, stacks).
+const StoreHuntMemory = 200 << 20
+
 // runHuntStore hunts paths into the case of f's store (see intake.Hunt) and
 // says what it stored.
 func runHuntStore(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths []string) error {
+	if env.LimitMemory != nil {
+		env.LimitMemory(StoreHuntMemory)
+	}
 	st, err := store.Open(ctx, f.store)
 	if err != nil {
 		return err

@@ -254,6 +254,7 @@ func Rebuild(ctx context.Context, st *store.Store, tenant, caseName, actor strin
 	if err != nil {
 		return 0, fmt.Errorf("case %q: operations: %w", caseName, err)
 	}
+	uniqueIDs(ops)
 	raws := make([]json.RawMessage, len(ops))
 	for i := range ops {
 		if raws[i], err = json.Marshal(&ops[i]); err != nil {
@@ -301,4 +302,20 @@ func loadRefs(ctx context.Context, st *store.Store, tenant, caseName string) ([]
 		return nil, fmt.Errorf("case %q: refs: %w", caseName, err)
 	}
 	return refs, nil
+}
+
+// uniqueIDs makes the operations' ids unique, as the store wants them:
+// an id is a hash of the operation's first detection, and evidence read
+// twice (the same log in two hunts, or copied chunks) can start two
+// operations with equal detections. The second and later of an id get
+// "-2", "-3"... in the builder's order, which is deterministic.
+func uniqueIDs(ops []result.Operation) {
+	seen := make(map[string]int, len(ops))
+	for i := range ops {
+		id := ops[i].ID
+		seen[id]++
+		if n := seen[id]; n > 1 {
+			ops[i].ID = fmt.Sprintf("%s-%d", id, n)
+		}
+	}
 }

@@ -235,3 +235,17 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestUniqueIDs: operations with one id (two hunts of the same evidence)
+// are all stored, the later ones renamed.
+func TestUniqueIDs(t *testing.T) {
+	ops := []result.Operation{{ID: "op-a"}, {ID: "op-b"}, {ID: "op-a"}, {ID: "op-a"}}
+	uniqueIDs(ops)
+	var got []string
+	for _, o := range ops {
+		got = append(got, o.ID)
+	}
+	if want := []string{"op-a", "op-b", "op-a-2", "op-a-3"}; !slices.Equal(got, want) {
+		t.Errorf("ids %v, want %v", got, want)
+	}
+}
