@@ -75,6 +75,9 @@ func runHuntStore(ctx context.Context, env Env, f huntFlags, opts hunt.Options, 
 		return err
 	}
 	res := rep.Result
+	if rep.Oversize > 0 {
+		fmt.Fprintf(env.Stderr, "spoor: warning: %s larger than the store takes (%d MiB) left out\n", plural64(rep.Oversize, "detection"), store.MaxDetectionSize>>20)
+	}
 	for _, x := range res.Rules.UnknownExcludes {
 		fmt.Fprintf(env.Stderr, "spoor: warning: --exclude-rule %q names no rule loaded\n", x)
 	}

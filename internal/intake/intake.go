@@ -76,6 +76,10 @@ type Report struct {
 	Result *result.Result
 	// Operations is how many operations the case has now.
 	Operations int
+	// Oversize is how many detections were left out, larger than the
+	// store takes (store.MaxDetectionSize) even with a correlation's
+	// counted detections cut to the first that fit.
+	Oversize int64
 }
 
 // Hunt hunts paths into the case caseName of tenant in st, as actor: the
@@ -111,7 +115,7 @@ func Hunt(ctx context.Context, st *store.Store, tenant, caseName, actor string, 
 	res, runErr := hunt.Run(huntCtx, paths, hopts)
 	storeErr := sk.close()
 	stopProgress()
-	rep.Result = res
+	rep.Result, rep.Oversize = res, sk.oversize.Load()
 	if runErr == nil {
 		runErr = storeErr
 	}

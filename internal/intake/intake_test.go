@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spoor-hunt/spoor/internal/hunt"
@@ -247,5 +248,61 @@ func TestUniqueIDs(t *testing.T) {
 	}
 	if want := []string{"op-a", "op-b", "op-a-2", "op-a-3"}; !slices.Equal(got, want) {
 		t.Errorf("ids %v, want %v", got, want)
+	}
+}
+
+// TestSinkOversize: a correlation counting more detections than the store
+// takes in one is stored with the first of them (its count intact); any
+// other detection too large is left out and counted, and the hunt goes
+// on.
+func TestSinkOversize(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, _, err := ensureCase(ctx, st, store.DefaultTenant, "c", "t"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := st.BeginHunt(ctx, store.DefaultTenant, "c", store.HuntSpec{By: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSink(ctx, w, func(error) {})
+	rule := &result.Rule{ID: "r", Title: "r", Level: "high"}
+	counted := make([]result.Detection, 20_000)
+	for i := range counted {
+		counted[i] = result.Detection{Rule: rule, Computer: "FS01", Fields: []result.Field{{Name: "CommandLine", Value: strings.Repeat("x", 300)}}}
+	}
+	corr := result.Detection{Rule: rule, Computer: "FS01", Correlation: &result.Correlation{Count: len(counted), Detections: counted}}
+	huge := result.Detection{Rule: rule, Computer: "FS01", Fields: []result.Field{{Name: "Payload", Value: strings.Repeat("y", store.MaxDetectionSize)}}}
+	for _, d := range []*result.Detection{&corr, &huge} {
+		if err := s.Detection(d, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.oversize.Load() != 1 || s.count.Load() != 1 {
+		t.Errorf("stored %d, left out %d: want the correlation stored, the other left out", s.count.Load(), s.oversize.Load())
+	}
+	page, err := st.Detections(ctx, store.DefaultTenant, "c", store.Query{})
+	if err != nil || len(page.Detections) != 1 {
+		t.Fatalf("stored: %d (%v)", len(page.Detections), err)
+	}
+	var got result.Detection
+	if err := json.Unmarshal(page.Detections[0].JSON, &got); err != nil {
+		t.Fatal(err)
+	}
+	if c := got.Correlation; c == nil || c.Count != len(counted) || len(c.Detections) == 0 || len(c.Detections) >= len(counted) {
+		t.Errorf("stored correlation: count %d with %d detections kept, want count %d and some kept", c.Count, len(c.Detections), len(counted))
+	}
+	if len(corr.Correlation.Detections) != len(counted) {
+		t.Error("the hunt's own detection was changed")
 	}
 }

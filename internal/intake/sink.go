@@ -25,6 +25,7 @@ type item struct{ det, ref []byte }
 type sink struct {
 	items    chan item
 	count    atomic.Int64 // detections handed to the store
+	oversize atomic.Int64 // detections left out: larger than the store takes
 	err      error        // the writer's first error; read after done
 	failed   atomic.Bool
 	done     chan struct{}
@@ -64,6 +65,16 @@ func (s *sink) Detection(d *result.Detection, ref *operation.DetectionRef) error
 	if err != nil {
 		return err
 	}
+	if len(det) > store.MaxDetectionSize && d.Correlation != nil {
+		det, err = trimCorrelation(d)
+		if err != nil {
+			return err
+		}
+	}
+	if len(det) > store.MaxDetectionSize {
+		s.oversize.Add(1) // one detection is not worth the hunt
+		return nil
+	}
 	var r []byte
 	if ref != nil {
 		if r, err = json.Marshal(ref); err != nil {
@@ -96,3 +107,20 @@ var errStopped = stoppedError{}
 type stoppedError struct{}
 
 func (stoppedError) Error() string { return "stopped: the store failed" }
+
+// trimCorrelation encodes a correlation's match d with the first of the
+// detections it counted only, as many as fit the store (its count says
+// how many there were): a correlation over a large collection can count
+// tens of thousands.
+func trimCorrelation(d *result.Detection) ([]byte, error) {
+	c := *d.Correlation
+	t := *d
+	t.Correlation = &c
+	for n := len(c.Detections) / 2; ; n /= 2 {
+		c.Detections = d.Correlation.Detections[:n]
+		det, err := json.Marshal(&t)
+		if err != nil || len(det) <= store.MaxDetectionSize || n == 0 {
+			return det, err
+		}
+	}
+}
