@@ -19,6 +19,9 @@ func sinkRest(ctx context.Context, read *read, rules *compiled, opts *Options, r
 	if err != nil {
 		return err
 	}
+	for _, w := range read.workers { // the correlations' inputs are done with
+		w.inputs, w.inputDets = nil, nil
+	}
 	for i := range matched {
 		d := &matched[i]
 		if read.index == nil {
@@ -32,6 +35,7 @@ func sinkRest(ctx context.Context, read *read, rules *compiled, opts *Options, r
 		if err != nil {
 			return err
 		}
+		matched[i] = result.Detection{} // the sink has it: memory goes as it goes
 	}
 	if read.index != nil {
 		if err := opts.Sink.Entities(read.index); err != nil {
