@@ -65,7 +65,7 @@ func (s *sink) Detection(d *result.Detection, ref *operation.DetectionRef) error
 	if err != nil {
 		return err
 	}
-	if len(det) > store.MaxDetectionSize && d.Correlation != nil {
+	if len(det) > maxCorrelationSize && d.Correlation != nil {
 		det, err = trimCorrelation(d)
 		if err != nil {
 			return err
@@ -108,10 +108,15 @@ type stoppedError struct{}
 
 func (stoppedError) Error() string { return "stopped: the store failed" }
 
+// maxCorrelationSize bounds the JSON of a correlation's match in the
+// store: over a large collection one can count tens of thousands of
+// detections (4 MiB and more of JSON each), and a batch of them would
+// hold hundreds of MB.
+const maxCorrelationSize = 256 << 10
+
 // trimCorrelation encodes a correlation's match d with the first of the
-// detections it counted only, as many as fit the store (its count says
-// how many there were): a correlation over a large collection can count
-// tens of thousands.
+// detections it counted only, as many as fit maxCorrelationSize (its
+// count says how many there were).
 func trimCorrelation(d *result.Detection) ([]byte, error) {
 	c := *d.Correlation
 	t := *d
@@ -119,7 +124,7 @@ func trimCorrelation(d *result.Detection) ([]byte, error) {
 	for n := len(c.Detections) / 2; ; n /= 2 {
 		c.Detections = d.Correlation.Detections[:n]
 		det, err := json.Marshal(&t)
-		if err != nil || len(det) <= store.MaxDetectionSize || n == 0 {
+		if err != nil || len(det) <= maxCorrelationSize || n == 0 {
 			return det, err
 		}
 	}

@@ -56,6 +56,10 @@ type Hunt struct {
 // (BenchmarkIngest), for a few MB more held.
 const BatchSize = 5000
 
+// MaxBatchBytes bounds what a Writer buffers: a batch of large detections
+// is written before it has BatchSize of them.
+const MaxBatchBytes = 32 << 20
+
 // BeginHunt records a running hunt of a case of tenant and returns the
 // Writer that stores its detections.
 func (s *Store) BeginHunt(ctx context.Context, tenant, caseName string, spec HuntSpec) (*Writer, error) {
@@ -99,7 +103,9 @@ type Writer struct {
 	by    string
 	seq   int64 // detections accepted so far
 	batch []indexRow
-	ended bool
+	// batchBytes is what the batch holds (bodies, words, refs).
+	batchBytes int
+	ended      bool
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -159,7 +165,8 @@ func (w *Writer) WriteRef(ctx context.Context, raw, ref []byte) error {
 	}
 	w.seq++
 	w.batch = append(w.batch, row)
-	if len(w.batch) >= BatchSize {
+	w.batchBytes += len(row.body) + len(row.words) + len(row.ref)
+	if len(w.batch) >= BatchSize || w.batchBytes >= MaxBatchBytes {
 		return w.Flush(ctx)
 	}
 	return nil
@@ -197,7 +204,7 @@ func (w *Writer) flush(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	clear(w.batch)
-	w.batch = w.batch[:0]
+	w.batch, w.batchBytes = w.batch[:0], 0
 	return nil
 }
 
@@ -218,7 +225,7 @@ func (w *Writer) Abort(ctx context.Context, why string) error {
 	// What is buffered is dropped: the hunt's count is what was stored.
 	w.seq -= int64(len(w.batch))
 	clear(w.batch)
-	w.batch = w.batch[:0]
+	w.batch, w.batchBytes = w.batch[:0], 0
 	summary, err := json.Marshal(map[string]string{"aborted": why})
 	if err != nil {
 		return err
