@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"runtime/debug"
 
 	"github.com/spoor-hunt/spoor/internal/hunt"
@@ -45,5 +46,16 @@ func (g *huntGC) phase(p hunt.Phase) {
 			debug.SetGCPercent(g.old)
 			g.set = false
 		}
+	}
+}
+
+// limitMemory sets the runtime's soft memory limit to n bytes (cli.Env's
+// LimitMemory: a hunt into a case store), unless GOMEMLIMIT set one: as the
+// heap nears it the GC collects sooner than the phase's percent (huntGC)
+// would, so the peak stays near n whatever the percent. It costs CPU only
+// when the live heap comes close to n.
+func limitMemory(n int64) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(n)
 	}
 }

@@ -39,6 +39,7 @@ func main() {
 		Build:    cli.Build{Version: version, Commit: commit},
 		// Tuning the process is main's business: the GC of a hunt.
 		OnHuntPhase: new(huntGC).phase,
+		LimitMemory: limitMemory,
 	}
 	os.Exit(cli.Execute(ctx, env, os.Args[1:]))
 }

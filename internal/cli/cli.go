@@ -65,6 +65,10 @@ type Env struct {
 	// OnHuntPhase, when not nil, is told the phases of a hunt
 	// (hunt.Options.OnPhase): main tunes the process to them.
 	OnHuntPhase func(hunt.Phase)
+	// LimitMemory, when not nil, is given the peak a hunt into a case
+	// store aims at (StoreHuntMemory) before it starts: the process's
+	// business, like OnHuntPhase.
+	LimitMemory func(bytes int64)
 }
 
 func (e *Env) logger() *slog.Logger {

@@ -22,6 +22,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/sigma"
 	"github.com/spoor-hunt/spoor/internal/source"
+	"github.com/spoor-hunt/spoor/internal/store"
 )
 
 // ExitDetections is the exit code of `spoor hunt --fail-on LEVEL` when a
@@ -56,6 +57,8 @@ type huntFlags struct {
 	pipelines    []string
 	carve        bool
 	stix         stixFlags
+	// store, caseName, tenant: hunt into a case of a store (hunt_store.go).
+	store, caseName, tenant string
 }
 
 func newHunt(env Env) *cobra.Command {
@@ -170,6 +173,9 @@ be read: it is named on stderr, with --quiet too).`,
 	addCarveFlag(fl, &f.carve)
 	addLimitsFlags(fl, &f.limits)
 	f.stix.add(fl, "write the operations as a STIX 2.1 bundle to `FILE` (see spoor case export)")
+	fl.StringVar(&f.store, "store", "", "hunt into a case of the store in `DIR` or at a postgres:// URL: detections stored as found, the case's operations rebuilt (needs --case)")
+	fl.StringVar(&f.caseName, "case", "", "the `CASE` of --store to hunt into (created when missing)")
+	fl.StringVar(&f.tenant, "tenant", store.DefaultTenant, "the `TENANT` of --case")
 	return cmd
 }
 
@@ -237,6 +243,9 @@ func (f *huntFlags) options() (hunt.Options, error) {
 		if _, err := report.FormatOf(f.timeline); err != nil {
 			return opts, fmt.Errorf("--timeline: %w", err)
 		}
+	}
+	if err := f.checkStore(); err != nil {
+		return opts, err
 	}
 	return opts, nil
 }
@@ -308,6 +317,11 @@ func runHunt(ctx context.Context, env Env, f huntFlags, opts hunt.Options, paths
 		pd = startProgress(env.Stderr, &prog)
 	}
 	opts.OnPhase = env.OnHuntPhase
+	if f.store != "" {
+		err := runHuntStore(ctx, env, f, opts, paths)
+		pd.stop()
+		return err
+	}
 	res, err := hunt.Run(ctx, paths, opts)
 	pd.stop()
 	if ctx.Err() != nil {

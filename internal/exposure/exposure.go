@@ -51,6 +51,30 @@ func Annotate(ops []result.Operation, dets []result.Detection, jewels *Jewels) {
 	}
 }
 
+// AnnotateMembers is Annotate for one operation whose detections are
+// members, in the order of op.Detections (ids of the caller's, such as a
+// case store's): its items name detections by those ids. The caller
+// re-sorts operations whose Exposure.Raised is set, as Annotate does.
+func AnnotateMembers(op *result.Operation, members []result.Detection, jewels *Jewels) {
+	ids := op.Detections
+	pos := make([]int, len(members))
+	for i := range pos {
+		pos[i] = i
+	}
+	op.Detections = pos
+	op.Exposure = build(op, members, jewels)
+	op.Detections = ids
+	if op.Exposure == nil {
+		return
+	}
+	for i := range op.Exposure.Items {
+		it := &op.Exposure.Items[i]
+		for j, d := range it.Detections {
+			it.Detections[j] = ids[d]
+		}
+	}
+}
+
 // item is an ExposureItem being built, with what linking needs.
 type item struct {
 	result.ExposureItem

@@ -102,6 +102,26 @@ type Options struct {
 	// OnPhase, when not nil, is called on Run's goroutine as the Run
 	// enters each Phase.
 	OnPhase func(Phase)
+	// Sink, when not nil, takes the detections as they are found instead
+	// of the Result: Run then keeps none (its memory no longer grows with
+	// them), and builds neither operations nor attribution (the sink's
+	// owner does, with Operations, from what it kept).
+	Sink Sink
+}
+
+// Sink takes a hunt's detections as they are found (Options.Sink).
+type Sink interface {
+	// Detection takes one detection and what the operation builder needs
+	// of it (nil with NoOperations; its Index is left 0 for the sink to
+	// set). It is called from the hunt's workers at once, and for the
+	// correlations' matches from Run's goroutine after the evidence is
+	// read; d and ref are the sink's only during the call. An error stops
+	// the hunt, and Run returns it.
+	Detection(d *result.Detection, ref *operation.DetectionRef) error
+	// Entities takes the hunt's entity index (not finished: see
+	// operation.Index.AppendBinary) once the evidence is read and every
+	// detection was given, unless NoOperations or the hunt was stopped.
+	Entities(ix *operation.Index) error
 }
 
 // ErrNoRules is returned by Run when no rule is left to hunt with.
@@ -129,7 +149,11 @@ func Run(ctx context.Context, paths []string, opts Options) (*result.Result, err
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	know, attr := loadKnowledge(&opts)
+	var know func() (*attack.KB, error)
+	var attr func() (*attributor, error)
+	if opts.Sink == nil { // a sink's owner attributes (see Operations)
+		know, attr = loadKnowledge(&opts)
+	}
 	cpu0 := cputime.Process()
 	opts.phase(PhaseRules)
 	defer opts.phase(PhaseDone)
@@ -156,6 +180,9 @@ func Run(ctx context.Context, paths []string, opts Options) (*result.Result, err
 	read, runErr := readEvidence(ctx, paths, rules, &opts)
 	log.Debug("evidence hunted", "events", read.summary.Events, "detections", countFound(read.workers), "took", read.summary.Elapsed, "cpu", cputime.Process()-cpuRules)
 	res.Evidence, res.Suppressed = read.evidence()
+	if opts.Sink != nil {
+		return res, sinkRest(ctx, read, rules, &opts, runErr)
+	}
 	// Each worker's detections are sorted on a core of their own while the
 	// correlations run; the sorted runs are then merged.
 	sorted := sortFound(read.workers)
@@ -302,13 +329,13 @@ type worker struct {
 	first, last time.Time
 }
 
-// event hunts one event.
-func (w *worker) event(ev *event.Event) {
+// event hunts one event; the error is the sink's.
+func (w *worker) event(ev *event.Event) error {
 	t := ev.Time()
 	if !w.opts.From.IsZero() || !w.opts.To.IsZero() {
 		if t.IsZero() || (!w.opts.From.IsZero() && t.Before(w.opts.From)) || (!w.opts.To.IsZero() && t.After(w.opts.To)) {
 			w.outOfRange++
-			return
+			return nil
 		}
 	}
 	w.hunted++
@@ -325,7 +352,7 @@ func (w *worker) event(ev *event.Event) {
 	}
 	w.dst = w.m.Match(ev, w.dst[:0])
 	if len(w.dst) == 0 {
-		return
+		return nil
 	}
 	var raw json.RawMessage
 	if w.opts.KeepEvents {
@@ -343,14 +370,31 @@ func (w *worker) event(ev *event.Event) {
 			w.suppressed++
 			continue
 		}
+		if w.shard != nil && !refDone {
+			ref, refDone = w.shard.Ref(ev), true
+		}
+		if w.opts.Sink != nil {
+			if err := w.sink(&det, ref); err != nil {
+				return err
+			}
+			continue
+		}
 		w.found.add(det)
 		if w.shard != nil {
-			if !refDone {
-				ref, refDone = w.shard.Ref(ev), true
-			}
 			w.refs.add(ref)
 		}
 	}
+	return nil
+}
+
+// sink gives det, and its ref when the hunt builds operations, to the
+// sink.
+func (w *worker) sink(det *result.Detection, ref operation.DetectionRef) error {
+	if w.shard == nil {
+		return w.opts.Sink.Detection(det, nil)
+	}
+	setRule(&ref, det)
+	return w.opts.Sink.Detection(det, &ref)
 }
 
 // record copies what explains detection d of ev.

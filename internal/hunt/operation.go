@@ -19,9 +19,8 @@ import (
 // first.
 func buildOperations(ctx context.Context, dets []result.Detection, refs []operation.DetectionRef, idx *operation.Index, tacticsOf func(string) []string) ([]result.Operation, error) {
 	for i := range refs {
-		d := &dets[i]
-		r := &refs[i]
-		r.Index, r.RuleID, r.Title, r.Level, r.Tags = i, d.Rule.ID, d.Rule.Title, d.Rule.Level, d.Rule.Tags
+		refs[i].Index = i
+		setRule(&refs[i], &dets[i])
 	}
 	ops, err := operation.Build(ctx, refs, idx, operation.Options{TechniqueTactics: tacticsOf})
 	if err != nil {
@@ -31,6 +30,11 @@ func buildOperations(ctx context.Context, dets []result.Detection, refs []operat
 		ops = []result.Operation{}
 	}
 	return ops, nil
+}
+
+// setRule gives r the rule of d.
+func setRule(r *operation.DetectionRef, d *result.Detection) {
+	r.RuleID, r.Title, r.Level, r.Tags = d.Rule.ID, d.Rule.Title, d.Rule.Level, d.Rule.Tags
 }
 
 // attributeOperations sets the attribution of each of ops (whose
@@ -59,17 +63,27 @@ func attributeOperations(ctx context.Context, ops []result.Operation, dets []res
 // attributeOperation is the attribution of op, whose detections are in
 // dets, by at.
 func attributeOperation(op *result.Operation, dets []result.Detection, at *attributor) *result.Attribution {
+	members := make([]*result.Detection, len(op.Detections))
+	for i, d := range op.Detections {
+		members[i] = &dets[d]
+	}
+	return attributeMembers(members, at)
+}
+
+// attributeMembers is the attribution of an operation whose detections
+// are members, by at.
+func attributeMembers(members []*result.Detection, at *attributor) *result.Attribution {
 	// Informational rules enrich events: their tags are no evidence of
 	// an actor when the operation has other rules.
-	informational := !slices.ContainsFunc(op.Detections, func(d int) bool { return sigma.LevelRank(dets[d].Rule.Level) != 0 })
-	rules := make([]*result.Rule, 0, len(op.Detections))
-	ds := make([]*result.Detection, 0, len(op.Detections))
-	for _, d := range op.Detections {
-		if !informational && sigma.LevelRank(dets[d].Rule.Level) == 0 {
+	informational := !slices.ContainsFunc(members, func(d *result.Detection) bool { return sigma.LevelRank(d.Rule.Level) != 0 })
+	rules := make([]*result.Rule, 0, len(members))
+	ds := make([]*result.Detection, 0, len(members))
+	for _, d := range members {
+		if !informational && sigma.LevelRank(d.Rule.Level) == 0 {
 			continue
 		}
-		rules = append(rules, dets[d].Rule)
-		ds = append(ds, &dets[d])
+		rules = append(rules, d.Rule)
+		ds = append(ds, d)
 	}
 	return at.attributeSeen(rules, ds)
 }

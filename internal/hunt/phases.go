@@ -139,8 +139,7 @@ func readEvidence(ctx context.Context, paths []string, rules *compiled, opts *Op
 	var err error
 	r.summary, err = source.Run(ctx, paths, sopts, func(id int, ev *event.Event) error {
 		r.tamper.observe(id, ev)
-		r.workers[id].event(ev)
-		return nil
+		return r.workers[id].event(ev)
 	})
 	return r, err
 }

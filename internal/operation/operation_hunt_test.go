@@ -70,6 +70,14 @@ func builtin(t *testing.T) *sigma.Collection {
 // huntWith is huntOps with the rules of eng.
 func huntWith(t testing.TB, eng *detect.Engine, paths []string, workers int, mutate func(ev *event.Event) bool) ([]hunted, *Index) {
 	t.Helper()
+	all, idx := huntUnfinished(t, eng, paths, workers, mutate)
+	idx.Finish()
+	return all, idx
+}
+
+// huntUnfinished is huntWith leaving the index unfinished.
+func huntUnfinished(t testing.TB, eng *detect.Engine, paths []string, workers int, mutate func(ev *event.Event) bool) ([]hunted, *Index) {
+	t.Helper()
 	idx := NewIndex(workers)
 	ms := make([]*detect.Matcher, workers)
 	found := make([][]hunted, workers)
@@ -103,7 +111,6 @@ func huntWith(t testing.TB, eng *detect.Engine, paths []string, workers int, mut
 	for i := range all {
 		all[i].ref.Index = i
 	}
-	idx.Finish()
 	return all, idx
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // HuntState is where a hunt stands.
@@ -49,8 +50,15 @@ type Hunt struct {
 }
 
 // BatchSize is how many detections a Writer buffers before it writes them
-// in one transaction.
-const BatchSize = 1000
+// in one transaction. Larger transactions rewrite the hot pages (the
+// tails of the time-ordered indexes, the text index's new segment) less
+// often: 5,000 costs SQLite about 15% less CPU per detection than 1,000
+// (BenchmarkIngest), for a few MB more held.
+const BatchSize = 5000
+
+// MaxBatchBytes bounds what a Writer buffers: a batch of large detections
+// is written before it has BatchSize of them.
+const MaxBatchBytes = 32 << 20
 
 // BeginHunt records a running hunt of a case of tenant and returns the
 // Writer that stores its detections.
@@ -95,7 +103,9 @@ type Writer struct {
 	by    string
 	seq   int64 // detections accepted so far
 	batch []indexRow
-	ended bool
+	// batchBytes is what the batch holds (bodies, words, refs).
+	batchBytes int
+	ended      bool
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -133,16 +143,30 @@ func (w *Writer) stopBeat() {
 // object is refused with an error naming its number in the hunt (from 0)
 // and nothing else is lost. The batch is written when full.
 func (w *Writer) Write(ctx context.Context, raw []byte) error {
+	return w.WriteRef(ctx, raw, nil)
+}
+
+// WriteRef is Write with what the operation builder needs of the
+// detection (hunt.Sink's operation.DetectionRef as JSON; nil for none),
+// kept beside it for Refs; ref is copied.
+func (w *Writer) WriteRef(ctx context.Context, raw, ref []byte) error {
 	if w.ended {
 		return ErrFinished
 	}
 	row, err := indexDetection(raw)
+	if err == nil && ref != nil {
+		if !utf8.Valid(ref) || !json.Valid(ref) {
+			err = fmt.Errorf("%w: operation ref is not JSON", ErrInvalid)
+		}
+		row.ref = string(ref)
+	}
 	if err != nil {
 		return fmt.Errorf("hunt %d detection %d: %w", w.hunt, w.seq, err)
 	}
 	w.seq++
 	w.batch = append(w.batch, row)
-	if len(w.batch) >= BatchSize {
+	w.batchBytes += len(row.body) + len(row.words) + len(row.ref)
+	if len(w.batch) >= BatchSize || w.batchBytes >= MaxBatchBytes {
 		return w.Flush(ctx)
 	}
 	return nil
@@ -180,7 +204,7 @@ func (w *Writer) flush(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	clear(w.batch)
-	w.batch = w.batch[:0]
+	w.batch, w.batchBytes = w.batch[:0], 0
 	return nil
 }
 
@@ -201,7 +225,7 @@ func (w *Writer) Abort(ctx context.Context, why string) error {
 	// What is buffered is dropped: the hunt's count is what was stored.
 	w.seq -= int64(len(w.batch))
 	clear(w.batch)
-	w.batch = w.batch[:0]
+	w.batch, w.batchBytes = w.batch[:0], 0
 	summary, err := json.Marshal(map[string]string{"aborted": why})
 	if err != nil {
 		return err

@@ -41,6 +41,7 @@ type indexRow struct {
 	tags      []string
 	words     string // searchText
 	body      []byte // the detection's JSON, compact
+	ref       string // its operation ref (JSON), "" for none
 }
 
 // detectionIndex is the part of a detection (as `spoor hunt --json` writes

@@ -12,8 +12,8 @@ import (
 
 func insertSQLite(ctx context.Context, tx *sql.Tx, caseID, hunt, first int64, batch []indexRow) error {
 	det, err := tx.PrepareContext(ctx, `INSERT INTO detections
-		(case_id, hunt_id, seq, at, level_rank, rule_id, rule_title, host, user_name, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		(case_id, hunt_id, seq, at, level_rank, rule_id, rule_title, host, user_name, body, ref)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -29,7 +29,7 @@ func insertSQLite(ctx context.Context, tx *sql.Tx, caseID, hunt, first int64, ba
 	}
 	defer tag.Close()
 	for i, r := range batch {
-		res, err := det.ExecContext(ctx, caseID, hunt, first+int64(i), r.at, r.levelRank, r.ruleID, r.ruleTitle, r.host, r.user, string(r.body))
+		res, err := det.ExecContext(ctx, caseID, hunt, first+int64(i), r.at, r.levelRank, r.ruleID, r.ruleTitle, r.host, r.user, string(r.body), r.ref)
 		if err != nil {
 			return err
 		}
@@ -53,23 +53,23 @@ func insertPostgres(ctx context.Context, tx *sql.Tx, caseID, hunt, first int64, 
 	n := len(batch)
 	seq, at := make([]int64, n), make([]int64, n)
 	rank := make([]int32, n)
-	ruleID, ruleTitle, host, user, body, words := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ruleID, ruleTitle, host, user, body, words, ref := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	var tagSeq []int64
 	var tags []string
 	for i, r := range batch {
 		seq[i], at[i], rank[i] = first+int64(i), r.at, int32(r.levelRank)
-		ruleID[i], ruleTitle[i], host[i], user[i], body[i], words[i] = r.ruleID, r.ruleTitle, r.host, r.user, string(r.body), r.words
+		ruleID[i], ruleTitle[i], host[i], user[i], body[i], words[i], ref[i] = r.ruleID, r.ruleTitle, r.host, r.user, string(r.body), r.words, r.ref
 		for _, t := range r.tags {
 			tagSeq = append(tagSeq, seq[i])
 			tags = append(tags, t)
 		}
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO detections
-		(case_id, hunt_id, seq, at, level_rank, rule_id, rule_title, host, user_name, body, search)
-		SELECT $1, $2, seq, at, rank, rule_id, rule_title, host, user_name, body, to_tsvector('simple', words)
-		FROM unnest($3::bigint[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
-			AS b (seq, at, rank, rule_id, rule_title, host, user_name, body, words)`,
-		caseID, hunt, seq, at, rank, ruleID, ruleTitle, host, user, body, words)
+		(case_id, hunt_id, seq, at, level_rank, rule_id, rule_title, host, user_name, body, search, ref)
+		SELECT $1, $2, seq, at, rank, rule_id, rule_title, host, user_name, body, to_tsvector('simple', words), ref
+		FROM unnest($3::bigint[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+			AS b (seq, at, rank, rule_id, rule_title, host, user_name, body, words, ref)`,
+		caseID, hunt, seq, at, rank, ruleID, ruleTitle, host, user, body, words, ref)
 	if err != nil || len(tags) == 0 {
 		return err
 	}

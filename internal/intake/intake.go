@@ -1,0 +1,331 @@
+// Package intake hunts evidence into a case of a store: the hunt's
+// detections stream into the store as they are found (memory does not grow
+// with them), its entity index is kept beside them, and the case's
+// operations are rebuilt from the store over every complete hunt of the
+// case, so a new host's logs join the story earlier hunts told.
+//
+//	hunt.Run ─Sink→ store.Writer (batches) ─Finish→ Rebuild: store refs + entities → hunt.Operations → store.ReplaceOperations
+//
+// `spoor hunt --store` and the console's upload job call Hunt; Rebuild
+// alone redoes a case's operations.
+package intake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/operation"
+	"github.com/spoor-hunt/spoor/internal/result"
+	"github.com/spoor-hunt/spoor/internal/source"
+	"github.com/spoor-hunt/spoor/internal/store"
+)
+
+// Stage is where a Hunt stands, for Progress.
+type Stage string
+
+// The stages of a Hunt, in order.
+const (
+	StageHunting    Stage = "hunting"    // reading and matching; detections stored as found
+	StageOperations Stage = "operations" // the hunt is complete; the case's operations are rebuilt
+	StageDone       Stage = "done"
+)
+
+// Progress is how far a Hunt got.
+type Progress struct {
+	Stage Stage
+	// Read is the evidence read so far (files, bytes, events).
+	Read source.Snapshot
+	// Detections is how many detections were handed to the store.
+	Detections int64
+	// Hunt is the store's id of the hunt.
+	Hunt int64
+}
+
+// ProgressEvery is how often Options.OnProgress is called while a hunt
+// reads.
+const ProgressEvery = 500 * time.Millisecond
+
+// Options configures Hunt.
+type Options struct {
+	// Hunt selects the rules and bounds the reading, as for hunt.Run
+	// (its Sink is Hunt's own; its Progress, when set, is updated too). Case filter rules (false
+	// positives turned into Sigma filters) join here: as rule files in
+	// Hunt.Rules, which the hunt applies like any other --rules.
+	Hunt hunt.Options
+	// RulesText describes the rule set in the store's hunt record.
+	RulesText string
+	// OnProgress, when not nil, is called every ProgressEvery while the
+	// hunt reads and at each new stage, from one goroutine at a time.
+	OnProgress func(Progress)
+}
+
+// Report is what Hunt did.
+type Report struct {
+	// Hunt is the store's record of the hunt.
+	Hunt store.Hunt
+	// CaseCreated and TenantCreated: the case (and the default tenant)
+	// did not exist and were created.
+	CaseCreated, TenantCreated bool
+	// Result is the hunt's account of what it read and with which rules
+	// (no detections: they are in the store).
+	Result *result.Result
+	// Operations is how many operations the case has now.
+	Operations int
+	// Oversize is how many detections were left out, larger than the
+	// store takes (store.MaxDetectionSize) even with a correlation's
+	// counted detections cut to the first that fit.
+	Oversize int64
+}
+
+// Hunt hunts paths into the case caseName of tenant in st, as actor: the
+// case is created when missing (and the tenant too when it is
+// store.DefaultTenant, a single-organisation store's). The detections
+// are stored as they are found; when the hunt has read everything it is
+// marked complete and the case's operations are rebuilt (Rebuild). When
+// the hunt fails or ctx is done, the hunt is marked incomplete, keeping
+// what was stored, and the operations are left as they were; the error
+// says why. A process killed mid-hunt leaves the hunt running until its
+// lease runs out, then incomplete: never complete.
+func Hunt(ctx context.Context, st *store.Store, tenant, caseName, actor string, paths []string, opts Options) (Report, error) {
+	var rep Report
+	var err error
+	if rep.TenantCreated, rep.CaseCreated, err = ensureCase(ctx, st, tenant, caseName, actor); err != nil {
+		return rep, err
+	}
+	w, err := st.BeginHunt(ctx, tenant, caseName, store.HuntSpec{By: actor, Paths: paths, Rules: opts.RulesText})
+	if err != nil {
+		return rep, err
+	}
+	if on := opts.OnProgress; on != nil {
+		id := w.Hunt()
+		opts.OnProgress = func(p Progress) { p.Hunt = id; on(p) }
+	}
+	huntCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sk := newSink(huntCtx, w, cancel)
+	hopts := opts.Hunt
+	prog := hopts.Progress // the caller's own display may read it too
+	if prog == nil {
+		prog = new(source.Progress)
+	}
+	hopts.Sink, hopts.Progress = sk, prog
+	stopProgress := reportProgress(opts.OnProgress, prog, &sk.count)
+
+	res, runErr := hunt.Run(huntCtx, paths, hopts)
+	storeErr := sk.close()
+	stopProgress()
+	rep.Result, rep.Oversize = res, sk.oversize.Load()
+	if runErr == nil {
+		runErr = storeErr
+	}
+	if runErr == nil && sk.entities != nil {
+		runErr = w.SaveEntities(ctx, sk.entities)
+	}
+	if runErr != nil {
+		if storeErr != nil {
+			runErr = storeErr // it stopped the hunt
+		}
+		// The hunt's context may be the one cancelled: the abort must
+		// still reach the store.
+		abortCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer done()
+		if err := w.Abort(abortCtx, runErr.Error()); err != nil {
+			return rep, errors.Join(runErr, err)
+		}
+		return rep, runErr
+	}
+	summary, err := json.Marshal(res)
+	if err != nil {
+		return rep, err
+	}
+	if err := w.Finish(ctx, summary); err != nil {
+		return rep, err
+	}
+	if rep.Hunt, err = st.Hunt(ctx, tenant, caseName, w.Hunt()); err != nil {
+		return rep, err
+	}
+	if opts.OnProgress != nil {
+		opts.OnProgress(Progress{Stage: StageOperations, Read: prog.Snapshot(), Detections: sk.count.Load()})
+	}
+	if rep.Operations, err = Rebuild(ctx, st, tenant, caseName, actor, opts.Hunt); err != nil {
+		return rep, fmt.Errorf("hunt %d is complete, but its case's operations were not rebuilt: %w", w.Hunt(), err)
+	}
+	if opts.OnProgress != nil {
+		opts.OnProgress(Progress{Stage: StageDone, Read: prog.Snapshot(), Detections: sk.count.Load()})
+	}
+	return rep, nil
+}
+
+// ensureCase creates the case when missing, and the tenant with it when
+// it is the default one.
+func ensureCase(ctx context.Context, st *store.Store, tenant, caseName, actor string) (tenantCreated, caseCreated bool, err error) {
+	_, err = st.Case(ctx, tenant, caseName)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return false, false, err
+	}
+	if tenant == store.DefaultTenant {
+		if _, err := st.AddTenant(ctx, tenant, actor); err == nil {
+			tenantCreated = true
+		} else if !errors.Is(err, store.ErrExists) {
+			return false, false, err
+		}
+	}
+	if _, err := st.AddCase(ctx, tenant, caseName, "", actor); err != nil {
+		if errors.Is(err, store.ErrExists) { // created meanwhile by another hunt
+			return tenantCreated, false, nil
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return false, false, fmt.Errorf("tenant %q: %w (spoor tenant add creates one)", tenant, err)
+		}
+		return tenantCreated, false, err
+	}
+	return tenantCreated, true, nil
+}
+
+// reportProgress calls on every ProgressEvery until the returned function
+// is called; nothing when on is nil.
+func reportProgress(on func(Progress), prog *source.Progress, count *atomic.Int64) (stop func()) {
+	if on == nil {
+		return func() {}
+	}
+	on(Progress{Stage: StageHunting})
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(ProgressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				on(Progress{Stage: StageHunting, Read: prog.Snapshot(), Detections: count.Load()})
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// Rebuild makes the operations of the case caseName of tenant in st
+// those of all its complete hunts' detections, joined through all their
+// entities, and attributed by opts (Attack, NoAttribution, Logger, as
+// for hunt.Run); it returns how many there are. Operations name their
+// detections by store detection id (store.Detection.ID): in their
+// "detections" and in those of their steps, graph nodes and joins. It
+// holds every detection's ref and every hunt's entities at once, and the
+// detections of one operation at a time (for attribution), never every
+// detection.
+func Rebuild(ctx context.Context, st *store.Store, tenant, caseName, actor string, opts hunt.Options) (int, error) {
+	var encs [][]byte
+	err := st.Entities(ctx, tenant, caseName, func(_ int64, data []byte) error {
+		encs = append(encs, data) // Scan gave it a copy of its own
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("case %q: entities: %w", caseName, err)
+	}
+	idx, err := operation.DecodeIndex(encs...)
+	if err != nil {
+		return 0, fmt.Errorf("case %q: %w", caseName, err)
+	}
+	encs = nil
+	refs, err := loadRefs(ctx, st, tenant, caseName)
+	if err != nil {
+		return 0, err
+	}
+	members := func(ctx context.Context, ids []int) ([]result.Detection, error) {
+		ids64 := make([]int64, len(ids))
+		for i, id := range ids {
+			ids64[i] = int64(id)
+		}
+		ds, err := st.DetectionsByID(ctx, tenant, caseName, ids64)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]result.Detection, len(ds))
+		for i, d := range ds {
+			if err := json.Unmarshal(d.JSON, &out[i]); err != nil {
+				return nil, fmt.Errorf("case %q detection %d: %w", caseName, d.ID, err)
+			}
+			if out[i].Rule == nil {
+				out[i].Rule = &result.Rule{}
+			}
+		}
+		return out, nil
+	}
+	ops, err := hunt.Operations(ctx, refs, idx, opts, members)
+	if err != nil {
+		return 0, fmt.Errorf("case %q: operations: %w", caseName, err)
+	}
+	uniqueIDs(ops)
+	raws := make([]json.RawMessage, len(ops))
+	for i := range ops {
+		if raws[i], err = json.Marshal(&ops[i]); err != nil {
+			return 0, err
+		}
+	}
+	if err := st.ReplaceOperations(ctx, tenant, caseName, raws, actor); err != nil {
+		return 0, fmt.Errorf("case %q: store operations: %w", caseName, err)
+	}
+	return len(ops), nil
+}
+
+// loadRefs reads the refs of the case's complete hunts, each's Index its
+// store id. The strings that repeat across detections (hosts, rules,
+// channels, images, accounts) are kept once.
+func loadRefs(ctx context.Context, st *store.Store, tenant, caseName string) ([]operation.DetectionRef, error) {
+	var refs []operation.DetectionRef
+	strs := map[string]string{}
+	in := func(s *string) {
+		if c, ok := strs[*s]; ok {
+			*s = c
+		} else if len(*s) <= 256 {
+			strs[*s] = *s
+		}
+	}
+	tags := map[string][]string{} // by rule id
+	err := st.Refs(ctx, tenant, caseName, func(id int64, raw []byte) error {
+		var r operation.DetectionRef
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("detection %d: ref: %w", id, err)
+		}
+		r.Index = int(id)
+		for _, s := range []*string{&r.Host, &r.RuleID, &r.Title, &r.Level, &r.Channel, &r.User, &r.TargetUser, &r.Image, &r.ParentImage, &r.LogonID} {
+			in(s)
+		}
+		if t, ok := tags[r.RuleID]; ok && slices.Equal(t, r.Tags) {
+			r.Tags = t
+		} else {
+			tags[r.RuleID] = r.Tags
+		}
+		refs = append(refs, r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("case %q: refs: %w", caseName, err)
+	}
+	return refs, nil
+}
+
+// uniqueIDs makes the operations' ids unique, as the store wants them:
+// an id is a hash of the operation's first detection, and evidence read
+// twice (the same log in two hunts, or copied chunks) can start two
+// operations with equal detections. The second and later of an id get
+// "-2", "-3"... in the builder's order, which is deterministic.
+func uniqueIDs(ops []result.Operation) {
+	seen := make(map[string]int, len(ops))
+	for i := range ops {
+		id := ops[i].ID
+		seen[id]++
+		if n := seen[id]; n > 1 {
+			ops[i].ID = fmt.Sprintf("%s-%d", id, n)
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package operation
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/detect"
+)
+
+// TestIndexAcrossHunts: the scenario's three hosts hunted one at a time,
+// each hunt's index encoded and the three decoded together, give the
+// operations of one hunt of all three (the same JSON, detections named by
+// the same ids): a new host's logs join the story of the earlier ones.
+func TestIndexAcrossHunts(t *testing.T) {
+	eng, errs := detect.Compile(reportedBuiltin(t), nil, detect.Options{})
+	if len(errs) > 0 {
+		t.Fatal(errors.Join(errs...))
+	}
+	hosts := []string{"dc01.jsonl", "erp01.jsonl", "fs01.jsonl"}
+	var paths []string
+	for _, h := range hosts {
+		paths = append(paths, filepath.Join(scenarioFixture, h))
+	}
+	// Ids as a case store gives them: unique across hunts, in no time order.
+	key := func(h hunted) string { return fmt.Sprintf("%s#%d#%s", h.source, h.line, h.ref.RuleID) }
+	whole, wholeIdx := huntWith(t, eng, paths, 2, nil)
+	ids := map[string]int{}
+	for i := range whole {
+		ids[key(whole[i])] = 1000 + 7*i
+		whole[i].ref.Index = ids[key(whole[i])]
+	}
+	want := mustOperations(t, refsOf(whole), wholeIdx, Options{})
+
+	var refs []DetectionRef
+	var encs [][]byte
+	for _, p := range paths {
+		hs, idx := huntUnfinished(t, eng, []string{p}, 2, nil)
+		enc, err := idx.AppendBinary(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		encs = append(encs, enc)
+		for _, h := range hs {
+			id, ok := ids[key(h)]
+			if !ok {
+				t.Fatalf("detection %s of one host's hunt not in the whole hunt", key(h))
+			}
+			h.ref.Index = id
+			refs = append(refs, h.ref)
+		}
+	}
+	slices.Reverse(refs) // the order refs come in does not matter
+	joined, err := DecodeIndex(encs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := mustOperations(t, refs, joined, Options{})
+	multi := 0
+	for _, op := range want {
+		if len(op.Hosts) > 1 {
+			multi++
+		}
+	}
+	if multi == 0 {
+		t.Fatalf("no operation spans hosts:\n%s", describeOps(want))
+	}
+	wj, _ := json.Marshal(want)
+	gj, _ := json.Marshal(got)
+	if string(wj) != string(gj) {
+		t.Errorf("operations of the three hunts joined differ from one hunt's:\nwant\n%s\ngot\n%s", describeOps(want), describeOps(got))
+	}
+
+	// Without the first host's index, the cross-host story is not the same.
+	partial, err := DecodeIndex(encs[1:]...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pj, _ := json.Marshal(mustOperations(t, refs, partial, Options{})); string(pj) == string(wj) {
+		t.Error("the operations do not depend on the first hunt's entities: the test proves nothing")
+	}
+}
+
+// TestIndexEncodingAfterFinish: a finished index is not encoded (its
+// shards are merged away).
+func TestIndexEncodingAfterFinish(t *testing.T) {
+	ix := NewIndex(1)
+	ix.Finish()
+	if _, err := ix.AppendBinary(nil); err == nil {
+		t.Error("AppendBinary after Finish: no error")
+	}
+	if _, err := DecodeIndex([]byte("not an index")); err == nil {
+		t.Error("DecodeIndex of junk: no error")
+	}
+	enc, _ := NewIndex(2).AppendBinary(nil)
+	if _, err := DecodeIndex(enc[:len(enc)-1]); err == nil {
+		t.Error("DecodeIndex of a truncated encoding: no error")
+	}
+}
+
+// FuzzDecodeIndex: any bytes decode to an index or an error, never a
+// panic nor an allocation past their size; what decodes builds.
+func FuzzDecodeIndex(f *testing.F) {
+	ix := NewIndex(1)
+	s := ix.Shard(0)
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	s.procs = append(s.procs, process{host: "H", guid: "{A}", pid: 4, start: t0, image: `c:\x.exe`, parent: -1})
+	s.logons[hostKey{"H", "0x1"}] = &logonSet{starts: []*logon{{host: "H", id: "0x1", start: t0, logonType: 3, ip: "10.0.0.1"}}, ends: []time.Time{t0.Add(time.Hour)}}
+	s.intents = append(s.intents, intentRaw{ref: procRef{host: "H", guid: "{A}", t: t0}, target: "DC01", what: "cmd"})
+	s.files[hostKey{"H", `c:\x.dll`}] = &file{host: "H", path: `c:\x.dll`, first: t0, writes: []procRef{{host: "H", guid: "{A}", t: t0}}, nwrite: 1}
+	s.hostIPs[ipHost{"10.0.0.2", "DC01"}] = new(3)
+	enc, err := ix.AppendBinary(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(enc)
+	f.Add([]byte(wireMagic))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ix, err := DecodeIndex(b)
+		if err != nil {
+			return
+		}
+		ref := DetectionRef{Index: 0, Time: t0, Host: "H", ProcessGUID: "{A}", RuleID: "r", Level: "high", LogonID: "0x1"}
+		if _, err := Build(t.Context(), []DetectionRef{ref}, ix, Options{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
