@@ -2,16 +2,13 @@ package cli
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -205,12 +202,8 @@ func resultOperations(res *result.Result) []stix.Operation {
 }
 
 // caseOperations reads the operations of a case (one, with id) and their
-// detections. A stored operation's Detections are indices in the
-// detections of the hunt that built it, which the store does not record:
-// the hunt is the one (latest first) whose detections, in the order it
-// stored them, put each index on a host and near the time of one of the
-// operation's steps. When no hunt fits, an operation's detections are
-// those at the time and on the host of one of its steps.
+// detections, which a stored operation names by store detection id; one
+// operation's detections are held at a time while they are read.
 func caseOperations(ctx context.Context, s *store.Store, tenant, caseName, id string) ([]stix.Operation, error) {
 	var stored []store.Operation
 	if id != "" {
@@ -231,93 +224,23 @@ func caseOperations(ctx context.Context, s *store.Store, tenant, caseName, id st
 		if err := json.Unmarshal(o.JSON, op); err != nil {
 			return nil, fmt.Errorf("operation %s: %w", o.ID, err)
 		}
-		ops[i].Op = op
-	}
-	byHunt := map[int64][]result.Detection{} // in the order stored
-	var hunts []int64
-	q := store.Query{Limit: store.MaxLimit}
-	type stored1 struct {
-		id, hunt int64
-		d        result.Detection
-	}
-	var all []stored1
-	for {
-		page, err := s.Detections(ctx, tenant, caseName, q)
-		if err != nil {
-			return nil, err
+		ids := make([]int64, len(op.Detections))
+		for j, k := range op.Detections {
+			ids[j] = int64(k)
 		}
-		for _, sd := range page.Detections {
-			var d result.Detection
-			if err := json.Unmarshal(sd.JSON, &d); err != nil {
+		sds, err := s.DetectionsByID(ctx, tenant, caseName, ids)
+		if err != nil {
+			return nil, fmt.Errorf("operation %s: %w", o.ID, err)
+		}
+		ds := make([]result.Detection, len(sds))
+		for j, sd := range sds {
+			if err := json.Unmarshal(sd.JSON, &ds[j]); err != nil {
 				return nil, fmt.Errorf("detection %d: %w", sd.ID, err)
 			}
-			all = append(all, stored1{sd.ID, sd.Hunt, d})
 		}
-		if page.Next == "" {
-			break
-		}
-		q.After = page.Next
-	}
-	slices.SortFunc(all, func(a, b stored1) int { return cmp.Or(cmp.Compare(b.hunt, a.hunt), cmp.Compare(a.id, b.id)) })
-	for _, x := range all {
-		if len(byHunt[x.hunt]) == 0 {
-			hunts = append(hunts, x.hunt)
-		}
-		byHunt[x.hunt] = append(byHunt[x.hunt], x.d)
-	}
-	for i := range ops {
-		op := ops[i].Op
-		for _, h := range hunts {
-			if ds, ok := indexed(op, byHunt[h]); ok {
-				ops[i].Detections = ds
-				break
-			}
-		}
-		if ops[i].Detections != nil {
-			continue
-		}
-		type step struct {
-			t    time.Time
-			host string
-		}
-		steps := map[step]bool{}
-		for _, st := range op.Steps {
-			steps[step{st.Time.UTC(), shortHost(st.Host)}] = true
-		}
-		for _, x := range all {
-			if steps[step{x.d.Time.UTC(), shortHost(x.d.Computer)}] {
-				ops[i].Detections = append(ops[i].Detections, x.d)
-			}
-		}
+		ops[i] = stix.Operation{Op: op, Detections: ds}
 	}
 	return ops, nil
-}
-
-// indexed returns the detections an operation's indices name among ds,
-// and whether each is on the host of one of its steps and within a minute
-// of it (the records of one process creation are logged a moment apart).
-func indexed(op *result.Operation, ds []result.Detection) ([]result.Detection, bool) {
-	out := make([]result.Detection, 0, len(op.Detections))
-	for _, k := range op.Detections {
-		if k < 0 || k >= len(ds) {
-			return nil, false
-		}
-		d := ds[k]
-		near := slices.ContainsFunc(op.Steps, func(st result.Step) bool {
-			dt := d.Time.Sub(st.Time)
-			return shortHost(st.Host) == shortHost(d.Computer) && dt < time.Minute && dt > -time.Minute
-		})
-		if !near {
-			return nil, false
-		}
-		out = append(out, d)
-	}
-	return out, true
-}
-
-func shortHost(h string) string {
-	short, _, _ := strings.Cut(h, ".")
-	return strings.ToLower(short)
 }
 
 // writeSTIXFile writes the bundle of ops to path, whole or not at all.
