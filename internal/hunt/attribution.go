@@ -139,11 +139,9 @@ type attributor struct {
 }
 
 // recognisedIn is what one text showed: software IDs and artefacts of
-// ATT&CK's procedure texts, and the tools it named only by a path in the
-// Windows system folders (see withoutSystemTools), which are not in
-// software.
+// ATT&CK's procedure texts.
 type recognisedIn struct {
-	software, procedures, system []string
+	software, procedures []string
 }
 
 // Bounds of attributor.recognised.
@@ -263,9 +261,6 @@ func (a *attributor) seenIn(ds []*result.Detection) ([]attack.SoftwareSeen, []at
 		in, ok := a.recognised[key]
 		if !ok {
 			in.software = a.kb.RecognizeSoftware(text, k)
-			if k != attack.TextTitle && len(in.software) > 0 {
-				in.software, in.system = a.withoutSystemTools(text, k, in.software)
-			}
 			if k != attack.TextTitle {
 				in.procedures = a.kb.RecognizeProcedures(text)
 			}
@@ -284,25 +279,15 @@ func (a *attributor) seenIn(ds []*result.Detection) ([]attack.SoftwareSeen, []at
 			soft = append(soft, attack.SoftwareSeen{ID: id, Name: sw.Name, In: text})
 		}
 	}
-	system := map[string]bool{} // tools the detections saw in the system folders
 	for _, d := range ds {
-		// A tool one field of the event places in the system folders is
-		// the operating system's in its other fields too (the
-		// OriginalFileName "tasklist.exe", the command line "nltest
-		// /dclist").
-		var sys []string
 		for _, f := range d.Fields {
-			sys = append(sys, recognise(f.Value, fieldKind(f.Name)).system...)
-		}
-		for _, id := range sys {
-			system[id] = true
-		}
-		for _, f := range d.Fields {
-			in := recognise(f.Value, fieldKind(f.Name))
+			k := attack.TextFree
+			if slices.Contains(imageFields, f.Name) {
+				k = attack.TextProgram
+			}
+			in := recognise(f.Value, k)
 			for _, id := range in.software {
-				if !slices.Contains(sys, id) {
-					addSoft(id, f.Value)
-				}
+				addSoft(id, f.Value)
 			}
 			for _, art := range in.procedures {
 				if !slices.ContainsFunc(procs, func(p attack.ProcedureSeen) bool { return p.Artefact == art }) {
@@ -319,96 +304,13 @@ func (a *attributor) seenIn(ds []*result.Detection) ([]attack.SoftwareSeen, []at
 		}
 	}
 	for id, ts := range titles {
-		// Titles naming a tool the detections saw only as the system's own
-		// (SigmaHQ's "Nltest.EXE Execution") name that program.
-		if len(ts) >= 2 && !system[id] {
+		if len(ts) >= 2 {
 			addSoft(id, ts[0])
 		}
 	}
 	slices.SortFunc(soft, func(x, y attack.SoftwareSeen) int { return strings.Compare(x.ID, y.ID) })
 	slices.SortFunc(procs, func(x, y attack.ProcedureSeen) int { return strings.Compare(x.Artefact, y.Artefact) })
 	return soft, procs
-}
-
-// withoutSystemTools returns ids, software recognised in text, without
-// the tools named only by a path in the Windows system folders (System32,
-// SysWOW64): there they are the operating system's own programs
-// (systeminfo, tasklist, nltest, dsquery), which ATT&CK records as
-// software of a few groups while every administrator runs them, so their
-// use is the technique's evidence (the rules' tags), not the software's,
-// as for KB.OrdinaryTool. Malware keeps its name wherever it lies, and a
-// tool copied elsewhere is still the tool.
-// It returns the software kept and the tools left out.
-func (a *attributor) withoutSystemTools(text string, k attack.TextKind, ids []string) (kept, system []string) {
-	rest, ok := withoutSystemPaths(text)
-	if !ok {
-		return ids, nil
-	}
-	elsewhere := a.kb.RecognizeSoftware(rest, k)
-	for _, id := range ids {
-		sw, _, err := a.kb.SoftwareByID(id)
-		if err == nil && sw.Type == "tool" && !slices.Contains(elsewhere, id) {
-			system = append(system, id)
-		} else {
-			kept = append(kept, id)
-		}
-	}
-	return kept, system
-}
-
-// fieldKind is how a field's text is matched: an image's path as a
-// program's (see imageFields), any other as free text.
-func fieldKind(name string) attack.TextKind {
-	if slices.Contains(imageFields, name) {
-		return attack.TextProgram
-	}
-	return attack.TextFree
-}
-
-// withoutSystemPaths returns text without the paths in the Windows system
-// folders (each from its start to the next space or quote), and whether
-// there was one.
-func withoutSystemPaths(text string) (string, bool) {
-	lower := asciiLower(text) // byte for byte: strings.ToLower changes invalid UTF-8's length
-	var b strings.Builder
-	found := false
-	for {
-		i := systemFolder(lower)
-		if i < 0 {
-			break
-		}
-		start := strings.LastIndexAny(lower[:i], " \t\"'") + 1
-		end := i + strings.IndexAny(lower[i:]+" ", " \t\"'")
-		b.WriteString(text[:start])
-		text, lower = text[end:], lower[end:]
-		found = true
-	}
-	b.WriteString(text)
-	return b.String(), found
-}
-
-// asciiLower returns s with A-Z in lower case and every other byte as it is.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
-// systemFolder returns the index of the first system folder in a
-// lower-case text, or -1.
-func systemFolder(lower string) int {
-	i, j := strings.Index(lower, `\system32\`), strings.Index(lower, `\syswow64\`)
-	switch {
-	case i < 0:
-		return j
-	case j < 0:
-		return i
-	}
-	return min(i, j)
 }
 
 // attributeSeen returns the attribution of the ATT&CK evidence of the
