@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -318,5 +319,40 @@ func TestSearchBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSearchCSVKeepsNoReaderText: search --csv holds a file's rows until it
+// prints them, past the events; a row that kept a string of the reader's
+// (here a textual EventID, which JSON logs may carry) showed the text of a
+// later line once the reader refilled its buffer. The log is larger than
+// the JSON reader's first buffer so that it is refilled.
+func TestSearchCSVKeepsNoReaderText(t *testing.T) {
+	var b strings.Builder
+	const lines = 3000
+	pad := strings.Repeat("x", 200)
+	for i := range lines {
+		fmt.Fprintf(&b, `{"EventID":"E%04d","Computer":"HOST%04d","Channel":"Security","TimeCreated":"2024-01-01T00:00:00Z","Pad":%q}`+"\n", i, i, pad)
+	}
+	log := writeFile(t, filepath.Join(t.TempDir(), "ids.jsonl"), b.String())
+	code, out, stderr := run(t, t.Context(), "search", "-q", "--csv", "--keyword", "HOST", log)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != lines+1 {
+		t.Fatalf("rows: got %d, want %d", len(rows), lines+1)
+	}
+	for _, r := range rows[1:] {
+		var ev struct{ EventID, Computer string }
+		if err := json.Unmarshal([]byte(r[9]), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if r[1] != ev.Computer || r[3] != ev.EventID {
+			t.Fatalf("row of %s: got computer %q, event_id %q; want %q, %q", ev.Computer, r[1], r[3], ev.Computer, ev.EventID)
+		}
 	}
 }

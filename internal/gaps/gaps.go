@@ -142,7 +142,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	}
 	l := a.logs[ev.Source]
 	if l == nil {
-		l = newLog(ev.Source)
+		l = newLog(strings.Clone(ev.Source)) // the reader's, like all of ev
 		a.logs[l.source] = l
 		a.order = append(a.order, l)
 	}

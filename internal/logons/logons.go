@@ -403,8 +403,9 @@ func TypeName(t int) string {
 // interactive reports whether a logon type puts a person at a desktop.
 func interactive(t int) bool { return t == 2 || t == 10 || t == 11 || t == 12 }
 
-// reason names a 4625 status code.
-func reason(status string) string {
+// reasonNames names the 4625 status codes, by the code upper-cased, as
+// "bad password (0xC000006A)".
+var reasonNames = func() map[string]string {
 	names := map[string]string{
 		"0XC000006A": "bad password",
 		"0XC0000064": "no such user",
@@ -422,13 +423,23 @@ func reason(status string) string {
 		"0XC000018C": "trust failed",
 		"0XC0000413": "authentication firewall",
 	}
-	if n, ok := names[status]; ok {
-		return n + " (" + strings.Replace(status, "0X", "0x", 1) + ")"
+	for code, n := range names {
+		names[code] = n + " (" + strings.Replace(code, "0X", "0x", 1) + ")"
+	}
+	return names
+}()
+
+// reason names a 4625 status code (upper-cased). The name shares no memory
+// with status, the event's text: it is kept as a map key, and every
+// assignment to a key stores the key given.
+func reason(status string) string {
+	if n, ok := reasonNames[status]; ok {
+		return n
 	}
 	if status == "" {
 		return "unknown"
 	}
-	return strings.Replace(status, "0X", "0x", 1)
+	return strings.Clone(strings.Replace(status, "0X", "0x", 1))
 }
 
 // builtin reports whether an account is one of Windows' own, whose

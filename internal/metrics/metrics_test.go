@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/eventtest"
 )
 
 func ev(channel, computer string, id event.Value, t time.Time, extra ...string) *event.Event {
@@ -112,5 +113,35 @@ func TestEventName(t *testing.T) {
 		if EventName("Microsoft-Windows-Sysmon/Operational", id) == "" {
 			t.Errorf("Sysmon %d has no name", id)
 		}
+	}
+}
+
+// TestKeepsNoReaderText: assigning to an existing string key of a map
+// stores the key given, so every key must be a copy on every count, not
+// only the first. Events borrowed in turn from one buffer, then the buffer
+// overwritten: every name counted must read as the events did.
+func TestKeepsNoReaderText(t *testing.T) {
+	var buf eventtest.Buffer
+	c := NewCollector()
+	t0 := time.Date(2022, 2, 7, 23, 30, 0, 0, time.UTC)
+	for i := range 3 {
+		c.Observe(buf.Borrow(ev("Security", "DC01", event.StringValue("4688"), t0.Add(time.Duration(i)*time.Hour), "CommandLine", "whoami")))
+	}
+	buf.Overwrite()
+	r := c.Result(PerAuto)
+	var got []string
+	for _, s := range slices.Concat(r.Channels, r.Providers, r.Computers, r.ComputerChannels) {
+		got = append(got, s.Computer+"/"+s.Channel+"/"+s.Provider)
+	}
+	for _, e := range r.EventIDs {
+		got = append(got, e.Channel+"/"+e.Provider+"/"+e.Name)
+	}
+	for _, m := range r.Missing {
+		got = append(got, m.What+":"+strings.Join(m.Computers, ","))
+	}
+	want := []string{"/Security/", "//P", "DC01//", "DC01/Security/", "Security/P/process created",
+		"no Sysmon:DC01", "no logon auditing (no Security 4624):DC01", "no PowerShell script-block logging (no PowerShell/Operational 4104):DC01"}
+	if !slices.Equal(got, want) {
+		t.Errorf("names: got %q, want %q", got, want)
 	}
 }
