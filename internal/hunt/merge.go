@@ -74,13 +74,16 @@ func mergeRuns(runs []*sortedRun, withRefs bool) ([]result.Detection, []operatio
 // sorting is the sorting of the workers' detections, each worker's on a
 // core of its own, while the correlations run.
 type sorting struct {
-	runs []*sortedRun // the workers', then the correlations'
+	// runs are the workers', the tampering findings' (addRun), then the
+	// correlations': each has its slot from the start, as the workers'
+	// sorts write theirs while the others are added.
+	runs []*sortedRun
 	wg   sync.WaitGroup
 }
 
 // sortFound starts sorting the detections of each worker of ws.
 func sortFound(ws []*worker) *sorting {
-	s := &sorting{runs: make([]*sortedRun, len(ws)+1)}
+	s := &sorting{runs: make([]*sortedRun, len(ws)+2)}
 	for i, w := range ws {
 		s.wg.Go(func() { s.runs[i] = newSortedRun(&w.found, &w.refs) })
 	}
@@ -101,5 +104,5 @@ func (s *sorting) merge(corrs []result.Detection, withRefs bool) ([]result.Detec
 	}
 	s.runs[len(s.runs)-1] = newSortedRun(&ds, &refs)
 	s.wg.Wait()
-	return mergeRuns(s.runs, withRefs)
+	return mergeRuns(slices.DeleteFunc(s.runs, func(r *sortedRun) bool { return r == nil }), withRefs)
 }

@@ -127,8 +127,9 @@ func (s *sorting) addRun(ds []result.Detection, refs []operation.DetectionRef) {
 		dc.add(ds[i])
 		rc.add(refs[i])
 	}
-	last := len(s.runs) - 1
-	s.runs = append(s.runs[:last], newSortedRun(&dc, &rc), s.runs[last])
+	// Its own slot: the workers' sorts may still be writing theirs (an
+	// append here once copied the slice under them, losing their runs).
+	s.runs[len(s.runs)-2] = newSortedRun(&dc, &rc)
 }
 
 // tamperStep tells a finding in an operation's story.
