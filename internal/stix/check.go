@@ -170,7 +170,6 @@ var required = map[string][]string{
 	"ipv4-addr":            {"value"},
 	"domain-name":          {"value"},
 	"windows-registry-key": {},
-	"note":                 {"spec_version", "created", "modified", "content", "object_refs"},
 	"url":                  {"value"},
 	"ipv6-addr":            {"value"},
 }

@@ -170,7 +170,7 @@ func (e *exporter) operation(in Operation) {
 	hosts := e.hostIdentities(in, &refs)
 	// Before the indicators: an exposure file's SCO carries its size, and
 	// the first object of an id is kept.
-	e.exposure(in, campaign, created, &refs)
+	e.exposure(in, created, &refs)
 	for _, ind := range e.sigmaIndicators(in) {
 		e.indicate(ind, techniques, hosts, created, op, &refs)
 	}
@@ -182,7 +182,7 @@ func (e *exporter) operation(in Operation) {
 	refs = slices.Compact(refs)
 	description := strings.Join(op.Narrative, "\n")
 	if op.Exposure != nil && op.Exposure.Summary != "" {
-		description += "\nExposure: " + op.Exposure.Summary
+		description += "\n\nExposure. " + exposureText(op.ID, op.Exposure)
 	}
 	rep := Object{"type": "report", "id": sdoID("report", e.producer, op.ID),
 		"name":         e.red.text(fmt.Sprintf("spoor %s: %s intrusion on %s", op.ID, op.Severity, strings.Join(op.Hosts, ", "))),

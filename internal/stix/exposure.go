@@ -17,9 +17,9 @@ import (
 // exposure) is shared with the objects STIX has for it: per item an
 // observed-data of the files, directories, URL and destination address or
 // domain it moved data between, with the item's strength as confidence;
-// one note on the campaign and those observed-data saying it in words
-// (the summary, the size bounds, each item with its evidence); the
-// archives written and the destinations as indicators in the collection
+// the report's description saying it in words (the summary, the size
+// bounds, each item with its strength and evidence; not a note object:
+// the OASIS bundle schema admits no note); the archives written and the destinations as indicators in the collection
 // and exfiltration phases.
 
 // strengthConfidence maps an item's strength to the None/Low/Med/High
@@ -91,14 +91,12 @@ func orgDomainsOf(in Operation) map[string]bool {
 	return org
 }
 
-// exposure adds the observed-data of each exposure item and the note
-// saying the exposure in words.
-func (e *exporter) exposure(in Operation, campaign string, created time.Time, refs *[]string) {
+// exposure adds the observed-data of each exposure item.
+func (e *exporter) exposure(in Operation, created time.Time, refs *[]string) {
 	x := in.Op.Exposure
 	if x == nil {
 		return
 	}
-	noteRefs := []string{campaign}
 	for _, it := range x.Items {
 		if it.Time.IsZero() {
 			continue
@@ -120,15 +118,9 @@ func (e *exporter) exposure(in Operation, campaign string, created time.Time, re
 			od["confidence"] = c
 		}
 		id := e.put(e.common(od, created))
-		noteRefs = append(noteRefs, id)
 		*refs = append(*refs, id)
 		*refs = append(*refs, obs...)
 	}
-	note := Object{"type": "note", "id": sdoID("note", e.producer, in.Op.ID, "exposure"),
-		"abstract": e.red.text("Exposure of spoor " + in.Op.ID + ": " + x.Summary),
-		"content":  e.red.text(exposureText(in.Op.ID, x)), "authors": []string{"spoor"},
-		"object_refs": dedupSorted(noteRefs)}
-	*refs = append(*refs, e.put(e.common(note, created)))
 }
 
 func dedupSorted(ids []string) []string {
@@ -278,7 +270,7 @@ func lastElem(p string) string {
 	return p[strings.LastIndexByte(p, '\\')+1:]
 }
 
-// exposureText is the exposure in words, for the note: the summary, what
+// exposureText is the exposure in words, for the report: the summary, what
 // was sent and its bounds, the crown jewels, then each item with its
 // strength and what supports it.
 func exposureText(opID string, x *result.Exposure) string {
