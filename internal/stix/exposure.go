@@ -56,7 +56,10 @@ func (e *exporter) exposureRedactions(in Operation, orgDomains map[string]bool) 
 	for _, it := range x.Items {
 		if r.Hosts {
 			e.red.addHost(it.Host)
-			if h := destinationHost(it.Destination); h != "" && orgDomain(strings.ToLower(h), orgDomains) {
+			// A destination in the organisation's domains, or a bare
+			// computer name, is one of its own hosts.
+			h := destinationHost(it.Destination)
+			if _, err := netip.ParseAddr(h); h != "" && err != nil && (!strings.Contains(h, ".") || orgDomain(strings.ToLower(h), orgDomains)) {
 				e.red.addHost(h)
 			}
 		}
@@ -151,6 +154,9 @@ func (e *exporter) exposureObservables(it *result.ExposureItem) []Object {
 		out = append(out, f, dir)
 	}
 	addDest := func(p string, size int64) {
+		if len(p) > 3 {
+			p = strings.TrimRight(p, `\`) // a folder written C:\x\
+		}
 		if !observablePath(p) {
 			return
 		}
@@ -158,7 +164,7 @@ func (e *exporter) exposureObservables(it *result.ExposureItem) []Object {
 			addFile(p, size)
 			return
 		}
-		d := strings.TrimRight(e.red.text(p), `\`)
+		d := e.red.text(p)
 		out = append(out, Object{"type": "directory", "spec_version": SpecVersion, "id": scoID("directory", map[string]any{"path": d}), "path": d})
 	}
 	one := func(n int) int64 {

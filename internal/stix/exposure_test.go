@@ -167,13 +167,15 @@ func TestExportExposureRedactsUNCHosts(t *testing.T) {
 					Destination: `C:\Users\jdoe\s`, Strength: "medium", Why: "copies a share's tree"},
 				{Kind: "exfiltrated", Tool: "curl", Time: at.Add(time.Minute), Host: "WS07", Sources: []string{`C:\Users\jdoe\s\a.dwg`},
 					Destination: "10.9.8.7:8443", SizeMin: 1000, SizeMax: 1000, Strength: "weak", Why: "an upload"},
+				{Kind: "exfiltrated", Tool: "Invoke-WebRequest", Time: at.Add(2 * time.Minute), Host: "WS07", Sources: []string{`C:\Users\jdoe\s\`},
+					Destination: "http://backup01/in", Strength: "weak", Why: "an upload"},
 			}}}
 	dets := []result.Detection{{Time: at, Computer: "WS07.corp.local", Rule: &result.Rule{ID: "r1", Title: "Robocopy", Level: "low"},
 		Fields: []result.Field{{Name: "CommandLine", Value: `robocopy \\FS03\Engineering\CAD C:\Users\jdoe\s /E`}, {Name: "User", Value: `CORP\jdoe`}}}}
 	data, b := exportJSON(t, []stix.Operation{{Op: op, Detections: dets}}, stix.Options{Redact: stix.Redact{Hosts: true, Users: true, IPs: true}})
 	validate(t, data)
 	low := strings.ToLower(string(data))
-	for _, leak := range []string{"fs03", "ws07", "jdoe", "10.9.8.7"} {
+	for _, leak := range []string{"fs03", "ws07", "jdoe", "10.9.8.7", "backup01"} {
 		if i := strings.Index(low, leak); i >= 0 {
 			t.Errorf("redacted export shows %q: …%s…", leak, data[max(0, i-80):min(len(data), i+40)])
 		}
@@ -182,7 +184,7 @@ func TestExportExposureRedactsUNCHosts(t *testing.T) {
 		t.Errorf("%d ipv4-addr objects: an internal destination is no intelligence", n)
 	}
 	sent, _, _, conf := exposureObserved(b, "exfiltrated")
-	if len(sent) != 1 || !slices.Equal(conf, []int{15}) {
+	if len(sent) != 1 || !slices.Equal(conf, []int{15, 15}) {
 		t.Errorf("exfiltrated: files %v, confidence %v; want the one file sent, 15 (weak)", sent, conf)
 	}
 	for _, size := range sent {
