@@ -170,6 +170,8 @@ var required = map[string][]string{
 	"ipv4-addr":            {"value"},
 	"domain-name":          {"value"},
 	"windows-registry-key": {},
+	"url":                  {"value"},
+	"ipv6-addr":            {"value"},
 }
 
 // refTypes are the object types each reference property may name; "SDO"

@@ -168,6 +168,9 @@ func (e *exporter) operation(in Operation) {
 	}
 
 	hosts := e.hostIdentities(in, &refs)
+	// Before the indicators: an exposure file's SCO carries its size, and
+	// the first object of an id is kept.
+	e.exposure(in, created, &refs)
 	for _, ind := range e.sigmaIndicators(in) {
 		e.indicate(ind, techniques, hosts, created, op, &refs)
 	}
@@ -177,9 +180,13 @@ func (e *exporter) operation(in Operation) {
 
 	slices.Sort(refs)
 	refs = slices.Compact(refs)
+	description := strings.Join(op.Narrative, "\n")
+	if op.Exposure != nil && op.Exposure.Summary != "" {
+		description += "\n\nExposure. " + exposureText(op.ID, op.Exposure)
+	}
 	rep := Object{"type": "report", "id": sdoID("report", e.producer, op.ID),
 		"name":         e.red.text(fmt.Sprintf("spoor %s: %s intrusion on %s", op.ID, op.Severity, strings.Join(op.Hosts, ", "))),
-		"description":  e.red.text(strings.Join(op.Narrative, "\n")),
+		"description":  e.red.text(description),
 		"report_types": []string{"threat-report", "campaign"},
 		"published":    Timestamp(created),
 		"object_refs":  refs,
@@ -229,6 +236,7 @@ func (e *exporter) redactions(in Operation) {
 			}
 		}
 	}
+	e.exposureRedactions(in, orgDomainsOf(in))
 	e.red.compile()
 }
 
@@ -494,12 +502,7 @@ func (e *exporter) sigmaIndicators(in Operation) []*indicator {
 // atoms are the atomic indicators of what the operation saw.
 func (e *exporter) atoms(in Operation) []*indicator {
 	a := atomSet{byKey: map[string]*indicator{}, red: &e.red}
-	orgDomains := map[string]bool{}
-	for _, d := range in.Detections {
-		if _, dom, ok := strings.Cut(strings.ToLower(d.Computer), "."); ok {
-			orgDomains[dom] = true
-		}
-	}
+	orgDomains := orgDomainsOf(in)
 	dropped := map[string]bool{} // files the operation wrote, lower-cased paths
 	for _, c := range in.Op.Context {
 		switch c.Kind {
@@ -550,6 +553,7 @@ func (e *exporter) atoms(in Operation) []*indicator {
 			}
 		}
 	}
+	a.exposure(in.Op.Exposure, orgDomains)
 	slices.SortFunc(a.list, func(x, y *indicator) int { return strings.Compare(x.key, y.key) })
 	return a.list
 }
@@ -639,13 +643,20 @@ func Quote(s string) string {
 
 func (a *atomSet) file(d *result.Detection, p string) {
 	p = a.red.text(p)
-	dir, base := path.Split(strings.ReplaceAll(p, `\`, "/"))
-	dir = strings.ReplaceAll(strings.TrimSuffix(dir, "/"), "/", `\`)
-	dirObj := Object{"type": "directory", "spec_version": SpecVersion, "id": scoID("directory", map[string]any{"path": dir}), "path": dir}
-	f := Object{"type": "file", "spec_version": SpecVersion, "name": base, "parent_directory_ref": dirObj.ID()}
-	f["id"] = scoID("file", map[string]any{"name": base, "parent_directory_ref": dirObj.ID()})
+	f, dirObj := fileObjects(p)
 	a.put(d, "file "+strings.ToLower(p), "file "+p,
-		fmt.Sprintf("[file:name = %s AND file:parent_directory_ref.path = %s]", Quote(base), Quote(dir)), f, dirObj)
+		fmt.Sprintf("[file:name = %s AND file:parent_directory_ref.path = %s]", Quote(f["name"].(string)), Quote(dirObj["path"].(string))), f, dirObj)
+}
+
+// fileObjects are the file SCO of a Windows path (drive or UNC) and the
+// directory SCO it is in.
+func fileObjects(p string) (file, dir Object) {
+	d, base := path.Split(strings.ReplaceAll(p, `\`, "/"))
+	d = strings.ReplaceAll(strings.TrimSuffix(d, "/"), "/", `\`)
+	dir = Object{"type": "directory", "spec_version": SpecVersion, "id": scoID("directory", map[string]any{"path": d}), "path": d}
+	file = Object{"type": "file", "spec_version": SpecVersion, "name": base, "parent_directory_ref": dir.ID()}
+	file["id"] = scoID("file", map[string]any{"name": base, "parent_directory_ref": dir.ID()})
+	return file, dir
 }
 
 // hashNames maps Sysmon's Hashes names to the specification's hash
