@@ -132,7 +132,10 @@ func Open(ctx context.Context, target string, opts ...Option) (*Store, error) {
 }
 
 // openSQLite opens dir/FileName in WAL mode. Writers wait for each other
-// (busy timeout) and take the write lock at BEGIN, so two writers never
+// (busy timeout: a minute, as a hunt's batch of BatchSize detections holds
+// the lock for about a second, and many times that on a loaded machine;
+// ten seconds failed two concurrent hunts under the race detector) and
+// take the write lock at BEGIN, so two writers never
 // deadlock upgrading a read lock; synchronous=NORMAL keeps WAL consistent
 // across a crash (the last transactions may be lost, never half of one).
 func openSQLite(dir string) (*sql.DB, error) {
@@ -140,7 +143,7 @@ func openSQLite(dir string) (*sql.DB, error) {
 		return nil, err
 	}
 	dsn := "file:" + filepath.Join(dir, FileName) +
-		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+		"?_pragma=busy_timeout(60000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
 		"&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	return sql.Open("sqlite", dsn)
 }
