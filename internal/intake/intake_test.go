@@ -62,7 +62,7 @@ func TestHuntsIntoCase(t *testing.T) {
 		if !first.CaseCreated || !first.TenantCreated || first.Hunt.State != store.HuntComplete || first.Hunt.Detections == 0 {
 			t.Fatalf("first hunt: %+v", first)
 		}
-		if want := []Stage{StageHunting, StageOperations, StageDone}; !slices.Equal(stages, want) {
+		if want := []Stage{StageHunting, StageOperations, StageSummaries, StageDone}; !slices.Equal(stages, want) {
 			t.Errorf("stages %v, want %v", stages, want)
 		}
 		opsAfterFirst := stored(t, st)
