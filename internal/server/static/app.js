@@ -488,7 +488,7 @@ async function summaryPage(c, kind) {
   const v = summaryViews[kind];
   show(el("h2", {}, v.title), tabs(c, "/" + kind), el("p", { class: "note" }, v.note + " One section per complete hunt, each of the evidence it read."),
     hunts.length ? hunts.map((h) => el("section", { class: "hunt-summary", "data-hunt": h.hunt },
-      el("h3", {}, "Hunt #" + h.hunt, " ", el("small", {}, when(h.finished) + " — " + h.paths.join(", "))), v.draw(h.summary))) :
+      el("h3", {}, "Hunt #" + h.hunt, " ", el("small", {}, when(h.finished) + " — " + h.paths.join(", "))), v.draw(h.summary).flat())) :
       el("p", { class: "note", id: kind + "-none" }, "No complete hunt has summaries yet: they are made as a hunt into the case completes."));
 }
 
