@@ -179,7 +179,8 @@ func Hunt(ctx context.Context, st *store.Store, tenant, caseName, actor string, 
 // console. It is a second read of the evidence, once per hunt, so that no
 // page view reads it; evidence given on the standard input ("-") cannot
 // be read again and is not summarised. Files that cannot be read are left
-// out, as the hunt left them out.
+// out, as the hunt left them out; a summary larger than the store takes
+// (store.MaxSummarySize) is left out with a warning.
 func Summarise(ctx context.Context, st *store.Store, tenant, caseName string, hunt int64, paths []string, opts hunt.Options) error {
 	if slices.Contains(paths, "-") {
 		return nil
@@ -198,6 +199,13 @@ func Summarise(ctx context.Context, st *store.Store, tenant, caseName string, hu
 		body, err := json.Marshal(v)
 		if err != nil {
 			return err
+		}
+		if len(body) > store.MaxSummarySize {
+			// Not worth failing a complete hunt for: the command gives it.
+			if opts.Logger != nil {
+				opts.Logger.Warn("summary too large for the store: not kept", "hunt", hunt, "kind", kind, "bytes", len(body))
+			}
+			continue
 		}
 		if err := st.SaveSummary(ctx, tenant, caseName, hunt, kind, body); err != nil {
 			return fmt.Errorf("%s: %w", kind, err)
