@@ -115,15 +115,6 @@ func needPaths(name string) cobra.PositionalArgs {
 	}
 }
 
-// damagedLogs returns the records lost to damage per log of a run.
-func damagedLogs(sum *source.Summary) func(string) int {
-	lost := map[string]int{}
-	for _, d := range sum.Damaged {
-		lost[d.Name] += max(d.Records, d.Skips)
-	}
-	return func(name string) int { return lost[name] }
-}
-
 // reportRun tells on stderr what a run read: its summary, unless quiet.
 // Quiet or not, a run that read nothing says why (the files that failed or
 // were skipped), and a path given that could not be read is named. It

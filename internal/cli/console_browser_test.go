@@ -192,6 +192,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("first hunt: %q, want detections", first)
 	}
 
+	// The hunt summarised its evidence: the metrics tab shows its channel.
+	run("open the metrics", chromedp.Navigate(home+"#/case/intrusion/metrics"), chromedp.WaitVisible(css(`#metrics-channels`)))
+	if ch := text(`#metrics-channels`); !strings.Contains(ch, "Microsoft-Windows-Sysmon/Operational") {
+		t.Errorf("metrics channels %q, want the Sysmon channel", ch)
+	}
+	noNull("the metrics")
+
 	// Open an operation and its graph; select a process.
 	run("open an operation",
 		chromedp.Navigate(home+"#/case/intrusion"),

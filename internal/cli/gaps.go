@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spoor-hunt/spoor/internal/digest"
 	"github.com/spoor-hunt/spoor/internal/gaps"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
@@ -44,7 +45,7 @@ or disabled, at medium confidence or more) as detections.`,
 		Args: needPaths("gaps"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return analyse(cmd, env, f, args, gaps.New, func(w io.Writer, as []*gaps.Analyzer, sum *source.Summary) error {
-				found := gaps.Findings(gaps.Options{Chunks: gaps.FileChunks, Damaged: damagedLogs(sum)}, as...)
+				found := gaps.Findings(gaps.Options{Chunks: gaps.FileChunks, Damaged: digest.Damaged(sum)}, as...)
 				if f.json {
 					return encodeEach(json.NewEncoder(w), found)
 				}

@@ -5,6 +5,7 @@
 // case, so a new host's logs join the story earlier hunts told.
 //
 //	hunt.Run ─Sink→ store.Writer (batches) ─Finish→ Rebuild: store refs + entities → hunt.Operations → store.ReplaceOperations
+//	  → Summarise: digest.Run (the evidence again) → store.SaveSummary (metrics, logons, gaps)
 //
 // `spoor hunt --store` and the console's upload job call Hunt; Rebuild
 // alone redoes a case's operations.
@@ -15,11 +16,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/digest"
 	"github.com/spoor-hunt/spoor/internal/hunt"
 	"github.com/spoor-hunt/spoor/internal/operation"
 	"github.com/spoor-hunt/spoor/internal/result"
@@ -34,6 +37,7 @@ type Stage string
 const (
 	StageHunting    Stage = "hunting"    // reading and matching; detections stored as found
 	StageOperations Stage = "operations" // the hunt is complete; the case's operations are rebuilt
+	StageSummaries  Stage = "summaries"  // the evidence is read again into its metrics, logons and gaps
 	StageDone       Stage = "done"
 )
 
@@ -158,9 +162,56 @@ func Hunt(ctx context.Context, st *store.Store, tenant, caseName, actor string, 
 		return rep, fmt.Errorf("hunt %d is complete, but its case's operations were not rebuilt: %w", w.Hunt(), err)
 	}
 	if opts.OnProgress != nil {
+		opts.OnProgress(Progress{Stage: StageSummaries, Read: prog.Snapshot(), Detections: sk.count.Load()})
+	}
+	if err := Summarise(ctx, st, tenant, caseName, w.Hunt(), paths, opts.Hunt); err != nil {
+		return rep, fmt.Errorf("hunt %d is complete, but its evidence was not summarised: %w", w.Hunt(), err)
+	}
+	if opts.OnProgress != nil {
 		opts.OnProgress(Progress{Stage: StageDone, Read: prog.Snapshot(), Detections: sk.count.Load()})
 	}
 	return rep, nil
+}
+
+// Summarise reads the evidence of hunt (paths, read as opts reads them:
+// workers, limits, exclusions, carving) into its metrics, logons and gaps
+// (internal/digest) and keeps them with the hunt in the store, for the
+// console. It is a second read of the evidence, once per hunt, so that no
+// page view reads it; evidence given on the standard input ("-") cannot
+// be read again and is not summarised. Files that cannot be read are left
+// out, as the hunt left them out; a summary larger than the store takes
+// (store.MaxSummarySize) is left out with a warning.
+func Summarise(ctx context.Context, st *store.Store, tenant, caseName string, hunt int64, paths []string, opts hunt.Options) error {
+	if slices.Contains(paths, "-") {
+		return nil
+	}
+	workers := opts.Workers
+	if workers < 1 {
+		workers = runtime.GOMAXPROCS(0) // as the hunt
+	}
+	sopts := source.Options{Workers: workers, EVTXWorkers: opts.EVTXWorkers, Logger: opts.Logger,
+		Exclude: opts.Outputs, Carve: opts.Carve, Limits: opts.Limits}
+	d, _, err := digest.Run(ctx, paths, sopts)
+	if err != nil && ctx.Err() != nil {
+		return err
+	}
+	for kind, v := range map[string]any{digest.KindMetrics: d.Metrics, digest.KindLogons: d.Logons, digest.KindGaps: d.Gaps} {
+		body, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if len(body) > store.MaxSummarySize {
+			// Not worth failing a complete hunt for: the command gives it.
+			if opts.Logger != nil {
+				opts.Logger.Warn("summary too large for the store: not kept", "hunt", hunt, "kind", kind, "bytes", len(body))
+			}
+			continue
+		}
+		if err := st.SaveSummary(ctx, tenant, caseName, hunt, kind, body); err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+	}
+	return nil
 }
 
 // ensureCase creates the case when missing, and the tenant with it when

@@ -62,7 +62,7 @@ func TestHuntsIntoCase(t *testing.T) {
 		if !first.CaseCreated || !first.TenantCreated || first.Hunt.State != store.HuntComplete || first.Hunt.Detections == 0 {
 			t.Fatalf("first hunt: %+v", first)
 		}
-		if want := []Stage{StageHunting, StageOperations, StageDone}; !slices.Equal(stages, want) {
+		if want := []Stage{StageHunting, StageOperations, StageSummaries, StageDone}; !slices.Equal(stages, want) {
 			t.Errorf("stages %v, want %v", stages, want)
 		}
 		opsAfterFirst := stored(t, st)
@@ -305,4 +305,46 @@ func TestSinkOversize(t *testing.T) {
 	if len(corr.Correlation.Detections) != len(counted) {
 		t.Error("the hunt's own detection was changed")
 	}
+}
+
+// TestHuntKeepsSummaries: a complete hunt into a case keeps its
+// evidence's metrics, logons and gaps; the metrics count the events the
+// hunt read, and the stdin, which cannot be read twice, is not summarised.
+func TestHuntKeepsSummaries(t *testing.T) {
+	ctx := context.Background()
+	storetest.Backends(t, func(t *testing.T, target string) {
+		st, err := store.Open(ctx, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		rep, err := Hunt(ctx, st, store.DefaultTenant, "cuckoobees", "alice", scenarioPaths("dc01", "fs01"), Options{Hunt: opts()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range store.SummaryKinds {
+			sums, err := st.Summaries(ctx, store.DefaultTenant, "cuckoobees", kind)
+			if err != nil || len(sums) != 1 || sums[0].Hunt != rep.Hunt.ID {
+				t.Fatalf("%s summaries %v, %v; want hunt %d's", kind, sums, err, rep.Hunt.ID)
+			}
+			if kind != "metrics" {
+				continue
+			}
+			var m struct{ Events int64 }
+			if err := json.Unmarshal(sums[0].Body, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m.Events == 0 || m.Events != rep.Result.Evidence.Events {
+				t.Errorf("metrics count %d events, the hunt read %d", m.Events, rep.Result.Evidence.Events)
+			}
+		}
+		o := opts()
+		o.Stdin = strings.NewReader("")
+		if _, err := Hunt(ctx, st, store.DefaultTenant, "stdin", "alice", []string{"-"}, Options{Hunt: o}); err != nil {
+			t.Fatal(err)
+		}
+		if sums, err := st.Summaries(ctx, store.DefaultTenant, "stdin", "metrics"); err != nil || len(sums) != 0 {
+			t.Errorf("stdin summarised: %v, %v", sums, err)
+		}
+	})
 }

@@ -142,6 +142,9 @@ func (s *Server) routes() {
 	s.handle("GET /api/cases/{case}/triage/{kind}/{id}", s.need(store.RoleViewer, s.getTriage))
 	s.handle("PUT /api/cases/{case}/triage/{kind}/{id}", s.need(store.RoleAnalyst, s.setTriage))
 	s.handle("GET /api/cases/{case}/audit", s.need(store.RoleViewer, s.audit))
+	for _, kind := range store.SummaryKinds {
+		s.handle("GET /api/cases/{case}/"+kind, s.need(store.RoleViewer, s.summaries(kind)))
+	}
 	s.handle("GET /api/audit", s.need(store.RoleAdmin, s.tenantAudit))
 	s.handle("GET /api/users", s.need(store.RoleAdmin, s.listUsers))
 	s.handle("POST /api/users", s.need(store.RoleAdmin, s.addUser))

@@ -80,6 +80,9 @@ func newFixture(t testing.TB, target string) *fixture {
 			must(t, w.Write(ctx, d))
 		}
 		must(t, w.Finish(ctx, json.RawMessage(`{}`)))
+		for _, kind := range store.SummaryKinds {
+			must(t, st.SaveSummary(ctx, tenant, "intrusion", w.Hunt(), kind, summaryOf(tenant)))
+		}
 		must(t, st.ReplaceOperations(ctx, tenant, "intrusion", h.Operations, "root"))
 		page, err := st.Detections(ctx, tenant, "intrusion", store.Query{Limit: 1})
 		must(t, err)
@@ -101,6 +104,12 @@ func newFixture(t testing.TB, target string) *fixture {
 		t.Fatal("fixture: the tenants' detections share an id")
 	}
 	return f
+}
+
+// summaryOf is the fixture's summary of a tenant's hunt: its name in a
+// channel, so that an answer tells whose it is.
+func summaryOf(tenant string) json.RawMessage {
+	return json.RawMessage(`{"events":1,"channels":[{"channel":"` + tenant + `-channel","events":1}]}`)
 }
 
 func must(t testing.TB, err error) {
@@ -203,6 +212,9 @@ func (f *fixture) caseEndpoints(c string) []endpoint {
 		{"GET", "/api/cases/" + c + "/audit", nil, 200},
 		{"GET", "/api/cases/" + c + "/operations/" + op + "/graph", nil, 200},
 		{"GET", "/api/cases/" + c + "/filters", nil, 200},
+		{"GET", "/api/cases/" + c + "/metrics", nil, 200},
+		{"GET", "/api/cases/" + c + "/logons", nil, 200},
+		{"GET", "/api/cases/" + c + "/gaps", nil, 200},
 		{"POST", "/api/cases/" + c + "/filters", map[string]int64{"detection": f.det}, 201},
 		{"DELETE", "/api/cases/" + c + "/filters/" + strconv.FormatInt(f.filter, 10), nil, 204},
 		// A JSON body is past the case check, refused as no upload (see
@@ -303,6 +315,14 @@ func TestOtherTenantIsNotFound(t *testing.T) {
 		for _, e := range acmeObjects {
 			if w := f.do(gus, e.method, e.path, e.body); w.Code != http.StatusNotFound {
 				t.Errorf("globex %s %s (acme's detection): %d %s, want 404", e.method, e.path, w.Code, w.Body)
+			}
+		}
+		// Nor are acme's summaries: globex's case shows its own.
+		for _, kind := range store.SummaryKinds {
+			var got struct{ Hunts []huntSummaryJSON }
+			decode(t, f.do(gus, "GET", "/api/cases/intrusion/"+kind, nil), &got)
+			if len(got.Hunts) != 1 || string(got.Hunts[0].Summary) != string(summaryOf("globex")) {
+				t.Errorf("globex's %s: %+v, want its own hunt's alone", kind, got.Hunts)
 			}
 		}
 		// A case acme has and globex does not.
@@ -413,6 +433,9 @@ func TestRoles(t *testing.T) {
 		{"ann", endpoint{"GET", "/api/audit", nil, 403}},
 		{"vic", endpoint{"GET", "/api/cases/intrusion/detections/" + d, nil, 200}},
 		{"vic", endpoint{"GET", "/api/cases/intrusion/audit", nil, 200}},
+		{"vic", endpoint{"GET", "/api/cases/intrusion/metrics", nil, 200}},
+		{"vic", endpoint{"GET", "/api/cases/intrusion/logons", nil, 200}},
+		{"vic", endpoint{"GET", "/api/cases/intrusion/gaps", nil, 200}},
 		{"ann", endpoint{"POST", "/api/cases", map[string]string{"name": "a"}, 403}},
 		{"ann", endpoint{"POST", "/api/users", map[string]string{"name": "z", "role": "admin", "password": password}, 403}},
 		{"ann", endpoint{"POST", "/api/users/vic/disable", nil, 403}},

@@ -80,6 +80,7 @@ function route() {
       case "timeline": page = timelinePage(c); break;
       case "evidence": page = evidencePage(c); break;
       case "filters": page = filtersPage(c); break;
+      case "metrics": case "logons": case "gaps": page = summaryPage(c, parts[2]); break;
       case "audit": page = auditPage(c); break;
       default: page = Promise.reject(Object.assign(new Error("no such page"), { status: 404 }));
     }
@@ -95,7 +96,7 @@ function crumbs(parts) {
 
 function tabs(c, on) {
   const t = [["", "Overview"], ["/detections", "Detections"], ["/timeline", "Timeline"], ["/evidence", "Evidence"],
-    ["/filters", "Filters"], ["/audit", "Audit log"]];
+    ["/metrics", "Metrics"], ["/logons", "Logons"], ["/gaps", "Gaps"], ["/filters", "Filters"], ["/audit", "Audit log"]];
   return el("p", { class: "tabs" }, t.map(([p, name]) => el("a", { href: caseURL(c, p), class: p === on ? "on" : null }, name)),
     el("a", { href: caseAPI(c) + "/export/timeline.csv", download: "timeline.csv" }, "Timeline CSV"),
     el("a", { href: caseAPI(c) + "/export/timeline.jsonl", download: "timeline.jsonl" }, "JSONL"),
@@ -415,6 +416,80 @@ async function evidencePage(c) {
     const here = location.hash;
     polling = setTimeout(() => { if (location.hash === here) evidencePage(c).catch(failed); }, 1000);
   }
+}
+
+// ---- what the evidence holds: metrics, logons and gaps, per hunt
+
+// grid is a table of rows under cols ([header, row => cell]), the first
+// limit rows with a note of how many more.
+function grid(id, cols, rows, limit = 100) {
+  if (!rows || !rows.length) return el("p", { class: "note", id }, "None.");
+  return [el("table", { id, class: "summary" }, el("tr", {}, cols.map(([h]) => el("th", {}, h))),
+    rows.slice(0, limit).map((r) => el("tr", {}, cols.map(([, f]) => el("td", {}, f(r)))))),
+  rows.length > limit ? el("p", { class: "note" }, (rows.length - limit) + " more rows: spoor " + id.split("-")[0] + " --json has them all.") : null];
+}
+
+const span = (r) => (r.first ? when(r.first) + " .. " + when(r.last) : "");
+
+const summaryViews = {
+  metrics: {
+    title: "Metrics", note: "What the logs hold: events by channel, event ID and computer, and the logging a hunter would want that they do not show.",
+    draw: (m) => [
+      el("ul", { class: "cards" }, el("li", {}, el("span", { class: "n" }, m.events), "events"),
+        el("li", {}, el("span", { class: "n" }, (m.channels || []).length), "channels"),
+        el("li", {}, el("span", { class: "n" }, (m.computers || []).length), "computers"),
+        el("li", {}, el("span", { class: "n" }, (m.missing || []).length), "logging missing")),
+      el("p", { class: "note" }, m.first ? "From " + when(m.first) + " to " + when(m.last) + "." : "No event has a time."),
+      el("h4", {}, "Missing logging"),
+      grid("metrics-missing", [["Missing", (x) => x.what], ["Computers", (x) => x.computers.map((c) => c || "(none)").join(", ") + " (of " + x.of + ")"],
+        ["Setting that gives it", (x) => x.setting]], m.missing),
+      el("h4", {}, "Channels"),
+      grid("metrics-channels", [["Channel", (x) => x.channel], ["Events", (x) => x.events], ["First .. last", span]], m.channels),
+      el("h4", {}, "Event IDs"),
+      grid("metrics-events", [["Channel", (x) => x.channel], ["Provider", (x) => x.provider], ["ID", (x) => x.event_id],
+        ["Name", (x) => x.name || ""], ["Events", (x) => x.events]], m.event_ids),
+      el("h4", {}, "Computers"),
+      grid("metrics-computers", [["Computer", (x) => x.computer || "(none)"], ["Events", (x) => x.events], ["First .. last", span]], m.computers),
+    ],
+  },
+  logons: {
+    title: "Logons", note: "Logons by account, type and source; explicit credentials (4648) and RDP sessions; unusual ones flagged.",
+    draw: (r) => [
+      el("h4", {}, "Flagged"),
+      grid("logons-flags", [["Kind", (x) => x.kind], ["Time", (x) => when(x.time)], ["Computer", (x) => x.computer],
+        ["Account", (x) => x.account || ""], ["Source", (x) => x.source || ""], ["Why", (x) => x.reason]], r.flags),
+      el("h4", {}, "Logons"),
+      grid("logons-logons", [["Computer", (x) => x.computer], ["Outcome", (x) => x.outcome], ["Account", (x) => x.account],
+        ["Type", (x) => x.logon_type + " " + x.logon_type_name], ["Source IP", (x) => x.source_ip || ""],
+        ["Hosts", (x) => (x.source_hosts || []).join(", ") + (x.source_host_count > (x.source_hosts || []).length ? " (" + x.source_host_count + (x.source_hosts_more ? "+" : "") + " names)" : "")],
+        ["Count", (x) => x.count], ["First .. last", span], ["Reasons", (x) => (x.reasons || []).join("; ")]], r.logons),
+      el("h4", {}, "Explicit credentials (4648)"),
+      grid("logons-explicit", [["Computer", (x) => x.computer], ["Subject", (x) => x.subject], ["Account", (x) => x.account],
+        ["Target", (x) => x.target_server || ""], ["Source IP", (x) => x.source_ip || ""], ["Process", (x) => x.process || ""],
+        ["Count", (x) => x.count], ["First .. last", span]], r.explicit),
+      el("h4", {}, "RDP"),
+      grid("logons-rdp", [["Computer", (x) => x.computer], ["Account", (x) => x.account], ["Source IP", (x) => x.source_ip || ""],
+        ["Authenticated", (x) => x.authenticated], ["Logons", (x) => x.logons], ["Reconnects", (x) => x.reconnects],
+        ["Disconnects", (x) => x.disconnects], ["First .. last", span]], r.rdp),
+    ],
+  },
+  gaps: {
+    title: "Gaps", note: "Evidence of tampering and loss, log by log: records removed, logs cleared, logging stopped or disabled, events lost, silences.",
+    draw: (found) => [grid("gaps-findings", [["Confidence", (x) => x.confidence], ["Kind", (x) => x.kind],
+      ["Log", (x) => [x.channel || "", " ", el("small", {}, x.computer || "", " ", x.source)]],
+      ["When", (x) => (x.from ? when(x.from) + (x.to && x.to !== x.from ? " .. " + when(x.to) : "") : "")],
+      ["Records", (x) => (x.first_record ? x.first_record + (x.last_record !== x.first_record ? "-" + x.last_record : "") : "") + (x.missing ? " (" + x.missing + " missing)" : "")],
+      ["ATT&CK", (x) => x.technique || ""], ["Meaning", (x) => x.meaning]], found)],
+  },
+};
+
+async function summaryPage(c, kind) {
+  const { hunts } = await api("GET", caseAPI(c) + "/" + kind);
+  const v = summaryViews[kind];
+  show(el("h2", {}, v.title), tabs(c, "/" + kind), el("p", { class: "note" }, v.note + " One section per complete hunt, each of the evidence it read."),
+    hunts.length ? hunts.map((h) => el("section", { class: "hunt-summary", "data-hunt": h.hunt },
+      el("h3", {}, "Hunt #" + h.hunt, " ", el("small", {}, when(h.finished) + " — " + h.paths.join(", "))), v.draw(h.summary).flat())) :
+      el("p", { class: "note", id: kind + "-none" }, "No complete hunt has summaries yet: they are made as a hunt into the case completes."));
 }
 
 // ---- filters and audit
