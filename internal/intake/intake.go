@@ -116,6 +116,7 @@ func Hunt(ctx context.Context, st *store.Store, tenant, caseName, actor string, 
 		prog = new(source.Progress)
 	}
 	hopts.Sink, hopts.Progress = sk, prog
+	hopts.MaxCounted = maxCounted
 	stopProgress := reportProgress(opts.OnProgress, prog, &sk.count)
 
 	res, runErr := hunt.Run(huntCtx, paths, hopts)
