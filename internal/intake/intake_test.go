@@ -429,3 +429,25 @@ func openStore(t *testing.T, target string) *store.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// TestLoadRefsSized: the rebuild's refs are allocated once, at the size of
+// the case's complete hunts, not grown (which holds them twice while
+// copying and keeps spare room through the build).
+func TestLoadRefsSized(t *testing.T) {
+	ctx := context.Background()
+	storetest.Backends(t, func(t *testing.T, target string) {
+		st := openStore(t, target)
+		for _, host := range []string{"dc01", "fs01"} {
+			if _, err := Hunt(ctx, st, store.DefaultTenant, "cuckoobees", "alice", scenarioPaths(host), Options{Hunt: opts()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		refs, err := loadRefs(ctx, st, store.DefaultTenant, "cuckoobees")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(refs) < 2 || cap(refs) != len(refs) {
+			t.Errorf("%d refs in room for %d, want as many as the hunts stored", len(refs), cap(refs))
+		}
+	})
+}
