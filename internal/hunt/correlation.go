@@ -81,33 +81,44 @@ func (w *worker) input(ev *event.Event, t time.Time, info *ruleInfo, d *result.D
 }
 
 // correlations runs the correlations of set over the inputs the workers
-// kept and returns a Detection for each match of a correlation that is not
-// itself suppressed (an inner correlation of a chain). It returns ctx's
-// error when ctx is done first.
-func correlations(ctx context.Context, set *correlate.Set, ws []*worker, meta map[string]*sigma.Meta) ([]result.Detection, error) {
-	var inputs []correlate.Input
-	var dets []result.Detection
+// kept (taking them from the workers) and gives add, one at a time and in
+// Run's order, a Detection for each match of a correlation that is not
+// itself suppressed (an inner correlation of a chain): only the match in
+// hand holds copies of the detections it counted. It returns add's error,
+// or ctx's when ctx is done first.
+func correlations(ctx context.Context, set *correlate.Set, ws []*worker, meta map[string]*sigma.Meta, add func(d *result.Detection) error) error {
+	n := 0
+	for _, w := range ws {
+		n += len(w.inputs)
+	}
+	inputs := make([]correlate.Input, 0, n)
+	dets := make([]result.Detection, 0, n)
 	for _, w := range ws {
 		inputs = append(inputs, w.inputs...)
 		dets = append(dets, w.inputDets...)
+		w.inputs, w.inputDets = nil, nil // held once, not twice
 	}
 	if len(inputs) == 0 {
-		return nil, nil
+		return nil
 	}
 	matches, err := set.Run(ctx, inputs)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []result.Detection
-	for _, m := range matches {
+	for i := range matches {
+		m := &matches[i]
 		c := m.Correlation
 		if (c.ID != "" && set.Suppressed(c.ID)) || (c.Name != "" && set.Suppressed(c.Name)) {
 			continue
 		}
-		out = append(out, correlationDetection(&m, dets))
-		meta[ruleKey(out[len(out)-1].Rule)] = &c.Meta
+		d := correlationDetection(m, dets)
+		meta[ruleKey(d.Rule)] = &c.Meta
+		*m = correlate.Match{} // its inputs are d's now
+		if err := add(&d); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // correlationDetection describes match m; dets are the detections behind

@@ -107,6 +107,13 @@ type Options struct {
 	// them), and builds neither operations nor attribution (the sink's
 	// owner does, with Operations, from what it kept).
 	Sink Sink
+	// MaxCounted, when above 0, bounds the detections a correlation's
+	// match keeps: the first MaxCounted of those it counted, in the
+	// order they are listed (its Count still says how many it counted).
+	// Only with a Sink: the match is bounded as it is made, its ref
+	// describes all it counted, and no more than one match holds all its
+	// counted detections at once.
+	MaxCounted int
 }
 
 // Sink takes a hunt's detections as they are found (Options.Sink).
@@ -191,7 +198,11 @@ func Run(ctx context.Context, paths []string, opts Options) (*result.Result, err
 		return res, err
 	}
 	sorted.addRun(tampered, tamperRefs)
-	matched, err := correlations(ctx, rules.set, read.workers, rules.meta)
+	var matched []result.Detection
+	err = correlations(ctx, rules.set, read.workers, rules.meta, func(d *result.Detection) error {
+		matched = append(matched, *d)
+		return nil
+	})
 	log.Debug("detections correlated", "correlations", len(matched))
 	if runErr == nil {
 		runErr = err

@@ -3,6 +3,7 @@ package hunt
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sort"
 
 	"github.com/spoor-hunt/spoor/internal/exposure"
@@ -31,27 +32,20 @@ func sinkRest(ctx context.Context, read *read, rules *compiled, opts *Options, r
 			return err
 		}
 	}
-	matched, err := correlations(ctx, rules.set, read.workers, rules.meta)
+	err = correlations(ctx, rules.set, read.workers, rules.meta, func(d *result.Detection) error {
+		if read.index == nil {
+			keepCounted(d, opts.MaxCounted)
+			return opts.Sink.Detection(d, nil)
+		}
+		// As sorting.merge places a correlation: by time and host; its
+		// story tells of all it counted, before the cut.
+		ref := operation.DetectionRef{Time: d.Time, Host: d.Computer, Counted: countedOf(d)}
+		setRule(&ref, d)
+		keepCounted(d, opts.MaxCounted)
+		return opts.Sink.Detection(d, &ref)
+	})
 	if err != nil {
 		return err
-	}
-	for _, w := range read.workers { // the correlations' inputs are done with
-		w.inputs, w.inputDets = nil, nil
-	}
-	for i := range matched {
-		d := &matched[i]
-		if read.index == nil {
-			err = opts.Sink.Detection(d, nil)
-		} else {
-			// As sorting.merge places a correlation: by time and host.
-			ref := operation.DetectionRef{Time: d.Time, Host: d.Computer, Counted: countedOf(d)}
-			setRule(&ref, d)
-			err = opts.Sink.Detection(d, &ref)
-		}
-		if err != nil {
-			return err
-		}
-		matched[i] = result.Detection{} // the sink has it: memory goes as it goes
 	}
 	if read.index != nil {
 		if err := opts.Sink.Entities(read.index); err != nil {
@@ -121,4 +115,13 @@ func Operations(ctx context.Context, refs []operation.DetectionRef, idx *operati
 		sort.SliceStable(ops, func(a, b int) bool { return ops[a].Score > ops[b].Score })
 	}
 	return ops, nil
+}
+
+// keepCounted cuts correlation detection d's counted detections to the
+// first limit (none when limit is 0), into an array of their own so that the
+// rest can go.
+func keepCounted(d *result.Detection, limit int) {
+	if c := d.Correlation; c != nil && limit > 0 && len(c.Detections) > limit {
+		c.Detections = slices.Clone(c.Detections[:limit])
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -192,11 +194,7 @@ func cmpStr(a, b string) int {
 func TestHuntCancelled(t *testing.T) {
 	ctx := context.Background()
 	storetest.Backends(t, func(t *testing.T, target string) {
-		st, err := store.Open(ctx, target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := openStore(t, target)
 		if _, err := Hunt(ctx, st, store.DefaultTenant, "cuckoobees", "alice", scenarioPaths("dc01"), Options{Hunt: opts()}); err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +205,7 @@ func TestHuntCancelled(t *testing.T) {
 				cancel()
 			}
 		}}
-		_, err = Hunt(cctx, st, store.DefaultTenant, "cuckoobees", "alice", scenarioPaths("erp01", "fs01"), o)
+		_, err := Hunt(cctx, st, store.DefaultTenant, "cuckoobees", "alice", scenarioPaths("erp01", "fs01"), o)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("cancelled hunt: error %v", err)
 		}
@@ -345,6 +343,153 @@ func TestHuntKeepsSummaries(t *testing.T) {
 		}
 		if sums, err := st.Summaries(ctx, store.DefaultTenant, "stdin", "metrics"); err != nil || len(sums) != 0 {
 			t.Errorf("stdin summarised: %v, %v", sums, err)
+		}
+	})
+}
+
+// TestHuntCorrelationKeepsCounted: a hunt into a case keeps, of a
+// correlation counting more than maxCounted detections, the first
+// maxCounted (in time order) with the count of all, and the case's
+// operation still tells of every host it counted (those past the cut too).
+func TestHuntCorrelationKeepsCounted(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules")
+	if err := os.Mkdir(rules, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"failed_logon.yml": `title: Failed logon
+id: 30000000-0000-4000-8000-000000000001
+name: failed_logon
+status: test
+level: low
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID: 4625
+    condition: selection
+`,
+		"guessing.yml": `title: Many failed logons of one account
+id: 30000000-0000-4000-8000-000000000002
+status: test
+level: high
+correlation:
+    type: event_count
+    rules:
+        - failed_logon
+    group-by:
+        - TargetUserName
+    timespan: 1h
+    condition:
+        gte: 10
+`,
+	} {
+		if err := os.WriteFile(filepath.Join(rules, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// More than maxCounted failed logons of alice on DC1, then a few on
+	// FS01: FS01's are past the cut.
+	const total = maxCounted + 50
+	var ev strings.Builder
+	for i := range total {
+		host := "DC1.corp.local"
+		if i >= total-5 {
+			host = "FS01.corp.local"
+		}
+		fmt.Fprintf(&ev, `{"TimeCreated": "2024-03-04T11:%02d:%02dZ", "Computer": %q, "Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing", "EventID": 4625, "EventRecordID": %d, "TargetUserName": "alice", "TargetDomainName": "CORP", "LogonType": 3}`+"\n",
+			i/60, i%60, host, i+1)
+	}
+	evidence := filepath.Join(dir, "events.jsonl")
+	if err := os.WriteFile(evidence, []byte(ev.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	storetest.Backends(t, func(t *testing.T, target string) {
+		st := openStore(t, target)
+		rep, err := Hunt(ctx, st, store.DefaultTenant, "c", "alice", []string{evidence},
+			Options{Hunt: hunt.Options{NoBuiltin: true, Rules: []string{rules}, Workers: 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Oversize != 0 {
+			t.Errorf("%d detections left out", rep.Oversize)
+		}
+		page, err := st.Detections(ctx, store.DefaultTenant, "c", store.Query{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var corrs []result.Detection
+		for _, raw := range page.Detections {
+			var d result.Detection
+			if err := json.Unmarshal(raw.JSON, &d); err != nil {
+				t.Fatal(err)
+			}
+			if d.Correlation != nil {
+				corrs = append(corrs, d)
+			}
+		}
+		if len(corrs) != 1 {
+			t.Fatalf("%d correlations stored, want 1", len(corrs))
+		}
+		c := corrs[0].Correlation
+		if c.Count != total || len(c.Detections) != maxCounted {
+			t.Fatalf("stored count %d with %d detections, want %d with %d", c.Count, len(c.Detections), total, maxCounted)
+		}
+		for i, d := range c.Detections {
+			if d.RecordID != int64(i+1) {
+				t.Fatalf("kept detection %d is record %d, want the first %d in time order", i, d.RecordID, maxCounted)
+			}
+		}
+		ops, err := st.Operations(ctx, store.DefaultTenant, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hosts []string
+		for _, raw := range ops {
+			var op result.Operation
+			if err := json.Unmarshal(raw.JSON, &op); err != nil {
+				t.Fatal(err)
+			}
+			hosts = append(hosts, op.Hosts...)
+		}
+		if !slices.Contains(hosts, "FS01") {
+			t.Errorf("operations' hosts %v: want FS01, counted past the cut", hosts)
+		}
+	})
+}
+
+// openStore opens the store at target, closed when t ends.
+func openStore(t *testing.T, target string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// TestLoadRefsSized: the rebuild's refs are allocated once, at the size of
+// the case's complete hunts, not grown (which holds them twice while
+// copying and keeps spare room through the build).
+func TestLoadRefsSized(t *testing.T) {
+	ctx := context.Background()
+	storetest.Backends(t, func(t *testing.T, target string) {
+		st := openStore(t, target)
+		for _, host := range []string{"dc01", "fs01"} {
+			if _, err := Hunt(ctx, st, store.DefaultTenant, "cuckoobees", "alice", scenarioPaths(host), Options{Hunt: opts()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		refs, err := loadRefs(ctx, st, store.DefaultTenant, "cuckoobees")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(refs) < 2 || cap(refs) != len(refs) {
+			t.Errorf("%d refs in room for %d, want as many as the hunts stored", len(refs), cap(refs))
 		}
 	})
 }

@@ -114,6 +114,12 @@ func (stoppedError) Error() string { return "stopped: the store failed" }
 // hold hundreds of MB.
 const maxCorrelationSize = 256 << 10
 
+// maxCounted bounds the detections a correlation's match keeps as the
+// hunt makes it (hunt.Options.MaxCounted): a detection's JSON is 1 to 2
+// KiB, so most of these fit maxCorrelationSize, and the hunt's memory no
+// longer grows with what its correlations counted.
+const maxCounted = 100
+
 // trimCorrelation encodes a correlation's match d with the first of the
 // detections it counted only, as many as fit maxCorrelationSize (its
 // count says how many there were).
