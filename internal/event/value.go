@@ -159,6 +159,21 @@ func (v Value) Number() (float64, bool) {
 	return 0, false
 }
 
+// Integer returns v as an integer: an Int or Uint, or a number Number
+// reads (truncated); 0 otherwise.
+func (v Value) Integer() int64 {
+	switch v.kind {
+	case Int:
+		return int64(v.n)
+	case Uint:
+		return int64(v.n)
+	}
+	if f, ok := v.Number(); ok {
+		return int64(f)
+	}
+	return 0
+}
+
 // TimeLayout is the text rendering of Time values: RFC 3339 in UTC with
 // the fractional seconds the value has (up to nanoseconds).
 const TimeLayout = time.RFC3339Nano

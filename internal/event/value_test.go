@@ -216,3 +216,25 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	})
 }
+
+// TestValueInteger: integers as they are, numbers read from text (decimal,
+// hex, a float truncated), anything else 0.
+func TestValueInteger(t *testing.T) {
+	for _, tt := range []struct {
+		v    Value
+		want int64
+	}{
+		{IntValue(-5), -5},
+		{UintValue(4624), 4624},
+		{StringValue("4688"), 4688},
+		{StringValue("0x10"), 16},
+		{StringValue("2.9"), 2},
+		{StringValue("E0824"), 0},
+		{BoolValue(true), 0},
+		{Value{}, 0},
+	} {
+		if got := tt.v.Integer(); got != tt.want {
+			t.Errorf("%v.Integer() = %d, want %d", tt.v, got, tt.want)
+		}
+	}
+}

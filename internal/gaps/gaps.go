@@ -241,20 +241,6 @@ func newLog(source string) *logState {
 	return &logState{source: source, evtx: strings.HasSuffix(lower, ".evtx")}
 }
 
-// num returns v as an integer, 0 when it holds none.
-func num(v event.Value) int64 {
-	switch v.Kind() {
-	case event.Int:
-		return v.Int()
-	case event.Uint:
-		return int64(v.Uint())
-	}
-	if f, ok := v.Number(); ok {
-		return int64(f)
-	}
-	return 0
-}
-
 func (l *logState) observe(ev *event.Event) {
 	l.events++
 	if l.computer == "" {
@@ -264,9 +250,9 @@ func (l *logState) observe(ev *event.Event) {
 		l.channel = strings.Clone(ev.Lookup(event.FieldChannel).Text())
 	}
 	loc := uint64(ev.Locator)
-	rid := num(ev.Lookup(event.FieldEventRecordID))
+	rid := ev.Lookup(event.FieldEventRecordID).Integer()
 	t := ev.Time()
-	eid := num(ev.Lookup(event.FieldEventID))
+	eid := ev.Lookup(event.FieldEventID).Integer()
 	mark, stop := l.special(ev, eid, rid, t)
 
 	for i := 0; i < len(l.stops); {

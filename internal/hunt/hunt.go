@@ -416,8 +416,8 @@ func (w *worker) record(ev *event.Event, t time.Time, d detect.Detection, raw js
 		Computer: w.intern(ev.Lookup(event.FieldComputer).Text()),
 		Channel:  w.intern(ev.Lookup(event.FieldChannel).Text()),
 		Provider: w.intern(ev.Lookup(event.FieldProviderName).Text()),
-		EventID:  intValue(ev.Lookup(event.FieldEventID)),
-		RecordID: intValue(ev.Lookup(event.FieldEventRecordID)),
+		EventID:  ev.Lookup(event.FieldEventID).Integer(),
+		RecordID: ev.Lookup(event.FieldEventRecordID).Integer(),
 		Source:   w.intern(ev.Source),
 		Locator:  ev.Locator,
 		Carved:   ev.Carved,
@@ -443,21 +443,6 @@ func (w *worker) intern(s string) string {
 	c := strings.Clone(s)
 	w.strs[c] = c
 	return c
-}
-
-// intValue returns v as an integer: a number, or text holding one; 0
-// otherwise.
-func intValue(v event.Value) int64 {
-	switch v.Kind() {
-	case event.Int:
-		return v.Int()
-	case event.Uint:
-		return int64(v.Uint())
-	}
-	if f, ok := v.Number(); ok {
-		return int64(f)
-	}
-	return 0
 }
 
 // sortDetections sorts by time, computer, record ID, rule title and source.
