@@ -396,8 +396,8 @@ func hitCSV(ev *event.Event, iocs []*search.IOC, idx []int) []string {
 		hitTime(ev, "2006-01-02T15:04:05.000000Z"),
 		report.CSVCell(strings.Clone(ev.Lookup(event.FieldComputer).Text())),
 		report.CSVCell(strings.Clone(ev.Lookup(event.FieldChannel).Text())),
-		strings.Clone(ev.Lookup(event.FieldEventID).Text()), // text in JSON logs: the reader's
-		recordID(ev),
+		report.CSVCell(strings.Clone(ev.Lookup(event.FieldEventID).Text())), // text in JSON logs: the reader's
+		report.CSVCell(recordID(ev)),
 		strconv.FormatInt(ev.Locator, 10),
 		report.CSVCell(strings.Clone(ev.Source)),
 		report.CSVCell(strings.Join(iocList(iocs), "; ")),

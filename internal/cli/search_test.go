@@ -356,3 +356,24 @@ func TestSearchCSVKeepsNoReaderText(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchCSVNoFormulas: text that a spreadsheet would run as a formula,
+// in a JSON log's event ID or record ID as in any other cell, is written
+// with a leading quote.
+func TestSearchCSVNoFormulas(t *testing.T) {
+	log := writeFile(t, filepath.Join(t.TempDir(), "f.jsonl"),
+		`{"EventID":"=HYPERLINK(\"http://x\")","EventRecordID":"+1+1","Computer":"@SUM(A1)","Channel":"Security","TimeCreated":"2024-01-01T00:00:00Z"}`+"\n")
+	code, out, stderr := run(t, t.Context(), "search", "-q", "--csv", "--keyword", "Security", log)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("rows %v, %v; want a header and one row", rows, err)
+	}
+	for i, want := range map[int]string{1: `'@SUM(A1)`, 3: `'=HYPERLINK("http://x")`, 4: `'+1+1`} {
+		if rows[1][i] != want {
+			t.Errorf("%s: got %q, want %q", rows[0][i], rows[1][i], want)
+		}
+	}
+}
