@@ -347,10 +347,14 @@ func segFind(seg sigmaString, t string, from int) (int, bool) {
 		}
 		return 0, false
 	}
-	for ; from < len(t); from++ {
+	// Step by rune: a `?` tried from inside a character would take its
+	// continuation bytes for characters of their own.
+	for from < len(t) {
 		if end, ok := segMatchAt(seg, t, from); ok {
 			return end, true
 		}
+		_, size := utf8.DecodeRuneInString(t[from:])
+		from += size
 	}
 	return 0, false
 }
