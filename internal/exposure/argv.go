@@ -180,7 +180,9 @@ func base(prog string) string {
 // leading quote: the first and last quotes are removed unless the quoted
 // text is one program name with spaces and nothing else is quoted.
 func cmdPayload(line string) (string, bool) {
-	low := strings.ToLower(line)
+	// ASCII lower case keeps byte offsets: the switches are ASCII, and
+	// strings.ToLower changes the length of invalid UTF-8 and some letters.
+	low := asciiLower(line)
 	at := -1
 	for _, sw := range []string{"/c", "/k", "/r"} {
 		for off := 0; ; {
@@ -213,6 +215,17 @@ func cmdPayload(line string) (string, bool) {
 		}
 	}
 	return rest, true
+}
+
+// asciiLower lower-cases the ASCII letters of s, byte for byte.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // splitCmd splits a cmd line into its commands at &, &&, || and | outside
