@@ -753,20 +753,37 @@ func (r *Reader) dropLine() error {
 }
 
 // findObjectLine discards input up to the next line whose first
-// non-blank byte is "{", or up to NUL padding, and leaves r.r there. With
-// limit >= 0 it gives up with errJunk after discarding more than limit
-// bytes.
+// non-blank byte is "{", and leaves r.r there. With limit < 0 (within the
+// events) it also stops at NUL padding, which the caller reports on its
+// own. With limit >= 0 (before the first object line) padding is part of
+// what is discarded, not counted against limit, so junk broken by NULs is
+// one skipped part rather than one per fragment; it gives up with errJunk
+// after discarding more than limit other bytes.
 func (r *Reader) findObjectLine(limit int64) error {
 	from := r.base + int64(r.r)
+	var pad int64
 	for {
-		if limit >= 0 && r.base+int64(r.r)-from > limit {
+		if limit >= 0 && r.base+int64(r.r)-from-pad > limit {
 			return errJunk
 		}
 		if err := r.dropLine(); err != nil {
 			return err
 		}
 		if r.r < r.w && r.buf[r.r] == 0 {
-			return nil
+			if limit < 0 {
+				return nil
+			}
+			// A NUL ends a line: what follows it starts one.
+			for r.r < r.w && r.buf[r.r] == 0 || r.r == r.w {
+				if r.r == r.w {
+					if err := r.fill(); err != nil {
+						return err
+					}
+					continue
+				}
+				r.r++
+				pad++
+			}
 		}
 		for {
 			for r.r < r.w && (r.buf[r.r] == ' ' || r.buf[r.r] == '\t' || r.buf[r.r] == '\r') {

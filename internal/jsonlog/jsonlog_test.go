@@ -123,7 +123,13 @@ func TestFraming(t *testing.T) {
 		{"junk first", []byte("garbage\xff\xfe\nta\":\"x\"}\n{\"a\":1}\n{\"a\":2}\n"), 0,
 			[]string{"skip line 1 (offset 0)", `3: {"a":1}`, `4: {"a":2}`}, false},
 		{"junk then padding", []byte("garbage" + nuls + "{\"a\":1}\n"), 0,
-			[]string{"skip line 1 (offset 0)", "skip line 1 (offset 7)", `1: {"a":1}`}, false},
+			[]string{"skip line 1 (offset 0)", `1: {"a":1}`}, false},
+		// Junk broken by NULs is one skipped part, not one per fragment.
+		{"junk broken by padding", []byte(strings.Repeat("x\x00", 1000) + "\n{\"a\":1}\n"), 0,
+			[]string{"skip line 1 (offset 0)", `2: {"a":1}`}, false},
+		// Padding does not count against the bound on junk.
+		{"long padding in junk", []byte("x" + strings.Repeat("\x00", maxJunk+10) + "y\n{\"a\":1}\n"), 0,
+			[]string{"skip line 1 (offset 0)", `2: {"a":1}`}, false},
 		{"junk too long", []byte(strings.Repeat("junk line\n", maxJunk/10+10) + "{\"a\":1}\n"), 0, nil, true},
 		{"deep unclosed array first", []byte(strings.Repeat("[", 100000) + "\n{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n"), 0,
 			[]string{"skip line 1", `2: {"a":1}`, `3: {"a":2}`, `4: {"a":3}`, "skip line 5"}, false},
