@@ -12,20 +12,6 @@ import (
 	"time"
 )
 
-// firefox returns the path of Firefox for a test, skipping the test
-// without one except under CI (CI=true), where .ci/run installs it.
-func firefox(t *testing.T) string {
-	t.Helper()
-	p := FirefoxPath()
-	if p == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no firefox-esr on PATH: CI must run the BiDi client's tests (apt-get install firefox-esr)")
-		}
-		t.Skip("no firefox-esr on PATH (apt-get install firefox-esr to run this test)")
-	}
-	return p
-}
-
 const testPage = `<!doctype html><title>bidi test</title>
 <input id=text> <button id=go onclick="document.getElementById('out').textContent = 'clicked ' + event.isTrusted">go</button>
 <input id=file type=file multiple>
@@ -37,7 +23,7 @@ func TestFirefox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	path := firefox(t)
+	path := NeedFirefox(t)
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write([]byte(testPage))
