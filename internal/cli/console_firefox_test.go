@@ -310,6 +310,9 @@ func TestConsoleInFirefox(t *testing.T) {
 		t.Errorf("the selected process's detections show no fields")
 	}
 	p.written("the operation")
+	if v := p.text(`#view`); strings.Contains(v, "users ;") {
+		t.Errorf("the operation lists its users when it has none: %s", v)
+	}
 	// The keyboard selects another process: focus it, press Enter.
 	var other string
 	p.call("focus another process", &other, `() => {
@@ -396,6 +399,20 @@ func TestConsoleInFirefox(t *testing.T) {
 	}
 	if cells := p.count(`#timeline td.cell a`); cells != all {
 		t.Errorf("timeline of %d detections in host columns, want %d", cells, all)
+	}
+
+	// What the evidence holds, the filters and the audit log.
+	for _, tab := range [][2]string{{"metrics", "#metrics-channels"}, {"logons", "#logons-logons"}, {"gaps", "#gaps-findings"},
+		{"filters", "#filters"}, {"audit", "#audit"}} {
+		p.route("#/case/intrusion/" + tab[0])
+		p.wait(`.tabs a.on[href$="/` + tab[0] + `"]`)
+		p.wait(tab[1])
+		if tab[0] != "audit" { // its details are JSON, null included
+			p.written("the " + tab[0] + " tab")
+		}
+	}
+	if audit := p.text(`#audit`); !strings.Contains(audit, "triage.set") || !strings.Contains(audit, "malicious") {
+		t.Errorf("audit log without the triage: %s", audit)
 	}
 
 	// The export links answer the timeline and the report.

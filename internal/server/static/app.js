@@ -199,7 +199,7 @@ async function operationPage(c, id) {
   const attr = op.attribution;
   show(
     el("h2", { id: "op-title" }, "Operation ", level(op.severity), " score ", op.score), tabs(c, null),
-    el("p", {}, op.hosts.length + " hosts (" + op.hosts.join(", ") + "), users " + (op.users || []).join(", ") + "; " + when(op.first) + " to " + when(op.last)),
+    el("p", {}, op.hosts.length + " hosts (" + op.hosts.join(", ") + ")" + ((op.users || []).length ? ", users " + op.users.join(", ") : "") + "; " + when(op.first) + " to " + when(op.last)),
     el("div", { class: "split" },
       el("div", {},
         el("h3", {}, "Graph"),
