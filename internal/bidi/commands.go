@@ -11,13 +11,25 @@ import (
 // Context is a browsing context's ID: a tab, or a frame in one.
 type Context string
 
-// NewSession starts the connection's session (session.new). Tests of a
-// server with a self-signed certificate accept insecure certificates.
-func (c *Conn) NewSession(ctx context.Context, acceptInsecureCerts bool) error {
-	params := map[string]any{"capabilities": map[string]any{
-		"alwaysMatch": map[string]any{"acceptInsecureCerts": acceptInsecureCerts},
-	}}
-	return c.Call(ctx, "session.new", params, nil)
+// Session is what a session asks of the browser (session.new's
+// capabilities).
+type Session struct {
+	// AcceptInsecureCerts: tests of a server with a self-signed
+	// certificate accept it.
+	AcceptInsecureCerts bool
+	// Prompts is what the browser does with a user prompt (alert,
+	// confirm, prompt) that opens: "dismiss" (the protocol's default when
+	// empty), "accept", or "ignore", leaving it open for HandlePrompt.
+	Prompts string
+}
+
+// NewSession starts the connection's session (session.new).
+func (c *Conn) NewSession(ctx context.Context, s Session) error {
+	caps := map[string]any{"acceptInsecureCerts": s.AcceptInsecureCerts}
+	if s.Prompts != "" {
+		caps["unhandledPromptBehavior"] = map[string]string{"default": s.Prompts}
+	}
+	return c.Call(ctx, "session.new", map[string]any{"capabilities": map[string]any{"alwaysMatch": caps}}, nil)
 }
 
 // Subscribe asks the browser for events (session.subscribe), such as
@@ -206,6 +218,32 @@ func (c *Conn) OnLog(fn func(LogEntry)) {
 		}
 		fn(e)
 	})
+}
+
+// Prompt is a user prompt that opened (browsingContext.userPromptOpened).
+type Prompt struct {
+	Context Context `json:"context"`
+	Type    string  `json:"type"` // alert, beforeunload, confirm or prompt
+	Message string  `json:"message"`
+	Handler string  `json:"handler"` // what the browser does with it: accept, dismiss or ignore
+}
+
+// OnPrompt calls fn with every user prompt that opens, once the session
+// subscribed to "browsingContext.userPromptOpened".
+func (c *Conn) OnPrompt(fn func(Prompt)) {
+	c.OnEvent("browsingContext.userPromptOpened", func(params json.RawMessage) {
+		var p Prompt
+		if err := json.Unmarshal(params, &p); err != nil {
+			p = Prompt{Type: "malformed", Message: string(params)}
+		}
+		fn(p)
+	})
+}
+
+// HandlePrompt accepts or dismisses the user prompt open in bc
+// (browsingContext.handleUserPrompt).
+func (c *Conn) HandlePrompt(ctx context.Context, bc Context, accept bool) error {
+	return c.Call(ctx, "browsingContext.handleUserPrompt", map[string]any{"context": bc, "accept": accept}, nil)
 }
 
 // CloseBrowser ends the session and closes the browser (browser.close).

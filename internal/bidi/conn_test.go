@@ -87,7 +87,7 @@ func TestCall(t *testing.T) {
 	})
 	c.OnLog(func(e LogEntry) { events = append(events, e.String()) })
 	ctx := t.Context()
-	if err := c.NewSession(ctx, true); err != nil {
+	if err := c.NewSession(ctx, Session{AcceptInsecureCerts: true}); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"error console.error: one", "error javascript: two"}; !reflect.DeepEqual(events, want) {

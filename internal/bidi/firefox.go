@@ -29,7 +29,9 @@ const listening = "WebDriver BiDi listening on "
 // LaunchFirefox starts the Firefox at path headless, with the empty or
 // fresh profile folder profile and a BiDi port the system picks, connects
 // to it and starts a session that accepts insecure certificates (test
-// servers have self-signed ones). Close stops it.
+// servers have self-signed ones) and leaves user prompts open for the test
+// to answer (OnPrompt, HandlePrompt): one it does not answer blocks the
+// page. Close stops it.
 func LaunchFirefox(ctx context.Context, path, profile string) (*Firefox, error) {
 	cmd := exec.Command(path, "--headless", "--remote-debugging-port=0", "-no-remote", "-profile", profile, "about:blank")
 	cmd.Env = append(os.Environ(), "MOZ_CRASHREPORTER_DISABLE=1")
@@ -56,7 +58,7 @@ func LaunchFirefox(ctx context.Context, path, profile string) (*Firefox, error) 
 		err = fmt.Errorf("%s: waiting for its BiDi server: %w; it wrote: %s", path, ctx.Err(), f.log)
 	}
 	if err == nil {
-		err = f.NewSession(ctx, true)
+		err = f.NewSession(ctx, Session{AcceptInsecureCerts: true, Prompts: "ignore"})
 	}
 	if err != nil {
 		f.Close()

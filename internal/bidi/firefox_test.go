@@ -44,7 +44,9 @@ func TestFirefox(t *testing.T) {
 	}()
 	logs := make(chan LogEntry, 16)
 	ff.OnLog(func(e LogEntry) { logs <- e })
-	if err := ff.Subscribe(ctx, "log.entryAdded"); err != nil {
+	prompts := make(chan Prompt, 4)
+	ff.OnPrompt(func(p Prompt) { prompts <- p })
+	if err := ff.Subscribe(ctx, "log.entryAdded", "browsingContext.userPromptOpened"); err != nil {
 		t.Fatal(err)
 	}
 	tabs, err := ff.Tabs(ctx)
@@ -146,6 +148,36 @@ func TestFirefox(t *testing.T) {
 			}
 		case <-ctx.Done():
 			t.Fatalf("log entries not seen: %v", want)
+		}
+	}
+
+	// A confirm stays open until answered, then returns the answer.
+	for _, accept := range []bool{true, false} {
+		answer := make(chan any, 1)
+		go func() {
+			var b any
+			v, err := ff.Evaluate(ctx, tab, `confirm("sure?")`)
+			if err == nil {
+				err = v.Decode(&b)
+			}
+			if err != nil {
+				b = err
+			}
+			answer <- b
+		}()
+		select {
+		case p := <-prompts:
+			if p.Type != "confirm" || p.Message != "sure?" || p.Context != tab || p.Handler != "ignore" {
+				t.Errorf("prompt %+v", p)
+			}
+		case <-ctx.Done():
+			t.Fatal("no prompt seen")
+		}
+		if err := ff.HandlePrompt(ctx, tab, accept); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-answer; got != accept {
+			t.Errorf("confirm answered %v: %v", accept, got)
 		}
 	}
 

@@ -23,6 +23,8 @@ type firefoxPage struct {
 	ff  *bidi.Firefox
 	tab bidi.Context
 
+	prompts chan bidi.Prompt // user prompts opened
+
 	mu     sync.Mutex
 	errors []string // console errors and uncaught exceptions
 }
@@ -38,12 +40,17 @@ func (p *firefoxPage) logged(e bidi.LogEntry) {
 	p.mu.Unlock()
 }
 
-// noErrors fails the test if the page logged an error.
+// noErrors fails the test if the page logged an error or opened a prompt
+// the test did not answer.
 func (p *firefoxPage) noErrors(where string) {
 	p.t.Helper()
 	p.mu.Lock()
 	errs := slices.Clone(p.errors)
 	p.mu.Unlock()
+	for len(p.prompts) > 0 {
+		q := <-p.prompts
+		errs = append(errs, "unexpected "+q.Type+": "+q.Message)
+	}
 	if len(errs) > 0 {
 		p.fail(where, errors.New("the page logged errors:\n"+strings.Join(errs, "\n")))
 	}
@@ -153,6 +160,43 @@ func (p *firefoxPage) click(sel string) {
 	}
 }
 
+// clickAnswering clicks sel, which opens a user prompt, answers it and
+// returns its message. The click may wait for the prompt to close, so it
+// runs beside the answer.
+func (p *firefoxPage) clickAnswering(sel string, accept bool) string {
+	p.t.Helper()
+	p.wait(sel)
+	n := p.node(sel)
+	clicked := make(chan error, 1)
+	go func() { clicked <- p.ff.Click(p.ctx, p.tab, n) }()
+	var q bidi.Prompt
+	returned := false
+	select {
+	case q = <-p.prompts:
+	case err := <-clicked: // the click did not wait for the prompt
+		if err != nil {
+			p.fail("click "+sel, err)
+		}
+		returned = true
+		select {
+		case q = <-p.prompts:
+		case <-p.ctx.Done():
+			p.fail("click "+sel, errors.New("no prompt opened"))
+		}
+	case <-p.ctx.Done():
+		p.fail("click "+sel, errors.New("no prompt opened"))
+	}
+	if err := p.ff.HandlePrompt(p.ctx, p.tab, accept); err != nil {
+		p.fail("answer "+q.Message, err)
+	}
+	if !returned {
+		if err := <-clicked; err != nil {
+			p.fail("click "+sel, err)
+		}
+	}
+	return q.Message
+}
+
 // typeInto clicks the field sel and types text on the keyboard.
 func (p *firefoxPage) typeInto(sel, text string) {
 	p.t.Helper()
@@ -243,9 +287,10 @@ func TestConsoleInFirefox(t *testing.T) {
 			t.Errorf("close firefox: %v", err)
 		}
 	}()
-	p := &firefoxPage{t: t, ctx: ctx, ff: ff}
+	p := &firefoxPage{t: t, ctx: ctx, ff: ff, prompts: make(chan bidi.Prompt, 8)}
 	ff.OnLog(p.logged)
-	must(t, ff.Subscribe(ctx, "log.entryAdded"))
+	ff.OnPrompt(func(q bidi.Prompt) { p.prompts <- q })
+	must(t, ff.Subscribe(ctx, "log.entryAdded", "browsingContext.userPromptOpened"))
 	tabs, err := ff.Tabs(ctx)
 	must(t, err)
 	p.tab = tabs[0]
@@ -390,6 +435,27 @@ func TestConsoleInFirefox(t *testing.T) {
 		t.Errorf("the detection shows no fields")
 	}
 	p.written("a detection")
+
+	// A false positive becomes a filter; removing it asks first.
+	const rule = "7a3b6d1f-4a2b-4f8c-9d7e-e9f8cbf21a35" // Potential JLI.dll Side-Loading
+	p.route("#/case/intrusion/detections?rule=" + rule)
+	p.wait(`#detections[data-query*="rule="] tr.pick`)
+	p.click(`#detections tr.pick`)
+	p.click(`#make-filter button`)
+	p.wait(`#make-filter .saved`)
+	p.route("#/case/intrusion/filters")
+	p.wait(`#filters li`)
+	if f := p.text(`#filters`); !strings.Contains(f, rule) || !strings.Contains(f, "jli.dll") {
+		t.Errorf("filter listed: %s", f)
+	}
+	if msg := p.clickAnswering(`#filters li button`, false); !strings.HasPrefix(msg, "Remove this filter?") {
+		t.Errorf("removal asked %q", msg)
+	}
+	if n := p.count(`#filters li`); n != 1 {
+		t.Errorf("%d filters after the removal was cancelled, want 1", n)
+	}
+	p.clickAnswering(`#filters li button`, true)
+	p.wait(`p#filters`)
 
 	// The timeline: every detection in one column per host.
 	p.route("#/case/intrusion/timeline")
