@@ -30,7 +30,7 @@ func TestFirefox(t *testing.T) {
 	}))
 	defer srv.Close()
 	// A guard against a hang, not a measurement.
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 
 	ff, err := LaunchFirefox(ctx, path, t.TempDir())
