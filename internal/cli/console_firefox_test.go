@@ -52,10 +52,13 @@ func (p *firefoxPage) noErrors(where string) {
 		errs = append(errs, "unexpected "+q.Type+": "+q.Message)
 	}
 	if len(errs) > 0 {
-		p.fail(where, errors.New("the page logged errors:\n"+strings.Join(errs, "\n")))
+		p.fail(where, errors.New("the page logged errors or opened prompts:\n"+strings.Join(errs, "\n")))
 	}
 }
 
+// fail ends the test with err, a screenshot (in the test's artifact
+// folder: go test -artifacts keeps it), what the page logged and its main
+// element.
 func (p *firefoxPage) fail(what string, err error) {
 	p.t.Helper()
 	// A fresh context: the test's may be what ran out.
