@@ -55,21 +55,11 @@ func consoleEvidence(t *testing.T) string {
 	return abs
 }
 
-const consolePassword = "console test password"
-
-// TestConsoleInBrowser drives the console in headless Chromium against a
-// real `spoor serve`: an analyst's investigation from login to logout,
-// then the refusals. Every wait is for an element or a state, never a
-// time; the context's limit only guards against a hang.
-func TestConsoleInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	browser := consoleBrowser(t)
-	evidence := consoleEvidence(t)
-
-	// A store with two tenants: default (admin, and vic, a viewer) and
-	// globex, whose case "secret" acme's users must not reach.
+// consoleServe runs spoor serve over a new store with two tenants:
+// default (admin, and vic, a viewer) and globex, whose case "secret"
+// default's users must not reach. It returns the console's URL.
+func consoleServe(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
 	st, err := store.Open(ctx, dir)
@@ -86,8 +76,23 @@ func TestConsoleInBrowser(t *testing.T) {
 	must(t, err)
 	must(t, st.Close())
 	t.Setenv(server.AdminPasswordEnv, "")
-	srv := startServe(t, "--data", dir)
-	home := srv.url + "/"
+	return startServe(t, "--data", dir).url + "/"
+}
+
+const consolePassword = "console test password"
+
+// TestConsoleInBrowser drives the console in headless Chromium against a
+// real `spoor serve`: an analyst's investigation from login to logout,
+// then the refusals. Every wait is for an element or a state, never a
+// time; the context's limit only guards against a hang.
+func TestConsoleInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	browser := consoleBrowser(t)
+	evidence := consoleEvidence(t)
+
+	home := consoleServe(t)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser),
 		chromedp.Flag("ignore-certificate-errors", true), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()))

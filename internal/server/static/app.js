@@ -24,7 +24,8 @@ export async function api(method, path, body) {
 }
 
 // el builds an element: attributes (on* are listeners), then children
-// (strings become text).
+// (strings become text; arrays, nested as deep as they come, are
+// flattened: fieldList's [dt, dd] pairs were written as "[object ...]").
 function el(tag, attrs, ...kids) {
   const e = tag.startsWith("svg:") ? document.createElementNS("http://www.w3.org/2000/svg", tag.slice(4)) : document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -32,7 +33,7 @@ function el(tag, attrs, ...kids) {
     if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
     else e.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const k of kids.flat()) {
+  for (const k of kids.flat(Infinity)) {
     if (k === null || k === undefined || k === false) continue;
     e.append(k instanceof Node ? k : document.createTextNode(String(k)));
   }
@@ -49,7 +50,7 @@ const view = () => document.getElementById("view");
 // fill replaces the children of node, leaving out the absent ones
 // (replaceChildren would write null as text).
 function fill(node, ...kids) {
-  node.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
+  node.replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
 }
 
 function show(...kids) {
@@ -198,7 +199,7 @@ async function operationPage(c, id) {
   const attr = op.attribution;
   show(
     el("h2", { id: "op-title" }, "Operation ", level(op.severity), " score ", op.score), tabs(c, null),
-    el("p", {}, op.hosts.length + " hosts (" + op.hosts.join(", ") + "), users " + (op.users || []).join(", ") + "; " + when(op.first) + " to " + when(op.last)),
+    el("p", {}, op.hosts.length + " hosts (" + op.hosts.join(", ") + ")" + ((op.users || []).length ? ", users " + op.users.join(", ") : "") + "; " + when(op.first) + " to " + when(op.last)),
     el("div", { class: "split" },
       el("div", {},
         el("h3", {}, "Graph"),
