@@ -56,6 +56,8 @@ const (
 // Principal is who a request comes from, as Authenticate found them.
 type Principal struct {
 	Tenant, User string
+	// Role is the backend's: this package does not read it.
+	Role string
 }
 
 // Collection is a collection as one principal sees it (section 5.2's
