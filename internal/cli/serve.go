@@ -120,7 +120,8 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 	if f.tlsCert == "" {
 		fmt.Fprintf(env.Stdout, "Certificate SHA-256 fingerprint: %s\n", server.Fingerprint(cert))
 	}
-	console := server.New(st, server.Options{Logger: env.logger(), OIDC: provider, Hunt: huntIntoCase(st, env), DataDir: dir, MaxUpload: f.maxUpload})
+	console := server.New(st, server.Options{Logger: env.logger(), OIDC: provider, Hunt: huntIntoCase(st, env), DataDir: dir,
+		MaxUpload: f.maxUpload, CaseSTIX: caseSTIX(st)})
 	defer console.Close()
 	srv := &http.Server{
 		Handler:           console,
