@@ -62,3 +62,40 @@ func TestCaseSTIXIsCaseExport(t *testing.T) {
 		t.Errorf("a case that does not exist: %d objects, %v", len(objs), err)
 	}
 }
+
+// TestTAXIIGrantCommand: spoor taxii grant sets a user's grant on a case's
+// collection, as spoor taxii collections names it; a case that does not
+// exist, or no collection named, is refused.
+func TestTAXIIGrantCommand(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runIn(t, "a long enough password\n", "user", "add", "pat", "--password-stdin", "--data", dir); code != ExitOK {
+		t.Fatalf("user add: %s", errOut)
+	}
+	s, err := store.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.AddCase(t.Context(), store.DefaultTenant, "intrusion", "", "root"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, t.Context(), "taxii", "collections", "--data", dir, "--json")
+	var list struct {
+		Collections []struct{ ID, Case string }
+	}
+	if code != ExitOK || json.Unmarshal([]byte(out), &list) != nil || len(list.Collections) != 2 || list.Collections[1].Case != "intrusion" {
+		t.Fatalf("collections: %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, t.Context(), "taxii", "grant", "pat", "--case", "intrusion", "--read", "--data", dir); code != ExitOK {
+		t.Fatalf("grant: %s", errOut)
+	}
+	gs, err := s.TAXIIGrants(t.Context(), store.DefaultTenant, "pat")
+	if g := gs[list.Collections[1].ID]; err != nil || len(gs) != 1 || !g.Read || g.Write {
+		t.Errorf("grants %+v, %v", gs, err)
+	}
+	for _, args := range [][]string{{"pat", "--case", "nope"}, {"pat"}, {"pat", "--own", "--case", "intrusion"}} {
+		if code, _, _ := run(t, t.Context(), append(append([]string{"taxii", "grant"}, args...), "--data", dir)...); code == ExitOK {
+			t.Errorf("grant %v: exit 0", args)
+		}
+	}
+}
