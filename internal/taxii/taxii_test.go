@@ -133,7 +133,7 @@ func (f *fixture) do(method, path, user, body string, hdr ...string) answer {
 	b, _ := io.ReadAll(resp.Body)
 	a := answer{status: resp.StatusCode, header: resp.Header, body: b}
 	json.Unmarshal(b, &a.json)
-	// Section 1.6.8 and 3.6: every answer, an error too, is TAXII's media type.
+	// Every answer, an error too, is in TAXII's media type.
 	if ct := resp.Header.Get("Content-Type"); ct != MediaType {
 		f.t.Errorf("%s %s: Content-Type %q, want %q", method, path, ct, MediaType)
 	}
