@@ -2,11 +2,18 @@ package cli
 
 import (
 	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/spoor-hunt/spoor/internal/server"
+	"github.com/spoor-hunt/spoor/internal/stix"
 	"github.com/spoor-hunt/spoor/internal/store"
 )
 
@@ -97,5 +104,73 @@ func TestTAXIIGrantCommand(t *testing.T) {
 		if code, _, _ := run(t, t.Context(), append(append([]string{"taxii", "grant"}, args...), "--data", dir)...); code == ExitOK {
 			t.Errorf("grant %v: exit 0", args)
 		}
+	}
+}
+
+// TestIntelImportTAXII: intel import reads a partner's TAXII collection
+// (spoor serve's own server here, over HTTPS with its certificate given
+// by --taxii-ca, basic credentials from the environment) as it reads a
+// bundle file.
+func TestIntelImportTAXII(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	partner, err := store.Open(ctx, filepath.Join(dir, "partner"), store.WithPasswordCost(1, 64, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer partner.Close()
+	if _, err := partner.AddTenant(ctx, "cert", "root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := partner.AddUser(ctx, "cert", "bob", store.RoleViewer, "a long enough password", "root"); err != nil {
+		t.Fatal(err)
+	}
+	ind := `{"type":"indicator","spec_version":"2.1","id":"indicator--6b5d1f0e-1c1a-4d5e-9f00-000000000001",` +
+		`"created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"bad address",` +
+		`"pattern":"[ipv4-addr:value = '198.51.100.7']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`
+	h, err := stix.ReadHead([]byte(ind))
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll := server.CollectionID("cert", "")
+	if _, err := partner.AddTAXIIObjects(ctx, "cert", "", coll, []store.TAXIIObject{
+		{ID: h.ID, Type: h.Type, SpecVersion: h.SpecVersion, Version: h.Version, JSON: json.RawMessage(ind)}}, "root"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(server.New(partner, server.Options{}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below
+	srv.StartTLS()
+	defer srv.Close()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	victim := filepath.Join(dir, "victim")
+	s, err := store.Open(ctx, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddTenant(ctx, store.DefaultTenant, "root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddCase(ctx, store.DefaultTenant, "intrusion", "", "root"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	url := srv.URL + "/taxii2/cert/collections/" + coll + "/objects/"
+	t.Setenv(taxiiPasswordEnv, "a long enough password")
+	code, out, errOut := run(t, ctx, "intel", "import", url, "--case", "intrusion", "--store", victim, "--taxii-user", "bob", "--taxii-ca", ca)
+	if code != ExitOK || !strings.Contains(out, "imported 1 indicators") || !strings.Contains(out, "198.51.100.7") {
+		t.Errorf("import from TAXII: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// Without the CA the server's certificate is refused; with a wrong
+	// password the server's 401 is the error.
+	if code, _, errOut := run(t, ctx, "intel", "import", url, "--case", "intrusion", "--store", victim, "--taxii-user", "bob"); code == ExitOK || !strings.Contains(errOut, "certificate") {
+		t.Errorf("no CA: exit %d: %s", code, errOut)
+	}
+	t.Setenv(taxiiPasswordEnv, "wrong")
+	if code, _, errOut := run(t, ctx, "intel", "import", url, "--case", "intrusion", "--store", victim, "--taxii-user", "bob", "--taxii-ca", ca); code == ExitOK || !strings.Contains(errOut, "401") {
+		t.Errorf("wrong password: exit %d: %s", code, errOut)
 	}
 }
