@@ -21,7 +21,9 @@ func TestClientPages(t *testing.T) {
 		t.Fatalf("add: %d %s", a.status, a.body)
 	}
 	url := f.srv.URL + "/taxii2/acme/collections/" + intel + "/objects/"
-	auth := func(user string) func(*http.Request) { return func(r *http.Request) { r.SetBasicAuth(user, "pw-"+user) } }
+	auth := func(user string) func(*http.Request) {
+		return func(r *http.Request) { r.SetBasicAuth(user, "pw-"+user) }
+	}
 	ctx := context.Background()
 	got, err := (&Client{Auth: auth("ann")}).Objects(ctx, url)
 	if err != nil || len(got) != 5 {
@@ -41,11 +43,11 @@ func TestClientPages(t *testing.T) {
 		url    string
 		want   string
 	}{
-		"pages":    {Client{Auth: auth("ann"), MaxPages: 2}, url, "pages"},
-		"bytes":    {Client{Auth: auth("ann"), MaxBytes: 300}, url, "bytes"},
-		"no auth":  {Client{}, url, "401"},
-		"gus":      {Client{Auth: auth("gus")}, url, "404"},
-		"bad url":  {Client{}, "ftp://x/", "want https"},
+		"pages":   {Client{Auth: auth("ann"), MaxPages: 2}, url, "pages"},
+		"bytes":   {Client{Auth: auth("ann"), MaxBytes: 300}, url, "bytes"},
+		"no auth": {Client{}, url, "401"},
+		"gus":     {Client{Auth: auth("gus")}, url, "404"},
+		"bad url": {Client{}, "ftp://x/", "want https"},
 	} {
 		_, err := (&c.client).Objects(ctx, c.url)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
