@@ -108,6 +108,14 @@ func (s *Store) addTAXII(ctx context.Context, tenant, caseName, collection strin
 		if ref.caseID != 0 {
 			caseID = ref.caseID
 		}
+		if s.dialect == postgresDialect {
+			// Adds to a tenant's collections one at a time, as SQLite's
+			// write lock makes them: two at once would share date_added
+			// values, and a client paging by added_after could miss some.
+			if _, err := tx.ExecContext(ctx, s.q(`SELECT id FROM tenants WHERE id = ? FOR UPDATE`), ref.tenantID); err != nil {
+				return err
+			}
+		}
 		var last int64
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(MAX(date_added), 0) FROM taxii_objects
 			WHERE tenant_id = ? AND collection = ?`), ref.tenantID, collection).Scan(&last); err != nil {
