@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -47,7 +48,7 @@ func caseSTIX(st *store.Store) CaseSTIXFunc {
 }
 
 // taxiiFixture is the console's fixture with its case export wired.
-func taxiiFixture(t *testing.T, target string) *fixture {
+func taxiiFixture(t testing.TB, target string) *fixture {
 	f := newFixture(t, target)
 	f.srv.Close()
 	f.srv = New(f.st, Options{Now: f.clock.Now, CaseSTIX: caseSTIX(f.st)})
@@ -323,6 +324,40 @@ func TestTAXIIRoundTrip(t *testing.T) {
 		objs, _ := m["objects"].([]any)
 		if w.Code != 200 || len(objs) != 1 || !strings.HasPrefix(objs[0].(map[string]any)["modified"].(string), "2022-02-04") {
 			t.Errorf("latest version of %s: %d %s", versioned[0], w.Code, w.Body)
+		}
+	})
+}
+
+// FuzzTAXII sends arbitrary TAXII calls, queries and bodies as acme's
+// analyst: whatever arrives, the answer is TAXII's media type, never a
+// server error, and never holds what globex's collections hold.
+func FuzzTAXII(f *testing.F) {
+	fx := taxiiFixture(f, f.TempDir())
+	secret := strings.Replace(indicator, `"pattern_type"`, `"name":"globex-secret","pattern_type"`, 1)
+	if w, _ := fx.taxiiDo("gus", "POST", collectionPath("globex", "", "objects/"), `{"objects":[`+secret+`]}`); w.Code != 202 {
+		f.Fatalf("globex add: %d %s", w.Code, w.Body)
+	}
+	own, cs := CollectionID("acme", ""), CollectionID("acme", "intrusion")
+	for _, seed := range [][3]string{
+		{"GET", "/taxii2/", ""},
+		{"GET", "/taxii2/acme/collections/" + cs + "/objects/?match[version]=all&limit=3&added_after=2020-01-01T00:00:00Z", ""},
+		{"GET", "/taxii2/acme/collections/" + cs + "/manifest/?match[type]=report,indicator&match[spec_version]=2.1&next=1-2", ""},
+		{"GET", "/taxii2/acme/collections/" + own + "/objects/indicator--6b5d1f0e-1c1a-4d5e-9f00-000000000001/versions/", ""},
+		{"POST", "/taxii2/acme/collections/" + own + "/objects/", `{"objects":[` + indicator + `]}`},
+		{"GET", "/taxii2/globex/collections/" + CollectionID("globex", "") + "/objects/", ""},
+		{"GET", "/taxii2/acme/status/x/", ""},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	f.Fuzz(func(t *testing.T, method, path, body string) {
+		if _, err := url.ParseRequestURI(path); err != nil || !strings.HasPrefix(path, "/taxii2/") ||
+			(method != "GET" && method != "POST" && method != "DELETE") {
+			return
+		}
+		fx.t = t
+		w, _ := fx.taxiiDo("ann", method, path, body)
+		if w.Code >= 500 || strings.Contains(w.Body.String(), "globex-secret") {
+			t.Fatalf("%s %s: %d %s", method, path, w.Code, w.Body)
 		}
 	})
 }
