@@ -241,6 +241,16 @@ func TestTAXIIPermissions(t *testing.T) {
 	}
 }
 
+// TestTAXIIBodyLimit: an add larger than the console's JSON bodies but
+// within max_content_length is taken: TAXII has its own bound.
+func TestTAXIIBodyLimit(t *testing.T) {
+	f := taxiiFixture(t, t.TempDir())
+	big := strings.Replace(indicator, `"pattern_type"`, `"description":"`+strings.Repeat("x", 2*MaxBody)+`","pattern_type"`, 1)
+	if w, m := f.taxiiDo("ann", "POST", collectionPath("acme", "", "objects/"), `{"objects":[`+big+`]}`); w.Code != 202 || m["success_count"] != 1.0 {
+		t.Errorf("add of %d bytes: %d %.300s", len(big), w.Code, w.Body)
+	}
+}
+
 // TestTAXIIRoundTrip: a case's collection serves the case's export, once:
 // reading again or rebuilding the same operations adds no object, and an
 // operation that changes is a new version of the objects it changes.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -55,6 +56,25 @@ func TestClientPages(t *testing.T) {
 		}
 		if (name == "pages" || name == "bytes") && !errors.Is(err, ErrTooMuch) {
 			t.Errorf("%s: %v, want ErrTooMuch", name, err)
+		}
+	}
+}
+
+// TestClientSamePage: a server that answers the same next forever, or
+// more without a way on, is an error, not a loop.
+func TestClientSamePage(t *testing.T) {
+	for name, c := range map[string]struct{ body, want string }{
+		"same next": {`{"more":true,"next":"n1","objects":[{}]}`, "same page again"},
+		"no way on": {`{"more":true,"objects":[{}]}`, "without next"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", MediaType)
+			w.Write([]byte(c.body))
+		}))
+		_, err := (&Client{}).Objects(context.Background(), srv.URL+"/objects/")
+		srv.Close()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, c.want)
 		}
 	}
 }
