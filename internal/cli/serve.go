@@ -134,6 +134,7 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 		ErrorLog:          slog.NewLogLogger(env.logger().Handler(), slog.LevelDebug),
 	}
 	fmt.Fprintf(env.Stdout, "Serving the console at https://%s/ (store: %s)\n", ln.Addr(), st.Backend())
+	fmt.Fprintf(env.Stdout, "TAXII 2.1 at https://%s%s\n", ln.Addr(), server.TAXIIPrefix)
 	done := make(chan error, 1)
 	go func() { done <- srv.ServeTLS(ln, "", "") }()
 	select {

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -15,6 +18,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/server"
 	"github.com/spoor-hunt/spoor/internal/stix"
 	"github.com/spoor-hunt/spoor/internal/store"
+	"github.com/spoor-hunt/spoor/internal/taxii"
 )
 
 // TestCaseSTIXIsCaseExport: what a case's TAXII collection takes is the
@@ -172,5 +176,40 @@ func TestIntelImportTAXII(t *testing.T) {
 	t.Setenv(taxiiPasswordEnv, "wrong")
 	if code, _, errOut := run(t, ctx, "intel", "import", url, "--case", "intrusion", "--store", victim, "--taxii-user", "bob", "--taxii-ca", ca); code == ExitOK || !strings.Contains(errOut, "401") {
 		t.Errorf("wrong password: exit %d: %s", code, errOut)
+	}
+}
+
+// TestServeTAXII: spoor serve answers TAXII 2.1 over HTTPS, and a case
+// hunted into its store is served as its export, every object.
+func TestServeTAXII(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	if code, _, errOut := run(t, ctx, "hunt", "--no-sigmahq", "--quiet", "--store", dir, "--case", "intrusion",
+		filepath.Join("..", "..", "examples", "cuckoobees")); code != ExitOK {
+		t.Fatalf("hunt --store: exit %d: %s", code, errOut)
+	}
+	t.Setenv(server.AdminPasswordEnv, "a long enough password")
+	srv := startServe(t, "--data", dir)
+	pemBytes, err := os.ReadFile(filepath.Join(dir, server.CertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pemBytes)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	t.Cleanup(hc.CloseIdleConnections)
+	c := &taxii.Client{HTTP: hc, Auth: func(r *http.Request) { r.SetBasicAuth(server.FirstAdmin, "a long enough password") }}
+	got, err := c.Objects(ctx, srv.url+server.TAXIIPrefix+store.DefaultTenant+"/collections/"+server.CollectionID(store.DefaultTenant, "intrusion")+"/objects/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want, err := caseSTIX(s)(ctx, store.DefaultTenant, "intrusion")
+	if err != nil || len(want) < 50 || len(got) != len(want) {
+		t.Errorf("served %d objects, the export has %d (%v)", len(got), len(want), err)
 	}
 }
