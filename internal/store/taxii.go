@@ -51,8 +51,12 @@ type TAXIIPage struct {
 }
 
 // MaxTAXIIPage bounds a page of TAXII objects, and each list of a
-// TAXIIQuery.
-const MaxTAXIIPage = 1000
+// TAXIIQuery; MaxTAXIIPageBytes the JSON of a page's objects, so memory
+// is bounded whatever sizes the objects added have.
+const (
+	MaxTAXIIPage      = 1000
+	MaxTAXIIPageBytes = 32 << 20
+)
 
 // TAXIIGrant is a user's access to one collection; it can only take away
 // what the user's role allows.
@@ -234,18 +238,22 @@ func (s *Store) TAXIIObjects(ctx context.Context, tenant, collection string, q T
 	defer rows.Close()
 	var page TAXIIPage
 	var lastAt, lastID int64
+	size := 0
 	for rows.Next() {
-		if len(page.Objects) == limit {
+		var o TAXIIObject
+		var id, version, added int64
+		var body string
+		if err := rows.Scan(&id, &o.ID, &o.Type, &o.SpecVersion, &version, &added, &body); err != nil {
+			return TAXIIPage{}, err
+		}
+		// A page ends at limit objects, or before the object that would
+		// take it past MaxTAXIIPageBytes (a page holds one object at least).
+		if len(page.Objects) == limit || (len(page.Objects) > 0 && size+len(body) > MaxTAXIIPageBytes) {
 			page.Next = strconv.FormatInt(lastAt, 10) + "-" + strconv.FormatInt(lastID, 10)
 			break
 		}
-		var o TAXIIObject
-		var version, added int64
-		var body string
-		if err := rows.Scan(&lastID, &o.ID, &o.Type, &o.SpecVersion, &version, &added, &body); err != nil {
-			return TAXIIPage{}, err
-		}
-		lastAt = added
+		size += len(body)
+		lastAt, lastID = added, id
 		o.Version, o.DateAdded, o.JSON = fromMicros(version), fromMicros(added), json.RawMessage(body)
 		page.Objects = append(page.Objects, o)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -240,4 +241,30 @@ func BenchmarkTAXIIObjects(b *testing.B) {
 			})
 		}
 	})
+}
+
+// TestTAXIIPageBytes: a page ends before the object that would take it
+// past MaxTAXIIPageBytes, and the next page goes on from there.
+func TestTAXIIPageBytes(t *testing.T) {
+	ctx := context.Background()
+	s := targetOpener(t.TempDir())(t)
+	setup(t, s)
+	pad := strings.Repeat("x", MaxTAXIIPageBytes/3)
+	var objs []TAXIIObject
+	for i := range 4 {
+		o := taxiiObject(fmt.Sprintf("indicator--6b5d1f0e-1c1a-4d5e-9f00-%012d", i), time.Unix(0, 0), "indicator")
+		o.JSON = json.RawMessage(strings.Replace(string(o.JSON), `{`, `{"pad":"`+pad+`",`, 1))
+		objs = append(objs, o)
+	}
+	if _, err := s.AddTAXIIObjects(ctx, "acme", "", "coll", objs, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.TAXIIObjects(ctx, "acme", "coll", TAXIIQuery{})
+	if err != nil || len(p.Objects) != 2 || p.Next == "" {
+		t.Fatalf("first page: %d objects, next %q, %v", len(p.Objects), p.Next, err)
+	}
+	p, err = s.TAXIIObjects(ctx, "acme", "coll", TAXIIQuery{After: p.Next})
+	if err != nil || len(p.Objects) != 2 || p.Next != "" || p.Objects[0].ID != objs[2].ID {
+		t.Errorf("second page: %v, next %q, %v", ids(p), p.Next, err)
+	}
 }
