@@ -263,6 +263,11 @@ func (b *taxiiBackend) Add(ctx context.Context, c taxii.Collection, objs []store
 	return b.st.AddTAXIIObjects(ctx, c.Tenant, c.Case, c.ID, objs, actor)
 }
 
+func (b *taxiiBackend) Delete(ctx context.Context, c taxii.Collection, q store.TAXIIQuery, actor string) error {
+	_, err := b.st.DeleteTAXIIObject(ctx, c.Tenant, c.Case, c.ID, q.IDs[0], q, actor)
+	return err
+}
+
 func (b *taxiiBackend) PutStatus(ctx context.Context, tenant, id string, body json.RawMessage) error {
 	return b.st.PutTAXIIStatus(ctx, tenant, id, body)
 }

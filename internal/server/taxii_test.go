@@ -187,6 +187,15 @@ func TestTAXIITenantIsolation(t *testing.T) {
 				t.Errorf("gus GET %s: %d %s, want 404", p, w.Code, w.Body)
 			}
 		}
+		obj := "objects/indicator--6b5d1f0e-1c1a-4d5e-9f00-000000000001/"
+		for _, p := range []string{collectionPath("acme", "", obj), strings.Replace(collectionPath("acme", "", obj), "/acme/", "/globex/", 1)} {
+			if w, _ := f.taxiiDo("gus", "DELETE", p, ""); w.Code != 404 {
+				t.Errorf("gus DELETE %s: %d, want 404", p, w.Code)
+			}
+		}
+		if w, _ := f.taxiiDo("ann", "GET", collectionPath("acme", "", obj), ""); w.Code != 200 {
+			t.Errorf("acme's object after globex's deletes: %d", w.Code)
+		}
 		w, m = f.taxiiDo("gus", "GET", "/taxii2/globex/collections/", "")
 		cs, _ := m["collections"].([]any)
 		if w.Code != 200 || len(cs) != 2 {

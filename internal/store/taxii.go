@@ -98,13 +98,7 @@ func (s *Store) addTAXII(ctx context.Context, tenant, caseName, collection strin
 	}
 	added := make([]bool, len(objs))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var ref caseRef
-		var err error
-		if caseName != "" {
-			ref, err = s.resolveCase(ctx, tx, tenant, caseName)
-		} else {
-			ref.tenantID, err = s.tenantID(ctx, tx, tenant)
-		}
+		ref, err := s.collectionRef(ctx, tx, tenant, caseName)
 		if err != nil {
 			return err
 		}
@@ -161,6 +155,16 @@ func (s *Store) addTAXII(ctx context.Context, tenant, caseName, collection strin
 		return nil, err
 	}
 	return added, nil
+}
+
+// collectionRef resolves where a collection lives: a case of tenant, or
+// the tenant itself when caseName is "" (caseID 0).
+func (s *Store) collectionRef(ctx context.Context, q querier, tenant, caseName string) (caseRef, error) {
+	if caseName != "" {
+		return s.resolveCase(ctx, q, tenant, caseName)
+	}
+	id, err := s.tenantID(ctx, q, tenant)
+	return caseRef{tenantID: id}, err
 }
 
 // TAXIIVersion writes a version or date_added as TAXII and STIX write
@@ -258,6 +262,52 @@ func (s *Store) TAXIIObjects(ctx context.Context, tenant, collection string, q T
 		page.Objects = append(page.Objects, o)
 	}
 	return page, rows.Err()
+}
+
+// DeleteTAXIIObject removes versions of an object from a collection of
+// tenant (a case's when caseName is set): those q.Versions and
+// q.SpecVersions select, every version when q.Versions is empty. It
+// returns how many were removed (0: ErrNotFound), and is audited.
+func (s *Store) DeleteTAXIIObject(ctx context.Context, tenant, caseName, collection, objectID string, q TAXIIQuery, actor string) (int64, error) {
+	if len(q.Versions) == 0 {
+		q.Versions = []string{"all"}
+	}
+	vcond, vargs, err := s.versionCondition(q)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		ref, err := s.collectionRef(ctx, tx, tenant, caseName)
+		if err != nil {
+			return err
+		}
+		where := `o.tenant_id = ? AND o.collection = ? AND o.object_id = ?`
+		args := []any{ref.tenantID, collection, objectID}
+		if k := len(q.SpecVersions); k > 0 {
+			where += ` AND o.spec_version IN (?` + strings.Repeat(`, ?`, k-1) + `)`
+			for _, v := range q.SpecVersions {
+				args = append(args, v)
+			}
+		}
+		if vcond != "" {
+			where += ` AND (` + vcond + `)`
+			args = append(args, vargs...)
+		}
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM taxii_objects WHERE id IN (SELECT o.id FROM taxii_objects o WHERE `+where+`)`), args...)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("TAXII object %s: %w", objectID, ErrNotFound)
+		}
+		return s.audit(ctx, tx, ref.tenantID, ref.caseID, actor, "taxii.delete",
+			map[string]any{"collection": collection, "object": objectID, "versions": n})
+	})
+	return n, err
 }
 
 // versionCondition is the SQL of q.Versions: the first or last version of

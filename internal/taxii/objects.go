@@ -276,6 +276,33 @@ func (h *Handler) add(w http.ResponseWriter, r *http.Request, p Principal, c Col
 	w.Write(append(b, '\n'))
 }
 
+// delete answers the deletion of an object (section 5.7): the versions
+// match[version] and match[spec_version] select, all when no version is
+// named; 200 with no body.
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request, p Principal, rt route) {
+	if !rt.collection.CanWrite {
+		fail(w, http.StatusForbidden, "Forbidden", "you may not delete from this collection")
+		return
+	}
+	q, err := h.query(r, rt)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "Bad query", err.Error())
+		return
+	}
+	err = h.o.Backend.Delete(r.Context(), rt.collection, q, p.User)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		fail(w, http.StatusNotFound, "Not found", "no such object, or no version of it the query selects")
+	case errors.Is(err, store.ErrInvalid):
+		fail(w, http.StatusBadRequest, "Bad query", err.Error())
+	case err != nil:
+		h.internal(w, r, err)
+	default:
+		w.Header().Set("Content-Type", MediaType)
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
 // versionText is an added object's version in a status: its own, or ""
 // for an object without one (the date it is given is the collection's).
 func versionText(t time.Time) string {

@@ -11,7 +11,7 @@
 //	/taxii2/{root}/collections/{id}/               a collection (5.2)
 //	/taxii2/{root}/collections/{id}/manifest/      manifest (5.3)
 //	/taxii2/{root}/collections/{id}/objects/       get and add objects (5.4, 5.5)
-//	/taxii2/{root}/collections/{id}/objects/{id}/  an object (5.6)
+//	/taxii2/{root}/collections/{id}/objects/{id}/  an object (5.6), its deletion (5.7)
 //	/taxii2/{root}/collections/{id}/objects/{id}/versions/  its versions (5.8)
 //
 // Every answer, errors included, is application/taxii+json;version=2.1.
@@ -84,6 +84,9 @@ type Backend interface {
 	Objects(ctx context.Context, c Collection, q store.TAXIIQuery) (store.TAXIIPage, error)
 	// Add adds objects to a collection; added tells which were new.
 	Add(ctx context.Context, c Collection, objs []store.TAXIIObject, actor string) (added []bool, err error)
+	// Delete removes the versions of an object q selects (q.IDs holds
+	// it); none is store.ErrNotFound.
+	Delete(ctx context.Context, c Collection, q store.TAXIIQuery, actor string) error
 	// PutStatus keeps and Status returns a status resource of a tenant.
 	PutStatus(ctx context.Context, tenant, id string, body json.RawMessage) error
 	Status(ctx context.Context, tenant, id string) (json.RawMessage, error)
@@ -224,7 +227,7 @@ func (h *Handler) parse(p string) (route, bool) {
 		case len(seg) == 4 && seg[3] == "objects":
 			r.endpoint, r.methods = "objects", "GET, POST"
 		case len(seg) == 5 && seg[3] == "objects":
-			r.endpoint, r.object = "object", seg[4]
+			r.endpoint, r.object, r.methods = "object", seg[4], "GET, DELETE"
 		case len(seg) == 6 && seg[3] == "objects" && seg[5] == "versions":
 			r.endpoint, r.object = "versions", seg[4]
 		default:
@@ -313,6 +316,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "objects":
 		if r.Method == http.MethodPost {
 			h.add(w, r, p, rt.collection)
+		} else {
+			h.objects(w, r, rt)
+		}
+	case "object":
+		if r.Method == http.MethodDelete {
+			h.delete(w, r, p, rt)
 		} else {
 			h.objects(w, r, rt)
 		}

@@ -45,6 +45,11 @@ func (b testBackend) Add(ctx context.Context, c Collection, objs []store.TAXIIOb
 	return b.st.AddTAXIIObjects(ctx, c.Tenant, c.Case, c.ID, objs, actor)
 }
 
+func (b testBackend) Delete(ctx context.Context, c Collection, q store.TAXIIQuery, actor string) error {
+	_, err := b.st.DeleteTAXIIObject(ctx, c.Tenant, c.Case, c.ID, q.IDs[0], q, actor)
+	return err
+}
+
 func (b testBackend) PutStatus(ctx context.Context, tenant, id string, body json.RawMessage) error {
 	return b.st.PutTAXIIStatus(ctx, tenant, id, body)
 }
@@ -406,6 +411,26 @@ func TestGetObjects(t *testing.T) {
 		f.do("GET", coll+"/objects/indicator--"+u2+"/versions/", "ann", "").isError(t, "unknown object's versions", 404)
 		f.do("GET", "/taxii2/acme/collections/"+readOnly+"/objects/", "vic", "").isError(t, "no read permission", 403)
 		f.do("GET", "/taxii2/acme/collections/"+readOnly+"/manifest/", "vic", "").isError(t, "no read permission", 403)
+
+		// 5.7: deleting an object's versions, those match[version] names
+		// or all of them.
+		obj := coll + "/objects/" + ind + "/"
+		f.do("DELETE", obj, "vic", "").isError(t, "delete without write permission", 403)
+		f.do("DELETE", obj+"?match[version]=soon", "ann", "").isError(t, "delete with a bad version", 400)
+		if a := f.do("DELETE", obj+"?match[version]=2026-01-01T00:00:00.000Z", "ann", ""); a.status != 200 {
+			t.Errorf("delete a version: %d %s", a.status, a.body)
+		}
+		if a := f.do("GET", obj+"versions/", "ann", ""); ids(a, "versions") != "2026-01-03T00:00:00.000Z" {
+			t.Errorf("versions after deleting one: %s", a.body)
+		}
+		if a := f.do("DELETE", obj, "ann", ""); a.status != 200 {
+			t.Errorf("delete: %d %s", a.status, a.body)
+		}
+		f.do("GET", obj, "ann", "").isError(t, "a deleted object", 404)
+		f.do("DELETE", obj, "ann", "").isError(t, "delete again", 404)
+		if a := f.do("GET", coll+"/objects/", "ann", ""); ids(a, "objects") != "malwaremalware--"+u2+"@2026-01-01T00:00:00.000Z" {
+			t.Errorf("after the delete: %s", a.body)
+		}
 	})
 }
 
