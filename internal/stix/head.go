@@ -17,14 +17,15 @@ type Head struct {
 }
 
 // typeRE is section 3.1's type name: 3 to 250 lower-case letters, digits
-// and hyphens.
-var typeRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$`)
+// and hyphens, beginning with a letter.
+var typeRE = regexp.MustCompile(`^[a-z][a-z0-9-]{1,248}[a-z0-9]$`)
 
 // ReadHead reads the head of one STIX 2.1 object, refusing what is not
-// one: not a JSON object, a type or id not of section 2.9's form, a
-// timestamp not of section 3.2's, another spec_version. An object that
-// has created but no spec_version is STIX 2.0, and refused; one without
-// either (a cyber-observable) is 2.1, which section 6.1 makes the default.
+// one: not a JSON object, a type not of section 3.1's form, an id not of
+// section 2.9's, a timestamp not of section 2.16's, another spec_version.
+// An object that has created but no spec_version is STIX 2.0, and
+// refused; one without either (a cyber-observable) is 2.1, the default
+// section 3.2 gives SCOs.
 func ReadHead(raw []byte) (Head, error) {
 	var o struct {
 		Type        string `json:"type"`
@@ -38,7 +39,7 @@ func ReadHead(raw []byte) (Head, error) {
 	}
 	h := Head{ID: o.ID, Type: o.Type, SpecVersion: o.SpecVersion}
 	if !typeRE.MatchString(o.Type) {
-		return h, fmt.Errorf("type %q: want 3 to 250 of a-z, 0-9 and -", o.Type)
+		return h, fmt.Errorf("type %q: want 3 to 250 of a-z, 0-9 and -, beginning with a letter", o.Type)
 	}
 	if !strings.HasPrefix(o.ID, o.Type+"--") || !uuidRE.MatchString(o.ID[len(o.Type)+2:]) {
 		return h, fmt.Errorf("id %q: want %s--UUID", o.ID, o.Type)

@@ -17,6 +17,7 @@ func TestReadHead(t *testing.T) {
 		{`{"type":"indicator","spec_version":"2.1","id":"malware--` + id + `"}`, "", false},
 		{`{"type":"indicator","spec_version":"2.1","id":"indicator--xyz"}`, "", false},
 		{`{"type":"In","spec_version":"2.1","id":"In--` + id + `"}`, "", false},
+		{`{"type":"3d-thing","spec_version":"2.1","id":"3d-thing--` + id + `"}`, "", false},
 		{`{"type":"indicator","spec_version":"2.1","id":"indicator--` + id + `","modified":"2026-01-01 00:00:00"}`, "", false},
 		{`[1]`, "", false},
 	} {
