@@ -3,10 +3,13 @@ package cli
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -26,6 +29,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/source"
 	"github.com/spoor-hunt/spoor/internal/stix"
 	"github.com/spoor-hunt/spoor/internal/store"
+	"github.com/spoor-hunt/spoor/internal/taxii"
 )
 
 func newIntel(env Env) *cobra.Command {
@@ -45,14 +49,23 @@ type intelFlags struct {
 	tlp       string
 	redact    string
 	workers   int
+	// A TAXII-URL's credentials and the CA its server's certificate is
+	// checked against.
+	taxiiUser, taxiiCA string
 }
 
 func newIntelImport(env Env) *cobra.Command {
 	f := &intelFlags{}
 	cmd := &cobra.Command{
-		Use:   "import FILE --case CASE",
+		Use:   "import FILE|TAXII-URL --case CASE",
 		Short: "Import a STIX 2.1 bundle's indicators and hunt a case's evidence for them",
-		Long: `Import reads the indicators of a STIX 2.1 bundle (a partner's, a CERT's):
+		Long: `Import reads the indicators of a STIX 2.1 bundle (a partner's, a CERT's),
+or of a TAXII 2.1 collection: TAXII-URL is its objects URL
+(https://HOST/ROOT/collections/ID/objects/, its filters kept), read page by
+page (at most 256 MiB in all and 1000 pages), with --taxii-user and the password in
+$SPOOR_TAXII_PASSWORD (HTTP basic), or the token in $SPOOR_TAXII_TOKEN
+(Authorization: Bearer); --taxii-ca trusts a server's own certificate.
+Of what is read:
 Sigma indicators (pattern_type sigma) become rules, STIX patterns become
 matchers over the objects Windows events show (files and hashes, process
 command lines, addresses, domains, connections, registry keys, scheduled
@@ -95,7 +108,53 @@ of the indicators and their sightings, to send back to whoever shared them.`,
 	fl.StringVar(&f.tlp, "tlp", stix.DefaultTLP, "the TLP 2.0 `LEVEL` of the sightings bundle")
 	fl.StringVar(&f.redact, "redact", "", "replace `WHAT` by pseudonyms in the sightings bundle: hosts")
 	fl.IntVar(&f.workers, "workers", runtime.NumCPU(), "files read in parallel")
+	fl.StringVar(&f.taxiiUser, "taxii-user", "", "a TAXII-URL's user `NAME` (HTTP basic; the password in $SPOOR_TAXII_PASSWORD)")
+	fl.StringVar(&f.taxiiCA, "taxii-ca", "", "trust the TAXII server's certificate issued by (or being) the PEM `FILE`")
 	return cmd
+}
+
+// TAXII credentials come from the environment, never the command line,
+// where other users of the machine could read them.
+const (
+	taxiiPasswordEnv = "SPOOR_TAXII_PASSWORD"
+	taxiiTokenEnv    = "SPOOR_TAXII_TOKEN"
+)
+
+// isTAXIIURL tells the TAXII-URL form of intel import's argument.
+func isTAXIIURL(arg string) bool {
+	return strings.HasPrefix(arg, "https://") || strings.HasPrefix(arg, "http://")
+}
+
+// readTAXII reads a collection's objects as a JSON list of objects, which
+// stix.Indicators takes as a bundle's.
+func readTAXII(ctx context.Context, f *intelFlags, objectsURL string) ([]byte, error) {
+	c := &taxii.Client{MaxBytes: stix.MaxBundleBytes, HTTP: &http.Client{Timeout: 5 * time.Minute}}
+	switch token := os.Getenv(taxiiTokenEnv); {
+	case f.taxiiUser != "":
+		pw := os.Getenv(taxiiPasswordEnv)
+		if pw == "" {
+			return nil, &usageError{fmt.Errorf("--taxii-user needs the password in $%s", taxiiPasswordEnv)}
+		}
+		c.Auth = func(r *http.Request) { r.SetBasicAuth(f.taxiiUser, pw) }
+	case token != "":
+		c.Auth = func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
+	}
+	if f.taxiiCA != "" {
+		pem, err := readBounded(f.taxiiCA, 1<<20)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no PEM certificate", f.taxiiCA)
+		}
+		c.HTTP.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
+	objs, err := c.Objects(ctx, objectsURL)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(objs)
 }
 
 // imported is one indicator taken in, and what became of it.
@@ -123,7 +182,13 @@ func (im *imported) sight(t time.Time, host string) {
 }
 
 func runIntelImport(ctx context.Context, env Env, f *intelFlags, red stix.Redact, file string) error {
-	data, err := readBounded(file, stix.MaxBundleBytes)
+	var data []byte
+	var err error
+	if isTAXIIURL(file) {
+		data, err = readTAXII(ctx, f, file)
+	} else {
+		data, err = readBounded(file, stix.MaxBundleBytes)
+	}
 	if err != nil {
 		return err
 	}

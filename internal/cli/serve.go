@@ -120,7 +120,8 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 	if f.tlsCert == "" {
 		fmt.Fprintf(env.Stdout, "Certificate SHA-256 fingerprint: %s\n", server.Fingerprint(cert))
 	}
-	console := server.New(st, server.Options{Logger: env.logger(), OIDC: provider, Hunt: huntIntoCase(st, env), DataDir: dir, MaxUpload: f.maxUpload})
+	console := server.New(st, server.Options{Logger: env.logger(), OIDC: provider, Hunt: huntIntoCase(st, env), DataDir: dir,
+		MaxUpload: f.maxUpload, CaseSTIX: caseSTIX(st)})
 	defer console.Close()
 	srv := &http.Server{
 		Handler:           console,
@@ -133,6 +134,7 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 		ErrorLog:          slog.NewLogLogger(env.logger().Handler(), slog.LevelDebug),
 	}
 	fmt.Fprintf(env.Stdout, "Serving the console at https://%s/ (store: %s)\n", ln.Addr(), st.Backend())
+	fmt.Fprintf(env.Stdout, "TAXII 2.1 at https://%s%s\n", ln.Addr(), server.TAXIIPrefix)
 	done := make(chan error, 1)
 	go func() { done <- srv.ServeTLS(ln, "", "") }()
 	select {

@@ -72,6 +72,29 @@ func limitKey(ip, user string) string {
 // checkPassword returns the user if password is theirs, within the login
 // limits; when not, it has answered (429, 401 or 500).
 func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, user, password string) (store.User, bool) {
+	u, err := s.passwordUser(r, user, password)
+	var limited *limitedError
+	switch {
+	case errors.As(err, &limited):
+		w.Header().Set("Retry-After", strconv.Itoa(int(limited.wait/time.Second)+1))
+		fail(w, http.StatusTooManyRequests, "too many login attempts; try again later")
+	case errors.Is(err, store.ErrCredentials):
+		fail(w, http.StatusUnauthorized, "wrong user name or password")
+	case err != nil:
+		s.internal(w, r, err)
+	}
+	return u, err == nil
+}
+
+// limitedError: a client over its login limits, to wait that long.
+type limitedError struct{ wait time.Duration }
+
+func (e *limitedError) Error() string { return "too many login attempts" }
+
+// passwordUser returns the user if password is theirs, within the login
+// limits (a *limitedError past them; store.ErrCredentials when wrong): the
+// one password check of logins, password changes and TAXII's basic auth.
+func (s *Server) passwordUser(r *http.Request, user, password string) (store.User, error) {
 	ip := clientIP(r)
 	// The address first: an address over its limit makes no per-name
 	// bucket, so spraying names cannot fill the limiter until it forgets.
@@ -80,27 +103,17 @@ func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, user, pas
 		key string
 	}{{s.ipLimiter, ip}, {s.limiter, limitKey(ip, user)}} {
 		if ok, wait := l.allow(l.key); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-			fail(w, http.StatusTooManyRequests, "too many login attempts; try again later")
-			return store.User{}, false
+			return store.User{}, &limitedError{wait}
 		}
 	}
 	select {
 	case s.hashing <- struct{}{}:
 	case <-r.Context().Done():
-		return store.User{}, false
+		return store.User{}, r.Context().Err()
 	}
 	u, err := s.st.Authenticate(r.Context(), user, password)
 	<-s.hashing
-	if errors.Is(err, store.ErrCredentials) {
-		fail(w, http.StatusUnauthorized, "wrong user name or password")
-		return store.User{}, false
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return store.User{}, false
-	}
-	return u, true
+	return u, err
 }
 
 // clientIP is the address of the peer (no forwarding header is trusted);
@@ -739,6 +752,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
+	s.taxiiCreds.forget(r.PathValue("user"))
 	// Whoever held the old password is logged out, and the tokens they
 	// may have made with it are revoked.
 	if err := s.sessions.dropUser(r.Context(), admin.Tenant, r.PathValue("user"), who(r).session); err != nil {
@@ -770,6 +784,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
+	s.taxiiCreds.forget(u.Name)
 	if err := s.sessions.dropUser(r.Context(), u.Tenant, u.Name, who(r).session); err != nil {
 		s.internal(w, r, err)
 		return

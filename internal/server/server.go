@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/store"
+	"github.com/spoor-hunt/spoor/internal/taxii"
 )
 
 //go:embed static
@@ -59,6 +60,9 @@ type Options struct {
 	Hunt      HuntFunc
 	DataDir   string
 	MaxUpload int64
+	// CaseSTIX exports a case for its TAXII collection (taxii.go); nil
+	// leaves case collections to what partners add.
+	CaseSTIX CaseSTIXFunc
 }
 
 // Server serves the API and the console. It is an http.Handler.
@@ -79,6 +83,10 @@ type Server struct {
 	endpoints []string
 	jobs      *jobs
 	maxUpload int64
+	// taxii serves TAXII 2.1 under TAXIIPrefix (taxii.go); taxiiCreds
+	// remembers its clients' basic credentials.
+	taxii      *taxii.Handler
+	taxiiCreds *credCache
 }
 
 // New returns a server over st.
@@ -120,6 +128,8 @@ func New(st *store.Store, o Options) *Server {
 		oidc:      o.OIDC,
 		mux:       http.NewServeMux(),
 	}
+	s.taxiiCreds = newCredCache(o.Now)
+	s.taxii = s.newTAXII(o.CaseSTIX)
 	s.routes()
 	return s
 }
@@ -154,6 +164,8 @@ func (s *Server) routes() {
 	s.tokenRoutes()
 	s.oidcRoutes()
 	s.consoleRoutes()
+	// TAXII answers its own errors, in its own media type.
+	s.mux.Handle(TAXIIPrefix, s.taxii)
 	// Anything else under /api/ is a JSON 404, never the console page.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { fail(w, http.StatusNotFound, "not found") })
 	assets, _ := fs.Sub(staticFS, "static")
@@ -201,6 +213,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	limit := int64(MaxBody)
 	if isUpload(r) {
 		limit = s.maxUpload
+	} else if strings.HasPrefix(r.URL.Path, TAXIIPrefix) {
+		limit = s.taxii.MaxContentLength()
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	s.mux.ServeHTTP(w, r)
