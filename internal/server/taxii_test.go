@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -369,13 +368,15 @@ func FuzzTAXII(f *testing.F) {
 		f.Add(seed[0], seed[1], seed[2])
 	}
 	f.Fuzz(func(t *testing.T, method, path, body string) {
-		if _, err := url.ParseRequestURI(path); err != nil || !strings.HasPrefix(path, "/taxii2/") ||
+		if !requestable(path) || !strings.HasPrefix(path, "/taxii2/") ||
 			(method != "GET" && method != "POST" && method != "DELETE") {
 			return
 		}
 		fx.t = t
 		w, _ := fx.taxiiDo("ann", method, path, body)
-		if w.Code >= 500 || strings.Contains(w.Body.String(), "globex-secret") {
+		// An error may quote the request: the secret counts only when the request did not hold it.
+		leaked := strings.Contains(w.Body.String(), "globex-secret") && !strings.Contains(path+body, "globex-secret")
+		if w.Code >= 500 || leaked {
 			t.Fatalf("%s %s: %d %s", method, path, w.Code, w.Body)
 		}
 	})
