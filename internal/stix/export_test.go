@@ -346,6 +346,8 @@ func TestMatchObservationOperators(t *testing.T) {
 		{Time: at(2), Fields: []result.Field{{Name: "TargetObject", Value: `HKLM\foo\bar`}, {Name: "Details", Value: "x"}}},
 		{Time: at(10), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}, {Name: "SourceIp", Value: "10.0.0.5"}, {Name: "DestinationPort", Value: "443"}}},
 		{Time: at(11), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}}},
+		// A process creation of the Security log (4688).
+		{Time: at(20), Fields: []result.Field{{Name: "NewProcessName", Value: `C:\Users\Public\c.exe`}, {Name: "ParentProcessName", Value: `C:\Windows\System32\cmd.exe`}}},
 	}
 	for _, tc := range []struct {
 		pattern string
@@ -367,6 +369,11 @@ func TestMatchObservationOperators(t *testing.T) {
 		{`[file:name = 'a.exe'] START t'2022-02-14T23:00:00Z' STOP t'2022-02-14T23:00:00.001Z'`, 1},
 		{`[file:name = 'a.exe'] START t'2022-02-14T23:01:00Z' STOP t'2022-02-15T00:00:00Z'`, 0},
 		{`[EXISTS windows-registry-key:values[*].data]`, 1},
+		{`[EXISTS windows-registry-key:values]`, 1},
+		{`[EXISTS file:hashes]`, 1},
+		{`[NOT EXISTS windows-registry-key:values]`, 1},
+		{`[process:name = 'a.exe']`, 1},
+		{`[process:image_ref.name = 'c.exe' AND process:parent_ref.image_ref.name = 'cmd.exe' AND process:name = 'c.exe']`, 1},
 	} {
 		p, err := stix.ParsePattern(tc.pattern)
 		if err != nil {
