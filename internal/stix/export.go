@@ -381,11 +381,20 @@ type indicator struct {
 // sighting is when and where an indicator was seen.
 type sighting struct {
 	first, last time.Time
-	count       int
+	count       int      // events, each once (several rules may detect one)
 	hosts       []string // short names, lower-cased
+	events      map[string]bool
 }
 
 func (s *sighting) add(d *result.Detection) {
+	k := eventKey(d)
+	if s.events[k] {
+		return // the same event, detected by another rule
+	}
+	if s.events == nil {
+		s.events = map[string]bool{}
+	}
+	s.events[k] = true
 	if !d.Time.IsZero() {
 		if s.first.IsZero() || d.Time.Before(s.first) {
 			s.first = d.Time
@@ -399,6 +408,22 @@ func (s *sighting) add(d *result.Detection) {
 	if h := strings.ToLower(short); h != "" && !slices.Contains(s.hosts, h) {
 		s.hosts = append(s.hosts, h)
 	}
+}
+
+// eventKey tells the event of a detection: its place in its file, else
+// its record on its computer; a correlation is its own.
+func eventKey(d *result.Detection) string {
+	switch {
+	case d.Kind == result.KindCorrelation:
+		id := ""
+		if d.Rule != nil {
+			id = d.Rule.ID
+		}
+		return fmt.Sprintf("correlation\x00%s\x00%s\x00%s", id, d.Computer, d.Time)
+	case d.Source != "" && d.Locator != 0:
+		return fmt.Sprintf("file\x00%s\x00%d\x00%v", d.Source, d.Locator, d.Carved)
+	}
+	return fmt.Sprintf("record\x00%s\x00%s\x00%d\x00%s", d.Computer, d.Channel, d.RecordID, d.Time)
 }
 
 // indicate adds an indicator, what it indicates, its observed data and

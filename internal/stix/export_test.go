@@ -487,3 +487,44 @@ func TestMatchBounded(t *testing.T) {
 		t.Errorf("%d matches, more than MaxHits (%d)", n, stix.MaxHits)
 	}
 }
+
+// TestSightingCountsEvents: an event two rules detected is one sighting
+// of what it shows, not two (sighting count, observed-data
+// number_observed); another event of the same value is a second.
+func TestSightingCountsEvents(t *testing.T) {
+	at := time.Date(2022, 2, 14, 23, 10, 2, 0, time.UTC)
+	fields := []result.Field{{Name: "DestinationIp", Value: "198.51.100.23"}}
+	det := func(rule string, locator int64) result.Detection {
+		return result.Detection{Time: at, Computer: "FS01", Source: "fs01.evtx", Locator: locator, Fields: fields,
+			Rule: &result.Rule{ID: rule, Title: rule, Level: "high"}}
+	}
+	op := &result.Operation{ID: "op-1", Severity: "high", Hosts: []string{"FS01"}, First: at, Last: at}
+	for _, tc := range []struct {
+		dets []result.Detection
+		want float64
+	}{
+		{[]result.Detection{det("r1", 7), det("r2", 7)}, 1},
+		{[]result.Detection{det("r1", 7), det("r2", 7), det("r1", 8)}, 2},
+	} {
+		_, b := exportJSON(t, []stix.Operation{{Op: op, Detections: tc.dets}}, stix.Options{})
+		var ind string
+		for _, o := range byType(b, "indicator") {
+			if o["pattern"] == `[ipv4-addr:value = '198.51.100.23']` {
+				ind = o.ID()
+			}
+		}
+		for _, s := range byType(b, "sighting") {
+			if s["sighting_of_ref"] == ind && float64(s["count"].(int)) != tc.want {
+				t.Errorf("%d detections: sighting count %v, want %v", len(tc.dets), s["count"], tc.want)
+			}
+		}
+		for _, od := range byType(b, "observed-data") {
+			if float64(od["number_observed"].(int)) != tc.want {
+				t.Errorf("%d detections: number_observed %v, want %v", len(tc.dets), od["number_observed"], tc.want)
+			}
+		}
+		if ind == "" {
+			t.Fatalf("no indicator of the address: %v", byType(b, "indicator"))
+		}
+	}
+}
