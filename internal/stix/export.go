@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/netip"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -65,6 +64,15 @@ func Export(ops []Operation, opts Options) (*Bundle, error) {
 	e.put(e.common(Object{
 		"type": "identity", "id": e.producer, "name": name, "identity_class": "organization",
 	}, epoch))
+	// One redactor for the whole export: an operation's story names the
+	// hosts of others (the target of a logon), and a pseudonym is the same
+	// whichever operation a name is found in.
+	for _, op := range ops {
+		if op.Op != nil {
+			e.redactions(op)
+		}
+	}
+	e.red.compile()
 	for _, op := range ops {
 		if op.Op == nil {
 			continue
@@ -123,8 +131,6 @@ func (e *exporter) common(o Object, created time.Time) Object {
 // operation adds the objects of one operation.
 func (e *exporter) operation(in Operation) {
 	op := in.Op
-	e.red = redactor{}
-	e.redactions(in)
 	created := op.Last
 	if created.IsZero() {
 		created = epoch
@@ -195,7 +201,8 @@ func (e *exporter) operation(in Operation) {
 }
 
 // redactions records the values of the operation that Options.Redact
-// hides.
+// hides: its computers and those its events name (the target of a logon,
+// the workstation it came from), accounts, the organisation's addresses.
 func (e *exporter) redactions(in Operation) {
 	r := e.opts.Redact
 	if r.Hosts {
@@ -216,33 +223,33 @@ func (e *exporter) redactions(in Operation) {
 			if r.Users && userField[f.Name] {
 				e.red.addUser(f.Value)
 			}
-			if r.IPs {
-				// Addresses hide in command lines and paths (\\10.0.0.5\c$) too.
-				for _, ip := range ipv4RE.FindAllString(f.Value, -1) {
-					e.red.addIP(ip)
+			if r.Hosts && hostField[f.Name] {
+				if _, err := netip.ParseAddr(f.Value); err != nil && f.Value != "-" && !strings.EqualFold(f.Value, "localhost") {
+					e.red.addHost(strings.TrimPrefix(f.Value, `\\`))
 				}
+			}
+			if r.IPs {
+				e.red.addIPsIn(f.Value)
 			}
 		}
 	}
 	if r.IPs {
 		for _, s := range in.Op.Narrative {
-			for _, ip := range ipv4RE.FindAllString(s, -1) {
-				e.red.addIP(ip)
-			}
+			e.red.addIPsIn(s)
 		}
 		for _, c := range in.Op.Context {
-			for _, ip := range ipv4RE.FindAllString(c.Description, -1) {
-				e.red.addIP(ip)
-			}
+			e.red.addIPsIn(c.Description)
 		}
 	}
 	e.exposureRedactions(in, orgDomainsOf(in))
-	e.red.compile()
 }
 
 var (
 	userField = map[string]bool{"User": true, "SubjectUserName": true, "TargetUserName": true, "AccountName": true, "UserName": true}
-	ipv4RE    = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
+	// hostField are the fields that name a computer of the organisation
+	// other than the event's own.
+	hostField = map[string]bool{"TargetServerName": true, "WorkstationName": true, "Workstation": true, "SourceHostname": true,
+		"TargetHostName": true, "ClientName": true}
 )
 
 // explain says why a group is a candidate, for the attributed-to
@@ -557,8 +564,8 @@ func (e *exporter) atoms(in Operation) []*indicator {
 					a.hashes(d, p, get("Hashes"))
 				}
 			case "DestinationIp", "SourceIp", "IpAddress", "SourceAddress", "DestAddress":
-				if ip, err := netip.ParseAddr(strings.TrimSpace(f.Value)); err == nil && !internal(ip) && ip.Is4() {
-					a.ip(d, ip.String())
+				if ip, err := netip.ParseAddr(strings.TrimSpace(f.Value)); err == nil && ip.Zone() == "" && !internal(ip) {
+					a.ip(d, ip.Unmap())
 				}
 			case "DestinationHostname", "QueryName":
 				dom := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(f.Value), "."))
@@ -725,9 +732,14 @@ func isHex(s string) bool {
 	return true
 }
 
-func (a *atomSet) ip(d *result.Detection, ip string) {
-	o := Object{"type": "ipv4-addr", "spec_version": SpecVersion, "id": scoID("ipv4-addr", map[string]any{"value": ip}), "value": ip}
-	a.put(d, "ip "+ip, "address "+ip, "[ipv4-addr:value = "+Quote(ip)+"]", o)
+// ip adds a public address, IPv4 or IPv6 (sections 6.8, 6.9).
+func (a *atomSet) ip(d *result.Detection, addr netip.Addr) {
+	ip, typ := addr.String(), "ipv4-addr"
+	if addr.Is6() {
+		typ = "ipv6-addr"
+	}
+	o := Object{"type": typ, "spec_version": SpecVersion, "id": scoID(typ, map[string]any{"value": ip}), "value": ip}
+	a.put(d, "ip "+ip, "address "+ip, "["+typ+":value = "+Quote(ip)+"]", o)
 }
 
 func (a *atomSet) domain(d *result.Detection, dom string) {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -282,9 +283,34 @@ func TestExportEVTXAttackSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tlp := range []string{"clear", "amber+strict"} {
-		data, b := exportJSON(t, operations(res), stix.Options{TLP: tlp, RuleYAML: builtinYAML(t), ATTACK: kb})
+	for _, tc := range []struct {
+		tlp    string
+		redact stix.Redact
+	}{{"clear", stix.Redact{}}, {"amber+strict", stix.Redact{}}, {"red", stix.Redact{Hosts: true, Users: true, IPs: true}}} {
+		tlp := tc.tlp
+		data, b := exportJSON(t, operations(res), stix.Options{TLP: tlp, Redact: tc.redact, RuleYAML: builtinYAML(t), ATTACK: kb})
 		validate(t, data)
+		if tc.redact.Hosts {
+			// No computer of an operation is named in the redacted bundle,
+			// anywhere (names, descriptions, patterns, rules).
+			hosts := map[string]bool{}
+			for _, op := range operations(res) {
+				for _, d := range op.Detections {
+					if short, _, _ := strings.Cut(d.Computer, "."); len(short) >= 3 {
+						hosts[short] = true
+					}
+				}
+			}
+			if len(hosts) == 0 {
+				t.Fatal("no host in the operations: nothing to redact")
+			}
+			for h := range hosts {
+				if regexp.MustCompile(`(?i)(^|[^\pL\pN_])` + regexp.QuoteMeta(h) + `($|[^\pL\pN_])`).Match(data) {
+					loc := regexp.MustCompile(`(?i)` + regexp.QuoteMeta(h)).FindIndex(data)
+					t.Errorf("redacted export names host %s: …%s…", h, data[max(0, loc[0]-300):min(len(data), loc[1]+100)])
+				}
+			}
+		}
 		// Every operation's report holds an indicator (a Sigma rule that
 		// fired in it, at least).
 		for _, r := range byType(b, "report") {
@@ -499,6 +525,17 @@ func TestSightingCountsEvents(t *testing.T) {
 			Rule: &result.Rule{ID: rule, Title: rule, Level: "high"}}
 	}
 	op := &result.Operation{ID: "op-1", Severity: "high", Hosts: []string{"FS01"}, First: at, Last: at}
+	// A public IPv6 address is an indicator as an IPv4 one is.
+	v6 := det("r3", 9)
+	v6.Fields = []result.Field{{Name: "DestinationIp", Value: "2001:db8::7"}, {Name: "SourceIp", Value: "fe80::1"}}
+	_, b6 := exportJSON(t, []stix.Operation{{Op: op, Detections: []result.Detection{v6}}}, stix.Options{})
+	var pats []string
+	for _, o := range byType(b6, "indicator") {
+		pats = append(pats, o["pattern"].(string))
+	}
+	if !slices.Contains(pats, `[ipv6-addr:value = '2001:db8::7']`) || len(byType(b6, "ipv6-addr")) != 1 {
+		t.Errorf("IPv6: indicators %v, ipv6-addr objects %v: want the public address only", pats, byType(b6, "ipv6-addr"))
+	}
 	for _, tc := range []struct {
 		dets []result.Detection
 		want float64
