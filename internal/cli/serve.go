@@ -121,7 +121,7 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 		fmt.Fprintf(env.Stdout, "Certificate SHA-256 fingerprint: %s\n", server.Fingerprint(cert))
 	}
 	console := server.New(st, server.Options{Logger: env.logger(), OIDC: provider, Hunt: huntIntoCase(st, env), DataDir: dir,
-		MaxUpload: f.maxUpload, CaseSTIX: caseSTIX(st)})
+		MaxUpload: f.maxUpload, CaseSTIX: caseSTIX(st), Intel: intelIntoCase(st, env)})
 	defer console.Close()
 	srv := &http.Server{
 		Handler:           console,

@@ -395,7 +395,8 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"jobs": s.jobs.list(tenant, name), "uploads": s.jobs.enabled(), "max_upload": s.maxUpload})
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": s.jobs.list(tenant, name), "uploads": s.jobs.enabled(), "max_upload": s.maxUpload,
+		"intel": s.intel != nil})
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/stix"
 	"github.com/spoor-hunt/spoor/internal/store"
 	"github.com/spoor-hunt/spoor/internal/taxii"
 )
@@ -63,6 +64,9 @@ type Options struct {
 	// CaseSTIX exports a case for its TAXII collection (taxii.go); nil
 	// leaves case collections to what partners add.
 	CaseSTIX CaseSTIXFunc
+	// Intel imports a partner's STIX bundle into a case (intel.go); nil
+	// refuses imports.
+	Intel IntelFunc
 }
 
 // Server serves the API and the console. It is an http.Handler.
@@ -87,6 +91,9 @@ type Server struct {
 	// remembers its clients' basic credentials.
 	taxii      *taxii.Handler
 	taxiiCreds *credCache
+	// intel imports bundles, one at a time (intelBusy).
+	intel     IntelFunc
+	intelBusy chan struct{}
 }
 
 // New returns a server over st.
@@ -128,6 +135,7 @@ func New(st *store.Store, o Options) *Server {
 		oidc:      o.OIDC,
 		mux:       http.NewServeMux(),
 	}
+	s.intel, s.intelBusy = o.Intel, make(chan struct{}, 1)
 	s.taxiiCreds = newCredCache(o.Now)
 	s.taxii = s.newTAXII(o.CaseSTIX)
 	s.routes()
@@ -213,6 +221,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	limit := int64(MaxBody)
 	if isUpload(r) {
 		limit = s.maxUpload
+	} else if isIntelImport(r) {
+		limit = stix.MaxBundleBytes + 1<<20 // the bundle and its form
 	} else if strings.HasPrefix(r.URL.Path, TAXIIPrefix) {
 		limit = s.taxii.MaxContentLength()
 	}
