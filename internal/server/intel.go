@@ -52,6 +52,9 @@ type IntelIndicator struct {
 	Skipped string `json:"skipped,omitempty"`
 }
 
+// maxIntelBundle bounds a bundle to import (a variable for tests).
+var maxIntelBundle int64 = stix.MaxBundleBytes
+
 // isIntelImport tells a request whose body may be as large as a bundle.
 func isIntelImport(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/cases/") && strings.HasSuffix(r.URL.Path, "/intel")
@@ -96,9 +99,9 @@ func (s *Server) intelImport(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case part.FormName() == "file" && bundle == nil:
 			source = part.FileName()
-			bundle, err = io.ReadAll(io.LimitReader(part, stix.MaxBundleBytes+1))
-			if err == nil && len(bundle) > stix.MaxBundleBytes {
-				err = &http.MaxBytesError{Limit: stix.MaxBundleBytes}
+			bundle, err = io.ReadAll(io.LimitReader(part, maxIntelBundle+1))
+			if err == nil && int64(len(bundle)) > maxIntelBundle {
+				err = &http.MaxBytesError{Limit: maxIntelBundle}
 			}
 		case part.FormName() == "tlp":
 			var v []byte
@@ -109,7 +112,7 @@ func (s *Server) intelImport(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("bundle larger than %d bytes", stix.MaxBundleBytes))
+				fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("bundle larger than %d bytes", maxIntelBundle))
 				return
 			}
 			s.uploadError(w, r, err)

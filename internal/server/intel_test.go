@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -99,6 +100,12 @@ func TestIntelImport(t *testing.T) {
 		if code, m := f.postIntel(tc.c, tc.caseN, tc.fields...); code != tc.want {
 			t.Errorf("%s: %d %v, want %d", tc.name, code, m, tc.want)
 		}
+	}
+	// A bundle past the bound is read no further: 413, not imported.
+	defer func(n int64) { maxIntelBundle = n }(maxIntelBundle)
+	maxIntelBundle = 1000
+	if code, m := f.postIntel(ann, "intrusion", "file", strings.Repeat(" ", 1001)+bundle); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a bundle past the bound: %d %v, want 413", code, m)
 	}
 	if len(calls) != 4 {
 		t.Errorf("%d imports ran, want 4 (the refused ones must not run)", len(calls))

@@ -22,7 +22,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/stix"
 	"github.com/spoor-hunt/spoor/internal/store"
 	"github.com/spoor-hunt/spoor/internal/taxii"
 )
@@ -222,7 +221,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isUpload(r) {
 		limit = s.maxUpload
 	} else if isIntelImport(r) {
-		limit = stix.MaxBundleBytes + 1<<20 // the bundle and its form
+		limit = maxIntelBundle + 1<<20 // the bundle and its form
 	} else if strings.HasPrefix(r.URL.Path, TAXIIPrefix) {
 		limit = s.taxii.MaxContentLength()
 	}
