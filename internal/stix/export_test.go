@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -563,5 +564,147 @@ func TestSightingCountsEvents(t *testing.T) {
 		if ind == "" {
 			t.Fatalf("no indicator of the address: %v", byType(b, "indicator"))
 		}
+	}
+}
+
+// TestExportEachKind builds an operation whose detections show every kind
+// of atomic indicator the issue names (a hash of an image in an unusual
+// folder, a file dropped there, a public address, a domain outside the
+// organisation's, a named pipe, a service, a scheduled task) and checks
+// what the bundle says of each, of the Sigma rule that fired, of the
+// technique and of the attribution, under every TLP 2.0 level; ids are
+// version 5 UUIDs (but the standard TLP markings) and a second export is
+// the same bundle.
+func TestExportEachKind(t *testing.T) {
+	at := time.Date(2022, 2, 14, 23, 10, 2, 0, time.UTC)
+	rule := &result.Rule{ID: "r-1", Title: "Staging", Level: "high", Tactics: []string{"collection"}, Techniques: []string{"T1560.001"}}
+	det := func(loc int64, fields ...string) result.Detection {
+		d := result.Detection{Time: at.Add(time.Duration(loc) * time.Second), Computer: "FS01.corp.example", Source: "fs01.evtx", Locator: loc, Rule: rule}
+		for i := 0; i+1 < len(fields); i += 2 {
+			d.Fields = append(d.Fields, result.Field{Name: fields[i], Value: fields[i+1]})
+		}
+		return d
+	}
+	sha := strings.Repeat("ab", 32)
+	dets := []result.Detection{
+		det(1, "Image", `C:\ProgramData\DRM\rar.exe`, "Hashes", "MD5="+strings.Repeat("CD", 16)+",SHA256="+strings.ToUpper(sha)),
+		det(2, "TargetFilename", `C:\Users\Public\out.rar`),
+		det(3, "Image", `C:\Windows\System32\svchost.exe`, "DestinationIp", "198.51.100.23", "SourceIp", "10.0.0.5"),
+		det(4, "QueryName", "cdn.evil.example.net"),
+		det(5, "QueryName", "dc01.corp.example"),
+		det(6, "PipeName", `\msagent_12`),
+		det(7, "ServiceName", "WinRing0"),
+		det(8, "TaskName", `\Microsoft\Windows\test`),
+	}
+	op := &result.Operation{ID: "op-1", Severity: "high", Hosts: []string{"FS01"}, First: at, Last: at.Add(8 * time.Second),
+		Techniques: []string{"T1560.001"}, Narrative: []string{"FS01: rar.exe staged out.rar"},
+		Attribution: &result.Attribution{UnknownActor: 0.4, Candidates: []result.Candidate{{Rank: 1, ID: "G0096", Name: "APT41", Score: 2.5, Confidence: 0.456}}}}
+	yaml := "title: Staging\nid: r-1\nlogsource:\n  category: process_creation\n"
+	opts := stix.Options{Identity: "Example CERT", RuleYAML: func(id string) []byte {
+		if id == "r-1" {
+			return []byte(yaml)
+		}
+		return nil
+	}}
+	ops := []stix.Operation{{Op: op, Detections: dets}}
+	for _, tlp := range stix.TLPLevels {
+		opts.TLP = tlp
+		data, b := exportJSON(t, ops, opts)
+		if p := problems(t, data); len(p) > 0 {
+			t.Errorf("TLP %s: %v", tlp, p)
+		}
+		marking := byType(b, "marking-definition")
+		if len(marking) != 1 || marking[0]["name"] != "TLP:"+strings.ToUpper(tlp) {
+			t.Fatalf("TLP %s: markings %v", tlp, marking)
+		}
+		for _, o := range b.Objects {
+			if o.Type() == "marking-definition" || strings.HasSuffix(o.Type(), "-addr") || o.Type() == "file" || o.Type() == "directory" ||
+				o.Type() == "domain-name" || o.Type() == "windows-registry-key" {
+				continue
+			}
+			if refs, _ := o["object_marking_refs"].([]string); len(refs) != 1 || refs[0] != marking[0].ID() {
+				t.Errorf("TLP %s: %s marked %v", tlp, o.ID(), o["object_marking_refs"])
+			}
+		}
+	}
+	data, b := exportJSON(t, ops, opts)
+	if again, _ := exportJSON(t, ops, opts); !bytes.Equal(data, again) {
+		t.Error("a second export differs")
+	}
+	uuid5 := regexp.MustCompile(`--[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	for _, o := range b.Objects {
+		if o.Type() != "marking-definition" && !uuid5.MatchString(o.ID()) {
+			t.Errorf("%s: not a UUIDv5 id", o.ID())
+		}
+	}
+	ids := byType(b, "identity")
+	if !slices.ContainsFunc(ids, func(o stix.Object) bool { return o["name"] == "Example CERT" && o["identity_class"] == "organization" }) {
+		t.Errorf("no producer identity Example CERT: %v", ids)
+	}
+	indicators := map[string]stix.Object{}
+	for _, o := range byType(b, "indicator") {
+		indicators[o["pattern"].(string)] = o
+	}
+	for _, want := range []string{
+		`[file:hashes.'SHA-256' = '` + sha + `']`,
+		`[file:name = 'rar.exe' AND file:parent_directory_ref.path = 'C:\\ProgramData\\DRM']`,
+		`[file:name = 'out.rar' AND file:parent_directory_ref.path = 'C:\\Users\\Public']`,
+		`[ipv4-addr:value = '198.51.100.23']`,
+		`[domain-name:value = 'cdn.evil.example.net']`,
+		`[file:name = 'msagent_12' AND file:parent_directory_ref.path = '\\\\.\\pipe']`,
+		`[process:extensions.'windows-service-ext'.service_name = 'WinRing0']`,
+		`[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree\\Microsoft\\Windows\\test']`,
+		yaml,
+	} {
+		ind := indicators[want]
+		if ind == nil {
+			t.Errorf("no indicator %s; have %v", want, slices.Sorted(maps.Keys(indicators)))
+			continue
+		}
+		if ind["valid_from"] == nil || fmt.Sprint(ind["kill_chain_phases"]) != "[map[kill_chain_name:mitre-attack phase_name:collection]]" {
+			t.Errorf("%s: valid_from %v, kill_chain_phases %v", want, ind["valid_from"], ind["kill_chain_phases"])
+		}
+		if p, _ := stix.ParsePattern(want); p != nil {
+			if _, err := stix.Compile(p); err != nil {
+				t.Errorf("%s does not compile: %v", want, err)
+			}
+		}
+	}
+	for _, not := range []string{`svchost.exe`, `dc01.corp.example`, `10.0.0.5`} {
+		for p := range indicators {
+			if strings.Contains(p, not) {
+				t.Errorf("indicator of %s (an ordinary folder, the organisation's own): %s", not, p)
+			}
+		}
+	}
+	if ind := indicators[yaml]; ind != nil && (ind["pattern_type"] != "sigma" || ind["pattern_version"] != nil) {
+		t.Errorf("Sigma indicator: %v", ind)
+	}
+	aps := byType(b, "attack-pattern")
+	if len(aps) != 1 || fmt.Sprint(aps[0]["external_references"]) != "[map[external_id:T1560.001 source_name:mitre-attack url:https://attack.mitre.org/techniques/T1560/001/]]" {
+		t.Errorf("attack patterns %v", aps)
+	}
+	var attributed []stix.Object
+	for _, r := range byType(b, "relationship") {
+		if r["relationship_type"] == "attributed-to" {
+			attributed = append(attributed, r)
+		}
+	}
+	if len(attributed) != 1 || attributed[0]["confidence"] != 46 || !strings.Contains(attributed[0]["description"].(string), "not an identification") ||
+		!strings.HasPrefix(attributed[0]["target_ref"].(string), "intrusion-set--") {
+		t.Errorf("attributed-to %v", attributed)
+	}
+	// Every indicator is sighted where it was seen, with what was observed.
+	sighted := map[string]bool{}
+	for _, s := range byType(b, "sighting") {
+		sighted[s["sighting_of_ref"].(string)] = s["where_sighted_refs"] != nil
+	}
+	for p, ind := range indicators {
+		if !sighted[ind.ID()] {
+			t.Errorf("%s: no sighting with where it was seen", p)
+		}
+	}
+	if n := len(byType(b, "report")); n != 1 {
+		t.Errorf("%d reports, want 1", n)
 	}
 }
