@@ -369,10 +369,11 @@ func TestExportedPatternsMatch(t *testing.T) {
 func TestMatchObservationOperators(t *testing.T) {
 	at := func(min int) time.Time { return time.Date(2022, 2, 14, 23, min, 0, 0, time.UTC) }
 	recs := []stix.Record{
-		{Time: at(0), Fields: []result.Field{{Name: "Image", Value: `C:\Windows\Temp\a.exe`}, {Name: "Hashes", Value: "MD5=79054025255FB1A26E4BC422AEF54EB4,SHA256=AA"}}},
+		{Time: at(0), Fields: []result.Field{{Name: "Image", Value: `C:\Windows\Temp\a.exe`}, {Name: "Hashes", Value: "MD5=79054025255FB1A26E4BC422AEF54EB4,SHA256=AA"},
+			{Name: "CommandLine", Value: `"C:\Windows\Temp\a.exe" a -p x out.rar`}}},
 		{Time: at(2), Fields: []result.Field{{Name: "TargetObject", Value: `HKLM\foo\bar`}, {Name: "Details", Value: "x"}}},
 		{Time: at(10), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}, {Name: "SourceIp", Value: "10.0.0.5"}, {Name: "DestinationPort", Value: "443"}}},
-		{Time: at(11), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}}},
+		{Time: at(11), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}, {Name: "QueryName", Value: "cdn.evil.example"}}},
 		// A process creation of the Security log (4688).
 		{Time: at(20), Fields: []result.Field{{Name: "NewProcessName", Value: `C:\Users\Public\c.exe`}, {Name: "ParentProcessName", Value: `C:\Windows\System32\cmd.exe`}}},
 	}
@@ -400,6 +401,13 @@ func TestMatchObservationOperators(t *testing.T) {
 		{`[EXISTS file:hashes]`, 1},
 		{`[NOT EXISTS windows-registry-key:values]`, 1},
 		{`[process:name = 'a.exe']`, 1},
+		// Command lines: MATCHES searches (section 9.6.1), LIKE is whole.
+		{`[process:command_line MATCHES 'a\\.exe" a -p']`, 1},
+		{`[process:command_line LIKE '%-p x%' AND process:image_ref.name = 'a.exe']`, 1},
+		{`[process:command_line LIKE '-p x%']`, 0},
+		{`[file:name = 'nope.exe' OR file:name = 'a.exe']`, 1},
+		{`[domain-name:value = 'cdn.evil.example'] FOLLOWEDBY [process:image_ref.name = 'c.exe']`, 1},
+		{`[process:image_ref.name = 'c.exe'] FOLLOWEDBY [domain-name:value = 'cdn.evil.example']`, 0},
 		{`[process:image_ref.name = 'c.exe' AND process:parent_ref.image_ref.name = 'cmd.exe' AND process:name = 'c.exe']`, 1},
 	} {
 		p, err := stix.ParsePattern(tc.pattern)
