@@ -715,7 +715,14 @@ func (a *atomSet) hashes(d *result.Detection, p, field string) {
 	}
 	_, base := path.Split(strings.ReplaceAll(a.red.text(p), `\`, "/"))
 	f := Object{"type": "file", "spec_version": SpecVersion, "hashes": hashes, "name": base}
-	f["id"] = scoID("file", map[string]any{"hashes": hashes, "name": base})
+	// A file's id takes one hash, the first of MD5, SHA-1, SHA-256
+	// (section 6.7's ID contributing properties).
+	for _, x := range []string{"MD5", "SHA-1", "SHA-256"} {
+		if v := hashes[x]; v != nil {
+			f["id"] = scoID("file", map[string]any{"hashes": map[string]any{x: v}, "name": base})
+			break
+		}
+	}
 	h := hashes[alg].(string)
 	a.put(d, "hash "+h, base+" "+alg+" "+h, fmt.Sprintf("[file:hashes.%s = %s]", Quote(alg), Quote(h)), f)
 }

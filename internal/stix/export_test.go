@@ -3,6 +3,8 @@ package stix_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -645,6 +647,20 @@ func TestExportEachKind(t *testing.T) {
 			t.Errorf("%s: not a UUIDv5 id", o.ID())
 		}
 	}
+	// Cyber-observables' ids are section 2.9's: UUIDv5 in its namespace
+	// over the ID contributing properties in RFC 8785 form; a file with
+	// hashes takes one, MD5 before SHA-256 (section 6.7).
+	for _, tc := range []struct{ typ, name string }{
+		{"file", `{"hashes":{"MD5":"` + strings.Repeat("cd", 16) + `"},"name":"rar.exe"}`},
+		{"ipv4-addr", `{"value":"198.51.100.23"}`},
+		{"domain-name", `{"value":"cdn.evil.example.net"}`},
+		{"directory", `{"path":"C:\\Users\\Public"}`},
+	} {
+		id := tc.typ + "--" + specUUID5("00abedb4-aa42-466c-9c01-fed23315a9b7", tc.name)
+		if !slices.ContainsFunc(b.Objects, func(o stix.Object) bool { return o.ID() == id }) {
+			t.Errorf("no %s with the id of %s (%s)", tc.typ, tc.name, id)
+		}
+	}
 	ids := byType(b, "identity")
 	if !slices.ContainsFunc(ids, func(o stix.Object) bool { return o["name"] == "Example CERT" && o["identity_class"] == "organization" }) {
 		t.Errorf("no producer identity Example CERT: %v", ids)
@@ -715,4 +731,18 @@ func TestExportEachKind(t *testing.T) {
 	if n := len(byType(b, "report")); n != 1 {
 		t.Errorf("%d reports, want 1", n)
 	}
+}
+
+// specUUID5 is RFC 4122's name-based UUID (SHA-1) of name in namespace ns,
+// written here apart from the package's.
+func specUUID5(ns, name string) string {
+	nsb, err := hex.DecodeString(strings.ReplaceAll(ns, "-", ""))
+	if err != nil {
+		panic(err)
+	}
+	sum := sha1.Sum(append(nsb, name...))
+	sum[6] = sum[6]&0x0f | 0x50
+	sum[8] = sum[8]&0x3f | 0x80
+	h := hex.EncodeToString(sum[:16])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
