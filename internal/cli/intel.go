@@ -128,8 +128,9 @@ func isTAXIIURL(arg string) bool {
 
 // readTAXII reads a collection's objects as a JSON list of objects, which
 // stix.Indicators takes as a bundle's.
-func readTAXII(ctx context.Context, f *intelFlags, objectsURL string) ([]byte, error) {
-	c := &taxii.Client{MaxBytes: stix.MaxBundleBytes, HTTP: &http.Client{Timeout: 5 * time.Minute}}
+func readTAXII(ctx context.Context, env Env, f *intelFlags, objectsURL string) ([]byte, error) {
+	c := &taxii.Client{MaxBytes: stix.MaxBundleBytes, HTTP: &http.Client{Timeout: 5 * time.Minute},
+		UserAgent: "spoor/" + cmp.Or(env.Build.Version, "dev")}
 	switch token := os.Getenv(taxiiTokenEnv); {
 	case f.taxiiUser != "":
 		pw := os.Getenv(taxiiPasswordEnv)
@@ -186,7 +187,7 @@ func runIntelImport(ctx context.Context, env Env, f *intelFlags, red stix.Redact
 	var data []byte
 	var err error
 	if isTAXIIURL(file) {
-		data, err = readTAXII(ctx, f, file)
+		data, err = readTAXII(ctx, env, f, file)
 	} else {
 		data, err = readBounded(file, stix.MaxBundleBytes)
 	}
