@@ -226,6 +226,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		limit = s.taxii.MaxContentLength()
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	// TAXII answers every path under its prefix itself, in its media type:
+	// the mux would redirect an unclean one (/taxii2/./) with an HTML body.
+	if r.URL.Path+"/" == TAXIIPrefix || strings.HasPrefix(r.URL.Path, TAXIIPrefix) {
+		s.taxii.ServeHTTP(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
