@@ -64,15 +64,6 @@ func Export(ops []Operation, opts Options) (*Bundle, error) {
 	e.put(e.common(Object{
 		"type": "identity", "id": e.producer, "name": name, "identity_class": "organization",
 	}, epoch))
-	// One redactor for the whole export: an operation's story names the
-	// hosts of others (the target of a logon), and a pseudonym is the same
-	// whichever operation a name is found in.
-	for _, op := range ops {
-		if op.Op != nil {
-			e.redactions(op)
-		}
-	}
-	e.red.compile()
 	for _, op := range ops {
 		if op.Op == nil {
 			continue
@@ -131,6 +122,9 @@ func (e *exporter) common(o Object, created time.Time) Object {
 // operation adds the objects of one operation.
 func (e *exporter) operation(in Operation) {
 	op := in.Op
+	e.red = redactor{}
+	e.redactions(in)
+	e.red.compile()
 	created := op.Last
 	if created.IsZero() {
 		created = epoch
