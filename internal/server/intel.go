@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"time"
@@ -60,30 +61,44 @@ func isIntelImport(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/cases/") && strings.HasSuffix(r.URL.Path, "/intel")
 }
 
+// caseMultipart starts reading the multipart/form-data body of a request
+// about a case of the user's tenant (an upload, an import): the case
+// found, the feature on (else 501 with off), the body multipart. When it
+// returns false it has answered. A large body takes longer than the
+// server's read timeout: the request gets an hour.
+func (s *Server) caseMultipart(w http.ResponseWriter, r *http.Request, on bool, off string) (*multipart.Reader, bool) {
+	u := who(r).user
+	if _, err := s.st.Case(r.Context(), u.Tenant, r.PathValue("case")); err != nil {
+		s.storeError(w, r, err)
+		return nil, false
+	}
+	if !on {
+		fail(w, http.StatusNotImplemented, off)
+		return nil, false
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "multipart/form-data" {
+		fail(w, http.StatusUnsupportedMediaType, "body must be multipart/form-data")
+		return nil, false
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		fail(w, http.StatusBadRequest, "bad multipart body: "+err.Error())
+		return nil, false
+	}
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(time.Hour))
+	return mr, true
+}
+
 // intelImport takes a partner's bundle (multipart/form-data: field "file",
 // and "tlp" for the sightings bundle) into the case, one import at a time
 // per server: it hunts the case's evidence again, before it answers.
 func (s *Server) intelImport(w http.ResponseWriter, r *http.Request) {
 	ctx, u, name := r.Context(), who(r).user, r.PathValue("case")
-	if _, err := s.st.Case(ctx, u.Tenant, name); err != nil {
-		s.storeError(w, r, err)
+	mr, ok := s.caseMultipart(w, r, s.intel != nil, "this server does not import intelligence")
+	if !ok {
 		return
 	}
-	if s.intel == nil {
-		fail(w, http.StatusNotImplemented, "this server does not import intelligence")
-		return
-	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct != "multipart/form-data" {
-		fail(w, http.StatusUnsupportedMediaType, "body must be multipart/form-data")
-		return
-	}
-	mr, err := r.MultipartReader()
-	if err != nil {
-		fail(w, http.StatusBadRequest, "bad multipart body: "+err.Error())
-		return
-	}
-	http.NewResponseController(w).SetReadDeadline(time.Now().Add(time.Hour))
 	var bundle []byte
 	var source string
 	tlp := stix.DefaultTLP

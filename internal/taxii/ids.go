@@ -3,7 +3,7 @@ package taxii
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
+	"fmt"
 )
 
 // TAXII's identifier (section 2) is an RFC 4122 version 4 UUID: the
@@ -32,15 +32,5 @@ func DerivedID(name string) string {
 func uuid4(b [16]byte) string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:16])
-	return string(s[:])
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
