@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -127,8 +128,9 @@ func isTAXIIURL(arg string) bool {
 
 // readTAXII reads a collection's objects as a JSON list of objects, which
 // stix.Indicators takes as a bundle's.
-func readTAXII(ctx context.Context, f *intelFlags, objectsURL string) ([]byte, error) {
-	c := &taxii.Client{MaxBytes: stix.MaxBundleBytes, HTTP: &http.Client{Timeout: 5 * time.Minute}}
+func readTAXII(ctx context.Context, env Env, f *intelFlags, objectsURL string) ([]byte, error) {
+	c := &taxii.Client{MaxBytes: stix.MaxBundleBytes, HTTP: &http.Client{Timeout: 5 * time.Minute},
+		UserAgent: "spoor/" + cmp.Or(env.Build.Version, "dev")}
 	switch token := os.Getenv(taxiiTokenEnv); {
 	case f.taxiiUser != "":
 		pw := os.Getenv(taxiiPasswordEnv)
@@ -185,32 +187,92 @@ func runIntelImport(ctx context.Context, env Env, f *intelFlags, red stix.Redact
 	var data []byte
 	var err error
 	if isTAXIIURL(file) {
-		data, err = readTAXII(ctx, f, file)
+		data, err = readTAXII(ctx, env, f, file)
 	} else {
 		data, err = readBounded(file, stix.MaxBundleBytes)
 	}
 	if err != nil {
 		return err
 	}
-	inds, errs := stix.Indicators(data)
-	if len(inds) == 0 {
-		return fmt.Errorf("%s: no indicator to import: %w", file, errors.Join(errs...))
-	}
-	for _, err := range errs {
-		fmt.Fprintf(env.Stderr, "spoor: %s: %v\n", file, err)
-	}
 	s, err := f.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Case(ctx, f.tenant, f.caseName); err != nil {
+	res, err := importIntel(ctx, s, f.tenant, f.caseName, actorName(), file, data, f.workers, env.logger(),
+		func(msg string) { fmt.Fprintf(env.Stderr, "spoor: %s\n", msg) })
+	if err != nil {
 		return err
+	}
+	if seen := res.seen(); f.sightings != "" && len(seen) > 0 {
+		b, err := stix.Sightings(seen, f.identity, f.tlp, red)
+		if err != nil {
+			return err
+		}
+		out, err := outfile.Create(f.sightings)
+		if err != nil {
+			return err
+		}
+		defer out.Discard()
+		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(b); err != nil {
+			return err
+		}
+		if err := out.Commit(); err != nil {
+			return err
+		}
+	}
+	return writeImport(env.Stdout, file, res.hunted, res.items)
+}
+
+// errNoIndicator: what was given to import holds no indicator spoor can
+// read.
+var errNoIndicator = errors.New("no indicator to import")
+
+// intelResult is what an import did: what it hunted, and each indicator
+// with what became of it.
+type intelResult struct {
+	hunted string
+	items  []*imported
+}
+
+// seen returns the indicators sighted.
+func (r *intelResult) seen() []stix.Sighted {
+	var out []stix.Sighted
+	for _, im := range r.items {
+		if im.seen.Count > 0 {
+			out = append(out, im.seen)
+		}
+	}
+	return out
+}
+
+// importIntel takes the indicators of a bundle (data; source names where
+// it came from, a file or a TAXII URL) into a case of tenant, as the
+// command line and the console do: Sigma indicators become rules, STIX
+// patterns matchers, and the case's evidence is hunted again for them
+// (its stored detections when its evidence paths cannot be read here).
+// Each indicator seen is recorded in the case's audit log as actor's.
+// What does not stop the import (an indicator or rule that cannot be
+// read) goes to warn.
+func importIntel(ctx context.Context, s *store.Store, tenant, caseName, actor, source string, data []byte, workers int,
+	logger *slog.Logger, warn func(string)) (*intelResult, error) {
+	inds, errs := stix.Indicators(data)
+	if len(inds) == 0 {
+		return nil, fmt.Errorf("%s: %w: %w", source, errNoIndicator, errors.Join(errs...))
+	}
+	for _, err := range errs {
+		warn(fmt.Sprintf("%s: %v", source, err))
+	}
+	if _, err := s.Case(ctx, tenant, caseName); err != nil {
+		return nil, err
 	}
 
 	rulesDir, err := os.MkdirTemp("", "spoor-intel-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.RemoveAll(rulesDir)
 	items := make([]*imported, len(inds))
@@ -250,7 +312,7 @@ func runIntelImport(ctx context.Context, env Env, f *intelFlags, red stix.Redact
 			}
 			name := filepath.Join(rulesDir, fmt.Sprintf("%04d.yml", i))
 			if err := os.WriteFile(name, []byte(ind.Pattern), 0o600); err != nil {
-				return err
+				return nil, err
 			}
 			sigmaRules++
 		default:
@@ -258,9 +320,9 @@ func runIntelImport(ctx context.Context, env Env, f *intelFlags, red stix.Redact
 		}
 	}
 
-	hunts, err := s.Hunts(ctx, f.tenant, f.caseName)
+	hunts, err := s.Hunts(ctx, tenant, caseName)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var paths, missing []string
 	for _, h := range hunts {
@@ -279,14 +341,14 @@ func runIntelImport(ctx context.Context, env Env, f *intelFlags, red stix.Redact
 	switch {
 	case len(paths) > 0:
 		hunted = "the evidence of the case's hunts: " + strings.Join(paths, ", ")
-		if err := huntPatterns(ctx, paths, f.workers, items); err != nil {
-			return err
+		if err := huntPatterns(ctx, paths, workers, items); err != nil {
+			return nil, err
 		}
 		if sigmaRules > 0 {
-			res, err := hunt.Run(ctx, paths, hunt.Options{NoBuiltin: true, Rules: []string{rulesDir}, Workers: f.workers,
-				NoAttribution: true, NoOperations: true, Logger: env.logger()})
+			res, err := hunt.Run(ctx, paths, hunt.Options{NoBuiltin: true, Rules: []string{rulesDir}, Workers: workers,
+				NoAttribution: true, NoOperations: true, Logger: logger})
 			if err != nil && !errors.Is(err, hunt.ErrNoRules) {
-				return err
+				return nil, err
 			}
 			for _, d := range res.Detections {
 				if im := byRule[d.Rule.ID]; im != nil {
@@ -294,13 +356,13 @@ func runIntelImport(ctx context.Context, env Env, f *intelFlags, red stix.Redact
 				}
 			}
 			for _, e := range res.Rules.Errors {
-				fmt.Fprintf(env.Stderr, "spoor: imported Sigma rule: %s\n", strings.ReplaceAll(e, rulesDir+string(filepath.Separator), ""))
+				warn("imported Sigma rule: " + strings.ReplaceAll(e, rulesDir+string(filepath.Separator), ""))
 			}
 		}
 	default:
 		hunted = "the detections the case stored (its evidence paths cannot be read here: " + strings.Join(missing, ", ") + "); Sigma indicators need the events and were not hunted"
-		if err := matchStored(ctx, s, f.tenant, f.caseName, items); err != nil {
-			return err
+		if err := matchStored(ctx, s, tenant, caseName, items); err != nil {
+			return nil, err
 		}
 	}
 	for _, im := range items {
@@ -313,43 +375,23 @@ func runIntelImport(ctx context.Context, env Env, f *intelFlags, red stix.Redact
 		}
 	}
 
-	var seen []stix.Sighted
+	seen := 0
 	for _, im := range items {
 		if im.seen.Count > 0 {
+			seen++
 			slices.Sort(im.seen.Hosts)
-			seen = append(seen, im.seen)
 			detail, _ := json.Marshal(map[string]any{"indicator": im.ind.ID, "name": im.ind.Name, "pattern_type": im.ind.PatternType,
-				"pattern": im.ind.Pattern, "count": im.seen.Count, "first": im.seen.First, "last": im.seen.Last, "hosts": im.seen.Hosts, "file": file})
-			if err := s.Record(ctx, f.tenant, f.caseName, actorName(), "intel.sighting", detail); err != nil {
-				return err
+				"pattern": im.ind.Pattern, "count": im.seen.Count, "first": im.seen.First, "last": im.seen.Last, "hosts": im.seen.Hosts, "file": source})
+			if err := s.Record(ctx, tenant, caseName, actor, "intel.sighting", detail); err != nil {
+				return nil, err
 			}
 		}
 	}
-	detail, _ := json.Marshal(map[string]any{"file": file, "indicators": len(items), "seen": len(seen), "hunted": hunted})
-	if err := s.Record(ctx, f.tenant, f.caseName, actorName(), "intel.import", detail); err != nil {
-		return err
+	detail, _ := json.Marshal(map[string]any{"file": source, "indicators": len(items), "seen": seen, "hunted": hunted})
+	if err := s.Record(ctx, tenant, caseName, actor, "intel.import", detail); err != nil {
+		return nil, err
 	}
-	if f.sightings != "" && len(seen) > 0 {
-		b, err := stix.Sightings(seen, f.identity, f.tlp, red)
-		if err != nil {
-			return err
-		}
-		out, err := outfile.Create(f.sightings)
-		if err != nil {
-			return err
-		}
-		defer out.Discard()
-		enc := json.NewEncoder(out)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(b); err != nil {
-			return err
-		}
-		if err := out.Commit(); err != nil {
-			return err
-		}
-	}
-	return writeImport(env.Stdout, file, hunted, items)
+	return &intelResult{hunted: hunted, items: items}, nil
 }
 
 // huntPatterns reads the events under paths and matches the STIX

@@ -11,11 +11,43 @@ import (
 	"github.com/spoor-hunt/spoor/internal/store"
 )
 
-// TestIntelRoundTrip is the acceptance test of issue 16: the CuckooBees
-// operations exported as STIX by one organisation, imported into a case
-// of another tenant whose hunt read the same evidence, are all found
-// again: every indicator, Sigma and STIX pattern, is sighted, and the
-// sightings go back as a bundle that passes Check.
+// sightingCounts reads a bundle's sightings: the count of each indicator
+// sighted, summed over its sightings.
+func sightingCounts(t *testing.T, name string) map[string]int {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range stix.Check(data) {
+		t.Errorf("%s: %v", filepath.Base(name), err)
+	}
+	var b struct{ Objects []stix.Object }
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, o := range b.Objects {
+		if o.Type() == "sighting" {
+			n, _ := o["count"].(float64)
+			if n < 1 {
+				t.Errorf("%s: sighting %s: count %v", filepath.Base(name), o.ID(), o["count"])
+			}
+			out[o["sighting_of_ref"].(string)] += int(n)
+		}
+	}
+	return out
+}
+
+// TestIntelRoundTrip is the acceptance test of issue 16: one organisation
+// (tenant default) hunts the CuckooBees evidence into a case and exports
+// it as STIX (case export); another (tenant victim-two), whose own case
+// hunted the same evidence, imports the bundle: the case's evidence is
+// hunted again for every indicator, Sigma and STIX pattern, and each is
+// found, at least as often as the export says it was seen; the sightings
+// go back as a bundle that passes Check, and into the case's audit log.
+// When the evidence is gone, the case's stored detections are matched:
+// the atomic indicators, made of detections, are all found there.
 func TestIntelRoundTrip(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -23,9 +55,13 @@ func TestIntelRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	st := filepath.Join(dir, "store")
+	if code, _, errOut := run(t, ctx, "hunt", "-q", "--no-sigmahq", "--store", st, "--case", "intrusion", evidence); code != ExitOK {
+		t.Fatalf("hunt --store: exit %d: %s", code, errOut)
+	}
 	shared := filepath.Join(dir, "shared.stix.json")
-	if code, _, errOut := run(t, ctx, "hunt", "-q", "--no-sigmahq", "--stix", shared, "--identity", "Victim One", evidence); code != ExitOK {
-		t.Fatalf("hunt: exit %d: %s", code, errOut)
+	if code, _, errOut := run(t, ctx, "case", "export", "--store", st, "--stix", shared, "--identity", "Victim One", "intrusion"); code != ExitOK {
+		t.Fatalf("case export: exit %d: %s", code, errOut)
 	}
 	data, err := os.ReadFile(shared)
 	if err != nil {
@@ -35,8 +71,10 @@ func TestIntelRoundTrip(t *testing.T) {
 	if len(errs) > 0 || len(inds) < 20 {
 		t.Fatalf("the export holds %d indicators (%v), too few for the test", len(inds), errs)
 	}
+	exported := sightingCounts(t, shared)
 
-	st := filepath.Join(dir, "store")
+	// The other tenant: one case hunted the same evidence, another hunted
+	// a copy of it that is gone since.
 	s, err := store.Open(ctx, st)
 	if err != nil {
 		t.Fatal(err)
@@ -44,19 +82,19 @@ func TestIntelRoundTrip(t *testing.T) {
 	if _, err := s.AddTenant(ctx, "victim-two", "test"); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ name, path string }{{"same", evidence}, {"gone", filepath.Join(dir, "no-such-evidence")}} {
-		if _, err := s.AddCase(ctx, "victim-two", c.name, "", "test"); err != nil {
-			t.Fatal(err)
-		}
-		w, err := s.BeginHunt(ctx, "victim-two", c.name, store.HuntSpec{By: "test", Paths: []string{c.path}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Finish(ctx, nil); err != nil {
-			t.Fatal(err)
+	s.Close()
+	gone := filepath.Join(dir, "gone")
+	if err := os.CopyFS(gone, os.DirFS(evidence)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, path string }{{"same", evidence}, {"gone", gone}} {
+		if code, _, errOut := run(t, ctx, "hunt", "-q", "--no-sigmahq", "--store", st, "--tenant", "victim-two", "--case", c.name, c.path); code != ExitOK {
+			t.Fatalf("hunt into victim-two/%s: exit %d: %s", c.name, code, errOut)
 		}
 	}
-	s.Close()
+	if err := os.RemoveAll(gone); err != nil {
+		t.Fatal(err)
+	}
 
 	back := filepath.Join(dir, "sightings.stix.json")
 	code, out, errOut := run(t, ctx, "intel", "import", "--store", st, "--tenant", "victim-two", "--case", "same", "--sightings", back, shared)
@@ -66,26 +104,7 @@ func TestIntelRoundTrip(t *testing.T) {
 	if !strings.Contains(out, "hunted the evidence of the case's hunts: "+evidence) {
 		t.Errorf("the output does not say what was hunted:\n%s", out)
 	}
-	data, err = os.ReadFile(back)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range stix.Check(data) {
-		t.Errorf("sightings bundle: %v", err)
-	}
-	var b struct{ Objects []stix.Object }
-	if err := json.Unmarshal(data, &b); err != nil {
-		t.Fatal(err)
-	}
-	sighted := map[string]bool{}
-	for _, o := range b.Objects {
-		if o.Type() == "sighting" {
-			sighted[o["sighting_of_ref"].(string)] = true
-			if n, _ := o["count"].(float64); n < 1 {
-				t.Errorf("sighting %s: count %v", o.ID(), o["count"])
-			}
-		}
-	}
+	found := sightingCounts(t, back)
 	var stixN, sigmaN int
 	for _, ind := range inds {
 		if ind.PatternType == "stix" {
@@ -93,8 +112,11 @@ func TestIntelRoundTrip(t *testing.T) {
 		} else {
 			sigmaN++
 		}
-		if !sighted[ind.ID] {
+		switch {
+		case found[ind.ID] == 0:
 			t.Errorf("%s indicator %s not found again: %.200s", ind.PatternType, ind.ID, ind.Pattern)
+		case found[ind.ID] < exported[ind.ID]:
+			t.Errorf("%s indicator %s found %d times, the export saw it %d times: %.200s", ind.PatternType, ind.ID, found[ind.ID], exported[ind.ID], ind.Pattern)
 		}
 	}
 	if stixN == 0 || sigmaN == 0 {
@@ -121,11 +143,18 @@ func TestIntelRoundTrip(t *testing.T) {
 		t.Errorf("%d intel.sighting audit entries, want %d", n, len(inds))
 	}
 
-	// Evidence gone: the stored detections (none here) are matched, and
-	// the output says so.
-	code, out, errOut = run(t, ctx, "intel", "import", "--store", st, "--tenant", "victim-two", "--case", "gone", shared)
+	// Evidence gone: the stored detections are matched, and the output
+	// says so; the atomic indicators were made of detections' fields.
+	backGone := filepath.Join(dir, "sightings-gone.stix.json")
+	code, out, errOut = run(t, ctx, "intel", "import", "--store", st, "--tenant", "victim-two", "--case", "gone", "--sightings", backGone, shared)
 	if code != ExitOK || !strings.Contains(out, "the detections the case stored") {
-		t.Errorf("intel import, evidence gone: exit %d (%s), output:\n%.500s", code, errOut, out)
+		t.Fatalf("intel import, evidence gone: exit %d (%s), output:\n%.500s", code, errOut, out)
+	}
+	foundGone := sightingCounts(t, backGone)
+	for _, ind := range inds {
+		if ind.PatternType == "stix" && foundGone[ind.ID] == 0 {
+			t.Errorf("evidence gone: STIX indicator %s not found in the stored detections: %.200s", ind.ID, ind.Pattern)
+		}
 	}
 	// Another tenant's case is not found.
 	if code, _, _ := run(t, ctx, "intel", "import", "--store", st, "--case", "same", shared); code == ExitOK {

@@ -27,6 +27,16 @@ type serveFlags struct {
 	maxUpload              int64
 }
 
+// tls12Suites are the TLS 1.2 cipher suites spoor serve accepts: the
+// AEAD ones with forward secrecy, none of the list of RFC 7540's Appendix
+// A, which TAXII 2.1 (section 8.2.2) says a server should not accept (TLS
+// 1.3's suites are all AEAD).
+var tls12Suites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
 func newServe(env Env) *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
@@ -121,11 +131,11 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 		fmt.Fprintf(env.Stdout, "Certificate SHA-256 fingerprint: %s\n", server.Fingerprint(cert))
 	}
 	console := server.New(st, server.Options{Logger: env.logger(), OIDC: provider, Hunt: huntIntoCase(st, env), DataDir: dir,
-		MaxUpload: f.maxUpload, CaseSTIX: caseSTIX(st)})
+		MaxUpload: f.maxUpload, CaseSTIX: caseSTIX(st), Intel: intelIntoCase(st, env)})
 	defer console.Close()
 	srv := &http.Server{
 		Handler:           console,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, CipherSuites: tls12Suites},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      2 * time.Minute,

@@ -212,4 +212,19 @@ func TestServeTAXII(t *testing.T) {
 	if err != nil || len(want) < 50 || len(got) != len(want) {
 		t.Errorf("served %d objects, the export has %d (%v)", len(got), len(want), err)
 	}
+	// TAXII section 8.2.2: TLS 1.2 is accepted, not with the cipher suites
+	// RFC 7540 lists (CBC ones here).
+	addr := strings.TrimPrefix(srv.url, "https://")
+	for _, tc := range []struct {
+		suite uint16
+		ok    bool
+	}{{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, true}, {tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, false}, {tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, false}} {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: roots, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tc.suite}})
+		if err == nil {
+			conn.Close()
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("TLS 1.2 with %s: %v, want accepted %v", tls.CipherSuiteName(tc.suite), err, tc.ok)
+		}
+	}
 }

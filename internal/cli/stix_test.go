@@ -93,6 +93,41 @@ func TestSTIXExport(t *testing.T) {
 		t.Error("hunt --stix --tlp green: no TLP:GREEN marking")
 	}
 
+	// --operation: that operation's report alone, its objects those of
+	// the whole case's export.
+	var opID string
+	for _, o := range c {
+		var m map[string]any
+		json.Unmarshal([]byte(o), &m)
+		if m["type"] == "report" {
+			opID, _, _ = strings.Cut(strings.TrimPrefix(m["name"].(string), "spoor "), ":")
+			break
+		}
+	}
+	oneOp := filepath.Join(dir, "op.stix.json")
+	if code, _, errOut := run(t, ctx, "case", "export", "--store", filepath.Join(dir, "store"), "--stix", oneOp,
+		"--identity", "Example CERT", "--tlp", "green", "--operation", opID, "intrusion"); code != ExitOK {
+		t.Fatalf("case export --operation %s: exit %d: %s", opID, code, errOut)
+	}
+	reports := 0
+	for id, o := range read(oneOp) {
+		if strings.HasPrefix(id, "report--") {
+			reports++
+			if !strings.Contains(o, `"name":"spoor `+opID+`:`) {
+				t.Errorf("--operation %s: report %.200s", opID, o)
+			}
+		}
+		if c[id] != o {
+			t.Errorf("--operation %s: %s is not the whole case's export's: %.200s", opID, id, o)
+		}
+	}
+	if reports != 1 {
+		t.Errorf("--operation %s: %d reports, want 1", opID, reports)
+	}
+	if code, _, _ := run(t, ctx, "case", "export", "--store", filepath.Join(dir, "store"), "--stix", oneOp, "--operation", "op-none", "intrusion"); code == ExitOK {
+		t.Error("case export --operation of an unknown operation succeeded")
+	}
+
 	// Bad flags are usage errors, before anything is hunted.
 	for _, args := range [][]string{
 		{"hunt", "--stix", filepath.Join(dir, "x.json"), "--tlp", "white", "."},

@@ -32,6 +32,7 @@ func FuzzAPI(f *testing.F) {
 		{"GET", "/api/cases/intrusion/export/report.html", ""},
 		{"GET", "/api/cases/intrusion/jobs/1", ""},
 		{"POST", "/api/cases/intrusion/uploads", `{}`},
+		{"POST", "/api/cases/intrusion/intel", `{}`},
 	} {
 		f.Add(seed[0], seed[1], seed[2])
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -263,26 +262,10 @@ func isUpload(r *http.Request) bool {
 // data folder and queues a hunt of them into the case.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	ctx, u, name := r.Context(), who(r).user, r.PathValue("case")
-	if _, err := s.st.Case(ctx, u.Tenant, name); err != nil {
-		s.storeError(w, r, err)
+	mr, ok := s.caseMultipart(w, r, s.jobs.enabled(), "this server does not hunt uploads")
+	if !ok {
 		return
 	}
-	if !s.jobs.enabled() {
-		fail(w, http.StatusNotImplemented, "this server does not hunt uploads")
-		return
-	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct != "multipart/form-data" {
-		fail(w, http.StatusUnsupportedMediaType, "body must be multipart/form-data")
-		return
-	}
-	mr, err := r.MultipartReader()
-	if err != nil {
-		fail(w, http.StatusBadRequest, "bad multipart body: "+err.Error())
-		return
-	}
-	// A large upload takes longer than the server's read timeout.
-	http.NewResponseController(w).SetReadDeadline(time.Now().Add(time.Hour))
 	id := s.jobs.newID()
 	dir := filepath.Join(s.jobs.dir, strconv.FormatInt(id, 10)+"-"+strconv.FormatInt(s.now().UnixNano(), 36))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -395,7 +378,8 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"jobs": s.jobs.list(tenant, name), "uploads": s.jobs.enabled(), "max_upload": s.maxUpload})
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": s.jobs.list(tenant, name), "uploads": s.jobs.enabled(), "max_upload": s.maxUpload,
+		"intel": s.intel != nil})
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {

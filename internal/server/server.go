@@ -63,6 +63,9 @@ type Options struct {
 	// CaseSTIX exports a case for its TAXII collection (taxii.go); nil
 	// leaves case collections to what partners add.
 	CaseSTIX CaseSTIXFunc
+	// Intel imports a partner's STIX bundle into a case (intel.go); nil
+	// refuses imports.
+	Intel IntelFunc
 }
 
 // Server serves the API and the console. It is an http.Handler.
@@ -87,6 +90,9 @@ type Server struct {
 	// remembers its clients' basic credentials.
 	taxii      *taxii.Handler
 	taxiiCreds *credCache
+	// intel imports bundles, one at a time (intelBusy).
+	intel     IntelFunc
+	intelBusy chan struct{}
 }
 
 // New returns a server over st.
@@ -128,6 +134,7 @@ func New(st *store.Store, o Options) *Server {
 		oidc:      o.OIDC,
 		mux:       http.NewServeMux(),
 	}
+	s.intel, s.intelBusy = o.Intel, make(chan struct{}, 1)
 	s.taxiiCreds = newCredCache(o.Now)
 	s.taxii = s.newTAXII(o.CaseSTIX)
 	s.routes()
@@ -213,10 +220,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	limit := int64(MaxBody)
 	if isUpload(r) {
 		limit = s.maxUpload
+	} else if isIntelImport(r) {
+		limit = maxIntelBundle + 1<<20 // the bundle and its form
 	} else if strings.HasPrefix(r.URL.Path, TAXIIPrefix) {
 		limit = s.taxii.MaxContentLength()
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	// TAXII answers every path under its prefix itself, in its media type:
+	// the mux would redirect an unclean one (/taxii2/./) with an HTML body.
+	if r.URL.Path+"/" == TAXIIPrefix || strings.HasPrefix(r.URL.Path, TAXIIPrefix) {
+		s.taxii.ServeHTTP(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

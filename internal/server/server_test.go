@@ -40,6 +40,9 @@ type fixture struct {
 	// hunts (jobs_test.go).
 	filter int64
 	hunts  chan huntCall
+	// intel answers the server's imports (intel_test.go); nil answers an
+	// empty report.
+	intel IntelFunc
 }
 
 var backends = storetest.Backends
@@ -54,7 +57,13 @@ func newFixture(t testing.TB, target string) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{t: t, st: st, clock: c, hunts: make(chan huntCall, 4)}
-	f.srv = New(st, Options{Now: c.Now, Hunt: f.hunt, DataDir: t.TempDir()})
+	f.srv = New(st, Options{Now: c.Now, Hunt: f.hunt, DataDir: t.TempDir(),
+		Intel: func(ctx context.Context, tenant, caseName, actor, source string, bundle []byte, tlp string) (IntelReport, error) {
+			if f.intel != nil {
+				return f.intel(ctx, tenant, caseName, actor, source, bundle, tlp)
+			}
+			return IntelReport{Source: source}, nil
+		}})
 	t.Cleanup(f.srv.Close)
 	b, err := os.ReadFile("../store/testdata/hunt.json")
 	if err != nil {
@@ -220,6 +229,8 @@ func (f *fixture) caseEndpoints(c string) []endpoint {
 		// A JSON body is past the case check, refused as no upload (see
 		// TestUploadJobs for uploads and their jobs).
 		{"POST", "/api/cases/" + c + "/uploads", map[string]string{}, 415},
+		// The same of an import (see TestIntelImport).
+		{"POST", "/api/cases/" + c + "/intel", map[string]string{}, 415},
 		{"GET", "/api/cases/" + c + "/jobs", nil, 200},
 		{"GET", "/api/cases/" + c + "/jobs/1", nil, 404},
 		{"GET", "/api/cases/" + c + "/export/timeline.csv", nil, 200},

@@ -174,10 +174,11 @@ func (c *credCache) forget(user string) {
 }
 
 // CollectionID is the TAXII id of a tenant's own collection (caseName "")
-// or of a case's: derived from the names, so it is the same on every
-// server over the store.
+// or of a case's: a version 4 UUID, as TAXII's identifier must be,
+// derived from the names, so it is the same on every server over the
+// store.
 func CollectionID(tenant, caseName string) string {
-	return stix.NameUUID("taxii-collection\x00" + tenant + "\x00" + caseName)
+	return taxii.DerivedID("collection\x00" + tenant + "\x00" + caseName)
 }
 
 // taxiiBackend keeps TAXII's objects in the case store.

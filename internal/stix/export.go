@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/netip"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -125,6 +124,7 @@ func (e *exporter) operation(in Operation) {
 	op := in.Op
 	e.red = redactor{}
 	e.redactions(in)
+	e.red.compile()
 	created := op.Last
 	if created.IsZero() {
 		created = epoch
@@ -195,7 +195,8 @@ func (e *exporter) operation(in Operation) {
 }
 
 // redactions records the values of the operation that Options.Redact
-// hides.
+// hides: its computers and those its events name (the target of a logon,
+// the workstation it came from), accounts, the organisation's addresses.
 func (e *exporter) redactions(in Operation) {
 	r := e.opts.Redact
 	if r.Hosts {
@@ -216,33 +217,33 @@ func (e *exporter) redactions(in Operation) {
 			if r.Users && userField[f.Name] {
 				e.red.addUser(f.Value)
 			}
-			if r.IPs {
-				// Addresses hide in command lines and paths (\\10.0.0.5\c$) too.
-				for _, ip := range ipv4RE.FindAllString(f.Value, -1) {
-					e.red.addIP(ip)
+			if r.Hosts && hostField[f.Name] {
+				if _, err := netip.ParseAddr(f.Value); err != nil && f.Value != "-" && !strings.EqualFold(f.Value, "localhost") {
+					e.red.addHost(strings.TrimPrefix(f.Value, `\\`))
 				}
+			}
+			if r.IPs {
+				e.red.addIPsIn(f.Value)
 			}
 		}
 	}
 	if r.IPs {
 		for _, s := range in.Op.Narrative {
-			for _, ip := range ipv4RE.FindAllString(s, -1) {
-				e.red.addIP(ip)
-			}
+			e.red.addIPsIn(s)
 		}
 		for _, c := range in.Op.Context {
-			for _, ip := range ipv4RE.FindAllString(c.Description, -1) {
-				e.red.addIP(ip)
-			}
+			e.red.addIPsIn(c.Description)
 		}
 	}
 	e.exposureRedactions(in, orgDomainsOf(in))
-	e.red.compile()
 }
 
 var (
 	userField = map[string]bool{"User": true, "SubjectUserName": true, "TargetUserName": true, "AccountName": true, "UserName": true}
-	ipv4RE    = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
+	// hostField are the fields that name a computer of the organisation
+	// other than the event's own.
+	hostField = map[string]bool{"TargetServerName": true, "WorkstationName": true, "Workstation": true, "SourceHostname": true,
+		"TargetHostName": true, "ClientName": true}
 )
 
 // explain says why a group is a candidate, for the attributed-to
@@ -381,11 +382,20 @@ type indicator struct {
 // sighting is when and where an indicator was seen.
 type sighting struct {
 	first, last time.Time
-	count       int
+	count       int      // events, each once (several rules may detect one)
 	hosts       []string // short names, lower-cased
+	events      map[string]bool
 }
 
 func (s *sighting) add(d *result.Detection) {
+	k := eventKey(d)
+	if s.events[k] {
+		return // the same event, detected by another rule
+	}
+	if s.events == nil {
+		s.events = map[string]bool{}
+	}
+	s.events[k] = true
 	if !d.Time.IsZero() {
 		if s.first.IsZero() || d.Time.Before(s.first) {
 			s.first = d.Time
@@ -399,6 +409,22 @@ func (s *sighting) add(d *result.Detection) {
 	if h := strings.ToLower(short); h != "" && !slices.Contains(s.hosts, h) {
 		s.hosts = append(s.hosts, h)
 	}
+}
+
+// eventKey tells the event of a detection: its place in its file, else
+// its record on its computer; a correlation is its own.
+func eventKey(d *result.Detection) string {
+	switch {
+	case d.Kind == result.KindCorrelation:
+		id := ""
+		if d.Rule != nil {
+			id = d.Rule.ID
+		}
+		return fmt.Sprintf("correlation\x00%s\x00%s\x00%s", id, d.Computer, d.Time)
+	case d.Source != "" && d.Locator != 0:
+		return fmt.Sprintf("file\x00%s\x00%d\x00%v", d.Source, d.Locator, d.Carved)
+	}
+	return fmt.Sprintf("record\x00%s\x00%s\x00%d\x00%s", d.Computer, d.Channel, d.RecordID, d.Time)
 }
 
 // indicate adds an indicator, what it indicates, its observed data and
@@ -532,8 +558,8 @@ func (e *exporter) atoms(in Operation) []*indicator {
 					a.hashes(d, p, get("Hashes"))
 				}
 			case "DestinationIp", "SourceIp", "IpAddress", "SourceAddress", "DestAddress":
-				if ip, err := netip.ParseAddr(strings.TrimSpace(f.Value)); err == nil && !internal(ip) && ip.Is4() {
-					a.ip(d, ip.String())
+				if ip, err := netip.ParseAddr(strings.TrimSpace(f.Value)); err == nil && ip.Zone() == "" && !internal(ip) {
+					a.ip(d, ip.Unmap())
 				}
 			case "DestinationHostname", "QueryName":
 				dom := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(f.Value), "."))
@@ -683,7 +709,14 @@ func (a *atomSet) hashes(d *result.Detection, p, field string) {
 	}
 	_, base := path.Split(strings.ReplaceAll(a.red.text(p), `\`, "/"))
 	f := Object{"type": "file", "spec_version": SpecVersion, "hashes": hashes, "name": base}
-	f["id"] = scoID("file", map[string]any{"hashes": hashes, "name": base})
+	// A file's id takes one hash, the first of MD5, SHA-1, SHA-256
+	// (section 6.7's ID contributing properties).
+	for _, x := range []string{"MD5", "SHA-1", "SHA-256"} {
+		if v := hashes[x]; v != nil {
+			f["id"] = scoID("file", map[string]any{"hashes": map[string]any{x: v}, "name": base})
+			break
+		}
+	}
 	h := hashes[alg].(string)
 	a.put(d, "hash "+h, base+" "+alg+" "+h, fmt.Sprintf("[file:hashes.%s = %s]", Quote(alg), Quote(h)), f)
 }
@@ -700,9 +733,14 @@ func isHex(s string) bool {
 	return true
 }
 
-func (a *atomSet) ip(d *result.Detection, ip string) {
-	o := Object{"type": "ipv4-addr", "spec_version": SpecVersion, "id": scoID("ipv4-addr", map[string]any{"value": ip}), "value": ip}
-	a.put(d, "ip "+ip, "address "+ip, "[ipv4-addr:value = "+Quote(ip)+"]", o)
+// ip adds a public address, IPv4 or IPv6 (sections 6.8, 6.9).
+func (a *atomSet) ip(d *result.Detection, addr netip.Addr) {
+	ip, typ := addr.String(), "ipv4-addr"
+	if addr.Is6() {
+		typ = "ipv6-addr"
+	}
+	o := Object{"type": typ, "spec_version": SpecVersion, "id": scoID(typ, map[string]any{"value": ip}), "value": ip}
+	a.put(d, "ip "+ip, "address "+ip, "["+typ+":value = "+Quote(ip)+"]", o)
 }
 
 func (a *atomSet) domain(d *result.Detection, dom string) {

@@ -3,11 +3,15 @@ package stix_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -282,9 +286,34 @@ func TestExportEVTXAttackSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tlp := range []string{"clear", "amber+strict"} {
-		data, b := exportJSON(t, operations(res), stix.Options{TLP: tlp, RuleYAML: builtinYAML(t), ATTACK: kb})
+	for _, tc := range []struct {
+		tlp    string
+		redact stix.Redact
+	}{{"clear", stix.Redact{}}, {"amber+strict", stix.Redact{}}, {"red", stix.Redact{Hosts: true, Users: true, IPs: true}}} {
+		tlp := tc.tlp
+		data, b := exportJSON(t, operations(res), stix.Options{TLP: tlp, Redact: tc.redact, RuleYAML: builtinYAML(t), ATTACK: kb})
 		validate(t, data)
+		if tc.redact.Hosts {
+			// No computer of an operation is named in the redacted bundle,
+			// anywhere (names, descriptions, patterns, rules).
+			hosts := map[string]bool{}
+			for _, op := range operations(res) {
+				for _, d := range op.Detections {
+					if short, _, _ := strings.Cut(d.Computer, "."); len(short) >= 3 {
+						hosts[short] = true
+					}
+				}
+			}
+			if len(hosts) == 0 {
+				t.Fatal("no host in the operations: nothing to redact")
+			}
+			for h := range hosts {
+				if regexp.MustCompile(`(?i)(^|[^\pL\pN_])` + regexp.QuoteMeta(h) + `($|[^\pL\pN_])`).Match(data) {
+					loc := regexp.MustCompile(`(?i)` + regexp.QuoteMeta(h)).FindIndex(data)
+					t.Errorf("redacted export names host %s: …%s…", h, data[max(0, loc[0]-300):min(len(data), loc[1]+100)])
+				}
+			}
+		}
 		// Every operation's report holds an indicator (a Sigma rule that
 		// fired in it, at least).
 		for _, r := range byType(b, "report") {
@@ -342,10 +371,13 @@ func TestExportedPatternsMatch(t *testing.T) {
 func TestMatchObservationOperators(t *testing.T) {
 	at := func(min int) time.Time { return time.Date(2022, 2, 14, 23, min, 0, 0, time.UTC) }
 	recs := []stix.Record{
-		{Time: at(0), Fields: []result.Field{{Name: "Image", Value: `C:\Windows\Temp\a.exe`}, {Name: "Hashes", Value: "MD5=79054025255FB1A26E4BC422AEF54EB4,SHA256=AA"}}},
+		{Time: at(0), Fields: []result.Field{{Name: "Image", Value: `C:\Windows\Temp\a.exe`}, {Name: "Hashes", Value: "MD5=79054025255FB1A26E4BC422AEF54EB4,SHA256=AA"},
+			{Name: "CommandLine", Value: `"C:\Windows\Temp\a.exe" a -p x out.rar`}}},
 		{Time: at(2), Fields: []result.Field{{Name: "TargetObject", Value: `HKLM\foo\bar`}, {Name: "Details", Value: "x"}}},
 		{Time: at(10), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}, {Name: "SourceIp", Value: "10.0.0.5"}, {Name: "DestinationPort", Value: "443"}}},
-		{Time: at(11), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}}},
+		{Time: at(11), Fields: []result.Field{{Name: "DestinationIp", Value: "198.51.100.7"}, {Name: "QueryName", Value: "cdn.evil.example"}}},
+		// A process creation of the Security log (4688).
+		{Time: at(20), Fields: []result.Field{{Name: "NewProcessName", Value: `C:\Users\Public\c.exe`}, {Name: "ParentProcessName", Value: `C:\Windows\System32\cmd.exe`}}},
 	}
 	for _, tc := range []struct {
 		pattern string
@@ -367,6 +399,18 @@ func TestMatchObservationOperators(t *testing.T) {
 		{`[file:name = 'a.exe'] START t'2022-02-14T23:00:00Z' STOP t'2022-02-14T23:00:00.001Z'`, 1},
 		{`[file:name = 'a.exe'] START t'2022-02-14T23:01:00Z' STOP t'2022-02-15T00:00:00Z'`, 0},
 		{`[EXISTS windows-registry-key:values[*].data]`, 1},
+		{`[EXISTS windows-registry-key:values]`, 1},
+		{`[EXISTS file:hashes]`, 1},
+		{`[NOT EXISTS windows-registry-key:values]`, 1},
+		{`[process:name = 'a.exe']`, 1},
+		// Command lines: MATCHES searches (section 9.6.1), LIKE is whole.
+		{`[process:command_line MATCHES 'a\\.exe" a -p']`, 1},
+		{`[process:command_line LIKE '%-p x%' AND process:image_ref.name = 'a.exe']`, 1},
+		{`[process:command_line LIKE '-p x%']`, 0},
+		{`[file:name = 'nope.exe' OR file:name = 'a.exe']`, 1},
+		{`[domain-name:value = 'cdn.evil.example'] FOLLOWEDBY [process:image_ref.name = 'c.exe']`, 1},
+		{`[process:image_ref.name = 'c.exe'] FOLLOWEDBY [domain-name:value = 'cdn.evil.example']`, 0},
+		{`[process:image_ref.name = 'c.exe' AND process:parent_ref.image_ref.name = 'cmd.exe' AND process:name = 'c.exe']`, 1},
 	} {
 		p, err := stix.ParsePattern(tc.pattern)
 		if err != nil {
@@ -479,4 +523,226 @@ func TestMatchBounded(t *testing.T) {
 	if n := len(m.Match(recs)); n > stix.MaxHits {
 		t.Errorf("%d matches, more than MaxHits (%d)", n, stix.MaxHits)
 	}
+}
+
+// TestSightingCountsEvents: an event two rules detected is one sighting
+// of what it shows, not two (sighting count, observed-data
+// number_observed); another event of the same value is a second.
+func TestSightingCountsEvents(t *testing.T) {
+	at := time.Date(2022, 2, 14, 23, 10, 2, 0, time.UTC)
+	fields := []result.Field{{Name: "DestinationIp", Value: "198.51.100.23"}}
+	det := func(rule string, locator int64) result.Detection {
+		return result.Detection{Time: at, Computer: "FS01", Source: "fs01.evtx", Locator: locator, Fields: fields,
+			Rule: &result.Rule{ID: rule, Title: rule, Level: "high"}}
+	}
+	op := &result.Operation{ID: "op-1", Severity: "high", Hosts: []string{"FS01"}, First: at, Last: at}
+	// A public IPv6 address is an indicator as an IPv4 one is.
+	v6 := det("r3", 9)
+	v6.Fields = []result.Field{{Name: "DestinationIp", Value: "2001:db8::7"}, {Name: "SourceIp", Value: "fe80::1"}}
+	_, b6 := exportJSON(t, []stix.Operation{{Op: op, Detections: []result.Detection{v6}}}, stix.Options{})
+	var pats []string
+	for _, o := range byType(b6, "indicator") {
+		pats = append(pats, o["pattern"].(string))
+	}
+	if !slices.Contains(pats, `[ipv6-addr:value = '2001:db8::7']`) || len(byType(b6, "ipv6-addr")) != 1 {
+		t.Errorf("IPv6: indicators %v, ipv6-addr objects %v: want the public address only", pats, byType(b6, "ipv6-addr"))
+	}
+	for _, tc := range []struct {
+		dets []result.Detection
+		want float64
+	}{
+		{[]result.Detection{det("r1", 7), det("r2", 7)}, 1},
+		{[]result.Detection{det("r1", 7), det("r2", 7), det("r1", 8)}, 2},
+	} {
+		_, b := exportJSON(t, []stix.Operation{{Op: op, Detections: tc.dets}}, stix.Options{})
+		var ind string
+		for _, o := range byType(b, "indicator") {
+			if o["pattern"] == `[ipv4-addr:value = '198.51.100.23']` {
+				ind = o.ID()
+			}
+		}
+		for _, s := range byType(b, "sighting") {
+			if s["sighting_of_ref"] == ind && float64(s["count"].(int)) != tc.want {
+				t.Errorf("%d detections: sighting count %v, want %v", len(tc.dets), s["count"], tc.want)
+			}
+		}
+		for _, od := range byType(b, "observed-data") {
+			if float64(od["number_observed"].(int)) != tc.want {
+				t.Errorf("%d detections: number_observed %v, want %v", len(tc.dets), od["number_observed"], tc.want)
+			}
+		}
+		if ind == "" {
+			t.Fatalf("no indicator of the address: %v", byType(b, "indicator"))
+		}
+	}
+}
+
+// TestExportEachKind builds an operation whose detections show every kind
+// of atomic indicator the issue names (a hash of an image in an unusual
+// folder, a file dropped there, a public address, a domain outside the
+// organisation's, a named pipe, a service, a scheduled task) and checks
+// what the bundle says of each, of the Sigma rule that fired, of the
+// technique and of the attribution, under every TLP 2.0 level; ids are
+// version 5 UUIDs (but the standard TLP markings) and a second export is
+// the same bundle.
+func TestExportEachKind(t *testing.T) {
+	at := time.Date(2022, 2, 14, 23, 10, 2, 0, time.UTC)
+	rule := &result.Rule{ID: "r-1", Title: "Staging", Level: "high", Tactics: []string{"collection"}, Techniques: []string{"T1560.001"}}
+	det := func(loc int64, fields ...string) result.Detection {
+		d := result.Detection{Time: at.Add(time.Duration(loc) * time.Second), Computer: "FS01.corp.example", Source: "fs01.evtx", Locator: loc, Rule: rule}
+		for i := 0; i+1 < len(fields); i += 2 {
+			d.Fields = append(d.Fields, result.Field{Name: fields[i], Value: fields[i+1]})
+		}
+		return d
+	}
+	sha := strings.Repeat("ab", 32)
+	dets := []result.Detection{
+		det(1, "Image", `C:\ProgramData\DRM\rar.exe`, "Hashes", "MD5="+strings.Repeat("CD", 16)+",SHA256="+strings.ToUpper(sha)),
+		det(2, "TargetFilename", `C:\Users\Public\out.rar`),
+		det(3, "Image", `C:\Windows\System32\svchost.exe`, "DestinationIp", "198.51.100.23", "SourceIp", "10.0.0.5"),
+		det(4, "QueryName", "cdn.evil.example.net"),
+		det(5, "QueryName", "dc01.corp.example"),
+		det(6, "PipeName", `\msagent_12`),
+		det(7, "ServiceName", "WinRing0"),
+		det(8, "TaskName", `\Microsoft\Windows\test`),
+	}
+	op := &result.Operation{ID: "op-1", Severity: "high", Hosts: []string{"FS01"}, First: at, Last: at.Add(8 * time.Second),
+		Techniques: []string{"T1560.001"}, Narrative: []string{"FS01: rar.exe staged out.rar"},
+		Attribution: &result.Attribution{UnknownActor: 0.4, Candidates: []result.Candidate{{Rank: 1, ID: "G0096", Name: "APT41", Score: 2.5, Confidence: 0.456}}}}
+	yaml := "title: Staging\nid: r-1\nlogsource:\n  category: process_creation\n"
+	opts := stix.Options{Identity: "Example CERT", RuleYAML: func(id string) []byte {
+		if id == "r-1" {
+			return []byte(yaml)
+		}
+		return nil
+	}}
+	ops := []stix.Operation{{Op: op, Detections: dets}}
+	for _, tlp := range stix.TLPLevels {
+		opts.TLP = tlp
+		data, b := exportJSON(t, ops, opts)
+		if p := problems(t, data); len(p) > 0 {
+			t.Errorf("TLP %s: %v", tlp, p)
+		}
+		marking := byType(b, "marking-definition")
+		if len(marking) != 1 || marking[0]["name"] != "TLP:"+strings.ToUpper(tlp) {
+			t.Fatalf("TLP %s: markings %v", tlp, marking)
+		}
+		for _, o := range b.Objects {
+			if o.Type() == "marking-definition" || strings.HasSuffix(o.Type(), "-addr") || o.Type() == "file" || o.Type() == "directory" ||
+				o.Type() == "domain-name" || o.Type() == "windows-registry-key" {
+				continue
+			}
+			if refs, _ := o["object_marking_refs"].([]string); len(refs) != 1 || refs[0] != marking[0].ID() {
+				t.Errorf("TLP %s: %s marked %v", tlp, o.ID(), o["object_marking_refs"])
+			}
+		}
+	}
+	data, b := exportJSON(t, ops, opts)
+	if again, _ := exportJSON(t, ops, opts); !bytes.Equal(data, again) {
+		t.Error("a second export differs")
+	}
+	uuid5 := regexp.MustCompile(`--[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	for _, o := range b.Objects {
+		if o.Type() != "marking-definition" && !uuid5.MatchString(o.ID()) {
+			t.Errorf("%s: not a UUIDv5 id", o.ID())
+		}
+	}
+	// Cyber-observables' ids are section 2.9's: UUIDv5 in its namespace
+	// over the ID contributing properties in RFC 8785 form; a file with
+	// hashes takes one, MD5 before SHA-256 (section 6.7).
+	for _, tc := range []struct{ typ, name string }{
+		{"file", `{"hashes":{"MD5":"` + strings.Repeat("cd", 16) + `"},"name":"rar.exe"}`},
+		{"ipv4-addr", `{"value":"198.51.100.23"}`},
+		{"domain-name", `{"value":"cdn.evil.example.net"}`},
+		{"directory", `{"path":"C:\\Users\\Public"}`},
+	} {
+		id := tc.typ + "--" + specUUID5("00abedb4-aa42-466c-9c01-fed23315a9b7", tc.name)
+		if !slices.ContainsFunc(b.Objects, func(o stix.Object) bool { return o.ID() == id }) {
+			t.Errorf("no %s with the id of %s (%s)", tc.typ, tc.name, id)
+		}
+	}
+	ids := byType(b, "identity")
+	if !slices.ContainsFunc(ids, func(o stix.Object) bool { return o["name"] == "Example CERT" && o["identity_class"] == "organization" }) {
+		t.Errorf("no producer identity Example CERT: %v", ids)
+	}
+	indicators := map[string]stix.Object{}
+	for _, o := range byType(b, "indicator") {
+		indicators[o["pattern"].(string)] = o
+	}
+	for _, want := range []string{
+		`[file:hashes.'SHA-256' = '` + sha + `']`,
+		`[file:name = 'rar.exe' AND file:parent_directory_ref.path = 'C:\\ProgramData\\DRM']`,
+		`[file:name = 'out.rar' AND file:parent_directory_ref.path = 'C:\\Users\\Public']`,
+		`[ipv4-addr:value = '198.51.100.23']`,
+		`[domain-name:value = 'cdn.evil.example.net']`,
+		`[file:name = 'msagent_12' AND file:parent_directory_ref.path = '\\\\.\\pipe']`,
+		`[process:extensions.'windows-service-ext'.service_name = 'WinRing0']`,
+		`[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree\\Microsoft\\Windows\\test']`,
+		yaml,
+	} {
+		ind := indicators[want]
+		if ind == nil {
+			t.Errorf("no indicator %s; have %v", want, slices.Sorted(maps.Keys(indicators)))
+			continue
+		}
+		if ind["valid_from"] == nil || fmt.Sprint(ind["kill_chain_phases"]) != "[map[kill_chain_name:mitre-attack phase_name:collection]]" {
+			t.Errorf("%s: valid_from %v, kill_chain_phases %v", want, ind["valid_from"], ind["kill_chain_phases"])
+		}
+		if p, _ := stix.ParsePattern(want); p != nil {
+			if _, err := stix.Compile(p); err != nil {
+				t.Errorf("%s does not compile: %v", want, err)
+			}
+		}
+	}
+	for _, not := range []string{`svchost.exe`, `dc01.corp.example`, `10.0.0.5`} {
+		for p := range indicators {
+			if strings.Contains(p, not) {
+				t.Errorf("indicator of %s (an ordinary folder, the organisation's own): %s", not, p)
+			}
+		}
+	}
+	if ind := indicators[yaml]; ind != nil && (ind["pattern_type"] != "sigma" || ind["pattern_version"] != nil) {
+		t.Errorf("Sigma indicator: %v", ind)
+	}
+	aps := byType(b, "attack-pattern")
+	if len(aps) != 1 || fmt.Sprint(aps[0]["external_references"]) != "[map[external_id:T1560.001 source_name:mitre-attack url:https://attack.mitre.org/techniques/T1560/001/]]" {
+		t.Errorf("attack patterns %v", aps)
+	}
+	var attributed []stix.Object
+	for _, r := range byType(b, "relationship") {
+		if r["relationship_type"] == "attributed-to" {
+			attributed = append(attributed, r)
+		}
+	}
+	if len(attributed) != 1 || attributed[0]["confidence"] != 46 || !strings.Contains(attributed[0]["description"].(string), "not an identification") ||
+		!strings.HasPrefix(attributed[0]["target_ref"].(string), "intrusion-set--") {
+		t.Errorf("attributed-to %v", attributed)
+	}
+	// Every indicator is sighted where it was seen, with what was observed.
+	sighted := map[string]bool{}
+	for _, s := range byType(b, "sighting") {
+		sighted[s["sighting_of_ref"].(string)] = s["where_sighted_refs"] != nil
+	}
+	for p, ind := range indicators {
+		if !sighted[ind.ID()] {
+			t.Errorf("%s: no sighting with where it was seen", p)
+		}
+	}
+	if n := len(byType(b, "report")); n != 1 {
+		t.Errorf("%d reports, want 1", n)
+	}
+}
+
+// specUUID5 is RFC 4122's name-based UUID (SHA-1) of name in namespace ns,
+// written here apart from the package's.
+func specUUID5(ns, name string) string {
+	nsb, err := hex.DecodeString(strings.ReplaceAll(ns, "-", ""))
+	if err != nil {
+		panic(err)
+	}
+	sum := sha1.Sum(append(nsb, name...))
+	sum[6] = sum[6]&0x0f | 0x50
+	sum[8] = sum[8]&0x3f | 0x80
+	h := hex.EncodeToString(sum[:16])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

@@ -41,9 +41,7 @@ func (e *exporter) exposureRedactions(in Operation, orgDomains map[string]bool) 
 	texts := exposureTexts(x)
 	for _, s := range texts {
 		if r.IPs {
-			for _, ip := range ipv4RE.FindAllString(s, -1) {
-				e.red.addIP(ip)
-			}
+			e.red.addIPsIn(s)
 		}
 		if r.Hosts {
 			for _, m := range uncHostRE.FindAllStringSubmatch(s, -1) {
@@ -381,9 +379,9 @@ func (a *atomSet) exposure(x *result.Exposure, orgDomains map[string]bool) {
 			}
 			h := destinationHost(it.Destination)
 			if ip, err := netip.ParseAddr(h); err == nil {
-				if ip = ip.Unmap(); ip.Is4() && !internal(ip) {
+				if ip = ip.Unmap(); ip.Zone() == "" && !internal(ip) {
 					if a.byKey["ip "+ip.String()] == nil {
-						a.ip(at, ip.String())
+						a.ip(at, ip)
 					}
 					a.phase("ip "+ip.String(), "exfiltration")
 				}

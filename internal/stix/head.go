@@ -66,7 +66,3 @@ func ReadHead(raw []byte) (Head, error) {
 	}
 	return h, nil
 }
-
-// NameUUID is the UUIDv5 of name in spoor's namespace: the same name,
-// the same id, wherever spoor derives it.
-func NameUUID(name string) string { return uuid5(spoorNamespace, []byte(name)) }

@@ -315,7 +315,10 @@ type compLeaf struct {
 	typ, key string
 	not      bool
 	exists   bool
-	test     func(v string) bool
+	// parent: EXISTS of a list, dictionary or reference (key) whose items
+	// the observables hold (key[*]..., key....).
+	parent bool
+	test   func(v string) bool
 }
 
 func (n compLeaf) match(s *sco) bool {
@@ -324,6 +327,9 @@ func (n compLeaf) match(s *sco) bool {
 	}
 	v, ok := s.get(n.key)
 	if n.exists {
+		if n.parent {
+			ok = slices.ContainsFunc(s.props, func(p result.Field) bool { return isChild(p.Name, n.key) })
+		}
 		return ok != n.not
 	}
 	if !ok {
@@ -372,10 +378,13 @@ func compileComparison(c *Comparison) (compNode, error) {
 		return nil, fmt.Errorf("%s: spoor's Windows events hold no %s objects (it matches %s)", c.Path, c.Path.Type, strings.Join(slices.Sorted(mapKeysOf(properties)), ", "))
 	}
 	key := pathKey(c.Path)
-	if !slices.Contains(keys, key) {
+	// EXISTS of a list, dictionary or reference asks for any of its items
+	// (section 9.6.1's EXISTS windows-registry-key:values).
+	parent := c.Op == "EXISTS" && !slices.Contains(keys, key) && slices.ContainsFunc(keys, func(k string) bool { return isChild(k, key) })
+	if !slices.Contains(keys, key) && !parent {
 		return nil, fmt.Errorf("%s: spoor's Windows events give no %s of a %s (it matches %s)", c.Path, key, c.Path.Type, strings.Join(keys, ", "))
 	}
-	n := compLeaf{typ: c.Path.Type, key: key, not: c.Not}
+	n := compLeaf{typ: c.Path.Type, key: key, not: c.Not, parent: parent}
 	fold := foldCase(c.Path.Type, key)
 	switch c.Op {
 	case "EXISTS":
@@ -451,6 +460,13 @@ func compileComparison(c *Comparison) (compNode, error) {
 		return nil, fmt.Errorf("%s: operator %s", c.Path, c.Op)
 	}
 	return n, nil
+}
+
+// isChild reports whether the property key is within parent: an item of
+// its list or a property of its dictionary or object.
+func isChild(key, parent string) bool {
+	rest, ok := strings.CutPrefix(key, parent)
+	return ok && (strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, "["))
 }
 
 func mapKeysOf[V any](m map[string]V) func(func(string) bool) {

@@ -1,6 +1,7 @@
 package stix
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/spoor-hunt/spoor/internal/result"
@@ -33,7 +34,7 @@ func (s *sco) set(key, value string) {
 var properties = map[string][]string{
 	"file":      {"name", "parent_directory_ref.path", "hashes.MD5", "hashes.SHA-1", "hashes.SHA-256"},
 	"directory": {"path"},
-	"process": {"command_line", "pid", "cwd", "image_ref.name", "image_ref.parent_directory_ref.path",
+	"process": {"command_line", "pid", "cwd", "name", "image_ref.name", "image_ref.parent_directory_ref.path",
 		"image_ref.hashes.MD5", "image_ref.hashes.SHA-1", "image_ref.hashes.SHA-256",
 		"parent_ref.command_line", "parent_ref.pid", "parent_ref.image_ref.name", "parent_ref.image_ref.parent_directory_ref.path",
 		"creator_user_ref.account_login", "extensions.windows-service-ext.service_name", "extensions.windows-service-ext.display_name"},
@@ -86,14 +87,19 @@ func observables(fields []result.Field) []sco {
 	proc.set("command_line", get("CommandLine"))
 	proc.set("pid", get("ProcessId"))
 	proc.set("cwd", get("CurrentDirectory"))
-	if p := windowsPath(get("Image")); p != "" {
+	// Sysmon names the image Image, the Security log's 4688 NewProcessName
+	// (and the parent's ParentProcessName).
+	if p := windowsPath(cmp.Or(get("Image"), get("NewProcessName"))); p != "" {
 		proc.set("image_ref.name", baseOf(p))
 		proc.set("image_ref.parent_directory_ref.path", dirOf(p))
+		// STIX 2.0's process name, which STIX 2.1 moved to image_ref but
+		// its own examples (section 9.6.1) and partners still write.
+		proc.set("name", baseOf(p))
 		addHashes(&proc, "image_ref.hashes.", get("Hashes"))
 	}
 	proc.set("parent_ref.command_line", get("ParentCommandLine"))
 	proc.set("parent_ref.pid", get("ParentProcessId"))
-	if p := windowsPath(get("ParentImage")); p != "" {
+	if p := windowsPath(cmp.Or(get("ParentImage"), get("ParentProcessName"))); p != "" {
 		proc.set("parent_ref.image_ref.name", baseOf(p))
 		proc.set("parent_ref.image_ref.parent_directory_ref.path", dirOf(p))
 	}

@@ -496,7 +496,9 @@ func (p *parser) compBinary(depth int, op string, sub func(int) (CompExpr, error
 	return binary(p, depth, op, sub, func(l, r CompExpr) CompExpr { return &BoolOp{Op: op, L: l, R: r} })
 }
 
-// comparison: '(' compOr ')' | EXISTS path | path NOT? op constant
+// comparison: '(' compOr ')' | NOT? EXISTS path | path NOT? op constant
+// (the NOT of EXISTS as the grammar of the OASIS pattern validator has it:
+// section 9.6.1 lets NOT precede any comparison operator).
 func (p *parser) comparison(depth int) (CompExpr, error) {
 	if err := p.deeper(depth); err != nil {
 		return nil, err
@@ -511,6 +513,15 @@ func (p *parser) comparison(depth int) (CompExpr, error) {
 		}
 		return c, p.expect(")")
 	}
+	not := p.is("NOT")
+	if not {
+		if err := p.next(); err != nil {
+			return nil, err
+		}
+		if !p.is("EXISTS") {
+			return nil, p.errorf("want EXISTS after a NOT before an object path, got %s", p.tok)
+		}
+	}
 	if p.is("EXISTS") {
 		if err := p.next(); err != nil {
 			return nil, err
@@ -519,7 +530,7 @@ func (p *parser) comparison(depth int) (CompExpr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Comparison{Path: path, Op: "EXISTS"}, nil
+		return &Comparison{Path: path, Op: "EXISTS", Not: not}, nil
 	}
 	path, err := p.path()
 	if err != nil {

@@ -2,8 +2,10 @@ package stix
 
 import (
 	"encoding/json"
+	"html"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,7 +14,10 @@ import (
 
 // specPatterns returns the pattern examples of the STIX 2.1
 // specification's text: the fenced blocks of section 9 that are patterns,
-// and the "pattern" properties of its JSON examples.
+// the examples of its tables (the definitions of 9.1, the qualifiers of
+// 9.5.1, the operators of 9.6.1; a comparison expression is put in an
+// observation's brackets), the quoted expressions of 9.6.4, and the
+// "pattern" properties of the JSON examples throughout.
 func specPatterns(t *testing.T) []string {
 	t.Helper()
 	data, err := os.ReadFile(shared.Path(t, "docs", "stix", "stix-v2.1.md"))
@@ -20,17 +25,40 @@ func specPatterns(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	text := string(data)
-	start := strings.Index(text, "## 9.3 STIX Patterns")
+	start := strings.Index(text, "# 9. STIX Patterning")
 	end := strings.Index(text, "# 10. STIX Vocabularies")
 	if start < 0 || end < start {
 		t.Fatal("section 9 not found in the specification")
 	}
+	sec := text[start:end]
 	var out []string
-	blocks := strings.Split(text[start:end], "```")
+	seen := map[string]bool{}
+	add := func(p string) {
+		if p = strings.TrimSpace(p); p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	blocks := strings.Split(sec, "```")
 	for i := 1; i < len(blocks); i += 2 {
 		b := strings.TrimSpace(blocks[i])
-		if strings.HasPrefix(b, "[") || strings.HasPrefix(b, "(") {
-			out = append(out, b)
+		switch {
+		case strings.HasPrefix(b, "[") || strings.HasPrefix(b, "("):
+			add(b)
+		case strings.HasPrefix(b, `"`):
+			// 9.6.4: expressions quoted as JSON strings.
+			for _, m := range quotedExprRE.FindAllStringSubmatch(b, -1) {
+				add("[" + m[1] + "]")
+			}
+		}
+	}
+	for _, m := range codeRE.FindAllStringSubmatch(sec, -1) {
+		c := html.UnescapeString(m[1])
+		switch {
+		case strings.HasPrefix(c, "[") || strings.HasPrefix(c, "("):
+			add(c)
+		case comparisonRE.MatchString(c):
+			add("[" + c + "]")
 		}
 	}
 	for _, m := range regexp.MustCompile(`"pattern": ("(?:[^"\\]|\\.)*")`).FindAllStringSubmatch(text, -1) {
@@ -38,15 +66,24 @@ func specPatterns(t *testing.T) []string {
 		if err := json.Unmarshal([]byte(m[1]), &s); err != nil {
 			t.Fatalf("pattern %s: %v", m[1], err)
 		}
-		out = append(out, s)
+		add(s)
 	}
 	return out
 }
 
+var (
+	codeRE       = regexp.MustCompile(`(?s)<code>(.*?)</code>`)
+	quotedExprRE = regexp.MustCompile(`"([a-z0-9-]+:[^"]+)"`)
+	// comparisonRE is a comparison expression (section 9.6): an object
+	// path, an operator, or EXISTS and a path. A path alone (9.7's
+	// examples) or a constant (9.2's) is not one.
+	comparisonRE = regexp.MustCompile(`^(EXISTS [a-z0-9-]+:\S+|[a-z0-9-]+:\S+ (NOT )?(=|!=|<|>|<=|>=|IN|LIKE|MATCHES|ISSUBSET|ISSUPERSET) )`)
+)
+
 // schematic are the examples that illustrate an operator with
 // placeholders (a, b, type-a:property-j) rather than object paths: they
 // are not patterns, and must not parse.
-var schematic = []string{"[ a ] AND [ b ]", "[ a = 'b' ]", "[type-a:property-j"}
+var schematic = []string{"[ a ] AND [ b ]", "[ a = 'b' ]", "[type-a:property-j", "[ b ] FOLLOWEDBY [ c ]"}
 
 func TestSpecPatterns(t *testing.T) {
 	pats := specPatterns(t)
@@ -90,7 +127,20 @@ func TestSpecPatterns(t *testing.T) {
 		`([file:hashes.MD5 = '79054025255fb1a26e4bc422aef54eb4'] FOLLOWEDBY [windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\foo\\bar']) WITHIN 300 SECONDS`,
 		`[windows-registry-key:key = 'HKEY_CURRENT_USER\\Software\\CryptoLocker\\Files' OR windows-registry-key:key = 'HKEY_CURRENT_USER\\Software\\Microsoft\\CurrentVersion\\Run\\CryptoLocker_0388']`,
 		`[network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = 'example.com'] REPEATS 5 TIMES WITHIN 1800 SECONDS`,
+		// The tables' examples (sections 9.1, 9.5.1, 9.6.1).
+		`[file:name = 'foo.dll'] START t'2016-06-01T00:00:00Z' STOP t'2016-07-01T00:00:00Z'`,
+		`([ipv4-addr:value = '198.51.100.5' ] AND [ipv4-addr:value = '198.51.100.10']) WITHIN 300 SECONDS`,
+		`([file:hashes.'SHA-256' = '13987239847...'] AND [windows-registry-key:key = 'hkey']) WITHIN 120 SECONDS`,
+		`[process:name IN ('proccy', 'proximus', 'badproc')]`,
+		`[directory:path LIKE 'C:\\Windows\\%\\foo']`,
+		`[directory:path MATCHES '^C:\\\\Windows\\w+$']`,
+		`[ipv4-addr:value ISSUBSET '198.51.100.0/24']`,
+		`[ipv4-addr:value ISSUPERSET '198.51.100.0/24']`,
+		`[EXISTS windows-registry-key:values]`,
 	} {
+		if !slices.Contains(pats, s) {
+			t.Errorf("%s is not among the examples read from the specification", s)
+		}
 		p, err := ParsePattern(s)
 		if err == nil {
 			_, err = Compile(p)
@@ -104,7 +154,13 @@ func TestSpecPatterns(t *testing.T) {
 		`[x509-certificate:issuer = 'CN=WEBMAIL' AND x509-certificate:serial_number = '4c:0b:1d:19:74:86:a7:66:b4:1a:bf:40:27:21:76:28']`: "no x509-certificate objects",
 		`[file:extensions.'windows-pebinary-ext'.sections[*].entropy > 7.0]`:                                                              "give no extensions.windows-pebinary-ext.sections[*].entropy of a file",
 		`[url:value = 'http://example.com/foo' OR url:value = 'http://example.com/bar']`:                                                  "no url objects",
+		`[file:size != 4112]`:                                      "give no size of a file",
+		`[user-account:value = 'Peter']`:                           "give no value of a user-account",
+		`[artifact:payload_bin = h'7468697320697320612074657374']`: "no artifact objects",
 	} {
+		if !slices.Contains(pats, s) {
+			t.Errorf("%s is not among the examples read from the specification", s)
+		}
 		p, err := ParsePattern(s)
 		if err != nil {
 			t.Errorf("ParsePattern(%s): %v", s, err)
@@ -133,6 +189,7 @@ func TestParsePatternErrors(t *testing.T) {
 		{"[file:name LIKE 5]", "string constant"},
 		{strings.Repeat("(", 100) + "[file:name = 'a']" + strings.Repeat(")", 100), "nested more than"},
 		{"[file:name = 'a'] junk", "unexpected"},
+		{"[NOT file:name = 'a']", "want EXISTS after a NOT"},
 	} {
 		_, err := ParsePattern(tc.in)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

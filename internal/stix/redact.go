@@ -100,10 +100,31 @@ func (r *redactor) addUser(account string) {
 	r.add("user", name, name)
 }
 
-// addIP records an address when it is the organisation's own.
+// addIP records an address when it is the organisation's own: the text
+// as written, under the pseudonym of the address (the same for every way
+// of writing it).
 func (r *redactor) addIP(s string) {
 	if a, err := netip.ParseAddr(s); err == nil && internal(a) {
-		r.add("ip", a.String(), a.String())
+		r.add("ip", s, a.WithZone("").Unmap().String())
+	}
+}
+
+var (
+	ipv4RE = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
+	// ipv6RE finds what may be an IPv6 address; netip decides.
+	ipv6RE = regexp.MustCompile(`(?i)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}`)
+)
+
+// addIPsIn records the organisation's own addresses, IPv4 and IPv6, that
+// text holds (command lines and paths hold them too: \\10.0.0.5\c$).
+func (r *redactor) addIPsIn(text string) {
+	for _, ip := range ipv4RE.FindAllString(text, -1) {
+		r.addIP(ip)
+	}
+	for _, ip := range ipv6RE.FindAllString(text, -1) {
+		if strings.Count(ip, ":") >= 2 {
+			r.addIP(ip)
+		}
 	}
 }
 

@@ -9,8 +9,10 @@ func TestRedactor(t *testing.T) {
 	r.addUser(`NT AUTHORITY\SYSTEM`)
 	r.addIP("10.10.20.15")
 	r.addIP("198.51.100.23")
+	r.addIPsIn(`ping FE80:0:0:0::1c2d and fd12:3456::10 at 12:30:45, not 2001:db8::7`)
 	r.compile()
 	fs01, adm, ip := Pseudonym("host", "fs01"), Pseudonym("user", "adm.wang"), Pseudonym("ip", "10.10.20.15")
+	ll, ula := Pseudonym("ip", "fe80::1c2d"), Pseudonym("ip", "fd12:3456::10")
 	for in, want := range map[string]string{
 		`FS01.corp.local ran`:                 fs01 + ` ran`,
 		`fs01: net use \\10.10.20.15\c$`:      fs01 + `: net use \\` + ip + `\c$`,
@@ -20,6 +22,10 @@ func TestRedactor(t *testing.T) {
 		`offs01x and fs012 stay`:              `offs01x and fs012 stay`,
 		`10.10.20.150 and 198.51.100.23 stay`: `10.10.20.150 and 198.51.100.23 stay`,
 		`NT AUTHORITY\SYSTEM stays`:           `NT AUTHORITY\SYSTEM stays`,
+		// IPv6: link-local and unique local addresses are the
+		// organisation's, as written; a public one stays.
+		`from FE80:0:0:0::1c2d to fd12:3456::10`: `from ` + ll + ` to ` + ula,
+		`2001:db8::7 stays`:                      `2001:db8::7 stays`,
 	} {
 		if got := r.text(in); got != want {
 			t.Errorf("text(%q) = %q, want %q", in, got, want)

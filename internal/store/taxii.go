@@ -71,7 +71,8 @@ type TAXIIGrant struct {
 // audit log, in one transaction. An object whose id and version the
 // collection holds already is left as it was: added reports false for it.
 // Each object added gets its own date_added, later than any before in the
-// collection.
+// collection; each objs[i].DateAdded is set to its date_added (the one
+// it had for an object held already).
 func (s *Store) AddTAXIIObjects(ctx context.Context, tenant, caseName, collection string, objs []TAXIIObject, actor string) (added []bool, err error) {
 	return s.addTAXII(ctx, tenant, caseName, collection, objs, actor, "")
 }
@@ -134,13 +135,25 @@ func (s *Store) addTAXII(ctx context.Context, tenant, caseName, collection strin
 			if err != nil {
 				return fmt.Errorf("TAXII object %d: %w", i, err)
 			}
-			if k, err := res.RowsAffected(); err != nil {
+			k, err := res.RowsAffected()
+			if err != nil {
 				return err
-			} else if k > 0 {
+			}
+			if k > 0 {
 				added[i] = true
+				objs[i].DateAdded = fromMicros(at)
 				at++
 				n++
+				continue
 			}
+			// Held already: when it was added is what the caller reports.
+			var was int64
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT date_added FROM taxii_objects
+				WHERE tenant_id = ? AND collection = ? AND object_id = ? AND version = ?`),
+				ref.tenantID, collection, o.ID, micros(o.Version)).Scan(&was); err != nil {
+				return fmt.Errorf("TAXII object %d: %w", i, err)
+			}
+			objs[i].DateAdded = fromMicros(was)
 		}
 		if stamp != "" {
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO taxii_exports (case_id, stamp) VALUES (?, ?)
@@ -348,8 +361,10 @@ func (s *Store) versionCondition(q TAXIIQuery) (string, []any, error) {
 			if err != nil {
 				return "", nil, fmt.Errorf("%w: version %q is not first, last, all or a timestamp", ErrInvalid, v)
 			}
-			conds = append(conds, `o.version = ?`)
-			args = append(args, micros(t))
+			// An object without a version of its own (a cyber-observable)
+			// is listed with its date_added as its version.
+			conds = append(conds, `o.version = ? OR (o.version = ? AND o.date_added = ?)`)
+			args = append(args, micros(t), micros(time.Time{}), micros(t))
 		}
 	}
 	return strings.Join(conds, " OR "), args, nil

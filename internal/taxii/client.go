@@ -1,6 +1,7 @@
 package taxii
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,9 @@ type Client struct {
 	HTTP *http.Client
 	// Auth sets a request's credentials (basic or bearer); nil for none.
 	Auth func(*http.Request)
+	// UserAgent names the client software and its version (section
+	// 8.4.1); "spoor" when empty.
+	UserAgent string
 	// MaxBytes bounds the bodies read in all (default 64 MiB); MaxPages
 	// the requests made (default 1000).
 	MaxBytes int64
@@ -59,6 +63,7 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 			return nil, err
 		}
 		req.Header.Set("Accept", MediaType)
+		req.Header.Set("User-Agent", cmp.Or(c.UserAgent, "spoor"))
 		if c.Auth != nil {
 			c.Auth(req)
 		}

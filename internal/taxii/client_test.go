@@ -67,12 +67,18 @@ func TestClientSamePage(t *testing.T) {
 		"same next": {`{"more":true,"next":"n1","objects":[{}]}`, "same page again"},
 		"no way on": {`{"more":true,"objects":[{}]}`, "without next"},
 	} {
+		var agents []string
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			agents = append(agents, r.Header.Get("User-Agent"))
 			w.Header().Set("Content-Type", MediaType)
 			w.Write([]byte(c.body))
 		}))
-		_, err := (&Client{}).Objects(context.Background(), srv.URL+"/objects/")
+		_, err := (&Client{UserAgent: "spoor/v9"}).Objects(context.Background(), srv.URL+"/objects/")
 		srv.Close()
+		// Section 8.4.1: the client names itself.
+		if len(agents) == 0 || agents[0] != "spoor/v9" {
+			t.Errorf("%s: User-Agent %q, want spoor/v9", name, agents)
+		}
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error saying %q", name, err, c.want)
 		}

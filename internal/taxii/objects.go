@@ -1,13 +1,13 @@
 package taxii
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -21,14 +21,22 @@ const maxMatchValues = 100
 
 // query reads the filtering (section 3.4) and paging (3.5) parameters of
 // a request to the endpoint of rt. Parameters an endpoint does not take
-// are ignored.
+// are ignored; one that is malformed is an error (400): added_after, limit
+// and next given twice, a match field given twice (its values are
+// comma-separated), a version keyword or timestamp repeated, "all" with
+// another version, a timestamp not in UTC with "Z".
 func (h *Handler) query(r *http.Request, rt route) (store.TAXIIQuery, error) {
 	v := r.URL.Query()
+	for name, vals := range v {
+		if len(vals) > 1 && (name == "added_after" || name == "limit" || name == "next" || strings.HasPrefix(name, "match[")) {
+			return store.TAXIIQuery{}, fmt.Errorf("%s is given %d times: once at most (section 3.4; a match field's values are separated by commas)", name, len(vals))
+		}
+	}
 	q := store.TAXIIQuery{Limit: h.o.PageSize, After: v.Get("next")}
 	if s := v.Get("added_after"); s != "" {
-		t, err := time.Parse(time.RFC3339Nano, s)
+		t, err := parseTimestamp(s)
 		if err != nil {
-			return q, fmt.Errorf("added_after %q is not a timestamp", s)
+			return q, fmt.Errorf("added_after: %w", err)
 		}
 		q.AddedAfter = t
 	}
@@ -41,15 +49,17 @@ func (h *Handler) query(r *http.Request, rt route) (store.TAXIIQuery, error) {
 		q.Limit = min(n, store.MaxTAXIIPage)
 	}
 	list := func(name string) ([]string, error) {
+		s, ok := v[name]
+		if !ok {
+			return nil, nil
+		}
 		var out []string
-		for _, s := range v[name] {
-			for part := range strings.SplitSeq(s, ",") {
-				part = strings.TrimSpace(part)
-				if part == "" {
-					return nil, fmt.Errorf("%s has an empty value", name)
-				}
-				out = append(out, part)
+		for part := range strings.SplitSeq(s[0], ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				return nil, fmt.Errorf("%s has an empty value", name)
 			}
+			out = append(out, part)
 		}
 		if len(out) > maxMatchValues {
 			return nil, fmt.Errorf("%s has %d values (at most %d)", name, len(out), maxMatchValues)
@@ -73,26 +83,65 @@ func (h *Handler) query(r *http.Request, rt route) (store.TAXIIQuery, error) {
 	}
 	if rt.endpoint == "versions" {
 		q.Versions = []string{"all"}
-	} else if q.Versions, err = list("match[version]"); err != nil {
+		return q, nil
+	}
+	if q.Versions, err = list("match[version]"); err != nil {
 		return q, err
 	}
+	seen := map[string]bool{}
 	for _, ver := range q.Versions {
-		if ver != "first" && ver != "last" && ver != "all" {
-			if _, err := time.Parse(time.RFC3339Nano, ver); err != nil {
-				return q, fmt.Errorf("match[version] %q is not first, last, all or a timestamp", ver)
+		key := ver
+		switch ver {
+		case "first", "last":
+		case "all":
+			if len(q.Versions) > 1 {
+				return q, errors.New(`match[version]: "all" goes with no other version (section 3.4.1)`)
 			}
+		default:
+			t, err := parseTimestamp(ver)
+			if err != nil {
+				return q, fmt.Errorf("match[version] %q is not first, last, all or a timestamp: %w", ver, err)
+			}
+			key = t.String()
 		}
+		if seen[key] {
+			return q, fmt.Errorf("match[version] names %s twice (section 3.4.1)", ver)
+		}
+		seen[key] = true
 	}
 	return q, nil
+}
+
+// timestampRE is a timestamp as TAXII and STIX write them: RFC 3339 in
+// UTC, with "Z" (sections 2 of both).
+var timestampRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$`)
+
+func parseTimestamp(s string) (time.Time, error) {
+	if !timestampRE.MatchString(s) {
+		return time.Time{}, fmt.Errorf("%q is not a timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z, in UTC)", s)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q: %w", s, err)
+	}
+	return t, nil
 }
 
 // version is the version an object version is listed with: its modified
 // or created time, else when it was added (section 5.3).
 func version(o store.TAXIIObject) string {
 	if o.Version.IsZero() {
-		return store.TAXIIVersion(o.DateAdded)
+		return Timestamp(o.DateAdded)
 	}
 	return store.TAXIIVersion(o.Version)
+}
+
+// Timestamp writes t as TAXII's timestamp (section 2): UTC, "Z", and
+// microseconds, the precision TAXII requires of date_added, the
+// X-TAXII-Date-Added headers and a status's request_timestamp (unlike
+// STIX's, which an object's version is).
+func Timestamp(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000Z")
 }
 
 // objects answers the four endpoints that list a collection's objects:
@@ -121,8 +170,8 @@ func (h *Handler) objects(w http.ResponseWriter, r *http.Request, rt route) {
 		return
 	}
 	if n := len(page.Objects); n > 0 {
-		w.Header().Set("X-TAXII-Date-Added-First", store.TAXIIVersion(page.Objects[0].DateAdded))
-		w.Header().Set("X-TAXII-Date-Added-Last", store.TAXIIVersion(page.Objects[n-1].DateAdded))
+		w.Header().Set("X-TAXII-Date-Added-First", Timestamp(page.Objects[0].DateAdded))
+		w.Header().Set("X-TAXII-Date-Added-Last", Timestamp(page.Objects[n-1].DateAdded))
 	}
 	type manifestRecord struct {
 		ID        string `json:"id"`
@@ -140,7 +189,7 @@ func (h *Handler) objects(w http.ResponseWriter, r *http.Request, rt route) {
 	case "manifest":
 		recs := make([]manifestRecord, len(page.Objects))
 		for i, o := range page.Objects {
-			recs[i] = manifestRecord{o.ID, store.TAXIIVersion(o.DateAdded), version(o), STIXMediaType}
+			recs[i] = manifestRecord{o.ID, Timestamp(o.DateAdded), version(o), STIXMediaType}
 		}
 		if len(recs) > 0 {
 			out.Objects = recs
@@ -236,7 +285,7 @@ func (h *Handler) add(w http.ResponseWriter, r *http.Request, p Principal, c Col
 		fail(w, http.StatusBadRequest, "Bad envelope", err.Error())
 		return
 	}
-	st := statusResource{ID: rand.Text(), Status: "complete", RequestTimestamp: store.TAXIIVersion(h.o.Now()), TotalCount: len(raws)}
+	st := statusResource{ID: NewID(), Status: "complete", RequestTimestamp: Timestamp(h.o.Now()), TotalCount: len(raws)}
 	var objs []store.TAXIIObject
 	for i, raw := range raws {
 		hd, err := stix.ReadHead(raw)
@@ -247,19 +296,29 @@ func (h *Handler) add(w http.ResponseWriter, r *http.Request, p Principal, c Col
 		}
 		objs = append(objs, store.TAXIIObject{ID: hd.ID, Type: hd.Type, SpecVersion: hd.SpecVersion, Version: hd.Version, JSON: raw})
 	}
-	if len(objs) > 0 {
-		added, err := h.o.Backend.Add(r.Context(), c, objs, p.User)
-		if err != nil {
-			h.internal(w, r, err)
-			return
+	if len(objs) == 0 {
+		// Nothing of the envelope can be processed: 422 (section 5.5).
+		var why []string
+		for _, f := range st.Failures[:min(len(st.Failures), 5)] {
+			why = append(why, f.Message)
 		}
-		for i, o := range objs {
-			d := statusDetail{ID: o.ID, Version: versionText(o.Version)}
-			if !added[i] {
-				d.Message = "this version was in the collection already"
-			}
-			st.Successes = append(st.Successes, d)
+		fail(w, http.StatusUnprocessableEntity, "No STIX 2.1 object to add",
+			fmt.Sprintf("none of the %d objects is a STIX 2.1 object: %s", len(raws), strings.Join(why, "; ")))
+		return
+	}
+	added, err := h.o.Backend.Add(r.Context(), c, objs, p.User)
+	if err != nil {
+		h.internal(w, r, err)
+		return
+	}
+	for i, o := range objs {
+		// An object without a version of its own (a cyber-observable) is
+		// listed by when it was added, as the manifest lists it.
+		d := statusDetail{ID: o.ID, Version: version(o)}
+		if !added[i] {
+			d.Message = "this version was in the collection already"
 		}
+		st.Successes = append(st.Successes, d)
 	}
 	st.SuccessCount, st.FailureCount = len(st.Successes), len(st.Failures)
 	b, err := json.Marshal(st)
@@ -278,10 +337,12 @@ func (h *Handler) add(w http.ResponseWriter, r *http.Request, p Principal, c Col
 
 // delete answers the deletion of an object (section 5.7): the versions
 // match[version] and match[spec_version] select, all when no version is
-// named; 200 with no body.
+// named; 200 with no body. It needs both can_read and can_write.
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request, p Principal, rt route) {
-	if !rt.collection.CanWrite {
-		fail(w, http.StatusForbidden, "Forbidden", "you may not delete from this collection")
+	// Section 5.7: deleting needs both; a collection with neither is not
+	// found (404) before this.
+	if !rt.collection.CanRead || !rt.collection.CanWrite {
+		fail(w, http.StatusForbidden, "Forbidden", "deleting needs both reading and adding in this collection")
 		return
 	}
 	q, err := h.query(r, rt)

@@ -299,11 +299,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, err)
 		return
 	}
+	// A collection is named by its id, or by its alias (section 5.2.1).
 	found := false
 	for _, c := range cs {
 		if c.ID == rt.id {
 			rt.collection, found = c, true
 			break
+		}
+	}
+	for _, c := range cs {
+		if !found && c.Alias != "" && c.Alias == rt.id {
+			rt.collection, found = c, true
 		}
 	}
 	if !found {
@@ -338,13 +344,14 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {
 	fail(w, http.StatusInternalServerError, "Internal error", "")
 }
 
-// base is the absolute URL of the handler's prefix for this request.
+// base is the URL of the handler's prefix for this request: absolute on
+// HTTPS, else relative (behind a proxy that ends TLS), as section 4.1.1
+// allows API roots only HTTPS or relative URLs.
 func (h *Handler) base(r *http.Request) string {
-	scheme := "https"
 	if r.TLS == nil {
-		scheme = "http"
+		return h.o.Prefix
 	}
-	return scheme + "://" + r.Host + h.o.Prefix
+	return "https://" + r.Host + h.o.Prefix
 }
 
 func (h *Handler) discovery(w http.ResponseWriter, r *http.Request, p Principal) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -61,6 +62,7 @@ func (b testBackend) Status(ctx context.Context, tenant, id string) (json.RawMes
 type fixture struct {
 	t   *testing.T
 	srv *httptest.Server
+	h   *Handler
 }
 
 func newFixture(t *testing.T, target string, o Options) *fixture {
@@ -96,9 +98,10 @@ func newFixture(t *testing.T, target string, o Options) *fixture {
 		}
 		return Principal{Tenant: users[u], User: u}, nil
 	}
-	srv := httptest.NewServer(New(o))
+	h := New(o)
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, srv: srv}
+	return &fixture{t: t, srv: srv, h: h}
 }
 
 type answer struct {
@@ -173,11 +176,24 @@ const (
 func TestDiscoveryAndRoots(t *testing.T) {
 	storetest.Backends(t, func(t *testing.T, target string) {
 		f := newFixture(t, target, Options{MaxContentLength: 1 << 20})
-		// 4.1: discovery names the API roots; a principal sees its tenant's only.
+		// 4.1: discovery names the API roots; a principal sees its tenant's
+		// only. 4.1.1: an API root URL is HTTPS and absolute, or relative:
+		// over plain HTTP (TLS ended by a proxy) it is relative.
 		a := f.do("GET", "/taxii2/", "ann", "")
 		roots, _ := a.json["api_roots"].([]any)
-		if a.status != 200 || len(roots) != 1 || roots[0] != f.srv.URL+"/taxii2/acme/" || a.json["default"] != roots[0] || a.json["title"] == nil {
+		if a.status != 200 || len(roots) != 1 || roots[0] != "/taxii2/acme/" || a.json["default"] != roots[0] || a.json["title"] == nil {
 			t.Errorf("discovery: %d %s", a.status, a.body)
+		}
+		r := httptest.NewRequest("GET", "https://taxii.example.com/taxii2/", nil)
+		r.SetBasicAuth("ann", "pw-ann")
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, r)
+		var d struct {
+			Default  string   `json:"default"`
+			APIRoots []string `json:"api_roots"`
+		}
+		if json.Unmarshal(w.Body.Bytes(), &d); w.Code != 200 || fmt.Sprint(d.APIRoots) != "[https://taxii.example.com/taxii2/acme/]" || d.Default != d.APIRoots[0] {
+			t.Errorf("discovery over HTTPS: %d %s", w.Code, w.Body)
 		}
 		// 4.2: the API root's versions and max_content_length.
 		a = f.do("GET", "/taxii2/acme/", "ann", "")
@@ -443,15 +459,157 @@ func TestVersionsUnversioned(t *testing.T) {
 		f := newFixture(t, target, Options{Now: func() time.Time { return now }})
 		coll := "/taxii2/acme/collections/" + intel
 		sco := `{"type":"ipv4-addr","id":"ipv4-addr--` + u1 + `","value":"198.51.100.7"}`
+		var statusVersions []any
 		for range 2 {
-			if a := f.do("POST", coll+"/objects/", "ann", envelope(sco)); a.status != 202 || a.json["success_count"] != 1.0 {
+			a := f.do("POST", coll+"/objects/", "ann", envelope(sco))
+			if a.status != 202 || a.json["success_count"] != 1.0 {
 				t.Fatalf("add: %d %s", a.status, a.body)
 			}
+			statusVersions = append(statusVersions, a.json["successes"].([]any)[0].(map[string]any)["version"])
 		}
 		a := f.do("GET", coll+"/objects/ipv4-addr--"+u1+"/versions/", "ann", "")
 		vs, _ := a.json["versions"].([]any)
 		if a.status != 200 || len(vs) != 1 || vs[0] != a.header.Get("X-TAXII-Date-Added-First") {
 			t.Errorf("versions: %d %s (date added %s)", a.status, a.body, a.header.Get("X-TAXII-Date-Added-First"))
 		}
+		// The status of both adds gives that version (section 4.3.1), and
+		// match[version] finds the object by it.
+		if len(vs) == 1 && (statusVersions[0] != vs[0] || statusVersions[1] != vs[0]) {
+			t.Errorf("status versions %v, want %v twice", statusVersions, vs[0])
+		}
+		if len(vs) == 1 {
+			if a := f.do("GET", coll+"/objects/ipv4-addr--"+u1+"/?match[version]="+vs[0].(string), "ann", ""); a.status != 200 {
+				t.Errorf("the object by its version: %d %s", a.status, a.body)
+			}
+		}
+	})
+}
+
+// uuid4RE is TAXII's identifier (section 2): an RFC 4122 version 4 UUID.
+var uuid4RE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// taxiiTimeRE is TAXII's timestamp (section 2): UTC, "Z", microseconds.
+var taxiiTimeRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$`)
+
+// TestIdentifiersAndTimestamps: the ids a server gives are version 4
+// UUIDs, and its own timestamps (date_added, the X-TAXII-Date-Added
+// headers, request_timestamp) have microseconds, even on a whole second.
+func TestIdentifiersAndTimestamps(t *testing.T) {
+	for _, id := range []string{NewID(), NewID(), DerivedID("a"), DerivedID("b")} {
+		if !uuid4RE.MatchString(id) {
+			t.Errorf("id %q is not a version 4 UUID", id)
+		}
+	}
+	if DerivedID("a") != DerivedID("a") || DerivedID("a") == DerivedID("b") || NewID() == NewID() {
+		t.Error("DerivedID is not one id per name, or NewID repeats")
+	}
+	storetest.Backends(t, func(t *testing.T, target string) {
+		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		f := newFixture(t, target, Options{Now: func() time.Time { return now }})
+		coll := "/taxii2/acme/collections/" + intel
+		a := f.do("POST", coll+"/objects/", "ann", envelope(stixObject("indicator", u1, "2026-01-02T00:00:00.000Z")))
+		if id, _ := a.json["id"].(string); a.status != 202 || !uuid4RE.MatchString(id) {
+			t.Errorf("status id %v: want a version 4 UUID", a.json["id"])
+		}
+		if ts, _ := a.json["request_timestamp"].(string); ts != "2026-03-01T12:00:00.000000Z" {
+			t.Errorf("request_timestamp %q, want 2026-03-01T12:00:00.000000Z", ts)
+		}
+		for _, p := range []string{"/manifest/", "/objects/", "/objects/indicator--" + u1 + "/", "/objects/indicator--" + u1 + "/versions/"} {
+			a := f.do("GET", coll+p, "ann", "")
+			for _, hd := range []string{"X-TAXII-Date-Added-First", "X-TAXII-Date-Added-Last"} {
+				if v := a.header.Get(hd); !taxiiTimeRE.MatchString(v) {
+					t.Errorf("%s: %s %q, want a TAXII timestamp", p, hd, v)
+				}
+			}
+		}
+		m := f.do("GET", coll+"/manifest/", "ann", "")
+		rec := m.json["objects"].([]any)[0].(map[string]any)
+		if !taxiiTimeRE.MatchString(rec["date_added"].(string)) || rec["version"] != "2026-01-02T00:00:00.000Z" {
+			t.Errorf("manifest record %v: want date_added a TAXII timestamp, version the object's modified", rec)
+		}
+	})
+}
+
+// TestQueryParameters: section 3.4's rules on parameters. Malformed ones
+// are 400: added_after, limit, next given twice; a match field given
+// twice; a version keyword or timestamp named twice; "all" with another
+// version; a timestamp not in UTC. The specification's own examples are
+// taken.
+func TestQueryParameters(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, target string) {
+		f := newFixture(t, target, Options{})
+		coll := "/taxii2/acme/collections/" + intel
+		f.do("POST", coll+"/objects/", "ann", envelope(stixObject("indicator", u1, "2026-01-01T00:00:00.000Z")))
+		f.do("POST", coll+"/objects/", "ann", envelope(stixObject("indicator", u1, "2026-01-03T00:00:00.000Z")))
+		for _, q := range []string{
+			"added_after=2026-01-01T00:00:00Z&added_after=2026-01-02T00:00:00Z",
+			"limit=1&limit=2",
+			"next=1-1&next=2-2",
+			"match[type]=indicator&match[type]=malware",
+			"match[version]=all,first",
+			"match[version]=last,last",
+			"match[version]=2026-01-01T00:00:00Z,2026-01-01T00:00:00.000Z",
+			"added_after=2026-01-01T01:00:00%2B01:00",
+			"match[version]=2026-01-01T01:00:00.000%2B01:00",
+			"added_after=2026-01-01",
+		} {
+			f.do("GET", coll+"/objects/?"+q, "ann", "").isError(t, q, 400)
+		}
+		for q, want := range map[string]int{
+			"match[type]=campaign,malware,threat-actor":                                      0,
+			"match[type]=incident&match[version]=2016-01-01T01:01:01.000Z":                   0,
+			"match[version]=last,first":                                                      2,
+			"match[version]=first,2018-03-02T01:01:01.123Z,last":                             2,
+			"match[version]=2016-03-23T01:01:01.000Z,2018-03-02T01:01:01.123Z":               0,
+			"match[version]=2026-01-03T00:00:00Z":                                            1,
+			"match[spec_version]=2.0,2.1":                                                    1,
+			"match[spec_version]=2.0":                                                        0,
+			"match[id]=indicator--" + u1 + ",sighting--4600ad1b-fff1-4c58-bcc9-4de3bc5e2ffd": 1,
+			"added_after=2026-01-01T00:00:00.000000Z&limit=5":                                1,
+		} {
+			a := f.do("GET", coll+"/objects/?"+q, "ann", "")
+			objs, _ := a.json["objects"].([]any)
+			if a.status != 200 || len(objs) != want {
+				t.Errorf("%s: %d, %d objects, want 200 and %d: %s", q, a.status, len(objs), want, a.body)
+			}
+		}
+	})
+}
+
+// TestAddAndDeleteRules: an add of which no object is STIX 2.1 is 422
+// (section 5.5); deleting needs can_read and can_write, 403 with one of
+// them (section 5.7's table); a collection is named by its alias too
+// (section 5.2.1).
+func TestAddAndDeleteRules(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, target string) {
+		f := newFixture(t, target, Options{})
+		coll := "/taxii2/acme/collections/" + intel
+		stix20 := `{"type":"indicator","id":"indicator--` + u1 + `","created":"2016-01-01T00:00:00.000Z","modified":"2016-01-01T00:00:00.000Z"}`
+		a := f.do("POST", coll+"/objects/", "ann", envelope(stix20, `{"type":"x"}`))
+		a.isError(t, "STIX 2.0 objects only", 422)
+		if d, _ := a.json["description"].(string); !strings.Contains(d, "spec_version") {
+			t.Errorf("422 without the reason: %s", a.body)
+		}
+		if a := f.do("GET", coll+"/objects/", "ann", ""); a.json["objects"] != nil {
+			t.Errorf("a refused add added: %s", a.body)
+		}
+		// One good object among bad ones: 202, the bad ones its failures.
+		if a := f.do("POST", coll+"/objects/", "ann", envelope(stix20, stixObject("indicator", u2, "2026-01-01T00:00:00.000Z"))); a.status != 202 || a.json["failure_count"] != 1.0 {
+			t.Errorf("a mixed add: %d %s", a.status, a.body)
+		}
+		// Deleting: ann reads "feed" and may not add there; vic may add to
+		// it and not read it. Both are 403, not found is for neither.
+		feedObj := "/taxii2/acme/collections/" + readOnly + "/objects/indicator--" + u2 + "/"
+		f.do("DELETE", feedObj, "ann", "").isError(t, "delete with can_read only", 403)
+		f.do("DELETE", feedObj, "vic", "").isError(t, "delete with can_write only", 403)
+		f.do("DELETE", "/taxii2/acme/collections/"+readOnly+"/objects/indicator--"+u2+"/", "gus", "").isError(t, "delete with neither", 404)
+		// The alias names the collection as its id does.
+		if a := f.do("GET", "/taxii2/acme/collections/intel/", "ann", ""); a.status != 200 || a.json["id"] != intel {
+			t.Errorf("collection by alias: %d %s", a.status, a.body)
+		}
+		if a := f.do("GET", "/taxii2/acme/collections/intel/objects/indicator--"+u2+"/", "ann", ""); a.status != 200 {
+			t.Errorf("object through the alias: %d %s", a.status, a.body)
+		}
+		f.do("GET", "/taxii2/acme/collections/feed/", "ann", "").isError(t, "a title is no alias", 404)
 	})
 }

@@ -80,6 +80,7 @@ function route() {
       case "detection": page = detectionPage(c, parts[3]); break;
       case "timeline": page = timelinePage(c); break;
       case "evidence": page = evidencePage(c); break;
+      case "intel": page = intelPage(c); break;
       case "filters": page = filtersPage(c); break;
       case "metrics": case "logons": case "gaps": page = summaryPage(c, parts[2]); break;
       case "audit": page = auditPage(c); break;
@@ -96,7 +97,7 @@ function crumbs(parts) {
 }
 
 function tabs(c, on) {
-  const t = [["", "Overview"], ["/detections", "Detections"], ["/timeline", "Timeline"], ["/evidence", "Evidence"],
+  const t = [["", "Overview"], ["/detections", "Detections"], ["/timeline", "Timeline"], ["/evidence", "Evidence"], ["/intel", "Intel"],
     ["/metrics", "Metrics"], ["/logons", "Logons"], ["/gaps", "Gaps"], ["/filters", "Filters"], ["/audit", "Audit log"]];
   return el("p", { class: "tabs" }, t.map(([p, name]) => el("a", { href: caseURL(c, p), class: p === on ? "on" : null }, name)),
     el("a", { href: caseAPI(c) + "/export/timeline.csv", download: "timeline.csv" }, "Timeline CSV"),
@@ -417,6 +418,57 @@ async function evidencePage(c) {
     const here = location.hash;
     polling = setTimeout(() => { if (location.hash === here) evidencePage(c).catch(failed); }, 1000);
   }
+}
+
+// ---- intelligence partners share: a STIX 2.1 bundle imported, the
+// case's evidence hunted again for its indicators (spoor intel import)
+
+async function intelPage(c) {
+  const data = await api("GET", caseAPI(c) + "/jobs");
+  const msg = el("span", { role: "status", id: "intel-status" });
+  const out = el("div", { id: "intel-result" });
+  const levels = ["clear", "green", "amber", "amber+strict", "red"];
+  const form = can("analyst") && data.intel ? el("form", {
+    id: "intel-import", onsubmit: async (e) => {
+      e.preventDefault();
+      const input = e.target.querySelector("input[type=file]");
+      if (!input.files.length) { msg.textContent = "Choose a STIX bundle first."; msg.className = "error"; return; }
+      const body = new FormData();
+      body.append("file", input.files[0], input.files[0].name);
+      body.append("tlp", new FormData(e.target).get("tlp"));
+      msg.textContent = "Importing, and hunting the case's evidence again…";
+      msg.className = "";
+      fill(out);
+      try {
+        const rep = await api("POST", caseAPI(c) + "/intel", body);
+        msg.textContent = "";
+        fill(out, intelReport(rep));
+      } catch (err) { msg.textContent = err.message; msg.className = "error"; }
+    },
+  }, el("h3", {}, "Import a partner's indicators"),
+  el("p", { class: "note" }, "A STIX 2.1 bundle (a CERT's, a sharing community's): its Sigma rules and its STIX patterns over what Windows events show are hunted for in the case's evidence; each indicator seen is recorded in the audit log, and the sightings can be sent back."),
+  el("label", {}, "Bundle ", el("input", { type: "file", name: "bundle", accept: ".json,application/json,application/stix+json" })),
+  el("label", {}, "Sightings marked ", el("select", { name: "tlp" }, levels.map((l) => el("option", { value: l, selected: l === "amber" }, "TLP:" + l.toUpperCase())))),
+  el("button", {}, "Import and hunt"), " ", msg) : el("p", { class: "note" }, data.intel ? "Your role (viewer) cannot import." : "This server does not import intelligence.");
+  show(el("h2", {}, "Intelligence"), tabs(c, "/intel"), form, out,
+    el("p", { class: "note" }, "Every import and sighting is in the ", el("a", { href: caseURL(c, "/audit") }, "audit log"), " (intel.import, intel.sighting)."));
+}
+
+function intelReport(rep) {
+  const seen = rep.indicators.filter((i) => i.seen > 0).length;
+  const skipped = rep.indicators.filter((i) => i.skipped);
+  let link = null;
+  if (rep.sightings) {
+    const url = URL.createObjectURL(new Blob([JSON.stringify(rep.sightings, null, 2)], { type: "application/stix+json" }));
+    link = el("p", {}, el("a", { href: url, download: "sightings.stix.json", id: "intel-sightings" }, "Download the sightings (STIX 2.1)"), " to send back to whoever shared them.");
+  }
+  return [el("p", { id: "intel-summary" }, rep.indicators.length + " indicators from " + rep.source + ", " + seen + " seen. Hunted " + rep.hunted + "."), link,
+    el("table", { id: "intel-indicators" }, el("tr", {}, ["Seen", "First", "Last", "Hosts", "Type", "Indicator"].map((h) => el("th", {}, h))),
+      rep.indicators.filter((i) => !i.skipped).map((i) => el("tr", { class: i.seen ? "seen" : null, "data-id": i.id },
+        el("td", { class: "n" }, i.seen), el("td", {}, when(i.first)), el("td", {}, when(i.last)), el("td", {}, (i.hosts || []).join(" ")),
+        el("td", {}, i.pattern_type), el("td", {}, i.pattern_type === "stix" || !i.name ? el("code", {}, i.pattern) : i.name)))),
+    skipped.length ? [el("h4", {}, "Not hunted (" + skipped.length + ")"),
+      el("ul", { id: "intel-skipped" }, skipped.map((i) => el("li", {}, (i.name || i.id) + ": " + i.skipped)))] : null];
 }
 
 // ---- what the evidence holds: metrics, logons and gaps, per hunt
