@@ -122,8 +122,10 @@ func recogniseRar(tool string, args []string, cwd string) (action, bool) {
 			l := strings.ToLower(sw)
 			switch {
 			case strings.HasPrefix(l, "hp"):
+				// -hp alone asks for the password: encrypted all the same.
 				a.password, a.headers = true, true
 			case strings.HasPrefix(l, "p") && l != "p-":
+				// -p alone asks for it at the console.
 				a.password = true
 			case l == "r" || l == "r0":
 				a.recursive = true
@@ -200,8 +202,8 @@ func number(s string) (int64, string, bool) {
 	return n, s[i:], true
 }
 
-// recognise7z reads `7z a [-switches] archive [files]`: -p<pw> a
-// password, -mhe(=on) encrypted headers, -v<size>[b|k|m|g] (1024-based)
+// recognise7z reads `7z a [-switches] archive [files]`: -p[pw] a
+// password (asked for when not given), -mhe(=on) encrypted headers, -v<size>[b|k|m|g] (1024-based)
 // volumes, -r recursion, -w<dir> and -o not sources, @list.
 func recognise7z(tool string, args []string, cwd string) (action, bool) {
 	if len(args) == 0 {
@@ -223,7 +225,8 @@ func recognise7z(tool string, args []string, cwd string) (action, bool) {
 			sw := arg[1:]
 			l := strings.ToLower(sw)
 			switch {
-			case strings.HasPrefix(l, "p") && len(l) > 1:
+			case strings.HasPrefix(l, "p"):
+				// -p alone asks for the password at the console.
 				a.password = true
 			case l == "mhe" || l == "mhe=on" || l == "mhe+":
 				a.headers = true
