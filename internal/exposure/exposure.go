@@ -388,6 +388,9 @@ func connection(d *result.Detection, proto result.ExposureItem) *item {
 		it.Destination = ip
 	}
 	if p := field(d, "DestinationPort"); p != "" && it.Destination != "" {
+		if strings.Contains(it.Destination, ":") {
+			it.Destination = "[" + it.Destination + "]" // IPv6
+		}
 		it.Destination += ":" + p
 	}
 	if sent > 0 {
@@ -505,16 +508,11 @@ func link(items []*item) {
 	}
 }
 
-// sameHost says whether a URL (or host) and a connection's host:port name
-// the same host; true when either is unknown.
-func sameHost(url, conn string) bool {
-	u := strings.ToLower(url)
-	if _, after, ok := strings.Cut(u, "://"); ok {
-		u = after
-	}
-	u, _, _ = strings.Cut(u, "/")
-	u, _, _ = strings.Cut(u, ":")
-	c, _, _ := strings.Cut(strings.ToLower(conn), ":")
+// sameHost says whether a destination (URL, scp target or host) and a
+// connection's host:port name the same host; true when either is
+// unknown.
+func sameHost(dest, conn string) bool {
+	u, c := destHost(dest), destHost(conn)
 	return u == "" || c == "" || u == c || strings.HasSuffix(u, "."+c) || strings.HasSuffix(c, "."+u)
 }
 
@@ -774,17 +772,29 @@ func summarise(exp *result.Exposure, items []*item) {
 	exp.Summary = s
 }
 
-// destHost is the host of a URL, remote or host:port.
+// destHost is the host a destination names, lower-cased, without user
+// or port: a URL's, an scp target's ([user@]host:path), a host:port's; an
+// rclone remote (name:path, the name without a dot) is its name and colon.
 func destHost(d string) string {
-	l := d
-	if _, after, ok := strings.Cut(l, "://"); ok {
+	l := strings.ToLower(d)
+	_, after, url := strings.Cut(l, "://")
+	if url {
 		l = after
-		l, _, _ = strings.Cut(l, "/")
-	} else if isRemote(l) && !strings.Contains(l, ".") {
-		return l
 	}
-	h, _, _ := strings.Cut(l, ":")
-	return strings.ToLower(h)
+	l, _, _ = strings.Cut(l, "/")
+	hostPort := l
+	if i := strings.LastIndexByte(l, '@'); i >= 0 {
+		hostPort = l[i+1:]
+	}
+	if strings.HasPrefix(hostPort, "[") { // [IPv6]:port
+		h, _, _ := strings.Cut(hostPort[1:], "]")
+		return h
+	}
+	h, rest, port := strings.Cut(hostPort, ":")
+	if !url && port && hostPort == l && !strings.Contains(h, ".") && (rest == "" || strings.Trim(rest, "0123456789") != "") && isRemote(l) {
+		return h + ":"
+	}
+	return h
 }
 
 func dedupe(s []string) []string {

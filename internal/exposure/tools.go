@@ -35,7 +35,8 @@ func recognise(c Command, cwd string) (action, bool) {
 	if len(c.Args) == 0 {
 		return action{}, false
 	}
-	name := base(c.Args[0])
+	// MEGAcmd's commands are batch files (mega-put.bat).
+	name := strings.TrimSuffix(base(c.Args[0]), ".bat")
 	args := c.Args[1:]
 	if c.PowerShell {
 		if a, ok := recognisePowerShell(strings.ToLower(c.Args[0]), args, cwd); ok {
@@ -69,8 +70,12 @@ func recognise(c Command, cwd string) (action, bool) {
 		return recogniseBitsadmin(args, cwd)
 	case "azcopy", "gsutil", "aws":
 		return recogniseCloudCLI(name, args, cwd)
-	case "mega-put", "megaput", "megatools":
+	case "mega-put", "megaput", "megatools", "megaclient", "megacopy":
 		return recogniseMega(name, args, cwd)
+	case "scp", "pscp":
+		return recogniseSCP(args, cwd)
+	case "winscp", "winscp.com":
+		return recogniseWinSCP(args, cwd)
 	}
 	// A renamed RAR: the add command with RAR's own switches.
 	if len(args) >= 2 && strings.EqualFold(args[0], "a") && rarLike(args[1:]) {
@@ -726,24 +731,147 @@ func recogniseCloudCLI(tool string, args []string, cwd string) (action, bool) {
 	return a, true
 }
 
-// recogniseMega reads MEGAcmd's `mega-put FILE... [remote]` and
-// `megatools put FILE...`.
+// recogniseMega reads MEGAcmd's `mega-put [-c] [-q] FILE... [/remote]`
+// (mega-put.bat, or `MEGAclient put`), and megatools' `megatools put
+// [options] FILE...` (megaput) and `megatools copy --local DIR --remote
+// PATH` (megacopy), an upload unless --download.
 func recogniseMega(tool string, args []string, cwd string) (action, bool) {
-	if tool == "megatools" {
-		if len(args) == 0 || args[0] != "put" {
+	verb := ""
+	switch tool {
+	case "megatools", "megaclient":
+		if len(args) == 0 {
 			return action{}, false
 		}
-		args = args[1:]
+		verb, args = strings.ToLower(args[0]), args[1:]
+	case "megaput", "mega-put":
+		verb = "put"
+	case "megacopy":
+		verb = "copy"
 	}
 	a := action{kind: result.ExposureExfiltrated, tool: "MEGA", dest: "mega.nz"}
-	for _, s := range args {
-		if !strings.HasPrefix(s, "-") && !strings.HasPrefix(s, "/") {
-			a.sources = append(a.sources, resolve(s, cwd))
+	valueOpts := map[string]bool{"-u": true, "--username": true, "-p": true, "--password": true, "--config": true, "--path": true,
+		"--limit-speed": true, "--proxy": true, "--netif": true, "--ip-proto": true, "--speed-limit": true}
+	switch verb {
+	case "put":
+		for i := 0; i < len(args); i++ {
+			arg := args[i]
+			k, _, hasV := strings.Cut(arg, "=")
+			switch {
+			case valueOpts[k] && !hasV:
+				if k == "--path" && i+1 < len(args) {
+					a.dest = "mega.nz:" + args[i+1]
+				}
+				i++
+			case strings.HasPrefix(arg, "-"), strings.HasPrefix(arg, "/"):
+				// An option, or MEGAcmd's remote folder.
+			default:
+				a.sources = append(a.sources, resolve(arg, cwd))
+			}
+		}
+	case "copy":
+		for i := 0; i+1 < len(args); i++ {
+			switch args[i] {
+			case "--download", "-d":
+				return action{}, false
+			case "--local", "-l":
+				a.sources = append(a.sources, resolve(args[i+1], cwd))
+				a.recursive = true
+			}
 		}
 	}
 	if len(a.sources) == 0 {
 		return action{}, false
 	}
+	return a, true
+}
+
+// recogniseSCP reads `scp`/`pscp [options] SRC... [user@]host:path`: an
+// upload when the last argument is a remote and the sources are local
+// (a remote source is a download, or a copy between remotes).
+func recogniseSCP(args []string, cwd string) (action, bool) {
+	valueOpts := map[string]bool{"-c": true, "-F": true, "-i": true, "-J": true, "-l": true, "-o": true, "-P": true, "-S": true,
+		"-pw": true, "-hostkey": true, "-load": true, "-proxycmd": true, "-sshlog": true, "-sshrawlog": true, "-logfile": true}
+	a := action{kind: result.ExposureExfiltrated, tool: "scp"}
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case valueOpts[arg]:
+			i++
+		case arg == "-r":
+			a.recursive = true
+		case strings.HasPrefix(arg, "-") && len(arg) > 1:
+		default:
+			pos = append(pos, arg)
+		}
+	}
+	if len(pos) < 2 || !isRemote(pos[len(pos)-1]) {
+		return action{}, false
+	}
+	a.dest = pos[len(pos)-1]
+	for _, src := range pos[:len(pos)-1] {
+		if isRemote(src) {
+			return action{}, false
+		}
+		a.sources = append(a.sources, resolve(src, cwd))
+	}
+	return a, true
+}
+
+// recogniseWinSCP reads WinSCP's `/command "open URL" "put [-switches]
+// FILE... [remote]" ...` and `winscp [session] /upload FILE...`: an
+// upload of the files to the session's host. A /script file's content
+// is not in the evidence.
+func recogniseWinSCP(args []string, cwd string) (action, bool) {
+	a := action{kind: result.ExposureExfiltrated, tool: "WinSCP"}
+	session, upload := "", false
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		l := strings.ToLower(arg)
+		switch {
+		case l == "/command":
+			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "/") {
+				i++
+				words := SplitArgs("x " + args[i])[1:]
+				if len(words) < 2 {
+					continue
+				}
+				switch strings.ToLower(words[0]) {
+				case "open":
+					for _, w := range words[1:] {
+						if !strings.HasPrefix(w, "-") {
+							session = w
+							break
+						}
+					}
+				case "put":
+					var files []string
+					for _, w := range words[1:] {
+						if !strings.HasPrefix(w, "-") {
+							files = append(files, w)
+						}
+					}
+					if len(files) > 1 && (strings.HasPrefix(files[len(files)-1], "/") || strings.HasPrefix(files[len(files)-1], ".")) {
+						files = files[:len(files)-1] // the remote folder
+					}
+					for _, f := range files {
+						a.sources = append(a.sources, resolve(f, cwd))
+					}
+				}
+			}
+		case l == "/upload":
+			upload = true
+		case strings.HasPrefix(l, "/"):
+		case upload:
+			a.sources = append(a.sources, resolve(arg, cwd))
+		case session == "":
+			session = arg
+		}
+	}
+	if len(a.sources) == 0 {
+		return action{}, false
+	}
+	a.dest = session
 	return a, true
 }
 
