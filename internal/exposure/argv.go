@@ -112,6 +112,9 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 type Command struct {
 	Args       []string
 	PowerShell bool
+	// Piped says that a PowerShell command takes the output of the one
+	// before it (after |); Block that it runs in a script block ({ }).
+	Piped, Block bool
 }
 
 // Commands returns the commands a process's command line runs: the
@@ -371,7 +374,9 @@ func decodeUTF16Base64(s string) (string, bool) {
 // |, newlines, && and || outside quotes and braces' strings) and each into
 // tokens: single-quoted strings literal (” a quote), double-quoted ones
 // with backtick escapes, variables and subexpressions kept as written.
-// Parentheses, braces and brackets are kept in the token they start.
+// Parentheses, braces and brackets are kept in the token they start. A
+// command after | is Piped, one inside braces a Block. The .NET methods
+// that move data the script calls (methodCalls) follow as commands too.
 func PowerShellCommands(script string) []Command {
 	if len(script) > maxCommandLine {
 		script = script[:maxCommandLine]
@@ -379,7 +384,8 @@ func PowerShellCommands(script string) []Command {
 	var cmds []Command
 	var args []string
 	var b strings.Builder
-	inToken := false
+	inToken, piped := false, false
+	depth := 0
 	endToken := func() {
 		if inToken {
 			args = append(args, b.String())
@@ -395,10 +401,10 @@ func PowerShellCommands(script string) []Command {
 				args = args[1:]
 			}
 			if len(args) > 0 {
-				cmds = append(cmds, Command{Args: args, PowerShell: true})
+				cmds = append(cmds, Command{Args: args, PowerShell: true, Piped: piped, Block: depth > 0})
 			}
 		}
-		args = nil
+		args, piped = nil, false
 	}
 	for i := 0; i < len(script); i++ {
 		c := script[i]
@@ -410,11 +416,21 @@ func PowerShellCommands(script string) []Command {
 			inToken = true
 			i++
 			b.WriteByte(script[i])
-		case c == ';' || c == '\n' || c == '\r' || c == '|' || c == '{' || c == '}':
-			endCommand()
-		case c == '&' && i+1 < len(script) && script[i+1] == '&':
+		case c == '|' && i+1 < len(script) && script[i+1] == '|', c == '&' && i+1 < len(script) && script[i+1] == '&':
 			endCommand()
 			i++
+		case c == '|':
+			endCommand()
+			piped = true
+		case c == '{' || c == '}':
+			endCommand()
+			if c == '{' {
+				depth++
+			} else if depth > 0 {
+				depth--
+			}
+		case c == ';' || c == '\n' || c == '\r':
+			endCommand()
 		case isSpace(c):
 			endToken()
 		case c == ',' && inToken:
@@ -426,7 +442,85 @@ func PowerShellCommands(script string) []Command {
 		}
 	}
 	endCommand()
-	return cmds
+	return append(cmds, methodCalls(script)...)
+}
+
+// dataMethods are the .NET methods that move data, lower-cased, which
+// scripts call on objects ($wc.UploadFile(...)) or types
+// ([IO.Compression.ZipFile]::CreateFromDirectory(...)).
+var dataMethods = []string{"uploadfile", "uploadfileasync", "uploadfiletaskasync", "uploaddata", "uploaddataasync",
+	"uploaddatataskasync", "createfromdirectory"}
+
+// maxCalls bounds the method calls read from one script.
+const maxCalls = 64
+
+// methodCalls returns the calls of dataMethods in a script, each as a
+// command named by the method after a dot (".uploadfile") with the call's
+// arguments: a string literal's value, any other expression as written.
+func methodCalls(script string) []Command {
+	low := asciiLower(script)
+	var out []Command
+	for _, m := range dataMethods {
+		for off := 0; len(out) < maxCalls; {
+			i := strings.Index(low[off:], m+"(")
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + len(m) + 1
+			if i == 0 || low[i-1] != '.' && low[i-1] != ':' {
+				continue
+			}
+			args := callArgs(script[off:])
+			out = append(out, Command{Args: append([]string{"." + m}, args...), PowerShell: true})
+		}
+	}
+	return out
+}
+
+// maxCallArgs bounds the arguments read of one call.
+const maxCallArgs = 8
+
+// callArgs reads a call's arguments from s, the text after its opening
+// parenthesis, to the closing one: each a quoted string's value when it
+// is one literal alone, else its text trimmed.
+func callArgs(s string) []string {
+	var args []string
+	var lit strings.Builder
+	start, depth, literals, other := 0, 0, 0, false
+	flush := func(end int) {
+		a := strings.TrimSpace(s[start:end])
+		if literals == 1 && !other {
+			a = lit.String()
+		}
+		args = append(args, a)
+		lit.Reset()
+		literals, other = 0, false
+	}
+	for i := 0; i < len(s) && len(args) < maxCallArgs; i++ {
+		switch c := s[i]; {
+		case c == '\'' || c == '"':
+			lit.Reset()
+			i = readPSString(s, i, &lit)
+			literals++
+		case c == '(' || c == '[' || c == '{':
+			depth++
+			other = true
+		case (c == ')' || c == ']' || c == '}') && depth > 0:
+			depth--
+		case c == ')':
+			if strings.TrimSpace(s[start:i]) != "" || len(args) > 0 {
+				flush(i)
+			}
+			return args
+		case c == ',' && depth == 0:
+			flush(i)
+			start = i + 1
+		case !isSpace(c):
+			other = true
+		}
+	}
+	return args
 }
 
 // readPSString reads the quoted string starting at s[i] into b and returns

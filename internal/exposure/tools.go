@@ -881,6 +881,9 @@ func recogniseWinSCP(args []string, cwd string) (action, bool) {
 // Parameters may be abbreviated to a unique prefix and given as -Name
 // value or -Name:value; positional parameters are read in order.
 func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool) {
+	if strings.HasPrefix(cmdlet, ".") {
+		return recogniseMethod(cmdlet[1:], args, cwd)
+	}
 	var known []string
 	switch cmdlet {
 	case "compress-archive":
@@ -901,17 +904,7 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 		}
 		return ""
 	}
-	split := func(v string) []string {
-		var out []string
-		for _, p := range strings.Split(v, ",") {
-			p = strings.Trim(p, `"' `)
-			// An expression ($var, (Get-Command x).Path) is not evaluated.
-			if p != "" && !strings.ContainsAny(p[:1], "$(@[") {
-				out = append(out, resolve(p, cwd))
-			}
-		}
-		return out
-	}
+	split := func(v string) []string { return psPaths(v, cwd) }
 	switch cmdlet {
 	case "compress-archive":
 		a := action{kind: result.ExposureStaged, tool: "Compress-Archive", recursive: true}
@@ -941,12 +934,10 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 	case "get-childitem", "gci", "ls", "dir":
 		// A listing: recursive, of a file-type filter, or of a share.
 		a := action{kind: result.ExposureCollected, tool: "Get-ChildItem"}
-		_, a.recursive = params["recurse"]
-		src, _ := pathAndDestination(get("path", "literalpath"), "", pos)
-		a.sources = split(src)
-		if f := get("filter", "include"); f != "" && len(a.sources) > 0 {
-			a.sources[0] = strings.TrimRight(a.sources[0], `\`) + `\` + f
+		if get("path", "literalpath") == "" && len(pos) == 0 {
+			return action{}, false
 		}
+		a.sources, a.recursive, _ = psListing(cmdlet, args, cwd)
 		if len(a.sources) == 0 || !a.recursive && !slices.ContainsFunc(a.sources, hasWildcard) && !slices.ContainsFunc(a.sources, isUNC) {
 			return action{}, false
 		}
@@ -967,6 +958,123 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 		return action{kind: result.ExposureExfiltrated, tool: tool, dest: uri, sources: split(in)}, true
 	}
 	return action{}, false
+}
+
+// recogniseMethod reads a call of one of dataMethods (see methodCalls):
+// WebClient's UploadFile(address, [method,] file) and its Async forms, an
+// upload of the file; UploadData(address, [method,] data) with the data
+// read by [IO.File]::ReadAllBytes('file'); ZipFile's
+// CreateFromDirectory(folder, archive), staging. Arguments that are
+// expressions are not evaluated.
+func recogniseMethod(m string, args []string, cwd string) (action, bool) {
+	literal := func(s string) bool { return s != "" && !strings.ContainsAny(s[:1], "$([@") }
+	switch m {
+	case "createfromdirectory":
+		if len(args) < 2 || !literal(args[0]) || !literal(args[1]) {
+			return action{}, false
+		}
+		return action{kind: result.ExposureStaged, tool: "ZipFile", sources: []string{resolve(args[0], cwd)}, dest: resolve(args[1], cwd), recursive: true}, true
+	case "uploadfile", "uploadfileasync", "uploadfiletaskasync", "uploaddata", "uploaddataasync", "uploaddatataskasync":
+		if len(args) < 2 {
+			return action{}, false
+		}
+		data := args[1]
+		if len(args) >= 3 {
+			data = args[2] // after the method
+		}
+		if strings.HasPrefix(m, "uploaddata") {
+			low := asciiLower(data)
+			i := strings.Index(low, "readallbytes(")
+			if i < 0 {
+				return action{}, false
+			}
+			in := callArgs(data[i+len("readallbytes("):])
+			if len(in) == 0 {
+				return action{}, false
+			}
+			data = in[0]
+		}
+		if !literal(data) {
+			return action{}, false
+		}
+		a := action{kind: result.ExposureExfiltrated, tool: "WebClient", sources: []string{resolve(data, cwd)}}
+		if literal(args[0]) {
+			a.dest = args[0]
+		}
+		return a, true
+	}
+	return action{}, false
+}
+
+// psPaths reads a PowerShell path argument (a,b or 'a','b'), each
+// resolved against cwd; an expression ($var, (Get-Command x).Path) is
+// not evaluated, and left out.
+func psPaths(v, cwd string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.Trim(p, `"' `)
+		if p != "" && !strings.ContainsAny(p[:1], "$(@[") {
+			out = append(out, resolve(p, cwd))
+		}
+	}
+	return out
+}
+
+// psListing returns what a listing cmdlet (Get-ChildItem, Get-Item and
+// their aliases) names: its paths (the working folder's items when none
+// is given), the first with its -Filter or -Include, and whether it
+// recurses; ok is false for another cmdlet.
+func psListing(cmdlet string, args []string, cwd string) (sources []string, recursive, ok bool) {
+	switch cmdlet {
+	case "get-childitem", "gci", "ls", "dir", "get-item", "gi":
+	default:
+		return nil, false, false
+	}
+	params, pos := psParams(args, psList)
+	_, recursive = params["recurse"]
+	src := params["path"]
+	if src == "" {
+		src = params["literalpath"]
+	}
+	if src == "" && len(pos) > 0 {
+		src = pos[0]
+	}
+	if src == "" && cwd != "" {
+		src = cwd
+	}
+	sources = psPaths(src, cwd)
+	f := params["filter"]
+	if f == "" {
+		f = params["include"]
+	}
+	if f != "" && len(sources) > 0 {
+		sources[0] = strings.TrimRight(sources[0], `\`) + `\` + f
+	}
+	return sources, recursive, true
+}
+
+// pipedInput gives a Compress-Archive, Copy-Item or Move-Item that names
+// no path the paths listed before it in its pipeline (src), bound to
+// -LiteralPath as PowerShell binds the items a listing emits.
+func pipedInput(c Command, src []string) Command {
+	var known []string
+	switch strings.ToLower(c.Args[0]) {
+	case "compress-archive":
+		known = psCompress
+	case "copy-item", "copy", "cp", "cpi", "move-item", "move", "mv", "mi":
+		known = psCopy
+	default:
+		return c
+	}
+	params, _ := psParams(c.Args[1:], known)
+	if _, ok := params["path"]; ok {
+		return c
+	}
+	if _, ok := params["literalpath"]; ok {
+		return c
+	}
+	c.Args = append(slices.Clone(c.Args), "-LiteralPath", strings.Join(src, ","))
+	return c
 }
 
 // pathAndDestination fills a cmdlet's -Path and -Destination(Path) not
