@@ -77,11 +77,53 @@ func recognise(c Command, cwd string) (action, bool) {
 	case "winscp", "winscp.com":
 		return recogniseWinSCP(args, cwd)
 	}
-	// A renamed RAR: the add command with RAR's own switches.
-	if len(args) >= 2 && strings.EqualFold(args[0], "a") && rarLike(args[1:]) {
+	// Renamed tools, by their own switches: RAR's and 7-Zip's add
+	// command, rclone's flags with a remote destination.
+	switch {
+	case len(args) >= 2 && strings.EqualFold(args[0], "a") && rarLike(args[1:]):
 		return recogniseRar(name, args, cwd)
+	case len(args) >= 2 && strings.EqualFold(args[0], "a") && sevenZipLike(args[1:]):
+		return recognise7z(name, args, cwd)
+	case rcloneLike(args):
+		return recogniseRclone(args, cwd)
 	}
 	return action{}, false
+}
+
+// sevenZipLike says whether args carry switches only 7-Zip uses (-t7z,
+// -tzip, -mx<n>, -mhe, -sdel, -ssw, -spf) and an archive named .7z or
+// .zip.
+func sevenZipLike(args []string) bool {
+	sw, file := false, false
+	for _, a := range args {
+		l := strings.ToLower(a)
+		switch {
+		case l == "-t7z", l == "-tzip", strings.HasPrefix(l, "-mhe"), strings.HasPrefix(l, "-mx"), l == "-sdel", l == "-ssw", l == "-spf":
+			sw = true
+		case strings.HasSuffix(l, ".7z"), strings.HasSuffix(l, ".zip"):
+			file = true
+		}
+	}
+	return sw && file
+}
+
+// rcloneFlags are flags of rclone's that other tools do not share.
+var rcloneFlags = []string{"--transfers", "--checkers", "--multi-thread-streams", "--ignore-existing", "--auto-confirm", "--no-check-dest",
+	"--bwlimit", "--max-age", "--min-age", "--fast-list", "--no-check-certificate", "--s3-", "--mega-", "--drive-", "--ftp-", "--sftp-"}
+
+// rcloneLike says whether args are an rclone transfer to a remote
+// (copy|sync|move|copyto|moveto SRC remote:path) with a flag only rclone
+// has: a renamed rclone.
+func rcloneLike(args []string) bool {
+	flag := slices.ContainsFunc(args, func(a string) bool {
+		l := strings.ToLower(a)
+		return slices.ContainsFunc(rcloneFlags, func(f string) bool { return strings.HasPrefix(l, f) })
+	})
+	if !flag {
+		return false
+	}
+	a, ok := recogniseRclone(args, "")
+	return ok && a.kind == result.ExposureExfiltrated
 }
 
 // rarLike says whether args carry switches only RAR uses (-hp, -v<n>,
@@ -604,23 +646,32 @@ func recogniseCurl(args []string, cwd string) (action, bool) {
 // with DST a remote (name:path): an upload; a local DST is a copy.
 func recogniseRclone(args []string, cwd string) (action, bool) {
 	var pos []string
-	valueFlags := map[string]bool{"--config": true, "--transfers": true, "--include": true, "--exclude": true, "--bwlimit": true,
-		"--max-age": true, "--min-age": true, "--max-size": true, "--min-size": true, "--filter": true, "--log-file": true, "--checkers": true,
-		"--multi-thread-streams": true, "--user-agent": true}
+	listFile := ""
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
-		if strings.HasPrefix(arg, "-") {
-			if valueFlags[strings.ToLower(arg)] {
-				i++
-			}
+		if !strings.HasPrefix(arg, "-") {
+			pos = append(pos, arg)
 			continue
 		}
-		pos = append(pos, arg)
+		k, v, hasV := strings.Cut(arg, "=")
+		k = strings.ToLower(k)
+		if !hasV && i+1 < len(args) {
+			// A flag's value: a flag known to take one, or a number, size
+			// or duration (16, 1M, 10s) after any flag.
+			n, _, isNum := number(args[i+1])
+			if rcloneValueFlags[k] || isNum && n >= 0 && !strings.ContainsAny(args[i+1], `\/:`) {
+				i++
+				v, hasV = args[i], true
+			}
+		}
+		if hasV && (k == "--files-from" || k == "--include-from") {
+			listFile = resolve(v, cwd)
+		}
 	}
 	if !verbOf(pos, "copy", "sync", "move", "copyto", "moveto") {
 		return action{}, false
 	}
-	a := action{kind: result.ExposureCollected, tool: "rclone", recursive: true, sources: []string{resolve(pos[1], cwd)}, dest: pos[2]}
+	a := action{kind: result.ExposureCollected, tool: "rclone", recursive: true, sources: []string{resolve(pos[1], cwd)}, dest: pos[2], listFile: listFile}
 	if isRemote(pos[2]) {
 		a.kind = result.ExposureExfiltrated
 	} else {
@@ -628,6 +679,14 @@ func recogniseRclone(args []string, cwd string) (action, bool) {
 	}
 	return a, true
 }
+
+// rcloneValueFlags are rclone's common flags that take a value.
+var rcloneValueFlags = map[string]bool{"--config": true, "--transfers": true, "--include": true, "--exclude": true, "--bwlimit": true,
+	"--max-age": true, "--min-age": true, "--max-size": true, "--min-size": true, "--filter": true, "--log-file": true, "--checkers": true,
+	"--multi-thread-streams": true, "--user-agent": true, "--log-level": true, "--stats": true, "--stats-log-level": true, "--tpslimit": true,
+	"--retries": true, "--low-level-retries": true, "--max-transfer": true, "--order-by": true, "--files-from": true, "--include-from": true,
+	"--exclude-from": true, "--filter-from": true, "--backup-dir": true, "--suffix": true, "--buffer-size": true, "--timeout": true,
+	"--contimeout": true, "--cache-dir": true, "--multi-thread-cutoff": true, "--max-depth": true, "--password-command": true}
 
 // verbOf says whether the positional arguments pos are one of verbs (any
 // case) followed by a source and a destination at least.
