@@ -178,9 +178,9 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 	}
 	link(items)
 	exp := &result.Exposure{}
-	for _, it := range items {
+	for i, it := range items {
 		size(it, items)
-		grade(it, items)
+		grade(i, items)
 	}
 	markValuable(items, jewels)
 	carryValuable(items)
@@ -503,7 +503,7 @@ func link(items []*item) {
 					why = "connection"
 					a.connected = true
 				}
-			case b.Kind == result.ExposureStaged && len(b.Sources) == 0 && (a.Tool == "dir" || a.Tool == "Get-ChildItem") && a.Host == b.Host && b.Time.Sub(a.Time) <= listingWindow:
+			case b.Kind == result.ExposureStaged && len(b.Sources) == 0 && isListing(a) && a.Tool != "net view" && a.Host == b.Host && b.Time.Sub(a.Time) <= listingWindow:
 				why = "listing"
 			default:
 				if readsOutputOf(b, a) {
@@ -646,14 +646,23 @@ func isLastVolume(s string, a *item) bool {
 }
 
 // grade sets an item's strength and why.
-func grade(it *item, items []*item) {
+func grade(i int, items []*item) {
+	it := items[i]
 	var why []string
 	explicit := len(it.Sources) > 0 && it.listFile == ""
 	linked := len(it.Linked) > 0
 	var linkedKinds []string
+	movedOn, listed := false, false // a later item reads its output; a listing precedes it
 	for _, li := range it.Linked {
-		if k := items[li].Kind; !slices.Contains(linkedKinds, k) {
+		k := items[li].Kind
+		if !slices.Contains(linkedKinds, k) {
 			linkedKinds = append(linkedKinds, k)
+		}
+		if li > i {
+			movedOn = true
+		}
+		if li < i && isListing(items[li]) {
+			listed = true
 		}
 	}
 	switch it.Kind {
@@ -669,11 +678,14 @@ func grade(it *item, items []*item) {
 		if len(it.Files) > 0 {
 			why = append(why, fmt.Sprintf("file events show %d archive file(s) written", len(it.Files)))
 		}
-		if slices.Contains(linkedKinds, result.ExposureExfiltrated) || slices.Contains(linkedKinds, result.ExposureCollected) {
+		if listed {
+			why = append(why, "a listing precedes it on the host")
+		}
+		if movedOn {
 			why = append(why, "its output is moved on by a later item")
 		}
 		switch {
-		case explicit && (len(it.Files) > 0 || linked):
+		case explicit && (len(it.Files) > 0 || movedOn):
 			it.Strength = "strong"
 		case explicit || linked || len(it.Files) > 0 && !it.fileOnly:
 			it.Strength = "medium"
@@ -705,15 +717,15 @@ func grade(it *item, items []*item) {
 			}
 		}
 	case result.ExposureCollected:
-		switch it.Tool {
-		case "dir", "net view", "Get-ChildItem":
+		switch {
+		case isListing(it):
 			why = append(why, "a listing: names read, no data moved")
 			it.Strength = "weak"
 			if linked {
 				why = append(why, "an archive follows it on the host")
 				it.Strength = "medium"
 			}
-		case "share access":
+		case it.Tool == "share access":
 			why = append(why, "Security 5145: a file on a share opened over the network")
 			it.Strength = "medium"
 		default:
@@ -723,13 +735,22 @@ func grade(it *item, items []*item) {
 				why = append(why, "from a local folder to another: what the files hold is not known")
 				it.Strength = "weak"
 			}
-			if linked {
+			switch {
+			case slices.Contains(linkedKinds, result.ExposureStaged) || slices.Contains(linkedKinds, result.ExposureExfiltrated):
 				why = append(why, "linked to staging or exfiltration")
 				it.Strength = "strong"
+			case linked:
+				why = append(why, "linked to another copy")
 			}
 		}
 	}
 	it.Why += strings.Join(why, "; ")
+}
+
+// isListing says whether an item lists names (dir, net view,
+// Get-ChildItem) rather than moving data.
+func isListing(it *item) bool {
+	return it.Kind == result.ExposureCollected && (it.Tool == "dir" || it.Tool == "net view" || it.Tool == "Get-ChildItem")
 }
 
 // summarise fills the operation-level fields of exp.

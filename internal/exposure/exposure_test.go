@@ -341,3 +341,29 @@ func TestPowerShellPipeline(t *testing.T) {
 		}
 	}
 }
+
+// The reasons say which way a link goes: a listing before an archive of
+// unknown content precedes it (medium), nothing moves it on; a copy of a
+// copy is linked to another copy, not to staging.
+func TestLinkReasons(t *testing.T) {
+	_, e := annotate(t, nil,
+		proc("WS1", 0, `C:\Windows\System32\cmd.exe`, `cmd /c dir /s /b D:\p\*.dwg`, `C:\`),
+		proc("WS1", 1, `C:\Windows\System32\makecab.exe`, `makecab /F C:\t\l.ddf`, `C:\`),
+		proc("WS1", 2, `C:\Windows\System32\cmd.exe`, `cmd /c copy \\fs\s\a.docx C:\t\`, `C:\`),
+		proc("WS1", 3, `C:\Windows\System32\cmd.exe`, `cmd /c copy C:\t\a.docx D:\u\`, `C:\`),
+	)
+	mc := find(e, result.ExposureStaged, "makecab")
+	if mc == nil || mc.Strength != "medium" || !strings.Contains(mc.Why, "a listing precedes it") || strings.Contains(mc.Why, "moved on") {
+		t.Errorf("makecab item %+v, want medium, preceded by a listing, not moved on", mc)
+	}
+	var copies []result.ExposureItem
+	for _, it := range e.Items {
+		if it.Tool == "copy" {
+			copies = append(copies, it)
+		}
+	}
+	if len(copies) != 2 || copies[0].Strength != "medium" || copies[1].Strength != "weak" ||
+		!strings.Contains(copies[1].Why, "linked to another copy") || strings.Contains(copies[0].Why, "staging") {
+		t.Errorf("copies %+v, want medium and weak, linked to another copy", copies)
+	}
+}
