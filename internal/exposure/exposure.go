@@ -328,8 +328,8 @@ func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line st
 		it.VolumeSize = a.volSize
 		it.listFile = a.listFile
 		it.bitsJob = a.bitsJob
-		if a.unquoted {
-			it.Why = "a path with spaces written unquoted, read as one; "
+		if a.note != "" {
+			it.Why = a.note + "; "
 		}
 		it.CommandLine = cut(line, 1024)
 		it.Process = image
@@ -544,7 +544,8 @@ func readsOutputOf(b, a *item) bool {
 		ls := strings.ToLower(s)
 		for _, o := range a.outputs {
 			lo := strings.ToLower(o)
-			if lo == ls || hasWildcard(ls) && globMatch(ls, lo) || isVolumeOf(ls, lo) || strings.HasSuffix(lo, `\`) && strings.HasPrefix(ls, lo) {
+			// A folder written (a tree copied, an IFM) holds what is under it.
+			if lo == ls || hasWildcard(ls) && globMatch(ls, lo) || isVolumeOf(ls, lo) || strings.HasPrefix(ls, strings.TrimRight(lo, `\`)+`\`) {
 				return true
 			}
 		}
@@ -725,6 +726,9 @@ func grade(i int, items []*item) {
 				why = append(why, "an archive follows it on the host")
 				it.Strength = "medium"
 			}
+		case it.Tool == "ntdsutil IFM":
+			why = append(why, "ntdsutil's IFM writes a copy of the directory database and the SYSTEM and SECURITY hives")
+			it.Strength = "medium"
 		case it.Tool == "share access":
 			why = append(why, "Security 5145: a file on a share opened over the network")
 			it.Strength = "medium"

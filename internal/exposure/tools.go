@@ -20,9 +20,9 @@ type action struct {
 	// listFile is set when the sources are in a list or directive file
 	// whose content the evidence does not show (makecab /F, rar @list).
 	listFile string
-	// unquoted is set when a path with spaces was written unquoted and
-	// read as one.
-	unquoted bool
+	// note says what the item's reading assumed (a path with spaces
+	// written unquoted and read as one, a default location).
+	note string
 	// bitsJob is the BITS job a `bitsadmin /addfile` adds to: an upload
 	// only when the job was created as one.
 	bitsJob string
@@ -68,8 +68,24 @@ func recognise(c Command, cwd string) (action, bool) {
 		return recogniseRclone(args, cwd)
 	case "bitsadmin":
 		return recogniseBitsadmin(args, cwd)
-	case "azcopy", "gsutil", "aws":
+	case "azcopy", "gsutil", "aws", "gcloud", "s3cmd":
 		return recogniseCloudCLI(name, args, cwd)
+	case "az":
+		return recogniseAz(args, cwd)
+	case "restic":
+		return recogniseRestic(args, cwd)
+	case "certreq":
+		return recogniseCertreq(args, cwd)
+	case "configsecuritypolicy":
+		if len(args) == 2 && strings.Contains(args[1], "://") {
+			return action{kind: result.ExposureExfiltrated, tool: "ConfigSecurityPolicy", sources: []string{resolve(args[0], cwd)}, dest: args[1]}, true
+		}
+	case "zip":
+		return recogniseZip(args, cwd)
+	case "ntdsutil":
+		return recogniseIFM(args)
+	case "esentutl":
+		return recogniseEsentutl(args, cwd)
 	case "mega-put", "megaput", "megatools", "megaclient", "megacopy":
 		return recogniseMega(name, args, cwd)
 	case "scp", "pscp":
@@ -505,7 +521,7 @@ func recogniseCopy(tool string, args []string, cwd string) (action, bool) {
 		// cmd refuses more than two names; an unquoted path with spaces
 		// is what was meant.
 		pos = []string{strings.Join(pos[:len(pos)-1], " "), pos[len(pos)-1]}
-		a.unquoted = true
+		a.note = "a path with spaces written unquoted, read as one"
 	}
 	for _, s := range strings.Split(pos[0], "+") {
 		if s != "" {
@@ -760,34 +776,302 @@ func bitsUploadJob(c Command) (string, bool) {
 	return name, create && upload && name != ""
 }
 
-// recogniseCloudCLI reads `azcopy copy SRC https://...`, `gsutil cp SRC
-// gs://...` and `aws s3 cp|sync SRC s3://...`.
+// recogniseCloudCLI reads the copies to cloud storage of `azcopy copy
+// SRC https://...`, `gsutil [-m] cp [-r] SRC gs://...`, `gcloud storage cp
+// SRC gs://...`, `aws s3 cp|sync|mv SRC s3://...` and `s3cmd put|sync SRC
+// s3://...`: the destination is the last argument with a storage URL,
+// the sources the arguments between the verb and it; the options that
+// take a value are skipped wherever they are.
 func recogniseCloudCLI(tool string, args []string, cwd string) (action, bool) {
+	a := action{kind: result.ExposureExfiltrated, tool: tool}
 	var pos []string
-	for _, a := range args {
-		if !strings.HasPrefix(a, "-") {
-			pos = append(pos, a)
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if !strings.HasPrefix(arg, "-") || arg == "-" {
+			pos = append(pos, arg)
+			continue
+		}
+		k, v, hasV := strings.Cut(strings.ToLower(arg), "=")
+		switch {
+		case k == "--recursive" || k == "-r" || arg == "-R":
+			a.recursive = v != "false"
+		case !hasV && cloudValueOpts[k] && i+1 < len(args):
+			i++
 		}
 	}
-	if tool == "aws" {
-		if len(pos) < 4 || pos[0] != "s3" || (pos[1] != "cp" && pos[1] != "sync" && pos[1] != "mv") {
+	var cmd []string // the command words before the verb
+	switch tool {
+	case "aws":
+		cmd = []string{"s3"}
+	case "gcloud":
+		cmd = []string{"storage"}
+	}
+	for _, w := range cmd {
+		if len(pos) == 0 || !strings.EqualFold(pos[0], w) {
 			return action{}, false
 		}
 		pos = pos[1:]
 	}
-	if !verbOf(pos, "copy", "cp", "sync", "mv", "rsync") {
+	if !verbOf(pos, "copy", "cp", "sync", "mv", "rsync", "put") {
 		return action{}, false
 	}
-	dst := pos[len(pos)-1]
-	l := strings.ToLower(dst)
-	if !strings.HasPrefix(l, "https://") && !strings.HasPrefix(l, "gs://") && !strings.HasPrefix(l, "s3://") && !strings.HasPrefix(l, "http://") {
+	last := -1
+	for i := 2; i < len(pos); i++ {
+		l := strings.ToLower(pos[i])
+		if slices.ContainsFunc(cloudSchemes, func(s string) bool { return strings.HasPrefix(l, s) }) {
+			last = i
+		}
+	}
+	if last < 0 {
 		return action{}, false
 	}
-	a := action{kind: result.ExposureExfiltrated, tool: tool, dest: dst}
-	for _, s := range pos[1 : len(pos)-1] {
+	a.dest = pos[last]
+	for _, s := range pos[1:last] {
+		if strings.Contains(s, "://") {
+			return action{}, false // from storage: a download or a copy between buckets
+		}
 		a.sources = append(a.sources, resolve(s, cwd))
 	}
 	return a, true
+}
+
+// cloudSchemes begin the URLs of cloud storage destinations.
+var cloudSchemes = []string{"https://", "http://", "gs://", "s3://"}
+
+// cloudValueOpts are the options of the cloud storage CLIs that take a
+// value.
+var cloudValueOpts = map[string]bool{"--profile": true, "--region": true, "--endpoint-url": true, "--storage-class": true, "--sse": true,
+	"--acl": true, "--exclude": true, "--include": true, "--expires": true, "--content-type": true, "--grants": true, "--cache-control": true,
+	"--metadata": true, "--sse-kms-key-id": true, "--output": true, "--log-level": true, "--from-to": true, "--include-pattern": true,
+	"--exclude-pattern": true, "--cap-mbps": true, "--block-size-mb": true, "--overwrite": true, "-o": true, "-h": true, "--project": true,
+	"--access_key": true, "--secret_key": true, "--host": true, "--host-bucket": true, "--config": true, "-c": true}
+
+// recogniseAz reads Azure CLI's `az storage blob upload --file F
+// --container-name C --account-name A` and `upload-batch --source DIR
+// --destination C`: an upload to the account's blob storage.
+func recogniseAz(args []string, cwd string) (action, bool) {
+	if len(args) < 3 || !strings.EqualFold(args[0], "storage") || !strings.EqualFold(args[1], "blob") {
+		return action{}, false
+	}
+	verb := strings.ToLower(args[2])
+	if verb != "upload" && verb != "upload-batch" {
+		return action{}, false
+	}
+	opts := map[string]string{}
+	for i := 3; i < len(args); i++ {
+		k, v, hasV := strings.Cut(args[i], "=")
+		if !strings.HasPrefix(k, "-") {
+			continue
+		}
+		if !hasV && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			i++
+			v = args[i]
+		}
+		opts[strings.ToLower(k)] = v
+	}
+	get := func(names ...string) string {
+		for _, n := range names {
+			if v := opts[n]; v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	a := action{kind: result.ExposureExfiltrated, tool: "az storage", recursive: verb == "upload-batch"}
+	src := get("--file", "-f")
+	container := get("--container-name", "-c")
+	if verb == "upload-batch" {
+		src, container = get("--source", "-s"), get("--destination", "-d")
+	}
+	if src == "" {
+		return action{}, false
+	}
+	a.sources = []string{resolve(src, cwd)}
+	if acct := get("--account-name"); acct != "" {
+		a.dest = "https://" + acct + ".blob.core.windows.net/" + container
+	} else {
+		a.dest = container
+	}
+	return a, true
+}
+
+// recogniseRestic reads `restic -r REPO backup PATH...` with a remote
+// repository (rest:, s3:, sftp:, b2:, azure:, gs:, swift:, rclone:): an
+// upload of the paths; a local repository is a copy.
+func recogniseRestic(args []string, cwd string) (action, bool) {
+	a := action{kind: result.ExposureExfiltrated, tool: "restic", recursive: true}
+	backup := false
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		k, v, hasV := strings.Cut(arg, "=")
+		switch {
+		case (k == "-r" || k == "--repo" || k == "--repository-file" || k == "--password-file" || k == "-p" || k == "--files-from" ||
+			k == "--exclude" || k == "--tag" || k == "--host" || k == "--cache-dir" || k == "-o" || k == "--option") && !hasV && i+1 < len(args):
+			i++
+			v = args[i]
+			fallthrough
+		case hasV && strings.HasPrefix(k, "-"):
+			switch k {
+			case "-r", "--repo":
+				a.dest = v
+			case "--files-from":
+				a.listFile = resolve(v, cwd)
+			}
+		case strings.HasPrefix(arg, "-"):
+		case !backup:
+			backup = strings.EqualFold(arg, "backup")
+			if !backup {
+				return action{}, false // another command (init, restore...)
+			}
+		default:
+			a.sources = append(a.sources, resolve(arg, cwd))
+		}
+	}
+	if !backup || a.dest == "" || len(a.sources) == 0 && a.listFile == "" {
+		return action{}, false
+	}
+	if !isRemote(a.dest) {
+		a.kind, a.dest = result.ExposureCollected, resolve(a.dest, cwd)
+	}
+	return a, true
+}
+
+// recogniseCertreq reads `certreq -Post -config URL FILE [OUT]`, which
+// sends FILE to URL (LOLBAS).
+func recogniseCertreq(args []string, cwd string) (action, bool) {
+	post := false
+	a := action{kind: result.ExposureExfiltrated, tool: "certreq"}
+	for i := 0; i < len(args); i++ {
+		l := strings.ToLower(args[i])
+		switch {
+		case l == "-post" || l == "/post":
+			post = true
+		case (l == "-config" || l == "/config") && i+1 < len(args):
+			i++
+			a.dest = args[i]
+		case strings.HasPrefix(l, "-") || strings.HasPrefix(l, "/") && len(l) < 12:
+		case len(a.sources) == 0:
+			a.sources = []string{resolve(args[i], cwd)}
+		}
+	}
+	if !post || !strings.Contains(a.dest, "://") || len(a.sources) == 0 {
+		return action{}, false
+	}
+	return a, true
+}
+
+// recogniseZip reads Info-ZIP's `zip [-options] archive files...`: -r
+// recursion, -P pw or -e a password, -s size split volumes (k, m, g, t:
+// 1024-based; bare: megabytes), -@ names from standard input.
+func recogniseZip(args []string, cwd string) (action, bool) {
+	a := action{kind: result.ExposureStaged, tool: "zip"}
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if !strings.HasPrefix(arg, "-") || len(arg) == 1 {
+			pos = append(pos, arg)
+			continue
+		}
+		switch arg {
+		case "-P", "--password":
+			a.password = true
+			i++
+		case "-s", "--split-size":
+			if i+1 < len(args) {
+				i++
+				if n, unit, ok := number(args[i]); ok {
+					mult := map[string]int64{"": 1 << 20, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[strings.ToLower(unit)]
+					a.volSize = n * mult
+				}
+			}
+		case "-x", "-i", "-b", "-t", "-tt", "-n", "-O":
+			i++
+		default:
+			for _, c := range arg[1:] {
+				switch c {
+				case 'r', 'R':
+					a.recursive = true
+				case 'e':
+					a.password = true
+				}
+			}
+		}
+	}
+	if len(pos) < 2 {
+		return action{}, false
+	}
+	a.dest = resolve(pos[0], cwd)
+	if !strings.Contains(baseName(a.dest), ".") {
+		a.dest += ".zip"
+	}
+	for _, s := range pos[1:] {
+		a.sources = append(a.sources, resolve(s, cwd))
+	}
+	return a, true
+}
+
+// recogniseIFM reads ntdsutil's `"activate instance ntds" ifm "create
+// full|sysvol full|rodc PATH"`: a copy of the directory database (at its
+// default place, C:\Windows\NTDS\ntds.dit) and the registry hives
+// into PATH.
+func recogniseIFM(args []string) (action, bool) {
+	ifm := false
+	for i, arg := range args {
+		words := strings.Fields(arg)
+		if len(words) == 1 && strings.EqualFold(words[0], "ifm") {
+			ifm = true
+			continue
+		}
+		if !ifm || len(words) == 0 || !strings.EqualFold(words[0], "create") && !strings.EqualFold(words[0], "cr") {
+			continue
+		}
+		// The path is the rest of the argument after create's mode, or the
+		// next argument when the mode was written alone.
+		path := ""
+		for k := 1; k < len(words); k++ {
+			if l := strings.ToLower(words[k]); l != "full" && l != "sysvol" && l != "rodc" && l != "nodefrag" {
+				path = strings.Join(words[k:], " ")
+				break
+			}
+		}
+		if path == "" && i+1 < len(args) {
+			path = args[i+1]
+		}
+		if path == "" {
+			return action{}, false
+		}
+		return action{kind: result.ExposureCollected, tool: "ntdsutil IFM", recursive: true, sources: []string{`C:\Windows\NTDS\ntds.dit`},
+			dest: strings.Trim(path, `"`), note: "the directory database at its default place"}, true
+	}
+	return action{}, false
+}
+
+// recogniseEsentutl reads `esentutl /y SRC [/d DST] [/vss] [/o]` (the
+// switches in any order): a copy of a file (locked ones too, with /vss),
+// into DST or the working folder.
+func recogniseEsentutl(args []string, cwd string) (action, bool) {
+	src, dst := "", ""
+	copying := false
+	for i := 0; i < len(args); i++ {
+		l := strings.ToLower(args[i])
+		switch {
+		case l == "/y":
+			copying = true
+		case l == "/d" && i+1 < len(args):
+			i++
+			dst = resolve(args[i], cwd)
+		case strings.HasPrefix(l, "/"):
+		case copying && src == "":
+			src = resolve(args[i], cwd)
+		}
+	}
+	if src == "" {
+		return action{}, false
+	}
+	if dst == "" {
+		dst = resolve(baseName(src), cwd)
+	}
+	return action{kind: result.ExposureCollected, tool: "esentutl", sources: []string{src}, dest: dst}, true
 }
 
 // recogniseMega reads MEGAcmd's `mega-put [-c] [-q] FILE... [/remote]`
