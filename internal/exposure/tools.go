@@ -72,6 +72,10 @@ func recognise(c Command, cwd string) (action, bool) {
 		return recogniseCloudCLI(name, args, cwd)
 	case "az":
 		return recogniseAz(args, cwd)
+	case "python", "python3", "pythonw", "py":
+		if tool, rest, ok := pythonTool(args); ok {
+			return recognise(Command{Args: append([]string{tool}, rest...)}, cwd)
+		}
 	case "restic":
 		return recogniseRestic(args, cwd)
 	case "certreq":
@@ -845,6 +849,28 @@ var cloudValueOpts = map[string]bool{"--profile": true, "--region": true, "--end
 	"--metadata": true, "--sse-kms-key-id": true, "--output": true, "--log-level": true, "--from-to": true, "--include-pattern": true,
 	"--exclude-pattern": true, "--cap-mbps": true, "--block-size-mb": true, "--overwrite": true, "-o": true, "-h": true, "--project": true,
 	"--access_key": true, "--secret_key": true, "--host": true, "--host-bucket": true, "--config": true, "-c": true}
+
+// pythonTools are the cloud storage CLIs written in Python, by module or
+// script name: on Windows their .cmd wrappers run python.exe.
+var pythonTools = map[string]string{"azure.cli": "az", "gsutil": "gsutil", "gcloud": "gcloud", "s3cmd": "s3cmd", "awscli": "aws"}
+
+// pythonTool returns the cloud storage CLI a Python command line runs
+// (`python -IBm azure.cli ...`, `python gsutil.py ...`) and its arguments.
+func pythonTool(args []string) (string, []string, bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			if strings.HasSuffix(a, "m") && !strings.HasPrefix(a, "--") && i+1 < len(args) {
+				tool, ok := pythonTools[strings.ToLower(args[i+1])]
+				return tool, args[i+2:], ok
+			}
+			continue
+		}
+		tool, ok := pythonTools[strings.TrimSuffix(base(a), ".py")]
+		return tool, args[i+1:], ok
+	}
+	return "", nil, false
+}
 
 // recogniseAz reads Azure CLI's `az storage blob upload --file F
 // --container-name C --account-name A` and `upload-batch --source DIR
