@@ -178,12 +178,12 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 	}
 	link(items)
 	exp := &result.Exposure{}
+	markValuable(items, jewels)
+	carryValuable(items)
 	for i, it := range items {
 		size(it, items)
 		grade(i, items)
 	}
-	markValuable(items, jewels)
-	carryValuable(items)
 	for _, it := range items {
 		exp.Items = append(exp.Items, it.ExposureItem)
 	}
@@ -736,8 +736,12 @@ func grade(i int, items []*item) {
 			why = append(why, "the command copies named files")
 			it.Strength = "medium"
 			if !slices.ContainsFunc(it.Sources, func(s string) bool { return strings.HasPrefix(s, `\\`) }) && !strings.HasPrefix(it.Destination, `\\`) {
-				why = append(why, "from a local folder to another: what the files hold is not known")
-				it.Strength = "weak"
+				if len(it.Valuable) == 0 {
+					why = append(why, "from a local folder to another: what the files hold is not known")
+					it.Strength = "weak"
+				} else {
+					why = append(why, "from a local folder to another, of data marked valuable")
+				}
 			}
 			switch {
 			case slices.Contains(linkedKinds, result.ExposureStaged) || slices.Contains(linkedKinds, result.ExposureExfiltrated):

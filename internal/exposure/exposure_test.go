@@ -349,8 +349,8 @@ func TestLinkReasons(t *testing.T) {
 	_, e := annotate(t, nil,
 		proc("WS1", 0, `C:\Windows\System32\cmd.exe`, `cmd /c dir /s /b D:\p\*.dwg`, `C:\`),
 		proc("WS1", 1, `C:\Windows\System32\makecab.exe`, `makecab /F C:\t\l.ddf`, `C:\`),
-		proc("WS1", 2, `C:\Windows\System32\cmd.exe`, `cmd /c copy \\fs\s\a.docx C:\t\`, `C:\`),
-		proc("WS1", 3, `C:\Windows\System32\cmd.exe`, `cmd /c copy C:\t\a.docx D:\u\`, `C:\`),
+		proc("WS1", 2, `C:\Windows\System32\cmd.exe`, `cmd /c copy \\fs\s\a.dat C:\t\`, `C:\`),
+		proc("WS1", 3, `C:\Windows\System32\cmd.exe`, `cmd /c copy C:\t\a.dat D:\u\`, `C:\`),
 	)
 	mc := find(e, result.ExposureStaged, "makecab")
 	if mc == nil || mc.Strength != "medium" || !strings.Contains(mc.Why, "a listing precedes it") || strings.Contains(mc.Why, "moved on") {
@@ -365,5 +365,25 @@ func TestLinkReasons(t *testing.T) {
 	if len(copies) != 2 || copies[0].Strength != "medium" || copies[1].Strength != "weak" ||
 		!strings.Contains(copies[1].Why, "linked to another copy") || strings.Contains(copies[0].Why, "staging") {
 		t.Errorf("copies %+v, want medium and weak, linked to another copy", copies)
+	}
+}
+
+// A local copy of data inferred valuable (the SAM hive through a shadow
+// copy) is medium and says so; one of unknown content stays weak.
+func TestLocalCopyOfValuableData(t *testing.T) {
+	_, e := annotate(t, nil,
+		proc("WS1", 0, `C:\Windows\System32\esentutl.exe`, `esentutl.exe /y /vss C:\windows/system32/config/SAM /d C:\ProgramData\SAM`, `C:\`),
+		proc("WS1", 1, `C:\Windows\System32\cmd.exe`, `cmd /c copy C:\t\a.dat D:\u\`, `C:\`),
+	)
+	if len(e.Items) != 2 {
+		t.Fatalf("items %+v, want the esentutl and copy items", e.Items)
+	}
+	sam, cp := e.Items[0], e.Items[1]
+	if sam.Sources[0] != `C:\windows\system32\config\SAM` || sam.Strength != "medium" || !slices.Contains(sam.Valuable, "registry hives with credentials (inferred)") ||
+		!strings.Contains(sam.Why, "of data marked valuable") {
+		t.Errorf("SAM copy %+v, want medium, valuable and said so", sam)
+	}
+	if cp.Strength != "weak" || !strings.Contains(cp.Why, "what the files hold is not known") {
+		t.Errorf("copy %+v, want weak", cp)
 	}
 }

@@ -176,6 +176,7 @@ var inferred = []struct {
 	{"office documents", []string{".doc", ".docx", ".xls", ".xlsx", ".xlsm", ".ppt", ".pptx", ".pdf", ".vsd", ".vsdx", ".odt", ".ods", ".msg", ".pst"}},
 	{"databases", []string{".mdb", ".accdb", ".sqlite", ".db", ".mdf", ".ldf", ".bak", ".dmp", ".sql"}},
 	{"directory database", []string{"ntds.dit"}},
+	{"registry hives with credentials", []string{`\config\sam`, `\config\security`, `\config\system`}},
 }
 
 // markValuable sets each item's Valuable labels: the jewels' entries it
