@@ -432,6 +432,56 @@ func ownerOf(items []*item, h string, w fileWrite) *item {
 	return near
 }
 
+// volumesSeen counts the volumes of the split archive dest among files
+// and says how many there are at least: the highest volume number seen
+// (a volume missing from the file events still counts), or the count.
+// RAR's old naming starts with the .rar itself (then .r00, .r01...); a
+// split zip ends with it (.z01, .z02..., then the .zip).
+func volumesSeen(files []string, dest string) (seen, atLeast int) {
+	ld := strings.ToLower(dest)
+	stem := strings.TrimSuffix(ld, ".rar")
+	stem = strings.TrimSuffix(stem, ".zip")
+	destSeen, numbered := false, false
+	for _, f := range files {
+		lf := strings.ToLower(f)
+		if lf == ld {
+			destSeen = true
+			continue
+		}
+		if !isVolumeOf(lf, ld) {
+			continue
+		}
+		seen++
+		suffix := lf[len(stem):]
+		k := volumeNumber(suffix)
+		if len(suffix) == 4 && (suffix[1] == 'r' || suffix[1] == 'z') {
+			numbered = true // .r00, .z01
+		}
+		atLeast = max(atLeast, k)
+	}
+	if destSeen && numbered {
+		seen++ // the .rar first, or the .zip last, of the old namings
+	}
+	return seen, max(seen, atLeast)
+}
+
+// volumeNumber is the position of a volume by its name's suffix (after
+// the archive's stem): .part3.rar 3, .r00 2 (the .rar is the first),
+// .7z.003 or .zip.003 3, .z02 2; 0 when unknown.
+func volumeNumber(suffix string) int {
+	digits := strings.TrimPrefix(suffix, ".7z")
+	digits = strings.TrimLeft(digits, ".abcdefghijklmnopqrstuvwxyz")
+	digits, _, _ = strings.Cut(digits, ".")
+	n, rest, ok := number(digits)
+	if !ok || rest != "" || n > 1<<20 {
+		return 0
+	}
+	if strings.HasPrefix(suffix, ".r") && !strings.HasPrefix(suffix, ".rar") {
+		return int(n) + 2
+	}
+	return int(n)
+}
+
 // isVolumeOf says whether path is a volume of the split archive dest:
 // name.partN.rar, name.rNN, name.7z.NNN, name.zip.NNN, name.zNN.
 func isVolumeOf(path, dest string) bool {
@@ -562,19 +612,20 @@ func size(it *item, items []*item) {
 		return
 	}
 	if it.Kind == result.ExposureStaged && it.VolumeSize > 0 {
-		n := 0
-		for _, f := range it.Files {
-			if isVolumeOf(strings.ToLower(f), strings.ToLower(it.Destination)) {
-				n++
-			}
-		}
+		seen, n := volumesSeen(it.Files, it.Destination)
 		it.Volumes = n
-		if n > 0 {
-			it.SizeMin = int64(n-1)*it.VolumeSize + 1
-			it.SizeMax = int64(n) * it.VolumeSize
-			it.SizeNote = fmt.Sprintf("%d volumes of %s: more than %s (the last volume's size is not in the evidence), at most %s",
-				n, bytesText(it.VolumeSize), bytesText(int64(n-1)*it.VolumeSize), bytesText(it.SizeMax))
+		if n == 0 {
+			return
 		}
+		vs := bytesText(it.VolumeSize)
+		it.SizeMin = int64(n-1)*it.VolumeSize + 1
+		it.SizeMax = int64(n) * it.VolumeSize
+		count := fmt.Sprintf("%d volumes of %s", n, vs)
+		if seen < n {
+			count = fmt.Sprintf("volumes numbered up to %d of %s (%d in the file events)", n, vs, seen)
+		}
+		it.SizeNote = fmt.Sprintf("%s: more than %s (each but the last is full; the last one's size is not in the evidence), at most %s if there are no more volumes than these",
+			count, bytesText(int64(n-1)*it.VolumeSize), bytesText(it.SizeMax))
 		return
 	}
 	if it.Kind != result.ExposureExfiltrated && it.Kind != result.ExposureCollected {

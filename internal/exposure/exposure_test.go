@@ -387,3 +387,27 @@ func TestLocalCopyOfValuableData(t *testing.T) {
 		t.Errorf("copy %+v, want weak", cp)
 	}
 }
+
+func TestVolumesSeen(t *testing.T) {
+	for _, tc := range []struct {
+		dest          string
+		files         []string
+		seen, atLeast int
+	}{
+		{`C:\t\d.rar`, []string{`C:\t\d.part1.rar`, `C:\t\d.part2.rar`, `C:\t\d.part3.rar`}, 3, 3},
+		// part2 missing from the file events: still three at least.
+		{`C:\t\d.rar`, []string{`C:\t\d.part1.rar`, `C:\t\d.part3.rar`}, 2, 3},
+		{`C:\t\d.rar`, []string{`C:\t\d.part07.rar`}, 1, 7},
+		// RAR's old naming: the .rar is the first volume.
+		{`C:\t\d.rar`, []string{`C:\t\d.rar`, `C:\t\d.r00`, `C:\t\d.r01`}, 3, 3},
+		{`C:\t\e.7z`, []string{`C:\t\e.7z.001`, `C:\t\e.7z.002`, `C:\t\notes.txt`}, 2, 2},
+		// A split zip ends with the .zip.
+		{`C:\t\o.zip`, []string{`C:\t\o.z01`, `C:\t\o.z02`, `C:\t\o.zip`}, 3, 3},
+		{`C:\t\o.zip`, []string{`C:\t\o.zip.001`, `C:\t\o.zip.004`}, 2, 4},
+	} {
+		seen, atLeast := volumesSeen(tc.files, tc.dest)
+		if seen != tc.seen || atLeast != tc.atLeast {
+			t.Errorf("volumesSeen(%q, %s) = %d, %d; want %d, %d", tc.files, tc.dest, seen, atLeast, tc.seen, tc.atLeast)
+		}
+	}
+}
