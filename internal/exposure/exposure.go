@@ -91,9 +91,9 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 	written := map[string][]fileWrite{} // host → files written
 	for _, di := range op.Detections {
 		d := &dets[di]
-		if f := field(d, "TargetFilename"); f != "" && isFileEvent(d) {
+		if f, image := fileWritten(d); f != "" {
 			h := shortHost(d.Computer)
-			written[h] = append(written[h], fileWrite{path: f, image: field(d, "Image"), det: di, time: d.Time, staging: stagingRule(d.Rule)})
+			written[h] = append(written[h], fileWrite{path: f, image: image, det: di, time: d.Time, staging: stagingRule(d.Rule)})
 		}
 	}
 	var items []*item
@@ -935,8 +935,20 @@ func account(d *result.Detection) string {
 	return ""
 }
 
-func isFileEvent(d *result.Detection) bool {
-	return d.EventID == 11 || d.EventID == 4663 || strings.Contains(strings.ToLower(d.Channel), "sysmon") && d.EventID == 23
+// fileWritten returns the file a detection's event shows written and the
+// program that wrote it: Sysmon 11 (created) and 23 (deleted, archived),
+// Security 4663 with WriteData or AppendData on a file.
+func fileWritten(d *result.Detection) (path, image string) {
+	switch {
+	case d.EventID == 11, d.EventID == 23 && strings.Contains(strings.ToLower(d.Channel), "sysmon"):
+		return field(d, "TargetFilename"), field(d, "Image")
+	case d.EventID == 4663:
+		if t := field(d, "ObjectType"); t != "" && t != "File" || !maskHas(field(d, "AccessMask"), 0x2|0x4) {
+			return "", ""
+		}
+		return field(d, "ObjectName"), field(d, "ProcessName")
+	}
+	return "", ""
 }
 
 // archiveExt are the extensions of archives and split volumes.
@@ -984,15 +996,25 @@ func cut(s string, n int) string {
 var programExt = []string{".exe", ".dll", ".sys", ".bat", ".cmd", ".ps1", ".vbs", ".js", ".hta", ".jsp", ".aspx", ".php", ".msi", ".scr", ".ocx", ".cpl", ".manifest"}
 
 // readsData says whether a 5145 access mask includes ReadData (0x1) or
-// GENERIC_READ; true when the mask is not given.
+// GENERIC_READ; true when the mask is not given or not read.
 func readsData(mask string) bool {
-	if mask == "" {
-		return true
-	}
+	m, ok := parseMask(mask)
+	return !ok || m&(0x1|0x80000000) != 0
+}
+
+// maskHas says whether an access mask (0x...) has any of bits; false
+// when it is not given or not read.
+func maskHas(mask string, bits uint64) bool {
+	m, ok := parseMask(mask)
+	return ok && m&bits != 0
+}
+
+// parseMask reads an access mask written 0x<hex>.
+func parseMask(mask string) (uint64, bool) {
 	var m uint64
 	h, ok := strings.CutPrefix(strings.ToLower(mask), "0x")
 	if !ok || h == "" || len(h) > 16 {
-		return true
+		return 0, false
 	}
 	for _, c := range h {
 		switch {
@@ -1001,10 +1023,10 @@ func readsData(mask string) bool {
 		case c >= 'a' && c <= 'f':
 			m = m<<4 | uint64(c-'a'+10)
 		default:
-			return true
+			return 0, false
 		}
 	}
-	return m&0x1 != 0 || m&0x80000000 != 0
+	return m, true
 }
 
 func isProgram(p string) bool {

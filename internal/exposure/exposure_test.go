@@ -411,3 +411,20 @@ func TestVolumesSeen(t *testing.T) {
 		}
 	}
 }
+
+// Object access auditing (4663 with WriteData) shows the volumes a RAR
+// wrote as Sysmon 11 does; a read does not.
+func TestObjectAccessWrites(t *testing.T) {
+	w := func(min int, name, mask string) result.Detection {
+		return det("FS03", 4663, min, nil, "ObjectType", "File", "ObjectName", name, "ProcessName", `C:\x\rar.exe`, "AccessMask", mask)
+	}
+	_, e := annotate(t, nil,
+		proc("FS03", 0, `C:\x\rar.exe`, `rar a -v100m -hpX C:\t\e.rar D:\p\`, `C:\`),
+		w(1, `C:\t\e.part1.rar`, "0x2"),
+		w(2, `C:\t\e.part2.rar`, "0x6"),
+		w(3, `C:\t\e.part3.rar`, "0x1"),
+	)
+	if len(e.Items) != 1 || e.Items[0].Volumes != 2 || len(e.Items[0].Detections) != 3 {
+		t.Errorf("items %+v, want the rar with 2 volumes written and 3 detections", e.Items)
+	}
+}
