@@ -2,6 +2,7 @@ package exposure
 
 import (
 	"encoding/base64"
+	"slices"
 	"strings"
 	"unicode/utf16"
 )
@@ -561,4 +562,106 @@ func readPSString(s string, i int, b *strings.Builder) int {
 		b.WriteByte(c)
 	}
 	return len(s)
+}
+
+// maxVars bounds the PowerShell variables remembered of one script.
+const maxVars = 64
+
+// psVars are the PowerShell variables a script assigned a literal that
+// looks like a path or URL ($src = "D:\Finance"), lower-cased names to
+// values: what a script names through variables. Anything else assigned
+// (a command's output, an expression) is not evaluated, and forgets the
+// variable.
+type psVars map[string]string
+
+// assign reads args as the assignment `$name = value` (or `[type]$name =
+// value`): ok says whether they are one, and command is the command whose
+// output is assigned ($r = Invoke-WebRequest ...), nil for a value. A
+// literal value is remembered; the variable is forgotten otherwise.
+func (v *psVars) assign(args []string) (command []string, ok bool) {
+	var name, val string
+	switch {
+	case len(args) >= 2 && args[1] == "=":
+		name = args[0]
+		if len(args) == 3 {
+			val = args[2]
+		}
+	case len(args) == 1 && strings.Contains(args[0], "="):
+		name, val, _ = strings.Cut(args[0], "=")
+	default:
+		return nil, false
+	}
+	if i := strings.LastIndexByte(name, ']'); strings.HasPrefix(name, "[") && i > 0 {
+		name = name[i+1:] // [string]$x
+	}
+	if len(name) < 2 || name[0] != '$' || !isIdentifier(name[1:]) {
+		return nil, false
+	}
+	name = strings.ToLower(name[1:])
+	if *v == nil {
+		*v = psVars{}
+	}
+	if val == "" || strings.ContainsAny(val[:1], "$([@{") || !strings.ContainsAny(val, `\/:.`) {
+		delete(*v, name)
+		if len(args) > 2 {
+			return args[2:], true
+		}
+		return nil, true
+	}
+	if _, ok := (*v)[name]; ok || len(*v) < maxVars {
+		(*v)[name] = val
+	}
+	return nil, true
+}
+
+// expand replaces the known variables in c's arguments ($name, and
+// $name inside a string: "$dir\o.zip"), each argument at most
+// maxCommandLine bytes long.
+func (v psVars) expand(c Command) Command {
+	if len(v) == 0 {
+		return c
+	}
+	var out []string
+	for i, a := range c.Args {
+		if !strings.Contains(a, "$") {
+			continue
+		}
+		var b strings.Builder
+		for k := 0; k < len(a); {
+			if a[k] == '$' {
+				j := k + 1
+				for j < len(a) && isIdentByte(a[j]) {
+					j++
+				}
+				if val, ok := v[strings.ToLower(a[k+1:j])]; ok && j > k+1 && b.Len()+len(val) <= maxCommandLine {
+					b.WriteString(val)
+					k = j
+					continue
+				}
+			}
+			b.WriteByte(a[k])
+			k++
+		}
+		if out == nil {
+			out = slices.Clone(c.Args)
+		}
+		out[i] = b.String()
+	}
+	if out != nil {
+		c.Args = out
+	}
+	return c
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'z'
+}
+
+func isIdentifier(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isIdentByte(s[i]) {
+			return false
+		}
+	}
+	return s != ""
 }

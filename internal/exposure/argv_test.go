@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 func TestSplitArgs(t *testing.T) {
@@ -113,6 +115,7 @@ func FuzzCommands(f *testing.F) {
 		`tar -czf o.tgz -C D:\src .`, `7z a -pX -mhe=on -v1g o.7z @list.txt`, `makecab /D CabinetNameTemplate=x.cab /F l.ddf`,
 		`robocopy \\fs\s C:\t *.docx /E`, `bitsadmin /transfer j /upload http://x/y C:\f`, `rclone copy D:\p r:b`,
 		`powershell -c "$w.UploadFile('u', (x), 'f'); [IO.Compression.ZipFile]::CreateFromDirectory('a','b'); gci a | ? {$_} | cpi -d b"`,
+		"powershell -c \"$a = 'C:\\x'; [int]$b=$a; $c = gci $a; cpi \\\"$a\\b$a$a\\\" $b\"",
 		`cmd /c "a^"b" 2>&1 > "x y"`, `powershell -enc ////`, `curl -F "f=@C:\a;type=x" -d @b --upload-file=[1-9]`,
 	} {
 		f.Add(s, `C:\w\`)
@@ -129,6 +132,19 @@ func FuzzCommands(f *testing.F) {
 			a, ok := recognise(c, cwd)
 			if ok && len(a.sources) > maxExpansion*len(c.Args)+len(c.Args) {
 				t.Fatalf("%d sources from %d arguments", len(a.sources), len(c.Args))
+			}
+		}
+		// With the shell's state (cd, PowerShell variables, pipelines): at
+		// most an item per command, each source bounded.
+		items := fromCommands(result.ExposureItem{}, cmds, cwd, "", line)
+		if len(items) > len(cmds) {
+			t.Fatalf("%d items from %d commands", len(items), len(cmds))
+		}
+		for _, it := range items {
+			for _, s := range it.Sources {
+				if len(s) > maxCommandLine+len(cwd)+1 {
+					t.Fatalf("a source of %d bytes from a line of %d", len(s), len(line))
+				}
 			}
 		}
 	})

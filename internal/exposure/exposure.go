@@ -293,9 +293,20 @@ func dropDownloadJobs(items []*item, op *result.Operation, dets []result.Detecti
 func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line string) []*item {
 	var out []*item
 	var listed []string // what the pipeline's listing named
+	var vars psVars
 	for _, c := range cmds {
 		if len(c.Args) == 0 {
 			continue
+		}
+		if c.PowerShell {
+			command, ok := vars.assign(c.Args)
+			if ok && command == nil {
+				continue
+			}
+			if ok {
+				c.Args = command
+			}
+			c = vars.expand(c)
 		}
 		if c.PowerShell && !c.Block {
 			if !c.Piped {

