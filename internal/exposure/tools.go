@@ -457,12 +457,18 @@ func recogniseTar(args []string, cwd string) (action, bool) {
 func recogniseRobocopy(args []string, cwd string) (action, bool) {
 	var pos []string
 	a := action{kind: result.ExposureCollected, tool: "robocopy"}
+	listing := false // the names after /XF, /XD, /IF are its, not files to copy
 	for _, arg := range args {
 		if strings.HasPrefix(arg, "/") && !strings.HasPrefix(arg, "//") {
-			switch strings.ToLower(arg) {
+			l := strings.ToLower(arg)
+			switch l {
 			case "/s", "/e", "/mir", "/move":
 				a.recursive = true
 			}
+			listing = l == "/xf" || l == "/xd" || l == "/if"
+			continue
+		}
+		if listing {
 			continue
 		}
 		pos = append(pos, arg)
@@ -486,7 +492,8 @@ func recogniseXcopy(args []string, cwd string) (action, bool) {
 	var pos []string
 	a := action{kind: result.ExposureCollected, tool: "xcopy"}
 	for _, arg := range args {
-		if strings.HasPrefix(arg, "/") && len(arg) <= 4 {
+		// Switches, /EXCLUDE:file and /D:m-d-y too.
+		if strings.HasPrefix(arg, "/") {
 			switch strings.ToLower(arg) {
 			case "/s", "/e":
 				a.recursive = true
@@ -545,7 +552,8 @@ func recogniseCopy(tool string, args []string, cwd string) (action, bool) {
 func recogniseDir(args []string, cwd string) (action, bool) {
 	a := action{kind: result.ExposureCollected, tool: "dir"}
 	for _, arg := range args {
-		if strings.HasPrefix(arg, "/") && len(arg) <= 4 {
+		if strings.HasPrefix(arg, "/") { // /s, /a:h, /o:-d
+
 			if strings.EqualFold(arg, "/s") {
 				a.recursive = true
 			}
