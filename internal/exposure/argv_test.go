@@ -85,6 +85,10 @@ func TestResolve(t *testing.T) {
 		{`\\fs\share\..\x`, `C:\`, `\\fs\share\x`},
 		{`remote:bucket/x`, `C:\`, `remote:bucket/x`},
 		{`C:rel`, `C:\w`, `C:\w\rel`},
+		{`%ProgramData%\o.7z`, `C:\w`, `C:\ProgramData\o.7z`},
+		{`$env:PUBLIC\o.zip`, `C:\w`, `C:\Users\Public\o.zip`},
+		{`%TEMP%\o.zip`, `C:\w`, `%TEMP%\o.zip`},
+		{`$env:APPDATA\o.zip`, `C:\w`, `%APPDATA%\o.zip`},
 	} {
 		if got := resolve(tc.p, tc.cwd); got != tc.want {
 			t.Errorf("resolve(%q, %q) = %q, want %q", tc.p, tc.cwd, got, tc.want)

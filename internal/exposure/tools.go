@@ -1390,7 +1390,8 @@ func psPaths(v, cwd string) []string {
 	var out []string
 	for _, p := range strings.Split(v, ",") {
 		p = strings.Trim(p, `"' `)
-		if p != "" && !strings.ContainsAny(p[:1], "$(@[") {
+		env := len(p) > 5 && strings.EqualFold(p[:5], "$env:")
+		if p != "" && (env || !strings.ContainsAny(p[:1], "$(@[")) {
 			out = append(out, resolve(p, cwd))
 		}
 	}
