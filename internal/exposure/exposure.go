@@ -294,9 +294,22 @@ func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line st
 	var out []*item
 	var listed []string // what the pipeline's listing named
 	var vars psVars
-	for _, c := range cmds {
+	forCommands := 0 // commands cmd for loops added (nested loops multiply)
+	for k := 0; k < len(cmds); k++ {
+		c := cmds[k]
 		if len(c.Args) == 0 {
 			continue
+		}
+		if !c.PowerShell && strings.EqualFold(c.Args[0], "for") {
+			// The loop's command, once per pattern, in its place.
+			if body, ok := cmdFor(c.Args, cwd); ok && forCommands+len(body) <= 4*maxForSet {
+				forCommands += len(body)
+				cmds = slices.Insert(slices.Clone(cmds), k+1, body...)
+			}
+			continue
+		}
+		if c.PowerShell && c.Block && len(listed) > 0 {
+			c = pipelineItem(c, listed)
 		}
 		if c.PowerShell {
 			command, ok := vars.assign(c.Args)

@@ -481,3 +481,29 @@ func TestAnnotateMembers(t *testing.T) {
 		}
 	}
 }
+
+// cmd for loops and PowerShell ForEach-Object blocks give their command
+// the files they iterate over; -Include's patterns each.
+func TestLoops(t *testing.T) {
+	_, e := annotate(t, nil,
+		proc("WS1", 0, `C:\Windows\System32\cmd.exe`, `cmd /c for /r D:\Data %f in (*.docx *.xlsx) do copy "%f" C:\t\stage\`, `C:\`),
+		proc("WS1", 1, `C:\Windows\System32\cmd.exe`, `cmd /c for %%g in (\\FS01\Eng\*.dwg) do @copy %%~fg C:\t\eng\`, `C:\`),
+		proc("WS1", 2, `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`,
+			`powershell -c "ls \\FS01\Fin -r -Include *.pdf,*.xlsx | % { Copy-Item $_.FullName C:\t\fin\ }"`, `C:\`),
+	)
+	var got []string
+	for _, it := range e.Items {
+		if it.Tool == "copy" || it.Tool == "Copy-Item" {
+			got = append(got, it.Tool+" "+strings.Join(it.Sources, ",")+" → "+it.Destination)
+		}
+	}
+	want := []string{
+		`copy D:\Data\**\*.docx → C:\t\stage\`,
+		`copy D:\Data\**\*.xlsx → C:\t\stage\`,
+		`copy \\FS01\Eng\*.dwg → C:\t\eng\`,
+		`Copy-Item \\FS01\Fin\*.pdf,\\FS01\Fin\*.xlsx → C:\t\fin\`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("copies\n got %q\nwant %q", got, want)
+	}
+}

@@ -1426,9 +1426,116 @@ func psListing(cmdlet string, args []string, cwd string) (sources []string, recu
 		f = params["include"]
 	}
 	if f != "" && len(sources) > 0 {
-		sources[0] = strings.TrimRight(sources[0], `\`) + `\` + f
+		// Each path with each pattern (-Include *.xlsx,*.docx).
+		var with []string
+		for _, src := range sources {
+			for _, pat := range strings.Split(f, ",") {
+				if pat = strings.Trim(pat, `"' `); pat != "" && len(with) < maxExpansion {
+					with = append(with, strings.TrimRight(src, `\`)+`\`+pat)
+				}
+			}
+		}
+		sources = with
 	}
 	return sources, recursive, true
+}
+
+// pipelineItem replaces, in a command of a script block of a pipeline
+// (gci ... | % { Copy-Item $_.FullName C:\t }), the current item ($_,
+// $PSItem, with a property or not) by the paths the pipeline's listing
+// named.
+func pipelineItem(c Command, listed []string) Command {
+	var out []string
+	for i, a := range c.Args {
+		l := strings.ToLower(a)
+		if l != "$_" && l != "$psitem" && !strings.HasPrefix(l, "$_.") && !strings.HasPrefix(l, "$psitem.") {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(c.Args)
+		}
+		out[i] = strings.Join(listed, ",")
+	}
+	if out != nil {
+		c.Args = out
+	}
+	return c
+}
+
+// maxForSet bounds the patterns of a cmd for loop's set that are read.
+const maxForSet = 16
+
+// cmdFor reads cmd's `for [/r [root]] %v in (set) do command`: the
+// command once per pattern of the set, with %v (%%v in a batch file,
+// %~fv) replaced by the files it names: root\**\pattern with /r (root:
+// the working folder when not given), the pattern itself otherwise. ok is
+// false for other forms (/f, /l, /d).
+func cmdFor(args []string, cwd string) ([]Command, bool) {
+	i, root, recursive := 1, "", false
+	for i < len(args) && strings.HasPrefix(args[i], "/") {
+		switch strings.ToLower(args[i]) {
+		case "/r":
+			recursive = true
+			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "%") {
+				i++
+				root = args[i]
+			}
+		default:
+			return nil, false
+		}
+		i++
+	}
+	if i+3 >= len(args) || !strings.HasPrefix(args[i], "%") || !strings.EqualFold(args[i+1], "in") || !strings.HasPrefix(args[i+2], "(") {
+		return nil, false
+	}
+	letter := strings.TrimLeft(args[i], "%")
+	var set []string
+	k := i + 2
+	for ; k < len(args); k++ {
+		end := strings.HasSuffix(args[k], ")")
+		if p := strings.Trim(args[k], "()"); p != "" && len(set) < maxForSet {
+			set = append(set, p)
+		}
+		if end {
+			break
+		}
+	}
+	if k+2 >= len(args) || !strings.EqualFold(args[k+1], "do") || len(letter) != 1 {
+		return nil, false
+	}
+	body := slices.Clone(args[k+2:])
+	if strings.HasPrefix(strings.TrimLeft(body[0], "@"), "(") { // do (copy ...)
+		body[len(body)-1] = strings.TrimSuffix(body[len(body)-1], ")")
+	}
+	body[0] = strings.TrimLeft(body[0], "@(") // do @copy
+	if body[0] == "" {
+		body = body[1:]
+	}
+	if len(body) == 0 {
+		return nil, false
+	}
+	var out []Command
+	for _, pat := range set {
+		v := pat
+		if recursive {
+			r := root
+			if r == "" {
+				r = cwd
+			}
+			v = strings.TrimRight(resolve(r, cwd), `\`) + `\**\` + pat
+		}
+		c := Command{Args: slices.Clone(body)}
+		for j, a := range c.Args {
+			for _, form := range []string{"%%~f" + letter, "%~f" + letter, "%%" + letter, "%" + letter} {
+				if strings.Contains(a, form) {
+					c.Args[j] = strings.ReplaceAll(a, form, v)
+					break
+				}
+			}
+		}
+		out = append(out, c)
+	}
+	return out, true
 }
 
 // pipedInput gives a Compress-Archive, Copy-Item or Move-Item that names
