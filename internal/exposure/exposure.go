@@ -126,6 +126,7 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 		}
 	}
 	items = dropDownloadJobs(items, op, dets)
+	mapDrives(items, op, dets)
 	// Archive file events: the volumes and files of the staged items that
 	// wrote them; an archive written by no recognised command is an item
 	// of its own (weak: unknown content).
@@ -286,6 +287,109 @@ func dropDownloadJobs(items []*item, op *result.Operation, dets []result.Detecti
 		}
 	}
 	return slices.DeleteFunc(items, func(it *item) bool { return it.bitsJob != "" && !uploads[it.Host+"|"+it.bitsJob] })
+}
+
+// mapDrives rewrites the paths of items on a drive that a command of the
+// operation mapped to a share on their host (`net use Z: \\FS01\Fin`,
+// `New-PSDrive -Name Z -Root \\FS01\Fin`) as paths on that share, and
+// says so in their Why.
+func mapDrives(items []*item, op *result.Operation, dets []result.Detection) {
+	maps := map[string]string{} // host|z: → \\host\share
+	for _, di := range op.Detections {
+		d := &dets[di]
+		line := field(d, "CommandLine")
+		if low := asciiLower(line); !strings.Contains(low, " use ") && !strings.Contains(low, "psdrive") && !strings.Contains(low, "ndr ") {
+			continue
+		}
+		for _, c := range Commands(line) {
+			if drive, share, ok := driveMap(c); ok {
+				maps[shortHost(d.Computer)+"|"+drive] = share
+			}
+		}
+	}
+	if len(maps) == 0 {
+		return
+	}
+	for _, it := range items {
+		var said []string
+		onShare := func(p string) string {
+			if len(p) < 2 || p[1] != ':' || len(p) > 2 && p[2] != '\\' {
+				return p
+			}
+			drive := strings.ToLower(p[:2])
+			share, ok := maps[it.Host+"|"+drive]
+			if !ok {
+				return p
+			}
+			if note := strings.ToUpper(drive) + " is " + share; !slices.Contains(said, note) {
+				said = append(said, note)
+			}
+			return strings.TrimRight(share, `\`) + p[2:]
+		}
+		for i, s := range it.Sources {
+			it.Sources[i] = onShare(s)
+		}
+		it.Destination = onShare(it.Destination)
+		if len(said) > 0 {
+			it.Why += strings.Join(said, ", ") + " (a drive mapped to a share); "
+		}
+	}
+}
+
+// driveMap reads `net use Z: \\host\share` and `New-PSDrive -Name Z
+// -PSProvider FileSystem -Root \\host\share` (ndr, mount): the drive
+// (lower-case, with its colon) and the share.
+func driveMap(c Command) (drive, share string, ok bool) {
+	a := c.Args
+	switch {
+	case !c.PowerShell && len(a) >= 4 && (base(a[0]) == "net" || base(a[0]) == "net1") && strings.EqualFold(a[1], "use"):
+		drive, share = a[2], a[3]
+	case c.PowerShell && len(a) > 1:
+		switch strings.ToLower(a[0]) {
+		case "new-psdrive", "ndr", "mount":
+		default:
+			return "", "", false
+		}
+		// -Name and -Root (or the first and third by position); psParams'
+		// switches are Get-ChildItem's, whose -Name takes no value.
+		var pos []string
+		for i := 1; i < len(a); i++ {
+			name, val, hasVal := strings.Cut(strings.ToLower(a[i]), ":")
+			if !strings.HasPrefix(name, "-") || len(name) < 2 {
+				pos = append(pos, a[i])
+				continue
+			}
+			name = name[1:]
+			if len(name) > 2 && strings.HasPrefix("persist", name) {
+				continue // a switch
+			}
+			if hasVal {
+				val = a[i][len(name)+2:]
+			} else if i+1 < len(a) {
+				i++
+				val = a[i]
+			}
+			switch {
+			case strings.HasPrefix("name", name):
+				drive = val
+			case strings.HasPrefix("root", name):
+				share = val
+			}
+		}
+		if drive == "" && len(pos) > 0 {
+			drive = pos[0]
+		}
+		if share == "" && len(pos) > 2 {
+			share = pos[2] // -Name, -PSProvider, -Root by position
+		}
+		drive = strings.TrimSuffix(drive, ":") + ":"
+	default:
+		return "", "", false
+	}
+	if len(drive) != 2 || !isLetter(drive[0]) || drive[1] != ':' || !isUNC(share) {
+		return "", "", false
+	}
+	return strings.ToLower(drive), share, true
 }
 
 // fromCommands recognises each command of a line; cd/pushd/Set-Location

@@ -507,3 +507,22 @@ func TestLoops(t *testing.T) {
 		t.Errorf("copies\n got %q\nwant %q", got, want)
 	}
 }
+
+// A drive mapped to a share (net use, New-PSDrive) makes the copies from
+// it copies from the share, said so; on another host the drive is local.
+func TestMappedDrives(t *testing.T) {
+	_, e := annotate(t, nil,
+		proc("WS1", 0, `C:\Windows\System32\cmd.exe`, `cmd /c net use Z: \\FS01\Finance /persistent:no`, `C:\`),
+		proc("WS1", 1, `C:\Windows\System32\xcopy.exe`, `xcopy Z:\Budget C:\t\fin\ /s /e`, `C:\`),
+		proc("WS1", 2, `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, `powershell -c "New-PSDrive -Name Y -PSProvider FileSystem -Root \\FS02\Eng; Copy-Item Y:\CAD\*.dwg C:\t\eng"`, `C:\`),
+		proc("WS2", 3, `C:\Windows\System32\xcopy.exe`, `xcopy Z:\Budget C:\t\fin\ /s /e`, `C:\`),
+	)
+	var got []string
+	for _, it := range e.Items {
+		got = append(got, it.Host+" "+strings.Join(it.Sources, ",")+" "+it.Strength)
+	}
+	want := []string{`WS1 \\FS01\Finance\Budget medium`, `WS1 \\FS02\Eng\CAD\*.dwg medium`, `WS2 Z:\Budget weak`}
+	if !slices.Equal(got, want) || !strings.Contains(e.Items[0].Why, `Z: is \\FS01\Finance`) {
+		t.Errorf("items %q, want %q, the first saying Z: is the share (%q)", got, want, e.Items[0].Why)
+	}
+}
