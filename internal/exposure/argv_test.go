@@ -121,6 +121,7 @@ func FuzzCommands(f *testing.F) {
 		`powershell -c "$w.UploadFile('u', (x), 'f'); [IO.Compression.ZipFile]::CreateFromDirectory('a','b'); gci a | ? {$_} | cpi -d b"`,
 		"powershell -c \"$a = 'C:\\x'; [int]$b=$a; $c = gci $a; cpi \\\"$a\\b$a$a\\\" $b\"",
 		`cmd /c for /r D:\d %f in (*.docx *.pdf) do @copy "%f" C:	\ & for %%g in (a b) do for %%h in (c d) do (copy %%g%%h e)`,
+		`cmd /c net use Z: \fs\s & bitsadmin /create /upload j & powershell -c "ndr -Name Y -Root \fs	 -Persist:$true"`,
 		`cmd /c "a^"b" 2>&1 > "x y"`, `powershell -enc ////`, `curl -F "f=@C:\a;type=x" -d @b --upload-file=[1-9]`,
 	} {
 		f.Add(s, `C:\w\`)
@@ -134,6 +135,12 @@ func FuzzCommands(f *testing.F) {
 			t.Fatalf("%d commands from %d bytes", len(cmds), len(line))
 		}
 		for _, c := range cmds {
+			if drive, share, ok := driveMap(c); ok && (len(drive) != 2 || !isUNC(share)) {
+				t.Fatalf("drive %q mapped to %q", drive, share)
+			}
+			if job, ok := bitsUploadJob(c); ok && job == "" {
+				t.Fatal("an upload job without a name")
+			}
 			a, ok := recognise(c, cwd)
 			if ok && len(a.sources) > maxExpansion*len(c.Args)+len(c.Args) {
 				t.Fatalf("%d sources from %d arguments", len(a.sources), len(c.Args))
