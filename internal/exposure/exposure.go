@@ -485,7 +485,11 @@ func base0(s string) string {
 var cloudStorage = []string{"onedrive.com", "onedrive.live.com", "1drv.com", "1drv.ms", "storage.live.com", "dropbox.com",
 	"dropboxapi.com", "mega.nz", "mega.co.nz", "mega.io", "drive.google.com", "googleusercontent.com", "googleapis.com",
 	"blob.core.windows.net", "amazonaws.com", "box.com", "pcloud.com", "mediafire.com", "transfer.sh", "wetransfer.com",
-	"anonfiles.com", "gofile.io", "file.io", "pastebin.com", "sendspace.com"}
+	"anonfiles.com", "gofile.io", "file.io", "pastebin.com", "sendspace.com", "dropboxusercontent.com", "backblazeb2.com",
+	"wasabisys.com", "r2.cloudflarestorage.com", "digitaloceanspaces.com", "cloud-api.yandex.net", "disk.yandex.com",
+	"icedrive.net", "box.net", "sync.com", "jottacloud.com", "4shared.com", "pixeldrain.com", "catbox.moe", "litterbox.catbox.moe",
+	"temp.sh", "bashupload.com", "oshi.at", "filebin.net", "ufile.io", "tmpfiles.org", "transfer.it", "filetransfer.io",
+	"wormhole.app", "send.cm", "anonymfile.com", "files.fm", "uploadfiles.io", "webhook.site"}
 
 // bytesFields are the fields of a connection or transfer that give the
 // bytes sent (firewall, proxy and EDR exports), and the least that makes
