@@ -13,8 +13,9 @@ import (
 // them) says what was taken: the makecab cabinet and the password-protected
 // RAR split into three 200 MiB volumes on FS01, the volumes copied to ERP01
 // and uploaded with curl to OneDrive's storage host, bounded in size by the
-// volumes; and the NTDS.dit that ntdsutil's IFM wrote on DC01, copied to
-// ERP01 (the copy linked to the IFM). Nothing else of the intrusion
+// volumes; the NTDS.dit that ntdsutil's IFM wrote on DC01, copied to
+// ERP01 (the copy linked to the IFM); the SAM, SYSTEM and SECURITY hives
+// saved with reg on ERP01. Nothing else of the intrusion
 // (tool copies, reconnaissance) is data taken.
 func TestCuckooBeesExposure(t *testing.T) {
 	res, err := hunt.Run(t.Context(), []string{"../../examples/cuckoobees"}, hunt.Options{Workers: 2, NoAttribution: true})
@@ -30,6 +31,9 @@ func TestCuckooBeesExposure(t *testing.T) {
 		got = append(got, it.Kind+" "+it.Tool+" "+it.Host+" "+it.Strength)
 	}
 	want := []string{
+		"collected reg save ERP01 medium",    // HKLM\SAM into C:\Windows\Temp\sam.hiv
+		"collected reg save ERP01 medium",    // SYSTEM
+		"collected reg save ERP01 medium",    // SECURITY
 		"collected ntdsutil IFM DC01 medium", // ntds.dit into C:\PerfLogs\n
 		"collected copy ERP01 medium",        // ntds.dit from DC01's C$
 		"staged makecab FS01 medium",         // /F list.ddf → b7.cab
@@ -43,16 +47,16 @@ func TestCuckooBeesExposure(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("items\n got %q\nwant %q", got, want)
 	}
-	rar := e.Items[3]
+	rar := e.Items[6]
 	if rar.Destination != `C:\$Recycle.Bin\d1.rar` || !slices.Equal(rar.Sources, []string{`C:\ProgramData\b7.cab`}) || !rar.Password ||
 		rar.Volumes != 3 || rar.VolumeSize != 200<<20 {
 		t.Errorf("rar item %+v", rar)
 	}
-	if ntds := e.Items[1]; !strings.Contains(ntds.Sources[0], `Active Directory\ntds.dit`) || !slices.Contains(ntds.Valuable, "directory database (inferred)") ||
-		len(ntds.Linked) != 1 || ntds.Linked[0] != 0 {
+	if ntds := e.Items[4]; !strings.Contains(ntds.Sources[0], `Active Directory\ntds.dit`) || !slices.Contains(ntds.Valuable, "directory database (inferred)") ||
+		len(ntds.Linked) != 1 || ntds.Linked[0] != 3 {
 		t.Errorf("ntds.dit copy %+v, want it linked to the IFM that wrote it", ntds)
 	}
-	up := e.Items[7]
+	up := e.Items[10]
 	if up.Destination != "https://bn1304.storage.live.com/users/0x5e0f1a2b/LiveFolders/q/" || len(up.Sources) != 3 ||
 		up.SizeMin != 400<<20+1 || up.SizeMax != 600<<20 {
 		t.Errorf("upload %+v", up)

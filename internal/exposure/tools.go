@@ -90,6 +90,13 @@ func recognise(c Command, cwd string) (action, bool) {
 		return recogniseIFM(args)
 	case "esentutl":
 		return recogniseEsentutl(args, cwd)
+	case "reg":
+		return recogniseRegSave(args, cwd)
+	case "psexec", "psexec64":
+		// A command PsExec runs here (no \\computer): the command's own.
+		if inner, ok := psexecCommand(args); ok {
+			return recognise(Command{Args: inner}, cwd)
+		}
 	case "mega-put", "megaput", "megatools", "megaclient", "megacopy":
 		return recogniseMega(name, args, cwd)
 	case "scp", "pscp":
@@ -1078,6 +1085,45 @@ func recogniseIFM(args []string) (action, bool) {
 			dest: strings.Trim(path, `"`), note: "the directory database at its default place"}, true
 	}
 	return action{}, false
+}
+
+// credentialHives are the registry hives that hold credentials, as reg
+// names them (upper-case, without HKLM\).
+var credentialHives = []string{"SAM", "SECURITY", "SYSTEM"}
+
+// recogniseRegSave reads `reg save|export HKLM\SAM|SECURITY|SYSTEM[\...]
+// FILE`: the hive (or a key of it, LSA secrets) written to a file. Other
+// keys are configuration, not data.
+func recogniseRegSave(args []string, cwd string) (action, bool) {
+	if len(args) < 3 || !strings.EqualFold(args[0], "save") && !strings.EqualFold(args[0], "export") {
+		return action{}, false
+	}
+	key := strings.ToUpper(strings.ReplaceAll(args[1], "HKEY_LOCAL_MACHINE", "HKLM"))
+	hive, _, _ := strings.Cut(strings.TrimPrefix(key, `HKLM\`), `\`)
+	if !strings.HasPrefix(key, `HKLM\`) || !slices.Contains(credentialHives, hive) {
+		return action{}, false
+	}
+	return action{kind: result.ExposureCollected, tool: "reg save", sources: []string{args[1]}, dest: resolve(args[2], cwd)}, true
+}
+
+// psexecCommand returns the command `psexec [options] command [args]`
+// runs on this host; ok is false when it runs on another (\\computer, @file).
+func psexecCommand(args []string) ([]string, bool) {
+	valueOpts := map[string]bool{"-u": true, "-p": true, "-w": true, "-a": true, "-n": true, "-r": true, "-c": false}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		l := strings.ToLower(a)
+		switch {
+		case strings.HasPrefix(a, `\\`) || strings.HasPrefix(a, "@"):
+			return nil, false
+		case valueOpts[l]:
+			i++
+		case strings.HasPrefix(a, "-"):
+		default:
+			return args[i:], true
+		}
+	}
+	return nil, false
 }
 
 // recogniseEsentutl reads `esentutl /y SRC [/d DST] [/vss] [/o]` (the
