@@ -126,6 +126,7 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 		}
 	}
 	items = dropDownloadJobs(items, op, dets)
+	items = foldUnresolved(items)
 	mapDrives(items, op, dets)
 	// Archive file events: the volumes and files of the staged items that
 	// wrote them; an archive written by no recognised command is an item
@@ -287,6 +288,60 @@ func dropDownloadJobs(items []*item, op *result.Operation, dets []result.Detecti
 		}
 	}
 	return slices.DeleteFunc(items, func(it *item) bool { return it.bitsJob != "" && !uploads[it.Host+"|"+it.bitsJob] })
+}
+
+// foldUnresolved folds an item whose paths are relative, unresolved (a
+// Security 4688 record gives no working folder), into the twin item of
+// the same action that resolved them (the Sysmon record of the same
+// process creation): same host, kind and tool within linkWindow, each
+// relative path the end of the twin's path in its place.
+func foldUnresolved(items []*item) []*item {
+	relative := func(p string) bool {
+		u := strings.ToUpper(p)
+		registry := strings.HasPrefix(u, `HKLM\`) || strings.HasPrefix(u, `HKCU\`) || strings.HasPrefix(u, `HKU\`) || strings.HasPrefix(u, "HKEY_")
+		return p != "" && !registry && !strings.HasPrefix(p, `\\`) && !strings.Contains(p, ":")
+	}
+	endsWith := func(abs, rel string) bool {
+		la, lr := strings.ToLower(abs), strings.ToLower(strings.TrimPrefix(rel, `.\`))
+		return la == lr || strings.HasSuffix(la, `\`+lr)
+	}
+	twin := func(a, b *item) bool { // a unresolved, b resolved
+		if a == b || a.Host != b.Host || a.Kind != b.Kind || a.Tool != b.Tool || absDur(a.Time.Sub(b.Time)) > linkWindow ||
+			len(a.Sources) != len(b.Sources) || (a.Destination == "") != (b.Destination == "") {
+			return false
+		}
+		if a.Destination != "" && !(relative(a.Destination) && endsWith(b.Destination, a.Destination) || strings.EqualFold(a.Destination, b.Destination)) {
+			return false
+		}
+		for i, s := range a.Sources {
+			if !(relative(s) && endsWith(b.Sources[i], s) || strings.EqualFold(s, b.Sources[i])) {
+				return false
+			}
+		}
+		return true
+	}
+	resolved := func(it *item) bool { return !relative(it.Destination) && !slices.ContainsFunc(it.Sources, relative) }
+	folded := map[*item]bool{}
+	for _, a := range items {
+		if resolved(a) {
+			continue
+		}
+		for _, b := range items {
+			if resolved(b) && twin(a, b) {
+				for _, d := range a.Detections {
+					if !slices.Contains(b.Detections, d) {
+						b.Detections = append(b.Detections, d)
+					}
+				}
+				folded[a] = true
+				break
+			}
+		}
+	}
+	if len(folded) == 0 {
+		return items
+	}
+	return slices.DeleteFunc(items, func(it *item) bool { return folded[it] })
 }
 
 // mapDrives rewrites the paths of items on a drive that a command of the
@@ -918,7 +973,10 @@ func grade(i int, items []*item) {
 		default:
 			why = append(why, "the command copies named files")
 			it.Strength = "medium"
-			if !slices.ContainsFunc(it.Sources, func(s string) bool { return strings.HasPrefix(s, `\\`) }) && !strings.HasPrefix(it.Destination, `\\`) {
+			if slices.ContainsFunc(it.Sources, func(s string) bool { return strings.Contains(strings.ToLower(s), `\harddiskvolumeshadowcopy`) }) {
+				why = append(why, "read from a volume shadow copy (files in use copied)")
+			}
+			if !slices.ContainsFunc(it.Sources, isUNC) && !isUNC(it.Destination) {
 				if len(it.Valuable) == 0 {
 					why = append(why, "from a local folder to another: what the files hold is not known")
 					it.Strength = "weak"
@@ -1184,6 +1242,6 @@ func toolTransfer(a action) bool {
 	// Named local files pushed to another host's administrative share:
 	// lateral tool transfer (data pushes are folders or wildcards).
 	_, _, admin := adminLocal(a.dest)
-	remoteSrc := slices.ContainsFunc(a.sources, func(s string) bool { return strings.HasPrefix(s, `\\`) })
+	remoteSrc := slices.ContainsFunc(a.sources, isUNC)
 	return admin && !remoteSrc && !a.recursive && !slices.ContainsFunc(a.sources, hasWildcard)
 }

@@ -526,3 +526,32 @@ func TestMappedDrives(t *testing.T) {
 		t.Errorf("items %q, want %q, the first saying Z: is the share (%q)", got, want, e.Items[0].Why)
 	}
 }
+
+// The Security 4688 record of a process creation, its relative paths
+// unresolved, is one item with the Sysmon record that resolved them; a
+// relative path that is not the end of the other's stays apart.
+func TestFoldUnresolvedTwin(t *testing.T) {
+	sec := func(min int, line string) result.Detection {
+		return det("WS1", 4688, min, nil, "NewProcessName", `C:\Windows\System32\reg.exe`, "CommandLine", line, "SubjectUserName", "eve")
+	}
+	_, e := annotate(t, nil,
+		proc("WS1", 0, `C:\Windows\System32\reg.exe`, `reg.exe save HKLM\sam sam`, `C:\Windows\system32\`),
+		sec(0, `reg.exe save HKLM\sam sam`),
+		sec(1, `reg.exe save HKLM\security other`),
+	)
+	if len(e.Items) != 2 || e.Items[0].Destination != `C:\Windows\system32\sam` || len(e.Items[0].Detections) != 2 || e.Items[1].Destination != "other" {
+		t.Errorf("items %+v, want the SAM save once with both records, and the other apart", e.Items)
+	}
+}
+
+// A copy out of a volume shadow copy (\\?\GLOBALROOT) is a local copy,
+// said to be from a shadow copy; ntds.dit in it is valuable.
+func TestShadowCopyPath(t *testing.T) {
+	_, e := annotate(t, nil, proc("DC1", 0, `C:\Windows\System32\cmd.exe`,
+		`"C:\Windows\system32\cmd.exe" /c "copy \\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1\Windows\NTDS\NTDS.dit C:\Extract\ntds.dit"`, `C:\`))
+	it := e.Items[0]
+	if len(e.Items) != 1 || it.Strength != "medium" || !strings.Contains(it.Why, "volume shadow copy") || !strings.Contains(it.Why, "of data marked valuable") ||
+		!slices.Contains(it.Valuable, "directory database (inferred)") {
+		t.Errorf("items %+v", e.Items)
+	}
+}

@@ -576,8 +576,11 @@ func recogniseDir(args []string, cwd string) (action, bool) {
 	return a, true
 }
 
-// isUNC says whether p is a UNC path (\\host\share).
-func isUNC(p string) bool { return strings.HasPrefix(p, `\\`) }
+// isUNC says whether p is a UNC path (\\host\share), not a local
+// device path (\\?\GLOBALROOT\..., \\.\C:).
+func isUNC(p string) bool {
+	return strings.HasPrefix(p, `\\`) && !strings.HasPrefix(p, `\\?\`) && !strings.HasPrefix(p, `\\.\`)
+}
 
 // recogniseNetView reads `net view \\host` (the shares of a host): a
 // listing of shares.
@@ -1098,9 +1101,11 @@ func recogniseRegSave(args []string, cwd string) (action, bool) {
 	if len(args) < 3 || !strings.EqualFold(args[0], "save") && !strings.EqualFold(args[0], "export") {
 		return action{}, false
 	}
-	key := strings.ToUpper(strings.ReplaceAll(args[1], "HKEY_LOCAL_MACHINE", "HKLM"))
-	hive, _, _ := strings.Cut(strings.TrimPrefix(key, `HKLM\`), `\`)
-	if !strings.HasPrefix(key, `HKLM\`) || !slices.Contains(credentialHives, hive) {
+	key := strings.TrimRight(strings.ToUpper(strings.ReplaceAll(args[1], "HKEY_LOCAL_MACHINE", "HKLM")), `\`)
+	hive, sub, _ := strings.Cut(strings.TrimPrefix(key, `HKLM\`), `\`)
+	// SYSTEM holds the key that decrypts the others whole; its subkeys
+	// are configuration (diagnostic tools export them).
+	if !strings.HasPrefix(key, `HKLM\`) || !slices.Contains(credentialHives, hive) || hive == "SYSTEM" && sub != "" {
 		return action{}, false
 	}
 	return action{kind: result.ExposureCollected, tool: "reg save", sources: []string{args[1]}, dest: resolve(args[2], cwd)}, true
