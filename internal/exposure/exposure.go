@@ -964,6 +964,9 @@ func grade(i int, items []*item) {
 				why = append(why, "an archive follows it on the host")
 				it.Strength = "medium"
 			}
+		case it.Tool == "reg save":
+			why = append(why, "reg writes the registry hive (or key) with credentials to a file")
+			it.Strength = "medium"
 		case it.Tool == "ntdsutil IFM":
 			why = append(why, "ntdsutil's IFM writes a copy of the directory database and the SYSTEM and SECURITY hives")
 			it.Strength = "medium"
