@@ -555,3 +555,12 @@ func TestShadowCopyPath(t *testing.T) {
 		t.Errorf("items %+v", e.Items)
 	}
 }
+
+// Without a crown-jewels file, a share an archiver read is inferred
+// valuable, and the exposure says it inferred it; nothing is raised.
+func TestInferredShare(t *testing.T) {
+	op, e := annotate(t, nil, proc("WS1", 0, `C:\x\rar.exe`, `rar a -hpX C:\t\x.rar \\FS03\Eng\Projects`, `C:\`))
+	if !slices.Equal(e.Items[0].Valuable, []string{`share \\FS03\Eng read by an archiver (inferred)`}) || !e.Inferred || e.Raised != "" || op.Severity != "medium" {
+		t.Errorf("valuable %q inferred %v raised %q severity %s", e.Items[0].Valuable, e.Inferred, e.Raised, op.Severity)
+	}
+}
