@@ -45,3 +45,43 @@ func TestHuntCrownJewels(t *testing.T) {
 		}
 	}
 }
+
+// TestHuntExposureOutputs: the exposure is in each output of a hunt: an
+// `exposure` object on the operation in --operations, a section under it
+// in the terminal report (saying that valuable data was inferred), and a
+// table in the HTML report.
+func TestHuntExposureOutputs(t *testing.T) {
+	dir := t.TempDir()
+	ops, page := filepath.Join(dir, "operations.json"), filepath.Join(dir, "report.html")
+	code, stdout, stderr := run(t, t.Context(), "hunt", "--no-sigmahq", "--operations", ops, "--html", page, "../../examples/cuckoobees")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Operations []struct {
+			Exposure *result.Exposure `json:"exposure"`
+		} `json:"operations"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Operations) == 0 || doc.Operations[0].Exposure == nil || len(doc.Operations[0].Exposure.Items) == 0 || !doc.Operations[0].Exposure.Inferred {
+		t.Fatalf("--operations: no exposure with items on the first operation (%d operations)", len(doc.Operations))
+	}
+	for _, want := range []string{"  exposure: ", "(valuable data inferred", "exfiltrated", "bn1304.storage.live.com"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("terminal report lacks %q", want)
+		}
+	}
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(html), `<table class="exposure">`) {
+		t.Error("HTML report has no exposure table")
+	}
+}

@@ -2,6 +2,7 @@ package exposure
 
 import (
 	"encoding/base64"
+	"slices"
 	"strings"
 	"unicode/utf16"
 )
@@ -112,6 +113,9 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 type Command struct {
 	Args       []string
 	PowerShell bool
+	// Piped says that a PowerShell command takes the output of the one
+	// before it (after |); Block that it runs in a script block ({ }).
+	Piped, Block bool
 }
 
 // Commands returns the commands a process's command line runs: the
@@ -178,7 +182,7 @@ func base(prog string) string {
 // cmdPayload returns what cmd.exe runs after /c or /k in line (the raw
 // text: cmd reads its own command line, not argv), with cmd's rule for a
 // leading quote: the first and last quotes are removed unless the quoted
-// text is one program name with spaces and nothing else is quoted.
+// text is one program file with spaces and nothing else is quoted.
 func cmdPayload(line string) (string, bool) {
 	// ASCII lower case keeps byte offsets: the switches are ASCII, and
 	// strings.ToLower changes the length of invalid UTF-8 and some letters.
@@ -209,12 +213,21 @@ func cmdPayload(line string) (string, bool) {
 		first, last := 0, strings.LastIndexByte(rest, '"')
 		quotes := strings.Count(rest, `"`)
 		inner := rest[1:max(last, 1)]
-		keep := quotes == 2 && strings.ContainsAny(inner, " ") && !strings.ContainsAny(inner, "&<>()@^|")
+		// cmd keeps them only when the quoted text is an executable file
+		// (what it names is not in the evidence: its extension is).
+		keep := quotes == 2 && strings.ContainsAny(inner, " ") && !strings.ContainsAny(inner, "&<>()@^|") && isExecutable(inner)
 		if !keep && last > first {
 			rest = rest[1:last] + rest[last+1:]
 		}
 	}
 	return rest, true
+}
+
+// isExecutable says whether a path names a program cmd runs (.exe,
+// .com, .bat, .cmd).
+func isExecutable(p string) bool {
+	l := asciiLower(strings.TrimSpace(p))
+	return strings.HasSuffix(l, ".exe") || strings.HasSuffix(l, ".com") || strings.HasSuffix(l, ".bat") || strings.HasSuffix(l, ".cmd")
 }
 
 // asciiLower lower-cases the ASCII letters of s, byte for byte.
@@ -371,7 +384,9 @@ func decodeUTF16Base64(s string) (string, bool) {
 // |, newlines, && and || outside quotes and braces' strings) and each into
 // tokens: single-quoted strings literal (” a quote), double-quoted ones
 // with backtick escapes, variables and subexpressions kept as written.
-// Parentheses, braces and brackets are kept in the token they start.
+// Parentheses, braces and brackets are kept in the token they start. A
+// command after | is Piped, one inside braces a Block. The .NET methods
+// that move data the script calls (methodCalls) follow as commands too.
 func PowerShellCommands(script string) []Command {
 	if len(script) > maxCommandLine {
 		script = script[:maxCommandLine]
@@ -379,7 +394,8 @@ func PowerShellCommands(script string) []Command {
 	var cmds []Command
 	var args []string
 	var b strings.Builder
-	inToken := false
+	inToken, piped := false, false
+	depth := 0
 	endToken := func() {
 		if inToken {
 			args = append(args, b.String())
@@ -395,10 +411,10 @@ func PowerShellCommands(script string) []Command {
 				args = args[1:]
 			}
 			if len(args) > 0 {
-				cmds = append(cmds, Command{Args: args, PowerShell: true})
+				cmds = append(cmds, Command{Args: args, PowerShell: true, Piped: piped, Block: depth > 0})
 			}
 		}
-		args = nil
+		args, piped = nil, false
 	}
 	for i := 0; i < len(script); i++ {
 		c := script[i]
@@ -410,11 +426,21 @@ func PowerShellCommands(script string) []Command {
 			inToken = true
 			i++
 			b.WriteByte(script[i])
-		case c == ';' || c == '\n' || c == '\r' || c == '|' || c == '{' || c == '}':
-			endCommand()
-		case c == '&' && i+1 < len(script) && script[i+1] == '&':
+		case c == '|' && i+1 < len(script) && script[i+1] == '|', c == '&' && i+1 < len(script) && script[i+1] == '&':
 			endCommand()
 			i++
+		case c == '|':
+			endCommand()
+			piped = true
+		case c == '{' || c == '}':
+			endCommand()
+			if c == '{' {
+				depth++
+			} else if depth > 0 {
+				depth--
+			}
+		case c == ';' || c == '\n' || c == '\r':
+			endCommand()
 		case isSpace(c):
 			endToken()
 		case c == ',' && inToken:
@@ -426,7 +452,85 @@ func PowerShellCommands(script string) []Command {
 		}
 	}
 	endCommand()
-	return cmds
+	return append(cmds, methodCalls(script)...)
+}
+
+// dataMethods are the .NET methods that move data, lower-cased, which
+// scripts call on objects ($wc.UploadFile(...)) or types
+// ([IO.Compression.ZipFile]::CreateFromDirectory(...)).
+var dataMethods = []string{"uploadfile", "uploadfileasync", "uploadfiletaskasync", "uploaddata", "uploaddataasync",
+	"uploaddatataskasync", "createfromdirectory"}
+
+// maxCalls bounds the method calls read from one script.
+const maxCalls = 64
+
+// methodCalls returns the calls of dataMethods in a script, each as a
+// command named by the method after a dot (".uploadfile") with the call's
+// arguments: a string literal's value, any other expression as written.
+func methodCalls(script string) []Command {
+	low := asciiLower(script)
+	var out []Command
+	for _, m := range dataMethods {
+		for off := 0; len(out) < maxCalls; {
+			i := strings.Index(low[off:], m+"(")
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + len(m) + 1
+			if i == 0 || low[i-1] != '.' && low[i-1] != ':' {
+				continue
+			}
+			args := callArgs(script[off:])
+			out = append(out, Command{Args: append([]string{"." + m}, args...), PowerShell: true})
+		}
+	}
+	return out
+}
+
+// maxCallArgs bounds the arguments read of one call.
+const maxCallArgs = 8
+
+// callArgs reads a call's arguments from s, the text after its opening
+// parenthesis, to the closing one: each a quoted string's value when it
+// is one literal alone, else its text trimmed.
+func callArgs(s string) []string {
+	var args []string
+	var lit strings.Builder
+	start, depth, literals, other := 0, 0, 0, false
+	flush := func(end int) {
+		a := strings.TrimSpace(s[start:end])
+		if literals == 1 && !other {
+			a = lit.String()
+		}
+		args = append(args, a)
+		lit.Reset()
+		literals, other = 0, false
+	}
+	for i := 0; i < len(s) && len(args) < maxCallArgs; i++ {
+		switch c := s[i]; {
+		case c == '\'' || c == '"':
+			lit.Reset()
+			i = readPSString(s, i, &lit)
+			literals++
+		case c == '(' || c == '[' || c == '{':
+			depth++
+			other = true
+		case (c == ')' || c == ']' || c == '}') && depth > 0:
+			depth--
+		case c == ')':
+			if strings.TrimSpace(s[start:i]) != "" || len(args) > 0 {
+				flush(i)
+			}
+			return args
+		case c == ',' && depth == 0:
+			flush(i)
+			start = i + 1
+		case !isSpace(c):
+			other = true
+		}
+	}
+	return args
 }
 
 // readPSString reads the quoted string starting at s[i] into b and returns
@@ -467,4 +571,106 @@ func readPSString(s string, i int, b *strings.Builder) int {
 		b.WriteByte(c)
 	}
 	return len(s)
+}
+
+// maxVars bounds the PowerShell variables remembered of one script.
+const maxVars = 64
+
+// psVars are the PowerShell variables a script assigned a literal that
+// looks like a path or URL ($src = "D:\Finance"), lower-cased names to
+// values: what a script names through variables. Anything else assigned
+// (a command's output, an expression) is not evaluated, and forgets the
+// variable.
+type psVars map[string]string
+
+// assign reads args as the assignment `$name = value` (or `[type]$name =
+// value`): ok says whether they are one, and command is the command whose
+// output is assigned ($r = Invoke-WebRequest ...), nil for a value. A
+// literal value is remembered; the variable is forgotten otherwise.
+func (v *psVars) assign(args []string) (command []string, ok bool) {
+	var name, val string
+	switch {
+	case len(args) >= 2 && args[1] == "=":
+		name = args[0]
+		if len(args) == 3 {
+			val = args[2]
+		}
+	case len(args) == 1 && strings.Contains(args[0], "="):
+		name, val, _ = strings.Cut(args[0], "=")
+	default:
+		return nil, false
+	}
+	if i := strings.LastIndexByte(name, ']'); strings.HasPrefix(name, "[") && i > 0 {
+		name = name[i+1:] // [string]$x
+	}
+	if len(name) < 2 || name[0] != '$' || !isIdentifier(name[1:]) {
+		return nil, false
+	}
+	name = strings.ToLower(name[1:])
+	if *v == nil {
+		*v = psVars{}
+	}
+	if val == "" || strings.ContainsAny(val[:1], "$([@{") || !strings.ContainsAny(val, `\/:.`) {
+		delete(*v, name)
+		if len(args) > 2 {
+			return args[2:], true
+		}
+		return nil, true
+	}
+	if _, ok := (*v)[name]; ok || len(*v) < maxVars {
+		(*v)[name] = val
+	}
+	return nil, true
+}
+
+// expand replaces the known variables in c's arguments ($name, and
+// $name inside a string: "$dir\o.zip"), each argument at most
+// maxCommandLine bytes long.
+func (v psVars) expand(c Command) Command {
+	if len(v) == 0 {
+		return c
+	}
+	var out []string
+	for i, a := range c.Args {
+		if !strings.Contains(a, "$") {
+			continue
+		}
+		var b strings.Builder
+		for k := 0; k < len(a); {
+			if a[k] == '$' {
+				j := k + 1
+				for j < len(a) && isIdentByte(a[j]) {
+					j++
+				}
+				if val, ok := v[strings.ToLower(a[k+1:j])]; ok && j > k+1 && b.Len()+len(val) <= maxCommandLine {
+					b.WriteString(val)
+					k = j
+					continue
+				}
+			}
+			b.WriteByte(a[k])
+			k++
+		}
+		if out == nil {
+			out = slices.Clone(c.Args)
+		}
+		out[i] = b.String()
+	}
+	if out != nil {
+		c.Args = out
+	}
+	return c
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'z'
+}
+
+func isIdentifier(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isIdentByte(s[i]) {
+			return false
+		}
+	}
+	return s != ""
 }

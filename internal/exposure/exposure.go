@@ -82,6 +82,7 @@ type item struct {
 	outputs   []string // paths written: destination, volumes, files
 	key       string
 	connected bool // an exfiltration corroborated by a connection
+	bitsJob   string
 	fileOnly  bool // an archive seen only by its file event
 	linkedBy  []string
 }
@@ -90,9 +91,9 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 	written := map[string][]fileWrite{} // host → files written
 	for _, di := range op.Detections {
 		d := &dets[di]
-		if f := field(d, "TargetFilename"); f != "" && isFileEvent(d) {
+		if f, image := fileWritten(d); f != "" {
 			h := shortHost(d.Computer)
-			written[h] = append(written[h], fileWrite{path: f, image: field(d, "Image"), det: di, time: d.Time, staging: stagingRule(d.Rule)})
+			written[h] = append(written[h], fileWrite{path: f, image: image, det: di, time: d.Time, staging: stagingRule(d.Rule)})
 		}
 	}
 	var items []*item
@@ -124,6 +125,9 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 			add(it)
 		}
 	}
+	items = dropDownloadJobs(items, op, dets)
+	items = foldUnresolved(items)
+	mapDrives(items, op, dets)
 	// Archive file events: the volumes and files of the staged items that
 	// wrote them; an archive written by no recognised command is an item
 	// of its own (weak: unknown content).
@@ -176,12 +180,12 @@ func build(op *result.Operation, dets []result.Detection, jewels *Jewels) *resul
 	}
 	link(items)
 	exp := &result.Exposure{}
-	for _, it := range items {
-		size(it, items)
-		grade(it, items)
-	}
 	markValuable(items, jewels)
 	carryValuable(items)
+	for i, it := range items {
+		size(it, items)
+		grade(i, items)
+	}
 	for _, it := range items {
 		exp.Items = append(exp.Items, it.ExposureItem)
 	}
@@ -263,13 +267,228 @@ func recogniseDetection(d *result.Detection, di int) []*item {
 	return out
 }
 
+// dropDownloadJobs removes the `bitsadmin /addfile` items whose job no
+// `bitsadmin /create /upload` of the operation made on their host: the
+// files of a download job are fetched, not sent.
+func dropDownloadJobs(items []*item, op *result.Operation, dets []result.Detection) []*item {
+	if !slices.ContainsFunc(items, func(it *item) bool { return it.bitsJob != "" }) {
+		return items
+	}
+	uploads := map[string]bool{} // host|job
+	for _, di := range op.Detections {
+		d := &dets[di]
+		line := field(d, "CommandLine")
+		if !strings.Contains(asciiLower(line), "/create") {
+			continue
+		}
+		for _, c := range Commands(line) {
+			if job, ok := bitsUploadJob(c); ok {
+				uploads[shortHost(d.Computer)+"|"+job] = true
+			}
+		}
+	}
+	return slices.DeleteFunc(items, func(it *item) bool { return it.bitsJob != "" && !uploads[it.Host+"|"+it.bitsJob] })
+}
+
+// foldUnresolved folds an item whose paths are relative, unresolved (a
+// Security 4688 record gives no working folder), into the twin item of
+// the same action that resolved them (the Sysmon record of the same
+// process creation): same host, kind and tool within linkWindow, each
+// relative path the end of the twin's path in its place.
+func foldUnresolved(items []*item) []*item {
+	relative := func(p string) bool {
+		u := strings.ToUpper(p)
+		registry := strings.HasPrefix(u, `HKLM\`) || strings.HasPrefix(u, `HKCU\`) || strings.HasPrefix(u, `HKU\`) || strings.HasPrefix(u, "HKEY_")
+		return p != "" && !registry && !strings.HasPrefix(p, `\\`) && !strings.Contains(p, ":")
+	}
+	endsWith := func(abs, rel string) bool {
+		la, lr := strings.ToLower(abs), strings.ToLower(strings.TrimPrefix(rel, `.\`))
+		return la == lr || strings.HasSuffix(la, `\`+lr)
+	}
+	twin := func(a, b *item) bool { // a unresolved, b resolved
+		if a == b || a.Host != b.Host || a.Kind != b.Kind || a.Tool != b.Tool || absDur(a.Time.Sub(b.Time)) > linkWindow ||
+			len(a.Sources) != len(b.Sources) || (a.Destination == "") != (b.Destination == "") {
+			return false
+		}
+		if a.Destination != "" && !(relative(a.Destination) && endsWith(b.Destination, a.Destination) || strings.EqualFold(a.Destination, b.Destination)) {
+			return false
+		}
+		for i, s := range a.Sources {
+			if !(relative(s) && endsWith(b.Sources[i], s) || strings.EqualFold(s, b.Sources[i])) {
+				return false
+			}
+		}
+		return true
+	}
+	resolved := func(it *item) bool { return !relative(it.Destination) && !slices.ContainsFunc(it.Sources, relative) }
+	folded := map[*item]bool{}
+	for _, a := range items {
+		if resolved(a) {
+			continue
+		}
+		for _, b := range items {
+			if resolved(b) && twin(a, b) {
+				for _, d := range a.Detections {
+					if !slices.Contains(b.Detections, d) {
+						b.Detections = append(b.Detections, d)
+					}
+				}
+				folded[a] = true
+				break
+			}
+		}
+	}
+	if len(folded) == 0 {
+		return items
+	}
+	return slices.DeleteFunc(items, func(it *item) bool { return folded[it] })
+}
+
+// mapDrives rewrites the paths of items on a drive that a command of the
+// operation mapped to a share on their host (`net use Z: \\FS01\Fin`,
+// `New-PSDrive -Name Z -Root \\FS01\Fin`) as paths on that share, and
+// says so in their Why.
+func mapDrives(items []*item, op *result.Operation, dets []result.Detection) {
+	maps := map[string]string{} // host|z: → \\host\share
+	for _, di := range op.Detections {
+		d := &dets[di]
+		line := field(d, "CommandLine")
+		if low := asciiLower(line); !strings.Contains(low, " use ") && !strings.Contains(low, "psdrive") && !strings.Contains(low, "ndr ") {
+			continue
+		}
+		for _, c := range Commands(line) {
+			if drive, share, ok := driveMap(c); ok {
+				maps[shortHost(d.Computer)+"|"+drive] = share
+			}
+		}
+	}
+	if len(maps) == 0 {
+		return
+	}
+	for _, it := range items {
+		var said []string
+		onShare := func(p string) string {
+			if len(p) < 2 || p[1] != ':' || len(p) > 2 && p[2] != '\\' {
+				return p
+			}
+			drive := strings.ToLower(p[:2])
+			share, ok := maps[it.Host+"|"+drive]
+			if !ok {
+				return p
+			}
+			if note := strings.ToUpper(drive) + " is " + share; !slices.Contains(said, note) {
+				said = append(said, note)
+			}
+			return strings.TrimRight(share, `\`) + p[2:]
+		}
+		for i, s := range it.Sources {
+			it.Sources[i] = onShare(s)
+		}
+		it.Destination = onShare(it.Destination)
+		if len(said) > 0 {
+			it.Why += strings.Join(said, ", ") + " (a drive mapped to a share); "
+		}
+	}
+}
+
+// driveMap reads `net use Z: \\host\share` and `New-PSDrive -Name Z
+// -PSProvider FileSystem -Root \\host\share` (ndr, mount): the drive
+// (lower-case, with its colon) and the share.
+func driveMap(c Command) (drive, share string, ok bool) {
+	a := c.Args
+	switch {
+	case !c.PowerShell && len(a) >= 4 && (base(a[0]) == "net" || base(a[0]) == "net1") && strings.EqualFold(a[1], "use"):
+		drive, share = a[2], a[3]
+	case c.PowerShell && len(a) > 1:
+		switch strings.ToLower(a[0]) {
+		case "new-psdrive", "ndr", "mount":
+		default:
+			return "", "", false
+		}
+		// -Name and -Root (or the first and third by position); psParams'
+		// switches are Get-ChildItem's, whose -Name takes no value.
+		var pos []string
+		for i := 1; i < len(a); i++ {
+			name, val, hasVal := strings.Cut(strings.ToLower(a[i]), ":")
+			if !strings.HasPrefix(name, "-") || len(name) < 2 {
+				pos = append(pos, a[i])
+				continue
+			}
+			name = name[1:]
+			if len(name) > 2 && strings.HasPrefix("persist", name) {
+				continue // a switch
+			}
+			if hasVal {
+				val = a[i][len(name)+2:]
+			} else if i+1 < len(a) {
+				i++
+				val = a[i]
+			}
+			switch {
+			case strings.HasPrefix("name", name):
+				drive = val
+			case strings.HasPrefix("root", name):
+				share = val
+			}
+		}
+		if drive == "" && len(pos) > 0 {
+			drive = pos[0]
+		}
+		if share == "" && len(pos) > 2 {
+			share = pos[2] // -Name, -PSProvider, -Root by position
+		}
+		drive = strings.TrimSuffix(drive, ":") + ":"
+	default:
+		return "", "", false
+	}
+	if len(drive) != 2 || !isLetter(drive[0]) || drive[1] != ':' || !isUNC(share) {
+		return "", "", false
+	}
+	return strings.ToLower(drive), share, true
+}
+
 // fromCommands recognises each command of a line; cd/pushd/Set-Location
 // change the working folder of the commands after them.
 func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line string) []*item {
 	var out []*item
-	for _, c := range cmds {
+	var listed []string // what the pipeline's listing named
+	var vars psVars
+	forCommands := 0 // commands cmd for loops added (nested loops multiply)
+	for k := 0; k < len(cmds); k++ {
+		c := cmds[k]
 		if len(c.Args) == 0 {
 			continue
+		}
+		if !c.PowerShell && strings.EqualFold(c.Args[0], "for") {
+			// The loop's command, once per pattern, in its place.
+			if body, ok := cmdFor(c.Args, cwd); ok && forCommands+len(body) <= 4*maxForSet {
+				forCommands += len(body)
+				cmds = slices.Insert(slices.Clone(cmds), k+1, body...)
+			}
+			continue
+		}
+		if c.PowerShell && c.Block && len(listed) > 0 {
+			c = pipelineItem(c, listed)
+		}
+		if c.PowerShell {
+			command, ok := vars.assign(c.Args)
+			if ok && command == nil {
+				continue
+			}
+			if ok {
+				c.Args = command
+			}
+			c = vars.expand(c)
+		}
+		if c.PowerShell && !c.Block {
+			if !c.Piped {
+				listed = nil
+			}
+			if src, _, ok := psListing(strings.ToLower(c.Args[0]), c.Args[1:], cwd); ok {
+				listed = src
+			} else if c.Piped && len(listed) > 0 {
+				c = pipedInput(c, listed)
+			}
 		}
 		switch strings.ToLower(base0(c.Args[0])) {
 		case "cd", "chdir", "pushd", "set-location", "sl":
@@ -291,8 +510,9 @@ func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line st
 		it.Password, it.HeadersEncrypted, it.Recursive = a.password, a.headers, a.recursive
 		it.VolumeSize = a.volSize
 		it.listFile = a.listFile
-		if a.unquoted {
-			it.Why = "a path with spaces written unquoted, read as one; "
+		it.bitsJob = a.bitsJob
+		if a.note != "" {
+			it.Why = a.note + "; "
 		}
 		it.CommandLine = cut(line, 1024)
 		it.Process = image
@@ -320,7 +540,11 @@ func base0(s string) string {
 var cloudStorage = []string{"onedrive.com", "onedrive.live.com", "1drv.com", "1drv.ms", "storage.live.com", "dropbox.com",
 	"dropboxapi.com", "mega.nz", "mega.co.nz", "mega.io", "drive.google.com", "googleusercontent.com", "googleapis.com",
 	"blob.core.windows.net", "amazonaws.com", "box.com", "pcloud.com", "mediafire.com", "transfer.sh", "wetransfer.com",
-	"anonfiles.com", "gofile.io", "file.io", "pastebin.com", "sendspace.com"}
+	"anonfiles.com", "gofile.io", "file.io", "pastebin.com", "sendspace.com", "dropboxusercontent.com", "backblazeb2.com",
+	"wasabisys.com", "r2.cloudflarestorage.com", "digitaloceanspaces.com", "cloud-api.yandex.net", "disk.yandex.com",
+	"icedrive.net", "box.net", "sync.com", "jottacloud.com", "4shared.com", "pixeldrain.com", "catbox.moe", "litterbox.catbox.moe",
+	"temp.sh", "bashupload.com", "oshi.at", "filebin.net", "ufile.io", "tmpfiles.org", "transfer.it", "filetransfer.io",
+	"wormhole.app", "send.cm", "anonymfile.com", "files.fm", "uploadfiles.io", "webhook.site"}
 
 // bytesFields are the fields of a connection or transfer that give the
 // bytes sent (firewall, proxy and EDR exports), and the least that makes
@@ -362,6 +586,9 @@ func connection(d *result.Detection, proto result.ExposureItem) *item {
 		it.Destination = ip
 	}
 	if p := field(d, "DestinationPort"); p != "" && it.Destination != "" {
+		if strings.Contains(it.Destination, ":") {
+			it.Destination = "[" + it.Destination + "]" // IPv6
+		}
 		it.Destination += ":" + p
 	}
 	if sent > 0 {
@@ -390,6 +617,56 @@ func ownerOf(items []*item, h string, w fileWrite) *item {
 		}
 	}
 	return near
+}
+
+// volumesSeen counts the volumes of the split archive dest among files
+// and says how many there are at least: the highest volume number seen
+// (a volume missing from the file events still counts), or the count.
+// RAR's old naming starts with the .rar itself (then .r00, .r01...); a
+// split zip ends with it (.z01, .z02..., then the .zip).
+func volumesSeen(files []string, dest string) (seen, atLeast int) {
+	ld := strings.ToLower(dest)
+	stem := strings.TrimSuffix(ld, ".rar")
+	stem = strings.TrimSuffix(stem, ".zip")
+	destSeen, numbered := false, false
+	for _, f := range files {
+		lf := strings.ToLower(f)
+		if lf == ld {
+			destSeen = true
+			continue
+		}
+		if !isVolumeOf(lf, ld) {
+			continue
+		}
+		seen++
+		suffix := lf[len(stem):]
+		k := volumeNumber(suffix)
+		if len(suffix) == 4 && (suffix[1] == 'r' || suffix[1] == 'z') {
+			numbered = true // .r00, .z01
+		}
+		atLeast = max(atLeast, k)
+	}
+	if destSeen && numbered {
+		seen++ // the .rar first, or the .zip last, of the old namings
+	}
+	return seen, max(seen, atLeast)
+}
+
+// volumeNumber is the position of a volume by its name's suffix (after
+// the archive's stem): .part3.rar 3, .r00 2 (the .rar is the first),
+// .7z.003 or .zip.003 3, .z02 2; 0 when unknown.
+func volumeNumber(suffix string) int {
+	digits := strings.TrimPrefix(suffix, ".7z")
+	digits = strings.TrimLeft(digits, ".abcdefghijklmnopqrstuvwxyz")
+	digits, _, _ = strings.Cut(digits, ".")
+	n, rest, ok := number(digits)
+	if !ok || rest != "" || n > 1<<20 {
+		return 0
+	}
+	if strings.HasPrefix(suffix, ".r") && !strings.HasPrefix(suffix, ".rar") {
+		return int(n) + 2
+	}
+	return int(n)
 }
 
 // isVolumeOf says whether path is a volume of the split archive dest:
@@ -463,7 +740,7 @@ func link(items []*item) {
 					why = "connection"
 					a.connected = true
 				}
-			case b.Kind == result.ExposureStaged && len(b.Sources) == 0 && (a.Tool == "dir" || a.Tool == "Get-ChildItem") && a.Host == b.Host && b.Time.Sub(a.Time) <= listingWindow:
+			case b.Kind == result.ExposureStaged && len(b.Sources) == 0 && isListing(a) && a.Tool != "net view" && a.Host == b.Host && b.Time.Sub(a.Time) <= listingWindow:
 				why = "listing"
 			default:
 				if readsOutputOf(b, a) {
@@ -479,16 +756,11 @@ func link(items []*item) {
 	}
 }
 
-// sameHost says whether a URL (or host) and a connection's host:port name
-// the same host; true when either is unknown.
-func sameHost(url, conn string) bool {
-	u := strings.ToLower(url)
-	if _, after, ok := strings.Cut(u, "://"); ok {
-		u = after
-	}
-	u, _, _ = strings.Cut(u, "/")
-	u, _, _ = strings.Cut(u, ":")
-	c, _, _ := strings.Cut(strings.ToLower(conn), ":")
+// sameHost says whether a destination (URL, scp target or host) and a
+// connection's host:port name the same host; true when either is
+// unknown.
+func sameHost(dest, conn string) bool {
+	u, c := destHost(dest), destHost(conn)
 	return u == "" || c == "" || u == c || strings.HasSuffix(u, "."+c) || strings.HasSuffix(c, "."+u)
 }
 
@@ -509,7 +781,8 @@ func readsOutputOf(b, a *item) bool {
 		ls := strings.ToLower(s)
 		for _, o := range a.outputs {
 			lo := strings.ToLower(o)
-			if lo == ls || hasWildcard(ls) && globMatch(ls, lo) || isVolumeOf(ls, lo) || strings.HasSuffix(lo, `\`) && strings.HasPrefix(ls, lo) {
+			// A folder written (a tree copied, an IFM) holds what is under it.
+			if lo == ls || hasWildcard(ls) && globMatch(ls, lo) || isVolumeOf(ls, lo) || strings.HasPrefix(ls, strings.TrimRight(lo, `\`)+`\`) {
 				return true
 			}
 		}
@@ -526,19 +799,20 @@ func size(it *item, items []*item) {
 		return
 	}
 	if it.Kind == result.ExposureStaged && it.VolumeSize > 0 {
-		n := 0
-		for _, f := range it.Files {
-			if isVolumeOf(strings.ToLower(f), strings.ToLower(it.Destination)) {
-				n++
-			}
-		}
+		seen, n := volumesSeen(it.Files, it.Destination)
 		it.Volumes = n
-		if n > 0 {
-			it.SizeMin = int64(n-1)*it.VolumeSize + 1
-			it.SizeMax = int64(n) * it.VolumeSize
-			it.SizeNote = fmt.Sprintf("%d volumes of %s: more than %s (the last volume's size is not in the evidence), at most %s",
-				n, bytesText(it.VolumeSize), bytesText(int64(n-1)*it.VolumeSize), bytesText(it.SizeMax))
+		if n == 0 {
+			return
 		}
+		vs := bytesText(it.VolumeSize)
+		it.SizeMin = int64(n-1)*it.VolumeSize + 1
+		it.SizeMax = int64(n) * it.VolumeSize
+		count := fmt.Sprintf("%d volumes of %s", n, vs)
+		if seen < n {
+			count = fmt.Sprintf("volumes numbered up to %d of %s (%d in the file events)", n, vs, seen)
+		}
+		it.SizeNote = fmt.Sprintf("%s: more than %s (each but the last is full; the last one's size is not in the evidence), at most %s if there are no more volumes than these",
+			count, bytesText(int64(n-1)*it.VolumeSize), bytesText(it.SizeMax))
 		return
 	}
 	if it.Kind != result.ExposureExfiltrated && it.Kind != result.ExposureCollected {
@@ -611,14 +885,23 @@ func isLastVolume(s string, a *item) bool {
 }
 
 // grade sets an item's strength and why.
-func grade(it *item, items []*item) {
+func grade(i int, items []*item) {
+	it := items[i]
 	var why []string
 	explicit := len(it.Sources) > 0 && it.listFile == ""
 	linked := len(it.Linked) > 0
 	var linkedKinds []string
+	movedOn, listed := false, false // a later item reads its output; a listing precedes it
 	for _, li := range it.Linked {
-		if k := items[li].Kind; !slices.Contains(linkedKinds, k) {
+		k := items[li].Kind
+		if !slices.Contains(linkedKinds, k) {
 			linkedKinds = append(linkedKinds, k)
+		}
+		if li > i {
+			movedOn = true
+		}
+		if li < i && isListing(items[li]) {
+			listed = true
 		}
 	}
 	switch it.Kind {
@@ -634,11 +917,14 @@ func grade(it *item, items []*item) {
 		if len(it.Files) > 0 {
 			why = append(why, fmt.Sprintf("file events show %d archive file(s) written", len(it.Files)))
 		}
-		if slices.Contains(linkedKinds, result.ExposureExfiltrated) || slices.Contains(linkedKinds, result.ExposureCollected) {
+		if listed {
+			why = append(why, "a listing precedes it on the host")
+		}
+		if movedOn {
 			why = append(why, "its output is moved on by a later item")
 		}
 		switch {
-		case explicit && (len(it.Files) > 0 || linked):
+		case explicit && (len(it.Files) > 0 || movedOn):
 			it.Strength = "strong"
 		case explicit || linked || len(it.Files) > 0 && !it.fileOnly:
 			it.Strength = "medium"
@@ -670,31 +956,53 @@ func grade(it *item, items []*item) {
 			}
 		}
 	case result.ExposureCollected:
-		switch it.Tool {
-		case "dir", "net view", "Get-ChildItem":
+		switch {
+		case isListing(it):
 			why = append(why, "a listing: names read, no data moved")
 			it.Strength = "weak"
 			if linked {
 				why = append(why, "an archive follows it on the host")
 				it.Strength = "medium"
 			}
-		case "share access":
+		case it.Tool == "reg save":
+			why = append(why, "reg writes the registry hive (or key) with credentials to a file")
+			it.Strength = "medium"
+		case it.Tool == "ntdsutil IFM":
+			why = append(why, "ntdsutil's IFM writes a copy of the directory database and the SYSTEM and SECURITY hives")
+			it.Strength = "medium"
+		case it.Tool == "share access":
 			why = append(why, "Security 5145: a file on a share opened over the network")
 			it.Strength = "medium"
 		default:
 			why = append(why, "the command copies named files")
 			it.Strength = "medium"
-			if !slices.ContainsFunc(it.Sources, func(s string) bool { return strings.HasPrefix(s, `\\`) }) && !strings.HasPrefix(it.Destination, `\\`) {
-				why = append(why, "from a local folder to another: what the files hold is not known")
-				it.Strength = "weak"
+			if slices.ContainsFunc(it.Sources, func(s string) bool { return strings.Contains(strings.ToLower(s), `\harddiskvolumeshadowcopy`) }) {
+				why = append(why, "read from a volume shadow copy (files in use copied)")
 			}
-			if linked {
+			if !slices.ContainsFunc(it.Sources, isUNC) && !isUNC(it.Destination) {
+				if len(it.Valuable) == 0 {
+					why = append(why, "from a local folder to another: what the files hold is not known")
+					it.Strength = "weak"
+				} else {
+					why = append(why, "from a local folder to another, of data marked valuable")
+				}
+			}
+			switch {
+			case slices.Contains(linkedKinds, result.ExposureStaged) || slices.Contains(linkedKinds, result.ExposureExfiltrated):
 				why = append(why, "linked to staging or exfiltration")
 				it.Strength = "strong"
+			case linked:
+				why = append(why, "linked to another copy")
 			}
 		}
 	}
 	it.Why += strings.Join(why, "; ")
+}
+
+// isListing says whether an item lists names (dir, net view,
+// Get-ChildItem) rather than moving data.
+func isListing(it *item) bool {
+	return it.Kind == result.ExposureCollected && (it.Tool == "dir" || it.Tool == "net view" || it.Tool == "Get-ChildItem")
 }
 
 // summarise fills the operation-level fields of exp.
@@ -748,17 +1056,29 @@ func summarise(exp *result.Exposure, items []*item) {
 	exp.Summary = s
 }
 
-// destHost is the host of a URL, remote or host:port.
+// destHost is the host a destination names, lower-cased, without user
+// or port: a URL's, an scp target's ([user@]host:path), a host:port's; an
+// rclone remote (name:path, the name without a dot) is its name and colon.
 func destHost(d string) string {
-	l := d
-	if _, after, ok := strings.Cut(l, "://"); ok {
+	l := strings.ToLower(d)
+	_, after, url := strings.Cut(l, "://")
+	if url {
 		l = after
-		l, _, _ = strings.Cut(l, "/")
-	} else if isRemote(l) && !strings.Contains(l, ".") {
-		return l
 	}
-	h, _, _ := strings.Cut(l, ":")
-	return strings.ToLower(h)
+	l, _, _ = strings.Cut(l, "/")
+	hostPort := l
+	if i := strings.LastIndexByte(l, '@'); i >= 0 {
+		hostPort = l[i+1:]
+	}
+	if strings.HasPrefix(hostPort, "[") { // [IPv6]:port
+		h, _, _ := strings.Cut(hostPort[1:], "]")
+		return h
+	}
+	h, rest, port := strings.Cut(hostPort, ":")
+	if !url && port && hostPort == l && !strings.Contains(h, ".") && (rest == "" || strings.Trim(rest, "0123456789") != "") && isRemote(l) {
+		return h + ":"
+	}
+	return h
 }
 
 func dedupe(s []string) []string {
@@ -808,8 +1128,20 @@ func account(d *result.Detection) string {
 	return ""
 }
 
-func isFileEvent(d *result.Detection) bool {
-	return d.EventID == 11 || d.EventID == 4663 || strings.Contains(strings.ToLower(d.Channel), "sysmon") && d.EventID == 23
+// fileWritten returns the file a detection's event shows written and the
+// program that wrote it: Sysmon 11 (created) and 23 (deleted, archived),
+// Security 4663 with WriteData or AppendData on a file.
+func fileWritten(d *result.Detection) (path, image string) {
+	switch {
+	case d.EventID == 11, d.EventID == 23 && strings.Contains(strings.ToLower(d.Channel), "sysmon"):
+		return field(d, "TargetFilename"), field(d, "Image")
+	case d.EventID == 4663:
+		if t := field(d, "ObjectType"); t != "" && t != "File" || !maskHas(field(d, "AccessMask"), 0x2|0x4) {
+			return "", ""
+		}
+		return field(d, "ObjectName"), field(d, "ProcessName")
+	}
+	return "", ""
 }
 
 // archiveExt are the extensions of archives and split volumes.
@@ -857,15 +1189,25 @@ func cut(s string, n int) string {
 var programExt = []string{".exe", ".dll", ".sys", ".bat", ".cmd", ".ps1", ".vbs", ".js", ".hta", ".jsp", ".aspx", ".php", ".msi", ".scr", ".ocx", ".cpl", ".manifest"}
 
 // readsData says whether a 5145 access mask includes ReadData (0x1) or
-// GENERIC_READ; true when the mask is not given.
+// GENERIC_READ; true when the mask is not given or not read.
 func readsData(mask string) bool {
-	if mask == "" {
-		return true
-	}
+	m, ok := parseMask(mask)
+	return !ok || m&(0x1|0x80000000) != 0
+}
+
+// maskHas says whether an access mask (0x...) has any of bits; false
+// when it is not given or not read.
+func maskHas(mask string, bits uint64) bool {
+	m, ok := parseMask(mask)
+	return ok && m&bits != 0
+}
+
+// parseMask reads an access mask written 0x<hex>.
+func parseMask(mask string) (uint64, bool) {
 	var m uint64
 	h, ok := strings.CutPrefix(strings.ToLower(mask), "0x")
 	if !ok || h == "" || len(h) > 16 {
-		return true
+		return 0, false
 	}
 	for _, c := range h {
 		switch {
@@ -874,10 +1216,10 @@ func readsData(mask string) bool {
 		case c >= 'a' && c <= 'f':
 			m = m<<4 | uint64(c-'a'+10)
 		default:
-			return true
+			return 0, false
 		}
 	}
-	return m&0x1 != 0 || m&0x80000000 != 0
+	return m, true
 }
 
 func isProgram(p string) bool {
@@ -903,6 +1245,6 @@ func toolTransfer(a action) bool {
 	// Named local files pushed to another host's administrative share:
 	// lateral tool transfer (data pushes are folders or wildcards).
 	_, _, admin := adminLocal(a.dest)
-	remoteSrc := slices.ContainsFunc(a.sources, func(s string) bool { return strings.HasPrefix(s, `\\`) })
+	remoteSrc := slices.ContainsFunc(a.sources, isUNC)
 	return admin && !remoteSrc && !a.recursive && !slices.ContainsFunc(a.sources, hasWildcard)
 }

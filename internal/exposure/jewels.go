@@ -176,6 +176,7 @@ var inferred = []struct {
 	{"office documents", []string{".doc", ".docx", ".xls", ".xlsx", ".xlsm", ".ppt", ".pptx", ".pdf", ".vsd", ".vsdx", ".odt", ".ods", ".msg", ".pst"}},
 	{"databases", []string{".mdb", ".accdb", ".sqlite", ".db", ".mdf", ".ldf", ".bak", ".dmp", ".sql"}},
 	{"directory database", []string{"ntds.dit"}},
+	{"registry hives with credentials", []string{`\config\sam`, `\config\security`, `\config\system`, `hklm\sam`, `hklm\security`, `hklm\system`}},
 }
 
 // markValuable sets each item's Valuable labels: the jewels' entries it
@@ -199,7 +200,9 @@ func markValuable(items []*item, jewels *Jewels) {
 			l := strings.ToLower(p)
 			for _, k := range inferred {
 				for _, e := range k.exts {
-					if strings.HasSuffix(l, e) && !(it.Kind == result.ExposureStaged && p == it.Destination) {
+					// A file by its name's end; a registry key (hklm\...) and its subkeys.
+					named := strings.HasSuffix(l, e) || strings.HasPrefix(e, `hklm\`) && strings.HasPrefix(l, e+`\`)
+					if named && !(it.Kind == result.ExposureStaged && p == it.Destination) {
 						addLabel(it, k.label+" (inferred)")
 					}
 				}

@@ -10,8 +10,10 @@ import (
 // already absolute (C:\, \\host\share) or URLs are returned cleaned, and
 // a relative path without cwd is returned as written.
 func resolve(p, cwd string) string {
-	p = strings.Trim(p, `"' `)
-	if p == "" || strings.Contains(p, "://") || isRemote(p) {
+	p = expandEnv(strings.Trim(p, `"' `))
+	if p == "" || strings.Contains(p, "://") || isRemote(p) || strings.HasPrefix(p, "%") || strings.HasPrefix(p, "$") {
+		// A URL, a remote, or a path under a variable of the user's
+		// (%TEMP%, $env:APPDATA): kept as written.
 		return p
 	}
 	p = strings.ReplaceAll(p, "/", `\`)
@@ -37,6 +39,38 @@ func resolve(p, cwd string) string {
 		return p
 	}
 	return clean(strings.TrimRight(strings.ReplaceAll(cwd, "/", `\`), `\`) + `\` + p)
+}
+
+// fixedEnv are the environment variables whose value is the same on
+// every Windows installed on C: (lower-cased names).
+var fixedEnv = map[string]string{"systemroot": `C:\Windows`, "windir": `C:\Windows`, "programdata": `C:\ProgramData`,
+	"allusersprofile": `C:\ProgramData`, "public": `C:\Users\Public`, "systemdrive": `C:`, "programfiles": `C:\Program Files`,
+	"programfiles(x86)": `C:\Program Files (x86)`}
+
+// expandEnv replaces a leading %NAME% or $env:NAME of fixedEnv by its
+// value; $env:NAME of another variable becomes %NAME%.
+func expandEnv(p string) string {
+	var name, rest string
+	switch {
+	case strings.HasPrefix(p, "%"):
+		end := strings.IndexByte(p[1:], '%')
+		if end < 0 {
+			return p
+		}
+		name, rest = p[1:end+1], p[end+2:]
+	case len(p) > 5 && strings.EqualFold(p[:5], "$env:"):
+		end := 5
+		for end < len(p) && (isIdentByte(p[end]) || p[end] == '(' || p[end] == ')') {
+			end++
+		}
+		name, rest = p[5:end], p[end:]
+	default:
+		return p
+	}
+	if v, ok := fixedEnv[strings.ToLower(name)]; ok {
+		return v + rest
+	}
+	return "%" + name + "%" + rest
 }
 
 // isRemote says whether p names an rclone-style remote (name:path, the

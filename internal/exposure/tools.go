@@ -20,9 +20,12 @@ type action struct {
 	// listFile is set when the sources are in a list or directive file
 	// whose content the evidence does not show (makecab /F, rar @list).
 	listFile string
-	// unquoted is set when a path with spaces was written unquoted and
-	// read as one.
-	unquoted bool
+	// note says what the item's reading assumed (a path with spaces
+	// written unquoted and read as one, a default location).
+	note string
+	// bitsJob is the BITS job a `bitsadmin /addfile` adds to: an upload
+	// only when the job was created as one.
+	bitsJob string
 }
 
 // recognise returns the data movement c performs, resolving its paths
@@ -32,7 +35,8 @@ func recognise(c Command, cwd string) (action, bool) {
 	if len(c.Args) == 0 {
 		return action{}, false
 	}
-	name := base(c.Args[0])
+	// MEGAcmd's commands are batch files (mega-put.bat).
+	name := strings.TrimSuffix(base(c.Args[0]), ".bat")
 	args := c.Args[1:]
 	if c.PowerShell {
 		if a, ok := recognisePowerShell(strings.ToLower(c.Args[0]), args, cwd); ok {
@@ -64,16 +68,89 @@ func recognise(c Command, cwd string) (action, bool) {
 		return recogniseRclone(args, cwd)
 	case "bitsadmin":
 		return recogniseBitsadmin(args, cwd)
-	case "azcopy", "gsutil", "aws":
+	case "azcopy", "gsutil", "aws", "gcloud", "s3cmd":
 		return recogniseCloudCLI(name, args, cwd)
-	case "mega-put", "megaput", "megatools":
+	case "az":
+		return recogniseAz(args, cwd)
+	case "python", "python3", "pythonw", "py":
+		if tool, rest, ok := pythonTool(args); ok {
+			return recognise(Command{Args: append([]string{tool}, rest...)}, cwd)
+		}
+	case "restic":
+		return recogniseRestic(args, cwd)
+	case "certreq":
+		return recogniseCertreq(args, cwd)
+	case "configsecuritypolicy":
+		if len(args) == 2 && strings.Contains(args[1], "://") {
+			return action{kind: result.ExposureExfiltrated, tool: "ConfigSecurityPolicy", sources: []string{resolve(args[0], cwd)}, dest: args[1]}, true
+		}
+	case "zip":
+		return recogniseZip(args, cwd)
+	case "ntdsutil":
+		return recogniseIFM(args)
+	case "esentutl":
+		return recogniseEsentutl(args, cwd)
+	case "reg":
+		return recogniseRegSave(args, cwd)
+	case "psexec", "psexec64":
+		// A command PsExec runs here (no \\computer): the command's own.
+		if inner, ok := psexecCommand(args); ok {
+			return recognise(Command{Args: inner}, cwd)
+		}
+	case "mega-put", "megaput", "megatools", "megaclient", "megacopy":
 		return recogniseMega(name, args, cwd)
+	case "scp", "pscp":
+		return recogniseSCP(args, cwd)
+	case "winscp", "winscp.com":
+		return recogniseWinSCP(args, cwd)
 	}
-	// A renamed RAR: the add command with RAR's own switches.
-	if len(args) >= 2 && strings.EqualFold(args[0], "a") && rarLike(args[1:]) {
+	// Renamed tools, by their own switches: RAR's and 7-Zip's add
+	// command, rclone's flags with a remote destination.
+	switch {
+	case len(args) >= 2 && strings.EqualFold(args[0], "a") && rarLike(args[1:]):
 		return recogniseRar(name, args, cwd)
+	case len(args) >= 2 && strings.EqualFold(args[0], "a") && sevenZipLike(args[1:]):
+		return recognise7z(name, args, cwd)
+	case rcloneLike(args):
+		return recogniseRclone(args, cwd)
 	}
 	return action{}, false
+}
+
+// sevenZipLike says whether args carry switches only 7-Zip uses (-t7z,
+// -tzip, -mx<n>, -mhe, -sdel, -ssw, -spf) and an archive named .7z or
+// .zip.
+func sevenZipLike(args []string) bool {
+	sw, file := false, false
+	for _, a := range args {
+		l := strings.ToLower(a)
+		switch {
+		case l == "-t7z", l == "-tzip", strings.HasPrefix(l, "-mhe"), strings.HasPrefix(l, "-mx"), l == "-sdel", l == "-ssw", l == "-spf":
+			sw = true
+		case strings.HasSuffix(l, ".7z"), strings.HasSuffix(l, ".zip"):
+			file = true
+		}
+	}
+	return sw && file
+}
+
+// rcloneFlags are flags of rclone's that other tools do not share.
+var rcloneFlags = []string{"--transfers", "--checkers", "--multi-thread-streams", "--ignore-existing", "--auto-confirm", "--no-check-dest",
+	"--bwlimit", "--max-age", "--min-age", "--fast-list", "--no-check-certificate", "--s3-", "--mega-", "--drive-", "--ftp-", "--sftp-"}
+
+// rcloneLike says whether args are an rclone transfer to a remote
+// (copy|sync|move|copyto|moveto SRC remote:path) with a flag only rclone
+// has: a renamed rclone.
+func rcloneLike(args []string) bool {
+	flag := slices.ContainsFunc(args, func(a string) bool {
+		l := strings.ToLower(a)
+		return slices.ContainsFunc(rcloneFlags, func(f string) bool { return strings.HasPrefix(l, f) })
+	})
+	if !flag {
+		return false
+	}
+	a, ok := recogniseRclone(args, "")
+	return ok && a.kind == result.ExposureExfiltrated
 }
 
 // rarLike says whether args carry switches only RAR uses (-hp, -v<n>,
@@ -122,8 +199,10 @@ func recogniseRar(tool string, args []string, cwd string) (action, bool) {
 			l := strings.ToLower(sw)
 			switch {
 			case strings.HasPrefix(l, "hp"):
+				// -hp alone asks for the password: encrypted all the same.
 				a.password, a.headers = true, true
 			case strings.HasPrefix(l, "p") && l != "p-":
+				// -p alone asks for it at the console.
 				a.password = true
 			case l == "r" || l == "r0":
 				a.recursive = true
@@ -200,8 +279,8 @@ func number(s string) (int64, string, bool) {
 	return n, s[i:], true
 }
 
-// recognise7z reads `7z a [-switches] archive [files]`: -p<pw> a
-// password, -mhe(=on) encrypted headers, -v<size>[b|k|m|g] (1024-based)
+// recognise7z reads `7z a [-switches] archive [files]`: -p[pw] a
+// password (asked for when not given), -mhe(=on) encrypted headers, -v<size>[b|k|m|g] (1024-based)
 // volumes, -r recursion, -w<dir> and -o not sources, @list.
 func recognise7z(tool string, args []string, cwd string) (action, bool) {
 	if len(args) == 0 {
@@ -223,7 +302,8 @@ func recognise7z(tool string, args []string, cwd string) (action, bool) {
 			sw := arg[1:]
 			l := strings.ToLower(sw)
 			switch {
-			case strings.HasPrefix(l, "p") && len(l) > 1:
+			case strings.HasPrefix(l, "p"):
+				// -p alone asks for the password at the console.
 				a.password = true
 			case l == "mhe" || l == "mhe=on" || l == "mhe+":
 				a.headers = true
@@ -384,12 +464,18 @@ func recogniseTar(args []string, cwd string) (action, bool) {
 func recogniseRobocopy(args []string, cwd string) (action, bool) {
 	var pos []string
 	a := action{kind: result.ExposureCollected, tool: "robocopy"}
+	listing := false // the names after /XF, /XD, /IF are its, not files to copy
 	for _, arg := range args {
 		if strings.HasPrefix(arg, "/") && !strings.HasPrefix(arg, "//") {
-			switch strings.ToLower(arg) {
+			l := strings.ToLower(arg)
+			switch l {
 			case "/s", "/e", "/mir", "/move":
 				a.recursive = true
 			}
+			listing = l == "/xf" || l == "/xd" || l == "/if"
+			continue
+		}
+		if listing {
 			continue
 		}
 		pos = append(pos, arg)
@@ -413,7 +499,8 @@ func recogniseXcopy(args []string, cwd string) (action, bool) {
 	var pos []string
 	a := action{kind: result.ExposureCollected, tool: "xcopy"}
 	for _, arg := range args {
-		if strings.HasPrefix(arg, "/") && len(arg) <= 4 {
+		// Switches, /EXCLUDE:file and /D:m-d-y too.
+		if strings.HasPrefix(arg, "/") {
 			switch strings.ToLower(arg) {
 			case "/s", "/e":
 				a.recursive = true
@@ -452,7 +539,7 @@ func recogniseCopy(tool string, args []string, cwd string) (action, bool) {
 		// cmd refuses more than two names; an unquoted path with spaces
 		// is what was meant.
 		pos = []string{strings.Join(pos[:len(pos)-1], " "), pos[len(pos)-1]}
-		a.unquoted = true
+		a.note = "a path with spaces written unquoted, read as one"
 	}
 	for _, s := range strings.Split(pos[0], "+") {
 		if s != "" {
@@ -472,7 +559,8 @@ func recogniseCopy(tool string, args []string, cwd string) (action, bool) {
 func recogniseDir(args []string, cwd string) (action, bool) {
 	a := action{kind: result.ExposureCollected, tool: "dir"}
 	for _, arg := range args {
-		if strings.HasPrefix(arg, "/") && len(arg) <= 4 {
+		if strings.HasPrefix(arg, "/") { // /s, /a:h, /o:-d
+
 			if strings.EqualFold(arg, "/s") {
 				a.recursive = true
 			}
@@ -488,8 +576,11 @@ func recogniseDir(args []string, cwd string) (action, bool) {
 	return a, true
 }
 
-// isUNC says whether p is a UNC path (\\host\share).
-func isUNC(p string) bool { return strings.HasPrefix(p, `\\`) }
+// isUNC says whether p is a UNC path (\\host\share), not a local
+// device path (\\?\GLOBALROOT\..., \\.\C:).
+func isUNC(p string) bool {
+	return strings.HasPrefix(p, `\\`) && !strings.HasPrefix(p, `\\?\`) && !strings.HasPrefix(p, `\\.\`)
+}
 
 // recogniseNetView reads `net view \\host` (the shares of a host): a
 // listing of shares.
@@ -593,23 +684,32 @@ func recogniseCurl(args []string, cwd string) (action, bool) {
 // with DST a remote (name:path): an upload; a local DST is a copy.
 func recogniseRclone(args []string, cwd string) (action, bool) {
 	var pos []string
-	valueFlags := map[string]bool{"--config": true, "--transfers": true, "--include": true, "--exclude": true, "--bwlimit": true,
-		"--max-age": true, "--min-age": true, "--max-size": true, "--min-size": true, "--filter": true, "--log-file": true, "--checkers": true,
-		"--multi-thread-streams": true, "--user-agent": true}
+	listFile := ""
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
-		if strings.HasPrefix(arg, "-") {
-			if valueFlags[strings.ToLower(arg)] {
-				i++
-			}
+		if !strings.HasPrefix(arg, "-") {
+			pos = append(pos, arg)
 			continue
 		}
-		pos = append(pos, arg)
+		k, v, hasV := strings.Cut(arg, "=")
+		k = strings.ToLower(k)
+		if !hasV && i+1 < len(args) {
+			// A flag's value: a flag known to take one, or a number, size
+			// or duration (16, 1M, 10s) after any flag.
+			n, _, isNum := number(args[i+1])
+			if rcloneValueFlags[k] || isNum && n >= 0 && !strings.ContainsAny(args[i+1], `\/:`) {
+				i++
+				v, hasV = args[i], true
+			}
+		}
+		if hasV && (k == "--files-from" || k == "--include-from") {
+			listFile = resolve(v, cwd)
+		}
 	}
 	if !verbOf(pos, "copy", "sync", "move", "copyto", "moveto") {
 		return action{}, false
 	}
-	a := action{kind: result.ExposureCollected, tool: "rclone", recursive: true, sources: []string{resolve(pos[1], cwd)}, dest: pos[2]}
+	a := action{kind: result.ExposureCollected, tool: "rclone", recursive: true, sources: []string{resolve(pos[1], cwd)}, dest: pos[2], listFile: listFile}
 	if isRemote(pos[2]) {
 		a.kind = result.ExposureExfiltrated
 	} else {
@@ -618,85 +718,588 @@ func recogniseRclone(args []string, cwd string) (action, bool) {
 	return a, true
 }
 
+// rcloneValueFlags are rclone's common flags that take a value.
+var rcloneValueFlags = map[string]bool{"--config": true, "--transfers": true, "--include": true, "--exclude": true, "--bwlimit": true,
+	"--max-age": true, "--min-age": true, "--max-size": true, "--min-size": true, "--filter": true, "--log-file": true, "--checkers": true,
+	"--multi-thread-streams": true, "--user-agent": true, "--log-level": true, "--stats": true, "--stats-log-level": true, "--tpslimit": true,
+	"--retries": true, "--low-level-retries": true, "--max-transfer": true, "--order-by": true, "--files-from": true, "--include-from": true,
+	"--exclude-from": true, "--filter-from": true, "--backup-dir": true, "--suffix": true, "--buffer-size": true, "--timeout": true,
+	"--contimeout": true, "--cache-dir": true, "--multi-thread-cutoff": true, "--max-depth": true, "--password-command": true}
+
 // verbOf says whether the positional arguments pos are one of verbs (any
 // case) followed by a source and a destination at least.
 func verbOf(pos []string, verbs ...string) bool {
 	return len(pos) >= 3 && slices.Contains(verbs, strings.ToLower(pos[0]))
 }
 
-// recogniseBitsadmin reads `bitsadmin /transfer name [/upload] [/priority
-// p] URL FILE` with /upload: an upload of FILE to URL.
+// recogniseBitsadmin reads bitsadmin's uploads: `/transfer name /upload
+// [/priority p] [/aclflags f] [/dynamic] URL FILE [URL FILE...]` (the name
+// may come after /upload), an upload of each FILE to its URL; and
+// `/addfile job URL FILE`, whose direction is the job's: it sets bitsJob,
+// and build keeps it only when `/create /upload job` is in the operation
+// on the same host (bitsUploadJobs).
 func recogniseBitsadmin(args []string, cwd string) (action, bool) {
-	upload := false
+	upload, transfer, addfile := false, false, false
 	var pos []string
 	for i := 0; i < len(args); i++ {
 		l := strings.ToLower(args[i])
 		switch {
 		case l == "/upload":
 			upload = true
-		case l == "/transfer" || l == "/priority" || l == "/dynamic" || l == "/download":
-			if l == "/transfer" || l == "/priority" {
-				i++
-			}
+		case l == "/transfer":
+			transfer = true
+		case l == "/addfile":
+			addfile = true
+		case l == "/priority" || l == "/aclflags":
+			i++
 		case strings.HasPrefix(l, "/"):
 		default:
 			pos = append(pos, args[i])
 		}
 	}
-	if !upload || len(pos) < 2 {
-		return action{}, false
+	a := action{kind: result.ExposureExfiltrated, tool: "bitsadmin"}
+	switch {
+	case transfer && upload && len(pos) >= 3:
+		// The job's name, then pairs of URL and file.
+		for k := 1; k+1 < len(pos); k += 2 {
+			if a.dest == "" {
+				a.dest = pos[k]
+			}
+			a.sources = append(a.sources, resolve(pos[k+1], cwd))
+		}
+		return a, true
+	case addfile && !transfer && len(pos) == 3:
+		a.bitsJob = strings.ToLower(pos[0])
+		a.dest, a.sources = pos[1], []string{resolve(pos[2], cwd)}
+		return a, true
 	}
-	return action{kind: result.ExposureExfiltrated, tool: "bitsadmin", dest: pos[0], sources: []string{resolve(pos[1], cwd)}}, true
+	return action{}, false
 }
 
-// recogniseCloudCLI reads `azcopy copy SRC https://...`, `gsutil cp SRC
-// gs://...` and `aws s3 cp|sync SRC s3://...`.
-func recogniseCloudCLI(tool string, args []string, cwd string) (action, bool) {
-	var pos []string
-	for _, a := range args {
-		if !strings.HasPrefix(a, "-") {
-			pos = append(pos, a)
+// bitsUploadJob returns the name of the upload job that `bitsadmin
+// /create /upload name` makes.
+func bitsUploadJob(c Command) (string, bool) {
+	if len(c.Args) < 3 || base(c.Args[0]) != "bitsadmin" {
+		return "", false
+	}
+	create, upload := false, false
+	name := ""
+	for _, a := range c.Args[1:] {
+		switch l := strings.ToLower(a); {
+		case l == "/create":
+			create = true
+		case l == "/upload":
+			upload = true
+		case strings.HasPrefix(l, "/"):
+		case create && name == "":
+			name = l
 		}
 	}
-	if tool == "aws" {
-		if len(pos) < 4 || pos[0] != "s3" || (pos[1] != "cp" && pos[1] != "sync" && pos[1] != "mv") {
+	return name, create && upload && name != ""
+}
+
+// recogniseCloudCLI reads the copies to cloud storage of `azcopy copy
+// SRC https://...`, `gsutil [-m] cp [-r] SRC gs://...`, `gcloud storage cp
+// SRC gs://...`, `aws s3 cp|sync|mv SRC s3://...` and `s3cmd put|sync SRC
+// s3://...`: the destination is the last argument with a storage URL,
+// the sources the arguments between the verb and it; the options that
+// take a value are skipped wherever they are.
+func recogniseCloudCLI(tool string, args []string, cwd string) (action, bool) {
+	a := action{kind: result.ExposureExfiltrated, tool: tool}
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if !strings.HasPrefix(arg, "-") || arg == "-" {
+			pos = append(pos, arg)
+			continue
+		}
+		k, v, hasV := strings.Cut(strings.ToLower(arg), "=")
+		switch {
+		case k == "--recursive" || k == "-r" || arg == "-R":
+			a.recursive = v != "false"
+		case !hasV && cloudValueOpts[k] && i+1 < len(args):
+			i++
+		}
+	}
+	var cmd []string // the command words before the verb
+	switch tool {
+	case "aws":
+		cmd = []string{"s3"}
+	case "gcloud":
+		cmd = []string{"storage"}
+	}
+	for _, w := range cmd {
+		if len(pos) == 0 || !strings.EqualFold(pos[0], w) {
 			return action{}, false
 		}
 		pos = pos[1:]
 	}
-	if !verbOf(pos, "copy", "cp", "sync", "mv", "rsync") {
+	if !verbOf(pos, "copy", "cp", "sync", "mv", "rsync", "put") {
 		return action{}, false
 	}
-	dst := pos[len(pos)-1]
-	l := strings.ToLower(dst)
-	if !strings.HasPrefix(l, "https://") && !strings.HasPrefix(l, "gs://") && !strings.HasPrefix(l, "s3://") && !strings.HasPrefix(l, "http://") {
+	last := -1
+	for i := 2; i < len(pos); i++ {
+		l := strings.ToLower(pos[i])
+		if slices.ContainsFunc(cloudSchemes, func(s string) bool { return strings.HasPrefix(l, s) }) {
+			last = i
+		}
+	}
+	if last < 0 {
 		return action{}, false
 	}
-	a := action{kind: result.ExposureExfiltrated, tool: tool, dest: dst}
-	for _, s := range pos[1 : len(pos)-1] {
+	a.dest = pos[last]
+	for _, s := range pos[1:last] {
+		if strings.Contains(s, "://") {
+			return action{}, false // from storage: a download or a copy between buckets
+		}
 		a.sources = append(a.sources, resolve(s, cwd))
 	}
 	return a, true
 }
 
-// recogniseMega reads MEGAcmd's `mega-put FILE... [remote]` and
-// `megatools put FILE...`.
-func recogniseMega(tool string, args []string, cwd string) (action, bool) {
-	if tool == "megatools" {
-		if len(args) == 0 || args[0] != "put" {
+// cloudSchemes begin the URLs of cloud storage destinations.
+var cloudSchemes = []string{"https://", "http://", "gs://", "s3://"}
+
+// cloudValueOpts are the options of the cloud storage CLIs that take a
+// value.
+var cloudValueOpts = map[string]bool{"--profile": true, "--region": true, "--endpoint-url": true, "--storage-class": true, "--sse": true,
+	"--acl": true, "--exclude": true, "--include": true, "--expires": true, "--content-type": true, "--grants": true, "--cache-control": true,
+	"--metadata": true, "--sse-kms-key-id": true, "--output": true, "--log-level": true, "--from-to": true, "--include-pattern": true,
+	"--exclude-pattern": true, "--cap-mbps": true, "--block-size-mb": true, "--overwrite": true, "-o": true, "-h": true, "--project": true,
+	"--access_key": true, "--secret_key": true, "--host": true, "--host-bucket": true, "--config": true, "-c": true}
+
+// pythonTools are the cloud storage CLIs written in Python, by module or
+// script name: on Windows their .cmd wrappers run python.exe.
+var pythonTools = map[string]string{"azure.cli": "az", "gsutil": "gsutil", "gcloud": "gcloud", "s3cmd": "s3cmd", "awscli": "aws"}
+
+// pythonTool returns the cloud storage CLI a Python command line runs
+// (`python -IBm azure.cli ...`, `python gsutil.py ...`) and its arguments.
+func pythonTool(args []string) (string, []string, bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			if strings.HasSuffix(a, "m") && !strings.HasPrefix(a, "--") && i+1 < len(args) {
+				tool, ok := pythonTools[strings.ToLower(args[i+1])]
+				return tool, args[i+2:], ok
+			}
+			continue
+		}
+		tool, ok := pythonTools[strings.TrimSuffix(base(a), ".py")]
+		return tool, args[i+1:], ok
+	}
+	return "", nil, false
+}
+
+// recogniseAz reads Azure CLI's `az storage blob upload --file F
+// --container-name C --account-name A` and `upload-batch --source DIR
+// --destination C`: an upload to the account's blob storage.
+func recogniseAz(args []string, cwd string) (action, bool) {
+	if len(args) < 3 || !strings.EqualFold(args[0], "storage") || !strings.EqualFold(args[1], "blob") {
+		return action{}, false
+	}
+	verb := strings.ToLower(args[2])
+	if verb != "upload" && verb != "upload-batch" {
+		return action{}, false
+	}
+	opts := map[string]string{}
+	for i := 3; i < len(args); i++ {
+		k, v, hasV := strings.Cut(args[i], "=")
+		if !strings.HasPrefix(k, "-") {
+			continue
+		}
+		if !hasV && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			i++
+			v = args[i]
+		}
+		opts[strings.ToLower(k)] = v
+	}
+	get := func(names ...string) string {
+		for _, n := range names {
+			if v := opts[n]; v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	a := action{kind: result.ExposureExfiltrated, tool: "az storage", recursive: verb == "upload-batch"}
+	src := get("--file", "-f")
+	container := get("--container-name", "-c")
+	if verb == "upload-batch" {
+		src, container = get("--source", "-s"), get("--destination", "-d")
+	}
+	if src == "" {
+		return action{}, false
+	}
+	a.sources = []string{resolve(src, cwd)}
+	if acct := get("--account-name"); acct != "" {
+		a.dest = "https://" + acct + ".blob.core.windows.net/" + container
+	} else {
+		a.dest = container
+	}
+	return a, true
+}
+
+// recogniseRestic reads `restic -r REPO backup PATH...` with a remote
+// repository (rest:, s3:, sftp:, b2:, azure:, gs:, swift:, rclone:): an
+// upload of the paths; a local repository is a copy.
+func recogniseRestic(args []string, cwd string) (action, bool) {
+	a := action{kind: result.ExposureExfiltrated, tool: "restic", recursive: true}
+	backup := false
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		k, v, hasV := strings.Cut(arg, "=")
+		switch {
+		case (k == "-r" || k == "--repo" || k == "--repository-file" || k == "--password-file" || k == "-p" || k == "--files-from" ||
+			k == "--exclude" || k == "--tag" || k == "--host" || k == "--cache-dir" || k == "-o" || k == "--option") && !hasV && i+1 < len(args):
+			i++
+			v = args[i]
+			fallthrough
+		case hasV && strings.HasPrefix(k, "-"):
+			switch k {
+			case "-r", "--repo":
+				a.dest = v
+			case "--files-from":
+				a.listFile = resolve(v, cwd)
+			}
+		case strings.HasPrefix(arg, "-"):
+		case !backup:
+			backup = strings.EqualFold(arg, "backup")
+			if !backup {
+				return action{}, false // another command (init, restore...)
+			}
+		default:
+			a.sources = append(a.sources, resolve(arg, cwd))
+		}
+	}
+	if !backup || a.dest == "" || len(a.sources) == 0 && a.listFile == "" {
+		return action{}, false
+	}
+	if !isRemote(a.dest) {
+		a.kind, a.dest = result.ExposureCollected, resolve(a.dest, cwd)
+	}
+	return a, true
+}
+
+// recogniseCertreq reads `certreq -Post -config URL FILE [OUT]`, which
+// sends FILE to URL (LOLBAS).
+func recogniseCertreq(args []string, cwd string) (action, bool) {
+	post := false
+	a := action{kind: result.ExposureExfiltrated, tool: "certreq"}
+	for i := 0; i < len(args); i++ {
+		l := strings.ToLower(args[i])
+		switch {
+		case l == "-post" || l == "/post":
+			post = true
+		case (l == "-config" || l == "/config") && i+1 < len(args):
+			i++
+			a.dest = args[i]
+		case strings.HasPrefix(l, "-") || strings.HasPrefix(l, "/") && len(l) < 12:
+		case len(a.sources) == 0:
+			a.sources = []string{resolve(args[i], cwd)}
+		}
+	}
+	if !post || !strings.Contains(a.dest, "://") || len(a.sources) == 0 {
+		return action{}, false
+	}
+	return a, true
+}
+
+// recogniseZip reads Info-ZIP's `zip [-options] archive files...`: -r
+// recursion, -P pw or -e a password, -s size split volumes (k, m, g, t:
+// 1024-based; bare: megabytes), -@ names from standard input.
+func recogniseZip(args []string, cwd string) (action, bool) {
+	a := action{kind: result.ExposureStaged, tool: "zip"}
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if !strings.HasPrefix(arg, "-") || len(arg) == 1 {
+			pos = append(pos, arg)
+			continue
+		}
+		switch arg {
+		case "-P", "--password":
+			a.password = true
+			i++
+		case "-s", "--split-size":
+			if i+1 < len(args) {
+				i++
+				if n, unit, ok := number(args[i]); ok {
+					mult := map[string]int64{"": 1 << 20, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[strings.ToLower(unit)]
+					a.volSize = n * mult
+				}
+			}
+		case "-x", "-i", "-b", "-t", "-tt", "-n", "-O":
+			i++
+		default:
+			for _, c := range arg[1:] {
+				switch c {
+				case 'r', 'R':
+					a.recursive = true
+				case 'e':
+					a.password = true
+				}
+			}
+		}
+	}
+	if len(pos) < 2 {
+		return action{}, false
+	}
+	a.dest = resolve(pos[0], cwd)
+	if !strings.Contains(baseName(a.dest), ".") {
+		a.dest += ".zip"
+	}
+	for _, s := range pos[1:] {
+		a.sources = append(a.sources, resolve(s, cwd))
+	}
+	return a, true
+}
+
+// recogniseIFM reads ntdsutil's `"activate instance ntds" ifm "create
+// full|sysvol full|rodc PATH"`: a copy of the directory database (at its
+// default place, C:\Windows\NTDS\ntds.dit) and the registry hives
+// into PATH.
+func recogniseIFM(args []string) (action, bool) {
+	ifm := false
+	for i, arg := range args {
+		words := strings.Fields(arg)
+		if len(words) == 1 && strings.EqualFold(words[0], "ifm") {
+			ifm = true
+			continue
+		}
+		if !ifm || len(words) == 0 || !strings.EqualFold(words[0], "create") && !strings.EqualFold(words[0], "cr") {
+			continue
+		}
+		// The path is the rest of the argument after create's mode, or the
+		// next argument when the mode was written alone.
+		path := ""
+		for k := 1; k < len(words); k++ {
+			if l := strings.ToLower(words[k]); l != "full" && l != "sysvol" && l != "rodc" && l != "nodefrag" {
+				path = strings.Join(words[k:], " ")
+				break
+			}
+		}
+		if path == "" && i+1 < len(args) {
+			path = args[i+1]
+		}
+		if path == "" {
 			return action{}, false
 		}
-		args = args[1:]
+		return action{kind: result.ExposureCollected, tool: "ntdsutil IFM", recursive: true, sources: []string{`C:\Windows\NTDS\ntds.dit`},
+			dest: strings.Trim(path, `"`), note: "the directory database at its default place"}, true
+	}
+	return action{}, false
+}
+
+// credentialHives are the registry hives that hold credentials, as reg
+// names them (upper-case, without HKLM\).
+var credentialHives = []string{"SAM", "SECURITY", "SYSTEM"}
+
+// recogniseRegSave reads `reg save|export HKLM\SAM|SECURITY|SYSTEM[\...]
+// FILE`: the hive (or a key of it, LSA secrets) written to a file. Other
+// keys are configuration, not data.
+func recogniseRegSave(args []string, cwd string) (action, bool) {
+	if len(args) < 3 || !strings.EqualFold(args[0], "save") && !strings.EqualFold(args[0], "export") {
+		return action{}, false
+	}
+	key := strings.TrimRight(strings.ToUpper(strings.ReplaceAll(args[1], "HKEY_LOCAL_MACHINE", "HKLM")), `\`)
+	hive, sub, _ := strings.Cut(strings.TrimPrefix(key, `HKLM\`), `\`)
+	// SYSTEM holds the key that decrypts the others whole; its subkeys
+	// are configuration (diagnostic tools export them).
+	if !strings.HasPrefix(key, `HKLM\`) || !slices.Contains(credentialHives, hive) || hive == "SYSTEM" && sub != "" {
+		return action{}, false
+	}
+	return action{kind: result.ExposureCollected, tool: "reg save", sources: []string{args[1]}, dest: resolve(args[2], cwd)}, true
+}
+
+// psexecCommand returns the command `psexec [options] command [args]`
+// runs on this host; ok is false when it runs on another (\\computer, @file).
+func psexecCommand(args []string) ([]string, bool) {
+	valueOpts := map[string]bool{"-u": true, "-p": true, "-w": true, "-a": true, "-n": true, "-r": true, "-c": false}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		l := strings.ToLower(a)
+		switch {
+		case strings.HasPrefix(a, `\\`) || strings.HasPrefix(a, "@"):
+			return nil, false
+		case valueOpts[l]:
+			i++
+		case strings.HasPrefix(a, "-"):
+		default:
+			return args[i:], true
+		}
+	}
+	return nil, false
+}
+
+// recogniseEsentutl reads `esentutl /y SRC [/d DST] [/vss] [/o]` (the
+// switches in any order): a copy of a file (locked ones too, with /vss),
+// into DST or the working folder.
+func recogniseEsentutl(args []string, cwd string) (action, bool) {
+	src, dst := "", ""
+	copying := false
+	for i := 0; i < len(args); i++ {
+		l := strings.ToLower(args[i])
+		switch {
+		case l == "/y":
+			copying = true
+		case l == "/d" && i+1 < len(args):
+			i++
+			dst = resolve(args[i], cwd)
+		case strings.HasPrefix(l, "/"):
+		case copying && src == "":
+			src = resolve(args[i], cwd)
+		}
+	}
+	if src == "" {
+		return action{}, false
+	}
+	if dst == "" {
+		dst = resolve(baseName(src), cwd)
+	}
+	return action{kind: result.ExposureCollected, tool: "esentutl", sources: []string{src}, dest: dst}, true
+}
+
+// recogniseMega reads MEGAcmd's `mega-put [-c] [-q] FILE... [/remote]`
+// (mega-put.bat, or `MEGAclient put`), and megatools' `megatools put
+// [options] FILE...` (megaput) and `megatools copy --local DIR --remote
+// PATH` (megacopy), an upload unless --download.
+func recogniseMega(tool string, args []string, cwd string) (action, bool) {
+	verb := ""
+	switch tool {
+	case "megatools", "megaclient":
+		if len(args) == 0 {
+			return action{}, false
+		}
+		verb, args = strings.ToLower(args[0]), args[1:]
+	case "megaput", "mega-put":
+		verb = "put"
+	case "megacopy":
+		verb = "copy"
 	}
 	a := action{kind: result.ExposureExfiltrated, tool: "MEGA", dest: "mega.nz"}
-	for _, s := range args {
-		if !strings.HasPrefix(s, "-") && !strings.HasPrefix(s, "/") {
-			a.sources = append(a.sources, resolve(s, cwd))
+	valueOpts := map[string]bool{"-u": true, "--username": true, "-p": true, "--password": true, "--config": true, "--path": true,
+		"--limit-speed": true, "--proxy": true, "--netif": true, "--ip-proto": true, "--speed-limit": true}
+	switch verb {
+	case "put":
+		for i := 0; i < len(args); i++ {
+			arg := args[i]
+			k, _, hasV := strings.Cut(arg, "=")
+			switch {
+			case valueOpts[k] && !hasV:
+				if k == "--path" && i+1 < len(args) {
+					a.dest = "mega.nz:" + args[i+1]
+				}
+				i++
+			case strings.HasPrefix(arg, "-"), strings.HasPrefix(arg, "/"):
+				// An option, or MEGAcmd's remote folder.
+			default:
+				a.sources = append(a.sources, resolve(arg, cwd))
+			}
+		}
+	case "copy":
+		for i := 0; i+1 < len(args); i++ {
+			switch args[i] {
+			case "--download", "-d":
+				return action{}, false
+			case "--local", "-l":
+				a.sources = append(a.sources, resolve(args[i+1], cwd))
+				a.recursive = true
+			}
 		}
 	}
 	if len(a.sources) == 0 {
 		return action{}, false
 	}
+	return a, true
+}
+
+// recogniseSCP reads `scp`/`pscp [options] SRC... [user@]host:path`: an
+// upload when the last argument is a remote and the sources are local
+// (a remote source is a download, or a copy between remotes).
+func recogniseSCP(args []string, cwd string) (action, bool) {
+	valueOpts := map[string]bool{"-c": true, "-F": true, "-i": true, "-J": true, "-l": true, "-o": true, "-P": true, "-S": true,
+		"-pw": true, "-hostkey": true, "-load": true, "-proxycmd": true, "-sshlog": true, "-sshrawlog": true, "-logfile": true}
+	a := action{kind: result.ExposureExfiltrated, tool: "scp"}
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case valueOpts[arg]:
+			i++
+		case arg == "-r":
+			a.recursive = true
+		case strings.HasPrefix(arg, "-") && len(arg) > 1:
+		default:
+			pos = append(pos, arg)
+		}
+	}
+	if len(pos) < 2 || !isRemote(pos[len(pos)-1]) {
+		return action{}, false
+	}
+	a.dest = pos[len(pos)-1]
+	for _, src := range pos[:len(pos)-1] {
+		if isRemote(src) {
+			return action{}, false
+		}
+		a.sources = append(a.sources, resolve(src, cwd))
+	}
+	return a, true
+}
+
+// recogniseWinSCP reads WinSCP's `/command "open URL" "put [-switches]
+// FILE... [remote]" ...` and `winscp [session] /upload FILE...`: an
+// upload of the files to the session's host. A /script file's content
+// is not in the evidence.
+func recogniseWinSCP(args []string, cwd string) (action, bool) {
+	a := action{kind: result.ExposureExfiltrated, tool: "WinSCP"}
+	session, upload := "", false
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		l := strings.ToLower(arg)
+		switch {
+		case l == "/command":
+			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "/") {
+				i++
+				words := SplitArgs("x " + args[i])[1:]
+				if len(words) < 2 {
+					continue
+				}
+				switch strings.ToLower(words[0]) {
+				case "open":
+					for _, w := range words[1:] {
+						if !strings.HasPrefix(w, "-") {
+							session = w
+							break
+						}
+					}
+				case "put":
+					var files []string
+					for _, w := range words[1:] {
+						if !strings.HasPrefix(w, "-") {
+							files = append(files, w)
+						}
+					}
+					if len(files) > 1 && (strings.HasPrefix(files[len(files)-1], "/") || strings.HasPrefix(files[len(files)-1], ".")) {
+						files = files[:len(files)-1] // the remote folder
+					}
+					for _, f := range files {
+						a.sources = append(a.sources, resolve(f, cwd))
+					}
+				}
+			}
+		case l == "/upload":
+			upload = true
+		case strings.HasPrefix(l, "/"):
+		case upload:
+			a.sources = append(a.sources, resolve(arg, cwd))
+		case session == "":
+			session = arg
+		}
+	}
+	if len(a.sources) == 0 {
+		return action{}, false
+	}
+	a.dest = session
 	return a, true
 }
 
@@ -706,6 +1309,9 @@ func recogniseMega(tool string, args []string, cwd string) (action, bool) {
 // Parameters may be abbreviated to a unique prefix and given as -Name
 // value or -Name:value; positional parameters are read in order.
 func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool) {
+	if strings.HasPrefix(cmdlet, ".") {
+		return recogniseMethod(cmdlet[1:], args, cwd)
+	}
 	var known []string
 	switch cmdlet {
 	case "compress-archive":
@@ -726,17 +1332,7 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 		}
 		return ""
 	}
-	split := func(v string) []string {
-		var out []string
-		for _, p := range strings.Split(v, ",") {
-			p = strings.Trim(p, `"' `)
-			// An expression ($var, (Get-Command x).Path) is not evaluated.
-			if p != "" && !strings.ContainsAny(p[:1], "$(@[") {
-				out = append(out, resolve(p, cwd))
-			}
-		}
-		return out
-	}
+	split := func(v string) []string { return psPaths(v, cwd) }
 	switch cmdlet {
 	case "compress-archive":
 		a := action{kind: result.ExposureStaged, tool: "Compress-Archive", recursive: true}
@@ -766,12 +1362,10 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 	case "get-childitem", "gci", "ls", "dir":
 		// A listing: recursive, of a file-type filter, or of a share.
 		a := action{kind: result.ExposureCollected, tool: "Get-ChildItem"}
-		_, a.recursive = params["recurse"]
-		src, _ := pathAndDestination(get("path", "literalpath"), "", pos)
-		a.sources = split(src)
-		if f := get("filter", "include"); f != "" && len(a.sources) > 0 {
-			a.sources[0] = strings.TrimRight(a.sources[0], `\`) + `\` + f
+		if get("path", "literalpath") == "" && len(pos) == 0 {
+			return action{}, false
 		}
+		a.sources, a.recursive, _ = psListing(cmdlet, args, cwd)
 		if len(a.sources) == 0 || !a.recursive && !slices.ContainsFunc(a.sources, hasWildcard) && !slices.ContainsFunc(a.sources, isUNC) {
 			return action{}, false
 		}
@@ -792,6 +1386,231 @@ func recognisePowerShell(cmdlet string, args []string, cwd string) (action, bool
 		return action{kind: result.ExposureExfiltrated, tool: tool, dest: uri, sources: split(in)}, true
 	}
 	return action{}, false
+}
+
+// recogniseMethod reads a call of one of dataMethods (see methodCalls):
+// WebClient's UploadFile(address, [method,] file) and its Async forms, an
+// upload of the file; UploadData(address, [method,] data) with the data
+// read by [IO.File]::ReadAllBytes('file'); ZipFile's
+// CreateFromDirectory(folder, archive), staging. Arguments that are
+// expressions are not evaluated.
+func recogniseMethod(m string, args []string, cwd string) (action, bool) {
+	literal := func(s string) bool { return s != "" && !strings.ContainsAny(s[:1], "$([@") }
+	switch m {
+	case "createfromdirectory":
+		if len(args) < 2 || !literal(args[0]) || !literal(args[1]) {
+			return action{}, false
+		}
+		return action{kind: result.ExposureStaged, tool: "ZipFile", sources: []string{resolve(args[0], cwd)}, dest: resolve(args[1], cwd), recursive: true}, true
+	case "uploadfile", "uploadfileasync", "uploadfiletaskasync", "uploaddata", "uploaddataasync", "uploaddatataskasync":
+		if len(args) < 2 {
+			return action{}, false
+		}
+		data := args[1]
+		if len(args) >= 3 {
+			data = args[2] // after the method
+		}
+		if strings.HasPrefix(m, "uploaddata") {
+			low := asciiLower(data)
+			i := strings.Index(low, "readallbytes(")
+			if i < 0 {
+				return action{}, false
+			}
+			in := callArgs(data[i+len("readallbytes("):])
+			if len(in) == 0 {
+				return action{}, false
+			}
+			data = in[0]
+		}
+		if !literal(data) {
+			return action{}, false
+		}
+		a := action{kind: result.ExposureExfiltrated, tool: "WebClient", sources: []string{resolve(data, cwd)}}
+		if literal(args[0]) {
+			a.dest = args[0]
+		}
+		return a, true
+	}
+	return action{}, false
+}
+
+// psPaths reads a PowerShell path argument (a,b or 'a','b'), each
+// resolved against cwd; an expression ($var, (Get-Command x).Path) is
+// not evaluated, and left out.
+func psPaths(v, cwd string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.Trim(p, `"' `)
+		env := len(p) > 5 && strings.EqualFold(p[:5], "$env:")
+		if p != "" && (env || !strings.ContainsAny(p[:1], "$(@[")) {
+			out = append(out, resolve(p, cwd))
+		}
+	}
+	return out
+}
+
+// psListing returns what a listing cmdlet (Get-ChildItem, Get-Item and
+// their aliases) names: its paths (the working folder's items when none
+// is given), the first with its -Filter or -Include, and whether it
+// recurses; ok is false for another cmdlet.
+func psListing(cmdlet string, args []string, cwd string) (sources []string, recursive, ok bool) {
+	switch cmdlet {
+	case "get-childitem", "gci", "ls", "dir", "get-item", "gi":
+	default:
+		return nil, false, false
+	}
+	params, pos := psParams(args, psList)
+	_, recursive = params["recurse"]
+	src := params["path"]
+	if src == "" {
+		src = params["literalpath"]
+	}
+	if src == "" && len(pos) > 0 {
+		src = pos[0]
+	}
+	if src == "" && cwd != "" {
+		src = cwd
+	}
+	sources = psPaths(src, cwd)
+	f := params["filter"]
+	if f == "" {
+		f = params["include"]
+	}
+	if f != "" && len(sources) > 0 {
+		// Each path with each pattern (-Include *.xlsx,*.docx).
+		var with []string
+		for _, src := range sources {
+			for _, pat := range strings.Split(f, ",") {
+				if pat = strings.Trim(pat, `"' `); pat != "" && len(with) < maxExpansion {
+					with = append(with, strings.TrimRight(src, `\`)+`\`+pat)
+				}
+			}
+		}
+		sources = with
+	}
+	return sources, recursive, true
+}
+
+// pipelineItem replaces, in a command of a script block of a pipeline
+// (gci ... | % { Copy-Item $_.FullName C:\t }), the current item ($_,
+// $PSItem, with a property or not) by the paths the pipeline's listing
+// named.
+func pipelineItem(c Command, listed []string) Command {
+	var out []string
+	for i, a := range c.Args {
+		l := strings.ToLower(a)
+		if l != "$_" && l != "$psitem" && !strings.HasPrefix(l, "$_.") && !strings.HasPrefix(l, "$psitem.") {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(c.Args)
+		}
+		out[i] = strings.Join(listed, ",")
+	}
+	if out != nil {
+		c.Args = out
+	}
+	return c
+}
+
+// maxForSet bounds the patterns of a cmd for loop's set that are read.
+const maxForSet = 16
+
+// cmdFor reads cmd's `for [/r [root]] %v in (set) do command`: the
+// command once per pattern of the set, with %v (%%v in a batch file,
+// %~fv) replaced by the files it names: root\**\pattern with /r (root:
+// the working folder when not given), the pattern itself otherwise. ok is
+// false for other forms (/f, /l, /d).
+func cmdFor(args []string, cwd string) ([]Command, bool) {
+	i, root, recursive := 1, "", false
+	for i < len(args) && strings.HasPrefix(args[i], "/") {
+		switch strings.ToLower(args[i]) {
+		case "/r":
+			recursive = true
+			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "%") {
+				i++
+				root = args[i]
+			}
+		default:
+			return nil, false
+		}
+		i++
+	}
+	if i+3 >= len(args) || !strings.HasPrefix(args[i], "%") || !strings.EqualFold(args[i+1], "in") || !strings.HasPrefix(args[i+2], "(") {
+		return nil, false
+	}
+	letter := strings.TrimLeft(args[i], "%")
+	var set []string
+	k := i + 2
+	for ; k < len(args); k++ {
+		end := strings.HasSuffix(args[k], ")")
+		if p := strings.Trim(args[k], "()"); p != "" && len(set) < maxForSet {
+			set = append(set, p)
+		}
+		if end {
+			break
+		}
+	}
+	if k+2 >= len(args) || !strings.EqualFold(args[k+1], "do") || len(letter) != 1 {
+		return nil, false
+	}
+	body := slices.Clone(args[k+2:])
+	if strings.HasPrefix(strings.TrimLeft(body[0], "@"), "(") { // do (copy ...)
+		body[len(body)-1] = strings.TrimSuffix(body[len(body)-1], ")")
+	}
+	body[0] = strings.TrimLeft(body[0], "@(") // do @copy
+	if body[0] == "" {
+		body = body[1:]
+	}
+	if len(body) == 0 {
+		return nil, false
+	}
+	var out []Command
+	for _, pat := range set {
+		v := pat
+		if recursive {
+			r := root
+			if r == "" {
+				r = cwd
+			}
+			v = strings.TrimRight(resolve(r, cwd), `\`) + `\**\` + pat
+		}
+		c := Command{Args: slices.Clone(body)}
+		for j, a := range c.Args {
+			for _, form := range []string{"%%~f" + letter, "%~f" + letter, "%%" + letter, "%" + letter} {
+				if strings.Contains(a, form) {
+					c.Args[j] = strings.ReplaceAll(a, form, v)
+					break
+				}
+			}
+		}
+		out = append(out, c)
+	}
+	return out, true
+}
+
+// pipedInput gives a Compress-Archive, Copy-Item or Move-Item that names
+// no path the paths listed before it in its pipeline (src), bound to
+// -LiteralPath as PowerShell binds the items a listing emits.
+func pipedInput(c Command, src []string) Command {
+	var known []string
+	switch strings.ToLower(c.Args[0]) {
+	case "compress-archive":
+		known = psCompress
+	case "copy-item", "copy", "cp", "cpi", "move-item", "move", "mv", "mi":
+		known = psCopy
+	default:
+		return c
+	}
+	params, _ := psParams(c.Args[1:], known)
+	if _, ok := params["path"]; ok {
+		return c
+	}
+	if _, ok := params["literalpath"]; ok {
+		return c
+	}
+	c.Args = append(slices.Clone(c.Args), "-LiteralPath", strings.Join(src, ","))
+	return c
 }
 
 // pathAndDestination fills a cmdlet's -Path and -Destination(Path) not
