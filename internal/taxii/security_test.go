@@ -33,3 +33,23 @@ func TestAddFailureEcho(t *testing.T) {
 		}
 	})
 }
+
+// TestAddNotUTF8: an object that is not UTF-8 (JSON must be, RFC 8259
+// section 8.1) is a failure of its own; the others are added. It made the
+// whole add a 500 on PostgreSQL, whose text refuses it, and SQLite kept it
+// to serve as it came.
+func TestAddNotUTF8(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, target string) {
+		f := newFixture(t, target, Options{})
+		objects := "/taxii2/acme/collections/" + intel + "/objects/"
+		bad := strings.Replace(stixObject("indicator", u2, "2026-01-02T00:00:00.000Z"), `"name":"x"`, "\"name\":\"x\xff\xfe\"", 1)
+		a := f.do("POST", objects, "ann", envelope(stixObject("indicator", u1, "2026-01-02T00:00:00.000Z"), bad))
+		if a.status != 202 || a.json["success_count"] != 1.0 || a.json["failure_count"] != 1.0 {
+			t.Fatalf("add: %d %s", a.status, a.body)
+		}
+		g := f.do("GET", objects, "ann", "")
+		if objs, _ := g.json["objects"].([]any); g.status != 200 || len(objs) != 1 {
+			t.Errorf("objects: %d %s", g.status, g.body)
+		}
+	})
+}
