@@ -241,6 +241,11 @@ func (h *Handler) add(w http.ResponseWriter, r *http.Request, p Principal, c Col
 	var objs []store.TAXIIObject
 	for i, raw := range raws {
 		hd, err := stix.ReadHead(raw)
+		if err == nil && !utf8.Valid(raw) {
+			// JSON is UTF-8 (RFC 8259 section 8.1), and PostgreSQL's text
+			// takes nothing else.
+			err = errors.New("not UTF-8")
+		}
 		if err != nil {
 			st.Failures = append(st.Failures, statusDetail{ID: clip(hd.ID, maxDetailID), Version: versionText(hd.Version),
 				Message: fmt.Sprintf("object %d: %v", i, err)})
