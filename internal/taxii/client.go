@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // Client reads a collection's objects from a TAXII 2.1 server, bounded:
@@ -40,6 +41,23 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 	if hc == nil {
 		hc = http.DefaultClient
 	}
+	// A redirect stays on the server asked, scheme and port too:
+	// net/http would send the credentials on to plain HTTP or another
+	// port of the host, or to its subdomains.
+	same := *hc
+	same.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != u.Scheme || !strings.EqualFold(req.URL.Host, u.Host) {
+			return fmt.Errorf("redirected to %s, off %s://%s", req.URL.Redacted(), u.Scheme, u.Host)
+		}
+		if hc.CheckRedirect != nil {
+			return hc.CheckRedirect(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	hc = &same
 	maxBytes, maxPages := c.MaxBytes, c.MaxPages
 	if maxBytes <= 0 {
 		maxBytes = 64 << 20
