@@ -2,6 +2,7 @@ package taxii
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,5 +35,24 @@ func TestClientRedirectKeepsCredentials(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "redirect") {
 		t.Errorf("redirected to plain HTTP: %v, want an error saying so", err)
+	}
+}
+
+// TestClientManyTinyObjects: the bytes a server sends are bounded, and so
+// are the objects they make. A 3-byte object ({},) cost the client some
+// 32 bytes of slice and copy, then as much again when appended: within
+// its 256 MiB, a hostile server made spoor intel import hold gigabytes.
+// At most 1<<20 objects are taken in all.
+func TestClientManyTinyObjects(t *testing.T) {
+	const n = 1<<20 + 1
+	body := `{"objects":[` + strings.Repeat(`{},`, n-1) + `{}]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", MediaType)
+		w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	objs, err := (&Client{}).Objects(context.Background(), srv.URL+"/objects/")
+	if !errors.Is(err, ErrTooMuch) {
+		t.Errorf("a page of %d objects: %d objects, %v; want ErrTooMuch", n, len(objs), err)
 	}
 }
