@@ -1,6 +1,7 @@
 package taxii
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,10 +20,16 @@ type Client struct {
 	// Auth sets a request's credentials (basic or bearer); nil for none.
 	Auth func(*http.Request)
 	// MaxBytes bounds the bodies read in all (default 64 MiB); MaxPages
-	// the requests made (default 1000).
-	MaxBytes int64
-	MaxPages int
+	// the requests made (default 1000); MaxObjects the objects taken in
+	// all (default DefaultClientObjects), as each costs more memory than
+	// its bytes when it is tiny.
+	MaxBytes   int64
+	MaxPages   int
+	MaxObjects int
 }
+
+// DefaultClientObjects is Client.MaxObjects's default.
+const DefaultClientObjects = 1 << 20
 
 // ErrTooMuch: a collection holds more than the client's bounds allow.
 var ErrTooMuch = errors.New("more than the bounds allow")
@@ -58,12 +65,15 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 		return nil
 	}
 	hc = &same
-	maxBytes, maxPages := c.MaxBytes, c.MaxPages
+	maxBytes, maxPages, maxObjects := c.MaxBytes, c.MaxPages, c.MaxObjects
 	if maxBytes <= 0 {
 		maxBytes = 64 << 20
 	}
 	if maxPages <= 0 {
 		maxPages = 1000
+	}
+	if maxObjects <= 0 {
+		maxObjects = DefaultClientObjects
 	}
 	budget := maxBytes
 	var objs []json.RawMessage
@@ -97,12 +107,11 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 			json.Unmarshal(body, &e)
 			return nil, fmt.Errorf("GET %s: %s %s %s", u.Redacted(), resp.Status, e.Title, e.Description)
 		}
-		var env struct {
-			More    bool              `json:"more"`
-			Next    string            `json:"next"`
-			Objects []json.RawMessage `json:"objects"`
+		env, err := readPage(body, maxObjects-len(objs))
+		if errors.Is(err, ErrTooManyObjects) {
+			return nil, fmt.Errorf("%s: %w: %d objects", objectsURL, ErrTooMuch, maxObjects)
 		}
-		if err := json.Unmarshal(body, &env); err != nil {
+		if err != nil {
 			return nil, fmt.Errorf("GET %s: not a TAXII envelope: %w", u.Redacted(), err)
 		}
 		objs = append(objs, env.Objects...)
@@ -124,4 +133,49 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 		}
 		seen[u.RawQuery] = true
 	}
+}
+
+// page is an envelope (section 3.7) as the client reads it.
+type page struct {
+	More    bool
+	Next    string
+	Objects []json.RawMessage
+}
+
+// readPage reads an envelope of at most max objects, one at a time, so a
+// page of many tiny objects costs no more than max of them. Properties
+// other than more, next and objects are skipped.
+func readPage(body []byte, max int) (page, error) {
+	var p page
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return p, fmt.Errorf("want a JSON object (%v)", errOr(err, "got something else"))
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return p, err
+		}
+		switch t {
+		case "objects":
+			p.Objects, err = readObjects(dec, max)
+		case "more":
+			err = dec.Decode(&p.More)
+		case "next":
+			err = dec.Decode(&p.Next)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return p, err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return p, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return p, fmt.Errorf("data after it at byte %d", dec.InputOffset())
+	}
+	return p, nil
 }

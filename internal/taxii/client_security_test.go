@@ -2,6 +2,7 @@ package taxii
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -55,4 +56,29 @@ func TestClientManyTinyObjects(t *testing.T) {
 	if !errors.Is(err, ErrTooMuch) {
 		t.Errorf("a page of %d objects: %d objects, %v; want ErrTooMuch", n, len(objs), err)
 	}
+}
+
+// FuzzReadPage: any page a server sends is read or refused, never a
+// panic; what is read is at most the bound, each object valid JSON.
+func FuzzReadPage(f *testing.F) {
+	for _, s := range []string{
+		`{"more":true,"next":"2-7","objects":[{"type":"indicator"},{}]}`,
+		`{"objects":[1,"a",null,[]],"extra":{"x":[1,2]}}`, `{}`, `{"objects":null}`, `{"more":"yes"}`, `{`, ``, `{} x`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := readPage(body, 8)
+		if err != nil {
+			return
+		}
+		if len(p.Objects) > 8 {
+			t.Fatalf("%d objects", len(p.Objects))
+		}
+		for _, o := range p.Objects {
+			if !json.Valid(o) {
+				t.Fatalf("object %q is not valid JSON", o)
+			}
+		}
+	})
 }
