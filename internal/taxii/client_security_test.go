@@ -82,3 +82,22 @@ func FuzzReadPage(f *testing.F) {
 		}
 	})
 }
+
+// TestClientErrorText: a server's error message is reported within bounds
+// and quoted: a description of megabytes, or of terminal escapes, was
+// printed as it came.
+func TestClientErrorText(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", MediaType)
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(Error{Title: "Bad\x1b]0;owned\x07", Description: strings.Repeat("A", 4<<20)})
+	}))
+	defer srv.Close()
+	_, err := (&Client{}).Objects(context.Background(), srv.URL+"/objects/")
+	if err == nil || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("error answer: %v", err)
+	}
+	if msg := err.Error(); len(msg) > 1024 || strings.ContainsFunc(msg, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		t.Errorf("error of %d bytes: %.200q", len(msg), msg)
+	}
+}
