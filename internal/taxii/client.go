@@ -105,7 +105,8 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 		if resp.StatusCode != http.StatusOK {
 			var e Error
 			json.Unmarshal(body, &e)
-			return nil, fmt.Errorf("GET %s: %s %s %s", u.Redacted(), resp.Status, e.Title, e.Description)
+			// The server's words, quoted and cut: they go to a terminal.
+			return nil, fmt.Errorf("GET %s: %.40q: %.100q %.300q", u.Redacted(), resp.Status, e.Title, e.Description)
 		}
 		env, err := readPage(body, maxObjects-len(objs))
 		if errors.Is(err, ErrTooManyObjects) {
