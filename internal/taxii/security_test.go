@@ -1,9 +1,16 @@
 package taxii
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/spoor-hunt/spoor/internal/store"
 	"github.com/spoor-hunt/spoor/internal/storetest"
 )
 
@@ -52,4 +59,71 @@ func TestAddNotUTF8(t *testing.T) {
 			t.Errorf("objects: %d %s", g.status, g.body)
 		}
 	})
+}
+
+// blockingBackend holds each read of objects until release is closed,
+// counting how many are held at once.
+type blockingBackend struct {
+	testBackend
+	mu           sync.Mutex
+	inside, most int
+	release      chan struct{}
+}
+
+func (b *blockingBackend) Objects(ctx context.Context, c Collection, q store.TAXIIQuery) (store.TAXIIPage, error) {
+	b.mu.Lock()
+	b.inside++
+	b.most = max(b.most, b.inside)
+	b.mu.Unlock()
+	<-b.release
+	b.mu.Lock()
+	b.inside--
+	b.mu.Unlock()
+	return store.TAXIIPage{}, nil
+}
+
+// TestObjectsInFlight: requests that read or add objects are served a few
+// at a time, the others waiting their turn. A page is up to 32 MiB of
+// objects, some 130 MiB of memory as it is read and written (an add of
+// 16 MiB, as much): any number at once was memory without bound for
+// anyone who may read a collection.
+func TestObjectsInFlight(t *testing.T) {
+	b := &blockingBackend{release: make(chan struct{}), testBackend: testBackend{cols: map[string][]Collection{
+		"ann": {{ID: intel, CanRead: true, Tenant: "acme"}},
+	}}}
+	srv := httptest.NewServer(New(Options{Backend: b, Authenticate: func(*http.Request) (Principal, error) {
+		return Principal{Tenant: "acme", User: "ann"}, nil
+	}}))
+	defer srv.Close()
+	const n = 12
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("GET", srv.URL+"/taxii2/acme/collections/"+intel+"/objects/", nil)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Errorf("GET objects: %d", resp.StatusCode)
+				}
+			}
+		}()
+	}
+	// Wait until the requests are all in, or as many as will be let in.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		b.mu.Lock()
+		in := b.inside
+		b.mu.Unlock()
+		if in == n {
+			break
+		}
+	}
+	close(b.release)
+	wg.Wait()
+	// At most 4 at once (DefaultInFlight), and every request served.
+	if b.most > 4 {
+		t.Errorf("%d reads of objects at once, want at most 4", b.most)
+	}
 }
