@@ -101,3 +101,20 @@ func TestClientErrorText(t *testing.T) {
 		t.Errorf("error of %d bytes: %.200q", len(msg), msg)
 	}
 }
+
+// TestClientRedactsURL: a password in the URL (which net/http sends as
+// basic credentials) is not repeated in the client's errors.
+func TestClientRedactsURL(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", MediaType)
+		w.Write([]byte(`{"more":true,"next":"` + r.URL.Query().Get("next") + `x","objects":[{}]}`))
+	}))
+	defer srv.Close()
+	withPassword := strings.Replace(srv.URL, "http://", "http://ann:s3cret@", 1) + "/objects/"
+	for _, c := range []Client{{MaxPages: 2}, {MaxBytes: 10}, {MaxObjects: 1}} {
+		_, err := c.Objects(context.Background(), withPassword)
+		if !errors.Is(err, ErrTooMuch) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%+v: %v, want ErrTooMuch without the password", c, err)
+		}
+	}
+}
