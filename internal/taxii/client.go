@@ -44,6 +44,8 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("TAXII URL %q: want https://HOST/.../collections/ID/objects/", objectsURL)
 	}
+	// As errors name it: without a password it holds.
+	shown := u.Redacted()
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -80,7 +82,7 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 	seen := map[string]bool{}
 	for page := 0; ; page++ {
 		if page == maxPages {
-			return nil, fmt.Errorf("%s: %w: %d pages", objectsURL, ErrTooMuch, maxPages)
+			return nil, fmt.Errorf("%s: %w: %d pages", shown, ErrTooMuch, maxPages)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
@@ -100,7 +102,7 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 			return nil, fmt.Errorf("GET %s: %w", u.Redacted(), err)
 		}
 		if budget -= int64(len(body)); budget < 0 {
-			return nil, fmt.Errorf("%s: %w: %d bytes", objectsURL, ErrTooMuch, maxBytes)
+			return nil, fmt.Errorf("%s: %w: %d bytes", shown, ErrTooMuch, maxBytes)
 		}
 		if resp.StatusCode != http.StatusOK {
 			var e Error
@@ -110,7 +112,7 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 		}
 		env, err := readPage(body, maxObjects-len(objs))
 		if errors.Is(err, ErrTooManyObjects) {
-			return nil, fmt.Errorf("%s: %w: %d objects", objectsURL, ErrTooMuch, maxObjects)
+			return nil, fmt.Errorf("%s: %w: %d objects", shown, ErrTooMuch, maxObjects)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("GET %s: not a TAXII envelope: %w", u.Redacted(), err)
