@@ -112,7 +112,7 @@ func TestObjectsInFlight(t *testing.T) {
 		}()
 	}
 	// Wait until the requests are all in, or as many as will be let in.
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		b.mu.Lock()
 		in := b.inside
 		b.mu.Unlock()
