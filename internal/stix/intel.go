@@ -30,12 +30,16 @@ const (
 	// MaxIndicators bounds the indicators taken from one bundle: each is
 	// a rule or a matcher every event of a retro-hunt goes through.
 	MaxIndicators = 100_000
+	// maxBundleErrors bounds the errors kept of one bundle (the others
+	// are counted): every object of a bundle may be wrong.
+	maxBundleErrors = 100
 )
 
 // Indicators returns the indicators of a bundle (a bundle object, or a
 // bare list of objects as some feeds send). An object that is not an
 // indicator is left out; an indicator without a pattern is an error of
-// its own, and the others are still returned.
+// its own, and the others are still returned. The first 100 errors are
+// returned, then one that counts the rest.
 func Indicators(data []byte) ([]Indicator, []error) {
 	var b struct {
 		Type    string            `json:"type"`
@@ -53,6 +57,14 @@ func Indicators(data []byte) ([]Indicator, []error) {
 	}
 	var out []Indicator
 	var errs []error
+	left := 0
+	note := func(err error) {
+		if len(errs) < maxBundleErrors {
+			errs = append(errs, err)
+		} else {
+			left++
+		}
+	}
 	byID := map[string]json.RawMessage{}
 	for _, raw := range b.Objects {
 		var o struct {
@@ -74,7 +86,7 @@ func Indicators(data []byte) ([]Indicator, []error) {
 			Markings    []string `json:"object_marking_refs"`
 		}
 		if err := json.Unmarshal(raw, &o); err != nil {
-			errs = append(errs, fmt.Errorf("object %d: %w", i, err))
+			note(fmt.Errorf("object %d: %w", i, err))
 			continue
 		}
 		if o.Type != "indicator" || o.Revoked {
@@ -85,7 +97,7 @@ func Indicators(data []byte) ([]Indicator, []error) {
 			break
 		}
 		if o.Pattern == "" {
-			errs = append(errs, fmt.Errorf("indicator %s: no pattern", o.ID))
+			note(fmt.Errorf("indicator %s: no pattern", o.ID))
 			continue
 		}
 		// pattern_type is required in 2.1; a 2.0 indicator has none and
@@ -97,6 +109,9 @@ func Indicators(data []byte) ([]Indicator, []error) {
 			}
 		}
 		out = append(out, ind)
+	}
+	if left > 0 {
+		errs = append(errs, fmt.Errorf("%d more errors left out", left))
 	}
 	return out, errs
 }
