@@ -24,11 +24,15 @@ partners add. Clients authenticate with a spoor user's name and password
 
 A viewer reads every collection of their tenant, an analyst or admin also
 adds. "grant" takes reading or adding away from one user on one collection:
-a grant never gives more than the user's role.`,
+a grant never gives more than the user's role, and narrows that collection
+only. The user's other collections, cases made later, and the console and
+API stay as their role allows: a partner who must see one case only needs a
+tenant of their own.`,
 		Example: `  # The collections and their ids
   spoor taxii collections --tenant default
-  # A partner's account may read the case "intrusion" and add nothing
-  spoor taxii grant partner --case intrusion --read`,
+  # An analyst may read the case "intrusion" but not add to it (the other
+  # collections stay as the role allows)
+  spoor taxii grant ann --case intrusion --read`,
 	}
 	f.register(cmd)
 	cmd.PersistentFlags().StringVar(&f.tenant, "tenant", store.DefaultTenant, "the `TENANT`")

@@ -25,7 +25,8 @@ var typeRE = regexp.MustCompile(`^[a-z][a-z0-9-]{1,248}[a-z0-9]$`)
 // section 2.9's, a timestamp not of section 2.16's, another spec_version.
 // An object that has created but no spec_version is STIX 2.0, and
 // refused; one without either (a cyber-observable) is 2.1, the default
-// section 3.2 gives SCOs.
+// section 3.2 gives SCOs. An error quotes at most 100 characters of a
+// value, whatever its size.
 func ReadHead(raw []byte) (Head, error) {
 	var o struct {
 		Type        string `json:"type"`
@@ -39,23 +40,23 @@ func ReadHead(raw []byte) (Head, error) {
 	}
 	h := Head{ID: o.ID, Type: o.Type, SpecVersion: o.SpecVersion}
 	if !typeRE.MatchString(o.Type) {
-		return h, fmt.Errorf("type %q: want 3 to 250 of a-z, 0-9 and -, beginning with a letter", o.Type)
+		return h, fmt.Errorf("type %.100q: want 3 to 250 of a-z, 0-9 and -, beginning with a letter", o.Type)
 	}
 	if !strings.HasPrefix(o.ID, o.Type+"--") || !uuidRE.MatchString(o.ID[len(o.Type)+2:]) {
-		return h, fmt.Errorf("id %q: want %s--UUID", o.ID, o.Type)
+		return h, fmt.Errorf("id %.100q: want %s--UUID", o.ID, o.Type)
 	}
 	switch {
 	case o.SpecVersion == "" && o.Created == "":
 		h.SpecVersion = SpecVersion
 	case o.SpecVersion != SpecVersion:
-		return h, fmt.Errorf("spec_version %q: only STIX %s is taken", o.SpecVersion, SpecVersion)
+		return h, fmt.Errorf("spec_version %.100q: only STIX %s is taken", o.SpecVersion, SpecVersion)
 	}
 	for _, v := range []string{o.Modified, o.Created} {
 		if v == "" {
 			continue
 		}
 		if !timestampRE.MatchString(v) {
-			return h, fmt.Errorf("%q is not a STIX timestamp (RFC 3339 in UTC ending in Z)", v)
+			return h, fmt.Errorf("%.100q is not a STIX timestamp (RFC 3339 in UTC ending in Z)", v)
 		}
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {

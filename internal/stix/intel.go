@@ -1,9 +1,12 @@
 package stix
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -30,29 +33,38 @@ const (
 	// MaxIndicators bounds the indicators taken from one bundle: each is
 	// a rule or a matcher every event of a retro-hunt goes through.
 	MaxIndicators = 100_000
+	// MaxBundleObjects bounds the objects of a bundle: a tiny one ({})
+	// costs some 70 bytes once read, so a bundle of MaxBundleBytes of
+	// them was gigabytes.
+	MaxBundleObjects = 1 << 20
+	// maxBundleErrors bounds the errors kept of one bundle (the others
+	// are counted): every object of a bundle may be wrong.
+	maxBundleErrors = 100
 )
 
 // Indicators returns the indicators of a bundle (a bundle object, or a
 // bare list of objects as some feeds send). An object that is not an
 // indicator is left out; an indicator without a pattern is an error of
-// its own, and the others are still returned.
+// its own, and the others are still returned. The first 100 errors are
+// returned, then one that counts the rest.
 func Indicators(data []byte) ([]Indicator, []error) {
-	var b struct {
-		Type    string            `json:"type"`
-		Objects []json.RawMessage `json:"objects"`
-	}
-	if err := json.Unmarshal(data, &b); err != nil {
-		var objs []json.RawMessage
-		if err2 := json.Unmarshal(data, &objs); err2 != nil {
-			return nil, []error{fmt.Errorf("not a STIX bundle: %w", err)}
-		}
-		b.Type, b.Objects = "bundle", objs
+	var b bundleObjects
+	if err := b.read(data); err != nil {
+		return nil, []error{fmt.Errorf("not a STIX bundle: %w", err)}
 	}
 	if b.Type != "bundle" {
 		return nil, []error{fmt.Errorf("not a STIX bundle: type %q", b.Type)}
 	}
 	var out []Indicator
 	var errs []error
+	left := 0
+	note := func(err error) {
+		if len(errs) < maxBundleErrors {
+			errs = append(errs, err)
+		} else {
+			left++
+		}
+	}
 	byID := map[string]json.RawMessage{}
 	for _, raw := range b.Objects {
 		var o struct {
@@ -74,7 +86,7 @@ func Indicators(data []byte) ([]Indicator, []error) {
 			Markings    []string `json:"object_marking_refs"`
 		}
 		if err := json.Unmarshal(raw, &o); err != nil {
-			errs = append(errs, fmt.Errorf("object %d: %w", i, err))
+			note(fmt.Errorf("object %d: %w", i, err))
 			continue
 		}
 		if o.Type != "indicator" || o.Revoked {
@@ -85,7 +97,7 @@ func Indicators(data []byte) ([]Indicator, []error) {
 			break
 		}
 		if o.Pattern == "" {
-			errs = append(errs, fmt.Errorf("indicator %s: no pattern", o.ID))
+			note(fmt.Errorf("indicator %s: no pattern", o.ID))
 			continue
 		}
 		// pattern_type is required in 2.1; a 2.0 indicator has none and
@@ -97,6 +109,9 @@ func Indicators(data []byte) ([]Indicator, []error) {
 			}
 		}
 		out = append(out, ind)
+	}
+	if left > 0 {
+		errs = append(errs, fmt.Errorf("%d more errors left out", left))
 	}
 	return out, errs
 }
@@ -163,4 +178,71 @@ func Sightings(seen []Sighted, identity, tlp string, red Redact) (*Bundle, error
 		e.put(e.common(o, created))
 	}
 	return e.bundle(), nil
+}
+
+// bundleObjects is a bundle's type and objects; a bare list of objects
+// is a bundle.
+type bundleObjects struct {
+	Type    string
+	Objects []json.RawMessage
+}
+
+// read reads a bundle one object at a time, at most MaxBundleObjects of
+// them. Properties other than type and objects are skipped.
+func (b *bundleObjects) read(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	list := func() error {
+		b.Objects = b.Objects[:0]
+		for dec.More() {
+			if len(b.Objects) == MaxBundleObjects {
+				return fmt.Errorf("more than %d objects", MaxBundleObjects)
+			}
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return err
+			}
+			b.Objects = append(b.Objects, raw)
+		}
+		_, err := dec.Token()
+		return err
+	}
+	t, err := dec.Token()
+	switch {
+	case err != nil:
+	case t == json.Delim('['):
+		b.Type = "bundle"
+		err = list()
+	case t == json.Delim('{'):
+		for err == nil && dec.More() {
+			if t, err = dec.Token(); err != nil {
+				break
+			}
+			switch t {
+			case "type":
+				err = dec.Decode(&b.Type)
+			case "objects":
+				if t, err = dec.Token(); err == nil && t != nil {
+					if t != json.Delim('[') {
+						err = errors.New(`"objects" is not a list`)
+					} else {
+						err = list()
+					}
+				}
+			default:
+				var skip json.RawMessage
+				err = dec.Decode(&skip)
+			}
+		}
+		if err == nil {
+			_, err = dec.Token()
+		}
+	default:
+		err = errors.New("neither a bundle object nor a list of objects")
+	}
+	if err == nil {
+		if _, end := dec.Token(); end != io.EOF {
+			err = fmt.Errorf("data after it at byte %d", dec.InputOffset())
+		}
+	}
+	return err
 }

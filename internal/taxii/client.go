@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // Client reads a collection's objects from a TAXII 2.1 server, bounded:
@@ -25,7 +26,14 @@ type Client struct {
 	// the requests made (default 1000).
 	MaxBytes int64
 	MaxPages int
+
+	// MaxObjects bounds the objects taken in all (default
+	// DefaultClientObjects): a tiny one costs more memory than its bytes.
+	MaxObjects int
 }
+
+// DefaultClientObjects is Client.MaxObjects's default.
+const DefaultClientObjects = 1 << 20
 
 // ErrTooMuch: a collection holds more than the client's bounds allow.
 var ErrTooMuch = errors.New("more than the bounds allow")
@@ -40,23 +48,45 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("TAXII URL %q: want https://HOST/.../collections/ID/objects/", objectsURL)
 	}
+	// As errors name it: without a password it holds.
+	shown := u.Redacted()
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	maxBytes, maxPages := c.MaxBytes, c.MaxPages
+	// A redirect stays on the server asked, scheme and port too:
+	// net/http would send the credentials on to plain HTTP or another
+	// port of the host, or to its subdomains.
+	same := *hc
+	same.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != u.Scheme || !strings.EqualFold(req.URL.Host, u.Host) {
+			return fmt.Errorf("redirected to %s, off %s://%s", req.URL.Redacted(), u.Scheme, u.Host)
+		}
+		if hc.CheckRedirect != nil {
+			return hc.CheckRedirect(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	hc = &same
+	maxBytes, maxPages, maxObjects := c.MaxBytes, c.MaxPages, c.MaxObjects
 	if maxBytes <= 0 {
 		maxBytes = 64 << 20
 	}
 	if maxPages <= 0 {
 		maxPages = 1000
 	}
+	if maxObjects <= 0 {
+		maxObjects = DefaultClientObjects
+	}
 	budget := maxBytes
 	var objs []json.RawMessage
 	seen := map[string]bool{}
 	for page := 0; ; page++ {
 		if page == maxPages {
-			return nil, fmt.Errorf("%s: %w: %d pages", objectsURL, ErrTooMuch, maxPages)
+			return nil, fmt.Errorf("%s: %w: %d pages", shown, ErrTooMuch, maxPages)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
@@ -77,19 +107,19 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 			return nil, fmt.Errorf("GET %s: %w", u.Redacted(), err)
 		}
 		if budget -= int64(len(body)); budget < 0 {
-			return nil, fmt.Errorf("%s: %w: %d bytes", objectsURL, ErrTooMuch, maxBytes)
+			return nil, fmt.Errorf("%s: %w: %d bytes", shown, ErrTooMuch, maxBytes)
 		}
 		if resp.StatusCode != http.StatusOK {
 			var e Error
 			json.Unmarshal(body, &e)
-			return nil, fmt.Errorf("GET %s: %s %s %s", u.Redacted(), resp.Status, e.Title, e.Description)
+			// The server's words, quoted and cut: they go to a terminal.
+			return nil, fmt.Errorf("GET %s: %.40q: %.100q %.300q", u.Redacted(), resp.Status, e.Title, e.Description)
 		}
-		var env struct {
-			More    bool              `json:"more"`
-			Next    string            `json:"next"`
-			Objects []json.RawMessage `json:"objects"`
+		env, err := readPage(body, maxObjects-len(objs))
+		if errors.Is(err, ErrTooManyObjects) {
+			return nil, fmt.Errorf("%s: %w: %d objects", shown, ErrTooMuch, maxObjects)
 		}
-		if err := json.Unmarshal(body, &env); err != nil {
+		if err != nil {
 			return nil, fmt.Errorf("GET %s: not a TAXII envelope: %w", u.Redacted(), err)
 		}
 		objs = append(objs, env.Objects...)

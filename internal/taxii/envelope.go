@@ -86,3 +86,48 @@ func errOr(err error, s string) string {
 	}
 	return s
 }
+
+// page is an envelope (section 3.7) as the client reads it.
+type page struct {
+	More    bool
+	Next    string
+	Objects []json.RawMessage
+}
+
+// readPage reads an envelope of at most max objects, one at a time, so a
+// page of many tiny objects costs no more than max of them. Properties
+// other than more, next and objects are skipped.
+func readPage(body []byte, max int) (page, error) {
+	var p page
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return p, fmt.Errorf("want a JSON object (%v)", errOr(err, "got something else"))
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return p, err
+		}
+		switch t {
+		case "objects":
+			p.Objects, err = readObjects(dec, max)
+		case "more":
+			err = dec.Decode(&p.More)
+		case "next":
+			err = dec.Decode(&p.Next)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return p, err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return p, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return p, fmt.Errorf("data after it at byte %d", dec.InputOffset())
+	}
+	return p, nil
+}

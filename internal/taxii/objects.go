@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spoor-hunt/spoor/internal/stix"
 	"github.com/spoor-hunt/spoor/internal/store"
@@ -289,8 +290,13 @@ func (h *Handler) add(w http.ResponseWriter, r *http.Request, p Principal, c Col
 	var objs []store.TAXIIObject
 	for i, raw := range raws {
 		hd, err := stix.ReadHead(raw)
+		if err == nil && !utf8.Valid(raw) {
+			// JSON is UTF-8 (RFC 8259 section 8.1), and PostgreSQL's text
+			// takes nothing else.
+			err = errors.New("not UTF-8")
+		}
 		if err != nil {
-			st.Failures = append(st.Failures, statusDetail{ID: hd.ID, Version: versionText(hd.Version),
+			st.Failures = append(st.Failures, statusDetail{ID: clip(hd.ID, maxDetailID), Version: versionText(hd.Version),
 				Message: fmt.Sprintf("object %d: %v", i, err)})
 			continue
 		}
@@ -362,6 +368,21 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, p Principal, rt
 		w.Header().Set("Content-Type", MediaType)
 		w.WriteHeader(http.StatusOK)
 	}
+}
+
+// maxDetailID bounds the id a status detail repeats of a refused object:
+// a STIX id is 288 bytes at most, and a status is kept for good.
+const maxDetailID = 300
+
+// clip cuts s to at most n bytes, on a character's boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // versionText is an added object's version in a status: its own, or ""

@@ -51,6 +51,8 @@ const (
 	// DefaultPageSize is a page's size when the client gives no limit;
 	// store.MaxTAXIIPage is the largest.
 	DefaultPageSize = 100
+	// DefaultInFlight bounds the requests to a collection served at once.
+	DefaultInFlight = 4
 )
 
 // Principal is who a request comes from, as Authenticate found them.
@@ -121,10 +123,17 @@ type Options struct {
 	Logger           *slog.Logger
 	// Now is the clock (tests).
 	Now func() time.Time
+	// InFlight bounds the requests to a collection served at once (its
+	// objects read or added: a page or an add is memory in proportion);
+	// the others wait their turn.
+	InFlight int
 }
 
 // Handler serves TAXII 2.1.
-type Handler struct{ o Options }
+type Handler struct {
+	o     Options
+	slots chan struct{}
+}
 
 // New returns a handler.
 func New(o Options) *Handler {
@@ -149,7 +158,10 @@ func New(o Options) *Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Handler{o: o}
+	if o.InFlight <= 0 {
+		o.InFlight = DefaultInFlight
+	}
+	return &Handler{o: o, slots: make(chan struct{}, o.InFlight)}
 }
 
 // MaxContentLength is the largest body the handler reads.
@@ -315,6 +327,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !found {
 		fail(w, http.StatusNotFound, "Not found", "no such collection, or not one you may see")
 		return
+	}
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+	case <-r.Context().Done():
+		return // the client went away while waiting its turn
 	}
 	switch rt.endpoint {
 	case "collection":
