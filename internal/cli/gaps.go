@@ -58,17 +58,17 @@ or disabled, at medium confidence or more) as detections.`,
 	return cmd
 }
 
-// writeGaps writes the findings as a table, a log at a time, each
-// finding's meaning under it.
+// writeGaps writes the findings as a table, a log (source, channel and
+// computer) at a time, each finding's meaning under it.
 func writeGaps(w io.Writer, found []gaps.Finding) {
 	if len(found) == 0 {
 		fmt.Fprintln(w, "No evidence of tampering or loss found.")
 		return
 	}
-	source := ""
-	for _, f := range found {
-		if f.Source != source {
-			source = f.Source
+	var log [3]string // source, channel, computer
+	for i, f := range found {
+		if this := [3]string{f.Source, f.Channel, f.Computer}; i == 0 || this != log {
+			log = this
 			fmt.Fprintf(w, "\n%s (%s, %s)\n", f.Source, orDash(f.Channel), orDash(f.Computer))
 		}
 		records := ""
