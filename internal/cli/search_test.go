@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,9 +28,10 @@ func searchCorpus(t *testing.T) []string {
 // TestSearchMatchesGrepOfDump is the differential test of spoor search:
 // for each string, the events search finds are exactly the lines of spoor
 // dump's output of the same files that contain the string, case ignored
-// (grep -i -F), compared as multisets of the events' JSON. The strings are
-// chosen to occur in values only (a field name is no value: grep would
-// find it, search does not) and hold no character JSON escapes.
+// (grep -i -F), compared as multisets of the events' JSON. The strings,
+// chosen and ten more sampled from the values, occur in values only (a
+// field name is no value: grep would find it, search does not) and hold no
+// character JSON escapes.
 func TestSearchMatchesGrepOfDump(t *testing.T) {
 	paths := searchCorpus(t)
 	code, dump, stderr := run(t, t.Context(), append([]string{"dump", "-q"}, paths...)...)
@@ -58,6 +60,8 @@ func TestSearchMatchesGrepOfDump(t *testing.T) {
 	if testing.Short() {
 		// CI's race run: a case, a list, nested JSON.
 		strs = []string{"MIMIKATZ", "GoogleUpdateHelper", "wardog"}
+	} else {
+		strs = append(strs, sampleValues(t, lines, 10)...)
 	}
 	for _, s := range strs {
 		t.Run(s, func(t *testing.T) {
@@ -112,6 +116,74 @@ func TestSearchMatchesGrepOfDump(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sampleValues picks n strings at random (a fixed seed) from the string
+// values of dump's lines: a few characters of a value, any case, that hold
+// nothing JSON escapes or writes around values (quotes, backslashes,
+// commas, colons, brackets) and occur in no field name, so that grep can
+// find them only in values. They keep the differential test from holding
+// only strings someone chose.
+func sampleValues(t *testing.T, lines []string, n int) []string {
+	t.Helper()
+	var values []string
+	names := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				names[strings.ToLower(k)] = true
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		case string:
+			values = append(values, v)
+		}
+	}
+	for _, l := range lines {
+		var ev any
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("dump line %.200q: %v", l, err)
+		}
+		walk(ev)
+	}
+	ok := func(s string) bool {
+		if len(s) < 3 || strings.TrimSpace(s) != s {
+			return false
+		}
+		for _, c := range s {
+			if c > 0x7e || c < ' ' || strings.ContainsRune(`"\,:{}[]`, c) {
+				return false
+			}
+		}
+		for name := range names {
+			if strings.Contains(name, strings.ToLower(s)) {
+				return false
+			}
+		}
+		return true
+	}
+	rnd := rand.New(rand.NewPCG(17, 1))
+	var out []string
+	for tries := 0; len(out) < n && tries < 100_000; tries++ {
+		v := values[rnd.IntN(len(values))]
+		size := 3 + rnd.IntN(10)
+		if len(v) < size {
+			continue
+		}
+		at := rnd.IntN(len(v) - size + 1)
+		if s := v[at : at+size]; ok(s) && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if len(out) < n {
+		t.Fatalf("sampled %d strings from the dump's values, want %d", len(out), n)
+	}
+	return out
 }
 
 // TestSearchQueries checks field terms, --all/--any, --cased, --regex,
