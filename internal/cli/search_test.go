@@ -214,7 +214,24 @@ func TestSearchQueries(t *testing.T) {
 		return n
 	}
 	lower := strings.ToLower
-	iocs := writeFile(t, filepath.Join(t.TempDir(), "iocs.txt"), "# report 1\n\nmimikatz.exe\n10.0.2[.]17\n")
+	// A hash and a domain of the evidence, found at test time: the MD5 of
+	// the first Sysmon event with one, and the parent domain of the first
+	// host name of three labels or more (its subdomains match).
+	var md5, domain string
+	for _, ev := range events {
+		if _, h, ok := strings.Cut(str(ev, "Hashes"), "MD5="); ok && md5 == "" {
+			md5, _, _ = strings.Cut(h, ",")
+		}
+		for _, k := range []string{"QueryName", "DestinationHostname", "SourceHostname"} {
+			if q := str(ev, k); domain == "" && strings.Count(q, ".") >= 2 && !strings.Contains(q, "..") {
+				_, domain, _ = strings.Cut(q, ".")
+			}
+		}
+	}
+	if md5 == "" || domain == "" {
+		t.Fatalf("no MD5 (%q) or host name (%q) in the evidence to look for", md5, domain)
+	}
+	iocs := writeFile(t, filepath.Join(t.TempDir(), "iocs.txt"), "# report 1\n\nmimikatz.exe\n10.0.2[.]17\n"+lower(md5)+"\n"+strings.ReplaceAll(domain, ".", "[.]")+"\n")
 
 	for _, tc := range []struct {
 		name string
@@ -253,6 +270,23 @@ func TestSearchQueries(t *testing.T) {
 					return true
 				}
 			}
+			for _, k := range []string{"Hashes", "Hash"} {
+				for _, h := range strings.Split(str(ev, k), ",") {
+					if _, v, _ := strings.Cut(h, "="); strings.EqualFold(v, md5) {
+						return true
+					}
+				}
+			}
+			for _, k := range []string{"MD5", "SHA1", "SHA256", "Imphash"} {
+				if strings.EqualFold(str(ev, k), md5) {
+					return true
+				}
+			}
+			for _, k := range []string{"QueryName", "DestinationHostname", "SourceHostname"} {
+				if v := lower(str(ev, k)); v == lower(domain) || strings.HasSuffix(v, "."+lower(domain)) {
+					return true
+				}
+			}
 			return false
 		})},
 	} {
@@ -285,10 +319,21 @@ func TestSearchQueries(t *testing.T) {
 				t.Errorf("hits: got %d, want %d", got, want)
 			}
 			if tc.name == "iocs" {
+				kinds := map[string]int{}
 				for _, r := range rows[1:] {
-					if !strings.Contains(r[7], "file:mimikatz.exe") && !strings.Contains(r[7], "ip:10.0.2.17") {
+					held := false
+					for _, ioc := range []string{"file:mimikatz.exe", "ip:10.0.2.17", "hash:" + lower(md5), "domain:" + lower(domain)} {
+						if strings.Contains(r[7], ioc) {
+							kinds[ioc]++
+							held = true
+						}
+					}
+					if !held {
 						t.Errorf("iocs column: got %q, want the indicator held", r[7])
 					}
+				}
+				if len(kinds) != 4 {
+					t.Errorf("indicators held by the hits: %v, want each of the four", kinds)
 				}
 			}
 		})
