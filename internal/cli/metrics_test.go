@@ -52,7 +52,7 @@ func TestMetricsCountsMatchDump(t *testing.T) {
 			s.last = tm
 		}
 	}
-	channels, computers, pairs, ids, days := map[string]*span{}, map[string]*span{}, map[string]*span{}, map[string]*span{}, map[string]*span{}
+	channels, providers, computers, pairs, ids, days := map[string]*span{}, map[string]*span{}, map[string]*span{}, map[string]*span{}, map[string]*span{}, map[string]*span{}
 	total := 0
 	for _, l := range strings.Split(strings.TrimSuffix(dump, "\n"), "\n") {
 		var ev dumpedEvent
@@ -65,6 +65,7 @@ func TestMetricsCountsMatchDump(t *testing.T) {
 		tm := ev.TimeCreated.UTC()
 		total++
 		add(channels, ev.Channel, tm)
+		add(providers, ev.Provider_Name, tm)
 		add(computers, ev.Computer, tm)
 		add(pairs, ev.Computer+"|"+ev.Channel, tm)
 		add(ids, fmt.Sprintf("%s|%s|%d", ev.Channel, ev.Provider_Name, ev.EventID), tm)
@@ -75,7 +76,7 @@ func TestMetricsCountsMatchDump(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("metrics: exit %d: %s", code, stderr)
 	}
-	got := map[string]map[string]*span{"channel": {}, "computer": {}, "computer_channel": {}, "event_id": {}, "time": {}}
+	got := map[string]map[string]*span{"channel": {}, "provider": {}, "computer": {}, "computer_channel": {}, "event_id": {}, "time": {}}
 	var summary metricsRow
 	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 		var r metricsRow
@@ -95,6 +96,8 @@ func TestMetricsCountsMatchDump(t *testing.T) {
 			continue
 		case "channel":
 			key = s(r.Channel)
+		case "provider":
+			key = s(r.Provider)
 		case "computer":
 			key = s(r.Computer)
 		case "computer_channel":
@@ -117,7 +120,7 @@ func TestMetricsCountsMatchDump(t *testing.T) {
 	if summary.Events != int64(total) {
 		t.Errorf("summary: got %d events, want %d", summary.Events, total)
 	}
-	for kind, want := range map[string]map[string]*span{"channel": channels, "computer": computers, "computer_channel": pairs, "event_id": ids, "time": days} {
+	for kind, want := range map[string]map[string]*span{"channel": channels, "provider": providers, "computer": computers, "computer_channel": pairs, "event_id": ids, "time": days} {
 		if len(got[kind]) != len(want) {
 			t.Errorf("%s: got %d rows, want %d", kind, len(got[kind]), len(want))
 		}
