@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/metrics"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
@@ -255,5 +256,25 @@ func TestMetricsTable(t *testing.T) {
 		if code, _, _ := run(t, t.Context(), append(append([]string{"metrics"}, args...), path)...); code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
 		}
+	}
+}
+
+// TestHistogram: bars are scaled to the busiest bucket, one or two empty
+// buckets are shown as zeros, three or more folded into one line.
+func TestHistogram(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2024, 5, 1+d, 0, 0, 0, 0, time.UTC) }
+	var b strings.Builder
+	writeHistogram(&b, metrics.Timeline{Per: "day", Buckets: []metrics.Bucket{
+		{Start: day(0), Events: 1000}, {Start: day(1), Events: 10}, {Start: day(5), Events: 500}, {Start: day(7), Events: 1},
+	}})
+	want := "\nOVER TIME (per day, UTC)\n" +
+		"  2024-05-01  " + strings.Repeat("█", 50) + " 1,000\n" +
+		"  2024-05-02  █ 10\n" +
+		"           …  (3 days without events)\n" +
+		"  2024-05-06  " + strings.Repeat("█", 25) + " 500\n" +
+		"  2024-05-07  0\n" +
+		"  2024-05-08  █ 1\n"
+	if got := b.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
