@@ -198,6 +198,30 @@ func TestFlags(t *testing.T) {
 	}
 	// An account named as a service, never seen as one, at a desktop.
 	c.Observe(logon(4624, day.Add(21*24*time.Hour), "SRV3", "CORP", "svc_sql", 2, "-", "-"))
+	// The computer's own account at a terminal server's logon screen:
+	// the startup's font-driver and window-manager accounts, then users.
+	// No spray of explicit credentials.
+	explicit := func(subject, domain, user, process string) *event.Event {
+		ev := &event.Event{}
+		ev.Add("EventID", event.IntValue(4648))
+		ev.Add("TimeCreated", event.TimeValue(day.Add(22*24*time.Hour)))
+		ev.Add("Channel", event.StringValue("Security"))
+		ev.Add("Computer", event.StringValue("TS1"))
+		ev.Add("SubjectUserName", event.StringValue(subject))
+		ev.Add("SubjectDomainName", event.StringValue("CORP"))
+		ev.Add("TargetUserName", event.StringValue(user))
+		ev.Add("TargetDomainName", event.StringValue(domain))
+		ev.Add("TargetServerName", event.StringValue("localhost"))
+		ev.Add("ProcessName", event.StringValue(process))
+		return ev
+	}
+	for i := range 3 {
+		c.Observe(explicit("TS1$", "Font Driver Host", fmt.Sprintf("UMFD-%d", i), `C:\Windows\System32\wininit.exe`))
+		c.Observe(explicit("TS1$", "Window Manager", fmt.Sprintf("DWM-%d", i), `C:\Windows\System32\winlogon.exe`))
+	}
+	for _, user := range []string{"ann", "ben", "cat", "dan", "eve", "fay"} {
+		c.Observe(explicit("TS1$", "CORP", user, `C:\Windows\System32\winlogon.exe`))
+	}
 	// RDP through a tunnel: 1149 from the loopback address.
 	rdp := &event.Event{}
 	rdp.Add("EventID", event.IntValue(1149))
