@@ -4,9 +4,11 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -492,5 +494,58 @@ func TestSearchCSVNoFormulas(t *testing.T) {
 		if rows[1][i] != want {
 			t.Errorf("%s: got %q, want %q", rows[0][i], rows[1][i], want)
 		}
+	}
+}
+
+// TestSearchTable: the table for people lists the hits --json lists, file
+// by file under the file's name, each row with its event ID and record ID
+// and the fields that hold the keyword.
+func TestSearchTable(t *testing.T) {
+	dir := shared.Path(t, "datasets", "evtx-attack-samples")
+	code, out, stderr := run(t, t.Context(), "search", "-q", "--json", "-k", "mimikatz", dir)
+	if code != ExitOK {
+		t.Fatalf("search --json: exit %d, stderr %q", code, stderr)
+	}
+	want := map[string]int{} // source, event ID, record ID
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		var hit struct {
+			Source string
+			Event  struct{ EventID, EventRecordID int64 }
+		}
+		if err := json.Unmarshal([]byte(l), &hit); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		want[fmt.Sprintf("%s %d %d", hit.Source, hit.Event.EventID, hit.Event.EventRecordID)]++
+	}
+	if len(want) < 5 {
+		t.Fatalf("%d hits of mimikatz as JSON, want over 5", len(want))
+	}
+	code, out, stderr = run(t, t.Context(), "search", "-q", "-k", "mimikatz", dir)
+	if code != ExitOK {
+		t.Fatalf("search: exit %d, stderr %q", code, stderr)
+	}
+	got := map[string]int{}
+	source := ""
+	cols := regexp.MustCompile(`\s{2,}`)
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case l == "":
+		case !strings.HasPrefix(l, "  "):
+			source = l
+		case strings.HasPrefix(l, "  TIME (UTC)"):
+			if source == "" {
+				t.Errorf("column header before a file's name")
+			}
+		default:
+			f := cols.Split(strings.TrimSpace(l), -1)
+			if len(f) != 6 || !strings.Contains(strings.ToLower(f[5]), "mimikatz") {
+				t.Errorf("row %q: want time, computer, channel, event ID, record ID and the fields holding mimikatz", l)
+				continue
+			}
+			got[source+" "+f[3]+" "+f[4]]++
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("table rows:\n%v\nwant the --json hits:\n%v", got, want)
 	}
 }
