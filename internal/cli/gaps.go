@@ -34,8 +34,12 @@ events, log by log:
   events-lost       Security 1101 (events dropped), 1104 (log full)
   silence           no event for far longer than the log's normal gaps, with
                     no shutdown to explain it
-  filtered-export   a file whose own numbering is whole but whose
-                    EventRecordIDs skip: a filtered export, not the whole log
+  filtered-export   a file whose records follow each other while their
+                    EventRecordIDs skip: a filtered export or a collector's
+                    selection, not the whole log
+
+A file may hold several logs (a collector's export: many computers and
+channels); each is followed on its own, by its EventRecordIDs.
 
 Each finding has a confidence (high, medium, low) and says what it means.
 spoor hunt reports the tampering findings (records removed, logging stopped
