@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/spoor-hunt/spoor/internal/server"
+	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/store"
 )
 
@@ -40,19 +40,8 @@ func consoleBrowser(t *testing.T) string {
 // graph.
 func consoleEvidence(t *testing.T) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "datasets", "evtx-attack-samples", "Defense Evasion",
+	return shared.Path(t, "datasets", "evtx-attack-samples", "Defense Evasion",
 		"apt10_jjs_sideloading_prochollowing_persist_as_service_sysmon_1_7_8_13.evtx")
-	abs, err := filepath.Abs(p)
-	if err == nil {
-		_, err = os.Stat(abs)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("evidence for the console test: %v", err)
-		}
-		t.Skipf("evidence for the console test not found: %v", err)
-	}
-	return abs
 }
 
 // consoleServe runs spoor serve over a new store with two tenants:
@@ -201,6 +190,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	run("open the metrics", chromedp.Navigate(home+"#/case/intrusion/metrics"), chromedp.WaitVisible(css(`#metrics-channels`)))
 	if ch := text(`#metrics-channels`); !strings.Contains(ch, "Microsoft-Windows-Sysmon/Operational") {
 		t.Errorf("metrics channels %q, want the Sysmon channel", ch)
+	}
+	if count(`#metrics-timeline tr`) < 2 || count(`#metrics-computer-channels tr`) < 2 {
+		t.Errorf("metrics without its timeline (%d rows) or its computers' channels (%d rows)", count(`#metrics-timeline tr`), count(`#metrics-computer-channels tr`))
 	}
 	noNull("the metrics")
 

@@ -34,8 +34,12 @@ events, log by log:
   events-lost       Security 1101 (events dropped), 1104 (log full)
   silence           no event for far longer than the log's normal gaps, with
                     no shutdown to explain it
-  filtered-export   a file whose own numbering is whole but whose
-                    EventRecordIDs skip: a filtered export, not the whole log
+  filtered-export   a file whose records follow each other while their
+                    EventRecordIDs skip: a filtered export or a collector's
+                    selection, not the whole log
+
+A file may hold several logs (a collector's export: many computers and
+channels); each is followed on its own, by its EventRecordIDs.
 
 Each finding has a confidence (high, medium, low) and says what it means.
 spoor hunt reports the tampering findings (records removed, logging stopped
@@ -58,17 +62,17 @@ or disabled, at medium confidence or more) as detections.`,
 	return cmd
 }
 
-// writeGaps writes the findings as a table, a log at a time, each
-// finding's meaning under it.
+// writeGaps writes the findings as a table, a log (source, channel and
+// computer) at a time, each finding's meaning under it.
 func writeGaps(w io.Writer, found []gaps.Finding) {
 	if len(found) == 0 {
 		fmt.Fprintln(w, "No evidence of tampering or loss found.")
 		return
 	}
-	source := ""
-	for _, f := range found {
-		if f.Source != source {
-			source = f.Source
+	var log [3]string // source, channel, computer
+	for i, f := range found {
+		if this := [3]string{f.Source, f.Channel, f.Computer}; i == 0 || this != log {
+			log = this
 			fmt.Fprintf(w, "\n%s (%s, %s)\n", f.Source, orDash(f.Channel), orDash(f.Computer))
 		}
 		records := ""

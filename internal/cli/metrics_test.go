@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/metrics"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
@@ -52,7 +53,7 @@ func TestMetricsCountsMatchDump(t *testing.T) {
 			s.last = tm
 		}
 	}
-	channels, computers, pairs, ids, days := map[string]*span{}, map[string]*span{}, map[string]*span{}, map[string]*span{}, map[string]*span{}
+	channels, providers, computers, pairs, ids, days := map[string]*span{}, map[string]*span{}, map[string]*span{}, map[string]*span{}, map[string]*span{}, map[string]*span{}
 	total := 0
 	for _, l := range strings.Split(strings.TrimSuffix(dump, "\n"), "\n") {
 		var ev dumpedEvent
@@ -65,6 +66,7 @@ func TestMetricsCountsMatchDump(t *testing.T) {
 		tm := ev.TimeCreated.UTC()
 		total++
 		add(channels, ev.Channel, tm)
+		add(providers, ev.Provider_Name, tm)
 		add(computers, ev.Computer, tm)
 		add(pairs, ev.Computer+"|"+ev.Channel, tm)
 		add(ids, fmt.Sprintf("%s|%s|%d", ev.Channel, ev.Provider_Name, ev.EventID), tm)
@@ -75,7 +77,7 @@ func TestMetricsCountsMatchDump(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("metrics: exit %d: %s", code, stderr)
 	}
-	got := map[string]map[string]*span{"channel": {}, "computer": {}, "computer_channel": {}, "event_id": {}, "time": {}}
+	got := map[string]map[string]*span{"channel": {}, "provider": {}, "computer": {}, "computer_channel": {}, "event_id": {}, "time": {}}
 	var summary metricsRow
 	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 		var r metricsRow
@@ -95,6 +97,8 @@ func TestMetricsCountsMatchDump(t *testing.T) {
 			continue
 		case "channel":
 			key = s(r.Channel)
+		case "provider":
+			key = s(r.Provider)
 		case "computer":
 			key = s(r.Computer)
 		case "computer_channel":
@@ -117,7 +121,7 @@ func TestMetricsCountsMatchDump(t *testing.T) {
 	if summary.Events != int64(total) {
 		t.Errorf("summary: got %d events, want %d", summary.Events, total)
 	}
-	for kind, want := range map[string]map[string]*span{"channel": channels, "computer": computers, "computer_channel": pairs, "event_id": ids, "time": days} {
+	for kind, want := range map[string]map[string]*span{"channel": channels, "provider": providers, "computer": computers, "computer_channel": pairs, "event_id": ids, "time": days} {
 		if len(got[kind]) != len(want) {
 			t.Errorf("%s: got %d rows, want %d", kind, len(got[kind]), len(want))
 		}
@@ -252,5 +256,25 @@ func TestMetricsTable(t *testing.T) {
 		if code, _, _ := run(t, t.Context(), append(append([]string{"metrics"}, args...), path)...); code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
 		}
+	}
+}
+
+// TestHistogram: bars are scaled to the busiest bucket, one or two empty
+// buckets are shown as zeros, three or more folded into one line.
+func TestHistogram(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2024, 5, 1+d, 0, 0, 0, 0, time.UTC) }
+	var b strings.Builder
+	writeHistogram(&b, metrics.Timeline{Per: "day", Buckets: []metrics.Bucket{
+		{Start: day(0), Events: 1000}, {Start: day(1), Events: 10}, {Start: day(5), Events: 500}, {Start: day(7), Events: 1},
+	}})
+	want := "\nOVER TIME (per day, UTC)\n" +
+		"  2024-05-01  " + strings.Repeat("█", 50) + " 1,000\n" +
+		"  2024-05-02  █ 10\n" +
+		"           …  (3 days without events)\n" +
+		"  2024-05-06  " + strings.Repeat("█", 25) + " 500\n" +
+		"  2024-05-07  0\n" +
+		"  2024-05-08  █ 1\n"
+	if got := b.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }

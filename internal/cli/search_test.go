@@ -4,8 +4,11 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -27,9 +30,10 @@ func searchCorpus(t *testing.T) []string {
 // TestSearchMatchesGrepOfDump is the differential test of spoor search:
 // for each string, the events search finds are exactly the lines of spoor
 // dump's output of the same files that contain the string, case ignored
-// (grep -i -F), compared as multisets of the events' JSON. The strings are
-// chosen to occur in values only (a field name is no value: grep would
-// find it, search does not) and hold no character JSON escapes.
+// (grep -i -F), compared as multisets of the events' JSON. The strings,
+// chosen and ten more sampled from the values, occur in values only (a
+// field name is no value: grep would find it, search does not) and hold no
+// character JSON escapes.
 func TestSearchMatchesGrepOfDump(t *testing.T) {
 	paths := searchCorpus(t)
 	code, dump, stderr := run(t, t.Context(), append([]string{"dump", "-q"}, paths...)...)
@@ -58,6 +62,8 @@ func TestSearchMatchesGrepOfDump(t *testing.T) {
 	if testing.Short() {
 		// CI's race run: a case, a list, nested JSON.
 		strs = []string{"MIMIKATZ", "GoogleUpdateHelper", "wardog"}
+	} else {
+		strs = append(strs, sampleValues(t, lines, 10)...)
 	}
 	for _, s := range strs {
 		t.Run(s, func(t *testing.T) {
@@ -114,6 +120,74 @@ func TestSearchMatchesGrepOfDump(t *testing.T) {
 	}
 }
 
+// sampleValues picks n strings at random (a fixed seed) from the string
+// values of dump's lines: a few characters of a value, any case, that hold
+// nothing JSON escapes or writes around values (quotes, backslashes,
+// commas, colons, brackets) and occur in no field name, so that grep can
+// find them only in values. They keep the differential test from holding
+// only strings someone chose.
+func sampleValues(t *testing.T, lines []string, n int) []string {
+	t.Helper()
+	var values []string
+	names := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				names[strings.ToLower(k)] = true
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		case string:
+			values = append(values, v)
+		}
+	}
+	for _, l := range lines {
+		var ev any
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("dump line %.200q: %v", l, err)
+		}
+		walk(ev)
+	}
+	ok := func(s string) bool {
+		if len(s) < 3 || strings.TrimSpace(s) != s {
+			return false
+		}
+		for _, c := range s {
+			if c > 0x7e || c < ' ' || strings.ContainsRune(`"\,:{}[]`, c) {
+				return false
+			}
+		}
+		for name := range names {
+			if strings.Contains(name, strings.ToLower(s)) {
+				return false
+			}
+		}
+		return true
+	}
+	rnd := rand.New(rand.NewPCG(17, 1))
+	var out []string
+	for tries := 0; len(out) < n && tries < 100_000; tries++ {
+		v := values[rnd.IntN(len(values))]
+		size := 3 + rnd.IntN(10)
+		if len(v) < size {
+			continue
+		}
+		at := rnd.IntN(len(v) - size + 1)
+		if s := v[at : at+size]; ok(s) && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if len(out) < n {
+		t.Fatalf("sampled %d strings from the dump's values, want %d", len(out), n)
+	}
+	return out
+}
+
 // TestSearchQueries checks field terms, --all/--any, --cased, --regex,
 // time bounds and indicators on real logs, against counts taken from
 // spoor dump's output by hand-written predicates.
@@ -142,7 +216,24 @@ func TestSearchQueries(t *testing.T) {
 		return n
 	}
 	lower := strings.ToLower
-	iocs := writeFile(t, filepath.Join(t.TempDir(), "iocs.txt"), "# report 1\n\nmimikatz.exe\n10.0.2[.]17\n")
+	// A hash and a domain of the evidence, found at test time: the MD5 of
+	// the first Sysmon event with one, and the parent domain of the first
+	// host name of three labels or more (its subdomains match).
+	var md5, domain string
+	for _, ev := range events {
+		if _, h, ok := strings.Cut(str(ev, "Hashes"), "MD5="); ok && md5 == "" {
+			md5, _, _ = strings.Cut(h, ",")
+		}
+		for _, k := range []string{"QueryName", "DestinationHostname", "SourceHostname"} {
+			if q := str(ev, k); domain == "" && strings.Count(q, ".") >= 2 && !strings.Contains(q, "..") {
+				_, domain, _ = strings.Cut(q, ".")
+			}
+		}
+	}
+	if md5 == "" || domain == "" {
+		t.Fatalf("no MD5 (%q) or host name (%q) in the evidence to look for", md5, domain)
+	}
+	iocs := writeFile(t, filepath.Join(t.TempDir(), "iocs.txt"), "# report 1\n\nmimikatz.exe\n10.0.2[.]17\n"+lower(md5)+"\n"+strings.ReplaceAll(domain, ".", "[.]")+"\n")
 
 	for _, tc := range []struct {
 		name string
@@ -181,6 +272,23 @@ func TestSearchQueries(t *testing.T) {
 					return true
 				}
 			}
+			for _, k := range []string{"Hashes", "Hash"} {
+				for _, h := range strings.Split(str(ev, k), ",") {
+					if _, v, _ := strings.Cut(h, "="); strings.EqualFold(v, md5) {
+						return true
+					}
+				}
+			}
+			for _, k := range []string{"MD5", "SHA1", "SHA256", "Imphash"} {
+				if strings.EqualFold(str(ev, k), md5) {
+					return true
+				}
+			}
+			for _, k := range []string{"QueryName", "DestinationHostname", "SourceHostname"} {
+				if v := lower(str(ev, k)); v == lower(domain) || strings.HasSuffix(v, "."+lower(domain)) {
+					return true
+				}
+			}
 			return false
 		})},
 	} {
@@ -213,10 +321,21 @@ func TestSearchQueries(t *testing.T) {
 				t.Errorf("hits: got %d, want %d", got, want)
 			}
 			if tc.name == "iocs" {
+				kinds := map[string]int{}
 				for _, r := range rows[1:] {
-					if !strings.Contains(r[7], "file:mimikatz.exe") && !strings.Contains(r[7], "ip:10.0.2.17") {
+					held := false
+					for _, ioc := range []string{"file:mimikatz.exe", "ip:10.0.2.17", "hash:" + lower(md5), "domain:" + lower(domain)} {
+						if strings.Contains(r[7], ioc) {
+							kinds[ioc]++
+							held = true
+						}
+					}
+					if !held {
 						t.Errorf("iocs column: got %q, want the indicator held", r[7])
 					}
+				}
+				if len(kinds) != 4 {
+					t.Errorf("indicators held by the hits: %v, want each of the four", kinds)
 				}
 			}
 		})
@@ -375,5 +494,58 @@ func TestSearchCSVNoFormulas(t *testing.T) {
 		if rows[1][i] != want {
 			t.Errorf("%s: got %q, want %q", rows[0][i], rows[1][i], want)
 		}
+	}
+}
+
+// TestSearchTable: the table for people lists the hits --json lists, file
+// by file under the file's name, each row with its event ID and record ID
+// and the fields that hold the keyword.
+func TestSearchTable(t *testing.T) {
+	dir := shared.Path(t, "datasets", "evtx-attack-samples")
+	code, out, stderr := run(t, t.Context(), "search", "-q", "--json", "-k", "mimikatz", dir)
+	if code != ExitOK {
+		t.Fatalf("search --json: exit %d, stderr %q", code, stderr)
+	}
+	want := map[string]int{} // source, event ID, record ID
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		var hit struct {
+			Source string
+			Event  struct{ EventID, EventRecordID int64 }
+		}
+		if err := json.Unmarshal([]byte(l), &hit); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		want[fmt.Sprintf("%s %d %d", hit.Source, hit.Event.EventID, hit.Event.EventRecordID)]++
+	}
+	if len(want) < 5 {
+		t.Fatalf("%d hits of mimikatz as JSON, want over 5", len(want))
+	}
+	code, out, stderr = run(t, t.Context(), "search", "-q", "-k", "mimikatz", dir)
+	if code != ExitOK {
+		t.Fatalf("search: exit %d, stderr %q", code, stderr)
+	}
+	got := map[string]int{}
+	source := ""
+	cols := regexp.MustCompile(`\s{2,}`)
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case l == "":
+		case !strings.HasPrefix(l, "  "):
+			source = l
+		case strings.HasPrefix(l, "  TIME (UTC)"):
+			if source == "" {
+				t.Errorf("column header before a file's name")
+			}
+		default:
+			f := cols.Split(strings.TrimSpace(l), -1)
+			if len(f) != 6 || !strings.Contains(strings.ToLower(f[5]), "mimikatz") {
+				t.Errorf("row %q: want time, computer, channel, event ID, record ID and the fields holding mimikatz", l)
+				continue
+			}
+			got[source+" "+f[3]+" "+f[4]]++
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("table rows:\n%v\nwant the --json hits:\n%v", got, want)
 	}
 }

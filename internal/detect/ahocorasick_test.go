@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// TestScanners checks the automaton, the gram set and the shift set
-// against strings.Contains on random needles and texts over a small
+// TestScanners checks the automaton, the gram set, the shift set and the
+// rare-byte set against strings.Contains on random needles and texts over a small
 // alphabet (many overlaps); the scanners fold the text's ASCII case.
 func TestScanners(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -20,10 +20,14 @@ func TestScanners(t *testing.T) {
 		}
 		return string(b)
 	}
-	shifts := 0
-	for round := range 200 {
+	shifts, rares := 0, 0
+	for round := range 400 {
 		var needles []string
-		for range 1 + rng.IntN(40) {
+		n := 1 + rng.IntN(40)
+		if round%2 == 1 {
+			n = 1 + rng.IntN(maxRareNeedles)
+		}
+		for range n {
 			needles = append(needles, word(4+round%2+rng.IntN(6), "abc\\- "))
 		}
 		nums := make([]int32, len(needles))
@@ -44,6 +48,10 @@ func TestScanners(t *testing.T) {
 			finders["shift"] = ss.find
 			shifts++
 		}
+		if rs := buildRareSet(needles); rs != nil {
+			finders["rare"] = rs.find
+			rares++
+		}
 		for name, find := range finders {
 			var got []int32
 			find(text, func(n int32) {
@@ -57,8 +65,24 @@ func TestScanners(t *testing.T) {
 			}
 		}
 	}
-	if shifts == 0 {
-		t.Error("no round built a shift set")
+	if shifts == 0 || rares == 0 {
+		t.Errorf("%d rounds built a shift set, %d a rare-byte set: want some of each", shifts, rares)
+	}
+}
+
+// TestByteRank: every byte of commonBytes is listed once, and ranks above
+// the bytes not listed.
+func TestByteRank(t *testing.T) {
+	seen := map[byte]bool{}
+	for i := range len(commonBytes) {
+		c := commonBytes[i]
+		if seen[c] || byteRank[c] == 0 || foldASCII[c] != c {
+			t.Errorf("commonBytes[%d] %q: listed twice, unranked or upper-case", i, c)
+		}
+		seen[c] = true
+	}
+	if byteRank['Q'] != 0 || byteRank[0xc3] != 0 {
+		t.Errorf("bytes not listed rank %d, %d; want 0", byteRank['Q'], byteRank[0xc3])
 	}
 }
 

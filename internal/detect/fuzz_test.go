@@ -103,8 +103,8 @@ func FuzzWildcard(f *testing.F) {
 	})
 }
 
-// FuzzAhoCorasick checks the automaton, the gram set and the shift set
-// against strings.Contains for each needle. needles holds the needles
+// FuzzAhoCorasick checks the automaton, the gram set, the shift set and
+// the rare-byte set against strings.Contains for each needle. needles holds the needles
 // separated by newlines; the scanners read the text ASCII-folded and the
 // needles hold no ASCII upper-case letter.
 func FuzzAhoCorasick(f *testing.F) {
@@ -113,6 +113,7 @@ func FuzzAhoCorasick(f *testing.F) {
 	f.Add("aaaaa\naaab\naab", "aaaaaaab")
 	f.Add("\\cmd.exe\n.exe\n\\windows\\", `C:\WINDOWS\System32\CMD.EXE`)
 	f.Add("abcde\nbcdef\ncdefg\nxyz", "ABCDEFG")
+	f.Add("zzzzq\nmimikatz", "zzzzzzzzzzQ MIMIKATz")
 	f.Fuzz(func(t *testing.T, needleText, text string) {
 		var needles []string
 		for n := range strings.SplitSeq(needleText, "\n") {
@@ -146,6 +147,9 @@ func FuzzAhoCorasick(f *testing.F) {
 		check("automaton", buildAutomaton(needles).find)
 		if ss := buildShiftSet(needles); ss != nil {
 			check("shift set", ss.find)
+		}
+		if rs := buildRareSet(needles); rs != nil {
+			check("rare-byte set", rs.find)
 		}
 		// The index splits large sets: short needles to an automaton, the
 		// others to a gram set.

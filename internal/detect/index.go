@@ -61,7 +61,9 @@ type fieldScan struct {
 	ac *automaton
 	// grams finds the needles of four bytes or more of large sets.
 	grams *gramSet
+	// rare, when set, finds all the needles (one or two, long) instead;
 	// shift, when set, finds all the needles (few and long) instead.
+	rare  *rareSet
 	shift *shiftSet
 	// stringsOnly: no needle can occur in the text of a number, time or
 	// bool, so only String values are scanned.
@@ -331,7 +333,7 @@ func (b *bucket) build(e *Engine, cache *indexCache) {
 	for k, f := range fids {
 		fn := fields[f]
 		sc := scs[k]
-		b.scans = append(b.scans, fieldScan{field: f, ac: sc.ac, grams: sc.grams, shift: sc.shift,
+		b.scans = append(b.scans, fieldScan{field: f, ac: sc.ac, grams: sc.grams, rare: sc.rare, shift: sc.shift,
 			stringsOnly: sc.stringsOnly, needles: fn.needles, triggers: fn.triggers})
 	}
 }
@@ -359,6 +361,7 @@ type scannerEntry struct {
 type scanners struct {
 	ac          *automaton
 	grams       *gramSet
+	rare        *rareSet
 	shift       *shiftSet
 	stringsOnly bool
 }
@@ -394,6 +397,9 @@ func buildScanners(e *Engine, needles []int32) scanners {
 		if renderable(lits[k]) {
 			s.stringsOnly = false
 		}
+	}
+	if s.rare = buildRareSet(lits); s.rare != nil {
+		return s
 	}
 	if s.shift = buildShiftSet(lits); s.shift != nil {
 		return s

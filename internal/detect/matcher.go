@@ -173,6 +173,10 @@ func (m *Matcher) scanValue(fs *fieldScan, v event.Value, i int) {
 // scanText runs the scanners of fs over t, which they read ASCII-folded.
 func (m *Matcher) scanText(fs *fieldScan, t string) {
 	hit := func(l int32) { m.hit(fs, l) }
+	if fs.rare != nil {
+		fs.rare.find(t, hit)
+		return
+	}
 	if fs.shift != nil {
 		fs.shift.find(t, hit)
 		return

@@ -1,6 +1,7 @@
 package gaps
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +119,171 @@ func TestSilence(t *testing.T) {
 	}
 	if fs := build(true); kinds(fs) != "" {
 		t.Errorf("silence after a shutdown: got %s, want none", kinds(fs))
+	}
+}
+
+// rec makes record n of a log in a JSON export holding many logs.
+func rec(computer, channel string, n int64, at time.Time, provider string, eid int64) *event.Event {
+	e := ev(n, at, provider, eid)
+	e.Source, e.Locator = "export.json", 0
+	e.Set("Computer", event.StringValue(computer))
+	e.Set("Channel", event.StringValue(channel))
+	return e
+}
+
+// TestInterleavedLogs: a collector's export holds the logs of several
+// computers and channels, their records interleaved. Each log is followed
+// on its own: a reboot in one (its stop, then its startup after the other
+// logs' records) is no finding, and a restart of the service without one
+// in another is.
+func TestInterleavedLogs(t *testing.T) {
+	t0 := time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)
+	sec := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	a := New()
+	var line int64
+	add := func(e *event.Event) {
+		line++
+		e.Locator = line
+		a.Observe(e)
+	}
+	// WS1 reboots: System 6006, then Sysmon and Security records, then
+	// the startup's 6009 and 6005; its Security log says 1100, then 4608
+	// after a few hundred records of the startup (as Windows queues them).
+	add(rec("WS1", "System", 500, sec(0), "EventLog", 6006))
+	add(rec("WS1", "Security", 9000, sec(0), "Microsoft-Windows-Eventlog", 1100))
+	for i := range int64(300) {
+		add(rec("WS1", "Microsoft-Windows-Sysmon/Operational", 100+i, sec(1), "Microsoft-Windows-Sysmon", 1))
+		add(rec("WS1", "security", 9001+i, sec(2), "Microsoft-Windows-Security-Auditing", 4656)) // the collector's spelling after the startup
+	}
+	add(rec("WS1", "System", 501, sec(3), "EventLog", 6009))
+	add(rec("WS1", "System", 502, sec(3), "EventLog", 6005))
+	add(rec("WS1", "Security", 9301, sec(3), "Microsoft-Windows-Security-Auditing", 4608))
+	// WS2's Security log: 1100, then logging goes on, no startup.
+	add(rec("WS2", "Security", 70, sec(5), "Microsoft-Windows-Eventlog", 1100))
+	for i := range int64(stopWindow) {
+		add(rec("WS2", "Security", 71+i, sec(6+int(i)), "Microsoft-Windows-Security-Auditing", 4688))
+		add(rec("WS1", "System", 503+i, sec(6+int(i)), scm, 7036))
+	}
+	fs := Findings(Options{}, a)
+	if len(fs) != 1 || fs[0].Kind != Stopped || fs[0].Confidence != Medium || fs[0].Computer != "WS2" || fs[0].Channel != "Security" || fs[0].FirstRecord != 70 {
+		t.Errorf("got %+v, want one logging-stopped (medium) of WS2's Security log at record 70", fs)
+	}
+}
+
+// TestStopsWaitForStartup: a startup explains a stop however many
+// records of its own come first, if they come soon; a second stop with no
+// startup between proves a restart.
+func TestStopsWaitForStartup(t *testing.T) {
+	t0 := time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		step time.Duration // between the records after the stop
+		n    int64         // records between the stop and what ends it
+		end  int64         // the event ID that ends it: a startup, a stop, or 7036 (none)
+		want string
+	}{
+		{"startup after 300 records in seconds", 10 * time.Millisecond, 300, 4608, ""},
+		{"startup after the machine was off for days", 10 * time.Millisecond, 300, 4608, ""},
+		{"no startup, records over an hour", time.Minute, 60, 4688, "logging-stopped:medium"},
+		{"startup an hour later", time.Minute, 60, 4608, "logging-stopped:medium"},
+		{"a second stop", time.Second, 5, 1100, "logging-stopped:medium,logging-stopped:low"},
+		{"the same stop told twice", time.Second, 0, 1100, "logging-stopped:low"},
+		{"few records, then the log ends", time.Second, 5, 4688, "logging-stopped:low,"},
+	} {
+		a := New()
+		n := int64(1)
+		at := t0
+		add := func(eid int64, provider string) {
+			e := ev(n, at, provider, eid)
+			e.Set("Channel", event.StringValue("Security"))
+			a.Observe(e)
+			n++
+		}
+		add(1100, "Microsoft-Windows-Eventlog")
+		if tc.name == "startup after the machine was off for days" {
+			at = at.Add(72 * time.Hour)
+		}
+		for range tc.n {
+			at = at.Add(tc.step)
+			add(4656, "Microsoft-Windows-Security-Auditing")
+		}
+		at = at.Add(tc.step)
+		switch tc.end {
+		case 1100:
+			add(1100, "Microsoft-Windows-Eventlog")
+		default:
+			add(tc.end, "Microsoft-Windows-Security-Auditing")
+		}
+		want := strings.TrimSuffix(tc.want, ",")
+		if got := kinds(Findings(Options{}, a)); got != want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, want)
+		}
+	}
+}
+
+// TestRenamedComputer: a log whose computer is renamed (or joins a domain)
+// stays one log: a step back in time across the rename is found, and
+// each finding names the computer as the log named it then.
+func TestRenamedComputer(t *testing.T) {
+	t0 := time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)
+	a := New()
+	for n := int64(1); n <= 4; n++ {
+		e := ev(n, t0.Add(time.Duration(n)*time.Minute), scm, 1)
+		if n >= 3 {
+			e.Set("Computer", event.StringValue("HOST.corp.example"))
+		}
+		if n == 3 {
+			e.Set("TimeCreated", event.TimeValue(t0.Add(-30*time.Minute)))
+		}
+		a.Observe(e)
+	}
+	fs := Findings(Options{}, a)
+	if len(fs) != 1 || fs[0].Kind != Backwards || fs[0].Computer != "HOST.corp.example" || fs[0].FirstRecord != 3 {
+		t.Errorf("got %+v, want one time-backwards at record 3 of HOST.corp.example", fs)
+	}
+}
+
+// TestNoRecordIDs: a JSON export without EventRecordIDs has no numbering
+// to judge: no filtered-export finding.
+func TestNoRecordIDs(t *testing.T) {
+	a := New()
+	t0 := time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)
+	for n := int64(1); n <= 10; n++ {
+		e := rec("WS1", "Security", n, t0, "Microsoft-Windows-Security-Auditing", 4688)
+		e.Locator = n
+		e.Set("EventRecordID", event.StringValue(""))
+		a.Observe(e)
+	}
+	if fs := Findings(Options{}, a); len(fs) != 0 {
+		t.Errorf("got %+v, want none", fs)
+	}
+}
+
+// TestManyLogsBounded: a file naming a new computer in every record is
+// followed for at most maxLogs logs; its numbering still is.
+func TestManyLogsBounded(t *testing.T) {
+	a := New()
+	t0 := time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)
+	for n := int64(1); n <= 3*maxLogs; n++ {
+		if n == 100 {
+			continue // a record cut out
+		}
+		e := ev(n, t0, scm, 1)
+		e.Set("Computer", event.StringValue(fmt.Sprintf("host-%d", n)))
+		e.Set("EventRecordID", event.IntValue(7*n)) // no continuity to take for a rename
+		a.Observe(e)
+	}
+	f := a.files["log.evtx"]
+	if len(f.order) != maxLogs || f.aliases != maxAliases {
+		t.Errorf("%d logs and %d spellings kept, want %d and %d", len(f.order), f.aliases, maxLogs, maxAliases)
+	}
+	var removed []Finding
+	for _, x := range Findings(Options{}, a) {
+		if x.Kind == Removed {
+			removed = append(removed, x)
+		}
+	}
+	if len(removed) != 1 || removed[0].FirstRecord != 100 {
+		t.Errorf("records removed: got %+v, want record 100", removed)
 	}
 }

@@ -7,8 +7,9 @@ import (
 	"github.com/spoor-hunt/spoor/internal/event"
 )
 
-// FuzzObserve feeds made-up records (numbers, times, IDs and the fields
-// the analyzer reads, all from the fuzzer) and checks that the findings
+// FuzzObserve feeds made-up records (numbers, times, IDs, the logs they
+// belong to and the fields the analyzer reads, all from the fuzzer) and
+// checks that the findings
 // are whole: no panic, every finding with a kind, a confidence and a
 // meaning, and missing ranges in order.
 func FuzzObserve(f *testing.F) {
@@ -29,7 +30,8 @@ func FuzzObserve(f *testing.F) {
 			e.Add("Provider_Name", event.StringValue(provider))
 			e.Add("TimeCreated", event.TimeValue(at))
 			e.Add("EventRecordID", event.IntValue(loc+int64(s%2)))
-			e.Add("Channel", event.StringValue("Security"))
+			e.Add("Channel", event.StringValue([]string{"Security", "security", "System"}[s%3]))
+			e.Add("Computer", event.StringValue([]string{"A", "a", "B", "C.example"}[s%4]))
 			e.Add("param1", event.StringValue(p1))
 			e.Add("param2", event.StringValue("stopped"))
 			e.Add("param3", event.StringValue(p3))

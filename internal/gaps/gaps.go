@@ -125,48 +125,121 @@ type Options struct {
 // Analyzer collects the evidence of gaps in the logs it observes. It is
 // used by one goroutine; logs observed by different Analyzers are merged
 // by Findings.
+//
+// A source (file or archive member) is read as two things: the file, whose
+// own record numbers (event.Event.Locator of an EVTX file) Windows writes
+// without gaps, and the logs it holds, one per computer and channel (case
+// ignored): an EVTX file usually holds one, a forwarded-events file or a
+// JSON export of a collector many, their records interleaved. Time steps,
+// stops of the logging service and silences are followed per log, by its
+// EventRecordIDs, so that one log's records never stand between another's.
 type Analyzer struct {
-	logs  map[string]*logState
-	order []*logState
+	files   map[string]*fileState
+	order   []*fileState
+	aliases map[logKey]*alias
+	last    *alias // the log of the previous event: logs come in runs
 }
 
-// New returns an empty Analyzer.
-func New() *Analyzer { return &Analyzer{logs: map[string]*logState{}} }
+// logKey names a log of a source as its events spell it.
+type logKey struct{ source, computer, channel string }
 
-// Observe takes the next event of its log (event.Event.Source). The events
-// of a log must come in the order its reader returns them; logs may be
-// interleaved. Nothing of ev is kept.
+// alias is one spelling of a log; log is nil past a file's maxLogs.
+type alias struct {
+	key  logKey
+	file *fileState
+	log  *logState
+}
+
+// maxLogs bounds the logs followed per source, so that a file of made-up
+// computer names costs bounded memory (about 1 KiB per log); the events of
+// logs past it count for the file's numbering only. maxAliases bounds the
+// spellings remembered per source.
+const (
+	maxLogs    = 4096
+	maxAliases = 2 * maxLogs
+)
+
+// New returns an empty Analyzer.
+func New() *Analyzer {
+	return &Analyzer{files: map[string]*fileState{}, aliases: map[logKey]*alias{}}
+}
+
+// Observe takes the next event of its source (event.Event.Source). The
+// events of a source must come in the order its reader returns them;
+// sources may be interleaved. Nothing of ev is kept.
 func (a *Analyzer) Observe(ev *event.Event) {
 	if ev.Carved {
 		return // stale copies, outside the log's numbering
 	}
-	l := a.logs[ev.Source]
-	if l == nil {
-		l = newLog(strings.Clone(ev.Source)) // the reader's, like all of ev
-		a.logs[l.source] = l
-		a.order = append(a.order, l)
+	computer := ev.Lookup(event.FieldComputer).Text()
+	channel := ev.Lookup(event.FieldChannel).Text()
+	al := a.last
+	if al == nil || al.key.source != ev.Source || al.key.computer != computer || al.key.channel != channel {
+		if al = a.aliases[logKey{ev.Source, computer, channel}]; al == nil {
+			al = a.newAlias(ev, computer, channel)
+		}
+		a.last = al
 	}
-	l.observe(ev)
+	f := al.file
+	f.observe(ev)
+	if al.log != nil {
+		al.log.current = al.key.computer
+		al.log.observe(ev)
+	}
+	f.prevLog = al.log
+}
+
+// newAlias finds or makes the file and log of a spelling not seen before.
+// A computer's new name in a log (a rename, a domain joined) is the same
+// log when the event follows the file's previous one in that log's
+// numbering. Every string kept is a copy: the event's are the reader's.
+func (a *Analyzer) newAlias(ev *event.Event, computer, channel string) *alias {
+	f := a.files[ev.Source]
+	if f == nil {
+		f = newFile(strings.Clone(ev.Source))
+		a.files[f.source] = f
+		a.order = append(a.order, f)
+	}
+	folded := logKey{computer: strings.Clone(strings.ToLower(computer)), channel: strings.Clone(strings.ToLower(channel))}
+	l := f.logs[folded]
+	if p := f.prevLog; l == nil && p != nil && strings.EqualFold(p.channel, channel) {
+		if rid := ev.Lookup(event.FieldEventRecordID).Integer(); rid > 0 && rid == p.prevRID+1 {
+			l = p
+		}
+	}
+	if l == nil && len(f.order) < maxLogs {
+		l = &logState{file: f, computer: strings.Clone(computer), channel: strings.Clone(channel)}
+		f.order = append(f.order, l)
+	}
+	if l != nil && f.logs[folded] == nil {
+		f.logs[folded] = l
+	}
+	al := &alias{key: logKey{f.source, strings.Clone(computer), strings.Clone(channel)}, file: f, log: l}
+	if f.aliases < maxAliases {
+		a.aliases[al.key] = al
+		f.aliases++
+	}
+	return al
 }
 
 // Findings returns what the logs of the analyzers show, by source name,
-// then by time.
+// then by log, each log's by time.
 func Findings(opts Options, as ...*Analyzer) []Finding {
 	var out []Finding
 	for _, a := range as {
-		for _, l := range a.order {
-			// The chunk headers are read only for a log with a gap.
+		for _, f := range a.order {
+			// The chunk headers are read only for a file with a gap.
 			chunks := func() []evtx.ChunkInfo {
 				if opts.Chunks == nil {
 					return nil
 				}
-				return opts.Chunks(l.source)
+				return opts.Chunks(f.source)
 			}
 			lost := 0
 			if opts.Damaged != nil {
-				lost = opts.Damaged(l.source)
+				lost = opts.Damaged(f.source)
 			}
-			out = append(out, l.findings(chunks, lost)...)
+			out = append(out, f.findings(chunks, lost)...)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Finding) int { return cmp.Compare(a.Source, b.Source) })
@@ -182,7 +255,7 @@ const (
 	stopMarker
 )
 
-// run is a stretch of consecutive record numbers of a log.
+// run is a stretch of consecutive record numbers of a file.
 type run struct {
 	first, last       uint64
 	firstT, lastT     time.Time
@@ -191,17 +264,28 @@ type run struct {
 
 // pendingStop is a stop of the logging service waiting for what follows.
 type pendingStop struct {
-	f     Finding
-	after int // records seen since
+	f          Finding
+	after      int       // records of its log seen since
+	firstAfter time.Time // the time of the first of them
 }
 
 // maxRecord bounds the record numbers taken as such: far above any log's,
 // far below where a number and its neighbours would overflow.
 const maxRecord = 1 << 60
 
-// stopWindow is how many records after a stop a boot marker is looked for:
-// Windows writes a few records at startup before the one that says so.
-const stopWindow = 40
+// A stop of the logging service is explained by a startup of Windows
+// (4608, 6009, Kernel-General 12) in its log after it. A startup writes
+// its records a few seconds after the first record that follows the stop,
+// but may write a few hundred before the one that says so (Security
+// queues what it audits while the service starts: 245 records before 4608
+// in a Security-Datasets recording); so a stop is taken as a restart of
+// the service without Windows (medium) only once stopWindow records and
+// bootWindow of time have followed it with no startup, or when its log
+// ends with stopWindow records after it.
+const (
+	stopWindow = 40
+	bootWindow = 10 * time.Minute
+)
 
 // silenceTop is how many of the longest silences of a log are kept.
 const silenceTop = 8
@@ -211,16 +295,58 @@ type gap struct {
 	d        time.Duration
 	from, to time.Time
 	rid      int64
-	explain  bool // a shutdown or boot around it
+	explain  bool   // a shutdown or boot around it
+	computer string // the log's name for it then
 }
 
+// fileState is a source: its own record numbering (EVTX files only: a JSON
+// file's locators are line numbers) and its logs.
+type fileState struct {
+	source   string
+	evtx     bool
+	runs     []run
+	prevLoc  uint64
+	havePrev bool
+
+	logs    map[logKey]*logState // by lower-cased computer and channel
+	order   []*logState
+	aliases int
+	prevLog *logState // the log of the file's previous event
+}
+
+func newFile(source string) *fileState {
+	lower := strings.ToLower(source)
+	return &fileState{source: source, evtx: strings.HasSuffix(lower, ".evtx"), logs: map[logKey]*logState{}}
+}
+
+// observe follows the file's record numbers.
+func (f *fileState) observe(ev *event.Event) {
+	if !f.evtx {
+		return
+	}
+	loc := uint64(ev.Locator)
+	consecutive := f.havePrev && loc == f.prevLoc+1
+	f.prevLoc, f.havePrev = loc, true
+	if ev.Locator < 1 || ev.Locator > maxRecord {
+		return // not a record number (a reader that has none)
+	}
+	rid := ev.Lookup(event.FieldEventRecordID).Integer()
+	t := ev.Time()
+	if len(f.runs) > 0 && consecutive {
+		r := &f.runs[len(f.runs)-1]
+		r.last, r.lastT, r.lastRID = loc, t, rid
+		return
+	}
+	f.runs = append(f.runs, run{first: loc, last: loc, firstT: t, lastT: t, firstRID: rid, lastRID: rid})
+}
+
+// logState is one log (computer and channel) of a source.
 type logState struct {
-	source            string
-	evtx              bool
-	computer, channel string
+	file              *fileState
+	computer, channel string // as first seen
+	current           string // the computer's name in the log's latest event
 	events            int64
-	runs              []run
-	filtered          int64 // EventRecordID breaks inside whole numbering
+	filtered          int64 // EventRecordID breaks between records one after the other in the file
 
 	prevLoc  uint64
 	prevRID  int64
@@ -229,76 +355,82 @@ type logState struct {
 	prevMark marker
 	havePrev bool
 
-	stops []pendingStop
+	stop  *pendingStop
 	found []Finding
 
 	hist [48]int64 // gaps between consecutive records, by log2 of seconds
 	long []gap     // the longest gaps, at most silenceTop
 }
 
-func newLog(source string) *logState {
-	lower := strings.ToLower(source)
-	return &logState{source: source, evtx: strings.HasSuffix(lower, ".evtx")}
-}
-
 func (l *logState) observe(ev *event.Event) {
 	l.events++
-	if l.computer == "" {
-		l.computer = strings.Clone(ev.Lookup(event.FieldComputer).Text())
-	}
-	if l.channel == "" {
-		l.channel = strings.Clone(ev.Lookup(event.FieldChannel).Text())
-	}
 	loc := uint64(ev.Locator)
 	rid := ev.Lookup(event.FieldEventRecordID).Integer()
 	t := ev.Time()
 	eid := ev.Lookup(event.FieldEventID).Integer()
 	mark, stop := l.special(ev, eid, rid, t)
+	l.settle(mark, stop, rid, t)
 
-	for i := 0; i < len(l.stops); {
-		s := &l.stops[i]
-		if mark == bootMarker {
-			// A shutdown and a boot: normal.
-			l.stops = slices.Delete(l.stops, i, i+1)
-			continue
-		}
-		s.after++
-		if s.after >= stopWindow {
-			s.f.Confidence = Medium
-			s.f.Meaning += " Logging went on after it without Windows starting again: the service was stopped and restarted, as attackers do to blind the log while they work."
-			l.found = append(l.found, s.f)
-			l.stops = slices.Delete(l.stops, i, i+1)
-			continue
-		}
-		i++
-	}
-
-	if stop != nil {
-		l.stops = append(l.stops, pendingStop{f: *stop})
-	}
-
-	consecutive := l.havePrev && loc == l.prevLoc+1
-	switch {
-	case ev.Locator < 1 || ev.Locator > maxRecord:
-		// Not a record number (a reader that has none).
-	case len(l.runs) > 0 && consecutive:
-		r := &l.runs[len(l.runs)-1]
-		r.last, r.lastT, r.lastRID = loc, t, rid
-	default:
-		l.runs = append(l.runs, run{first: loc, last: loc, firstT: t, lastT: t, firstRID: rid, lastRID: rid})
-	}
-	if consecutive && rid != l.prevRID+1 {
+	// Records of the log one after the other: by EventRecordID, the log's
+	// own numbering (a file may interleave logs; a JSON file without
+	// EventRecordIDs has no order to check).
+	follows := l.havePrev && rid > 0 && rid == l.prevRID+1
+	if l.havePrev && loc == l.prevLoc+1 && rid > 0 && l.prevRID > 0 && rid != l.prevRID+1 {
 		l.filtered++
 	}
-	if consecutive && rid == l.prevRID+1 && !t.IsZero() && !l.prevT.IsZero() {
+	if follows && !t.IsZero() && !l.prevT.IsZero() {
 		l.timeStep(t, rid, mark)
 	}
-	if consecutive {
+	if follows {
 		l.prevPrev = l.prevT
 	} else {
 		l.prevPrev = time.Time{}
 	}
 	l.prevLoc, l.prevRID, l.prevT, l.prevMark, l.havePrev = loc, rid, t, mark, true
+}
+
+// settle follows the stop of the logging service pending, if any, with
+// this record: a startup explains it; enough records and time without one
+// make it a restart of the service; a new stop is pending after it.
+func (l *logState) settle(mark marker, stop *Finding, rid int64, t time.Time) {
+	if s := l.stop; s != nil {
+		if mark == bootMarker {
+			l.stop = nil // a shutdown and a startup: normal
+		} else {
+			s.after++
+			if s.firstAfter.IsZero() {
+				s.firstAfter = t
+			}
+			timed := !t.IsZero() && !s.firstAfter.IsZero()
+			if s.after >= stopWindow && (!timed || t.Sub(s.firstAfter) >= bootWindow) {
+				over := ""
+				if timed {
+					over = " over " + roundDur(t.Sub(s.firstAfter))
+				}
+				l.restarted(fmt.Sprintf(" %d records%s follow it and none says Windows started again: the service was stopped and started again without a reboot, as attackers do to blind the log while they work.", s.after, over))
+			}
+		}
+	}
+	if stop == nil {
+		return
+	}
+	if s := l.stop; s != nil {
+		if s.after <= 1 || stop.From.Equal(s.f.From) {
+			return // the same stop told twice (by two events, or a copy in an export)
+		}
+		l.restarted(fmt.Sprintf(" Another stop of the service follows at record %d with no startup of Windows between: the service ran again in between, started without a reboot.", rid))
+	}
+	l.stop = &pendingStop{f: *stop}
+}
+
+// restarted makes the pending stop a finding of a restart of the service
+// without Windows, at medium confidence; why says how it is known.
+func (l *logState) restarted(why string) {
+	s := l.stop
+	l.stop = nil
+	s.f.Confidence = Medium
+	s.f.Meaning += why
+	l.found = append(l.found, s.f)
 }
 
 // backwardsLimit is how far a record may be dated before the one written
@@ -312,7 +444,7 @@ func (l *logState) timeStep(t time.Time, rid int64, mark marker) {
 	d := t.Sub(l.prevT)
 	if d < -backwardsLimit {
 		f := Finding{
-			Kind: Backwards, Source: l.source, Computer: l.computer, Channel: l.channel,
+			Kind: Backwards, Source: l.file.source, Computer: l.current, Channel: l.channel,
 			FirstRecord: rid, LastRecord: rid, From: t, To: l.prevT,
 		}
 		back := -d
@@ -340,7 +472,7 @@ func (l *logState) timeStep(t time.Time, rid int64, mark marker) {
 		b++
 	}
 	l.hist[b]++
-	g := gap{d: d, from: l.prevT, to: t, rid: rid, explain: mark == bootMarker || l.prevMark == stopMarker}
+	g := gap{d: d, from: l.prevT, to: t, rid: rid, explain: mark == bootMarker || l.prevMark == stopMarker, computer: l.current}
 	if len(l.long) < silenceTop {
 		l.long = append(l.long, g)
 		return
@@ -363,7 +495,7 @@ func (l *logState) special(ev *event.Event, eid, rid int64, t time.Time) (marker
 	channel := ev.Lookup(event.FieldChannel).Text()
 	provider := ev.Lookup(event.FieldProviderName).Text()
 	f := Finding{
-		Source: l.source, Computer: l.computer, Channel: l.channel,
+		Source: l.file.source, Computer: l.current, Channel: l.channel,
 		FirstRecord: rid, LastRecord: rid, From: t, To: t, EventID: eid,
 	}
 	user := func() string {
@@ -434,38 +566,85 @@ const (
 	silenceEvents = 500
 )
 
-// findings ends the log: the stops still waiting, the missing records
-// (placed in chunks), silences, and a filtered export's note.
-func (l *logState) findings(chunks func() []evtx.ChunkInfo, lost int) []Finding {
-	out := slices.Clone(l.found)
-	for _, s := range l.stops {
-		if s.after > 0 {
-			s.f.Meaning += fmt.Sprintf(" %d records follow it and none says Windows started again: the service may have been stopped and restarted; or the log was collected before the next startup.", s.after)
+// findings ends the file: its missing records (placed in chunks) and its
+// logs' findings. With one log, they are all that log's, in time order;
+// with several, the file's own come first, under the computer and channel
+// its logs share (none when they differ), then each log's.
+func (f *fileState) findings(chunks func() []evtx.ChunkInfo, lost int) []Finding {
+	computer, channel := "", ""
+	var filtered int64
+	for i, l := range f.order {
+		if i == 0 {
+			computer, channel = l.computer, l.channel
+		}
+		if !strings.EqualFold(computer, l.computer) {
+			computer = ""
+		}
+		if !strings.EqualFold(channel, l.channel) {
+			channel = ""
+		}
+		filtered += l.filtered
+	}
+	var own []Finding
+	if f.evtx {
+		own = f.missing(chunks, lost)
+	}
+	if filtered > 0 {
+		what := "The file's own record numbers are whole but its EventRecordIDs skip %s: it is a filtered export of a log (Save Filtered Log File, wevtutil epl /q), a subset of what the host logged. Missing EventRecordIDs here prove nothing; and an export put in place of the original log would hide events."
+		if !f.evtx {
+			what = "The EventRecordIDs of records that follow each other in the file skip %s: the file holds a subset of what its logs recorded (a collector's or a query's selection). Missing EventRecordIDs here prove nothing."
+		}
+		own = append(own, Finding{Kind: Filtered, Confidence: Low, Meaning: fmt.Sprintf(what, times(filtered))})
+	}
+	for i := range own {
+		own[i].Source, own[i].Computer, own[i].Channel = f.source, computer, channel
+	}
+	if len(f.order) > 1 {
+		slices.SortStableFunc(own, func(a, b Finding) int { return a.From.Compare(b.From) })
+		own = slices.Clip(own)
+	}
+	for _, l := range f.order {
+		if len(f.order) > 1 {
+			own = append(own, l.findings()...)
 		} else {
+			own = append(l.findings(), own...)
+		}
+	}
+	if len(f.order) <= 1 {
+		slices.SortStableFunc(own, func(a, b Finding) int { return a.From.Compare(b.From) })
+	}
+	return own
+}
+
+// findings ends the log: the stop still waiting, and silences (not in a
+// log whose EventRecordIDs skip: its gaps are not its rhythm), in time
+// order.
+func (l *logState) findings() []Finding {
+	out := slices.Clone(l.found)
+	if s := l.stop; s != nil {
+		switch {
+		case s.after == 0:
 			s.f.Meaning += " It is the log's last record: most likely the shutdown before the log was collected."
+		case s.after >= stopWindow:
+			s.f.Confidence = Medium
+			s.f.Meaning += fmt.Sprintf(" %d records follow it to the end of the log and none says Windows started again: the service was stopped and started again without a reboot, as attackers do to blind the log while they work.", s.after)
+		default:
+			s.f.Meaning += fmt.Sprintf(" %d records follow it and none says Windows started again: the service may have been stopped and restarted; or the log was collected during the next startup.", s.after)
 		}
 		out = append(out, s.f)
 	}
-	if l.evtx {
-		out = append(out, l.missing(chunks, lost)...)
-	}
-	if l.filtered > 0 {
-		out = append(out, Finding{
-			Kind: Filtered, Confidence: Low, Source: l.source, Computer: l.computer, Channel: l.channel,
-			Meaning: fmt.Sprintf("The file's own record numbers are whole but its EventRecordIDs skip %s: it is a filtered export of a log (Save Filtered Log File, wevtutil epl /q), a subset of what the host logged. Missing EventRecordIDs here prove nothing; and an export put in place of the original log would hide events.", times(l.filtered)),
-		})
-	} else {
+	if l.filtered == 0 {
 		out = append(out, l.silences()...)
 	}
 	slices.SortStableFunc(out, func(a, b Finding) int { return a.From.Compare(b.From) })
 	return out
 }
 
-// missing finds the record numbers missing between the runs of the log.
-func (l *logState) missing(chunksOf func() []evtx.ChunkInfo, lost int) []Finding {
+// missing finds the record numbers missing between the runs of the file.
+func (f *fileState) missing(chunksOf func() []evtx.ChunkInfo, lost int) []Finding {
 	var chunks []evtx.ChunkInfo
 	read := false
-	runs := slices.Clone(l.runs)
+	runs := slices.Clone(f.runs)
 	slices.SortFunc(runs, func(a, b run) int { return cmp.Compare(a.first, b.first) })
 	var out []Finding
 	for i := 1; i < len(runs); i++ {
@@ -478,9 +657,8 @@ func (l *logState) missing(chunksOf func() []evtx.ChunkInfo, lost int) []Finding
 			}
 			continue
 		}
-		f := Finding{
+		cut := Finding{
 			Kind: Removed, Confidence: High, Technique: ClearLogs,
-			Source: l.source, Computer: l.computer, Channel: l.channel,
 			FirstRecord: int64(a.last + 1), LastRecord: int64(b.first - 1), Missing: int64(b.first - a.last - 1),
 			From: a.lastT, To: b.firstT,
 		}
@@ -488,24 +666,24 @@ func (l *logState) missing(chunksOf func() []evtx.ChunkInfo, lost int) []Finding
 			chunks, read = chunksOf(), true
 		}
 		where, claimed := place(chunks, a.last, b.first)
-		f.Chunks = where
+		cut.Chunks = where
 		rids := ""
 		if a.lastRID+1 != int64(a.last+1) || b.firstRID-1 != int64(b.first-1) {
 			rids = fmt.Sprintf(" (EventRecordIDs %d-%d)", a.lastRID+1, b.firstRID-1)
 		}
-		f.Meaning = fmt.Sprintf("Records %d-%d%s are missing between records written at %s and %s", f.FirstRecord, f.LastRecord, rids, stamp(a.lastT), stamp(b.firstT))
+		cut.Meaning = fmt.Sprintf("Records %d-%d%s are missing between records written at %s and %s", cut.FirstRecord, cut.LastRecord, rids, stamp(a.lastT), stamp(b.firstT))
 		switch {
 		case lost > 0:
-			f.Confidence = Medium
-			f.Meaning += fmt.Sprintf("; the file is damaged (%d records lost to corrupt chunks or records), which may be this gap.", lost)
+			cut.Confidence = Medium
+			cut.Meaning += fmt.Sprintf("; the file is damaged (%d records lost to corrupt chunks or records), which may be this gap.", lost)
 		case claimed:
-			f.Meaning += fmt.Sprintf(" in %s, whose header claims them while the chunk checks: Windows never skips numbers, so they were cut out by a log editing tool and the checksums recomputed.", where)
+			cut.Meaning += fmt.Sprintf(" in %s, whose header claims them while the chunk checks: Windows never skips numbers, so they were cut out by a log editing tool and the checksums recomputed.", where)
 		case where != "":
-			f.Meaning += fmt.Sprintf(" %s, every chunk checking: Windows numbers records without gaps across chunks, so records were removed (or whole chunks dropped) by editing the file.", where)
+			cut.Meaning += fmt.Sprintf(" %s, every chunk checking: Windows numbers records without gaps across chunks, so records were removed (or whole chunks dropped) by editing the file.", where)
 		default:
-			f.Meaning += ": Windows numbers records without gaps, so records were removed by editing the file."
+			cut.Meaning += ": Windows numbers records without gaps, so records were removed by editing the file."
 		}
-		out = append(out, f)
+		out = append(out, cut)
 	}
 	return out
 }
@@ -558,7 +736,7 @@ func (l *logState) silences() []Finding {
 			continue
 		}
 		out = append(out, Finding{
-			Kind: Silence, Confidence: Low, Source: l.source, Computer: l.computer, Channel: l.channel,
+			Kind: Silence, Confidence: Low, Source: l.file.source, Computer: g.computer, Channel: l.channel,
 			FirstRecord: g.rid - 1, LastRecord: g.rid, From: g.from, To: g.to,
 			Meaning: fmt.Sprintf("No event for %s between records %d and %d, where 99%% of this log's gaps are under %s and no shutdown or startup explains it: logging may have been stopped, or the host was off or idle.", roundDur(g.d), g.rid-1, g.rid, roundDur(p99)),
 		})

@@ -2,10 +2,13 @@ package gaps
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,5 +146,81 @@ func TestUntouchedFiles(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("no finding at all: the cleared logs of the samples were missed")
+	}
+}
+
+// TestClearedLogs: every 1102 and 104 of the EventLog in DeepBlueCLI's
+// logs (read with spoor's reader at test time) is one log-cleared finding
+// at its record, time and user, and there is no other.
+func TestClearedLogs(t *testing.T) {
+	dir := shared.Path(t, "datasets", "deepbluecli", "evtx")
+	type clear struct {
+		source string
+		record int64
+		at     time.Time
+		user   string
+	}
+	var want []clear
+	_, err := source.Run(context.Background(), []string{dir}, source.Options{Workers: 1}, func(_ int, ev *event.Event) error {
+		id := ev.Lookup(event.FieldEventID).Integer()
+		if (id == 1102 || id == 104) && strings.EqualFold(ev.Lookup(event.FieldProviderName).Text(), "Microsoft-Windows-Eventlog") {
+			want = append(want, clear{ev.Source, ev.Lookup(event.FieldEventRecordID).Integer(), ev.Time(),
+				ev.Lookup("SubjectDomainName").Text() + `\` + ev.Lookup("SubjectUserName").Text()})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 10 {
+		t.Fatalf("%d clearing events in DeepBlueCLI's logs, want its log-clearing files' (over 10)", len(want))
+	}
+	var got []clear
+	for _, f := range analyse(t, dir) {
+		if f.Kind == Cleared {
+			if f.Confidence != High || f.Technique != ClearLogs || !f.From.Equal(f.To) {
+				t.Errorf("%s record %d: %s, %s, %s..%s; want high, %s, one time", f.Source, f.FirstRecord, f.Confidence, f.Technique, f.From, f.To, ClearLogs)
+			}
+			got = append(got, clear{f.Source, f.FirstRecord, f.From, f.User})
+		}
+	}
+	order := func(a, b clear) int { return cmp.Or(cmp.Compare(a.source, b.source), cmp.Compare(a.record, b.record)) }
+	slices.SortFunc(want, order)
+	slices.SortFunc(got, order)
+	if !slices.Equal(got, want) {
+		t.Errorf("log-cleared findings:\n got %v\nwant %v", got, want)
+	}
+}
+
+// TestStopsInRecordings: Security-Datasets recordings of a collector's
+// JSON, each holding the interleaved logs of its hosts. A reboot (System
+// 6006 then the startup's 6009 and 12; Security 1100 then 245 records of
+// the startup before 4608) is no finding; the EventLog service stopped and
+// started again (Security 1100, then 512 records and no startup) is one,
+// medium; the service set to disabled is one, high. The recordings have
+// no EventRecordIDs to call them filtered.
+func TestStopsInRecordings(t *testing.T) {
+	base := shared.Path(t, "datasets", "security-datasets", "datasets", "atomic", "windows")
+	for _, tc := range []struct {
+		file []string
+		want string
+	}{
+		{[]string{"persistence", "host", "empire_persistence_registry_modification_run_keys_standard_user.zip"}, "filtered-export:low"},
+		{[]string{"defense_evasion", "host", "cmd_psh_stop_netprofm_eventlog_after_reboot.zip"}, "logging-stopped:medium Pedro01 Security"},
+		{[]string{"defense_evasion", "host", "psh_disable_eventlog_service_startuptype_modification.zip"}, "logging-disabled:high Pedro01 System"},
+	} {
+		var got []string
+		for _, f := range analyse(t, filepath.Join(append([]string{base}, tc.file...)...)) {
+			switch f.Kind {
+			case Cleared:
+			case Stopped, Disabled:
+				got = append(got, string(f.Kind)+":"+string(f.Confidence)+" "+f.Computer+" "+f.Channel)
+			default:
+				got = append(got, string(f.Kind)+":"+string(f.Confidence))
+			}
+		}
+		if g := strings.Join(got, ","); g != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.file[len(tc.file)-1], g, tc.want)
+		}
 	}
 }

@@ -65,3 +65,63 @@ func TestTamperDetections(t *testing.T) {
 		t.Errorf("min level critical: %d detections, want 0", len(res.Detections))
 	}
 }
+
+// TestTamperJoinsOperation: records cut out right after a detection of an
+// operation make a tampering detection (no event, no actor) that joins
+// that operation: the nearest linked detection on its host. The log and
+// the detection are taken from a hunt of the untouched log.
+func TestTamperJoinsOperation(t *testing.T) {
+	path := shared.Path(t, "datasets", "deepbluecli", "evtx", "sliver-security.evtx")
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{NoAttribution: true, Workers: 1}
+	res, err := Run(t.Context(), []string{path}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	edited := filepath.Join(dir, filepath.Base(path))
+	var record int64 // the detection's, in the operation
+	for _, op := range res.Operations {
+		for _, i := range op.Detections {
+			d := res.Detections[i]
+			if d.Kind == result.KindTampering || d.Locator < 2 {
+				continue
+			}
+			data, _, err := evtxedit.Remove(orig, uint64(d.Locator+1), uint64(d.Locator+1))
+			if err != nil {
+				continue // the first record of a chunk, or past the end
+			}
+			if err := os.WriteFile(edited, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			record = d.RecordID
+			break
+		}
+		if record != 0 {
+			break
+		}
+	}
+	if record == 0 {
+		t.Fatalf("no detection of an operation of %s has a record after it to cut", path)
+	}
+	res, err = Run(t.Context(), []string{edited}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := false
+	for _, op := range res.Operations {
+		var tamper, other bool
+		for _, i := range op.Detections {
+			d := res.Detections[i]
+			tamper = tamper || d.Kind == result.KindTampering && slices.Contains(d.Rule.Techniques, "T1070.001")
+			other = other || d.Kind != result.KindTampering && d.RecordID == record
+		}
+		joined = joined || tamper && other
+	}
+	if !joined {
+		t.Errorf("no operation holds both the records-removed detection and the detection of record %d", record)
+	}
+}

@@ -203,12 +203,15 @@ func failures(rep *Report, opts Options) []Flag {
 }
 
 // explicitSprays flags a subject using the credentials of many accounts
-// (4648).
+// (4648). Built-in and machine accounts do not count, nor the computer's
+// own account logging users on at the logon screen or a UAC prompt: at
+// every startup it names the font-driver and window-manager accounts, and
+// on a terminal server every user.
 func explicitSprays(rep *Report, opts Options) []Flag {
 	type key struct{ computer, subject string }
 	by := map[key]*tally{}
 	for _, x := range rep.Explicit {
-		if x.Account == "" {
+		if !person(x.Account) || strings.HasSuffix(x.Subject, "$") && logonUI(x.Process) {
 			continue
 		}
 		k := key{x.Computer, x.Subject}
@@ -231,6 +234,13 @@ func explicitSprays(rep *Report, opts Options) []Flag {
 		})
 	}
 	return out
+}
+
+// logonUI reports whether a process is one that logs users on: the logon
+// screen (winlogon, lsass) or the UAC prompt (consent).
+func logonUI(image string) bool {
+	name := strings.ToLower(image[strings.LastIndexAny(image, `\/`)+1:])
+	return name == "winlogon.exe" || name == "lsass.exe" || name == "consent.exe"
 }
 
 // tally counts rows: their events, the time they span and the distinct

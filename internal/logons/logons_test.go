@@ -188,6 +188,40 @@ func TestFlags(t *testing.T) {
 		c.Observe(logon(4625, day.Add(time.Duration(i)*time.Minute), "SRV2", "CORP", "carol", 3, "10.7.7.7", "X"))
 	}
 	c.Observe(logon(4624, day.Add(7*time.Minute), "SRV2", "CORP", "carol", 3, "10.7.7.7", "X"))
+	// A spray: one source failing as five accounts, once each.
+	for i, user := range []string{"ann", "ben", "cat", "dan", "eve"} {
+		c.Observe(logon(4625, day.Add(20*24*time.Hour+time.Duration(i)*time.Second), "SRV3", "CORP", user, 3, "10.5.5.5", "Y"))
+	}
+	// Four accounts are not yet a spray (the default, 5).
+	for i, user := range []string{"ann", "ben", "cat", "dan"} {
+		c.Observe(logon(4625, day.Add(20*24*time.Hour+time.Duration(i)*time.Second), "SRV3", "CORP", user, 3, "10.6.6.6", "Z"))
+	}
+	// An account named as a service, never seen as one, at a desktop.
+	c.Observe(logon(4624, day.Add(21*24*time.Hour), "SRV3", "CORP", "svc_sql", 2, "-", "-"))
+	// The computer's own account at a terminal server's logon screen:
+	// the startup's font-driver and window-manager accounts, then users.
+	// No spray of explicit credentials.
+	explicit := func(subject, domain, user, process string) *event.Event {
+		ev := &event.Event{}
+		ev.Add("EventID", event.IntValue(4648))
+		ev.Add("TimeCreated", event.TimeValue(day.Add(22*24*time.Hour)))
+		ev.Add("Channel", event.StringValue("Security"))
+		ev.Add("Computer", event.StringValue("TS1"))
+		ev.Add("SubjectUserName", event.StringValue(subject))
+		ev.Add("SubjectDomainName", event.StringValue("CORP"))
+		ev.Add("TargetUserName", event.StringValue(user))
+		ev.Add("TargetDomainName", event.StringValue(domain))
+		ev.Add("TargetServerName", event.StringValue("localhost"))
+		ev.Add("ProcessName", event.StringValue(process))
+		return ev
+	}
+	for i := range 3 {
+		c.Observe(explicit("TS1$", "Font Driver Host", fmt.Sprintf("UMFD-%d", i), `C:\Windows\System32\wininit.exe`))
+		c.Observe(explicit("TS1$", "Window Manager", fmt.Sprintf("DWM-%d", i), `C:\Windows\System32\winlogon.exe`))
+	}
+	for _, user := range []string{"ann", "ben", "cat", "dan", "eve", "fay"} {
+		c.Observe(explicit("TS1$", "CORP", user, `C:\Windows\System32\winlogon.exe`))
+	}
 	// RDP through a tunnel: 1149 from the loopback address.
 	rdp := &event.Event{}
 	rdp.Add("EventID", event.IntValue(1149))
@@ -213,6 +247,8 @@ func TestFlags(t *testing.T) {
 		NewSource + ` CORP\backupacct 10.9.9.9`, // in the baseline only local, as a service
 		ServiceInteractive + ` CORP\backupacct 10.9.9.9`,
 		RDPTunnel + ` CORP\dave ::1`,
+		Spray + `  10.5.5.5`,
+		ServiceInteractive + ` CORP\svc_sql local`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("flags:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

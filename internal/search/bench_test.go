@@ -79,12 +79,26 @@ func BenchmarkSearch(b *testing.B) {
 	}
 }
 
-// BenchmarkMatch matches decoded events (evtx-attack-samples, in memory)
-// on one core: the cost of the query alone.
+// BenchmarkMatch matches decoded events in memory on one core: the cost
+// of the query alone. The events of evtx-attack-samples (plain names), and
+// the Winlogbeat JSON of a Security-Datasets recording (json-: every event
+// with its long Message text).
 func BenchmarkMatch(b *testing.B) {
-	events := readEvents(b, shared.Path(b, "datasets", "evtx-attack-samples"))
+	corpora := []struct {
+		prefix string
+		events []*event.Event
+	}{
+		{"", readEvents(b, shared.Path(b, "datasets", "evtx-attack-samples"))},
+		{"json-", readAny(b, shared.Path(b, "datasets", "security-datasets", "datasets", "compound", "LSASS_campaign_01", "metasploit_logonpasswords_lsass_memory_dump.zip"))},
+	}
+	for _, c := range corpora {
+		benchMatch(b, c.prefix, c.events)
+	}
+}
+
+func benchMatch(b *testing.B, prefix string, events []*event.Event) {
 	for _, bq := range benchQueries {
-		b.Run(bq.name, func(b *testing.B) {
+		b.Run(prefix+bq.name, func(b *testing.B) {
 			s, err := Compile(bq.q)
 			if err != nil {
 				b.Fatal(err)
@@ -100,6 +114,20 @@ func BenchmarkMatch(b *testing.B) {
 			b.ReportMetric(float64(len(events))*float64(b.N)/(cputime.Process()-cpu0).Seconds(), "events/cpu-s")
 		})
 	}
+}
+
+// readAny reads the events of path as spoor does (any format, archives),
+// cloned.
+func readAny(tb testing.TB, path string) []*event.Event {
+	var events []*event.Event
+	_, err := source.Run(tb.Context(), []string{path}, source.Options{Workers: 1}, func(_ int, ev *event.Event) error {
+		events = append(events, ev.Clone())
+		return nil
+	})
+	if err != nil || len(events) == 0 {
+		tb.Fatalf("read %s: %d events, %v", path, len(events), err)
+	}
+	return events
 }
 
 // readEvents decodes every EVTX file under dir, cloned.

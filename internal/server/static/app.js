@@ -484,6 +484,16 @@ function grid(id, cols, rows, limit = 100) {
 
 const span = (r) => (r.first ? when(r.first) + " .. " + when(r.last) : "");
 
+// histogram draws a metrics timeline as text bars scaled to its busiest
+// bucket (only buckets with events are listed: a gap in the times is a
+// silence).
+function histogram(tl) {
+  const buckets = (tl && tl.buckets) || [];
+  const most = Math.max(1, ...buckets.map((b) => b.events));
+  return grid("metrics-timeline", [["Start", (b) => when(b.start)], ["Events", (b) => b.events],
+    ["", (b) => "\u2588".repeat(Math.ceil((b.events * 40) / most))]], buckets, 500);
+}
+
 const summaryViews = {
   metrics: {
     title: "Metrics", note: "What the logs hold: events by channel, event ID and computer, and the logging a hunter would want that they do not show.",
@@ -503,6 +513,11 @@ const summaryViews = {
         ["Name", (x) => x.name || ""], ["Events", (x) => x.events]], m.event_ids),
       el("h4", {}, "Computers"),
       grid("metrics-computers", [["Computer", (x) => x.computer || "(none)"], ["Events", (x) => x.events], ["First .. last", span]], m.computers),
+      el("h4", {}, "First and last event per computer and channel"),
+      grid("metrics-computer-channels", [["Computer", (x) => x.computer || "(none)"], ["Channel", (x) => x.channel || "(none)"],
+        ["Events", (x) => x.events], ["First .. last", span]], m.computer_channels),
+      el("h4", {}, "Over time (per " + ((m.timeline && m.timeline.per) || "hour") + ", UTC)"),
+      histogram(m.timeline),
     ],
   },
   logons: {
