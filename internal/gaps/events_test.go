@@ -287,3 +287,21 @@ func TestManyLogsBounded(t *testing.T) {
 		t.Errorf("records removed: got %+v, want record 100", removed)
 	}
 }
+
+// TestManyRenamesBounded: a file naming a new computer in every record,
+// each record following the one before in its log's numbering (a rename
+// each time), keeps a bounded number of spellings: one log, and the
+// spellings it is known by at most maxAliases.
+func TestManyRenamesBounded(t *testing.T) {
+	a := New()
+	t0 := time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)
+	for n := int64(1); n <= 3*maxAliases; n++ {
+		e := ev(n, t0, scm, 1)
+		e.Set("Computer", event.StringValue(fmt.Sprintf("host-%d", n)))
+		a.Observe(e)
+	}
+	f := a.files["log.evtx"]
+	if len(f.order) != 1 || len(f.logs) > maxAliases {
+		t.Errorf("%d logs and %d spellings of them kept, want 1 and at most %d", len(f.order), len(f.logs), maxAliases)
+	}
+}
