@@ -211,7 +211,7 @@ func (a *Analyzer) newAlias(ev *event.Event, computer, channel string) *alias {
 		l = &logState{file: f, computer: strings.Clone(computer), channel: strings.Clone(channel)}
 		f.order = append(f.order, l)
 	}
-	if l != nil && f.logs[folded] == nil {
+	if l != nil && f.logs[folded] == nil && len(f.logs) < maxAliases {
 		f.logs[folded] = l
 	}
 	al := &alias{key: logKey{f.source, strings.Clone(computer), strings.Clone(channel)}, file: f, log: l}
