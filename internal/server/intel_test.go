@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -127,5 +128,56 @@ func TestIntelImport(t *testing.T) {
 	close(release)
 	if code := <-done; code != http.StatusInternalServerError {
 		t.Errorf("an import that fails: %d, want 500", code)
+	}
+}
+
+// countingReader counts the bytes read from r.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestIntelImportBusyReadsNoBundle: an import sent while another runs is
+// refused before its bundle is read: each waiting request held a whole
+// bundle (up to 256 MiB) in memory, however many an analyst sent at once.
+func TestIntelImportBusyReadsNoBundle(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	running, release := make(chan struct{}), make(chan struct{})
+	f.intel = func(context.Context, string, string, string, string, []byte, string) (IntelReport, error) {
+		close(running)
+		<-release
+		return IntelReport{}, nil
+	}
+	ann := f.login("ann")
+	bundle := `{"type":"bundle","id":"bundle--1","objects":[]}`
+	done := make(chan int)
+	go func() { code, _ := f.postIntel(ann, "intrusion", "file", bundle); done <- code }()
+	<-running
+	defer func() {
+		close(release)
+		<-done
+	}()
+
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	w, err := mw.CreateFormFile("file", "partner.json")
+	must(t, err)
+	_, err = w.Write([]byte(strings.Repeat(" ", 4<<20) + bundle))
+	must(t, err)
+	must(t, mw.Close())
+	body := &countingReader{r: bytes.NewReader(b.Bytes())}
+	rec := f.do(ann, "POST", "/api/cases/intrusion/intel", nil, func(r *http.Request) {
+		r.Body = io.NopCloser(body)
+		r.ContentLength = int64(b.Len())
+		r.Header.Set("Content-Type", mw.FormDataContentType())
+	})
+	if rec.Code != http.StatusServiceUnavailable || body.n > 1<<20 {
+		t.Errorf("a second import at once: %d after reading %d of its %d bytes, want 503 before its bundle is read", rec.Code, body.n, b.Len())
 	}
 }
