@@ -92,11 +92,21 @@ func (s *Server) caseMultipart(w http.ResponseWriter, r *http.Request, on bool, 
 
 // intelImport takes a partner's bundle (multipart/form-data: field "file",
 // and "tlp" for the sightings bundle) into the case, one import at a time
-// per server: it hunts the case's evidence again, before it answers.
+// per server (another is refused before its bundle is read): it hunts the
+// case's evidence again, before it answers.
 func (s *Server) intelImport(w http.ResponseWriter, r *http.Request) {
 	ctx, u, name := r.Context(), who(r).user, r.PathValue("case")
 	mr, ok := s.caseMultipart(w, r, s.intel != nil, "this server does not import intelligence")
 	if !ok {
+		return
+	}
+	// Taken before the bundle is read: a request waiting its turn would
+	// hold a whole bundle.
+	select {
+	case s.intelBusy <- struct{}{}:
+		defer func() { <-s.intelBusy }()
+	default:
+		fail(w, http.StatusServiceUnavailable, "another import is running; try again later")
 		return
 	}
 	var bundle []byte
@@ -140,13 +150,6 @@ func (s *Server) intelImport(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := stix.TLPMarking(tlp); err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	select {
-	case s.intelBusy <- struct{}{}:
-		defer func() { <-s.intelBusy }()
-	default:
-		fail(w, http.StatusServiceUnavailable, "another import is running; try again later")
 		return
 	}
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Hour))
