@@ -114,6 +114,37 @@ func TestExpandCurlGlob(t *testing.T) {
 	}
 }
 
+// TestRewritingBounded: what rewriting a line's commands adds to them
+// (a for loop's body per pattern, a pipeline's $_, the listing piped in,
+// variables) is bounded: a line of a few KiB made megabytes of paths (a
+// %f repeated in the body, a long $_ or $a used a thousand times).
+func TestRewritingBounded(t *testing.T) {
+	long := `C:\` + strings.Repeat("x", 3000)
+	for _, tc := range []struct{ name, line, cwd string }{
+		{"for loop", `cmd /c for %f in (` + long + `) do copy ` + strings.Repeat("%f", 1500) + ` D:\o`, `C:\w`},
+		{"pipeline $_", `gci ` + long + ` | % { 7z a D:\o.7z ` + strings.Repeat("$_ ", 1500) + `}`, ""},
+		{"listing piped in", `gci ` + long + strings.Repeat(" | cpi -d b", 450), ""},
+		{"variables", `$a = '` + long + `'` + "\n7z a D:\\o.7z " + strings.Repeat("$a ", 1500), ""},
+	} {
+		var cmds []Command
+		if tc.cwd != "" {
+			cmds = Commands(tc.line)
+		} else {
+			cmds = PowerShellCommands(tc.line)
+		}
+		total := 0
+		for _, it := range fromCommands(result.ExposureItem{}, cmds, tc.cwd, "", tc.line) {
+			for _, s := range it.Sources {
+				total += len(s)
+			}
+			total += len(it.Destination)
+		}
+		if bound := 2 * (len(tc.line) + 4*maxCommandLine); total > bound {
+			t.Errorf("%s: %d bytes of paths from a line of %d, want at most %d", tc.name, total, len(tc.line), bound)
+		}
+	}
+}
+
 // FuzzCommands checks that no command line makes the splitting or the
 // tools' recognisers panic, hang or grow without bound.
 func FuzzCommands(f *testing.F) {
