@@ -576,6 +576,33 @@ func readPSString(s string, i int, b *strings.Builder) int {
 // maxVars bounds the PowerShell variables remembered of one script.
 const maxVars = 64
 
+// maxRewrite bounds the bytes that rewriting adds to one line's commands:
+// a for loop's body once per pattern, the paths a pipeline's $_ or a
+// listing piped in stands for, variables' values. Each repeats text of
+// the line, which made megabytes of paths of a few KiB.
+const maxRewrite = 4 * maxCommandLine
+
+// room is what rewriting may still add to a line's commands, in bytes.
+type room int
+
+// take reports whether n more bytes fit, and counts them when they do.
+func (r *room) take(n int) bool {
+	if n > int(*r) {
+		return false
+	}
+	*r -= room(n)
+	return true
+}
+
+// joinedLen is len(strings.Join(s, ",")), without joining.
+func joinedLen(s []string) int {
+	n := max(len(s)-1, 0)
+	for _, x := range s {
+		n += len(x)
+	}
+	return n
+}
+
 // psVars are the PowerShell variables a script assigned a literal that
 // looks like a path or URL ($src = "D:\Finance"), lower-cased names to
 // values: what a script names through variables. Anything else assigned
@@ -625,8 +652,8 @@ func (v *psVars) assign(args []string) (command []string, ok bool) {
 
 // expand replaces the known variables in c's arguments ($name, and
 // $name inside a string: "$dir\o.zip"), each argument at most
-// maxCommandLine bytes long.
-func (v psVars) expand(c Command) Command {
+// maxCommandLine bytes long, while r has room for their values.
+func (v psVars) expand(c Command, r *room) Command {
 	if len(v) == 0 {
 		return c
 	}
@@ -642,7 +669,7 @@ func (v psVars) expand(c Command) Command {
 				for j < len(a) && isIdentByte(a[j]) {
 					j++
 				}
-				if val, ok := v[strings.ToLower(a[k+1:j])]; ok && j > k+1 && b.Len()+len(val) <= maxCommandLine {
+				if val, ok := v[strings.ToLower(a[k+1:j])]; ok && j > k+1 && b.Len()+len(val) <= maxCommandLine && r.take(len(val)) {
 					b.WriteString(val)
 					k = j
 					continue

@@ -454,6 +454,7 @@ func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line st
 	var listed []string // what the pipeline's listing named
 	var vars psVars
 	forCommands := 0 // commands cmd for loops added (nested loops multiply)
+	rewrite := room(maxRewrite)
 	for k := 0; k < len(cmds); k++ {
 		c := cmds[k]
 		if len(c.Args) == 0 {
@@ -461,14 +462,14 @@ func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line st
 		}
 		if !c.PowerShell && strings.EqualFold(c.Args[0], "for") {
 			// The loop's command, once per pattern, in its place.
-			if body, ok := cmdFor(c.Args, cwd); ok && forCommands+len(body) <= 4*maxForSet {
+			if body, ok := cmdFor(c.Args, cwd, &rewrite); ok && forCommands+len(body) <= 4*maxForSet {
 				forCommands += len(body)
 				cmds = slices.Insert(slices.Clone(cmds), k+1, body...)
 			}
 			continue
 		}
 		if c.PowerShell && c.Block && len(listed) > 0 {
-			c = pipelineItem(c, listed)
+			c = pipelineItem(c, listed, &rewrite)
 		}
 		if c.PowerShell {
 			command, ok := vars.assign(c.Args)
@@ -478,7 +479,7 @@ func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line st
 			if ok {
 				c.Args = command
 			}
-			c = vars.expand(c)
+			c = vars.expand(c, &rewrite)
 		}
 		if c.PowerShell && !c.Block {
 			if !c.Piped {
@@ -487,7 +488,7 @@ func fromCommands(proto result.ExposureItem, cmds []Command, cwd, image, line st
 			if src, _, ok := psListing(strings.ToLower(c.Args[0]), c.Args[1:], cwd); ok {
 				listed = src
 			} else if c.Piped && len(listed) > 0 {
-				c = pipedInput(c, listed)
+				c = pipedInput(c, listed, &rewrite)
 			}
 		}
 		switch strings.ToLower(base0(c.Args[0])) {

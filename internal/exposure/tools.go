@@ -1494,18 +1494,22 @@ func psListing(cmdlet string, args []string, cwd string) (sources []string, recu
 // pipelineItem replaces, in a command of a script block of a pipeline
 // (gci ... | % { Copy-Item $_.FullName C:\t }), the current item ($_,
 // $PSItem, with a property or not) by the paths the pipeline's listing
-// named.
-func pipelineItem(c Command, listed []string) Command {
+// named, while r has room for them.
+func pipelineItem(c Command, listed []string, r *room) Command {
 	var out []string
+	joined := ""
 	for i, a := range c.Args {
 		l := strings.ToLower(a)
 		if l != "$_" && l != "$psitem" && !strings.HasPrefix(l, "$_.") && !strings.HasPrefix(l, "$psitem.") {
 			continue
 		}
-		if out == nil {
-			out = slices.Clone(c.Args)
+		if !r.take(joinedLen(listed)) {
+			break
 		}
-		out[i] = strings.Join(listed, ",")
+		if out == nil {
+			out, joined = slices.Clone(c.Args), strings.Join(listed, ",")
+		}
+		out[i] = joined
 	}
 	if out != nil {
 		c.Args = out
@@ -1520,8 +1524,9 @@ const maxForSet = 16
 // command once per pattern of the set, with %v (%%v in a batch file,
 // %~fv) replaced by the files it names: root\**\pattern with /r (root:
 // the working folder when not given), the pattern itself otherwise. ok is
-// false for other forms (/f, /l, /d).
-func cmdFor(args []string, cwd string) ([]Command, bool) {
+// false for other forms (/f, /l, /d). The commands made take their
+// bytes from r; those past its room are left out.
+func cmdFor(args []string, cwd string, r *room) ([]Command, bool) {
 	i, root, recursive := 1, "", false
 	for i < len(args) && strings.HasPrefix(args[i], "/") {
 		switch strings.ToLower(args[i]) {
@@ -1576,12 +1581,19 @@ func cmdFor(args []string, cwd string) ([]Command, bool) {
 			v = strings.TrimRight(resolve(r, cwd), `\`) + `\**\` + pat
 		}
 		c := Command{Args: slices.Clone(body)}
+		size := 0
+		for _, a := range c.Args {
+			size += len(a)
+			if form := loopVariable(a, letter); form != "" {
+				size += strings.Count(a, form) * (len(v) - len(form))
+			}
+		}
+		if !r.take(size) {
+			break
+		}
 		for j, a := range c.Args {
-			for _, form := range []string{"%%~f" + letter, "%~f" + letter, "%%" + letter, "%" + letter} {
-				if strings.Contains(a, form) {
-					c.Args[j] = strings.ReplaceAll(a, form, v)
-					break
-				}
+			if form := loopVariable(a, letter); form != "" {
+				c.Args[j] = strings.ReplaceAll(a, form, v)
 			}
 		}
 		out = append(out, c)
@@ -1589,10 +1601,22 @@ func cmdFor(args []string, cwd string) ([]Command, bool) {
 	return out, true
 }
 
+// loopVariable returns the form of a for loop's variable (%%~fv, %~fv,
+// %%v, %v) that a holds, or "".
+func loopVariable(a, letter string) string {
+	for _, form := range []string{"%%~f" + letter, "%~f" + letter, "%%" + letter, "%" + letter} {
+		if strings.Contains(a, form) {
+			return form
+		}
+	}
+	return ""
+}
+
 // pipedInput gives a Compress-Archive, Copy-Item or Move-Item that names
 // no path the paths listed before it in its pipeline (src), bound to
-// -LiteralPath as PowerShell binds the items a listing emits.
-func pipedInput(c Command, src []string) Command {
+// -LiteralPath as PowerShell binds the items a listing emits, when r has
+// room for them.
+func pipedInput(c Command, src []string, r *room) Command {
 	var known []string
 	switch strings.ToLower(c.Args[0]) {
 	case "compress-archive":
@@ -1607,6 +1631,9 @@ func pipedInput(c Command, src []string) Command {
 		return c
 	}
 	if _, ok := params["literalpath"]; ok {
+		return c
+	}
+	if !r.take(joinedLen(src)) {
 		return c
 	}
 	c.Args = append(slices.Clone(c.Args), "-LiteralPath", strings.Join(src, ","))
