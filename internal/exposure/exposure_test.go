@@ -564,3 +564,14 @@ func TestInferredShare(t *testing.T) {
 		t.Errorf("valuable %q inferred %v raised %q severity %s", e.Items[0].Valuable, e.Inferred, e.Raised, op.Severity)
 	}
 }
+
+// A hive saved by its long name (HKEY_LOCAL_MACHINE\SAM, as reg takes it
+// too) is the same credential hive as HKLM\SAM: valuable, inferred.
+func TestRegSaveLongName(t *testing.T) {
+	for _, key := range []string{`HKLM\SAM`, `HKEY_LOCAL_MACHINE\SAM`, `hkey_local_machine\security\policy\secrets`} {
+		_, e := annotate(t, nil, proc("WS1", 0, `C:\Windows\System32\reg.exe`, `reg.exe save `+key+` C:\t\x.hiv`, `C:\`))
+		if e == nil || len(e.Items) != 1 || !slices.Contains(e.Items[0].Valuable, "registry hives with credentials (inferred)") {
+			t.Errorf("reg save %s: items %+v, want one of credential hives (inferred)", key, e)
+		}
+	}
+}
