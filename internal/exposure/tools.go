@@ -1101,14 +1101,18 @@ func recogniseRegSave(args []string, cwd string) (action, bool) {
 	if len(args) < 3 || !strings.EqualFold(args[0], "save") && !strings.EqualFold(args[0], "export") {
 		return action{}, false
 	}
-	key := strings.TrimRight(strings.ToUpper(strings.ReplaceAll(args[1], "HKEY_LOCAL_MACHINE", "HKLM")), `\`)
+	src := args[1]
+	if long := "HKEY_LOCAL_MACHINE"; len(src) >= len(long) && strings.EqualFold(src[:len(long)], long) {
+		src = "HKLM" + src[len(long):] // reg takes either, in any case; markValuable knows HKLM
+	}
+	key := strings.TrimRight(strings.ToUpper(src), `\`)
 	hive, sub, _ := strings.Cut(strings.TrimPrefix(key, `HKLM\`), `\`)
 	// SYSTEM holds the key that decrypts the others whole; its subkeys
 	// are configuration (diagnostic tools export them).
 	if !strings.HasPrefix(key, `HKLM\`) || !slices.Contains(credentialHives, hive) || hive == "SYSTEM" && sub != "" {
 		return action{}, false
 	}
-	return action{kind: result.ExposureCollected, tool: "reg save", sources: []string{args[1]}, dest: resolve(args[2], cwd)}, true
+	return action{kind: result.ExposureCollected, tool: "reg save", sources: []string{src}, dest: resolve(args[2], cwd)}, true
 }
 
 // psexecCommand returns the command `psexec [options] command [args]`
