@@ -489,7 +489,8 @@ const span = (r) => (r.first ? when(r.first) + " .. " + when(r.last) : "");
 // silence).
 function histogram(tl) {
   const buckets = (tl && tl.buckets) || [];
-  const most = Math.max(1, ...buckets.map((b) => b.events));
+  // Not Math.max(...buckets): so many arguments overflow the stack.
+  const most = buckets.reduce((m, b) => Math.max(m, b.events), 1);
   return grid("metrics-timeline", [["Start", (b) => when(b.start)], ["Events", (b) => b.events],
     ["", (b) => "\u2588".repeat(Math.ceil((b.events * 40) / most))]], buckets, 500);
 }
