@@ -314,6 +314,51 @@ func TestConsoleInBrowser(t *testing.T) {
 
 type css = chromedp.CSS
 
+// consoleStore makes a store in a new folder with the default tenant and
+// its users (name and role pairs), each with consolePassword, and returns
+// the folder.
+func consoleStore(t *testing.T, users ...[2]string) string {
+	t.Helper()
+	ctx, dir := t.Context(), t.TempDir()
+	st, err := store.Open(ctx, dir)
+	must(t, err)
+	_, err = st.AddTenant(ctx, store.DefaultTenant, "test")
+	must(t, err)
+	for _, u := range users {
+		_, err := st.AddUser(ctx, store.DefaultTenant, u[0], store.Role(u[1]), consolePassword, "test")
+		must(t, err)
+	}
+	must(t, st.Close())
+	return dir
+}
+
+// browserContext starts headless Chromium (browser) for the test and
+// returns its context, whose limit guards against a hang.
+func browserContext(t *testing.T, browser string, limit time.Duration) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser),
+		chromedp.Flag("ignore-certificate-errors", true), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(cancelBrowser)
+	bctx, cancel := context.WithTimeout(bctx, limit)
+	t.Cleanup(cancel)
+	return bctx
+}
+
+// consoleLogin logs user in at the console's home, with consolePassword.
+func consoleLogin(home, user string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(home),
+		chromedp.WaitVisible(css(`#login`)),
+		chromedp.SendKeys(css(`#login input[name=user]`), user),
+		chromedp.SendKeys(css(`#login input[name=password]`), consolePassword),
+		chromedp.Click(css(`#login button`)),
+		chromedp.WaitVisible(css(`#case-list`)),
+	}
+}
+
 // jsString quotes s as a JavaScript string literal.
 func jsString(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\u2028", `\u2028`, "\u2029", `\u2029`)

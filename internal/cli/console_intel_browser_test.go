@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/server"
 	"github.com/spoor-hunt/spoor/internal/shared"
-	"github.com/spoor-hunt/spoor/internal/store"
 )
 
 // TestConsoleIntelInBrowser drives the console's Intel page in headless
@@ -26,16 +24,7 @@ func TestConsoleIntelInBrowser(t *testing.T) {
 	evidence := shared.Path(t, "datasets", "evtx-attack-samples", "Defense Evasion",
 		"apt10_jjs_sideloading_prochollowing_persist_as_service_sysmon_1_7_8_13.evtx")
 	ctx := t.Context()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, dir)
-	must(t, err)
-	_, err = st.AddTenant(ctx, store.DefaultTenant, "test")
-	must(t, err)
-	for _, u := range [][2]string{{"ann", "analyst"}, {"vic", "viewer"}} {
-		_, err := st.AddUser(ctx, store.DefaultTenant, u[0], store.Role(u[1]), consolePassword, "test")
-		must(t, err)
-	}
-	must(t, st.Close())
+	dir := consoleStore(t, [2]string{"ann", "analyst"}, [2]string{"vic", "viewer"})
 	if code, _, errOut := run(t, ctx, "hunt", "-q", "--no-sigmahq", "--store", dir, "--case", "intrusion", evidence); code != ExitOK {
 		t.Fatalf("hunt --store: exit %d: %s", code, errOut)
 	}
@@ -46,14 +35,7 @@ func TestConsoleIntelInBrowser(t *testing.T) {
 	t.Setenv(server.AdminPasswordEnv, "")
 	home := startServe(t, "--data", dir).url + "/"
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser),
-		chromedp.Flag("ignore-certificate-errors", true), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	bctx, cancel := context.WithTimeout(bctx, 2*time.Minute) // a guard against a hang
-	defer cancel()
+	bctx := browserContext(t, browser, 2*time.Minute)
 	check := func(what string, err error) {
 		t.Helper()
 		if err != nil {
@@ -71,16 +53,7 @@ func TestConsoleIntelInBrowser(t *testing.T) {
 		check("count "+sel, err)
 		return n
 	}
-	login := func(user string) {
-		t.Helper()
-		do("log in as "+user,
-			chromedp.Navigate(home),
-			chromedp.WaitVisible(css(`#login`)),
-			chromedp.SendKeys(css(`#login input[name=user]`), user),
-			chromedp.SendKeys(css(`#login input[name=password]`), consolePassword),
-			chromedp.Click(css(`#login button`)),
-			chromedp.WaitVisible(css(`#case-list`)))
-	}
+	login := func(user string) { do("log in as "+user, consoleLogin(home, user)...) }
 
 	login("ann")
 	do("import the bundle",

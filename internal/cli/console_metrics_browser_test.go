@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -24,12 +23,8 @@ func TestConsoleMetricsManyDays(t *testing.T) {
 	}
 	browser := consoleBrowser(t)
 	ctx := t.Context()
-	dir := t.TempDir()
+	dir := consoleStore(t, [2]string{"vic", "viewer"})
 	st, err := store.Open(ctx, dir)
-	must(t, err)
-	_, err = st.AddTenant(ctx, store.DefaultTenant, "test")
-	must(t, err)
-	_, err = st.AddUser(ctx, store.DefaultTenant, "vic", store.RoleViewer, consolePassword, "test")
 	must(t, err)
 	_, err = st.AddCase(ctx, store.DefaultTenant, "intrusion", "", "test")
 	must(t, err)
@@ -48,14 +43,7 @@ func TestConsoleMetricsManyDays(t *testing.T) {
 	t.Setenv(server.AdminPasswordEnv, "")
 	home := startServe(t, "--data", dir).url + "/"
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser),
-		chromedp.Flag("ignore-certificate-errors", true), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	bctx, cancel := context.WithTimeout(bctx, time.Minute) // a guard against a hang
-	defer cancel()
+	bctx := browserContext(t, browser, time.Minute)
 	check := func(what string, err error) {
 		t.Helper()
 		if err != nil {
@@ -63,13 +51,7 @@ func TestConsoleMetricsManyDays(t *testing.T) {
 			t.Fatalf("%s: %v\npage: %.2000s", what, err, page)
 		}
 	}
-	check("log in", chromedp.Do(bctx,
-		chromedp.Navigate(home),
-		chromedp.WaitVisible(css(`#login`)),
-		chromedp.SendKeys(css(`#login input[name=user]`), "vic"),
-		chromedp.SendKeys(css(`#login input[name=password]`), consolePassword),
-		chromedp.Click(css(`#login button`)),
-		chromedp.WaitVisible(css(`#case-list`))))
+	check("log in", chromedp.Do(bctx, consoleLogin(home, "vic")...))
 	check("open the metrics", chromedp.Do(bctx, chromedp.Navigate(home+"#/case/intrusion/metrics")))
 	// The timeline drawn, or the error shown instead.
 	drawn, err := chromedp.Run(bctx, chromedp.Evaluate[string](`new Promise((done) => {
