@@ -114,6 +114,30 @@ func TestExpandCurlGlob(t *testing.T) {
 	}
 }
 
+// TestDriveMapParameters: New-PSDrive's parameters are read by name
+// (abbreviated, -Name:value) or position; a parameter whose name grows
+// when lower-cased (Ⱥ, invalid UTF-8) is skipped: its value was cut at
+// the lower-cased name's length, past the argument's end (a panic).
+func TestDriveMapParameters(t *testing.T) {
+	for _, tc := range []struct{ line, drive, share string }{
+		{`powershell -c "New-PSDrive -Name Z -PSProvider FileSystem -Root \\fs\s"`, "z:", `\\fs\s`},
+		{`powershell -c "ndr -N:Y -R:\\fs\Fin -Persist"`, "y:", `\\fs\Fin`},
+		{`powershell -c "ndr X FileSystem \\fs\t"`, "x:", `\\fs\t`},
+		{"powershell -c \"ndr -\u023a: -Root:\\\\fs\\s Z\"", "z:", `\\fs\s`},
+		{"powershell -c \"ndr -\xff: -Root:\\\\fs\\s Z\"", "z:", `\\fs\s`},
+	} {
+		var drive, share string
+		for _, c := range Commands(tc.line) {
+			if d, s, ok := driveMap(c); ok {
+				drive, share = d, s
+			}
+		}
+		if drive != tc.drive || share != tc.share {
+			t.Errorf("%q: drive %q share %q, want %q %q", tc.line, drive, share, tc.drive, tc.share)
+		}
+	}
+}
+
 // TestRewritingBounded: what rewriting a line's commands adds to them
 // (a for loop's body per pattern, a pipeline's $_, the listing piped in,
 // variables) is bounded: a line of a few KiB made megabytes of paths (a
@@ -158,6 +182,7 @@ func FuzzCommands(f *testing.F) {
 		`cmd /c for /r D:\d %f in (*.docx *.pdf) do @copy "%f" C:	\ & for %%g in (a b) do for %%h in (c d) do (copy %%g%%h e)`,
 		`cmd /c net use Z: \fs\s & bitsadmin /create /upload j & powershell -c "ndr -Name Y -Root \fs	 -Persist:$true"`,
 		`cmd /c "a^"b" 2>&1 > "x y"`, `powershell -enc ////`, `curl -F "f=@C:\a;type=x" -d @b --upload-file=[1-9]`,
+		"powershell -c \"ndr -\u023a: -R:\\\\fs\\s Z\"",
 	} {
 		f.Add(s, `C:\w\`)
 	}
