@@ -409,18 +409,16 @@ func driveMap(c Command) (drive, share string, ok bool) {
 		// switches are Get-ChildItem's, whose -Name takes no value.
 		var pos []string
 		for i := 1; i < len(a); i++ {
-			name, val, hasVal := strings.Cut(strings.ToLower(a[i]), ":")
+			name, val, hasVal := strings.Cut(a[i], ":")
 			if !strings.HasPrefix(name, "-") || len(name) < 2 {
 				pos = append(pos, a[i])
 				continue
 			}
-			name = name[1:]
+			name = strings.ToLower(name[1:])
 			if len(name) > 2 && strings.HasPrefix("persist", name) {
 				continue // a switch
 			}
-			if hasVal {
-				val = a[i][len(name)+2:]
-			} else if i+1 < len(a) {
+			if !hasVal && i+1 < len(a) {
 				i++
 				val = a[i]
 			}
