@@ -57,9 +57,14 @@ func Pseudonym(kind, value string) string {
 // redactor replaces the values an export must not show in every text it
 // writes.
 type redactor struct {
-	re   *regexp.Regexp
+	res  []*regexp.Regexp  // the values, longest first; more than one when one expression would be too large
 	with map[string]string // lower-cased value → pseudonym
 }
+
+// redactPart bounds the bytes of values in one expression: Go's regexp
+// refuses (and MustCompile panics on) a program of a few million
+// instructions, which hundreds of thousands of addresses would make.
+const redactPart = 64 << 10
 
 // wellKnownAccounts are account names that identify nobody.
 var wellKnownAccounts = map[string]bool{
@@ -148,30 +153,48 @@ func (r *redactor) compile() {
 	}
 	// Longest first, so a fully qualified name wins over its first label.
 	slices.SortFunc(vals, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b)) })
-	alts := make([]string, len(vals))
-	for i, v := range vals {
-		alts[i] = regexp.QuoteMeta(v)
+	r.res = nil
+	var alts []string
+	size := 0
+	flush := func() {
+		if len(alts) > 0 {
+			r.res = append(r.res, regexp.MustCompile(`(?i)`+strings.Join(alts, "|"))) // quoted literals within redactPart
+			alts, size = alts[:0], 0
+		}
 	}
-	r.re = regexp.MustCompile(`(?i)` + strings.Join(alts, "|"))
+	for _, v := range vals {
+		q := regexp.QuoteMeta(v)
+		if size+len(q) > redactPart {
+			flush()
+		}
+		alts = append(alts, q)
+		size += len(q) + 1
+	}
+	flush()
 }
 
 // text returns s with every recorded value replaced by its pseudonym,
 // where it is not part of a longer name (a letter, digit or _ on either
 // side).
 func (r *redactor) text(s string) string {
-	if r.re == nil {
-		return s
+	var locs [][]int
+	for _, re := range r.res {
+		locs = append(locs, re.FindAllStringIndex(s, -1)...)
 	}
-	locs := r.re.FindAllStringIndex(s, -1)
 	if locs == nil {
 		return s
+	}
+	if len(r.res) > 1 {
+		// Matches of several expressions: leftmost first and, at one
+		// place, longest, as one expression of every value would choose.
+		slices.SortFunc(locs, func(a, b []int) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(b[1], a[1])) })
 	}
 	var b strings.Builder
 	last := 0
 	for _, l := range locs {
 		before, _ := utf8.DecodeLastRuneInString(s[:l[0]])
 		after, _ := utf8.DecodeRuneInString(s[l[1]:])
-		if l[0] > 0 && nameRune(before) || l[1] < len(s) && nameRune(after) {
+		if l[0] < last || l[0] > 0 && nameRune(before) || l[1] < len(s) && nameRune(after) {
 			continue
 		}
 		b.WriteString(s[last:l[0]])

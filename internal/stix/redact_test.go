@@ -1,6 +1,9 @@
 package stix
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+)
 
 func TestRedactor(t *testing.T) {
 	var r redactor
@@ -30,5 +33,28 @@ func TestRedactor(t *testing.T) {
 		if got := r.text(in); got != want {
 			t.Errorf("text(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestRedactorManyValues: the values are split over several expressions
+// (one of a few million values is more than Go's regexp takes, and
+// MustCompile panicked); every value is still replaced, the longest where
+// values overlap.
+func TestRedactorManyValues(t *testing.T) {
+	var r redactor
+	for i := range 200_000 {
+		r.addIP(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String())
+	}
+	r.addHost("FS01.corp.local")
+	r.compile()
+	if len(r.res) < 2 {
+		t.Fatalf("%d expressions: the test no longer covers the split", len(r.res))
+	}
+	first, last := "10.0.0.0", "10.3.13.63" // 199,999 = 3<<16 | 13<<8 | 63
+	in := `\\` + first + `\c$ then ` + last + ` from FS01.corp.local and fs01`
+	want := `\\` + Pseudonym("ip", first) + `\c$ then ` + Pseudonym("ip", last) + ` from ` +
+		Pseudonym("host", "fs01") + ` and ` + Pseudonym("host", "fs01")
+	if got := r.text(in); got != want {
+		t.Errorf("text(%q)\n = %q\nwant %q", in, got, want)
 	}
 }
