@@ -10,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/spoor-hunt/spoor/internal/fleet"
 	"github.com/spoor-hunt/spoor/internal/server"
 	"github.com/spoor-hunt/spoor/internal/store"
 )
@@ -25,6 +27,9 @@ type serveFlags struct {
 	oidc                   server.OIDC
 	oidcSecretFile         string
 	maxUpload              int64
+	// nats is an existing NATS cluster's URL; natsListen where the
+	// embedded server listens when there is none ("" for no server).
+	nats, natsListen string
 }
 
 func newServe(env Env) *cobra.Command {
@@ -50,6 +55,11 @@ with the case's filters. The certificate made is kept in the data folder (the
 default one with --store URL). Ctrl-C or SIGTERM stops it, letting requests
 in flight finish.
 
+Collectors (spoor ship) and workers (spoor worker) meet on NATS JetStream:
+serve runs an embedded NATS server with JetStream, its streams kept in the
+data folder's nats/, listening on --nats-listen; with --nats it uses an
+existing cluster instead (docs/DEPLOYMENT.md).
+
 With --oidc-issuer, users may also log in through an OpenID Connect
 provider (authorization code with PKCE) at /api/oidc/login. The ID token's
 --oidc-user-claim names the spoor user they log in as, who must exist
@@ -73,6 +83,8 @@ provider (authorization code with PKCE) at /api/oidc/login. The ID token's
 	fl.StringVar(&f.oidc.RedirectURL, "oidc-redirect-url", "", "callback `URL` registered at the provider (default https://HOST/api/oidc/callback of the request)")
 	fl.StringVar(&f.oidc.UserClaim, "oidc-user-claim", "preferred_username", "ID token `CLAIM` naming the spoor user")
 	fl.Int64Var(&f.maxUpload, "max-upload", server.DefaultMaxUpload, "largest evidence upload in `BYTES` (kept under the data folder's uploads/)")
+	fl.StringVar(&f.natsListen, "nats-listen", "127.0.0.1:4222", "`ADDR`ess of the embedded NATS JetStream server for collectors and workers (\"\" for none)")
+	fl.StringVar(&f.nats, "nats", "", "use the NATS JetStream cluster at this `URL` instead of an embedded server")
 	return cmd
 }
 
@@ -110,6 +122,11 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 		fmt.Fprintf(env.Stdout, "First start: created user %q (tenant %q) with password\n  %s\nIt is shown only this once.\n",
 			server.FirstAdmin, store.DefaultTenant, pw)
 	}
+	natsURL, stopNATS, err := startNATS(f, dir)
+	if err != nil {
+		return err
+	}
+	defer stopNATS()
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return err
@@ -133,6 +150,9 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(env.logger().Handler(), slog.LevelDebug),
 	}
+	if natsURL != "" {
+		fmt.Fprintf(env.Stdout, "NATS JetStream for collectors and workers at %s\n", natsURL)
+	}
 	fmt.Fprintf(env.Stdout, "Serving the console at https://%s/ (store: %s)\n", ln.Addr(), st.Backend())
 	fmt.Fprintf(env.Stdout, "TAXII 2.1 at https://%s%s\n", ln.Addr(), server.TAXIIPrefix)
 	done := make(chan error, 1)
@@ -150,6 +170,23 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 	}
 	<-done
 	return ctx.Err()
+}
+
+// startNATS starts the embedded NATS server of f under dir, unless f
+// names a cluster or no listen address; it returns the URL collectors and
+// workers use ("" for none) and how to stop it.
+func startNATS(f serveFlags, dir string) (url string, stop func(), err error) {
+	if f.nats != "" {
+		return f.nats, func() {}, nil
+	}
+	if f.natsListen == "" {
+		return "", func() {}, nil
+	}
+	ns, err := fleet.StartServer(filepath.Join(dir, "nats"), f.natsListen)
+	if err != nil {
+		return "", nil, fmt.Errorf("embedded NATS (--nats-listen %s): %w", f.natsListen, err)
+	}
+	return ns.URL(), ns.Shutdown, nil
 }
 
 // newOIDC discovers the provider of f's flags, the secret read from its
