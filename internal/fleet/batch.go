@@ -69,11 +69,12 @@ type Batch struct {
 }
 
 // MsgID is the JetStream message id of the batch of h's host holding the
-// events of ordinals [first, end) of h's input: a batch published again
-// (after a lost ack, or by a collector restarted from its bookmark) is
-// stored once while it is in the stream's duplicate window.
-func (h *Header) MsgID(first, end int64) string {
-	return h.Input.ID + ":" + strconv.FormatInt(first, 10) + "-" + strconv.FormatInt(end, 10) + ":" + Token(h.Host)
+// events of ordinals [first, end) of pass pass over h's input (see
+// Bookmark): a batch published again (after a lost ack, or by a collector
+// restarted from its bookmark) is stored once while it is in the stream's
+// duplicate window, and no two different batches share an id.
+func (h *Header) MsgID(pass, first, end int64) string {
+	return h.Input.ID + ":" + strconv.FormatInt(pass, 10) + ":" + strconv.FormatInt(first, 10) + "-" + strconv.FormatInt(end, 10) + ":" + Token(h.Host)
 }
 
 // Limits bound what Decode accepts.

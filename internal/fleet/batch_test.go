@@ -206,10 +206,13 @@ func TestDecodeBounds(t *testing.T) {
 
 func TestMsgID(t *testing.T) {
 	h := Header{Host: "a.b", Input: Input{ID: "in"}}
-	if a, b := h.MsgID(0, 10), h.MsgID(0, 11); a == b {
+	if a, b := h.MsgID(1, 0, 10), h.MsgID(1, 0, 11); a == b {
 		t.Errorf("batches of different ends share id %q", a)
 	}
-	if got, want := h.MsgID(5, 10), "in:5-10:a_2Eb"; got != want {
+	if a, b := h.MsgID(1, 0, 10), h.MsgID(2, 0, 10); a == b {
+		t.Errorf("batches of different passes share id %q", a)
+	}
+	if got, want := h.MsgID(3, 5, 10), "in:3:5-10:a_2Eb"; got != want {
 		t.Errorf("MsgID = %q, want %q", got, want)
 	}
 }

@@ -42,7 +42,7 @@ func TestStreamDeduplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if _, err := js.Publish(ctx, Subject(h.Tenant, h.Host), msg, jetstream.WithMsgID(h.MsgID(0, 1))); err != nil {
+		if _, err := js.Publish(ctx, Subject(h.Tenant, h.Host), msg, jetstream.WithMsgID(h.MsgID(1, 0, 1))); err != nil {
 			t.Fatal(err)
 		}
 	}
