@@ -100,7 +100,7 @@ type Report struct {
 func Hunt(ctx context.Context, st *store.Store, tenant, caseName, actor string, paths []string, opts Options) (Report, error) {
 	var rep Report
 	var err error
-	if rep.TenantCreated, rep.CaseCreated, err = ensureCase(ctx, st, tenant, caseName, actor); err != nil {
+	if rep.TenantCreated, rep.CaseCreated, err = EnsureCase(ctx, st, tenant, caseName, actor); err != nil {
 		return rep, err
 	}
 	w, err := st.BeginHunt(ctx, tenant, caseName, store.HuntSpec{By: actor, Paths: paths, Rules: opts.RulesText})
@@ -215,9 +215,9 @@ func Summarise(ctx context.Context, st *store.Store, tenant, caseName string, hu
 	return nil
 }
 
-// ensureCase creates the case when missing, and the tenant with it when
+// EnsureCase creates the case when missing, and the tenant with it when
 // it is the default one.
-func ensureCase(ctx context.Context, st *store.Store, tenant, caseName, actor string) (tenantCreated, caseCreated bool, err error) {
+func EnsureCase(ctx context.Context, st *store.Store, tenant, caseName, actor string) (tenantCreated, caseCreated bool, err error) {
 	_, err = st.Case(ctx, tenant, caseName)
 	if err == nil || !errors.Is(err, store.ErrNotFound) {
 		return false, false, err
