@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -90,6 +89,8 @@ type WorkerStats struct {
 	Lag [Partitions]atomic.Int64
 	// LastCommit is the time (Unix nanoseconds) of the last commit.
 	LastCommit atomic.Int64
+	// Dirty is how many cases wait for their operations to be rebuilt.
+	Dirty atomic.Int64
 }
 
 // BucketName is the key-value bucket of tenant's workers and leases.
@@ -146,12 +147,16 @@ func RunWorker(ctx context.Context, js jetstream.JetStream, opts WorkerOptions) 
 	rctx, stopRebuild := context.WithCancel(context.WithoutCancel(ctx))
 	var rebuilding sync.WaitGroup
 	rebuilding.Go(func() { w.rebuilder(rctx) })
+	bctx, stopBeat := context.WithCancel(ctx)
+	defer stopBeat()
+	go w.beat(bctx)
 	tick := time.NewTicker(opts.Lease / 3)
 	defer tick.Stop()
 	for {
 		w.balance(ctx)
 		select {
 		case <-ctx.Done():
+			stopBeat()
 			w.stopAll()
 			stopRebuild()
 			rebuilding.Wait()
@@ -212,10 +217,8 @@ func (w *worker) setup(ctx context.Context) error {
 // rank is worker id's weight for partition p: the partition goes to the
 // live worker of the highest.
 func rank(id string, p int) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	h.Write([]byte{byte(p)})
-	return h.Sum64()
+	sum := sha256.Sum256([]byte(id + "\x00" + strconv.Itoa(p)))
+	return binary.BigEndian.Uint64(sum[:8])
 }
 
 // balance renews the worker's membership and leases, gives back the
@@ -223,16 +226,7 @@ func rank(id string, p int) uint64 {
 // ranks highest for that are free.
 func (w *worker) balance(ctx context.Context) {
 	me := Token(w.opts.ID)
-	info := WorkerInfo{ID: w.opts.ID, Events: w.opts.Stats.Events.Load(), Detections: w.opts.Stats.Detections.Load(), Seen: time.Now().UTC()}
-	for p := range w.owned {
-		info.Partitions = append(info.Partitions, p)
-		info.Lag += w.opts.Stats.Lag[p].Load()
-	}
-	body, _ := json.Marshal(info)
-	if _, err := w.kv.Put(ctx, workerKeyPrefix+me, body); err != nil {
-		if ctx.Err() == nil {
-			w.opts.Logger.Warn("worker membership not renewed", "err", err)
-		}
+	if !w.member(ctx) {
 		return
 	}
 	live := []string{me}
@@ -284,6 +278,43 @@ func (w *worker) balance(ctx context.Context) {
 				defer close(o.done)
 				w.consume(pctx, p)
 			}()
+		}
+	}
+}
+
+// member renews the worker's membership key, saying what it does; false
+// when the bucket cannot be reached.
+func (w *worker) member(ctx context.Context) bool {
+	st := w.opts.Stats
+	info := WorkerInfo{ID: w.opts.ID, Events: st.Events.Load(), Detections: st.Detections.Load(), Seen: time.Now().UTC()}
+	owned := st.Owned.Load()
+	for p := range Partitions {
+		if owned&(1<<p) != 0 {
+			info.Partitions = append(info.Partitions, p)
+			info.Lag += st.Lag[p].Load()
+		}
+	}
+	body, _ := json.Marshal(info)
+	if _, err := w.kv.Put(ctx, workerKeyPrefix+Token(w.opts.ID), body); err != nil {
+		if ctx.Err() == nil {
+			w.opts.Logger.Warn("worker membership not renewed", "err", err)
+		}
+		return false
+	}
+	return true
+}
+
+// beat renews the membership every Lease/3 on its own, so that a balance
+// waiting for a partition to commit and stop does not let it expire.
+func (w *worker) beat(ctx context.Context) {
+	t := time.NewTicker(w.opts.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			w.member(ctx)
 		}
 	}
 }
@@ -590,6 +621,7 @@ func (w *worker) rebuilder(ctx context.Context) {
 			return
 		case c := <-w.touched:
 			dirty[c] = true
+			w.opts.Stats.Dirty.Store(int64(len(dirty)))
 			timer.Reset(w.opts.RebuildAfter)
 		case <-timer.C:
 			for c := range dirty {
@@ -598,6 +630,7 @@ func (w *worker) rebuilder(ctx context.Context) {
 					continue // touched again by the next commit
 				}
 				delete(dirty, c)
+				w.opts.Stats.Dirty.Store(int64(len(dirty)))
 			}
 		}
 	}

@@ -12,6 +12,7 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -362,7 +363,7 @@ func loadRefs(ctx context.Context, st *store.Store, tenant, caseName string) ([]
 			return fmt.Errorf("detection %d: ref: %w", id, err)
 		}
 		r.Index = int(id)
-		for _, s := range []*string{&r.Host, &r.RuleID, &r.Title, &r.Level, &r.Channel, &r.User, &r.TargetUser, &r.Image, &r.ParentImage, &r.LogonID} {
+		for _, s := range []*string{&r.Host, &r.RuleID, &r.Title, &r.Level, &r.Channel, &r.User, &r.TargetUser, &r.Image, &r.ParentImage, &r.LogonID, &r.Source} {
 			in(s)
 		}
 		if t, ok := tags[r.RuleID]; ok && slices.Equal(t, r.Tags) {
@@ -376,6 +377,15 @@ func loadRefs(ctx context.Context, st *store.Store, tenant, caseName string) ([]
 	if err != nil {
 		return nil, fmt.Errorf("case %q: refs: %w", caseName, err)
 	}
+	// In the order of a hunt's sorted detections (time, host, record,
+	// rule), not the order they were stored in, which workers' and
+	// fleet commits' timing decides: the builder takes detections of one
+	// time in this order, so the case's operations tell their steps as an
+	// offline hunt of the same evidence does.
+	slices.SortStableFunc(refs, func(a, b operation.DetectionRef) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Host, b.Host), cmp.Compare(a.RecordID, b.RecordID),
+			cmp.Compare(a.Title, b.Title), cmp.Compare(a.Source, b.Source), cmp.Compare(a.Locator, b.Locator), cmp.Compare(a.RuleID, b.RuleID))
+	})
 	return refs, nil
 }
 

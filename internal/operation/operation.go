@@ -252,7 +252,9 @@ func Build(ctx context.Context, dets []DetectionRef, idx *Index, opts Options) (
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, c int) int {
-		return cmp.Or(dets[a].Time.Compare(dets[c].Time), cmp.Compare(dets[a].Index, dets[c].Index))
+		// Equal times keep the order of dets (a hunt's is its sorted
+		// detections'; a case's rebuild sorts the store's alike).
+		return cmp.Or(dets[a].Time.Compare(dets[c].Time), cmp.Compare(a, c))
 	})
 	for i := range dets {
 		if dets[i].Index != i {
