@@ -12,7 +12,6 @@
 package intake
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -377,15 +376,6 @@ func loadRefs(ctx context.Context, st *store.Store, tenant, caseName string) ([]
 	if err != nil {
 		return nil, fmt.Errorf("case %q: refs: %w", caseName, err)
 	}
-	// In the order of a hunt's sorted detections (time, host, record,
-	// rule), not the order they were stored in, which workers' and
-	// fleet commits' timing decides: the builder takes detections of one
-	// time in this order, so the case's operations tell their steps as an
-	// offline hunt of the same evidence does.
-	slices.SortStableFunc(refs, func(a, b operation.DetectionRef) int {
-		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Host, b.Host), cmp.Compare(a.RecordID, b.RecordID),
-			cmp.Compare(a.Title, b.Title), cmp.Compare(a.Source, b.Source), cmp.Compare(a.Locator, b.Locator), cmp.Compare(a.RuleID, b.RuleID))
-	})
 	return refs, nil
 }
 
