@@ -23,6 +23,9 @@ func huntOpts() hunt.Options { return hunt.Options{Workers: 2} }
 // (correlation matches included) and operations of an offline hunt of the
 // same files with the same rules; each worker hunted a share.
 func TestEquivalence(t *testing.T) {
+	if testing.Short() {
+		t.Skip("equivalence: a minute of hunting through NATS")
+	}
 	dir := shared.Path(t, "datasets", "evtx-attack-samples")
 	ctx := context.Background()
 	plain, err := hunt.Run(ctx, []string{dir}, huntOpts())

@@ -531,9 +531,6 @@ func (pd *pending) commit(ctx context.Context) bool {
 	w := pd.w
 	var batches []store.FleetBatch
 	for _, cb := range pd.cases {
-		if err := pd.ensureCase(ctx, cb.name); err != nil {
-			w.opts.Logger.Warn("case not made", "case", cb.name, "err", err)
-		}
 		if cb.events > 0 {
 			enc, err := cb.index.AppendBinary(nil)
 			if err == nil {
@@ -544,26 +541,31 @@ func (pd *pending) commit(ctx context.Context) bool {
 	}
 	wait := 250 * time.Millisecond
 	var commits []store.FleetCommit
-	for {
+	for attempt := 0; ; attempt++ {
 		start := time.Now()
-		var err error
-		commits, err = w.opts.Store.Ingest(ctx, w.opts.Tenant, w.opts.ID, batches)
+		err := pd.ensureCases(ctx)
+		if err == nil {
+			commits, err = w.opts.Store.Ingest(ctx, w.opts.Tenant, w.opts.ID, batches)
+		}
 		w.opts.Stats.StoreNanos.Add(int64(time.Since(start)))
 		if err == nil {
+			if attempt > 0 {
+				w.opts.Logger.Info("store back: committed", "attempts", attempt+1)
+			}
 			break
 		}
 		w.opts.Stats.StoreErrors.Add(1)
 		if ctx.Err() != nil {
 			return false
 		}
-		w.opts.Logger.Warn("store commit failed: retrying", "err", err, "messages", len(pd.msgs))
+		if attempt == 0 {
+			w.opts.Logger.Warn("store commit failed: retrying until it succeeds", "err", err, "messages", len(pd.msgs))
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			pd.forgetCases() // deleted meanwhile, or made by a commit that failed
+		}
 		for _, m := range pd.msgs {
 			m.InProgress() // not delivered again meanwhile
-		}
-		for _, cb := range pd.cases {
-			if errors.Is(err, store.ErrNotFound) {
-				pd.forget(cb.name)
-			}
 		}
 		sleep(ctx, wait)
 		wait = min(2*wait, 5*time.Second)
@@ -585,27 +587,32 @@ func (pd *pending) commit(ctx context.Context) bool {
 	return true
 }
 
-// ensureCase makes the case when the worker has not seen it yet.
-func (pd *pending) ensureCase(ctx context.Context, name string) error {
+// ensureCases makes the pending cases the worker has not seen yet.
+func (pd *pending) ensureCases(ctx context.Context) error {
 	w := pd.w
-	w.casesMu.Lock()
-	known := w.cases[name]
-	w.casesMu.Unlock()
-	if known {
-		return nil
+	for name := range pd.cases {
+		w.casesMu.Lock()
+		known := w.cases[name]
+		w.casesMu.Unlock()
+		if known {
+			continue
+		}
+		if _, _, err := intake.EnsureCase(ctx, w.opts.Store, w.opts.Tenant, name, "fleet:"+w.opts.ID); err != nil {
+			return fmt.Errorf("case %q: %w", name, err)
+		}
+		w.casesMu.Lock()
+		w.cases[name] = true
+		w.casesMu.Unlock()
 	}
-	if _, _, err := intake.EnsureCase(ctx, w.opts.Store, w.opts.Tenant, name, "fleet:"+w.opts.ID); err != nil {
-		return err
-	}
-	w.casesMu.Lock()
-	w.cases[name] = true
-	w.casesMu.Unlock()
 	return nil
 }
 
-func (pd *pending) forget(name string) {
+// forgetCases makes the next commit check the pending cases again.
+func (pd *pending) forgetCases() {
 	pd.w.casesMu.Lock()
-	delete(pd.w.cases, name)
+	for name := range pd.cases {
+		delete(pd.w.cases, name)
+	}
 	pd.w.casesMu.Unlock()
 }
 

@@ -116,14 +116,40 @@ func (s *Store) Ingest(ctx context.Context, tenant, worker string, batches []Fle
 	return out, nil
 }
 
-// fleetHunt returns worker's hunt of the case, made when missing.
+// fleetHunt returns worker's hunt of the case, made when missing. Two
+// commits of one worker (its partitions) may make it at once: the one
+// that loses takes the other's.
 func (s *Store) fleetHunt(ctx context.Context, tx *sql.Tx, ref caseRef, worker string) (int64, error) {
 	var hunt int64
-	err := tx.QueryRowContext(ctx, s.q(`SELECT hunt_id FROM fleet_hunts WHERE case_id = ? AND worker = ?`), ref.caseID, worker).Scan(&hunt)
+	get := func() error {
+		return tx.QueryRowContext(ctx, s.q(`SELECT hunt_id FROM fleet_hunts WHERE case_id = ? AND worker = ?`), ref.caseID, worker).Scan(&hunt)
+	}
+	err := get()
 	if err == nil || !errors.Is(err, sql.ErrNoRows) {
 		return hunt, err
 	}
-	return s.newFleetHunt(ctx, tx, ref, worker, "fleet worker "+worker)
+	now := micros(s.now())
+	by := "fleet:" + worker
+	var mine int64
+	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO hunts (case_id, started_by, started, finished, heartbeat, state, paths, rules, summary)
+		VALUES (?, ?, ?, ?, ?, 'complete', ?, ?, '{}') RETURNING id`),
+		ref.caseID, by, now, now, now, fleetSource, "fleet worker "+worker).Scan(&mine)
+	if err != nil {
+		return 0, err
+	}
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO fleet_hunts (case_id, worker, hunt_id) VALUES (?, ?, ?)
+		ON CONFLICT (case_id, worker) DO NOTHING`), ref.caseID, worker, mine)
+	if err != nil {
+		return 0, err
+	}
+	if err := get(); err != nil {
+		return 0, err
+	}
+	if hunt != mine {
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM hunts WHERE id = ?`), mine)
+		return hunt, err
+	}
+	return hunt, s.audit(ctx, tx, ref.tenantID, ref.caseID, by, "fleet.hunt", map[string]any{"hunt": hunt})
 }
 
 // newFleetHunt makes a complete hunt for worker of the case, the one
@@ -149,8 +175,10 @@ func (s *Store) newFleetHunt(ctx context.Context, tx *sql.Tx, ref caseRef, worke
 // insertFleet inserts the detections of rows (dets[i]'s) whose key the
 // case does not hold into hunt, and returns how many.
 func (s *Store) insertFleet(ctx context.Context, tx *sql.Tx, ref caseRef, hunt int64, dets []FleetDetection, rows []indexRow) (int, error) {
+	// The hunt's row is locked (written) first: two commits of one
+	// worker's partitions number their detections one after the other.
 	var seq int64
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT detections FROM hunts WHERE id = ?`), hunt).Scan(&seq); err != nil {
+	if err := tx.QueryRowContext(ctx, s.q(`UPDATE hunts SET heartbeat = ? WHERE id = ? RETURNING detections`), micros(s.now()), hunt).Scan(&seq); err != nil {
 		return 0, err
 	}
 	pg := s.dialect == postgresDialect

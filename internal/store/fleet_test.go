@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 )
 
@@ -122,4 +123,63 @@ func TestReplaceCorrelations(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestIngestConcurrent: commits of one worker's partitions at once (its
+// hunt of the case made by the first, numbered one after the other) all
+// succeed and all their detections are kept.
+func TestIngestConcurrent(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		setup(t, s)
+		dets, _ := realHunt(t)
+		var wg sync.WaitGroup
+		errs := make(chan error, 4*5)
+		for g := range 4 {
+			wg.Go(func() {
+				for b := range 5 {
+					batch := FleetBatch{Case: "intrusion"}
+					for i, d := range dets {
+						batch.Detections = append(batch.Detections, FleetDetection{Key: fmt.Sprint(g, "/", b, "/", i), JSON: d})
+					}
+					if _, err := s.Ingest(ctx, "acme", "w1", []FleetBatch{batch}); err != nil {
+						errs <- err
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if got := len(storedJSON(t, s)); got != 4*5*len(dets) {
+			t.Errorf("%d detections stored, want %d", got, 4*5*len(dets))
+		}
+		hs, err := s.Hunts(ctx, "acme", "intrusion")
+		if err != nil || len(hs) != 1 {
+			t.Errorf("hunts %+v, %v: want the worker's one", hs, err)
+		}
+	})
+}
+
+// storedJSON returns the bodies listed in acme/intrusion.
+func storedJSON(t *testing.T, s *Store) []string {
+	t.Helper()
+	var out []string
+	q := Query{Limit: MaxLimit}
+	for {
+		page, err := s.Detections(context.Background(), "acme", "intrusion", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page.Detections {
+			out = append(out, string(d.JSON))
+		}
+		if page.Next == "" {
+			return out
+		}
+		q.After = page.Next
+	}
 }
