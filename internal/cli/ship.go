@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/spf13/cobra"
 
@@ -106,15 +110,61 @@ func runShip(ctx context.Context, env Env, f shipFlags, paths []string) error {
 		return err
 	}
 	stats := new(fleet.ShipStats)
+	stopReports := reportCollector(ctx, js, f.tenant, f.name, stats, env)
 	err = fleet.Ship(ctx, fleet.JetStreamPublisher{JS: js}, paths, fleet.ShipOptions{
 		Tenant: f.tenant, Case: f.caseName, Collector: f.name, State: f.state,
 		Follow: f.follow, Window: f.window, Logger: env.logger(), Stats: stats,
 		Source: source.Options{Carve: f.carve, Limits: limits},
 	})
+	stopReports()
 	fmt.Fprintf(env.Stderr, "shipped %d events in %d batches (%d bytes) from %d inputs; %d dropped\n",
 		stats.Events.Load(), stats.Batches.Load(), stats.Bytes.Load(), stats.Inputs.Load(), stats.Dropped.Load())
 	if err != nil && f.follow && errors.Is(err, context.Canceled) {
 		return nil // Ctrl-C ends a follow
 	}
 	return err
+}
+
+// reportCollector keeps the collector's key in the tenant's bucket (what
+// spoor fleet status lists) every 5 s until the returned function is
+// called, which reports a last time.
+func reportCollector(ctx context.Context, js jetstream.JetStream, tenant, name string, stats *fleet.ShipStats, env Env) (stop func()) {
+	kv, err := fleet.Bucket(ctx, js, tenant, fleet.DefaultLease)
+	if err != nil {
+		env.logger().Warn("collector not reported for fleet status", "err", err)
+		return func() {}
+	}
+	var last int64
+	lastAt := time.Now()
+	report := func(ctx context.Context) {
+		n := stats.Events.Load()
+		info := fleet.CollectorInfo{Name: name, Seen: time.Now().UTC(), Events: n, Batches: stats.Batches.Load(),
+			Inputs: stats.Inputs.Load(), Dropped: stats.Dropped.Load(), Retries: stats.Retries.Load(), Bookmark: stats.Last.Load()}
+		if d := time.Since(lastAt).Seconds(); d > 0 {
+			info.Rate = float64(n-last) / d
+		}
+		last, lastAt = n, time.Now()
+		fleet.Report(ctx, kv, info)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				report(ctx)
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		report(rctx)
+	}
 }

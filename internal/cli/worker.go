@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -118,6 +121,18 @@ func runWorker(ctx context.Context, env Env, f workerFlags) error {
 	}
 	defer nc.Close()
 	stats := new(fleet.WorkerStats)
+	if f.metrics != "" {
+		ln, err := net.Listen("tcp", f.metrics)
+		if err != nil {
+			return fmt.Errorf("--metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", fleet.NewMetrics(stats).Handler())
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		fmt.Fprintf(env.Stderr, "worker %s: metrics at http://%s/metrics\n", f.id, ln.Addr())
+	}
 	fmt.Fprintf(env.Stderr, "worker %s: tenant %q, %d rules, store %s, NATS %s\n", f.id, f.tenant, rules.Stats.Loaded, st.Backend(), f.nats)
 	err = fleet.RunWorker(ctx, js, fleet.WorkerOptions{ID: f.id, Tenant: f.tenant, Store: st, Rules: rules, Hunt: opts,
 		Logger: env.logger(), Stats: stats})

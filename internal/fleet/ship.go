@@ -113,6 +113,8 @@ type ShipStats struct {
 	Events, Batches, Bytes, Retries, Dropped, Inputs atomic.Int64
 	// LastAck is the time (Unix nanoseconds) of the last acknowledgement.
 	LastAck atomic.Int64
+	// Last is the bookmark moved last (a copy).
+	Last atomic.Pointer[Bookmark]
 }
 
 // maxRaw bounds a batch's events before compression, so that its message
@@ -412,6 +414,11 @@ func (s *shipper) save(bm *Bookmark) error {
 	}
 	if err := outfile.Write(s.bookmarkPath(bm.Input), func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 		return fmt.Errorf("bookmark: %w", err)
+	}
+	if s.opts.Stats != nil {
+		c := *bm
+		c.High = nil // its size grows with an archive's members
+		s.opts.Stats.Last.Store(&c)
 	}
 	return nil
 }

@@ -91,6 +91,9 @@ type WorkerStats struct {
 	LastCommit atomic.Int64
 	// Dirty is how many cases wait for their operations to be rebuilt.
 	Dirty atomic.Int64
+	// ObserveStore, when not nil, is given the seconds each commit took
+	// (its retries included); set it before the worker starts.
+	ObserveStore func(seconds float64)
 }
 
 // BucketName is the key-value bucket of tenant's workers and leases.
@@ -189,19 +192,8 @@ func (w *worker) setup(ctx context.Context) error {
 	if _, err := EnsureStream(ctx, w.js, w.opts.Tenant, StreamOptions{}); err != nil {
 		return err
 	}
-	for p := range Partitions {
-		_, err := w.js.CreateOrUpdateConsumer(ctx, StreamName(w.opts.Tenant), jetstream.ConsumerConfig{
-			Durable:       ConsumerName(p),
-			FilterSubject: PartitionSubjects(w.opts.Tenant, p),
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       w.opts.AckWait,
-			MaxAckPending: 4096,
-			MaxDeliver:    -1,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-		})
-		if err != nil {
-			return fmt.Errorf("consumer %s: %w", ConsumerName(p), err)
-		}
+	if err := EnsureConsumers(ctx, w.js, w.opts.Tenant, w.opts.AckWait); err != nil {
+		return err
 	}
 	kv, err := w.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: BucketName(w.opts.Tenant), TTL: w.opts.Lease, Storage: jetstream.FileStorage,
@@ -211,6 +203,27 @@ func (w *worker) setup(ctx context.Context) error {
 		return fmt.Errorf("bucket %s: %w", BucketName(w.opts.Tenant), err)
 	}
 	w.kv = kv
+	return nil
+}
+
+// EnsureConsumers makes (or updates) the durable pull consumer of each
+// of tenant's partitions; a message delivered and not acknowledged within
+// ackWait is delivered again.
+func EnsureConsumers(ctx context.Context, js jetstream.JetStream, tenant string, ackWait time.Duration) error {
+	for p := range Partitions {
+		_, err := js.CreateOrUpdateConsumer(ctx, StreamName(tenant), jetstream.ConsumerConfig{
+			Durable:       ConsumerName(p),
+			FilterSubject: PartitionSubjects(tenant, p),
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       ackWait,
+			MaxAckPending: 4096,
+			MaxDeliver:    -1,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+		})
+		if err != nil {
+			return fmt.Errorf("consumer %s: %w", ConsumerName(p), err)
+		}
+	}
 	return nil
 }
 
@@ -541,6 +554,7 @@ func (pd *pending) commit(ctx context.Context) bool {
 	}
 	wait := 250 * time.Millisecond
 	var commits []store.FleetCommit
+	began := time.Now()
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
 		err := pd.ensureCases(ctx)
@@ -569,6 +583,9 @@ func (pd *pending) commit(ctx context.Context) bool {
 		}
 		sleep(ctx, wait)
 		wait = min(2*wait, 5*time.Second)
+	}
+	if w.opts.Stats.ObserveStore != nil {
+		w.opts.Stats.ObserveStore(time.Since(began).Seconds())
 	}
 	for _, m := range pd.msgs {
 		m.Ack()
