@@ -258,3 +258,30 @@ func TestShipFollow(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// TestShipDamagedBookmark: a bookmark that is not one stops ship with an
+// error naming its file, and nothing is shipped twice by guessing.
+func TestShipDamagedBookmark(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "a.json")
+	os.WriteFile(log, []byte(`{"winlog":{"computer_name":"H","event_id":1,"record_id":1}}`+"\n"), 0o600)
+	state := t.TempDir()
+	pub := &fakePub{}
+	if err := Ship(context.Background(), pub, []string{dir}, shipOpts(t, state)); err != nil {
+		t.Fatal(err)
+	}
+	bms, err := Bookmarks(state)
+	if err != nil || len(bms) != 1 {
+		t.Fatalf("bookmarks %v, %v", bms, err)
+	}
+	p := filepath.Join(state, bms[0].Input+".json")
+	os.WriteFile(p, []byte(`{"input":`), 0o600)
+	os.WriteFile(log, []byte(`{"winlog":{"computer_name":"H","event_id":1,"record_id":1}}`+"\n"+`{"winlog":{"computer_name":"H","event_id":2,"record_id":2}}`+"\n"), 0o600)
+	err = Ship(context.Background(), pub, []string{dir}, shipOpts(t, state))
+	if err == nil || !strings.Contains(err.Error(), p) {
+		t.Fatalf("Ship over a damaged bookmark: %v, want an error naming %s", err, p)
+	}
+	if got := len(pub.received()); got != 1 {
+		t.Errorf("%d events shipped, want 1", got)
+	}
+}
