@@ -12,11 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/spoor-hunt/spoor/internal/fleet"
+	"github.com/spoor-hunt/spoor/internal/hunt"
 	"github.com/spoor-hunt/spoor/internal/server"
 	"github.com/spoor-hunt/spoor/internal/store"
 )
@@ -30,6 +32,8 @@ type serveFlags struct {
 	// nats is an existing NATS cluster's URL; natsListen where the
 	// embedded server listens when there is none ("" for no server).
 	nats, natsListen string
+	// workers is how many fleet workers serve runs per tenant.
+	workers int
 }
 
 func newServe(env Env) *cobra.Command {
@@ -58,7 +62,9 @@ in flight finish.
 Collectors (spoor ship) and workers (spoor worker) meet on NATS JetStream:
 serve runs an embedded NATS server with JetStream, its streams kept in the
 data folder's nats/, listening on --nats-listen; with --nats it uses an
-existing cluster instead (docs/DEPLOYMENT.md).
+existing cluster instead (docs/DEPLOYMENT.md). With --workers N it also
+hunts what collectors publish, N workers per tenant of the store, in this
+process (spoor worker runs them apart).
 
 With --oidc-issuer, users may also log in through an OpenID Connect
 provider (authorization code with PKCE) at /api/oidc/login. The ID token's
@@ -85,6 +91,7 @@ provider (authorization code with PKCE) at /api/oidc/login. The ID token's
 	fl.Int64Var(&f.maxUpload, "max-upload", server.DefaultMaxUpload, "largest evidence upload in `BYTES` (kept under the data folder's uploads/)")
 	fl.StringVar(&f.natsListen, "nats-listen", "127.0.0.1:4222", "`ADDR`ess of the embedded NATS JetStream server for collectors and workers (\"\" for none)")
 	fl.StringVar(&f.nats, "nats", "", "use the NATS JetStream cluster at this `URL` instead of an embedded server")
+	fl.IntVar(&f.workers, "workers", 0, "run `N` fleet workers per tenant in this process (as spoor worker does, with the default rules)")
 	return cmd
 }
 
@@ -127,6 +134,16 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 		return err
 	}
 	defer stopNATS()
+	if f.workers > 0 {
+		if natsURL == "" {
+			return &usageError{errors.New("--workers needs NATS: an embedded server (--nats-listen) or --nats")}
+		}
+		stopWorkers, err := startServeWorkers(ctx, env, st, natsURL, f.workers)
+		if err != nil {
+			return err
+		}
+		defer stopWorkers()
+	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return err
@@ -187,6 +204,42 @@ func startNATS(f serveFlags, dir string) (url string, stop func(), err error) {
 		return "", nil, fmt.Errorf("embedded NATS (--nats-listen %s): %w", f.natsListen, err)
 	}
 	return ns.URL(), ns.Shutdown, nil
+}
+
+// startServeWorkers runs n fleet workers for each tenant of st, with the
+// default rules, until the returned function is called.
+func startServeWorkers(ctx context.Context, env Env, st *store.Store, natsURL string, n int) (stop func(), err error) {
+	opts, err := (&workerFlags{}).huntOptions(env)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := hunt.Compile(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	tenants, err := st.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nc, js, err := fleet.Connect(natsURL, "spoor serve workers")
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, t := range tenants {
+		for i := range n {
+			wg.Go(func() {
+				err := fleet.RunWorker(wctx, js, fleet.WorkerOptions{ID: fmt.Sprintf("%s-serve-%d", host, i), Tenant: t.Name, Store: st,
+					Rules: rules, Hunt: opts, Logger: env.logger()})
+				if err != nil && wctx.Err() == nil {
+					env.logger().Warn("fleet worker stopped", "tenant", t.Name, "err", err)
+				}
+			})
+		}
+	}
+	return func() { cancel(); wg.Wait(); nc.Close() }, nil
 }
 
 // newOIDC discovers the provider of f's flags, the secret read from its

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/fleet"
 	"github.com/spoor-hunt/spoor/internal/server"
+	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
 // serving is a `spoor serve` running in the test.
@@ -212,4 +213,31 @@ func TestServeNATS(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "nats", "jetstream")); err != nil {
 		t.Errorf("no JetStream files under the data folder: %v", err)
 	}
+}
+
+// TestServeWorkers: with --workers, spoor serve hunts what a collector
+// ships to its embedded NATS server into its own store.
+func TestServeWorkers(t *testing.T) {
+	dir := t.TempDir()
+	evidence := shared.Path(t, "datasets", "evtx-attack-samples", "Lateral Movement")
+	s := startServe(t, "--data", dir, "--workers", "1")
+	var url string
+	for _, l := range s.out {
+		if rest, ok := strings.CutPrefix(l, "NATS JetStream for collectors and workers at "); ok {
+			url = rest
+		}
+	}
+	t.Setenv("SPOOR_DATA_DIR", t.TempDir())
+	if code, _, stderr := run(t, t.Context(), "ship", evidence, "--nats", url, "--case", "shipped"); code != 0 {
+		t.Fatalf("ship: %d %s", code, stderr)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		code, stdout, _ := run(t, t.Context(), "case", "show", "shipped", "--store", dir)
+		if code == 0 && strings.Contains(stdout, "fleet:") && !strings.Contains(stdout, "0 detections") {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatal("the case got no detections from serve's workers within 2 minutes")
 }

@@ -72,6 +72,9 @@ func TestWorkerRate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
+	if _, err := fleet.EnsureStream(ctx, js, "default", fleet.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	shipStart := time.Now()
 	if err := fleet.Ship(ctx, fleet.JetStreamPublisher{JS: js}, []string{path}, fleet.ShipOptions{Tenant: "default", Case: "bench", Collector: "c", State: t.TempDir()}); err != nil {
 		t.Fatal(err)
