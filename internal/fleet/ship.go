@@ -274,6 +274,9 @@ func (s *shipper) encoder(h Header) *Encoder {
 	if e := s.encs[h.Host]; e != nil {
 		return e
 	}
+	// The host is the reader's text, valid until its next event: the
+	// window keeps a copy.
+	h.Host = strings.Clone(h.Host)
 	var e *Encoder
 	if n := len(s.free); n > 0 {
 		e, s.free = s.free[n-1], s.free[:n-1]

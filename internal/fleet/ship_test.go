@@ -111,7 +111,14 @@ func shipOpts(t *testing.T, state string) ShipOptions {
 // TestShipAll: every event of EVTX files is shipped once, in batches of
 // one host each on that host's subject; a second run ships nothing.
 func TestShipAll(t *testing.T) {
-	dir := shared.Path(t, "datasets", "evtx-attack-samples", "Lateral Movement")
+	t.Run("evtx", func(t *testing.T) { shipAll(t, shared.Path(t, "datasets", "evtx-attack-samples", "Lateral Movement")) })
+	// JSON lines of several hosts in one file (zipped).
+	t.Run("json", func(t *testing.T) {
+		shipAll(t, shared.Path(t, "datasets", "security-datasets", "datasets", "compound", "GoldenSAMLADFSMailAccess"))
+	})
+}
+
+func shipAll(t *testing.T, dir string) {
 	want := readAll(t, dir)
 	pub := &fakePub{}
 	opts := shipOpts(t, t.TempDir())
