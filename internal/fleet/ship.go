@@ -221,7 +221,7 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 	}
 	s.opts.Stats.Inputs.Add(1)
 	h := Header{Tenant: s.opts.Tenant, Case: s.opts.Case, Collector: s.opts.Collector, Input: Input{ID: id, Path: f.Path}}
-	passHigh := map[string]int64{}
+	passHigh := map[string]*int64{}
 	var n int64 // ordinal of the next event of the pass
 	s.start, s.count = bm.Done, 0
 	sopts := s.opts.Source
@@ -236,9 +236,14 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 		}
 		ord := n
 		n++
-		if ev.Locator > passHigh[log] {
-			passHigh[log] = ev.Locator
+		// Keys are copies made once: a map assignment to an existing
+		// string key stores the key given, here the reader's text.
+		hi := passHigh[log]
+		if hi == nil {
+			hi = new(int64)
+			passHigh[strings.Clone(log)] = hi
 		}
+		*hi = max(*hi, ev.Locator)
 		if ord < bm.Done {
 			return nil // shipped earlier in this pass
 		}
@@ -260,7 +265,7 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 	}
 	bm.Complete = true
 	for src, hi := range passHigh {
-		bm.High[src] = max(bm.High[src], hi)
+		bm.High[src] = max(bm.High[src], *hi)
 	}
 	bm.Size, bm.ModTime = fi.Size(), fi.ModTime()
 	return s.save(bm)
