@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/spoor-hunt/spoor/internal/event"
 )
@@ -270,9 +272,34 @@ func appendValue(b []byte, v event.Value, depth int) []byte {
 // Decode decodes a message within lim. Every string of the batch's events
 // is a part of one copy of the payload, so a batch costs its payload and
 // its fields, whatever its number of strings. A message Decode refuses is
-// an error wrapping ErrBatch that says where and why.
+// an error wrapping ErrBatch that says where and why. The batch is the
+// caller's (Decoder.Decode reuses its memory instead).
 func Decode(msg []byte, lim Limits) (*Batch, error) {
-	lim = lim.withDefaults()
+	return (&Decoder{lim: lim.withDefaults(), own: true}).Decode(msg)
+}
+
+// Decoder decodes batches into memory it reuses: the Batch Decode
+// returns, its events and every string in them are valid until the next
+// call to Decode, as an event.Reader's events are; a consumer that keeps
+// one copies it (the hunt's Hunter does). A Decoder is for one goroutine.
+type Decoder struct {
+	lim    Limits
+	own    bool // each batch's memory its own (Decode)
+	zr     io.ReadCloser
+	src    bytes.Reader
+	raw    []byte
+	batch  Batch
+	fields []event.Field
+	starts []int
+	names  []string
+}
+
+// NewDecoder returns a Decoder within lim.
+func NewDecoder(lim Limits) *Decoder { return &Decoder{lim: lim.withDefaults()} }
+
+// Decode decodes msg (see the package-level Decode for what it refuses).
+func (dc *Decoder) Decode(msg []byte) (*Batch, error) {
+	lim := dc.lim
 	if len(msg) > lim.Message {
 		return nil, fmt.Errorf("%w: message of %d bytes, more than %d", ErrBatch, len(msg), lim.Message)
 	}
@@ -282,16 +309,32 @@ func Decode(msg []byte, lim Limits) (*Batch, error) {
 	if v := msg[len(magic)]; v != version {
 		return nil, fmt.Errorf("%w: version %d, this spoor reads %d", ErrBatch, v, version)
 	}
-	zr := flate.NewReader(bytes.NewReader(msg[len(magic)+1:]))
-	raw, err := io.ReadAll(io.LimitReader(zr, int64(lim.Payload)+1))
+	dc.src.Reset(msg[len(magic)+1:])
+	if dc.zr == nil {
+		dc.zr = flate.NewReader(&dc.src)
+	} else if err := dc.zr.(flate.Resetter).Reset(&dc.src, nil); err != nil {
+		return nil, fmt.Errorf("%w: decompress: %v", ErrBatch, err)
+	}
+	raw, err := readPayload(dc.zr, dc.raw[:0], lim.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("%w: decompress: %v", ErrBatch, err)
 	}
-	if len(raw) > lim.Payload {
-		return nil, fmt.Errorf("%w: payload past %d bytes", ErrBatch, lim.Payload)
+	var text string
+	if dc.own {
+		text = string(raw)
+	} else {
+		dc.raw = raw
+		if len(raw) > 0 {
+			text = unsafe.String(&raw[0], len(raw))
+		}
 	}
-	d := decoder{s: string(raw), values: lim.Values}
-	b := &Batch{}
+	d := decoder{s: text, values: lim.Values, names: dc.names[:0]}
+	defer func() { dc.names = d.names[:0] }()
+	b := &dc.batch
+	if dc.own {
+		b = &Batch{}
+	}
+	*b = Batch{Records: b.Records[:0]}
 	for _, p := range []*string{&b.Tenant, &b.Case, &b.Host, &b.Collector, &b.Input.ID, &b.Input.Path} {
 		*p = d.str()
 	}
@@ -303,11 +346,15 @@ func Decode(msg []byte, lim Limits) (*Batch, error) {
 	if n > uint64(lim.Events) || n > uint64(d.left()/5) {
 		return nil, fmt.Errorf("%w: %d events: more than %d, or than the payload holds", ErrBatch, n, lim.Events)
 	}
-	b.Records = make([]Record, n)
-	var fields []event.Field // the events' fields, one array for all
-	starts := make([]int, n+1)
+	b.Records = slices.Grow(b.Records[:0], int(n))[:n]
+	fields := dc.fields[:0] // the events' fields, one array for all
+	if dc.own {
+		fields = nil
+	}
+	starts := slices.Grow(dc.starts[:0], int(n)+1)[:n+1]
 	for i := range b.Records {
 		r := &b.Records[i]
+		*r = Record{}
 		ord := d.uvarint()
 		if ord > math.MaxInt64 {
 			d.fail("ordinal past 2^63")
@@ -340,6 +387,9 @@ func Decode(msg []byte, lim Limits) (*Batch, error) {
 		}
 	}
 	starts[n] = len(fields)
+	if !dc.own {
+		dc.fields, dc.starts = fields, starts
+	}
 	if d.left() != 0 {
 		return nil, fmt.Errorf("%w: %d bytes after the last event", ErrBatch, d.left())
 	}
@@ -347,6 +397,26 @@ func Decode(msg []byte, lim Limits) (*Batch, error) {
 		b.Records[i].Event.Fields = fields[starts[i]:starts[i+1]:starts[i+1]]
 	}
 	return b, nil
+}
+
+// readPayload appends what r gives to buf, refusing more than limit bytes.
+func readPayload(r io.Reader, buf []byte, limit int) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(cap(buf), 64<<10), limit+1-len(buf)))
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), limit+1)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > limit {
+			return buf, fmt.Errorf("payload past %d bytes", limit)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // decoder reads a payload; its first error sticks.

@@ -166,6 +166,31 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatalf("record %d: %s\nwant %s", i, r.Event.AppendJSON(nil), evs[i].AppendJSON(nil))
 		}
 	}
+	// A Decoder reusing its memory: the second batch decoded is whole,
+	// and the first decodes the same again after it.
+	dec := NewDecoder(Limits{})
+	enc2 := NewEncoder(Header{Tenant: "other", Host: "H2"})
+	enc2.Add(1, synthetic())
+	msg2, _ := enc2.Message()
+	msg2 = append([]byte{}, msg2...)
+	for _, m := range [][]byte{msg, msg2, msg} {
+		b, err := dec.Decode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := evs
+		if b.Host == "H2" {
+			want = []*event.Event{synthetic()}
+		}
+		if len(b.Records) != len(want) {
+			t.Fatalf("Decoder: %d records, want %d", len(b.Records), len(want))
+		}
+		for i := range want {
+			if !sameEvent(&b.Records[i].Event, want[i]) {
+				t.Fatalf("Decoder: record %d of %s differs", i, b.Host)
+			}
+		}
+	}
 	// Reset: a second batch carries nothing of the first.
 	enc.Reset(Header{Tenant: "acme", Host: "WS1"})
 	enc.Add(7, evs[0])

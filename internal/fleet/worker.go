@@ -418,6 +418,7 @@ func sleep(ctx context.Context, d time.Duration) {
 // partition's Hunter's sink.
 type pending struct {
 	w      *worker
+	dec    *Decoder
 	hunter *hunt.Hunter
 	msgs   []jetstream.Msg
 	events int
@@ -439,7 +440,10 @@ type caseBatch struct {
 func (pd *pending) add(msg jetstream.Msg) {
 	w := pd.w
 	w.opts.Stats.Messages.Add(1)
-	b, err := Decode(msg.Data(), Limits{})
+	if pd.dec == nil {
+		pd.dec = NewDecoder(Limits{})
+	}
+	b, err := pd.dec.Decode(msg.Data())
 	if err == nil && Token(b.Tenant) != Token(w.opts.Tenant) {
 		err = fmt.Errorf("%w: a batch of tenant %q in tenant %q's stream", ErrBatch, b.Tenant, w.opts.Tenant)
 	}
@@ -455,8 +459,9 @@ func (pd *pending) add(msg jetstream.Msg) {
 	}
 	cb := pd.cases[b.Case]
 	if cb == nil {
-		cb = &caseBatch{name: b.Case, index: operation.NewIndex(1), batch: store.FleetBatch{Case: b.Case}}
-		pd.cases[b.Case] = cb
+		name := strings.Clone(b.Case) // the batch's memory is the decoder's
+		cb = &caseBatch{name: name, index: operation.NewIndex(1), batch: store.FleetBatch{Case: name}}
+		pd.cases[name] = cb
 	}
 	pd.cur = cb
 	shard := cb.index.Shard(0)
@@ -639,6 +644,10 @@ func (w *worker) rebuilder(ctx context.Context) {
 	dirty := map[string]bool{}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	// A rebuild reads the whole case: under a steady stream the next one
+	// waits at least twice as long as the last took, so that rebuilding
+	// takes at most a third of a core whatever the case's size.
+	var took time.Duration
 	for {
 		select {
 		case <-ctx.Done():
@@ -646,8 +655,9 @@ func (w *worker) rebuilder(ctx context.Context) {
 		case c := <-w.touched:
 			dirty[c] = true
 			w.opts.Stats.Dirty.Store(int64(len(dirty)))
-			timer.Reset(w.opts.RebuildAfter)
+			timer.Reset(max(w.opts.RebuildAfter, 2*took))
 		case <-timer.C:
+			began := time.Now()
 			for c := range dirty {
 				if err := w.RebuildCase(ctx, c); err != nil && ctx.Err() == nil {
 					w.opts.Logger.Warn("operations not rebuilt", "case", c, "err", err)
@@ -656,6 +666,7 @@ func (w *worker) rebuilder(ctx context.Context) {
 				delete(dirty, c)
 				w.opts.Stats.Dirty.Store(int64(len(dirty)))
 			}
+			took = time.Since(began)
 		}
 	}
 }
