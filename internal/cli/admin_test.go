@@ -147,7 +147,7 @@ func TestServeOIDCFlags(t *testing.T) {
 		{[]string{"--oidc-issuer", "http://127.0.0.1:1", "--oidc-client-id", "spoor", "--oidc-client-secret-file", filepath.Join(dir, "none")}, ExitFailure, "--oidc-client-secret-file"},
 		{[]string{"--oidc-issuer", "http://127.0.0.1:1", "--oidc-client-id", "spoor", "--oidc-client-secret-file", secret}, ExitFailure, "OIDC provider http://127.0.0.1:1"},
 	} {
-		code, _, stderr := run(t, t.Context(), append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0"}, c.args...)...)
+		code, _, stderr := run(t, t.Context(), append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, c.args...)...)
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("serve %v: exit %d %q, want %d naming %q", c.args, code, stderr, c.code, c.want)
 		}

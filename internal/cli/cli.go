@@ -211,6 +211,6 @@ leaves the file as it was.`,
 	// For performance reports: go tool pprof spoor FILE.
 	root.PersistentFlags().String("cpuprofile", "", "write a CPU profile of the command to `FILE`")
 	root.PersistentFlags().MarkHidden("cpuprofile")
-	root.AddCommand(newVersion(env), newDump(env), newHunt(env), newRules(env), newAttack(env), newAttribute(env), newCase(env), newServe(env), newTenant(env), newUser(env), newSearch(env), newMetrics(env), newGaps(env), newLogons(env), newIntel(env), newTAXII(env))
+	root.AddCommand(newVersion(env), newDump(env), newHunt(env), newRules(env), newAttack(env), newAttribute(env), newCase(env), newServe(env), newTenant(env), newUser(env), newSearch(env), newMetrics(env), newGaps(env), newLogons(env), newIntel(env), newTAXII(env), newShip(env), newWorker(env), newFleet(env))
 	return root
 }

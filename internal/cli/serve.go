@@ -10,11 +10,15 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/spoor-hunt/spoor/internal/fleet"
+	"github.com/spoor-hunt/spoor/internal/hunt"
 	"github.com/spoor-hunt/spoor/internal/server"
 	"github.com/spoor-hunt/spoor/internal/store"
 )
@@ -25,6 +29,11 @@ type serveFlags struct {
 	oidc                   server.OIDC
 	oidcSecretFile         string
 	maxUpload              int64
+	// nats is an existing NATS cluster's URL; natsListen where the
+	// embedded server listens when there is none ("" for no server).
+	nats, natsListen string
+	// workers is how many fleet workers serve runs per tenant.
+	workers int
 }
 
 // tls12Suites are the TLS 1.2 cipher suites spoor serve accepts: the
@@ -60,6 +69,13 @@ with the case's filters. The certificate made is kept in the data folder (the
 default one with --store URL). Ctrl-C or SIGTERM stops it, letting requests
 in flight finish.
 
+Collectors (spoor ship) and workers (spoor worker) meet on NATS JetStream:
+serve runs an embedded NATS server with JetStream, its streams kept in the
+data folder's nats/, listening on --nats-listen; with --nats it uses an
+existing cluster instead (docs/DEPLOYMENT.md). With --workers N it also
+hunts what collectors publish, N workers per tenant of the store, in this
+process (spoor worker runs them apart).
+
 With --oidc-issuer, users may also log in through an OpenID Connect
 provider (authorization code with PKCE) at /api/oidc/login. The ID token's
 --oidc-user-claim names the spoor user they log in as, who must exist
@@ -83,6 +99,9 @@ provider (authorization code with PKCE) at /api/oidc/login. The ID token's
 	fl.StringVar(&f.oidc.RedirectURL, "oidc-redirect-url", "", "callback `URL` registered at the provider (default https://HOST/api/oidc/callback of the request)")
 	fl.StringVar(&f.oidc.UserClaim, "oidc-user-claim", "preferred_username", "ID token `CLAIM` naming the spoor user")
 	fl.Int64Var(&f.maxUpload, "max-upload", server.DefaultMaxUpload, "largest evidence upload in `BYTES` (kept under the data folder's uploads/)")
+	fl.StringVar(&f.natsListen, "nats-listen", "127.0.0.1:4222", "`ADDR`ess of the embedded NATS JetStream server for collectors and workers (\"\" for none)")
+	fl.StringVar(&f.nats, "nats", "", "use the NATS JetStream cluster at this `URL` instead of an embedded server")
+	fl.IntVar(&f.workers, "workers", 0, "run `N` fleet workers per tenant in this process (as spoor worker does, with the default rules)")
 	return cmd
 }
 
@@ -120,6 +139,21 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 		fmt.Fprintf(env.Stdout, "First start: created user %q (tenant %q) with password\n  %s\nIt is shown only this once.\n",
 			server.FirstAdmin, store.DefaultTenant, pw)
 	}
+	natsURL, stopNATS, err := startNATS(f, dir)
+	if err != nil {
+		return err
+	}
+	defer stopNATS()
+	if f.workers > 0 {
+		if natsURL == "" {
+			return &usageError{errors.New("--workers needs NATS: an embedded server (--nats-listen) or --nats")}
+		}
+		stopWorkers, err := startServeWorkers(ctx, env, st, natsURL, f.workers)
+		if err != nil {
+			return err
+		}
+		defer stopWorkers()
+	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return err
@@ -143,6 +177,9 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(env.logger().Handler(), slog.LevelDebug),
 	}
+	if natsURL != "" {
+		fmt.Fprintf(env.Stdout, "NATS JetStream for collectors and workers at %s\n", natsURL)
+	}
 	fmt.Fprintf(env.Stdout, "Serving the console at https://%s/ (store: %s)\n", ln.Addr(), st.Backend())
 	fmt.Fprintf(env.Stdout, "TAXII 2.1 at https://%s%s\n", ln.Addr(), server.TAXIIPrefix)
 	done := make(chan error, 1)
@@ -160,6 +197,59 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 	}
 	<-done
 	return ctx.Err()
+}
+
+// startNATS starts the embedded NATS server of f under dir, unless f
+// names a cluster or no listen address; it returns the URL collectors and
+// workers use ("" for none) and how to stop it.
+func startNATS(f serveFlags, dir string) (url string, stop func(), err error) {
+	if f.nats != "" {
+		return f.nats, func() {}, nil
+	}
+	if f.natsListen == "" {
+		return "", func() {}, nil
+	}
+	ns, err := fleet.StartServer(filepath.Join(dir, "nats"), f.natsListen)
+	if err != nil {
+		return "", nil, fmt.Errorf("embedded NATS (--nats-listen %s): %w", f.natsListen, err)
+	}
+	return ns.URL(), ns.Shutdown, nil
+}
+
+// startServeWorkers runs n fleet workers for each tenant of st, with the
+// default rules, until the returned function is called.
+func startServeWorkers(ctx context.Context, env Env, st *store.Store, natsURL string, n int) (stop func(), err error) {
+	opts, err := (&workerFlags{}).huntOptions(env)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := hunt.Compile(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	tenants, err := st.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nc, js, err := fleet.Connect(natsURL, "spoor serve workers")
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, t := range tenants {
+		for i := range n {
+			wg.Go(func() {
+				err := fleet.RunWorker(wctx, js, fleet.WorkerOptions{ID: fmt.Sprintf("%s-serve-%d", host, i), Tenant: t.Name, Store: st,
+					Rules: rules, Hunt: opts, Logger: env.logger()})
+				if err != nil && wctx.Err() == nil {
+					env.logger().Warn("fleet worker stopped", "tenant", t.Name, "err", err)
+				}
+			})
+		}
+	}
+	return func() { cancel(); wg.Wait(); nc.Close() }, nil
 }
 
 // newOIDC discovers the provider of f's flags, the secret read from its

@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/fleet"
 	"github.com/spoor-hunt/spoor/internal/server"
+	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
 // serving is a `spoor serve` running in the test.
@@ -35,7 +37,7 @@ func startServe(t *testing.T, args ...string) *serving {
 	s := &serving{stop: cancel, code: make(chan int, 1)}
 	var stderr bytes.Buffer
 	go func() {
-		s.code <- Execute(ctx, Env{Stdout: pw, Stderr: &stderr}, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...))
+		s.code <- Execute(ctx, Env{Stdout: pw, Stderr: &stderr}, append([]string{"serve", "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, args...))
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -162,7 +164,7 @@ func TestServeFirstStartOverTLS(t *testing.T) {
 
 func TestServeAdminPasswordFromEnv(t *testing.T) {
 	t.Setenv(server.AdminPasswordEnv, "short")
-	code, _, stderr := run(t, t.Context(), "serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0")
+	code, _, stderr := run(t, t.Context(), "serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
 	if code != ExitFailure || !strings.Contains(stderr, server.AdminPasswordEnv) {
 		t.Errorf("a short %s: exit %d, %q", server.AdminPasswordEnv, code, stderr)
 	}
@@ -183,4 +185,59 @@ func TestServeUsage(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(stderr, "--tls-key") {
 		t.Errorf("--tls-cert alone: exit %d, %q", code, stderr)
 	}
+}
+
+// TestServeNATS: spoor serve runs an embedded NATS JetStream server, its
+// streams kept under the data folder, that collectors and workers reach
+// at the URL it prints.
+func TestServeNATS(t *testing.T) {
+	dir := t.TempDir()
+	s := startServe(t, "--data", dir)
+	var url string
+	for _, l := range s.out {
+		if rest, ok := strings.CutPrefix(l, "NATS JetStream for collectors and workers at "); ok {
+			url = rest
+		}
+	}
+	if url == "" {
+		t.Fatalf("serve did not say where NATS is: %q", s.out)
+	}
+	nc, js, err := fleet.Connect(url, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := fleet.EnsureStream(t.Context(), js, "default", fleet.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nats", "jetstream")); err != nil {
+		t.Errorf("no JetStream files under the data folder: %v", err)
+	}
+}
+
+// TestServeWorkers: with --workers, spoor serve hunts what a collector
+// ships to its embedded NATS server into its own store.
+func TestServeWorkers(t *testing.T) {
+	dir := t.TempDir()
+	evidence := shared.Path(t, "datasets", "evtx-attack-samples", "Lateral Movement")
+	s := startServe(t, "--data", dir, "--workers", "1")
+	var url string
+	for _, l := range s.out {
+		if rest, ok := strings.CutPrefix(l, "NATS JetStream for collectors and workers at "); ok {
+			url = rest
+		}
+	}
+	t.Setenv("SPOOR_DATA_DIR", t.TempDir())
+	if code, _, stderr := run(t, t.Context(), "ship", evidence, "--nats", url, "--case", "shipped"); code != 0 {
+		t.Fatalf("ship: %d %s", code, stderr)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		code, stdout, _ := run(t, t.Context(), "case", "show", "shipped", "--store", dir)
+		if code == 0 && strings.Contains(stdout, "fleet:") && !strings.Contains(stdout, "0 detections") {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatal("the case got no detections from serve's workers within 2 minutes")
 }

@@ -100,7 +100,7 @@ type Report struct {
 func Hunt(ctx context.Context, st *store.Store, tenant, caseName, actor string, paths []string, opts Options) (Report, error) {
 	var rep Report
 	var err error
-	if rep.TenantCreated, rep.CaseCreated, err = ensureCase(ctx, st, tenant, caseName, actor); err != nil {
+	if rep.TenantCreated, rep.CaseCreated, err = EnsureCase(ctx, st, tenant, caseName, actor); err != nil {
 		return rep, err
 	}
 	w, err := st.BeginHunt(ctx, tenant, caseName, store.HuntSpec{By: actor, Paths: paths, Rules: opts.RulesText})
@@ -215,9 +215,9 @@ func Summarise(ctx context.Context, st *store.Store, tenant, caseName string, hu
 	return nil
 }
 
-// ensureCase creates the case when missing, and the tenant with it when
+// EnsureCase creates the case when missing, and the tenant with it when
 // it is the default one.
-func ensureCase(ctx context.Context, st *store.Store, tenant, caseName, actor string) (tenantCreated, caseCreated bool, err error) {
+func EnsureCase(ctx context.Context, st *store.Store, tenant, caseName, actor string) (tenantCreated, caseCreated bool, err error) {
 	_, err = st.Case(ctx, tenant, caseName)
 	if err == nil || !errors.Is(err, store.ErrNotFound) {
 		return false, false, err
@@ -362,7 +362,7 @@ func loadRefs(ctx context.Context, st *store.Store, tenant, caseName string) ([]
 			return fmt.Errorf("detection %d: ref: %w", id, err)
 		}
 		r.Index = int(id)
-		for _, s := range []*string{&r.Host, &r.RuleID, &r.Title, &r.Level, &r.Channel, &r.User, &r.TargetUser, &r.Image, &r.ParentImage, &r.LogonID} {
+		for _, s := range []*string{&r.Host, &r.RuleID, &r.Title, &r.Level, &r.Channel, &r.User, &r.TargetUser, &r.Image, &r.ParentImage, &r.LogonID, &r.Source} {
 			in(s)
 		}
 		if t, ok := tags[r.RuleID]; ok && slices.Equal(t, r.Tags) {

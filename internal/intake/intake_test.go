@@ -260,7 +260,7 @@ func TestSinkOversize(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, _, err := ensureCase(ctx, st, store.DefaultTenant, "c", "t"); err != nil {
+	if _, _, err := EnsureCase(ctx, st, store.DefaultTenant, "c", "t"); err != nil {
 		t.Fatal(err)
 	}
 	w, err := st.BeginHunt(ctx, store.DefaultTenant, "c", store.HuntSpec{By: "t"})

@@ -252,7 +252,14 @@ func Build(ctx context.Context, dets []DetectionRef, idx *Index, opts Options) (
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, c int) int {
-		return cmp.Or(dets[a].Time.Compare(dets[c].Time), cmp.Compare(dets[a].Index, dets[c].Index))
+		// Detections of one time in a hunt's order of its detections
+		// (host, record, rule title, source, locator, rule id), whatever
+		// their ids: a case rebuilt from the store, its ids in the order
+		// workers committed, tells its steps as a hunt of the same evidence.
+		x, y := &dets[a], &dets[c]
+		return cmp.Or(x.Time.Compare(y.Time), cmp.Compare(x.Host, y.Host), cmp.Compare(x.RecordID, y.RecordID),
+			cmp.Compare(x.Title, y.Title), cmp.Compare(x.Source, y.Source), cmp.Compare(x.Locator, y.Locator),
+			cmp.Compare(x.RuleID, y.RuleID), cmp.Compare(x.Index, y.Index))
 	})
 	for i := range dets {
 		if dets[i].Index != i {

@@ -64,6 +64,12 @@ type DetectionRef struct {
 	Image, ParentImage, CommandLine string
 	Detail                          string
 
+	// Source and Locator say where the event was read (event.Event's):
+	// they order detections of one time, host, record and rule as a hunt
+	// orders them, for a case rebuilt from the store.
+	Source  string
+	Locator int64
+
 	// Counted is what a correlation match counted; nil for the detection
 	// of one event. A correlation has no event of its own: its step tells
 	// the events it counted, and its operation spans their hosts, users
@@ -86,6 +92,8 @@ func (s *IndexShard) Ref(ev *event.Event) DetectionRef {
 		EventID:  f.num(fEventID),
 		Channel:  get(fChannel),
 		RecordID: f.num(fEventRecordID),
+		Source:   in(ev.Source),
+		Locator:  ev.Locator,
 	}
 	switch ch := r.Channel; {
 	case strings.Contains(ch, "Sysmon"):

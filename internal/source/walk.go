@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 )
 
 // File is an input file found by Walk.
@@ -179,4 +180,17 @@ func pathID(p string) fileID {
 		p = a
 	}
 	return fileID{path: filepath.Clean(p)}
+}
+
+// Identity is the identity of the file at p, fi its information (links
+// followed), as Walk tells files apart: "dev:inode", or the absolute path
+// with links resolved where the system has no such numbers. A collector
+// keys its bookmarks by it, so that a renamed (rotated) file keeps its
+// own.
+func Identity(p string, fi fs.FileInfo) string {
+	id := identity(p, fi)
+	if id.path != "" {
+		return id.path
+	}
+	return strconv.FormatUint(id.dev, 10) + ":" + strconv.FormatUint(id.ino, 10)
 }

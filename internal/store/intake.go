@@ -30,15 +30,19 @@ func (w *Writer) SaveEntities(ctx context.Context, data []byte) error {
 }
 
 // Entities calls fn with the entity index of each complete hunt of a case
-// of tenant that saved one, oldest hunt first; data is fn's only during
-// the call. An error of fn ends the walk and is returned.
+// of tenant that saved one, and each of its fleet workers' commits (see
+// Ingest), oldest hunt first; data is fn's only during the call. An error of fn ends the walk and is returned.
 func (s *Store) Entities(ctx context.Context, tenant, caseName string, fn func(hunt int64, data []byte) error) error {
 	ref, err := s.resolveCase(ctx, s.db, tenant, caseName)
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT e.hunt_id, e.data FROM hunt_entities e JOIN hunts h ON h.id = e.hunt_id
-		WHERE h.case_id = ? AND h.state = 'complete' ORDER BY e.hunt_id`), ref.caseID)
+	// A hunt's index, then each of a fleet worker's commits (fleet.go).
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT x.hunt_id, x.data FROM (
+			SELECT hunt_id, data, 0 AS n FROM hunt_entities
+			UNION ALL SELECT hunt_id, data, id AS n FROM fleet_entities) x
+		JOIN hunts h ON h.id = x.hunt_id
+		WHERE h.case_id = ? AND h.state = 'complete' ORDER BY x.hunt_id, x.n`), ref.caseID)
 	if err != nil {
 		return err
 	}

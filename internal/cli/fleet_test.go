@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/fleet"
+	"github.com/spoor-hunt/spoor/internal/shared"
+)
+
+// TestShipAndStatus: spoor ship publishes a folder to a JetStream server
+// and says how much; spoor fleet status then lists the collector with its
+// last bookmark, the tenant's stream and its 16 partitions, whose backlog
+// is every message shipped (no worker runs).
+func TestShipAndStatus(t *testing.T) {
+	dir := shared.Path(t, "datasets", "evtx-attack-samples", "Lateral Movement")
+	srv, err := fleet.StartServer(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	t.Setenv("SPOOR_DATA_DIR", t.TempDir())
+	code, _, stderr := run(t, t.Context(), "ship", dir, "--nats", srv.URL(), "--tenant", "acme", "--case", "lm", "--name", "col-1")
+	if code != 0 || !strings.Contains(stderr, "shipped ") {
+		t.Fatalf("ship: %d %s", code, stderr)
+	}
+	// The partitions' consumers, as a worker makes them.
+	nc, js, err := fleet.Connect(srv.URL(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if err := fleet.EnsureConsumers(t.Context(), js, "acme", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, t.Context(), "fleet", "status", "--nats", srv.URL(), "--tenant", "acme", "--json")
+	if code != 0 {
+		t.Fatalf("fleet status: %d %s", code, stderr)
+	}
+	var st fleet.Status
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Collectors) != 1 || st.Collectors[0].Name != "col-1" || st.Collectors[0].Events == 0 || st.Collectors[0].Bookmark == nil {
+		t.Errorf("collectors %+v, want col-1 with its events and bookmark", st.Collectors)
+	}
+	var pending uint64
+	for _, p := range st.Partitions {
+		pending += p.Pending
+	}
+	if len(st.Partitions) != fleet.Partitions || pending != st.Messages || st.Messages == 0 {
+		t.Errorf("%d partitions, %d pending of %d messages", len(st.Partitions), pending, st.Messages)
+	}
+	code, stdout, _ = run(t, t.Context(), "fleet", "status", "--nats", srv.URL(), "--tenant", "acme")
+	if code != 0 || !strings.Contains(stdout, "col-1") || !strings.Contains(stdout, "PARTITION") {
+		t.Errorf("fleet status: %d\n%s", code, stdout)
+	}
+}

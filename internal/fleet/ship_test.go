@@ -1,0 +1,294 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/shared"
+	"github.com/spoor-hunt/spoor/internal/source"
+)
+
+// fakePub keeps what it is given, by message id as JetStream's duplicate
+// window does, and fails on demand.
+type fakePub struct {
+	mu     sync.Mutex
+	ids    map[string]bool
+	events []string // one key per event received, duplicates included
+	sent   int      // messages taken
+	// fail, when not nil, decides whether the n-th attempt fails.
+	fail func(n int) error
+	n    int
+}
+
+func (p *fakePub) Publish(ctx context.Context, subject string, msg []byte, id string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	if p.fail != nil {
+		if err := p.fail(p.n); err != nil {
+			return err
+		}
+	}
+	b, err := Decode(msg, Limits{})
+	if err != nil {
+		return err
+	}
+	if want := Subject(b.Tenant, b.Host); subject != want {
+		return fmt.Errorf("subject %q, want %q", subject, want)
+	}
+	if p.ids == nil {
+		p.ids = map[string]bool{}
+	}
+	p.sent++
+	if p.ids[id] {
+		return nil // a duplicate: acknowledged, not stored
+	}
+	p.ids[id] = true
+	for _, r := range b.Records {
+		if got := r.Event.Lookup(event.FieldComputer).Text(); got != b.Host {
+			return fmt.Errorf("event of %q in a batch of %q", got, b.Host)
+		}
+		p.events = append(p.events, eventKey(&r.Event))
+	}
+	return nil
+}
+
+func (p *fakePub) received() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string{}, p.events...)
+}
+
+func eventKey(ev *event.Event) string {
+	return ev.Source + "#" + fmt.Sprint(ev.Locator) + "#" + string(ev.AppendJSON(nil))
+}
+
+// readAll returns the keys of every event source reads under paths.
+func readAll(t *testing.T, paths ...string) []string {
+	var keys []string
+	_, err := source.Run(context.Background(), paths, source.Options{Workers: 1}, func(_ int, ev *event.Event) error {
+		keys = append(keys, eventKey(ev))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// counts compares two multisets of keys: missing are in want and not in
+// got, extra in got more often than in want.
+func counts(got, want []string) (missing, extra int) {
+	m := map[string]int{}
+	for _, k := range want {
+		m[k]++
+	}
+	for _, k := range got {
+		m[k]--
+	}
+	for _, n := range m {
+		if n > 0 {
+			missing += n
+		} else {
+			extra -= n
+		}
+	}
+	return missing, extra
+}
+
+func shipOpts(t *testing.T, state string) ShipOptions {
+	return ShipOptions{Tenant: "acme", Case: "c", Collector: "col", State: state, Window: 100}
+}
+
+// TestShipAll: every event of EVTX files is shipped once, in batches of
+// one host each on that host's subject; a second run ships nothing.
+func TestShipAll(t *testing.T) {
+	t.Run("evtx", func(t *testing.T) { shipAll(t, shared.Path(t, "datasets", "evtx-attack-samples", "Lateral Movement")) })
+	// JSON lines of several hosts in one file (zipped).
+	t.Run("json", func(t *testing.T) {
+		shipAll(t, shared.Path(t, "datasets", "security-datasets", "datasets", "compound", "GoldenSAMLADFSMailAccess"))
+	})
+}
+
+func shipAll(t *testing.T, dir string) {
+	want := readAll(t, dir)
+	pub := &fakePub{}
+	opts := shipOpts(t, t.TempDir())
+	if err := Ship(context.Background(), pub, []string{dir}, opts); err != nil {
+		t.Fatal(err)
+	}
+	got := pub.received()
+	if missing, extra := counts(got, want); missing != 0 || extra != 0 || len(got) == 0 {
+		t.Fatalf("%d events shipped of %d: %d missing, %d extra", len(got), len(want), missing, extra)
+	}
+	sent := pub.sent
+	if err := Ship(context.Background(), pub, []string{dir}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if pub.sent != sent {
+		t.Errorf("a second run over unchanged inputs sent %d messages", pub.sent-sent)
+	}
+}
+
+// TestShipResumes: a collector stopped mid-file (its context cancelled
+// while a window is unacknowledged) and started again ships the rest:
+// nothing is missing, and nothing is stored twice.
+func TestShipResumes(t *testing.T) {
+	dir := shared.Path(t, "datasets", "evtx-attack-samples", "Credential Access")
+	want := readAll(t, dir)
+	state := t.TempDir()
+	pub := &fakePub{}
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, stopAt := range []int{3, 4, 5} {
+		pub.fail = func(n int) error {
+			if n >= stopAt {
+				cancel()
+				return errors.New("collector killed")
+			}
+			return nil
+		}
+		err := Ship(ctx, pub, []string{dir}, shipOpts(t, state))
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("stopped run: %v", err)
+		}
+		ctx, cancel = context.WithCancel(context.Background())
+		pub.n = 0
+	}
+	pub.fail = nil
+	if err := Ship(ctx, pub, []string{dir}, shipOpts(t, state)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if missing, extra := counts(pub.received(), want); missing != 0 || extra != 0 {
+		t.Fatalf("after three stops: %d missing, %d stored twice of %d", missing, extra, len(want))
+	}
+}
+
+// TestShipRetries: a server away for a while is waited for; what is
+// shipped then is complete.
+func TestShipRetries(t *testing.T) {
+	dir := shared.Path(t, "datasets", "evtx-attack-samples", "Lateral Movement")
+	want := readAll(t, dir)
+	pub := &fakePub{fail: func(n int) error {
+		if n >= 2 && n < 5 {
+			return errors.New("no responders")
+		}
+		return nil
+	}}
+	stats := new(ShipStats)
+	opts := shipOpts(t, t.TempDir())
+	opts.Stats = stats
+	if err := Ship(context.Background(), pub, []string{dir}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if missing, extra := counts(pub.received(), want); missing != 0 || extra != 0 {
+		t.Fatalf("%d missing, %d extra", missing, extra)
+	}
+	if got := stats.Retries.Load(); got != 3 {
+		t.Errorf("%d retries, want 3", got)
+	}
+}
+
+// TestShipFollow: --follow ships the lines a JSON log gains, and after a
+// rotation (the file renamed, a new one in its place) both the rest of
+// the old file and the new one, each event once.
+func TestShipFollow(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "winlogbeat.json")
+	line := func(i int) string {
+		return fmt.Sprintf(`{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS%d","event_id":4688,"channel":"Security","record_id":%d,"event_data":{"NewProcessName":"C:\\x%d.exe"}}}`+"\n", i%60, i%3, i, i)
+	}
+	write := func(name string, from, to int, flag int) {
+		fh, err := os.OpenFile(name, flag|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := from; i < to; i++ {
+			fh.WriteString(line(i))
+		}
+		fh.Close()
+	}
+	write(log, 0, 10, os.O_CREATE|os.O_TRUNC)
+	pub := &fakePub{}
+	opts := shipOpts(t, t.TempDir())
+	opts.Follow, opts.Poll = true, 20*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Ship(ctx, pub, []string{dir}, opts) }()
+	waitFor := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for len(pub.received()) < n && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := len(pub.received()); got != n {
+			t.Fatalf("%d events shipped, want %d: %q", got, n, pub.received())
+		}
+	}
+	waitFor(10)
+	time.Sleep(30 * time.Millisecond) // a new modification time
+	write(log, 10, 15, os.O_APPEND)
+	waitFor(15)
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	write(log+".1", 15, 17, os.O_APPEND) // written late to the rotated file
+	write(log, 100, 103, os.O_CREATE|os.O_TRUNC)
+	waitFor(20)
+	time.Sleep(100 * time.Millisecond) // and no more
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	got := pub.received()
+	if len(got) != 20 {
+		t.Fatalf("%d events, want 20", len(got))
+	}
+	seen := map[string]bool{}
+	for _, k := range got {
+		// The rotated file's events are read under its new name: a line
+		// is known by its record id.
+		i := strings.Index(k, `"EventRecordID":`)
+		id := k[i:]
+		id = id[:strings.IndexAny(id, ",}")]
+		if seen[id] {
+			t.Errorf("%s shipped twice", id)
+		}
+		seen[id] = true
+	}
+}
+
+// TestShipDamagedBookmark: a bookmark that is not one stops ship with an
+// error naming its file, and nothing is shipped twice by guessing.
+func TestShipDamagedBookmark(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "a.json")
+	os.WriteFile(log, []byte(`{"winlog":{"computer_name":"H","event_id":1,"record_id":1}}`+"\n"), 0o600)
+	state := t.TempDir()
+	pub := &fakePub{}
+	if err := Ship(context.Background(), pub, []string{dir}, shipOpts(t, state)); err != nil {
+		t.Fatal(err)
+	}
+	bms, err := Bookmarks(state)
+	if err != nil || len(bms) != 1 {
+		t.Fatalf("bookmarks %v, %v", bms, err)
+	}
+	p := filepath.Join(state, bms[0].Input+".json")
+	os.WriteFile(p, []byte(`{"input":`), 0o600)
+	os.WriteFile(log, []byte(`{"winlog":{"computer_name":"H","event_id":1,"record_id":1}}`+"\n"+`{"winlog":{"computer_name":"H","event_id":2,"record_id":2}}`+"\n"), 0o600)
+	err = Ship(context.Background(), pub, []string{dir}, shipOpts(t, state))
+	if err == nil || !strings.Contains(err.Error(), p) {
+		t.Fatalf("Ship over a damaged bookmark: %v, want an error naming %s", err, p)
+	}
+	if got := len(pub.received()); got != 1 {
+		t.Errorf("%d events shipped, want 1", got)
+	}
+}

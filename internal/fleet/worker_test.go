@@ -1,0 +1,87 @@
+package fleet_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/spoor-hunt/spoor/internal/fleet"
+	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/store"
+)
+
+// TestWorkerRefusesBadMessages: junk and a batch of another tenant on a
+// tenant's subjects are refused, counted and terminated (never delivered
+// again); a good batch beside them is hunted and committed.
+func TestWorkerRefusesBadMessages(t *testing.T) {
+	ctx := context.Background()
+	srv, err := fleet.StartServer(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, js, err := fleet.Connect(srv.URL(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := fleet.EnsureStream(ctx, js, "acme", fleet.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pub := fleet.JetStreamPublisher{JS: js}
+	if err := pub.Publish(ctx, fleet.Subject("acme", "h1"), []byte("not a batch"), "junk"); err != nil {
+		t.Fatal(err)
+	}
+	other := fleet.NewEncoder(fleet.Header{Tenant: "evil", Case: "c", Host: "h1"})
+	msg, _ := other.Message()
+	if err := pub.Publish(ctx, fleet.Subject("acme", "h1"), msg, "other"); err != nil {
+		t.Fatal(err)
+	}
+	good := fleet.NewEncoder(fleet.Header{Tenant: "acme", Case: "c", Host: "h1"})
+	msg, _ = good.Message() // no events: a commit of nothing
+	if err := pub.Publish(ctx, fleet.Subject("acme", "h1"), msg, "good"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.AddTenant(ctx, "acme", "test"); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := hunt.Compile(ctx, hunt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := new(fleet.WorkerStats)
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- fleet.RunWorker(wctx, js, fleet.WorkerOptions{ID: "w", Tenant: "acme", Store: st, Rules: rules, Stats: stats, Lease: 3 * time.Second})
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for (stats.BadMessages.Load() < 2 || stats.Commits.Load() < 1) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	<-done
+	if stats.BadMessages.Load() != 2 || stats.Messages.Load() != 3 || stats.Commits.Load() != 1 {
+		t.Fatalf("%d bad of %d messages, %d commits; want 2 of 3, 1", stats.BadMessages.Load(), stats.Messages.Load(), stats.Commits.Load())
+	}
+	// Terminated and acknowledged: nothing waits to be delivered again.
+	c, err := js.Consumer(ctx, fleet.StreamName("acme"), fleet.ConsumerName(fleet.Partition("h1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumPending != 0 || info.NumAckPending != 0 {
+		t.Errorf("%d pending, %d unacknowledged after the worker", info.NumPending, info.NumAckPending)
+	}
+	if _, err := st.Case(ctx, "acme", "c"); err != nil {
+		t.Errorf("the good batch's case: %v", err)
+	}
+}
