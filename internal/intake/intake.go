@@ -317,13 +317,20 @@ func Rebuild(ctx context.Context, st *store.Store, tenant, caseName, actor strin
 		return 0, fmt.Errorf("case %q: operations: %w", caseName, err)
 	}
 	uniqueIDs(ops)
-	raws := make([]json.RawMessage, len(ops))
-	for i := range ops {
-		if raws[i], err = json.Marshal(&ops[i]); err != nil {
-			return 0, err
+	// Each operation's JSON made as the store asks for it and the
+	// operation let go once made: the JSON of a large case's operations is
+	// as large as they are, and holding both (and the store's copy) was
+	// this function's peak.
+	jsons := func(yield func(json.RawMessage, error) bool) {
+		for i := range ops {
+			raw, err := json.Marshal(&ops[i])
+			ops[i] = result.Operation{}
+			if !yield(raw, err) || err != nil {
+				return
+			}
 		}
 	}
-	if err := st.ReplaceOperations(ctx, tenant, caseName, raws, actor); err != nil {
+	if err := st.ReplaceOperationsSeq(ctx, tenant, caseName, jsons, actor); err != nil {
 		return 0, fmt.Errorf("case %q: store operations: %w", caseName, err)
 	}
 	return len(ops), nil

@@ -880,19 +880,25 @@ func (b *builder) operations(ctx context.Context, u *unionFind, order []int) ([]
 	for i := range b.dets {
 		ruleCount[b.dets[i].RuleID]++
 	}
-	all := make([]result.Operation, len(roots))
-	err := parallel(ctx, len(roots), nil, func(_, k int) {
-		r := roots[k]
-		all[k] = b.operation(comps[r], linksOf[r], u, ruleCount)
+	// Only the components listed become operations: a hunt's detections
+	// are mostly unlisted singletons, and building each to drop it cost
+	// as much memory again as the operations kept.
+	kept := roots[:0]
+	for _, r := range roots {
+		if b.o.KeepSingletons || b.listed(comps[r]) {
+			kept = append(kept, r)
+		}
+	}
+	var ops []result.Operation
+	if len(kept) > 0 {
+		ops = make([]result.Operation, len(kept))
+	}
+	err := parallel(ctx, len(kept), nil, func(_, k int) {
+		r := kept[k]
+		ops[k] = b.operation(comps[r], linksOf[r], u, ruleCount)
 	})
 	if err != nil {
 		return nil, err
-	}
-	var ops []result.Operation
-	for k, op := range all {
-		if b.o.KeepSingletons || b.listed(comps[roots[k]]) {
-			ops = append(ops, op)
-		}
 	}
 	slices.SortStableFunc(ops, func(a, c result.Operation) int {
 		return cmp.Or(
