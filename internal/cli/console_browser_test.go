@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/spoor-hunt/spoor/internal/server"
+	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/store"
 )
 
@@ -37,20 +38,14 @@ func consoleBrowser(t *testing.T) string {
 
 // consoleEvidence is a small real EVTX: a side-loading (two events of one
 // rule) and a process hollowing on one host, making an operation with a
-// graph.
+// graph. It is found as every test finds the shared data ($SPOOR_SHARED,
+// else ../shared), skipping without it but under CI.
 func consoleEvidence(t *testing.T) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "datasets", "evtx-attack-samples", "Defense Evasion",
-		"apt10_jjs_sideloading_prochollowing_persist_as_service_sysmon_1_7_8_13.evtx")
-	abs, err := filepath.Abs(p)
-	if err == nil {
-		_, err = os.Stat(abs)
-	}
+	abs, err := filepath.Abs(shared.Path(t, "datasets", "evtx-attack-samples", "Defense Evasion",
+		"apt10_jjs_sideloading_prochollowing_persist_as_service_sysmon_1_7_8_13.evtx"))
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("evidence for the console test: %v", err)
-		}
-		t.Skipf("evidence for the console test not found: %v", err)
+		t.Fatal(err)
 	}
 	return abs
 }
@@ -125,6 +120,14 @@ func TestConsoleInBrowser(t *testing.T) {
 		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(sel)+`).length`))
 		check("count "+sel, err)
 		return n
+	}
+	// getStatus reads path from the page (with the session's cookie) and
+	// returns its status.
+	getStatus := func(path string) int {
+		t.Helper()
+		status, err := chromedp.Run(bctx, chromedp.Evaluate[int](`fetch(`+jsString(path)+`).then(r => r.status)`, chromedp.EvalAwaitPromise))
+		check("fetch "+path, err)
+		return status
 	}
 	// fetchStatus sends a request from the page (with the session's
 	// cookie) and returns its status; csrf adds the session's token.
@@ -295,6 +298,14 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(css(`#view .error`)))
 	if got := text(`#view .error`); got != "Not found." {
 		t.Errorf("another tenant's case: %q", got)
+	}
+	// Its API is refused the same way as a case that does not exist: the
+	// case, its detections and operations, their export.
+	for _, path := range []string{"/api/cases/secret", "/api/cases/secret/detections", "/api/cases/secret/operations",
+		"/api/cases/secret/export/timeline.csv"} {
+		if s := getStatus(path); s != 404 {
+			t.Errorf("another tenant's %s: %d, want 404", path, s)
+		}
 	}
 	// A state change without the CSRF token is refused, with it accepted.
 	opAPI := "/api/cases/intrusion/triage/operation/" + opURL[strings.LastIndex(opURL, "/")+1:]
