@@ -289,6 +289,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	if n := count(`#detections tr.pick`); n != all-2 {
 		t.Errorf("the second hunt found %d detections, want the first's %d less the 2 filtered", n, all)
 	}
+
+	// The STIX export the overview links to: a bundle with a report of
+	// each operation, as spoor case export --stix writes it.
+	run("the STIX link", chromedp.Navigate(home+"#/case/intrusion"), chromedp.WaitVisible(css(`a[href$="/export/stix.json"]`)))
+	bundle, err := chromedp.Run(bctx, chromedp.Evaluate[string](`fetch(document.querySelector('a[href$="/export/stix.json"]').href)
+		.then(r => r.json()).then(b => b.type + " " + b.objects.filter(o => o.type === "report").length)`, chromedp.EvalAwaitPromise))
+	check("STIX export", err)
+	if kind, reports, _ := strings.Cut(bundle, " "); kind != "bundle" || reports == "0" {
+		t.Errorf("STIX export: %q, want a bundle with reports", bundle)
+	}
 	logout()
 
 	// Refusals. Another tenant's case by its URL is not found.

@@ -60,8 +60,9 @@ type Options struct {
 	Hunt      HuntFunc
 	DataDir   string
 	MaxUpload int64
-	// CaseSTIX exports a case for its TAXII collection (taxii.go); nil
-	// leaves case collections to what partners add.
+	// CaseSTIX exports a case for its TAXII collection (taxii.go) and the
+	// console's STIX export (export.go); nil leaves case collections to
+	// what partners add, and the console without that export.
 	CaseSTIX CaseSTIXFunc
 }
 
@@ -87,6 +88,9 @@ type Server struct {
 	// remembers its clients' basic credentials.
 	taxii      *taxii.Handler
 	taxiiCreds *credCache
+	// caseSTIX exports a case as STIX (Options.CaseSTIX): its TAXII
+	// collection and the console's STIX export.
+	caseSTIX CaseSTIXFunc
 }
 
 // New returns a server over st.
@@ -127,6 +131,7 @@ func New(st *store.Store, o Options) *Server {
 		hashing:   make(chan struct{}, 2),
 		oidc:      o.OIDC,
 		mux:       http.NewServeMux(),
+		caseSTIX:  o.CaseSTIX,
 	}
 	s.taxiiCreds = newCredCache(o.Now)
 	s.taxii = s.newTAXII(o.CaseSTIX)
