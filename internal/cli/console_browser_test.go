@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,11 +38,16 @@ func consoleBrowser(t *testing.T) string {
 
 // consoleEvidence is a small real EVTX: a side-loading (two events of one
 // rule) and a process hollowing on one host, making an operation with a
-// graph.
+// graph. It is found as every test finds the shared data ($SPOOR_SHARED,
+// else ../shared), skipping without it but under CI.
 func consoleEvidence(t *testing.T) string {
 	t.Helper()
-	return shared.Path(t, "datasets", "evtx-attack-samples", "Defense Evasion",
-		"apt10_jjs_sideloading_prochollowing_persist_as_service_sysmon_1_7_8_13.evtx")
+	abs, err := filepath.Abs(shared.Path(t, "datasets", "evtx-attack-samples", "Defense Evasion",
+		"apt10_jjs_sideloading_prochollowing_persist_as_service_sysmon_1_7_8_13.evtx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
 }
 
 // consoleServe runs spoor serve over a new store with two tenants:
@@ -114,6 +120,14 @@ func TestConsoleInBrowser(t *testing.T) {
 		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(sel)+`).length`))
 		check("count "+sel, err)
 		return n
+	}
+	// getStatus reads path from the page (with the session's cookie) and
+	// returns its status.
+	getStatus := func(path string) int {
+		t.Helper()
+		status, err := chromedp.Run(bctx, chromedp.Evaluate[int](`fetch(`+jsString(path)+`).then(r => r.status)`, chromedp.EvalAwaitPromise))
+		check("fetch "+path, err)
+		return status
 	}
 	// fetchStatus sends a request from the page (with the session's
 	// cookie) and returns its status; csrf adds the session's token.
@@ -278,6 +292,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	if n := count(`#detections tr.pick`); n != all-2 {
 		t.Errorf("the second hunt found %d detections, want the first's %d less the 2 filtered", n, all)
 	}
+
+	// The STIX export the overview links to: a bundle with a report of
+	// each operation, as spoor case export --stix writes it.
+	run("the STIX link", chromedp.Navigate(home+"#/case/intrusion"), chromedp.WaitVisible(css(`a[href$="/export/stix.json"]`)))
+	bundle, err := chromedp.Run(bctx, chromedp.Evaluate[string](`fetch(document.querySelector('a[href$="/export/stix.json"]').href)
+		.then(r => r.json()).then(b => b.type + " " + b.objects.filter(o => o.type === "report").length)`, chromedp.EvalAwaitPromise))
+	check("STIX export", err)
+	if kind, reports, _ := strings.Cut(bundle, " "); kind != "bundle" || reports == "0" {
+		t.Errorf("STIX export: %q, want a bundle with reports", bundle)
+	}
 	logout()
 
 	// Refusals. Another tenant's case by its URL is not found.
@@ -287,6 +311,14 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(css(`#view .error`)))
 	if got := text(`#view .error`); got != "Not found." {
 		t.Errorf("another tenant's case: %q", got)
+	}
+	// Its API is refused the same way as a case that does not exist: the
+	// case, its detections and operations, their export.
+	for _, path := range []string{"/api/cases/secret", "/api/cases/secret/detections", "/api/cases/secret/operations",
+		"/api/cases/secret/export/timeline.csv"} {
+		if s := getStatus(path); s != 404 {
+			t.Errorf("another tenant's %s: %d, want 404", path, s)
+		}
 	}
 	// A state change without the CSRF token is refused, with it accepted.
 	opAPI := "/api/cases/intrusion/triage/operation/" + opURL[strings.LastIndex(opURL, "/")+1:]

@@ -56,7 +56,8 @@ func sinkRest(ctx context.Context, read *read, rules *compiled, opts *Options, r
 }
 
 // Operations builds the operations of detections a Sink kept, as Run
-// builds a hunt's: refs describe the detections (each ref's Index is the
+// builds a hunt's: refs describe the detections (a table of them, compact:
+// a case holds hundreds of thousands; each ref's Index is the
 // caller's id of its detection, and the operations name detections by
 // these ids), idx is the entity index of their evidence (the Sink's, or
 // several hunts' joined: see operation.DecodeIndex), and members returns
@@ -64,7 +65,7 @@ func sinkRest(ctx context.Context, read *read, rules *compiled, opts *Options, r
 // operation at a time (opts.Attack, opts.NoAttribution, opts.CrownJewels,
 // opts.Logger as for Run), so that no
 // more than one operation's detections are held at once.
-func Operations(ctx context.Context, refs []operation.DetectionRef, idx *operation.Index, opts Options,
+func Operations(ctx context.Context, refs *operation.RefTable, idx *operation.Index, opts Options,
 	members func(ctx context.Context, ids []int) ([]result.Detection, error)) ([]result.Operation, error) {
 	log := opts.Logger
 	if log == nil {
@@ -79,7 +80,7 @@ func Operations(ctx context.Context, refs []operation.DetectionRef, idx *operati
 	} else {
 		log.Warn("ATT&CK tactics of techniques left out", "err", err)
 	}
-	ops, err := operation.Build(ctx, refs, idx, operation.Options{TechniqueTactics: tacticsOf})
+	ops, err := operation.BuildTable(ctx, refs, idx, operation.Options{TechniqueTactics: tacticsOf})
 	if err != nil {
 		return nil, err
 	}

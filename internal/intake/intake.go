@@ -317,25 +317,31 @@ func Rebuild(ctx context.Context, st *store.Store, tenant, caseName, actor strin
 		return 0, fmt.Errorf("case %q: operations: %w", caseName, err)
 	}
 	uniqueIDs(ops)
-	raws := make([]json.RawMessage, len(ops))
-	for i := range ops {
-		if raws[i], err = json.Marshal(&ops[i]); err != nil {
-			return 0, err
+	// Each operation's JSON made as the store asks for it and the
+	// operation let go once made: the JSON of a large case's operations is
+	// as large as they are, and holding both (and the store's copy) was
+	// this function's peak.
+	jsons := func(yield func(json.RawMessage, error) bool) {
+		for i := range ops {
+			raw, err := json.Marshal(&ops[i])
+			ops[i] = result.Operation{}
+			if !yield(raw, err) || err != nil {
+				return
+			}
 		}
 	}
-	if err := st.ReplaceOperations(ctx, tenant, caseName, raws, actor); err != nil {
+	if err := st.ReplaceOperationsSeq(ctx, tenant, caseName, jsons, actor); err != nil {
 		return 0, fmt.Errorf("case %q: store operations: %w", caseName, err)
 	}
 	return len(ops), nil
 }
 
-// loadRefs reads the refs of the case's complete hunts, each's Index its
-// store id. The strings that repeat across detections (hosts, rules,
-// channels, images, accounts) are kept once.
-func loadRefs(ctx context.Context, st *store.Store, tenant, caseName string) ([]operation.DetectionRef, error) {
+// loadRefs reads the refs of the case's complete hunts into a table
+// (compact: a DetectionRef each, 200,000 of them, were 115 MB of the
+// rebuild's peak), each's Index its store id.
+func loadRefs(ctx context.Context, st *store.Store, tenant, caseName string) (*operation.RefTable, error) {
 	// Sized once from the complete hunts' counts: grown by append, the
-	// refs of 200,000 detections (90 MB) were held twice while copied and
-	// kept a third more room than they use through the build.
+	// table would be held twice while copied and keep room it never uses.
 	hs, err := st.Hunts(ctx, tenant, caseName)
 	if err != nil {
 		return nil, fmt.Errorf("case %q: hunts: %w", caseName, err)
@@ -346,36 +352,20 @@ func loadRefs(ctx context.Context, st *store.Store, tenant, caseName string) ([]
 			n += h.Detections
 		}
 	}
-	refs := make([]operation.DetectionRef, 0, n)
-	strs := map[string]string{}
-	in := func(s *string) {
-		if c, ok := strs[*s]; ok {
-			*s = c
-		} else if len(*s) <= 256 {
-			strs[*s] = *s
-		}
-	}
-	tags := map[string][]string{} // by rule id
+	refs := operation.NewRefTable(int(n))
 	err = st.Refs(ctx, tenant, caseName, func(id int64, raw []byte) error {
 		var r operation.DetectionRef
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return fmt.Errorf("detection %d: ref: %w", id, err)
 		}
 		r.Index = int(id)
-		for _, s := range []*string{&r.Host, &r.RuleID, &r.Title, &r.Level, &r.Channel, &r.User, &r.TargetUser, &r.Image, &r.ParentImage, &r.LogonID, &r.Source} {
-			in(s)
-		}
-		if t, ok := tags[r.RuleID]; ok && slices.Equal(t, r.Tags) {
-			r.Tags = t
-		} else {
-			tags[r.RuleID] = r.Tags
-		}
-		refs = append(refs, r)
+		refs.Add(r)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("case %q: refs: %w", caseName, err)
 	}
+	refs.Seal()
 	return refs, nil
 }
 

@@ -472,24 +472,40 @@ func openStore(t *testing.T, target string) *store.Store {
 	return st
 }
 
-// TestLoadRefsSized: the rebuild's refs are allocated once, at the size of
-// the case's complete hunts, not grown (which holds them twice while
-// copying and keeps spare room through the build).
-func TestLoadRefsSized(t *testing.T) {
+// TestLoadRefs: the rebuild's refs are those of every detection of the
+// case's complete hunts, each named by its store id.
+func TestLoadRefs(t *testing.T) {
 	ctx := context.Background()
 	storetest.Backends(t, func(t *testing.T, target string) {
 		st := openStore(t, target)
+		var stored int64
 		for _, host := range []string{"dc01", "fs01"} {
-			if _, err := Hunt(ctx, st, store.DefaultTenant, "cuckoobees", "alice", scenarioPaths(host), Options{Hunt: opts()}); err != nil {
+			rep, err := Hunt(ctx, st, store.DefaultTenant, "cuckoobees", "alice", scenarioPaths(host), Options{Hunt: opts()})
+			if err != nil {
 				t.Fatal(err)
 			}
+			stored += rep.Hunt.Detections
 		}
 		refs, err := loadRefs(ctx, st, store.DefaultTenant, "cuckoobees")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(refs) < 2 || cap(refs) != len(refs) {
-			t.Errorf("%d refs in room for %d, want as many as the hunts stored", len(refs), cap(refs))
+		if refs.Len() < 2 || int64(refs.Len()) != stored {
+			t.Fatalf("%d refs, want the %d detections the hunts stored", refs.Len(), stored)
+		}
+		for i := range refs.Len() {
+			r := refs.Ref(i)
+			d, err := st.GetDetection(ctx, store.DefaultTenant, "cuckoobees", int64(r.Index))
+			if err != nil {
+				t.Fatalf("ref %d: detection %d: %v", i, r.Index, err)
+			}
+			var det result.Detection
+			if err := json.Unmarshal(d.JSON, &det); err != nil {
+				t.Fatal(err)
+			}
+			if det.Rule == nil || det.Rule.ID != r.RuleID || !det.Time.Equal(r.Time) {
+				t.Errorf("ref %d (detection %d): rule %q at %v, want the detection's", i, r.Index, r.RuleID, r.Time)
+			}
 		}
 	})
 }

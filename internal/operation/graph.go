@@ -11,7 +11,7 @@ import (
 // graphOf draws the processes of the detections of steps (ref gives the
 // DetectionRef of an Index) and their parents, with parent and lateral
 // edges; hosts are the operation's hosts.
-func graphOf(steps []result.Step, ref func(int) *DetectionRef, hosts []string) result.Graph {
+func graphOf(steps []result.Step, ref func(int) DetectionRef, hosts []string) result.Graph {
 	g := result.Graph{Nodes: []result.Node{}, Edges: []result.Edge{}}
 	index := map[string]int{}
 	node := func(n result.Node) int {
@@ -78,7 +78,7 @@ func graphOf(steps []result.Step, ref func(int) *DetectionRef, hosts []string) r
 }
 
 // graphStep adds detection di of step st to the graph.
-func graphStep(g *result.Graph, st result.Step, di int, ref func(int) *DetectionRef, procID func(string, string, int64) string,
+func graphStep(g *result.Graph, st result.Step, di int, ref func(int) DetectionRef, procID func(string, string, int64) string,
 	node func(result.Node) int, edge func(result.Edge),
 	hostNode func(string) string, inOp func(string) string) {
 	{

@@ -17,9 +17,9 @@ func (b *builder) steps(members []int) (steps []result.Step, evidence int) {
 	var out []result.Step
 	at := map[stepKey]int{}
 	for _, i := range members {
-		d := &b.dets[i]
+		d := b.dets.Ref(i)
 		var key stepKey
-		if p := b.procs[i]; p >= 0 && isProcessCreation(d) {
+		if p := b.procs[i]; p >= 0 && isProcessCreation(&d) {
 			key = stepKey{proc: p}
 			if k, ok := at[key]; !ok {
 				// A helper its detected parent started at once to do what
@@ -53,11 +53,12 @@ func (b *builder) steps(members []int) (steps []result.Step, evidence int) {
 		tactics := map[string]bool{}
 		informational := true
 		for j, i := range s.Detections {
-			for _, t := range b.tags[i].tactics {
+			for _, t := range b.ruleTags(i).tactics {
 				tactics[t] = true
 			}
-			informational = informational && levelRank(b.dets[i].Level) == 1
-			s.Detections[j] = b.dets[i].Index
+			d := b.dets.Ref(i)
+			informational = informational && levelRank(d.Level) == 1
+			s.Detections[j] = d.Index
 		}
 		s.Tactics = inKillChain(tactics)
 		if s.Tactics == nil {
@@ -129,20 +130,20 @@ func isProcessCreation(d *DetectionRef) bool {
 // from the step's first detection (preferring Sysmon, which says more), the
 // rule titles and techniques from all of them.
 func (b *builder) sentence(dets []int) string {
-	d := &b.dets[dets[0]]
+	d := b.dets.Ref(dets[0])
 	for _, i := range dets {
-		if strings.Contains(b.dets[i].Channel, "Sysmon") {
-			d = &b.dets[i]
+		if x := b.dets.Ref(i); strings.Contains(x.Channel, "Sysmon") {
+			d = x
 			break
 		}
 	}
 	var titles, techs []string
 	for _, i := range dets {
-		x := &b.dets[i]
+		x := b.dets.Ref(i)
 		if x.Title != "" && !slices.Contains(titles, x.Title) {
 			titles = append(titles, x.Title)
 		}
-		for _, t := range b.tags[i].techniques {
+		for _, t := range b.ruleTags(i).techniques {
 			if !slices.Contains(techs, t) {
 				techs = append(techs, t)
 			}
@@ -163,7 +164,7 @@ func (b *builder) sentence(dets []int) string {
 		s.WriteString(" " + where)
 	}
 	s.WriteString(": ")
-	s.WriteString(b.fact(d, host))
+	s.WriteString(b.fact(&d, host))
 	why := strings.Join(titles, "; ")
 	if len(techs) > 0 {
 		if why != "" {
@@ -372,7 +373,7 @@ func (b *builder) span(members []int) (first, last time.Time) {
 		}
 	}
 	for _, i := range members {
-		d := &b.dets[i]
+		d := b.dets.Ref(i)
 		see(d.Time)
 		if c := d.Counted; c != nil {
 			see(c.First)

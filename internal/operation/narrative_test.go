@@ -58,7 +58,7 @@ func TestNoTime(t *testing.T) {
 	}
 
 	t1, t2 := opT0, opT0.Add(time.Hour)
-	b := &builder{dets: []DetectionRef{{}, {Time: t2}, {Counted: &Counted{First: t1, Last: t1.Add(time.Minute)}}}}
+	b := &builder{dets: refSlice{{}, {Time: t2}, {Counted: &Counted{First: t1, Last: t1.Add(time.Minute)}}}}
 	if first, last := b.span([]int{0, 1, 2}); !first.Equal(t1) || !last.Equal(t2) {
 		t.Errorf("span: got %v to %v, want %v to %v", first, last, t1, t2)
 	}

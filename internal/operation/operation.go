@@ -173,7 +173,7 @@ type reach struct {
 type builder struct {
 	ix    *Index
 	o     Options
-	dets  []DetectionRef
+	dets  refList
 	host  []string // HostName of each detection
 	procs []int32  // each detection's own process, -1 when none
 
@@ -184,20 +184,43 @@ type builder struct {
 	subject map[int32]bool // processes that are a detection's subject
 
 	reached [][]reach
-	// tags are the ATT&CK tactics and techniques of each detection's rule.
-	tags []ruleTags
+	// tags are the ATT&CK tactics and techniques of the rules, tagsOf
+	// each detection's (see ruleTagsOf).
+	tags   []ruleTags
+	tagsOf []int32
 	// byIndex gives the position in dets of a DetectionRef.Index, when
 	// they differ.
 	byIndex map[int]int
 }
 
-// ref returns the detection whose DetectionRef.Index is i.
-func (b *builder) ref(i int) *DetectionRef {
-	if b.byIndex != nil {
-		return &b.dets[b.byIndex[i]]
-	}
-	return &b.dets[i]
+// refList is the detections a builder joins, by position: a slice of
+// DetectionRefs (Build), or a RefTable (BuildTable). Ref returns a copy;
+// time and index are its Time and Index.
+type refList interface {
+	Len() int
+	Ref(i int) DetectionRef
+	time(i int) time.Time
+	index(i int) int
 }
+
+// refSlice is the refList of a slice.
+type refSlice []DetectionRef
+
+func (s refSlice) Len() int               { return len(s) }
+func (s refSlice) Ref(i int) DetectionRef { return s[i] }
+func (s refSlice) time(i int) time.Time   { return s[i].Time }
+func (s refSlice) index(i int) int        { return s[i].Index }
+
+// ref returns the detection whose DetectionRef.Index is i.
+func (b *builder) ref(i int) DetectionRef {
+	if b.byIndex != nil {
+		return b.dets.Ref(b.byIndex[i])
+	}
+	return b.dets.Ref(i)
+}
+
+// ruleTags returns the tactics and techniques of detection i's rule.
+func (b *builder) ruleTags(i int) ruleTags { return b.tags[b.tagsOf[i]] }
 
 type tagsKey struct {
 	first    *string
@@ -206,26 +229,29 @@ type tagsKey struct {
 
 type ruleTags struct{ tactics, techniques []string }
 
-// ruleTagsOf returns the tactics and techniques of each detection's tags
-// (see tagsOf), parsing each distinct list once (by its first element,
-// length and level: a rule's detections share its list).
-func ruleTagsOf(dets []DetectionRef, lookup func(string) []string) []ruleTags {
-	out := make([]ruleTags, len(dets))
-	seen := map[tagsKey]ruleTags{}
-	for i := range dets {
-		tags := dets[i].Tags
-		if len(tags) == 0 {
+// ruleTagsOf returns the distinct tactics and techniques of the
+// detections' tags (see tagsOf), the first those of none, and each
+// detection's among them, parsing each distinct list once (by its first
+// element, length and level: a rule's detections share its list).
+func ruleTagsOf(dets refList, lookup func(string) []string) (tags []ruleTags, of []int32) {
+	tags = []ruleTags{{}}
+	of = make([]int32, dets.Len())
+	seen := map[tagsKey]int32{}
+	for i := range of {
+		d := dets.Ref(i)
+		if len(d.Tags) == 0 {
 			continue
 		}
-		k := tagsKey{&tags[0], len(tags), levelRank(dets[i].Level)}
-		rt, ok := seen[k]
+		k := tagsKey{&d.Tags[0], len(d.Tags), levelRank(d.Level)}
+		n, ok := seen[k]
 		if !ok {
-			rt = tagsOf(tags, dets[i].Level, lookup)
-			seen[k] = rt
+			n = int32(len(tags))
+			tags = append(tags, tagsOf(d.Tags, d.Level, lookup))
+			seen[k] = n
 		}
-		out[i] = rt
+		of[i] = n
 	}
-	return out
+	return tags, of
 }
 
 // Build joins detections into operations through the entities of
@@ -236,18 +262,29 @@ func ruleTagsOf(dets []DetectionRef, lookup func(string) []string) []ruleTags {
 // Build returns ctx's error, and no operation, when ctx is done
 // before it ends (it looks every checkEvery detections or nodes).
 func Build(ctx context.Context, dets []DetectionRef, idx *Index, opts Options) ([]result.Operation, error) {
+	return build(ctx, refSlice(dets), idx, opts)
+}
+
+// BuildTable is Build of the refs of a table: the same operations as
+// Build of the same refs in a slice.
+func BuildTable(ctx context.Context, refs *RefTable, idx *Index, opts Options) ([]result.Operation, error) {
+	return build(ctx, refs, idx, opts)
+}
+
+func build(ctx context.Context, dets refList, idx *Index, opts Options) ([]result.Operation, error) {
 	if idx == nil {
 		idx = NewIndex(1)
 	}
 	idx.Finish()
 	b := &builder{ix: idx, o: opts.withDefaults(), dets: dets, nodes: map[nodeKey]int32{},
 		subject: map[int32]bool{}}
-	b.tags = ruleTagsOf(dets, b.o.TechniqueTactics)
+	b.tags, b.tagsOf = ruleTagsOf(dets, b.o.TechniqueTactics)
 	b.keys = make([]nodeKey, len(idx.procs))
 	for i := range b.keys {
 		b.keys[i] = b.procNode(int32(i))
 	}
-	order := make([]int, len(dets))
+	n := dets.Len()
+	order := make([]int, n)
 	for i := range order {
 		order[i] = i
 	}
@@ -256,29 +293,33 @@ func Build(ctx context.Context, dets []DetectionRef, idx *Index, opts Options) (
 		// (host, record, rule title, source, locator, rule id), whatever
 		// their ids: a case rebuilt from the store, its ids in the order
 		// workers committed, tells its steps as a hunt of the same evidence.
-		x, y := &dets[a], &dets[c]
-		return cmp.Or(x.Time.Compare(y.Time), cmp.Compare(x.Host, y.Host), cmp.Compare(x.RecordID, y.RecordID),
+		if t := dets.time(a).Compare(dets.time(c)); t != 0 {
+			return t
+		}
+		x, y := dets.Ref(a), dets.Ref(c)
+		return cmp.Or(cmp.Compare(x.Host, y.Host), cmp.Compare(x.RecordID, y.RecordID),
 			cmp.Compare(x.Title, y.Title), cmp.Compare(x.Source, y.Source), cmp.Compare(x.Locator, y.Locator),
 			cmp.Compare(x.RuleID, y.RuleID), cmp.Compare(x.Index, y.Index))
 	})
-	for i := range dets {
-		if dets[i].Index != i {
-			b.byIndex = make(map[int]int, len(dets))
-			for j := range dets {
-				b.byIndex[dets[j].Index] = j
+	for i := range n {
+		if dets.index(i) != i {
+			b.byIndex = make(map[int]int, n)
+			for j := range n {
+				b.byIndex[dets.index(j)] = j
 			}
 			break
 		}
 	}
-	b.host = make([]string, len(dets))
-	b.procs = make([]int32, len(dets))
-	for i := range dets {
+	b.host = make([]string, n)
+	b.procs = make([]int32, n)
+	for i := range n {
 		if i%checkEvery == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		b.host[i] = HostName(dets[i].Host)
-		b.procs[i] = b.detProc(&dets[i], b.host[i])
-		if p := b.procs[i]; p >= 0 && (!idx.procs[p].ubiq || ownDoing(&dets[i])) {
+		d := dets.Ref(i)
+		b.host[i] = HostName(d.Host)
+		b.procs[i] = b.detProc(&d, b.host[i])
+		if p := b.procs[i]; p >= 0 && (!idx.procs[p].ubiq || ownDoing(&d)) {
 			b.subject[p] = true
 		}
 	}
@@ -385,7 +426,7 @@ type walker struct {
 // numbers the nodes reached in the order of the detections, as one walk
 // after the other would.
 func (b *builder) reachAll(ctx context.Context) error {
-	n := len(b.dets)
+	n := b.dets.Len()
 	b.reached = make([][]reach, n)
 	by := make([]int32, n) // the walker of each detection
 	var ws []*walker
@@ -415,7 +456,7 @@ func (b *builder) reachAll(ctx context.Context) error {
 // within the guards, and returns the nodes it reached (those other than
 // processes as -1-i, i in w.pend).
 func (b *builder) reach(w *walker, i int) []reach {
-	d := &b.dets[i]
+	d := b.dets.Ref(i)
 	host := b.host[i]
 	ix := b.ix
 	var out []reach
@@ -724,10 +765,11 @@ type entry struct {
 // join unions the detections that share a joinable node, within the
 // node's window, then places unlinked detections by proximity.
 func (b *builder) join(ctx context.Context, order []int) (*unionFind, error) {
-	u := &unionFind{parent: make([]int, len(b.dets)), ents: make([]map[int32]struct{}, len(b.dets))}
+	n := b.dets.Len()
+	u := &unionFind{parent: make([]int, n), ents: make([]map[int32]struct{}, n)}
 	byNode := make([][]entry, len(b.keys))
 	var nodes []int32
-	for i := range b.dets {
+	for i := range n {
 		u.parent[i] = i
 		// A detection that reaches nothing joinable keeps a nil map (union
 		// only adds into the larger of two, never into an empty one).
@@ -783,14 +825,14 @@ func (b *builder) join(ctx context.Context, order []int) (*unionFind, error) {
 	if b.o.ProximityWindow > 0 {
 		linked := func(i int) bool { return len(u.ents[i]) > 0 || u.find(i) != i }
 		for oi, i := range order {
-			if len(u.ents[i]) > 0 || b.host[i] == "" || !actorless(&b.dets[i]) {
+			if d := b.dets.Ref(i); len(u.ents[i]) > 0 || b.host[i] == "" || !actorless(&d) {
 				continue
 			}
 			best, bestGap := -1, b.o.ProximityWindow+1
 			for dir := -1; dir <= 1; dir += 2 {
 				for k := oi + dir; k >= 0 && k < len(order); k += dir {
 					j := order[k]
-					gap := absDur(b.dets[j].Time.Sub(b.dets[i].Time))
+					gap := absDur(b.dets.time(j).Sub(b.dets.time(i)))
 					if gap > b.o.ProximityWindow {
 						break
 					}
@@ -884,22 +926,28 @@ func (b *builder) operations(ctx context.Context, u *unionFind, order []int) ([]
 		linksOf[r] = append(linksOf[r], k)
 	}
 	ruleCount := map[string]int{}
-	for i := range b.dets {
-		ruleCount[b.dets[i].RuleID]++
+	for i := range b.dets.Len() {
+		ruleCount[b.dets.Ref(i).RuleID]++
 	}
-	all := make([]result.Operation, len(roots))
-	err := parallel(ctx, len(roots), nil, func(_, k int) {
-		r := roots[k]
-		all[k] = b.operation(comps[r], linksOf[r], u, ruleCount)
+	// Only the components listed become operations: a hunt's detections
+	// are mostly unlisted singletons, and building each to drop it cost
+	// as much memory again as the operations kept.
+	kept := roots[:0]
+	for _, r := range roots {
+		if b.o.KeepSingletons || b.listed(comps[r]) {
+			kept = append(kept, r)
+		}
+	}
+	var ops []result.Operation
+	if len(kept) > 0 {
+		ops = make([]result.Operation, len(kept))
+	}
+	err := parallel(ctx, len(kept), nil, func(_, k int) {
+		r := kept[k]
+		ops[k] = b.operation(comps[r], linksOf[r], u, ruleCount)
 	})
 	if err != nil {
 		return nil, err
-	}
-	var ops []result.Operation
-	for k, op := range all {
-		if b.o.KeepSingletons || b.listed(comps[roots[k]]) {
-			ops = append(ops, op)
-		}
 	}
 	slices.SortStableFunc(ops, func(a, c result.Operation) int {
 		return cmp.Or(
@@ -945,12 +993,12 @@ func (b *builder) finish(op *result.Operation) {
 }
 
 func (b *builder) operation(members, links []int, u *unionFind, ruleCount map[string]int) result.Operation {
-	first := &b.dets[members[0]]
-	op := result.Operation{ID: operationID(first, b.host[members[0]])}
+	first := b.dets.Ref(members[0])
+	op := result.Operation{ID: operationID(&first, b.host[members[0]])}
 	op.First, op.Last = b.span(members)
 	hosts, users := map[string]bool{}, map[string]bool{}
 	for _, i := range members {
-		d := &b.dets[i]
+		d := b.dets.Ref(i)
 		op.Detections = append(op.Detections, d.Index)
 		d.Counted.addTo(hosts, users)
 		if b.host[i] != "" {

@@ -16,7 +16,7 @@ func (b *builder) joins(links []int, u *unionFind) ([]result.Join, []result.Hop)
 	var hops []result.Hop
 	for _, k := range links {
 		a, c, via := u.links[k][0], u.links[k][1], u.via[k]
-		j := result.Join{Detections: [2]int{b.dets[a].Index, b.dets[c].Index}}
+		j := result.Join{Detections: [2]int{b.dets.index(a), b.dets.index(c)}}
 		if j.Detections[0] > j.Detections[1] {
 			j.Detections[0], j.Detections[1] = j.Detections[1], j.Detections[0]
 		}

@@ -217,13 +217,13 @@ func (b *builder) assess(op *result.Operation, members []int, evidenceSteps int,
 	e := evidence{steps: evidenceSteps, hosts: len(op.Hosts), rules: map[string]bool{}, count: ruleCount}
 	techs := map[string]bool{}
 	for _, i := range members {
-		d := &b.dets[i]
+		d := b.dets.Ref(i)
 		lv := levelRank(d.Level)
 		e.best = max(e.best, lv)
 		if lv == 1 {
 			continue // an informational rule's tags are no evidence
 		}
-		for _, t := range b.tags[i].techniques {
+		for _, t := range b.ruleTags(i).techniques {
 			techs[t] = true
 		}
 		e.rules[d.RuleID] = true
@@ -249,10 +249,11 @@ func (b *builder) assess(op *result.Operation, members []int, evidenceSteps int,
 // detections, not the story of an intrusion.
 func (b *builder) listed(members []int) bool {
 	best, oneRule := 0, true
+	first := b.dets.Ref(members[0])
 	for _, i := range members {
-		d := &b.dets[i]
+		d := b.dets.Ref(i)
 		best = max(best, levelRank(d.Level))
-		if d.RuleID != b.dets[members[0]].RuleID || d.Title != b.dets[members[0]].Title {
+		if d.RuleID != first.RuleID || d.Title != first.Title {
 			oneRule = false
 		}
 	}
@@ -264,5 +265,5 @@ func (b *builder) listed(members []int) bool {
 	case best == 2:
 		return false
 	}
-	return len(b.tags[members[0]].techniques) > 0 || best >= levelRank("high")
+	return len(b.ruleTags(members[0]).techniques) > 0 || best >= levelRank("high")
 }

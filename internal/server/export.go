@@ -2,22 +2,26 @@ package server
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/report"
 	"github.com/spoor-hunt/spoor/internal/report/html"
 	"github.com/spoor-hunt/spoor/internal/result"
+	"github.com/spoor-hunt/spoor/internal/stix"
 	"github.com/spoor-hunt/spoor/internal/store"
 )
 
 // Exports: the case's detections as a timeline (CSV or JSON lines, the
 // columns of `spoor hunt --timeline`), filtered like the detection list,
-// and the HTML report of its operations. In the store, an operation refers
-// to detections by their store IDs.
+// the HTML report of its operations, and their STIX 2.1 bundle. In the
+// store, an operation refers to detections by their store IDs.
 
 // maxReportDetections bounds the detections an exported report holds.
 const maxReportDetections = 20_000
@@ -25,8 +29,8 @@ const maxReportDetections = 20_000
 // exportPage is how many detections a timeline export reads at a time.
 var exportPage = store.MaxLimit
 
-// export answers the file named in the path: timeline.csv, timeline.jsonl
-// or report.html.
+// export answers the file named in the path: timeline.csv, timeline.jsonl,
+// report.html or stix.json.
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	switch r.PathValue("file") {
 	case "timeline.csv":
@@ -35,9 +39,53 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		s.exportTimeline(w, r, report.JSONL, "application/x-ndjson", "jsonl")
 	case "report.html":
 		s.exportReport(w, r)
+	case "stix.json":
+		s.exportSTIX(w, r)
 	default:
 		fail(w, http.StatusNotFound, "not found")
 	}
+}
+
+// exportSTIX answers the case's operations as one STIX 2.1 bundle: the
+// objects `spoor case export CASE --stix` writes, which the case's TAXII
+// collection serves too; its id is derived from the case and the objects,
+// so the same export is the same bundle.
+func (s *Server) exportSTIX(w http.ResponseWriter, r *http.Request) {
+	ctx, u, name := r.Context(), who(r).user, r.PathValue("case")
+	if _, err := s.st.Case(ctx, u.Tenant, name); err != nil {
+		s.storeError(w, r, err) // another tenant's case too: 404
+		return
+	}
+	if s.caseSTIX == nil {
+		fail(w, http.StatusNotFound, "no STIX export on this server")
+		return
+	}
+	objects, err := s.caseSTIX(ctx, u.Tenant, name)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if objects == nil {
+		objects = []json.RawMessage{}
+	}
+	h := sha256.New()
+	for _, o := range objects {
+		h.Write(o)
+	}
+	bundle := struct {
+		Type    string            `json:"type"`
+		ID      string            `json:"id"`
+		Objects []json.RawMessage `json:"objects"`
+	}{"bundle", "bundle--" + stix.NameUUID("console-export\x00"+u.Tenant+"\x00"+name+"\x00"+hex.EncodeToString(h.Sum(nil))), objects}
+	body, err := json.Marshal(bundle)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.st.Record(ctx, u.Tenant, name, u.Name, "export.stix", []byte(`{"objects":`+strconv.Itoa(len(objects))+`}`))
+	w.Header().Set("Content-Type", "application/stix+json;version=2.1")
+	w.Header().Set("Content-Disposition", `attachment; filename="stix.json"`)
+	w.Write(body)
 }
 
 func (s *Server) exportTimeline(w http.ResponseWriter, r *http.Request, f report.Format, ctype, ext string) {

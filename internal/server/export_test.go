@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -48,5 +50,51 @@ func TestExports(t *testing.T) {
 	report := f.do(ada, "GET", "/api/cases/intrusion/export/report.html", nil).Body.String()
 	if !strings.Contains(report, "<html") || !strings.Contains(report, ops.Operations[0].ID) {
 		t.Errorf("the report does not show operation %s", ops.Operations[0].ID)
+	}
+}
+
+// TestExportSTIX: the STIX export is one bundle of the objects the case's
+// export gives, for the caller's tenant only; another tenant's case is not
+// found, and a server without the export answers none.
+func TestExportSTIX(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	must(t, func() error {
+		_, err := f.st.AddCase(context.Background(), "acme", "acme-only", "", "root")
+		return err
+	}())
+	var asked []string
+	f.srv.caseSTIX = func(_ context.Context, tenant, caseName string) ([]json.RawMessage, error) {
+		asked = append(asked, tenant+"/"+caseName)
+		return []json.RawMessage{json.RawMessage(`{"type":"report","id":"report--` + tenant + `"}`)}, nil
+	}
+	vic := f.login("vic") // a viewer may export
+	w := f.do(vic, "GET", "/api/cases/intrusion/export/stix.json", nil)
+	var b struct {
+		Type, ID string
+		Objects  []struct{ Type, ID string }
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &b); err != nil || w.Code != 200 {
+		t.Fatalf("%d %v: %s", w.Code, err, w.Body)
+	}
+	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/stix+json") {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if b.Type != "bundle" || !strings.HasPrefix(b.ID, "bundle--") || len(b.Objects) != 1 || b.Objects[0].ID != "report--acme" {
+		t.Errorf("got %+v, want a bundle of acme's report", b)
+	}
+	again := f.do(vic, "GET", "/api/cases/intrusion/export/stix.json", nil).Body.String()
+	if again != w.Body.String() {
+		t.Errorf("the same export twice differs")
+	}
+	gus := f.login("gus")
+	if w := f.do(gus, "GET", "/api/cases/acme-only/export/stix.json", nil); w.Code != 404 {
+		t.Errorf("another tenant's case: %d, want 404", w.Code)
+	}
+	if !slices.Equal(asked, []string{"acme/intrusion", "acme/intrusion"}) {
+		t.Errorf("exports asked for %q, want acme's intrusion twice", asked)
+	}
+	f.srv.caseSTIX = nil
+	if w := f.do(vic, "GET", "/api/cases/intrusion/export/stix.json", nil); w.Code != 404 {
+		t.Errorf("without an export: %d, want 404", w.Code)
 	}
 }

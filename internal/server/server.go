@@ -60,8 +60,9 @@ type Options struct {
 	Hunt      HuntFunc
 	DataDir   string
 	MaxUpload int64
-	// CaseSTIX exports a case for its TAXII collection (taxii.go); nil
-	// leaves case collections to what partners add.
+	// CaseSTIX exports a case for its TAXII collection (taxii.go) and the
+	// console's STIX export (export.go); nil leaves case collections to
+	// what partners add, and the console without that export.
 	CaseSTIX CaseSTIXFunc
 	// Intel imports a partner's STIX bundle into a case (intel.go); nil
 	// refuses imports.
@@ -93,6 +94,9 @@ type Server struct {
 	// intel imports bundles, one at a time (intelBusy).
 	intel     IntelFunc
 	intelBusy chan struct{}
+	// caseSTIX exports a case as STIX (Options.CaseSTIX): its TAXII
+	// collection and the console's STIX export.
+	caseSTIX CaseSTIXFunc
 }
 
 // New returns a server over st.
@@ -133,6 +137,7 @@ func New(st *store.Store, o Options) *Server {
 		hashing:   make(chan struct{}, 2),
 		oidc:      o.OIDC,
 		mux:       http.NewServeMux(),
+		caseSTIX:  o.CaseSTIX,
 	}
 	s.intel, s.intelBusy = o.Intel, make(chan struct{}, 1)
 	s.taxiiCreds = newCredCache(o.Now)

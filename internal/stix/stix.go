@@ -58,6 +58,10 @@ func mustUUID(s string) [16]byte {
 	return u
 }
 
+// NameUUID is the UUIDv5 of name in spoor's namespace: the same name,
+// the same identifier (a bundle made again of the same objects).
+func NameUUID(name string) string { return uuid5(spoorNamespace, []byte(name)) }
+
 // uuid5 is RFC 9562's name-based UUID (SHA-1) of name in namespace ns.
 func uuid5(ns [16]byte, name []byte) string {
 	h := sha1.New()

@@ -193,7 +193,7 @@ func (s *Store) insertFleet(ctx context.Context, tx *sql.Tx, ref caseRef, hunt i
 		return 0, err
 	}
 	defer det.Close()
-	tag, err := tx.PrepareContext(ctx, s.q(`INSERT INTO detection_tags (case_id, tag, at, detection_id, hunt_id) VALUES (?, ?, ?, ?, ?)`))
+	tag, err := tx.PrepareContext(ctx, s.q(`INSERT INTO detection_tags (case_id, tag, at, detection_id, hunt_id, level_rank) VALUES (?, ?, ?, ?, ?, ?)`))
 	if err != nil {
 		return 0, err
 	}
@@ -227,7 +227,7 @@ func (s *Store) insertFleet(ctx context.Context, tx *sql.Tx, ref caseRef, hunt i
 			}
 		}
 		for _, t := range r.tags {
-			if _, err := tag.ExecContext(ctx, ref.caseID, t, r.at, id, hunt); err != nil {
+			if _, err := tag.ExecContext(ctx, ref.caseID, t, r.at, id, hunt, r.levelRank); err != nil {
 				return added, err
 			}
 		}

@@ -23,7 +23,7 @@ func insertSQLite(ctx context.Context, tx *sql.Tx, caseID, hunt, first int64, ba
 		return err
 	}
 	defer text.Close()
-	tag, err := tx.PrepareContext(ctx, `INSERT INTO detection_tags (case_id, tag, at, detection_id, hunt_id) VALUES (?, ?, ?, ?, ?)`)
+	tag, err := tx.PrepareContext(ctx, `INSERT INTO detection_tags (case_id, tag, at, detection_id, hunt_id, level_rank) VALUES (?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func insertSQLite(ctx context.Context, tx *sql.Tx, caseID, hunt, first int64, ba
 			return err
 		}
 		for _, t := range r.tags {
-			if _, err := tag.ExecContext(ctx, caseID, t, r.at, id, hunt); err != nil {
+			if _, err := tag.ExecContext(ctx, caseID, t, r.at, id, hunt, r.levelRank); err != nil {
 				return err
 			}
 		}
@@ -74,8 +74,8 @@ func insertPostgres(ctx context.Context, tx *sql.Tx, caseID, hunt, first int64, 
 		return err
 	}
 	// The rows just inserted are found by (hunt, seq), which is unique.
-	_, err = tx.ExecContext(ctx, `INSERT INTO detection_tags (case_id, tag, at, detection_id, hunt_id)
-		SELECT $1, t.tag, d.at, d.id, $2 FROM unnest($3::bigint[], $4::text[]) AS t (seq, tag)
+	_, err = tx.ExecContext(ctx, `INSERT INTO detection_tags (case_id, tag, at, detection_id, hunt_id, level_rank)
+		SELECT $1, t.tag, d.at, d.id, $2, d.level_rank FROM unnest($3::bigint[], $4::text[]) AS t (seq, tag)
 		JOIN detections d ON d.hunt_id = $2 AND d.seq = t.seq`,
 		caseID, hunt, tagSeq, tags)
 	return err

@@ -146,6 +146,15 @@ func TestReplaceOperations(t *testing.T) {
 		if !errors.Is(err, ErrInvalid) {
 			t.Errorf("an id twice: got %v, want ErrInvalid", err)
 		}
+		// The caller's own error, after an operation was written: nothing
+		// changes either.
+		stop := errors.New("stop")
+		err = s.ReplaceOperationsSeq(ctx, "acme", "intrusion", func(yield func(json.RawMessage, error) bool) {
+			_ = yield(op("op-d", 1), nil) && yield(nil, stop)
+		}, "alice")
+		if !errors.Is(err, stop) {
+			t.Errorf("the sequence's error: got %v, want it returned", err)
+		}
 		if got := opIDs(t, s); got != "op-b op-a" {
 			t.Errorf("after refused builds: got operations %q, want op-b op-a unchanged", got)
 		}

@@ -68,10 +68,11 @@ func renderMigrations(d dialect) (map[int64]string, error) {
 	return out, nil
 }
 
-// migrate brings the schema up to date with goose: its version table
-// records what ran, and on PostgreSQL a session lock keeps two processes
-// starting at once from migrating together.
-func migrate(ctx context.Context, db *sql.DB, d dialect) error {
+// migrate brings the schema up to date with goose (up to version upTo
+// when it is not 0: tests of a migration): its version table records what
+// ran, and on PostgreSQL a session lock keeps two processes starting at
+// once from migrating together.
+func migrate(ctx context.Context, db *sql.DB, d dialect, upTo int64) error {
 	rendered, err := renderMigrations(d)
 	if err != nil {
 		return err
@@ -101,6 +102,23 @@ func migrate(ctx context.Context, db *sql.DB, d dialect) error {
 	if err != nil {
 		return err
 	}
-	_, err = p.Up(ctx)
+	var applied []*goose.MigrationResult
+	if upTo > 0 {
+		applied, err = p.UpTo(ctx, upTo)
+	} else {
+		applied, err = p.Up(ctx)
+	}
+	if err != nil || d != sqliteDialect || len(applied) == 0 {
+		return err
+	}
+	// The planner's statistics, where someone gathered them (ANALYZE;
+	// spoor gathers none), describe the schema before: SQLite mixes
+	// statistics of the indexes kept with none of those made, and may then
+	// sort a whole case rather than read the index in order. Gathered again.
+	var stats int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'`).Scan(&stats); err != nil || stats == 0 {
+		return err
+	}
+	_, err = db.ExecContext(ctx, `ANALYZE`)
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 )
 
@@ -23,14 +24,21 @@ type Operation struct {
 // new one. An operation that is not such an object is refused with an
 // error naming its index in ops, and nothing changes.
 func (s *Store) ReplaceOperations(ctx context.Context, tenant, caseName string, ops []json.RawMessage, actor string) error {
-	rows := make([]opRow, len(ops))
-	for i, raw := range ops {
-		r, err := indexOperation(raw)
-		if err != nil {
-			return fmt.Errorf("operation %d: %w", i, err)
+	return s.ReplaceOperationsSeq(ctx, tenant, caseName, func(yield func(json.RawMessage, error) bool) {
+		for _, raw := range ops {
+			if !yield(raw, nil) {
+				return
+			}
 		}
-		rows[i] = r
-	}
+	}, actor)
+}
+
+// ReplaceOperationsSeq is ReplaceOperations with the operations given one
+// at a time, each read and written before the next is asked for, so that
+// the caller need not hold every operation's JSON at once (a case's
+// operations can be a hundred megabytes of it). An error from ops ends the
+// transaction, nothing changed, and is returned.
+func (s *Store) ReplaceOperationsSeq(ctx context.Context, tenant, caseName string, ops iter.Seq2[json.RawMessage, error], actor string) error {
 	built := micros(s.now())
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		ref, err := s.resolveCase(ctx, tx, tenant, caseName)
@@ -46,16 +54,25 @@ func (s *Store) ReplaceOperations(ctx context.Context, tenant, caseName string, 
 			return err
 		}
 		defer ins.Close()
-		for i, r := range rows {
-			_, err := ins.ExecContext(ctx, ref.caseID, r.id, r.severityRank, r.score, r.first, r.last, r.hosts, string(r.body), built)
+		n := 0
+		for raw, err := range ops {
+			if err != nil {
+				return err
+			}
+			r, err := indexOperation(raw)
+			if err != nil {
+				return fmt.Errorf("operation %d: %w", n, err)
+			}
+			_, err = ins.ExecContext(ctx, ref.caseID, r.id, r.severityRank, r.score, r.first, r.last, r.hosts, string(r.body), built)
 			if isUnique(err) {
-				return fmt.Errorf("operation %d: %w: id %q twice", i, ErrInvalid, r.id)
+				return fmt.Errorf("operation %d: %w: id %q twice", n, ErrInvalid, r.id)
 			}
 			if err != nil {
-				return fmt.Errorf("operation %d: %w", i, err)
+				return fmt.Errorf("operation %d: %w", n, err)
 			}
+			n++
 		}
-		return s.audit(ctx, tx, ref.tenantID, ref.caseID, actor, "operations.build", map[string]any{"operations": len(rows)})
+		return s.audit(ctx, tx, ref.tenantID, ref.caseID, actor, "operations.build", map[string]any{"operations": n})
 	})
 }
 

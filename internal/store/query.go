@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -83,12 +84,20 @@ type plan struct {
 	// t when a tag is filtered on (its key is in time order, so a page of a
 	// common tag is read in order instead of sorted out of all its rows).
 	drive string
-	// at, id and hunt are the driving table's time, detection and hunt.
-	at, id, hunt string
+	// at, id, hunt and rank are the driving table's time, detection, hunt
+	// and level rank.
+	at, id, hunt, rank string
 	// needD: a condition reads the detections (t then joins them).
 	needD bool
-	where []string
-	args  []any
+	// byLevel: the driving key holds the level before the time (a tag, a
+	// host, a rule: migration 00010), so a time-ordered page is the merge of
+	// one range per level (mergeLevels). ranks are the levels the filter
+	// keeps, most severe first (all of them when it keeps every level).
+	byLevel bool
+	ranks   []int
+	caseID  int64
+	where   []string
+	args    []any
 	// fts is SQLite's MATCH expression of the free text ("": none), and
 	// words its words. It is not among the conditions: a rare word is
 	// applied as the set FTS5 returns (withText), a common one by checking
@@ -126,7 +135,7 @@ func (p *plan) sql(columns, order string, rows bool, extra ...string) string {
 
 // plan builds the query of f within a case.
 func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) {
-	p := &plan{drive: `detections d`, at: `d.at`, id: `d.id`, hunt: `d.hunt_id`}
+	p := &plan{drive: `detections d`, at: `d.at`, id: `d.id`, hunt: `d.hunt_id`, rank: `d.level_rank`, ranks: allRanks, caseID: ref.caseID}
 	tags := []string{}
 	if f.Tactic != "" {
 		tags = append(tags, "tactic:"+strings.ToLower(f.Tactic))
@@ -135,7 +144,8 @@ func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) 
 		tags = append(tags, "technique:"+strings.ToUpper(f.Technique))
 	}
 	if len(tags) > 0 {
-		p.drive, p.at, p.id, p.hunt = `detection_tags t`, `t.at`, `t.detection_id`, `t.hunt_id`
+		p.drive, p.at, p.id, p.hunt, p.rank = `detection_tags t`, `t.at`, `t.detection_id`, `t.hunt_id`, `t.level_rank`
+		p.byLevel = true
 		p.add(`t.case_id = ? AND t.tag = ?`, ref.caseID, tags[0])
 		for _, tag := range tags[1:] {
 			p.add(`EXISTS (SELECT 1 FROM detection_tags t2 WHERE t2.case_id = ? AND t2.tag = ? AND t2.at = t.at AND t2.detection_id = t.detection_id)`, ref.caseID, tag)
@@ -157,27 +167,32 @@ func (s *Store) plan(ctx context.Context, ref caseRef, f Filter) (*plan, error) 
 	if !f.To.IsZero() {
 		p.add(p.at+` < ?`, micros(f.To))
 	}
-	n := len(p.where)
 	if len(f.Levels) > 0 {
 		// Each rank once: a level named thousands of times is still one
 		// parameter, not more than the database takes.
 		var ranks []any
+		keep := map[int]bool{}
 		for _, l := range f.Levels {
 			r, err := levelRank(l)
 			if err != nil {
 				return nil, err
 			}
-			if !slices.Contains(ranks, any(r)) {
+			if !keep[r] {
+				keep[r] = true
 				ranks = append(ranks, r)
 			}
 		}
-		p.add(`d.level_rank IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ranks)), ", ")+`)`, ranks...)
+		p.ranks = slices.DeleteFunc(slices.Clone(allRanks), func(r int) bool { return !keep[r] })
+		p.add(p.rank+` IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ranks)), ", ")+`)`, ranks...)
 	}
+	n := len(p.where)
 	if f.Rule != "" {
 		p.add(`d.rule_id = ?`, f.Rule)
+		p.byLevel = true // (case, rule, level, time)
 	}
 	if f.Host != "" {
 		p.add(`d.host = ?`, strings.ToLower(f.Host))
+		p.byLevel = true // (case, host, level, time)
 	}
 	if f.User != "" {
 		p.add(`d.user_name = ?`, strings.ToLower(f.User))
@@ -272,7 +287,10 @@ func (s *Store) Detections(ctx context.Context, tenant, caseName string, q Query
 	// By level: one time-ordered read per level, most severe first, each
 	// an index range (level, time) rather than a sort of every match.
 	var out DetectionPage
-	for rank := 4; rank >= -1 && len(out.Detections) < limit; rank-- {
+	for _, rank := range p.ranks {
+		if len(out.Detections) == limit {
+			break
+		}
 		if after != nil && rank > after.rank {
 			continue
 		}
@@ -298,16 +316,81 @@ func (s *Store) Detections(ctx context.Context, tenant, caseName string, q Query
 	return out, nil
 }
 
+// allRanks are the level ranks (levelRanks), most severe first.
+var allRanks = []int{4, 3, 2, 1, 0, -1}
+
 // page reads one time-ordered page of p after a cursor, of one level rank
 // when given.
 func (s *Store) page(ctx context.Context, p *plan, desc bool, after *cursor, rank *int, limit int) (DetectionPage, error) {
 	if p.fts != "" {
 		return s.scanText(ctx, p, desc, after, rank, limit)
 	}
+	if rank == nil && p.byLevel {
+		return s.mergeLevels(ctx, p, desc, after, limit)
+	}
+	ds, err := s.rows(ctx, p, desc, after, rank, limit+1, true)
+	if err != nil {
+		return DetectionPage{}, err
+	}
+	return cut(ds, limit, pageOrder(desc, rank)), nil
+}
+
+// cut is the page of the first limit of ds, which has a next page when ds
+// holds more.
+func cut(ds []Detection, limit int, o Order) DetectionPage {
+	if len(ds) <= limit {
+		return DetectionPage{Detections: ds}
+	}
+	return DetectionPage{Detections: ds[:limit], Next: ds[limit-1].cursor.String(o)}
+}
+
+// mergeLevels reads a time-ordered page of p whose key holds the level
+// before the time: the keys of a page from each level p keeps (from the
+// index alone when no condition reads the detections), merged, then the
+// page's detections.
+func (s *Store) mergeLevels(ctx context.Context, p *plan, desc bool, after *cursor, limit int) (DetectionPage, error) {
+	var all []Detection
+	for _, rank := range p.ranks {
+		ds, err := s.rows(ctx, p, desc, after, &rank, limit+1, false)
+		if err != nil {
+			return DetectionPage{}, err
+		}
+		all = append(all, ds...)
+	}
+	slices.SortFunc(all, func(a, b Detection) int {
+		c := cmp.Or(cmp.Compare(a.cursor.at, b.cursor.at), cmp.Compare(a.cursor.id, b.cursor.id))
+		if desc {
+			return -c
+		}
+		return c
+	})
+	page := cut(all, limit, pageOrder(desc, nil))
+	ids := make([]int64, len(page.Detections))
+	for i, d := range page.Detections {
+		ids[i] = d.ID
+	}
+	found, err := s.byIDs(ctx, p.caseID, ids)
+	if err != nil {
+		return DetectionPage{}, err
+	}
+	for i := range page.Detections {
+		d := &page.Detections[i]
+		f, ok := found[d.ID]
+		if !ok { // gone since: a store never deletes detections
+			return DetectionPage{}, fmt.Errorf("detection %d: %w", d.ID, ErrNotFound)
+		}
+		d.JSON = f.JSON
+	}
+	return page, nil
+}
+
+// rows reads at most n detections of p in time order after a cursor, of
+// one level rank when given; their bodies too when body is set.
+func (s *Store) rows(ctx context.Context, p *plan, desc bool, after *cursor, rank *int, n int, body bool) ([]Detection, error) {
 	var extra []string
 	args := slices.Clone(p.args)
 	if rank != nil {
-		extra = append(extra, `d.level_rank = ?`)
+		extra = append(extra, p.rank+` = ?`)
 		args = append(args, *rank)
 	}
 	order := ` ORDER BY ` + p.at + `, ` + p.id
@@ -322,25 +405,30 @@ func (s *Store) page(ctx context.Context, p *plan, desc bool, after *cursor, ran
 	if desc {
 		order = ` ORDER BY ` + p.at + ` DESC, ` + p.id + ` DESC`
 	}
-	args = append(args, limit+1)
-	rows, err := s.db.QueryContext(ctx, s.q(p.sql(`d.id, d.hunt_id, d.level_rank, d.at, d.body`, order+` LIMIT ?`, true, extra...)), args...)
+	args = append(args, n)
+	// The cursor is read from the driving key, whose condition it is.
+	columns := p.id + `, ` + p.hunt + `, ` + p.rank + `, ` + p.at
+	if body {
+		columns += `, d.body`
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(p.sql(columns, order+` LIMIT ?`, body, extra...)), args...)
 	if err != nil {
-		return DetectionPage{}, err
+		return nil, err
 	}
 	defer rows.Close()
-	var out DetectionPage
+	var out []Detection
 	for rows.Next() {
-		if len(out.Detections) == limit {
-			out.Next = out.Detections[limit-1].cursor.String(pageOrder(desc, rank))
-			break
-		}
 		var d Detection
-		var body string
-		if err := rows.Scan(&d.ID, &d.Hunt, &d.cursor.rank, &d.cursor.at, &body); err != nil {
-			return DetectionPage{}, err
+		var text string
+		dst := []any{&d.ID, &d.Hunt, &d.cursor.rank, &d.cursor.at}
+		if body {
+			dst = append(dst, &text)
 		}
-		d.cursor.id, d.JSON = d.ID, json.RawMessage(body)
-		out.Detections = append(out.Detections, d)
+		if err := rows.Scan(dst...); err != nil {
+			return nil, err
+		}
+		d.cursor.id, d.JSON = d.ID, json.RawMessage(text)
+		out = append(out, d)
 	}
 	return out, rows.Err()
 }

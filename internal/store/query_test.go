@@ -75,6 +75,15 @@ func TestFilters(t *testing.T) {
 			{"combined", Filter{Levels: []string{"medium"}, Tactic: "execution", From: mid}, func(x genMeta) bool {
 				return x.rule.level == "medium" && slices.Contains(x.rule.tactics, "execution") && !x.at.Before(mid)
 			}},
+			{"host and levels", Filter{Host: m.host, Levels: []string{"high", "critical"}}, func(x genMeta) bool {
+				return x.host == m.host && (x.rule.level == "high" || x.rule.level == "critical")
+			}},
+			{"technique and level", Filter{Technique: m.rule.techniques[0], Levels: []string{m.rule.level}}, func(x genMeta) bool {
+				return x.rule.techniques[0] == m.rule.techniques[0] && x.rule.level == m.rule.level
+			}},
+			{"tactic and levels", Filter{Tactic: "execution", Levels: []string{"low", "high"}}, func(x genMeta) bool {
+				return slices.Contains(x.rule.tactics, "execution") && (x.rule.level == "low" || x.rule.level == "high")
+			}},
 			{"tactic and technique", Filter{Tactic: m.rule.tactics[0], Technique: m.rule.techniques[0]}, func(x genMeta) bool {
 				return slices.Contains(x.rule.tactics, m.rule.tactics[0]) && x.rule.techniques[0] == m.rule.techniques[0]
 			}},
@@ -199,4 +208,155 @@ func TestLacksWord(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMigrateLevelOrder: a store of schema version 8 (tag rows keyed by
+// time, without their detection's level; host and rule keyed by time) is
+// migrated when it is opened, and its lists and counts by tag, host and
+// level are those of the detections it held.
+func TestMigrateLevelOrder(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		old := open(t, func(s *Store) { s.schema = 8 })
+		setup(t, old)
+		w, err := old.BeginHunt(ctx, "acme", "intrusion", HuntSpec{By: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Detections as version 8 stored them (the writer of today writes
+		// the tag rows' level, which version 8 has not).
+		var caseID int64
+		if err := old.db.QueryRowContext(ctx, `SELECT id FROM cases WHERE name = 'intrusion'`).Scan(&caseID); err != nil {
+			t.Fatal(err)
+		}
+		search, words := "", ""
+		if old.dialect == postgresDialect {
+			search, words = ", search", ", to_tsvector('simple', ?)"
+		}
+		g := newGen(11)
+		metas := make([]genMeta, 400)
+		for i := range metas {
+			var raw []byte
+			raw, metas[i] = g.detection(i)
+			r, err := indexDetection(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := []any{caseID, w.Hunt(), i, r.at, r.levelRank, r.ruleID, r.ruleTitle, r.host, r.user, string(r.body)}
+			if search != "" {
+				args = append(args, r.words)
+			}
+			var id int64
+			err = old.db.QueryRowContext(ctx, old.q(`INSERT INTO detections (case_id, hunt_id, seq, at, level_rank, rule_id, rule_title, host, user_name, body`+search+`)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?`+words+`) RETURNING id`), args...).Scan(&id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tag := range r.tags {
+				if _, err := old.db.ExecContext(ctx, old.q(`INSERT INTO detection_tags (case_id, tag, at, detection_id, hunt_id) VALUES (?, ?, ?, ?, ?)`),
+					caseID, tag, r.at, id, w.Hunt()); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := w.Finish(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Statistics of version 8's indexes (the benchmarks gather them).
+		if _, err := old.db.ExecContext(ctx, `ANALYZE`); err != nil {
+			t.Fatal(err)
+		}
+		s := open(t) // migrated to the latest
+		if s.dialect == sqliteDialect {
+			// The newest first of a whole case is read from the time index, not sorted.
+			plan := queryPlan(t, s, `SELECT d.id, d.body FROM detections d WHERE d.case_id = ? AND d.hunt_id <= ? ORDER BY d.at DESC, d.id DESC LIMIT 51`, caseID, w.Hunt())
+			if !strings.Contains(plan, "detections_time") || strings.Contains(plan, "TEMP B-TREE") {
+				t.Errorf("after the migration, the newest detections of a case are read by %q", plan)
+			}
+		}
+		var first int64
+		if err := s.db.QueryRowContext(ctx, `SELECT min(id) FROM detections`).Scan(&first); err != nil {
+			t.Fatal(err)
+		}
+		var wrong int
+		err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM detection_tags t JOIN detections d ON d.id = t.detection_id
+			WHERE t.level_rank <> d.level_rank`).Scan(&wrong)
+		if err != nil || wrong != 0 {
+			t.Errorf("after the migration: %d tag rows without their detection's level (%v)", wrong, err)
+		}
+		m := metas[0]
+		for _, c := range []struct {
+			name string
+			f    Filter
+			keep func(genMeta) bool
+		}{
+			{"tactic", Filter{Tactic: "execution"}, func(x genMeta) bool { return slices.Contains(x.rule.tactics, "execution") }},
+			{"host and levels", Filter{Host: m.host, Levels: []string{"high", "critical"}}, func(x genMeta) bool {
+				return x.host == m.host && (x.rule.level == "high" || x.rule.level == "critical")
+			}},
+			{"rule", Filter{Rule: m.rule.id}, func(x genMeta) bool { return x.rule.id == m.rule.id }},
+		} {
+			for _, order := range []Order{ByTime, ByLevel} {
+				var want []int64
+				for i, x := range metas {
+					if c.keep(x) {
+						want = append(want, int64(i))
+					}
+				}
+				slices.SortFunc(want, func(a, b int64) int {
+					x, y := metas[a], metas[b]
+					if order == ByLevel {
+						return cmp.Or(cmp.Compare(levelRanks[y.rule.level], levelRanks[x.rule.level]), x.at.Compare(y.at), cmp.Compare(a, b))
+					}
+					return cmp.Or(x.at.Compare(y.at), cmp.Compare(a, b))
+				})
+				if len(want) == 0 {
+					t.Fatalf("%s: no detection: the test is void", c.name)
+				}
+				var got []int64
+				q := Query{Filter: c.f, Order: order, Limit: 30}
+				for range len(metas) {
+					page, err := s.Detections(ctx, "acme", "intrusion", q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, d := range page.Detections {
+						got = append(got, d.ID-first)
+					}
+					if q.After = page.Next; q.After == "" {
+						break
+					}
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%s order %d after the migration: got %d detections %v..., want %d %v...", c.name, order, len(got), got[:min(8, len(got))], len(want), want[:min(8, len(want))])
+				}
+				if n, _, err := s.CountDetections(ctx, "acme", "intrusion", c.f, 0); err != nil || n != int64(len(want)) {
+					t.Errorf("%s: count %d (%v), want %d", c.name, n, err, len(want))
+				}
+			}
+		}
+	})
+}
+
+// queryPlan is SQLite's plan of query, its steps joined by "; ".
+func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.db.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var steps []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(steps, "; ")
 }

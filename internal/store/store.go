@@ -61,6 +61,9 @@ type Store struct {
 	// dummyHash is checked against when a user does not exist: a hash of
 	// the store's own cost, so timing does not tell which names exist.
 	dummyHash func() string
+	// schema is the version Open migrates to; 0, the latest (tests of a
+	// migration set it).
+	schema int64
 }
 
 // Option changes how Open sets up a store.
@@ -124,7 +127,7 @@ func Open(ctx context.Context, target string, opts ...Option) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("open store %s: %w", redact(target), err)
 	}
-	if err := migrate(ctx, s.db, s.dialect); err != nil {
+	if err := migrate(ctx, s.db, s.dialect, s.schema); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("migrate store %s: %w", redact(target), err)
 	}

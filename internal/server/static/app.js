@@ -102,7 +102,8 @@ function tabs(c, on) {
   return el("p", { class: "tabs" }, t.map(([p, name]) => el("a", { href: caseURL(c, p), class: p === on ? "on" : null }, name)),
     el("a", { href: caseAPI(c) + "/export/timeline.csv", download: "timeline.csv" }, "Timeline CSV"),
     el("a", { href: caseAPI(c) + "/export/timeline.jsonl", download: "timeline.jsonl" }, "JSONL"),
-    el("a", { href: caseAPI(c) + "/export/report.html", download: "report.html" }, "HTML report"));
+    el("a", { href: caseAPI(c) + "/export/report.html", download: "report.html" }, "HTML report"),
+    el("a", { href: caseAPI(c) + "/export/stix.json", download: "stix.json" }, "STIX"));
 }
 
 // ---- cases
