@@ -81,8 +81,9 @@ type DetectionPage struct {
 // plan is a detection query: what it reads, and its conditions.
 type plan struct {
 	// drive is the table read in order: the detections d, or the tag table
-	// t when a tag is filtered on (its key is in time order, so a page of a
-	// common tag is read in order instead of sorted out of all its rows).
+	// t when a tag is filtered on (its key is in level then time order, so
+	// a page of a common tag is read in order, level by level, instead of
+	// sorted out of all its rows).
 	drive string
 	// at, id, hunt and rank are the driving table's time, detection, hunt
 	// and level rank.
@@ -95,9 +96,10 @@ type plan struct {
 	// keeps, most severe first (all of them when it keeps every level).
 	byLevel bool
 	ranks   []int
-	caseID  int64
-	where   []string
-	args    []any
+	// caseID is the case's store id (mergeLevels reads bodies by id).
+	caseID int64
+	where  []string
+	args   []any
 	// fts is SQLite's MATCH expression of the free text ("": none), and
 	// words its words. It is not among the conditions: a rare word is
 	// applied as the set FTS5 returns (withText), a common one by checking
