@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/fleet"
+	"github.com/spoor-hunt/spoor/internal/fleettest"
 	"github.com/spoor-hunt/spoor/internal/shared"
 )
 
@@ -16,26 +17,17 @@ import (
 // is every message shipped (no worker runs).
 func TestShipAndStatus(t *testing.T) {
 	dir := shared.Path(t, "datasets", "evtx-attack-samples", "Lateral Movement")
-	srv, err := fleet.StartServer(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
+	url, js := fleettest.NATS(t)
 	t.Setenv("SPOOR_DATA_DIR", t.TempDir())
-	code, _, stderr := run(t, t.Context(), "ship", dir, "--nats", srv.URL(), "--tenant", "acme", "--case", "lm", "--name", "col-1")
+	code, _, stderr := run(t, t.Context(), "ship", dir, "--nats", url, "--tenant", "acme", "--case", "lm", "--name", "col-1")
 	if code != 0 || !strings.Contains(stderr, "shipped ") {
 		t.Fatalf("ship: %d %s", code, stderr)
 	}
 	// The partitions' consumers, as a worker makes them.
-	nc, js, err := fleet.Connect(srv.URL(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
 	if err := fleet.EnsureConsumers(t.Context(), js, "acme", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := run(t, t.Context(), "fleet", "status", "--nats", srv.URL(), "--tenant", "acme", "--json")
+	code, stdout, stderr := run(t, t.Context(), "fleet", "status", "--nats", url, "--tenant", "acme", "--json")
 	if code != 0 {
 		t.Fatalf("fleet status: %d %s", code, stderr)
 	}
@@ -53,7 +45,7 @@ func TestShipAndStatus(t *testing.T) {
 	if len(st.Partitions) != fleet.Partitions || pending != st.Messages || st.Messages == 0 {
 		t.Errorf("%d partitions, %d pending of %d messages", len(st.Partitions), pending, st.Messages)
 	}
-	code, stdout, _ = run(t, t.Context(), "fleet", "status", "--nats", srv.URL(), "--tenant", "acme")
+	code, stdout, _ = run(t, t.Context(), "fleet", "status", "--nats", url, "--tenant", "acme")
 	if code != 0 || !strings.Contains(stdout, "col-1") || !strings.Contains(stdout, "PARTITION") {
 		t.Errorf("fleet status: %d\n%s", code, stdout)
 	}

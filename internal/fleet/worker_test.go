@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/fleet"
+	"github.com/spoor-hunt/spoor/internal/fleettest"
 	"github.com/spoor-hunt/spoor/internal/hunt"
 	"github.com/spoor-hunt/spoor/internal/store"
 )
@@ -15,16 +16,7 @@ import (
 // again); a good batch beside them is hunted and committed.
 func TestWorkerRefusesBadMessages(t *testing.T) {
 	ctx := context.Background()
-	srv, err := fleet.StartServer(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, js, err := fleet.Connect(srv.URL(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	_, js := fleettest.NATS(t)
 	if _, err := fleet.EnsureStream(ctx, js, "acme", fleet.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -207,3 +207,20 @@ func Drained(t testing.TB, js jetstream.JetStream, tenant string, cond func() bo
 	}
 	t.Fatal("the workers did not drain the stream within 3 minutes")
 }
+
+// NATS starts an embedded NATS JetStream server for the test and connects
+// to it; both are closed when the test ends.
+func NATS(t testing.TB) (url string, js jetstream.JetStream) {
+	t.Helper()
+	srv, err := fleet.StartServer(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, js, err := fleet.Connect(srv.URL(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return srv.URL(), js
+}
