@@ -12,6 +12,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/fleet"
 	"github.com/spoor-hunt/spoor/internal/store"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 func newFleet(env Env) *cobra.Command {
@@ -61,7 +62,7 @@ func runFleetStatus(ctx context.Context, env Env, url, tenant string, asJSON boo
 		return enc.Encode(st)
 	}
 	ago := func(t time.Time) string { return time.Since(t).Round(time.Second).String() + " ago" }
-	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	w := tabwriter.NewWriter(termsafe.NewWriter(env.Stdout), 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "Tenant %s: stream %s, %d messages (%d bytes)\n\n", st.Tenant, st.Stream, st.Messages, st.Bytes)
 	fmt.Fprintf(w, "COLLECTOR\tSEEN\tEVENTS\tRATE/S\tINPUTS\tRETRIES\tDROPPED\tBOOKMARK\n")
 	for _, c := range st.Collectors {

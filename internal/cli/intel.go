@@ -31,6 +31,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/stix"
 	"github.com/spoor-hunt/spoor/internal/store"
 	"github.com/spoor-hunt/spoor/internal/taxii"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 func newIntel(env Env) *cobra.Command {
@@ -510,7 +511,7 @@ func readBounded(name string, limit int64) ([]byte, error) {
 }
 
 func writeImport(w io.Writer, file, hunted string, items []*imported) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(termsafe.NewWriter(w), 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "imported %d indicators from %s\nhunted %s\n\n", len(items), file, hunted)
 	fmt.Fprintln(tw, "SEEN\tFIRST\tLAST\tHOSTS\tTYPE\tINDICATOR")
 	var skipped []*imported
