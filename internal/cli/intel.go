@@ -66,7 +66,8 @@ or of a TAXII 2.1 collection: TAXII-URL is its objects URL
 (https://HOST/ROOT/collections/ID/objects/, its filters kept), read page by
 page (at most 256 MiB in all and 1000 pages), with --taxii-user and the password in
 $SPOOR_TAXII_PASSWORD (HTTP basic), or the token in $SPOOR_TAXII_TOKEN
-(Authorization: Bearer); --taxii-ca trusts a server's own certificate.
+(Authorization: Bearer), sent only over https:// (or plain http:// to this
+machine); --taxii-ca trusts a server's own certificate.
 Of what is read:
 Sigma indicators (pattern_type sigma) become rules, STIX patterns become
 matchers over the objects Windows events show (files and hashes, process
