@@ -88,20 +88,24 @@ func (b *blockingBackend) Objects(ctx context.Context, c Collection, q store.TAX
 // 16 MiB, as much): any number at once was memory without bound for
 // anyone who may read a collection.
 func TestObjectsInFlight(t *testing.T) {
-	b := &blockingBackend{release: make(chan struct{}), testBackend: testBackend{cols: map[string][]Collection{
-		"ann": {{ID: intel, CanRead: true, Tenant: "acme"}},
-	}}}
-	srv := httptest.NewServer(New(Options{Backend: b, Authenticate: func(*http.Request) (Principal, error) {
-		return Principal{Tenant: "acme", User: "ann"}, nil
+	users := []string{"ann", "bob", "cy", "dee", "eve", "fay"}
+	cols := map[string][]Collection{}
+	for _, u := range users {
+		cols[u] = []Collection{{ID: intel, CanRead: true, Tenant: "acme"}}
+	}
+	b := &blockingBackend{release: make(chan struct{}), testBackend: testBackend{cols: cols}}
+	srv := httptest.NewServer(New(Options{Backend: b, Authenticate: func(r *http.Request) (Principal, error) {
+		return Principal{Tenant: "acme", User: r.Header.Get("X-User")}, nil
 	}}))
 	defer srv.Close()
-	const n = 12
+	const n = 12 // two for each user: their share of the 4 slots
 	var wg sync.WaitGroup
-	for range n {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			req, _ := http.NewRequest("GET", srv.URL+"/taxii2/acme/collections/"+intel+"/objects/", nil)
+			req.Header.Set("X-User", users[i%len(users)])
 			if resp, err := http.DefaultClient.Do(req); err == nil {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
@@ -125,5 +129,60 @@ func TestObjectsInFlight(t *testing.T) {
 	// At most 4 at once (DefaultInFlight), and every request served.
 	if b.most > 4 {
 		t.Errorf("%d reads of objects at once, want at most 4", b.most)
+	}
+}
+
+// TestObjectsShare: one account has at most half the slots in progress;
+// its next request is told to retry (429) at once rather than waiting
+// behind its own, and the others' requests are still served.
+func TestObjectsShare(t *testing.T) {
+	b := &blockingBackend{release: make(chan struct{}), testBackend: testBackend{cols: map[string][]Collection{
+		"ann": {{ID: intel, CanRead: true, Tenant: "acme"}},
+		"bob": {{ID: intel, CanRead: true, Tenant: "acme"}},
+	}}}
+	srv := httptest.NewServer(New(Options{Backend: b, Authenticate: func(r *http.Request) (Principal, error) {
+		return Principal{Tenant: "acme", User: r.Header.Get("X-User")}, nil
+	}}))
+	defer srv.Close()
+	get := func(user string) *http.Response {
+		req, _ := http.NewRequest("GET", srv.URL+"/taxii2/acme/collections/"+intel+"/objects/", nil)
+		req.Header.Set("X-User", user)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	var wg sync.WaitGroup
+	codes := make(chan int, 3)
+	for _, u := range []string{"ann", "ann", "bob"} {
+		wg.Go(func() {
+			if resp := get(u); resp != nil {
+				codes <- resp.StatusCode
+			}
+		})
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		b.mu.Lock()
+		in := b.inside
+		b.mu.Unlock()
+		if in == 3 {
+			break
+		}
+	}
+	resp := get("ann")
+	if resp == nil || resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("ann's third request: %v, want 429 with Retry-After", resp)
+	}
+	close(b.release)
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 200 {
+			t.Errorf("a request within its share: %d, want 200", c)
+		}
 	}
 }
