@@ -2,6 +2,7 @@ package taxii
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -185,4 +186,24 @@ func TestObjectsShare(t *testing.T) {
 			t.Errorf("a request within its share: %d, want 200", c)
 		}
 	}
+}
+
+// TestAddExportOwned: a partner's version of one of spoor's exported
+// objects is a failure in the add's status, named with its reason; the
+// partner's other objects are added.
+func TestAddExportOwned(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, target string) {
+		f := newFixture(t, target, Options{})
+		exported := stixObject("indicator", u1, "2026-01-01T00:00:00.000Z")
+		raw := json.RawMessage(exported)
+		if err := f.h.o.Backend.(testBackend).st.AddTAXIIExport(context.Background(), "acme", "intrusion", intel,
+			[]store.TAXIIObject{{ID: "indicator--" + u1, Type: "indicator", SpecVersion: "2.1", Version: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), JSON: raw}}, "stamp"); err != nil {
+			t.Fatal(err)
+		}
+		a := f.do("POST", "/taxii2/acme/collections/"+intel+"/objects/", "ann", envelope(
+			stixObject("indicator", u1, "2030-01-01T00:00:00.000Z"), stixObject("indicator", u2, "2026-01-02T00:00:00.000Z")))
+		if a.status != 202 || a.json["failure_count"] != 1.0 || a.json["success_count"] != 1.0 || !strings.Contains(string(a.body), "spoor's own export") {
+			t.Errorf("add: %d %.600s", a.status, a.body)
+		}
+	})
 }
