@@ -90,6 +90,9 @@ type Bookmark struct {
 	Chunk      int    `json:"chunk,omitempty"`
 	ChunkFirst uint64 `json:"chunk_first,omitempty"`
 	Oldest     uint64 `json:"oldest,omitempty"`
+	// Whole says the EVTX pass under way reads the whole file: the first,
+	// or the one after the log wrapped.
+	Whole bool `json:"whole,omitempty"`
 	// Offset is where the pass under way, or the next, starts in JSON
 	// lines: the start of line Line+1.
 	Offset int64 `json:"offset,omitempty"`
@@ -307,6 +310,9 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 			s.opts.Logger.Warn("input not read", "path", f.Path, "err", err)
 			return nil
 		}
+		// Read whole first: what a bookmark of an earlier spoor left
+		// unread may be anywhere.
+		bm.Whole = bm.Kind == kindEVTX
 	}
 	resume := !bm.Complete
 	if bm.Complete {
@@ -424,38 +430,37 @@ const (
 )
 
 // planEVTX plans a pass over the EVTX file ra of size bytes: from the
-// chunk slot the bookmark says (slot 0 when the log wrapped since the
-// last pass) to the first slot after it that holds no newer records
-// (unused, being written, or older: a circular log's next slot to
-// recycle). A pass resumed after a restart keeps its start. done records
-// where the next pass starts: the slot of the newest chunk the pass read,
-// which may grow still.
+// chunk slot the bookmark says to the first slot after it that holds no
+// newer records (unused, being written, or older: a circular log's next
+// slot to recycle), or the whole file (the first pass, or the log wrapped
+// since the last). A pass resumed after a restart keeps its plan. done
+// records where the next pass starts: the slot of the newest chunk the
+// pass read, which may grow still.
 func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool) (source.Part, func(), error) {
-	part := source.Part{Name: bm.Path, Type: source.EVTX, R: ra, Size: size, FirstChunk: bm.Chunk}
 	slots := int(max(size-fileHeader+chunkSize-1, 0) / chunkSize)
-	at := func(i int) (evtx.ChunkInfo, bool, error) { return evtx.ChunkAt(ra, i) }
-	oldest, ok0, err := at(0)
+	oldest, ok0, err := evtx.ChunkAt(ra, 0)
 	if err != nil {
-		return part, nil, err
+		return source.Part{}, nil, err
 	}
-	if !resume && part.FirstChunk > 0 {
-		c, ok, err := at(part.FirstChunk)
-		if err != nil {
-			return part, nil, err
-		}
-		if ok0 && oldest.FirstID != bm.Oldest || ok && c.FirstID != bm.ChunkFirst {
-			s.opts.Logger.Info("log wrapped (its chunks recycled): read whole", "path", bm.Path,
-				"first record", oldest.FirstID, "was", bm.Oldest)
-			part.FirstChunk = 0
-		}
+	from, ok, err := evtx.ChunkAt(ra, bm.Chunk)
+	if err != nil {
+		return source.Part{}, nil, err
 	}
-	bm.Chunk = part.FirstChunk
-	high := uint64(max(bm.High[""], 0))
-	var next evtx.ChunkInfo
-	if part.FirstChunk == 0 {
-		// The whole file: the next pass starts at its newest chunk.
+	if !ok { // being written: what the last pass saw stands
+		from = evtx.ChunkInfo{Index: bm.Chunk, FirstID: bm.ChunkFirst}
+	}
+	if !resume && !bm.Whole && (ok0 && oldest.FirstID != bm.Oldest || from.FirstID != bm.ChunkFirst) {
+		s.opts.Logger.Info("log wrapped (its chunks recycled): read whole", "path", bm.Path,
+			"first record", oldest.FirstID, "was", bm.Oldest)
+		bm.Whole = true
+	}
+	part := source.Part{Name: bm.Path, Type: source.EVTX, R: ra, Size: size}
+	next := from
+	if bm.Whole {
+		// The next pass starts at the newest chunk.
+		next = evtx.ChunkInfo{}
 		for i := range slots {
-			c, ok, err := at(i)
+			c, ok, err := evtx.ChunkAt(ra, i)
 			if err != nil {
 				return part, nil, err
 			}
@@ -464,17 +469,10 @@ func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool
 			}
 		}
 	} else {
-		c, ok, err := at(part.FirstChunk)
-		if err != nil {
-			return part, nil, err
-		}
-		if !ok { // being written: what the last pass saw stands
-			c = evtx.ChunkInfo{Index: part.FirstChunk, FirstID: bm.ChunkFirst}
-		}
-		next = c
-		part.EndChunk = part.FirstChunk + 1
-		for i := part.FirstChunk + 1; i < slots; i++ {
-			c, ok, err := at(i)
+		high := uint64(max(bm.High[""], 0))
+		part.FirstChunk, part.EndChunk = bm.Chunk, bm.Chunk+1
+		for i := bm.Chunk + 1; i < slots; i++ {
+			c, ok, err := evtx.ChunkAt(ra, i)
 			if err != nil {
 				return part, nil, err
 			}
@@ -485,6 +483,7 @@ func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool
 		}
 	}
 	return part, func() {
+		bm.Whole = false
 		bm.Chunk, bm.ChunkFirst = next.Index, next.FirstID
 		bm.Oldest = 0
 		if ok0 {
