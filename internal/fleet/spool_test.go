@@ -57,7 +57,9 @@ func spoolFiles(t *testing.T, state string) (n int, size int64) {
 // with the server back, it publishes the spool first, in order, then the
 // rest: every event once, no batch sent twice, the spool empty.
 func TestShipSpool(t *testing.T) {
-	t.Run("evtx", func(t *testing.T) { shipSpool(t, shared.Path(t, "datasets", "evtx-attack-samples", "Lateral Movement"), 48<<10) })
+	t.Run("evtx", func(t *testing.T) {
+		shipSpool(t, shared.Path(t, "datasets", "evtx-attack-samples", "Lateral Movement"), 48<<10)
+	})
 	// Windows of several hosts: a window half spooled when killed.
 	t.Run("json", func(t *testing.T) {
 		shipSpool(t, shared.Path(t, "datasets", "security-datasets", "datasets", "compound", "GoldenSAMLADFSMailAccess"), 8<<10)
