@@ -39,7 +39,7 @@ func (p *fakePub) records() map[string]int {
 // liveLog writes a log file in place, as Windows does, each write with a
 // later modification time.
 type liveLog struct {
-	t    *testing.T
+	t    testing.TB
 	path string
 	mod  time.Time
 }
@@ -247,5 +247,63 @@ func TestShipOldBookmark(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%.40s shipped %d times", k, n)
 		}
+	}
+}
+
+// BenchmarkShipFollowPoll: one poll of a live EVTX log of 3 MiB whose
+// last chunk grew, read chunk by chunk ("chunks") and whole as before
+// ("whole": the bookmark's kind set to file), with the bytes read per
+// poll.
+func BenchmarkShipFollowPoll(b *testing.B) {
+	orig, err := os.ReadFile(shared.Path(b, "datasets", "deepbluecli", "evtx", "smb-password-guessing-security.evtx"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	chunks, err := evtx.Chunks(bytes.NewReader(orig), int64(len(orig)))
+	if err != nil || len(chunks) < 2 {
+		b.Fatal(len(chunks), err)
+	}
+	c := chunks[len(chunks)-1]
+	half, _, err := evtxedit.Remove(orig, c.FirstID+(c.LastID-c.FirstID)/2, c.LastID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"chunks", "whole"} {
+		b.Run(mode, func(b *testing.B) {
+			l := &liveLog{t: b, path: filepath.Join(b.TempDir(), "Security.evtx"), mod: time.Now().Add(-time.Hour)}
+			l.write(half, 0)
+			pub := &fakePub{}
+			stats := new(ShipStats)
+			opts := ShipOptions{Tenant: "acme", Case: "c", Collector: "col", State: b.TempDir(), Stats: stats}
+			if err := Ship(context.Background(), pub, []string{l.path}, opts); err != nil {
+				b.Fatal(err)
+			}
+			if mode == "whole" {
+				bms, _ := Bookmarks(opts.State)
+				bm := bms[0]
+				bm.Kind = kindFile
+				s := &shipper{opts: opts}
+				if err := s.save(&bm); err != nil {
+					b.Fatal(err)
+				}
+			}
+			stats.Read.Store(0)
+			polls := 0
+			for b.Loop() {
+				if polls%2 == 0 {
+					l.write(orig[c.Offset:c.Offset+chunkSize], c.Offset)
+				} else {
+					l.write(half[c.Offset:c.Offset+chunkSize], c.Offset)
+				}
+				polls++
+				if err := Ship(context.Background(), pub, []string{l.path}, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(stats.Read.Load())/float64(polls), "bytes/poll")
+			if got := len(pub.records()); got != int(c.LastID) {
+				b.Errorf("%d records shipped, want %d", got, c.LastID)
+			}
+		})
 	}
 }
