@@ -273,7 +273,7 @@ func (s *shipper) inputID(ident string) string {
 
 // input runs a pass over f when it changed since its bookmark.
 func (s *shipper) input(ctx context.Context, f source.File) error {
-	fh, err := os.Open(f.Path)
+	fh, err := source.OpenFile(f.Path)
 	if err != nil {
 		s.opts.Logger.Warn("input not read", "path", f.Path, "err", err)
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/event"
@@ -77,3 +78,8 @@ func ReadPart(ctx context.Context, p Part, opts Options, fn Func) (*Summary, err
 	sum.Elapsed = time.Since(start)
 	return sum, err
 }
+
+// OpenFile opens path to read it as Run does: a named pipe or a device
+// found in a file's place does not block the open (check the mode of its
+// Stat before reading).
+func OpenFile(path string) (*os.File, error) { return openFile(path) }
