@@ -626,15 +626,9 @@ func (s *shipper) deliver(ctx context.Context, subject string, msg []byte, id st
 		return err
 	}
 	if len(s.spool.items) == 0 && !time.Now().Before(s.retry) {
-		err := s.pub.Publish(ctx, subject, msg, id)
-		if err == nil {
-			s.acked(len(msg), events)
-			return nil
+		if ok, err := s.try(ctx, subject, msg, id, events); ok || err != nil {
+			return err
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		s.failed(subject, err)
 	}
 	size := spoolSize(subject, id, msg)
 	for !s.spool.fits(size) {
@@ -700,14 +694,9 @@ func (s *shipper) drainOne(ctx context.Context, wait bool) (bool, error) {
 		s.spoolStats()
 		return err == nil, err
 	}
-	if err := s.pub.Publish(ctx, it.subject, msg, it.id); err != nil {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		s.failed(it.subject, err)
-		return false, nil
+	if ok, err := s.try(ctx, it.subject, msg, it.id, int(it.events)); !ok || err != nil {
+		return false, err
 	}
-	s.acked(len(msg), int(it.events))
 	err = s.spool.pop()
 	s.spoolStats()
 	return err == nil, err
@@ -762,16 +751,25 @@ func (s *shipper) publish(ctx context.Context, subject string, msg []byte, id st
 			return ctx.Err()
 		case <-time.After(time.Until(s.retry)):
 		}
-		err := s.pub.Publish(ctx, subject, msg, id)
-		if err == nil {
-			s.acked(len(msg), events)
-			return nil
+		if ok, err := s.try(ctx, subject, msg, id, events); ok || err != nil {
+			return err
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		s.failed(subject, err)
 	}
+}
+
+// try publishes once and reports whether the server acknowledged; a
+// refusal is noted for the backoff, and only ctx's end is an error.
+func (s *shipper) try(ctx context.Context, subject string, msg []byte, id string, events int) (bool, error) {
+	err := s.pub.Publish(ctx, subject, msg, id)
+	if err == nil {
+		s.acked(len(msg), events)
+		return true, nil
+	}
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	s.failed(subject, err)
+	return false, nil
 }
 
 // maxBookmark bounds a bookmark file.
