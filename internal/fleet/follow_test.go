@@ -36,6 +36,21 @@ func (p *fakePub) records() map[string]int {
 	return m
 }
 
+// evtxChunks reads the EVTX file of the datasets at path and its chunks,
+// at least least of them.
+func evtxChunks(tb testing.TB, least int, path ...string) ([]byte, []evtx.ChunkInfo) {
+	tb.Helper()
+	orig, err := os.ReadFile(shared.Path(tb, append([]string{"datasets"}, path...)...))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	chunks, err := evtx.Chunks(bytes.NewReader(orig), int64(len(orig)))
+	if err != nil || len(chunks) < least {
+		tb.Fatalf("%d chunks, %v", len(chunks), err)
+	}
+	return orig, chunks
+}
+
 // liveLog writes a log file in place, as Windows does, each write with a
 // later modification time.
 type liveLog struct {
@@ -66,17 +81,10 @@ func (l *liveLog) write(b []byte, off int64) {
 // more); a circular log that wraps (its oldest chunk slots recycled) is
 // read whole when it does, and nothing is lost or shipped twice.
 func TestShipFollowEVTX(t *testing.T) {
-	orig, err := os.ReadFile(shared.Path(t, "datasets", "evtx-attack-samples", "AutomatedTestingTools", "PanacheSysmon_vs_AtomicRedTeam01.evtx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunks, err := evtx.Chunks(bytes.NewReader(orig), int64(len(orig)))
-	if err != nil || len(chunks) < 10 {
-		t.Fatalf("%d chunks, %v", len(chunks), err)
-	}
+	orig, chunks := evtxChunks(t, 10, "evtx-attack-samples", "AutomatedTestingTools", "PanacheSysmon_vs_AtomicRedTeam01.evtx")
 	// want: every record's key by its id.
 	want := map[int64]string{}
-	_, err = source.Run(context.Background(), []string{"-"}, source.Options{Stdin: bytes.NewReader(orig)}, func(_ int, ev *event.Event) error {
+	_, err := source.Run(context.Background(), []string{"-"}, source.Options{Stdin: bytes.NewReader(orig)}, func(_ int, ev *event.Event) error {
 		want[ev.Locator] = recordKey(ev)
 		return nil
 	})
@@ -255,14 +263,7 @@ func TestShipOldBookmark(t *testing.T) {
 // ("whole": the bookmark's kind set to file), with the bytes read per
 // poll.
 func BenchmarkShipFollowPoll(b *testing.B) {
-	orig, err := os.ReadFile(shared.Path(b, "datasets", "deepbluecli", "evtx", "smb-password-guessing-security.evtx"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	chunks, err := evtx.Chunks(bytes.NewReader(orig), int64(len(orig)))
-	if err != nil || len(chunks) < 2 {
-		b.Fatal(len(chunks), err)
-	}
+	orig, chunks := evtxChunks(b, 2, "deepbluecli", "evtx", "smb-password-guessing-security.evtx")
 	c := chunks[len(chunks)-1]
 	half, _, err := evtxedit.Remove(orig, c.FirstID+(c.LastID-c.FirstID)/2, c.LastID)
 	if err != nil {
