@@ -356,25 +356,29 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 		}
 		return nil
 	}
-	var done func() // moves the bookmark's start of the next pass
+	var (
+		part source.Part
+		done func() // moves the bookmark's start of the next pass
+		cut  error  // the part could not be read to its end
+	)
 	switch bm.Kind {
 	case kindEVTX:
-		var part source.Part
 		part, done, err = s.planEVTX(ra, fi.Size(), bm, resume)
-		if err == nil {
-			_, err = source.ReadPart(ctx, part, sopts, fn)
-		}
 	case kindLines:
-		var part source.Part
 		part, done, err = s.planLines(ra, fi.Size(), bm)
-		if err == nil {
-			_, err = source.ReadPart(ctx, part, sopts, fn)
-		}
-		if err == nil {
+	}
+	if err != nil {
+		// A file changing as it is looked at: again at the next poll.
+		s.opts.Logger.Warn("input not read", "path", f.Path, "err", err)
+		return nil
+	}
+	if done != nil {
+		_, err = source.ReadPart(ctx, part, sopts, fn)
+		if err == nil && part.Lines != nil {
 			// The lines a failed read left unread are counted too.
-			_, err = io.Copy(io.Discard, part.Lines)
+			_, cut = io.Copy(io.Discard, part.Lines)
 		}
-	default:
+	} else {
 		s.opts.Stats.Read.Add(fi.Size())
 		_, err = source.Run(ctx, []string{f.Path}, sopts, fn)
 	}
@@ -384,6 +388,11 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 	if err != nil {
 		s.drop()
 		return err
+	}
+	if cut != nil {
+		// The pass goes on at the next poll, from where it started.
+		s.opts.Logger.Warn("input read in part: again at the next poll", "path", f.Path, "err", cut)
+		return nil
 	}
 	bm.Complete = true
 	for src, hi := range passHigh {
