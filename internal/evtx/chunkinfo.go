@@ -61,6 +61,9 @@ func Chunks(r io.ReaderAt, size int64) ([]ChunkInfo, error) {
 // whose signature and header CRC32 check (an unused slot, one being
 // written, garbage, or past the end of the file).
 func ChunkAt(r io.ReaderAt, i int) (c ChunkInfo, ok bool, err error) {
+	if i < 0 {
+		return ChunkInfo{}, false, nil
+	}
 	return readChunkInfo(r, make([]byte, chunkHeaderSize), fileHeaderSize, i)
 }
 

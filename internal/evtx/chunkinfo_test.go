@@ -51,6 +51,15 @@ func FuzzChunks(f *testing.F) {
 			if c.Offset < 0 || c.Offset+chunkHeaderSize > int64(len(b)) {
 				t.Fatalf("chunk %+v outside a file of %d bytes", c, len(b))
 			}
+			// A file with its header: ChunkAt reads each slot as Chunks.
+			if bytes.HasPrefix(b, fileSignature) {
+				if got, ok, err := ChunkAt(bytes.NewReader(b), c.Index); !ok || err != nil || got != c {
+					t.Fatalf("ChunkAt(%d): got %+v, %v, %v, want %+v", c.Index, got, ok, err, c)
+				}
+			}
+		}
+		for _, i := range []int{-1, len(b) / chunkSize, 1 << 20} {
+			ChunkAt(bytes.NewReader(b), i)
 		}
 	})
 }
