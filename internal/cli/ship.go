@@ -23,7 +23,8 @@ type shipFlags struct {
 	follow, carve                       bool
 	window                              int
 	limits                              limitsFlags
-	buffer                              sizeValue
+
+	buffer sizeValue // the spool's limit
 }
 
 // defaultNATS is the NATS URL collectors and workers use without --nats:
