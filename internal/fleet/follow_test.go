@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -106,8 +107,9 @@ func TestShipFollowEVTX(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		slots int // of the file: chunk i goes to slot i % slots
-	}{{"grows", len(chunks) + 2}, {"wraps", 4}} {
+		slots int  // of the file: chunk i goes to slot i % slots
+		kill  bool // each poll's collector killed at its second batch, then started again
+	}{{"grows", len(chunks) + 2, false}, {"wraps", 4, false}, {"killed", 4, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := &liveLog{t: t, path: filepath.Join(t.TempDir(), "Security.evtx"), mod: time.Now().Add(-time.Hour)}
 			l.write(orig[:fileHeader], 0)
@@ -116,9 +118,28 @@ func TestShipFollowEVTX(t *testing.T) {
 			stats := new(ShipStats)
 			opts := shipOpts(t, t.TempDir())
 			opts.Stats = stats
+			if tc.kill {
+				opts.Window = 10
+			}
 			ship := func(last uint64, changed int, bounded bool) {
 				t.Helper()
 				before := stats.Read.Load()
+				if tc.kill {
+					ctx, cancel := context.WithCancel(context.Background())
+					n := 0
+					pub.fail = func(int) error {
+						if n++; n == 2 {
+							cancel()
+							return errors.New("collector killed")
+						}
+						return nil
+					}
+					if err := Ship(ctx, pub, []string{l.path}, opts); err != nil && !errors.Is(err, context.Canceled) {
+						t.Fatal(err)
+					}
+					pub.fail = nil
+					before = stats.Read.Load()
+				}
 				if err := Ship(context.Background(), pub, []string{l.path}, opts); err != nil {
 					t.Fatal(err)
 				}
