@@ -54,6 +54,7 @@ type spool struct {
 	items []spooled
 	ids   map[string]bool // message ids spooled
 	bytes int64
+	nev   int64  // events spooled
 	seq   uint64 // of the next file
 }
 
@@ -84,6 +85,7 @@ func openSpool(dir string, limit int64) (*spool, []string, error) {
 		sp.items = append(sp.items, it)
 		sp.ids[it.id] = true
 		sp.bytes += it.size
+		sp.nev += it.events
 		sp.seq = max(sp.seq, seq+1)
 	}
 	slices.SortFunc(sp.items, func(a, b spooled) int { return strings.Compare(a.name, b.name) })
@@ -203,6 +205,7 @@ func (sp *spool) add(subject, id string, events int, msg []byte) error {
 	sp.items = append(sp.items, spooled{name: name, size: int64(len(b)), subject: subject, id: id, events: int64(events)})
 	sp.ids[id] = true
 	sp.bytes += int64(len(b))
+	sp.nev += int64(events)
 	return nil
 }
 
@@ -238,6 +241,7 @@ func (sp *spool) pop() error {
 	sp.items = sp.items[1:]
 	delete(sp.ids, it.id)
 	sp.bytes -= it.size
+	sp.nev -= it.events
 	if err := os.Remove(filepath.Join(sp.dir, it.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("spool: %w", err)
 	}
@@ -254,10 +258,4 @@ func (sp *spool) setAside(name string, err error) string {
 }
 
 // events is how many events the spool holds.
-func (sp *spool) events() int64 {
-	var n int64
-	for _, it := range sp.items {
-		n += it.events
-	}
-	return n
-}
+func (sp *spool) events() int64 { return sp.nev }
