@@ -112,11 +112,19 @@ type Publisher interface {
 	Publish(ctx context.Context, subject string, msg []byte, msgID string) error
 }
 
+// ErrDisconnected: the connection to NATS is down (being re-established).
+var ErrDisconnected = errors.New("not connected to the NATS server")
+
 // JetStreamPublisher publishes through JetStream with acknowledgements.
 type JetStreamPublisher struct{ JS jetstream.JetStream }
 
-// Publish implements Publisher.
+// Publish implements Publisher. While the connection is down it fails at
+// once (a collector spools, or waits, rather than stalling on each batch
+// for the timeout).
 func (p JetStreamPublisher) Publish(ctx context.Context, subject string, msg []byte, msgID string) error {
+	if nc := p.JS.Conn(); nc != nil && !nc.IsConnected() {
+		return ErrDisconnected
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, err := p.JS.Publish(ctx, subject, msg, jetstream.WithMsgID(msgID))
