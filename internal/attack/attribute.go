@@ -415,6 +415,8 @@ type model struct {
 	profileT, profileS   [][]int
 	// zT[g], zS[g]: the sizes of the technique and software profiles.
 	zT, zS []float64
+	// bT[t], bS[s]: the background b(x) of each item.
+	bT, bS []float64
 	p      params
 }
 
@@ -570,6 +572,7 @@ func buildModel(kb *KB, p params) *model {
 	for i, c := range wS {
 		fS[i] = (c + 1) / totS
 	}
+	m.bT, m.bS = fT, fS
 
 	// Technique tree: parent and children by index.
 	parent := make([]int, nT)
