@@ -77,11 +77,12 @@ type coFold struct {
 	// unions of them (grp): count[x·n+y] the bags holding both x and y
 	// (0 on the diagonal), df[x] the bags holding x.
 	rep, grp cooc
-	// lr is a multinomial logistic regression on the report bags.
-	lr *softmaxModel
+	// lrs are multinomial logistic regressions on the report bags, by
+	// lrConfig (*lrEntry).
+	lrs sync.Map
 	// unit are PPMI-SVD item embeddings of rep, by item, of unit length
-	// (zero for an item in no bag).
-	unit [][]float64
+	// (zero for an item in no bag); unitGrp the same of grp (d = 32).
+	unit, unitGrp [][]float64
 }
 
 type cooc struct {
@@ -170,15 +171,8 @@ func (s *coStore) learn(k int) *coFold {
 		gbags = append(gbags, b)
 	}
 	f.grp = newCooc(n, gbags)
-	f.lr = trainSoftmax(n, len(s.pos), f.bags, f.group, uint64(k))
-	f.unit = ppmiEmbedding(f.rep, 64, uint64(k))
-	for _, e := range f.unit {
-		if n := norm(e); n > 0 {
-			for k := range e {
-				e[k] /= n
-			}
-		}
-	}
+	f.unitGrp = unitRows(ppmiEmbedding(f.grp, 32, uint64(k)))
+	f.unit = unitRows(ppmiEmbedding(f.rep, 64, uint64(k)))
 	return f
 }
 
@@ -225,9 +219,19 @@ type qModel func(f *coFold, items []int, w []float64) func(x int) float64
 //
 //	p'_g(x) = (1−β)·p_g(x) + β·q_g(x)
 //
-// and the ratio to the background, λ_g and the sum of log2 as spoor's.
-// name keys what is prepared per case.
-func (s *coStore) mixScorer(name string, beta float64, q qModel) reportScorer {
+// and the ratio to the background, λ_g and the sum of log2 as spoor's;
+// with missingOnly, p_g is kept where it is positive and only the items
+// the profile lacks get β·q_g(x). name keys what is prepared per case.
+func (s *coStore) mixScorer(name string, beta float64, missingOnly bool, q qModel) reportScorer {
+	mixed := func(a, q, b float64) float64 {
+		switch {
+		case beta == 0, missingOnly && a > 0:
+			return a
+		case missingOnly:
+			return beta * q / b
+		}
+		return (1-beta)*a + beta*q/b
+	}
 	return func(ck *caseKB, ev Evidence, scores []float64) float64 {
 		for i := range scores {
 			scores[i] = math.Inf(-1)
@@ -252,17 +256,11 @@ func (s *coStore) mixScorer(name string, beta float64, q qModel) reportScorer {
 			share := m.z(gi) / (m.z(gi) + m.p.mu)
 			sc := 0.0
 			for _, t := range obsT {
-				a := float64(m.techRatio[gi][t])
-				if beta > 0 {
-					a = (1-beta)*a + beta*qs[gi](t)/m.bT[t]
-				}
+				a := mixed(float64(m.techRatio[gi][t]), qs[gi](t), m.bT[t])
 				sc += math.Log2(share*a + 1 - share)
 			}
 			for _, x := range obsS {
-				a := float64(m.softRatio[gi][x])
-				if beta > 0 {
-					a = (1-beta)*a + beta*qs[gi](len(m.techs)+x)/m.bS[x]
-				}
+				a := mixed(float64(m.softRatio[gi][x]), qs[gi](len(m.techs)+x), m.bS[x])
 				sc += math.Log2(share*a + 1 - share)
 			}
 			scores[i] = sc
@@ -325,6 +323,18 @@ func nearItems(power float64) qModel {
 	}
 }
 
+// unitRows scales each row of e to unit length (a zero row stays zero).
+func unitRows(e [][]float64) [][]float64 {
+	for _, r := range e {
+		if n := norm(r); n > 0 {
+			for k := range r {
+				r[k] /= n
+			}
+		}
+	}
+	return e
+}
+
 func norm(v []float64) float64 {
 	s := 0.0
 	for _, x := range v {
@@ -333,36 +343,74 @@ func norm(v []float64) float64 {
 	return math.Sqrt(s)
 }
 
-// lrScorer is the logistic regression's log-odds of each group, in bits,
-// plus alpha... : alone when spoorWeight is 0, else spoor's bits times
-// spoorWeight plus the regression's.
-func (s *coStore) lrScorer(spoorWeight float64) reportScorer {
+// lrConfig is how a logistic regression is trained.
+type lrConfig struct {
+	l2      float64 // the L2 penalty
+	epochs  int
+	parents bool // a sub-technique's parent is a feature too
+}
+
+// lrEntry is one regression of a fold, trained on first use.
+type lrEntry struct {
+	once sync.Once
+	sm   *softmaxModel
+}
+
+// features returns the items with, under cfg.parents, the parents of
+// their sub-techniques, without repeats.
+func (s *coStore) features(cfg lrConfig, items []int) []int {
+	out := slices.Clone(items)
+	if cfg.parents {
+		for _, x := range items {
+			if x < len(s.m.techs) && s.m.parent[x] >= 0 && !slices.Contains(out, s.m.parent[x]) {
+				out = append(out, s.m.parent[x])
+			}
+		}
+	}
+	return out
+}
+
+// regression returns fold k's regression under cfg.
+func (s *coStore) regression(k int, cfg lrConfig) *softmaxModel {
+	f := s.fold(k)
+	v, _ := f.lrs.LoadOrStore(cfg, &lrEntry{})
+	e := v.(*lrEntry)
+	e.once.Do(func() {
+		bags := make([][]int, len(f.bags))
+		for b, bag := range f.bags {
+			bags[b] = s.features(cfg, bag)
+		}
+		e.sm = trainSoftmax(s.items(), len(s.pos), bags, f.group, cfg, uint64(k))
+	})
+	return e.sm
+}
+
+// lrScorer is spoor's bits plus alpha times the regression's log-odds of
+// each group in bits; with alpha < 0, the regression's alone.
+func (s *coStore) lrScorer(cfg lrConfig, alpha float64) reportScorer {
 	spoor := rankingScorer(Attribute)
 	return func(ck *caseKB, ev Evidence, scores []float64) float64 {
-		f := s.caseFold(ck)
+		k := 0
+		if ck.report != "" {
+			k = reportFold(ck.report)
+		}
 		var obs []int
 		for _, id := range items(ev) {
 			if x := s.index(id); x >= 0 {
 				obs = append(obs, x)
 			}
 		}
-		lr := f.lr.logits(obs)
-		if spoorWeight == 0 {
-			for i := range scores {
-				scores[i] = lr[i] / math.Ln2
-			}
-			// Groups spoor leaves out (no profile left) are left out.
-			m := ck.kb.model()
-			for i, g := range ck.groups {
-				if _, ok := m.groupIndex[g.ID]; !ok {
-					scores[i] = math.Inf(-1)
-				}
-			}
-			return math.NaN()
-		}
+		lr := s.regression(k, cfg).logits(s.features(cfg, obs))
 		spoor(ck, ev, scores)
 		for i := range scores {
-			scores[i] = spoorWeight*scores[i] + lr[i]/math.Ln2
+			if alpha < 0 {
+				// Groups spoor leaves out (no profile left) stay out.
+				if !math.IsInf(scores[i], -1) {
+					scores[i] = lr[i] / math.Ln2
+				}
+				continue
+			}
+			scores[i] += alpha * lr[i] / math.Ln2
 		}
 		return math.NaN()
 	}
@@ -393,12 +441,9 @@ func (sm *softmaxModel) logits(obs []int) []float64 {
 // trainSoftmax fits the regression on the bags (samples) and their
 // groups (labels) by AdaGrad over shuffled epochs with an L2 penalty;
 // the bias is a class prior by the number of bags.
-func trainSoftmax(items, classes int, bags [][]int, labels []int, seed uint64) *softmaxModel {
-	const (
-		epochs = 25
-		rate   = 0.5
-		l2     = 1e-4
-	)
+func trainSoftmax(items, classes int, bags [][]int, labels []int, cfg lrConfig, seed uint64) *softmaxModel {
+	const rate = 0.5
+	l2 := cfg.l2
 	sm := &softmaxModel{classes: classes, w: make([]float32, items*classes), bias: make([]float32, classes)}
 	gw := make([]float32, items*classes)
 	gb := make([]float32, classes)
@@ -408,7 +453,7 @@ func trainSoftmax(items, classes int, bags [][]int, labels []int, seed uint64) *
 		order[i] = i
 	}
 	rng := rand.New(rand.NewPCG(seed, 11))
-	for range epochs {
+	for range cfg.epochs {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, b := range order {
 			lg := sm.logits(bags[b])
@@ -597,6 +642,52 @@ func jacobiEigen(a [][]float64) ([]float64, [][]float64) {
 	return lambda, v
 }
 
+// nearScorer is spoor's bits plus alpha times Σ_x cos(e_x, v_g) over the
+// evidence's items, v_g the weighted sum of the embeddings (pick) of the
+// group's items in the case.
+func (s *coStore) nearScorer(name string, alpha float64, pick func(*coFold) [][]float64) reportScorer {
+	spoor := rankingScorer(Attribute)
+	return func(ck *caseKB, ev Evidence, scores []float64) float64 {
+		emb := pick(s.caseFold(ck))
+		v, ok := ck.memo.Load(name)
+		if !ok {
+			vs := make([][]float64, len(ck.groups))
+			for i, g := range ck.groups {
+				items, w := s.profile(g)
+				vg := make([]float64, len(emb[0]))
+				for j, y := range items {
+					for k, e := range emb[y] {
+						vg[k] += w[j] * e
+					}
+				}
+				if n := norm(vg); n > 0 {
+					for k := range vg {
+						vg[k] /= n
+					}
+				}
+				vs[i] = vg
+			}
+			v, _ = ck.memo.LoadOrStore(name, vs)
+		}
+		vs := v.([][]float64)
+		spoor(ck, ev, scores)
+		for _, id := range items(ev) {
+			x := s.index(id)
+			if x < 0 {
+				continue
+			}
+			for i, vg := range vs {
+				dot := 0.0
+				for k, e := range emb[x] {
+					dot += vg[k] * e
+				}
+				scores[i] += alpha * dot
+			}
+		}
+		return math.NaN()
+	}
+}
+
 // TestReportCooccurFolds checks the folds' hold-out: no bag learned for a
 // fold comes from a report of that fold, so no case's report is in what
 // its score learned.
@@ -637,18 +728,36 @@ func TestReportCooccur(t *testing.T) {
 	vs := []variant{
 		{"spoor (Attribute)", rankingScorer(Attribute)},
 		{"IDF containment", idfContainment},
-		{"spoor replica (mixture, β = 0)", s.mixScorer("replica", 0, conditional(rep, 1))},
+		{"spoor replica (mixture, β = 0)", s.mixScorer("replica", 0, false, conditional(rep, 1))},
 	}
-	mix := func(name string, beta float64, q qModel) {
-		vs = append(vs, variant{fmt.Sprintf("spoor, p mixed with %s, β = %g", name, beta), s.mixScorer(name, beta, q)})
+	mix := func(name string, beta float64, missing bool, q qModel) {
+		label := fmt.Sprintf("spoor, p mixed with %s, β = %g", name, beta)
+		if missing {
+			label = fmt.Sprintf("spoor, missing items get β·%s, β = %g", name, beta)
+		}
+		vs = append(vs, variant{label, s.mixScorer(name, beta, missing, q)})
 	}
-	mix("co-occurrence over reports (κ = 1)", 0.1, conditional(rep, 1))
-	mix("co-occurrence over reports (κ = 1)", 0.3, conditional(rep, 1))
-	mix("co-occurrence over groups (κ = 1)", 0.3, conditional(grp, 1))
-	mix("PPMI-SVD neighbours (d = 64, cos²)", 0.3, nearItems(2))
-	vs = append(vs,
-		variant{"logistic regression on report bags (alone)", s.lrScorer(0)},
-		variant{"spoor + logistic regression (bits)", s.lrScorer(1)},
-	)
+	add := func(name string, sc reportScorer) { vs = append(vs, variant{name, sc}) }
+	if *evalFullFlag {
+		base := lrConfig{l2: 1e-4, epochs: 25}
+		for _, a := range []float64{0.15, 0.25, 0.4} {
+			add(fmt.Sprintf("spoor + %g·logistic regression", a), s.lrScorer(base, a))
+		}
+		strong := lrConfig{l2: 1e-3, epochs: 25}
+		add("spoor + 0.25·logistic regression, L2 1e-3", s.lrScorer(strong, 0.25))
+		add("spoor + 0.25·logistic regression, 60 epochs", s.lrScorer(lrConfig{l2: 1e-4, epochs: 60}, 0.25))
+		par := lrConfig{l2: 1e-4, epochs: 25, parents: true}
+		add("spoor + 0.25·logistic regression, parent features", s.lrScorer(par, 0.25))
+		runVariants(t, true, vs)
+		return
+	}
+	mix("co-occurrence over reports (κ = 1)", 0.1, false, conditional(rep, 1))
+	mix("co-occurrence over reports (κ = 1)", 0.3, false, conditional(rep, 1))
+	mix("co-occurrence over groups (κ = 1)", 0.3, false, conditional(grp, 1))
+	mix("PPMI-SVD neighbours (d = 64, cos²)", 0.3, false, nearItems(2))
+	lr := lrConfig{l2: 1e-4, epochs: 25}
+	add("logistic regression on report bags (alone)", s.lrScorer(lr, -1))
+	add("spoor + logistic regression (bits)", s.lrScorer(lr, 1))
+	add("spoor + 0.25·logistic regression (bits)", s.lrScorer(lr, 0.25))
 	runVariants(t, true, vs)
 }
