@@ -739,15 +739,12 @@ func TestReportCooccur(t *testing.T) {
 	}
 	add := func(name string, sc reportScorer) { vs = append(vs, variant{name, sc}) }
 	if *evalFullFlag {
-		base := lrConfig{l2: 1e-4, epochs: 25}
-		for _, a := range []float64{0.15, 0.25, 0.4} {
-			add(fmt.Sprintf("spoor + %g·logistic regression", a), s.lrScorer(base, a))
+		for _, l2 := range []float64{1e-3, 3e-3, 1e-2} {
+			for _, a := range []float64{0.25, 0.5} {
+				add(fmt.Sprintf("spoor + %g·logistic regression, L2 %g", a, l2), s.lrScorer(lrConfig{l2: l2, epochs: 25}, a))
+			}
 		}
-		strong := lrConfig{l2: 1e-3, epochs: 25}
-		add("spoor + 0.25·logistic regression, L2 1e-3", s.lrScorer(strong, 0.25))
-		add("spoor + 0.25·logistic regression, 60 epochs", s.lrScorer(lrConfig{l2: 1e-4, epochs: 60}, 0.25))
-		par := lrConfig{l2: 1e-4, epochs: 25, parents: true}
-		add("spoor + 0.25·logistic regression, parent features", s.lrScorer(par, 0.25))
+		add("spoor + 0.25·logistic regression, L2 1e-3, 10 epochs", s.lrScorer(lrConfig{l2: 1e-3, epochs: 10}, 0.25))
 		runVariants(t, true, vs)
 		return
 	}
@@ -755,9 +752,10 @@ func TestReportCooccur(t *testing.T) {
 	mix("co-occurrence over reports (κ = 1)", 0.3, false, conditional(rep, 1))
 	mix("co-occurrence over groups (κ = 1)", 0.3, false, conditional(grp, 1))
 	mix("PPMI-SVD neighbours (d = 64, cos²)", 0.3, false, nearItems(2))
-	lr := lrConfig{l2: 1e-4, epochs: 25}
-	add("logistic regression on report bags (alone)", s.lrScorer(lr, -1))
-	add("spoor + logistic regression (bits)", s.lrScorer(lr, 1))
-	add("spoor + 0.25·logistic regression (bits)", s.lrScorer(lr, 0.25))
+	add("spoor + 1·Σ cos(item, group), PPMI-SVD of reports (d = 64)", s.nearScorer("near rep", 1, func(f *coFold) [][]float64 { return f.unit }))
+	add("logistic regression on report bags alone (L2 0.01)", s.lrScorer(lrConfig{l2: 0.01, epochs: 25}, -1))
+	add("spoor + 0.25·logistic regression (L2 1e-4)", s.lrScorer(lrConfig{l2: 1e-4, epochs: 25}, 0.25))
+	add("spoor + 0.25·logistic regression (L2 0.003)", s.lrScorer(lrConfig{l2: 0.003, epochs: 25}, 0.25))
+	add("spoor + 0.5·logistic regression (L2 0.01)", s.lrScorer(lrConfig{l2: 0.01, epochs: 25}, 0.5))
 	runVariants(t, true, vs)
 }
