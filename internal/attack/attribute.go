@@ -88,6 +88,10 @@ const (
 	// (BENCHMARKS.md).
 	Temperature       = 0.30
 	TemperatureGrowth = 0.30
+	// RegressionWeight is the weight of the report classifier's log-odds
+	// (regression.go) in the score, set with its L2 penalty on the report
+	// cases.
+	RegressionWeight = 0.5
 )
 
 // Evidence is what one operation showed.
@@ -314,6 +318,7 @@ func rankModel(kb *KB, m *model, ev Evidence, explained int) Ranking {
 		}
 	}
 	m.score(obsT, obsS, wT, wS, scores)
+	m.regress(obsT, obsS, wT, wS, scores)
 	kb.procedureScores(m, ev.Procedures, scores)
 	hinted := make([]bool, len(m.groups))
 	for _, h := range ev.GroupHints {
@@ -417,7 +422,10 @@ type model struct {
 	zT, zS []float64
 	// bT[t], bS[s]: the background b(x) of each item.
 	bT, bS []float64
-	p      params
+	// regT[g][t], regS[g][s]: the group's weights in the report
+	// classifier (Group.Regression), nil when no group has any.
+	regT, regS [][]float32
+	p          params
 }
 
 // params are the model's parameters; defaultParams is what Attribute
@@ -446,6 +454,9 @@ type params struct {
 	// sub-technique of it", so its probability under a group and under the
 	// background sums over the family (see familyRatio).
 	family bool
+	// regression is the weight of the report classifier's log-odds in the
+	// score (0: left out).
+	regression float64
 }
 
 const (
@@ -453,7 +464,7 @@ const (
 	shareDirichlet  = -1
 )
 
-var defaultParams = params{related: 1, perChild: true, share: shareDirichlet, mu: 400, weight: 0.5, pooled: true, associated: true, family: true}
+var defaultParams = params{related: 1, perChild: true, share: shareDirichlet, mu: 400, weight: 0.5, pooled: true, associated: true, family: true, regression: RegressionWeight}
 
 // earlierParams is the model of the synthetic harness's era (until
 // issue 11): every item credited 1, λ integrated, kinds apart.
@@ -678,7 +689,58 @@ func buildModel(kb *KB, p params) *model {
 		}
 		m.techRatio[gi], m.softRatio[gi] = tr, sr
 	}
+	if p.regression > 0 {
+		m.learned()
+	}
 	return m
+}
+
+// learned fills regT and regS from the groups' Regression, leaving them
+// nil when no group has any.
+func (m *model) learned() {
+	if !slices.ContainsFunc(m.groups, func(g *Group) bool { return len(g.Regression) > 0 }) {
+		return
+	}
+	m.regT, m.regS = make([][]float32, len(m.groups)), make([][]float32, len(m.groups))
+	for gi, g := range m.groups {
+		m.regT[gi], m.regS[gi] = make([]float32, len(m.techs)), make([]float32, len(m.softs))
+		for id, w := range g.Regression {
+			if t, ok := m.techIndex[id]; ok {
+				m.regT[gi][t] = w
+			} else if s, ok := m.softIndex[id]; ok {
+				m.regS[gi][s] = w
+			}
+		}
+	}
+}
+
+// regress adds to scores the report classifier's weight of evidence for
+// each group, in bits: RegressionWeight·log2(G·P(g)), P the classifier's
+// probability of the group among the G groups on the (weighted) items, so
+// that the term is 0 for a group it rates at the uniform 1/G. Nothing
+// when there is no item or no classifier.
+func (m *model) regress(obsT, obsS []int, wT, wS []float64, scores []float64) {
+	if m.regT == nil || m.p.regression == 0 || len(obsT)+len(obsS) == 0 {
+		return
+	}
+	logits := make([]float64, len(m.groups))
+	for gi := range m.groups {
+		for j, t := range obsT {
+			logits[gi] += weightAt(wT, j) * float64(m.regT[gi][t])
+		}
+		for j, x := range obsS {
+			logits[gi] += weightAt(wS, j) * float64(m.regS[gi][x])
+		}
+	}
+	mx := slices.Max(logits)
+	sum := 0.0
+	for _, l := range logits {
+		sum += math.Exp(l - mx)
+	}
+	lse := mx + math.Log(sum)
+	for gi, l := range logits {
+		scores[gi] += m.p.regression * (l - lse + math.Log(float64(len(m.groups)))) / math.Ln2
+	}
 }
 
 // familyRatio sets a group's ratio for each parent technique to that of

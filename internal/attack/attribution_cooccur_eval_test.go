@@ -26,6 +26,10 @@ import (
 // leave-one-report-out; TestReportCooccurFolds checks it). The groups'
 // own profiles are the case's knowledge base, as for spoor.
 
+// spoorAlone is spoor's generative score without the report classifier:
+// the model of main before the classifier was shipped.
+var spoorAlone = paramsScorer(func() params { p := defaultParams; p.regression = 0; return p }())
+
 // coFolds is the number of folds of reports.
 const coFolds = 10
 
@@ -348,6 +352,8 @@ type lrConfig struct {
 	l2      float64 // the L2 penalty
 	epochs  int
 	parents bool // a sub-technique's parent is a feature too
+	noBias  bool // scores leave the intercept out
+	thin    bool // bags presented whole or cut down (trainSoftmax)
 }
 
 // lrEntry is one regression of a fold, trained on first use.
@@ -380,7 +386,7 @@ func (s *coStore) regression(k int, cfg lrConfig) *softmaxModel {
 		for b, bag := range f.bags {
 			bags[b] = s.features(cfg, bag)
 		}
-		e.sm = trainSoftmax(s.items(), len(s.pos), bags, f.group, cfg, uint64(k))
+		e.sm = trainSoftmax(s.items(), len(s.pos), bags, f.group, cfg.l2, cfg.epochs, cfg.thin, uint64(k))
 	})
 	return e.sm
 }
@@ -388,7 +394,7 @@ func (s *coStore) regression(k int, cfg lrConfig) *softmaxModel {
 // lrScorer is spoor's bits plus alpha times the regression's log-odds of
 // each group in bits; with alpha < 0, the regression's alone.
 func (s *coStore) lrScorer(cfg lrConfig, alpha float64) reportScorer {
-	spoor := rankingScorer(Attribute)
+	spoor := spoorAlone
 	return func(ck *caseKB, ev Evidence, scores []float64) float64 {
 		k := 0
 		if ck.report != "" {
@@ -400,7 +406,13 @@ func (s *coStore) lrScorer(cfg lrConfig, alpha float64) reportScorer {
 				obs = append(obs, x)
 			}
 		}
-		lr := s.regression(k, cfg).logits(s.features(cfg, obs))
+		sm := s.regression(k, cfg)
+		lr := sm.logits(s.features(cfg, obs))
+		if cfg.noBias {
+			for g := range lr {
+				lr[g] -= float64(sm.bias[g])
+			}
+		}
 		spoor(ck, ev, scores)
 		for i := range scores {
 			if alpha < 0 {
@@ -414,72 +426,6 @@ func (s *coStore) lrScorer(cfg lrConfig, alpha float64) reportScorer {
 		}
 		return math.NaN()
 	}
-}
-
-// softmaxModel is a multinomial logistic regression over binary item
-// features: logit_g = bias_g + Σ_{x in bag} W[x][g].
-type softmaxModel struct {
-	classes int
-	w       []float32 // items × classes
-	bias    []float32
-}
-
-func (sm *softmaxModel) logits(obs []int) []float64 {
-	out := make([]float64, sm.classes)
-	for g := range out {
-		out[g] = float64(sm.bias[g])
-	}
-	for _, x := range obs {
-		row := sm.w[x*sm.classes : (x+1)*sm.classes]
-		for g, v := range row {
-			out[g] += float64(v)
-		}
-	}
-	return out
-}
-
-// trainSoftmax fits the regression on the bags (samples) and their
-// groups (labels) by AdaGrad over shuffled epochs with an L2 penalty;
-// the bias is a class prior by the number of bags.
-func trainSoftmax(items, classes int, bags [][]int, labels []int, cfg lrConfig, seed uint64) *softmaxModel {
-	const rate = 0.5
-	l2 := cfg.l2
-	sm := &softmaxModel{classes: classes, w: make([]float32, items*classes), bias: make([]float32, classes)}
-	gw := make([]float32, items*classes)
-	gb := make([]float32, classes)
-	p := make([]float64, classes)
-	order := make([]int, len(bags))
-	for i := range order {
-		order[i] = i
-	}
-	rng := rand.New(rand.NewPCG(seed, 11))
-	for range cfg.epochs {
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		for _, b := range order {
-			lg := sm.logits(bags[b])
-			mx := slices.Max(lg)
-			sum := 0.0
-			for g, v := range lg {
-				p[g] = math.Exp(v - mx)
-				sum += p[g]
-			}
-			for g := range p {
-				grad := p[g] / sum
-				if g == labels[b] {
-					grad--
-				}
-				gb[g] += float32(grad * grad)
-				sm.bias[g] -= float32(rate * grad / math.Sqrt(float64(gb[g])+1e-8))
-				for _, x := range bags[b] {
-					k := x*classes + g
-					gx := grad + l2*float64(sm.w[k])
-					gw[k] += float32(gx * gx)
-					sm.w[k] -= float32(rate * gx / math.Sqrt(float64(gw[k])+1e-8))
-				}
-			}
-		}
-	}
-	return sm
 }
 
 // ppmiEmbedding returns item embeddings of rank d from the positive PMI
@@ -646,7 +592,7 @@ func jacobiEigen(a [][]float64) ([]float64, [][]float64) {
 // evidence's items, v_g the weighted sum of the embeddings (pick) of the
 // group's items in the case.
 func (s *coStore) nearScorer(name string, alpha float64, pick func(*coFold) [][]float64) reportScorer {
-	spoor := rankingScorer(Attribute)
+	spoor := spoorAlone
 	return func(ck *caseKB, ev Evidence, scores []float64) float64 {
 		emb := pick(s.caseFold(ck))
 		v, ok := ck.memo.Load(name)
@@ -738,13 +684,12 @@ func TestReportCooccur(t *testing.T) {
 		vs = append(vs, variant{label, s.mixScorer(name, beta, missing, q)})
 	}
 	add := func(name string, sc reportScorer) { vs = append(vs, variant{name, sc}) }
-	if *evalFullFlag {
-		for _, l2 := range []float64{1e-3, 3e-3, 1e-2} {
-			for _, a := range []float64{0.25, 0.5} {
-				add(fmt.Sprintf("spoor + %g·logistic regression, L2 %g", a, l2), s.lrScorer(lrConfig{l2: l2, epochs: 25}, a))
-			}
-		}
-		add("spoor + 0.25·logistic regression, L2 1e-3, 10 epochs", s.lrScorer(lrConfig{l2: 1e-3, epochs: 10}, 0.25))
+	if *evalFullFlag || true {
+		add("spoor alone (no classifier)", spoorAlone)
+		add("spoor + 0.5·logistic regression, L2 0.01", s.lrScorer(lrConfig{l2: 0.01, epochs: 25}, 0.5))
+		add("spoor + 0.5·logistic regression, L2 0.01, thin bags", s.lrScorer(lrConfig{l2: 0.01, epochs: 25, thin: true}, 0.5))
+		add("spoor + 0.25·logistic regression, L2 0.01, thin bags", s.lrScorer(lrConfig{l2: 0.01, epochs: 25, thin: true}, 0.25))
+		add("spoor + 1·logistic regression, L2 0.01, thin bags", s.lrScorer(lrConfig{l2: 0.01, epochs: 25, thin: true}, 1))
 		runVariants(t, true, vs)
 		return
 	}
