@@ -160,6 +160,9 @@ type Group struct {
 	// in a view made by Without or WithoutReport, which cannot hold a
 	// report out of it.
 	Regression map[string]float32 `json:"regression,omitempty"`
+	// Intercept is the group's intercept in the report classifier: how
+	// often reports are about it, the items aside.
+	Intercept float32 `json:"intercept,omitempty"`
 }
 
 // Software is ATT&CK software (S0001...): malware or a tool.

@@ -422,9 +422,11 @@ type model struct {
 	zT, zS []float64
 	// bT[t], bS[s]: the background b(x) of each item.
 	bT, bS []float64
-	// regT[g][t], regS[g][s]: the group's weights in the report
-	// classifier (Group.Regression), nil when no group has any.
+	// regT[g][t], regS[g][s], regB[g]: the group's weights and intercept
+	// in the report classifier (Group.Regression), nil when no group has
+	// any.
 	regT, regS [][]float32
+	regB       []float64
 	p          params
 }
 
@@ -702,7 +704,9 @@ func (m *model) learned() {
 		return
 	}
 	m.regT, m.regS = make([][]float32, len(m.groups)), make([][]float32, len(m.groups))
+	m.regB = make([]float64, len(m.groups))
 	for gi, g := range m.groups {
+		m.regB[gi] = float64(g.Intercept)
 		m.regT[gi], m.regS[gi] = make([]float32, len(m.techs)), make([]float32, len(m.softs))
 		for id, w := range g.Regression {
 			if t, ok := m.techIndex[id]; ok {
@@ -716,14 +720,15 @@ func (m *model) learned() {
 
 // regress adds to scores the report classifier's weight of evidence for
 // each group, in bits: RegressionWeight·log2(G·P(g)), P the classifier's
-// probability of the group among the G groups on the (weighted) items, so
-// that the term is 0 for a group it rates at the uniform 1/G. Nothing
-// when there is no item or no classifier.
+// probability of the group among the G groups on the (weighted) items,
+// its intercept included, so that the term is 0 for a group it rates at
+// the uniform 1/G. Nothing when there is no item (every group still ties)
+// or no classifier.
 func (m *model) regress(obsT, obsS []int, wT, wS []float64, scores []float64) {
 	if m.regT == nil || m.p.regression == 0 || len(obsT)+len(obsS) == 0 {
 		return
 	}
-	logits := make([]float64, len(m.groups))
+	logits := slices.Clone(m.regB)
 	for gi := range m.groups {
 		for j, t := range obsT {
 			logits[gi] += weightAt(wT, j) * float64(m.regT[gi][t])

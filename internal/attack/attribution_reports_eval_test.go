@@ -115,14 +115,14 @@ type foldKey struct {
 
 type foldEntry struct {
 	once    sync.Once
-	learned map[string]map[string]float32
+	learned learned
 }
 
 // foldRegression returns full's report classifier learned without the
 // reports of the fold: every case whose report is in the fold is scored
 // with it, so no case's report is among its samples (a little stricter
 // than leaving the one report out, and 10 trainings instead of 540).
-func foldRegression(full *KB, fold int) map[string]map[string]float32 {
+func foldRegression(full *KB, fold int) learned {
 	foldRegressions.Lock()
 	if foldRegressions.m == nil {
 		foldRegressions.m = make(map[foldKey]*foldEntry)

@@ -25,9 +25,10 @@ const (
 	regressionL2     = 0.01
 	regressionEpochs = 25
 	regressionRate   = 0.5
-	// regressionMin is the smallest weight kept: smaller ones move no
-	// score by more than a hundredth of a nat per item.
-	regressionMin = 0.01
+	// regressionMin is the smallest weight kept (after each item's
+	// weights are centred on their median): smaller ones move no score
+	// by more than 0.03 nats per item.
+	regressionMin = 0.03
 	// regressionSeed fixes the order of the samples, so that a bundle
 	// always gives the same weights.
 	regressionSeed = 11
@@ -37,18 +38,20 @@ const (
 // group and a report cited by its relationships (reports for which skip
 // is true left out), the items (indexes into items) the report says the
 // group used, and the group (index into groups). Pairs are in the order of
-// group ID, then report.
+// group ID, then report; groups are kb's active groups, in kb's order,
+// with or without samples.
 func (kb *KB) reportBags(skip func(report string) bool) (bags [][]int, labels []int, items, groups []string) {
 	type pair struct{ group, report string }
 	byPair := make(map[pair][]string)
-	active := make(map[string]bool)
+	groupIndex := make(map[string]int)
 	for i := range kb.Groups {
 		if !kb.Groups[i].Deprecated {
-			active[kb.Groups[i].ID] = true
+			groupIndex[kb.Groups[i].ID] = len(groups)
+			groups = append(groups, kb.Groups[i].ID)
 		}
 	}
 	for _, r := range kb.rels {
-		if !active[r.Source] {
+		if _, ok := groupIndex[r.Source]; !ok {
 			continue
 		}
 		if k := KindOf(r.Target); k != KindTechnique && k != KindSoftware {
@@ -67,14 +70,7 @@ func (kb *KB) reportBags(skip func(report string) bool) (bags [][]int, labels []
 	}
 	slices.SortFunc(pairs, func(a, b pair) int { return cmp.Or(cmp.Compare(a.group, b.group), cmp.Compare(a.report, b.report)) })
 	itemIndex := make(map[string]int)
-	groupIndex := make(map[string]int)
 	for _, p := range pairs {
-		gi, ok := groupIndex[p.group]
-		if !ok {
-			gi = len(groups)
-			groupIndex[p.group] = gi
-			groups = append(groups, p.group)
-		}
 		var bag []int
 		for _, id := range byPair[p] {
 			x, ok := itemIndex[id]
@@ -88,42 +84,62 @@ func (kb *KB) reportBags(skip func(report string) bool) (bags [][]int, labels []
 			}
 		}
 		bags = append(bags, bag)
-		labels = append(labels, gi)
+		labels = append(labels, groupIndex[p.group])
 	}
 	return bags, labels, items, groups
 }
 
+// learned is the report classifier of one knowledge base: each group's
+// weights by item ID (those below regressionMin in size dropped) and its
+// intercept, by group ID.
+type learned struct {
+	weights    map[string]map[string]float32
+	intercepts map[string]float32
+}
+
 // learnRegression fits the report classifier on kb's relationships
-// (reports for which skip is true left out) and returns each group's
-// weights by item ID, those below regressionMin in size dropped. The
-// intercepts are not kept: a prior by the number of reports did not help
-// on the report cases, and the classifier is a source of evidence, not a
-// prior. A KB without relationships gives nil.
-func (kb *KB) learnRegression(skip func(report string) bool) map[string]map[string]float32 {
+// (reports for which skip is true left out). A KB without relationships
+// gives an empty classifier.
+func (kb *KB) learnRegression(skip func(report string) bool) learned {
 	bags, labels, items, groups := kb.reportBags(skip)
 	if len(bags) == 0 {
-		return nil
+		return learned{}
 	}
 	sm := trainSoftmax(len(items), len(groups), bags, labels, regressionL2, regressionEpochs, false, regressionSeed)
-	out := make(map[string]map[string]float32, len(groups))
+	// The probabilities do not change when one constant is added to an
+	// item's weights for every group; taking away their median leaves
+	// most of them near 0, and small enough to drop.
+	col := make([]float32, len(groups))
+	for x := range items {
+		row := sm.w[x*sm.classes : (x+1)*sm.classes]
+		copy(col, row)
+		slices.Sort(col)
+		med := col[len(col)/2]
+		for g := range row {
+			row[g] -= med
+		}
+	}
+	out := learned{weights: make(map[string]map[string]float32, len(groups)), intercepts: make(map[string]float32, len(groups))}
 	for gi, g := range groups {
+		out.intercepts[g] = sm.bias[gi]
 		for x, id := range items {
 			if w := sm.w[x*sm.classes+gi]; math.Abs(float64(w)) >= regressionMin {
-				if out[g] == nil {
-					out[g] = make(map[string]float32)
+				if out.weights[g] == nil {
+					out.weights[g] = make(map[string]float32)
 				}
-				out[g][id] = w
+				out.weights[g][id] = w
 			}
 		}
 	}
 	return out
 }
 
-// setRegression gives kb's groups the weights of learned (by group ID; a
-// group without any has none).
-func (kb *KB) setRegression(learned map[string]map[string]float32) {
+// setRegression gives kb's groups the weights and intercepts of l (a
+// group it does not have has none).
+func (kb *KB) setRegression(l learned) {
 	for i := range kb.Groups {
-		kb.Groups[i].Regression = learned[kb.Groups[i].ID]
+		g := &kb.Groups[i]
+		g.Regression, g.Intercept = l.weights[g.ID], l.intercepts[g.ID]
 	}
 }
 

@@ -47,18 +47,21 @@ func TestLearnRegression(t *testing.T) {
 		t.Errorf("T1001, G0002's only item: got G0002 %g, G0001 %g; want G0002's larger", g2["T1001"], g1["T1001"])
 	}
 	again := kb.learnRegression(nil)
-	if !maps.EqualFunc(again, map[string]map[string]float32{"G0001": g1, "G0002": g2}, maps.Equal) {
-		t.Errorf("learned twice: got %v, then %v; want the same", map[string]any{"G0001": g1, "G0002": g2}, again)
+	if !maps.EqualFunc(again.weights, map[string]map[string]float32{"G0001": g1, "G0002": g2}, maps.Equal) || again.intercepts["G0001"] != kb.Groups[0].Intercept {
+		t.Errorf("learned twice: got %v, then %v; want the same", map[string]any{"G0001": g1, "G0002": g2}, again.weights)
+	}
+	if kb.Groups[0].Intercept <= kb.Groups[1].Intercept {
+		t.Errorf("intercepts: got G0001 (3 reports) %g, G0002 (1) %g; want G0001's larger", kb.Groups[0].Intercept, kb.Groups[1].Intercept)
 	}
 	without := kb.learnRegression(func(r string) bool { return r == "Report A" })
-	for g, w := range without {
+	for g, w := range without.weights {
 		if _, ok := w["S0001"]; ok {
 			t.Errorf("without report A, the only one citing S0001: %s weighs it %g", g, w["S0001"])
 		}
 	}
 	v := kb.WithoutReport("Report A", "relationship--a")
 	for _, g := range v.Groups {
-		if g.Regression != nil {
+		if g.Regression != nil || g.Intercept != 0 {
 			t.Errorf("view without report A: %s keeps its weights %v", g.ID, g.Regression)
 		}
 	}

@@ -49,7 +49,8 @@ func (kb *KB) Relationship(id string) (Relationship, bool) {
 // lists become empty stays, and attribution leaves it out as it does any
 // group without techniques or software.
 //
-// The groups of a view that lost anything have no Regression: the report
+// The groups of a view that lost anything have no Regression (nor
+// Intercept): the report
 // classifier cannot be learned again per view, and a held-out report must
 // not be in it.
 //
@@ -89,7 +90,7 @@ func (kb *KB) WithoutReport(report string, ids ...string) *KB {
 	// The report classifier was learned from every report; the view
 	// cannot hold one out of it, so it has none (setRegression gives it
 	// one learned without).
-	v.setRegression(nil)
+	v.setRegression(learned{})
 	v.Procedures = slices.DeleteFunc(slices.Clone(kb.Procedures), func(p Procedure) bool { return drop[p.Rel] })
 	v.rels = make([]Relationship, 0, len(kb.rels))
 	for _, r := range kb.rels {
