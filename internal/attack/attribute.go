@@ -92,6 +92,11 @@ const (
 	// (regression.go) in the score, set with its L2 penalty on the report
 	// cases.
 	RegressionWeight = 0.5
+	// RegressionItems is the evidence, in items, at which the report
+	// classifier has its full weight; on n fewer items it has n/RegressionItems
+	// of it. A judgement (ATT&CK's reports, its samples, name about 10
+	// items), not fitted.
+	RegressionItems = 10.0
 )
 
 // Evidence is what one operation showed.
@@ -743,8 +748,19 @@ func (m *model) regress(obsT, obsS []int, wT, wS []float64, scores []float64) {
 		sum += math.Exp(l - mx)
 	}
 	lse := mx + math.Log(sum)
+	// The classifier learned from whole reports: on a few items it
+	// speaks outside what it was fitted on, so its weight grows with the
+	// evidence up to RegressionItems items.
+	n := 0.0
+	for j := range obsT {
+		n += weightAt(wT, j)
+	}
+	for j := range obsS {
+		n += weightAt(wS, j)
+	}
+	alpha := m.p.regression * min(1, n/RegressionItems)
 	for gi, l := range logits {
-		scores[gi] += m.p.regression * (l - lse + math.Log(float64(len(m.groups)))) / math.Ln2
+		scores[gi] += alpha * (l - lse + math.Log(float64(len(m.groups)))) / math.Ln2
 	}
 }
 

@@ -341,7 +341,7 @@ var reportScorers = []struct {
 		}
 		return rankingScorer(func(kb *KB, ev Evidence) Ranking { return rankModel(kb, ck.earlier, ev, 0) })(ck, ev, scores)
 	}},
-	{"spoor, a parent's own weight only (before the family sum)", "as spoor's", paramsScorer(func() params { p := defaultParams; p.family = false; return p }())},
+	{"spoor without the report classifier (before branch attrib2)", "as spoor's", paramsScorer(func() params { p := defaultParams; p.regression = 0; return p }())},
 	{"IDF containment", "the best score's share of the sum of scores", idfContainment},
 	{"Jaccard", "the best score's share of the sum of scores", jaccardReports},
 	{fmt.Sprintf("naive Bayes, report-count prior (ε = %g)", nbEpsilon), "the posterior over the groups", naiveBayes},
