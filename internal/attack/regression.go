@@ -29,6 +29,12 @@ const (
 	// weights are centred on their median): smaller ones move no score
 	// by more than 0.03 nats per item.
 	regressionMin = 0.03
+	// maxRegressionCells bounds items × groups of the classifier (two
+	// float32 each while learning: 32 MB), and maxRegressionWork the
+	// item-group updates of one epoch. ATT&CK v18.1 has about 1,300 items
+	// and 180 groups (0.24 M cells) and 3 M updates an epoch.
+	maxRegressionCells = 1 << 22
+	maxRegressionWork  = 1 << 27
 	// regressionSeed fixes the order of the samples, so that a bundle
 	// always gives the same weights.
 	regressionSeed = 11
@@ -99,10 +105,16 @@ type learned struct {
 
 // learnRegression fits the report classifier on kb's relationships
 // (reports for which skip is true left out). A KB without relationships
-// gives an empty classifier.
+// gives an empty classifier, and so does a bundle far larger than ATT&CK's
+// (maxRegressionCells, maxRegressionWork), which attribution then scores
+// without one rather than take unbounded memory or time.
 func (kb *KB) learnRegression(skip func(report string) bool) learned {
 	bags, labels, items, groups := kb.reportBags(skip)
-	if len(bags) == 0 {
+	work := 0
+	for _, b := range bags {
+		work += len(b)
+	}
+	if len(bags) == 0 || len(items)*len(groups) > maxRegressionCells || work*len(groups) > maxRegressionWork {
 		return learned{}
 	}
 	sm := trainSoftmax(len(items), len(groups), bags, labels, regressionL2, regressionEpochs, false, regressionSeed)
