@@ -87,8 +87,8 @@ const (
 	// on whole reports; no single temperature was within 0.1 at every size
 	// (BENCHMARKS.md). Set again with the report classifier in the score
 	// (TestSweepTemperature, branch attrib2).
-	Temperature       = 0.35
-	TemperatureGrowth = 0.40
+	Temperature       = 0.38
+	TemperatureGrowth = 0.33
 	// RegressionWeight is the weight of the report classifier's log-odds
 	// (regression.go) in the score, set with its L2 penalty on the report
 	// cases.

@@ -20,8 +20,8 @@ func TestSweepTemperature(t *testing.T) {
 	if !*evalFlag {
 		t.Skip("the temperature sweep runs with -eval")
 	}
-	temps := []float64{0.3, 0.35, 0.4}
-	growths := []float64{0.35, 0.4, 0.45}
+	temps := []float64{0.32, 0.35, 0.38}
+	growths := []float64{0.3, 0.33, 0.36, 0.4}
 	ds, full, groups, pos := loadReports(t)
 	type acc struct{ conf, hit []float64 }
 	res := map[[4]float64]*acc{} // by T, growth, size, half (-1: both)
