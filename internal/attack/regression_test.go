@@ -95,3 +95,27 @@ func TestRegressionScore(t *testing.T) {
 		t.Errorf("no evidence: got %v with the classifier, %v without; want the same", a, b)
 	}
 }
+
+// TestAttributeThinEvidence is issue 11's bound on thin evidence: a single
+// technique that more than 10 groups are known for makes no group more
+// likely than 0.2, the report classifier included.
+func TestAttributeThinEvidence(t *testing.T) {
+	kb := embeddedKB(t)
+	m := kb.model()
+	if m.regT == nil {
+		t.Fatal("the embedded knowledge base has no report classifier")
+	}
+	checked := 0
+	for ti, id := range m.techs {
+		if m.nTech[ti] <= 10 {
+			continue
+		}
+		checked++
+		if c := Attribute(kb, Evidence{Techniques: []string{id}}).Candidates[0]; c.Confidence > 0.2 {
+			t.Errorf("%s alone (%d groups): %s %.3f, want at most 0.2", id, m.nTech[ti], c.Group.Name, c.Confidence)
+		}
+	}
+	if checked < 50 {
+		t.Errorf("checked %d techniques known for more than 10 groups, want at least 50", checked)
+	}
+}
