@@ -19,19 +19,11 @@ import (
 )
 
 type shipFlags struct {
-	nats, tenant, caseName, name, state string
-	follow, carve                       bool
-	window                              int
-	limits                              limitsFlags
-}
-
-// defaultNATS is the NATS URL collectors and workers use without --nats:
-// $SPOOR_NATS, else the embedded server of a spoor serve on this machine.
-func defaultNATS() string {
-	if u := os.Getenv("SPOOR_NATS"); u != "" {
-		return u
-	}
-	return "nats://127.0.0.1:4222"
+	nats                          natsFlags
+	tenant, caseName, name, state string
+	follow, carve                 bool
+	window                        int
+	limits                        limitsFlags
 }
 
 func newShip(env Env) *cobra.Command {
@@ -70,7 +62,7 @@ new file at the path is a new input). Ctrl-C stops it.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runShip(cmd.Context(), env, f, args) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.nats, "nats", defaultNATS(), "NATS `URL` (comma-separated for a cluster; default $SPOOR_NATS)")
+	f.nats.register(fl)
 	fl.StringVar(&f.tenant, "tenant", store.DefaultTenant, "the `TENANT` the events belong to")
 	fl.StringVar(&f.caseName, "case", "fleet", "the `CASE` the workers hunt the events into (created when missing)")
 	fl.StringVar(&f.name, "name", "", "this collector's `NAME` (default: the host name)")
@@ -101,12 +93,12 @@ func runShip(ctx context.Context, env Env, f shipFlags, paths []string) error {
 		}
 		f.state += string(os.PathSeparator) + fleet.Token(f.name)
 	}
-	nc, js, err := fleet.Connect(f.nats, "spoor ship "+f.name)
+	nc, js, err := f.nats.connect("spoor ship " + f.name)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	if _, err := fleet.EnsureStream(ctx, js, f.tenant, fleet.StreamOptions{}); err != nil {
+	if _, err := fleet.OpenStream(ctx, js, f.tenant); err != nil {
 		return err
 	}
 	stats := new(fleet.ShipStats)
