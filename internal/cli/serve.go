@@ -198,7 +198,8 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 		ErrorLog:          slog.NewLogLogger(env.logger().Handler(), slog.LevelDebug),
 	}
 	if natsURL != "" {
-		fmt.Fprintf(env.Stdout, "NATS JetStream for collectors and workers at %s (%s)\n", fleet.RedactURL(natsURL), nt.says)
+		fmt.Fprintf(env.Stdout, "NATS JetStream for collectors and workers at %s\n", fleet.RedactURL(natsURL))
+		fmt.Fprintf(env.Stdout, "NATS: %s\n", nt.says)
 	}
 	fmt.Fprintf(env.Stdout, "Serving the console at https://%s/ (store: %s)\n", ln.Addr(), st.Backend())
 	fmt.Fprintf(env.Stdout, "TAXII 2.1 at https://%s%s\n", ln.Addr(), server.TAXIIPrefix)
