@@ -243,17 +243,37 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, tenant string, op
 // stream up and create it, not change it).
 func OpenStream(ctx context.Context, js jetstream.JetStream, tenant string) (jetstream.Stream, error) {
 	name := StreamName(tenant)
-	st, err := js.Stream(ctx, name)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		st, err = js.CreateStream(ctx, streamConfig(tenant, StreamOptions{}))
-		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			st, err = js.Stream(ctx, name)
+	var st jetstream.Stream
+	err := unanswered(ctx, func(ctx context.Context) (err error) {
+		st, err = js.Stream(ctx, name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			st, err = js.CreateStream(ctx, streamConfig(tenant, StreamOptions{}))
+			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+				st, err = js.Stream(ctx, name)
+			}
 		}
-	}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", name, err)
 	}
 	return st, nil
+}
+
+// unanswered calls fn until it returns anything but JetStream not
+// answering (a timeout, no responders), a minute at most: a cluster
+// starting, electing a leader, or (nats-server 2.9) dropping the first
+// request of an account it had not met.
+func unanswered(ctx context.Context, fn func(context.Context) error) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := fn(ctx)
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) ||
+			!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, nats.ErrNoResponders) {
+			return err
+		}
+		sleep(ctx, time.Second)
+	}
 }
 
 func streamConfig(tenant string, opts StreamOptions) jetstream.StreamConfig {

@@ -190,8 +190,14 @@ type owned struct {
 	done   chan struct{}
 }
 
-// setup makes the stream, the partitions' consumers and the bucket.
+// setup makes the stream, the partitions' consumers and the bucket,
+// trying again for a minute while JetStream does not answer (a cluster
+// starting).
 func (w *worker) setup(ctx context.Context) error {
+	return unanswered(ctx, w.setupOnce)
+}
+
+func (w *worker) setupOnce(ctx context.Context) error {
 	if _, err := EnsureStream(ctx, w.js, w.opts.Tenant, StreamOptions{Replicas: w.opts.Replicas}); err != nil {
 		return err
 	}
