@@ -110,13 +110,18 @@ func TestServeNATSCredentials(t *testing.T) {
 	if code, _, stderr := run(t, t.Context(), "ship", evidence, "--nats", url, "--nats-creds", creds, "--case", "shipped"); code != 0 {
 		t.Fatalf("ship: %d %s", code, stderr)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
+	if !waitFor(2*time.Minute, func() bool {
 		code, stdout, _ := run(t, t.Context(), "case", "show", "shipped", "--store", dir)
-		if code == 0 && strings.Contains(stdout, "fleet:") && !strings.Contains(stdout, "0 detections") {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
+		return code == 0 && strings.Contains(stdout, "fleet:") && !strings.Contains(stdout, "0 detections")
+	}) {
+		t.Fatal("the case got no detections from serve's workers within 2 minutes")
 	}
-	t.Fatal("the case got no detections from serve's workers within 2 minutes")
+	worker := filepath.Join(t.TempDir(), "w.creds")
+	if code, _, stderr := run(t, t.Context(), "fleet", "credential", "add", "--data", dir, "--role", "worker", "--out", worker); code != 0 {
+		t.Fatalf("credential add: %d %s", code, stderr)
+	}
+	code, stdout, stderr := run(t, t.Context(), "fleet", "status", "--nats", url, "--nats-creds", worker)
+	if code != 0 || !strings.Contains(stdout, "Tenant default: stream SPOOR_default") {
+		t.Errorf("fleet status with a worker's credential: exit %d, %s%s", code, stdout, stderr)
+	}
 }
