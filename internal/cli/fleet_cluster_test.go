@@ -88,16 +88,7 @@ func (n *natsNode) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.po
 // the node leading the stream killed (SIGKILL) mid-stream. Once drained,
 // the case (PostgreSQL) holds exactly the offline hunt's detections.
 func TestFleetCluster(t *testing.T) {
-	if testing.Short() {
-		t.Skip("cluster test: minutes of real processes")
-	}
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("nats-server not installed")
-		}
-		t.Skip("nats-server not installed")
-	}
+	bin := natsServerBin(t, "cluster test")
 	evidence := shared.Path(t, "datasets", "evtx-attack-samples")
 	ctx := context.Background()
 	began := time.Now()
@@ -210,18 +201,7 @@ func TestFleetCluster(t *testing.T) {
 	case <-time.After(4 * time.Minute):
 		t.Fatal("the collector did not finish within 4 minutes")
 	}
-	var mark int64
-	var ops int
-	settled := time.Time{}
-	fleettest.Drained(t, js, store.DefaultTenant, func() bool {
-		m, err := st.CaseMark(ctx, store.DefaultTenant, "cluster")
-		raws, err2 := st.Operations(ctx, store.DefaultTenant, "cluster")
-		if err != nil || err2 != nil || m != mark || len(raws) != ops {
-			mark, ops, settled = m, len(raws), time.Now()
-			return false
-		}
-		return time.Since(settled) > 5*time.Second
-	})
+	drainedAndRebuilt(t, js, st, "cluster")
 	info, err = stream.Info(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -131,16 +131,7 @@ func startNATSProcess(t *testing.T, bin, dir string, port int) *process {
 // detections, and its operations, after a worker's rebuild, are the
 // offline hunt's: nothing lost, nothing twice.
 func TestFleetFaults(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault test: minutes of real processes")
-	}
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("nats-server not installed")
-		}
-		t.Skip("nats-server not installed")
-	}
+	bin := natsServerBin(t, "fault test")
 	dir := shared.Path(t, "datasets", "evtx-attack-samples")
 	ctx := context.Background()
 	plain, err := hunt.Run(ctx, []string{dir}, hunt.Options{Workers: 2})
@@ -222,20 +213,7 @@ func TestFleetFaults(t *testing.T) {
 	}
 	wc := worker("c")
 
-	// Drained, and the operations rebuilt: the case's mark and its
-	// operations unchanged for the time a rebuild takes.
-	var mark int64
-	var ops int
-	settled := time.Time{}
-	fleettest.Drained(t, js, store.DefaultTenant, func() bool {
-		m, err := st.CaseMark(ctx, store.DefaultTenant, "faults")
-		raws, err2 := st.Operations(ctx, store.DefaultTenant, "faults")
-		if err != nil || err2 != nil || m != mark || len(raws) != ops {
-			mark, ops, settled = m, len(raws), time.Now()
-			return false
-		}
-		return time.Since(settled) > 5*time.Second
-	})
+	drainedAndRebuilt(t, js, st, "faults")
 	fleettest.SameDetections(t, st, store.DefaultTenant, "faults", plain)
 	fleettest.SameOperations(t, st, store.DefaultTenant, "faults", plain)
 	wb.stop(t)
@@ -250,6 +228,43 @@ func TestFleetFaults(t *testing.T) {
 	if !strings.Contains(wb.out.String(), "store commit failed") {
 		t.Error("worker b never met the store's outage")
 	}
+}
+
+// natsServerBin is the nats-server binary; test (minutes of real
+// processes) is skipped in -short, or without one outside CI.
+func natsServerBin(t *testing.T, test string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(test + ": minutes of real processes")
+	}
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("nats-server not installed")
+		}
+		t.Skip("nats-server not installed")
+	}
+	return bin
+}
+
+// drainedAndRebuilt waits until the default tenant's stream is drained
+// and the operations of its case caseName rebuilt: the case's mark and
+// its operations unchanged for the time a rebuild takes.
+func drainedAndRebuilt(t *testing.T, js jetstream.JetStream, st *store.Store, caseName string) {
+	t.Helper()
+	ctx := context.Background()
+	var mark int64
+	var ops int
+	settled := time.Time{}
+	fleettest.Drained(t, js, store.DefaultTenant, func() bool {
+		m, err := st.CaseMark(ctx, store.DefaultTenant, caseName)
+		raws, err2 := st.Operations(ctx, store.DefaultTenant, caseName)
+		if err != nil || err2 != nil || m != mark || len(raws) != ops {
+			mark, ops, settled = m, len(raws), time.Now()
+			return false
+		}
+		return time.Since(settled) > 5*time.Second
+	})
 }
 
 // members is how many workers of the default tenant are live.
