@@ -200,7 +200,7 @@ func (a *Accounts) tenantKey(tenant string, create bool) (nkeys.KeyPair, error) 
 // Permissions are what a credential of role in tenant may publish and
 // subscribe to, user being its public key. Within the tenant's account a
 // collector publishes events and its heartbeat (c.<name> in the bucket),
-// looks its stream and bucket up and creates the stream when missing; a
+// looks its stream and bucket up and creates them when missing; a
 // worker calls JetStream's API (but deleting or purging a stream or
 // messages), acknowledges and uses the bucket. Both subscribe only to
 // replies under their own inbox prefix (InboxPrefix), so that no user of
@@ -216,6 +216,8 @@ func Permissions(tenant string, role Role, user string) (jwt.Permissions, error)
 			"$JS.API.STREAM.INFO."+stream,
 			"$JS.API.STREAM.CREATE."+stream,
 			"$JS.API.STREAM.INFO.KV_"+bucket,
+			"$JS.API.STREAM.CREATE.KV_"+bucket,
+			"$JS.API.INFO", // the account's limits, read before a bucket is made
 			"$KV."+bucket+"."+collectorKeyPrefix+">",
 		)
 	case RoleWorker:

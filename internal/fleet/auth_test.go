@@ -252,6 +252,14 @@ func TestCredentials(t *testing.T) {
 		if n := messages(t, workerA, "A"); n != 1 {
 			t.Errorf("A's stream holds %d messages, want 1", n)
 		}
+		// Before any worker: the collector makes the stream and bucket.
+		first := connect(t, url, fleet.ClientAuth{CA: p.ca, Creds: mint(t, accounts, "C", fleet.RoleCollector)})
+		if _, err := fleet.OpenStream(shortCtx(t), first.js, "C"); err != nil {
+			t.Errorf("collector of C making its stream: %v", err)
+		}
+		if _, err := fleet.Bucket(shortCtx(t), first.js, "C", time.Minute); err != nil {
+			t.Errorf("collector of C making its bucket: %v", err)
+		}
 	})
 
 	t.Run("collector of A cannot publish B's events", func(t *testing.T) {
