@@ -33,6 +33,22 @@ func TestServeRefusesOpenNATS(t *testing.T) {
 	}
 }
 
+// TestServeNATSTLSUsage: the embedded server's TLS flags go together,
+// and not with a cluster.
+func TestServeNATSTLSUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--nats-tls-cert", "c.pem"},
+		{"--nats-tls-key", "k.pem"},
+		{"--nats-tls-ca", "ca.pem"},
+		{"--nats", "nats://n1:4222", "--nats-tls-cert", "c.pem", "--nats-tls-key", "k.pem"},
+	} {
+		code, _, stderr := run(t, t.Context(), append([]string{"serve", "--data", t.TempDir()}, args...)...)
+		if code != ExitUsage || !strings.Contains(stderr, "--nats-tls-cert") {
+			t.Errorf("serve %v: exit %d, %q", args, code, stderr)
+		}
+	}
+}
+
 func TestLoopback(t *testing.T) {
 	for host, want := range map[string]bool{"127.0.0.1": true, "::1": true, "localhost": true, "127.1.2.3": true,
 		"": false, "0.0.0.0": false, "::": false, "10.0.0.1": false, "hunt.example": false} {

@@ -128,6 +128,12 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return &usageError{errors.New("--tls-cert and --tls-key go together")}
 	}
+	if (f.natsTLSCert == "") != (f.natsTLSKey == "") || f.natsTLSCA != "" && f.natsTLSCert == "" {
+		return &usageError{errors.New("--nats-tls-cert and --nats-tls-key go together (and --nats-tls-ca needs them)")}
+	}
+	if f.nats.url != "" && f.natsTLSCert != "" {
+		return &usageError{errors.New("--nats-tls-cert is the embedded NATS server's: not with --nats (give --nats-ca to check the cluster)")}
+	}
 	target, dir, err := storeTarget(f.data, f.storeURL)
 	if err != nil {
 		return err

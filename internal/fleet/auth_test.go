@@ -395,3 +395,33 @@ func TestCredentialsShipAndHunt(t *testing.T) {
 	}
 	fleettest.SameDetections(t, st, "default", "auth", plain)
 }
+
+// TestMutualTLS: a server asking for client certificates refuses a
+// client without one, and lets in one whose certificate its CA signed.
+func TestMutualTLS(t *testing.T) {
+	dir := t.TempDir()
+	accounts, err := fleet.OpenAccounts(filepath.Join(dir, "auth"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPKI(t, dir, "server")
+	srv, err := fleet.Start(filepath.Join(dir, "nats"), fleet.ServerConfig{Listen: "127.0.0.1:0", Accounts: accounts,
+		TLSCert: p.cert, TLSKey: p.key, TLSClientCA: p.ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	creds := mint(t, accounts, "A", fleet.RoleWorker)
+	opts, err := fleet.ClientAuth{CA: p.ca, Creds: creds}.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nc, _, err := fleet.Connect(srv.URL(), "test", opts...); err == nil {
+		nc.Close()
+		t.Error("connected without a client certificate")
+	}
+	c := connect(t, srv.URL(), fleet.ClientAuth{CA: p.ca, Creds: creds, Cert: p.cert, Key: p.key})
+	if _, err := c.js.AccountInfo(shortCtx(t)); err != nil {
+		t.Errorf("with a client certificate: %v", err)
+	}
+}

@@ -164,9 +164,12 @@ func refused(err error) bool {
 	var verify *tls.CertificateVerificationError
 	var unknown x509.UnknownAuthorityError
 	var host x509.HostnameError
+	// crypto/tls reports an alert the server sent (a client certificate
+	// required or refused) as a net.OpError of Op "remote error".
+	var op *net.OpError
 	return errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) ||
 		errors.Is(err, nats.ErrAccountAuthExpired) || errors.Is(err, nats.ErrSecureConnRequired) || errors.Is(err, nats.ErrSecureConnWanted) ||
-		errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &host)
+		errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &op) && op.Op == "remote error"
 }
 
 // RedactURL returns the NATS URLs in url (comma-separated) with any
