@@ -147,54 +147,70 @@ func (a *Accounts) Tenant(tenant string) (string, error) {
 	return kp.PublicKey()
 }
 
-// Tenants are the tenants that have an account, as tokens (Token).
-func (a *Accounts) Tenants() ([]string, error) {
-	ents, err := os.ReadDir(filepath.Join(a.dir, "tenants"))
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range ents {
-		if name, ok := strings.CutSuffix(e.Name(), ".nk"); ok {
-			out = append(out, name)
-		}
-	}
-	return out, nil
-}
-
+// tenantKey returns tenant's account key pair, made when missing (and
+// create): its seed is claimed first, written only if no file is there
+// (so that two processes making one tenant at once agree on its
+// account), then its JWT is written if missing.
 func (a *Accounts) tenantKey(tenant string, create bool) (nkeys.KeyPair, error) {
 	file := filepath.Join(a.dir, "tenants", Token(tenant)+".nk")
 	seed, err := os.ReadFile(file)
-	if err == nil {
-		kp, err := nkeys.FromSeed(trimSeed(seed))
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && create:
+		kp, err := nkeys.CreateAccount()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
+			return nil, err
 		}
-		return kp, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) || !create {
+		fresh, _ := kp.Seed()
+		if err := claimSecret(file, fresh); err == nil {
+			seed = fresh
+		} else if !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		} else if seed, err = os.ReadFile(file); err != nil { // made meanwhile
+			return nil, err
+		}
+	case err != nil:
 		return nil, err
 	}
-	kp, err := nkeys.CreateAccount()
+	kp, err := nkeys.FromSeed(trimSeed(seed))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	pub, _ := kp.PublicKey()
-	ac := jwt.NewAccountClaims(pub)
-	ac.Name = tenant
-	ac.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1, MaxAckPending: -1}
-	token, err := ac.Encode(a.operator)
-	if err != nil {
-		return nil, err
-	}
-	if err := WriteSecret(filepath.Join(a.dir, "accounts", pub+".jwt"), []byte(token)); err != nil {
-		return nil, err
-	}
-	seedBytes, _ := kp.Seed()
-	if err := WriteSecret(file, seedBytes); err != nil {
-		return nil, err
+	jwtFile := filepath.Join(a.dir, "accounts", pub+".jwt")
+	if _, err := os.Stat(jwtFile); errors.Is(err, fs.ErrNotExist) {
+		ac := jwt.NewAccountClaims(pub)
+		ac.Name = tenant
+		ac.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1, MaxAckPending: -1}
+		token, err := ac.Encode(a.operator)
+		if err != nil {
+			return nil, err
+		}
+		if err := WriteSecret(jwtFile, []byte(token)); err != nil {
+			return nil, err
+		}
 	}
 	return kp, nil
+}
+
+// claimSecret writes data to file (0600) only if there is no file there
+// (fs.ErrExist otherwise), whole: it is written aside, then linked in.
+func claimSecret(file string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Link(tmp.Name(), file)
 }
 
 // Permissions are what a credential of role in tenant may publish and

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -423,5 +424,47 @@ func TestMutualTLS(t *testing.T) {
 	c := connect(t, srv.URL(), fleet.ClientAuth{CA: p.ca, Creds: creds, Cert: p.cert, Key: p.key})
 	if _, err := c.js.AccountInfo(shortCtx(t)); err != nil {
 		t.Errorf("with a client certificate: %v", err)
+	}
+}
+
+// TestMintConcurrent: processes minting credentials of a new tenant at
+// once (each its own Accounts over the folder) put them all in one
+// account.
+func TestMintConcurrent(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "auth")
+	if _, err := fleet.OpenAccounts(dir, true); err != nil {
+		t.Fatal(err)
+	}
+	issuers := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range issuers {
+		wg.Go(func() {
+			a, err := fleet.OpenAccounts(dir, false)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			token, _, _, err := a.MintJWT("new tenant", fleet.RoleCollector, "c", 0)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			claims, err := jwt.DecodeUserClaims(token)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			issuers[i] = claims.Issuer
+		})
+	}
+	wg.Wait()
+	for i, iss := range issuers {
+		if iss != issuers[0] {
+			t.Errorf("credential %d issued by account %s, credential 0 by %s", i, iss, issuers[0])
+		}
+	}
+	a, _ := fleet.OpenAccounts(dir, false)
+	if pub, err := a.Tenant("new tenant"); err != nil || pub != issuers[0] {
+		t.Errorf("the tenant's account is %s (%v), its credentials' %s", pub, err, issuers[0])
 	}
 }
