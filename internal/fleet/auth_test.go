@@ -19,8 +19,10 @@ import (
 	"time"
 
 	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/spoor-hunt/spoor/internal/fleet"
 	"github.com/spoor-hunt/spoor/internal/fleettest"
@@ -466,5 +468,80 @@ func TestMintConcurrent(t *testing.T) {
 	a, _ := fleet.OpenAccounts(dir, false)
 	if pub, err := a.Tenant("new tenant"); err != nil || pub != issuers[0] {
 		t.Errorf("the tenant's account is %s (%v), its credentials' %s", pub, err, issuers[0])
+	}
+}
+
+// TestUserPasswordAndNKey: against a NATS server of its operator's own
+// users, a user with the password in its file, and an nkey user with the
+// seed in its file, connect; a wrong password is refused at once, and
+// the errors name the files that cannot be read.
+func TestUserPasswordAndNKey(t *testing.T) {
+	dir := t.TempDir()
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := kp.PublicKey()
+	seed, _ := kp.Seed()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
+		Users: []*server.User{{Username: "hunter", Password: "s3cret pass"}}, Nkeys: []*server.NkeyUser{{Nkey: pub}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good, bad := file("pw", "s3cret pass\n"), file("bad", "guess\n")
+	nkey := file("user.nk", string(seed)+"\n")
+	for _, c := range []struct {
+		name string
+		auth fleet.ClientAuth
+		ok   bool
+	}{
+		{"password", fleet.ClientAuth{User: "hunter", PasswordFile: good}, true},
+		{"nkey", fleet.ClientAuth{NKey: nkey}, true},
+		{"wrong password", fleet.ClientAuth{User: "hunter", PasswordFile: bad}, false},
+	} {
+		opts, err := c.auth.Options()
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		nc, _, err := fleet.Connect(ns.ClientURL(), "test", opts...)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: connect: %v, want ok %v", c.name, err, c.ok)
+		}
+		if err == nil {
+			nc.Close()
+		}
+		if err != nil && strings.Contains(err.Error(), "guess") {
+			t.Errorf("%s: the error shows the password: %v", c.name, err)
+		}
+	}
+	missing := filepath.Join(dir, "missing")
+	for _, a := range []fleet.ClientAuth{
+		{User: "hunter", PasswordFile: missing}, {NKey: missing}, {Creds: missing}, {CA: missing},
+		{Cert: missing, Key: missing}, {NKey: good}, {Creds: good}, {CA: good},
+	} {
+		_, err := a.Options()
+		if err == nil || !strings.Contains(err.Error(), dir) {
+			t.Errorf("%+v: %v, want an error naming the file", a, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%+v: the error shows the file's secret: %v", a, err)
+		}
+	}
+	for _, a := range []fleet.ClientAuth{{User: "hunter"}, {PasswordFile: good}, {Cert: good}, {NKey: nkey, User: "hunter", PasswordFile: good}} {
+		if err := a.Validate(); err == nil {
+			t.Errorf("%+v: valid, want a usage error", a)
+		}
 	}
 }
