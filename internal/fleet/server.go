@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -159,17 +158,17 @@ func Connect(url, name string, opts ...nats.Option) (*nats.Conn, jetstream.JetSt
 }
 
 // refused reports whether err is the server refusing the client, not
-// its being away: retrying would not help.
+// its being away: retrying would not help. A TLS failure (a certificate
+// that does not check, the server's alert or its closing the connection
+// right after the handshake: a client certificate required or refused)
+// is one.
 func refused(err error) bool {
-	var verify *tls.CertificateVerificationError
-	var unknown x509.UnknownAuthorityError
-	var host x509.HostnameError
-	// crypto/tls reports an alert the server sent (a client certificate
-	// required or refused) as a net.OpError of Op "remote error".
+	// crypto/tls reports an alert the server sent after the handshake as
+	// a net.OpError of Op "remote error".
 	var op *net.OpError
 	return errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) ||
 		errors.Is(err, nats.ErrAccountAuthExpired) || errors.Is(err, nats.ErrSecureConnRequired) || errors.Is(err, nats.ErrSecureConnWanted) ||
-		errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &op) && op.Op == "remote error"
+		errors.Is(err, nats.ErrTLS) || errors.As(err, &op) && op.Op == "remote error"
 }
 
 // RedactURL returns the NATS URLs in url (comma-separated) with any
