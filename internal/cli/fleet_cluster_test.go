@@ -193,14 +193,7 @@ func TestFleetCluster(t *testing.T) {
 		t.Fatal("the collector had finished before the node was killed: no fault mid-stream")
 	default:
 	}
-	select {
-	case err := <-col.done:
-		if err != nil {
-			t.Fatalf("collector: %v", err)
-		}
-	case <-time.After(4 * time.Minute):
-		t.Fatal("the collector did not finish within 4 minutes")
-	}
+	col.finished(t, 4*time.Minute)
 	drainedAndRebuilt(t, js, st, "cluster")
 	info, err = stream.Info(ctx)
 	if err != nil {

@@ -85,6 +85,20 @@ func (p *process) kill() {
 	<-p.done
 }
 
+// finished waits up to d for p to end, and fails the test unless it
+// ended well.
+func (p *process) finished(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+	case <-time.After(d):
+		t.Fatalf("%s did not finish within %s", p.name, d)
+	}
+}
+
 // stop ends p as Ctrl-C does and waits for it.
 func (p *process) stop(t *testing.T) {
 	p.cmd.Process.Signal(syscall.SIGTERM)
@@ -203,14 +217,7 @@ func TestFleetFaults(t *testing.T) {
 	time.Sleep(10*time.Second - time.Since(outage))
 	px.up(t)
 
-	select {
-	case err := <-col.done:
-		if err != nil {
-			t.Fatalf("collector: %v", err)
-		}
-	case <-time.After(3 * time.Minute):
-		t.Fatal("the collector did not finish within 3 minutes")
-	}
+	col.finished(t, 3*time.Minute)
 	wc := worker("c")
 
 	drainedAndRebuilt(t, js, st, "faults")

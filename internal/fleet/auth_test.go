@@ -81,8 +81,9 @@ func newPKI(t *testing.T, dir, name string) pki {
 }
 
 // securedNATS is an embedded server trusting fresh accounts, speaking
-// TLS with a certificate of the returned PKI.
-func securedNATS(t *testing.T) (*fleet.Server, *fleet.Accounts, pki) {
+// TLS with a certificate of the returned PKI; with mutual, it asks
+// clients for a certificate of that PKI's CA.
+func securedNATS(t *testing.T, mutual bool) (*fleet.Server, *fleet.Accounts, pki) {
 	t.Helper()
 	dir := t.TempDir()
 	accounts, err := fleet.OpenAccounts(filepath.Join(dir, "auth"), true)
@@ -90,8 +91,11 @@ func securedNATS(t *testing.T) (*fleet.Server, *fleet.Accounts, pki) {
 		t.Fatal(err)
 	}
 	p := newPKI(t, dir, "server")
-	srv, err := fleet.Start(filepath.Join(dir, "nats"), fleet.ServerConfig{Listen: "127.0.0.1:0", Accounts: accounts,
-		TLSCert: p.cert, TLSKey: p.key})
+	cfg := fleet.ServerConfig{Listen: "127.0.0.1:0", Accounts: accounts, TLSCert: p.cert, TLSKey: p.key}
+	if mutual {
+		cfg.TLSClientCA = p.ca
+	}
+	srv, err := fleet.Start(filepath.Join(dir, "nats"), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +187,7 @@ func messages(t *testing.T, c *client, tenant string) uint64 {
 // tenant A publishes A's events and cannot publish B's nor read A's
 // stream; a worker of A reads A's stream and cannot read B's.
 func TestCredentials(t *testing.T) {
-	srv, accounts, p := securedNATS(t)
+	srv, accounts, p := securedNATS(t, false)
 	url := srv.URL()
 
 	t.Run("refused", func(t *testing.T) {
@@ -362,7 +366,7 @@ func TestCredentialsShipAndHunt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, accounts, p := securedNATS(t)
+	srv, accounts, p := securedNATS(t, false)
 	worker := connect(t, srv.URL(), fleet.ClientAuth{CA: p.ca, Creds: mint(t, accounts, "default", fleet.RoleWorker)})
 	collector := connect(t, srv.URL(), fleet.ClientAuth{CA: p.ca, Creds: mint(t, accounts, "default", fleet.RoleCollector)})
 	st, err := store.Open(ctx, t.TempDir())
@@ -402,18 +406,7 @@ func TestCredentialsShipAndHunt(t *testing.T) {
 // TestMutualTLS: a server asking for client certificates refuses a
 // client without one, and lets in one whose certificate its CA signed.
 func TestMutualTLS(t *testing.T) {
-	dir := t.TempDir()
-	accounts, err := fleet.OpenAccounts(filepath.Join(dir, "auth"), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newPKI(t, dir, "server")
-	srv, err := fleet.Start(filepath.Join(dir, "nats"), fleet.ServerConfig{Listen: "127.0.0.1:0", Accounts: accounts,
-		TLSCert: p.cert, TLSKey: p.key, TLSClientCA: p.ca})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	srv, accounts, p := securedNATS(t, true)
 	creds := mint(t, accounts, "A", fleet.RoleWorker)
 	opts, err := fleet.ClientAuth{CA: p.ca, Creds: creds}.Options()
 	if err != nil {
