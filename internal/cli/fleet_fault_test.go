@@ -85,6 +85,20 @@ func (p *process) kill() {
 	<-p.done
 }
 
+// finished waits up to d for p to end, and fails the test unless it
+// ended well.
+func (p *process) finished(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+	case <-time.After(d):
+		t.Fatalf("%s did not finish within %s", p.name, d)
+	}
+}
+
 // stop ends p as Ctrl-C does and waits for it.
 func (p *process) stop(t *testing.T) {
 	p.cmd.Process.Signal(syscall.SIGTERM)
@@ -131,16 +145,7 @@ func startNATSProcess(t *testing.T, bin, dir string, port int) *process {
 // detections, and its operations, after a worker's rebuild, are the
 // offline hunt's: nothing lost, nothing twice.
 func TestFleetFaults(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault test: minutes of real processes")
-	}
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("nats-server not installed")
-		}
-		t.Skip("nats-server not installed")
-	}
+	bin := natsServerBin(t, "fault test")
 	dir := shared.Path(t, "datasets", "evtx-attack-samples")
 	ctx := context.Background()
 	plain, err := hunt.Run(ctx, []string{dir}, hunt.Options{Workers: 2})
@@ -212,30 +217,10 @@ func TestFleetFaults(t *testing.T) {
 	time.Sleep(10*time.Second - time.Since(outage))
 	px.up(t)
 
-	select {
-	case err := <-col.done:
-		if err != nil {
-			t.Fatalf("collector: %v", err)
-		}
-	case <-time.After(3 * time.Minute):
-		t.Fatal("the collector did not finish within 3 minutes")
-	}
+	col.finished(t, 3*time.Minute)
 	wc := worker("c")
 
-	// Drained, and the operations rebuilt: the case's mark and its
-	// operations unchanged for the time a rebuild takes.
-	var mark int64
-	var ops int
-	settled := time.Time{}
-	fleettest.Drained(t, js, store.DefaultTenant, func() bool {
-		m, err := st.CaseMark(ctx, store.DefaultTenant, "faults")
-		raws, err2 := st.Operations(ctx, store.DefaultTenant, "faults")
-		if err != nil || err2 != nil || m != mark || len(raws) != ops {
-			mark, ops, settled = m, len(raws), time.Now()
-			return false
-		}
-		return time.Since(settled) > 5*time.Second
-	})
+	drainedAndRebuilt(t, js, st, "faults")
 	fleettest.SameDetections(t, st, store.DefaultTenant, "faults", plain)
 	fleettest.SameOperations(t, st, store.DefaultTenant, "faults", plain)
 	wb.stop(t)
@@ -250,6 +235,43 @@ func TestFleetFaults(t *testing.T) {
 	if !strings.Contains(wb.out.String(), "store commit failed") {
 		t.Error("worker b never met the store's outage")
 	}
+}
+
+// natsServerBin is the nats-server binary; test (minutes of real
+// processes) is skipped in -short, or without one outside CI.
+func natsServerBin(t *testing.T, test string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(test + ": minutes of real processes")
+	}
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("nats-server not installed")
+		}
+		t.Skip("nats-server not installed")
+	}
+	return bin
+}
+
+// drainedAndRebuilt waits until the default tenant's stream is drained
+// and the operations of its case caseName rebuilt: the case's mark and
+// its operations unchanged for the time a rebuild takes.
+func drainedAndRebuilt(t *testing.T, js jetstream.JetStream, st *store.Store, caseName string) {
+	t.Helper()
+	ctx := context.Background()
+	var mark int64
+	var ops int
+	settled := time.Time{}
+	fleettest.Drained(t, js, store.DefaultTenant, func() bool {
+		m, err := st.CaseMark(ctx, store.DefaultTenant, caseName)
+		raws, err2 := st.Operations(ctx, store.DefaultTenant, caseName)
+		if err != nil || err2 != nil || m != mark || len(raws) != ops {
+			mark, ops, settled = m, len(raws), time.Now()
+			return false
+		}
+		return time.Since(settled) > 5*time.Second
+	})
 }
 
 // members is how many workers of the default tenant are live.

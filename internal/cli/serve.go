@@ -11,10 +11,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/spoor-hunt/spoor/internal/fleet"
@@ -29,9 +32,12 @@ type serveFlags struct {
 	oidc                   server.OIDC
 	oidcSecretFile         string
 	maxUpload              int64
-	// nats is an existing NATS cluster's URL; natsListen where the
-	// embedded server listens when there is none ("" for no server).
-	nats, natsListen string
+	// nats.url is an existing NATS cluster's URL (nats the flags that
+	// connect to it); natsListen where the embedded server listens when
+	// there is none ("" for no server), with TLS from natsTLS*.
+	nats                               natsFlags
+	natsListen                         string
+	natsTLSCert, natsTLSKey, natsTLSCA string
 	// workers is how many fleet workers serve runs per tenant.
 	workers int
 }
@@ -76,6 +82,15 @@ existing cluster instead (docs/DEPLOYMENT.md). With --workers N it also
 hunts what collectors publish, N workers per tenant of the store, in this
 process (spoor worker runs them apart).
 
+Once a credential was minted (spoor fleet credential add), the embedded
+NATS server lets in only clients with one: each tenant is a NATS account
+of its own, a collector's credential may only publish its tenant's
+events, a worker's consume them. Until then it is open to whoever reaches
+it, so it must listen on loopback only: serve refuses another
+--nats-listen address without credentials. --nats-tls-cert and
+--nats-tls-key make it speak TLS, and --nats-tls-ca ask clients for a
+certificate (mutual TLS).
+
 With --oidc-issuer, users may also log in through an OpenID Connect
 provider (authorization code with PKCE) at /api/oidc/login. The ID token's
 --oidc-user-claim names the spoor user they log in as, who must exist
@@ -100,7 +115,11 @@ provider (authorization code with PKCE) at /api/oidc/login. The ID token's
 	fl.StringVar(&f.oidc.UserClaim, "oidc-user-claim", "preferred_username", "ID token `CLAIM` naming the spoor user")
 	fl.Int64Var(&f.maxUpload, "max-upload", server.DefaultMaxUpload, "largest evidence upload in `BYTES` (kept under the data folder's uploads/)")
 	fl.StringVar(&f.natsListen, "nats-listen", "127.0.0.1:4222", "`ADDR`ess of the embedded NATS JetStream server for collectors and workers (\"\" for none)")
-	fl.StringVar(&f.nats, "nats", "", "use the NATS JetStream cluster at this `URL` instead of an embedded server")
+	fl.StringVar(&f.nats.url, "nats", "", "use the NATS JetStream cluster at this `URL` instead of an embedded server")
+	f.nats.registerAuth(fl)
+	fl.StringVar(&f.natsTLSCert, "nats-tls-cert", "", "TLS certificate `FILE` (PEM) of the embedded NATS server")
+	fl.StringVar(&f.natsTLSKey, "nats-tls-key", "", "TLS private key `FILE` (PEM) of the embedded NATS server")
+	fl.StringVar(&f.natsTLSCA, "nats-tls-ca", "", "CA certificates `FILE` (PEM): the embedded NATS server's clients must show a certificate it signed")
 	fl.IntVar(&f.workers, "workers", 0, "run `N` fleet workers per tenant in this process (as spoor worker does, with the default rules)")
 	return cmd
 }
@@ -108,6 +127,12 @@ provider (authorization code with PKCE) at /api/oidc/login. The ID token's
 func runServe(ctx context.Context, env Env, f serveFlags) error {
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return &usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
+	if (f.natsTLSCert == "") != (f.natsTLSKey == "") || f.natsTLSCA != "" && f.natsTLSCert == "" {
+		return &usageError{errors.New("--nats-tls-cert and --nats-tls-key go together (and --nats-tls-ca needs them)")}
+	}
+	if f.nats.url != "" && f.natsTLSCert != "" {
+		return &usageError{errors.New("--nats-tls-cert is the embedded NATS server's: not with --nats (give --nats-ca to check the cluster)")}
 	}
 	target, dir, err := storeTarget(f.data, f.storeURL)
 	if err != nil {
@@ -139,16 +164,17 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 		fmt.Fprintf(env.Stdout, "First start: created user %q (tenant %q) with password\n  %s\nIt is shown only this once.\n",
 			server.FirstAdmin, store.DefaultTenant, pw)
 	}
-	natsURL, stopNATS, err := startNATS(f, dir)
+	nt, err := startNATS(f, dir)
 	if err != nil {
 		return err
 	}
-	defer stopNATS()
+	defer nt.stop()
+	natsURL := nt.url
 	if f.workers > 0 {
 		if natsURL == "" {
 			return &usageError{errors.New("--workers needs NATS: an embedded server (--nats-listen) or --nats")}
 		}
-		stopWorkers, err := startServeWorkers(ctx, env, st, natsURL, f.workers)
+		stopWorkers, err := startServeWorkers(ctx, env, st, nt, f.workers)
 		if err != nil {
 			return err
 		}
@@ -178,7 +204,8 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 		ErrorLog:          slog.NewLogLogger(env.logger().Handler(), slog.LevelDebug),
 	}
 	if natsURL != "" {
-		fmt.Fprintf(env.Stdout, "NATS JetStream for collectors and workers at %s\n", natsURL)
+		fmt.Fprintf(env.Stdout, "NATS JetStream for collectors and workers at %s\n", fleet.RedactURL(natsURL))
+		fmt.Fprintf(env.Stdout, "NATS: %s\n", nt.says)
 	}
 	fmt.Fprintf(env.Stdout, "Serving the console at https://%s/ (store: %s)\n", ln.Addr(), st.Backend())
 	fmt.Fprintf(env.Stdout, "TAXII 2.1 at https://%s%s\n", ln.Addr(), server.TAXIIPrefix)
@@ -199,26 +226,98 @@ func runServe(ctx context.Context, env Env, f serveFlags) error {
 	return ctx.Err()
 }
 
+// serveNATS is the NATS of spoor serve: its URL ("" for none), what to
+// say of how it is guarded, and how its workers connect.
+type serveNATS struct {
+	url, says string
+	// accounts, when not nil, mint the workers' credentials, one per
+	// tenant; else opts connect them all.
+	accounts *fleet.Accounts
+	opts     []nats.Option
+	stop     func()
+}
+
+// connect connects a worker of tenant to the NATS of serve.
+func (n *serveNATS) connect(tenant string) (*nats.Conn, jetstream.JetStream, error) {
+	opts := n.opts
+	if n.accounts != nil {
+		token, seed, user, err := n.accounts.MintJWT(tenant, fleet.RoleWorker, "spoor serve workers", 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(slices.Clip(opts), nats.UserJWTAndSeed(token, string(seed)), nats.CustomInboxPrefix(fleet.InboxPrefix(user)))
+	}
+	return fleet.Connect(n.url, "spoor serve workers "+tenant, opts...)
+}
+
+// natsAuthDir is where the data folder dir keeps its NATS accounts.
+func natsAuthDir(dir string) string { return filepath.Join(dir, "nats-auth") }
+
 // startNATS starts the embedded NATS server of f under dir, unless f
-// names a cluster or no listen address; it returns the URL collectors and
-// workers use ("" for none) and how to stop it.
-func startNATS(f serveFlags, dir string) (url string, stop func(), err error) {
-	if f.nats != "" {
-		return f.nats, func() {}, nil
+// names a cluster or no listen address. With accounts in the data folder
+// (a credential was minted) the server lets in their credentials only;
+// without, it must listen on loopback.
+func startNATS(f serveFlags, dir string) (*serveNATS, error) {
+	accounts, err := fleet.OpenAccounts(natsAuthDir(dir), false)
+	if errors.Is(err, fleet.ErrNoAccounts) {
+		accounts, err = nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("NATS accounts: %w", err)
+	}
+	n := &serveNATS{url: f.nats.url, accounts: accounts, stop: func() {}}
+	if f.nats.url != "" {
+		if n.opts, err = f.nats.options(); err != nil {
+			return nil, err
+		}
+		n.says = "an existing cluster"
+		if accounts != nil {
+			n.says += ", workers with credentials of " + accounts.Dir()
+		}
+		return n, nil
 	}
 	if f.natsListen == "" {
-		return "", func() {}, nil
+		return n, nil
 	}
-	ns, err := fleet.StartServer(filepath.Join(dir, "nats"), f.natsListen)
+	host, _, err := net.SplitHostPort(f.natsListen)
 	if err != nil {
-		return "", nil, fmt.Errorf("embedded NATS (--nats-listen %s): %w", f.natsListen, err)
+		return nil, &usageError{fmt.Errorf("--nats-listen %q: %w", f.natsListen, err)}
 	}
-	return ns.URL(), ns.Shutdown, nil
+	if accounts == nil && !loopback(host) {
+		return nil, &usageError{fmt.Errorf("--nats-listen %s is not a loopback address and the embedded NATS server has no credentials: "+
+			"anyone reaching it could publish and read every tenant's events. Mint credentials first (spoor fleet credential add --data %s ...), "+
+			"or listen on 127.0.0.1", f.natsListen, dir)}
+	}
+	ns, err := fleet.Start(filepath.Join(dir, "nats"), fleet.ServerConfig{Listen: f.natsListen, Accounts: accounts,
+		TLSCert: f.natsTLSCert, TLSKey: f.natsTLSKey, TLSClientCA: f.natsTLSCA})
+	if err != nil {
+		return nil, fmt.Errorf("embedded NATS (--nats-listen %s): %w", f.natsListen, err)
+	}
+	n.url, n.stop, n.opts = ns.URL(), ns.Shutdown, []nats.Option{ns.InProcess()}
+	if accounts != nil {
+		n.says = "credentials of " + accounts.Dir() + " required"
+	} else {
+		n.says = "open to whoever reaches it: no credentials minted"
+	}
+	if f.natsTLSCert != "" {
+		n.says += ", TLS"
+	}
+	return n, nil
+}
+
+// loopback reports whether host (of a listen address) is a loopback
+// address or localhost; "" (every interface) is not.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // startServeWorkers runs n fleet workers for each tenant of st, with the
 // default rules, until the returned function is called.
-func startServeWorkers(ctx context.Context, env Env, st *store.Store, natsURL string, n int) (stop func(), err error) {
+func startServeWorkers(ctx context.Context, env Env, st *store.Store, nt *serveNATS, n int) (stop func(), err error) {
 	opts, err := (&workerFlags{}).huntOptions(env)
 	if err != nil {
 		return nil, err
@@ -231,14 +330,24 @@ func startServeWorkers(ctx context.Context, env Env, st *store.Store, natsURL st
 	if err != nil {
 		return nil, err
 	}
-	nc, js, err := fleet.Connect(natsURL, "spoor serve workers")
-	if err != nil {
-		return nil, err
-	}
 	host, _ := os.Hostname()
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	var conns []*nats.Conn
+	stop = func() {
+		cancel()
+		wg.Wait()
+		for _, nc := range conns {
+			nc.Close()
+		}
+	}
 	for _, t := range tenants {
+		nc, js, err := nt.connect(t.Name)
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("workers of tenant %q: %w", t.Name, err)
+		}
+		conns = append(conns, nc)
 		for i := range n {
 			wg.Go(func() {
 				err := fleet.RunWorker(wctx, js, fleet.WorkerOptions{ID: fmt.Sprintf("%s-serve-%d", host, i), Tenant: t.Name, Store: st,
@@ -249,7 +358,7 @@ func startServeWorkers(ctx context.Context, env Env, st *store.Store, natsURL st
 			})
 		}
 	}
-	return func() { cancel(); wg.Wait(); nc.Close() }, nil
+	return stop, nil
 }
 
 // newOIDC discovers the provider of f's flags, the secret read from its

@@ -19,21 +19,13 @@ import (
 )
 
 type shipFlags struct {
-	nats, tenant, caseName, name, state string
-	follow, carve                       bool
-	window                              int
-	limits                              limitsFlags
+	nats                          natsFlags
+	tenant, caseName, name, state string
+	follow, carve                 bool
+	window                        int
+	limits                        limitsFlags
 
 	buffer sizeValue // the spool's limit
-}
-
-// defaultNATS is the NATS URL collectors and workers use without --nats:
-// $SPOOR_NATS, else the embedded server of a spoor serve on this machine.
-func defaultNATS() string {
-	if u := os.Getenv("SPOOR_NATS"); u != "" {
-		return u
-	}
-	return "nats://127.0.0.1:4222"
 }
 
 func newShip(env Env) *cobra.Command {
@@ -86,7 +78,7 @@ arrays) are read whole again, past what was shipped. Ctrl-C stops it.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runShip(cmd.Context(), env, f, args) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.nats, "nats", defaultNATS(), "NATS `URL` (comma-separated for a cluster; default $SPOOR_NATS)")
+	f.nats.register(fl)
 	fl.StringVar(&f.tenant, "tenant", store.DefaultTenant, "the `TENANT` the events belong to")
 	fl.StringVar(&f.caseName, "case", "fleet", "the `CASE` the workers hunt the events into (created when missing)")
 	fl.StringVar(&f.name, "name", "", "this collector's `NAME` (default: the host name)")
@@ -119,12 +111,12 @@ func runShip(ctx context.Context, env Env, f shipFlags, paths []string) error {
 		}
 		f.state += string(os.PathSeparator) + fleet.Token(f.name)
 	}
-	nc, js, err := fleet.Connect(f.nats, "spoor ship "+f.name)
+	nc, js, err := f.nats.connect("spoor ship " + f.name)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	if _, err := fleet.EnsureStream(ctx, js, f.tenant, fleet.StreamOptions{}); err != nil {
+	if _, err := fleet.OpenStream(ctx, js, f.tenant); err != nil {
 		return err
 	}
 	stats := new(fleet.ShipStats)

@@ -21,10 +21,12 @@ import (
 )
 
 type workerFlags struct {
-	nats, storeTarget, tenant, id, metrics string
-	rules                                  []string
-	noBuiltin, noSigmaHQ, noisy            bool
-	minLevel                               string
+	nats                             natsFlags
+	storeTarget, tenant, id, metrics string
+	rules                            []string
+	noBuiltin, noSigmaHQ, noisy      bool
+	minLevel                         string
+	replicas                         int
 }
 
 func newWorker(env Env) *cobra.Command {
@@ -53,7 +55,8 @@ commits what it holds.`,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return runWorker(cmd.Context(), env, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.nats, "nats", defaultNATS(), "NATS `URL` (comma-separated for a cluster; default $SPOOR_NATS)")
+	f.nats.register(fl)
+	fl.IntVar(&f.replicas, "replicas", 0, "keep the tenant's stream and bucket on `N` servers of the NATS cluster (default: as they are, 1 when made)")
 	fl.StringVar(&f.storeTarget, "store", os.Getenv("SPOOR_STORE"), "the case store: a `DIR` or a postgres:// URL (default $SPOOR_STORE)")
 	fl.StringVar(&f.tenant, "tenant", store.DefaultTenant, "the `TENANT` whose events to hunt")
 	fl.StringVar(&f.id, "id", "", "this worker's `ID` (default: host name and a random suffix)")
@@ -115,7 +118,10 @@ func runWorker(ctx context.Context, env Env, f workerFlags) error {
 		return err
 	}
 	defer st.Close()
-	nc, js, err := fleet.Connect(f.nats, "spoor worker "+f.id)
+	if f.replicas < 0 {
+		return &usageError{fmt.Errorf("--replicas must be at least 1, not %d", f.replicas)}
+	}
+	nc, js, err := f.nats.connect("spoor worker " + f.id)
 	if err != nil {
 		return err
 	}
@@ -133,9 +139,9 @@ func runWorker(ctx context.Context, env Env, f workerFlags) error {
 		defer srv.Close()
 		fmt.Fprintf(env.Stderr, "worker %s: metrics at http://%s/metrics\n", f.id, ln.Addr())
 	}
-	fmt.Fprintf(env.Stderr, "worker %s: tenant %q, %d rules, store %s, NATS %s\n", f.id, f.tenant, rules.Stats.Loaded, st.Backend(), f.nats)
+	fmt.Fprintf(env.Stderr, "worker %s: tenant %q, %d rules, store %s, NATS %s\n", f.id, f.tenant, rules.Stats.Loaded, st.Backend(), fleet.RedactURL(f.nats.url))
 	err = fleet.RunWorker(ctx, js, fleet.WorkerOptions{ID: f.id, Tenant: f.tenant, Store: st, Rules: rules, Hunt: opts,
-		Logger: env.logger(), Stats: stats})
+		Logger: env.logger(), Stats: stats, Replicas: f.replicas})
 	fmt.Fprintf(env.Stderr, "worker %s: %d events hunted, %d detections stored in %d commits\n", f.id,
 		stats.Events.Load(), stats.Detections.Load(), stats.Commits.Load())
 	if errors.Is(err, context.Canceled) {

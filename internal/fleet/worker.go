@@ -75,6 +75,9 @@ type WorkerOptions struct {
 	Logger *slog.Logger
 	// Stats, when not nil, is updated as the worker goes.
 	Stats *WorkerStats
+	// Replicas is how many servers of a cluster keep the tenant's stream
+	// and bucket; 0 keeps what they have (1 when made).
+	Replicas int
 }
 
 // WorkerStats count what a worker did; read at any time.
@@ -187,20 +190,23 @@ type owned struct {
 	done   chan struct{}
 }
 
-// setup makes the stream, the partitions' consumers and the bucket.
+// setup makes the stream, the partitions' consumers and the bucket,
+// trying again for a minute while JetStream does not answer (a cluster
+// starting).
 func (w *worker) setup(ctx context.Context) error {
-	if _, err := EnsureStream(ctx, w.js, w.opts.Tenant, StreamOptions{}); err != nil {
+	return unanswered(ctx, w.setupOnce)
+}
+
+func (w *worker) setupOnce(ctx context.Context) error {
+	if _, err := EnsureStream(ctx, w.js, w.opts.Tenant, StreamOptions{Replicas: w.opts.Replicas}); err != nil {
 		return err
 	}
 	if err := EnsureConsumers(ctx, w.js, w.opts.Tenant, w.opts.AckWait); err != nil {
 		return err
 	}
-	kv, err := w.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: BucketName(w.opts.Tenant), TTL: w.opts.Lease, Storage: jetstream.FileStorage,
-		Description: "spoor fleet workers and partition leases",
-	})
+	kv, err := EnsureBucket(ctx, w.js, w.opts.Tenant, w.opts.Lease, w.opts.Replicas)
 	if err != nil {
-		return fmt.Errorf("bucket %s: %w", BucketName(w.opts.Tenant), err)
+		return err
 	}
 	w.kv = kv
 	return nil

@@ -298,6 +298,14 @@ func (s *Store) ReplaceCorrelations(ctx context.Context, tenant, caseName, actor
 		if err != nil {
 			return err
 		}
+		// One replacement of a case at a time: two workers rebuilding it
+		// at once would each mark the old set replaced and add their own
+		// (SQLite has one writer anyway).
+		if s.dialect == postgresDialect {
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM cases WHERE id = $1 FOR UPDATE`, ref.caseID); err != nil {
+				return err
+			}
+		}
 		var old int64
 		var summary string
 		err = tx.QueryRowContext(ctx, s.q(`SELECT f.hunt_id, h.summary FROM fleet_hunts f JOIN hunts h ON h.id = f.hunt_id

@@ -125,6 +125,36 @@ func TestReplaceCorrelations(t *testing.T) {
 	})
 }
 
+// TestReplaceCorrelationsConcurrent: workers replacing a case's
+// correlation matches at once (each rebuilding the case) leave one set,
+// not one each.
+func TestReplaceCorrelationsConcurrent(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		setup(t, s)
+		dets, _ := realHunt(t)
+		for round, n := range []int{2, 3, 1} {
+			set := make([]FleetDetection, n)
+			for i := range set {
+				set[i] = FleetDetection{Key: fmt.Sprint("c", i), JSON: dets[i]}
+			}
+			var wg sync.WaitGroup
+			for w := range 6 {
+				wg.Go(func() {
+					if _, err := s.ReplaceCorrelations(ctx, "acme", "intrusion", fmt.Sprint("w", w), set); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if got := len(storedJSON(t, s)); got != n {
+				t.Errorf("round %d: %d matches listed after six workers replaced them with the same %d", round, got, n)
+			}
+		}
+	})
+}
+
 // TestIngestConcurrent: commits of one worker's partitions at once (its
 // hunt of the case made by the first, numbered one after the other) all
 // succeed and all their detections are kept.
