@@ -3,13 +3,18 @@ package fleet_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/evtx/evtxedit"
+
 	"github.com/spoor-hunt/spoor/internal/fleet"
 	"github.com/spoor-hunt/spoor/internal/fleettest"
 	"github.com/spoor-hunt/spoor/internal/hunt"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/store"
 )
@@ -26,9 +31,67 @@ func TestEquivalence(t *testing.T) {
 	if testing.Short() {
 		t.Skip("equivalence: a minute of hunting through NATS")
 	}
-	dir := shared.Path(t, "datasets", "evtx-attack-samples")
+	equivalence(t, shared.Path(t, "datasets", "evtx-attack-samples"))
+}
+
+// TestEquivalenceSecurityDatasets: the same with all of Security-Datasets
+// (1,043,211 events of JSON exports in archives; its tampering findings
+// among the detections).
+func TestEquivalenceSecurityDatasets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("equivalence: minutes of hunting through NATS")
+	}
+	plain := equivalence(t, shared.Path(t, "datasets", "security-datasets"))
+	if tampering(plain) == 0 {
+		t.Error("the offline hunt has no tampering detection: nothing of the gap facts was compared")
+	}
+}
+
+// TestEquivalenceTampering: logs whose tampering findings are detections
+// (records cut out of an EVTX file, with evtxedit; the EventLog service
+// disabled; logging stopped without a reboot, in a Security-Datasets
+// export) give the workers' case the offline hunt's detections, those
+// findings among them, and operations.
+func TestEquivalenceTampering(t *testing.T) {
+	orig, err := os.ReadFile(shared.Path(t, "datasets", "deepbluecli", "evtx", "password-spray.evtx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited, _, err := evtxedit.Remove(orig, 60, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "edited.evtx"), edited, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host := shared.Path(t, "datasets", "security-datasets", "datasets", "atomic", "windows", "defense_evasion", "host")
+	plain := equivalence(t, dir,
+		shared.Path(t, "datasets", "deepbluecli", "evtx", "disablestop-eventlog.evtx"),
+		filepath.Join(host, "cmd_psh_stop_netprofm_eventlog_after_reboot.zip"),
+		filepath.Join(host, "psh_disable_eventlog_service_startuptype_modification.zip"))
+	if n := tampering(plain); n < 4 {
+		t.Errorf("the offline hunt has %d tampering detections, want 4 (removed, disabled twice, stopped)", n)
+	}
+}
+
+func tampering(res *result.Result) int {
+	n := 0
+	for i := range res.Detections {
+		if res.Detections[i].Kind == result.KindTampering {
+			n++
+		}
+	}
+	return n
+}
+
+// equivalence ships paths by a collector through NATS JetStream to two
+// workers and checks that the case holds exactly the detections and
+// operations of an offline hunt of paths, which it returns.
+func equivalence(t *testing.T, paths ...string) *result.Result {
+	t.Helper()
 	ctx := context.Background()
-	plain, err := hunt.Run(ctx, []string{dir}, huntOpts())
+	plain, err := hunt.Run(ctx, paths, huntOpts())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +121,7 @@ func TestEquivalence(t *testing.T) {
 	// Both workers are members before anything is shipped, so that each
 	// takes its share from the start.
 	time.Sleep(2 * time.Second)
-	if err := fleet.Ship(ctx, fleet.JetStreamPublisher{JS: js}, []string{dir}, fleet.ShipOptions{Tenant: "default", Case: "eq", Collector: "c1", State: t.TempDir()}); err != nil {
+	if err := fleet.Ship(ctx, fleet.JetStreamPublisher{JS: js}, paths, fleet.ShipOptions{Tenant: "default", Case: "eq", Collector: "c1", State: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
 	fleettest.Drained(t, js, "default", func() bool { return stats[0].Dirty.Load() == 0 && stats[1].Dirty.Load() == 0 })
@@ -72,4 +135,5 @@ func TestEquivalence(t *testing.T) {
 	}
 	fleettest.SameDetections(t, st, "default", "eq", plain)
 	fleettest.SameOperations(t, st, "default", "eq", plain)
+	return plain
 }

@@ -177,7 +177,7 @@ func SameOperations(t testing.TB, st *store.Store, tenant, caseName string, plai
 func Drained(t testing.TB, js jetstream.JetStream, tenant string, cond func() bool) {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(3 * time.Minute)
+	deadline := time.Now().Add(10 * time.Minute)
 	var since time.Time
 	for time.Now().Before(deadline) {
 		idle := cond()
@@ -205,7 +205,7 @@ func Drained(t testing.TB, js jetstream.JetStream, tenant string, cond func() bo
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatal("the workers did not drain the stream within 3 minutes")
+	t.Fatal("the workers did not drain the stream within 10 minutes")
 }
 
 // NATS starts an embedded NATS JetStream server for the test and connects
