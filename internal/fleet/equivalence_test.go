@@ -126,8 +126,8 @@ func equivalence(t *testing.T, paths ...string) *result.Result {
 	}
 	fleettest.Drained(t, js, "default", func() bool { return stats[0].Dirty.Load() == 0 && stats[1].Dirty.Load() == 0 })
 	for i, s := range stats {
-		if s.Events.Load() == 0 {
-			t.Errorf("worker %d hunted no event", i)
+		if s.Events.Load() == 0 && len(plain.Hosts) > 12 {
+			t.Errorf("worker %d hunted no event of %d hosts", i, len(plain.Hosts))
 		}
 	}
 	if got := stats[0].Events.Load() + stats[1].Events.Load(); got != plain.Evidence.Events {
