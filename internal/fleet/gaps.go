@@ -46,7 +46,7 @@ const (
 	gapCleared   = 32
 	gapSignMask  = 7
 	maxGapTable  = 1 << 16
-	minGapRecord = 10 // bytes: flags, three names, four numbers, no time
+	minGapRecord = 8 // bytes: flags, three names, four numbers, no time
 )
 
 // gapEncoder encodes the facts of one batch's events.
