@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spoor-hunt/spoor/internal/evtx/evtxedit"
-
 	"github.com/spoor-hunt/spoor/internal/fleet"
 	"github.com/spoor-hunt/spoor/internal/fleettest"
 	"github.com/spoor-hunt/spoor/internal/hunt"
@@ -34,14 +32,20 @@ func TestEquivalence(t *testing.T) {
 	equivalence(t, shared.Path(t, "datasets", "evtx-attack-samples"))
 }
 
-// TestEquivalenceSecurityDatasets: the same with all of Security-Datasets
-// (1,043,211 events of JSON exports in archives; its tampering findings
-// among the detections).
+// TestEquivalenceSecurityDatasets: the same with Security-Datasets' defense
+// evasion recordings (JSON exports in archives; the logging stopped and
+// disabled among them, so tampering detections), or with all of
+// Security-Datasets (1,043,211 events) when SPOOR_FLEET_EQUIVALENCE=all
+// (BENCHMARKS.md, "fleetgaps": how long it takes).
 func TestEquivalenceSecurityDatasets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("equivalence: minutes of hunting through NATS")
 	}
-	plain := equivalence(t, shared.Path(t, "datasets", "security-datasets"))
+	path := shared.Path(t, "datasets", "security-datasets", "datasets", "atomic", "windows", "defense_evasion")
+	if os.Getenv("SPOOR_FLEET_EQUIVALENCE") == "all" {
+		path = shared.Path(t, "datasets", "security-datasets")
+	}
+	plain := equivalence(t, path)
 	if tampering(plain) == 0 {
 		t.Error("the offline hunt has no tampering detection: nothing of the gap facts was compared")
 	}
@@ -53,18 +57,8 @@ func TestEquivalenceSecurityDatasets(t *testing.T) {
 // export) give the workers' case the offline hunt's detections, those
 // findings among them, and operations.
 func TestEquivalenceTampering(t *testing.T) {
-	orig, err := os.ReadFile(shared.Path(t, "datasets", "deepbluecli", "evtx", "password-spray.evtx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited, _, err := evtxedit.Remove(orig, 60, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "edited.evtx"), edited, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fleet.EditedLog(t, dir)
 	host := shared.Path(t, "datasets", "security-datasets", "datasets", "atomic", "windows", "defense_evasion", "host")
 	plain := equivalence(t, dir,
 		shared.Path(t, "datasets", "deepbluecli", "evtx", "disablestop-eventlog.evtx"),

@@ -219,24 +219,15 @@ func (d *gapDecoder) byte() byte {
 	return d.data[d.off-1]
 }
 
-func (d *gapDecoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.data[d.off:])
-	if n <= 0 {
-		d.fail("bad number")
-		return 0
-	}
-	d.off += n
-	return v
-}
+func (d *gapDecoder) uvarint() uint64 { return number(d, binary.Uvarint) }
+func (d *gapDecoder) varint() int64   { return number(d, binary.Varint) }
 
-func (d *gapDecoder) varint() int64 {
+// number reads a number with read (binary.Uvarint or Varint).
+func number[T int64 | uint64](d *gapDecoder, read func([]byte) (T, int)) T {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Varint(d.data[d.off:])
+	v, n := read(d.data[d.off:])
 	if n <= 0 {
 		d.fail("bad number")
 		return 0

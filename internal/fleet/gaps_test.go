@@ -52,12 +52,10 @@ func readFacts(t *testing.T, paths ...string) ([]shipped, *gaps.Analyzer) {
 	return out, a
 }
 
-// TestCaseAnalyzer: the facts of a case's batches, committed in any order
-// (a partition handed over: the messages its previous owner held come
-// again after the new owner's), some twice (redelivered after a commit
-// whose acknowledgement was lost), and split into other windows, give the
-// findings of an Analyzer fed the events in their readers' order.
-func TestCaseAnalyzer(t *testing.T) {
+// editedLog writes into dir a DeepBlueCLI log with records 60-64 cut
+// out (evtxedit) and returns its path.
+func editedLog(t testing.TB, dir string) string {
+	t.Helper()
 	orig, err := os.ReadFile(shared.Path(t, "datasets", "deepbluecli", "evtx", "password-spray.evtx"))
 	if err != nil {
 		t.Fatal(err)
@@ -66,10 +64,20 @@ func TestCaseAnalyzer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "edited.evtx")
+	path := filepath.Join(dir, "edited.evtx")
 	if err := os.WriteFile(path, edited, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// TestCaseAnalyzer: the facts of a case's batches, committed in any order
+// (a partition handed over: the messages its previous owner held come
+// again after the new owner's), some twice (redelivered after a commit
+// whose acknowledgement was lost), and split into other windows, give the
+// findings of an Analyzer fed the events in their readers' order.
+func TestCaseAnalyzer(t *testing.T) {
+	path := editedLog(t, t.TempDir())
 	host := shared.Path(t, "datasets", "security-datasets", "datasets", "atomic", "windows", "defense_evasion", "host")
 	facts, plain := readFacts(t, path,
 		shared.Path(t, "datasets", "deepbluecli", "evtx", "disablestop-eventlog.evtx"),
