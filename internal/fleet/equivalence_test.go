@@ -44,6 +44,7 @@ func TestEquivalenceSecurityDatasets(t *testing.T) {
 	path := shared.Path(t, "datasets", "security-datasets", "datasets", "atomic", "windows", "defense_evasion")
 	if os.Getenv("SPOOR_FLEET_EQUIVALENCE") == "all" {
 		path = shared.Path(t, "datasets", "security-datasets")
+		fleettest.DrainWithin = time.Hour
 	}
 	plain := equivalence(t, path)
 	if tampering(plain) == 0 {

@@ -184,12 +184,15 @@ func SameOperations(t testing.TB, st *store.Store, tenant, caseName string, plai
 	}
 }
 
+// DrainWithin is how long Drained waits before it fails the test.
+var DrainWithin = 10 * time.Minute
+
 // Drained waits until every partition of tenant's stream was delivered
 // and acknowledged, and then until cond holds, for a second in a row.
 func Drained(t testing.TB, js jetstream.JetStream, tenant string, cond func() bool) {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(10 * time.Minute)
+	deadline := time.Now().Add(DrainWithin)
 	var since time.Time
 	for time.Now().Before(deadline) {
 		idle := cond()
@@ -217,7 +220,7 @@ func Drained(t testing.TB, js jetstream.JetStream, tenant string, cond func() bo
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatal("the workers did not drain the stream within 10 minutes")
+	t.Fatalf("the workers did not drain the stream within %v", DrainWithin)
 }
 
 // NATS starts an embedded NATS JetStream server for the test and connects
