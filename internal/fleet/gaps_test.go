@@ -13,7 +13,10 @@ import (
 	"github.com/spoor-hunt/spoor/internal/event"
 	"github.com/spoor-hunt/spoor/internal/evtx/evtxedit"
 	"github.com/spoor-hunt/spoor/internal/gaps"
+	"github.com/spoor-hunt/spoor/internal/hunt"
 	"github.com/spoor-hunt/spoor/internal/intake"
+	"github.com/spoor-hunt/spoor/internal/operation"
+	"github.com/spoor-hunt/spoor/internal/result"
 	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/source"
 	"github.com/spoor-hunt/spoor/internal/store"
@@ -231,3 +234,54 @@ func FuzzGapFacts(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkGapFacts: what keeping the gap facts adds to a worker's hunt
+// of an event (gaps.FactOf and the encoding, a batch every 1,000 events),
+// beside the hunt itself (hunt.Hunter.Hunt with the built-in rules), over
+// a Security-Datasets recording of 5.6 MB of JSON.
+func BenchmarkGapFacts(b *testing.B) {
+	path := shared.Path(b, "datasets", "security-datasets", "datasets", "atomic", "windows", "defense_evasion", "host", "empire_monologue_netntlm_downgrade.zip")
+	var events []*event.Event
+	_, err := source.Run(context.Background(), []string{path}, source.Options{Workers: 1}, func(_ int, ev *event.Event) error {
+		events = append(events, ev.Clone())
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("facts", func(b *testing.B) {
+		b.ReportAllocs()
+		var e gapEncoder
+		for b.Loop() {
+			for i, ev := range events {
+				f := gaps.FactOf(ev)
+				e.add(int64(i), &f)
+				if i%1000 == 999 {
+					e.gap("input", 1, 0)
+					e.reset()
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
+	})
+	b.Run("hunt", func(b *testing.B) {
+		rules, err := hunt.Compile(context.Background(), hunt.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := rules.NewHunter(discard{})
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, ev := range events {
+				h.Hunt(ev, nil)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
+	})
+}
+
+// discard is a hunt.Sink that keeps nothing.
+type discard struct{}
+
+func (discard) Detection(*result.Detection, *operation.DetectionRef) error { return nil }
+func (discard) Entities(*operation.Index) error                            { return nil }
