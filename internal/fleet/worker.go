@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/spoor-hunt/spoor/internal/correlate"
+	"github.com/spoor-hunt/spoor/internal/gaps"
 	"github.com/spoor-hunt/spoor/internal/hunt"
 	"github.com/spoor-hunt/spoor/internal/intake"
 	"github.com/spoor-hunt/spoor/internal/operation"
@@ -431,6 +432,7 @@ type pending struct {
 	first  time.Time
 	cases  map[string]*caseBatch
 	cur    *caseBatch // of the event being hunted
+	facts  gapEncoder // what the tampering findings need of the message's events
 	err    error
 }
 
@@ -472,9 +474,18 @@ func (pd *pending) add(msg jetstream.Msg) {
 	pd.cur = cb
 	shard := cb.index.Shard(0)
 	for i := range b.Records {
-		if err := pd.hunter.Hunt(&b.Records[i].Event, shard); err != nil {
+		r := &b.Records[i]
+		fact := gaps.FactOf(&r.Event)
+		pd.facts.add(r.Ordinal, &fact)
+		if err := pd.hunter.Hunt(&r.Event, shard); err != nil {
 			pd.err = err
 		}
+	}
+	if len(b.Records) > 0 {
+		if g, ok := pd.facts.gap(strings.Clone(b.Input.ID), msgPass(msg), b.Records[0].Ordinal); ok {
+			cb.batch.Gaps = append(cb.batch.Gaps, g)
+		}
+		pd.facts.reset()
 	}
 	inputs, dets := pd.hunter.Inputs()
 	for i := range inputs {
@@ -684,7 +695,8 @@ func (w *worker) RebuildCase(ctx context.Context, name string) error {
 }
 
 // Rebuild makes the correlation matches of a case of tenant those of all
-// its fleet correlation inputs (rules' correlations), then rebuilds its
+// its fleet correlation inputs (rules' correlations), and its tampering
+// detections those of all its gap facts (tamperCase), then rebuilds its
 // operations (intake.Rebuild), and does it again while commits came in
 // meanwhile (store.CaseMark), so that the last rebuild saw everything.
 // done, when not nil, is called after each rebuild.
@@ -698,6 +710,11 @@ func Rebuild(ctx context.Context, st *store.Store, tenant, caseName, actor strin
 		if err != nil {
 			return err
 		}
+		tampered, err := tamperCase(ctx, st, tenant, caseName, actor, rules)
+		if err != nil {
+			return err
+		}
+		changed = changed || tampered
 		if _, err := intake.Rebuild(ctx, st, tenant, caseName, actor, opts); err != nil {
 			return err
 		}

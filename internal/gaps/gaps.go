@@ -171,39 +171,49 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	if ev.Carved {
 		return // stale copies, outside the log's numbering
 	}
-	computer := ev.Lookup(event.FieldComputer).Text()
-	channel := ev.Lookup(event.FieldChannel).Text()
+	f := FactOf(ev)
+	a.ObserveFact(&f)
+}
+
+// ObserveFact takes what Observe reads of the next event of its source
+// (FactOf): an Analyzer fed the facts of a source's events, in the same
+// order, finds what one fed the events finds. Nothing of f is kept.
+func (a *Analyzer) ObserveFact(f *Fact) {
+	if f.Carved {
+		return
+	}
 	al := a.last
-	if al == nil || al.key.source != ev.Source || al.key.computer != computer || al.key.channel != channel {
-		if al = a.aliases[logKey{ev.Source, computer, channel}]; al == nil {
-			al = a.newAlias(ev, computer, channel)
+	if al == nil || al.key.source != f.Source || al.key.computer != f.Computer || al.key.channel != f.Channel {
+		if al = a.aliases[logKey{f.Source, f.Computer, f.Channel}]; al == nil {
+			al = a.newAlias(f)
 		}
 		a.last = al
 	}
-	f := al.file
-	f.observe(ev)
+	file := al.file
+	file.observe(f)
 	if al.log != nil {
 		al.log.current = al.key.computer
-		al.log.observe(ev)
+		al.log.observe(f)
 	}
-	f.prevLog = al.log
+	file.prevLog = al.log
 }
 
 // newAlias finds or makes the file and log of a spelling not seen before.
 // A computer's new name in a log (a rename, a domain joined) is the same
 // log when the event follows the file's previous one in that log's
 // numbering. Every string kept is a copy: the event's are the reader's.
-func (a *Analyzer) newAlias(ev *event.Event, computer, channel string) *alias {
-	f := a.files[ev.Source]
+func (a *Analyzer) newAlias(fact *Fact) *alias {
+	computer, channel := fact.Computer, fact.Channel
+	f := a.files[fact.Source]
 	if f == nil {
-		f = newFile(strings.Clone(ev.Source))
+		f = newFile(strings.Clone(fact.Source))
 		a.files[f.source] = f
 		a.order = append(a.order, f)
 	}
 	folded := logKey{computer: strings.Clone(strings.ToLower(computer)), channel: strings.Clone(strings.ToLower(channel))}
 	l := f.logs[folded]
 	if p := f.prevLog; l == nil && p != nil && strings.EqualFold(p.channel, channel) {
-		if rid := ev.Lookup(event.FieldEventRecordID).Integer(); rid > 0 && rid == p.prevRID+1 {
+		if rid := fact.RecordID; rid > 0 && rid == p.prevRID+1 {
 			l = p
 		}
 	}
@@ -320,18 +330,17 @@ func newFile(source string) *fileState {
 }
 
 // observe follows the file's record numbers.
-func (f *fileState) observe(ev *event.Event) {
+func (f *fileState) observe(fact *Fact) {
 	if !f.evtx {
 		return
 	}
-	loc := uint64(ev.Locator)
+	loc := uint64(fact.Locator)
 	consecutive := f.havePrev && loc == f.prevLoc+1
 	f.prevLoc, f.havePrev = loc, true
-	if ev.Locator < 1 || ev.Locator > maxRecord {
+	if fact.Locator < 1 || fact.Locator > maxRecord {
 		return // not a record number (a reader that has none)
 	}
-	rid := ev.Lookup(event.FieldEventRecordID).Integer()
-	t := ev.Time()
+	rid, t := fact.RecordID, fact.Time
 	if len(f.runs) > 0 && consecutive {
 		r := &f.runs[len(f.runs)-1]
 		r.last, r.lastT, r.lastRID = loc, t, rid
@@ -362,13 +371,11 @@ type logState struct {
 	long []gap     // the longest gaps, at most silenceTop
 }
 
-func (l *logState) observe(ev *event.Event) {
+func (l *logState) observe(f *Fact) {
 	l.events++
-	loc := uint64(ev.Locator)
-	rid := ev.Lookup(event.FieldEventRecordID).Integer()
-	t := ev.Time()
-	eid := ev.Lookup(event.FieldEventID).Integer()
-	mark, stop := l.special(ev, eid, rid, t)
+	loc := uint64(f.Locator)
+	rid, t := f.RecordID, f.Time
+	mark, stop := l.special(f)
 	l.settle(mark, stop, rid, t)
 
 	// Records of the log one after the other: by EventRecordID, the log's
@@ -488,61 +495,46 @@ func (l *logState) timeStep(t time.Time, rid int64, mark marker) {
 	}
 }
 
-// special looks at the events that are evidence in themselves; it returns
-// whether the event marks a boot or a stop of the logging service, and a
-// stop's finding, which waits for what follows it.
-func (l *logState) special(ev *event.Event, eid, rid int64, t time.Time) (marker, *Finding) {
-	channel := ev.Lookup(event.FieldChannel).Text()
-	provider := ev.Lookup(event.FieldProviderName).Text()
+// special looks at the events that are evidence in themselves (their
+// Sign); it returns whether the event marks a boot or a stop of the
+// logging service, and a stop's finding, which waits for what follows it.
+func (l *logState) special(fact *Fact) (marker, *Finding) {
+	rid, eid := fact.RecordID, fact.EventID
 	f := Finding{
 		Source: l.file.source, Computer: l.current, Channel: l.channel,
-		FirstRecord: rid, LastRecord: rid, From: t, To: t, EventID: eid,
+		FirstRecord: rid, LastRecord: rid, From: fact.Time, To: fact.Time, EventID: eid,
 	}
-	user := func() string {
-		name := ev.Lookup("SubjectUserName").Text()
-		if dom := ev.Lookup("SubjectDomainName").Text(); dom != "" && name != "" {
-			name = dom + `\` + name
-		}
-		return strings.Clone(name)
-	}
-	eventlog := strings.EqualFold(provider, "Microsoft-Windows-Eventlog") || strings.EqualFold(provider, "EventLog")
-	switch {
-	case eid == 1102 && eventlog && strings.EqualFold(channel, "Security"):
-		f.Kind, f.Confidence, f.Technique, f.User = Cleared, High, ClearLogs, user()
-		f.Meaning = "The Security log was cleared" + by(f.User) + ": every event before this one is gone from it."
-	case eid == 104 && eventlog:
-		cleared := ev.Lookup("UserData_Channel").Text()
-		if cleared == "" {
-			cleared = ev.Lookup("Channel").Text()
-		}
-		f.Kind, f.Confidence, f.Technique, f.User = Cleared, High, ClearLogs, user()
-		f.Meaning = fmt.Sprintf("The %s log was cleared%s: every event it held before is gone.", cleared, by(f.User))
-	case eid == 1100 && eventlog:
-		f.Kind, f.Confidence, f.Technique = Stopped, Low, DisableEventLogs
-		f.Meaning = "The event logging service shut down."
-		return stopMarker, &f
-	case eid == 6006 && (eventlog || strings.EqualFold(provider, "EventLog")):
-		f.Kind, f.Confidence, f.Technique = Stopped, Low, DisableEventLogs
-		f.Meaning = "The Event log service was stopped (6006)."
-		return stopMarker, &f
-	case eid == 7036 && strings.EqualFold(ev.Lookup("param1").Text(), "Windows Event Log") && strings.EqualFold(ev.Lookup("param2").Text(), "stopped"):
-		f.Kind, f.Confidence, f.Technique = Stopped, Low, DisableEventLogs
-		f.Meaning = "The Service Control Manager saw the Windows Event Log service stop (7036)."
-		return stopMarker, &f
-	case eid == 7040 && strings.EqualFold(ev.Lookup("param4").Text(), "EventLog") && strings.EqualFold(ev.Lookup("param3").Text(), "disabled"):
-		f.Kind, f.Confidence, f.Technique = Disabled, High, DisableEventLogs
-		f.User = strings.Clone(ev.Lookup(event.FieldUserID).Text())
-		f.Meaning = "The Windows Event Log service's start type was set to disabled" + by(f.User) + ": no event is logged after its next stop."
-	case eid == 1104 && eventlog:
-		f.Kind, f.Confidence = Lost, Medium
-		f.Meaning = "The Security log is full and does not overwrite: events after this one were not logged."
-	case eid == 1101 && eventlog:
-		f.Kind, f.Confidence = Lost, Medium
-		f.Meaning = "Audit events were dropped by the transport (1101): the log misses events around this time."
-	case eid == 4608 && strings.EqualFold(channel, "Security"),
-		eid == 6009 && (eventlog || strings.EqualFold(provider, "EventLog")),
-		eid == 12 && strings.EqualFold(provider, "Microsoft-Windows-Kernel-General"):
+	switch fact.Sign {
+	case SignBoot:
 		return bootMarker, nil
+	case SignStop:
+		f.Kind, f.Confidence, f.Technique = Stopped, Low, DisableEventLogs
+		switch eid {
+		case 1100:
+			f.Meaning = "The event logging service shut down."
+		case 6006:
+			f.Meaning = "The Event log service was stopped (6006)."
+		default:
+			f.Meaning = "The Service Control Manager saw the Windows Event Log service stop (7036)."
+		}
+		return stopMarker, &f
+	case SignCleared:
+		f.Kind, f.Confidence, f.Technique, f.User = Cleared, High, ClearLogs, strings.Clone(fact.User)
+		if eid == 1102 {
+			f.Meaning = "The Security log was cleared" + by(f.User) + ": every event before this one is gone from it."
+		} else {
+			f.Meaning = fmt.Sprintf("The %s log was cleared%s: every event it held before is gone.", fact.Cleared, by(f.User))
+		}
+	case SignDisabled:
+		f.Kind, f.Confidence, f.Technique, f.User = Disabled, High, DisableEventLogs, strings.Clone(fact.User)
+		f.Meaning = "The Windows Event Log service's start type was set to disabled" + by(f.User) + ": no event is logged after its next stop."
+	case SignLost:
+		f.Kind, f.Confidence = Lost, Medium
+		if eid == 1104 {
+			f.Meaning = "The Security log is full and does not overwrite: events after this one were not logged."
+		} else {
+			f.Meaning = "Audit events were dropped by the transport (1101): the log misses events around this time."
+		}
 	default:
 		return noMarker, nil
 	}

@@ -59,15 +59,29 @@ var tamperRules = map[gaps.Kind]sigma.Meta{
 // for the operation builder, within opts' time range and kept by its rule
 // filter; meta gets the pseudo-rules that fire, for the aggregates.
 func (h *tamperHook) detections(sum *source.Summary, opts *Options, meta map[string]*sigma.Meta) ([]result.Detection, []operation.DetectionRef, error) {
-	filter, err := ruleset.NewFilter(ruleset.Selection{MinLevel: opts.MinLevel, Statuses: opts.Statuses, Tags: opts.Tags, Exclude: opts.Exclude})
-	if err != nil {
-		return nil, nil, err
-	}
 	lost := map[string]int{}
 	for _, d := range sum.Damaged {
 		lost[d.Name] += max(d.Records, d.Skips)
 	}
 	found := gaps.Findings(gaps.Options{Chunks: gaps.FileChunks, Damaged: func(s string) int { return lost[s] }}, h.analyzers...)
+	return tamperDetections(found, opts, meta)
+}
+
+// Tampering returns the tampering detections of the logs a observed
+// (their findings by gopts), with their refs, as Run makes them after its
+// reading: filtered by the rules' options (level, status, tags,
+// exclusions, time range). A fleet worker feeds a the facts of a case's
+// events (gaps.Analyzer.ObserveFact).
+func (r *Rules) Tampering(a *gaps.Analyzer, gopts gaps.Options) ([]result.Detection, []operation.DetectionRef, error) {
+	return tamperDetections(gaps.Findings(gopts, a), &r.opts, map[string]*sigma.Meta{})
+}
+
+// tamperDetections makes the findings that are tampering detections.
+func tamperDetections(found []gaps.Finding, opts *Options, meta map[string]*sigma.Meta) ([]result.Detection, []operation.DetectionRef, error) {
+	filter, err := ruleset.NewFilter(ruleset.Selection{MinLevel: opts.MinLevel, Statuses: opts.Statuses, Tags: opts.Tags, Exclude: opts.Exclude})
+	if err != nil {
+		return nil, nil, err
+	}
 	var ds []result.Detection
 	var refs []operation.DetectionRef
 	rules := map[gaps.Kind]*result.Rule{}

@@ -45,6 +45,20 @@ type FleetBatch struct {
 	// Entities is the entity index of the batch's events
 	// (operation.Index.AppendBinary); nil for none.
 	Entities []byte
+	// Gaps is what the tampering findings need of the batch's events
+	// (internal/fleet's encoding of gaps.Facts), each stored once by its
+	// key.
+	Gaps []FleetGap
+}
+
+// FleetGap is the gap facts of some events of a case, by a key of its
+// content: those of ordinals from First of pass Pass over a collector's
+// input (fleet.Input.ID).
+type FleetGap struct {
+	Key         string
+	Input       string
+	Pass, First int64
+	Data        []byte
 }
 
 // FleetCommit is what Ingest stored of a batch.
@@ -101,6 +115,12 @@ func (s *Store) Ingest(ctx context.Context, tenant, worker string, batches []Fle
 				}
 				n, _ := res.RowsAffected()
 				out[i].Inputs += int(n)
+			}
+			for _, g := range b.Gaps {
+				if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO fleet_gaps (case_id, fleet_key, input, pass, first_ordinal, data) VALUES (?, ?, ?, ?, ?, ?)
+					ON CONFLICT (case_id, fleet_key) DO NOTHING`), ref.caseID, g.Key, g.Input, g.Pass, g.First, g.Data); err != nil {
+					return fmt.Errorf("case %q: gap facts: %w", b.Case, err)
+				}
 			}
 			if b.Entities != nil {
 				if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO fleet_entities (hunt_id, data) VALUES (?, ?)`), hunt, b.Entities); err != nil {
@@ -261,9 +281,40 @@ func (s *Store) FleetInputs(ctx context.Context, tenant, caseName string, fn fun
 	return rows.Err()
 }
 
-// fleetCorrelations is the fleet_hunts worker of a case's correlation
-// matches.
-const fleetCorrelations = "#correlations"
+// FleetGaps calls fn with every FleetGap of a case of tenant (its key
+// left out), by input, pass and first ordinal; its Data is fn's only
+// during the call.
+func (s *Store) FleetGaps(ctx context.Context, tenant, caseName string, fn func(FleetGap) error) error {
+	ref, err := s.resolveCase(ctx, s.db, tenant, caseName)
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT input, pass, first_ordinal, data FROM fleet_gaps WHERE case_id = ?
+		ORDER BY input, pass, first_ordinal, id`), ref.caseID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var g FleetGap
+	var data sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&g.Input, &g.Pass, &g.First, &data); err != nil {
+			return err
+		}
+		g.Data = data
+		if err := fn(g); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// The fleet_hunts workers of a case's correlation matches and of its
+// tampering detections.
+const (
+	fleetCorrelations = "#correlations"
+	fleetTampering    = "#tampering"
+)
 
 // ReplaceCorrelations makes dets the case's correlation matches, as one
 // set (in one transaction): a new complete hunt holds them and the
@@ -271,6 +322,18 @@ const fleetCorrelations = "#correlations"
 // unless the set is the one held, which is left as it is. It reports
 // whether the set changed.
 func (s *Store) ReplaceCorrelations(ctx context.Context, tenant, caseName, actor string, dets []FleetDetection) (bool, error) {
+	return s.replaceSet(ctx, tenant, caseName, fleetCorrelations, "fleet correlations", dets)
+}
+
+// ReplaceTampering makes dets the case's tampering detections (made
+// from its FleetGaps), as one set, as ReplaceCorrelations does.
+func (s *Store) ReplaceTampering(ctx context.Context, tenant, caseName, actor string, dets []FleetDetection) (bool, error) {
+	return s.replaceSet(ctx, tenant, caseName, fleetTampering, "fleet tampering findings", dets)
+}
+
+// replaceSet makes dets the detections of the case's fleet_hunts worker
+// set (ReplaceCorrelations).
+func (s *Store) replaceSet(ctx context.Context, tenant, caseName, set, rules string, dets []FleetDetection) (bool, error) {
 	rows := make([]indexRow, len(dets))
 	sum := sha256.New()
 	keys := make([]string, len(dets))
@@ -309,7 +372,7 @@ func (s *Store) ReplaceCorrelations(ctx context.Context, tenant, caseName, actor
 		var old int64
 		var summary string
 		err = tx.QueryRowContext(ctx, s.q(`SELECT f.hunt_id, h.summary FROM fleet_hunts f JOIN hunts h ON h.id = f.hunt_id
-			WHERE f.case_id = ? AND f.worker = ?`), ref.caseID, fleetCorrelations).Scan(&old, &summary)
+			WHERE f.case_id = ? AND f.worker = ?`), ref.caseID, set).Scan(&old, &summary)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			if len(dets) == 0 {
@@ -325,7 +388,7 @@ func (s *Store) ReplaceCorrelations(ctx context.Context, tenant, caseName, actor
 			}
 		}
 		changed = true
-		hunt, err := s.newFleetHunt(ctx, tx, ref, fleetCorrelations, "fleet correlations")
+		hunt, err := s.newFleetHunt(ctx, tx, ref, set, rules)
 		if err != nil {
 			return err
 		}
@@ -352,10 +415,11 @@ func (s *Store) CaseMark(ctx context.Context, tenant, caseName string) (int64, e
 	if err != nil {
 		return 0, err
 	}
-	var d, e, i int64
+	var d, e, i, g int64
 	err = s.db.QueryRowContext(ctx, s.q(`SELECT
 		(SELECT COALESCE(MAX(id), 0) FROM detections WHERE case_id = ?),
 		(SELECT COALESCE(MAX(f.id), 0) FROM fleet_entities f JOIN hunts h ON h.id = f.hunt_id WHERE h.case_id = ?),
-		(SELECT COALESCE(MAX(id), 0) FROM fleet_inputs WHERE case_id = ?)`), ref.caseID, ref.caseID, ref.caseID).Scan(&d, &e, &i)
-	return d + e + i, err
+		(SELECT COALESCE(MAX(id), 0) FROM fleet_inputs WHERE case_id = ?),
+		(SELECT COALESCE(MAX(id), 0) FROM fleet_gaps WHERE case_id = ?)`), ref.caseID, ref.caseID, ref.caseID, ref.caseID).Scan(&d, &e, &i, &g)
+	return d + e + i + g, err
 }

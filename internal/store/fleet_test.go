@@ -79,6 +79,42 @@ func TestIngest(t *testing.T) {
 	})
 }
 
+// TestFleetGaps: gap facts are stored once by key, read back by input,
+// pass and first ordinal whatever the order they came in, and move the
+// case's mark.
+func TestFleetGaps(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		setup(t, s)
+		gaps := []FleetGap{
+			{Key: "b", Input: "in1", Pass: 1, First: 100, Data: []byte{1, 2}},
+			{Key: "a", Input: "in1", Pass: 1, First: 0, Data: []byte{1}},
+			{Key: "c", Input: "in0", Pass: 2, First: 7, Data: []byte{3}},
+		}
+		mark, _ := s.CaseMark(ctx, "acme", "intrusion")
+		// Then one of them again: nothing new.
+		for _, batch := range [][]FleetGap{gaps, gaps[:1]} {
+			if _, err := s.Ingest(ctx, "acme", "w1", []FleetBatch{{Case: "intrusion", Gaps: batch}}); err != nil {
+				t.Fatal(err)
+			}
+			again, _ := s.CaseMark(ctx, "acme", "intrusion")
+			if moved := again != mark; moved != (len(batch) > 1) {
+				t.Errorf("%d gap facts written: mark moved %v, want %v", len(batch), moved, len(batch) > 1)
+			}
+			mark = again
+		}
+		var got []string
+		err := s.FleetGaps(ctx, "acme", "intrusion", func(g FleetGap) error {
+			got = append(got, fmt.Sprintf("%s/%d/%d/%x", g.Input, g.Pass, g.First, g.Data))
+			return nil
+		})
+		if want := "[in0/2/7/03 in1/1/0/01 in1/1/100/0102]"; err != nil || fmt.Sprint(got) != want {
+			t.Errorf("FleetGaps: %v, %v; want %s", got, err, want)
+		}
+	})
+}
+
 // TestReplaceCorrelations: the case's correlation matches are one set,
 // replaced whole when it changes and left alone when it does not.
 func TestReplaceCorrelations(t *testing.T) {
@@ -114,6 +150,13 @@ func TestReplaceCorrelations(t *testing.T) {
 			changed, err := s.ReplaceCorrelations(ctx, "acme", "intrusion", "w1", c.dets)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The tampering detections are a set of their own: the
+			// same replaced there, then taken back, leaves these.
+			for _, ds := range [][]FleetDetection{c.dets, nil} {
+				if _, err := s.ReplaceTampering(ctx, "acme", "intrusion", "w1", ds); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if changed != c.changed {
 				t.Errorf("%d matches: changed %v, want %v", len(c.dets), changed, c.changed)
