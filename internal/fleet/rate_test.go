@@ -8,8 +8,11 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/spoor-hunt/spoor/internal/cputime"
 	"github.com/spoor-hunt/spoor/internal/fleet"
@@ -31,10 +34,7 @@ func TestWorkerRate(t *testing.T) {
 	if os.Getenv("SPOOR_FLEET_BENCH") != "1" {
 		t.Skip("set SPOOR_FLEET_BENCH=1 to measure")
 	}
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		t.Skip("nats-server not installed")
-	}
+	bin := natsServer(t)
 	path := os.Getenv("SPOOR_FLEET_BENCH_PATH")
 	if path == "" {
 		path = shared.Path(t, "datasets", "security-datasets")
@@ -57,27 +57,9 @@ func TestWorkerRate(t *testing.T) {
 	t.Logf("in-process hunt (1 worker): %d events, %d detections, %v CPU, %v wall: %.0f events per CPU second",
 		events, len(plain.Detections), huntCPU.Round(time.Millisecond), huntWall.Round(time.Millisecond), float64(events)/huntCPU.Seconds())
 
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	// SPOOR_FLEET_BENCH_JS keeps the server's storage between runs: the
 	// evidence is shipped only when the stream is empty.
-	jsDir := os.Getenv("SPOOR_FLEET_BENCH_JS")
-	if jsDir == "" {
-		jsDir = t.TempDir()
-	}
-	ns := exec.Command(bin, "-js", "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-sd", jsDir)
-	if err := ns.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { ns.Process.Kill(); ns.Wait() }()
-	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	time.Sleep(500 * time.Millisecond)
-	nc, js, err := fleet.Connect(url, "bench")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	js := benchNATS(t, bin, os.Getenv("SPOOR_FLEET_BENCH_JS"))
 	stream, err := fleet.EnsureStream(ctx, js, "default", fleet.StreamOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +93,7 @@ func TestWorkerRate(t *testing.T) {
 		var wg sync.WaitGroup
 		runtime.GC()
 		heap := sampleHeap(wctx)
+		quarter, quarters := 1, [4]uint64{}
 		cpu0, wall0 := cputime.Process(), time.Now()
 		for i := range stats {
 			stats[i] = new(fleet.WorkerStats)
@@ -126,12 +109,18 @@ func TestWorkerRate(t *testing.T) {
 				hunted += s.Events.Load()
 				dirty += s.Dirty.Load()
 			}
+			// The heap's peak so far at each quarter of the backlog: a
+			// bound, it stops growing once the worker is under way.
+			for quarter < 4 && hunted >= int64(quarter)*events/4 {
+				quarters[quarter] = heap.peak.Load() >> 20
+				quarter++
+			}
 			return hunted >= events && dirty == 0
 		})
 		cpu, wall := cputime.Process()-cpu0, time.Since(wall0)
 		stop()
 		wg.Wait()
-		base, peak := heap()
+		base, peak := heap.result()
 		var commits, storeNanos, rebuilds int64
 		for _, s := range stats {
 			commits += s.Commits.Load()
@@ -146,7 +135,8 @@ func TestWorkerRate(t *testing.T) {
 			n, runtime.GOMAXPROCS(0), cpu.Round(time.Millisecond), wall.Round(time.Millisecond), float64(events)/cpu.Seconds(),
 			100*huntCPU.Seconds()/cpu.Seconds(), float64(events)/wall.Seconds(), commits, time.Duration(storeNanos).Round(time.Millisecond), rebuilds, got)
 		t.Log(line)
-		t.Logf("heap in use: %d MiB before the workers, %d MiB at most while they ran", base>>20, peak>>20)
+		t.Logf("heap in use: %d MiB before the workers, %d MiB at most while they ran (at most %d, %d, %d MiB by a quarter, half, three quarters of the events hunted)",
+			base, peak, quarters[1], quarters[2], quarters[3])
 		if got != len(plain.Detections) {
 			// Tampering findings (gaps in record numbers) are not made
 			// by workers: see docs/DEPLOYMENT.md.
@@ -155,16 +145,21 @@ func TestWorkerRate(t *testing.T) {
 	}
 }
 
-// sampleHeap samples the process's heap in use every 50 ms until ctx is
-// done; the function it returns waits for that and gives the first sample
-// and the largest.
-func sampleHeap(ctx context.Context) func() (first, peak uint64) {
+// heapSampler samples the process's heap in use every 50 ms.
+type heapSampler struct {
+	first uint64
+	peak  atomic.Uint64
+	done  chan struct{}
+}
+
+// sampleHeap samples until ctx is done.
+func sampleHeap(ctx context.Context) *heapSampler {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	first, peak := ms.HeapInuse, ms.HeapInuse
-	done := make(chan struct{})
+	h := &heapSampler{first: ms.HeapInuse, done: make(chan struct{})}
+	h.peak.Store(ms.HeapInuse)
 	go func() {
-		defer close(done)
+		defer close(h.done)
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -173,12 +168,52 @@ func sampleHeap(ctx context.Context) func() (first, peak uint64) {
 				return
 			case <-t.C:
 				runtime.ReadMemStats(&ms)
-				peak = max(peak, ms.HeapInuse)
+				h.peak.Store(max(h.peak.Load(), ms.HeapInuse))
 			}
 		}
 	}()
-	return func() (uint64, uint64) {
-		<-done
-		return first, peak
+	return h
+}
+
+// result waits for the sampling to end and gives the first sample and the
+// largest, in MiB.
+func (h *heapSampler) result() (first, peak uint64) {
+	<-h.done
+	return h.first >> 20, h.peak.Load() >> 20
+}
+
+// natsServer is the nats-server command; the test is skipped without it.
+func natsServer(t *testing.T) string {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		t.Skip("nats-server not installed")
 	}
+	return bin
+}
+
+// benchNATS starts a nats-server process with JetStream storing under dir
+// (a temporary folder when empty) and connects to it; both end with the
+// test.
+func benchNATS(t *testing.T, bin, dir string) jetstream.JetStream {
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ns := exec.Command(bin, "-js", "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-sd", dir)
+	if err := ns.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Process.Kill(); ns.Wait() })
+	time.Sleep(500 * time.Millisecond)
+	nc, js, err := fleet.Connect(fmt.Sprintf("nats://127.0.0.1:%d", port), "bench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return js
 }

@@ -31,9 +31,10 @@ import (
 // all the events of one host are hunted by one worker at a time, in the
 // order they were published.
 //
-//	fetch (at most 2 MiB) → Decode → Hunter.Hunt per event (detections, entity shard, correlation inputs)
-//	   … until FlushEvents events or FlushEvery → store.Ingest (one transaction) → Ack every message of it
-//	   → the cases it touched are rebuilt a moment later: correlations over the case's inputs, then intake.Rebuild
+//	fetch (at most 256 messages, 2 MiB) → Decode → Hunter.Hunt per event (detections, entity shard, correlation inputs)
+//	   … until FlushEvents events, FlushEvery, or the partition is caught up → store.Ingest (one transaction)
+//	   → Ack every message of it → the cases it touched are rebuilt a moment later, each by the one worker
+//	   holding its rebuild lease: correlations over the case's inputs, then intake.Rebuild
 //
 // A message is acknowledged only once the transaction holding what it
 // gave has committed; a worker killed before that leaves its messages to
@@ -65,8 +66,9 @@ type WorkerOptions struct {
 	// partition has nothing more; 0 means 20,000 and 1 s.
 	FlushEvents int
 	FlushEvery  time.Duration
-	// RebuildAfter is how long a case touched waits for more before its
-	// operations are rebuilt; 0 means 1 s.
+	// RebuildAfter is how long a case waits, from the first commit its
+	// operations do not show yet, before they are rebuilt (at most twice
+	// that), and how often the rebuilder looks; 0 means 1 s.
 	RebuildAfter time.Duration
 	// AckWait is how long a message fetched and not acknowledged waits
 	// before it is delivered again; 0 means 30 s.
@@ -418,7 +420,10 @@ func (w *worker) consume(ctx context.Context, p int) {
 		if n == 0 {
 			w.opts.Stats.Lag[p].Store(0)
 		}
-		if pend.events >= w.opts.FlushEvents || pend.msgs != nil && (n == 0 || time.Since(pend.first) >= w.opts.FlushEvery) {
+		// Caught up (nothing more in the partition): committed at once,
+		// so that a steady stream waits a fetch, not FlushEvery.
+		caughtUp := w.opts.Stats.Lag[p].Load() == 0
+		if pend.events >= w.opts.FlushEvents || pend.msgs != nil && (caughtUp || time.Since(pend.first) >= w.opts.FlushEvery) {
 			if !pend.commit(ctx) {
 				return
 			}
@@ -710,7 +715,7 @@ func (w *worker) touch(name string, at time.Time) {
 	defer w.touchMu.Unlock()
 	if _, ok := w.touched[name]; !ok {
 		w.touched[name] = at
-		w.opts.Stats.Dirty.Add(1)
+		w.opts.Stats.Dirty.Add(1) // at most one too many until the rebuilder looks
 	}
 }
 
@@ -743,7 +748,7 @@ func (w *worker) rebuilder(ctx context.Context) {
 		w.touchMu.Unlock()
 		w.pollHeld(ctx, dirty, now)
 		if len(dirty) == 0 || now.Sub(lastRebuild) < 2*took || w.backlog() && now.Sub(lastRebuild) < backlogRebuildEvery {
-			w.setDirty(len(dirty))
+			w.setDirty(dirty)
 			continue
 		}
 		began, rebuilt := time.Now(), false
@@ -769,16 +774,22 @@ func (w *worker) rebuilder(ctx context.Context) {
 		if rebuilt {
 			took, lastRebuild = time.Since(began), time.Now()
 		}
-		w.setDirty(len(dirty))
+		w.setDirty(dirty)
 	}
 }
 
 // setDirty counts the cases waiting: the rebuilder's and those touched
 // since it last looked.
-func (w *worker) setDirty(n int) {
+func (w *worker) setDirty(dirty map[string]time.Time) {
 	w.touchMu.Lock()
-	w.opts.Stats.Dirty.Store(int64(n + len(w.touched)))
-	w.touchMu.Unlock()
+	defer w.touchMu.Unlock()
+	n := len(dirty)
+	for c := range w.touched {
+		if _, ok := dirty[c]; !ok {
+			n++
+		}
+	}
+	w.opts.Stats.Dirty.Store(int64(n))
 }
 
 // backlog reports whether a partition the worker holds had messages
