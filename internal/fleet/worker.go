@@ -684,7 +684,9 @@ func (pd *pending) forgetCases() {
 // is rebuilt by one worker at a time whatever the number of workers
 // writing to it.
 
-const caseKeyPrefix = "c."
+// caseKeyPrefix starts the keys of cases' rebuild leases ("c." are
+// collectors', status.go).
+const caseKeyPrefix = "r."
 
 func caseKey(name string) string { return caseKeyPrefix + Token(name) }
 
