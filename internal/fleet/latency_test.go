@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spoor-hunt/spoor/internal/cputime"
 	"github.com/spoor-hunt/spoor/internal/fleet"
 	"github.com/spoor-hunt/spoor/internal/fleettest"
 	"github.com/spoor-hunt/spoor/internal/hunt"
@@ -143,4 +144,34 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s=%q: want a positive integer", name, v)
 	}
 	return n
+}
+
+// BenchmarkDecode decodes the batches a collector makes of
+// evtx-attack-samples, as a worker does (one Decoder, its memory reused).
+func BenchmarkDecode(b *testing.B) {
+	var batches capture
+	err := fleet.Ship(context.Background(), &batches, []string{shared.Path(b, "datasets", "evtx-attack-samples")},
+		fleet.ShipOptions{Tenant: "default", Case: "bench", Collector: "c", State: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var size, events int
+	for _, m := range batches.msgs {
+		size += len(m.data)
+		events += m.events
+	}
+	dec := fleet.NewDecoder(fleet.Limits{})
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	// CPU time as well as wall time: the machine is shared.
+	cpu := cputime.Process()
+	for b.Loop() {
+		for _, m := range batches.msgs {
+			if _, err := dec.Decode(m.data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
