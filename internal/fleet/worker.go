@@ -32,7 +32,7 @@ import (
 // order they were published.
 //
 //	fetch (at most 256 messages, 2 MiB) → Decode → Hunter.Hunt per event (detections, entity shard, correlation inputs)
-//	   … until FlushEvents events, FlushEvery, or the partition is caught up → store.Ingest (one transaction)
+//	   … until FlushEvents events, FlushEvery, or a fetch brings nothing → store.Ingest (one transaction)
 //	   → Ack every message of it → the cases it touched are rebuilt a moment later, each by the one worker
 //	   holding its rebuild lease: correlations over the case's inputs, then intake.Rebuild
 //
@@ -420,10 +420,7 @@ func (w *worker) consume(ctx context.Context, p int) {
 		if n == 0 {
 			w.opts.Stats.Lag[p].Store(0)
 		}
-		// Caught up (nothing more in the partition): committed at once,
-		// so that a steady stream waits a fetch, not FlushEvery.
-		caughtUp := w.opts.Stats.Lag[p].Load() == 0
-		if pend.events >= w.opts.FlushEvents || pend.msgs != nil && (caughtUp || time.Since(pend.first) >= w.opts.FlushEvery) {
+		if pend.events >= w.opts.FlushEvents || pend.msgs != nil && (n == 0 || time.Since(pend.first) >= w.opts.FlushEvery) {
 			if !pend.commit(ctx) {
 				return
 			}
