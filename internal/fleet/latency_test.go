@@ -27,10 +27,7 @@ import (
 // nats-server process as a paced publisher sends them. Run it with
 // SPOOR_FLEET_BENCH=1 (BENCHMARKS.md, "Fleet").
 func TestLatency(t *testing.T) {
-	if os.Getenv("SPOOR_FLEET_BENCH") != "1" {
-		t.Skip("set SPOOR_FLEET_BENCH=1 to measure")
-	}
-	bin := natsServer(t)
+	bin := benchServer(t)
 	rate := envInt(t, "SPOOR_FLEET_BENCH_RATE", 10000)
 	seconds := envInt(t, "SPOOR_FLEET_BENCH_SECONDS", 60)
 	ctx := context.Background()

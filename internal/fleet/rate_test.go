@@ -31,10 +31,7 @@ import (
 // one worker and of two. Run it with SPOOR_FLEET_BENCH=1 (and
 // SPOOR_FLEET_BENCH_PATH for other evidence than security-datasets).
 func TestWorkerRate(t *testing.T) {
-	if os.Getenv("SPOOR_FLEET_BENCH") != "1" {
-		t.Skip("set SPOOR_FLEET_BENCH=1 to measure")
-	}
-	bin := natsServer(t)
+	bin := benchServer(t)
 	path := os.Getenv("SPOOR_FLEET_BENCH_PATH")
 	if path == "" {
 		path = shared.Path(t, "datasets", "security-datasets")
@@ -182,8 +179,12 @@ func (h *heapSampler) result() (first, peak uint64) {
 	return h.first >> 20, h.peak.Load() >> 20
 }
 
-// natsServer is the nats-server command; the test is skipped without it.
-func natsServer(t *testing.T) string {
+// benchServer is the nats-server command of a measurement; the test is
+// skipped without it, or without SPOOR_FLEET_BENCH=1.
+func benchServer(t *testing.T) string {
+	if os.Getenv("SPOOR_FLEET_BENCH") != "1" {
+		t.Skip("set SPOOR_FLEET_BENCH=1 to measure")
+	}
 	bin, err := exec.LookPath("nats-server")
 	if err != nil {
 		t.Skip("nats-server not installed")
