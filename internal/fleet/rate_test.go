@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,7 +29,7 @@ import (
 // correlations, operations), and the worker's to take the same events
 // from a nats-server process (already shipped), hunt them, commit them to
 // a SQLite store and rebuild the case's operations; then the wall time of
-// one worker and of two. Run it with SPOOR_FLEET_BENCH=1 (and
+// one worker on one core (GOMAXPROCS 1) and of two on two. Run it with SPOOR_FLEET_BENCH=1 (and
 // SPOOR_FLEET_BENCH_PATH for other evidence than security-datasets).
 func TestWorkerRate(t *testing.T) {
 	bin := benchServer(t)
@@ -88,6 +89,9 @@ func TestWorkerRate(t *testing.T) {
 		wctx, stop := context.WithCancel(ctx)
 		stats := make([]*fleet.WorkerStats, n)
 		var wg sync.WaitGroup
+		// n workers on n cores: one worker's partitions are goroutines
+		// that would take both cores of a two-core machine on their own.
+		procs := runtime.GOMAXPROCS(min(n, runtime.NumCPU()))
 		runtime.GC()
 		heap := sampleHeap(wctx)
 		quarter, quarters := 1, [4]uint64{}
@@ -117,23 +121,26 @@ func TestWorkerRate(t *testing.T) {
 		cpu, wall := cputime.Process()-cpu0, time.Since(wall0)
 		stop()
 		wg.Wait()
-		base, peak := heap.result()
+		gomaxprocs := runtime.GOMAXPROCS(procs)
+		base, peak, live := heap.result()
 		var commits, storeNanos, rebuilds int64
+		var by []int64 // rebuilds by each worker: one rebuilder per case
 		for _, s := range stats {
 			commits += s.Commits.Load()
 			storeNanos += s.StoreNanos.Load()
 			rebuilds += s.Rebuilds.Load()
+			by = append(by, s.Rebuilds.Load())
 		}
 		got := len(fleettest.StoredDetections(t, st, "default", "bench"))
 		st.Close()
 		// The wall time includes the drain check's last second.
 		wall -= time.Second
-		line := fmt.Sprintf("%d worker(s), GOMAXPROCS %d: %v CPU, %v wall: %.0f events per CPU second (%.0f%% of the hunt's), %.0f events/s; %d commits, %v in the store, %d rebuilds; %d detections stored",
-			n, runtime.GOMAXPROCS(0), cpu.Round(time.Millisecond), wall.Round(time.Millisecond), float64(events)/cpu.Seconds(),
-			100*huntCPU.Seconds()/cpu.Seconds(), float64(events)/wall.Seconds(), commits, time.Duration(storeNanos).Round(time.Millisecond), rebuilds, got)
+		line := fmt.Sprintf("%d worker(s), GOMAXPROCS %d: %v CPU, %v wall: %.0f events per CPU second (%.0f%% of the hunt's), %.0f events/s; %d commits, %v in the store, %d rebuilds (by each worker: %v); %d detections stored",
+			n, gomaxprocs, cpu.Round(time.Millisecond), wall.Round(time.Millisecond), float64(events)/cpu.Seconds(),
+			100*huntCPU.Seconds()/cpu.Seconds(), float64(events)/wall.Seconds(), commits, time.Duration(storeNanos).Round(time.Millisecond), rebuilds, by, got)
 		t.Log(line)
-		t.Logf("heap in use: %d MiB before the workers, %d MiB at most while they ran (at most %d, %d, %d MiB by a quarter, half, three quarters of the events hunted)",
-			base, peak, quarters[1], quarters[2], quarters[3])
+		t.Logf("heap in use: %d MiB before the workers, %d MiB at most while they ran (at most %d, %d, %d MiB by a quarter, half, three quarters of the events hunted); live heap at most %d MiB",
+			base, peak, quarters[1], quarters[2], quarters[3], live)
 		if got != len(plain.Detections) {
 			// Tampering findings (gaps in record numbers) are not made
 			// by workers: see docs/DEPLOYMENT.md.
@@ -142,11 +149,12 @@ func TestWorkerRate(t *testing.T) {
 	}
 }
 
-// heapSampler samples the process's heap in use every 50 ms.
+// heapSampler samples the process's heap every 50 ms: in use (live and
+// garbage not yet collected) and live (marked by the last collection).
 type heapSampler struct {
-	first uint64
-	peak  atomic.Uint64
-	done  chan struct{}
+	first      uint64
+	peak, live atomic.Uint64
+	done       chan struct{}
 }
 
 // sampleHeap samples until ctx is done.
@@ -155,6 +163,7 @@ func sampleHeap(ctx context.Context) *heapSampler {
 	runtime.ReadMemStats(&ms)
 	h := &heapSampler{first: ms.HeapInuse, done: make(chan struct{})}
 	h.peak.Store(ms.HeapInuse)
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	go func() {
 		defer close(h.done)
 		t := time.NewTicker(50 * time.Millisecond)
@@ -166,17 +175,21 @@ func sampleHeap(ctx context.Context) *heapSampler {
 			case <-t.C:
 				runtime.ReadMemStats(&ms)
 				h.peak.Store(max(h.peak.Load(), ms.HeapInuse))
+				metrics.Read(sample)
+				if sample[0].Value.Kind() == metrics.KindUint64 {
+					h.live.Store(max(h.live.Load(), sample[0].Value.Uint64()))
+				}
 			}
 		}
 	}()
 	return h
 }
 
-// result waits for the sampling to end and gives the first sample and the
-// largest, in MiB.
-func (h *heapSampler) result() (first, peak uint64) {
+// result waits for the sampling to end and gives, in MiB, the first
+// sample in use and the largest, and the largest live heap.
+func (h *heapSampler) result() (first, peak, live uint64) {
 	<-h.done
-	return h.first >> 20, h.peak.Load() >> 20
+	return h.first >> 20, h.peak.Load() >> 20, h.live.Load() >> 20
 }
 
 // benchServer is the nats-server command of a measurement; the test is
