@@ -154,6 +154,15 @@ type Group struct {
 	// item of Techniques, Software and Associated (at least 1): how well
 	// documented the group's use of it is, which attribution weighs.
 	Reports map[string]int `json:"reports,omitempty"`
+	// Regression is the group's weights in the report classifier
+	// (regression.go), by technique or software ID, in nats: what the
+	// items of a report say for the group against the other groups. Nil
+	// in a view made by Without or WithoutReport, which cannot hold a
+	// report out of it.
+	Regression map[string]float32 `json:"regression,omitempty"`
+	// Intercept is the group's intercept in the report classifier: how
+	// often reports are about it, the items aside.
+	Intercept float32 `json:"intercept,omitempty"`
 }
 
 // Software is ATT&CK software (S0001...): malware or a tool.

@@ -248,31 +248,45 @@ func TestPrepare(t *testing.T) {
 	}
 }
 
-// TestEvidenceWeights: an item carrying half the weight moves the scores
-// half as far; weights of 1 change nothing.
+// TestEvidenceWeights: an item carrying half the weight moves the
+// generative model's scores half as far; with the report classifier (not
+// linear in the weights) it moves them part of the way; weights of 1
+// change nothing.
 func TestEvidenceWeights(t *testing.T) {
 	kb := embeddedKB(t)
+	alone := defaultParams
+	alone.regression = 0
 	ev := Evidence{Techniques: []string{"T1542.003", "T1059.003"}}
-	score := func(ev Evidence, g string) float64 {
-		for _, c := range Attribute(kb, ev).Candidates {
-			if c.Group.ID == g {
-				return c.Score
+	for _, tc := range []struct {
+		name   string
+		m      *model
+		linear bool
+	}{{"generative", buildModel(kb, alone), true}, {"with the classifier", kb.model(), false}} {
+		score := func(ev Evidence, g string) float64 {
+			for _, c := range rankModel(kb, tc.m, ev, 0).Candidates {
+				if c.Group.ID == g {
+					return c.Score
+				}
 			}
+			t.Fatalf("%s not ranked", g)
+			return 0
 		}
-		t.Fatalf("%s not ranked", g)
-		return 0
-	}
-	full := score(ev, "G0096")
-	ones := ev
-	ones.Weights = map[string]float64{"T1542.003": 1, "T1059.003": 1}
-	if got := score(ones, "G0096"); math.Abs(got-full) > 1e-9 {
-		t.Errorf("weights of 1: score %v, want %v", got, full)
-	}
-	half := ev
-	half.Weights = map[string]float64{"T1542.003": 0.5}
-	onlyShell := score(Evidence{Techniques: []string{"T1059.003"}}, "G0096")
-	if got, want := score(half, "G0096"), onlyShell+(full-onlyShell)/2; math.Abs(got-want) > 1e-9 {
-		t.Errorf("bootkit at half weight: score %v, want %v", got, want)
+		full := score(ev, "G0096")
+		ones := ev
+		ones.Weights = map[string]float64{"T1542.003": 1, "T1059.003": 1}
+		if got := score(ones, "G0096"); math.Abs(got-full) > 1e-9 {
+			t.Errorf("%s: weights of 1: score %v, want %v", tc.name, got, full)
+		}
+		half := ev
+		half.Weights = map[string]float64{"T1542.003": 0.5}
+		onlyShell := score(Evidence{Techniques: []string{"T1059.003"}}, "G0096")
+		got := score(half, "G0096")
+		if want := onlyShell + (full-onlyShell)/2; tc.linear && math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s: bootkit at half weight: score %v, want %v", tc.name, got, want)
+		}
+		if lo, hi := min(onlyShell, full), max(onlyShell, full); got <= lo || got >= hi {
+			t.Errorf("%s: bootkit at half weight: score %v, want between %v (without it) and %v (whole)", tc.name, got, onlyShell, full)
+		}
 	}
 }
 

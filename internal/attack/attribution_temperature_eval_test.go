@@ -20,8 +20,8 @@ func TestSweepTemperature(t *testing.T) {
 	if !*evalFlag {
 		t.Skip("the temperature sweep runs with -eval")
 	}
-	temps := []float64{0.25, 0.3, 0.35, 0.4}
-	growths := []float64{0, 0.15, 0.3, 0.45}
+	temps := []float64{0.32, 0.35, 0.38}
+	growths := []float64{0.3, 0.33, 0.36, 0.4}
 	ds, full, groups, pos := loadReports(t)
 	type acc struct{ conf, hit []float64 }
 	res := map[[4]float64]*acc{} // by T, growth, size, half (-1: both)
@@ -30,6 +30,10 @@ func TestSweepTemperature(t *testing.T) {
 		evs, sizes := caseEvidence(c, ci)
 		for ei, ev := range evs {
 			rk := Attribute(ck.kb, ev)
+			// n as Attribute counts it: the most specific techniques
+			// and the software.
+			_, obsT, obsS := caseEvidenceItems(ck, ev)
+			n := max(1, float64(len(obsT)+len(obsS)))
 			scores := make([]float64, len(rk.Candidates))
 			for i, cd := range rk.Candidates {
 				scores[i] = cd.Score
@@ -41,7 +45,7 @@ func TestSweepTemperature(t *testing.T) {
 			half := float64((c.Group[len(c.Group)-1] - '0') % 2)
 			for _, T := range temps {
 				for _, u := range growths {
-					p, _ := posterior(scores, T*math.Pow(float64(len(ev.Techniques)+len(ev.Software)), u), 0)
+					p, _ := posterior(scores, T*math.Pow(n, u), 0)
 					for _, h := range []float64{-1, half} {
 						k := [4]float64{T, u, float64(sizes[ei]), h}
 						if res[k] == nil {

@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"flag"
 	"fmt"
 	"math"
 	"runtime"
@@ -122,6 +123,10 @@ func bernoulliScorer(m float64, related bool) reportScorer {
 	}
 }
 
+// evalFullFlag limits runVariants to the full evidence: a quick first
+// look at a variant, before the cut-down sizes.
+var evalFullFlag = flag.Bool("evalfull", false, "variants harnesses: the full evidence only")
+
 // variant is a scorer compared by runVariants.
 type variant struct {
 	name  string
@@ -234,6 +239,9 @@ func runVariants(t *testing.T, holdOut bool, variants []variant) {
 				}
 				ck := newCaseKB(full, groups, pos, view)
 				evs, sizes := caseEvidence(c, ci)
+				if *evalFullFlag {
+					evs, sizes = evs[:1], sizes[:1]
+				}
 				truth := pos[c.Group]
 				h := int(c.Group[len(c.Group)-1]-'0') % 2
 				local := make([][][3]float64, len(variants))

@@ -49,6 +49,11 @@ func (kb *KB) Relationship(id string) (Relationship, bool) {
 // lists become empty stays, and attribution leaves it out as it does any
 // group without techniques or software.
 //
+// The groups of a view that lost anything have no Regression (nor
+// Intercept): the report
+// classifier cannot be learned again per view, and a held-out report must
+// not be in it.
+//
 // The result shares what it does not change with kb (both are read-only)
 // and builds its own index and attribution model on first use, so many
 // views of one bundle cost little. This is what leave-one-report-out
@@ -82,6 +87,10 @@ func (kb *KB) WithoutReport(report string, ids ...string) *KB {
 	if len(gone) == 0 && report == "" {
 		return v
 	}
+	// The report classifier was learned from every report; the view
+	// cannot hold one out of it, so it has none (setRegression gives it
+	// one learned without).
+	v.setRegression(learned{})
 	v.Procedures = slices.DeleteFunc(slices.Clone(kb.Procedures), func(p Procedure) bool { return drop[p.Rel] })
 	v.rels = make([]Relationship, 0, len(kb.rels))
 	for _, r := range kb.rels {

@@ -394,6 +394,7 @@ func fromObjects(objs []stixObject) (*KB, error) {
 		return cmp.Or(strings.Compare(a.Group, b.Group), strings.Compare(a.Artefact, b.Artefact), strings.Compare(a.Rel, b.Rel))
 	})
 	kb.countReports()
+	kb.setRegression(kb.learnRegression(nil))
 	if len(kb.Techniques) == 0 {
 		return nil, fmt.Errorf("%w: no techniques", ErrBundle)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/cachedir"
 	"github.com/spoor-hunt/spoor/internal/store"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 // adminFlags are the flags of the commands that administer a server's
@@ -147,7 +148,7 @@ makes on first start.`,
 			if f.json {
 				return printJSON(env.Stdout, map[string]any{"tenants": out})
 			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(termsafe.NewWriter(env.Stdout), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TENANT\tCREATED")
 			for _, t := range out {
 				fmt.Fprintf(tw, "%s\t%s\n", t.Name, t.Created.Format(time.DateTime))
@@ -245,7 +246,7 @@ tokens; disabling a user ends both.`,
 			if f.json {
 				return printJSON(env.Stdout, map[string]any{"users": out})
 			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(termsafe.NewWriter(env.Stdout), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "USER\tROLE\tSTATE\tCREATED")
 			for _, u := range out {
 				state := "enabled"
@@ -403,7 +404,7 @@ its hash.`,
 			if f.json {
 				return printJSON(env.Stdout, map[string]any{"tokens": ts})
 			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(termsafe.NewWriter(env.Stdout), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tUSER\tNAME\tROLE\tEXPIRES\tLAST USED\tREVOKED")
 			when := func(t time.Time) string {
 				if t.IsZero() {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/attack"
 	"github.com/spoor-hunt/spoor/internal/report"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 func newAttackGroup(env Env) *cobra.Command {
@@ -50,7 +51,7 @@ line.`,
 					return writeJSON(env.Stdout, out)
 				}
 				fmt.Fprintf(env.Stdout, "%d groups match %q:\n", len(ms), q)
-				tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+				tw := tabwriter.NewWriter(termsafe.NewWriter(env.Stdout), 0, 0, 2, ' ', 0)
 				for _, m := range ms {
 					fmt.Fprintf(tw, "  %s\t%s\t%s %q\n", m.Group.ID, m.Group.Name, m.By, m.Matched)
 				}
@@ -202,7 +203,7 @@ command line.`,
 			if asJSON {
 				return writeJSON(env.Stdout, out)
 			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+			tw := tabwriter.NewWriter(termsafe.NewWriter(env.Stdout), 0, 0, 2, ' ', 0)
 			for _, h := range out {
 				name := h.Name
 				if h.Deprecated {

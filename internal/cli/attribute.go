@@ -36,7 +36,9 @@ Rare techniques weigh more than common ones, software more than techniques,
 and what many reports document about a group more than what one does. An
 observed sub-technique gives partial credit to groups known for its parent,
 and the other way round. The score is the evidence's log-likelihood ratio in
-bits against what an actor ATT&CK does not know would show; the confidence
+bits against what an actor ATT&CK does not know would show, plus what a
+classifier learned from ATT&CK's reports says of the evidence as a whole
+(from about ten items on; less on fewer); the confidence
 is a probability, calibrated on real reports held out of ATT&CK one at a
 time (BENCHMARKS.md), shared with the alternative that the evidence is none
 of these groups' (an unknown actor or unrelated activity), so that thin or

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/spoor-hunt/spoor/internal/store"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 // caseFlags are the flags every case command takes.
@@ -98,7 +99,7 @@ func newCaseList(env Env, f *caseFlags) *cobra.Command {
 			if f.json {
 				return writeCaseJSON(env.Stdout, out)
 			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(termsafe.NewWriter(env.Stdout), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "CASE\tHUNTS\tDETECTIONS\tCREATED\tDESCRIPTION")
 			for _, c := range out {
 				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", c.Name, len(c.Hunts), c.Detections, c.Created.Format(time.DateTime), c.Description)
@@ -166,7 +167,7 @@ func newCaseShow(env Env, f *caseFlags) *cobra.Command {
 				fmt.Fprintln(env.Stdout, c.Description)
 			}
 			fmt.Fprintf(env.Stdout, "%d detections in complete hunts\n\n", out.Detections)
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(termsafe.NewWriter(env.Stdout), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "HUNT\tSTATE\tBY\tSTARTED\tDETECTIONS\tPATHS")
 			for _, h := range out.Hunts {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", h.ID, h.State, h.By, h.Started.Format(time.DateTime), h.Detections, strings.Join(h.Paths, " "))
@@ -257,7 +258,7 @@ Filters combine with AND; --level may be repeated (any of them).`,
 // writeDetectionLines prints one line per detection: time, level, host,
 // rule title.
 func writeDetectionLines(w io.Writer, page store.DetectionPage) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(termsafe.NewWriter(w), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTIME\tLEVEL\tCOMPUTER\tRULE")
 	for _, d := range page.Detections {
 		var v struct {
@@ -298,7 +299,7 @@ func newCaseOperations(env Env, f *caseFlags) *cobra.Command {
 					Operations []json.RawMessage `json:"operations"`
 				}{raws})
 			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(termsafe.NewWriter(env.Stdout), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "OPERATION\tSEVERITY\tSCORE\tFIRST\tLAST\tHOSTS")
 			for _, o := range ops {
 				var v struct {

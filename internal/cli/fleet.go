@@ -10,8 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spoor-hunt/spoor/internal/archive"
 	"github.com/spoor-hunt/spoor/internal/fleet"
 	"github.com/spoor-hunt/spoor/internal/store"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 func newFleet(env Env) *cobra.Command {
@@ -61,9 +63,9 @@ func runFleetStatus(ctx context.Context, env Env, url, tenant string, asJSON boo
 		return enc.Encode(st)
 	}
 	ago := func(t time.Time) string { return time.Since(t).Round(time.Second).String() + " ago" }
-	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	w := tabwriter.NewWriter(termsafe.NewWriter(env.Stdout), 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "Tenant %s: stream %s, %d messages (%d bytes)\n\n", st.Tenant, st.Stream, st.Messages, st.Bytes)
-	fmt.Fprintf(w, "COLLECTOR\tSEEN\tEVENTS\tRATE/S\tINPUTS\tRETRIES\tDROPPED\tBOOKMARK\n")
+	fmt.Fprintf(w, "COLLECTOR\tSEEN\tEVENTS\tRATE/S\tINPUTS\tRETRIES\tDROPPED\tSPOOLED\tBOOKMARK\n")
 	for _, c := range st.Collectors {
 		bm := "-"
 		if b := c.Bookmark; b != nil {
@@ -73,7 +75,14 @@ func runFleetStatus(ctx context.Context, env Env, url, tenant string, asJSON boo
 			}
 			bm = fmt.Sprintf("%s pass %d, %d events %s", b.Path, b.Pass, b.Done, state)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f\t%d\t%d\t%d\t%s\n", c.Name, ago(c.Seen), c.Events, c.Rate, c.Inputs, c.Retries, c.Dropped, bm)
+		spooled := "-"
+		if c.Spooled > 0 || c.Blocked {
+			spooled = fmt.Sprintf("%d batches, %s", c.Spooled, archive.FormatSize(c.SpoolBytes))
+			if c.Blocked {
+				spooled += " (full: reading stopped)"
+			}
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f\t%d\t%d\t%d\t%s\t%s\n", c.Name, ago(c.Seen), c.Events, c.Rate, c.Inputs, c.Retries, c.Dropped, spooled, bm)
 	}
 	fmt.Fprintf(w, "\nWORKER\tSEEN\tPARTITIONS\tEVENTS\tDETECTIONS\tLAG\n")
 	for _, wk := range st.Workers {

@@ -12,6 +12,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/digest"
 	"github.com/spoor-hunt/spoor/internal/gaps"
 	"github.com/spoor-hunt/spoor/internal/source"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 func newGaps(env Env) *cobra.Command {
@@ -65,6 +66,7 @@ or disabled, at medium confidence or more) as detections.`,
 // writeGaps writes the findings as a table, a log (source, channel and
 // computer) at a time, each finding's meaning under it.
 func writeGaps(w io.Writer, found []gaps.Finding) {
+	w = termsafe.NewWriter(w) // names and messages come from the evidence
 	if len(found) == 0 {
 		fmt.Fprintln(w, "No evidence of tampering or loss found.")
 		return

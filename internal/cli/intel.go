@@ -31,6 +31,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/stix"
 	"github.com/spoor-hunt/spoor/internal/store"
 	"github.com/spoor-hunt/spoor/internal/taxii"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 func newIntel(env Env) *cobra.Command {
@@ -65,7 +66,8 @@ or of a TAXII 2.1 collection: TAXII-URL is its objects URL
 (https://HOST/ROOT/collections/ID/objects/, its filters kept), read page by
 page (at most 256 MiB in all and 1000 pages), with --taxii-user and the password in
 $SPOOR_TAXII_PASSWORD (HTTP basic), or the token in $SPOOR_TAXII_TOKEN
-(Authorization: Bearer); --taxii-ca trusts a server's own certificate.
+(Authorization: Bearer), sent only over https:// (or plain http:// to this
+machine); --taxii-ca trusts a server's own certificate.
 Of what is read:
 Sigma indicators (pattern_type sigma) become rules, STIX patterns become
 matchers over the objects Windows events show (files and hashes, process
@@ -510,7 +512,7 @@ func readBounded(name string, limit int64) ([]byte, error) {
 }
 
 func writeImport(w io.Writer, file, hunted string, items []*imported) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(termsafe.NewWriter(w), 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "imported %d indicators from %s\nhunted %s\n\n", len(items), file, hunted)
 	fmt.Fprintln(tw, "SEEN\tFIRST\tLAST\tHOSTS\tTYPE\tINDICATOR")
 	var skipped []*imported

@@ -161,3 +161,25 @@ func TestIntelRoundTrip(t *testing.T) {
 		t.Error("intel import into the default tenant found victim-two's case")
 	}
 }
+
+// TestImportListEscapes: a partner's indicator names and reasons are
+// printed with their control characters escaped, never obeyed.
+func TestImportListEscapes(t *testing.T) {
+	items := []*imported{
+		{ind: stix.Indicator{ID: "indicator--1", Name: "beacon\x1b]0;owned\x07", PatternType: "sigma"}},
+		{ind: stix.Indicator{ID: "indicator--2", Name: "skip\u202eme"}, skip: "reason\x1b[2J"},
+	}
+	var b strings.Builder
+	if err := writeImport(&b, "bundle.json", "2 files", items); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{`beacon\x1b]0;owned\x07`, `skip\u202eme`, `reason\x1b[2J`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.ContainsAny(out, "\x1b\x07\u202e") {
+		t.Errorf("output holds raw control characters: %q", out)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/logons"
 	"github.com/spoor-hunt/spoor/internal/source"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 func newLogons(env Env) *cobra.Command {
@@ -78,6 +79,7 @@ func encodeEach[T any](enc *json.Encoder, items []T) error {
 // writeLogons writes the report as tables: logons, explicit credentials,
 // RDP, then the flags with their reasons.
 func writeLogons(w io.Writer, rep *logons.Report) {
+	w = termsafe.NewWriter(w) // names and messages come from the evidence
 	const layout = "2006-01-02 15:04:05Z"
 	ts := func(t time.Time) string {
 		if t.IsZero() {

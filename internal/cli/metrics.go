@@ -18,6 +18,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/metrics"
 	"github.com/spoor-hunt/spoor/internal/report"
 	"github.com/spoor-hunt/spoor/internal/source"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 // metricsFlags are the flags of `spoor metrics`.
@@ -229,6 +230,7 @@ func writeMetricsCSV(w io.Writer, r *metrics.Result) error {
 // writeMetricsTable writes r for a person; each table shows at most top
 // rows (0: all).
 func writeMetricsTable(w io.Writer, r *metrics.Result, top int) {
+	w = termsafe.NewWriter(w) // names and messages come from the evidence
 	tm := func(t time.Time) string {
 		if t.IsZero() {
 			return "-"

@@ -13,6 +13,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/rulepkg"
 	"github.com/spoor-hunt/spoor/internal/ruleset"
 	"github.com/spoor-hunt/spoor/internal/sigma"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 // rulesListFlags are the flags of `spoor rules list`.
@@ -364,7 +365,7 @@ func writeRuleTable(w io.Writer, list []*ruleRow, width int) error {
 			}
 		}
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(termsafe.NewWriter(w), 0, 0, 2, ' ', 0)
 	for _, l := range lines {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.id, l.level, l.status, l.ls, l.tags, l.title)
 	}

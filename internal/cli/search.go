@@ -19,6 +19,7 @@ import (
 	"github.com/spoor-hunt/spoor/internal/report"
 	"github.com/spoor-hunt/spoor/internal/search"
 	"github.com/spoor-hunt/spoor/internal/source"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 // searchFlags are the flags of `spoor search`.
@@ -422,7 +423,7 @@ func oneLine(s string, n int) string {
 	if len(s) > n {
 		return cutText(s, n) + "…"
 	}
-	return strings.Clone(s) // Join of one field is that field: the reader's
+	return termsafe.String(strings.Clone(s)) // Join of one field is that field: the reader's
 }
 
 // hitRow is one table row: time, computer, channel, event ID, record,
@@ -441,8 +442,8 @@ func hitRow(ev *event.Event, iocs []*search.IOC, idx []int) []string {
 		oneLine(ev.Lookup(event.FieldComputer).Text(), 30),
 		oneLine(shortChannel(ev.Lookup(event.FieldChannel).Text()), 40),
 		oneLine(ev.Lookup(event.FieldEventID).Text(), 10),
-		rec,
-		match,
+		termsafe.String(rec),
+		termsafe.String(match),
 	}
 }
 

@@ -23,6 +23,8 @@ type shipFlags struct {
 	follow, carve                       bool
 	window                              int
 	limits                              limitsFlags
+
+	buffer sizeValue // the spool's limit
 }
 
 // defaultNATS is the NATS URL collectors and workers use without --nats:
@@ -45,18 +47,32 @@ batches of one host's events on the subject spoor.<tenant>.events.<partition>.<h
 of the tenant's stream (created when missing). Workers (spoor worker) hunt
 them into the case --case of the tenant, created when missing.
 
-A bookmark per input (the file's identity, the pass over it and how many
-of its events were acknowledged) is kept in --state, written after each
-acknowledged batch: a collector stopped and started again goes on where
-it stood, with no gap; a batch sent again is stored once (JetStream's
-duplicate window, and the workers' idempotent store). While the server is
-away ship waits, retrying with backoff: the logs themselves are the
-buffer, nothing is dropped.
+A bookmark per input (the file's identity, the pass over it, where the
+pass started and how many of its events were acknowledged or spooled) is
+kept in --state, written after each window of batches: a collector
+stopped and started again goes on where it stood, with no gap; a batch
+sent again is stored once (JetStream's duplicate window, and the workers'
+idempotent store).
 
-With --follow it keeps reading: files that grow (JSON lines line by line,
-such as Winlogbeat or NXLog output; EVTX by its new records), new files
-under the paths, and rotated ones (renamed files keep their bookmark, the
-new file at the path is a new input). Ctrl-C stops it.`,
+While the server is away ship retries with backoff and reads on,
+spooling its batches to disk under --state (each written whole and
+synced before the bookmark moves past it) up to --buffer bytes; once the
+server is back the spool is published first, in the order it was read,
+and emptied. At the limit reading stops until the server takes what
+waits, and ship says so once (on standard error and in spoor fleet
+status), with how much waits: events would be dropped there, and are
+not, as the logs stay unread. --buffer 0 spools nothing: reading waits
+for the server, the logs themselves are the buffer.
+
+With --follow it keeps reading: files that grow, new files under the
+paths, and rotated ones (renamed files keep their bookmark, the new file
+at the path is a new input). A grown EVTX file is read from the chunk
+where the last pass ended (the live last chunk again, past the records
+shipped) to its newest; a log that wrapped (Windows recycles the oldest
+chunks of a full log) is read whole once, skipping what was shipped. JSON
+lines (Winlogbeat, NXLog) are read from the byte after the last whole
+line shipped; a line waits for its newline. Other files (archives, JSON
+arrays) are read whole again, past what was shipped. Ctrl-C stops it.`,
 		Example: `  # Ship a collection once into the case "incident-42"
   spoor ship ./triage/ --nats nats://hunt.example:4222 --tenant acme --case incident-42
   # Follow a Winlogbeat output folder
@@ -77,6 +93,8 @@ new file at the path is a new input). Ctrl-C stops it.`,
 	fl.StringVar(&f.state, "state", "", "`DIR`ectory of the bookmarks (default: ship/NAME under the data folder)")
 	fl.BoolVar(&f.follow, "follow", false, "keep reading files that grow, and new and rotated files")
 	fl.IntVar(&f.window, "window", 1000, "events read before their batches are published and the bookmarks moved")
+	f.buffer = 1 << 30
+	fl.Var(&f.buffer, "buffer", "spool at most `SIZE` of batches to disk (under --state) while the server is away (binary units: 500M, 1G; 0: no spool, wait)")
 	addCarveFlag(fl, &f.carve)
 	addLimitsFlags(fl, &f.limits)
 	return cmd
@@ -113,12 +131,16 @@ func runShip(ctx context.Context, env Env, f shipFlags, paths []string) error {
 	stopReports := reportCollector(ctx, js, f.tenant, f.name, stats, env)
 	err = fleet.Ship(ctx, fleet.JetStreamPublisher{JS: js}, paths, fleet.ShipOptions{
 		Tenant: f.tenant, Case: f.caseName, Collector: f.name, State: f.state,
-		Follow: f.follow, Window: f.window, Logger: env.logger(), Stats: stats,
+		Follow: f.follow, Window: f.window, Buffer: int64(f.buffer), Logger: env.logger(), Stats: stats,
 		Source: source.Options{Carve: f.carve, Limits: limits},
 	})
 	stopReports()
 	fmt.Fprintf(env.Stderr, "shipped %d events in %d batches (%d bytes) from %d inputs; %d dropped\n",
 		stats.Events.Load(), stats.Batches.Load(), stats.Bytes.Load(), stats.Inputs.Load(), stats.Dropped.Load())
+	if n := stats.Spooled.Load(); n > 0 {
+		fmt.Fprintf(env.Stderr, "%d batches (%d events, %d bytes) wait in the spool %s, published first at the next start\n",
+			n, stats.SpoolEvents.Load(), stats.SpoolBytes.Load(), f.state)
+	}
 	if err != nil && f.follow && errors.Is(err, context.Canceled) {
 		return nil // Ctrl-C ends a follow
 	}
@@ -139,7 +161,8 @@ func reportCollector(ctx context.Context, js jetstream.JetStream, tenant, name s
 	report := func(ctx context.Context) {
 		n := stats.Events.Load()
 		info := fleet.CollectorInfo{Name: name, Seen: time.Now().UTC(), Events: n, Batches: stats.Batches.Load(),
-			Inputs: stats.Inputs.Load(), Dropped: stats.Dropped.Load(), Retries: stats.Retries.Load(), Bookmark: stats.Last.Load()}
+			Inputs: stats.Inputs.Load(), Dropped: stats.Dropped.Load(), Retries: stats.Retries.Load(), Bookmark: stats.Last.Load(),
+			Spooled: stats.Spooled.Load(), SpoolBytes: stats.SpoolBytes.Load(), Blocked: stats.Blocked.Load()}
 		if d := time.Since(lastAt).Seconds(); d > 0 {
 			info.Rate = float64(n-last) / d
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/server"
 	"github.com/spoor-hunt/spoor/internal/store"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 func newTAXII(env Env) *cobra.Command {
@@ -57,7 +58,7 @@ tenant of their own.`,
 				return printJSON(env.Stdout, map[string]any{"api_root": server.TAXIIPrefix + f.tenant + "/", "collections": out})
 			}
 			fmt.Fprintf(env.Stdout, "API root %s%s/\n", server.TAXIIPrefix, f.tenant)
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(termsafe.NewWriter(env.Stdout), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "COLLECTION\tCASE")
 			for _, c := range out {
 				name := c.Case

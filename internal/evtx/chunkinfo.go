@@ -45,18 +45,45 @@ func Chunks(r io.ReaderAt, size int64) ([]ChunkInfo, error) {
 	}
 	var out []ChunkInfo
 	for off, i := base, 0; off+chunkHeaderSize <= size; off, i = off+chunkSize, i+1 {
-		if n, err := r.ReadAt(head, off); err != nil && (err != io.EOF || n < len(head)) {
-			return out, fmt.Errorf("read chunk %d at offset 0x%x: %w", i, off, err)
+		c, ok, err := readChunkInfo(r, head, base, i)
+		if err != nil {
+			return out, err
 		}
-		if !bytes.Equal(head[:8], chunkSignature) {
-			continue
+		if ok {
+			out = append(out, c)
 		}
-		h := parseChunkHeader(head)
-		crc := crc32.Update(crc32.ChecksumIEEE(head[:120]), crc32.IEEETable, head[128:chunkHeaderSize])
-		if crc != h.headerCRC {
-			continue
-		}
-		out = append(out, ChunkInfo{Index: i, Offset: off, FirstID: h.firstID, LastID: binary.LittleEndian.Uint64(head[32:])})
 	}
 	return out, nil
+}
+
+// ChunkAt reads the header of chunk slot i of the EVTX file in r, which
+// starts with its file header; ok is false when the slot holds no chunk
+// whose signature and header CRC32 check (an unused slot, one being
+// written, garbage, or past the end of the file).
+func ChunkAt(r io.ReaderAt, i int) (c ChunkInfo, ok bool, err error) {
+	if i < 0 {
+		return ChunkInfo{}, false, nil
+	}
+	return readChunkInfo(r, make([]byte, chunkHeaderSize), fileHeaderSize, i)
+}
+
+// readChunkInfo reads the header of chunk slot i of chunk slots from base into
+// head (chunkHeaderSize bytes).
+func readChunkInfo(r io.ReaderAt, head []byte, base int64, i int) (ChunkInfo, bool, error) {
+	off := base + int64(i)*chunkSize
+	if n, err := r.ReadAt(head, off); err != nil && (err != io.EOF || n < len(head)) {
+		if err == io.EOF {
+			return ChunkInfo{}, false, nil
+		}
+		return ChunkInfo{}, false, fmt.Errorf("read chunk %d at offset 0x%x: %w", i, off, err)
+	}
+	if !bytes.Equal(head[:8], chunkSignature) {
+		return ChunkInfo{}, false, nil
+	}
+	h := parseChunkHeader(head)
+	crc := crc32.Update(crc32.ChecksumIEEE(head[:120]), crc32.IEEETable, head[128:chunkHeaderSize])
+	if crc != h.headerCRC {
+		return ChunkInfo{}, false, nil
+	}
+	return ChunkInfo{Index: i, Offset: off, FirstID: h.firstID, LastID: binary.LittleEndian.Uint64(head[32:])}, true, nil
 }

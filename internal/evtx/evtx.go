@@ -113,6 +113,11 @@ type Options struct {
 	// areas: in a chunk's free space, in chunk slots that hold no chunk
 	// and after the last chunk. Their events are marked event.Event.Carved.
 	Carve bool
+	// FirstChunk and EndChunk limit the read to the chunk slots
+	// [FirstChunk, EndChunk) of the file (EndChunk 0: to its end), as a
+	// collector following a live log reads only its new chunks. Chunk
+	// numbers in errors stay the file's.
+	FirstChunk, EndChunk int
 }
 
 // Stats counts what a Reader has read so far.
@@ -164,7 +169,10 @@ type Reader struct {
 	pos     int
 	stats   Stats
 
-	// Serial decoding (Workers == 1).
+	// first is the first chunk slot read (Options.FirstChunk).
+	first int
+
+	// Serial decoding (Workers == 1), and helped.
 	dec  *decoder
 	next int
 
@@ -239,11 +247,17 @@ func Open(r io.ReaderAt, size int64, opts Options) (*Reader, error) {
 	if size > rd.base {
 		rd.slots = int((size - rd.base + chunkSize - 1) / chunkSize)
 	}
+	if opts.EndChunk > 0 {
+		rd.slots = min(rd.slots, opts.EndChunk)
+	}
+	rd.first = min(max(opts.FirstChunk, 0), rd.slots)
+	rd.next = rd.first
 	if opts.Carve {
 		rd.live = liveRanges(r, rd.base, rd.slots)
 	}
 	if opts.Helped {
 		rd.help = newHelpState()
+		rd.help.claim = rd.first
 	}
 	return rd, nil
 }
@@ -378,7 +392,7 @@ func (r *Reader) start() bool {
 		defer r.wg.Done()
 		defer close(jobs)
 		defer close(r.results)
-		for i := 0; i < r.slots; i++ {
+		for i := r.first; i < r.slots; i++ {
 			out := make(chan *chunkResult, 1)
 			select {
 			case r.results <- out:

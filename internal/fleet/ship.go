@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,27 +21,39 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/evtx"
+	"github.com/spoor-hunt/spoor/internal/jsonlog"
 	"github.com/spoor-hunt/spoor/internal/outfile"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
 
 // The collector (spoor ship): it reads its inputs with internal/source,
 // as spoor dump and hunt do, and publishes their events in batches, one
-// per host and window of events, waiting for each batch's acknowledgement
-// before it moves its bookmark past it.
+// per host and window of events, moving its bookmark past a window once
+// each of its batches is acknowledged by the server, or spooled to disk
+// while the server is away (spool.go).
 //
-// An input is read in passes: a pass reads the file from its start with
-// the ordinary reader; the events of earlier complete passes (each log's
-// record numbers, or JSON line numbers, up to the highest shipped: the
-// bookmark's High) are passed over, and the others are numbered in the
-// pass (their ordinal). The bookmark says how many of the pass were
-// shipped (Done); a collector restarted mid-pass skips those and goes on,
-// so nothing is lost and nothing is sent twice but the window in flight
-// when it stopped, which JetStream's duplicate window (same message id)
-// and the workers' idempotent store absorb. With --follow a file that
-// grows is read again in a new pass; a file replaced (rotated: a new
-// inode at the path) is a new input, and the renamed one keeps its
-// bookmark.
+// An input is read in passes. A pass over an EVTX file starts at the
+// chunk where the last one ended (a live log's last chunk grows in place:
+// it is read again) and ends before the first chunk slot after it that
+// holds no newer records; a pass over JSON lines starts at the byte after
+// the last whole line of the passes before and ends after the last whole
+// line of the file (a line without its newline waits for it); a pass over
+// anything else (an archive, a JSON array) reads the whole file. The
+// events of earlier complete passes (each log's record numbers, or JSON
+// line numbers, up to the highest shipped: the bookmark's High) are passed
+// over, and the others are numbered in the pass (their ordinal). The
+// bookmark says how many of the pass were shipped (Done); a collector
+// restarted mid-pass reads the pass again from where it started, skips
+// those and goes on, so nothing is lost and nothing is sent twice but the
+// window in flight when it stopped, which JetStream's duplicate window
+// (same message id) and the workers' idempotent store absorb. With
+// --follow a file that grows is read again in a new pass; a file replaced
+// (rotated: a new inode at the path) is a new input, and the renamed one
+// keeps its bookmark. Windows recycles the chunks of a full log (a
+// circular log): when the first record of the first chunk slot, or of
+// the chunk a pass starts at, is not the one the last pass saw, the log
+// wrapped, and the pass reads the whole file.
 
 // Bookmark is where a collector stands in one input, kept as JSON in its
 // state folder and written whole (outfile) after every acknowledged
@@ -64,7 +77,34 @@ type Bookmark struct {
 	// Events is how many events of the input were shipped in all.
 	Events  int64     `json:"events"`
 	Updated time.Time `json:"updated"`
+
+	// Kind is how the input is read: "evtx" (a pass starts at chunk slot
+	// Chunk), "lines" (at byte Offset), "file" (every pass reads all of
+	// it); "" until known (a file too short to tell, or a bookmark of a
+	// spoor that read every input whole).
+	Kind string `json:"kind,omitempty"`
+	// Chunk is the chunk slot of an EVTX file where the pass under way,
+	// or the next, starts; ChunkFirst is the first record id of that
+	// chunk and Oldest that of slot 0, as the last pass planned them: a
+	// change says the log wrapped.
+	Chunk      int    `json:"chunk,omitempty"`
+	ChunkFirst uint64 `json:"chunk_first,omitempty"`
+	Oldest     uint64 `json:"oldest,omitempty"`
+	// Whole says the EVTX pass under way reads the whole file: the first,
+	// or the one after the log wrapped.
+	Whole bool `json:"whole,omitempty"`
+	// Offset is where the pass under way, or the next, starts in JSON
+	// lines: the start of line Line+1.
+	Offset int64 `json:"offset,omitempty"`
+	Line   int64 `json:"line,omitempty"`
 }
+
+// Kinds of input (Bookmark.Kind).
+const (
+	kindEVTX  = "evtx"
+	kindLines = "lines"
+	kindFile  = "file"
+)
 
 // Publisher publishes one batch message on subject with the message id
 // msgID and returns once the server acknowledged it.
@@ -72,11 +112,19 @@ type Publisher interface {
 	Publish(ctx context.Context, subject string, msg []byte, msgID string) error
 }
 
+// ErrDisconnected: the connection to NATS is down (being re-established).
+var ErrDisconnected = errors.New("not connected to the NATS server")
+
 // JetStreamPublisher publishes through JetStream with acknowledgements.
 type JetStreamPublisher struct{ JS jetstream.JetStream }
 
-// Publish implements Publisher.
+// Publish implements Publisher. While the connection is down it fails at
+// once (a collector spools, or waits, rather than stalling on each batch
+// for the timeout).
 func (p JetStreamPublisher) Publish(ctx context.Context, subject string, msg []byte, msgID string) error {
+	if nc := p.JS.Conn(); nc != nil && !nc.IsConnected() {
+		return ErrDisconnected
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, err := p.JS.Publish(ctx, subject, msg, jetstream.WithMsgID(msgID))
@@ -102,6 +150,11 @@ type ShipOptions struct {
 	// Source configures the reading (limits, carving, temp folder);
 	// Workers is 1: an input's events are read in order.
 	Source source.Options
+	// Buffer is how many bytes of batches are spooled to disk, under
+	// State, while the server is away; at the limit reading stops until
+	// the server takes them. 0 spools nothing: reading waits for the
+	// server.
+	Buffer int64
 	// Logger receives warnings (retries, dropped events); nil discards.
 	Logger *slog.Logger
 	// Stats, when not nil, is updated as shipping goes.
@@ -111,6 +164,13 @@ type ShipOptions struct {
 // ShipStats count what a collector did; read at any time.
 type ShipStats struct {
 	Events, Batches, Bytes, Retries, Dropped, Inputs atomic.Int64
+	// Read is how many bytes were read from the inputs.
+	Read atomic.Int64
+	// Spooled and SpoolBytes are the batches, and their bytes, waiting
+	// in the spool; SpoolEvents their events. Blocked says reading
+	// stopped: the spool is full.
+	Spooled, SpoolBytes, SpoolEvents atomic.Int64
+	Blocked                          atomic.Bool
 	// LastAck is the time (Unix nanoseconds) of the last acknowledgement.
 	LastAck atomic.Int64
 	// Last is the bookmark moved last (a copy).
@@ -145,8 +205,27 @@ func Ship(ctx context.Context, pub Publisher, paths []string, opts ShipOptions) 
 	if err := os.MkdirAll(opts.State, 0o700); err != nil {
 		return fmt.Errorf("state folder: %w", err)
 	}
-	s := &shipper{pub: pub, opts: opts}
+	s := &shipper{pub: pub, opts: opts, wait: minWait}
+	if opts.Buffer > 0 {
+		sp, damaged, err := openSpool(filepath.Join(opts.State, "spool"), opts.Buffer)
+		if err != nil {
+			return err
+		}
+		for _, d := range damaged {
+			opts.Logger.Error("spooled batch damaged", "file", d)
+		}
+		s.spool = sp
+		s.spoolStats()
+		if n := len(sp.items); n > 0 {
+			opts.Logger.Info("batches spooled by an earlier run: publishing them first", "batches", n, "bytes", sp.bytes)
+		}
+	}
 	for {
+		// What was spooled goes first, in order (without waiting when
+		// the server is still away).
+		if err := s.drain(ctx, false); err != nil {
+			return err
+		}
 		files, failed := source.Walk(paths)
 		for _, f := range failed {
 			opts.Logger.Warn("input not read", "path", f.Name, "err", f.Err)
@@ -161,7 +240,8 @@ func Ship(ctx context.Context, pub Publisher, paths []string, opts ShipOptions) 
 			}
 		}
 		if !opts.Follow {
-			return nil
+			// Done once the spool is empty.
+			return s.drain(ctx, true)
 		}
 		select {
 		case <-ctx.Done():
@@ -171,6 +251,12 @@ func Ship(ctx context.Context, pub Publisher, paths []string, opts ShipOptions) 
 	}
 }
 
+// The wait between tries to publish while the server is away.
+const (
+	minWait = 250 * time.Millisecond
+	maxWait = 10 * time.Second
+)
+
 type shipper struct {
 	pub  Publisher
 	opts ShipOptions
@@ -179,7 +265,12 @@ type shipper struct {
 	free  []*Encoder
 	start int64 // ordinal of the window's first event
 	count int
-	away  time.Time // when publishing began to fail; zero when it works
+	// away is when publishing began to fail (zero when it works); the
+	// next try is at retry, wait after the one before.
+	away, retry time.Time
+	wait        time.Duration
+	spool       *spool // nil without Options.Buffer
+	blocked     bool   // reading stopped: the spool is full
 }
 
 // inputID is the id of the file of identity ident for this collector.
@@ -190,9 +281,15 @@ func (s *shipper) inputID(ident string) string {
 
 // input runs a pass over f when it changed since its bookmark.
 func (s *shipper) input(ctx context.Context, f source.File) error {
-	fi, err := os.Stat(f.Path)
+	fh, err := source.OpenFile(f.Path)
 	if err != nil {
 		s.opts.Logger.Warn("input not read", "path", f.Path, "err", err)
+		return nil
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		s.opts.Logger.Warn("input not read", "path", f.Path, "err", cmp.Or(err, errors.New("not a regular file")))
 		return nil
 	}
 	ident := source.Identity(f.Path, fi)
@@ -215,6 +312,17 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 	if bm.Complete && fi.Size() == bm.Size && fi.ModTime().Equal(bm.ModTime) && bm.Pass > 0 {
 		return nil // nothing new
 	}
+	ra := &countingReaderAt{r: fh, n: &s.opts.Stats.Read}
+	if bm.Kind == "" {
+		if bm.Kind, err = kindOf(ra, fi.Size()); err != nil {
+			s.opts.Logger.Warn("input not read", "path", f.Path, "err", err)
+			return nil
+		}
+		// Read whole first: what a bookmark of an earlier spoor left
+		// unread may be anywhere.
+		bm.Whole = bm.Kind == kindEVTX
+	}
+	resume := !bm.Complete
 	if bm.Complete {
 		bm.Pass++
 		bm.Done, bm.Complete = 0, false
@@ -226,7 +334,7 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 	s.start, s.count = bm.Done, 0
 	sopts := s.opts.Source
 	sopts.Workers, sopts.Logger = 1, s.opts.Logger
-	_, err = source.Run(ctx, []string{f.Path}, sopts, func(_ int, ev *event.Event) error {
+	fn := func(_ int, ev *event.Event) error {
 		// A log is known by its place in the input ("" for the file
 		// itself, "!member" in an archive), not by the input's name,
 		// which a rotation changes.
@@ -255,7 +363,33 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 			return s.flush(ctx, bm, n)
 		}
 		return nil
-	})
+	}
+	var (
+		part source.Part
+		done func() // moves the bookmark's start of the next pass
+		cut  error  // the part could not be read to its end
+	)
+	switch bm.Kind {
+	case kindEVTX:
+		part, done, err = s.planEVTX(ra, fi.Size(), bm, resume)
+	case kindLines:
+		part, done, err = s.planLines(ra, fi.Size(), bm)
+	}
+	if err != nil {
+		// A file changing as it is looked at: again at the next poll.
+		s.opts.Logger.Warn("input not read", "path", f.Path, "err", err)
+		return nil
+	}
+	if done != nil {
+		_, err = source.ReadPart(ctx, part, sopts, fn)
+		if err == nil && part.Lines != nil {
+			// The lines a failed read left unread are counted too.
+			_, cut = io.Copy(io.Discard, part.Lines)
+		}
+	} else {
+		s.opts.Stats.Read.Add(fi.Size())
+		_, err = source.Run(ctx, []string{f.Path}, sopts, fn)
+	}
 	if err == nil {
 		err = s.flush(ctx, bm, n)
 	}
@@ -263,12 +397,171 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 		s.drop()
 		return err
 	}
+	if cut != nil {
+		// The pass goes on at the next poll, from where it started.
+		s.opts.Logger.Warn("input read in part: again at the next poll", "path", f.Path, "err", cut)
+		return nil
+	}
 	bm.Complete = true
 	for src, hi := range passHigh {
 		bm.High[src] = max(bm.High[src], *hi)
 	}
+	if done != nil {
+		done()
+	}
 	bm.Size, bm.ModTime = fi.Size(), fi.ModTime()
 	return s.save(bm)
+}
+
+// evtxSignature starts an EVTX file with its file header.
+const evtxSignature = "ElfFile\x00"
+
+// headLines is how much of a JSON file's start kindOf looks at for its
+// first line.
+const headLines = 64 << 10
+
+// kindOf tells how the file ra of size bytes is read: an EVTX file with
+// its header, JSON lines, or "" when a JSON file's first line is not
+// whole yet (it is read whole until it is).
+func kindOf(ra io.ReaderAt, size int64) (string, error) {
+	head := make([]byte, min(size, headLines))
+	if n, err := ra.ReadAt(head, 0); err != nil && (err != io.EOF || n < len(head)) {
+		return "", err
+	}
+	switch {
+	case bytes.HasPrefix(head, []byte(evtxSignature)):
+		return kindEVTX, nil
+	case jsonlog.IsLines(head):
+		return kindLines, nil
+	case size < headLines && bytes.IndexByte(head, '\n') < 0 && source.Sniff(head[:min(len(head), source.HeadSize)]) == source.JSON:
+		return "", nil
+	}
+	return kindFile, nil
+}
+
+// chunkSize is the size of an EVTX chunk slot, fileHeader that of its
+// file header.
+const (
+	chunkSize  = 64 << 10
+	fileHeader = 4 << 10
+)
+
+// planEVTX plans a pass over the EVTX file ra of size bytes: from the
+// chunk slot the bookmark says to the first slot after it that holds no
+// newer records (unused, being written, or older: a circular log's next
+// slot to recycle), or the whole file (the first pass, or the log wrapped
+// since the last). A pass resumed after a restart keeps its plan. done
+// records where the next pass starts: the slot of the newest chunk the
+// pass read, which may grow still.
+func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool) (source.Part, func(), error) {
+	slots := int(max(size-fileHeader+chunkSize-1, 0) / chunkSize)
+	oldest, ok0, err := evtx.ChunkAt(ra, 0)
+	if err != nil {
+		return source.Part{}, nil, err
+	}
+	from, ok, err := evtx.ChunkAt(ra, bm.Chunk)
+	if err != nil {
+		return source.Part{}, nil, err
+	}
+	if !ok { // being written: what the last pass saw stands
+		from = evtx.ChunkInfo{Index: bm.Chunk, FirstID: bm.ChunkFirst}
+	}
+	if !resume && !bm.Whole && (ok0 && oldest.FirstID != bm.Oldest || from.FirstID != bm.ChunkFirst) {
+		s.opts.Logger.Info("log wrapped (its chunks recycled): read whole", "path", bm.Path,
+			"first record", oldest.FirstID, "was", bm.Oldest)
+		bm.Whole = true
+	}
+	part := source.Part{Name: bm.Path, Type: source.EVTX, R: ra, Size: size}
+	next := from
+	if bm.Whole {
+		// The next pass starts at the newest chunk.
+		next = evtx.ChunkInfo{}
+		for i := range slots {
+			c, ok, err := evtx.ChunkAt(ra, i)
+			if err != nil {
+				return part, nil, err
+			}
+			if ok && c.LastID >= next.LastID {
+				next = c
+			}
+		}
+	} else {
+		high := uint64(max(bm.High[""], 0))
+		part.FirstChunk, part.EndChunk = bm.Chunk, bm.Chunk+1
+		for i := bm.Chunk + 1; i < slots; i++ {
+			c, ok, err := evtx.ChunkAt(ra, i)
+			if err != nil {
+				return part, nil, err
+			}
+			if !ok || c.FirstID <= high {
+				break
+			}
+			next, part.EndChunk = c, i+1
+		}
+	}
+	return part, func() {
+		bm.Whole = false
+		bm.Chunk, bm.ChunkFirst = next.Index, next.FirstID
+		bm.Oldest = 0
+		if ok0 {
+			bm.Oldest = oldest.FirstID
+		}
+	}, nil
+}
+
+// planLines plans a pass over the JSON lines file ra of size bytes: from
+// the bookmark's offset to the end of its last whole line. done records
+// where the next pass starts: after that line.
+func (s *shipper) planLines(ra io.ReaderAt, size int64, bm *Bookmark) (source.Part, func(), error) {
+	end, err := lastLineEnd(ra, bm.Offset, size)
+	if err != nil {
+		return source.Part{}, nil, err
+	}
+	lines := &lineCounter{r: io.NewSectionReader(ra, bm.Offset, end-bm.Offset)}
+	part := source.Part{Name: bm.Path, Type: source.JSON, Lines: lines, Line: bm.Line}
+	return part, func() { bm.Offset, bm.Line = end, bm.Line+lines.n }, nil
+}
+
+// lastLineEnd returns the offset after the last newline of ra in [from,
+// size), or from when there is none; it reads from the end backwards.
+func lastLineEnd(ra io.ReaderAt, from, size int64) (int64, error) {
+	buf := make([]byte, 4<<10)
+	for end := size; end > from; {
+		start := max(from, end-int64(len(buf)))
+		b := buf[:end-start]
+		if n, err := ra.ReadAt(b, start); err != nil && (err != io.EOF || n < len(b)) {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			return start + int64(i) + 1, nil
+		}
+		end = start
+	}
+	return from, nil
+}
+
+// lineCounter counts the newlines read through it.
+type lineCounter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *lineCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(bytes.Count(p[:n], []byte{'\n'}))
+	return n, err
+}
+
+// countingReaderAt counts the bytes read through it into n.
+type countingReaderAt struct {
+	r io.ReaderAt
+	n *atomic.Int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	k, err := c.r.ReadAt(p, off)
+	c.n.Add(int64(k))
+	return k, err
 }
 
 // encoder returns the window's encoder of h's host.
@@ -326,51 +619,174 @@ func (s *shipper) flush(ctx context.Context, bm *Bookmark, end int64) error {
 			s.opts.Logger.Warn("events too large to ship: dropped", "path", h.Input.Path, "host", host, "events", e.Len(), "bytes", len(msg))
 			continue
 		}
-		if err := s.publish(ctx, Subject(h.Tenant, host), msg, h.MsgID(bm.Pass, s.start, end)); err != nil {
+		if err := s.deliver(ctx, Subject(h.Tenant, host), msg, h.MsgID(bm.Pass, s.start, end), e.Len()); err != nil {
 			return err
 		}
 		events += int64(e.Len())
-		s.opts.Stats.Batches.Add(1)
-		s.opts.Stats.Bytes.Add(int64(len(msg)))
 	}
 	s.drop()
-	s.opts.Stats.Events.Add(events)
 	bm.Done, s.start = end, end
 	bm.Events += events
 	return s.save(bm)
 }
 
-// publish publishes until the server acknowledges, waiting between tries
-// from 250 ms up to 10 s; only ctx ends it.
-func (s *shipper) publish(ctx context.Context, subject string, msg []byte, id string) error {
-	wait := 250 * time.Millisecond
-	for {
-		err := s.pub.Publish(ctx, subject, msg, id)
-		if err == nil {
-			if !s.away.IsZero() {
-				s.opts.Logger.Info("server back: shipping again", "after", time.Since(s.away).Round(time.Second))
-				s.away = time.Time{}
-			}
-			s.opts.Stats.LastAck.Store(time.Now().UnixNano())
+// deliver hands a batch of events to the server and returns once it is
+// acknowledged, or, with a spool, once it is spooled: while the server is
+// away, or while the spool holds batches read before it (the order is
+// kept). With a full spool it waits until the server takes enough of
+// what is spooled; without a spool, until it takes the batch.
+func (s *shipper) deliver(ctx context.Context, subject string, msg []byte, id string, events int) error {
+	if s.spool == nil {
+		return s.publish(ctx, subject, msg, id, events)
+	}
+	if err := s.drain(ctx, false); err != nil {
+		return err
+	}
+	if len(s.spool.items) == 0 && !time.Now().Before(s.retry) {
+		if ok, err := s.try(ctx, subject, msg, id, events); ok || err != nil {
+			return err
+		}
+	}
+	size := spoolSize(subject, id, msg)
+	for !s.spool.fits(size) {
+		if len(s.spool.items) == 0 {
+			// A batch larger than the whole spool: it waits for the
+			// server.
+			return s.publish(ctx, subject, msg, id, events)
+		}
+		if !s.blocked {
+			s.blocked = true
+			s.opts.Stats.Blocked.Store(true)
+			s.opts.Logger.Warn("spool full: reading stopped until the server takes what waits (events would be dropped here)",
+				"spooled", s.spool.bytes, "batches", len(s.spool.items), "events", s.spool.events(), "limit", s.spool.limit)
+		}
+		if _, err := s.drainOne(ctx, true); err != nil {
+			return err
+		}
+	}
+	if s.blocked {
+		s.blocked = false
+		s.opts.Stats.Blocked.Store(false)
+		s.opts.Logger.Info("spool has room: reading again", "spooled", s.spool.bytes)
+	}
+	if err := s.spool.add(subject, id, events, msg); err != nil {
+		return err
+	}
+	s.spoolStats()
+	return nil
+}
+
+// drain publishes the spooled batches, oldest first, until the spool is
+// empty or, unless wait, until the server refuses one (it is tried again
+// at the next drain after the backoff).
+func (s *shipper) drain(ctx context.Context, wait bool) error {
+	for s.spool != nil && len(s.spool.items) > 0 {
+		if !wait && time.Now().Before(s.retry) {
 			return nil
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		ok, err := s.drainOne(ctx, wait)
+		if err != nil || !ok {
+			return err
 		}
-		if s.away.IsZero() {
-			s.away = time.Now()
-			// The inputs themselves are the buffer: nothing is dropped
-			// while the server is away, the bookmark waits.
+	}
+	return nil
+}
+
+// drainOne publishes the oldest spooled batch and removes it once
+// acknowledged; when the server refuses it, it waits for the next try
+// (wait) or returns false.
+func (s *shipper) drainOne(ctx context.Context, wait bool) (bool, error) {
+	if wait {
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(time.Until(s.retry)):
+		}
+	}
+	it, msg, err := s.spool.first()
+	if err != nil {
+		s.opts.Logger.Error("spooled batch damaged", "file", s.spool.setAside(it.name, err))
+		s.opts.Stats.Dropped.Add(it.events)
+		err = s.spool.pop()
+		s.spoolStats()
+		return err == nil, err
+	}
+	if ok, err := s.try(ctx, it.subject, msg, it.id, int(it.events)); !ok || err != nil {
+		return false, err
+	}
+	err = s.spool.pop()
+	s.spoolStats()
+	return err == nil, err
+}
+
+// spoolStats copies what the spool holds to Stats.
+func (s *shipper) spoolStats() {
+	st := s.opts.Stats
+	st.Spooled.Store(int64(len(s.spool.items)))
+	st.SpoolBytes.Store(s.spool.bytes)
+	st.SpoolEvents.Store(s.spool.events())
+}
+
+// acked counts a batch the server acknowledged.
+func (s *shipper) acked(bytes, events int) {
+	if !s.away.IsZero() {
+		s.opts.Logger.Info("server back: shipping again", "after", time.Since(s.away).Round(time.Second))
+		s.away = time.Time{}
+	}
+	s.wait, s.retry = minWait, time.Time{}
+	st := s.opts.Stats
+	st.LastAck.Store(time.Now().UnixNano())
+	st.Batches.Add(1)
+	st.Bytes.Add(int64(bytes))
+	st.Events.Add(int64(events))
+}
+
+// failed notes a publication the server refused: the next try waits, from
+// 250 ms up to 10 s.
+func (s *shipper) failed(subject string, err error) {
+	if s.away.IsZero() {
+		s.away = time.Now()
+		if s.spool != nil {
+			s.opts.Logger.Warn("publish failed: spooling to disk until the server takes it", "subject", subject, "err", err,
+				"spool", s.spool.dir, "limit", s.spool.limit)
+		} else {
+			// The inputs themselves are the buffer: nothing is
+			// dropped while the server is away, the bookmark waits.
 			s.opts.Logger.Warn("publish failed: retrying until the server takes it", "subject", subject, "err", err)
 		}
-		s.opts.Stats.Retries.Add(1)
+	}
+	s.opts.Stats.Retries.Add(1)
+	s.retry = time.Now().Add(s.wait)
+	s.wait = min(2*s.wait, maxWait)
+}
+
+// publish publishes until the server acknowledges; only ctx ends it.
+func (s *shipper) publish(ctx context.Context, subject string, msg []byte, id string, events int) error {
+	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(wait):
+		case <-time.After(time.Until(s.retry)):
 		}
-		wait = min(2*wait, 10*time.Second)
+		if ok, err := s.try(ctx, subject, msg, id, events); ok || err != nil {
+			return err
+		}
 	}
+}
+
+// try publishes once and reports whether the server acknowledged; a
+// refusal is noted for the backoff, and only ctx's end is an error.
+func (s *shipper) try(ctx context.Context, subject string, msg []byte, id string, events int) (bool, error) {
+	err := s.pub.Publish(ctx, subject, msg, id)
+	if err == nil {
+		s.acked(len(msg), events)
+		return true, nil
+	}
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	s.failed(subject, err)
+	return false, nil
 }
 
 // maxBookmark bounds a bookmark file.

@@ -54,6 +54,12 @@ type CollectorInfo struct {
 	Rate float64 `json:"rate"`
 	// Bookmark is the bookmark it moved last.
 	Bookmark *Bookmark `json:"bookmark,omitempty"`
+	// Spooled and SpoolBytes are the batches, and their bytes, that wait
+	// in its spool for the server; Blocked says its spool is full and it
+	// stopped reading.
+	Spooled    int64 `json:"spooled,omitempty"`
+	SpoolBytes int64 `json:"spool_bytes,omitempty"`
+	Blocked    bool  `json:"blocked,omitempty"`
 }
 
 // Report keeps c in kv (a collector's heartbeat).

@@ -122,6 +122,10 @@ import (
 type Options struct {
 	// Source names the input in events and errors (a file path).
 	Source string
+	// Line is how many lines of the file come before the input (a part
+	// of a file read from the start of its line Line+1): Locators and
+	// errors count lines from there.
+	Line int64
 }
 
 const (
@@ -189,7 +193,7 @@ type Reader struct {
 
 // NewReader starts reading JSON events from r. The Reader does not close r.
 func NewReader(r io.Reader, opts Options) *Reader {
-	return &Reader{src: r, in: r, opts: opts, maxLine: defaultMaxLine}
+	return &Reader{src: r, in: r, opts: opts, maxLine: defaultMaxLine, line: max(opts.Line, 0)}
 }
 
 // Next implements event.Reader. Events carry the line number where their
@@ -803,6 +807,33 @@ func (r *Reader) findObjectLine(limit int64) error {
 			return nil
 		}
 	}
+}
+
+// IsLines reports whether an input whose first bytes are head is read
+// as JSON lines, line by line: it is not compressed and its first object
+// ends on its first line (after a byte order mark, blanks and NUL
+// padding), which head holds whole with its newline.
+func IsLines(head []byte) bool {
+	b := bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	i := skipSpace(b, 0)
+	if i == len(b) || b[i] != '{' {
+		return false
+	}
+	var p parser
+	p.reset(b, i)
+	if p.skip() != nil || bytes.IndexByte(b[i:p.pos], '\n') >= 0 {
+		return false
+	}
+	for j := p.pos; j < len(b); j++ {
+		switch b[j] {
+		case '\n':
+			return true
+		case ' ', '\t', '\r':
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // Sniff reports whether head, the first bytes of a file, look like JSON

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -542,5 +543,48 @@ func TestScribble(t *testing.T) {
 	}
 	if plain == "hello" {
 		t.Errorf("plain string: got %q after the buffer was refilled, want it scribbled", plain)
+	}
+}
+
+func TestIsLines(t *testing.T) {
+	for _, c := range []struct {
+		head string
+		want bool
+	}{
+		{"{\"a\":1}\n{\"a\":2}", true},
+		{"\xef\xbb\xbf  {\"a\":1} \r\n", true},
+		{"\x00\x00{\"a\":1}\n", true},
+		{"{\"a\":1}", false},             // no newline yet: not known
+		{"{\"a\":\n1}\n", false},         // spans lines
+		{"[{\"a\":1}]\n", false},         // an array
+		{"{\"a\":1} {\"a\":2}\n", false}, // objects one after another
+		{"\x1f\x8b\x08", false},
+		{"junk\n{\"a\":1}\n", false},
+		{"", false},
+	} {
+		if got := IsLines([]byte(c.head)); got != c.want {
+			t.Errorf("IsLines(%q): got %v, want %v", c.head, got, c.want)
+		}
+	}
+}
+
+// TestLineOption: a part of a file read from a line's start numbers its
+// lines from Options.Line+1.
+func TestLineOption(t *testing.T) {
+	r := NewReader(strings.NewReader("{\"a\":1}\nbad\n{\"a\":2}\n"), Options{Source: "x", Line: 41})
+	var got []string
+	for {
+		ev, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			got = append(got, err.(*event.SkipError).Where)
+			continue
+		}
+		got = append(got, fmt.Sprint(ev.Locator))
+	}
+	if want := "[42 line 43 44]"; fmt.Sprint(got) != want {
+		t.Errorf("got %v, want %s", got, want)
 	}
 }

@@ -492,3 +492,33 @@ func TestTerminalLateral(t *testing.T) {
 		t.Errorf("got %q %d times, want once in\n%s", want, got, b.String())
 	}
 }
+
+// TestTerminalEscapesEvidence: control characters in what the evidence
+// says (a command line that retitles the terminal, a computer name that
+// clears the screen, a reversed file name) are printed escaped; the
+// report's own colours are not.
+func TestTerminalEscapesEvidence(t *testing.T) {
+	res := fixture(t)
+	d := &res.Detections[0]
+	d.Computer = "WS01\x1b[2J"
+	d.Rule.Title = "Title\rspoofed"
+	if len(d.Fields) == 0 {
+		t.Fatal("the fixture's first detection has no fields")
+	}
+	d.Fields[0].Value = "cmd.exe \x1b]0;owned\x07 invoice\u202egpj.exe"
+	var b bytes.Buffer
+	if err := Terminal(&b, res, TerminalOptions{Color: true}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{`WS01\x1b[2J`, `Title\x0dspoofed`, `cmd.exe \x1b]0;owned\x07 invoice\u202egpj.exe`, levelColors["critical"] + "critical"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"\x1b[2J", "\x1b]0;", "\r", "\u202e"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("output holds %q raw", bad)
+		}
+	}
+}

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/result"
+	"github.com/spoor-hunt/spoor/internal/termsafe"
 )
 
 // TerminalOptions tune Terminal.
@@ -53,6 +55,10 @@ func Terminal(w io.Writer, r *result.Result, opts TerminalOptions) error {
 		opts.Top = 10
 	}
 	t := &term{w: bufio.NewWriter(w), color: opts.Color}
+	t.out = termsafe.NewWriter(t.w)
+	if t.color {
+		t.out.Keep = append(slices.Collect(maps.Values(levelColors)), colorReset, colorBold)
+	}
 	t.evidence(r)
 	t.rules(r)
 	t.operations(r, opts.Limit)
@@ -71,11 +77,14 @@ func Terminal(w io.Writer, r *result.Result, opts TerminalOptions) error {
 
 // term writes one terminal report.
 type term struct {
-	w     *bufio.Writer
+	w *bufio.Writer
+	// out escapes what the evidence and rules say (the report's colours
+	// pass) on its way to w.
+	out   *termsafe.Writer
 	color bool
 }
 
-func (t *term) printf(format string, args ...any) { fmt.Fprintf(t.w, format, args...) }
+func (t *term) printf(format string, args ...any) { fmt.Fprintf(t.out, format, args...) }
 
 // paint wraps s in the colour of level when colour is on.
 func (t *term) paint(level, s string) string {

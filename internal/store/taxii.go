@@ -24,7 +24,15 @@ type TAXIIObject struct {
 	// DateAdded is set by the store when the object is added.
 	DateAdded time.Time
 	JSON      json.RawMessage
+	// Refused is set by AddTAXIIObjects to why the object was not added:
+	// it is one of spoor's own exported objects, which only spoor adds
+	// versions of.
+	Refused string
 }
+
+// ExportActor adds a case's own export to its collection (AddTAXIIExport);
+// no user may be named so.
+const ExportActor = "spoor"
 
 // TAXIIQuery selects object versions of a collection. Lists are ORed
 // within, and the fields ANDed.
@@ -84,7 +92,7 @@ func (s *Store) AddTAXIIExport(ctx context.Context, tenant, caseName, collection
 	if caseName == "" || stamp == "" {
 		return fmt.Errorf("%w: an export needs its case and stamp", ErrInvalid)
 	}
-	_, err := s.addTAXII(ctx, tenant, caseName, collection, objs, "spoor", stamp)
+	_, err := s.addTAXII(ctx, tenant, caseName, collection, objs, ExportActor, stamp)
 	return err
 }
 
@@ -128,8 +136,35 @@ func (s *Store) addTAXII(ctx context.Context, tenant, caseName, collection strin
 			return err
 		}
 		defer ins.Close()
+		// Export ids are spoor's: a partner may not add versions of them
+		// (a newer one would stand for spoor's), and the export removes
+		// any a partner added before spoor first exported the object.
+		var owned *sql.Stmt
+		if stamp == "" {
+			owned, err = tx.PrepareContext(ctx, s.q(`SELECT COUNT(*) FROM taxii_objects
+				WHERE tenant_id = ? AND collection = ? AND object_id = ? AND added_by = ?`))
+		} else {
+			owned, err = tx.PrepareContext(ctx, s.q(`DELETE FROM taxii_objects
+				WHERE tenant_id = ? AND collection = ? AND object_id = ? AND added_by <> ?`))
+		}
+		if err != nil {
+			return err
+		}
+		defer owned.Close()
 		n := 0
 		for i, o := range objs {
+			if stamp == "" {
+				var k int
+				if err := owned.QueryRowContext(ctx, ref.tenantID, collection, o.ID, ExportActor).Scan(&k); err != nil {
+					return fmt.Errorf("TAXII object %d: %w", i, err)
+				}
+				if k > 0 {
+					objs[i].Refused = "an object of spoor's own export of the case: only spoor adds versions of it"
+					continue
+				}
+			} else if _, err := owned.ExecContext(ctx, ref.tenantID, collection, o.ID, ExportActor); err != nil {
+				return fmt.Errorf("TAXII object %d: %w", i, err)
+			}
 			res, err := ins.ExecContext(ctx, ref.tenantID, caseID, collection, o.ID, o.Type, o.SpecVersion,
 				micros(o.Version), at, actor, string(o.JSON))
 			if err != nil {

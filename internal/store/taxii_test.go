@@ -268,3 +268,43 @@ func TestTAXIIPageBytes(t *testing.T) {
 		t.Errorf("second page: %v, next %q, %v", ids(p), p.Next, err)
 	}
 }
+
+// TestTAXIIExportOwned: spoor's exported objects are its own: a partner's
+// newer version of one is refused (it would stand for spoor's), and a
+// version a partner added before spoor first exported the id is removed
+// by the export. No user may be named as the export's actor.
+func TestTAXIIExportOwned(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		setup(t, s)
+		t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		const op, squat, own = "grouping--op", "indicator--squat", "indicator--partner"
+		// A partner pre-empts an id the export will use, with a far version.
+		if _, err := s.AddTAXIIObjects(ctx, "acme", "intrusion", "coll", []TAXIIObject{taxiiObject(squat, t1.AddDate(10, 0, 0), "indicator")}, "mallory"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddTAXIIExport(ctx, "acme", "intrusion", "coll", []TAXIIObject{taxiiObject(op, t1, "grouping"), taxiiObject(squat, t1, "indicator")}, "stamp-1"); err != nil {
+			t.Fatal(err)
+		}
+		objs := []TAXIIObject{taxiiObject(op, t1.Add(time.Hour), "grouping"), taxiiObject(own, t1, "indicator")}
+		added, err := s.AddTAXIIObjects(ctx, "acme", "intrusion", "coll", objs, "mallory")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if added[0] || objs[0].Refused == "" || !added[1] || objs[1].Refused != "" {
+			t.Errorf("added %v, refused %q / %q; want the export's object refused, the partner's own added", added, objs[0].Refused, objs[1].Refused)
+		}
+		all, err := s.TAXIIObjects(ctx, "acme", "coll", TAXIIQuery{Versions: []string{"all"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{op + "@" + TAXIIVersion(t1), squat + "@" + TAXIIVersion(t1), own + "@" + TAXIIVersion(t1)}
+		if got := ids(all); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("collection holds %v, want %v", got, want)
+		}
+		if _, err := s.AddUser(ctx, "acme", "Spoor", RoleAnalyst, "a long enough password", "root"); !errors.Is(err, ErrInvalid) {
+			t.Errorf("a user named Spoor: %v, want ErrInvalid", err)
+		}
+	})
+}

@@ -132,6 +132,9 @@ func (s *Store) AddUser(ctx context.Context, tenant, name string, role Role, pas
 	if err := checkName("user", name); err != nil {
 		return User{}, err
 	}
+	if strings.EqualFold(name, ExportActor) {
+		return User{}, fmt.Errorf("%w: user name %q is spoor's own (its exports are added by it)", ErrInvalid, name)
+	}
 	if !role.valid() {
 		return User{}, fmt.Errorf("%w: role %q", ErrInvalid, role)
 	}

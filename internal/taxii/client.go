@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -50,6 +51,9 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 	}
 	// As errors name it: without a password it holds.
 	shown := u.Redacted()
+	if (c.Auth != nil || u.User != nil) && u.Scheme == "http" && !loopback(u.Hostname()) {
+		return nil, fmt.Errorf("TAXII URL %s: credentials would cross the network in clear over http://; use https://", shown)
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -141,4 +145,14 @@ func (c *Client) Objects(ctx context.Context, objectsURL string) ([]json.RawMess
 		}
 		seen[u.RawQuery] = true
 	}
+}
+
+// loopback reports whether host names this machine: plain HTTP to it does
+// not cross a network.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -118,3 +118,43 @@ func TestClientRedactsURL(t *testing.T) {
 		}
 	}
 }
+
+// TestClientNoCredentialsInClear: credentials (Auth, or a user in the URL)
+// are never sent over plain HTTP to another machine; to this machine's
+// loopback they may be (a local test server), and without credentials any
+// http:// URL is read.
+func TestClientNoCredentialsInClear(t *testing.T) {
+	var asked atomic.Int64
+	c := &Client{HTTP: &http.Client{Transport: roundTrip(func(*http.Request) (*http.Response, error) {
+		asked.Add(1)
+		return nil, errors.New("not reached")
+	})}}
+	basic := func(r *http.Request) { r.SetBasicAuth("ann", "s3cret") }
+	for _, tc := range []struct {
+		url  string
+		auth func(*http.Request)
+		sent bool
+	}{
+		{"http://taxii.example.org/api/collections/x/objects/", basic, false},
+		{"http://ann:s3cret@taxii.example.org/api/collections/x/objects/", nil, false},
+		{"http://10.0.0.5:8080/api/collections/x/objects/", basic, false},
+		{"http://taxii.example.org/api/collections/x/objects/", nil, true},
+		{"http://127.0.0.1:8080/api/collections/x/objects/", basic, true},
+		{"http://[::1]:8080/api/collections/x/objects/", basic, true},
+		{"https://taxii.example.org/api/collections/x/objects/", basic, true},
+	} {
+		asked.Store(0)
+		c.Auth = tc.auth
+		_, err := c.Objects(context.Background(), tc.url)
+		if sent := asked.Load() > 0; sent != tc.sent {
+			t.Errorf("%s (auth %v): request sent %v, want %v (%v)", tc.url, tc.auth != nil, sent, tc.sent, err)
+		}
+		if !tc.sent && (err == nil || !strings.Contains(err.Error(), "in clear") || strings.Contains(err.Error(), "s3cret")) {
+			t.Errorf("%s: error %v, want one saying credentials would go in clear, without the password", tc.url, err)
+		}
+	}
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -318,6 +318,10 @@ func (h *Handler) add(w http.ResponseWriter, r *http.Request, p Principal, c Col
 		return
 	}
 	for i, o := range objs {
+		if o.Refused != "" {
+			st.Failures = append(st.Failures, statusDetail{ID: o.ID, Version: versionText(o.Version), Message: o.Refused})
+			continue
+		}
 		// An object without a version of its own (a cyber-observable) is
 		// listed by when it was added, as the manifest lists it.
 		d := statusDetail{ID: o.ID, Version: version(o)}

@@ -2,6 +2,7 @@ package taxii
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -88,20 +89,24 @@ func (b *blockingBackend) Objects(ctx context.Context, c Collection, q store.TAX
 // 16 MiB, as much): any number at once was memory without bound for
 // anyone who may read a collection.
 func TestObjectsInFlight(t *testing.T) {
-	b := &blockingBackend{release: make(chan struct{}), testBackend: testBackend{cols: map[string][]Collection{
-		"ann": {{ID: intel, CanRead: true, Tenant: "acme"}},
-	}}}
-	srv := httptest.NewServer(New(Options{Backend: b, Authenticate: func(*http.Request) (Principal, error) {
-		return Principal{Tenant: "acme", User: "ann"}, nil
+	users := []string{"ann", "bob", "cy", "dee", "eve", "fay"}
+	cols := map[string][]Collection{}
+	for _, u := range users {
+		cols[u] = []Collection{{ID: intel, CanRead: true, Tenant: "acme"}}
+	}
+	b := &blockingBackend{release: make(chan struct{}), testBackend: testBackend{cols: cols}}
+	srv := httptest.NewServer(New(Options{Backend: b, Authenticate: func(r *http.Request) (Principal, error) {
+		return Principal{Tenant: "acme", User: r.Header.Get("X-User")}, nil
 	}}))
 	defer srv.Close()
-	const n = 12
+	const n = 12 // two for each user: their share of the 4 slots
 	var wg sync.WaitGroup
-	for range n {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			req, _ := http.NewRequest("GET", srv.URL+"/taxii2/acme/collections/"+intel+"/objects/", nil)
+			req.Header.Set("X-User", users[i%len(users)])
 			if resp, err := http.DefaultClient.Do(req); err == nil {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
@@ -126,4 +131,79 @@ func TestObjectsInFlight(t *testing.T) {
 	if b.most > 4 {
 		t.Errorf("%d reads of objects at once, want at most 4", b.most)
 	}
+}
+
+// TestObjectsShare: one account has at most half the slots in progress;
+// its next request is told to retry (429) at once rather than waiting
+// behind its own, and the others' requests are still served.
+func TestObjectsShare(t *testing.T) {
+	b := &blockingBackend{release: make(chan struct{}), testBackend: testBackend{cols: map[string][]Collection{
+		"ann": {{ID: intel, CanRead: true, Tenant: "acme"}},
+		"bob": {{ID: intel, CanRead: true, Tenant: "acme"}},
+	}}}
+	srv := httptest.NewServer(New(Options{Backend: b, Authenticate: func(r *http.Request) (Principal, error) {
+		return Principal{Tenant: "acme", User: r.Header.Get("X-User")}, nil
+	}}))
+	defer srv.Close()
+	get := func(user string) *http.Response {
+		req, _ := http.NewRequest("GET", srv.URL+"/taxii2/acme/collections/"+intel+"/objects/", nil)
+		req.Header.Set("X-User", user)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	var wg sync.WaitGroup
+	codes := make(chan int, 3)
+	for _, u := range []string{"ann", "ann", "bob"} {
+		wg.Go(func() {
+			if resp := get(u); resp != nil {
+				codes <- resp.StatusCode
+			}
+		})
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		b.mu.Lock()
+		in := b.inside
+		b.mu.Unlock()
+		if in == 3 {
+			break
+		}
+	}
+	resp := get("ann")
+	if resp == nil || resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("ann's third request: %v, want 429 with Retry-After", resp)
+	}
+	close(b.release)
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 200 {
+			t.Errorf("a request within its share: %d, want 200", c)
+		}
+	}
+}
+
+// TestAddExportOwned: a partner's version of one of spoor's exported
+// objects is a failure in the add's status, named with its reason; the
+// partner's other objects are added.
+func TestAddExportOwned(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, target string) {
+		f := newFixture(t, target, Options{})
+		exported := stixObject("indicator", u1, "2026-01-01T00:00:00.000Z")
+		raw := json.RawMessage(exported)
+		if err := f.h.o.Backend.(testBackend).st.AddTAXIIExport(context.Background(), "acme", "intrusion", intel,
+			[]store.TAXIIObject{{ID: "indicator--" + u1, Type: "indicator", SpecVersion: "2.1", Version: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), JSON: raw}}, "stamp"); err != nil {
+			t.Fatal(err)
+		}
+		a := f.do("POST", "/taxii2/acme/collections/"+intel+"/objects/", "ann", envelope(
+			stixObject("indicator", u1, "2030-01-01T00:00:00.000Z"), stixObject("indicator", u2, "2026-01-02T00:00:00.000Z")))
+		if a.status != 202 || a.json["failure_count"] != 1.0 || a.json["success_count"] != 1.0 || !strings.Contains(string(a.body), "spoor's own export") {
+			t.Errorf("add: %d %.600s", a.status, a.body)
+		}
+	})
 }

@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/store"
@@ -133,6 +134,28 @@ type Options struct {
 type Handler struct {
 	o     Options
 	slots chan struct{}
+	// busy counts each principal's requests to collections in progress.
+	busyMu sync.Mutex
+	busy   map[Principal]int
+}
+
+// take counts a request of p in, unless p has its share in progress.
+func (h *Handler) take(p Principal) bool {
+	h.busyMu.Lock()
+	defer h.busyMu.Unlock()
+	if h.busy[p] >= max(1, cap(h.slots)/2) {
+		return false
+	}
+	h.busy[p]++
+	return true
+}
+
+func (h *Handler) give(p Principal) {
+	h.busyMu.Lock()
+	defer h.busyMu.Unlock()
+	if h.busy[p]--; h.busy[p] <= 0 {
+		delete(h.busy, p)
+	}
 }
 
 // New returns a handler.
@@ -161,7 +184,7 @@ func New(o Options) *Handler {
 	if o.InFlight <= 0 {
 		o.InFlight = DefaultInFlight
 	}
-	return &Handler{o: o, slots: make(chan struct{}, o.InFlight)}
+	return &Handler{o: o, slots: make(chan struct{}, o.InFlight), busy: map[Principal]int{}}
 }
 
 // MaxContentLength is the largest body the handler reads.
@@ -328,6 +351,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "Not found", "no such collection, or not one you may see")
 		return
 	}
+	// One principal holds at most half the slots, so that a slow or
+	// greedy partner does not keep the others waiting.
+	if !h.take(p) {
+		w.Header().Set("Retry-After", "5")
+		fail(w, http.StatusTooManyRequests, "Too many requests", "this account has as many requests in progress as it may; retry when one is done")
+		return
+	}
+	defer h.give(p)
 	select {
 	case h.slots <- struct{}{}:
 		defer func() { <-h.slots }()
