@@ -195,17 +195,22 @@ func TestFleetFaults(t *testing.T) {
 		t.Fatal("the collector was never seen mid-file")
 	}
 	col.kill()
-
-	// 2. Started again; while it ships, worker a is killed, the store
-	// becomes unavailable for ten seconds and, meanwhile, the NATS server
-	// is restarted.
-	col = start(t, "collector (again)", env, ship...)
-	time.Sleep(300 * time.Millisecond)
+	// 2. Worker a killed mid-stream (what it fetched and did not commit
+	// comes again to b after AckWait), and b left alone once a's leases
+	// expired: the collector ships the rest in a second or so, and b
+	// must have batches to commit during the outage that follows.
 	wa.kill()
-	time.Sleep(300 * time.Millisecond)
+	if !waitFor(time.Minute, func() bool { return ownsAll(ctx, js, "b") }) {
+		t.Fatal("worker b did not take worker a's partitions within a minute")
+	}
+
+	// 3. The store becomes unavailable for ten seconds; meanwhile the
+	// collector is started again and, while it ships, the NATS server is
+	// restarted.
 	px.down()
 	outage := time.Now()
-	time.Sleep(500 * time.Millisecond)
+	col = start(t, "collector (again)", env, ship...)
+	time.Sleep(300 * time.Millisecond)
 	ns.stop(t)
 	select {
 	case <-col.done:
@@ -289,6 +294,21 @@ func members(ctx context.Context, js jetstream.JetStream) int {
 		n++
 	}
 	return n
+}
+
+// ownsAll reports whether worker id holds every partition of the default
+// tenant.
+func ownsAll(ctx context.Context, js jetstream.JetStream, id string) bool {
+	st, err := fleet.ReadStatus(ctx, js, store.DefaultTenant)
+	if err != nil {
+		return false
+	}
+	for _, p := range st.Partitions {
+		if p.Owner != id {
+			return false
+		}
+	}
+	return len(st.Partitions) == fleet.Partitions
 }
 
 // midFile reports whether a bookmark in state is in the middle of a pass.

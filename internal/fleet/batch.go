@@ -12,6 +12,11 @@ import (
 	"strconv"
 	"unsafe"
 
+	// Inflating was a quarter of a worker's CPU: this one takes a fifth
+	// less CPU than compress/flate's on the same batches, and allocates
+	// nothing at each Reset (BenchmarkDecode).
+	inflate "github.com/klauspost/compress/flate"
+
 	"github.com/spoor-hunt/spoor/internal/event"
 )
 
@@ -311,8 +316,8 @@ func (dc *Decoder) Decode(msg []byte) (*Batch, error) {
 	}
 	dc.src.Reset(msg[len(magic)+1:])
 	if dc.zr == nil {
-		dc.zr = flate.NewReader(&dc.src)
-	} else if err := dc.zr.(flate.Resetter).Reset(&dc.src, nil); err != nil {
+		dc.zr = inflate.NewReader(&dc.src)
+	} else if err := dc.zr.(inflate.Resetter).Reset(&dc.src, nil); err != nil {
 		return nil, fmt.Errorf("%w: decompress: %v", ErrBatch, err)
 	}
 	raw, err := readPayload(dc.zr, dc.raw[:0], lim.Payload)

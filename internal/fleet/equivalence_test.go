@@ -138,6 +138,10 @@ func equivalence(t *testing.T, paths ...string) *result.Result {
 			t.Errorf("worker %d hunted no event of %d hosts", i, len(plain.Hosts))
 		}
 	}
+	// One rebuilder per case: the worker holding its rebuild lease.
+	if r0, r1 := stats[0].Rebuilds.Load(), stats[1].Rebuilds.Load(); r0 == 0 == (r1 == 0) {
+		t.Errorf("rebuilds of the case: %d by worker 0, %d by worker 1; want them all by one", r0, r1)
+	}
 	if got := stats[0].Events.Load() + stats[1].Events.Load(); got != plain.Evidence.Events {
 		t.Errorf("workers hunted %d events, the offline hunt %d", got, plain.Evidence.Events)
 	}

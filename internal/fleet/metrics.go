@@ -9,13 +9,15 @@ import (
 )
 
 // Metrics are a worker's Prometheus metrics, read from its WorkerStats
-// when scraped (nothing is counted twice), and the store's latency, a
-// histogram fed by each commit (WorkerStats.ObserveStore). A registry of
+// when scraped (nothing is counted twice), and three histograms fed as
+// the worker goes: the store's latency (WorkerStats.ObserveStore), the
+// time from publication to commit (ObserveLatency) and the rebuild lag
+// (ObserveRebuildLag). A registry of
 // its own: no global state.
 type Metrics struct {
-	reg   *prometheus.Registry
-	stats *WorkerStats
-	store prometheus.Histogram
+	reg                 *prometheus.Registry
+	stats               *WorkerStats
+	store, latency, lag prometheus.Histogram
 }
 
 // NewMetrics returns the metrics of stats and hooks the store's latency
@@ -27,8 +29,20 @@ func NewMetrics(stats *WorkerStats) *Metrics {
 		Help:    "Time of a worker's store commits (one transaction per commit, retries included).",
 		Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
 	})
+	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "spoor_fleet_latency_seconds",
+		Help:    "Time from a batch's storing in the stream to the commit of its detections.",
+		Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
+	})
+	m.lag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "spoor_fleet_rebuild_lag_seconds",
+		Help:    "Time from the first commit to a case its operations do not show to the end of the rebuild that shows it.",
+		Buckets: prometheus.ExponentialBuckets(0.1, 2, 14),
+	})
 	stats.ObserveStore = m.store.Observe
-	m.reg.MustRegister(m.store, (*statsCollector)(m))
+	stats.ObserveLatency = m.latency.Observe
+	stats.ObserveRebuildLag = m.lag.Observe
+	m.reg.MustRegister(m.store, m.latency, m.lag, (*statsCollector)(m))
 	return m
 }
 

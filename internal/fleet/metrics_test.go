@@ -8,7 +8,8 @@ import (
 )
 
 // TestMetrics: a scrape reads the worker's counts as they are then, the
-// lag of each partition it owns, and the store's latency histogram.
+// lag of each partition it owns, and the histograms of the store's
+// latency, of publication to commit and of the rebuild lag.
 func TestMetrics(t *testing.T) {
 	stats := new(WorkerStats)
 	m := NewMetrics(stats)
@@ -17,6 +18,9 @@ func TestMetrics(t *testing.T) {
 	stats.Owned.Store(1<<3 | 1<<7)
 	stats.Lag[7].Store(42)
 	stats.ObserveStore(0.02)
+	stats.ObserveLatency(0.8)
+	stats.ObserveLatency(1.4)
+	stats.ObserveRebuildLag(2)
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
 	res, err := srv.Client().Get(srv.URL)
@@ -32,6 +36,9 @@ func TestMetrics(t *testing.T) {
 		`spoor_fleet_consumer_lag{partition="7"} 42`,
 		`spoor_fleet_consumer_lag{partition="3"} 0`,
 		"spoor_fleet_store_commit_seconds_count 1",
+		"spoor_fleet_latency_seconds_count 2",
+		"spoor_fleet_latency_seconds_sum 2.2",
+		"spoor_fleet_rebuild_lag_seconds_count 1",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("no %q in:\n%s", want, body)

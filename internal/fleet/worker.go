@@ -32,9 +32,10 @@ import (
 // all the events of one host are hunted by one worker at a time, in the
 // order they were published.
 //
-//	fetch (at most 2 MiB) → Decode → Hunter.Hunt per event (detections, entity shard, correlation inputs)
-//	   … until FlushEvents events or FlushEvery → store.Ingest (one transaction) → Ack every message of it
-//	   → the cases it touched are rebuilt a moment later: correlations over the case's inputs, then intake.Rebuild
+//	fetch (at most 256 messages, 2 MiB) → Decode → Hunter.Hunt per event (detections, entity shard, correlation inputs)
+//	   … until FlushEvents events, FlushEvery, or a fetch brings nothing → store.Ingest (one transaction)
+//	   → Ack every message of it → the cases it touched are rebuilt a moment later, each by the one worker
+//	   holding its rebuild lease: correlations over the case's inputs, then intake.Rebuild
 //
 // A message is acknowledged only once the transaction holding what it
 // gave has committed; a worker killed before that leaves its messages to
@@ -66,8 +67,9 @@ type WorkerOptions struct {
 	// partition has nothing more; 0 means 20,000 and 1 s.
 	FlushEvents int
 	FlushEvery  time.Duration
-	// RebuildAfter is how long a case touched waits for more before its
-	// operations are rebuilt; 0 means 1 s.
+	// RebuildAfter is how long a case waits, from the first commit its
+	// operations do not show yet, before they are rebuilt (at most twice
+	// that), and how often the rebuilder looks; 0 means 1 s.
 	RebuildAfter time.Duration
 	// AckWait is how long a message fetched and not acknowledged waits
 	// before it is delivered again; 0 means 30 s.
@@ -98,6 +100,15 @@ type WorkerStats struct {
 	// ObserveStore, when not nil, is given the seconds each commit took
 	// (its retries included); set it before the worker starts.
 	ObserveStore func(seconds float64)
+	// ObserveLatency, when not nil, is given for each message the
+	// seconds from its storing in the stream (its publication) to the
+	// commit of what it gave; set it before the worker starts.
+	ObserveLatency func(seconds float64)
+	// ObserveRebuildLag, when not nil, is given for each case made up to
+	// date the seconds from the first commit it waited for to the end of
+	// the rebuild that saw it (this worker's or the lease holder's); set
+	// it before the worker starts.
+	ObserveRebuildLag func(seconds float64)
 }
 
 // BucketName is the key-value bucket of tenant's workers and leases.
@@ -147,7 +158,7 @@ func RunWorker(ctx context.Context, js jetstream.JetStream, opts WorkerOptions) 
 	if opts.Stats == nil {
 		opts.Stats = new(WorkerStats)
 	}
-	w := &worker{js: js, opts: opts, owned: map[int]*owned{}, touched: make(chan string, 64), cases: map[string]bool{}}
+	w := &worker{js: js, opts: opts, owned: map[int]*owned{}, touched: map[string]time.Time{}, held: map[string]*heldCase{}, cases: map[string]bool{}}
 	if err := w.setup(ctx); err != nil {
 		return err
 	}
@@ -167,6 +178,7 @@ func RunWorker(ctx context.Context, js jetstream.JetStream, opts WorkerOptions) 
 			w.stopAll()
 			stopRebuild()
 			rebuilding.Wait()
+			w.releaseCases()
 			return ctx.Err()
 		case <-tick.C:
 		}
@@ -178,8 +190,13 @@ type worker struct {
 	kv    jetstream.KeyValue
 	opts  WorkerOptions
 	owned map[int]*owned
-	// touched takes the cases a commit changed, for the rebuilder.
-	touched chan string
+	// touched holds the cases commits changed since the rebuilder last
+	// looked, each with the time of the first.
+	touchMu sync.Mutex
+	touched map[string]time.Time
+	// held are the cases whose rebuild lease the worker holds.
+	leaseMu sync.Mutex
+	held    map[string]*heldCase
 	casesMu sync.Mutex
 	cases   map[string]bool // known to exist
 }
@@ -335,6 +352,7 @@ func (w *worker) beat(ctx context.Context) {
 			return
 		case <-t.C:
 			w.member(ctx)
+			w.renewCases(ctx)
 		}
 	}
 }
@@ -384,7 +402,10 @@ func (w *worker) consume(ctx context.Context, p int) {
 	}()
 	wait := 250 * time.Millisecond
 	for ctx.Err() == nil {
-		batch, err := cons.FetchBytes(2<<20, jetstream.FetchMaxWait(500*time.Millisecond))
+		// A message count as well as the byte bound: FetchBytes alone
+		// sizes the batch's channel for a million messages (16 MB
+		// allocated, and cleared, by every fetch, an empty one included).
+		batch, err := cons.Fetch(fetchMessages, jetstream.FetchMaxBytes(fetchBytes), jetstream.FetchMaxWait(500*time.Millisecond))
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -413,6 +434,14 @@ func (w *worker) consume(ctx context.Context, p int) {
 		}
 	}
 }
+
+// A fetch takes at most fetchMessages messages and fetchBytes bytes (a
+// collector's batch is a window of 1,000 events, tens of kilobytes
+// compressed).
+const (
+	fetchMessages = 256
+	fetchBytes    = 2 << 20
+)
 
 func sleep(ctx context.Context, d time.Duration) {
 	select {
@@ -609,17 +638,20 @@ func (pd *pending) commit(ctx context.Context) bool {
 	if w.opts.Stats.ObserveStore != nil {
 		w.opts.Stats.ObserveStore(time.Since(began).Seconds())
 	}
+	now := time.Now()
 	for _, m := range pd.msgs {
 		m.Ack()
+		if w.opts.Stats.ObserveLatency != nil {
+			if md, err := m.Metadata(); err == nil {
+				w.opts.Stats.ObserveLatency(now.Sub(md.Timestamp).Seconds())
+			}
+		}
 	}
 	w.opts.Stats.Commits.Add(1)
-	w.opts.Stats.LastCommit.Store(time.Now().UnixNano())
+	w.opts.Stats.LastCommit.Store(now.UnixNano())
 	for i, b := range batches {
 		w.opts.Stats.Detections.Add(int64(commits[i].Added))
-		select {
-		case w.touched <- b.Case:
-		default: // the rebuilder has plenty to do; a later commit tells it again
-		}
+		w.touch(b.Case, now)
 	}
 	pd.msgs, pd.events = nil, 0
 	clear(pd.cases)
@@ -655,42 +687,268 @@ func (pd *pending) forgetCases() {
 	pd.w.casesMu.Unlock()
 }
 
-// rebuilder rebuilds the cases commits touched, RebuildAfter after the
-// last touch of a burst.
+// One rebuilder per case. The worker whose rebuilder first finds a case's
+// rebuild lease free takes it (a key of the tenant's bucket, renewed with
+// the worker's membership, given back when it stops) and from then on
+// rebuilds the case whenever its mark (store.CaseMark) moved, whoever
+// committed. Another worker that committed to the case only waits, the
+// case counted dirty, until the lease's value (the mark its holder's last
+// rebuild saw whole) reaches the mark it read after its commit; when the
+// holder dies its lease expires and the next to look takes it. So a case
+// is rebuilt by one worker at a time whatever the number of workers
+// writing to it.
+
+// caseKeyPrefix starts the keys of cases' rebuild leases ("c." are
+// collectors', status.go).
+const caseKeyPrefix = "r."
+
+func caseKey(name string) string { return caseKeyPrefix + Token(name) }
+
+// caseLease is the value of a case's rebuild lease.
+type caseLease struct {
+	Worker string `json:"worker"`
+	// Mark is the case's mark (store.CaseMark) the holder's last rebuild
+	// saw whole; -1 before its first.
+	Mark int64 `json:"mark"`
+}
+
+// heldCase is a case whose rebuild lease the worker holds.
+type heldCase struct {
+	rev  uint64
+	mark int64 // as caseLease.Mark
+}
+
+// backlogRebuildEvery spaces the rebuilds of a worker while its
+// partitions have a backlog: each rebuild reads the whole case, so
+// rebuilding at every commit while a backlog drains would cost more than
+// hunting it; the operations catch up once it is drained.
+const backlogRebuildEvery = 30 * time.Second
+
+// touch tells the rebuilder that a commit at the time at changed the
+// case.
+func (w *worker) touch(name string, at time.Time) {
+	w.touchMu.Lock()
+	defer w.touchMu.Unlock()
+	if _, ok := w.touched[name]; !ok {
+		w.touched[name] = at
+		w.opts.Stats.Dirty.Add(1) // at most one too many until the rebuilder looks
+	}
+}
+
+// rebuilder brings the operations of the cases commits touched up to
+// date: a case waits RebuildAfter from the first commit not yet rebuilt,
+// rebuilds are spaced by twice the time the last took (so that rebuilding
+// takes at most a third of a core whatever the case's size), and by
+// backlogRebuildEvery while the worker's partitions have a backlog.
 func (w *worker) rebuilder(ctx context.Context) {
-	dirty := map[string]bool{}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	// A rebuild reads the whole case: under a steady stream the next one
-	// waits at least twice as long as the last took, so that rebuilding
-	// takes at most a third of a core whatever the case's size.
+	dirty := map[string]time.Time{} // case → first commit not rebuilt
+	tick := time.NewTicker(w.opts.RebuildAfter)
+	defer tick.Stop()
 	var took time.Duration
+	lastRebuild := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case c := <-w.touched:
-			dirty[c] = true
-			w.opts.Stats.Dirty.Store(int64(len(dirty)))
-			timer.Reset(max(w.opts.RebuildAfter, 2*took))
-		case <-timer.C:
-			began := time.Now()
-			for c := range dirty {
-				if err := w.RebuildCase(ctx, c); err != nil && ctx.Err() == nil {
-					w.opts.Logger.Warn("operations not rebuilt", "case", c, "err", err)
-					continue // touched again by the next commit
-				}
-				delete(dirty, c)
-				w.opts.Stats.Dirty.Store(int64(len(dirty)))
+		case <-tick.C:
+		}
+		now := time.Now()
+		w.touchMu.Lock()
+		for c, at := range w.touched {
+			if _, ok := dirty[c]; !ok {
+				dirty[c] = at
 			}
-			took = time.Since(began)
+		}
+		clear(w.touched)
+		w.opts.Stats.Dirty.Store(int64(len(dirty)))
+		w.touchMu.Unlock()
+		w.pollHeld(ctx, dirty, now)
+		if len(dirty) == 0 || now.Sub(lastRebuild) < 2*took || w.backlog() && now.Sub(lastRebuild) < backlogRebuildEvery {
+			w.setDirty(dirty)
+			continue
+		}
+		began, rebuilt := time.Now(), false
+		for c, since := range dirty {
+			if now.Sub(since) < w.opts.RebuildAfter {
+				continue
+			}
+			r, done, err := w.settle(ctx, c)
+			if err != nil {
+				if ctx.Err() == nil {
+					w.opts.Logger.Warn("operations not rebuilt", "case", c, "err", err)
+				}
+				continue // tried again at the next tick
+			}
+			rebuilt = rebuilt || r
+			if done {
+				delete(dirty, c)
+				if w.opts.Stats.ObserveRebuildLag != nil {
+					w.opts.Stats.ObserveRebuildLag(time.Since(since).Seconds())
+				}
+			}
+		}
+		if rebuilt {
+			took, lastRebuild = time.Since(began), time.Now()
+		}
+		w.setDirty(dirty)
+	}
+}
+
+// setDirty counts the cases waiting: the rebuilder's and those touched
+// since it last looked.
+func (w *worker) setDirty(dirty map[string]time.Time) {
+	w.touchMu.Lock()
+	defer w.touchMu.Unlock()
+	n := len(dirty)
+	for c := range w.touched {
+		if _, ok := dirty[c]; !ok {
+			n++
+		}
+	}
+	w.opts.Stats.Dirty.Store(int64(n))
+}
+
+// backlog reports whether a partition the worker holds had messages
+// waiting when last fetched from.
+func (w *worker) backlog() bool {
+	owned := w.opts.Stats.Owned.Load()
+	for p := range Partitions {
+		if owned&(1<<p) != 0 && w.opts.Stats.Lag[p].Load() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// pollHeld marks dirty the cases whose rebuild lease the worker holds and
+// whose mark moved since their last rebuild (another worker's commits).
+func (w *worker) pollHeld(ctx context.Context, dirty map[string]time.Time, now time.Time) {
+	w.leaseMu.Lock()
+	marks := make(map[string]int64, len(w.held))
+	for c, h := range w.held {
+		if _, ok := dirty[c]; !ok {
+			marks[c] = h.mark
+		}
+	}
+	w.leaseMu.Unlock()
+	for c, rebuilt := range marks {
+		if m, err := w.opts.Store.CaseMark(ctx, w.opts.Tenant, c); err == nil && m != rebuilt {
+			dirty[c] = now
 		}
 	}
 }
 
+// settle rebuilds the case when the worker holds (or can take) its
+// rebuild lease and it changed since its last rebuild; otherwise it
+// reports done once the holder's last rebuild saw everything committed
+// when settle began.
+func (w *worker) settle(ctx context.Context, name string) (rebuilt, done bool, err error) {
+	mark, err := w.opts.Store.CaseMark(ctx, w.opts.Tenant, name)
+	if err != nil {
+		return false, false, err
+	}
+	h, other, err := w.caseLease(ctx, name)
+	if err != nil {
+		return false, false, err
+	}
+	if h == nil {
+		return false, other.Mark >= mark, nil
+	}
+	if h.mark == mark {
+		return false, true, nil
+	}
+	m, err := w.RebuildCase(ctx, name)
+	if err != nil {
+		return true, false, err
+	}
+	w.leaseMu.Lock()
+	defer w.leaseMu.Unlock()
+	if w.held[name] == h {
+		h.mark = m
+		w.renewCase(ctx, name, h)
+	}
+	return true, true, nil
+}
+
+// caseLease returns the worker's hold of the case's rebuild lease, taking
+// it when free; nil and the holder's lease when another worker holds it.
+func (w *worker) caseLease(ctx context.Context, name string) (*heldCase, caseLease, error) {
+	w.leaseMu.Lock()
+	defer w.leaseMu.Unlock()
+	if h := w.held[name]; h != nil {
+		return h, caseLease{}, nil
+	}
+	body, _ := json.Marshal(caseLease{Worker: w.opts.ID, Mark: -1})
+	rev, err := w.kv.Create(ctx, caseKey(name), body)
+	if err == nil {
+		h := &heldCase{rev: rev, mark: -1}
+		w.held[name] = h
+		return h, caseLease{}, nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return nil, caseLease{}, fmt.Errorf("rebuild lease: %w", err)
+	}
+	e, err := w.kv.Get(ctx, caseKey(name))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, caseLease{Mark: -1}, nil // expired meanwhile: taken at the next try
+	}
+	if err != nil {
+		return nil, caseLease{}, fmt.Errorf("rebuild lease: %w", err)
+	}
+	var l caseLease
+	if json.Unmarshal(e.Value(), &l) != nil {
+		l = caseLease{Mark: -1}
+	}
+	if l.Worker == w.opts.ID {
+		// This worker's before a restart: its rebuilds are to be made
+		// again.
+		h := &heldCase{rev: e.Revision(), mark: -1}
+		w.held[name] = h
+		return h, caseLease{}, nil
+	}
+	return nil, l, nil
+}
+
+// renewCase renews the rebuild lease of a case held, saying its mark;
+// one lost is let go. The caller holds leaseMu.
+func (w *worker) renewCase(ctx context.Context, name string, h *heldCase) {
+	body, _ := json.Marshal(caseLease{Worker: w.opts.ID, Mark: h.mark})
+	rev, err := w.kv.Update(ctx, caseKey(name), body, h.rev)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.opts.Logger.Warn("case rebuild lease lost", "case", name, "err", err)
+			delete(w.held, name)
+		}
+		return
+	}
+	h.rev = rev
+}
+
+// renewCases renews every rebuild lease the worker holds.
+func (w *worker) renewCases(ctx context.Context) {
+	w.leaseMu.Lock()
+	defer w.leaseMu.Unlock()
+	for name, h := range w.held {
+		w.renewCase(ctx, name, h)
+	}
+}
+
+// releaseCases gives back the rebuild leases the worker holds.
+func (w *worker) releaseCases() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	w.leaseMu.Lock()
+	defer w.leaseMu.Unlock()
+	for name, h := range w.held {
+		w.kv.Delete(ctx, caseKey(name), jetstream.LastRevision(h.rev))
+		delete(w.held, name)
+	}
+}
+
 // RebuildCase makes the case's correlation matches and operations those
-// of everything stored, again until no commit came meanwhile.
-func (w *worker) RebuildCase(ctx context.Context, name string) error {
+// of everything stored, again until no commit came meanwhile, and returns
+// the case's mark the last rebuild saw whole.
+func (w *worker) RebuildCase(ctx context.Context, name string) (int64, error) {
 	return Rebuild(ctx, w.opts.Store, w.opts.Tenant, name, "fleet:"+w.opts.ID, w.opts.Rules, w.opts.Hunt, func() { w.opts.Stats.Rebuilds.Add(1) })
 }
 
@@ -698,35 +956,36 @@ func (w *worker) RebuildCase(ctx context.Context, name string) error {
 // its fleet correlation inputs (rules' correlations), and its tampering
 // detections those of all its gap facts (tamperCase), then rebuilds its
 // operations (intake.Rebuild), and does it again while commits came in
-// meanwhile (store.CaseMark), so that the last rebuild saw everything.
-// done, when not nil, is called after each rebuild.
-func Rebuild(ctx context.Context, st *store.Store, tenant, caseName, actor string, rules *hunt.Rules, opts hunt.Options, done func()) error {
+// meanwhile (store.CaseMark), so that the last rebuild saw everything; it
+// returns the case's mark that rebuild saw. done, when not nil, is called
+// after each rebuild.
+func Rebuild(ctx context.Context, st *store.Store, tenant, caseName, actor string, rules *hunt.Rules, opts hunt.Options, done func()) (int64, error) {
 	for {
 		before, err := st.CaseMark(ctx, tenant, caseName)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		changed, err := correlateCase(ctx, st, tenant, caseName, actor, rules)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		tampered, err := tamperCase(ctx, st, tenant, caseName, actor, rules)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		changed = changed || tampered
 		if _, err := intake.Rebuild(ctx, st, tenant, caseName, actor, opts); err != nil {
-			return err
+			return 0, err
 		}
 		if done != nil {
 			done()
 		}
 		after, err := st.CaseMark(ctx, tenant, caseName)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if after == before && !changed {
-			return nil
+			return after, nil
 		}
 	}
 }
