@@ -685,8 +685,11 @@ func (s *shipper) drain(ctx context.Context, wait bool) error {
 			return nil
 		}
 		ok, err := s.drainOne(ctx, wait)
-		if err != nil || !ok {
+		if err != nil {
 			return err
+		}
+		if !ok && !wait {
+			return nil
 		}
 	}
 	return nil
