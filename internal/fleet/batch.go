@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	// Inflating was a quarter of a worker's CPU: this one takes a fifth
@@ -189,7 +190,10 @@ func (e *Encoder) Add(ordinal int64, ev *event.Event) {
 			b = binary.AppendUvarint(b, uint64(i))
 		} else {
 			if len(e.names) < maxNameTable {
-				e.names[f.Name] = len(e.names) + 1
+				// The name is the reader's, rewritten at its next
+				// event: a key kept as it is came to read as another
+				// name and gave that name this one's number.
+				e.names[strings.Clone(f.Name)] = len(e.names) + 1
 			}
 			b = append(b, 0)
 			b = appendString(b, f.Name)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spoor-hunt/spoor/internal/event"
+	"github.com/spoor-hunt/spoor/internal/eventtest"
 	"github.com/spoor-hunt/spoor/internal/shared"
 	"github.com/spoor-hunt/spoor/internal/source"
 )
@@ -291,4 +292,37 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEncoderKeepsNoView: an Encoder keeps nothing of an event past Add.
+// Its table of field names kept the reader's views: once the reader had
+// rewritten its buffer, a name could read as another and give it its
+// number, and the worker matched the event with fields misnamed (six
+// Sysmon detections of Security-Datasets lost in some runs).
+func TestEncoderKeepsNoView(t *testing.T) {
+	evs := sampleEvents(t, 50)
+	var buf eventtest.Buffer
+	enc := NewEncoder(Header{Tenant: "acme", Host: "DC01"})
+	for i, ev := range evs {
+		enc.Add(int64(i), buf.Borrow(ev.Clone()))
+	}
+	buf.Overwrite()
+	for name := range enc.names {
+		if strings.Contains(name, "\xdb") {
+			t.Fatalf("the name table keeps a view of the reader's buffer: %q", name)
+		}
+	}
+	msg, err := enc.Message()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Decode(msg, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range evs {
+		if !sameEvent(&b.Records[i].Event, evs[i]) {
+			t.Fatalf("record %d: %s\nwant %s", i, b.Records[i].Event.AppendJSON(nil), evs[i].AppendJSON(nil))
+		}
+	}
 }

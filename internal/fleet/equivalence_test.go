@@ -53,8 +53,12 @@ func TestEquivalenceSecurityDatasets(t *testing.T) {
 		}
 		paths = append(paths, m...)
 	}
-	if os.Getenv("SPOOR_FLEET_EQUIVALENCE") == "all" {
+	switch e := os.Getenv("SPOOR_FLEET_EQUIVALENCE"); e {
+	case "":
+	case "all":
 		paths = []string{shared.Path(t, "datasets", "security-datasets")}
+	default: // a folder or file of it
+		paths = []string{shared.Path(t, "datasets", "security-datasets", e)}
 	}
 	was := fleettest.DrainWithin
 	fleettest.DrainWithin = 30 * time.Minute // a loaded machine's
@@ -134,6 +138,9 @@ func equivalence(t *testing.T, paths ...string) *result.Result {
 	}
 	fleettest.Drained(t, js, "default", func() bool { return stats[0].Dirty.Load() == 0 && stats[1].Dirty.Load() == 0 })
 	for i, s := range stats {
+		if n, m := s.Oversize.Load(), s.BadMessages.Load(); n+m > 0 {
+			t.Errorf("worker %d left out %d detections as too large and refused %d messages", i, n, m)
+		}
 		if s.Events.Load() == 0 && len(plain.Hosts) > 12 {
 			t.Errorf("worker %d hunted no event of %d hosts", i, len(plain.Hosts))
 		}
