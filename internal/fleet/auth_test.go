@@ -28,7 +28,6 @@ import (
 	"github.com/spoor-hunt/spoor/internal/fleettest"
 	"github.com/spoor-hunt/spoor/internal/hunt"
 	"github.com/spoor-hunt/spoor/internal/shared"
-	"github.com/spoor-hunt/spoor/internal/store"
 )
 
 // pki is a test CA and a certificate it signed for 127.0.0.1, as PEM
@@ -369,15 +368,7 @@ func TestCredentialsShipAndHunt(t *testing.T) {
 	srv, accounts, p := securedNATS(t, false)
 	worker := connect(t, srv.URL(), fleet.ClientAuth{CA: p.ca, Creds: mint(t, accounts, "default", fleet.RoleWorker)})
 	collector := connect(t, srv.URL(), fleet.ClientAuth{CA: p.ca, Creds: mint(t, accounts, "default", fleet.RoleCollector)})
-	st, err := store.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	rules, err := hunt.Compile(ctx, huntOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, rules := storeAndRules(t)
 	wctx, stop := context.WithCancel(ctx)
 	stats := new(fleet.WorkerStats)
 	var wg sync.WaitGroup

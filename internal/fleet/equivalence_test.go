@@ -17,6 +17,22 @@ import (
 	"github.com/spoor-hunt/spoor/internal/store"
 )
 
+// storeAndRules opens a case store in a temporary folder, closed at the
+// test's end, and compiles huntOpts' rules.
+func storeAndRules(t *testing.T) (*store.Store, *hunt.Rules) {
+	t.Helper()
+	st, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	rules, err := hunt.Compile(context.Background(), huntOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, rules
+}
+
 // huntOpts are the rules of the equivalence tests: the built-in set (its
 // correlations included), as the offline hunt uses them.
 func huntOpts() hunt.Options { return hunt.Options{Workers: 2} }
@@ -108,15 +124,7 @@ func equivalence(t *testing.T, paths ...string) *result.Result {
 		t.Fatal(err)
 	}
 	_, js := fleettest.NATS(t)
-	st, err := store.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	rules, err := hunt.Compile(ctx, huntOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, rules := storeAndRules(t)
 	wctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	stats := []*fleet.WorkerStats{new(fleet.WorkerStats), new(fleet.WorkerStats)}
