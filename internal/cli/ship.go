@@ -117,7 +117,7 @@ func runShip(ctx context.Context, env Env, f shipFlags, paths []string) error {
 	}
 	defer nc.Close()
 	if _, err := fleet.OpenStream(ctx, js, f.tenant); err != nil {
-		return err
+		return fmt.Errorf("%s: %w", fleet.RedactURL(f.nats.url), err)
 	}
 	stats := new(fleet.ShipStats)
 	stopReports := reportCollector(ctx, js, f.tenant, f.name, stats, env)

@@ -270,9 +270,12 @@ func unanswered(ctx context.Context, fn func(context.Context) error) error {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		err := fn(ctx)
-		if err == nil || ctx.Err() != nil || time.Now().After(deadline) ||
-			!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, nats.ErrNoResponders) {
+		unanswered := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders)
+		if err == nil || ctx.Err() != nil || !unanswered {
 			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("NATS JetStream gave no answer for a minute (is the server up, with JetStream on?): %w", err)
 		}
 		sleep(ctx, time.Second)
 	}
