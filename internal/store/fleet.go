@@ -362,12 +362,9 @@ func (s *Store) replaceSet(ctx context.Context, tenant, caseName, set, rules str
 			return err
 		}
 		// One replacement of a case at a time: two workers rebuilding it
-		// at once would each mark the old set replaced and add their own
-		// (SQLite has one writer anyway).
-		if s.dialect == postgresDialect {
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM cases WHERE id = $1 FOR UPDATE`, ref.caseID); err != nil {
-				return err
-			}
+		// at once would each mark the old set replaced and add their own.
+		if err := s.lockCase(ctx, tx, ref.caseID); err != nil {
+			return err
 		}
 		var old int64
 		var summary string

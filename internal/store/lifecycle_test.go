@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -167,6 +168,37 @@ func TestReplaceOperations(t *testing.T) {
 		o, err := s.GetOperation(ctx, "acme", "intrusion", "op-c")
 		if err != nil || string(o.JSON) != string(op("op-c", 1)) {
 			t.Errorf("got %s (%v), want op-c unchanged", o.JSON, err)
+		}
+	})
+}
+
+// TestReplaceOperationsConcurrent: two rebuilds of one case at once (a
+// case's rebuild lease passing between fleet workers, or a hunt into the
+// case beside them) each replace the set: both succeed, one set is left.
+// Without the case's row locked first, PostgreSQL refused the second's
+// inserts as ids written twice.
+func TestReplaceOperationsConcurrent(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		setup(t, s)
+		op := func(id string) json.RawMessage {
+			return json.RawMessage(`{"id":"` + id + `","severity":"high","score":1,"hosts":["WS1"],"first":"2026-10-01T00:00:00Z","last":"2026-10-02T00:00:00Z","detections":[1]}`)
+		}
+		set := []json.RawMessage{op("op-a"), op("op-b"), op("op-c")}
+		for round := range 3 {
+			var wg sync.WaitGroup
+			for w := range 6 {
+				wg.Go(func() {
+					if err := s.ReplaceOperations(ctx, "acme", "intrusion", set, fmt.Sprint("w", w)); err != nil {
+						t.Errorf("round %d, rebuild %d: %v", round, w, err)
+					}
+				})
+			}
+			wg.Wait()
+			if got := strings.Fields(opIDs(t, s)); len(got) != 3 {
+				t.Errorf("round %d: got operations %q, want the three once", round, got)
+			}
 		}
 	})
 }

@@ -45,6 +45,13 @@ func (s *Store) ReplaceOperationsSeq(ctx context.Context, tenant, caseName strin
 		if err != nil {
 			return err
 		}
+		// Two rebuilds of the case at once (a rebuild lease passing between
+		// fleet workers, a hunt into the case beside them) take turns: each
+		// would delete only what was committed and insert ids the other's
+		// uncommitted set holds.
+		if err := s.lockCase(ctx, tx, ref.caseID); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM operations WHERE case_id = ?`), ref.caseID); err != nil {
 			return err
 		}
@@ -118,4 +125,14 @@ func (s *Store) GetOperation(ctx context.Context, tenant, caseName, id string) (
 	}
 	o.Built, o.JSON = fromMicros(built), json.RawMessage(body)
 	return o, err
+}
+
+// lockCase holds the case's row until tx ends, so that replacements of
+// one of its sets take turns. SQLite has one writer anyway.
+func (s *Store) lockCase(ctx context.Context, tx *sql.Tx, caseID int64) error {
+	if s.dialect != postgresDialect {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT id FROM cases WHERE id = $1 FOR UPDATE`, caseID)
+	return err
 }
