@@ -10,6 +10,7 @@ package exposure
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -41,7 +42,7 @@ const maxItems = 1000
 func Annotate(ops []result.Operation, dets []result.Detection, jewels *Jewels) {
 	raised := false
 	for i := range ops {
-		ops[i].Exposure = build(&ops[i], dets, jewels)
+		ops[i].Exposure = contained(&ops[i], dets, jewels)
 		if ops[i].Exposure != nil && ops[i].Exposure.Raised != "" {
 			raised = true
 		}
@@ -62,7 +63,7 @@ func AnnotateMembers(op *result.Operation, members []result.Detection, jewels *J
 		pos[i] = i
 	}
 	op.Detections = pos
-	op.Exposure = build(op, members, jewels)
+	op.Exposure = contained(op, members, jewels)
 	op.Detections = ids
 	if op.Exposure == nil {
 		return
@@ -73,6 +74,22 @@ func AnnotateMembers(op *result.Operation, members []result.Detection, jewels *J
 			it.Detections[j] = ids[d]
 		}
 	}
+}
+
+// builder is build; a test replaces it to reach contained's recovery.
+var builder = build
+
+// contained is build with a panic kept to its operation: command lines
+// are the attacker's text, and a bug they reach (the fuzz targets look
+// for them) costs that operation its exposure, said in its summary, not
+// the hunt its results.
+func contained(op *result.Operation, dets []result.Detection, jewels *Jewels) (e *result.Exposure) {
+	defer func() {
+		if p := recover(); p != nil {
+			e = &result.Exposure{Summary: fmt.Sprintf("not worked out: internal error (%v); please report it", p)}
+		}
+	}()
+	return builder(op, dets, jewels)
 }
 
 // item is an ExposureItem being built, with what linking needs.
@@ -800,7 +817,7 @@ func size(it *item, items []*item) {
 	if it.Kind == result.ExposureStaged && it.VolumeSize > 0 {
 		seen, n := volumesSeen(it.Files, it.Destination)
 		it.Volumes = n
-		if n == 0 {
+		if n == 0 || it.VolumeSize > math.MaxInt64/int64(n) {
 			return
 		}
 		vs := bytesText(it.VolumeSize)
@@ -852,7 +869,7 @@ func size(it *item, items []*item) {
 		}
 	}
 	n := int64(len(sent))
-	if n == 0 {
+	if n == 0 || vs > math.MaxInt64/n {
 		return
 	}
 	it.VolumeSize, it.Volumes = vs, int(n)

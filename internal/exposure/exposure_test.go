@@ -575,3 +575,26 @@ func TestRegSaveLongName(t *testing.T) {
 		}
 	}
 }
+
+// A panic while working out one operation's exposure costs that
+// operation its exposure, said in its summary; the next is worked out.
+func TestPanicContained(t *testing.T) {
+	defer func(b func(*result.Operation, []result.Detection, *Jewels) *result.Exposure) { builder = b }(builder)
+	real := builder
+	builder = func(op *result.Operation, dets []result.Detection, j *Jewels) *result.Exposure {
+		if op.ID == "bad" {
+			var m map[string]int
+			m["x"] = 1 // a bug's panic
+		}
+		return real(op, dets, j)
+	}
+	dets := []result.Detection{proc("WS1", 0, `C:\t\rar.exe`, `rar.exe a -hpX -v100m C:\t\o.rar D:\Finance`, `C:\t\`)}
+	ops := []result.Operation{{ID: "bad", Detections: []int{0}}, {ID: "good", Detections: []int{0}}}
+	Annotate(ops, dets, nil)
+	if e := ops[0].Exposure; e == nil || !strings.Contains(e.Summary, "internal error") || len(e.Items) != 0 {
+		t.Errorf("the panicking operation: got %+v, want no items and a summary saying why", e)
+	}
+	if e := ops[1].Exposure; e == nil || find(e, result.ExposureStaged, "rar") == nil {
+		t.Errorf("the next operation: got %+v, want its rar staging", e)
+	}
+}

@@ -262,6 +262,19 @@ func rarVolumeSize(s string) (int64, bool) {
 	default:
 		return 0, false
 	}
+	return volumeBytes(n, mult)
+}
+
+// maxVolume bounds a volume size read from a command line: a pebibyte,
+// more than any split archive is cut into. A larger one (twelve digits
+// of terabytes) is not evidence of a size, and its bytes would overflow.
+const maxVolume = 1 << 50
+
+// volumeBytes is n units of mult bytes, when that is a size at all.
+func volumeBytes(n, mult int64) (int64, bool) {
+	if mult <= 0 || n > maxVolume/mult {
+		return 0, false
+	}
 	return n * mult, true
 }
 
@@ -313,8 +326,8 @@ func recognise7z(tool string, args []string, cwd string) (action, bool) {
 				n, unit, ok := number(sw[1:])
 				if ok {
 					mult := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[strings.ToLower(unit)]
-					if mult > 0 && a.volSize == 0 {
-						a.volSize = n * mult
+					if b, ok := volumeBytes(n, mult); ok && a.volSize == 0 {
+						a.volSize = b
 					}
 				}
 			}
@@ -1025,7 +1038,9 @@ func recogniseZip(args []string, cwd string) (action, bool) {
 				i++
 				if n, unit, ok := number(args[i]); ok {
 					mult := map[string]int64{"": 1 << 20, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[strings.ToLower(unit)]
-					a.volSize = n * mult
+					if b, ok := volumeBytes(n, mult); ok {
+						a.volSize = b
+					}
 				}
 			}
 		case "-x", "-i", "-b", "-t", "-tt", "-n", "-O":
