@@ -47,8 +47,26 @@ func TestMain(m *testing.M) {
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	out  bytes.Buffer
+	out  lockedBuffer
 	done chan error
+}
+
+// lockedBuffer is what a process said, read by the test while it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // start runs the test binary as `spoor args...` in env.
@@ -220,6 +238,11 @@ func TestFleetFaults(t *testing.T) {
 	time.Sleep(time.Second)
 	ns = startNATSProcess(t, bin, natsDir, port)
 	time.Sleep(10*time.Second - time.Since(outage))
+	// Ten seconds at least, and until worker b has met the outage: on a
+	// loaded machine the collector may not have shipped it anything yet.
+	if !waitFor(time.Minute, func() bool { return strings.Contains(wb.out.String(), "store commit failed") }) {
+		t.Error("worker b never met the store's outage")
+	}
 	px.up(t)
 
 	col.finished(t, 3*time.Minute)
@@ -236,9 +259,6 @@ func TestFleetFaults(t *testing.T) {
 		if !strings.Contains(w.out.String(), "events hunted") {
 			t.Errorf("%s did not say what it did", w.name)
 		}
-	}
-	if !strings.Contains(wb.out.String(), "store commit failed") {
-		t.Error("worker b never met the store's outage")
 	}
 }
 
