@@ -447,7 +447,13 @@ type model struct {
 	// any.
 	regT, regS [][]float32
 	regB       []float64
-	p          params
+	// lambda[g] is the group's share λ_g when p.share sets one per group
+	// from how its reports read (shareNovelty, shareNoveltyDirichlet).
+	lambda []float64
+	// novelT[t], novelS[s]: b_novel(x)/b(x), the odds that a novel item
+	// is x against the background, when p.novelBackground; nil otherwise.
+	novelT, novelS []float64
+	p              params
 }
 
 // params are the model's parameters; defaultParams is what Attribute
@@ -460,8 +466,14 @@ type params struct {
 	perChild bool    // parent-child credit divided among the children
 	// share is how λ is set: shareIntegrated, a fixed share in (0, 1),
 	// or shareDirichlet: λ = Z/(Z+μ), Dirichlet smoothing, with μ = mu,
-	// or the mean Z over groups when mu is 0.
+	// or the mean Z over groups when mu is 0; shareNovelty: 1 − ν_g, the
+	// group's rate of novel items (see novelty); shareNoveltyDirichlet:
+	// the geometric mean of the two.
 	share float64
+	// novelBackground: the items a group's profile does not explain are
+	// drawn from b_novel (how often each item is one a report adds new to
+	// its group), not from b.
+	novelBackground bool
 	mu    float64
 	// weight: an item's credit is Reports^weight (the reports ATT&CK
 	// cites for the group's use of it); 0 credits every item 1.
@@ -482,8 +494,10 @@ type params struct {
 }
 
 const (
-	shareIntegrated = 0
-	shareDirichlet  = -1
+	shareIntegrated       = 0
+	shareDirichlet        = -1
+	shareNovelty          = -2
+	shareNoveltyDirichlet = -3
 )
 
 var defaultParams = params{related: 1, perChild: true, share: shareDirichlet, mu: 400, weight: 0.5, pooled: true, associated: true, family: true, regression: RegressionWeight}
@@ -711,10 +725,124 @@ func buildModel(kb *KB, p params) *model {
 		}
 		m.techRatio[gi], m.softRatio[gi] = tr, sr
 	}
+	if p.share == shareNovelty || p.share == shareNoveltyDirichlet {
+		m.lambda = make([]float64, len(m.groups))
+		for gi, nu := range novelty(m.groups) {
+			m.lambda[gi] = 1 - nu
+			if p.share == shareNoveltyDirichlet {
+				z := m.z(gi)
+				m.lambda[gi] = math.Sqrt(m.lambda[gi] * z / (z + p.mu))
+			}
+		}
+	}
+	if p.novelBackground {
+		m.novelT, m.novelS = novelOdds(m, wT, totT, fS, p.family)
+	}
 	if p.regression > 0 {
 		m.learned()
 	}
 	return m
+}
+
+// novelty returns each group's rate of novel items: of the items its
+// reports name, the share that no other report of the group names (what
+// the group's profile would lack had that report not been written),
+// pooled over its reports — Good–Turing's share of singletons, read from
+// Group.Reports. A group's rate is shrunk toward the rate over all groups
+// by a beta-binomial prior fitted by moments across the groups, so that a
+// group with one or two reports (whose every item is novel) is not
+// extreme. In a view made by WithoutReport, Reports no longer counts the
+// held-out report, so neither does this.
+func novelty(groups []*Group) []float64 {
+	n, n1 := make([]float64, len(groups)), make([]float64, len(groups))
+	var sumN, sumN1 float64
+	for gi, g := range groups {
+		for _, r := range g.Reports {
+			n[gi] += float64(max(1, r))
+			if r <= 1 {
+				n1[gi]++
+			}
+		}
+		sumN += n[gi]
+		sumN1 += n1[gi]
+	}
+	out := make([]float64, len(groups))
+	if sumN == 0 {
+		return out
+	}
+	mean := sumN1 / sumN
+	// Moments: E[n·(k/n − p)²] = p(1−p)(1 + (n−1)ρ), ρ = 1/(a+1) for a
+	// prior of strength a (in items).
+	var s, df float64
+	k := 0.0
+	for gi := range groups {
+		if n[gi] == 0 {
+			continue
+		}
+		d := n1[gi]/n[gi] - mean
+		s += n[gi] * d * d
+		df += n[gi] - 1
+		k++
+	}
+	a := math.Inf(1) // no spread beyond chance: every group at the mean
+	if v := mean * (1 - mean); v > 0 && df > 0 {
+		if rho := (s/v - k) / df; rho > 0 {
+			a = 1/min(1, rho) - 1
+		}
+	}
+	for gi := range groups {
+		nu := mean
+		if !math.IsInf(a, 1) {
+			nu = (n1[gi] + a*mean) / (n[gi] + a)
+		}
+		out[gi] = min(0.99, max(0.01, nu))
+	}
+	return out
+}
+
+// novelOdds returns b_novel(x)/b(x) for every technique and software:
+// b_novel(x) is how often x is an item a report adds new to its group (a
+// group's item that one report alone names), add-one smoothed over
+// techniques and software together; with family, a technique with
+// sub-techniques stands for its family, as in familyRatio. wT and totT
+// are the background's technique weights and total, fS its software
+// shares.
+func novelOdds(m *model, wT []float64, totT float64, fS []float64, family bool) ([]float64, []float64) {
+	cT, cS := make([]float64, len(m.techs)), make([]float64, len(m.softs))
+	for _, g := range m.groups {
+		for id, r := range g.Reports {
+			if r > 1 {
+				continue
+			}
+			if t, ok := m.techIndex[id]; ok {
+				cT[t]++
+			} else if x, ok := m.softIndex[id]; ok {
+				cS[x]++
+			}
+		}
+	}
+	total := 0.0
+	for _, c := range cT {
+		total += c + 1
+	}
+	for _, c := range cS {
+		total += c + 1
+	}
+	oT, oS := make([]float64, len(cT)), make([]float64, len(cS))
+	for t, c := range cT {
+		num, den := c+1, wT[t]+1
+		if family {
+			for _, ch := range m.children[t] {
+				num += cT[ch]
+				den += wT[ch]
+			}
+		}
+		oT[t] = (num / total) / (den / totT)
+	}
+	for x, c := range cS {
+		oS[x] = (c + 1) / total / fS[x]
+	}
+	return oT, oS
 }
 
 // learned fills regT and regS from the groups' Regression, leaving them
@@ -881,18 +1009,29 @@ func (m *model) score(obsT, obsS []int, wT, wS []float64, scores []float64) {
 			scores[gi] = s.log2(ratios, n)
 			continue
 		}
-		if share == shareDirichlet {
+		switch {
+		case m.lambda != nil:
+			share = m.lambda[gi]
+		case share == shareDirichlet:
 			share = m.z(gi) / (m.z(gi) + mean)
 		}
-		// Σ_i w_i·log2(λ·a_i + 1 − λ).
+		// Σ_i w_i·log2(λ·a_i + (1 − λ)·o_i), o_i = b_novel/b or 1.
 		scores[gi] = 0
 		for j, t := range obsT {
-			scores[gi] += weightAt(wT, j) * math.Log2(share*float64(m.techRatio[gi][t])+1-share)
+			scores[gi] += weightAt(wT, j) * math.Log2(share*float64(m.techRatio[gi][t])+(1-share)*oddsAt(m.novelT, t))
 		}
 		for j, x := range obsS {
-			scores[gi] += weightAt(wS, j) * math.Log2(share*float64(m.softRatio[gi][x])+1-share)
+			scores[gi] += weightAt(wS, j) * math.Log2(share*float64(m.softRatio[gi][x])+(1-share)*oddsAt(m.novelS, x))
 		}
 	}
+}
+
+// oddsAt returns o[i], or 1 when o is nil.
+func oddsAt(o []float64, i int) float64 {
+	if o == nil {
+		return 1
+	}
+	return o[i]
 }
 
 // weightAt returns w[j], or 1 when w is nil.

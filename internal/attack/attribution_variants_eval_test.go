@@ -164,6 +164,37 @@ func TestReportSweepShare(t *testing.T) {
 	runVariants(t, true, vs)
 }
 
+// TestReportNovelty sets the share λ_g of a group's profile from how its
+// own reports read (novelty in attribute.go: the share of each report's
+// items no other report of the group names, shrunk toward all groups'
+// rate), alone or as the geometric mean with the Dirichlet share, and
+// draws the items a profile does not explain from b_novel (how often each
+// item is one a report adds new to its group) instead of b. Run it with
+//
+//	go test ./internal/attack -run TestReportNovelty -eval -v
+func TestReportNovelty(t *testing.T) {
+	vs := []variant{
+		{"spoor (Attribute)", rankingScorer(Attribute)},
+		{"IDF containment", idfContainment},
+	}
+	for _, v := range []struct {
+		name  string
+		share float64
+		novel bool
+	}{
+		{"λ = 1 − ν_g", shareNovelty, false},
+		{"λ = √(Z/(Z+μ) · (1 − ν_g))", shareNoveltyDirichlet, false},
+		{"λ = Z/(Z+μ), novel items from b_novel", shareDirichlet, true},
+		{"λ = 1 − ν_g, novel items from b_novel", shareNovelty, true},
+		{"λ = √(Z/(Z+μ) · (1 − ν_g)), novel items from b_novel", shareNoveltyDirichlet, true},
+	} {
+		p := defaultParams
+		p.share, p.novelBackground = v.share, v.novel
+		vs = append(vs, variant{v.name, paramsScorer(p)})
+	}
+	runVariants(t, true, vs)
+}
+
 // ideas are the variants the issue suggested, against the shipped model
 // and the IDF containment baseline.
 func ideas() []variant {
