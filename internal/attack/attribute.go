@@ -474,7 +474,10 @@ type params struct {
 	// drawn from b_novel (how often each item is one a report adds new to
 	// its group), not from b.
 	novelBackground bool
-	mu    float64
+	// novelPrior is the strength, in items, of the prior the groups'
+	// novelty rates are shrunk with; 0 fits it by moments (see novelty).
+	novelPrior float64
+	mu         float64
 	// weight: an item's credit is Reports^weight (the reports ATT&CK
 	// cites for the group's use of it); 0 credits every item 1.
 	weight float64
@@ -498,6 +501,11 @@ const (
 	shareDirichlet        = -1
 	shareNovelty          = -2
 	shareNoveltyDirichlet = -3
+	// shareNoveltyLevel: 1 − ν_g scaled to the Dirichlet shares' mean
+	// over the groups; shareNoveltyResidual: the Dirichlet share, its
+	// odds times exp of the group's residual of logit(1 − ν_g) on ln Z.
+	shareNoveltyLevel    = -4
+	shareNoveltyResidual = -5
 )
 
 var defaultParams = params{related: 1, perChild: true, share: shareDirichlet, mu: 400, weight: 0.5, pooled: true, associated: true, family: true, regression: RegressionWeight}
@@ -725,15 +733,8 @@ func buildModel(kb *KB, p params) *model {
 		}
 		m.techRatio[gi], m.softRatio[gi] = tr, sr
 	}
-	if p.share == shareNovelty || p.share == shareNoveltyDirichlet {
-		m.lambda = make([]float64, len(m.groups))
-		for gi, nu := range novelty(m.groups) {
-			m.lambda[gi] = 1 - nu
-			if p.share == shareNoveltyDirichlet {
-				z := m.z(gi)
-				m.lambda[gi] = math.Sqrt(m.lambda[gi] * z / (z + p.mu))
-			}
-		}
+	if p.share <= shareNovelty {
+		m.lambda = noveltyShares(m, p)
 	}
 	if p.novelBackground {
 		m.novelT, m.novelS = novelOdds(m, wT, totT, fS, p.family)
@@ -744,16 +745,64 @@ func buildModel(kb *KB, p params) *model {
 	return m
 }
 
+// noveltyShares returns each group's share λ_g under p.share, one of the
+// novelty shares.
+func noveltyShares(m *model, p params) []float64 {
+	nu, _ := novelty(m.groups, p.novelPrior)
+	out := make([]float64, len(m.groups))
+	dir := make([]float64, len(m.groups))
+	for gi := range m.groups {
+		z := m.z(gi)
+		dir[gi] = z / (z + p.mu)
+		out[gi] = 1 - nu[gi]
+	}
+	switch p.share {
+	case shareNoveltyDirichlet:
+		for gi := range out {
+			out[gi] = math.Sqrt(out[gi] * dir[gi])
+		}
+	case shareNoveltyLevel:
+		scale := meanOf(dir) / meanOf(out)
+		for gi := range out {
+			out[gi] *= scale
+		}
+	case shareNoveltyResidual:
+		logit := func(x float64) float64 { return math.Log(x / (1 - x)) }
+		xs, ys := make([]float64, len(out)), make([]float64, len(out))
+		for gi := range out {
+			xs[gi], ys[gi] = math.Log(m.z(gi)), logit(out[gi])
+		}
+		mx, my := meanOf(xs), meanOf(ys)
+		var sxy, sxx float64
+		for gi := range xs {
+			sxy += (xs[gi] - mx) * (ys[gi] - my)
+			sxx += (xs[gi] - mx) * (xs[gi] - mx)
+		}
+		slope := 0.0
+		if sxx > 0 {
+			slope = sxy / sxx
+		}
+		for gi := range out {
+			r := ys[gi] - my - slope*(xs[gi]-mx)
+			odds := dir[gi] / (1 - dir[gi]) * math.Exp(r)
+			out[gi] = odds / (1 + odds)
+		}
+	}
+	return out
+}
+
 // novelty returns each group's rate of novel items: of the items its
 // reports name, the share that no other report of the group names (what
 // the group's profile would lack had that report not been written),
 // pooled over its reports — Good–Turing's share of singletons, read from
 // Group.Reports. A group's rate is shrunk toward the rate over all groups
-// by a beta-binomial prior fitted by moments across the groups, so that a
-// group with one or two reports (whose every item is novel) is not
-// extreme. In a view made by WithoutReport, Reports no longer counts the
-// held-out report, so neither does this.
-func novelty(groups []*Group) []float64 {
+// by a beta-binomial prior of the given strength in items, or (prior 0)
+// one fitted by moments across the groups, so that a group with one or
+// two reports (whose every item is novel) is not extreme; strength is the prior's weight, in items (+Inf when the groups
+// vary no more than chance would make them). In a view made by
+// WithoutReport, Reports no longer counts the held-out report, so neither
+// does this.
+func novelty(groups []*Group, prior float64) (rates []float64, strength float64) {
 	n, n1 := make([]float64, len(groups)), make([]float64, len(groups))
 	var sumN, sumN1 float64
 	for gi, g := range groups {
@@ -768,7 +817,12 @@ func novelty(groups []*Group) []float64 {
 	}
 	out := make([]float64, len(groups))
 	if sumN == 0 {
-		return out
+		// No reports to read (a knowledge base without counts): an even
+		// rate, never a certain one.
+		for gi := range out {
+			out[gi] = 0.5
+		}
+		return out, math.Inf(1)
 	}
 	mean := sumN1 / sumN
 	// Moments: E[n·(k/n − p)²] = p(1−p)(1 + (n−1)ρ), ρ = 1/(a+1) for a
@@ -785,7 +839,9 @@ func novelty(groups []*Group) []float64 {
 		k++
 	}
 	a := math.Inf(1) // no spread beyond chance: every group at the mean
-	if v := mean * (1 - mean); v > 0 && df > 0 {
+	if prior > 0 {
+		a = prior
+	} else if v := mean * (1 - mean); v > 0 && df > 0 {
 		if rho := (s/v - k) / df; rho > 0 {
 			a = 1/min(1, rho) - 1
 		}
@@ -797,7 +853,7 @@ func novelty(groups []*Group) []float64 {
 		}
 		out[gi] = min(0.99, max(0.01, nu))
 	}
-	return out
+	return out, a
 }
 
 // novelOdds returns b_novel(x)/b(x) for every technique and software:
@@ -1024,6 +1080,18 @@ func (m *model) score(obsT, obsS []int, wT, wS []float64, scores []float64) {
 			scores[gi] += weightAt(wS, j) * math.Log2(share*float64(m.softRatio[gi][x])+(1-share)*oddsAt(m.novelS, x))
 		}
 	}
+}
+
+// meanOf returns the mean of xs (0 for none).
+func meanOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	sum := 0.0
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs))
 }
 
 // oddsAt returns o[i], or 1 when o is nil.
