@@ -448,7 +448,7 @@ type model struct {
 	regT, regS [][]float32
 	regB       []float64
 	// lambda[g] is the group's share λ_g when p.share sets one per group
-	// from how its reports read (shareNovelty, shareNoveltyDirichlet).
+	// from how its reports read (the novelty shares); nil otherwise.
 	lambda []float64
 	// novelT[t], novelS[s]: b_novel(x)/b(x), the odds that a novel item
 	// is x against the background, when p.novelBackground; nil otherwise.
@@ -466,9 +466,12 @@ type params struct {
 	perChild bool    // parent-child credit divided among the children
 	// share is how λ is set: shareIntegrated, a fixed share in (0, 1),
 	// or shareDirichlet: λ = Z/(Z+μ), Dirichlet smoothing, with μ = mu,
-	// or the mean Z over groups when mu is 0; shareNovelty: 1 − ν_g, the
-	// group's rate of novel items (see novelty); shareNoveltyDirichlet:
-	// the geometric mean of the two.
+	// or the mean Z over groups when mu is 0; or one of the novelty
+	// shares, set per group from its rate ν_g of novel items (novelty):
+	// shareNovelty, 1 − ν_g; shareNoveltyDirichlet, the geometric mean of
+	// that and the Dirichlet share; shareNoveltyLevel, shareNoveltyResidual
+	// (see the constants). Measured on the report cases, not used by
+	// Attribute: each ranks worse (BENCHMARKS.md).
 	share float64
 	// novelBackground: the items a group's profile does not explain are
 	// drawn from b_novel (how often each item is one a report adds new to
@@ -746,14 +749,20 @@ func buildModel(kb *KB, p params) *model {
 }
 
 // noveltyShares returns each group's share λ_g under p.share, one of the
-// novelty shares.
+// novelty shares, within [0.01, 0.99].
 func noveltyShares(m *model, p params) []float64 {
 	nu, _ := novelty(m.groups, p.novelPrior)
 	out := make([]float64, len(m.groups))
-	dir := make([]float64, len(m.groups))
+	dir := make([]float64, len(m.groups)) // the Dirichlet shares
+	mu := p.mu
+	if mu == 0 { // as score: the mean Z
+		for gi := range m.groups {
+			mu += m.z(gi) / float64(len(m.groups))
+		}
+	}
 	for gi := range m.groups {
 		z := m.z(gi)
-		dir[gi] = z / (z + p.mu)
+		dir[gi] = z / (z + mu)
 		out[gi] = 1 - nu[gi]
 	}
 	switch p.share {
@@ -788,6 +797,9 @@ func noveltyShares(m *model, p params) []float64 {
 			out[gi] = odds / (1 + odds)
 		}
 	}
+	for gi := range out {
+		out[gi] = min(0.99, max(0.01, out[gi]))
+	}
 	return out
 }
 
@@ -798,8 +810,9 @@ func noveltyShares(m *model, p params) []float64 {
 // Group.Reports. A group's rate is shrunk toward the rate over all groups
 // by a beta-binomial prior of the given strength in items, or (prior 0)
 // one fitted by moments across the groups, so that a group with one or
-// two reports (whose every item is novel) is not extreme; strength is the prior's weight, in items (+Inf when the groups
-// vary no more than chance would make them). In a view made by
+// two reports (whose every item is novel) is not extreme. Rates are within
+// [0.01, 0.99]; strength is the prior's weight, in items (+Inf when the
+// groups vary no more than chance would make them). In a view made by
 // WithoutReport, Reports no longer counts the held-out report, so neither
 // does this.
 func novelty(groups []*Group, prior float64) (rates []float64, strength float64) {
