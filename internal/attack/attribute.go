@@ -453,7 +453,10 @@ type model struct {
 	// novelT[t], novelS[s]: b_novel(x)/b(x), the odds that a novel item
 	// is x against the background, when p.novelBackground; nil otherwise.
 	novelT, novelS []float64
-	p              params
+	// outside[g]: 1/(1 − B_g), B_g the novel part's mass on g's profile,
+	// when p.novelOutside; nil otherwise.
+	outside []float64
+	p       params
 }
 
 // params are the model's parameters; defaultParams is what Attribute
@@ -477,6 +480,10 @@ type params struct {
 	// drawn from b_novel (how often each item is one a report adds new to
 	// its group), not from b.
 	novelBackground bool
+	// novelOutside: a novel item is one the group's profile lacks, so
+	// the novel part is b (or b_novel) over the items outside the profile,
+	// renormalised, and 0 on the profile's items.
+	novelOutside bool
 	// novelPrior is the strength, in items, of the prior the groups'
 	// novelty rates are shrunk with; 0 fits it by moments (see novelty).
 	novelPrior float64
@@ -741,6 +748,23 @@ func buildModel(kb *KB, p params) *model {
 	}
 	if p.novelBackground {
 		m.novelT, m.novelS = novelOdds(m, wT, totT, fS, p.family)
+	}
+	if p.novelOutside {
+		m.outside = make([]float64, len(m.groups))
+		for gi := range m.groups {
+			mass := 0.0
+			for t, a := range m.techRatio[gi] {
+				if a > 0 {
+					mass += fT[t] * oddsAt(m.novelT, t)
+				}
+			}
+			for x, a := range m.softRatio[gi] {
+				if a > 0 {
+					mass += fS[x] * oddsAt(m.novelS, x)
+				}
+			}
+			m.outside[gi] = 1 / max(0.01, 1-mass)
+		}
 	}
 	if p.regression > 0 {
 		m.learned()
@@ -1084,15 +1108,32 @@ func (m *model) score(obsT, obsS []int, wT, wS []float64, scores []float64) {
 		case share == shareDirichlet:
 			share = m.z(gi) / (m.z(gi) + mean)
 		}
-		// Σ_i w_i·log2(λ·a_i + (1 − λ)·o_i), o_i = b_novel/b or 1.
+		// Σ_i w_i·log2(λ·a_i + (1 − λ)·o_i), o_i = b_novel/b or 1 (see
+		// novelPart).
 		scores[gi] = 0
 		for j, t := range obsT {
-			scores[gi] += weightAt(wT, j) * math.Log2(share*float64(m.techRatio[gi][t])+(1-share)*oddsAt(m.novelT, t))
+			a := float64(m.techRatio[gi][t])
+			scores[gi] += weightAt(wT, j) * math.Log2(share*a+(1-share)*m.novelPart(gi, a, m.novelT, t))
 		}
 		for j, x := range obsS {
-			scores[gi] += weightAt(wS, j) * math.Log2(share*float64(m.softRatio[gi][x])+(1-share)*oddsAt(m.novelS, x))
+			a := float64(m.softRatio[gi][x])
+			scores[gi] += weightAt(wS, j) * math.Log2(share*a+(1-share)*m.novelPart(gi, a, m.novelS, x))
 		}
 	}
+}
+
+// novelPart is the novel part's probability of item i against the
+// background, for group gi whose ratio for it is a: b_novel/b (odds) or
+// 1, and with p.novelOutside 0 on the group's profile and renormalised
+// outside it.
+func (m *model) novelPart(gi int, a float64, odds []float64, i int) float64 {
+	if m.outside == nil {
+		return oddsAt(odds, i)
+	}
+	if a > 0 {
+		return 0
+	}
+	return oddsAt(odds, i) * m.outside[gi]
 }
 
 // meanOf returns the mean of xs (0 for none).

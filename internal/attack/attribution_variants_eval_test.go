@@ -172,7 +172,8 @@ func TestReportSweepShare(t *testing.T) {
 // Dirichlet shares' mean level, or as the Dirichlet share moved by the
 // group's departure from the novelty its size predicts; and draws the
 // items a profile does not explain from b_novel (how often each item is
-// one a report adds new to its group) instead of b. The prior is fitted
+// one a report adds new to its group) instead of b, and (novelOutside)
+// only outside the group's profile, as a novel item is. The prior is fitted
 // by moments, or worth about two reports (16 items; ATT&CK's reports name
 // about 8 items for a group). Run it with
 //
@@ -183,24 +184,27 @@ func TestReportNovelty(t *testing.T) {
 		{"IDF containment", idfContainment},
 	}
 	for _, v := range []struct {
-		name  string
-		share float64
-		novel bool
-		prior float64
+		name    string
+		share   float64
+		novel   bool
+		prior   float64
+		outside bool
 	}{
-		{"λ = 1 − ν_g", shareNovelty, false, 0},
-		{"λ = √(Z/(Z+μ) · (1 − ν_g))", shareNoveltyDirichlet, false, 0},
-		{"λ = (1 − ν_g) at the mean level of Z/(Z+μ)", shareNoveltyLevel, false, 0},
-		{"odds λ = odds Z/(Z+μ) · exp(residual of logit(1 − ν_g) on ln Z)", shareNoveltyResidual, false, 0},
-		{"λ = 1 − ν_g, prior of 16 items", shareNovelty, false, 16},
-		{"λ = √(Z/(Z+μ) · (1 − ν_g)), prior of 16 items", shareNoveltyDirichlet, false, 16},
-		{"odds λ = odds Z/(Z+μ) · exp(residual), prior of 16 items", shareNoveltyResidual, false, 16},
-		{"λ = Z/(Z+μ) (shipped), novel items from b_novel", shareDirichlet, true, 0},
-		{"λ = 1 − ν_g, novel items from b_novel", shareNovelty, true, 0},
-		{"λ = √(Z/(Z+μ) · (1 − ν_g)), novel items from b_novel", shareNoveltyDirichlet, true, 0},
+		{"λ = 1 − ν_g", shareNovelty, false, 0, false},
+		{"λ = √(Z/(Z+μ) · (1 − ν_g))", shareNoveltyDirichlet, false, 0, false},
+		{"λ = (1 − ν_g) at the mean level of Z/(Z+μ)", shareNoveltyLevel, false, 0, false},
+		{"odds λ = odds Z/(Z+μ) · exp(residual of logit(1 − ν_g) on ln Z)", shareNoveltyResidual, false, 0, false},
+		{"λ = 1 − ν_g, prior of 16 items", shareNovelty, false, 16, false},
+		{"λ = √(Z/(Z+μ) · (1 − ν_g)), prior of 16 items", shareNoveltyDirichlet, false, 16, false},
+		{"odds λ = odds Z/(Z+μ) · exp(residual), prior of 16 items", shareNoveltyResidual, false, 16, false},
+		{"λ = Z/(Z+μ) (shipped), novel items from b_novel", shareDirichlet, true, 0, false},
+		{"λ = 1 − ν_g, novel items from b_novel", shareNovelty, true, 0, false},
+		{"λ = √(Z/(Z+μ) · (1 − ν_g)), novel items from b_novel", shareNoveltyDirichlet, true, 0, false},
+		{"λ = Z/(Z+μ), novel items outside the profile (b renormalised)", shareDirichlet, false, 0, true},
+		{"λ = 1 − ν_g, novel items outside the profile from b_novel", shareNovelty, true, 0, true},
 	} {
 		p := defaultParams
-		p.share, p.novelBackground, p.novelPrior = v.share, v.novel, v.prior
+		p.share, p.novelBackground, p.novelPrior, p.novelOutside = v.share, v.novel, v.prior, v.outside
 		vs = append(vs, variant{v.name, paramsScorer(p)})
 	}
 	runVariants(t, true, vs)
