@@ -234,3 +234,46 @@ func FuzzLoadBundle(f *testing.F) {
 		}
 	})
 }
+
+// TestNovelty checks a group's rate of novel items (the novelty-share
+// variants of the model): its items one report alone names, over the
+// items its reports name, shrunk toward all groups' rate; a view that
+// holds a report out counts as if it had not been written.
+func TestNovelty(t *testing.T) {
+	full := tinyBundle(t)
+	groups := func(kb *KB) []*Group { return []*Group{&kb.Groups[0], &kb.Groups[1]} }
+	near := func(name string, got, want []float64) {
+		t.Helper()
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > 1e-9 {
+				t.Errorf("%s: got %v, want %v", name, got, want)
+				return
+			}
+		}
+	}
+	// G0001: T1001 (A), S0001 (A), T1002 (A, B), T1003 (A, C): 2 of 6
+	// novel; G0002: T1001 (B), 1 of 1. All groups: 3 of 7.
+	got, a := novelty(groups(full), 7)
+	if a != 7 {
+		t.Errorf("strength: got %g, want 7", a)
+	}
+	near("full, prior 7", got, []float64{(2 + 7*3.0/7) / (6 + 7), (1 + 7*3.0/7) / (1 + 7)})
+	// These two spread no more than chance would make them: the fitted
+	// prior puts both at the rate over all groups.
+	got, a = novelty(groups(full), 0)
+	if !math.IsInf(a, 1) {
+		t.Errorf("fitted strength: got %g, want +Inf", a)
+	}
+	near("full, fitted", got, []float64{3.0 / 7, 3.0 / 7})
+	// Without Report A every item left is named by one report (B or C):
+	// all novel, kept below 1.
+	view := full.WithoutReport("Report A", "relationship--a", "relationship--c", "relationship--d")
+	got, _ = novelty(groups(view), 7)
+	near("without Report A", got, []float64{0.99, 0.99})
+	// No groups, or groups without items: no rate to read, an even one.
+	if got, _ := novelty(nil, 0); len(got) != 0 {
+		t.Errorf("no groups: got %v, want none", got)
+	}
+	got, _ = novelty([]*Group{{ID: "G9999"}}, 0)
+	near("a group without items", got, []float64{0.5})
+}
