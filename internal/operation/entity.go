@@ -222,11 +222,11 @@ type IndexShard struct {
 	loads    map[hostKey][]procRef // files loaded, before Finish knows which were written
 	hostIPs  map[ipHost]*int       // how often an address was seen as a host's
 	intents  []intentRaw
-	// lastIntent is when each process last aimed at each target, so that
-	// a process that connects to a share all day keeps one intent a
-	// minute, not one per connection.
-	lastIntent map[intentKey]time.Time
-	events     int64
+	// intentAt is the intent kept of each process, target and minute (its
+	// place in intents), so that a process that connects to a share all
+	// day keeps one intent a minute, not one per connection.
+	intentAt map[intentKey]int
+	events   int64
 	// The last Computer seen and its HostName: events of one log come
 	// from one computer.
 	lastComputer, lastHost string
@@ -258,7 +258,7 @@ func newShard() *IndexShard {
 		strs: map[string]string{}, byGUID: map[hostKey]int32{}, byPIDT: map[pidStart]int32{},
 		logons: map[hostKey]*logonSet{}, services: map[hostKey]*service{}, tasks: map[hostKey]*task{},
 		files: map[hostKey]*file{}, loads: map[hostKey][]procRef{}, hostIPs: map[ipHost]*int{},
-		lastIntent: map[intentKey]time.Time{}, names: map[string]string{}, paths: map[string]string{},
+		intentAt: map[intentKey]int{}, names: map[string]string{}, paths: map[string]string{},
 	}
 }
 
@@ -700,27 +700,51 @@ func (s *IndexShard) mapIP(ip, host string) {
 	s.hostIPs[ipHost{s.intern(ip), s.intern(host)}] = new(1)
 }
 
+// intentKey is what makes two intents one: the same process aiming at
+// the same target (as written), the same way, in the same minute.
 type intentKey struct {
 	host, guid         string
 	pid                int64
 	target, what, path string
+	minute             int64
 }
 
-// intentEvery is how often the same process aiming at the same target is
-// recorded again.
+// intentEvery is the span of time in which the same process aiming at the
+// same target is one intent: each minute of the clock (minutes, not a
+// minute since the last one kept, so that which intents are kept does not
+// depend on the order events come in, nor on how a log is cut into
+// shards: a fleet worker's index is one shard per commit).
 const intentEvery = time.Minute
 
+func keyOf(in *intentRaw) intentKey {
+	return intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what, in.path,
+		in.ref.t.Truncate(intentEvery).Unix()}
+}
+
+// earlierIntent reports whether a is kept rather than b, b being the same
+// intent (see intentKey): the earlier, then the smaller account named.
+func earlierIntent(a, b *intentRaw) bool {
+	if c := a.ref.t.Compare(b.ref.t); c != 0 {
+		return c < 0
+	}
+	return a.account < b.account
+}
+
 // addIntent keeps in, unless the same process aimed at the same target
-// less than intentEvery before; in.target is interned when kept.
+// earlier in the same minute (it replaces a later one); its strings are
+// interned when kept.
 func (s *IndexShard) addIntent(in intentRaw) {
-	k := intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what, in.path}
-	if last, ok := s.lastIntent[k]; ok && absDur(in.ref.t.Sub(last)) < intentEvery {
+	k := keyOf(&in)
+	if i, ok := s.intentAt[k]; ok {
+		if kept := &s.intents[i]; earlierIntent(&in, kept) {
+			kept.ref.t, kept.account = in.ref.t, in.account // interned by the caller
+		}
 		return
 	}
 	in.target = s.intern(in.target)
 	in.path = s.intern(in.path)
 	k.target, k.path = in.target, in.path
-	s.lastIntent[k] = in.ref.t
+	s.intentAt[k] = len(s.intents)
 	s.intents = append(s.intents, in)
 }
 

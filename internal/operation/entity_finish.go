@@ -270,30 +270,38 @@ func (ix *Index) Finish() {
 		}
 	}
 
-	// Remote intents, by target host and time.
+	// Remote intents, by target host and time: one of each process,
+	// target and minute of all the shards', as a shard keeps them.
+	intents := map[intentKey]intentRaw{}
 	for _, s := range ix.shards {
 		for _, in := range s.intents {
-			h := ix.hostOf(in.target)
-			if h == in.ref.host && h != "" {
-				continue
+			k := keyOf(&in)
+			if kept, ok := intents[k]; !ok || earlierIntent(&in, &kept) {
+				intents[k] = in
 			}
-			r := in.ref
-			r.idx = ix.resolve(r)
-			x := intent{ref: r, t: r.t, what: in.what, account: in.account, host: h, path: in.path}
-			switch {
-			case in.what == "drop":
-				ix.drops[in.path] = append(ix.drops[in.path], x)
-			case h == "":
-				acct := x.account
-				if acct == "" && r.idx >= 0 {
-					acct = ix.procs[r.idx].user
-				}
-				if name := accountName(acct); name != "" {
-					ix.unknown[name] = append(ix.unknown[name], x)
-				}
-			default:
-				ix.intents[h] = append(ix.intents[h], x)
+		}
+	}
+	for _, in := range intents {
+		h := ix.hostOf(in.target)
+		if h == in.ref.host && h != "" {
+			continue
+		}
+		r := in.ref
+		r.idx = ix.resolve(r)
+		x := intent{ref: r, t: r.t, what: in.what, account: in.account, host: h, path: in.path}
+		switch {
+		case in.what == "drop":
+			ix.drops[in.path] = append(ix.drops[in.path], x)
+		case h == "":
+			acct := x.account
+			if acct == "" && r.idx >= 0 {
+				acct = ix.procs[r.idx].user
 			}
+			if name := accountName(acct); name != "" {
+				ix.unknown[name] = append(ix.unknown[name], x)
+			}
+		default:
+			ix.intents[h] = append(ix.intents[h], x)
 		}
 	}
 	// The same evidence read twice gives the same intents once.
@@ -352,9 +360,13 @@ func (ix *Index) Finish() {
 	ix.shards = nil
 }
 
+// compareIntents orders intents by time, then by what they are, never by
+// where their process is in the index (which depends on the order shards
+// are merged in): Build takes the last one before a logon as its cause.
 func compareIntents(a, b intent) int {
-	return cmp.Or(a.t.Compare(b.t), cmp.Compare(a.ref.idx, b.ref.idx), strings.Compare(a.what, b.what),
-		strings.Compare(a.ref.host, b.ref.host), strings.Compare(a.host, b.host), strings.Compare(a.account, b.account))
+	return cmp.Or(a.t.Compare(b.t), strings.Compare(a.ref.host, b.ref.host), strings.Compare(a.ref.guid, b.ref.guid),
+		cmp.Compare(a.ref.pid, b.ref.pid), strings.Compare(a.what, b.what), strings.Compare(a.host, b.host),
+		strings.Compare(a.account, b.account), strings.Compare(a.path, b.path))
 }
 
 // instanceGap is how close two installations of a service (System 7045 and
