@@ -1,6 +1,7 @@
 package operation
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -112,16 +113,23 @@ type logon struct {
 	elevated    bool // 4672 special privileges
 }
 
-// service is one installed service (System 7045, Security 4697).
+// service is one installed service (System 7045, Security 4697). Its
+// image and logon are each the earliest one an event says (see
+// sayFirst), whichever event said the other.
 type service struct {
 	host, name string
 	image      string      // normalized path
 	installed  time.Time   // first installation
 	installs   []time.Time // every installation: each is an instance
 	logon      string      // installer's logon ID (4697)
+	// imageAt and logonAt are when the events that said image and logon
+	// were written.
+	imageAt, logonAt time.Time
 }
 
-// task is one scheduled task (Security 4698/4702, TaskScheduler 106).
+// task is one scheduled task (Security 4698/4702, TaskScheduler 106); its
+// command and logon are the earliest a 4698 or 4702 says (TaskScheduler
+// 106 says neither).
 type task struct {
 	host, name string
 	command    string      // the action's command (and arguments), normalized
@@ -129,12 +137,44 @@ type task struct {
 	creates    []time.Time // every creation: each is an instance
 	logon      string      // creator's logon ID
 	pids       []int64
+	// commandAt and logonAt are when the events that said command and
+	// logon were written.
+	commandAt, logonAt time.Time
+}
+
+// sayFirst keeps in *v the value that the earliest event says (v at t),
+// empty values aside; of events of one time, the smaller value; of an
+// event without a time, only when no other says one. Kept so, a value does
+// not depend on the order events come in, nor on how they are cut into
+// shards. It reports whether it kept v.
+func sayFirst(cur *string, at *time.Time, v string, t time.Time) bool {
+	switch {
+	case v == "":
+		return false
+	case *cur == "", at.IsZero() && !t.IsZero():
+	case t.IsZero() && !at.IsZero():
+		return false
+	default:
+		if c := t.Compare(*at); c > 0 || (c == 0 && v >= *cur) {
+			return false
+		}
+	}
+	*cur, *at = v, t
+	return true
+}
+
+// sayFirst is the package's sayFirst of a value interned when kept.
+func (s *IndexShard) sayFirst(cur *string, at *time.Time, v string, t time.Time) {
+	if sayFirst(cur, at, v, t) {
+		*cur = s.intern(v)
+	}
 }
 
 // file is one written file (Sysmon 11), with who wrote it and who loaded
 // or ran it.
 type file struct {
-	host, path string // path as first seen
+	host, path string // path as its earliest write spells it (see sayFirst)
+	pathAt     time.Time
 	first      time.Time
 	// writes are its writes, each an instance of the file (see
 	// addWrite): a loader or runner is linked to the write before it.
@@ -145,13 +185,7 @@ type file struct {
 }
 
 func compareRefs(a, b procRef) int {
-	if c := a.t.Compare(b.t); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.guid, b.guid); c != 0 {
-		return c
-	}
-	return int(a.pid - b.pid)
+	return cmp.Or(a.t.Compare(b.t), strings.Compare(a.guid, b.guid), cmp.Compare(a.pid, b.pid))
 }
 
 // procRef names a process before the shards are merged.
@@ -410,10 +444,8 @@ func (s *IndexShard) Observe(ev *event.Event) {
 			}
 			sv := s.service(host, name)
 			sv.installs = append(sv.installs, t)
-			if sv.installed.IsZero() || t.Before(sv.installed) || sv.image == "" {
-				sv.installed = minTime(sv.installed, t)
-				sv.image = s.intern(NormPath(f.str(fImagePath)))
-			}
+			sv.installed = minTime(sv.installed, t)
+			s.sayFirst(&sv.image, &sv.imageAt, NormPath(f.str(fImagePath)), t)
 		}
 	case strings.Contains(ch, "TaskScheduler"):
 		name := f.str(fTaskName)
@@ -499,8 +531,11 @@ func (s *IndexShard) sysmon(id int64, host string, t time.Time) {
 		}
 		fl := s.files[k]
 		if fl == nil {
-			fl = &file{host: host, path: s.intern(NormPath(raw)), first: t}
+			fl = &file{host: host}
 			s.files[k] = fl
+		}
+		if fl.path == "" || fl.pathAt.IsZero() || (!t.IsZero() && !t.After(fl.pathAt)) {
+			s.sayFirst(&fl.path, &fl.pathAt, NormPath(raw), t)
 		}
 		fl.addWrite(s.ref(host, t))
 		fl.nwrite++
@@ -558,13 +593,14 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 			return
 		}
 		l := &logon{host: host, id: s.intern(lid), start: t}
-		if !s.logon(host, lid).addStart(l) {
-			return
-		}
 		l.user = s.intern(account(f.str(fTargetDomainName), f.str(fTargetUserName)))
 		l.ip = s.intern(normIP(f.str(fIpAddress)))
 		l.workstation = s.hostName(f.str(fWorkstationName))
 		l.logonType = int(f.num(fLogonType))
+		s.logon(host, lid).addStart(l)
+		// Every 4624 is a sighting, the same one read twice included, as
+		// every Sysmon 3 is: a count that depends on which were kept
+		// would depend on how the events were cut into shards.
 		if l.ip != "" && l.workstation != "" && !isLoopback(l.ip) {
 			s.mapIP(l.ip, l.workstation)
 		}
@@ -595,11 +631,9 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 		}
 		sv := s.service(host, name)
 		sv.installs = append(sv.installs, t)
-		if sv.installed.IsZero() || !t.After(sv.installed) {
-			sv.installed = t
-			sv.image = s.intern(NormPath(f.str(fServiceFileName)))
-			sv.logon = s.intern(normLogon(f.str(fSubjectLogonId)))
-		}
+		sv.installed = minTime(sv.installed, t)
+		s.sayFirst(&sv.image, &sv.imageAt, NormPath(f.str(fServiceFileName)), t)
+		s.sayFirst(&sv.logon, &sv.logonAt, normLogon(f.str(fSubjectLogonId)), t)
 	case 4698, 4702:
 		name := f.str(fTaskName)
 		if name == "" {
@@ -609,13 +643,9 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 		if id == 4698 {
 			tk.creates = append(tk.creates, t)
 		}
-		if tk.created.IsZero() || t.Before(tk.created) {
-			tk.created = t
-			tk.logon = s.intern(normLogon(f.str(fSubjectLogonId)))
-			if c := TaskCommand(f.str(fTaskContent)); c != "" {
-				tk.command = s.intern(c)
-			}
-		}
+		tk.created = minTime(tk.created, t)
+		s.sayFirst(&tk.logon, &tk.logonAt, normLogon(f.str(fSubjectLogonId)), t)
+		s.sayFirst(&tk.command, &tk.commandAt, TaskCommand(f.str(fTaskContent)), t)
 	}
 }
 
@@ -765,17 +795,18 @@ func (s *IndexShard) intentsOf(r procRef, cmd string) {
 
 type ipHost struct{ ip, host string }
 
-// maxLoaders is how many loaders of one file are kept: the earliest, so
-// that the choice does not depend on the order files are read in.
+// maxLoaders is how many loaders of one file are kept: the earliest (of
+// one time, by process), so that the choice does not depend on the order
+// events are read in, nor on how they are cut into shards.
 const maxLoaders = 8
 
 // addLoader adds r to the earliest loaders of a file.
 func addLoader(l []procRef, r procRef) []procRef {
-	if len(l) == maxLoaders && !r.t.Before(l[len(l)-1].t) {
+	if len(l) == maxLoaders && compareRefs(r, l[len(l)-1]) >= 0 {
 		return l
 	}
 	i := len(l)
-	for i > 0 && r.t.Before(l[i-1].t) {
+	for i > 0 && compareRefs(r, l[i-1]) < 0 {
 		i--
 	}
 	l = slices.Insert(l, i, r)
