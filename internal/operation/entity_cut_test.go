@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spoor-hunt/spoor/internal/detect"
 	"github.com/spoor-hunt/spoor/internal/event"
@@ -65,7 +67,9 @@ func TestCutIndependence(t *testing.T) {
 	}
 	files := readFiles(t, paths)
 	refs := cutRefs(t, files)
-	want := opsJSON(t, refs, wholeIndex(files))
+	whole := wholeIndex(files)
+	want := opsJSON(t, refs, whole)
+	wantIdx := fingerprint(whole)
 	t.Logf("%d files, %d detections, %d operations", len(files), len(refs), len(want))
 	for _, piece := range []int{1, 7, 60, 500, 4000} {
 		for seed := range uint64(seeds) {
@@ -75,8 +79,32 @@ func TestCutIndependence(t *testing.T) {
 				t.Errorf("pieces of up to %d events, seed %d: the operations differ from the whole index's:\n%s",
 					piece, seed, diffOps(got, want))
 			}
+			// The entities too, beyond those the detections reach.
+			if got := fingerprint(idx); !slices.Equal(got, wantIdx) {
+				t.Errorf("pieces of up to %d events, seed %d: the index differs from the whole one's:\n%s",
+					piece, seed, diffLines(got, wantIdx))
+			}
 		}
 	}
+}
+
+// diffLines lists the first lines only one of two sorted lists has.
+func diffLines(got, want []string) string {
+	var b strings.Builder
+	n := 0
+	for _, s := range got {
+		if _, ok := slices.BinarySearch(want, s); !ok && n < 10 {
+			fmt.Fprintf(&b, "  only cut:   %.300s\n", s)
+			n++
+		}
+	}
+	for _, s := range want {
+		if _, ok := slices.BinarySearch(got, s); !ok && n < 20 {
+			fmt.Fprintf(&b, "  only whole: %.300s\n", s)
+			n++
+		}
+	}
+	return b.String()
 }
 
 // readFiles reads paths one file after another and returns each file's
@@ -284,4 +312,74 @@ func diffOps(got, want []string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestCutTies: events whose merge the order of reading or of shards used
+// to decide (a task's TaskScheduler 106 before its 4698, a service's 7045
+// before its 4697, two 4624s of one time, more loaders of one time than
+// are kept, a path spelled two ways, connections a few seconds apart
+// across a minute, a 4688 with two Sysmon twins), read in any order and
+// cut anywhere, give the index of one shard read in order.
+func TestCutTies(t *testing.T) {
+	const sec = time.Second
+	ps := proc{host: "A", guid: guid("A", 1), pid: 100, image: `C:\t\p.exe`, cmd: "p.exe", logon: "0x77"}
+	evs := []*event.Event{
+		ev("A", 0, "Microsoft-Windows-TaskScheduler/Operational", 106, "TaskName", `\T`),
+		ev("A", sec, "Security", 4698, "TaskName", `\T`, "SubjectLogonId", "0x77", "TaskContent", "<Command>C:\\t\\a.exe</Command>"),
+		ev("A", 2*sec, "Security", 4702, "TaskName", `\T`, "SubjectLogonId", "0x78", "TaskContent", "<Command>C:\\t\\b.exe</Command>"),
+		ev("A", 0, "System", 7045, "ServiceName", "S", "ImagePath", `C:\t\s.exe`),
+		ev("A", sec/20, "Security", 4697, "ServiceName", "S", "ServiceFileName", `C:\t\s2.exe`, "SubjectLogonId", "0x77"),
+		ev("A", 0, "Security", 4624, "TargetLogonId", "0x99", "TargetUserName", "u", "LogonType", "3", "IpAddress", "10.0.0.9", "WorkstationName", "B"),
+		ev("A", 0, "Security", 4624, "TargetLogonId", "0x99", "TargetUserName", "u", "LogonType", "3", "IpAddress", "10.0.0.9", "WorkstationName", "C"),
+		ev("A", 0, "Security", 4624, "TargetLogonId", "0x99", "TargetUserName", "u", "LogonType", "3", "IpAddress", "10.0.0.9", "WorkstationName", "C"),
+		start(0, ps, proc{}),
+		ev("A", sec, chSysmon, 11, "ProcessGuid", ps.guid, "ProcessId", "100", "TargetFilename", `C:\T\X.dll`),
+		ev("A", sec, chSysmon, 11, "ProcessGuid", ps.guid, "ProcessId", "100", "TargetFilename", `c:\t\x.dll`),
+		ev("A", 2*sec, chSysmon, 11, "ProcessGuid", ps.guid, "ProcessId", "100", "TargetFilename", `C:\t\X.DLL`),
+		ev("A", 3*sec, "Security", 4688, "NewProcessId", "0x1f4", "NewProcessName", `C:\t\q.exe`, "ProcessId", "0x64"),
+	}
+	for i := range 10 {
+		evs = append(evs, ev("A", 5*sec, chSysmon, 7, "ProcessGuid", guid("A", 100+i), "ProcessId", strconv.Itoa(1000+i), "ImageLoaded", `C:\t\x.dll`))
+	}
+	for _, at := range []time.Duration{50 * sec, 55 * sec, 61 * sec, 62 * sec, 130 * sec} {
+		evs = append(evs, ev("A", at, chSysmon, 3, "ProcessGuid", ps.guid, "ProcessId", "100", "Initiated", "true",
+			"SourceIp", "10.0.0.1", "DestinationIp", "10.0.0.2", "DestinationPort", "445"))
+	}
+	for i, at := range []time.Duration{3*sec - sec/2, 3*sec + sec/2} {
+		q := proc{host: "A", guid: guid("A", 500+i), pid: 500, image: `C:\t\q.exe`, cmd: "q.exe"}
+		evs = append(evs, start(at, q, ps))
+	}
+	one := NewIndex(1)
+	for _, e := range evs {
+		one.Shard(0).Observe(e)
+	}
+	one.Finish()
+	want := fingerprint(one)
+	for seed := range uint64(50) {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		order := slices.Clone(evs)
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		var encs [][]byte
+		for len(order) > 0 {
+			n := min(1+rng.IntN(4), len(order))
+			ix := NewIndex(1)
+			for _, e := range order[:n] {
+				ix.Shard(0).Observe(e)
+			}
+			order = order[n:]
+			enc, err := ix.AppendBinary(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			encs = append(encs, enc)
+		}
+		ix, err := DecodeIndex(encs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix.Finish()
+		if got := fingerprint(ix); !slices.Equal(got, want) {
+			t.Fatalf("seed %d: the index of the events shuffled and cut differs from one shard's:\n%s", seed, diffLines(got, want))
+		}
+	}
 }
