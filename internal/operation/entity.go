@@ -273,9 +273,12 @@ type IndexShard struct {
 }
 
 type pidStart struct {
-	host  string
-	pid   int64
-	start int64 // Unix seconds
+	host string
+	pid  int64
+	// start is the creation's time (Unix nanoseconds): a PID is reused
+	// within a second on a busy host (a conhost.exe's, then a cmd.exe's,
+	// half a second apart), and two processes are not one.
+	start int64
 }
 
 // intentRaw is an intent whose target is not resolved to a host yet.
@@ -472,29 +475,30 @@ func (s *IndexShard) sysmon(id int64, host string, t time.Time) {
 	case 1:
 		pid := f.num(fProcessId)
 		p := s.proc(host, normGUID(f.str(fProcessGuid)), pid, t)
-		p.created = true
-		p.start = t
-		if pid != 0 {
-			p.pid, p.pidSure = pid, true
+		cmd := cut(f.str(fCommandLine))
+		if s.creation(p, t) {
+			if pid != 0 {
+				p.pid, p.pidSure = pid, true
+			}
+			p.image = s.intern(f.str(fImage))
+			p.cmd = s.intern(cmd)
+			p.user = s.intern(f.str(fUser))
+			p.logon = s.intern(normLogon(f.str(fLogonId)))
+			p.parentGUID = s.intern(normGUID(f.str(fParentProcessGuid)))
+			p.parentPID = f.num(fParentProcessId)
 		}
-		p.image = s.intern(f.str(fImage))
-		p.cmd = s.intern(cut(f.str(fCommandLine)))
-		p.user = s.intern(f.str(fUser))
-		p.logon = s.intern(normLogon(f.str(fLogonId)))
-		p.parentGUID = s.intern(normGUID(f.str(fParentProcessGuid)))
-		p.parentPID = f.num(fParentProcessId)
-		if p.parentGUID != "" {
-			pp := s.proc(host, p.parentGUID, p.parentPID, time.Time{})
+		if pg := normGUID(f.str(fParentProcessGuid)); pg != "" {
+			pp := s.proc(host, pg, f.num(fParentProcessId), time.Time{})
 			if !pp.created {
 				s.keepMin(&pp.image, f.str(fParentImage))
 				s.keepMin(&pp.cmd, cut(f.str(fParentCommandLine)))
 				s.keepMin(&pp.user, f.str(fParentUser))
 			}
 		}
-		s.intentsOf(procRef{host: host, guid: p.guid, pid: p.pid, t: t}, p.cmd)
+		s.intentsOf(procRef{host: host, guid: p.guid, pid: p.pid, t: t}, cmd)
 	case 5:
 		p := s.proc(host, normGUID(f.str(fProcessGuid)), f.num(fProcessId), time.Time{})
-		p.end = t
+		p.end = minTime(p.end, t) // of two exits, the earliest, as Finish keeps it of two shards
 	case 2, 12, 13, 14, 15, 17, 18, 22, 23, 26:
 		// The acting process is named (a detection on such an event
 		// resolves to it), nothing else is kept.
@@ -566,10 +570,13 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 			return
 		}
 		p := s.proc(host, "", pid, t)
-		p.created = true
-		p.start = t
+		cmd := cut(f.str(fCommandLine))
+		s.intentsOf(procRef{host: host, pid: pid, t: t}, cmd)
+		if !s.creation(p, t) {
+			return
+		}
 		p.image = s.intern(f.str(fNewProcessName))
-		p.cmd = s.intern(cut(f.str(fCommandLine)))
+		p.cmd = s.intern(cmd)
 		p.parentPID = f.num(fProcessId)
 		lid := normLogon(f.str(fTargetLogonId))
 		user := f.str(fTargetUserName)
@@ -582,7 +589,6 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 		}
 		p.logon = s.intern(lid)
 		p.user = s.intern(user)
-		s.intentsOf(procRef{host: host, pid: pid, t: t}, p.cmd)
 	case 4689:
 		if pid := f.num(fProcessId); pid != 0 && !t.IsZero() {
 			s.exits = append(s.exits, hostTime{host: host, pid: pid, t: t})
@@ -649,6 +655,19 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 	}
 }
 
+// creation marks p created at t and reports whether the event that says
+// so is the one to take p's facts from: of two creation records of one
+// process (one GUID read twice; without a GUID, one PID started twice in
+// one second, which the index cannot tell apart), the earliest, as Finish
+// keeps the earliest of two shards' (mergeProc).
+func (s *IndexShard) creation(p *process, t time.Time) bool {
+	if p.created && !t.Before(p.start) {
+		return false
+	}
+	p.created, p.start = true, t
+	return true
+}
+
 // keepMin sets *dst to v (interned) when v is the smaller non-empty string
 // (see minStr), interning only then.
 func (s *IndexShard) keepMin(dst *string, v string) {
@@ -674,7 +693,7 @@ func (s *IndexShard) proc(host, guid string, pid int64, start time.Time) *proces
 		s.byGUID[hostKey{host, guid}] = int32(len(s.procs) - 1)
 		return &s.procs[len(s.procs)-1]
 	}
-	k := pidStart{host, pid, start.Unix()}
+	k := pidStart{host, pid, instNanos(start)}
 	if i, ok := s.byPIDT[k]; ok {
 		return &s.procs[i]
 	}

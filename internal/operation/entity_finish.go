@@ -65,7 +65,7 @@ func (ix *Index) Finish() {
 				}
 				ix.byGUID[hostKey{p.host, p.guid}] = int32(len(ix.procs))
 			} else {
-				k := pidStart{p.host, p.pid, p.start.Unix()}
+				k := pidStart{p.host, p.pid, instNanos(p.start)}
 				if j, ok := byPIDT[k]; ok {
 					mergeProc(&ix.procs[j], &p)
 					continue
