@@ -109,7 +109,7 @@ func diffLines(got, want []string) string {
 
 // readFiles reads paths one file after another and returns each file's
 // events (cloned), in the order read.
-func readFiles(t *testing.T, paths []string) [][]*event.Event {
+func readFiles(t testing.TB, paths []string) [][]*event.Event {
 	t.Helper()
 	bySource := map[string]int{}
 	var files [][]*event.Event
@@ -178,7 +178,17 @@ func wholeIndex(files [][]*event.Event) *Index {
 // partition; a commit is any run of a partition's events (up to piece),
 // its own NewIndex(1), encoded; commits of different partitions interleave;
 // the rebuild decodes them all.
-func cutIndex(t *testing.T, files [][]*event.Event, piece int, rng *rand.Rand) *Index {
+func cutIndex(t testing.TB, files [][]*event.Event, piece int, rng *rand.Rand) *Index {
+	t.Helper()
+	idx, err := DecodeIndex(cutEncodings(t, files, piece, rng)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+// cutEncodings returns the encodings of the commits of cutIndex.
+func cutEncodings(t testing.TB, files [][]*event.Event, piece int, rng *rand.Rand) [][]byte {
 	t.Helper()
 	const partitions = 3
 	type stream struct{ evs []*event.Event }
@@ -244,11 +254,29 @@ func cutIndex(t *testing.T, files [][]*event.Event, piece int, rng *rand.Rand) *
 		}
 		encs = append(encs, enc)
 	}
-	idx, err := DecodeIndex(encs...)
-	if err != nil {
-		t.Fatal(err)
+	return encs
+}
+
+// BenchmarkRebuildCut decodes and finishes the index of Security-Datasets'
+// lateral movement recordings as a case's rebuild does, from commits of up
+// to 500 events (788 commits).
+func BenchmarkRebuildCut(b *testing.B) {
+	dir := filepath.Join(shared.Path(b, "datasets", "security-datasets", "datasets"), "atomic", "windows", "lateral_movement")
+	encs := cutEncodings(b, readFiles(b, []string{dir}), 500, rand.New(rand.NewPCG(0, 500)))
+	n := 0
+	for _, e := range encs {
+		n += len(e)
 	}
-	return idx
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	for b.Loop() {
+		idx, err := DecodeIndex(encs...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		idx.Finish()
+	}
+	b.ReportMetric(float64(len(encs)), "commits")
 }
 
 // opsJSON builds the operations of refs over idx and returns each as
