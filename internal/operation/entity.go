@@ -142,25 +142,29 @@ type task struct {
 	commandAt, logonAt time.Time
 }
 
-// sayFirst keeps in *v the value that the earliest event says (v at t),
-// empty values aside; of events of one time, the smaller value; of an
-// event without a time, only when no other says one. Kept so, a value does
-// not depend on the order events come in, nor on how they are cut into
-// shards. It reports whether it kept v.
+// sayFirst keeps in *cur, said at *at, the value the earliest event says
+// (v, said at t), empty values aside; of events of one time, the smaller
+// value; of an event without a time, only when no other says one. Kept
+// so, a value does not depend on the order events come in, nor on how
+// they are cut into shards. It reports whether it kept v.
 func sayFirst(cur *string, at *time.Time, v string, t time.Time) bool {
-	switch {
-	case v == "":
+	if v == "" || (*cur != "" && !saidBefore(t, v, *at, *cur)) {
 		return false
-	case *cur == "", at.IsZero() && !t.IsZero():
-	case t.IsZero() && !at.IsZero():
-		return false
-	default:
-		if c := t.Compare(*at); c > 0 || (c == 0 && v >= *cur) {
-			return false
-		}
 	}
 	*cur, *at = v, t
 	return true
+}
+
+// saidBefore reports whether v said at t comes before w said at u: a time
+// before none, the earlier, then the smaller value.
+func saidBefore(t time.Time, v string, u time.Time, w string) bool {
+	if t.IsZero() != u.IsZero() {
+		return u.IsZero()
+	}
+	if c := t.Compare(u); c != 0 {
+		return c < 0
+	}
+	return v < w
 }
 
 // sayFirst is the package's sayFirst of a value interned when kept.
@@ -476,6 +480,7 @@ func (s *IndexShard) sysmon(id int64, host string, t time.Time) {
 		pid := f.num(fProcessId)
 		p := s.proc(host, normGUID(f.str(fProcessGuid)), pid, t)
 		cmd := cut(f.str(fCommandLine))
+		pg, ppid := normGUID(f.str(fParentProcessGuid)), f.num(fParentProcessId)
 		if s.creation(p, t) {
 			if pid != 0 {
 				p.pid, p.pidSure = pid, true
@@ -484,11 +489,11 @@ func (s *IndexShard) sysmon(id int64, host string, t time.Time) {
 			p.cmd = s.intern(cmd)
 			p.user = s.intern(f.str(fUser))
 			p.logon = s.intern(normLogon(f.str(fLogonId)))
-			p.parentGUID = s.intern(normGUID(f.str(fParentProcessGuid)))
-			p.parentPID = f.num(fParentProcessId)
+			p.parentGUID = s.intern(pg)
+			p.parentPID = ppid
 		}
-		if pg := normGUID(f.str(fParentProcessGuid)); pg != "" {
-			pp := s.proc(host, pg, f.num(fParentProcessId), time.Time{})
+		if pg != "" {
+			pp := s.proc(host, pg, ppid, time.Time{})
 			if !pp.created {
 				s.keepMin(&pp.image, f.str(fParentImage))
 				s.keepMin(&pp.cmd, cut(f.str(fParentCommandLine)))
@@ -657,9 +662,8 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 
 // creation marks p created at t and reports whether the event that says
 // so is the one to take p's facts from: of two creation records of one
-// process (one GUID read twice; without a GUID, one PID started twice in
-// one second, which the index cannot tell apart), the earliest, as Finish
-// keeps the earliest of two shards' (mergeProc).
+// process (a GUID's Sysmon 1 read twice, or two that disagree), the
+// earliest, as Finish keeps the earliest of two shards' (mergeProc).
 func (s *IndexShard) creation(p *process, t time.Time) bool {
 	if p.created && !t.Before(p.start) {
 		return false

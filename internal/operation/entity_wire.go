@@ -56,7 +56,7 @@ func DecodeIndex(encs ...[]byte) (*Index, error) {
 		default:
 			return nil, fmt.Errorf("entity index %d: not an encoded entity index", i)
 		}
-		r.b = r.b[len(wireMagic):]
+		r.b = r.b[len(wireMagic):] // both versions' are as long
 		n := r.count()
 		for range n {
 			s := r.shard()
