@@ -41,8 +41,9 @@ var cutSets = []string{
 // TestCutIndependence builds the operations of the cutSets from an index
 // made as the offline hunt makes it and from the same events cut into
 // pieces as fleet commits cut them, for several seeds and piece sizes, and
-// wants the same operations. SPOOR_CUT_TEST=all cuts all of
-// Security-Datasets' Windows recordings (minutes), SPOOR_CUT_TEST=PATH a
+// wants the same operations and index. SPOOR_CUT_TEST=all cuts all of
+// Security-Datasets' Windows recordings (40 s a seed, 10 GB: every event
+// is held), SPOOR_CUT_TEST=PATH a
 // folder or file under Security-Datasets' datasets/ folder;
 // SPOOR_CUT_SEEDS=N tries N seeds per piece size.
 func TestCutIndependence(t *testing.T) {
