@@ -41,11 +41,11 @@ var cutSets = []string{
 // TestCutIndependence builds the operations of the cutSets from an index
 // made as the offline hunt makes it and from the same events cut into
 // pieces as fleet commits cut them, for several seeds and piece sizes, and
-// wants the same operations and index. SPOOR_CUT_TEST=all cuts all of
-// Security-Datasets' Windows recordings (40 s a seed, 10 GB: every event
-// is held), SPOOR_CUT_TEST=PATH a
-// folder or file under Security-Datasets' datasets/ folder;
-// SPOOR_CUT_SEEDS=N tries N seeds per piece size.
+// wants the same operations and index. SPOOR_CUT_TEST=all cuts
+// Security-Datasets' atomic Windows and compound recordings (40 s a seed,
+// 10 GB: every event is held), SPOOR_CUT_TEST=PATH a folder or file under
+// its datasets/ folder; SPOOR_CUT_SEEDS=N tries N seeds per piece size
+// (default 3).
 func TestCutIndependence(t *testing.T) {
 	base := shared.Path(t, "datasets", "security-datasets", "datasets")
 	var paths []string
