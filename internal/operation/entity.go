@@ -1,6 +1,7 @@
 package operation
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -112,16 +113,23 @@ type logon struct {
 	elevated    bool // 4672 special privileges
 }
 
-// service is one installed service (System 7045, Security 4697).
+// service is one installed service (System 7045, Security 4697). Its
+// image and logon are each the earliest one an event says (see
+// sayFirst), whichever event said the other.
 type service struct {
 	host, name string
 	image      string      // normalized path
 	installed  time.Time   // first installation
 	installs   []time.Time // every installation: each is an instance
 	logon      string      // installer's logon ID (4697)
+	// imageAt and logonAt are when the events that said image and logon
+	// were written.
+	imageAt, logonAt time.Time
 }
 
-// task is one scheduled task (Security 4698/4702, TaskScheduler 106).
+// task is one scheduled task (Security 4698/4702, TaskScheduler 106); its
+// command and logon are the earliest a 4698 or 4702 says (TaskScheduler
+// 106 says neither).
 type task struct {
 	host, name string
 	command    string      // the action's command (and arguments), normalized
@@ -129,12 +137,48 @@ type task struct {
 	creates    []time.Time // every creation: each is an instance
 	logon      string      // creator's logon ID
 	pids       []int64
+	// commandAt and logonAt are when the events that said command and
+	// logon were written.
+	commandAt, logonAt time.Time
+}
+
+// sayFirst keeps in *cur, said at *at, the value the earliest event says
+// (v, said at t), empty values aside; of events of one time, the smaller
+// value; of an event without a time, only when no other says one. Kept
+// so, a value does not depend on the order events come in, nor on how
+// they are cut into shards. It reports whether it kept v.
+func sayFirst(cur *string, at *time.Time, v string, t time.Time) bool {
+	if v == "" || (*cur != "" && !saidBefore(t, v, *at, *cur)) {
+		return false
+	}
+	*cur, *at = v, t
+	return true
+}
+
+// saidBefore reports whether v said at t comes before w said at u: a time
+// before none, the earlier, then the smaller value.
+func saidBefore(t time.Time, v string, u time.Time, w string) bool {
+	if t.IsZero() != u.IsZero() {
+		return u.IsZero()
+	}
+	if c := t.Compare(u); c != 0 {
+		return c < 0
+	}
+	return v < w
+}
+
+// sayFirst is the package's sayFirst of a value interned when kept.
+func (s *IndexShard) sayFirst(cur *string, at *time.Time, v string, t time.Time) {
+	if sayFirst(cur, at, v, t) {
+		*cur = s.intern(v)
+	}
 }
 
 // file is one written file (Sysmon 11), with who wrote it and who loaded
 // or ran it.
 type file struct {
-	host, path string // path as first seen
+	host, path string // path as its earliest write spells it (see sayFirst)
+	pathAt     time.Time
 	first      time.Time
 	// writes are its writes, each an instance of the file (see
 	// addWrite): a loader or runner is linked to the write before it.
@@ -145,13 +189,7 @@ type file struct {
 }
 
 func compareRefs(a, b procRef) int {
-	if c := a.t.Compare(b.t); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.guid, b.guid); c != 0 {
-		return c
-	}
-	return int(a.pid - b.pid)
+	return cmp.Or(a.t.Compare(b.t), strings.Compare(a.guid, b.guid), cmp.Compare(a.pid, b.pid))
 }
 
 // procRef names a process before the shards are merged.
@@ -222,11 +260,11 @@ type IndexShard struct {
 	loads    map[hostKey][]procRef // files loaded, before Finish knows which were written
 	hostIPs  map[ipHost]*int       // how often an address was seen as a host's
 	intents  []intentRaw
-	// lastIntent is when each process last aimed at each target, so that
-	// a process that connects to a share all day keeps one intent a
-	// minute, not one per connection.
-	lastIntent map[intentKey]time.Time
-	events     int64
+	// intentAt is the intent kept of each process, target and minute (its
+	// place in intents), so that a process that connects to a share all
+	// day keeps one intent a minute, not one per connection.
+	intentAt map[intentKey]int
+	events   int64
 	// The last Computer seen and its HostName: events of one log come
 	// from one computer.
 	lastComputer, lastHost string
@@ -239,9 +277,12 @@ type IndexShard struct {
 }
 
 type pidStart struct {
-	host  string
-	pid   int64
-	start int64 // Unix seconds
+	host string
+	pid  int64
+	// start is the creation's time (Unix nanoseconds): a PID is reused
+	// within a second on a busy host (a conhost.exe's, then a cmd.exe's,
+	// half a second apart), and two processes are not one.
+	start int64
 }
 
 // intentRaw is an intent whose target is not resolved to a host yet.
@@ -258,7 +299,7 @@ func newShard() *IndexShard {
 		strs: map[string]string{}, byGUID: map[hostKey]int32{}, byPIDT: map[pidStart]int32{},
 		logons: map[hostKey]*logonSet{}, services: map[hostKey]*service{}, tasks: map[hostKey]*task{},
 		files: map[hostKey]*file{}, loads: map[hostKey][]procRef{}, hostIPs: map[ipHost]*int{},
-		lastIntent: map[intentKey]time.Time{}, names: map[string]string{}, paths: map[string]string{},
+		intentAt: map[intentKey]int{}, names: map[string]string{}, paths: map[string]string{},
 	}
 }
 
@@ -410,10 +451,8 @@ func (s *IndexShard) Observe(ev *event.Event) {
 			}
 			sv := s.service(host, name)
 			sv.installs = append(sv.installs, t)
-			if sv.installed.IsZero() || t.Before(sv.installed) || sv.image == "" {
-				sv.installed = minTime(sv.installed, t)
-				sv.image = s.intern(NormPath(f.str(fImagePath)))
-			}
+			sv.installed = minTime(sv.installed, t)
+			s.sayFirst(&sv.image, &sv.imageAt, NormPath(f.str(fImagePath)), t)
 		}
 	case strings.Contains(ch, "TaskScheduler"):
 		name := f.str(fTaskName)
@@ -440,29 +479,31 @@ func (s *IndexShard) sysmon(id int64, host string, t time.Time) {
 	case 1:
 		pid := f.num(fProcessId)
 		p := s.proc(host, normGUID(f.str(fProcessGuid)), pid, t)
-		p.created = true
-		p.start = t
-		if pid != 0 {
-			p.pid, p.pidSure = pid, true
+		cmd := cut(f.str(fCommandLine))
+		pg, ppid := normGUID(f.str(fParentProcessGuid)), f.num(fParentProcessId)
+		if s.creation(p, t) {
+			if pid != 0 {
+				p.pid, p.pidSure = pid, true
+			}
+			p.image = s.intern(f.str(fImage))
+			p.cmd = s.intern(cmd)
+			p.user = s.intern(f.str(fUser))
+			p.logon = s.intern(normLogon(f.str(fLogonId)))
+			p.parentGUID = s.intern(pg)
+			p.parentPID = ppid
 		}
-		p.image = s.intern(f.str(fImage))
-		p.cmd = s.intern(cut(f.str(fCommandLine)))
-		p.user = s.intern(f.str(fUser))
-		p.logon = s.intern(normLogon(f.str(fLogonId)))
-		p.parentGUID = s.intern(normGUID(f.str(fParentProcessGuid)))
-		p.parentPID = f.num(fParentProcessId)
-		if p.parentGUID != "" {
-			pp := s.proc(host, p.parentGUID, p.parentPID, time.Time{})
+		if pg != "" {
+			pp := s.proc(host, pg, ppid, time.Time{})
 			if !pp.created {
 				s.keepMin(&pp.image, f.str(fParentImage))
 				s.keepMin(&pp.cmd, cut(f.str(fParentCommandLine)))
 				s.keepMin(&pp.user, f.str(fParentUser))
 			}
 		}
-		s.intentsOf(procRef{host: host, guid: p.guid, pid: p.pid, t: t}, p.cmd)
+		s.intentsOf(procRef{host: host, guid: p.guid, pid: p.pid, t: t}, cmd)
 	case 5:
 		p := s.proc(host, normGUID(f.str(fProcessGuid)), f.num(fProcessId), time.Time{})
-		p.end = t
+		p.end = minTime(p.end, t) // of two exits, the earliest, as Finish keeps it of two shards
 	case 2, 12, 13, 14, 15, 17, 18, 22, 23, 26:
 		// The acting process is named (a detection on such an event
 		// resolves to it), nothing else is kept.
@@ -499,8 +540,11 @@ func (s *IndexShard) sysmon(id int64, host string, t time.Time) {
 		}
 		fl := s.files[k]
 		if fl == nil {
-			fl = &file{host: host, path: s.intern(NormPath(raw)), first: t}
+			fl = &file{host: host}
 			s.files[k] = fl
+		}
+		if fl.path == "" || fl.pathAt.IsZero() || (!t.IsZero() && !t.After(fl.pathAt)) {
+			s.sayFirst(&fl.path, &fl.pathAt, NormPath(raw), t)
 		}
 		fl.addWrite(s.ref(host, t))
 		fl.nwrite++
@@ -531,10 +575,13 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 			return
 		}
 		p := s.proc(host, "", pid, t)
-		p.created = true
-		p.start = t
+		cmd := cut(f.str(fCommandLine))
+		s.intentsOf(procRef{host: host, pid: pid, t: t}, cmd)
+		if !s.creation(p, t) {
+			return
+		}
 		p.image = s.intern(f.str(fNewProcessName))
-		p.cmd = s.intern(cut(f.str(fCommandLine)))
+		p.cmd = s.intern(cmd)
 		p.parentPID = f.num(fProcessId)
 		lid := normLogon(f.str(fTargetLogonId))
 		user := f.str(fTargetUserName)
@@ -547,7 +594,6 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 		}
 		p.logon = s.intern(lid)
 		p.user = s.intern(user)
-		s.intentsOf(procRef{host: host, pid: pid, t: t}, p.cmd)
 	case 4689:
 		if pid := f.num(fProcessId); pid != 0 && !t.IsZero() {
 			s.exits = append(s.exits, hostTime{host: host, pid: pid, t: t})
@@ -558,13 +604,14 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 			return
 		}
 		l := &logon{host: host, id: s.intern(lid), start: t}
-		if !s.logon(host, lid).addStart(l) {
-			return
-		}
 		l.user = s.intern(account(f.str(fTargetDomainName), f.str(fTargetUserName)))
 		l.ip = s.intern(normIP(f.str(fIpAddress)))
 		l.workstation = s.hostName(f.str(fWorkstationName))
 		l.logonType = int(f.num(fLogonType))
+		s.logon(host, lid).addStart(l)
+		// Every 4624 is a sighting, the same one read twice included, as
+		// every Sysmon 3 is: a count that depends on which were kept
+		// would depend on how the events were cut into shards.
 		if l.ip != "" && l.workstation != "" && !isLoopback(l.ip) {
 			s.mapIP(l.ip, l.workstation)
 		}
@@ -595,11 +642,9 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 		}
 		sv := s.service(host, name)
 		sv.installs = append(sv.installs, t)
-		if sv.installed.IsZero() || !t.After(sv.installed) {
-			sv.installed = t
-			sv.image = s.intern(NormPath(f.str(fServiceFileName)))
-			sv.logon = s.intern(normLogon(f.str(fSubjectLogonId)))
-		}
+		sv.installed = minTime(sv.installed, t)
+		s.sayFirst(&sv.image, &sv.imageAt, NormPath(f.str(fServiceFileName)), t)
+		s.sayFirst(&sv.logon, &sv.logonAt, normLogon(f.str(fSubjectLogonId)), t)
 	case 4698, 4702:
 		name := f.str(fTaskName)
 		if name == "" {
@@ -609,14 +654,22 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 		if id == 4698 {
 			tk.creates = append(tk.creates, t)
 		}
-		if tk.created.IsZero() || t.Before(tk.created) {
-			tk.created = t
-			tk.logon = s.intern(normLogon(f.str(fSubjectLogonId)))
-			if c := TaskCommand(f.str(fTaskContent)); c != "" {
-				tk.command = s.intern(c)
-			}
-		}
+		tk.created = minTime(tk.created, t)
+		s.sayFirst(&tk.logon, &tk.logonAt, normLogon(f.str(fSubjectLogonId)), t)
+		s.sayFirst(&tk.command, &tk.commandAt, TaskCommand(f.str(fTaskContent)), t)
 	}
+}
+
+// creation marks p created at t and reports whether the event that says
+// so is the one to take p's facts from: of two creation records of one
+// process (a GUID's Sysmon 1 read twice, or two that disagree), the
+// earliest, as Finish keeps the earliest of two shards' (mergeProc).
+func (s *IndexShard) creation(p *process, t time.Time) bool {
+	if p.created && !t.Before(p.start) {
+		return false
+	}
+	p.created, p.start = true, t
+	return true
 }
 
 // keepMin sets *dst to v (interned) when v is the smaller non-empty string
@@ -644,7 +697,7 @@ func (s *IndexShard) proc(host, guid string, pid int64, start time.Time) *proces
 		s.byGUID[hostKey{host, guid}] = int32(len(s.procs) - 1)
 		return &s.procs[len(s.procs)-1]
 	}
-	k := pidStart{host, pid, start.Unix()}
+	k := pidStart{host, pid, instNanos(start)}
 	if i, ok := s.byPIDT[k]; ok {
 		return &s.procs[i]
 	}
@@ -700,27 +753,51 @@ func (s *IndexShard) mapIP(ip, host string) {
 	s.hostIPs[ipHost{s.intern(ip), s.intern(host)}] = new(1)
 }
 
+// intentKey is what makes two intents one: the same process aiming at
+// the same target (as written), the same way, in the same minute.
 type intentKey struct {
 	host, guid         string
 	pid                int64
 	target, what, path string
+	minute             int64
 }
 
-// intentEvery is how often the same process aiming at the same target is
-// recorded again.
+// intentEvery is the span of time in which the same process aiming at the
+// same target is one intent: each minute of the clock (minutes, not a
+// minute since the last one kept, so that which intents are kept does not
+// depend on the order events come in, nor on how a log is cut into
+// shards: a fleet worker's index is one shard per commit).
 const intentEvery = time.Minute
 
+func keyOf(in *intentRaw) intentKey {
+	return intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what, in.path,
+		in.ref.t.Truncate(intentEvery).Unix()}
+}
+
+// earlierIntent reports whether a is kept rather than b, b being the same
+// intent (see intentKey): the earlier, then the smaller account named.
+func earlierIntent(a, b *intentRaw) bool {
+	if c := a.ref.t.Compare(b.ref.t); c != 0 {
+		return c < 0
+	}
+	return a.account < b.account
+}
+
 // addIntent keeps in, unless the same process aimed at the same target
-// less than intentEvery before; in.target is interned when kept.
+// earlier in the same minute (it replaces a later one); its strings are
+// interned when kept.
 func (s *IndexShard) addIntent(in intentRaw) {
-	k := intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what, in.path}
-	if last, ok := s.lastIntent[k]; ok && absDur(in.ref.t.Sub(last)) < intentEvery {
+	k := keyOf(&in)
+	if i, ok := s.intentAt[k]; ok {
+		if kept := &s.intents[i]; earlierIntent(&in, kept) {
+			kept.ref.t, kept.account = in.ref.t, in.account // interned by the caller
+		}
 		return
 	}
 	in.target = s.intern(in.target)
 	in.path = s.intern(in.path)
 	k.target, k.path = in.target, in.path
-	s.lastIntent[k] = in.ref.t
+	s.intentAt[k] = len(s.intents)
 	s.intents = append(s.intents, in)
 }
 
@@ -741,17 +818,18 @@ func (s *IndexShard) intentsOf(r procRef, cmd string) {
 
 type ipHost struct{ ip, host string }
 
-// maxLoaders is how many loaders of one file are kept: the earliest, so
-// that the choice does not depend on the order files are read in.
+// maxLoaders is how many loaders of one file are kept: the earliest (of
+// one time, by process), so that the choice does not depend on the order
+// events are read in, nor on how they are cut into shards.
 const maxLoaders = 8
 
 // addLoader adds r to the earliest loaders of a file.
 func addLoader(l []procRef, r procRef) []procRef {
-	if len(l) == maxLoaders && !r.t.Before(l[len(l)-1].t) {
+	if len(l) == maxLoaders && compareRefs(r, l[len(l)-1]) >= 0 {
 		return l
 	}
 	i := len(l)
-	for i > 0 && r.t.Before(l[i-1].t) {
+	for i > 0 && compareRefs(r, l[i-1]) < 0 {
 		i--
 	}
 	l = slices.Insert(l, i, r)

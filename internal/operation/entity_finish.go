@@ -2,6 +2,7 @@ package operation
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -64,7 +65,7 @@ func (ix *Index) Finish() {
 				}
 				ix.byGUID[hostKey{p.host, p.guid}] = int32(len(ix.procs))
 			} else {
-				k := pidStart{p.host, p.pid, p.start.Unix()}
+				k := pidStart{p.host, p.pid, instNanos(p.start)}
 				if j, ok := byPIDT[k]; ok {
 					mergeProc(&ix.procs[j], &p)
 					continue
@@ -87,9 +88,9 @@ func (ix *Index) Finish() {
 		for k, sv := range s.services {
 			if m := ix.services[k]; m != nil {
 				m.installs = append(m.installs, sv.installs...)
-				if m.installed.IsZero() || (!sv.installed.IsZero() && sv.installed.Before(m.installed)) {
-					m.installed, m.image, m.logon = sv.installed, sv.image, sv.logon
-				}
+				m.installed = minTime(m.installed, sv.installed)
+				sayFirst(&m.image, &m.imageAt, sv.image, sv.imageAt)
+				sayFirst(&m.logon, &m.logonAt, sv.logon, sv.logonAt)
 			} else {
 				ix.services[k] = sv
 			}
@@ -97,9 +98,9 @@ func (ix *Index) Finish() {
 		for k, tk := range s.tasks {
 			if m := ix.tasks[k]; m != nil {
 				m.creates = append(m.creates, tk.creates...)
-				if m.created.IsZero() || (!tk.created.IsZero() && tk.created.Before(m.created)) {
-					m.created, m.command, m.logon = tk.created, tk.command, tk.logon
-				}
+				m.created = minTime(m.created, tk.created)
+				sayFirst(&m.command, &m.commandAt, tk.command, tk.commandAt)
+				sayFirst(&m.logon, &m.logonAt, tk.logon, tk.logonAt)
 				m.pids = append(m.pids, tk.pids...)
 			} else {
 				ix.tasks[k] = tk
@@ -107,6 +108,7 @@ func (ix *Index) Finish() {
 		}
 		for k, f := range s.files {
 			if m := ix.files[k]; m != nil {
+				sayFirst(&m.path, &m.pathAt, f.path, f.pathAt)
 				for _, w := range f.writes {
 					m.addWrite(w)
 				}
@@ -150,11 +152,28 @@ func (ix *Index) Finish() {
 			ix.byPID[k] = append(ix.byPID[k], int32(i))
 		}
 	}
+	// In the order of what they are, not of where they are in procs (which
+	// depends on the order shards are merged in): the twin found and what
+	// it takes of its 4688s.
+	byStart := func(a, b int32) int {
+		p, q := &ix.procs[a], &ix.procs[b]
+		return cmp.Or(p.start.Compare(q.start), strings.Compare(p.guid, q.guid))
+	}
+	for _, l := range ix.byPID {
+		slices.SortFunc(l, byStart)
+	}
+	var bare []int32 // the processes only Security 4688 saw
 	for i := range ix.procs {
-		p := &ix.procs[i]
-		if p.guid != "" {
-			continue
+		if ix.procs[i].guid == "" {
+			bare = append(bare, int32(i))
 		}
+	}
+	slices.SortFunc(bare, func(a, b int32) int {
+		p, q := &ix.procs[a], &ix.procs[b]
+		return cmp.Or(strings.Compare(p.host, q.host), cmp.Compare(p.pid, q.pid), p.start.Compare(q.start))
+	})
+	for _, i := range bare {
+		p := &ix.procs[i]
 		twin := int32(-1)
 		for _, j := range ix.byPID[hostPID{p.host, p.pid}] {
 			q := &ix.procs[j]
@@ -164,7 +183,7 @@ func (ix *Index) Finish() {
 			}
 		}
 		if twin >= 0 {
-			alias[int32(i)] = twin
+			alias[i] = twin
 			q := &ix.procs[twin]
 			q.logon = cmp.Or(q.logon, p.logon)
 			q.user = cmp.Or(q.user, p.user)
@@ -182,10 +201,7 @@ func (ix *Index) Finish() {
 		}
 	}
 	for _, l := range ix.byPID {
-		slices.SortFunc(l, func(a, b int32) int {
-			p, q := &ix.procs[a], &ix.procs[b]
-			return cmp.Or(p.start.Compare(q.start), strings.Compare(p.guid, q.guid))
-		})
+		slices.SortFunc(l, byStart)
 	}
 	// Security 4689: the exit of the process with that PID running then.
 	slices.SortFunc(exits, func(a, b hostTime) int { return a.t.Compare(b.t) })
@@ -214,9 +230,8 @@ func (ix *Index) Finish() {
 	}
 	for i := range ix.procs {
 		p := &ix.procs[i]
-		if t, ok := alias[int32(i)]; ok {
-			p.parent = ix.procs[t].parent // resolved below for the twin
-			continue
+		if _, ok := alias[int32(i)]; ok {
+			continue // its twin's parent, once resolved
 		}
 		switch {
 		case p.parentGUID != "":
@@ -226,6 +241,9 @@ func (ix *Index) Finish() {
 		case p.parentPID != 0 && !p.start.IsZero():
 			p.parent = ix.byPIDAt(p.host, p.parentPID, p.start, int32(i))
 		}
+	}
+	for i, t := range alias {
+		ix.procs[i].parent = ix.procs[t].parent
 	}
 	ix.alias = alias
 
@@ -270,30 +288,38 @@ func (ix *Index) Finish() {
 		}
 	}
 
-	// Remote intents, by target host and time.
+	// Remote intents, by target host and time: one of each process,
+	// target and minute of all the shards', as a shard keeps them.
+	intents := map[intentKey]intentRaw{}
 	for _, s := range ix.shards {
 		for _, in := range s.intents {
-			h := ix.hostOf(in.target)
-			if h == in.ref.host && h != "" {
-				continue
+			k := keyOf(&in)
+			if kept, ok := intents[k]; !ok || earlierIntent(&in, &kept) {
+				intents[k] = in
 			}
-			r := in.ref
-			r.idx = ix.resolve(r)
-			x := intent{ref: r, t: r.t, what: in.what, account: in.account, host: h, path: in.path}
-			switch {
-			case in.what == "drop":
-				ix.drops[in.path] = append(ix.drops[in.path], x)
-			case h == "":
-				acct := x.account
-				if acct == "" && r.idx >= 0 {
-					acct = ix.procs[r.idx].user
-				}
-				if name := accountName(acct); name != "" {
-					ix.unknown[name] = append(ix.unknown[name], x)
-				}
-			default:
-				ix.intents[h] = append(ix.intents[h], x)
+		}
+	}
+	for _, in := range intents {
+		h := ix.hostOf(in.target)
+		if h == in.ref.host && h != "" {
+			continue
+		}
+		r := in.ref
+		r.idx = ix.resolve(r)
+		x := intent{ref: r, t: r.t, what: in.what, account: in.account, host: h, path: in.path}
+		switch {
+		case in.what == "drop":
+			ix.drops[in.path] = append(ix.drops[in.path], x)
+		case h == "":
+			acct := x.account
+			if acct == "" && r.idx >= 0 {
+				acct = ix.procs[r.idx].user
 			}
+			if name := accountName(acct); name != "" {
+				ix.unknown[name] = append(ix.unknown[name], x)
+			}
+		default:
+			ix.intents[h] = append(ix.intents[h], x)
 		}
 	}
 	// The same evidence read twice gives the same intents once.
@@ -322,7 +348,11 @@ func (ix *Index) Finish() {
 			perHost[ix.procs[i].host] = append(perHost[ix.procs[i].host], int32(i))
 		}
 	}
-	for k, tk := range ix.tasks {
+	// A process two tasks (or services) could have run is the first's by
+	// name: the maps' order is random.
+	compareKeys := func(a, b hostKey) int { return cmp.Or(strings.Compare(a.host, b.host), strings.Compare(a.key, b.key)) }
+	for _, k := range slices.SortedFunc(maps.Keys(ix.tasks), compareKeys) {
+		tk := ix.tasks[k]
 		cmdl := strings.ToLower(tk.command)
 		for _, i := range perHost[tk.host] {
 			p := &ix.procs[i]
@@ -338,13 +368,14 @@ func (ix *Index) Finish() {
 			}
 		}
 	}
-	for k, sv := range ix.services {
+	for _, k := range slices.SortedFunc(maps.Keys(ix.services), compareKeys) {
+		sv := ix.services[k]
 		img := strings.ToLower(sv.image)
 		if img == "" {
 			continue
 		}
 		for _, i := range perHost[sv.host] {
-			if imgKey[i] == img && baseName(strings.ToLower(ix.parentImage(i))) == "services.exe" {
+			if _, ok := ix.svcRun[i]; !ok && imgKey[i] == img && baseName(strings.ToLower(ix.parentImage(i))) == "services.exe" {
 				ix.svcRun[i] = k
 			}
 		}
@@ -352,9 +383,13 @@ func (ix *Index) Finish() {
 	ix.shards = nil
 }
 
+// compareIntents orders intents by time, then by what they are, never by
+// where their process is in the index (which depends on the order shards
+// are merged in): Build takes the last one before a logon as its cause.
 func compareIntents(a, b intent) int {
-	return cmp.Or(a.t.Compare(b.t), cmp.Compare(a.ref.idx, b.ref.idx), strings.Compare(a.what, b.what),
-		strings.Compare(a.ref.host, b.ref.host), strings.Compare(a.host, b.host), strings.Compare(a.account, b.account))
+	return cmp.Or(a.t.Compare(b.t), strings.Compare(a.ref.host, b.ref.host), strings.Compare(a.ref.guid, b.ref.guid),
+		cmp.Compare(a.ref.pid, b.ref.pid), strings.Compare(a.what, b.what), strings.Compare(a.host, b.host),
+		strings.Compare(a.account, b.account), strings.Compare(a.path, b.path))
 }
 
 // instanceGap is how close two installations of a service (System 7045 and

@@ -3,6 +3,7 @@ package operation
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -45,15 +46,26 @@ type logonSet struct {
 }
 
 // addStart adds a 4624, unless it repeats the last one added (the same
-// evidence read twice in a row). Other repeats are dropped by
-// finishLogons: a scan of every start here would be quadratic in the
-// 4624s of one ID (SYSTEM's 0x3e7 has one per service start).
-func (ls *logonSet) addStart(l *logon) bool {
+// evidence read twice in a row): of the two, it keeps the one finishLogons
+// would. Other repeats are dropped by finishLogons: a scan of every start
+// here would be quadratic in the 4624s of one ID (SYSTEM's 0x3e7 has one
+// per service start).
+func (ls *logonSet) addStart(l *logon) {
 	if n := len(ls.starts); n > 0 && ls.starts[n-1].start.Equal(l.start) {
-		return false
+		if compareStarts(l, ls.starts[n-1]) < 0 {
+			ls.starts[n-1] = l
+		}
+		return
 	}
 	ls.starts = append(ls.starts, l)
-	return true
+}
+
+// compareStarts orders 4624s by time, then by what they say, so that of
+// two of one time (one logon read twice, or two that disagree) the one
+// kept does not depend on the order they were read in.
+func compareStarts(a, b *logon) int {
+	return cmp.Or(a.start.Compare(b.start), strings.Compare(a.user, b.user), strings.Compare(a.ip, b.ip),
+		strings.Compare(a.workstation, b.workstation), cmp.Compare(a.logonType, b.logonType))
 }
 
 // logonID is every session one logon ID named on one host: the instances
@@ -69,10 +81,10 @@ type logonID struct {
 // marks it elevated.
 func (ix *Index) finishLogons(sets map[hostKey]*logonSet) {
 	for k, ls := range sets {
-		// Stable and compacted: of the 4624s of one time (the same evidence
-		// read twice), the first added is kept.
+		// Compacted: of the 4624s of one time (the same evidence read
+		// twice), the first by compareStarts is kept.
 		l := ls.starts
-		slices.SortStableFunc(l, func(a, b *logon) int { return a.start.Compare(b.start) })
+		slices.SortFunc(l, compareStarts)
 		l = slices.CompactFunc(l, func(a, b *logon) bool { return a.start.Equal(b.start) })
 		slices.SortFunc(ls.ends, func(a, b time.Time) int { return a.Compare(b) })
 		for _, e := range ls.ends {

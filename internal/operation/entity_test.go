@@ -45,10 +45,27 @@ func fingerprint(ix *Index) []string {
 	for h, l := range ix.boots {
 		out = append(out, fmt.Sprintf("b %s|%v", h, l))
 	}
-	for h, l := range ix.intents {
-		for _, in := range l {
-			out = append(out, fmt.Sprintf("i %s|%s|%v|%s", h, id(in.ref.idx), in.t, in.what))
+	intents := func(kind string, m map[string][]intent) {
+		for h, l := range m {
+			for _, in := range l {
+				out = append(out, fmt.Sprintf("%s %s|%s|%v|%s|%s|%s|%s", kind, h, id(in.ref.idx), in.t, in.what, in.account, in.host, in.path))
+			}
 		}
+	}
+	intents("i", ix.intents)
+	intents("iu", ix.unknown)
+	intents("id", ix.drops)
+	for k, sv := range ix.services {
+		out = append(out, fmt.Sprintf("s %s|%s|%s|%s|%s|%v|%v", k.host, k.key, sv.name, sv.image, sv.logon, sv.installed, sv.installs))
+	}
+	for k, tk := range ix.tasks {
+		out = append(out, fmt.Sprintf("t %s|%s|%s|%s|%s|%v|%v|%v", k.host, k.key, tk.name, tk.command, tk.logon, tk.created, tk.creates, tk.pids))
+	}
+	for i, k := range ix.taskRun {
+		out = append(out, fmt.Sprintf("tr %s|%s", id(i), k))
+	}
+	for i, k := range ix.svcRun {
+		out = append(out, fmt.Sprintf("sr %s|%s", id(i), k))
 	}
 	for ip, h := range ix.hostIPs {
 		out = append(out, "a "+ip+"|"+h)
@@ -58,7 +75,11 @@ func fingerprint(ix *Index) []string {
 		for _, w := range f.writes {
 			ws = append(ws, fmt.Sprintf("%v@%s", w.t, id(w.idx)))
 		}
-		out = append(out, fmt.Sprintf("f %s|%s|%v|%d|%d|%v", k.host, k.key, f.first, f.nwrite, len(f.loaders), ws))
+		ls := make([]string, 0, len(f.loaders))
+		for _, l := range f.loaders {
+			ls = append(ls, fmt.Sprintf("%v@%s", l.t, id(l.idx)))
+		}
+		out = append(out, fmt.Sprintf("f %s|%s|%s|%v|%d|%v|%v", k.host, k.key, f.path, f.first, f.nwrite, ls, ws))
 	}
 	slices.Sort(out)
 	return out

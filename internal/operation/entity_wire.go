@@ -20,7 +20,13 @@ import (
 // 1, its Unix seconds and nanoseconds.
 
 // wireMagic starts an encoded index; its version changes with the format.
-const wireMagic = "spoor-entities/1\n"
+// Version 1 had no times of a service's image and logon, a task's command
+// and logon and a file's path (version 2's last fields of each): its are
+// read as the first installation's, creation's or write's.
+const (
+	wireMagic   = "spoor-entities/2\n"
+	wireMagicV1 = "spoor-entities/1\n"
+)
 
 // AppendBinary appends the index's observations to b (see DecodeIndex).
 // Call it after every Observe and before Finish.
@@ -43,10 +49,14 @@ func DecodeIndex(encs ...[]byte) (*Index, error) {
 	ix := &Index{}
 	for i, enc := range encs {
 		r := wireReader{b: enc}
-		if len(enc) < len(wireMagic) || string(enc[:len(wireMagic)]) != wireMagic {
+		switch {
+		case len(enc) >= len(wireMagic) && string(enc[:len(wireMagic)]) == wireMagic:
+		case len(enc) >= len(wireMagicV1) && string(enc[:len(wireMagicV1)]) == wireMagicV1:
+			r.v1 = true
+		default:
 			return nil, fmt.Errorf("entity index %d: not an encoded entity index", i)
 		}
-		r.b = r.b[len(wireMagic):]
+		r.b = r.b[len(wireMagic):] // both versions' are as long
 		n := r.count()
 		for range n {
 			s := r.shard()
@@ -186,6 +196,8 @@ func (w *wireWriter) shard(s *IndexShard) {
 		w.time(sv.installed)
 		w.times(sv.installs)
 		w.str(sv.logon)
+		w.time(sv.imageAt)
+		w.time(sv.logonAt)
 	}
 	w.uint(uint64(len(s.tasks)))
 	for k, tk := range s.tasks {
@@ -200,6 +212,8 @@ func (w *wireWriter) shard(s *IndexShard) {
 		for _, p := range tk.pids {
 			w.int(p)
 		}
+		w.time(tk.commandAt)
+		w.time(tk.logonAt)
 	}
 	w.uint(uint64(len(s.files)))
 	for k, f := range s.files {
@@ -211,6 +225,7 @@ func (w *wireWriter) shard(s *IndexShard) {
 		w.int(int64(f.nwrite))
 		w.refs(f.loaders)
 		w.str(f.hash)
+		w.time(f.pathAt)
 	}
 	w.uint(uint64(len(s.loads)))
 	for k, rs := range s.loads {
@@ -239,6 +254,7 @@ type wireReader struct {
 	b    []byte
 	strs []string
 	err  error
+	v1   bool // a version 1 encoding
 }
 
 func (r *wireReader) fail(what string) {
@@ -403,6 +419,11 @@ func (r *wireReader) shard() *IndexShard {
 		k := r.key()
 		sv := &service{host: r.str(), name: r.str(), image: r.str()}
 		sv.installed, sv.installs, sv.logon = r.time(), r.times(), r.str()
+		if r.v1 {
+			sv.imageAt, sv.logonAt = sv.installed, sv.installed
+		} else {
+			sv.imageAt, sv.logonAt = r.time(), r.time()
+		}
 		s.services[k] = sv
 	}
 	for range r.count() {
@@ -412,12 +433,22 @@ func (r *wireReader) shard() *IndexShard {
 		for range r.count() {
 			tk.pids = append(tk.pids, r.int())
 		}
+		if r.v1 {
+			tk.commandAt, tk.logonAt = tk.created, tk.created
+		} else {
+			tk.commandAt, tk.logonAt = r.time(), r.time()
+		}
 		s.tasks[k] = tk
 	}
 	for range r.count() {
 		k := r.key()
 		f := &file{host: r.str(), path: r.str(), first: r.time()}
 		f.writes, f.nwrite, f.loaders, f.hash = r.refs(), int(r.int()), r.refs(), r.str()
+		if r.v1 {
+			f.pathAt = f.first
+		} else {
+			f.pathAt = r.time()
+		}
 		s.files[k] = f
 	}
 	for range r.count() {

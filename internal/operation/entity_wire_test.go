@@ -130,3 +130,37 @@ func FuzzDecodeIndex(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeIndexVersion1: an encoding of version 1 (a case stored before
+// version 2; this one made by that version's AppendBinary) still decodes,
+// the times it lacks read as the first installation's, creation's and
+// write's.
+func TestDecodeIndexVersion1(t *testing.T) {
+	const v1 = "spoor-entities/1\n\x01\x00\x00\x00\x00\x00\x01\x01\x01H\x01\x03svc\x02\x01\x03Svc\x01\bc:\\s.exe\x01\xc0\x9c\x8d\xde\f\x00\x01\x01\xc0\x9c\x8d\xde\f\x00\x01\x030x1\x01\x02\x01\x02\\t\x02\x01\x02\\T\x01\bc:\\t.exe\x01\xc0\x9c\x8d\xde\f\x00\x01\x01\xc0\x9c\x8d\xde\f\x00\x01\x030x2\x00\x01\x02\x01\bc:\\x.dll\x02\x01\bC:\\x.dll\x01\xc0\x9c\x8d\xde\f\x00\x01\x02\x01\x03{A}\x00\x01\xc0\x9c\x8d\xde\f\x00\x02\x00\x00\x00\x00\x00"
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	ix, err := DecodeIndex([]byte(v1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A later shard's values of the same entities, said after t0, do not
+	// replace those of version 1.
+	late := NewIndex(1).Shard(0)
+	t1 := t0.Add(time.Minute)
+	late.services[hostKey{"H", "svc"}] = &service{host: "H", name: "Svc", image: `c:\a.exe`, imageAt: t1, installed: t1, installs: []time.Time{t1}, logon: "0x0", logonAt: t1}
+	late.tasks[hostKey{"H", `\t`}] = &task{host: "H", name: `\T`, command: `c:\a.exe`, commandAt: t1, created: t1, creates: []time.Time{t1}, logon: "0x0", logonAt: t1}
+	ix.shards = append(ix.shards, late)
+	ix.Finish()
+	sv, tk, f := ix.services[hostKey{"H", "svc"}], ix.tasks[hostKey{"H", `\t`}], ix.files[hostKey{"H", `c:\x.dll`}]
+	if sv == nil || tk == nil || f == nil {
+		t.Fatalf("got service %v, task %v, file %v, want all three", sv, tk, f)
+	}
+	if sv.image != `c:\s.exe` || sv.logon != "0x1" || !sv.imageAt.Equal(t0) || !sv.logonAt.Equal(t0) {
+		t.Errorf("service: got %s at %v, logon %s at %v, want c:\\s.exe and 0x1 at %v", sv.image, sv.imageAt, sv.logon, sv.logonAt, t0)
+	}
+	if tk.command != `c:\t.exe` || tk.logon != "0x2" || !tk.commandAt.Equal(t0) {
+		t.Errorf("task: got %s at %v, logon %s, want c:\\t.exe and 0x2 at %v", tk.command, tk.commandAt, tk.logon, t0)
+	}
+	if f.path != `C:\x.dll` || !f.pathAt.Equal(t0) {
+		t.Errorf("file: got %s at %v, want C:\\x.dll at %v", f.path, f.pathAt, t0)
+	}
+}
