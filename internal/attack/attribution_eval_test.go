@@ -412,7 +412,7 @@ func TestEvaluate(t *testing.T) {
 		// The temperature is set on real report cases, noisier than
 		// these draws from the groups' own profiles: here the model may
 		// be underconfident, never overconfident.
-		if mc := mean(r.res.conf); mc > top1+0.05 {
+		if mc := meanOf(r.res.conf); mc > top1+0.05 {
 			t.Errorf("%s: mean confidence %.3f, top-1 %.3f: want no more confidence than accuracy (ECE %.3f)", cond.name, mc, top1, e)
 		}
 	}
@@ -590,13 +590,3 @@ func TestEvaluate(t *testing.T) {
 	t.Log("\n" + b.String())
 }
 
-func mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	sum := 0.0
-	for _, x := range xs {
-		sum += x
-	}
-	return sum / float64(len(xs))
-}
