@@ -481,16 +481,13 @@ func (s *IndexShard) sysmon(id int64, host string, t time.Time) {
 		p := s.proc(host, normGUID(f.str(fProcessGuid)), pid, t)
 		cmd := cut(f.str(fCommandLine))
 		pg, ppid := normGUID(f.str(fParentProcessGuid)), f.num(fParentProcessId)
-		if s.creation(p, t) {
+		c := process{start: t, image: f.str(fImage), cmd: cmd, user: f.str(fUser),
+			logon: normLogon(f.str(fLogonId)), parentGUID: pg, parentPID: ppid}
+		if creation(p, &c) {
 			if pid != 0 {
 				p.pid, p.pidSure = pid, true
 			}
-			p.image = s.intern(f.str(fImage))
-			p.cmd = s.intern(cmd)
-			p.user = s.intern(f.str(fUser))
-			p.logon = s.intern(normLogon(f.str(fLogonId)))
-			p.parentGUID = s.intern(pg)
-			p.parentPID = ppid
+			s.takeFacts(p, &c)
 		}
 		if pg != "" {
 			pp := s.proc(host, pg, ppid, time.Time{})
@@ -577,12 +574,6 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 		p := s.proc(host, "", pid, t)
 		cmd := cut(f.str(fCommandLine))
 		s.intentsOf(procRef{host: host, pid: pid, t: t}, cmd)
-		if !s.creation(p, t) {
-			return
-		}
-		p.image = s.intern(f.str(fNewProcessName))
-		p.cmd = s.intern(cmd)
-		p.parentPID = f.num(fProcessId)
 		lid := normLogon(f.str(fTargetLogonId))
 		user := f.str(fTargetUserName)
 		if systemLogons[lid] {
@@ -592,8 +583,11 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 				user = d + `\` + user
 			}
 		}
-		p.logon = s.intern(lid)
-		p.user = s.intern(user)
+		c := process{start: t, image: f.str(fNewProcessName), cmd: cmd, user: user, logon: lid,
+			parentPID: f.num(fProcessId)}
+		if creation(p, &c) {
+			s.takeFacts(p, &c)
+		}
 	case 4689:
 		if pid := f.num(fProcessId); pid != 0 && !t.IsZero() {
 			s.exits = append(s.exits, hostTime{host: host, pid: pid, t: t})
@@ -660,16 +654,45 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 	}
 }
 
-// creation marks p created at t and reports whether the event that says
-// so is the one to take p's facts from: of two creation records of one
-// process (a GUID's Sysmon 1 read twice, or two that disagree), the
-// earliest, as Finish keeps the earliest of two shards' (mergeProc).
-func (s *IndexShard) creation(p *process, t time.Time) bool {
-	if p.created && !t.Before(p.start) {
+// creation marks p created by the creation record c (its start and
+// facts) and reports whether c is the one to take p's facts from: of two
+// creation records of one process (a GUID's Sysmon 1 read twice, or two
+// that disagree), the first by createdBefore, as Finish keeps of two
+// shards' (mergeProc).
+func creation(p, c *process) bool {
+	if p.created && !createdBefore(c, p) {
 		return false
 	}
-	p.created, p.start = true, t
+	p.created, p.start = true, c.start
 	return true
+}
+
+// createdBefore reports whether the creation record a comes before b: the
+// earlier, then of one time (one creation in two exports, one without the
+// command line) the one that says more, then the smaller values. The PID
+// is left out: a shard's may come from other events than the creation.
+func createdBefore(a, b *process) bool {
+	return cmp.Or(a.start.Compare(b.start), compareSaid(a.image, b.image), compareSaid(a.cmd, b.cmd),
+		compareSaid(a.user, b.user), compareSaid(a.logon, b.logon), compareSaid(a.parentGUID, b.parentGUID),
+		cmp.Compare(a.parentPID, b.parentPID)) < 0
+}
+
+// compareSaid orders two values an event says: a value before none, then
+// the smaller.
+func compareSaid(a, b string) int {
+	if (a == "") != (b == "") {
+		if a == "" {
+			return 1
+		}
+		return -1
+	}
+	return strings.Compare(a, b)
+}
+
+// takeFacts sets p's facts to the creation record c's, interned.
+func (s *IndexShard) takeFacts(p, c *process) {
+	p.image, p.cmd, p.user, p.logon = s.intern(c.image), s.intern(c.cmd), s.intern(c.user), s.intern(c.logon)
+	p.parentGUID, p.parentPID = s.intern(c.parentGUID), c.parentPID
 }
 
 // keepMin sets *dst to v (interned) when v is the smaller non-empty string

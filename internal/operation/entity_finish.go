@@ -508,7 +508,7 @@ func schedulerHost(image string) bool {
 }
 
 func mergeProc(dst, src *process) {
-	if src.created && (!dst.created || src.start.Before(dst.start)) {
+	if src.created && (!dst.created || createdBefore(src, dst)) {
 		end, pid, sure := dst.end, dst.pid, dst.pidSure
 		*dst = *src
 		if dst.end.IsZero() || (!end.IsZero() && end.Before(dst.end)) {
