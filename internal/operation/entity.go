@@ -117,11 +117,12 @@ type logon struct {
 // image and logon are each the earliest one an event says (see
 // sayFirst), whichever event said the other.
 type service struct {
-	host, name string
-	image      string      // normalized path
-	installed  time.Time   // first installation
-	installs   []time.Time // every installation: each is an instance
-	logon      string      // installer's logon ID (4697)
+	host      string
+	name      string      // the smallest spelling an event gives (its key is lower-cased)
+	image     string      // normalized path
+	installed time.Time   // first installation
+	installs  []time.Time // every installation: each is an instance
+	logon     string      // installer's logon ID (4697)
 	// imageAt and logonAt are when the events that said image and logon
 	// were written.
 	imageAt, logonAt time.Time
@@ -131,12 +132,13 @@ type service struct {
 // command and logon are the earliest a 4698 or 4702 says (TaskScheduler
 // 106 says neither).
 type task struct {
-	host, name string
-	command    string      // the action's command (and arguments), normalized
-	created    time.Time   // first creation
-	creates    []time.Time // every creation: each is an instance
-	logon      string      // creator's logon ID
-	pids       []int64
+	host    string
+	name    string      // the smallest spelling an event gives (its key is lower-cased)
+	command string      // the action's command (and arguments), normalized
+	created time.Time   // first creation
+	creates []time.Time // every creation: each is an instance
+	logon   string      // creator's logon ID
+	pids    []int64
 	// commandAt and logonAt are when the events that said command and
 	// logon were written.
 	commandAt, logonAt time.Time
@@ -745,6 +747,8 @@ func (s *IndexShard) service(host, name string) *service {
 	if sv == nil {
 		sv = &service{host: host, name: s.intern(name)}
 		s.services[k] = sv
+	} else {
+		s.keepMin(&sv.name, name) // of two spellings, one whatever the order
 	}
 	return sv
 }
@@ -755,6 +759,8 @@ func (s *IndexShard) task(host, name string) *task {
 	if tk == nil {
 		tk = &task{host: host, name: s.intern(name)}
 		s.tasks[k] = tk
+	} else {
+		s.keepMin(&tk.name, name)
 	}
 	return tk
 }

@@ -348,8 +348,9 @@ func diffOps(got, want []string) string {
 // before its 4697, two 4624s of one time, more loaders of one time than
 // are kept, a path spelled two ways, connections a few seconds apart
 // across a minute, a 4688 with two Sysmon twins, two creation records of
-// one process and one time that disagree), read in any order and cut
-// anywhere, give the index of one shard read in order.
+// one process and one time that disagree, a service's and a task's name
+// spelled two ways), read in any order and cut anywhere, give the index
+// of one shard read in order.
 func TestCutTies(t *testing.T) {
 	const sec = time.Second
 	ps := proc{host: "A", guid: guid("A", 1), pid: 100, image: `C:\t\p.exe`, cmd: "p.exe", logon: "0x77"}
@@ -358,9 +359,9 @@ func TestCutTies(t *testing.T) {
 	evs := []*event.Event{
 		ev("A", 0, "Microsoft-Windows-TaskScheduler/Operational", 106, "TaskName", `\T`),
 		ev("A", sec, "Security", 4698, "TaskName", `\T`, "SubjectLogonId", "0x77", "TaskContent", "<Command>C:\\t\\a.exe</Command>"),
-		ev("A", 2*sec, "Security", 4702, "TaskName", `\T`, "SubjectLogonId", "0x78", "TaskContent", "<Command>C:\\t\\b.exe</Command>"),
+		ev("A", 2*sec, "Security", 4702, "TaskName", `\t`, "SubjectLogonId", "0x78", "TaskContent", "<Command>C:\\t\\b.exe</Command>"),
 		ev("A", 0, "System", 7045, "ServiceName", "S", "ImagePath", `C:\t\s.exe`),
-		ev("A", sec/20, "Security", 4697, "ServiceName", "S", "ServiceFileName", `C:\t\s2.exe`, "SubjectLogonId", "0x77"),
+		ev("A", sec/20, "Security", 4697, "ServiceName", "s", "ServiceFileName", `C:\t\s2.exe`, "SubjectLogonId", "0x77"),
 		ev("A", 0, "Security", 4624, "TargetLogonId", "0x99", "TargetUserName", "u", "LogonType", "3", "IpAddress", "10.0.0.9", "WorkstationName", "B"),
 		ev("A", 0, "Security", 4624, "TargetLogonId", "0x99", "TargetUserName", "u", "LogonType", "3", "IpAddress", "10.0.0.9", "WorkstationName", "C"),
 		ev("A", 0, "Security", 4624, "TargetLogonId", "0x99", "TargetUserName", "u", "LogonType", "3", "IpAddress", "10.0.0.9", "WorkstationName", "C"),
