@@ -783,12 +783,15 @@ func (s *IndexShard) mapIP(ip, host string) {
 }
 
 // intentKey is what makes two intents one: the same process aiming at
-// the same target (as written), the same way, in the same minute.
+// the same target (as written), the same way, with the same account, in
+// the same minute. The account is part of it: a process that tries one
+// account's credentials, then another's, caused a logon of the second,
+// which the first does not join (lateralLogon).
 type intentKey struct {
-	host, guid         string
-	pid                int64
-	target, what, path string
-	minute             int64
+	host, guid                  string
+	pid                         int64
+	target, what, path, account string
+	minute                      int64
 }
 
 // intentEvery is the span of time in which the same process aiming at the
@@ -799,18 +802,13 @@ type intentKey struct {
 const intentEvery = time.Minute
 
 func keyOf(in *intentRaw) intentKey {
-	return intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what, in.path,
+	return intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what, in.path, in.account,
 		in.ref.t.Truncate(intentEvery).Unix()}
 }
 
 // earlierIntent reports whether a is kept rather than b, b being the same
-// intent (see intentKey): the earlier, then the smaller account named.
-func earlierIntent(a, b *intentRaw) bool {
-	if c := a.ref.t.Compare(b.ref.t); c != 0 {
-		return c < 0
-	}
-	return a.account < b.account
-}
+// intent (see intentKey): the earlier.
+func earlierIntent(a, b *intentRaw) bool { return a.ref.t.Before(b.ref.t) }
 
 // addIntent keeps in, unless the same process aimed at the same target
 // earlier in the same minute (it replaces a later one); its strings are
@@ -819,7 +817,7 @@ func (s *IndexShard) addIntent(in intentRaw) {
 	k := keyOf(&in)
 	if i, ok := s.intentAt[k]; ok {
 		if kept := &s.intents[i]; earlierIntent(&in, kept) {
-			kept.ref.t, kept.account = in.ref.t, in.account // interned by the caller
+			kept.ref.t = in.ref.t
 		}
 		return
 	}
