@@ -669,11 +669,16 @@ func creation(p, c *process) bool {
 	return true
 }
 
-// createdBefore reports whether the creation record a comes before b: the
-// earlier, then of one time (one creation in two exports, one without the
-// command line) the one that says more, then the smaller values. The PID
-// is left out: a shard's may come from other events than the creation.
+// createdBefore reports whether the creation record a comes before b: one
+// with a time before one without (an export that lost it must not erase
+// the start of the process, as sayFirst), the earlier, then of one time
+// (one creation in two exports, one without the command line) the one that
+// says more, then the smaller values. The PID is left out: a shard's may
+// come from other events than the creation.
 func createdBefore(a, b *process) bool {
+	if a.start.IsZero() != b.start.IsZero() {
+		return b.start.IsZero()
+	}
 	return cmp.Or(a.start.Compare(b.start), compareSaid(a.image, b.image), compareSaid(a.cmd, b.cmd),
 		compareSaid(a.user, b.user), compareSaid(a.logon, b.logon), compareSaid(a.parentGUID, b.parentGUID),
 		cmp.Compare(a.parentPID, b.parentPID)) < 0

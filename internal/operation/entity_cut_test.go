@@ -89,6 +89,12 @@ func TestCutIndependence(t *testing.T) {
 	}
 }
 
+// untimed returns e without its time.
+func untimed(e *event.Event) *event.Event {
+	e.Fields = slices.DeleteFunc(e.Fields, func(f event.Field) bool { return f.Name == event.FieldTimeCreated })
+	return e
+}
+
 // diffLines lists the first lines only one of two sorted lists has.
 func diffLines(got, want []string) string {
 	var b strings.Builder
@@ -348,14 +354,14 @@ func diffOps(got, want []string) string {
 // before its 4697, two 4624s of one time, more loaders of one time than
 // are kept, a path spelled two ways, connections a few seconds apart
 // across a minute, a 4688 with two Sysmon twins, two creation records of
-// one process and one time that disagree, a service's and a task's name
-// spelled two ways), read in any order and cut anywhere, give the index
-// of one shard read in order.
+// one process and one time that disagree, one without a time, a service's
+// and a task's name spelled two ways), read in any order and cut
+// anywhere, give the index of one shard read in order.
 func TestCutTies(t *testing.T) {
 	const sec = time.Second
 	ps := proc{host: "A", guid: guid("A", 1), pid: 100, image: `C:\t\p.exe`, cmd: "p.exe", logon: "0x77"}
-	psBare := ps
-	psBare.cmd = ""
+	psBare, psLate := ps, ps
+	psBare.cmd, psLate.cmd = "", "p.exe /untimed"
 	evs := []*event.Event{
 		ev("A", 0, "Microsoft-Windows-TaskScheduler/Operational", 106, "TaskName", `\T`),
 		ev("A", sec, "Security", 4698, "TaskName", `\T`, "SubjectLogonId", "0x77", "TaskContent", "<Command>C:\\t\\a.exe</Command>"),
@@ -367,6 +373,7 @@ func TestCutTies(t *testing.T) {
 		ev("A", 0, "Security", 4624, "TargetLogonId", "0x99", "TargetUserName", "u", "LogonType", "3", "IpAddress", "10.0.0.9", "WorkstationName", "C"),
 		start(0, psBare, proc{}), // ps's creation, exported without its command line
 		start(0, ps, proc{}),
+		untimed(start(0, psLate, proc{})), // and one without its time
 		ev("A", sec, chSysmon, 11, "ProcessGuid", ps.guid, "ProcessId", "100", "TargetFilename", `C:\T\X.dll`),
 		ev("A", sec, chSysmon, 11, "ProcessGuid", ps.guid, "ProcessId", "100", "TargetFilename", `c:\t\x.dll`),
 		ev("A", 2*sec, chSysmon, 11, "ProcessGuid", ps.guid, "ProcessId", "100", "TargetFilename", `C:\t\X.DLL`),
@@ -390,12 +397,12 @@ func TestCutTies(t *testing.T) {
 	}
 	one.Finish()
 	want := fingerprint(one)
-	// Of ps's two creation records, the one that says more, though read
-	// second.
+	// Of ps's creation records, the one that says more, though read
+	// second; and not the one without a time.
 	if i, ok := one.byGUID[hostKey{"A", ps.guid}]; !ok {
 		t.Fatal("ps not in the index")
-	} else if got := one.procs[i].cmd; got != ps.cmd {
-		t.Errorf("got ps's command line %q, want %q", got, ps.cmd)
+	} else if p := &one.procs[i]; p.cmd != ps.cmd || !p.start.Equal(opT0) {
+		t.Errorf("got ps's command line %q started %v, want %q started %v", p.cmd, p.start, ps.cmd, opT0)
 	}
 	for seed := range uint64(50) {
 		rng := rand.New(rand.NewPCG(seed, 1))
