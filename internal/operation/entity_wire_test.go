@@ -1,10 +1,12 @@
 package operation
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -102,8 +104,30 @@ func TestIndexEncodingAfterFinish(t *testing.T) {
 	}
 }
 
+// TestDecodeIndexAllocation: an encoding that claims more processes than
+// its bytes can hold makes room for no more than they can (13 bytes
+// each): a MiB claiming 524,288 allocated 96 MiB when a count was checked
+// against one byte an item.
+func TestDecodeIndexAllocation(t *testing.T) {
+	const size = 1 << 20
+	b := binary.AppendUvarint([]byte(wireMagic), 1) // one shard
+	b = binary.AppendVarint(b, 0)                   // events
+	b = binary.AppendUvarint(b, size/2)             // processes, more than fit
+	b = append(b, make([]byte, size-len(b))...)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	_, err := DecodeIndex(b)
+	runtime.ReadMemStats(&m1)
+	if err == nil {
+		t.Error("DecodeIndex of a count past the end: no error")
+	}
+	if n := m1.TotalAlloc - m0.TotalAlloc; n > 32*size {
+		t.Errorf("got %d bytes allocated for %d bytes of encoding, want at most 32 times as many", n, size)
+	}
+}
+
 // FuzzDecodeIndex: any bytes decode to an index or an error, never a
-// panic nor an allocation past their size; what decodes builds.
+// panic (allocation: TestDecodeIndexAllocation); what decodes builds.
 func FuzzDecodeIndex(f *testing.F) {
 	ix := NewIndex(1)
 	s := ix.Shard(0)
