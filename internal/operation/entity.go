@@ -117,11 +117,12 @@ type logon struct {
 // image and logon are each the earliest one an event says (see
 // sayFirst), whichever event said the other.
 type service struct {
-	host, name string
-	image      string      // normalized path
-	installed  time.Time   // first installation
-	installs   []time.Time // every installation: each is an instance
-	logon      string      // installer's logon ID (4697)
+	host      string
+	name      string      // the smallest spelling an event gives (its key is lower-cased)
+	image     string      // normalized path
+	installed time.Time   // first installation
+	installs  []time.Time // every installation: each is an instance
+	logon     string      // installer's logon ID (4697)
 	// imageAt and logonAt are when the events that said image and logon
 	// were written.
 	imageAt, logonAt time.Time
@@ -131,12 +132,13 @@ type service struct {
 // command and logon are the earliest a 4698 or 4702 says (TaskScheduler
 // 106 says neither).
 type task struct {
-	host, name string
-	command    string      // the action's command (and arguments), normalized
-	created    time.Time   // first creation
-	creates    []time.Time // every creation: each is an instance
-	logon      string      // creator's logon ID
-	pids       []int64
+	host    string
+	name    string      // the smallest spelling an event gives (its key is lower-cased)
+	command string      // the action's command (and arguments), normalized
+	created time.Time   // first creation
+	creates []time.Time // every creation: each is an instance
+	logon   string      // creator's logon ID
+	pids    []int64
 	// commandAt and logonAt are when the events that said command and
 	// logon were written.
 	commandAt, logonAt time.Time
@@ -481,16 +483,13 @@ func (s *IndexShard) sysmon(id int64, host string, t time.Time) {
 		p := s.proc(host, normGUID(f.str(fProcessGuid)), pid, t)
 		cmd := cut(f.str(fCommandLine))
 		pg, ppid := normGUID(f.str(fParentProcessGuid)), f.num(fParentProcessId)
-		if s.creation(p, t) {
+		c := process{start: t, image: f.str(fImage), cmd: cmd, user: f.str(fUser),
+			logon: normLogon(f.str(fLogonId)), parentGUID: pg, parentPID: ppid}
+		if creation(p, &c) {
 			if pid != 0 {
 				p.pid, p.pidSure = pid, true
 			}
-			p.image = s.intern(f.str(fImage))
-			p.cmd = s.intern(cmd)
-			p.user = s.intern(f.str(fUser))
-			p.logon = s.intern(normLogon(f.str(fLogonId)))
-			p.parentGUID = s.intern(pg)
-			p.parentPID = ppid
+			s.takeFacts(p, &c)
 		}
 		if pg != "" {
 			pp := s.proc(host, pg, ppid, time.Time{})
@@ -577,12 +576,6 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 		p := s.proc(host, "", pid, t)
 		cmd := cut(f.str(fCommandLine))
 		s.intentsOf(procRef{host: host, pid: pid, t: t}, cmd)
-		if !s.creation(p, t) {
-			return
-		}
-		p.image = s.intern(f.str(fNewProcessName))
-		p.cmd = s.intern(cmd)
-		p.parentPID = f.num(fProcessId)
 		lid := normLogon(f.str(fTargetLogonId))
 		user := f.str(fTargetUserName)
 		if systemLogons[lid] {
@@ -592,8 +585,11 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 				user = d + `\` + user
 			}
 		}
-		p.logon = s.intern(lid)
-		p.user = s.intern(user)
+		c := process{start: t, image: f.str(fNewProcessName), cmd: cmd, user: user, logon: lid,
+			parentPID: f.num(fProcessId)}
+		if creation(p, &c) {
+			s.takeFacts(p, &c)
+		}
 	case 4689:
 		if pid := f.num(fProcessId); pid != 0 && !t.IsZero() {
 			s.exits = append(s.exits, hostTime{host: host, pid: pid, t: t})
@@ -660,16 +656,50 @@ func (s *IndexShard) security(id int64, host string, t time.Time) {
 	}
 }
 
-// creation marks p created at t and reports whether the event that says
-// so is the one to take p's facts from: of two creation records of one
-// process (a GUID's Sysmon 1 read twice, or two that disagree), the
-// earliest, as Finish keeps the earliest of two shards' (mergeProc).
-func (s *IndexShard) creation(p *process, t time.Time) bool {
-	if p.created && !t.Before(p.start) {
+// creation marks p created by the creation record c (its start and
+// facts) and reports whether c is the one to take p's facts from: of two
+// creation records of one process (a GUID's Sysmon 1 read twice, or two
+// that disagree), the first by createdBefore, as Finish keeps of two
+// shards' (mergeProc).
+func creation(p, c *process) bool {
+	if p.created && !createdBefore(c, p) {
 		return false
 	}
-	p.created, p.start = true, t
+	p.created, p.start = true, c.start
 	return true
+}
+
+// createdBefore reports whether the creation record a comes before b: one
+// with a time before one without (an export that lost it must not erase
+// the start of the process, as sayFirst), the earlier, then of one time
+// (one creation in two exports, one without the command line) the one that
+// says more, then the smaller values. The PID is left out: a shard's may
+// come from other events than the creation.
+func createdBefore(a, b *process) bool {
+	if a.start.IsZero() != b.start.IsZero() {
+		return b.start.IsZero()
+	}
+	return cmp.Or(a.start.Compare(b.start), compareSaid(a.image, b.image), compareSaid(a.cmd, b.cmd),
+		compareSaid(a.user, b.user), compareSaid(a.logon, b.logon), compareSaid(a.parentGUID, b.parentGUID),
+		cmp.Compare(a.parentPID, b.parentPID)) < 0
+}
+
+// compareSaid orders two values an event says: a value before none, then
+// the smaller.
+func compareSaid(a, b string) int {
+	if (a == "") != (b == "") {
+		if a == "" {
+			return 1
+		}
+		return -1
+	}
+	return strings.Compare(a, b)
+}
+
+// takeFacts sets p's facts to the creation record c's, interned.
+func (s *IndexShard) takeFacts(p, c *process) {
+	p.image, p.cmd, p.user, p.logon = s.intern(c.image), s.intern(c.cmd), s.intern(c.user), s.intern(c.logon)
+	p.parentGUID, p.parentPID = s.intern(c.parentGUID), c.parentPID
 }
 
 // keepMin sets *dst to v (interned) when v is the smaller non-empty string
@@ -722,6 +752,8 @@ func (s *IndexShard) service(host, name string) *service {
 	if sv == nil {
 		sv = &service{host: host, name: s.intern(name)}
 		s.services[k] = sv
+	} else {
+		s.keepMin(&sv.name, name) // of two spellings, one whatever the order
 	}
 	return sv
 }
@@ -732,6 +764,8 @@ func (s *IndexShard) task(host, name string) *task {
 	if tk == nil {
 		tk = &task{host: host, name: s.intern(name)}
 		s.tasks[k] = tk
+	} else {
+		s.keepMin(&tk.name, name)
 	}
 	return tk
 }
@@ -754,12 +788,15 @@ func (s *IndexShard) mapIP(ip, host string) {
 }
 
 // intentKey is what makes two intents one: the same process aiming at
-// the same target (as written), the same way, in the same minute.
+// the same target (as written), the same way, with the same account, in
+// the same minute. The account is part of it: a process that tries one
+// account's credentials, then another's, caused a logon of the second,
+// which the first does not join (lateralLogon).
 type intentKey struct {
-	host, guid         string
-	pid                int64
-	target, what, path string
-	minute             int64
+	host, guid                  string
+	pid                         int64
+	target, what, path, account string
+	minute                      int64
 }
 
 // intentEvery is the span of time in which the same process aiming at the
@@ -770,18 +807,13 @@ type intentKey struct {
 const intentEvery = time.Minute
 
 func keyOf(in *intentRaw) intentKey {
-	return intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what, in.path,
+	return intentKey{in.ref.host, in.ref.guid, in.ref.pid, in.target, in.what, in.path, in.account,
 		in.ref.t.Truncate(intentEvery).Unix()}
 }
 
 // earlierIntent reports whether a is kept rather than b, b being the same
-// intent (see intentKey): the earlier, then the smaller account named.
-func earlierIntent(a, b *intentRaw) bool {
-	if c := a.ref.t.Compare(b.ref.t); c != 0 {
-		return c < 0
-	}
-	return a.account < b.account
-}
+// intent (see intentKey): the earlier.
+func earlierIntent(a, b *intentRaw) bool { return a.ref.t.Before(b.ref.t) }
 
 // addIntent keeps in, unless the same process aimed at the same target
 // earlier in the same minute (it replaces a later one); its strings are
@@ -790,7 +822,7 @@ func (s *IndexShard) addIntent(in intentRaw) {
 	k := keyOf(&in)
 	if i, ok := s.intentAt[k]; ok {
 		if kept := &s.intents[i]; earlierIntent(&in, kept) {
-			kept.ref.t, kept.account = in.ref.t, in.account // interned by the caller
+			kept.ref.t = in.ref.t
 		}
 		return
 	}

@@ -89,6 +89,12 @@ func TestCutIndependence(t *testing.T) {
 	}
 }
 
+// untimed returns e without its time.
+func untimed(e *event.Event) *event.Event {
+	e.Fields = slices.DeleteFunc(e.Fields, func(f event.Field) bool { return f.Name == event.FieldTimeCreated })
+	return e
+}
+
 // diffLines lists the first lines only one of two sorted lists has.
 func diffLines(got, want []string) string {
 	var b strings.Builder
@@ -347,25 +353,32 @@ func diffOps(got, want []string) string {
 // to decide (a task's TaskScheduler 106 before its 4698, a service's 7045
 // before its 4697, two 4624s of one time, more loaders of one time than
 // are kept, a path spelled two ways, connections a few seconds apart
-// across a minute, a 4688 with two Sysmon twins), read in any order and
-// cut anywhere, give the index of one shard read in order.
+// across a minute, a 4688 with two Sysmon twins, two creation records of
+// one process and one time that disagree, one without a time, a service's
+// and a task's name spelled two ways), read in any order and cut
+// anywhere, give the index of one shard read in order.
 func TestCutTies(t *testing.T) {
 	const sec = time.Second
 	ps := proc{host: "A", guid: guid("A", 1), pid: 100, image: `C:\t\p.exe`, cmd: "p.exe", logon: "0x77"}
+	psBare, psLate := ps, ps
+	psBare.cmd, psLate.cmd = "", "p.exe /untimed"
 	evs := []*event.Event{
 		ev("A", 0, "Microsoft-Windows-TaskScheduler/Operational", 106, "TaskName", `\T`),
 		ev("A", sec, "Security", 4698, "TaskName", `\T`, "SubjectLogonId", "0x77", "TaskContent", "<Command>C:\\t\\a.exe</Command>"),
-		ev("A", 2*sec, "Security", 4702, "TaskName", `\T`, "SubjectLogonId", "0x78", "TaskContent", "<Command>C:\\t\\b.exe</Command>"),
+		ev("A", 2*sec, "Security", 4702, "TaskName", `\t`, "SubjectLogonId", "0x78", "TaskContent", "<Command>C:\\t\\b.exe</Command>"),
 		ev("A", 0, "System", 7045, "ServiceName", "S", "ImagePath", `C:\t\s.exe`),
-		ev("A", sec/20, "Security", 4697, "ServiceName", "S", "ServiceFileName", `C:\t\s2.exe`, "SubjectLogonId", "0x77"),
+		ev("A", sec/20, "Security", 4697, "ServiceName", "s", "ServiceFileName", `C:\t\s2.exe`, "SubjectLogonId", "0x77"),
 		ev("A", 0, "Security", 4624, "TargetLogonId", "0x99", "TargetUserName", "u", "LogonType", "3", "IpAddress", "10.0.0.9", "WorkstationName", "B"),
 		ev("A", 0, "Security", 4624, "TargetLogonId", "0x99", "TargetUserName", "u", "LogonType", "3", "IpAddress", "10.0.0.9", "WorkstationName", "C"),
 		ev("A", 0, "Security", 4624, "TargetLogonId", "0x99", "TargetUserName", "u", "LogonType", "3", "IpAddress", "10.0.0.9", "WorkstationName", "C"),
+		start(0, psBare, proc{}), // ps's creation, exported without its command line
 		start(0, ps, proc{}),
+		untimed(start(0, psLate, proc{})), // and one without its time
 		ev("A", sec, chSysmon, 11, "ProcessGuid", ps.guid, "ProcessId", "100", "TargetFilename", `C:\T\X.dll`),
 		ev("A", sec, chSysmon, 11, "ProcessGuid", ps.guid, "ProcessId", "100", "TargetFilename", `c:\t\x.dll`),
 		ev("A", 2*sec, chSysmon, 11, "ProcessGuid", ps.guid, "ProcessId", "100", "TargetFilename", `C:\t\X.DLL`),
 		ev("A", 3*sec, "Security", 4688, "NewProcessId", "0x1f4", "NewProcessName", `C:\t\q.exe`, "ProcessId", "0x64"),
+		ev("A", 3*sec, "Security", 4688, "NewProcessId", "0x1f4", "NewProcessName", `C:\t\q.exe`, "ProcessId", "0x64", "CommandLine", "q.exe /x"),
 	}
 	for i := range 10 {
 		evs = append(evs, ev("A", 5*sec, chSysmon, 7, "ProcessGuid", guid("A", 100+i), "ProcessId", strconv.Itoa(1000+i), "ImageLoaded", `C:\t\x.dll`))
@@ -384,6 +397,13 @@ func TestCutTies(t *testing.T) {
 	}
 	one.Finish()
 	want := fingerprint(one)
+	// Of ps's creation records, the one that says more, though read
+	// second; and not the one without a time.
+	if i, ok := one.byGUID[hostKey{"A", ps.guid}]; !ok {
+		t.Fatal("ps not in the index")
+	} else if p := &one.procs[i]; p.cmd != ps.cmd || !p.start.Equal(opT0) {
+		t.Errorf("got ps's command line %q started %v, want %q started %v", p.cmd, p.start, ps.cmd, opT0)
+	}
 	for seed := range uint64(50) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		order := slices.Clone(evs)

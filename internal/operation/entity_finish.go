@@ -87,6 +87,7 @@ func (ix *Index) Finish() {
 		}
 		for k, sv := range s.services {
 			if m := ix.services[k]; m != nil {
+				m.name = minStr(m.name, sv.name)
 				m.installs = append(m.installs, sv.installs...)
 				m.installed = minTime(m.installed, sv.installed)
 				sayFirst(&m.image, &m.imageAt, sv.image, sv.imageAt)
@@ -97,6 +98,7 @@ func (ix *Index) Finish() {
 		}
 		for k, tk := range s.tasks {
 			if m := ix.tasks[k]; m != nil {
+				m.name = minStr(m.name, tk.name)
 				m.creates = append(m.creates, tk.creates...)
 				m.created = minTime(m.created, tk.created)
 				sayFirst(&m.command, &m.commandAt, tk.command, tk.commandAt)
@@ -508,7 +510,7 @@ func schedulerHost(image string) bool {
 }
 
 func mergeProc(dst, src *process) {
-	if src.created && (!dst.created || src.start.Before(dst.start)) {
+	if src.created && (!dst.created || createdBefore(src, dst)) {
 		end, pid, sure := dst.end, dst.pid, dst.pidSure
 		*dst = *src
 		if dst.end.IsZero() || (!end.IsZero() && end.Before(dst.end)) {

@@ -57,7 +57,7 @@ func DecodeIndex(encs ...[]byte) (*Index, error) {
 			return nil, fmt.Errorf("entity index %d: not an encoded entity index", i)
 		}
 		r.b = r.b[len(wireMagic):] // both versions' are as long
-		n := r.count()
+		n := r.count(minShard)
 		for range n {
 			s := r.shard()
 			if r.err != nil {
@@ -284,11 +284,29 @@ func (r *wireReader) int() int64 {
 	return v
 }
 
-// count reads a number of items, each at least a byte: one larger than
-// what is left is an error, so a count never allocates past the input.
-func (r *wireReader) count() int {
+// Each item's fewest bytes (a varint, string or time is at least one):
+// a count is checked against them, so that what a count makes room for is
+// a small multiple of the input, not of a number it claims.
+const (
+	minShard   = 11 // events and ten counts
+	minProc    = 13
+	minLogons  = 5 // key and three counts
+	minLogon   = 9
+	minService = 8 // version 1's; version 2 adds two times
+	minTask    = 9 // version 1's; version 2 adds two times
+	minFile    = 9 // version 1's; version 2 adds a time
+	minLoads   = 3
+	minRef     = 4
+	minHostIP  = 3
+	minHostT   = 3
+	minIntent  = 8
+)
+
+// count reads a number of items of at least size bytes each: more than
+// what is left holds is an error.
+func (r *wireReader) count(size int) int {
 	n := r.uint()
-	if n > uint64(len(r.b)) {
+	if n > uint64(len(r.b)/size) {
 		r.fail("count past the end")
 		return 0
 	}
@@ -313,7 +331,7 @@ func (r *wireReader) str() string {
 	case 0:
 		return ""
 	case 1:
-		n := r.count()
+		n := r.count(1)
 		if r.err != nil {
 			return ""
 		}
@@ -348,7 +366,7 @@ func (r *wireReader) time() time.Time {
 }
 
 func (r *wireReader) times() []time.Time {
-	n := r.count()
+	n := r.count(1)
 	if n == 0 {
 		return nil
 	}
@@ -366,7 +384,7 @@ func (r *wireReader) ref() procRef {
 }
 
 func (r *wireReader) refs() []procRef {
-	n := r.count()
+	n := r.count(minRef)
 	if n == 0 {
 		return nil
 	}
@@ -378,7 +396,7 @@ func (r *wireReader) refs() []procRef {
 }
 
 func (r *wireReader) hostTimes() []hostTime {
-	n := r.count()
+	n := r.count(minHostT)
 	hs := make([]hostTime, 0, n)
 	for range n {
 		hs = append(hs, hostTime{host: r.str(), pid: r.int(), t: r.time()})
@@ -390,7 +408,7 @@ func (r *wireReader) hostTimes() []hostTime {
 func (r *wireReader) shard() *IndexShard {
 	s := newShard()
 	s.events = r.int()
-	n := r.count()
+	n := r.count(minProc)
 	s.procs = make([]process, 0, n)
 	for range n {
 		p := process{parent: -1}
@@ -401,10 +419,10 @@ func (r *wireReader) shard() *IndexShard {
 		p.created, p.pidSure = r.bool(), r.bool()
 		s.procs = append(s.procs, p)
 	}
-	for range r.count() {
+	for range r.count(minLogons) {
 		k := r.key()
 		ls := &logonSet{}
-		for range r.count() {
+		for range r.count(minLogon) {
 			l := &logon{host: r.str(), id: r.str(), user: r.str(), ip: r.str(), workstation: r.str()}
 			l.logonType = int(r.int())
 			l.start, l.end = r.time(), r.time()
@@ -415,7 +433,7 @@ func (r *wireReader) shard() *IndexShard {
 		s.logons[k] = ls
 	}
 	s.boots, s.exits = r.hostTimes(), r.hostTimes()
-	for range r.count() {
+	for range r.count(minService) {
 		k := r.key()
 		sv := &service{host: r.str(), name: r.str(), image: r.str()}
 		sv.installed, sv.installs, sv.logon = r.time(), r.times(), r.str()
@@ -426,11 +444,11 @@ func (r *wireReader) shard() *IndexShard {
 		}
 		s.services[k] = sv
 	}
-	for range r.count() {
+	for range r.count(minTask) {
 		k := r.key()
 		tk := &task{host: r.str(), name: r.str(), command: r.str()}
 		tk.created, tk.creates, tk.logon = r.time(), r.times(), r.str()
-		for range r.count() {
+		for range r.count(1) {
 			tk.pids = append(tk.pids, r.int())
 		}
 		if r.v1 {
@@ -440,7 +458,7 @@ func (r *wireReader) shard() *IndexShard {
 		}
 		s.tasks[k] = tk
 	}
-	for range r.count() {
+	for range r.count(minFile) {
 		k := r.key()
 		f := &file{host: r.str(), path: r.str(), first: r.time()}
 		f.writes, f.nwrite, f.loaders, f.hash = r.refs(), int(r.int()), r.refs(), r.str()
@@ -451,15 +469,15 @@ func (r *wireReader) shard() *IndexShard {
 		}
 		s.files[k] = f
 	}
-	for range r.count() {
+	for range r.count(minLoads) {
 		k := r.key()
 		s.loads[k] = r.refs()
 	}
-	for range r.count() {
+	for range r.count(minHostIP) {
 		k := ipHost{r.str(), r.str()}
 		s.hostIPs[k] = new(int(r.int()))
 	}
-	n = r.count()
+	n = r.count(minIntent)
 	s.intents = make([]intentRaw, 0, n)
 	for range n {
 		in := intentRaw{ref: r.ref()}

@@ -1,10 +1,12 @@
 package operation
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -102,8 +104,30 @@ func TestIndexEncodingAfterFinish(t *testing.T) {
 	}
 }
 
+// TestDecodeIndexAllocation: an encoding that claims more processes than
+// its bytes can hold makes room for no more than they can (13 bytes
+// each): a MiB claiming 524,288 allocated 96 MiB when a count was checked
+// against one byte an item.
+func TestDecodeIndexAllocation(t *testing.T) {
+	const size = 1 << 20
+	b := binary.AppendUvarint([]byte(wireMagic), 1) // one shard
+	b = binary.AppendVarint(b, 0)                   // events
+	b = binary.AppendUvarint(b, size/2)             // processes, more than fit
+	b = append(b, make([]byte, size-len(b))...)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	_, err := DecodeIndex(b)
+	runtime.ReadMemStats(&m1)
+	if err == nil {
+		t.Error("DecodeIndex of a count past the end: no error")
+	}
+	if n := m1.TotalAlloc - m0.TotalAlloc; n > 32*size {
+		t.Errorf("got %d bytes allocated for %d bytes of encoding, want at most 32 times as many", n, size)
+	}
+}
+
 // FuzzDecodeIndex: any bytes decode to an index or an error, never a
-// panic nor an allocation past their size; what decodes builds.
+// panic (allocation: TestDecodeIndexAllocation); what decodes builds.
 func FuzzDecodeIndex(f *testing.F) {
 	ix := NewIndex(1)
 	s := ix.Shard(0)
@@ -113,12 +137,19 @@ func FuzzDecodeIndex(f *testing.F) {
 	s.intents = append(s.intents, intentRaw{ref: procRef{host: "H", guid: "{A}", t: t0}, target: "DC01", what: "cmd"})
 	s.files[hostKey{"H", `c:\x.dll`}] = &file{host: "H", path: `c:\x.dll`, first: t0, writes: []procRef{{host: "H", guid: "{A}", t: t0}}, nwrite: 1}
 	s.hostIPs[ipHost{"10.0.0.2", "DC01"}] = new(3)
+	// Version 2's times of a service's, a task's and a file's facts.
+	s.services[hostKey{"H", "svc"}] = &service{host: "H", name: "Svc", image: `c:\s.exe`, imageAt: t0, installed: t0,
+		installs: []time.Time{t0}, logon: "0x1", logonAt: t0}
+	s.tasks[hostKey{"H", `\t`}] = &task{host: "H", name: `\T`, command: `c:\t.exe`, commandAt: t0, created: t0,
+		creates: []time.Time{t0}, logon: "0x1", logonAt: t0, pids: []int64{4}}
+	s.files[hostKey{"H", `c:\x.dll`}].pathAt = t0
 	enc, err := ix.AppendBinary(nil)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(enc)
 	f.Add([]byte(wireMagic))
+	f.Add([]byte(wireV1Sample))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ix, err := DecodeIndex(b)
 		if err != nil {
@@ -131,14 +162,16 @@ func FuzzDecodeIndex(f *testing.F) {
 	})
 }
 
-// TestDecodeIndexVersion1: an encoding of version 1 (a case stored before
-// version 2; this one made by that version's AppendBinary) still decodes,
+// wireV1Sample is an encoding of version 1 (a case stored before version
+// 2), made by that version's AppendBinary: a service, a task and a file.
+const wireV1Sample = "spoor-entities/1\n\x01\x00\x00\x00\x00\x00\x01\x01\x01H\x01\x03svc\x02\x01\x03Svc\x01\bc:\\s.exe\x01\xc0\x9c\x8d\xde\f\x00\x01\x01\xc0\x9c\x8d\xde\f\x00\x01\x030x1\x01\x02\x01\x02\\t\x02\x01\x02\\T\x01\bc:\\t.exe\x01\xc0\x9c\x8d\xde\f\x00\x01\x01\xc0\x9c\x8d\xde\f\x00\x01\x030x2\x00\x01\x02\x01\bc:\\x.dll\x02\x01\bC:\\x.dll\x01\xc0\x9c\x8d\xde\f\x00\x01\x02\x01\x03{A}\x00\x01\xc0\x9c\x8d\xde\f\x00\x02\x00\x00\x00\x00\x00"
+
+// TestDecodeIndexVersion1: an encoding of version 1 (wireV1Sample) still decodes,
 // the times it lacks read as the first installation's, creation's and
 // write's.
 func TestDecodeIndexVersion1(t *testing.T) {
-	const v1 = "spoor-entities/1\n\x01\x00\x00\x00\x00\x00\x01\x01\x01H\x01\x03svc\x02\x01\x03Svc\x01\bc:\\s.exe\x01\xc0\x9c\x8d\xde\f\x00\x01\x01\xc0\x9c\x8d\xde\f\x00\x01\x030x1\x01\x02\x01\x02\\t\x02\x01\x02\\T\x01\bc:\\t.exe\x01\xc0\x9c\x8d\xde\f\x00\x01\x01\xc0\x9c\x8d\xde\f\x00\x01\x030x2\x00\x01\x02\x01\bc:\\x.dll\x02\x01\bC:\\x.dll\x01\xc0\x9c\x8d\xde\f\x00\x01\x02\x01\x03{A}\x00\x01\xc0\x9c\x8d\xde\f\x00\x02\x00\x00\x00\x00\x00"
 	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
-	ix, err := DecodeIndex([]byte(v1))
+	ix, err := DecodeIndex([]byte(wireV1Sample))
 	if err != nil {
 		t.Fatal(err)
 	}

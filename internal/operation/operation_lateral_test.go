@@ -1,6 +1,7 @@
 package operation
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -148,6 +149,22 @@ func TestLateralJoins(t *testing.T) {
 			s.det(startAs(3*time.Minute, cmd, explorer, `CORP\adm`))
 			return s
 		}, [][]int{{0, 1}}, `J→DC RDP logon 0x91ee of CORP\adm ← mstsc.exe`},
+		{"explicit credentials of one account, then another's", func() *scene {
+			// The first account's try and the second's logon, in one
+			// minute: the second's 4648 is its own intent.
+			x := jproc(10, `C:\Tools\x.exe`, `x.exe`)
+			cmd := dcproc(20, `C:\Windows\System32\cmd.exe`, `cmd.exe /c whoami`, "0x51aa")
+			explicit := func(at time.Duration, user string) *event.Event {
+				return ev("J", at, "Security", 4648, "ProcessId", strconv.Itoa(x.pid), "TargetServerName", "DC",
+					"TargetUserName", user, "TargetDomainName", "CORP")
+			}
+			s := &scene{}
+			s.det(startAs(0, x, jShell, `CORP\jdoe`))
+			s.add(explicit(time.Second, "svc"), explicit(10*time.Second, "adm"))
+			s.add(logon4624("DC", 11*time.Second, "0x51aa", "adm", 3, jumpIP, "J"))
+			s.det(startAs(12*time.Second, cmd, dcServices, `CORP\adm`))
+			return s
+		}, [][]int{{0, 1}}, `J→DC network logon 0x51aa of CORP\adm ← x.exe`},
 		{"SMB file drop, then run", func() *scene { return dropScene(`C:\Windows\Temp\e.exe`) }, [][]int{{0, 1}},
 			`J→DC file C:\Windows\Temp\e.exe copied ← cmd.exe`},
 		{"SMB copy of another file", func() *scene { return dropScene(`C:\Windows\Temp\f.exe`) }, [][]int{{0}, {1}}, ""},
