@@ -589,4 +589,3 @@ func TestEvaluate(t *testing.T) {
 	}
 	t.Log("\n" + b.String())
 }
-

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -195,5 +196,37 @@ func TestDecodeIndexVersion1(t *testing.T) {
 	}
 	if f.path != `C:\x.dll` || !f.pathAt.Equal(t0) {
 		t.Errorf("file: got %s at %v, want C:\\x.dll at %v", f.path, f.pathAt, t0)
+	}
+}
+
+// TestDecodeIndexNamedAgain: an encoding that names one long string as
+// the image of thousands of processes (a few bytes each) is refused, not
+// decoded into minutes of Finish lowering it once per process.
+func TestDecodeIndexNamedAgain(t *testing.T) {
+	ix := NewIndex(1)
+	s := ix.Shard(0)
+	long := `c:\` + strings.Repeat("a", 1<<20)
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 2000 {
+		s.procs = append(s.procs, process{host: "H", pid: int64(i + 8), start: t0.Add(time.Duration(i) * time.Second), image: long, parent: -1})
+	}
+	enc, err := ix.AppendBinary(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(enc) > 2<<20 {
+		t.Fatalf("the encoding is %d bytes: the string was not named by number", len(enc))
+	}
+	if _, err := DecodeIndex(enc); err == nil || !strings.Contains(err.Error(), "named again") {
+		t.Errorf("got %v, want the encoding refused for naming its strings again past the budget", err)
+	}
+	// Below the budget it decodes.
+	s.procs = s.procs[:40]
+	enc, err = ix.AppendBinary(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeIndex(enc); err != nil {
+		t.Errorf("40 processes of one long image: %v", err)
 	}
 }
