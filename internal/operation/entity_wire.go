@@ -58,6 +58,10 @@ func DecodeIndex(encs ...[]byte) (*Index, error) {
 		}
 		r.b = r.b[len(wireMagic):] // both versions' are as long
 		n := r.count(minShard)
+		if n > maxShards {
+			r.fail(fmt.Sprintf("%d shards, more than a hunt writes (%d)", n, maxShards))
+			n = 0
+		}
 		for range n {
 			s := r.shard()
 			if r.err != nil {
@@ -294,6 +298,11 @@ func (r *wireReader) int() int64 {
 	r.b = r.b[n:]
 	return v
 }
+
+// maxShards bounds the shards of one encoding: a hunt writes one per
+// worker, a fleet commit one. Each decoded shard makes its maps (about a
+// kilobyte), so 95,000 empty shards of 11 bytes made 88 MiB of 1 MiB.
+const maxShards = 4096
 
 // Each item's fewest bytes (a varint, string or time is at least one):
 // a count is checked against them, so that what a count makes room for is

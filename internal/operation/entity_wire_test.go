@@ -230,3 +230,32 @@ func TestDecodeIndexNamedAgain(t *testing.T) {
 		t.Errorf("40 processes of one long image: %v", err)
 	}
 }
+
+// TestDecodeIndexShards: an encoding of more shards than any hunt writes
+// is refused; each would make its maps (95,000 empty shards of 11 bytes
+// made 88 MiB of a 1 MiB encoding).
+func TestDecodeIndexShards(t *testing.T) {
+	one := make([]byte, minShard) // an empty shard: no events, every count 0
+	b := binary.AppendUvarint([]byte(wireMagic), maxShards+1)
+	for range maxShards + 1 {
+		b = append(b, one...)
+	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	_, err := DecodeIndex(b)
+	runtime.ReadMemStats(&m1)
+	if err == nil || !strings.Contains(err.Error(), "shards") {
+		t.Errorf("got %v, want the encoding refused for its shards", err)
+	}
+	if n := m1.TotalAlloc - m0.TotalAlloc; n > 1<<20 {
+		t.Errorf("got %d bytes allocated, want the count refused before any shard", n)
+	}
+	// As many as the bound decode.
+	b = binary.AppendUvarint([]byte(wireMagic), 3)
+	for range 3 {
+		b = append(b, one...)
+	}
+	if ix, err := DecodeIndex(b); err != nil || len(ix.shards) != 3 {
+		t.Errorf("three empty shards: %v", err)
+	}
+}
