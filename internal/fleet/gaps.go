@@ -1,7 +1,7 @@
 package fleet
 
 import (
-	"container/heap"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -285,49 +286,95 @@ func msgPass(msg jetstream.Msg) int64 {
 // host) overlap, and are merged by ordinal.
 func caseAnalyzer(ctx context.Context, st *store.Store, tenant, caseName string) (*gaps.Analyzer, error) {
 	a := gaps.New()
-	var h gapHeap
+	var m runMerge
 	var input string
 	pass := int64(-1)
 	last := int64(-1) // ordinal of the last fact observed in (input, pass)
-	// flush observes the facts held up to ordinal upTo (all: -1).
-	flush := func(upTo int64) {
-		for h.Len() > 0 && (upTo < 0 || h[0].ordinal < upTo) {
-			r := heap.Pop(&h).(gapRecord)
-			if r.ordinal <= last {
-				continue // the same event in two batches
-			}
-			last = r.ordinal
-			a.ObserveFact(&r.fact)
+	observe := func(r *gapRecord) {
+		if r.ordinal <= last {
+			return // the same event in two batches
 		}
+		last = r.ordinal
+		a.ObserveFact(&r.fact)
 	}
 	err := st.FleetGaps(ctx, tenant, caseName, func(g store.FleetGap) error {
 		if g.Input != input || g.Pass != pass {
-			flush(-1)
+			m.flush(-1, observe)
 			input, pass, last = g.Input, g.Pass, -1
 		} else {
-			flush(g.First)
+			m.flush(g.First, observe)
 		}
-		return decodeGaps(g.Data, func(r *gapRecord) { heap.Push(&h, *r) })
+		run := make([]gapRecord, 0, len(g.Data)/16) // a fact is about 15 bytes
+		if err := decodeGaps(g.Data, func(r *gapRecord) { run = append(run, *r) }); err != nil {
+			return err
+		}
+		m.add(run)
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	flush(-1)
+	m.flush(-1, observe)
 	return a, nil
 }
 
-// gapHeap orders records by ordinal.
-type gapHeap []gapRecord
+// runMerge merges runs of records by ordinal: each run is one batch's
+// facts, its host's events in the collector's order, and the batches of
+// one window interleave. A heap of runs by their first ordinal, a few
+// hosts deep, rather than of every record: a rebuild merges every fact of
+// the case (a million for Security-Datasets).
+type runMerge struct{ runs [][]gapRecord }
 
-func (h gapHeap) Len() int           { return len(h) }
-func (h gapHeap) Less(i, j int) bool { return h[i].ordinal < h[j].ordinal }
-func (h gapHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *gapHeap) Push(x any)        { *h = append(*h, x.(gapRecord)) }
-func (h *gapHeap) Pop() any {
-	old := *h
-	r := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return r
+func byOrdinal(a, b gapRecord) int { return cmp.Compare(a.ordinal, b.ordinal) }
+
+// add adds a run (sorted first if it is not).
+func (m *runMerge) add(run []gapRecord) {
+	if len(run) == 0 {
+		return
+	}
+	if !slices.IsSortedFunc(run, byOrdinal) {
+		slices.SortStableFunc(run, byOrdinal)
+	}
+	m.runs = append(m.runs, run)
+	for i := len(m.runs) - 1; i > 0; {
+		p := (i - 1) / 2
+		if m.first(p) <= m.first(i) {
+			break
+		}
+		m.runs[p], m.runs[i] = m.runs[i], m.runs[p]
+		i = p
+	}
+}
+
+func (m *runMerge) first(i int) int64 { return m.runs[i][0].ordinal }
+
+// flush gives fn the records of ordinal below upTo (all: -1), in order.
+func (m *runMerge) flush(upTo int64, fn func(*gapRecord)) {
+	for len(m.runs) > 0 && (upTo < 0 || m.first(0) < upTo) {
+		fn(&m.runs[0][0])
+		if m.runs[0] = m.runs[0][1:]; len(m.runs[0]) == 0 {
+			n := len(m.runs) - 1
+			m.runs[0], m.runs[n] = m.runs[n], nil
+			m.runs = m.runs[:n]
+			if n == 0 {
+				return
+			}
+		}
+		for i := 0; ; {
+			c := 2*i + 1
+			if c >= len(m.runs) {
+				break
+			}
+			if c+1 < len(m.runs) && m.first(c+1) < m.first(c) {
+				c++
+			}
+			if m.first(i) <= m.first(c) {
+				break
+			}
+			m.runs[i], m.runs[c] = m.runs[c], m.runs[i]
+			i = c
+		}
+	}
 }
 
 // tamperCase makes the case's tampering detections those of the facts of

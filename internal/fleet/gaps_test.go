@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -285,3 +286,43 @@ type discard struct{}
 
 func (discard) Detection(*result.Detection, *operation.DetectionRef) error { return nil }
 func (discard) Entities(*operation.Index) error                            { return nil }
+
+// TestRunMerge: runs of facts (a batch's, sorted or not) merged by
+// ordinal, flushed up to a bound at a time, come out each once and in
+// order.
+func TestRunMerge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 200 {
+		var m runMerge
+		var want, got []int64
+		next := int64(0)
+		for range 1 + rng.IntN(6) {
+			// A window: one run per host, their ordinals interleaved.
+			hosts := 1 + rng.IntN(4)
+			runs := make([][]gapRecord, hosts)
+			for range rng.IntN(40) {
+				h := rng.IntN(hosts)
+				runs[h] = append(runs[h], gapRecord{ordinal: next})
+				want = append(want, next)
+				next++
+			}
+			first := next
+			for _, r := range runs {
+				if len(r) > 0 && r[0].ordinal < first {
+					first = r[0].ordinal
+				}
+			}
+			m.flush(first, func(r *gapRecord) { got = append(got, r.ordinal) })
+			for _, r := range runs {
+				if rng.IntN(5) == 0 { // a run out of order is sorted first
+					rng.Shuffle(len(r), func(i, j int) { r[i], r[j] = r[j], r[i] })
+				}
+				m.add(r)
+			}
+		}
+		m.flush(-1, func(r *gapRecord) { got = append(got, r.ordinal) })
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: got %v, want %v", round, got, want)
+		}
+	}
+}
