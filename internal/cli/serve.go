@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -367,7 +366,7 @@ func newOIDC(ctx context.Context, f serveFlags) (*server.OIDCProvider, error) {
 	if f.oidc.ClientID == "" || f.oidcSecretFile == "" {
 		return nil, &usageError{errors.New("--oidc-issuer needs --oidc-client-id and --oidc-client-secret-file")}
 	}
-	secret, err := readSmallFile(f.oidcSecretFile, 4<<10)
+	secret, err := readBounded(f.oidcSecretFile, 4<<10)
 	if err != nil {
 		return nil, fmt.Errorf("--oidc-client-secret-file: %w", err)
 	}
@@ -378,21 +377,4 @@ func newOIDC(ctx context.Context, f serveFlags) (*server.OIDCProvider, error) {
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return server.NewOIDC(dctx, f.oidc, nil)
-}
-
-// readSmallFile reads a file of at most limit bytes.
-func readSmallFile(path string, limit int64) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return b, nil
 }
