@@ -138,9 +138,8 @@ func equivalence(t *testing.T, paths ...string) *result.Result {
 		})
 	}
 	defer func() { stop(); wg.Wait() }()
-	// Both workers are members before anything is shipped, so that each
-	// takes its share from the start.
-	time.Sleep(2 * time.Second)
+	// Both workers hold their share before anything is shipped.
+	fleettest.Balanced(t, stats...)
 	if err := fleet.Ship(ctx, fleet.JetStreamPublisher{JS: js}, paths, fleet.ShipOptions{Tenant: "default", Case: "eq", Collector: "c1", State: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}

@@ -62,11 +62,7 @@ func TestLatency(t *testing.T) {
 		fleet.RunWorker(wctx, js, fleet.WorkerOptions{ID: "lat", Tenant: "default", Store: st, Rules: rules, Stats: stats})
 	})
 	defer func() { stop(); wg.Wait() }()
-	for deadline := time.Now().Add(30 * time.Second); stats.Owned.Load() != 1<<fleet.Partitions-1; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the worker did not take every partition within 30 s")
-		}
-	}
+	fleettest.Balanced(t, stats)
 	heap := sampleHeap(wctx)
 	pub := fleet.JetStreamPublisher{JS: js}
 	start := time.Now()

@@ -223,6 +223,31 @@ func Drained(t testing.TB, js jetstream.JetStream, tenant string, cond func() bo
 	t.Fatalf("the workers did not drain the stream within %v", DrainWithin)
 }
 
+// Balanced waits, at most a minute, until the workers of stats hold
+// every partition between them, each some and none twice: the share each
+// takes once all are members. A fixed sleep before shipping raced a slow
+// start (one worker took every partition and hunted everything before the
+// other's lease was given).
+func Balanced(t testing.TB, stats ...*fleet.WorkerStats) {
+	t.Helper()
+	const all = uint64(1)<<fleet.Partitions - 1
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		var union uint64
+		ok := true
+		for _, s := range stats {
+			o := s.Owned.Load()
+			ok = ok && o != 0 && union&o == 0
+			union |= o
+		}
+		if ok && union == all {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the %d workers did not share the partitions within a minute", len(stats))
+		}
+	}
+}
+
 // NATS starts an embedded NATS JetStream server for the test and connects
 // to it; both are closed when the test ends.
 func NATS(t testing.TB) (url string, js jetstream.JetStream) {
