@@ -160,6 +160,9 @@ type procMatcher struct {
 	// common[a] the groups whose procedure texts name it at all.
 	groups map[string][]string
 	common map[string]int
+	// cites[a][g] are the reports ATT&CK cites for group g's procedures
+	// naming artefact a.
+	cites map[string]map[string][]string
 }
 
 type procSeq struct {
@@ -175,7 +178,7 @@ func (kb *KB) procMatcher() *procMatcher {
 // but for those named in more than MaxProcedureGroups groups' procedure
 // texts.
 func buildProcMatcher(kb *KB) *procMatcher {
-	m := &procMatcher{seqs: map[string][]procSeq{}, groups: map[string][]string{}, common: map[string]int{}}
+	m := &procMatcher{seqs: map[string][]procSeq{}, groups: map[string][]string{}, common: map[string]int{}, cites: map[string]map[string][]string{}}
 	active := map[string]bool{}
 	for i := range kb.Groups {
 		if !kb.Groups[i].Deprecated {
@@ -193,6 +196,14 @@ func buildProcMatcher(kb *KB) *procMatcher {
 		}
 		if !slices.Contains(m.groups[p.Artefact], p.Group) {
 			m.groups[p.Artefact] = append(m.groups[p.Artefact], p.Group)
+		}
+		if m.cites[p.Artefact] == nil {
+			m.cites[p.Artefact] = map[string][]string{}
+		}
+		for _, c := range p.Citations {
+			if !slices.Contains(m.cites[p.Artefact][p.Group], c) {
+				m.cites[p.Artefact][p.Group] = append(m.cites[p.Artefact][p.Group], c)
+			}
 		}
 	}
 	for _, gs := range m.groups {
@@ -256,7 +267,8 @@ type ProcedureMatch struct {
 	Sources []string `json:"sources"`
 	// Groups is how many groups' procedure texts name the artefact.
 	Groups int `json:"groups"`
-	// Bits is its weight for the group.
+	// Bits is its weight for the group: 0 when a stronger artefact of a
+	// report it shares counted instead (see procMatcher.counted).
 	Bits float64 `json:"bits"`
 }
 
@@ -267,38 +279,95 @@ func procedureBits(k, g int) float64 {
 }
 
 // procedureScores adds to scores (indexed like m.groups) the weight of
-// each observed artefact for the groups documented with it.
+// the observed artefacts for the groups documented with them
+// (procedureCounted).
 func (kb *KB) procedureScores(m *model, arts []string, scores []float64) {
 	if len(arts) == 0 {
 		return
 	}
 	pm := kb.procMatcher()
+	byGroup := map[string][]string{}
 	for _, a := range arts {
-		gs := pm.groups[a]
-		if len(gs) == 0 {
+		for _, g := range pm.groups[a] {
+			byGroup[g] = append(byGroup[g], a)
+		}
+	}
+	for g, as := range byGroup {
+		gi, ok := m.groupIndex[g]
+		if !ok {
 			continue
 		}
-		bits := procedureBits(pm.named(a), len(m.groups))
-		for _, g := range gs {
-			if gi, ok := m.groupIndex[g]; ok {
-				scores[gi] += bits
+		for _, b := range pm.counted(g, as, len(m.groups)) {
+			scores[gi] += b
+		}
+	}
+}
+
+// counted returns the bits each of the artefacts as (all documented for
+// group g) counts for it, among G groups. The artefacts one report
+// describes the group doing are one observation, not one each: a report
+// on a group's reconnaissance quotes the burst of commands it ran (`net
+// time`, `net view /domain`, `net user /domain`, ...), and an intrusion's
+// reconnaissance runs such a burst whoever the actor is, so matching seven
+// of them is not seven independent pieces of evidence. Artefacts whose
+// sources share a report are joined (transitively); each such set counts
+// its strongest artefact, the others 0. Rules firing on one behaviour are
+// not added up either (see the hunt's evidence weights).
+func (pm *procMatcher) counted(g string, as []string, groups int) []float64 {
+	bits := make([]float64, len(as))
+	set := make([]int, len(as)) // union-find over as
+	for i := range set {
+		set[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for set[i] != i {
+			set[i] = set[set[i]]
+			i = set[i]
+		}
+		return i
+	}
+	for i, a := range as {
+		bits[i] = procedureBits(pm.named(a), groups)
+		for j := range i {
+			if shareReport(pm.cites[a][g], pm.cites[as[j]][g]) {
+				set[find(i)] = find(j)
 			}
 		}
 	}
+	best := map[int]int{} // set → its strongest artefact
+	for i := range as {
+		r := find(i)
+		if b, ok := best[r]; !ok || bits[i] > bits[b] {
+			best[r] = i
+		}
+	}
+	for i := range bits {
+		if best[find(i)] != i {
+			bits[i] = 0
+		}
+	}
+	return bits
+}
+
+func shareReport(a, b []string) bool {
+	return slices.ContainsFunc(a, func(c string) bool { return slices.Contains(b, c) })
 }
 
 // procedureMatches returns the observed artefacts group g is documented
 // with, strongest first.
 func (kb *KB) procedureMatches(m *model, g string, arts []string) []ProcedureMatch {
 	pm := kb.procMatcher()
-	var out []ProcedureMatch
+	var as []string
 	for _, a := range arts {
-		gs := pm.groups[a]
-		if !slices.Contains(gs, g) {
-			continue
+		if slices.Contains(pm.groups[a], g) {
+			as = append(as, a)
 		}
-		k := pm.named(a)
-		pmt := ProcedureMatch{Artefact: a, Groups: k, Bits: round3(procedureBits(k, len(m.groups))), Sources: []string{}}
+	}
+	counted := pm.counted(g, as, len(m.groups))
+	var out []ProcedureMatch
+	for i, a := range as {
+		pmt := ProcedureMatch{Artefact: a, Groups: pm.named(a), Bits: round3(counted[i]), Sources: []string{}}
 		for _, p := range kb.Procedures {
 			if p.Group != g || p.Artefact != a {
 				continue

@@ -114,3 +114,39 @@ func TestSummarizeCluster(t *testing.T) {
 		t.Errorf("cluster confidence %v, want Winnti's %v plus its related groups' (%v)", w.ClusterConfidence, w.Confidence, sum)
 	}
 }
+
+// TestProcedureReports: the artefacts one report describes a group doing
+// count as one observation (its strongest), those of different reports
+// one each. ESET's ComRAT report quotes Turla's reconnaissance burst;
+// APT41's `net share` and `reg save` come from different reports.
+func TestProcedureReports(t *testing.T) {
+	kb := embeddedKB(t)
+	burst := kb.RecognizeProcedures("net session & net time & net user /domain & net view /domain & net accounts /domain")
+	if len(burst) != 5 {
+		t.Fatalf("RecognizeProcedures: got %q, want five artefacts", burst)
+	}
+	check := func(group string, arts []string, wantCounted int) {
+		t.Helper()
+		s := Summarize(kb, Evidence{Procedures: arts}, 200)
+		i := slices.IndexFunc(s.Candidates, func(r Resemblance) bool { return r.ID == group })
+		if i < 0 {
+			t.Fatalf("%s not among the candidates", group)
+		}
+		ps := s.Candidates[i].Procedures
+		counted, best, sum := 0, 0.0, 0.0
+		for _, p := range ps {
+			if p.Bits > 0 {
+				counted++
+			}
+			best, sum = max(best, p.Bits), sum+p.Bits
+		}
+		if len(ps) != len(arts) || counted != wantCounted {
+			t.Errorf("%s: %d procedures matched, %d counted; want %d matched, %d counted: %+v", group, len(ps), counted, len(arts), wantCounted, ps)
+		}
+		if wantCounted == 1 && math.Abs(sum-best) > 1e-9 {
+			t.Errorf("%s: the burst weighs %.3f bits, want its strongest artefact's %.3f", group, sum, best)
+		}
+	}
+	check("G0010", burst, 1)
+	check("G0096", kb.RecognizeProcedures("net share & reg save HKLM\\SAM sam.hiv"), 2)
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/attack"
 	"github.com/spoor-hunt/spoor/internal/result"
+	"github.com/spoor-hunt/spoor/internal/rulepkg"
 )
 
 // TestOperationsCuckooBees: the CuckooBees example (an intrusion across an
@@ -140,6 +141,37 @@ func TestOperationsCuckooBees(t *testing.T) {
 		if !slices.Contains(procs, want) {
 			t.Errorf("APT41's matched procedures: got %q, want %q among them", procs, want)
 		}
+	}
+}
+
+// TestCuckooBeesDefaultRules: with the default rules (built-in and
+// SigmaHQ's package, as `spoor hunt` uses them) the intrusion's operation
+// has APT41 among its first three candidates, credited with the commands
+// its ATT&CK procedures quote. Nothing in the rules or the knowledge base
+// names the example; what moves APT41 is how the evidence is weighed (a
+// report's quoted commands count once, TestProcedureReports).
+func TestCuckooBeesDefaultRules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads every SigmaHQ rule")
+	}
+	pkg, err := rulepkg.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(t.Context(), []string{"../../examples/cuckoobees"}, Options{SigmaHQ: pkg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Operations) == 0 || res.Operations[0].Attribution == nil {
+		t.Fatal("no operation with an attribution")
+	}
+	at := res.Operations[0].Attribution
+	i := slices.IndexFunc(at.Candidates, func(c result.Candidate) bool { return c.ID == "G0096" })
+	if i < 0 {
+		t.Fatalf("candidates: got %v, want APT41 among the first %d", candidateNames(at.Candidates), MaxCandidates)
+	}
+	if len(at.Candidates[i].Procedures) == 0 || len(at.Candidates[i].Shared) == 0 {
+		t.Errorf("APT41: got procedures %+v and shared %+v, want what it matched named", at.Candidates[i].Procedures, at.Candidates[i].Shared)
 	}
 }
 
