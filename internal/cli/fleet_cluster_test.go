@@ -194,6 +194,12 @@ func TestFleetCluster(t *testing.T) {
 	default:
 	}
 	col.finished(t, 4*time.Minute)
+	// About a minute in all here: a drain that takes five fails with the
+	// processes' output, before the package's ten minutes end in a panic
+	// that prints none of it.
+	was := fleettest.DrainWithin
+	fleettest.DrainWithin = 5 * time.Minute
+	defer func() { fleettest.DrainWithin = was }()
 	drainedAndRebuilt(t, js, st, "cluster")
 	info, err = stream.Info(ctx)
 	if err != nil {

@@ -384,12 +384,21 @@ func (w *worker) stopAll() {
 // what it holds.
 func (w *worker) consume(ctx context.Context, p int) {
 	log := w.opts.Logger.With("partition", p)
-	cons, err := w.js.Consumer(ctx, StreamName(w.opts.Tenant), ConsumerName(p))
-	if err != nil {
-		if ctx.Err() == nil {
-			log.Warn("consumer not found", "err", err)
+	// The consumer is looked up until it answers: a cluster electing its
+	// leader (a node lost) does not, for a while, and a goroutine that
+	// gave up would leave the partition leased and unread for as long as
+	// the worker lives.
+	var cons jetstream.Consumer
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		var err error
+		if cons, err = w.js.Consumer(ctx, StreamName(w.opts.Tenant), ConsumerName(p)); err == nil {
+			break
 		}
-		return
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("consumer not found: retrying", "err", err)
+		sleep(ctx, wait)
 	}
 	pend := &pending{w: w, cases: map[string]*caseBatch{}}
 	pend.hunter = w.opts.Rules.NewHunter(pend)

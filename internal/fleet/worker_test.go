@@ -2,8 +2,11 @@ package fleet_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/spoor-hunt/spoor/internal/fleet"
 	"github.com/spoor-hunt/spoor/internal/fleettest"
@@ -75,5 +78,67 @@ func TestWorkerRefusesBadMessages(t *testing.T) {
 	}
 	if _, err := st.Case(ctx, "acme", "c"); err != nil {
 		t.Errorf("the good batch's case: %v", err)
+	}
+}
+
+// flakyConsumers is a JetStream whose consumer look-ups fail the first
+// times, as while a cluster elects the leader of a lost node's consumers.
+type flakyConsumers struct {
+	jetstream.JetStream
+	fails atomic.Int32
+}
+
+func (f *flakyConsumers) Consumer(ctx context.Context, stream, name string) (jetstream.Consumer, error) {
+	if f.fails.Add(-1) >= 0 {
+		return nil, jetstream.ErrConsumerNotFound
+	}
+	return f.JetStream.Consumer(ctx, stream, name)
+}
+
+// TestWorkerConsumerLookupRetried: a partition whose consumer does not
+// answer when the worker takes it is read once it does (the worker gave
+// up on it and kept its lease, so it was never read: a CI run of
+// TestFleetCluster waited for one message for nine minutes).
+func TestWorkerConsumerLookupRetried(t *testing.T) {
+	ctx := context.Background()
+	_, js := fleettest.NATS(t)
+	if _, err := fleet.EnsureStream(ctx, js, "acme", fleet.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	enc := fleet.NewEncoder(fleet.Header{Tenant: "acme", Case: "c", Host: "h1"})
+	msg, _ := enc.Message()
+	if err := (fleet.JetStreamPublisher{JS: js}).Publish(ctx, fleet.Subject("acme", "h1"), msg, "one"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.AddTenant(ctx, "acme", "test"); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := hunt.Compile(ctx, hunt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flaky := &flakyConsumers{JetStream: js}
+	flaky.fails.Store(3 * fleet.Partitions) // every partition's first look-ups
+	stats := new(fleet.WorkerStats)
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- fleet.RunWorker(wctx, flaky, fleet.WorkerOptions{ID: "w", Tenant: "acme", Store: st, Rules: rules, Stats: stats, Lease: 3 * time.Second})
+	}()
+	for deadline := time.Now().Add(time.Minute); stats.Commits.Load() < 1 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	<-done
+	if stats.Messages.Load() != 1 || stats.Commits.Load() != 1 {
+		t.Errorf("%d messages hunted, %d commits; want the one message committed", stats.Messages.Load(), stats.Commits.Load())
+	}
+	if flaky.fails.Load() >= 0 {
+		t.Errorf("%d look-ups still to fail: the test did not fail them", flaky.fails.Load()+1)
 	}
 }

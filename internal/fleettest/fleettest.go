@@ -194,20 +194,27 @@ func Drained(t testing.TB, js jetstream.JetStream, tenant string, cond func() bo
 	ctx := context.Background()
 	deadline := time.Now().Add(DrainWithin)
 	var since time.Time
+	why := "" // the last reason it was not drained, for the failure
 	for time.Now().Before(deadline) {
 		idle := cond()
+		if !idle {
+			why = "the condition did not hold"
+		}
 		for p := range fleet.Partitions {
 			if !idle {
 				break
 			}
 			c, err := js.Consumer(ctx, fleet.StreamName(tenant), fleet.ConsumerName(p))
 			if err != nil {
-				idle = false
+				idle, why = false, fmt.Sprintf("partition %d: %v", p, err)
 				break
 			}
 			info, err := c.Info(ctx)
-			if err != nil || info.NumPending > 0 || info.NumAckPending > 0 {
-				idle = false
+			switch {
+			case err != nil:
+				idle, why = false, fmt.Sprintf("partition %d: %v", p, err)
+			case info.NumPending > 0 || info.NumAckPending > 0:
+				idle, why = false, fmt.Sprintf("partition %d: %d pending, %d delivered and not acknowledged", p, info.NumPending, info.NumAckPending)
 			}
 		}
 		switch {
@@ -220,7 +227,7 @@ func Drained(t testing.TB, js jetstream.JetStream, tenant string, cond func() bo
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("the workers did not drain the stream within %v", DrainWithin)
+	t.Fatalf("the workers did not drain the stream within %v: %s", DrainWithin, why)
 }
 
 // Balanced waits, at most a minute, until the workers of stats hold
