@@ -37,18 +37,7 @@ func TestWorkerRefusesBadMessages(t *testing.T) {
 	if err := pub.Publish(ctx, fleet.Subject("acme", "h1"), msg, "good"); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.AddTenant(ctx, "acme", "test"); err != nil {
-		t.Fatal(err)
-	}
-	rules, err := hunt.Compile(ctx, hunt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, rules := acmeStore(t)
 	stats := new(fleet.WorkerStats)
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -81,6 +70,17 @@ func TestWorkerRefusesBadMessages(t *testing.T) {
 	}
 }
 
+// acmeStore opens a case store with tenant acme, closed at the test's
+// end, and compiles the built-in rules.
+func acmeStore(t *testing.T) (*store.Store, *hunt.Rules) {
+	t.Helper()
+	st, rules := storeAndRules(t)
+	if _, err := st.AddTenant(t.Context(), "acme", "test"); err != nil {
+		t.Fatal(err)
+	}
+	return st, rules
+}
+
 // flakyConsumers is a JetStream whose consumer look-ups fail the first
 // times, as while a cluster elects the leader of a lost node's consumers.
 type flakyConsumers struct {
@@ -110,18 +110,7 @@ func TestWorkerConsumerLookupRetried(t *testing.T) {
 	if err := (fleet.JetStreamPublisher{JS: js}).Publish(ctx, fleet.Subject("acme", "h1"), msg, "one"); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.AddTenant(ctx, "acme", "test"); err != nil {
-		t.Fatal(err)
-	}
-	rules, err := hunt.Compile(ctx, hunt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, rules := acmeStore(t)
 	flaky := &flakyConsumers{JetStream: js}
 	flaky.fails.Store(3 * fleet.Partitions) // every partition's first look-ups
 	stats := new(fleet.WorkerStats)
