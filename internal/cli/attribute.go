@@ -53,7 +53,8 @@ reported on stderr and left out. --seen gives what was observed as text (a
 command line, a file path): software named in it is evidence, and so are the
 artefacts of ATT&CK's procedure texts it shows ("net config Workstation":
 a group documented doing exactly that), each weighted by how few groups'
-procedures name it and shown with ATT&CK's sources.
+procedures name it and shown with ATT&CK's sources; the commands one report
+quotes a group running count once for it, as their strongest.
 
 Exit status: 0 when groups were ranked (some items may have been unknown),
 1 when no item of the evidence is known (as for spoor attack group), 2 for a
