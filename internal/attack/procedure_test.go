@@ -84,9 +84,29 @@ func FuzzRecognizeProcedures(f *testing.F) {
 			return
 		}
 		arts := kb.RecognizeProcedures(text)
+		byGroup := map[string][]string{}
 		for i, a := range arts {
 			if len(pm.groups[a]) == 0 || (i > 0 && arts[i-1] >= a) {
 				t.Fatalf("got %q: %q unknown or out of order", arts, a)
+			}
+			for _, g := range pm.groups[a] {
+				byGroup[g] = append(byGroup[g], a)
+			}
+		}
+		// Each group counts one artefact at least, none for more than it
+		// weighs alone.
+		for g, as := range byGroup {
+			counted := 0
+			for i, b := range pm.counted(g, as, 172) {
+				if b < 0 || b > procedureBits(pm.named(as[i]), 172)+1e-12 {
+					t.Fatalf("%s: %q counted %v bits", g, as[i], b)
+				}
+				if b > 0 {
+					counted++
+				}
+			}
+			if counted == 0 {
+				t.Fatalf("%s: none of %q counted", g, as)
 			}
 		}
 	})
