@@ -918,6 +918,29 @@ func (w *worker) caseLease(ctx context.Context, name string) (*heldCase, caseLea
 	return nil, l, nil
 }
 
+// RebuiltMark returns the case mark (store.CaseMark) that the last
+// rebuild of the case's operations saw whole, as its rebuild lease says;
+// false when no worker holds the lease or none has rebuilt the case since
+// taking it. Operations are up to date when it equals the case's mark.
+func RebuiltMark(ctx context.Context, js jetstream.JetStream, tenant, caseName string) (int64, bool, error) {
+	kv, err := js.KeyValue(ctx, BucketName(tenant))
+	if err != nil {
+		return 0, false, err
+	}
+	e, err := kv.Get(ctx, caseKey(caseName))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	var l caseLease
+	if err := json.Unmarshal(e.Value(), &l); err != nil || l.Mark < 0 {
+		return 0, false, nil
+	}
+	return l.Mark, true, nil
+}
+
 // renewCase renews the rebuild lease of a case held, saying its mark;
 // one lost is let go. The caller holds leaseMu.
 func (w *worker) renewCase(ctx context.Context, name string, h *heldCase) {
