@@ -280,7 +280,7 @@ func procedureBits(k, g int) float64 {
 
 // procedureScores adds to scores (indexed like m.groups) the weight of
 // the observed artefacts for the groups documented with them
-// (procedureCounted).
+// (procMatcher.counted).
 func (kb *KB) procedureScores(m *model, arts []string, scores []float64) {
 	if len(arts) == 0 {
 		return
@@ -319,8 +319,7 @@ func (pm *procMatcher) counted(g string, as []string, groups int) []float64 {
 	for i := range set {
 		set[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for set[i] != i {
 			set[i] = set[set[i]]
 			i = set[i]
