@@ -201,7 +201,7 @@ func Attribution(w io.Writer, kb *attack.KB, ev attack.Evidence, sum *attack.Sum
 			fmt.Fprintln(w, "    shares none of the evidence")
 		}
 		for _, p := range c.Procedures {
-			wrapText(w, fmt.Sprintf("`%s`: documented (%s %s; %s; %s)", p.Text, p.Target, p.TargetName, plural(p.Groups, "group"), strings.Join(p.Sources, ", ")),
+			wrapText(w, fmt.Sprintf("`%s`: documented (%s %s; %s; %s)%s", p.Text, p.Target, p.TargetName, plural(p.Groups, "group"), strings.Join(p.Sources, ", "), sameReport(p)),
 				"    procedure: ", "        ", 100)
 		}
 		if len(c.Unexplained) > 0 {
@@ -241,4 +241,14 @@ func wrapText(w io.Writer, s, first, indent string, width int) {
 		}
 		fmt.Fprintln(w, line)
 	}
+}
+
+// sameReport notes a matched procedure that adds nothing of its own: a
+// stronger one of a report it shares was counted (attack's
+// procMatcher.counted).
+func sameReport(p attack.ProcedureMatch) string {
+	if p.Bits > 0 {
+		return ""
+	}
+	return ", counted once with its report's other procedures"
 }

@@ -395,6 +395,16 @@ func TestAttributionLines(t *testing.T) {
 	if want := `  software Mimikatz (S0002) seen in: C:\Temp\mimikatz.exe`; lines[len(lines)-1] != want {
 		t.Errorf("software seen: got %q, want %q last", lines, want)
 	}
+	// A procedure counted once with a stronger one of its report says so.
+	at.Candidates[0].Procedures = []attack.ProcedureMatch{
+		{Text: "net session", Target: "T1049", Groups: 1, Bits: 1.44, Sources: []string{"R"}},
+		{Text: "net time", Target: "T1124", Groups: 4, Sources: []string{"R"}},
+	}
+	lines = AttributionLines(at, 3)
+	last := lines[len(lines)-2:]
+	if strings.Contains(last[0], "counted once") || !strings.HasSuffix(last[1], "counted once with its report's other procedures") {
+		t.Errorf("procedures: got %q, want only the second noted as counted once", last)
+	}
 }
 
 // TestTimelineCSVFormulas: a CSV cell of evidence or rule text that starts

@@ -562,7 +562,7 @@ func AttributionLines(at *result.Attribution, shared int) []string {
 	for i := range at.Candidates {
 		c := &at.Candidates[i]
 		for _, p := range c.Procedures {
-			lines = append(lines, fmt.Sprintf("  procedure `%s`: %s is documented doing this (%s, %s; per %s)", p.Text, c.Name, p.Target, plural(p.Groups, "group"), strings.Join(p.Sources, ", ")))
+			lines = append(lines, fmt.Sprintf("  procedure `%s`: %s is documented doing this (%s, %s; per %s)%s", p.Text, c.Name, p.Target, plural(p.Groups, "group"), strings.Join(p.Sources, ", "), sameReport(p)))
 		}
 	}
 	if len(at.Unknown) > 0 {
