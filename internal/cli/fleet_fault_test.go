@@ -227,8 +227,14 @@ func TestFleetFaults(t *testing.T) {
 	// restarted.
 	px.down()
 	outage := time.Now()
+	shipped := streamMessages(ctx, js)
 	col = start(t, "collector (again)", env, ship...)
-	time.Sleep(300 * time.Millisecond)
+	// Stopped once the collector ships (300 ms after its start were
+	// waited once: a slow start had shipped nothing by then, and the
+	// restart was not mid-stream).
+	if !waitFor(time.Minute, func() bool { return streamMessages(ctx, js) > shipped }) {
+		t.Fatal("the collector (again) shipped nothing within a minute")
+	}
 	ns.stop(t)
 	select {
 	case <-col.done:
@@ -293,6 +299,20 @@ func drainedAndRebuilt(t *testing.T, js jetstream.JetStream, st *store.Store, ca
 		rebuilt, ok, err2 := fleet.RebuiltMark(ctx, js, store.DefaultTenant, caseName)
 		return err == nil && err2 == nil && ok && rebuilt == m
 	})
+}
+
+// streamMessages is how many messages the default tenant's stream holds;
+// 0 when it cannot be read.
+func streamMessages(ctx context.Context, js jetstream.JetStream) uint64 {
+	st, err := js.Stream(ctx, fleet.StreamName(store.DefaultTenant))
+	if err != nil {
+		return 0
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0
+	}
+	return info.State.Msgs
 }
 
 // members is how many workers of the default tenant are live.

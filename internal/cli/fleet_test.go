@@ -1,10 +1,16 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/spoor-hunt/spoor/internal/fleet"
 	"github.com/spoor-hunt/spoor/internal/fleettest"
@@ -48,5 +54,42 @@ func TestShipAndStatus(t *testing.T) {
 	code, stdout, _ = run(t, t.Context(), "fleet", "status", "--nats", url, "--tenant", "acme")
 	if code != 0 || !strings.Contains(stdout, "col-1") || !strings.Contains(stdout, "PARTITION") {
 		t.Errorf("fleet status: %d\n%s", code, stdout)
+	}
+}
+
+// unansweredBucket is a JetStream whose first bucket look-up gets no
+// answer, as while a cluster elects the bucket's leader.
+type unansweredBucket struct {
+	jetstream.JetStream
+	failed atomic.Bool
+}
+
+func (u *unansweredBucket) KeyValue(ctx context.Context, bucket string) (jetstream.KeyValue, error) {
+	if !u.failed.Swap(true) {
+		return nil, nats.ErrTimeout
+	}
+	return u.JetStream.KeyValue(ctx, bucket)
+}
+
+// TestCollectorReportedAfterBucketUnanswered: a collector whose tenant's
+// bucket did not answer at its start is still listed by fleet status once
+// it does (it gave up on the bucket, and was never listed).
+func TestCollectorReportedAfterBucketUnanswered(t *testing.T) {
+	_, js := fleettest.NATS(t)
+	if _, err := fleet.EnsureStream(t.Context(), js, "acme", fleet.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	flaky := &unansweredBucket{JetStream: js}
+	stop := reportCollector(t.Context(), flaky, "acme", "col-1", new(fleet.ShipStats), Env{Stdout: io.Discard, Stderr: io.Discard})
+	stop()
+	if !flaky.failed.Load() {
+		t.Fatal("the bucket's look-up did not fail")
+	}
+	st, err := fleet.ReadStatus(t.Context(), js, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Collectors) != 1 || st.Collectors[0].Name != "col-1" {
+		t.Errorf("collectors %+v, want col-1", st.Collectors)
 	}
 }

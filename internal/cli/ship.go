@@ -141,16 +141,29 @@ func runShip(ctx context.Context, env Env, f shipFlags, paths []string) error {
 
 // reportCollector keeps the collector's key in the tenant's bucket (what
 // spoor fleet status lists) every 5 s until the returned function is
-// called, which reports a last time.
+// called, which reports a last time. The bucket is looked up at each
+// report until found: one that did not answer at the start (a cluster
+// electing its leader) left the collector unlisted for its whole run.
 func reportCollector(ctx context.Context, js jetstream.JetStream, tenant, name string, stats *fleet.ShipStats, env Env) (stop func()) {
-	kv, err := fleet.Bucket(ctx, js, tenant, fleet.DefaultLease)
-	if err != nil {
-		env.logger().Warn("collector not reported for fleet status", "err", err)
-		return func() {}
+	var kv jetstream.KeyValue
+	warned := false
+	bucket := func(ctx context.Context) bool {
+		var err error
+		if kv == nil {
+			if kv, err = fleet.Bucket(ctx, js, tenant, fleet.DefaultLease); err != nil && !warned {
+				env.logger().Warn("collector not reported for fleet status: tried again every 5 s", "err", err)
+				warned = true
+			}
+		}
+		return err == nil
 	}
+	bucket(ctx)
 	var last int64
 	lastAt := time.Now()
 	report := func(ctx context.Context) {
+		if !bucket(ctx) {
+			return
+		}
 		n := stats.Events.Load()
 		info := fleet.CollectorInfo{Name: name, Seen: time.Now().UTC(), Events: n, Batches: stats.Batches.Load(),
 			Inputs: stats.Inputs.Load(), Dropped: stats.Dropped.Load(), Retries: stats.Retries.Load(), Bookmark: stats.Last.Load(),

@@ -2,3 +2,6 @@ package fleet
 
 // EditedLog is editedLog, for the fleet_test package's tests.
 var EditedLog = editedLog
+
+// CaseKeyPrefix is caseKeyPrefix: the keys of the cases' rebuild leases.
+const CaseKeyPrefix = caseKeyPrefix

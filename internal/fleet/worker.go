@@ -872,11 +872,13 @@ func (w *worker) settle(ctx context.Context, name string) (rebuilt, done bool, e
 	}
 	w.leaseMu.Lock()
 	defer w.leaseMu.Unlock()
-	if w.held[name] == h {
-		h.mark = m
-		w.renewCase(ctx, name, h)
+	if w.held[name] != h {
+		return true, false, nil // lost meanwhile: the next holder's rebuild is waited for
 	}
-	return true, true, nil
+	h.mark = m
+	w.renewCase(ctx, name, h)
+	// Lost now, the mark is not the lease's: the case is settled again.
+	return true, w.held[name] == h, nil
 }
 
 // caseLease returns the worker's hold of the case's rebuild lease, taking
@@ -941,19 +943,42 @@ func RebuiltMark(ctx context.Context, js jetstream.JetStream, tenant, caseName s
 	return l.Mark, true, nil
 }
 
-// renewCase renews the rebuild lease of a case held, saying its mark;
-// one lost is let go. The caller holds leaseMu.
+// renewCase renews the rebuild lease of a case held, saying its mark; one
+// whose key says another worker's is let go. One not renewed for want of
+// an answer (a cluster electing its bucket's leader) is kept, for the
+// next beat: let go, its key expired unrenewed, and with it the mark of
+// the case's last rebuild (RebuiltMark), which no one wrote again until
+// the case changed. The caller holds leaseMu.
 func (w *worker) renewCase(ctx context.Context, name string, h *heldCase) {
 	body, _ := json.Marshal(caseLease{Worker: w.opts.ID, Mark: h.mark})
 	rev, err := w.kv.Update(ctx, caseKey(name), body, h.rev)
-	if err != nil {
-		if ctx.Err() == nil {
-			w.opts.Logger.Warn("case rebuild lease lost", "case", name, "err", err)
-			delete(w.held, name)
+	if err != nil && ctx.Err() == nil {
+		// An update whose answer was lost may have been made, or the
+		// key expired: it says whose the lease is now.
+		var e jetstream.KeyValueEntry
+		switch e, err = w.kv.Get(ctx, caseKey(name)); {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			rev, err = w.kv.Create(ctx, caseKey(name), body)
+		case err == nil:
+			var l caseLease
+			if json.Unmarshal(e.Value(), &l) != nil || l.Worker != w.opts.ID {
+				err = fmt.Errorf("%w: held by %q", jetstream.ErrKeyExists, l.Worker)
+				break
+			}
+			h.rev = e.Revision()
+			rev, err = w.kv.Update(ctx, caseKey(name), body, h.rev)
 		}
-		return
 	}
-	h.rev = rev
+	switch {
+	case err == nil:
+		h.rev = rev
+	case ctx.Err() != nil:
+	case errors.Is(err, jetstream.ErrKeyExists):
+		w.opts.Logger.Warn("case rebuild lease lost", "case", name, "err", err)
+		delete(w.held, name)
+	default:
+		w.opts.Logger.Warn("case rebuild lease not renewed: again at the next beat", "case", name, "err", err)
+	}
 }
 
 // renewCases renews every rebuild lease the worker holds.

@@ -2,10 +2,12 @@ package fleet_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/spoor-hunt/spoor/internal/fleet"
@@ -129,5 +131,93 @@ func TestWorkerConsumerLookupRetried(t *testing.T) {
 	}
 	if flaky.fails.Load() >= 0 {
 		t.Errorf("%d look-ups still to fail: the test did not fail them", flaky.fails.Load()+1)
+	}
+}
+
+// flakyLeases is a JetStream whose tenant bucket fails updates of the
+// cases' rebuild leases with a timeout while fails is above zero, the
+// odd ones after making them (their answer lost), as a cluster electing
+// its bucket's leader does; renewed counts those made since.
+type flakyLeases struct {
+	jetstream.JetStream
+	fails, renewed atomic.Int32
+}
+
+func (f *flakyLeases) CreateOrUpdateKeyValue(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := f.JetStream.CreateOrUpdateKeyValue(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &flakyKV{KeyValue: kv, f: f}, nil
+}
+
+type flakyKV struct {
+	jetstream.KeyValue
+	f *flakyLeases
+}
+
+func (kv *flakyKV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	if !strings.HasPrefix(key, fleet.CaseKeyPrefix) {
+		return kv.KeyValue.Update(ctx, key, value, rev)
+	}
+	if n := kv.f.fails.Add(-1); n >= 0 {
+		kv.f.renewed.Store(0)
+		if n%2 == 1 {
+			kv.KeyValue.Update(ctx, key, value, rev)
+		}
+		return 0, nats.ErrTimeout
+	}
+	rev, err := kv.KeyValue.Update(ctx, key, value, rev)
+	if err == nil {
+		kv.f.renewed.Add(1)
+	}
+	return rev, err
+}
+
+// TestWorkerCaseLeaseKept: a case's rebuild lease whose renewal got no
+// answer is renewed at the next beats, and still says the mark of the
+// case's last rebuild (the worker let it go, and it expired: RebuiltMark
+// never equalled the case's mark again, nothing committing to it).
+func TestWorkerCaseLeaseKept(t *testing.T) {
+	ctx := context.Background()
+	_, js := fleettest.NATS(t)
+	if _, err := fleet.EnsureStream(ctx, js, "acme", fleet.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	enc := fleet.NewEncoder(fleet.Header{Tenant: "acme", Case: "c", Host: "h1"})
+	msg, _ := enc.Message()
+	if err := (fleet.JetStreamPublisher{JS: js}).Publish(ctx, fleet.Subject("acme", "h1"), msg, "one"); err != nil {
+		t.Fatal(err)
+	}
+	st, rules := acmeStore(t)
+	flaky := &flakyLeases{JetStream: js}
+	stats := new(fleet.WorkerStats)
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- fleet.RunWorker(wctx, flaky, fleet.WorkerOptions{ID: "w", Tenant: "acme", Store: st, Rules: rules, Stats: stats, Lease: 3 * time.Second})
+	}()
+	defer func() {
+		stop()
+		<-done
+	}()
+	rebuilt := func() bool {
+		m, err := st.CaseMark(ctx, "acme", "c")
+		r, ok, err2 := fleet.RebuiltMark(ctx, js, "acme", "c")
+		return err == nil && err2 == nil && ok && r == m
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within a minute", what)
+			}
+		}
+	}
+	waitUntil("the case rebuilt", rebuilt)
+	flaky.fails.Store(2)
+	waitUntil("the rebuild lease renewed twice after its renewals failed", func() bool { return flaky.fails.Load() < 0 && flaky.renewed.Load() >= 2 })
+	if !rebuilt() {
+		t.Error("the rebuild lease does not say the case's mark")
 	}
 }
