@@ -349,15 +349,39 @@ func startServeWorkers(ctx context.Context, env Env, st *store.Store, nt *serveN
 		conns = append(conns, nc)
 		for i := range n {
 			wg.Go(func() {
-				err := fleet.RunWorker(wctx, js, fleet.WorkerOptions{ID: fmt.Sprintf("%s-serve-%d", host, i), Tenant: t.Name, Store: st,
-					Rules: rules, Hunt: opts, Logger: env.logger()})
-				if err != nil && wctx.Err() == nil {
-					env.logger().Warn("fleet worker stopped", "tenant", t.Name, "err", err)
-				}
+				supervise(wctx, env.logger().With("tenant", t.Name), time.Second, func(ctx context.Context) error {
+					return fleet.RunWorker(ctx, js, fleet.WorkerOptions{ID: fmt.Sprintf("%s-serve-%d", host, i), Tenant: t.Name, Store: st,
+						Rules: rules, Hunt: opts, Logger: env.logger()})
+				})
 			})
 		}
 	}
 	return stop, nil
+}
+
+// supervise runs a fleet worker until ctx is done, starting it again
+// (after wait, doubled each time up to a minute) whenever it stops with an
+// error: spoor worker exits for its supervisor to restart it, but a worker
+// inside spoor serve has none, and one whose setup found no JetStream
+// answer for a minute (a cluster away) left the server without workers
+// for as long as it ran.
+func supervise(ctx context.Context, log *slog.Logger, wait time.Duration, run func(context.Context) error) {
+	for {
+		err := run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("stopped without an error")
+		}
+		log.Warn("fleet worker stopped: started again", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Minute)
+	}
 }
 
 // newOIDC discovers the provider of f's flags, the secret read from its

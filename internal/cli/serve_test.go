@@ -7,7 +7,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -255,4 +257,33 @@ func caseDetections(stdout string) int {
 		}
 	}
 	return -1
+}
+
+// TestSupervise: a worker of spoor serve that stops with an error is
+// started again, with a warning each time, until the server stops.
+func TestSupervise(t *testing.T) {
+	var logs bytes.Buffer
+	ctx, cancel := context.WithCancel(t.Context())
+	runs := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		supervise(ctx, slog.New(slog.NewTextHandler(&logs, nil)), time.Millisecond, func(ctx context.Context) error {
+			runs++
+			if runs <= 2 {
+				return errors.New("NATS JetStream gave no answer for a minute")
+			}
+			cancel() // the server stops while the third runs
+			<-ctx.Done()
+			return ctx.Err()
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("supervise did not return once its context was done")
+	}
+	if runs != 3 || strings.Count(logs.String(), "fleet worker stopped: started again") != 2 {
+		t.Errorf("%d runs, logs %q; want 3 runs and two warnings", runs, logs.String())
+	}
 }
