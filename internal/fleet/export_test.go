@@ -5,3 +5,6 @@ var EditedLog = editedLog
 
 // CaseKeyPrefix is caseKeyPrefix: the keys of the cases' rebuild leases.
 const CaseKeyPrefix = caseKeyPrefix
+
+// LeaseKeyPrefix is leaseKeyPrefix: the keys of the partitions' leases.
+const LeaseKeyPrefix = leaseKeyPrefix

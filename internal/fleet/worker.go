@@ -288,12 +288,16 @@ func (w *worker) balance(ctx context.Context) {
 			w.release(p, o)
 		case o != nil:
 			rev, err := w.kv.Update(ctx, leaseKey(p), []byte(w.opts.ID), o.rev)
+			if err != nil && ctx.Err() == nil {
+				rev, err = w.reclaim(ctx, leaseKey(p), w.isMine, []byte(w.opts.ID))
+			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
-				// Lost (expired, and maybe taken): stop at once; what it
-				// commits meanwhile is stored once anyway.
+				// Lost (expired, and maybe taken), or not known to be
+				// held: stop at once; what it commits meanwhile is stored
+				// once anyway.
 				w.opts.Logger.Warn("partition lease lost", "partition", p, "err", err)
 				o.cancel()
 				<-o.done
@@ -304,6 +308,11 @@ func (w *worker) balance(ctx context.Context) {
 			o.rev = rev
 		case best == me:
 			rev, err := w.kv.Create(ctx, leaseKey(p), []byte(w.opts.ID))
+			if errors.Is(err, jetstream.ErrKeyExists) {
+				// This worker's already when a create's answer was lost
+				// (or before a restart).
+				rev, err = w.reclaim(ctx, leaseKey(p), w.isMine, []byte(w.opts.ID))
+			}
 			if err != nil {
 				continue // held by its previous owner until it gives it back or it expires
 			}
@@ -953,21 +962,10 @@ func (w *worker) renewCase(ctx context.Context, name string, h *heldCase) {
 	body, _ := json.Marshal(caseLease{Worker: w.opts.ID, Mark: h.mark})
 	rev, err := w.kv.Update(ctx, caseKey(name), body, h.rev)
 	if err != nil && ctx.Err() == nil {
-		// An update whose answer was lost may have been made, or the
-		// key expired: it says whose the lease is now.
-		var e jetstream.KeyValueEntry
-		switch e, err = w.kv.Get(ctx, caseKey(name)); {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-			rev, err = w.kv.Create(ctx, caseKey(name), body)
-		case err == nil:
+		rev, err = w.reclaim(ctx, caseKey(name), func(v []byte) bool {
 			var l caseLease
-			if json.Unmarshal(e.Value(), &l) != nil || l.Worker != w.opts.ID {
-				err = fmt.Errorf("%w: held by %q", jetstream.ErrKeyExists, l.Worker)
-				break
-			}
-			h.rev = e.Revision()
-			rev, err = w.kv.Update(ctx, caseKey(name), body, h.rev)
-		}
+			return json.Unmarshal(v, &l) == nil && l.Worker == w.opts.ID
+		}, body)
 	}
 	switch {
 	case err == nil:
@@ -980,6 +978,28 @@ func (w *worker) renewCase(ctx context.Context, name string, h *heldCase) {
 		w.opts.Logger.Warn("case rebuild lease not renewed: again at the next beat", "case", name, "err", err)
 	}
 }
+
+// reclaim writes body to a lease key of the bucket whose write failed
+// (no answer, or the revision moved): when the key's value is still this
+// worker's (an update made with its answer lost, or a lease of this
+// worker's before a restart) it is written at the key's revision; when
+// it expired it is made again; another worker's is refused with
+// jetstream.ErrKeyExists. An error says the lease is not known to be held.
+func (w *worker) reclaim(ctx context.Context, key string, mine func([]byte) bool, body []byte) (uint64, error) {
+	e, err := w.kv.Get(ctx, key)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return w.kv.Create(ctx, key, body)
+	case err != nil:
+		return 0, err
+	case !mine(e.Value()):
+		return 0, fmt.Errorf("%w: %s is another worker's", jetstream.ErrKeyExists, key)
+	}
+	return w.kv.Update(ctx, key, body, e.Revision())
+}
+
+// isMine reports whether a partition lease's value names this worker.
+func (w *worker) isMine(v []byte) bool { return string(v) == w.opts.ID }
 
 // renewCases renews every rebuild lease the worker holds.
 func (w *worker) renewCases(ctx context.Context) {

@@ -135,12 +135,16 @@ func TestWorkerConsumerLookupRetried(t *testing.T) {
 }
 
 // flakyLeases is a JetStream whose tenant bucket fails updates of the
-// cases' rebuild leases with a timeout while fails is above zero, the
-// odd ones after making them (their answer lost), as a cluster electing
-// its bucket's leader does; renewed counts those made since.
+// keys starting with prefix (the cases' rebuild leases, or the
+// partitions') with a timeout while fails is above zero, the odd ones
+// after making them (their answer lost), or every one with made, as a
+// cluster electing its bucket's leader does; renewed counts those made
+// since.
 type flakyLeases struct {
 	jetstream.JetStream
+	prefix         string
 	fails, renewed atomic.Int32
+	made           atomic.Bool
 }
 
 func (f *flakyLeases) CreateOrUpdateKeyValue(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
@@ -157,12 +161,12 @@ type flakyKV struct {
 }
 
 func (kv *flakyKV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
-	if !strings.HasPrefix(key, fleet.CaseKeyPrefix) {
+	if !strings.HasPrefix(key, kv.f.prefix) {
 		return kv.KeyValue.Update(ctx, key, value, rev)
 	}
 	if n := kv.f.fails.Add(-1); n >= 0 {
 		kv.f.renewed.Store(0)
-		if n%2 == 1 {
+		if n%2 == 1 || kv.f.made.Load() {
 			kv.KeyValue.Update(ctx, key, value, rev)
 		}
 		return 0, nats.ErrTimeout
@@ -172,6 +176,24 @@ func (kv *flakyKV) Update(ctx context.Context, key string, value []byte, rev uin
 		kv.f.renewed.Add(1)
 	}
 	return rev, err
+}
+
+// flakyWorker runs a worker of tenant acme, stopped at the test's end,
+// whose bucket fails the updates of the keys starting with prefix as
+// flakyLeases says.
+func flakyWorker(t *testing.T, js jetstream.JetStream, st *store.Store, rules *hunt.Rules, prefix string) (*flakyLeases, *fleet.WorkerStats) {
+	flaky := &flakyLeases{JetStream: js, prefix: prefix}
+	stats := new(fleet.WorkerStats)
+	wctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- fleet.RunWorker(wctx, flaky, fleet.WorkerOptions{ID: "w", Tenant: "acme", Store: st, Rules: rules, Stats: stats, Lease: 3 * time.Second})
+	}()
+	t.Cleanup(func() {
+		stop()
+		<-done
+	})
+	return flaky, stats
 }
 
 // TestWorkerCaseLeaseKept: a case's rebuild lease whose renewal got no
@@ -190,17 +212,7 @@ func TestWorkerCaseLeaseKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, rules := acmeStore(t)
-	flaky := &flakyLeases{JetStream: js}
-	stats := new(fleet.WorkerStats)
-	wctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- fleet.RunWorker(wctx, flaky, fleet.WorkerOptions{ID: "w", Tenant: "acme", Store: st, Rules: rules, Stats: stats, Lease: 3 * time.Second})
-	}()
-	defer func() {
-		stop()
-		<-done
-	}()
+	flaky, _ := flakyWorker(t, js, st, rules, fleet.CaseKeyPrefix)
 	rebuilt := func() bool {
 		m, err := st.CaseMark(ctx, "acme", "c")
 		r, ok, err2 := fleet.RebuiltMark(ctx, js, "acme", "c")
@@ -219,5 +231,34 @@ func TestWorkerCaseLeaseKept(t *testing.T) {
 	waitUntil("the rebuild lease renewed twice after its renewals failed", func() bool { return flaky.fails.Load() < 0 && flaky.renewed.Load() >= 2 })
 	if !rebuilt() {
 		t.Error("the rebuild lease does not say the case's mark")
+	}
+}
+
+// TestWorkerPartitionLeaseKept: a partition lease whose renewal got no
+// answer, made or not, is renewed (the worker read the key and found it
+// its own) and the partition read on: the worker stopped reading it until
+// the lease expired and was taken again.
+func TestWorkerPartitionLeaseKept(t *testing.T) {
+	ctx := context.Background()
+	_, js := fleettest.NATS(t)
+	if _, err := fleet.EnsureStream(ctx, js, "acme", fleet.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st, rules := acmeStore(t)
+	flaky, stats := flakyWorker(t, js, st, rules, fleet.LeaseKeyPrefix)
+	const all = uint64(1)<<fleet.Partitions - 1
+	fleettest.Balanced(t, stats)
+	// One renewal's answer lost, the update not made; then one made.
+	for _, made := range []bool{false, true} {
+		flaky.made.Store(made)
+		flaky.fails.Store(1)
+		for deadline := time.Now().Add(time.Minute); flaky.fails.Load() >= 0 || flaky.renewed.Load() < 2*fleet.Partitions; time.Sleep(time.Millisecond) {
+			if o := stats.Owned.Load(); o != all {
+				t.Fatalf("update made %v: partitions held %016b, want all while a renewal gets no answer", made, o)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("update made %v: the partition leases were not renewed twice after, within a minute", made)
+			}
+		}
 	}
 }
