@@ -12,7 +12,6 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/fleet"
 	"github.com/spoor-hunt/spoor/internal/fleettest"
-	"github.com/spoor-hunt/spoor/internal/hunt"
 	"github.com/spoor-hunt/spoor/internal/store"
 )
 
@@ -21,10 +20,7 @@ import (
 // again); a good batch beside them is hunted and committed.
 func TestWorkerRefusesBadMessages(t *testing.T) {
 	ctx := context.Background()
-	_, js := fleettest.NATS(t)
-	if _, err := fleet.EnsureStream(ctx, js, "acme", fleet.StreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	js := acmeNATS(t, false)
 	pub := fleet.JetStreamPublisher{JS: js}
 	if err := pub.Publish(ctx, fleet.Subject("acme", "h1"), []byte("not a batch"), "junk"); err != nil {
 		t.Fatal(err)
@@ -39,19 +35,12 @@ func TestWorkerRefusesBadMessages(t *testing.T) {
 	if err := pub.Publish(ctx, fleet.Subject("acme", "h1"), msg, "good"); err != nil {
 		t.Fatal(err)
 	}
-	st, rules := acmeStore(t)
-	stats := new(fleet.WorkerStats)
-	wctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- fleet.RunWorker(wctx, js, fleet.WorkerOptions{ID: "w", Tenant: "acme", Store: st, Rules: rules, Stats: stats, Lease: 3 * time.Second})
-	}()
+	st, stats, stop := acmeWorker(t, js)
 	deadline := time.Now().Add(time.Minute)
 	for (stats.BadMessages.Load() < 2 || stats.Commits.Load() < 1) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
-	<-done
 	if stats.BadMessages.Load() != 2 || stats.Messages.Load() != 3 || stats.Commits.Load() != 1 {
 		t.Fatalf("%d bad of %d messages, %d commits; want 2 of 3, 1", stats.BadMessages.Load(), stats.Messages.Load(), stats.Commits.Load())
 	}
@@ -72,15 +61,44 @@ func TestWorkerRefusesBadMessages(t *testing.T) {
 	}
 }
 
-// acmeStore opens a case store with tenant acme, closed at the test's
-// end, and compiles the built-in rules.
-func acmeStore(t *testing.T) (*store.Store, *hunt.Rules) {
+// acmeNATS starts NATS with tenant acme's stream holding, with batch,
+// one batch of case c from host h1 (no events: a commit of nothing).
+func acmeNATS(t *testing.T, batch bool) jetstream.JetStream {
+	t.Helper()
+	_, js := fleettest.NATS(t)
+	if _, err := fleet.EnsureStream(t.Context(), js, "acme", fleet.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if batch {
+		msg, _ := fleet.NewEncoder(fleet.Header{Tenant: "acme", Case: "c", Host: "h1"}).Message()
+		if err := (fleet.JetStreamPublisher{JS: js}).Publish(t.Context(), fleet.Subject("acme", "h1"), msg, "good"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return js
+}
+
+// acmeWorker runs a worker of tenant acme on js, with a case store of the
+// tenant and the built-in rules, until stop (or the test's end).
+func acmeWorker(t *testing.T, js jetstream.JetStream) (st *store.Store, stats *fleet.WorkerStats, stop func()) {
 	t.Helper()
 	st, rules := storeAndRules(t)
 	if _, err := st.AddTenant(t.Context(), "acme", "test"); err != nil {
 		t.Fatal(err)
 	}
-	return st, rules
+	stats = new(fleet.WorkerStats)
+	wctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := fleet.RunWorker(wctx, js, fleet.WorkerOptions{ID: "w", Tenant: "acme", Store: st, Rules: rules, Stats: stats, Lease: 3 * time.Second})
+		if err != context.Canceled {
+			t.Errorf("worker: %v", err)
+		}
+	}()
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop) // before the store's close, registered first
+	return st, stats, stop
 }
 
 // flakyConsumers is a JetStream whose consumer look-ups fail the first
@@ -102,30 +120,13 @@ func (f *flakyConsumers) Consumer(ctx context.Context, stream, name string) (jet
 // up on it and kept its lease, so it was never read: a CI run of
 // TestFleetCluster waited for one message for nine minutes).
 func TestWorkerConsumerLookupRetried(t *testing.T) {
-	ctx := context.Background()
-	_, js := fleettest.NATS(t)
-	if _, err := fleet.EnsureStream(ctx, js, "acme", fleet.StreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	enc := fleet.NewEncoder(fleet.Header{Tenant: "acme", Case: "c", Host: "h1"})
-	msg, _ := enc.Message()
-	if err := (fleet.JetStreamPublisher{JS: js}).Publish(ctx, fleet.Subject("acme", "h1"), msg, "one"); err != nil {
-		t.Fatal(err)
-	}
-	st, rules := acmeStore(t)
-	flaky := &flakyConsumers{JetStream: js}
+	flaky := &flakyConsumers{JetStream: acmeNATS(t, true)}
 	flaky.fails.Store(3 * fleet.Partitions) // every partition's first look-ups
-	stats := new(fleet.WorkerStats)
-	wctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- fleet.RunWorker(wctx, flaky, fleet.WorkerOptions{ID: "w", Tenant: "acme", Store: st, Rules: rules, Stats: stats, Lease: 3 * time.Second})
-	}()
+	_, stats, stop := acmeWorker(t, flaky)
 	for deadline := time.Now().Add(time.Minute); stats.Commits.Load() < 1 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
-	<-done
 	if stats.Messages.Load() != 1 || stats.Commits.Load() != 1 {
 		t.Errorf("%d messages hunted, %d commits; want the one message committed", stats.Messages.Load(), stats.Commits.Load())
 	}
@@ -178,41 +179,15 @@ func (kv *flakyKV) Update(ctx context.Context, key string, value []byte, rev uin
 	return rev, err
 }
 
-// flakyWorker runs a worker of tenant acme, stopped at the test's end,
-// whose bucket fails the updates of the keys starting with prefix as
-// flakyLeases says.
-func flakyWorker(t *testing.T, js jetstream.JetStream, st *store.Store, rules *hunt.Rules, prefix string) (*flakyLeases, *fleet.WorkerStats) {
-	flaky := &flakyLeases{JetStream: js, prefix: prefix}
-	stats := new(fleet.WorkerStats)
-	wctx, stop := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- fleet.RunWorker(wctx, flaky, fleet.WorkerOptions{ID: "w", Tenant: "acme", Store: st, Rules: rules, Stats: stats, Lease: 3 * time.Second})
-	}()
-	t.Cleanup(func() {
-		stop()
-		<-done
-	})
-	return flaky, stats
-}
-
 // TestWorkerCaseLeaseKept: a case's rebuild lease whose renewal got no
 // answer is renewed at the next beats, and still says the mark of the
 // case's last rebuild (the worker let it go, and it expired: RebuiltMark
 // never equalled the case's mark again, nothing committing to it).
 func TestWorkerCaseLeaseKept(t *testing.T) {
 	ctx := context.Background()
-	_, js := fleettest.NATS(t)
-	if _, err := fleet.EnsureStream(ctx, js, "acme", fleet.StreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	enc := fleet.NewEncoder(fleet.Header{Tenant: "acme", Case: "c", Host: "h1"})
-	msg, _ := enc.Message()
-	if err := (fleet.JetStreamPublisher{JS: js}).Publish(ctx, fleet.Subject("acme", "h1"), msg, "one"); err != nil {
-		t.Fatal(err)
-	}
-	st, rules := acmeStore(t)
-	flaky, _ := flakyWorker(t, js, st, rules, fleet.CaseKeyPrefix)
+	js := acmeNATS(t, true)
+	flaky := &flakyLeases{JetStream: js, prefix: fleet.CaseKeyPrefix}
+	st, _, _ := acmeWorker(t, flaky)
 	rebuilt := func() bool {
 		m, err := st.CaseMark(ctx, "acme", "c")
 		r, ok, err2 := fleet.RebuiltMark(ctx, js, "acme", "c")
@@ -239,13 +214,8 @@ func TestWorkerCaseLeaseKept(t *testing.T) {
 // its own) and the partition read on: the worker stopped reading it until
 // the lease expired and was taken again.
 func TestWorkerPartitionLeaseKept(t *testing.T) {
-	ctx := context.Background()
-	_, js := fleettest.NATS(t)
-	if _, err := fleet.EnsureStream(ctx, js, "acme", fleet.StreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	st, rules := acmeStore(t)
-	flaky, stats := flakyWorker(t, js, st, rules, fleet.LeaseKeyPrefix)
+	flaky := &flakyLeases{JetStream: acmeNATS(t, false), prefix: fleet.LeaseKeyPrefix}
+	_, stats, _ := acmeWorker(t, flaky)
 	const all = uint64(1)<<fleet.Partitions - 1
 	fleettest.Balanced(t, stats)
 	// One renewal's answer lost, the update not made; then one made.
