@@ -477,10 +477,10 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// TestSigmaHQPackage: the package's rules are loaded beside the built-in
-// ones, its noisy rules left out unless Options.Noisy, and a rule given
-// with Options.Rules replaces the package's rule of its id.
-func TestSigmaHQPackage(t *testing.T) {
+// sigmaHQ returns the embedded SigmaHQ package, the test skipped with
+// -short (every SigmaHQ rule is loaded).
+func sigmaHQ(t *testing.T) *rulepkg.Package {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("loads every SigmaHQ rule")
 	}
@@ -488,6 +488,14 @@ func TestSigmaHQPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pkg
+}
+
+// TestSigmaHQPackage: the package's rules are loaded beside the built-in
+// ones, its noisy rules left out unless Options.Noisy, and a rule given
+// with Options.Rules replaces the package's rule of its id.
+func TestSigmaHQPackage(t *testing.T) {
+	pkg := sigmaHQ(t)
 	run := func(opts Options) *result.Result {
 		t.Helper()
 		res, err := Run(t.Context(), []string{"testdata/evidence"}, opts)

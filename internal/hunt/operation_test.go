@@ -7,7 +7,6 @@ import (
 
 	"github.com/spoor-hunt/spoor/internal/attack"
 	"github.com/spoor-hunt/spoor/internal/result"
-	"github.com/spoor-hunt/spoor/internal/rulepkg"
 )
 
 // TestOperationsCuckooBees: the CuckooBees example (an intrusion across an
@@ -151,14 +150,7 @@ func TestOperationsCuckooBees(t *testing.T) {
 // names the example; what moves APT41 is how the evidence is weighed (a
 // report's quoted commands count once, TestProcedureReports).
 func TestCuckooBeesDefaultRules(t *testing.T) {
-	if testing.Short() {
-		t.Skip("loads every SigmaHQ rule")
-	}
-	pkg, err := rulepkg.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(t.Context(), []string{"../../examples/cuckoobees"}, Options{SigmaHQ: pkg})
+	res, err := Run(t.Context(), []string{"../../examples/cuckoobees"}, Options{SigmaHQ: sigmaHQ(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
