@@ -447,16 +447,7 @@ type model struct {
 	// any.
 	regT, regS [][]float32
 	regB       []float64
-	// lambda[g] is the group's share λ_g when p.share sets one per group
-	// from how its reports read (the novelty shares); nil otherwise.
-	lambda []float64
-	// novelT[t], novelS[s]: b_novel(x)/b(x), the odds that a novel item
-	// is x against the background, when p.novelBackground; nil otherwise.
-	novelT, novelS []float64
-	// outside[g]: 1/(1 − B_g), B_g the novel part's mass on g's profile,
-	// when p.novelOutside; nil otherwise.
-	outside []float64
-	p       params
+	p          params
 }
 
 // params are the model's parameters; defaultParams is what Attribute
@@ -469,25 +460,11 @@ type params struct {
 	perChild bool    // parent-child credit divided among the children
 	// share is how λ is set: shareIntegrated, a fixed share in (0, 1),
 	// or shareDirichlet: λ = Z/(Z+μ), Dirichlet smoothing, with μ = mu,
-	// or the mean Z over groups when mu is 0; or one of the novelty
-	// shares, set per group from its rate ν_g of novel items (novelty):
-	// shareNovelty, 1 − ν_g; shareNoveltyDirichlet, the geometric mean of
-	// that and the Dirichlet share; shareNoveltyLevel, shareNoveltyResidual
-	// (see the constants). Measured on the report cases, not used by
-	// Attribute: each ranks worse (BENCHMARKS.md).
+	// or the mean Z over groups when mu is 0. (Shares set per group from
+	// its rate of novel items were measured and removed: BENCHMARKS.md,
+	// branch attrlam.)
 	share float64
-	// novelBackground: the items a group's profile does not explain are
-	// drawn from b_novel (how often each item is one a report adds new to
-	// its group), not from b.
-	novelBackground bool
-	// novelOutside: a novel item is one the group's profile lacks, so
-	// the novel part is b (or b_novel) over the items outside the profile,
-	// renormalised, and 0 on the profile's items.
-	novelOutside bool
-	// novelPrior is the strength, in items, of the prior the groups'
-	// novelty rates are shrunk with; 0 fits it by moments (see novelty).
-	novelPrior float64
-	mu         float64
+	mu    float64
 	// weight: an item's credit is Reports^weight (the reports ATT&CK
 	// cites for the group's use of it); 0 credits every item 1.
 	weight float64
@@ -507,15 +484,8 @@ type params struct {
 }
 
 const (
-	shareIntegrated       = 0
-	shareDirichlet        = -1
-	shareNovelty          = -2
-	shareNoveltyDirichlet = -3
-	// shareNoveltyLevel: 1 − ν_g scaled to the Dirichlet shares' mean
-	// over the groups; shareNoveltyResidual: the Dirichlet share, its
-	// odds times exp of the group's residual of logit(1 − ν_g) on ln Z.
-	shareNoveltyLevel    = -4
-	shareNoveltyResidual = -5
+	shareIntegrated = 0
+	shareDirichlet  = -1
 )
 
 var defaultParams = params{related: 1, perChild: true, share: shareDirichlet, mu: 400, weight: 0.5, pooled: true, associated: true, family: true, regression: RegressionWeight}
@@ -743,199 +713,10 @@ func buildModel(kb *KB, p params) *model {
 		}
 		m.techRatio[gi], m.softRatio[gi] = tr, sr
 	}
-	if p.share <= shareNovelty {
-		m.lambda = noveltyShares(m, p)
-	}
-	if p.novelBackground {
-		m.novelT, m.novelS = novelOdds(m, wT, totT, fS, p.family)
-	}
-	if p.novelOutside {
-		m.outside = make([]float64, len(m.groups))
-		for gi := range m.groups {
-			mass := 0.0
-			for t, a := range m.techRatio[gi] {
-				if a > 0 {
-					mass += fT[t] * oddsAt(m.novelT, t)
-				}
-			}
-			for x, a := range m.softRatio[gi] {
-				if a > 0 {
-					mass += fS[x] * oddsAt(m.novelS, x)
-				}
-			}
-			m.outside[gi] = 1 / max(0.01, 1-mass)
-		}
-	}
 	if p.regression > 0 {
 		m.learned()
 	}
 	return m
-}
-
-// noveltyShares returns each group's share λ_g under p.share, one of the
-// novelty shares, within [0.01, 0.99].
-func noveltyShares(m *model, p params) []float64 {
-	nu, _ := novelty(m.groups, p.novelPrior)
-	out := make([]float64, len(m.groups))
-	dir := make([]float64, len(m.groups)) // the Dirichlet shares
-	mu := p.mu
-	if mu == 0 { // as score: the mean Z
-		for gi := range m.groups {
-			mu += m.z(gi) / float64(len(m.groups))
-		}
-	}
-	for gi := range m.groups {
-		z := m.z(gi)
-		dir[gi] = z / (z + mu)
-		out[gi] = 1 - nu[gi]
-	}
-	switch p.share {
-	case shareNoveltyDirichlet:
-		for gi := range out {
-			out[gi] = math.Sqrt(out[gi] * dir[gi])
-		}
-	case shareNoveltyLevel:
-		scale := meanOf(dir) / meanOf(out)
-		for gi := range out {
-			out[gi] *= scale
-		}
-	case shareNoveltyResidual:
-		logit := func(x float64) float64 { return math.Log(x / (1 - x)) }
-		xs, ys := make([]float64, len(out)), make([]float64, len(out))
-		for gi := range out {
-			xs[gi], ys[gi] = math.Log(m.z(gi)), logit(out[gi])
-		}
-		mx, my := meanOf(xs), meanOf(ys)
-		var sxy, sxx float64
-		for gi := range xs {
-			sxy += (xs[gi] - mx) * (ys[gi] - my)
-			sxx += (xs[gi] - mx) * (xs[gi] - mx)
-		}
-		slope := 0.0
-		if sxx > 0 {
-			slope = sxy / sxx
-		}
-		for gi := range out {
-			r := ys[gi] - my - slope*(xs[gi]-mx)
-			odds := dir[gi] / (1 - dir[gi]) * math.Exp(r)
-			out[gi] = odds / (1 + odds)
-		}
-	}
-	for gi := range out {
-		out[gi] = min(0.99, max(0.01, out[gi]))
-	}
-	return out
-}
-
-// novelty returns each group's rate of novel items: of the items its
-// reports name, the share that no other report of the group names (what
-// the group's profile would lack had that report not been written),
-// pooled over its reports — Good–Turing's share of singletons, read from
-// Group.Reports. A group's rate is shrunk toward the rate over all groups
-// by a beta-binomial prior of the given strength in items, or (prior 0)
-// one fitted by moments across the groups, so that a group with one or
-// two reports (whose every item is novel) is not extreme. Rates are within
-// [0.01, 0.99]; strength is the prior's weight, in items (+Inf when the
-// groups vary no more than chance would make them). In a view made by
-// WithoutReport, Reports no longer counts the held-out report, so neither
-// does this.
-func novelty(groups []*Group, prior float64) (rates []float64, strength float64) {
-	n, n1 := make([]float64, len(groups)), make([]float64, len(groups))
-	var sumN, sumN1 float64
-	for gi, g := range groups {
-		for _, r := range g.Reports {
-			n[gi] += float64(max(1, r))
-			if r <= 1 {
-				n1[gi]++
-			}
-		}
-		sumN += n[gi]
-		sumN1 += n1[gi]
-	}
-	out := make([]float64, len(groups))
-	if sumN == 0 {
-		// No reports to read (a knowledge base without counts): an even
-		// rate, never a certain one.
-		for gi := range out {
-			out[gi] = 0.5
-		}
-		return out, math.Inf(1)
-	}
-	mean := sumN1 / sumN
-	// Moments: E[n·(k/n − p)²] = p(1−p)(1 + (n−1)ρ), ρ = 1/(a+1) for a
-	// prior of strength a (in items).
-	var s, df float64
-	k := 0.0
-	for gi := range groups {
-		if n[gi] == 0 {
-			continue
-		}
-		d := n1[gi]/n[gi] - mean
-		s += n[gi] * d * d
-		df += n[gi] - 1
-		k++
-	}
-	a := math.Inf(1) // no spread beyond chance: every group at the mean
-	if prior > 0 {
-		a = prior
-	} else if v := mean * (1 - mean); v > 0 && df > 0 {
-		if rho := (s/v - k) / df; rho > 0 {
-			a = 1/min(1, rho) - 1
-		}
-	}
-	for gi := range groups {
-		nu := mean
-		if !math.IsInf(a, 1) {
-			nu = (n1[gi] + a*mean) / (n[gi] + a)
-		}
-		out[gi] = min(0.99, max(0.01, nu))
-	}
-	return out, a
-}
-
-// novelOdds returns b_novel(x)/b(x) for every technique and software:
-// b_novel(x) is how often x is an item a report adds new to its group (a
-// group's item that one report alone names), add-one smoothed over
-// techniques and software together; with family, a technique with
-// sub-techniques stands for its family, as in familyRatio. wT and totT
-// are the background's technique weights and total, fS its software
-// shares.
-func novelOdds(m *model, wT []float64, totT float64, fS []float64, family bool) ([]float64, []float64) {
-	cT, cS := make([]float64, len(m.techs)), make([]float64, len(m.softs))
-	for _, g := range m.groups {
-		for id, r := range g.Reports {
-			if r > 1 {
-				continue
-			}
-			if t, ok := m.techIndex[id]; ok {
-				cT[t]++
-			} else if x, ok := m.softIndex[id]; ok {
-				cS[x]++
-			}
-		}
-	}
-	total := 0.0
-	for _, c := range cT {
-		total += c + 1
-	}
-	for _, c := range cS {
-		total += c + 1
-	}
-	oT, oS := make([]float64, len(cT)), make([]float64, len(cS))
-	for t, c := range cT {
-		num, den := c+1, wT[t]+1
-		if family {
-			for _, ch := range m.children[t] {
-				num += cT[ch]
-				den += wT[ch]
-			}
-		}
-		oT[t] = (num / total) / (den / totT)
-	}
-	for x, c := range cS {
-		oS[x] = (c + 1) / total / fS[x]
-	}
-	return oT, oS
 }
 
 // learned fills regT and regS from the groups' Regression, leaving them
@@ -1102,58 +883,18 @@ func (m *model) score(obsT, obsS []int, wT, wS []float64, scores []float64) {
 			scores[gi] = s.log2(ratios, n)
 			continue
 		}
-		switch {
-		case m.lambda != nil:
-			share = m.lambda[gi]
-		case share == shareDirichlet:
+		if share == shareDirichlet {
 			share = m.z(gi) / (m.z(gi) + mean)
 		}
-		// Σ_i w_i·log2(λ·a_i + (1 − λ)·o_i), o_i = b_novel/b or 1 (see
-		// novelPart).
+		// Σ_i w_i·log2(λ·a_i + 1 − λ).
 		scores[gi] = 0
 		for j, t := range obsT {
-			a := float64(m.techRatio[gi][t])
-			scores[gi] += weightAt(wT, j) * math.Log2(share*a+(1-share)*m.novelPart(gi, a, m.novelT, t))
+			scores[gi] += weightAt(wT, j) * math.Log2(share*float64(m.techRatio[gi][t])+1-share)
 		}
 		for j, x := range obsS {
-			a := float64(m.softRatio[gi][x])
-			scores[gi] += weightAt(wS, j) * math.Log2(share*a+(1-share)*m.novelPart(gi, a, m.novelS, x))
+			scores[gi] += weightAt(wS, j) * math.Log2(share*float64(m.softRatio[gi][x])+1-share)
 		}
 	}
-}
-
-// novelPart is the novel part's probability of item i against the
-// background, for group gi whose ratio for it is a: b_novel/b (odds) or
-// 1, and with p.novelOutside 0 on the group's profile and renormalised
-// outside it.
-func (m *model) novelPart(gi int, a float64, odds []float64, i int) float64 {
-	if m.outside == nil {
-		return oddsAt(odds, i)
-	}
-	if a > 0 {
-		return 0
-	}
-	return oddsAt(odds, i) * m.outside[gi]
-}
-
-// meanOf returns the mean of xs (0 for none).
-func meanOf(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	sum := 0.0
-	for _, x := range xs {
-		sum += x
-	}
-	return sum / float64(len(xs))
-}
-
-// oddsAt returns o[i], or 1 when o is nil.
-func oddsAt(o []float64, i int) float64 {
-	if o == nil {
-		return 1
-	}
-	return o[i]
 }
 
 // weightAt returns w[j], or 1 when w is nil.

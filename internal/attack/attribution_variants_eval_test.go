@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -163,123 +162,6 @@ func TestReportSweepShare(t *testing.T) {
 		vs = append(vs, variant{fmt.Sprintf("c = r^%g", w), paramsScorer(p)})
 	}
 	runVariants(t, true, vs)
-}
-
-// TestReportNovelty sets the share λ_g of a group's profile from how its
-// own reports read (novelty in attribute.go: the share of each report's
-// items no other report of the group names, shrunk toward all groups'
-// rate), alone, as the geometric mean with the Dirichlet share, at the
-// Dirichlet shares' mean level, or as the Dirichlet share moved by the
-// group's departure from the novelty its size predicts; and draws the
-// items a profile does not explain from b_novel (how often each item is
-// one a report adds new to its group) instead of b, and (novelOutside)
-// only outside the group's profile, as a novel item is. The prior is fitted
-// by moments, or worth about two reports (16 items; ATT&CK's reports name
-// about 8 items for a group). Run it with
-//
-//	go test ./internal/attack -run 'TestReportNovelty$' -eval -v
-func TestReportNovelty(t *testing.T) {
-	vs := []variant{
-		{"spoor (Attribute)", rankingScorer(Attribute)},
-		{"IDF containment", idfContainment},
-	}
-	for _, v := range []struct {
-		name    string
-		share   float64
-		novel   bool
-		prior   float64
-		outside bool
-	}{
-		{"λ = 1 − ν_g", shareNovelty, false, 0, false},
-		{"λ = √(Z/(Z+μ) · (1 − ν_g))", shareNoveltyDirichlet, false, 0, false},
-		{"λ = (1 − ν_g) at the mean level of Z/(Z+μ)", shareNoveltyLevel, false, 0, false},
-		{"odds λ = odds Z/(Z+μ) · exp(residual of logit(1 − ν_g) on ln Z)", shareNoveltyResidual, false, 0, false},
-		{"λ = 1 − ν_g, prior of 16 items", shareNovelty, false, 16, false},
-		{"λ = √(Z/(Z+μ) · (1 − ν_g)), prior of 16 items", shareNoveltyDirichlet, false, 16, false},
-		{"odds λ = odds Z/(Z+μ) · exp(residual), prior of 16 items", shareNoveltyResidual, false, 16, false},
-		{"λ = Z/(Z+μ) (shipped), novel items from b_novel", shareDirichlet, true, 0, false},
-		{"λ = 1 − ν_g, novel items from b_novel", shareNovelty, true, 0, false},
-		{"λ = √(Z/(Z+μ) · (1 − ν_g)), novel items from b_novel", shareNoveltyDirichlet, true, 0, false},
-		{"λ = Z/(Z+μ), novel items outside the profile (b renormalised)", shareDirichlet, false, 0, true},
-		{"λ = 1 − ν_g, novel items outside the profile from b_novel", shareNovelty, true, 0, true},
-	} {
-		p := defaultParams
-		p.share, p.novelBackground, p.novelPrior, p.novelOutside = v.share, v.novel, v.prior, v.outside
-		vs = append(vs, variant{v.name, paramsScorer(p)})
-	}
-	runVariants(t, true, vs)
-}
-
-// TestReportNoveltyPredicts asks whether a group's rate of novel items
-// (novelty, from the case's knowledge base) predicts the share of the
-// held-out report's items its profile lacks better than the profile's
-// size does: correlations over the cases whose group keeps a profile.
-// Run it with
-//
-//	go test ./internal/attack -run 'TestReportNoveltyPredicts$' -eval -v
-func TestReportNoveltyPredicts(t *testing.T) {
-	if !*evalFlag {
-		t.Skip("runs with -eval")
-	}
-	ds, full, groups, pos := loadReports(t)
-	var actual, nuFit, nu16, dir, lnZ []float64
-	for _, c := range ds.Cases {
-		ck := newCaseKB(full, groups, pos, c)
-		m := buildModel(ck.kb, defaultParams)
-		gi, ok := m.groupIndex[c.Group]
-		if !ok {
-			continue // nothing left of the group: no profile to lack items
-		}
-		g := m.groups[gi]
-		its := append(slices.Clone(c.Techniques), c.Software...)
-		lacks := 0
-		for _, id := range its {
-			if _, known := g.Reports[id]; !known {
-				lacks++
-			}
-		}
-		actual = append(actual, float64(lacks)/float64(len(its)))
-		a, _ := novelty(m.groups, 0)
-		b, _ := novelty(m.groups, 16)
-		nuFit, nu16 = append(nuFit, a[gi]), append(nu16, b[gi])
-		z := m.z(gi)
-		dir = append(dir, 1-z/(z+defaultParams.mu))
-		lnZ = append(lnZ, math.Log(z))
-	}
-	if len(actual) < 3 {
-		t.Fatalf("%d cases with a profile, want more", len(actual))
-	}
-	// residual is y less its least-squares line on x.
-	residual := func(y, x []float64) []float64 {
-		mx, my := meanOf(x), meanOf(y)
-		var sxy, sxx float64
-		for i := range x {
-			sxy += (x[i] - mx) * (y[i] - my)
-			sxx += (x[i] - mx) * (x[i] - mx)
-		}
-		out := make([]float64, len(y))
-		for i := range y {
-			out[i] = y[i] - my - sxy/sxx*(x[i]-mx)
-		}
-		return out
-	}
-	t.Logf("%d cases; the held-out report's share of items its group's profile lacks: mean %.3f; ν_g (moments) mean %.3f, (16 items) %.3f; 1 − Z/(Z+μ) mean %.3f",
-		len(actual), meanOf(actual), meanOf(nuFit), meanOf(nu16), meanOf(dir))
-	t.Logf("correlation with that share: ν_g (moments) %.3f, ν_g (16 items) %.3f, 1 − Z/(Z+μ) %.3f, ln Z %.3f; partial, ln Z held: ν_g (moments) %.3f, (16 items) %.3f",
-		correlation(nuFit, actual), correlation(nu16, actual), correlation(dir, actual), correlation(lnZ, actual),
-		correlation(residual(nuFit, lnZ), residual(actual, lnZ)), correlation(residual(nu16, lnZ), residual(actual, lnZ)))
-}
-
-// correlation is Pearson's correlation of x and y.
-func correlation(x, y []float64) float64 {
-	mx, my := meanOf(x), meanOf(y)
-	var sxy, sxx, syy float64
-	for i := range x {
-		sxy += (x[i] - mx) * (y[i] - my)
-		sxx += (x[i] - mx) * (x[i] - mx)
-		syy += (y[i] - my) * (y[i] - my)
-	}
-	return sxy / math.Sqrt(sxx*syy)
 }
 
 // ideas are the variants the issue suggested, against the shipped model
