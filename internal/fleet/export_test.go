@@ -8,3 +8,6 @@ const CaseKeyPrefix = caseKeyPrefix
 
 // LeaseKeyPrefix is leaseKeyPrefix: the keys of the partitions' leases.
 const LeaseKeyPrefix = leaseKeyPrefix
+
+// FetchMessages is fetchMessages: the most messages one fetch takes.
+const FetchMessages = fetchMessages

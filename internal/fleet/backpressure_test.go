@@ -1,0 +1,151 @@
+package fleet_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/spoor-hunt/spoor/internal/fleet"
+	"github.com/spoor-hunt/spoor/internal/fleettest"
+	"github.com/spoor-hunt/spoor/internal/shared"
+	"github.com/spoor-hunt/spoor/internal/store"
+)
+
+// TestWorkerBackpressure: a worker over a backlog whose store does not
+// take its commits (another writer holds the SQLite file's write lock)
+// stops taking messages once each partition holds a commit's worth (20
+// events here, so one fetch): what it holds does not grow with the
+// backlog, which waits in the stream. Once the store takes commits again
+// the backlog is hunted whole.
+func TestWorkerBackpressure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("backpressure: seconds of hunting through NATS")
+	}
+	ctx := context.Background()
+	_, js := fleettest.NATS(t)
+	if _, err := fleet.EnsureStream(ctx, js, "default", fleet.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fleet.EnsureConsumers(ctx, js, "default", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Two events a message: the busiest partitions hold more than a fetch.
+	var shipped fleet.ShipStats
+	evidence := shared.Path(t, "datasets", "evtx-attack-samples")
+	if err := fleet.Ship(ctx, fleet.JetStreamPublisher{JS: js}, []string{evidence},
+		fleet.ShipOptions{Tenant: "default", Case: "bp", Collector: "c1", State: t.TempDir(), Window: 2, Stats: &shipped}); err != nil {
+		t.Fatal(err)
+	}
+	backlog := infos(t, js)
+	deep := 0
+	for _, in := range backlog {
+		if in.NumPending > fleet.FetchMessages {
+			deep++
+		}
+	}
+	if deep == 0 {
+		t.Fatalf("no partition's backlog is deeper than a fetch (%d messages): nothing to hold back", fleet.FetchMessages)
+	}
+
+	dir := t.TempDir()
+	st, rules := storeAndRulesIn(t, dir)
+	lock := writeLock(t, filepath.Join(dir, store.FileName))
+	stats := new(fleet.WorkerStats)
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := fleet.RunWorker(wctx, js, fleet.WorkerOptions{ID: "w", Tenant: "default", Store: st, Rules: rules, Stats: stats, FlushEvents: 20})
+		if err != context.Canceled {
+			t.Errorf("worker: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
+	// Taking messages stops: the count holds for two seconds.
+	held := int64(-1)
+	for deadline := time.Now().Add(time.Minute); ; {
+		n := stats.Messages.Load()
+		if n > 0 && n == held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker went on taking messages for a minute with its store locked (%d taken)", n)
+		}
+		held = n
+		time.Sleep(2 * time.Second)
+	}
+	if c := stats.Commits.Load(); c != 0 {
+		t.Fatalf("%d commits with the store locked", c)
+	}
+	var delivered, waiting uint64
+	for p, in := range infos(t, js) {
+		if in.NumAckPending > fleet.FetchMessages {
+			t.Errorf("partition %d: %d messages held unacknowledged, more than a fetch (%d)", p, in.NumAckPending, fleet.FetchMessages)
+		}
+		delivered += uint64(in.NumAckPending)
+		waiting += in.NumPending
+	}
+	if delivered != uint64(held) {
+		t.Errorf("%d messages delivered and unacknowledged, the worker took %d", delivered, held)
+	}
+	if waiting == 0 {
+		t.Error("nothing of the backlog waits in the stream")
+	}
+
+	lock()
+	fleettest.Drained(t, js, "default", func() bool { return stats.Dirty.Load() == 0 })
+	if got, want := stats.Events.Load(), shipped.Events.Load(); got != want {
+		t.Errorf("%d events hunted once the store took commits, %d shipped", got, want)
+	}
+	if stats.Detections.Load() == 0 {
+		t.Error("no detection stored")
+	}
+}
+
+// infos is every partition consumer's state in the default tenant.
+func infos(t *testing.T, js jetstream.JetStream) []*jetstream.ConsumerInfo {
+	t.Helper()
+	ctx := context.Background()
+	var out []*jetstream.ConsumerInfo
+	for p := range fleet.Partitions {
+		c, err := js.Consumer(ctx, fleet.StreamName("default"), fleet.ConsumerName(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := c.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
+// writeLock takes the write lock of the SQLite database at path from
+// another connection, as a busy writer would; release gives it back.
+func writeLock(t *testing.T, path string) (release func()) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+			t.Error(err)
+		}
+		conn.Close()
+	}
+}
