@@ -2,6 +2,8 @@ package attack
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"testing"
 )
 
@@ -37,5 +39,37 @@ func explainedScorer(w float64) reportScorer {
 		}
 		ev.Weights = weights
 		return spoor(ck, ev, scores)
+	}
+}
+
+// TestReportRelated: a group scores at least its related groups' scores
+// (ATT&CK links them in descriptions but keeps them apart, as APT41 and
+// Winnti Group) less delta bits: related crews share tools and reports.
+//
+//	go test ./internal/attack -run TestReportRelated -eval -v
+func TestReportRelated(t *testing.T) {
+	vs := []variant{{"spoor (Attribute)", rankingScorer(Attribute)}, {"IDF containment", idfContainment}}
+	for _, d := range []float64{1, 2, 4, 8} {
+		vs = append(vs, variant{fmt.Sprintf("spoor, related groups' score less %g bits", d), relatedScorer(d)})
+	}
+	runVariants(t, true, vs)
+}
+
+func relatedScorer(delta float64) reportScorer {
+	spoor := rankingScorer(Attribute)
+	return func(ck *caseKB, ev Evidence, scores []float64) float64 {
+		conf := spoor(ck, ev, scores)
+		own := slices.Clone(scores)
+		for i, g := range ck.groups {
+			if math.IsInf(own[i], -1) {
+				continue // left out (an emptied profile: the protocol's, not evidence)
+			}
+			for _, r := range ck.kb.RelatedGroups(g) {
+				if j, ok := ck.pos[r.Group.ID]; ok && own[j]-delta > scores[i] {
+					scores[i] = own[j] - delta
+				}
+			}
+		}
+		return conf
 	}
 }
