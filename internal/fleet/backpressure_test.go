@@ -66,18 +66,19 @@ func TestWorkerBackpressure(t *testing.T) {
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 
-	// Taking messages stops: the count holds for two seconds.
-	held := int64(-1)
-	for deadline := time.Now().Add(time.Minute); ; {
-		n := stats.Messages.Load()
-		if n > 0 && n == held {
-			break
-		}
+	// Every partition with messages takes a fetch and waits on the store:
+	// what was delivered is what the worker took.
+	fleettest.Balanced(t, stats)
+	for deadline := time.Now().Add(time.Minute); !blocked(infos(t, js), stats.Messages.Load()); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the worker went on taking messages for a minute with its store locked (%d taken)", n)
+			t.Fatalf("the partitions did not all wait on the locked store within a minute (%d messages taken)", stats.Messages.Load())
 		}
-		held = n
-		time.Sleep(2 * time.Second)
+	}
+	// And nothing more is taken while it stays locked.
+	held := stats.Messages.Load()
+	time.Sleep(2 * time.Second)
+	if n := stats.Messages.Load(); n != held {
+		t.Fatalf("%d messages more taken with the store locked", n-held)
 	}
 	if c := stats.Commits.Load(); c != 0 {
 		t.Fatalf("%d commits with the store locked", c)
@@ -105,6 +106,19 @@ func TestWorkerBackpressure(t *testing.T) {
 	if stats.Detections.Load() == 0 {
 		t.Error("no detection stored")
 	}
+}
+
+// blocked reports whether every partition has been delivered messages
+// or has none, and the worker took all that were delivered.
+func blocked(infos []*jetstream.ConsumerInfo, taken int64) bool {
+	var delivered int64
+	for _, in := range infos {
+		if in.NumAckPending == 0 && in.NumPending > 0 {
+			return false
+		}
+		delivered += int64(in.NumAckPending)
+	}
+	return delivered == taken
 }
 
 // infos is every partition consumer's state in the default tenant.
