@@ -483,20 +483,9 @@ func TestEvaluateReports(t *testing.T) {
 	}
 
 	results := make([][][]outcome, len(ds.Cases))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for ci := range next {
-				results[ci] = evaluateCase(full, groups, pos, ds.Cases[ci], ci)
-			}
-		})
-	}
-	for ci := range ds.Cases {
-		next <- ci
-	}
-	close(next)
-	wg.Wait()
+	eachCase(len(ds.Cases), func(ci int) {
+		results[ci] = evaluateCase(full, groups, pos, ds.Cases[ci], ci)
+	})
 
 	// tallies[scorer][size]: size 0 is the full evidence, -1 all pooled.
 	tallies := make([]map[int]*tally, len(reportScorers))
@@ -602,4 +591,23 @@ func loadReports(t *testing.T) (reportDataset, *KB, []*Group, map[string]int) {
 		groups = append(groups, c.Group)
 	}
 	return ds, full, groups, pos
+}
+
+// eachCase calls fn with every case index below n, on as many goroutines
+// as Go runs at once.
+func eachCase(n int, fn func(ci int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for ci := range next {
+				fn(ci)
+			}
+		})
+	}
+	for ci := range n {
+		next <- ci
+	}
+	close(next)
+	wg.Wait()
 }

@@ -35,44 +35,33 @@ func TestReportBySize(t *testing.T) {
 		var cnt [3]float64
 		var gsum [2][3][2]float64
 		var gcnt [3]float64
-		var wg sync.WaitGroup
-		next := make(chan int)
-		for range 2 {
-			wg.Go(func() {
-				scores := make([]float64, len(groups))
-				for ci := range next {
-					c := ds.Cases[ci]
-					view := c
-					if !hold {
-						view = reportCase{Group: c.Group}
-					}
-					ck := newCaseKB(full, groups, pos, view)
-					ev := Evidence{Techniques: c.Techniques, Software: c.Software}
-					b := bucket(len(c.Techniques) + len(c.Software))
-					g, _, _ := full.Group(c.Group)
-					gb := bucket((len(g.Techniques) + len(g.Software)) / 5)
-					mu.Lock()
-					cnt[b]++
-					gcnt[gb]++
-					mu.Unlock()
-					for v, sc := range vs {
-						sc.score(ck, ev, scores)
-						bt, ti := placement(scores, pos[c.Group])
-						mu.Lock()
-						sum[v][b][0] += topK(bt, ti, 1)
-						sum[v][b][1] += topK(bt, ti, 5)
-						gsum[v][gb][0] += topK(bt, ti, 1)
-						gsum[v][gb][1] += topK(bt, ti, 5)
-						mu.Unlock()
-					}
-				}
-			})
-		}
-		for ci := range ds.Cases {
-			next <- ci
-		}
-		close(next)
-		wg.Wait()
+		eachCase(len(ds.Cases), func(ci int) {
+			scores := make([]float64, len(groups))
+			c := ds.Cases[ci]
+			view := c
+			if !hold {
+				view = reportCase{Group: c.Group}
+			}
+			ck := newCaseKB(full, groups, pos, view)
+			ev := Evidence{Techniques: c.Techniques, Software: c.Software}
+			b := bucket(len(c.Techniques) + len(c.Software))
+			g, _, _ := full.Group(c.Group)
+			gb := bucket((len(g.Techniques) + len(g.Software)) / 5)
+			mu.Lock()
+			cnt[b]++
+			gcnt[gb]++
+			mu.Unlock()
+			for v, sc := range vs {
+				sc.score(ck, ev, scores)
+				bt, ti := placement(scores, pos[c.Group])
+				mu.Lock()
+				sum[v][b][0] += topK(bt, ti, 1)
+				sum[v][b][1] += topK(bt, ti, 5)
+				gsum[v][gb][0] += topK(bt, ti, 1)
+				gsum[v][gb][1] += topK(bt, ti, 5)
+				mu.Unlock()
+			}
+		})
 		var w strings.Builder
 		fmt.Fprintf(&w, "held out %v\n", hold)
 		for b, name := range []string{"evidence 5-9", "10-19", "20+"} {

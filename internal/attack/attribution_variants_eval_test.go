@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -226,64 +225,53 @@ func runVariants(t *testing.T, holdOut bool, variants []variant) {
 		out[v] = make([][3]float64, 1+len(reportSizes))
 	}
 	var mu sync.Mutex
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			scores := make([]float64, len(groups))
-			for ci := range next {
-				c := ds.Cases[ci]
-				view := c
-				if !holdOut {
-					view = reportCase{Group: c.Group}
+	eachCase(len(ds.Cases), func(ci int) {
+		scores := make([]float64, len(groups))
+		c := ds.Cases[ci]
+		view := c
+		if !holdOut {
+			view = reportCase{Group: c.Group}
+		}
+		ck := newCaseKB(full, groups, pos, view)
+		evs, sizes := caseEvidence(c, ci)
+		if *evalFullFlag {
+			evs, sizes = evs[:1], sizes[:1]
+		}
+		truth := pos[c.Group]
+		h := int(c.Group[len(c.Group)-1]-'0') % 2
+		local := make([][][3]float64, len(variants))
+		localHalf := make([]float64, len(variants))
+		for v, sc := range variants {
+			local[v] = make([][3]float64, 1+len(reportSizes))
+			for ei, ev := range evs {
+				sc.score(ck, ev, scores)
+				b, ti := placement(scores, truth)
+				k := sizeIndex(sizes[ei])
+				if k == 0 {
+					localHalf[v] += topK(b, ti, 1)
 				}
-				ck := newCaseKB(full, groups, pos, view)
-				evs, sizes := caseEvidence(c, ci)
-				if *evalFullFlag {
-					evs, sizes = evs[:1], sizes[:1]
-				}
-				truth := pos[c.Group]
-				h := int(c.Group[len(c.Group)-1]-'0') % 2
-				local := make([][][3]float64, len(variants))
-				localHalf := make([]float64, len(variants))
-				for v, sc := range variants {
-					local[v] = make([][3]float64, 1+len(reportSizes))
-					for ei, ev := range evs {
-						sc.score(ck, ev, scores)
-						b, ti := placement(scores, truth)
-						k := sizeIndex(sizes[ei])
-						if k == 0 {
-							localHalf[v] += topK(b, ti, 1)
-						}
-						local[v][k][0] += topK(b, ti, 1)
-						local[v][k][1] += topK(b, ti, 3)
-						local[v][k][2] += topK(b, ti, 5)
-					}
-				}
-				mu.Lock()
-				for v := range local {
-					for k := range local[v] {
-						for j := range 3 {
-							out[v][k][j] += local[v][k][j]
-						}
-					}
-				}
-				for v := range localHalf {
-					halves[v][h] += localHalf[v]
-				}
-				halfN[h]++
-				for _, s := range sizes {
-					counts[sizeIndex(s)]++
-				}
-				mu.Unlock()
+				local[v][k][0] += topK(b, ti, 1)
+				local[v][k][1] += topK(b, ti, 3)
+				local[v][k][2] += topK(b, ti, 5)
 			}
-		})
-	}
-	for ci := range ds.Cases {
-		next <- ci
-	}
-	close(next)
-	wg.Wait()
+		}
+		mu.Lock()
+		for v := range local {
+			for k := range local[v] {
+				for j := range 3 {
+					out[v][k][j] += local[v][k][j]
+				}
+			}
+		}
+		for v := range localHalf {
+			halves[v][h] += localHalf[v]
+		}
+		halfN[h]++
+		for _, s := range sizes {
+			counts[sizeIndex(s)]++
+		}
+		mu.Unlock()
+	})
 	var w strings.Builder
 	fmt.Fprintf(&w, "held out: %v; halves by group ID parity: %d even, %d odd cases\n\n", holdOut, int(halfN[0]), int(halfN[1]))
 	w.WriteString("| variant | full top-1/3/5 | 1 | 2 | 3 | 5 | full top-1, even / odd half |\n|---|---|---|---|---|---|---|\n")
@@ -354,47 +342,36 @@ func TestReportLearned(t *testing.T) {
 		half  int
 	}
 	evals := make([][]eval, len(ds.Cases))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			cols := make([][]float64, len(features))
-			for f := range cols {
-				cols[f] = make([]float64, len(groups))
+	eachCase(len(ds.Cases), func(ci int) {
+		cols := make([][]float64, len(features))
+		for f := range cols {
+			cols[f] = make([]float64, len(groups))
+		}
+		c := ds.Cases[ci]
+		ck := newCaseKB(full, groups, pos, c)
+		evs, sizes := caseEvidence(c, ci)
+		h := int(c.Group[len(c.Group)-1]-'0') % 2
+		for ei, ev := range evs {
+			for f, ft := range features {
+				ft.score(ck, ev, cols[f])
 			}
-			for ci := range next {
-				c := ds.Cases[ci]
-				ck := newCaseKB(full, groups, pos, c)
-				evs, sizes := caseEvidence(c, ci)
-				h := int(c.Group[len(c.Group)-1]-'0') % 2
-				for ei, ev := range evs {
-					for f, ft := range features {
-						ft.score(ck, ev, cols[f])
-					}
-					e := eval{truth: -1, size: sizes[ei], half: h}
-					for g := range groups {
-						if math.IsInf(cols[0][g], -1) {
-							continue
-						}
-						if g == pos[c.Group] {
-							e.truth = len(e.x)
-						}
-						row := make([]float64, len(features))
-						for f := range features {
-							row[f] = cols[f][g]
-						}
-						e.x = append(e.x, row)
-					}
-					evals[ci] = append(evals[ci], e)
+			e := eval{truth: -1, size: sizes[ei], half: h}
+			for g := range groups {
+				if math.IsInf(cols[0][g], -1) {
+					continue
 				}
+				if g == pos[c.Group] {
+					e.truth = len(e.x)
+				}
+				row := make([]float64, len(features))
+				for f := range features {
+					row[f] = cols[f][g]
+				}
+				e.x = append(e.x, row)
 			}
-		})
-	}
-	for ci := range ds.Cases {
-		next <- ci
-	}
-	close(next)
-	wg.Wait()
+			evals[ci] = append(evals[ci], e)
+		}
+	})
 
 	nf := len(features)
 	fit := func(half int) []float64 {
