@@ -38,11 +38,7 @@ func TestReportBySize(t *testing.T) {
 		eachCase(len(ds.Cases), func(ci int) {
 			scores := make([]float64, len(groups))
 			c := ds.Cases[ci]
-			view := c
-			if !hold {
-				view = reportCase{Group: c.Group}
-			}
-			ck := newCaseKB(full, groups, pos, view)
+			ck := newCaseKB(full, groups, pos, caseView(c, hold))
 			ev := Evidence{Techniques: c.Techniques, Software: c.Software}
 			b := bucket(len(c.Techniques) + len(c.Software))
 			g, _, _ := full.Group(c.Group)

@@ -228,11 +228,7 @@ func runVariants(t *testing.T, holdOut bool, variants []variant) {
 	eachCase(len(ds.Cases), func(ci int) {
 		scores := make([]float64, len(groups))
 		c := ds.Cases[ci]
-		view := c
-		if !holdOut {
-			view = reportCase{Group: c.Group}
-		}
-		ck := newCaseKB(full, groups, pos, view)
+		ck := newCaseKB(full, groups, pos, caseView(c, holdOut))
 		evs, sizes := caseEvidence(c, ci)
 		if *evalFullFlag {
 			evs, sizes = evs[:1], sizes[:1]
@@ -284,6 +280,15 @@ func runVariants(t *testing.T, holdOut bool, variants []variant) {
 		fmt.Fprintf(&w, " %.3f / %.3f |\n", halves[v][0]/halfN[0], halves[v][1]/halfN[1])
 	}
 	t.Log("\n" + w.String())
+}
+
+// caseView is the case as its view of the knowledge base takes it: with
+// its report held out, or nothing held out (the group alone).
+func caseView(c reportCase, holdOut bool) reportCase {
+	if holdOut {
+		return c
+	}
+	return reportCase{Group: c.Group}
 }
 
 // sizeIndex is the index of an evidence size: 0 full, then reportSizes.
