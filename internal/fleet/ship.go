@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"os"
@@ -74,6 +75,11 @@ type Bookmark struct {
 	// Size and ModTime are the file's when its last complete pass began.
 	Size    int64     `json:"size"`
 	ModTime time.Time `json:"mod_time"`
+	// Head is the CRC32 of the file's first HeadSize bytes (at most
+	// headCheck) when its last complete pass began: other first bytes
+	// say its content was replaced in place.
+	Head     uint32 `json:"head,omitempty"`
+	HeadSize int    `json:"head_size,omitempty"`
 	// Events is how many events of the input were shipped in all.
 	Events  int64     `json:"events"`
 	Updated time.Time `json:"updated"`
@@ -298,21 +304,32 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 	if err != nil {
 		return err
 	}
-	if bm == nil || fi.Size() < bm.Size {
-		// New, or cut short (truncated, or a new file on a reused
-		// inode): read from its start, in a pass of its own.
+	if bm != nil && bm.Complete && fi.Size() == bm.Size && fi.ModTime().Equal(bm.ModTime) && bm.Pass > 0 {
+		return nil // nothing new
+	}
+	ra := &countingReaderAt{r: fh, n: &s.opts.Stats.Read}
+	head := make([]byte, min(fi.Size(), headCheck))
+	if n, err := ra.ReadAt(head, 0); err != nil && (err != io.EOF || n < len(head)) {
+		s.opts.Logger.Warn("input not read", "path", f.Path, "err", err)
+		return nil
+	}
+	// An EVTX file's header changes as it grows; other files keep their
+	// first bytes, unless their content was replaced in place (copytruncate
+	// and more written by this poll, cp over it, a reused inode): then the
+	// offset and locators of the bookmark are another content's.
+	replaced := bm != nil && bm.Kind != kindEVTX && bm.HeadSize > 0 &&
+		(bm.HeadSize > len(head) || crc32.ChecksumIEEE(head[:bm.HeadSize]) != bm.Head)
+	if bm == nil || fi.Size() < bm.Size || replaced {
+		// New, cut short or replaced: read from its start, in a pass
+		// of its own.
 		pass := int64(0)
 		if bm != nil {
 			pass = bm.Pass
-			s.opts.Logger.Warn("input shrank: read again from its start", "path", f.Path, "was", bm.Size, "now", fi.Size())
+			s.opts.Logger.Warn("input shrank or was replaced: read again from its start", "path", f.Path, "was", bm.Size, "now", fi.Size())
 		}
 		bm = &Bookmark{Input: id, File: ident, Pass: pass, Complete: true, High: map[string]int64{}}
 	}
 	bm.Path = f.Path
-	if bm.Complete && fi.Size() == bm.Size && fi.ModTime().Equal(bm.ModTime) && bm.Pass > 0 {
-		return nil // nothing new
-	}
-	ra := &countingReaderAt{r: fh, n: &s.opts.Stats.Read}
 	if bm.Kind == "" {
 		if bm.Kind, err = kindOf(ra, fi.Size()); err != nil {
 			s.opts.Logger.Warn("input not read", "path", f.Path, "err", err)
@@ -410,8 +427,13 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 		done()
 	}
 	bm.Size, bm.ModTime = fi.Size(), fi.ModTime()
+	bm.Head, bm.HeadSize = crc32.ChecksumIEEE(head), len(head)
 	return s.save(bm)
 }
+
+// headCheck is how much of a file's start its bookmark keeps a checksum
+// of.
+const headCheck = 1 << 10
 
 // evtxSignature starts an EVTX file with its file header.
 const evtxSignature = "ElfFile\x00"
