@@ -3,6 +3,7 @@ package fleet
 import (
 	"bytes"
 	"cmp"
+	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -269,7 +270,8 @@ type shipper struct {
 	// the window being read
 	encs  map[string]*Encoder // by host
 	free  []*Encoder
-	start int64 // ordinal of the window's first event
+	zw    *flate.Writer // the encoders' compressor, one at a time
+	start int64         // ordinal of the window's first event
 	count int
 	// away is when publishing began to fail (zero when it works); the
 	// next try is at retry, wait after the one before.
@@ -631,7 +633,11 @@ func (s *shipper) flush(ctx context.Context, bm *Bookmark, end int64) error {
 	var events int64
 	for _, host := range hosts {
 		e := s.encs[host]
+		// One compressor (1.2 MB) for every host's encoder: a window
+		// of a thousand hosts took a thousand.
+		e.zw = s.zw
 		msg, err := e.Message()
+		s.zw = e.zw
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -292,3 +293,36 @@ func TestShipDamagedBookmark(t *testing.T) {
 		t.Errorf("%d events shipped, want 1", got)
 	}
 }
+
+// TestShipManyHosts: a window of events of many hosts (a log shipper's
+// file) costs about its events, not a compressor per host (1.2 MB each:
+// a window of 1,000 hosts took 1.2 GB).
+func TestShipManyHosts(t *testing.T) {
+	const hosts = 500
+	var b []byte
+	for i := range 2 * hosts {
+		b = fmt.Appendf(b, `{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS%d","event_id":4688,"record_id":%d}}`+"\n", i%hosts, i)
+	}
+	path := writeTemp(t, b)
+	opts := shipOpts(t, t.TempDir())
+	opts.Window = 2 * hosts
+	stats := new(ShipStats)
+	opts.Stats = stats
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := Ship(context.Background(), nopPub{}, []string{path}, opts); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := stats.Events.Load(); got != 2*hosts {
+		t.Fatalf("%d events shipped, want %d", got, 2*hosts)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("%d hosts of 2 events: %d MB allocated, more than 16", hosts, alloc>>20)
+	}
+}
+
+// nopPub takes every message.
+type nopPub struct{}
+
+func (nopPub) Publish(context.Context, string, []byte, string) error { return nil }
