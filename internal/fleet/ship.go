@@ -242,6 +242,11 @@ func Ship(ctx context.Context, pub Publisher, paths []string, opts ShipOptions) 
 				opts.Logger.Warn("streams are not shipped (no bookmark can resume them)", "path", f.Path)
 				continue
 			}
+			if f.Named {
+				if err := s.rotated(ctx, f.Path); err != nil {
+					return err
+				}
+			}
 			if err := s.input(ctx, f); err != nil {
 				return err
 			}
@@ -436,6 +441,55 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 // headCheck is how much of a file's start its bookmark keeps a checksum
 // of.
 const headCheck = 1 << 10
+
+// rotated ships what is left of the files that were at path, a file
+// given by name, before it was rotated (renamed in its folder, a new one
+// at the path): out of the paths walked, they lost what was written to
+// them since the last poll. It looks when the file at path is new.
+func (s *shipper) rotated(ctx context.Context, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil // input says why
+	}
+	ident := source.Identity(path, fi)
+	if _, err := os.Stat(s.bookmarkPath(s.inputID(ident))); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	ents, err := os.ReadDir(s.opts.State)
+	if err != nil {
+		return fmt.Errorf("state folder: %w", err)
+	}
+	var gone []string // identities of the files once at path
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || e.IsDir() {
+			continue
+		}
+		// A damaged bookmark is said by its own input's pass.
+		if bm, err := s.load(id); err == nil && bm != nil && bm.Path == path && bm.File != ident {
+			gone = append(gone, bm.File)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	ents, err = os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() || !slices.Contains(gone, source.Identity(p, fi)) {
+			continue
+		}
+		if err := s.input(ctx, source.File{Path: p, Size: fi.Size()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // evtxSignature starts an EVTX file with its file header.
 const evtxSignature = "ElfFile\x00"

@@ -326,3 +326,53 @@ func TestShipManyHosts(t *testing.T) {
 type nopPub struct{}
 
 func (nopPub) Publish(context.Context, string, []byte, string) error { return nil }
+
+// TestShipFollowRotatedFile: a file followed by its own path (not its
+// folder's) that is rotated (renamed in its folder, a new one at the
+// path) has the lines written to it before the rotation was noticed
+// shipped too, once.
+func TestShipFollowRotatedFile(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "winlogbeat.json")
+	write := func(name string, from, to int) {
+		fh, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := from; i < to; i++ {
+			fmt.Fprintf(fh, `{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i%60, i)
+		}
+		fh.Close()
+	}
+	write(log, 0, 10)
+	pub := &fakePub{}
+	opts := shipOpts(t, t.TempDir())
+	ship := func(want int) {
+		t.Helper()
+		if err := Ship(context.Background(), pub, []string{log}, opts); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, k := range pub.received() {
+			i := strings.Index(k, `"EventRecordID":`)
+			id := k[i:]
+			id = id[:strings.IndexAny(id, ",}")]
+			if seen[id] {
+				t.Errorf("%s shipped twice", id)
+			}
+			seen[id] = true
+		}
+		if len(seen) != want {
+			t.Fatalf("%d events shipped, want %d", len(seen), want)
+		}
+	}
+	ship(10)
+	write(log, 10, 15) // since the last poll
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	write(log+".1", 15, 17) // by the writer not yet reopened
+	write(log, 100, 103)
+	ship(20)
+	ship(20)
+}
