@@ -373,3 +373,35 @@ func TestShipReplacedInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestShipFollowCreatedEmpty: a file empty when first seen (created by a
+// rotation, or a copy just begun) is followed as its content turns out
+// to be, not read whole at every poll ever after.
+func TestShipFollowCreatedEmpty(t *testing.T) {
+	l := &liveLog{t: t, path: filepath.Join(t.TempDir(), "app.json"), mod: time.Now().Add(-time.Hour)}
+	l.write(nil, 0)
+	pub := &fakePub{}
+	stats := new(ShipStats)
+	opts := shipOpts(t, t.TempDir())
+	opts.Stats = stats
+	var all []byte
+	for i, n := range []int{0, 2000, 1} {
+		from := int64(len(all))
+		for j := range n {
+			all = fmt.Appendf(all, `{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d,"event_data":{"Pad":"%s"}}}`+"\n", i*10000+j, strings.Repeat("p", 100))
+		}
+		l.write(all[from:], from)
+		before := stats.Read.Load()
+		if err := Ship(context.Background(), pub, []string{l.path}, opts); err != nil {
+			t.Fatal(err)
+		}
+		// What was gained, the end read back, the head checked and
+		// sniffed (once).
+		if read, limit := stats.Read.Load()-before, int64(len(all))-from+4<<10+headCheck+headLines; read > limit {
+			t.Errorf("poll %d: %d bytes read of %d gained, more than %d", i, read, int64(len(all))-from, limit)
+		}
+	}
+	if got, want := len(pub.received()), 2001; got != want {
+		t.Errorf("%d events shipped, want %d", got, want)
+	}
+}

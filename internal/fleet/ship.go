@@ -499,14 +499,19 @@ const evtxSignature = "ElfFile\x00"
 const headLines = 64 << 10
 
 // kindOf tells how the file ra of size bytes is read: an EVTX file with
-// its header, JSON lines, or "" when a JSON file's first line is not
-// whole yet (it is read whole until it is).
+// its header, JSON lines, or "" when it cannot tell yet (a JSON file's
+// first line not whole, a file too short to hold the EVTX signature: it
+// is read whole until it can).
 func kindOf(ra io.ReaderAt, size int64) (string, error) {
 	head := make([]byte, min(size, headLines))
 	if n, err := ra.ReadAt(head, 0); err != nil && (err != io.EOF || n < len(head)) {
 		return "", err
 	}
 	switch {
+	case len(head) < len(evtxSignature) && strings.HasPrefix(evtxSignature, string(head)):
+		// Empty (created by a rotation, a copy just begun) or the start
+		// of an EVTX header: decided once there is more.
+		return "", nil
 	case bytes.HasPrefix(head, []byte(evtxSignature)):
 		return kindEVTX, nil
 	case jsonlog.IsLines(head):
