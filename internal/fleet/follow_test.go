@@ -405,3 +405,62 @@ func TestShipFollowCreatedEmpty(t *testing.T) {
 		t.Errorf("%d events shipped, want %d", got, want)
 	}
 }
+
+// TestShipWrappedLogResumed: a collector killed in its first pass over a
+// circular log that had wrapped (its newest chunk in a slot before older
+// ones), whose live chunk grows before it starts again, ships every
+// record once: the pass started again numbers them as the first did.
+func TestShipWrappedLogResumed(t *testing.T) {
+	orig, chunks := evtxChunks(t, 6, "evtx-attack-samples", "AutomatedTestingTools", "PanacheSysmon_vs_AtomicRedTeam01.evtx")
+	const slots = 4
+	l := &liveLog{t: t, path: filepath.Join(t.TempDir(), "Security.evtx"), mod: time.Now().Add(-time.Hour)}
+	l.write(orig[:fileHeader], 0)
+	l.write(make([]byte, slots*chunkSize), fileHeader)
+	// Chunks 0-5 written in turn: slot 0 holds chunk 4, slot 1 chunk 5
+	// (the live one, half written), slots 2 and 3 chunks 2 and 3.
+	c5 := chunks[5]
+	half := c5.FirstID + (c5.LastID-c5.FirstID)/2
+	halfLog, _, err := evtxedit.Remove(orig, half+1, c5.LastID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		c := chunks[i]
+		l.write(orig[c.Offset:c.Offset+chunkSize], fileHeader+int64(i%slots)*chunkSize)
+	}
+	l.write(halfLog[c5.Offset:c5.Offset+chunkSize], fileHeader+chunkSize)
+	pub := &fakePub{}
+	opts := shipOpts(t, t.TempDir())
+	opts.Window = 10
+	// Killed once the pass is past slot 1 (chunks 4 and 5 read).
+	read := int(chunks[4].LastID-chunks[4].FirstID+1) + int(half-c5.FirstID+1)
+	ctx, cancel := context.WithCancel(context.Background())
+	pub.fail = func(n int) error {
+		if n > read/opts.Window+2 {
+			cancel()
+			return errors.New("collector killed")
+		}
+		return nil
+	}
+	if err := Ship(ctx, pub, []string{l.path}, opts); !errors.Is(err, context.Canceled) {
+		t.Fatalf("killed run: %v", err)
+	}
+	pub.fail = nil
+	l.write(orig[c5.Offset:c5.Offset+chunkSize], fileHeader+chunkSize)
+	if err := Ship(context.Background(), pub, []string{l.path}, opts); err != nil {
+		t.Fatal(err)
+	}
+	got := pub.records()
+	want := 0
+	for _, c := range chunks[2:6] {
+		want += int(c.LastID - c.FirstID + 1)
+	}
+	if len(got) != want {
+		t.Errorf("%d records shipped, want %d", len(got), want)
+	}
+	for k, n := range got {
+		if n != 1 {
+			t.Errorf("%.60s shipped %d times", k, n)
+		}
+	}
+}

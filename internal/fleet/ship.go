@@ -389,15 +389,15 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 		return nil
 	}
 	var (
-		part source.Part
-		done func() // moves the bookmark's start of the next pass
-		cut  error  // the part could not be read to its end
+		parts []source.Part // read in turn
+		done  func()        // moves the bookmark's start of the next pass
+		cut   error         // the part could not be read to its end
 	)
 	switch bm.Kind {
 	case kindEVTX:
-		part, done, err = s.planEVTX(ra, fi.Size(), bm, resume)
+		parts, done, err = s.planEVTX(ra, fi.Size(), bm, resume)
 	case kindLines:
-		part, done, err = s.planLines(ra, fi.Size(), bm)
+		parts, done, err = s.planLines(ra, fi.Size(), bm)
 	}
 	if err != nil {
 		// A file changing as it is looked at: again at the next poll.
@@ -405,10 +405,14 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 		return nil
 	}
 	if done != nil {
-		_, err = source.ReadPart(ctx, part, sopts, fn)
-		if err == nil && part.Lines != nil {
-			// The lines a failed read left unread are counted too.
-			_, cut = io.Copy(io.Discard, part.Lines)
+		for _, part := range parts {
+			if _, err = source.ReadPart(ctx, part, sopts, fn); err != nil {
+				break
+			}
+			if part.Lines != nil {
+				// The lines a failed read left unread are counted too.
+				_, cut = io.Copy(io.Discard, part.Lines)
+			}
 		}
 	} else {
 		s.opts.Stats.Read.Add(fi.Size())
@@ -533,18 +537,18 @@ const (
 // chunk slot the bookmark says to the first slot after it that holds no
 // newer records (unused, being written, or older: a circular log's next
 // slot to recycle), or the whole file (the first pass, or the log wrapped
-// since the last). A pass resumed after a restart keeps its plan. done
-// records where the next pass starts: the slot of the newest chunk the
-// pass read, which may grow still.
-func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool) (source.Part, func(), error) {
+// since the last), oldest chunk first. A pass resumed after a restart
+// keeps its plan. done records where the next pass starts: the slot of
+// the newest chunk the pass read, which may grow still.
+func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool) ([]source.Part, func(), error) {
 	slots := int(max(size-fileHeader+chunkSize-1, 0) / chunkSize)
 	oldest, ok0, err := evtx.ChunkAt(ra, 0)
 	if err != nil {
-		return source.Part{}, nil, err
+		return nil, nil, err
 	}
 	from, ok, err := evtx.ChunkAt(ra, bm.Chunk)
 	if err != nil {
-		return source.Part{}, nil, err
+		return nil, nil, err
 	}
 	if !ok { // being written: what the last pass saw stands
 		from = evtx.ChunkInfo{Index: bm.Chunk, FirstID: bm.ChunkFirst}
@@ -562,11 +566,21 @@ func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool
 		for i := range slots {
 			c, ok, err := evtx.ChunkAt(ra, i)
 			if err != nil {
-				return part, nil, err
+				return nil, nil, err
 			}
 			if ok && c.LastID >= next.LastID {
 				next = c
 			}
+		}
+		if next.Index+1 < slots {
+			// A wrapped log's newest chunk, which may grow still, is
+			// read last, after the older ones in the slots after it:
+			// a pass started again after a kill numbers the records
+			// as the first did, whatever it gained since.
+			older := part
+			older.FirstChunk = next.Index + 1
+			part.EndChunk = next.Index + 1
+			return []source.Part{older, part}, s.planned(bm, next, oldest, ok0), nil
 		}
 	} else {
 		high := uint64(max(bm.High[""], 0))
@@ -574,7 +588,7 @@ func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool
 		for i := bm.Chunk + 1; i < slots; i++ {
 			c, ok, err := evtx.ChunkAt(ra, i)
 			if err != nil {
-				return part, nil, err
+				return nil, nil, err
 			}
 			if !ok || c.FirstID <= high {
 				break
@@ -582,27 +596,33 @@ func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool
 			next, part.EndChunk = c, i+1
 		}
 	}
-	return part, func() {
+	return []source.Part{part}, s.planned(bm, next, oldest, ok0), nil
+}
+
+// planned returns the done of a pass planned by planEVTX: the next starts
+// at chunk next; oldest is slot 0's chunk, when ok0.
+func (s *shipper) planned(bm *Bookmark, next, oldest evtx.ChunkInfo, ok0 bool) func() {
+	return func() {
 		bm.Whole = false
 		bm.Chunk, bm.ChunkFirst = next.Index, next.FirstID
 		bm.Oldest = 0
 		if ok0 {
 			bm.Oldest = oldest.FirstID
 		}
-	}, nil
+	}
 }
 
 // planLines plans a pass over the JSON lines file ra of size bytes: from
 // the bookmark's offset to the end of its last whole line. done records
 // where the next pass starts: after that line.
-func (s *shipper) planLines(ra io.ReaderAt, size int64, bm *Bookmark) (source.Part, func(), error) {
+func (s *shipper) planLines(ra io.ReaderAt, size int64, bm *Bookmark) ([]source.Part, func(), error) {
 	end, err := lastLineEnd(ra, bm.Offset, size)
 	if err != nil {
-		return source.Part{}, nil, err
+		return nil, nil, err
 	}
 	lines := &lineCounter{r: io.NewSectionReader(ra, bm.Offset, end-bm.Offset)}
 	part := source.Part{Name: bm.Path, Type: source.JSON, Lines: lines, Line: bm.Line}
-	return part, func() { bm.Offset, bm.Line = end, bm.Line+lines.n }, nil
+	return []source.Part{part}, func() { bm.Offset, bm.Line = end, bm.Line+lines.n }, nil
 }
 
 // lastLineEnd returns the offset after the last newline of ra in [from,
