@@ -464,3 +464,36 @@ func TestShipWrappedLogResumed(t *testing.T) {
 		}
 	}
 }
+
+// TestShipFollowLongFirstLine: JSON lines whose first line is longer than
+// the head sniffed (a PowerShell script block event) are followed by
+// byte offset, not read whole at every poll.
+func TestShipFollowLongFirstLine(t *testing.T) {
+	l := &liveLog{t: t, path: filepath.Join(t.TempDir(), "winlogbeat.json"), mod: time.Now().Add(-time.Hour)}
+	pub := &fakePub{}
+	stats := new(ShipStats)
+	opts := shipOpts(t, t.TempDir())
+	opts.Stats = stats
+	var all []byte
+	for i, n := range []int{1, 100, 1} {
+		from := int64(len(all))
+		for j := range n {
+			pad := 100
+			if i == 0 {
+				pad = 3 * headLines
+			}
+			all = fmt.Appendf(all, `{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS","event_id":4104,"record_id":%d,"event_data":{"ScriptBlockText":"%s"}}}`+"\n", i*1000+j, strings.Repeat("p", pad))
+		}
+		l.write(all[from:], from)
+		before := stats.Read.Load()
+		if err := Ship(context.Background(), pub, []string{l.path}, opts); err != nil {
+			t.Fatal(err)
+		}
+		if read, limit := stats.Read.Load()-before, int64(len(all))-from+4<<10+headCheck; i > 0 && read > limit {
+			t.Errorf("poll %d: %d bytes read of %d gained, more than %d", i, read, int64(len(all))-from, limit)
+		}
+	}
+	if got, want := len(pub.received()), 102; got != want {
+		t.Errorf("%d events shipped, want %d", got, want)
+	}
+}

@@ -499,31 +499,40 @@ func (s *shipper) rotated(ctx context.Context, path string) error {
 const evtxSignature = "ElfFile\x00"
 
 // headLines is how much of a JSON file's start kindOf looks at for its
-// first line.
-const headLines = 64 << 10
+// first line, at first; maxFirstLine how far it looks for the end of a
+// line that starts an object (a script block event passes 64 KiB).
+const (
+	headLines    = 64 << 10
+	maxFirstLine = 4 << 20
+)
 
 // kindOf tells how the file ra of size bytes is read: an EVTX file with
 // its header, JSON lines, or "" when it cannot tell yet (a JSON file's
 // first line not whole, a file too short to hold the EVTX signature: it
 // is read whole until it can).
 func kindOf(ra io.ReaderAt, size int64) (string, error) {
-	head := make([]byte, min(size, headLines))
-	if n, err := ra.ReadAt(head, 0); err != nil && (err != io.EOF || n < len(head)) {
-		return "", err
+	for n := min(size, headLines); ; n = min(size, 4*n, maxFirstLine) {
+		head := make([]byte, n)
+		if k, err := ra.ReadAt(head, 0); err != nil && (err != io.EOF || k < len(head)) {
+			return "", err
+		}
+		switch {
+		case len(head) < len(evtxSignature) && strings.HasPrefix(evtxSignature, string(head)):
+			// Empty (created by a rotation, a copy just begun) or the
+			// start of an EVTX header: decided once there is more.
+			return "", nil
+		case bytes.HasPrefix(head, []byte(evtxSignature)):
+			return kindEVTX, nil
+		case jsonlog.IsLines(head):
+			return kindLines, nil
+		case bytes.IndexByte(head, '\n') >= 0 || source.Sniff(head[:min(len(head), source.HeadSize)]) != source.JSON:
+			return kindFile, nil
+		case n == size:
+			return "", nil // the first line not whole yet
+		case n >= maxFirstLine || !bytes.HasPrefix(bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r"), []byte("{")):
+			return kindFile, nil
+		}
 	}
-	switch {
-	case len(head) < len(evtxSignature) && strings.HasPrefix(evtxSignature, string(head)):
-		// Empty (created by a rotation, a copy just begun) or the start
-		// of an EVTX header: decided once there is more.
-		return "", nil
-	case bytes.HasPrefix(head, []byte(evtxSignature)):
-		return kindEVTX, nil
-	case jsonlog.IsLines(head):
-		return kindLines, nil
-	case size < headLines && bytes.IndexByte(head, '\n') < 0 && source.Sniff(head[:min(len(head), source.HeadSize)]) == source.JSON:
-		return "", nil
-	}
-	return kindFile, nil
 }
 
 // chunkSize is the size of an EVTX chunk slot, fileHeader that of its
