@@ -701,7 +701,11 @@ func (s *shipper) encoder(h Header) *Encoder {
 // drop forgets the window's events.
 func (s *shipper) drop() {
 	for h, e := range s.encs {
-		s.free = append(s.free, e)
+		// One grown by a huge event (a JSON line of megabytes) is let
+		// go: kept, its memory was the collector's for good.
+		if cap(e.events) <= 2*maxRaw {
+			s.free = append(s.free, e)
+		}
 		delete(s.encs, h)
 	}
 	s.count = 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -375,4 +376,27 @@ func TestShipFollowRotatedFile(t *testing.T) {
 	write(log, 100, 103)
 	ship(20)
 	ship(20)
+}
+
+// TestShipHugeLineNotKept: the encoder of a window that held a huge event
+// (a JSON line of megabytes, dropped as too large to ship) is not kept
+// for the windows after it, with its memory, for the collector's life.
+func TestShipHugeLineNotKept(t *testing.T) {
+	b := fmt.Appendf(nil, `{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS","event_id":1,"record_id":1,"event_data":{"Pad":"%s"}}}`+"\n", strings.Repeat("p", 8<<20))
+	b = append(b, `{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS","event_id":1,"record_id":2}}`+"\n"...)
+	path := writeTemp(t, b)
+	opts := shipOpts(t, t.TempDir())
+	opts.Logger = slog.New(slog.DiscardHandler)
+	opts.Stats = new(ShipStats)
+	s := &shipper{pub: nopPub{}, opts: opts, wait: minWait}
+	if err := s.input(context.Background(), source.File{Path: path, Size: int64(len(b))}); err != nil {
+		t.Fatal(err)
+	}
+	kept := 0
+	for _, e := range s.free {
+		kept += cap(e.events) + e.out.Cap()
+	}
+	if kept > 4*maxRaw {
+		t.Errorf("%d bytes kept by the encoders after a window of a huge event, more than %d", kept, 4*maxRaw)
+	}
 }
