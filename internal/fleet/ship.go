@@ -381,7 +381,19 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 		}
 		h.Host = ev.Lookup(event.FieldComputer).Text()
 		enc := s.encoder(h)
+		size, k := enc.Size(), enc.Len()
 		enc.Add(ord, ev)
+		if k > 0 && enc.Size()-size > MaxMessage-maxRaw {
+			// A huge event starts a window: with the events before
+			// it, its batch could pass MaxMessage and be dropped
+			// whole.
+			enc.cut(size, k)
+			if err := s.flush(ctx, bm, ord); err != nil {
+				return err
+			}
+			enc = s.encoder(h)
+			enc.Add(ord, ev)
+		}
 		s.count++
 		if s.count >= s.opts.Window || enc.Size() >= maxRaw {
 			return s.flush(ctx, bm, n)

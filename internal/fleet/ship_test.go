@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -398,5 +400,52 @@ func TestShipHugeLineNotKept(t *testing.T) {
 	}
 	if kept > 4*maxRaw {
 		t.Errorf("%d bytes kept by the encoders after a window of a huge event, more than %d", kept, 4*maxRaw)
+	}
+}
+
+// TestShipHugeEventAlone: a huge event (a JSON line of 700 KB that
+// compresses badly) does not take the events of its host read before it
+// down with it: its batch alone passes the message limit, not theirs.
+func TestShipHugeEventAlone(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	noise := func(n int) string {
+		const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = digits[rnd.IntN(len(digits))]
+		}
+		return string(b)
+	}
+	var b []byte
+	for i, n := range append(slices.Repeat([]int{7000}, 100), 700000, 100) {
+		b = fmt.Appendf(b, `{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS","event_id":1,"record_id":%d,"event_data":{"Blob":"%s"}}}`+"\n", i, noise(n))
+	}
+	pub := &fakePub{}
+	opts := shipOpts(t, t.TempDir())
+	opts.Window = 1000
+	opts.Stats = new(ShipStats)
+	if err := Ship(context.Background(), pub, []string{writeTemp(t, b)}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got, dropped := len(pub.received()), opts.Stats.Dropped.Load(); got != 102 || dropped != 0 {
+		t.Errorf("%d events shipped and %d dropped, want 102 and 0", got, dropped)
+	}
+}
+
+// BenchmarkShip: one EVTX file of 3 MiB shipped whole (read, encoded,
+// compressed, bookmarked) to a publisher that takes everything.
+func BenchmarkShip(b *testing.B) {
+	path := shared.Path(b, "datasets", "deepbluecli", "evtx", "smb-password-guessing-security.evtx")
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(fi.Size())
+	b.ReportAllocs()
+	for b.Loop() {
+		opts := ShipOptions{Tenant: "acme", Case: "c", Collector: "col", State: b.TempDir()}
+		if err := Ship(context.Background(), nopPub{}, []string{path}, opts); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
