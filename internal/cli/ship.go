@@ -58,7 +58,8 @@ for the server, the logs themselves are the buffer.
 
 With --follow it keeps reading: files that grow, new files under the
 paths, and rotated ones (renamed files keep their bookmark, the new file
-at the path is a new input). A grown EVTX file is read from the chunk
+at the path is a new input; a file given by its own path, renamed in its
+folder, is read there to its end). A grown EVTX file is read from the chunk
 where the last pass ended (the live last chunk again, past the records
 shipped) to its newest; a log that wrapped (Windows recycles the oldest
 chunks of a full log) is read whole once, skipping what was shipped. JSON

@@ -203,6 +203,13 @@ func (e *Encoder) Add(ordinal int64, ev *event.Event) {
 	e.events = b
 }
 
+// cut takes back the events added since e held n events of size bytes.
+// Their names stay in e's table, as if sent: e is to be flushed and Reset
+// before it takes another event.
+func (e *Encoder) cut(size, n int) {
+	e.events, e.n = e.events[:size], n
+}
+
 // Message returns the batch as a message (valid until e's next call).
 func (e *Encoder) Message() ([]byte, error) {
 	e.out.Reset()

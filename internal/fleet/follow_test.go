@@ -206,7 +206,9 @@ func TestShipFollowLines(t *testing.T) {
 		if err := Ship(context.Background(), pub, []string{l.path}, opts); err != nil {
 			t.Fatal(err)
 		}
-		if read, limit := stats.Read.Load()-before, int64(written)-from+4<<10; read > limit {
+		// What was gained, the end read back for its last newline, the
+		// head checked.
+		if read, limit := stats.Read.Load()-before, int64(written)-from+4<<10+headCheck; read > limit {
 			t.Errorf("%d bytes written, %d new: %d bytes read, more than %d", written, n, read, limit)
 		}
 		wantKeys := readAll(t, writeTemp(t, all[:whole]))
@@ -327,5 +329,171 @@ func BenchmarkShipFollowPoll(b *testing.B) {
 				b.Errorf("%d records shipped, want %d", got, c.LastID)
 			}
 		})
+	}
+}
+
+// TestShipReplacedInPlace: a file whose content is replaced in place by
+// a longer one (copytruncate, then more lines than before by the next
+// poll; cp over it) is read from its start: every line of the new
+// content is shipped, none of the old one again.
+func TestShipReplacedInPlace(t *testing.T) {
+	line := func(gen, i int) string {
+		return fmt.Sprintf(`{"@timestamp":"2024-01-0%dT00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d,"event_data":{"Gen":%d}}}`+"\n", gen, i%60, i, gen)
+	}
+	lines := func(gen, n int) []byte {
+		var b []byte
+		for i := range n {
+			b = append(b, line(gen, i)...)
+		}
+		return b
+	}
+	l := &liveLog{t: t, path: filepath.Join(t.TempDir(), "app.json"), mod: time.Now().Add(-time.Hour)}
+	pub := &fakePub{}
+	opts := shipOpts(t, t.TempDir())
+	var want []byte
+	for gen, n := range []int{100, 150, 400} {
+		b := lines(gen+1, n)
+		if err := os.Truncate(l.path, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		l.write(b, 0)
+		want = append(want, b...)
+		if err := Ship(context.Background(), pub, []string{l.path}, opts); err != nil {
+			t.Fatal(err)
+		}
+		got := pub.records()
+		for _, k := range readAll(t, writeTemp(t, b)) {
+			_, rest, _ := strings.Cut(k, "#")
+			if got[rest] != 1 {
+				t.Fatalf("content %d: %.70s shipped %d times", gen+1, rest, got[rest])
+			}
+		}
+		if n := len(readAll(t, writeTemp(t, want))); len(got) != n {
+			t.Fatalf("content %d: %d lines shipped, want %d", gen+1, len(got), n)
+		}
+	}
+}
+
+// TestShipFollowCreatedEmpty: a file empty when first seen (created by a
+// rotation, or a copy just begun) is followed as its content turns out
+// to be, not read whole at every poll ever after.
+func TestShipFollowCreatedEmpty(t *testing.T) {
+	l := &liveLog{t: t, path: filepath.Join(t.TempDir(), "app.json"), mod: time.Now().Add(-time.Hour)}
+	l.write(nil, 0)
+	pub := &fakePub{}
+	stats := new(ShipStats)
+	opts := shipOpts(t, t.TempDir())
+	opts.Stats = stats
+	var all []byte
+	for i, n := range []int{0, 2000, 1} {
+		from := int64(len(all))
+		for j := range n {
+			all = fmt.Appendf(all, `{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d,"event_data":{"Pad":"%s"}}}`+"\n", i*10000+j, strings.Repeat("p", 100))
+		}
+		l.write(all[from:], from)
+		before := stats.Read.Load()
+		if err := Ship(context.Background(), pub, []string{l.path}, opts); err != nil {
+			t.Fatal(err)
+		}
+		// What was gained, the end read back, the head checked and
+		// sniffed (once).
+		if read, limit := stats.Read.Load()-before, int64(len(all))-from+4<<10+headCheck+headLines; read > limit {
+			t.Errorf("poll %d: %d bytes read of %d gained, more than %d", i, read, int64(len(all))-from, limit)
+		}
+	}
+	if got, want := len(pub.received()), 2001; got != want {
+		t.Errorf("%d events shipped, want %d", got, want)
+	}
+}
+
+// TestShipWrappedLogResumed: a collector killed in its first pass over a
+// circular log that had wrapped (its newest chunk in a slot before older
+// ones), whose live chunk grows before it starts again, ships every
+// record once: the pass started again numbers them as the first did.
+func TestShipWrappedLogResumed(t *testing.T) {
+	orig, chunks := evtxChunks(t, 6, "evtx-attack-samples", "AutomatedTestingTools", "PanacheSysmon_vs_AtomicRedTeam01.evtx")
+	const slots = 4
+	l := &liveLog{t: t, path: filepath.Join(t.TempDir(), "Security.evtx"), mod: time.Now().Add(-time.Hour)}
+	l.write(orig[:fileHeader], 0)
+	l.write(make([]byte, slots*chunkSize), fileHeader)
+	// Chunks 0-5 written in turn: slot 0 holds chunk 4, slot 1 chunk 5
+	// (the live one, half written), slots 2 and 3 chunks 2 and 3.
+	c5 := chunks[5]
+	half := c5.FirstID + (c5.LastID-c5.FirstID)/2
+	halfLog, _, err := evtxedit.Remove(orig, half+1, c5.LastID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		c := chunks[i]
+		l.write(orig[c.Offset:c.Offset+chunkSize], fileHeader+int64(i%slots)*chunkSize)
+	}
+	l.write(halfLog[c5.Offset:c5.Offset+chunkSize], fileHeader+chunkSize)
+	pub := &fakePub{}
+	opts := shipOpts(t, t.TempDir())
+	opts.Window = 10
+	// Killed once the pass is past slot 1 (chunks 4 and 5 read).
+	read := int(chunks[4].LastID-chunks[4].FirstID+1) + int(half-c5.FirstID+1)
+	ctx, cancel := context.WithCancel(context.Background())
+	pub.fail = func(n int) error {
+		if n > read/opts.Window+2 {
+			cancel()
+			return errors.New("collector killed")
+		}
+		return nil
+	}
+	if err := Ship(ctx, pub, []string{l.path}, opts); !errors.Is(err, context.Canceled) {
+		t.Fatalf("killed run: %v", err)
+	}
+	pub.fail = nil
+	l.write(orig[c5.Offset:c5.Offset+chunkSize], fileHeader+chunkSize)
+	if err := Ship(context.Background(), pub, []string{l.path}, opts); err != nil {
+		t.Fatal(err)
+	}
+	got := pub.records()
+	want := 0
+	for _, c := range chunks[2:6] {
+		want += int(c.LastID - c.FirstID + 1)
+	}
+	if len(got) != want {
+		t.Errorf("%d records shipped, want %d", len(got), want)
+	}
+	for k, n := range got {
+		if n != 1 {
+			t.Errorf("%.60s shipped %d times", k, n)
+		}
+	}
+}
+
+// TestShipFollowLongFirstLine: JSON lines whose first line is longer than
+// the head sniffed (a PowerShell script block event) are followed by
+// byte offset, not read whole at every poll.
+func TestShipFollowLongFirstLine(t *testing.T) {
+	l := &liveLog{t: t, path: filepath.Join(t.TempDir(), "winlogbeat.json"), mod: time.Now().Add(-time.Hour)}
+	pub := &fakePub{}
+	stats := new(ShipStats)
+	opts := shipOpts(t, t.TempDir())
+	opts.Stats = stats
+	var all []byte
+	for i, n := range []int{1, 100, 1} {
+		from := int64(len(all))
+		for j := range n {
+			pad := 100
+			if i == 0 {
+				pad = 3 * headLines
+			}
+			all = fmt.Appendf(all, `{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS","event_id":4104,"record_id":%d,"event_data":{"ScriptBlockText":"%s"}}}`+"\n", i*1000+j, strings.Repeat("p", pad))
+		}
+		l.write(all[from:], from)
+		before := stats.Read.Load()
+		if err := Ship(context.Background(), pub, []string{l.path}, opts); err != nil {
+			t.Fatal(err)
+		}
+		if read, limit := stats.Read.Load()-before, int64(len(all))-from+4<<10+headCheck; i > 0 && read > limit {
+			t.Errorf("poll %d: %d bytes read of %d gained, more than %d", i, read, int64(len(all))-from, limit)
+		}
+	}
+	if got, want := len(pub.received()), 102; got != want {
+		t.Errorf("%d events shipped, want %d", got, want)
 	}
 }

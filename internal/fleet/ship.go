@@ -3,12 +3,14 @@ package fleet
 import (
 	"bytes"
 	"cmp"
+	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"os"
@@ -74,6 +76,11 @@ type Bookmark struct {
 	// Size and ModTime are the file's when its last complete pass began.
 	Size    int64     `json:"size"`
 	ModTime time.Time `json:"mod_time"`
+	// Head is the CRC32 of the file's first HeadSize bytes (at most
+	// headCheck) when its last complete pass began: other first bytes
+	// say its content was replaced in place.
+	Head     uint32 `json:"head,omitempty"`
+	HeadSize int    `json:"head_size,omitempty"`
 	// Events is how many events of the input were shipped in all.
 	Events  int64     `json:"events"`
 	Updated time.Time `json:"updated"`
@@ -235,6 +242,11 @@ func Ship(ctx context.Context, pub Publisher, paths []string, opts ShipOptions) 
 				opts.Logger.Warn("streams are not shipped (no bookmark can resume them)", "path", f.Path)
 				continue
 			}
+			if f.Named {
+				if err := s.rotated(ctx, f.Path); err != nil {
+					return err
+				}
+			}
 			if err := s.input(ctx, f); err != nil {
 				return err
 			}
@@ -263,7 +275,8 @@ type shipper struct {
 	// the window being read
 	encs  map[string]*Encoder // by host
 	free  []*Encoder
-	start int64 // ordinal of the window's first event
+	zw    *flate.Writer // the encoders' compressor, one at a time
+	start int64         // ordinal of the window's first event
 	count int
 	// away is when publishing began to fail (zero when it works); the
 	// next try is at retry, wait after the one before.
@@ -298,21 +311,32 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 	if err != nil {
 		return err
 	}
-	if bm == nil || fi.Size() < bm.Size {
-		// New, or cut short (truncated, or a new file on a reused
-		// inode): read from its start, in a pass of its own.
+	if bm != nil && bm.Complete && fi.Size() == bm.Size && fi.ModTime().Equal(bm.ModTime) && bm.Pass > 0 {
+		return nil // nothing new
+	}
+	ra := &countingReaderAt{r: fh, n: &s.opts.Stats.Read}
+	head := make([]byte, min(fi.Size(), headCheck))
+	if n, err := ra.ReadAt(head, 0); err != nil && (err != io.EOF || n < len(head)) {
+		s.opts.Logger.Warn("input not read", "path", f.Path, "err", err)
+		return nil
+	}
+	// An EVTX file's header changes as it grows; other files keep their
+	// first bytes, unless their content was replaced in place (copytruncate
+	// and more written by this poll, cp over it, a reused inode): then the
+	// offset and locators of the bookmark are another content's.
+	replaced := bm != nil && bm.Kind != kindEVTX && bm.HeadSize > 0 &&
+		(bm.HeadSize > len(head) || crc32.ChecksumIEEE(head[:bm.HeadSize]) != bm.Head)
+	if bm == nil || fi.Size() < bm.Size || replaced {
+		// New, cut short or replaced: read from its start, in a pass
+		// of its own.
 		pass := int64(0)
 		if bm != nil {
 			pass = bm.Pass
-			s.opts.Logger.Warn("input shrank: read again from its start", "path", f.Path, "was", bm.Size, "now", fi.Size())
+			s.opts.Logger.Warn("input shrank or was replaced: read again from its start", "path", f.Path, "was", bm.Size, "now", fi.Size())
 		}
 		bm = &Bookmark{Input: id, File: ident, Pass: pass, Complete: true, High: map[string]int64{}}
 	}
 	bm.Path = f.Path
-	if bm.Complete && fi.Size() == bm.Size && fi.ModTime().Equal(bm.ModTime) && bm.Pass > 0 {
-		return nil // nothing new
-	}
-	ra := &countingReaderAt{r: fh, n: &s.opts.Stats.Read}
 	if bm.Kind == "" {
 		if bm.Kind, err = kindOf(ra, fi.Size()); err != nil {
 			s.opts.Logger.Warn("input not read", "path", f.Path, "err", err)
@@ -357,7 +381,19 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 		}
 		h.Host = ev.Lookup(event.FieldComputer).Text()
 		enc := s.encoder(h)
+		size, k := enc.Size(), enc.Len()
 		enc.Add(ord, ev)
+		if k > 0 && enc.Size()-size > MaxMessage-maxRaw {
+			// A huge event starts a window: with the events before
+			// it, its batch could pass MaxMessage and be dropped
+			// whole.
+			enc.cut(size, k)
+			if err := s.flush(ctx, bm, ord); err != nil {
+				return err
+			}
+			enc = s.encoder(h)
+			enc.Add(ord, ev)
+		}
 		s.count++
 		if s.count >= s.opts.Window || enc.Size() >= maxRaw {
 			return s.flush(ctx, bm, n)
@@ -365,15 +401,15 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 		return nil
 	}
 	var (
-		part source.Part
-		done func() // moves the bookmark's start of the next pass
-		cut  error  // the part could not be read to its end
+		parts []source.Part // read in turn
+		done  func()        // moves the bookmark's start of the next pass
+		cut   error         // the part could not be read to its end
 	)
 	switch bm.Kind {
 	case kindEVTX:
-		part, done, err = s.planEVTX(ra, fi.Size(), bm, resume)
+		parts, done, err = s.planEVTX(ra, fi.Size(), bm, resume)
 	case kindLines:
-		part, done, err = s.planLines(ra, fi.Size(), bm)
+		parts, done, err = s.planLines(ra, fi.Size(), bm)
 	}
 	if err != nil {
 		// A file changing as it is looked at: again at the next poll.
@@ -381,10 +417,14 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 		return nil
 	}
 	if done != nil {
-		_, err = source.ReadPart(ctx, part, sopts, fn)
-		if err == nil && part.Lines != nil {
-			// The lines a failed read left unread are counted too.
-			_, cut = io.Copy(io.Discard, part.Lines)
+		for _, part := range parts {
+			if _, err = source.ReadPart(ctx, part, sopts, fn); err != nil {
+				break
+			}
+			if part.Lines != nil {
+				// The lines a failed read left unread are counted too.
+				_, cut = io.Copy(io.Discard, part.Lines)
+			}
 		}
 	} else {
 		s.opts.Stats.Read.Add(fi.Size())
@@ -410,33 +450,101 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 		done()
 	}
 	bm.Size, bm.ModTime = fi.Size(), fi.ModTime()
+	bm.Head, bm.HeadSize = crc32.ChecksumIEEE(head), len(head)
 	return s.save(bm)
+}
+
+// headCheck is how much of a file's start its bookmark keeps a checksum
+// of.
+const headCheck = 1 << 10
+
+// rotated ships what is left of the files that were at path, a file
+// given by name, before it was rotated (renamed in its folder, a new one
+// at the path): out of the paths walked, they lost what was written to
+// them since the last poll. It looks when the file at path is new.
+func (s *shipper) rotated(ctx context.Context, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil // input says why
+	}
+	ident := source.Identity(path, fi)
+	if _, err := os.Stat(s.bookmarkPath(s.inputID(ident))); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	ents, err := os.ReadDir(s.opts.State)
+	if err != nil {
+		return fmt.Errorf("state folder: %w", err)
+	}
+	var gone []string // identities of the files once at path
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || e.IsDir() {
+			continue
+		}
+		// A damaged bookmark is said by its own input's pass.
+		if bm, err := s.load(id); err == nil && bm != nil && bm.Path == path && bm.File != ident {
+			gone = append(gone, bm.File)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	ents, err = os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() || !slices.Contains(gone, source.Identity(p, fi)) {
+			continue
+		}
+		if err := s.input(ctx, source.File{Path: p, Size: fi.Size()}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // evtxSignature starts an EVTX file with its file header.
 const evtxSignature = "ElfFile\x00"
 
 // headLines is how much of a JSON file's start kindOf looks at for its
-// first line.
-const headLines = 64 << 10
+// first line, at first; maxFirstLine how far it looks for the end of a
+// line that starts an object (a script block event passes 64 KiB).
+const (
+	headLines    = 64 << 10
+	maxFirstLine = 4 << 20
+)
 
 // kindOf tells how the file ra of size bytes is read: an EVTX file with
-// its header, JSON lines, or "" when a JSON file's first line is not
-// whole yet (it is read whole until it is).
+// its header, JSON lines, or "" when it cannot tell yet (a JSON file's
+// first line not whole, a file too short to hold the EVTX signature: it
+// is read whole until it can).
 func kindOf(ra io.ReaderAt, size int64) (string, error) {
-	head := make([]byte, min(size, headLines))
-	if n, err := ra.ReadAt(head, 0); err != nil && (err != io.EOF || n < len(head)) {
-		return "", err
+	for n := min(size, headLines); ; n = min(size, 4*n, maxFirstLine) {
+		head := make([]byte, n)
+		if k, err := ra.ReadAt(head, 0); err != nil && (err != io.EOF || k < len(head)) {
+			return "", err
+		}
+		switch {
+		case len(head) < len(evtxSignature) && strings.HasPrefix(evtxSignature, string(head)):
+			// Empty (created by a rotation, a copy just begun) or the
+			// start of an EVTX header: decided once there is more.
+			return "", nil
+		case bytes.HasPrefix(head, []byte(evtxSignature)):
+			return kindEVTX, nil
+		case jsonlog.IsLines(head):
+			return kindLines, nil
+		case bytes.IndexByte(head, '\n') >= 0 || source.Sniff(head[:min(len(head), source.HeadSize)]) != source.JSON:
+			return kindFile, nil
+		case n == size:
+			return "", nil // the first line not whole yet
+		case n >= maxFirstLine || !bytes.HasPrefix(bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r"), []byte("{")):
+			return kindFile, nil
+		}
 	}
-	switch {
-	case bytes.HasPrefix(head, []byte(evtxSignature)):
-		return kindEVTX, nil
-	case jsonlog.IsLines(head):
-		return kindLines, nil
-	case size < headLines && bytes.IndexByte(head, '\n') < 0 && source.Sniff(head[:min(len(head), source.HeadSize)]) == source.JSON:
-		return "", nil
-	}
-	return kindFile, nil
 }
 
 // chunkSize is the size of an EVTX chunk slot, fileHeader that of its
@@ -450,18 +558,18 @@ const (
 // chunk slot the bookmark says to the first slot after it that holds no
 // newer records (unused, being written, or older: a circular log's next
 // slot to recycle), or the whole file (the first pass, or the log wrapped
-// since the last). A pass resumed after a restart keeps its plan. done
-// records where the next pass starts: the slot of the newest chunk the
-// pass read, which may grow still.
-func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool) (source.Part, func(), error) {
+// since the last), oldest chunk first. A pass resumed after a restart
+// keeps its plan. done records where the next pass starts: the slot of
+// the newest chunk the pass read, which may grow still.
+func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool) ([]source.Part, func(), error) {
 	slots := int(max(size-fileHeader+chunkSize-1, 0) / chunkSize)
 	oldest, ok0, err := evtx.ChunkAt(ra, 0)
 	if err != nil {
-		return source.Part{}, nil, err
+		return nil, nil, err
 	}
 	from, ok, err := evtx.ChunkAt(ra, bm.Chunk)
 	if err != nil {
-		return source.Part{}, nil, err
+		return nil, nil, err
 	}
 	if !ok { // being written: what the last pass saw stands
 		from = evtx.ChunkInfo{Index: bm.Chunk, FirstID: bm.ChunkFirst}
@@ -479,11 +587,21 @@ func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool
 		for i := range slots {
 			c, ok, err := evtx.ChunkAt(ra, i)
 			if err != nil {
-				return part, nil, err
+				return nil, nil, err
 			}
 			if ok && c.LastID >= next.LastID {
 				next = c
 			}
+		}
+		if next.Index+1 < slots {
+			// A wrapped log's newest chunk, which may grow still, is
+			// read last, after the older ones in the slots after it:
+			// a pass started again after a kill numbers the records
+			// as the first did, whatever it gained since.
+			older := part
+			older.FirstChunk = next.Index + 1
+			part.EndChunk = next.Index + 1
+			return []source.Part{older, part}, s.planned(bm, next, oldest, ok0), nil
 		}
 	} else {
 		high := uint64(max(bm.High[""], 0))
@@ -491,7 +609,7 @@ func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool
 		for i := bm.Chunk + 1; i < slots; i++ {
 			c, ok, err := evtx.ChunkAt(ra, i)
 			if err != nil {
-				return part, nil, err
+				return nil, nil, err
 			}
 			if !ok || c.FirstID <= high {
 				break
@@ -499,27 +617,33 @@ func (s *shipper) planEVTX(ra io.ReaderAt, size int64, bm *Bookmark, resume bool
 			next, part.EndChunk = c, i+1
 		}
 	}
-	return part, func() {
+	return []source.Part{part}, s.planned(bm, next, oldest, ok0), nil
+}
+
+// planned returns the done of a pass planned by planEVTX: the next starts
+// at chunk next; oldest is slot 0's chunk, when ok0.
+func (s *shipper) planned(bm *Bookmark, next, oldest evtx.ChunkInfo, ok0 bool) func() {
+	return func() {
 		bm.Whole = false
 		bm.Chunk, bm.ChunkFirst = next.Index, next.FirstID
 		bm.Oldest = 0
 		if ok0 {
 			bm.Oldest = oldest.FirstID
 		}
-	}, nil
+	}
 }
 
 // planLines plans a pass over the JSON lines file ra of size bytes: from
 // the bookmark's offset to the end of its last whole line. done records
 // where the next pass starts: after that line.
-func (s *shipper) planLines(ra io.ReaderAt, size int64, bm *Bookmark) (source.Part, func(), error) {
+func (s *shipper) planLines(ra io.ReaderAt, size int64, bm *Bookmark) ([]source.Part, func(), error) {
 	end, err := lastLineEnd(ra, bm.Offset, size)
 	if err != nil {
-		return source.Part{}, nil, err
+		return nil, nil, err
 	}
 	lines := &lineCounter{r: io.NewSectionReader(ra, bm.Offset, end-bm.Offset)}
 	part := source.Part{Name: bm.Path, Type: source.JSON, Lines: lines, Line: bm.Line}
-	return part, func() { bm.Offset, bm.Line = end, bm.Line+lines.n }, nil
+	return []source.Part{part}, func() { bm.Offset, bm.Line = end, bm.Line+lines.n }, nil
 }
 
 // lastLineEnd returns the offset after the last newline of ra in [from,
@@ -589,7 +713,11 @@ func (s *shipper) encoder(h Header) *Encoder {
 // drop forgets the window's events.
 func (s *shipper) drop() {
 	for h, e := range s.encs {
-		s.free = append(s.free, e)
+		// One grown by a huge event (a JSON line of megabytes) is let
+		// go: kept, its memory was the collector's for good.
+		if cap(e.events) <= 2*maxRaw {
+			s.free = append(s.free, e)
+		}
 		delete(s.encs, h)
 	}
 	s.count = 0
@@ -609,7 +737,11 @@ func (s *shipper) flush(ctx context.Context, bm *Bookmark, end int64) error {
 	var events int64
 	for _, host := range hosts {
 		e := s.encs[host]
+		// One compressor (1.2 MB) for every host's encoder: a window
+		// of a thousand hosts took a thousand.
+		e.zw = s.zw
 		msg, err := e.Message()
+		s.zw = e.zw
 		if err != nil {
 			return err
 		}

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -290,5 +294,158 @@ func TestShipDamagedBookmark(t *testing.T) {
 	}
 	if got := len(pub.received()); got != 1 {
 		t.Errorf("%d events shipped, want 1", got)
+	}
+}
+
+// TestShipManyHosts: a window of events of many hosts (a log shipper's
+// file) costs about its events, not a compressor per host (1.2 MB each:
+// a window of 1,000 hosts took 1.2 GB).
+func TestShipManyHosts(t *testing.T) {
+	const hosts = 500
+	var b []byte
+	for i := range 2 * hosts {
+		b = fmt.Appendf(b, `{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS%d","event_id":4688,"record_id":%d}}`+"\n", i%hosts, i)
+	}
+	path := writeTemp(t, b)
+	opts := shipOpts(t, t.TempDir())
+	opts.Window = 2 * hosts
+	stats := new(ShipStats)
+	opts.Stats = stats
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := Ship(context.Background(), nopPub{}, []string{path}, opts); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := stats.Events.Load(); got != 2*hosts {
+		t.Fatalf("%d events shipped, want %d", got, 2*hosts)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("%d hosts of 2 events: %d MB allocated, more than 16", hosts, alloc>>20)
+	}
+}
+
+// nopPub takes every message.
+type nopPub struct{}
+
+func (nopPub) Publish(context.Context, string, []byte, string) error { return nil }
+
+// TestShipFollowRotatedFile: a file followed by its own path (not its
+// folder's) that is rotated (renamed in its folder, a new one at the
+// path) has the lines written to it before the rotation was noticed
+// shipped too, once.
+func TestShipFollowRotatedFile(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "winlogbeat.json")
+	write := func(name string, from, to int) {
+		fh, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := from; i < to; i++ {
+			fmt.Fprintf(fh, `{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i%60, i)
+		}
+		fh.Close()
+	}
+	write(log, 0, 10)
+	pub := &fakePub{}
+	opts := shipOpts(t, t.TempDir())
+	ship := func(want int) {
+		t.Helper()
+		if err := Ship(context.Background(), pub, []string{log}, opts); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, k := range pub.received() {
+			i := strings.Index(k, `"EventRecordID":`)
+			id := k[i:]
+			id = id[:strings.IndexAny(id, ",}")]
+			if seen[id] {
+				t.Errorf("%s shipped twice", id)
+			}
+			seen[id] = true
+		}
+		if len(seen) != want {
+			t.Fatalf("%d events shipped, want %d", len(seen), want)
+		}
+	}
+	ship(10)
+	write(log, 10, 15) // since the last poll
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	write(log+".1", 15, 17) // by the writer not yet reopened
+	write(log, 100, 103)
+	ship(20)
+	ship(20)
+}
+
+// TestShipHugeLineNotKept: the encoder of a window that held a huge event
+// (a JSON line of megabytes, dropped as too large to ship) is not kept
+// for the windows after it, with its memory, for the collector's life.
+func TestShipHugeLineNotKept(t *testing.T) {
+	b := fmt.Appendf(nil, `{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS","event_id":1,"record_id":1,"event_data":{"Pad":"%s"}}}`+"\n", strings.Repeat("p", 8<<20))
+	b = append(b, `{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS","event_id":1,"record_id":2}}`+"\n"...)
+	path := writeTemp(t, b)
+	opts := shipOpts(t, t.TempDir())
+	opts.Logger = slog.New(slog.DiscardHandler)
+	opts.Stats = new(ShipStats)
+	s := &shipper{pub: nopPub{}, opts: opts, wait: minWait}
+	if err := s.input(context.Background(), source.File{Path: path, Size: int64(len(b))}); err != nil {
+		t.Fatal(err)
+	}
+	kept := 0
+	for _, e := range s.free {
+		kept += cap(e.events) + e.out.Cap()
+	}
+	if kept > 4*maxRaw {
+		t.Errorf("%d bytes kept by the encoders after a window of a huge event, more than %d", kept, 4*maxRaw)
+	}
+}
+
+// TestShipHugeEventAlone: a huge event (a JSON line of 700 KB that
+// compresses badly) does not take the events of its host read before it
+// down with it: its batch alone passes the message limit, not theirs.
+func TestShipHugeEventAlone(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	noise := func(n int) string {
+		const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = digits[rnd.IntN(len(digits))]
+		}
+		return string(b)
+	}
+	var b []byte
+	for i, n := range append(slices.Repeat([]int{7000}, 100), 700000, 100) {
+		b = fmt.Appendf(b, `{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS","event_id":1,"record_id":%d,"event_data":{"Blob":"%s"}}}`+"\n", i, noise(n))
+	}
+	pub := &fakePub{}
+	opts := shipOpts(t, t.TempDir())
+	opts.Window = 1000
+	opts.Stats = new(ShipStats)
+	if err := Ship(context.Background(), pub, []string{writeTemp(t, b)}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got, dropped := len(pub.received()), opts.Stats.Dropped.Load(); got != 102 || dropped != 0 {
+		t.Errorf("%d events shipped and %d dropped, want 102 and 0", got, dropped)
+	}
+}
+
+// BenchmarkShip: one EVTX file of 3 MiB shipped whole (read, encoded,
+// compressed, bookmarked) to a publisher that takes everything.
+func BenchmarkShip(b *testing.B) {
+	path := shared.Path(b, "datasets", "deepbluecli", "evtx", "smb-password-guessing-security.evtx")
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(fi.Size())
+	b.ReportAllocs()
+	for b.Loop() {
+		opts := ShipOptions{Tenant: "acme", Case: "c", Collector: "col", State: b.TempDir()}
+		if err := Ship(context.Background(), nopPub{}, []string{path}, opts); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -72,6 +72,12 @@ func openSpool(dir string, limit int64) (*spool, []string, error) {
 	sp := &spool{dir: dir, limit: limit, ids: map[string]bool{}}
 	var damaged []string
 	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), spoolExt+".tmp-") {
+			// One being written when the collector was killed: never
+			// renamed, its batch is read again from the bookmark.
+			os.Remove(filepath.Join(dir, e.Name()))
+			continue
+		}
 		stem, ok := strings.CutSuffix(e.Name(), spoolExt)
 		seq, err := strconv.ParseUint(stem, 16, 64)
 		if !ok || err != nil || !e.Type().IsRegular() {

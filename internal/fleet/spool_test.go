@@ -219,3 +219,30 @@ func FuzzSpooled(f *testing.F) {
 		}
 	})
 }
+
+// TestSpoolStaleTemp: the temporary file of a spool file being written
+// when the collector was killed (outfile's, never renamed) is removed at
+// the next start: each kill left up to a batch on disk, outside the
+// spool's limit and its count, for good.
+func TestSpoolStaleTemp(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, ".0000000000000003.spool.tmp-1x2y3z")
+	other := filepath.Join(dir, "notes.txt")
+	for _, p := range []string{stale, other} {
+		if err := os.WriteFile(p, make([]byte, 1000), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := openSpool(dir, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temporary spool file: %v, want it removed", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another file: %v, want it left", err)
+	}
+}
