@@ -256,10 +256,17 @@ func TestShipFollow(t *testing.T) {
 	if len(got) != 20 {
 		t.Fatalf("%d events, want 20", len(got))
 	}
+	// The rotated file's events are read under its new name: a line is
+	// known by its record id.
+	onceEach(t, got)
+}
+
+// onceEach returns the record ids of the shipped lines got, and fails the
+// test for one shipped twice.
+func onceEach(t *testing.T, got []string) map[string]bool {
+	t.Helper()
 	seen := map[string]bool{}
 	for _, k := range got {
-		// The rotated file's events are read under its new name: a line
-		// is known by its record id.
 		i := strings.Index(k, `"EventRecordID":`)
 		id := k[i:]
 		id = id[:strings.IndexAny(id, ",}")]
@@ -268,6 +275,7 @@ func TestShipFollow(t *testing.T) {
 		}
 		seen[id] = true
 	}
+	return seen
 }
 
 // TestShipDamagedBookmark: a bookmark that is not one stops ship with an
@@ -355,16 +363,7 @@ func TestShipFollowRotatedFile(t *testing.T) {
 		if err := Ship(context.Background(), pub, []string{log}, opts); err != nil {
 			t.Fatal(err)
 		}
-		seen := map[string]bool{}
-		for _, k := range pub.received() {
-			i := strings.Index(k, `"EventRecordID":`)
-			id := k[i:]
-			id = id[:strings.IndexAny(id, ",}")]
-			if seen[id] {
-				t.Errorf("%s shipped twice", id)
-			}
-			seen[id] = true
-		}
+		seen := onceEach(t, pub.received())
 		if len(seen) != want {
 			t.Fatalf("%d events shipped, want %d", len(seen), want)
 		}
