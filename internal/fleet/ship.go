@@ -924,8 +924,10 @@ func (s *shipper) try(ctx context.Context, subject string, msg []byte, id string
 	return false, nil
 }
 
-// maxBookmark bounds a bookmark file.
-const maxBookmark = 4 << 20
+// maxBookmark bounds a bookmark file, as written and as read: its High
+// holds a key for each log of an archive (about 60 bytes each), so an
+// archive of a million logs fits.
+const maxBookmark = 64 << 20
 
 func (s *shipper) bookmarkPath(id string) string {
 	return filepath.Join(s.opts.State, id+".json")
@@ -944,7 +946,7 @@ func (s *shipper) load(id string) (*Bookmark, error) {
 	defer fh.Close()
 	b, err := io.ReadAll(io.LimitReader(fh, maxBookmark+1))
 	if err == nil && len(b) > maxBookmark {
-		err = errors.New("larger than 4 MiB")
+		err = fmt.Errorf("larger than %d MiB", maxBookmark>>20)
 	}
 	var bm Bookmark
 	if err == nil {
@@ -970,6 +972,10 @@ func (s *shipper) save(bm *Bookmark) error {
 	b, err := json.Marshal(bm)
 	if err != nil {
 		return err
+	}
+	if len(b) > maxBookmark {
+		// Written, it would stop the collector's next start.
+		return fmt.Errorf("bookmark of %s: %d bytes, over the %d MiB a bookmark may hold", bm.Path, len(b), maxBookmark>>20)
 	}
 	if err := outfile.Write(s.bookmarkPath(bm.Input), func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 		return fmt.Errorf("bookmark: %w", err)

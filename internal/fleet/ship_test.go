@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -276,6 +277,28 @@ func onceEach(t *testing.T, got []string) map[string]bool {
 		seen[id] = true
 	}
 	return seen
+}
+
+// TestBookmarkOfManyLogs: the bookmark of an archive of 120,000 logs
+// (about 6 MB: a high record per log) is read back as written. Reads
+// refused one over 4 MiB that writes made: the collector's next start
+// stopped on it.
+func TestBookmarkOfManyLogs(t *testing.T) {
+	s := &shipper{opts: shipOpts(t, t.TempDir())}
+	bm := &Bookmark{Input: "in", Path: "big.zip", High: map[string]int64{}}
+	for i := range 120000 {
+		bm.High[fmt.Sprintf("big.zip!logs/host%06d/Security.evtx", i)] = int64(i)
+	}
+	if err := s.save(bm); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.load("in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got.High, bm.High) {
+		t.Errorf("%d high records read back, %d written", len(got.High), len(bm.High))
+	}
 }
 
 // TestShipDamagedBookmark: a bookmark that is not one stops ship with an
