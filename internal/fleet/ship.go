@@ -242,11 +242,6 @@ func Ship(ctx context.Context, pub Publisher, paths []string, opts ShipOptions) 
 				opts.Logger.Warn("streams are not shipped (no bookmark can resume them)", "path", f.Path)
 				continue
 			}
-			if f.Named {
-				if err := s.rotated(ctx, f.Path); err != nil {
-					return err
-				}
-			}
 			if err := s.input(ctx, f); err != nil {
 				return err
 			}
@@ -315,18 +310,20 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 		return nil // nothing new
 	}
 	ra := &countingReaderAt{r: fh, n: &s.opts.Stats.Read}
-	head := make([]byte, min(fi.Size(), headCheck))
-	if n, err := ra.ReadAt(head, 0); err != nil && (err != io.EOF || n < len(head)) {
+	head, err := readHead(ra, fi.Size())
+	if err != nil {
 		s.opts.Logger.Warn("input not read", "path", f.Path, "err", err)
 		return nil
 	}
-	// An EVTX file's header changes as it grows; other files keep their
-	// first bytes, unless their content was replaced in place (copytruncate
-	// and more written by this poll, cp over it, a reused inode): then the
-	// offset and locators of the bookmark are another content's.
-	replaced := bm != nil && bm.Kind != kindEVTX && bm.HeadSize > 0 &&
-		(bm.HeadSize > len(head) || crc32.ChecksumIEEE(head[:bm.HeadSize]) != bm.Head)
-	if bm == nil || fi.Size() < bm.Size || replaced {
+	if bm == nil || replaced(bm, fi.Size(), head) {
+		// A new file at a path given by name may be a rotation's, even
+		// with the bookmark of a file once there (ext4 gives a freed
+		// inode to the next file made).
+		if f.Named {
+			if err := s.rotated(ctx, f.Path, ident); err != nil {
+				return err
+			}
+		}
 		// New, cut short or replaced: read from its start, in a pass
 		// of its own.
 		pass := int64(0)
@@ -458,24 +455,38 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 // of.
 const headCheck = 1 << 10
 
+// readHead returns the first bytes of the file ra of size bytes, at most
+// headCheck.
+func readHead(ra io.ReaderAt, size int64) ([]byte, error) {
+	head := make([]byte, min(size, headCheck))
+	if n, err := ra.ReadAt(head, 0); err != nil && (err != io.EOF || n < len(head)) {
+		return nil, err
+	}
+	return head, nil
+}
+
+// replaced reports whether the file of size bytes that starts with head
+// is no longer the content bm was kept for: cut short, or other first
+// bytes. An EVTX file's header changes as it grows; other files keep
+// their first bytes, unless their content was replaced in place
+// (copytruncate and more written by this poll, cp over it, a reused
+// inode): then the offset and locators of bm are another content's.
+func replaced(bm *Bookmark, size int64, head []byte) bool {
+	return size < bm.Size || bm.Kind != kindEVTX && bm.HeadSize > 0 &&
+		(bm.HeadSize > len(head) || crc32.ChecksumIEEE(head[:bm.HeadSize]) != bm.Head)
+}
+
 // rotated ships what is left of the files that were at path, a file
 // given by name, before it was rotated (renamed in its folder, a new one
-// at the path): out of the paths walked, they lost what was written to
-// them since the last poll. It looks when the file at path is new.
-func (s *shipper) rotated(ctx context.Context, path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil // input says why
-	}
-	ident := source.Identity(path, fi)
-	if _, err := os.Stat(s.bookmarkPath(s.inputID(ident))); !errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+// at path, of identity ident): out of the paths walked, they lost what
+// was written to them since the last poll. It looks when the file at
+// path is new to the collector.
+func (s *shipper) rotated(ctx context.Context, path, ident string) error {
 	ents, err := os.ReadDir(s.opts.State)
 	if err != nil {
 		return fmt.Errorf("state folder: %w", err)
 	}
-	var gone []string // identities of the files once at path
+	gone := map[string]*Bookmark{} // of the files once at path, by identity
 	for _, e := range ents {
 		id, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok || e.IsDir() {
@@ -483,7 +494,8 @@ func (s *shipper) rotated(ctx context.Context, path string) error {
 		}
 		// A damaged bookmark is said by its own input's pass.
 		if bm, err := s.load(id); err == nil && bm != nil && bm.Path == path && bm.File != ident {
-			gone = append(gone, bm.File)
+			bm.High = nil // its size grows with an archive's members
+			gone[bm.File] = bm
 		}
 	}
 	if len(gone) == 0 {
@@ -497,7 +509,10 @@ func (s *shipper) rotated(ctx context.Context, path string) error {
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
 		fi, err := os.Stat(p)
-		if err != nil || !fi.Mode().IsRegular() || !slices.Contains(gone, source.Identity(p, fi)) {
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if gone[source.Identity(p, fi)] == nil {
 			continue
 		}
 		if err := s.input(ctx, source.File{Path: p, Size: fi.Size()}); err != nil {

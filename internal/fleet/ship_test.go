@@ -402,6 +402,61 @@ func TestShipFollowRotatedFile(t *testing.T) {
 	ship(20)
 }
 
+// staleBookmark writes, for the file at p, the bookmark an earlier file
+// at path left (a file deleted since, whose inode p now has, as ext4
+// gives a freed inode to the next file made): longer, with other first
+// bytes, read to its end.
+func staleBookmark(t *testing.T, opts ShipOptions, p, path string) {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &shipper{opts: opts}
+	ident := source.Identity(p, fi)
+	bm := &Bookmark{Input: s.inputID(ident), Path: path, File: ident, Pass: 3, Complete: true, High: map[string]int64{"": 900},
+		Size: 1 << 20, ModTime: time.Now().Add(-time.Hour), Head: 1, HeadSize: headCheck, Kind: kindLines, Offset: 1 << 20, Line: 900}
+	if err := s.save(bm); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestShipRotatedInodeReused: the new file at a path followed that has
+// the inode of an earlier file, and so its bookmark, is a rotation too:
+// what the renamed file gained since the last poll is shipped.
+func TestShipRotatedInodeReused(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "winlogbeat.json")
+	write := func(name string, from, to int) {
+		fh, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := from; i < to; i++ {
+			fmt.Fprintf(fh, `{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i%60, i)
+		}
+		fh.Close()
+	}
+	write(log, 0, 10)
+	pub := &fakePub{}
+	opts := shipOpts(t, t.TempDir())
+	if err := Ship(context.Background(), pub, []string{log}, opts); err != nil {
+		t.Fatal(err)
+	}
+	write(log, 10, 15)
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	write(log, 100, 103)
+	staleBookmark(t, opts, log, log)
+	if err := Ship(context.Background(), pub, []string{log}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(onceEach(t, pub.received())), 18; got != want {
+		t.Errorf("%d events shipped, want %d", got, want)
+	}
+}
+
 // TestShipHugeLineNotKept: the encoder of a window that held a huge event
 // (a JSON line of megabytes, dropped as too large to ship) is not kept
 // for the windows after it, with its memory, for the collector's life.
