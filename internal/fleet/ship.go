@@ -512,7 +512,11 @@ func (s *shipper) rotated(ctx context.Context, path, ident string) error {
 		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
-		if gone[source.Identity(p, fi)] == nil {
+		bm := gone[source.Identity(p, fi)]
+		// A file that only has the inode of one once at path (a copy,
+		// a compressed log, made after it was deleted) is not read:
+		// its content may have been shipped.
+		if bm == nil || s.other(p, fi.Size(), bm) {
 			continue
 		}
 		if err := s.input(ctx, source.File{Path: p, Size: fi.Size()}); err != nil {
@@ -520,6 +524,18 @@ func (s *shipper) rotated(ctx context.Context, path, ident string) error {
 		}
 	}
 	return nil
+}
+
+// other reports whether the file p of size bytes is not the content bm
+// was kept for (or cannot be read).
+func (s *shipper) other(p string, size int64, bm *Bookmark) bool {
+	fh, err := source.OpenFile(p)
+	if err != nil {
+		return true
+	}
+	defer fh.Close()
+	head, err := readHead(&countingReaderAt{r: fh, n: &s.opts.Stats.Read}, size)
+	return err != nil || replaced(bm, size, head)
 }
 
 // evtxSignature starts an EVTX file with its file header.

@@ -457,6 +457,45 @@ func TestShipRotatedInodeReused(t *testing.T) {
 	}
 }
 
+// TestShipRotatedNotAnother: a file next to a rotated one that has the
+// inode of an earlier file at the rotated path (a copy or a compressed
+// log made after it was deleted) is not taken for the renamed file: its
+// events are not shipped again.
+func TestShipRotatedNotAnother(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "winlogbeat.json")
+	var old, cur []byte
+	for i := range 6 {
+		old = fmt.Appendf(old, `{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i, i)
+		cur = fmt.Appendf(cur, `{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i, 100+i)
+	}
+	if err := os.WriteFile(log, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pub := &fakePub{}
+	opts := shipOpts(t, t.TempDir())
+	if err := Ship(context.Background(), pub, []string{log}, opts); err != nil {
+		t.Fatal(err)
+	}
+	// Rotated: a copy of what was shipped kept aside, a new file.
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(log+".bak", old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	staleBookmark(t, opts, log+".bak", log)
+	if err := os.WriteFile(log, cur, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Ship(context.Background(), pub, []string{log}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(onceEach(t, pub.received())), 12; got != want {
+		t.Errorf("%d events shipped, want %d", got, want)
+	}
+}
+
 // TestShipHugeLineNotKept: the encoder of a window that held a huge event
 // (a JSON line of megabytes, dropped as too large to ship) is not kept
 // for the windows after it, with its memory, for the collector's life.
