@@ -501,7 +501,11 @@ func (s *shipper) rotated(ctx context.Context, path, ident string) error {
 	if len(gone) == 0 {
 		return nil
 	}
+	// A link's target is renamed in its own folder.
 	dir := filepath.Dir(path)
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		dir = filepath.Dir(p)
+	}
 	ents, err = os.ReadDir(dir)
 	if err != nil {
 		return nil

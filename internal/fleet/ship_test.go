@@ -496,6 +496,48 @@ func TestShipRotatedNotAnother(t *testing.T) {
 	}
 }
 
+// TestShipRotatedThroughLink: a file followed by a symbolic link to it
+// from another folder and rotated (renamed in its own folder, a new one
+// at its path) ships what it gained since the last poll.
+func TestShipRotatedThroughLink(t *testing.T) {
+	logs, links := t.TempDir(), t.TempDir()
+	log, link := filepath.Join(logs, "winlogbeat.json"), filepath.Join(links, "current.json")
+	write := func(name string, from, to int) {
+		fh, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := from; i < to; i++ {
+			fmt.Fprintf(fh, `{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i%60, i)
+		}
+		fh.Close()
+	}
+	write(log, 0, 10)
+	if err := os.Symlink(log, link); err != nil {
+		t.Skip(err)
+	}
+	pub := &fakePub{}
+	opts := shipOpts(t, t.TempDir())
+	for _, step := range []func(){
+		func() {},
+		func() {
+			write(log, 10, 15)
+			if err := os.Rename(log, log+".1"); err != nil {
+				t.Fatal(err)
+			}
+			write(log, 100, 103)
+		},
+	} {
+		step()
+		if err := Ship(context.Background(), pub, []string{link}, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := len(onceEach(t, pub.received())), 18; got != want {
+		t.Errorf("%d events shipped, want %d", got, want)
+	}
+}
+
 // TestShipHugeLineNotKept: the encoder of a window that held a huge event
 // (a JSON line of megabytes, dropped as too large to ship) is not kept
 // for the windows after it, with its memory, for the collector's life.
