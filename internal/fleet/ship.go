@@ -279,6 +279,9 @@ type shipper struct {
 	wait        time.Duration
 	spool       *spool // nil without Options.Buffer
 	blocked     bool   // reading stopped: the spool is full
+	// known holds the bookmarks (without High) by input id, once rotated
+	// first needs them.
+	known map[string]*Bookmark
 }
 
 // inputID is the id of the file of identity ident for this collector.
@@ -482,19 +485,30 @@ func replaced(bm *Bookmark, size int64, head []byte) bool {
 // was written to them since the last poll. It looks when the file at
 // path is new to the collector.
 func (s *shipper) rotated(ctx context.Context, path, ident string) error {
-	ents, err := os.ReadDir(s.opts.State)
-	if err != nil {
-		return fmt.Errorf("state folder: %w", err)
+	if s.known == nil {
+		// Read once, then kept by save: read at each new file, the
+		// bookmarks of a thousand files given by name were read a
+		// million times.
+		ents, err := os.ReadDir(s.opts.State)
+		if err != nil {
+			return fmt.Errorf("state folder: %w", err)
+		}
+		s.known = map[string]*Bookmark{}
+		for _, e := range ents {
+			id, ok := strings.CutSuffix(e.Name(), ".json")
+			if !ok || e.IsDir() {
+				continue
+			}
+			// A damaged bookmark is said by its own input's pass.
+			if bm, err := s.load(id); err == nil && bm != nil {
+				bm.High = nil // its size grows with an archive's members
+				s.known[id] = bm
+			}
+		}
 	}
 	gone := map[string]*Bookmark{} // of the files once at path, by identity
-	for _, e := range ents {
-		id, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || e.IsDir() {
-			continue
-		}
-		// A damaged bookmark is said by its own input's pass.
-		if bm, err := s.load(id); err == nil && bm != nil && bm.Path == path && bm.File != ident {
-			bm.High = nil // its size grows with an archive's members
+	for _, bm := range s.known {
+		if bm.Path == path && bm.File != ident {
 			gone[bm.File] = bm
 		}
 	}
@@ -506,7 +520,7 @@ func (s *shipper) rotated(ctx context.Context, path, ident string) error {
 	if p, err := filepath.EvalSymlinks(path); err == nil {
 		dir = filepath.Dir(p)
 	}
-	ents, err = os.ReadDir(dir)
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
 	}
@@ -1015,9 +1029,12 @@ func (s *shipper) save(bm *Bookmark) error {
 	if err := outfile.Write(s.bookmarkPath(bm.Input), func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 		return fmt.Errorf("bookmark: %w", err)
 	}
+	c := *bm
+	c.High = nil // its size grows with an archive's members
+	if s.known != nil {
+		s.known[bm.Input] = &c
+	}
 	if s.opts.Stats != nil {
-		c := *bm
-		c.High = nil // its size grows with an archive's members
 		s.opts.Stats.Last.Store(&c)
 	}
 	return nil

@@ -301,6 +301,44 @@ func TestBookmarkOfManyLogs(t *testing.T) {
 	}
 }
 
+// TestShipManyNamedFiles: files given by name, new to a collector whose
+// state holds the bookmark of an archive of 120,000 logs (6 MB), are
+// shipped without reading that bookmark again for each: the state
+// folder was listed and every bookmark read at each new file (1,000
+// named files took 16 s more, quadratic).
+func TestShipManyNamedFiles(t *testing.T) {
+	opts := shipOpts(t, t.TempDir())
+	s := &shipper{opts: opts}
+	big := &Bookmark{Input: "in", Path: "big.zip", File: "1:1", High: map[string]int64{}}
+	for i := range 120000 {
+		big.High[fmt.Sprintf("big.zip!logs/host%06d/Security.evtx", i)] = int64(i)
+	}
+	if err := s.save(big); err != nil {
+		t.Fatal(err)
+	}
+	big = nil
+	dir := t.TempDir()
+	var paths []string
+	for i := range 40 {
+		p := filepath.Join(dir, fmt.Sprintf("%02d.json", i))
+		line := fmt.Sprintf(`{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i)
+		if err := os.WriteFile(p, []byte(line), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := Ship(context.Background(), nopPub{}, paths, opts); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	// One read of the large bookmark allocates about 30 MB.
+	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(100<<20); got > limit {
+		t.Errorf("%d MB allocated shipping 40 small files, more than %d", got>>20, limit>>20)
+	}
+}
+
 // TestShipDamagedBookmark: a bookmark that is not one stops ship with an
 // error naming its file, and nothing is shipped twice by guessing.
 func TestShipDamagedBookmark(t *testing.T) {
