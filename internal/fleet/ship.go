@@ -482,8 +482,9 @@ func replaced(bm *Bookmark, size int64, head []byte) bool {
 // rotated ships what is left of the files that were at path, a file
 // given by name, before it was rotated (renamed in its folder, a new one
 // at path, of identity ident): out of the paths walked, they lost what
-// was written to them since the last poll. It looks when the file at
-// path is new to the collector.
+// was written to them since the last poll. input calls it when it takes
+// the file at path for new (no bookmark, or one it shrank from or whose
+// Head it lost).
 func (s *shipper) rotated(ctx context.Context, path, ident string) error {
 	if s.known == nil {
 		// Read once, then kept by save: read at each new file, the
