@@ -450,6 +450,13 @@ func (s *shipper) input(ctx context.Context, f source.File) error {
 		done()
 	}
 	bm.Size, bm.ModTime = fi.Size(), fi.ModTime()
+	if bm.Kind != kindLines {
+		// A file read whole may rewrite its end as it grows (a JSON
+		// array's closing bracket, a zip's central directory): a
+		// small one, all head, was taken for replaced and shipped
+		// again. Its first half is kept.
+		head = head[:min(int64(len(head)), fi.Size()/2)]
+	}
 	bm.Head, bm.HeadSize = crc32.ChecksumIEEE(head), len(head)
 	return s.save(bm)
 }

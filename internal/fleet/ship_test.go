@@ -576,6 +576,42 @@ func TestShipRotatedThroughLink(t *testing.T) {
 	}
 }
 
+// TestShipArrayGrown: a small JSON array that grows (its writer puts
+// each event, on a line of its own, before the closing bracket) ships
+// each event once: its last bytes, rewritten, are not a content
+// replaced.
+func TestShipArrayGrown(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "events.json")
+	fh, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	pub := &fakePub{}
+	opts := shipOpts(t, t.TempDir())
+	var off int64
+	for i := range 4 {
+		sep := ",\n"
+		if i == 0 {
+			sep = "[\n"
+		}
+		b := fmt.Appendf(nil, `%s{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`, sep, i, i)
+		if _, err := fh.WriteAt(append(b, "\n]\n"...), off); err != nil {
+			t.Fatal(err)
+		}
+		off += int64(len(b))
+		if err := os.Chtimes(p, time.Now(), time.Now().Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := Ship(context.Background(), pub, []string{p}, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := len(onceEach(t, pub.received())), 4; got != want {
+		t.Errorf("%d events shipped, want %d", got, want)
+	}
+}
+
 // TestShipHugeLineNotKept: the encoder of a window that held a huge event
 // (a JSON line of megabytes, dropped as too large to ship) is not kept
 // for the windows after it, with its memory, for the collector's life.
