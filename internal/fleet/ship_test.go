@@ -394,6 +394,20 @@ func TestShipManyHosts(t *testing.T) {
 	}
 }
 
+// appendLines appends to the file name the Winlogbeat lines of records
+// from to to (not included).
+func appendLines(t *testing.T, name string, from, to int) {
+	t.Helper()
+	fh, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	for i := from; i < to; i++ {
+		fmt.Fprintf(fh, `{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i%60, i)
+	}
+}
+
 // nopPub takes every message.
 type nopPub struct{}
 
@@ -406,16 +420,7 @@ func (nopPub) Publish(context.Context, string, []byte, string) error { return ni
 func TestShipFollowRotatedFile(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "winlogbeat.json")
-	write := func(name string, from, to int) {
-		fh, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := from; i < to; i++ {
-			fmt.Fprintf(fh, `{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i%60, i)
-		}
-		fh.Close()
-	}
+	write := func(name string, from, to int) { appendLines(t, name, from, to) }
 	write(log, 0, 10)
 	pub := &fakePub{}
 	opts := shipOpts(t, t.TempDir())
@@ -465,16 +470,7 @@ func staleBookmark(t *testing.T, opts ShipOptions, p, path string) {
 func TestShipRotatedInodeReused(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "winlogbeat.json")
-	write := func(name string, from, to int) {
-		fh, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := from; i < to; i++ {
-			fmt.Fprintf(fh, `{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i%60, i)
-		}
-		fh.Close()
-	}
+	write := func(name string, from, to int) { appendLines(t, name, from, to) }
 	write(log, 0, 10)
 	pub := &fakePub{}
 	opts := shipOpts(t, t.TempDir())
@@ -540,16 +536,7 @@ func TestShipRotatedNotAnother(t *testing.T) {
 func TestShipRotatedThroughLink(t *testing.T) {
 	logs, links := t.TempDir(), t.TempDir()
 	log, link := filepath.Join(logs, "winlogbeat.json"), filepath.Join(links, "current.json")
-	write := func(name string, from, to int) {
-		fh, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := from; i < to; i++ {
-			fmt.Fprintf(fh, `{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i%60, i)
-		}
-		fh.Close()
-	}
+	write := func(name string, from, to int) { appendLines(t, name, from, to) }
 	write(log, 0, 10)
 	if err := os.Symlink(log, link); err != nil {
 		t.Skip(err)
