@@ -285,10 +285,7 @@ func onceEach(t *testing.T, got []string) map[string]bool {
 // stopped on it.
 func TestBookmarkOfManyLogs(t *testing.T) {
 	s := &shipper{opts: shipOpts(t, t.TempDir())}
-	bm := &Bookmark{Input: "in", Path: "big.zip", High: map[string]int64{}}
-	for i := range 120000 {
-		bm.High[fmt.Sprintf("big.zip!logs/host%06d/Security.evtx", i)] = int64(i)
-	}
+	bm := archiveBookmark("in")
 	if err := s.save(bm); err != nil {
 		t.Fatal(err)
 	}
@@ -309,19 +306,14 @@ func TestBookmarkOfManyLogs(t *testing.T) {
 func TestShipManyNamedFiles(t *testing.T) {
 	opts := shipOpts(t, t.TempDir())
 	s := &shipper{opts: opts}
-	big := &Bookmark{Input: "in", Path: "big.zip", File: "1:1", High: map[string]int64{}}
-	for i := range 120000 {
-		big.High[fmt.Sprintf("big.zip!logs/host%06d/Security.evtx", i)] = int64(i)
-	}
-	if err := s.save(big); err != nil {
+	if err := s.save(archiveBookmark("in")); err != nil {
 		t.Fatal(err)
 	}
-	big = nil
 	dir := t.TempDir()
 	var paths []string
 	for i := range 40 {
 		p := filepath.Join(dir, fmt.Sprintf("%02d.json", i))
-		line := fmt.Sprintf(`{"@timestamp":"2024-01-01T00:00:00Z","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i)
+		line := winlogbeat(i, 0) + "\n"
 		if err := os.WriteFile(p, []byte(line), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -404,8 +396,36 @@ func appendLines(t *testing.T, name string, from, to int) {
 	}
 	defer fh.Close()
 	for i := from; i < to; i++ {
-		fmt.Fprintf(fh, `{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i%60, i)
+		fmt.Fprintln(fh, winlogbeat(i, i%60))
 	}
+}
+
+// winlogbeat is the Winlogbeat line (without its newline) of a 4688
+// event of host WS, of record at second.
+func winlogbeat(record, second int) string {
+	return fmt.Sprintf(`{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`, second, record)
+}
+
+// shipRecords ships paths with opts to pub, then checks that pub has
+// received want records in all, none twice.
+func shipRecords(t *testing.T, pub *fakePub, opts ShipOptions, want int, paths ...string) {
+	t.Helper()
+	if err := Ship(context.Background(), pub, paths, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(onceEach(t, pub.received())); got != want {
+		t.Fatalf("%d records shipped in all, want %d", got, want)
+	}
+}
+
+// archiveBookmark is the bookmark of input id, an archive of 120,000
+// logs (about 6 MB: a high record per log).
+func archiveBookmark(id string) *Bookmark {
+	bm := &Bookmark{Input: id, Path: "big.zip", File: "1:1", High: map[string]int64{}}
+	for i := range 120000 {
+		bm.High[fmt.Sprintf("big.zip!logs/host%06d/Security.evtx", i)] = int64(i)
+	}
+	return bm
 }
 
 // nopPub takes every message.
@@ -420,27 +440,17 @@ func (nopPub) Publish(context.Context, string, []byte, string) error { return ni
 func TestShipFollowRotatedFile(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "winlogbeat.json")
-	write := func(name string, from, to int) { appendLines(t, name, from, to) }
-	write(log, 0, 10)
+	appendLines(t, log, 0, 10)
 	pub := &fakePub{}
 	opts := shipOpts(t, t.TempDir())
-	ship := func(want int) {
-		t.Helper()
-		if err := Ship(context.Background(), pub, []string{log}, opts); err != nil {
-			t.Fatal(err)
-		}
-		seen := onceEach(t, pub.received())
-		if len(seen) != want {
-			t.Fatalf("%d events shipped, want %d", len(seen), want)
-		}
-	}
+	ship := func(want int) { t.Helper(); shipRecords(t, pub, opts, want, log) }
 	ship(10)
-	write(log, 10, 15) // since the last poll
+	appendLines(t, log, 10, 15) // since the last poll
 	if err := os.Rename(log, log+".1"); err != nil {
 		t.Fatal(err)
 	}
-	write(log+".1", 15, 17) // by the writer not yet reopened
-	write(log, 100, 103)
+	appendLines(t, log+".1", 15, 17) // by the writer not yet reopened
+	appendLines(t, log, 100, 103)
 	ship(20)
 	ship(20)
 }
@@ -470,25 +480,17 @@ func staleBookmark(t *testing.T, opts ShipOptions, p, path string) {
 func TestShipRotatedInodeReused(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "winlogbeat.json")
-	write := func(name string, from, to int) { appendLines(t, name, from, to) }
-	write(log, 0, 10)
+	appendLines(t, log, 0, 10)
 	pub := &fakePub{}
 	opts := shipOpts(t, t.TempDir())
-	if err := Ship(context.Background(), pub, []string{log}, opts); err != nil {
-		t.Fatal(err)
-	}
-	write(log, 10, 15)
+	shipRecords(t, pub, opts, 10, log)
+	appendLines(t, log, 10, 15)
 	if err := os.Rename(log, log+".1"); err != nil {
 		t.Fatal(err)
 	}
-	write(log, 100, 103)
+	appendLines(t, log, 100, 103)
 	staleBookmark(t, opts, log, log)
-	if err := Ship(context.Background(), pub, []string{log}, opts); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := len(onceEach(t, pub.received())), 18; got != want {
-		t.Errorf("%d events shipped, want %d", got, want)
-	}
+	shipRecords(t, pub, opts, 18, log)
 }
 
 // TestShipRotatedNotAnother: a file next to a rotated one that has the
@@ -500,17 +502,15 @@ func TestShipRotatedNotAnother(t *testing.T) {
 	log := filepath.Join(dir, "winlogbeat.json")
 	var old, cur []byte
 	for i := range 6 {
-		old = fmt.Appendf(old, `{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i, i)
-		cur = fmt.Appendf(cur, `{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`+"\n", i, 100+i)
+		old = append(old, winlogbeat(i, i)+"\n"...)
+		cur = append(cur, winlogbeat(100+i, i)+"\n"...)
 	}
 	if err := os.WriteFile(log, old, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	pub := &fakePub{}
 	opts := shipOpts(t, t.TempDir())
-	if err := Ship(context.Background(), pub, []string{log}, opts); err != nil {
-		t.Fatal(err)
-	}
+	shipRecords(t, pub, opts, 6, log)
 	// Rotated: a copy of what was shipped kept aside, a new file.
 	if err := os.Rename(log, log+".1"); err != nil {
 		t.Fatal(err)
@@ -522,12 +522,7 @@ func TestShipRotatedNotAnother(t *testing.T) {
 	if err := os.WriteFile(log, cur, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := Ship(context.Background(), pub, []string{log}, opts); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := len(onceEach(t, pub.received())), 12; got != want {
-		t.Errorf("%d events shipped, want %d", got, want)
-	}
+	shipRecords(t, pub, opts, 12, log)
 }
 
 // TestShipRotatedThroughLink: a file followed by a symbolic link to it
@@ -536,31 +531,19 @@ func TestShipRotatedNotAnother(t *testing.T) {
 func TestShipRotatedThroughLink(t *testing.T) {
 	logs, links := t.TempDir(), t.TempDir()
 	log, link := filepath.Join(logs, "winlogbeat.json"), filepath.Join(links, "current.json")
-	write := func(name string, from, to int) { appendLines(t, name, from, to) }
-	write(log, 0, 10)
+	appendLines(t, log, 0, 10)
 	if err := os.Symlink(log, link); err != nil {
 		t.Skip(err)
 	}
 	pub := &fakePub{}
 	opts := shipOpts(t, t.TempDir())
-	for _, step := range []func(){
-		func() {},
-		func() {
-			write(log, 10, 15)
-			if err := os.Rename(log, log+".1"); err != nil {
-				t.Fatal(err)
-			}
-			write(log, 100, 103)
-		},
-	} {
-		step()
-		if err := Ship(context.Background(), pub, []string{link}, opts); err != nil {
-			t.Fatal(err)
-		}
+	shipRecords(t, pub, opts, 10, link)
+	appendLines(t, log, 10, 15)
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
 	}
-	if got, want := len(onceEach(t, pub.received())), 18; got != want {
-		t.Errorf("%d events shipped, want %d", got, want)
-	}
+	appendLines(t, log, 100, 103)
+	shipRecords(t, pub, opts, 18, link)
 }
 
 // TestShipArrayGrown: a small JSON array that grows (its writer puts
@@ -582,7 +565,7 @@ func TestShipArrayGrown(t *testing.T) {
 		if i == 0 {
 			sep = "[\n"
 		}
-		b := fmt.Appendf(nil, `%s{"@timestamp":"2024-01-01T00:00:%02dZ","winlog":{"computer_name":"WS","event_id":4688,"record_id":%d}}`, sep, i, i)
+		b := []byte(sep + winlogbeat(i, i))
 		if _, err := fh.WriteAt(append(b, "\n]\n"...), off); err != nil {
 			t.Fatal(err)
 		}
@@ -590,12 +573,7 @@ func TestShipArrayGrown(t *testing.T) {
 		if err := os.Chtimes(p, time.Now(), time.Now().Add(time.Duration(i)*time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		if err := Ship(context.Background(), pub, []string{p}, opts); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got, want := len(onceEach(t, pub.received())), 4; got != want {
-		t.Errorf("%d events shipped, want %d", got, want)
+		shipRecords(t, pub, opts, i+1, p)
 	}
 }
 
