@@ -40,10 +40,10 @@ func TestWorkerBackpressure(t *testing.T) {
 		fleet.ShipOptions{Tenant: "default", Case: "bp", Collector: "c1", State: t.TempDir(), Window: 2, Stats: &shipped}); err != nil {
 		t.Fatal(err)
 	}
-	backlog := infos(t, js)
+	backlog := partitions(t, js)
 	deep := 0
-	for _, in := range backlog {
-		if in.NumPending > fleet.FetchMessages {
+	for _, p := range backlog {
+		if p.Pending > fleet.FetchMessages {
 			deep++
 		}
 	}
@@ -69,7 +69,7 @@ func TestWorkerBackpressure(t *testing.T) {
 	// Every partition with messages takes a fetch and waits on the store:
 	// what was delivered is what the worker took.
 	fleettest.Balanced(t, stats)
-	for deadline := time.Now().Add(time.Minute); !blocked(infos(t, js), stats.Messages.Load()); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); !blocked(partitions(t, js), stats.Messages.Load()); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the partitions did not all wait on the locked store within a minute (%d messages taken)", stats.Messages.Load())
 		}
@@ -84,12 +84,12 @@ func TestWorkerBackpressure(t *testing.T) {
 		t.Fatalf("%d commits with the store locked", c)
 	}
 	var delivered, waiting uint64
-	for p, in := range infos(t, js) {
-		if in.NumAckPending > fleet.FetchMessages {
-			t.Errorf("partition %d: %d messages held unacknowledged, more than a fetch (%d)", p, in.NumAckPending, fleet.FetchMessages)
+	for _, p := range partitions(t, js) {
+		if p.AckPending > fleet.FetchMessages {
+			t.Errorf("partition %d: %d messages held unacknowledged, more than a fetch (%d)", p.Partition, p.AckPending, fleet.FetchMessages)
 		}
-		delivered += uint64(in.NumAckPending)
-		waiting += in.NumPending
+		delivered += uint64(p.AckPending)
+		waiting += p.Pending
 	}
 	if delivered != uint64(held) {
 		t.Errorf("%d messages delivered and unacknowledged, the worker took %d", delivered, held)
@@ -110,34 +110,26 @@ func TestWorkerBackpressure(t *testing.T) {
 
 // blocked reports whether every partition has been delivered messages
 // or has none, and the worker took all that were delivered.
-func blocked(infos []*jetstream.ConsumerInfo, taken int64) bool {
+func blocked(ps []fleet.PartitionStatus, taken int64) bool {
 	var delivered int64
-	for _, in := range infos {
-		if in.NumAckPending == 0 && in.NumPending > 0 {
+	for _, p := range ps {
+		if p.AckPending == 0 && p.Pending > 0 {
 			return false
 		}
-		delivered += int64(in.NumAckPending)
+		delivered += int64(p.AckPending)
 	}
 	return delivered == taken
 }
 
-// infos is every partition consumer's state in the default tenant.
-func infos(t *testing.T, js jetstream.JetStream) []*jetstream.ConsumerInfo {
+// partitions is the default tenant's partitions as spoor fleet status
+// reads them.
+func partitions(t *testing.T, js jetstream.JetStream) []fleet.PartitionStatus {
 	t.Helper()
-	ctx := context.Background()
-	var out []*jetstream.ConsumerInfo
-	for p := range fleet.Partitions {
-		c, err := js.Consumer(ctx, fleet.StreamName("default"), fleet.ConsumerName(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, err := c.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, in)
+	st, err := fleet.ReadStatus(context.Background(), js, "default")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return st.Partitions
 }
 
 // writeLock takes the write lock of the SQLite database at path from
