@@ -497,3 +497,47 @@ func TestShipFollowLongFirstLine(t *testing.T) {
 		t.Errorf("%d events shipped, want %d", got, want)
 	}
 }
+
+// FuzzKindOf: any first bytes of a followed file are told as EVTX, JSON
+// lines, a file read whole or not yet known, each read at most 4 MiB and
+// never past the file's end; the EVTX signature is EVTX.
+func FuzzKindOf(f *testing.F) {
+	f.Add([]byte(evtxSignature + "rest"))
+	f.Add([]byte(`{"a":1}` + "\n" + `{"b":2}` + "\n"))
+	f.Add([]byte(`{"a":`))
+	f.Add([]byte("\xef\xbb\xbf[\n{\"a\":1}\n]"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := &boundedReaderAt{b: b}
+		kind, err := kindOf(r, int64(len(b)))
+		if err != nil {
+			t.Fatalf("error on %d bytes in memory: %v", len(b), err)
+		}
+		switch kind {
+		case "", kindEVTX, kindLines, kindFile:
+		default:
+			t.Fatalf("kind %q", kind)
+		}
+		if bytes.HasPrefix(b, []byte(evtxSignature)) && kind != kindEVTX {
+			t.Errorf("EVTX signature told as %q", kind)
+		}
+		if r.read > 2*maxFirstLine {
+			t.Errorf("%d bytes read to tell a kind", r.read)
+		}
+	})
+}
+
+// boundedReaderAt reads b, counting what it reads and refusing reads
+// past its end.
+type boundedReaderAt struct {
+	b    []byte
+	read int
+}
+
+func (r *boundedReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off+int64(len(p)) > int64(len(r.b)) {
+		return 0, fmt.Errorf("read of %d bytes at %d past the end (%d)", len(p), off, len(r.b))
+	}
+	r.read += len(p)
+	return copy(p, r.b[off:]), nil
+}
